@@ -1,0 +1,171 @@
+/**
+ * Browser figures for `npm run bench` (called by bench/run.ts): what each app ships (gzipped
+ * JS and CSS), how long an app takes from navigation to usable while offline (service worker
+ * start included: the browser is restarted before each measured load), and how long a new
+ * device takes to take in an initial sync of 5,000 documents. Real headless Chromium
+ * (/usr/bin/chromium via playwright-core) against a real server on 127.0.0.1.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { CLIENT_DIST, ensureClientBuilt } from '../server/http/static.ts';
+import {
+  closeDevice, CHROMIUM, launchDevice, newProfileDir, reapplyOffline, removeProfileDir, signInWithToken, waitForServiceWorker,
+} from '../test/e2e/support/browser.ts';
+import { createCable } from '../test/e2e/support/cable.ts';
+import { E2eServer, offsetNow, TENANT } from '../test/e2e/support/server.ts';
+import type { BenchFigure } from './lib/stats.ts';
+
+export interface BrowserBenchOptions {
+  quick?: boolean;
+  /** Server port; the cable uses the next one. Fixed: a device's origin must survive its restarts. */
+  port?: number;
+  log?: (message: string) => void;
+}
+
+const APPS = ['login', 'crew', 'mdt', 'tech', 'dispatch'] as const;
+const DB_APPS: Record<string, { token: string; path: string }> = {
+  crew: { token: `dev:${TENANT}:crew:bench-tablet:B1`, path: '/crew/' },
+  mdt: { token: `dev:${TENANT}:crew:bench-mdt:B1`, path: '/mdt/' },
+  tech: { token: `dev:${TENANT}:technician:bench-phone:tech-b`, path: '/tech/' },
+  dispatch: { token: `dev:${TENANT}:dispatcher:bench-console`, path: '/dispatch/' },
+};
+
+const figure = (name: string, value: number, unit: string, note?: string): BenchFigure =>
+  ({ name, value: Math.round(value * 100) / 100, unit, baseline: null, ratio: null, ...(note ? { note } : {}) });
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+function gzipSize(file: string): number {
+  return gzipSync(readFileSync(file), { level: 9 }).length;
+}
+
+/** JS and CSS an app's page loads: its entry, its preloaded chunks and stylesheets (from the built HTML). */
+export function appBundles(app: string, root = CLIENT_DIST): { js: string[]; css: string[] } {
+  const html = readFileSync(path.join(root, app, 'index.html'), 'utf8');
+  const refs = (pattern: RegExp) => [...html.matchAll(pattern)].map((m) => path.join(root, m[1]!.replace(/^\//, '')));
+  const js = [...new Set([...refs(/<script[^>]+src="([^"]+\.js)"/g), ...refs(/<link[^>]+rel="modulepreload"[^>]+href="([^"]+\.js)"/g)])];
+  const css = [...new Set(refs(/<link[^>]+rel="stylesheet"[^>]+href="([^"]+\.css)"/g))];
+  return { js, css };
+}
+
+export function bundleFigures(root = CLIENT_DIST): BenchFigure[] {
+  const figures: BenchFigure[] = [];
+  for (const app of APPS) {
+    const { js, css } = appBundles(app, root);
+    figures.push(figure(`browser: ${app} page JS (gzip)`, js.reduce((n, f) => n + gzipSize(f), 0) / 1024, 'KiB', `${js.length} files`));
+    figures.push(figure(`browser: ${app} page CSS (gzip)`, css.reduce((n, f) => n + gzipSize(f), 0) / 1024, 'KiB'));
+  }
+  const assets = path.join(root, 'assets');
+  const worker = readdirSync(assets).find((f) => /^db\.worker-.*\.js$/.test(f));
+  if (worker) figures.push(figure('browser: database worker JS (gzip, all apps but login)', gzipSize(path.join(assets, worker)) / 1024, 'KiB', 'RxDB, Dexie, ajv, the sync library, socket.io client'));
+  const sw = readFileSync(path.join(root, 'service-worker.js'), 'utf8');
+  const urls = [...sw.matchAll(/"?url"?:"([^"]+)"/g)].map((m) => m[1]!);
+  const precached = urls.reduce((n, u) => {
+    const file = path.join(root, u.replace(/^\//, ''));
+    return n + (existsSync(file) ? statSync(file).size : 0);
+  }, 0);
+  figures.push(figure('browser: service worker precache (all apps, uncompressed)', precached / 1024, 'KiB', `${urls.length} files`));
+  figures.push(figure('browser: service worker JS (gzip)', gzipSize(path.join(root, 'service-worker.js')) / 1024, 'KiB'));
+  return figures;
+}
+
+async function seedCrewData(server: E2eServer, gps: number, incidents: number, epcrs: number): Promise<void> {
+  const now = Date.now();
+  await server.seed('units', [{ id: randomUUID(), callSign: 'B1', status: 'available', statusAt: offsetNow(), lastPosition: { lat: 40, lng: -75 }, lastPositionAt: offsetNow() }]);
+  const incidentIds = Array.from({ length: incidents }, () => randomUUID());
+  await server.seed('incidents', incidentIds.map((id, i) => ({
+    id, incidentNumber: `B-${String(i).padStart(6, '0')}`, status: i === incidents - 1 ? 'dispatched' : 'closed', complaint: 'bench call', priority: 'P3', assignedUnitId: 'B1',
+    address: { street: `${i} Bench Ave`, city: 'Testville' }, location: { lat: 40 + i * 1e-4, lng: -75 - i * 1e-4 },
+    timeline: { unitNotified: offsetNow(new Date(now - (incidents - i) * 3_600_000)) },
+  })));
+  await server.seed('epcrs', Array.from({ length: epcrs }, (_, i) => ({
+    id: randomUUID(), status: 'draft', unitId: 'B1', incidentId: incidentIds[i % incidents],
+    patient: { lastName: `Patient${i}`, firstName: 'Bench', age: 40 + (i % 50), ageUnits: '2516009' },
+    situation: { chiefComplaint: 'bench complaint' },
+    vitals: [{ id: 'v1', takenAt: offsetNow(new Date(now - i * 60_000)), systolic: 120 + (i % 30), heartRate: 70 + (i % 40), spo2: 97 }],
+    narrative: { text: 'Benchmark narrative. '.repeat(20) },
+  })));
+  await server.seed('gps_points', Array.from({ length: gps }, (_, i) => ({
+    id: randomUUID(), sourceType: 'unit', sourceId: 'B1', lat: 40 + i * 1e-5, lng: -75 - i * 1e-5, recordedAt: offsetNow(new Date(now - (gps - i) * 5000)),
+  })));
+}
+
+export async function browserBenchmarks(options: BrowserBenchOptions = {}): Promise<BenchFigure[]> {
+  const log = options.log ?? ((m: string) => console.log(m));
+  if (!existsSync(CHROMIUM)) {
+    log(`browser benchmarks skipped: no Chromium at ${CHROMIUM}`);
+    return [];
+  }
+  await ensureClientBuilt({ log });
+  const figures = bundleFigures();
+  const runs = options.quick ? 1 : 3;
+  const port = options.port ?? 18490;
+  // No workflows: the figures are about the device, and hooks would add documents while it syncs.
+  const server = new E2eServer(port, { workflows: false });
+  await server.start();
+  const cable = await createCable(port + 1, port);
+  const profiles: string[] = [];
+  try {
+    // Initial sync of a new device: 5,000 documents of what a crew tablet pulls.
+    const [gps, incidents, epcrs] = [3000, 1500, 500];
+    await seedCrewData(server, gps, incidents, epcrs);
+    const syncProfile = await newProfileDir();
+    profiles.push(syncProfile);
+    const device = await launchDevice(syncProfile);
+    const page = device.pages()[0] ?? await device.newPage();
+    await signInWithToken(page, cable.origin, DB_APPS['crew']!.token, '/crew/');
+    await page.goto('about:blank');
+    await page.goto(`${cable.origin}/crew/`);
+    const done = await page.waitForFunction(() => {
+      const s = (window as unknown as { fieldsync?: { db: { status: { value?: { initial: { done: boolean; received: number } } } } } }).fieldsync?.db.status.value;
+      return s?.initial.done ? { ms: performance.now(), received: s.initial.received } : undefined;
+    }, undefined, { timeout: 300_000 });
+    const initial = (await done.jsonValue())!;
+    figures.push(figure('browser: initial sync of 5,000 documents (navigation to all collections complete)', initial.ms, 'ms',
+      `${initial.received} received (${gps} GPS points, ${incidents} incidents, ${epcrs} ePCRs); ${Math.round(initial.received / (initial.ms / 1000))} docs/s`));
+    await closeDevice(device);
+
+    // Navigation to usable while offline, after a browser restart (so the service worker starts cold).
+    await server.seed('jobs', [{ id: randomUUID(), status: 'assigned', assigneeId: 'tech-b', kind: 'repair', customer: { name: 'Bench Co' }, serviceAddress: { street: '1 Bench Rd' } }]);
+    for (const [app, { token, path: appPath }] of Object.entries(DB_APPS)) {
+      const profile = await newProfileDir();
+      profiles.push(profile);
+      let ctx = await launchDevice(profile);
+      let tab = ctx.pages()[0] ?? await ctx.newPage();
+      await signInWithToken(tab, cable.origin, token, appPath);
+      await waitForServiceWorker(tab);
+      await tab.waitForFunction(() => (window as unknown as { fieldsync?: { db: { status: { value?: { initial: { done: boolean } } } } } }).fieldsync?.db.status.value?.initial.done === true, undefined, { timeout: 60_000 });
+      await closeDevice(ctx);
+      await cable.cut();
+      const times: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        ctx = await launchDevice(profile, { offline: true });
+        tab = ctx.pages()[0] ?? await ctx.newPage();
+        await tab.goto(`${cable.origin}${appPath}`);
+        await reapplyOffline(ctx);
+        const readyAt = await tab.waitForFunction(() => (window as unknown as { __fieldsyncReadyAt?: number }).__fieldsyncReadyAt, undefined, { timeout: 30_000 });
+        times.push(Number(await readyAt.jsonValue()));
+        await closeDevice(ctx);
+      }
+      await cable.restore();
+      figures.push(figure(`browser: ${app} navigation to usable, offline, cold browser`, median(times), 'ms', `median of ${runs}; service worker start, shell from cache, worker + IndexedDB open, first query`));
+    }
+  } finally {
+    await cable.close();
+    await server.dispose();
+    for (const dir of profiles) await removeProfileDir(dir);
+  }
+  return figures;
+}
+
+// Run alone: `node --import tsx bench/browser.ts [--quick]`
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
+  browserBenchmarks({ quick: process.argv.includes('--quick') }).then((figures) => {
+    for (const f of figures) console.log(`${f.name.padEnd(90)} ${String(f.value).padStart(10)} ${f.unit}${f.note ? `  (${f.note})` : ''}`);
+  }).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
+import { createFieldsyncDatabase } from '../client/sync/database.ts';
+import { startSync } from '../client/sync/sync-engine.ts';
+import { devToken } from '../server/auth/identity.ts';
+import { SqliteStore } from '../server/store/sqlite.ts';
+import type { WireDocument } from '../server/store/types.ts';
+import { startServerProcess } from '../test/helpers/server-process.ts';
+import { freePort } from '../test/helpers/server.ts';
+import { BENCH_UNIT, epcrDoc, gpsDoc } from './lib/docs.ts';
+import { rawInsertRate, rawRecentReadMs } from './lib/raw-sqlite.ts';
+import { figure, median, type BenchFigure } from './lib/stats.ts';
+
+const TENANT = 'bench';
+/** Reads go through an admin console (the whole tenant); writes through a crew device of the unit the documents belong to. */
+const TOKEN = devToken({ tenantId: TENANT, role: 'admin', deviceId: 'bench' });
+const CREW_TOKEN = devToken({ tenantId: TENANT, role: 'crew', deviceId: 'bench-crew', subject: BENCH_UNIT });
+const BATCH = 500;
+const CLIENTS = 4;
+
+function workDir(label: string): string {
+  const dir = path.join(tmpdir(), `fieldsync-bench-${label}-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Fills a store directly (not timed): the scaling figures need a million documents. Seeding a
+ * million documents through the store takes a minute or two, so the seeded file is kept in the
+ * temp directory, keyed by the store's source and the document generator, and copied into the
+ * run's fresh directory; any change to the store code makes a new seed.
+ */
+async function seed(dataDir: string, collection: string, count: number, make: (i: number) => Record<string, unknown>): Promise<void> {
+  const key = createHash('sha256')
+    .update(readFileSync(path.resolve(import.meta.dirname, '../server/store/sqlite.ts')))
+    .update(readFileSync(path.resolve(import.meta.dirname, '../server/store/types.ts')))
+    .update(readFileSync(path.resolve(import.meta.dirname, 'lib/docs.ts')))
+    .update(`${collection}|${count}|${make.toString()}`).digest('hex').slice(0, 16);
+  const prefix = `fieldsync-bench-seed-${collection}-${count}-`;
+  const cache = path.join(tmpdir(), `${prefix}${key}`);
+  if (!existsSync(path.join(cache, 'done'))) {
+    // Seeds made for older store code are of no further use: keep /tmp from filling up.
+    for (const old of readdirSync(tmpdir())) if (old.startsWith(prefix)) rmSync(path.join(tmpdir(), old), { recursive: true, force: true });
+    const building = `${cache}.${process.pid}`;
+    rmSync(building, { recursive: true, force: true });
+    await seedStore(building, collection, count, make);
+    rmSync(cache, { recursive: true, force: true });
+    renameSync(building, cache);
+    writeFileSync(path.join(cache, 'done'), new Date().toISOString());
+  }
+  for (const file of readdirSync(cache)) if (file !== 'done') cpSync(path.join(cache, file), path.join(dataDir, file));
+}
+
+async function seedStore(dataDir: string, collection: string, count: number, make: (i: number) => Record<string, unknown>): Promise<void> {
+  const store = new SqliteStore({ dataDir, synchronous: 'NORMAL' });
+  for (let i = 0; i < count; i += 5000) {
+    const docs = Array.from({ length: Math.min(5000, count - i) }, (_, k) => make(i + k) as WireDocument);
+    await store.writeBatch({
+      collection, tenantId: TENANT, actor: { kind: 'system', tenantId: TENANT },
+      requests: docs.map((doc) => ({ id: doc['id'] as string, incoming: doc, decide: () => ({ action: 'write', doc }) })),
+    });
+  }
+  await store.close();
+}
+
+async function pushThroughput(label: string, collection: string, docs: Record<string, unknown>[]): Promise<BenchFigure> {
+  const dataDir = workDir(`push-${label}`);
+  const port = await freePort();
+  const server = await startServerProcess({ port, dataDir, env: { LOG_LEVEL: 'error' } });
+  try {
+    const bodies: string[] = [];
+    for (let i = 0; i < docs.length; i += BATCH) bodies.push(JSON.stringify(docs.slice(i, i + BATCH).map((d) => ({ newDocumentState: d }))));
+    let next = 0;
+    const start = performance.now();
+    await Promise.all(Array.from({ length: CLIENTS }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        const response = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=0`, {
+          method: 'POST', headers: { authorization: `Bearer ${CREW_TOKEN}`, 'content-type': 'application/json' }, body,
+        });
+        if (!response.ok) throw new Error(`push failed: ${response.status} ${(await response.text()).slice(0, 400)}`);
+        await response.arrayBuffer();
+      }
+    }));
+    const rate = docs.length / ((performance.now() - start) / 1000);
+    const raw = rawInsertRate(workDir(`raw-${label}`), docs, BATCH, 'FULL');
+    return figure(`push ${label} (${CLIENTS} clients, batches of ${BATCH})`, rate, 'docs/s', raw, 'durable SQLite, synchronous=FULL');
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function initialPull(count: number): Promise<BenchFigure[]> {
+  const dataDir = workDir('pull');
+  const make = (i: number) => gpsDoc(TENANT, i);
+  await seed(dataDir, 'gps_points', count, make);
+  const port = await freePort();
+  const server = await startServerProcess({ port, dataDir, env: { LOG_LEVEL: 'error' } });
+  try {
+    const db = await createFieldsyncDatabase({ name: `bench${Date.now()}`, collections: ['gps_points'], storage: getRxStorageMemory() as never, multiInstance: false });
+    const start = performance.now();
+    const sync = startSync(db, { serverUrl: server.url, getToken: () => TOKEN, collections: ['gps_points'], replicationId: 'bench', live: false, pullBatchSize: 1000 });
+    await sync.replications.get('gps_points')!.awaitInitialReplication();
+    const seconds = (performance.now() - start) / 1000;
+    const got = await db.collections['gps_points']!.count().exec();
+    if (got !== count) throw new Error(`initial pull got ${got} of ${count} documents`);
+    await sync.stop();
+    await db.close();
+
+    // Protocol only (no client database): the server's side of the same pull, page by page.
+    let checkpoint: unknown;
+    const httpStart = performance.now();
+    for (;;) {
+      const q = new URLSearchParams({ schemaVersion: '0', limit: '1000', ...(checkpoint ? { checkpoint: JSON.stringify(checkpoint) } : {}) });
+      const page = (await (await fetch(`${server.url}/api/sync/gps_points/pull?${q}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { documents: unknown[]; checkpoint: unknown };
+      checkpoint = page.checkpoint;
+      if (page.documents.length < 1000) break;
+    }
+    const httpSeconds = (performance.now() - httpStart) / 1000;
+    const docs = Array.from({ length: Math.min(count, 20000) }, (_, i) => make(i));
+    const raw = rawInsertRate(workDir('raw-pull'), docs, BATCH, 'FULL');
+    return [
+      figure(`initial pull of ${count} docs into a fresh RxDB client`, count / seconds, 'docs/s', raw, 'pull batch 1000, memory storage on the client'),
+      figure(`pull of ${count} docs over HTTP (no client database)`, count / httpSeconds, 'docs/s', raw),
+    ];
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function recentPull(stored: number): Promise<BenchFigure> {
+  const dataDir = workDir(`recent-${stored}`);
+  await seed(dataDir, 'gps_points', stored, (i) => gpsDoc(TENANT, i));
+  const port = await freePort();
+  const server = await startServerProcess({ port, dataDir, env: { LOG_LEVEL: 'error' } });
+  try {
+    // The newest 100 changes: the checkpoint a device holds when it was in sync a moment ago.
+    const after = stored - 100;
+    const url = `${server.url}/api/sync/gps_points/pull?schemaVersion=0&limit=100&checkpoint=${encodeURIComponent(JSON.stringify({ seq: after }))}`;
+    const times: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const start = performance.now();
+      const page = (await (await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { documents: unknown[] };
+      if (page.documents.length !== 100) throw new Error(`expected 100 recent changes, got ${page.documents.length}`);
+      if (i >= 50) times.push(performance.now() - start); // the first requests warm up connections and caches
+    }
+    const raw = rawRecentReadMs(path.join(dataDir, 'fieldsync.sqlite'), 'gps_points', TENANT, after, 100, 300);
+    return figure(`pull 100 recent changes, ${stored.toLocaleString('en-US')} stored (median)`, median(times), 'ms', median(raw.slice(50)), 'baseline: the raw SQLite query');
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Protocol-level push and pull (HTTP only, no client database), against raw SQLite. */
+export async function replicationBenchmarks(options: { quick: boolean }): Promise<BenchFigure[]> {
+  const gpsCount = options.quick ? 10_000 : 40_000;
+  const epcrCount = options.quick ? 4_000 : 12_000;
+  const figures: BenchFigure[] = [];
+  figures.push(await pushThroughput('GPS points ~200 B', 'gps_points', Array.from({ length: gpsCount }, (_, i) => gpsDoc(TENANT, i))));
+  figures.push(await pushThroughput('ePCRs ~2 KB', 'epcrs', Array.from({ length: epcrCount }, (_, i) => epcrDoc(TENANT, i))));
+  figures.push(...await initialPull(options.quick ? 20_000 : 100_000));
+  return figures;
+}
+
+/**
+ * Workload C: the newest 100 changes with 10k, 100k and 1M documents stored (1M left out with
+ * --quick). Target: the largest store within 20% of 10k.
+ */
+export async function scalingBenchmarks(options: { quick: boolean }): Promise<BenchFigure[]> {
+  const sizes = options.quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+  const figures: BenchFigure[] = [];
+  for (const stored of sizes) figures.push(await recentPull(stored));
+  const small = figures[0]!;
+  for (const large of figures.slice(1)) {
+    const n = large.name.match(/([\d,]+) stored/)?.[1] ?? '?';
+    figures.push(figure(`recent-change pull: ${n} stored / 10,000 stored`, large.value, 'ms', small.value, 'target: ratio ≤ 1.2'));
+  }
+  return figures;
+}

@@ -1,0 +1,155 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { runBulk, type BulkResult } from './bulk.ts';
+import { comparePeers, type Comparison } from './compare.ts';
+import { runFleet, type FleetResult } from './fleet.ts';
+import { epcrDoc, gpsDoc } from './lib/docs.ts';
+import { mainThreadProfile, printProfile, type ProfileWindow } from './lib/profile.ts';
+import { loadAverage } from './lib/proc.ts';
+import { runMeta } from './lib/report.ts';
+import { printTable, type BenchFigure } from './lib/stats.ts';
+import { ours, TENANT } from './lib/systems.ts';
+import { productBenchmarks } from './product.ts';
+import { rawBaselines } from './raw.ts';
+import { replicationBenchmarks, scalingBenchmarks } from './replication.ts';
+import { buildChart, evaluateTargets, printBulkOurs, printComparison, printFleet, printRaw, printTargets, printUnitLoad, type Target } from './summary.ts';
+import { runHttpFleet, runUnitLoad, type UnitLoadResult } from './unit-load.ts';
+
+/**
+ * `npm run bench` (add `-- --quick` for a smaller run): our suite, workloads A–D and issue #6.
+ * `npm run bench:peers`: workloads A and B on fieldsync and the peers, interleaved, three rounds.
+ * `-- --profile` adds profiled runs of our server (not counted in the figures) and prints the top frames.
+ * Figures go to bench/results/ (JSON and summary.svg).
+ */
+const SERVER_LINE = 'our server: separate process (`npm start`\'s CLI), durable SQLite (WAL, synchronous=FULL), hook runner on, socket.io /sync and /live fan-out on';
+const BATCH = 500;
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const peers = process.argv.includes('--peers');
+  const profile = process.argv.includes('--profile');
+  const started = Date.now();
+  const resultsDir = path.resolve(import.meta.dirname, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const meta = runMeta();
+  console.log(`fieldsync benchmarks on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`code: commit ${String(meta['commit'])} with ${String(meta['uncommittedFiles'])} uncommitted file(s) in the work tree`);
+  console.log(SERVER_LINE);
+  console.log('clients: worker threads of this process, library clients on memory storage; everything on 127.0.0.1');
+
+  // D: raw baselines, measured in this run (the targets compare against them).
+  const raw = rawBaselines(10_000);
+  printRaw(raw);
+
+  let comparison: Comparison | undefined;
+  let oursBulk: BulkResult[] = [];
+  let oursFleet100: FleetResult[] = [];
+  let oursFleet500: FleetResult[] = [];
+  let oursHttp100: FleetResult[] = [];
+  let oursHttp500: FleetResult[] = [];
+  let scaling: BenchFigure[] | undefined;
+  let unitLoad: UnitLoadResult | undefined;
+
+  if (peers) {
+    comparison = await comparePeers({ quick });
+    printComparison(comparison);
+    oursBulk = comparison.runs.filter((r) => r.system === 'ours' && r.bulk).map((r) => r.bulk!);
+    oursFleet100 = comparison.runs.filter((r) => r.system === 'ours' && r.workload === 'fleet-100' && r.fleet).map((r) => r.fleet!);
+    oursFleet500 = comparison.runs.filter((r) => r.system === 'ours' && r.workload === 'fleet-500' && r.fleet).map((r) => r.fleet!);
+    oursHttp100 = comparison.runs.filter((r) => r.system === 'ours-http' && r.workload === 'fleet-100' && r.fleet).map((r) => r.fleet!);
+    oursHttp500 = comparison.runs.filter((r) => r.system === 'ours-http' && r.workload === 'fleet-500' && r.fleet).map((r) => r.fleet!);
+    console.log('\n(workload C, scaling, and issue #6 are ours only: npm run bench)');
+  } else {
+    const replication = await replicationBenchmarks({ quick });
+    printTable('A (protocol only): HTTP push/pull without a client database, vs raw SQLite', replication);
+    writeFileSync(path.join(resultsDir, 'replication.json'), JSON.stringify(replication, null, 2) + '\n');
+    await productBenchmarks({ quick, resultsDir });
+
+    const count = 10_000;
+    oursBulk = [
+      await runBulk(ours, 'GPS ~200 B', 'gps_points', Array.from({ length: count }, (_, i) => gpsDoc(TENANT, i)), BATCH),
+      await runBulk(ours, 'ePCR ~2 KB', 'epcrs', Array.from({ length: count }, (_, i) => epcrDoc(TENANT, i)), BATCH),
+    ];
+    printBulkOurs(oursBulk, raw);
+
+    const seconds = quick ? 10 : 30;
+    oursHttp100 = [await runHttpFleet({ devices: 100, seconds })];
+    oursHttp500 = [await runHttpFleet({ devices: 500, seconds })];
+    oursFleet100 = [await runFleet(ours, { devices: 100, seconds, batchSize: BATCH })];
+    printFleet(`B. GPS fleet, ${seconds} s, one point per device per second, live push; one dispatcher on the /live feed`, [
+      { label: 'HTTP devices 100', fleet: oursHttp100 }, { label: 'HTTP devices 500', fleet: oursHttp500 }, { label: 'RxDB client 100', fleet: oursFleet100 },
+    ], [
+      'HTTP devices: each device sends the HTTP push batches RxDB\'s live replication sends (everything queued, ≤200 rows, one request in flight), no client database: protocol + server',
+      'RxDB client: RxDB 17 + createFieldsyncDatabase + replicateCollection (live push), 13 devices per worker thread: what the peers are compared on (npm run bench:peers; 500 RxDB clients saturate this 2-core machine)',
+      'dispatcher: socket.io /live feed, event unit:position; LIVE_GPS_INTERVAL_MS=0 for these runs, so no position is coalesced; device threads at nice 10',
+      'e2e = arrival at the dispatcher − device timestamp taken just before the local write / queueing (same wall clock); ack = that moment → push acknowledged',
+    ]);
+
+    scaling = await scalingBenchmarks({ quick });
+    printTable('C. scaling: pull of the 100 most recent changes', scaling);
+
+    unitLoad = await runUnitLoad({ units: 500, seconds: quick ? 20 : 60 });
+    printUnitLoad(unitLoad);
+  }
+
+  const fleets = [
+    { label: 'HTTP devices', devices: 100 as const, results: oursHttp100 }, { label: 'RxDB client devices', devices: 100 as const, results: oursFleet100 },
+    { label: 'HTTP devices', devices: 500 as const, results: oursHttp500 }, { label: 'RxDB client devices', devices: 500 as const, results: oursFleet500 },
+  ];
+  const targets: Target[] = evaluateTargets({ raw, oursBulkSmall: oursBulk.filter((b) => b.kind.startsWith('GPS')), fleets, ...(scaling ? { scaling } : {}), ...(unitLoad ? { unitLoad } : {}), ...(comparison ? { comparison } : {}) });
+  printTargets(targets);
+
+  const profiles: Record<string, unknown> = {};
+  if (profile) {
+    const dir = path.join(tmpdir(), `fieldsync-bench-profiles-${process.pid}`);
+    const profiled = async <T>(label: string, job: (dir: string) => Promise<T>, cut: (result: T) => { window: ProfileWindow; per: { count: number; unit: string } }[]) => {
+      const sub = path.join(dir, label.replace(/\W+/g, '-'));
+      rmSync(sub, { recursive: true, force: true });
+      mkdirSync(sub, { recursive: true });
+      const result = await job(sub);
+      const file = mainThreadProfile(sub);
+      if (!file) return;
+      for (const [i, c] of cut(result).entries()) {
+        const name = cut(result).length > 1 ? `${label} (${i === 0 ? 'push' : 'pull'})` : label;
+        profiles[name] = { file, ...printProfile(`profile (extra run, not in the figures): ${name}`, file, { limit: 20, ...c }) };
+      }
+    };
+    console.log('\nprofiled runs of our server (node --cpu-prof; extra runs, not counted above)');
+    await profiled('bulk 10k GPS', (d) => runBulk(ours, 'GPS ~200 B', 'gps_points', Array.from({ length: 10_000 }, (_, i) => gpsDoc(TENANT, i)), BATCH, d),
+      (r) => [{ window: r.windows.push, per: { count: r.count, unit: 'doc' } }, { window: r.windows.pull, per: { count: r.count, unit: 'doc' } }]);
+    await profiled('GPS fleet 100 HTTP devices', (d) => runHttpFleet({ devices: 100, seconds: quick ? 10 : 30, profileDir: d }),
+      (r) => [{ window: r.window, per: { count: r.written, unit: 'point' } }]);
+    await profiled('issue #6 500 units', (d) => runUnitLoad({ units: 500, seconds: 20, profileDir: d }),
+      (r) => [{ window: r.window, per: { count: r.pointsStored, unit: 'point' } }]);
+  }
+
+  const subtitle = [
+    `${String(meta['machine'])}, node ${process.version}, load average at start ${String(meta['loadAverageAtStart'])}, at end ${loadAverage()}; ${new Date().toISOString().slice(0, 16)}Z; commit ${String(meta['commit'])} (+${String(meta['uncommittedFiles'])} uncommitted files)`,
+    comparison ? `median of ${comparison.rounds} interleaved round(s); bulk ${comparison.docsPerBulk.toLocaleString('en-US')} docs in batches of ${comparison.batchSize}; fleet ${comparison.fleetSeconds} s; all on 127.0.0.1, fresh server per run`
+      : `one run each; bulk 10,000 docs in batches of ${BATCH}; fleet ${quick ? 10 : 30} s; all on 127.0.0.1, fresh server per run`,
+  ];
+  const notes = [
+    'fieldsync: SQLite WAL synchronous=FULL (durable), hook runner on, socket.io fan-out on; dispatcher = socket.io /live feed with LIVE_GPS_INTERVAL_MS=0 (nothing coalesced).',
+    'fieldsync (RxDB client) = library clients like the peers; fieldsync/HTTP = devices sending the same HTTP push batches without a client database (protocol + server).',
+    ...(comparison ? [
+      'PouchDB and RxDB17+Couch: express-pouchdb 4.2 (PouchDB 9, LevelDB on disk, defaults). RxServer15: rxdb-server 15.22 on RxDB 15 MEMORY storage (not durable).',
+      'Clients: library clients on memory storage in worker threads (RxDB: 13 devices per thread). Latency = dispatcher arrival − device timestamp, one wall clock.',
+    ] : ['Peers: run npm run bench:peers. Clients: library clients on memory storage in worker threads.']),
+  ];
+  // summary.svg is the comparison (npm run bench:peers); our suite alone draws ours.svg beside it.
+  const chart = path.join(resultsDir, peers ? 'summary.svg' : 'ours.svg');
+  writeFileSync(chart, buildChart({ subtitle, ...(comparison ? { comparison } : {}), oursBulk, oursFleet100, oursFleet500, oursHttp100, oursHttp500, notes }));
+  const out = {
+    meta: { ...meta, loadAverageAtEnd: loadAverage(), quick, server: SERVER_LINE, minutes: (Date.now() - started) / 60_000 },
+    raw, targets, ...(comparison ? { comparison } : { bulk: oursBulk, fleet: [...oursHttp100, ...oursHttp500, ...oursFleet100], scaling, unitLoad }), profiles,
+  };
+  const file = path.join(resultsDir, peers ? 'peers.json' : 'ours.json');
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  console.log(`\nwrote ${file} and ${chart} in ${((Date.now() - started) / 60_000).toFixed(1)} min; load average now ${loadAverage()}`);
+}
+
+main().then(() => process.exit(0), (error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

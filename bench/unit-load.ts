@@ -1,0 +1,169 @@
+import Database from 'better-sqlite3';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { io } from 'socket.io-client';
+import { devToken } from '../server/auth/identity.ts';
+import { parseTs, sleep, sleepUntil, wallNow } from './lib/clock.ts';
+import { cpuSeconds, cpuShares, rssBytes, rssSampler } from './lib/proc.ts';
+import { monotonicMicros, type ProfileWindow } from './lib/profile.ts';
+import { distribution, type Distribution } from './lib/stats.ts';
+import { ours, TENANT, workDir } from './lib/systems.ts';
+import { DEVICE_NICE, startDiskProbe, startWorkers, type BenchWorker } from './lib/workers.ts';
+import type { FleetResult } from './fleet.ts';
+
+const UNIT_SIM = path.resolve(import.meta.dirname, 'workers/unit-sim.ts');
+
+export interface UnitLoadResult {
+  units: number;
+  seconds: number;
+  statusEverySeconds: number;
+  liveGpsIntervalMs: string;
+  pointsCreated: number;
+  pointsAcked: number;
+  /** GPS rows in the server's SQLite file after the run, and per second of the run. */
+  pointsStored: number;
+  pointsStoredPerSecond: number;
+  /** Point created on the unit (queued for push at once) → the dispatch socket has it, ms. */
+  pointToDispatch: Distribution;
+  positionsDelivered: number;
+  /** Point created → server acknowledged the push carrying it; and each push request's round trip, ms. */
+  ack: Distribution;
+  pushRtt: Distribution;
+  statusesAcked: number;
+  statusesDelivered: number;
+  /** Acknowledged status changes that never reached the dispatch socket (must be 0). */
+  statusesLost: number;
+  statusToDispatch: Distribution;
+  pushErrors: number;
+  conflicts: number;
+  unsent: number;
+  serverCpuSeconds: number;
+  serverCores: number;
+  serverCpuMsPerPoint: number;
+  serverRssStartMb: number;
+  serverRssPeakMb: number;
+  serverRssEndMb: number;
+  /** How late the units' timers fired, ms; setup and whole-run wall seconds. */
+  slip: Distribution;
+  setupSeconds: number;
+  wallSeconds: number;
+  /** The measured window on CLOCK_MONOTONIC (µs), to cut a server CPU profile to it. */
+  window: ProfileWindow;
+  /** A durable SQLite commit on this disk during the run (probe in its own thread and file), ms. */
+  diskCommit: Distribution;
+  /** Cores used during the run by the server, the simulated units and dispatcher (this process), and everything else. */
+  cores: { server: number; clients: number; others: number };
+}
+
+/**
+ * Issue #6: `units` simulated units (two worker threads of plain HTTP clients) each pushing a GPS
+ * point per second in batches, plus a status change every `statusEverySeconds`, for `seconds`;
+ * one dispatch socket on /live (in this thread). Our server with its defaults (positions may be
+ * coalesced to 250 ms per unit; statuses never are).
+ */
+export async function runUnitLoad(options: { units: number; seconds: number; statusEverySeconds?: number; env?: Record<string, string>; profileDir?: string }): Promise<UnitLoadResult> {
+  const statusEverySeconds = options.statusEverySeconds ?? 10;
+  const began = performance.now();
+  const dataDir = workDir('units');
+  const server = await ours.start({ dataDir, ...(options.env ? { env: options.env } : {}), ...(options.profileDir ? { profileDir: options.profileDir } : {}) });
+  let workers: BenchWorker[] = [];
+  const socket = io(`${server.url}/live`, { transports: ['websocket'], auth: { token: devToken({ tenantId: TENANT, role: 'dispatcher', deviceId: 'console-6' }) }, reconnection: false });
+  try {
+    const positions = new Map<string, number>();
+    const statuses = new Map<string, number>();
+    socket.on('unit:position', (p: { sourceId: string; recordedAt: string }) => {
+      const key = `${p.sourceId}|${p.recordedAt}`;
+      if (!positions.has(key)) positions.set(key, wallNow() - parseTs(p.recordedAt));
+    });
+    socket.on('unit:status', (s: { callSign: string; statusAt?: string }) => {
+      if (!s.statusAt) return;
+      const key = `${s.callSign}|${s.statusAt}`;
+      if (!statuses.has(key)) statuses.set(key, wallNow() - parseTs(s.statusAt));
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('/live did not become ready in 10 s')), 10_000);
+      socket.once('live:ready', () => { clearTimeout(timer); resolve(); });
+      socket.once('connect_error', (e) => { clearTimeout(timer); reject(e); });
+    });
+
+    const threads = 2;
+    workers = await startWorkers(threads, UNIT_SIM, { serverUrl: server.url, tenant: TENANT, nice: DEVICE_NICE }, threads, UNIT_SIM);
+    await Promise.all(workers.map((worker, w) => {
+      const units = [];
+      for (let i = w; i < options.units; i += threads) {
+        units.push({ unitId: `U${String(i + 1).padStart(3, '0')}`, phaseMs: (i / options.units) * 1000, statusPhaseMs: ((i * 7919) % (statusEverySeconds * 1000)) + 500 });
+      }
+      return worker.call('open', { units, register: statusEverySeconds > 0 }, 120_000);
+    }));
+    positions.clear();
+    statuses.clear(); // the registrations above are not part of the run
+
+    const setupSeconds = (performance.now() - began) / 1000;
+    const startAt = wallNow() + 1000;
+    const drainUntil = startAt + options.seconds * 1000 + 10_000;
+    await sleepUntil(startAt);
+    const fromUs = monotonicMicros();
+    const rssStart = rssBytes(server.pid);
+    const cpuStart = cpuSeconds(server.pid);
+    const shares = cpuShares(server.pid);
+    const rss = rssSampler(server.pid);
+    const probe = await startDiskProbe();
+    type Run = { slips: number[]; gpsCreated: number; gpsAcked: number; ackMs: number[]; rttMs: number[]; pushErrors: number; conflicts: number; statusesAcked: { key: string; at: number }[]; unsent: number };
+    const runs = await Promise.all(workers.map((w) => w.call<Run>('run', { startAt, seconds: options.seconds, statusEverySeconds, drainUntil }, options.seconds * 1000 + 60_000)));
+    const acked = runs.flatMap((r) => r.statusesAcked);
+    const pointsAcked = runs.reduce((n, r) => n + r.gpsAcked, 0);
+    // Give the feed a bounded moment to deliver what was acknowledged last.
+    const settle = wallNow() + 5000;
+    while (wallNow() < settle && (acked.some((s) => !statuses.has(s.key)) || positions.size < pointsAcked)) await sleep(50);
+    const runSeconds = (wallNow() - startAt) / 1000;
+    const serverCpuSeconds = cpuSeconds(server.pid) - cpuStart;
+    const toUs = monotonicMicros();
+    const share = shares.stop();
+    const { peak, last } = rss.stop();
+    const diskCommit = distribution(await probe.stop());
+    const db = new Database(path.join(dataDir, 'fieldsync.sqlite'), { readonly: true, fileMustExist: true });
+    const stored = (db.prepare("SELECT COUNT(*) AS n FROM documents WHERE collection = 'gps_points'").get() as { n: number }).n;
+    db.close();
+    const lost = acked.filter((s) => !statuses.has(s.key)).length;
+    return {
+      units: options.units, seconds: options.seconds, statusEverySeconds, liveGpsIntervalMs: options.env?.['LIVE_GPS_INTERVAL_MS'] ?? 'server default (250)',
+      slip: distribution(runs.flatMap((r) => r.slips)), setupSeconds, wallSeconds: (performance.now() - began) / 1000, window: { fromUs, toUs },
+      pointsCreated: runs.reduce((n, r) => n + r.gpsCreated, 0), pointsAcked, pointsStored: stored,
+      pointsStoredPerSecond: stored / options.seconds,
+      pointToDispatch: distribution([...positions.values()]), positionsDelivered: positions.size,
+      ack: distribution(runs.flatMap((r) => r.ackMs)), pushRtt: distribution(runs.flatMap((r) => r.rttMs)),
+      statusesAcked: acked.length, statusesDelivered: acked.length - lost, statusesLost: lost,
+      statusToDispatch: distribution(acked.filter((s) => statuses.has(s.key)).map((s) => statuses.get(s.key)!)),
+      pushErrors: runs.reduce((n, r) => n + r.pushErrors, 0), conflicts: runs.reduce((n, r) => n + r.conflicts, 0),
+      unsent: runs.reduce((n, r) => n + r.unsent, 0),
+      serverCpuSeconds, serverCores: serverCpuSeconds / runSeconds, serverCpuMsPerPoint: (1000 * serverCpuSeconds) / Math.max(1, stored),
+      serverRssStartMb: rssStart / 1e6, serverRssPeakMb: peak / 1e6, serverRssEndMb: last / 1e6,
+      cores: { server: share.serverCores, clients: share.clientCores, others: share.otherCores }, diskCommit,
+    };
+  } finally {
+    socket.close();
+    await Promise.all(workers.map((w) => w.terminate()));
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Workload B for fieldsync with devices as the brief describes them: each device pushes HTTP push
+ * batches exactly as the RxDB client does in live replication (no client database, so the figures
+ * are protocol + server), the dispatcher follows the socket.io /live feed with
+ * LIVE_GPS_INTERVAL_MS=0 (nothing coalesced). Shaped as a FleetResult for the comparison tables.
+ */
+export async function runHttpFleet(options: { devices: number; seconds: number; profileDir?: string }): Promise<FleetResult> {
+  const u = await runUnitLoad({ units: options.devices, seconds: options.seconds, statusEverySeconds: 0, env: { LIVE_GPS_INTERVAL_MS: '0' }, ...(options.profileDir ? { profileDir: options.profileDir } : {}) });
+  return {
+    system: 'ours-http', devices: options.devices, seconds: options.seconds, written: u.pointsCreated, writeErrors: u.pushErrors,
+    unacked: u.pointsCreated - u.pointsAcked, delivered: u.positionsDelivered, duplicates: 0,
+    deliveredPct: u.pointsCreated ? (100 * u.positionsDelivered) / u.pointsCreated : 0,
+    e2e: u.pointToDispatch, ack: u.ack, pushRtt: u.pushRtt, slip: u.slip,
+    serverCpuSeconds: u.serverCpuSeconds, serverCpuMsPerPoint: u.pointsCreated ? (1000 * u.serverCpuSeconds) / u.pointsCreated : Number.NaN,
+    serverRssPeakMb: u.serverRssPeakMb, cores: u.cores, wallSeconds: u.wallSeconds, setupSeconds: u.setupSeconds,
+    dispatcherVia: 'socket.io /live feed, event unit:position; devices = plain HTTP push batches (two worker threads, nice 10)',
+    window: u.window, diskCommit: u.diskCommit,
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Crew ePCR (tablet): the unit's assigned calls and their patient care reports.
+ */
+import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
+import { boot } from '../../ui/boot.tsx';
+import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
+import { useQuery, write } from '../../ui/db.ts';
+import { stubEpcrIdFor, uuid } from '../../ui/ids.ts';
+import type { Session } from '../../ui/session.ts';
+import { clockOf } from '../../ui/time.ts';
+import { EpcrForm } from './epcr-form.tsx';
+
+const ACTIVE = new Set(['new', 'dispatched', 'active', 'transporting']);
+
+function epcrStatusText(epcr: Epcr): string {
+  if (epcr.lockedAt) return `Locked ${clockOf(epcr.lockedAt)}`;
+  if (epcr.status === 'finalized') return 'Finalized, waiting for the server to check it';
+  if (epcr.finalizeErrors?.length) return `Returned: ${epcr.finalizeErrors.length} thing${epcr.finalizeErrors.length === 1 ? '' : 's'} to fix`;
+  return 'Draft';
+}
+
+/** A report for a call, prefilled from the CAD incident like the server's stub (same id, so they are one report). */
+async function startReport(session: Session, incident: Incident): Promise<string> {
+  const unitId = session.user.unitId ?? 'unknown';
+  const id = await stubEpcrIdFor(session.user.tenantId, incident.id, unitId);
+  const compact = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== ''));
+  const dispatch = compact({ complaint: incident.complaint, priority: incident.priority, cadRecordId: incident.cadRecordId });
+  const scene = compact({ address: incident.address, location: incident.location });
+  const times = compact({ ...(incident.timeline ?? {}) });
+  await write.upsert('epcrs', {
+    id, tenantId: session.user.tenantId, status: 'draft', unitId, incidentId: incident.id,
+    response: compact({ incidentNumber: incident.incidentNumber, callSign: unitId, vehicleNumber: unitId }),
+    ...(Object.keys(dispatch).length ? { dispatch } : {}),
+    ...(Object.keys(scene).length ? { scene } : {}),
+    ...(Object.keys(times).length ? { times } : {}),
+  });
+  return id;
+}
+
+function ReportLink({ view }: { view: { doc: Epcr; badge: Parameters<typeof Badge>[0]['badge'] } }) {
+  const epcr = view.doc;
+  const who = [epcr.patient?.lastName, epcr.patient?.firstName].filter(Boolean).join(', ') || 'Patient not named yet';
+  return (
+    <button class="card" onClick={() => go(`epcr/${epcr.id}`)} data-testid="epcr-link" data-id={epcr.id}>
+      <div class="row" style="justify-content:space-between">
+        <strong>{epcr.addendumOf ? 'Addendum — ' : ''}{who}</strong>
+        <Badge badge={view.badge} />
+      </div>
+      <div class="meta">{epcrStatusText(epcr)}{epcr.vitals?.length ? ` · ${epcr.vitals.length} vital set${epcr.vitals.length === 1 ? '' : 's'}` : ''}</div>
+    </button>
+  );
+}
+
+function CallList({ session }: { session: Session }) {
+  const unitId = session.user.unitId;
+  const mine = unitId ? { assignedUnitId: unitId } : {};
+  // Open calls, and the ten latest finished ones: a tablet may hold years of calls.
+  const open = useQuery<Incident>('incidents', { selector: { ...mine, status: { $in: [...ACTIVE] } } });
+  const finished = useQuery<Incident>('incidents', { selector: { ...mine, status: { $nin: [...ACTIVE] } }, sort: [{ incidentNumber: 'desc' }], limit: 10 });
+  const incidents = open && finished ? [...open, ...finished] : undefined;
+  const shown = (incidents ?? []).map((i) => i.doc.id);
+  const reportsOfCalls = useQuery<Epcr>('epcrs', incidents ? { selector: { ...(unitId ? { unitId } : {}), incidentId: { $in: shown } } } : undefined, [shown.join()]);
+  // Every report not locked yet, wherever it belongs: unfinished work is never hidden.
+  const unlocked = useQuery<Epcr>('epcrs', { selector: { ...(unitId ? { unitId } : {}), lockedAt: { $exists: false } } });
+  if (!incidents || !reportsOfCalls || !unlocked) return <p>Loading…</p>;
+  const epcrs = [...new Map([...reportsOfCalls, ...unlocked].map((v) => [v.doc.id, v])).values()];
+  markReady();
+  const calls = [...incidents].sort((a, b) => Number(ACTIVE.has(b.doc.status)) - Number(ACTIVE.has(a.doc.status)) || b.doc.incidentNumber.localeCompare(a.doc.incidentNumber));
+  const byIncident = new Map<string, typeof epcrs>();
+  for (const view of epcrs) {
+    const key = view.doc.incidentId ?? '';
+    byIncident.set(key, [...(byIncident.get(key) ?? []), view]);
+  }
+  const known = new Set(shown);
+  const loose = epcrs.filter((v) => !v.doc.incidentId || !known.has(v.doc.incidentId));
+  return (
+    <div class="split" style="grid-template-columns:minmax(320px,2fr) minmax(260px,1fr)">
+      <section aria-labelledby="calls-title">
+        <h2 id="calls-title">Calls for {unitId ? `unit ${unitId}` : 'your unit'}</h2>
+        <p class="meta">{open!.length} open{finished!.length ? `, latest ${finished!.length} finished` : ''}.</p>
+        {calls.length === 0 && <p class="empty">No calls assigned. New assignments appear here by themselves.</p>}
+        <ul class="list" data-testid="call-list">
+          {calls.map(({ doc: incident, badge }) => (
+            <li key={incident.id} class="card" data-testid="call" data-id={incident.id}>
+              <div class="row" style="justify-content:space-between">
+                <h3>Call {incident.incidentNumber}</h3>
+                <span class="row">{incident.priority && <span class={`tag ${incident.priority.toLowerCase()}`}>{incident.priority}</span>}<Badge badge={badge} /></span>
+              </div>
+              <div>{incident.complaint ?? 'No complaint given'}</div>
+              <div class="meta">{[incident.address?.street, incident.address?.city].filter(Boolean).join(', ') || 'No address'} · {incident.status}</div>
+              <ul class="list" style="margin-top:8px">
+                {(byIncident.get(incident.id) ?? []).map((view) => <li key={view.doc.id}><ReportLink view={view} /></li>)}
+              </ul>
+              {!(byIncident.get(incident.id) ?? []).some((v) => !v.doc.addendumOf) && (
+                <button class="primary" style="margin-top:8px" onClick={() => void startReport(session, incident).then((id) => go(`epcr/${id}`))}>
+                  Start report
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      </section>
+      <section aria-labelledby="other-title">
+        <h2 id="other-title">Other reports</h2>
+        <ul class="list">{loose.map((view) => <li key={view.doc.id}><ReportLink view={view} /></li>)}</ul>
+        {loose.length === 0 && <p class="empty">None.</p>}
+        <button style="margin-top:12px" onClick={() => {
+          const id = uuid();
+          void write.insert('epcrs', { id, tenantId: session.user.tenantId, status: 'draft', unitId: unitId ?? 'unknown' }).then(() => go(`epcr/${id}`));
+        }}>New report without a call</button>
+      </section>
+    </div>
+  );
+}
+
+function CrewApp({ session }: { session: Session }) {
+  const [section, id] = route.value.split('/');
+  return (
+    <AppShell title="Crew ePCR" nav={[{ path: '', label: 'Calls and reports' }]}>
+      {section === 'epcr' && id ? <EpcrForm id={id} session={session} /> : <CallList session={session} />}
+    </AppShell>
+  );
+}
+
+void boot({ roles: ['crew'], title: 'Crew ePCR', render: (session) => <CrewApp session={session} /> });

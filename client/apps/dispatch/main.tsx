@@ -1,0 +1,385 @@
+/**
+ * Dispatch console (desktop): live units on a map and in a list, incidents (create, assign a
+ * unit), ePCR progress per incident (status only), billing and claim state, and for admins the
+ * dead letters and CAD bridge health. Data the role may pull comes through replication; the
+ * `/live` feed adds positions and changes as they happen, without reload.
+ */
+import { signal } from '@preact/signals';
+import { useEffect, useState } from 'preact/hooks';
+import type { BillingRecord, Claim, Epcr, Incident, Unit } from '../../../shared/schemas/index.ts';
+import { boot } from '../../ui/boot.tsx';
+import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
+import { database, useQuery, write } from '../../ui/db.ts';
+import { incidentIdFor } from '../../ui/ids.ts';
+import { connectLive, liveConnected, liveError, type LiveEventName } from '../../ui/live.ts';
+import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
+import { clock, online } from '../../ui/runtime.ts';
+import { getAccessToken, type Session } from '../../ui/session.ts';
+import { ago, clockOf, epochOf, offsetDateTime } from '../../ui/time.ts';
+
+// ---- live state (this session) --------------------------------------------------------------
+interface LiveUnit { status?: string; statusAt?: string; lat?: number; lng?: number; positionAt?: number }
+const liveUnits = signal<Record<string, LiveUnit>>({});
+const liveEpcrs = signal<Record<string, Record<string, unknown>>>({});
+const liveBilling = signal<Record<string, Record<string, unknown>>>({});
+const liveClaims = signal<Record<string, Record<string, unknown>>>({});
+const hookFailures = signal<Record<string, unknown>[]>([]);
+
+function onLive(name: LiveEventName, payload: Record<string, unknown>): void {
+  const id = String(payload['id'] ?? '');
+  switch (name) {
+    case 'unit:status': {
+      const key = String(payload['callSign']);
+      liveUnits.value = { ...liveUnits.value, [key]: { ...liveUnits.value[key], status: String(payload['status']), statusAt: payload['statusAt'] as string } };
+      break;
+    }
+    case 'unit:position': {
+      const key = String(payload['sourceId']);
+      const at = epochOf(payload['recordedAt'] as string) ?? Number(payload['committedAt'] ?? Date.now());
+      const known = liveUnits.value[key];
+      if (known?.positionAt && known.positionAt > at) break;
+      liveUnits.value = { ...liveUnits.value, [key]: { ...known, lat: Number(payload['lat']), lng: Number(payload['lng']), positionAt: at } };
+      break;
+    }
+    case 'epcr:progress': liveEpcrs.value = { ...liveEpcrs.value, [id]: payload }; break;
+    case 'billing:changed': liveBilling.value = { ...liveBilling.value, [id]: payload }; break;
+    case 'claim:changed': liveClaims.value = { ...liveClaims.value, [id]: payload }; break;
+    case 'hook:failed': hookFailures.value = [payload, ...hookFailures.value].slice(0, 50); break;
+    default: break;
+  }
+}
+
+const UNIT_STATUS_TEXT: Record<string, string> = {
+  out_of_service: 'Out of service', available: 'Available', dispatched: 'Dispatched', acknowledged: 'Acknowledged', en_route: 'En route',
+  staged: 'Staged', on_scene: 'On scene', transporting: 'Transporting', at_destination: 'At destination', at_home: 'At station', cancelled: 'Cancelled',
+};
+const STALE_MS = 5 * 60_000;
+
+interface UnitRow { id: string; callSign: string; status: string; statusAt?: string | undefined; lat?: number | undefined; lng?: number | undefined; positionAt?: number | undefined; incidentId?: string | undefined; acknowledged?: boolean }
+
+function unitRows(units: Unit[]): UnitRow[] {
+  const live = liveUnits.value;
+  return units.map((u) => {
+    const l = live[u.callSign] ?? {};
+    const docAt = epochOf(u.lastPositionAt);
+    const useLive = l.positionAt !== undefined && (docAt === undefined || l.positionAt >= docAt);
+    const statusFromLive = l.statusAt !== undefined && (u.statusAt === undefined || (epochOf(l.statusAt) ?? 0) >= (epochOf(u.statusAt) ?? 0));
+    return {
+      id: u.id, callSign: u.callSign,
+      status: statusFromLive ? l.status ?? u.status : u.status,
+      statusAt: statusFromLive ? l.statusAt : u.statusAt,
+      lat: useLive ? l.lat : u.lastPosition?.lat, lng: useLive ? l.lng : u.lastPosition?.lng,
+      positionAt: useLive ? l.positionAt : docAt,
+      incidentId: u.currentIncidentId, acknowledged: u.assignmentAcknowledgedAt !== undefined,
+    };
+  }).sort((a, b) => a.callSign.localeCompare(b.callSign));
+}
+
+function epcrProgressText(epcr: Partial<Epcr> & Record<string, unknown>): string {
+  if (epcr['_deleted']) return 'deleted';
+  if (epcr.lockedAt) return `finalized and locked ${clockOf(epcr.lockedAt as string)}`;
+  const errors = Number(epcr['finalizeErrorCount'] ?? (Array.isArray(epcr.finalizeErrors) ? epcr.finalizeErrors.length : 0));
+  if (epcr.status === 'finalized') return 'finalized, being checked';
+  if (errors > 0) return `returned to the crew (${errors} to fix)`;
+  return epcr.times?.atDestination ? 'draft (at destination)' : epcr.times?.unitOnScene ? 'draft (on scene)' : 'draft';
+}
+
+// ---- the board -----------------------------------------------------------------------------------
+function Board({ session }: { session: Session }) {
+  const units = useQuery<Unit>('units', {});
+  // Open incidents only: a console stays open for years of calls.
+  const incidents = useQuery<Incident>('incidents', { selector: { status: { $nin: ['closed', 'cancelled'] } } });
+  const openIds = (incidents ?? []).map((i) => i.doc.id);
+  const epcrs = useQuery<Epcr>('epcrs', incidents ? { selector: { incidentId: { $in: openIds } } } : undefined, [openIds.join()]);
+  const collections = new Set(Object.keys(database().status.value?.pending ?? {}));
+  const billing = useQuery<BillingRecord>('billing_records', collections.has('billing_records') ? {} : undefined);
+  const claims = useQuery<Claim>('claims', collections.has('claims') ? {} : undefined);
+  const [selected, setSelected] = useState<string>();
+  const now = clock.value;
+  if (!units || !incidents || !epcrs) return <p>Loading…</p>;
+  markReady();
+  const rows = unitRows(units.map((u) => u.doc));
+  const active = incidents.map((i) => i.doc).filter((i) => !['closed', 'cancelled'].includes(i.status))
+    .sort((a, b) => b.incidentNumber.localeCompare(a.incidentNumber));
+
+  const epcrByIncident = new Map<string, (Partial<Epcr> & Record<string, unknown>)[]>();
+  const epcrIncident = new Map<string, string>();
+  for (const { doc } of epcrs) {
+    const merged = { ...doc, ...(liveEpcrs.value[doc.id] ?? {}) } as Partial<Epcr> & Record<string, unknown>;
+    if (doc.incidentId) {
+      epcrByIncident.set(doc.incidentId, [...(epcrByIncident.get(doc.incidentId) ?? []), merged]);
+      epcrIncident.set(doc.id, doc.incidentId);
+    }
+  }
+  for (const [id, payload] of Object.entries(liveEpcrs.value)) {
+    const incidentId = payload['incidentId'] as string | undefined;
+    if (incidentId && !epcrIncident.has(id)) {
+      epcrByIncident.set(incidentId, [...(epcrByIncident.get(incidentId) ?? []), payload as never]);
+      epcrIncident.set(id, incidentId);
+    }
+  }
+  const billingRows = [...(billing ?? []).map((b) => b.doc as Record<string, unknown>), ...Object.values(liveBilling.value)];
+  const claimRows = [...(claims ?? []).map((c) => c.doc as Record<string, unknown>), ...Object.values(liveClaims.value)];
+  const billingFor = (incidentId: string) => {
+    const out = new Map<string, string>();
+    for (const b of billingRows) if (b['incidentId'] === incidentId || epcrIncident.get(String(b['epcrId'])) === incidentId) out.set(`billing ${String(b['id']).slice(0, 8)}`, String(b['status']));
+    for (const c of claimRows) if (epcrIncident.get(String(c['epcrId'])) === incidentId) out.set(`claim ${String(c['id']).slice(0, 8)}`, String(c['status']));
+    return [...out];
+  };
+
+  const markers: MapMarker[] = [
+    ...rows.filter((r) => r.lat !== undefined && r.lng !== undefined).map((r) => ({
+      id: r.callSign, lat: r.lat!, lng: r.lng!, label: `${r.callSign} ${UNIT_STATUS_TEXT[r.status] ?? r.status}`, kind: 'unit' as const,
+      stale: r.positionAt === undefined || now - r.positionAt > STALE_MS,
+    })),
+    ...active.filter((i) => i.location).map((i) => ({ id: i.id, lat: i.location!.lat, lng: i.location!.lng, label: i.incidentNumber, kind: 'incident' as const })),
+  ];
+
+  const assign = async (incident: Incident, callSign: string) => {
+    const unit = units.find((u) => u.doc.callSign === callSign)?.doc;
+    const at = offsetDateTime();
+    await write.mutate('incidents', incident.id, [
+      { op: 'set', path: ['assignedUnitId'], value: callSign },
+      { op: 'set', path: ['status'], value: incident.status === 'new' ? 'dispatched' : incident.status },
+      { op: 'set', path: ['timeline', 'unitNotified'], value: at },
+    ]);
+    if (unit) {
+      await write.mutate('units', unit.id, [
+        { op: 'set', path: ['status'], value: 'dispatched' }, { op: 'set', path: ['statusAt'], value: at },
+        { op: 'set', path: ['currentIncidentId'], value: incident.id }, { op: 'unset', path: ['assignmentAcknowledgedAt'] },
+      ]);
+    }
+  };
+
+  return (
+    <>
+      <div class="split" style="grid-template-columns:minmax(360px,1fr) minmax(360px,1.3fr)">
+        <section aria-labelledby="units-title">
+          <h2 id="units-title">Units</h2>
+          <table data-testid="unit-table">
+            <thead><tr><th scope="col">Unit</th><th scope="col">Status</th><th scope="col">Position</th><th scope="col">Call</th></tr></thead>
+            <tbody>
+              {rows.map((r) => {
+                const call = incidents.find((i) => i.doc.id === r.incidentId)?.doc;
+                return (
+                  <tr key={r.id} data-testid="unit-row" data-unit={r.callSign} data-status={r.status}>
+                    <th scope="row">{r.callSign}</th>
+                    <td><strong>{UNIT_STATUS_TEXT[r.status] ?? r.status}</strong><div class="meta">{r.statusAt ? `since ${clockOf(r.statusAt)}` : ''}</div></td>
+                    <td data-testid="unit-position">{r.lat !== undefined ? <>{r.lat.toFixed(4)}, {r.lng!.toFixed(4)}<div class="meta">{ago(r.positionAt, now)}{r.positionAt !== undefined && now - r.positionAt > STALE_MS ? ' (old)' : ''}</div></> : <span class="meta">unknown</span>}</td>
+                    <td>{call ? <>{call.incidentNumber}<div class="meta">{r.acknowledged ? 'acknowledged' : 'not acknowledged'}</div></> : '—'}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          {rows.length === 0 && <p class="empty">No units yet. Units appear when their MDT signs in or CAD reports them.</p>}
+        </section>
+        <section aria-labelledby="map-title">
+          <h2 id="map-title">Map</h2>
+          <OfflineMap testId="dispatch-map" label={`Map of ${markers.filter((m) => m.kind === 'unit').length} units and ${active.length} open incidents`} markers={markers} />
+          <p class="meta">Live feed: {liveConnected.value ? 'connected' : online.value ? `reconnecting${liveError.value ? ` (${liveError.value})` : ''}` : 'offline'}.</p>
+        </section>
+      </div>
+
+      <section aria-labelledby="incidents-title" style="margin-top:16px">
+        <div class="row" style="justify-content:space-between">
+          <h2 id="incidents-title">Open incidents ({active.length})</h2>
+          <button class="primary" onClick={() => go('new')} data-testid="new-incident">New incident</button>
+        </div>
+        <table data-testid="incident-table">
+          <thead><tr><th scope="col">Incident</th><th scope="col">Where</th><th scope="col">Unit</th><th scope="col">ePCR</th><th scope="col">Billing / claim</th></tr></thead>
+          <tbody>
+            {active.map((incident) => {
+              const view = incidents.find((i) => i.doc.id === incident.id)!;
+              const reports = epcrByIncident.get(incident.id) ?? [];
+              const money = billingFor(incident.id);
+              return (
+                <tr key={incident.id} data-testid="incident-row" data-incident={incident.incidentNumber} class={selected === incident.id ? 'selected' : ''}>
+                  <td>
+                    <strong>{incident.incidentNumber}</strong> {incident.priority && <span class={`tag ${incident.priority.toLowerCase()}`}>{incident.priority}</span>}
+                    <div>{incident.complaint ?? ''}</div>
+                    <div class="meta">{incident.status} <Badge badge={view.badge} /></div>
+                  </td>
+                  <td>{[incident.address?.street, incident.address?.city].filter(Boolean).join(', ') || '—'}</td>
+                  <td>
+                    <label class="visually-hidden" for={`assign-${incident.id}`}>Assign a unit to {incident.incidentNumber}</label>
+                    <select id={`assign-${incident.id}`} data-testid="assign-unit" value={incident.assignedUnitId ?? ''}
+                      onFocus={() => setSelected(incident.id)}
+                      onChange={(e) => { const v = e.currentTarget.value; if (v) void assign(incident, v); }}>
+                      <option value="">— assign —</option>
+                      {rows.map((r) => <option key={r.callSign} value={r.callSign}>{r.callSign} ({UNIT_STATUS_TEXT[r.status] ?? r.status})</option>)}
+                    </select>
+                  </td>
+                  <td data-testid="epcr-progress">{reports.length ? reports.map((e) => <div key={String(e.id)}>{String(e.unitId ?? '')}: {epcrProgressText(e)}</div>) : <span class="meta">no report yet</span>}</td>
+                  <td data-testid="billing-state">{money.length ? money.map(([k, v]) => <div key={k}>{k}: {v}</div>) : <span class="meta">—</span>}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+        {active.length === 0 && <p class="empty">No open incidents.</p>}
+      </section>
+    </>
+  );
+}
+
+// ---- new incident -----------------------------------------------------------------------------
+function NewIncident({ session }: { session: Session }) {
+  const units = useQuery<Unit>('units', {});
+  const t = offsetDateTime();
+  const stamp = `${t.slice(2, 4)}${t.slice(5, 7)}${t.slice(8, 10)}-${t.slice(11, 13)}${t.slice(14, 16)}${t.slice(17, 19)}`;
+  const [form, setForm] = useState({ incidentNumber: `D${stamp}`, complaint: '', priority: 'P2', street: '', city: '', zip: '', lat: '', lng: '', unit: '' });
+  const [error, setError] = useState<string>();
+  const set = (key: keyof typeof form) => (e: Event) => setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    const lat = form.lat.trim() === '' ? undefined : Number(form.lat);
+    const lng = form.lng.trim() === '' ? undefined : Number(form.lng);
+    if ((lat === undefined) !== (lng === undefined) || (lat !== undefined && (!Number.isFinite(lat) || Math.abs(lat) > 90 || !Number.isFinite(lng) || Math.abs(lng!) > 180))) {
+      setError('Give both latitude and longitude as decimal degrees, or neither.');
+      return;
+    }
+    if (form.zip && !/^[0-9]{5}(-[0-9]{4})?$/.test(form.zip.trim())) {
+      setError('The ZIP code is 5 digits (or ZIP+4).');
+      return;
+    }
+    const at = offsetDateTime();
+    const id = await incidentIdFor(session.user.tenantId, form.incidentNumber.trim());
+    const address = Object.fromEntries(Object.entries({ street: form.street.trim(), city: form.city.trim(), zip: form.zip.trim() }).filter(([, v]) => v));
+    await write.insert('incidents', {
+      id, tenantId: session.user.tenantId, incidentNumber: form.incidentNumber.trim(), status: form.unit ? 'dispatched' : 'new',
+      ...(form.complaint.trim() ? { complaint: form.complaint.trim() } : {}),
+      ...(form.priority ? { priority: form.priority } : {}),
+      ...(Object.keys(address).length ? { address } : {}),
+      ...(lat !== undefined ? { location: { lat, lng } } : {}),
+      ...(form.unit ? { assignedUnitId: form.unit } : {}),
+      timeline: { psapCall: at, ...(form.unit ? { unitNotified: at } : {}) },
+    });
+    const unit = units?.find((u) => u.doc.callSign === form.unit)?.doc;
+    if (unit) {
+      await write.mutate('units', unit.id, [
+        { op: 'set', path: ['status'], value: 'dispatched' }, { op: 'set', path: ['statusAt'], value: at },
+        { op: 'set', path: ['currentIncidentId'], value: id }, { op: 'unset', path: ['assignmentAcknowledgedAt'] },
+      ]);
+    }
+    go('');
+  };
+  const field = (key: keyof typeof form, label: string, extra: Record<string, unknown> = {}) => (
+    <div class="field"><label for={`ni-${key}`}>{label}</label><input id={`ni-${key}`} name={key} value={form[key]} onInput={set(key)} {...extra} /></div>
+  );
+  return (
+    <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="ni-title" style="max-width:720px" data-testid="new-incident-form">
+      <h2 id="ni-title">New incident</h2>
+      <div class="grid">
+        {field('incidentNumber', 'Incident number', { required: true, maxLength: 50 })}
+        <div class="field"><label for="ni-priority">Priority</label>
+          <select id="ni-priority" value={form.priority} onChange={set('priority')}>{['P1', 'P2', 'P3', 'P4'].map((p) => <option key={p}>{p}</option>)}</select></div>
+        {field('complaint', 'Complaint', { maxLength: 200 })}
+        {field('street', 'Street', { maxLength: 200 })}
+        {field('city', 'City', { maxLength: 200 })}
+        {field('zip', 'ZIP', { inputMode: 'numeric', maxLength: 10 })}
+        {field('lat', 'Latitude', { inputMode: 'decimal' })}
+        {field('lng', 'Longitude', { inputMode: 'decimal' })}
+        <div class="field"><label for="ni-unit">Assign unit</label>
+          <select id="ni-unit" value={form.unit} onChange={set('unit')}>
+            <option value="">— later —</option>
+            {(units ?? []).map((u) => <option key={u.doc.id} value={u.doc.callSign}>{u.doc.callSign} ({UNIT_STATUS_TEXT[u.doc.status] ?? u.doc.status})</option>)}
+          </select></div>
+      </div>
+      {error && <p class="hint bad" role="alert">{error}</p>}
+      <div class="row"><button class="primary big" type="submit">Create incident</button><button type="button" onClick={() => go('')}>Cancel</button></div>
+    </form>
+  );
+}
+
+// ---- system (CAD bridge, dead letters) ----------------------------------------------------------
+async function getJson(path: string): Promise<unknown> {
+  const response = await fetch(path, { headers: { authorization: `Bearer ${await getAccessToken()}` } });
+  const body = await response.json().catch(() => undefined) as { error?: { message?: string } } | undefined;
+  if (!response.ok) throw new Error(body?.error?.message ?? `The server answered ${response.status}.`);
+  return body;
+}
+
+function usePoll<T>(path: string | undefined, everyMs: number): { data?: T; error?: string; at?: number } {
+  const [state, setState] = useState<{ data?: T; error?: string; at?: number }>({});
+  useEffect(() => {
+    if (!path) return;
+    let stopped = false;
+    const run = () => {
+      if (!navigator.onLine) return setState((s) => ({ ...s, error: 'offline' }));
+      getJson(path).then((data) => !stopped && setState({ data: data as T, at: Date.now() }), (e: Error) => !stopped && setState((s) => ({ ...s, error: e.message })));
+    };
+    run();
+    const timer = setInterval(run, everyMs);
+    return () => { stopped = true; clearInterval(timer); };
+  }, [path]);
+  return state;
+}
+
+interface DeadLetter { id: number; kind: string; queue?: string; causationId: string; attempts: number; lastError: string | null; createdAt: string }
+
+function System({ session }: { session: Session }) {
+  const admin = session.user.role === 'admin';
+  const health = usePoll<Record<string, unknown>>('/api/socket-bridge/health', 15_000);
+  const dead = usePoll<{ deadLetters: DeadLetter[] }>(admin ? '/api/admin/dead-letters' : undefined, 15_000);
+  const [retried, setRetried] = useState<Record<number, string>>({});
+  const retry = async (id: number) => {
+    const response = await fetch(`/api/admin/dead-letters/${id}/retry`, { method: 'POST', headers: { authorization: `Bearer ${await getAccessToken()}` } });
+    const body = await response.json().catch(() => ({})) as { message?: string; error?: { message?: string } };
+    setRetried({ ...retried, [id]: response.ok ? body.message ?? 'queued again' : body.error?.message ?? `failed (${response.status})` });
+  };
+  return (
+    <>
+      <section class="card" aria-labelledby="cad-title" data-testid="cad-health">
+        <h2 id="cad-title">CAD bridge</h2>
+        {health.data ? (
+          <dl class="kv">
+            <dt>State</dt><dd><strong>{String(health.data['state'] ?? (health.data['connected'] ? 'connected' : 'disconnected'))}</strong></dd>
+            <dt>Connected</dt><dd>{health.data['connected'] ? 'yes' : 'no'}</dd>
+            <dt>Queued to CAD</dt><dd>{String(health.data['queued_outbound'] ?? 0)}</dd>
+            <dt>Last event</dt><dd>{health.data['last_event_at'] ? String(health.data['last_event_at']) : 'none'}</dd>
+            <dt>Attempts</dt><dd>{String(health.data['connection_attempts'] ?? 0)}</dd>
+            {health.data['last_error'] ? <><dt>Last error</dt><dd>{String(health.data['last_error'])}</dd></> : null}
+          </dl>
+        ) : <p>{health.error ? `Not available: ${health.error}` : 'Loading…'}</p>}
+      </section>
+      {admin && (
+        <section class="card" aria-labelledby="dl-title" style="margin-top:16px" data-testid="dead-letters">
+          <h2 id="dl-title">Dead letters</h2>
+          <p class="meta">Server work (notices, claims, exports) that failed every retry. Retrying sends it again.</p>
+          {dead.error && <p class="hint bad">{dead.error}</p>}
+          {dead.data && dead.data.deadLetters.length === 0 && <p class="empty">None. Everything went through.</p>}
+          {dead.data && dead.data.deadLetters.length > 0 && (
+            <table>
+              <thead><tr><th>Id</th><th>Kind</th><th>Caused by</th><th>Attempts</th><th>Last error</th><th /></tr></thead>
+              <tbody>{dead.data.deadLetters.map((d) => (
+                <tr key={d.id}><td>{d.id}</td><td>{d.kind}</td><td><code>{d.causationId}</code></td><td>{d.attempts}</td><td>{d.lastError ?? ''}</td>
+                  <td>{retried[d.id] ?? <button onClick={() => void retry(d.id)}>Retry</button>}</td></tr>
+              ))}</tbody>
+            </table>
+          )}
+          {hookFailures.value.length > 0 && (
+            <>
+              <h3>Failures this session (live)</h3>
+              <ul>{hookFailures.value.map((f, i) => <li key={i}>{String(f['workflow'] ?? f['kind'] ?? 'hook')}: {String(f['error'] ?? f['message'] ?? '')}</li>)}</ul>
+            </>
+          )}
+        </section>
+      )}
+    </>
+  );
+}
+
+function DispatchApp({ session }: { session: Session }) {
+  useEffect(() => connectLive(onLive), []);
+  const section = route.value.split('/')[0];
+  const nav = [{ path: '', label: 'Board' }, { path: 'new', label: 'New incident' }, { path: 'system', label: session.user.role === 'admin' ? 'CAD bridge and dead letters' : 'CAD bridge' }];
+  return (
+    <AppShell title="Dispatch" nav={nav}>
+      {section === 'new' ? <NewIncident session={session} /> : section === 'system' ? <System session={session} /> : <Board session={session} />}
+    </AppShell>
+  );
+}
+
+void boot({ roles: ['dispatcher', 'admin', 'biller'], title: 'Dispatch console', render: (session) => <DispatchApp session={session} /> });

@@ -1,0 +1,102 @@
+/**
+ * Sign-in: the server's login (agency, user name, password, device) or, while that is not
+ * available, a developer token. The session is kept on the device, so the apps open offline.
+ */
+import '../../ui/styles.css';
+import { render } from 'preact';
+import { useState } from 'preact/hooks';
+import { registerServiceWorker } from '../../ui/runtime.ts';
+import { dropKey, lockOtherTabs } from '../../ui/lock.ts';
+import { databaseNameFor, devSession, homeFor, loadSession, logout, saveSession, SessionError, type Session } from '../../ui/session.ts';
+import { PasswordSignIn } from '../../ui/sign-in.tsx';
+
+const APPS = [
+  { href: '/crew/', name: 'Crew ePCR', roles: ['crew'], text: 'Patient care reports on the tablet' },
+  { href: '/mdt/', name: 'MDT', roles: ['crew'], text: 'Unit status, assignment, GPS' },
+  { href: '/tech/', name: 'Technician', roles: ['technician'], text: 'Jobs on the phone' },
+  { href: '/dispatch/', name: 'Dispatch console', roles: ['dispatcher', 'admin', 'biller'], text: 'Units, incidents, progress' },
+];
+
+function nextFor(session: Session): string {
+  const next = new URLSearchParams(location.search).get('next');
+  const allowed = APPS.filter((a) => a.roles.includes(session.user.role)).map((a) => a.href);
+  return next && allowed.includes(next) ? next : homeFor(session.user.role);
+}
+
+function SignedIn({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
+  const mine = APPS.filter((a) => a.roles.includes(session.user.role));
+  return (
+    <div class="card" data-testid="signed-in">
+      <h2>Signed in</h2>
+      <p>{session.user.displayName ?? session.user.userId} — {session.user.role}, {session.user.tenantId}
+        {session.user.unitId ? `, unit ${session.user.unitId}` : ''}{session.user.technicianId ? `, technician ${session.user.technicianId}` : ''}</p>
+      <ul class="list">
+        {mine.map((a) => (
+          <li key={a.href}><a class="button primary big" style="width:100%" href={a.href}>{a.name} — {a.text}</a></li>
+        ))}
+      </ul>
+      <p><button onClick={onSignOut}>Sign in as someone else</button></p>
+      <p class="hint">Signing out here keeps your data on this device, encrypted; only your password opens it. On a shared device,
+        erase it from the app instead: Settings, "Sign out and erase data on this device".</p>
+    </div>
+  );
+}
+
+function LoginForm({ onSession }: { onSession: (s: Session) => void }) {
+  const [token, setToken] = useState('');
+  const [error, setError] = useState<string>();
+  const useToken = (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    try {
+      const session = devSession(token);
+      saveSession(session);
+      onSession(session);
+    } catch (e) {
+      setError(e instanceof SessionError ? e.message : String(e));
+    }
+  };
+  return (
+    <>
+      {/* Also sets up (or, after a password change, re-wraps) the key of this user's data on this device. */}
+      <PasswordSignIn onSignedIn={onSession} />
+      {error && <div class="banner bad" role="alert" style="margin:12px 0" data-testid="login-error"><p>{error}</p></div>}
+      <details class="card" style="margin-top:12px" data-testid="dev-token">
+        <summary>Developer token</summary>
+        <form onSubmit={useToken}>
+          <div class="field"><label for="token">Token</label>
+            <input id="token" name="token" autoComplete="off" spellcheck={false} placeholder="dev:agency-a:crew:tablet-7:M1" value={token}
+              onInput={(e) => setToken(e.currentTarget.value)} aria-describedby="token-hint" />
+            <div class="hint" id="token-hint">For development servers: dev:&lt;agency&gt;:&lt;role&gt;:&lt;device&gt;[:&lt;unit or technician&gt;].
+              No password protects the data of a developer sign-in on this device: never use one with patient data.</div></div>
+          <button type="submit" class="primary">Use token</button>
+        </form>
+      </details>
+    </>
+  );
+}
+
+function Login() {
+  const [session, setSession] = useState(loadSession());
+  return (
+    <>
+      <a class="skip-link" href="#main">Skip to content</a>
+      <header class="app-header"><h1>fieldsync</h1></header>
+      <main id="main" class="login-box">
+        {session
+          ? <SignedIn session={session} onSignOut={() => {
+            // Open app tabs of this user lock and leave (their data stays, encrypted).
+            lockOtherTabs(databaseNameFor(session.user), 'signout');
+            dropKey();
+            void logout().then(() => setSession(undefined));
+          }} />
+          : <LoginForm onSession={(s) => location.assign(nextFor(s))} />}
+      </main>
+    </>
+  );
+}
+
+registerServiceWorker();
+const root = document.getElementById('app')!;
+root.textContent = '';
+render(<Login />, root);

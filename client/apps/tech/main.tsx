@@ -1,0 +1,102 @@
+/**
+ * Technician (phone): assigned jobs, their details and status changes, all offline.
+ */
+import type { Job, Ticket } from '../../../shared/schemas/index.ts';
+import { flushAll } from '../../ui/autosave.ts';
+import { boot } from '../../ui/boot.tsx';
+import { AppShell, Badge, go, markReady, route, TextField } from '../../ui/components.tsx';
+import { useDoc, useQuery, write } from '../../ui/db.ts';
+import type { Session } from '../../ui/session.ts';
+import { clockOf, offsetDateTime } from '../../ui/time.ts';
+
+type JobStatus = NonNullable<Job['status']>;
+const STATUS_TEXT: Record<string, string> = {
+  unassigned: 'Unassigned', assigned: 'Assigned', en_route: 'En route', on_site: 'On site', completed: 'Completed', offline: 'Offline',
+};
+const ORDER: Record<string, number> = { on_site: 0, en_route: 1, assigned: 2, offline: 3, unassigned: 4, completed: 5 };
+
+function address(job: Job): string {
+  const a = job.serviceAddress;
+  return [a?.street, a?.apartment, a?.city, a?.zip].filter(Boolean).join(', ') || 'No address';
+}
+
+function JobList({ session }: { session: Session }) {
+  const jobs = useQuery<Job>('jobs', session.user.technicianId ? { selector: { assigneeId: session.user.technicianId } } : {});
+  if (!jobs) return <p>Loading…</p>;
+  markReady();
+  const sorted = [...jobs].sort((a, b) => (ORDER[a.doc.status] ?? 9) - (ORDER[b.doc.status] ?? 9));
+  return (
+    <section aria-labelledby="jobs-title">
+      <h2 id="jobs-title">My jobs</h2>
+      {sorted.length === 0 && <p class="empty">No jobs assigned. New jobs appear here by themselves.</p>}
+      <ul class="list" data-testid="job-list">
+        {sorted.map(({ doc: job, badge }) => (
+          <li key={job.id}>
+            <button class="card" onClick={() => go(`job/${job.id}`)} data-testid="job" data-id={job.id} data-status={job.status}>
+              <div class="row" style="justify-content:space-between">
+                <strong>{job.customer?.name ?? 'Customer'} — {job.kind ?? 'job'}</strong>
+                <Badge badge={badge} />
+              </div>
+              <div>{address(job)}</div>
+              <div class="meta">{STATUS_TEXT[job.status] ?? job.status}{job.statusAt ? ` since ${clockOf(job.statusAt)}` : ''}{job.orderNumber ? ` · order ${job.orderNumber}` : ''}</div>
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function JobDetail({ id }: { id: string }) {
+  const view = useDoc<Job>('jobs', id);
+  const ticket = useDoc<Ticket>('tickets', view?.doc.ticketId);
+  if (view === undefined) return <p>Loading…</p>;
+  if (view === null) return <div class="card"><p>This job is not on this phone.</p><button onClick={() => go('')}>Back</button></div>;
+  markReady();
+  const job = view.doc;
+  const done = job.status === 'completed';
+  const setStatus = async (status: JobStatus) => {
+    await flushAll();
+    await write.mutate('jobs', id, [{ op: 'set', path: ['status'], value: status }, { op: 'set', path: ['statusAt'], value: offsetDateTime() }]);
+  };
+  return (
+    <article aria-labelledby="job-title" data-testid="job-detail" data-id={id}>
+      <div class="row" style="justify-content:space-between">
+        <h2 id="job-title" style="margin:0">{job.customer?.name ?? 'Customer'}</h2>
+        <Badge badge={view.badge} />
+      </div>
+      <p data-testid="job-status" data-status={job.status}><strong>{STATUS_TEXT[job.status] ?? job.status}</strong>{job.statusAt ? ` since ${clockOf(job.statusAt)}` : ''}</p>
+      <dl class="kv card">
+        <dt>Address</dt><dd>{address(job)}</dd>
+        {job.customer?.phone && <><dt>Phone</dt><dd><a href={`tel:${job.customer.phone}`}>{job.customer.phone}</a></dd></>}
+        {job.orderNumber && <><dt>Order</dt><dd>{job.orderNumber}</dd></>}
+        <dt>Kind</dt><dd>{job.kind ?? '—'}</dd>
+        <dt>Equipment</dt><dd>{(job.equipmentSerials ?? []).length ? <ul style="margin:0;padding-left:18px">{job.equipmentSerials!.map((s) => <li key={s}><code>{s}</code></li>)}</ul> : '—'}</dd>
+      </dl>
+      {(job.ticketNotes || ticket?.doc.notes) && (
+        <section class="card" style="margin-top:12px"><h3>Ticket notes</h3><p style="white-space:pre-wrap;margin:0">{job.ticketNotes ?? ticket?.doc.notes}</p></section>
+      )}
+      <div class="status-buttons" role="group" aria-label="Job status" style="margin:16px 0">
+        <button class="big" aria-pressed={job.status === 'en_route'} disabled={done} data-testid="job-en_route" onClick={() => void setStatus('en_route')}>En route</button>
+        <button class="big" aria-pressed={job.status === 'on_site'} disabled={done} data-testid="job-on_site" onClick={() => void setStatus('on_site')}>On site</button>
+      </div>
+      <TextField label="Completion notes" collection="jobs" docId={id} path={['notes']} value={job.notes} multiline maxLength={5000} disabled={done} testId="job-notes"
+        hint="What was done; saved on the phone as you type." />
+      {!done
+        ? <button class="primary big" style="width:100%" data-testid="job-complete" onClick={() => void setStatus('completed')}>Complete job</button>
+        : <p class="card" style="background:var(--info-bg)" data-testid="job-completed">Completed{job.statusAt ? ` at ${clockOf(job.statusAt)}` : ''}.</p>}
+      <p><button onClick={() => go('')}>Back to jobs</button></p>
+    </article>
+  );
+}
+
+function TechApp({ session }: { session: Session }) {
+  const [section, id] = route.value.split('/');
+  return (
+    <AppShell title="Jobs" nav={[]}>
+      {section === 'job' && id ? <JobDetail id={id} /> : <JobList session={session} />}
+    </AppShell>
+  );
+}
+
+void boot({ roles: ['technician'], title: 'Technician', phone: true, render: (session) => <TechApp session={session} /> });

@@ -1,0 +1,103 @@
+import { createRxDatabase, type RxCollectionCreator, type RxDatabase, type RxStorage } from 'rxdb';
+import { wrappedKeyEncryptionCryptoJsStorage } from 'rxdb/plugins/encryption-crypto-js';
+import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import { wrappedValidateAjvStorage } from 'rxdb/plugins/validate-ajv';
+import { conflictHandlerFor } from '../../shared/merge/index.ts';
+import { collectionSchemas, type CollectionName } from '../../shared/schemas/index.ts';
+
+/** Open-source RxDB allows at most this many open collections per JavaScript realm. */
+export const RXDB_COLLECTION_LIMIT = 13;
+
+/** RxDB's encryption plugin refuses shorter passwords (EN2). */
+export const MIN_DATABASE_KEY_LENGTH = 8;
+
+export interface FieldsyncDatabaseOptions {
+  /** One database per device and user, e.g. `fieldsync-<tenant>-<user>`. */
+  name: string;
+  /** Only the collections this app needs: every open collection counts against the realm limit. */
+  collections: readonly CollectionName[];
+  /** Defaults to Dexie (IndexedDB). Tests pass Dexie over fake-indexeddb. */
+  storage?: RxStorage<unknown, unknown>;
+  /** Several tabs of one app share the database; only the elected leader replicates. */
+  multiInstance?: boolean;
+  /**
+   * The database key (client/ui/lock.ts: a random key, unwrapped with the user's password). With
+   * it, the fields a schema lists in `encrypted` (the ePCR's PHI) are stored AES-encrypted
+   * (RxDB's free crypto-js plugin), and so is every copy RxDB keeps of them (replication meta).
+   * A database created with a key opens only with that key. Without one, the schemas' `encrypted`
+   * lists are left out and everything is stored in clear: only for tests and tools that never
+   * hold patient data (the apps' database worker always passes one: `OpenOptions.password`).
+   */
+  password?: string;
+}
+
+/**
+ * The database exists on this device but was created with another key (a wrong key, or a copy
+ * made before the device had one). The name survives structured cloning, so the page can tell
+ * it apart from other failures after the error crossed from the database worker.
+ */
+export class WrongDatabaseKeyError extends Error {
+  constructor(message = 'The data on this device is locked with a different key.') {
+    super(message);
+    this.name = 'WrongDatabaseKeyError';
+  }
+}
+
+export const isWrongDatabaseKey = (error: unknown): boolean =>
+  (error as { name?: unknown } | undefined)?.name === 'WrongDatabaseKeyError';
+
+/** The storage every fieldsync database uses: validation outside, encryption (with a key) inside. */
+export function fieldsyncStorage(base: RxStorage<unknown, unknown>, encrypted: boolean): RxStorage<unknown, unknown> {
+  // Encryption replaces each encrypted field's schema with `{type: 'string'}` for the storage
+  // below it: a validator inside it would only see ciphertext. Outside, it checks the clear
+  // document against the full schema (RxDB dev-mode also wants the validator at the top).
+  const inner = encrypted ? wrappedKeyEncryptionCryptoJsStorage({ storage: base }) : base;
+  // Validating on the device refuses a bad document when it is written, not hours later at sync.
+  return wrappedValidateAjvStorage({ storage: inner });
+}
+
+/** A schema stored in clear (no key): RxDB storages refuse `encrypted` fields without the encryption wrapper (UT6). */
+function withoutEncryption(schema: RxCollectionCreator['schema']): RxCollectionCreator['schema'] {
+  if (!schema.encrypted?.length) return schema;
+  const { encrypted: _encrypted, ...rest } = schema;
+  return rest;
+}
+
+export async function createFieldsyncDatabase(options: FieldsyncDatabaseOptions): Promise<RxDatabase> {
+  if (options.collections.length > RXDB_COLLECTION_LIMIT) {
+    throw new Error(`An app may open at most ${RXDB_COLLECTION_LIMIT} collections; ${options.name} asked for ${options.collections.length}.`);
+  }
+  const { password } = options;
+  if (password !== undefined && password.length < MIN_DATABASE_KEY_LENGTH) {
+    throw new Error(`A database key needs at least ${MIN_DATABASE_KEY_LENGTH} characters.`);
+  }
+  const storage = fieldsyncStorage(options.storage ?? getRxStorageDexie(), password !== undefined);
+  const db = await createRxDatabase({
+    name: options.name, storage, multiInstance: options.multiInstance ?? true, closeDuplicates: false,
+    ...(password !== undefined ? { password } : {}),
+  });
+  const creators: Record<string, RxCollectionCreator> = {};
+  for (const name of options.collections) {
+    const schema = collectionSchemas[name] as unknown as RxCollectionCreator['schema'];
+    creators[name] = {
+      schema: password === undefined ? withoutEncryption(schema) : schema,
+      conflictHandler: conflictHandlerFor(name) as RxCollectionCreator['conflictHandler'],
+    };
+  }
+  try {
+    // RxDB compares a given key with the hash it stored beside the data (DB1 when they differ),
+    // but does not notice a missing one: an encrypted database must not open without its key.
+    const stored = await db.storageTokenDocument;
+    if (password === undefined && stored.data.passwordHash) {
+      throw new WrongDatabaseKeyError('The data on this device is encrypted; it opens only with its key.');
+    }
+    await db.addCollections(creators);
+  } catch (error) {
+    // Free the name, so the same realm can try again (e.g. with the right key).
+    await db.close().catch(() => false);
+    // Another key is refused before a single document is decrypted.
+    if ((error as { code?: string }).code === 'DB1') throw new WrongDatabaseKeyError();
+    throw error;
+  }
+  return db;
+}

@@ -1,0 +1,118 @@
+import type { RxDatabase } from 'rxdb';
+import type { RxReplicationState } from 'rxdb/plugins/replication';
+import { BehaviorSubject } from 'rxjs';
+import { collectionSchemas, type CollectionName } from '../../shared/schemas/index.ts';
+import { ChangeStream } from './change-stream.ts';
+import { countPendingDocuments } from './pending.ts';
+import { replicateCollection } from './replication.ts';
+import { SyncHttpError, SyncTransport, type TokenSource } from './transport.ts';
+import type { OutboxDb } from '../../sw/queue/outbox-db.ts';
+
+export interface SyncOptions {
+  serverUrl: string;
+  getToken: TokenSource;
+  collections: readonly CollectionName[];
+  /** Distinguishes this device's replication checkpoints; one per device and user. */
+  replicationId: string;
+  /**
+   * Rows per push and documents per pull request (default 1000): every request is a round trip,
+   * and on a poor link the round trip, not the bytes, is what a large backlog costs.
+   */
+  pushBatchSize?: number;
+  pullBatchSize?: number;
+  /** How long to wait after a failed request before trying again. */
+  retryTimeMs?: number;
+  /** Use the socket.io change stream (default true); without it the app re-syncs on demand. */
+  live?: boolean;
+  fetch?: typeof fetch;
+  /** Push through the service worker's outbound queue (browsers); absent: push directly over HTTP. */
+  outbox?: { db: OutboxDb; onQueued?: () => void };
+}
+
+export interface SyncStatus {
+  /** The change stream is connected (the server is reachable right now). */
+  connected: boolean;
+  /** Server time is not used: this is the device clock when the last request succeeded. */
+  lastSyncedAt?: number;
+  /** The last error in plain words, cleared by the next success. */
+  lastError?: string;
+  /** The server says this app is outdated (426); syncing resumes after an update. */
+  updateRequired: boolean;
+}
+
+export interface SyncEngine {
+  readonly replications: ReadonlyMap<CollectionName, RxReplicationState<any, any>>;
+  readonly status$: BehaviorSubject<SyncStatus>;
+  /** Local changes not yet confirmed by the server, per collection. */
+  pending(): Promise<Record<string, number>>;
+  /** Resolves when every collection has pushed and pulled everything it knows of. */
+  awaitInSync(): Promise<void>;
+  /** Re-reads every collection from its checkpoint (e.g. when the app regains focus). */
+  resync(): void;
+  stop(): Promise<void>;
+}
+
+export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
+  const transport = new SyncTransport({ serverUrl: options.serverUrl, getToken: options.getToken, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  const status$ = new BehaviorSubject<SyncStatus>({ connected: false, updateRequired: false });
+  const update = (patch: Partial<SyncStatus>) => status$.next({ ...status$.value, ...patch });
+  const versions = Object.fromEntries(options.collections.map((c) => [c, collectionSchemas[c].version]));
+  const live = options.live ?? true;
+  const stream = live
+    ? new ChangeStream({
+      serverUrl: options.serverUrl,
+      getToken: options.getToken,
+      collections: versions,
+      onStatus: (connected, error) => update({ connected, ...(error ? { lastError: `live updates unavailable: ${error}` } : {}) }),
+    })
+    : undefined;
+
+  const succeeded = () => update({ lastSyncedAt: Date.now(), lastError: undefined, updateRequired: false });
+  const failed = (error: unknown) => {
+    if (error instanceof SyncHttpError) update({ lastError: error.message, updateRequired: error.status === 426 });
+    else update({ lastError: `server unreachable: ${error instanceof Error ? error.message : String(error)}` });
+  };
+
+  const replications = new Map<CollectionName, RxReplicationState<any, any>>();
+  for (const name of options.collections) {
+    const collection = db.collections[name];
+    if (!collection) throw new Error(`collection ${name} is not open in database ${db.name}`);
+    const replication = replicateCollection({
+      collection,
+      name,
+      schemaVersion: collectionSchemas[name].version,
+      transport,
+      replicationIdentifier: `fieldsync-${options.replicationId}-${name}`,
+      live,
+      ...(stream ? { stream$: stream.stream(name).asObservable() } : {}),
+      pushBatchSize: options.pushBatchSize ?? 1000,
+      pullBatchSize: options.pullBatchSize ?? 1000,
+      retryTimeMs: options.retryTimeMs ?? 5000,
+      onSuccess: succeeded,
+      onError: failed,
+      ...(options.outbox ? { outbox: options.outbox } : {}),
+    });
+    replications.set(name, replication);
+  }
+
+  return {
+    replications,
+    status$,
+    async pending() {
+      const counts: Record<string, number> = {};
+      for (const [name, replication] of replications) counts[name] = await countPendingDocuments(replication);
+      return counts;
+    },
+    async awaitInSync() {
+      await Promise.all([...replications.values()].map((r) => r.awaitInSync()));
+    },
+    resync() {
+      for (const replication of replications.values()) replication.reSync();
+    },
+    async stop() {
+      stream?.close();
+      await Promise.all([...replications.values()].map((r) => r.cancel()));
+      status$.complete();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import type { RxDatabase } from 'rxdb';
+import { nextRevision } from '../../shared/revision.ts';
+import type { CollectionDocTypes, CollectionName } from '../../shared/schemas/index.ts';
+
+type Doc<C extends CollectionName> = CollectionDocTypes[C];
+type NewDoc<C extends CollectionName> = Omit<Doc<C>, 'rev'>;
+
+/**
+ * Every local write goes through here so that it carries a fresh client-owned revision: that
+ * revision, not any server field, is what the server compares to detect conflicts.
+ */
+export class DocumentWriter {
+  constructor(private readonly db: RxDatabase, private readonly deviceId: string) {}
+
+  private tag(): string {
+    return `${this.deviceId.replace(/[^0-9A-Za-z_.:]/g, '_').slice(0, 40)}.${Math.random().toString(36).slice(2, 8)}`;
+  }
+
+  async insert<C extends CollectionName>(collection: C, doc: NewDoc<C>): Promise<Doc<C>> {
+    const withRev = { ...doc, rev: nextRevision(undefined, this.tag()) } as Doc<C>;
+    await this.db.collections[collection]!.insert(withRev);
+    return withRev;
+  }
+
+  async bulkInsert<C extends CollectionName>(collection: C, docs: NewDoc<C>[]): Promise<void> {
+    const rows = docs.map((doc) => ({ ...doc, rev: nextRevision(undefined, this.tag()) }));
+    const result = await this.db.collections[collection]!.bulkInsert(rows);
+    if (result.error.length > 0) throw new Error(`could not save ${result.error.length} ${collection} documents: ${result.error[0]?.status}`);
+  }
+
+  /** Applies `change` to the current local state; the function may be re-run if the doc changes meanwhile. */
+  async update<C extends CollectionName>(collection: C, id: string, change: (current: Doc<C>) => Doc<C>): Promise<Doc<C>> {
+    const doc = await this.db.collections[collection]!.findOne(id).exec();
+    if (!doc) throw new Error(`${collection} ${id} is not on this device`);
+    const written = await doc.incrementalModify((current: Doc<C>) => {
+      const next = change(structuredClone(current));
+      return { ...next, rev: nextRevision(current.rev, this.tag()) };
+    });
+    return written.toMutableJSON() as Doc<C>;
+  }
+
+  async remove(collection: CollectionName, id: string): Promise<void> {
+    const doc = await this.db.collections[collection]!.findOne(id).exec();
+    if (!doc) return;
+    const bumped = await doc.incrementalModify((current: { rev: string }) => ({ ...current, rev: nextRevision(current.rev, this.tag()) }));
+    await bumped.incrementalRemove();
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The signed-in session of this device, shared by every app and tab of the origin (localStorage).
+ * Two ways in: the server's login (`POST /api/auth/login`, refreshed with `POST /api/auth/refresh`)
+ * or a developer token (`dev:<tenant>:<role>:<device>[:<unit|technician>]`) while real login is
+ * not available. The apps only ever ask `getAccessToken()`; the worker asks through them.
+ */
+import type { Role } from '../../shared/protocol/index.ts';
+import { handOverSession, newerQueueSession, storeQueueSession } from './sw-queue.ts';
+
+export interface SessionUser {
+  tenantId: string;
+  role: Role;
+  userId: string;
+  deviceId: string;
+  unitId?: string;
+  technicianId?: string;
+  displayName?: string;
+}
+
+export interface Session {
+  kind: 'password' | 'dev';
+  accessToken: string;
+  refreshToken?: string;
+  /** Epoch ms when the access token expires (absent: does not expire, e.g. a developer token). */
+  expiresAt?: number;
+  user: SessionUser;
+}
+
+const SESSION_KEY = 'fieldsync.session';
+const DEVICE_KEY = 'fieldsync.deviceId';
+const ROLES: readonly Role[] = ['crew', 'dispatcher', 'technician', 'biller', 'admin'];
+const TOKEN_PART = /^[A-Za-z0-9_.@-]{1,64}$/;
+
+export class SessionError extends Error {}
+
+export function loadSession(): Session | undefined {
+  try {
+    const raw = localStorage.getItem(SESSION_KEY);
+    return raw ? (JSON.parse(raw) as Session) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps the session for every app and tab, and hands it to the service worker's outbound queue. */
+export function saveSession(session: Session): void {
+  localStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  void handOverSession(session).catch(() => undefined);
+}
+
+export function clearSession(): void {
+  localStorage.removeItem(SESSION_KEY);
+}
+
+/** A stable id for this browser profile: the default device id at sign-in. */
+export function deviceId(): string {
+  let id = localStorage.getItem(DEVICE_KEY);
+  if (!id) {
+    id = `web-${Math.random().toString(36).slice(2, 10)}`;
+    localStorage.setItem(DEVICE_KEY, id);
+  }
+  return id;
+}
+
+/** The identity a developer token carries, checked like the server checks it. */
+export function parseDevToken(token: string): SessionUser {
+  const parts = token.trim().split(':');
+  if (parts[0] !== 'dev' || parts.length < 4 || parts.length > 5 || !parts.slice(1).every((p) => TOKEN_PART.test(p))) {
+    throw new SessionError('A developer token looks like dev:<agency>:<role>:<device>, with an optional unit or technician at the end.');
+  }
+  const [, tenantId, role, device, subject] = parts as [string, string, string, string, string | undefined];
+  if (!(ROLES as readonly string[]).includes(role)) throw new SessionError(`"${role}" is not a role; use one of ${ROLES.join(', ')}.`);
+  return {
+    tenantId, role: role as Role, deviceId: device, userId: `${role}@${device}`,
+    ...(subject && role === 'crew' ? { unitId: subject } : {}),
+    ...(subject && role === 'technician' ? { technicianId: subject } : {}),
+  };
+}
+
+export function devSession(token: string): Session {
+  return { kind: 'dev', accessToken: token.trim(), user: parseDevToken(token) };
+}
+
+/** JWT payload claims (unverified: only to learn who we are; the server verifies). */
+function jwtClaims(token: string): Record<string, unknown> {
+  try {
+    const payload = token.split('.')[1] ?? '';
+    return JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+interface TokenAnswer {
+  accessToken: string;
+  refreshToken?: string;
+  expiresIn?: number;
+  user?: Record<string, unknown>;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function sessionFrom(answer: TokenAnswer, fallback: { tenantId?: string; deviceId?: string; username?: string }, previous?: SessionUser): Session {
+  const claims = jwtClaims(answer.accessToken);
+  const user = answer.user ?? {};
+  const role = (str(user['role']) ?? str(claims['role']) ?? previous?.role) as Role | undefined;
+  if (!role || !ROLES.includes(role)) throw new SessionError('The server did not say which role this account has.');
+  const expSeconds = typeof answer.expiresIn === 'number' ? answer.expiresIn : undefined;
+  const exp = typeof claims['exp'] === 'number' ? (claims['exp'] as number) * 1000 : undefined;
+  const unitId = str(user['unitId']) ?? str(claims['unit']) ?? previous?.unitId;
+  const technicianId = str(user['technicianId']) ?? str(claims['technician']) ?? previous?.technicianId;
+  const displayName = str(user['displayName']) ?? str(user['name']) ?? previous?.displayName;
+  return {
+    kind: 'password',
+    accessToken: answer.accessToken,
+    ...(answer.refreshToken ? { refreshToken: answer.refreshToken } : {}),
+    ...(expSeconds !== undefined ? { expiresAt: Date.now() + expSeconds * 1000 } : exp !== undefined ? { expiresAt: exp } : {}),
+    user: {
+      tenantId: str(user['tenantId']) ?? str(claims['tenant']) ?? previous?.tenantId ?? fallback.tenantId ?? '',
+      role,
+      userId: str(user['userId']) ?? str(user['id']) ?? str(claims['sub']) ?? previous?.userId ?? fallback.username ?? '',
+      deviceId: str(user['deviceId']) ?? str(claims['device']) ?? previous?.deviceId ?? fallback.deviceId ?? deviceId(),
+      ...(unitId ? { unitId } : {}),
+      ...(technicianId ? { technicianId } : {}),
+      ...(displayName ? { displayName } : {}),
+    },
+  };
+}
+
+async function errorMessage(response: Response): Promise<string> {
+  try {
+    const body = (await response.json()) as { error?: { message?: string } };
+    if (body.error?.message) return body.error.message;
+  } catch {
+    // not our JSON error
+  }
+  return `The server answered ${response.status}.`;
+}
+
+export async function login(form: { tenantId: string; username: string; password: string; deviceId: string }): Promise<Session> {
+  let response: Response;
+  try {
+    response = await fetch('/api/auth/login', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(form),
+    });
+  } catch {
+    throw new SessionError('The server cannot be reached. Signing in needs a connection once; after that the apps work offline.');
+  }
+  if (response.status === 404) throw new SessionError('This server does not offer password sign-in yet. Use a developer token (below).');
+  if (!response.ok) throw new SessionError(await errorMessage(response));
+  const session = sessionFrom((await response.json()) as TokenAnswer, form);
+  saveSession(session);
+  return session;
+}
+
+/** Exchanges the refresh token; one tab at a time (Web Locks), so a rotated token is not used twice. */
+export async function refreshSession(): Promise<Session | undefined> {
+  const run = async (): Promise<Session | undefined> => {
+    let current = loadSession();
+    if (!current || current.kind !== 'password' || !current.refreshToken) return current;
+    // With no page open the service worker may have refreshed (and so rotated) the tokens itself.
+    const queued = await newerQueueSession(current);
+    if (queued) {
+      const claims = jwtClaims(queued.token);
+      current = {
+        ...current, accessToken: queued.token, refreshToken: queued.refreshToken,
+        ...(typeof claims['exp'] === 'number' ? { expiresAt: (claims['exp'] as number) * 1000 } : {}),
+      };
+      localStorage.setItem(SESSION_KEY, JSON.stringify(current));
+    }
+    if (current.expiresAt && current.expiresAt - Date.now() > 60_000) return current; // another tab just did it
+    const response = await fetch('/api/auth/refresh', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: current.refreshToken, deviceId: current.user.deviceId }),
+    });
+    if (response.status === 401 || response.status === 403) throw new SessionError(await errorMessage(response));
+    if (!response.ok) return current; // server trouble: keep working with what we have
+    const next = sessionFrom((await response.json()) as TokenAnswer, {}, current.user);
+    if (!next.refreshToken && current.refreshToken) next.refreshToken = current.refreshToken;
+    saveSession(next);
+    // In the service worker's queue before the lock is released: it must never refresh with the old token.
+    await storeQueueSession(next);
+    return next;
+  };
+  if (typeof navigator !== 'undefined' && navigator.locks) return navigator.locks.request('fieldsync-session-refresh', run);
+  return run();
+}
+
+/** The token to send now; refreshed first when it expires within a minute and we are online. */
+export async function getAccessToken(): Promise<string> {
+  let session = loadSession();
+  if (!session) throw new SessionError('Not signed in.');
+  if (session.kind === 'password' && session.expiresAt && session.expiresAt - Date.now() < 60_000 && navigator.onLine) {
+    try {
+      session = (await refreshSession()) ?? session;
+    } catch {
+      // the server refused the refresh: the request will get 401 and the app asks to sign in again
+    }
+  }
+  return session.accessToken;
+}
+
+export async function logout(): Promise<void> {
+  const session = loadSession();
+  clearSession();
+  if (session?.kind === 'password') {
+    await fetch('/api/auth/logout', {
+      method: 'POST', headers: { authorization: `Bearer ${session.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: session.refreshToken }),
+    }).catch(() => undefined);
+  }
+}
+
+/** The app a role starts in. */
+export function homeFor(role: Role): string {
+  switch (role) {
+    case 'crew': return '/crew/';
+    case 'technician': return '/tech/';
+    default: return '/dispatch/';
+  }
+}
+
+/**
+ * One local database per device and user (RxDB names: lower case letters, digits, _ and -).
+ * `enc1`: databases whose PHI is encrypted (client/ui/lock.ts) have names of their own; a copy an
+ * earlier version left unencrypted is not opened again (it cannot be, with the new schema).
+ */
+export function databaseNameFor(user: SessionUser): string {
+  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
+  let hash = 0x811c9dc5;
+  const key = `enc1|${user.tenantId}|${user.userId}|${user.deviceId}|${user.unitId ?? ''}|${user.technicianId ?? ''}`;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193) >>> 0;
+  return `fs_${clean(user.tenantId).slice(0, 24)}_${clean(user.userId).slice(0, 32)}_${hash.toString(36)}`;
+}

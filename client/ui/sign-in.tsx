@@ -1,0 +1,125 @@
+/**
+ * Password sign-in, shared by the login page and the apps (which sign in in place, so the key
+ * the password unwraps is still in memory when the app opens: it is never stored in clear, so
+ * it cannot travel to another page). Besides the server's login, it establishes the key of the
+ * user's data on this device (client/ui/lock.ts): made on the first sign-in, re-wrapped after a
+ * password change with the previous password.
+ *
+ * No database worker here: the login page stays small.
+ */
+import { useState } from 'preact/hooks';
+import {
+  eraseLocalDatabase, holdKey, keyAtSignIn, keyOwnerOf, outboxCounts, PasswordChangedError, rewrapWithPreviousPassword, WrongPasswordError,
+} from './lock.ts';
+import { deviceId, login, SessionError, type Session } from './session.ts';
+
+export function PasswordSignIn({ onSignedIn, intro }: { onSignedIn: (session: Session) => void; intro?: string }) {
+  const [tenantId, setTenant] = useState(localStorage.getItem('fieldsync.lastTenant') ?? '');
+  const [username, setUser] = useState('');
+  const [password, setPassword] = useState('');
+  const [device, setDevice] = useState(deviceId());
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const [changed, setChanged] = useState<{ session: Session; password: string }>();
+
+  const done = (session: Session, key: string) => {
+    holdKey(keyOwnerOf(session).dbName, key);
+    onSignedIn(session);
+  };
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    setBusy(true);
+    try {
+      localStorage.setItem('fieldsync.lastTenant', tenantId);
+      const session = await login({ tenantId: tenantId.trim(), username: username.trim(), password, deviceId: device.trim() });
+      try {
+        done(session, await keyAtSignIn(session, password));
+      } catch (e) {
+        if (!(e instanceof PasswordChangedError)) throw e;
+        setChanged({ session, password });
+      }
+    } catch (e) {
+      setError(e instanceof SessionError ? e.message : `Signing in failed; try again. (${e instanceof Error ? e.message : String(e)})`);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (changed) return <PasswordChanged {...changed} onDone={done} />;
+  return (
+    <>
+      <form class="card" onSubmit={submit} aria-labelledby="signin-title" data-testid="sign-in">
+        <h2 id="signin-title">Sign in</h2>
+        {intro && <p>{intro}</p>}
+        <div class="field"><label for="tenant">Agency</label>
+          <input id="tenant" name="tenantId" autoComplete="organization" required value={tenantId} onInput={(e) => setTenant(e.currentTarget.value)} /></div>
+        <div class="field"><label for="username">User name</label>
+          <input id="username" name="username" autoComplete="username" required value={username} onInput={(e) => setUser(e.currentTarget.value)} /></div>
+        <div class="field"><label for="password">Password</label>
+          <input id="password" name="password" type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} /></div>
+        <div class="field"><label for="device">Device name</label>
+          <input id="device" name="deviceId" value={device} onInput={(e) => setDevice(e.currentTarget.value)} aria-describedby="device-hint" />
+          <div class="hint" id="device-hint">Identifies this tablet or phone; kept from one sign-in to the next.</div></div>
+        <button class="primary big" type="submit" disabled={busy} style="width:100%">{busy ? 'Signing in…' : 'Sign in'}</button>
+      </form>
+      {error && <div class="banner bad" role="alert" style="margin:12px 0" data-testid="login-error"><p>{error}</p></div>}
+    </>
+  );
+}
+
+/**
+ * The server accepted a password that does not open the key on this device: the password was
+ * changed since. The previous one re-wraps the key; without it the local copy cannot be read by
+ * anyone, and the only way on is to erase it (what waits in the outbox is said first).
+ */
+function PasswordChanged({ session, password, onDone }: { session: Session; password: string; onDone: (session: Session, key: string) => void }) {
+  const [previous, setPrevious] = useState('');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const [erase, setErase] = useState<{ waiting: number } | undefined>();
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    setBusy(true);
+    try {
+      onDone(session, await rewrapWithPreviousPassword(session, previous, password));
+    } catch (e) {
+      setError(e instanceof WrongPasswordError ? 'That is not the previous password either.' : String((e as Error)?.message ?? e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const askErase = async () => setErase({ waiting: (await outboxCounts().catch(() => undefined))?.waiting ?? 0 });
+  const doErase = async () => {
+    setBusy(true);
+    try {
+      await eraseLocalDatabase(keyOwnerOf(session).dbName);
+      onDone(session, await keyAtSignIn(session, password));
+    } catch (e) {
+      setError(String((e as Error)?.message ?? e));
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="card" onSubmit={submit} aria-labelledby="changed-title" data-testid="password-changed">
+      <h2 id="changed-title">Your password was changed</h2>
+      <p>The data on this device is still locked with your previous password. Enter it once to move the data over to the new one.</p>
+      <div class="field"><label for="previous-password">Previous password</label>
+        <input id="previous-password" type="password" autoComplete="off" required value={previous} onInput={(e) => setPrevious(e.currentTarget.value)} /></div>
+      <button class="primary big" type="submit" disabled={busy} style="width:100%">{busy ? 'Checking…' : 'Continue'}</button>
+      {error && <p class="hint bad" role="alert">{error}</p>}
+      {!erase && <p><button type="button" class="danger" onClick={() => void askErase()}>I do not remember it</button></p>}
+      {erase && (
+        <div class="banner warn" role="alert">
+          <p>Without the previous password nobody can read the data on this device, so it can only be erased; everything on the server is
+            downloaded again.{erase.waiting > 0 ? ` ${erase.waiting} change${erase.waiting === 1 ? ' waits' : 's wait'} in this device's outbox and will still be sent.` : ''} Changes
+            that never left the locked copy are lost.</p>
+          <button type="button" class="danger" disabled={busy} onClick={() => void doErase()}>Erase the locked data and continue</button>
+        </div>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,103 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Authenticator } from '../auth/identity.ts';
+import { requireIdentity } from '../auth/plugin.ts';
+import { HttpError } from '../http/errors.ts';
+import type { Actor } from '../store/types.ts';
+
+export interface AdminRoutesOptions {
+  auth: Authenticator;
+}
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+
+/**
+ * Mounted under `/api/admin`: what an agency's admin needs when server-side work went wrong.
+ * Every route is scoped to the admin's own tenant; another agency's entries do not exist here
+ * (a retry of one is a 404, not a 403, so ids of other agencies cannot be probed).
+ */
+export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOptions): Promise<void> {
+  await app.register(requireIdentity, { auth: options.auth });
+  app.addHook('onRequest', async (request) => {
+    if (request.identity.role !== 'admin') {
+      throw new HttpError(403, 'FORBIDDEN', `This needs the admin role; you are signed in as ${request.identity.role}. Ask your agency's administrator.`);
+    }
+  });
+
+  app.get<{ Querystring: { limit?: string } }>('/dead-letters', async (request) => {
+    const entries = await app.store.listDeadLetters(request.identity.tenantId, parseLimit(request.query.limit));
+    return {
+      deadLetters: entries.map((e) => ({
+        id: e.id,
+        kind: e.kind,
+        ...(e.queue ? { queue: e.queue } : {}),
+        causationId: e.causationId,
+        attempts: e.attempts,
+        lastError: e.lastError ?? null,
+        createdAt: new Date(e.createdAt).toISOString(),
+      })),
+    };
+  });
+
+  app.post<{ Params: { id: string } }>('/dead-letters/:id/retry', async (request, reply) => {
+    const { id: raw } = request.params;
+    if (!/^[1-9][0-9]{0,14}$/.test(raw)) {
+      throw new HttpError(400, 'BAD_ID', `A dead letter id is a positive whole number, got "${raw}".`);
+    }
+    const id = Number(raw);
+    const identity = request.identity;
+    const retried = await app.store.retryDeadLetter(id, identity.tenantId);
+    if (!retried) {
+      throw new HttpError(404, 'DEAD_LETTER_NOT_FOUND', `There is no dead letter ${id} in your agency; it may have been retried already. List them with GET /api/admin/dead-letters.`);
+    }
+    // A retry sends things to hospitals, CAD or the clearinghouse again: who asked is kept.
+    await app.store.appendAudit([{ tenantId: identity.tenantId, action: 'dead_letter_retry', actor: actorOf(request), details: { outboxId: id, requestId: request.id } }]);
+    app.hookRunner.wake();
+    return reply.status(202).send({ id, status: 'pending', message: `Dead letter ${id} is queued again and runs shortly; if it fails again it returns to the dead letters.` });
+  });
+
+  app.get<{ Querystring: { limit?: string } }>('/quarantine', async (request) => {
+    const identity = request.identity;
+    const entries = await app.store.listQuarantine(identity.tenantId, parseLimit(request.query.limit));
+    if (entries.length > 0) {
+      // Quarantined content is patient data as a device sent it: reading it is audited like any read.
+      await app.store.appendAudit([{
+        tenantId: identity.tenantId, action: 'read', actor: actorOf(request),
+        details: { view: 'quarantine', quarantineIds: entries.map((e) => e.id), requestId: request.id },
+      }]);
+    }
+    return {
+      quarantine: entries.map((e) => ({
+        id: e.id,
+        collection: e.collection,
+        documentId: e.documentId,
+        reason: e.reason,
+        sentBy: { kind: e.actor.kind, userId: e.actor.userId ?? null, deviceId: e.actor.deviceId ?? null, role: e.actor.role ?? null },
+        createdAt: new Date(e.createdAt).toISOString(),
+        document: parseStored(e.json),
+      })),
+    };
+  });
+}
+
+export function actorOf(request: FastifyRequest): Actor {
+  const identity = request.identity;
+  return { kind: 'device', tenantId: identity.tenantId, userId: identity.userId, deviceId: identity.deviceId, role: identity.role };
+}
+
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_LIMIT;
+  if (!/^[0-9]{1,7}$/.test(raw) || Number(raw) < 1) {
+    throw new HttpError(400, 'BAD_LIMIT', `limit must be a whole number from 1 to ${MAX_LIMIT}, got "${raw}".`);
+  }
+  return Math.min(Number(raw), MAX_LIMIT);
+}
+
+/** Quarantine keeps what was sent; if that is not JSON it is shown as the text it is. */
+function parseStored(json: string): unknown {
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    return json;
+  }
+}

@@ -1,0 +1,323 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Role } from '../../shared/protocol/index.ts';
+
+/**
+ * Users, devices, sessions, refresh tokens and revocations, in `identity.sqlite` beside the
+ * document store in DATA_DIR. Kept apart from `fieldsync.sqlite` so credentials never travel
+ * with document backups or exports, and so the document store stays free of identity concerns.
+ * Only hashes of secrets are stored: scrypt for passwords, SHA-256 for refresh tokens (which are
+ * 256-bit random values, so a fast hash is enough).
+ */
+export interface UserRecord {
+  id: string;
+  tenantId: string;
+  username: string;
+  passwordHash: string;
+  role: Role;
+  unitId: string | undefined;
+  technicianId: string | undefined;
+  displayName: string | undefined;
+  createdAt: number;
+  disabledAt: number | undefined;
+}
+
+export interface DeviceRecord {
+  tenantId: string;
+  id: string;
+  lastUserId: string | undefined;
+  firstSeenAt: number;
+  lastSeenAt: number;
+  revokedAt: number | undefined;
+}
+
+export interface SessionRecord {
+  id: string;
+  tenantId: string;
+  userId: string | undefined;
+  deviceId: string;
+  kind: 'login' | 'cli';
+  createdAt: number;
+  revokedAt: number | undefined;
+}
+
+export interface SessionStatus extends SessionRecord {
+  userDisabledAt: number | undefined;
+  deviceRevokedAt: number | undefined;
+}
+
+export interface RefreshTokenRecord {
+  id: string;
+  sessionId: string;
+  tokenHash: string;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | undefined;
+  replacedBy: string | undefined;
+}
+
+export interface RevocationRecord {
+  id: number;
+  tenantId: string;
+  kind: 'user' | 'device' | 'session' | 'device-tokens';
+  subject: string;
+  reason: string;
+  byUserId: string | undefined;
+  at: number;
+}
+
+const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS users (
+  id            TEXT PRIMARY KEY,
+  tenant_id     TEXT NOT NULL,
+  username      TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  role          TEXT NOT NULL,
+  unit_id       TEXT,
+  technician_id TEXT,
+  display_name  TEXT,
+  created_at    INTEGER NOT NULL,
+  disabled_at   INTEGER,
+  UNIQUE (tenant_id, username)
+);
+CREATE TABLE IF NOT EXISTS devices (
+  tenant_id     TEXT NOT NULL,
+  id            TEXT NOT NULL,
+  last_user_id  TEXT,
+  first_seen_at INTEGER NOT NULL,
+  last_seen_at  INTEGER NOT NULL,
+  revoked_at    INTEGER,
+  PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE IF NOT EXISTS sessions (
+  id            TEXT PRIMARY KEY,
+  tenant_id     TEXT NOT NULL,
+  user_id       TEXT,
+  device_id     TEXT NOT NULL,
+  kind          TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  revoked_at    INTEGER,
+  revoke_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
+CREATE INDEX IF NOT EXISTS sessions_by_device ON sessions (tenant_id, device_id);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+  id          TEXT PRIMARY KEY,
+  session_id  TEXT NOT NULL,
+  token_hash  TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  used_at     INTEGER,
+  replaced_by TEXT
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_by_session ON refresh_tokens (session_id);
+CREATE TABLE IF NOT EXISTS revocations (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id  TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  subject    TEXT NOT NULL,
+  reason     TEXT NOT NULL,
+  by_user_id TEXT,
+  at         INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS revocations_by_tenant ON revocations (tenant_id, id);
+`;
+
+interface UserRow {
+  id: string; tenant_id: string; username: string; password_hash: string; role: string; unit_id: string | null;
+  technician_id: string | null; display_name: string | null; created_at: number; disabled_at: number | null;
+}
+interface DeviceRow { tenant_id: string; id: string; last_user_id: string | null; first_seen_at: number; last_seen_at: number; revoked_at: number | null }
+interface SessionRow {
+  id: string; tenant_id: string; user_id: string | null; device_id: string; kind: string; created_at: number; revoked_at: number | null;
+}
+interface RefreshRow { id: string; session_id: string; token_hash: string; created_at: number; expires_at: number; used_at: number | null; replaced_by: string | null }
+
+const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
+
+export class IdentityStore {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  /** `dataDir` holds `identity.sqlite`; `:memory:` for tests of pure logic. */
+  constructor(dataDir: string) {
+    let file = ':memory:';
+    if (dataDir !== ':memory:') {
+      mkdirSync(dataDir, { recursive: true });
+      file = path.join(dataDir, 'identity.sqlite');
+    }
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA_SQL);
+    this.stmts = {
+      userInsert: this.db.prepare(
+        `INSERT INTO users (id, tenant_id, username, password_hash, role, unit_id, technician_id, display_name, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      userByName: this.db.prepare<[string, string], UserRow>('SELECT * FROM users WHERE tenant_id = ? AND username = ?'),
+      userById: this.db.prepare<[string, string], UserRow>('SELECT * FROM users WHERE tenant_id = ? AND id = ?'),
+      usersOfTenant: this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE tenant_id = ? ORDER BY username'),
+      tenantExists: this.db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM users WHERE tenant_id = ?'),
+      userDisable: this.db.prepare('UPDATE users SET disabled_at = ? WHERE tenant_id = ? AND id = ?'),
+      deviceTouch: this.db.prepare(
+        `INSERT INTO devices (tenant_id, id, last_user_id, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (tenant_id, id) DO UPDATE SET last_user_id = excluded.last_user_id, last_seen_at = excluded.last_seen_at`),
+      deviceGet: this.db.prepare<[string, string], DeviceRow>('SELECT * FROM devices WHERE tenant_id = ? AND id = ?'),
+      devicesOfTenant: this.db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE tenant_id = ? ORDER BY last_seen_at DESC'),
+      deviceRevoke: this.db.prepare(
+        `INSERT INTO devices (tenant_id, id, last_user_id, first_seen_at, last_seen_at, revoked_at) VALUES (?, ?, NULL, ?, ?, ?)
+         ON CONFLICT (tenant_id, id) DO UPDATE SET revoked_at = excluded.revoked_at`),
+      sessionInsert: this.db.prepare(
+        'INSERT INTO sessions (id, tenant_id, user_id, device_id, kind, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      sessionGet: this.db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
+      sessionStatus: this.db.prepare<[string], SessionRow & { user_disabled_at: number | null; device_revoked_at: number | null }>(
+        `SELECT s.*, u.disabled_at AS user_disabled_at, d.revoked_at AS device_revoked_at
+         FROM sessions s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN devices d ON d.tenant_id = s.tenant_id AND d.id = s.device_id
+         WHERE s.id = ?`),
+      revokeSession: this.db.prepare('UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL'),
+      revokeUserSessions: this.db.prepare('UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL'),
+      revokeDeviceSessions: this.db.prepare('UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE tenant_id = ? AND device_id = ? AND revoked_at IS NULL'),
+      refreshInsert: this.db.prepare('INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
+      refreshGet: this.db.prepare<[string], RefreshRow>('SELECT * FROM refresh_tokens WHERE id = ?'),
+      refreshUse: this.db.prepare('UPDATE refresh_tokens SET used_at = ?, replaced_by = ? WHERE id = ? AND used_at IS NULL'),
+      revocationInsert: this.db.prepare('INSERT INTO revocations (tenant_id, kind, subject, reason, by_user_id, at) VALUES (?, ?, ?, ?, ?, ?)'),
+      revocationsOfTenant: this.db.prepare<[string, number], {
+        id: number; tenant_id: string; kind: string; subject: string; reason: string; by_user_id: string | null; at: number;
+      }>('SELECT * FROM revocations WHERE tenant_id = ? ORDER BY id DESC LIMIT ?'),
+    };
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  createUser(user: Omit<UserRecord, 'disabledAt'>): UserRecord {
+    this.stmts.userInsert.run(user.id, user.tenantId, user.username, user.passwordHash, user.role, user.unitId ?? null,
+      user.technicianId ?? null, user.displayName ?? null, user.createdAt);
+    return { ...user, disabledAt: undefined };
+  }
+
+  findUserByName(tenantId: string, username: string): UserRecord | undefined {
+    const row = this.stmts.userByName.get(tenantId, username);
+    return row ? toUser(row) : undefined;
+  }
+
+  getUser(tenantId: string, id: string): UserRecord | undefined {
+    const row = this.stmts.userById.get(tenantId, id);
+    return row ? toUser(row) : undefined;
+  }
+
+  listUsers(tenantId: string): UserRecord[] {
+    return this.stmts.usersOfTenant.all(tenantId).map(toUser);
+  }
+
+  tenantExists(tenantId: string): boolean {
+    return (this.stmts.tenantExists.get(tenantId)?.n ?? 0) > 0;
+  }
+
+  setUserDisabled(tenantId: string, id: string, at: number | undefined): boolean {
+    return this.stmts.userDisable.run(at ?? null, tenantId, id).changes > 0;
+  }
+
+  touchDevice(tenantId: string, deviceId: string, userId: string | undefined, now: number): void {
+    this.stmts.deviceTouch.run(tenantId, deviceId, userId ?? null, now, now);
+  }
+
+  getDevice(tenantId: string, id: string): DeviceRecord | undefined {
+    const row = this.stmts.deviceGet.get(tenantId, id);
+    return row ? toDevice(row) : undefined;
+  }
+
+  listDevices(tenantId: string): DeviceRecord[] {
+    return this.stmts.devicesOfTenant.all(tenantId).map(toDevice);
+  }
+
+  /** Revokes (or, with `undefined`, restores) a device; a device never seen before is recorded as revoked. */
+  setDeviceRevoked(tenantId: string, id: string, at: number | undefined, now: number): void {
+    this.stmts.deviceRevoke.run(tenantId, id, now, now, at ?? null);
+  }
+
+  createSession(session: Omit<SessionRecord, 'revokedAt'>): void {
+    this.stmts.sessionInsert.run(session.id, session.tenantId, session.userId ?? null, session.deviceId, session.kind, session.createdAt);
+  }
+
+  getSession(id: string): SessionRecord | undefined {
+    const row = this.stmts.sessionGet.get(id);
+    return row ? toSession(row) : undefined;
+  }
+
+  /** The session with its user's and device's revocation state: one indexed lookup per request. */
+  sessionStatus(id: string): SessionStatus | undefined {
+    const row = this.stmts.sessionStatus.get(id);
+    if (!row) return undefined;
+    return { ...toSession(row), userDisabledAt: opt(row.user_disabled_at), deviceRevokedAt: opt(row.device_revoked_at) };
+  }
+
+  revokeSession(id: string, reason: string, now: number): number {
+    return this.stmts.revokeSession.run(now, reason, id).changes;
+  }
+
+  revokeUserSessions(tenantId: string, userId: string, reason: string, now: number): number {
+    return this.stmts.revokeUserSessions.run(now, reason, tenantId, userId).changes;
+  }
+
+  revokeDeviceSessions(tenantId: string, deviceId: string, reason: string, now: number): number {
+    return this.stmts.revokeDeviceSessions.run(now, reason, tenantId, deviceId).changes;
+  }
+
+  insertRefreshToken(token: Omit<RefreshTokenRecord, 'usedAt' | 'replacedBy'>): void {
+    this.stmts.refreshInsert.run(token.id, token.sessionId, token.tokenHash, token.createdAt, token.expiresAt);
+  }
+
+  getRefreshToken(id: string): RefreshTokenRecord | undefined {
+    const row = this.stmts.refreshGet.get(id);
+    return row ? {
+      id: row.id, sessionId: row.session_id, tokenHash: row.token_hash, createdAt: row.created_at, expiresAt: row.expires_at,
+      usedAt: opt(row.used_at), replacedBy: opt(row.replaced_by),
+    } : undefined;
+  }
+
+  /** Marks a refresh token used; false when it already was (two uses raced: the second one is a reuse). */
+  useRefreshToken(id: string, replacedBy: string, now: number): boolean {
+    return this.stmts.refreshUse.run(now, replacedBy, id).changes > 0;
+  }
+
+  recordRevocation(entry: Omit<RevocationRecord, 'id'>): void {
+    this.stmts.revocationInsert.run(entry.tenantId, entry.kind, entry.subject, entry.reason, entry.byUserId ?? null, entry.at);
+  }
+
+  listRevocations(tenantId: string, limit: number): RevocationRecord[] {
+    return this.stmts.revocationsOfTenant.all(tenantId, limit).map((row) => ({
+      id: row.id, tenantId: row.tenant_id, kind: row.kind as RevocationRecord['kind'], subject: row.subject, reason: row.reason,
+      byUserId: opt(row.by_user_id), at: row.at,
+    }));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toUser(row: UserRow): UserRecord {
+  return {
+    id: row.id, tenantId: row.tenant_id, username: row.username, passwordHash: row.password_hash, role: row.role as Role,
+    unitId: opt(row.unit_id), technicianId: opt(row.technician_id), displayName: opt(row.display_name), createdAt: row.created_at,
+    disabledAt: opt(row.disabled_at),
+  };
+}
+
+function toDevice(row: DeviceRow): DeviceRecord {
+  return {
+    tenantId: row.tenant_id, id: row.id, lastUserId: opt(row.last_user_id), firstSeenAt: row.first_seen_at, lastSeenAt: row.last_seen_at,
+    revokedAt: opt(row.revoked_at),
+  };
+}
+
+function toSession(row: SessionRow): SessionRecord {
+  return {
+    id: row.id, tenantId: row.tenant_id, userId: opt(row.user_id), deviceId: row.device_id, kind: row.kind as SessionRecord['kind'],
+    createdAt: row.created_at, revokedAt: opt(row.revoked_at),
+  };
+}

@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** HS256 needs a key at least as long as its output (RFC 7518 §3.2): 32 bytes. */
+export const MIN_SECRET_LENGTH = 32;
+export const SECRET_FILE = 'jwt-secret';
+
+export interface ResolvedSecret {
+  secret: Buffer;
+  /** `env`: JWT_SECRET; `file`: DATA_DIR/jwt-secret, created on first start when absent. */
+  source: 'env' | 'file';
+  file?: string;
+  created: boolean;
+}
+
+export class SecretError extends Error {
+  override name = 'SecretError';
+}
+
+/**
+ * The token signing key. Production sets JWT_SECRET (required when DEV_TOKENS is false). In
+ * development, when it is not set, the key lives in DATA_DIR/jwt-secret (mode 0600), made on
+ * first start: a key made fresh at every start would log every device out at every restart.
+ */
+export function resolveJwtSecret(options: { configured: string | undefined; devTokens: boolean; dataDir: string }): ResolvedSecret {
+  if (options.configured !== undefined) {
+    if (options.configured.length < MIN_SECRET_LENGTH) throw new SecretError(`JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
+    return { secret: Buffer.from(options.configured, 'utf8'), source: 'env', created: false };
+  }
+  if (!options.devTokens) throw new SecretError('JWT_SECRET is required when DEV_TOKENS is false');
+  if (options.dataDir === ':memory:') return { secret: randomBytes(48), source: 'file', created: true };
+  mkdirSync(options.dataDir, { recursive: true });
+  const file = path.join(options.dataDir, SECRET_FILE);
+  let created = false;
+  try {
+    writeFileSync(file, randomBytes(48).toString('base64url') + '\n', { flag: 'wx', mode: 0o600 });
+    created = true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const value = readFileSync(file, 'utf8').trim();
+  if (value.length < MIN_SECRET_LENGTH) throw new SecretError(`${file} holds a key shorter than ${MIN_SECRET_LENGTH} characters; delete it to make a new one`);
+  return { secret: Buffer.from(value, 'utf8'), source: 'file', file, created };
+}

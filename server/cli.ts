@@ -1,0 +1,50 @@
+import { buildServer } from './app.ts';
+import { demoCredentialsText, seedDemoTenant } from './auth/demo.ts';
+import { ConfigError, readConfig } from './config.ts';
+import { ensureClientBuilt } from './http/static.ts';
+
+/** `npm start`: the server on embedded SQLite (or PostgreSQL with STORE=postgres), configured from the environment. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = readConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`fieldsync: configuration error: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  // The apps are served from dist/client: build them first when missing or older than their sources.
+  try {
+    if (config.buildApps) await ensureClientBuilt();
+  } catch (error) {
+    console.error('fieldsync: the apps could not be built; serving the API only:', error instanceof Error ? error.message : error);
+  }
+  const app = await buildServer(config);
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    app.close().then(() => process.exit(0), (error: unknown) => {
+      app.log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  if (config.seedDemo) {
+    // Idempotent: only when the demo agency does not exist yet.
+    const { created } = await seedDemoTenant(app.identities);
+    if (created) app.log.info('created the demo agency "demo" with one user per role');
+  }
+  const address = await app.listen({ port: config.port, host: config.host });
+  app.log.info(`fieldsync listening on ${address} (data in ${config.storeKind === 'postgres' ? `PostgreSQL schema ${config.databaseSchema}` : config.dataDir}, store ${app.store.kind})`);
+  if (config.seedDemo && ['info', 'debug', 'trace'].includes(config.logLevel)) console.log(demoCredentialsText());
+}
+
+main().catch((error: unknown) => {
+  console.error('fieldsync: failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,286 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Everything the server can be told from the environment, read and checked in this one place.
+ * A bad value stops start-up with a message naming the variable.
+ */
+export interface ServerConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Largest accepted request body, in bytes. */
+  bodyLimitBytes: number;
+  /** SQLite durability: FULL also survives power loss of the server after an acknowledged push. */
+  sqliteSynchronous: 'FULL' | 'NORMAL';
+  /** STORE: where documents, outbox and audit live: embedded SQLite in DATA_DIR, or PostgreSQL at DATABASE_URL. */
+  storeKind: 'sqlite' | 'postgres';
+  /** PostgreSQL connection URL; required when STORE=postgres. */
+  databaseUrl: string | undefined;
+  /** PostgreSQL schema for fieldsync's tables (created when missing). */
+  databaseSchema: string;
+  /** Accept `Bearer dev:<tenant>:<role>:<device>[:<subject>]` tokens (development and tests). */
+  devTokens: boolean;
+  /** The field's CAD backend (socket.io); absent means the CAD bridge is off. */
+  cadBackendUrl: string | undefined;
+  cadBackendAuthToken: string | undefined;
+  /** The agency whose incidents and units the CAD backend reports. */
+  cadTenantId: string;
+  /** Dispatch's live feed sends a unit's position at most this often (every point is still stored). */
+  liveGpsIntervalMs: number;
+  /** Build the apps at start-up when dist/client is missing or stale (off for API-only processes). */
+  buildApps: boolean;
+  /** Create and submit the claim as soon as a transport report is locked. */
+  autoClaimAfterFinalize: boolean;
+  /** NEMSIS dAgency.01 state ID, dAgency.02 agency number, dAgency.04 state code of the exports. */
+  nemsisStateId: string;
+  nemsisAgencyNumber: string;
+  nemsisStateCode: string;
+  /** The NEMSIS 3.5 XSDs; exports are validated against them when the directory exists. */
+  nemsisXsdDir: string | undefined;
+  /** Hospital destination code → URL that takes pre-arrival notices (FHIR JSON). Empty: no notices sent. */
+  hospitalEndpoints: Record<string, string>;
+  /** Where claims are submitted; absent means claims submission is not configured. */
+  claimsEndpoint: string | undefined;
+  /** Outbound calls: how long one attempt may take before it is abandoned. */
+  integrationTimeoutMs: number;
+  /** Outbound calls: extra attempts within one call, before the hook runner's own (slower) retries. */
+  integrationRetries: number;
+  /** Outbound calls: first retry delay; grows exponentially with jitter up to `integrationBackoffMaxMs`. */
+  integrationBackoffMs: number;
+  integrationBackoffMaxMs: number;
+  /** Consecutive failed attempts against one target that open its circuit breaker. */
+  breakerThreshold: number;
+  /** How long an open breaker refuses calls before it lets one trial call through. */
+  breakerHalfOpenAfterMs: number;
+  /**
+   * HS256 key for access tokens (at least 32 characters). Required when DEV_TOKENS is false; in
+   * development, when unset, a key made on first start is kept in DATA_DIR/jwt-secret.
+   */
+  jwtSecret: string | undefined;
+  /** Lifetime of access tokens (JWT). */
+  accessTokenTtlSeconds: number;
+  /** Lifetime of a refresh token; each refresh rotates it. */
+  refreshTokenTtlSeconds: number;
+  /** Browser origins allowed by CORS and the socket.io handshake; empty: no cross-origin browser access. */
+  corsOrigins: string[];
+  /** Rate limits: window, and requests per window per device (sync, sign-in) or per account (sign-in). */
+  rateLimitWindowMs: number;
+  syncRateLimit: number;
+  loginRateLimit: number;
+  loginAccountRateLimit: number;
+  /** `npm start` creates the demo agency (one user per role) when it does not exist. */
+  seedDemo: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Outbound call tuning when the environment says nothing (also used by servers built without readConfig, e.g. tests). */
+export const INTEGRATION_DEFAULTS: Readonly<Pick<ServerConfig,
+  | 'hospitalEndpoints' | 'claimsEndpoint' | 'integrationTimeoutMs' | 'integrationRetries'
+  | 'integrationBackoffMs' | 'integrationBackoffMaxMs' | 'breakerThreshold' | 'breakerHalfOpenAfterMs'>> = {
+  hospitalEndpoints: {},
+  claimsEndpoint: undefined,
+  integrationTimeoutMs: 5000,
+  integrationRetries: 2,
+  integrationBackoffMs: 250,
+  integrationBackoffMaxMs: 5000,
+  breakerThreshold: 5,
+  breakerHalfOpenAfterMs: 30_000,
+};
+
+/** Authentication and hardening settings when the environment says nothing (also used by servers built without readConfig, e.g. tests). */
+export const AUTH_DEFAULTS: Readonly<Pick<ServerConfig,
+  | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'corsOrigins' | 'rateLimitWindowMs' | 'syncRateLimit' | 'loginRateLimit'
+  | 'loginAccountRateLimit'>> = {
+  accessTokenTtlSeconds: 900,
+  refreshTokenTtlSeconds: 30 * 24 * 3600,
+  corsOrigins: [],
+  rateLimitWindowMs: 60_000,
+  // Generous: a device syncing nine collections live, tests and benchmarks stay far below it.
+  syncRateLimit: 20_000,
+  loginRateLimit: 30,
+  loginAccountRateLimit: 20,
+};
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  return {
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    host: nonEmpty(env, 'HOST', '127.0.0.1'),
+    dataDir: path.resolve(nonEmpty(env, 'DATA_DIR', './data')),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 8 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+    sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
+    devTokens: boolean(env, 'DEV_TOKENS', true),
+    cadBackendUrl: optionalUrl(env, 'CAD_BACKEND_URL'),
+    cadBackendAuthToken: raw(env, 'CAD_BACKEND_AUTH_TOKEN'),
+    cadTenantId: nonEmpty(env, 'CAD_TENANT_ID', 'demo'),
+    liveGpsIntervalMs: integer(env, 'LIVE_GPS_INTERVAL_MS', 250, 0, 60_000),
+    buildApps: boolean(env, 'BUILD_APPS', true),
+    autoClaimAfterFinalize: boolean(env, 'AUTO_CLAIM_AFTER_FINALIZE', false),
+    nemsisStateId: nonEmpty(env, 'NEMSIS_STATE_ID', 'DEMO'),
+    nemsisAgencyNumber: nonEmpty(env, 'NEMSIS_AGENCY_NUMBER', 'DEMO-001'),
+    nemsisStateCode: nonEmpty(env, 'NEMSIS_STATE_CODE', '42'),
+    nemsisXsdDir: existingDir(env, 'NEMSIS_DIR', path.resolve('../shared/nemsis')),
+    hospitalEndpoints: endpointMap(env, 'HOSPITAL_ENDPOINTS'),
+    claimsEndpoint: optionalUrl(env, 'CLAIMS_ENDPOINT'),
+    integrationTimeoutMs: integer(env, 'INTEGRATION_TIMEOUT_MS', INTEGRATION_DEFAULTS.integrationTimeoutMs, 10, 300_000),
+    integrationRetries: integer(env, 'INTEGRATION_RETRIES', INTEGRATION_DEFAULTS.integrationRetries, 0, 10),
+    integrationBackoffMs: integer(env, 'INTEGRATION_BACKOFF_MS', INTEGRATION_DEFAULTS.integrationBackoffMs, 1, 60_000),
+    integrationBackoffMaxMs: integer(env, 'INTEGRATION_BACKOFF_MAX_MS', INTEGRATION_DEFAULTS.integrationBackoffMaxMs, 1, 300_000),
+    breakerThreshold: integer(env, 'BREAKER_THRESHOLD', INTEGRATION_DEFAULTS.breakerThreshold, 1, 1000),
+    breakerHalfOpenAfterMs: integer(env, 'BREAKER_HALF_OPEN_AFTER_MS', INTEGRATION_DEFAULTS.breakerHalfOpenAfterMs, 10, 3_600_000),
+    ...authSettings(env),
+    ...storeSettings(env),
+  };
+}
+
+function storeSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig, 'storeKind' | 'databaseUrl' | 'databaseSchema'> {
+  const storeKind = oneOf(env, 'STORE', ['sqlite', 'postgres'] as const, 'sqlite');
+  const databaseUrl = raw(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  if (storeKind === 'postgres' && databaseUrl === undefined) {
+    throw new ConfigError('DATABASE_URL is required when STORE=postgres (postgres://user:password@host:5432/database)');
+  }
+  const databaseSchema = nonEmpty(env, 'DATABASE_SCHEMA', 'public');
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(databaseSchema)) {
+    throw new ConfigError(`DATABASE_SCHEMA must be a plain identifier (letters, digits, _), got "${databaseSchema}"`);
+  }
+  return { storeKind, databaseUrl, databaseSchema };
+}
+
+function authSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig,
+  | 'jwtSecret' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'corsOrigins' | 'rateLimitWindowMs' | 'syncRateLimit'
+  | 'loginRateLimit' | 'loginAccountRateLimit' | 'seedDemo'> {
+  const devTokens = boolean(env, 'DEV_TOKENS', true);
+  const jwtSecret = raw(env, 'JWT_SECRET');
+  if (jwtSecret === undefined && !devTokens) {
+    throw new ConfigError('JWT_SECRET is required when DEV_TOKENS is false (at least 32 random characters, e.g. `openssl rand -base64 48`)');
+  }
+  if (jwtSecret !== undefined && jwtSecret.length < 32) throw new ConfigError(`JWT_SECRET must be at least 32 characters, got ${jwtSecret.length}`);
+  const accessTokenTtlSeconds = integer(env, 'ACCESS_TOKEN_TTL_SECONDS', AUTH_DEFAULTS.accessTokenTtlSeconds, 10, 24 * 3600);
+  return {
+    jwtSecret,
+    accessTokenTtlSeconds,
+    refreshTokenTtlSeconds: integer(env, 'REFRESH_TOKEN_TTL_SECONDS', AUTH_DEFAULTS.refreshTokenTtlSeconds, 60, 365 * 24 * 3600),
+    corsOrigins: originList(env, 'CORS_ORIGINS'),
+    rateLimitWindowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', AUTH_DEFAULTS.rateLimitWindowMs, 1000, 3_600_000),
+    syncRateLimit: integer(env, 'SYNC_RATE_LIMIT', AUTH_DEFAULTS.syncRateLimit, 1, 10_000_000),
+    loginRateLimit: integer(env, 'LOGIN_RATE_LIMIT', AUTH_DEFAULTS.loginRateLimit, 1, 100_000),
+    loginAccountRateLimit: integer(env, 'LOGIN_ACCOUNT_RATE_LIMIT', AUTH_DEFAULTS.loginAccountRateLimit, 1, 100_000),
+    seedDemo: boolean(env, 'SEED_DEMO', devTokens),
+  };
+}
+
+/** Comma-separated origins such as `https://mdt.example.org,http://localhost:5173`; no wildcard. */
+function originList(env: NodeJS.ProcessEnv, name: string): string[] {
+  const value = raw(env, name);
+  if (value === undefined) return [];
+  return value.split(',').map((item) => item.trim()).filter((item) => item !== '').map((item) => {
+    if (item === '*') throw new ConfigError(`${name} may not be "*": list the origins allowed to call the API`);
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      throw new ConfigError(`${name}: "${item}" is not an origin like https://mdt.example.org`);
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== item.replace(/\/$/, '')) {
+      throw new ConfigError(`${name}: "${item}" must be just scheme, host and port, like https://mdt.example.org`);
+    }
+    return url.origin;
+  });
+}
+
+/** A directory that must exist when set explicitly; the default is used only if it exists. */
+function existingDir(env: NodeJS.ProcessEnv, name: string, fallback: string): string | undefined {
+  const value = raw(env, name);
+  if (value === undefined) return existsSync(path.join(fallback, 'EMSDataSet_v3.xsd')) ? fallback : undefined;
+  const dir = path.resolve(value);
+  if (!existsSync(path.join(dir, 'EMSDataSet_v3.xsd'))) throw new ConfigError(`${name} must be a directory holding EMSDataSet_v3.xsd, got "${value}"`);
+  return dir;
+}
+
+function raw(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function nonEmpty(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  return raw(env, name) ?? fallback;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!/^[0-9]+$/.test(value)) throw new ConfigError(`${name} must be a whole number, got "${value}"`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+  }
+  return value as T;
+}
+
+/** An absolute http(s) URL; anything else is refused at start-up rather than at the first call. */
+function checkUrl(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} must be an absolute http(s) URL, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${name} must be an http or https URL, got "${value}"`);
+  }
+  return url.toString();
+}
+
+function optionalUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = raw(env, name);
+  return value === undefined ? undefined : checkUrl(name, value);
+}
+
+const DESTINATION_CODE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** A JSON object of code → URL, e.g. `{"STMARY":"https://hl7.stmary.example/ems/notices"}`. */
+function endpointMap(env: NodeJS.ProcessEnv, name: string): Record<string, string> {
+  const value = raw(env, name);
+  if (value === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new ConfigError(`${name} must be a JSON object of destination code to URL, e.g. {"STMARY":"https://…"}; it is not valid JSON`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`${name} must be a JSON object of destination code to URL, e.g. {"STMARY":"https://…"}`);
+  }
+  const endpoints: Record<string, string> = {};
+  for (const [code, url] of Object.entries(parsed)) {
+    if (!DESTINATION_CODE.test(code)) throw new ConfigError(`${name}: destination code "${code}" may only use letters, digits, ".", "_" and "-" (up to 64)`);
+    if (typeof url !== 'string') throw new ConfigError(`${name}: the endpoint of "${code}" must be a URL string`);
+    endpoints[code] = checkUrl(`${name} (${code})`, url);
+  }
+  return endpoints;
+}
+
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(value.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false, got "${value}"`);
+}

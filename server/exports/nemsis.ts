@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import type { Role } from '../../shared/protocol/index.ts';
+import { actorOf } from '../admin/dead-letters.ts';
+import type { Authenticator } from '../auth/identity.ts';
+import { requireIdentity } from '../auth/plugin.ts';
+import { HttpError } from '../http/errors.ts';
+
+export interface ExportRoutesOptions {
+  auth: Authenticator;
+}
+
+/** Roles that may download exports at all; within them, the ePCR read rules decide which reports. */
+const EXPORT_ROLES: readonly Role[] = ['admin', 'biller', 'crew'];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** Same key as the epcr-nemsis-export workflow stores under. */
+export function nemsisArtifactKey(epcrId: string): string {
+  return `nemsis:${epcrId}`;
+}
+
+/**
+ * Mounted under `/api/epcrs`: `GET /:id/nemsis.xml` returns the NEMSIS export the server made
+ * when the report was finalized, for the caller's agency only. A report of another agency is
+ * answered exactly like one that does not exist.
+ */
+export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOptions): Promise<void> {
+  await app.register(requireIdentity, { auth: options.auth });
+  app.addHook('onRequest', async (request) => {
+    if (!EXPORT_ROLES.includes(request.identity.role)) {
+      throw new HttpError(403, 'FORBIDDEN', `NEMSIS exports can be downloaded by ${EXPORT_ROLES.join(', ')}; you are signed in as ${request.identity.role}.`);
+    }
+  });
+
+  app.get<{ Params: { id: string } }>('/:id/nemsis.xml', async (request, reply) => {
+    const { id } = request.params;
+    if (!UUID.test(id)) throw new HttpError(400, 'BAD_ID', `A report id is a lower-case UUID version 4, got "${id.slice(0, 80)}".`);
+    const identity = request.identity;
+    // The export is the whole report: only those who may read the report itself (same access
+    // rules as pull, e.g. a crew only its own unit's) may download it; others learn nothing.
+    const [report] = await app.store.getDocuments('epcrs', identity.tenantId, [id]);
+    const visible = report ? app.accessControl.visibleForm(identity, 'epcrs', JSON.parse(report.json) as Record<string, unknown>) : undefined;
+    const plan = app.accessControl.readPlan(identity, 'epcrs');
+    if (!report || !visible || (plan.kind !== 'none' && plan.project !== undefined)) {
+      throw new HttpError(404, 'EPCR_NOT_FOUND', `There is no report ${id} that you may read in your agency.`);
+    }
+    const artifact = await app.store.getArtifact(nemsisArtifactKey(id), identity.tenantId);
+    if (!artifact) {
+      const status = (JSON.parse(report.json) as { status?: unknown }).status;
+      throw new HttpError(404, 'NOT_EXPORTED', status === 'finalized'
+        ? `Report ${id} is finalized but its NEMSIS export is not ready yet: it is made once the report is locked. Try again in a moment; if it stays missing the export failed (e.g. XSD validation) and an admin can see why under /api/admin/dead-letters.`
+        : `Report ${id} has not been exported: the NEMSIS export is made when the report is finalized, and it is still "${String(status)}".`);
+    }
+    // A NEMSIS file is the whole patient record: every download is kept in the audit log.
+    await app.store.appendAudit([{
+      tenantId: identity.tenantId, action: 'read', actor: actorOf(request), collection: 'epcrs',
+      documents: [{ id }], details: { artifact: 'nemsis', requestId: request.id },
+    }]);
+    return reply
+      .type('application/xml; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('content-disposition', `inline; filename="epcr-${id}.nemsis.xml"`)
+      .header('last-modified', new Date(artifact.createdAt).toUTCString())
+      .send(artifact.content);
+  });
+}

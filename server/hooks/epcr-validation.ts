@@ -1,0 +1,169 @@
+/**
+ * What an ePCR must contain before it can be locked, as field-level problems the crew can act
+ * on (`path` is the ePCR field to fix). Pure: no I/O, no clock; the finalize workflow calls it on
+ * the stored report inside the write that either locks it or sends it back to draft.
+ *
+ * Covered:
+ * - NEMSIS 3.5.1 Mandatory elements (no NOT value allowed; the export cannot be made without
+ *   them, ems-domain §1.4): eResponse.05/.07/.13/.14/.23, eDispatch.01, eTimes.03, eTimes.13,
+ *   eDisposition.27.
+ * - When the crew made patient contact: patient name, date of birth or age (with units), chief
+ *   complaint, at least one set of vitals with a measurement, transport disposition.
+ * - When this unit transported: destination, destination type, arrival at destination, and what
+ *   billing needs (CMS service level, loaded miles, pickup ZIP) (ems-domain §4).
+ * - Codes the engine interprets (unit disposition, transport disposition, service level) must be
+ *   known codes, and the CAD/crew times must not run backwards (national Schematron time rules).
+ * - An addendum needs a reason and must amend a locked report.
+ */
+import type { Epcr } from '../../shared/schemas/index.ts';
+
+export interface FinalizeProblem {
+  /** Dotted path of the ePCR field to fix, e.g. `patient.lastName`. */
+  path: string;
+  message: string;
+}
+
+export interface FinalizeContext {
+  /** For an addendum: the report it amends, as stored (undefined when not found). */
+  original?: Epcr | undefined;
+}
+
+/** eDisposition.27 values meaning no patient was seen: no patient section, no vitals needed. */
+export const NO_PATIENT_UNIT_DISPOSITIONS: ReadonlySet<string> = new Set([
+  '4227003', // Cancelled on Scene
+  '4227005', // Cancelled Prior to Arrival at Scene
+  '4227007', // No Patient Contact
+  '4227009', // No Patient Found
+  '4227011', // Non-Patient Incident (Not Otherwise Listed)
+]);
+export const PATIENT_CONTACT_MADE = '4227001';
+
+/** eDisposition.30 values where this unit carried the patient (so a destination and billing apply). */
+export const TRANSPORTED_BY_THIS_UNIT: ReadonlySet<string> = new Set(['4230001', '4230003']);
+const TRANSPORT_DISPOSITIONS = new Set(['4230001', '4230003', '4230005', '4230007', '4230009', '4230011', '4230013']);
+
+/** ePayment.50 CMS service levels. */
+export const CMS_SERVICE_LEVEL_CODES: ReadonlySet<string> = new Set([
+  '2650001', '2650003', '2650005', '2650007', '2650009', '2650011', '2650013', '2650015', '2650017',
+]);
+
+/** eTimes in the order they happen; each must not be earlier than any recorded one before it. */
+const TIME_ORDER: readonly (readonly [keyof NonNullable<Epcr['times']>, string])[] = [
+  ['psapCall', 'PSAP call'],
+  ['dispatchNotified', 'dispatch notified'],
+  ['unitNotified', 'unit notified by dispatch'],
+  ['dispatchAcknowledged', 'dispatch acknowledged'],
+  ['unitEnRoute', 'unit en route'],
+  ['unitOnScene', 'unit arrived on scene'],
+  ['atPatient', 'arrived at patient'],
+  ['unitLeftScene', 'unit left scene'],
+  ['atDestination', 'patient arrived at destination'],
+  ['transferOfCare', 'destination transfer of care'],
+  ['backInService', 'unit back in service'],
+];
+
+function blank(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
+export function validateEpcrForFinalize(epcr: Epcr, context: FinalizeContext = {}): FinalizeProblem[] {
+  const problems: FinalizeProblem[] = [];
+  const need = (path: string, value: unknown, message: string) => {
+    if (blank(value)) problems.push({ path, message });
+  };
+
+  if (epcr.addendumOf !== undefined) return validateAddendum(epcr, context, need, problems);
+
+  const response = epcr.response ?? {};
+  need('response.serviceType', response.serviceType, 'Type of service requested (eResponse.05) is required to finalize');
+  need('response.unitCapability', response.unitCapability, 'Unit transport and equipment capability (eResponse.07) is required to finalize');
+  need('response.vehicleNumber', response.vehicleNumber, 'EMS vehicle (unit) number (eResponse.13) is required to finalize');
+  need('response.callSign', response.callSign, 'EMS unit call sign (eResponse.14) is required to finalize');
+  need('response.responseMode', response.responseMode, 'Response mode to scene (eResponse.23) is required to finalize');
+  need('dispatch.reason', epcr.dispatch?.reason, 'Dispatch reason (eDispatch.01) is required to finalize');
+
+  const times = epcr.times ?? {};
+  need('times.unitNotified', times.unitNotified, 'Time the unit was notified by dispatch (eTimes.03) is required to finalize');
+  need('times.backInService', times.backInService, 'Time the unit was back in service (eTimes.13) is required to finalize');
+
+  const disposition = epcr.disposition ?? {};
+  const unitDisposition = disposition.unitDisposition;
+  need('disposition.unitDisposition', unitDisposition, 'Unit disposition (eDisposition.27) is required to finalize');
+  if (!blank(unitDisposition) && unitDisposition !== PATIENT_CONTACT_MADE && !NO_PATIENT_UNIT_DISPOSITIONS.has(unitDisposition!)) {
+    problems.push({ path: 'disposition.unitDisposition', message: `Unit disposition "${unitDisposition}" is not an eDisposition.27 code` });
+  }
+
+  // Unless the disposition says no patient was seen, the patient part must be documented.
+  const patientSeen = !NO_PATIENT_UNIT_DISPOSITIONS.has(unitDisposition ?? '');
+  if (patientSeen) {
+    const patient = epcr.patient ?? {};
+    need('patient.lastName', patient.lastName, 'Patient last name is required to finalize');
+    need('patient.firstName', patient.firstName, 'Patient first name is required to finalize');
+    if (blank(patient.dateOfBirth) && patient.age === undefined) {
+      problems.push({ path: 'patient.dateOfBirth', message: 'Patient date of birth or age is required to finalize' });
+    }
+    if (patient.age !== undefined) need('patient.ageUnits', patient.ageUnits, 'Units of the patient age (years, months, ...) are required with the age');
+    need('situation.chiefComplaint', epcr.situation?.chiefComplaint, 'Chief complaint is required to finalize');
+    const measured = (epcr.vitals ?? []).some((vital) => Object.entries(vital).some(([key, value]) => key !== 'id' && key !== 'takenAt' && value !== undefined));
+    if (!measured) problems.push({ path: 'vitals', message: 'At least one set of vital signs is required to finalize when a patient was seen' });
+    need('disposition.transportDisposition', disposition.transportDisposition, 'Transport disposition (eDisposition.30) is required when the crew made patient contact');
+  }
+
+  const transportDisposition = disposition.transportDisposition;
+  if (!blank(transportDisposition) && !TRANSPORT_DISPOSITIONS.has(transportDisposition!)) {
+    problems.push({ path: 'disposition.transportDisposition', message: `Transport disposition "${transportDisposition}" is not an eDisposition.30 code` });
+  }
+  if (TRANSPORTED_BY_THIS_UNIT.has(transportDisposition ?? '')) {
+    if (blank(disposition.destinationName) && blank(disposition.destinationCode)) {
+      problems.push({ path: 'disposition.destinationName', message: 'Destination is required when this unit transported the patient' });
+    }
+    need('disposition.destinationType', disposition.destinationType, 'Type of destination (eDisposition.21) is required when this unit transported the patient');
+    need('times.atDestination', times.atDestination, 'Time the patient arrived at the destination (eTimes.11) is required when this unit transported the patient');
+    need('payment.serviceLevel', epcr.payment?.serviceLevel, 'CMS service level (ePayment.50) is required to bill the transport');
+    // Paramedic intercept (ePayment.50 2650013) bills no mileage: the intercepting unit did not transport.
+    if (disposition.loadedMiles === undefined && epcr.payment?.serviceLevel !== '2650013') problems.push({ path: 'disposition.loadedMiles', message: 'Loaded miles are required to bill the transport' });
+    need('scene.address.zip', epcr.scene?.address?.zip, 'Pickup (scene) ZIP code is required to bill the transport');
+  }
+  checkServiceLevel(epcr, problems);
+  checkTimeOrder(times, problems);
+  return problems;
+}
+
+function validateAddendum(
+  epcr: Epcr,
+  context: FinalizeContext,
+  need: (path: string, value: unknown, message: string) => void,
+  problems: FinalizeProblem[],
+): FinalizeProblem[] {
+  need('addendumReason', epcr.addendumReason, 'The reason for the addendum is required to finalize it');
+  if (!context.original) {
+    problems.push({ path: 'addendumOf', message: 'The report this addendum amends was not found' });
+  } else if (!context.original.lockedAt) {
+    problems.push({ path: 'addendumOf', message: 'Only a locked report can be amended; finalize the original report instead' });
+  }
+  checkServiceLevel(epcr, problems);
+  checkTimeOrder(epcr.times ?? {}, problems);
+  return problems;
+}
+
+function checkServiceLevel(epcr: Epcr, problems: FinalizeProblem[]): void {
+  const level = epcr.payment?.serviceLevel;
+  if (!blank(level) && !CMS_SERVICE_LEVEL_CODES.has(level!)) {
+    problems.push({ path: 'payment.serviceLevel', message: `Service level "${level}" is not a CMS service level code (ePayment.50)` });
+  }
+}
+
+function checkTimeOrder(times: NonNullable<Epcr['times']>, problems: FinalizeProblem[]): void {
+  let latest: { at: number; label: string; value: string } | undefined;
+  for (const [key, label] of TIME_ORDER) {
+    const value = times[key];
+    if (blank(value)) continue;
+    const at = Date.parse(value!);
+    if (Number.isNaN(at)) continue;
+    if (latest && at < latest.at) {
+      problems.push({ path: `times.${key}`, message: `Time ${label} (${value}) is before ${latest.label} (${latest.value})` });
+      continue;
+    }
+    latest = { at, label, value: value! };
+  }
+}

@@ -1,0 +1,186 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { nextRevision } from '../../shared/revision.ts';
+import type { Actor, OutboxEntry, Store, WireDocument } from '../store/types.ts';
+import type { WorkflowRegistry } from './registry.ts';
+import type { EffectContext, HookPayload, WriteEffect } from './types.ts';
+
+export interface HookRunnerOptions {
+  store: Store;
+  registry: WorkflowRegistry;
+  log: FastifyBaseLogger;
+  /** Attempts before an entry becomes a dead letter. */
+  maxAttempts?: number;
+  /** First retry delay; doubles per attempt, with jitter, up to `maxDelayMs`. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** How often due retries are looked for when no new change wakes the runner. */
+  pollMs?: number;
+  concurrency?: number;
+}
+
+export interface HookFailure {
+  tenantId: string;
+  kind: string;
+  causationId: string;
+  attempts: number;
+  error: string;
+  deadLetter: boolean;
+}
+
+export interface HookRunStats {
+  runs: Map<string, number>;
+  failures: Map<string, number>;
+}
+
+/**
+ * Drains the outbox. It runs beside the sync path, never in it: a slow or failing target delays
+ * only its own entry, which is retried with backoff and ends as a dead letter, never lost.
+ */
+export class HookRunner {
+  readonly stats: HookRunStats = { runs: new Map(), failures: new Map() };
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private wakeAgain = false;
+  private stopped = true;
+  private readonly inFlight = new Set<number>();
+  private idle: Promise<void> = Promise.resolve();
+  private readonly failureListeners = new Set<(failure: HookFailure) => void>();
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+
+  constructor(private readonly options: HookRunnerOptions) {
+    this.maxAttempts = options.maxAttempts ?? 8;
+    this.baseDelayMs = options.baseDelayMs ?? 500;
+    this.maxDelayMs = options.maxDelayMs ?? 60_000;
+  }
+
+  /** Hears every failed attempt (for dispatch's live feed and metrics). */
+  onFailure(listener: (failure: HookFailure) => void): () => void {
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.timer = setInterval(() => this.wake(), this.options.pollMs ?? 1000);
+    this.timer.unref();
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.idle;
+  }
+
+  /** Called after commits that may have added entries, and by the poll timer. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.running = true;
+    this.idle = this.drain().catch((error: unknown) => {
+      // The store may be briefly unavailable; the poll timer tries again, nothing is lost.
+      this.options.log.error({ err: error }, 'hook runner could not read the outbox; will retry');
+    }).finally(() => {
+      this.running = false;
+      if (this.wakeAgain && !this.stopped) {
+        this.wakeAgain = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Runs everything due now; resolves when the outbox has nothing due (used by tests and shutdown). */
+  async drain(): Promise<void> {
+    const concurrency = this.options.concurrency ?? 8;
+    for (;;) {
+      if (this.stopped) return;
+      const due = (await this.options.store.dueOutbox(Date.now(), concurrency * 4)).filter((e) => !this.inFlight.has(e.id));
+      if (due.length === 0) return;
+      let index = 0;
+      await Promise.all(Array.from({ length: Math.min(concurrency, due.length) }, async () => {
+        while (index < due.length && !this.stopped) await this.runEntry(due[index++]!);
+      }));
+    }
+  }
+
+  private async runEntry(entry: OutboxEntry): Promise<void> {
+    const workflow = this.options.registry.get(entry.kind);
+    const log = this.options.log.child({ causationId: entry.causationId, hook: entry.kind, outboxId: entry.id });
+    this.inFlight.add(entry.id);
+    try {
+      if (!workflow) throw new Error(`no workflow named ${entry.kind} is registered`);
+      await workflow.run(this.contextFor(entry, log), entry.payload as HookPayload);
+      await this.options.store.completeOutbox(entry.id);
+      this.count(this.stats.runs, entry.kind);
+      log.debug('hook effect done');
+    } catch (error) {
+      this.count(this.stats.failures, entry.kind);
+      const message = error instanceof Error ? error.message : String(error);
+      const deadLetter = entry.attempts + 1 >= this.maxAttempts;
+      for (const listener of this.failureListeners) {
+        listener({ tenantId: entry.tenantId, kind: entry.kind, causationId: entry.causationId, attempts: entry.attempts + 1, error: message, deadLetter });
+      }
+      if (deadLetter) {
+        await this.options.store.deadLetterOutbox(entry.id, message);
+        log.error({ err: error, attempts: entry.attempts + 1 }, 'hook effect failed for good; kept as a dead letter');
+      } else {
+        const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** entry.attempts);
+        const jittered = delay / 2 + Math.random() * (delay / 2);
+        await this.options.store.retryOutboxLater(entry.id, Date.now() + jittered, message);
+        log.warn({ err: error, attempts: entry.attempts + 1, retryInMs: Math.round(jittered) }, 'hook effect failed; will retry');
+      }
+    } finally {
+      this.inFlight.delete(entry.id);
+    }
+  }
+
+  private count(map: Map<string, number>, key: string): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
+
+  private contextFor(entry: OutboxEntry, log: FastifyBaseLogger): EffectContext {
+    const { store, registry } = this.options;
+    const actor: Actor = { kind: 'hook', tenantId: entry.tenantId, userId: 'system' };
+    return {
+      store,
+      tenantId: entry.tenantId,
+      causationId: entry.causationId,
+      log,
+      entry,
+      now: () => new Date(),
+      async getDocument(collection, id) {
+        const [row] = await store.getDocuments(collection, entry.tenantId, [id]);
+        return row ? (JSON.parse(row.json) as WireDocument) : undefined;
+      },
+      async write(collection: string, effect: WriteEffect) {
+        let written: WireDocument | undefined;
+        const result = await store.writeBatch({
+          collection,
+          tenantId: entry.tenantId,
+          actor,
+          causationId: entry.causationId,
+          requests: [{
+            id: effect.id,
+            incoming: { _deleted: false },
+            decide: (master) => {
+              const current = master ? (JSON.parse(master.json) as WireDocument) : undefined;
+              if (master && master.tenantId !== entry.tenantId) throw new Error(`${collection} ${effect.id} belongs to another tenant`);
+              const next = effect.build(current);
+              if (!next) return { action: 'noop' };
+              written = { ...next, id: effect.id, tenantId: entry.tenantId, rev: nextRevision(current?.['rev'] as string | undefined, `srv.${Math.random().toString(36).slice(2, 8)}`) };
+              return { action: 'write', doc: written };
+            },
+          }],
+          outbox: (changes) => registry.outboxFor(collection, actor, changes),
+        });
+        return result.written.length > 0 ? written : undefined;
+      },
+    };
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Claims from billing records: an original (frequency 1) or a replacement (frequency 7) claim is
+ * written as a document first, then submitted through the claims gateway with an idempotency key
+ * derived from the claim id, then marked submitted/accepted. A crash between the submission and
+ * the status write re-submits with the same key, which the receiver drops as a duplicate.
+ */
+import type { Claim, WireDoc } from '../../../shared/schemas/index.ts';
+import type { Integrations } from '../../integrations/types.ts';
+import type { EffectContext } from '../types.ts';
+import { claimId as originalClaimId, offsetDateTime, offsetMinutesOf, read, writeDoc, type Draft, type KeyedLock } from './support.ts';
+
+export type ClaimLine = NonNullable<Claim['lines']>[number];
+
+/** Base line plus, when the service level bills mileage and there were loaded miles, one mileage line in loaded miles. */
+export function claimLines(billing: WireDoc<'billing_records'>): ClaimLine[] {
+  const modifier = billing.modifier ? { modifier: billing.modifier } : {};
+  const lines: ClaimLine[] = [];
+  if (billing.hcpcsBase) lines.push({ code: billing.hcpcsBase, ...modifier, units: 1 });
+  if (billing.hcpcsMileage && billing.loadedMiles !== undefined && billing.loadedMiles > 0) lines.push({ code: billing.hcpcsMileage, ...modifier, units: billing.loadedMiles });
+  return lines;
+}
+
+export interface ClaimDeps {
+  integrations: Integrations;
+  locks: KeyedLock;
+}
+
+/** The 837P-shaped body the clearinghouse receives (who, what, where from/to, why). */
+async function submissionBody(ctx: EffectContext, claim: WireDoc<'claims'>): Promise<Record<string, unknown>> {
+  const billing = await read(ctx, 'billing_records', claim.billingRecordId);
+  const epcr = await read(ctx, 'epcrs', claim.epcrId);
+  const patient = epcr?.patient ?? {};
+  return {
+    claimId: claim.id,
+    frequencyCode: claim.frequencyCode,
+    ...(claim.correctionOf ? { correctionOf: claim.correctionOf } : {}),
+    billingRecordId: claim.billingRecordId,
+    pcrUuid: claim.epcrId,
+    dateOfService: epcr?.times?.unitNotified?.slice(0, 10),
+    patient: {
+      lastName: patient.lastName, firstName: patient.firstName, dateOfBirth: patient.dateOfBirth, sex: patient.sex, address: patient.address,
+    },
+    payer: billing?.payer, memberId: epcr?.payment?.memberId,
+    serviceLevel: billing?.serviceLevel,
+    pickupZip: billing?.pickupZip,
+    dropoffAddress: billing?.dropoffAddress,
+    loadedMiles: billing?.loadedMiles,
+    diagnoses: billing?.icd10 ?? [],
+    lines: claim.lines ?? [],
+  };
+}
+
+/** Submits a claim still in `draft` and records the answer; a claim past draft is left alone. */
+export async function submitClaimIfDraft(ctx: EffectContext, deps: ClaimDeps, id: string): Promise<WireDoc<'claims'> | undefined> {
+  return deps.locks.run(`claim:${ctx.tenantId}:${id}`, async () => {
+    const claim = await read(ctx, 'claims', id);
+    if (!claim || claim.status !== 'draft') return claim;
+    const answer = await deps.integrations.claims.submit({
+      idempotencyKey: `claim:${claim.id}`,
+      tenantId: ctx.tenantId,
+      claimId: claim.id,
+      body: await submissionBody(ctx, claim),
+    });
+    const epcr = await read(ctx, 'epcrs', claim.epcrId);
+    const submittedAt = offsetDateTime(ctx.now(), offsetMinutesOf(epcr?.lockedAt ?? epcr?.times?.unitNotified));
+    return writeDoc(ctx, 'claims', id, (current) => {
+      if (!current || current.status !== 'draft') return undefined;
+      return {
+        ...current,
+        status: answer.accepted ? 'accepted' : 'submitted',
+        submittedAt,
+        ...(answer.reference ? { payerResponse: `reference ${answer.reference}`.slice(0, 200) } : {}),
+      };
+    });
+  });
+}
+
+/**
+ * The original claim of a `ready` billing record: created if missing, submitted if not yet
+ * submitted, and the billing record moved to `claimed`. Safe to call any number of times.
+ */
+export async function ensureOriginalClaim(ctx: EffectContext, deps: ClaimDeps, billingId: string): Promise<WireDoc<'claims'> | undefined> {
+  const billing = await read(ctx, 'billing_records', billingId);
+  if (!billing) return undefined;
+  const id = originalClaimId(ctx.tenantId, billingId);
+  const existing = await read(ctx, 'claims', id);
+  if (!existing && billing.status !== 'ready') {
+    ctx.log.info({ billingRecordId: billingId, status: billing.status }, 'billing record is not ready; no claim made');
+    return undefined;
+  }
+  await writeDoc(ctx, 'claims', id, (current) => {
+    if (current) return undefined;
+    const claim: Draft<'claims'> = {
+      id, tenantId: ctx.tenantId, billingRecordId: billingId, epcrId: billing.epcrId,
+      status: 'draft', frequencyCode: '1', lines: claimLines(billing), _deleted: false,
+    };
+    return claim;
+  });
+  const claim = await submitClaimIfDraft(ctx, deps, id);
+  if (claim && (claim.status === 'submitted' || claim.status === 'accepted')) {
+    await writeDoc(ctx, 'billing_records', billingId, (current) => (current && current.status === 'ready' ? { ...current, status: 'claimed' as const } : undefined));
+  }
+  return claim;
+}

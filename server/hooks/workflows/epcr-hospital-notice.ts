@@ -1,0 +1,39 @@
+/**
+ * epcr-hospital-notice: when a locked report's destination takes notices, the hospital gets the
+ * PCR notice (FHIR-shaped Bundle: patient, encounter, latest vitals as LOINC Observations). The
+ * idempotency key is per report, so a re-delivery after a crash is dropped by the receiver.
+ */
+import type { Epcr } from '../../../shared/schemas/index.ts';
+import type { Integrations } from '../../integrations/types.ts';
+import type { Workflow } from '../types.ts';
+import { hospitalNoticeBundle } from './fhir.ts';
+import { becameLocked, offsetDateTime, offsetMinutesOf, read, text } from './support.ts';
+
+export function epcrHospitalNoticeWorkflow(deps: { integrations: Integrations }): Workflow {
+  return {
+    name: 'epcr-hospital-notice',
+    description: 'Sends the PCR notice (FHIR Bundle: Encounter + LOINC vitals) of a locked report to its destination hospital when that destination has an endpoint.',
+    trigger: {
+      collection: 'epcrs',
+      when: (change) => becameLocked(change, { addendum: false }),
+      key: (change) => change.id,
+    },
+    async run(ctx, payload) {
+      const epcr = await read(ctx, 'epcrs', payload.id);
+      if (!epcr?.lockedAt) return;
+      const destinationCode = text(epcr.disposition?.destinationCode);
+      if (!destinationCode || !deps.integrations.hospital.hasEndpoint(destinationCode)) {
+        ctx.log.debug({ epcrId: epcr.id, destinationCode }, 'destination takes no notices');
+        return;
+      }
+      const timestamp = offsetDateTime(ctx.now(), offsetMinutesOf(epcr.lockedAt));
+      await deps.integrations.hospital.notify({
+        idempotencyKey: `hospital-notice:${epcr.id}`,
+        tenantId: ctx.tenantId,
+        epcrId: epcr.id,
+        destinationCode,
+        body: hospitalNoticeBundle(epcr as Epcr, timestamp),
+      });
+    },
+  };
+}

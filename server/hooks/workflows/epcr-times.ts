@@ -1,0 +1,34 @@
+/**
+ * Copying CAD status stamps (the incident timeline) into an ePCR's `times`. Only keys the report
+ * does not have are filled, so anything the crew entered is never overwritten; a locked report
+ * is not touched at all.
+ */
+import type { Incident, WireDoc } from '../../../shared/schemas/index.ts';
+import type { EffectContext } from '../types.ts';
+import { writeDoc } from './support.ts';
+
+export type Timeline = NonNullable<Incident['timeline']>;
+
+/** Timeline keys are ePCR `times` keys by construction (both are NEMSIS eTimes). */
+export const TIMELINE_KEYS = [
+  'psapCall', 'dispatchNotified', 'unitNotified', 'dispatchAcknowledged', 'unitEnRoute', 'unitOnScene', 'atPatient',
+  'unitLeftScene', 'atDestination', 'transferOfCare', 'backInService', 'unitCanceled',
+] as const satisfies readonly (keyof Timeline)[];
+
+export function timesMissingFrom(times: WireDoc<'epcrs'>['times'], timeline: Timeline | undefined): Partial<Timeline> {
+  const missing: Partial<Timeline> = {};
+  for (const key of TIMELINE_KEYS) {
+    const value = timeline?.[key];
+    if (value !== undefined && times?.[key] === undefined) missing[key] = value;
+  }
+  return missing;
+}
+
+export async function fillEpcrTimes(ctx: EffectContext, epcrId: string, timeline: Timeline | undefined): Promise<void> {
+  await writeDoc(ctx, 'epcrs', epcrId, (current) => {
+    if (!current || current._deleted || current.lockedAt) return undefined;
+    const missing = timesMissingFrom(current.times, timeline);
+    if (Object.keys(missing).length === 0) return undefined;
+    return { ...current, times: { ...current.times, ...missing } };
+  });
+}

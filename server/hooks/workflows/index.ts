@@ -1,0 +1,60 @@
+/**
+ * The product's workflow catalogue (docs/hooks.md describes each: trigger, effect, idempotency key).
+ * `defaultWorkflows` wires the workflows to the outside systems and to the state they share
+ * (a per-process lock so two workflows never submit one claim at once, the technician directory).
+ */
+import type { Integrations } from '../../integrations/types.ts';
+import type { NemsisAgency } from '../../nemsis/emsdataset.ts';
+import type { Workflow } from '../types.ts';
+import { epcrAddendumWorkflow } from './epcr-addendum.ts';
+import { epcrBillingWorkflow } from './epcr-billing.ts';
+import { epcrCadNoticeWorkflow } from './epcr-cad-notice.ts';
+import { epcrClaimWorkflow } from './epcr-claim.ts';
+import { epcrFinalizedWorkflow } from './epcr-finalized.ts';
+import { epcrHospitalNoticeWorkflow } from './epcr-hospital-notice.ts';
+import { epcrNemsisExportWorkflow } from './epcr-nemsis-export.ts';
+import { incidentCancelledWorkflow } from './incident-cancelled.ts';
+import { incidentCreatedWorkflow } from './incident-created.ts';
+import { incidentTimelineWorkflow } from './incident-timeline.ts';
+import { orderCompletedWorkflow } from './order-completed.ts';
+import { KeyedLock } from './support.ts';
+import { TechnicianDirectory } from './technicians.ts';
+import { ticketCreatedWorkflow } from './ticket-created.ts';
+import { transportCompletedWorkflow } from './transport-completed.ts';
+import { unitStatusWorkflow } from './unit-status.ts';
+
+export interface DefaultWorkflowDeps {
+  integrations: Integrations;
+  /** Create and submit the claim as soon as a transport report is locked. */
+  autoClaimAfterFinalize: boolean;
+  nemsis: {
+    /** dAgency.01 state ID, .02 agency number, .04 state (ANSI code or USPS abbreviation). */
+    agency: NemsisAgency;
+    /** Directory holding EMSDataSet_v3.xsd and its includes; when absent, exports are not validated. */
+    xsdDir?: string;
+  };
+}
+
+export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
+  const locks = new KeyedLock();
+  const claims = { integrations: deps.integrations, locks };
+  return [
+    incidentCreatedWorkflow(),
+    incidentTimelineWorkflow(),
+    unitStatusWorkflow(),
+    transportCompletedWorkflow({ ...claims, autoClaimAfterFinalize: deps.autoClaimAfterFinalize }),
+    incidentCancelledWorkflow(),
+    epcrFinalizedWorkflow(),
+    epcrBillingWorkflow(),
+    epcrClaimWorkflow({ ...claims, autoClaimAfterFinalize: deps.autoClaimAfterFinalize }),
+    epcrNemsisExportWorkflow({ agency: deps.nemsis.agency, ...(deps.nemsis.xsdDir ? { xsdDir: deps.nemsis.xsdDir } : {}) }),
+    epcrHospitalNoticeWorkflow({ integrations: deps.integrations }),
+    epcrCadNoticeWorkflow({ integrations: deps.integrations }),
+    epcrAddendumWorkflow(claims),
+    orderCompletedWorkflow(),
+    ticketCreatedWorkflow({ technicians: new TechnicianDirectory(), locks }),
+  ];
+}
+
+export { nemsisArtifactKey } from './epcr-nemsis-export.ts';
+export { billingRecordId, claimId, correctionClaimId, jobIdFor, stubEpcrId, ticketIdFor } from './support.ts';

@@ -1,0 +1,163 @@
+/**
+ * Helpers shared by the workflows: typed reads of wire documents, the deterministic ids that tie
+ * one effect to one document, schema-checked writes, times with an explicit offset and a small
+ * in-process lock. Nothing here talks to an outside system.
+ */
+import { collectionSchemas, type CollectionName, type WireDoc } from '../../../shared/schemas/index.ts';
+import { deepEqual } from '../../../shared/merge/json.ts';
+import type { JsonSchemaObject } from '../../../shared/schemas/wire-schema.ts';
+import { buildCollectionRegistry, describeSchemaErrors, type CollectionRegistry } from '../../replication/collections.ts';
+import type { WireDocument } from '../../store/types.ts';
+import { deterministicId } from '../ids.ts';
+import type { Change, EffectContext } from '../types.ts';
+
+/** A document as a workflow writes it: the runner adds `rev`, `id` and `tenantId`. */
+export type Draft<C extends CollectionName> = Omit<WireDoc<C>, 'rev'> & { rev?: string };
+
+export function typed<C extends CollectionName>(_collection: C, doc: WireDocument | undefined): WireDoc<C> | undefined {
+  return doc as unknown as WireDoc<C> | undefined;
+}
+
+/** The live (not deleted) state of a document, or undefined. */
+export function alive<C extends CollectionName>(collection: C, doc: WireDocument | undefined): WireDoc<C> | undefined {
+  return doc && doc._deleted !== true ? typed(collection, doc) : undefined;
+}
+
+export async function read<C extends CollectionName>(ctx: EffectContext, collection: C, id: string): Promise<WireDoc<C> | undefined> {
+  return alive(collection, await ctx.getDocument(collection, id));
+}
+
+/** The ePCR the CAD stub creates for one unit on one incident; the crew's tablet adopts this UUID. */
+export function stubEpcrId(tenantId: string, incidentId: string, unitId: string): string {
+  return deterministicId('epcr-stub', tenantId, incidentId, unitId);
+}
+
+export function billingRecordId(tenantId: string, epcrId: string): string {
+  return deterministicId('billing', tenantId, epcrId);
+}
+
+export function claimId(tenantId: string, billingId: string): string {
+  return deterministicId('claim', tenantId, billingId);
+}
+
+export function correctionClaimId(tenantId: string, addendumId: string): string {
+  return deterministicId('claim-correction', tenantId, addendumId);
+}
+
+export function ticketIdFor(tenantId: string, orderId: string): string {
+  return deterministicId('ticket', tenantId, orderId);
+}
+
+export function jobIdFor(tenantId: string, ticketId: string): string {
+  return deterministicId('job', tenantId, ticketId);
+}
+
+let registry: CollectionRegistry | undefined;
+
+/**
+ * Why a document is not valid for its collection, or undefined when it is. Devices validate
+ * every document they receive, so a hook must never write one they would refuse.
+ */
+export function schemaProblems(collection: CollectionName, doc: Record<string, unknown>): string | undefined {
+  registry ??= buildCollectionRegistry(collectionSchemas as unknown as Record<string, JsonSchemaObject>);
+  const spec = registry.get(collection);
+  if (!spec) return `unknown collection ${collection}`;
+  const candidate = { ...doc, rev: typeof doc['rev'] === 'string' ? doc['rev'] : '1-hook' };
+  if (spec.validate(candidate)) return undefined;
+  return describeSchemaErrors(spec.validate.errors).map((p) => `${p.path}: ${p.message}`).join('; ');
+}
+
+/** JSON has no `undefined`; dropping such keys keeps comparisons and validation honest. */
+export function compact<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+export function sameContent(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const strip = ({ rev: _rev, ...rest }: Record<string, unknown>) => rest;
+  return deepEqual(strip(compact(a)), strip(compact(b)));
+}
+
+/**
+ * `ctx.write` with two guarantees: a build that changes nothing writes nothing (so a re-run is a
+ * no-op), and a document that would fail its schema is refused with the reason (the entry is
+ * retried and ends as a dead letter an admin can read) instead of reaching devices that reject it.
+ */
+export async function writeDoc<C extends CollectionName>(
+  ctx: EffectContext,
+  collection: C,
+  id: string,
+  build: (current: WireDoc<C> | undefined) => Draft<C> | undefined,
+): Promise<WireDoc<C> | undefined> {
+  const written = await ctx.write(collection, {
+    id,
+    build(current) {
+      const next = build(typed(collection, current));
+      if (!next) return undefined;
+      const doc = compact({ ...next, id, tenantId: ctx.tenantId, _deleted: next._deleted ?? false }) as Record<string, unknown>;
+      if (current && sameContent(current, doc)) return undefined;
+      const problems = schemaProblems(collection, doc);
+      if (problems) throw new Error(`refusing to write ${collection} ${id}: it would not be valid (${problems})`);
+      return doc as WireDocument;
+    },
+  });
+  return typed(collection, written);
+}
+
+/** Whether `test` holds for the new version and did not for the one it replaced. */
+export function became(change: Change, test: (doc: WireDocument) => boolean): boolean {
+  if (change.after._deleted) return false;
+  return test(change.after) && !(change.before && !change.before._deleted && test(change.before));
+}
+
+/**
+ * An original report (not an addendum) that the server just locked. Only the finalize hook
+ * writes `lockedAt`: a device sending one of its own starts nothing downstream.
+ */
+export function becameLocked(change: Change, options: { addendum: boolean }): boolean {
+  if (change.collection !== 'epcrs' || change.actor.kind !== 'hook') return false;
+  if ((change.after['addendumOf'] !== undefined) !== options.addendum) return false;
+  return became(change, (doc) => typeof doc['lockedAt'] === 'string');
+}
+
+export function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
+const OFFSET = /([+-])([0-9]{2}):([0-9]{2})$/;
+
+/** Minutes east of UTC written at the end of an offset date-time, or undefined. */
+export function offsetMinutesOf(value: string | undefined): number | undefined {
+  const match = value ? OFFSET.exec(value) : null;
+  if (!match) return undefined;
+  const minutes = Number(match[2]) * 60 + Number(match[3]);
+  return match[1] === '-' ? -minutes : minutes;
+}
+
+/**
+ * `YYYY-MM-DDThh:mm:ss±hh:mm` in the given offset (default: the server's local offset at that
+ * instant). Never `Z`: NEMSIS and the schemas refuse it.
+ */
+export function offsetDateTime(date: Date, offsetMinutes = -date.getTimezoneOffset()): string {
+  const shifted = new Date(date.getTime() + offsetMinutes * 60_000);
+  const sign = offsetMinutes < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMinutes);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${shifted.toISOString().slice(0, 19)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+/** Serialises async work per key inside this process (two hooks deciding on the same thing). */
+export class KeyedLock {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(work, work);
+    const tail = result.then(() => undefined, () => undefined);
+    this.tails.set(key, tail);
+    try {
+      return await result;
+    } finally {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}

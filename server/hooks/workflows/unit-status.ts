@@ -1,0 +1,81 @@
+/**
+ * unit-status: a unit's CAD status change stamps the matching eTimes on the incident the unit is
+ * working (ems-domain §3), where that time is not stamped yet. The incident write then chains to
+ * incident-timeline, which carries the stamp into the ePCR.
+ */
+import type { Unit } from '../../../shared/schemas/index.ts';
+import type { Workflow } from '../types.ts';
+import type { Timeline } from './epcr-times.ts';
+import { offsetDateTime, read, text, writeDoc } from './support.ts';
+
+type UnitStatus = NonNullable<Unit['status']>;
+
+export const STATUS_TIMES: Readonly<Partial<Record<UnitStatus, keyof Timeline>>> = {
+  dispatched: 'unitNotified', // eTimes.03
+  acknowledged: 'dispatchAcknowledged', // eTimes.04
+  en_route: 'unitEnRoute', // eTimes.05
+  on_scene: 'unitOnScene', // eTimes.06
+  transporting: 'unitLeftScene', // eTimes.09
+  at_destination: 'atDestination', // eTimes.11
+  available: 'backInService', // eTimes.13
+  cancelled: 'unitCanceled', // eTimes.14
+};
+
+/** Statuses in which a unit is not working a call; "available" after one of these is not "back in service". */
+const IDLE: ReadonlySet<string> = new Set(['available', 'out_of_service', 'at_home']);
+
+/** The incident a status change belongs to: a unit coming free may already have dropped it. */
+function incidentOf(after: Record<string, unknown>, before: Record<string, unknown> | undefined): string | undefined {
+  const current = text(after['currentIncidentId']);
+  if (current) return current;
+  const status = after['status'];
+  if ((status === 'available' || status === 'cancelled') && before && !IDLE.has(String(before['status']))) {
+    return text(before['currentIncidentId']);
+  }
+  return undefined;
+}
+
+export function unitStatusWorkflow(): Workflow {
+  return {
+    name: 'unit-status',
+    description: 'Stamps the incident timeline from unit status changes (dispatched → unitNotified, …, available → backInService).',
+    trigger: {
+      collection: 'units',
+      when: (change) => {
+        const { after, before } = change;
+        if (after._deleted) return false;
+        const status = after['status'] as UnitStatus;
+        if (!STATUS_TIMES[status] || !incidentOf(after, before)) return false;
+        if (status === 'available' && (!before || IDLE.has(String(before['status'])))) return false;
+        return before?.['status'] !== status || before['statusAt'] !== after['statusAt'] || before['currentIncidentId'] !== after['currentIncidentId'];
+      },
+      key: (change) => `${change.id}@${String(change.after['rev'])}`,
+      data: (change) => ({
+        status: String(change.after['status']),
+        incidentId: incidentOf(change.after, change.before) ?? '',
+        callSign: String(change.after['callSign']),
+        ...(typeof change.after['statusAt'] === 'string' ? { statusAt: change.after['statusAt'] } : {}),
+      }),
+    },
+    async run(ctx, payload) {
+      const status = payload.data?.['status'] as UnitStatus;
+      const key = STATUS_TIMES[status];
+      const incidentId = text(payload.data?.['incidentId']);
+      if (!key || !incidentId) return;
+      const at = text(payload.data?.['statusAt']) ?? offsetDateTime(ctx.now());
+      // Incidents name their unit by call sign, as CAD and crew tokens do.
+      const unitId = text(payload.data?.['callSign']) ?? payload.id;
+      if (!(await read(ctx, 'incidents', incidentId))) {
+        ctx.log.warn({ unitId, incidentId }, 'unit status names an incident this server does not have; nothing stamped');
+        return;
+      }
+      await writeDoc(ctx, 'incidents', incidentId, (current) => {
+        if (!current || current._deleted) return undefined;
+        // Another unit's status must not stamp the times of the unit the incident is assigned to.
+        if (current.assignedUnitId && current.assignedUnitId !== unitId) return undefined;
+        if (current.timeline?.[key] !== undefined) return undefined;
+        return { ...current, timeline: { ...current.timeline, [key]: at } };
+      });
+    },
+  };
+}

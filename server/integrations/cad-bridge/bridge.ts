@@ -1,0 +1,233 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { io, type Socket } from 'socket.io-client';
+import type { Store } from '../../store/types.ts';
+import type { CadGateway, CadNotice } from '../types.ts';
+import { CAD_INBOUND_EVENTS, type CadInboundEvent } from './events.ts';
+import type { CadInbound } from './inbound.ts';
+
+export interface CadBridgeOptions {
+  url: string;
+  authToken: string;
+  tenantId: string;
+  store: Store;
+  inbound: CadInbound;
+  log: FastifyBaseLogger;
+  /** First reconnection delay; grows exponentially with jitter up to `maxDelayMs`. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** How long CAD has to acknowledge an outbound event before it is sent again. */
+  ackTimeoutMs?: number;
+}
+
+export interface CadBridgeHealth {
+  connected: boolean;
+  state: 'connected' | 'connecting' | 'degraded' | 'stopped';
+  cad_url: string;
+  connection_attempts: number;
+  event_handlers_registered: number;
+  last_event_at: string | null;
+  queued_outbound: number;
+  last_error: string | null;
+  metrics: Record<string, unknown> | null;
+}
+
+/**
+ * The wait before reconnection attempt `attempt` (1-based): exponential from `baseMs`, capped at
+ * `maxMs`, with jitter in the upper half so a fleet of bridges does not retry in step.
+ */
+export function reconnectDelayMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const delay = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(0, attempt - 1), 30));
+  return delay / 2 + random() * (delay / 2);
+}
+
+/** An explicit "no" from CAD, as opposed to no answer at all. */
+class CadRefusal extends Error {}
+
+/** Explicit refusals of one event before it is set aside as a dead letter. */
+const MAX_REFUSALS = 10;
+
+/** After this many failed attempts in a row the bridge reports itself degraded (it keeps trying). */
+const DEGRADED_AFTER_ATTEMPTS = 10;
+
+/**
+ * The bridge to the field's CAD backend over socket.io, both ways. Inbound events become data;
+ * outbound events wait in the store's CAD queue and are delivered one at a time, in order, each
+ * until CAD acknowledges it (the event id lets CAD drop a duplicate after a lost ack).
+ */
+export class CadBridge implements CadGateway {
+  private socket: Socket | undefined;
+  private attempts = 0;
+  private lastEventAt: Date | null = null;
+  private lastError: string | null = null;
+  private metrics: Record<string, unknown> | null = null;
+  private draining = false;
+  private drainAgain = false;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: CadBridgeOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  private connect(): void {
+    const socket = io(this.options.url, {
+      auth: { token: this.options.authToken },
+      transports: ['websocket'],
+      reconnection: true,
+      reconnectionAttempts: Infinity,
+      reconnectionDelay: this.options.baseDelayMs ?? 500,
+      reconnectionDelayMax: this.options.maxDelayMs ?? 30_000,
+      randomizationFactor: 0.5,
+      timeout: 10_000,
+    });
+    this.socket = socket;
+    socket.on('connect', () => {
+      this.attempts = 0;
+      this.lastError = null;
+      this.options.log.info({ url: this.options.url }, 'CAD bridge connected');
+      this.kick();
+    });
+    socket.on('connect_error', (error) => {
+      this.lastError = error.message;
+      // socket.io retries network failures itself; a refusal by CAD's middleware it does not.
+      // While socket.io retries by itself, `reconnect_attempt` counts the attempts.
+      if (!socket.active) this.retryLater(socket);
+      this.options.log.warn({ attempts: this.attempts, err: error.message }, 'CAD bridge could not connect');
+    });
+    // While reconnecting, failures are reported by the manager, not the socket.
+    socket.io.on('reconnect_attempt', () => {
+      this.attempts++;
+    });
+    socket.io.on('reconnect_error', (error) => {
+      this.lastError = error.message;
+    });
+    socket.on('disconnect', (reason) => {
+      this.lastError = `disconnected: ${reason}`;
+      // A server that closed the connection itself (e.g. CAD shutting down) is not retried by
+      // socket.io; the bridge never gives up, so it retries on its own schedule.
+      if (reason === 'io server disconnect') this.retryLater(socket);
+      this.options.log.warn({ reason }, 'CAD bridge disconnected');
+    });
+    for (const event of CAD_INBOUND_EVENTS) {
+      socket.on(event, (payload: unknown, ack?: (answer: unknown) => void) => {
+        void this.receive(event, payload, ack);
+      });
+    }
+  }
+
+  /** Exponential backoff with jitter, capped; keeps going at the cap for as long as it takes. */
+  private retryLater(socket: Socket): void {
+    if (this.stopped) return;
+    this.attempts++;
+    const delay = reconnectDelayMs(this.attempts, this.options.baseDelayMs ?? 500, this.options.maxDelayMs ?? 30_000);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (!this.stopped && !socket.connected) socket.connect();
+    }, delay);
+  }
+
+  private async receive(event: CadInboundEvent, payload: unknown, ack?: (answer: unknown) => void): Promise<void> {
+    this.lastEventAt = new Date();
+    try {
+      const data = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+      if (event === 'metrics:updated') this.metrics = data;
+      await this.options.inbound.apply(event, data);
+      ack?.({ ok: true });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.options.log.warn({ event, err: message }, 'CAD event not applied');
+      ack?.({ ok: false, error: message });
+    }
+  }
+
+  /** Sends what waits in the CAD queue, if connected; called after commits and on connect. */
+  kick(): void {
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = true;
+    void this.drain().finally(() => {
+      this.draining = false;
+      if (this.drainAgain) {
+        this.drainAgain = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    const socket = this.socket;
+    while (socket?.connected && !this.stopped) {
+      const due = await this.options.store.dueOutbox(Number.MAX_SAFE_INTEGER, 20, 'cad');
+      if (due.length === 0) return;
+      for (const entry of due) {
+        try {
+          const answer = await socket.timeout(this.options.ackTimeoutMs ?? 5000).emitWithAck(entry.kind, { eventId: entry.key, ...(entry.payload as object) });
+          if (answer && typeof answer === 'object' && (answer as { ok?: unknown }).ok === false) {
+            throw new CadRefusal(`CAD refused ${entry.kind}: ${String((answer as { error?: unknown }).error ?? 'no reason given')}`);
+          }
+          await this.options.store.completeOutbox(entry.id);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          if (error instanceof CadRefusal && entry.attempts + 1 >= MAX_REFUSALS) {
+            // CAD keeps saying no to this one event: set it aside for an admin rather than let it
+            // hold back every event behind it.
+            await this.options.store.deadLetterOutbox(entry.id, message);
+            this.options.log.error({ event: entry.kind, eventId: entry.key, err: message }, 'CAD refused an event repeatedly; kept as a dead letter');
+            continue;
+          }
+          // Strict order: stop here and resend this same entry after a pause or a reconnect.
+          await this.options.store.retryOutboxLater(entry.id, entry.nextAttemptAt, message);
+          this.lastError = message;
+          if (!this.stopped) setTimeout(() => this.kick(), 1000).unref();
+          return;
+        }
+      }
+    }
+  }
+
+  async send(notice: CadNotice): Promise<void> {
+    await this.options.store.enqueueOutbox([{
+      queue: 'cad', key: notice.idempotencyKey.startsWith('cad:') ? notice.idempotencyKey : `cad:${notice.idempotencyKey}`, kind: notice.event, tenantId: notice.tenantId,
+      payload: notice.payload, causationId: notice.idempotencyKey,
+    }]);
+    this.kick();
+  }
+
+  reconnect(): void {
+    this.socket?.disconnect();
+    this.attempts = 0;
+    this.socket?.connect();
+  }
+
+  async health(): Promise<CadBridgeHealth> {
+    const stats = await this.options.store.outboxStats(Date.now(), 'cad');
+    const connected = this.socket?.connected ?? false;
+    return {
+      connected,
+      state: this.stopped ? 'stopped' : connected ? 'connected' : this.attempts >= DEGRADED_AFTER_ATTEMPTS ? 'degraded' : 'connecting',
+      cad_url: this.options.url,
+      connection_attempts: this.attempts,
+      event_handlers_registered: this.socket ? CAD_INBOUND_EVENTS.filter((e) => this.socket!.listeners(e).length > 0).length : 0,
+      last_event_at: this.lastEventAt?.toISOString() ?? null,
+      queued_outbound: stats.depth,
+      last_error: this.lastError,
+      metrics: this.metrics,
+    };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.socket?.close();
+  }
+}
+
+/** With no CAD backend configured the bridge is off: there is nobody to notify. */
+export class DisabledCadGateway implements CadGateway {
+  async send(): Promise<void> {}
+}

@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import type { Role } from '../../../shared/protocol/index.ts';
+import type { WorkflowRegistry } from '../../hooks/registry.ts';
+import { HttpError } from '../../http/errors.ts';
+import type { Store } from '../../store/types.ts';
+import type { CadBridge } from './bridge.ts';
+import type { CadInboundEvent } from './events.ts';
+import { CadEventError, CadInbound } from './inbound.ts';
+
+/** REST path → the CAD event whose data it writes; the change then reaches CAD through the queue. */
+const SEND_ROUTES: Record<string, CadInboundEvent> = {
+  assignment: 'assignment:received',
+  'unit-location': 'unit:location:updated',
+  'unit-status': 'unit:status:updated',
+  'incident-status': 'incident:status:updated',
+  'incident-timestamp': 'incident:timestamp:updated',
+  'transport-completed': 'transport:completed',
+};
+
+function requireRole(role: Role, allowed: Role[]): void {
+  if (!allowed.includes(role)) throw new HttpError(403, 'FORBIDDEN', `This needs one of the roles ${allowed.join(', ')}; you are ${role}.`);
+}
+
+/** `/api/socket-bridge/*`: health, reconnect, and the dispatcher's REST to send data CAD must hear of. */
+export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: CadBridge | undefined; store: Store; workflows: WorkflowRegistry }): Promise<void> {
+  app.get('/health', async (request) => {
+    requireRole(request.identity.role, ['dispatcher', 'admin']);
+    if (!options.bridge) {
+      return { connected: false, state: 'off', cad_url: null, connection_attempts: 0, event_handlers_registered: 0, last_event_at: null, queued_outbound: 0, last_error: 'CAD_BACKEND_URL is not set; the bridge is off' };
+    }
+    return options.bridge.health();
+  });
+
+  app.post('/reconnect', async (request, reply) => {
+    requireRole(request.identity.role, ['admin']);
+    if (!options.bridge) throw new HttpError(409, 'BRIDGE_OFF', 'The CAD bridge is off (CAD_BACKEND_URL is not set); there is nothing to reconnect.');
+    options.bridge.reconnect();
+    return reply.status(202).send({ reconnecting: true });
+  });
+
+  for (const [path, event] of Object.entries(SEND_ROUTES)) {
+    app.post<{ Body: Record<string, unknown> }>(`/${path}`, async (request, reply) => {
+      requireRole(request.identity.role, ['dispatcher', 'admin']);
+      if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) {
+        throw new HttpError(400, 'BAD_BODY', `POST /api/socket-bridge/${path} takes a JSON object.`);
+      }
+      const identity = request.identity;
+      const writer = new CadInbound(options.store, options.workflows, identity.tenantId, {
+        kind: 'device', tenantId: identity.tenantId, userId: identity.userId, deviceId: identity.deviceId, role: identity.role,
+      }, app.collectionRegistry);
+      try {
+        await writer.apply(event, request.body);
+      } catch (error) {
+        if (error instanceof CadEventError) throw new HttpError(400, 'BAD_CAD_EVENT', error.message);
+        throw error;
+      }
+      options.bridge?.kick();
+      return reply.status(202).send({ accepted: true });
+    });
+  }
+}

@@ -1,0 +1,122 @@
+import type { Server as SocketServer, Socket } from 'socket.io';
+import type { Identity } from '../../shared/protocol/index.ts';
+import type { AuthenticatedSession, Authenticator } from '../auth/identity.ts';
+import { HttpError } from '../http/errors.ts';
+import type { Store } from '../store/types.ts';
+import { canSee, liveEventsOf, type LiveEvent } from './live-events.ts';
+import { SocketQueue, type SocketQueueLimits } from './socket-queue.ts';
+
+export const LIVE_NAMESPACE = '/live';
+
+export interface LiveFeedOptions extends SocketQueueLimits {
+  /** A unit's position goes out at most this often; every point is still stored. */
+  gpsIntervalMs: number;
+}
+
+interface Client { socket: Socket; identity: Identity; queue: SocketQueue; session: AuthenticatedSession; checkedAt: number }
+
+/** How long a connection's session is trusted between re-checks (revocations end it at once). */
+const SESSION_RECHECK_MS = 5000;
+
+/**
+ * Dispatch's live feed on socket.io namespace `/live`: unit positions and statuses, incidents,
+ * ePCR progress (status only), billing and claim state, jobs — each socket gets exactly the
+ * slice its role may see, through a bounded per-socket queue.
+ */
+export function attachLiveFeed(io: SocketServer, store: Store, auth: Authenticator, options: LiveFeedOptions) {
+  const nsp = io.of(LIVE_NAMESPACE);
+  const clients = new Map<string, Set<Client>>(); // by tenant
+  nsp.use((socket, next) => {
+    try {
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      const raw = typeof token === 'string' ? token : undefined;
+      const session = auth.authenticateSession ? auth.authenticateSession(raw) : { identity: auth.authenticate(raw) };
+      socket.data.session = session;
+      socket.data.identity = session.identity;
+      next();
+    } catch (error) {
+      next(new Error(error instanceof HttpError ? `${error.code}: ${error.message}` : 'UNAUTHENTICATED'));
+    }
+  });
+  nsp.on('connection', (socket) => {
+    const identity = socket.data.identity as Identity;
+    const client: Client = { socket, identity, queue: new SocketQueue(socket, options), session: socket.data.session as AuthenticatedSession, checkedAt: Date.now() };
+    const set = clients.get(identity.tenantId) ?? new Set<Client>();
+    set.add(client);
+    clients.set(identity.tenantId, set);
+    socket.on('disconnect', () => set.delete(client));
+    socket.emit('live:ready', { role: identity.role, gpsIntervalMs: options.gpsIntervalMs });
+  });
+
+  /** Logged out or revoked: the feed stops, as the sync stream does (expiry alone does not). */
+  function sessionEnded(client: Client): boolean {
+    if (!auth.isSessionValid || client.session.sessionId === undefined) return false;
+    const { expiresAt: _expiresAt, ...rest } = client.session;
+    return !auth.isSessionValid(rest);
+  }
+
+  function deliver(event: LiveEvent): void {
+    const now = Date.now();
+    for (const client of clients.get(event.tenantId) ?? []) {
+      if (now - client.checkedAt >= SESSION_RECHECK_MS) {
+        client.checkedAt = now;
+        if (sessionEnded(client)) {
+          client.socket.disconnect(true);
+          continue;
+        }
+      }
+      if (canSee(client.identity, event)) client.queue.push(event);
+    }
+  }
+
+  const stopRevocations = auth.onRevoked?.((tenantId) => {
+    for (const client of clients.get(tenantId) ?? []) if (sessionEnded(client)) client.socket.disconnect(true);
+  }) ?? (() => {});
+
+  // Leading-edge coalescing per subject: a point goes out at once unless one went out less than
+  // gpsIntervalMs ago; then only the newest point goes out when the interval ends.
+  const lastSent = new Map<string, number>();
+  const pendingPositions = new Map<string, LiveEvent>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  function deliverPosition(key: string, event: LiveEvent): void {
+    const now = Date.now();
+    const since = now - (lastSent.get(key) ?? 0);
+    if (since >= options.gpsIntervalMs && !timers.has(key)) {
+      lastSent.set(key, now);
+      deliver(event);
+      return;
+    }
+    pendingPositions.set(key, event);
+    if (!timers.has(key)) {
+      timers.set(key, setTimeout(() => {
+        timers.delete(key);
+        const latest = pendingPositions.get(key);
+        pendingPositions.delete(key);
+        if (latest) {
+          lastSent.set(key, Date.now());
+          deliver(latest);
+        }
+      }, Math.max(0, options.gpsIntervalMs - since)));
+    }
+  }
+
+  const unsubscribe = store.onCommit((commit) => {
+    if (commit.documents.length === 0 || !clients.get(commit.tenantId)?.size) return;
+    for (const event of liveEventsOf(commit)) {
+      if (event.type === 'unit:position') deliverPosition(`${event.tenantId}|u|${event.unitId}`, event);
+      else if (event.type === 'technician:position') deliverPosition(`${event.tenantId}|t|${event.technicianId}`, event);
+      else deliver(event);
+    }
+  });
+
+  return {
+    /** Sends an event that is not a document change (e.g. a hook failure) to those allowed to see it. */
+    publish: deliver,
+    close(): void {
+      unsubscribe();
+      stopRevocations();
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import { ACCESS_RULES, type CollectionAccess, type ReadRule, type WriteRule } from '../../shared/access/rules.ts';
+import {
+  accessOf, bindScope, checkWrite, inBoundScope, project, readRuleOf, type BoundScope, type Doc, type WriteVerdict,
+} from '../../shared/access/policy.ts';
+import { ROLES, type Identity } from '../../shared/protocol/index.ts';
+import type { Actor, DocumentFilter, Store } from '../store/types.ts';
+
+/** How one identity reads one collection. */
+export type ReadPlan =
+  | { readonly kind: 'none' }
+  /** The whole tenant: the store's plain pull, stored JSON sent as stored unless projected. */
+  | { readonly kind: 'all'; readonly project?: readonly string[] }
+  | { readonly kind: 'filter'; readonly scope: Exclude<BoundScope, { kind: 'tenant' }>; readonly project?: readonly string[] };
+
+const TENANT_SCOPE = { kind: 'tenant' } as const;
+/** Collections served without declared rules (only servers built with their own collections, e.g. RxDB's conformance suite). */
+const OPEN_ACCESS: CollectionAccess = {
+  phi: false,
+  read: Object.fromEntries(ROLES.map((role) => [role, { scope: TENANT_SCOPE } satisfies ReadRule])),
+  write: Object.fromEntries(ROLES.map((role) => [role, { scope: TENANT_SCOPE, create: true, delete: true, update: 'any' } satisfies WriteRule])),
+};
+const NO_ACCESS: CollectionAccess = { phi: false, read: {}, write: {} };
+
+export interface AccessControlOptions {
+  rules?: Readonly<Record<string, CollectionAccess>>;
+  /**
+   * What a collection without declared rules gets: `deny` (the product) or `tenant` (every role
+   * reads and writes its tenant's documents: servers built with foreign collections for tests).
+   */
+  undeclared: 'deny' | 'tenant';
+}
+
+/** The server's side of `shared/access`: plans for pull and stream, write verdicts, read auditing. */
+export class AccessControl {
+  private readonly rules: Readonly<Record<string, CollectionAccess>>;
+
+  constructor(private readonly options: AccessControlOptions) {
+    this.rules = options.rules ?? ACCESS_RULES;
+  }
+
+  of(collection: string): CollectionAccess {
+    return accessOf(collection, this.rules) ?? (this.options.undeclared === 'tenant' ? OPEN_ACCESS : NO_ACCESS);
+  }
+
+  isPhi(collection: string): boolean {
+    return this.of(collection).phi;
+  }
+
+  readPlan(identity: Identity, collection: string): ReadPlan {
+    const rule = readRuleOf(this.of(collection), identity);
+    if (!rule) return { kind: 'none' };
+    const scope = bindScope(rule.scope, identity);
+    if (scope.kind === 'tenant') return { kind: 'all', ...(rule.project ? { project: rule.project } : {}) };
+    return { kind: 'filter', scope, ...(rule.project ? { project: rule.project } : {}) };
+  }
+
+  /**
+   * The form of a document this identity may receive, or undefined when it may not see it.
+   * Relation scopes (`via`) cannot be decided from the document alone and count as not visible
+   * here; pulls and the stream answer them with a store query instead.
+   */
+  visibleForm(identity: Identity, collection: string, doc: Doc, plan = this.readPlan(identity, collection), relationVisible?: ReadonlySet<string>): Doc | undefined {
+    if (plan.kind === 'none') return undefined;
+    if (plan.kind === 'filter') {
+      const inScope = plan.scope.kind === 'via' ? relationVisible?.has(String(doc['id'])) ?? false : inBoundScope(plan.scope, doc) === true;
+      if (!inScope) return undefined;
+    }
+    return plan.project ? project(doc, plan.project) : doc;
+  }
+
+  /** For relation scopes: which of `ids` the identity may read now (one store query). */
+  async relationVisible(store: Store, identity: Identity, collection: string, ids: string[]): Promise<ReadonlySet<string> | undefined> {
+    const plan = this.readPlan(identity, collection);
+    if (plan.kind !== 'filter' || plan.scope.kind !== 'via') return undefined;
+    const wanted = new Set(ids);
+    const visible = new Set<string>();
+    let afterSeq = 0;
+    for (;;) {
+      const page = await store.pullScoped({ collection, tenantId: identity.tenantId, afterSeq, limit: 5000, filter: filterOf(plan.scope) });
+      for (const doc of page.documents) if (wanted.has(doc.id)) visible.add(doc.id);
+      if (page.documents.length < 5000) return visible;
+      afterSeq = page.lastSeq;
+    }
+  }
+
+  checkWrite(identity: Identity, collection: string, master: Doc | undefined, incoming: Doc): WriteVerdict {
+    return checkWrite(collection, this.of(collection), identity, master, incoming);
+  }
+
+  /** PHI reads go to the audit log: which documents, to which user and device, how. */
+  async auditRead(store: Store, identity: Identity, collection: string, ids: string[], via: 'pull' | 'stream' | 'push-conflict', projected: boolean): Promise<void> {
+    if (ids.length === 0 || !this.isPhi(collection)) return;
+    await store.appendAudit([{
+      tenantId: identity.tenantId, action: 'read', actor: actorOf(identity), collection,
+      documents: ids.map((id) => ({ id })), details: { via, ...(projected ? { projected: true } : {}) },
+    }]);
+  }
+}
+
+/** The store's filter for a bound scope (`nothing` is an empty disjunction). */
+export function filterOf(scope: Exclude<BoundScope, { kind: 'tenant' }>): DocumentFilter {
+  switch (scope.kind) {
+    case 'nothing':
+      return { kind: 'where', anyOf: [] };
+    case 'where':
+      return { kind: 'where', anyOf: scope.anyOf };
+    case 'via':
+      return { kind: 'via', collection: scope.collection, where: scope.where, key: scope.key };
+  }
+}
+
+export function actorOf(identity: Identity): Actor {
+  return { kind: 'device', tenantId: identity.tenantId, userId: identity.userId, deviceId: identity.deviceId, role: identity.role };
+}

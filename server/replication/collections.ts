@@ -1,0 +1,68 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { primaryKeyOf, toWireSchema, type JsonSchemaObject } from '../../shared/schemas/wire-schema.ts';
+import { HttpError } from '../http/errors.ts';
+
+export interface CollectionSpec {
+  name: string;
+  primaryKey: string;
+  version: number;
+  validate: ValidateFunction;
+}
+
+export type CollectionRegistry = ReadonlyMap<string, CollectionSpec>;
+
+/**
+ * Compiles each collection's RxDB schema into a wire validator. Strict checking, no coercion and
+ * no silent removal of unknown fields: a device's document is accepted as sent or refused.
+ */
+export function buildCollectionRegistry(schemas: Record<string, JsonSchemaObject>): CollectionRegistry {
+  const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false, removeAdditional: false });
+  const registry = new Map<string, CollectionSpec>();
+  for (const [name, schema] of Object.entries(schemas)) {
+    const version = schema.version;
+    if (typeof version !== 'number') throw new Error(`schema of ${name} needs a numeric version`);
+    registry.set(name, { name, primaryKey: primaryKeyOf(schema), version, validate: ajv.compile(toWireSchema(schema)) });
+  }
+  return registry;
+}
+
+export function resolveCollection(registry: CollectionRegistry, name: string): CollectionSpec {
+  const spec = registry.get(name);
+  if (!spec) {
+    throw new HttpError(404, 'UNKNOWN_COLLECTION', `There is no collection "${name}". Known collections: ${[...registry.keys()].join(', ')}.`);
+  }
+  return spec;
+}
+
+/**
+ * Devices built against an older schema must update before they sync, or they would write
+ * documents the server no longer understands (426 is RxServer's convention too).
+ */
+export function checkSchemaVersion(spec: CollectionSpec, raw: unknown): void {
+  if (raw === undefined || raw === '') {
+    throw new HttpError(400, 'MISSING_SCHEMA_VERSION', `Add ?schemaVersion=${spec.version} (the ${spec.name} schema version the client was built with).`);
+  }
+  const version = typeof raw === 'string' && /^[0-9]{1,6}$/.test(raw) ? Number(raw) : NaN;
+  if (Number.isNaN(version)) throw new HttpError(400, 'BAD_SCHEMA_VERSION', `schemaVersion must be a whole number, got "${String(raw)}".`);
+  if (version < spec.version) {
+    throw new HttpError(426, 'SCHEMA_OUTDATED', `This app uses version ${version} of the ${spec.name} schema; the server needs version ${spec.version}. Update the app (reload it) to keep syncing; your local changes are kept.`);
+  }
+  if (version > spec.version) {
+    throw new HttpError(400, 'SCHEMA_TOO_NEW', `The app uses version ${version} of the ${spec.name} schema but the server only knows version ${spec.version}; the server needs an update.`);
+  }
+}
+
+export function describeSchemaErrors(errors: ErrorObject[] | null | undefined): { path: string; message: string }[] {
+  return (errors ?? []).slice(0, 20).map((e) => {
+    const base = e.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    if (e.keyword === 'additionalProperties') {
+      const extra = String((e.params as { additionalProperty?: string }).additionalProperty);
+      return { path: base ? `${base}.${extra}` : extra, message: `unknown field "${extra}"` };
+    }
+    if (e.keyword === 'required') {
+      const missing = String((e.params as { missingProperty?: string }).missingProperty);
+      return { path: base ? `${base}.${missing}` : missing, message: `required field "${missing}" is missing` };
+    }
+    return { path: base || '(document)', message: e.message ?? 'invalid value' };
+  });
+}

@@ -1,0 +1,353 @@
+import type { FastifyInstance } from 'fastify';
+import { changedFields, nounOf, wallClock, type WriteVerdict } from '../../shared/access/policy.ts';
+import { REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER, type RejectionNotice } from '../../shared/access/rejections.ts';
+import { SCHEMA_VERSION_PARAM, type Identity } from '../../shared/protocol/index.ts';
+import { isRevision, mergedRevision } from '../../shared/revision.ts';
+import { isSameRevision } from '../../shared/merge/index.ts';
+import { HttpError } from '../http/errors.ts';
+import { deterministicId } from '../hooks/ids.ts';
+import type { WorkflowRegistry } from '../hooks/registry.ts';
+import { revOf } from '../store/audit-chain.ts';
+import type { Actor, StoredDocument, Store, WireDocument, WriteDecision, WriteRequest } from '../store/types.ts';
+import { actorOf, type AccessControl } from './access.ts';
+import { checkSchemaVersion, describeSchemaErrors, resolveCollection, type CollectionRegistry, type CollectionSpec } from './collections.ts';
+import { foreignDocument, mergeOnServer, revisionOutcome } from './conflicts.ts';
+
+export const MAX_PUSH_ROWS = 10000;
+const HEADER_BUDGET = 6000;
+
+interface ValidRow { id: string; assumed: WireDocument | undefined; incoming: WireDocument }
+
+/** A refused row with no server state the caller may see: the whole request is refused (403). */
+interface Refusal { id: string; code: string; reason: string; doc: WireDocument; alreadyKept: boolean }
+
+class RefusedRequest extends Error {
+  constructor(readonly refusals: Refusal[]) {
+    super('push refused by access rules');
+  }
+}
+
+/**
+ * `POST /api/sync/:collection/push`: RxDB's push contract with the access rules of
+ * shared/access/rules.ts. The whole batch is validated first and written in one transaction, so
+ * a request is all written or not at all; the answer lists the server state of the conflicting
+ * documents only.
+ *
+ * A row the rules refuse is kept, not lost: its content goes to quarantine (who, when, device,
+ * why) and the current server state comes back as a conflict, with the reason in the
+ * `x-fieldsync-rejections` header and at `GET /api/sync/rejections`. A crew's change to a
+ * finalized report is also saved as a draft addendum. When there is no server state the caller
+ * may see (a new document it may not create, another unit's document), the request is refused
+ * with 403 and the refused rows are quarantined.
+ */
+export function registerPushRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, workflows: WorkflowRegistry, access: AccessControl): void {
+  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>('/:collection/push', async (request, reply) => {
+    const spec = resolveCollection(registry, request.params.collection);
+    checkSchemaVersion(spec, request.query[SCHEMA_VERSION_PARAM]);
+    const identity = request.identity;
+    const rows = validateRows(spec, request.body);
+
+    const foreign = rows.filter((r) => r.incoming['tenantId'] !== undefined && r.incoming['tenantId'] !== identity.tenantId);
+    const actor: Actor = actorOf(identity);
+    if (foreign.length > 0) {
+      // Refused, but kept: an admin of the caller's agency can see what was attempted.
+      await store.quarantine(spec.name, identity.tenantId, actor, foreign.map((r) => ({
+        id: r.id, reason: `tenantId "${String(r.incoming['tenantId'])}" is not the caller's agency "${identity.tenantId}"`, doc: r.incoming,
+      })));
+      throw new HttpError(403, 'TENANT_MISMATCH', `Documents may only be written to your own agency (${identity.tenantId}); nothing in this request was written.`,
+        foreign.slice(0, 20).map((r) => ({ id: r.id, path: 'tenantId', message: `is "${String(r.incoming['tenantId'])}"` })));
+    }
+    if (rows.length === 0) return reply.type('application/json; charset=utf-8').send('[]');
+
+    const earlier = await earlierRefusals(store, identity, spec.name, rows);
+    const applied = await alreadyApplied(store, identity.tenantId, spec.name, rows);
+    const related = await access.relationVisible(store, identity, spec.name, rows.map((r) => r.id));
+    // A service worker replaying a queue asks the server to merge conflicts instead of returning them.
+    const mergeConflicts = request.query['conflicts'] === 'merge';
+    const batch = new PushDecisions(spec, identity, access, earlier, related, mergeConflicts, applied);
+    const requests: WriteRequest[] = [];
+    for (const row of rows) {
+      requests.push({ id: row.id, incoming: row.incoming, decide: (master) => batch.decide(row, master) });
+      const companion = batch.addendumRequest(row);
+      if (companion) requests.push(companion);
+    }
+
+    let result;
+    try {
+      // Hook triggers are recorded in the same transaction as the documents: exactly once, by construction.
+      result = await store.writeBatch({
+        collection: spec.name, tenantId: identity.tenantId, actor, requests,
+        outbox: (changes) => workflows.outboxFor(spec.name, actor, changes),
+        // Aborts the transaction when any row was refused with nothing to send back.
+        afterDecisions: () => batch.finish(),
+      });
+    } catch (error) {
+      if (!(error instanceof RefusedRequest)) throw error;
+      const keep = error.refusals.filter((r) => !r.alreadyKept);
+      if (keep.length > 0) await store.quarantine(spec.name, identity.tenantId, actor, keep.map((r) => ({ id: r.id, reason: `${r.code}: ${r.reason}`, doc: r.doc })));
+      const first = error.refusals[0]!;
+      const code = error.refusals.some((r) => r.code === 'FOREIGN_DOCUMENT') ? 'FOREIGN_DOCUMENT' : 'ACCESS_DENIED';
+      throw new HttpError(403, code, `${first.reason} Nothing in this request was written; the refused ${error.refusals.length > 1 ? 'documents were' : 'document was'} kept for your administrator.`,
+        error.refusals.slice(0, 50).map((r) => ({ id: r.id, message: `${r.code}: ${r.reason}` })));
+    }
+
+    // The server's state of every conflicting or refused row, in the form the caller may see.
+    const plan = access.readPlan(identity, spec.name);
+    const projected = plan.kind !== 'none' && plan.project !== undefined;
+    const answer = new Map<string, string>();
+    for (const master of [...result.conflicts, ...result.rejected.map((r) => batch.refusedMasters.get(r.id)).filter((m): m is StoredDocument => m !== undefined)]) {
+      const visible = access.visibleForm(identity, spec.name, JSON.parse(master.json) as WireDocument, plan, related);
+      if (visible) answer.set(master.id, projected ? JSON.stringify(visible) : master.json);
+    }
+    await access.auditRead(store, identity, spec.name, [...answer.keys()], 'push-conflict', projected);
+    if (batch.notices.length > 0) setRejectionHeaders(reply, batch.notices);
+    return reply.type('application/json; charset=utf-8').send(`[${[...answer.values()].join(',')}]`);
+  });
+}
+
+/**
+ * Rows whose revision the server already wrote and has since changed: the answer to their first
+ * push was lost, and in the meantime a hook (or another device) built a newer version on top.
+ * Only rows that would otherwise conflict are looked up in the audit log, so the common case
+ * costs one batched read of the masters.
+ */
+async function alreadyApplied(store: Store, tenantId: string, collection: string, rows: ValidRow[]): Promise<Set<string>> {
+  const applied = new Set<string>();
+  // Revisions only (no JSON parse of the masters): this runs on every push.
+  const masterRevs = new Map((await store.getDocuments(collection, tenantId, rows.map((r) => r.id))).map((m) => [m.id, revOf(m.json)]));
+  const suspects = rows.filter((row) => {
+    const incomingRev = row.incoming['rev'];
+    if (typeof incomingRev !== 'string' || !masterRevs.has(row.id)) return false;
+    const masterRev = masterRevs.get(row.id);
+    return masterRev !== undefined && masterRev !== incomingRev && row.assumed?.['rev'] !== masterRev;
+  });
+  for (const row of suspects.slice(0, 100)) {
+    const entries = await store.queryAudit({ tenantId, documentId: row.id, limit: 200 });
+    if (entries.some((e) => e.action === 'write' && e.collection === collection && e.documents?.some((d) => d.id === row.id && d.afterRev === row.incoming['rev']))) {
+      applied.add(row.id);
+    }
+  }
+  return applied;
+}
+
+/** Per document, the revisions of this device's earlier refused writes (from quarantine). */
+async function earlierRefusals(store: Store, identity: Identity, collection: string, rows: ValidRow[]): Promise<Map<string, Set<string>>> {
+  const ids = [...new Set(rows.map((r) => r.id))];
+  const entries = await store.findQuarantine({ tenantId: identity.tenantId, collection, documentIds: ids, deviceId: identity.deviceId, limit: 10 * ids.length + 100 });
+  const revs = new Map<string, Set<string>>();
+  for (const entry of entries) {
+    let rev: unknown;
+    try {
+      rev = (JSON.parse(entry.json) as { rev?: unknown }).rev;
+    } catch {
+      continue;
+    }
+    if (typeof rev !== 'string') continue;
+    const set = revs.get(entry.documentId) ?? new Set<string>();
+    set.add(rev);
+    revs.set(entry.documentId, set);
+  }
+  return revs;
+}
+
+/** The decisions of one push batch, made inside its write transaction. */
+class PushDecisions {
+  readonly notices: RejectionNotice[] = [];
+  readonly refusedMasters = new Map<string, StoredDocument>();
+  private readonly refusals: Refusal[] = [];
+  private readonly addenda = new Map<ValidRow, WireDocument>();
+
+  constructor(
+    private readonly spec: CollectionSpec,
+    private readonly identity: Identity,
+    private readonly access: AccessControl,
+    private readonly earlier: Map<string, Set<string>>,
+    /** Relation-scoped collections (a technician's tickets): which of the pushed ids the caller may see. */
+    private readonly related: ReadonlySet<string> | undefined,
+    private readonly mergeConflicts = false,
+    /** Documents whose pushed revision the server already wrote (a replay after a lost answer). */
+    private readonly applied: ReadonlySet<string> = new Set(),
+  ) {}
+
+  decide(row: ValidRow, master: StoredDocument | undefined): WriteDecision {
+    const { identity, spec } = this;
+    if (master && master.tenantId !== identity.tenantId) return this.refuseWithoutState(row, 'FOREIGN_DOCUMENT', foreignDocument(master).message);
+    const masterDoc = master ? JSON.parse(master.json) as WireDocument : undefined;
+    if (master && masterDoc && !this.access.visibleForm(identity, spec.name, masterDoc, undefined, this.related)) {
+      // Not the caller's to see: no state can be sent back, and it must not learn more than "no".
+      return this.refuseWithoutState(row, 'OUT_OF_SCOPE', `There is no ${nounOf(spec.name)} ${row.id} that you may change.`);
+    }
+    const outcome = revisionOutcome(masterDoc, row.assumed, row.incoming);
+    // This exact revision was written before and has since been built on (e.g. the finalize hook
+    // locked the report): the replay is already applied, not a conflict to resolve again.
+    // A live RxDB client still gets the current state back, so it learns of the lock at once; a
+    // queue replay (merge mode) is simply done.
+    if (outcome === 'conflict' && this.applied.has(row.id)) return { action: this.mergeConflicts ? 'noop' : 'conflict' };
+    let toWrite = row.incoming;
+    if (outcome === 'conflict' && this.mergeConflicts && masterDoc) {
+      const merged = mergeOnServer(spec.name, masterDoc, row.assumed, row.incoming, (doc) => spec.validate(doc));
+      if (!merged) return { action: 'conflict' };
+      // Immutable documents (GPS points) merge to the master itself: nothing to write.
+      if (isSameRevision(merged, masterDoc)) return { action: 'noop' };
+      toWrite = merged;
+    } else if (outcome !== 'write') {
+      return { action: outcome };
+    }
+
+    const verdict: WriteVerdict = this.access.checkWrite(identity, spec.name, masterDoc, toWrite);
+    if (verdict.kind === 'allow') return { action: 'write', doc: toWrite };
+    if (verdict.kind === 'unchanged') return { action: 'noop' };
+    if (!master || !masterDoc) return this.refuseWithoutState(row, verdict.code, verdict.reason);
+
+    const rev = row.incoming['rev'];
+    const earlierRevs = this.earlier.get(row.id);
+    const addendumId = verdict.addendum ? this.addendumId(row) : undefined;
+    if (typeof rev === 'string' && earlierRevs?.has(rev)) {
+      // The same refused write again (its answer was lost): the same answer, not a second quarantine entry.
+      if (verdict.addendum) this.prepareAddendum(row, masterDoc, verdict.addendum.field, verdict.addendum.lockedAt);
+      this.notices.push({ id: row.id, code: verdict.code, reason: verdict.reason, ...(addendumId ? { addendumId } : {}) });
+      return { action: 'conflict' };
+    }
+    if (typeof rev === 'string' && earlierRevs && isRevision(masterDoc['rev']) && [...earlierRevs].some((r) => isRevision(r) && mergedRevision(masterDoc['rev'] as string, r) === rev)) {
+      // The device merged the state we sent back with its refused change and pushed that again
+      // (RxDB's conflict handler keeps the device's side). Answering with another conflict would
+      // loop forever; the change is already in quarantine, so this copy is acknowledged and dropped.
+      this.notices.push({ id: row.id, code: 'ALREADY_REFUSED', reason: `This change was refused before (${verdict.reason}); it was not saved again.` });
+      return { action: 'noop' };
+    }
+    if (verdict.addendum) this.prepareAddendum(row, masterDoc, verdict.addendum.field, verdict.addendum.lockedAt);
+    const saved = addendumId !== undefined && this.addenda.has(row);
+    const reason = verdict.addendum && !saved
+      ? `${nounOf(spec.name)} finalized at ${wallClock(verdict.addendum.lockedAt)}; it cannot be changed, and your change could not be made into an addendum (it was kept for your administrator)`
+      : verdict.reason;
+    this.notices.push({ id: row.id, code: verdict.code, reason, ...(saved ? { addendumId } : {}) });
+    this.refusedMasters.set(row.id, master);
+    return { action: 'reject', reason: `${verdict.code}: ${reason}${saved ? ` (addendum ${addendumId})` : ''}` };
+  }
+
+  private refuseWithoutState(row: ValidRow, code: string, reason: string): WriteDecision {
+    const rev = row.incoming['rev'];
+    this.refusals.push({ id: row.id, code, reason, doc: row.incoming, alreadyKept: typeof rev === 'string' && (this.earlier.get(row.id)?.has(rev) ?? false) });
+    return { action: 'noop' };
+  }
+
+  finish(): void {
+    if (this.refusals.length > 0) throw new RefusedRequest(this.refusals);
+  }
+
+  private addendumId(row: ValidRow): string {
+    return deterministicId('epcr-addendum', this.identity.tenantId, row.id, String(row.incoming['rev']));
+  }
+
+  /** The companion write that saves a refused change to a locked document as a new draft. */
+  addendumRequest(row: ValidRow): WriteRequest | undefined {
+    const lock = this.access.of(this.spec.name).lock;
+    if (!lock || !lock.addendumRoles.includes(this.identity.role) || typeof row.incoming['rev'] !== 'string') return undefined;
+    // A write can only reach a stored (locked) document when the device says which state it
+    // changed; rows without an assumed master are new documents or conflicts, never addenda.
+    if (row.assumed === undefined) return undefined;
+    const id = this.addendumId(row);
+    return {
+      id,
+      // Never quarantined (its decision is write or noop); a placeholder, not a device's row.
+      incoming: { _deleted: false },
+      decide: (master) => {
+        const addendum = this.addenda.get(row);
+        // Already made by an earlier copy of this push: never a second one.
+        if (!addendum || master) return { action: 'noop' };
+        return { action: 'write', doc: addendum };
+      },
+    };
+  }
+
+  /**
+   * The draft addendum: the sections the crew changed, pointing at the locked report, with an id
+   * and revision that depend only on (report, device revision), so a retried push makes no second one.
+   */
+  private prepareAddendum(row: ValidRow, master: WireDocument, field: string, lockedAt: string): void {
+    const skip = new Set(['id', 'tenantId', 'rev', '_deleted', 'status', 'conflicts', field, 'addendumReason', ...(this.access.of(this.spec.name).serverOwned ?? [])]);
+    const changed = changedFields(master, row.incoming).filter((f) => !skip.has(f));
+    const doc: WireDocument = {
+      id: this.addendumId(row),
+      tenantId: this.identity.tenantId,
+      rev: `1-addendum.${String(row.incoming['rev']).replace(/-/g, '.')}`.slice(0, 64),
+      status: 'draft',
+      ...(master['unitId'] !== undefined ? { unitId: master['unitId'] } : {}),
+      ...(master['incidentId'] !== undefined ? { incidentId: master['incidentId'] } : {}),
+      [field]: row.id,
+      addendumReason: `Changes made on device ${this.identity.deviceId} after the report was finalized at ${wallClock(lockedAt)}`.slice(0, 200),
+      _deleted: false,
+    };
+    for (const key of changed) if (row.incoming[key] !== undefined) doc[key] = row.incoming[key];
+    // It must be a valid document like any other; if it cannot be, the change stays in quarantine only.
+    if (this.spec.validate(doc)) this.addenda.set(row, doc);
+  }
+}
+
+/** Escapes everything outside printable ASCII, so the JSON is a valid header value. */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function setRejectionHeaders(reply: { header(name: string, value: string): unknown }, notices: RejectionNotice[]): void {
+  const kept: RejectionNotice[] = [];
+  let size = 2;
+  for (const notice of notices) {
+    const text = asciiJson(notice);
+    if (size + text.length + 1 > HEADER_BUDGET) break;
+    kept.push(notice);
+    size += text.length + 1;
+  }
+  reply.header(REJECTIONS_HEADER, asciiJson(kept));
+  if (kept.length < notices.length) reply.header(REJECTIONS_TOTAL_HEADER, String(notices.length));
+}
+
+function validateRows(spec: CollectionSpec, body: unknown): ValidRow[] {
+  if (!Array.isArray(body)) {
+    throw new HttpError(400, 'BAD_PUSH_BODY', 'The push body must be a JSON array of { assumedMasterState?, newDocumentState } rows.');
+  }
+  if (body.length > MAX_PUSH_ROWS) {
+    throw new HttpError(413, 'TOO_MANY_ROWS', `A push may carry at most ${MAX_PUSH_ROWS} rows; this one has ${body.length}. Send smaller batches.`);
+  }
+  const problems: { index: number; id?: string; path?: string; message: string }[] = [];
+  const rows: ValidRow[] = [];
+  body.forEach((row: unknown, index) => {
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+      problems.push({ index, message: 'row must be an object { assumedMasterState?, newDocumentState }' });
+      return;
+    }
+    const { newDocumentState, assumedMasterState, ...rest } = row as Record<string, unknown>;
+    const extra = Object.keys(rest);
+    if (extra.length > 0) problems.push({ index, path: extra[0], message: `unknown row field "${extra[0]}"` });
+    if (typeof newDocumentState !== 'object' || newDocumentState === null || Array.isArray(newDocumentState)) {
+      problems.push({ index, path: 'newDocumentState', message: 'newDocumentState must be a document object' });
+      return;
+    }
+    const incoming = newDocumentState as WireDocument;
+    const id = incoming[spec.primaryKey];
+    const idText = typeof id === 'string' ? id : undefined;
+    if (!spec.validate(incoming)) {
+      for (const p of describeSchemaErrors(spec.validate.errors)) {
+        problems.push({ index, ...(idText ? { id: idText } : {}), path: `newDocumentState.${p.path}`, message: p.message });
+      }
+      return;
+    }
+    let assumed: WireDocument | undefined;
+    if (assumedMasterState !== undefined && assumedMasterState !== null) {
+      if (typeof assumedMasterState !== 'object' || Array.isArray(assumedMasterState)
+        || (assumedMasterState as Record<string, unknown>)[spec.primaryKey] !== id) {
+        problems.push({ index, id: idText, path: 'assumedMasterState', message: `assumedMasterState must be a document with the same ${spec.primaryKey}` });
+        return;
+      }
+      assumed = assumedMasterState as WireDocument;
+    }
+    rows.push({ id: idText!, assumed, incoming });
+  });
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    throw new HttpError(400, 'INVALID_DOCUMENT',
+      `Row ${first.index}${first.id ? ` (${spec.name} ${first.id})` : ''} is invalid: ${first.path ? `${first.path}: ` : ''}${first.message}. Nothing in this request was written.`,
+      problems.slice(0, 50).map((p) => ({ ...p, id: p.id ?? undefined })) as never);
+  }
+  return rows;
+}

@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import type { RejectionEntry, RejectionsResponse } from '../../shared/access/rejections.ts';
+import { HttpError } from '../http/errors.ts';
+import type { Store } from '../store/types.ts';
+
+const MAX_LIMIT = 500;
+
+/**
+ * `GET /api/sync/rejections?since=<id>&limit=<n>`: the writes of the calling device that the
+ * server refused (its quarantine entries), oldest first, with the reason to show. Only the
+ * caller's own device's entries of its own agency; the refused content itself is not sent back
+ * (the device still has it).
+ */
+export function registerRejectionsRoute(app: FastifyInstance, store: Store): void {
+  app.get<{ Querystring: { since?: string; limit?: string } }>('/rejections', async (request): Promise<RejectionsResponse> => {
+    const since = wholeNumber(request.query.since, 'since', 0);
+    const limit = Math.min(wholeNumber(request.query.limit, 'limit', 100) || 100, MAX_LIMIT);
+    const identity = request.identity;
+    const entries = await store.findQuarantine({ tenantId: identity.tenantId, deviceId: identity.deviceId, afterId: since, limit });
+    const rejections: RejectionEntry[] = entries.map((entry) => {
+      let rev: unknown;
+      try {
+        rev = (JSON.parse(entry.json) as { rev?: unknown }).rev;
+      } catch {
+        rev = undefined;
+      }
+      const coded = /^([A-Z_]+): ([\s\S]*)$/.exec(entry.reason);
+      const addendum = / \(addendum ([0-9a-f-]{36})\)$/.exec(entry.reason);
+      const reason = (coded?.[2] ?? entry.reason).replace(/ \(addendum [0-9a-f-]{36}\)$/, '');
+      return {
+        id: entry.id, collection: entry.collection, documentId: entry.documentId, code: coded?.[1] ?? 'REFUSED', reason,
+        ...(typeof rev === 'string' ? { rev } : {}), ...(addendum ? { addendumId: addendum[1]! } : {}),
+        at: new Date(entry.createdAt).toISOString(),
+      };
+    });
+    return { rejections, since: rejections.at(-1)?.id ?? since };
+  });
+}
+
+function wholeNumber(raw: string | undefined, name: string, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[0-9]{1,15}$/.test(raw)) throw new HttpError(400, 'BAD_QUERY', `${name} must be a whole number, got "${raw}".`);
+  return Number(raw);
+}

@@ -1,0 +1,530 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { CommitNotifier } from './commit-notifier.ts';
+import { auditHash, GENESIS_HASH, revOf } from './audit-chain.ts';
+import type {
+  Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery, QuarantineEntry, Store, StoredDocument,
+  WriteBatch, WriteResult,
+} from './types.ts';
+import type { FieldTest, QuarantineQuery, ScopedPullQuery } from './types.ts';
+
+export interface SqliteStoreOptions {
+  /** Directory for `fieldsync.sqlite`; `:memory:` keeps everything in memory (tests of pure logic only). */
+  dataDir: string;
+  /** FULL survives power loss after an acknowledged push; NORMAL only survives a process crash. */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+interface DocumentRow { collection: string; id: string; tenant_id: string; seq: number; body: string; committed_at: number }
+interface AuditRow { id: number; at: number; tenant_id: string; entry: string; prev_hash: string; hash: string }
+
+interface OutboxRow {
+  id: number; key: string; kind: string; tenant_id: string; payload: string; causation_id: string;
+  attempts: number; created_at: number; next_attempt_at: number; last_error: string | null; done: number;
+}
+
+const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS documents (
+  collection   TEXT    NOT NULL,
+  id           TEXT    NOT NULL,
+  tenant_id    TEXT    NOT NULL,
+  seq          INTEGER NOT NULL,
+  deleted      INTEGER NOT NULL,
+  body         TEXT    NOT NULL,
+  committed_at INTEGER NOT NULL,
+  PRIMARY KEY (collection, id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS documents_by_seq ON documents (collection, tenant_id, seq);
+CREATE TABLE IF NOT EXISTS outbox (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  key             TEXT    NOT NULL UNIQUE,
+  kind            TEXT    NOT NULL,
+  tenant_id       TEXT    NOT NULL,
+  payload         TEXT    NOT NULL,
+  causation_id    TEXT    NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  created_at      INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  last_error      TEXT,
+  -- 0 pending, 1 done, 2 dead letter
+  done            INTEGER NOT NULL DEFAULT 0,
+  -- which consumer drains the entry: the hook runner, or the CAD bridge (in id order)
+  queue           TEXT    NOT NULL DEFAULT 'hooks'
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (queue, done, next_attempt_at, id);
+CREATE TABLE IF NOT EXISTS audit (
+  id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  at        INTEGER NOT NULL,
+  tenant_id TEXT    NOT NULL,
+  entry     TEXT    NOT NULL,
+  prev_hash TEXT    NOT NULL,
+  hash      TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit (tenant_id, at);
+-- "which entries touched document X": one small index row per document written
+CREATE TABLE IF NOT EXISTS audit_documents (
+  document_id TEXT    NOT NULL,
+  audit_id    INTEGER NOT NULL,
+  PRIMARY KEY (document_id, audit_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS artifacts (
+  key          TEXT PRIMARY KEY,
+  tenant_id    TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  content      TEXT NOT NULL,
+  created_at   INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  collection  TEXT    NOT NULL,
+  document_id TEXT    NOT NULL,
+  tenant_id   TEXT    NOT NULL,
+  actor       TEXT    NOT NULL,
+  reason      TEXT    NOT NULL,
+  body        TEXT    NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_by_tenant ON quarantine (tenant_id, id);
+CREATE INDEX IF NOT EXISTS quarantine_by_document ON quarantine (tenant_id, document_id);
+`;
+
+/**
+ * Embedded store on better-sqlite3 in WAL mode. One process owns the file and better-sqlite3
+ * runs every transaction synchronously, so sequence numbers are handed out in commit order and a
+ * reader can never see seq N+1 before seq N (the checkpoint race cannot happen here).
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly notifier = new CommitNotifier();
+  private lastSeq: number;
+  private readonly stmts;
+  /** Prepared statements of scoped pulls and quarantine queries, by SQL text (their shapes are few: one per access rule). */
+  private readonly dynamicStmts = new Map<string, Database.Statement>();
+
+  constructor(options: SqliteStoreOptions) {
+    let file = ':memory:';
+    if (options.dataDir !== ':memory:') {
+      mkdirSync(options.dataDir, { recursive: true });
+      file = path.join(options.dataDir, 'fieldsync.sqlite');
+    }
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.db.exec(SCHEMA_SQL);
+    this.stmts = {
+      getMany: this.db.prepare<[string, string], DocumentRow>(
+        `SELECT collection, id, tenant_id, seq, body, committed_at FROM documents
+         WHERE collection = ? AND id IN (SELECT value FROM json_each(?))`),
+      get: this.db.prepare<[string, string], DocumentRow>(
+        'SELECT collection, id, tenant_id, seq, body, committed_at FROM documents WHERE collection = ? AND id = ?'),
+      upsert: this.db.prepare(
+        `INSERT INTO documents (collection, id, tenant_id, seq, deleted, body, committed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, deleted = excluded.deleted,
+           body = excluded.body, committed_at = excluded.committed_at`),
+      pull: this.db.prepare<[string, string, number, number], DocumentRow>(
+        `SELECT collection, id, tenant_id, seq, body, committed_at FROM documents
+         WHERE collection = ? AND tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
+      count: this.db.prepare<[string, string], { n: number }>(
+        'SELECT COUNT(*) AS n FROM documents WHERE collection = ? AND tenant_id = ?'),
+      maxSeq: this.db.prepare<[], { s: number | null }>('SELECT MAX(seq) AS s FROM documents'),
+      outboxInsert: this.db.prepare(
+        `INSERT INTO outbox (key, kind, tenant_id, payload, causation_id, created_at, next_attempt_at, queue)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`),
+      outboxDue: this.db.prepare<[string, number, number], OutboxRow>(
+        'SELECT * FROM outbox WHERE queue = ? AND done = 0 AND next_attempt_at <= ? ORDER BY id LIMIT ?'),
+      outboxDone: this.db.prepare('UPDATE outbox SET done = 1, attempts = attempts + 1 WHERE id = ?'),
+      outboxRetry: this.db.prepare(
+        'UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?'),
+      outboxStats: this.db.prepare<[string], { depth: number; oldest: number | null }>(
+        'SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox WHERE queue = ? AND done = 0'),
+      deadCount: this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE done = 2'),
+      outboxDead: this.db.prepare('UPDATE outbox SET done = 2, attempts = attempts + 1, last_error = ? WHERE id = ?'),
+      deadList: this.db.prepare<[string | null, string | null, number], OutboxRow>(
+        'SELECT * FROM outbox WHERE done = 2 AND (? IS NULL OR tenant_id = ?) ORDER BY id DESC LIMIT ?'),
+      deadRetry: this.db.prepare<[number, number, string | null, string | null]>(
+        // A retried dead letter gets a full retry budget again, not a single last attempt.
+        'UPDATE outbox SET done = 0, attempts = 0, next_attempt_at = ? WHERE id = ? AND done = 2 AND (? IS NULL OR tenant_id = ?)'),
+      auditInsert: this.db.prepare('INSERT INTO audit (at, tenant_id, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)'),
+      auditDocInsert: this.db.prepare('INSERT OR IGNORE INTO audit_documents (audit_id, document_id) VALUES (?, ?)'),
+      auditLast: this.db.prepare<[], { hash: string }>('SELECT hash FROM audit ORDER BY id DESC LIMIT 1'),
+      auditAll: this.db.prepare<[], AuditRow>('SELECT * FROM audit ORDER BY id'),
+      auditQuery: this.db.prepare<[string, number, number, number], AuditRow>(
+        'SELECT * FROM audit WHERE tenant_id = ? AND at >= ? AND at <= ? ORDER BY id DESC LIMIT ?'),
+      auditByDoc: this.db.prepare<[string, string, number, number, number], AuditRow>(
+        `SELECT a.* FROM audit_documents d JOIN audit a ON a.id = d.audit_id
+         WHERE d.document_id = ? AND a.tenant_id = ? AND a.at >= ? AND a.at <= ? ORDER BY a.id DESC LIMIT ?`),
+      artifactPut: this.db.prepare(
+        `INSERT INTO artifacts (key, tenant_id, content_type, content, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET content_type = excluded.content_type, content = excluded.content, created_at = excluded.created_at`),
+      artifactGet: this.db.prepare<[string, string], { content_type: string; content: string; created_at: number }>(
+        'SELECT content_type, content, created_at FROM artifacts WHERE key = ? AND tenant_id = ?'),
+      quarantineInsert: this.db.prepare(
+        `INSERT INTO quarantine (collection, document_id, tenant_id, actor, reason, body, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      quarantineList: this.db.prepare<[string, number], {
+        id: number; collection: string; document_id: string; tenant_id: string; actor: string; reason: string; body: string; created_at: number;
+      }>('SELECT * FROM quarantine WHERE tenant_id = ? ORDER BY id DESC LIMIT ?'),
+    };
+    this.lastSeq = this.stmts.maxSeq.get()?.s ?? 0;
+  }
+
+  /**
+   * Brings a data directory made by an earlier version up to the current tables before anything
+   * else runs; each step is guarded, so it runs once.
+   */
+  private migrate(): void {
+    const columns = (table: string) => (this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+    const outbox = columns('outbox');
+    if (outbox.length > 0 && !outbox.includes('queue')) {
+      this.db.exec(`ALTER TABLE outbox ADD COLUMN queue TEXT NOT NULL DEFAULT 'hooks'; DROP INDEX IF EXISTS outbox_due;`);
+    }
+  }
+
+  async writeBatch(batch: WriteBatch): Promise<WriteResult> {
+    const result = this.writeBatchSync(batch);
+    if (result.written.length > 0) {
+      const event: CommitEvent = { collection: batch.collection, tenantId: batch.tenantId, documents: result.written };
+      this.notifier.emit(event);
+    }
+    return result;
+  }
+
+  private writeBatchSync(batch: WriteBatch): WriteResult {
+    const run = this.db.transaction((): WriteResult => {
+      const result: WriteResult = { written: [], conflicts: [], rejected: [], noops: 0 };
+      const now = Date.now();
+      const seqBefore = this.lastSeq;
+      // Several rows for one id in a batch must see each other's writes, as sequential requests would.
+      const pending = new Map<string, StoredDocument>();
+      const firstBefore = new Map<string, StoredDocument | undefined>();
+      // One lookup for the whole batch instead of a query per row.
+      const masters = new Map<string, StoredDocument>();
+      for (const row of this.stmts.getMany.all(batch.collection, JSON.stringify(batch.requests.map((r) => r.id)))) {
+        masters.set(row.id, toStored(row));
+      }
+      try {
+        for (const request of batch.requests) {
+          const master = pending.get(request.id) ?? masters.get(request.id);
+          const decision = request.decide(master);
+          switch (decision.action) {
+            case 'write': {
+              const seq = ++this.lastSeq;
+              const json = JSON.stringify(decision.doc);
+              this.stmts.upsert.run(batch.collection, request.id, batch.tenantId, seq, decision.doc._deleted ? 1 : 0, json, now);
+              const stored: StoredDocument = {
+                collection: batch.collection, id: request.id, tenantId: batch.tenantId, seq, json, committedAt: now,
+              };
+              if (!firstBefore.has(request.id)) firstBefore.set(request.id, master);
+              pending.set(request.id, stored);
+              result.written.push(stored);
+              break;
+            }
+            case 'conflict':
+              if (master) result.conflicts.push(master);
+              break;
+            case 'noop':
+              result.noops++;
+              break;
+            case 'reject':
+              this.quarantineSync(batch.collection, request.id, batch.tenantId, batch.actor, decision.reason, request.incoming, now);
+              result.rejected.push({ id: request.id, reason: decision.reason });
+              break;
+          }
+        }
+        // Lets the caller refuse the batch as a whole once every row is decided (rolls back).
+        batch.afterDecisions?.(result);
+        // A document id appears once in the written list, at its last version.
+        result.written = [...pending.values()].sort((a, b) => a.seq - b.seq);
+        if (result.written.length > 0 || result.rejected.length > 0) {
+          const documents = result.written.map((w) => {
+            const before = firstBefore.get(w.id);
+            const beforeRev = before ? revOf(before.json) : undefined;
+            const afterRev = revOf(w.json);
+            return { id: w.id, ...(beforeRev ? { beforeRev } : {}), ...(afterRev ? { afterRev } : {}) };
+          });
+          this.appendAuditSync([{
+            tenantId: batch.tenantId, action: 'write', actor: batch.actor, collection: batch.collection, documents,
+            ...(batch.causationId ? { causationId: batch.causationId } : {}),
+            ...(result.rejected.length > 0 || batch.actor.kind === 'hook' ? {
+              details: {
+                ...(batch.actor.kind === 'hook' ? { auto_created: true } : {}),
+                ...(result.rejected.length > 0 ? { rejected: result.rejected } : {}),
+              },
+            } : {}),
+          }], now);
+        }
+        if (batch.outbox && result.written.length > 0) {
+          const changes = result.written.map((after) => ({ before: firstBefore.get(after.id), after }));
+          for (const entry of batch.outbox(changes)) {
+            this.insertOutbox(entry, now);
+          }
+        }
+      } catch (error) {
+        this.lastSeq = seqBefore;
+        throw error;
+      }
+      return result;
+    });
+    return run.immediate();
+  }
+
+  private quarantineSync(collection: string, id: string, tenantId: string, actor: Actor, reason: string, doc: unknown, now: number): void {
+    this.stmts.quarantineInsert.run(collection, id, tenantId, JSON.stringify(actor), reason, JSON.stringify(doc), now);
+  }
+
+  async pull(query: PullQuery): Promise<PullPage> {
+    const rows = this.stmts.pull.all(query.collection, query.tenantId, query.afterSeq, query.limit);
+    const documents = rows.map(toStored);
+    return { documents, lastSeq: documents.length > 0 ? documents[documents.length - 1]!.seq : query.afterSeq };
+  }
+
+  async pullScoped(query: ScopedPullQuery): Promise<PullPage> {
+    const { filter } = query;
+    const params: (string | number)[] = [];
+    let rows: DocumentRow[];
+    let scanned: string[];
+    if (filter.kind === 'where') {
+      if (filter.anyOf.length === 0) return { documents: [], lastSeq: this.highWater([query.collection], query.tenantId, query.afterSeq) };
+      const clause = filter.anyOf.map((alt) => `(${alt.length === 0 ? '1' : alt.map((t) => fieldTestSql(t, params)).join(' AND ')})`).join(' OR ');
+      rows = this.dynamic(`SELECT collection, id, tenant_id, seq, body, committed_at FROM documents
+         WHERE collection = ? AND tenant_id = ? AND seq > ? AND (${clause}) ORDER BY seq LIMIT ?`)
+        .all(query.collection, query.tenantId, query.afterSeq, ...params, query.limit) as DocumentRow[];
+      scanned = [query.collection];
+    } else {
+      const clause = filter.where.length === 0 ? '1' : filter.where.map((t) => fieldTestSql(t, params)).join(' AND ');
+      // Each target's position in the order is the later of its own seq and its newest referencing document's.
+      rows = this.dynamic(`WITH refs AS (
+           SELECT json_extract(body, ?) AS ref, MAX(seq) AS rseq FROM documents
+           WHERE collection = ? AND tenant_id = ? AND deleted = 0 AND (${clause}) GROUP BY ref)
+         SELECT d.collection, d.id, d.tenant_id, MAX(d.seq, r.rseq) AS seq, d.body, d.committed_at
+         FROM refs r JOIN documents d ON d.collection = ? AND d.id = r.ref
+         WHERE r.ref IS NOT NULL AND d.tenant_id = ? AND MAX(d.seq, r.rseq) > ? ORDER BY 4 LIMIT ?`)
+        .all(jsonPath(filter.key), filter.collection, query.tenantId, ...params, query.collection, query.tenantId, query.afterSeq, query.limit) as DocumentRow[];
+      scanned = [query.collection, filter.collection];
+    }
+    const documents = rows.map(toStored);
+    // A full page may have more after it; a short page reached the end, so everything up to the
+    // newest commit of the scanned collections was examined (same connection, no write between).
+    const lastSeq = documents.length === query.limit
+      ? documents[documents.length - 1]!.seq
+      : this.highWater(scanned, query.tenantId, query.afterSeq);
+    return { documents, lastSeq };
+  }
+
+  private highWater(collections: string[], tenantId: string, floor: number): number {
+    let high = floor;
+    for (const collection of collections) {
+      const row = this.dynamic('SELECT MAX(seq) AS s FROM documents WHERE collection = ? AND tenant_id = ?').get(collection, tenantId) as { s: number | null } | undefined;
+      if (row?.s != null && row.s > high) high = row.s;
+    }
+    return high;
+  }
+
+  private dynamic(sql: string): Database.Statement {
+    let stmt = this.dynamicStmts.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.dynamicStmts.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  async findQuarantine(query: QuarantineQuery): Promise<QuarantineEntry[]> {
+    const where = ['tenant_id = ?', 'id > ?'];
+    const params: (string | number)[] = [query.tenantId, query.afterId ?? 0];
+    if (query.collection !== undefined) {
+      where.push('collection = ?');
+      params.push(query.collection);
+    }
+    if (query.documentIds !== undefined) {
+      where.push('document_id IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(query.documentIds));
+    }
+    if (query.deviceId !== undefined) {
+      where.push("json_extract(actor, '$.deviceId') = ?");
+      params.push(query.deviceId);
+    }
+    const rows = this.dynamic(`SELECT * FROM quarantine WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...params, query.limit) as {
+      id: number; collection: string; document_id: string; tenant_id: string; actor: string; reason: string; body: string; created_at: number;
+    }[];
+    return rows.map((row) => ({
+      id: row.id, collection: row.collection, documentId: row.document_id, tenantId: row.tenant_id,
+      actor: JSON.parse(row.actor) as Actor, reason: row.reason, json: row.body, createdAt: row.created_at,
+    }));
+  }
+
+  async getDocuments(collection: string, tenantId: string, ids: string[]): Promise<StoredDocument[]> {
+    const found: StoredDocument[] = [];
+    for (const id of ids) {
+      const row = this.stmts.get.get(collection, id);
+      if (row && row.tenant_id === tenantId) found.push(toStored(row));
+    }
+    return found;
+  }
+
+  async countDocuments(collection: string, tenantId: string): Promise<number> {
+    return this.stmts.count.get(collection, tenantId)?.n ?? 0;
+  }
+
+  onCommit(listener: (event: CommitEvent) => void): () => void {
+    return this.notifier.subscribe(listener);
+  }
+
+  async quarantine(collection: string, tenantId: string, actor: Actor, items: { id: string; reason: string; doc: unknown }[]): Promise<void> {
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const item of items) this.quarantineSync(collection, item.id, tenantId, actor, item.reason, item.doc, now);
+      this.appendAuditSync([{
+        tenantId, action: 'quarantine', actor, collection,
+        documents: items.map((i) => ({ id: i.id })), details: { reasons: items.map((i) => i.reason) },
+      }], now);
+    })();
+  }
+
+  async appendAudit(entries: AuditEntryInput[]): Promise<void> {
+    if (entries.length === 0) return;
+    this.db.transaction(() => this.appendAuditSync(entries, Date.now()))();
+  }
+
+  /** Each entry's hash covers the previous hash, so changing or removing any entry breaks the chain after it. */
+  private appendAuditSync(entries: AuditEntryInput[], now: number): void {
+    let prev = this.stmts.auditLast.get()?.hash ?? GENESIS_HASH;
+    for (const entry of entries) {
+      const text = JSON.stringify(entry);
+      const hash = auditHash(prev, now, entry.tenantId, text);
+      const { lastInsertRowid } = this.stmts.auditInsert.run(now, entry.tenantId, text, prev, hash);
+      for (const doc of entry.documents ?? []) this.stmts.auditDocInsert.run(lastInsertRowid, doc.id);
+      prev = hash;
+    }
+  }
+
+  async queryAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    const from = query.from ?? 0;
+    const to = query.to ?? Number.MAX_SAFE_INTEGER;
+    const rows = query.documentId
+      ? this.stmts.auditByDoc.all(query.documentId, query.tenantId, from, to, query.limit * (query.userId ? 10 : 1))
+      : this.stmts.auditQuery.all(query.tenantId, from, to, query.limit * (query.userId ? 10 : 1));
+    return rows.map(toAuditEntry).filter((e) => !query.userId || e.actor.userId === query.userId).slice(0, query.limit);
+  }
+
+  async verifyAudit(): Promise<{ ok: boolean; checked: number; firstBadId?: number }> {
+    let prev = GENESIS_HASH;
+    let checked = 0;
+    for (const row of this.stmts.auditAll.iterate()) {
+      checked++;
+      if (row.prev_hash !== prev || auditHash(prev, row.at, row.tenant_id, row.entry) !== row.hash) {
+        return { ok: false, checked, firstBadId: row.id };
+      }
+      prev = row.hash;
+    }
+    return { ok: true, checked };
+  }
+
+  async listQuarantine(tenantId: string, limit: number): Promise<QuarantineEntry[]> {
+    return this.stmts.quarantineList.all(tenantId, limit).map((row) => ({
+      id: row.id, collection: row.collection, documentId: row.document_id, tenantId: row.tenant_id,
+      actor: JSON.parse(row.actor) as Actor, reason: row.reason, json: row.body, createdAt: row.created_at,
+    }));
+  }
+
+  private insertOutbox(entry: OutboxEntryInput, now: number): void {
+    this.stmts.outboxInsert.run(entry.key, entry.kind, entry.tenantId, JSON.stringify(entry.payload), entry.causationId, now, now, entry.queue ?? 'hooks');
+  }
+
+  async enqueueOutbox(entries: OutboxEntryInput[]): Promise<void> {
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const entry of entries) this.insertOutbox(entry, now);
+    })();
+    if (entries.length > 0) this.notifier.emit({ collection: '', tenantId: entries[0]!.tenantId, documents: [] });
+  }
+
+  async dueOutbox(now: number, limit: number, queue: OutboxQueue = 'hooks'): Promise<OutboxEntry[]> {
+    return this.stmts.outboxDue.all(queue, now, limit).map(toOutboxEntry);
+  }
+
+  async deadLetterOutbox(id: number, error: string): Promise<void> {
+    this.stmts.outboxDead.run(error, id);
+  }
+
+  async listDeadLetters(tenantId: string | undefined, limit: number): Promise<OutboxEntry[]> {
+    const t = tenantId ?? null;
+    return this.stmts.deadList.all(t, t, limit).map(toOutboxEntry);
+  }
+
+  async retryDeadLetter(id: number, tenantId: string | undefined): Promise<boolean> {
+    const t = tenantId ?? null;
+    return this.stmts.deadRetry.run(Date.now(), id, t, t).changes > 0;
+  }
+
+  async putArtifact(key: string, tenantId: string, contentType: string, content: string): Promise<void> {
+    this.stmts.artifactPut.run(key, tenantId, contentType, content, Date.now());
+  }
+
+  async getArtifact(key: string, tenantId: string): Promise<{ contentType: string; content: string; createdAt: number } | undefined> {
+    const row = this.stmts.artifactGet.get(key, tenantId);
+    return row ? { contentType: row.content_type, content: row.content, createdAt: row.created_at } : undefined;
+  }
+
+  async completeOutbox(id: number): Promise<void> {
+    this.stmts.outboxDone.run(id);
+  }
+
+  async retryOutboxLater(id: number, nextAttemptAt: number, error: string): Promise<void> {
+    this.stmts.outboxRetry.run(nextAttemptAt, error, id);
+  }
+
+  async outboxStats(now: number, queue: OutboxQueue = 'hooks'): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }> {
+    const row = this.stmts.outboxStats.get(queue);
+    return { depth: row?.depth ?? 0, oldestAgeMs: row?.oldest ? now - row.oldest : 0, deadLetters: this.stmts.deadCount.get()?.n ?? 0 };
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    this.notifier.clear();
+    if (this.db.open) this.db.close();
+  }
+}
+
+
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** `$.<field>` for json_extract; only plain top-level names, so nothing else can reach the SQL. */
+function jsonPath(field: string): string {
+  if (!FIELD_NAME.test(field)) throw new Error(`scoped pull: "${field}" is not a plain top-level field name`);
+  return `$.${field}`;
+}
+
+/** SQL for one field test, binding its values; JSON true/false are 1/0 to SQLite. */
+function fieldTestSql(test: FieldTest, params: (string | number)[]): string {
+  params.push(jsonPath(test.field));
+  if ('present' in test) return 'json_extract(body, ?) IS NOT NULL';
+  params.push(typeof test.equals === 'boolean' ? (test.equals ? 1 : 0) : test.equals);
+  return 'json_extract(body, ?) = ?';
+}
+
+
+function toAuditEntry(row: AuditRow): AuditEntry {
+  return { ...(JSON.parse(row.entry) as AuditEntryInput), id: row.id, at: row.at, prevHash: row.prev_hash, hash: row.hash };
+}
+
+
+function toOutboxEntry(row: OutboxRow): OutboxEntry {
+  return {
+    id: row.id, key: row.key, kind: row.kind, tenantId: row.tenant_id, payload: JSON.parse(row.payload) as unknown,
+    causationId: row.causation_id, attempts: row.attempts, createdAt: row.created_at, nextAttemptAt: row.next_attempt_at,
+    status: row.done === 0 ? 'pending' : row.done === 1 ? 'done' : 'dead',
+    ...(row.last_error === null ? {} : { lastError: row.last_error }),
+  };
+}
+
+function toStored(row: DocumentRow): StoredDocument {
+  return { collection: row.collection, id: row.id, tenantId: row.tenant_id, seq: row.seq, json: row.body, committedAt: row.committed_at };
+}

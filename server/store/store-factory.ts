@@ -1,0 +1,30 @@
+import { PostgresStore } from './postgres.ts';
+import { SqliteStore } from './sqlite.ts';
+import type { Store } from './types.ts';
+
+/** The store settings of the server config (STORE, DATA_DIR, SQLITE_SYNCHRONOUS, DATABASE_URL, DATABASE_SCHEMA). */
+export interface StoreSelection {
+  storeKind?: 'sqlite' | 'postgres';
+  dataDir?: string;
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
+  databaseUrl?: string;
+  databaseSchema?: string;
+  /** PostgreSQL pool size. */
+  databasePoolMax?: number;
+}
+
+/**
+ * Opens the configured store: embedded SQLite in `dataDir` (the default), or PostgreSQL at
+ * `databaseUrl`, whose schema and tables are created when missing.
+ */
+export async function openStore(selection: StoreSelection): Promise<Store> {
+  if (selection.storeKind === 'postgres') {
+    if (!selection.databaseUrl) throw new Error('STORE=postgres needs DATABASE_URL (postgres://user:password@host:5432/database)');
+    return PostgresStore.open({
+      connectionString: selection.databaseUrl,
+      schema: selection.databaseSchema ?? 'public',
+      pool: { max: selection.databasePoolMax ?? 10, application_name: 'fieldsync' },
+    });
+  }
+  return new SqliteStore({ dataDir: selection.dataDir ?? './data', synchronous: selection.sqliteSynchronous ?? 'FULL' });
+}

@@ -1,0 +1,238 @@
+/**
+ * The store contract. Replication routes and hooks talk to storage only through this, so a
+ * PostgreSQL store can replace SQLite without touching them. The store knows documents,
+ * sequences, the outbox and quarantine; it knows nothing of HTTP, RxDB or hooks.
+ */
+
+/** A document as it is stored and sent on the wire: the collection's fields plus `_deleted`. */
+export type WireDocument = Record<string, unknown> & { _deleted: boolean };
+
+export interface StoredDocument {
+  collection: string;
+  id: string;
+  tenantId: string;
+  /** Position in the store's commit order; the only thing checkpoints are made of. */
+  seq: number;
+  /** The document exactly as written; the store never rewrites a field of it. */
+  json: string;
+  /** Server clock at commit, for display and metrics only: ordering always uses `seq`. */
+  committedAt: number;
+}
+
+export type WriteDecision =
+  /** Write this state as the new version. */
+  | { action: 'write'; doc: WireDocument }
+  /** Do not write; report the current master state back to the writer. */
+  | { action: 'conflict' }
+  /** Nothing to do: the master already is this state (a retried request). */
+  | { action: 'noop' }
+  /** Refused by a rule: keep the content in quarantine with the reason, write nothing else. */
+  | { action: 'reject'; reason: string };
+
+export interface WriteRequest {
+  id: string;
+  /** The document the writer sent, kept verbatim if the write ends in quarantine. */
+  incoming: WireDocument;
+  /** Called inside the transaction with the current master, so the decision cannot race. */
+  decide(master: StoredDocument | undefined): WriteDecision;
+}
+
+export interface Actor {
+  kind: 'device' | 'hook' | 'cad-bridge' | 'system';
+  tenantId: string;
+  userId?: string;
+  deviceId?: string;
+  role?: string;
+}
+
+/** Who drains an outbox entry: the hook runner, or the CAD bridge (strictly in id order). */
+export type OutboxQueue = 'hooks' | 'cad';
+
+export interface OutboxEntryInput {
+  queue?: OutboxQueue;
+  /** Deterministic key: inserting the same key twice is a no-op, which makes effects idempotent. */
+  key: string;
+  kind: string;
+  tenantId: string;
+  payload: unknown;
+  /** The change that caused this entry, e.g. "epcrs/<id>@<seq>". */
+  causationId: string;
+}
+
+export interface OutboxEntry extends OutboxEntryInput {
+  id: number;
+  attempts: number;
+  createdAt: number;
+  nextAttemptAt: number;
+  lastError?: string;
+  status: 'pending' | 'done' | 'dead';
+}
+
+/** One line of the append-only, hash-chained audit log. */
+export interface AuditEntryInput {
+  tenantId: string;
+  /** e.g. `write`, `read`, `quarantine`, `auto_create`, `login`. */
+  action: string;
+  actor: Actor;
+  collection?: string;
+  /** Per document: id and the revisions before and after (absent for reads). */
+  documents?: { id: string; beforeRev?: string; afterRev?: string }[];
+  causationId?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditEntry extends AuditEntryInput {
+  id: number;
+  at: number;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditQuery {
+  tenantId: string;
+  documentId?: string;
+  userId?: string;
+  from?: number;
+  to?: number;
+  limit: number;
+}
+
+export interface WriteBatch {
+  collection: string;
+  /** The tenant the writer is authenticated for; documents of other tenants are never touched. */
+  tenantId: string;
+  actor: Actor;
+  requests: WriteRequest[];
+  /** Outbox entries for what was written, committed in the same transaction as the documents. */
+  outbox?: (changes: WrittenChange[]) => OutboxEntryInput[];
+  /** Links the audit entry of this write to the change that caused it (hook effects). */
+  causationId?: string;
+  /**
+   * Called inside the transaction after every request is decided and before anything is
+   * committed; throwing rolls the whole batch back (e.g. a push with a row no rule allows).
+   */
+  afterDecisions?: (result: WriteResult) => void;
+}
+
+/** One written document with the version it replaced, for hooks that react to transitions. */
+export interface WrittenChange {
+  before: StoredDocument | undefined;
+  after: StoredDocument;
+}
+
+export interface WriteResult {
+  written: StoredDocument[];
+  conflicts: StoredDocument[];
+  rejected: { id: string; reason: string }[];
+  noops: number;
+}
+
+export interface PullQuery {
+  collection: string;
+  tenantId: string;
+  afterSeq: number;
+  limit: number;
+}
+
+export interface PullPage {
+  documents: StoredDocument[];
+  /** The highest sequence examined; the next pull continues after it. */
+  lastSeq: number;
+}
+
+/** A commit; `documents` is empty when only outbox entries were added. */
+export interface CommitEvent {
+  collection: string;
+  tenantId: string;
+  documents: StoredDocument[];
+}
+
+export interface QuarantineEntry {
+  id: number;
+  collection: string;
+  documentId: string;
+  tenantId: string;
+  actor: Actor;
+  reason: string;
+  json: string;
+  createdAt: number;
+}
+
+/**
+ * A test on one top-level field of a stored document, for pulls scoped by access rules:
+ * equal to a value, or present (not absent and not null).
+ */
+export type FieldTest =
+  | { readonly field: string; readonly equals: string | number | boolean }
+  | { readonly field: string; readonly present: true };
+
+/** Which documents a scoped pull returns (access control binds the caller's attributes first). */
+export type DocumentFilter =
+  /** Documents passing all tests of at least one alternative. */
+  | { readonly kind: 'where'; readonly anyOf: readonly (readonly FieldTest[])[] }
+  /**
+   * Documents whose id is the `key` field of a live document of `collection` passing `where`
+   * (e.g. the tickets behind a technician's jobs). Such a document counts as changed when it
+   * or its referencing document changed: its position in the pull order is the later of the
+   * two sequences, so one made visible by a new job reaches a device already past its own seq.
+   */
+  | { readonly kind: 'via'; readonly collection: string; readonly where: readonly FieldTest[]; readonly key: string };
+
+export interface ScopedPullQuery extends PullQuery {
+  filter: DocumentFilter;
+}
+
+export interface QuarantineQuery {
+  tenantId: string;
+  collection?: string;
+  /** Only entries about these documents. */
+  documentIds?: string[];
+  /** Only entries sent by this device. */
+  deviceId?: string;
+  /** Only entries with an id greater than this (paging, "since"). */
+  afterId?: number;
+  limit: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  writeBatch(batch: WriteBatch): Promise<WriteResult>;
+  pull(query: PullQuery): Promise<PullPage>;
+  /**
+   * Like `pull`, but only documents passing `filter`, still in commit order. Fewer than `limit`
+   * documents means the end was reached, and `lastSeq` then covers every document examined
+   * (the skipped ones too), so the next pull does not scan them again.
+   */
+  pullScoped(query: ScopedPullQuery): Promise<PullPage>;
+  getDocuments(collection: string, tenantId: string, ids: string[]): Promise<StoredDocument[]>;
+  countDocuments(collection: string, tenantId: string): Promise<number>;
+  /** Subscribe to committed changes, in commit order. Returns the unsubscribe function. */
+  onCommit(listener: (event: CommitEvent) => void): () => void;
+  /** Keep refused content, with who sent it and why, for the agency's admin to see. */
+  quarantine(collection: string, tenantId: string, actor: Actor, items: { id: string; reason: string; doc: unknown }[]): Promise<void>;
+  listQuarantine(tenantId: string, limit: number): Promise<QuarantineEntry[]>;
+  /** Quarantine entries matching a query, oldest first (a device's rejected writes, a document's refusals). */
+  findQuarantine(query: QuarantineQuery): Promise<QuarantineEntry[]>;
+  /** Outbox entries of a queue due at `now`, oldest first. */
+  dueOutbox(now: number, limit: number, queue?: OutboxQueue): Promise<OutboxEntry[]>;
+  /** Adds entries outside a document write (e.g. a notice a hook sends); duplicate keys are ignored. */
+  enqueueOutbox(entries: OutboxEntryInput[]): Promise<void>;
+  completeOutbox(id: number): Promise<void>;
+  retryOutboxLater(id: number, nextAttemptAt: number, error: string): Promise<void>;
+  /** After the retry budget: kept as a dead letter an admin can see and retry. */
+  deadLetterOutbox(id: number, error: string): Promise<void>;
+  listDeadLetters(tenantId: string | undefined, limit: number): Promise<OutboxEntry[]>;
+  /** Puts a dead letter back in the queue, due now. Returns false if there is no such dead letter. */
+  retryDeadLetter(id: number, tenantId: string | undefined): Promise<boolean>;
+  outboxStats(now: number, queue?: OutboxQueue): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }>;
+  /** Server-made artefacts (e.g. NEMSIS exports), keyed deterministically so re-making one replaces it. */
+  putArtifact(key: string, tenantId: string, contentType: string, content: string): Promise<void>;
+  getArtifact(key: string, tenantId: string): Promise<{ contentType: string; content: string; createdAt: number } | undefined>;
+  /** Appends to the audit chain (writes are audited by `writeBatch` itself, in its transaction). */
+  appendAudit(entries: AuditEntryInput[]): Promise<void>;
+  queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
+  /** Recomputes the hash chain; reports the first entry that does not match. */
+  verifyAudit(): Promise<{ ok: boolean; checked: number; firstBadId?: number }>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,3 @@
+export * from './rules.ts';
+export * from './policy.ts';
+export * from './rejections.ts';

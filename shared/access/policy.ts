@@ -1,0 +1,227 @@
+/**
+ * Evaluates the declarations of `rules.ts`: which documents an identity may read (as a
+ * predicate, or as a filter a store can run in SQL), how they are projected, and whether a
+ * write is allowed. Pure: no I/O, no clock, no Node APIs.
+ */
+import type { Identity } from '../protocol/index.ts';
+import { deepEqual } from '../merge/json.ts';
+import {
+  ACCESS_RULES, ALWAYS_IMMUTABLE, BOOKKEEPING_FIELDS,
+  type CollectionAccess, type Condition, type IdentityAttribute, type Operand, type ReadRule, type Scope, type WriteRule,
+} from './rules.ts';
+
+export type Doc = Record<string, unknown>;
+
+/** A condition with the caller's attributes filled in. */
+export type BoundCondition =
+  | { readonly field: string; readonly equals: string | number | boolean }
+  | { readonly field: string; readonly present: true };
+
+/** A scope with the caller's attributes filled in; what a store needs to filter in its own query language. */
+export type BoundScope =
+  | { readonly kind: 'tenant' }
+  | { readonly kind: 'nothing' }
+  | { readonly kind: 'where'; readonly anyOf: readonly (readonly BoundCondition[])[] }
+  | { readonly kind: 'via'; readonly collection: string; readonly where: readonly BoundCondition[]; readonly key: string };
+
+export type RefusalCode =
+  | 'NO_WRITE_ACCESS' | 'NO_CREATE' | 'OUT_OF_SCOPE' | 'FINALIZED' | 'SERVER_OWNED_FIELD'
+  | 'IMMUTABLE_FIELD' | 'NO_DELETE' | 'FIELD_NOT_WRITABLE';
+
+export type WriteVerdict =
+  | { readonly kind: 'allow' }
+  /** The stored document is locked and the write changes nothing but bookkeeping: nothing to do. */
+  | { readonly kind: 'unchanged' }
+  | {
+    readonly kind: 'refuse';
+    readonly code: RefusalCode;
+    /** Plain words a device can show its user. */
+    readonly reason: string;
+    /** FINALIZED only: the change should be kept as a new draft pointing at the locked document. */
+    readonly addendum?: { readonly field: string; readonly lockedAt: string };
+  };
+
+/** The rules of one collection; `undefined` when the collection is not declared. */
+export function accessOf(collection: string, rules: Readonly<Record<string, CollectionAccess>> = ACCESS_RULES): CollectionAccess | undefined {
+  return Object.prototype.hasOwnProperty.call(rules, collection) ? rules[collection] : undefined;
+}
+
+export function readRuleOf(access: CollectionAccess, identity: Identity): ReadRule | undefined {
+  return access.read[identity.role];
+}
+
+export function writeRuleOf(access: CollectionAccess, identity: Identity): WriteRule | undefined {
+  return access.write[identity.role];
+}
+
+function operandValue(operand: Operand, identity: Identity): string | number | boolean | undefined {
+  if ('literal' in operand) return operand.literal;
+  const value = identity[operand.identity satisfies IdentityAttribute];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function bindConditions(conditions: readonly Condition[], identity: Identity): BoundCondition[] | undefined {
+  const bound: BoundCondition[] = [];
+  for (const c of conditions) {
+    if ('present' in c) {
+      bound.push({ field: c.field, present: true });
+      continue;
+    }
+    const value = operandValue(c.equals, identity);
+    // An attribute the caller lacks grants nothing: the whole alternative can never match.
+    if (value === undefined) return undefined;
+    bound.push({ field: c.field, equals: value });
+  }
+  return bound;
+}
+
+export function bindScope(scope: Scope, identity: Identity): BoundScope {
+  switch (scope.kind) {
+    case 'tenant':
+      return { kind: 'tenant' };
+    case 'where': {
+      const anyOf = scope.anyOf.map((alt) => bindConditions(alt, identity)).filter((alt): alt is BoundCondition[] => alt !== undefined);
+      return anyOf.length === 0 ? { kind: 'nothing' } : { kind: 'where', anyOf };
+    }
+    case 'via': {
+      const where = bindConditions(scope.where, identity);
+      return where === undefined ? { kind: 'nothing' } : { kind: 'via', collection: scope.collection, where, key: scope.key };
+    }
+  }
+}
+
+export function conditionHolds(condition: BoundCondition, doc: Doc): boolean {
+  const value = doc[condition.field];
+  if ('present' in condition) return value !== undefined && value !== null;
+  return value === condition.equals;
+}
+
+/**
+ * Whether a document is inside a bound scope. `undefined` for `via` scopes, which depend on
+ * other documents: only a store query can answer them.
+ */
+export function inBoundScope(scope: BoundScope, doc: Doc): boolean | undefined {
+  switch (scope.kind) {
+    case 'tenant':
+      return true;
+    case 'nothing':
+      return false;
+    case 'where':
+      return scope.anyOf.some((alt) => alt.every((c) => conditionHolds(c, doc)));
+    case 'via':
+      return undefined;
+  }
+}
+
+/** Keeps only the listed top-level fields (and `_deleted`, which replication always needs). */
+export function project(doc: Doc, fields: readonly string[]): Doc {
+  const out: Doc = {};
+  for (const field of fields) {
+    if (doc[field] !== undefined) out[field] = doc[field];
+  }
+  out['_deleted'] = doc['_deleted'] === true;
+  return out;
+}
+
+const NOUNS: Record<string, string> = {
+  incidents: 'incident', epcrs: 'report', gps_points: 'position', units: 'unit', billing_records: 'billing record',
+  claims: 'claim', orders: 'order', tickets: 'ticket', jobs: 'job',
+};
+
+export function nounOf(collection: string): string {
+  return NOUNS[collection] ?? 'document';
+}
+
+function whoAmI(identity: Identity): string {
+  if (identity.role === 'crew') return identity.unitId ? `crew of unit ${identity.unitId}` : 'crew without a unit';
+  if (identity.role === 'technician') return identity.technicianId ? `technician ${identity.technicianId}` : 'technician without an id';
+  return identity.role;
+}
+
+function scopeFields(scope: Scope): string[] {
+  if (scope.kind === 'where') return [...new Set(scope.anyOf.flat().map((c) => c.field))];
+  if (scope.kind === 'via') return ['id'];
+  return [];
+}
+
+/** Top-level fields whose value differs, bookkeeping and `_deleted` aside. */
+export function changedFields(before: Doc, after: Doc): string[] {
+  const skip = new Set<string>([...BOOKKEEPING_FIELDS, '_deleted']);
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter((k) => !skip.has(k) && !deepEqual(before[k], after[k])).sort();
+}
+
+function isDeleted(doc: Doc): boolean {
+  return doc['_deleted'] === true;
+}
+
+function refuse(code: RefusalCode, reason: string, addendum?: { field: string; lockedAt: string }): WriteVerdict {
+  return { kind: 'refuse', code, reason, ...(addendum ? { addendum } : {}) };
+}
+
+/** "2026-11-22T14:02:10-05:00" → "14:02": the wall-clock time where the report was locked. */
+export function wallClock(dateTime: unknown): string {
+  const match = typeof dateTime === 'string' ? /T(\d{2}:\d{2})/.exec(dateTime) : null;
+  return match?.[1] ?? String(dateTime);
+}
+
+/**
+ * Whether `identity` may turn `master` (absent for a new document) into `incoming`. The caller
+ * has already checked the tenant, the schema and RxDB's revision rule.
+ */
+export function checkWrite(collection: string, access: CollectionAccess, identity: Identity, master: Doc | undefined, incoming: Doc): WriteVerdict {
+  const noun = nounOf(collection);
+  const rule = writeRuleOf(access, identity);
+  if (!rule || rule.scope.kind === 'via') {
+    const reads = readRuleOf(access, identity) !== undefined;
+    return refuse('NO_WRITE_ACCESS', reads
+      ? `Your role (${identity.role}) may read ${collection} but not change them; your change was not saved on the server.`
+      : `Your role (${identity.role}) has no access to ${collection}; your change was not saved on the server.`);
+  }
+  const scope = bindScope(rule.scope, identity);
+  const outOfScope = (which: 'current' | 'new') => refuse('OUT_OF_SCOPE', which === 'current'
+    ? `This ${noun} is not one of ${rule.scope.kind === 'tenant' ? 'yours' : (rule.scope as { label: string }).label} (${whoAmI(identity)}); you cannot change it.`
+    : `You may only write ${rule.scope.kind === 'tenant' ? `${collection} of your agency` : (rule.scope as { label: string }).label} (${whoAmI(identity)}); check ${scopeFields(rule.scope).join(', ') || 'the document'}.`);
+  const serverOwned = access.serverOwned ?? [];
+
+  if (!master) {
+    if (!rule.create) return refuse('NO_CREATE', `Your role (${identity.role}) cannot create ${collection}; ask dispatch or your administrator.`);
+    const owned = serverOwned.filter((f) => incoming[f] !== undefined);
+    if (owned.length > 0) return refuse('SERVER_OWNED_FIELD', `${owned.join(', ')} ${owned.length > 1 ? 'are' : 'is'} set by the server only; a device cannot set ${owned.length > 1 ? 'them' : 'it'}.`);
+    if (inBoundScope(scope, incoming) !== true) return outOfScope('new');
+    return { kind: 'allow' };
+  }
+
+  if (inBoundScope(scope, master) !== true) return outOfScope('current');
+  const changed = changedFields(master, incoming);
+  const deletionChanged = isDeleted(master) !== isDeleted(incoming);
+
+  const lock = access.lock;
+  if (lock && master[lock.field] !== undefined && master[lock.field] !== null) {
+    if (changed.length === 0 && !deletionChanged) return { kind: 'unchanged' };
+    const when = wallClock(master[lock.field]);
+    const canAddendum = lock.addendumRoles.includes(identity.role) && rule.create && !isDeleted(incoming);
+    return canAddendum
+      ? refuse('FINALIZED', `${noun} finalized at ${when}; your change was saved as a draft addendum`, { field: lock.addendumField, lockedAt: String(master[lock.field]) })
+      : refuse('FINALIZED', `${noun} finalized at ${when}; it cannot be changed${isDeleted(incoming) ? ' or deleted' : ''} (write an addendum instead)`);
+  }
+
+  const owned = changed.filter((f) => serverOwned.includes(f));
+  if (owned.length > 0) return refuse('SERVER_OWNED_FIELD', `${owned.join(', ')} ${owned.length > 1 ? 'are' : 'is'} set by the server only; a device cannot change ${owned.length > 1 ? 'them' : 'it'}.`);
+  const immutable = changed.filter((f) => (ALWAYS_IMMUTABLE as readonly string[]).includes(f) || (rule.immutable ?? []).includes(f));
+  if (immutable.length > 0) return refuse('IMMUTABLE_FIELD', `${immutable.join(', ')} of a ${noun} cannot be changed${(ALWAYS_IMMUTABLE as readonly string[]).includes(immutable[0]!) ? '' : ` by your role (${identity.role})`}.`);
+  if (deletionChanged && !rule.delete) {
+    return refuse('NO_DELETE', `Your role (${identity.role}) cannot ${isDeleted(incoming) ? 'delete' : 'restore'} ${collection}.`);
+  }
+  if (rule.update !== 'any') {
+    const allowed: readonly string[] = rule.update === 'none' ? [] : rule.update;
+    const forbidden = changed.filter((f) => !allowed.includes(f));
+    if (forbidden.length > 0) {
+      return refuse('FIELD_NOT_WRITABLE', allowed.length === 0
+        ? `A ${noun} cannot be changed once it is recorded (changed: ${forbidden.join(', ')}).`
+        : `Your role (${identity.role}) may change only ${allowed.join(', ')} of a ${noun}; this change also touched ${forbidden.join(', ')}.`);
+    }
+  }
+  if (inBoundScope(scope, incoming) !== true) return outOfScope('new');
+  return { kind: 'allow' };
+}

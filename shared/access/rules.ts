@@ -1,0 +1,177 @@
+/**
+ * Who may read and write what: the ONE place access rules are declared. Pure data, no I/O, so
+ * the server enforces it (pull, push, live stream) and an app can read it to know what it may
+ * show or offer. `shared/access/policy.ts` evaluates these declarations.
+ *
+ * Everything here is within one tenant: documents of another tenant are never visible or
+ * writable, whatever the role (the server scopes every query by the caller's tenant first).
+ * A collection or role that is not listed has no access: deny by default.
+ */
+import type { Role } from '../protocol/index.ts';
+import type { CollectionName } from '../schemas/index.ts';
+
+/** Attributes of the caller's identity a rule can compare a document field with. */
+export type IdentityAttribute = 'unitId' | 'technicianId' | 'userId' | 'deviceId';
+
+export type Operand = { readonly literal: string | number | boolean } | { readonly identity: IdentityAttribute };
+
+/**
+ * One test on a top-level document field. An identity operand the caller does not have (a crew
+ * token without a unit, say) never matches: a missing attribute grants nothing.
+ */
+export type Condition =
+  | { readonly field: string; readonly equals: Operand }
+  | { readonly field: string; readonly present: true };
+
+export type Scope =
+  /** Every document of the caller's tenant. */
+  | { readonly kind: 'tenant' }
+  /** Documents matching any of the alternatives; each alternative is a list of conditions that must all hold. */
+  | { readonly kind: 'where'; readonly anyOf: readonly (readonly Condition[])[]; readonly label: string }
+  /**
+   * Documents whose id is the `key` field of a document of another collection that matches
+   * `where` (and is not deleted): e.g. the tickets behind a technician's jobs.
+   */
+  | { readonly kind: 'via'; readonly collection: CollectionName; readonly where: readonly Condition[]; readonly key: string; readonly label: string };
+
+export interface ReadRule {
+  readonly scope: Scope;
+  /** Minimum necessary: only these top-level fields are sent (always including `_deleted`). */
+  readonly project?: readonly string[];
+}
+
+export interface WriteRule {
+  /** Which documents may be written, checked on the current and the new state. `via` scopes cannot be written. */
+  readonly scope: Scope;
+  readonly create: boolean;
+  /** Whether `_deleted` may change (delete or undelete). */
+  readonly delete: boolean;
+  /** Top-level fields an update may change: a list, or `any` (except `immutable` and server-owned fields). */
+  readonly update: readonly string[] | 'any' | 'none';
+  /** Fields that never change once the document exists, for this role (`id` and `tenantId` never change for anyone). */
+  readonly immutable?: readonly string[];
+}
+
+export interface LockRule {
+  /** Once the stored document has this field, no device may change it. */
+  readonly field: string;
+  /** Roles whose refused change is saved as a new draft document pointing at the locked one. */
+  readonly addendumRoles: readonly Role[];
+  /** The field of the new document that points at the locked one. */
+  readonly addendumField: string;
+}
+
+export interface CollectionAccess {
+  /** Protected health information: every read of it is written to the audit log. */
+  readonly phi: boolean;
+  /** Set by the server only (hooks); no device may set or change them. */
+  readonly serverOwned?: readonly string[];
+  readonly lock?: LockRule;
+  readonly read: Partial<Record<Role, ReadRule>>;
+  readonly write: Partial<Record<Role, WriteRule>>;
+}
+
+/** Never change once a document exists. */
+export const ALWAYS_IMMUTABLE = ['id', 'tenantId'] as const;
+/**
+ * Bookkeeping any writer changes with every write: the client-owned revision and the merge's
+ * conflict history (a merged document adds entries to it).
+ */
+export const BOOKKEEPING_FIELDS = ['rev', 'conflicts'] as const;
+
+const TENANT: Scope = { kind: 'tenant' };
+const unitIs = (field: string) => ({ field, equals: { identity: 'unitId' } }) as const;
+
+const CREW_INCIDENTS: Scope = { kind: 'where', anyOf: [[unitIs('assignedUnitId')]], label: 'incidents assigned to your unit' };
+const CREW_EPCRS: Scope = { kind: 'where', anyOf: [[unitIs('unitId')]], label: 'reports of your unit' };
+const CREW_UNIT: Scope = { kind: 'where', anyOf: [[unitIs('callSign')]], label: 'your own unit' };
+const CREW_GPS: Scope = {
+  kind: 'where', anyOf: [[{ field: 'sourceType', equals: { literal: 'unit' } }, unitIs('sourceId')]], label: 'positions of your unit',
+};
+const TECH_GPS: Scope = {
+  kind: 'where',
+  anyOf: [[{ field: 'sourceType', equals: { literal: 'technician' } }, { field: 'sourceId', equals: { identity: 'technicianId' } }]],
+  label: 'your own positions',
+};
+const TECH_JOBS: Scope = { kind: 'where', anyOf: [[{ field: 'assigneeId', equals: { identity: 'technicianId' } }]], label: 'jobs assigned to you' };
+const TECH_TICKETS: Scope = {
+  kind: 'via', collection: 'jobs', where: [{ field: 'assigneeId', equals: { identity: 'technicianId' } }], key: 'ticketId',
+  label: 'tickets of jobs assigned to you',
+};
+const FINALIZED_EPCRS: Scope = { kind: 'where', anyOf: [[{ field: 'lockedAt', present: true }]], label: 'finalized reports' };
+
+/** What a dispatcher sees of an ePCR: where the crew is in the call, no clinical content. */
+export const DISPATCH_EPCR_FIELDS = ['id', 'tenantId', 'rev', 'status', 'unitId', 'incidentId', 'times', 'lockedAt', '_deleted'] as const;
+
+export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = {
+  incidents: {
+    phi: false,
+    read: { crew: { scope: CREW_INCIDENTS }, dispatcher: { scope: TENANT }, admin: { scope: TENANT } },
+    write: {
+      dispatcher: { scope: TENANT, create: true, delete: true, update: 'any' },
+      // The crew stamps its progress on its own call; it cannot reassign the call or make one up.
+      crew: { scope: CREW_INCIDENTS, create: false, delete: false, update: ['status', 'timeline', 'transportCompleted', 'notes'] },
+    },
+  },
+  epcrs: {
+    phi: true,
+    serverOwned: ['lockedAt', 'finalizeErrors'],
+    lock: { field: 'lockedAt', addendumRoles: ['crew'], addendumField: 'addendumOf' },
+    read: {
+      crew: { scope: CREW_EPCRS },
+      dispatcher: { scope: TENANT, project: DISPATCH_EPCR_FIELDS },
+      biller: { scope: FINALIZED_EPCRS },
+      admin: { scope: TENANT },
+    },
+    write: {
+      crew: { scope: CREW_EPCRS, create: true, delete: true, update: 'any', immutable: ['unitId', 'addendumOf'] },
+    },
+  },
+  gps_points: {
+    phi: false,
+    read: { crew: { scope: CREW_GPS }, technician: { scope: TECH_GPS }, dispatcher: { scope: TENANT }, admin: { scope: TENANT } },
+    // Position history is append-only evidence: fixes are added, never moved or removed.
+    write: {
+      crew: { scope: CREW_GPS, create: true, delete: false, update: 'none' },
+      technician: { scope: TECH_GPS, create: true, delete: false, update: 'none' },
+    },
+  },
+  units: {
+    phi: false,
+    read: { crew: { scope: CREW_UNIT }, dispatcher: { scope: TENANT }, admin: { scope: TENANT } },
+    write: {
+      dispatcher: { scope: TENANT, create: true, delete: true, update: 'any' },
+      // An MDT may register its own unit and report its status and position; dispatch assigns it.
+      crew: {
+        scope: CREW_UNIT, create: true, delete: false,
+        update: ['status', 'statusAt', 'assignmentAcknowledgedAt', 'lastPosition', 'lastPositionAt', 'crewNames'],
+      },
+    },
+  },
+  billing_records: {
+    phi: true,
+    read: { biller: { scope: TENANT }, admin: { scope: TENANT } },
+    // Billing history is voided (status), not deleted.
+    write: { biller: { scope: TENANT, create: true, delete: false, update: 'any' } },
+  },
+  claims: {
+    phi: true,
+    read: { biller: { scope: TENANT }, admin: { scope: TENANT } },
+    write: { biller: { scope: TENANT, create: true, delete: false, update: 'any' } },
+  },
+  orders: {
+    phi: false,
+    read: { admin: { scope: TENANT } },
+    write: {},
+  },
+  tickets: {
+    phi: false,
+    read: { technician: { scope: TECH_TICKETS }, admin: { scope: TENANT } },
+    write: {},
+  },
+  jobs: {
+    phi: false,
+    read: { technician: { scope: TECH_JOBS }, admin: { scope: TENANT } },
+    write: { technician: { scope: TECH_JOBS, create: false, delete: false, update: ['status', 'statusAt', 'notes'] } },
+  },
+};

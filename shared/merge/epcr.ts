@@ -1,0 +1,17 @@
+import { epcrSchema } from '../schemas/epcrs.ts';
+import { createThreeWayMerge, type MergeFunction } from './three-way.ts';
+
+/**
+ * Set only by the server's finalize hook. A device's copy is at best stale, so it never
+ * overrides what the server decided, even when only the device "changed" it.
+ */
+export const EPCR_SERVER_OWNED_FIELDS = ['lockedAt', 'finalizeErrors'] as const;
+
+/**
+ * Section by section (patient, times, narrative, ...) and vitals, medications and procedures
+ * item by item, so two crew members documenting one patient both keep their work.
+ */
+export const mergeEpcr: MergeFunction = createThreeWayMerge({
+  schema: epcrSchema,
+  masterOwned: EPCR_SERVER_OWNED_FIELDS,
+});

@@ -1,0 +1,296 @@
+/**
+ * The generic three-way merge of two JSON documents that both descend from a common base.
+ *
+ * Master is the server's state, incoming a device's. When both changed a value differently,
+ * master wins because the server's commit order is the only order every party agrees on
+ * (device clocks are never trusted); the losing value goes to the `conflicts` history so
+ * nothing a person typed is lost.
+ */
+import { isRevision, mergedRevision } from '../revision.ts';
+import {
+  CONFLICTS_KEY, DEFAULT_MAX_CONFLICTS, conflictEntry, mergeConflictHistories, type ConflictEntry,
+} from './conflicts.ts';
+import { LOCAL_META_KEYS, deepEqual, definedKeys, isPlainObject, type Doc } from './json.ts';
+import { isDeleted, isSameRevision } from './same-revision.ts';
+
+export interface MergeInput {
+  /** The state both sides started from (RxDB's assumedMasterState); absent means "none". */
+  base?: Doc;
+  master: Doc;
+  incoming: Doc;
+}
+
+export type MergeFunction = (input: MergeInput) => Doc;
+
+/** The parts of a JSON schema the merge reads: child schemas and the limits it must keep. */
+export interface SchemaNode {
+  properties?: Readonly<Record<string, unknown>>;
+  additionalProperties?: unknown;
+  items?: unknown;
+  maxItems?: number;
+  maxProperties?: number;
+}
+
+export interface ThreeWayMergeOptions {
+  /** The collection's schema; without it no size limit is enforced. */
+  schema?: SchemaNode;
+  /** Top-level keys always taken from master, besides `id` and `tenantId`. */
+  masterOwned?: readonly string[];
+  /**
+   * Whether losing values are written to `conflicts`. Defaults to whether the schema declares
+   * that property: adding it to a document whose schema lacks it would make the doc invalid.
+   */
+  recordConflicts?: boolean;
+}
+
+const REV_KEY = 'rev';
+const DELETED_KEY = '_deleted';
+const ALWAYS_MASTER_OWNED: readonly string[] = ['id', 'tenantId'];
+
+export function createThreeWayMerge(options: ThreeWayMergeOptions = {}): MergeFunction {
+  return (input) => threeWayMerge(input, options);
+}
+
+export function threeWayMerge(input: MergeInput, options: ThreeWayMergeOptions = {}): Doc {
+  const { master, incoming } = input;
+  if (isSameRevision(master, incoming)) return master;
+
+  const base: Doc = input.base ?? {};
+  const recordConflicts = options.recordConflicts ?? declaresConflicts(options.schema);
+  const masterOwned = [...ALWAYS_MASTER_OWNED, ...(options.masterOwned ?? [])];
+  const bookkeeping = new Set([REV_KEY, DELETED_KEY, ...LOCAL_META_KEYS, ...(recordConflicts ? [CONFLICTS_KEY] : [])]);
+  const notMerged = new Set([...bookkeeping, ...masterOwned]);
+  const recorder = new ConflictRecorder(master.rev, incoming.rev, recordConflicts);
+
+  const deletion = mergeDeleted(base, master, incoming, bookkeeping, recorder);
+  // A deletion that lost to an edit has no content worth merging: the survivor's edit stands.
+  const masterSide = deletion.deleterLost && isDeleted(master) ? base : master;
+  const incomingSide = deletion.deleterLost && isDeleted(incoming) ? base : incoming;
+  const body = mergeObject(
+    '',
+    without(base, notMerged),
+    without(masterSide, notMerged),
+    without(incomingSide, notMerged),
+    options.schema,
+    recorder,
+  );
+
+  const result: Doc = {};
+  for (const key of masterOwned) {
+    if (master[key] !== undefined) result[key] = master[key];
+  }
+  const rev = isRevision(master.rev) && isRevision(incoming.rev) ? mergedRevision(master.rev, incoming.rev) : master.rev;
+  if (rev !== undefined) result[REV_KEY] = rev;
+  Object.assign(result, body);
+  if (recordConflicts && (master[CONFLICTS_KEY] !== undefined || incoming[CONFLICTS_KEY] !== undefined || recorder.entries.length > 0)) {
+    result[CONFLICTS_KEY] = mergeConflictHistories(
+      master[CONFLICTS_KEY],
+      incoming[CONFLICTS_KEY],
+      recorder.entries,
+      conflictsLimit(options.schema),
+    );
+  }
+  result._deleted = deletion.deleted;
+  return result;
+}
+
+class ConflictRecorder {
+  readonly entries: ConflictEntry[] = [];
+  private readonly masterRev: unknown;
+  private readonly incomingRev: unknown;
+  private readonly enabled: boolean;
+
+  constructor(masterRev: unknown, incomingRev: unknown, enabled: boolean) {
+    this.masterRev = masterRev;
+    this.incomingRev = incomingRev;
+    this.enabled = enabled;
+  }
+
+  incomingLost(path: string, kept: unknown, lost: unknown): void {
+    if (this.enabled) this.entries.push(conflictEntry(path, this.masterRev, this.incomingRev, kept, lost));
+  }
+
+  masterLost(path: string, kept: unknown, lost: unknown): void {
+    if (this.enabled) this.entries.push(conflictEntry(path, this.incomingRev, this.masterRev, kept, lost));
+  }
+}
+
+/** Deleting loses to an edit on the other side: the edit is work someone did, the delete can be redone. */
+function mergeDeleted(
+  base: Doc,
+  master: Doc,
+  incoming: Doc,
+  bookkeeping: ReadonlySet<string>,
+  recorder: ConflictRecorder,
+): { deleted: boolean; deleterLost: boolean } {
+  const masterDeleted = isDeleted(master);
+  if (masterDeleted === isDeleted(incoming)) return { deleted: masterDeleted, deleterLost: false };
+  // The side that differs from the base is the one that acted; if it undeleted, it stays alive.
+  if (isDeleted(base)) return { deleted: false, deleterLost: false };
+  const survivor = masterDeleted ? incoming : master;
+  if (deepEqual(without(base, bookkeeping), without(survivor, bookkeeping))) {
+    return { deleted: true, deleterLost: false };
+  }
+  if (masterDeleted) recorder.masterLost(DELETED_KEY, false, true);
+  else recorder.incomingLost(DELETED_KEY, false, true);
+  return { deleted: false, deleterLost: true };
+}
+
+/** Returns undefined when the merged value is "absent". */
+function mergeValue(
+  path: string,
+  base: unknown,
+  master: unknown,
+  incoming: unknown,
+  schema: SchemaNode | undefined,
+  recorder: ConflictRecorder,
+): unknown {
+  if (deepEqual(master, incoming)) return master;
+  if (deepEqual(base, master)) return incoming;
+  if (deepEqual(base, incoming)) return master;
+
+  if (isPlainObject(master) && isPlainObject(incoming)) {
+    return mergeObject(path, isPlainObject(base) ? base : {}, master, incoming, schema, recorder);
+  }
+  const lists = keyedLists(base, master, incoming);
+  if (lists !== undefined) return mergeKeyedLists(path, lists, schema, recorder);
+
+  recorder.incomingLost(path, master, incoming);
+  return master;
+}
+
+function mergeObject(
+  path: string,
+  base: Record<string, unknown>,
+  master: Record<string, unknown>,
+  incoming: Record<string, unknown>,
+  schema: SchemaNode | undefined,
+  recorder: ConflictRecorder,
+): Record<string, unknown> {
+  // Sorted so that conflict entries come out in the same order whatever key order a store kept.
+  const keys = [...new Set([...definedKeys(master), ...definedKeys(incoming), ...definedKeys(base)])].sort();
+  const merged: Record<string, unknown> = {};
+  for (const key of keys) {
+    const value = mergeValue(joinPath(path, key), base[key], master[key], incoming[key], propertySchema(schema, key), recorder);
+    if (value !== undefined) merged[key] = value;
+  }
+
+  const maxProperties = schema?.maxProperties;
+  if (typeof maxProperties === 'number') {
+    const mergedKeys = Object.keys(merged);
+    let excess = mergedKeys.length - maxProperties;
+    // Only keys incoming added can overflow (master's own keys fit), so those are dropped.
+    for (let k = mergedKeys.length - 1; k >= 0 && excess > 0; k--) {
+      const key = mergedKeys[k]!;
+      if (master[key] !== undefined) continue;
+      recorder.incomingLost(joinPath(path, key), undefined, merged[key]);
+      delete merged[key];
+      excess--;
+    }
+  }
+  return merged;
+}
+
+type ItemId = string | number;
+type Item = Record<string, unknown>;
+
+interface KeyedLists {
+  base: Map<ItemId, Item>;
+  master: Map<ItemId, Item>;
+  incoming: Map<ItemId, Item>;
+}
+
+/** Arrays of objects with unique ids merge item by item; any other array is one atomic value. */
+function keyedLists(base: unknown, master: unknown, incoming: unknown): KeyedLists | undefined {
+  const baseItems = base === undefined ? new Map<ItemId, Item>() : itemsById(base);
+  const masterItems = itemsById(master);
+  const incomingItems = itemsById(incoming);
+  if (baseItems === undefined || masterItems === undefined || incomingItems === undefined) return undefined;
+  return { base: baseItems, master: masterItems, incoming: incomingItems };
+}
+
+function itemsById(list: unknown): Map<ItemId, Item> | undefined {
+  if (!Array.isArray(list)) return undefined;
+  const items = new Map<ItemId, Item>();
+  for (const item of list) {
+    if (!isPlainObject(item)) return undefined;
+    const id = item.id;
+    if ((typeof id !== 'string' && typeof id !== 'number') || items.has(id)) return undefined;
+    items.set(id, item);
+  }
+  return items;
+}
+
+function mergeKeyedLists(
+  path: string,
+  lists: KeyedLists,
+  schema: SchemaNode | undefined,
+  recorder: ConflictRecorder,
+): Item[] {
+  const ids = [...lists.master.keys(), ...[...lists.incoming.keys()].filter((id) => !lists.master.has(id))];
+  const itemSchema = childSchema(schema?.items);
+  const merged: Array<{ id: ItemId; item: Item }> = [];
+
+  for (const id of ids) {
+    const itemPath = `${path}[${String(id)}]`;
+    const baseItem = lists.base.get(id);
+    const masterItem = lists.master.get(id);
+    const incomingItem = lists.incoming.get(id);
+    if (masterItem !== undefined && incomingItem !== undefined) {
+      merged.push({ id, item: mergeValue(itemPath, baseItem, masterItem, incomingItem, itemSchema, recorder) as Item });
+      continue;
+    }
+    const survivor = masterItem ?? incomingItem!;
+    if (baseItem === undefined) {
+      merged.push({ id, item: survivor });
+    } else if (!deepEqual(baseItem, survivor)) {
+      // Removed on one side while edited on the other: keep the edit, note the removal.
+      merged.push({ id, item: survivor });
+      if (masterItem !== undefined) recorder.incomingLost(itemPath, survivor, undefined);
+      else recorder.masterLost(itemPath, survivor, undefined);
+    }
+  }
+
+  const maxItems = schema?.maxItems;
+  if (typeof maxItems === 'number' && merged.length > maxItems) {
+    // The tail holds only items master does not have (master itself fits), so master still wins.
+    for (const { id, item } of merged.splice(maxItems)) {
+      recorder.incomingLost(`${path}[${String(id)}]`, undefined, item);
+    }
+  }
+  return merged.map(({ item }) => item);
+}
+
+function propertySchema(schema: SchemaNode | undefined, key: string): SchemaNode | undefined {
+  const properties = schema?.properties;
+  if (properties !== undefined && Object.prototype.hasOwnProperty.call(properties, key)) {
+    return childSchema(properties[key]);
+  }
+  return childSchema(schema?.additionalProperties);
+}
+
+function childSchema(node: unknown): SchemaNode | undefined {
+  return isPlainObject(node) ? (node as SchemaNode) : undefined;
+}
+
+function declaresConflicts(schema: SchemaNode | undefined): boolean {
+  const properties = schema?.properties;
+  return properties !== undefined && Object.prototype.hasOwnProperty.call(properties, CONFLICTS_KEY);
+}
+
+function conflictsLimit(schema: SchemaNode | undefined): number {
+  const limit = propertySchema(schema, CONFLICTS_KEY)?.maxItems;
+  return typeof limit === 'number' ? limit : DEFAULT_MAX_CONFLICTS;
+}
+
+function without(doc: Doc, keys: ReadonlySet<string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(doc)) {
+    if (!keys.has(key)) out[key] = doc[key];
+  }
+  return out;
+}
+
+function joinPath(parent: string, key: string): string {
+  return parent === '' ? key : `${parent}.${key}`;
+}

@@ -1,0 +1,29 @@
+import { addressProperty, baseProperties, conflictHistoryProperty, refId, shortText } from './common.ts';
+
+export const billingRecordSchema = {
+  title: 'billing_records',
+  description: 'What billing needs from one transport: service level, HCPCS codes, loaded miles, modifier.',
+  version: 0,
+  primaryKey: 'id',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'tenantId', 'rev', 'epcrId', 'status'],
+  properties: {
+    ...baseProperties,
+    epcrId: refId,
+    incidentId: refId,
+    status: { type: 'string', enum: ['draft', 'ready', 'claimed', 'void'] },
+    serviceLevel: { type: 'string', maxLength: 20 },
+    hcpcsBase: { type: 'string', maxLength: 10 },
+    hcpcsMileage: { type: 'string', maxLength: 10 },
+    loadedMiles: { type: 'number', minimum: 0, maximum: 10000 },
+    originType: { type: 'string', maxLength: 1 },
+    destinationType: { type: 'string', maxLength: 1 },
+    modifier: { type: 'string', maxLength: 2 },
+    pickupZip: { type: 'string', maxLength: 10 },
+    dropoffAddress: addressProperty,
+    payer: shortText,
+    icd10: { type: 'array', maxItems: 12, items: { type: 'string', maxLength: 10 } },
+    conflicts: conflictHistoryProperty,
+  },
+} as const;

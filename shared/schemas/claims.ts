@@ -1,0 +1,38 @@
+import { baseProperties, conflictHistoryProperty, dateTimeProperty, refId, shortText } from './common.ts';
+
+export const claimSchema = {
+  title: 'claims',
+  description: 'An 837P-shaped ambulance claim for one billing record (original, replacement or void).',
+  version: 0,
+  primaryKey: 'id',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'tenantId', 'rev', 'billingRecordId', 'epcrId', 'status', 'frequencyCode'],
+  properties: {
+    ...baseProperties,
+    billingRecordId: refId,
+    epcrId: refId,
+    status: { type: 'string', enum: ['draft', 'submitted', 'accepted', 'rejected', 'void'] },
+    /** X12 claim frequency: 1 original, 7 replacement, 8 void. */
+    frequencyCode: { type: 'string', enum: ['1', '7', '8'] },
+    correctionOf: refId,
+    lines: {
+      type: 'array',
+      maxItems: 20,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['code', 'units'],
+        properties: {
+          code: { type: 'string', maxLength: 10 },
+          modifier: { type: 'string', maxLength: 2 },
+          units: { type: 'number', minimum: 0 },
+          chargeCents: { type: 'integer', minimum: 0 },
+        },
+      },
+    },
+    submittedAt: dateTimeProperty,
+    payerResponse: shortText,
+    conflicts: conflictHistoryProperty,
+  },
+} as const;

@@ -1,0 +1,247 @@
+import {
+  addressProperty, baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty,
+  longText, refId, shortText,
+} from './common.ts';
+
+/** Codes are kept as NEMSIS code strings (e.g. "2205001") so the export needs no lookup. */
+const code = { type: 'string', maxLength: 20 } as const;
+const codeList = { type: 'array', maxItems: 50, items: code } as const;
+const textList = { type: 'array', maxItems: 100, items: shortText } as const;
+const itemId = { type: 'string', minLength: 1, maxLength: 64 } as const;
+
+/** One entry of eTimes; each key maps to the NEMSIS element named in its comment. */
+const timesProperty = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    psapCall: dateTimeProperty, // eTimes.01
+    dispatchNotified: dateTimeProperty, // eTimes.02
+    unitNotified: dateTimeProperty, // eTimes.03
+    dispatchAcknowledged: dateTimeProperty, // eTimes.04
+    unitEnRoute: dateTimeProperty, // eTimes.05
+    unitOnScene: dateTimeProperty, // eTimes.06
+    atPatient: dateTimeProperty, // eTimes.07
+    transferOfEmsCare: dateTimeProperty, // eTimes.08
+    unitLeftScene: dateTimeProperty, // eTimes.09
+    atDestination: dateTimeProperty, // eTimes.11
+    transferOfCare: dateTimeProperty, // eTimes.12
+    backInService: dateTimeProperty, // eTimes.13
+    unitCanceled: dateTimeProperty, // eTimes.14
+  },
+} as const;
+
+export const epcrSchema = {
+  title: 'epcrs',
+  description: 'Electronic patient care report, sectioned like NEMSIS 3.5 (one PatientCareReport).',
+  version: 0,
+  primaryKey: 'id',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'tenantId', 'rev', 'status', 'unitId'],
+  /**
+   * PHI, stored AES-encrypted on devices (RxDB encryption-crypto-js, client/sync/database.ts):
+   * whole top-level sections, so nothing inside them can be indexed or queried; apps select
+   * reports by id, unitId, incidentId, status and lockedAt only. `conflicts` holds copies of
+   * merged-away values of these sections (lostValueJson/keptValueJson), so it is encrypted too.
+   * The server never sees this list (wire-schema.ts strips it).
+   */
+  encrypted: ['patient', 'situation', 'history', 'vitals', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'conflicts'],
+  properties: {
+    ...baseProperties,
+    status: { type: 'string', enum: ['draft', 'finalized'] },
+    unitId: refId,
+    incidentId: refId,
+    /** An addendum is its own ePCR document pointing at the locked report it amends. */
+    addendumOf: refId,
+    addendumReason: shortText,
+    /** Server-owned: set by the finalize hook when the report passes validation. */
+    lockedAt: dateTimeProperty,
+    /** Server-owned: field-level problems found when finalization was refused. */
+    finalizeErrors: {
+      type: 'array',
+      maxItems: 200,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['path', 'message'],
+        properties: { path: { type: 'string', maxLength: 200 }, message: { type: 'string', maxLength: 500 } },
+      },
+    },
+    record: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { pcrNumber: { type: 'string', maxLength: 50 } }, // eRecord.01
+    },
+    response: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        agencyNumber: shortText, // eResponse.01
+        incidentNumber: shortText, // eResponse.03
+        responseNumber: shortText, // eResponse.04
+        serviceType: code, // eResponse.05
+        unitCapability: code, // eResponse.07
+        vehicleNumber: shortText, // eResponse.13
+        callSign: shortText, // eResponse.14
+        responseMode: code, // eResponse.23
+      },
+    },
+    dispatch: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        reason: code, // eDispatch.01
+        emdPerformed: code, // eDispatch.02
+        emdDeterminant: shortText, // eDispatch.03
+        priority: shortText, // eDispatch.05
+        cadRecordId: shortText, // eDispatch.06
+        complaint: shortText,
+      },
+    },
+    times: timesProperty,
+    scene: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        address: addressProperty, // eScene.15-.21
+        location: geoPointProperty, // eScene.11
+        numberOfPatients: { type: 'integer', minimum: 0, maximum: 1000 }, // eScene.06
+        locationType: code, // eScene.09
+      },
+    },
+    patient: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        firstName: shortText, // ePatient.03
+        lastName: shortText, // ePatient.02
+        dateOfBirth: { type: 'string', maxLength: 10, pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }, // ePatient.17
+        age: { type: 'integer', minimum: 0, maximum: 150 }, // ePatient.15
+        ageUnits: code, // ePatient.16
+        sex: code, // ePatient.25
+        race: codeList, // ePatient.14
+        address: addressProperty, // ePatient.05-.09
+        phone: { type: 'string', maxLength: 20 },
+      },
+    },
+    situation: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        onset: dateTimeProperty, // eSituation.01
+        possibleInjury: code, // eSituation.02
+        chiefComplaint: shortText, // eSituation.04
+        primarySymptom: code, // eSituation.09
+        primaryImpression: code, // eSituation.11
+        secondaryImpressions: codeList, // eSituation.12
+        acuity: code, // eSituation.13
+        lastKnownWell: dateTimeProperty, // eSituation.18
+      },
+    },
+    history: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        allergies: textList, // eHistory.06/.07
+        medicalHistory: textList, // eHistory.08
+        currentMedications: textList, // eHistory.12
+        lastOralIntake: dateTimeProperty, // eHistory.19
+      },
+    },
+    vitals: {
+      type: 'array',
+      maxItems: 500,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'takenAt'],
+        properties: {
+          id: itemId,
+          takenAt: dateTimeProperty, // eVitals.01
+          systolic: { type: 'integer', minimum: 0, maximum: 400 }, // eVitals.06
+          diastolic: { type: 'integer', minimum: 0, maximum: 300 }, // eVitals.07
+          heartRate: { type: 'integer', minimum: 0, maximum: 400 }, // eVitals.10
+          respiratoryRate: { type: 'integer', minimum: 0, maximum: 100 }, // eVitals.14
+          spo2: { type: 'integer', minimum: 0, maximum: 100 }, // eVitals.12
+          etco2: { type: 'integer', minimum: 0, maximum: 200 }, // eVitals.16
+          glucose: { type: 'integer', minimum: 0, maximum: 2000 }, // eVitals.18
+          gcsEye: { type: 'integer', minimum: 1, maximum: 4 }, // eVitals.19
+          gcsVerbal: { type: 'integer', minimum: 1, maximum: 5 }, // eVitals.20
+          gcsMotor: { type: 'integer', minimum: 1, maximum: 6 }, // eVitals.21
+          avpu: code, // eVitals.26
+          pain: { type: 'integer', minimum: 0, maximum: 10 }, // eVitals.27
+          temperatureC: { type: 'number', minimum: 10, maximum: 50 }, // eVitals.24
+        },
+      },
+    },
+    medications: {
+      type: 'array',
+      maxItems: 500,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'givenAt', 'medication'],
+        properties: {
+          id: itemId,
+          givenAt: dateTimeProperty, // eMedications.01
+          medication: shortText, // eMedications.03
+          route: code, // eMedications.04
+          dose: { type: 'number', minimum: 0 }, // eMedications.05
+          doseUnit: code, // eMedications.06
+          response: code, // eMedications.07
+          complication: code, // eMedications.08
+        },
+      },
+    },
+    procedures: {
+      type: 'array',
+      maxItems: 500,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'performedAt', 'procedure'],
+        properties: {
+          id: itemId,
+          performedAt: dateTimeProperty, // eProcedures.01
+          procedure: shortText, // eProcedures.03
+          attempts: { type: 'integer', minimum: 0, maximum: 50 }, // eProcedures.05
+          successful: code, // eProcedures.06
+          response: code, // eProcedures.08
+        },
+      },
+    },
+    narrative: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { text: longText }, // eNarrative.01
+    },
+    disposition: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        destinationName: shortText, // eDisposition.01
+        destinationCode: shortText, // eDisposition.02
+        destinationAddress: addressProperty, // eDisposition.03-.07
+        destinationType: code, // eDisposition.21
+        unitDisposition: code, // eDisposition.27
+        patientEvaluationCare: code, // eDisposition.28
+        crewDisposition: code, // eDisposition.29
+        transportDisposition: code, // eDisposition.30
+        preArrivalAlert: code, // eDisposition.24
+        preArrivalAlertAt: dateTimeProperty, // eDisposition.25
+        loadedMiles: { type: 'number', minimum: 0, maximum: 10000 },
+      },
+    },
+    payment: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        primaryMethod: code, // ePayment.01
+        serviceLevel: code, // ePayment.50
+        insuranceCompany: shortText, // ePayment.10
+        memberId: shortText, // ePayment.19
+      },
+    },
+    conflicts: conflictHistoryProperty,
+  },
+} as const;

@@ -1,0 +1,47 @@
+import { addressProperty, baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty, refId, shortText } from './common.ts';
+
+/** CAD status stamps kept as a timeline; the keys are the ePCR's `times` keys (NEMSIS eTimes). */
+export const incidentTimelineProperty = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    psapCall: dateTimeProperty,
+    dispatchNotified: dateTimeProperty,
+    unitNotified: dateTimeProperty,
+    dispatchAcknowledged: dateTimeProperty,
+    unitEnRoute: dateTimeProperty,
+    unitOnScene: dateTimeProperty,
+    atPatient: dateTimeProperty,
+    unitLeftScene: dateTimeProperty,
+    atDestination: dateTimeProperty,
+    transferOfCare: dateTimeProperty,
+    backInService: dateTimeProperty,
+    unitCanceled: dateTimeProperty,
+  },
+} as const;
+
+export const incidentSchema = {
+  title: 'incidents',
+  description: 'A CAD incident (call for service) and its timeline.',
+  version: 0,
+  primaryKey: 'id',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'tenantId', 'rev', 'incidentNumber', 'status'],
+  properties: {
+    ...baseProperties,
+    incidentNumber: { type: 'string', minLength: 1, maxLength: 50 },
+    cadRecordId: shortText,
+    type: shortText,
+    complaint: shortText,
+    priority: { type: 'string', maxLength: 20 },
+    address: addressProperty,
+    location: geoPointProperty,
+    assignedUnitId: refId,
+    status: { type: 'string', enum: ['new', 'dispatched', 'active', 'transporting', 'closed', 'cancelled'] },
+    timeline: incidentTimelineProperty,
+    transportCompleted: { type: 'boolean' },
+    notes: { type: 'string', maxLength: 5000 },
+    conflicts: conflictHistoryProperty,
+  },
+} as const;

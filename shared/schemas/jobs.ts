@@ -1,0 +1,31 @@
+import { addressProperty, baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty, refId } from './common.ts';
+import { customerProperty } from './orders.ts';
+
+export const JOB_STATUSES = ['unassigned', 'assigned', 'en_route', 'on_site', 'completed', 'offline'] as const;
+
+export const jobSchema = {
+  title: 'jobs',
+  description: 'A field job worked by one technician.',
+  version: 0,
+  primaryKey: 'id',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'tenantId', 'rev', 'status'],
+  properties: {
+    ...baseProperties,
+    kind: { type: 'string', enum: ['installation', 'repair', 'inspection'] },
+    status: { type: 'string', enum: JOB_STATUSES },
+    statusAt: dateTimeProperty,
+    ticketId: refId,
+    orderId: refId,
+    orderNumber: { type: 'string', maxLength: 50 },
+    assigneeId: refId,
+    customer: customerProperty,
+    serviceAddress: addressProperty,
+    location: geoPointProperty,
+    equipmentSerials: { type: 'array', maxItems: 100, items: { type: 'string', maxLength: 64 } },
+    ticketNotes: { type: 'string', maxLength: 5000 },
+    notes: { type: 'string', maxLength: 5000 },
+    conflicts: conflictHistoryProperty,
+  },
+} as const;

@@ -1,0 +1,29 @@
+import { baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty, refId, shortText } from './common.ts';
+
+export const UNIT_STATUSES = [
+  'out_of_service', 'available', 'dispatched', 'acknowledged', 'en_route', 'staged', 'on_scene',
+  'transporting', 'at_destination', 'at_home', 'cancelled',
+] as const;
+
+export const unitSchema = {
+  title: 'units',
+  description: 'A vehicle (ambulance) with its crew, CAD status and last known position.',
+  version: 0,
+  primaryKey: 'id',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'tenantId', 'rev', 'callSign', 'status'],
+  properties: {
+    ...baseProperties,
+    callSign: { type: 'string', minLength: 1, maxLength: 30 },
+    capability: { type: 'string', maxLength: 20 },
+    status: { type: 'string', enum: UNIT_STATUSES },
+    statusAt: dateTimeProperty,
+    currentIncidentId: refId,
+    assignmentAcknowledgedAt: dateTimeProperty,
+    lastPosition: geoPointProperty,
+    lastPositionAt: dateTimeProperty,
+    crewNames: { type: 'array', maxItems: 10, items: shortText },
+    conflicts: conflictHistoryProperty,
+  },
+} as const;

@@ -1,0 +1,228 @@
+import { merge } from '../../shared/merge/index.ts';
+import { isCollectionName } from '../../shared/schemas/index.ts';
+import type { ErrorBody } from '../../shared/protocol/index.ts';
+import { REJECTIONS_HEADER, type RejectionNotice } from '../../shared/access/rejections.ts';
+import { BATCH_SIZE, COMPRESS_ABOVE_BYTES, LANES, type Lane } from './lanes.ts';
+import {
+  getSession, updateStatus, type JsonDoc, type OutboxDb, type OutboxSession, type QueuedRow, type RejectedRow,
+} from './outbox-db.ts';
+
+export interface DeliveryOptions {
+  db: OutboxDb;
+  fetch?: typeof fetch;
+  /** Gets a fresh access token when the server says the current one expired; undefined = signed out. */
+  refreshSession?: (session: OutboxSession) => Promise<OutboxSession | undefined>;
+  now?: () => number;
+  /** Stops after this many requests (a service worker must not run forever in one wake-up). */
+  maxRequests?: number;
+}
+
+export interface DeliveryResult {
+  delivered: number;
+  merged: number;
+  rejected: number;
+  requests: number;
+  bytesSent: number;
+  /** Why delivery stopped before the queue was empty. */
+  stoppedBy?: 'network' | 'server' | 'auth' | 'update' | 'limit';
+  error?: string;
+}
+
+/**
+ * Sends the queue to the server, most urgent lane first, one collection per request. Every
+ * request is safe to repeat (push is idempotent), so a lost answer only costs a resend. Rows the
+ * server refuses move to the rejected list with the reason, never into the void, and do not
+ * block the rows behind them.
+ */
+export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryResult> {
+  const { db } = options;
+  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  const now = options.now ?? (() => Date.now());
+  const result: DeliveryResult = { delivered: 0, merged: 0, rejected: 0, requests: 0, bytesSent: 0 };
+  const stored = await getSession(db);
+  if (!stored) return stop(result, 'auth', 'not signed in on this device yet');
+  let session: OutboxSession = stored;
+  const batchCap = new Map<Lane, number>();
+
+  for (;;) {
+    if (options.maxRequests !== undefined && result.requests >= options.maxRequests) return stop(result, 'limit');
+    const batch = await nextBatch(db, batchCap);
+    if (!batch) {
+      await updateStatus(db, { failures: 0, lastSuccessAt: now(), lastError: undefined, signedOut: false, updateRequired: false });
+      return result;
+    }
+    const { collection, rows } = batch;
+    const schemaVersion = rows[0]!.schemaVersion;
+    const body = JSON.stringify(rows.map((r) => ({ ...(r.base ? { assumedMasterState: r.base } : {}), newDocumentState: r.state })));
+    const headers: Record<string, string> = { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' };
+    let payload: BodyInit = body;
+    let size = body.length;
+    if (body.length > COMPRESS_ABOVE_BYTES && typeof CompressionStream !== 'undefined') {
+      const zipped = await gzip(body);
+      payload = zipped as unknown as BodyInit;
+      size = zipped.byteLength;
+      headers['content-encoding'] = 'gzip';
+    }
+    const url = `${session.serverUrl.replace(/\/$/, '')}/api/sync/${collection}/push?schemaVersion=${schemaVersion}&conflicts=merge`;
+    let response: Response;
+    try {
+      result.requests++;
+      result.bytesSent += size;
+      response = await doFetch(url, { method: 'POST', headers, body: payload });
+    } catch (error) {
+      return fail(db, result, 'network', `server unreachable (${error instanceof Error ? error.message : String(error)})`);
+    }
+
+    if (response.ok) {
+      const conflicts = (await response.json()) as JsonDoc[];
+      // Rows an access rule refused come back as conflicts with a reason beside them: they are
+      // set aside with that reason (the server kept them in quarantine), never merged and resent.
+      const notices = rejectionNotices(response);
+      const refused = rows.filter((r) => notices.has(r.id));
+      if (refused.length > 0) {
+        for (const row of refused) {
+          const notice = notices.get(row.id)!;
+          result.rejected += await reject(db, [row], notice.code, notice.reason, now());
+        }
+      }
+      const refusedIds = new Set(refused.map((r) => r.id));
+      result.merged += await settleDelivered(db, collection, rows.filter((r) => !refusedIds.has(r.id)), conflicts.filter((c) => !refusedIds.has(String(c['id']))));
+      result.delivered += rows.length - refused.length;
+      continue;
+    }
+    const error = await errorOf(response);
+    switch (response.status) {
+      case 401: {
+        const refreshed: OutboxSession | undefined = options.refreshSession
+          ? await options.refreshSession(session).catch(() => undefined)
+          : undefined;
+        if (!refreshed) {
+          await updateStatus(db, { signedOut: true });
+          return fail(db, result, 'auth', 'signed out: sign in again to send the changes waiting on this device');
+        }
+        session = refreshed;
+        continue;
+      }
+      case 413:
+        if (rows.length > 1) {
+          batchCap.set(rows[0]!.lane, Math.max(1, Math.floor(rows.length / 2)));
+          continue;
+        }
+        result.rejected += await reject(db, rows, error.code, error.message, now());
+        continue;
+      case 426:
+        await updateStatus(db, { updateRequired: true });
+        return fail(db, result, 'update', error.message);
+      default:
+        if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+          result.rejected += await reject(db, refusedRows(rows, error), error.code, error.message, now());
+          continue;
+        }
+        return fail(db, result, 'server', `the server could not take the changes (${response.status}: ${error.message})`);
+    }
+  }
+}
+
+async function nextBatch(db: OutboxDb, caps: Map<Lane, number>): Promise<{ collection: string; rows: QueuedRow[] } | undefined> {
+  for (const lane of [LANES.urgent, LANES.normal, LANES.bulk] as Lane[]) {
+    const limit = caps.get(lane) ?? BATCH_SIZE[lane];
+    const tx = db.transaction('rows');
+    let cursor = await tx.store.index('by-lane').openCursor(IDBKeyRange.bound([lane, 0], [lane, Number.MAX_SAFE_INTEGER]));
+    let collection: string | undefined;
+    const rows: QueuedRow[] = [];
+    while (cursor && rows.length < limit) {
+      const row = cursor.value;
+      collection ??= row.collection;
+      if (row.collection === collection && row.schemaVersion === (rows[0]?.schemaVersion ?? row.schemaVersion)) rows.push(row);
+      cursor = await cursor.continue();
+    }
+    await tx.done;
+    if (collection && rows.length > 0) return { collection, rows };
+  }
+  return undefined;
+}
+
+/**
+ * Removes what the server now holds. A row changed again while it was in flight stays, with the
+ * sent state as its new base. A conflict the server returned (an older server without merge
+ * mode) is merged here with the same shared merge function and queued again.
+ */
+async function settleDelivered(db: OutboxDb, collection: string, sent: QueuedRow[], conflicts: JsonDoc[]): Promise<number> {
+  const conflictById = new Map(conflicts.map((c) => [String(c['id']), c]));
+  const tx = db.transaction('rows', 'readwrite');
+  let merged = 0;
+  for (const row of sent) {
+    const current = await tx.store.get([row.collection, row.id]);
+    if (!current) continue;
+    const master = conflictById.get(row.id);
+    if (master && isCollectionName(collection)) {
+      const resolved = merge(collection, { ...(row.base ? { base: row.base } : {}), master, incoming: current.state });
+      await tx.store.put({ ...current, base: master, state: resolved, version: current.version + 1 });
+      merged++;
+    } else if (current.version === row.version) {
+      await tx.store.delete([row.collection, row.id]);
+    } else {
+      await tx.store.put({ ...current, base: row.state });
+    }
+  }
+  await tx.done;
+  return merged;
+}
+
+function rejectionNotices(response: Response): Map<string, RejectionNotice> {
+  const header = response.headers.get(REJECTIONS_HEADER);
+  const notices = new Map<string, RejectionNotice>();
+  if (!header) return notices;
+  try {
+    for (const notice of JSON.parse(header) as RejectionNotice[]) {
+      // ALREADY_REFUSED acknowledges a resend of something refused earlier: nothing new to keep.
+      if (notice.code !== 'ALREADY_REFUSED') notices.set(notice.id, notice);
+    }
+  } catch {
+    // A cut or garbled header: the durable list at /api/sync/rejections still has the reasons.
+  }
+  return notices;
+}
+
+function refusedRows(rows: QueuedRow[], error: ErrorBody['error']): QueuedRow[] {
+  const indexes = new Set((error.details ?? []).map((d) => d.index).filter((i): i is number => typeof i === 'number'));
+  const ids = new Set((error.details ?? []).map((d) => d.id).filter((i): i is string => typeof i === 'string'));
+  const named = rows.filter((row, i) => indexes.has(i) || ids.has(row.id));
+  return named.length > 0 ? named : rows;
+}
+
+async function reject(db: OutboxDb, rows: QueuedRow[], code: string, reason: string, at: number): Promise<number> {
+  const tx = db.transaction(['rows', 'rejected'], 'readwrite');
+  for (const row of rows) {
+    const rejected: RejectedRow = { collection: row.collection, id: row.id, state: row.state, code, reason, at };
+    await tx.objectStore('rejected').add(rejected);
+    const current = await tx.objectStore('rows').get([row.collection, row.id]);
+    // A newer edit of the same document gets its own chance; only the refused state is set aside.
+    if (current && current.version === row.version) await tx.objectStore('rows').delete([row.collection, row.id]);
+  }
+  await tx.done;
+  return rows.length;
+}
+
+async function errorOf(response: Response): Promise<ErrorBody['error']> {
+  try {
+    return ((await response.json()) as ErrorBody).error;
+  } catch {
+    return { code: `HTTP_${response.status}`, message: `the server answered ${response.status}` };
+  }
+}
+
+async function fail(db: OutboxDb, result: DeliveryResult, stoppedBy: NonNullable<DeliveryResult['stoppedBy']>, error: string): Promise<DeliveryResult> {
+  const status = await updateStatus(db, { lastError: error, lastErrorAt: Date.now() });
+  await updateStatus(db, { failures: status.failures + 1 });
+  return stop(result, stoppedBy, error);
+}
+
+function stop(result: DeliveryResult, stoppedBy: NonNullable<DeliveryResult['stoppedBy']>, error?: string): DeliveryResult {
+  return { ...result, stoppedBy, ...(error ? { error } : {}) };
+}
+
+async function gzip(text: string): Promise<Uint8Array> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}

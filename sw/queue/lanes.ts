@@ -1,0 +1,35 @@
+/**
+ * Priority lanes: after hours offline, what matters to patients and dispatch goes first; the GPS
+ * backlog follows in large batches. A finalized report is never stuck behind 5,000 points.
+ */
+export const LANES = {
+  /** Patient care reports, unit statuses, incidents. */
+  urgent: 0,
+  /** Jobs, tickets, orders, billing. */
+  normal: 1,
+  /** Positions: many, small, and only useful in bulk. */
+  bulk: 2,
+} as const;
+export type Lane = (typeof LANES)[keyof typeof LANES];
+
+const LANE_OF: Record<string, Lane> = {
+  epcrs: LANES.urgent,
+  units: LANES.urgent,
+  incidents: LANES.urgent,
+  jobs: LANES.normal,
+  tickets: LANES.normal,
+  orders: LANES.normal,
+  billing_records: LANES.normal,
+  claims: LANES.normal,
+  gps_points: LANES.bulk,
+};
+
+export function laneOf(collection: string): Lane {
+  return LANE_OF[collection] ?? LANES.normal;
+}
+
+/** Rows per push request in each lane. */
+export const BATCH_SIZE: Record<Lane, number> = { 0: 100, 1: 200, 2: 2000 };
+
+/** Bodies larger than this are gzip-compressed. */
+export const COMPRESS_ABOVE_BYTES = 1024;

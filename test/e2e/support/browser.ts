@@ -1,0 +1,101 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import type { Cable } from './cable.ts';
+
+export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+export const ARTIFACTS = path.resolve(import.meta.dirname, '../../../test-artifacts');
+
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export function requireChromium(): void {
+  if (!existsSync(CHROMIUM)) throw new Error(`The browser tests need Chromium at ${CHROMIUM} (Debian: apt-get install chromium).`);
+}
+
+export const newProfileDir = () => mkdtemp(path.join(os.tmpdir(), 'fieldsync-e2e-'));
+export const removeProfileDir = (dir: string) => rm(dir, { recursive: true, force: true });
+
+export async function launchBrowser(): Promise<Browser> {
+  requireChromium();
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+}
+
+/** A device with a profile directory: relaunching the same directory is a browser restart. */
+export async function launchDevice(profileDir: string, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+  requireChromium();
+  return chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 }, ...options });
+}
+
+/** Pages first: a bare context close lifts the offline emulation while pages still run. */
+export async function closeDevice(ctx: BrowserContext): Promise<void> {
+  for (const page of ctx.pages()) await page.close({ runBeforeUnload: false }).catch(() => {});
+  await ctx.close();
+}
+
+export async function goOffline(ctx: BrowserContext, cable: Cable): Promise<void> {
+  await cable.cut();
+  await ctx.setOffline(true);
+}
+
+export async function goOnline(ctx: BrowserContext, cable: Cable): Promise<void> {
+  await cable.restore();
+  await ctx.setOffline(false);
+}
+
+/** After a relaunch, re-toggle so the emulation reaches the new service worker too (only while the cable is cut). */
+export async function reapplyOffline(ctx: BrowserContext): Promise<void> {
+  await ctx.setOffline(false);
+  await ctx.setOffline(true);
+}
+
+export async function waitFor<T>(check: () => Promise<T> | T, what: string, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+  const t0 = Date.now();
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+      last = value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Signs in through the login page's developer-token field and waits for the app to open. */
+export async function signInWithToken(page: Page, origin: string, token: string, app: string): Promise<void> {
+  await page.goto(`${origin}/?next=${encodeURIComponent(app)}`);
+  await page.locator('[data-testid="dev-token"] summary').click();
+  await page.getByLabel('Token').fill(token);
+  await page.getByRole('button', { name: 'Use token' }).click();
+  await page.waitForURL(`${origin}${app}**`);
+  await page.locator('[data-testid="status-bar"]').waitFor();
+}
+
+export async function waitForServiceWorker(page: Page): Promise<void> {
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 15_000 });
+}
+
+/** Saves the visible screen (scrolled to the top, as a person opening it sees it) in test-artifacts/. */
+export async function screenshot(page: Page, name: string, options: { keepScroll?: boolean } = {}): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  if (!options.keepScroll) await page.evaluate(() => window.scrollTo(0, 0));
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  return file;
+}
+
+/** Collects page errors so a test can show them when it fails. */
+export function watchConsole(page: Page, label: string, sink: string[]): void {
+  page.on('pageerror', (error) => sink.push(`[${label}] pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') sink.push(`[${label}] console.error: ${message.text()}`);
+  });
+}
+
+/** Text of an element as a person reads it (trimmed). */
+export const textOf = async (locator: import('playwright-core').Locator) => ((await locator.textContent()) ?? '').replace(/\s+/g, ' ').trim();

@@ -1,0 +1,135 @@
+import http from 'node:http';
+import net from 'node:net';
+import type { Cable } from './cable.ts';
+
+/**
+ * A "network cable" that understands HTTP: like cable.ts (cut refuses new connections and
+ * destroys open ones; restore listens again on the same port, so the browser's origin, service
+ * worker and IndexedDB stay the same), plus faults a plain TCP proxy cannot make on purpose:
+ *
+ * - `loseResponses(pattern, n)`: the next `n` matching requests reach the server and are answered
+ *   there, but the answer never reaches the browser (the connection is cut after the server
+ *   finished): a replay whose first answer was lost;
+ * - `block(pattern)`: matching requests are answered 503 by the cable and never reach the server
+ *   (an overloaded gateway), while everything else (pages, the service worker script) goes through.
+ *
+ * Every response says `connection: close`, so the browser never reuses a connection: Chromium
+ * silently re-sends a request whose reused connection died, which would hide a lost answer.
+ * WebSocket upgrades (socket.io) are piped through untouched.
+ */
+export interface HttpCable extends Cable {
+  /** Requests that went through, in order (method and path). */
+  readonly log: { method: string; path: string; outcome: 'answered' | 'lost' | 'blocked'; encoding?: string; bytes: number }[];
+  loseResponses(pattern: RegExp, count?: number): void;
+  block(pattern: RegExp | undefined): void;
+}
+
+export async function createHttpCable(port: number, upstreamPort: number): Promise<HttpCable> {
+  let listener: http.Server | null = null;
+  const open = new Set<net.Socket>();
+  const log: HttpCable['log'] = [];
+  let lose: { pattern: RegExp; left: number } | undefined;
+  let blocked: RegExp | undefined;
+  const track = (socket: net.Socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+  };
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const path = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    const encoding = req.headers['content-encoding'];
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    const entry = (outcome: HttpCable['log'][number]['outcome']) => ({ method, path, outcome, bytes, ...(encoding ? { encoding } : {}) });
+    if (blocked?.test(path)) {
+      req.resume();
+      req.on('end', () => {
+        log.push(entry('blocked'));
+        res.writeHead(503, { 'content-type': 'application/json', connection: 'close' });
+        res.end(JSON.stringify({ error: { code: 'UNAVAILABLE', message: 'the gateway is overloaded; try again later' } }));
+      });
+      return;
+    }
+    const losing = lose && lose.left > 0 && lose.pattern.test(path);
+    if (losing) lose!.left--;
+    const upstream = http.request({ host: '127.0.0.1', port: upstreamPort, method, path, headers: req.headers, agent: false }, (answer) => {
+      if (losing) {
+        // The server answered in full (so it committed); the browser never hears of it.
+        answer.resume();
+        answer.on('end', () => {
+          log.push(entry('lost'));
+          req.socket.destroy();
+        });
+        return;
+      }
+      log.push(entry('answered'));
+      const headers: http.OutgoingHttpHeaders = { ...answer.headers, connection: 'close' };
+      delete headers['keep-alive'];
+      res.writeHead(answer.statusCode ?? 502, headers);
+      answer.pipe(res);
+    });
+    upstream.on('socket', track);
+    upstream.on('error', () => req.socket.destroy());
+    req.pipe(upstream);
+  };
+
+  const onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    track(socket);
+    const upstream = net.connect(upstreamPort, '127.0.0.1');
+    track(upstream);
+    const drop = () => {
+      socket.destroy();
+      upstream.destroy();
+    };
+    socket.on('error', drop);
+    upstream.on('error', drop);
+    socket.on('close', drop);
+    upstream.on('close', drop);
+    upstream.on('connect', () => {
+      const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length > 0) upstream.write(head);
+      socket.pipe(upstream);
+      upstream.pipe(socket);
+    });
+  };
+
+  const listen = () => new Promise<void>((resolve, reject) => {
+    const server = http.createServer({ keepAliveTimeout: 0 }, onRequest);
+    server.on('connection', track);
+    server.on('upgrade', onUpgrade);
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      listener = server;
+      resolve();
+    });
+  });
+  await listen();
+
+  const cut = async () => {
+    if (!listener) return;
+    const closing = listener;
+    listener = null;
+    const closed = new Promise<void>((resolve) => closing.close(() => resolve()));
+    open.forEach((s) => s.destroy());
+    await closed;
+  };
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    port,
+    log,
+    cut,
+    async restore() {
+      if (!listener) await listen();
+    },
+    close: cut,
+    loseResponses(pattern, count = 1) {
+      lose = { pattern, left: count };
+    },
+    block(pattern) {
+      blocked = pattern;
+    },
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * Helpers for the service worker's outbound queue in the browser tests: DevTools control of the
+ * service worker (fire a Background Sync event, stop the worker like an idle browser does), and
+ * what the apps show of the queue.
+ */
+import { randomUUID } from 'node:crypto';
+import type { BrowserContext, CDPSession, Page } from 'playwright-core';
+import {
+  closeDevice, launchDevice, newProfileDir, removeProfileDir, signInWithToken, textOf, waitFor, waitForServiceWorker, watchConsole,
+} from './browser.ts';
+import { createHttpCable, type HttpCable } from './http-cable.ts';
+import { offsetNow, TENANT, type E2eServer } from './server.ts';
+
+export const SYNC_TAG = 'fieldsync-outbox';
+
+/**
+ * A DevTools session on an `about:blank` page of the device (never an app page: opening an app
+ * would itself wake the queue). The page is closed by `close()`.
+ */
+export async function serviceWorkerControl(ctx: BrowserContext, origin: string) {
+  const page = await ctx.newPage();
+  const cdp: CDPSession = await ctx.newCDPSession(page);
+  const registrations = new Map<string, string>();
+  let changed: () => void = () => {};
+  cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations: list }) => {
+    for (const r of list) {
+      if (r.isDeleted) registrations.delete(r.scopeURL);
+      else registrations.set(r.scopeURL, r.registrationId);
+    }
+    changed();
+  });
+  await cdp.send('ServiceWorker.enable');
+  const registrationId = async (): Promise<string> => {
+    const t0 = Date.now();
+    for (;;) {
+      const id = [...registrations].find(([scope]) => scope.startsWith(origin))?.[1];
+      if (id) return id;
+      if (Date.now() - t0 > 5000) throw new Error(`no service worker registration for ${origin}`);
+      await new Promise<void>((resolve) => {
+        changed = resolve;
+        setTimeout(resolve, 100);
+      });
+    }
+  };
+  return {
+    /** What the browser does when it (re)tries a Background Sync: dispatches `sync` to the service worker. */
+    async fireSync(tag = SYNC_TAG, lastChance = false): Promise<void> {
+      await cdp.send('ServiceWorker.dispatchSyncEvent', { origin, registrationId: await registrationId(), tag, lastChance });
+    },
+    /** Stops every service worker, as the browser does with an idle one (its timers die with it). */
+    async stopWorkers(): Promise<void> {
+      await cdp.send('ServiceWorker.stopAllWorkers');
+    },
+    async close(): Promise<void> {
+      await cdp.detach().catch(() => {});
+      await page.close().catch(() => {});
+    },
+  };
+}
+
+/** Waits until the page pushes through the service worker's queue (a service worker controls it). */
+export async function waitForQueueMode(page: Page): Promise<void> {
+  await waitFor(async () => (await page.getByTestId('status-bar').getAttribute('data-queue')) === 'service-worker', 'pushes through the service worker\'s queue');
+}
+
+/** How many changes the status bar says wait in the outbox. */
+export async function queuedCount(page: Page): Promise<number> {
+  return Number(await page.getByTestId('status-bar').getAttribute('data-queued'));
+}
+
+/** The status bar's outbox line ("In the outbox: 1 patient care report, waiting since 14:02 (just now)"). */
+export async function queueLine(page: Page): Promise<string> {
+  const line = page.getByTestId('queue');
+  return (await line.count()) > 0 ? textOf(line) : '';
+}
+
+/** The badge of the ePCR form on screen. */
+export function formBadge(page: Page) {
+  return page.locator('[data-testid="epcr-form"] [data-testid="badge"]').first();
+}
+
+export interface CrewDevice {
+  ctx: BrowserContext;
+  page: Page;
+  cable: HttpCable;
+  profile: string;
+  unit: string;
+  /** The ePCR stub the server made for the device's (first) call. */
+  epcrId: string;
+  /** The ePCR stubs of all its calls, in the order the calls were made. */
+  epcrIds: string[];
+  /** Closes every page, then the browser (the profile stays, as on a real device). */
+  closeBrowser(): Promise<void>;
+  /** Starts the browser again on the same profile; `offline` starts it without network. */
+  relaunch(options?: { offline?: boolean }): Promise<BrowserContext>;
+  /** Opens an app page of the device (an "app open"); the SW serves it even offline. */
+  openApp(path?: string): Promise<Page>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * A crew tablet for unit `unit`: its own profile and cable, `calls` calls assigned to it (the
+ * server's workflow makes an ePCR stub for each), signed in with a developer token, the service
+ * worker in control and pushes going through its queue.
+ */
+export async function startCrewDevice(server: E2eServer, options: {
+  cablePort: number; unit: string; incidentNumber: string; errors: string[]; initScript?: () => void; calls?: number;
+}): Promise<CrewDevice> {
+  const { unit, errors } = options;
+  const cable = await createHttpCable(options.cablePort, server.port);
+  const profile = await newProfileDir();
+  const incidentIds = Array.from({ length: options.calls ?? 1 }, () => randomUUID());
+  await server.seed('units', [{ id: randomUUID(), callSign: unit, status: 'dispatched', statusAt: offsetNow(), currentIncidentId: incidentIds[0] }]);
+  await server.seed('incidents', incidentIds.map((id, i) => ({
+    id, incidentNumber: `${options.incidentNumber}-${i + 1}`, status: 'dispatched', complaint: 'fall from standing', priority: 'P2', assignedUnitId: unit,
+    address: { street: `${40 + i} Queue St`, city: 'Chester', zip: '19013' }, timeline: { unitNotified: offsetNow(new Date(Date.now() - 300_000)) },
+  })));
+  const launch = async (extra: { offline?: boolean } = {}) => {
+    const ctx = await launchDevice(profile, { timezoneId: 'America/New_York', ...extra });
+    if (options.initScript) await ctx.addInitScript(options.initScript);
+    ctx.on('page', (page) => watchConsole(page, unit, errors));
+    for (const page of ctx.pages()) watchConsole(page, unit, errors);
+    return ctx;
+  };
+  const device: CrewDevice = {
+    ctx: await launch(),
+    page: undefined as unknown as Page,
+    cable, profile, unit, epcrId: '', epcrIds: [],
+    async closeBrowser() {
+      await closeDevice(device.ctx);
+    },
+    async relaunch(extra = {}) {
+      device.ctx = await launch(extra);
+      return device.ctx;
+    },
+    async openApp(path = '/crew/') {
+      const page = await device.ctx.newPage();
+      await page.goto(`${cable.origin}${path}`);
+      await page.getByTestId('status-bar').waitFor();
+      device.page = page;
+      return page;
+    },
+    async dispose() {
+      await closeDevice(device.ctx).catch(() => {});
+      await cable.close();
+      await removeProfileDir(profile);
+    },
+  };
+  const page = device.ctx.pages()[0] ?? await device.ctx.newPage();
+  device.page = page;
+  await signInWithToken(page, cable.origin, `dev:${TENANT}:crew:tablet-${unit.toLowerCase()}:${unit}`, '/crew/');
+  await waitForServiceWorker(page);
+  await waitForQueueMode(page);
+  for (const incidentId of incidentIds) {
+    const link = page.locator(`[data-testid="call"][data-id="${incidentId}"] [data-testid="epcr-link"]`);
+    await link.first().waitFor({ timeout: 20_000 });
+    await waitFor(async () => (await link.first().locator('[data-testid="badge"]').getAttribute('data-state')) === 'synced', 'the report stub synced');
+    device.epcrIds.push((await link.first().getAttribute('data-id'))!);
+  }
+  device.epcrId = device.epcrIds[0]!;
+  return device;
+}
+
+/**
+ * Between tests sharing a device: network up, nothing blocked, and the crew app open on its call
+ * list (an app page is opened if every page was closed).
+ */
+export async function resetDevice(d: CrewDevice): Promise<Page> {
+  d.cable.block(undefined);
+  await d.cable.restore();
+  await d.ctx.setOffline(false);
+  const open = d.ctx.pages().find((p) => !p.isClosed() && p.url().startsWith(d.cable.origin));
+  if (!open) return d.openApp('/crew/');
+  d.page = open;
+  await open.goto(`${d.cable.origin}/crew/`);
+  await open.getByTestId('status-bar').waitFor();
+  await waitForQueueMode(open);
+  return open;
+}
+
+/** Opens the device's ePCR in the crew app (already on the crew app). */
+export async function openReport(page: Page, epcrId: string): Promise<void> {
+  await page.locator(`[data-testid="epcr-link"][data-id="${epcrId}"]`).click();
+  await page.getByTestId('epcr-form').waitFor();
+}

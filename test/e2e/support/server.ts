@@ -1,0 +1,155 @@
+import { nextRevision } from '../../../shared/revision.ts';
+import type { CollectionName } from '../../../shared/schemas/index.ts';
+import { ensureClientBuilt } from '../../../server/http/static.ts';
+import type { Workflow } from '../../../server/hooks/types.ts';
+import { epcrFinalizedWorkflow } from '../../../server/hooks/workflows/epcr-finalized.ts';
+import { incidentCreatedWorkflow } from '../../../server/hooks/workflows/incident-created.ts';
+import { incidentTimelineWorkflow } from '../../../server/hooks/workflows/incident-timeline.ts';
+import { orderCompletedWorkflow } from '../../../server/hooks/workflows/order-completed.ts';
+import { KeyedLock } from '../../../server/hooks/workflows/support.ts';
+import { TechnicianDirectory } from '../../../server/hooks/workflows/technicians.ts';
+import { ticketCreatedWorkflow } from '../../../server/hooks/workflows/ticket-created.ts';
+import { unitStatusWorkflow } from '../../../server/hooks/workflows/unit-status.ts';
+import { makeDataDir, startTestServer, type TestServer } from '../../helpers/server.ts';
+
+export const TENANT = 'agency-e2e';
+export const ADMIN_TOKEN = `dev:${TENANT}:admin:e2e-seeder`;
+
+/** The workflows the apps' journeys touch (ePCR stubs, timeline, finalize, order → ticket → job). */
+export function e2eWorkflows(): Workflow[] {
+  const locks = new KeyedLock();
+  return [
+    incidentCreatedWorkflow(), incidentTimelineWorkflow(), unitStatusWorkflow(), epcrFinalizedWorkflow(),
+    orderCompletedWorkflow(), ticketCreatedWorkflow({ technicians: new TechnicianDirectory(), locks }),
+  ];
+}
+
+/** The apps are built once (if stale) before a browser suite: parallel files wait on one build. */
+export async function ensureApps(): Promise<void> {
+  await ensureClientBuilt({ log: () => {} });
+}
+
+export interface PushRecord { collection: string; id: string; rev: string; at: number }
+/** A document version the store committed, with its sequence number and who wrote it. */
+export interface CommitRecord { collection: string; id: string; rev: string; seq: number; actor: string }
+
+/**
+ * A real server on a fixed port (the browser's origin must survive restarts) with a data
+ * directory that outlives `stop()`, so `start()` again is a server restart on the same data.
+ * Every document write that reaches the store is recorded (to count pushes per revision).
+ */
+export class E2eServer {
+  server: TestServer | undefined;
+  readonly dataDir = makeDataDir('fieldsync-e2e');
+  readonly writes: PushRecord[] = [];
+  /** Every committed document version (devices, hooks and seeding), in commit order. */
+  readonly committed: CommitRecord[] = [];
+  /** Push requests that reached the server, per collection. */
+  readonly pushRequests = new Map<string, number>();
+  pullRequests = 0;
+
+  /** `clientDir`: serve a private copy of the apps (to change the service worker a device gets). */
+  constructor(readonly port: number, private readonly options: { workflows?: boolean; clientDir?: string } = {}) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), workflows: this.options.workflows === false ? [] : e2eWorkflows(), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
+    this.server = server;
+    server.app.server.on('request', (req) => {
+      const push = /\/api\/sync\/([a-z_]+)\/push/.exec(req.url ?? '');
+      if (push) this.pushRequests.set(push[1]!, (this.pushRequests.get(push[1]!) ?? 0) + 1);
+      if (/\/api\/sync\/[a-z_]+\/pull/.test(req.url ?? '')) this.pullRequests++;
+    });
+    const store = server.app.store;
+    const writeBatch = store.writeBatch.bind(store);
+    store.writeBatch = async (batch) => {
+      if (batch.actor.kind === 'device') {
+        for (const request of batch.requests) {
+          // Only rows a device sent (the push route adds bookkeeping requests without a revision).
+          if (typeof request.incoming['rev'] === 'string') this.writes.push({ collection: batch.collection, id: request.id, rev: request.incoming['rev'], at: Date.now() });
+        }
+      }
+      const result = await writeBatch(batch);
+      for (const doc of result.written) {
+        let rev = '';
+        try {
+          rev = String((JSON.parse(doc.json) as { rev?: unknown }).rev ?? '');
+        } catch {
+          // not JSON: leave the revision empty
+        }
+        this.committed.push({ collection: batch.collection, id: doc.id, rev, seq: doc.seq, actor: batch.actor.kind });
+      }
+      return result;
+    };
+  }
+
+  /** Stops the server like a crash would, keeping its data for `start()`. */
+  async stop(): Promise<void> {
+    await this.server?.close({ keepData: true });
+    this.server = undefined;
+  }
+
+  async dispose(): Promise<void> {
+    await this.server?.close({ keepData: false });
+    this.server = undefined;
+  }
+
+  async docs<T = Record<string, unknown>>(collection: CollectionName, ids?: string[]): Promise<T[]> {
+    const store = this.server!.app.store;
+    if (ids) return (await store.getDocuments(collection, TENANT, ids)).map((d) => JSON.parse(d.json) as T);
+    const out: T[] = [];
+    let afterSeq = 0;
+    for (;;) {
+      const page = await store.pull({ collection, tenantId: TENANT, afterSeq, limit: 1000 });
+      out.push(...page.documents.map((d) => JSON.parse(d.json) as T));
+      if (page.documents.length < 1000) return out;
+      afterSeq = page.lastSeq;
+    }
+  }
+
+  /**
+   * Writes documents straight into the store as the system (as CAD or a back office would),
+   * with the workflows they trigger. Access rules are for devices; seeding is not one.
+   */
+  async seed(collection: CollectionName, docs: Record<string, unknown>[]): Promise<void> {
+    const app = this.server!.app;
+    const actor = { kind: 'system' as const, tenantId: TENANT, userId: 'e2e-seed' };
+    for (let i = 0; i < docs.length; i += 1000) {
+      const full = docs.slice(i, i + 1000).map((doc): Record<string, unknown> & { _deleted: boolean } => ({ tenantId: TENANT, rev: nextRevision(undefined, `seed.${Math.random().toString(36).slice(2, 8)}`), _deleted: false, ...doc }));
+      await app.store.writeBatch({
+        collection, tenantId: TENANT, actor,
+        requests: full.map((doc) => ({ id: String(doc['id']), incoming: doc, decide: (master) => (master ? { action: 'noop' as const } : { action: 'write' as const, doc }) })),
+        outbox: (changes) => app.workflows.outboxFor(collection, actor, changes),
+      });
+    }
+  }
+
+  /** Writes documents the way a device would (HTTP push), with `token`'s access rules. */
+  async push(collection: CollectionName, docs: Record<string, unknown>[], token = ADMIN_TOKEN): Promise<void> {
+    for (let i = 0; i < docs.length; i += 1000) {
+      const rows = docs.slice(i, i + 1000).map((doc) => ({ newDocumentState: { tenantId: TENANT, rev: nextRevision(undefined, `seed.${Math.random().toString(36).slice(2, 8)}`), _deleted: false, ...doc } }));
+      const response = await fetch(`${this.url}/api/sync/${collection}/push?schemaVersion=0`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(rows),
+      });
+      if (!response.ok) throw new Error(`seeding ${collection} failed: ${response.status} ${await response.text()}`);
+    }
+  }
+}
+
+export function offsetNow(date = new Date()): string {
+  const minutes = -date.getTimezoneOffset();
+  const pad = (n: number) => String(Math.abs(Math.trunc(n))).padStart(2, '0');
+  const local = new Date(date.getTime() + minutes * 60_000).toISOString().slice(0, 19);
+  return `${local}${minutes < 0 ? '-' : '+'}${pad(minutes / 60)}:${pad(minutes % 60)}`;
+}
+
+/**
+ * Fixed ports (a browser's origin must survive restarts): base + offset per test file. Set
+ * FIELDSYNC_E2E_PORT_BASE to run a second copy of the suite on the same machine.
+ */
+export function e2ePort(offset: number): number {
+  return Number(process.env['FIELDSYNC_E2E_PORT_BASE'] ?? 18400) + offset;
+}

@@ -1,0 +1,90 @@
+import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
+import type { RxDatabase } from 'rxdb';
+import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import { createFieldsyncDatabase } from '../../client/sync/database.ts';
+import { startSync, type SyncEngine } from '../../client/sync/sync-engine.ts';
+import { DocumentWriter } from '../../client/sync/writes.ts';
+import type { CollectionName } from '../../shared/schemas/index.ts';
+
+export interface TestDevice {
+  db: RxDatabase;
+  /** The running sync engine; replaced by goOnline(). */
+  sync: SyncEngine;
+  /** Stops replicating (the device keeps working locally, as in a dead zone). */
+  goOffline(): Promise<void>;
+  /** Starts replicating again from the stored checkpoints. */
+  goOnline(): void;
+  writer: DocumentWriter;
+  deviceId: string;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+/** A real RxDB client on Dexie over fake-indexeddb, replicating with the real sync library. */
+export async function createDevice(options: {
+  serverUrl: string;
+  token: string;
+  collections: readonly CollectionName[];
+  deviceId?: string;
+  live?: boolean;
+  retryTimeMs?: number;
+  pushBatchSize?: number;
+  fetch?: typeof fetch;
+}): Promise<TestDevice> {
+  const deviceId = options.deviceId ?? `dev${++counter}x${process.pid}`;
+  const db = await createFieldsyncDatabase({
+    name: `fs-${deviceId}-${Date.now()}`.toLowerCase(),
+    collections: options.collections,
+    storage: getRxStorageDexie({ indexedDB, IDBKeyRange }) as never,
+    multiInstance: false,
+  });
+  const start = () => startSync(db, {
+    serverUrl: options.serverUrl,
+    getToken: () => options.token,
+    collections: options.collections,
+    replicationId: deviceId,
+    retryTimeMs: options.retryTimeMs ?? 200,
+    ...(options.live === undefined ? {} : { live: options.live }),
+    ...(options.pushBatchSize ? { pushBatchSize: options.pushBatchSize } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  let online = true;
+  const device: TestDevice = {
+    db,
+    sync: start(),
+    writer: new DocumentWriter(db, deviceId),
+    deviceId,
+    async goOffline() {
+      if (!online) return;
+      online = false;
+      await device.sync.stop();
+    },
+    goOnline() {
+      if (online) return;
+      online = true;
+      device.sync = start();
+    },
+    async close() {
+      if (online) await device.sync.stop();
+      await db.close();
+    },
+  };
+  return device;
+}
+
+/** Polls until `check` holds; fails with `what` after the timeout. Used for eventual arrival. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

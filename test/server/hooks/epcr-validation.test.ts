@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { validateEpcrForFinalize } from '../../../server/hooks/epcr-validation.ts';
+import type { Epcr } from '../../../shared/schemas/index.ts';
+import { cancelledPriorToArrivalEpcr, manyVitalsEpcr, motorVehicleCollisionEpcr, overdoseEpcr } from '../nemsis/fixtures.ts';
+
+const paths = (epcr: Epcr, original?: Epcr) => validateEpcrForFinalize(epcr, { original }).map((p) => p.path);
+
+describe('finalize validation of an ePCR', () => {
+  it('accepts complete reports: transport, multi-patient trauma, a long transfer, a cancelled call', () => {
+    const withMiles = (epcr: Epcr) => ({ ...epcr, disposition: { ...epcr.disposition, loadedMiles: 12.4 } });
+    const transfer = withMiles(manyVitalsEpcr(20));
+    transfer.patient = { ...transfer.patient, lastName: 'Nez', firstName: 'Ada' };
+    transfer.situation = { ...transfer.situation, chiefComplaint: 'Respiratory failure' };
+    for (const epcr of [overdoseEpcr(), withMiles(motorVehicleCollisionEpcr()), transfer, cancelledPriorToArrivalEpcr()]) {
+      expect(validateEpcrForFinalize(epcr)).toEqual([]);
+    }
+  });
+
+  it('names each missing field with a message the crew can act on', () => {
+    const epcr = overdoseEpcr();
+    delete epcr.patient!.lastName;
+    delete epcr.situation!.chiefComplaint;
+    delete epcr.times!.unitNotified;
+    const problems = validateEpcrForFinalize(epcr);
+    expect(problems).toContainEqual({ path: 'patient.lastName', message: 'Patient last name is required to finalize' });
+    expect(problems.map((p) => p.path)).toEqual(['times.unitNotified', 'patient.lastName', 'situation.chiefComplaint']);
+  });
+
+  it('a stub straight from the CAD lists everything NEMSIS and billing still need', () => {
+    const stub: Epcr = {
+      id: 'a1500a8d-f414-4ca3-84bc-4e0a7d0ccb15', tenantId: 't', rev: '1-a', status: 'finalized', unitId: 'u',
+      response: { incidentNumber: 'X-1' }, times: { unitNotified: '2026-01-01T10:00:00-05:00' },
+    };
+    expect(paths(stub)).toEqual([
+      'response.serviceType', 'response.unitCapability', 'response.vehicleNumber', 'response.callSign', 'response.responseMode',
+      'dispatch.reason', 'times.backInService', 'disposition.unitDisposition',
+      'patient.lastName', 'patient.firstName', 'patient.dateOfBirth', 'situation.chiefComplaint', 'vitals', 'disposition.transportDisposition',
+    ]);
+  });
+
+  it('no patient contact: no patient, complaint or vitals are asked for', () => {
+    const epcr = cancelledPriorToArrivalEpcr();
+    delete epcr.times!.backInService;
+    expect(paths(epcr)).toEqual(['times.backInService']);
+  });
+
+  it('age instead of date of birth needs its units; an empty vital set does not count', () => {
+    const epcr = overdoseEpcr();
+    delete epcr.patient!.dateOfBirth;
+    delete epcr.patient!.ageUnits;
+    epcr.vitals = [{ id: 'v1', takenAt: '2024-10-07T20:27:00-04:00' }];
+    expect(paths(epcr)).toEqual(['patient.ageUnits', 'vitals']);
+  });
+
+  it('a transport by this unit needs a destination, its arrival time and what billing needs', () => {
+    const epcr = overdoseEpcr();
+    epcr.disposition = { unitDisposition: '4227001', transportDisposition: '4230001' };
+    delete epcr.times!.atDestination;
+    delete epcr.payment;
+    epcr.scene = {};
+    expect(paths(epcr)).toEqual([
+      'disposition.destinationName', 'disposition.destinationType', 'times.atDestination', 'payment.serviceLevel',
+      'disposition.loadedMiles', 'scene.address.zip',
+    ]);
+  });
+
+  it('a transported report without loaded miles is refused, unless it is a paramedic intercept', () => {
+    const epcr = overdoseEpcr();
+    delete epcr.disposition!.loadedMiles;
+    expect(paths(epcr)).toEqual(['disposition.loadedMiles']);
+    epcr.payment!.serviceLevel = '2650013';
+    expect(paths(epcr)).toEqual([]);
+  });
+
+  it('a patient who refused transport needs no destination or billing data', () => {
+    const epcr = overdoseEpcr();
+    epcr.disposition = { unitDisposition: '4227001', transportDisposition: '4230009' };
+    delete epcr.times!.atDestination;
+    delete epcr.times!.transferOfCare;
+    delete epcr.payment;
+    expect(validateEpcrForFinalize(epcr)).toEqual([]);
+  });
+
+  it('refuses codes it cannot interpret and times that run backwards', () => {
+    const epcr = overdoseEpcr();
+    epcr.payment!.serviceLevel = 'ALS';
+    epcr.disposition!.unitDisposition = '4227999';
+    epcr.times!.unitOnScene = '2024-10-07T20:21:00-04:00'; // before the unit was notified at 20:22:01
+    const problems = validateEpcrForFinalize(epcr);
+    expect(problems.map((p) => p.path)).toEqual(['disposition.unitDisposition', 'payment.serviceLevel', 'times.unitOnScene']);
+    expect(problems[2]!.message).toBe('Time unit arrived on scene (2024-10-07T20:21:00-04:00) is before unit en route (2024-10-07T20:23:38-04:00)');
+  });
+
+  it('times in different offsets are compared as instants', () => {
+    const epcr = overdoseEpcr();
+    epcr.times!.unitEnRoute = '2024-10-07T19:23:38-05:00'; // 20:23:38-04:00
+    expect(validateEpcrForFinalize(epcr)).toEqual([]);
+  });
+
+  it('an addendum needs a reason and a locked original', () => {
+    const original = { ...overdoseEpcr(), lockedAt: '2024-10-07T22:00:00-04:00' };
+    const addendum: Epcr = { id: '4f0e3bb8-5d43-4d0c-9d7b-3c6f8b2a1d10', tenantId: 't', rev: '1-a', status: 'finalized', unitId: 'u', addendumOf: original.id };
+    expect(paths(addendum, original)).toEqual(['addendumReason']);
+    expect(paths({ ...addendum, addendumReason: 'mileage corrected' }, original)).toEqual([]);
+    expect(paths({ ...addendum, addendumReason: 'x' }, { ...original, lockedAt: undefined } as unknown as Epcr)).toEqual(['addendumOf']);
+    expect(paths({ ...addendum, addendumReason: 'x' }, undefined)).toEqual(['addendumOf']);
+  });
+});

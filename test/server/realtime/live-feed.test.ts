@@ -1,0 +1,82 @@
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devToken } from '../../../server/auth/identity.ts';
+import { createDevice, eventually, type TestDevice } from '../../helpers/device.ts';
+import { newEpcr, newGpsPoint, offsetTime } from '../../helpers/factories.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+
+const TENANT = 'agency-a';
+let server: TestServer;
+const sockets: Socket[] = [];
+const devices: TestDevice[] = [];
+
+beforeAll(async () => { server = await startTestServer({ liveGpsIntervalMs: 200 }); });
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  for (const d of devices) await d.close();
+  await server.close();
+});
+
+function listen(token: string): Promise<{ socket: Socket; events: { event: string; payload: Record<string, unknown>; at: number }[] }> {
+  const socket = io(`${server.url}/live`, { transports: ['websocket'], auth: { token } });
+  sockets.push(socket);
+  const events: { event: string; payload: Record<string, unknown>; at: number }[] = [];
+  socket.onAny((event: string, payload: Record<string, unknown>) => events.push({ event, payload, at: Date.now() }));
+  return new Promise((resolve, reject) => {
+    socket.once('live:ready', () => resolve({ socket, events }));
+    socket.once('connect_error', reject);
+  });
+}
+
+describe('dispatch live feed', () => {
+  it('a dispatcher sees a unit’s GPS and status from a device push; a crew of another unit sees nothing of it; no clinical fields', async () => {
+    const dispatch = await listen(devToken({ tenantId: TENANT, role: 'dispatcher', deviceId: 'console' }));
+    const otherCrew = await listen(devToken({ tenantId: TENANT, role: 'crew', deviceId: 'tab-m2', subject: 'M2' }));
+    const otherTenant = await listen(devToken({ tenantId: 'agency-b', role: 'dispatcher', deviceId: 'console-b' }));
+
+    const mdt = await createDevice({ serverUrl: server.url, token: devToken({ tenantId: TENANT, role: 'crew', deviceId: 'mdt-m1', subject: 'M1' }), collections: ['gps_points', 'units', 'epcrs'] });
+    devices.push(mdt);
+    await mdt.writer.insert('units', { id: crypto.randomUUID(), tenantId: TENANT, callSign: 'M1', status: 'en_route', statusAt: offsetTime() });
+    await mdt.writer.bulkInsert('gps_points', [newGpsPoint(TENANT, 'M1', 1)]);
+    await mdt.writer.insert('epcrs', newEpcr(TENANT, 'M1', { patient: { firstName: 'Ana', lastName: 'Reyes' }, narrative: { text: 'chest pain' } }));
+    await mdt.sync.awaitInSync();
+
+    await eventually('status, position and ePCR progress on the dispatch feed', () =>
+      ['unit:status', 'unit:position', 'epcr:progress'].every((e) => dispatch.events.some((x) => x.event === e)));
+    expect(dispatch.events.find((e) => e.event === 'unit:status')!.payload).toMatchObject({ callSign: 'M1', status: 'en_route' });
+    expect(dispatch.events.find((e) => e.event === 'unit:position')!.payload).toMatchObject({ sourceId: 'M1' });
+    const progress = JSON.stringify(dispatch.events.filter((e) => e.event === 'epcr:progress'));
+    expect(progress).toContain('"status":"draft"');
+    expect(progress).not.toMatch(/Reyes|Ana|chest pain|patient|narrative/);
+
+    await new Promise((r) => setTimeout(r, 300));
+    expect(otherCrew.events.filter((e) => e.event !== 'live:ready')).toHaveLength(0);
+    expect(otherTenant.events.filter((e) => e.event !== 'live:ready')).toHaveLength(0);
+  });
+
+  it('high-rate GPS is coalesced per unit for dispatch while every point is stored; statuses are never dropped', async () => {
+    const dispatch = await listen(devToken({ tenantId: TENANT, role: 'dispatcher', deviceId: 'console-2' }));
+    const mdt = await createDevice({ serverUrl: server.url, token: devToken({ tenantId: TENANT, role: 'crew', deviceId: 'mdt-m3', subject: 'M3' }), collections: ['gps_points', 'units'] });
+    devices.push(mdt);
+    const unitId = crypto.randomUUID();
+    await mdt.writer.insert('units', { id: unitId, tenantId: TENANT, callSign: 'M3', status: 'available' });
+    const statuses = ['dispatched', 'en_route', 'on_scene', 'transporting', 'at_destination'];
+    for (let i = 0; i < 50; i++) {
+      await mdt.writer.bulkInsert('gps_points', [newGpsPoint(TENANT, 'M3', i)]);
+      if (i % 10 === 9) await mdt.writer.update('units', unitId, (d) => ({ ...d, status: statuses[(i - 9) / 10] as never }));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await mdt.sync.awaitInSync();
+    await eventually('the last status', () => dispatch.events.some((e) => e.event === 'unit:status' && e.payload['status'] === 'at_destination'));
+    await new Promise((r) => setTimeout(r, 400));
+    const positions = dispatch.events.filter((e) => e.event === 'unit:position' && e.payload['sourceId'] === 'M3');
+    const seenStatuses = dispatch.events.filter((e) => e.event === 'unit:status' && e.payload['callSign'] === 'M3').map((e) => e.payload['status']);
+    expect(seenStatuses).toEqual(['available', ...statuses]);
+    expect(positions.length).toBeGreaterThan(0);
+    expect(positions.length).toBeLessThan(50); // coalesced: ~0.7 s of points at one per 200 ms
+    expect(await server.app.store.countDocuments('gps_points', TENANT)).toBeGreaterThanOrEqual(50);
+    // The newest point is always delivered last.
+    const newest = positions.at(-1)!.payload;
+    expect(newest['lat']).toBeCloseTo(40 + 49 * 0.0001, 6);
+  });
+});

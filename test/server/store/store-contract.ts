@@ -1,0 +1,656 @@
+import { createHash } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type {
+  Actor, AuditEntryInput, CommitEvent, OutboxEntryInput, Store, StoredDocument, WireDocument, WriteBatch, WriteDecision, WrittenChange,
+} from '../../../server/store/types.ts';
+import type { StoreFactory, StoreFixture } from './fixtures.ts';
+
+const TENANT = 'agency-a';
+const OTHER = 'agency-b';
+const DEVICE: Actor = { kind: 'device', tenantId: TENANT, userId: 'u-medic', deviceId: 'tablet-1', role: 'crew' };
+const HOOK: Actor = { kind: 'hook', tenantId: TENANT, userId: 'system' };
+const GENESIS = '0'.repeat(64);
+
+export function doc(id: string, fields: Record<string, unknown> = {}, tenantId = TENANT): WireDocument {
+  return { id, tenantId, rev: `1-${id}`, ...fields, _deleted: false };
+}
+
+/** A batch that writes every document as given. */
+export function writeAll(collection: string, docs: WireDocument[], options: Partial<WriteBatch> = {}): WriteBatch {
+  return {
+    collection,
+    tenantId: (docs[0]?.['tenantId'] as string | undefined) ?? TENANT,
+    actor: DEVICE,
+    requests: docs.map((d) => ({ id: d['id'] as string, incoming: d, decide: () => ({ action: 'write', doc: d }) })),
+    ...options,
+  };
+}
+
+function request(id: string, incoming: WireDocument, decide: (master: StoredDocument | undefined) => WriteDecision) {
+  return { id, incoming, decide };
+}
+
+function auditHash(prev: string, at: number, tenantId: string, entry: string): string {
+  return createHash('sha256').update(`${prev}\n${at}\n${tenantId}\n${entry}`).digest('hex');
+}
+
+async function pullAll(store: Store, collection: string, tenantId: string, limit = 1000): Promise<StoredDocument[]> {
+  const all: StoredDocument[] = [];
+  let afterSeq = 0;
+  for (;;) {
+    const page = await store.pull({ collection, tenantId, afterSeq, limit });
+    all.push(...page.documents);
+    if (page.documents.length < limit) return all;
+    afterSeq = page.lastSeq;
+  }
+}
+
+/**
+ * The Store contract, run against every implementation: what replication, hooks, the audit
+ * log and the admin screens rely on, including commit order under concurrent writers.
+ */
+export function runStoreContract(name: string, factory: StoreFactory): void {
+  describe(`Store contract: ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: Store;
+    beforeEach(async () => {
+      fixture = await factory();
+      store = fixture.store;
+    });
+    afterEach(async () => {
+      await fixture.dispose();
+    });
+
+    describe('documents', () => {
+      it('writes and reads back the exact JSON, in commit order, with the count per tenant', async () => {
+        const odd = { id: 'odd', tenantId: TENANT, zeta: 1, alpha: { y: [3, 2, 1], x: null }, text: 'quote " backslash \\ é 😀 \u2028 <tag>', n: 1.5e-7, _deleted: false };
+        const big = doc('big', { blob: 'x'.repeat(200_000) });
+        const before = Date.now();
+        const result = await store.writeBatch(writeAll('epcrs', [doc('a'), doc('b', { n: 2 }), odd as WireDocument, big]));
+        const after = Date.now();
+        expect(result.conflicts).toEqual([]);
+        expect(result.rejected).toEqual([]);
+        expect(result.noops).toBe(0);
+        expect(result.written.map((w) => w.id)).toEqual(['a', 'b', 'odd', 'big']);
+        const seqs = result.written.map((w) => w.seq);
+        expect(seqs[0]).toBeGreaterThan(0);
+        expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
+        expect(new Set(seqs).size).toBe(4);
+        for (const w of result.written) {
+          expect(w).toMatchObject({ collection: 'epcrs', tenantId: TENANT });
+          expect(w.committedAt).toBeGreaterThanOrEqual(before);
+          expect(w.committedAt).toBeLessThanOrEqual(after);
+        }
+        expect(result.written[2]!.json).toBe(JSON.stringify(odd));
+
+        const found = await store.getDocuments('epcrs', TENANT, ['odd', 'missing', 'a', 'big']);
+        expect(found.map((f) => f.id)).toEqual(['odd', 'a', 'big']);
+        expect(found[0]!.json).toBe(JSON.stringify(odd)); // byte for byte, key order kept
+        expect(found[2]!.json).toBe(JSON.stringify(big));
+        expect(found).toEqual([result.written[2], result.written[0], result.written[3]]);
+        expect(await store.getDocuments('epcrs', TENANT, [])).toEqual([]);
+        expect(await store.countDocuments('epcrs', TENANT)).toBe(4);
+        expect(await store.countDocuments('gps_points', TENANT)).toBe(0);
+
+        const pulled = await store.pull({ collection: 'epcrs', tenantId: TENANT, afterSeq: 0, limit: 10 });
+        expect(pulled.documents).toEqual(result.written);
+        expect(pulled.lastSeq).toBe(seqs[3]);
+      });
+
+      it('an update moves the document to a new seq; a tombstone is kept and counted', async () => {
+        const [first] = (await store.writeBatch(writeAll('epcrs', [doc('a')]))).written;
+        await store.writeBatch(writeAll('epcrs', [doc('b')]));
+        const updated = (await store.writeBatch(writeAll('epcrs', [doc('a', { rev: '2-a', status: 'final' })]))).written[0]!;
+        expect(updated.seq).toBeGreaterThan(first!.seq);
+        const tomb = (await store.writeBatch(writeAll('epcrs', [{ ...doc('b', { rev: '2-b' }), _deleted: true }]))).written[0]!;
+        expect(JSON.parse(tomb.json)).toMatchObject({ _deleted: true });
+        expect(await store.countDocuments('epcrs', TENANT)).toBe(2);
+        const pulled = await store.pull({ collection: 'epcrs', tenantId: TENANT, afterSeq: first!.seq, limit: 10 });
+        expect(pulled.documents.map((d) => [d.id, d.seq])).toEqual([['a', updated.seq], ['b', tomb.seq]]);
+        const [a] = await store.getDocuments('epcrs', TENANT, ['a']);
+        expect(JSON.parse(a!.json)).toMatchObject({ rev: '2-a', status: 'final' });
+      });
+
+      it('decide() sees the current master; a conflict writes nothing and reports the master', async () => {
+        const [master] = (await store.writeBatch(writeAll('epcrs', [doc('a', { v: 1 })]))).written;
+        const seen: (StoredDocument | undefined)[] = [];
+        const result = await store.writeBatch({
+          collection: 'epcrs', tenantId: TENANT, actor: DEVICE,
+          requests: [
+            request('a', doc('a', { v: 2 }), (m) => { seen.push(m); return { action: 'conflict' }; }),
+            request('new', doc('new'), (m) => { seen.push(m); return { action: 'conflict' }; }),
+          ],
+        });
+        expect(seen).toEqual([master, undefined]);
+        expect(result).toEqual({ written: [], conflicts: [master], rejected: [], noops: 0 });
+        expect(await store.getDocuments('epcrs', TENANT, ['a', 'new'])).toEqual([master]);
+        expect((await store.pull({ collection: 'epcrs', tenantId: TENANT, afterSeq: master!.seq, limit: 10 })).documents).toEqual([]);
+        expect(await store.queryAudit({ tenantId: TENANT, limit: 10 })).toHaveLength(1); // only the first write
+      });
+
+      it('a noop writes nothing, is counted, and leaves no audit entry', async () => {
+        await store.writeBatch(writeAll('epcrs', [doc('a')]));
+        const events: CommitEvent[] = [];
+        store.onCommit((e) => events.push(e));
+        const result = await store.writeBatch({
+          collection: 'epcrs', tenantId: TENANT, actor: DEVICE,
+          requests: [request('a', doc('a'), () => ({ action: 'noop' })), request('b', doc('b'), () => ({ action: 'noop' }))],
+        });
+        expect(result).toEqual({ written: [], conflicts: [], rejected: [], noops: 2 });
+        expect(events).toEqual([]);
+        expect(await store.countDocuments('epcrs', TENANT)).toBe(1);
+        expect(await store.queryAudit({ tenantId: TENANT, limit: 10 })).toHaveLength(1);
+      });
+
+      it('a rejected row goes to quarantine with who sent it and why; the rest of the batch is written and audited', async () => {
+        const bad = doc('bad', { heartRate: -4 });
+        const result = await store.writeBatch({
+          collection: 'epcrs', tenantId: TENANT, actor: DEVICE,
+          requests: [
+            request('good', doc('good'), () => ({ action: 'write', doc: doc('good') })),
+            request('bad', bad, () => ({ action: 'reject', reason: 'heartRate must be ≥ 0' })),
+          ],
+        });
+        expect(result.written.map((w) => w.id)).toEqual(['good']);
+        expect(result.rejected).toEqual([{ id: 'bad', reason: 'heartRate must be ≥ 0' }]);
+        expect(await store.getDocuments('epcrs', TENANT, ['bad'])).toEqual([]);
+        const [entry, ...more] = await store.listQuarantine(TENANT, 10);
+        expect(more).toEqual([]);
+        expect(entry).toMatchObject({ collection: 'epcrs', documentId: 'bad', tenantId: TENANT, actor: DEVICE, reason: 'heartRate must be ≥ 0', json: JSON.stringify(bad) });
+        expect(entry!.id).toBeGreaterThan(0);
+        const [audit] = await store.queryAudit({ tenantId: TENANT, limit: 10 });
+        expect(audit).toMatchObject({ action: 'write', collection: 'epcrs', documents: [{ id: 'good', afterRev: '1-good' }], details: { rejected: result.rejected } });
+
+        // Only rejections: still one audit entry, nothing written.
+        const only = await store.writeBatch({ collection: 'epcrs', tenantId: TENANT, actor: DEVICE, requests: [request('bad', bad, () => ({ action: 'reject', reason: 'again' }))] });
+        expect(only.written).toEqual([]);
+        const audits = await store.queryAudit({ tenantId: TENANT, limit: 10 });
+        expect(audits).toHaveLength(2);
+        expect(audits[0]).toMatchObject({ documents: [], details: { rejected: [{ id: 'bad', reason: 'again' }] } });
+        expect((await store.listQuarantine(TENANT, 10)).map((q) => q.reason)).toEqual(['again', 'heartRate must be ≥ 0']);
+      });
+
+      it('several rows for one id in a batch see each other; the id is written once, at its last version, with the first `before`', async () => {
+        const v0 = (await store.writeBatch(writeAll('epcrs', [doc('x', { rev: '1-a', v: 0 })]))).written[0]!;
+        const seenByX: (string | undefined)[] = [];
+        let changes: WrittenChange[] = [];
+        const v1 = doc('x', { rev: '2-b', v: 1 });
+        const v2 = doc('x', { rev: '3-c', v: 2 });
+        const y = doc('y');
+        const result = await store.writeBatch({
+          collection: 'epcrs', tenantId: TENANT, actor: DEVICE,
+          requests: [
+            request('x', v1, (m) => { seenByX.push(m?.json); return { action: 'write', doc: v1 }; }),
+            request('y', y, () => ({ action: 'write', doc: y })),
+            request('x', v2, (m) => { seenByX.push(m?.json); return { action: 'write', doc: v2 }; }),
+          ],
+          outbox: (c) => { changes = c; return []; },
+        });
+        expect(seenByX).toEqual([v0.json, JSON.stringify(v1)]);
+        // x took seq s (then overwritten), y s+1, x s+2: seq gaps are allowed, order is what counts.
+        expect(result.written.map((w) => [w.id, w.seq])).toEqual([['y', v0.seq + 2], ['x', v0.seq + 3]]);
+        expect(result.written[1]!.json).toBe(JSON.stringify(v2));
+        expect(changes.map((c) => [c.before?.json, c.after.id])).toEqual([[undefined, 'y'], [v0.json, 'x']]);
+        const [audit] = await store.queryAudit({ tenantId: TENANT, limit: 1 });
+        expect(audit!.documents).toEqual([{ id: 'y', afterRev: '1-y' }, { id: 'x', beforeRev: '1-a', afterRev: '3-c' }]);
+        const pulled = await store.pull({ collection: 'epcrs', tenantId: TENANT, afterSeq: v0.seq, limit: 10 });
+        expect(pulled.documents).toEqual(result.written);
+        expect(await store.countDocuments('epcrs', TENANT)).toBe(2);
+      });
+
+      it('afterDecisions sees every decision and can refuse the batch as a whole; nothing is written', async () => {
+        await store.writeBatch(writeAll('epcrs', [doc('a')]));
+        const seen: number[] = [];
+        await expect(store.writeBatch({
+          collection: 'epcrs', tenantId: TENANT, actor: DEVICE,
+          requests: [request('b', doc('b'), () => ({ action: 'write', doc: doc('b') })), request('a', doc('a'), () => ({ action: 'noop' }))],
+          afterDecisions: (result) => {
+            seen.push(result.written.length, result.noops);
+            throw new Error('one row is not allowed');
+          },
+        })).rejects.toThrow('one row is not allowed');
+        expect(seen).toEqual([1, 1]);
+        expect(await store.getDocuments('epcrs', TENANT, ['a', 'b'])).toMatchObject([{ id: 'a' }]);
+        const ok = await store.writeBatch({
+          collection: 'epcrs', tenantId: TENANT, actor: DEVICE,
+          requests: [request('b', doc('b'), () => ({ action: 'write', doc: doc('b') }))],
+          afterDecisions: () => undefined,
+        });
+        expect(ok.written.map((w) => w.id)).toEqual(['b']);
+      });
+
+      it('a failing decide() or outbox callback rolls the whole batch back and consumes nothing', async () => {
+        const first = (await store.writeBatch(writeAll('epcrs', [doc('a')]))).written[0]!;
+        await expect(store.writeBatch({
+          collection: 'epcrs', tenantId: TENANT, actor: DEVICE,
+          requests: [request('b', doc('b'), () => ({ action: 'write', doc: doc('b') })), request('c', doc('c'), () => { throw new Error('refused by rule'); })],
+        })).rejects.toThrow('refused by rule');
+        await expect(store.writeBatch(writeAll('epcrs', [doc('d')], { outbox: () => { throw new Error('outbox broke'); } }))).rejects.toThrow('outbox broke');
+        expect(await store.getDocuments('epcrs', TENANT, ['b', 'c', 'd'])).toEqual([]);
+        const next = (await store.writeBatch(writeAll('epcrs', [doc('e')]))).written[0]!;
+        expect(next.seq).toBe(first.seq + 1);
+        expect(await store.queryAudit({ tenantId: TENANT, limit: 10 })).toHaveLength(2);
+        expect(await store.verifyAudit()).toEqual({ ok: true, checked: 2 });
+      });
+
+      it('tenants are isolated: pulls, reads and counts only see the caller\'s documents', async () => {
+        await store.writeBatch(writeAll('epcrs', [doc('a1'), doc('a2')]));
+        await store.writeBatch(writeAll('epcrs', [doc('b1', {}, OTHER)], { tenantId: OTHER, actor: { kind: 'device', tenantId: OTHER } }));
+        expect((await pullAll(store, 'epcrs', TENANT)).map((d) => d.id)).toEqual(['a1', 'a2']);
+        expect((await pullAll(store, 'epcrs', OTHER)).map((d) => d.id)).toEqual(['b1']);
+        expect(await store.countDocuments('epcrs', TENANT)).toBe(2);
+        expect(await store.countDocuments('epcrs', OTHER)).toBe(1);
+        expect(await store.getDocuments('epcrs', TENANT, ['b1', 'a1'])).toMatchObject([{ id: 'a1' }]);
+        expect(await store.getDocuments('epcrs', OTHER, ['a1'])).toEqual([]);
+        // A write against an id held by another tenant shows decide() the foreign master, so the rule can refuse it.
+        const seen: (StoredDocument | undefined)[] = [];
+        await expect(store.writeBatch({
+          collection: 'epcrs', tenantId: TENANT, actor: DEVICE,
+          requests: [request('b1', doc('b1'), (m) => { seen.push(m); if (m && m.tenantId !== TENANT) throw new Error('foreign document'); return { action: 'write', doc: doc('b1') }; })],
+        })).rejects.toThrow('foreign document');
+        expect(seen[0]).toMatchObject({ id: 'b1', tenantId: OTHER });
+        await store.putArtifact('nemsis/a1', TENANT, 'application/xml', '<a/>');
+        expect(await store.getArtifact('nemsis/a1', OTHER)).toBeUndefined();
+        await store.quarantine('epcrs', OTHER, { kind: 'device', tenantId: OTHER }, [{ id: 'q', reason: 'r', doc: {} }]);
+        expect(await store.listQuarantine(TENANT, 10)).toEqual([]);
+        expect(await store.queryAudit({ tenantId: OTHER, limit: 10 })).toHaveLength(2);
+        expect(await store.queryAudit({ tenantId: TENANT, limit: 10 })).toHaveLength(1);
+      });
+    });
+
+    describe('pull', () => {
+      it('pages through inserts and updates in commit order with no skip and no duplicate', async () => {
+        const ids = Array.from({ length: 120 }, (_, i) => `d${String(i).padStart(3, '0')}`);
+        for (let i = 0; i < ids.length; i += 30) await store.writeBatch(writeAll('gps_points', ids.slice(i, i + 30).map((id) => doc(id))));
+        // Update every seventh one: it moves to the end of the order.
+        const updated = ids.filter((_, i) => i % 7 === 0);
+        await store.writeBatch(writeAll('gps_points', updated.map((id) => doc(id, { rev: `2-${id}` }))));
+        const moved = new Set(updated);
+        const expected = [...ids.filter((id) => !moved.has(id)), ...updated];
+
+        const got: StoredDocument[] = [];
+        let afterSeq = 0;
+        let pages = 0;
+        for (;;) {
+          const page = await store.pull({ collection: 'gps_points', tenantId: TENANT, afterSeq, limit: 17 });
+          pages++;
+          for (const d of page.documents) expect(d.seq).toBeGreaterThan(afterSeq);
+          got.push(...page.documents);
+          if (page.documents.length === 0) {
+            expect(page.lastSeq).toBe(afterSeq);
+            break;
+          }
+          expect(page.lastSeq).toBe(page.documents[page.documents.length - 1]!.seq);
+          afterSeq = page.lastSeq;
+        }
+        expect(pages).toBe(Math.ceil(120 / 17) + 1); // the last one empty
+        expect(got.map((d) => d.id)).toEqual(expected);
+        expect(got.map((d) => d.seq)).toEqual([...got.map((d) => d.seq)].sort((a, b) => a - b));
+        expect(JSON.parse(got[got.length - 1]!.json)).toMatchObject({ rev: `2-${updated[updated.length - 1]}` });
+        // Past the end: empty, and the checkpoint stays.
+        expect(await store.pull({ collection: 'gps_points', tenantId: TENANT, afterSeq: afterSeq + 1000, limit: 5 })).toEqual({ documents: [], lastSeq: afterSeq + 1000 });
+      });
+
+      it('pullScoped(where): only matching documents, in commit order; a short page covers everything examined', async () => {
+        const written = (await store.writeBatch(writeAll('jobs', [
+          doc('j1', { unitId: 'M1', urgent: false }),
+          doc('j2', { unitId: 'M2', urgent: true }),
+          doc('j3', { unitId: 'M3', urgent: false, note: null }),
+          doc('j4', { unitId: 'M1', note: 'x' }),
+          doc('j5', { unitId: 'M3', n: 5 }),
+          doc('j6', { unitId: 'M9' }),
+        ]))).written;
+        const last = written[written.length - 1]!.seq;
+        const filter = { kind: 'where' as const, anyOf: [[{ field: 'unitId', equals: 'M1' }], [{ field: 'urgent', equals: true }]] };
+        const page = await store.pullScoped({ collection: 'jobs', tenantId: TENANT, afterSeq: 0, limit: 10, filter });
+        expect(page.documents.map((d) => d.id)).toEqual(['j1', 'j2', 'j4']);
+        expect(page.lastSeq).toBe(last); // j5 and j6 were examined too
+        const full = await store.pullScoped({ collection: 'jobs', tenantId: TENANT, afterSeq: 0, limit: 2, filter });
+        expect(full.documents.map((d) => d.id)).toEqual(['j1', 'j2']);
+        expect(full.lastSeq).toBe(full.documents[1]!.seq);
+        const rest = await store.pullScoped({ collection: 'jobs', tenantId: TENANT, afterSeq: full.lastSeq, limit: 2, filter });
+        expect(rest.documents.map((d) => d.id)).toEqual(['j4']);
+        expect(rest.lastSeq).toBe(last);
+
+        const present = await store.pullScoped({ collection: 'jobs', tenantId: TENANT, afterSeq: 0, limit: 10, filter: { kind: 'where', anyOf: [[{ field: 'note', present: true }]] } });
+        expect(present.documents.map((d) => d.id)).toEqual(['j4']); // null counts as absent
+        const both = await store.pullScoped({ collection: 'jobs', tenantId: TENANT, afterSeq: 0, limit: 10, filter: { kind: 'where', anyOf: [[{ field: 'unitId', equals: 'M3' }, { field: 'n', equals: 5 }]] } });
+        expect(both.documents.map((d) => d.id)).toEqual(['j5']);
+        const none = await store.pullScoped({ collection: 'jobs', tenantId: TENANT, afterSeq: 0, limit: 10, filter: { kind: 'where', anyOf: [] } });
+        expect(none).toEqual({ documents: [], lastSeq: last });
+        expect(await store.pullScoped({ collection: 'jobs', tenantId: OTHER, afterSeq: 0, limit: 10, filter })).toEqual({ documents: [], lastSeq: 0 });
+        await expect(store.pullScoped({ collection: 'jobs', tenantId: TENANT, afterSeq: 0, limit: 10, filter: { kind: 'where', anyOf: [[{ field: "x') OR 1=1 --", equals: 1 }]] } }))
+          .rejects.toThrow('not a plain top-level field name');
+      });
+
+      it('pullScoped(via): documents referenced by matching live documents, positioned at the later of the two seqs', async () => {
+        const tickets = (await store.writeBatch(writeAll('tickets', [doc('t1'), doc('t2'), doc('t3')]))).written;
+        const jobs = (await store.writeBatch(writeAll('jobs', [
+          doc('job1', { technicianId: 'tech-1', ticketId: 't1' }),
+          doc('job2', { technicianId: 'tech-2', ticketId: 't2' }),
+        ]))).written;
+        const filter = { kind: 'via' as const, collection: 'jobs', where: [{ field: 'technicianId', equals: 'tech-1' }], key: 'ticketId' };
+        const first = await store.pullScoped({ collection: 'tickets', tenantId: TENANT, afterSeq: 0, limit: 10, filter });
+        expect(first.documents.map((d) => [d.id, d.seq])).toEqual([['t1', jobs[0]!.seq]]);
+        expect(first.documents[0]!.json).toBe(tickets[0]!.json);
+        expect(first.lastSeq).toBe(jobs[1]!.seq);
+        // A new job makes t3 visible to a device already past t3's own seq.
+        const job3 = (await store.writeBatch(writeAll('jobs', [doc('job3', { technicianId: 'tech-1', ticketId: 't3' })]))).written[0]!;
+        const next = await store.pullScoped({ collection: 'tickets', tenantId: TENANT, afterSeq: first.lastSeq, limit: 10, filter });
+        expect(next.documents.map((d) => [d.id, d.seq])).toEqual([['t3', job3.seq]]);
+        // A deleted job no longer exposes its ticket.
+        await store.writeBatch(writeAll('jobs', [{ ...doc('job1', { technicianId: 'tech-1', ticketId: 't1', rev: '2-x' }), _deleted: true }]));
+        const all = await store.pullScoped({ collection: 'tickets', tenantId: TENANT, afterSeq: 0, limit: 10, filter });
+        expect(all.documents.map((d) => d.id)).toEqual(['t3']);
+      });
+    });
+
+    describe('commit notifications', () => {
+      it('listeners hear each commit once, after it is readable, in commit order; unsubscribe stops them', async () => {
+        const events: CommitEvent[] = [];
+        const readable: boolean[] = [];
+        const off = store.onCommit((e) => {
+          events.push(e);
+          if (e.documents.length > 0) {
+            void store.getDocuments(e.collection, e.tenantId, [e.documents[0]!.id]).then((found) => readable.push(found.length === 1));
+          }
+        });
+        const batches = Array.from({ length: 12 }, (_, i) => writeAll(i % 2 ? 'epcrs' : 'gps_points', [doc(`e${i}a`), doc(`e${i}b`)]));
+        await Promise.all(batches.map((b) => store.writeBatch(b)));
+        await store.enqueueOutbox([{ key: 'k-outbox-only', kind: 'notice', tenantId: TENANT, payload: {}, causationId: 'c' }]);
+        expect(events).toHaveLength(13);
+        const seqs = events.flatMap((e) => e.documents.map((d) => d.seq));
+        expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+        expect(new Set(events.flatMap((e) => e.documents.map((d) => d.id))).size).toBe(24);
+        expect(events[12]).toEqual({ collection: '', tenantId: TENANT, documents: [] });
+        await new Promise((r) => setTimeout(r, 50));
+        expect(readable.every(Boolean)).toBe(true);
+        off();
+        await store.writeBatch(writeAll('epcrs', [doc('after-off')]));
+        expect(events).toHaveLength(13);
+      });
+    });
+
+    describe('outbox', () => {
+      const entry = (key: string, extra: Partial<OutboxEntryInput> = {}): OutboxEntryInput => ({
+        key, kind: 'hospital-notice', tenantId: TENANT, payload: { key, nested: { n: 1 } }, causationId: `epcrs/${key}@1`, ...extra,
+      });
+
+      it('entries of a write are committed with it, once per key, in order, per queue', async () => {
+        const seenChanges: WrittenChange[][] = [];
+        await store.writeBatch(writeAll('epcrs', [doc('a'), doc('b')], {
+          outbox: (changes) => {
+            seenChanges.push(changes);
+            return [
+              ...changes.map((c) => entry(`notice:${c.after.id}`, { causationId: `epcrs/${c.after.id}@${c.after.seq}` })),
+              entry('cad:1', { queue: 'cad', kind: 'cad-status' }),
+              entry('notice:a'), // same key twice in one transaction: kept once
+            ];
+          },
+        }));
+        expect(seenChanges[0]!.map((c) => [c.before, c.after.id])).toEqual([[undefined, 'a'], [undefined, 'b']]);
+        const hooks = await store.dueOutbox(Date.now(), 10);
+        expect(hooks.map((e) => e.key)).toEqual(['notice:a', 'notice:b']);
+        expect(hooks[0]).toMatchObject({ kind: 'hospital-notice', tenantId: TENANT, payload: { key: 'notice:a', nested: { n: 1 } }, attempts: 0, status: 'pending' });
+        expect(hooks[0]!.causationId).toMatch(/^epcrs\/a@\d+$/);
+        expect(hooks[0]!.lastError).toBeUndefined();
+        expect(hooks[0]!.id).toBeLessThan(hooks[1]!.id);
+        expect(hooks[0]!.nextAttemptAt).toBe(hooks[0]!.createdAt);
+        const cad = await store.dueOutbox(Date.now(), 10, 'cad');
+        expect(cad.map((e) => e.key)).toEqual(['cad:1']);
+        expect(cad[0]!.id).toBeGreaterThan(hooks[1]!.id);
+
+        // The same keys again (a retried push, a replayed hook): ignored.
+        await store.writeBatch(writeAll('epcrs', [doc('a', { rev: '2-a' })], { outbox: () => [entry('notice:a'), entry('cad:1', { queue: 'cad' }), entry('notice:c')] }));
+        await store.enqueueOutbox([entry('notice:b'), entry('cad:2', { queue: 'cad' })]);
+        expect((await store.dueOutbox(Date.now(), 10)).map((e) => e.key)).toEqual(['notice:a', 'notice:b', 'notice:c']);
+        expect((await store.dueOutbox(Date.now(), 10, 'cad')).map((e) => e.key)).toEqual(['cad:1', 'cad:2']);
+        expect((await store.dueOutbox(Date.now(), 2)).map((e) => e.key)).toEqual(['notice:a', 'notice:b']);
+
+        // No written document, no outbox call.
+        let called = false;
+        await store.writeBatch({ collection: 'epcrs', tenantId: TENANT, actor: DEVICE, requests: [request('a', doc('a'), () => ({ action: 'noop' }))], outbox: () => { called = true; return [entry('never')]; } });
+        expect(called).toBe(false);
+        const stats = await store.outboxStats(Date.now() + 1000);
+        expect(stats.depth).toBe(3);
+        expect(stats.oldestAgeMs).toBeGreaterThanOrEqual(1000);
+        expect(stats.deadLetters).toBe(0);
+        expect((await store.outboxStats(Date.now(), 'cad')).depth).toBe(2);
+      });
+
+      it('complete, retry later, dead letter, and retry of a dead letter', async () => {
+        await store.enqueueOutbox([entry('k1'), entry('k2'), entry('k3'), entry('k4', { tenantId: OTHER })]);
+        const now = Date.now();
+        const [e1, e2, e3, e4] = await store.dueOutbox(now, 10);
+        await store.completeOutbox(e1!.id);
+        await store.retryOutboxLater(e2!.id, now + 60_000, 'hospital 503');
+        expect((await store.dueOutbox(now, 10)).map((e) => e.key)).toEqual(['k3', 'k4']);
+        const later = await store.dueOutbox(now + 60_000, 10);
+        expect(later.map((e) => e.key)).toEqual(['k2', 'k3', 'k4']);
+        expect(later[0]).toMatchObject({ attempts: 1, nextAttemptAt: now + 60_000, lastError: 'hospital 503', status: 'pending' });
+
+        await store.deadLetterOutbox(e3!.id, 'gave up');
+        await store.deadLetterOutbox(e4!.id, 'gave up too');
+        expect((await store.dueOutbox(now + 60_000, 10)).map((e) => e.key)).toEqual(['k2']);
+        const dead = await store.listDeadLetters(undefined, 10);
+        expect(dead.map((e) => e.key)).toEqual(['k4', 'k3']); // newest first
+        expect(dead[1]).toMatchObject({ status: 'dead', attempts: 1, lastError: 'gave up' });
+        expect((await store.listDeadLetters(TENANT, 10)).map((e) => e.key)).toEqual(['k3']);
+        expect(await store.outboxStats(now)).toMatchObject({ depth: 1, deadLetters: 2 });
+
+        expect(await store.retryDeadLetter(e3!.id, OTHER)).toBe(false); // not that tenant's
+        expect(await store.retryDeadLetter(e1!.id, TENANT)).toBe(false); // done, not dead
+        expect(await store.retryDeadLetter(e3!.id, TENANT)).toBe(true);
+        expect(await store.retryDeadLetter(e3!.id, TENANT)).toBe(false); // no longer dead
+        expect(await store.retryDeadLetter(e4!.id, undefined)).toBe(true); // an operator across tenants
+        const due = await store.dueOutbox(Date.now() + 60_000, 10);
+        expect(due.map((e) => e.key)).toEqual(['k2', 'k3', 'k4']);
+        expect(due[1]).toMatchObject({ status: 'pending', attempts: 0 });
+        expect(await store.listDeadLetters(undefined, 10)).toEqual([]);
+        expect((await store.outboxStats(now)).deadLetters).toBe(0);
+      });
+    });
+
+    describe('artifacts and quarantine', () => {
+      it('an artifact is replaced under its key and read per tenant', async () => {
+        expect(await store.getArtifact('nemsis/e1', TENANT)).toBeUndefined();
+        await store.putArtifact('nemsis/e1', TENANT, 'application/xml', '<EMSDataSet>1</EMSDataSet>');
+        const first = await store.getArtifact('nemsis/e1', TENANT);
+        expect(first).toMatchObject({ contentType: 'application/xml', content: '<EMSDataSet>1</EMSDataSet>' });
+        expect(first!.createdAt).toBeGreaterThan(0);
+        await store.putArtifact('nemsis/e1', TENANT, 'application/xml; charset=utf-8', 'é'.repeat(10_000));
+        expect(await store.getArtifact('nemsis/e1', TENANT)).toMatchObject({ contentType: 'application/xml; charset=utf-8', content: 'é'.repeat(10_000) });
+      });
+
+      it('quarantine() keeps refused content with an audit entry; findQuarantine filters and pages', async () => {
+        const tablet2: Actor = { ...DEVICE, deviceId: 'tablet-2' };
+        await store.quarantine('epcrs', TENANT, DEVICE, [{ id: 'e1', reason: 'foreign tenant', doc: { id: 'e1', tenantId: OTHER } }, { id: 'e2', reason: 'r2', doc: { id: 'e2' } }]);
+        await store.quarantine('gps_points', TENANT, tablet2, [{ id: 'g1', reason: 'r3', doc: { id: 'g1' } }]);
+        const list = await store.listQuarantine(TENANT, 10);
+        expect(list.map((q) => q.documentId)).toEqual(['g1', 'e2', 'e1']);
+        expect(list[2]).toMatchObject({ collection: 'epcrs', actor: DEVICE, reason: 'foreign tenant', json: JSON.stringify({ id: 'e1', tenantId: OTHER }) });
+        expect(await store.listQuarantine(TENANT, 1)).toHaveLength(1);
+        const ids = (q: { documentId: string }[]) => q.map((x) => x.documentId);
+        expect(ids(await store.findQuarantine({ tenantId: TENANT, limit: 10 }))).toEqual(['e1', 'e2', 'g1']);
+        expect(ids(await store.findQuarantine({ tenantId: TENANT, deviceId: 'tablet-2', limit: 10 }))).toEqual(['g1']);
+        expect(ids(await store.findQuarantine({ tenantId: TENANT, collection: 'epcrs', limit: 10 }))).toEqual(['e1', 'e2']);
+        expect(ids(await store.findQuarantine({ tenantId: TENANT, documentIds: ['e2', 'g1', 'zz'], limit: 10 }))).toEqual(['e2', 'g1']);
+        expect(ids(await store.findQuarantine({ tenantId: TENANT, documentIds: [], limit: 10 }))).toEqual([]);
+        const firstPage = await store.findQuarantine({ tenantId: TENANT, limit: 2 });
+        expect(ids(await store.findQuarantine({ tenantId: TENANT, afterId: firstPage[1]!.id, limit: 2 }))).toEqual(['g1']);
+        expect(await store.findQuarantine({ tenantId: OTHER, limit: 10 })).toEqual([]);
+        const audits = await store.queryAudit({ tenantId: TENANT, limit: 10 });
+        expect(audits[1]).toMatchObject({ action: 'quarantine', actor: DEVICE, collection: 'epcrs', documents: [{ id: 'e1' }, { id: 'e2' }], details: { reasons: ['foreign tenant', 'r2'] } });
+        expect((await store.queryAudit({ tenantId: TENANT, documentId: 'g1', limit: 10 })).map((a) => a.collection)).toEqual(['gps_points']);
+        // One entry naming a document twice is found once.
+        await store.quarantine('epcrs', TENANT, DEVICE, [{ id: 'twice', reason: 'a', doc: {} }, { id: 'twice', reason: 'b', doc: {} }]);
+        expect(await store.queryAudit({ tenantId: TENANT, documentId: 'twice', limit: 10 })).toHaveLength(1);
+        expect(ids(await store.findQuarantine({ tenantId: TENANT, documentIds: ['twice'], limit: 10 }))).toEqual(['twice', 'twice']);
+      });
+    });
+
+    describe('audit', () => {
+      it('appends a hash chain from the genesis hash, with the same formula in every store', async () => {
+        const t0 = Date.now();
+        const inputs: AuditEntryInput[] = [
+          { tenantId: TENANT, action: 'login', actor: DEVICE },
+          { tenantId: TENANT, action: 'read', actor: { kind: 'device', tenantId: TENANT, userId: 'u-billing' }, collection: 'epcrs', documents: [{ id: 'e1' }, { id: 'e2' }], details: { reason: 'billing review' } },
+        ];
+        await store.appendAudit(inputs);
+        await store.appendAudit([]);
+        await store.writeBatch(writeAll('epcrs', [doc('e1', { rev: '1-r' })], { actor: HOOK, causationId: 'epcrs/e0@7' }));
+        const entries = (await store.queryAudit({ tenantId: TENANT, limit: 10 })).reverse();
+        expect(entries.map((e) => e.action)).toEqual(['login', 'read', 'write']);
+        let prev = GENESIS;
+        for (const e of entries) {
+          expect(e.prevHash).toBe(prev);
+          expect(e.at).toBeGreaterThanOrEqual(t0);
+          const { id, at, prevHash, hash, ...input } = e;
+          void id; void prevHash;
+          expect(hash).toBe(auditHash(prev, at, e.tenantId, JSON.stringify(input)));
+          prev = hash;
+        }
+        expect(entries[0]!.hash).toBe(auditHash(GENESIS, entries[0]!.at, TENANT, JSON.stringify(inputs[0])));
+        expect(entries[1]!.at).toBe(entries[0]!.at); // one append, one clock reading
+        expect(entries[2]).toMatchObject({
+          action: 'write', actor: HOOK, collection: 'epcrs', documents: [{ id: 'e1', afterRev: '1-r' }], causationId: 'epcrs/e0@7', details: { auto_created: true },
+        });
+        expect(await store.verifyAudit()).toEqual({ ok: true, checked: 3 });
+      });
+
+      it('queries by tenant, document, user and time, newest first', async () => {
+        const u1: Actor = { kind: 'device', tenantId: TENANT, userId: 'u1' };
+        const u2: Actor = { kind: 'device', tenantId: TENANT, userId: 'u2' };
+        await store.appendAudit([{ tenantId: TENANT, action: 'read', actor: u1, documents: [{ id: 'd1' }] }]);
+        await new Promise((r) => setTimeout(r, 5));
+        const mid = Date.now();
+        await new Promise((r) => setTimeout(r, 5));
+        await store.appendAudit([{ tenantId: TENANT, action: 'read', actor: u2, documents: [{ id: 'd1' }, { id: 'd2' }] }]);
+        await store.appendAudit([{ tenantId: OTHER, action: 'read', actor: { kind: 'device', tenantId: OTHER, userId: 'u1' }, documents: [{ id: 'd1' }] }]);
+        const actions = (q: Parameters<Store['queryAudit']>[0]) => store.queryAudit(q).then((es) => es.map((e) => `${e.actor.userId}:${e.documents?.map((d) => d.id).join('+')}`));
+        expect(await actions({ tenantId: TENANT, limit: 10 })).toEqual(['u2:d1+d2', 'u1:d1']);
+        expect(await actions({ tenantId: TENANT, limit: 1 })).toEqual(['u2:d1+d2']);
+        expect(await actions({ tenantId: TENANT, documentId: 'd2', limit: 10 })).toEqual(['u2:d1+d2']);
+        expect(await actions({ tenantId: TENANT, documentId: 'd1', limit: 10 })).toEqual(['u2:d1+d2', 'u1:d1']);
+        expect(await actions({ tenantId: TENANT, userId: 'u1', limit: 10 })).toEqual(['u1:d1']);
+        expect(await actions({ tenantId: TENANT, from: mid, limit: 10 })).toEqual(['u2:d1+d2']);
+        expect(await actions({ tenantId: TENANT, to: mid, limit: 10 })).toEqual(['u1:d1']);
+        expect(await actions({ tenantId: OTHER, documentId: 'd1', limit: 10 })).toEqual(['u1:d1']);
+      });
+
+      it('verify finds the first entry that was changed behind the store\'s back', async () => {
+        for (let i = 0; i < 5; i++) await store.appendAudit([{ tenantId: TENANT, action: 'read', actor: DEVICE, details: { i } }]);
+        const entries = (await store.queryAudit({ tenantId: TENANT, limit: 10 })).reverse();
+        expect(await store.verifyAudit()).toEqual({ ok: true, checked: 5 });
+        const third = entries[2]!;
+        await fixture.tamperAudit(third.id, JSON.stringify({ tenantId: TENANT, action: 'read', actor: DEVICE, details: { i: 99 } }));
+        expect(await store.verifyAudit()).toEqual({ ok: false, checked: 3, firstBadId: third.id });
+      });
+    });
+
+    describe('concurrency', () => {
+      it('parallel write batches while a reader pulls with its checkpoint: every document reaches it exactly once; decisions never race', async () => {
+        const writers = [store, ...(fixture.peer ? [await fixture.peer(), await fixture.peer()] : [])];
+        const reader = fixture.peer ? await fixture.peer() : store;
+        const BATCHES = 60;
+        const PER_BATCH = 20;
+        const eventSeqs = writers.map(() => [] as number[]);
+        writers.forEach((w, i) => w.onCommit((e) => { if (e.collection === 'gps_points') eventSeqs[i]!.push(...e.documents.map((d) => d.seq)); }));
+
+        const seen = new Map<string, number>();
+        const pulledSeqs: number[] = [];
+        let writing = true;
+        let pulls = 0;
+        const readerLoop = (async () => {
+          let checkpoint = 0;
+          for (;;) {
+            const finalPass = !writing; // read before the pull: only a pull started after the last commit may end the loop
+            const page = await reader.pull({ collection: 'gps_points', tenantId: TENANT, afterSeq: checkpoint, limit: 25 });
+            pulls++;
+            for (const d of page.documents) {
+              seen.set(d.id, (seen.get(d.id) ?? 0) + 1);
+              pulledSeqs.push(d.seq);
+            }
+            checkpoint = page.lastSeq;
+            if (page.documents.length === 0) {
+              if (finalPass) return;
+              await new Promise((r) => setImmediate(r));
+            }
+          }
+        })();
+
+        const results = await Promise.all(Array.from({ length: BATCHES }, async (_, b) => {
+          const writer = writers[b % writers.length]!;
+          const points = Array.from({ length: PER_BATCH }, (_, j) => doc(`p${b}-${j}`, { lat: b, lng: j }));
+          const [written] = await Promise.all([
+            writer.writeBatch(writeAll('gps_points', points)),
+            // A read-modify-write on one shared document: decide() must see the latest master.
+            writer.writeBatch({
+              collection: 'counters', tenantId: TENANT, actor: DEVICE,
+              requests: [request('shared', doc('shared'), (master) => {
+                const n = master ? (JSON.parse(master.json) as { n: number }).n + 1 : 1;
+                return { action: 'write', doc: doc('shared', { n, rev: `${n}-c` }) };
+              })],
+            }),
+          ]);
+          return written;
+        }));
+        writing = false;
+        await readerLoop;
+
+        expect(seen.size).toBe(BATCHES * PER_BATCH);
+        expect([...seen.values()].every((n) => n === 1)).toBe(true);
+        expect(pulledSeqs).toEqual([...pulledSeqs].sort((a, b) => a - b));
+        expect(pulls).toBeGreaterThan(1);
+        const allSeqs = results.flatMap((r) => r.written.map((w) => w.seq));
+        expect(new Set(allSeqs).size).toBe(BATCHES * PER_BATCH);
+        for (const seqs of eventSeqs) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+        expect(eventSeqs.flat().length).toBe(BATCHES * PER_BATCH);
+        const [shared] = await store.getDocuments('counters', TENANT, ['shared']);
+        expect(JSON.parse(shared!.json)).toMatchObject({ n: BATCHES });
+        expect(await store.verifyAudit()).toEqual({ ok: true, checked: BATCHES * 2 });
+      });
+
+      it('concurrent audit appends and outbox inserts keep one chain and id order equal to commit order', async () => {
+        const writers = [store, ...(fixture.peer ? [await fixture.peer(), await fixture.peer()] : [])];
+        await Promise.all(Array.from({ length: 30 }, (_, i) => {
+          const w = writers[i % writers.length]!;
+          return i % 3 === 0
+            ? w.appendAudit([{ tenantId: TENANT, action: 'read', actor: DEVICE, details: { i } }, { tenantId: TENANT, action: 'read', actor: DEVICE, details: { i, second: true } }])
+            : i % 3 === 1
+              ? w.enqueueOutbox([{ key: `k${i}`, kind: 'n', tenantId: TENANT, payload: { i }, causationId: `c${i}`, queue: 'cad' }])
+              : w.writeBatch(writeAll('epcrs', [doc(`e${i}`)], { outbox: () => [{ key: `w${i}`, kind: 'n', tenantId: TENANT, payload: { i }, causationId: `c${i}`, queue: 'cad' }] }));
+        }));
+        expect(await store.verifyAudit()).toEqual({ ok: true, checked: 10 * 2 + 10 });
+        const cad = await store.dueOutbox(Date.now(), 100, 'cad');
+        expect(cad).toHaveLength(20);
+        const created = cad.map((e) => e.createdAt);
+        expect(created).toEqual([...created].sort((a, b) => a - b)); // id order follows commit order
+      });
+    });
+
+    it('throughput (reported, not asserted)', async () => {
+      const BATCHES = 40;
+      const PER_BATCH = 50;
+      let started = performance.now();
+      for (let b = 0; b < BATCHES; b++) {
+        await store.writeBatch(writeAll('gps_points', Array.from({ length: PER_BATCH }, (_, j) => doc(`s${b}-${j}`, { lat: b, lng: j, recordedAt: new Date().toISOString() }))));
+      }
+      const sequential = (BATCHES * PER_BATCH) / ((performance.now() - started) / 1000);
+      started = performance.now();
+      for (let b = 0; b < BATCHES * 2; b++) {
+        await store.writeBatch(writeAll('epcrs', [doc(`one${b}`, { narrative: 'x'.repeat(500) })]));
+      }
+      const singles = (BATCHES * 2) / ((performance.now() - started) / 1000);
+      started = performance.now();
+      await Promise.all(Array.from({ length: BATCHES }, (_, b) => store.writeBatch(writeAll('gps_points', Array.from({ length: PER_BATCH }, (_, j) => doc(`c${b}-${j}`, { lat: b, lng: j }))))));
+      const parallel = (BATCHES * PER_BATCH) / ((performance.now() - started) / 1000);
+      started = performance.now();
+      const all = await pullAll(store, 'gps_points', TENANT, 500);
+      const pullRate = all.length / ((performance.now() - started) / 1000);
+      console.log(`[store throughput] ${name}: ${Math.round(sequential)} docs/s in sequential 50-doc batches, ${Math.round(singles)} single-doc batches/s, `
+        + `${Math.round(parallel)} docs/s with ${BATCHES} batches in parallel, pull ${Math.round(pullRate)} docs/s (500/page)`);
+      expect(all).toHaveLength(BATCHES * PER_BATCH * 2);
+    });
+  });
+}
