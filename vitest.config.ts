@@ -9,6 +9,9 @@ export default defineConfig({
     setupFiles: ['test/helpers/setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Eventual arrival (a sync, a re-render) on a loaded 2-core CI machine can take seconds;
+    // vitest's default of 1 s made correct tests fail. A poll still fails if it never holds.
+    expect: { poll: { timeout: 15_000, interval: 50 } },
     // Each file runs in its own process: RxDB's 13-collection limit is per process.
     pool: 'forks',
     maxWorkers: 2,

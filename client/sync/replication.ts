@@ -1,10 +1,11 @@
 import type { RxCollection } from 'rxdb';
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
-import type { Observable } from 'rxjs';
+import { concatMap, type Observable } from 'rxjs';
 import type { Checkpoint } from '../../shared/protocol/index.ts';
 import type { PullStreamItem } from './change-stream.ts';
 import type { SyncTransport } from './transport.ts';
 import { enqueueRows, type OutboxDb } from '../../sw/queue/outbox-db.ts';
+import { rebaseOnQueue } from './queue-rebase.ts';
 
 export interface CollectionReplicationOptions {
   collection: RxCollection<any>;
@@ -43,6 +44,11 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
       throw error;
     }
   };
+  const outbox = options.outbox;
+  // In order (concatMap): a later change of a document must not overtake an earlier one.
+  const stream$ = outbox && options.stream$
+    ? options.stream$.pipe(concatMap(async (item) => (item === 'RESYNC' ? item : { ...item, documents: await rebaseOnQueue(outbox.db, options.name, item.documents) })))
+    : options.stream$;
   return replicateRxCollection<any, Checkpoint>({
     collection: options.collection,
     replicationIdentifier: options.replicationIdentifier,
@@ -51,14 +57,15 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
     waitForLeadership: true,
     pull: {
       batchSize: options.pullBatchSize,
-      handler: (checkpoint, batchSize) =>
-        report(() => options.transport.pull<any>(options.name, options.schemaVersion, checkpoint, batchSize)) as never,
-      ...(options.stream$ ? { stream$: options.stream$ as never } : {}),
+      handler: async (checkpoint, batchSize) => {
+        const page = await report(() => options.transport.pull<any>(options.name, options.schemaVersion, checkpoint, batchSize));
+        return (outbox ? { ...page, documents: await rebaseOnQueue(outbox.db, options.name, page.documents) } : page) as never;
+      },
+      ...(stream$ ? { stream$: stream$ as never } : {}),
     },
     push: {
       batchSize: options.pushBatchSize,
       handler: (rows) => {
-        const outbox = options.outbox;
         if (outbox) {
           return enqueueRows(outbox.db, options.name, options.schemaVersion, rows as never).then(() => {
             outbox.onQueued?.();

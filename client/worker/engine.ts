@@ -545,7 +545,8 @@ export class DatabaseWorker implements WorkerApi {
     const master = this.masters.get(collection)?.get(String(doc['id']));
     if (known && master === rev) {
       const conflicts = Array.isArray(doc['conflicts']) ? doc['conflicts'].length : 0;
-      if (conflicts > 0 || /^[0-9]+-m/.test(rev)) return { state: 'conflict', conflicts };
+      // A merge in which no value lost (two people edited different fields) is not a conflict to them.
+      if (conflicts > 0) return { state: 'conflict', conflicts };
       return { state: 'synced' };
     }
     if (rejection && (!rejection.rev || rejection.rev === rev)) return { state: 'rejected', reason: rejection.reason };

@@ -1,6 +1,6 @@
 export { BATCH_SIZE, COMPRESS_ABOVE_BYTES, LANES, laneOf, type Lane } from './lanes.ts';
 export {
-  enqueueRows, getSession, getStatus, openOutboxDb, OUTBOX_DB_NAME, OUTBOX_DB_VERSION, setSession, updateStatus,
+  enqueueRows, getSession, getStatus, openOutboxDb, OUTBOX_DB_NAME, OUTBOX_DB_VERSION, queuedRows, setSession, updateStatus,
   type OutboxDb, type OutboxSession, type OutboxStatus, type PushRowInput, type QueuedRow, type RejectedRow,
 } from './outbox-db.ts';
 export { deliverOutbox, type DeliveryOptions, type DeliveryResult } from './delivery.ts';

@@ -126,3 +126,15 @@ export async function updateStatus(db: OutboxDb, patch: Partial<OutboxStatus>): 
   await tx.done;
   return next;
 }
+
+/** The queued rows of these documents (one read transaction), by document id. */
+export async function queuedRows(db: OutboxDb, collection: string, ids: readonly string[]): Promise<Map<string, QueuedRow>> {
+  const tx = db.transaction('rows');
+  const found = new Map<string, QueuedRow>();
+  for (const id of ids) {
+    const row = await tx.store.get([collection, id]);
+    if (row) found.set(id, row);
+  }
+  await tx.done;
+  return found;
+}

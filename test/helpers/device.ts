@@ -5,6 +5,7 @@ import { createFieldsyncDatabase } from '../../client/sync/database.ts';
 import { startSync, type SyncEngine } from '../../client/sync/sync-engine.ts';
 import { DocumentWriter } from '../../client/sync/writes.ts';
 import type { CollectionName } from '../../shared/schemas/index.ts';
+import type { OutboxDb } from '../../sw/queue/outbox-db.ts';
 
 export interface TestDevice {
   db: RxDatabase;
@@ -31,6 +32,8 @@ export async function createDevice(options: {
   retryTimeMs?: number;
   pushBatchSize?: number;
   fetch?: typeof fetch;
+  /** Push into a service-worker outbound queue (delivered by the test) instead of over HTTP. */
+  outbox?: OutboxDb;
 }): Promise<TestDevice> {
   const deviceId = options.deviceId ?? `dev${++counter}x${process.pid}`;
   const db = await createFieldsyncDatabase({
@@ -48,6 +51,7 @@ export async function createDevice(options: {
     ...(options.live === undefined ? {} : { live: options.live }),
     ...(options.pushBatchSize ? { pushBatchSize: options.pushBatchSize } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.outbox ? { outbox: { db: options.outbox } } : {}),
   });
   let online = true;
   const device: TestDevice = {
