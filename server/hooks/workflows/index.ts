@@ -16,6 +16,7 @@ import { epcrNemsisExportWorkflow } from './epcr-nemsis-export.ts';
 import { incidentCancelledWorkflow } from './incident-cancelled.ts';
 import { incidentCreatedWorkflow } from './incident-created.ts';
 import { incidentTimelineWorkflow } from './incident-timeline.ts';
+import { jobProgressWorkflow } from './job-progress.ts';
 import { orderCompletedWorkflow } from './order-completed.ts';
 import { KeyedLock } from './support.ts';
 import { TechnicianDirectory } from './technicians.ts';
@@ -53,6 +54,7 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     epcrAddendumWorkflow(claims),
     orderCompletedWorkflow(),
     ticketCreatedWorkflow({ technicians: new TechnicianDirectory(), locks }),
+    jobProgressWorkflow(),
   ];
 }
 

@@ -124,6 +124,29 @@ describe('completed order → installation ticket → job for the nearest techni
     expect(await server.app.store.countDocuments('jobs', TENANT)).toBe(4);
   });
 
+  it('the ticket follows the job: in progress on the way, closed when the technician completes it, reopened with the job', async () => {
+    const fifth = order('SO-1005', FAR_SITE, 'normal');
+    await complete(fifth);
+    const job = await jobOn(techs.cy, fifth.id);
+    const ticketId = ticketIdFor(TENANT, fifth.id);
+    const ticketStatus = async () => (await local<Ticket>(office, 'tickets', ticketId))?.status;
+    expect(await eventually('the ticket on the office app', ticketStatus)).toBe('open');
+
+    const setStatus = (status: Job['status']) => techs.cy.writer.update('jobs', job.id, (doc) => ({ ...doc, status, statusAt: offsetTime(new Date()) }));
+    await setStatus('en_route');
+    await eventually('the ticket in progress', async () => (await ticketStatus()) === 'in_progress');
+    await setStatus('on_site');
+    await setStatus('completed');
+    await eventually('the ticket closed on the office app', async () => (await ticketStatus()) === 'closed');
+    // Reopened on site (the customer called back before the technician left): the ticket reopens too.
+    await setStatus('on_site');
+    await eventually('the ticket back in progress', async () => (await ticketStatus()) === 'in_progress');
+    await setStatus('completed');
+    await eventually('the ticket closed again', async () => (await ticketStatus()) === 'closed');
+    await settled(server);
+    expect((await stored(server, 'tickets', TENANT, ticketId))?.status).toBe('closed');
+  });
+
   it('with no technician known the job is created unassigned', async () => {
     const tenant = 'telco-west';
     const o = order('SO-2001', SITE, 'normal');
