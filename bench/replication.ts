@@ -12,7 +12,9 @@ import { startServerProcess } from '../test/helpers/server-process.ts';
 import { freePort } from '../test/helpers/server.ts';
 import { BENCH_UNIT, epcrDoc, gpsDoc } from './lib/docs.ts';
 import { rawInsertRate, rawRecentReadMs } from './lib/raw-sqlite.ts';
+import { monotonicMicros, type ProfileWindow } from './lib/profile.ts';
 import { figure, median, type BenchFigure } from './lib/stats.ts';
+import { ours } from './lib/systems.ts';
 
 const TENANT = 'bench';
 /** Reads go through an admin console (the whole tenant); writes through a crew device of the unit the documents belong to. */
@@ -67,14 +69,14 @@ async function seedStore(dataDir: string, collection: string, count: number, mak
   await store.close();
 }
 
-async function pushThroughput(label: string, collection: string, docs: Record<string, unknown>[]): Promise<BenchFigure> {
+async function pushThroughput(label: string, collection: string, docs: Record<string, unknown>[], profileDir?: string): Promise<BenchFigure & { window: ProfileWindow }> {
   const dataDir = workDir(`push-${label}`);
-  const port = await freePort();
-  const server = await startServerProcess({ port, dataDir, env: { LOG_LEVEL: 'error' } });
+  const server = await ours.start({ dataDir, ...(profileDir ? { profileDir } : {}) });
   try {
     const bodies: string[] = [];
     for (let i = 0; i < docs.length; i += BATCH) bodies.push(JSON.stringify(docs.slice(i, i + BATCH).map((d) => ({ newDocumentState: d }))));
     let next = 0;
+    const fromUs = monotonicMicros();
     const start = performance.now();
     await Promise.all(Array.from({ length: CLIENTS }, async () => {
       while (next < bodies.length) {
@@ -87,8 +89,9 @@ async function pushThroughput(label: string, collection: string, docs: Record<st
       }
     }));
     const rate = docs.length / ((performance.now() - start) / 1000);
+    const window = { fromUs, toUs: monotonicMicros() };
     const raw = rawInsertRate(workDir(`raw-${label}`), docs, BATCH, 'FULL');
-    return figure(`push ${label} (${CLIENTS} clients, batches of ${BATCH})`, rate, 'docs/s', raw, 'durable SQLite, synchronous=FULL');
+    return { ...figure(`push ${label} (${CLIENTS} clients, batches of ${BATCH})`, rate, 'docs/s', raw, 'durable SQLite, synchronous=FULL'), window };
   } finally {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -158,13 +161,33 @@ async function recentPull(stored: number): Promise<BenchFigure> {
   }
 }
 
-/** Protocol-level push and pull (HTTP only, no client database), against raw SQLite. */
-export async function replicationBenchmarks(options: { quick: boolean }): Promise<BenchFigure[]> {
+export type PushFigure = BenchFigure & { window: ProfileWindow; count: number; profileDir?: string };
+
+/**
+ * Issue #2's push figures: GPS points and ePCRs through the HTTP API, each beside raw SQLite
+ * inserts of the same documents in the same run. With `profileDir`, the servers run under
+ * `--cpu-prof` (one subdirectory per document kind) and each figure carries its measured window.
+ */
+export async function pushBenchmarks(options: { quick: boolean; profileDir?: string }): Promise<PushFigure[]> {
   const gpsCount = options.quick ? 10_000 : 40_000;
   const epcrCount = options.quick ? 4_000 : 12_000;
-  const figures: BenchFigure[] = [];
-  figures.push(await pushThroughput('GPS points ~200 B', 'gps_points', Array.from({ length: gpsCount }, (_, i) => gpsDoc(TENANT, i))));
-  figures.push(await pushThroughput('ePCRs ~2 KB', 'epcrs', Array.from({ length: epcrCount }, (_, i) => epcrDoc(TENANT, i))));
+  const runs: [string, string, string, () => Record<string, unknown>[]][] = [
+    ['GPS points ~200 B', 'gps_points', 'gps', () => Array.from({ length: gpsCount }, (_, i) => gpsDoc(TENANT, i))],
+    ['ePCRs ~2 KB', 'epcrs', 'epcr', () => Array.from({ length: epcrCount }, (_, i) => epcrDoc(TENANT, i))],
+  ];
+  const figures: PushFigure[] = [];
+  for (const [label, collection, short, make] of runs) {
+    const dir = options.profileDir ? path.join(options.profileDir, short) : undefined;
+    if (dir) mkdirSync(dir, { recursive: true });
+    const docs = make();
+    figures.push({ ...await pushThroughput(label, collection, docs, dir), count: docs.length, ...(dir ? { profileDir: dir } : {}) });
+  }
+  return figures;
+}
+
+/** Protocol-level push and pull (HTTP only, no client database), against raw SQLite. */
+export async function replicationBenchmarks(options: { quick: boolean }): Promise<BenchFigure[]> {
+  const figures: BenchFigure[] = (await pushBenchmarks(options)).map(({ window: _window, count: _count, ...f }) => f);
   figures.push(...await initialPull(options.quick ? 20_000 : 100_000));
   return figures;
 }

@@ -12,7 +12,7 @@ import { printTable, type BenchFigure } from './lib/stats.ts';
 import { ours, TENANT } from './lib/systems.ts';
 import { productBenchmarks } from './product.ts';
 import { rawBaselines } from './raw.ts';
-import { replicationBenchmarks, scalingBenchmarks } from './replication.ts';
+import { pushBenchmarks, replicationBenchmarks, scalingBenchmarks } from './replication.ts';
 import { buildChart, evaluateTargets, printBulkOurs, printComparison, printFleet, printRaw, printTargets, printUnitLoad, type Target } from './summary.ts';
 import { runHttpFleet, runUnitLoad, type UnitLoadResult } from './unit-load.ts';
 
@@ -20,6 +20,9 @@ import { runHttpFleet, runUnitLoad, type UnitLoadResult } from './unit-load.ts';
  * `npm run bench` (add `-- --quick` for a smaller run): our suite, workloads A–D and issue #6.
  * `npm run bench:peers`: workloads A and B on fieldsync and the peers, interleaved, three rounds.
  * `-- --profile` adds profiled runs of our server (not counted in the figures) and prints the top frames.
+ * `-- --only=push,units` runs only the named parts of our suite (push: issue #2's HTTP push
+ * figures; units: issue #6's 500 units), prints them with their profiles under `--profile`, and
+ * writes bench/results/partial.json instead of the full results.
  * Figures go to bench/results/ (JSON and summary.svg).
  */
 const SERVER_LINE = 'our server: separate process (`npm start`\'s CLI), durable SQLite (WAL, synchronous=FULL), hook runner on, socket.io /sync and /live fan-out on';
@@ -29,6 +32,7 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const peers = process.argv.includes('--peers');
   const profile = process.argv.includes('--profile');
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').filter(Boolean);
   const started = Date.now();
   const resultsDir = path.resolve(import.meta.dirname, 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -37,6 +41,11 @@ async function main(): Promise<void> {
   console.log(`code: commit ${String(meta['commit'])} with ${String(meta['uncommittedFiles'])} uncommitted file(s) in the work tree`);
   console.log(SERVER_LINE);
   console.log('clients: worker threads of this process, library clients on memory storage; everything on 127.0.0.1');
+
+  if (only) {
+    await runParts(only, { quick, profile, resultsDir, meta });
+    return;
+  }
 
   // D: raw baselines, measured in this run (the targets compare against them).
   const raw = rawBaselines(10_000);
@@ -147,6 +156,38 @@ async function main(): Promise<void> {
   const file = path.join(resultsDir, peers ? 'peers.json' : 'ours.json');
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`\nwrote ${file} and ${chart} in ${((Date.now() - started) / 60_000).toFixed(1)} min; load average now ${loadAverage()}`);
+}
+
+const PARTS = ['push', 'units'] as const;
+
+/** A subset of our suite, for measuring one change: each figure beside its same-run baseline. */
+async function runParts(parts: string[], options: { quick: boolean; profile: boolean; resultsDir: string; meta: Record<string, unknown> }): Promise<void> {
+  const unknown = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
+  if (unknown.length > 0) throw new Error(`--only: unknown part(s) ${unknown.join(', ')}; the parts are ${PARTS.join(', ')}`);
+  const dir = options.profile ? path.join(tmpdir(), `fieldsync-bench-profiles-${process.pid}`) : undefined;
+  const out: Record<string, unknown> = { meta: options.meta, parts };
+  if (parts.includes('push')) {
+    const figures = await pushBenchmarks({ quick: options.quick, ...(dir ? { profileDir: path.join(dir, 'push') } : {}) });
+    printTable('A (protocol only): HTTP push without a client database, vs raw SQLite', figures.map(({ window: _w, profileDir: _p, count: _c, ...f }) => f));
+    for (const f of figures) {
+      const file = f.profileDir ? mainThreadProfile(f.profileDir) : undefined;
+      if (file) printProfile(`profile: ${f.name}`, file, { limit: 25, window: f.window, per: { count: f.count, unit: 'doc' } });
+    }
+    out['push'] = figures.map(({ window: _w, profileDir: _p, count: _c, ...f }) => f);
+  }
+  if (parts.includes('units')) {
+    const sub = dir ? path.join(dir, 'units') : undefined;
+    if (sub) mkdirSync(sub, { recursive: true });
+    const unitLoad = await runUnitLoad({ units: 500, seconds: options.quick ? 20 : 60, ...(sub ? { profileDir: sub } : {}) });
+    printUnitLoad(unitLoad);
+    const file = sub ? mainThreadProfile(sub) : undefined;
+    if (file) printProfile('profile: issue #6 500 units', file, { limit: 25, window: unitLoad.window, per: { count: unitLoad.pointsStored, unit: 'point' } });
+    out['unitLoad'] = unitLoad;
+  }
+  out['loadAverageAtEnd'] = loadAverage();
+  const file = path.join(options.resultsDir, 'partial.json');
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  console.log(`\nwrote ${file}; load average now ${loadAverage()}`);
 }
 
 main().then(() => process.exit(0), (error: unknown) => {
