@@ -38,8 +38,23 @@ function quantity(value: number, measure: Pick<Measure, 'unit' | 'ucum'>) {
   return { value, unit: measure.unit, system: UCUM, code: measure.ucum };
 }
 
-export function hospitalNoticeBundle(epcr: Epcr, timestamp: string): Record<string, unknown> {
-  const ref = (kind: string) => `urn:uuid:${deterministicId(`fhir-${kind}`, epcr.tenantId, epcr.id)}`;
+/**
+ * `pcr`: the full report after it is locked. `pre-arrival`: the alert sent while the patient is
+ * on the way (ems-domain §6: "pre-arrival while transporting; full PCR after finalize"), so the
+ * emergency department can prepare; the encounter is still in progress and the observations
+ * preliminary. Both describe the same patient and encounter (same resource ids).
+ */
+export type HospitalNoticeKind = 'pcr' | 'pre-arrival';
+
+/** eDisposition.24 pre-arrival alert codes (eDisposition_v3.xsd; 4224001 "No" is no alert) → the team to ready. */
+const PRE_ARRIVAL_ALERT: Readonly<Record<string, string>> = {
+  '4224003': 'Adult Trauma', '4224005': 'Cardiac Arrest', '4224007': 'Obstetrics', '4224009': 'Other',
+  '4224011': 'Pediatric Trauma', '4224013': 'STEMI', '4224015': 'Stroke', '4224017': 'Trauma (General)', '4224019': 'Sepsis',
+};
+
+export function hospitalNoticeBundle(epcr: Epcr, timestamp: string, kind: HospitalNoticeKind = 'pcr'): Record<string, unknown> {
+  const preArrival = kind === 'pre-arrival';
+  const ref = (what: string) => `urn:uuid:${deterministicId(`fhir-${what}`, epcr.tenantId, epcr.id)}`;
   const patientRef = ref('patient');
   const encounterRef = ref('encounter');
   const patient = epcr.patient ?? {};
@@ -59,17 +74,19 @@ export function hospitalNoticeBundle(epcr: Epcr, timestamp: string): Record<stri
     },
   });
   const start = times.unitNotified ?? times.atPatient;
-  const end = times.transferOfCare ?? times.atDestination;
+  const end = preArrival ? undefined : times.transferOfCare ?? times.atDestination;
+  const alert = disposition.preArrivalAlert ? PRE_ARRIVAL_ALERT[disposition.preArrivalAlert] : undefined;
   entries.push({
     fullUrl: encounterRef,
     resource: {
       resourceType: 'Encounter',
-      status: 'finished',
+      status: preArrival ? 'in-progress' : 'finished',
       class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'EMER', display: 'emergency' },
       identifier: [{ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${epcr.id}` }],
       subject: { reference: patientRef },
       ...(start || end ? { period: { ...(start ? { start } : {}), ...(end ? { end } : {}) } } : {}),
       ...(epcr.situation?.chiefComplaint ? { reasonCode: [{ text: epcr.situation.chiefComplaint }] } : {}),
+      ...(alert ? { priority: { coding: [{ system: 'urn:nemsis:eDisposition.24', code: disposition.preArrivalAlert }], text: `Pre-arrival alert: ${alert}` } } : {}),
       ...(disposition.destinationCode || disposition.destinationName
         ? {
           hospitalization: {
@@ -89,7 +106,7 @@ export function hospitalNoticeBundle(epcr: Epcr, timestamp: string): Record<stri
       fullUrl: `urn:uuid:${deterministicId('fhir-observation', epcr.tenantId, epcr.id, vital.id, code)}`,
       resource: {
         resourceType: 'Observation',
-        status: 'final',
+        status: preArrival ? 'preliminary' : 'final',
         category: [{ coding: [{ system: CATEGORY, code: category }] }],
         code: { coding: [{ system: LOINC, code, display }] },
         subject: { reference: patientRef },
@@ -121,8 +138,8 @@ export function hospitalNoticeBundle(epcr: Epcr, timestamp: string): Record<stri
 
   return {
     resourceType: 'Bundle',
-    id: deterministicId('fhir-bundle', epcr.tenantId, epcr.id),
-    meta: { tag: [{ system: 'urn:fieldsync:notice', code: 'pcr-notice' }] },
+    id: deterministicId(preArrival ? 'fhir-bundle-pre-arrival' : 'fhir-bundle', epcr.tenantId, epcr.id),
+    meta: { tag: [{ system: 'urn:fieldsync:notice', code: preArrival ? 'pre-arrival' : 'pcr-notice' }] },
     type: 'collection',
     timestamp,
     entry: entries,

@@ -12,6 +12,7 @@ import { epcrCadNoticeWorkflow } from './epcr-cad-notice.ts';
 import { epcrClaimWorkflow } from './epcr-claim.ts';
 import { epcrFinalizedWorkflow } from './epcr-finalized.ts';
 import { epcrHospitalNoticeWorkflow } from './epcr-hospital-notice.ts';
+import { epcrHospitalPrealertWorkflow } from './epcr-hospital-prealert.ts';
 import { epcrNemsisExportWorkflow } from './epcr-nemsis-export.ts';
 import { incidentCancelledWorkflow } from './incident-cancelled.ts';
 import { incidentCreatedWorkflow } from './incident-created.ts';
@@ -49,6 +50,7 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     epcrBillingWorkflow(),
     epcrClaimWorkflow({ ...claims, autoClaimAfterFinalize: deps.autoClaimAfterFinalize }),
     epcrNemsisExportWorkflow({ agency: deps.nemsis.agency, ...(deps.nemsis.xsdDir ? { xsdDir: deps.nemsis.xsdDir } : {}) }),
+    epcrHospitalPrealertWorkflow({ integrations: deps.integrations }),
     epcrHospitalNoticeWorkflow({ integrations: deps.integrations }),
     epcrCadNoticeWorkflow({ integrations: deps.integrations }),
     epcrAddendumWorkflow(claims),
