@@ -3,21 +3,61 @@
  * the XSDs when they are configured, and stored as the artifact `nemsis:<epcrId>` (re-made on a
  * re-run: same key, same content). An export that does not validate is never stored: the entry
  * fails with the validator's messages and ends as a dead letter an admin can read.
+ *
+ * A locked addendum re-exports the report it amends under the same PCR UUID (NEMSIS receivers
+ * treat a resubmission of a UUID as an update, ems-domain §6): the original with every locked
+ * addendum's values laid over it, in lock order. Both triggers build the same document from the
+ * stored state, so whichever export runs last, including a retried dead letter of the original's
+ * first export, writes the amended record rather than an outdated one.
  */
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import { buildEmsDataSetXml, type NemsisAgency } from '../../nemsis/emsdataset.ts';
 import { validateEmsDataSet } from '../../nemsis/validate.ts';
-import type { Workflow } from '../types.ts';
-import { becameLocked, read } from './support.ts';
+import type { EffectContext, Workflow } from '../types.ts';
+import { amendedReport } from './amended-report.ts';
+import { becameLocked, read, type KeyedLock } from './support.ts';
 
 export interface NemsisExportDeps {
   agency: NemsisAgency;
   /** Directory with EMSDataSet_v3.xsd and its includes; without it the export is not validated. */
   xsdDir?: string;
+  /** Serialises the exports of one report, so two addenda locked at once both end up in it. */
+  locks: KeyedLock;
 }
 
 export function nemsisArtifactKey(epcrId: string): string {
   return `nemsis:${epcrId}`;
+}
+
+/** The ids of a report's locked addenda, kept beside its export (artifacts are the hooks' own key-value store). */
+function addendaKey(epcrId: string): string {
+  return `nemsis-addenda:${epcrId}`;
+}
+
+async function exportReport(ctx: EffectContext, deps: NemsisExportDeps, epcrId: string, addendumId?: string): Promise<void> {
+  await deps.locks.run(`nemsis:${ctx.tenantId}:${epcrId}`, async () => {
+    const original = await read(ctx, 'epcrs', epcrId);
+    if (!original?.lockedAt) return;
+    const listed = await ctx.store.getArtifact(addendaKey(epcrId), ctx.tenantId);
+    const ids = new Set<string>(listed ? JSON.parse(listed.content) as string[] : []);
+    if (addendumId && !ids.has(addendumId)) {
+      ids.add(addendumId);
+      await ctx.store.putArtifact(addendaKey(epcrId), ctx.tenantId, 'application/json', JSON.stringify([...ids].sort()));
+    }
+    const addenda = (await ctx.store.getDocuments('epcrs', ctx.tenantId, [...ids]))
+      .map((row) => JSON.parse(row.json) as Epcr)
+      .filter((doc) => doc.lockedAt && doc.addendumOf === epcrId && !(doc as { _deleted?: boolean })._deleted);
+    const report = amendedReport(original as Epcr, addenda);
+    const xml = buildEmsDataSetXml(report, deps.agency);
+    if (deps.xsdDir) {
+      const result = await validateEmsDataSet(xml, { xsdDir: deps.xsdDir });
+      if (!result.valid) {
+        const what = addenda.length > 0 ? `with ${addenda.length} addend${addenda.length === 1 ? 'um' : 'a'} applied ` : '';
+        throw new Error(`NEMSIS export of ePCR ${epcrId} ${what}does not validate against the XSD: ${result.errors.slice(0, 20).join('; ')}`);
+      }
+    }
+    await ctx.store.putArtifact(nemsisArtifactKey(epcrId), ctx.tenantId, 'application/xml', xml);
+  });
 }
 
 export function epcrNemsisExportWorkflow(deps: NemsisExportDeps): Workflow {
@@ -31,16 +71,24 @@ export function epcrNemsisExportWorkflow(deps: NemsisExportDeps): Workflow {
       key: (change) => `${change.id}@${String(change.after['lockedAt'])}`,
     },
     async run(ctx, payload) {
-      const epcr = await read(ctx, 'epcrs', payload.id);
-      if (!epcr?.lockedAt) return;
-      const xml = buildEmsDataSetXml(epcr as Epcr, deps.agency);
-      if (deps.xsdDir) {
-        const result = await validateEmsDataSet(xml, { xsdDir: deps.xsdDir });
-        if (!result.valid) {
-          throw new Error(`NEMSIS export of ePCR ${epcr.id} does not validate against the XSD: ${result.errors.slice(0, 20).join('; ')}`);
-        }
-      }
-      await ctx.store.putArtifact(nemsisArtifactKey(epcr.id), ctx.tenantId, 'application/xml', xml);
+      await exportReport(ctx, deps, payload.id);
+    },
+  };
+}
+
+export function epcrAmendedExportWorkflow(deps: NemsisExportDeps): Workflow {
+  return {
+    name: 'epcr-amended-export',
+    description: 'Re-exports the report a locked addendum amends (same PCR UUID, the addenda\'s values laid over it), validated like the first export.',
+    trigger: {
+      collection: 'epcrs',
+      when: (change) => becameLocked(change, { addendum: true }),
+      key: (change) => change.id,
+    },
+    async run(ctx, payload) {
+      const addendum = await read(ctx, 'epcrs', payload.id);
+      if (!addendum?.lockedAt || !addendum.addendumOf) return;
+      await exportReport(ctx, deps, addendum.addendumOf, addendum.id);
     },
   };
 }

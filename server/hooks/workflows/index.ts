@@ -13,7 +13,7 @@ import { epcrClaimWorkflow } from './epcr-claim.ts';
 import { epcrFinalizedWorkflow } from './epcr-finalized.ts';
 import { epcrHospitalNoticeWorkflow } from './epcr-hospital-notice.ts';
 import { epcrHospitalPrealertWorkflow } from './epcr-hospital-prealert.ts';
-import { epcrNemsisExportWorkflow } from './epcr-nemsis-export.ts';
+import { epcrAmendedExportWorkflow, epcrNemsisExportWorkflow } from './epcr-nemsis-export.ts';
 import { incidentCancelledWorkflow } from './incident-cancelled.ts';
 import { incidentCreatedWorkflow } from './incident-created.ts';
 import { incidentTimelineWorkflow } from './incident-timeline.ts';
@@ -40,6 +40,7 @@ export interface DefaultWorkflowDeps {
 export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
   const locks = new KeyedLock();
   const claims = { integrations: deps.integrations, locks };
+  const nemsis = { agency: deps.nemsis.agency, ...(deps.nemsis.xsdDir ? { xsdDir: deps.nemsis.xsdDir } : {}), locks };
   return [
     incidentCreatedWorkflow(),
     incidentTimelineWorkflow(),
@@ -49,7 +50,8 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     epcrFinalizedWorkflow(),
     epcrBillingWorkflow(),
     epcrClaimWorkflow({ ...claims, autoClaimAfterFinalize: deps.autoClaimAfterFinalize }),
-    epcrNemsisExportWorkflow({ agency: deps.nemsis.agency, ...(deps.nemsis.xsdDir ? { xsdDir: deps.nemsis.xsdDir } : {}) }),
+    epcrNemsisExportWorkflow(nemsis),
+    epcrAmendedExportWorkflow(nemsis),
     epcrHospitalPrealertWorkflow({ integrations: deps.integrations }),
     epcrHospitalNoticeWorkflow({ integrations: deps.integrations }),
     epcrCadNoticeWorkflow({ integrations: deps.integrations }),

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
-import { billingRecordId, claimId, correctionClaimId, stubEpcrId } from '../../../server/hooks/workflows/index.ts';
+import { billingRecordId, claimId, correctionClaimId, nemsisArtifactKey, stubEpcrId } from '../../../server/hooks/workflows/index.ts';
 import type { BillingRecord, Claim, Epcr } from '../../../shared/schemas/index.ts';
 import { createDevice, eventually, type TestDevice } from '../../helpers/device.ts';
 import type { TestServer } from '../../helpers/server.ts';
@@ -60,7 +60,10 @@ describe('addendum to a billed report', () => {
     return { id: randomUUID(), tenantId: TENANT, unitId: UNIT, incidentId: original.incidentId, status: 'finalized', addendumOf: original.id, ...extra };
   }
 
+  const exported = async () => (await server.app.store.getArtifact(nemsisArtifactKey(original.id), TENANT))?.content ?? '';
+
   it('correcting service level and loaded miles sends a replacement claim and updates the billing record', async () => {
+    expect(await eventually('the first NEMSIS export', async () => (await exported()).includes('<ePayment.50>2650003</ePayment.50>'))).toBe(true);
     const amend = addendum({ addendumReason: 'Reviewed: ALS2 (3 IV pushes); odometer shows 12.02 loaded miles', payment: { serviceLevel: '2650005' }, disposition: { loadedMiles: 12.02 } });
     await crew.writer.insert('epcrs', amend);
 
@@ -87,6 +90,13 @@ describe('addendum to a billed report', () => {
     const submitted = fake.claimSubmissions.filter((s) => s.claimId === correction.id);
     expect(submitted).toHaveLength(1);
     expect(submitted[0]).toMatchObject({ idempotencyKey: `claim:${correction.id}`, body: { frequencyCode: '7', correctionOf: originalClaimId } });
+
+    // The state gets the corrected record under the same PCR UUID (a resubmission is an update).
+    const xml = await exported();
+    expect(xml).toContain(`<PatientCareReport UUID="${original.id}">`);
+    expect(xml).toContain('<ePayment.50>2650005</ePayment.50>');
+    expect(xml).not.toContain(amend.id);
+    expect(xml).not.toContain('Reviewed: ALS2');
   });
 
   it('a later addendum changing the destination corrects on top of the first correction', async () => {
@@ -107,6 +117,10 @@ describe('addendum to a billed report', () => {
     await eventually('the addendum locked', async () => (await stored(server, 'epcrs', TENANT, amend.id))?.lockedAt);
     await settled(server);
     expect((await all(server, 'claims', TENANT)).length).toBe(claimsBefore);
+    // Re-exported with the corrected narrative, on top of the earlier addenda's corrections.
+    const xml = await exported();
+    expect(xml).toContain('<eNarrative.01>Pt found unresponsive in car, RR 4 &amp; pinpoint pupils.</eNarrative.01>');
+    expect(xml).toContain('<ePayment.50>2650005</ePayment.50>');
   });
 
   it('an addendum without a reason is refused and changes nothing', async () => {
