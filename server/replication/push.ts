@@ -27,6 +27,21 @@ class RefusedRequest extends Error {
   }
 }
 
+/** What the server remembers of a device's earlier pushes of these rows (see `alreadyApplied`, `earlierRefusals`). */
+interface PushHistory {
+  /** Per document, the revisions of this device's earlier refused writes. */
+  earlier: Map<string, Set<string>>;
+  /** Documents whose pushed revision the server already wrote (a replay after a lost answer). */
+  applied: ReadonlySet<string>;
+}
+
+/** Thrown by a decision that needs the push history before it was read: rolls the attempt back. */
+class HistoryNeeded extends Error {
+  constructor() {
+    super('push history needed; the batch is decided again with it');
+  }
+}
+
 /**
  * `POST /api/sync/:collection/push`: RxDB's push contract with the access rules of
  * shared/access/rules.ts. The whole batch is validated first and written in one transaction, so
@@ -59,36 +74,49 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
     }
     if (rows.length === 0) return reply.type('application/json; charset=utf-8').send('[]');
 
-    const earlier = await earlierRefusals(store, identity, spec.name, rows);
-    const applied = await alreadyApplied(store, identity.tenantId, spec.name, rows);
     const related = await access.relationVisible(store, identity, spec.name, rows.map((r) => r.id));
     // A service worker replaying a queue asks the server to merge conflicts instead of returning them.
     const mergeConflicts = request.query['conflicts'] === 'merge';
-    const batch = new PushDecisions(spec, identity, access, earlier, related, mergeConflicts, applied);
-    const requests: WriteRequest[] = [];
-    for (const row of rows) {
-      requests.push({ id: row.id, incoming: row.incoming, decide: (master) => batch.decide(row, master) });
-      const companion = batch.addendumRequest(row);
-      if (companion) requests.push(companion);
-    }
-
+    // The device's history (earlier refusals, writes already applied) only matters for rows that
+    // conflict or are refused, which few pushes have: it is read only when a decision asks for it,
+    // and the batch is then decided again from the start with it.
+    let history: PushHistory | undefined;
+    let batch: PushDecisions;
     let result;
-    try {
-      // Hook triggers are recorded in the same transaction as the documents: exactly once, by construction.
-      result = await store.writeBatch({
-        collection: spec.name, tenantId: identity.tenantId, actor, requests,
-        outbox: (changes) => workflows.outboxFor(spec.name, actor, changes),
-        // Aborts the transaction when any row was refused with nothing to send back.
-        afterDecisions: () => batch.finish(),
-      });
-    } catch (error) {
-      if (!(error instanceof RefusedRequest)) throw error;
-      const keep = error.refusals.filter((r) => !r.alreadyKept);
-      if (keep.length > 0) await store.quarantine(spec.name, identity.tenantId, actor, keep.map((r) => ({ id: r.id, reason: `${r.code}: ${r.reason}`, doc: r.doc })));
-      const first = error.refusals[0]!;
-      const code = error.refusals.some((r) => r.code === 'FOREIGN_DOCUMENT') ? 'FOREIGN_DOCUMENT' : 'ACCESS_DENIED';
-      throw new HttpError(403, code, `${first.reason} Nothing in this request was written; the refused ${error.refusals.length > 1 ? 'documents were' : 'document was'} kept for your administrator.`,
-        error.refusals.slice(0, 50).map((r) => ({ id: r.id, message: `${r.code}: ${r.reason}` })));
+    for (;;) {
+      batch = new PushDecisions(spec, identity, access, history, related, mergeConflicts);
+      const decisions = batch;
+      const requests: WriteRequest[] = [];
+      for (const row of rows) {
+        requests.push({ id: row.id, incoming: row.incoming, decide: (master) => decisions.decide(row, master) });
+        const companion = decisions.addendumRequest(row);
+        if (companion) requests.push(companion);
+      }
+      try {
+        // Hook triggers are recorded in the same transaction as the documents: exactly once, by construction.
+        result = await store.writeBatch({
+          collection: spec.name, tenantId: identity.tenantId, actor, requests,
+          outbox: (changes) => workflows.outboxFor(spec.name, actor, changes),
+          // Aborts the transaction when any row was refused with nothing to send back.
+          afterDecisions: () => decisions.finish(),
+        });
+        break;
+      } catch (error) {
+        if (error instanceof HistoryNeeded && history === undefined) {
+          history = {
+            earlier: await earlierRefusals(store, identity, spec.name, rows),
+            applied: await alreadyApplied(store, identity.tenantId, spec.name, rows),
+          };
+          continue;
+        }
+        if (!(error instanceof RefusedRequest)) throw error;
+        const keep = error.refusals.filter((r) => !r.alreadyKept);
+        if (keep.length > 0) await store.quarantine(spec.name, identity.tenantId, actor, keep.map((r) => ({ id: r.id, reason: `${r.code}: ${r.reason}`, doc: r.doc })));
+        const first = error.refusals[0]!;
+        const code = error.refusals.some((r) => r.code === 'FOREIGN_DOCUMENT') ? 'FOREIGN_DOCUMENT' : 'ACCESS_DENIED';
+        throw new HttpError(403, code, `${first.reason} Nothing in this request was written; the refused ${error.refusals.length > 1 ? 'documents were' : 'document was'} kept for your administrator.`,
+          error.refusals.slice(0, 50).map((r) => ({ id: r.id, message: `${r.code}: ${r.reason}` })));
+      }
     }
 
     // The server's state of every conflicting or refused row, in the form the caller may see.
@@ -108,8 +136,8 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
 /**
  * Rows whose revision the server already wrote and has since changed: the answer to their first
  * push was lost, and in the meantime a hook (or another device) built a newer version on top.
- * Only rows that would otherwise conflict are looked up in the audit log, so the common case
- * costs one batched read of the masters.
+ * Read only for a push with a conflicting row; only rows that would otherwise conflict are
+ * looked up in the audit log.
  */
 async function alreadyApplied(store: Store, tenantId: string, collection: string, rows: ValidRow[]): Promise<Set<string>> {
   const applied = new Set<string>();
@@ -161,13 +189,17 @@ class PushDecisions {
     private readonly spec: CollectionSpec,
     private readonly identity: Identity,
     private readonly access: AccessControl,
-    private readonly earlier: Map<string, Set<string>>,
+    /** Undefined until a decision needs it; such a decision throws `HistoryNeeded`. */
+    private readonly pushHistory: PushHistory | undefined,
     /** Relation-scoped collections (a technician's tickets): which of the pushed ids the caller may see. */
     private readonly related: ReadonlySet<string> | undefined,
     private readonly mergeConflicts = false,
-    /** Documents whose pushed revision the server already wrote (a replay after a lost answer). */
-    private readonly applied: ReadonlySet<string> = new Set(),
   ) {}
+
+  private history(): PushHistory {
+    if (!this.pushHistory) throw new HistoryNeeded();
+    return this.pushHistory;
+  }
 
   decide(row: ValidRow, master: StoredDocument | undefined): WriteDecision {
     const { identity, spec } = this;
@@ -182,7 +214,7 @@ class PushDecisions {
     // locked the report): the replay is already applied, not a conflict to resolve again.
     // A live RxDB client still gets the current state back, so it learns of the lock at once; a
     // queue replay (merge mode) is simply done.
-    if (outcome === 'conflict' && this.applied.has(row.id)) return { action: this.mergeConflicts ? 'noop' : 'conflict' };
+    if (outcome === 'conflict' && typeof row.incoming['rev'] === 'string' && this.history().applied.has(row.id)) return { action: this.mergeConflicts ? 'noop' : 'conflict' };
     let toWrite = row.incoming;
     if (outcome === 'conflict' && this.mergeConflicts && masterDoc) {
       const merged = mergeOnServer(spec.name, masterDoc, row.assumed, row.incoming, (doc) => spec.validate(doc));
@@ -200,7 +232,7 @@ class PushDecisions {
     if (!master || !masterDoc) return this.refuseWithoutState(row, verdict.code, verdict.reason);
 
     const rev = row.incoming['rev'];
-    const earlierRevs = this.earlier.get(row.id);
+    const earlierRevs = this.history().earlier.get(row.id);
     const addendumId = verdict.addendum ? this.addendumId(row) : undefined;
     if (typeof rev === 'string' && earlierRevs?.has(rev)) {
       // The same refused write again (its answer was lost): the same answer, not a second quarantine entry.
@@ -227,7 +259,8 @@ class PushDecisions {
 
   private refuseWithoutState(row: ValidRow, code: string, reason: string): WriteDecision {
     const rev = row.incoming['rev'];
-    this.refusals.push({ id: row.id, code, reason, doc: row.incoming, alreadyKept: typeof rev === 'string' && (this.earlier.get(row.id)?.has(rev) ?? false) });
+    const alreadyKept = typeof rev === 'string' && (this.history().earlier.get(row.id)?.has(rev) ?? false);
+    this.refusals.push({ id: row.id, code, reason, doc: row.incoming, alreadyKept });
     return { action: 'noop' };
   }
 
