@@ -46,6 +46,16 @@ export function accessOf(collection: string, rules: Readonly<Record<string, Coll
   return Object.prototype.hasOwnProperty.call(rules, collection) ? rules[collection] : undefined;
 }
 
+/**
+ * Whether a device must seal the copies of this collection's documents that wait outside its
+ * encrypted database (the outbound queue). A collection nobody declared is sealed: when in
+ * doubt, patient data.
+ */
+export function sealedOnDevice(collection: string, rules: Readonly<Record<string, CollectionAccess>> = ACCESS_RULES): boolean {
+  const access = accessOf(collection, rules);
+  return access === undefined ? true : (access.sealedOnDevice ?? access.phi);
+}
+
 export function readRuleOf(access: CollectionAccess, identity: Identity): ReadRule | undefined {
   return access.read[identity.role];
 }

@@ -64,6 +64,12 @@ export interface LockRule {
 export interface CollectionAccess {
   /** Protected health information: every read of it is written to the audit log. */
   readonly phi: boolean;
+  /**
+   * Whether copies waiting on a device outside its encrypted database (the service worker's
+   * outbound queue) are sealed (shared/crypto/envelope.ts). Defaults to `phi`; also set for
+   * documents that are not clinical records but can identify a patient.
+   */
+  readonly sealedOnDevice?: boolean;
   /** Set by the server only (hooks); no device may set or change them. */
   readonly serverOwned?: readonly string[];
   readonly lock?: LockRule;
@@ -106,6 +112,9 @@ export const DISPATCH_EPCR_FIELDS = ['id', 'tenantId', 'rev', 'status', 'unitId'
 export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = {
   incidents: {
     phi: false,
+    // The address, the complaint and the crew's notes identify a patient once they sit on a
+    // tablet; reads are not audited as PHI (dispatch lists every call all day).
+    sealedOnDevice: true,
     read: { crew: { scope: CREW_INCIDENTS }, dispatcher: { scope: TENANT }, admin: { scope: TENANT } },
     write: {
       dispatcher: { scope: TENANT, create: true, delete: true, update: 'any' },
