@@ -1,11 +1,12 @@
 import type { RxCollection } from 'rxdb';
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
-import { concatMap, type Observable } from 'rxjs';
+import { concatMap, merge, NEVER, type Observable } from 'rxjs';
 import type { Checkpoint } from '../../shared/protocol/index.ts';
 import type { PullStreamItem } from './change-stream.ts';
 import type { SyncTransport } from './transport.ts';
 import { enqueueRows, type OutboxDb } from '../../sw/queue/outbox-db.ts';
 import { rebaseOnQueue } from './queue-rebase.ts';
+import type { ScopeCheck } from './scope-check.ts';
 
 export interface CollectionReplicationOptions {
   collection: RxCollection<any>;
@@ -27,6 +28,8 @@ export interface CollectionReplicationOptions {
    * server with the shared merge function; the result comes back through pull).
    */
   outbox?: { db: OutboxDb; onQueued?: () => void };
+  /** Removes documents that left the caller's slice (scope-check.ts); needs `live`. */
+  scope?: ScopeCheck;
 }
 
 /**
@@ -46,9 +49,13 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
   };
   const outbox = options.outbox;
   // In order (concatMap): a later change of a document must not overtake an earlier one.
-  const stream$ = outbox && options.stream$
-    ? options.stream$.pipe(concatMap(async (item) => (item === 'RESYNC' ? item : { ...item, documents: await rebaseOnQueue(outbox.db, options.name, item.documents) })))
-    : options.stream$;
+  const scope = options.scope;
+  const incoming$ = scope ? merge(options.stream$ ?? NEVER, scope.removals$) : options.stream$;
+  const stream$ = incoming$?.pipe(concatMap(async (item) => {
+    if (item === 'RESYNC') return item;
+    scope?.saw(item.checkpoint as Checkpoint);
+    return outbox ? { ...item, documents: await rebaseOnQueue(outbox.db, options.name, item.documents) } : item;
+  }));
   return replicateRxCollection<any, Checkpoint>({
     collection: options.collection,
     replicationIdentifier: options.replicationIdentifier,
@@ -59,6 +66,7 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
       batchSize: options.pullBatchSize,
       handler: async (checkpoint, batchSize) => {
         const page = await report(() => options.transport.pull<any>(options.name, options.schemaVersion, checkpoint, batchSize));
+        scope?.saw(page.checkpoint);
         return (outbox ? { ...page, documents: await rebaseOnQueue(outbox.db, options.name, page.documents) } : page) as never;
       },
       ...(stream$ ? { stream$: stream$ as never } : {}),

@@ -4,9 +4,12 @@ import { BehaviorSubject } from 'rxjs';
 import { collectionSchemas, type CollectionName } from '../../shared/schemas/index.ts';
 import { ChangeStream } from './change-stream.ts';
 import { countPendingDocuments } from './pending.ts';
+import { ScopeCheck } from './scope-check.ts';
 import { replicateCollection } from './replication.ts';
 import { SyncHttpError, SyncTransport, type TokenSource } from './transport.ts';
 import type { OutboxDb } from '../../sw/queue/outbox-db.ts';
+
+const DEFAULT_SCOPE_CHECK_MS = 60_000;
 
 export interface SyncOptions {
   serverUrl: string;
@@ -24,6 +27,11 @@ export interface SyncOptions {
   retryTimeMs?: number;
   /** Use the socket.io change stream (default true); without it the app re-syncs on demand. */
   live?: boolean;
+  /**
+   * How often to ask the server which held documents left this device's slice (default 60 s;
+   * 0: only when `checkScope()` is called). Live mode only.
+   */
+  scopeCheckIntervalMs?: number;
   fetch?: typeof fetch;
   /** Push through the service worker's outbound queue (browsers); absent: push directly over HTTP. */
   outbox?: { db: OutboxDb; onQueued?: () => void };
@@ -49,6 +57,8 @@ export interface SyncEngine {
   awaitInSync(): Promise<void>;
   /** Re-reads every collection from its checkpoint (e.g. when the app regains focus). */
   resync(): void;
+  /** Removes local documents the caller may no longer read (also runs on its own every `scopeCheckIntervalMs`). */
+  checkScope(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -74,12 +84,19 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
   };
 
   const replications = new Map<CollectionName, RxReplicationState<any, any>>();
+  const scopeChecks = new Map<CollectionName, ScopeCheck>();
   for (const name of options.collections) {
     const collection = db.collections[name];
     if (!collection) throw new Error(`collection ${name} is not open in database ${db.name}`);
+    // GPS points are not patient data and only ever added: not worth asking about by the thousand.
+    const scope = live && name !== 'gps_points'
+      ? new ScopeCheck({ collection, name, schemaVersion: collectionSchemas[name].version, transport, ...(options.outbox ? { outbox: options.outbox.db } : {}) })
+      : undefined;
+    if (scope) scopeChecks.set(name, scope);
     const replication = replicateCollection({
       collection,
       name,
+      ...(scope ? { scope } : {}),
       schemaVersion: collectionSchemas[name].version,
       transport,
       replicationIdentifier: `fieldsync-${options.replicationId}-${name}`,
@@ -95,9 +112,22 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
     replications.set(name, replication);
   }
 
+  const checkScope = async (): Promise<number> => {
+    let removed = 0;
+    for (const [name, scope] of scopeChecks) removed += await scope.run(replications.get(name)!);
+    return removed;
+  };
+  const scopeInterval = options.scopeCheckIntervalMs ?? DEFAULT_SCOPE_CHECK_MS;
+  const scopeTimer = scopeChecks.size > 0 && scopeInterval > 0
+    ? setInterval(() => void checkScope().catch(() => { /* offline: the next round asks again */ }), scopeInterval)
+    : undefined;
+  // Node (tests, benches): the check alone must not keep a process alive.
+  (scopeTimer as { unref?: () => void } | undefined)?.unref?.();
+
   return {
     replications,
     status$,
+    checkScope,
     async pending() {
       const counts: Record<string, number> = {};
       for (const [name, replication] of replications) counts[name] = await countPendingDocuments(replication);
@@ -110,6 +140,7 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
       for (const replication of replications.values()) replication.reSync();
     },
     async stop() {
+      clearInterval(scopeTimer);
       stream?.close();
       await Promise.all([...replications.values()].map((r) => r.cancel()));
       status$.complete();

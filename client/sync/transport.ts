@@ -41,6 +41,17 @@ export class SyncTransport {
     return (await response.json()) as Doc[];
   }
 
+  /** Which of these held documents the caller may no longer read (docs/protocol.md, scope checks). */
+  async outOfScope(collection: string, schemaVersion: number, ids: string[]): Promise<string[]> {
+    const query = new URLSearchParams({ [SCHEMA_VERSION_PARAM]: String(schemaVersion) });
+    const response = await this.request(`${SYNC_BASE_PATH}/${collection}/out-of-scope?${query}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ids }),
+    });
+    return ((await response.json()) as { outOfScope: string[] }).outOfScope;
+  }
+
   private async request(path: string, init: RequestInit): Promise<Response> {
     const token = await this.options.getToken();
     const response = await this.fetchImpl(this.options.serverUrl.replace(/\/$/, '') + path, {

@@ -6,6 +6,7 @@ import type { CollectionRegistry } from './collections.ts';
 import { registerPullRoute } from './pull.ts';
 import { registerPushRoute } from './push.ts';
 import { registerRejectionsRoute } from './rejections.ts';
+import { registerScopeRoute } from './scope.ts';
 
 export interface ReplicationRoutesOptions {
   registry: CollectionRegistry;
@@ -20,5 +21,6 @@ export async function replicationRoutes(app: FastifyInstance, options: Replicati
   const access = options.access ?? new AccessControl({ undeclared: 'deny' });
   registerRejectionsRoute(app, options.store);
   registerPullRoute(app, options.registry, options.store, access);
+  registerScopeRoute(app, options.registry, options.store, access);
   registerPushRoute(app, options.registry, options.store, options.workflows, access);
 }

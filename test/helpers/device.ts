@@ -32,6 +32,8 @@ export async function createDevice(options: {
   retryTimeMs?: number;
   pushBatchSize?: number;
   fetch?: typeof fetch;
+  /** How often the device asks which documents left its slice (0: only when the test asks). */
+  scopeCheckIntervalMs?: number;
   /** Push into a service-worker outbound queue (delivered by the test) instead of over HTTP. */
   outbox?: OutboxDb;
 }): Promise<TestDevice> {
@@ -51,6 +53,7 @@ export async function createDevice(options: {
     ...(options.live === undefined ? {} : { live: options.live }),
     ...(options.pushBatchSize ? { pushBatchSize: options.pushBatchSize } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.scopeCheckIntervalMs !== undefined ? { scopeCheckIntervalMs: options.scopeCheckIntervalMs } : {}),
     ...(options.outbox ? { outbox: { db: options.outbox } } : {}),
   });
   let online = true;

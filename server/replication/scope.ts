@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import { SCHEMA_VERSION_PARAM } from '../../shared/protocol/index.ts';
+import { HttpError } from '../http/errors.ts';
+import type { Store } from '../store/types.ts';
+import type { AccessControl } from './access.ts';
+import { checkSchemaVersion, resolveCollection, type CollectionRegistry } from './collections.ts';
+
+export const MAX_SCOPE_CHECK_IDS = 1000;
+
+/**
+ * `POST /api/sync/:collection/out-of-scope`: which of the documents a device holds it may no
+ * longer read (an incident reassigned to another unit, a crew member moved to another unit, a
+ * job given to another technician). Pulls only carry what a caller may read, so a document that
+ * leaves a device's slice would otherwise stay on it for good; the device asks with the ids it
+ * holds and removes the ones named here.
+ *
+ * Only documents that exist on the server are named: an id the server does not know may be a
+ * document created offline and not pushed yet, which the device must keep. Nothing of a
+ * document's content is sent, so the answer is not a PHI read.
+ */
+export function registerScopeRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, access: AccessControl): void {
+  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined>; Body: unknown }>('/:collection/out-of-scope', async (request) => {
+    const spec = resolveCollection(registry, request.params.collection);
+    checkSchemaVersion(spec, request.query[SCHEMA_VERSION_PARAM]);
+    const ids = idsOf(request.body);
+    const identity = request.identity;
+    const plan = access.readPlan(identity, spec.name);
+    const stored = await store.getDocuments(spec.name, identity.tenantId, ids);
+    if (plan.kind === 'none') return { outOfScope: stored.map((d) => d.id) };
+    const related = await access.relationVisible(store, identity, spec.name, stored.map((d) => d.id));
+    const outOfScope = stored
+      .filter((d) => !access.visibleForm(identity, spec.name, JSON.parse(d.json) as Record<string, unknown>, plan, related))
+      .map((d) => d.id);
+    return { outOfScope };
+  });
+}
+
+function idsOf(body: unknown): string[] {
+  const ids = (body as { ids?: unknown } | null)?.ids;
+  if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || id.length === 0 || id.length > 100)) {
+    throw new HttpError(400, 'BAD_SCOPE_CHECK', 'The body must be {"ids": [...]}: the ids of documents this device holds, as strings of 1 to 100 characters.');
+  }
+  if (ids.length > MAX_SCOPE_CHECK_IDS) {
+    throw new HttpError(400, 'BAD_SCOPE_CHECK', `At most ${MAX_SCOPE_CHECK_IDS} ids per request, got ${ids.length}; send them in several requests.`);
+  }
+  return [...new Set(ids as string[])];
+}
