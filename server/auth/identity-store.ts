@@ -4,11 +4,12 @@ import path from 'node:path';
 import type { Role } from '../../shared/protocol/index.ts';
 
 /**
- * Users, devices, sessions, refresh tokens and revocations, in `identity.sqlite` beside the
- * document store in DATA_DIR. Kept apart from `fieldsync.sqlite` so credentials never travel
- * with document backups or exports, and so the document store stays free of identity concerns.
- * Only hashes of secrets are stored: scrypt for passwords, SHA-256 for refresh tokens (which are
- * 256-bit random values, so a fast hash is enough).
+ * Users, devices, sessions, refresh tokens, transport keys and revocations, in `identity.sqlite`
+ * beside the document store in DATA_DIR. Kept apart from `fieldsync.sqlite` so credentials never
+ * travel with document backups or exports, and so the document store stays free of identity
+ * concerns. Passwords and refresh tokens are stored as hashes only (scrypt; SHA-256 for refresh
+ * tokens, which are 256-bit random values, so a fast hash is enough). Transport keys cannot be:
+ * the server must decrypt with them (server/auth/transport-keys.ts).
  */
 export interface UserRecord {
   id: string;
@@ -55,6 +56,26 @@ export interface RefreshTokenRecord {
   expiresAt: number;
   usedAt: number | undefined;
   replacedBy: string | undefined;
+}
+
+/** A device's key for sealing its queued changes (shared/crypto/envelope.ts), bound to tenant, user and device. */
+export interface TransportKeyRecord {
+  kid: string;
+  tenantId: string;
+  userId: string;
+  deviceId: string;
+  /** 32 raw bytes. */
+  key: Uint8Array;
+  createdAt: number;
+  revokedAt: number | undefined;
+  revokeReason: string | undefined;
+}
+
+/** A transport key with what can make it unusable without touching it: its user disabled, its device revoked. */
+export interface TransportKeyStatus extends TransportKeyRecord {
+  username: string | undefined;
+  userDisabledAt: number | undefined;
+  deviceRevokedAt: number | undefined;
 }
 
 export interface RevocationRecord {
@@ -122,6 +143,18 @@ CREATE TABLE IF NOT EXISTS revocations (
   at         INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS revocations_by_tenant ON revocations (tenant_id, id);
+CREATE TABLE IF NOT EXISTS transport_keys (
+  kid           TEXT PRIMARY KEY,
+  tenant_id     TEXT NOT NULL,
+  user_id       TEXT NOT NULL,
+  device_id     TEXT NOT NULL,
+  key           BLOB NOT NULL,
+  created_at    INTEGER NOT NULL,
+  revoked_at    INTEGER,
+  revoke_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS transport_keys_by_owner ON transport_keys (tenant_id, user_id, device_id);
+CREATE INDEX IF NOT EXISTS transport_keys_by_device ON transport_keys (tenant_id, device_id);
 `;
 
 interface UserRow {
@@ -131,6 +164,9 @@ interface UserRow {
 interface DeviceRow { tenant_id: string; id: string; last_user_id: string | null; first_seen_at: number; last_seen_at: number; revoked_at: number | null }
 interface SessionRow {
   id: string; tenant_id: string; user_id: string | null; device_id: string; kind: string; created_at: number; revoked_at: number | null;
+}
+interface TransportKeyRow {
+  kid: string; tenant_id: string; user_id: string; device_id: string; key: Buffer; created_at: number; revoked_at: number | null; revoke_reason: string | null;
 }
 interface RefreshRow { id: string; session_id: string; token_hash: string; created_at: number; expires_at: number; used_at: number | null; replaced_by: string | null }
 
@@ -182,6 +218,17 @@ export class IdentityStore {
       refreshInsert: this.db.prepare('INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
       refreshGet: this.db.prepare<[string], RefreshRow>('SELECT * FROM refresh_tokens WHERE id = ?'),
       refreshUse: this.db.prepare('UPDATE refresh_tokens SET used_at = ?, replaced_by = ? WHERE id = ? AND used_at IS NULL'),
+      transportKeyInsert: this.db.prepare(
+        'INSERT INTO transport_keys (kid, tenant_id, user_id, device_id, key, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      transportKeyActive: this.db.prepare<[string, string, string], TransportKeyRow>(
+        `SELECT * FROM transport_keys WHERE tenant_id = ? AND user_id = ? AND device_id = ? AND revoked_at IS NULL
+         ORDER BY created_at DESC LIMIT 1`),
+      transportKeyStatus: this.db.prepare<[string], TransportKeyRow & { username: string | null; user_disabled_at: number | null; device_revoked_at: number | null }>(
+        `SELECT k.*, u.username AS username, u.disabled_at AS user_disabled_at, d.revoked_at AS device_revoked_at
+         FROM transport_keys k LEFT JOIN users u ON u.id = k.user_id LEFT JOIN devices d ON d.tenant_id = k.tenant_id AND d.id = k.device_id
+         WHERE k.kid = ?`),
+      transportKeysRevokeOfUser: this.db.prepare('UPDATE transport_keys SET revoked_at = ?, revoke_reason = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL'),
+      transportKeysRevokeOfDevice: this.db.prepare('UPDATE transport_keys SET revoked_at = ?, revoke_reason = ? WHERE tenant_id = ? AND device_id = ? AND revoked_at IS NULL'),
       revocationInsert: this.db.prepare('INSERT INTO revocations (tenant_id, kind, subject, reason, by_user_id, at) VALUES (?, ?, ?, ?, ?, ?)'),
       revocationsOfTenant: this.db.prepare<[string, number], {
         id: number; tenant_id: string; kind: string; subject: string; reason: string; by_user_id: string | null; at: number;
@@ -284,6 +331,30 @@ export class IdentityStore {
     return this.stmts.refreshUse.run(now, replacedBy, id).changes > 0;
   }
 
+  insertTransportKey(record: Omit<TransportKeyRecord, 'revokedAt' | 'revokeReason'>): void {
+    this.stmts.transportKeyInsert.run(record.kid, record.tenantId, record.userId, record.deviceId, Buffer.from(record.key), record.createdAt);
+  }
+
+  /** The key this user uses on this device now, if it has one that was not revoked. */
+  activeTransportKey(tenantId: string, userId: string, deviceId: string): TransportKeyRecord | undefined {
+    const row = this.stmts.transportKeyActive.get(tenantId, userId, deviceId);
+    return row ? toTransportKey(row) : undefined;
+  }
+
+  /** A key by id, with its user's and device's revocation state: one indexed lookup. */
+  transportKeyStatus(kid: string): TransportKeyStatus | undefined {
+    const row = this.stmts.transportKeyStatus.get(kid);
+    if (!row) return undefined;
+    return { ...toTransportKey(row), username: opt(row.username), userDisabledAt: opt(row.user_disabled_at), deviceRevokedAt: opt(row.device_revoked_at) };
+  }
+
+  /** Revokes every key of a user, or of a device (whoever used it), for good: a later sign-in gets a new one. */
+  revokeTransportKeys(owner: { tenantId: string; userId: string } | { tenantId: string; deviceId: string }, reason: string, now: number): number {
+    return 'userId' in owner
+      ? this.stmts.transportKeysRevokeOfUser.run(now, reason, owner.tenantId, owner.userId).changes
+      : this.stmts.transportKeysRevokeOfDevice.run(now, reason, owner.tenantId, owner.deviceId).changes;
+  }
+
   recordRevocation(entry: Omit<RevocationRecord, 'id'>): void {
     this.stmts.revocationInsert.run(entry.tenantId, entry.kind, entry.subject, entry.reason, entry.byUserId ?? null, entry.at);
   }
@@ -312,6 +383,13 @@ function toDevice(row: DeviceRow): DeviceRecord {
   return {
     tenantId: row.tenant_id, id: row.id, lastUserId: opt(row.last_user_id), firstSeenAt: row.first_seen_at, lastSeenAt: row.last_seen_at,
     revokedAt: opt(row.revoked_at),
+  };
+}
+
+function toTransportKey(row: TransportKeyRow): TransportKeyRecord {
+  return {
+    kid: row.kid, tenantId: row.tenant_id, userId: row.user_id, deviceId: row.device_id, key: new Uint8Array(row.key), createdAt: row.created_at,
+    revokedAt: opt(row.revoked_at), revokeReason: opt(row.revoke_reason),
   };
 }
 

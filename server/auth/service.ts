@@ -6,6 +6,7 @@ import { devTokenAuthenticator, type AuthenticatedSession, type Authenticator } 
 import type { DeviceRecord, IdentityStore, UserRecord } from './identity-store.ts';
 import { CLAIM_TEXT, signAccessToken, TokenError, verifyAccessToken, type AccessClaims } from './jwt.ts';
 import { DEFAULT_SCRYPT, dummyHash, hashPassword, verifyPassword, type ScryptParams } from './passwords.ts';
+import { TransportKeys, type IssuedTransportKey } from './transport-keys.ts';
 
 export interface AuthServiceOptions {
   identities: IdentityStore;
@@ -34,6 +35,11 @@ export interface TokenPair {
     id: string; userId: string; username: string; displayName?: string; tenantId: string; role: Role; deviceId: string;
     unitId?: string; technicianId?: string;
   };
+  /**
+   * Sign-in only: the key this user seals queued changes with on this device (the same one on
+   * every sign-in there, until revoked). The device stores it only wrapped (client/ui/transport-key.ts).
+   */
+  transportKey?: IssuedTransportKey;
 }
 
 export interface NewUser {
@@ -71,10 +77,13 @@ export class AuthService implements Authenticator {
   private readonly listeners = new Set<(tenantId: string) => void>();
   private readonly now: () => number;
   private readonly scrypt: ScryptParams;
+  /** Keys devices seal their queued changes with; the push route opens them (server/replication/envelopes.ts). */
+  readonly transportKeys: TransportKeys;
 
   constructor(private readonly options: AuthServiceOptions) {
     this.now = options.now ?? Date.now;
     this.scrypt = options.scrypt ?? DEFAULT_SCRYPT;
+    this.transportKeys = new TransportKeys(options.identities);
   }
 
   get identities(): IdentityStore {
@@ -168,13 +177,14 @@ export class AuthService implements Authenticator {
     const now = this.now();
     const sessionId = randomUUID();
     const refresh = this.newRefreshToken(sessionId, now);
-    identities.transaction(() => {
+    const transportKey = identities.transaction(() => {
       identities.touchDevice(input.tenantId, input.deviceId, user.id, now);
       identities.createSession({ id: sessionId, tenantId: input.tenantId, userId: user.id, deviceId: input.deviceId, kind: 'login', createdAt: now });
       identities.insertRefreshToken(refresh.record);
+      return this.transportKeys.issue(input.tenantId, user.id, input.deviceId, now);
     });
-    await this.audit([{ tenantId: input.tenantId, action: 'login', actor, details: { sessionId, requestId: context.requestId } }]);
-    return this.tokenPair(user, input.deviceId, sessionId, refresh.token, now);
+    await this.audit([{ tenantId: input.tenantId, action: 'login', actor, details: { sessionId, requestId: context.requestId, transportKeyId: transportKey.kid } }]);
+    return { ...await this.tokenPair(user, input.deviceId, sessionId, refresh.token, now), transportKey };
   }
 
   async refresh(input: { refreshToken: string; deviceId: string }): Promise<TokenPair> {
@@ -317,7 +327,10 @@ export class AuthService implements Authenticator {
       if (!user) return undefined;
       identities.setUserDisabled(tenantId, userId, revoked ? now : undefined);
       const sessionsRevoked = revoked ? identities.revokeUserSessions(tenantId, userId, 'user revoked by admin', now) : 0;
-      if (revoked) identities.recordRevocation({ tenantId, kind: 'user', subject: userId, reason: 'revoked by admin', byUserId: by.userId, at: now });
+      if (revoked) {
+        identities.revokeTransportKeys({ tenantId, userId }, 'user revoked by admin', now);
+        identities.recordRevocation({ tenantId, kind: 'user', subject: userId, reason: 'revoked by admin', byUserId: by.userId, at: now });
+      }
       return { user: identities.getUser(tenantId, userId)!, sessionsRevoked };
     });
     if (!result) return undefined;
@@ -332,7 +345,10 @@ export class AuthService implements Authenticator {
     const result = identities.transaction(() => {
       identities.setDeviceRevoked(tenantId, deviceId, revoked ? now : undefined, now);
       const sessionsRevoked = revoked ? identities.revokeDeviceSessions(tenantId, deviceId, 'device revoked by admin', now) : 0;
-      if (revoked) identities.recordRevocation({ tenantId, kind: 'device', subject: deviceId, reason: 'revoked by admin', byUserId: by.userId, at: now });
+      if (revoked) {
+        identities.revokeTransportKeys({ tenantId, deviceId }, 'device revoked by admin', now);
+        identities.recordRevocation({ tenantId, kind: 'device', subject: deviceId, reason: 'revoked by admin', byUserId: by.userId, at: now });
+      }
       return { device: identities.getDevice(tenantId, deviceId)!, sessionsRevoked };
     });
     await this.audit([{ tenantId, action: revoked ? 'device_revoke' : 'device_enable', actor: actorOf(by), details: { deviceId, sessionsRevoked: result.sessionsRevoked } }]);

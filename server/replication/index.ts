@@ -3,6 +3,7 @@ import type { WorkflowRegistry } from '../hooks/registry.ts';
 import type { Store } from '../store/types.ts';
 import { AccessControl } from './access.ts';
 import type { CollectionRegistry } from './collections.ts';
+import { openSealedRows, type EnvelopeKeyring } from './envelopes.ts';
 import { registerPullRoute } from './pull.ts';
 import { registerPushRoute } from './push.ts';
 import { registerRejectionsRoute } from './rejections.ts';
@@ -14,6 +15,8 @@ export interface ReplicationRoutesOptions {
   workflows: WorkflowRegistry;
   /** The access rules to enforce; defaults to shared/access/rules.ts with undeclared collections denied. */
   access?: AccessControl;
+  /** The transport keys sealed push rows are opened with (server/auth/transport-keys.ts); without it sealed rows are invalid documents. */
+  envelopes?: EnvelopeKeyring;
 }
 
 /** Mounted under /api/sync; authentication runs before every route of this plugin. */
@@ -22,5 +25,10 @@ export async function replicationRoutes(app: FastifyInstance, options: Replicati
   registerRejectionsRoute(app, options.store);
   registerPullRoute(app, options.registry, options.store, access);
   registerScopeRoute(app, options.registry, options.store, access);
-  registerPushRoute(app, options.registry, options.store, options.workflows, access);
+  // A scope of its own, so opening sealed rows runs before the push route and nowhere else.
+  await app.register(async (push) => {
+    const { envelopes } = options;
+    if (envelopes) push.addHook('preHandler', openSealedRows(options.registry, options.store, envelopes));
+    registerPushRoute(push, options.registry, options.store, options.workflows, access);
+  });
 }

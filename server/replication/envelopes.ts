@@ -1,0 +1,127 @@
+/**
+ * Sealed push rows. A device's service worker sends the changes it queued as it stored them:
+ * `assumedMasterState` and `newDocumentState` may be envelopes sealed with the device's
+ * transport key (shared/crypto/envelope.ts, docs/protocol.md §8 "Sealed rows"). They are opened
+ * here, before the push route looks at the body; from then on a sealed row is an ordinary row
+ * (validation, access rules, merge, audit are unchanged).
+ *
+ * A row is refused, and the whole request with it (nothing is written, as for a foreign
+ * `tenantId`), when an envelope names a key this server never issued, a key of another agency,
+ * a revoked key, cannot be opened, or when the change was sealed by another user than the
+ * caller: a queued change is accepted only from the user who made it (issue #4). The refused
+ * rows are kept in quarantine, opened when the key still opens them, so an administrator sees
+ * who wrote what, and the answer names each one so the device sets exactly those aside.
+ */
+import type { FastifyRequest } from 'fastify';
+import { EnvelopeError, isEnvelope, looksSealed, openEnvelope } from '../../shared/crypto/envelope.ts';
+import type { Identity } from '../../shared/protocol/index.ts';
+import type { TransportKeyLookup } from '../auth/transport-keys.ts';
+import { HttpError } from '../http/errors.ts';
+import type { Store } from '../store/types.ts';
+import { actorOf } from './access.ts';
+import type { CollectionRegistry } from './collections.ts';
+
+/** Where the keys of envelopes are found (server/auth/transport-keys.ts). */
+export interface EnvelopeKeyring {
+  lookup(kid: string): Promise<TransportKeyLookup>;
+}
+
+export type SealProblemCode = 'BAD_ENVELOPE' | 'KEY_UNKNOWN' | 'KEY_OTHER_AGENCY' | 'KEY_REVOKED' | 'WRITER_MISMATCH';
+
+interface SealProblem {
+  index: number;
+  id: string;
+  code: SealProblemCode;
+  reason: string;
+  /** What is kept in quarantine: the opened state when the key opens it, the envelope otherwise. */
+  kept: unknown;
+}
+
+const STATE_FIELDS = ['newDocumentState', 'assumedMasterState'] as const;
+
+const isRow = (row: unknown): row is Record<string, unknown> => typeof row === 'object' && row !== null && !Array.isArray(row);
+const hasSealedMember = (row: unknown) => isRow(row) && STATE_FIELDS.some((field) => looksSealed(row[field]));
+
+/** The push route's preHandler: replaces sealed rows of `request.body` by their opened form, or refuses the request. */
+export function openSealedRows(registry: CollectionRegistry, store: Store, keys: EnvelopeKeyring) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const body = request.body;
+    // The common case (GPS batches, direct pushes) costs one property check per row.
+    if (!Array.isArray(body) || !body.some(hasSealedMember)) return;
+    const collection = (request.params as { collection?: string }).collection ?? '';
+    // Unknown collection: the route itself answers (404), nothing to open.
+    if (!registry.has(collection)) return;
+    request.body = await openRows(collection, body, request.identity, store, keys);
+  };
+}
+
+export async function openRows(collection: string, body: unknown[], identity: Identity, store: Store, keys: EnvelopeKeyring): Promise<unknown[]> {
+  const problems: SealProblem[] = [];
+  const opened: unknown[] = [];
+  for (const [index, row] of body.entries()) {
+    if (!hasSealedMember(row)) {
+      opened.push(row);
+      continue;
+    }
+    const next: Record<string, unknown> = { ...(row as Record<string, unknown>) };
+    let problem: Omit<SealProblem, 'kept'> | undefined;
+    for (const field of STATE_FIELDS) {
+      const value = next[field];
+      if (!looksSealed(value)) continue;
+      const result = await openOne(collection, value, identity, keys, field === 'newDocumentState');
+      if (result.doc) next[field] = result.doc;
+      if (result.problem && !problem) problem = { index, id: idOf(value), ...result.problem };
+    }
+    if (problem) problems.push({ ...problem, kept: next['newDocumentState'] });
+    opened.push(next);
+  }
+  if (problems.length === 0) return opened;
+
+  await store.quarantine(collection, identity.tenantId, actorOf(identity), problems.map((p) => ({ id: p.id, reason: `${p.code}: ${p.reason}`, doc: p.kept })));
+  const first = problems[0]!;
+  const status = problems.every((p) => p.code === 'BAD_ENVELOPE') ? 400 : 403;
+  const many = problems.length > 1;
+  throw new HttpError(status, first.code,
+    `Row ${first.index} (${collection} ${first.id}) was refused: ${first.reason}. Nothing in this request was written; the refused ${many ? 'changes were' : 'change was'} kept for your administrator.`,
+    problems.slice(0, 50).map((p) => ({ index: p.index, id: p.id, message: `${p.code}: ${p.reason}` })));
+}
+
+async function openOne(
+  collection: string, value: unknown, identity: Identity, keys: EnvelopeKeyring, isState: boolean,
+): Promise<{ doc?: Record<string, unknown>; problem?: { code: SealProblemCode; reason: string } }> {
+  if (!isEnvelope(value)) return { problem: { code: 'BAD_ENVELOPE', reason: 'the sealed document is malformed (expected {"id", "$enc": {"v": 1, "kid", "iv", "ct"}})' } };
+  const { kid } = value.$enc;
+  const found = await keys.lookup(kid);
+  if (found.kind === 'unknown') {
+    return { problem: { code: 'KEY_UNKNOWN', reason: `it is sealed with key ${kid}, which this server never issued, so nobody can read it` } };
+  }
+  const { record } = found;
+  if (record.tenantId !== identity.tenantId) {
+    // Never opened: another agency's key says nothing to this one.
+    return { problem: { code: 'KEY_OTHER_AGENCY', reason: `it is sealed with a key of another agency, not of yours (${identity.tenantId})` } };
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = await openEnvelope(found.key, collection, value);
+  } catch (error) {
+    if (!(error instanceof EnvelopeError)) throw error;
+    return { problem: { code: 'BAD_ENVELOPE', reason: error.message.replace(/\.$/, '') } };
+  }
+  if (found.revoked) return { doc, problem: { code: 'KEY_REVOKED', reason: `it is sealed with key ${kid}, which can no longer be used: ${found.revoked}` } };
+  if (isState && record.userId !== identity.userId) {
+    const writer = record.username ? `${record.username} (user ${record.userId})` : `user ${record.userId}`;
+    return {
+      doc,
+      problem: {
+        code: 'WRITER_MISMATCH',
+        reason: `it was written by ${writer} on device ${record.deviceId}, and you are signed in as user ${identity.userId}; a queued change is only accepted from the person who made it`,
+      },
+    };
+  }
+  return { doc };
+}
+
+function idOf(value: unknown): string {
+  const id = isRow(value) ? value['id'] : undefined;
+  return typeof id === 'string' && id !== '' ? id.slice(0, 128) : '(unknown)';
+}
