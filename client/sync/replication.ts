@@ -7,6 +7,7 @@ import type { SyncTransport } from './transport.ts';
 import { enqueueRows, type OutboxDb } from '../../sw/queue/outbox-db.ts';
 import { rebaseOnQueue } from './queue-rebase.ts';
 import type { ScopeCheck } from './scope-check.ts';
+import { protectRows, writerOf, type QueueProtection } from './queue-seal.ts';
 
 export interface CollectionReplicationOptions {
   collection: RxCollection<any>;
@@ -27,9 +28,18 @@ export interface CollectionReplicationOptions {
    * is acknowledged once queued, and the service worker delivers it (conflicts are merged on the
    * server with the shared merge function; the result comes back through pull).
    */
-  outbox?: { db: OutboxDb; onQueued?: () => void };
+  outbox?: QueueOptions;
   /** Removes documents that left the caller's slice (scope-check.ts); needs `live`. */
   scope?: ScopeCheck;
+}
+
+export interface QueueOptions {
+  db: OutboxDb;
+  onQueued?: () => void;
+  /** How queued copies of patient data are kept (queue-seal.ts); `direct` collections must not get an outbox at all. */
+  protection: QueueProtection;
+  /** The signed-in user, recorded beside each queued row. */
+  userId?: string;
 }
 
 /**
@@ -48,13 +58,13 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
     }
   };
   const outbox = options.outbox;
-  // In order (concatMap): a later change of a document must not overtake an earlier one.
   const scope = options.scope;
   const incoming$ = scope ? merge(options.stream$ ?? NEVER, scope.removals$) : options.stream$;
+  // In order (concatMap): a later change of a document must not overtake an earlier one.
   const stream$ = incoming$?.pipe(concatMap(async (item) => {
     if (item === 'RESYNC') return item;
     scope?.saw(item.checkpoint as Checkpoint);
-    return outbox ? { ...item, documents: await rebaseOnQueue(outbox.db, options.name, item.documents) } : item;
+    return outbox ? { ...item, documents: await rebaseOnQueue(outbox.db, options.name, item.documents, outbox.protection) } : item;
   }));
   return replicateRxCollection<any, Checkpoint>({
     collection: options.collection,
@@ -67,7 +77,7 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
       handler: async (checkpoint, batchSize) => {
         const page = await report(() => options.transport.pull<any>(options.name, options.schemaVersion, checkpoint, batchSize));
         scope?.saw(page.checkpoint);
-        return (outbox ? { ...page, documents: await rebaseOnQueue(outbox.db, options.name, page.documents) } : page) as never;
+        return (outbox ? { ...page, documents: await rebaseOnQueue(outbox.db, options.name, page.documents, outbox.protection) } : page) as never;
       },
       ...(stream$ ? { stream$: stream$ as never } : {}),
     },
@@ -75,10 +85,12 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
       batchSize: options.pushBatchSize,
       handler: (rows) => {
         if (outbox) {
-          return enqueueRows(outbox.db, options.name, options.schemaVersion, rows as never).then(() => {
+          return (async () => {
+            const queued = await protectRows(options.name, rows as never, outbox.protection);
+            await enqueueRows(outbox.db, options.name, options.schemaVersion, queued, Date.now(), writerOf(outbox.userId, outbox.protection, options.name));
             outbox.onQueued?.();
             return [];
-          }) as never;
+          })() as never;
         }
         return report(() => options.transport.push<any>(options.name, options.schemaVersion, rows as never)) as never;
       },

@@ -4,10 +4,10 @@ import { BehaviorSubject } from 'rxjs';
 import { collectionSchemas, type CollectionName } from '../../shared/schemas/index.ts';
 import { ChangeStream } from './change-stream.ts';
 import { countPendingDocuments } from './pending.ts';
+import { queueable } from './queue-seal.ts';
 import { ScopeCheck } from './scope-check.ts';
-import { replicateCollection } from './replication.ts';
+import { replicateCollection, type QueueOptions } from './replication.ts';
 import { SyncHttpError, SyncTransport, type TokenSource } from './transport.ts';
-import type { OutboxDb } from '../../sw/queue/outbox-db.ts';
 
 const DEFAULT_SCOPE_CHECK_MS = 60_000;
 
@@ -33,8 +33,11 @@ export interface SyncOptions {
    */
   scopeCheckIntervalMs?: number;
   fetch?: typeof fetch;
-  /** Push through the service worker's outbound queue (browsers); absent: push directly over HTTP. */
-  outbox?: { db: OutboxDb; onQueued?: () => void };
+  /**
+   * Push through the service worker's outbound queue (browsers); absent: push directly over HTTP.
+   * Collections that must be sealed and cannot be (no transport key) are pushed directly.
+   */
+  outbox?: QueueOptions;
 }
 
 export interface SyncStatus {
@@ -107,7 +110,7 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
       retryTimeMs: options.retryTimeMs ?? 5000,
       onSuccess: succeeded,
       onError: failed,
-      ...(options.outbox ? { outbox: options.outbox } : {}),
+      ...(options.outbox && queueable(name, options.outbox.protection) ? { outbox: options.outbox } : {}),
     });
     replications.set(name, replication);
   }

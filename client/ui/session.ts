@@ -5,6 +5,7 @@
  * not available. The apps only ever ask `getAccessToken()`; the worker asks through them.
  */
 import type { Role } from '../../shared/protocol/index.ts';
+import { SESSION_REFRESH_LOCK } from '../../sw/queue/session-refresh.ts';
 import { handOverSession, newerQueueSession, storeQueueSession } from './sw-queue.ts';
 
 export interface SessionUser {
@@ -184,7 +185,7 @@ export async function refreshSession(): Promise<Session | undefined> {
     await storeQueueSession(next);
     return next;
   };
-  if (typeof navigator !== 'undefined' && navigator.locks) return navigator.locks.request('fieldsync-session-refresh', run);
+  if (typeof navigator !== 'undefined' && navigator.locks) return navigator.locks.request(SESSION_REFRESH_LOCK, run);
   return run();
 }
 

@@ -4,6 +4,7 @@
  * subscriptions: the worker calls back with the full result every time it changes.
  */
 import type { CollectionName } from '../../shared/schemas/index.ts';
+import type { RawTransportKey } from '../sync/queue-seal.ts';
 
 export type JsonDoc = Record<string, unknown>;
 
@@ -16,6 +17,19 @@ export interface OpenOptions {
    * (the open fails with a `WrongDatabaseKeyError`).
    */
   password: string;
+  /**
+   * The transport key (client/ui/transport-key.ts), unwrapped in the page like `password`:
+   * copies of patient data handed to the service worker's queue are sealed with it. Memory only.
+   */
+  transportKey?: RawTransportKey;
+  /**
+   * A developer-token session: there is no transport key and nothing is protected at rest, so the
+   * queue keeps rows in clear. Without it and without `transportKey`, collections with patient
+   * data skip the queue (pushed directly) rather than wait there in clear.
+   */
+  developerSession?: boolean;
+  /** The signed-in user, recorded beside every queued row. */
+  userId?: string;
   /** The server's origin, e.g. `http://127.0.0.1:8080` (the page's own origin). */
   serverUrl: string;
   deviceId: string;

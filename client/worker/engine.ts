@@ -22,6 +22,7 @@ import { REJECTIONS_HEADER, type RejectionNotice } from '../../shared/access/rej
 import type { ErrorBody, PushRow } from '../../shared/protocol/index.ts';
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import { createFieldsyncDatabase } from '../sync/database.ts';
+import { QueueKey, type QueueProtection } from '../sync/queue-seal.ts';
 import { startSync, type SyncEngine, type SyncStatus } from '../sync/sync-engine.ts';
 import { DocumentWriter } from '../sync/writes.ts';
 import {
@@ -78,6 +79,8 @@ export class DatabaseWorker implements WorkerApi {
   private readonly tabId = Math.random().toString(36).slice(2, 10);
   private options!: OpenOptions;
   private host!: HostCallbacks;
+  /** How queued copies of patient data are kept: sealed with the transport key when the page gave one. */
+  private protection: QueueProtection = { kind: 'direct' };
   private db!: RxDatabase;
   private writer!: DocumentWriter;
   /** This tab's worker was elected: it replicates (through `engine`, restarted when the push path changes). */
@@ -125,6 +128,8 @@ export class DatabaseWorker implements WorkerApi {
       this.progress[name] = { received: 0, done };
     }
     this.db = await createFieldsyncDatabase({ name: options.dbName, collections: options.collections, multiInstance: true, password: options.password });
+    this.protection = options.transportKey ? { kind: 'sealed', key: await QueueKey.import(options.transportKey) }
+      : options.developerSession ? { kind: 'clear' } : { kind: 'direct' };
     this.writer = new DocumentWriter(this.db, options.deviceId);
     this.publishSoon = throttle(() => this.publish(), 100);
     this.refreshOutboxSoon = throttle(() => this.refreshOutboxNow(), 150);
@@ -187,7 +192,9 @@ export class DatabaseWorker implements WorkerApi {
       pushBatchSize: options.pushBatchSize ?? 200,
       fetch: (input, init) => this.inspectedFetch(input, init),
       // The service worker's outbound queue (sw/queue/): see SW OUTBOUND QUEUE in sw/service-worker.ts.
-      ...(outboxDb ? { outbox: { db: outboxDb, onQueued: () => this.queued() } } : {}),
+      ...(outboxDb ? {
+        outbox: { db: outboxDb, onQueued: () => this.queued(), protection: this.protection, ...(options.userId ? { userId: options.userId } : {}) },
+      } : {}),
     });
     const engine = this.engine;
     const subscriptions = this.engineSubscriptions;

@@ -4,7 +4,8 @@
  * the pending count), how many per kind, since when, the last error and the refused changes.
  *
  * Reads keys and the head of each lane only, never every queued state: a backlog of thousands of
- * GPS fixes costs a key scan, not a copy of every document.
+ * GPS fixes costs a key scan, not a copy of every document. Nothing shown here needs a row's
+ * content (collection, id, revision, code, reason), so sealed rows are never opened for it.
  */
 import { LANES } from '../../sw/queue/lanes.ts';
 import { getStatus, openOutboxDb, type OutboxDb, type RejectedRow } from '../../sw/queue/outbox-db.ts';
@@ -46,7 +47,8 @@ export async function readOutbox(db: OutboxDb): Promise<OutboxSnapshot> {
   const rejectedByDoc = new Map<string, QueuedRejection>();
   const rejected: QueuedRejection[] = [];
   for (const row of [...rejectedRows].sort((a, b) => b.at - a.at)) {
-    const rev = row.state?.['rev'];
+    // Sealed states are not opened for this: the revision is kept in clear beside them.
+    const rev = row.rev ?? row.state?.['rev'];
     const entry: QueuedRejection = {
       collection: row.collection, id: row.id, code: row.code, reason: row.reason, at: row.at,
       ...(typeof rev === 'string' ? { rev } : {}),

@@ -1,3 +1,4 @@
+import { looksSealed } from '../../shared/crypto/envelope.ts';
 import { merge } from '../../shared/merge/index.ts';
 import { isCollectionName } from '../../shared/schemas/index.ts';
 import type { ErrorBody } from '../../shared/protocol/index.ts';
@@ -43,10 +44,12 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
   if (!stored) return stop(result, 'auth', 'not signed in on this device yet');
   let session: OutboxSession = stored;
   const batchCap = new Map<Lane, number>();
+  // Sealed rows the server answered with a conflict: they wait for the next run, not resent in a loop.
+  const held = new Set<string>();
 
   for (;;) {
     if (options.maxRequests !== undefined && result.requests >= options.maxRequests) return stop(result, 'limit');
-    const batch = await nextBatch(db, batchCap);
+    const batch = await nextBatch(db, batchCap, held);
     if (!batch) {
       await updateStatus(db, { failures: 0, lastSuccessAt: now(), lastError: undefined, signedOut: false, updateRequired: false });
       return result;
@@ -86,7 +89,7 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
         }
       }
       const refusedIds = new Set(refused.map((r) => r.id));
-      result.merged += await settleDelivered(db, collection, rows.filter((r) => !refusedIds.has(r.id)), conflicts.filter((c) => !refusedIds.has(String(c['id']))));
+      result.merged += await settleDelivered(db, collection, rows.filter((r) => !refusedIds.has(r.id)), conflicts.filter((c) => !refusedIds.has(String(c['id']))), held);
       result.delivered += rows.length - refused.length;
       continue;
     }
@@ -123,7 +126,7 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
   }
 }
 
-async function nextBatch(db: OutboxDb, caps: Map<Lane, number>): Promise<{ collection: string; rows: QueuedRow[] } | undefined> {
+async function nextBatch(db: OutboxDb, caps: Map<Lane, number>, held: ReadonlySet<string>): Promise<{ collection: string; rows: QueuedRow[] } | undefined> {
   for (const lane of [LANES.urgent, LANES.normal, LANES.bulk] as Lane[]) {
     const limit = caps.get(lane) ?? BATCH_SIZE[lane];
     const tx = db.transaction('rows');
@@ -132,8 +135,10 @@ async function nextBatch(db: OutboxDb, caps: Map<Lane, number>): Promise<{ colle
     const rows: QueuedRow[] = [];
     while (cursor && rows.length < limit) {
       const row = cursor.value;
-      collection ??= row.collection;
-      if (row.collection === collection && row.schemaVersion === (rows[0]?.schemaVersion ?? row.schemaVersion)) rows.push(row);
+      if (!held.has(rowKey(row))) {
+        collection ??= row.collection;
+        if (row.collection === collection && row.schemaVersion === (rows[0]?.schemaVersion ?? row.schemaVersion)) rows.push(row);
+      }
       cursor = await cursor.continue();
     }
     await tx.done;
@@ -142,12 +147,16 @@ async function nextBatch(db: OutboxDb, caps: Map<Lane, number>): Promise<{ colle
   return undefined;
 }
 
+const rowKey = (row: { collection: string; id: string }) => `${row.collection}|${row.id}`;
+
 /**
  * Removes what the server now holds. A row changed again while it was in flight stays, with the
  * sent state as its new base. A conflict the server returned (an older server without merge
- * mode) is merged here with the same shared merge function and queued again.
+ * mode) is merged here with the same shared merge function and queued again, unless the row is
+ * sealed: this worker cannot read it (and must not keep the returned state in clear), so the
+ * row stays as it is for the server to merge when it is sent again, in a later run.
  */
-async function settleDelivered(db: OutboxDb, collection: string, sent: QueuedRow[], conflicts: JsonDoc[]): Promise<number> {
+async function settleDelivered(db: OutboxDb, collection: string, sent: QueuedRow[], conflicts: JsonDoc[], held: Set<string>): Promise<number> {
   const conflictById = new Map(conflicts.map((c) => [String(c['id']), c]));
   const tx = db.transaction('rows', 'readwrite');
   let merged = 0;
@@ -155,7 +164,9 @@ async function settleDelivered(db: OutboxDb, collection: string, sent: QueuedRow
     const current = await tx.store.get([row.collection, row.id]);
     if (!current) continue;
     const master = conflictById.get(row.id);
-    if (master && isCollectionName(collection)) {
+    if (master && (looksSealed(current.state) || looksSealed(current.base))) {
+      held.add(rowKey(row));
+    } else if (master && isCollectionName(collection)) {
       const resolved = merge(collection, { ...(row.base ? { base: row.base } : {}), master, incoming: current.state });
       await tx.store.put({ ...current, base: master, state: resolved, version: current.version + 1 });
       merged++;
@@ -194,7 +205,10 @@ function refusedRows(rows: QueuedRow[], error: ErrorBody['error']): QueuedRow[] 
 async function reject(db: OutboxDb, rows: QueuedRow[], code: string, reason: string, at: number): Promise<number> {
   const tx = db.transaction(['rows', 'rejected'], 'readwrite');
   for (const row of rows) {
-    const rejected: RejectedRow = { collection: row.collection, id: row.id, state: row.state, code, reason, at };
+    const rejected: RejectedRow = {
+      collection: row.collection, id: row.id, state: row.state, code, reason, at,
+      ...(row.rev !== undefined ? { rev: row.rev } : {}), ...(row.writer ? { writer: row.writer } : {}),
+    };
     await tx.objectStore('rejected').add(rejected);
     const current = await tx.objectStore('rows').get([row.collection, row.id]);
     // A newer edit of the same document gets its own chance; only the refused state is set aside.

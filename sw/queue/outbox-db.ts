@@ -7,7 +7,18 @@ export const OUTBOX_DB_VERSION = 1;
 
 export type JsonDoc = Record<string, unknown>;
 
-/** One document waiting to reach the server: the state the server last had, and the newest state. */
+/** Who queued a row: the signed-in user, and the transport key its states are sealed with. */
+export interface QueueWriter {
+  userId: string;
+  /** Absent: the row is not sealed (a collection without patient data, or a developer session). */
+  kid?: string;
+}
+
+/**
+ * One document waiting to reach the server: the state the server last had, and the newest state.
+ * For collections with patient data both are sealed envelopes (shared/crypto/envelope.ts) that
+ * only the server and the database worker can open; this service worker sends them as they are.
+ */
 export interface QueuedRow {
   collection: string;
   id: string;
@@ -16,6 +27,9 @@ export interface QueuedRow {
   /** What the device believed the server had when the first queued change was made (absent: new). */
   base?: JsonDoc;
   state: JsonDoc;
+  /** The newest state's revision, in clear beside a sealed state (badges need it, not the content). */
+  rev?: string;
+  writer?: QueueWriter;
   /** Enqueue order, for delivery order within a lane. */
   order: number;
   /** Bumped on every change to this row, so a delivery can tell whether it sent the latest state. */
@@ -28,7 +42,10 @@ export interface RejectedRow {
   key?: number;
   collection: string;
   id: string;
+  /** As it was queued: sealed for collections with patient data. */
   state: JsonDoc;
+  rev?: string;
+  writer?: QueueWriter;
   code: string;
   reason: string;
   at: number;
@@ -76,7 +93,10 @@ export function openOutboxDb(name = OUTBOX_DB_NAME): Promise<OutboxDb> {
 
 export interface PushRowInput {
   assumedMasterState?: JsonDoc;
+  /** A document, or an envelope `{id, $enc}` of one. */
   newDocumentState: JsonDoc;
+  /** The new state's revision when the state is sealed (read from the state otherwise). */
+  rev?: string;
 }
 
 /**
@@ -84,21 +104,25 @@ export interface PushRowInput {
  * when the caller may treat the change as handed over. Several changes to one document while it
  * waits become one row: the newest state with the oldest base, so the server can still merge.
  */
-export async function enqueueRows(db: OutboxDb, collection: string, schemaVersion: number, rows: PushRowInput[], now = Date.now()): Promise<void> {
+export async function enqueueRows(
+  db: OutboxDb, collection: string, schemaVersion: number, rows: PushRowInput[], now = Date.now(), writer?: QueueWriter,
+): Promise<void> {
   const tx = db.transaction(['rows', 'meta'], 'readwrite');
   const rowStore = tx.objectStore('rows');
   const meta = tx.objectStore('meta');
   let order = ((await meta.get('order')) as number | undefined) ?? 0;
   for (const row of rows) {
     const id = String(row.newDocumentState['id']);
+    const rev = row.rev ?? row.newDocumentState['rev'];
+    const about = { ...(typeof rev === 'string' ? { rev } : {}), ...(writer ? { writer } : {}) };
     const existing = await rowStore.get([collection, id]);
     if (existing) {
-      await rowStore.put({ ...existing, schemaVersion, state: row.newDocumentState, version: existing.version + 1, updatedAt: now });
+      await rowStore.put({ ...existing, schemaVersion, state: row.newDocumentState, ...about, version: existing.version + 1, updatedAt: now });
     } else {
       await rowStore.put({
         collection, id, schemaVersion, lane: laneOf(collection),
         ...(row.assumedMasterState ? { base: row.assumedMasterState } : {}),
-        state: row.newDocumentState, order: ++order, version: 1, queuedAt: now, updatedAt: now,
+        state: row.newDocumentState, ...about, order: ++order, version: 1, queuedAt: now, updatedAt: now,
       });
     }
   }

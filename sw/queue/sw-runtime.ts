@@ -1,6 +1,7 @@
 /// <reference lib="webworker" />
 import { OutboundQueue } from './outbound-queue.ts';
-import { openOutboxDb, setSession, enqueueRows, type OutboxSession, type PushRowInput } from './outbox-db.ts';
+import { setSession, enqueueRows, type OutboxSession, type PushRowInput } from './outbox-db.ts';
+import { refreshQueueSession } from './session-refresh.ts';
 
 export const SYNC_TAG = 'fieldsync-outbox';
 export const STATUS_CHANNEL = 'fieldsync-outbox';
@@ -10,21 +11,6 @@ export type OutboxMessage =
   | { type: 'fieldsync:kick' }
   | { type: 'fieldsync:status' }
   | { type: 'fieldsync:enqueue'; collection: string; schemaVersion: number; rows: PushRowInput[] };
-
-/** Trades a refresh token for a new access token, so delivery can go on with no page open. */
-async function refreshSession(session: OutboxSession): Promise<OutboxSession | undefined> {
-  if (!session.refreshToken) return undefined;
-  const response = await fetch(`${session.serverUrl.replace(/\/$/, '')}/api/auth/refresh`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ refreshToken: session.refreshToken, deviceId: session.deviceId }),
-  });
-  if (!response.ok) return undefined;
-  const body = (await response.json()) as { accessToken?: string; refreshToken?: string };
-  if (!body.accessToken) return undefined;
-  const next: OutboxSession = { ...session, token: body.accessToken, ...(body.refreshToken ? { refreshToken: body.refreshToken } : {}) };
-  await setSession(await openOutboxDb(), next);
-  return next;
-}
 
 /**
  * Wires the outbound queue into the service worker: delivery on start, on a page's kick (app
@@ -38,8 +24,8 @@ export function installOutboundQueue(scope: ServiceWorkerGlobalScope): OutboundQ
   // again at once when it is online: with the server down or answering 5xx, a tight loop of
   // requests (one every few ms). So no wake-up request from inside a sync event.
   let syncEvents = 0;
-  const queue = new OutboundQueue({
-    refreshSession,
+  const queue: OutboundQueue = new OutboundQueue({
+    refreshSession: async (session: OutboxSession) => refreshQueueSession(await queue.database(), session),
     requestWakeUp: async () => {
       if (syncEvents > 0) return;
       const registration = scope.registration as ServiceWorkerRegistration & { sync?: { register(tag: string): Promise<void> } };

@@ -2,6 +2,7 @@ import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import type { RxDatabase } from 'rxdb';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { createFieldsyncDatabase } from '../../client/sync/database.ts';
+import type { QueueProtection } from '../../client/sync/queue-seal.ts';
 import { startSync, type SyncEngine } from '../../client/sync/sync-engine.ts';
 import { DocumentWriter } from '../../client/sync/writes.ts';
 import type { CollectionName } from '../../shared/schemas/index.ts';
@@ -36,6 +37,10 @@ export async function createDevice(options: {
   scopeCheckIntervalMs?: number;
   /** Push into a service-worker outbound queue (delivered by the test) instead of over HTTP. */
   outbox?: OutboxDb;
+  /** How the queue keeps patient data; default: in clear (what a developer session does). */
+  protection?: QueueProtection;
+  /** The signed-in user the queue records beside each row. */
+  userId?: string;
 }): Promise<TestDevice> {
   const deviceId = options.deviceId ?? `dev${++counter}x${process.pid}`;
   const db = await createFieldsyncDatabase({
@@ -54,7 +59,9 @@ export async function createDevice(options: {
     ...(options.pushBatchSize ? { pushBatchSize: options.pushBatchSize } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.scopeCheckIntervalMs !== undefined ? { scopeCheckIntervalMs: options.scopeCheckIntervalMs } : {}),
-    ...(options.outbox ? { outbox: { db: options.outbox } } : {}),
+    ...(options.outbox ? {
+      outbox: { db: options.outbox, protection: options.protection ?? { kind: 'clear' }, ...(options.userId ? { userId: options.userId } : {}) },
+    } : {}),
   });
   let online = true;
   const device: TestDevice = {

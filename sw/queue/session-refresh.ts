@@ -1,0 +1,40 @@
+import { getSession, setSession, type OutboxDb, type OutboxSession } from './outbox-db.ts';
+
+/** The Web Lock every page (client/ui/session.ts) and this service worker hold while they rotate the refresh token. */
+export const SESSION_REFRESH_LOCK = 'fieldsync-session-refresh';
+
+export interface QueueRefreshOptions {
+  fetch?: typeof fetch;
+  /** Defaults to the worker's `navigator.locks`; Node has none, and then nothing else refreshes at the same time. */
+  locks?: Pick<LockManager, 'request'>;
+}
+
+/**
+ * Trades the refresh token for a new access token, so delivery can go on with no page open.
+ *
+ * Refresh tokens rotate, and presenting a rotated one again ends every session of the device
+ * (the server takes it for theft). So this holds the same Web Lock as the pages, and inside it
+ * reads the stored session again first: when a page (or an earlier run) has rotated the tokens
+ * since this delivery read them, it goes on with those instead of refreshing with a spent one.
+ */
+export async function refreshQueueSession(db: OutboxDb, session: OutboxSession, options: QueueRefreshOptions = {}): Promise<OutboxSession | undefined> {
+  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  const run = async (): Promise<OutboxSession | undefined> => {
+    const stored = await getSession(db);
+    if (stored && stored.token !== session.token) return stored;
+    if (!session.refreshToken) return undefined;
+    const response = await doFetch(`${session.serverUrl.replace(/\/$/, '')}/api/auth/refresh`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: session.refreshToken, deviceId: session.deviceId }),
+    });
+    if (!response.ok) return undefined;
+    const body = (await response.json()) as { accessToken?: string; refreshToken?: string };
+    if (!body.accessToken) return undefined;
+    const next: OutboxSession = { ...session, token: body.accessToken, ...(body.refreshToken ? { refreshToken: body.refreshToken } : {}) };
+    // Stored before the lock is released: the next holder must never see the spent refresh token.
+    await setSession(db, next);
+    return next;
+  };
+  const locks = options.locks ?? (typeof navigator !== 'undefined' ? navigator.locks : undefined);
+  return locks ? locks.request(SESSION_REFRESH_LOCK, run) : run();
+}

@@ -1,0 +1,338 @@
+/**
+ * Patient data waiting in the service worker's outbound queue is sealed (issue #4: PHI encrypted
+ * at rest on devices). A real RxDB device seals what it queues with the transport key its user
+ * got at sign-in; the queue (fake-indexeddb) holds no patient name and no narrative; the service
+ * worker's delivery sends the envelopes as they are, and the real server opens them, refuses
+ * what a wrong, foreign or revoked key sealed, and what another user queued, keeping all of it
+ * in quarantine with the reason.
+ */
+import 'fake-indexeddb/auto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { protectRows, QueueKey, type QueueProtection, type RawTransportKey } from '../../client/sync/queue-seal.ts';
+import { toBase64url } from '../../shared/crypto/base64url.ts';
+import { nextRevision } from '../../shared/revision.ts';
+import type { Epcr } from '../../shared/schemas/index.ts';
+import {
+  deliverOutbox, enqueueRows, openOutboxDb, refreshQueueSession, setSession, summarizeQueue, type OutboxDb, type OutboxSession, type PushRowInput,
+} from '../../sw/queue/index.ts';
+import { createDevice, eventually } from '../helpers/device.ts';
+import { newEpcr, newGpsPoint } from '../helpers/factories.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const A = 'agency-a';
+const B = 'agency-b';
+const PASSWORD = 'correct horse battery staple';
+const LAST = 'Quintavalle';
+const NARRATIVE = 'Found seated, diaphoretic, smells of acetone.';
+
+interface SignedIn { accessToken: string; refreshToken: string; userId: string; deviceId: string; transportKey: RawTransportKey }
+
+let server: TestServer;
+let dbCount = 0;
+let writes = 0;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  for (const username of ['medic-a', 'medic-b']) await server.app.auth.createUser(A, { username, password: PASSWORD, role: 'crew', unitId: 'M1' });
+  await server.app.auth.createUser(B, { username: 'medic-c', password: PASSWORD, role: 'crew', unitId: 'M1' });
+}, 60_000);
+afterAll(async () => { await server.close(); });
+
+async function signIn(username: string, deviceId: string, tenantId = A): Promise<SignedIn> {
+  const response = await fetch(`${server.url}/api/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenantId, username, password: PASSWORD, deviceId }),
+  });
+  expect(response.status).toBe(200);
+  const body = await response.json() as { accessToken: string; refreshToken: string; user: { userId: string }; transportKey: RawTransportKey };
+  return { accessToken: body.accessToken, refreshToken: body.refreshToken, userId: body.user.userId, deviceId, transportKey: body.transportKey };
+}
+
+async function queueFor(who: SignedIn): Promise<OutboxDb> {
+  const db = await openOutboxDb(`sealed-queue-${++dbCount}`);
+  await setSession(db, { serverUrl: server.url, token: who.accessToken, refreshToken: who.refreshToken, deviceId: who.deviceId });
+  return db;
+}
+
+const sealedWith = async (who: SignedIn | RawTransportKey): Promise<QueueProtection> =>
+  ({ kind: 'sealed', key: await QueueKey.import('transportKey' in who ? who.transportKey : who) });
+
+/** A device write: every write gets its own revision tag, as DocumentWriter does. */
+function epcr(extra: Partial<Epcr> = {}, prev?: Epcr): Epcr {
+  const base = prev ?? ({ ...newEpcr(A, 'M1'), rev: '' } as Epcr);
+  return { ...base, ...extra, _deleted: false, rev: nextRevision(prev?.rev, `tab.s${++writes}`) } as Epcr;
+}
+
+/** What the device's database worker hands the queue for one change. */
+async function enqueueSealed(db: OutboxDb, protection: QueueProtection, userId: string, rows: PushRowInput[]): Promise<void> {
+  const sealed = await protectRows('epcrs', rows, protection);
+  const kid = protection.kind === 'sealed' ? protection.key.kid : undefined;
+  await enqueueRows(db, 'epcrs', 0, sealed, Date.now(), { userId, ...(kid ? { kid } : {}) });
+}
+
+async function serverEpcr(id: string, tenantId = A): Promise<Epcr | undefined> {
+  const [row] = await server.app.store.getDocuments('epcrs', tenantId, [id]);
+  return row ? JSON.parse(row.json) as Epcr : undefined;
+}
+
+/** The raw records of the queue's stores, as IndexedDB holds them. */
+async function rawQueue(db: OutboxDb): Promise<string> {
+  return JSON.stringify([await db.getAll('rows'), await db.getAll('rejected')]);
+}
+
+/** Real fetch, remembering the status of every push. */
+function recordingFetch(statuses: number[]): typeof fetch {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    statuses.push(response.status);
+    return response;
+  };
+}
+
+describe('patient data in the service worker queue', () => {
+  it('is sealed by the device: the queue holds neither the patient name nor the narrative, and the server gets the report as written', async () => {
+    const medic = await signIn('medic-a', 'tab-seal-1');
+    const outbox = await queueFor(medic);
+    const device = await createDevice({
+      serverUrl: server.url, token: medic.accessToken, collections: ['epcrs', 'gps_points'], outbox, protection: await sealedWith(medic), userId: medic.userId,
+      deviceId: medic.deviceId,
+    });
+    try {
+      const report = newEpcr(A, 'M1', { patient: { lastName: LAST, firstName: 'Philomena' }, narrative: { text: NARRATIVE } });
+      await device.writer.insert('epcrs', report);
+      await device.writer.insert('gps_points', newGpsPoint(A, 'M1', 1));
+      await eventually('the report and the fix queued', async () => (await summarizeQueue(outbox)).total === 2);
+      // A second edit while it waits: one row, the newest state sealed, the oldest base kept.
+      await device.writer.update('epcrs', report.id, (d) => ({ ...d, narrative: { text: `${NARRATIVE} Glucose HI.` } }));
+      await eventually('the edit queued', async () => (await outbox.get('rows', ['epcrs', report.id]))?.version === 2);
+
+      const raw = await rawQueue(outbox);
+      expect(raw).not.toContain(LAST);
+      expect(raw).not.toContain('acetone');
+      expect(raw).not.toContain('Glucose');
+      const row = (await outbox.get('rows', ['epcrs', report.id]))!;
+      expect(row.state).toMatchObject({ id: report.id, $enc: { v: 1, kid: medic.transportKey.kid } });
+      expect(row.writer).toEqual({ userId: medic.userId, kid: medic.transportKey.kid });
+      expect(row.rev).toMatch(/^2-/);
+      // Positions are not patient data: they stay in clear (volume).
+      const [gps] = (await outbox.getAll('rows')).filter((r) => r.collection === 'gps_points');
+      expect(gps!.state).toHaveProperty('lat');
+
+      const result = await deliverOutbox({ db: outbox });
+      expect(result).toMatchObject({ delivered: 2, rejected: 0 });
+      const stored = await serverEpcr(report.id);
+      expect([stored?.patient?.lastName, stored?.narrative?.text, stored?.rev]).toEqual([LAST, `${NARRATIVE} Glucose HI.`, row.rev]);
+      expect((await summarizeQueue(outbox)).total).toBe(0);
+    } finally {
+      await device.close();
+      outbox.close();
+    }
+  });
+
+  it('a server change pulled while a sealed edit waits is merged with it on the device, and on the server when it arrives', async () => {
+    const medic = await signIn('medic-a', 'tab-seal-2');
+    const other = await signIn('medic-b', 'tab-seal-other');
+    const outbox = await queueFor(medic);
+    const stub = epcr({ status: 'draft' });
+    const push = (assumed: Epcr | undefined, next: Epcr) => fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0`, {
+      method: 'POST', headers: { authorization: `Bearer ${other.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify([{ ...(assumed ? { assumedMasterState: assumed } : {}), newDocumentState: next }]),
+    });
+    expect((await push(undefined, stub)).status).toBe(200);
+    const device = await createDevice({
+      serverUrl: server.url, token: medic.accessToken, collections: ['epcrs'], outbox, protection: await sealedWith(medic), userId: medic.userId,
+    });
+    const local = async () => (await device.db.collections['epcrs']!.findOne(stub.id).exec())?.toJSON() as Epcr | undefined;
+    try {
+      await eventually('the stub on the device', local);
+      await device.writer.update('epcrs', stub.id, (d) => ({ ...d, patient: { lastName: LAST } }));
+      await eventually('the edit queued', async () => (await summarizeQueue(outbox)).total === 1);
+      expect(await rawQueue(outbox)).not.toContain(LAST);
+
+      // Another crew member fills in the times; the server state reaches this device.
+      const times = epcr({ times: { unitEnRoute: '2026-11-22T10:01:00-05:00' } }, stub);
+      expect((await push(stub, times)).status).toBe(200);
+      await eventually('the times on the device', async () => (await local())?.times?.unitEnRoute);
+      expect((await local())?.patient?.lastName, 'the sealed queued edit, replayed onto the server state').toBe(LAST);
+
+      await deliverOutbox({ db: outbox });
+      const final = await serverEpcr(stub.id);
+      expect([final?.patient?.lastName, final?.times?.unitEnRoute]).toEqual([LAST, '2026-11-22T10:01:00-05:00']);
+    } finally {
+      await device.close();
+      outbox.close();
+    }
+  });
+
+  it('a sealed replay that conflicts with a newer server state is merged by the server; from a server that does not merge, the row waits unopened', async () => {
+    const medic = await signIn('medic-a', 'tab-seal-3');
+    const protection = await sealedWith(medic);
+    const outbox = await queueFor(medic);
+    const original = epcr({ patient: { firstName: 'Ana' } });
+    await enqueueSealed(outbox, protection, medic.userId, [{ newDocumentState: original }]);
+    expect((await deliverOutbox({ db: outbox })).delivered).toBe(1);
+    // Someone else's edit reaches the server first.
+    const theirs = epcr({ narrative: { text: 'their narrative' } }, original);
+    const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0`, {
+      method: 'POST', headers: { authorization: `Bearer ${medic.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify([{ assumedMasterState: original, newDocumentState: theirs }]),
+    });
+    expect(response.status).toBe(200);
+    // This device edited another section offline, on the original.
+    const mine = epcr({ patient: { firstName: 'Ana', lastName: 'Reyes' } }, original);
+    await enqueueSealed(outbox, protection, medic.userId, [{ assumedMasterState: original, newDocumentState: mine }]);
+    const queued = (await outbox.get('rows', ['epcrs', original.id]))!;
+
+    // A server without merge mode answers with its state: the service worker cannot open the
+    // row to merge it, so it keeps it as it is, and does not send it again in this run.
+    const noMerge: typeof fetch = (input, init) => fetch(String(input).replace('&conflicts=merge', ''), init);
+    const old = await deliverOutbox({ db: outbox, fetch: noMerge });
+    expect(old).toMatchObject({ requests: 1, merged: 0, rejected: 0 });
+    expect(await outbox.get('rows', ['epcrs', original.id])).toEqual(queued);
+    expect(await rawQueue(outbox)).not.toContain('their narrative');
+
+    const merged = await deliverOutbox({ db: outbox });
+    expect(merged.delivered).toBe(1);
+    const final = await serverEpcr(original.id);
+    expect([final?.narrative?.text, final?.patient?.lastName]).toEqual(['their narrative', 'Reyes']);
+    expect(final?.rev).toMatch(/^3-m/);
+    expect((await summarizeQueue(outbox)).total).toBe(0);
+  });
+
+  it('rows sealed with an unknown key, another agency\'s key or a revoked key are refused (403), kept in quarantine, and nothing is written', async () => {
+    const medic = await signIn('medic-a', 'tab-seal-4');
+    const outbox = await queueFor(medic);
+    const unknown: RawTransportKey = { kid: 'tk_never-issued-0001', key: toBase64url(crypto.getRandomValues(new Uint8Array(32))) };
+    const foreign = await signIn('medic-c', 'tab-seal-4', B);
+    // A key revoked with its device; the device, enabled again, signs in with a new one.
+    const before = await signIn('medic-a', 'tab-seal-5');
+    const admin = { tenantId: A, role: 'admin' as const, deviceId: 'console', userId: 'admin-1' };
+    await server.app.auth.setDeviceRevoked(A, 'tab-seal-5', true, admin);
+    await server.app.auth.setDeviceRevoked(A, 'tab-seal-5', false, admin);
+    const after = await signIn('medic-a', 'tab-seal-5');
+    expect(after.transportKey.kid).not.toBe(before.transportKey.kid);
+    await setSession(outbox, { serverUrl: server.url, token: after.accessToken, refreshToken: after.refreshToken, deviceId: after.deviceId });
+
+    const cases = [
+      { key: unknown, code: 'KEY_UNKNOWN', reason: /never issued/ },
+      { key: foreign.transportKey, code: 'KEY_OTHER_AGENCY', reason: /another agency/ },
+      { key: before.transportKey, code: 'KEY_REVOKED', reason: /revoked/ },
+    ];
+    for (const { key, code, reason } of cases) {
+      const doc = epcr({ patient: { lastName: LAST } });
+      await enqueueSealed(outbox, await sealedWith(key), after.userId, [{ newDocumentState: doc }]);
+      const statuses: number[] = [];
+      const result = await deliverOutbox({ db: outbox, fetch: recordingFetch(statuses) });
+      expect(statuses, code).toEqual([403]);
+      expect(result.rejected).toBe(1);
+      expect(await serverEpcr(doc.id), 'nothing written').toBeUndefined();
+      const refused = (await summarizeQueue(outbox)).rejected.find((r) => r.id === doc.id);
+      expect(refused).toMatchObject({ code, rev: doc.rev });
+      expect(refused?.reason).toMatch(reason);
+      expect(JSON.stringify(refused), 'still sealed on the device').not.toContain(LAST);
+      const kept = await server.app.store.findQuarantine({ tenantId: A, documentIds: [doc.id], limit: 5 });
+      expect(kept, `${code} quarantined`).toHaveLength(1);
+      expect(kept[0]!.reason).toMatch(new RegExp(`^${code}: `));
+      // A revoked key still opens what it sealed: the administrator can read the refused change.
+      expect(kept[0]!.json.includes(LAST)).toBe(code === 'KEY_REVOKED');
+    }
+    // Another agency's quarantine got nothing.
+    expect(await server.app.store.listQuarantine(B, 50)).toHaveLength(0);
+    expect((await summarizeQueue(outbox)).total).toBe(0);
+    outbox.close();
+  });
+
+  it('a change queued by one user and sent with another user\'s token is refused and quarantined, naming who wrote it; that user\'s own changes go through', async () => {
+    // A shared tablet: medic-a queues a change, signs out; medic-b signs in on the same device.
+    const first = await signIn('medic-a', 'tab-shared');
+    const outbox = await queueFor(first);
+    const theirs = epcr({ patient: { lastName: LAST } });
+    await enqueueSealed(outbox, await sealedWith(first), first.userId, [{ newDocumentState: theirs }]);
+    const second = await signIn('medic-b', 'tab-shared');
+    await setSession(outbox, { serverUrl: server.url, token: second.accessToken, refreshToken: second.refreshToken, deviceId: second.deviceId });
+    const mine = epcr({ narrative: { text: 'medic-b was here' } });
+    await enqueueSealed(outbox, await sealedWith(second), second.userId, [{ newDocumentState: mine }]);
+
+    const statuses: number[] = [];
+    const result = await deliverOutbox({ db: outbox, fetch: recordingFetch(statuses) });
+    expect(statuses).toEqual([403, 200]);
+    expect(result).toMatchObject({ rejected: 1, delivered: 1 });
+    expect(await serverEpcr(theirs.id), 'not written under medic-b\'s name').toBeUndefined();
+    expect((await serverEpcr(mine.id))?.narrative?.text).toBe('medic-b was here');
+    const refused = (await summarizeQueue(outbox)).rejected.find((r) => r.id === theirs.id);
+    expect(refused).toMatchObject({ code: 'WRITER_MISMATCH', writer: { userId: first.userId } });
+    expect(refused?.reason).toContain('medic-a');
+    const [kept] = await server.app.store.findQuarantine({ tenantId: A, documentIds: [theirs.id], limit: 5 });
+    expect(kept?.reason).toMatch(/^WRITER_MISMATCH: it was written by medic-a \(user [0-9a-f-]+\) on device tab-shared/);
+    expect(kept?.actor).toMatchObject({ userId: second.userId, deviceId: 'tab-shared' });
+    expect(kept?.json).toContain(LAST);
+    outbox.close();
+  });
+
+  it('an envelope moved onto another document, or altered, does not open: 400, quarantined, nothing written', async () => {
+    const medic = await signIn('medic-a', 'tab-seal-6');
+    const protection = await sealedWith(medic);
+    const doc = epcr({ patient: { lastName: LAST } });
+    const [row] = await protectRows('epcrs', [{ newDocumentState: doc }], protection);
+    const victim = epcr();
+    const moved = { ...row!.newDocumentState, id: victim.id };
+    const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0&conflicts=merge`, {
+      method: 'POST', headers: { authorization: `Bearer ${medic.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify([{ newDocumentState: moved }]),
+    });
+    expect(response.status).toBe(400);
+    const body = await response.json() as { error: { code: string; details: { id: string }[] } };
+    expect(body.error.code).toBe('BAD_ENVELOPE');
+    expect(body.error.details[0]!.id).toBe(victim.id);
+    expect(await serverEpcr(victim.id)).toBeUndefined();
+    expect(await serverEpcr(doc.id)).toBeUndefined();
+    expect(await server.app.store.findQuarantine({ tenantId: A, documentIds: [victim.id], limit: 5 })).toHaveLength(1);
+  });
+
+  it('the same user signing in again on the same device gets the same key; another device, another user or a revoked device get another', async () => {
+    const one = await signIn('medic-a', 'tab-keys-1');
+    const again = await signIn('medic-a', 'tab-keys-1');
+    const elsewhere = await signIn('medic-a', 'tab-keys-2');
+    const colleague = await signIn('medic-b', 'tab-keys-1');
+    expect(again.transportKey).toEqual(one.transportKey);
+    expect(new Set([one, elsewhere, colleague].map((s) => s.transportKey.kid)).size).toBe(3);
+    expect(one.transportKey.key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // A user disabled by the administrator: the key is refused at once, even though it was never revoked itself.
+    const protection = await sealedWith(one);
+    await server.app.auth.setUserRevoked(A, one.userId, true, { tenantId: A, role: 'admin', deviceId: 'console', userId: 'admin-1' });
+    try {
+      const keys = server.app.auth.transportKeys;
+      const found = await keys.lookup(one.transportKey.kid);
+      expect(found.kind === 'known' && found.revoked).toMatch(/revoked|disabled/);
+      expect(protection.kind).toBe('sealed');
+    } finally {
+      await server.app.auth.setUserRevoked(A, one.userId, false, { tenantId: A, role: 'admin', deviceId: 'console', userId: 'admin-1' });
+    }
+  });
+});
+
+describe('the service worker refreshing its token', () => {
+  it('goes on with tokens a page rotated meanwhile instead of presenting the spent refresh token (which would end every session of the device)', async () => {
+    const medic = await signIn('medic-a', 'tab-refresh');
+    const outbox = await queueFor(medic);
+    const delivering: OutboxSession = { serverUrl: server.url, token: medic.accessToken, refreshToken: medic.refreshToken, deviceId: medic.deviceId };
+    // A page refreshes (rotating the refresh token) and stores the new session in the queue, as client/ui/session.ts does.
+    const rotated = await fetch(`${server.url}/api/auth/refresh`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken: medic.refreshToken, deviceId: medic.deviceId }),
+    });
+    expect(rotated.status).toBe(200);
+    const pair = await rotated.json() as { accessToken: string; refreshToken: string };
+    await setSession(outbox, { ...delivering, token: pair.accessToken, refreshToken: pair.refreshToken });
+
+    // The delivery that began with the old tokens now needs a refresh.
+    const refreshed = await refreshQueueSession(outbox, delivering);
+    expect(refreshed?.refreshToken).toBe(pair.refreshToken);
+    const me = await fetch(`${server.url}/api/auth/me`, { headers: { authorization: `Bearer ${pair.accessToken}` } });
+    expect(me.status, 'the device\'s sessions are still valid').toBe(200);
+
+    // With nothing newer stored, it refreshes itself, and stores the result for the pages.
+    const own = await refreshQueueSession(outbox, refreshed!);
+    expect(own?.refreshToken).not.toBe(pair.refreshToken);
+    expect((await outbox.get('meta', 'session')) as OutboxSession).toEqual(own);
+    outbox.close();
+  });
+});
