@@ -9,8 +9,10 @@ import { useEffect, useState } from 'preact/hooks';
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import type { DocView, JsonDoc, Op, QuerySpec, SyncSnapshot, WorkerApi } from '../worker/api.ts';
 import { badgeCollections, collectionsForRole } from '../worker/collections.ts';
+import { derivedKey } from './device-keys.ts';
 import { databaseNameFor, getAccessToken, loadSession, type Session } from './session.ts';
 import { handOverSession, kickServiceWorker } from './sw-queue.ts';
+import { transportKeyFor } from './transport-key.ts';
 
 export interface Database {
   api: Comlink.Remote<WorkerApi>;
@@ -20,6 +22,8 @@ export interface Database {
   session: Session;
   /** The server refused the token: the UI offers to sign in again. */
   authProblem: Signal<string | undefined>;
+  /** Seals the autosave journal (autosave.ts); derived from the database key, memory only, gone with this object. */
+  journalKey: CryptoKey;
   /** Closes the database and terminates its worker, and with it the key and every decrypted document it held (lock, sign-out). */
   close(): Promise<void>;
 }
@@ -35,14 +39,22 @@ export function database(): Database {
 
 /** `password`: the database key (client/ui/lock.ts); a wrong one fails with a `WrongDatabaseKeyError`. */
 export async function openDatabase(session: Session, password: string): Promise<Database> {
+  const dbName = databaseNameFor(session.user);
+  const [journalKey, transportKey] = await Promise.all([
+    derivedKey(password, dbName, 'journal'),
+    session.kind === 'password' ? transportKeyFor(dbName, password) : Promise.resolve(undefined),
+  ]);
   const worker = new Worker(new URL('../worker/db.worker.ts', import.meta.url), { type: 'module', name: 'fieldsync-db' });
   const api = Comlink.wrap<WorkerApi>(worker);
   const authProblem = signal<string | undefined>(undefined);
-  const dbName = databaseNameFor(session.user);
   const collections = collectionsForRole(session.user.role);
   const { leader } = await api.open({
     dbName,
     password,
+    // What the service worker's queue holds of patient data is sealed with it (client/sync/queue-seal.ts).
+    ...(transportKey ? { transportKey } : {}),
+    developerSession: session.kind === 'dev',
+    userId: session.user.userId,
     serverUrl: location.origin,
     deviceId: session.user.deviceId,
     collections,
@@ -87,7 +99,7 @@ export async function openDatabase(session: Session, password: string): Promise<
     await Promise.race([api.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 3000))]);
     worker.terminate();
   };
-  current = { api, status, dbName, leader, session, authProblem, close };
+  current = { api, status, dbName, leader, session, authProblem, journalKey, close };
   return current;
 }
 

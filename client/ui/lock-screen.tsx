@@ -7,7 +7,7 @@ import type { ComponentChildren } from 'preact';
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { isWrongDatabaseKey } from '../sync/database.ts';
-import { flushAll } from './autosave.ts';
+import { flushAll, forgetJournal, replayJournal } from './autosave.ts';
 import { database, openDatabase, type Database } from './db.ts';
 import {
   DEFAULT_IDLE_MS, devSessionKey, dropKey, eraseLocalDatabase, heldKey, holdKey, IDLE_CHOICES_MINUTES, idleSetting, idleTimeoutMs,
@@ -211,6 +211,8 @@ export function protectApp(root: HTMLElement, title: string, session: Session, d
     mount(root, <Frame title={title}><p class="card" data-testid="locking">Locking…</p></Frame>);
     (window as unknown as { fieldsync?: unknown }).fieldsync = undefined;
     await withTimeout(flushAll().catch(() => undefined), 3000);
+    // Drafts that cannot be saved yet stay in the journal, sealed; not in this page's memory.
+    forgetJournal();
     await current.close();
     dropKey();
     if (reason !== 'idle') {
@@ -218,6 +220,7 @@ export function protectApp(root: HTMLElement, title: string, session: Session, d
       return;
     }
     current = await unlockAndOpen(root, title, session, 'idle');
+    await replayJournal().catch(() => 0);
     show(current);
     locking = false;
     guard = startIdleGuard(dbName, () => void lock('idle'));

@@ -11,6 +11,9 @@
  * and in its database worker, which is terminated when the app locks. Because the database key
  * is not the password itself, a changed password only re-wraps it (`rewrapKeyRecord`); the
  * encrypted data stays as it is (the pattern RxDB's docs recommend for changing a password).
+ * The other keys of the user's data on this device are derived from the database key or wrapped
+ * with it (device-keys.ts): the transport key that seals what waits in the service worker's
+ * queue (transport-key.ts) and the key of the autosave journal (autosave.ts).
  *
  * Developer tokens have no password. Their wrapping key is derived from the token's subject and
  * device, which anyone holding the device can recompute: data of a dev-token session is NOT
@@ -23,6 +26,7 @@
  * the device locks as a whole, and unlocking one tab unlocks the others.
  */
 import { databaseNameFor, type Session } from './session.ts';
+import { forgetTransportKey } from './transport-key.ts';
 
 export const KEY_ITERATIONS = 210_000;
 /** A developer secret is not secret: stretching it would only slow every app start. */
@@ -501,7 +505,7 @@ function deleteIdb(name: string, blockedMs: number): Promise<void> {
 
 /**
  * Removes everything this device keeps of `dbName`: every IndexedDB database of it, its wrapped
- * key, its unsaved-keystroke journal and its sync facts. The caller makes sure nothing is pending
+ * keys (database and transport key), its unsaved-keystroke journal and its sync facts. The caller makes sure nothing is pending
  * and that the database is closed (in every tab). Returns the IndexedDB databases deleted.
  */
 export async function eraseLocalDatabase(dbName: string, blockedMs = 10_000): Promise<string[]> {
@@ -509,6 +513,7 @@ export async function eraseLocalDatabase(dbName: string, blockedMs = 10_000): Pr
   const names = (await indexedDB.databases()).map((d) => d.name ?? '').filter((name) => isLocalDatabaseOf(dbName, name));
   for (const name of names) await deleteIdb(name, blockedMs);
   removeKeyRecord(dbName);
+  forgetTransportKey(dbName);
   localStorage.removeItem(journalStorageKey(dbName));
   await forgetSyncFacts(dbName).catch(() => undefined);
   return names;

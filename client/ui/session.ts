@@ -5,6 +5,7 @@
  * not available. The apps only ever ask `getAccessToken()`; the worker asks through them.
  */
 import type { Role } from '../../shared/protocol/index.ts';
+import type { RawTransportKey } from '../sync/queue-seal.ts';
 import { SESSION_REFRESH_LOCK } from '../../sw/queue/session-refresh.ts';
 import { handOverSession, newerQueueSession, storeQueueSession } from './sw-queue.ts';
 
@@ -140,7 +141,19 @@ async function errorMessage(response: Response): Promise<string> {
   return `The server answered ${response.status}.`;
 }
 
-export async function login(form: { tenantId: string; username: string; password: string; deviceId: string }): Promise<Session> {
+export interface SignIn {
+  session: Session;
+  /** The key to seal queued changes with (transport-key.ts keeps it, wrapped); absent from servers that do not issue one. */
+  transportKey?: RawTransportKey;
+}
+
+function transportKeyOf(value: unknown): RawTransportKey | undefined {
+  const { kid, key } = (value ?? {}) as { kid?: unknown; key?: unknown };
+  return typeof kid === 'string' && typeof key === 'string' ? { kid, key } : undefined;
+}
+
+/** Signs in with the server; the session is saved (it holds no key), the transport key is only returned. */
+export async function login(form: { tenantId: string; username: string; password: string; deviceId: string }): Promise<SignIn> {
   let response: Response;
   try {
     response = await fetch('/api/auth/login', {
@@ -151,9 +164,11 @@ export async function login(form: { tenantId: string; username: string; password
   }
   if (response.status === 404) throw new SessionError('This server does not offer password sign-in yet. Use a developer token (below).');
   if (!response.ok) throw new SessionError(await errorMessage(response));
-  const session = sessionFrom((await response.json()) as TokenAnswer, form);
+  const answer = (await response.json()) as TokenAnswer & { transportKey?: unknown };
+  const session = sessionFrom(answer, form);
   saveSession(session);
-  return session;
+  const transportKey = transportKeyOf(answer.transportKey);
+  return { session, ...(transportKey ? { transportKey } : {}) };
 }
 
 /** Exchanges the refresh token; one tab at a time (Web Locks), so a rotated token is not used twice. */

@@ -11,7 +11,9 @@ import { useState } from 'preact/hooks';
 import {
   eraseLocalDatabase, holdKey, keyAtSignIn, keyOwnerOf, outboxCounts, PasswordChangedError, rewrapWithPreviousPassword, WrongPasswordError,
 } from './lock.ts';
+import type { RawTransportKey } from '../sync/queue-seal.ts';
 import { deviceId, login, SessionError, type Session } from './session.ts';
+import { keepTransportKey } from './transport-key.ts';
 
 export function PasswordSignIn({ onSignedIn, intro }: { onSignedIn: (session: Session) => void; intro?: string }) {
   const [tenantId, setTenant] = useState(localStorage.getItem('fieldsync.lastTenant') ?? '');
@@ -20,10 +22,14 @@ export function PasswordSignIn({ onSignedIn, intro }: { onSignedIn: (session: Se
   const [device, setDevice] = useState(deviceId());
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
-  const [changed, setChanged] = useState<{ session: Session; password: string }>();
+  const [changed, setChanged] = useState<{ session: Session; password: string; transportKey: RawTransportKey | undefined }>();
 
-  const done = (session: Session, key: string) => {
-    holdKey(keyOwnerOf(session).dbName, key);
+  /** `key`: the database key, just opened (or made) with the password. */
+  const done = async (session: Session, key: string, transportKey: RawTransportKey | undefined) => {
+    const dbName = keyOwnerOf(session).dbName;
+    // Wrapped with the database key before anything else can use it: it is never stored in clear.
+    if (transportKey) await keepTransportKey(dbName, key, transportKey);
+    holdKey(dbName, key);
     onSignedIn(session);
   };
 
@@ -33,13 +39,16 @@ export function PasswordSignIn({ onSignedIn, intro }: { onSignedIn: (session: Se
     setBusy(true);
     try {
       localStorage.setItem('fieldsync.lastTenant', tenantId);
-      const session = await login({ tenantId: tenantId.trim(), username: username.trim(), password, deviceId: device.trim() });
+      const { session, transportKey } = await login({ tenantId: tenantId.trim(), username: username.trim(), password, deviceId: device.trim() });
+      let key: string;
       try {
-        done(session, await keyAtSignIn(session, password));
+        key = await keyAtSignIn(session, password);
       } catch (e) {
         if (!(e instanceof PasswordChangedError)) throw e;
-        setChanged({ session, password });
+        setChanged({ session, password, transportKey });
+        return;
       }
+      await done(session, key, transportKey);
     } catch (e) {
       setError(e instanceof SessionError ? e.message : `Signing in failed; try again. (${e instanceof Error ? e.message : String(e)})`);
     } finally {
@@ -47,7 +56,7 @@ export function PasswordSignIn({ onSignedIn, intro }: { onSignedIn: (session: Se
     }
   };
 
-  if (changed) return <PasswordChanged {...changed} onDone={done} />;
+  if (changed) return <PasswordChanged session={changed.session} password={changed.password} onDone={(session, key) => done(session, key, changed.transportKey)} />;
   return (
     <>
       <form class="card" onSubmit={submit} aria-labelledby="signin-title" data-testid="sign-in">
@@ -74,7 +83,7 @@ export function PasswordSignIn({ onSignedIn, intro }: { onSignedIn: (session: Se
  * changed since. The previous one re-wraps the key; without it the local copy cannot be read by
  * anyone, and the only way on is to erase it (what waits in the outbox is said first).
  */
-function PasswordChanged({ session, password, onDone }: { session: Session; password: string; onDone: (session: Session, key: string) => void }) {
+function PasswordChanged({ session, password, onDone }: { session: Session; password: string; onDone: (session: Session, key: string) => Promise<void> }) {
   const [previous, setPrevious] = useState('');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -85,7 +94,7 @@ function PasswordChanged({ session, password, onDone }: { session: Session; pass
     setError(undefined);
     setBusy(true);
     try {
-      onDone(session, await rewrapWithPreviousPassword(session, previous, password));
+      await onDone(session, await rewrapWithPreviousPassword(session, previous, password));
     } catch (e) {
       setError(e instanceof WrongPasswordError ? 'That is not the previous password either.' : String((e as Error)?.message ?? e));
     } finally {
@@ -97,7 +106,7 @@ function PasswordChanged({ session, password, onDone }: { session: Session; pass
     setBusy(true);
     try {
       await eraseLocalDatabase(keyOwnerOf(session).dbName);
-      onDone(session, await keyAtSignIn(session, password));
+      await onDone(session, await keyAtSignIn(session, password));
     } catch (e) {
       setError(String((e as Error)?.message ?? e));
       setBusy(false);

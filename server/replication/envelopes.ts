@@ -105,7 +105,8 @@ async function openOne(
     doc = await openEnvelope(found.key, collection, value);
   } catch (error) {
     if (!(error instanceof EnvelopeError)) throw error;
-    return { problem: { code: 'BAD_ENVELOPE', reason: error.message.replace(/\.$/, '') } };
+    const reason = error.message.replace(/\.$/, '');
+    return { problem: { code: 'BAD_ENVELOPE', reason: reason.charAt(0).toLowerCase() + reason.slice(1) } };
   }
   if (found.revoked) return { doc, problem: { code: 'KEY_REVOKED', reason: `it is sealed with key ${kid}, which can no longer be used: ${found.revoked}` } };
   if (isState && record.userId !== identity.userId) {

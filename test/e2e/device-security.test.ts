@@ -2,12 +2,16 @@
  * Device-side safeguards in real Chromium (issue #4): a crew member signs in with a password;
  * the ePCR's PHI is encrypted in IndexedDB; after a reload the app asks for the password, refuses
  * a wrong one and opens with the right one with the network cut; it locks itself after the
- * configured inactivity; signing out and erasing is refused while a change is unsent, and
- * removes the local database once everything reached the server.
+ * configured inactivity, and a draft typed before stays in the autosave journal only sealed;
+ * while a change waits in the service worker's outbox, no IndexedDB database and no
+ * localStorage entry holds the patient's name or the new text in clear, and the change still
+ * reaches the server; signing out and erasing is refused while a change is unsent, and removes
+ * the local database once everything reached the server.
  */
 import { randomUUID } from 'node:crypto';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toBase64url } from '../../shared/crypto/base64url.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import {
   closeDevice, goOffline, goOnline, launchDevice, newProfileDir, removeProfileDir, screenshot, textOf, waitForServiceWorker, watchConsole,
@@ -32,12 +36,15 @@ interface RawScan {
   /** ePCR records of the unit, readable in clear (the fields left unencrypted for queries). */
   epcrRowsInClear: number;
   localStorageHits: string[];
+  /** Reports and incidents waiting in the service worker's outbox (`fieldsync-outbox/rows`), and how many of them are sealed envelopes. */
+  outboxRows: number;
+  outboxSealed: number;
 }
 
 /** Reads every record of every IndexedDB database of the page's origin, as stored on disk. */
 function scanStorage(page: Page, needle: string): Promise<RawScan> {
   return page.evaluate(async (needle) => {
-    const out: RawScan = { names: [], rxdbHits: [], otherHits: [], epcrRowsInClear: 0, localStorageHits: [] };
+    const out: RawScan = { names: [], rxdbHits: [], otherHits: [], epcrRowsInClear: 0, localStorageHits: [], outboxRows: 0, outboxSealed: 0 };
     for (const { name } of await indexedDB.databases()) {
       if (!name) continue;
       out.names.push(name);
@@ -56,6 +63,11 @@ function scanStorage(page: Page, needle: string): Promise<RawScan> {
           const json = JSON.stringify(value);
           if (json.includes(needle)) (name.startsWith('rxdb-dexie-') ? out.rxdbHits : out.otherHits).push(`${name}/${store}`);
           if (name.endsWith('--epcrs') && json.includes('"unitId":"M9"') && json.includes('"status":"draft"')) out.epcrRowsInClear++;
+          const collection = (value as { collection?: string }).collection;
+          if (name === 'fieldsync-outbox' && store === 'rows' && (collection === 'epcrs' || collection === 'incidents')) {
+            out.outboxRows++;
+            if ((value as { state?: { $enc?: unknown } }).state?.$enc) out.outboxSealed++;
+          }
         }
       }
       db.close();
@@ -69,6 +81,8 @@ function scanStorage(page: Page, needle: string): Promise<RawScan> {
 }
 
 const idbNames = (page: Page) => page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name ?? ''));
+const journalOf = (page: Page, dbName: string) => page.evaluate((name) => localStorage.getItem(`fieldsync.journal.${name}`) ?? '{}', dbName);
+const allLocalStorage = (page: Page) => page.evaluate(() => Object.keys(localStorage).map((key) => `${key}=${localStorage.getItem(key) ?? ''}`).join('\n'));
 
 describe('device security: encryption at rest, unlock, automatic logoff, erase on sign-out (browser)', () => {
   const server = new E2eServer(SERVER_PORT);
@@ -134,6 +148,12 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     const stored = await page.evaluate((name) => localStorage.getItem(`fieldsync.dbkey.${name}`), dbName);
     expect(stored, 'the wrapped key record').toBeTruthy();
     expect(stored).not.toContain(PASSWORD);
+    // The transport key the server gave at sign-in is kept only wrapped, never in clear.
+    const userId = await page.evaluate(() => (JSON.parse(localStorage.getItem('fieldsync.session') ?? '{}') as { user?: { userId?: string } }).user?.userId ?? '');
+    const transportKey = server.server!.app.identities.activeTransportKey(TENANT, userId, 'tablet-sec-1');
+    expect(transportKey, 'a transport key issued at sign-in').toBeDefined();
+    expect(await page.evaluate((name) => localStorage.getItem(`fieldsync.tkey.${name}`), dbName), 'the wrapped transport key').toContain(transportKey!.kid);
+    expect(await allLocalStorage(page)).not.toContain(toBase64url(transportKey!.key));
 
     // ---- write the ePCR the server stubbed for the call ----
     step('write the ePCR');
@@ -160,7 +180,7 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     expect(scan.epcrRowsInClear, 'the report row, its status and unit readable').toBeGreaterThan(0);
     expect(scan.localStorageHits, 'patient name in localStorage (autosave journal)').toEqual([]);
     expect((await scanStorage(page, 'diaphoretic')).rxdbHits).toEqual([]);
-    if (scan.otherHits.length) console.log(`[device-security] patient name outside RxDB: ${scan.otherHits.join(', ')}`);
+    expect(scan.otherHits, 'patient name outside RxDB').toEqual([]);
 
     // ---- reload with the network cut: the unlock screen, no PHI before the password ----
     step('reload offline');
@@ -188,10 +208,16 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     await unlock(page, PASSWORD);
     await page.locator('[data-testid="epcr-form"]').waitFor();
     await expect.poll(() => page.getByLabel('Last name').inputValue()).toBe(PATIENT_LAST);
+    // A value that cannot be saved yet (too long) waits in the autosave journal, sealed.
+    const draft = `${PATIENT_LAST}-${'x'.repeat(200)}`;
+    await page.getByLabel('Last name').fill(draft);
+    await expect.poll(() => journalOf(page, dbName)).toContain('"sealed"');
     const heldBefore = await page.evaluate(async () => ((await navigator.locks.query()).held ?? []).map((l) => l.name ?? ''));
     const idleLock = page.locator('[data-testid="unlock"][data-reason="idle"]');
     await idleLock.waitFor({ timeout: 10_000 });
     expect(await page.evaluate(() => document.body.innerText)).not.toContain(PATIENT_LAST);
+    expect(await journalOf(page, dbName), 'the draft is still in the journal').toContain('"valid":false');
+    expect((await scanStorage(page, PATIENT_LAST)).localStorageHits, 'the draft in localStorage, in clear').toEqual([]);
     expect(await page.evaluate(() => (window as unknown as { fieldsync?: unknown }).fieldsync)).toBeUndefined();
     // The database worker is gone: its leader-election lock was released.
     const heldAfter = await page.evaluate(async () => ((await navigator.locks.query()).held ?? []).map((l) => l.name ?? ''));
@@ -199,7 +225,10 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     await screenshot(page, 'device-security-idle-lock');
     await unlock(page, PASSWORD);
     await page.locator('[data-testid="epcr-form"]').waitFor();
-    await expect.poll(() => page.getByLabel('Last name').inputValue()).toBe(PATIENT_LAST);
+    // Unlocking opens the journal again: the draft is back in its field, decrypted.
+    await expect.poll(() => page.getByLabel('Last name').inputValue()).toBe(draft);
+    await page.getByLabel('Last name').fill(PATIENT_LAST);
+    await expect.poll(() => journalOf(page, dbName)).toBe('{}');
 
     // ---- an unsent change: erasing is refused, keeping the data is offered ----
     step('erase refused');
@@ -217,9 +246,15 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     expect((await idbNames(page)).some((n) => n.startsWith(`rxdb-dexie-${dbName}--`))).toBe(true);
     await refused.scrollIntoViewIfNeeded();
     await screenshot(page, 'device-security-erase-refused', { keepScroll: true });
-    const whilePending = await scanStorage(page, 'Glucose HI');
-    expect(whilePending.rxdbHits, 'the unsent edit, in RxDB\'s databases').toEqual([]);
-    step(`unsent edit in clear outside RxDB (service worker outbox): ${whilePending.otherHits.join(', ') || 'none'}`);
+    // The change waits in the service worker's outbox (offline), sealed: nothing readable anywhere.
+    await expect.poll(async () => (await scanStorage(page, 'Glucose HI')).outboxRows, { timeout: 10_000 }).toBeGreaterThan(0);
+    for (const needle of ['Glucose HI', PATIENT_LAST, PATIENT_FIRST, 'diaphoretic']) {
+      const whilePending = await scanStorage(page, needle);
+      expect(whilePending.rxdbHits, `"${needle}" in RxDB's databases`).toEqual([]);
+      expect(whilePending.otherHits, `"${needle}" outside RxDB (the service worker outbox)`).toEqual([]);
+      expect(whilePending.localStorageHits, `"${needle}" in localStorage`).toEqual([]);
+      expect(whilePending.outboxSealed, 'every queued report sealed').toBe(whilePending.outboxRows);
+    }
 
     // ---- back online: the change reaches the server, then erasing removes the local database ----
     step('erase after sync');

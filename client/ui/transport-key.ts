@@ -1,0 +1,62 @@
+/**
+ * The transport key on this device: the server's key for sealing what waits in the service
+ * worker's outbound queue (client/sync/queue-seal.ts, shared/crypto/envelope.ts). The server
+ * hands it out at sign-in; the device keeps it only wrapped, AES-GCM under a key derived from
+ * the database key (device-keys.ts), itself stored only wrapped by the password (lock.ts). So it
+ * is unwrapped exactly when the data is unlocked, offline too, and a password change leaves it
+ * alone. The clear key goes to the database worker's memory and nowhere else.
+ */
+import { fromBase64url, toBase64url } from '../../shared/crypto/base64url.ts';
+import type { RawTransportKey } from '../sync/queue-seal.ts';
+import { derivedKey } from './device-keys.ts';
+
+const RECORD_PREFIX = 'fieldsync.tkey.';
+
+/** The transport key as this device stores it. */
+interface TransportKeyRecord {
+  v: 1;
+  kid: string;
+  /** Base64url, 12 bytes. */
+  iv: string;
+  /** Base64url: AES-GCM ciphertext and tag of the 32-byte key. */
+  wrapped: string;
+  savedAt: number;
+}
+
+const additionalData = (dbName: string, kid: string) => new TextEncoder().encode(`fieldsync-transport-key/v1|${dbName}|${kid}`);
+
+/** Keeps the key the server just gave (sign-in), wrapped with the database key of `dbName`. */
+export async function keepTransportKey(dbName: string, databaseKey: string, key: RawTransportKey): Promise<void> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const wrapping = await derivedKey(databaseKey, dbName, 'transport-key-wrap');
+  const wrapped = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: additionalData(dbName, key.kid) }, wrapping, fromBase64url(key.key)));
+  const record: TransportKeyRecord = { v: 1, kid: key.kid, iv: toBase64url(iv), wrapped: toBase64url(wrapped), savedAt: Date.now() };
+  localStorage.setItem(RECORD_PREFIX + dbName, JSON.stringify(record));
+}
+
+/** The transport key of `dbName`, unwrapped with its database key; undefined when this device has none (or it does not open). */
+export async function transportKeyFor(dbName: string, databaseKey: string): Promise<RawTransportKey | undefined> {
+  let record: TransportKeyRecord;
+  try {
+    const raw = localStorage.getItem(RECORD_PREFIX + dbName);
+    if (!raw) return undefined;
+    record = JSON.parse(raw) as TransportKeyRecord;
+  } catch {
+    return undefined;
+  }
+  if (record.v !== 1) return undefined;
+  try {
+    const wrapping = await derivedKey(databaseKey, dbName, 'transport-key-wrap');
+    const key = new Uint8Array(await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: fromBase64url(record.iv), additionalData: additionalData(dbName, record.kid) }, wrapping, fromBase64url(record.wrapped),
+    ));
+    return { kid: record.kid, key: toBase64url(key) };
+  } catch {
+    // Wrapped under another database key (the data was erased and made anew): the next sign-in brings it again.
+    return undefined;
+  }
+}
+
+export function forgetTransportKey(dbName: string): void {
+  localStorage.removeItem(RECORD_PREFIX + dbName);
+}
