@@ -128,8 +128,12 @@ export class DatabaseWorker implements WorkerApi {
       this.progress[name] = { received: 0, done };
     }
     this.db = await createFieldsyncDatabase({ name: options.dbName, collections: options.collections, multiInstance: true, password: options.password });
-    this.protection = options.transportKey ? { kind: 'sealed', key: await QueueKey.import(options.transportKey) }
-      : options.developerSession ? { kind: 'clear' } : { kind: 'direct' };
+    this.protection = options.developerSession ? { kind: 'clear' } : { kind: 'direct' };
+    if (options.transportKey) {
+      // A key that does not import leaves patient data out of the queue (direct), never in it in clear.
+      const key = await QueueKey.import(options.transportKey).catch(() => undefined);
+      if (key) this.protection = { kind: 'sealed', key };
+    }
     this.writer = new DocumentWriter(this.db, options.deviceId);
     this.publishSoon = throttle(() => this.publish(), 100);
     this.refreshOutboxSoon = throttle(() => this.refreshOutboxNow(), 150);

@@ -58,6 +58,15 @@ export function openSealedRows(registry: CollectionRegistry, store: Store, keys:
 export async function openRows(collection: string, body: unknown[], identity: Identity, store: Store, keys: EnvelopeKeyring): Promise<unknown[]> {
   const problems: SealProblem[] = [];
   const opened: unknown[] = [];
+  // A batch is normally sealed with one key: look it up (and check its revocation) once.
+  const found = new Map<string, Promise<TransportKeyLookup>>();
+  const lookup: EnvelopeKeyring = {
+    lookup(kid) {
+      let result = found.get(kid);
+      if (!result) found.set(kid, (result = keys.lookup(kid)));
+      return result;
+    },
+  };
   for (const [index, row] of body.entries()) {
     if (!hasSealedMember(row)) {
       opened.push(row);
@@ -68,7 +77,7 @@ export async function openRows(collection: string, body: unknown[], identity: Id
     for (const field of STATE_FIELDS) {
       const value = next[field];
       if (!looksSealed(value)) continue;
-      const result = await openOne(collection, value, identity, keys, field === 'newDocumentState');
+      const result = await openOne(collection, value, identity, lookup, field === 'newDocumentState');
       if (result.doc) next[field] = result.doc;
       if (result.problem && !problem) problem = { index, id: idOf(value), ...result.problem };
     }

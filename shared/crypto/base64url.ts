@@ -3,7 +3,9 @@
  * Written by hand because `Buffer` does not exist in browsers and `btoa` only takes Latin-1.
  */
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const LOOKUP = new Map([...ALPHABET].map((c, i) => [c, i]));
+/** Character code → 6-bit value, 255 for anything else. */
+const LOOKUP = new Uint8Array(128).fill(255);
+for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 
 export function toBase64url(bytes: Uint8Array): string {
   let out = '';
@@ -30,9 +32,10 @@ export function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
   let bits = 0;
   let value = 0;
   let o = 0;
-  for (const c of text) {
-    const v = LOOKUP.get(c);
-    if (v === undefined) throw new Error(`not base64url: unexpected character "${c}"`);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const v = code < 128 ? LOOKUP[code]! : 255;
+    if (v === 255) throw new Error(`not base64url: unexpected character "${text[i]}"`);
     value = (value << 6) | v;
     bits += 6;
     if (bits >= 8) {
