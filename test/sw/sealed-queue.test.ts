@@ -128,6 +128,26 @@ describe('patient data in the service worker queue', () => {
     }
   });
 
+  it('without a transport key (signed in before keys existed) reports skip the queue and go straight to the server; positions still queue', async () => {
+    const medic = await signIn('medic-a', 'tab-seal-nokey');
+    const outbox = await queueFor(medic);
+    const device = await createDevice({
+      serverUrl: server.url, token: medic.accessToken, collections: ['epcrs', 'gps_points'], outbox, protection: { kind: 'direct' }, userId: medic.userId,
+    });
+    try {
+      const report = newEpcr(A, 'M1', { patient: { lastName: LAST }, narrative: { text: NARRATIVE } });
+      await device.writer.insert('epcrs', report);
+      await device.writer.insert('gps_points', newGpsPoint(A, 'M1', 2));
+      await eventually('the report on the server, pushed directly', () => serverEpcr(report.id));
+      await eventually('the fix queued', async () => (await summarizeQueue(outbox)).waiting['gps_points'] === 1);
+      expect((await summarizeQueue(outbox)).waiting['epcrs']).toBeUndefined();
+      expect(await rawQueue(outbox)).not.toContain(LAST);
+    } finally {
+      await device.close();
+      outbox.close();
+    }
+  });
+
   it('a server change pulled while a sealed edit waits is merged with it on the device, and on the server when it arrives', async () => {
     const medic = await signIn('medic-a', 'tab-seal-2');
     const other = await signIn('medic-b', 'tab-seal-other');
