@@ -25,6 +25,12 @@ export interface UnitLoadResult {
   pointsStoredPerSecond: number;
   /** Point created on the unit (queued for push at once) → the dispatch socket has it, ms. */
   pointToDispatch: Distribution;
+  /**
+   * The push request carrying the point was sent → the dispatch socket has it, ms: issue #6's
+   * "push to dispatch", without the time the point waited on the unit for the request before it
+   * (one request in flight per unit) and without a starved unit thread's late timers.
+   */
+  pushToDispatch: Distribution;
   positionsDelivered: number;
   /** Point created → server acknowledged the push carrying it; and each push request's round trip, ms. */
   ack: Distribution;
@@ -69,11 +75,12 @@ export async function runUnitLoad(options: { units: number; seconds: number; sta
   let workers: BenchWorker[] = [];
   const socket = io(`${server.url}/live`, { transports: ['websocket'], auth: { token: devToken({ tenantId: TENANT, role: 'dispatcher', deviceId: 'console-6' }) }, reconnection: false });
   try {
+    /** Arrival wall-clock time at the dispatch socket, by unit|recordedAt. */
     const positions = new Map<string, number>();
     const statuses = new Map<string, number>();
     socket.on('unit:position', (p: { sourceId: string; recordedAt: string }) => {
       const key = `${p.sourceId}|${p.recordedAt}`;
-      if (!positions.has(key)) positions.set(key, wallNow() - parseTs(p.recordedAt));
+      if (!positions.has(key)) positions.set(key, wallNow());
     });
     socket.on('unit:status', (s: { callSign: string; statusAt?: string }) => {
       if (!s.statusAt) return;
@@ -108,7 +115,7 @@ export async function runUnitLoad(options: { units: number; seconds: number; sta
     const shares = cpuShares(server.pid);
     const rss = rssSampler(server.pid);
     const probe = await startDiskProbe();
-    type Run = { slips: number[]; gpsCreated: number; gpsAcked: number; ackMs: number[]; rttMs: number[]; pushErrors: number; conflicts: number; statusesAcked: { key: string; at: number }[]; unsent: number };
+    type Run = { slips: number[]; gpsCreated: number; gpsAcked: number; ackMs: number[]; rttMs: number[]; pushErrors: number; conflicts: number; statusesAcked: { key: string; at: number }[]; unsent: number; sentAt: [string, number][] };
     const runs = await Promise.all(workers.map((w) => w.call<Run>('run', { startAt, seconds: options.seconds, statusEverySeconds, drainUntil }, options.seconds * 1000 + 60_000)));
     const acked = runs.flatMap((r) => r.statusesAcked);
     const pointsAcked = runs.reduce((n, r) => n + r.gpsAcked, 0);
@@ -130,7 +137,9 @@ export async function runUnitLoad(options: { units: number; seconds: number; sta
       slip: distribution(runs.flatMap((r) => r.slips)), setupSeconds, wallSeconds: (performance.now() - began) / 1000, window: { fromUs, toUs },
       pointsCreated: runs.reduce((n, r) => n + r.gpsCreated, 0), pointsAcked, pointsStored: stored,
       pointsStoredPerSecond: stored / options.seconds,
-      pointToDispatch: distribution([...positions.values()]), positionsDelivered: positions.size,
+      pointToDispatch: distribution([...positions.entries()].map(([key, at]) => at - parseTs(key.slice(key.indexOf('|') + 1)))),
+      pushToDispatch: distribution(runs.flatMap((r) => r.sentAt).filter(([key]) => positions.has(key)).map(([key, sent]) => positions.get(key)! - sent)),
+      positionsDelivered: positions.size,
       ack: distribution(runs.flatMap((r) => r.ackMs)), pushRtt: distribution(runs.flatMap((r) => r.rttMs)),
       statusesAcked: acked.length, statusesDelivered: acked.length - lost, statusesLost: lost,
       statusToDispatch: distribution(acked.filter((s) => statuses.has(s.key)).map((s) => statuses.get(s.key)!)),

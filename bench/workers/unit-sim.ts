@@ -31,7 +31,11 @@ interface Unit {
 }
 
 let units: Unit[] = [];
-const stats = { slips: [] as number[], gpsCreated: 0, gpsAcked: 0, ackMs: [] as number[], rttMs: [] as number[], pushErrors: 0, conflicts: 0, statusesAcked: [] as { key: string; at: number }[] };
+const stats = {
+  slips: [] as number[], gpsCreated: 0, gpsAcked: 0, ackMs: [] as number[], rttMs: [] as number[], pushErrors: 0, conflicts: 0, statusesAcked: [] as { key: string; at: number }[],
+  /** When the push request that delivered each point was sent, by unit|recordedAt (the last send, if retried). */
+  sentAt: new Map<string, number>(),
+};
 
 async function push(unit: Unit, collection: string, rows: unknown[]): Promise<unknown[]> {
   const response = await fetch(`${context.serverUrl}/api/sync/${collection}/push?schemaVersion=0`, {
@@ -46,6 +50,7 @@ function kickGps(unit: Unit): void {
   unit.gpsBusy = true;
   const batch = unit.gpsQueue.splice(0, MAX_ROWS);
   const sent = wallNow();
+  for (const p of batch) stats.sentAt.set(`${unit.unitId}|${p.doc['recordedAt'] as string}`, sent);
   push(unit, 'gps_points', batch.map((p) => ({ newDocumentState: p.doc }))).then(() => {
     const now = wallNow();
     stats.rttMs.push(now - sent);
@@ -139,7 +144,7 @@ const handlers: Record<string, (args: any) => Promise<unknown>> = {
     }));
     while (wallNow() < args.drainUntil && units.some((u) => u.gpsBusy || u.gpsQueue.length > 0 || u.statusBusy || u.statusPending)) await sleep(20);
     const unsent = units.reduce((n, u) => n + u.gpsQueue.length + (u.gpsBusy ? 1 : 0), 0);
-    return { ...stats, unsent };
+    return { ...stats, sentAt: [...stats.sentAt.entries()], unsent };
   },
 };
 
