@@ -72,6 +72,7 @@ export function printUnitLoad(u: UnitLoadResult): void {
     ['status change → dispatch p50 / p99 (ms)', `${fmtNum(u.statusToDispatch.p50, 1)} / ${fmtNum(u.statusToDispatch.p99, 1)}`],
     ['push errors / conflicts / still unsent at end', `${u.pushErrors} / ${u.conflicts} / ${u.unsent}`],
     ['units\' timer slip p50 / p99 (ms; late timers mean starved client threads, not a slow server)', `${fmtNum(u.slip.p50, 1)} / ${fmtNum(u.slip.p99, 1)}`],
+    ['server event-loop delay p50 / p99 / max (ms)', `${fmtNum(u.serverLoopDelay.p50, 1)} / ${fmtNum(u.serverLoopDelay.p99, 1)} / ${fmtNum(u.serverLoopDelay.max, 0)}`],
     ['server CPU seconds (cores busy), ms per stored point', `${fmtNum(u.serverCpuSeconds, 2)} (${fmtNum(u.serverCores, 2)}), ${fmtNum(u.serverCpuMsPerPoint, 3)}`],
     ['server RSS start / peak / end (MB)', `${fmtNum(u.serverRssStartMb)} / ${fmtNum(u.serverRssPeakMb)} / ${fmtNum(u.serverRssEndMb)}`],
     ['cores during the run: server / units+dispatcher / other processes', `${u.cores.server.toFixed(2)} / ${u.cores.clients.toFixed(2)} / ${u.cores.others.toFixed(2)}`],

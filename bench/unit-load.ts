@@ -57,6 +57,8 @@ export interface UnitLoadResult {
   window: ProfileWindow;
   /** A durable SQLite commit on this disk during the run (probe in its own thread and file), ms. */
   diskCommit: Distribution;
+  /** The server's event-loop delay during the run (prom-client's figures from /metrics, reset at the start), ms. */
+  serverLoopDelay: { p50: number; p99: number; max: number };
   /** Cores used during the run by the server, the simulated units and dispatcher (this process), and everything else. */
   cores: { server: number; clients: number; others: number };
 }
@@ -109,6 +111,7 @@ export async function runUnitLoad(options: { units: number; seconds: number; sta
     const startAt = wallNow() + 1000;
     const drainUntil = startAt + options.seconds * 1000 + 10_000;
     await sleepUntil(startAt);
+    await loopDelay(server.url); // resets the server's event-loop delay histogram
     const fromUs = monotonicMicros();
     const rssStart = rssBytes(server.pid);
     const cpuStart = cpuSeconds(server.pid);
@@ -122,6 +125,7 @@ export async function runUnitLoad(options: { units: number; seconds: number; sta
     // Give the feed a bounded moment to deliver what was acknowledged last.
     const settle = wallNow() + 5000;
     while (wallNow() < settle && (acked.some((s) => !statuses.has(s.key)) || positions.size < pointsAcked)) await sleep(50);
+    const serverLoopDelay = await loopDelay(server.url);
     const runSeconds = (wallNow() - startAt) / 1000;
     const serverCpuSeconds = cpuSeconds(server.pid) - cpuStart;
     const toUs = monotonicMicros();
@@ -147,7 +151,7 @@ export async function runUnitLoad(options: { units: number; seconds: number; sta
       unsent: runs.reduce((n, r) => n + r.unsent, 0),
       serverCpuSeconds, serverCores: serverCpuSeconds / runSeconds, serverCpuMsPerPoint: (1000 * serverCpuSeconds) / Math.max(1, stored),
       serverRssStartMb: rssStart / 1e6, serverRssPeakMb: peak / 1e6, serverRssEndMb: last / 1e6,
-      cores: { server: share.serverCores, clients: share.clientCores, others: share.otherCores }, diskCommit,
+      cores: { server: share.serverCores, clients: share.clientCores, others: share.otherCores }, diskCommit, serverLoopDelay,
     };
   } finally {
     socket.close();
@@ -155,6 +159,13 @@ export async function runUnitLoad(options: { units: number; seconds: number; sta
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The server's event-loop delay since the last scrape (prom-client resets it on each collection), ms. */
+async function loopDelay(url: string): Promise<{ p50: number; p99: number; max: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => 1000 * Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { p50: value('nodejs_eventloop_lag_p50_seconds'), p99: value('nodejs_eventloop_lag_p99_seconds'), max: value('nodejs_eventloop_lag_max_seconds') };
 }
 
 /**
