@@ -89,8 +89,9 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
         }
       }
       const refusedIds = new Set(refused.map((r) => r.id));
-      result.merged += await settleDelivered(db, collection, rows.filter((r) => !refusedIds.has(r.id)), conflicts.filter((c) => !refusedIds.has(String(c['id']))), held);
-      result.delivered += rows.length - refused.length;
+      const settled = await settleDelivered(db, collection, rows.filter((r) => !refusedIds.has(r.id)), conflicts.filter((c) => !refusedIds.has(String(c['id']))), held);
+      result.merged += settled.merged;
+      result.delivered += rows.length - refused.length - settled.held;
       continue;
     }
     const error = await errorOf(response);
@@ -156,16 +157,20 @@ const rowKey = (row: { collection: string; id: string }) => `${row.collection}|$
  * sealed: this worker cannot read it (and must not keep the returned state in clear), so the
  * row stays as it is for the server to merge when it is sent again, in a later run.
  */
-async function settleDelivered(db: OutboxDb, collection: string, sent: QueuedRow[], conflicts: JsonDoc[], held: Set<string>): Promise<number> {
+async function settleDelivered(
+  db: OutboxDb, collection: string, sent: QueuedRow[], conflicts: JsonDoc[], held: Set<string>,
+): Promise<{ merged: number; held: number }> {
   const conflictById = new Map(conflicts.map((c) => [String(c['id']), c]));
   const tx = db.transaction('rows', 'readwrite');
   let merged = 0;
+  let kept = 0;
   for (const row of sent) {
     const current = await tx.store.get([row.collection, row.id]);
     if (!current) continue;
     const master = conflictById.get(row.id);
     if (master && (looksSealed(current.state) || looksSealed(current.base))) {
       held.add(rowKey(row));
+      kept++;
     } else if (master && isCollectionName(collection)) {
       const resolved = merge(collection, { ...(row.base ? { base: row.base } : {}), master, incoming: current.state });
       await tx.store.put({ ...current, base: master, state: resolved, version: current.version + 1 });
@@ -177,7 +182,7 @@ async function settleDelivered(db: OutboxDb, collection: string, sent: QueuedRow
     }
   }
   await tx.done;
-  return merged;
+  return { merged, held: kept };
 }
 
 function rejectionNotices(response: Response): Map<string, RejectionNotice> {

@@ -206,7 +206,7 @@ describe('patient data in the service worker queue', () => {
     // row to merge it, so it keeps it as it is, and does not send it again in this run.
     const noMerge: typeof fetch = (input, init) => fetch(String(input).replace('&conflicts=merge', ''), init);
     const old = await deliverOutbox({ db: outbox, fetch: noMerge });
-    expect(old).toMatchObject({ requests: 1, merged: 0, rejected: 0 });
+    expect(old).toMatchObject({ requests: 1, delivered: 0, merged: 0, rejected: 0 });
     expect(await outbox.get('rows', ['epcrs', original.id])).toEqual(queued);
     expect(await rawQueue(outbox)).not.toContain('their narrative');
 
