@@ -100,6 +100,9 @@ export function attachLiveFeed(io: SocketServer, store: Store, auth: Authenticat
     }
   }
 
+  // A display, not a record: dispatch sees a change as soon as it is committed, without waiting
+  // for the disk (a power cut before the sync could undo it, but then the device, not yet
+  // answered, sends it again). What the console must not miss also comes through replication.
   const unsubscribe = store.onCommit((commit) => {
     if (commit.documents.length === 0 || !clients.get(commit.tenantId)?.size) return;
     for (const event of liveEventsOf(commit)) {
@@ -107,7 +110,7 @@ export function attachLiveFeed(io: SocketServer, store: Store, auth: Authenticat
       else if (event.type === 'technician:position') deliverPosition(`${event.tenantId}|t|${event.technicianId}`, event);
       else deliver(event);
     }
-  });
+  }, { early: true });
 
   return {
     /** Sends an event that is not a document change (e.g. a hook failure) to those allowed to see it. */

@@ -338,6 +338,7 @@ export class PostgresStore implements Store {
     return rows[0]?.n ?? 0;
   }
 
+  /** A COMMIT here returns once PostgreSQL made it durable, so early listeners hear commits with the others. */
   onCommit(listener: (event: CommitEvent) => void): () => void {
     return this.notifier.subscribe(listener);
   }

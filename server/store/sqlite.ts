@@ -2,18 +2,27 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CommitNotifier } from './commit-notifier.ts';
+import { GroupCommit, type GroupCommitOptions } from './group-commit.ts';
 import { auditHash, GENESIS_HASH, revOf } from './audit-chain.ts';
 import type {
   Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery, QuarantineEntry, Store, StoredDocument,
   WriteBatch, WriteResult,
 } from './types.ts';
-import type { FieldTest, QuarantineQuery, ScopedPullQuery } from './types.ts';
+import type { CommitListenerOptions, FieldTest, QuarantineQuery, ScopedPullQuery } from './types.ts';
 
 export interface SqliteStoreOptions {
   /** Directory for `fieldsync.sqlite`; `:memory:` keeps everything in memory (tests of pure logic only). */
   dataDir: string;
-  /** FULL survives power loss after an acknowledged push; NORMAL only survives a process crash. */
+  /**
+   * FULL: an acknowledged write survives power loss; NORMAL: it survives a process crash only.
+   * FULL is not SQLite's synchronous=FULL: the connection commits with NORMAL and the WAL is
+   * fsynced off the event loop before anyone is answered (group-commit.ts), which is as durable.
+   */
   synchronous?: 'FULL' | 'NORMAL';
+  /** Runs inside every group transaction just before COMMIT; throwing fails the group (tests of that path only). */
+  beforeCommit?: () => void;
+  /** Replaces fs.fsync of the WAL (tests hold it to see that nobody is answered before it completes). */
+  fsync?: GroupCommitOptions['fsync'];
 }
 
 interface DocumentRow { collection: string; id: string; tenant_id: string; seq: number; body: string; committed_at: number }
@@ -93,12 +102,23 @@ CREATE INDEX IF NOT EXISTS quarantine_by_document ON quarantine (tenant_id, docu
  * Embedded store on better-sqlite3 in WAL mode. One process owns the file and better-sqlite3
  * runs every transaction synchronously, so sequence numbers are handed out in commit order and a
  * reader can never see seq N+1 before seq N (the checkpoint race cannot happen here).
+ *
+ * Writes are group-committed (group-commit.ts): those that queue up while the previous group's
+ * fsync runs (or within one event-loop turn) share one transaction and one fsync, each in its own
+ * savepoint, and each caller is answered once its group is durable. Reads run at once against
+ * what is committed and answer once what they read is durable.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly notifier = new CommitNotifier();
+  /** Listeners that hear commits before they are durable (`onCommit(…, { early: true })`). */
+  private readonly earlyNotifier = new CommitNotifier();
   private lastSeq: number;
+  /** `lastSeq` as of the last successful commit: what a failed group commit goes back to. */
+  private committedSeq: number;
+  /** Every write goes through it; every read awaits its `durable()` before answering. */
+  private readonly groups: GroupCommit;
   private readonly stmts;
   /** Prepared statements of scoped pulls and quarantine queries, by SQL text (their shapes are few: one per access rule). */
   private readonly dynamicStmts = new Map<string, Database.Statement>();
@@ -111,7 +131,9 @@ export class SqliteStore implements Store {
     }
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    // Durability is group-commit.ts's business: it syncs the WAL itself before answering anyone.
+    this.db.pragma('synchronous = NORMAL');
+    const durable = file !== ':memory:' && (options.synchronous ?? 'FULL') === 'FULL';
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
     this.db.exec(SCHEMA_SQL);
@@ -170,6 +192,14 @@ export class SqliteStore implements Store {
       }>('SELECT * FROM quarantine WHERE tenant_id = ? ORDER BY id DESC LIMIT ?'),
     };
     this.lastSeq = this.stmts.maxSeq.get()?.s ?? 0;
+    this.committedSeq = this.lastSeq;
+    this.groups = new GroupCommit(this.db, {
+      committed: () => { this.committedSeq = this.lastSeq; },
+      rolledBack: () => { this.lastSeq = this.committedSeq; },
+      ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
+      ...(durable ? { walFile: `${file}-wal` } : {}),
+      ...(options.fsync ? { fsync: options.fsync } : {}),
+    });
   }
 
   /**
@@ -184,92 +214,89 @@ export class SqliteStore implements Store {
     }
   }
 
-  async writeBatch(batch: WriteBatch): Promise<WriteResult> {
-    const result = this.writeBatchSync(batch);
-    if (result.written.length > 0) {
-      const event: CommitEvent = { collection: batch.collection, tenantId: batch.tenantId, documents: result.written };
-      this.notifier.emit(event);
-    }
-    return result;
+  writeBatch(batch: WriteBatch): Promise<WriteResult> {
+    const event = (result: WriteResult): CommitEvent => ({ collection: batch.collection, tenantId: batch.tenantId, documents: result.written });
+    return this.groups.run(() => this.writeBatchSync(batch), {
+      visible: (result) => { if (result.written.length > 0) this.earlyNotifier.emit(event(result)); },
+      durable: (result) => { if (result.written.length > 0) this.notifier.emit(event(result)); },
+    });
   }
 
+  /** One batch, inside its group's transaction (in a savepoint of its own). */
   private writeBatchSync(batch: WriteBatch): WriteResult {
-    const run = this.db.transaction((): WriteResult => {
-      const result: WriteResult = { written: [], conflicts: [], rejected: [], noops: 0 };
-      const now = Date.now();
-      const seqBefore = this.lastSeq;
-      // Several rows for one id in a batch must see each other's writes, as sequential requests would.
-      const pending = new Map<string, StoredDocument>();
-      const firstBefore = new Map<string, StoredDocument | undefined>();
-      // One lookup for the whole batch instead of a query per row.
-      const masters = new Map<string, StoredDocument>();
-      for (const row of this.stmts.getMany.all(batch.collection, JSON.stringify(batch.requests.map((r) => r.id)))) {
-        masters.set(row.id, toStored(row));
-      }
-      try {
-        for (const request of batch.requests) {
-          const master = pending.get(request.id) ?? masters.get(request.id);
-          const decision = request.decide(master);
-          switch (decision.action) {
-            case 'write': {
-              const seq = ++this.lastSeq;
-              const json = JSON.stringify(decision.doc);
-              this.stmts.upsert.run(batch.collection, request.id, batch.tenantId, seq, decision.doc._deleted ? 1 : 0, json, now);
-              const stored: StoredDocument = {
-                collection: batch.collection, id: request.id, tenantId: batch.tenantId, seq, json, committedAt: now,
-              };
-              if (!firstBefore.has(request.id)) firstBefore.set(request.id, master);
-              pending.set(request.id, stored);
-              result.written.push(stored);
-              break;
-            }
-            case 'conflict':
-              if (master) result.conflicts.push(master);
-              break;
-            case 'noop':
-              result.noops++;
-              break;
-            case 'reject':
-              this.quarantineSync(batch.collection, request.id, batch.tenantId, batch.actor, decision.reason, request.incoming, now);
-              result.rejected.push({ id: request.id, reason: decision.reason });
-              break;
+    const result: WriteResult = { written: [], conflicts: [], rejected: [], noops: 0 };
+    const now = Date.now();
+    const seqBefore = this.lastSeq;
+    // Several rows for one id in a batch must see each other's writes, as sequential requests would.
+    const pending = new Map<string, StoredDocument>();
+    const firstBefore = new Map<string, StoredDocument | undefined>();
+    // One lookup for the whole batch instead of a query per row.
+    const masters = new Map<string, StoredDocument>();
+    for (const row of this.stmts.getMany.all(batch.collection, JSON.stringify(batch.requests.map((r) => r.id)))) {
+      masters.set(row.id, toStored(row));
+    }
+    try {
+      for (const request of batch.requests) {
+        const master = pending.get(request.id) ?? masters.get(request.id);
+        const decision = request.decide(master);
+        switch (decision.action) {
+          case 'write': {
+            const seq = ++this.lastSeq;
+            const json = JSON.stringify(decision.doc);
+            this.stmts.upsert.run(batch.collection, request.id, batch.tenantId, seq, decision.doc._deleted ? 1 : 0, json, now);
+            const stored: StoredDocument = {
+              collection: batch.collection, id: request.id, tenantId: batch.tenantId, seq, json, committedAt: now,
+            };
+            if (!firstBefore.has(request.id)) firstBefore.set(request.id, master);
+            pending.set(request.id, stored);
+            result.written.push(stored);
+            break;
           }
+          case 'conflict':
+            if (master) result.conflicts.push(master);
+            break;
+          case 'noop':
+            result.noops++;
+            break;
+          case 'reject':
+            this.quarantineSync(batch.collection, request.id, batch.tenantId, batch.actor, decision.reason, request.incoming, now);
+            result.rejected.push({ id: request.id, reason: decision.reason });
+            break;
         }
-        // Lets the caller refuse the batch as a whole once every row is decided (rolls back).
-        batch.afterDecisions?.(result);
-        // A document id appears once in the written list, at its last version.
-        result.written = [...pending.values()].sort((a, b) => a.seq - b.seq);
-        if (result.written.length > 0 || result.rejected.length > 0) {
-          const documents = result.written.map((w) => {
-            const before = firstBefore.get(w.id);
-            const beforeRev = before ? revOf(before.json) : undefined;
-            const afterRev = revOf(w.json);
-            return { id: w.id, ...(beforeRev ? { beforeRev } : {}), ...(afterRev ? { afterRev } : {}) };
-          });
-          this.appendAuditSync([{
-            tenantId: batch.tenantId, action: 'write', actor: batch.actor, collection: batch.collection, documents,
-            ...(batch.causationId ? { causationId: batch.causationId } : {}),
-            ...(result.rejected.length > 0 || batch.actor.kind === 'hook' ? {
-              details: {
-                ...(batch.actor.kind === 'hook' ? { auto_created: true } : {}),
-                ...(result.rejected.length > 0 ? { rejected: result.rejected } : {}),
-              },
-            } : {}),
-          }], now);
-        }
-        if (batch.outbox && result.written.length > 0) {
-          const changes = result.written.map((after) => ({ before: firstBefore.get(after.id), after }));
-          for (const entry of batch.outbox(changes)) {
-            this.insertOutbox(entry, now);
-          }
-        }
-      } catch (error) {
-        this.lastSeq = seqBefore;
-        throw error;
       }
-      return result;
-    });
-    return run.immediate();
+      // Lets the caller refuse the batch as a whole once every row is decided (rolls back).
+      batch.afterDecisions?.(result);
+      // A document id appears once in the written list, at its last version.
+      result.written = [...pending.values()].sort((a, b) => a.seq - b.seq);
+      if (result.written.length > 0 || result.rejected.length > 0) {
+        const documents = result.written.map((w) => {
+          const before = firstBefore.get(w.id);
+          const beforeRev = before ? revOf(before.json) : undefined;
+          const afterRev = revOf(w.json);
+          return { id: w.id, ...(beforeRev ? { beforeRev } : {}), ...(afterRev ? { afterRev } : {}) };
+        });
+        this.appendAuditSync([{
+          tenantId: batch.tenantId, action: 'write', actor: batch.actor, collection: batch.collection, documents,
+          ...(batch.causationId ? { causationId: batch.causationId } : {}),
+          ...(result.rejected.length > 0 || batch.actor.kind === 'hook' ? {
+            details: {
+              ...(batch.actor.kind === 'hook' ? { auto_created: true } : {}),
+              ...(result.rejected.length > 0 ? { rejected: result.rejected } : {}),
+            },
+          } : {}),
+        }], now);
+      }
+      if (batch.outbox && result.written.length > 0) {
+        const changes = result.written.map((after) => ({ before: firstBefore.get(after.id), after }));
+        for (const entry of batch.outbox(changes)) {
+          this.insertOutbox(entry, now);
+        }
+      }
+    } catch (error) {
+      this.lastSeq = seqBefore;
+      throw error;
+    }
+    return result;
   }
 
   private quarantineSync(collection: string, id: string, tenantId: string, actor: Actor, reason: string, doc: unknown, now: number): void {
@@ -279,6 +306,8 @@ export class SqliteStore implements Store {
   async pull(query: PullQuery): Promise<PullPage> {
     const rows = this.stmts.pull.all(query.collection, query.tenantId, query.afterSeq, query.limit);
     const documents = rows.map(toStored);
+    // A device keeps the checkpoint it is given: never one past writes a power cut could undo.
+    await this.groups.durable();
     return { documents, lastSeq: documents.length > 0 ? documents[documents.length - 1]!.seq : query.afterSeq };
   }
 
@@ -288,7 +317,11 @@ export class SqliteStore implements Store {
     let rows: DocumentRow[];
     let scanned: string[];
     if (filter.kind === 'where') {
-      if (filter.anyOf.length === 0) return { documents: [], lastSeq: this.highWater([query.collection], query.tenantId, query.afterSeq) };
+      if (filter.anyOf.length === 0) {
+        const lastSeq = this.highWater([query.collection], query.tenantId, query.afterSeq);
+        await this.groups.durable();
+        return { documents: [], lastSeq };
+      }
       const clause = filter.anyOf.map((alt) => `(${alt.length === 0 ? '1' : alt.map((t) => fieldTestSql(t, params)).join(' AND ')})`).join(' OR ');
       rows = this.dynamic(`SELECT collection, id, tenant_id, seq, body, committed_at FROM documents
          WHERE collection = ? AND tenant_id = ? AND seq > ? AND (${clause}) ORDER BY seq LIMIT ?`)
@@ -312,6 +345,7 @@ export class SqliteStore implements Store {
     const lastSeq = documents.length === query.limit
       ? documents[documents.length - 1]!.seq
       : this.highWater(scanned, query.tenantId, query.afterSeq);
+    await this.groups.durable();
     return { documents, lastSeq };
   }
 
@@ -351,6 +385,7 @@ export class SqliteStore implements Store {
     const rows = this.dynamic(`SELECT * FROM quarantine WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...params, query.limit) as {
       id: number; collection: string; document_id: string; tenant_id: string; actor: string; reason: string; body: string; created_at: number;
     }[];
+    await this.groups.durable();
     return rows.map((row) => ({
       id: row.id, collection: row.collection, documentId: row.document_id, tenantId: row.tenant_id,
       actor: JSON.parse(row.actor) as Actor, reason: row.reason, json: row.body, createdAt: row.created_at,
@@ -363,31 +398,34 @@ export class SqliteStore implements Store {
       const row = this.stmts.get.get(collection, id);
       if (row && row.tenant_id === tenantId) found.push(toStored(row));
     }
+    await this.groups.durable();
     return found;
   }
 
   async countDocuments(collection: string, tenantId: string): Promise<number> {
-    return this.stmts.count.get(collection, tenantId)?.n ?? 0;
+    const n = this.stmts.count.get(collection, tenantId)?.n ?? 0;
+    await this.groups.durable();
+    return n;
   }
 
-  onCommit(listener: (event: CommitEvent) => void): () => void {
-    return this.notifier.subscribe(listener);
+  onCommit(listener: (event: CommitEvent) => void, options?: CommitListenerOptions): () => void {
+    return options?.early ? this.earlyNotifier.subscribe(listener) : this.notifier.subscribe(listener);
   }
 
   async quarantine(collection: string, tenantId: string, actor: Actor, items: { id: string; reason: string; doc: unknown }[]): Promise<void> {
-    const now = Date.now();
-    this.db.transaction(() => {
+    await this.groups.run(() => {
+      const now = Date.now();
       for (const item of items) this.quarantineSync(collection, item.id, tenantId, actor, item.reason, item.doc, now);
       this.appendAuditSync([{
         tenantId, action: 'quarantine', actor, collection,
         documents: items.map((i) => ({ id: i.id })), details: { reasons: items.map((i) => i.reason) },
       }], now);
-    })();
+    });
   }
 
   async appendAudit(entries: AuditEntryInput[]): Promise<void> {
     if (entries.length === 0) return;
-    this.db.transaction(() => this.appendAuditSync(entries, Date.now()))();
+    await this.groups.run(() => this.appendAuditSync(entries, Date.now()));
   }
 
   /** Each entry's hash covers the previous hash, so changing or removing any entry breaks the chain after it. */
@@ -408,6 +446,7 @@ export class SqliteStore implements Store {
     const rows = query.documentId
       ? this.stmts.auditByDoc.all(query.documentId, query.tenantId, from, to, query.limit * (query.userId ? 10 : 1))
       : this.stmts.auditQuery.all(query.tenantId, from, to, query.limit * (query.userId ? 10 : 1));
+    await this.groups.durable();
     return rows.map(toAuditEntry).filter((e) => !query.userId || e.actor.userId === query.userId).slice(0, query.limit);
   }
 
@@ -425,7 +464,9 @@ export class SqliteStore implements Store {
   }
 
   async listQuarantine(tenantId: string, limit: number): Promise<QuarantineEntry[]> {
-    return this.stmts.quarantineList.all(tenantId, limit).map((row) => ({
+    const rows = this.stmts.quarantineList.all(tenantId, limit);
+    await this.groups.durable();
+    return rows.map((row) => ({
       id: row.id, collection: row.collection, documentId: row.document_id, tenantId: row.tenant_id,
       actor: JSON.parse(row.actor) as Actor, reason: row.reason, json: row.body, createdAt: row.created_at,
     }));
@@ -436,51 +477,59 @@ export class SqliteStore implements Store {
   }
 
   async enqueueOutbox(entries: OutboxEntryInput[]): Promise<void> {
-    const now = Date.now();
-    this.db.transaction(() => {
+    if (entries.length === 0) return;
+    await this.groups.run(() => {
+      const now = Date.now();
       for (const entry of entries) this.insertOutbox(entry, now);
-    })();
-    if (entries.length > 0) this.notifier.emit({ collection: '', tenantId: entries[0]!.tenantId, documents: [] });
+    }, { durable: () => this.notifier.emit({ collection: '', tenantId: entries[0]!.tenantId, documents: [] }) });
   }
 
   async dueOutbox(now: number, limit: number, queue: OutboxQueue = 'hooks'): Promise<OutboxEntry[]> {
-    return this.stmts.outboxDue.all(queue, now, limit).map(toOutboxEntry);
+    const rows = this.stmts.outboxDue.all(queue, now, limit);
+    // Hooks act on the world: only for changes that are durable.
+    await this.groups.durable();
+    return rows.map(toOutboxEntry);
   }
 
   async deadLetterOutbox(id: number, error: string): Promise<void> {
-    this.stmts.outboxDead.run(error, id);
+    await this.groups.run(() => this.stmts.outboxDead.run(error, id));
   }
 
   async listDeadLetters(tenantId: string | undefined, limit: number): Promise<OutboxEntry[]> {
     const t = tenantId ?? null;
-    return this.stmts.deadList.all(t, t, limit).map(toOutboxEntry);
+    const rows = this.stmts.deadList.all(t, t, limit);
+    await this.groups.durable();
+    return rows.map(toOutboxEntry);
   }
 
   async retryDeadLetter(id: number, tenantId: string | undefined): Promise<boolean> {
     const t = tenantId ?? null;
-    return this.stmts.deadRetry.run(Date.now(), id, t, t).changes > 0;
+    return this.groups.run(() => this.stmts.deadRetry.run(Date.now(), id, t, t).changes > 0);
   }
 
   async putArtifact(key: string, tenantId: string, contentType: string, content: string): Promise<void> {
-    this.stmts.artifactPut.run(key, tenantId, contentType, content, Date.now());
+    await this.groups.run(() => this.stmts.artifactPut.run(key, tenantId, contentType, content, Date.now()));
   }
 
   async getArtifact(key: string, tenantId: string): Promise<{ contentType: string; content: string; createdAt: number } | undefined> {
     const row = this.stmts.artifactGet.get(key, tenantId);
+    await this.groups.durable();
     return row ? { contentType: row.content_type, content: row.content, createdAt: row.created_at } : undefined;
   }
 
   async completeOutbox(id: number): Promise<void> {
-    this.stmts.outboxDone.run(id);
+    await this.groups.run(() => this.stmts.outboxDone.run(id));
   }
 
   async retryOutboxLater(id: number, nextAttemptAt: number, error: string): Promise<void> {
-    this.stmts.outboxRetry.run(nextAttemptAt, error, id);
+    await this.groups.run(() => this.stmts.outboxRetry.run(nextAttemptAt, error, id));
   }
 
   async outboxStats(now: number, queue: OutboxQueue = 'hooks'): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }> {
     const row = this.stmts.outboxStats.get(queue);
-    return { depth: row?.depth ?? 0, oldestAgeMs: row?.oldest ? now - row.oldest : 0, deadLetters: this.stmts.deadCount.get()?.n ?? 0 };
+    const deadLetters = this.stmts.deadCount.get()?.n ?? 0;
+    await this.groups.durable();
+    return { depth: row?.depth ?? 0, oldestAgeMs: row?.oldest ? now - row.oldest : 0, deadLetters };
   }
 
   async ping(): Promise<void> {
@@ -488,7 +537,10 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    // Writes already queued are committed and synced, and their callers answered, before the file closes.
+    if (this.db.open) await this.groups.close();
     this.notifier.clear();
+    this.earlyNotifier.clear();
     if (this.db.open) this.db.close();
   }
 }

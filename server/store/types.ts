@@ -147,6 +147,16 @@ export interface CommitEvent {
   documents: StoredDocument[];
 }
 
+export interface CommitListenerOptions {
+  /**
+   * Hear commits as soon as they are visible, possibly before they are durable (a store that
+   * syncs after COMMIT, like SQLite's group commit): a power cut could still undo them, and the
+   * writer has not been answered yet. For live displays only (dispatch's unit positions), never
+   * for anything a reader keeps (checkpoints) or acts on (hooks). Still in commit order.
+   */
+  early?: boolean;
+}
+
 export interface QuarantineEntry {
   id: number;
   collection: string;
@@ -206,8 +216,8 @@ export interface Store {
   pullScoped(query: ScopedPullQuery): Promise<PullPage>;
   getDocuments(collection: string, tenantId: string, ids: string[]): Promise<StoredDocument[]>;
   countDocuments(collection: string, tenantId: string): Promise<number>;
-  /** Subscribe to committed changes, in commit order. Returns the unsubscribe function. */
-  onCommit(listener: (event: CommitEvent) => void): () => void;
+  /** Subscribe to committed changes, in commit order, once they are durable. Returns the unsubscribe function. */
+  onCommit(listener: (event: CommitEvent) => void, options?: CommitListenerOptions): () => void;
   /** Keep refused content, with who sent it and why, for the agency's admin to see. */
   quarantine(collection: string, tenantId: string, actor: Actor, items: { id: string; reason: string; doc: unknown }[]): Promise<void>;
   listQuarantine(tenantId: string, limit: number): Promise<QuarantineEntry[]>;

@@ -8,9 +8,22 @@ import { SqliteStore } from '../../../server/store/sqlite.ts';
 import type { Store } from '../../../server/store/types.ts';
 import { makeDataDir } from '../../helpers/server.ts';
 
+/** Where a store keeps its data, so that another process can open the same store. */
+export type StoreLocation =
+  | { kind: 'sqlite'; dataDir: string }
+  | { kind: 'postgres'; connectionString: string; schema: string };
+
 /** A fresh, empty store for one test, with the few back doors the contract needs. */
 export interface StoreFixture {
+  /** The store under test (replaced by `reopen`). */
   store: Store;
+  location: StoreLocation;
+  /** Closes the store and opens a new one on the same data, as a restarted server would. */
+  reopen(): Promise<Store>;
+  /** Which of these documents another connection to the data sees as committed. */
+  committedIds(collection: string, ids: string[]): Promise<string[]>;
+  /** While true, every commit of the store fails (stores with a seam for it; see `runStoreContract`'s options). */
+  failCommits?(fail: boolean): void;
   /** Another store on the same data (another process, in effect); absent when the store is single-process by design. */
   peer?: () => Promise<Store>;
   /** Rewrites the stored text of one audit entry behind the store's back. */
@@ -21,11 +34,36 @@ export interface StoreFixture {
 
 export type StoreFactory = () => Promise<StoreFixture>;
 
+/** Opens the store a location names (a child process of a crash test does the same). */
+export async function openStoreAt(location: StoreLocation): Promise<Store> {
+  if (location.kind === 'sqlite') return new SqliteStore({ dataDir: location.dataDir });
+  return PostgresStore.open({ connectionString: location.connectionString, schema: location.schema, pool: { max: 4 } });
+}
+
+/** The product's setting (synchronous FULL): writes are answered only after the WAL is synced. */
 export const sqliteFactory: StoreFactory = async () => {
   const dataDir = makeDataDir('store-contract');
-  const store = new SqliteStore({ dataDir, synchronous: 'NORMAL' });
-  return {
-    store,
+  let failing = false;
+  const open = () => new SqliteStore({ dataDir, beforeCommit: () => { if (failing) throw new Error('injected commit failure'); } });
+  const fixture: StoreFixture = {
+    store: open(),
+    location: { kind: 'sqlite', dataDir },
+    async reopen() {
+      await fixture.store.close();
+      fixture.store = open();
+      return fixture.store;
+    },
+    async committedIds(collection, ids) {
+      const db = new Database(path.join(dataDir, 'fieldsync.sqlite'), { readonly: true });
+      try {
+        return (db.prepare('SELECT id FROM documents WHERE collection = ? AND id IN (SELECT value FROM json_each(?))').all(collection, JSON.stringify(ids)) as { id: string }[]).map((r) => r.id);
+      } finally {
+        db.close();
+      }
+    },
+    failCommits(fail) {
+      failing = fail;
+    },
     async tamperAudit(id, entry) {
       const db = new Database(path.join(dataDir, 'fieldsync.sqlite'));
       try {
@@ -35,10 +73,11 @@ export const sqliteFactory: StoreFactory = async () => {
       }
     },
     async dispose() {
-      await store.close();
+      await fixture.store.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return fixture;
 };
 
 export const TEST_DATABASE_URL = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -81,8 +120,18 @@ export class PgSchemas {
     return async () => {
       const { store, schema } = await this.openStore();
       const peers: Store[] = [];
-      return {
+      const fixture: StoreFixture = {
         store,
+        location: { kind: 'postgres', connectionString: TEST_DATABASE_URL, schema },
+        reopen: async () => {
+          await fixture.store.close();
+          fixture.store = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, pool: { max: 4 } });
+          return fixture.store;
+        },
+        committedIds: async (collection, ids) => {
+          const result = await this.admin.query(`SELECT id FROM ${schema}.documents WHERE collection = $1 AND id = ANY($2::text[])`, [collection, ids]);
+          return result.rows.map((r: { id: string }) => r.id);
+        },
         peer: async () => {
           const peer = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, pool: { max: 4 } });
           peers.push(peer);
@@ -92,10 +141,11 @@ export class PgSchemas {
           await this.admin.query(`UPDATE ${schema}.audit SET entry = $1 WHERE id = $2`, [entry, id]);
         },
         dispose: async () => {
-          await Promise.all([store, ...peers].map((s) => s.close()));
+          await Promise.all([fixture.store, ...peers].map((s) => s.close()));
           await this.admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
         },
       };
+      return fixture;
     };
   }
 }

@@ -3,6 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type {
   Actor, AuditEntryInput, CommitEvent, OutboxEntryInput, Store, StoredDocument, WireDocument, WriteBatch, WriteDecision, WrittenChange,
 } from '../../../server/store/types.ts';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import type { StoreFactory, StoreFixture } from './fixtures.ts';
 
 const TENANT = 'agency-a';
@@ -45,11 +47,56 @@ async function pullAll(store: Store, collection: string, tenantId: string, limit
   }
 }
 
+const CRASH_WRITER = path.resolve(import.meta.dirname, 'crash-writer.ts');
+/** The writer is killed once this many documents were acknowledged (with many more in flight). */
+const CRASH_AFTER_ACKS = 300;
+
+/**
+ * Runs test/server/store/crash-writer.ts on the fixture's data (the fixture's own store is closed
+ * first: a SQLite file has one writing process) and kills it with SIGKILL once it acknowledged
+ * enough writes. Returns the ids it reported as acknowledged before it died.
+ */
+async function runCrashWriter(fixture: StoreFixture): Promise<string[]> {
+  await fixture.store.close();
+  const child = spawn(process.execPath, ['--import', 'tsx', CRASH_WRITER], {
+    env: { ...process.env, STORE_LOCATION: JSON.stringify(fixture.location) }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const acked: string[] = [];
+  let buffered = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the crash writer acknowledged only ${acked.length} writes in 60 s`)), 60_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      // Only complete lines count: an id is acknowledged once its whole line arrived.
+      for (const line of lines) if (line.startsWith('ack ')) acked.push(...line.slice(4).split(','));
+      if (acked.length >= CRASH_AFTER_ACKS && child.exitCode === null) {
+        clearTimeout(timer);
+        child.kill('SIGKILL');
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (acked.length < CRASH_AFTER_ACKS) reject(new Error(`the crash writer exited (${code}) after ${acked.length} acknowledged writes`));
+    });
+  });
+  await exited;
+  return acked;
+}
+
 /**
  * The Store contract, run against every implementation: what replication, hooks, the audit
  * log and the admin screens rely on, including commit order under concurrent writers.
  */
-export function runStoreContract(name: string, factory: StoreFactory): void {
+export interface StoreCapabilities {
+  /** The fixture can make commits fail (`failCommits`): the store groups writes into shared commits. */
+  failCommits?: boolean;
+}
+
+export function runStoreContract(name: string, factory: StoreFactory, capabilities: StoreCapabilities = {}): void {
   describe(`Store contract: ${name}`, () => {
     let fixture: StoreFixture;
     let store: Store;
@@ -626,6 +673,92 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
         expect(cad).toHaveLength(20);
         const created = cad.map((e) => e.createdAt);
         expect(created).toEqual([...created].sort((a, b) => a - b)); // id order follows commit order
+      });
+    });
+
+    describe('concurrent writers share commits (group commit)', () => {
+      it('a request refused or failing inside a group is rolled back alone; the others commit, gap-free and in order', async () => {
+        const events: CommitEvent[] = [];
+        store.onCommit((e) => events.push(e));
+        const refuse = new Error('refused by afterDecisions');
+        const broken = new Error('decide() failed');
+        // Issued together, without awaiting in between: they land in the same group where the store groups.
+        const outcomes = await Promise.allSettled([
+          store.writeBatch(writeAll('gps_points', [doc('a1'), doc('a2')], { outbox: () => [{ key: 'k-a', kind: 'n', tenantId: TENANT, payload: {}, causationId: 'a' }] })),
+          store.writeBatch(writeAll('gps_points', [doc('b1')], { afterDecisions: () => { throw refuse; }, outbox: () => [{ key: 'k-b', kind: 'n', tenantId: TENANT, payload: {}, causationId: 'b' }] })),
+          store.writeBatch({ collection: 'gps_points', tenantId: TENANT, actor: DEVICE, requests: [request('c1', doc('c1'), () => ({ action: 'write', doc: doc('c1') })), request('c2', doc('c2'), () => { throw broken; })] }),
+          store.appendAudit([{ tenantId: TENANT, action: 'read', actor: DEVICE, documents: [{ id: 'a1' }] }]),
+          store.writeBatch(writeAll('gps_points', [doc('d1')], { outbox: () => { throw new Error('outbox failed'); } })),
+          store.writeBatch(writeAll('gps_points', [doc('e1')])),
+        ]);
+        expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+        expect((outcomes[1] as PromiseRejectedResult).reason).toBe(refuse);
+        expect((outcomes[2] as PromiseRejectedResult).reason).toBe(broken);
+        const a = (outcomes[0] as PromiseFulfilledResult<Awaited<ReturnType<Store['writeBatch']>>>).value.written;
+        const e = (outcomes[5] as PromiseFulfilledResult<Awaited<ReturnType<Store['writeBatch']>>>).value.written;
+        // Rolled-back requests consume no seq: the survivors are numbered back to back.
+        expect([...a, ...e].map((w) => w.seq)).toEqual([a[0]!.seq, a[0]!.seq + 1, a[0]!.seq + 2]);
+        const all = await pullAll(store, 'gps_points', TENANT);
+        expect(all.map((d) => d.id)).toEqual(['a1', 'a2', 'e1']);
+        expect(await fixture.committedIds('gps_points', ['a1', 'a2', 'b1', 'c1', 'c2', 'd1', 'e1'])).toEqual(expect.arrayContaining(['a1', 'a2', 'e1']));
+        expect(await fixture.committedIds('gps_points', ['b1', 'c1', 'c2', 'd1'])).toEqual([]);
+        expect(events.filter((ev) => ev.documents.length > 0).map((ev) => ev.documents.map((d) => d.id))).toEqual([['a1', 'a2'], ['e1']]);
+        expect((await store.dueOutbox(Date.now(), 10)).map((o) => o.key)).toEqual(['k-a']);
+        // Two write entries and the appended read: one chain, nothing of the failed requests.
+        expect(await store.verifyAudit()).toEqual({ ok: true, checked: 3 });
+        expect(await store.findQuarantine({ tenantId: TENANT, limit: 10 })).toEqual([]);
+      });
+
+      it('no caller is answered before its write is committed: at that moment another connection sees it, and its listeners have heard it', async () => {
+        const heard = new Set<string>();
+        store.onCommit((ev) => { for (const d of ev.documents) heard.add(d.id); });
+        const checks = await Promise.all(Array.from({ length: 12 }, async (_, i) => {
+          const ids = [`n${i}-1`, `n${i}-2`];
+          await store.writeBatch(writeAll('gps_points', ids.map((id) => doc(id))));
+          // Read before this test yields to anything else: what the caller could rely on at its answer.
+          const listened = ids.every((id) => heard.has(id));
+          return { listened, seen: await fixture.committedIds('gps_points', ids) };
+        }));
+        for (const check of checks) {
+          expect(check.listened).toBe(true);
+          expect(check.seen).toHaveLength(2);
+        }
+      });
+
+      it.skipIf(!capabilities.failCommits)('a commit that fails fails every request of its group; none is answered as written, none is heard, no seq is used', async () => {
+        const first = (await store.writeBatch(writeAll('gps_points', [doc('before')]))).written[0]!;
+        const events: CommitEvent[] = [];
+        store.onCommit((e) => events.push(e));
+        fixture.failCommits!(true);
+        const outcomes = await Promise.allSettled([
+          store.writeBatch(writeAll('gps_points', [doc('f1')])),
+          store.writeBatch(writeAll('gps_points', [doc('f2'), doc('f3')])),
+          store.appendAudit([{ tenantId: TENANT, action: 'read', actor: DEVICE }]),
+          store.enqueueOutbox([{ key: 'k-f', kind: 'n', tenantId: TENANT, payload: {}, causationId: 'f' }]),
+        ]);
+        fixture.failCommits!(false);
+        expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+        expect(String((outcomes[0] as PromiseRejectedResult).reason)).toMatch(/nothing of it was written/);
+        expect(events).toEqual([]);
+        expect(await fixture.committedIds('gps_points', ['f1', 'f2', 'f3'])).toEqual([]);
+        const next = (await store.writeBatch(writeAll('gps_points', [doc('after')]))).written[0]!;
+        expect(next.seq).toBe(first.seq + 1);
+        expect(await store.dueOutbox(Date.now(), 10)).toEqual([]);
+        expect(await store.verifyAudit()).toEqual({ ok: true, checked: 2 });
+      });
+
+      it('a process killed while its writes are grouped and committing loses only writes it never acknowledged', async () => {
+        const acked = await runCrashWriter(fixture);
+        expect(acked.length).toBeGreaterThanOrEqual(CRASH_AFTER_ACKS);
+        const reopened = await fixture.reopen();
+        const all = await pullAll(reopened, 'gps_points', TENANT);
+        const present = new Set(all.map((d) => d.id));
+        expect(acked.filter((id) => !present.has(id))).toEqual([]);
+        // What survived is a gap-free prefix of the commit order, with its audit chain intact.
+        expect(all.map((d) => d.seq)).toEqual(all.map((_, i) => i + 1));
+        expect((await reopened.verifyAudit()).ok).toBe(true);
+        const next = (await reopened.writeBatch(writeAll('gps_points', [doc('after-crash')]))).written[0]!;
+        expect(next.seq).toBe(all.length + 1);
       });
     });
 

@@ -1,0 +1,230 @@
+import type Database from 'better-sqlite3';
+import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
+import path from 'node:path';
+
+/** Callbacks of a write, in commit order across writes; a throwing one is logged, not propagated. */
+export interface AfterCommit<T> {
+  /** Right after COMMIT, possibly before the write is durable: for displays only, never for anything kept or acted on. */
+  visible?: (value: T) => void;
+  /** Once the write is durable, before its caller resumes (commit notifications). */
+  durable?: (value: T) => void;
+}
+
+interface Queued {
+  work: () => unknown;
+  after: AfterCommit<unknown> | undefined;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Someone waiting until every commit up to `gen` is on disk. */
+interface Waiter { gen: number; done: () => void; fail: (error: Error) => void }
+
+export interface GroupCommitOptions {
+  /**
+   * The connection's WAL file. When given, the connection must run with synchronous=NORMAL (its
+   * COMMIT writes the WAL without syncing it) and this file is fsynced off the event loop before
+   * any caller is answered: durable like synchronous=FULL, without blocking the loop on the disk.
+   * Absent: callers are answered right after COMMIT (synchronous=NORMAL's guarantee, or :memory:).
+   */
+  walFile?: string;
+  /** Replaces fs.fsync (tests hold it, to see that nobody is answered before it completes). */
+  fsync?: (fd: number, done: (error: NodeJS.ErrnoException | null) => void) => void;
+  /** After a group's COMMIT returned, before any of its callers hears of it. */
+  committed?: () => void;
+  /** After a group was rolled back as a whole (its COMMIT failed): undo in-memory state of its writes. */
+  rolledBack?: () => void;
+  /** Inside the group's transaction, just before COMMIT; throwing fails the whole group (tests of that path). */
+  beforeCommit?: () => void;
+}
+
+function callSafely(callback: (value: unknown) => void, value: unknown): void {
+  try {
+    callback(value);
+  } catch (error) {
+    console.error('a commit callback failed; the write itself is committed', error);
+  }
+}
+
+/** Thrown to every caller of a group whose transaction could not be committed. */
+export class GroupCommitFailed extends Error {
+  constructor(cause: unknown) {
+    super(`The store could not commit this write (${cause instanceof Error ? cause.message : String(cause)}); nothing of it was written. Retry the request; if it keeps failing, check the data directory's disk.`, { cause });
+  }
+}
+
+/** Thrown to callers whose committed writes could not be made durable: the disk reported an error. */
+export class DurabilityFailed extends Error {
+  constructor(cause: Error) {
+    super(`The store committed this change but the disk failed to make it durable (fsync: ${cause.message}); it may be lost if the machine stops. Retry the request (a retry of a committed write changes nothing), and check the data directory's disk.`, { cause });
+  }
+}
+
+/**
+ * Group commit on one better-sqlite3 connection.
+ *
+ * A durable commit needs an fsync of the WAL. Done by SQLite inside COMMIT (synchronous=FULL) it
+ * blocks the event loop for the whole disk round trip, once per request. Here the connection
+ * commits with synchronous=NORMAL (COMMIT only writes the WAL into the page cache) and the WAL is
+ * fsynced on libuv's thread pool. While that fsync runs, new writes queue up; when it completes,
+ * everything queued is committed as one transaction and synced by the next fsync. So there is one
+ * transaction and one fsync per disk round trip however many requests arrive, and the loop keeps
+ * serving meanwhile. Without a sync in flight, writes of one event-loop turn form a group.
+ *
+ * Each write runs in its own SAVEPOINT, so a write that throws (a refused push, a failing
+ * decide()) is rolled back alone and its caller gets the error; the others are unaffected. Writes
+ * run in queue order, so anything numbered inside them (seqs, audit ids) is numbered in commit
+ * order. A caller is answered, and `durable` callbacks (commit notifications) run, only after
+ * the fsync covering its group completed (`visible` callbacks run right after COMMIT); if the COMMIT fails, every caller of the group gets
+ * `GroupCommitFailed` and nothing of the group exists.
+ *
+ * Committed but not yet synced rows are visible to reads on this connection; a reader must not
+ * act on them before they are durable (a device would keep a checkpoint past writes a power cut
+ * could undo). `durable()` resolves when everything committed so far is on disk: reads await it
+ * after reading and before answering.
+ */
+export class GroupCommit {
+  private queue: Queued[] = [];
+  private scheduled = false;
+  private readonly runGroup: (queue: Queued[], outcomes: Outcome[]) => void;
+  private readonly inSavepoint: (work: () => unknown) => unknown;
+  /** Groups committed, and groups known to be on disk (a counter each). */
+  private committedGen = 0;
+  private durableGen = 0;
+  private syncing = false;
+  private readonly waiters: Waiter[] = [];
+  private walFd: number | undefined;
+  private readonly fsync: NonNullable<GroupCommitOptions['fsync']>;
+
+  constructor(private readonly db: Database.Database, private readonly options: GroupCommitOptions = {}) {
+    this.fsync = options.fsync ?? fsync;
+    // better-sqlite3 runs a transaction function called inside another one as a SAVEPOINT.
+    this.inSavepoint = db.transaction((work: () => unknown) => work());
+    this.runGroup = db.transaction((queue: Queued[], outcomes: Outcome[]) => {
+      for (const item of queue) {
+        try {
+          outcomes.push({ ok: true, value: this.inSavepoint(item.work) });
+        } catch (error) {
+          // Some errors (I/O, disk full) end the whole transaction, not just the savepoint: then
+          // nothing of the group can be committed, and the later writes must not run outside it.
+          if (!this.db.inTransaction) throw error;
+          outcomes.push({ ok: false, error });
+        }
+      }
+      this.options.beforeCommit?.();
+    }).immediate;
+  }
+
+  /** Queues `work` for the next group; resolves with its value once it is durable. */
+  run<T>(work: () => T, after?: AfterCommit<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, after: after as AfterCommit<unknown> | undefined, resolve: resolve as (value: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves when everything committed so far is durable (at once when it already is). */
+  durable(): Promise<void> {
+    if (this.durableGen === this.committedGen) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ gen: this.committedGen, done: resolve, fail: reject }));
+  }
+
+  /** Commits whatever is queued and waits until it is durable (before the connection closes). */
+  async close(): Promise<void> {
+    this.flush();
+    await this.durable().catch(() => undefined);
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.walFd = undefined;
+  }
+
+  private schedule(): void {
+    // While a sync runs, its completion starts the next group: one transaction per disk round trip.
+    if (this.scheduled || this.syncing || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const queue = this.queue;
+    if (queue.length === 0) return;
+    this.queue = [];
+    const outcomes: Outcome[] = [];
+    try {
+      this.runGroup(queue, outcomes);
+    } catch (error) {
+      this.options.rolledBack?.();
+      const failure = new GroupCommitFailed(error);
+      for (const item of queue) item.reject(failure);
+      return;
+    }
+    this.options.committed?.();
+    queue.forEach((item, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok && item.after?.visible) callSafely(item.after.visible, outcome.value);
+    });
+    const settle = (syncError?: Error) => {
+      queue.forEach((item, i) => {
+        const outcome = outcomes[i]!;
+        if (!outcome.ok) {
+          item.reject(outcome.error);
+          return;
+        }
+        // The change is in the database either way; listeners must hear of it.
+        if (item.after?.durable) callSafely(item.after.durable, outcome.value);
+        if (syncError) item.reject(new DurabilityFailed(syncError));
+        else item.resolve(outcome.value);
+      });
+    };
+    if (this.options.walFile === undefined) {
+      settle();
+      return;
+    }
+    this.committedGen++;
+    this.waiters.push({ gen: this.committedGen, done: () => settle(), fail: (error) => settle(error) });
+    this.sync();
+  }
+
+  private sync(): void {
+    if (this.syncing || this.durableGen === this.committedGen) return;
+    this.syncing = true;
+    const target = this.committedGen;
+    let fd: number;
+    try {
+      fd = this.walDescriptor();
+    } catch (error) {
+      this.synced(target, error as Error);
+      return;
+    }
+    this.fsync(fd, (error) => this.synced(target, error ?? undefined));
+  }
+
+  private synced(target: number, error: Error | undefined): void {
+    this.syncing = false;
+    this.durableGen = target;
+    if (error) console.error('fsync of the store\'s WAL failed; waiting writes are answered with an error', error);
+    while (this.waiters.length > 0 && this.waiters[0]!.gen <= target) {
+      const waiter = this.waiters.shift()!;
+      if (error) waiter.fail(new DurabilityFailed(error));
+      else waiter.done();
+    }
+    this.sync();
+    this.schedule();
+  }
+
+  /** The WAL exists once something was committed; its directory entry is synced once, too. */
+  private walDescriptor(): number {
+    if (this.walFd !== undefined) return this.walFd;
+    const file = this.options.walFile!;
+    this.walFd = openSync(file, 'r+');
+    const dir = openSync(path.dirname(file), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+    return this.walFd;
+  }
+}
