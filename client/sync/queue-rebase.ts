@@ -8,25 +8,35 @@
  * replayed onto the server state with the shared merge function, exactly as the server will
  * merge the queued row when it arrives (same inputs, so the same document and revision).
  *
- * Sealed rows are opened with this device's transport key first. A row this key cannot open
- * (another user's, queued on this device before they signed out) is not this database's change:
- * the server state is taken as it is.
+ * Only this user's rows are replayed. The queue is the device's: on a shared device it can also
+ * hold another user's change to the same document (queued before they signed out), which is not
+ * this database's change and reaches the server on its own. Rows are told apart by the writer
+ * recorded beside them, and sealed rows must also open with this database's transport key: a row
+ * that does not (another user's key, however it came to be recorded) changes nothing here either.
+ * Rows with no recorded writer (queued before writers were recorded) are replayed when they open.
  */
 import { looksSealed } from '../../shared/crypto/envelope.ts';
 import { deepEqual, merge } from '../../shared/merge/index.ts';
 import { isCollectionName } from '../../shared/schemas/index.ts';
-import { queuedRows, type OutboxDb, type QueuedRow } from '../../sw/queue/outbox-db.ts';
+import { queuedRows, UNKNOWN_WRITER, writerKeyOf, type OutboxDb, type QueuedRow } from '../../sw/queue/outbox-db.ts';
 import type { QueueProtection } from './queue-seal.ts';
 
 type Doc = Record<string, unknown>;
 
-export async function rebaseOnQueue<D extends Doc>(db: OutboxDb, collection: string, documents: D[], protection: QueueProtection = { kind: 'clear' }): Promise<D[]> {
+/** `userId`: the user whose database this is (the writer recorded on their queued rows). */
+export async function rebaseOnQueue<D extends Doc>(
+  db: OutboxDb, collection: string, documents: D[], protection: QueueProtection = { kind: 'clear' }, userId?: string,
+): Promise<D[]> {
   if (documents.length === 0 || !isCollectionName(collection)) return documents;
   const rows = await queuedRows(db, collection, documents.map((d) => String(d['id'])));
   if (rows.size === 0) return documents;
+  const own = writerKeyOf(userId ? { userId } : undefined);
   const opened = new Map<string, { base?: Doc; state: Doc }>();
-  for (const [id, row] of rows) {
-    const readable = await openRow(collection, row, protection);
+  for (const [id, all] of rows) {
+    // This writer's row if there is one (at most one: rows coalesce per writer), else one from
+    // before writers were recorded.
+    const row = all.find((r) => r.writerKey === own) ?? all.find((r) => r.writerKey === UNKNOWN_WRITER);
+    const readable = row ? await openRow(collection, row, protection) : undefined;
     if (readable) opened.set(id, readable);
   }
   return documents.map((master) => {

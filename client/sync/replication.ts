@@ -64,7 +64,7 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
   const stream$ = incoming$?.pipe(concatMap(async (item) => {
     if (item === 'RESYNC') return item;
     scope?.saw(item.checkpoint as Checkpoint);
-    return outbox ? { ...item, documents: await rebaseOnQueue(outbox.db, options.name, item.documents, outbox.protection) } : item;
+    return outbox ? { ...item, documents: await rebaseOnQueue(outbox.db, options.name, item.documents, outbox.protection, outbox.userId) } : item;
   }));
   return replicateRxCollection<any, Checkpoint>({
     collection: options.collection,
@@ -77,7 +77,7 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
       handler: async (checkpoint, batchSize) => {
         const page = await report(() => options.transport.pull<any>(options.name, options.schemaVersion, checkpoint, batchSize));
         scope?.saw(page.checkpoint);
-        return (outbox ? { ...page, documents: await rebaseOnQueue(outbox.db, options.name, page.documents, outbox.protection) } : page) as never;
+        return (outbox ? { ...page, documents: await rebaseOnQueue(outbox.db, options.name, page.documents, outbox.protection, outbox.userId) } : page) as never;
       },
       ...(stream$ ? { stream$: stream$ as never } : {}),
     },

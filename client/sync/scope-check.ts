@@ -8,8 +8,8 @@
  * scope.
  *
  * A document with a change not yet confirmed by the server (or still waiting in the service
- * worker's queue) is left alone: its change goes out, and if the server refuses it the refusal
- * is kept and shown like any other.
+ * worker's queue, whoever's change it is: the queue is the device's) is left alone: its change
+ * goes out, and if the server refuses it the refusal is kept and shown like any other.
  */
 import { getAssumedMasterState } from 'rxdb';
 import type { RxCollection } from 'rxdb';

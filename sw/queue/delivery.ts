@@ -5,7 +5,7 @@ import type { ErrorBody } from '../../shared/protocol/index.ts';
 import { REJECTIONS_HEADER, type RejectionNotice } from '../../shared/access/rejections.ts';
 import { BATCH_SIZE, COMPRESS_ABOVE_BYTES, LANES, type Lane } from './lanes.ts';
 import {
-  getSession, updateStatus, type JsonDoc, type OutboxDb, type OutboxSession, type QueuedRow, type RejectedRow,
+  getSession, rowKeyOf, updateStatus, type JsonDoc, type OutboxDb, type OutboxSession, type QueuedRow, type RejectedRow,
 } from './outbox-db.ts';
 
 export interface DeliveryOptions {
@@ -34,6 +34,11 @@ export interface DeliveryResult {
  * request is safe to repeat (push is idempotent), so a lost answer only costs a resend. Rows the
  * server refuses move to the rejected list with the reason, never into the void, and do not
  * block the rows behind them.
+ *
+ * A document has at most one row per request: on a shared device two users' changes to one
+ * document are two rows, and the server's answer (conflicts, rejection notices, error details)
+ * names documents by id, so it could not say which of two rows of one id it refused. The later
+ * row waits for a later request, after the earlier one was settled (queue order per document).
  */
 export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryResult> {
   const { db } = options;
@@ -134,11 +139,18 @@ async function nextBatch(db: OutboxDb, caps: Map<Lane, number>, held: ReadonlySe
     let cursor = await tx.store.index('by-lane').openCursor(IDBKeyRange.bound([lane, 0], [lane, Number.MAX_SAFE_INTEGER]));
     let collection: string | undefined;
     const rows: QueuedRow[] = [];
+    // Documents met earlier in this lane (sent in this batch, held, or left for another request):
+    // another writer's later row of one of them waits, so each document's rows go in queue order.
+    const documents = new Set<string>();
     while (cursor && rows.length < limit) {
       const row = cursor.value;
-      if (!held.has(rowKey(row))) {
-        collection ??= row.collection;
-        if (row.collection === collection && row.schemaVersion === (rows[0]?.schemaVersion ?? row.schemaVersion)) rows.push(row);
+      const document = documentKey(row);
+      if (!documents.has(document)) {
+        documents.add(document);
+        if (!held.has(rowKey(row))) {
+          collection ??= row.collection;
+          if (row.collection === collection && row.schemaVersion === (rows[0]?.schemaVersion ?? row.schemaVersion)) rows.push(row);
+        }
       }
       cursor = await cursor.continue();
     }
@@ -148,7 +160,8 @@ async function nextBatch(db: OutboxDb, caps: Map<Lane, number>, held: ReadonlySe
   return undefined;
 }
 
-const rowKey = (row: { collection: string; id: string }) => `${row.collection}|${row.id}`;
+const documentKey = (row: { collection: string; id: string }) => `${row.collection}|${row.id}`;
+const rowKey = (row: QueuedRow) => JSON.stringify(rowKeyOf(row));
 
 /**
  * Removes what the server now holds. A row changed again while it was in flight stays, with the
@@ -165,7 +178,7 @@ async function settleDelivered(
   let merged = 0;
   let kept = 0;
   for (const row of sent) {
-    const current = await tx.store.get([row.collection, row.id]);
+    const current = await tx.store.get(rowKeyOf(row));
     if (!current) continue;
     const master = conflictById.get(row.id);
     if (master && (looksSealed(current.state) || looksSealed(current.base))) {
@@ -176,7 +189,7 @@ async function settleDelivered(
       await tx.store.put({ ...current, base: master, state: resolved, version: current.version + 1 });
       merged++;
     } else if (current.version === row.version) {
-      await tx.store.delete([row.collection, row.id]);
+      await tx.store.delete(rowKeyOf(row));
     } else {
       await tx.store.put({ ...current, base: row.state });
     }
@@ -215,9 +228,10 @@ async function reject(db: OutboxDb, rows: QueuedRow[], code: string, reason: str
       ...(row.rev !== undefined ? { rev: row.rev } : {}), ...(row.writer ? { writer: row.writer } : {}),
     };
     await tx.objectStore('rejected').add(rejected);
-    const current = await tx.objectStore('rows').get([row.collection, row.id]);
-    // A newer edit of the same document gets its own chance; only the refused state is set aside.
-    if (current && current.version === row.version) await tx.objectStore('rows').delete([row.collection, row.id]);
+    const current = await tx.objectStore('rows').get(rowKeyOf(row));
+    // A newer edit of the same document by the same writer gets its own chance; only the refused
+    // state is set aside. Another writer's row of the document is another key: never touched here.
+    if (current && current.version === row.version) await tx.objectStore('rows').delete(rowKeyOf(row));
   }
   await tx.done;
   return rows.length;

@@ -1,9 +1,12 @@
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { laneOf, type Lane } from './lanes.ts';
 
 export const OUTBOX_DB_NAME = 'fieldsync-outbox';
-/** Bump with a migration in `upgrade` below; a new service worker must take over the old queue. */
-export const OUTBOX_DB_VERSION = 1;
+/**
+ * Bump with a migration in `upgrade` below; a new service worker must take over the old queue.
+ * 1: rows keyed by `[collection, id]`. 2: by `[collection, id, writerKey]` (a row per writer).
+ */
+export const OUTBOX_DB_VERSION = 2;
 
 export type JsonDoc = Record<string, unknown>;
 
@@ -12,6 +15,25 @@ export interface QueueWriter {
   userId: string;
   /** Absent: the row is not sealed (a collection without patient data, or a developer session). */
   kid?: string;
+}
+
+/**
+ * The writer part of a row's key for rows queued without a writer (queued before writers were
+ * recorded, a session without a user id, or a `fieldsync:enqueue` message). Parentheses never
+ * occur in a user id (UUIDs, or `role@device` for developer tokens), so it cannot collide.
+ */
+export const UNKNOWN_WRITER = '(unknown)';
+
+/** The writer part of a row's key: the user, not the key, so one person's edits still coalesce after a new sign-in brings a new transport key. */
+export function writerKeyOf(writer: QueueWriter | undefined): string {
+  return writer?.userId || UNKNOWN_WRITER;
+}
+
+/** The key of a queued row: one row per document and writer. */
+export type RowKey = [collection: string, id: string, writerKey: string];
+
+export function rowKeyOf(row: Pick<QueuedRow, 'collection' | 'id' | 'writerKey'>): RowKey {
+  return [row.collection, row.id, row.writerKey];
 }
 
 /**
@@ -30,6 +52,11 @@ export interface QueuedRow {
   /** The newest state's revision, in clear beside a sealed state (badges need it, not the content). */
   rev?: string;
   writer?: QueueWriter;
+  /**
+   * `writerKeyOf(writer)`, part of the key: on a shared device two users' changes to one document
+   * are two rows, so a second user's edit never replaces the first user's waiting change.
+   */
+  writerKey: string;
   /** Enqueue order, for delivery order within a lane. */
   order: number;
   /** Bumped on every change to this row, so a delivery can tell whether it sent the latest state. */
@@ -70,7 +97,7 @@ export interface OutboxStatus {
 }
 
 interface OutboxSchema extends DBSchema {
-  rows: { key: [string, string]; value: QueuedRow; indexes: { 'by-lane': [number, number] } };
+  rows: { key: RowKey; value: QueuedRow; indexes: { 'by-lane': [number, number] } };
   rejected: { key: number; value: RejectedRow };
   meta: { key: string; value: unknown };
 }
@@ -79,15 +106,47 @@ export type OutboxDb = IDBPDatabase<OutboxSchema>;
 
 export function openOutboxDb(name = OUTBOX_DB_NAME): Promise<OutboxDb> {
   return openDB<OutboxSchema>(name, OUTBOX_DB_VERSION, {
-    upgrade(db, oldVersion) {
+    upgrade(db, oldVersion, _newVersion, transaction) {
       if (oldVersion < 1) {
-        const rows = db.createObjectStore('rows', { keyPath: ['collection', 'id'] });
-        rows.createIndex('by-lane', ['lane', 'order']);
         db.createObjectStore('rejected', { keyPath: 'key', autoIncrement: true });
         db.createObjectStore('meta');
+        createRowStore(db);
+      } else if (oldVersion < 2) {
+        migrateRowsToV2(db, transaction);
       }
       // Later versions add their migrations here, each guarded by `oldVersion < N`.
     },
+  });
+}
+
+function createRowStore(db: IDBPDatabase<OutboxSchema>) {
+  const rows = db.createObjectStore('rows', { keyPath: ['collection', 'id', 'writerKey'] });
+  rows.createIndex('by-lane', ['lane', 'order']);
+  return rows;
+}
+
+/** A row as version 1 stored it (no writer in its key). */
+type V1Row = Omit<QueuedRow, 'writerKey'>;
+
+/**
+ * Version 1 → 2: the writer joins the rows' key. A key path cannot be changed in place, so the
+ * rows are read, the store is made again, and every row is put back. All of it happens in the
+ * upgrade transaction: a failure (quota, a crash) aborts the upgrade and leaves version 1 with
+ * every row, and the next start tries again. `rejected` and `meta` stay as they are.
+ */
+function migrateRowsToV2(db: IDBPDatabase<OutboxSchema>, transaction: IDBPTransaction<OutboxSchema, ('rows' | 'rejected' | 'meta')[], 'versionchange'>): void {
+  void transaction.objectStore('rows').getAll().then((found) => {
+    db.deleteObjectStore('rows');
+    const rows = createRowStore(db);
+    // Version 1 held at most one row per document, so no two rows meet under a new key. Order,
+    // version, base and state stay as they were: delivery goes on where it stopped.
+    return Promise.all((found as V1Row[]).map((row) => rows.put({ ...row, writerKey: writerKeyOf(row.writer) })));
+  }).catch(() => {
+    try {
+      transaction.abort();
+    } catch {
+      // already aborted by the request that failed
+    }
   });
 }
 
@@ -101,8 +160,10 @@ export interface PushRowInput {
 
 /**
  * Durably queues rows; resolves only after the IndexedDB transaction has committed, which is
- * when the caller may treat the change as handed over. Several changes to one document while it
- * waits become one row: the newest state with the oldest base, so the server can still merge.
+ * when the caller may treat the change as handed over. Several changes to one document by one
+ * writer while it waits become one row: the newest state with the oldest base, so the server can
+ * still merge. Another writer's change to the same document (a shared device: the previous user
+ * signed out before their change was delivered) gets a row of its own and never replaces it.
  */
 export async function enqueueRows(
   db: OutboxDb, collection: string, schemaVersion: number, rows: PushRowInput[], now = Date.now(), writer?: QueueWriter,
@@ -115,12 +176,13 @@ export async function enqueueRows(
     const id = String(row.newDocumentState['id']);
     const rev = row.rev ?? row.newDocumentState['rev'];
     const about = { ...(typeof rev === 'string' ? { rev } : {}), ...(writer ? { writer } : {}) };
-    const existing = await rowStore.get([collection, id]);
+    const writerKey = writerKeyOf(writer);
+    const existing = await rowStore.get([collection, id, writerKey]);
     if (existing) {
       await rowStore.put({ ...existing, schemaVersion, state: row.newDocumentState, ...about, version: existing.version + 1, updatedAt: now });
     } else {
       await rowStore.put({
-        collection, id, schemaVersion, lane: laneOf(collection),
+        collection, id, writerKey, schemaVersion, lane: laneOf(collection),
         ...(row.assumedMasterState ? { base: row.assumedMasterState } : {}),
         state: row.newDocumentState, ...about, order: ++order, version: 1, queuedAt: now, updatedAt: now,
       });
@@ -151,13 +213,17 @@ export async function updateStatus(db: OutboxDb, patch: Partial<OutboxStatus>): 
   return next;
 }
 
-/** The queued rows of these documents (one read transaction), by document id. */
-export async function queuedRows(db: OutboxDb, collection: string, ids: readonly string[]): Promise<Map<string, QueuedRow>> {
+/**
+ * The queued rows of these documents (one read transaction), by document id: every writer's
+ * row, oldest first (enqueue order). Most documents have one; a shared device can have several.
+ */
+export async function queuedRows(db: OutboxDb, collection: string, ids: readonly string[]): Promise<Map<string, QueuedRow[]>> {
   const tx = db.transaction('rows');
-  const found = new Map<string, QueuedRow>();
+  const found = new Map<string, QueuedRow[]>();
   for (const id of ids) {
-    const row = await tx.store.get([collection, id]);
-    if (row) found.set(id, row);
+    // Arrays sort after strings in IndexedDB: `[collection, id, []]` is above every writer key.
+    const rows = await tx.store.getAll(IDBKeyRange.bound([collection, id], [collection, id, []]));
+    if (rows.length > 0) found.set(id, rows.sort((a, b) => a.order - b.order));
   }
   await tx.done;
   return found;

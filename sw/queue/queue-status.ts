@@ -2,7 +2,10 @@ import { LANES } from './lanes.ts';
 import { getStatus, type OutboxDb, type OutboxStatus, type RejectedRow } from './outbox-db.ts';
 
 export interface QueueSummary {
-  /** Changes waiting, per collection. */
+  /**
+   * Changes waiting, per collection: one per document and writer, so on a shared device one
+   * document changed by two users counts twice (two changes, each sent and answered on its own).
+   */
   waiting: Record<string, number>;
   total: number;
   /** When the oldest waiting change was made (device clock, for display). */

@@ -103,13 +103,13 @@ describe('patient data in the service worker queue', () => {
       await eventually('the report and the fix queued', async () => (await summarizeQueue(outbox)).total === 2);
       // A second edit while it waits: one row, the newest state sealed, the oldest base kept.
       await device.writer.update('epcrs', report.id, (d) => ({ ...d, narrative: { text: `${NARRATIVE} Glucose HI.` } }));
-      await eventually('the edit queued', async () => (await outbox.get('rows', ['epcrs', report.id]))?.version === 2);
+      await eventually('the edit queued', async () => (await outbox.get('rows', ['epcrs', report.id, medic.userId]))?.version === 2);
 
       const raw = await rawQueue(outbox);
       expect(raw).not.toContain(LAST);
       expect(raw).not.toContain('acetone');
       expect(raw).not.toContain('Glucose');
-      const row = (await outbox.get('rows', ['epcrs', report.id]))!;
+      const row = (await outbox.get('rows', ['epcrs', report.id, medic.userId]))!;
       expect(row.state).toMatchObject({ id: report.id, $enc: { v: 1, kid: medic.transportKey.kid } });
       expect(row.writer).toEqual({ userId: medic.userId, kid: medic.transportKey.kid });
       expect(row.rev).toMatch(/^2-/);
@@ -200,14 +200,14 @@ describe('patient data in the service worker queue', () => {
     // This device edited another section offline, on the original.
     const mine = epcr({ patient: { firstName: 'Ana', lastName: 'Reyes' } }, original);
     await enqueueSealed(outbox, protection, medic.userId, [{ assumedMasterState: original, newDocumentState: mine }]);
-    const queued = (await outbox.get('rows', ['epcrs', original.id]))!;
+    const queued = (await outbox.get('rows', ['epcrs', original.id, medic.userId]))!;
 
     // A server without merge mode answers with its state: the service worker cannot open the
     // row to merge it, so it keeps it as it is, and does not send it again in this run.
     const noMerge: typeof fetch = (input, init) => fetch(String(input).replace('&conflicts=merge', ''), init);
     const old = await deliverOutbox({ db: outbox, fetch: noMerge });
     expect(old).toMatchObject({ requests: 1, delivered: 0, merged: 0, rejected: 0 });
-    expect(await outbox.get('rows', ['epcrs', original.id])).toEqual(queued);
+    expect(await outbox.get('rows', ['epcrs', original.id, medic.userId])).toEqual(queued);
     expect(await rawQueue(outbox)).not.toContain('their narrative');
 
     const merged = await deliverOutbox({ db: outbox });
