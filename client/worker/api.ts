@@ -131,6 +131,8 @@ export interface QueuedRejection {
   at: number;
   /** The refused revision: a badge shows "refused" only while the document still has it. */
   rev?: string;
+  /** Who queued the change, when recorded: on a shared device, possibly not the user signed in now. */
+  writerUserId?: string;
 }
 
 /**

@@ -321,7 +321,7 @@ export class DatabaseWorker implements WorkerApi {
     if (this.closed) return;
     let snapshot: OutboxSnapshot;
     try {
-      snapshot = await readOutbox(await this.outbox.get());
+      snapshot = await readOutbox(await this.outbox.get(), this.options.userId);
     } catch {
       return; // no IndexedDB here, or the queue is being migrated: try again on the next trigger
     }

@@ -5,23 +5,31 @@
  *
  * Reads keys and the head of each lane only, never every queued state: a backlog of thousands of
  * GPS fixes costs a key scan, not a copy of every document. Nothing shown here needs a row's
- * content (collection, id, revision, code, reason), so sealed rows are never opened for it.
+ * content (collection, id, writer, revision, code, reason), so sealed rows are never opened for it.
+ *
+ * The queue is the device's, shared by everyone who signs in on it; the database worker is one
+ * user's. Counts and the refused list cover the whole queue (nothing waiting on the device is
+ * hidden, another user's refused change included); the per-document state behind badges and
+ * pending counts is this user's own rows only (and rows with no recorded writer, which could be).
  */
 import { LANES } from '../../sw/queue/lanes.ts';
-import { getStatus, openOutboxDb, type OutboxDb, type RejectedRow } from '../../sw/queue/outbox-db.ts';
+import { getStatus, openOutboxDb, UNKNOWN_WRITER, writerKeyOf, type OutboxDb, type RejectedRow } from '../../sw/queue/outbox-db.ts';
 import type { QueuedRejection, QueueView } from './api.ts';
 
 export interface OutboxSnapshot {
-  /** Per collection, the ids of the documents waiting in the queue. */
+  /** Per collection, the ids of the documents with a change of this user waiting in the queue. */
   ids: Map<string, Set<string>>;
-  /** Per `collection|id`, the newest refusal. */
+  /** Per `collection|id`, the newest refusal of this user's change. */
   rejectedByDoc: Map<string, QueuedRejection>;
   view: Omit<QueueView, 'mode'>;
 }
 
 const MAX_REJECTED_SHOWN = 50;
 
-export async function readOutbox(db: OutboxDb): Promise<OutboxSnapshot> {
+/** `userId`: the user of the database worker reading it (undefined: a session without one). */
+export async function readOutbox(db: OutboxDb, userId?: string): Promise<OutboxSnapshot> {
+  const own = writerKeyOf(userId ? { userId } : undefined);
+  const mine = (writerKey: string) => writerKey === own || writerKey === UNKNOWN_WRITER;
   const tx = db.transaction(['rows', 'rejected', 'meta']);
   const rows = tx.objectStore('rows');
   const keys = await rows.getAllKeys();
@@ -38,11 +46,13 @@ export async function readOutbox(db: OutboxDb): Promise<OutboxSnapshot> {
 
   const ids = new Map<string, Set<string>>();
   const waiting: Record<string, number> = {};
-  for (const [collection, id] of keys) {
+  for (const [collection, id, writerKey] of keys) {
+    // Every row is a change waiting on this device, whoever made it.
+    waiting[collection] = (waiting[collection] ?? 0) + 1;
+    if (!mine(writerKey)) continue;
     let set = ids.get(collection);
     if (!set) ids.set(collection, (set = new Set()));
     set.add(id);
-    waiting[collection] = (waiting[collection] ?? 0) + 1;
   }
   const rejectedByDoc = new Map<string, QueuedRejection>();
   const rejected: QueuedRejection[] = [];
@@ -51,10 +61,10 @@ export async function readOutbox(db: OutboxDb): Promise<OutboxSnapshot> {
     const rev = row.rev ?? row.state?.['rev'];
     const entry: QueuedRejection = {
       collection: row.collection, id: row.id, code: row.code, reason: row.reason, at: row.at,
-      ...(typeof rev === 'string' ? { rev } : {}),
+      ...(typeof rev === 'string' ? { rev } : {}), ...(row.writer ? { writerUserId: row.writer.userId } : {}),
     };
     const key = `${row.collection}|${row.id}`;
-    if (!rejectedByDoc.has(key)) rejectedByDoc.set(key, entry);
+    if (!rejectedByDoc.has(key) && mine(writerKeyOf(row.writer))) rejectedByDoc.set(key, entry);
     if (rejected.length < MAX_REJECTED_SHOWN) rejected.push(entry);
   }
   return {
