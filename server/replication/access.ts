@@ -46,6 +46,17 @@ export class AccessControl {
     return this.of(collection).phi;
   }
 
+  /**
+   * Whether device writes to a collection index their audit entry by each document (WriteBatch.auditIndex).
+   * Not for non-PHI collections no role may change or delete once written (GPS points): their
+   * documents have one write in their whole history, found by the store's scan fallback, and an
+   * index row per point would be most of the audit's cost on the busiest collection.
+   */
+  auditsByDocument(collection: string): boolean {
+    const access = this.of(collection);
+    return access.phi || Object.values(access.write).some((rule) => rule !== undefined && (rule.update !== 'none' || rule.delete));
+  }
+
   readPlan(identity: Identity, collection: string): ReadPlan {
     const rule = readRuleOf(this.of(collection), identity);
     if (!rule) return { kind: 'none' };

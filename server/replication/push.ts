@@ -77,6 +77,7 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
     const related = await access.relationVisible(store, identity, spec.name, rows.map((r) => r.id));
     // A service worker replaying a queue asks the server to merge conflicts instead of returning them.
     const mergeConflicts = request.query['conflicts'] === 'merge';
+    const auditIndex = access.auditsByDocument(spec.name);
     // The device's history (earlier refusals, writes already applied) only matters for rows that
     // conflict or are refused, which few pushes have: it is read only when a decision asks for it,
     // and the batch is then decided again from the start with it.
@@ -95,7 +96,7 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
       try {
         // Hook triggers are recorded in the same transaction as the documents: exactly once, by construction.
         result = await store.writeBatch({
-          collection: spec.name, tenantId: identity.tenantId, actor, requests,
+          collection: spec.name, tenantId: identity.tenantId, actor, requests, auditIndex,
           outbox: (changes) => workflows.outboxFor(spec.name, actor, changes),
           // Aborts the transaction when any row was refused with nothing to send back.
           afterDecisions: () => decisions.finish(),

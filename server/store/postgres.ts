@@ -168,7 +168,7 @@ export class PostgresStore implements Store {
               ...(result.rejected.length > 0 ? { rejected: result.rejected } : {}),
             },
           } : {}),
-        }], tx.lastHash);
+        }], tx.lastHash, batch.auditIndex ?? true);
       }
       if (batch.outbox && result.written.length > 0) {
         const changes = result.written.map((after) => ({ before: firstBefore.get(after.id), after }));
@@ -436,15 +436,20 @@ export class PostgresStore implements Store {
     const from = query.from ?? 0;
     const to = query.to ?? Number.MAX_SAFE_INTEGER;
     const fetch = query.limit * (query.userId ? 10 : 1);
-    const rows = query.documentId
+    const documentId = query.documentId;
+    // By document: its index rows, plus a scan of the tenant's unindexed entries (document_id '').
+    const rows = documentId
       ? await this.query<AuditRow>(this.pool,
         `SELECT a.* FROM ${this.t('audit_documents')} d JOIN ${this.t('audit')} a ON a.id = d.audit_id
-         WHERE d.document_id = $1 AND a.tenant_id = $2 AND a.at >= $3 AND a.at <= $4 ORDER BY a.id DESC LIMIT $5`,
-        [query.documentId, query.tenantId, from, to, fetch])
+         WHERE (d.document_id = $1 OR (d.document_id = '' AND strpos(a.entry, $6) > 0))
+           AND a.tenant_id = $2 AND a.at >= $3 AND a.at <= $4 ORDER BY a.id DESC LIMIT $5`,
+        [documentId, query.tenantId, from, to, fetch, `"id":${JSON.stringify(documentId)}`])
       : await this.query<AuditRow>(this.pool,
         `SELECT * FROM ${this.t('audit')} WHERE tenant_id = $1 AND at >= $2 AND at <= $3 ORDER BY id DESC LIMIT $4`,
         [query.tenantId, from, to, fetch]);
-    return rows.map(toAuditEntry).filter((e) => !query.userId || e.actor.userId === query.userId).slice(0, query.limit);
+    return rows.map(toAuditEntry)
+      .filter((e) => !documentId || e.documents?.some((d) => d.id === documentId))
+      .filter((e) => !query.userId || e.actor.userId === query.userId).slice(0, query.limit);
   }
 
   /** Walks the chain in id order (= append order, ids are assigned under the write lock), a page at a time. */
@@ -545,7 +550,8 @@ class WriteStatement {
   }
 
   /** Chains the entries after `prev`; returns the new last hash. */
-  audit(entries: AuditEntryInput[], prev: string): string {
+  /** `index` false: one `audit_documents` row with document_id '' instead of one per document (see WriteBatch.auditIndex). */
+  audit(entries: AuditEntryInput[], prev: string, index = true): string {
     for (const entry of entries) {
       const text = JSON.stringify(entry);
       const hash = auditHash(prev, this.now, entry.tenantId, text);
@@ -553,9 +559,9 @@ class WriteStatement {
       this.a.entries.push(text);
       this.a.prevs.push(prev);
       this.a.hashes.push(hash);
-      for (const doc of entry.documents ?? []) {
+      for (const id of !index && entry.documents?.length ? [''] : (entry.documents ?? []).map((d) => d.id)) {
         this.a.docHashes.push(hash);
-        this.a.docIds.push(doc.id);
+        this.a.docIds.push(id);
       }
       prev = hash;
     }

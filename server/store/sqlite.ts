@@ -71,7 +71,8 @@ CREATE TABLE IF NOT EXISTS audit (
   hash      TEXT    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit (tenant_id, at);
--- "which entries touched document X": one small index row per document written
+-- "which entries touched document X": one small index row per document written; an entry
+-- written without them (WriteBatch.auditIndex false) has one row with document_id '' instead
 CREATE TABLE IF NOT EXISTS audit_documents (
   document_id TEXT    NOT NULL,
   audit_id    INTEGER NOT NULL,
@@ -179,6 +180,10 @@ export class SqliteStore implements Store {
       auditByDoc: this.db.prepare<[string, string, number, number, number], AuditRow>(
         `SELECT a.* FROM audit_documents d JOIN audit a ON a.id = d.audit_id
          WHERE d.document_id = ? AND a.tenant_id = ? AND a.at >= ? AND a.at <= ? ORDER BY a.id DESC LIMIT ?`),
+      // The unindexed entries naming a document: a scan of the tenant's unindexed entries, newest first.
+      auditByDocScan: this.db.prepare<[string, number, number, string, number], AuditRow>(
+        `SELECT a.* FROM audit_documents d JOIN audit a ON a.id = d.audit_id
+         WHERE d.document_id = '' AND a.tenant_id = ? AND a.at >= ? AND a.at <= ? AND instr(a.entry, ?) > 0 ORDER BY a.id DESC LIMIT ?`),
       artifactPut: this.db.prepare(
         `INSERT INTO artifacts (key, tenant_id, content_type, content, created_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET content_type = excluded.content_type, content = excluded.content, created_at = excluded.created_at`),
@@ -284,7 +289,7 @@ export class SqliteStore implements Store {
               ...(result.rejected.length > 0 ? { rejected: result.rejected } : {}),
             },
           } : {}),
-        }], now);
+        }], now, batch.auditIndex ?? true);
       }
       if (batch.outbox && result.written.length > 0) {
         const changes = result.written.map((after) => ({ before: firstBefore.get(after.id), after }));
@@ -429,13 +434,14 @@ export class SqliteStore implements Store {
   }
 
   /** Each entry's hash covers the previous hash, so changing or removing any entry breaks the chain after it. */
-  private appendAuditSync(entries: AuditEntryInput[], now: number): void {
+  private appendAuditSync(entries: AuditEntryInput[], now: number, index = true): void {
     let prev = this.stmts.auditLast.get()?.hash ?? GENESIS_HASH;
     for (const entry of entries) {
       const text = JSON.stringify(entry);
       const hash = auditHash(prev, now, entry.tenantId, text);
       const { lastInsertRowid } = this.stmts.auditInsert.run(now, entry.tenantId, text, prev, hash);
-      for (const doc of entry.documents ?? []) this.stmts.auditDocInsert.run(lastInsertRowid, doc.id);
+      if (!index && entry.documents?.length) this.stmts.auditDocInsert.run(lastInsertRowid, '');
+      else for (const doc of entry.documents ?? []) this.stmts.auditDocInsert.run(lastInsertRowid, doc.id);
       prev = hash;
     }
   }
@@ -443,11 +449,18 @@ export class SqliteStore implements Store {
   async queryAudit(query: AuditQuery): Promise<AuditEntry[]> {
     const from = query.from ?? 0;
     const to = query.to ?? Number.MAX_SAFE_INTEGER;
-    const rows = query.documentId
-      ? this.stmts.auditByDoc.all(query.documentId, query.tenantId, from, to, query.limit * (query.userId ? 10 : 1))
-      : this.stmts.auditQuery.all(query.tenantId, from, to, query.limit * (query.userId ? 10 : 1));
+    const fetch = query.limit * (query.userId ? 10 : 1);
+    let entries: AuditEntry[];
+    if (query.documentId) {
+      const documentId = query.documentId;
+      const scanned = this.stmts.auditByDocScan.all(query.tenantId, from, to, `"id":${JSON.stringify(documentId)}`, fetch).map(toAuditEntry)
+        .filter((e) => e.documents?.some((d) => d.id === documentId));
+      entries = [...this.stmts.auditByDoc.all(documentId, query.tenantId, from, to, fetch).map(toAuditEntry), ...scanned].sort((a, b) => b.id - a.id);
+    } else {
+      entries = this.stmts.auditQuery.all(query.tenantId, from, to, fetch).map(toAuditEntry);
+    }
     await this.groups.durable();
-    return rows.map(toAuditEntry).filter((e) => !query.userId || e.actor.userId === query.userId).slice(0, query.limit);
+    return entries.filter((e) => !query.userId || e.actor.userId === query.userId).slice(0, query.limit);
   }
 
   async verifyAudit(): Promise<{ ok: boolean; checked: number; firstBadId?: number }> {

@@ -108,6 +108,13 @@ export interface WriteBatch {
   /** Links the audit entry of this write to the change that caused it (hook effects). */
   causationId?: string;
   /**
+   * Index the batch's audit entry by each document it names (default true). False for
+   * documents written once and never changed (GPS points): one index row per document is then
+   * most of the audit's cost, and `queryAudit` by document finds the entry by scanning the
+   * tenant's unindexed entries instead (slower, and only for these documents).
+   */
+  auditIndex?: boolean;
+  /**
    * Called inside the transaction after every request is decided and before anything is
    * committed; throwing rolls the whole batch back (e.g. a push with a row no rule allows).
    */

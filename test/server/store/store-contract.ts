@@ -585,6 +585,23 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
         expect(await actions({ tenantId: OTHER, documentId: 'd1', limit: 10 })).toEqual(['u1:d1']);
       });
 
+      it('a write without per-document index rows (auditIndex false) is still found by document, and verifies', async () => {
+        await store.writeBatch(writeAll('gps_points', [doc('g1'), doc('g2')], { auditIndex: false }));
+        await store.writeBatch(writeAll('epcrs', [doc('e1')]));
+        await store.writeBatch(writeAll('gps_points', [doc('g3')], { auditIndex: false }));
+        await store.quarantine('gps_points', TENANT, DEVICE, [{ id: 'g2', reason: 'test', doc: doc('g2') }]);
+        const byDoc = (documentId: string) => store.queryAudit({ tenantId: TENANT, documentId, limit: 10 }).then((es) => es.map((e) => `${e.action}:${e.collection}`));
+        expect(await byDoc('g1')).toEqual(['write:gps_points']);
+        // Newest first, across indexed (quarantine) and unindexed (write) entries.
+        expect(await byDoc('g2')).toEqual(['quarantine:gps_points', 'write:gps_points']);
+        expect(await byDoc('g3')).toEqual(['write:gps_points']);
+        expect(await byDoc('e1')).toEqual(['write:epcrs']);
+        // A prefix of another id is not that id.
+        expect(await byDoc('g')).toEqual([]);
+        expect(await store.queryAudit({ tenantId: OTHER, documentId: 'g1', limit: 10 })).toEqual([]);
+        expect(await store.verifyAudit()).toEqual({ ok: true, checked: 4 });
+      });
+
       it('verify finds the first entry that was changed behind the store\'s back', async () => {
         for (let i = 0; i < 5; i++) await store.appendAudit([{ tenantId: TENANT, action: 'read', actor: DEVICE, details: { i } }]);
         const entries = (await store.queryAudit({ tenantId: TENANT, limit: 10 })).reverse();
