@@ -1,6 +1,17 @@
 import type Database from 'better-sqlite3';
 import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 import path from 'node:path';
+import type { WalCheckpointer } from './wal-checkpointer.ts';
+
+/** After a sync, a background checkpoint starts if none ran for this long. */
+const CHECKPOINT_INTERVAL_MS = 100;
+/**
+ * The WAL starts over (is written from its beginning again) only when a write begins with every
+ * frame already copied, which a background checkpoint racing with writes rarely leaves behind.
+ * Past this many frames (16 MB of 4 KB pages), a background checkpoint is followed at once by one
+ * with writes held: it copies only what came in meanwhile, and the next write starts the WAL over.
+ */
+const HOLD_AFTER_FRAMES = 4096;
 
 /** Callbacks of a write, in commit order across writes; a throwing one is logged, not propagated. */
 export interface AfterCommit<T> {
@@ -32,6 +43,12 @@ export interface GroupCommitOptions {
   walFile?: string;
   /** Replaces fs.fsync (tests hold it, to see that nobody is answered before it completes). */
   fsync?: (fd: number, done: (error: NodeJS.ErrnoException | null) => void) => void;
+  /**
+   * Checkpoints the WAL off the event loop (the connection must have wal_autocheckpoint=0):
+   * started after syncs, at most every CHECKPOINT_INTERVAL_MS. If it fails, the connection's
+   * own automatic checkpoint is turned back on.
+   */
+  checkpointer?: Pick<WalCheckpointer, 'failed' | 'checkpoint'>;
   /** After a group's COMMIT returned, before any of its callers hears of it. */
   committed?: () => void;
   /** After a group was rolled back as a whole (its COMMIT failed): undo in-memory state of its writes. */
@@ -97,6 +114,11 @@ export class GroupCommit {
   private readonly waiters: Waiter[] = [];
   private walFd: number | undefined;
   private readonly fsync: NonNullable<GroupCommitOptions['fsync']>;
+  private checkpointing = false;
+  private lastCheckpointAt = 0;
+  private holdNextCheckpoint = false;
+  /** A checkpoint that runs with writes held: no group is committed until it settles. */
+  private holding: Promise<void> | undefined;
 
   constructor(private readonly db: Database.Database, private readonly options: GroupCommitOptions = {}) {
     this.fsync = options.fsync ?? fsync;
@@ -133,6 +155,7 @@ export class GroupCommit {
 
   /** Commits whatever is queued and waits until it is durable (before the connection closes). */
   async close(): Promise<void> {
+    await this.holding;
     this.flush();
     await this.durable().catch(() => undefined);
     if (this.walFd !== undefined) closeSync(this.walFd);
@@ -141,13 +164,14 @@ export class GroupCommit {
 
   private schedule(): void {
     // While a sync runs, its completion starts the next group: one transaction per disk round trip.
-    if (this.scheduled || this.syncing || this.queue.length === 0) return;
+    if (this.scheduled || this.syncing || this.holding || this.queue.length === 0) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
   }
 
   private flush(): void {
     this.scheduled = false;
+    if (this.holding) return; // the end of the hold schedules the queue again
     const queue = this.queue;
     if (queue.length === 0) return;
     this.queue = [];
@@ -210,8 +234,41 @@ export class GroupCommit {
       if (error) waiter.fail(new DurabilityFailed(error));
       else waiter.done();
     }
+    // Nothing is being committed or synced right now: the moment to start a checkpoint.
+    this.checkpoint();
     this.sync();
     this.schedule();
+  }
+
+  private checkpoint(now = false): void {
+    const checkpointer = this.options.checkpointer;
+    if (!checkpointer || this.checkpointing || (!now && performance.now() - this.lastCheckpointAt < CHECKPOINT_INTERVAL_MS)) return;
+    if (checkpointer.failed) {
+      if (this.lastCheckpointAt !== Number.POSITIVE_INFINITY) {
+        console.error('the WAL checkpoint worker failed; the store checkpoints on its own connection again');
+        this.db.pragma('wal_autocheckpoint = 1000');
+        this.lastCheckpointAt = Number.POSITIVE_INFINITY;
+      }
+      return;
+    }
+    this.checkpointing = true;
+    const hold = this.holdNextCheckpoint;
+    const run = checkpointer.checkpoint().then((result) => {
+      this.holdNextCheckpoint = !hold && result.log >= HOLD_AFTER_FRAMES;
+    }, (error: unknown) => {
+      this.holdNextCheckpoint = false;
+      if (!checkpointer.failed) console.error('a WAL checkpoint failed; the next one retries', error);
+    }).finally(() => {
+      this.checkpointing = false;
+      this.lastCheckpointAt = performance.now();
+      if (this.holdNextCheckpoint) this.checkpoint(true);
+    });
+    if (hold) {
+      this.holding = run.finally(() => {
+        this.holding = undefined;
+        this.schedule();
+      });
+    }
   }
 
   /** The WAL exists once something was committed; its directory entry is synced once, too. */

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CommitNotifier } from './commit-notifier.ts';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.ts';
+import { WalCheckpointer } from './wal-checkpointer.ts';
 import { auditHash, GENESIS_HASH, revOf } from './audit-chain.ts';
 import type {
   Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery, QuarantineEntry, Store, StoredDocument,
@@ -120,6 +121,8 @@ export class SqliteStore implements Store {
   private committedSeq: number;
   /** Every write goes through it; every read awaits its `durable()` before answering. */
   private readonly groups: GroupCommit;
+  /** Checkpoints the WAL from a worker thread (durable file stores only). */
+  private readonly checkpointer: WalCheckpointer | undefined;
   private readonly stmts;
   /** Prepared statements of scoped pulls and quarantine queries, by SQL text (their shapes are few: one per access rule). */
   private readonly dynamicStmts = new Map<string, Database.Statement>();
@@ -198,11 +201,16 @@ export class SqliteStore implements Store {
     };
     this.lastSeq = this.stmts.maxSeq.get()?.s ?? 0;
     this.committedSeq = this.lastSeq;
+    if (durable) {
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new WalCheckpointer(file);
+    }
     this.groups = new GroupCommit(this.db, {
       committed: () => { this.committedSeq = this.lastSeq; },
       rolledBack: () => { this.lastSeq = this.committedSeq; },
       ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
       ...(durable ? { walFile: `${file}-wal` } : {}),
+      ...(this.checkpointer ? { checkpointer: this.checkpointer } : {}),
       ...(options.fsync ? { fsync: options.fsync } : {}),
     });
   }
@@ -552,6 +560,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     // Writes already queued are committed and synced, and their callers answered, before the file closes.
     if (this.db.open) await this.groups.close();
+    await this.checkpointer?.close();
     this.notifier.clear();
     this.earlyNotifier.clear();
     if (this.db.open) this.db.close();
