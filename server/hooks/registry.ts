@@ -57,7 +57,7 @@ export class WorkflowRegistry {
       const change: Change = {
         collection, tenantId: written.after.tenantId, id: written.after.id, seq: written.after.seq,
         before: written.before ? (JSON.parse(written.before.json) as WireDocument) : undefined,
-        after: JSON.parse(written.after.json) as WireDocument,
+        after: written.afterDoc ?? (JSON.parse(written.after.json) as WireDocument),
         actor,
       };
       for (const workflow of workflows) {

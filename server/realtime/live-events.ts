@@ -36,8 +36,9 @@ function pick(doc: WireDocument, keys: string[]): Record<string, unknown> {
 
 export function liveEventsOf(commit: CommitEvent): LiveEvent[] {
   const events: LiveEvent[] = [];
-  for (const stored of commit.documents) {
-    const doc = JSON.parse(stored.json) as WireDocument;
+  for (const [i, stored] of commit.documents.entries()) {
+    // The store's objects when it has them: no JSON work per point on the way to dispatch.
+    const doc = commit.objects?.[i] ?? (JSON.parse(stored.json) as WireDocument);
     const meta = { seq: stored.seq, committedAt: stored.committedAt };
     const tenantId = commit.tenantId;
     switch (commit.collection) {

@@ -146,8 +146,8 @@ export function attachChangeStream(io: SocketServer, registry: CollectionRegistr
     const now = Date.now();
     const room = nsp.adapter.rooms.get(roomOf(event.tenantId, event.collection));
     if (room?.size) {
-      // Parsed once per commit, and only when someone listens.
-      const documents = event.documents.map((d) => JSON.parse(d.json) as Record<string, unknown>);
+      // Parsed once per commit (unless the store gave the objects), and only when someone listens.
+      const documents: Record<string, unknown>[] = event.objects ? [...event.objects] : event.documents.map((d) => JSON.parse(d.json) as Record<string, unknown>);
       const groups = new Map<string, { identity: Identity; sockets: Socket[] }>();
       for (const id of room) {
         const socket = nsp.sockets.get(id);

@@ -4,7 +4,7 @@ import { CommitNotifier } from './commit-notifier.ts';
 import { auditHash, GENESIS_HASH, revOf } from './audit-chain.ts';
 import type {
   Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, FieldTest, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery,
-  QuarantineEntry, QuarantineQuery, ScopedPullQuery, Store, StoredDocument, WriteBatch, WriteResult,
+  QuarantineEntry, QuarantineQuery, ScopedPullQuery, Store, StoredDocument, WireDocument, WriteBatch, WriteResult,
 } from './types.ts';
 
 export interface PostgresStoreOptions {
@@ -102,6 +102,8 @@ export class PostgresStore implements Store {
   // ---------------------------------------------------------------- writes
 
   async writeBatch(batch: WriteBatch): Promise<WriteResult> {
+    // The written states as objects, for the commit event (filled inside the transaction).
+    const objects = new Map<string, WireDocument>();
     return this.transaction(async (tx): Promise<WriteResult> => {
       const result: WriteResult = { written: [], conflicts: [], rejected: [], noops: 0 };
       const { now } = tx;
@@ -130,6 +132,7 @@ export class PostgresStore implements Store {
             };
             if (!firstBefore.has(request.id)) firstBefore.set(request.id, master);
             pending.set(request.id, stored);
+            objects.set(request.id, decision.doc);
             deleted.set(request.id, Boolean(decision.doc._deleted));
             break;
           }
@@ -171,14 +174,14 @@ export class PostgresStore implements Store {
         }], tx.lastHash, batch.auditIndex ?? true);
       }
       if (batch.outbox && result.written.length > 0) {
-        const changes = result.written.map((after) => ({ before: firstBefore.get(after.id), after }));
+        const changes = result.written.map((after) => ({ before: firstBefore.get(after.id), after, afterDoc: objects.get(after.id)! }));
         for (const entry of batch.outbox(changes)) write.outbox(entry);
       }
       await write.run(this, tx.client);
       return result;
     }, (result) => {
       if (result.written.length > 0) {
-        this.notifier.emit({ collection: batch.collection, tenantId: batch.tenantId, documents: result.written });
+        this.notifier.emit({ collection: batch.collection, tenantId: batch.tenantId, documents: result.written, objects: result.written.map((w) => objects.get(w.id)!) });
       }
     });
   }

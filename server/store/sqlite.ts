@@ -7,7 +7,7 @@ import { WalCheckpointer } from './wal-checkpointer.ts';
 import { auditHash, GENESIS_HASH, revOf } from './audit-chain.ts';
 import type {
   Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery, QuarantineEntry, Store, StoredDocument,
-  WriteBatch, WriteResult,
+  WireDocument, WriteBatch, WriteResult,
 } from './types.ts';
 import type { CommitListenerOptions, FieldTest, QuarantineQuery, ScopedPullQuery } from './types.ts';
 
@@ -114,6 +114,8 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly notifier = new CommitNotifier();
+  /** The written documents of a batch's result as objects, for its commit event. */
+  private readonly writtenObjects = new WeakMap<WriteResult, WireDocument[]>();
   /** Listeners that hear commits before they are durable (`onCommit(…, { early: true })`). */
   private readonly earlyNotifier = new CommitNotifier();
   private lastSeq: number;
@@ -228,7 +230,10 @@ export class SqliteStore implements Store {
   }
 
   writeBatch(batch: WriteBatch): Promise<WriteResult> {
-    const event = (result: WriteResult): CommitEvent => ({ collection: batch.collection, tenantId: batch.tenantId, documents: result.written });
+    const event = (result: WriteResult): CommitEvent => {
+      const objects = this.writtenObjects.get(result);
+      return { collection: batch.collection, tenantId: batch.tenantId, documents: result.written, ...(objects ? { objects } : {}) };
+    };
     return this.groups.run(() => this.writeBatchSync(batch), {
       visible: (result) => { if (result.written.length > 0) this.earlyNotifier.emit(event(result)); },
       durable: (result) => { if (result.written.length > 0) this.notifier.emit(event(result)); },
@@ -242,6 +247,7 @@ export class SqliteStore implements Store {
     const seqBefore = this.lastSeq;
     // Several rows for one id in a batch must see each other's writes, as sequential requests would.
     const pending = new Map<string, StoredDocument>();
+    const objects = new Map<string, WireDocument>();
     const firstBefore = new Map<string, StoredDocument | undefined>();
     // One lookup for the whole batch instead of a query per row.
     const masters = new Map<string, StoredDocument>();
@@ -262,6 +268,7 @@ export class SqliteStore implements Store {
             };
             if (!firstBefore.has(request.id)) firstBefore.set(request.id, master);
             pending.set(request.id, stored);
+            objects.set(request.id, decision.doc);
             result.written.push(stored);
             break;
           }
@@ -279,8 +286,8 @@ export class SqliteStore implements Store {
       }
       // Lets the caller refuse the batch as a whole once every row is decided (rolls back).
       batch.afterDecisions?.(result);
-      // A document id appears once in the written list, at its last version.
-      result.written = [...pending.values()].sort((a, b) => a.seq - b.seq);
+      // A document id appears once in the written list, at its last version (already so, in seq order, without repeats).
+      if (pending.size !== result.written.length) result.written = [...pending.values()].sort((a, b) => a.seq - b.seq);
       if (result.written.length > 0 || result.rejected.length > 0) {
         const documents = result.written.map((w) => {
           const before = firstBefore.get(w.id);
@@ -300,7 +307,7 @@ export class SqliteStore implements Store {
         }], now, batch.auditIndex ?? true);
       }
       if (batch.outbox && result.written.length > 0) {
-        const changes = result.written.map((after) => ({ before: firstBefore.get(after.id), after }));
+        const changes = result.written.map((after) => ({ before: firstBefore.get(after.id), after, afterDoc: objects.get(after.id)! }));
         for (const entry of batch.outbox(changes)) {
           this.insertOutbox(entry, now);
         }
@@ -309,6 +316,7 @@ export class SqliteStore implements Store {
       this.lastSeq = seqBefore;
       throw error;
     }
+    if (result.written.length > 0) this.writtenObjects.set(result, result.written.map((w) => objects.get(w.id)!));
     return result;
   }
 

@@ -125,6 +125,8 @@ export interface WriteBatch {
 export interface WrittenChange {
   before: StoredDocument | undefined;
   after: StoredDocument;
+  /** `after` as an object (what the writer's decision wrote), so it need not be parsed again; never to be changed. */
+  afterDoc?: WireDocument;
 }
 
 export interface WriteResult {
@@ -152,6 +154,12 @@ export interface CommitEvent {
   collection: string;
   tenantId: string;
   documents: StoredDocument[];
+  /**
+   * The same documents as objects, index for index, when the store has them (what the writer's
+   * decisions wrote), so listeners need not parse `json` again. Shared by every listener: never
+   * to be changed.
+   */
+  objects?: readonly WireDocument[];
 }
 
 export interface CommitListenerOptions {
