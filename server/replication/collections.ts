@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { primaryKeyOf, toWireSchema, type JsonSchemaObject } from '../../shared/schemas/wire-schema.ts';
 import { HttpError } from '../http/errors.ts';
+import { useFastStringLengths } from './string-length.ts';
 
 export interface CollectionSpec {
   name: string;
@@ -17,6 +18,7 @@ export type CollectionRegistry = ReadonlyMap<string, CollectionSpec>;
  */
 export function buildCollectionRegistry(schemas: Record<string, JsonSchemaObject>): CollectionRegistry {
   const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false, removeAdditional: false });
+  useFastStringLengths(ajv);
   const registry = new Map<string, CollectionSpec>();
   for (const [name, schema] of Object.entries(schemas)) {
     const version = schema.version;
