@@ -14,6 +14,8 @@ export interface PostgresStoreOptions {
   pool?: pg.PoolConfig;
   /** Schema holding the tables (created if missing); `public` by default. */
   schema?: string;
+  /** Runs inside every write transaction just before COMMIT; throwing fails it (tests of that path only). */
+  beforeCommit?: () => void;
 }
 
 /**
@@ -28,10 +30,11 @@ export interface PostgresStoreOptions {
  * order: it cannot see seq N+1 without seq N, and a pull that returns up to seq N never misses a
  * document committed with a lower seq later. Reads take no lock and never wait for writers.
  *
- * Commit notifications. Within this process write transactions also run one at a time (a
- * promise chain), so the listeners hear commits in commit order right after each COMMIT returns;
- * concurrent pooled transactions could otherwise have their COMMIT replies processed out of order.
- * Since writers serialize on the advisory lock anyway, this costs almost nothing.
+ * Commit notifications. Within this process write transactions also run one at a time, so the
+ * listeners hear commits in commit order right after each COMMIT returns; concurrent pooled
+ * transactions could otherwise have their COMMIT replies processed out of order. Since writers
+ * serialize on the advisory lock anyway, this costs almost nothing, and the writes that queue up
+ * meanwhile share the next transaction (group commit, see `transaction`).
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
@@ -41,8 +44,11 @@ export class PostgresStore implements Store {
   private readonly t: (table: string) => string;
   /** The advisory lock every ordered write holds: (fieldsync namespace, hash of the schema name). */
   readonly lockKey: readonly [number, number];
-  /** Write transactions of this process, one after another (see the class comment). */
-  private writeChain: Promise<unknown> = Promise.resolve();
+  /** Writes waiting for the next group, and the group running now (one at a time; see `transaction`). */
+  private readonly queued: QueuedWrite[] = [];
+  private running: Promise<void> | undefined;
+  /** Test seam: runs inside every transaction just before COMMIT; throwing fails the transaction. */
+  private readonly beforeCommit: (() => void) | undefined;
   /** Statement names by SQL text: each is parsed and planned once per connection. */
   private readonly statementNames = new Map<string, string>();
   private closed = false;
@@ -51,6 +57,7 @@ export class PostgresStore implements Store {
     const schema = options.schema ?? 'public';
     if (!SCHEMA_NAME.test(schema)) throw new Error(`PostgresStore: schema "${schema}" must be a plain identifier (letters, digits, _)`);
     this.schema = schema;
+    this.beforeCommit = options.beforeCommit;
     const quoted = pg.escapeIdentifier(schema);
     this.t = (table) => `${quoted}.${table}`;
     this.lockKey = [LOCK_NAMESPACE, createHash('sha256').update(`fieldsync:${schema}`).digest().readInt32BE(0)];
@@ -190,7 +197,8 @@ export class PostgresStore implements Store {
     await this.transaction(async (tx) => {
       const write = new WriteStatement(this.t, tx.now);
       for (const item of items) write.quarantine(collection, item.id, tenantId, actor, item.reason, JSON.stringify(item.doc));
-      write.audit([{
+      // The next write of the same transaction (group commit) chains onto this entry.
+      tx.lastHash = write.audit([{
         tenantId, action: 'quarantine', actor, collection,
         documents: items.map((i) => ({ id: i.id })), details: { reasons: items.map((i) => i.reason) },
       }], tx.lastHash);
@@ -202,7 +210,7 @@ export class PostgresStore implements Store {
     if (entries.length === 0) return;
     await this.transaction(async (tx) => {
       const write = new WriteStatement(this.t, tx.now);
-      write.audit(entries, tx.lastHash);
+      tx.lastHash = write.audit(entries, tx.lastHash);
       await write.run(this, tx.client);
     });
   }
@@ -222,38 +230,97 @@ export class PostgresStore implements Store {
    * Runs `work` in a transaction holding the store's advisory lock, with the head (last seq and
    * last audit hash) read after the lock was granted. `committed` runs after COMMIT, before the
    * next write transaction of this process starts, which keeps notifications in commit order.
+   *
+   * Group commit: writes that queue up while a transaction of this process runs share the next
+   * one (one lock, one COMMIT and one WAL flush for all), each in its own SAVEPOINT, so a write
+   * that fails is rolled back alone (its seqs and audit hash are handed back) and only its caller
+   * gets the error. A write that finds nothing running starts at once, alone, without a savepoint.
+   * Every caller is answered after the COMMIT; if it fails, every write of the group fails.
    */
   private transaction<T>(work: (tx: Transaction) => Promise<T>, committed?: (value: T) => void): Promise<T> {
     if (this.closed) return Promise.reject(new Error('PostgresStore is closed'));
-    const run = async (): Promise<T> => {
-      const client = await this.pool.connect();
-      let broken: Error | undefined;
-      let value: T;
-      try {
-        // One round trip; each statement gets its own snapshot (READ COMMITTED), so the head
-        // is read after the lock is held and includes every earlier commit.
-        const results = await client.query(
-          `BEGIN; SELECT pg_advisory_xact_lock(${this.lockKey[0]}, ${this.lockKey[1]}); `
-          + `SELECT last_seq, (SELECT hash FROM ${this.t('audit')} ORDER BY id DESC LIMIT 1) AS last_hash FROM ${this.t('head')} WHERE id = 1`,
-        ) as unknown as pg.QueryResult<{ last_seq: number; last_hash: string | null }>[];
-        const head = results[2]?.rows[0];
-        if (!head) throw new Error(`PostgresStore: ${this.schema}.head is missing; was the store opened with PostgresStore.open()?`);
-        const tx: Transaction = { client, now: Date.now(), lastSeq: head.last_seq, lastHash: head.last_hash ?? GENESIS_HASH };
-        value = await work(tx);
-        await client.query('COMMIT');
-      } catch (error) {
-        broken = await rollback(client);
-        throw error;
-      } finally {
-        client.release(broken);
+    return new Promise<T>((resolve, reject) => {
+      this.queued.push({ work, committed, resolve, reject } as QueuedWrite);
+      this.startGroup();
+    });
+  }
+
+  private startGroup(): void {
+    if (this.running || this.queued.length === 0) return;
+    const group = this.queued.splice(0);
+    this.running = this.runGroup(group).finally(() => {
+      this.running = undefined;
+      this.startGroup();
+    });
+  }
+
+  private async runGroup(group: QueuedWrite[]): Promise<void> {
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    let client: pg.PoolClient | undefined;
+    let broken: Error | undefined;
+    /** Whether a failure is the lone write's own (its work threw) rather than the transaction's. */
+    let inWork = false;
+    try {
+      client = await this.pool.connect();
+      // One round trip; each statement gets its own snapshot (READ COMMITTED), so the head
+      // is read after the lock is held and includes every earlier commit.
+      const results = await client.query(
+        `BEGIN; SELECT pg_advisory_xact_lock(${this.lockKey[0]}, ${this.lockKey[1]}); `
+        + `SELECT last_seq, (SELECT hash FROM ${this.t('audit')} ORDER BY id DESC LIMIT 1) AS last_hash FROM ${this.t('head')} WHERE id = 1`,
+      ) as unknown as pg.QueryResult<{ last_seq: number; last_hash: string | null }>[];
+      const head = results[2]?.rows[0];
+      if (!head) throw new Error(`PostgresStore: ${this.schema}.head is missing; was the store opened with PostgresStore.open()?`);
+      const tx: Transaction = { client, now: Date.now(), lastSeq: head.last_seq, lastHash: head.last_hash ?? GENESIS_HASH };
+      if (group.length === 1) {
+        inWork = true;
+        outcomes.push({ ok: true, value: await group[0]!.work(tx) });
+        inWork = false;
+      } else {
+        for (const item of group) {
+          const before = { lastSeq: tx.lastSeq, lastHash: tx.lastHash };
+          await client.query('SAVEPOINT fieldsync_write');
+          try {
+            const value = await item.work(tx);
+            await client.query('RELEASE SAVEPOINT fieldsync_write');
+            outcomes.push({ ok: true, value });
+          } catch (error) {
+            // A failure of the connection itself ends here (the rollback throws): the whole group fails.
+            await client.query('ROLLBACK TO SAVEPOINT fieldsync_write');
+            tx.lastSeq = before.lastSeq;
+            tx.lastHash = before.lastHash;
+            outcomes.push({ ok: false, error });
+          }
+        }
       }
-      // Still inside the chain: the next write of this process has not started.
-      committed?.(value);
-      return value;
-    };
-    const result = this.writeChain.then(run, run);
-    this.writeChain = result.catch(() => undefined);
-    return result;
+      this.beforeCommit?.();
+      await client.query('COMMIT');
+    } catch (error) {
+      if (client) broken = await rollback(client);
+      client?.release(broken);
+      // A write whose own work failed gets its own error; the others learn that the transaction
+      // did not commit.
+      const failed = new Error(`The store could not commit this write (${error instanceof Error ? error.message : String(error)}); nothing of it was written. Retry the request.`, { cause: error });
+      group.forEach((item, i) => {
+        const own = outcomes[i];
+        item.reject(inWork ? error : own && !own.ok ? own.error : failed);
+      });
+      return;
+    }
+    client.release();
+    // Still before the next group of this process starts: notifications keep commit order.
+    group.forEach((item, i) => {
+      const outcome = outcomes[i]!;
+      if (!outcome.ok) {
+        item.reject(outcome.error);
+        return;
+      }
+      try {
+        item.committed?.(outcome.value);
+      } catch (error) {
+        console.error('a commit callback failed; the write itself is committed', error);
+      }
+      item.resolve(outcome.value);
+    });
   }
 
   // ---------------------------------------------------------------- reads
@@ -486,7 +553,7 @@ export class PostgresStore implements Store {
     if (this.closed) return;
     this.closed = true;
     // Let write transactions already queued finish before the pool goes away.
-    await this.writeChain.catch(() => undefined);
+    while (this.running) await this.running;
     await this.pool.end();
   }
 
@@ -505,6 +572,14 @@ export class PostgresStore implements Store {
     const result = await on.query<R>(this.named(text, values));
     return result.rows;
   }
+}
+
+/** A write waiting for its group (see `PostgresStore.transaction`). */
+interface QueuedWrite {
+  work: (tx: Transaction) => Promise<unknown>;
+  committed: ((value: unknown) => void) | undefined;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
 }
 
 interface Transaction {

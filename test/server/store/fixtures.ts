@@ -110,22 +110,25 @@ export class PgSchemas {
   }
 
   /** A store on a fresh schema. */
-  async openStore(options: { max?: number } = {}): Promise<{ store: PostgresStore; schema: string }> {
+  async openStore(options: { max?: number; beforeCommit?: () => void } = {}): Promise<{ store: PostgresStore; schema: string }> {
     const schema = await this.create();
-    const store = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, pool: { max: options.max ?? 4 } });
+    const store = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, pool: { max: options.max ?? 4 }, ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}) });
     return { store, schema };
   }
 
   factory(): StoreFactory {
     return async () => {
-      const { store, schema } = await this.openStore();
+      let failing = false;
+      const beforeCommit = () => { if (failing) throw new Error('injected commit failure'); };
+      const { store, schema } = await this.openStore({ beforeCommit });
       const peers: Store[] = [];
       const fixture: StoreFixture = {
         store,
+        failCommits: (fail) => { failing = fail; },
         location: { kind: 'postgres', connectionString: TEST_DATABASE_URL, schema },
         reopen: async () => {
           await fixture.store.close();
-          fixture.store = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, pool: { max: 4 } });
+          fixture.store = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, pool: { max: 4 }, beforeCommit });
           return fixture.store;
         },
         committedIds: async (collection, ids) => {

@@ -8,7 +8,7 @@ const schemas = new PgSchemas();
 afterAll(async () => { await schemas.dropAll(); });
 
 describe.skipIf(SKIP_POSTGRES)('PostgreSQL', () => {
-  runStoreContract('PostgresStore', schemas.factory());
+  runStoreContract('PostgresStore', schemas.factory(), { failCommits: true });
 
   describe('PostgresStore specifics', () => {
     it('open() creates the tables once; several stores may open one schema at the same time; seq and the audit chain survive a restart', async () => {
