@@ -1,13 +1,19 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
 import { primaryKeyOf, toWireSchema, type JsonSchemaObject } from '../../shared/schemas/wire-schema.ts';
 import { HttpError } from '../http/errors.ts';
 import { useFastStringLengths } from './string-length.ts';
+
+/** Like an ajv validate function: true or false, and after false every problem in `errors`. */
+export interface DocumentValidator {
+  (doc: unknown): boolean;
+  errors: ErrorObject[] | null;
+}
 
 export interface CollectionSpec {
   name: string;
   primaryKey: string;
   version: number;
-  validate: ValidateFunction;
+  validate: DocumentValidator;
 }
 
 export type CollectionRegistry = ReadonlyMap<string, CollectionSpec>;
@@ -15,15 +21,35 @@ export type CollectionRegistry = ReadonlyMap<string, CollectionSpec>;
 /**
  * Compiles each collection's RxDB schema into a wire validator. Strict checking, no coercion and
  * no silent removal of unknown fields: a device's document is accepted as sent or refused.
+ *
+ * Each schema is compiled twice: a validator that stops at the first problem decides, and only a
+ * document it refuses is validated again to list every problem. Ajv's all-errors code cannot
+ * return early and was about five times slower on a valid ePCR, on every row of every push.
  */
 export function buildCollectionRegistry(schemas: Record<string, JsonSchemaObject>): CollectionRegistry {
-  const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false, removeAdditional: false });
-  useFastStringLengths(ajv);
+  const options = { strict: false, coerceTypes: false, useDefaults: false, removeAdditional: false } as const;
+  const decide = new Ajv({ ...options, allErrors: false });
+  const explain = new Ajv({ ...options, allErrors: true });
+  useFastStringLengths(decide);
+  useFastStringLengths(explain);
   const registry = new Map<string, CollectionSpec>();
   for (const [name, schema] of Object.entries(schemas)) {
     const version = schema.version;
     if (typeof version !== 'number') throw new Error(`schema of ${name} needs a numeric version`);
-    registry.set(name, { name, primaryKey: primaryKeyOf(schema), version, validate: ajv.compile(toWireSchema(schema)) });
+    const wire = toWireSchema(schema);
+    const first = decide.compile(wire);
+    const all = explain.compile(wire);
+    const validate = ((doc: unknown): boolean => {
+      if (first(doc)) {
+        validate.errors = null;
+        return true;
+      }
+      all(doc);
+      validate.errors = all.errors ?? first.errors ?? null;
+      return false;
+    }) as DocumentValidator;
+    validate.errors = null;
+    registry.set(name, { name, primaryKey: primaryKeyOf(schema), version, validate });
   }
   return registry;
 }
