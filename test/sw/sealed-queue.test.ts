@@ -8,7 +8,7 @@
  */
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { protectRows, QueueKey, type QueueProtection, type RawTransportKey } from '../../client/sync/queue-seal.ts';
+import { protectRows, type QueueProtection, type RawTransportKey } from '../../client/sync/queue-seal.ts';
 import { toBase64url } from '../../shared/crypto/base64url.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
@@ -18,14 +18,12 @@ import {
 import { createDevice, eventually } from '../helpers/device.ts';
 import { newEpcr, newGpsPoint } from '../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { PASSWORD, sealedWith, serverEpcr as serverEpcrOf, signIn, type SignedIn } from './support.ts';
 
 const A = 'agency-a';
 const B = 'agency-b';
-const PASSWORD = 'correct horse battery staple';
 const LAST = 'Quintavalle';
 const NARRATIVE = 'Found seated, diaphoretic, smells of acetone.';
-
-interface SignedIn { accessToken: string; refreshToken: string; userId: string; deviceId: string; transportKey: RawTransportKey }
 
 let server: TestServer;
 let dbCount = 0;
@@ -38,23 +36,13 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => { await server.close(); });
 
-async function signIn(username: string, deviceId: string, tenantId = A): Promise<SignedIn> {
-  const response = await fetch(`${server.url}/api/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenantId, username, password: PASSWORD, deviceId }),
-  });
-  expect(response.status).toBe(200);
-  const body = await response.json() as { accessToken: string; refreshToken: string; user: { userId: string }; transportKey: RawTransportKey };
-  return { accessToken: body.accessToken, refreshToken: body.refreshToken, userId: body.user.userId, deviceId, transportKey: body.transportKey };
-}
+const signInAs = (username: string, deviceId: string, tenantId = A): Promise<SignedIn> => signIn(server, tenantId, username, deviceId);
 
 async function queueFor(who: SignedIn): Promise<OutboxDb> {
   const db = await openOutboxDb(`sealed-queue-${++dbCount}`);
   await setSession(db, { serverUrl: server.url, token: who.accessToken, refreshToken: who.refreshToken, deviceId: who.deviceId });
   return db;
 }
-
-const sealedWith = async (who: SignedIn | RawTransportKey): Promise<QueueProtection> =>
-  ({ kind: 'sealed', key: await QueueKey.import('transportKey' in who ? who.transportKey : who) });
 
 /** A device write: every write gets its own revision tag, as DocumentWriter does. */
 function epcr(extra: Partial<Epcr> = {}, prev?: Epcr): Epcr {
@@ -69,10 +57,7 @@ async function enqueueSealed(db: OutboxDb, protection: QueueProtection, userId: 
   await enqueueRows(db, 'epcrs', 0, sealed, Date.now(), { userId, ...(kid ? { kid } : {}) });
 }
 
-async function serverEpcr(id: string, tenantId = A): Promise<Epcr | undefined> {
-  const [row] = await server.app.store.getDocuments('epcrs', tenantId, [id]);
-  return row ? JSON.parse(row.json) as Epcr : undefined;
-}
+const serverEpcr = (id: string, tenantId = A): Promise<Epcr | undefined> => serverEpcrOf(server, tenantId, id);
 
 /** The raw records of the queue's stores, as IndexedDB holds them. */
 async function rawQueue(db: OutboxDb): Promise<string> {
@@ -90,7 +75,7 @@ function recordingFetch(statuses: number[]): typeof fetch {
 
 describe('patient data in the service worker queue', () => {
   it('is sealed by the device: the queue holds neither the patient name nor the narrative, and the server gets the report as written', async () => {
-    const medic = await signIn('medic-a', 'tab-seal-1');
+    const medic = await signInAs('medic-a', 'tab-seal-1');
     const outbox = await queueFor(medic);
     const device = await createDevice({
       serverUrl: server.url, token: medic.accessToken, collections: ['epcrs', 'gps_points'], outbox, protection: await sealedWith(medic), userId: medic.userId,
@@ -129,7 +114,7 @@ describe('patient data in the service worker queue', () => {
   });
 
   it('without a transport key (signed in before keys existed) reports skip the queue and go straight to the server; positions still queue', async () => {
-    const medic = await signIn('medic-a', 'tab-seal-nokey');
+    const medic = await signInAs('medic-a', 'tab-seal-nokey');
     const outbox = await queueFor(medic);
     const device = await createDevice({
       serverUrl: server.url, token: medic.accessToken, collections: ['epcrs', 'gps_points'], outbox, protection: { kind: 'direct' }, userId: medic.userId,
@@ -149,8 +134,8 @@ describe('patient data in the service worker queue', () => {
   });
 
   it('a server change pulled while a sealed edit waits is merged with it on the device, and on the server when it arrives', async () => {
-    const medic = await signIn('medic-a', 'tab-seal-2');
-    const other = await signIn('medic-b', 'tab-seal-other');
+    const medic = await signInAs('medic-a', 'tab-seal-2');
+    const other = await signInAs('medic-b', 'tab-seal-other');
     const outbox = await queueFor(medic);
     const stub = epcr({ status: 'draft' });
     const push = (assumed: Epcr | undefined, next: Epcr) => fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0`, {
@@ -184,7 +169,7 @@ describe('patient data in the service worker queue', () => {
   });
 
   it('a sealed replay that conflicts with a newer server state is merged by the server; from a server that does not merge, the row waits unopened', async () => {
-    const medic = await signIn('medic-a', 'tab-seal-3');
+    const medic = await signInAs('medic-a', 'tab-seal-3');
     const protection = await sealedWith(medic);
     const outbox = await queueFor(medic);
     const original = epcr({ patient: { firstName: 'Ana' } });
@@ -219,16 +204,16 @@ describe('patient data in the service worker queue', () => {
   });
 
   it('rows sealed with an unknown key, another agency\'s key or a revoked key are refused (403), kept in quarantine, and nothing is written', async () => {
-    const medic = await signIn('medic-a', 'tab-seal-4');
+    const medic = await signInAs('medic-a', 'tab-seal-4');
     const outbox = await queueFor(medic);
     const unknown: RawTransportKey = { kid: 'tk_never-issued-0001', key: toBase64url(crypto.getRandomValues(new Uint8Array(32))) };
-    const foreign = await signIn('medic-c', 'tab-seal-4', B);
+    const foreign = await signInAs('medic-c', 'tab-seal-4', B);
     // A key revoked with its device; the device, enabled again, signs in with a new one.
-    const before = await signIn('medic-a', 'tab-seal-5');
+    const before = await signInAs('medic-a', 'tab-seal-5');
     const admin = { tenantId: A, role: 'admin' as const, deviceId: 'console', userId: 'admin-1' };
     await server.app.auth.setDeviceRevoked(A, 'tab-seal-5', true, admin);
     await server.app.auth.setDeviceRevoked(A, 'tab-seal-5', false, admin);
-    const after = await signIn('medic-a', 'tab-seal-5');
+    const after = await signInAs('medic-a', 'tab-seal-5');
     expect(after.transportKey.kid).not.toBe(before.transportKey.kid);
     await setSession(outbox, { serverUrl: server.url, token: after.accessToken, refreshToken: after.refreshToken, deviceId: after.deviceId });
 
@@ -263,11 +248,11 @@ describe('patient data in the service worker queue', () => {
 
   it('a change queued by one user and sent with another user\'s token is refused and quarantined, naming who wrote it; that user\'s own changes go through', async () => {
     // A shared tablet: medic-a queues a change, signs out; medic-b signs in on the same device.
-    const first = await signIn('medic-a', 'tab-shared');
+    const first = await signInAs('medic-a', 'tab-shared');
     const outbox = await queueFor(first);
     const theirs = epcr({ patient: { lastName: LAST } });
     await enqueueSealed(outbox, await sealedWith(first), first.userId, [{ newDocumentState: theirs }]);
-    const second = await signIn('medic-b', 'tab-shared');
+    const second = await signInAs('medic-b', 'tab-shared');
     await setSession(outbox, { serverUrl: server.url, token: second.accessToken, refreshToken: second.refreshToken, deviceId: second.deviceId });
     const mine = epcr({ narrative: { text: 'medic-b was here' } });
     await enqueueSealed(outbox, await sealedWith(second), second.userId, [{ newDocumentState: mine }]);
@@ -289,7 +274,7 @@ describe('patient data in the service worker queue', () => {
   });
 
   it('an envelope moved onto another document, or altered, does not open: 400, quarantined, nothing written', async () => {
-    const medic = await signIn('medic-a', 'tab-seal-6');
+    const medic = await signInAs('medic-a', 'tab-seal-6');
     const protection = await sealedWith(medic);
     const doc = epcr({ patient: { lastName: LAST } });
     const [row] = await protectRows('epcrs', [{ newDocumentState: doc }], protection);
@@ -309,10 +294,10 @@ describe('patient data in the service worker queue', () => {
   });
 
   it('the same user signing in again on the same device gets the same key; another device, another user or a revoked device get another', async () => {
-    const one = await signIn('medic-a', 'tab-keys-1');
-    const again = await signIn('medic-a', 'tab-keys-1');
-    const elsewhere = await signIn('medic-a', 'tab-keys-2');
-    const colleague = await signIn('medic-b', 'tab-keys-1');
+    const one = await signInAs('medic-a', 'tab-keys-1');
+    const again = await signInAs('medic-a', 'tab-keys-1');
+    const elsewhere = await signInAs('medic-a', 'tab-keys-2');
+    const colleague = await signInAs('medic-b', 'tab-keys-1');
     expect(again.transportKey).toEqual(one.transportKey);
     expect(new Set([one, elsewhere, colleague].map((s) => s.transportKey.kid)).size).toBe(3);
     expect(one.transportKey.key).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -332,7 +317,7 @@ describe('patient data in the service worker queue', () => {
 
 describe('the service worker refreshing its token', () => {
   it('goes on with tokens a page rotated meanwhile instead of presenting the spent refresh token (which would end every session of the device)', async () => {
-    const medic = await signIn('medic-a', 'tab-refresh');
+    const medic = await signInAs('medic-a', 'tab-refresh');
     const outbox = await queueFor(medic);
     const delivering: OutboxSession = { serverUrl: server.url, token: medic.accessToken, refreshToken: medic.refreshToken, deviceId: medic.deviceId };
     // A page refreshes (rotating the refresh token) and stores the new session in the queue, as client/ui/session.ts does.

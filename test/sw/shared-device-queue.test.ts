@@ -7,7 +7,7 @@
  */
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { protectRows, QueueKey, type QueueProtection, type RawTransportKey } from '../../client/sync/queue-seal.ts';
+import { protectRows, QueueKey } from '../../client/sync/queue-seal.ts';
 import { rebaseOnQueue } from '../../client/sync/queue-rebase.ts';
 import { readOutbox } from '../../client/worker/outbox-view.ts';
 import { devToken } from '../../server/auth/identity.ts';
@@ -18,11 +18,9 @@ import {
 } from '../../sw/queue/index.ts';
 import { newEpcr } from '../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { PASSWORD, sealedWith, serverEpcr as serverEpcrOf, signIn, type SignedIn } from './support.ts';
 
 const A = 'agency-a';
-const PASSWORD = 'correct horse battery staple';
-
-interface SignedIn { accessToken: string; refreshToken: string; userId: string; deviceId: string; transportKey: RawTransportKey }
 
 let server: TestServer;
 let dbCount = 0;
@@ -34,20 +32,11 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => { await server.close(); });
 
-async function signIn(username: string, deviceId: string): Promise<SignedIn> {
-  const response = await fetch(`${server.url}/api/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: A, username, password: PASSWORD, deviceId }),
-  });
-  expect(response.status).toBe(200);
-  const body = await response.json() as { accessToken: string; refreshToken: string; user: { userId: string }; transportKey: RawTransportKey };
-  return { accessToken: body.accessToken, refreshToken: body.refreshToken, userId: body.user.userId, deviceId, transportKey: body.transportKey };
-}
+const signInAs = (username: string, deviceId: string): Promise<SignedIn> => signIn(server, A, username, deviceId);
 
 /** The session the service worker delivers with: whoever signed in last on the tablet. */
 const signedInOn = (db: OutboxDb, who: SignedIn) =>
   setSession(db, { serverUrl: server.url, token: who.accessToken, refreshToken: who.refreshToken, deviceId: who.deviceId });
-
-const sealedWith = async (who: SignedIn): Promise<QueueProtection> => ({ kind: 'sealed', key: await QueueKey.import(who.transportKey) });
 
 /** A device write: every write gets its own revision tag, as DocumentWriter does. */
 function epcr(extra: Partial<Epcr> = {}, prev?: Epcr): Epcr {
@@ -71,10 +60,7 @@ async function reportOnServer(who: SignedIn, doc: Epcr): Promise<void> {
   expect(response.status).toBe(200);
 }
 
-async function serverEpcr(id: string): Promise<Epcr | undefined> {
-  const [row] = await server.app.store.getDocuments('epcrs', A, [id]);
-  return row ? JSON.parse(row.json) as Epcr : undefined;
-}
+const serverEpcr = (id: string): Promise<Epcr | undefined> => serverEpcrOf(server, A, id);
 
 /** Real fetch, remembering each push's status and the ids of the rows it carried. */
 function recordingFetch(requests: { status: number; ids: string[] }[]): typeof fetch {
@@ -90,8 +76,8 @@ function recordingFetch(requests: { status: number; ids: string[] }[]): typeof f
 
 describe('two users\' changes to one document on a shared device', () => {
   it('both wait as separate rows, are delivered one per request in queue order, and both edits end up on the server', async () => {
-    const medicA = await signIn('medic-a', 'tab-shared-1');
-    const medicB = await signIn('medic-b', 'tab-shared-1');
+    const medicA = await signInAs('medic-a', 'tab-shared-1');
+    const medicB = await signInAs('medic-b', 'tab-shared-1');
     const outbox = await openOutboxDb(`shared-device-${++dbCount}`);
     const report = epcr();
     await reportOnServer(medicA, report);
@@ -139,8 +125,8 @@ describe('two users\' changes to one document on a shared device', () => {
   });
 
   it('in one delivery, the two rows of one document never share a request; the same field edited by both keeps the loser in the conflict history', async () => {
-    const medicA = await signIn('medic-a', 'tab-shared-2');
-    const medicB = await signIn('medic-b', 'tab-shared-2');
+    const medicA = await signInAs('medic-a', 'tab-shared-2');
+    const medicB = await signInAs('medic-b', 'tab-shared-2');
     const outbox = await openOutboxDb(`shared-device-${++dbCount}`);
     const report = epcr();
     const other = epcr();
@@ -168,8 +154,8 @@ describe('two users\' changes to one document on a shared device', () => {
   });
 
   it('A\'s change sent while only B is signed in is refused (WRITER_MISMATCH), kept in the queue\'s refused list and shown, never overwritten; B\'s change goes through', async () => {
-    const medicA = await signIn('medic-a', 'tab-shared-3');
-    const medicB = await signIn('medic-b', 'tab-shared-3');
+    const medicA = await signInAs('medic-a', 'tab-shared-3');
+    const medicB = await signInAs('medic-b', 'tab-shared-3');
     const outbox = await openOutboxDb(`shared-device-${++dbCount}`);
     const report = epcr();
     await reportOnServer(medicA, report);
