@@ -119,6 +119,9 @@ export class GroupCommit {
   private holdNextCheckpoint = false;
   /** A checkpoint that runs with writes held: no group is committed until it settles. */
   private holding: Promise<void> | undefined;
+  private running: Promise<void> | undefined;
+  /** Set by close(): no checkpoint starts any more (the connection and the worker are closing). */
+  private closing = false;
 
   constructor(private readonly db: Database.Database, private readonly options: GroupCommitOptions = {}) {
     this.fsync = options.fsync ?? fsync;
@@ -155,9 +158,11 @@ export class GroupCommit {
 
   /** Commits whatever is queued and waits until it is durable (before the connection closes). */
   async close(): Promise<void> {
+    this.closing = true;
     await this.holding;
     this.flush();
     await this.durable().catch(() => undefined);
+    await this.running;
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.walFd = undefined;
   }
@@ -242,7 +247,7 @@ export class GroupCommit {
 
   private checkpoint(now = false): void {
     const checkpointer = this.options.checkpointer;
-    if (!checkpointer || this.checkpointing || (!now && performance.now() - this.lastCheckpointAt < CHECKPOINT_INTERVAL_MS)) return;
+    if (!checkpointer || this.closing || this.checkpointing || (!now && performance.now() - this.lastCheckpointAt < CHECKPOINT_INTERVAL_MS)) return;
     if (checkpointer.failed) {
       if (this.lastCheckpointAt !== Number.POSITIVE_INFINITY) {
         console.error('the WAL checkpoint worker failed; the store checkpoints on its own connection again');
@@ -260,9 +265,11 @@ export class GroupCommit {
       if (!checkpointer.failed) console.error('a WAL checkpoint failed; the next one retries', error);
     }).finally(() => {
       this.checkpointing = false;
+      this.running = undefined;
       this.lastCheckpointAt = performance.now();
       if (this.holdNextCheckpoint) this.checkpoint(true);
     });
+    this.running = run;
     if (hold) {
       this.holding = run.finally(() => {
         this.holding = undefined;

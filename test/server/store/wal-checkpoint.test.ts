@@ -89,4 +89,25 @@ describe('WAL checkpoints off the event loop', () => {
       db.close();
     }
   });
+
+  it('closing waits for a running checkpoint and starts no other, so the connection can close after it', async () => {
+    const { db, file } = database();
+    const calls: { resolve: (r: CheckpointResult) => void }[] = [];
+    const checkpointer = { failed: false, checkpoint: () => new Promise<CheckpointResult>((resolve) => calls.push({ resolve })) };
+    const groups = new GroupCommit(db, { walFile: `${file}-wal`, checkpointer, fsync: (_fd, done) => setImmediate(() => done(null)) });
+    await groups.run(() => db.prepare('INSERT INTO t (v) VALUES (?)').run('a'));
+    await settle();
+    expect(calls).toHaveLength(1);
+    let closed = false;
+    const closing = groups.close().then(() => { closed = true; });
+    await settle();
+    expect(closed).toBe(false);
+    // A big WAL would call for a held checkpoint next; while closing, none starts.
+    checkpointer.failed = true;
+    calls[0]!.resolve({ log: 9000, checkpointed: 9000 });
+    await closing;
+    expect(calls).toHaveLength(1);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    db.close();
+  });
 });
