@@ -20,9 +20,10 @@ import { runHttpFleet, runUnitLoad, type UnitLoadResult } from './unit-load.ts';
  * `npm run bench` (add `-- --quick` for a smaller run): our suite, workloads A–D and issue #6.
  * `npm run bench:peers`: workloads A and B on fieldsync and the peers, interleaved, three rounds.
  * `-- --profile` adds profiled runs of our server (not counted in the figures) and prints the top frames.
- * `-- --only=push,units` runs only the named parts of our suite (push: issue #2's HTTP push
- * figures; units: issue #6's 500 units), prints them with their profiles under `--profile`, and
- * writes bench/results/partial.json instead of the full results.
+ * `-- --only=push,units,scaling` runs only the named parts of our suite (push: issue #2's HTTP
+ * push figures; units: issue #6's 500 units; scaling: workload C), prints them (push and units
+ * with their profiles under `--profile`), and writes bench/results/partial.json instead of the
+ * full results.
  * Figures go to bench/results/ (JSON and summary.svg).
  */
 const SERVER_LINE = 'our server: separate process (`npm start`\'s CLI), durable SQLite (WAL, synchronous=FULL), hook runner on, socket.io /sync and /live fan-out on';
@@ -158,7 +159,7 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${file} and ${chart} in ${((Date.now() - started) / 60_000).toFixed(1)} min; load average now ${loadAverage()}`);
 }
 
-const PARTS = ['push', 'units'] as const;
+const PARTS = ['push', 'units', 'scaling'] as const;
 
 /** A subset of our suite, for measuring one change: each figure beside its same-run baseline. */
 async function runParts(parts: string[], options: { quick: boolean; profile: boolean; resultsDir: string; meta: Record<string, unknown> }): Promise<void> {
@@ -183,6 +184,11 @@ async function runParts(parts: string[], options: { quick: boolean; profile: boo
     const file = sub ? mainThreadProfile(sub) : undefined;
     if (file) printProfile('profile: issue #6 500 units', file, { limit: 25, window: unitLoad.window, per: { count: unitLoad.pointsStored, unit: 'point' } });
     out['unitLoad'] = unitLoad;
+  }
+  if (parts.includes('scaling')) {
+    const scaling = await scalingBenchmarks({ quick: options.quick });
+    printTable('C. scaling: pull of the 100 most recent changes', scaling);
+    out['scaling'] = scaling;
   }
   out['loadAverageAtEnd'] = loadAverage();
   const file = path.join(options.resultsDir, 'partial.json');
