@@ -742,6 +742,7 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
         }
       });
 
+      // Runs for every store the project has (both fixtures can fail a commit); a new store without that seam skips it, and says so in the summary.
       it.skipIf(!capabilities.failCommits)('a commit that fails fails every request of its group; none is answered as written, none is heard, no seq is used', async () => {
         const first = (await store.writeBatch(writeAll('gps_points', [doc('before')]))).written[0]!;
         const events: CommitEvent[] = [];
