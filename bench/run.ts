@@ -20,10 +20,11 @@ import { runHttpFleet, runUnitLoad, type UnitLoadResult } from './unit-load.ts';
  * `npm run bench` (add `-- --quick` for a smaller run): our suite, workloads A–D and issue #6.
  * `npm run bench:peers`: workloads A and B on fieldsync and the peers, interleaved, three rounds.
  * `-- --profile` adds profiled runs of our server (not counted in the figures) and prints the top frames.
- * `-- --only=push,units,scaling` runs only the named parts of our suite (push: issue #2's HTTP
- * push figures; units: issue #6's 500 units; scaling: workload C), prints them (push and units
- * with their profiles under `--profile`), and writes bench/results/partial.json instead of the
- * full results.
+ * `-- --only=push,units,scaling,bulk,fleet` runs only the named parts of our suite (push: issue
+ * #2's HTTP push figures; units: issue #6's 500 units; scaling: workload C; bulk: workload A with
+ * our RxDB client beside raw SQLite; fleet: workload B at 100 devices, HTTP and RxDB clients),
+ * prints them (with their server profiles under `--profile`), and writes
+ * bench/results/partial.json instead of the full results.
  * Figures go to bench/results/ (JSON and summary.svg).
  */
 const SERVER_LINE = 'our server: separate process (`npm start`\'s CLI), durable SQLite (WAL, synchronous=FULL), hook runner on, socket.io /sync and /live fan-out on';
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${file} and ${chart} in ${((Date.now() - started) / 60_000).toFixed(1)} min; load average now ${loadAverage()}`);
 }
 
-const PARTS = ['push', 'units', 'scaling'] as const;
+const PARTS = ['push', 'units', 'scaling', 'bulk', 'fleet'] as const;
 
 /** A subset of our suite, for measuring one change: each figure beside its same-run baseline. */
 async function runParts(parts: string[], options: { quick: boolean; profile: boolean; resultsDir: string; meta: Record<string, unknown> }): Promise<void> {
@@ -184,6 +185,39 @@ async function runParts(parts: string[], options: { quick: boolean; profile: boo
     const file = sub ? mainThreadProfile(sub) : undefined;
     if (file) printProfile('profile: issue #6 500 units', file, { limit: 25, window: unitLoad.window, per: { count: unitLoad.pointsStored, unit: 'point' } });
     out['unitLoad'] = unitLoad;
+  }
+  if (parts.includes('bulk')) {
+    const raw = rawBaselines(10_000);
+    printRaw(raw);
+    const bulk: BulkResult[] = [];
+    for (const [kind, collection, make] of [['GPS ~200 B', 'gps_points', gpsDoc], ['ePCR ~2 KB', 'epcrs', epcrDoc]] as const) {
+      const sub = dir ? path.join(dir, `bulk-${collection}`) : undefined;
+      if (sub) mkdirSync(sub, { recursive: true });
+      const result = await runBulk(ours, kind, collection, Array.from({ length: 10_000 }, (_, i) => make(TENANT, i)), BATCH, sub);
+      bulk.push(result);
+      const file = sub ? mainThreadProfile(sub) : undefined;
+      if (file) {
+        printProfile(`profile: bulk push ${kind}`, file, { limit: 20, window: result.windows.push, per: { count: result.count, unit: 'doc' } });
+        printProfile(`profile: bulk pull ${kind}`, file, { limit: 20, window: result.windows.pull, per: { count: result.count, unit: 'doc' } });
+      }
+    }
+    printBulkOurs(bulk, raw);
+    out['raw'] = raw;
+    out['bulk'] = bulk;
+  }
+  if (parts.includes('fleet')) {
+    const seconds = options.quick ? 10 : 30;
+    const subHttp = dir ? path.join(dir, 'fleet-http') : undefined;
+    const subRx = dir ? path.join(dir, 'fleet-rxdb') : undefined;
+    for (const sub of [subHttp, subRx]) if (sub) mkdirSync(sub, { recursive: true });
+    const http = await runHttpFleet({ devices: 100, seconds, ...(subHttp ? { profileDir: subHttp } : {}) });
+    const rx = await runFleet(ours, { devices: 100, seconds, batchSize: BATCH, ...(subRx ? { profileDir: subRx } : {}) });
+    printFleet(`B. GPS fleet, ${seconds} s, 100 devices`, [{ label: 'HTTP devices 100', fleet: [http] }, { label: 'RxDB client 100', fleet: [rx] }], []);
+    for (const [label, sub, result] of [['HTTP devices', subHttp, http], ['RxDB devices', subRx, rx]] as const) {
+      const file = sub ? mainThreadProfile(sub) : undefined;
+      if (file) printProfile(`profile: fleet 100 ${label}`, file, { limit: 25, window: result.window, per: { count: result.written, unit: 'point' } });
+    }
+    out['fleet'] = [http, rx];
   }
   if (parts.includes('scaling')) {
     const scaling = await scalingBenchmarks({ quick: options.quick });
