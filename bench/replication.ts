@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { monotonicMicros, type ProfileWindow } from './lib/profile.ts';
 import { cpuSeconds } from './lib/proc.ts';
 import { figure, median, type BenchFigure } from './lib/stats.ts';
 import { ours } from './lib/systems.ts';
+import { sleep } from './lib/clock.ts';
 
 const TENANT = 'bench';
 /** Reads go through an admin console (the whole tenant); writes through a crew device of the unit the documents belong to. */
@@ -80,6 +81,16 @@ async function pushOnce(collection: string, docs: Record<string, unknown>[], pro
   try {
     const bodies: string[] = [];
     for (let i = 0; i < docs.length; i += BATCH) bodies.push(JSON.stringify(docs.slice(i, i + BATCH).map((d) => ({ newDocumentState: d }))));
+    // Warm-up, not timed: one batch of other documents, then a pause. A server that has been up a
+    // while has its JIT warm and its push worker (server/replication/push-decoder.ts, started by
+    // the first large body, about a second to start) running.
+    const warmDocs = docs.slice(0, BATCH).map((d) => ({ newDocumentState: { ...d, id: randomUUID() } }));
+    const warm = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=0`, {
+      method: 'POST', headers: { authorization: `Bearer ${CREW_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(warmDocs),
+    });
+    if (!warm.ok) throw new Error(`warm-up push failed: ${warm.status} ${(await warm.text()).slice(0, 400)}`);
+    await warm.arrayBuffer();
+    await sleep(2000);
     let next = 0;
     const fromUs = monotonicMicros();
     const cpuStart = cpuSeconds(server.pid);

@@ -143,7 +143,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
       key: (request) => `sync|${request.identity.tenantId}|${request.identity.deviceId}`,
     });
     scope.addHook('onRequest', async (request, reply) => syncLimit(request, reply));
-    await scope.register(replicationRoutes, { registry, store, workflows, access: accessControl, envelopes: authService.transportKeys });
+    await scope.register(replicationRoutes, { registry, store, workflows, access: accessControl, envelopes: authService.transportKeys, pushWorkerMinBytes: options.pushWorkerMinBytes ?? 32 * 1024 });
   }, { prefix: '/api/sync' });
   await app.register(authRoutes, {
     prefix: '/api/auth', service: authService,

@@ -29,6 +29,11 @@ export interface ServerConfig {
   cadTenantId: string;
   /** Dispatch's live feed sends a unit's position at most this often (every point is still stored). */
   liveGpsIntervalMs: number;
+  /**
+   * A push body at least this long is also validated and serialised on a worker thread, beside
+   * the event loop (server/replication/push-decoder.ts); 0 keeps all of it on the event loop.
+   */
+  pushWorkerMinBytes: number;
   /** Build the apps at start-up when dist/client is missing or stale (off for API-only processes). */
   buildApps: boolean;
   /** Create and submit the claim as soon as a transport report is locked. */
@@ -121,6 +126,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     cadBackendAuthToken: raw(env, 'CAD_BACKEND_AUTH_TOKEN'),
     cadTenantId: nonEmpty(env, 'CAD_TENANT_ID', 'demo'),
     liveGpsIntervalMs: integer(env, 'LIVE_GPS_INTERVAL_MS', 250, 0, 60_000),
+    pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', 32 * 1024, 0, 512 * 1024 * 1024),
     buildApps: boolean(env, 'BUILD_APPS', true),
     autoClaimAfterFinalize: boolean(env, 'AUTO_CLAIM_AFTER_FINALIZE', false),
     nemsisStateId: nonEmpty(env, 'NEMSIS_STATE_ID', 'DEMO'),

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { collectionSchemas } from '../../shared/schemas/index.ts';
-import { startServerProcess } from '../../test/helpers/server-process.ts';
+import { SERVER_NODE_FLAGS, startServerProcess } from '../../test/helpers/server-process.ts';
 import { freePort } from '../../test/helpers/server.ts';
 import { sleep } from './clock.ts';
 
@@ -103,7 +103,7 @@ async function spawnPeer(script: string, env: Record<string, string>, healthPath
  */
 async function startOursProfiled(dataDir: string, profileDir: string, env: Record<string, string> = {}): Promise<ServerHandle> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--import', 'tsx', path.join(ROOT, 'server/cli.ts')], {
+  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...SERVER_NODE_FLAGS, '--import', 'tsx', path.join(ROOT, 'server/cli.ts')], {
     cwd: ROOT, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'inherit', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -14,6 +14,8 @@ export interface CollectionSpec {
   primaryKey: string;
   version: number;
   validate: DocumentValidator;
+  /** The schema it was compiled from (the push decoder's worker compiles the same one). */
+  schema: JsonSchemaObject;
 }
 
 export type CollectionRegistry = ReadonlyMap<string, CollectionSpec>;
@@ -49,7 +51,7 @@ export function buildCollectionRegistry(schemas: Record<string, JsonSchemaObject
       return false;
     }) as DocumentValidator;
     validate.errors = null;
-    registry.set(name, { name, primaryKey: primaryKeyOf(schema), version, validate });
+    registry.set(name, { name, primaryKey: primaryKeyOf(schema), version, validate, schema });
   }
   return registry;
 }

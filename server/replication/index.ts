@@ -5,7 +5,8 @@ import { AccessControl } from './access.ts';
 import type { CollectionRegistry } from './collections.ts';
 import { openSealedRows, type EnvelopeKeyring } from './envelopes.ts';
 import { registerPullRoute } from './pull.ts';
-import { registerPushRoute } from './push.ts';
+import { decodingJsonParser, PushDecoder } from './push-decoder.ts';
+import { registerPushRoute, type DecodedStates } from './push.ts';
 import { registerRejectionsRoute } from './rejections.ts';
 import { registerScopeRoute } from './scope.ts';
 
@@ -17,6 +18,8 @@ export interface ReplicationRoutesOptions {
   access?: AccessControl;
   /** The transport keys sealed push rows are opened with (server/auth/transport-keys.ts); without it sealed rows are invalid documents. */
   envelopes?: EnvelopeKeyring;
+  /** Push bodies at least this long are decoded on a worker thread too (push-decoder.ts); 0: never. */
+  pushWorkerMinBytes?: number;
 }
 
 /** Mounted under /api/sync; authentication runs before every route of this plugin. */
@@ -28,7 +31,16 @@ export async function replicationRoutes(app: FastifyInstance, options: Replicati
   // A scope of its own, so opening sealed rows runs before the push route and nowhere else.
   await app.register(async (push) => {
     const { envelopes } = options;
+    let decoded: DecodedStates | undefined;
+    if (options.pushWorkerMinBytes !== 0) {
+      const decoder = new PushDecoder(options.registry, { minBytes: options.pushWorkerMinBytes ?? 32 * 1024 });
+      push.addHook('onClose', async () => decoder.close());
+      const json = decodingJsonParser(push, decoder);
+      push.removeContentTypeParser('application/json');
+      push.addContentTypeParser('application/json', { parseAs: 'string' }, json.parser);
+      decoded = json.decoded;
+    }
     if (envelopes) push.addHook('preHandler', openSealedRows(options.registry, options.store, envelopes));
-    registerPushRoute(push, options.registry, options.store, options.workflows, access);
+    registerPushRoute(push, options.registry, options.store, options.workflows, access, decoded);
   });
 }

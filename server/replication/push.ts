@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { changedFields, nounOf, wallClock, type WriteVerdict } from '../../shared/access/policy.ts';
 import { REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER, type RejectionNotice } from '../../shared/access/rejections.ts';
 import { SCHEMA_VERSION_PARAM, type Identity } from '../../shared/protocol/index.ts';
@@ -16,7 +16,13 @@ import { foreignDocument, mergeOnServer, revisionOutcome } from './conflicts.ts'
 export const MAX_PUSH_ROWS = 10000;
 const HEADER_BUDGET = 6000;
 
-interface ValidRow { id: string; assumed: WireDocument | undefined; incoming: WireDocument }
+interface ValidRow {
+  id: string;
+  assumed: WireDocument | undefined;
+  incoming: WireDocument;
+  /** `JSON.stringify(incoming)`, when the push decoder made it already. */
+  incomingJson?: string;
+}
 
 /** A refused row with no server state the caller may see: the whole request is refused (403). */
 interface Refusal { id: string; code: string; reason: string; doc: WireDocument; alreadyKept: boolean }
@@ -55,12 +61,15 @@ class HistoryNeeded extends Error {
  * may see (a new document it may not create, another unit's document), the request is refused
  * with 403 and the refused rows are quarantined.
  */
-export function registerPushRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, workflows: WorkflowRegistry, access: AccessControl): void {
+/** Per row of a push body, its newDocumentState's JSON text if it was already validated (push-decoder.ts). */
+export type DecodedStates = (request: FastifyRequest, rows: readonly unknown[]) => Promise<(string | undefined)[] | undefined>;
+
+export function registerPushRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, workflows: WorkflowRegistry, access: AccessControl, decoded?: DecodedStates): void {
   app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>('/:collection/push', async (request, reply) => {
     const spec = resolveCollection(registry, request.params.collection);
     checkSchemaVersion(spec, request.query[SCHEMA_VERSION_PARAM]);
     const identity = request.identity;
-    const rows = validateRows(spec, request.body);
+    const rows = validateRows(spec, request.body, Array.isArray(request.body) ? await decoded?.(request, request.body) : undefined);
 
     const foreign = rows.filter((r) => r.incoming['tenantId'] !== undefined && r.incoming['tenantId'] !== identity.tenantId);
     const actor: Actor = actorOf(identity);
@@ -89,7 +98,7 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
       const decisions = batch;
       const requests: WriteRequest[] = [];
       for (const row of rows) {
-        requests.push({ id: row.id, incoming: row.incoming, decide: (master) => decisions.decide(row, master) });
+        requests.push(new RowRequest(row, decisions));
         const companion = decisions.addendumRequest(row);
         if (companion) requests.push(companion);
       }
@@ -177,6 +186,22 @@ async function earlierRefusals(store: Store, identity: Identity, collection: str
     revs.set(entry.documentId, set);
   }
   return revs;
+}
+
+/** A pushed row as the store's write request (a class, not a closure per row: pushes carry thousands). */
+class RowRequest implements WriteRequest {
+  readonly id: string;
+  readonly incoming: WireDocument;
+  readonly incomingJson: string | undefined;
+  constructor(private readonly row: ValidRow, private readonly decisions: PushDecisions) {
+    this.id = row.id;
+    this.incoming = row.incoming;
+    this.incomingJson = row.incomingJson;
+  }
+
+  decide(master: StoredDocument | undefined): WriteDecision {
+    return this.decisions.decide(this.row, master);
+  }
 }
 
 /** The decisions of one push batch, made inside its write transaction. */
@@ -336,7 +361,7 @@ function setRejectionHeaders(reply: { header(name: string, value: string): unkno
   if (kept.length < notices.length) reply.header(REJECTIONS_TOTAL_HEADER, String(notices.length));
 }
 
-function validateRows(spec: CollectionSpec, body: unknown): ValidRow[] {
+function validateRows(spec: CollectionSpec, body: unknown, decodedStates?: (string | undefined)[]): ValidRow[] {
   if (!Array.isArray(body)) {
     throw new HttpError(400, 'BAD_PUSH_BODY', 'The push body must be a JSON array of { assumedMasterState?, newDocumentState } rows.');
   }
@@ -360,7 +385,9 @@ function validateRows(spec: CollectionSpec, body: unknown): ValidRow[] {
     const incoming = newDocumentState as WireDocument;
     const id = incoming[spec.primaryKey];
     const idText = typeof id === 'string' ? id : undefined;
-    if (!spec.validate(incoming)) {
+    // A state the decoder validated is this very object: it passed the same schema there.
+    const incomingJson = decodedStates?.[index];
+    if (incomingJson === undefined && !spec.validate(incoming)) {
       for (const p of describeSchemaErrors(spec.validate.errors)) {
         problems.push({ index, ...(idText ? { id: idText } : {}), path: `newDocumentState.${p.path}`, message: p.message });
       }
@@ -375,7 +402,7 @@ function validateRows(spec: CollectionSpec, body: unknown): ValidRow[] {
       }
       assumed = assumedMasterState as WireDocument;
     }
-    rows.push({ id: idText!, assumed, incoming });
+    rows.push(incomingJson === undefined ? { id: idText!, assumed, incoming } : { id: idText!, assumed, incoming, incomingJson });
   });
   if (problems.length > 0) {
     const first = problems[0]!;

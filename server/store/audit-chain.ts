@@ -18,3 +18,10 @@ export function revOf(json: string): string | undefined {
   const match = /"rev":"([^"]{1,64})"/.exec(json);
   return match?.[1];
 }
+
+/** `revOf` of a document whose object is at hand: its `rev` field when that is what the pattern would find. */
+export function revisionOf(doc: Readonly<Record<string, unknown>> | undefined, json: string): string | undefined {
+  const rev = doc?.["rev"];
+  if (typeof rev === 'string' && rev.length > 0 && rev.length <= 64 && !/["\\]/.test(rev)) return rev;
+  return revOf(json);
+}

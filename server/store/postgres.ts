@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CommitNotifier } from './commit-notifier.ts';
 import { auditHash, GENESIS_HASH, revOf } from './audit-chain.ts';
+import { documentJson } from './document-json.ts';
 import type {
   Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, FieldTest, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery,
   QuarantineEntry, QuarantineQuery, ScopedPullQuery, Store, StoredDocument, WireDocument, WriteBatch, WriteResult,
@@ -133,7 +134,7 @@ export class PostgresStore implements Store {
         switch (decision.action) {
           case 'write': {
             const seq = ++tx.lastSeq;
-            const json = JSON.stringify(decision.doc);
+            const json = documentJson(request, decision.doc);
             const stored: StoredDocument = {
               collection: batch.collection, id: request.id, tenantId: batch.tenantId, seq, json, committedAt: now,
             };

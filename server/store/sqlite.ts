@@ -4,7 +4,8 @@ import path from 'node:path';
 import { CommitNotifier } from './commit-notifier.ts';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
-import { auditHash, GENESIS_HASH, revOf } from './audit-chain.ts';
+import { auditHash, GENESIS_HASH, revisionOf, revOf } from './audit-chain.ts';
+import { documentJson } from './document-json.ts';
 import type {
   Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery, QuarantineEntry, Store, StoredDocument,
   WireDocument, WriteBatch, WriteResult,
@@ -33,6 +34,8 @@ interface OutboxRow {
   id: number; key: string; kind: string; tenant_id: string; payload: string; causation_id: string;
   attempts: number; created_at: number; next_attempt_at: number; last_error: string | null; done: number;
 }
+
+const PAGE_SIZE = 16384;
 
 const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS documents (
@@ -136,6 +139,11 @@ export class SqliteStore implements Store {
       file = path.join(options.dataDir, 'fieldsync.sqlite');
     }
     this.db = new Database(file);
+    // 16 KiB pages (a new file only; an existing one keeps its size): a ~2 KB ePCR then fits in
+    // its leaf page instead of spilling to an overflow chain, and a batch is a quarter of the WAL
+    // frames. Measured with 500-document transactions: ePCRs 42 → 25 µs, GPS points 11 → 8.6 µs
+    // per document; a one-row commit costs about 45 µs more.
+    this.db.pragma(`page_size = ${PAGE_SIZE}`);
     this.db.pragma('journal_mode = WAL');
     // Durability is group-commit.ts's business: it syncs the WAL itself before answering anyone.
     this.db.pragma('synchronous = NORMAL');
@@ -261,7 +269,7 @@ export class SqliteStore implements Store {
         switch (decision.action) {
           case 'write': {
             const seq = ++this.lastSeq;
-            const json = JSON.stringify(decision.doc);
+            const json = documentJson(request, decision.doc);
             this.stmts.upsert.run(batch.collection, request.id, batch.tenantId, seq, decision.doc._deleted ? 1 : 0, json, now);
             const stored: StoredDocument = {
               collection: batch.collection, id: request.id, tenantId: batch.tenantId, seq, json, committedAt: now,
@@ -292,7 +300,7 @@ export class SqliteStore implements Store {
         const documents = result.written.map((w) => {
           const before = firstBefore.get(w.id);
           const beforeRev = before ? revOf(before.json) : undefined;
-          const afterRev = revOf(w.json);
+          const afterRev = revisionOf(objects.get(w.id), w.json);
           return { id: w.id, ...(beforeRev ? { beforeRev } : {}), ...(afterRev ? { afterRev } : {}) };
         });
         this.appendAuditSync([{

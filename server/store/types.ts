@@ -35,6 +35,8 @@ export interface WriteRequest {
   incoming: WireDocument;
   /** Called inside the transaction with the current master, so the decision cannot race. */
   decide(master: StoredDocument | undefined): WriteDecision;
+  /** `JSON.stringify(incoming)`, if already made: stored as is when the decision writes `incoming` itself. */
+  incomingJson?: string | undefined;
 }
 
 export interface Actor {

@@ -117,7 +117,13 @@ export function inBoundScope(scope: BoundScope, doc: Doc): boolean | undefined {
     case 'nothing':
       return false;
     case 'where':
-      return scope.anyOf.some((alt) => alt.every((c) => conditionHolds(c, doc)));
+      // Loops, not some/every: this runs for every row of every push.
+      for (const alt of scope.anyOf) {
+        let holds = true;
+        for (const c of alt) if (!conditionHolds(c, doc)) { holds = false; break; }
+        if (holds) return true;
+      }
+      return false;
     case 'via':
       return undefined;
   }
@@ -175,6 +181,23 @@ export function wallClock(dateTime: unknown): string {
   return match?.[1] ?? String(dateTime);
 }
 
+/** Bound scopes by identity (one per request) and unbound scope, so a batch binds each once. */
+const boundScopes = new WeakMap<Identity, Map<Scope, BoundScope>>();
+
+function boundScopeFor(scope: Scope, identity: Identity): BoundScope {
+  let byScope = boundScopes.get(identity);
+  if (!byScope) boundScopes.set(identity, byScope = new Map());
+  let bound = byScope.get(scope);
+  if (!bound) byScope.set(scope, bound = bindScope(scope, identity));
+  return bound;
+}
+
+function outOfScopeVerdict(which: 'current' | 'new', rule: WriteRule, collection: string, noun: string, identity: Identity): WriteVerdict {
+  return refuse('OUT_OF_SCOPE', which === 'current'
+    ? `This ${noun} is not one of ${rule.scope.kind === 'tenant' ? 'yours' : (rule.scope as { label: string }).label} (${whoAmI(identity)}); you cannot change it.`
+    : `You may only write ${rule.scope.kind === 'tenant' ? `${collection} of your agency` : (rule.scope as { label: string }).label} (${whoAmI(identity)}); check ${scopeFields(rule.scope).join(', ') || 'the document'}.`);
+}
+
 /**
  * Whether `identity` may turn `master` (absent for a new document) into `incoming`. The caller
  * has already checked the tenant, the schema and RxDB's revision rule.
@@ -188,21 +211,19 @@ export function checkWrite(collection: string, access: CollectionAccess, identit
       ? `Your role (${identity.role}) may read ${collection} but not change them; your change was not saved on the server.`
       : `Your role (${identity.role}) has no access to ${collection}; your change was not saved on the server.`);
   }
-  const scope = bindScope(rule.scope, identity);
-  const outOfScope = (which: 'current' | 'new') => refuse('OUT_OF_SCOPE', which === 'current'
-    ? `This ${noun} is not one of ${rule.scope.kind === 'tenant' ? 'yours' : (rule.scope as { label: string }).label} (${whoAmI(identity)}); you cannot change it.`
-    : `You may only write ${rule.scope.kind === 'tenant' ? `${collection} of your agency` : (rule.scope as { label: string }).label} (${whoAmI(identity)}); check ${scopeFields(rule.scope).join(', ') || 'the document'}.`);
+  // Bound once per identity and rule: a push checks every row of its batch with the same ones.
+  const scope = boundScopeFor(rule.scope, identity);
   const serverOwned = access.serverOwned ?? [];
 
   if (!master) {
     if (!rule.create) return refuse('NO_CREATE', `Your role (${identity.role}) cannot create ${collection}; ask dispatch or your administrator.`);
-    const owned = serverOwned.filter((f) => incoming[f] !== undefined);
+    const owned = serverOwned.length === 0 ? serverOwned : serverOwned.filter((f) => incoming[f] !== undefined);
     if (owned.length > 0) return refuse('SERVER_OWNED_FIELD', `${owned.join(', ')} ${owned.length > 1 ? 'are' : 'is'} set by the server only; a device cannot set ${owned.length > 1 ? 'them' : 'it'}.`);
-    if (inBoundScope(scope, incoming) !== true) return outOfScope('new');
+    if (inBoundScope(scope, incoming) !== true) return outOfScopeVerdict('new', rule, collection, noun, identity);
     return { kind: 'allow' };
   }
 
-  if (inBoundScope(scope, master) !== true) return outOfScope('current');
+  if (inBoundScope(scope, master) !== true) return outOfScopeVerdict('current', rule, collection, noun, identity);
   const changed = changedFields(master, incoming);
   const deletionChanged = isDeleted(master) !== isDeleted(incoming);
 
@@ -232,6 +253,6 @@ export function checkWrite(collection: string, access: CollectionAccess, identit
         : `Your role (${identity.role}) may change only ${allowed.join(', ')} of a ${noun}; this change also touched ${forbidden.join(', ')}.`);
     }
   }
-  if (inBoundScope(scope, incoming) !== true) return outOfScope('new');
+  if (inBoundScope(scope, incoming) !== true) return outOfScopeVerdict('new', rule, collection, noun, identity);
   return { kind: 'allow' };
 }
