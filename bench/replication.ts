@@ -182,27 +182,40 @@ async function initialPull(count: number): Promise<BenchFigure[]> {
   }
 }
 
-async function recentPull(stored: number): Promise<BenchFigure> {
-  const dataDir = workDir(`recent-${stored}`);
-  await seed(dataDir, 'gps_points', stored, (i) => gpsDoc(TENANT, i));
-  const port = await freePort();
-  const server = await startServerProcess({ port, dataDir, env: { LOG_LEVEL: 'error' } });
+/**
+ * The newest 100 changes of each store, requested round-robin across the stores' servers (all
+ * running at once), so a neighbour's burst on this shared machine slows every size alike
+ * instead of whichever size was being measured when it came.
+ */
+async function recentPulls(sizes: number[]): Promise<BenchFigure[]> {
+  const stores: { stored: number; dataDir: string; url: string; times: number[]; stop: () => Promise<void> }[] = [];
   try {
-    // The newest 100 changes: the checkpoint a device holds when it was in sync a moment ago.
-    const after = stored - 100;
-    const url = `${server.url}/api/sync/gps_points/pull?schemaVersion=0&limit=100&checkpoint=${encodeURIComponent(JSON.stringify({ seq: after }))}`;
-    const times: number[] = [];
-    for (let i = 0; i < 300; i++) {
-      const start = performance.now();
-      const page = (await (await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { documents: unknown[] };
-      if (page.documents.length !== 100) throw new Error(`expected 100 recent changes, got ${page.documents.length}`);
-      if (i >= 50) times.push(performance.now() - start); // the first requests warm up connections and caches
+    for (const stored of sizes) {
+      const dataDir = workDir(`recent-${stored}`);
+      await seed(dataDir, 'gps_points', stored, (i) => gpsDoc(TENANT, i));
+      const port = await freePort();
+      const server = await startServerProcess({ port, dataDir, env: { LOG_LEVEL: 'error' } });
+      // The newest 100 changes: the checkpoint a device holds when it was in sync a moment ago.
+      const url = `${server.url}/api/sync/gps_points/pull?schemaVersion=0&limit=100&checkpoint=${encodeURIComponent(JSON.stringify({ seq: stored - 100 }))}`;
+      stores.push({ stored, dataDir, url, times: [], stop: () => server.stop() });
     }
-    const raw = rawRecentReadMs(path.join(dataDir, 'fieldsync.sqlite'), 'gps_points', TENANT, after, 100, 300);
-    return figure(`pull 100 recent changes, ${stored.toLocaleString('en-US')} stored (median)`, median(times), 'ms', median(raw.slice(50)), 'baseline: the raw SQLite query');
+    for (let i = 0; i < 300; i++) {
+      for (const store of stores) {
+        const start = performance.now();
+        const page = (await (await fetch(store.url, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { documents: unknown[] };
+        if (page.documents.length !== 100) throw new Error(`expected 100 recent changes, got ${page.documents.length}`);
+        if (i >= 50) store.times.push(performance.now() - start); // the first requests warm up connections and caches
+      }
+    }
+    return stores.map((store) => {
+      const raw = rawRecentReadMs(path.join(store.dataDir, 'fieldsync.sqlite'), 'gps_points', TENANT, store.stored - 100, 100, 300);
+      return figure(`pull 100 recent changes, ${store.stored.toLocaleString('en-US')} stored (median)`, median(store.times), 'ms', median(raw.slice(50)), 'baseline: the raw SQLite query; requests alternate between the stores');
+    });
   } finally {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const store of stores) {
+      await store.stop();
+      rmSync(store.dataDir, { recursive: true, force: true });
+    }
   }
 }
 
@@ -243,8 +256,7 @@ export async function replicationBenchmarks(options: { quick: boolean }): Promis
  */
 export async function scalingBenchmarks(options: { quick: boolean }): Promise<BenchFigure[]> {
   const sizes = options.quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
-  const figures: BenchFigure[] = [];
-  for (const stored of sizes) figures.push(await recentPull(stored));
+  const figures: BenchFigure[] = await recentPulls(sizes);
   const small = figures[0]!;
   for (const large of figures.slice(1)) {
     const n = large.name.match(/([\d,]+) stored/)?.[1] ?? '?';
