@@ -37,7 +37,7 @@ export async function replicationRoutes(app: FastifyInstance, options: Replicati
       push.addHook('onClose', async () => decoder.close());
       const json = decodingJsonParser(push, decoder);
       push.removeContentTypeParser('application/json');
-      push.addContentTypeParser('application/json', { parseAs: 'string' }, json.parser);
+      push.addContentTypeParser('application/json', { parseAs: 'buffer' }, json.parser);
       decoded = json.decoded;
     }
     if (envelopes) push.addHook('preHandler', openSealedRows(options.registry, options.store, envelopes));

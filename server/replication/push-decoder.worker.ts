@@ -6,11 +6,13 @@ import type { DecodeReply, DecodeRequest } from './push-decoder.ts';
 // The same validators as the push route's (collections.ts), compiled from the same schemas.
 const registry = buildCollectionRegistry((workerData as { schemas: Record<string, JsonSchemaObject> }).schemas);
 
+const utf8 = new TextDecoder();
+
 parentPort!.on('message', (message: DecodeRequest) => {
   const reply: DecodeReply = { id: message.id, states: null };
   try {
     const spec = registry.get(message.collection);
-    const body: unknown = JSON.parse(message.text);
+    const body: unknown = JSON.parse(message.text ?? utf8.decode(new Uint8Array(message.bytes!)));
     if (spec && Array.isArray(body)) {
       const states: (string | null)[] = new Array(body.length);
       for (let i = 0; i < body.length; i++) {

@@ -25,15 +25,27 @@ describe('the push decoder (large bodies are validated and serialised on a worke
   afterAll(async () => { await decoder.close(); });
 
   it('gives the JSON of every valid newDocumentState and null for an invalid one; small bodies stay on the event loop', async () => {
-    const docs = Array.from({ length: 40 }, () => valid());
+    const docs = Array.from({ length: 40 }, () => valid({ narrative: { text: 'Found supine, alert, complaining of chest pain. '.repeat(30) } }));
     const bad = valid({ patient: { age: 'forty' } });
     const rows = [...docs.map((d) => ({ newDocumentState: d })), { newDocumentState: bad }, { nothing: true }];
-    const states = await decoder.decode('epcrs', JSON.stringify(rows));
+    const text = JSON.stringify(rows);
+    // Only collections seen to carry large documents go to the worker.
+    expect(decoder.decode('epcrs', text)).toBeUndefined();
+    decoder.observe('epcrs', Buffer.byteLength(text), rows.length);
+    const states = await decoder.decode('epcrs', text);
     expect(states).toHaveLength(rows.length);
     expect(states!.slice(0, 40)).toEqual(docs.map((d) => JSON.stringify(d)));
     expect(states![40]).toBeNull();
     expect(states![41]).toBeNull();
+    // Bytes are moved to the worker, not copied, and give the same answer.
+    const bytes = Buffer.from(JSON.stringify(rows), 'utf8');
+    expect(await decoder.decode('epcrs', bytes)).toEqual(states);
+    expect(bytes.byteLength).toBe(0);
     expect(decoder.decode('epcrs', '[]')).toBeUndefined();
+    // GPS points (~200 B) are cheaper to finish on the event loop than to hand over.
+    const points = JSON.stringify(Array.from({ length: 40 }, (_, i) => ({ newDocumentState: { id: `p${i}`, lat: 40, lng: -75 } })));
+    decoder.observe('gps_points', Buffer.byteLength(points), 40);
+    expect(decoder.decode('gps_points', points)).toBeUndefined();
     expect(await decoder.decode('epcrs', '{"not":"an array"}'.padEnd(2000))).toBeNull();
   });
 });
