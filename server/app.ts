@@ -22,6 +22,7 @@ import { installErrorHandling } from './http/errors.ts';
 import { requestDecompression } from './http/request-decompression.ts';
 import { buildCollectionRegistry, type CollectionRegistry } from './replication/collections.ts';
 import { replicationRoutes } from './replication/index.ts';
+import { PushDecoder } from './replication/push-decoder.ts';
 import { attachChangeStream } from './replication/stream.ts';
 import { CadBridge, DisabledCadGateway } from './integrations/cad-bridge/bridge.ts';
 import { CadInbound } from './integrations/cad-bridge/inbound.ts';
@@ -133,7 +134,10 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
 
   // Registered before the sync routes: the metrics hooks must apply to them.
   const breakerStates = () => app.integrations.breakerStates();
-  await app.register(metricsPlugin, { breakerStates });
+  const pushWorkerMinBytes = options.pushWorkerMinBytes ?? 32 * 1024;
+  const pushDecoder = pushWorkerMinBytes > 0 ? new PushDecoder(registry, { minBytes: pushWorkerMinBytes }) : undefined;
+  if (pushDecoder) app.addHook('onClose', async () => pushDecoder.close());
+  await app.register(metricsPlugin, { breakerStates, ...(pushDecoder ? { pushDecoder } : {}) });
   registerHealthRoutes(app, store, { breakerStates });
   await app.register(async (scope) => {
     await scope.register(requireIdentity, { auth });
@@ -143,7 +147,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
       key: (request) => `sync|${request.identity.tenantId}|${request.identity.deviceId}`,
     });
     scope.addHook('onRequest', async (request, reply) => syncLimit(request, reply));
-    await scope.register(replicationRoutes, { registry, store, workflows, access: accessControl, envelopes: authService.transportKeys, pushWorkerMinBytes: options.pushWorkerMinBytes ?? 32 * 1024 });
+    await scope.register(replicationRoutes, { registry, store, workflows, access: accessControl, envelopes: authService.transportKeys, ...(pushDecoder ? { pushDecoder } : {}) });
   }, { prefix: '/api/sync' });
   await app.register(authRoutes, {
     prefix: '/api/auth', service: authService,

@@ -3,10 +3,13 @@ import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { SYNC_BASE_PATH } from '../../shared/protocol/index.ts';
 import type { BreakerState } from '../integrations/resilient-call.ts';
+import type { PushDecoder } from '../replication/push-decoder.ts';
 
 export interface MetricsOptions {
   /** Breaker state per outbound target; absent when no integrations are wired. */
   breakerStates?: () => Record<string, BreakerState>;
+  /** The push route's worker thread (server/replication/push-decoder.ts), when it is on. */
+  pushDecoder?: Pick<PushDecoder, 'rowsDecoded' | 'state'>;
 }
 
 const SYNC_ROUTES = new Map<string, 'push' | 'pull'>([
@@ -55,6 +58,18 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: MetricsOpt
     name: 'fieldsync_documents_committed_total',
     help: 'Document versions committed to the store (device pushes and hook writes).',
     labelNames: ['collection'] as const,
+    registers,
+  });
+  const workerRows = new Counter({
+    name: 'fieldsync_push_worker_rows_total',
+    help: 'Pushed rows validated and serialised on the push worker thread instead of the event loop.',
+    labelNames: ['collection'] as const,
+    registers,
+  });
+  const workerState = new Gauge({
+    name: 'fieldsync_push_worker_state',
+    help: 'The push worker thread: 1 for its current state (idle until the first large body of large documents, starting, ready, failed).',
+    labelNames: ['state'] as const,
     registers,
   });
   const storeUp = new Gauge({ name: 'fieldsync_store_up', help: '1 if the store answered at the last scrape, else 0.', registers });
@@ -121,6 +136,13 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: MetricsOpt
     for (const workflow of workflows) {
       hookRuns.inc({ workflow }, runs.get(workflow) ?? 0);
       hookFailures.inc({ workflow }, failures.get(workflow) ?? 0);
+    }
+    const decoder = options.pushDecoder;
+    workerRows.reset();
+    workerState.reset();
+    if (decoder) {
+      for (const [collection, rows] of decoder.rowsDecoded) workerRows.inc({ collection }, rows);
+      for (const state of ['idle', 'starting', 'ready', 'failed'] as const) workerState.set({ state }, decoder.state === state ? 1 : 0);
     }
     breakerState.reset();
     for (const [target, state] of Object.entries(options.breakerStates?.() ?? {})) {

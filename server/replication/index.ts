@@ -5,7 +5,7 @@ import { AccessControl } from './access.ts';
 import type { CollectionRegistry } from './collections.ts';
 import { openSealedRows, type EnvelopeKeyring } from './envelopes.ts';
 import { registerPullRoute } from './pull.ts';
-import { decodingJsonParser, PushDecoder } from './push-decoder.ts';
+import { decodingJsonParser, type PushDecoder } from './push-decoder.ts';
 import { registerPushRoute, type DecodedStates } from './push.ts';
 import { registerRejectionsRoute } from './rejections.ts';
 import { registerScopeRoute } from './scope.ts';
@@ -18,8 +18,8 @@ export interface ReplicationRoutesOptions {
   access?: AccessControl;
   /** The transport keys sealed push rows are opened with (server/auth/transport-keys.ts); without it sealed rows are invalid documents. */
   envelopes?: EnvelopeKeyring;
-  /** Push bodies at least this long are decoded on a worker thread too (push-decoder.ts); 0: never. */
-  pushWorkerMinBytes?: number;
+  /** Decodes large push bodies on a worker thread too (push-decoder.ts); absent: all on the event loop. */
+  pushDecoder?: PushDecoder;
 }
 
 /** Mounted under /api/sync; authentication runs before every route of this plugin. */
@@ -32,9 +32,8 @@ export async function replicationRoutes(app: FastifyInstance, options: Replicati
   await app.register(async (push) => {
     const { envelopes } = options;
     let decoded: DecodedStates | undefined;
-    if (options.pushWorkerMinBytes !== 0) {
-      const decoder = new PushDecoder(options.registry, { minBytes: options.pushWorkerMinBytes ?? 32 * 1024 });
-      push.addHook('onClose', async () => decoder.close());
+    const decoder = options.pushDecoder;
+    if (decoder) {
       const json = decodingJsonParser(push, decoder);
       push.removeContentTypeParser('application/json');
       push.addContentTypeParser('application/json', { parseAs: 'buffer' }, json.parser);

@@ -48,6 +48,8 @@ export class PushDecoder {
   private readonly minBytes: number;
   private readonly maxQueued: number;
   private readonly minDocumentBytes: number;
+  /** Rows the worker validated and serialised, by collection (cumulative; `/metrics`). */
+  readonly rowsDecoded = new Map<string, number>();
   /** Per collection, the average size of its pushed documents (bytes of body per row, smoothed). */
   private readonly documentBytes = new Map<string, number>();
 
@@ -62,7 +64,7 @@ export class PushDecoder {
     if (bodyBytes < this.minBytes || rows === 0) return;
     const before = this.documentBytes.get(collection);
     const size = bodyBytes / rows;
-    this.documentBytes.set(collection, before === undefined ? size : 0.8 * before + 0.2 * size);
+    this.documentBytes.set(collection, before === undefined ? size : (before + size) / 2);
     if (!this.broken && (this.documentBytes.get(collection) ?? 0) >= this.minDocumentBytes) this.worker ??= this.start();
   }
 
@@ -105,7 +107,10 @@ export class PushDecoder {
     const worker = this.worker;
     const id = this.nextId++;
     return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
+      this.waiting.set(id, (states) => {
+        if (states) this.rowsDecoded.set(collection, (this.rowsDecoded.get(collection) ?? 0) + states.reduce((n, state) => n + (state === null ? 0 : 1), 0));
+        resolve(states);
+      });
       if (typeof body === 'string') {
         worker.postMessage({ id, collection, text: body } satisfies DecodeRequest);
       } else if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer) {
@@ -114,6 +119,13 @@ export class PushDecoder {
         worker.postMessage({ id, collection, text: body.toString('utf8') } satisfies DecodeRequest);
       }
     });
+  }
+
+  /** idle: not started (no large body of large documents yet); starting; ready; failed. */
+  get state(): 'idle' | 'starting' | 'ready' | 'failed' {
+    if (this.broken) return 'failed';
+    if (!this.worker) return 'idle';
+    return this.ready ? 'ready' : 'starting';
   }
 
   /** Resolves once the worker answers (tests, and a caller that wants it warm). */

@@ -72,11 +72,29 @@ describe('a large push through the decoder', () => {
     expect(await server.app.store.countDocuments('epcrs', TENANT)).toBe(0);
   });
 
-  it('stores every document of a 300-row body exactly as sent', async () => {
-    const docs = Array.from({ length: 300 }, (_, i) => valid({ narrative: { text: `Patient ${i}: "quoted", é ü — ✓ \\ backslash` } }));
+  async function metric(series: string): Promise<number | undefined> {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  }
+
+  it('stores every document of a 300-row body decoded on the worker exactly as sent', async () => {
+    const report = (i: number) => valid({ narrative: { text: `Patient ${i}: "quoted", é ü — ✓ \\ backslash. `.repeat(30) } });
+    // Large bodies whose documents average 1 KB or more start the worker (the small reports of the
+    // test before brought the average down: two bodies of these bring it up); until it is ready,
+    // bodies are decoded on the event loop.
+    expect(await metric('fieldsync_push_worker_state{state="idle"}')).toBe(1);
+    for (let round = 0; round < 2; round++) {
+      expect((await push(Array.from({ length: 40 }, (_, i) => ({ newDocumentState: report(1000 * round + i) })))).status).toBe(200);
+    }
+    await expect.poll(() => metric('fieldsync_push_worker_state{state="ready"}')).toBe(1);
+    const before = await metric('fieldsync_push_worker_rows_total{collection="epcrs"}') ?? 0;
+
+    const docs = Array.from({ length: 300 }, (_, i) => report(i));
     const r = await push(docs.map((d) => ({ newDocumentState: d })));
     expect(r.status).toBe(200);
     expect(r.body).toEqual([]);
+    expect(await metric('fieldsync_push_worker_rows_total{collection="epcrs"}')).toBe(before + 300);
     const stored = await server.app.store.getDocuments('epcrs', TENANT, docs.map((d) => d.id));
     expect(stored).toHaveLength(300);
     const byId = new Map(stored.map((s) => [s.id, JSON.parse(s.json) as unknown]));
