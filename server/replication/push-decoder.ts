@@ -29,14 +29,13 @@ export interface PushDecoderOptions {
  * Half of a large push's per-document work, done on another core while the event loop parses the
  * same body: a worker thread parses it too, validates every newDocumentState with the collection's
  * schema and returns each one's JSON text. The push route then skips validating those rows and
- * the store stores that text instead of serialising the document again (for an ePCR of 2 KB
- * about 13 µs of 80 on the event loop; docs/protocol.md is unchanged by it).
+ * the store keeps that text instead of serialising the document again (for an ePCR of 2 KB about
+ * 13 µs of 80 on the event loop). Nothing on the wire changes.
  *
  * Only bodies of collections whose documents average 1 KB or more go to the worker (observe()):
- * for small documents the repeated parse costs more than it saves. Only an optimisation:
- * whatever the worker cannot answer (it is busy, it failed, a row is
- * invalid) is done on the event loop exactly as before, and invalid rows are always explained
- * there.
+ * for small documents the repeated parse costs more than it saves. It is only an optimisation:
+ * whatever the worker cannot answer (it is busy, it failed, a row is invalid) is done on the
+ * event loop exactly as before, and invalid rows are always explained there.
  */
 export class PushDecoder {
   private worker: Worker | undefined;

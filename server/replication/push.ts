@@ -48,6 +48,9 @@ class HistoryNeeded extends Error {
   }
 }
 
+/** Per row of a push body, its newDocumentState's JSON text if it was already validated (push-decoder.ts). */
+export type DecodedStates = (request: FastifyRequest, rows: readonly unknown[]) => Promise<(string | undefined)[] | undefined>;
+
 /**
  * `POST /api/sync/:collection/push`: RxDB's push contract with the access rules of
  * shared/access/rules.ts. The whole batch is validated first and written in one transaction, so
@@ -61,9 +64,6 @@ class HistoryNeeded extends Error {
  * may see (a new document it may not create, another unit's document), the request is refused
  * with 403 and the refused rows are quarantined.
  */
-/** Per row of a push body, its newDocumentState's JSON text if it was already validated (push-decoder.ts). */
-export type DecodedStates = (request: FastifyRequest, rows: readonly unknown[]) => Promise<(string | undefined)[] | undefined>;
-
 export function registerPushRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, workflows: WorkflowRegistry, access: AccessControl, decoded?: DecodedStates): void {
   app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>('/:collection/push', async (request, reply) => {
     const spec = resolveCollection(registry, request.params.collection);
