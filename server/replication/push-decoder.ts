@@ -64,7 +64,19 @@ export class PushDecoder {
     const before = this.documentBytes.get(collection);
     const size = bodyBytes / rows;
     this.documentBytes.set(collection, before === undefined ? size : (before + size) / 2);
-    if (!this.broken && (this.documentBytes.get(collection) ?? 0) >= this.minDocumentBytes) this.worker ??= this.start();
+    if ((this.documentBytes.get(collection) ?? 0) >= this.minDocumentBytes) this.ensureStarted();
+  }
+
+  /** Starts the worker once; if it cannot be started, the event loop keeps doing all the work. */
+  private ensureStarted(): Worker | undefined {
+    if (this.broken) return undefined;
+    try {
+      this.worker ??= this.start();
+    } catch (error) {
+      this.broken = true;
+      console.error('the push worker could not be started; pushes are decoded on the event loop', error);
+    }
+    return this.worker;
   }
 
   /** Started by the first large body, so a server that never receives one never pays for it. */
@@ -101,21 +113,26 @@ export class PushDecoder {
   decode(collection: string, body: string | Buffer): Promise<(string | null)[] | null> | undefined {
     if (this.broken || (typeof body === 'string' ? body.length : body.byteLength) < this.minBytes) return undefined;
     if ((this.documentBytes.get(collection) ?? 0) < this.minDocumentBytes) return undefined;
-    this.worker ??= this.start();
-    if (!this.ready || this.waiting.size >= this.maxQueued) return undefined;
-    const worker = this.worker;
+    const worker = this.ensureStarted();
+    if (!worker || !this.ready || this.waiting.size >= this.maxQueued) return undefined;
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, (states) => {
         if (states) this.rowsDecoded.set(collection, (this.rowsDecoded.get(collection) ?? 0) + states.reduce((n, state) => n + (state === null ? 0 : 1), 0));
         resolve(states);
       });
-      if (typeof body === 'string') {
-        worker.postMessage({ id, collection, text: body } satisfies DecodeRequest);
-      } else if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer) {
-        worker.postMessage({ id, collection, bytes: body.buffer } satisfies DecodeRequest, [body.buffer]);
-      } else {
-        worker.postMessage({ id, collection, text: body.toString('utf8') } satisfies DecodeRequest);
+      try {
+        if (typeof body === 'string') {
+          worker.postMessage({ id, collection, text: body } satisfies DecodeRequest);
+        } else if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer) {
+          worker.postMessage({ id, collection, bytes: body.buffer } satisfies DecodeRequest, [body.buffer]);
+        } else {
+          worker.postMessage({ id, collection, text: body.toString('utf8') } satisfies DecodeRequest);
+        }
+      } catch {
+        // Not handed over: the event loop does this body's work itself.
+        this.waiting.delete(id);
+        resolve(null);
       }
     });
   }
@@ -129,7 +146,7 @@ export class PushDecoder {
 
   /** Resolves once the worker answers (tests, and a caller that wants it warm). */
   async whenReady(): Promise<void> {
-    this.worker ??= this.start();
+    this.ensureStarted();
     while (!this.ready && !this.broken) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
