@@ -22,7 +22,7 @@ import { installErrorHandling } from './http/errors.ts';
 import { requestDecompression } from './http/request-decompression.ts';
 import { buildCollectionRegistry, type CollectionRegistry } from './replication/collections.ts';
 import { replicationRoutes } from './replication/index.ts';
-import { PushDecoder } from './replication/push-decoder.ts';
+import { DEFAULT_PUSH_WORKER_MIN_BYTES, PushDecoder } from './replication/push-decoder.ts';
 import { attachChangeStream } from './replication/stream.ts';
 import { CadBridge, DisabledCadGateway } from './integrations/cad-bridge/bridge.ts';
 import { CadInbound } from './integrations/cad-bridge/inbound.ts';
@@ -134,7 +134,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
 
   // Registered before the sync routes: the metrics hooks must apply to them.
   const breakerStates = () => app.integrations.breakerStates();
-  const pushWorkerMinBytes = options.pushWorkerMinBytes ?? 32 * 1024;
+  const pushWorkerMinBytes = options.pushWorkerMinBytes ?? DEFAULT_PUSH_WORKER_MIN_BYTES;
   const pushDecoder = pushWorkerMinBytes > 0 ? new PushDecoder(registry, { minBytes: pushWorkerMinBytes }) : undefined;
   if (pushDecoder) app.addHook('onClose', async () => pushDecoder.close());
   await app.register(metricsPlugin, { breakerStates, ...(pushDecoder ? { pushDecoder } : {}) });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_PUSH_WORKER_MIN_BYTES } from './replication/push-decoder.ts';
 
 /**
  * Everything the server can be told from the environment, read and checked in this one place.
@@ -126,7 +127,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     cadBackendAuthToken: raw(env, 'CAD_BACKEND_AUTH_TOKEN'),
     cadTenantId: nonEmpty(env, 'CAD_TENANT_ID', 'demo'),
     liveGpsIntervalMs: integer(env, 'LIVE_GPS_INTERVAL_MS', 250, 0, 60_000),
-    pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', 32 * 1024, 0, 512 * 1024 * 1024),
+    pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', DEFAULT_PUSH_WORKER_MIN_BYTES, 0, 512 * 1024 * 1024),
     buildApps: boolean(env, 'BUILD_APPS', true),
     autoClaimAfterFinalize: boolean(env, 'AUTO_CLAIM_AFTER_FINALIZE', false),
     nemsisStateId: nonEmpty(env, 'NEMSIS_STATE_ID', 'DEMO'),

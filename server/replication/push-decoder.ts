@@ -7,6 +7,14 @@ const { workerData } = require('node:worker_threads');
 import('tsx/esm/api').then(({ register }) => { register(); return import(workerData.module); });
 `;
 
+/** PUSH_WORKER_MIN_BYTES's default (server/config.ts): smaller bodies are not worth a round trip to the worker. */
+export const DEFAULT_PUSH_WORKER_MIN_BYTES = 32 * 1024;
+
+/** A push row's newDocumentState, whatever the row is (the route itself refuses malformed rows). */
+export function newDocumentStateOf(row: unknown): unknown {
+  return (row as { newDocumentState?: unknown } | null | undefined)?.newDocumentState;
+}
+
 /** The body as text, or as UTF-8 bytes moved (not copied) to the worker. */
 export interface DecodeRequest { id: number; collection: string; text?: string; bytes?: ArrayBuffer }
 /** Per row, the newDocumentState as JSON text if it is a document that passed its schema; null otherwise. */
@@ -44,6 +52,9 @@ export class PushDecoder {
   private broken = false;
   /** Until the worker has compiled its validators, pushes are not kept waiting for it. */
   private ready = false;
+  /** Settles when the worker is ready or has failed. */
+  private settled: Promise<void> | undefined;
+  private settle: (() => void) | undefined;
   private readonly minBytes: number;
   private readonly maxQueued: number;
   private readonly minDocumentBytes: number;
@@ -53,7 +64,7 @@ export class PushDecoder {
   private readonly documentBytes = new Map<string, number>();
 
   constructor(private readonly registry: CollectionRegistry, options: PushDecoderOptions = {}) {
-    this.minBytes = options.minBytes ?? 32 * 1024;
+    this.minBytes = options.minBytes ?? DEFAULT_PUSH_WORKER_MIN_BYTES;
     this.maxQueued = options.maxQueued ?? 4;
     this.minDocumentBytes = options.minDocumentBytes ?? 1024;
   }
@@ -87,9 +98,11 @@ export class PushDecoder {
     // not reach a worker on Node 20, so it registers tsx itself before loading its module.
     const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { schemas, module: new URL('./push-decoder.worker.ts', import.meta.url).href } });
     worker.unref();
+    this.settled = new Promise((resolve) => { this.settle = resolve; });
     worker.on('message', (reply: DecodeReply | 'ready') => {
       if (reply === 'ready') {
         this.ready = true;
+        this.settle?.();
         return;
       }
       const resolve = this.waiting.get(reply.id);
@@ -98,6 +111,7 @@ export class PushDecoder {
     });
     const fail = () => {
       this.broken = true;
+      this.settle?.();
       for (const resolve of this.waiting.values()) resolve(null);
       this.waiting.clear();
     };
@@ -144,10 +158,10 @@ export class PushDecoder {
     return this.ready ? 'ready' : 'starting';
   }
 
-  /** Resolves once the worker answers (tests, and a caller that wants it warm). */
+  /** Starts the worker and resolves once it is ready (or failed): for a caller that wants it warm. */
   async whenReady(): Promise<void> {
     this.ensureStarted();
-    while (!this.ready && !this.broken) await new Promise((resolve) => setTimeout(resolve, 10));
+    await this.settled;
   }
 
   async close(): Promise<void> {
@@ -177,7 +191,7 @@ export function decodingJsonParser(app: import('fastify').FastifyInstance, decod
     parseJson(request, text, (error: Error | null, body?: unknown) => {
       if (!error && typeof collection === 'string' && Array.isArray(body)) decoder.observe(collection, bytes, body.length);
       if (!error && result && Array.isArray(body)) {
-        pending.set(request, { states: body.map((row: unknown) => (row as { newDocumentState?: unknown } | null)?.newDocumentState), result });
+        pending.set(request, { states: body.map(newDocumentStateOf), result });
       }
       done(error, body);
     });
@@ -192,7 +206,7 @@ export function decodingJsonParser(app: import('fastify').FastifyInstance, decod
     pending.delete(request);
     const states = await entry.result;
     if (!states || states.length !== rows.length) return undefined;
-    return rows.map((row, i) => (row as { newDocumentState?: unknown } | null)?.newDocumentState === entry.states[i] ? states[i] ?? undefined : undefined);
+    return rows.map((row, i) => (newDocumentStateOf(row) === entry.states[i] ? states[i] ?? undefined : undefined));
   };
   return { parser, decoded };
 }

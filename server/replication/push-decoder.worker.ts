@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { JsonSchemaObject } from '../../shared/schemas/wire-schema.ts';
 import { buildCollectionRegistry } from './collections.ts';
-import type { DecodeReply, DecodeRequest } from './push-decoder.ts';
+import { newDocumentStateOf, type DecodeReply, type DecodeRequest } from './push-decoder.ts';
 
 // The same validators as the push route's (collections.ts), compiled from the same schemas.
 const registry = buildCollectionRegistry((workerData as { schemas: Record<string, JsonSchemaObject> }).schemas);
@@ -16,7 +16,7 @@ parentPort!.on('message', (message: DecodeRequest) => {
     if (spec && Array.isArray(body)) {
       const states: (string | null)[] = new Array(body.length);
       for (let i = 0; i < body.length; i++) {
-        const state = (body[i] as { newDocumentState?: unknown } | null)?.newDocumentState;
+        const state = newDocumentStateOf(body[i]);
         states[i] = state !== null && typeof state === 'object' && !Array.isArray(state) && spec.validate(state) ? JSON.stringify(state) : null;
       }
       reply.states = states;

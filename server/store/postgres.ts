@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CommitNotifier } from './commit-notifier.ts';
-import { auditHash, GENESIS_HASH, revOf } from './audit-chain.ts';
+import { auditHash, GENESIS_HASH, revisionOf, revOf } from './audit-chain.ts';
 import { documentJson } from './document-json.ts';
 import type {
   Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, FieldTest, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery,
@@ -167,7 +167,7 @@ export class PostgresStore implements Store {
         const documents = result.written.map((w) => {
           const before = firstBefore.get(w.id);
           const beforeRev = before ? revOf(before.json) : undefined;
-          const afterRev = revOf(w.json);
+          const afterRev = revisionOf(objects.get(w.id), w.json);
           return { id: w.id, ...(beforeRev ? { beforeRev } : {}), ...(afterRev ? { afterRev } : {}) };
         });
         tx.lastHash = write.audit([{

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS, seedDemoTenant } from '../../../server/auth/demo.ts';
 import { devToken } from '../../../server/auth/identity.ts';
 import { eventually } from '../../helpers/device.ts';
+import { SERVER_NODE_FLAGS } from '../../helpers/server-process.ts';
 import { freePort, makeDataDir, startTestServer, type TestServer } from '../../helpers/server.ts';
 import { login, make, PASSWORD, pullAll, seed } from '../access/fixtures.ts';
 
@@ -162,7 +163,7 @@ describe('the demo agency', () => {
 
   it('npm start prints the demo credentials at start-up', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/cli.ts')], {
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', path.join(ROOT, 'server/cli.ts')], {
       cwd: ROOT, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: makeDataDir(), LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
