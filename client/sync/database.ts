@@ -3,6 +3,7 @@ import { wrappedKeyEncryptionCryptoJsStorage } from 'rxdb/plugins/encryption-cry
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { wrappedValidateAjvStorage } from 'rxdb/plugins/validate-ajv';
 import { conflictHandlerFor } from '../../shared/merge/index.ts';
+import { withIndexedChangesSince } from './changes-since.ts';
 import { collectionSchemas, type CollectionName } from '../../shared/schemas/index.ts';
 
 /** Open-source RxDB allows at most this many open collections per JavaScript realm. */
@@ -46,12 +47,14 @@ export class WrongDatabaseKeyError extends Error {
 export const isWrongDatabaseKey = (error: unknown): boolean =>
   (error as { name?: unknown } | undefined)?.name === 'WrongDatabaseKeyError';
 
-/** The storage every fieldsync database uses: validation outside, encryption (with a key) inside. */
+/** The storage every fieldsync database uses: validation outside, encryption (with a key) inside, changes found by index. */
 export function fieldsyncStorage(base: RxStorage<unknown, unknown>, encrypted: boolean): RxStorage<unknown, unknown> {
   // Encryption replaces each encrypted field's schema with `{type: 'string'}` for the storage
   // below it: a validator inside it would only see ciphertext. Outside, it checks the clear
   // document against the full schema (RxDB dev-mode also wants the validator at the top).
-  const inner = encrypted ? wrappedKeyEncryptionCryptoJsStorage({ storage: base }) : base;
+  // Innermost, so the wrappers above it find and keep its getChangedDocumentsSince.
+  const indexed = withIndexedChangesSince(base);
+  const inner = encrypted ? wrappedKeyEncryptionCryptoJsStorage({ storage: indexed }) : indexed;
   // Validating on the device refuses a bad document when it is written, not hours later at sync.
   return wrappedValidateAjvStorage({ storage: inner });
 }
