@@ -74,7 +74,6 @@ async function main(): Promise<void> {
   } else {
     const replication = await replicationBenchmarks({ quick });
     printTable('A (protocol only): HTTP push/pull without a client database, vs raw SQLite', replication);
-    writeFileSync(path.join(resultsDir, 'replication.json'), JSON.stringify(replication, null, 2) + '\n');
     await productBenchmarks({ quick, resultsDir });
 
     const count = 10_000;
@@ -99,6 +98,8 @@ async function main(): Promise<void> {
 
     scaling = await scalingBenchmarks({ quick });
     printTable('C. scaling: pull of the 100 most recent changes', scaling);
+    // Issue #2's figures in one file: push, initial pull, and the recent-change pulls by store size.
+    writeFileSync(path.join(resultsDir, 'replication.json'), JSON.stringify([...replication, ...scaling], null, 2) + '\n');
 
     unitLoad = await runUnitLoad({ units: 500, seconds: quick ? 20 : 60 });
     printUnitLoad(unitLoad);
