@@ -2,18 +2,19 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { runBulk, type BulkResult } from './bulk.ts';
+import { clientCeiling, httpFloor } from './ceilings.ts';
 import { comparePeers, type Comparison } from './compare.ts';
 import { runFleet, type FleetResult } from './fleet.ts';
 import { epcrDoc, gpsDoc } from './lib/docs.ts';
 import { mainThreadProfile, printProfile, type ProfileWindow } from './lib/profile.ts';
 import { loadAverage } from './lib/proc.ts';
-import { runMeta } from './lib/report.ts';
+import { fmtNum, runMeta } from './lib/report.ts';
 import { printTable, type BenchFigure } from './lib/stats.ts';
 import { ours, TENANT } from './lib/systems.ts';
 import { productBenchmarks } from './product.ts';
 import { rawBaselines } from './raw.ts';
 import { pushBenchmarks, replicationBenchmarks, scalingBenchmarks } from './replication.ts';
-import { buildChart, evaluateTargets, printBulkOurs, printComparison, printFleet, printRaw, printTargets, printUnitLoad, type Target } from './summary.ts';
+import { buildChart, evaluateTargets, printBulkOurs, printCeilings, printComparison, printFleet, printRaw, printTargets, printUnitLoad, type Ceilings, type Target } from './summary.ts';
 import { runHttpFleet, runUnitLoad, type UnitLoadResult } from './unit-load.ts';
 
 /**
@@ -52,6 +53,12 @@ async function main(): Promise<void> {
   // D: raw baselines, measured in this run (the targets compare against them).
   const raw = rawBaselines(10_000);
   printRaw(raw);
+  const fleetSeconds = quick ? 10 : 30;
+  const ceilings: Ceilings = {
+    client: [await clientCeiling('GPS ~200 B', quick ? 2_000 : 10_000, BATCH), await clientCeiling('ePCR ~2 KB', quick ? 2_000 : 10_000, BATCH)],
+    http: [await httpFloor({ devices: 100, seconds: fleetSeconds })],
+  };
+  printCeilings(ceilings);
 
   let comparison: Comparison | undefined;
   let oursBulk: BulkResult[] = [];
@@ -83,7 +90,7 @@ async function main(): Promise<void> {
     ];
     printBulkOurs(oursBulk, raw);
 
-    const seconds = quick ? 10 : 30;
+    const seconds = fleetSeconds;
     oursHttp100 = [await runHttpFleet({ devices: 100, seconds })];
     oursHttp500 = [await runHttpFleet({ devices: 500, seconds })];
     oursFleet100 = [await runFleet(ours, { devices: 100, seconds, batchSize: BATCH })];
@@ -109,7 +116,7 @@ async function main(): Promise<void> {
     { label: 'HTTP devices', devices: 100 as const, results: oursHttp100 }, { label: 'RxDB client devices', devices: 100 as const, results: oursFleet100 },
     { label: 'HTTP devices', devices: 500 as const, results: oursHttp500 }, { label: 'RxDB client devices', devices: 500 as const, results: oursFleet500 },
   ];
-  const targets: Target[] = evaluateTargets({ raw, oursBulkSmall: oursBulk.filter((b) => b.kind.startsWith('GPS')), fleets, ...(scaling ? { scaling } : {}), ...(unitLoad ? { unitLoad } : {}), ...(comparison ? { comparison } : {}) });
+  const targets: Target[] = evaluateTargets({ raw, oursBulkSmall: oursBulk.filter((b) => b.kind.startsWith('GPS')), fleets, ...(scaling ? { scaling } : {}), ...(unitLoad ? { unitLoad } : {}), ...(comparison ? { comparison } : {}), ceilings });
   printTargets(targets);
 
   const profiles: Record<string, unknown> = {};
@@ -148,13 +155,14 @@ async function main(): Promise<void> {
       'PouchDB and RxDB17+Couch: express-pouchdb 4.2 (PouchDB 9, LevelDB on disk, defaults). RxServer15: rxdb-server 15.22 on RxDB 15 MEMORY storage (not durable).',
       'Clients: library clients on memory storage in worker threads (RxDB: 13 devices per thread). Latency = dispatcher arrival − device timestamp, one wall clock.',
     ] : ['Peers: run npm run bench:peers. Clients: library clients on memory storage in worker threads.']),
+    `Limits in this run: the RxDB client alone (instant in-process handlers) pushes ${ceilings.client.map((c) => `${fmtNum(c.pushDocsPerSec)} (${c.kind})`).join(', ')} and pulls ${ceilings.client.map((c) => fmtNum(c.pullDocsPerSec)).join(', ')} docs/s; a plain Node HTTP server under 100 devices uses ${ceilings.http.map((h) => fmtNum(h.serverCpuMsPerRequest, 3)).join(', ')} ms CPU per request.`,
   ];
   // summary.svg is the comparison (npm run bench:peers); our suite alone draws ours.svg beside it.
   const chart = path.join(resultsDir, peers ? 'summary.svg' : 'ours.svg');
   writeFileSync(chart, buildChart({ subtitle, ...(comparison ? { comparison } : {}), oursBulk, oursFleet100, oursFleet500, oursHttp100, oursHttp500, notes }));
   const out = {
     meta: { ...meta, loadAverageAtEnd: loadAverage(), quick, server: SERVER_LINE, minutes: (Date.now() - started) / 60_000 },
-    raw, targets, ...(comparison ? { comparison } : { bulk: oursBulk, fleet: [...oursHttp100, ...oursHttp500, ...oursFleet100], scaling, unitLoad }), profiles,
+    raw, ceilings, targets, ...(comparison ? { comparison } : { bulk: oursBulk, fleet: [...oursHttp100, ...oursHttp500, ...oursFleet100], scaling, unitLoad }), profiles,
   };
   const file = path.join(resultsDir, peers ? 'peers.json' : 'ours.json');
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
@@ -190,6 +198,9 @@ async function runParts(parts: string[], options: { quick: boolean; profile: boo
   if (parts.includes('bulk')) {
     const raw = rawBaselines(10_000);
     printRaw(raw);
+    const client = [await clientCeiling('GPS ~200 B', 10_000, BATCH), await clientCeiling('ePCR ~2 KB', 10_000, BATCH)];
+    printCeilings({ client });
+    out['clientCeiling'] = client;
     const bulk: BulkResult[] = [];
     for (const [kind, collection, make] of [['GPS ~200 B', 'gps_points', gpsDoc], ['ePCR ~2 KB', 'epcrs', epcrDoc]] as const) {
       const sub = dir ? path.join(dir, `bulk-${collection}`) : undefined;
@@ -211,6 +222,9 @@ async function runParts(parts: string[], options: { quick: boolean; profile: boo
     const subHttp = dir ? path.join(dir, 'fleet-http') : undefined;
     const subRx = dir ? path.join(dir, 'fleet-rxdb') : undefined;
     for (const sub of [subHttp, subRx]) if (sub) mkdirSync(sub, { recursive: true });
+    const floor = await httpFloor({ devices: 100, seconds });
+    printCeilings({ http: [floor] });
+    out['httpFloor'] = floor;
     const http = await runHttpFleet({ devices: 100, seconds, ...(subHttp ? { profileDir: subHttp } : {}) });
     const rx = await runFleet(ours, { devices: 100, seconds, batchSize: BATCH, ...(subRx ? { profileDir: subRx } : {}) });
     printFleet(`B. GPS fleet, ${seconds} s, 100 devices`, [{ label: 'HTTP devices 100', fleet: [http] }, { label: 'RxDB client 100', fleet: [rx] }], []);

@@ -30,24 +30,7 @@ export async function createClient(context: ClientContext): Promise<BenchClient>
   let pushDb: RxDatabase | undefined;
   const notes = new Set<string>();
   const open = async (collection: string) => {
-    const name = `b${Math.random().toString(36).slice(2, 10)}`;
-    let db: RxDatabase;
-    try {
-      // No database key: "only tests and tools that never hold patient data may leave it out";
-      // the figures are about protocol + server, not the device's field encryption.
-      db = await createFieldsyncDatabase({ name, collections: [collection as CollectionName], storage: getRxStorageMemory() as never, multiInstance: false });
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'UT6') throw error;
-      // The schema lists encrypted fields and createFieldsyncDatabase (in this work tree) opens
-      // them only with a key. Open it the way it describes "no key": ajv-validated storage, our
-      // conflict handler, no field encrypted.
-      notes.add(`createFieldsyncDatabase refused ${collection} without a database key (RxDB UT6); the bench opened it as createFieldsyncDatabase documents it without a key (ajv-validated memory storage, our conflict handler, nothing encrypted)`);
-      db = await createRxDatabase({ name: `${name}x`, storage: wrappedValidateAjvStorage({ storage: getRxStorageMemory() }), multiInstance: false });
-      const { encrypted: _encrypted, ...schema } = collectionSchemas[collection as CollectionName] as Record<string, unknown>;
-      await db.addCollections({
-        [collection]: { schema: schema as never, conflictHandler: conflictHandlerFor(collection as CollectionName) as never },
-      });
-    }
+    const db = await openBenchDatabase(collection, notes);
     dbs.push(db);
     return db;
   };
@@ -125,4 +108,28 @@ export async function createClient(context: ClientContext): Promise<BenchClient>
       await Promise.all(dbs.map((db) => db.close().catch(() => {})));
     },
   };
+}
+
+/**
+ * A device database as createFieldsyncDatabase opens it, on memory storage. No database key: "only
+ * tests and tools that never hold patient data may leave it out"; the figures are about protocol
+ * and server, not the device's field encryption.
+ */
+export async function openBenchDatabase(collection: string, notes: Set<string>): Promise<RxDatabase> {
+  const name = `b${Math.random().toString(36).slice(2, 10)}`;
+  try {
+    return await createFieldsyncDatabase({ name, collections: [collection as CollectionName], storage: getRxStorageMemory() as never, multiInstance: false });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'UT6') throw error;
+    // The schema lists encrypted fields and createFieldsyncDatabase opens them only with a key.
+    // Open it the way it describes "no key": ajv-validated storage, our conflict handler, no
+    // field encrypted.
+    notes.add(`createFieldsyncDatabase refused ${collection} without a database key (RxDB UT6); the bench opened it as createFieldsyncDatabase documents it without a key (ajv-validated memory storage, our conflict handler, nothing encrypted)`);
+    const db = await createRxDatabase({ name: `${name}x`, storage: wrappedValidateAjvStorage({ storage: getRxStorageMemory() }), multiInstance: false });
+    const { encrypted: _encrypted, ...schema } = collectionSchemas[collection as CollectionName] as Record<string, unknown>;
+    await db.addCollections({
+      [collection]: { schema: schema as never, conflictHandler: conflictHandlerFor(collection as CollectionName) as never },
+    });
+    return db;
+  }
 }
