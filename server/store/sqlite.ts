@@ -18,12 +18,13 @@ export interface SqliteStoreOptions {
   /**
    * FULL: an acknowledged write survives power loss; NORMAL: it survives a process crash only.
    * FULL is not SQLite's synchronous=FULL: the connection commits with NORMAL and the WAL is
-   * fsynced off the event loop before anyone is answered (group-commit.ts), which is as durable.
+   * fsynced (off the event loop, but for small groups on a quick disk) before anyone is answered
+   * (group-commit.ts), which is as durable.
    */
   synchronous?: 'FULL' | 'NORMAL';
   /** Runs inside every group transaction just before COMMIT; throwing fails the group (tests of that path only). */
   beforeCommit?: () => void;
-  /** Replaces fs.fsync of the WAL (tests hold it to see that nobody is answered before it completes). */
+  /** Replaces fs.fsync of the WAL for every sync, none on the event loop (tests hold it to see that nobody is answered before it completes). */
   fsync?: GroupCommitOptions['fsync'];
 }
 
@@ -221,7 +222,8 @@ export class SqliteStore implements Store {
       ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
       ...(durable ? { walFile: `${file}-wal` } : {}),
       ...(this.checkpointer ? { checkpointer: this.checkpointer } : {}),
-      ...(options.fsync ? { fsync: options.fsync } : {}),
+      // A test's held fsync must see every sync.
+      ...(options.fsync ? { fsync: options.fsync, inline: false as const } : {}),
     });
   }
 

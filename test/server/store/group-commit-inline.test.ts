@@ -1,0 +1,97 @@
+import Database from 'better-sqlite3';
+import { fsync, fsyncSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DurabilityFailed, GroupCommit } from '../../../server/store/group-commit.ts';
+import { makeDataDir } from '../../helpers/server.ts';
+
+/** Keeps the CPU busy for `ms`: a transaction or an fsync that takes that long. */
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) { /* spin */ }
+}
+
+describe('group commit: small groups on a quick disk are synced on the event loop', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function setup(inline: (fd: number) => void) {
+    const dir = makeDataDir('group-commit-inline');
+    dirs.push(dir);
+    const file = path.join(dir, 'x.sqlite');
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const paths: string[] = [];
+    const groups = new GroupCommit(db, {
+      walFile: `${file}-wal`,
+      fsync: (fd, done) => { paths.push('pool'); fsync(fd, done); },
+      fsyncInline: (fd) => { paths.push('loop'); inline(fd); },
+    });
+    return { db, file, insert, groups, paths };
+  }
+
+  it('answers a one-row write only after its inline fsync; a long transaction or a slow disk goes to the thread pool', async () => {
+    let answered = false;
+    let seenAtSync: { visible: number; answered: boolean } | undefined;
+    let slow = false;
+    const { db, file, insert, groups, paths } = setup((fd) => {
+      const reader = new Database(file, { readonly: true });
+      seenAtSync ??= { visible: (reader.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n, answered };
+      reader.close();
+      if (slow) busy(15);
+      fsyncSync(fd);
+    });
+    try {
+      // One row: committed, then synced on the loop, then answered.
+      await groups.run(() => insert.run('a')).then(() => { answered = true; });
+      expect(paths).toEqual(['loop']);
+      expect(seenAtSync).toEqual({ visible: 1, answered: false });
+      expect(answered).toBe(true);
+
+      // A group whose transaction takes longer than 2 ms is synced on the pool.
+      await groups.run(() => { insert.run('b'); busy(5); });
+      expect(paths).toEqual(['loop', 'pool']);
+
+      // A slow inline fsync (15 ms) raises the running average over 2 ms: the next small groups
+      // go to the pool until quick syncs bring it down again.
+      slow = true;
+      await groups.run(() => insert.run('c'));
+      expect(paths.at(-1)).toBe('loop');
+      slow = false;
+      await groups.run(() => insert.run('d'));
+      expect(paths.at(-1)).toBe('pool');
+      for (let i = 0; i < 30 && paths.at(-1) !== 'loop'; i++) await groups.run(() => insert.run(`e${i}`));
+      expect(paths.at(-1)).toBe('loop');
+      expect((db.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n).toBeGreaterThanOrEqual(5);
+    } finally {
+      await groups.close();
+      db.close();
+    }
+  });
+
+  it('a failed inline fsync fails its writers with DurabilityFailed, and the next write goes through', async () => {
+    let fail = true;
+    const { db, insert, groups } = setup((fd) => {
+      if (fail) {
+        fail = false;
+        throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      }
+      fsyncSync(fd);
+    });
+    try {
+      const failed = await groups.run(() => insert.run('a')).then(() => undefined, (error: unknown) => error);
+      expect(failed).toBeInstanceOf(DurabilityFailed);
+      expect((failed as Error).message).toMatch(/disk failed to make it durable \(fsync: EIO/);
+      await expect(groups.run(() => insert.run('b'))).resolves.toBeDefined();
+      expect((db.prepare('SELECT v FROM t ORDER BY id').all() as { v: string }[]).map((r) => r.v)).toEqual(['a', 'b']);
+    } finally {
+      await groups.close();
+      db.close();
+    }
+  });
+});
