@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { runBulk, type BulkResult } from './bulk.ts';
-import { clientCeiling, httpFloor } from './ceilings.ts';
+import { clientCeiling, httpFloor, type ClientCeiling } from './ceilings.ts';
 import { comparePeers, type Comparison } from './compare.ts';
 import { runFleet, type FleetResult } from './fleet.ts';
 import { epcrDoc, gpsDoc } from './lib/docs.ts';
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   printRaw(raw);
   const fleetSeconds = quick ? 10 : 30;
   const ceilings: Ceilings = {
-    client: [await clientCeiling('GPS ~200 B', quick ? 2_000 : 10_000, BATCH), await clientCeiling('ePCR ~2 KB', quick ? 2_000 : 10_000, BATCH)],
+    client: await clientCeilings(quick ? 2_000 : 10_000),
     http: [await httpFloor({ devices: 100, seconds: fleetSeconds })],
   };
   printCeilings(ceilings);
@@ -155,7 +155,11 @@ async function main(): Promise<void> {
       'PouchDB and RxDB17+Couch: express-pouchdb 4.2 (PouchDB 9, LevelDB on disk, defaults). RxServer15: rxdb-server 15.22 on RxDB 15 MEMORY storage (not durable).',
       'Clients: library clients on memory storage in worker threads (RxDB: 13 devices per thread). Latency = dispatcher arrival − device timestamp, one wall clock.',
     ] : ['Peers: run npm run bench:peers. Clients: library clients on memory storage in worker threads.']),
-    `Limits in this run: the RxDB client alone (instant in-process handlers) pushes ${ceilings.client.map((c) => `${fmtNum(c.pushDocsPerSec)} (${c.kind})`).join(', ')} and pulls ${ceilings.client.map((c) => fmtNum(c.pullDocsPerSec)).join(', ')} docs/s; a plain Node HTTP server under 100 devices uses ${ceilings.http.map((h) => fmtNum(h.serverCpuMsPerRequest, 3)).join(', ')} ms CPU per request.`,
+    ...(['in-process', 'plain-http'] as const).map((via) => {
+      const gps = ceilings.client.find((c) => c.via === via && c.kind.startsWith('GPS'));
+      return `Limit in this run, 10k GPS: ${via === 'in-process' ? 'the RxDB client alone (instant in-process handlers)' : 'our client over HTTP to a server doing no work'} pushes ${fmtNum(gps?.pushDocsPerSec)} and pulls ${fmtNum(gps?.pullDocsPerSec)} docs/s.`;
+    }),
+    `Limit in this run: a plain Node HTTP server under 100 devices uses ${ceilings.http.map((h) => fmtNum(h.serverCpuMsPerRequest, 3)).join(', ')} ms CPU per request.`,
   ];
   // summary.svg is the comparison (npm run bench:peers); our suite alone draws ours.svg beside it.
   const chart = path.join(resultsDir, peers ? 'summary.svg' : 'ours.svg');
@@ -170,6 +174,15 @@ async function main(): Promise<void> {
 }
 
 const PARTS = ['push', 'units', 'scaling', 'bulk', 'fleet'] as const;
+
+/** Both client ceilings (ceilings.ts) for both document sizes, in batches of BATCH. */
+async function clientCeilings(count: number): Promise<ClientCeiling[]> {
+  const out: ClientCeiling[] = [];
+  for (const via of ['in-process', 'plain-http'] as const) {
+    for (const kind of ['GPS ~200 B', 'ePCR ~2 KB'] as const) out.push(await clientCeiling(via, kind, count, BATCH));
+  }
+  return out;
+}
 
 /** A subset of our suite, for measuring one change: each figure beside its same-run baseline. */
 async function runParts(parts: string[], options: { quick: boolean; profile: boolean; resultsDir: string; meta: Record<string, unknown> }): Promise<void> {
@@ -198,7 +211,7 @@ async function runParts(parts: string[], options: { quick: boolean; profile: boo
   if (parts.includes('bulk')) {
     const raw = rawBaselines(10_000);
     printRaw(raw);
-    const client = [await clientCeiling('GPS ~200 B', 10_000, BATCH), await clientCeiling('ePCR ~2 KB', 10_000, BATCH)];
+    const client = await clientCeilings(10_000);
     printCeilings({ client });
     out['clientCeiling'] = client;
     const bulk: BulkResult[] = [];

@@ -7,7 +7,6 @@ import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import { io, type Socket } from 'socket.io-client';
 import { createFieldsyncDatabase } from '../../client/sync/database.ts';
 import { replicateCollection } from '../../client/sync/replication.ts';
-import { startSync } from '../../client/sync/sync-engine.ts';
 import { SyncTransport } from '../../client/sync/transport.ts';
 import { devToken } from '../../server/auth/identity.ts';
 import type { CollectionName } from '../../shared/schemas/index.ts';
@@ -55,11 +54,18 @@ export async function createClient(context: ClientContext): Promise<BenchClient>
       await replication.cancel();
     },
     async bulkPull({ collection, batchSize }) {
+      // Pull only, like every peer's client here (startSync would also run the push half, which
+      // checks every pulled document for local changes to send back): the pull half of
+      // replicateCollection, with our transport.
       const db = await open(collection);
-      const sync = startSync(db, { serverUrl: context.serverUrl, getToken: () => adminToken, collections: [collection as CollectionName], replicationId: 'bench-pull', live: false, pullBatchSize: batchSize, pushBatchSize: batchSize, retryTimeMs: 1000 });
-      await awaitInitial(sync.replications.get(collection as CollectionName)!);
+      const transport = new SyncTransport({ serverUrl: context.serverUrl, getToken: () => adminToken });
+      const replication = replicateRxCollection({
+        collection: db.collections[collection]!, replicationIdentifier: 'bench-pull', live: false, retryTime: 1000,
+        pull: { batchSize, handler: (checkpoint, limit) => transport.pull(collection, 0, checkpoint as never, limit) as never },
+      });
+      await awaitInitial(replication);
       const count = await db.collections[collection]!.count().exec();
-      await sync.stop();
+      await replication.cancel();
       return count;
     },
     async openDevice({ collection, deviceId, unitId, batchSize, instrument }) {
