@@ -25,29 +25,19 @@ export async function createClient(context: ClientContext): Promise<BenchClient>
   // admin console pulls the whole collection.
   const crewToken = devToken({ tenantId: context.tenant, role: 'crew', deviceId: 'bench-crew', subject: BENCH_UNIT });
   const adminToken = devToken({ tenantId: context.tenant, role: 'admin', deviceId: 'bench-admin' });
-  const dbs: RxDatabase[] = [];
-  let pushDb: RxDatabase | undefined;
-  const notes = new Set<string>();
-  const open = async (collection: string) => {
-    const db = await openBenchDatabase(collection, notes);
-    dbs.push(db);
-    return db;
-  };
+  const databases = benchDatabases();
+  const open = (collection: string) => databases.open(collection);
 
   return {
     dispatcherVia: 'socket.io /live feed, event unit:position (what the dispatch console uses)',
-    notes: () => [...notes],
-    async bulkPrepare({ collection, docs }) {
-      pushDb = await open(collection);
-      const result = await pushDb.collections[collection]!.bulkInsert(docs);
-      if (result.error.length > 0) throw new Error(`local insert failed: ${JSON.stringify(result.error[0]).slice(0, 300)}`);
-    },
+    notes: () => [...databases.notes],
+    bulkPrepare: ({ collection, docs }) => databases.prepare(collection, docs),
     async bulkPush({ collection, batchSize }) {
       // Push only (replicateCollection would also pull the same documents back): the push half of
       // replicateCollection, with our transport.
       const transport = new SyncTransport({ serverUrl: context.serverUrl, getToken: () => crewToken });
       const replication = replicateRxCollection({
-        collection: pushDb!.collections[collection]!, replicationIdentifier: 'bench-push', live: false, retryTime: 1000,
+        collection: databases.prepared().collections[collection]!, replicationIdentifier: 'bench-push', live: false, retryTime: 1000,
         push: { batchSize, handler: (rows) => transport.push(collection, 0, rows as never) as never },
       });
       await awaitInitial(replication);
@@ -110,7 +100,34 @@ export async function createClient(context: ClientContext): Promise<BenchClient>
         },
       };
     },
-    async close() {
+    close: () => databases.close(),
+  };
+}
+
+/** The device databases of one bench client, opened as our client opens them and closed together. */
+export function benchDatabases() {
+  const dbs: RxDatabase[] = [];
+  const notes = new Set<string>();
+  let prepared: RxDatabase | undefined;
+  const open = async (collection: string) => {
+    const db = await openBenchDatabase(collection, notes);
+    dbs.push(db);
+    return db;
+  };
+  return {
+    notes,
+    open,
+    /** bulkPrepare: a device database holding `docs`, not yet replicated. */
+    async prepare(collection: string, docs: Record<string, unknown>[]): Promise<void> {
+      prepared = await open(collection);
+      const result = await prepared.collections[collection]!.bulkInsert(docs);
+      if (result.error.length > 0) throw new Error(`local insert failed: ${JSON.stringify(result.error[0]).slice(0, 300)}`);
+    },
+    prepared(): RxDatabase {
+      if (!prepared) throw new Error('bulkPush before bulkPrepare: there is no device database to push from');
+      return prepared;
+    },
+    async close(): Promise<void> {
       await Promise.all(dbs.map((db) => db.close().catch(() => {})));
     },
   };

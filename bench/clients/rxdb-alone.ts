@@ -1,7 +1,6 @@
-import type { RxDatabase } from 'rxdb';
 import { replicateRxCollection } from 'rxdb/plugins/replication';
 import { epcrDoc, gpsDoc } from '../lib/docs.ts';
-import { openBenchDatabase } from './ours.ts';
+import { benchDatabases } from './ours.ts';
 import { awaitInitial } from './replication-wait.ts';
 import type { BenchClient, ClientContext } from './types.ts';
 
@@ -14,27 +13,16 @@ import type { BenchClient, ClientContext } from './types.ts';
  * documents) is all that is left here.
  */
 export async function createClient(context: ClientContext): Promise<BenchClient> {
-  const dbs: RxDatabase[] = [];
-  const notes = new Set<string>();
-  let pushDb: RxDatabase | undefined;
-  const open = async (collection: string) => {
-    const db = await openBenchDatabase(collection, notes);
-    dbs.push(db);
-    return db;
-  };
+  const databases = benchDatabases();
   const unsupported = () => Promise.reject(new Error('the RxDB-alone ceiling has no live devices: it has no server'));
   return {
     dispatcherVia: 'none (no server)',
-    notes: () => [...notes],
-    async bulkPrepare({ collection, docs }) {
-      pushDb = await open(collection);
-      const result = await pushDb.collections[collection]!.bulkInsert(docs);
-      if (result.error.length > 0) throw new Error(`local insert failed: ${JSON.stringify(result.error[0]).slice(0, 300)}`);
-    },
+    notes: () => [...databases.notes],
+    bulkPrepare: ({ collection, docs }) => databases.prepare(collection, docs),
     async bulkPush({ collection, batchSize }) {
       let pushed = 0;
       const replication = replicateRxCollection({
-        collection: pushDb!.collections[collection]!, replicationIdentifier: 'ceiling-push', live: false, retryTime: 1000,
+        collection: databases.prepared().collections[collection]!, replicationIdentifier: 'ceiling-push', live: false, retryTime: 1000,
         push: {
           batchSize,
           handler: async (rows) => {
@@ -51,7 +39,7 @@ export async function createClient(context: ClientContext): Promise<BenchClient>
       // The pages a server would send: `expected` documents of the collection's kind, in order.
       const make = collection === 'epcrs' ? epcrDoc : gpsDoc;
       const docs = Array.from({ length: expected }, (_, i) => make(context.tenant, i));
-      const db = await open(collection);
+      const db = await databases.open(collection);
       const replication = replicateRxCollection<Record<string, unknown>, { i: number }>({
         collection: db.collections[collection]!, replicationIdentifier: 'ceiling-pull', live: false, retryTime: 1000,
         pull: {
@@ -70,8 +58,6 @@ export async function createClient(context: ClientContext): Promise<BenchClient>
     },
     openDevice: unsupported,
     openDispatcher: unsupported,
-    async close() {
-      await Promise.all(dbs.map((db) => db.close().catch(() => {})));
-    },
+    close: () => databases.close(),
   };
 }

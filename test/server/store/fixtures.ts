@@ -152,3 +152,18 @@ export class PgSchemas {
     };
   }
 }
+
+/**
+ * A plain better-sqlite3 file as the store's group commit expects it (WAL, synchronous NORMAL, no
+ * automatic checkpoints) with one table `t (id, v)`, in a fresh directory the caller removes.
+ */
+export function walTestDatabase(label: string): { db: Database.Database; file: string; dir: string } {
+  const dir = makeDataDir(label);
+  const file = path.join(dir, 'x.sqlite');
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('wal_autocheckpoint = 0');
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+  return { db, file, dir };
+}

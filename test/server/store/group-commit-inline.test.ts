@@ -1,9 +1,8 @@
 import Database from 'better-sqlite3';
 import { fsync, fsyncSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DurabilityFailed, GroupCommit } from '../../../server/store/group-commit.ts';
-import { makeDataDir } from '../../helpers/server.ts';
+import { walTestDatabase } from './fixtures.ts';
 
 /** Keeps the CPU busy for `ms`: a transaction or an fsync that takes that long. */
 function busy(ms: number): void {
@@ -18,13 +17,8 @@ describe('group commit: small groups on a quick disk are synced on the event loo
   });
 
   function setup(inline: (fd: number) => void) {
-    const dir = makeDataDir('group-commit-inline');
+    const { db, file, dir } = walTestDatabase('group-commit-inline');
     dirs.push(dir);
-    const file = path.join(dir, 'x.sqlite');
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
     const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
     const paths: string[] = [];
     const groups = new GroupCommit(db, {

@@ -1,10 +1,9 @@
 import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupCommit } from '../../../server/store/group-commit.ts';
 import { WalCheckpointer, type CheckpointResult } from '../../../server/store/wal-checkpointer.ts';
-import { makeDataDir } from '../../helpers/server.ts';
+import { walTestDatabase } from './fixtures.ts';
 
 /** Lets queued callbacks, immediates and worker messages run. */
 async function settle(rounds = 20): Promise<void> {
@@ -18,14 +17,8 @@ describe('WAL checkpoints off the event loop', () => {
   });
 
   function database(): { db: Database.Database; file: string } {
-    const dir = makeDataDir('wal-checkpoint');
+    const { db, file, dir } = walTestDatabase('wal-checkpoint');
     dirs.push(dir);
-    const file = path.join(dir, 'x.sqlite');
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('wal_autocheckpoint = 0');
-    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
     return { db, file };
   }
 
