@@ -21,15 +21,18 @@ describe('group commit: small groups on a quick disk are synced on the event loo
     dirs.push(dir);
     const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
     const paths: string[] = [];
+    // Thresholds far above what a one-row write or its fsync takes even on a busy machine, and far
+    // below the test's deliberately slow transaction (80 ms) and fsync (80 ms).
     const groups = new GroupCommit(db, {
       walFile: `${file}-wal`,
+      inline: { maxGroupMs: 40, maxSyncMs: 10 },
       fsync: (fd, done) => { paths.push('pool'); fsync(fd, done); },
       fsyncInline: (fd) => { paths.push('loop'); inline(fd); },
     });
     return { db, file, insert, groups, paths };
   }
 
-  it('answers a one-row write only after its inline fsync; a long transaction or a slow disk goes to the thread pool', async () => {
+  it('answers a one-row write only after its inline fsync; a long transaction or a slow disk goes to the thread pool', { timeout: 20_000 }, async () => {
     let answered = false;
     let seenAtSync: { visible: number; answered: boolean } | undefined;
     let slow = false;
@@ -37,7 +40,7 @@ describe('group commit: small groups on a quick disk are synced on the event loo
       const reader = new Database(file, { readonly: true });
       seenAtSync ??= { visible: (reader.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n, answered };
       reader.close();
-      if (slow) busy(15);
+      if (slow) busy(80);
       fsyncSync(fd);
     });
     try {
@@ -47,12 +50,12 @@ describe('group commit: small groups on a quick disk are synced on the event loo
       expect(seenAtSync).toEqual({ visible: 1, answered: false });
       expect(answered).toBe(true);
 
-      // A group whose transaction takes longer than 2 ms is synced on the pool.
-      await groups.run(() => { insert.run('b'); busy(5); });
+      // A group whose transaction takes longer than maxGroupMs is synced on the pool.
+      await groups.run(() => { insert.run('b'); busy(80); });
       expect(paths).toEqual(['loop', 'pool']);
 
-      // A slow inline fsync (15 ms) raises the running average over 2 ms: the next small groups
-      // go to the pool until quick syncs bring it down again.
+      // A slow inline fsync (80 ms) raises the running average over maxSyncMs: the next small
+      // groups go to the pool until quick syncs bring it down again.
       slow = true;
       await groups.run(() => insert.run('c'));
       expect(paths.at(-1)).toBe('loop');
