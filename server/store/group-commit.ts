@@ -110,10 +110,11 @@ export class DurabilityFailed extends Error {
  * one row whose fsync takes well under a millisecond, and handing it to the thread pool and back
  * (waking a pool thread, then the loop) cost more server CPU than the fsync itself: with 100
  * devices on a 2-core VM, 2.28 → 1.95 ms per point in four interleaved rounds, and 2.64 → 2.43 in
- * three more; at 500 devices, CPU and latency were unchanged. Such a group
- * is synced on the loop. A group whose transaction took longer, or any group while recent fsyncs
- * were slow (a busy disk), goes to the thread pool as before, so a slow disk never holds the loop
- * for long.
+ * three more; at 500 devices, CPU and latency were unchanged. Such a group is synced on the
+ * loop. A group whose transaction took longer, or any group while recent fsyncs were slow (a busy
+ * disk), goes to the thread pool as before. So a disk that turns slow holds the loop for the one
+ * fsync that shows it, and not for the ones after; a pool fsync's time includes its wait for the
+ * pool and the loop, so on a busy server the average stays high and every sync stays on the pool.
  *
  * Each write runs in its own SAVEPOINT, so a write that throws (a refused push, a failing
  * decide()) is rolled back alone and its caller gets the error; the others are unaffected. Writes

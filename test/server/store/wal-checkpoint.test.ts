@@ -50,7 +50,7 @@ describe('WAL checkpoints off the event loop', () => {
       failed: false,
       checkpoint: () => new Promise<CheckpointResult>((resolve) => calls.push({ resolve })),
     };
-    const groups = new GroupCommit(db, { walFile: `${file}-wal`, checkpointer, fsync: (_fd, done) => setImmediate(() => done(null)) });
+    const groups = new GroupCommit(db, { walFile: `${file}-wal`, checkpointer, fsync: (_fd, done) => setImmediate(() => done(null)), inline: false });
     const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
     const reader = new Database(file, { readonly: true });
     const count = () => (reader.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n;
@@ -87,7 +87,7 @@ describe('WAL checkpoints off the event loop', () => {
     const { db, file } = database();
     const calls: { resolve: (r: CheckpointResult) => void }[] = [];
     const checkpointer = { failed: false, checkpoint: () => new Promise<CheckpointResult>((resolve) => calls.push({ resolve })) };
-    const groups = new GroupCommit(db, { walFile: `${file}-wal`, checkpointer, fsync: (_fd, done) => setImmediate(() => done(null)) });
+    const groups = new GroupCommit(db, { walFile: `${file}-wal`, checkpointer, fsync: (_fd, done) => setImmediate(() => done(null)), inline: false });
     await groups.run(() => db.prepare('INSERT INTO t (v) VALUES (?)').run('a'));
     await settle();
     expect(calls).toHaveLength(1);
