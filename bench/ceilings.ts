@@ -32,7 +32,7 @@ export interface ClientCeiling {
   kind: string;
   count: number;
   batchSize: number;
-  /** Best of two runs, docs/s: RxDB's replication of the device database with instant handlers. */
+  /** Best of two runs, docs/s. */
   pushDocsPerSec: number;
   pullDocsPerSec: number;
 }

@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     ] : ['Peers: run npm run bench:peers. Clients: library clients on memory storage in worker threads.']),
     ...(['in-process', 'plain-http'] as const).map((via) => {
       const gps = ceilings.client.find((c) => c.via === via && c.kind.startsWith('GPS'));
-      return `Limit in this run, 10k GPS: ${via === 'in-process' ? 'the RxDB client alone (instant in-process handlers)' : 'our client over HTTP to a server doing no work'} pushes ${fmtNum(gps?.pushDocsPerSec)} and pulls ${fmtNum(gps?.pullDocsPerSec)} docs/s.`;
+      return `Limit in this run, ${fmtNum(gps?.count)} GPS points: ${via === 'in-process' ? 'the RxDB client alone (instant in-process handlers)' : 'our client over HTTP to a server doing no work'} pushes ${fmtNum(gps?.pushDocsPerSec)} and pulls ${fmtNum(gps?.pullDocsPerSec)} docs/s.`;
     }),
     `Limit in this run: a plain Node HTTP server under 100 devices uses ${ceilings.http.map((h) => fmtNum(h.serverCpuMsPerRequest, 3)).join(', ')} ms CPU per request.`,
   ];
