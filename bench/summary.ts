@@ -35,7 +35,7 @@ export function printRaw(raw: RawBaselines): void {
   ]);
 }
 
-/** What no server can change, measured in this run: the RxDB client alone, and a plain HTTP server under the fleet. */
+/** What no server can change, measured in this run (bench/ceilings.ts): the clients' own limits, and a plain HTTP server under the fleet. */
 export interface Ceilings {
   client: ClientCeiling[];
   http: HttpFloor[];
@@ -49,7 +49,7 @@ export function printCeilings(ceilings: Partial<Ceilings>): void {
       const c = client.find((x) => x.via === via && x.kind === kind);
       return c ? fmtNum(pick(c)) : '–';
     };
-    const rows = [['measure (docs/s, best of 2; 10,000 docs in batches of 500)', ...kinds]];
+    const rows = [[`measure (docs/s, best of 2; ${fmtNum(client[0]!.count)} docs in batches of ${client[0]!.batchSize})`, ...kinds]];
     for (const [via, label] of [['in-process', 'RxDB client alone'], ['plain-http', 'our client over HTTP, server doing no work']] as const) {
       if (!client.some((c) => c.via === via)) continue;
       rows.push([`${label}: push`, ...kinds.map((k) => cell(via, k, (c) => c.pushDocsPerSec))]);
