@@ -1,23 +1,32 @@
 /**
- * Every keystroke is kept: first in a journal in localStorage (survives a crash or a reload
- * mid-word), then, debounced, written to the database through the worker. A journal entry is
- * dropped once the worker has stored that exact value. Text that does not fit the schema yet
- * (e.g. "12a" in a number field) stays in the journal as a draft with a hint, and is written
- * once it is valid.
+ * Every keystroke is kept: first in a journal on the device, as it happens (survives a crash of
+ * the tab or the browser, or a reload mid-word), then, debounced, written to the database through
+ * the worker. A journal entry is dropped once the worker has stored that exact value.
+ *
+ * A draft that cannot be saved stays in the journal, is shown at its field with the reason and is
+ * counted as not saved until the person fixes or discards it: text the form refuses (e.g. "14O"
+ * in a number field), a value the database refuses (its schema), or a write that failed (tried
+ * again). `invalidDrafts` lists them, so the status line never says "synced" while one exists and
+ * finalizing is refused on the device (client/apps/crew/epcr-form.tsx).
+ *
+ * Where the journal lives: IndexedDB (journal-store.ts), one record per field, written at once
+ * (not on a debounce): a killed tab or browser loses nothing the screen showed. While a write is
+ * in flight the next keystrokes wait for it and go in the following transaction, newest value per
+ * field. On the next open (`replayJournal`) entries are read back and written to the database.
  *
  * The journal holds what people type into patient care reports, so it is sealed: each entry's
- * text and value are AES-GCM encrypted under a key derived from the database key
- * (device-keys.ts), which exists only in memory while the app is unlocked. Readable in
- * localStorage are only where an entry belongs (collection, document id, field path), whether
- * it is valid, when and from which tab. WebCrypto cannot encrypt synchronously: the page keeps
- * the newest entries in memory (where the screen has them anyway) and stores each one as soon
- * as it is sealed, a fraction of a millisecond later. A crash inside that window loses that one
- * keystroke, never an earlier one; an entry is never stored in clear.
+ * text, value, label and problem are AES-GCM encrypted under a key derived from the database key
+ * (device-keys.ts), which exists only in memory while the app is unlocked. Readable on the device
+ * are only where an entry belongs (collection, document id, field path), whether the form
+ * accepted it, when and from which tab. WebCrypto cannot encrypt synchronously: the page keeps
+ * the newest entries in memory (where the screen has them anyway) and stores each one as soon as
+ * it is sealed, a fraction of a millisecond later; an entry is never stored in clear.
  */
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import { fromBase64url, toBase64url } from '../../shared/crypto/base64url.ts';
 import type { Path } from '../worker/api.ts';
 import { database, write } from './db.ts';
+import { readJournal, writeJournal } from './journal-store.ts';
 
 export interface JournalEntry {
   collection: CollectionName;
@@ -27,14 +36,24 @@ export interface JournalEntry {
   raw: string;
   /** The value to store (`undefined`: clear the field). */
   value?: unknown;
+  /** The form accepted `raw` (false: `problem` says why). */
   valid: boolean;
+  /** Why this draft is not saved, in words for the person (the form's message, the database's refusal, a failed write). */
+  problem?: string;
+  /** The database refused the value: it is not tried again until the person changes it. */
+  refused?: boolean;
+  /** The field's label, to name it in the status line and where finalizing is refused. */
+  label?: string;
   at: number;
   /** The page that typed it: another tab's unsaved edit must not freeze this tab's field. */
   tab: string;
 }
 
-/** An entry as localStorage holds it: `raw` and `value` sealed. */
-interface StoredEntry extends Omit<JournalEntry, 'raw' | 'value'> {
+/** What the sealed part holds. */
+interface Secret { raw: string; value?: unknown; problem?: string; label?: string }
+
+/** An entry as the device stores it: its text, value, label and problem sealed. */
+interface StoredEntry extends Omit<JournalEntry, keyof Secret> {
   sealed: { iv: string; ct: string };
 }
 
@@ -42,30 +61,20 @@ interface StoredEntry extends Omit<JournalEntry, 'raw' | 'value'> {
 const TAB = Math.random().toString(36).slice(2, 10);
 
 const DEBOUNCE_MS = 350;
+/** A write that failed for another reason than the value (e.g. the report is not on this device yet) is tried again. */
+const RETRY_MS = 5000;
 const timers = new Map<string, ReturnType<typeof setTimeout>>();
 const listeners = new Set<() => void>();
 /** The journal of the open database, readable: this tab's entries, and other tabs' once opened. */
 const entries = new Map<string, JournalEntry>();
-/** localStorage changes, one after another, so a slower seal never lands after a newer one. */
-let stores: Promise<void> = Promise.resolve();
 /** Locked since the last load: this tab's own stored drafts must be read back too. */
 let forgotten = false;
+let lastAt = 0;
+/** The last replay (after a crash, a reload, unlocking): finalizing waits for it. */
+let replaying: Promise<unknown> = Promise.resolve();
 
-const journalKey = () => `fieldsync.journal.${database().dbName}`;
+const legacyKey = (dbName: string) => `fieldsync.journal.${dbName}`;
 export const fieldKey = (collection: string, id: string, path: Path) => `${collection}|${id}|${JSON.stringify(path)}`;
-
-function readStored(): Record<string, StoredEntry | JournalEntry> {
-  try {
-    return JSON.parse(localStorage.getItem(journalKey()) ?? '{}') as Record<string, StoredEntry | JournalEntry>;
-  } catch {
-    return {};
-  }
-}
-
-function changeStored(change: (journal: Record<string, StoredEntry | JournalEntry>) => boolean): void {
-  const journal = readStored();
-  if (change(journal)) localStorage.setItem(journalKey(), JSON.stringify(journal));
-}
 
 function notify(): void {
   for (const listener of listeners) listener();
@@ -73,17 +82,17 @@ function notify(): void {
 
 const additionalData = (dbName: string, key: string, at: number) => new TextEncoder().encode(`fieldsync-journal/v1|${dbName}|${key}|${at}`);
 
-async function seal(key: string, entry: JournalEntry): Promise<StoredEntry> {
-  const { raw, value, ...about } = entry;
-  const { dbName, journalKey: cryptoKey } = database();
+async function seal(dbName: string, cryptoKey: CryptoKey, key: string, entry: JournalEntry): Promise<StoredEntry> {
+  const { raw, value, problem, label, ...about } = entry;
+  const secret: Secret = { raw, ...(value === undefined ? {} : { value }), ...(problem === undefined ? {} : { problem }), ...(label === undefined ? {} : { label }) };
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const plain = new TextEncoder().encode(JSON.stringify(value === undefined ? { raw } : { raw, value }));
+  const plain = new TextEncoder().encode(JSON.stringify(secret));
   const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: additionalData(dbName, key, entry.at) }, cryptoKey, plain));
   return { ...about, sealed: { iv: toBase64url(iv), ct: toBase64url(ct) } };
 }
 
 async function open(key: string, stored: StoredEntry | JournalEntry): Promise<JournalEntry | undefined> {
-  // Written in clear by an earlier version of the app: read it (it is sealed again, or flushed, right after).
+  // Written in clear by an earlier version of the app: read it (it is sealed again right after).
   if (!('sealed' in stored)) return stored;
   const { sealed, ...about } = stored;
   const { dbName, journalKey: cryptoKey } = database();
@@ -91,41 +100,115 @@ async function open(key: string, stored: StoredEntry | JournalEntry): Promise<Jo
     const plain = await crypto.subtle.decrypt(
       { name: 'AES-GCM', iv: fromBase64url(sealed.iv), additionalData: additionalData(dbName, key, stored.at) }, cryptoKey, fromBase64url(sealed.ct),
     );
-    const { raw, value } = JSON.parse(new TextDecoder().decode(plain)) as { raw: string; value?: unknown };
-    return { ...about, raw, ...(value === undefined ? {} : { value }) };
+    const secret = JSON.parse(new TextDecoder().decode(plain)) as Secret;
+    return { ...about, ...secret };
   } catch {
     return undefined; // sealed under another key (the data was erased since): nothing to replay
   }
 }
 
-/** Stores `entry` sealed, unless a newer keystroke or a completed write replaced it meanwhile. */
+// ---- storing, in order ---------------------------------------------------------------------------
+
+/** Entries to store and entries to remove (typed at or before), waiting for the transaction in flight. */
+const toStore = new Map<string, JournalEntry>();
+const toRemove = new Map<string, number>();
+let writing = false;
+let written: Promise<void> = Promise.resolve();
+/** The newest time stored per field by this tab (to tell "removed elsewhere" from "not stored yet"). */
+const storedAt = new Map<string, number>();
+let channel: { dbName: string; port: BroadcastChannel } | undefined;
+
+/** Listens to the other tabs of this database: when their journal changes, this tab reads it again. */
+function listen(dbName: string): void {
+  if (channel?.dbName === dbName) return;
+  channel?.port.close();
+  const port = new BroadcastChannel(`fieldsync-journal:${dbName}`);
+  port.onmessage = () => void loadJournal().catch(() => undefined);
+  channel = { dbName, port };
+}
+
+function kick(): void {
+  if (writing) return;
+  writing = true;
+  written = writeLoop();
+}
+
+async function writeLoop(): Promise<void> {
+  try {
+    while (toStore.size > 0 || toRemove.size > 0) {
+      const { dbName, journalKey } = database();
+      listen(dbName);
+      const puts = [...toStore];
+      const removals = [...toRemove];
+      toStore.clear();
+      toRemove.clear();
+      try {
+        const sealed = await Promise.all(puts.map(async ([key, entry]) => [key, await seal(dbName, journalKey, key, entry)] as const));
+        await writeJournal(dbName, sealed, removals);
+        for (const [key, entry] of puts) storedAt.set(key, Math.max(storedAt.get(key) ?? 0, entry.at));
+        channel?.port.postMessage('changed');
+      } catch (error) {
+        console.warn('fieldsync: could not keep an edit in the journal; it is still in this page', error);
+      }
+    }
+  } catch {
+    // locked meanwhile (no database): what was typed stays in this page until it is unlocked
+  } finally {
+    writing = false;
+  }
+}
+
 function store(key: string, entry: JournalEntry): void {
-  stores = stores.then(async () => {
-    const sealed = await seal(key, entry);
-    if (entries.get(key) !== entry) return;
-    changeStored((journal) => {
-      journal[key] = sealed;
-      return true;
-    });
-  }).catch((error: unknown) => console.warn('fieldsync: could not keep an edit in the journal; it is still in this page', error));
+  toStore.set(key, entry);
+  kick();
 }
 
 function unstore(key: string, at: number): void {
-  stores = stores.then(() => changeStored((journal) => {
-    if (journal[key]?.at !== at) return false;
-    delete journal[key];
-    return true;
-  }));
+  if ((toStore.get(key)?.at ?? Infinity) <= at) toStore.delete(key);
+  toRemove.set(key, Math.max(toRemove.get(key) ?? 0, at));
+  kick();
 }
 
+/** Resolves once everything typed so far is in the journal on the device. */
+async function inJournal(): Promise<void> {
+  while (writing) await written;
+}
+
+// ---- what the fields and the status line read ----------------------------------------------------
+
+/** The entry of a field (of any tab, or only of this one). */
 export function journalEntry(collection: string, id: string, path: Path, onlyMine = false): JournalEntry | undefined {
   const entry = entries.get(fieldKey(collection, id, path));
   return entry && (!onlyMine || entry.tab === TAB) ? entry : undefined;
 }
 
-/** Number of edits not yet in the database (normally 0 within half a second). */
+/** A draft that is not in the database and will not get there by waiting: the person must act. */
+export const notSaved = (entry: JournalEntry): boolean => !entry.valid || entry.problem !== undefined;
+
+/** Number of edits on their way to the database (normally 0 within half a second). */
 export function unsavedEdits(): number {
-  return [...entries.values()].filter((e) => e.valid).length;
+  return [...entries.values()].filter((e) => !notSaved(e)).length;
+}
+
+/** Drafts that could not be saved (refused by the form or the database, or a write that failed), of a document or of all. */
+export function invalidDrafts(collection?: CollectionName, id?: string): JournalEntry[] {
+  return [...entries.values()]
+    .filter((e) => notSaved(e) && (collection === undefined || e.collection === collection) && (id === undefined || e.id === id))
+    .sort((a, b) => a.at - b.at);
+}
+
+/** Every entry of a document (on its way to the database or not saved). */
+export function journalOf(collection: CollectionName, id: string): JournalEntry[] {
+  return [...entries.values()].filter((e) => e.collection === collection && e.id === id);
+}
+
+/** The status line's words for drafts that are not saved, e.g. "1 field not saved: Systolic BP — Numbers only." */
+export function notSavedSummary(): string | undefined {
+  const drafts = invalidDrafts();
+  if (drafts.length === 0) return undefined;
+  const named = drafts.slice(0, 3).map((e) => `${e.label ?? 'a field'} — ${e.problem ?? 'not saved'}`).join('; ');
+  const more = drafts.length > 3 ? `; and ${drafts.length - 3} more` : '';
+  return `${drafts.length} field${drafts.length === 1 ? '' : 's'} not saved: ${named}${more}`;
 }
 
 export function onJournalChange(listener: () => void): () => void {
@@ -133,50 +216,114 @@ export function onJournalChange(listener: () => void): () => void {
   return () => listeners.delete(listener);
 }
 
+// ---- typing, saving, discarding -----------------------------------------------------------------------
+
+/** What the person typed into a field: kept in the journal at once, written to the database shortly after when valid. */
 export function saveField(entry: Omit<JournalEntry, 'at' | 'tab'>): void {
   const key = fieldKey(entry.collection, entry.id, entry.path);
-  const full: JournalEntry = { ...entry, at: Date.now(), tab: TAB };
+  lastAt = Math.max(Date.now(), lastAt + 1);
+  const full: JournalEntry = { ...entry, at: lastAt, tab: TAB };
+  if (full.valid) delete full.problem;
   entries.set(key, full);
   store(key, full);
   notify();
   clearTimeout(timers.get(key));
-  if (entry.valid) timers.set(key, setTimeout(() => void flush(key), DEBOUNCE_MS));
+  timers.delete(key);
+  if (full.valid) timers.set(key, setTimeout(() => void flush(key), DEBOUNCE_MS));
+}
+
+/** A field names its draft (one an earlier version of the app stored without its label). */
+export function nameDraft(collection: string, id: string, path: Path, label: string): void {
+  const entry = entries.get(fieldKey(collection, id, path));
+  if (!entry || entry.label !== undefined) return;
+  entry.label = label;
+  notify();
+}
+
+/** The person gave up a draft: the field shows the stored value again. */
+export function discardDraft(collection: string, id: string, path: Path): void {
+  const key = fieldKey(collection, id, path);
+  const entry = entries.get(key);
+  if (!entry) return;
+  clearTimeout(timers.get(key));
+  timers.delete(key);
+  entries.delete(key);
+  unstore(key, entry.at);
+  notify();
+}
+
+/** The database's refusal of a value, in words; `undefined`: not about the value (tried again). */
+function refusalOf(error: unknown): string | undefined {
+  const text = String((error as { message?: unknown } | undefined)?.message ?? error);
+  if (!/schema validation error|"status": ?422|VD2/.test(text)) return undefined;
+  const where = /"instancePath": ?"([^"]*)"/.exec(text)?.[1];
+  const what = /"message": ?"([^"]{1,200})"/.exec(text)?.[1];
+  const detail = what ? ` (${where ? `${where.replace(/^\//, '').replace(/\//g, ' › ')} ` : ''}${what})` : '';
+  return `The device's database refused this value${detail}. Change it, or discard this draft.`;
 }
 
 async function flush(key: string): Promise<void> {
+  clearTimeout(timers.get(key));
   timers.delete(key);
   const entry = entries.get(key);
-  if (!entry || !entry.valid) return;
+  // A value the database refused is not tried again until it changes (or the journal is replayed).
+  if (!entry || !entry.valid || entry.refused) return;
   try {
     await write.mutate(entry.collection, entry.id, [
       entry.value === undefined ? { op: 'unset', path: entry.path } : { op: 'set', path: entry.path, value: entry.value },
     ]);
   } catch (error) {
-    console.warn('fieldsync: could not save a field yet; it stays in the journal', error);
+    const refusal = refusalOf(error);
+    console.warn(`fieldsync: could not save ${entry.label ?? 'a field'}; it stays in the journal`, refusal ?? error);
+    if (entries.get(key) !== entry) return;
+    const kept: JournalEntry = refusal
+      ? { ...entry, problem: refusal, refused: true }
+      : { ...entry, problem: 'Not saved yet: this device could not write it; trying again.' };
+    entries.set(key, kept);
+    store(key, kept);
+    notify();
+    if (!refusal) timers.set(key, setTimeout(() => void flush(key), RETRY_MS));
     return;
   }
-  if (entries.get(key)?.at === entry.at) {
+  // Saved: this entry (and any older one stored) is done; a newer keystroke stays.
+  unstore(key, entry.at);
+  if (entries.get(key) === entry) {
     entries.delete(key);
-    unstore(key, entry.at);
     notify();
   }
 }
 
-/** Writes everything typed so far now (page hidden or closing, a button that leaves the form, locking). */
+/** Writes everything typed so far now (page hidden or closing, a button that leaves the form, locking, finalizing). */
 export async function flushAll(): Promise<void> {
   const keys = [...entries.keys()];
-  for (const key of keys) clearTimeout(timers.get(key));
   await Promise.all(keys.map((key) => flush(key)));
-  await stores;
+  await inJournal();
+}
+
+// ---- reading the journal back ------------------------------------------------------------------------
+
+/** Entries an earlier version of the app kept in localStorage: moved into the journal. */
+function legacyEntries(dbName: string): Record<string, StoredEntry | JournalEntry> {
+  try {
+    return JSON.parse(localStorage.getItem(legacyKey(dbName)) ?? '{}') as Record<string, StoredEntry | JournalEntry>;
+  } catch {
+    return {};
+  }
 }
 
 /** Reads the stored journal into this page (what other tabs typed, or an earlier page load left). */
 async function loadJournal(): Promise<void> {
-  const stored = readStored();
+  const { dbName } = database();
+  listen(dbName);
+  const legacy = legacyEntries(dbName);
+  const stored = new Map<string, StoredEntry | JournalEntry>(Object.entries(legacy));
+  for (const [key, value] of await readJournal<StoredEntry>(dbName)) {
+    if ((stored.get(key)?.at ?? -Infinity) <= value.at) stored.set(key, value);
+  }
   const ownToo = forgotten;
   forgotten = false;
   let changed = false;
-  for (const [key, value] of Object.entries(stored)) {
+  for (const [key, value] of stored) {
     const known = entries.get(key);
     // This tab's entries are current in memory (a stored one may be about to be removed).
     if (known?.tab === TAB || known?.at === value.at || (value.tab === TAB && !ownToo)) continue;
@@ -184,24 +331,47 @@ async function loadJournal(): Promise<void> {
     if (!entry) continue;
     entries.set(key, entry);
     changed = true;
-    // An entry an earlier version left in clear is sealed now.
-    if (!('sealed' in value)) store(key, entry);
+    if (key in legacy) store(key, entry);
   }
   for (const [key, entry] of entries) {
-    if (entry.tab !== TAB && !(key in stored)) {
+    if (stored.has(key) || toStore.has(key)) continue;
+    // Another tab's entry it saved or discarded; or one of this tab's that was stored, and was
+    // removed since by another tab (it saved a newer value of the field, or discarded the draft).
+    if (entry.tab !== TAB || (storedAt.get(key) ?? -Infinity) >= entry.at) {
       entries.delete(key);
+      clearTimeout(timers.get(key));
+      timers.delete(key);
       changed = true;
     }
+  }
+  if (Object.keys(legacy).length > 0) {
+    await inJournal();
+    localStorage.removeItem(legacyKey(dbName));
   }
   if (changed) notify();
 }
 
 /** After a crash, a reload or unlocking: the edits the database did not get yet. */
-export async function replayJournal(): Promise<number> {
-  await loadJournal();
-  const waiting = [...entries.values()].filter((e) => e.valid).length;
-  await flushAll();
-  return waiting;
+export function replayJournal(): Promise<number> {
+  const run = (async () => {
+    await loadJournal();
+    const waiting = [...entries.values()].filter((e) => e.valid).length;
+    // A value the database refused before is tried once more (the app may have been updated since).
+    for (const [key, entry] of entries) {
+      if (!entry.refused) continue;
+      const { problem: _problem, refused: _refused, ...retry } = entry;
+      entries.set(key, retry);
+    }
+    await flushAll();
+    return waiting;
+  })();
+  replaying = run.catch(() => undefined);
+  return run;
+}
+
+/** Resolves when the journal read back at the last open has been written (or has failed to be). */
+export async function journalReplayed(): Promise<void> {
+  await replaying;
 }
 
 /** Locking: what was typed leaves this page's memory (it stays sealed in the journal). */
@@ -216,14 +386,4 @@ export function forgetJournal(): void {
 addEventListener('pagehide', () => void flushAll());
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'hidden') void flushAll();
-});
-// Another tab of the same data typed something (its field shows it too, as before).
-addEventListener('storage', (event: StorageEvent) => {
-  let key: string;
-  try {
-    key = journalKey();
-  } catch {
-    return; // locked: nothing to read it with
-  }
-  if (event.key === key) void loadJournal().catch(() => undefined);
 });

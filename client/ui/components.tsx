@@ -7,7 +7,7 @@ import type { ComponentChildren, TargetedEvent } from 'preact';
 import { useEffect, useId, useState } from 'preact/hooks';
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import type { DocBadge, Path, QueueView, SyncSnapshot } from '../worker/api.ts';
-import { journalEntry, onJournalChange, saveField, unsavedEdits } from './autosave.ts';
+import { discardDraft, journalEntry, nameDraft, notSaved, notSavedSummary, onJournalChange, saveField, unsavedEdits } from './autosave.ts';
 import { database } from './db.ts';
 import {
   applyUpdate, clock, formatBytes, lowSpace, online, refreshStorage, requestPersistence, setTheme, storage, theme, updateReady,
@@ -113,14 +113,19 @@ export function StatusBar() {
   const queue = status?.queue;
   const queueError = queue && queue.total > 0 ? plainQueueError(queue) : undefined;
   const [journal, setJournal] = useState(unsavedEdits());
-  useEffect(() => onJournalChange(() => setJournal(unsavedEdits())), []);
+  const [notSavedText, setNotSavedText] = useState(notSavedSummary());
+  useEffect(() => onJournalChange(() => {
+    setJournal(unsavedEdits());
+    setNotSavedText(notSavedSummary());
+  }), []);
   return (
     <div class="status-bar" role="status" aria-live="polite" data-testid="status-bar" data-role={status?.role ?? 'starting'}
       data-queue={queue?.mode ?? 'unknown'} data-queued={queue?.total ?? 0}>
       <span class={`pill ${connectivity}`} data-testid="connectivity" data-state={connectivity}>{CONNECTIVITY_TEXT[connectivity]}</span>
-      <span class={waiting > 0 ? 'waiting' : ''} data-testid="pending-count" data-count={waiting}>
-        {waiting === 0 ? 'All changes synced' : `${waiting} change${waiting === 1 ? '' : 's'} waiting to sync`}
+      <span class={waiting > 0 || notSavedText ? 'waiting' : ''} data-testid="pending-count" data-count={waiting} data-not-saved={notSavedText ? 'true' : undefined}>
+        {waiting === 0 ? (notSavedText ? '' : 'All changes synced') : `${waiting} change${waiting === 1 ? '' : 's'} waiting to sync`}
         {journal > 0 ? ` (saving ${journal} edit${journal === 1 ? '' : 's'}…)` : ''}
+        {notSavedText && <span class="error" data-testid="not-saved">{waiting > 0 ? '; ' : ''}{notSavedText}</span>}
       </span>
       {queue && queue.total > 0 && (
         <span data-testid="queue" data-total={queue.total}>
@@ -356,34 +361,75 @@ interface FieldBase {
 
 type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
 
-/** The text shown in a field: an unsaved draft from the journal wins over the stored value. */
+/** Why the field's journal entry is not saved (`undefined`: there is none, or it is on its way). */
+function draftProblem(props: FieldBase): string | undefined {
+  const entry = journalEntry(props.collection, props.docId, props.path);
+  return entry && notSaved(entry) ? entry.problem ?? 'Not saved: fix this value.' : undefined;
+}
+
+/**
+ * The text shown in a field: a draft from the journal wins over the stored value. A draft that
+ * could not be saved (the form or the database refused it) stays in its field with the reason,
+ * across reloads, until the person fixes it or discards it (`discard`: the stored value again).
+ */
 function useDraft(props: FieldBase, stored: string) {
   const entry = journalEntry(props.collection, props.docId, props.path);
   const [draft, setDraft] = useState(entry?.raw ?? stored);
-  const [problem, setProblem] = useState<string | undefined>(entry && !entry.valid ? 'Not saved yet: fix this value' : undefined);
+  const [problem, setProblem] = useState<string | undefined>(draftProblem(props));
   const [focused, setFocused] = useState(false);
   useEffect(() => {
-    // Another tab, device or the server changed it: show that, unless the person is typing here.
-    if (!focused && !journalEntry(props.collection, props.docId, props.path, true)) {
-      setDraft(stored);
-      setProblem(undefined);
-    }
-  }, [stored, focused]);
+    const sync = () => {
+      const current = journalEntry(props.collection, props.docId, props.path);
+      if (current && notSaved(current)) {
+        // Not saved (here, in another tab, or before a reload): show it, with the reason.
+        nameDraft(props.collection, props.docId, props.path, props.label);
+        if (!focused) setDraft(current.raw);
+        setProblem(draftProblem(props));
+      } else if (!focused && !journalEntry(props.collection, props.docId, props.path, true)) {
+        // Another tab, device or the server changed it: show that, unless the person is typing here.
+        setDraft(stored);
+        setProblem(undefined);
+      }
+    };
+    sync();
+    return onJournalChange(sync);
+  }, [stored, focused, props.collection, props.docId, JSON.stringify(props.path)]);
   const change = (raw: string, parsed: Parsed) => {
     setDraft(raw);
     setProblem(parsed.ok ? undefined : parsed.message);
-    saveField({ collection: props.collection, id: props.docId, path: props.path, raw, valid: parsed.ok, ...(parsed.ok ? { value: parsed.value } : {}) });
+    saveField({
+      collection: props.collection, id: props.docId, path: props.path, raw, valid: parsed.ok, label: props.label,
+      ...(parsed.ok ? { value: parsed.value } : { problem: parsed.message }),
+    });
+  };
+  const discard = () => {
+    discardDraft(props.collection, props.docId, props.path);
+    setDraft(stored);
+    setProblem(undefined);
   };
   const focus = { onFocus: () => setFocused(true), onBlur: () => setFocused(false) };
-  return { draft, change, problem, focus };
+  return { draft, change, problem, focus, discard };
 }
 
-function FieldFrame(props: { id: string; label: string; problem?: string | undefined; serverError?: string | undefined; hint?: string | undefined; wide?: boolean; children: ComponentChildren }) {
+function FieldFrame(props: {
+  id: string; label: string; problem?: string | undefined; serverError?: string | undefined; hint?: string | undefined; wide?: boolean;
+  /** Offered with a problem: give up the draft (the stored value is shown again). */
+  onDiscard?: (() => void) | undefined;
+  disabled?: boolean | undefined;
+  children: ComponentChildren;
+}) {
   return (
-    <div class={props.wide ? 'field wide' : 'field'}>
+    <div class={props.wide ? 'field wide' : 'field'} data-not-saved={props.problem ? 'true' : undefined}>
       <label for={props.id}>{props.label}</label>
       {props.children}
-      {props.problem && <div class="hint bad" id={`${props.id}-problem`} role="alert">{props.problem}</div>}
+      {props.problem && (
+        <div class="hint bad" id={`${props.id}-problem`} role="alert" data-testid="field-problem">
+          {props.problem} <span class="meta">Not saved.</span>
+        </div>
+      )}
+      {props.problem && props.onDiscard && !props.disabled && (
+        <button type="button" class="link" data-testid="discard-draft" onClick={props.onDiscard}>Discard this draft</button>
+      )}
       {props.serverError && <div class="hint bad" id={`${props.id}-server`} data-testid="field-server-error">{props.serverError}</div>}
       {props.hint && !props.problem && <div class="hint" id={`${props.id}-hint`}>{props.hint}</div>}
     </div>
@@ -396,7 +442,7 @@ function describedBy(id: string, problem?: string, serverError?: string, hint?: 
 
 export function TextField(props: FieldBase & { value: string | undefined; multiline?: boolean; maxLength?: number; required?: boolean; inputMode?: string; pattern?: RegExp; patternHint?: string }) {
   const id = useId();
-  const { draft, change, problem, focus } = useDraft(props, props.value ?? '');
+  const { draft, change, problem, focus, discard } = useDraft(props, props.value ?? '');
   const onInput = (event: TargetedEvent<HTMLInputElement | HTMLTextAreaElement>) => {
     const raw = event.currentTarget.value;
     const trimmed = raw.trim();
@@ -410,15 +456,40 @@ export function TextField(props: FieldBase & { value: string | undefined; multil
     'aria-describedby': describedBy(id, problem, props.serverError, props.hint), 'data-testid': props.testId, 'aria-required': props.required,
   };
   return (
-    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint}>
+    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
       {props.multiline ? <textarea {...common} /> : <input type="text" inputMode={props.inputMode as never} {...common} />}
+    </FieldFrame>
+  );
+}
+
+/**
+ * A list of short texts edited one per line (allergies, medical history, home medications):
+ * stored as a list, one item per non-empty line, each checked against the schema's limits.
+ */
+export function ListField(props: FieldBase & { value: readonly string[] | undefined; maxItems?: number; maxItemLength?: number }) {
+  const id = useId();
+  const { draft, change, problem, focus, discard } = useDraft(props, (props.value ?? []).join('\n'));
+  const onInput = (event: TargetedEvent<HTMLTextAreaElement>) => {
+    const raw = event.currentTarget.value;
+    const lines = raw.split(/\r?\n/).map((line) => line.trim());
+    const items = lines.filter((line) => line !== '');
+    if (props.maxItems !== undefined && items.length > props.maxItems) return change(raw, { ok: false, message: `At most ${props.maxItems} lines.` });
+    const long = props.maxItemLength === undefined ? -1 : lines.findIndex((line) => line.length > props.maxItemLength!);
+    if (long >= 0) return change(raw, { ok: false, message: `Line ${long + 1} is too long: at most ${props.maxItemLength} characters.` });
+    change(raw, { ok: true, value: items.length > 0 ? items : undefined });
+  };
+  const hint = props.hint ?? 'One per line.';
+  return (
+    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={hint} onDiscard={discard} disabled={props.disabled}>
+      <textarea id={id} value={draft} onInput={onInput} {...focus} disabled={props.disabled} rows={3} data-testid={props.testId}
+        aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, hint)} />
     </FieldFrame>
   );
 }
 
 export function NumberField(props: FieldBase & { value: number | undefined; min?: number; max?: number; integer?: boolean; unit?: string }) {
   const id = useId();
-  const { draft, change, problem, focus } = useDraft(props, props.value === undefined ? '' : String(props.value));
+  const { draft, change, problem, focus, discard } = useDraft(props, props.value === undefined ? '' : String(props.value));
   const onInput = (event: TargetedEvent<HTMLInputElement>) => {
     const raw = event.currentTarget.value;
     const trimmed = raw.trim().replace(',', '.');
@@ -431,7 +502,7 @@ export function NumberField(props: FieldBase & { value: number | undefined; min?
     change(raw, { ok: true, value: n });
   };
   return (
-    <FieldFrame id={id} label={props.unit ? `${props.label} (${props.unit})` : props.label} problem={problem} serverError={props.serverError} hint={props.hint}>
+    <FieldFrame id={id} label={props.unit ? `${props.label} (${props.unit})` : props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
       <input id={id} type="text" inputMode={props.integer ? 'numeric' : 'decimal'} value={draft} onInput={onInput} {...focus} disabled={props.disabled}
         aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)} data-testid={props.testId} />
     </FieldFrame>
@@ -440,9 +511,9 @@ export function NumberField(props: FieldBase & { value: number | undefined; min?
 
 export function SelectField(props: FieldBase & { value: string | undefined; options: readonly (readonly [string, string])[] }) {
   const id = useId();
-  const { draft, change, problem, focus } = useDraft(props, props.value ?? '');
+  const { draft, change, problem, focus, discard } = useDraft(props, props.value ?? '');
   return (
-    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint}>
+    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
       <select id={id} value={draft} {...focus} disabled={props.disabled} data-testid={props.testId}
         aria-invalid={props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)}
         onChange={(event) => {
@@ -460,9 +531,9 @@ export function SelectField(props: FieldBase & { value: string | undefined; opti
 export function TimeField(props: FieldBase & { value: string | undefined }) {
   const id = useId();
   const offset = offsetOf(props.value);
-  const { draft, change, problem, focus } = useDraft(props, toLocalInput(props.value));
+  const { draft, change, problem, focus, discard } = useDraft(props, toLocalInput(props.value));
   return (
-    <FieldFrame id={id} wide label={`${props.label} (UTC${offset})`} problem={problem} serverError={props.serverError} hint={props.hint}>
+    <FieldFrame id={id} wide label={`${props.label} (UTC${offset})`} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
       <div class="row" style="flex-wrap:nowrap">
         <input id={id} type="datetime-local" step={1} value={draft} {...focus} disabled={props.disabled} data-testid={props.testId}
           aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)}

@@ -254,7 +254,7 @@ export async function unsentChanges(db: Database): Promise<string[]> {
   // The sync status follows a write within a few hundred milliseconds.
   await new Promise((resolve) => setTimeout(resolve, 700));
   const reasons: string[] = [];
-  const journal = journalEntries(db.dbName);
+  const journal = await journalEntries(db.dbName).catch(() => 1);
   if (journal > 0) reasons.push(`${journal} edit${journal === 1 ? ' is' : 's are'} not saved yet (a value may need fixing)`);
   const status = db.status.value;
   const stale = status?.role === 'follower' && (status.heardAt === undefined || Date.now() - status.heardAt > 12_000);

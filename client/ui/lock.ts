@@ -26,6 +26,7 @@
  * the device locks as a whole, and unlocking one tab unlocks the others.
  */
 import { databaseNameFor, type Session } from './session.ts';
+import { countJournal, eraseJournal } from './journal-store.ts';
 import { forgetTransportKey } from './transport-key.ts';
 
 export const KEY_ITERATIONS = 210_000;
@@ -432,16 +433,18 @@ export function startIdleGuard(dbName: string, onIdle: () => void, idleMs: () =>
 
 // ---- erasing a user's data from this device -----------------------------------------------------
 
-/** `fieldsync.journal.<db>`: unsaved keystrokes of the autosave journal (client/ui/autosave.ts). */
+/** `fieldsync.journal.<db>`: where earlier versions kept the autosave journal (now IndexedDB, journal-store.ts). */
 export const journalStorageKey = (dbName: string) => `fieldsync.journal.${dbName}`;
 
 /** Entries of the autosave journal not written to the database yet (valid or not). */
-export function journalEntries(dbName: string): number {
+export async function journalEntries(dbName: string): Promise<number> {
+  let legacy = 0;
   try {
-    return Object.keys(JSON.parse(localStorage.getItem(journalStorageKey(dbName)) ?? '{}') as object).length;
+    legacy = Object.keys(JSON.parse(localStorage.getItem(journalStorageKey(dbName)) ?? '{}') as object).length;
   } catch {
-    return 0;
+    // unreadable: nothing to count
   }
+  return legacy + await countJournal(dbName);
 }
 
 /** What the service worker's outbox (IndexedDB `fieldsync-outbox`) holds, without creating or upgrading it. */
@@ -505,7 +508,7 @@ function deleteIdb(name: string, blockedMs: number): Promise<void> {
 
 /**
  * Removes everything this device keeps of `dbName`: every IndexedDB database of it, its wrapped
- * keys (database and transport key), its unsaved-keystroke journal and its sync facts. The caller makes sure nothing is pending
+ * keys (database and transport key), its unsaved-keystroke journal (journal-store.ts) and its sync facts. The caller makes sure nothing is pending
  * and that the database is closed (in every tab). Returns the IndexedDB databases deleted.
  */
 export async function eraseLocalDatabase(dbName: string, blockedMs = 10_000): Promise<string[]> {
@@ -515,6 +518,7 @@ export async function eraseLocalDatabase(dbName: string, blockedMs = 10_000): Pr
   removeKeyRecord(dbName);
   forgetTransportKey(dbName);
   localStorage.removeItem(journalStorageKey(dbName));
+  await eraseJournal(dbName);
   await forgetSyncFacts(dbName).catch(() => undefined);
   return names;
 }

@@ -6,9 +6,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { validateEpcrForFinalize } from '../../../server/hooks/epcr-validation.ts';
 import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
+import { epcrSchema } from '../../../shared/schemas/epcrs.ts';
 import type { Path } from '../../worker/api.ts';
-import { flushAll } from '../../ui/autosave.ts';
-import { Badge, go, markReady, NumberField, SelectField, TextField, TimeField } from '../../ui/components.tsx';
+import { flushAll, invalidDrafts, journalOf, journalReplayed, onJournalChange } from '../../ui/autosave.ts';
+import { Badge, go, ListField, markReady, NumberField, SelectField, TextField, TimeField } from '../../ui/components.tsx';
 import { useDoc, write } from '../../ui/db.ts';
 import { itemId, uuid } from '../../ui/ids.ts';
 import type { Session } from '../../ui/session.ts';
@@ -36,11 +37,90 @@ function pathName(path: Path): string {
   return path.map((s, i) => (typeof s === 'string' ? (i === 0 ? s : `.${s}`) : `[${s.id}]`)).join('');
 }
 
-/** A list of short texts edited one per line (allergies, history, home medications). */
+/** A list of short texts edited one per line (allergies, history, home medications): a list in the report, limits from its schema. */
 function LinesField(props: { label: string; docId: string; path: Path; value: string[] | undefined; disabled: boolean }) {
+  const list = epcrSchema.properties.history.properties[props.path[1] as 'allergies' | 'medicalHistory' | 'currentMedications'];
   return (
-    <TextField label={props.label} collection="epcrs" docId={props.docId} path={props.path} multiline disabled={props.disabled}
-      value={(props.value ?? []).join('\n')} hint="One per line." testId={pathName(props.path)} />
+    <ListField label={props.label} collection="epcrs" docId={props.docId} path={props.path} disabled={props.disabled}
+      value={props.value} maxItems={list.maxItems} maxItemLength={list.items.maxLength} testId={pathName(props.path)} />
+  );
+}
+
+/** The report's sections as the crew reads them, by the first step of a field's path. */
+const SECTION_OF: Record<string, string> = {
+  addendumReason: 'Addendum', response: 'Call', dispatch: 'Call', patient: 'Patient', situation: 'Situation', history: 'History',
+  narrative: 'Narrative', disposition: 'Disposition', times: 'Times', payment: 'Billing', scene: 'Billing',
+};
+
+/** Where a field sits in the report, e.g. "Vitals, set 2". */
+function sectionOf(epcr: Epcr, path: Path): string {
+  const [root, item] = path;
+  const nth = (list: readonly { id: string }[] | undefined) => (typeof item === 'object' ? (list ?? []).findIndex((x) => x.id === item.id) + 1 : 0);
+  const numbered = (section: string, what: string, n: number) => (n > 0 ? `${section}, ${what} ${n}` : `${section}, a removed ${what}`);
+  if (root === 'vitals') return numbered('Vitals', 'set', nth(epcr.vitals));
+  if (root === 'medications') return numbered('Medications and procedures', 'medication', nth(epcr.medications));
+  if (root === 'procedures') return numbered('Medications and procedures', 'procedure', nth(epcr.procedures));
+  return SECTION_OF[String(root)] ?? 'Report';
+}
+
+/**
+ * Finalizing: refused on the device while a field holds a draft that could not be saved (each
+ * named, with its section and the reason); otherwise waits for the journal read back at the last
+ * open, writes everything typed, then asks the server to check and lock the report. So the
+ * report the server locks is the one on the screen.
+ */
+function FinalizeButton({ id, epcr, missing }: { id: string; epcr: Epcr; missing: number }) {
+  const [drafts, setDrafts] = useState(() => invalidDrafts('epcrs', id));
+  const [state, setState] = useState<'idle' | 'saving' | 'refused'>('idle');
+  useEffect(() => {
+    setDrafts(invalidDrafts('epcrs', id));
+    return onJournalChange(() => setDrafts(invalidDrafts('epcrs', id)));
+  }, [id]);
+  const finalize = async () => {
+    setState('saving');
+    try {
+      await journalReplayed();
+      // Twice at most: what was typed while the first writes ran goes in too.
+      for (let round = 0; round < 2 && journalOf('epcrs', id).length > 0; round++) await flushAll();
+      if (journalOf('epcrs', id).length > 0) {
+        setDrafts(invalidDrafts('epcrs', id));
+        setState('refused');
+        return;
+      }
+      await write.mutate('epcrs', id, [{ op: 'set', path: ['status'], value: 'finalized' }]);
+      setState('idle');
+    } catch (error) {
+      console.warn('fieldsync: could not finalize', error);
+      setState('refused');
+    }
+  };
+  const show = (path: Path) => document.querySelector<HTMLElement>(`[data-testid="${CSS.escape(pathName(path))}"]`)?.focus();
+  const pending = state === 'refused' && drafts.length === 0 && journalOf('epcrs', id).length > 0;
+  return (
+    <>
+      <button class="primary" data-testid="finalize" disabled={state === 'saving'} onClick={() => void finalize()}>
+        {state === 'saving' ? 'Saving before finalizing…' : `Finalize report${missing ? ` (${missing} still missing)` : ''}`}
+      </button>
+      {(drafts.length > 0 || pending) && (
+        <div class="hint bad" style="flex-basis:100%" role={state === 'refused' ? 'alert' : undefined} data-testid="finalize-blocked" data-refused={state === 'refused' ? 'true' : undefined}>
+          {pending ? <strong>Not finalized: some edits are still being saved. Try again in a moment.</strong> : (
+            <>
+              <strong>
+                {state === 'refused' ? 'Not finalized: ' : ''}{drafts.length} field{drafts.length === 1 ? ' holds a value that is' : 's hold values that are'} not saved.
+                Fix or discard {drafts.length === 1 ? 'it' : 'them'} before finalizing:
+              </strong>
+              <ul style="margin:4px 0">
+                {drafts.map((d) => (
+                  <li key={`${JSON.stringify(d.path)}`} data-testid="finalize-blocker">
+                    <a href={`#/epcr/${id}`} onClick={(e) => { e.preventDefault(); show(d.path); }}>{d.label ?? pathName(d.path)} ({sectionOf(epcr, d.path)})</a>: {d.problem ?? 'not saved'}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+        </div>
+      )}
+    </>
   );
 }
 
@@ -101,10 +181,6 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     const pid = itemId('p');
     await write.mutate('epcrs', id, [{ op: 'append', path: ['procedures'], value: { id: pid, performedAt: offsetDateTime(), procedure: '' } }]);
     setFocusItem(pid);
-  };
-  const finalize = async () => {
-    await flushAll();
-    await write.mutate('epcrs', id, [{ op: 'set', path: ['status'], value: 'finalized' }]);
   };
   const reopen = () => write.mutate('epcrs', id, [{ op: 'set', path: ['status'], value: 'draft' }]);
   const addendum = async () => {
@@ -330,7 +406,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
       </p>
       <div class="row" style="margin-bottom:12px">
         <button onClick={() => go('')}>Back to calls</button>
-        {!locked && !checking && <button class="primary" data-testid="finalize" onClick={() => void finalize()}>Finalize report{missing.length ? ` (${missing.length} still missing)` : ''}</button>}
+        {!locked && !checking && <FinalizeButton id={id} epcr={epcr} missing={missing.length} />}
         {checking && <button onClick={() => void reopen()}>Back to draft</button>}
         {locked && <button class="primary" data-testid="addendum" onClick={() => void addendum()}>Write an addendum</button>}
       </div>
