@@ -1,0 +1,166 @@
+/**
+ * The ePCR form's drafts in real Chromium (issue 14, defects 1-3): what a crew types is what the
+ * record holds. Allergies, medical history and current medications are saved as lists, one per
+ * line; a value the form or the database refused is shown at its field, counted as not saved
+ * (the status line never says "synced"), survives a reload until it is fixed or discarded, and
+ * blocks finalizing on the device, so the report the server locks is the one on the screen.
+ */
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Epcr } from '../../shared/schemas/index.ts';
+import { closeDevice, launchDevice, newProfileDir, removeProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
+import { dbNameOf, lockableDraft } from './support/epcr.ts';
+import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+
+const SERVER_PORT = e2ePort(731);
+
+describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
+  const server = new E2eServer(SERVER_PORT);
+  let profile: string;
+  let ctx: BrowserContext | undefined;
+  let page: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    await ensureApps();
+    await server.start();
+    profile = await newProfileDir();
+    ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
+    page = ctx.pages()[0] ?? await ctx.newPage();
+    watchConsole(page, 'crew', errors);
+    await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-1:M1`, '/crew/');
+  }, 120_000);
+
+  afterAll(async () => {
+    if (ctx) await closeDevice(ctx).catch(() => {});
+    await server.dispose();
+    if (profile) await removeProfileDir(profile);
+    if (errors.length) console.log(errors.join('\n'));
+  });
+
+  const stored = async (id: string) => (await server.docs<Epcr>('epcrs', [id]))[0];
+  /** A field as the person sees it: its label, its input, its message. */
+  const fieldOf = (label: string) => page.locator('.field').filter({ has: page.getByLabel(label, { exact: true }) });
+  const problemAt = (label: string) => textOf(fieldOf(label).getByRole('alert'));
+  const statusLine = () => textOf(page.getByTestId('pending-count'));
+
+  async function seedAndOpen(extra: Record<string, unknown> = {}): Promise<string> {
+    const report = lockableDraft('M1', extra);
+    await server.seed('epcrs', [report]);
+    await page.goto(`${server.url}/crew/#/epcr/${report.id}`);
+    await page.locator(`[data-testid="epcr-form"][data-id="${report.id}"]`).waitFor({ timeout: 20_000 });
+    return report.id;
+  }
+
+  it('saves allergies, medical history and current medications as lists, one item per line', async () => {
+    const id = await seedAndOpen();
+    await page.getByLabel('Allergies', { exact: true }).fill('Penicillin\nLatex');
+    await page.getByLabel('Medical history', { exact: true }).fill('Hypertension\n\n  Type 2 diabetes  ');
+    await page.getByLabel('Current medications', { exact: true }).fill('Metoprolol 25 mg\nMetformin 500 mg');
+    await expect.poll(async () => (await stored(id))?.history, { timeout: 20_000 }).toEqual({
+      allergies: ['Penicillin', 'Latex'],
+      medicalHistory: ['Hypertension', 'Type 2 diabetes'],
+      currentMedications: ['Metoprolol 25 mg', 'Metformin 500 mg'],
+    });
+    await expect.poll(statusLine, { timeout: 15_000 }).toBe('All changes synced');
+
+    // A line longer than the report holds is refused at its field and never stored.
+    await page.getByLabel('Allergies', { exact: true }).fill(`Penicillin\n${'Latex '.repeat(40)}`);
+    await expect.poll(() => problemAt('Allergies')).toContain('Line 2 is too long: at most 200 characters.');
+    await expect.poll(statusLine).toContain('1 field not saved: Allergies');
+    await fieldOf('Allergies').getByTestId('discard-draft').click();
+
+    // Read back after a reload: one item per line.
+    await page.reload();
+    await page.locator('[data-testid="epcr-form"]').waitFor();
+    await expect.poll(() => page.getByLabel('Allergies', { exact: true }).inputValue()).toBe('Penicillin\nLatex');
+    await expect.poll(() => page.getByLabel('Medical history', { exact: true }).inputValue()).toBe('Hypertension\nType 2 diabetes');
+    expect((await stored(id))?.history?.allergies).toEqual(['Penicillin', 'Latex']);
+  }, 90_000);
+
+  it('refuses to finalize while a field holds a value it could not save, naming each; the locked report is the one on the screen', async () => {
+    const id = await seedAndOpen();
+    await page.getByLabel('Systolic BP (mmHg)', { exact: true }).fill('14O');
+    await expect.poll(() => problemAt('Systolic BP (mmHg)')).toContain('Numbers only.');
+    const tooLong = 'Pt found seated, diaphoretic, pale. '.repeat(556); // 20,016 characters: over the 20,000 the report holds
+    await page.getByLabel('Narrative', { exact: true }).fill(tooLong);
+    await expect.poll(() => problemAt('Narrative')).toContain('At most 20000 characters.');
+
+    await page.getByTestId('finalize').click();
+    const blocked = page.getByTestId('finalize-blocked');
+    await expect.poll(() => blocked.getAttribute('data-refused')).toBe('true');
+    const named = await blocked.getByTestId('finalize-blocker').allTextContents();
+    expect(named.map((t) => t.replace(/\s+/g, ' ').trim())).toEqual([
+      'Systolic BP (Vitals, set 1): Numbers only.',
+      'Narrative (Narrative): At most 20000 characters.',
+    ]);
+    await screenshot(page, 'epcr-finalize-refused');
+    // Still a draft on the device: it can be edited and finalized again.
+    expect(await page.getByTestId('finalize').count()).toBe(1);
+
+    // Fixed: the report finalizes, and the server locks exactly what the screen shows.
+    const narrative = 'Pt found seated, diaphoretic, pale. 12-lead shows ST elevation II, III, aVF.';
+    await page.getByLabel('Systolic BP (mmHg)', { exact: true }).fill('142');
+    await page.getByLabel('Narrative', { exact: true }).fill(narrative);
+    await expect.poll(() => blocked.count()).toBe(0);
+    await page.getByTestId('finalize').click();
+    await expect.poll(async () => (await stored(id))?.lockedAt, { timeout: 30_000 }).toBeTruthy();
+    const locked = await stored(id);
+    expect(locked?.vitals?.[0]?.systolic).toBe(142);
+    expect(locked?.narrative?.text).toBe(narrative);
+    await expect.poll(() => page.getByTestId('addendum').count(), { timeout: 15_000 }).toBe(1);
+    expect(await page.getByLabel('Systolic BP (mmHg)', { exact: true }).inputValue()).toBe('142');
+  }, 90_000);
+
+  it('keeps a draft that cannot be saved at its field, counted as not saved, across reloads until it is discarded', async () => {
+    const id = await seedAndOpen();
+    const systolic = page.getByLabel('Systolic BP (mmHg)', { exact: true });
+    await systolic.fill('14O');
+    await expect.poll(statusLine).toBe('1 field not saved: Systolic BP — Numbers only.');
+    await screenshot(page, 'epcr-draft-not-saved');
+
+    await page.reload();
+    await page.locator('[data-testid="epcr-form"]').waitFor();
+    await expect.poll(() => systolic.inputValue()).toBe('14O');
+    await expect.poll(() => problemAt('Systolic BP (mmHg)')).toContain('Numbers only.');
+    await expect.poll(statusLine).toBe('1 field not saved: Systolic BP — Numbers only.');
+    expect(await statusLine()).not.toContain('synced');
+
+    // Discarding it shows the stored value again; nothing is left to save.
+    await fieldOf('Systolic BP (mmHg)').getByTestId('discard-draft').click();
+    await expect.poll(() => systolic.inputValue()).toBe('98');
+    await expect.poll(statusLine, { timeout: 15_000 }).toBe('All changes synced');
+    await page.reload();
+    await page.locator('[data-testid="epcr-form"]').waitFor();
+    await expect.poll(() => systolic.inputValue()).toBe('98');
+    expect(await fieldOf('Systolic BP (mmHg)').getByRole('alert').count()).toBe(0);
+    expect((await stored(id))?.vitals?.[0]?.systolic).toBe(98);
+  }, 90_000);
+
+  it('shows a value the database refused at its field, never says synced, and saves it once it is retyped', async () => {
+    const id = await seedAndOpen();
+    // What the landed app left on devices: allergies journaled as one string, which the report's schema refuses.
+    const dbName = await dbNameOf(page);
+    await page.evaluate(({ dbName, id }) => {
+      const path = ['history', 'allergies'];
+      localStorage.setItem(`fieldsync.journal.${dbName}`, JSON.stringify({
+        [`epcrs|${id}|${JSON.stringify(path)}`]: { collection: 'epcrs', id, path, raw: 'Penicillin\nLatex', value: 'Penicillin\nLatex', valid: true, at: Date.now(), tab: 'earlier' },
+      }));
+    }, { dbName, id });
+    await page.reload();
+    await page.locator('[data-testid="epcr-form"]').waitFor();
+    const allergies = page.getByLabel('Allergies', { exact: true });
+    await expect.poll(() => problemAt('Allergies'), { timeout: 15_000 }).toContain('refused');
+    expect(await allergies.inputValue()).toBe('Penicillin\nLatex');
+    await expect.poll(statusLine).toMatch(/^1 field not saved: Allergies — The device's database refused this value/);
+    await page.getByTestId('finalize').click();
+    await expect.poll(() => page.getByTestId('finalize-blocked').getAttribute('data-refused')).toBe('true');
+    expect(await textOf(page.getByTestId('finalize-blocker'))).toMatch(/^Allergies \(History\): The device's database refused/);
+
+    // Typed again in today's field, it is saved as a list and nothing is left unsaved.
+    await allergies.fill('Penicillin\nLatex');
+    await expect.poll(async () => (await stored(id))?.history?.allergies, { timeout: 20_000 }).toEqual(['Penicillin', 'Latex']);
+    await expect.poll(statusLine, { timeout: 15_000 }).toBe('All changes synced');
+    expect(await fieldOf('Allergies').getByRole('alert').count()).toBe(0);
+  }, 90_000);
+});
