@@ -2,7 +2,7 @@
  * Device-side safeguards in real Chromium (issue #4): a crew member signs in with a password;
  * the ePCR's PHI is encrypted in IndexedDB; after a reload the app asks for the password, refuses
  * a wrong one and opens with the right one with the network cut; it locks itself after the
- * configured inactivity, and a draft typed before stays in the autosave journal only sealed;
+ * configured inactivity, and a draft typed before stays in the autosave journal (IndexedDB) only sealed;
  * while a change waits in the service worker's outbox, no IndexedDB database and no
  * localStorage entry holds the patient's name or the new text in clear, and the change still
  * reaches the server; signing out and erasing is refused while a change is unsent, and removes
@@ -81,7 +81,26 @@ function scanStorage(page: Page, needle: string): Promise<RawScan> {
 }
 
 const idbNames = (page: Page) => page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name ?? ''));
-const journalOf = (page: Page, dbName: string) => page.evaluate((name) => localStorage.getItem(`fieldsync.journal.${name}`) ?? '{}', dbName);
+/** The autosave journal as the device stores it (IndexedDB `fieldsync-journal--<db>`), as JSON by field (`{}`: empty). */
+const journalOf = (page: Page, dbName: string) => page.evaluate(async (name) => {
+  if (!(await indexedDB.databases()).some((d) => d.name === `fieldsync-journal--${name}`)) return '{}';
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const request = indexedDB.open(`fieldsync-journal--${name}`);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  try {
+    const tx = db.transaction('entries', 'readonly');
+    const read = <T>(request: IDBRequest<T>) => new Promise<T>((resolve, reject) => {
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const [keys, values] = await Promise.all([read(tx.objectStore('entries').getAllKeys()), read(tx.objectStore('entries').getAll())]);
+    return JSON.stringify(Object.fromEntries(keys.map((key, i) => [String(key), values[i]])));
+  } finally {
+    db.close();
+  }
+}, dbName);
 const allLocalStorage = (page: Page) => page.evaluate(() => Object.keys(localStorage).map((key) => `${key}=${localStorage.getItem(key) ?? ''}`).join('\n'));
 
 describe('device security: encryption at rest, unlock, automatic logoff, erase on sign-out (browser)', () => {
@@ -178,7 +197,7 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     expect(scan.names.some((n) => n === `rxdb-dexie-${dbName}--0--epcrs`), scan.names.join(', ')).toBe(true);
     expect(scan.rxdbHits, 'patient name in RxDB\'s IndexedDB databases').toEqual([]);
     expect(scan.epcrRowsInClear, 'the report row, its status and unit readable').toBeGreaterThan(0);
-    expect(scan.localStorageHits, 'patient name in localStorage (autosave journal)').toEqual([]);
+    expect(scan.localStorageHits, 'patient name in localStorage').toEqual([]);
     expect((await scanStorage(page, 'diaphoretic')).rxdbHits).toEqual([]);
     expect(scan.otherHits, 'patient name outside RxDB').toEqual([]);
 
@@ -217,7 +236,9 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     await idleLock.waitFor({ timeout: 10_000 });
     expect(await page.evaluate(() => document.body.innerText)).not.toContain(PATIENT_LAST);
     expect(await journalOf(page, dbName), 'the draft is still in the journal').toContain('"valid":false');
-    expect((await scanStorage(page, PATIENT_LAST)).localStorageHits, 'the draft in localStorage, in clear').toEqual([]);
+    const whileLocked = await scanStorage(page, PATIENT_LAST);
+    expect(whileLocked.otherHits, 'the draft in the journal (IndexedDB), in clear').toEqual([]);
+    expect(whileLocked.localStorageHits, 'the draft in localStorage, in clear').toEqual([]);
     expect(await page.evaluate(() => (window as unknown as { fieldsync?: unknown }).fieldsync)).toBeUndefined();
     // The database worker is gone: its leader-election lock was released.
     const heldAfter = await page.evaluate(async () => ((await navigator.locks.query()).held ?? []).map((l) => l.name ?? ''));
@@ -266,6 +287,7 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     await page.locator('[data-testid="sign-in"]').waitFor();
     const after = await idbNames(page);
     expect(after.filter((n) => n.startsWith(`rxdb-dexie-${dbName}`)), after.join(', ')).toEqual([]);
+    expect(after, 'the autosave journal is erased too').not.toContain(`fieldsync-journal--${dbName}`);
     expect(await page.evaluate((name) => [localStorage.getItem(`fieldsync.dbkey.${name}`), localStorage.getItem('fieldsync.session')], dbName)).toEqual([null, null]);
     expect((await scanStorage(page, PATIENT_LAST)).rxdbHits).toEqual([]);
     step('done');
