@@ -206,8 +206,9 @@ export function journalOf(collection: CollectionName, id: string): JournalEntry[
 export function notSavedSummary(): string | undefined {
   const drafts = invalidDrafts();
   if (drafts.length === 0) return undefined;
-  const named = drafts.slice(0, 3).map((e) => `${e.label ?? 'a field'} — ${e.problem ?? 'not saved'}`).join('; ');
-  const more = drafts.length > 3 ? `; and ${drafts.length - 3} more` : '';
+  const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
+  const named = drafts.slice(0, 3).map((e) => sentence(`${e.label ?? 'A field'} — ${e.problem ?? 'not saved'}`)).join(' ');
+  const more = drafts.length > 3 ? ` And ${drafts.length - 3} more.` : '';
   return `${drafts.length} field${drafts.length === 1 ? '' : 's'} not saved: ${named}${more}`;
 }
 

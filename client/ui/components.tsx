@@ -428,7 +428,7 @@ function FieldFrame(props: {
         </div>
       )}
       {props.problem && props.onDiscard && !props.disabled && (
-        <button type="button" class="link" data-testid="discard-draft" onClick={props.onDiscard}>Discard this draft</button>
+        <button type="button" style="margin-top:6px" data-testid="discard-draft" onClick={props.onDiscard}>Discard this draft</button>
       )}
       {props.serverError && <div class="hint bad" id={`${props.id}-server`} data-testid="field-server-error">{props.serverError}</div>}
       {props.hint && !props.problem && <div class="hint" id={`${props.id}-hint`}>{props.hint}</div>}

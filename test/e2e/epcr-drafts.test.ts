@@ -125,6 +125,8 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     await expect.poll(() => problemAt('Systolic BP (mmHg)')).toContain('Numbers only.');
     await expect.poll(statusLine).toBe('1 field not saved: Systolic BP — Numbers only.');
     expect(await statusLine()).not.toContain('synced');
+    await fieldOf('Systolic BP (mmHg)').scrollIntoViewIfNeeded();
+    await screenshot(page, 'epcr-draft-at-field', { keepScroll: true });
 
     // Discarding it shows the stored value again; nothing is left to save.
     await fieldOf('Systolic BP (mmHg)').getByTestId('discard-draft').click();
