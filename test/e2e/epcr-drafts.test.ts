@@ -165,4 +165,31 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     await expect.poll(statusLine, { timeout: 15_000 }).toBe('All changes synced');
     expect(await fieldOf('Allergies').getByRole('alert').count()).toBe(0);
   }, 90_000);
+  it('shows a draft another tab could not save in this tab too, blocks finalizing here, and clears when that tab discards it', async () => {
+    const id = await seedAndOpen();
+    const other = await ctx!.newPage();
+    watchConsole(other, 'crew-tab-2', errors);
+    try {
+      await other.goto(`${server.url}/crew/#/epcr/${id}`);
+      await other.locator(`[data-testid="epcr-form"][data-id="${id}"]`).waitFor({ timeout: 20_000 });
+      await other.getByLabel('Systolic BP (mmHg)', { exact: true }).fill('14O');
+      // This tab hears of it: the field, the status line and Finalize say so.
+      await expect.poll(() => page.getByLabel('Systolic BP (mmHg)', { exact: true }).inputValue(), { timeout: 10_000 }).toBe('14O');
+      await expect.poll(() => problemAt('Systolic BP (mmHg)')).toContain('Numbers only.');
+      await expect.poll(statusLine).toBe('1 field not saved: Systolic BP — Numbers only.');
+      await page.getByTestId('finalize').click();
+      await expect.poll(() => page.getByTestId('finalize-blocked').getAttribute('data-refused')).toBe('true');
+      // A valid edit in the other tab reaches this one as usual.
+      await other.getByLabel('Heart rate (/min)', { exact: true }).fill('96');
+      await expect.poll(() => page.getByLabel('Heart rate (/min)', { exact: true }).inputValue(), { timeout: 10_000 }).toBe('96');
+      // Discarded there: gone here too.
+      await other.locator('.field').filter({ has: other.getByLabel('Systolic BP (mmHg)', { exact: true }) }).getByTestId('discard-draft').click();
+      await expect.poll(() => page.getByLabel('Systolic BP (mmHg)', { exact: true }).inputValue(), { timeout: 10_000 }).toBe('98');
+      await expect.poll(statusLine, { timeout: 15_000 }).toBe('All changes synced');
+      expect(await page.getByTestId('finalize-blocked').count()).toBe(0);
+      await expect.poll(async () => (await stored(id))?.vitals?.[0], { timeout: 15_000 }).toMatchObject({ systolic: 98, heartRate: 96 });
+    } finally {
+      await other.close();
+    }
+  }, 90_000);
 });
