@@ -72,12 +72,14 @@ function sectionOf(epcr: Epcr, path: Path): string {
 function FinalizeButton({ id, epcr, missing }: { id: string; epcr: Epcr; missing: number }) {
   const [drafts, setDrafts] = useState(() => invalidDrafts('epcrs', id));
   const [state, setState] = useState<'idle' | 'saving' | 'refused'>('idle');
+  const [failure, setFailure] = useState<string>();
   useEffect(() => {
     setDrafts(invalidDrafts('epcrs', id));
     return onJournalChange(() => setDrafts(invalidDrafts('epcrs', id)));
   }, [id]);
   const finalize = async () => {
     setState('saving');
+    setFailure(undefined);
     try {
       await journalReplayed();
       // Twice at most: what was typed while the first writes ran goes in too.
@@ -91,7 +93,8 @@ function FinalizeButton({ id, epcr, missing }: { id: string; epcr: Epcr; missing
       setState('idle');
     } catch (error) {
       console.warn('fieldsync: could not finalize', error);
-      setState('refused');
+      setFailure(`Not finalized: this device could not mark the report finalized (${String((error as Error)?.message ?? error).split('\n')[0]}). Try again.`);
+      setState('idle');
     }
   };
   const show = (path: Path) => document.querySelector<HTMLElement>(`[data-testid="${CSS.escape(pathName(path))}"]`)?.focus();
@@ -101,6 +104,7 @@ function FinalizeButton({ id, epcr, missing }: { id: string; epcr: Epcr; missing
       <button class="primary" data-testid="finalize" disabled={state === 'saving'} onClick={() => void finalize()}>
         {state === 'saving' ? 'Saving before finalizing…' : `Finalize report${missing ? ` (${missing} still missing)` : ''}`}
       </button>
+      {failure && <div class="hint bad" style="flex-basis:100%" role="alert" data-testid="finalize-failed">{failure}</div>}
       {(drafts.length > 0 || pending) && (
         <div class="hint bad" style="flex-basis:100%" role={state === 'refused' ? 'alert' : undefined} data-testid="finalize-blocked" data-refused={state === 'refused' ? 'true' : undefined}>
           {pending ? <strong>Not finalized: some edits are still being saved. Try again in a moment.</strong> : (
