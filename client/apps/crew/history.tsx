@@ -35,7 +35,7 @@ export function ReportHistory({ session }: { session: Session }) {
     <section aria-labelledby="history-title" data-testid="report-history">
       <h2 id="history-title">Report history{unitId ? ` — unit ${unitId}` : ''}</h2>
       <div class="grid" role="search">
-        <div class="field">
+        <div class="field wide">
           <label for="history-search">Search by incident number or patient name</label>
           <input id="history-search" type="search" value={query} data-testid="history-search" onInput={(e) => setQuery(e.currentTarget.value)} />
         </div>
