@@ -85,8 +85,17 @@ describe('crew ePCR day-one features (browser)', () => {
 
   it('names the signed-in person, and Settings returns to the report section it was opened from', async () => {
     const id = await newReport();
-    expect(await textOf(page.getByTestId('signed-in-as'))).toContain('Signed in as Dana Whitfield');
-    expect(await textOf(page.getByTestId('signed-in-as'))).not.toMatch(/Signed in as [0-9a-f-]{20,}/);
+    const signedIn = page.getByTestId('epcr-form').getByText(/^Signed in as /);
+    expect(await textOf(signedIn)).toBe('Signed in as Dana Whitfield on tablet-d1.');
+
+    // Settings and back: the same report, not the call list.
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByTestId('settings').waitFor();
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByTestId('epcr-form').waitFor();
+    expect(await page.getByTestId('epcr-form').getAttribute('data-id')).toBe(id);
+
+    // And the same section of it.
     await page.getByTestId('section-times').click();
     await page.getByRole('button', { name: 'Settings' }).click();
     await page.getByTestId('settings').waitFor();
