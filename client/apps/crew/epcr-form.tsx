@@ -18,7 +18,7 @@ import { database, useDoc, write } from '../../ui/db.ts';
 import { uuid } from '../../ui/ids.ts';
 import type { Session } from '../../ui/session.ts';
 import { clockOf } from '../../ui/time.ts';
-import { nothingTyped, prefillFromCall } from './report-start.ts';
+import { nothingTyped, prefillFromCall } from './report-content.ts';
 import { billingSection } from './sections/billing.tsx';
 import { callSection } from './sections/call.tsx';
 import { dispositionSection } from './sections/disposition.tsx';
@@ -49,6 +49,9 @@ function LinesField(props: { label: string; docId: string; path: Path; value: st
 }
 
 export { LinesField };
+
+/** The lines fields (they save through their own component, not the form's field helper). */
+const LINES_PATHS: readonly Path[] = [['history', 'allergies'], ['history', 'medicalHistory'], ['history', 'currentMedications']];
 
 /** The section in the address (`#/epcr/<id>/<section>`), so a reload or Settings returns to it. */
 function sectionInRoute(): SectionAnchor | 'all' {
@@ -101,11 +104,14 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   if (!locked) for (const path of serverErrors.keys()) count(path, 'returned');
 
   const rendered = new Set<string>(['vitals']);
+  // Something typed that the database does not hold yet (a refused value, an edit on its way).
+  let typedNotStored = LINES_PATHS.some((path) => journalEntry('epcrs', id, path) !== undefined);
   const field = (path: Path, label: string): FieldProps => {
     const name = pathName(path);
     rendered.add(name);
     const hint = localHints.get(name);
     const draft = journalEntry('epcrs', id, path);
+    if (draft) typedNotStored = true;
     if (draft && !draft.valid && !disabled) count(name, 'notSaved');
     return {
       label, collection: 'epcrs' as const, docId: id, path, disabled, testId: name,
@@ -134,14 +140,6 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     });
     go(`epcr/${newId}`);
   };
-  // An accidental report (nothing typed in it) can go, here and on the server (a delete syncs like an edit).
-  const prefilled = epcr.addendumOf ? (originalView?.doc.response ? { response: originalView.doc.response } : {})
-    : incident ? prefillFromCall(incident, epcr.unitId) : undefined;
-  const discardable = !disabled && nothingTyped(epcr, prefilled);
-  const discard = async () => {
-    await database().api.remove('epcrs', id);
-    go(epcr.addendumOf || !epcr.incidentId ? 'history' : '');
-  };
 
   const bodies: Record<SectionAnchor, () => JSX.Element> = {
     response: () => callSection(kit), patient: () => patientSection(kit), situation: () => situationSection(kit),
@@ -166,6 +164,16 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     </>
   );
   const unplaced = (epcr.finalizeErrors ?? []).filter((e) => !rendered.has(e.path));
+
+  // An accidental report (nothing typed in it, not even a value waiting in the journal) can go,
+  // here and on the server: the removal syncs like any edit (a `_deleted` revision).
+  const prefilled = epcr.addendumOf ? (originalView?.doc.response ? { response: originalView.doc.response } : {})
+    : incident ? prefillFromCall(incident, epcr.unitId) : undefined;
+  const discardable = !disabled && !typedNotStored && nothingTyped(epcr, prefilled);
+  const discard = async () => {
+    await database().api.remove('epcrs', id);
+    go(epcr.addendumOf || !epcr.incidentId ? 'history' : '');
+  };
   const who = session.user.displayName ?? session.user.userId;
 
   return (

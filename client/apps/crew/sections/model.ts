@@ -63,7 +63,10 @@ export function plainWords(message: string): Words {
     .replace(/ (is|are) required when (.*)$/, ': needed because $2')
     .replace(/ (is|are) required to bill the transport$/, ': needed to bill the transport')
     .replace(/ (is|are) required with the age$/, ': needed with the age')
-    .replace(/ is not an? ([A-Za-z ]*?)\s*code$/, ' is not a code from the list: pick one from the list');
+    .replace(/ is not an? ([A-Za-z ]*?)\s*code$/, ' is not a code from the list: pick one from the list')
+    .replace(/ (is|are) required to finalize/, ' $1 needed to finalize')
+    // Times as the crew reads them on the clock: `(2026-01-01T10:00:00-05:00)` → `(10:00:00)`.
+    .replace(/\(\d{4}-\d{2}-\d{2}T(\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?[+-]\d{2}:\d{2}\)/g, '($1)');
   text = text.charAt(0).toUpperCase() + text.slice(1);
   if (!/[.!?]$/.test(text)) text += '.';
   return element ? { text, element } : { text };

@@ -8,20 +8,10 @@ import type { Path } from '../../../worker/api.ts';
 import { NumberField, SelectField, TimeField } from '../../../ui/components.tsx';
 import { write } from '../../../ui/db.ts';
 import { itemId } from '../../../ui/ids.ts';
-import { clockOf, epochOf, offsetDateTime } from '../../../ui/time.ts';
+import { clockOf, offsetDateTime } from '../../../ui/time.ts';
 import * as codes from '../codes.ts';
 import type { FormKit, Vital } from './kit.ts';
-
-/** GCS total (eVitals.23) from eye, verbal and motor; undefined until all three are there. */
-export function gcsTotal(v: Vital): number | undefined {
-  return v.gcsEye !== undefined && v.gcsVerbal !== undefined && v.gcsMotor !== undefined ? v.gcsEye + v.gcsVerbal + v.gcsMotor : undefined;
-}
-
-/** The sets with their number in the order they were taken (Set 1 first), listed latest first. */
-export function latestFirst(vitals: readonly Vital[]): { vital: Vital; number: number }[] {
-  const numbered = vitals.map((vital, i) => ({ vital, number: i + 1 }));
-  return numbered.sort((a, b) => (epochOf(b.vital.takenAt) ?? 0) - (epochOf(a.vital.takenAt) ?? 0) || b.number - a.number);
-}
+import { gcsTotal, latestFirst } from './vital-signs.ts';
 
 const MEASURED: readonly (keyof Vital)[] = [
   'systolic', 'diastolic', 'heartRate', 'respiratoryRate', 'spo2', 'etco2', 'glucose', 'temperatureC', 'gcsEye', 'gcsVerbal', 'gcsMotor', 'pain', 'avpu',
