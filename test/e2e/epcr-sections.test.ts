@@ -91,6 +91,15 @@ describe('ePCR form sections (browser)', () => {
     await expect.poll(() => serviceType.getByText('Type of service requested: needed to finalize.').count()).toBe(1);
     expect(await serviceType.getByTestId('field-server-error').count()).toBe(1);
     expect(await textOf(serviceType)).not.toContain('eResponse.05) is required');
+
+    // Fixing a returned field takes it off the section's count and the field at once.
+    const returnedBefore = Number(await badge(page, 'response').getAttribute('data-returned'));
+    const openBefore = Number(await page.getByTestId('finalize-errors').getAttribute('data-open'));
+    await page.getByTestId('response.serviceType').selectOption('2205001');
+    await expect.poll(() => badge(page, 'response').getAttribute('data-returned')).toBe(String(returnedBefore - 1));
+    expect(await serviceType.getByTestId('field-server-error').count()).toBe(0);
+    expect(await textOf(serviceType)).not.toContain('needed to finalize');
+    expect(await textOf(page.getByTestId('finalize-errors'))).toContain(`fix the ${openBefore - 1} left of ${openBefore} things`);
     await screenshot(page, 'epcr-sections-returned');
 
     // "All sections" shows the whole report for reading.

@@ -24,7 +24,7 @@ import { callSection } from './sections/call.tsx';
 import { dispositionSection } from './sections/disposition.tsx';
 import { historySection } from './sections/history.tsx';
 import type { FieldProps, FormKit } from './sections/kit.ts';
-import { fieldMessage, isSection, pathName, plainWords, SECTIONS, sectionOf, type SectionAnchor } from './sections/model.ts';
+import { fieldMessage, filled, isSection, pathName, plainWords, SECTIONS, sectionOf, valueAt, type SectionAnchor } from './sections/model.ts';
 import { narrativeSection } from './sections/narrative.tsx';
 import { SectionNav, type SectionStatus } from './sections/nav.tsx';
 import { patientSection } from './sections/patient.tsx';
@@ -89,9 +89,17 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const openSection = (anchor: SectionAnchor | 'all') => go(`epcr/${id}/${anchor}`);
 
   // Each field's problem once, in plain words: the server's (red) or else what finalize still needs.
-  const serverErrors = new Map<string, string>();
-  for (const e of epcr.finalizeErrors ?? []) serverErrors.set(e.path, [serverErrors.get(e.path), fieldMessage(e.message)].filter(Boolean).join(' '));
+  // A value the server asked for that the crew has filled in since (and the same check no longer
+  // misses) is no longer shown or counted, so the section turns complete before finalizing again.
+  // Any other returned problem (a wrong code, times out of order, a check only the server makes)
+  // stays until the server checks the report again.
   const missing = locked ? [] : validateEpcrForFinalize(epcr as never);
+  const stillMissing = new Set(missing.map((m) => m.path));
+  const filledSince = (e: { path: string; message: string }) =>
+    !locked && / (is|are) required\b/.test(e.message) && !stillMissing.has(e.path) && filled(valueAt(epcr, e.path));
+  const returned = (epcr.finalizeErrors ?? []).filter((e) => !filledSince(e));
+  const serverErrors = new Map<string, string>();
+  for (const e of returned) serverErrors.set(e.path, [serverErrors.get(e.path), fieldMessage(e.message)].filter(Boolean).join(' '));
   const localHints = new Map<string, string>();
   for (const m of missing) if (!localHints.has(m.path) && !serverErrors.has(m.path)) localHints.set(m.path, fieldMessage(m.message));
 
@@ -163,7 +171,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
       ))}
     </>
   );
-  const unplaced = (epcr.finalizeErrors ?? []).filter((e) => !rendered.has(e.path));
+  const unplaced = returned.filter((e) => !rendered.has(e.path));
+  const returnedCount = epcr.finalizeErrors?.length ?? 0;
 
   // An accidental report (nothing typed in it, not even a value waiting in the journal) can go,
   // here and on the server: the removal syncs like any edit (a `_deleted` revision).
@@ -207,10 +216,12 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
 
       {/* Conflicts panel (values that lost in a merge) mounts here, above the returned problems. */}
 
-      {(epcr.finalizeErrors?.length ?? 0) > 0 && !locked && (
-        <section class="finalize-errors" role="alert" data-testid="finalize-errors">
-          <h3 style="margin:4px 0">The server returned this report: fix {epcr.finalizeErrors!.length} thing{epcr.finalizeErrors!.length === 1 ? '' : 's'}, then finalize again</h3>
-          <p class="meta">Each problem is shown at its field; the sections marked "returned" hold them.</p>
+      {returnedCount > 0 && !locked && (
+        <section class="finalize-errors" role="alert" data-testid="finalize-errors" data-open={returned.length}>
+          <h3 style="margin:4px 0">{returned.length === 0
+            ? `The server returned this report; all ${returnedCount} problem${returnedCount === 1 ? ' is' : 's are'} fixed: finalize again`
+            : `The server returned this report: fix ${returned.length === returnedCount ? '' : `the ${returned.length} left of `}${returnedCount} thing${returnedCount === 1 ? '' : 's'}, then finalize again`}</h3>
+          {returned.length > 0 && <p class="meta">Each problem is shown at its field; the sections marked "returned" hold them.</p>}
           {unplaced.length > 0 && (
             <ul>{unplaced.map((e) => {
               const words = plainWords(e.message);
