@@ -71,6 +71,10 @@ describe('crew ePCR day-one features (browser)', () => {
     await expect.poll(async () => (await storedReport(id))?.id, { timeout: 20_000 }).toBe(id);
     await page.getByTestId('discard-report').click();
     await page.getByTestId('discard-yes').click();
+    // Back where it was started from; the report is gone from the lists.
+    await page.locator('#calls-title').waitFor();
+    await expect.poll(() => page.locator(`[data-testid="epcr-link"][data-id="${id}"]`).count()).toBe(0);
+    await page.getByRole('button', { name: 'Report history', exact: true }).click();
     await page.getByTestId('report-history').waitFor();
     await expect.poll(() => page.locator(`[data-testid="history-report"][data-id="${id}"]`).count()).toBe(0);
     await expect.poll(async () => (await storedReport(id))?._deleted, { timeout: 20_000 }).toBe(true);

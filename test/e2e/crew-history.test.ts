@@ -44,7 +44,7 @@ describe('crew report history (browser)', () => {
     watchConsole(page, 'crew', errors);
     await signInWithToken(page, server.url, CREW_TOKEN, '/crew/');
 
-    await page.getByRole('button', { name: 'Report history' }).click();
+    await page.getByRole('button', { name: 'Report history', exact: true }).click();
     const history = page.getByTestId('report-history');
     await history.waitFor();
     const rows = history.getByTestId('history-report');
@@ -76,6 +76,7 @@ describe('crew report history (browser)', () => {
     await page.getByTestId('section-narrative').click();
     expect(await page.getByLabel('Narrative').isDisabled()).toBe(true);
     expect(await page.getByTestId('finalize').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Back to report history' }).count()).toBe(1);
 
     await page.getByTestId('addendum').click();
     await expect.poll(() => textOf(page.locator('#epcr-title'))).toContain('Addendum');
@@ -84,7 +85,7 @@ describe('crew report history (browser)', () => {
       .toBe('Patient called back: allergy to latex not recorded.');
 
     // The addendum is in the history too, next to the report it amends.
-    await page.getByRole('button', { name: 'Report history' }).click();
+    await page.getByRole('button', { name: 'Report history', exact: true }).click();
     await page.getByLabel('Search by incident number or patient name').fill('WALK-0042');
     await expect.poll(() => rows.count()).toBe(2);
     await expect.poll(() => textOf(history)).toContain('Addendum');

@@ -19,6 +19,7 @@ import { uuid } from '../../ui/ids.ts';
 import type { Session } from '../../ui/session.ts';
 import { clockOf } from '../../ui/time.ts';
 import { nothingTyped, prefillFromCall } from './report-content.ts';
+import { backToList } from './return-to.ts';
 import { billingSection } from './sections/billing.tsx';
 import { callSection } from './sections/call.tsx';
 import { dispositionSection } from './sections/disposition.tsx';
@@ -181,9 +182,10 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const discardable = !disabled && !typedNotStored && nothingTyped(epcr, prefilled);
   const discard = async () => {
     await database().api.remove('epcrs', id);
-    go(epcr.addendumOf || !epcr.incidentId ? 'history' : '');
+    go(backToList().path);
   };
   const who = session.user.displayName ?? session.user.userId;
+  const back = backToList();
 
   return (
     <article aria-labelledby="epcr-title" data-testid="epcr-form" data-id={id} data-section={current}>
@@ -200,7 +202,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
               : 'Draft — every change is saved on this device as you type.'}
       </p>
       <div class="row" style="margin-bottom:12px">
-        <button onClick={() => go('')}>Back to calls</button>
+        <button onClick={() => go(back.path)}>{back.label}</button>
         {!locked && !checking && <button class="primary" data-testid="finalize" onClick={() => void finalize()}>Finalize report{missing.length ? ` (${missing.length} still missing)` : ''}</button>}
         {checking && <button onClick={() => void reopen()}>Back to draft</button>}
         {locked && <button class="primary" data-testid="addendum" onClick={() => void addendum()}>Write an addendum</button>}

@@ -8,6 +8,7 @@ import type { Epcr } from '../../../shared/schemas/index.ts';
 import { Badge, go, markReady } from '../../ui/components.tsx';
 import { useQuery } from '../../ui/db.ts';
 import type { Session } from '../../ui/session.ts';
+import { rememberList } from './return-to.ts';
 import { epcrStatusText, patientName, reportDate, reportState, type ReportState } from './report-status.ts';
 
 const STATE_WORDS: Record<ReportState, string> = { open: 'Open', finalized: 'Finalized', locked: 'Locked' };
@@ -25,6 +26,7 @@ export function ReportHistory({ session }: { session: Session }) {
   const [query, setQuery] = useState('');
   const [date, setDate] = useState('');
   const [state, setState] = useState<ReportState | ''>('');
+  rememberList('history');
   if (!reports) return <p>Loading…</p>;
   markReady();
   const words = query.toLowerCase().replace(/,/g, ' ').split(/\s+/).filter(Boolean);

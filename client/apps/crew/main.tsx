@@ -12,6 +12,7 @@ import { EpcrForm } from './epcr-form.tsx';
 import { ReportHistory } from './history.tsx';
 import { startReport } from './report-start.ts';
 import { epcrStatusText, patientName } from './report-status.ts';
+import { rememberList } from './return-to.ts';
 
 const ACTIVE = new Set(['new', 'dispatched', 'active', 'transporting']);
 
@@ -31,6 +32,7 @@ function ReportLink({ view }: { view: { doc: Epcr; badge: Parameters<typeof Badg
 
 function CallList({ session }: { session: Session }) {
   const unitId = session.user.unitId;
+  rememberList('');
   const mine = unitId ? { assignedUnitId: unitId } : {};
   // Open calls, and the ten latest finished ones: a tablet may hold years of calls.
   const open = useQuery<Incident>('incidents', { selector: { ...mine, status: { $in: [...ACTIVE] } } });
