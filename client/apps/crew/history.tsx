@@ -11,6 +11,9 @@ import type { Session } from '../../ui/session.ts';
 import { rememberList } from './return-to.ts';
 import { epcrStatusText, patientName, reportDate, reportState, type ReportState } from './report-status.ts';
 
+/** Rows drawn at first (a tablet may hold years of reports); more on request. */
+const PAGE = 50;
+
 const STATE_WORDS: Record<ReportState, string> = { open: 'Open', finalized: 'Finalized', locked: 'Locked' };
 
 function matches(epcr: Epcr, words: string[], date: string, state: ReportState | ''): boolean {
@@ -26,6 +29,7 @@ export function ReportHistory({ session }: { session: Session }) {
   const [query, setQuery] = useState('');
   const [date, setDate] = useState('');
   const [state, setState] = useState<ReportState | ''>('');
+  const [limit, setLimit] = useState(PAGE);
   rememberList('history');
   if (!reports) return <p>Loading…</p>;
   markReady();
@@ -55,7 +59,7 @@ export function ReportHistory({ session }: { session: Session }) {
       <p class="meta" data-testid="history-count">{shown.length} of {reports.length} report{reports.length === 1 ? '' : 's'} on this tablet.</p>
       {shown.length === 0 && <p class="empty">{reports.length === 0 ? 'No reports on this tablet yet.' : 'No report matches. Clear the search or the date to see all.'}</p>}
       <ul class="list" data-testid="history-list">
-        {shown.map(({ doc: epcr, badge }) => (
+        {shown.slice(0, limit).map(({ doc: epcr, badge }) => (
           <li key={epcr.id}>
             <button class="card" data-testid="history-report" data-id={epcr.id} data-state={reportState(epcr)} onClick={() => go(`epcr/${epcr.id}`)}>
               <div class="row" style="justify-content:space-between">
@@ -69,6 +73,9 @@ export function ReportHistory({ session }: { session: Session }) {
           </li>
         ))}
       </ul>
+      {shown.length > limit && (
+        <button style="margin-top:12px" onClick={() => setLimit(limit + PAGE)}>Show {Math.min(PAGE, shown.length - limit)} more (of {shown.length - limit} not shown)</button>
+      )}
     </section>
   );
 }
