@@ -87,7 +87,11 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const checking = epcr.status === 'finalized' && !locked;
   const disabled = locked || checking;
   const current = sectionInRoute();
-  const openSection = (anchor: SectionAnchor | 'all') => go(`epcr/${id}/${anchor}`);
+  const openSection = (anchor: SectionAnchor | 'all') => {
+    go(`epcr/${id}/${anchor}`);
+    // A section opened from further down the page starts at its top.
+    requestAnimationFrame(() => document.querySelector(anchor === 'all' ? '#sec-response' : `#sec-${anchor}`)?.scrollIntoView({ block: 'nearest' }));
+  };
 
   // Each field's problem once, in plain words: the server's (red) or else what finalize still needs.
   // A value the server asked for that the crew has filled in since (and the same check no longer
