@@ -314,6 +314,15 @@ function QueueDetails({ queue }: { queue: QueueView | undefined }) {
 // ---- the shell --------------------------------------------------------------------------------
 export interface NavItem { path: string; label: string }
 
+/** Where the person was before Settings opened (by its button or a link): closing it goes back there. */
+let beforeSettings = '';
+route.subscribe((path) => {
+  if (path.split('/')[0] !== 'settings') beforeSettings = path;
+});
+function toggleSettings(open: boolean): void {
+  go(open ? beforeSettings : 'settings');
+}
+
 export function AppShell(props: { title: string; nav: NavItem[]; children: ComponentChildren }) {
   const user = database().session.user;
   const current = route.value.split('/')[0] ?? '';
@@ -327,7 +336,7 @@ export function AppShell(props: { title: string; nav: NavItem[]; children: Compo
         <span class="who">{who}</span>
         <span class="spacer" />
         <a class="button" href={homeFor(user.role) === location.pathname ? '/' : homeFor(user.role)}>Apps</a>
-        <button onClick={() => go(current === 'settings' ? '' : 'settings')} aria-pressed={current === 'settings'}>Settings</button>
+        <button onClick={() => toggleSettings(current === 'settings')} aria-pressed={current === 'settings'}>Settings</button>
       </header>
       <StatusBar />
       <Banners />

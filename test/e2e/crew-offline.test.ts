@@ -84,9 +84,13 @@ describe('crew ePCR offline (browser)', () => {
     await report.first().click();
     const form = page.locator('[data-testid="epcr-form"]');
     await form.waitFor();
+    // One section of the form at a time: each is opened from its navigation entry.
+    await page.getByTestId('section-patient').click();
     await page.getByLabel('Last name').fill('Reyes');
     await page.getByLabel('First name').fill('Dana');
+    await page.getByTestId('section-situation').click();
     await page.getByLabel('Chief complaint').fill('substernal chest pain');
+    await page.getByTestId('section-vitals').click();
     await page.getByTestId('add-vitals').click();
     const vitals = page.locator('[data-testid="vital-set"]');
     await vitals.first().waitFor();
@@ -94,7 +98,9 @@ describe('crew ePCR offline (browser)', () => {
     await page.keyboard.type('152');
     await page.getByLabel('Heart rate (/min)').fill('104');
     await page.getByLabel('SpO₂ (%)').fill('95');
+    await page.getByTestId('section-narrative').click();
     await page.getByLabel('Narrative').fill('67 y/o female, substernal chest pain for 40 minutes.');
+    await page.getByTestId('section-vitals').click();
     // An impossible value is refused inline and never stored.
     await page.getByLabel('Diastolic BP (mmHg)').fill('999');
     await expect.poll(() => vitals.first().getByText('At most 300 mmHg.').isVisible()).toBe(true);

@@ -72,10 +72,13 @@ describe('crew app in two tabs (browser)', () => {
     for (const tab of [tabA, tabB]) await tab.goto(`${cable.origin}/crew/#/epcr/${epcrId}`);
     await tabA.getByTestId('epcr-form').waitFor();
     await tabB.getByTestId('epcr-form').waitFor();
+    await tabA.getByTestId('section-narrative').click();
     await tabA.getByLabel('Narrative').fill('Found on the kitchen floor, alert.');
     await expect.poll(() => tabB.getByLabel('Narrative').inputValue(), { timeout: 10_000 }).toBe('Found on the kitchen floor, alert.');
+    await tabB.getByTestId('section-situation').click();
     await tabB.getByLabel('Chief complaint').fill('hip pain after fall');
     await expect.poll(() => tabA.getByLabel('Chief complaint').inputValue(), { timeout: 10_000 }).toBe('hip pain after fall');
+    await tabB.getByTestId('section-vitals').click();
     await tabB.getByTestId('add-vitals').click();
     await expect.poll(() => tabA.locator('[data-testid="vital-set"]').count(), { timeout: 10_000 }).toBe(1);
 
@@ -97,6 +100,7 @@ describe('crew app in two tabs (browser)', () => {
     // The syncing tab closes: the other takes over replication and its edits still reach the server.
     await leader.close();
     await expect.poll(() => roleOf(follower), { timeout: 20_000 }).toBe('leader');
+    await follower.getByTestId('section-patient').click();
     await follower.getByLabel('Last name').fill('Moreau');
     await waitFor(async () => (await server.docs<Epcr>('epcrs', [epcrId]))[0]?.patient?.lastName === 'Moreau', 'the new leader\'s push', 20_000);
     const after = server.writes.filter((w) => w.collection === 'epcrs' && w.id === epcrId).map((w) => w.rev);

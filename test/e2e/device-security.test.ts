@@ -181,8 +181,10 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     const epcrId = (await report.first().getAttribute('data-id'))!;
     await report.first().click();
     await page.locator('[data-testid="epcr-form"]').waitFor();
+    await page.getByTestId('section-patient').click();
     await page.getByLabel('Last name').fill(PATIENT_LAST);
     await page.getByLabel('First name').fill(PATIENT_FIRST);
+    await page.getByTestId('section-narrative').click();
     await page.getByLabel('Narrative').fill(NARRATIVE);
     // Each field is its own debounced write: wait for the server to hold all three.
     await expect.poll(async () => {
@@ -229,6 +231,7 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     await expect.poll(() => page.getByLabel('Last name').inputValue()).toBe(PATIENT_LAST);
     // A value that cannot be saved yet (too long) waits in the autosave journal, sealed.
     const draft = `${PATIENT_LAST}-${'x'.repeat(200)}`;
+    await page.getByTestId('section-patient').click();
     await page.getByLabel('Last name').fill(draft);
     await expect.poll(() => journalOf(page, dbName)).toContain('"sealed"');
     const heldBefore = await page.evaluate(async () => ((await navigator.locks.query()).held ?? []).map((l) => l.name ?? ''));
@@ -256,6 +259,7 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     await page.goto(`${cable.origin}/crew/#/epcr/${epcrId}`);
     await unlock(page, PASSWORD);
     await page.locator('[data-testid="epcr-form"]').waitFor();
+    await page.getByTestId('section-narrative').click();
     await page.getByLabel('Narrative').fill(`${NARRATIVE} Glucose HI.`);
     await expect.poll(() => page.locator('[data-testid="pending-count"]').getAttribute('data-count'), { timeout: 10_000 }).not.toBe('0');
     await page.getByRole('button', { name: 'Settings' }).click();

@@ -55,6 +55,7 @@ describe('app update (browser)', () => {
     const link = page.locator('[data-testid="epcr-link"]');
     await link.first().waitFor({ timeout: 20_000 });
     await link.first().click();
+    await page.getByTestId('section-patient').click();
     await page.getByLabel('Last name').fill('Nakamura');
     const firstWorker = await page.evaluate(() => navigator.serviceWorker.controller?.scriptURL);
 

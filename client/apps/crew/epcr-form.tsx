@@ -1,41 +1,46 @@
 /**
- * The ePCR form, by NEMSIS section. There is no save button: every keystroke goes to the journal
- * and then to the local database (client/ui/autosave.ts). Finalizing asks the server to check
- * and lock the report; its problems come back as `finalizeErrors` and show next to their fields.
+ * The ePCR form, by NEMSIS section, one section on screen at a time (the section navigation shows
+ * what each still needs). There is no save button: every keystroke goes to the journal and then
+ * to the local database (client/ui/autosave.ts). Finalizing asks the server to check and lock the
+ * report; its problems come back as `finalizeErrors` and show next to their fields.
+ *
+ * The sections' fields live in client/apps/crew/sections/ (a file per section); every section
+ * stays mounted while another is shown, so a value a field refused keeps its message.
  */
+import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { validateEpcrForFinalize } from '../../../server/hooks/epcr-validation.ts';
 import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
 import { epcrSchema } from '../../../shared/schemas/epcrs.ts';
 import type { Path } from '../../worker/api.ts';
-import { flushAll, invalidDrafts, journalOf, journalReplayed, onJournalChange } from '../../ui/autosave.ts';
-import { Badge, go, ListField, markReady, NumberField, SelectField, TextField, TimeField } from '../../ui/components.tsx';
-import { useDoc, write } from '../../ui/db.ts';
-import { itemId, uuid } from '../../ui/ids.ts';
+import { flushAll, invalidDrafts, journalEntry, journalOf, journalReplayed, onJournalChange } from '../../ui/autosave.ts';
+import { Badge, go, ListField, markReady, route, SelectField, TextField } from '../../ui/components.tsx';
+import { database, useDoc, write } from '../../ui/db.ts';
+import { uuid } from '../../ui/ids.ts';
 import type { Session } from '../../ui/session.ts';
-import { clockOf, offsetDateTime } from '../../ui/time.ts';
-import * as codes from './codes.ts';
+import { clockOf } from '../../ui/time.ts';
+import { nothingTyped, prefillFromCall } from './report-content.ts';
+import { backToList } from './return-to.ts';
+import { billingSection } from './sections/billing.tsx';
+import { callSection } from './sections/call.tsx';
+import { dispositionSection } from './sections/disposition.tsx';
+import { historySection } from './sections/history.tsx';
+import type { FieldProps, FormKit } from './sections/kit.ts';
+import { fieldMessage, filled, isSection, pathName, plainWords, SECTIONS, sectionOf, valueAt, type SectionAnchor } from './sections/model.ts';
+import { narrativeSection } from './sections/narrative.tsx';
+import { SectionNav, type SectionStatus } from './sections/nav.tsx';
+import { patientSection } from './sections/patient.tsx';
+import { situationSection } from './sections/situation.tsx';
+import { timesSection } from './sections/times.tsx';
+import { treatmentSection } from './sections/treatment.tsx';
+import { vitalsSection } from './sections/vitals.tsx';
 
-type Vital = NonNullable<Epcr['vitals']>[number];
-type Medication = NonNullable<Epcr['medications']>[number];
-type Procedure = NonNullable<Epcr['procedures']>[number];
+export { pathName };
 
-const TIME_FIELDS: readonly (readonly [keyof NonNullable<Epcr['times']>, string])[] = [
-  ['psapCall', 'Call received (PSAP)'], ['unitNotified', 'Unit notified'], ['unitEnRoute', 'En route'],
-  ['unitOnScene', 'On scene'], ['atPatient', 'At patient'], ['unitLeftScene', 'Left scene'],
-  ['atDestination', 'At destination'], ['transferOfCare', 'Transfer of care'], ['backInService', 'Back in service'],
-  ['unitCanceled', 'Cancelled'],
-];
-
-const SECTIONS = [
-  ['response', 'Call'], ['patient', 'Patient'], ['situation', 'Situation'], ['history', 'History'], ['vitals', 'Vitals'],
-  ['treatment', 'Medications and procedures'], ['narrative', 'Narrative'], ['disposition', 'Disposition'], ['times', 'Times'], ['billing', 'Billing'],
-] as const;
-
-/** `vitals[v1].systolic` for `['vitals', {id:'v1'}, 'systolic']`, as the server names paths. */
-function pathName(path: Path): string {
-  return path.map((s, i) => (typeof s === 'string' ? (i === 0 ? s : `.${s}`) : `[${s.id}]`)).join('');
-}
+const LEGENDS: Readonly<Record<SectionAnchor, string>> = {
+  response: 'Call (response and dispatch)', patient: 'Patient', situation: 'Situation', history: 'History', vitals: 'Vitals',
+  treatment: 'Medications and procedures', narrative: 'Narrative', disposition: 'Disposition and destination', times: 'Times', billing: 'Billing',
+};
 
 /** A list of short texts edited one per line (allergies, history, home medications): a list in the report, limits from its schema. */
 function LinesField(props: { label: string; docId: string; path: Path; value: string[] | undefined; disabled: boolean }) {
@@ -53,7 +58,7 @@ const SECTION_OF: Record<string, string> = {
 };
 
 /** Where a field sits in the report, e.g. "Vitals, set 2". */
-function sectionOf(epcr: Epcr, path: Path): string {
+function placeOf(epcr: Epcr, path: Path): string {
   const [root, item] = path;
   const nth = (list: readonly { id: string }[] | undefined) => (typeof item === 'object' ? (list ?? []).findIndex((x) => x.id === item.id) + 1 : 0);
   const numbered = (section: string, what: string, n: number) => (n > 0 ? `${section}, ${what} ${n}` : `${section}, a removed ${what}`);
@@ -116,7 +121,7 @@ function FinalizeButton({ id, epcr, missing }: { id: string; epcr: Epcr; missing
               <ul style="margin:4px 0">
                 {drafts.map((d) => (
                   <li key={`${JSON.stringify(d.path)}`} data-testid="finalize-blocker">
-                    <a href={`#/epcr/${id}`} onClick={(e) => { e.preventDefault(); show(d.path); }}>{d.label ?? pathName(d.path)} ({sectionOf(epcr, d.path)})</a>: {d.problem ?? 'not saved'}
+                    <a href={`#/epcr/${id}`} onClick={(e) => { e.preventDefault(); show(d.path); }}>{d.label ?? pathName(d.path)} ({placeOf(epcr, d.path)})</a>: {d.problem ?? 'not saved'}
                   </li>
                 ))}
               </ul>
@@ -128,10 +133,27 @@ function FinalizeButton({ id, epcr, missing }: { id: string; epcr: Epcr; missing
   );
 }
 
+export { LinesField };
+
+/** The lines fields (they save through their own component, not the form's field helper). */
+const LINES_PATHS: readonly Path[] = [['history', 'allergies'], ['history', 'medicalHistory'], ['history', 'currentMedications']];
+
+/** The section in the address (`#/epcr/<id>/<section>`), so a reload or Settings returns to it. */
+function sectionInRoute(): SectionAnchor | 'all' {
+  const part = route.value.split('/')[2];
+  return part === 'all' ? 'all' : isSection(part) ? part : 'response';
+}
+
 export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const view = useDoc<Epcr>('epcrs', id);
   const incidentView = useDoc<Incident>('incidents', view?.doc.incidentId);
+  const originalView = useDoc<Epcr>('epcrs', view?.doc.addendumOf);
   const [focusItem, setFocusItem] = useState<string>();
+  const [openVital, setOpenVital] = useState<string>();
+  const [discarding, setDiscarding] = useState(false);
+  // Refused drafts count in the section badges: follow the journal.
+  const [, setJournalTick] = useState(0);
+  useEffect(() => onJournalChange(() => setJournalTick((n) => n + 1)), []);
   useEffect(() => {
     if (!focusItem) return;
     const input = document.querySelector<HTMLInputElement>(`[data-item="${focusItem}"] input:not([type=datetime-local])`);
@@ -148,44 +170,59 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const locked = epcr.lockedAt !== undefined;
   const checking = epcr.status === 'finalized' && !locked;
   const disabled = locked || checking;
+  const current = sectionInRoute();
+  const openSection = (anchor: SectionAnchor | 'all') => {
+    go(`epcr/${id}/${anchor}`);
+    // A section opened from further down the page starts at its top.
+    requestAnimationFrame(() => document.querySelector(anchor === 'all' ? '#sec-response' : `#sec-${anchor}`)?.scrollIntoView({ block: 'nearest' }));
+  };
 
-  const serverErrors = new Map<string, string[]>();
-  for (const e of epcr.finalizeErrors ?? []) serverErrors.set(e.path, [...(serverErrors.get(e.path) ?? []), e.message]);
+  // Each field's problem once, in plain words: the server's (red) or else what finalize still needs.
+  // A value the server asked for that the crew has filled in since (and the same check no longer
+  // misses) is no longer shown or counted, so the section turns complete before finalizing again.
+  // Any other returned problem (a wrong code, times out of order, a check only the server makes)
+  // stays until the server checks the report again.
   const missing = locked ? [] : validateEpcrForFinalize(epcr as never);
+  const stillMissing = new Set(missing.map((m) => m.path));
+  const filledSince = (e: { path: string; message: string }) =>
+    !locked && / (is|are) required\b/.test(e.message) && !stillMissing.has(e.path) && filled(valueAt(epcr, e.path));
+  const returned = (epcr.finalizeErrors ?? []).filter((e) => !filledSince(e));
+  const serverErrors = new Map<string, string>();
+  for (const e of returned) serverErrors.set(e.path, [serverErrors.get(e.path), fieldMessage(e.message)].filter(Boolean).join(' '));
   const localHints = new Map<string, string>();
-  for (const m of missing) if (!localHints.has(m.path)) localHints.set(m.path, m.message.replace(/ is required to finalize$/, ' is needed to finalize.'));
+  for (const m of missing) if (!localHints.has(m.path) && !serverErrors.has(m.path)) localHints.set(m.path, fieldMessage(m.message));
+
+  const status = new Map<SectionAnchor, SectionStatus>(SECTIONS.map(([anchor]) => [anchor, { missing: 0, returned: 0, notSaved: 0 }]));
+  const count = (path: string, key: keyof SectionStatus) => {
+    const anchor = sectionOf(path);
+    if (anchor) status.get(anchor)![key] += 1;
+  };
+  for (const path of new Set(missing.map((m) => m.path))) if (!serverErrors.has(path)) count(path, 'missing');
+  if (!locked) for (const path of serverErrors.keys()) count(path, 'returned');
 
   const rendered = new Set<string>(['vitals']);
-  const field = (path: Path, label: string) => {
+  // Something typed that the database does not hold yet (a refused value, an edit on its way).
+  let typedNotStored = LINES_PATHS.some((path) => journalEntry('epcrs', id, path) !== undefined);
+  const field = (path: Path, label: string): FieldProps => {
     const name = pathName(path);
     rendered.add(name);
     const hint = localHints.get(name);
+    const draft = journalEntry('epcrs', id, path);
+    if (draft) typedNotStored = true;
+    if (draft && !draft.valid && !disabled) count(name, 'notSaved');
     return {
       label, collection: 'epcrs' as const, docId: id, path, disabled, testId: name,
-      serverError: serverErrors.get(name)?.join(' '),
+      serverError: serverErrors.get(name),
       ...(hint ? { hint } : {}),
     };
   };
-  const text = (path: Path, label: string, value: string | undefined, extra: Record<string, unknown> = {}) =>
-    <TextField {...field(path, label)} value={value} maxLength={200} {...extra} />;
-  const select = (path: Path, label: string, value: string | undefined, options: readonly (readonly [string, string])[]) =>
-    <SelectField {...field(path, label)} value={value} options={options} />;
+  const kit: FormKit = {
+    epcr, id, disabled, session, incident, localHints, serverErrors, field,
+    text: (path, label, value, extra = {}) => <TextField {...field(path, label)} value={value} maxLength={200} {...extra} />,
+    select: (path, label, value, options) => <SelectField {...field(path, label)} value={value} options={options} />,
+    focusItem: setFocusItem,
+  };
 
-  const addVitals = async () => {
-    const vid = itemId('v');
-    await write.mutate('epcrs', id, [{ op: 'append', path: ['vitals'], value: { id: vid, takenAt: offsetDateTime() } }]);
-    setFocusItem(vid);
-  };
-  const addMedication = async () => {
-    const mid = itemId('m');
-    await write.mutate('epcrs', id, [{ op: 'append', path: ['medications'], value: { id: mid, givenAt: offsetDateTime(), medication: '' } }]);
-    setFocusItem(mid);
-  };
-  const addProcedure = async () => {
-    const pid = itemId('p');
-    await write.mutate('epcrs', id, [{ op: 'append', path: ['procedures'], value: { id: pid, performedAt: offsetDateTime(), procedure: '' } }]);
-    setFocusItem(pid);
-  };
   const reopen = () => write.mutate('epcrs', id, [{ op: 'set', path: ['status'], value: 'draft' }]);
   const addendum = async () => {
     const newId = uuid();
@@ -196,206 +233,46 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     });
     go(`epcr/${newId}`);
   };
-  const fillTimes = () => {
-    const ops = TIME_FIELDS.flatMap(([key]) => {
-      const cad = (incident?.timeline as Record<string, string> | undefined)?.[key];
-      return cad && !epcr.times?.[key] ? [{ op: 'set' as const, path: ['times', key], value: cad }] : [];
-    });
-    if (ops.length > 0) void write.mutate('epcrs', id, ops);
-  };
-  const cadTimesMissing = TIME_FIELDS.filter(([key]) => (incident?.timeline as Record<string, string> | undefined)?.[key] && !epcr.times?.[key]).length;
 
+  const bodies: Record<SectionAnchor, () => JSX.Element> = {
+    response: () => callSection(kit), patient: () => patientSection(kit), situation: () => situationSection(kit),
+    history: () => historySection(kit), vitals: () => vitalsSection(kit, { open: openVital, setOpen: setOpenVital }),
+    treatment: () => treatmentSection(kit), narrative: () => narrativeSection(kit), disposition: () => dispositionSection(kit),
+    times: () => timesSection(kit), billing: () => billingSection(kit),
+  };
   const sections = (
     <>
       {epcr.addendumOf && (
-        <fieldset>
+        <fieldset data-testid="addendum-section">
           <legend>Addendum</legend>
-          {text(['addendumReason'], 'Reason for the addendum', epcr.addendumReason)}
+          {kit.text(['addendumReason'], 'Reason for the addendum', epcr.addendumReason)}
         </fieldset>
       )}
-
-      <fieldset id="sec-response">
-        <legend>Call (response and dispatch)</legend>
-        {!disabled && session.user.unitId && (!epcr.response?.callSign || !epcr.response?.vehicleNumber) && (
-          <p><button onClick={() => void write.mutate('epcrs', id, [
-            ...(!epcr.response?.callSign ? [{ op: 'set' as const, path: ['response', 'callSign'], value: session.user.unitId }] : []),
-            ...(!epcr.response?.vehicleNumber ? [{ op: 'set' as const, path: ['response', 'vehicleNumber'], value: session.user.unitId }] : []),
-          ])}>Fill call sign and vehicle: {session.user.unitId}</button></p>
-        )}
-        <div class="grid">
-          {text(['response', 'incidentNumber'], 'Incident number', epcr.response?.incidentNumber)}
-          {text(['response', 'callSign'], 'Call sign', epcr.response?.callSign)}
-          {text(['response', 'vehicleNumber'], 'Vehicle number', epcr.response?.vehicleNumber)}
-          {select(['response', 'serviceType'], 'Type of service', epcr.response?.serviceType, codes.SERVICE_TYPE)}
-          {select(['response', 'unitCapability'], 'Unit capability', epcr.response?.unitCapability, codes.UNIT_CAPABILITY)}
-          {select(['response', 'responseMode'], 'Response mode', epcr.response?.responseMode, codes.RESPONSE_MODE)}
-          {select(['dispatch', 'reason'], 'Dispatch reason', epcr.dispatch?.reason, codes.DISPATCH_REASON)}
-          {text(['dispatch', 'complaint'], 'Complaint given by dispatch', epcr.dispatch?.complaint)}
-        </div>
-      </fieldset>
-
-      <fieldset id="sec-patient">
-        <legend>Patient</legend>
-        <div class="grid">
-          {text(['patient', 'lastName'], 'Last name', epcr.patient?.lastName)}
-          {text(['patient', 'firstName'], 'First name', epcr.patient?.firstName)}
-          {text(['patient', 'dateOfBirth'], 'Date of birth (YYYY-MM-DD)', epcr.patient?.dateOfBirth, { pattern: /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/, patternHint: 'Write the date as YYYY-MM-DD, e.g. 1958-03-14.', maxLength: 10 })}
-          <NumberField {...field(['patient', 'age'], 'Age')} value={epcr.patient?.age} integer min={0} max={150} />
-          {select(['patient', 'ageUnits'], 'Age in', epcr.patient?.ageUnits, codes.AGE_UNITS)}
-          {select(['patient', 'sex'], 'Sex', epcr.patient?.sex, codes.SEX)}
-          {text(['patient', 'phone'], 'Phone', epcr.patient?.phone, { maxLength: 20, inputMode: 'tel' })}
-          {text(['patient', 'address', 'street'], 'Street', epcr.patient?.address?.street)}
-          {text(['patient', 'address', 'city'], 'City', epcr.patient?.address?.city)}
-          {text(['patient', 'address', 'zip'], 'ZIP', epcr.patient?.address?.zip, { pattern: /^[0-9]{5}(-[0-9]{4})?$/, patternHint: '5 digits (or ZIP+4).', maxLength: 10, inputMode: 'numeric' })}
-        </div>
-      </fieldset>
-
-      <fieldset id="sec-situation">
-        <legend>Situation</legend>
-        <div class="grid">
-          {text(['situation', 'chiefComplaint'], 'Chief complaint', epcr.situation?.chiefComplaint)}
-          <TimeField {...field(['situation', 'onset'], 'Onset')} value={epcr.situation?.onset} />
-          <TimeField {...field(['situation', 'lastKnownWell'], 'Last known well')} value={epcr.situation?.lastKnownWell} />
-          {text(['situation', 'primaryImpression'], 'Primary impression (ICD-10)', epcr.situation?.primaryImpression, { maxLength: 20 })}
-          {select(['situation', 'acuity'], 'Acuity', epcr.situation?.acuity, codes.ACUITY)}
-          {select(['situation', 'possibleInjury'], 'Possible injury', epcr.situation?.possibleInjury, codes.YES_NO)}
-        </div>
-      </fieldset>
-
-      <fieldset id="sec-history">
-        <legend>History</legend>
-        <div class="grid">
-          <LinesField label="Allergies" docId={id} path={['history', 'allergies']} value={epcr.history?.allergies} disabled={disabled} />
-          <LinesField label="Medical history" docId={id} path={['history', 'medicalHistory']} value={epcr.history?.medicalHistory} disabled={disabled} />
-          <LinesField label="Current medications" docId={id} path={['history', 'currentMedications']} value={epcr.history?.currentMedications} disabled={disabled} />
-          <TimeField {...field(['history', 'lastOralIntake'], 'Last oral intake')} value={epcr.history?.lastOralIntake} />
-        </div>
-      </fieldset>
-
-      <fieldset id="sec-vitals">
-        <legend>Vitals</legend>
-        {serverErrors.get('vitals') && <p class="hint bad" data-testid="field-server-error">{serverErrors.get('vitals')!.join(' ')}</p>}
-        {!serverErrors.get('vitals') && localHints.get('vitals') && <p class="hint">{localHints.get('vitals')}</p>}
-        {(epcr.vitals ?? []).length === 0 && <p class="empty">No vital signs yet.</p>}
-        {(epcr.vitals ?? []).map((v: Vital, n: number) => {
-          const p = (key: string): Path => ['vitals', { id: v.id }, key];
-          return (
-            <div class="card" style="margin-bottom:8px" key={v.id} data-item={v.id} data-testid="vital-set">
-              <div class="row" style="justify-content:space-between"><h3>Set {n + 1}</h3>
-                {!disabled && <button onClick={() => void write.mutate('epcrs', id, [{ op: 'removeItem', path: ['vitals'], itemId: v.id }])} aria-label={`Remove vital set ${n + 1}`}>Remove</button>}
-              </div>
-              <div class="grid">
-                <NumberField {...field(p('systolic'), 'Systolic BP')} value={v.systolic} integer min={0} max={400} unit="mmHg" />
-                <NumberField {...field(p('diastolic'), 'Diastolic BP')} value={v.diastolic} integer min={0} max={300} unit="mmHg" />
-                <NumberField {...field(p('heartRate'), 'Heart rate')} value={v.heartRate} integer min={0} max={400} unit="/min" />
-                <NumberField {...field(p('respiratoryRate'), 'Respiratory rate')} value={v.respiratoryRate} integer min={0} max={100} unit="/min" />
-                <NumberField {...field(p('spo2'), 'SpO₂')} value={v.spo2} integer min={0} max={100} unit="%" />
-                <NumberField {...field(p('etco2'), 'EtCO₂')} value={v.etco2} integer min={0} max={200} unit="mmHg" />
-                <NumberField {...field(p('glucose'), 'Glucose')} value={v.glucose} integer min={0} max={2000} unit="mg/dL" />
-                <NumberField {...field(p('temperatureC'), 'Temperature')} value={v.temperatureC} min={10} max={50} unit="°C" />
-                <NumberField {...field(p('gcsEye'), 'GCS eye')} value={v.gcsEye} integer min={1} max={4} />
-                <NumberField {...field(p('gcsVerbal'), 'GCS verbal')} value={v.gcsVerbal} integer min={1} max={5} />
-                <NumberField {...field(p('gcsMotor'), 'GCS motor')} value={v.gcsMotor} integer min={1} max={6} />
-                <NumberField {...field(p('pain'), 'Pain (0–10)')} value={v.pain} integer min={0} max={10} />
-                <SelectField {...field(p('avpu'), 'AVPU')} value={v.avpu} options={codes.AVPU} />
-                <TimeField {...field(p('takenAt'), 'Taken at')} value={v.takenAt} />
-              </div>
-            </div>
-          );
-        })}
-        {!disabled && <button class="primary big" data-testid="add-vitals" onClick={() => void addVitals()}>Add vital signs (time: now)</button>}
-      </fieldset>
-
-      <fieldset id="sec-treatment">
-        <legend>Medications and procedures</legend>
-        {(epcr.medications ?? []).map((m: Medication, n: number) => {
-          const p = (key: string): Path => ['medications', { id: m.id }, key];
-          return (
-            <div class="card" style="margin-bottom:8px" key={m.id} data-item={m.id} data-testid="medication">
-              <div class="row" style="justify-content:space-between"><h3>Medication {n + 1}</h3>
-                {!disabled && <button onClick={() => void write.mutate('epcrs', id, [{ op: 'removeItem', path: ['medications'], itemId: m.id }])}>Remove</button>}</div>
-              <div class="grid">
-                <TextField {...field(p('medication'), 'Medication')} value={m.medication} maxLength={200} required />
-                <NumberField {...field(p('dose'), 'Dose')} value={m.dose} min={0} />
-                <SelectField {...field(p('doseUnit'), 'Dose unit')} value={m.doseUnit} options={codes.MED_DOSE_UNIT} />
-                <SelectField {...field(p('route'), 'Route')} value={m.route} options={codes.MED_ROUTE} />
-                <SelectField {...field(p('response'), 'Response')} value={m.response} options={codes.RESPONSE_TO_TREATMENT} />
-                <TimeField {...field(p('givenAt'), 'Given at')} value={m.givenAt} />
-              </div>
-            </div>
-          );
-        })}
-        {(epcr.procedures ?? []).map((pr: Procedure, n: number) => {
-          const p = (key: string): Path => ['procedures', { id: pr.id }, key];
-          return (
-            <div class="card" style="margin-bottom:8px" key={pr.id} data-item={pr.id} data-testid="procedure">
-              <div class="row" style="justify-content:space-between"><h3>Procedure {n + 1}</h3>
-                {!disabled && <button onClick={() => void write.mutate('epcrs', id, [{ op: 'removeItem', path: ['procedures'], itemId: pr.id }])}>Remove</button>}</div>
-              <div class="grid">
-                <TextField {...field(p('procedure'), 'Procedure')} value={pr.procedure} maxLength={200} required />
-                <NumberField {...field(p('attempts'), 'Attempts')} value={pr.attempts} integer min={0} max={50} />
-                <SelectField {...field(p('successful'), 'Successful')} value={pr.successful} options={codes.YES_NO} />
-                <SelectField {...field(p('response'), 'Response')} value={pr.response} options={codes.RESPONSE_TO_TREATMENT} />
-                <TimeField {...field(p('performedAt'), 'Performed at')} value={pr.performedAt} />
-              </div>
-            </div>
-          );
-        })}
-        {!disabled && (
-          <div class="row">
-            <button onClick={() => void addMedication()}>Add medication (time: now)</button>
-            <button onClick={() => void addProcedure()}>Add procedure (time: now)</button>
-          </div>
-        )}
-      </fieldset>
-
-      <fieldset id="sec-narrative">
-        <legend>Narrative</legend>
-        <TextField {...field(['narrative', 'text'], 'Narrative')} value={epcr.narrative?.text} multiline maxLength={20000} />
-      </fieldset>
-
-      <fieldset id="sec-disposition">
-        <legend>Disposition and destination</legend>
-        <div class="grid">
-          {select(['disposition', 'unitDisposition'], 'Unit disposition', epcr.disposition?.unitDisposition, codes.UNIT_DISPOSITION)}
-          {select(['disposition', 'transportDisposition'], 'Transport', epcr.disposition?.transportDisposition, codes.TRANSPORT_DISPOSITION)}
-          {text(['disposition', 'destinationName'], 'Destination', epcr.disposition?.destinationName)}
-          {text(['disposition', 'destinationCode'], 'Destination code', epcr.disposition?.destinationCode)}
-          {select(['disposition', 'destinationType'], 'Destination type', epcr.disposition?.destinationType, codes.DESTINATION_TYPE)}
-          {select(['disposition', 'preArrivalAlert'], 'Pre-arrival alert', epcr.disposition?.preArrivalAlert, codes.PRE_ARRIVAL_ALERT)}
-          <NumberField {...field(['disposition', 'loadedMiles'], 'Loaded miles')} value={epcr.disposition?.loadedMiles} min={0} max={10000} unit="mi" />
-        </div>
-      </fieldset>
-
-      <fieldset id="sec-times">
-        <legend>Times</legend>
-        {cadTimesMissing > 0 && !disabled && (
-          <p><button onClick={fillTimes}>Fill {cadTimesMissing} time{cadTimesMissing === 1 ? '' : 's'} from the call timeline</button></p>
-        )}
-        <div class="grid">
-          {TIME_FIELDS.map(([key, label]) => {
-            const cad = (incident?.timeline as Record<string, string> | undefined)?.[key];
-            return <TimeField key={key} {...field(['times', key], label)} value={epcr.times?.[key]}
-              {...(cad && cad !== epcr.times?.[key] ? { hint: `Call timeline: ${clockOf(cad)}` } : {})} />;
-          })}
-        </div>
-      </fieldset>
-
-      <fieldset id="sec-billing">
-        <legend>Billing</legend>
-        <div class="grid">
-          {select(['payment', 'serviceLevel'], 'Service level', epcr.payment?.serviceLevel, codes.SERVICE_LEVEL)}
-          {text(['payment', 'insuranceCompany'], 'Insurance', epcr.payment?.insuranceCompany)}
-          {text(['payment', 'memberId'], 'Member id', epcr.payment?.memberId)}
-          {text(['scene', 'address', 'zip'], 'Pickup (scene) ZIP', epcr.scene?.address?.zip, { pattern: /^[0-9]{5}(-[0-9]{4})?$/, patternHint: '5 digits (or ZIP+4).', maxLength: 10, inputMode: 'numeric' })}
-        </div>
-      </fieldset>
+      {SECTIONS.map(([anchor]) => (
+        <fieldset key={anchor} id={`sec-${anchor}`} hidden={current !== 'all' && current !== anchor} data-testid="section" data-section={anchor}>
+          <legend>{LEGENDS[anchor]}</legend>
+          {bodies[anchor]()}
+        </fieldset>
+      ))}
     </>
   );
-  const unplaced = (epcr.finalizeErrors ?? []).filter((e) => !rendered.has(e.path));
+  const unplaced = returned.filter((e) => !rendered.has(e.path));
+  const returnedCount = epcr.finalizeErrors?.length ?? 0;
+
+  // An accidental report (nothing typed in it, not even a value waiting in the journal) can go,
+  // here and on the server: the removal syncs like any edit (a `_deleted` revision).
+  const prefilled = epcr.addendumOf ? (originalView?.doc.response ? { response: originalView.doc.response } : {})
+    : incident ? prefillFromCall(incident, epcr.unitId) : undefined;
+  const discardable = !disabled && !typedNotStored && nothingTyped(epcr, prefilled);
+  const discard = async () => {
+    await database().api.remove('epcrs', id);
+    go(backToList().path);
+  };
+  const who = session.user.displayName ?? session.user.userId;
+  const back = backToList();
 
   return (
-    <article aria-labelledby="epcr-title" data-testid="epcr-form" data-id={id}>
+    <article aria-labelledby="epcr-title" data-testid="epcr-form" data-id={id} data-section={current}>
       <div class="row" style="justify-content:space-between">
         <h2 id="epcr-title" style="margin:0">
           {epcr.addendumOf ? 'Addendum' : 'Patient care report'}{epcr.response?.incidentNumber ? ` — call ${epcr.response.incidentNumber}` : ''}
@@ -409,26 +286,41 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
               : 'Draft — every change is saved on this device as you type.'}
       </p>
       <div class="row" style="margin-bottom:12px">
-        <button onClick={() => go('')}>Back to calls</button>
+        <button onClick={() => go(back.path)}>{back.label}</button>
         {!locked && !checking && <FinalizeButton id={id} epcr={epcr} missing={missing.length} />}
         {checking && <button onClick={() => void reopen()}>Back to draft</button>}
         {locked && <button class="primary" data-testid="addendum" onClick={() => void addendum()}>Write an addendum</button>}
+        {discardable && !discarding && <button data-testid="discard-report" onClick={() => setDiscarding(true)}>Discard this empty report</button>}
       </div>
+      {discardable && discarding && (
+        <div class="banner warn" role="alert" data-testid="discard-confirm">
+          <p><strong>Discard this report?</strong> Nothing has been typed in it. It is removed from this tablet and from the server.</p>
+          <button class="primary" data-testid="discard-yes" onClick={() => void discard()}>Yes, discard it</button>
+          <button onClick={() => setDiscarding(false)}>Keep it</button>
+        </div>
+      )}
 
-      {(epcr.finalizeErrors?.length ?? 0) > 0 && !locked && (
-        <section class="finalize-errors" role="alert" data-testid="finalize-errors">
-          <h3 style="margin:4px 0">The server returned this report: fix {epcr.finalizeErrors!.length} thing{epcr.finalizeErrors!.length === 1 ? '' : 's'}, then finalize again</h3>
-          <p class="meta">Each problem is also shown next to its field.</p>
-          {unplaced.length > 0 && <ul>{unplaced.map((e) => <li key={e.path + e.message}>{e.message}</li>)}</ul>}
+      {/* Conflicts panel (values that lost in a merge) mounts here, above the returned problems. */}
+
+      {returnedCount > 0 && !locked && (
+        <section class="finalize-errors" role="alert" data-testid="finalize-errors" data-open={returned.length}>
+          <h3 style="margin:4px 0">{returned.length === 0
+            ? `The server returned this report; all ${returnedCount} problem${returnedCount === 1 ? ' is' : 's are'} fixed: finalize again`
+            : `The server returned this report: fix ${returned.length === returnedCount ? '' : `the ${returned.length} left of `}${returnedCount} thing${returnedCount === 1 ? '' : 's'}, then finalize again`}</h3>
+          {returned.length > 0 && <p class="meta">Each problem is shown at its field; the sections marked "returned" hold them.</p>}
+          {unplaced.length > 0 && (
+            <ul>{unplaced.map((e) => {
+              const words = plainWords(e.message);
+              return <li key={e.path + e.message}>{words.text}{words.element && <small class="meta"> NEMSIS {words.element}</small>}</li>;
+            })}</ul>
+          )}
         </section>
       )}
 
-      <nav class="section-nav" aria-label="Report sections">
-        {SECTIONS.map(([anchor, label]) => <a key={anchor} href={`#/epcr/${id}`} onClick={(e) => { e.preventDefault(); document.getElementById(`sec-${anchor}`)?.scrollIntoView(); }}>{label}</a>)}
-      </nav>
+      <SectionNav current={current} status={status} badges={!locked && !checking} open={openSection} />
 
       {sections}
-      <p class="meta">Signed in as {session.user.userId} on {session.user.deviceId}.</p>
+      <p class="meta" data-testid="signed-in-as">Signed in as {who} on {session.user.deviceId}.</p>
     </article>
   );
 }

@@ -1,45 +1,24 @@
 /**
- * Crew ePCR (tablet): the unit's assigned calls and their patient care reports.
+ * Crew ePCR (tablet): the unit's assigned calls and their patient care reports, and the unit's
+ * report history (every report on the tablet, searchable).
  */
 import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
 import { boot } from '../../ui/boot.tsx';
 import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
 import { useQuery, write } from '../../ui/db.ts';
-import { stubEpcrIdFor, uuid } from '../../ui/ids.ts';
+import { uuid } from '../../ui/ids.ts';
 import type { Session } from '../../ui/session.ts';
-import { clockOf } from '../../ui/time.ts';
 import { EpcrForm } from './epcr-form.tsx';
+import { ReportHistory } from './history.tsx';
+import { startReport } from './report-start.ts';
+import { epcrStatusText, patientName } from './report-status.ts';
+import { rememberList } from './return-to.ts';
 
 const ACTIVE = new Set(['new', 'dispatched', 'active', 'transporting']);
 
-function epcrStatusText(epcr: Epcr): string {
-  if (epcr.lockedAt) return `Locked ${clockOf(epcr.lockedAt)}`;
-  if (epcr.status === 'finalized') return 'Finalized, waiting for the server to check it';
-  if (epcr.finalizeErrors?.length) return `Returned: ${epcr.finalizeErrors.length} thing${epcr.finalizeErrors.length === 1 ? '' : 's'} to fix`;
-  return 'Draft';
-}
-
-/** A report for a call, prefilled from the CAD incident like the server's stub (same id, so they are one report). */
-async function startReport(session: Session, incident: Incident): Promise<string> {
-  const unitId = session.user.unitId ?? 'unknown';
-  const id = await stubEpcrIdFor(session.user.tenantId, incident.id, unitId);
-  const compact = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== ''));
-  const dispatch = compact({ complaint: incident.complaint, priority: incident.priority, cadRecordId: incident.cadRecordId });
-  const scene = compact({ address: incident.address, location: incident.location });
-  const times = compact({ ...(incident.timeline ?? {}) });
-  await write.upsert('epcrs', {
-    id, tenantId: session.user.tenantId, status: 'draft', unitId, incidentId: incident.id,
-    response: compact({ incidentNumber: incident.incidentNumber, callSign: unitId, vehicleNumber: unitId }),
-    ...(Object.keys(dispatch).length ? { dispatch } : {}),
-    ...(Object.keys(scene).length ? { scene } : {}),
-    ...(Object.keys(times).length ? { times } : {}),
-  });
-  return id;
-}
-
 function ReportLink({ view }: { view: { doc: Epcr; badge: Parameters<typeof Badge>[0]['badge'] } }) {
   const epcr = view.doc;
-  const who = [epcr.patient?.lastName, epcr.patient?.firstName].filter(Boolean).join(', ') || 'Patient not named yet';
+  const who = patientName(epcr) ?? 'Patient not named yet';
   return (
     <button class="card" onClick={() => go(`epcr/${epcr.id}`)} data-testid="epcr-link" data-id={epcr.id}>
       <div class="row" style="justify-content:space-between">
@@ -53,6 +32,7 @@ function ReportLink({ view }: { view: { doc: Epcr; badge: Parameters<typeof Badg
 
 function CallList({ session }: { session: Session }) {
   const unitId = session.user.unitId;
+  rememberList('');
   const mine = unitId ? { assignedUnitId: unitId } : {};
   // Open calls, and the ten latest finished ones: a tablet may hold years of calls.
   const open = useQuery<Incident>('incidents', { selector: { ...mine, status: { $in: [...ACTIVE] } } });
@@ -104,6 +84,7 @@ function CallList({ session }: { session: Session }) {
         <h2 id="other-title">Other reports</h2>
         <ul class="list">{loose.map((view) => <li key={view.doc.id}><ReportLink view={view} /></li>)}</ul>
         {loose.length === 0 && <p class="empty">None.</p>}
+        <p class="meta">Locked reports and older calls' reports are in the <a href="#/history" data-testid="history-link">report history</a>.</p>
         <button style="margin-top:12px" onClick={() => {
           const id = uuid();
           void write.insert('epcrs', { id, tenantId: session.user.tenantId, status: 'draft', unitId: unitId ?? 'unknown' }).then(() => go(`epcr/${id}`));
@@ -116,8 +97,9 @@ function CallList({ session }: { session: Session }) {
 function CrewApp({ session }: { session: Session }) {
   const [section, id] = route.value.split('/');
   return (
-    <AppShell title="Crew ePCR" nav={[{ path: '', label: 'Calls and reports' }]}>
-      {section === 'epcr' && id ? <EpcrForm id={id} session={session} /> : <CallList session={session} />}
+    <AppShell title="Crew ePCR" nav={[{ path: '', label: 'Calls and reports' }, { path: 'history', label: 'Report history' }]}>
+      {section === 'epcr' && id ? <EpcrForm id={id} session={session} />
+        : section === 'history' ? <ReportHistory session={session} /> : <CallList session={session} />}
     </AppShell>
   );
 }

@@ -1,0 +1,41 @@
+/**
+ * A patient's age from the date of birth, in the units NEMSIS asks for (ePatient.15/.16): years
+ * from one year on, months under a year, days under a month. Counted on the day of the call
+ * (the age a report states is the age at the incident), or today for a report without times.
+ */
+import type { Epcr } from '../../../../shared/schemas/index.ts';
+
+export const AGE_UNIT = { years: '2516009', months: '2516007', days: '2516001' } as const;
+
+export interface Age { age: number; units: string; words: string }
+
+/** `YYYY-MM-DD` of a stored time (the date as the crew recorded it), or of `now` on this device. */
+function dayOf(value: string | undefined, now: Date): [number, number, number] {
+  const m = value ? /^(\d{4})-(\d{2})-(\d{2})/.exec(value) : null;
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [now.getFullYear(), now.getMonth() + 1, now.getDate()];
+}
+
+/** The day the report's call happened: its earliest recorded time, or today. */
+export function callDay(epcr: Epcr): string | undefined {
+  const t = epcr.times;
+  return t?.psapCall ?? t?.unitNotified ?? t?.unitEnRoute ?? t?.unitOnScene ?? t?.atPatient ?? epcr.vitals?.[0]?.takenAt;
+}
+
+export function ageFromBirth(dateOfBirth: string | undefined, on: string | undefined, now = new Date()): Age | undefined {
+  const m = dateOfBirth ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(dateOfBirth) : null;
+  if (!m) return undefined;
+  const [by, bm, bd] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const born = new Date(Date.UTC(by, bm - 1, bd));
+  if (born.getUTCMonth() !== bm - 1 || born.getUTCDate() !== bd) return undefined; // 1990-02-31
+  const [y, mo, d] = dayOf(on, now);
+  let months = (y - by) * 12 + (mo - bm);
+  if (d < bd) months -= 1;
+  if (months < 0) return undefined; // born after the call: a typo, no age to offer
+  if (months >= 12) {
+    const years = Math.floor(months / 12);
+    return years > 150 ? undefined : { age: years, units: AGE_UNIT.years, words: `${years} year${years === 1 ? '' : 's'}` };
+  }
+  if (months >= 1) return { age: months, units: AGE_UNIT.months, words: `${months} month${months === 1 ? '' : 's'}` };
+  const days = Math.round((Date.UTC(y, mo - 1, d) - born.getTime()) / 86_400_000);
+  return { age: days, units: AGE_UNIT.days, words: `${days} day${days === 1 ? '' : 's'}` };
+}

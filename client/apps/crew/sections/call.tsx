@@ -1,0 +1,28 @@
+/** Call: response and dispatch (eResponse, eDispatch), mostly prefilled from the CAD call. */
+import type { JSX } from 'preact';
+import { write } from '../../../ui/db.ts';
+import * as codes from '../codes.ts';
+import type { FormKit } from './kit.ts';
+
+export function callSection({ epcr, id, disabled, session, text, select }: FormKit): JSX.Element {
+  return (
+    <>
+      {!disabled && session.user.unitId && (!epcr.response?.callSign || !epcr.response?.vehicleNumber) && (
+        <p><button onClick={() => void write.mutate('epcrs', id, [
+          ...(!epcr.response?.callSign ? [{ op: 'set' as const, path: ['response', 'callSign'], value: session.user.unitId }] : []),
+          ...(!epcr.response?.vehicleNumber ? [{ op: 'set' as const, path: ['response', 'vehicleNumber'], value: session.user.unitId }] : []),
+        ])}>Fill call sign and vehicle: {session.user.unitId}</button></p>
+      )}
+      <div class="grid">
+        {text(['response', 'incidentNumber'], 'Incident number', epcr.response?.incidentNumber)}
+        {text(['response', 'callSign'], 'Call sign', epcr.response?.callSign)}
+        {text(['response', 'vehicleNumber'], 'Vehicle number', epcr.response?.vehicleNumber)}
+        {select(['response', 'serviceType'], 'Type of service', epcr.response?.serviceType, codes.SERVICE_TYPE)}
+        {select(['response', 'unitCapability'], 'Unit capability', epcr.response?.unitCapability, codes.UNIT_CAPABILITY)}
+        {select(['response', 'responseMode'], 'Response mode', epcr.response?.responseMode, codes.RESPONSE_MODE)}
+        {select(['dispatch', 'reason'], 'Dispatch reason', epcr.dispatch?.reason, codes.DISPATCH_REASON)}
+        {text(['dispatch', 'complaint'], 'Complaint given by dispatch', epcr.dispatch?.complaint)}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,42 @@
+/**
+ * What every section of the ePCR form gets from the form: the report, whether it can be edited,
+ * and the field helpers that name each field by its path (data-testid = the server's path name),
+ * attach its finalize hint and the server's problem, and record that the field is on screen.
+ */
+import type { JSX } from 'preact';
+import type { Epcr, Incident } from '../../../../shared/schemas/index.ts';
+import type { Path } from '../../../worker/api.ts';
+import type { Session } from '../../../ui/session.ts';
+
+export type Vital = NonNullable<Epcr['vitals']>[number];
+export type Medication = NonNullable<Epcr['medications']>[number];
+export type Procedure = NonNullable<Epcr['procedures']>[number];
+
+/** The props every autosaving field of the form gets (label, where it saves, its messages). */
+export interface FieldProps {
+  label: string;
+  collection: 'epcrs';
+  docId: string;
+  path: Path;
+  disabled: boolean;
+  testId: string;
+  serverError: string | undefined;
+  hint?: string;
+}
+
+export interface FormKit {
+  epcr: Epcr;
+  id: string;
+  /** Locked, or waiting for the server's check: nothing can be typed. */
+  disabled: boolean;
+  session: Session;
+  incident: Incident | undefined;
+  /** Finalize hints (what is missing) and server problems by path name, in plain words. */
+  localHints: ReadonlyMap<string, string>;
+  serverErrors: ReadonlyMap<string, string>;
+  field(path: Path, label: string): FieldProps;
+  text(path: Path, label: string, value: string | undefined, extra?: Record<string, unknown>): JSX.Element;
+  select(path: Path, label: string, value: string | undefined, options: readonly (readonly [string, string])[]): JSX.Element;
+  /** Puts the cursor in the first field of a list item once it is on screen (after adding one). */
+  focusItem(itemId: string): void;
+}

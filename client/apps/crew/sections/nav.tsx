@@ -1,0 +1,49 @@
+/**
+ * The section navigation: one entry per section with its completion badge (what finalize still
+ * needs there, and what the server returned there), so the crew sees where work is left without
+ * scrolling a long page. Entries are buttons with `data-testid="section-<anchor>"`.
+ */
+import { SECTIONS, type SectionAnchor } from './model.ts';
+
+export interface SectionStatus { missing: number; returned: number; notSaved: number }
+
+function badgeText(s: SectionStatus): string {
+  const parts = [
+    s.returned ? `${s.returned} returned` : '',
+    s.missing ? `${s.missing} missing` : '',
+    s.notSaved ? `${s.notSaved} not saved` : '',
+  ].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'Complete';
+}
+
+export function SectionNav(props: {
+  current: SectionAnchor | 'all';
+  status: ReadonlyMap<SectionAnchor, SectionStatus>;
+  /** Locked or addendum-only reports show no completion badges. */
+  badges: boolean;
+  open(anchor: SectionAnchor | 'all'): void;
+}) {
+  return (
+    <nav class="section-nav" aria-label="Report sections" data-testid="section-nav">
+      {SECTIONS.map(([anchor, label]) => {
+        const s = props.status.get(anchor) ?? { missing: 0, returned: 0, notSaved: 0 };
+        const todo = s.missing + s.returned + s.notSaved;
+        return (
+          <button key={anchor} type="button" data-testid={`section-${anchor}`} aria-current={props.current === anchor ? 'step' : undefined}
+            onClick={() => props.open(anchor)} class={todo ? 'todo' : 'done'}>
+            <span>{label}</span>
+            {props.badges && (
+              <span class={`section-badge ${s.returned || s.notSaved ? 'bad' : todo ? 'todo' : 'done'}`} data-testid="section-badge"
+                data-missing={s.missing} data-returned={s.returned} data-not-saved={s.notSaved}>
+                {todo ? badgeText(s) : '✓ Complete'}
+              </span>
+            )}
+          </button>
+        );
+      })}
+      <button type="button" data-testid="section-all" aria-current={props.current === 'all' ? 'step' : undefined} onClick={() => props.open('all')}>
+        All sections
+      </button>
+    </nav>
+  );
+}

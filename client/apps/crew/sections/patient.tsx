@@ -1,0 +1,62 @@
+/** Patient: name, date of birth (the age follows from it), sex and address (ePatient). */
+import type { JSX } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import type { Epcr } from '../../../../shared/schemas/index.ts';
+import { NumberField } from '../../../ui/components.tsx';
+import { write } from '../../../ui/db.ts';
+import * as codes from '../codes.ts';
+import { ageFromBirth, callDay } from './age.ts';
+import type { FormKit } from './kit.ts';
+
+/**
+ * Shows the age the date of birth gives and stores it into Age / Age in, unless the crew typed
+ * an age of its own: it fills an empty age, and follows a changed date of birth only when the
+ * age was the one the previous date gave (a value a person entered is never overwritten).
+ */
+function AgeFromBirth({ epcr, id, disabled }: { epcr: Epcr; id: string; disabled: boolean }) {
+  const dob = epcr.patient?.dateOfBirth;
+  const on = callDay(epcr);
+  const derived = ageFromBirth(dob, on);
+  const previous = useRef(dob);
+  useEffect(() => {
+    const before = previous.current;
+    previous.current = dob;
+    if (disabled || !derived) return;
+    const { age, ageUnits } = epcr.patient ?? {};
+    if (age === derived.age && ageUnits === derived.units) return;
+    const fromBefore = before !== dob ? ageFromBirth(before, on) : undefined;
+    const typedByCrew = age !== undefined && !(fromBefore && age === fromBefore.age && ageUnits === fromBefore.units);
+    if (typedByCrew) return;
+    void write.mutate('epcrs', id, [
+      { op: 'set', path: ['patient', 'age'], value: derived.age },
+      { op: 'set', path: ['patient', 'ageUnits'], value: derived.units },
+    ]);
+  }, [dob, disabled]);
+  if (!derived) return null;
+  const differs = epcr.patient?.age !== undefined && (epcr.patient.age !== derived.age || epcr.patient.ageUnits !== derived.units);
+  return (
+    <p class={differs ? 'hint bad' : 'hint'} data-testid="age-from-birth" style="grid-column:1/-1;margin:0">
+      {differs ? `The date of birth gives ${derived.words} on the day of the call; the age below says otherwise. Check both.`
+        : `Age from the date of birth: ${derived.words} on the day of the call.`}
+    </p>
+  );
+}
+
+export function patientSection(kit: FormKit): JSX.Element {
+  const { epcr, id, disabled, field, text, select } = kit;
+  return (
+    <div class="grid">
+      {text(['patient', 'lastName'], 'Last name', epcr.patient?.lastName)}
+      {text(['patient', 'firstName'], 'First name', epcr.patient?.firstName)}
+      {text(['patient', 'dateOfBirth'], 'Date of birth (YYYY-MM-DD)', epcr.patient?.dateOfBirth, { pattern: /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/, patternHint: 'Write the date as YYYY-MM-DD, e.g. 1958-03-14.', maxLength: 10 })}
+      <NumberField {...field(['patient', 'age'], 'Age')} value={epcr.patient?.age} integer min={0} max={150} />
+      {select(['patient', 'ageUnits'], 'Age in', epcr.patient?.ageUnits, codes.AGE_UNITS)}
+      <AgeFromBirth epcr={epcr} id={id} disabled={disabled} />
+      {select(['patient', 'sex'], 'Sex', epcr.patient?.sex, codes.SEX)}
+      {text(['patient', 'phone'], 'Phone', epcr.patient?.phone, { maxLength: 20, inputMode: 'tel' })}
+      {text(['patient', 'address', 'street'], 'Street', epcr.patient?.address?.street)}
+      {text(['patient', 'address', 'city'], 'City', epcr.patient?.address?.city)}
+      {text(['patient', 'address', 'zip'], 'ZIP', epcr.patient?.address?.zip, { pattern: /^[0-9]{5}(-[0-9]{4})?$/, patternHint: '5 digits (or ZIP+4).', maxLength: 10, inputMode: 'numeric' })}
+    </div>
+  );
+}

@@ -1,0 +1,66 @@
+/** Medications given and procedures done (eMedications, eProcedures), each with its time. */
+import type { JSX } from 'preact';
+import type { Path } from '../../../worker/api.ts';
+import { NumberField, SelectField, TextField, TimeField } from '../../../ui/components.tsx';
+import { write } from '../../../ui/db.ts';
+import { itemId } from '../../../ui/ids.ts';
+import { offsetDateTime } from '../../../ui/time.ts';
+import * as codes from '../codes.ts';
+import type { FormKit, Medication, Procedure } from './kit.ts';
+
+export function treatmentSection({ epcr, id, disabled, field, focusItem }: FormKit): JSX.Element {
+  const addMedication = async () => {
+    const mid = itemId('m');
+    await write.mutate('epcrs', id, [{ op: 'append', path: ['medications'], value: { id: mid, givenAt: offsetDateTime(), medication: '' } }]);
+    focusItem(mid);
+  };
+  const addProcedure = async () => {
+    const pid = itemId('p');
+    await write.mutate('epcrs', id, [{ op: 'append', path: ['procedures'], value: { id: pid, performedAt: offsetDateTime(), procedure: '' } }]);
+    focusItem(pid);
+  };
+  return (
+    <>
+      {(epcr.medications ?? []).length === 0 && (epcr.procedures ?? []).length === 0 && <p class="empty">No medications or procedures yet.</p>}
+      {(epcr.medications ?? []).map((m: Medication, n: number) => {
+        const p = (key: string): Path => ['medications', { id: m.id }, key];
+        return (
+          <div class="card" style="margin-bottom:8px" key={m.id} data-item={m.id} data-testid="medication">
+            <div class="row" style="justify-content:space-between"><h3>Medication {n + 1}</h3>
+              {!disabled && <button onClick={() => void write.mutate('epcrs', id, [{ op: 'removeItem', path: ['medications'], itemId: m.id }])}>Remove</button>}</div>
+            <div class="grid">
+              <TextField {...field(p('medication'), 'Medication')} value={m.medication} maxLength={200} required />
+              <NumberField {...field(p('dose'), 'Dose')} value={m.dose} min={0} />
+              <SelectField {...field(p('doseUnit'), 'Dose unit')} value={m.doseUnit} options={codes.MED_DOSE_UNIT} />
+              <SelectField {...field(p('route'), 'Route')} value={m.route} options={codes.MED_ROUTE} />
+              <SelectField {...field(p('response'), 'Response')} value={m.response} options={codes.RESPONSE_TO_TREATMENT} />
+              <TimeField {...field(p('givenAt'), 'Given at')} value={m.givenAt} />
+            </div>
+          </div>
+        );
+      })}
+      {(epcr.procedures ?? []).map((pr: Procedure, n: number) => {
+        const p = (key: string): Path => ['procedures', { id: pr.id }, key];
+        return (
+          <div class="card" style="margin-bottom:8px" key={pr.id} data-item={pr.id} data-testid="procedure">
+            <div class="row" style="justify-content:space-between"><h3>Procedure {n + 1}</h3>
+              {!disabled && <button onClick={() => void write.mutate('epcrs', id, [{ op: 'removeItem', path: ['procedures'], itemId: pr.id }])}>Remove</button>}</div>
+            <div class="grid">
+              <TextField {...field(p('procedure'), 'Procedure')} value={pr.procedure} maxLength={200} required />
+              <NumberField {...field(p('attempts'), 'Attempts')} value={pr.attempts} integer min={0} max={50} />
+              <SelectField {...field(p('successful'), 'Successful')} value={pr.successful} options={codes.YES_NO} />
+              <SelectField {...field(p('response'), 'Response')} value={pr.response} options={codes.RESPONSE_TO_TREATMENT} />
+              <TimeField {...field(p('performedAt'), 'Performed at')} value={pr.performedAt} />
+            </div>
+          </div>
+        );
+      })}
+      {!disabled && (
+        <div class="row">
+          <button onClick={() => void addMedication()}>Add medication (time: now)</button>
+          <button onClick={() => void addProcedure()}>Add procedure (time: now)</button>
+        </div>
+      )}
+    </>
+  );
+}

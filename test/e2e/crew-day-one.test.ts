@@ -1,0 +1,167 @@
+/**
+ * Issue 14, "where an issue is silent": what a crew expects of the ePCR on day one. Vitals as a
+ * table over time (latest first, each set still editable), the GCS total counted, "copy previous
+ * set", the age from the date of birth (never over an age the crew typed), discarding an
+ * accidental empty report (here and on the server), the signed-in person by name, and Settings
+ * returning to where the person was.
+ */
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Epcr } from '../../shared/schemas/index.ts';
+import { closeDevice, launchDevice, newProfileDir, removeProfileDir, screenshot, textOf, watchConsole } from './support/browser.ts';
+import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+
+const SERVER_PORT = e2ePort(1421);
+const USERNAME = 'dana-whitfield';
+const PASSWORD = 'Stretcher-Blue-Seven-7';
+
+/** Whole years between a date of birth and today's date in New York (the tablet's zone). */
+function yearsOld(dateOfBirth: string): number {
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date());
+  const [y, m, d] = today.split('-').map(Number) as [number, number, number];
+  const [by, bm, bd] = dateOfBirth.split('-').map(Number) as [number, number, number];
+  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
+}
+
+describe('crew ePCR day-one features (browser)', () => {
+  const server = new E2eServer(SERVER_PORT);
+  let profile: string;
+  let ctx: BrowserContext | undefined;
+  let page: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    await ensureApps();
+    await server.start();
+    profile = await newProfileDir();
+    await server.server!.app.auth.createUser(TENANT, { username: USERNAME, password: PASSWORD, role: 'crew', unitId: 'M3', displayName: 'Dana Whitfield' });
+    ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
+    page = ctx.pages()[0] ?? await ctx.newPage();
+    watchConsole(page, 'crew', errors);
+    await page.goto(`${server.url}/crew/`);
+    const signIn = page.locator('[data-testid="sign-in"]');
+    await signIn.waitFor();
+    await signIn.getByLabel('Agency').fill(TENANT);
+    await signIn.getByLabel('User name').fill(USERNAME);
+    await signIn.getByLabel('Password').fill(PASSWORD);
+    await signIn.getByLabel('Device name').fill('tablet-d1');
+    await signIn.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('[data-testid="status-bar"]').waitFor({ timeout: 20_000 });
+  });
+
+  afterAll(async () => {
+    if (ctx) await closeDevice(ctx).catch(() => {});
+    await server.dispose();
+    if (profile) await removeProfileDir(profile);
+    if (errors.length) console.log(errors.join('\n'));
+  });
+
+  async function newReport(): Promise<string> {
+    await page.getByRole('button', { name: 'Calls and reports' }).click();
+    await page.getByRole('button', { name: 'New report without a call' }).click();
+    const form = page.getByTestId('epcr-form');
+    await form.waitFor();
+    return (await form.getAttribute('data-id'))!;
+  }
+
+  const storedReport = async (id: string) => (await server.docs<Epcr & { _deleted?: boolean }>('epcrs', [id]))[0];
+
+  it('discards an accidental empty report here and on the server, and offers it only while nothing is typed', async () => {
+    const id = await newReport();
+    await expect.poll(async () => (await storedReport(id))?.id, { timeout: 20_000 }).toBe(id);
+    await page.getByTestId('discard-report').click();
+    await page.getByTestId('discard-yes').click();
+    // Back where it was started from; the report is gone from the lists.
+    await page.locator('#calls-title').waitFor();
+    await expect.poll(() => page.locator(`[data-testid="epcr-link"][data-id="${id}"]`).count()).toBe(0);
+    await page.getByRole('button', { name: 'Report history', exact: true }).click();
+    await page.getByTestId('report-history').waitFor();
+    await expect.poll(() => page.locator(`[data-testid="history-report"][data-id="${id}"]`).count()).toBe(0);
+    await expect.poll(async () => (await storedReport(id))?._deleted, { timeout: 20_000 }).toBe(true);
+
+    // Once anything is typed, the report can no longer be discarded.
+    await newReport();
+    await expect.poll(() => page.getByTestId('discard-report').isVisible()).toBe(true);
+    await page.getByTestId('section-patient').click();
+    await page.getByLabel('Last name').fill('Vasquez');
+    await expect.poll(() => page.getByTestId('discard-report').count()).toBe(0);
+  });
+
+  it('names the signed-in person, and Settings returns to the report section it was opened from', async () => {
+    const id = await newReport();
+    const signedIn = page.getByTestId('epcr-form').getByText(/^Signed in as /);
+    expect(await textOf(signedIn)).toBe('Signed in as Dana Whitfield on tablet-d1.');
+
+    // Settings and back: the same report, not the call list.
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByTestId('settings').waitFor();
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByTestId('epcr-form').waitFor();
+    expect(await page.getByTestId('epcr-form').getAttribute('data-id')).toBe(id);
+
+    // And the same section of it.
+    await page.getByTestId('section-times').click();
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByTestId('settings').waitFor();
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByTestId('epcr-form').waitFor();
+    expect(await page.getByTestId('epcr-form').getAttribute('data-id')).toBe(id);
+    expect(await page.getByLabel('Back in service (UTC-05:00)').isVisible()).toBe(true);
+  });
+
+  it('computes the age from the date of birth and never overwrites an age the crew typed', async () => {
+    const id = await newReport();
+    await page.getByTestId('section-patient').click();
+    await page.getByLabel('Date of birth (YYYY-MM-DD)').fill('1958-03-14');
+    const age = String(yearsOld('1958-03-14'));
+    await expect.poll(() => page.getByLabel('Age', { exact: true }).inputValue()).toBe(age);
+    await expect.poll(() => page.getByLabel('Age in').inputValue()).toBe('2516009');
+    expect(await textOf(page.getByTestId('age-from-birth'))).toContain(`${age} years`);
+    await expect.poll(async () => (await storedReport(id))?.patient, { timeout: 20_000 }).toMatchObject({ dateOfBirth: '1958-03-14', age: Number(age), ageUnits: '2516009' });
+
+    // The crew types an age of its own; a later date of birth does not replace it, the difference is shown.
+    await page.getByLabel('Age', { exact: true }).fill('70');
+    await expect.poll(async () => (await storedReport(id))?.patient?.age, { timeout: 20_000 }).toBe(70);
+    await page.getByLabel('Date of birth (YYYY-MM-DD)').fill('1960-03-14');
+    await expect.poll(() => textOf(page.getByTestId('age-from-birth'))).toContain('Check both');
+    await expect.poll(async () => (await storedReport(id))?.patient?.dateOfBirth, { timeout: 20_000 }).toBe('1960-03-14');
+    expect(await page.getByLabel('Age', { exact: true }).inputValue()).toBe('70');
+    expect((await storedReport(id))?.patient?.age).toBe(70);
+  });
+
+  it('shows vitals as a table over time, latest first, with the GCS total; copies the previous set; edits any set', async () => {
+    const id = await newReport();
+    await page.getByTestId('section-vitals').click();
+    await page.getByTestId('add-vitals').click();
+    await page.getByLabel('Heart rate (/min)').fill('88');
+    await page.getByLabel('GCS eye').fill('4');
+    await page.getByLabel('GCS verbal').fill('4');
+    await page.getByLabel('GCS motor').fill('6');
+    const openSet = page.locator('[data-testid="vital-set"]:visible');
+    await expect.poll(() => openSet.getByTestId('gcs-total').getAttribute('data-total')).toBe('14');
+    expect(await textOf(openSet.getByTestId('gcs-total'))).toContain('14');
+
+    // Copy the previous set: a new set (time: now) with the same values, then what changed.
+    await page.getByTestId('copy-vitals').click();
+    await expect.poll(() => page.locator('[data-testid="vitals-row"]').count()).toBe(2);
+    await expect.poll(() => textOf(openSet.locator('h3'))).toContain('Set 2');
+    await expect.poll(() => openSet.getByLabel('Heart rate (/min)').inputValue()).toBe('88');
+    expect(await openSet.getByLabel('GCS motor').inputValue()).toBe('6');
+    await openSet.getByLabel('Heart rate (/min)').fill('96');
+
+    // The table: latest first, heart rate in the third column, GCS total counted.
+    const rows = page.locator('[data-testid="vitals-row"]');
+    const heartRates = () => rows.evaluateAll((trs) => trs.map((tr) => tr.querySelectorAll('td')[2]?.textContent ?? ''));
+    await expect.poll(heartRates).toEqual(['96', '88']);
+    expect(await rows.getByTestId('vitals-row-gcs').allTextContents()).toEqual(['14', '14']);
+    await screenshot(page, 'crew-vitals-table');
+
+    // The older set is still editable from its row.
+    await rows.nth(1).getByRole('button', { name: 'Edit set 1' }).click();
+    await expect.poll(() => textOf(openSet.locator('h3'))).toContain('Set 1');
+    await openSet.getByLabel('Heart rate (/min)').fill('90');
+    await expect.poll(heartRates).toEqual(['96', '90']);
+    await expect.poll(async () => (await storedReport(id))?.vitals?.map((v) => [v.heartRate, v.gcsEye, v.gcsVerbal, v.gcsMotor]), { timeout: 20_000 })
+      .toEqual([[90, 4, 4, 6], [96, 4, 4, 6]]);
+  });
+});
