@@ -134,7 +134,7 @@ export class DatabaseWorker implements WorkerApi {
       const key = await QueueKey.import(options.transportKey).catch(() => undefined);
       if (key) this.protection = { kind: 'sealed', key };
     }
-    this.writer = new DocumentWriter(this.db, options.deviceId);
+    this.writer = new DocumentWriter(this.db, options.deviceId, options.userId);
     this.publishSoon = throttle(() => this.publish(), 100);
     this.refreshOutboxSoon = throttle(() => this.refreshOutboxNow(), 150);
 

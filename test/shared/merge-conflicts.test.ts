@@ -193,3 +193,21 @@ describe('a typed value and an automatic stamp (defect 13)', () => {
     expect(openConflicts(merged)).toHaveLength(1);
   });
 });
+
+describe('finalizing with conflicts open', () => {
+  it('is refused, naming each field, until the crew resolved them', async () => {
+    const { validateEpcrForFinalize } = await import('../../server/hooks/epcr-validation.ts');
+    const base = baseEpcr();
+    const master = edit(base, '4-tabA.k1', MEDIC, (d) => { d.narrative.text = 'Chest pain since noon.'; d.patient.lastName = 'Leigh'; });
+    const incoming = edit(base, '4-tabB.q7', EMT, (d) => { d.narrative.text = 'Pain began at 11:30.'; d.patient.lastName = 'Lea'; });
+    const merged = merge('epcrs', { base, master, incoming });
+    const conflictPaths = (doc: Doc) => validateEpcrForFinalize(doc as never)
+      .filter((p) => /two (devices|versions)/.test(p.message)).map((p) => p.path).sort();
+    expect(conflictPaths(merged)).toEqual(['narrative.text', 'patient.lastName']);
+
+    const resolved = structuredClone(merged);
+    (resolved.narrative as Doc).text = 'Chest pain since noon; began at 11:30.';
+    for (const c of resolved.conflicts as ConflictEntry[]) Object.assign(c, { resolvedAt: '2024-05-01T15:45:00-05:00', resolvedBy: 'crew-medic' });
+    expect(conflictPaths(resolved)).toEqual([]);
+  });
+});

@@ -14,6 +14,7 @@ import { itemId, uuid } from '../../ui/ids.ts';
 import type { Session } from '../../ui/session.ts';
 import { clockOf, offsetDateTime } from '../../ui/time.ts';
 import * as codes from './codes.ts';
+import { ConflictsPanel } from './conflicts.tsx';
 
 type Vital = NonNullable<Epcr['vitals']>[number];
 type Medication = NonNullable<Epcr['medications']>[number];
@@ -342,6 +343,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
           {unplaced.length > 0 && <ul>{unplaced.map((e) => <li key={e.path + e.message}>{e.message}</li>)}</ul>}
         </section>
       )}
+
+      <ConflictsPanel epcr={epcr} session={session} disabled={disabled} />
 
       <nav class="section-nav" aria-label="Report sections">
         {SECTIONS.map(([anchor, label]) => <a key={anchor} href={`#/epcr/${id}`} onClick={(e) => { e.preventDefault(); document.getElementById(`sec-${anchor}`)?.scrollIntoView(); }}>{label}</a>)}
