@@ -213,7 +213,7 @@ function ConflictItem({ epcr, entry, session, disabled }: { epcr: Epcr; entry: C
         : entry.bothKept
           ? <p class="meta">Both texts are kept in the field, each between markers, until you choose one or combine them.</p>
           : <p class="meta">Two devices wrote different values. The report holds the first one the server received; the other is kept here.</p>}
-      <div class="grid">
+      <div style="display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,320px),1fr));gap:12px">
         <Version which="kept" title={entry.bothKept ? 'Version A' : 'In the report'} value={kept} by={entry.keptBy} at={entry.keptAt} long={long} disabled={disabled}
           onKeep={() => void resolve(kept)} />
         <Version which="lost" title={entry.bothKept ? 'Version B' : 'The other value'} value={lost} by={entry.lostBy} at={entry.lostAt} long={long} disabled={disabled}
