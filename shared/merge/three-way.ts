@@ -100,8 +100,9 @@ export function threeWayMerge(input: MergeInput, options: ThreeWayMergeOptions =
   const rev = isRevision(master.rev) && isRevision(incoming.rev) ? mergedRevision(master.rev, incoming.rev) : master.rev;
   if (rev !== undefined) result[REV_KEY] = rev;
   Object.assign(result, body);
-  // The later writer in the server's order is incoming's; the derived copy is the server's.
-  if (stamped && (incoming[LAST_EDIT_KEY] ?? master[LAST_EDIT_KEY]) !== undefined) result[LAST_EDIT_KEY] = incoming[LAST_EDIT_KEY] ?? master[LAST_EDIT_KEY];
+  // Master's, like the derived copy: a merge that adds nothing to master (a queued change the
+  // server already has, client/sync/queue-rebase.ts) must give master's content back exactly.
+  if (stamped && (master[LAST_EDIT_KEY] ?? incoming[LAST_EDIT_KEY]) !== undefined) result[LAST_EDIT_KEY] = master[LAST_EDIT_KEY] ?? incoming[LAST_EDIT_KEY];
   if (derives && (master[DERIVED_KEY] ?? incoming[DERIVED_KEY]) !== undefined) result[DERIVED_KEY] = master[DERIVED_KEY] ?? incoming[DERIVED_KEY];
   if (recordConflicts && (master[CONFLICTS_KEY] !== undefined || incoming[CONFLICTS_KEY] !== undefined || recorder.entries.length > 0)) {
     result[CONFLICTS_KEY] = mergeConflictHistories(

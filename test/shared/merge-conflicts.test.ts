@@ -74,6 +74,18 @@ describe('who wrote each value, and when', () => {
   });
 });
 
+describe('the last edit stamp', () => {
+  it('adds nothing to a master that already holds the incoming change (a queued row the server applied)', () => {
+    const base = baseEpcr();
+    const queued = edit(base, '4-tabA.k1', MEDIC, (d) => { d.patient.lastName = 'Leigh'; });
+    const server = edit(queued, '5-tabB.q7', EMT, (d) => { d.vitals[0].heartRate = 96; });
+    const merged = merge('epcrs', { base, master: server, incoming: queued });
+    const { rev: _r1, ...content } = merged;
+    const { rev: _r2, ...serverContent } = server;
+    expect(content).toEqual(serverContent);
+  });
+});
+
 describe('free text edited on two devices', () => {
   it('keeps both narratives in the field, each marked with who wrote it and when, and records an open conflict', () => {
     const base = baseEpcr();
