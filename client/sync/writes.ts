@@ -10,20 +10,28 @@ type NewDoc<C extends CollectionName> = Omit<Doc<C>, 'rev'>;
  * revision, not any server field, is what the server compares to detect conflicts.
  */
 export class DocumentWriter {
-  constructor(private readonly db: RxDatabase, private readonly deviceId: string) {}
+  /** `userId`: who is signed in, named in `lastEdit` (who wrote a value that later conflicts). */
+  constructor(private readonly db: RxDatabase, private readonly deviceId: string, private readonly userId?: string) {}
 
   private tag(): string {
     return `${this.deviceId.replace(/[^0-9A-Za-z_.:]/g, '_').slice(0, 40)}.${Math.random().toString(36).slice(2, 8)}`;
   }
 
+  /** Collections whose schema declares `lastEdit` (lastEditProperty) get it stamped on every write. */
+  private stamped<T>(collection: CollectionName, doc: T): T {
+    const properties = (this.db.collections[collection]?.schema.jsonSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+    if (!properties || !('lastEdit' in properties)) return doc;
+    return { ...doc, lastEdit: { by: (this.userId || this.deviceId).slice(0, 200), device: this.deviceId.slice(0, 200), at: localDateTime(new Date()) } };
+  }
+
   async insert<C extends CollectionName>(collection: C, doc: NewDoc<C>): Promise<Doc<C>> {
-    const withRev = { ...doc, rev: nextRevision(undefined, this.tag()) } as Doc<C>;
+    const withRev = this.stamped(collection, { ...doc, rev: nextRevision(undefined, this.tag()) } as Doc<C>);
     await this.db.collections[collection]!.insert(withRev);
     return withRev;
   }
 
   async bulkInsert<C extends CollectionName>(collection: C, docs: NewDoc<C>[]): Promise<void> {
-    const rows = docs.map((doc) => ({ ...doc, rev: nextRevision(undefined, this.tag()) }));
+    const rows = docs.map((doc) => this.stamped(collection, { ...doc, rev: nextRevision(undefined, this.tag()) }));
     const result = await this.db.collections[collection]!.bulkInsert(rows);
     if (result.error.length > 0) throw new Error(`could not save ${result.error.length} ${collection} documents: ${result.error[0]?.status}`);
   }
@@ -34,7 +42,7 @@ export class DocumentWriter {
     if (!doc) throw new Error(`${collection} ${id} is not on this device`);
     const written = await doc.incrementalModify((current: Doc<C>) => {
       const next = change(structuredClone(current));
-      return { ...next, rev: nextRevision(current.rev, this.tag()) };
+      return this.stamped(collection, { ...next, rev: nextRevision(current.rev, this.tag()) });
     });
     return written.toMutableJSON() as Doc<C>;
   }
@@ -45,4 +53,12 @@ export class DocumentWriter {
     const bumped = await doc.incrementalModify((current: { rev: string }) => ({ ...current, rev: nextRevision(current.rev, this.tag()) }));
     await bumped.incrementalRemove();
   }
+}
+
+/** The device's wall clock with its UTC offset ("2024-05-01T15:27:11-05:00"): how a person reads the time. */
+function localDateTime(date: Date): string {
+  const offset = -date.getTimezoneOffset();
+  const pad = (n: number) => String(Math.abs(n)).padStart(2, '0');
+  const local = new Date(date.getTime() + offset * 60_000).toISOString().slice(0, 19);
+  return `${local}${offset >= 0 ? '+' : '-'}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`;
 }

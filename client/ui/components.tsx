@@ -205,11 +205,11 @@ export function Banners() {
 export function Badge({ badge }: { badge: DocBadge }) {
   const text = badge.state === 'pending' ? 'Saved on device'
     : badge.state === 'synced' ? 'Synced'
-      : badge.state === 'conflict' ? `Conflict resolved${badge.conflicts ? ` (${badge.conflicts} kept)` : ''}`
+      : badge.state === 'conflict' ? `Synced · ${badge.conflicts ?? 1} conflict${badge.conflicts === 1 ? '' : 's'} to resolve`
         : badge.state === 'rejected' ? `Refused by the server: ${badge.reason ?? 'no reason given'}`
           : 'Checking…';
   const title = badge.state === 'pending' ? 'Saved on this device; it is sent to the server when there is a connection.'
-    : badge.state === 'conflict' ? 'Someone else edited this too; both edits were merged. Values that lost are kept in the report history.'
+    : badge.state === 'conflict' ? 'Someone else edited this too. Where the two edits differ, both values are kept: open it and choose under "Conflicts to resolve".'
       : undefined;
   return <span class={`badge ${badge.state}`} data-testid="badge" data-state={badge.state} title={title}>{text}</span>;
 }

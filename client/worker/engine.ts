@@ -19,6 +19,7 @@ import { BehaviorSubject, combineLatest, type Subscription } from 'rxjs';
 import { STATUS_CHANNEL } from '../../sw/queue/sw-runtime.ts';
 import type { OutboxDb } from '../../sw/queue/outbox-db.ts';
 import { REJECTIONS_HEADER, type RejectionNotice } from '../../shared/access/rejections.ts';
+import { openConflicts } from '../../shared/merge/conflicts.ts';
 import type { ErrorBody, PushRow } from '../../shared/protocol/index.ts';
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import { createFieldsyncDatabase } from '../sync/database.ts';
@@ -134,7 +135,7 @@ export class DatabaseWorker implements WorkerApi {
       const key = await QueueKey.import(options.transportKey).catch(() => undefined);
       if (key) this.protection = { kind: 'sealed', key };
     }
-    this.writer = new DocumentWriter(this.db, options.deviceId);
+    this.writer = new DocumentWriter(this.db, options.deviceId, options.userId);
     this.publishSoon = throttle(() => this.publish(), 100);
     this.refreshOutboxSoon = throttle(() => this.refreshOutboxNow(), 150);
 
@@ -555,7 +556,8 @@ export class DatabaseWorker implements WorkerApi {
     const known = this.mastersKnown.has(collection);
     const master = this.masters.get(collection)?.get(String(doc['id']));
     if (known && master === rev) {
-      const conflicts = Array.isArray(doc['conflicts']) ? doc['conflicts'].length : 0;
+      // Only conflicts still waiting for a person's choice (resolved ones stay in the history).
+      const conflicts = openConflicts(doc).length;
       // A merge in which no value lost (two people edited different fields) is not a conflict to them.
       if (conflicts > 0) return { state: 'conflict', conflicts };
       return { state: 'synced' };

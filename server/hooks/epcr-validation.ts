@@ -15,6 +15,7 @@
  *   known codes, and the CAD/crew times must not run backwards (national Schematron time rules).
  * - An addendum needs a reason and must amend a locked report.
  */
+import { holdsBothVersions, openConflicts } from '../../shared/merge/index.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 
 export interface FinalizeProblem {
@@ -72,6 +73,8 @@ export function validateEpcrForFinalize(epcr: Epcr, context: FinalizeContext = {
     if (blank(value)) problems.push({ path, message });
   };
 
+  // Nothing locks while a value written on another device is waiting for the crew's choice (issue 14, defect 5).
+  problems.push(...conflictProblems(epcr));
   if (epcr.addendumOf !== undefined) return validateAddendum(epcr, context, need, problems);
 
   const response = epcr.response ?? {};
@@ -166,4 +169,23 @@ function checkTimeOrder(times: NonNullable<Epcr['times']>, problems: FinalizePro
     }
     latest = { at, label, value: value! };
   }
+}
+
+/**
+ * Open conflicts (two devices wrote one field; shared/merge keeps the losing value) and free text
+ * still holding two marked versions: each must be chosen or combined before the report locks, so
+ * no value is locked away unseen and no merge marker reaches the export.
+ */
+export function conflictProblems(epcr: Epcr): FinalizeProblem[] {
+  const problems: FinalizeProblem[] = [];
+  const seen = new Set<string>();
+  for (const entry of openConflicts(epcr)) {
+    if (seen.has(entry.path)) continue;
+    seen.add(entry.path);
+    problems.push({ path: entry.path, message: 'Two different values were written here on two devices: choose one or combine them under "Conflicts to resolve" before finalizing' });
+  }
+  if (!seen.has('narrative.text') && holdsBothVersions(epcr.narrative?.text)) {
+    problems.push({ path: 'narrative.text', message: 'The narrative still holds two versions between <<<<<<< and >>>>>>> markers: keep one or combine them before finalizing' });
+  }
+  return problems;
 }

@@ -124,7 +124,7 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
   },
   epcrs: {
     phi: true,
-    serverOwned: ['lockedAt', 'finalizeErrors'],
+    serverOwned: ['lockedAt', 'finalizeErrors', 'derived'],
     lock: { field: 'lockedAt', addendumRoles: ['crew'], addendumField: 'addendumOf' },
     read: {
       crew: { scope: CREW_EPCRS },

@@ -4,12 +4,18 @@
  * Master is the server's state, incoming a device's. When both changed a value differently,
  * master wins because the server's commit order is the only order every party agrees on
  * (device clocks are never trusted); the losing value goes to the `conflicts` history so
- * nothing a person typed is lost.
+ * nothing a person typed is lost. Two exceptions, both so that what a person typed stays:
+ * - free text (long strings such as the narrative) merges line by line, and where both sides
+ *   changed the same lines the field keeps both versions, marked (free-text.ts);
+ * - a value a workflow derived (recorded in the document's `derived` copy) never beats a value a
+ *   person typed: the typed one is kept, whichever side it came from.
  */
 import { isRevision, mergedRevision } from '../revision.ts';
 import {
-  CONFLICTS_KEY, DEFAULT_MAX_CONFLICTS, conflictEntry, mergeConflictHistories, type ConflictEntry,
+  CONFLICTS_KEY, DEFAULT_MAX_CONFLICTS, conflictEntry, conflictPathSegments, mergeConflictHistories,
+  type Authorship, type ConflictEntry, type ConflictExtras,
 } from './conflicts.ts';
+import { isFreeTextSchema, mergeFreeText } from './free-text.ts';
 import { LOCAL_META_KEYS, deepEqual, definedKeys, isPlainObject, type Doc } from './json.ts';
 import { isDeleted, isSameRevision } from './same-revision.ts';
 
@@ -43,6 +49,13 @@ export interface ThreeWayMergeOptions {
   recordConflicts?: boolean;
 }
 
+/** Who made a document's latest edit (`lastEditProperty`): bookkeeping, never merged field by field. */
+export const LAST_EDIT_KEY = 'lastEdit';
+/** The copy of workflow-derived values (see epcrSchema.derived): written by the server only. */
+export const DERIVED_KEY = 'derived';
+/** Set by a merge rule, so the entry is history only, never an open conflict. */
+export const TYPED_OVER_DERIVED = 'rule: the value a person typed is kept over an automatic stamp';
+
 const REV_KEY = 'rev';
 const DELETED_KEY = '_deleted';
 const ALWAYS_MASTER_OWNED: readonly string[] = ['id', 'tenantId'];
@@ -58,9 +71,14 @@ export function threeWayMerge(input: MergeInput, options: ThreeWayMergeOptions =
   const base: Doc = input.base ?? {};
   const recordConflicts = options.recordConflicts ?? declaresConflicts(options.schema);
   const masterOwned = [...ALWAYS_MASTER_OWNED, ...(options.masterOwned ?? [])];
-  const bookkeeping = new Set([REV_KEY, DELETED_KEY, ...LOCAL_META_KEYS, ...(recordConflicts ? [CONFLICTS_KEY] : [])]);
+  const stamped = declares(options.schema, LAST_EDIT_KEY);
+  const derives = declares(options.schema, DERIVED_KEY);
+  const bookkeeping = new Set([
+    REV_KEY, DELETED_KEY, ...LOCAL_META_KEYS, ...(recordConflicts ? [CONFLICTS_KEY] : []),
+    ...(stamped ? [LAST_EDIT_KEY] : []), ...(derives ? [DERIVED_KEY] : []),
+  ]);
   const notMerged = new Set([...bookkeeping, ...masterOwned]);
-  const recorder = new ConflictRecorder(master.rev, incoming.rev, recordConflicts);
+  const recorder = new ConflictRecorder(sideOf(master, stamped, derives), sideOf(incoming, stamped, derives), recordConflicts);
 
   const deletion = mergeDeleted(base, master, incoming, bookkeeping, recorder);
   // A deletion that lost to an edit has no content worth merging: the survivor's edit stands.
@@ -82,6 +100,10 @@ export function threeWayMerge(input: MergeInput, options: ThreeWayMergeOptions =
   const rev = isRevision(master.rev) && isRevision(incoming.rev) ? mergedRevision(master.rev, incoming.rev) : master.rev;
   if (rev !== undefined) result[REV_KEY] = rev;
   Object.assign(result, body);
+  // Master's, like the derived copy: a merge that adds nothing to master (a queued change the
+  // server already has, client/sync/queue-rebase.ts) must give master's content back exactly.
+  if (stamped && (master[LAST_EDIT_KEY] ?? incoming[LAST_EDIT_KEY]) !== undefined) result[LAST_EDIT_KEY] = master[LAST_EDIT_KEY] ?? incoming[LAST_EDIT_KEY];
+  if (derives && (master[DERIVED_KEY] ?? incoming[DERIVED_KEY]) !== undefined) result[DERIVED_KEY] = master[DERIVED_KEY] ?? incoming[DERIVED_KEY];
   if (recordConflicts && (master[CONFLICTS_KEY] !== undefined || incoming[CONFLICTS_KEY] !== undefined || recorder.entries.length > 0)) {
     result[CONFLICTS_KEY] = mergeConflictHistories(
       master[CONFLICTS_KEY],
@@ -94,25 +116,62 @@ export function threeWayMerge(input: MergeInput, options: ThreeWayMergeOptions =
   return result;
 }
 
+/** What the merge knows of one side: its revision, who last edited it, and its derived copy. */
+interface Side {
+  rev: unknown;
+  author: Authorship;
+  derived: unknown;
+}
+
+function sideOf(doc: Doc, stamped: boolean, derives: boolean): Side {
+  const stamp = stamped ? doc[LAST_EDIT_KEY] : undefined;
+  const author: Authorship = {};
+  if (isPlainObject(stamp)) {
+    if (typeof stamp.by === 'string') author.by = stamp.by;
+    if (typeof stamp.at === 'string') author.at = stamp.at;
+  }
+  return { rev: doc.rev, author, derived: derives ? doc[DERIVED_KEY] : undefined };
+}
+
 class ConflictRecorder {
   readonly entries: ConflictEntry[] = [];
-  private readonly masterRev: unknown;
-  private readonly incomingRev: unknown;
+  readonly master: Side;
+  readonly incoming: Side;
   private readonly enabled: boolean;
 
-  constructor(masterRev: unknown, incomingRev: unknown, enabled: boolean) {
-    this.masterRev = masterRev;
-    this.incomingRev = incomingRev;
+  constructor(master: Side, incoming: Side, enabled: boolean) {
+    this.master = master;
+    this.incoming = incoming;
     this.enabled = enabled;
   }
 
-  incomingLost(path: string, kept: unknown, lost: unknown): void {
-    if (this.enabled) this.entries.push(conflictEntry(path, this.masterRev, this.incomingRev, kept, lost));
+  incomingLost(path: string, kept: unknown, lost: unknown, extras: ConflictExtras = {}): void {
+    if (this.enabled) this.entries.push(conflictEntry(path, this.master.rev, this.incoming.rev, kept, lost, this.authorOf(this.master, path, kept), this.authorOf(this.incoming, path, lost), extras));
   }
 
-  masterLost(path: string, kept: unknown, lost: unknown): void {
-    if (this.enabled) this.entries.push(conflictEntry(path, this.incomingRev, this.masterRev, kept, lost));
+  masterLost(path: string, kept: unknown, lost: unknown, extras: ConflictExtras = {}): void {
+    if (this.enabled) this.entries.push(conflictEntry(path, this.incoming.rev, this.master.rev, kept, lost, this.authorOf(this.incoming, path, kept), this.authorOf(this.master, path, lost), extras));
   }
+
+  /** Whether `value` at `path` on that side is the copy a workflow filled in, not something typed. */
+  isDerived(side: Side, path: string, value: unknown): boolean {
+    return value !== undefined && side.derived !== undefined && deepEqual(valueAt(side.derived, path), value);
+  }
+
+  private authorOf(side: Side, path: string, value: unknown): Authorship {
+    return this.isDerived(side, path, value) ? { by: 'automatic (unit status / call timeline)' } : side.author;
+  }
+}
+
+/** The value at a merge path (`times.backInService`, `vitals[v1].heartRate`) of a JSON value. */
+function valueAt(root: unknown, path: string): unknown {
+  let node = root;
+  for (const segment of conflictPathSegments(path)) {
+    if (typeof segment === 'string') node = isPlainObject(node) ? node[segment] : undefined;
+    else node = Array.isArray(node) ? node.find((item) => isPlainObject(item) && String(item.id) === segment.id) : undefined;
+    if (node === undefined) return undefined;
+  }
+  return node;
 }
 
 /** Deleting loses to an edit on the other side: the edit is work someone did, the delete can be redone. */
@@ -152,8 +211,34 @@ function mergeValue(
   if (isPlainObject(master) && isPlainObject(incoming)) {
     return mergeObject(path, isPlainObject(base) ? base : {}, master, incoming, schema, recorder);
   }
+  // A section holding free text (the narrative) one side removed while the other edited inside
+  // it: decided field by field, so the text merges as free text and neither text is lost.
+  if (isPlainObject(base) && holdsFreeText(schema)
+    && (isPlainObject(master) || master === undefined) && (isPlainObject(incoming) || incoming === undefined)) {
+    const merged = mergeObject(path, base, master ?? {}, incoming ?? {}, schema, recorder);
+    if (Object.keys(merged).length > 0) return merged;
+    if (isPlainObject(master)) return master;
+    if (isPlainObject(incoming) && definedKeys(incoming).length === 0) recorder.incomingLost(path, master, incoming);
+    return undefined;
+  }
   const lists = keyedLists(base, master, incoming);
   if (lists !== undefined) return mergeKeyedLists(path, lists, schema, recorder);
+
+  // A workflow only ever fills an empty field: a value typed on the device beats its stamp.
+  if (recorder.isDerived(recorder.master, path, master) && !recorder.isDerived(recorder.incoming, path, incoming)) {
+    recorder.masterLost(path, incoming, master, { resolvedBy: TYPED_OVER_DERIVED });
+    return incoming;
+  }
+  if (isFreeTextSchema(schema) && (typeof master === 'string' || typeof incoming === 'string')
+    && (master === undefined || typeof master === 'string') && (incoming === undefined || typeof incoming === 'string')) {
+    const merged = mergeFreeText(typeof base === 'string' ? base : '', master ?? '', incoming ?? '', recorder.master.author, recorder.incoming.author);
+    const maxLength = (schema as { maxLength: number }).maxLength;
+    if (merged.text.length <= maxLength) {
+      // Nothing is lost when no line was changed on both sides; otherwise both texts stay, marked.
+      if (merged.bothKept) recorder.incomingLost(path, master, incoming, { bothKept: true });
+      return merged.text === '' ? undefined : merged.text;
+    }
+  }
 
   recorder.incomingLost(path, master, incoming);
   return master;
@@ -273,9 +358,17 @@ function childSchema(node: unknown): SchemaNode | undefined {
   return isPlainObject(node) ? (node as SchemaNode) : undefined;
 }
 
+function holdsFreeText(schema: SchemaNode | undefined): boolean {
+  return Object.values(schema?.properties ?? {}).some(isFreeTextSchema);
+}
+
 function declaresConflicts(schema: SchemaNode | undefined): boolean {
+  return declares(schema, CONFLICTS_KEY);
+}
+
+function declares(schema: SchemaNode | undefined, key: string): boolean {
   const properties = schema?.properties;
-  return properties !== undefined && Object.prototype.hasOwnProperty.call(properties, CONFLICTS_KEY);
+  return properties !== undefined && Object.prototype.hasOwnProperty.call(properties, key);
 }
 
 function conflictsLimit(schema: SchemaNode | undefined): number {

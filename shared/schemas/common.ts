@@ -49,7 +49,9 @@ export const geoPointProperty = {
 
 /**
  * Values that lost a same-field conflict. Merges never drop a value: the loser lands here,
- * with the revisions involved, so a person can see it and restore it.
+ * with the revisions involved and who wrote each value when (from each side's `lastEdit`), so a
+ * person can see both, choose or combine them, and mark the conflict resolved (`resolvedAt`):
+ * an ordinary edit that syncs, after which no device shows it as open.
  */
 export const conflictHistoryProperty = {
   type: 'array',
@@ -59,12 +61,38 @@ export const conflictHistoryProperty = {
     additionalProperties: false,
     required: ['path', 'keptRev', 'lostRev'],
     properties: {
+      /** Derived from path and both revisions (shared/merge/conflicts.ts), so every device names an entry alike. */
+      id: { type: 'string', maxLength: 64 },
       path: { type: 'string', maxLength: 300 },
       keptRev: { type: 'string', maxLength: 64 },
       lostRev: { type: 'string', maxLength: 64 },
       lostValueJson: { type: 'string', maxLength: 20000 },
       keptValueJson: { type: 'string', maxLength: 20000 },
+      keptBy: { type: 'string', maxLength: 200 },
+      keptAt: { type: 'string', maxLength: 40 },
+      lostBy: { type: 'string', maxLength: 200 },
+      lostAt: { type: 'string', maxLength: 40 },
+      /** Free text: the field now holds both texts, marked, until a person resolves it. */
+      bothKept: { type: 'boolean' },
+      resolvedAt: { type: 'string', maxLength: 40 },
+      resolvedBy: { type: 'string', maxLength: 200 },
     },
+  },
+} as const;
+
+/**
+ * Who made a document's latest edit on a device, and when by that device's clock. Stamped by
+ * the device's writer on every write (client/sync/writes.ts); only shown to people (who wrote a
+ * conflicting value), never used to order changes.
+ */
+export const lastEditProperty = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['by', 'at'],
+  properties: {
+    by: { type: 'string', maxLength: 200 },
+    device: { type: 'string', maxLength: 200 },
+    at: { type: 'string', maxLength: 40 },
   },
 } as const;
 

@@ -1,6 +1,6 @@
 import {
   addressProperty, baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty,
-  longText, refId, shortText,
+  lastEditProperty, longText, refId, shortText,
 } from './common.ts';
 
 /** Codes are kept as NEMSIS code strings (e.g. "2205001") so the export needs no lookup. */
@@ -243,5 +243,16 @@ export const epcrSchema = {
       },
     },
     conflicts: conflictHistoryProperty,
+    lastEdit: lastEditProperty,
+    /**
+     * Server-owned: a copy of each value a workflow filled in (unit status and call timeline
+     * stamps into `times`). A field equal to its copy here was derived, not typed, and a value a
+     * person typed wins a merge against it (shared/merge/three-way.ts).
+     */
+    derived: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { times: timesProperty },
+    },
   },
 } as const;

@@ -120,7 +120,7 @@ describe('ePCR merge: two crew members documenting one patient', () => {
 
     expect((merged.patient as Doc).lastName).toBe('Leigh');
     expect((merged.vitals as Doc[])[0]!.heartRate).toBe(110);
-    expect(conflictsOf(merged)).toEqual([
+    expect(conflictsOf(merged)).toMatchObject([
       { path: 'patient.lastName', keptRev: '5-tabA.k2', lostRev: '4-tabB.q7', keptValueJson: '"Leigh"', lostValueJson: '"Lee-Smith"' },
       { path: 'vitals[v1].heartRate', keptRev: '5-tabA.k2', lostRev: '4-tabB.q7', keptValueJson: '110', lostValueJson: '120' },
     ]);
@@ -148,7 +148,7 @@ describe('ePCR merge: two crew members documenting one patient', () => {
     const editsVital = edit(base, '4-tabB.q7', (d) => { d.vitals[0].heartRate = 100; });
     const merged = merge('epcrs', { base, master: clearsMed, incoming: editsVital });
     expect(merged.vitals).toEqual([{ id: 'v1', takenAt: '2024-05-01T10:12:00-05:00', heartRate: 100, spo2: 95 }]);
-    expect(conflictsOf(merged)).toEqual([
+    expect(conflictsOf(merged)).toMatchObject([
       {
         path: 'vitals[v1]', keptRev: '4-tabB.q7', lostRev: '4-tabA.k1',
         keptValueJson: '{"heartRate":100,"id":"v1","spo2":95,"takenAt":"2024-05-01T10:12:00-05:00"}',
@@ -251,14 +251,14 @@ describe('deletion', () => {
     const masterEdited = merge('epcrs', { base, master: edited, incoming: deleted });
     expect(masterEdited._deleted).toBe(false);
     expect(masterEdited.narrative).toEqual({ text: 'Patient refused transport.' });
-    expect(conflictsOf(masterEdited)).toEqual([
+    expect(conflictsOf(masterEdited)).toMatchObject([
       { path: '_deleted', keptRev: '4-tabA.k1', lostRev: '4-tabB.q7', keptValueJson: 'false', lostValueJson: 'true' },
     ]);
 
     const incomingEdited = merge('epcrs', { base, master: deleted, incoming: edited });
     expect(incomingEdited._deleted).toBe(false);
     expect(incomingEdited.narrative).toEqual({ text: 'Patient refused transport.' });
-    expect(conflictsOf(incomingEdited)).toEqual([
+    expect(conflictsOf(incomingEdited)).toMatchObject([
       { path: '_deleted', keptRev: '4-tabA.k1', lostRev: '4-tabB.q7', keptValueJson: 'false', lostValueJson: 'true' },
     ]);
     expect(schemaErrors('epcrs', incomingEdited)).toEqual([]);
@@ -302,7 +302,7 @@ describe('conflict history', () => {
 
     const merged = merge('epcrs', { base, master, incoming });
 
-    expect(conflictsOf(merged)).toEqual([
+    expect(conflictsOf(merged)).toMatchObject([
       entry(1), entry(2), entry(3),
       { path: 'patient.age', keptRev: '4-tabA.k1', lostRev: '4-tabB.q7', keptValueJson: '1', lostValueJson: '2' },
     ]);
@@ -431,7 +431,7 @@ describe('collections outside the registry', () => {
       { base: { ...base, rev: '1-a' }, master: { ...base, rev: '2-a', age: 61 }, incoming: { ...base, rev: '2-b', age: 62 } },
       { recordConflicts: true },
     );
-    expect(merged.conflicts).toEqual([{ path: 'age', keptRev: '2-a', lostRev: '2-b', keptValueJson: '61', lostValueJson: '62' }]);
+    expect(merged.conflicts).toMatchObject([{ path: 'age', keptRev: '2-a', lostRev: '2-b', keptValueJson: '61', lostValueJson: '62' }]);
   });
 });
 

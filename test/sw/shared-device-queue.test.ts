@@ -146,8 +146,12 @@ describe('two users\' changes to one document on a shared device', () => {
     // B's row of the report waits for the next request; B's other document does not.
     expect(requests).toEqual([{ status: 200, ids: [report.id, other.id] }, { status: 200, ids: [report.id] }]);
     const final = await serverEpcr(report.id);
-    // The server's commit order decides: A's change arrived first and is kept; B's lost value is kept beside it.
-    expect(final?.narrative?.text).toBe('A: patient refused transport.');
+    // Free text loses neither side (issue 14): the narrative holds both, marked, A's first (it
+    // reached the server first), and an open conflict asks the crew to choose or combine.
+    const text = final?.narrative?.text ?? '';
+    expect(text.indexOf('A: patient refused transport.')).toBeGreaterThanOrEqual(0);
+    expect(text.indexOf('B: transported to St. Luke\'s.')).toBeGreaterThan(text.indexOf('A: patient refused transport.'));
+    expect(final?.conflicts?.find((c) => c.path === 'narrative.text')).toMatchObject({ bothKept: true });
     expect(JSON.stringify(final?.conflicts)).toContain('B: transported to St. Luke');
     expect(await serverEpcr(other.id)).toBeDefined();
     outbox.close();

@@ -34,6 +34,7 @@ import { situationSection } from './sections/situation.tsx';
 import { timesSection } from './sections/times.tsx';
 import { treatmentSection } from './sections/treatment.tsx';
 import { vitalsSection } from './sections/vitals.tsx';
+import { ConflictsPanel } from './conflicts.tsx';
 
 export { pathName };
 
@@ -300,7 +301,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
         </div>
       )}
 
-      {/* Conflicts panel (values that lost in a merge) mounts here, above the returned problems. */}
+      <ConflictsPanel epcr={epcr} session={session} disabled={disabled} />
 
       {returnedCount > 0 && !locked && (
         <section class="finalize-errors" role="alert" data-testid="finalize-errors" data-open={returned.length}>

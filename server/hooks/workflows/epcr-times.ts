@@ -1,7 +1,8 @@
 /**
  * Copying CAD status stamps (the incident timeline) into an ePCR's `times`. Only keys the report
  * does not have are filled, so anything the crew entered is never overwritten; a locked report
- * is not touched at all.
+ * is not touched at all. Each stamp is also copied to `derived.times`, so that a time the crew
+ * typed on a tablet while the stamp was being made wins the merge (shared/merge/three-way.ts).
  */
 import type { Incident, WireDoc } from '../../../shared/schemas/index.ts';
 import type { EffectContext } from '../types.ts';
@@ -29,6 +30,7 @@ export async function fillEpcrTimes(ctx: EffectContext, epcrId: string, timeline
     if (!current || current._deleted || current.lockedAt) return undefined;
     const missing = timesMissingFrom(current.times, timeline);
     if (Object.keys(missing).length === 0) return undefined;
-    return { ...current, times: { ...current.times, ...missing } };
+    // The copy in `derived` marks these as stamped, not typed: a time the crew typed meanwhile wins the merge (shared/merge).
+    return { ...current, times: { ...current.times, ...missing }, derived: { ...current.derived, times: { ...current.derived?.times, ...missing } } };
   });
 }

@@ -34,7 +34,7 @@ export function stubFromIncident(
     response,
     ...(Object.keys(dispatch).length > 0 ? { dispatch } : {}),
     ...(Object.keys(scene).length > 0 ? { scene } : {}),
-    ...(Object.keys(times).length > 0 ? { times } : {}),
+    ...(Object.keys(times).length > 0 ? { times, derived: { times } } : {}),
     _deleted: false,
   });
 }
