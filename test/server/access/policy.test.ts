@@ -134,7 +134,7 @@ describe('the incident lifecycle in the access declaration (issue 14, defect 9)'
   });
 
   it('going available clears the unit\'s current call; a crew never sets one', () => {
-    const unit = make.units('a', { callSign: 'M1', status: 'at_destination', currentIncidentId: 'i-1' });
+    const unit: Record<string, unknown> = make.units('a', { callSign: 'M1', status: 'at_destination', currentIncidentId: 'i-1' });
     const { currentIncidentId: _dropped, ...cleared } = unit;
     expect(checkWrite('units', ACCESS_RULES.units, crew, unit, { ...cleared, status: 'available' }).kind).toBe('allow');
     expect(checkWrite('units', ACCESS_RULES.units, crew, unit, { ...unit, currentIncidentId: 'i-2' })).toMatchObject({ kind: 'refuse', code: 'TRANSITION_NOT_ALLOWED' });
