@@ -50,8 +50,12 @@ export class E2eServer {
   pullRequests = 0;
 
   /** `clientDir`: serve a private copy of the apps (to change the service worker a device gets). */
-  /** `cad`: connect the CAD bridge to a CAD stand-in (test/helpers/cad-peer.ts) for this agency. */
-  constructor(readonly port: number, private readonly options: { workflows?: boolean; clientDir?: string; cad?: { url: string; token: string } } = {}) {}
+  /**
+   * `workflows`: false runs none, 'product' the server's whole catalogue (billing, claims, ...),
+   * default the journeys' set above. `cad`: connect the CAD bridge to a CAD stand-in
+   * (test/helpers/cad-peer.ts) for this agency.
+   */
+  constructor(readonly port: number, private readonly options: { workflows?: boolean | 'product'; clientDir?: string; cad?: { url: string; token: string } } = {}) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -59,7 +63,7 @@ export class E2eServer {
 
   async start(): Promise<void> {
     const cad = this.options.cad ? { cadBackendUrl: this.options.cad.url, cadBackendAuthToken: this.options.cad.token, cadTenantId: TENANT, cadBridge: { baseDelayMs: 50, maxDelayMs: 400, ackTimeoutMs: 2000 } } : {};
-    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...cad, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), workflows: this.options.workflows === false ? [] : e2eWorkflows(), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
+    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...cad, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), ...(this.options.workflows === 'product' ? {} : { workflows: this.options.workflows === false ? [] : e2eWorkflows() }), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
     this.server = server;
     server.app.server.on('request', (req) => {
       const push = /\/api\/sync\/([a-z_]+)\/push/.exec(req.url ?? '');
