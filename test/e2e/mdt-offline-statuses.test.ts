@@ -92,7 +92,7 @@ describe('MDT statuses pressed offline (browser)', () => {
     const events = (await waitFor(async () => {
       const found = (await server.docs<UnitStatusEvent>('unit_status_events')).filter((e) => e.unitId === 'M4');
       return found.length >= PRESSED.length ? found : undefined;
-    }, 'five status events on the server', 60_000))!;
+    }, 'five status events on the server', 40_000))!;
     // Server commit order (the pull order) is the order pressed; each carries its own recorded time.
     expect(events.map((e) => e.status)).toEqual([...PRESSED]);
     expect(events.every((e) => e.incidentId === incidentId)).toBe(true);
