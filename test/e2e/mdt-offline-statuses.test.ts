@@ -84,6 +84,8 @@ describe('MDT statuses pressed offline (browser)', () => {
     }
     // Going available ended the unit's part in the call.
     await expect.poll(() => textOf(page.getByTestId('assignment'))).toContain('No assignment');
+    // The MDT kept every press, not only the last.
+    expect(await page.getByTestId('status-log').locator('li').count()).toBe(PRESSED.length);
     expect(await server.docs<UnitStatusEvent>('unit_status_events')).toHaveLength(0);
     await screenshot(page, 'mdt-offline-statuses');
 

@@ -5,7 +5,7 @@
  * of its own (status.ts), so statuses pressed out of coverage all arrive, each with its time.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Incident, Unit } from '../../../shared/schemas/index.ts';
+import type { Incident, Unit, UnitStatusEvent } from '../../../shared/schemas/index.ts';
 import { boot } from '../../ui/boot.tsx';
 import { AppShell, Badge, markReady } from '../../ui/components.tsx';
 import { database, useQuery, write } from '../../ui/db.ts';
@@ -33,6 +33,8 @@ function Mdt({ session }: { session: Session }) {
   const track = useQuery<{ id: string; lat: number; lng: number; recordedAt: string }>('gps_points',
     callSign ? { selector: { sourceType: 'unit', sourceId: callSign }, sort: [{ recordedAt: 'desc' }], limit: 300 } : undefined, [callSign]);
 
+  const recentStatuses = useQuery<UnitStatusEvent>('unit_status_events',
+    callSign ? { selector: { unitId: callSign }, sort: [{ recordedAt: 'desc' }], limit: 6 } : undefined, [callSign]);
   const [problem, setProblem] = useState<string>();
 
   // The recorder belongs to the page and keeps recording while the app is locked; this screen
@@ -89,6 +91,12 @@ function Mdt({ session }: { session: Session }) {
             ))}
           </div>
           {problem && <p class="hint bad" role="alert" data-testid="mdt-problem">{problem}</p>}
+          {recentStatuses && recentStatuses.length > 0 && (
+            <details data-testid="status-log" style="margin-top:8px">
+              <summary>Statuses recorded on this MDT ({recentStatuses.length === 6 ? 'last 6' : recentStatuses.length})</summary>
+              <ul class="meta">{recentStatuses.map(({ doc }) => <li key={doc.id}>{STATUS_TEXT[doc.status] ?? doc.status} at {clockOf(doc.recordedAt)}</li>)}</ul>
+            </details>
+          )}
         </section>
         <section aria-labelledby="assignment-title" class="card" data-testid="assignment" data-incident={assignment?.id ?? ''}>
           <h2 id="assignment-title">Current assignment</h2>
