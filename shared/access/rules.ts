@@ -192,10 +192,8 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
     phi: false,
     // Each status the MDT recorded is evidence of the call's times: added, never changed or removed.
     read: { crew: { scope: CREW_STATUS_EVENTS }, dispatcher: { scope: TENANT }, admin: { scope: TENANT } },
-    write: {
-      crew: { scope: CREW_STATUS_EVENTS, create: true, delete: false, update: 'none' },
-      dispatcher: { scope: TENANT, create: true, delete: false, update: 'none' },
-    },
+    // Dispatch and CAD set a unit's status on the unit document (server/hooks/workflows/unit-status.ts).
+    write: { crew: { scope: CREW_STATUS_EVENTS, create: true, delete: false, update: 'none' } },
   },
   billing_records: {
     phi: true,

@@ -2,9 +2,8 @@ import { UNIT_STATUSES } from './units.ts';
 import { baseProperties, dateTimeProperty, refId } from './common.ts';
 
 /**
- * One press of a status button on a unit's MDT (or one status CAD reported), kept as a fact of
- * its own: append-only, never edited, never coalesced with the next one. The unit document only
- * holds the latest status; these keep every step, each with the time it was recorded on the
+ * One press of a status button on a unit's MDT, kept as a fact of its own: append-only, never
+ * edited, never coalesced with the next one. The unit document only holds the latest status; these keep every step, each with the time it was recorded on the
  * device, so a unit that worked a whole call out of coverage still delivers en route, on scene,
  * transporting, at destination and available, in that order, each with its own time.
  */

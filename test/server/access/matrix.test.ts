@@ -81,7 +81,7 @@ function newDocFor(role: Role, collection: CollectionName, tenantId: string): Re
 
 const MAY_CREATE: Record<Role, CollectionName[]> = {
   crew: ['epcrs', 'gps_points', 'units', 'unit_status_events'],
-  dispatcher: ['incidents', 'units', 'unit_status_events'],
+  dispatcher: ['incidents', 'units'],
   technician: ['gps_points'],
   biller: ['billing_records', 'claims'],
   admin: [],
