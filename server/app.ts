@@ -26,7 +26,7 @@ import { DEFAULT_PUSH_WORKER_MIN_BYTES, PushDecoder } from './replication/push-d
 import { attachChangeStream } from './replication/stream.ts';
 import { CadBridge, DisabledCadGateway } from './integrations/cad-bridge/bridge.ts';
 import { CadInbound } from './integrations/cad-bridge/inbound.ts';
-import { cadOutboundFor } from './integrations/cad-bridge/outbound-mapper.ts';
+import { CAD_WATCHED_COLLECTIONS, cadOutboundFor } from './integrations/cad-bridge/outbound-mapper.ts';
 import { cadBridgeRoutes } from './integrations/cad-bridge/routes.ts';
 import type { CadGateway } from './integrations/types.ts';
 import { attachLiveFeed } from './realtime/live-feed.ts';
@@ -173,7 +173,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
       inbound: new CadInbound(store, workflows, cadTenant, undefined, registry), log: app.log.child({ component: 'cad-bridge' }), ...options.cadBridge,
     });
     // CAD speaks for one agency: only that agency's changes are sent to it.
-    for (const collection of ['units', 'gps_points', 'incidents']) {
+    for (const collection of CAD_WATCHED_COLLECTIONS) {
       workflows.addMapper(collection, (change) => (change.tenantId === cadTenant ? cadOutboundFor(change) : []));
     }
   }

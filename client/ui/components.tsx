@@ -59,6 +59,7 @@ export function plainSyncError(status: SyncSnapshot | undefined): string | undef
 const KIND_NAMES: Record<string, readonly [string, string]> = {
   epcrs: ['patient care report', 'patient care reports'],
   units: ['unit update', 'unit updates'],
+  unit_status_events: ['unit status', 'unit statuses'],
   incidents: ['incident', 'incidents'],
   jobs: ['job', 'jobs'],
   tickets: ['ticket', 'tickets'],

@@ -8,7 +8,7 @@ import { COLLECTION_NAMES, type CollectionName } from '../../shared/schemas/inde
  * only one app opened would never sync while another app's tab leads.
  */
 export function collectionsForRole(role: Role): CollectionName[] {
-  return COLLECTION_NAMES.filter((name) => ACCESS_RULES[name].read[role] !== undefined && !(name === 'gps_points' && OFFICE_ROLES.has(role)));
+  return COLLECTION_NAMES.filter((name) => ACCESS_RULES[name].read[role] !== undefined && !(HISTORY.has(name) && OFFICE_ROLES.has(role)));
 }
 
 /**
@@ -16,8 +16,10 @@ export function collectionsForRole(role: Role): CollectionName[] {
  * history: it takes positions from the live feed and each unit's `lastPosition` instead.
  */
 const OFFICE_ROLES: ReadonlySet<Role> = new Set(['dispatcher', 'admin', 'biller']);
+/** Append-only histories an office console takes from the live feed and the documents' latest state instead. */
+const HISTORY: ReadonlySet<CollectionName> = new Set(['gps_points', 'unit_status_events']);
 
 /** Collections shown with per-document badges; position fixes are only counted. */
 export function badgeCollections(collections: readonly CollectionName[]): CollectionName[] {
-  return collections.filter((name) => name !== 'gps_points');
+  return collections.filter((name) => name !== 'gps_points' && name !== 'unit_status_events');
 }

@@ -7,7 +7,7 @@ import type { Identity } from '../protocol/index.ts';
 import { deepEqual } from '../merge/json.ts';
 import {
   ACCESS_RULES, ALWAYS_IMMUTABLE, BOOKKEEPING_FIELDS,
-  type CollectionAccess, type Condition, type IdentityAttribute, type Operand, type ReadRule, type Scope, type WriteRule,
+  type CollectionAccess, type Condition, type FieldValue, type IdentityAttribute, type Operand, type ReadRule, type Scope, type Transition, type WriteRule,
 } from './rules.ts';
 
 export type Doc = Record<string, unknown>;
@@ -26,7 +26,7 @@ export type BoundScope =
 
 export type RefusalCode =
   | 'NO_WRITE_ACCESS' | 'NO_CREATE' | 'OUT_OF_SCOPE' | 'FINALIZED' | 'SERVER_OWNED_FIELD'
-  | 'IMMUTABLE_FIELD' | 'NO_DELETE' | 'FIELD_NOT_WRITABLE';
+  | 'IMMUTABLE_FIELD' | 'NO_DELETE' | 'FIELD_NOT_WRITABLE' | 'TRANSITION_NOT_ALLOWED';
 
 export type WriteVerdict =
   | { readonly kind: 'allow' }
@@ -141,7 +141,7 @@ export function project(doc: Doc, fields: readonly string[]): Doc {
 
 const NOUNS: Record<string, string> = {
   incidents: 'incident', epcrs: 'report', gps_points: 'position', units: 'unit', billing_records: 'billing record',
-  claims: 'claim', orders: 'order', tickets: 'ticket', jobs: 'job',
+  claims: 'claim', orders: 'order', tickets: 'ticket', jobs: 'job', unit_status_events: 'status event',
 };
 
 export function nounOf(collection: string): string {
@@ -220,7 +220,7 @@ export function checkWrite(collection: string, access: CollectionAccess, identit
     const owned = serverOwned.length === 0 ? serverOwned : serverOwned.filter((f) => incoming[f] !== undefined);
     if (owned.length > 0) return refuse('SERVER_OWNED_FIELD', `${owned.join(', ')} ${owned.length > 1 ? 'are' : 'is'} set by the server only; a device cannot set ${owned.length > 1 ? 'them' : 'it'}.`);
     if (inBoundScope(scope, incoming) !== true) return outOfScopeVerdict('new', rule, collection, noun, identity);
-    return { kind: 'allow' };
+    return transitionVerdict(rule, undefined, incoming, Object.keys(incoming), noun, identity) ?? { kind: 'allow' };
   }
 
   if (inBoundScope(scope, master) !== true) return outOfScopeVerdict('current', rule, collection, noun, identity);
@@ -254,5 +254,36 @@ export function checkWrite(collection: string, access: CollectionAccess, identit
     }
   }
   if (inBoundScope(scope, incoming) !== true) return outOfScopeVerdict('new', rule, collection, noun, identity);
-  return { kind: 'allow' };
+  return transitionVerdict(rule, master, incoming, changed, noun, identity) ?? { kind: 'allow' };
+}
+
+/** A field's value as a transition names it: `null` for absent. */
+function valueOf(doc: Doc | undefined, field: string): FieldValue | undefined {
+  const value = doc?.[field];
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : undefined;
+}
+
+const shown = (value: FieldValue | undefined) => (value === null ? 'nothing' : value === undefined ? 'that value' : JSON.stringify(value));
+
+export function transitionAllowed(steps: readonly Transition[], from: FieldValue | undefined, to: FieldValue | undefined): boolean {
+  if (to === undefined) return false;
+  return steps.some((step) => (step.from === 'any' || (from !== undefined && step.from.includes(from))) && step.to.includes(to));
+}
+
+/** The refusal for the first changed field whose move the role's `transitions` do not allow; undefined when all are allowed. */
+function transitionVerdict(rule: WriteRule, master: Doc | undefined, incoming: Doc, changed: readonly string[], noun: string, identity: Identity): WriteVerdict | undefined {
+  const transitions = rule.transitions;
+  if (!transitions) return undefined;
+  for (const field of changed) {
+    const steps = Object.prototype.hasOwnProperty.call(transitions, field) ? transitions[field] : undefined;
+    if (!steps) continue;
+    const from = valueOf(master, field);
+    const to = valueOf(incoming, field);
+    if (from === to || transitionAllowed(steps, from, to)) continue;
+    const reachable = [...new Set(steps.filter((s) => s.from === 'any' || (from !== undefined && s.from.includes(from))).flatMap((s) => s.to))];
+    return refuse('TRANSITION_NOT_ALLOWED', `Your role (${identity.role}) cannot change ${field} of a ${noun} from ${shown(from)} to ${shown(to)}`
+      + (reachable.length > 0 ? `; from ${shown(from)} it may only become ${reachable.map(shown).join(' or ')}.` : '; ask dispatch.'));
+  }
+  return undefined;
 }

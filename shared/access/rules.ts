@@ -50,6 +50,23 @@ export interface WriteRule {
   readonly update: readonly string[] | 'any' | 'none';
   /** Fields that never change once the document exists, for this role (`id` and `tenantId` never change for anyone). */
   readonly immutable?: readonly string[];
+  /**
+   * Which values a field may move between, for this role: a change of a listed field (on create,
+   * from "absent") must match one of its steps, or the write is refused. Fields not listed change
+   * freely within `update`. This is how a lifecycle is declared: e.g. a crew moves its call
+   * forward but never closes it, and only clears its unit's current call, never sets one.
+   */
+  readonly transitions?: Readonly<Record<string, readonly Transition[]>>;
+}
+
+/** A field value a transition names; `null` stands for "absent". */
+export type FieldValue = string | number | boolean | null;
+
+export interface Transition {
+  /** Values the field may hold before (`any`: whatever it holds). */
+  readonly from: readonly FieldValue[] | 'any';
+  /** Values it may take (`null`: removed). */
+  readonly to: readonly FieldValue[];
 }
 
 export interface LockRule {
@@ -104,6 +121,7 @@ const TECH_TICKETS: Scope = {
   kind: 'via', collection: 'jobs', where: [{ field: 'assigneeId', equals: { identity: 'technicianId' } }], key: 'ticketId',
   label: 'tickets of jobs assigned to you',
 };
+const CREW_STATUS_EVENTS: Scope = { kind: 'where', anyOf: [[unitIs('unitId')]], label: 'status events of your unit' };
 const FINALIZED_EPCRS: Scope = { kind: 'where', anyOf: [[{ field: 'lockedAt', present: true }]], label: 'finalized reports' };
 
 /** What a dispatcher sees of an ePCR: where the crew is in the call, no clinical content. */
@@ -119,7 +137,18 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
     write: {
       dispatcher: { scope: TENANT, create: true, delete: true, update: 'any' },
       // The crew stamps its progress on its own call; it cannot reassign the call or make one up.
-      crew: { scope: CREW_INCIDENTS, create: false, delete: false, update: ['status', 'timeline', 'transportCompleted', 'notes'] },
+      // It moves the call forward as far as transport completed; closing or cancelling a call is
+      // dispatch's (docs/data-model.md, "Incident lifecycle").
+      crew: {
+        scope: CREW_INCIDENTS, create: false, delete: false, update: ['status', 'timeline', 'transportCompleted', 'notes'],
+        transitions: {
+          status: [
+            { from: ['new', 'dispatched'], to: ['active', 'transporting'] },
+            { from: ['active'], to: ['transporting'] },
+          ],
+          transportCompleted: [{ from: [null, false], to: [true] }],
+        },
+      },
     },
   },
   epcrs: {
@@ -151,11 +180,20 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
     write: {
       dispatcher: { scope: TENANT, create: true, delete: true, update: 'any' },
       // An MDT may register its own unit and report its status and position; dispatch assigns it.
+      // Going available after a call clears the unit's current call: the crew may drop it, never set one.
       crew: {
         scope: CREW_UNIT, create: true, delete: false,
-        update: ['status', 'statusAt', 'assignmentAcknowledgedAt', 'lastPosition', 'lastPositionAt', 'crewNames'],
+        update: ['status', 'statusAt', 'currentIncidentId', 'assignmentAcknowledgedAt', 'lastPosition', 'lastPositionAt', 'crewNames'],
+        transitions: { currentIncidentId: [{ from: 'any', to: [null] }] },
       },
     },
+  },
+  unit_status_events: {
+    phi: false,
+    // Each status the MDT recorded is evidence of the call's times: added, never changed or removed.
+    read: { crew: { scope: CREW_STATUS_EVENTS }, dispatcher: { scope: TENANT }, admin: { scope: TENANT } },
+    // Dispatch and CAD set a unit's status on the unit document (server/hooks/workflows/unit-status.ts).
+    write: { crew: { scope: CREW_STATUS_EVENTS, create: true, delete: false, update: 'none' } },
   },
   billing_records: {
     phi: true,

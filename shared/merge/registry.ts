@@ -17,6 +17,7 @@ export const mergeFunctions: Record<CollectionName, MergeFunction> = {
   orders: createThreeWayMerge({ schema: orderSchema }),
   tickets: createThreeWayMerge({ schema: ticketSchema }),
   jobs: createThreeWayMerge({ schema: jobSchema }),
+  unit_status_events: mergeImmutable,
 };
 
 export function merge(collection: CollectionName, input: MergeInput): Doc {

@@ -41,6 +41,12 @@ export const incidentSchema = {
     status: { type: 'string', enum: ['new', 'dispatched', 'active', 'transporting', 'closed', 'cancelled'] },
     timeline: incidentTimelineProperty,
     transportCompleted: { type: 'boolean' },
+    /** When dispatch closed or cancelled the call (docs/data-model.md, incident lifecycle). */
+    closedAt: dateTimeProperty,
+    /** Why dispatch closed or cancelled it, in the dispatcher's words (required by the console). */
+    closeReason: shortText,
+    /** Who closed or cancelled it, as the console names the signed-in person. */
+    closedBy: shortText,
     notes: { type: 'string', maxLength: 5000 },
     conflicts: conflictHistoryProperty,
   },

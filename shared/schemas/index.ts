@@ -7,6 +7,7 @@ import { incidentSchema } from './incidents.ts';
 import { jobSchema } from './jobs.ts';
 import { orderSchema } from './orders.ts';
 import { ticketSchema } from './tickets.ts';
+import { unitStatusEventSchema } from './unit-status-events.ts';
 import { unitSchema } from './units.ts';
 
 /** The one registry of collections: RxDB, the server's validators and the types all start here. */
@@ -20,6 +21,7 @@ export const collectionSchemas = {
   orders: orderSchema,
   tickets: ticketSchema,
   jobs: jobSchema,
+  unit_status_events: unitStatusEventSchema,
 } as const;
 
 export type CollectionName = keyof typeof collectionSchemas;
@@ -39,6 +41,7 @@ export type Claim = FromSchema<typeof claimSchema>;
 export type Order = FromSchema<typeof orderSchema>;
 export type Ticket = FromSchema<typeof ticketSchema>;
 export type Job = FromSchema<typeof jobSchema>;
+export type UnitStatusEvent = FromSchema<typeof unitStatusEventSchema>;
 
 export interface CollectionDocTypes {
   incidents: Incident;
@@ -50,8 +53,9 @@ export interface CollectionDocTypes {
   orders: Order;
   tickets: Ticket;
   jobs: Job;
+  unit_status_events: UnitStatusEvent;
 }
 /** A document as it travels on the wire: the collection's type plus the tombstone flag. */
 export type WireDoc<C extends CollectionName> = CollectionDocTypes[C] & Deletable;
 
-export { billingRecordSchema, claimSchema, epcrSchema, gpsPointSchema, incidentSchema, jobSchema, orderSchema, ticketSchema, unitSchema };
+export { billingRecordSchema, claimSchema, epcrSchema, gpsPointSchema, incidentSchema, jobSchema, orderSchema, ticketSchema, unitSchema, unitStatusEventSchema };

@@ -15,6 +15,8 @@ export type Lane = (typeof LANES)[keyof typeof LANES];
 const LANE_OF: Record<string, Lane> = {
   epcrs: LANES.urgent,
   units: LANES.urgent,
+  // Each status press is a time on the call: with the reports, before jobs and positions.
+  unit_status_events: LANES.urgent,
   incidents: LANES.urgent,
   jobs: LANES.normal,
   tickets: LANES.normal,

@@ -11,6 +11,7 @@ import { boot } from '../../ui/boot.tsx';
 import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
 import { database, useQuery, write } from '../../ui/db.ts';
 import { incidentIdFor } from '../../ui/ids.ts';
+import { IncidentActions } from './incident-actions.tsx';
 import { connectLive, liveConnected, liveError, type LiveEventName } from '../../ui/live.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
 import { clock, online } from '../../ui/runtime.ts';
@@ -187,7 +188,7 @@ function Board({ session }: { session: Session }) {
           <button class="primary" onClick={() => go('new')} data-testid="new-incident">New incident</button>
         </div>
         <table data-testid="incident-table">
-          <thead><tr><th scope="col">Incident</th><th scope="col">Where</th><th scope="col">Unit</th><th scope="col">ePCR</th><th scope="col">Billing / claim</th></tr></thead>
+          <thead><tr><th scope="col">Incident</th><th scope="col">Where</th><th scope="col">Unit</th><th scope="col">ePCR</th><th scope="col">Billing / claim</th><th scope="col">Close or cancel</th></tr></thead>
           <tbody>
             {active.map((incident) => {
               const view = incidents.find((i) => i.doc.id === incident.id)!;
@@ -212,6 +213,7 @@ function Board({ session }: { session: Session }) {
                   </td>
                   <td data-testid="epcr-progress">{reports.length ? reports.map((e) => <div key={String(e.id)}>{String(e.unitId ?? '')}: {epcrProgressText(e)}</div>) : <span class="meta">no report yet</span>}</td>
                   <td data-testid="billing-state">{money.length ? money.map(([k, v]) => <div key={k}>{k}: {v}</div>) : <span class="meta">—</span>}</td>
+                  <td><IncidentActions incident={incident} session={session} /></td>
                 </tr>
               );
             })}

@@ -1,36 +1,26 @@
 /**
  * MDT (mobile data terminal in the vehicle): unit status, the current assignment with
- * acknowledge, GPS batched into gps_points, and a small offline map.
+ * acknowledge and transport completed, GPS batched into gps_points (also while the app is
+ * locked, gps.ts), and a small offline map. Every status press is also kept as a status event
+ * of its own (status.ts), so statuses pressed out of coverage all arrive, each with its time.
  */
-import { useEffect, useRef } from 'preact/hooks';
-import type { Incident, Unit } from '../../../shared/schemas/index.ts';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Incident, Unit, UnitStatusEvent } from '../../../shared/schemas/index.ts';
 import { boot } from '../../ui/boot.tsx';
 import { AppShell, Badge, markReady } from '../../ui/components.tsx';
 import { database, useQuery, write } from '../../ui/db.ts';
-import { unitIdFor } from '../../ui/ids.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
 import { clock } from '../../ui/runtime.ts';
 import type { Session } from '../../ui/session.ts';
 import { ago, clockOf, epochOf, offsetDateTime } from '../../ui/time.ts';
-import { gpsState, startGps } from './gps.ts';
+import { gpsRecorder, gpsState } from './gps.ts';
+import { completeTransport, currentAssignment, recordStatus, unitOps, type UnitStatus } from './status.ts';
 
-type UnitStatus = NonNullable<Unit['status']>;
 const STATUS_BUTTONS: readonly (readonly [UnitStatus, string])[] = [
   ['dispatched', 'Dispatched'], ['en_route', 'En route'], ['on_scene', 'On scene'],
   ['transporting', 'Transporting'], ['at_destination', 'At destination'], ['available', 'Available'],
 ];
 const STATUS_TEXT: Record<string, string> = Object.fromEntries([...STATUS_BUTTONS, ['acknowledged', 'Acknowledged'], ['out_of_service', 'Out of service'], ['staged', 'Staged'], ['at_home', 'At station'], ['cancelled', 'Cancelled']]);
-
-/**
- * Changes this unit's document. A unit the device does not have yet (a new MDT before dispatch
- * or CAD registered it) is made with the id CAD would give it, so the two are one unit.
- */
-async function unitOps(session: Session, existingId: string | undefined, ops: Parameters<typeof write.mutate>[2]) {
-  if (existingId) return write.mutate('units', existingId, ops);
-  const callSign = session.user.unitId!;
-  const id = await unitIdFor(session.user.tenantId, callSign);
-  return write.upsert('units', { id, tenantId: session.user.tenantId, callSign, status: 'available', statusAt: offsetDateTime() }, ops);
-}
 
 function Mdt({ session }: { session: Session }) {
   const callSign = session.user.unitId;
@@ -43,10 +33,17 @@ function Mdt({ session }: { session: Session }) {
   const track = useQuery<{ id: string; lat: number; lng: number; recordedAt: string }>('gps_points',
     callSign ? { selector: { sourceType: 'unit', sourceId: callSign }, sort: [{ recordedAt: 'desc' }], limit: 300 } : undefined, [callSign]);
 
+  const recentStatuses = useQuery<UnitStatusEvent>('unit_status_events',
+    callSign ? { selector: { unitId: callSign }, sort: [{ recordedAt: 'desc' }], limit: 6 } : undefined, [callSign]);
+  const [problem, setProblem] = useState<string>();
+
+  // The recorder belongs to the page and keeps recording while the app is locked; this screen
+  // only lends it the database while it is shown.
   useEffect(() => {
     if (!callSign) return;
-    return startGps({
-      tenantId: session.user.tenantId, sourceType: 'unit', sourceId: callSign,
+    const recorder = gpsRecorder({ tenantId: session.user.tenantId, sourceType: 'unit', sourceId: callSign, userId: session.user.userId, deviceId: session.user.deviceId });
+    return recorder.attach({
+      bulkInsert: (docs) => write.bulkInsert('gps_points', docs),
       onFlushed: (last) => void unitOps(session, unitIdRef.current, [
         { op: 'set', path: ['lastPosition'], value: { lat: last.lat, lng: last.lng } },
         { op: 'set', path: ['lastPositionAt'], value: offsetDateTime(new Date(last.at)) },
@@ -54,11 +51,16 @@ function Mdt({ session }: { session: Session }) {
     });
   }, [callSign]);
 
+  const act = (what: string, work: () => Promise<unknown>) => {
+    setProblem(undefined);
+    work().catch((error: unknown) => setProblem(`${what} was not saved on this device: ${(error as Error)?.message ?? String(error)}. Try again; if it keeps failing, tell dispatch by radio.`));
+  };
+
   if (!callSign) return <div class="card"><p>This account has no unit. Sign in with a crew account that belongs to a unit to use the MDT.</p></div>;
   if (!units || !incidents) return <p>Loading…</p>;
   markReady();
-  const assignment = incidents.find((i) => i.doc.id === unit?.currentIncidentId)?.doc
-    ?? incidents.map((i) => i.doc).find((i) => ['dispatched', 'active', 'transporting'].includes(i.status));
+  const assignment = currentAssignment(unit, incidents.map((i) => i.doc));
+  const ended = assignment && (assignment.status === 'closed' || assignment.status === 'cancelled');
   const gps = gpsState.value;
   const now = clock.value;
   const pendingPoints = database().status.value?.pending['gps_points'] ?? 0;
@@ -83,13 +85,20 @@ function Mdt({ session }: { session: Session }) {
           <div class="status-buttons" role="group" aria-label="Set unit status">
             {STATUS_BUTTONS.map(([status, label]) => (
               <button key={status} class="big" aria-pressed={unit?.status === status} data-testid={`status-${status}`}
-                onClick={() => void unitOps(session, unit?.id, [{ op: 'set', path: ['status'], value: status }, { op: 'set', path: ['statusAt'], value: offsetDateTime() }])}>
+                onClick={() => act(`Status ${label}`, () => recordStatus(session, unit, status, assignment))}>
                 {label}
               </button>
             ))}
           </div>
+          {problem && <p class="hint bad" role="alert" data-testid="mdt-problem">{problem}</p>}
+          {recentStatuses && recentStatuses.length > 0 && (
+            <details data-testid="status-log" style="margin-top:8px">
+              <summary>Statuses recorded on this MDT ({recentStatuses.length === 6 ? 'last 6' : recentStatuses.length})</summary>
+              <ul class="meta">{recentStatuses.map(({ doc }) => <li key={doc.id}>{STATUS_TEXT[doc.status] ?? doc.status} at {clockOf(doc.recordedAt)}</li>)}</ul>
+            </details>
+          )}
         </section>
-        <section aria-labelledby="assignment-title" class="card" data-testid="assignment">
+        <section aria-labelledby="assignment-title" class="card" data-testid="assignment" data-incident={assignment?.id ?? ''}>
           <h2 id="assignment-title">Current assignment</h2>
           {assignment ? (
             <>
@@ -98,10 +107,24 @@ function Mdt({ session }: { session: Session }) {
               <p style="margin:4px 0">{assignment.complaint ?? 'No complaint given'}</p>
               <p style="margin:4px 0">{[assignment.address?.street, assignment.address?.apartment, assignment.address?.city].filter(Boolean).join(', ') || 'No address'}
                 {assignment.address?.crossStreet ? ` (at ${assignment.address.crossStreet})` : ''}</p>
-              {unit?.assignmentAcknowledgedAt && unit.currentIncidentId === assignment.id
-                ? <p data-testid="acknowledged">Acknowledged at {clockOf(unit.assignmentAcknowledgedAt)}</p>
-                : <button class="primary big" data-testid="acknowledge"
-                  onClick={() => void unitOps(session, unit?.id, [{ op: 'set', path: ['assignmentAcknowledgedAt'], value: offsetDateTime() }])}>Acknowledge assignment</button>}
+              {ended ? (
+                <div class="banner warn" role="status" data-testid="assignment-ended" data-status={assignment.status}>
+                  <p><strong>{assignment.status === 'cancelled' ? 'Cancelled by dispatch' : 'Closed by dispatch'}</strong>
+                    {assignment.closedAt ? ` at ${clockOf(assignment.closedAt)}` : ''}{assignment.closeReason ? `: ${assignment.closeReason}` : ''}.</p>
+                  <p>Press Available when the unit is clear.</p>
+                </div>
+              ) : (
+                <>
+                  {unit?.assignmentAcknowledgedAt && unit.currentIncidentId === assignment.id
+                    ? <p data-testid="acknowledged">Acknowledged at {clockOf(unit.assignmentAcknowledgedAt)}</p>
+                    : <button class="primary big" data-testid="acknowledge"
+                      onClick={() => act('Acknowledge', () => unitOps(session, unit?.id, [{ op: 'set', path: ['assignmentAcknowledgedAt'], value: offsetDateTime() }]))}>Acknowledge assignment</button>}
+                  {assignment.transportCompleted
+                    ? <p data-testid="transport-completed">Transport completed. Press Available when the unit is back in service.</p>
+                    : <button class="big" style="margin-top:8px" data-testid="complete-transport"
+                      onClick={() => act('Transport completed', () => completeTransport(assignment))}>Transport completed</button>}
+                </>
+              )}
             </>
           ) : <p class="empty">No assignment. New calls appear here by themselves.</p>}
         </section>

@@ -71,7 +71,7 @@ export function incidentCreatedWorkflow(): Workflow {
 }
 
 /** The newest live `units` document with this call sign, if the server has one. */
-async function unitByCallSign(ctx: EffectContext, callSign: string): Promise<WireDoc<'units'> | undefined> {
+export async function unitByCallSign(ctx: EffectContext, callSign: string): Promise<WireDoc<'units'> | undefined> {
   let found: WireDoc<'units'> | undefined;
   let afterSeq = 0;
   for (;;) {

@@ -23,6 +23,7 @@ import { KeyedLock } from './support.ts';
 import { TechnicianDirectory } from './technicians.ts';
 import { ticketCreatedWorkflow } from './ticket-created.ts';
 import { transportCompletedWorkflow } from './transport-completed.ts';
+import { unitStatusEventWorkflow } from './unit-status-event.ts';
 import { unitStatusWorkflow } from './unit-status.ts';
 
 export interface DefaultWorkflowDeps {
@@ -45,6 +46,7 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     incidentCreatedWorkflow(),
     incidentTimelineWorkflow(),
     unitStatusWorkflow(),
+    unitStatusEventWorkflow(),
     transportCompletedWorkflow({ ...claims, autoClaimAfterFinalize: deps.autoClaimAfterFinalize }),
     incidentCancelledWorkflow(),
     epcrFinalizedWorkflow(),

@@ -2,6 +2,9 @@ import type { Change } from '../../hooks/types.ts';
 import type { OutboxEntryInput, WireDocument } from '../../store/types.ts';
 import type { CadOutboundEvent } from './events.ts';
 
+/** The collections whose changes CAD hears about (server/app.ts registers the mapper for each). */
+export const CAD_WATCHED_COLLECTIONS = ['units', 'unit_status_events', 'gps_points', 'incidents'] as const;
+
 /**
  * What CAD must hear about when data arrives from devices or hooks, as CAD-queue outbox entries
  * made in the same transaction as the change (so they are durable and in commit order).
@@ -21,8 +24,17 @@ export function cadOutboundFor(change: Change): OutboxEntryInput[] {
   const { before, after } = change;
   switch (change.collection) {
     case 'units':
-      if (before?.['status'] !== after['status']) {
+      // An MDT reports every status press as a status event (below); its unit document carries
+      // only the latest one, so a status change a crew device wrote is not sent a second time.
+      if (before?.['status'] !== after['status'] && !(change.actor.kind === 'device' && change.actor.role === 'crew')) {
         add('unit:status', { unitId: after['callSign'], status: after['status'], at: after['statusAt'], incidentId: after['currentIncidentId'] });
+      }
+      break;
+    case 'unit_status_events':
+      // One per press, in the order the server received them (the device's queue keeps the
+      // order pressed), each with the time the device recorded.
+      if (!before && !after._deleted) {
+        add('unit:status', { unitId: after['unitId'], status: after['status'], at: after['recordedAt'], incidentId: after['incidentId'], statusEventId: after['id'] });
       }
       break;
     case 'gps_points':

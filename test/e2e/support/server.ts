@@ -9,6 +9,7 @@ import { orderCompletedWorkflow } from '../../../server/hooks/workflows/order-co
 import { KeyedLock } from '../../../server/hooks/workflows/support.ts';
 import { TechnicianDirectory } from '../../../server/hooks/workflows/technicians.ts';
 import { ticketCreatedWorkflow } from '../../../server/hooks/workflows/ticket-created.ts';
+import { unitStatusEventWorkflow } from '../../../server/hooks/workflows/unit-status-event.ts';
 import { unitStatusWorkflow } from '../../../server/hooks/workflows/unit-status.ts';
 import { makeDataDir, startTestServer, type TestServer } from '../../helpers/server.ts';
 
@@ -19,7 +20,7 @@ export const ADMIN_TOKEN = `dev:${TENANT}:admin:e2e-seeder`;
 export function e2eWorkflows(): Workflow[] {
   const locks = new KeyedLock();
   return [
-    incidentCreatedWorkflow(), incidentTimelineWorkflow(), unitStatusWorkflow(), epcrFinalizedWorkflow(),
+    incidentCreatedWorkflow(), incidentTimelineWorkflow(), unitStatusWorkflow(), unitStatusEventWorkflow(), epcrFinalizedWorkflow(),
     orderCompletedWorkflow(), ticketCreatedWorkflow({ technicians: new TechnicianDirectory(), locks }),
   ];
 }
@@ -49,14 +50,20 @@ export class E2eServer {
   pullRequests = 0;
 
   /** `clientDir`: serve a private copy of the apps (to change the service worker a device gets). */
-  constructor(readonly port: number, private readonly options: { workflows?: boolean; clientDir?: string } = {}) {}
+  /**
+   * `workflows`: false runs none, 'product' the server's whole catalogue (billing, claims, ...),
+   * default the journeys' set above. `cad`: connect the CAD bridge to a CAD stand-in
+   * (test/helpers/cad-peer.ts) for this agency.
+   */
+  constructor(readonly port: number, private readonly options: { workflows?: boolean | 'product'; clientDir?: string; cad?: { url: string; token: string } } = {}) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
-    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), workflows: this.options.workflows === false ? [] : e2eWorkflows(), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
+    const cad = this.options.cad ? { cadBackendUrl: this.options.cad.url, cadBackendAuthToken: this.options.cad.token, cadTenantId: TENANT, cadBridge: { baseDelayMs: 50, maxDelayMs: 400, ackTimeoutMs: 2000 } } : {};
+    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...cad, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), ...(this.options.workflows === 'product' ? {} : { workflows: this.options.workflows === false ? [] : e2eWorkflows() }), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
     this.server = server;
     server.app.server.on('request', (req) => {
       const push = /\/api\/sync\/([a-z_]+)\/push/.exec(req.url ?? '');

@@ -5,7 +5,7 @@ import type { Store, WireDocument } from '../../../server/store/types.ts';
 import type { TestServer } from '../../helpers/server.ts';
 
 export const COLLECTIONS: readonly CollectionName[] = [
-  'incidents', 'epcrs', 'gps_points', 'units', 'billing_records', 'claims', 'orders', 'tickets', 'jobs',
+  'incidents', 'epcrs', 'gps_points', 'units', 'billing_records', 'claims', 'orders', 'tickets', 'jobs', 'unit_status_events',
 ];
 export const ROLE_LIST: readonly Role[] = ['crew', 'dispatcher', 'technician', 'biller', 'admin'];
 
@@ -38,6 +38,8 @@ export const make = {
     ({ id: randomUUID(), tenantId, rev: rev(), type: 'installation_request', status: 'open', _deleted: false, ...extra }),
   jobs: (tenantId: string, extra: Record<string, unknown> = {}) =>
     ({ id: randomUUID(), tenantId, rev: rev(), status: 'assigned', _deleted: false, ...extra }),
+  unit_status_events: (tenantId: string, extra: Record<string, unknown> = {}) =>
+    ({ id: randomUUID(), tenantId, rev: rev(), unitId: 'M1', status: 'en_route', recordedAt: T, _deleted: false, ...extra }),
 } satisfies Record<CollectionName, (tenantId: string, extra?: Record<string, unknown>) => WireDocument>;
 
 /** Writes documents as the server itself would (hooks, CAD bridge): no access rules apply. */
@@ -83,6 +85,8 @@ export async function seedWorld(store: Store, tenantId: string): Promise<World> 
     tk3: ['tickets', tk3],
     jobT1: ['jobs', make.jobs(tenantId, { assigneeId: 'T1', ticketId: tk1.id, notes: 'bring a ladder' })],
     jobT2: ['jobs', make.jobs(tenantId, { assigneeId: 'T2', ticketId: tk2.id })],
+    eventM1: ['unit_status_events', make.unit_status_events(tenantId, { unitId: 'M1' })],
+    eventM2: ['unit_status_events', make.unit_status_events(tenantId, { unitId: 'M2' })],
   };
   const byCollection = new Map<string, WireDocument[]>();
   for (const [collection, doc] of Object.values(named)) byCollection.set(collection, [...(byCollection.get(collection) ?? []), doc]);
@@ -94,22 +98,22 @@ export async function seedWorld(store: Store, tenantId: string): Promise<World> 
 export const NAMES: Record<CollectionName, string[]> = {
   incidents: ['incM1', 'incM2', 'incNone'], epcrs: ['epcrM1', 'epcrM1Locked', 'epcrM2', 'epcrM2Locked'],
   gps_points: ['gpsM1', 'gpsM2', 'gpsT1', 'gpsT2', 'gpsUnitT1'], units: ['unitM1', 'unitM2'], billing_records: ['billing'],
-  claims: ['claim'], orders: ['order'], tickets: ['tk1', 'tk2', 'tk3'], jobs: ['jobT1', 'jobT2'],
+  claims: ['claim'], orders: ['order'], tickets: ['tk1', 'tk2', 'tk3'], jobs: ['jobT1', 'jobT2'], unit_status_events: ['eventM1', 'eventM2'],
 };
 
 /** Which named documents of its own tenant each role may read, per collection. */
 export const VISIBLE: Record<Role, Partial<Record<CollectionName, string[]>>> = {
-  crew: { incidents: ['incM1'], epcrs: ['epcrM1', 'epcrM1Locked'], gps_points: ['gpsM1'], units: ['unitM1'] },
+  crew: { incidents: ['incM1'], epcrs: ['epcrM1', 'epcrM1Locked'], gps_points: ['gpsM1'], units: ['unitM1'], unit_status_events: ['eventM1'] },
   dispatcher: {
     incidents: ['incM1', 'incM2', 'incNone'], epcrs: ['epcrM1', 'epcrM1Locked', 'epcrM2', 'epcrM2Locked'],
-    gps_points: ['gpsM1', 'gpsM2', 'gpsT1', 'gpsT2', 'gpsUnitT1'], units: ['unitM1', 'unitM2'],
+    gps_points: ['gpsM1', 'gpsM2', 'gpsT1', 'gpsT2', 'gpsUnitT1'], units: ['unitM1', 'unitM2'], unit_status_events: ['eventM1', 'eventM2'],
   },
   technician: { gps_points: ['gpsT1'], jobs: ['jobT1'], tickets: ['tk1'] },
   biller: { epcrs: ['epcrM1Locked', 'epcrM2Locked'], billing_records: ['billing'], claims: ['claim'] },
   admin: {
     incidents: ['incM1', 'incM2', 'incNone'], epcrs: ['epcrM1', 'epcrM1Locked', 'epcrM2', 'epcrM2Locked'],
     gps_points: ['gpsM1', 'gpsM2', 'gpsT1', 'gpsT2', 'gpsUnitT1'], units: ['unitM1', 'unitM2'], billing_records: ['billing'],
-    claims: ['claim'], orders: ['order'], tickets: ['tk1', 'tk2', 'tk3'], jobs: ['jobT1', 'jobT2'],
+    claims: ['claim'], orders: ['order'], tickets: ['tk1', 'tk2', 'tk3'], jobs: ['jobT1', 'jobT2'], unit_status_events: ['eventM1', 'eventM2'],
   },
 };
 

@@ -169,6 +169,6 @@ describe('fuzzing', () => {
         if (role === 'dispatcher' && input.collection === 'epcrs') expect(Object.keys(doc).every((k) => DISPATCH_EPCR_KEYS.includes(k))).toBe(true);
       }
     }), { numRuns: PULL_RUNS, seed: 20261123 });
-    expect(ok).toBeGreaterThan(100);
+    expect(ok).toBeGreaterThan(50);
   }, 240_000);
 });

@@ -68,18 +68,19 @@ const MUTATION: Record<CollectionName, (doc: Record<string, unknown>) => Record<
   orders: (d) => ({ ...d, status: 'completed' }),
   tickets: (d) => ({ ...d, status: 'in_progress' }),
   jobs: (d) => ({ ...d, status: 'en_route' }),
+  unit_status_events: (d) => ({ ...d, status: 'on_scene' }),
 };
 
 /** A new document inside the role's own slice (or a neutral one where it has none). */
 function newDocFor(role: Role, collection: CollectionName, tenantId: string): Record<string, unknown> {
   const own: Partial<Record<CollectionName, Record<string, unknown>>> = role === 'technician'
     ? { gps_points: { sourceType: 'technician', sourceId: 'T1' }, jobs: { assigneeId: 'T1' } }
-    : { incidents: { assignedUnitId: 'M1' }, epcrs: { unitId: 'M1' }, gps_points: { sourceType: 'unit', sourceId: 'M1' }, units: { callSign: 'M1' } };
+    : { incidents: { assignedUnitId: 'M1' }, epcrs: { unitId: 'M1' }, gps_points: { sourceType: 'unit', sourceId: 'M1' }, units: { callSign: 'M1' }, unit_status_events: { unitId: 'M1' } };
   return make[collection](tenantId, own[collection] ?? {});
 }
 
 const MAY_CREATE: Record<Role, CollectionName[]> = {
-  crew: ['epcrs', 'gps_points', 'units'],
+  crew: ['epcrs', 'gps_points', 'units', 'unit_status_events'],
   dispatcher: ['incidents', 'units'],
   technician: ['gps_points'],
   biller: ['billing_records', 'claims'],

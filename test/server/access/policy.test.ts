@@ -102,3 +102,53 @@ describe('write verdicts', () => {
     expect(checkWrite('gps_points', ACCESS_RULES.gps_points, crew, undefined, { ...fix, sourceId: 'M2' })).toMatchObject({ code: 'OUT_OF_SCOPE' });
   });
 });
+
+describe('the incident lifecycle in the access declaration (issue 14, defect 9)', () => {
+  const incident = (extra: Record<string, unknown> = {}) => make.incidents('a', { assignedUnitId: 'M1', ...extra });
+
+  it('a crew moves its own call forward as far as transport completed, never back, never closed or cancelled', () => {
+    const verdict = (before: Record<string, unknown>, after: Record<string, unknown>) => checkWrite('incidents', ACCESS_RULES.incidents, crew, before, after).kind;
+    const dispatched = incident({ status: 'dispatched' });
+    expect(verdict(dispatched, { ...dispatched, status: 'active' })).toBe('allow');
+    expect(verdict(dispatched, { ...dispatched, status: 'transporting', transportCompleted: true })).toBe('allow');
+    const active = incident({ status: 'active' });
+    expect(verdict(active, { ...active, status: 'transporting' })).toBe('allow');
+    expect(verdict(active, { ...active, status: 'dispatched' })).toBe('refuse');
+    for (const ending of ['closed', 'cancelled']) expect(verdict(active, { ...active, status: ending })).toBe('refuse');
+    const done = incident({ status: 'transporting', transportCompleted: true });
+    expect(verdict(done, { ...done, transportCompleted: false })).toBe('refuse');
+    // A call dispatch closed stays closed for the crew; its notes and times are still the crew's.
+    const closed = incident({ status: 'closed' });
+    expect(verdict(closed, { ...closed, status: 'transporting' })).toBe('refuse');
+    expect(verdict(closed, { ...closed, notes: 'patient handed over at 15:20' })).toBe('allow');
+    const refusal = checkWrite('incidents', ACCESS_RULES.incidents, crew, active, { ...active, status: 'closed' });
+    expect(refusal).toMatchObject({ kind: 'refuse', code: 'TRANSITION_NOT_ALLOWED' });
+    expect(refusal.kind === 'refuse' && refusal.reason).toContain('may only become "transporting"');
+  });
+
+  it('dispatch closes and cancels a call with a reason', () => {
+    const active = incident({ status: 'active' });
+    for (const status of ['closed', 'cancelled']) {
+      expect(checkWrite('incidents', ACCESS_RULES.incidents, dispatcher, active, { ...active, status, closeReason: 'Call completed', closedAt: LOCKED_AT }).kind).toBe('allow');
+    }
+  });
+
+  it('going available clears the unit\'s current call; a crew never sets one', () => {
+    const unit: Record<string, unknown> = make.units('a', { callSign: 'M1', status: 'at_destination', currentIncidentId: 'i-1' });
+    const { currentIncidentId: _dropped, ...cleared } = unit;
+    expect(checkWrite('units', ACCESS_RULES.units, crew, unit, { ...cleared, status: 'available' }).kind).toBe('allow');
+    expect(checkWrite('units', ACCESS_RULES.units, crew, unit, { ...unit, currentIncidentId: 'i-2' })).toMatchObject({ kind: 'refuse', code: 'TRANSITION_NOT_ALLOWED' });
+    const free = make.units('a', { callSign: 'M1', status: 'available' });
+    expect(checkWrite('units', ACCESS_RULES.units, crew, free, { ...free, currentIncidentId: 'i-3' }).kind).toBe('refuse');
+    expect(checkWrite('units', ACCESS_RULES.units, crew, undefined, { ...free, currentIncidentId: 'i-3' }).kind).toBe('refuse');
+    expect(checkWrite('units', ACCESS_RULES.units, dispatcher, free, { ...free, currentIncidentId: 'i-3' }).kind).toBe('allow');
+  });
+
+  it('status events are insert-only: a crew adds its own unit\'s, never changes or removes one', () => {
+    const event = make.unit_status_events('a', { unitId: 'M1' });
+    expect(checkWrite('unit_status_events', ACCESS_RULES.unit_status_events, crew, undefined, event).kind).toBe('allow');
+    expect(checkWrite('unit_status_events', ACCESS_RULES.unit_status_events, crew, undefined, { ...event, unitId: 'M2' }).kind).toBe('refuse');
+    expect(checkWrite('unit_status_events', ACCESS_RULES.unit_status_events, crew, event, { ...event, recordedAt: LOCKED_AT })).toMatchObject({ kind: 'refuse', code: 'FIELD_NOT_WRITABLE' });
+    expect(checkWrite('unit_status_events', ACCESS_RULES.unit_status_events, crew, event, { ...event, _deleted: true })).toMatchObject({ kind: 'refuse', code: 'NO_DELETE' });
+  });
+});

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { reconnectDelayMs } from '../../../server/integrations/cad-bridge/bridge.ts';
@@ -106,7 +107,7 @@ describe('CAD bridge', () => {
   it('incident:new from CAD reaches the assigned crew’s device; the crew’s status change reaches CAD as unit:status', async () => {
     await startBridge(CAD_TOKEN);
     await eventually('connected', async () => (await health()).connected);
-    const crew = await createDevice({ serverUrl: server!.url, token: devToken({ tenantId: TENANT, role: 'crew', deviceId: 'tab-m1', subject: 'M1' }), collections: ['incidents', 'units'] });
+    const crew = await createDevice({ serverUrl: server!.url, token: devToken({ tenantId: TENANT, role: 'crew', deviceId: 'tab-m1', subject: 'M1' }), collections: ['incidents', 'units', 'unit_status_events'] });
     devices.push(crew);
     await crew.sync.awaitInSync();
 
@@ -125,10 +126,19 @@ describe('CAD bridge', () => {
     // The unit exists once CAD reports it; the crew changes its status on the tablet.
     await cad!.emit('unit:status:updated', { unitId: 'M1', status: 'DISPATCHED', incidentNumber: '2026-001234' });
     const unit = await eventually('the unit on the tablet', async () => (await crew.db.collections['units']!.findOne({ selector: { callSign: 'M1' } }).exec()) ?? undefined);
+    // As the MDT does: the press as a status event, and the unit's latest status.
+    await crew.writer.insert('unit_status_events', { id: randomUUID(), tenantId: TENANT, unitId: 'M1', status: 'en_route', recordedAt: '2026-11-22T09:03:00-05:00', incidentId } as never);
     await crew.writer.update('units', unit.primary, (d) => ({ ...d, status: 'en_route', statusAt: '2026-11-22T09:03:00-05:00' }));
     await eventually('CAD to hear of it', () => cad!.received.find((e) => e.event === 'unit:status' && e.payload['status'] === 'en_route'));
-    const heard = cad!.received.find((e) => e.event === 'unit:status')!;
-    expect(heard.payload).toMatchObject({ unitId: 'M1', status: 'en_route', at: '2026-11-22T09:03:00-05:00' });
+    // Once: the unit document the crew wrote is not sent again beside its event.
+    await eventually('the unit document on the server', async () => {
+      const [stored] = await server!.app.store.getDocuments('units', TENANT, [unit.primary]);
+      return stored !== undefined && (JSON.parse(stored.json) as { status: string }).status === 'en_route';
+    });
+    await eventually('the CAD queue to drain', async () => (await health()).queued_outbound === 0);
+    const heard = cad!.received.filter((e) => e.event === 'unit:status');
+    expect(heard).toHaveLength(1);
+    expect(heard[0]!.payload).toMatchObject({ unitId: 'M1', status: 'en_route', at: '2026-11-22T09:03:00-05:00', incidentId });
   });
 
   it('health and reconnect are role-checked; a malformed REST body is a 400 naming the field', async () => {
