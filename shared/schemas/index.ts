@@ -45,6 +45,11 @@ export const collectionMigrationStrategies: Record<CollectionName, MigrationStra
   unit_status_events: unitStatusEventMigrationStrategies,
 };
 
+/** The schema version of `name` as a client built from this source sends it (`?schemaVersion=`); 0 for a name that is no collection. */
+export function schemaVersionOf(name: string): number {
+  return isCollectionName(name) ? collectionSchemas[name].version : 0;
+}
+
 /** A document written at schema version `fromVersion` of `name`, as a document of the current version. */
 export function migrateToCurrentVersion(name: CollectionName, fromVersion: number, doc: JsonDocument): JsonDocument {
   return migrateDocument(name, collectionMigrationStrategies[name], fromVersion, collectionSchemas[name].version, doc);
