@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64url } from '../../shared/crypto/base64url.ts';
-import type { Epcr } from '../../shared/schemas/index.ts';
+import { epcrSchema, type Epcr } from '../../shared/schemas/index.ts';
 import {
   closeDevice, goOffline, goOnline, launchDevice, newProfileDir, removeProfileDir, screenshot, textOf, waitForServiceWorker, watchConsole,
 } from './support/browser.ts';
@@ -196,7 +196,7 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     // ---- what IndexedDB holds: no patient name, no narrative; the query fields in clear ----
     step('scan IndexedDB');
     const scan = await scanStorage(page, PATIENT_LAST);
-    expect(scan.names.some((n) => n === `rxdb-dexie-${dbName}--0--epcrs`), scan.names.join(', ')).toBe(true);
+    expect(scan.names.some((n) => n === `rxdb-dexie-${dbName}--${epcrSchema.version}--epcrs`), scan.names.join(', ')).toBe(true);
     expect(scan.rxdbHits, 'patient name in RxDB\'s IndexedDB databases').toEqual([]);
     expect(scan.epcrRowsInClear, 'the report row, its status and unit readable').toBeGreaterThan(0);
     expect(scan.localStorageHits, 'patient name in localStorage').toEqual([]);
