@@ -1,7 +1,7 @@
 import { createRxDatabase, type RxDatabase } from 'rxdb';
 import { wrappedValidateAjvStorage } from 'rxdb/plugins/validate-ajv';
 import { conflictHandlerFor } from '../../shared/merge/index.ts';
-import { schemaVersionOf, collectionSchemas } from '../../shared/schemas/index.ts';
+import { collectionMigrationStrategies, collectionSchemas, schemaVersionOf } from '../../shared/schemas/index.ts';
 import { replicateRxCollection } from 'rxdb/plugins/replication';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import { io, type Socket } from 'socket.io-client';
@@ -151,7 +151,10 @@ export async function openBenchDatabase(collection: string, notes: Set<string>):
     const db = await createRxDatabase({ name: `${name}x`, storage: wrappedValidateAjvStorage({ storage: getRxStorageMemory() }), multiInstance: false });
     const { encrypted: _encrypted, ...schema } = collectionSchemas[collection as CollectionName] as Record<string, unknown>;
     await db.addCollections({
-      [collection]: { schema: schema as never, conflictHandler: conflictHandlerFor(collection as CollectionName) as never },
+      [collection]: {
+        schema: schema as never, conflictHandler: conflictHandlerFor(collection as CollectionName) as never,
+        migrationStrategies: collectionMigrationStrategies[collection as CollectionName] as never,
+      },
     });
     return db;
   }
