@@ -21,9 +21,11 @@ import { createFieldsyncDatabase, fieldsyncStorage } from '../../client/sync/dat
 import { startSync, type SyncEngine } from '../../client/sync/sync-engine.ts';
 import { conflictHandlerFor } from '../../shared/merge/index.ts';
 import { collectionSchemas, type CollectionName, type Epcr } from '../../shared/schemas/index.ts';
+import { protectRows, writerOf } from '../../client/sync/queue-seal.ts';
 import { deliverOutbox, enqueueRows, getStatus, openOutboxDb, setSession } from '../../sw/queue/index.ts';
 import { eventually } from '../helpers/device.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { PASSWORD, sealedWith, signIn } from '../sw/support.ts';
 
 const OLD = JSON.parse(readFileSync(new URL('../fixtures/schemas-6fec2ed.json', import.meta.url), 'utf8')) as {
   collections: Record<string, RxCollectionCreator['schema']>;
@@ -147,6 +149,23 @@ describe('a device database from the previous build, after the app update', () =
     expect(await onServer('epcrs', doc.id)).toBeUndefined();
     expect((await push('&conflicts=merge')).status).toBe(200);
     expect((await onServer('epcrs', doc.id))?.['rev']).toBe(doc.rev);
+  });
+
+  it('a sealed ePCR change the previous build queued (version 0) is opened, migrated and stored by the server', async () => {
+    await server.app.auth.createUser(TENANT, { username: 'medic-upgrade', password: PASSWORD, role: 'crew', unitId: UNIT });
+    const medic = await signIn(server, TENANT, 'medic-upgrade', 'tablet-sealed-upgrade');
+    const outbox = await openOutboxDb(`outbox-upgrade-sealed-${Date.now()}`);
+    await setSession(outbox, { serverUrl: server.url, token: medic.accessToken, refreshToken: medic.refreshToken, deviceId: medic.deviceId });
+    const protection = await sealedWith(medic);
+    const doc = { id: randomUUID(), tenantId: TENANT, rev: rev(1), status: 'draft', unitId: UNIT, patient: { lastName: 'Ferreira-Lindqvist' }, _deleted: false };
+    const sealed = await protectRows('epcrs', [{ newDocumentState: doc }], protection);
+    expect(JSON.stringify(sealed)).not.toContain('Ferreira');
+    await enqueueRows(outbox, 'epcrs', 0, sealed, Date.now(), writerOf(medic.userId, protection, 'epcrs'));
+
+    const delivery = await deliverOutbox({ db: outbox });
+    expect(delivery.stoppedBy, delivery.error).toBeUndefined();
+    expect(delivery).toMatchObject({ delivered: 1, rejected: 0 });
+    expect((await onServer('epcrs', doc.id))?.['patient']).toEqual({ lastName: 'Ferreira-Lindqvist' });
   });
 
   it('keeps the PHI encrypted on disk after the migration', async () => {
