@@ -14,6 +14,10 @@
  * A strategy is a pure function of the document (no collection, no I/O): it must keep every
  * value the person recorded, so it never returns null (which RxDB would take as "delete"), and
  * it keeps `rev`, so a migrated change is still the same change to the server.
+ *
+ * Every strategy so far only adds optional fields. One that renames or reshapes a field must also
+ * look after queued rows coalesced after the update: `enqueueRows` (sw/queue/outbox-db.ts) gives
+ * such a row the new version but keeps its older `base`.
  */
 export type JsonDocument = Record<string, unknown>;
 export type MigrationStrategy = (doc: JsonDocument) => JsonDocument;
