@@ -26,7 +26,7 @@ import { callSection } from './sections/call.tsx';
 import { dispositionSection } from './sections/disposition.tsx';
 import { historySection } from './sections/history.tsx';
 import type { FieldProps, FormKit } from './sections/kit.ts';
-import { fieldMessage, filled, pathName, pathOf, plainWords, SECTIONS, sectionOf, valueAt, type SectionAnchor } from './sections/model.ts';
+import { fieldMessage, filled, pathName, pathOf, plainWords, SECTIONS, sectionAnchorOf, valueAt, type SectionAnchor } from './sections/model.ts';
 import { narrativeSection } from './sections/narrative.tsx';
 import { SectionNav, type SectionStatus } from './sections/nav.tsx';
 import { patientSection } from './sections/patient.tsx';
@@ -105,7 +105,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
 
   const status = new Map<SectionAnchor, SectionStatus>(SECTIONS.map(([anchor]) => [anchor, { missing: 0, returned: 0, notSaved: 0 }]));
   const count = (path: string, key: keyof SectionStatus) => {
-    const anchor = sectionOf(path);
+    const anchor = sectionAnchorOf(path);
     if (anchor) status.get(anchor)![key] += 1;
   };
   for (const path of new Set(missing.map((m) => m.path))) if (!serverErrors.has(path)) count(path, 'missing');

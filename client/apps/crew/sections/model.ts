@@ -37,7 +37,7 @@ const SECTION_OF_ROOT: Readonly<Record<string, SectionAnchor>> = {
 };
 
 /** The section a problem's path (`patient.lastName`, `vitals[v1].systolic`) belongs to; undefined for the report as a whole. */
-export function sectionOf(path: string): SectionAnchor | undefined {
+export function sectionAnchorOf(path: string): SectionAnchor | undefined {
   const root = /^[A-Za-z0-9_]+/.exec(path)?.[0] ?? '';
   return SECTION_OF_ROOT[root];
 }

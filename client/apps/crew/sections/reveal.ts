@@ -5,7 +5,7 @@
  */
 import { go, route } from '../../../ui/components.tsx';
 import type { Path } from '../../../worker/api.ts';
-import { isSection, pathName, sectionOf, type SectionAnchor } from './model.ts';
+import { isSection, pathName, sectionAnchorOf, type SectionAnchor } from './model.ts';
 
 export interface FormPlace { section: SectionAnchor | 'all'; vitalSet: string | undefined }
 
@@ -20,7 +20,7 @@ export function openPlace(docId: string, section: SectionAnchor | 'all', vitalSe
 
 /** Opens the section (and vital set) holding `path` and puts the cursor in its field. */
 export function revealField(docId: string, path: Path): void {
-  const section = sectionOf(pathName(path));
+  const section = sectionAnchorOf(pathName(path));
   const now = placeInRoute();
   const item = path[1];
   const vitalSet = path[0] === 'vitals' && typeof item === 'object' ? item.id : undefined;
