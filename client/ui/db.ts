@@ -10,7 +10,7 @@ import type { CollectionName } from '../../shared/schemas/index.ts';
 import type { DocView, JsonDoc, Op, QuerySpec, SyncSnapshot, WorkerApi } from '../worker/api.ts';
 import { badgeCollections, collectionsForRole } from '../worker/collections.ts';
 import { derivedKey } from './device-keys.ts';
-import { databaseNameFor, getAccessToken, loadSession, type Session } from './session.ts';
+import { databaseNameFor, getAccessToken, loadSession, SESSION_KEY, type Session } from './session.ts';
 import { handOverSession, kickServiceWorker } from './sw-queue.ts';
 import { transportKeyFor } from './transport-key.ts';
 
@@ -63,7 +63,10 @@ export async function openDatabase(session: Session, password: string): Promise<
     serviceWorkerQueue: hasServiceWorker(),
   }, Comlink.proxy({
     getToken: () => getAccessToken(),
-    authFailed: (message: string) => {
+    authFailed: (message: string, token?: string) => {
+      // Refused with a token this device no longer uses (signed in again since): nothing to ask.
+      const now = loadSession();
+      if (token && now && now.accessToken !== token) return;
       authProblem.value = message;
     },
     outboxQueued: () => void kickServiceWorker({ backgroundSync: true }),
@@ -100,7 +103,48 @@ export async function openDatabase(session: Session, password: string): Promise<
     worker.terminate();
   };
   current = { api, status, dbName, leader, session, authProblem, journalKey, close };
+  // Signed in again in another tab of this origin: this tab's sync starts over with that session too.
+  addEventListener('storage', (event: Event) => {
+    if (!(event instanceof StorageEvent)) return;
+    if (event.key !== SESSION_KEY || closed || !current || !signInProblem(current)) return;
+    const next = loadSession();
+    if (next && sameUser(next, session)) void sessionRenewed(next);
+  });
   return current;
+}
+
+let renewedAt = 0;
+
+/**
+ * Why this device cannot sync for want of a valid sign-in, or nothing: a request of this tab got
+ * 401, or the service worker's queue stopped for it (its delivery runs with no page watching, so
+ * that is often the first to know). A queue refusal from before the last sign-in is not news.
+ */
+export function signInProblem(db: Database): string | undefined {
+  if (db.authProblem.value) return db.authProblem.value;
+  const queue = db.status.value?.queue;
+  if (queue?.signedOut && queue.total > 0 && (queue.lastErrorAt ?? Date.now()) > renewedAt) {
+    return 'The server no longer accepts this device\'s sign-in, so the changes waiting here cannot be sent.';
+  }
+  return undefined;
+}
+
+const sameUser = (a: Session, b: Session) => a.user.tenantId === b.user.tenantId && a.user.userId === b.user.userId && a.user.deviceId === b.user.deviceId;
+
+/**
+ * The person signed in again (client/ui/sign-in.tsx `Reauthenticate`) after the server refused
+ * the session: the sign-in problem is over, and replication, its live stream and the service
+ * worker's queue go on with the new tokens. Nothing is signed out or reopened.
+ */
+export async function sessionRenewed(session: Session): Promise<void> {
+  const db = current;
+  if (!db) return;
+  renewedAt = Date.now();
+  db.session = session;
+  db.authProblem.value = undefined;
+  await handOverSession(session).catch(() => undefined);
+  void kickServiceWorker();
+  await db.api.sessionRenewed();
 }
 
 /** A live query: `undefined` until the first result, then every change. */

@@ -13,6 +13,8 @@ export interface SessionUser {
   tenantId: string;
   role: Role;
   userId: string;
+  /** The name typed at sign-in (password sessions): signing in again asks only for the password. */
+  username?: string;
   deviceId: string;
   unitId?: string;
   technicianId?: string;
@@ -28,7 +30,8 @@ export interface Session {
   user: SessionUser;
 }
 
-const SESSION_KEY = 'fieldsync.session';
+/** Where the session is kept (localStorage): its `storage` event tells other tabs of a new sign-in. */
+export const SESSION_KEY = 'fieldsync.session';
 const DEVICE_KEY = 'fieldsync.deviceId';
 const ROLES: readonly Role[] = ['crew', 'dispatcher', 'technician', 'biller', 'admin'];
 const TOKEN_PART = /^[A-Za-z0-9_.@-]{1,64}$/;
@@ -114,6 +117,7 @@ function sessionFrom(answer: TokenAnswer, fallback: { tenantId?: string; deviceI
   const unitId = str(user['unitId']) ?? str(claims['unit']) ?? previous?.unitId;
   const technicianId = str(user['technicianId']) ?? str(claims['technician']) ?? previous?.technicianId;
   const displayName = str(user['displayName']) ?? str(user['name']) ?? previous?.displayName;
+  const username = str(user['username']) ?? previous?.username ?? fallback.username;
   return {
     kind: 'password',
     accessToken: answer.accessToken,
@@ -127,6 +131,7 @@ function sessionFrom(answer: TokenAnswer, fallback: { tenantId?: string; deviceI
       ...(unitId ? { unitId } : {}),
       ...(technicianId ? { technicianId } : {}),
       ...(displayName ? { displayName } : {}),
+      ...(username ? { username } : {}),
     },
   };
 }
@@ -152,8 +157,11 @@ function transportKeyOf(value: unknown): RawTransportKey | undefined {
   return typeof kid === 'string' && typeof key === 'string' ? { kid, key } : undefined;
 }
 
-/** Signs in with the server; the session is saved (it holds no key), the transport key is only returned. */
-export async function login(form: { tenantId: string; username: string; password: string; deviceId: string }): Promise<SignIn> {
+/**
+ * Signs in with the server; the session is saved (it holds no key), the transport key is only
+ * returned. `save: false`: the caller checks the session first (signing in again must be the same person).
+ */
+export async function login(form: { tenantId: string; username: string; password: string; deviceId: string }, options: { save?: boolean } = {}): Promise<SignIn> {
   let response: Response;
   try {
     response = await fetch('/api/auth/login', {
@@ -166,7 +174,7 @@ export async function login(form: { tenantId: string; username: string; password
   if (!response.ok) throw new SessionError(await errorMessage(response));
   const answer = (await response.json()) as TokenAnswer & { transportKey?: unknown };
   const session = sessionFrom(answer, form);
-  saveSession(session);
+  if (options.save !== false) saveSession(session);
   const transportKey = transportKeyOf(answer.transportKey);
   return { session, ...(transportKey ? { transportKey } : {}) };
 }

@@ -272,11 +272,11 @@ export class DatabaseWorker implements WorkerApi {
   }
 
   /** Restarts replication when the push path should change (a service worker took control, or the queue went away). */
-  private restartEngine(): Promise<void> {
+  private restartEngine(force = false): Promise<void> {
     return this.serially(async () => {
       if (this.closed || !this.leading) return;
       const wanted: QueueView['mode'] = this.options.serviceWorkerQueue ? 'service-worker' : 'direct';
-      if (this.engine && this.queueMode === wanted) return;
+      if (!force && this.engine && this.queueMode === wanted) return;
       await this.stopEngine();
       await this.startEngine();
     });
@@ -431,7 +431,11 @@ export class DatabaseWorker implements WorkerApi {
     } catch {
       body = undefined;
     }
-    if (response.status === 401) this.host.authFailed(body?.error.message ?? 'Your sign-in has expired.');
+    if (response.status === 401) {
+      // The token the request carried: a 401 for a token the page has since replaced is old news.
+      const auth = new Headers(init?.headers).get('authorization') ?? '';
+      this.host.authFailed(body?.error.message ?? 'Your sign-in has expired.', auth.replace(/^Bearer\s+/i, '') || undefined);
+    }
     if (push && body && REFUSAL_CODES.has(body.error.code)) {
       const collection = push[1]!;
       const rows = rowsOf();
@@ -639,6 +643,12 @@ export class DatabaseWorker implements WorkerApi {
     if ((this.options.serviceWorkerQueue ?? false) === enabled) return;
     this.options = { ...this.options, serviceWorkerQueue: enabled };
     await this.restartEngine();
+    this.updateSnapshot();
+  }
+
+  async sessionRenewed(): Promise<void> {
+    // A refused handshake or a server-ended socket is not retried by socket.io: start over with the new token.
+    await this.restartEngine(true);
     this.updateSnapshot();
   }
 
