@@ -8,6 +8,7 @@ import { signal } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
 import type { BillingRecord, Claim, Epcr, Incident, Unit } from '../../../shared/schemas/index.ts';
 import { boot } from '../../ui/boot.tsx';
+import { BillingApp } from './billing.tsx';
 import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
 import { database, useQuery, write } from '../../ui/db.ts';
 import { incidentIdFor } from '../../ui/ids.ts';
@@ -382,4 +383,8 @@ function DispatchApp({ session }: { session: Session }) {
   );
 }
 
-void boot({ roles: ['dispatcher', 'admin', 'biller'], title: 'Dispatch console', render: (session) => <DispatchApp session={session} /> });
+// A biller pulls billing records, claims and finalized reports, not units or incidents: the billing worklist is their console.
+void boot({
+  roles: ['dispatcher', 'admin', 'biller'], title: 'Dispatch console',
+  render: (session) => (session.user.role === 'biller' ? <BillingApp session={session} /> : <DispatchApp session={session} />),
+});
