@@ -8,6 +8,7 @@ import { useEffect, useId, useState } from 'preact/hooks';
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import type { DocBadge, Path, QueueView, SyncSnapshot } from '../worker/api.ts';
 import { journalEntry, onJournalChange, saveField, unsavedEdits } from './autosave.ts';
+import { refusalText } from './action.tsx';
 import { database, sessionRenewed, signInProblem } from './db.ts';
 import {
   applyUpdate, clock, formatBytes, lowSpace, online, refreshStorage, requestPersistence, setTheme, storage, theme, updateReady,
@@ -224,12 +225,13 @@ export function Badge({ badge }: { badge: DocBadge }) {
   const text = badge.state === 'pending' ? 'Saved on device'
     : badge.state === 'synced' ? 'Synced'
       : badge.state === 'conflict' ? `Conflict resolved${badge.conflicts ? ` (${badge.conflicts} kept)` : ''}`
-        : badge.state === 'rejected' ? `Refused by the server: ${badge.reason ?? 'no reason given'}`
+        : badge.state === 'rejected' ? refusalText(badge.reason, badge.code)
           : 'Checking…';
   const title = badge.state === 'pending' ? 'Saved on this device; it is sent to the server when there is a connection.'
     : badge.state === 'conflict' ? 'Someone else edited this too; both edits were merged. Values that lost are kept in the report history.'
       : undefined;
-  return <span class={`badge ${badge.state}`} data-testid="badge" data-state={badge.state} title={title}>{text}</span>;
+  // A refusal is said in full where the record is shown (touch screens show no tooltips).
+  return <span class={`badge ${badge.state}`} data-testid="badge" data-state={badge.state} title={title} role={badge.state === 'rejected' ? 'alert' : undefined}>{text}</span>;
 }
 
 // ---- settings ---------------------------------------------------------------------------------

@@ -73,6 +73,8 @@ export type BadgeState = 'pending' | 'synced' | 'conflict' | 'rejected' | 'unkno
 export interface DocBadge {
   state: BadgeState;
   reason?: string;
+  /** Refused: the server's refusal code (NO_CREATE, OUT_OF_SCOPE, INVALID_DOCUMENT, …), for what to do about it. */
+  code?: string;
   /** Number of merged-away values kept in the document's `conflicts`. */
   conflicts?: number;
 }

@@ -34,6 +34,7 @@ import { metaGet, metaSet } from './meta-store.ts';
 import { applyOps } from './ops.ts';
 import { OutboxConnection, readOutbox, type OutboxSnapshot } from './outbox-view.ts';
 import { pendingDocumentIds } from './pending-ids.ts';
+import { refusedWrite } from './write-errors.ts';
 
 addRxPlugin(RxDBLeaderElectionPlugin);
 
@@ -554,7 +555,7 @@ export class DatabaseWorker implements WorkerApi {
     const id = String(doc['id']);
     if (this.outboxIds.get(collection)?.has(id)) return { state: 'pending' };
     const refused = this.outboxRejected.get(`${collection}|${id}`);
-    if (refused && refused.rev === rev) return { state: 'rejected', reason: refused.reason };
+    if (refused && refused.rev === rev) return { state: 'rejected', reason: refused.reason, code: refused.code };
     const rejection = this.rejections.get(`${collection}|${String(doc['id'])}`);
     const known = this.mastersKnown.has(collection);
     const master = this.masters.get(collection)?.get(String(doc['id']));
@@ -564,7 +565,7 @@ export class DatabaseWorker implements WorkerApi {
       if (conflicts > 0) return { state: 'conflict', conflicts };
       return { state: 'synced' };
     }
-    if (rejection && (!rejection.rev || rejection.rev === rev)) return { state: 'rejected', reason: rejection.reason };
+    if (rejection && (!rejection.rev || rejection.rev === rev)) return { state: 'rejected', reason: rejection.reason, code: rejection.code };
     if (!known) return { state: 'unknown' };
     return { state: 'pending' };
   }
@@ -592,18 +593,31 @@ export class DatabaseWorker implements WorkerApi {
     return Comlink.proxy(() => sub.unsubscribe());
   }
 
+  // Refused writes reach the page as a `WriteRefusedError` (write-errors.ts): the app says why, where the person acted.
   async insert(collection: CollectionName, doc: JsonDoc): Promise<JsonDoc> {
-    return (await this.writer.insert(collection, doc as never)) as JsonDoc;
+    try {
+      return (await this.writer.insert(collection, doc as never)) as JsonDoc;
+    } catch (error) {
+      throw refusedWrite(error, collection, String(doc['id']));
+    }
   }
 
   async bulkInsert(collection: CollectionName, docs: JsonDoc[]): Promise<number> {
     if (docs.length === 0) return 0;
-    await this.writer.bulkInsert(collection, docs as never);
+    try {
+      await this.writer.bulkInsert(collection, docs as never);
+    } catch (error) {
+      throw refusedWrite(error, collection, undefined);
+    }
     return docs.length;
   }
 
   async mutate(collection: CollectionName, id: string, ops: Op[]): Promise<JsonDoc> {
-    return (await this.writer.update(collection, id, (current) => applyOps(current as JsonDoc, ops) as never)) as JsonDoc;
+    try {
+      return (await this.writer.update(collection, id, (current) => applyOps(current as JsonDoc, ops) as never)) as JsonDoc;
+    } catch (error) {
+      throw refusedWrite(error, collection, id);
+    }
   }
 
   async upsert(collection: CollectionName, doc: JsonDoc, ops: Op[] = []): Promise<JsonDoc> {

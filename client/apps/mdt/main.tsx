@@ -4,6 +4,7 @@
  */
 import { useEffect, useRef } from 'preact/hooks';
 import type { Incident, Unit } from '../../../shared/schemas/index.ts';
+import { ActionError, useAction } from '../../ui/action.tsx';
 import { boot } from '../../ui/boot.tsx';
 import { AppShell, Badge, markReady } from '../../ui/components.tsx';
 import { database, useQuery, write } from '../../ui/db.ts';
@@ -38,6 +39,7 @@ function Mdt({ session }: { session: Session }) {
   const unitView = units?.[0];
   const unit = unitView?.doc;
   const unitIdRef = useRef<string | undefined>(undefined);
+  const action = useAction();
   unitIdRef.current = unit?.id;
   const incidents = useQuery<Incident>('incidents', callSign ? { selector: { assignedUnitId: callSign } } : undefined, [callSign]);
   const track = useQuery<{ id: string; lat: number; lng: number; recordedAt: string }>('gps_points',
@@ -83,11 +85,12 @@ function Mdt({ session }: { session: Session }) {
           <div class="status-buttons" role="group" aria-label="Set unit status">
             {STATUS_BUTTONS.map(([status, label]) => (
               <button key={status} class="big" aria-pressed={unit?.status === status} data-testid={`status-${status}`}
-                onClick={() => void unitOps(session, unit?.id, [{ op: 'set', path: ['status'], value: status }, { op: 'set', path: ['statusAt'], value: offsetDateTime() }])}>
+                onClick={() => void action.run(() => unitOps(session, unit?.id, [{ op: 'set', path: ['status'], value: status }, { op: 'set', path: ['statusAt'], value: offsetDateTime() }]), {}, 'status')}>
                 {label}
               </button>
             ))}
           </div>
+          <ActionError action={action} at="status" />
         </section>
         <section aria-labelledby="assignment-title" class="card" data-testid="assignment">
           <h2 id="assignment-title">Current assignment</h2>
@@ -101,7 +104,8 @@ function Mdt({ session }: { session: Session }) {
               {unit?.assignmentAcknowledgedAt && unit.currentIncidentId === assignment.id
                 ? <p data-testid="acknowledged">Acknowledged at {clockOf(unit.assignmentAcknowledgedAt)}</p>
                 : <button class="primary big" data-testid="acknowledge"
-                  onClick={() => void unitOps(session, unit?.id, [{ op: 'set', path: ['assignmentAcknowledgedAt'], value: offsetDateTime() }])}>Acknowledge assignment</button>}
+                  onClick={() => void action.run(() => unitOps(session, unit?.id, [{ op: 'set', path: ['assignmentAcknowledgedAt'], value: offsetDateTime() }]), {}, 'acknowledge')}>Acknowledge assignment</button>}
+              <ActionError action={action} at="acknowledge" />
             </>
           ) : <p class="empty">No assignment. New calls appear here by themselves.</p>}
         </section>
