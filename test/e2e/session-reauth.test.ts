@@ -78,6 +78,14 @@ describe('signing in again after the session ended (browser)', () => {
     expect(await textOf(page.locator('[data-testid="status-bar"]'))).not.toMatch(/unreachable|Cannot reach/i);
     await screenshot(page, 'session-reauth-expired');
 
+    // The sign-in page does not claim "Signed in" with a session the server no longer takes.
+    const login = await ctx.newPage();
+    await login.goto(`${server.url}/?next=${encodeURIComponent('/dispatch/')}`);
+    await login.locator('[data-testid="signed-in-expired"]').waitFor({ timeout: 10_000 });
+    expect(await textOf(login.locator('[data-testid="signed-in-expired"]'))).toContain('Your sign-in has expired');
+    expect(await login.locator('[data-testid="signed-in"]').count()).toBe(0);
+    await login.close();
+
     // "Sign in" asks for the password right here; the app stays open.
     await banner.getByRole('button', { name: 'Sign in' }).click();
     const reauth = page.locator('[data-testid="reauth"]');
