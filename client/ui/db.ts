@@ -10,7 +10,7 @@ import type { CollectionName } from '../../shared/schemas/index.ts';
 import type { DocView, JsonDoc, Op, QuerySpec, SyncSnapshot, WorkerApi } from '../worker/api.ts';
 import { badgeCollections, collectionsForRole } from '../worker/collections.ts';
 import { derivedKey } from './device-keys.ts';
-import { databaseNameFor, getAccessToken, loadSession, SESSION_KEY, type Session } from './session.ts';
+import { databaseNameFor, getAccessToken, loadSession, refreshRefusal, SESSION_KEY, type Session } from './session.ts';
 import { handOverSession, kickServiceWorker } from './sw-queue.ts';
 import { transportKeyFor } from './transport-key.ts';
 
@@ -67,7 +67,8 @@ export async function openDatabase(session: Session, password: string): Promise<
       // Refused with a token this device no longer uses (signed in again since): nothing to ask.
       const now = loadSession();
       if (token && now && now.accessToken !== token) return;
-      authProblem.value = message;
+      // The refresh refusal says what happened to the sign-in (expired, revoked); the request's 401 only that its token was refused.
+      authProblem.value = refreshRefusal() ?? message;
     },
     outboxQueued: () => void kickServiceWorker({ backgroundSync: true }),
   })).catch((error: unknown) => {

@@ -179,11 +179,25 @@ export async function login(form: { tenantId: string; username: string; password
   return { session, ...(transportKey ? { transportKey } : {}) };
 }
 
+/**
+ * A refresh token the server refused, with its words. It is never sent again: the server counts a
+ * second use of a spent token as theft and ends every session of the device, so a retry would
+ * turn "your sign-in expired" into "every session was ended".
+ */
+let refusedRefresh: { token: string; message: string } | undefined;
+
+/** Why the server refused to refresh the session this device holds (signing in again is the fix), if it did. */
+export function refreshRefusal(): string | undefined {
+  const current = loadSession();
+  return refusedRefresh && current?.refreshToken === refusedRefresh.token ? refusedRefresh.message : undefined;
+}
+
 /** Exchanges the refresh token; one tab at a time (Web Locks), so a rotated token is not used twice. */
 export async function refreshSession(): Promise<Session | undefined> {
   const run = async (): Promise<Session | undefined> => {
     let current = loadSession();
     if (!current || current.kind !== 'password' || !current.refreshToken) return current;
+    if (refusedRefresh?.token === current.refreshToken) throw new SessionError(refusedRefresh.message);
     // With no page open the service worker may have refreshed (and so rotated) the tokens itself.
     const queued = await newerQueueSession(current);
     if (queued) {
@@ -199,7 +213,11 @@ export async function refreshSession(): Promise<Session | undefined> {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ refreshToken: current.refreshToken, deviceId: current.user.deviceId }),
     });
-    if (response.status === 401 || response.status === 403) throw new SessionError(await errorMessage(response));
+    if (response.status === 401 || response.status === 403) {
+      const refusal = { token: current.refreshToken ?? '', message: await errorMessage(response) };
+      refusedRefresh = refusal;
+      throw new SessionError(refusal.message);
+    }
     if (!response.ok) return current; // server trouble: keep working with what we have
     const next = sessionFrom((await response.json()) as TokenAnswer, {}, current.user);
     if (!next.refreshToken && current.refreshToken) next.refreshToken = current.refreshToken;
