@@ -107,4 +107,47 @@ describe('signing in again after the session ended (browser)', () => {
     await page.locator('[data-testid="incident-row"][data-incident="R-0003"]').waitFor({ timeout: 15_000 });
     await screenshot(page, 'session-reauth-resumed');
   }, 180_000);
+
+  it('a sign-in that ran out: "Sign-in expired", signing in again in place, the waiting change is sent', async () => {
+    // Access tokens for 3 s, refresh tokens for 6 s: a device left alone for longer must sign in again.
+    const short = new E2eServer(e2ePort(462), { auth: { accessTokenTtlSeconds: 3, refreshTokenTtlSeconds: 6 } });
+    const dir = await newProfileDir();
+    await short.start();
+    const device = await launchDevice(dir);
+    try {
+      await short.server!.app.auth.createUser(TENANT, { username: USERNAME, password: PASSWORD, role: 'dispatcher', displayName: 'Dana Dispatch' });
+      const page = device.pages()[0] ?? await device.newPage();
+      watchConsole(page, 'dispatch-expiry', errors);
+      await page.goto(`${short.url}/dispatch/`);
+      const signIn = page.locator('[data-testid="sign-in"]');
+      await signIn.getByLabel('Agency').fill(TENANT);
+      await signIn.getByLabel('User name').fill(USERNAME);
+      await signIn.getByLabel('Password').fill(PASSWORD);
+      await signIn.getByLabel('Device name').fill('console-8');
+      await signIn.getByRole('button', { name: 'Sign in' }).click();
+      await page.locator('[data-testid="status-bar"]').waitFor({ timeout: 20_000 });
+      await waitForServiceWorker(page);
+      await expect.poll(() => textOf(pill(page)), { timeout: 20_000 }).toBe('Online');
+
+      // Nobody touches the console until both tokens have run out (setup, not a measurement).
+      await page.waitForTimeout(8000);
+      await createIncident(page, 'X-0001');
+      await expect.poll(() => pill(page).getAttribute('data-state'), { timeout: 20_000 }).toBe('signed-out');
+      expect(await textOf(pill(page))).toBe('Sign-in expired');
+      const banner = page.getByRole('alert').filter({ hasText: 'Sign in again to keep syncing' });
+      await screenshot(page, 'session-reauth-ran-out');
+      await banner.getByRole('button', { name: 'Sign in' }).click();
+      const reauth = page.locator('[data-testid="reauth"]');
+      await reauth.getByLabel('Password').fill(PASSWORD);
+      await reauth.getByRole('button', { name: 'Sign in' }).click();
+      await banner.waitFor({ state: 'detached', timeout: 15_000 });
+      await expect.poll(async () => (await short.docs<Incident>('incidents')).map((i) => i.incidentNumber), { timeout: 30_000 }).toContain('X-0001');
+      await expect.poll(() => textOf(pill(page)), { timeout: 20_000 }).toBe('Online');
+      expect(new URL(page.url()).pathname).toBe('/dispatch/');
+    } finally {
+      await closeDevice(device).catch(() => {});
+      await short.dispose();
+      await removeProfileDir(dir);
+    }
+  }, 180_000);
 });

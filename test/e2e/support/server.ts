@@ -49,14 +49,15 @@ export class E2eServer {
   pullRequests = 0;
 
   /** `clientDir`: serve a private copy of the apps (to change the service worker a device gets). */
-  constructor(readonly port: number, private readonly options: { workflows?: boolean; clientDir?: string } = {}) {}
+  /** `auth`: token lifetimes for this server (e.g. a sign-in that runs out within a test). */
+  constructor(readonly port: number, private readonly options: { workflows?: boolean; clientDir?: string; auth?: { accessTokenTtlSeconds?: number; refreshTokenTtlSeconds?: number } } = {}) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
-    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), workflows: this.options.workflows === false ? [] : e2eWorkflows(), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
+    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...this.options.auth, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), workflows: this.options.workflows === false ? [] : e2eWorkflows(), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
     this.server = server;
     server.app.server.on('request', (req) => {
       const push = /\/api\/sync\/([a-z_]+)\/push/.exec(req.url ?? '');
