@@ -105,11 +105,12 @@ export async function openDatabase(session: Session, password: string): Promise<
   };
   current = { api, status, dbName, leader, session, authProblem, journalKey, close };
   // Signed in again in another tab of this origin: this tab's sync starts over with that session too.
+  // A refresh keeps the server's session (`sid`); signing in again makes a new one.
   addEventListener('storage', (event: Event) => {
-    if (!(event instanceof StorageEvent)) return;
-    if (event.key !== SESSION_KEY || closed || !current || !signInProblem(current)) return;
+    if (!(event instanceof StorageEvent) || event.key !== SESSION_KEY || closed || !current) return;
     const next = loadSession();
-    if (next && sameUser(next, session)) void sessionRenewed(next);
+    if (!next || !sameUser(next, session)) return;
+    if (signInProblem(current) || sessionIdOf(next.accessToken) !== sessionIdOf(current.session.accessToken)) void sessionRenewed(next);
   });
   return current;
 }
@@ -128,6 +129,14 @@ export function signInProblem(db: Database): string | undefined {
     return 'The server no longer accepts this device\'s sign-in, so the changes waiting here cannot be sent.';
   }
   return undefined;
+}
+
+function sessionIdOf(token: string): unknown {
+  try {
+    return (JSON.parse(atob((token.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/'))) as { sid?: unknown }).sid;
+  } catch {
+    return undefined;
+  }
 }
 
 const sameUser = (a: Session, b: Session) => a.user.tenantId === b.user.tenantId && a.user.userId === b.user.userId && a.user.deviceId === b.user.deviceId;

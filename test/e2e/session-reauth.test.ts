@@ -64,6 +64,13 @@ describe('signing in again after the session ended (browser)', () => {
     await createIncident(page, 'R-0001');
     await expect.poll(async () => (await server.docs<Incident>('incidents')).map((i) => i.incidentNumber), { timeout: 20_000 }).toContain('R-0001');
 
+    // A second tab of the console (the first one syncs for both).
+    const other = await ctx.newPage();
+    watchConsole(other, 'dispatch-tab-2', errors);
+    await other.goto(`${server.url}/dispatch/`);
+    await other.locator('[data-testid="status-bar"]').waitFor({ timeout: 20_000 });
+    await other.locator('[data-testid="incident-row"][data-incident="R-0001"]').waitFor({ timeout: 20_000 });
+
     // The server ends the session (as when its refresh token ran out or was revoked): every token of it is refused.
     const refreshToken = await page.evaluate(() => (JSON.parse(localStorage.getItem('fieldsync.session') ?? '{}') as { refreshToken?: string }).refreshToken ?? '');
     expect(await server.server!.app.auth.logoutWithRefreshToken(refreshToken)).toBe(true);
@@ -86,17 +93,20 @@ describe('signing in again after the session ended (browser)', () => {
     expect(await login.locator('[data-testid="signed-in"]').count()).toBe(0);
     await login.close();
 
-    // "Sign in" asks for the password right here; the app stays open.
-    await banner.getByRole('button', { name: 'Sign in' }).click();
-    const reauth = page.locator('[data-testid="reauth"]');
+    // "Sign in" asks for the password right here, in either tab (here the one that does not sync); the app stays open.
+    await expect.poll(() => pill(other).getAttribute('data-state'), { timeout: 20_000 }).toBe('signed-out');
+    const otherBanner = other.getByRole('alert').filter({ hasText: 'Sign in again to keep syncing' });
+    await otherBanner.getByRole('button', { name: 'Sign in' }).click();
+    const reauth = other.locator('[data-testid="reauth"]');
     await reauth.waitFor({ timeout: 5000 });
     await reauth.getByLabel('Password').fill('not-the-password-1');
     await reauth.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => textOf(page.locator('[data-testid="reauth-error"]'))).toContain('password is wrong');
+    await expect.poll(() => textOf(other.locator('[data-testid="reauth-error"]'))).toContain('password is wrong');
     await reauth.getByLabel('Password').fill(PASSWORD);
     await reauth.getByRole('button', { name: 'Sign in' }).click();
 
-    // Syncing resumes with no sign-out: the waiting incident reaches the server, the live stream is back.
+    // Syncing resumes in both tabs with no sign-out: the waiting incident reaches the server, the live stream is back.
+    await otherBanner.waitFor({ state: 'detached', timeout: 15_000 });
     await banner.waitFor({ state: 'detached', timeout: 15_000 });
     await expect.poll(async () => (await server.docs<Incident>('incidents')).map((i) => i.incidentNumber), { timeout: 30_000 }).toContain('R-0002');
     await expect.poll(() => textOf(pill(page)), { timeout: 20_000 }).toBe('Online');
@@ -105,7 +115,10 @@ describe('signing in again after the session ended (browser)', () => {
     // Live: a change another device makes appears without reload.
     await server.seed('incidents', [{ id: randomUUID(), incidentNumber: 'R-0003', status: 'new', timeline: {} }]);
     await page.locator('[data-testid="incident-row"][data-incident="R-0003"]').waitFor({ timeout: 15_000 });
+    await other.locator('[data-testid="incident-row"][data-incident="R-0003"]').waitFor({ timeout: 15_000 });
+    expect(await textOf(pill(other))).toBe('Online');
     await screenshot(page, 'session-reauth-resumed');
+    await other.close();
   }, 180_000);
 
   it('a sign-in that ran out: "Sign-in expired", signing in again in place, the waiting change is sent', async () => {
