@@ -76,8 +76,27 @@ export async function openDatabase(session: Session, password: string): Promise<
     throw error;
   });
   const status = signal<SyncSnapshot | undefined>(undefined);
+  // The live stream dropped while the device is online: ask whether the server still takes this
+  // sign-in. A server that ends a session closes its stream, and nothing else may fail until the
+  // next change is sent; "Server unreachable" would be the wrong news, and nobody would sign in.
+  let lastProbe = 0;
+  const probeSignIn = async () => {
+    if (!navigator.onLine || authProblem.value || Date.now() - lastProbe < 10_000) return;
+    lastProbe = Date.now();
+    try {
+      const token = await getAccessToken();
+      const response = await fetch('/api/auth/me', { headers: { authorization: `Bearer ${token}` } });
+      if (response.status !== 401 || loadSession()?.accessToken !== token) return;
+      const body = (await response.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
+      authProblem.value = refreshRefusal() ?? body?.error?.message ?? 'The server no longer accepts this sign-in.';
+    } catch {
+      // unreachable after all: the status says so
+    }
+  };
   await api.watchStatus(Comlink.proxy((snapshot: SyncSnapshot) => {
+    const dropped = status.value?.connected === true && !snapshot.connected;
     status.value = snapshot;
+    if (dropped) setTimeout(() => void probeSignIn(), 500);
   }));
   addEventListener('online', () => void api.networkChanged(true));
   // The first load of a device is not controlled yet: switch to the queue when the service worker

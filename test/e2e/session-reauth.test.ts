@@ -74,6 +74,8 @@ describe('signing in again after the session ended (browser)', () => {
     // The server ends the session (as when its refresh token ran out or was revoked): every token of it is refused.
     const refreshToken = await page.evaluate(() => (JSON.parse(localStorage.getItem('fieldsync.session') ?? '{}') as { refreshToken?: string }).refreshToken ?? '');
     expect(await server.server!.app.auth.logoutWithRefreshToken(refreshToken)).toBe(true);
+    // The server closes the session's live stream: the console says why at once, before anything fails to send.
+    await expect.poll(() => pill(page).getAttribute('data-state'), { timeout: 20_000 }).toBe('signed-out');
 
     // Work goes on; the new incident cannot be sent.
     await createIncident(page, 'R-0002');
