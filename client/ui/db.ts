@@ -79,10 +79,10 @@ export async function openDatabase(session: Session, password: string): Promise<
   // The live stream dropped while the device is online: ask whether the server still takes this
   // sign-in. A server that ends a session closes its stream, and nothing else may fail until the
   // next change is sent; "Server unreachable" would be the wrong news, and nobody would sign in.
-  let lastProbe = 0;
+  let probing = false;
   const probeSignIn = async () => {
-    if (!navigator.onLine || authProblem.value || Date.now() - lastProbe < 10_000) return;
-    lastProbe = Date.now();
+    if (probing || !navigator.onLine || authProblem.value) return;
+    probing = true;
     try {
       const token = await getAccessToken();
       const response = await fetch('/api/auth/me', { headers: { authorization: `Bearer ${token}` } });
@@ -91,8 +91,15 @@ export async function openDatabase(session: Session, password: string): Promise<
       authProblem.value = refreshRefusal() ?? body?.error?.message ?? 'The server no longer accepts this sign-in.';
     } catch {
       // unreachable after all: the status says so
+    } finally {
+      probing = false;
     }
   };
+  // And again now and then while it stays down (a drop seen while starting up, or a probe that failed).
+  const probeTimer = setInterval(() => {
+    const now = status.value;
+    if (now && now.role !== 'starting' && !now.connected) void probeSignIn();
+  }, 15_000);
   await api.watchStatus(Comlink.proxy((snapshot: SyncSnapshot) => {
     const dropped = status.value?.connected === true && !snapshot.connected;
     status.value = snapshot;
@@ -119,6 +126,7 @@ export async function openDatabase(session: Session, password: string): Promise<
   const close = async () => {
     if (closed) return;
     closed = true;
+    clearInterval(probeTimer);
     await Promise.race([api.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 3000))]);
     worker.terminate();
   };
