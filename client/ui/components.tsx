@@ -8,11 +8,13 @@ import { useEffect, useId, useState } from 'preact/hooks';
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import type { DocBadge, Path, QueueView, SyncSnapshot } from '../worker/api.ts';
 import { discardDraft, journalEntry, nameDraft, notSaved, notSavedSummary, onJournalChange, saveField, unsavedEdits } from './autosave.ts';
-import { database } from './db.ts';
+import { refusalText } from './action.tsx';
+import { database, sessionRenewed, signInProblem } from './db.ts';
 import {
   applyUpdate, clock, formatBytes, lowSpace, online, refreshStorage, requestPersistence, setTheme, storage, theme, updateReady,
 } from './runtime.ts';
-import { LockSettings, SignOutControls } from './lock-screen.tsx';
+import { LockSettings, signOutKeepingData, SignOutControls } from './lock-screen.tsx';
+import { Reauthenticate } from './sign-in.tsx';
 import { homeFor } from './session.ts';
 import { kickServiceWorker } from './sw-queue.ts';
 import { ago, fromLocalInput, localOffset, offsetDateTime, offsetOf, toLocalInput } from './time.ts';
@@ -25,10 +27,15 @@ export function go(path: string): void {
 }
 
 // ---- connectivity and sync status ---------------------------------------------------------------
-export type Connectivity = 'online' | 'offline' | 'unreachable' | 'connecting';
+export type Connectivity = 'online' | 'offline' | 'unreachable' | 'connecting' | 'signed-out';
 
-export function connectivityOf(status: SyncSnapshot | undefined, isOnline: boolean): Connectivity {
+/**
+ * `authProblem`: the server refused this device's sign-in. The server is reachable then (it
+ * answered), so the state says so, not "unreachable": the fix is to sign in, not to find coverage.
+ */
+export function connectivityOf(status: SyncSnapshot | undefined, isOnline: boolean, authProblem?: string): Connectivity {
   if (!isOnline) return 'offline';
+  if (authProblem) return 'signed-out';
   if (!status || status.role === 'starting') return 'connecting';
   if (status.connected) return 'online';
   if (status.lastError || status.lastSyncedAt !== undefined) return 'unreachable';
@@ -40,6 +47,7 @@ const CONNECTIVITY_TEXT: Record<Connectivity, string> = {
   offline: 'Offline',
   unreachable: 'Server unreachable',
   connecting: 'Connecting…',
+  'signed-out': 'Sign-in expired',
 };
 
 /** The sync library's last error, said plainly. */
@@ -108,11 +116,12 @@ export function StatusBar() {
   const status = db.status.value;
   const isOnline = online.value;
   const now = clock.value;
-  const connectivity = connectivityOf(status, isOnline);
+  const connectivity = connectivityOf(status, isOnline, signInProblem(db));
   const waiting = status?.totalPending ?? 0;
-  const error = plainSyncError(status);
+  // Signed out: the banner says what happened and offers to sign in; the stream's refusal is the same news.
+  const error = connectivity === 'signed-out' ? undefined : plainSyncError(status);
   const queue = status?.queue;
-  const queueError = queue && queue.total > 0 ? plainQueueError(queue) : undefined;
+  const queueError = queue && queue.total > 0 && connectivity !== 'signed-out' ? plainQueueError(queue) : undefined;
   const [journal, setJournal] = useState(unsavedEdits());
   const [notSavedText, setNotSavedText] = useState(notSavedSummary());
   useEffect(() => onJournalChange(() => {
@@ -186,12 +195,7 @@ export function Banners() {
           <button onClick={() => (updateReady.value = false)}>Later</button>
         </div>
       )}
-      {db.authProblem.value && (
-        <div class="banner bad" role="alert">
-          <p><strong>Sign in again to keep syncing.</strong> {db.authProblem.value} Your work stays on this device.</p>
-          <a class="button primary" href={`/?next=${encodeURIComponent(location.pathname)}`}>Sign in</a>
-        </div>
-      )}
+      {signInProblem(db) && <SignInAgain problem={signInProblem(db)!} />}
       {lowSpace.value && storage.value && (
         <div class="banner warn" role="alert" data-testid="low-space">
           <p><strong>This device is running out of storage space</strong> ({formatBytes(storage.value.quota - storage.value.usage)} left).
@@ -202,17 +206,38 @@ export function Banners() {
   );
 }
 
+/**
+ * The server stopped accepting this device's sign-in (the refresh token expired or was revoked).
+ * Signing in again happens here, in the open app: the login page would only say "Signed in"
+ * (the session is still on the device) and nothing would start syncing again.
+ */
+function SignInAgain({ problem }: { problem: string }) {
+  const db = database();
+  const [open, setOpen] = useState(false);
+  return (
+    <div class="banner bad" role="alert" data-testid="auth-banner">
+      <p><strong>Sign in again to keep syncing.</strong> {problem} Everything you typed stays on this device and is sent once you are signed in.</p>
+      {db.session.kind === 'password'
+        ? open
+          ? <Reauthenticate session={db.session} onRenewed={(next) => sessionRenewed(next)} onCancel={() => setOpen(false)} />
+          : <button class="primary" data-testid="auth-sign-in" onClick={() => setOpen(true)}>Sign in</button>
+        : <button class="primary" data-testid="auth-sign-in" onClick={() => void signOutKeepingData(db.session, db)}>Sign in (developer token)</button>}
+    </div>
+  );
+}
+
 // ---- badges ---------------------------------------------------------------------------------
 export function Badge({ badge }: { badge: DocBadge }) {
   const text = badge.state === 'pending' ? 'Saved on device'
     : badge.state === 'synced' ? 'Synced'
       : badge.state === 'conflict' ? `Synced · ${badge.conflicts ?? 1} conflict${badge.conflicts === 1 ? '' : 's'} to resolve`
-        : badge.state === 'rejected' ? `Refused by the server: ${badge.reason ?? 'no reason given'}`
+        : badge.state === 'rejected' ? refusalText(badge.reason, badge.code)
           : 'Checking…';
   const title = badge.state === 'pending' ? 'Saved on this device; it is sent to the server when there is a connection.'
     : badge.state === 'conflict' ? 'Someone else edited this too. Where the two edits differ, both values are kept: open it and choose under "Conflicts to resolve".'
       : undefined;
-  return <span class={`badge ${badge.state}`} data-testid="badge" data-state={badge.state} title={title}>{text}</span>;
+  // A refusal is said in full where the record is shown (touch screens show no tooltips).
+  return <span class={`badge ${badge.state}`} data-testid="badge" data-state={badge.state} title={title} role={badge.state === 'rejected' ? 'alert' : undefined}>{text}</span>;
 }
 
 // ---- settings ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
  * report history (every report on the tablet, searchable).
  */
 import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
+import { ActionError, useAction } from '../../ui/action.tsx';
 import { boot } from '../../ui/boot.tsx';
 import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
 import { useQuery, write } from '../../ui/db.ts';
@@ -48,6 +49,7 @@ function CallList({ session }: { session: Session }) {
   const reportsOfCalls = useQuery<Epcr>('epcrs', incidents ? { selector: { ...(unitId ? { unitId } : {}), incidentId: { $in: shown } } } : undefined, [shown.join()]);
   // Every report not locked yet, wherever it belongs: unfinished work is never hidden.
   const unlocked = useQuery<Epcr>('epcrs', { selector: { ...(unitId ? { unitId } : {}), lockedAt: { $exists: false } } });
+  const action = useAction();
   if (!incidents || !reportsOfCalls || !unlocked) return <p>Loading…</p>;
   const epcrs = [...new Map([...reportsOfCalls, ...unlocked].map((v) => [v.doc.id, v])).values()];
   markReady();
@@ -79,10 +81,11 @@ function CallList({ session }: { session: Session }) {
                 {(byIncident.get(incident.id) ?? []).map((view) => <li key={view.doc.id}><ReportLink view={view} /></li>)}
               </ul>
               {!(byIncident.get(incident.id) ?? []).some((v) => !v.doc.addendumOf) && (
-                <button class="primary" style="margin-top:8px" onClick={() => void startReport(session, incident).then((id) => go(`epcr/${id}`))}>
+                <button class="primary" style="margin-top:8px" onClick={() => void action.run(() => startReport(session, incident).then((id) => go(`epcr/${id}`)), {}, incident.id)}>
                   Start report
                 </button>
               )}
+              <ActionError action={action} at={incident.id} />
             </li>
           ))}
         </ul>
@@ -94,8 +97,9 @@ function CallList({ session }: { session: Session }) {
         <p class="meta">Locked reports and older calls' reports are in the <a href="#/history" data-testid="history-link">report history</a>.</p>
         <button style="margin-top:12px" onClick={() => {
           const id = uuid();
-          void write.insert('epcrs', { id, tenantId: session.user.tenantId, status: 'draft', unitId: unitId ?? 'unknown' }).then(() => go(`epcr/${id}`));
+          void action.run(() => write.insert('epcrs', { id, tenantId: session.user.tenantId, status: 'draft', unitId: unitId ?? 'unknown' }).then(() => go(`epcr/${id}`)), {}, 'new');
         }}>New report without a call</button>
+        <ActionError action={action} at="new" />
       </section>
     </div>
   );
