@@ -561,8 +561,8 @@ export class DatabaseWorker implements WorkerApi {
     const known = this.mastersKnown.has(collection);
     const master = this.masters.get(collection)?.get(String(doc['id']));
     if (known && master === rev) {
-      // Only conflicts still waiting for a person's choice (resolved ones stay in the history).
-      const conflicts = openConflicts(doc).length;
+      // Fields still waiting for a person's choice (resolved conflicts stay in the history).
+      const conflicts = new Set(openConflicts(doc).map((c) => c.path)).size;
       // A merge in which no value lost (two people edited different fields) is not a conflict to them.
       if (conflicts > 0) return { state: 'conflict', conflicts };
       return { state: 'synced' };
