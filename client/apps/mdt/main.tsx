@@ -9,6 +9,7 @@ import { AppShell, Badge, markReady } from '../../ui/components.tsx';
 import { database, useQuery, write } from '../../ui/db.ts';
 import { unitIdFor } from '../../ui/ids.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
+import { recordField } from '../../ui/record-field.ts';
 import { clock } from '../../ui/runtime.ts';
 import type { Session } from '../../ui/session.ts';
 import { ago, clockOf, epochOf, offsetDateTime } from '../../ui/time.ts';
@@ -83,6 +84,7 @@ function Mdt({ session }: { session: Session }) {
           <div class="status-buttons" role="group" aria-label="Set unit status">
             {STATUS_BUTTONS.map(([status, label]) => (
               <button key={status} class="big" aria-pressed={unit?.status === status} data-testid={`status-${status}`}
+                {...recordField({ collection: 'units', docId: unit?.id, path: 'status' }, 'action', { value: status })}
                 onClick={() => void unitOps(session, unit?.id, [{ op: 'set', path: ['status'], value: status }, { op: 'set', path: ['statusAt'], value: offsetDateTime() }])}>
                 {label}
               </button>
@@ -101,6 +103,7 @@ function Mdt({ session }: { session: Session }) {
               {unit?.assignmentAcknowledgedAt && unit.currentIncidentId === assignment.id
                 ? <p data-testid="acknowledged">Acknowledged at {clockOf(unit.assignmentAcknowledgedAt)}</p>
                 : <button class="primary big" data-testid="acknowledge"
+                  {...recordField({ collection: 'units', docId: unit?.id, path: 'assignmentAcknowledgedAt' }, 'action')}
                   onClick={() => void unitOps(session, unit?.id, [{ op: 'set', path: ['assignmentAcknowledgedAt'], value: offsetDateTime() }])}>Acknowledge assignment</button>}
             </>
           ) : <p class="empty">No assignment. New calls appear here by themselves.</p>}
