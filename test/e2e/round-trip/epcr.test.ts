@@ -164,7 +164,7 @@ describe('round trip: crew ePCR (browser)', () => {
     for (const section of sections) {
       await openSection(section);
       await addItems(page);
-      for (const input of await findInputs(form)) {
+      for (const input of (await findInputs(form)).filter((i) => !i.excluded)) {
         if (found.some((f) => f.selector === input.selector)) continue;
         found.push(input);
         sectionOf.set(input.selector, section);
@@ -264,11 +264,11 @@ describe('round trip: crew ePCR (browser)', () => {
         }
       }
       if (unsaved.length) console.log(`round-trip: epcr: not saved even when typed alone: ${unsaved.join(', ')}`);
+      const writesBeforeFinalize = server.deviceWrites.length;
       await page.getByTestId('finalize').click();
-      await expect.poll(async () => {
-        lockedDoc = await epcr();
-        return lockedDoc?.['lockedAt'] !== undefined || ((lockedDoc?.['finalizeErrors'] as unknown[] | undefined)?.length ?? 0) > 0;
-      }, { timeout: 30_000 }).toBe(true);
+      // The request reaches the server, then the server decides (locks, or returns it with new problems).
+      await expect.poll(() => server.deviceWrites.slice(writesBeforeFinalize).some((w) => w.id === epcrId && w.doc['status'] === 'finalized'), { timeout: 30_000 }).toBe(true);
+      await expect.poll(async () => (lockedDoc = await decided()) !== undefined, { timeout: 30_000 }).toBe(true);
     }
     expect(lockedDoc?.['finalizeErrors'], 'the server locks the report typed in full').toEqual([]);
     expect.soft(mismatches(lockedDoc, plans), 'the locked report equals what the screen showed').toEqual([]);

@@ -350,6 +350,8 @@ export function refusedValue(input: FoundInput, n: number): Refusal | undefined 
     const pattern = input.pattern ?? schema?.pattern;
     if (pattern) return { input, typed: 'l9lO4', why: `does not match /${pattern}/` };
     const maxLength = minDefined(input.maxLength, schema?.maxLength);
+    // The browser stops typing at a maxlength attribute: an empty required field is the refusal then.
+    if (input.required && input.nativeMaxLength !== undefined) return { input, typed: '', why: 'empty, but required' };
     if (maxLength !== undefined) return { input, typed: 'x'.repeat(maxLength + 1), why: `${maxLength + 1} characters, over the limit of ${maxLength}` };
     if (input.required) return { input, typed: '', why: 'empty, but required' };
     return undefined;

@@ -26,7 +26,7 @@ describe('round trip: technician (browser)', () => {
     await ensureApps();
     server = await startRoundTripServer(PORT);
     await seed(server, 'jobs', [{
-      id: JOB_ID, status: 'assigned', assigneeId: 'tech-rt', kind: 'install', customer: { name: 'Round Trip Clinic' },
+      id: JOB_ID, status: 'assigned', assigneeId: 'tech-rt', kind: 'installation', customer: { name: 'Round Trip Clinic' },
       serviceAddress: { street: '2 Test Way', city: 'Camden', zip: '08101' },
     }]);
     browser = await launchBrowser();
@@ -74,7 +74,8 @@ describe('round trip: technician (browser)', () => {
     const writesBefore = server.deviceWrites.length;
     for (const refusal of refusals) {
       await enter(page, { input: refusal.input, typed: refusal.typed, kind: 'text' });
-      await expect.soft.poll(() => messageAt(page, refusal.input), { message: `${refusal.input.label}: ${refusal.why}: a message at the field`, timeout: 5_000 }).not.toBe('');
+      const shown = await expect.poll(() => messageAt(page, refusal.input), { timeout: 5_000 }).not.toBe('').then(() => true, () => false);
+      expect.soft(shown, `${refusal.input.label}: ${refusal.why}: a message at the field`).toBe(true);
     }
     if (refusals.length && finishing[0]) {
       await page.locator(finishing[0].selector).first().click();
