@@ -165,6 +165,8 @@ export interface FoundInput {
   current: string;
   disabled: boolean;
   multiline: boolean;
+  /** The inputmode attribute (tel, numeric, decimal...). */
+  inputMode: string;
   /** A CSS selector that finds this input again (by its declaration, or its id). */
   selector: string;
   /** Declared as editing no record (a search box, a filter), with the reason. */
@@ -198,7 +200,7 @@ export async function findInputs(scope: Locator): Promise<FoundInput[]> {
         pattern: d['pattern'], required: d['required'] === 'true' || (el as HTMLInputElement).required === true, value: d['value'],
         options: el instanceof HTMLSelectElement ? [...el.options].map((o) => o.value) : [],
         current: (el as HTMLInputElement).value ?? '', disabled: (el as HTMLInputElement).disabled === true,
-        multiline: el instanceof HTMLTextAreaElement, selector, excluded: d['notARecordField'],
+        multiline: el instanceof HTMLTextAreaElement, inputMode: el.getAttribute('inputmode') ?? '', selector, excluded: d['notARecordField'],
       });
     }
     return out;
@@ -301,6 +303,7 @@ export function validValue(input: FoundInput, n: number, timeBase: Date): Planne
       let typed: string;
       if (format && typeof format[1] === 'string') typed = format[1];
       else if (input.pattern || schema?.pattern) typed = patterned(input.pattern ?? schema!.pattern!, maxLength);
+      else if (input.inputMode === 'tel') typed = fit('215-555-0142', maxLength);
       else typed = fit(input.multiline ? `Round trip ${n}: ${input.label}.\nSecond line of the text.` : `RT${n} ${input.label}`.replace(/[()]/g, ''), maxLength);
       return { input, kind, typed, expected: input.multiline ? typed : typed.trim() };
     }
