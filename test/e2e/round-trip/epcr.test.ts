@@ -186,6 +186,20 @@ describe('round trip: crew ePCR (browser)', () => {
     // ---- one admin pull holds every value, as typed ----------------------------------------------
     const epcr = () => adminDoc(server.url, 'epcrs', epcrId);
     const valueProblems = await settle('epcr: values the server does not hold', async () => mismatches(await epcr(), plans));
+    // Where a value was lost: never sent by the tablet, or sent and then overwritten on the server.
+    const held = await epcr();
+    const lostAfterSending = plans.filter((p) => mismatches(held, [p]).length > 0
+      && server.deviceWrites.some((w) => w.id === epcrId && JSON.stringify(valueAt(w.doc, p.input.path!)) === JSON.stringify(p.expected)));
+    if (lostAfterSending.length) console.log(`round-trip: epcr: sent by the tablet, then lost on the server: ${lostAfterSending.map((p) => p.input.path).join(', ')}`);
+    for (const p of lostAfterSending) {
+      // The versions the tablet sent: the one that carried the value, and any other with the same revision number (a fork).
+      const mine = server.deviceWrites.filter((w) => w.id === epcrId);
+      const carrying = mine.find((w) => JSON.stringify(valueAt(w.doc, p.input.path!)) === JSON.stringify(p.expected))!;
+      const height = String(carrying.doc['rev']).split('-')[0];
+      const forks = mine.filter((w) => String(w.doc['rev']).split('-')[0] === height && w.doc['rev'] !== carrying.doc['rev']).map((w) => String(w.doc['rev']));
+      const kept = JSON.stringify(held?.['conflicts'] ?? []).includes(p.input.path!.split('[')[0]!);
+      console.log(`round-trip: epcr:   ${p.input.path}: sent in ${String(carrying.doc['rev'])}; ${forks.length ? `also sent without it: ${forks.join(', ')} (same revision number)` : 'later versions lack it'}; server now ${String(held?.['rev'])}${kept ? '; a conflict entry mentions the section' : '; no conflict entry'}`);
+    }
     if (unsavedWarnings.length) console.log(`round-trip: epcr: the form logged ${unsavedWarnings.length} failed field saves, e.g. ${unsavedWarnings[0]!.slice(0, 300)}`);
     expect.soft(valueProblems, 'every typed value on the server').toEqual([]);
 
