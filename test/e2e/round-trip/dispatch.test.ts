@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, signInWithToken, watchConsole } from '../support/browser.ts';
 import { e2ePort, ensureApps, offsetNow, TENANT } from '../support/server.ts';
 import {
-  adminPull, enter, findInputs, messageAt, mismatches, refusedValue, report, ROUND_TRIP_ZONE, seed, settle, startRoundTripServer,
+  adminPull, census, enter, findInputs, messageAt, mismatches, refusedValue, report, ROUND_TRIP_ZONE, seed, settle, startRoundTripServer,
   undeclared, validValue, valueAt, type FoundInput, type Planned, type RoundTripServer,
 } from './support.ts';
 
@@ -153,4 +153,17 @@ describe('round trip: dispatch console (browser)', () => {
     if (problems.length) console.log(`round-trip: dispatch: refused-value problems:\n  ${problems.join('\n  ')}`);
     expect.soft(problems, 'a refused value is shown at its field and never reaches the server').toEqual([]);
   }, 240_000);
+
+  it('every screen of the console, for each role that uses it, declares what each of its inputs edits', async () => {
+    for (const role of ['dispatcher', 'biller', 'admin']) {
+      const context = await browser.newContext({ timezoneId: ROUND_TRIP_ZONE, viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      watchConsole(page, role, errors);
+      await signInWithToken(page, server.url, `dev:${TENANT}:${role}:census-${role}`, '/dispatch/');
+      const found = await census(page).catch((error: unknown) => ({ screens: [], undeclared: [`the screens did not open: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`], excluded: [] }));
+      console.log(`round-trip: dispatch (${role}): screens ${found.screens.join(', ') || 'none'}; ${found.undeclared.length} inputs without a declaration${found.excluded.length ? `; not record fields: ${found.excluded.join('; ')}` : ''}`);
+      expect.soft(found.undeclared, `${role}: inputs that declare neither a record field nor notARecordField`).toEqual([]);
+      await context.close();
+    }
+  }, 180_000);
 });

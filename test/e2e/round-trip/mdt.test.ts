@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, signInWithToken, watchConsole } from '../support/browser.ts';
 import { e2ePort, ensureApps, offsetNow, TENANT } from '../support/server.ts';
 import {
-  adminDoc, enter, findInputs, mismatches, report, ROUND_TRIP_ZONE, seed, settle, startRoundTripServer, undeclared, validValue, valueAt,
-  type FoundInput, type Planned, type RoundTripServer,
+  adminDoc, enter, findInputs, messageAt, mismatches, refusedValue, report, ROUND_TRIP_ZONE, seed, settle, startRoundTripServer, undeclared, validValue, valueAt,
+  type FoundInput, type Planned, type Refusal, type RoundTripServer,
 } from './support.ts';
 
 const PORT = e2ePort(63);
@@ -61,6 +61,18 @@ describe('round trip: MDT (browser)', () => {
     for (const plan of fieldPlans) {
       problems.push(...await settle(`mdt: ${plan.input.path}`, async () => mismatches(await adminDoc(server.url, plan.input.collection!, plan.input.doc!), [plan]), 15_000));
     }
+    // A typed field (none today) must refuse one value: a message at the field, never sent.
+    const refusals = fieldPlans.map((p, k) => refusedValue(p.input, k)).filter((r): r is Refusal => r !== undefined);
+    const writesBefore = server.deviceWrites.length;
+    for (const refusal of refusals) {
+      await enter(page, { input: refusal.input, typed: refusal.typed, kind: 'text' });
+      const shown = await expect.poll(() => messageAt(page, refusal.input), { timeout: 5_000 }).not.toBe('').then(() => true, () => false);
+      if (!shown) problems.push(`${refusal.input.path} ("${refusal.input.label}"): ${refusal.why}: no message at the field`);
+    }
+    for (const refusal of refusals) {
+      if (server.deviceWrites.slice(writesBefore).some((w) => valueAt(w.doc, refusal.input.path!) === refusal.typed)) problems.push(`${refusal.input.path}: the refused value reached the server`);
+      await enter(page, fieldPlans.find((p) => p.input === refusal.input)!);
+    }
     const actions = found.filter((i) => i.path && i.kind === 'action');
     // The acknowledgement first: it belongs to the assignment, which the later statuses end.
     actions.sort((a, b) => Number(b.path === 'assignmentAcknowledgedAt') - Number(a.path === 'assignmentAcknowledgedAt'));
@@ -79,7 +91,7 @@ describe('round trip: MDT (browser)', () => {
     }
     const all: FoundInput[] = found;
     expect.soft(undeclared(all).map((i) => `${i.tag} "${i.label}"`), 'inputs without a record declaration (client/ui/record-field.ts)').toEqual([]);
-    report('mdt', all.length, covered, `${actions.length} buttons, ${fieldPlans.length} fields; no typed inputs, so no refused values`);
+    report('mdt', all.length, covered, `${actions.length} buttons, ${fieldPlans.length} fields, ${refusals.length} refused values`);
     expect(all.length).toBeGreaterThan(0);
     expect.soft(covered, 'covered = found').toBe(all.length);
     expect.soft(problems, 'every press on the server').toEqual([]);

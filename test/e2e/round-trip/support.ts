@@ -212,6 +212,29 @@ export function undeclared(inputs: FoundInput[]): FoundInput[] {
   return inputs.filter((i) => !i.excluded && (!i.path || !i.collection || !i.kind));
 }
 
+/**
+ * Every screen of an app's navigation (the shell's nav entries): the inputs each renders that
+ * declare neither a record field nor that they edit none. Screens the walk does not type into
+ * (a console's system page, a worklist's filters) are covered by this census.
+ */
+export async function census(page: Page): Promise<{ screens: string[]; undeclared: string[]; excluded: string[] }> {
+  const entries = page.locator('nav.app-nav button');
+  const labels = await entries.allTextContents();
+  const out = { screens: [] as string[], undeclared: [] as string[], excluded: [] as string[] };
+  for (const [i, label] of labels.entries()) {
+    await entries.nth(i).click();
+    await expect.poll(() => entries.nth(i).getAttribute('aria-current')).toBe('page');
+    // Until the screen's data is read it shows "Loading…" and no inputs.
+    await expect.poll(() => page.locator('main').innerText()).not.toMatch(/^\s*Loading…\s*$/);
+    out.screens.push(label.trim());
+    for (const input of await findInputs(page.locator('main'))) {
+      if (input.excluded) out.excluded.push(`${label.trim()}: "${input.label}" (${input.excluded})`);
+      else if (!input.path) out.undeclared.push(`${label.trim()}: ${input.tag} "${input.label}"`);
+    }
+  }
+  return out;
+}
+
 export function report(app: string, found: number, covered: number, extra = ''): void {
   console.log(`round-trip: ${app}: ${found} inputs found, ${covered} covered${extra ? ` (${extra})` : ''}`);
 }
