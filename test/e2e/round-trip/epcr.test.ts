@@ -293,6 +293,31 @@ describe('round trip: crew ePCR (browser)', () => {
     expect(lockedDoc?.['finalizeErrors'], 'the server locks the report typed in full').toEqual([]);
     expect.soft(mismatches(lockedDoc, plans), 'the locked report equals what the screen showed').toEqual([]);
 
+    // ---- the addendum form: the inputs only an addendum has (its reason) ---------------------------------
+    await page.getByTestId('addendum').click();
+    await expect.poll(() => form.getAttribute('data-id')).not.toBe(epcrId);
+    const addendumId = (await form.getAttribute('data-id'))!;
+    const general = (path: string | undefined) => path?.replace(/\[[^\]]+\]/g, '[*]');
+    const known = new Set(found.map((f) => general(f.path)));
+    const addendumFound: FoundInput[] = [];
+    const addendumPlans: Planned[] = [];
+    for (const section of sections) {
+      await openSection(section);
+      for (const input of (await findInputs(form)).filter((i) => !i.excluded && !(i.path && known.has(general(i.path))))) {
+        if (addendumFound.some((f) => f.selector === input.selector)) continue;
+        addendumFound.push(input);
+        if (!input.path || input.disabled) continue;
+        const plan = validValue(input, n++, timeBase);
+        await enter(page, plan);
+        addendumPlans.push(plan);
+      }
+    }
+    report('epcr addendum', addendumFound.length, addendumPlans.length, 'inputs only an addendum has');
+    expect.soft(addendumFound.length, 'an addendum asks for its reason').toBeGreaterThan(0);
+    expect.soft(addendumPlans.length, 'covered = found (addendum)').toBe(addendumFound.length);
+    const addendumProblems = await settle('epcr addendum: values the server does not hold', async () => mismatches(await adminDoc(server.url, 'epcrs', addendumId), addendumPlans), 15_000);
+    expect.soft(addendumProblems, 'every typed addendum value on the server').toEqual([]);
+
     // The export is made after the lock; one that fails the XSD ends as a dead letter instead.
     let xml = '';
     let deadLetter: string | undefined;

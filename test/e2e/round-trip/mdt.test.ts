@@ -27,7 +27,7 @@ describe('round trip: MDT (browser)', () => {
   beforeAll(async () => {
     await ensureApps();
     server = await startRoundTripServer(PORT);
-    await seed(server, 'units', [{ id: UNIT_ID, callSign: 'RT7', status: 'dispatched', statusAt: offsetNow(), currentIncidentId: INCIDENT_ID }]);
+    await seed(server, 'units', [{ id: UNIT_ID, callSign: 'RT7', status: 'available', statusAt: offsetNow(), currentIncidentId: INCIDENT_ID }]);
     await seed(server, 'incidents', [{
       id: INCIDENT_ID, incidentNumber: 'RT-MDT-1', status: 'dispatched', complaint: 'fall', priority: 'P2', assignedUnitId: 'RT7',
       address: { street: '1 Test Way', city: 'Springfield' }, timeline: { psapCall: offsetNow(), unitNotified: offsetNow() },
@@ -47,7 +47,7 @@ describe('round trip: MDT (browser)', () => {
     const page = await ctx.newPage();
     watchConsole(page, 'mdt', errors);
     await signInWithToken(page, server.url, `dev:${TENANT}:crew:mdt-rt:RT7`, '/mdt/');
-    await page.locator('[data-testid="unit-status"][data-status="dispatched"]').waitFor({ timeout: 20_000 });
+    await page.locator('[data-testid="unit-status"][data-status="available"]').waitFor({ timeout: 20_000 });
     await page.getByTestId('assignment').getByText('RT-MDT-1').waitFor();
     const main = page.locator('main');
     const found = (await findInputs(main)).filter((i) => !i.excluded);
@@ -79,6 +79,9 @@ describe('round trip: MDT (browser)', () => {
     let covered = fieldPlans.length;
     for (const action of actions) {
       expect(action.doc, `${action.label}: the button names the document it writes`).toBeTruthy();
+      // A press that writes what the server already holds would prove nothing.
+      const before = valueAt(await adminDoc(server.url, action.collection!, action.doc!), action.path!);
+      if (action.value !== undefined ? before === action.value : before !== undefined) problems.push(`"${action.label}": the server already held ${JSON.stringify(before)} before the press; reorder the walk`);
       await page.locator(action.selector).first().click();
       const check = async (): Promise<string[]> => {
         const value = valueAt(await adminDoc(server.url, action.collection!, action.doc!), action.path!);
