@@ -204,6 +204,17 @@ describe('round trip: crew ePCR (browser)', () => {
       const kept = JSON.stringify(held?.['conflicts'] ?? []).includes(p.input.path!.split('[')[0]!);
       console.log(`round-trip: epcr:   ${p.input.path}: sent in ${String(carrying.doc['rev'])}; ${forks.length ? `also sent without it: ${forks.join(', ')} (same revision number)` : 'later versions lack it'}; server now ${String(held?.['rev'])}${kept ? '; a conflict entry mentions the section' : '; no conflict entry'}`);
     }
+    // And what the screen shows now (a value replaced under the person's eyes is a loss they may not notice).
+    const screenNow: string[] = [];
+    for (const section of sections) {
+      await openSection(section);
+      for (const plan of plans.filter((p) => sectionOf.get(p.input.selector) === section && p.kind !== 'action')) {
+        const shown = await page.locator(plan.input.selector).first().inputValue();
+        if (shown !== plan.typed) screenNow.push(`${plan.input.path}: typed ${JSON.stringify(plan.typed)}, the field now shows ${JSON.stringify(shown)}`);
+      }
+    }
+    if (screenNow.length) console.log(`round-trip: epcr: fields that no longer show what was typed:\n  ${screenNow.join('\n  ')}`);
+    expect.soft(screenNow, 'every field still shows what was typed').toEqual([]);
     if (unsavedWarnings.length) console.log(`round-trip: epcr: the form logged ${unsavedWarnings.length} failed field saves, e.g. ${unsavedWarnings[0]!.slice(0, 300)}`);
     expect.soft(valueProblems, 'every typed value on the server').toEqual([]);
 
