@@ -16,6 +16,7 @@ import {
 import { LockSettings, signOutKeepingData, SignOutControls } from './lock-screen.tsx';
 import { Reauthenticate } from './sign-in.tsx';
 import { homeFor } from './session.ts';
+import { recordField } from './record-field.ts';
 import { kickServiceWorker } from './sw-queue.ts';
 import { ago, fromLocalInput, localOffset, offsetDateTime, offsetOf, toLocalInput } from './time.ts';
 
@@ -489,6 +490,7 @@ export function TextField(props: FieldBase & { value: string | undefined; multil
   const common = {
     id, value: draft, onInput, ...focus, disabled: props.disabled, 'aria-invalid': problem || props.serverError ? true : undefined,
     'aria-describedby': describedBy(id, problem, props.serverError, props.hint), 'data-testid': props.testId, 'aria-required': props.required,
+    ...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'text', { maxLength: props.maxLength, pattern: props.pattern, required: props.required }),
   };
   return (
     <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
@@ -539,7 +541,8 @@ export function NumberField(props: FieldBase & { value: number | undefined; min?
   return (
     <FieldFrame id={id} label={props.unit ? `${props.label} (${props.unit})` : props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
       <input id={id} type="text" inputMode={props.integer ? 'numeric' : 'decimal'} value={draft} onInput={onInput} {...focus} disabled={props.disabled}
-        aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)} data-testid={props.testId} />
+        aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)} data-testid={props.testId}
+        {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'number', { min: props.min, max: props.max, integer: props.integer })} />
     </FieldFrame>
   );
 }
@@ -550,6 +553,7 @@ export function SelectField(props: FieldBase & { value: string | undefined; opti
   return (
     <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
       <select id={id} value={draft} {...focus} disabled={props.disabled} data-testid={props.testId}
+        {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'select')}
         aria-invalid={props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)}
         onChange={(event) => {
           const raw = event.currentTarget.value;
@@ -571,6 +575,7 @@ export function TimeField(props: FieldBase & { value: string | undefined }) {
     <FieldFrame id={id} wide label={`${props.label} (UTC${offset})`} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
       <div class="row" style="flex-wrap:nowrap">
         <input id={id} type="datetime-local" step={1} value={draft} {...focus} disabled={props.disabled} data-testid={props.testId}
+          {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'time')}
           aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)}
           onInput={(event) => {
             const raw = event.currentTarget.value;

@@ -16,6 +16,7 @@ import { incidentIdFor } from '../../ui/ids.ts';
 import { IncidentActions } from './incident-actions.tsx';
 import { connectLive, liveConnected, liveError, type LiveEventName } from '../../ui/live.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
+import { recordField, type FieldConstraints } from '../../ui/record-field.ts';
 import { clock, online } from '../../ui/runtime.ts';
 import { getAccessToken, type Session } from '../../ui/session.ts';
 import { ago, clockOf, epochOf, offsetDateTime } from '../../ui/time.ts';
@@ -209,6 +210,7 @@ function Board({ session }: { session: Session }) {
                   <td>
                     <label class="visually-hidden" for={`assign-${incident.id}`}>Assign a unit to {incident.incidentNumber}</label>
                     <select id={`assign-${incident.id}`} data-testid="assign-unit" value={incident.assignedUnitId ?? ''}
+                      {...recordField({ collection: 'incidents', docId: incident.id, path: 'assignedUnitId' }, 'select')}
                       onFocus={() => setSelected(incident.id)}
                       onChange={(e) => { const v = e.currentTarget.value; if (v) void assigning.run(() => assign(incident, v)); }}>
                       <option value="">— assign —</option>
@@ -230,6 +232,11 @@ function Board({ session }: { session: Session }) {
 }
 
 // ---- new incident -----------------------------------------------------------------------------
+const NEW_INCIDENT_PATHS = {
+  incidentNumber: 'incidentNumber', complaint: 'complaint', priority: 'priority', street: 'address.street', city: 'address.city',
+  zip: 'address.zip', lat: 'location.lat', lng: 'location.lng', unit: 'assignedUnitId',
+} as const;
+
 function NewIncident({ session }: { session: Session }) {
   const units = useQuery<Unit>('units', {});
   const t = offsetDateTime();
@@ -283,24 +290,28 @@ function NewIncident({ session }: { session: Session }) {
     }
     go('');
   };
-  const field = (key: keyof typeof form, label: string, extra: Record<string, unknown> = {}) => (
-    <div class="field"><label for={`ni-${key}`}>{label}</label><input id={`ni-${key}`} name={key} value={form[key]} onInput={set(key)} {...extra} /></div>
+  // What each input writes into the new incident (the round-trip suite reads these declarations).
+  const declared = (key: keyof typeof form, kind: 'text' | 'number' | 'select', constraints: FieldConstraints = {}) =>
+    recordField({ collection: 'incidents', path: NEW_INCIDENT_PATHS[key] }, kind, constraints);
+  const field = (key: keyof typeof form, label: string, extra: Record<string, unknown> = {}, constraints: FieldConstraints = {}) => (
+    <div class="field"><label for={`ni-${key}`}>{label}</label><input id={`ni-${key}`} name={key} value={form[key]} onInput={set(key)} {...extra}
+      {...declared(key, constraints.min !== undefined ? 'number' : 'text', { maxLength: extra['maxLength'] as number | undefined, ...constraints })} /></div>
   );
   return (
     <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="ni-title" style="max-width:720px" data-testid="new-incident-form">
       <h2 id="ni-title">New incident</h2>
       <div class="grid">
-        {field('incidentNumber', 'Incident number', { required: true, maxLength: 50 })}
+        {field('incidentNumber', 'Incident number', { required: true, maxLength: 50 }, { required: true })}
         <div class="field"><label for="ni-priority">Priority</label>
-          <select id="ni-priority" value={form.priority} onChange={set('priority')}>{['P1', 'P2', 'P3', 'P4'].map((p) => <option key={p}>{p}</option>)}</select></div>
+          <select id="ni-priority" value={form.priority} onChange={set('priority')} {...declared('priority', 'select')}>{['P1', 'P2', 'P3', 'P4'].map((p) => <option key={p}>{p}</option>)}</select></div>
         {field('complaint', 'Complaint', { maxLength: 200 })}
         {field('street', 'Street', { maxLength: 200 })}
         {field('city', 'City', { maxLength: 200 })}
-        {field('zip', 'ZIP', { inputMode: 'numeric', maxLength: 10 })}
-        {field('lat', 'Latitude', { inputMode: 'decimal' })}
-        {field('lng', 'Longitude', { inputMode: 'decimal' })}
+        {field('zip', 'ZIP', { inputMode: 'numeric', maxLength: 10 }, { pattern: /^[0-9]{5}(-[0-9]{4})?$/ })}
+        {field('lat', 'Latitude', { inputMode: 'decimal' }, { min: -90, max: 90 })}
+        {field('lng', 'Longitude', { inputMode: 'decimal' }, { min: -180, max: 180 })}
         <div class="field"><label for="ni-unit">Assign unit</label>
-          <select id="ni-unit" value={form.unit} onChange={set('unit')}>
+          <select id="ni-unit" value={form.unit} onChange={set('unit')} {...declared('unit', 'select')}>
             <option value="">— later —</option>
             {(units ?? []).map((u) => <option key={u.doc.id} value={u.doc.callSign}>{u.doc.callSign} ({UNIT_STATUS_TEXT[u.doc.status] ?? u.doc.status})</option>)}
           </select></div>

@@ -11,6 +11,7 @@ import { boot } from '../../ui/boot.tsx';
 import { AppShell, Badge, markReady } from '../../ui/components.tsx';
 import { database, useQuery, write } from '../../ui/db.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
+import { recordField } from '../../ui/record-field.ts';
 import { clock } from '../../ui/runtime.ts';
 import type { Session } from '../../ui/session.ts';
 import { ago, clockOf, epochOf, offsetDateTime } from '../../ui/time.ts';
@@ -81,6 +82,7 @@ function Mdt({ session }: { session: Session }) {
           <div class="status-buttons" role="group" aria-label="Set unit status">
             {STATUS_BUTTONS.map(([status, label]) => (
               <button key={status} class="big" aria-pressed={unit?.status === status} data-testid={`status-${status}`}
+                {...recordField({ collection: 'units', docId: unit?.id, path: 'status' }, 'action', { value: status })}
                 onClick={() => void action.run(() => recordStatus(session, unit, status, assignment), {}, 'status')}>
                 {label}
               </button>
@@ -114,11 +116,13 @@ function Mdt({ session }: { session: Session }) {
                   {unit?.assignmentAcknowledgedAt && unit.currentIncidentId === assignment.id
                     ? <p data-testid="acknowledged">Acknowledged at {clockOf(unit.assignmentAcknowledgedAt)}</p>
                     : <button class="primary big" data-testid="acknowledge"
+                      {...recordField({ collection: 'units', docId: unit?.id, path: 'assignmentAcknowledgedAt' }, 'action')}
                       onClick={() => void action.run(() => unitOps(session, unit?.id, [{ op: 'set', path: ['assignmentAcknowledgedAt'], value: offsetDateTime() }]), {}, 'acknowledge')}>Acknowledge assignment</button>}
                   <ActionError action={action} at="acknowledge" />
                   {assignment.transportCompleted
                     ? <p data-testid="transport-completed">Transport completed. Press Available when the unit is back in service.</p>
                     : <button class="big" style="margin-top:8px" data-testid="complete-transport"
+                      {...recordField({ collection: 'incidents', docId: assignment.id, path: 'transportCompleted' }, 'action', { value: 'true' })}
                       onClick={() => void action.run(() => completeTransport(assignment), {}, 'transport')}>Transport completed</button>}
                   <ActionError action={action} at="transport" />
                 </>
