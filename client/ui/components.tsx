@@ -8,12 +8,15 @@ import { useEffect, useId, useState } from 'preact/hooks';
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import type { DocBadge, Path, QueueView, SyncSnapshot } from '../worker/api.ts';
 import { discardDraft, journalEntry, nameDraft, notSaved, notSavedSummary, onJournalChange, saveField, unsavedEdits } from './autosave.ts';
-import { database } from './db.ts';
+import { refusalText } from './action.tsx';
+import { database, sessionRenewed, signInProblem } from './db.ts';
 import {
   applyUpdate, clock, formatBytes, lowSpace, online, refreshStorage, requestPersistence, setTheme, storage, theme, updateReady,
 } from './runtime.ts';
-import { LockSettings, SignOutControls } from './lock-screen.tsx';
+import { LockSettings, signOutKeepingData, SignOutControls } from './lock-screen.tsx';
+import { Reauthenticate } from './sign-in.tsx';
 import { homeFor } from './session.ts';
+import { recordField } from './record-field.ts';
 import { kickServiceWorker } from './sw-queue.ts';
 import { ago, fromLocalInput, localOffset, offsetDateTime, offsetOf, toLocalInput } from './time.ts';
 
@@ -25,10 +28,15 @@ export function go(path: string): void {
 }
 
 // ---- connectivity and sync status ---------------------------------------------------------------
-export type Connectivity = 'online' | 'offline' | 'unreachable' | 'connecting';
+export type Connectivity = 'online' | 'offline' | 'unreachable' | 'connecting' | 'signed-out';
 
-export function connectivityOf(status: SyncSnapshot | undefined, isOnline: boolean): Connectivity {
+/**
+ * `authProblem`: the server refused this device's sign-in. The server is reachable then (it
+ * answered), so the state says so, not "unreachable": the fix is to sign in, not to find coverage.
+ */
+export function connectivityOf(status: SyncSnapshot | undefined, isOnline: boolean, authProblem?: string): Connectivity {
   if (!isOnline) return 'offline';
+  if (authProblem) return 'signed-out';
   if (!status || status.role === 'starting') return 'connecting';
   if (status.connected) return 'online';
   if (status.lastError || status.lastSyncedAt !== undefined) return 'unreachable';
@@ -40,6 +48,7 @@ const CONNECTIVITY_TEXT: Record<Connectivity, string> = {
   offline: 'Offline',
   unreachable: 'Server unreachable',
   connecting: 'Connecting…',
+  'signed-out': 'Sign-in expired',
 };
 
 /** The sync library's last error, said plainly. */
@@ -108,11 +117,12 @@ export function StatusBar() {
   const status = db.status.value;
   const isOnline = online.value;
   const now = clock.value;
-  const connectivity = connectivityOf(status, isOnline);
+  const connectivity = connectivityOf(status, isOnline, signInProblem(db));
   const waiting = status?.totalPending ?? 0;
-  const error = plainSyncError(status);
+  // Signed out: the banner says what happened and offers to sign in; the stream's refusal is the same news.
+  const error = connectivity === 'signed-out' ? undefined : plainSyncError(status);
   const queue = status?.queue;
-  const queueError = queue && queue.total > 0 ? plainQueueError(queue) : undefined;
+  const queueError = queue && queue.total > 0 && connectivity !== 'signed-out' ? plainQueueError(queue) : undefined;
   const [journal, setJournal] = useState(unsavedEdits());
   const [notSavedText, setNotSavedText] = useState(notSavedSummary());
   useEffect(() => onJournalChange(() => {
@@ -186,12 +196,7 @@ export function Banners() {
           <button onClick={() => (updateReady.value = false)}>Later</button>
         </div>
       )}
-      {db.authProblem.value && (
-        <div class="banner bad" role="alert">
-          <p><strong>Sign in again to keep syncing.</strong> {db.authProblem.value} Your work stays on this device.</p>
-          <a class="button primary" href={`/?next=${encodeURIComponent(location.pathname)}`}>Sign in</a>
-        </div>
-      )}
+      {signInProblem(db) && <SignInAgain problem={signInProblem(db)!} />}
       {lowSpace.value && storage.value && (
         <div class="banner warn" role="alert" data-testid="low-space">
           <p><strong>This device is running out of storage space</strong> ({formatBytes(storage.value.quota - storage.value.usage)} left).
@@ -202,17 +207,38 @@ export function Banners() {
   );
 }
 
+/**
+ * The server stopped accepting this device's sign-in (the refresh token expired or was revoked).
+ * Signing in again happens here, in the open app: the login page would only say "Signed in"
+ * (the session is still on the device) and nothing would start syncing again.
+ */
+function SignInAgain({ problem }: { problem: string }) {
+  const db = database();
+  const [open, setOpen] = useState(false);
+  return (
+    <div class="banner bad" role="alert" data-testid="auth-banner">
+      <p><strong>Sign in again to keep syncing.</strong> {problem} Everything you typed stays on this device and is sent once you are signed in.</p>
+      {db.session.kind === 'password'
+        ? open
+          ? <Reauthenticate session={db.session} onRenewed={(next) => sessionRenewed(next)} onCancel={() => setOpen(false)} />
+          : <button class="primary" data-testid="auth-sign-in" onClick={() => setOpen(true)}>Sign in</button>
+        : <button class="primary" data-testid="auth-sign-in" onClick={() => void signOutKeepingData(db.session, db)}>Sign in (developer token)</button>}
+    </div>
+  );
+}
+
 // ---- badges ---------------------------------------------------------------------------------
 export function Badge({ badge }: { badge: DocBadge }) {
   const text = badge.state === 'pending' ? 'Saved on device'
     : badge.state === 'synced' ? 'Synced'
       : badge.state === 'conflict' ? `Synced · ${badge.conflicts ?? 1} conflict${badge.conflicts === 1 ? '' : 's'} to resolve`
-        : badge.state === 'rejected' ? `Refused by the server: ${badge.reason ?? 'no reason given'}`
+        : badge.state === 'rejected' ? refusalText(badge.reason, badge.code)
           : 'Checking…';
   const title = badge.state === 'pending' ? 'Saved on this device; it is sent to the server when there is a connection.'
     : badge.state === 'conflict' ? 'Someone else edited this too. Where the two edits differ, both values are kept: open it and choose under "Conflicts to resolve".'
       : undefined;
-  return <span class={`badge ${badge.state}`} data-testid="badge" data-state={badge.state} title={title}>{text}</span>;
+  // A refusal is said in full where the record is shown (touch screens show no tooltips).
+  return <span class={`badge ${badge.state}`} data-testid="badge" data-state={badge.state} title={title} role={badge.state === 'rejected' ? 'alert' : undefined}>{text}</span>;
 }
 
 // ---- settings ---------------------------------------------------------------------------------
@@ -464,6 +490,7 @@ export function TextField(props: FieldBase & { value: string | undefined; multil
   const common = {
     id, value: draft, onInput, ...focus, disabled: props.disabled, 'aria-invalid': problem || props.serverError ? true : undefined,
     'aria-describedby': describedBy(id, problem, props.serverError, props.hint), 'data-testid': props.testId, 'aria-required': props.required,
+    ...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'text', { maxLength: props.maxLength, pattern: props.pattern, required: props.required }),
   };
   return (
     <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
@@ -514,7 +541,8 @@ export function NumberField(props: FieldBase & { value: number | undefined; min?
   return (
     <FieldFrame id={id} label={props.unit ? `${props.label} (${props.unit})` : props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
       <input id={id} type="text" inputMode={props.integer ? 'numeric' : 'decimal'} value={draft} onInput={onInput} {...focus} disabled={props.disabled}
-        aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)} data-testid={props.testId} />
+        aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)} data-testid={props.testId}
+        {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'number', { min: props.min, max: props.max, integer: props.integer })} />
     </FieldFrame>
   );
 }
@@ -525,6 +553,7 @@ export function SelectField(props: FieldBase & { value: string | undefined; opti
   return (
     <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
       <select id={id} value={draft} {...focus} disabled={props.disabled} data-testid={props.testId}
+        {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'select')}
         aria-invalid={props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)}
         onChange={(event) => {
           const raw = event.currentTarget.value;
@@ -546,6 +575,7 @@ export function TimeField(props: FieldBase & { value: string | undefined }) {
     <FieldFrame id={id} wide label={`${props.label} (UTC${offset})`} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
       <div class="row" style="flex-wrap:nowrap">
         <input id={id} type="datetime-local" step={1} value={draft} {...focus} disabled={props.disabled} data-testid={props.testId}
+          {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'time')}
           aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)}
           onInput={(event) => {
             const raw = event.currentTarget.value;

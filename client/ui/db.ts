@@ -10,7 +10,7 @@ import type { CollectionName } from '../../shared/schemas/index.ts';
 import type { DocView, JsonDoc, Op, QuerySpec, SyncSnapshot, WorkerApi } from '../worker/api.ts';
 import { badgeCollections, collectionsForRole } from '../worker/collections.ts';
 import { derivedKey } from './device-keys.ts';
-import { databaseNameFor, getAccessToken, loadSession, type Session } from './session.ts';
+import { databaseNameFor, getAccessToken, loadSession, refreshRefusal, SESSION_KEY, type Session } from './session.ts';
 import { handOverSession, kickServiceWorker } from './sw-queue.ts';
 import { transportKeyFor } from './transport-key.ts';
 
@@ -63,8 +63,12 @@ export async function openDatabase(session: Session, password: string): Promise<
     serviceWorkerQueue: hasServiceWorker(),
   }, Comlink.proxy({
     getToken: () => getAccessToken(),
-    authFailed: (message: string) => {
-      authProblem.value = message;
+    authFailed: (message: string, token?: string) => {
+      // Refused with a token this device no longer uses (signed in again since): nothing to ask.
+      const now = loadSession();
+      if (token && now && now.accessToken !== token) return;
+      // The refresh refusal says what happened to the sign-in (expired, revoked); the request's 401 only that its token was refused.
+      authProblem.value = refreshRefusal() ?? message;
     },
     outboxQueued: () => void kickServiceWorker({ backgroundSync: true }),
   })).catch((error: unknown) => {
@@ -72,8 +76,34 @@ export async function openDatabase(session: Session, password: string): Promise<
     throw error;
   });
   const status = signal<SyncSnapshot | undefined>(undefined);
+  // The live stream dropped while the device is online: ask whether the server still takes this
+  // sign-in. A server that ends a session closes its stream, and nothing else may fail until the
+  // next change is sent; "Server unreachable" would be the wrong news, and nobody would sign in.
+  let probing = false;
+  const probeSignIn = async () => {
+    if (probing || !navigator.onLine || authProblem.value) return;
+    probing = true;
+    try {
+      const token = await getAccessToken();
+      const response = await fetch('/api/auth/me', { headers: { authorization: `Bearer ${token}` } });
+      if (response.status !== 401 || loadSession()?.accessToken !== token) return;
+      const body = (await response.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
+      authProblem.value = refreshRefusal() ?? body?.error?.message ?? 'The server no longer accepts this sign-in.';
+    } catch {
+      // unreachable after all: the status says so
+    } finally {
+      probing = false;
+    }
+  };
+  // And again now and then while it stays down (a drop seen while starting up, or a probe that failed).
+  const probeTimer = setInterval(() => {
+    const now = status.value;
+    if (now && now.role !== 'starting' && !now.connected) void probeSignIn();
+  }, 15_000);
   await api.watchStatus(Comlink.proxy((snapshot: SyncSnapshot) => {
+    const dropped = status.value?.connected === true && !snapshot.connected;
     status.value = snapshot;
+    if (dropped) setTimeout(() => void probeSignIn(), 500);
   }));
   addEventListener('online', () => void api.networkChanged(true));
   // The first load of a device is not controlled yet: switch to the queue when the service worker
@@ -96,11 +126,62 @@ export async function openDatabase(session: Session, password: string): Promise<
   const close = async () => {
     if (closed) return;
     closed = true;
+    clearInterval(probeTimer);
     await Promise.race([api.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 3000))]);
     worker.terminate();
   };
   current = { api, status, dbName, leader, session, authProblem, journalKey, close };
+  // Signed in again in another tab of this origin: this tab's sync starts over with that session too.
+  // A refresh keeps the server's session (`sid`); signing in again makes a new one.
+  addEventListener('storage', (event: Event) => {
+    if (!(event instanceof StorageEvent) || event.key !== SESSION_KEY || closed || !current) return;
+    const next = loadSession();
+    if (!next || !sameUser(next, session)) return;
+    if (signInProblem(current) || sessionIdOf(next.accessToken) !== sessionIdOf(current.session.accessToken)) void sessionRenewed(next);
+  });
   return current;
+}
+
+let renewedAt = 0;
+
+/**
+ * Why this device cannot sync for want of a valid sign-in, or nothing: a request of this tab got
+ * 401, or the service worker's queue stopped for it (its delivery runs with no page watching, so
+ * that is often the first to know). A queue refusal from before the last sign-in is not news.
+ */
+export function signInProblem(db: Database): string | undefined {
+  if (db.authProblem.value) return db.authProblem.value;
+  const queue = db.status.value?.queue;
+  if (queue?.signedOut && queue.total > 0 && (queue.lastErrorAt ?? Date.now()) > renewedAt) {
+    return 'The server no longer accepts this device\'s sign-in, so the changes waiting here cannot be sent.';
+  }
+  return undefined;
+}
+
+function sessionIdOf(token: string): unknown {
+  try {
+    return (JSON.parse(atob((token.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/'))) as { sid?: unknown }).sid;
+  } catch {
+    return undefined;
+  }
+}
+
+const sameUser = (a: Session, b: Session) => a.user.tenantId === b.user.tenantId && a.user.userId === b.user.userId && a.user.deviceId === b.user.deviceId;
+
+/**
+ * The person signed in again (client/ui/sign-in.tsx `Reauthenticate`) after the server refused
+ * the session: the sign-in problem is over, and replication, its live stream and the service
+ * worker's queue go on with the new tokens. Nothing is signed out or reopened.
+ */
+export async function sessionRenewed(session: Session): Promise<void> {
+  const db = current;
+  if (!db) return;
+  renewedAt = Date.now();
+  db.session = session;
+  db.authProblem.value = undefined;
+  await handOverSession(session).catch(() => undefined);
+  void kickServiceWorker();
+  await db.api.sessionRenewed();
 }
 
 /** A live query: `undefined` until the first result, then every change. */

@@ -13,6 +13,8 @@ export interface SessionUser {
   tenantId: string;
   role: Role;
   userId: string;
+  /** The name typed at sign-in (password sessions): signing in again asks only for the password. */
+  username?: string;
   deviceId: string;
   unitId?: string;
   technicianId?: string;
@@ -28,7 +30,8 @@ export interface Session {
   user: SessionUser;
 }
 
-const SESSION_KEY = 'fieldsync.session';
+/** Where the session is kept (localStorage): its `storage` event tells other tabs of a new sign-in. */
+export const SESSION_KEY = 'fieldsync.session';
 const DEVICE_KEY = 'fieldsync.deviceId';
 const ROLES: readonly Role[] = ['crew', 'dispatcher', 'technician', 'biller', 'admin'];
 const TOKEN_PART = /^[A-Za-z0-9_.@-]{1,64}$/;
@@ -114,6 +117,7 @@ function sessionFrom(answer: TokenAnswer, fallback: { tenantId?: string; deviceI
   const unitId = str(user['unitId']) ?? str(claims['unit']) ?? previous?.unitId;
   const technicianId = str(user['technicianId']) ?? str(claims['technician']) ?? previous?.technicianId;
   const displayName = str(user['displayName']) ?? str(user['name']) ?? previous?.displayName;
+  const username = str(user['username']) ?? previous?.username ?? fallback.username;
   return {
     kind: 'password',
     accessToken: answer.accessToken,
@@ -127,6 +131,7 @@ function sessionFrom(answer: TokenAnswer, fallback: { tenantId?: string; deviceI
       ...(unitId ? { unitId } : {}),
       ...(technicianId ? { technicianId } : {}),
       ...(displayName ? { displayName } : {}),
+      ...(username ? { username } : {}),
     },
   };
 }
@@ -152,8 +157,11 @@ function transportKeyOf(value: unknown): RawTransportKey | undefined {
   return typeof kid === 'string' && typeof key === 'string' ? { kid, key } : undefined;
 }
 
-/** Signs in with the server; the session is saved (it holds no key), the transport key is only returned. */
-export async function login(form: { tenantId: string; username: string; password: string; deviceId: string }): Promise<SignIn> {
+/**
+ * Signs in with the server; the session is saved (it holds no key), the transport key is only
+ * returned. `save: false`: the caller checks the session first (signing in again must be the same person).
+ */
+export async function login(form: { tenantId: string; username: string; password: string; deviceId: string }, options: { save?: boolean } = {}): Promise<SignIn> {
   let response: Response;
   try {
     response = await fetch('/api/auth/login', {
@@ -166,9 +174,22 @@ export async function login(form: { tenantId: string; username: string; password
   if (!response.ok) throw new SessionError(await errorMessage(response));
   const answer = (await response.json()) as TokenAnswer & { transportKey?: unknown };
   const session = sessionFrom(answer, form);
-  saveSession(session);
+  if (options.save !== false) saveSession(session);
   const transportKey = transportKeyOf(answer.transportKey);
   return { session, ...(transportKey ? { transportKey } : {}) };
+}
+
+/**
+ * A refresh token the server refused, with its words. It is never sent again: the server counts a
+ * second use of a spent token as theft and ends every session of the device, so a retry would
+ * turn "your sign-in expired" into "every session was ended".
+ */
+let refusedRefresh: { token: string; message: string } | undefined;
+
+/** Why the server refused to refresh the session this device holds (signing in again is the fix), if it did. */
+export function refreshRefusal(): string | undefined {
+  const current = loadSession();
+  return refusedRefresh && current?.refreshToken === refusedRefresh.token ? refusedRefresh.message : undefined;
 }
 
 /** Exchanges the refresh token; one tab at a time (Web Locks), so a rotated token is not used twice. */
@@ -176,6 +197,7 @@ export async function refreshSession(): Promise<Session | undefined> {
   const run = async (): Promise<Session | undefined> => {
     let current = loadSession();
     if (!current || current.kind !== 'password' || !current.refreshToken) return current;
+    if (refusedRefresh?.token === current.refreshToken) throw new SessionError(refusedRefresh.message);
     // With no page open the service worker may have refreshed (and so rotated) the tokens itself.
     const queued = await newerQueueSession(current);
     if (queued) {
@@ -191,7 +213,11 @@ export async function refreshSession(): Promise<Session | undefined> {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ refreshToken: current.refreshToken, deviceId: current.user.deviceId }),
     });
-    if (response.status === 401 || response.status === 403) throw new SessionError(await errorMessage(response));
+    if (response.status === 401 || response.status === 403) {
+      const refusal = { token: current.refreshToken ?? '', message: await errorMessage(response) };
+      refusedRefresh = refusal;
+      throw new SessionError(refusal.message);
+    }
     if (!response.ok) return current; // server trouble: keep working with what we have
     const next = sessionFrom((await response.json()) as TokenAnswer, {}, current.user);
     if (!next.refreshToken && current.refreshToken) next.refreshToken = current.refreshToken;

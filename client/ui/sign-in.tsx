@@ -9,10 +9,10 @@
  */
 import { useState } from 'preact/hooks';
 import {
-  eraseLocalDatabase, holdKey, keyAtSignIn, keyOwnerOf, outboxCounts, PasswordChangedError, rewrapWithPreviousPassword, WrongPasswordError,
+  eraseLocalDatabase, heldKey, holdKey, keyAtSignIn, keyOwnerOf, outboxCounts, PasswordChangedError, rewrapWithPreviousPassword, WrongPasswordError,
 } from './lock.ts';
 import type { RawTransportKey } from '../sync/queue-seal.ts';
-import { deviceId, login, SessionError, type Session } from './session.ts';
+import { deviceId, login, saveSession, SessionError, type Session } from './session.ts';
 import { keepTransportKey } from './transport-key.ts';
 
 export function PasswordSignIn({ onSignedIn, intro }: { onSignedIn: (session: Session) => void; intro?: string }) {
@@ -129,6 +129,69 @@ function PasswordChanged({ session, password, onDone }: { session: Session; pass
           <button type="button" class="danger" disabled={busy} onClick={() => void doErase()}>Erase the locked data and continue</button>
         </div>
       )}
+    </form>
+  );
+}
+
+/**
+ * Signing in again in place, after the server stopped accepting this device's session (refresh
+ * token expired or revoked): the same person on the same device, so only the password is asked.
+ * The app stays open and keeps everything typed; the new tokens go to the database worker and the
+ * service worker's queue (`onRenewed`), which go on syncing. A different account is refused here:
+ * switching people is signing out.
+ */
+export function Reauthenticate({ session, onRenewed, onCancel }: { session: Session; onRenewed: (session: Session) => Promise<void>; onCancel?: () => void }) {
+  const [username, setUser] = useState(session.user.username ?? '');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    setBusy(true);
+    try {
+      const { session: next, transportKey } = await login(
+        { tenantId: session.user.tenantId, username: username.trim(), password, deviceId: session.user.deviceId }, { save: false });
+      if (next.user.tenantId !== session.user.tenantId || next.user.userId !== session.user.userId) {
+        // Someone else's password: end that new session again, keep this one as it was.
+        await fetch('/api/auth/logout', {
+          method: 'POST', headers: { authorization: `Bearer ${next.accessToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ refreshToken: next.refreshToken }),
+        }).catch(() => undefined);
+        throw new SessionError(`That is another account. This app holds ${session.user.displayName ?? session.user.username ?? session.user.userId}'s work; to switch people, sign out in Settings.`);
+      }
+      const dbName = keyOwnerOf(session).dbName;
+      let key = heldKey(dbName);
+      try {
+        // Keeps the key record in step with the password (made on the first sign-in).
+        key = await keyAtSignIn(next, password);
+      } catch (e) {
+        // Changed on the server since: the data here still opens with the previous password, as before.
+        if (!(e instanceof PasswordChangedError)) throw e;
+      }
+      if (transportKey && key) await keepTransportKey(dbName, key, transportKey);
+      saveSession(next);
+      await onRenewed(next);
+    } catch (e) {
+      setError(e instanceof SessionError ? e.message : `Signing in failed; try again. (${e instanceof Error ? e.message : String(e)})`);
+      setBusy(false);
+    }
+  };
+  return (
+    <form onSubmit={(e) => void submit(e)} aria-labelledby="reauth-title" data-testid="reauth">
+      <h3 id="reauth-title" style="margin:8px 0">Sign in again as {session.user.displayName ?? session.user.username ?? session.user.userId}</h3>
+      {!session.user.username && (
+        <div class="field"><label for="reauth-username">User name</label>
+          <input id="reauth-username" autoComplete="username" required value={username} onInput={(e) => setUser(e.currentTarget.value)} /></div>
+      )}
+      <div class="field"><label for="reauth-password">Password</label>
+        <input id="reauth-password" type="password" autoComplete="current-password" required autoFocus value={password}
+          onInput={(e) => setPassword(e.currentTarget.value)} /></div>
+      <div class="row">
+        <button class="primary" type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        {onCancel && <button type="button" onClick={onCancel}>Not now</button>}
+      </div>
+      {error && <p class="hint bad" role="alert" data-testid="reauth-error">{error}</p>}
     </form>
   );
 }

@@ -52,8 +52,8 @@ export interface OpenOptions {
 export interface HostCallbacks {
   /** A current access token; refreshes it first when it is about to expire. */
   getToken(): Promise<string>;
-  /** The server refused the token (401): the UI refreshes the session or asks to sign in again. */
-  authFailed(message: string): void;
+  /** The server refused the token (401): the UI refreshes the session or asks to sign in again. `token`: the one refused. */
+  authFailed(message: string, token?: string): void;
   /**
    * Changes were durably queued in the service worker's outbound queue: the page wakes the
    * service worker (`fieldsync:kick`) and asks for a Background Sync where the browser has it.
@@ -73,6 +73,8 @@ export type BadgeState = 'pending' | 'synced' | 'conflict' | 'rejected' | 'unkno
 export interface DocBadge {
   state: BadgeState;
   reason?: string;
+  /** Refused: the server's refusal code (NO_CREATE, OUT_OF_SCOPE, INVALID_DOCUMENT, …), for what to do about it. */
+  code?: string;
   /** Number of merged-away values kept in the document's `conflicts`. */
   conflicts?: number;
 }
@@ -202,6 +204,8 @@ export interface WorkerApi {
   reportRejection(rejection: Rejection): Promise<void>;
   /** A service worker took control of the page (or let go): switch pushes to its queue (or back to HTTP). */
   useServiceWorkerQueue(enabled: boolean): Promise<void>;
+  /** The person signed in again after the server refused the session: replication (and its live stream) starts over with the new token. */
+  sessionRenewed(): Promise<void>;
   /** Reads the outbound queue again now (e.g. after the page woke the service worker). */
   refreshQueue(): Promise<void>;
   close(): Promise<void>;

@@ -35,6 +35,7 @@ import { metaGet, metaSet } from './meta-store.ts';
 import { applyOps } from './ops.ts';
 import { OutboxConnection, readOutbox, type OutboxSnapshot } from './outbox-view.ts';
 import { pendingDocumentIds } from './pending-ids.ts';
+import { refusedWrite } from './write-errors.ts';
 
 addRxPlugin(RxDBLeaderElectionPlugin);
 
@@ -273,11 +274,11 @@ export class DatabaseWorker implements WorkerApi {
   }
 
   /** Restarts replication when the push path should change (a service worker took control, or the queue went away). */
-  private restartEngine(): Promise<void> {
+  private restartEngine(force = false): Promise<void> {
     return this.serially(async () => {
       if (this.closed || !this.leading) return;
       const wanted: QueueView['mode'] = this.options.serviceWorkerQueue ? 'service-worker' : 'direct';
-      if (this.engine && this.queueMode === wanted) return;
+      if (!force && this.engine && this.queueMode === wanted) return;
       await this.stopEngine();
       await this.startEngine();
     });
@@ -432,7 +433,11 @@ export class DatabaseWorker implements WorkerApi {
     } catch {
       body = undefined;
     }
-    if (response.status === 401) this.host.authFailed(body?.error.message ?? 'Your sign-in has expired.');
+    if (response.status === 401) {
+      // The token the request carried: a 401 for a token the page has since replaced is old news.
+      const auth = new Headers(init?.headers).get('authorization') ?? '';
+      this.host.authFailed(body?.error.message ?? 'Your sign-in has expired.', auth.replace(/^Bearer\s+/i, '') || undefined);
+    }
     if (push && body && REFUSAL_CODES.has(body.error.code)) {
       const collection = push[1]!;
       const rows = rowsOf();
@@ -551,18 +556,18 @@ export class DatabaseWorker implements WorkerApi {
     const id = String(doc['id']);
     if (this.outboxIds.get(collection)?.has(id)) return { state: 'pending' };
     const refused = this.outboxRejected.get(`${collection}|${id}`);
-    if (refused && refused.rev === rev) return { state: 'rejected', reason: refused.reason };
+    if (refused && refused.rev === rev) return { state: 'rejected', reason: refused.reason, code: refused.code };
     const rejection = this.rejections.get(`${collection}|${String(doc['id'])}`);
     const known = this.mastersKnown.has(collection);
     const master = this.masters.get(collection)?.get(String(doc['id']));
     if (known && master === rev) {
-      // Only conflicts still waiting for a person's choice (resolved ones stay in the history).
-      const conflicts = openConflicts(doc).length;
+      // Fields still waiting for a person's choice (resolved conflicts stay in the history).
+      const conflicts = new Set(openConflicts(doc).map((c) => c.path)).size;
       // A merge in which no value lost (two people edited different fields) is not a conflict to them.
       if (conflicts > 0) return { state: 'conflict', conflicts };
       return { state: 'synced' };
     }
-    if (rejection && (!rejection.rev || rejection.rev === rev)) return { state: 'rejected', reason: rejection.reason };
+    if (rejection && (!rejection.rev || rejection.rev === rev)) return { state: 'rejected', reason: rejection.reason, code: rejection.code };
     if (!known) return { state: 'unknown' };
     return { state: 'pending' };
   }
@@ -590,18 +595,31 @@ export class DatabaseWorker implements WorkerApi {
     return Comlink.proxy(() => sub.unsubscribe());
   }
 
+  // Refused writes reach the page as a `WriteRefusedError` (write-errors.ts): the app says why, where the person acted.
   async insert(collection: CollectionName, doc: JsonDoc): Promise<JsonDoc> {
-    return (await this.writer.insert(collection, doc as never)) as JsonDoc;
+    try {
+      return (await this.writer.insert(collection, doc as never)) as JsonDoc;
+    } catch (error) {
+      throw refusedWrite(error, collection, String(doc['id']));
+    }
   }
 
   async bulkInsert(collection: CollectionName, docs: JsonDoc[]): Promise<number> {
     if (docs.length === 0) return 0;
-    await this.writer.bulkInsert(collection, docs as never);
+    try {
+      await this.writer.bulkInsert(collection, docs as never);
+    } catch (error) {
+      throw refusedWrite(error, collection, undefined);
+    }
     return docs.length;
   }
 
   async mutate(collection: CollectionName, id: string, ops: Op[]): Promise<JsonDoc> {
-    return (await this.writer.update(collection, id, (current) => applyOps(current as JsonDoc, ops) as never)) as JsonDoc;
+    try {
+      return (await this.writer.update(collection, id, (current) => applyOps(current as JsonDoc, ops) as never)) as JsonDoc;
+    } catch (error) {
+      throw refusedWrite(error, collection, id);
+    }
   }
 
   async upsert(collection: CollectionName, doc: JsonDoc, ops: Op[] = []): Promise<JsonDoc> {
@@ -641,6 +659,12 @@ export class DatabaseWorker implements WorkerApi {
     if ((this.options.serviceWorkerQueue ?? false) === enabled) return;
     this.options = { ...this.options, serviceWorkerQueue: enabled };
     await this.restartEngine();
+    this.updateSnapshot();
+  }
+
+  async sessionRenewed(): Promise<void> {
+    // A refused handshake or a server-ended socket is not retried by socket.io: start over with the new token.
+    await this.restartEngine(true);
     this.updateSnapshot();
   }
 

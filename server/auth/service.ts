@@ -207,6 +207,9 @@ export class AuthService implements Authenticator {
       this.notifyRevoked(session.tenantId);
       throw BAD_REFRESH();
     }
+    // Before rotating: an expired token is not spent, so presenting it again (a page and the service
+    // worker each try it) is expiry again, not the reuse that ends every session of the device.
+    if (record.expiresAt <= now) throw unauthorized('REFRESH_TOKEN_EXPIRED', 'The refresh token expired; sign in again. Changes waiting on the device are kept.');
     const rotated = this.newRefreshToken(session.id, now);
     const reused = identities.transaction(() => {
       if (record.usedAt !== undefined || !identities.useRefreshToken(record.id, rotated.record.id, now)) return true;
@@ -224,7 +227,6 @@ export class AuthService implements Authenticator {
       this.notifyRevoked(session.tenantId);
       throw unauthorized('REFRESH_TOKEN_REUSED', 'This refresh token was already used; every session of this device was ended for safety. Sign in again.');
     }
-    if (record.expiresAt <= now) throw unauthorized('REFRESH_TOKEN_EXPIRED', 'The refresh token expired; sign in again. Changes waiting on the device are kept.');
     const user = session.userId ? identities.getUser(session.tenantId, session.userId) : undefined;
     if (!user) throw BAD_REFRESH();
     if (user.disabledAt !== undefined) throw unauthorized('TOKEN_REVOKED', 'This account was disabled by your administrator.');

@@ -97,10 +97,11 @@ export interface CollectionAccess {
 /** Never change once a document exists. */
 export const ALWAYS_IMMUTABLE = ['id', 'tenantId'] as const;
 /**
- * Bookkeeping any writer changes with every write: the client-owned revision and the merge's
- * conflict history (a merged document adds entries to it).
+ * Bookkeeping any writer changes with every write: the client-owned revision, the merge's
+ * conflict history (a merged document adds entries to it) and who made the last edit on a device
+ * (`lastEdit`, stamped on every write: a write that changes nothing else changes nothing).
  */
-export const BOOKKEEPING_FIELDS = ['rev', 'conflicts'] as const;
+export const BOOKKEEPING_FIELDS = ['rev', 'conflicts', 'lastEdit'] as const;
 
 const TENANT: Scope = { kind: 'tenant' };
 const unitIs = (field: string) => ({ field, equals: { identity: 'unitId' } }) as const;

@@ -100,10 +100,22 @@ export function mergeConflictHistories(
   return merged.length > maxItems ? merged.slice(merged.length - maxItems) : merged;
 }
 
-/** Entries nobody has resolved yet: what the crew must look at before finalizing. */
+/**
+ * Entries nobody has resolved yet: what the crew must look at before finalizing. One conflict
+ * can be recorded by several merges (a tablet's, the server's, a queue replay's) with different
+ * revisions, arriving at different times: an entry whose field and pair of values a person has
+ * already decided is not open again.
+ */
 export function openConflicts(doc: unknown): ConflictEntry[] {
   if (!isPlainObject(doc)) return [];
-  return asArray(doc[CONFLICTS_KEY]).filter((e): e is ConflictEntry => isPlainObject(e) && typeof e.path === 'string' && e.resolvedAt === undefined && e.resolvedBy === undefined);
+  const entries = asArray(doc[CONFLICTS_KEY]).filter((e): e is ConflictEntry => isPlainObject(e) && typeof e.path === 'string');
+  const decided = new Set(entries.filter(isResolved).map(decision));
+  return entries.filter((e) => !isResolved(e) && !decided.has(decision(e)));
+}
+
+/** The field and the two values, in either order: what a person decides between. */
+function decision(entry: ConflictEntry): string {
+  return JSON.stringify([entry.path, ...[entry.keptValueJson ?? '', entry.lostValueJson ?? ''].sort()]);
 }
 
 /**

@@ -8,7 +8,7 @@ import { validateEpcrForFinalize } from '../../server/hooks/epcr-validation.ts';
 import type { Epcr, Incident } from '../../shared/schemas/index.ts';
 import { nothingTyped, prefillFromCall } from '../../client/apps/crew/report-content.ts';
 import { ageFromBirth } from '../../client/apps/crew/sections/age.ts';
-import { fieldMessage, plainWords, sectionOf, SECTIONS } from '../../client/apps/crew/sections/model.ts';
+import { fieldMessage, pathName, pathOf, plainWords, sectionAnchorOf, SECTIONS, valueAt } from '../../client/apps/crew/sections/model.ts';
 import { gcsTotal, latestFirst } from '../../client/apps/crew/sections/vital-signs.ts';
 
 const empty = { id: 'e1', tenantId: 't', rev: '1-a', status: 'draft', unitId: 'M1' } as Epcr;
@@ -21,15 +21,19 @@ describe('crew ePCR form rules', () => {
     ];
     const anchors = new Set(SECTIONS.map(([a]) => a));
     for (const p of problems) {
-      expect(anchors.has(sectionOf(p.path)!), p.path).toBe(true);
+      expect(anchors.has(sectionAnchorOf(p.path)!), p.path).toBe(true);
       const words = plainWords(p.message);
       expect(words.text, p.message).not.toMatch(/required to finalize|\(e[A-Z]/);
       expect(words.text).toMatch(/^[A-Z].*\.$/);
     }
-    expect(sectionOf('vitals[v1].systolic')).toBe('vitals');
-    expect(sectionOf('medications[m1].dose')).toBe('treatment');
-    expect(sectionOf('scene.address.zip')).toBe('billing');
-    expect(sectionOf('addendumOf')).toBeUndefined();
+    expect(sectionAnchorOf('vitals[v1].systolic')).toBe('vitals');
+    expect(sectionAnchorOf('medications[m1].dose')).toBe('treatment');
+    expect(sectionAnchorOf('scene.address.zip')).toBe('billing');
+    expect(sectionAnchorOf('addendumOf')).toBeUndefined();
+    expect(pathOf('vitals[v1].systolic')).toEqual(['vitals', { id: 'v1' }, 'systolic']);
+    expect(pathName(pathOf('scene.address.zip'))).toBe('scene.address.zip');
+    expect(valueAt({ vitals: [{ id: 'v0' }, { id: 'v1', systolic: 140 }] }, 'vitals[v1].systolic')).toBe(140);
+    expect(valueAt({ patient: {} }, 'patient.address.zip')).toBeUndefined();
     expect(fieldMessage('Type of service requested (eResponse.05) is required to finalize'))
       .toBe('Type of service requested: needed to finalize. (NEMSIS eResponse.05)');
     expect(plainWords('Patient last name is required to finalize')).toEqual({ text: 'Patient last name: needed to finalize.' });

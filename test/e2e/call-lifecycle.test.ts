@@ -93,6 +93,16 @@ describe('a call worked to its end: MDT and dispatch (browser)', () => {
       return unit?.status === 'available' && unit.currentIncidentId === undefined;
     }, 'M5 available with no current call on the server');
     await waitFor(async () => (await incident(first.id))?.timeline?.backInService !== undefined, 'back in service on the timeline');
+    // The crew's tablet no longer counts the call as open once the unit is back in service,
+    // although dispatch has not closed it yet (its status is still `transporting`).
+    const crew = await crewCtx.newPage();
+    watchConsole(crew, 'crew', errors);
+    await crew.goto(`${server.url}/crew/`); // the crew's session on this device is the MDT's
+    await crew.locator('[data-testid="status-bar"]').waitFor();
+    const call = crew.locator(`[data-testid="call"][data-id="${first.id}"]`);
+    await expect.poll(() => call.getAttribute('data-current'), { timeout: 20_000 }).toBe('false');
+    expect(await textOf(crew.locator('#calls-title + p'))).toContain('0 open');
+    await crew.close();
 
     // Dispatch sends M5 to the second call, then cancels it: the MDT says why until the crew is clear.
     await row(second.number).getByTestId('assign-unit').selectOption('M5');

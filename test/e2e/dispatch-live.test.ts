@@ -98,13 +98,14 @@ describe('dispatch console and MDT (browser)', () => {
     const progress = dispatch.locator(`[data-testid="incident-row"][data-incident="${incidentNumber}"] [data-testid="epcr-progress"]`);
     await expect.poll(() => textOf(progress), { timeout: 15_000 }).toContain('M2: draft');
     await link.first().click();
+    await crew.getByTestId('section-patient').click();
     await crew.getByLabel('Last name').fill('Okafor');
     await crew.getByTestId('finalize').click();
 
     // The server checks it and returns it: the crew sees the problems at their fields, dispatch sees the state.
     await crew.getByTestId('finalize-errors').waitFor({ timeout: 20_000 });
     await expect.poll(() => crew.getByTestId('field-server-error').count()).toBeGreaterThan(3);
-    expect(await textOf(crew.locator('.field', { has: crew.getByLabel('First name') }))).toContain('Patient first name is required to finalize');
+    expect(await textOf(crew.locator('.field', { has: crew.getByLabel('First name') }))).toContain('Patient first name: needed to finalize.');
     await expect.poll(() => textOf(progress), { timeout: 15_000 }).toMatch(/M2: returned to the crew \(\d+ to fix\)/);
     expect(await dispatch.evaluate(() => (window as unknown as { stayedLoaded?: boolean }).stayedLoaded)).toBe(true);
     const epcrId = (await crew.getByTestId('epcr-form').getAttribute('data-id'))!;

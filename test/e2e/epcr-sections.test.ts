@@ -102,6 +102,12 @@ describe('ePCR form sections (browser)', () => {
     expect(await textOf(page.getByTestId('finalize-errors'))).toContain(`fix the ${openBefore - 1} left of ${openBefore} things`);
     await screenshot(page, 'epcr-sections-returned');
 
+    // From another section, "Show the first one" opens the section of the first returned problem at its field.
+    await page.getByTestId('section-billing').click();
+    await page.getByTestId('show-first-problem').click();
+    await expect.poll(() => page.getByTestId('epcr-form').getAttribute('data-section')).toBe('response');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('response.unitCapability');
+
     // "All sections" shows the whole report for reading.
     await page.getByTestId('section-all').click();
     expect(await form.locator('fieldset[data-testid="section"]:visible').count()).toBe(10);

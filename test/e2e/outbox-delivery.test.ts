@@ -57,7 +57,9 @@ describe('the service worker delivers the outbound queue (browser)', () => {
 
     await goOffline(ctx, cable);
     await openReport(page, epcrId);
+    await page.getByTestId('section-patient').click();
     await page.getByLabel('Last name').fill('Abara');
+    await page.getByTestId('section-narrative').click();
     await page.getByLabel('Narrative').fill('Slipped on ice, alert, no loss of consciousness.');
     await page.getByTestId('finalize').click();
     await expect.poll(() => textOf(formBadge(page)), { timeout: 10_000 }).toBe('Saved on device');
@@ -105,6 +107,7 @@ describe('the service worker delivers the outbound queue (browser)', () => {
     await openReport(page, epcrId);
 
     await server.stop();
+    await page.getByTestId('section-narrative').click();
     await page.getByLabel('Narrative').fill('Written while the server was down.');
     await expect.poll(() => queueLine(page), { timeout: 10_000 }).toContain('1 patient care report');
     await expect.poll(() => textOf(page.getByTestId('connectivity')), { timeout: 10_000 }).toBe('Server unreachable');
@@ -155,6 +158,7 @@ describe('the service worker delivers the outbound queue (browser)', () => {
     const epcrId = reports[2]!;
     const pushesBefore = cable.log.length;
     await openReport(page, epcrId);
+    await page.getByTestId('section-narrative').click();
     await loseFirstAnswer(() => page.getByLabel('Narrative').fill('Answer lost once; written once.'));
     await waitFor(async () => (await serverEpcr(epcrId))?.narrative?.text === 'Answer lost once; written once.', 'the write on the server');
     await expect.poll(() => formBadge(page).getAttribute('data-state'), { timeout: 20_000 }).toBe('synced');
@@ -176,6 +180,8 @@ describe('the service worker delivers the outbound queue (browser)', () => {
     const pushesBefore = cable.log.length;
     await openReport(page, epcrId);
     const before = new Set((await auditWrites(epcrId)).map((e) => e.id));
+    // Every section on screen: the edits and the finalize follow each other without a pause.
+    await page.getByTestId('section-all').click();
     await loseFirstAnswer(async () => {
       await page.getByLabel('Last name').fill('Lindqvist');
       await page.getByLabel('Chief complaint').fill('wrist pain after fall');
@@ -221,6 +227,7 @@ describe('the service worker delivers the outbound queue (browser)', () => {
       }
     }, { tenantId: TENANT, unitId: unit });
     await expect.poll(() => queuedCount(page), { timeout: 20_000 }).toBe(3000);
+    await page.getByTestId('section-patient').click();
     await page.getByLabel('Last name').fill('Okonkwo');
     await page.getByTestId('finalize').click();
     await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(3001);

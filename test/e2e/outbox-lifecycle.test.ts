@@ -80,6 +80,7 @@ describe('the outbound queue across restarts, browsers and updates (browser)', (
     let page = await resetDevice(d);
     await openReport(page, epcrId);
     await goOffline(d.ctx, d.cable);
+    await page.getByTestId('section-narrative').click();
     await page.getByLabel('Narrative').fill('Queued before the tablet was shut down.');
     await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(1);
 
@@ -112,7 +113,9 @@ describe('the outbound queue across restarts, browsers and updates (browser)', (
 
     // The network is up but every push is turned away: the change stays queued.
     cable.block(/\/api\/sync\/[a-z_]+\/push/);
+    await page.getByTestId('section-patient').click();
     await page.getByLabel('Last name').fill('Haddad');
+    await page.getByTestId('section-narrative').click();
     await page.getByLabel('Narrative').fill('Written before the update.');
     await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(1);
     await expect.poll(() => textOf(page.getByTestId('queue-error')), { timeout: 10_000 }).toContain('the server could not take the changes (503');
@@ -165,6 +168,7 @@ describe('the outbound queue across restarts, browsers and updates (browser)', (
       }))).toEqual({ page: false, registration: false });
       await openReport(page, epcrId);
       await goOffline(ctx, cable);
+      await page.getByTestId('section-narrative').click();
       await page.getByLabel('Narrative').fill('No Background Sync on this tablet.');
       await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(1);
 

@@ -167,6 +167,18 @@ describe('resolving a conflict', () => {
     }
   });
 
+  it('does not reopen a decided conflict that another merge recorded with other revisions', () => {
+    const { resolvedOnA } = scenario();
+    const [resolved] = conflictsOf(resolvedOnA).filter((c) => c.resolvedAt);
+    // The same two values, recorded by a later merge of newer states (other revisions, sides swapped).
+    const late: ConflictEntry = { ...resolved!, id: 'clate', keptRev: '7-tabB.q9', lostRev: '6-tabA.k3', keptValueJson: resolved!.lostValueJson!, lostValueJson: resolved!.keptValueJson! };
+    delete late.resolvedAt;
+    delete late.resolvedBy;
+    expect(openConflicts({ ...resolvedOnA, conflicts: [...conflictsOf(resolvedOnA), late] })).toEqual([]);
+    // Another value at that field is a new decision.
+    expect(openConflicts({ ...resolvedOnA, conflicts: [...conflictsOf(resolvedOnA), { ...late, lostValueJson: '"Lee"' }] })).toHaveLength(1);
+  });
+
   it('gives a device conflict handler the same resolved document the server gives', async () => {
     const { conflicted, resolvedOnA, editedOnB } = scenario();
     const server = merge('epcrs', { base: conflicted, master: resolvedOnA, incoming: editedOnB });

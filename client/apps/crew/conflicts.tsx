@@ -130,59 +130,76 @@ function fieldSchema(path: string): unknown {
   return node;
 }
 
-/** The ops that put `value` into the field and close the entry: one ordinary, synced edit. */
-export function resolutionOps(epcr: Epcr, entry: ConflictEntry, value: unknown, by: string, at = offsetDateTime()): Op[] {
+/** The ops that put `value` into the field and close its entries: one ordinary, synced edit. */
+export function resolutionOps(epcr: Epcr, entries: readonly ConflictEntry[], value: unknown, by: string, at = offsetDateTime()): Op[] {
   const ops: Op[] = [];
-  if (entry.path !== '_deleted') {
-    const path = conflictPathSegments(entry.path) as Path;
-    const current = currentValue(epcr, entry.path);
-    if (JSON.stringify(current) !== JSON.stringify(value)) {
-      ops.push(value === undefined ? { op: 'unset', path } : { op: 'set', path, value });
-    }
+  const path = entries[0]?.path;
+  if (path === undefined) return ops;
+  if (path !== '_deleted' && JSON.stringify(currentValue(epcr, path)) !== JSON.stringify(value)) {
+    const segments = conflictPathSegments(path) as Path;
+    ops.push(value === undefined ? { op: 'unset', path: segments } : { op: 'set', path: segments, value });
   }
-  if (entry.id !== undefined) {
+  const legacy = entries.filter((e) => e.id === undefined);
+  for (const entry of entries) {
+    if (entry.id === undefined) continue;
     ops.push({ op: 'set', path: ['conflicts', { id: entry.id }, 'resolvedAt'], value: at });
     ops.push({ op: 'set', path: ['conflicts', { id: entry.id }, 'resolvedBy'], value: by.slice(0, 200) });
-  } else {
-    // An entry from before entries had ids: the list is rewritten with this one resolved.
-    const conflicts = (epcr.conflicts ?? []).map((c) => (c === entry || (c.path === entry.path && c.keptRev === entry.keptRev && c.lostRev === entry.lostRev)
-      ? { ...c, resolvedAt: at, resolvedBy: by.slice(0, 200) } : c));
-    ops.push({ op: 'set', path: ['conflicts'], value: conflicts });
+  }
+  if (legacy.length > 0) {
+    // Entries from before entries had ids: the list is rewritten with these resolved.
+    const matches = (c: ConflictEntry) => legacy.some((e) => c.path === e.path && c.keptRev === e.keptRev && c.lostRev === e.lostRev);
+    ops.push({ op: 'set', path: ['conflicts'], value: (epcr.conflicts ?? []).map((c) => (matches(c) ? { ...c, resolvedAt: at, resolvedBy: by.slice(0, 200) } : c)) });
   }
   return ops;
 }
 
-function Version(props: { which: 'kept' | 'lost'; title: string; value: unknown; by?: string | undefined; at?: string | undefined; long: boolean; disabled: boolean; onKeep: () => void }) {
-  const when = whenText(props.at);
+interface Candidate { value: unknown; by?: string | undefined; at?: string | undefined }
+
+/** Every distinct value the entries of one field hold, each with who wrote it and when (first seen). */
+function candidatesOf(entries: readonly ConflictEntry[]): Candidate[] {
+  const seen = new Map<string, Candidate>();
+  for (const entry of entries) {
+    for (const [json, by, at] of [[entry.keptValueJson, entry.keptBy, entry.keptAt], [entry.lostValueJson, entry.lostBy, entry.lostAt]] as const) {
+      const key = json ?? 'absent';
+      if (!seen.has(key)) seen.set(key, { value: conflictValue(json), by, at });
+    }
+  }
+  return [...seen.values()];
+}
+
+function Version(props: { n: number; candidate: Candidate; long: boolean; disabled: boolean; onKeep: () => void }) {
+  const when = whenText(props.candidate.at);
   return (
-    <div class="conflict-version card" data-testid={`conflict-${props.which}`}>
-      <div class="meta">{props.title}</div>
-      <div class="meta" data-testid={`conflict-who-${props.which}`}>
-        Written by <strong>{props.by ?? 'an unknown device'}</strong>{when ? ` at ${when}` : ''}
+    <div class="conflict-version card" data-testid="conflict-version">
+      <div class="meta">Version {String.fromCharCode(65 + props.n)}</div>
+      <div class="meta" data-testid="conflict-who">
+        Written by <strong>{props.candidate.by ?? 'an unknown device'}</strong>{when ? ` at ${when}` : ''}
       </div>
       {props.long
-        ? <pre class="conflict-text" style="white-space:pre-wrap;font:inherit;margin:8px 0" data-testid={`conflict-value-${props.which}`}>{valueText(props.value)}</pre>
-        : <p style="font-size:1.2em;margin:8px 0" data-testid={`conflict-value-${props.which}`}>{valueText(props.value)}</p>}
-      {!props.disabled && <button class="primary big" data-testid={`conflict-keep-${props.which}`} onClick={props.onKeep}>Keep this one</button>}
+        ? <pre class="conflict-text" style="white-space:pre-wrap;font:inherit;margin:8px 0" data-testid="conflict-value">{valueText(props.candidate.value)}</pre>
+        : <p style="font-size:1.2em;margin:8px 0" data-testid="conflict-value">{valueText(props.candidate.value)}</p>}
+      {!props.disabled && <button class="primary big" data-testid="conflict-keep" onClick={props.onKeep}>Keep this one</button>}
     </div>
   );
 }
 
-function ConflictItem({ epcr, entry, session, disabled }: { epcr: Epcr; entry: ConflictEntry; session: Session; disabled: boolean }) {
+/** One field with two (or more) values: keyed by its path, so an editor stays open while entries sync in. */
+function ConflictItem({ epcr, path, entries, session, disabled }: { epcr: Epcr; path: string; entries: ConflictEntry[]; session: Session; disabled: boolean }) {
   const [combining, setCombining] = useState<string>();
   const [problem, setProblem] = useState<string>();
-  const kept = conflictValue(entry.keptValueJson);
-  const lost = conflictValue(entry.lostValueJson);
-  const now = currentValue(epcr, entry.path);
-  const schema = fieldSchema(entry.path) as { type?: string; maxLength?: number } | undefined;
-  const long = isFreeTextSchema(schema) || (typeof kept === 'string' && kept.length > 80) || (typeof lost === 'string' && lost.length > 80);
-  const textual = schema?.type === 'string' && entry.path !== '_deleted' && !TIME.test(String(kept ?? lost ?? ''));
+  const candidates = candidatesOf(entries);
+  const values = candidates.map((c) => c.value);
+  const now = currentValue(epcr, path);
+  const bothKept = entries.some((e) => e.bothKept);
+  const schema = fieldSchema(path) as { type?: string; maxLength?: number } | undefined;
+  const long = isFreeTextSchema(schema) || values.some((v) => typeof v === 'string' && v.length > 80);
+  const textual = schema?.type === 'string' && path !== '_deleted' && !values.some((v) => typeof v === 'string' && TIME.test(v));
   const numeric = schema?.type === 'integer' || schema?.type === 'number';
   const by = session.user.displayName ?? session.user.userId;
   const resolve = async (value: unknown) => {
     setProblem(undefined);
     try {
-      await write.mutate('epcrs', epcr.id, resolutionOps(epcr, entry, value, by));
+      await write.mutate('epcrs', epcr.id, resolutionOps(epcr, entries, value, by));
     } catch (error) {
       setProblem(`Not saved: ${error instanceof Error ? error.message : String(error)}. Nothing was changed; try again.`);
     }
@@ -204,37 +221,38 @@ function ConflictItem({ epcr, entry, session, disabled }: { epcr: Epcr; entry: C
     }
     void resolve(text === '' ? undefined : text);
   };
-  const nowDiffers = !entry.bothKept && JSON.stringify(now) !== JSON.stringify(kept) && JSON.stringify(now) !== JSON.stringify(lost);
+  const nowDiffers = !bothKept && path !== '_deleted' && !values.some((v) => JSON.stringify(v) === JSON.stringify(now));
   return (
-    <li class="card conflict" id={`conflict-${entry.path}`} data-testid="conflict" data-path={entry.path} style="margin-bottom:8px">
-      <h4 style="margin:0 0 4px">{conflictLabel(epcr, entry.path)}</h4>
-      {entry.path === '_deleted'
-        ? <p>The report was deleted on one device while it was being edited on another; it was kept.</p>
-        : entry.bothKept
+    <li class="card conflict" id={`conflict-${path}`} data-testid="conflict" data-path={path} style="margin-bottom:8px">
+      <h4 style="margin:0 0 4px">{conflictLabel(epcr, path)}</h4>
+      {path === '_deleted'
+        ? <p>The report was deleted on one device while it was being edited on another; it was kept. Confirm to close this.</p>
+        : bothKept
           ? <p class="meta">Both texts are kept in the field, each between markers, until you choose one or combine them.</p>
-          : <p class="meta">Two devices wrote different values. The report holds the first one the server received; the other is kept here.</p>}
-      <div style="display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,320px),1fr));gap:12px">
-        <Version which="kept" title={entry.bothKept ? 'Version A' : 'In the report'} value={kept} by={entry.keptBy} at={entry.keptAt} long={long} disabled={disabled}
-          onKeep={() => void resolve(kept)} />
-        <Version which="lost" title={entry.bothKept ? 'Version B' : 'The other value'} value={lost} by={entry.lostBy} at={entry.lostAt} long={long} disabled={disabled}
-          onKeep={() => void resolve(entry.path === '_deleted' ? kept : lost)} />
-      </div>
+          : <p class="meta">Different devices wrote different values. The report holds the one the server received first; the others are kept here.</p>}
+      {path === '_deleted'
+        ? !disabled && <button class="primary big" data-testid="conflict-keep" onClick={() => void resolve(false)}>Keep the report</button>
+        : (
+          <div style="display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,320px),1fr));gap:12px">
+            {candidates.map((candidate, n) => <Version key={n} n={n} candidate={candidate} long={long} disabled={disabled} onKeep={() => void resolve(candidate.value)} />)}
+          </div>
+        )}
       {nowDiffers && (
         <p class="meta" data-testid="conflict-now">Changed since to: {valueText(now)} {!disabled && <button onClick={() => void resolve(now)}>Keep what is in the report now</button>}</p>
       )}
       {!disabled && (textual || numeric) && combining === undefined && (
         <button class="big" data-testid="conflict-combine" onClick={() => setCombining(
-          entry.bothKept && typeof now === 'string' ? now
-            : typeof kept === 'string' && typeof lost === 'string' ? `${kept}\n${lost}` : String(kept ?? lost ?? ''),
+          bothKept && typeof now === 'string' ? now
+            : values.every((v) => typeof v === 'string') ? values.join('\n') : String(now ?? values.find((v) => v !== undefined) ?? ''),
         )}>{numeric ? 'Enter another value' : 'Combine them (edit)'}</button>
       )}
       {combining !== undefined && (
         <div class="field">
-          <label for={`combine-${entry.path}`}>{numeric ? 'The value to keep' : 'The combined text to keep'}</label>
+          <label for={`combine-${path}`}>{numeric ? 'The value to keep' : 'The combined text to keep'}</label>
           {numeric
-            ? <input id={`combine-${entry.path}`} inputMode="decimal" value={combining} data-testid="conflict-combined"
+            ? <input id={`combine-${path}`} inputMode="decimal" value={combining} data-testid="conflict-combined"
               onInput={(e) => setCombining((e.target as HTMLInputElement).value)} />
-            : <textarea id={`combine-${entry.path}`} rows={long ? 8 : 2} value={combining} data-testid="conflict-combined"
+            : <textarea id={`combine-${path}`} rows={long ? 8 : 2} value={combining} data-testid="conflict-combined"
               onInput={(e) => setCombining((e.target as HTMLTextAreaElement).value)} />}
           <div class="row">
             <button class="primary big" data-testid="conflict-save-combined" onClick={saveCombined}>Keep this</button>
@@ -249,17 +267,18 @@ function ConflictItem({ epcr, entry, session, disabled }: { epcr: Epcr; entry: C
 
 /** The panel at the top of the report; nothing when every conflict is resolved. */
 export function ConflictsPanel({ epcr, session, disabled }: { epcr: Epcr; session: Session; disabled: boolean }) {
-  const open = openConflicts(epcr);
-  if (open.length === 0) return null;
+  const byPath = new Map<string, ConflictEntry[]>();
+  for (const entry of openConflicts(epcr)) byPath.set(entry.path, [...(byPath.get(entry.path) ?? []), entry]);
+  if (byPath.size === 0) return null;
   return (
     <section class="conflicts-panel finalize-errors" role="region" aria-labelledby="conflicts-title" data-testid="conflicts-panel">
-      <h3 id="conflicts-title" style="margin:4px 0">Conflicts to resolve ({open.length})</h3>
+      <h3 id="conflicts-title" style="margin:4px 0">Conflicts to resolve ({byPath.size})</h3>
       <p class="meta">
-        This report was edited on more than one device and {open.length === 1 ? 'one field has' : `${open.length} fields have`} two values.
+        This report was edited on more than one device and {byPath.size === 1 ? 'one field has' : `${byPath.size} fields have`} more than one value.
         Nothing was thrown away: choose one, or combine them. The report cannot be finalized until each is resolved.
       </p>
       <ul class="list">
-        {open.map((entry) => <ConflictItem key={entry.id ?? `${entry.path}|${entry.keptRev}|${entry.lostRev}`} epcr={epcr} entry={entry} session={session} disabled={disabled} />)}
+        {[...byPath].map(([path, entries]) => <ConflictItem key={path} epcr={epcr} path={path} entries={entries} session={session} disabled={disabled} />)}
       </ul>
     </section>
   );

@@ -14,19 +14,20 @@ import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
 import { epcrSchema } from '../../../shared/schemas/epcrs.ts';
 import type { Path } from '../../worker/api.ts';
 import { flushAll, invalidDrafts, journalEntry, journalOf, journalReplayed, onJournalChange } from '../../ui/autosave.ts';
-import { Badge, go, ListField, markReady, route, SelectField, TextField } from '../../ui/components.tsx';
+import { Badge, go, ListField, markReady, SelectField, TextField } from '../../ui/components.tsx';
 import { database, useDoc, write } from '../../ui/db.ts';
 import { uuid } from '../../ui/ids.ts';
 import type { Session } from '../../ui/session.ts';
 import { clockOf } from '../../ui/time.ts';
 import { nothingTyped, prefillFromCall } from './report-content.ts';
 import { backToList } from './return-to.ts';
+import { openPlace, placeInRoute, revealField } from './sections/reveal.ts';
 import { billingSection } from './sections/billing.tsx';
 import { callSection } from './sections/call.tsx';
 import { dispositionSection } from './sections/disposition.tsx';
 import { historySection } from './sections/history.tsx';
 import type { FieldProps, FormKit } from './sections/kit.ts';
-import { fieldMessage, filled, isSection, pathName, plainWords, SECTIONS, sectionOf, valueAt, type SectionAnchor } from './sections/model.ts';
+import { fieldMessage, filled, pathName, pathOf, plainWords, SECTIONS, sectionAnchorOf, valueAt, type SectionAnchor } from './sections/model.ts';
 import { narrativeSection } from './sections/narrative.tsx';
 import { SectionNav, type SectionStatus } from './sections/nav.tsx';
 import { patientSection } from './sections/patient.tsx';
@@ -36,7 +37,7 @@ import { treatmentSection } from './sections/treatment.tsx';
 import { vitalsSection } from './sections/vitals.tsx';
 import { ConflictsPanel } from './conflicts.tsx';
 
-export { pathName };
+export { pathName, revealField };
 
 const LEGENDS: Readonly<Record<SectionAnchor, string>> = {
   response: 'Call (response and dispatch)', patient: 'Patient', situation: 'Situation', history: 'History', vitals: 'Vitals',
@@ -139,18 +140,11 @@ export { LinesField };
 /** The lines fields (they save through their own component, not the form's field helper). */
 const LINES_PATHS: readonly Path[] = [['history', 'allergies'], ['history', 'medicalHistory'], ['history', 'currentMedications']];
 
-/** The section in the address (`#/epcr/<id>/<section>`), so a reload or Settings returns to it. */
-function sectionInRoute(): SectionAnchor | 'all' {
-  const part = route.value.split('/')[2];
-  return part === 'all' ? 'all' : isSection(part) ? part : 'response';
-}
-
 export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const view = useDoc<Epcr>('epcrs', id);
   const incidentView = useDoc<Incident>('incidents', view?.doc.incidentId);
   const originalView = useDoc<Epcr>('epcrs', view?.doc.addendumOf);
   const [focusItem, setFocusItem] = useState<string>();
-  const [openVital, setOpenVital] = useState<string>();
   const [discarding, setDiscarding] = useState(false);
   // Refused drafts count in the section badges: follow the journal.
   const [, setJournalTick] = useState(0);
@@ -171,9 +165,10 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const locked = epcr.lockedAt !== undefined;
   const checking = epcr.status === 'finalized' && !locked;
   const disabled = locked || checking;
-  const current = sectionInRoute();
+  const place = placeInRoute();
+  const current = place.section;
   const openSection = (anchor: SectionAnchor | 'all') => {
-    go(`epcr/${id}/${anchor}`);
+    openPlace(id, anchor);
     // A section opened from further down the page starts at its top.
     requestAnimationFrame(() => document.querySelector(anchor === 'all' ? '#sec-response' : `#sec-${anchor}`)?.scrollIntoView({ block: 'nearest' }));
   };
@@ -195,7 +190,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
 
   const status = new Map<SectionAnchor, SectionStatus>(SECTIONS.map(([anchor]) => [anchor, { missing: 0, returned: 0, notSaved: 0 }]));
   const count = (path: string, key: keyof SectionStatus) => {
-    const anchor = sectionOf(path);
+    const anchor = sectionAnchorOf(path);
     if (anchor) status.get(anchor)![key] += 1;
   };
   for (const path of new Set(missing.map((m) => m.path))) if (!serverErrors.has(path)) count(path, 'missing');
@@ -237,7 +232,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
 
   const bodies: Record<SectionAnchor, () => JSX.Element> = {
     response: () => callSection(kit), patient: () => patientSection(kit), situation: () => situationSection(kit),
-    history: () => historySection(kit), vitals: () => vitalsSection(kit, { open: openVital, setOpen: setOpenVital }),
+    history: () => historySection(kit), vitals: () => vitalsSection(kit, { open: place.vitalSet, setOpen: (set) => openPlace(id, current === 'all' ? 'all' : 'vitals', set) }),
     treatment: () => treatmentSection(kit), narrative: () => narrativeSection(kit), disposition: () => dispositionSection(kit),
     times: () => timesSection(kit), billing: () => billingSection(kit),
   };
@@ -258,6 +253,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     </>
   );
   const unplaced = returned.filter((e) => !rendered.has(e.path));
+  const placedReturned = returned.filter((e) => rendered.has(e.path) && e.path !== 'vitals');
   const returnedCount = epcr.finalizeErrors?.length ?? 0;
 
   // An accidental report (nothing typed in it, not even a value waiting in the journal) can go,
@@ -309,6 +305,9 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
             ? `The server returned this report; all ${returnedCount} problem${returnedCount === 1 ? ' is' : 's are'} fixed: finalize again`
             : `The server returned this report: fix ${returned.length === returnedCount ? '' : `the ${returned.length} left of `}${returnedCount} thing${returnedCount === 1 ? '' : 's'}, then finalize again`}</h3>
           {returned.length > 0 && <p class="meta">Each problem is shown at its field; the sections marked "returned" hold them.</p>}
+          {placedReturned[0] && (
+            <button data-testid="show-first-problem" onClick={() => revealField(id, pathOf(placedReturned[0]!.path))}>Show the first one</button>
+          )}
           {unplaced.length > 0 && (
             <ul>{unplaced.map((e) => {
               const words = plainWords(e.message);

@@ -7,13 +7,16 @@
 import { signal } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
 import type { BillingRecord, Claim, Epcr, Incident, Unit } from '../../../shared/schemas/index.ts';
+import { ActionError, useAction, WriteRefusedError } from '../../ui/action.tsx';
 import { boot } from '../../ui/boot.tsx';
+import { BillingApp } from './billing.tsx';
 import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
 import { database, useQuery, write } from '../../ui/db.ts';
 import { incidentIdFor } from '../../ui/ids.ts';
 import { IncidentActions } from './incident-actions.tsx';
 import { connectLive, liveConnected, liveError, type LiveEventName } from '../../ui/live.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
+import { recordField, type FieldConstraints } from '../../ui/record-field.ts';
 import { clock, online } from '../../ui/runtime.ts';
 import { getAccessToken, type Session } from '../../ui/session.ts';
 import { ago, clockOf, epochOf, offsetDateTime } from '../../ui/time.ts';
@@ -96,6 +99,7 @@ function Board({ session }: { session: Session }) {
   const billing = useQuery<BillingRecord>('billing_records', collections.has('billing_records') ? {} : undefined);
   const claims = useQuery<Claim>('claims', collections.has('claims') ? {} : undefined);
   const [selected, setSelected] = useState<string>();
+  const assigning = useAction();
   const now = clock.value;
   if (!units || !incidents || !epcrs) return <p>Loading…</p>;
   markReady();
@@ -187,6 +191,7 @@ function Board({ session }: { session: Session }) {
           <h2 id="incidents-title">Open incidents ({active.length})</h2>
           <button class="primary" onClick={() => go('new')} data-testid="new-incident">New incident</button>
         </div>
+        <ActionError action={assigning} testId="assign-error" />
         <table data-testid="incident-table">
           <thead><tr><th scope="col">Incident</th><th scope="col">Where</th><th scope="col">Unit</th><th scope="col">ePCR</th><th scope="col">Billing / claim</th><th scope="col">Close or cancel</th></tr></thead>
           <tbody>
@@ -205,8 +210,9 @@ function Board({ session }: { session: Session }) {
                   <td>
                     <label class="visually-hidden" for={`assign-${incident.id}`}>Assign a unit to {incident.incidentNumber}</label>
                     <select id={`assign-${incident.id}`} data-testid="assign-unit" value={incident.assignedUnitId ?? ''}
+                      {...recordField({ collection: 'incidents', docId: incident.id, path: 'assignedUnitId' }, 'select')}
                       onFocus={() => setSelected(incident.id)}
-                      onChange={(e) => { const v = e.currentTarget.value; if (v) void assign(incident, v); }}>
+                      onChange={(e) => { const v = e.currentTarget.value; if (v) void assigning.run(() => assign(incident, v)); }}>
                       <option value="">— assign —</option>
                       {rows.map((r) => <option key={r.callSign} value={r.callSign}>{r.callSign} ({UNIT_STATUS_TEXT[r.status] ?? r.status})</option>)}
                     </select>
@@ -226,16 +232,25 @@ function Board({ session }: { session: Session }) {
 }
 
 // ---- new incident -----------------------------------------------------------------------------
+const NEW_INCIDENT_PATHS = {
+  incidentNumber: 'incidentNumber', complaint: 'complaint', priority: 'priority', street: 'address.street', city: 'address.city',
+  zip: 'address.zip', lat: 'location.lat', lng: 'location.lng', unit: 'assignedUnitId',
+} as const;
+
 function NewIncident({ session }: { session: Session }) {
   const units = useQuery<Unit>('units', {});
   const t = offsetDateTime();
   const stamp = `${t.slice(2, 4)}${t.slice(5, 7)}${t.slice(8, 10)}-${t.slice(11, 13)}${t.slice(14, 16)}${t.slice(17, 19)}`;
   const [form, setForm] = useState({ incidentNumber: `D${stamp}`, complaint: '', priority: 'P2', street: '', city: '', zip: '', lat: '', lng: '', unit: '' });
   const [error, setError] = useState<string>();
+  const create = useAction();
+  // The incident with the number typed, if one is on this device (CAD's may have an id of another recipe).
+  const sameNumber = useQuery<Incident>('incidents', form.incidentNumber.trim() ? { selector: { incidentNumber: form.incidentNumber.trim() }, limit: 1 } : undefined, [form.incidentNumber.trim()]);
   const set = (key: keyof typeof form) => (e: Event) => setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
   const submit = async (event: Event) => {
     event.preventDefault();
     setError(undefined);
+    create.clear();
     const lat = form.lat.trim() === '' ? undefined : Number(form.lat);
     const lng = form.lng.trim() === '' ? undefined : Number(form.lng);
     if ((lat === undefined) !== (lng === undefined) || (lat !== undefined && (!Number.isFinite(lat) || Math.abs(lat) > 90 || !Number.isFinite(lng) || Math.abs(lng!) > 180))) {
@@ -247,50 +262,63 @@ function NewIncident({ session }: { session: Session }) {
       return;
     }
     const at = offsetDateTime();
-    const id = await incidentIdFor(session.user.tenantId, form.incidentNumber.trim());
+    const number = form.incidentNumber.trim();
+    const id = await incidentIdFor(session.user.tenantId, number);
     const address = Object.fromEntries(Object.entries({ street: form.street.trim(), city: form.city.trim(), zip: form.zip.trim() }).filter(([, v]) => v));
-    await write.insert('incidents', {
-      id, tenantId: session.user.tenantId, incidentNumber: form.incidentNumber.trim(), status: form.unit ? 'dispatched' : 'new',
-      ...(form.complaint.trim() ? { complaint: form.complaint.trim() } : {}),
-      ...(form.priority ? { priority: form.priority } : {}),
-      ...(Object.keys(address).length ? { address } : {}),
-      ...(lat !== undefined ? { location: { lat, lng } } : {}),
-      ...(form.unit ? { assignedUnitId: form.unit } : {}),
-      timeline: { psapCall: at, ...(form.unit ? { unitNotified: at } : {}) },
-    });
+    // One incident per number: its id is derived from it, so a second one would be the same record.
+    const duplicate = `Incident number ${number} already exists; nothing was created. Use another number, or find ${number} on the board to change it.`;
+    const created = await create.run(async () => {
+      if (sameNumber?.some((i) => i.doc.incidentNumber === number)) throw new WriteRefusedError('duplicate', duplicate);
+      await write.insert('incidents', {
+        id, tenantId: session.user.tenantId, incidentNumber: number, status: form.unit ? 'dispatched' : 'new',
+        ...(form.complaint.trim() ? { complaint: form.complaint.trim() } : {}),
+        ...(form.priority ? { priority: form.priority } : {}),
+        ...(Object.keys(address).length ? { address } : {}),
+        ...(lat !== undefined ? { location: { lat, lng } } : {}),
+        ...(form.unit ? { assignedUnitId: form.unit } : {}),
+        timeline: { psapCall: at, ...(form.unit ? { unitNotified: at } : {}) },
+      });
+    }, { duplicate });
+    if (!created) return;
     const unit = units?.find((u) => u.doc.callSign === form.unit)?.doc;
     if (unit) {
-      await write.mutate('units', unit.id, [
+      const assigned = await create.run(() => write.mutate('units', unit.id, [
         { op: 'set', path: ['status'], value: 'dispatched' }, { op: 'set', path: ['statusAt'], value: at },
         { op: 'set', path: ['currentIncidentId'], value: id }, { op: 'unset', path: ['assignmentAcknowledgedAt'] },
-      ]);
+      ]), { missing: `Incident ${number} was created, but unit ${unit.callSign} is no longer on this device, so it was not marked dispatched. Assign a unit from the board.` });
+      if (!assigned) return;
     }
     go('');
   };
-  const field = (key: keyof typeof form, label: string, extra: Record<string, unknown> = {}) => (
-    <div class="field"><label for={`ni-${key}`}>{label}</label><input id={`ni-${key}`} name={key} value={form[key]} onInput={set(key)} {...extra} /></div>
+  // What each input writes into the new incident (the round-trip suite reads these declarations).
+  const declared = (key: keyof typeof form, kind: 'text' | 'number' | 'select', constraints: FieldConstraints = {}) =>
+    recordField({ collection: 'incidents', path: NEW_INCIDENT_PATHS[key] }, kind, constraints);
+  const field = (key: keyof typeof form, label: string, extra: Record<string, unknown> = {}, constraints: FieldConstraints = {}) => (
+    <div class="field"><label for={`ni-${key}`}>{label}</label><input id={`ni-${key}`} name={key} value={form[key]} onInput={set(key)} {...extra}
+      {...declared(key, constraints.min !== undefined ? 'number' : 'text', { maxLength: extra['maxLength'] as number | undefined, ...constraints })} /></div>
   );
   return (
     <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="ni-title" style="max-width:720px" data-testid="new-incident-form">
       <h2 id="ni-title">New incident</h2>
       <div class="grid">
-        {field('incidentNumber', 'Incident number', { required: true, maxLength: 50 })}
+        {field('incidentNumber', 'Incident number', { required: true, maxLength: 50 }, { required: true })}
         <div class="field"><label for="ni-priority">Priority</label>
-          <select id="ni-priority" value={form.priority} onChange={set('priority')}>{['P1', 'P2', 'P3', 'P4'].map((p) => <option key={p}>{p}</option>)}</select></div>
+          <select id="ni-priority" value={form.priority} onChange={set('priority')} {...declared('priority', 'select')}>{['P1', 'P2', 'P3', 'P4'].map((p) => <option key={p}>{p}</option>)}</select></div>
         {field('complaint', 'Complaint', { maxLength: 200 })}
         {field('street', 'Street', { maxLength: 200 })}
         {field('city', 'City', { maxLength: 200 })}
-        {field('zip', 'ZIP', { inputMode: 'numeric', maxLength: 10 })}
-        {field('lat', 'Latitude', { inputMode: 'decimal' })}
-        {field('lng', 'Longitude', { inputMode: 'decimal' })}
+        {field('zip', 'ZIP', { inputMode: 'numeric', maxLength: 10 }, { pattern: /^[0-9]{5}(-[0-9]{4})?$/ })}
+        {field('lat', 'Latitude', { inputMode: 'decimal' }, { min: -90, max: 90 })}
+        {field('lng', 'Longitude', { inputMode: 'decimal' }, { min: -180, max: 180 })}
         <div class="field"><label for="ni-unit">Assign unit</label>
-          <select id="ni-unit" value={form.unit} onChange={set('unit')}>
+          <select id="ni-unit" value={form.unit} onChange={set('unit')} {...declared('unit', 'select')}>
             <option value="">— later —</option>
             {(units ?? []).map((u) => <option key={u.doc.id} value={u.doc.callSign}>{u.doc.callSign} ({UNIT_STATUS_TEXT[u.doc.status] ?? u.doc.status})</option>)}
           </select></div>
       </div>
       {error && <p class="hint bad" role="alert">{error}</p>}
-      <div class="row"><button class="primary big" type="submit">Create incident</button><button type="button" onClick={() => go('')}>Cancel</button></div>
+      <ActionError action={create} testId="new-incident-error" />
+      <div class="row"><button class="primary big" type="submit" disabled={create.busy}>Create incident</button><button type="button" onClick={() => go('')}>Cancel</button></div>
     </form>
   );
 }
@@ -384,4 +412,8 @@ function DispatchApp({ session }: { session: Session }) {
   );
 }
 
-void boot({ roles: ['dispatcher', 'admin', 'biller'], title: 'Dispatch console', render: (session) => <DispatchApp session={session} /> });
+// A biller pulls billing records, claims and finalized reports, not units or incidents: the billing worklist is their console.
+void boot({
+  roles: ['dispatcher', 'admin', 'biller'], title: 'Dispatch console',
+  render: (session) => (session.user.role === 'biller' ? <BillingApp session={session} /> : <DispatchApp session={session} />),
+});

@@ -4,11 +4,11 @@
  */
 import '../../ui/styles.css';
 import { render } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { registerServiceWorker } from '../../ui/runtime.ts';
 import { dropKey, lockOtherTabs } from '../../ui/lock.ts';
-import { databaseNameFor, devSession, homeFor, loadSession, logout, saveSession, SessionError, type Session } from '../../ui/session.ts';
-import { PasswordSignIn } from '../../ui/sign-in.tsx';
+import { databaseNameFor, devSession, getAccessToken, homeFor, loadSession, logout, saveSession, SessionError, type Session } from '../../ui/session.ts';
+import { PasswordSignIn, Reauthenticate } from '../../ui/sign-in.tsx';
 
 const APPS = [
   { href: '/crew/', name: 'Crew ePCR', roles: ['crew'], text: 'Patient care reports on the tablet' },
@@ -23,8 +23,42 @@ function nextFor(session: Session): string {
   return next && allowed.includes(next) ? next : homeFor(session.user.role);
 }
 
+/**
+ * Whether the server still takes the session kept on this device: `expired` (with the server's
+ * reason) when it refuses it even after a refresh. Offline or unknown: assumed valid (the apps work offline).
+ */
+function useSessionCheck(session: Session): { expired?: string } {
+  const [state, setState] = useState<{ expired?: string }>({});
+  useEffect(() => {
+    if (!navigator.onLine) return;
+    let stopped = false;
+    void (async () => {
+      const response = await fetch('/api/auth/me', { headers: { authorization: `Bearer ${await getAccessToken()}` } });
+      if (response.status !== 401) return;
+      const body = await response.json().catch(() => undefined) as { error?: { message?: string } } | undefined;
+      if (!stopped) setState({ expired: body?.error?.message ?? 'The server no longer accepts this sign-in.' });
+    })().catch(() => undefined);
+    return () => { stopped = true; };
+  }, [session.accessToken]);
+  return state;
+}
+
 function SignedIn({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
   const mine = APPS.filter((a) => a.roles.includes(session.user.role));
+  const { expired } = useSessionCheck(session);
+  if (expired) {
+    // Not "Signed in": the session on this device is no longer valid. The same person signs in again and goes on.
+    return (
+      <div class="card" data-testid="signed-in-expired">
+        <h2>Your sign-in has expired</h2>
+        <p>{expired} Everything typed on this device is kept and is sent once you are signed in again.</p>
+        {session.kind === 'password'
+          ? <Reauthenticate session={session} onRenewed={async (next) => location.assign(nextFor(next))} />
+          : <p>Use a new developer token below, after signing out.</p>}
+        <p><button onClick={onSignOut}>Sign in as someone else</button></p>
+      </div>
+    );
+  }
   return (
     <div class="card" data-testid="signed-in">
       <h2>Signed in</h2>

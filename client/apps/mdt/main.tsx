@@ -4,12 +4,14 @@
  * locked, gps.ts), and a small offline map. Every status press is also kept as a status event
  * of its own (status.ts), so statuses pressed out of coverage all arrive, each with its time.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import type { Incident, Unit, UnitStatusEvent } from '../../../shared/schemas/index.ts';
+import { ActionError, useAction } from '../../ui/action.tsx';
 import { boot } from '../../ui/boot.tsx';
 import { AppShell, Badge, markReady } from '../../ui/components.tsx';
 import { database, useQuery, write } from '../../ui/db.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
+import { recordField } from '../../ui/record-field.ts';
 import { clock } from '../../ui/runtime.ts';
 import type { Session } from '../../ui/session.ts';
 import { ago, clockOf, epochOf, offsetDateTime } from '../../ui/time.ts';
@@ -28,6 +30,7 @@ function Mdt({ session }: { session: Session }) {
   const unitView = units?.[0];
   const unit = unitView?.doc;
   const unitIdRef = useRef<string | undefined>(undefined);
+  const action = useAction();
   unitIdRef.current = unit?.id;
   const incidents = useQuery<Incident>('incidents', callSign ? { selector: { assignedUnitId: callSign } } : undefined, [callSign]);
   const track = useQuery<{ id: string; lat: number; lng: number; recordedAt: string }>('gps_points',
@@ -35,7 +38,6 @@ function Mdt({ session }: { session: Session }) {
 
   const recentStatuses = useQuery<UnitStatusEvent>('unit_status_events',
     callSign ? { selector: { unitId: callSign }, sort: [{ recordedAt: 'desc' }], limit: 6 } : undefined, [callSign]);
-  const [problem, setProblem] = useState<string>();
 
   // The recorder belongs to the page and keeps recording while the app is locked; this screen
   // only lends it the database while it is shown.
@@ -50,11 +52,6 @@ function Mdt({ session }: { session: Session }) {
       ]).catch(() => {}),
     });
   }, [callSign]);
-
-  const act = (what: string, work: () => Promise<unknown>) => {
-    setProblem(undefined);
-    work().catch((error: unknown) => setProblem(`${what} was not saved on this device: ${(error as Error)?.message ?? String(error)}. Try again; if it keeps failing, tell dispatch by radio.`));
-  };
 
   if (!callSign) return <div class="card"><p>This account has no unit. Sign in with a crew account that belongs to a unit to use the MDT.</p></div>;
   if (!units || !incidents) return <p>Loading…</p>;
@@ -85,12 +82,13 @@ function Mdt({ session }: { session: Session }) {
           <div class="status-buttons" role="group" aria-label="Set unit status">
             {STATUS_BUTTONS.map(([status, label]) => (
               <button key={status} class="big" aria-pressed={unit?.status === status} data-testid={`status-${status}`}
-                onClick={() => act(`Status ${label}`, () => recordStatus(session, unit, status, assignment))}>
+                {...recordField({ collection: 'units', docId: unit?.id, path: 'status' }, 'action', { value: status })}
+                onClick={() => void action.run(() => recordStatus(session, unit, status, assignment), {}, 'status')}>
                 {label}
               </button>
             ))}
           </div>
-          {problem && <p class="hint bad" role="alert" data-testid="mdt-problem">{problem}</p>}
+          <ActionError action={action} at="status" />
           {recentStatuses && recentStatuses.length > 0 && (
             <details data-testid="status-log" style="margin-top:8px">
               <summary>Statuses recorded on this MDT ({recentStatuses.length === 6 ? 'last 6' : recentStatuses.length})</summary>
@@ -118,11 +116,15 @@ function Mdt({ session }: { session: Session }) {
                   {unit?.assignmentAcknowledgedAt && unit.currentIncidentId === assignment.id
                     ? <p data-testid="acknowledged">Acknowledged at {clockOf(unit.assignmentAcknowledgedAt)}</p>
                     : <button class="primary big" data-testid="acknowledge"
-                      onClick={() => act('Acknowledge', () => unitOps(session, unit?.id, [{ op: 'set', path: ['assignmentAcknowledgedAt'], value: offsetDateTime() }]))}>Acknowledge assignment</button>}
+                      {...recordField({ collection: 'units', docId: unit?.id, path: 'assignmentAcknowledgedAt' }, 'action')}
+                      onClick={() => void action.run(() => unitOps(session, unit?.id, [{ op: 'set', path: ['assignmentAcknowledgedAt'], value: offsetDateTime() }]), {}, 'acknowledge')}>Acknowledge assignment</button>}
+                  <ActionError action={action} at="acknowledge" />
                   {assignment.transportCompleted
                     ? <p data-testid="transport-completed">Transport completed. Press Available when the unit is back in service.</p>
                     : <button class="big" style="margin-top:8px" data-testid="complete-transport"
-                      onClick={() => act('Transport completed', () => completeTransport(assignment))}>Transport completed</button>}
+                      {...recordField({ collection: 'incidents', docId: assignment.id, path: 'transportCompleted' }, 'action', { value: 'true' })}
+                      onClick={() => void action.run(() => completeTransport(assignment), {}, 'transport')}>Transport completed</button>}
+                  <ActionError action={action} at="transport" />
                 </>
               )}
             </>

@@ -2,9 +2,11 @@
  * Technician (phone): assigned jobs, their details and status changes, all offline.
  */
 import type { Job, Ticket } from '../../../shared/schemas/index.ts';
+import { ActionError, useAction } from '../../ui/action.tsx';
 import { flushAll } from '../../ui/autosave.ts';
 import { boot } from '../../ui/boot.tsx';
 import { AppShell, Badge, go, markReady, route, TextField } from '../../ui/components.tsx';
+import { recordField } from '../../ui/record-field.ts';
 import { useDoc, useQuery, write } from '../../ui/db.ts';
 import type { Session } from '../../ui/session.ts';
 import { clockOf, offsetDateTime } from '../../ui/time.ts';
@@ -50,6 +52,7 @@ function JobList({ session }: { session: Session }) {
 function JobDetail({ id }: { id: string }) {
   const view = useDoc<Job>('jobs', id);
   const ticket = useDoc<Ticket>('tickets', view?.doc.ticketId);
+  const action = useAction();
   if (view === undefined) return <p>Loading…</p>;
   if (view === null) return <div class="card"><p>This job is not on this phone.</p><button onClick={() => go('')}>Back</button></div>;
   markReady();
@@ -77,14 +80,16 @@ function JobDetail({ id }: { id: string }) {
         <section class="card" style="margin-top:12px"><h3>Ticket notes</h3><p style="white-space:pre-wrap;margin:0">{job.ticketNotes ?? ticket?.doc.notes}</p></section>
       )}
       <div class="status-buttons" role="group" aria-label="Job status" style="margin:16px 0">
-        <button class="big" aria-pressed={job.status === 'en_route'} disabled={done} data-testid="job-en_route" onClick={() => void setStatus('en_route')}>En route</button>
-        <button class="big" aria-pressed={job.status === 'on_site'} disabled={done} data-testid="job-on_site" onClick={() => void setStatus('on_site')}>On site</button>
+        <button class="big" aria-pressed={job.status === 'en_route'} disabled={done} data-testid="job-en_route" {...recordField({ collection: 'jobs', docId: id, path: 'status' }, 'action', { value: 'en_route' })} onClick={() => void action.run(() => setStatus('en_route'), {}, 'status')}>En route</button>
+        <button class="big" aria-pressed={job.status === 'on_site'} disabled={done} data-testid="job-on_site" {...recordField({ collection: 'jobs', docId: id, path: 'status' }, 'action', { value: 'on_site' })} onClick={() => void action.run(() => setStatus('on_site'), {}, 'status')}>On site</button>
       </div>
+      <ActionError action={action} at="status" />
       <TextField label="Completion notes" collection="jobs" docId={id} path={['notes']} value={job.notes} multiline maxLength={5000} disabled={done} testId="job-notes"
         hint="What was done; saved on the phone as you type." />
       {!done
-        ? <button class="primary big" style="width:100%" data-testid="job-complete" onClick={() => void setStatus('completed')}>Complete job</button>
+        ? <button class="primary big" style="width:100%" data-testid="job-complete" {...recordField({ collection: 'jobs', docId: id, path: 'status' }, 'action', { value: 'completed' })} onClick={() => void action.run(() => setStatus('completed'), {}, 'complete')}>Complete job</button>
         : <p class="card" style="background:var(--info-bg)" data-testid="job-completed">Completed{job.statusAt ? ` at ${clockOf(job.statusAt)}` : ''}.</p>}
+      <ActionError action={action} at="complete" />
       <p><button onClick={() => go('')}>Back to jobs</button></p>
     </article>
   );

@@ -54,9 +54,10 @@ export class E2eServer {
   /**
    * `workflows`: false runs none, 'product' the server's whole catalogue (billing, claims, ...),
    * default the journeys' set above. `cad`: connect the CAD bridge to a CAD stand-in
-   * (test/helpers/cad-peer.ts) for this agency.
+   * (test/helpers/cad-peer.ts) for this agency. `auth`: token lifetimes for this server (e.g. a
+   * sign-in that runs out within a test).
    */
-  constructor(readonly port: number, private readonly options: { workflows?: boolean | 'product'; clientDir?: string; cad?: { url: string; token: string } } = {}) {}
+  constructor(readonly port: number, private readonly options: { workflows?: boolean | 'product'; clientDir?: string; cad?: { url: string; token: string }; auth?: { accessTokenTtlSeconds?: number; refreshTokenTtlSeconds?: number } } = {}) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -64,7 +65,7 @@ export class E2eServer {
 
   async start(): Promise<void> {
     const cad = this.options.cad ? { cadBackendUrl: this.options.cad.url, cadBackendAuthToken: this.options.cad.token, cadTenantId: TENANT, cadBridge: { baseDelayMs: 50, maxDelayMs: 400, ackTimeoutMs: 2000 } } : {};
-    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...cad, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), ...(this.options.workflows === 'product' ? {} : { workflows: this.options.workflows === false ? [] : e2eWorkflows() }), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
+    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...cad, ...this.options.auth, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), ...(this.options.workflows === 'product' ? {} : { workflows: this.options.workflows === false ? [] : e2eWorkflows() }), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
     this.server = server;
     server.app.server.on('request', (req) => {
       const push = /\/api\/sync\/([a-z_]+)\/push/.exec(req.url ?? '');

@@ -65,6 +65,8 @@ describe('write verdicts', () => {
     expect(checkWrite('epcrs', ACCESS_RULES.epcrs, crew, locked, { ...locked, narrative: { text: 'late' } }))
       .toEqual({ kind: 'refuse', code: 'FINALIZED', reason: 'report finalized at 14:02; your change was saved as a draft addendum', addendum: { field: 'addendumOf', lockedAt: LOCKED_AT } });
     expect(checkWrite('epcrs', ACCESS_RULES.epcrs, crew, locked, { ...locked, rev: '9-x', conflicts: [] })).toEqual({ kind: 'unchanged' });
+    // A device stamps who edited on every write; a write that changes only that changes nothing.
+    expect(checkWrite('epcrs', ACCESS_RULES.epcrs, crew, locked, { ...locked, rev: '9-x', lastEdit: { by: 'u', at: '2026-11-22T15:00:00-05:00' } })).toEqual({ kind: 'unchanged' });
     expect(checkWrite('epcrs', ACCESS_RULES.epcrs, crew, locked, { ...locked, _deleted: true })).toMatchObject({ kind: 'refuse', code: 'FINALIZED' });
     expect(checkWrite('epcrs', ACCESS_RULES.epcrs, crew, locked, { ...locked, _deleted: true })).not.toHaveProperty('addendum');
   });

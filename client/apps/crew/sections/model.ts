@@ -17,6 +17,11 @@ export function pathName(path: Path): string {
   return path.map((s, i) => (typeof s === 'string' ? (i === 0 ? s : `.${s}`) : `[${s.id}]`)).join('');
 }
 
+/** The path of a path name: `vitals[v1].systolic` → `['vitals', {id:'v1'}, 'systolic']` (the inverse of pathName). */
+export function pathOf(name: string): Path {
+  return [...name.matchAll(/([A-Za-z0-9_]+)|\[([^\]]+)\]/g)].map(([, key, itemId]) => (itemId !== undefined ? { id: itemId } : key!));
+}
+
 /** The top-level part of a report each section edits (`scene` is only the pickup ZIP, asked under Billing). */
 const SECTION_OF_ROOT: Readonly<Record<string, SectionAnchor>> = {
   response: 'response', dispatch: 'response', record: 'response',
@@ -32,7 +37,7 @@ const SECTION_OF_ROOT: Readonly<Record<string, SectionAnchor>> = {
 };
 
 /** The section a problem's path (`patient.lastName`, `vitals[v1].systolic`) belongs to; undefined for the report as a whole. */
-export function sectionOf(path: string): SectionAnchor | undefined {
+export function sectionAnchorOf(path: string): SectionAnchor | undefined {
   const root = /^[A-Za-z0-9_]+/.exec(path)?.[0] ?? '';
   return SECTION_OF_ROOT[root];
 }

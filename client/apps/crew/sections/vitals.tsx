@@ -57,7 +57,7 @@ export function vitalsSection(kit: FormKit, state: VitalsState): JSX.Element {
             </thead>
             <tbody>
               {rows.map(({ vital: v, number }) => (
-                <tr key={v.id} data-testid="vitals-row" data-id={v.id} aria-selected={v.id === openId} class={v.id === openId ? 'selected' : undefined}>
+                <tr key={v.id} data-testid="vitals-row" data-id={v.id} class={v.id === openId ? 'selected' : undefined}>
                   <td>{clockOf(v.takenAt) || '—'}</td>
                   <td>{v.systolic !== undefined || v.diastolic !== undefined ? `${cell(v.systolic)}/${cell(v.diastolic)}` : '—'}</td>
                   <td>{cell(v.heartRate)}</td><td>{cell(v.respiratoryRate)}</td>
