@@ -87,22 +87,28 @@ export function checkSchemaVersion(spec: CollectionSpec, raw: unknown, options: 
   return version;
 }
 
-/**
- * Push rows queued at an older schema version, as rows of the current one: both states go
- * through the collection's migration strategies (the ones RxDB runs on devices). Anything that is
- * not a document is left for the route's own checks to refuse.
- */
 /** A collection whose schema is the registered one (shared/schemas), so its migration strategies lead to this very version. */
 function migratable(spec: CollectionSpec): boolean {
   return isCollectionName(spec.name) && collectionSchemas[spec.name].version === spec.version;
 }
 
+/**
+ * Push rows queued at an older schema version, as rows of the current one: both states go
+ * through the collection's migration strategies (the ones RxDB runs on devices). Anything that is
+ * not a document, or that a strategy cannot take, is left as sent for the route's own checks to
+ * accept or refuse (a refused row is kept: quarantine on the server, the rejected list on the device).
+ */
 export function migratePushRows(spec: CollectionSpec, fromVersion: number, body: unknown): unknown {
   if (!Array.isArray(body) || !isCollectionName(spec.name) || !migratable(spec)) return body;
   const name = spec.name;
-  const migrate = (state: unknown) => (typeof state === 'object' && state !== null && !Array.isArray(state)
-    ? migrateToCurrentVersion(name, fromVersion, state as Record<string, unknown>)
-    : state);
+  const migrate = (state: unknown): unknown => {
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) return state;
+    try {
+      return migrateToCurrentVersion(name, fromVersion, state as Record<string, unknown>);
+    } catch {
+      return state;
+    }
+  };
   return body.map((row: unknown) => {
     if (typeof row !== 'object' || row === null || Array.isArray(row)) return row;
     const { newDocumentState, assumedMasterState, ...rest } = row as Record<string, unknown>;
