@@ -74,12 +74,15 @@ describe('autosave journal across a browser crash (browser)', () => {
     // The narrative's body, the vitals, then the narrative's last sentence, typed key by key.
     const narrative = longNarrative();
     const tail = ' Transferred care to the ED team at bedside, report given.';
+    await page.getByTestId('section-narrative').click();
     await page.getByLabel('Narrative', { exact: true }).fill(narrative);
+    await page.getByTestId('section-vitals').click();
     await page.getByLabel('Systolic BP (mmHg)', { exact: true }).fill('142');
     await page.getByLabel('Diastolic BP (mmHg)', { exact: true }).fill('88');
     await page.getByLabel('SpO₂ (%)', { exact: true }).fill('97');
     const pids = await chromiumPids(profile);
     expect(pids.length, 'the browser process of the profile').toBeGreaterThan(0);
+    await page.getByTestId('section-narrative').click();
     await page.getByLabel('Narrative', { exact: true }).focus();
     await page.keyboard.press('End');
     await page.keyboard.type(tail);
