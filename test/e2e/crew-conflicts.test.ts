@@ -81,7 +81,10 @@ describe('two tablets, one report: conflicts the crew can see and resolve (brows
     expect(idOnB).toBe(epcrId);
 
     // The state both tablets start from: a narrative and one set of vitals, synced to both.
+    // The form shows one section at a time: each is opened from the section list, as the crew does.
+    await pageA.getByTestId('section-narrative').click();
     await pageA.getByLabel('Narrative').fill(BASE_TEXT);
+    await pageA.getByTestId('section-vitals').click();
     await pageA.getByTestId('add-vitals').click();
     await pageA.locator('[data-testid="vital-set"]').first().waitFor();
     await pageA.getByLabel('Heart rate (/min)').fill('100');
@@ -92,13 +95,19 @@ describe('two tablets, one report: conflicts the crew can see and resolve (brows
 
     // Tablet B loses coverage; both edit the narrative and the heart rate.
     await goOffline(b.ctx!, b.cable);
+    await pageA.getByTestId('section-narrative').click();
     await pageA.getByLabel('Narrative').fill(TEXT_A);
+    await pageA.getByTestId('section-vitals').click();
     await pageA.getByLabel('Heart rate (/min)').fill('110');
     await expect.poll(async () => (await serverCopy(epcrId))?.vitals?.[0]?.heartRate, { timeout: 20_000 }).toBe(110);
     await expect.poll(async () => (await serverCopy(epcrId))?.narrative?.text).toBe(TEXT_A);
+    await pageB.getByTestId('section-narrative').click();
     await pageB.getByLabel('Narrative').fill(TEXT_B);
+    await pageB.getByTestId('section-vitals').click();
     await pageB.getByLabel('Heart rate (/min)').fill('120');
     await expect.poll(() => badge(pageB).getAttribute('data-state'), { timeout: 10_000 }).toBe('pending');
+    // Both edits are in tablet B's database (the journal writes a field 350 ms after its last keystroke).
+    await expect.poll(() => textOf(pageB.getByTestId('pending-count')), { timeout: 10_000 }).not.toContain('saving');
 
     // Back in coverage: nothing is lost, and both tablets say so in words, with who and when.
     await goOnline(b.ctx!, b.cable);

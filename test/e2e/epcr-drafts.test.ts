@@ -183,8 +183,9 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
       await other.locator(`[data-testid="epcr-form"][data-id="${id}"]`).waitFor({ timeout: 20_000 });
       await openSection(other, 'vitals');
       await other.getByLabel('Systolic BP (mmHg)', { exact: true }).fill('14O');
-      // This tab hears of it: the field, the status line and Finalize say so.
+      // This tab hears of it: the field (in its section), the status line and Finalize say so.
       await expect.poll(() => page.getByLabel('Systolic BP (mmHg)', { exact: true }).inputValue(), { timeout: 10_000 }).toBe('14O');
+      await openSection(page, 'vitals');
       await expect.poll(() => problemAt('Systolic BP (mmHg)')).toContain('Numbers only.');
       await expect.poll(statusLine).toBe('1 field not saved: Systolic BP — Numbers only.');
       await page.getByTestId('finalize').click();
