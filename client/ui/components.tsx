@@ -366,6 +366,8 @@ interface FieldBase {
   serverError?: string | undefined;
   hint?: string;
   testId?: string;
+  /** Shown under the field, e.g. a marker that two devices wrote different values here. */
+  note?: ComponentChildren;
 }
 
 type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
@@ -425,6 +427,7 @@ function FieldFrame(props: {
   /** Offered with a problem: give up the draft (the stored value is shown again). */
   onDiscard?: (() => void) | undefined;
   disabled?: boolean | undefined;
+  note?: ComponentChildren;
   children: ComponentChildren;
 }) {
   return (
@@ -441,6 +444,7 @@ function FieldFrame(props: {
       )}
       {props.serverError && <div class="hint bad" id={`${props.id}-server`} data-testid="field-server-error">{props.serverError}</div>}
       {props.hint && !props.problem && <div class="hint" id={`${props.id}-hint`}>{props.hint}</div>}
+      {props.note}
     </div>
   );
 }
@@ -465,7 +469,7 @@ export function TextField(props: FieldBase & { value: string | undefined; multil
     'aria-describedby': describedBy(id, problem, props.serverError, props.hint), 'data-testid': props.testId, 'aria-required': props.required,
   };
   return (
-    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       {props.multiline ? <textarea {...common} /> : <input type="text" inputMode={props.inputMode as never} {...common} />}
     </FieldFrame>
   );
@@ -489,7 +493,7 @@ export function ListField(props: FieldBase & { value: readonly string[] | undefi
   };
   const hint = props.hint ?? 'One per line.';
   return (
-    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <textarea id={id} value={draft} onInput={onInput} {...focus} disabled={props.disabled} rows={3} data-testid={props.testId}
         aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, hint)} />
     </FieldFrame>
@@ -511,7 +515,7 @@ export function NumberField(props: FieldBase & { value: number | undefined; min?
     change(raw, { ok: true, value: n });
   };
   return (
-    <FieldFrame id={id} label={props.unit ? `${props.label} (${props.unit})` : props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} label={props.unit ? `${props.label} (${props.unit})` : props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <input id={id} type="text" inputMode={props.integer ? 'numeric' : 'decimal'} value={draft} onInput={onInput} {...focus} disabled={props.disabled}
         aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)} data-testid={props.testId} />
     </FieldFrame>
@@ -522,7 +526,7 @@ export function SelectField(props: FieldBase & { value: string | undefined; opti
   const id = useId();
   const { draft, change, problem, focus, discard } = useDraft(props, props.value ?? '');
   return (
-    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <select id={id} value={draft} {...focus} disabled={props.disabled} data-testid={props.testId}
         aria-invalid={props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)}
         onChange={(event) => {
@@ -542,7 +546,7 @@ export function TimeField(props: FieldBase & { value: string | undefined }) {
   const offset = offsetOf(props.value);
   const { draft, change, problem, focus, discard } = useDraft(props, toLocalInput(props.value));
   return (
-    <FieldFrame id={id} wide label={`${props.label} (UTC${offset})`} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} wide label={`${props.label} (UTC${offset})`} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <div class="row" style="flex-wrap:nowrap">
         <input id={id} type="datetime-local" step={1} value={draft} {...focus} disabled={props.disabled} data-testid={props.testId}
           aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)}

@@ -135,8 +135,18 @@ describe('two tablets, one report: conflicts the crew can see and resolve (brows
       const heartRate = entry(page, heartRatePath);
       await expect.poll(() => textOf(heartRate.locator('h4'))).toBe('Vital signs, set 1: Heart rate');
       expect([await textOf(heartRate.getByTestId('conflict-value-kept')), await textOf(heartRate.getByTestId('conflict-value-lost'))].sort()).toEqual(['110', '120']);
-      // The field says it too, where the crew is looking (the panel is not the only place).
-      await expect.poll(() => page.locator('[data-testid="vital-set"]').first().getByText('Two different values were written here').isVisible()).toBe(true);
+      // The field says it too, where the crew is looking (the panel is not the only place),
+      // with a way to the two values.
+      const vitalSet = page.locator('[data-testid="vital-set"]').first();
+      await expect.poll(() => vitalSet.getByText('Two different values were written here').isVisible()).toBe(true);
+      const inView = () => heartRate.evaluate((el) => {
+        const box = el.getBoundingClientRect();
+        return box.top >= 0 && box.bottom <= window.innerHeight;
+      });
+      await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+      expect(await inView(), 'the panel entry is out of view at the bottom of the report').toBe(false);
+      await vitalSet.getByTestId('conflict-marker').click();
+      await expect.poll(inView).toBe(true);
     }
     await screenshot(pageB, 'crew-conflicts-panel');
 

@@ -71,7 +71,12 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     await page.getByLabel('Allergies', { exact: true }).fill(`Penicillin\n${'Latex '.repeat(40)}`);
     await expect.poll(() => problemAt('Allergies')).toContain('Line 2 is too long: at most 200 characters.');
     await expect.poll(statusLine).toContain('1 field not saved: Allergies');
+    // The History section's badge counts it as not saved too (the list fields included).
+    const historyBadge = page.getByTestId('section-history').getByTestId('section-badge');
+    await expect.poll(() => historyBadge.getAttribute('data-not-saved')).toBe('1');
+    expect(await textOf(historyBadge)).toContain('1 not saved');
     await fieldOf('Allergies').getByTestId('discard-draft').click();
+    await expect.poll(() => historyBadge.getAttribute('data-not-saved')).toBe('0');
 
     // Read back after a reload: one item per line.
     await page.reload();
@@ -103,9 +108,16 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     // Still a draft on the device: it can be edited and finalized again.
     expect(await page.getByTestId('finalize').count()).toBe(1);
 
+    // Picking a named field opens its section (the Narrative is on screen now) and puts the cursor in it.
+    const systolic = page.getByLabel('Systolic BP (mmHg)', { exact: true });
+    expect(await systolic.isVisible()).toBe(false);
+    await blocked.getByTestId('finalize-blocker').filter({ hasText: 'Systolic BP' }).getByRole('link').click();
+    await expect.poll(() => page.getByTestId('epcr-form').getAttribute('data-section')).toBe('vitals');
+    await expect.poll(() => systolic.evaluate((input) => input === document.activeElement)).toBe(true);
+    expect(await systolic.isVisible()).toBe(true);
+
     // Fixed: the report finalizes, and the server locks exactly what the screen shows.
     const narrative = 'Pt found seated, diaphoretic, pale. 12-lead shows ST elevation II, III, aVF.';
-    await openSection(page, 'vitals');
     await page.getByLabel('Systolic BP (mmHg)', { exact: true }).fill('142');
     await openSection(page, 'narrative');
     await page.getByLabel('Narrative', { exact: true }).fill(narrative);
