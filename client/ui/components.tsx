@@ -393,6 +393,8 @@ interface FieldBase {
   serverError?: string | undefined;
   hint?: string;
   testId?: string;
+  /** Shown under the field, e.g. a marker that two devices wrote different values here. */
+  note?: ComponentChildren;
 }
 
 type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
@@ -452,6 +454,7 @@ function FieldFrame(props: {
   /** Offered with a problem: give up the draft (the stored value is shown again). */
   onDiscard?: (() => void) | undefined;
   disabled?: boolean | undefined;
+  note?: ComponentChildren;
   children: ComponentChildren;
 }) {
   return (
@@ -468,6 +471,7 @@ function FieldFrame(props: {
       )}
       {props.serverError && <div class="hint bad" id={`${props.id}-server`} data-testid="field-server-error">{props.serverError}</div>}
       {props.hint && !props.problem && <div class="hint" id={`${props.id}-hint`}>{props.hint}</div>}
+      {props.note}
     </div>
   );
 }
@@ -493,7 +497,7 @@ export function TextField(props: FieldBase & { value: string | undefined; multil
     ...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'text', { maxLength: props.maxLength, pattern: props.pattern, required: props.required }),
   };
   return (
-    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       {props.multiline ? <textarea {...common} /> : <input type="text" inputMode={props.inputMode as never} {...common} />}
     </FieldFrame>
   );
@@ -517,7 +521,7 @@ export function ListField(props: FieldBase & { value: readonly string[] | undefi
   };
   const hint = props.hint ?? 'One per line.';
   return (
-    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <textarea id={id} value={draft} onInput={onInput} {...focus} disabled={props.disabled} rows={3} data-testid={props.testId}
         aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, hint)} />
     </FieldFrame>
@@ -539,7 +543,7 @@ export function NumberField(props: FieldBase & { value: number | undefined; min?
     change(raw, { ok: true, value: n });
   };
   return (
-    <FieldFrame id={id} label={props.unit ? `${props.label} (${props.unit})` : props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} label={props.unit ? `${props.label} (${props.unit})` : props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <input id={id} type="text" inputMode={props.integer ? 'numeric' : 'decimal'} value={draft} onInput={onInput} {...focus} disabled={props.disabled}
         aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)} data-testid={props.testId}
         {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'number', { min: props.min, max: props.max, integer: props.integer })} />
@@ -551,7 +555,7 @@ export function SelectField(props: FieldBase & { value: string | undefined; opti
   const id = useId();
   const { draft, change, problem, focus, discard } = useDraft(props, props.value ?? '');
   return (
-    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <select id={id} value={draft} {...focus} disabled={props.disabled} data-testid={props.testId}
         {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'select')}
         aria-invalid={props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)}
@@ -572,7 +576,7 @@ export function TimeField(props: FieldBase & { value: string | undefined }) {
   const offset = offsetOf(props.value);
   const { draft, change, problem, focus, discard } = useDraft(props, toLocalInput(props.value));
   return (
-    <FieldFrame id={id} wide label={`${props.label} (UTC${offset})`} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} wide label={`${props.label} (UTC${offset})`} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <div class="row" style="flex-wrap:nowrap">
         <input id={id} type="datetime-local" step={1} value={draft} {...focus} disabled={props.disabled} data-testid={props.testId}
           {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'time')}
