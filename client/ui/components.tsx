@@ -14,7 +14,7 @@ import {
 } from './runtime.ts';
 import { LockSettings, SignOutControls } from './lock-screen.tsx';
 import { homeFor } from './session.ts';
-import { kickServiceWorker } from './sw-queue.ts';
+import { deliveryNote, kickServiceWorker } from './sw-queue.ts';
 import { ago, fromLocalInput, localOffset, offsetDateTime, offsetOf, toLocalInput } from './time.ts';
 
 // ---- routing (hash) -------------------------------------------------------------------------
@@ -141,6 +141,7 @@ export function StatusBar() {
       {status?.role === 'follower' && <span class="meta">synced by another open tab</span>}
       {error && connectivity !== 'offline' && <span class="error" data-testid="sync-error">{error}</span>}
       {connectivity === 'offline' && <span class="meta">Working offline: everything is saved on this device.</span>}
+      {deliveryNote.value && <span class="meta" data-testid="delivery-note">{deliveryNote.value}</span>}
     </div>
   );
 }

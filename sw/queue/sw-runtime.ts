@@ -1,4 +1,5 @@
 /// <reference lib="webworker" />
+import type { DeliveryResult } from './delivery.ts';
 import { OutboundQueue } from './outbound-queue.ts';
 import { setSession, enqueueRows, type OutboxSession, type PushRowInput } from './outbox-db.ts';
 import { refreshQueueSession } from './session-refresh.ts';
@@ -13,72 +14,137 @@ export type OutboxMessage =
   | { type: 'fieldsync:enqueue'; collection: string; schemaVersion: number; rows: PushRowInput[] };
 
 /**
- * Wires the outbound queue into the service worker: delivery on start, on a page's kick (app
- * open, `online`), on Background Sync's `sync` event with no page open, and on its own backoff
- * timer while alive. Pages learn the queue's state over a BroadcastChannel.
+ * How long one `sync` (or `periodicsync`) event keeps trying before it hands over to a fresh
+ * registration. Chromium ends an event that runs past 3 minutes and counts it as failed, which
+ * costs the same five minutes as a rejection; a minute leaves a wide margin.
+ */
+export const SYNC_EVENT_BUDGET_MS = 60_000;
+/** A page's request, or any other event, starts a delivery after a failed one at most this often. */
+export const NUDGE_MIN_GAP_MS = 2000;
+
+type SyncRegistration = ServiceWorkerRegistration & { sync?: { register(tag: string): Promise<void> } };
+
+/** Failures worth another try without a person: the network, or a server that cannot take the changes now. */
+const retryable = (result: DeliveryResult | undefined): boolean =>
+  !!result && (result.stoppedBy === 'network' || result.stoppedBy === 'server' || result.stoppedBy === 'limit');
+
+/**
+ * Wires the outbound queue into the service worker. Every wake-up the platform gives starts or
+ * resumes delivery: the worker's start and activation (a browser restart, an update), a page's
+ * kick (app open, `online`, visible again, the live socket back, a timer while work waits),
+ * Background Sync's `sync` event (also with no page open), `periodicsync` where the browser grants
+ * it, any other request or message from a page of the origin, and the queue's own retry timer
+ * while the worker lives. Pages learn the queue's state over a BroadcastChannel.
+ *
+ * A `sync` event never fails for a failed delivery. Chromium answers a rejected `waitUntil` by
+ * scheduling the next attempt five minutes later (then 15, then never), and a network that comes
+ * back sooner does not bring it forward. So the event keeps trying itself, with the queue's short
+ * backoff, for up to a minute, and then resolves after registering the tag again: the browser
+ * holds that registration while it is offline and fires it as soon as it is online, or at once
+ * when it already is (a dead zone, a server down), so the next event goes on where this one
+ * stopped, no page needed.
  */
 export function installOutboundQueue(scope: ServiceWorkerGlobalScope): OutboundQueue {
   const channel = new BroadcastChannel(STATUS_CHANNEL);
-  // While a `sync` event is handled, a failed delivery rejects the event and the browser schedules
-  // the retry itself. Registering the tag again from inside the event makes the browser fire it
-  // again at once when it is online: with the server down or answering 5xx, a tight loop of
-  // requests (one every few ms). So no wake-up request from inside a sync event.
   let syncEvents = 0;
+  const registration = () => scope.registration as SyncRegistration;
+  const registerSync = async (): Promise<void> => {
+    // Refused (a site setting can deny Background Sync) or absent: the retry timer and the pages' kicks remain.
+    await registration().sync?.register(SYNC_TAG).catch(() => undefined);
+  };
   const queue: OutboundQueue = new OutboundQueue({
     refreshSession: async (session: OutboxSession) => refreshQueueSession(await queue.database(), session),
+    // Inside a sync event the event itself registers again when it ends (see holdSyncEvent).
     requestWakeUp: async () => {
-      if (syncEvents > 0) return;
-      const registration = scope.registration as ServiceWorkerRegistration & { sync?: { register(tag: string): Promise<void> } };
-      await registration.sync?.register(SYNC_TAG);
+      if (syncEvents === 0) await registerSync();
+    },
+    onResult: async (result) => {
+      channel.postMessage({ type: 'fieldsync:status', summary: await queue.summary(), result });
     },
   });
-  const deliverAndReport = async () => {
-    const result = await queue.deliver();
-    channel.postMessage({ type: 'fieldsync:status', summary: await queue.summary(), result });
-    return result;
+  const deliver = () => queue.deliver();
+
+  /** The body of a `sync` / `periodicsync` event: never rejects; registers again while work remains. */
+  const holdSyncEvent = async (): Promise<void> => {
+    syncEvents++;
+    const started = Date.now();
+    let result: DeliveryResult | undefined;
+    try {
+      result = await deliver();
+      while (retryable(result)) {
+        const last = queue.last?.at ?? Date.now();
+        const due = last + await queue.retryDelay();
+        if (due - started > SYNC_EVENT_BUDGET_MS) break;
+        await sleep(due - Date.now());
+        // Offline: the browser holds the registration and fires it when it is online again.
+        if (!navigator.onLine) break;
+        // Another trigger (a page's kick, the retry timer) may have run it meanwhile: no extra request then.
+        result = queue.busy || (queue.last?.at ?? 0) > last ? await queue.settled() : await deliver();
+      }
+    } catch {
+      result = undefined;
+    } finally {
+      syncEvents--;
+    }
+    if (result === undefined || retryable(result)) await registerSync();
   };
 
   scope.addEventListener('sync', (event) => {
     const syncEvent = event as ExtendableEvent & { tag: string };
-    if (syncEvent.tag !== SYNC_TAG) return;
-    syncEvents++;
-    syncEvent.waitUntil(deliverAndReport().then((result) => {
-      // A rejection tells the browser to schedule this sync again later.
-      if (result.stoppedBy === 'network' || result.stoppedBy === 'server') throw new Error(result.error ?? 'delivery incomplete');
-    }).finally(() => {
-      syncEvents--;
-    }));
+    if (syncEvent.tag === SYNC_TAG) syncEvent.waitUntil(holdSyncEvent());
   });
+  // Periodic Background Sync, where the browser grants it (installed apps with engagement): one more wake-up.
+  scope.addEventListener('periodicsync' as keyof ServiceWorkerGlobalScopeEventMap, (event) => {
+    const periodic = event as ExtendableEvent & { tag: string };
+    if (periodic.tag === SYNC_TAG) periodic.waitUntil(holdSyncEvent());
+  });
+
+  /**
+   * Any request or message from a page of the origin wakes this worker: when the last delivery
+   * failed (so work waits) and none runs now, that is a chance to try again, at most every 2 s.
+   */
+  const nudge = (event: ExtendableEvent) => {
+    const last = queue.last;
+    if (queue.busy || !last || !retryable(last.result) || Date.now() - last.at < NUDGE_MIN_GAP_MS) return;
+    event.waitUntil(deliver().then(() => undefined, () => undefined));
+  };
+  scope.addEventListener('fetch', (event) => nudge(event));
 
   scope.addEventListener('message', (event) => {
     const message = event.data as OutboxMessage | undefined;
-    if (!message || typeof message !== 'object' || !String(message.type).startsWith('fieldsync:')) return;
+    if (!message || typeof message !== 'object' || !String(message.type).startsWith('fieldsync:')) {
+      nudge(event);
+      return;
+    }
     const reply = (value: unknown) => event.ports[0]?.postMessage(value);
     const work = (async () => {
       switch (message.type) {
         case 'fieldsync:session':
           await setSession(await queue.database(), message.session);
           reply({ ok: true });
-          await deliverAndReport();
+          await deliver();
           return;
         case 'fieldsync:enqueue':
           await enqueueRows(await queue.database(), message.collection, message.schemaVersion, message.rows);
           reply({ ok: true });
-          await deliverAndReport();
+          await deliver();
           return;
         case 'fieldsync:status':
           reply(await queue.summary());
           return;
         case 'fieldsync:kick':
           reply({ ok: true });
-          await deliverAndReport();
+          await deliver();
           return;
       }
     })();
     event.waitUntil(work.catch((error: unknown) => reply({ ok: false, error: error instanceof Error ? error.message : String(error) })));
   });
 
-  scope.addEventListener('activate', (event) => event.waitUntil(deliverAndReport().then(() => undefined, () => undefined)));
-  void deliverAndReport().catch(() => undefined);
+  // A browser restart or an update: the queue resumes as soon as the worker runs for any reason.
+  scope.addEventListener('activate', (event) => event.waitUntil(deliver().then(() => undefined, () => undefined)));
+  void deliver().catch(() => undefined);
   return queue;
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
