@@ -75,9 +75,10 @@ export function installOutboundQueue(scope: ServiceWorkerGlobalScope): OutboundQ
         const last = queue.last?.at ?? Date.now();
         const due = last + await queue.retryDelay();
         if (due - started > SYNC_EVENT_BUDGET_MS) break;
-        await sleep(due - Date.now());
-        // Offline: the browser holds the registration and fires it when it is online again.
-        if (!navigator.onLine) break;
+        // Hand over early when offline (the browser holds the registration and fires it when it
+        // is online again) or when a new version waits: Chromium lets it take over only once this
+        // worker's events have ended, so a held event would hold an update back.
+        if (!await sleepUnless(due, () => !navigator.onLine || !!registration().waiting)) break;
         // Another trigger (a page's kick, the retry timer) may have run it meanwhile: no extra request then.
         result = queue.busy || (queue.last?.at ?? 0) > last ? await queue.settled() : await deliver();
       }
@@ -147,4 +148,12 @@ export function installOutboundQueue(scope: ServiceWorkerGlobalScope): OutboundQ
   return queue;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+/** Sleeps until `until` (epoch ms); false, early, as soon as `stop()` holds (checked every 250 ms). */
+async function sleepUnless(until: number, stop: () => boolean): Promise<boolean> {
+  for (;;) {
+    if (stop()) return false;
+    const left = until - Date.now();
+    if (left <= 0) return true;
+    await new Promise<void>((resolve) => setTimeout(resolve, Math.min(250, left)));
+  }
+}
