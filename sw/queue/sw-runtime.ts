@@ -14,11 +14,12 @@ export type OutboxMessage =
   | { type: 'fieldsync:enqueue'; collection: string; schemaVersion: number; rows: PushRowInput[] };
 
 /**
- * How long one `sync` (or `periodicsync`) event keeps trying before it hands over to a fresh
- * registration. Chromium ends an event that runs past 3 minutes and counts it as failed, which
- * costs the same five minutes as a rejection; a minute leaves a wide margin.
+ * How long one `sync` (or `periodicsync`) event may keep trying when it cannot hand over to a
+ * fresh registration. Chromium ends an event after 3 minutes and counts that as a failure.
  */
-export const SYNC_EVENT_BUDGET_MS = 60_000;
+export const SYNC_EVENT_BUDGET_MS = 150_000;
+/** Offline: how long the event waits before handing over, so the browser's network state (which lags the worker's) agrees. */
+const OFFLINE_GRACE_MS = 1000;
 /** A page's request, or any other event, starts a delivery after a failed one at most this often. */
 export const NUDGE_MIN_GAP_MS = 2000;
 
@@ -36,21 +37,25 @@ const retryable = (result: DeliveryResult | undefined): boolean =>
  * it, any other request or message from a page of the origin, and the queue's own retry timer
  * while the worker lives. Pages learn the queue's state over a BroadcastChannel.
  *
- * A `sync` event never fails for a failed delivery. Chromium answers a rejected `waitUntil` by
- * scheduling the next attempt five minutes later (then 15, then never), and a network that comes
- * back sooner does not bring it forward. So the event keeps trying itself, with the queue's short
- * backoff, for up to a minute, and then resolves after registering the tag again: the browser
- * holds that registration while it is offline and fires it as soon as it is online, or at once
- * when it already is (a dead zone, a server down), so the next event goes on where this one
- * stopped, no page needed.
+ * A `sync` event does not fail for a failed delivery while it can help it. Chromium answers a
+ * rejected `waitUntil` by scheduling the next attempt five minutes later (then 15, then never),
+ * and a network that comes back sooner does not bring it forward. So the event keeps trying
+ * itself, with the queue's short backoff; when the device goes offline (or a new version waits)
+ * it registers the tag again and resolves: the browser holds that registration while offline and
+ * fires it as soon as it is online. Chromium refuses a registration from a worker with no window
+ * of the origin open, though: then the event stays, trying on every return of the network, for
+ * up to 150 s, and only then rejects, so the browser at least keeps the registration (five
+ * minutes, then 15) instead of dropping it.
  */
 export function installOutboundQueue(scope: ServiceWorkerGlobalScope): OutboundQueue {
   const channel = new BroadcastChannel(STATUS_CHANNEL);
   let syncEvents = 0;
   const registration = () => scope.registration as SyncRegistration;
-  const registerSync = async (): Promise<void> => {
-    // Refused (a site setting can deny Background Sync) or absent: the retry timer and the pages' kicks remain.
-    await registration().sync?.register(SYNC_TAG).catch(() => undefined);
+  /** True when the tag is registered (refused: no window open, a site setting, or no Background Sync). */
+  const registerSync = async (): Promise<boolean> => {
+    const sync = registration().sync;
+    if (!sync) return false;
+    return sync.register(SYNC_TAG).then(() => true, () => false);
   };
   const queue: OutboundQueue = new OutboundQueue({
     refreshSession: async (session: OutboxSession) => refreshQueueSession(await queue.database(), session),
@@ -64,30 +69,42 @@ export function installOutboundQueue(scope: ServiceWorkerGlobalScope): OutboundQ
   });
   const deliver = () => queue.deliver();
 
-  /** The body of a `sync` / `periodicsync` event: never rejects; registers again while work remains. */
+  /** The body of a `sync` / `periodicsync` event: see above. */
   const holdSyncEvent = async (): Promise<void> => {
     syncEvents++;
     const started = Date.now();
+    const deadline = started + SYNC_EVENT_BUDGET_MS;
     let result: DeliveryResult | undefined;
     try {
-      result = await deliver();
-      while (retryable(result)) {
+      result = await deliver().catch(() => undefined);
+      // Until the browser refuses a registration from here (no window of the origin open).
+      let canHandOver = true;
+      while (result === undefined || retryable(result)) {
+        if (canHandOver && (!navigator.onLine || registration().waiting)) {
+          if (!navigator.onLine) await sleepUnless(Date.now() + OFFLINE_GRACE_MS, () => navigator.onLine);
+          if (!navigator.onLine || registration().waiting) {
+            // Handed over to a fresh registration: the browser fires it when it is online.
+            if (await registerSync()) return;
+            canHandOver = false;
+          }
+        }
+        if (Date.now() >= deadline) break;
         const last = queue.last?.at ?? Date.now();
-        const due = last + await queue.retryDelay();
-        if (due - started > SYNC_EVENT_BUDGET_MS) break;
-        // Hand over early when offline (the browser holds the registration and fires it when it
-        // is online again) or when a new version waits: Chromium lets it take over only once this
-        // worker's events have ended, so a held event would hold an update back.
-        if (!await sleepUnless(due, () => !navigator.onLine || !!registration().waiting)) break;
+        const due = Math.min(deadline, Math.max(Date.now() + 1000, last + await queue.retryDelay()));
+        // Online: the next try after the backoff. Offline with no way to hand over: when the network is back.
+        const wasOnline = navigator.onLine;
+        await sleepUnless(wasOnline ? due : deadline, () => navigator.onLine !== wasOnline || (canHandOver && !!registration().waiting));
+        if (!navigator.onLine || (canHandOver && registration().waiting)) continue;
         // Another trigger (a page's kick, the retry timer) may have run it meanwhile: no extra request then.
-        result = queue.busy || (queue.last?.at ?? 0) > last ? await queue.settled() : await deliver();
+        result = queue.busy || (queue.last?.at ?? 0) > last ? await queue.settled() : await deliver().catch(() => undefined);
       }
-    } catch {
-      result = undefined;
     } finally {
       syncEvents--;
     }
-    if (result === undefined || retryable(result)) await registerSync();
+    if (result !== undefined && !retryable(result)) return;
+    if (await registerSync()) return;
+    // Nothing else can keep a wake-up: failing keeps the registration for the browser's retry.
+    throw new Error(`delivery incomplete after ${Math.round((Date.now() - started) / 1000)} s: ${result?.error ?? 'unknown error'}`);
   };
 
   scope.addEventListener('sync', (event) => {

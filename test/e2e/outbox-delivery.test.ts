@@ -267,7 +267,11 @@ describe('the service worker delivers the outbound queue (browser)', () => {
       await waitFor(() => page.evaluate(() => !navigator.onLine), 'the browser to see it is offline');
       // The event ends (failed, or handed on to a new registration); the crew closes the app and
       // the browser stops the idle worker (Playwright would keep it alive; a tablet does not).
-      await waitFor(() => recorder.log.some((e) => /reregistered|complete|fail/i.test(e.event)), 'the sync event to end', 20_000);
+      // (Settled: the last thing the browser did was to take a registration back or fail an event, 2 s ago.)
+      await waitFor(() => {
+        const last = recorder.log.at(-1);
+        return !!last && /reregistered|fail/i.test(last.event) && Date.now() - last.at > 2000;
+      }, 'the sync event to end', 20_000);
       for (const p of ctx.pages()) if (p.url().startsWith(cable.origin)) await p.close();
       const sw = await serviceWorkerControl(ctx, cable.origin);
       await sw.stopWorkers();
