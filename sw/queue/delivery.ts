@@ -96,7 +96,7 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
       response = await doFetch(url, { method: 'POST', headers, body: payload, signal: abort.signal });
       answer = await response.text();
     } catch (error) {
-      const why = abort.signal.aborted ? `no answer within ${Math.round(timeoutMs / 1000)} s` : error instanceof Error ? error.message : String(error);
+      const why = abort.signal.aborted ? `no answer within ${+(timeoutMs / 1000).toFixed(1)} s` : error instanceof Error ? error.message : String(error);
       return fail(db, result, 'network', `server unreachable (${why})`);
     } finally {
       clearTimeout(timer);
