@@ -38,7 +38,7 @@ describe('the service worker delivers the outbound queue (browser)', () => {
   beforeAll(async () => {
     await ensureApps();
     await server.start();
-    d = await startCrewDevice(server, { cablePort: CABLE_PORT, unit: 'M71', incidentNumber: '2026-000701', calls: 6, errors });
+    d = await startCrewDevice(server, { cablePort: CABLE_PORT, unit: 'M71', incidentNumber: '2026-000701', calls: 7, errors });
     reports = [...d.epcrIds];
   });
 
@@ -321,5 +321,32 @@ describe('the service worker delivers the outbound queue (browser)', () => {
     await expect.poll(() => formBadge(page).getAttribute('data-state'), { timeout: 20_000 }).toBe('synced');
     await expect.poll(() => queuedCount(page), { timeout: 15_000 }).toBe(0);
     expect(new Set(server.writes.filter((w) => w.id === epcrId).map((w) => w.rev)).size).toBe(server.writes.filter((w) => w.id === epcrId).length);
+  }, 120_000);
+  it('in a dead zone with every app closed, the report goes out within seconds of data flowing again', async () => {
+    const { ctx, cable } = d;
+    const epcrId = reports[6]!;
+    const page = d.page;
+    await openReport(page, epcrId);
+    const recorder = await recordBackgroundSync(ctx);
+    const t0 = Date.now();
+    try {
+      cable.stall(true);
+      await page.getByLabel('Narrative').fill('Dead zone, tablet put away.');
+      await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(1);
+      await waitFor(() => cable.log.some((e) => e.outcome === 'stalled' && e.path.includes('/api/sync/epcrs/push')), 'a push swallowed by the dead zone');
+      // The crew puts the tablet away: every app closes while no data flows.
+      for (const p of ctx.pages()) if (p.url().startsWith(cable.origin)) await p.close();
+      await new Promise((r) => setTimeout(r, 5000));
+      expect((await serverEpcr(epcrId))?.narrative?.text).toBeUndefined();
+
+      const back = Date.now();
+      cable.stall(false);
+      await waitFor(async () => (await serverEpcr(epcrId))?.narrative?.text === 'Dead zone, tablet put away.', 'delivery after the dead zone, every app closed', DELIVERY_WAIT_MS);
+      console.log(`[outbox] dead zone, every app closed: delivered ${Date.now() - back} ms after data flowed again`);
+      expect(new Set(server.writes.filter((w) => w.id === epcrId).map((w) => w.rev)).size).toBe(1);
+    } finally {
+      console.log(`[outbox] Background Sync as the browser recorded it:\n${recorder.print(t0)}`);
+      await recorder.close();
+    }
   }, 120_000);
 });
