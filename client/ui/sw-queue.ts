@@ -5,8 +5,9 @@
  * - `fieldsync:session` after sign-in, after every token refresh and when an app opens;
  * - `fieldsync:kick` when an app opens, on `online`, when shown again, when the live socket
  *   connects again, when the database worker queued changes, and on a timer (1, 2, 4, then every
- *   5 s) for as long as the last delivery failed and changes wait: in a dead zone the device says
- *   "online" all along, so no event says when data flows again;
+ *   5 s; every 30 s while the server answers it is busy) for as long as the last delivery failed
+ *   and changes wait: in a dead zone the device says "online" all along, so no event says when
+ *   data flows again;
  * - a Background Sync registration (tag `fieldsync-outbox`) when changes were queued, where the
  *   browser has Background Sync and allows it: the browser then wakes the service worker when the
  *   network is back, even with every app closed. Where it is missing or refused (a site setting
@@ -109,14 +110,17 @@ async function registerBackgroundSync(): Promise<void> {
  */
 const PAGE_RETRY_BASE_MS = 1000;
 export const PAGE_RETRY_CAP_MS = 5000;
+/** A server that answered it cannot take the changes now (5xx, 408, 429) is asked at most this often, as the service worker does. */
+const PAGE_RETRY_BUSY_SERVER_MS = 30_000;
 const retry = {
   waiting: false,
   attempts: 0,
+  cap: PAGE_RETRY_CAP_MS,
   timer: undefined as ReturnType<typeof setTimeout> | undefined,
   schedule(): void {
     clearTimeout(retry.timer);
     if (!retry.waiting) return;
-    const delay = Math.min(PAGE_RETRY_CAP_MS, PAGE_RETRY_BASE_MS * 2 ** retry.attempts);
+    const delay = Math.min(retry.cap, PAGE_RETRY_BASE_MS * 2 ** retry.attempts);
     retry.timer = setTimeout(() => {
       if (!retry.waiting || !navigator.onLine) return;
       retry.attempts++;
@@ -128,6 +132,7 @@ const retry = {
   reported(summary: QueueSummary, result: DeliveryResult): void {
     const failed = result.stoppedBy === 'network' || result.stoppedBy === 'server' || result.stoppedBy === 'limit';
     retry.waiting = failed && summary.total > 0 && !summary.status.signedOut && !summary.status.updateRequired;
+    retry.cap = result.stoppedBy === 'server' ? PAGE_RETRY_BUSY_SERVER_MS : PAGE_RETRY_CAP_MS;
     if (!result.stoppedBy) retry.attempts = 0;
     retry.schedule();
   },

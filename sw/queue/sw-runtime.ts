@@ -119,11 +119,13 @@ export function installOutboundQueue(scope: ServiceWorkerGlobalScope): OutboundQ
 
   /**
    * Any request or message from a page of the origin wakes this worker: when the last delivery
-   * failed (so work waits) and none runs now, that is a chance to try again, at most every 2 s.
+   * failed on the network (so work waits) and none runs now, that is a chance to try again, at
+   * most every 2 s.
    */
   const nudge = (event: ExtendableEvent) => {
     const last = queue.last;
-    if (queue.busy || !last || !retryable(last.result) || Date.now() - last.at < NUDGE_MIN_GAP_MS) return;
+    // Only after the network failed: a busy server (5xx) is not helped by asking sooner than its backoff.
+    if (queue.busy || !last || last.result.stoppedBy !== 'network' || Date.now() - last.at < NUDGE_MIN_GAP_MS) return;
     event.waitUntil(deliver().then(() => undefined, () => undefined));
   };
   scope.addEventListener('fetch', (event) => nudge(event));

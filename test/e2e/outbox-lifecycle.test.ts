@@ -163,6 +163,8 @@ describe('the outbound queue across restarts, browsers and updates (browser)', (
         page: 'SyncManager' in window,
         registration: (await navigator.serviceWorker.ready as ServiceWorkerRegistration & { sync?: unknown }).sync !== undefined,
       }))).toEqual({ page: false, registration: false });
+      await expect.poll(() => textOf(page.getByTestId('delivery-note')), { timeout: 10_000 })
+        .toBe('This browser cannot send in the background: waiting changes are sent while this app is open.');
       await openReport(page, epcrId);
       await goOffline(ctx, cable);
       await page.getByLabel('Narrative').fill('No Background Sync on this tablet.');
