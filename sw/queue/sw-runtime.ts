@@ -1,7 +1,7 @@
 /// <reference lib="webworker" />
 import type { DeliveryResult } from './delivery.ts';
 import { OutboundQueue } from './outbound-queue.ts';
-import { setSession, enqueueRows, type OutboxSession, type PushRowInput } from './outbox-db.ts';
+import { setSession, enqueueRows, type OutboxDb, type OutboxSession, type PushRowInput } from './outbox-db.ts';
 import { refreshQueueSession } from './session-refresh.ts';
 
 export const SYNC_TAG = 'fieldsync-outbox';
@@ -47,7 +47,14 @@ const retryable = (result: DeliveryResult | undefined): boolean =>
  * up to 150 s, and only then rejects, so the browser at least keeps the registration (five
  * minutes, then 15) instead of dropping it.
  */
-export function installOutboundQueue(scope: ServiceWorkerGlobalScope): OutboundQueue {
+export interface OutboundQueueRuntimeOptions {
+  /** The queue's database (default: `openOutboxDb()`); tests pass their own. */
+  db?: OutboxDb;
+  /** Default `SYNC_EVENT_BUDGET_MS`; tests shorten it. */
+  syncEventBudgetMs?: number;
+}
+
+export function installOutboundQueue(scope: ServiceWorkerGlobalScope, options: OutboundQueueRuntimeOptions = {}): OutboundQueue {
   const channel = new BroadcastChannel(STATUS_CHANNEL);
   let syncEvents = 0;
   const registration = () => scope.registration as SyncRegistration;
@@ -58,6 +65,7 @@ export function installOutboundQueue(scope: ServiceWorkerGlobalScope): OutboundQ
     return sync.register(SYNC_TAG).then(() => true, () => false);
   };
   const queue: OutboundQueue = new OutboundQueue({
+    ...(options.db ? { db: options.db } : {}),
     refreshSession: async (session: OutboxSession) => refreshQueueSession(await queue.database(), session),
     // Inside a sync event the event itself registers again when it ends (see holdSyncEvent).
     requestWakeUp: async () => {
@@ -73,7 +81,7 @@ export function installOutboundQueue(scope: ServiceWorkerGlobalScope): OutboundQ
   const holdSyncEvent = async (): Promise<void> => {
     syncEvents++;
     const started = Date.now();
-    const deadline = started + SYNC_EVENT_BUDGET_MS;
+    const deadline = started + (options.syncEventBudgetMs ?? SYNC_EVENT_BUDGET_MS);
     let result: DeliveryResult | undefined;
     try {
       result = await deliver().catch(() => undefined);
