@@ -103,8 +103,10 @@ export function installOutboundQueue(scope: ServiceWorkerGlobalScope, options: O
         const wasOnline = navigator.onLine;
         await sleepUnless(wasOnline ? due : deadline, () => navigator.onLine !== wasOnline || (canHandOver && !!registration().waiting));
         if (!navigator.onLine || (canHandOver && registration().waiting)) continue;
-        // Another trigger (a page's kick, the retry timer) may have run it meanwhile: no extra request then.
-        result = queue.busy || (queue.last?.at ?? 0) > last ? await queue.settled() : await deliver().catch(() => undefined);
+        // Another trigger (a page's kick, the retry timer) may have run it meanwhile: no extra
+        // request then, unless the network just came back (a run from before that proves nothing).
+        const cameOnline = !wasOnline;
+        result = !cameOnline && (queue.busy || (queue.last?.at ?? 0) > last) ? await queue.settled() : await deliver().catch(() => undefined);
       }
     } finally {
       syncEvents--;
