@@ -40,9 +40,10 @@ const retryable = (result: DeliveryResult | undefined): boolean =>
  * A `sync` event does not fail for a failed delivery while it can help it. Chromium answers a
  * rejected `waitUntil` by scheduling the next attempt five minutes later (then 15, then never),
  * and a network that comes back sooner does not bring it forward. So the event keeps trying
- * itself, with the queue's short backoff; when the device goes offline (or a new version waits)
- * it registers the tag again and resolves: the browser holds that registration while offline and
- * fires it as soon as it is online. Chromium refuses a registration from a worker with no window
+ * itself, with the queue's short backoff; when the device goes offline it registers the tag
+ * again and resolves: the browser holds that registration while offline and fires it as soon as
+ * it is online. (When a new version waits, the event just ends: the new version can only take
+ * over once it did, and delivers and registers on activation.) Chromium refuses a registration from a worker with no window
  * of the origin open, though: then the event stays, trying on every return of the network, for
  * up to 150 s, and only then rejects, so the browser at least keeps the registration (five
  * minutes, then 15) instead of dropping it.
@@ -77,6 +78,7 @@ export function installOutboundQueue(scope: ServiceWorkerGlobalScope, options: O
   });
   const deliver = () => queue.deliver();
 
+  const updateWaits = () => !!registration().waiting;
   /** The body of a `sync` / `periodicsync` event: see above. */
   const holdSyncEvent = async (): Promise<void> => {
     syncEvents++;
@@ -84,13 +86,18 @@ export function installOutboundQueue(scope: ServiceWorkerGlobalScope, options: O
     const deadline = started + (options.syncEventBudgetMs ?? SYNC_EVENT_BUDGET_MS);
     let result: DeliveryResult | undefined;
     try {
+      // A new version waits: Chromium lets it take over only once this worker's events ended
+      // (and holds the pages' requests meanwhile), and would fire a fresh registration on this
+      // worker again at once. So end here; the new version delivers on activation and registers.
+      if (updateWaits()) return;
       result = await deliver().catch(() => undefined);
       // Until the browser refuses a registration from here (no window of the origin open).
       let canHandOver = true;
       while (result === undefined || retryable(result)) {
-        if (canHandOver && (!navigator.onLine || registration().waiting)) {
-          if (!navigator.onLine) await sleepUnless(Date.now() + OFFLINE_GRACE_MS, () => navigator.onLine);
-          if (!navigator.onLine || registration().waiting) {
+        if (updateWaits()) return;
+        if (canHandOver && !navigator.onLine) {
+          await sleepUnless(Date.now() + OFFLINE_GRACE_MS, () => navigator.onLine);
+          if (!navigator.onLine) {
             // Handed over to a fresh registration: the browser fires it when it is online.
             if (await registerSync()) return;
             canHandOver = false;
@@ -101,8 +108,8 @@ export function installOutboundQueue(scope: ServiceWorkerGlobalScope, options: O
         const due = Math.min(deadline, Math.max(Date.now() + 1000, last + await queue.retryDelay()));
         // Online: the next try after the backoff. Offline with no way to hand over: when the network is back.
         const wasOnline = navigator.onLine;
-        await sleepUnless(wasOnline ? due : deadline, () => navigator.onLine !== wasOnline || (canHandOver && !!registration().waiting));
-        if (!navigator.onLine || (canHandOver && registration().waiting)) continue;
+        await sleepUnless(wasOnline ? due : deadline, () => navigator.onLine !== wasOnline || updateWaits());
+        if (!navigator.onLine || updateWaits()) continue;
         // Another trigger (a page's kick, the retry timer) may have run it meanwhile: no extra
         // request then, unless the network just came back (a run from before that proves nothing).
         const cameOnline = !wasOnline;
@@ -111,7 +118,7 @@ export function installOutboundQueue(scope: ServiceWorkerGlobalScope, options: O
     } finally {
       syncEvents--;
     }
-    if (result !== undefined && !retryable(result)) return;
+    if ((result !== undefined && !retryable(result)) || updateWaits()) return;
     if (await registerSync()) return;
     // Nothing else can keep a wake-up: failing keeps the registration for the browser's retry.
     throw new Error(`delivery incomplete after ${Math.round((Date.now() - started) / 1000)} s: ${result?.error ?? 'unknown error'}`);
@@ -172,7 +179,10 @@ export function installOutboundQueue(scope: ServiceWorkerGlobalScope, options: O
   });
 
   // A browser restart or an update: the queue resumes as soon as the worker runs for any reason.
-  scope.addEventListener('activate', (event) => event.waitUntil(deliver().then(() => undefined, () => undefined)));
+  // Not inside the event's waitUntil: activation (and with it every request of the pages) would
+  // wait for the delivery, which can take a push timeout in a dead zone, and a wake-up
+  // registration made from an activating worker is only answered once it is active.
+  scope.addEventListener('activate', () => void deliver().catch(() => undefined));
   void deliver().catch(() => undefined);
   return queue;
 }
