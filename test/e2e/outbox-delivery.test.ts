@@ -141,11 +141,34 @@ describe('the service worker delivers the outbound queue (browser)', () => {
     expect(await queuedCount(page)).toBe(0);
   });
 
+  /** The revisions waiting in the service worker's queue (IndexedDB 'fieldsync-outbox'), as read by the page. */
+  const queuedRevisions = (page: import('playwright-core').Page) => page.evaluate(() => new Promise<string>((resolve, reject) => {
+    const open = indexedDB.open('fieldsync-outbox');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const read = open.result.transaction('rows').objectStore('rows').getAll();
+      read.onsuccess = () => {
+        resolve((read.result as { id: string; rev?: string }[]).map((r) => `${r.id}@${r.rev ?? ''}`).join(','));
+        open.result.close();
+      };
+      read.onerror = () => reject(read.error);
+    };
+  }));
+
   /** Writes offline (so the report travels as one queued row), then the first push's answer is lost on the way back. */
   async function loseFirstAnswer(edit: () => Promise<void>): Promise<void> {
     await goOffline(d.ctx, d.cable);
     await edit();
     await expect.poll(() => queuedCount(d.page), { timeout: 10_000 }).toBe(1);
+    // The last edit may still be on its way into the queue (the count is 1 from the first one on):
+    // wait until the queued revision stops changing, so the report travels as one row.
+    let seen = '';
+    let since = Date.now();
+    await waitFor(async () => {
+      const rev = await queuedRevisions(d.page);
+      if (rev !== seen) [seen, since] = [rev, Date.now()];
+      return Date.now() - since > 1500;
+    }, 'the queued report to settle');
     d.cable.loseResponses(/\/api\/sync\/epcrs\/push/, 1);
     await goOnline(d.ctx, d.cable);
   }
