@@ -524,6 +524,7 @@ export function ListField(props: FieldBase & { value: readonly string[] | undefi
   return (
     <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <textarea id={id} value={draft} onInput={onInput} {...focus} disabled={props.disabled} rows={3} data-testid={props.testId}
+        {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'lines')}
         aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, hint)} />
     </FieldFrame>
   );
