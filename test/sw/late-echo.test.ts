@@ -1,0 +1,151 @@
+/**
+ * A device typing through the service worker's queue while the server's copies of its own
+ * earlier versions are still on their way back (the change stream echoes every write it commits).
+ *
+ * Handing a push to the queue makes RxDB treat the handed-over state as the server's. A server
+ * state pulled before the person's next edit reached the queue, but stored after it did, is older
+ * than what the device holds: it must not replace it (the typed value would vanish from the
+ * screen), and the edit typed next must not replace the one still waiting in the queue (the value
+ * would never reach the server). The ordering that the browser hits by chance while a person types
+ * (the echo is read while the push is being queued) is made here on purpose: a pull held open
+ * keeps RxDB's downstream busy, so the echo waits between its look at the queue and its storing.
+ *
+ * Real parts: the real server, a real RxDB database (Dexie on fake-indexeddb), the real replication
+ * and queue code; the change stream is fed by the test with the server's own pull answers.
+ */
+import 'fake-indexeddb/auto';
+import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
+import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import { Subject } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devToken } from '../../server/auth/identity.ts';
+import { createFieldsyncDatabase } from '../../client/sync/database.ts';
+import type { PullStreamItem } from '../../client/sync/change-stream.ts';
+import { countPendingDocuments } from '../../client/sync/pending.ts';
+import { replicateCollection } from '../../client/sync/replication.ts';
+import { SyncTransport } from '../../client/sync/transport.ts';
+import { DocumentWriter } from '../../client/sync/writes.ts';
+import { nextRevision } from '../../shared/revision.ts';
+import type { Epcr } from '../../shared/schemas/index.ts';
+import { deliverOutbox, openOutboxDb, setSession, summarizeQueue } from '../../sw/queue/index.ts';
+import { eventually } from '../helpers/device.ts';
+import { newEpcr } from '../helpers/factories.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const TENANT = 'agency-a';
+const crewToken = devToken({ tenantId: TENANT, role: 'crew', deviceId: 'tablet-echo', subject: 'M1' });
+const otherToken = devToken({ tenantId: TENANT, role: 'crew', deviceId: 'tablet-other', subject: 'M1' });
+let server: TestServer;
+
+beforeAll(async () => { server = await startTestServer(); });
+afterAll(async () => { await server.close(); });
+
+async function serverEpcr(id: string): Promise<Epcr | undefined> {
+  const [row] = await server.app.store.getDocuments('epcrs', TENANT, [id]);
+  return row ? JSON.parse(row.json) as Epcr : undefined;
+}
+
+async function pushAsOther(assumed: Epcr | undefined, next: Epcr): Promise<void> {
+  const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0`, {
+    method: 'POST', headers: { authorization: `Bearer ${otherToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify([{ ...(assumed ? { assumedMasterState: { ...assumed, _deleted: false } } : {}), newDocumentState: { ...next, _deleted: false } }]),
+  });
+  expect(response.status).toBe(200);
+  expect(await response.json()).toEqual([]);
+}
+
+/** What the change stream would carry for this report now: the server's state and checkpoint. */
+async function echoOf(id: string): Promise<PullStreamItem> {
+  const page = await new SyncTransport({ serverUrl: server.url, getToken: () => crewToken }).pull<Record<string, unknown>>('epcrs', 0, undefined, 1000);
+  const doc = page.documents.find((d) => d['id'] === id);
+  if (!doc) throw new Error(`report ${id} is not on the server`);
+  return { documents: [doc], checkpoint: page.checkpoint as never };
+}
+
+describe('late echoes of the device\'s own versions, with the service-worker queue', () => {
+  it('an echo stored after the next edit was queued neither erases that edit on the device nor keeps it from the server', async () => {
+    const outbox = await openOutboxDb('late-echo-1');
+    await setSession(outbox, { serverUrl: server.url, token: crewToken });
+    const stub = { ...newEpcr(TENANT, 'M1'), rev: nextRevision(undefined, 'server.stub') } as Epcr;
+    await pushAsOther(undefined, stub);
+
+    // Pulls pass until the test holds them (a slow link), then wait for release.
+    let holdPulls = false;
+    let heldPull: (() => void) | undefined;
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    const gatedFetch: typeof fetch = async (input, init) => {
+      if (holdPulls && String(input).includes('/pull')) {
+        heldPull?.();
+        await released;
+      }
+      return fetch(input, init);
+    };
+
+    const db = await createFieldsyncDatabase({
+      name: `fs-late-echo-${Date.now()}`, collections: ['epcrs'],
+      storage: getRxStorageDexie({ indexedDB, IDBKeyRange }) as never, multiInstance: false,
+    });
+    const stream$ = new Subject<PullStreamItem>();
+    const replication = replicateCollection({
+      collection: db.collections['epcrs']!, name: 'epcrs', schemaVersion: 0,
+      transport: new SyncTransport({ serverUrl: server.url, getToken: () => crewToken, fetch: gatedFetch }),
+      replicationIdentifier: `late-echo-${Date.now()}`, live: true, stream$,
+      pushBatchSize: 100, pullBatchSize: 100, retryTimeMs: 200,
+      outbox: { db: outbox, protection: { kind: 'clear' } },
+    });
+    const writer = new DocumentWriter(db, 'tablet-echo');
+    const local = async () => (await db.collections['epcrs']!.findOne(stub.id).exec())?.toJSON() as Epcr | undefined;
+    const setPatient = (patch: Partial<NonNullable<Epcr['patient']>>) =>
+      writer.update('epcrs', stub.id, (doc) => ({ ...doc, patient: { ...doc.patient, ...patch } }));
+    const queuedAndSettled = async (check: (doc: Epcr) => boolean) =>
+      check((await local())!) && (await summarizeQueue(outbox)).total === 1 && await countPendingDocuments(replication) === 0;
+    try {
+      await eventually('the stub on the device', local);
+
+      // The crew types the last name; the service worker delivers it.
+      await setPatient({ lastName: 'Quintavalle' });
+      await eventually('the last name queued', () => queuedAndSettled((d) => d.patient?.lastName === 'Quintavalle'));
+      await deliverOutbox({ db: outbox });
+      expect((await serverEpcr(stub.id))?.patient?.lastName).toBe('Quintavalle');
+      const echo = await echoOf(stub.id);
+
+      // The link slows down: a re-read is under way when the stream's echo of that write arrives.
+      holdPulls = true;
+      const pullHeld = new Promise<void>((resolve) => { heldPull = resolve; });
+      stream$.next('RESYNC');
+      await pullHeld;
+      const tasksBefore = replication.internalReplicationState!.stats.down.addNewTask;
+      stream$.next(echo);
+      await eventually('the echo waiting behind the re-read', () => replication.internalReplicationState!.stats.down.addNewTask > tasksBefore);
+
+      // Meanwhile the crew types the first name; it is queued (not yet delivered).
+      await setPatient({ firstName: 'Philomena' });
+      await eventually('the first name queued', () => queuedAndSettled((d) => d.patient?.firstName === 'Philomena'));
+
+      // The link recovers: the re-read and the echo are stored.
+      holdPulls = false;
+      release();
+      await replication.awaitInSync();
+      expect.soft((await local())?.patient?.firstName, 'the first name on the screen after the late echo').toBe('Philomena');
+
+      // The crew types the date of birth, and everything is delivered.
+      await setPatient({ dateOfBirth: '1951-03-09' });
+      await eventually('the date of birth queued', () => queuedAndSettled((d) => d.patient?.dateOfBirth === '1951-03-09'));
+      await eventually('the queue delivered', async () => {
+        await deliverOutbox({ db: outbox });
+        return (await summarizeQueue(outbox)).total === 0;
+      });
+
+      const onServer = (await serverEpcr(stub.id))?.patient;
+      expect([onServer?.lastName, onServer?.firstName, onServer?.dateOfBirth], 'the report on the server').toEqual(['Quintavalle', 'Philomena', '1951-03-09']);
+      const mine = (await local())?.patient;
+      expect([mine?.lastName, mine?.firstName, mine?.dateOfBirth], 'the report on the device').toEqual(['Quintavalle', 'Philomena', '1951-03-09']);
+    } finally {
+      release();
+      await replication.cancel();
+      await db.close();
+      outbox.close();
+    }
+  });
+});
