@@ -62,9 +62,18 @@ async function echoOf(id: string): Promise<PullStreamItem> {
   return { documents: [doc], checkpoint: page.checkpoint as never };
 }
 
-describe('late echoes of the device\'s own versions, with the service-worker queue', () => {
-  it('an echo stored after the next edit was queued neither erases that edit on the device nor keeps it from the server', async () => {
-    const outbox = await openOutboxDb('late-echo-1');
+interface Scenario {
+  /** After the last name was delivered: what the stream carries late (read before the next edit was queued). */
+  lateItem: (stub: Epcr) => Promise<PullStreamItem>;
+  /** Whether the late state must leave the first name on the screen (a copy of the device's own version must). */
+  keepsScreen: boolean;
+  /** What the server must hold at the end besides the typed patient values. */
+  alsoOnServer?: (report: Epcr | undefined) => unknown;
+  expectedAlso?: unknown;
+}
+
+async function typeThroughLateState(name: string, scenario: Scenario): Promise<void> {
+    const outbox = await openOutboxDb(name);
     await setSession(outbox, { serverUrl: server.url, token: crewToken });
     const stub = { ...newEpcr(TENANT, 'M1'), rev: nextRevision(undefined, 'server.stub') } as Epcr;
     await pushAsOther(undefined, stub);
@@ -83,14 +92,14 @@ describe('late echoes of the device\'s own versions, with the service-worker que
     };
 
     const db = await createFieldsyncDatabase({
-      name: `fs-late-echo-${Date.now()}`, collections: ['epcrs'],
+      name: `fs-${name}-${Date.now()}`, collections: ['epcrs'],
       storage: getRxStorageDexie({ indexedDB, IDBKeyRange }) as never, multiInstance: false,
     });
     const stream$ = new Subject<PullStreamItem>();
     const replication = replicateCollection({
       collection: db.collections['epcrs']!, name: 'epcrs', schemaVersion: 0,
       transport: new SyncTransport({ serverUrl: server.url, getToken: () => crewToken, fetch: gatedFetch }),
-      replicationIdentifier: `late-echo-${Date.now()}`, live: true, stream$,
+      replicationIdentifier: `${name}-${Date.now()}`, live: true, stream$,
       pushBatchSize: 100, pullBatchSize: 100, retryTimeMs: 200,
       outbox: { db: outbox, protection: { kind: 'clear' } },
     });
@@ -108,37 +117,40 @@ describe('late echoes of the device\'s own versions, with the service-worker que
       await eventually('the last name queued', () => queuedAndSettled((d) => d.patient?.lastName === 'Quintavalle'));
       await deliverOutbox({ db: outbox });
       expect((await serverEpcr(stub.id))?.patient?.lastName).toBe('Quintavalle');
-      const echo = await echoOf(stub.id);
+      const late = await scenario.lateItem(stub);
 
-      // The link slows down: a re-read is under way when the stream's echo of that write arrives.
+      // The link slows down: a re-read is under way when the late state arrives on the stream.
       holdPulls = true;
       const pullHeld = new Promise<void>((resolve) => { heldPull = resolve; });
       stream$.next('RESYNC');
       await pullHeld;
       const tasksBefore = replication.internalReplicationState!.stats.down.addNewTask;
-      stream$.next(echo);
-      await eventually('the echo waiting behind the re-read', () => replication.internalReplicationState!.stats.down.addNewTask > tasksBefore);
+      stream$.next(late);
+      await eventually('the late state waiting behind the re-read', () => replication.internalReplicationState!.stats.down.addNewTask > tasksBefore);
 
       // Meanwhile the crew types the first name; it is queued (not yet delivered).
       await setPatient({ firstName: 'Philomena' });
       await eventually('the first name queued', () => queuedAndSettled((d) => d.patient?.firstName === 'Philomena'));
 
-      // The link recovers: the re-read and the echo are stored.
+      // The link recovers: the re-read and the late state are stored.
       holdPulls = false;
       release();
       await replication.awaitInSync();
-      expect.soft((await local())?.patient?.firstName, 'the first name on the screen after the late echo').toBe('Philomena');
+      if (scenario.keepsScreen) expect.soft((await local())?.patient?.firstName, 'the first name on the screen after the late state').toBe('Philomena');
 
       // The crew types the date of birth, and everything is delivered.
       await setPatient({ dateOfBirth: '1951-03-09' });
-      await eventually('the date of birth queued', () => queuedAndSettled((d) => d.patient?.dateOfBirth === '1951-03-09'));
+      await eventually('the date of birth on the device', async () => (await local())?.patient?.dateOfBirth === '1951-03-09'
+        && await countPendingDocuments(replication) === 0);
       await eventually('the queue delivered', async () => {
         await deliverOutbox({ db: outbox });
-        return (await summarizeQueue(outbox)).total === 0;
+        return (await summarizeQueue(outbox)).total === 0 && await countPendingDocuments(replication) === 0;
       });
 
-      const onServer = (await serverEpcr(stub.id))?.patient;
+      const report = await serverEpcr(stub.id);
+      const onServer = report?.patient;
       expect([onServer?.lastName, onServer?.firstName, onServer?.dateOfBirth], 'the report on the server').toEqual(['Quintavalle', 'Philomena', '1951-03-09']);
+      if (scenario.alsoOnServer) expect(scenario.alsoOnServer(report), 'the other writer\'s change on the server').toEqual(scenario.expectedAlso);
       const mine = (await local())?.patient;
       expect([mine?.lastName, mine?.firstName, mine?.dateOfBirth], 'the report on the device').toEqual(['Quintavalle', 'Philomena', '1951-03-09']);
     } finally {
@@ -147,5 +159,26 @@ describe('late echoes of the device\'s own versions, with the service-worker que
       await db.close();
       outbox.close();
     }
+}
+
+describe('late server states while the crew types, with the service-worker queue', () => {
+  it('a late copy of the device\'s own version neither erases the next edit on the device nor keeps it from the server', async () => {
+    await typeThroughLateState('late-own-copy', { lateItem: (stub) => echoOf(stub.id), keepsScreen: true });
+  });
+
+  it('another writer\'s change stored after the next edit was queued does not keep that edit from the server', async () => {
+    const enRoute = '2026-11-22T10:01:00-05:00';
+    await typeThroughLateState('late-other-writer', {
+      lateItem: async (stub) => {
+        const current = (await serverEpcr(stub.id))!;
+        await pushAsOther(current, { ...current, times: { ...current.times, unitEnRoute: enRoute }, rev: nextRevision(current.rev, 'cad.times') } as Epcr);
+        return echoOf(stub.id);
+      },
+      // RxDB stores a state it pulled over a change already handed to the queue: the screen may
+      // lack the first name until the next edit or the server's merge; the server must not.
+      keepsScreen: false,
+      alsoOnServer: (report) => report?.times?.unitEnRoute,
+      expectedAlso: enRoute,
+    });
   });
 });
