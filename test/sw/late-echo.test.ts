@@ -25,6 +25,7 @@ import { countPendingDocuments } from '../../client/sync/pending.ts';
 import { replicateCollection } from '../../client/sync/replication.ts';
 import { SyncTransport } from '../../client/sync/transport.ts';
 import { DocumentWriter } from '../../client/sync/writes.ts';
+import { openConflicts } from '../../shared/merge/index.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { deliverOutbox, openOutboxDb, setSession, summarizeQueue } from '../../sw/queue/index.ts';
@@ -59,7 +60,7 @@ async function echoOf(id: string): Promise<PullStreamItem> {
   const page = await new SyncTransport({ serverUrl: server.url, getToken: () => crewToken }).pull<Record<string, unknown>>('epcrs', 0, undefined, 1000);
   const doc = page.documents.find((d) => d['id'] === id);
   if (!doc) throw new Error(`report ${id} is not on the server`);
-  return { documents: [doc], checkpoint: page.checkpoint as never };
+  return { documents: [doc as never], checkpoint: page.checkpoint as never };
 }
 
 interface Scenario {
@@ -70,6 +71,8 @@ interface Scenario {
   /** What the server must hold at the end besides the typed patient values. */
   alsoOnServer?: (report: Epcr | undefined) => unknown;
   expectedAlso?: unknown;
+  /** The first name typed again with the date of birth (the person carries on in the same field). */
+  retypedFirstName?: string;
 }
 
 async function typeThroughLateState(name: string, scenario: Scenario): Promise<void> {
@@ -139,7 +142,7 @@ async function typeThroughLateState(name: string, scenario: Scenario): Promise<v
       if (scenario.keepsScreen) expect.soft((await local())?.patient?.firstName, 'the first name on the screen after the late state').toBe('Philomena');
 
       // The crew types the date of birth, and everything is delivered.
-      await setPatient({ dateOfBirth: '1951-03-09' });
+      await setPatient({ dateOfBirth: '1951-03-09', ...(scenario.retypedFirstName ? { firstName: scenario.retypedFirstName } : {}) });
       await eventually('the date of birth on the device', async () => (await local())?.patient?.dateOfBirth === '1951-03-09'
         && await countPendingDocuments(replication) === 0);
       await eventually('the queue delivered', async () => {
@@ -147,12 +150,15 @@ async function typeThroughLateState(name: string, scenario: Scenario): Promise<v
         return (await summarizeQueue(outbox)).total === 0 && await countPendingDocuments(replication) === 0;
       });
 
+      const firstName = scenario.retypedFirstName ?? 'Philomena';
       const report = await serverEpcr(stub.id);
       const onServer = report?.patient;
-      expect([onServer?.lastName, onServer?.firstName, onServer?.dateOfBirth], 'the report on the server').toEqual(['Quintavalle', 'Philomena', '1951-03-09']);
+      expect([onServer?.lastName, onServer?.firstName, onServer?.dateOfBirth], 'the report on the server').toEqual(['Quintavalle', firstName, '1951-03-09']);
+      // The person's own earlier keystrokes are not a conflict for the crew to settle.
+      expect(openConflicts(report), 'open conflicts on the report').toEqual([]);
       if (scenario.alsoOnServer) expect(scenario.alsoOnServer(report), 'the other writer\'s change on the server').toEqual(scenario.expectedAlso);
       const mine = (await local())?.patient;
-      expect([mine?.lastName, mine?.firstName, mine?.dateOfBirth], 'the report on the device').toEqual(['Quintavalle', 'Philomena', '1951-03-09']);
+      expect([mine?.lastName, mine?.firstName, mine?.dateOfBirth], 'the report on the device').toEqual(['Quintavalle', firstName, '1951-03-09']);
     } finally {
       release();
       await replication.cancel();
@@ -179,6 +185,18 @@ describe('late server states while the crew types, with the service-worker queue
       keepsScreen: false,
       alsoOnServer: (report) => report?.times?.unitEnRoute,
       expectedAlso: enRoute,
+    });
+  });
+
+  it('the person\'s later typing in the same field wins over their own queued value, with no conflict to settle', async () => {
+    await typeThroughLateState('late-same-field', {
+      lateItem: async (stub) => {
+        const current = (await serverEpcr(stub.id))!;
+        await pushAsOther(current, { ...current, times: { ...current.times, unitEnRoute: '2026-11-22T10:02:00-05:00' }, rev: nextRevision(current.rev, 'cad.times') } as Epcr);
+        return echoOf(stub.id);
+      },
+      keepsScreen: false,
+      retypedFirstName: 'Philomena Rose',
     });
   });
 });
