@@ -7,6 +7,7 @@ import { completeEpcr } from '../test/server/hooks/support.ts';
 import { makeDataDir, startTestServer } from '../test/helpers/server.ts';
 import { gpsDoc } from './lib/docs.ts';
 import { figure, percentile, type BenchFigure } from './lib/stats.ts';
+import { schemaVersionOf } from '../shared/schemas/index.ts';
 
 const TENANT = 'bench';
 
@@ -24,7 +25,7 @@ export async function hookBenchmarks(options: { quick: boolean }): Promise<Bench
   });
   const crew = devToken({ tenantId: TENANT, role: 'crew', deviceId: 'tab-bench', subject: 'M1' });
   const push = async (collection: string, rows: unknown[], token: string) => {
-    const r = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=0`, {
+    const r = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=${schemaVersionOf(collection)}`, {
       method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(rows),
     });
     if (!r.ok) throw new Error(`push ${collection} failed: ${r.status} ${await r.text()}`);

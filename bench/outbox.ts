@@ -7,6 +7,7 @@ import { startServerProcess } from '../test/helpers/server-process.ts';
 import { freePort, makeDataDir } from '../test/helpers/server.ts';
 import { epcrDoc, gpsDoc } from './lib/docs.ts';
 import { figure, type BenchFigure } from './lib/stats.ts';
+import { schemaVersionOf } from '../shared/schemas/index.ts';
 
 const TENANT = 'bench';
 
@@ -27,14 +28,14 @@ export async function outboxBenchmarks(options: { quick: boolean }): Promise<Ben
       const db = await openOutboxDb(`bench-outbox-${compress}-${Date.now()}`);
       await setSession(db, { serverUrl: server.url, token: devToken({ tenantId: TENANT, role: 'crew', deviceId: `mdt-${compress}`, subject: 'M1' }) });
       for (let i = 0; i < points; i += 500) {
-        await enqueueRows(db, 'gps_points', 0, Array.from({ length: Math.min(500, points - i) }, (_, j) => ({ newDocumentState: gpsDoc(TENANT, i + j) })));
+        await enqueueRows(db, 'gps_points', schemaVersionOf('gps_points'), Array.from({ length: Math.min(500, points - i) }, (_, j) => ({ newDocumentState: gpsDoc(TENANT, i + j) })));
       }
       // 20 edits of 4 reports: the queue keeps one row per report with the newest state.
       const reports = Array.from({ length: 4 }, (_, i) => epcrDoc(TENANT, i));
       for (let e = 0; e < edits; e++) {
         const report = reports[e % 4]!;
         const next = { ...report, rev: nextRevision(report['rev'] as string, `mdt.e${e}`), narrative: { text: `edit ${e} `.repeat(50) } };
-        await enqueueRows(db, 'epcrs', 0, [{ newDocumentState: next }]);
+        await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ newDocumentState: next }]);
         reports[e % 4] = next;
       }
       const fetchImpl: typeof fetch = compress ? fetch : (input, init) => fetch(input, init);

@@ -17,6 +17,7 @@ import { cpuSeconds } from './lib/proc.ts';
 import { figure, median, type BenchFigure } from './lib/stats.ts';
 import { ours } from './lib/systems.ts';
 import { sleep } from './lib/clock.ts';
+import { schemaVersionOf } from '../shared/schemas/index.ts';
 
 const TENANT = 'bench';
 /** Reads go through an admin console (the whole tenant); writes through a crew device of the unit the documents belong to. */
@@ -85,7 +86,7 @@ async function pushOnce(collection: string, docs: Record<string, unknown>[], pro
     // while has its JIT warm and its push worker (server/replication/push-decoder.ts, started by
     // the first large body, about a second to start) running.
     const warmDocs = docs.slice(0, BATCH).map((d) => ({ newDocumentState: { ...d, id: randomUUID() } }));
-    const warm = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=0`, {
+    const warm = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=${schemaVersionOf(collection)}`, {
       method: 'POST', headers: { authorization: `Bearer ${CREW_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(warmDocs),
     });
     if (!warm.ok) throw new Error(`warm-up push failed: ${warm.status} ${(await warm.text()).slice(0, 400)}`);
@@ -98,7 +99,7 @@ async function pushOnce(collection: string, docs: Record<string, unknown>[], pro
     await Promise.all(Array.from({ length: CLIENTS }, async () => {
       while (next < bodies.length) {
         const body = bodies[next++]!;
-        const response = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=0`, {
+        const response = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=${schemaVersionOf(collection)}`, {
           method: 'POST', headers: { authorization: `Bearer ${CREW_TOKEN}`, 'content-type': 'application/json' }, body,
         });
         if (!response.ok) throw new Error(`push failed: ${response.status} ${(await response.text()).slice(0, 400)}`);
@@ -196,7 +197,7 @@ async function recentPulls(sizes: number[]): Promise<BenchFigure[]> {
       const port = await freePort();
       const server = await startServerProcess({ port, dataDir, env: { LOG_LEVEL: 'error' } });
       // The newest 100 changes: the checkpoint a device holds when it was in sync a moment ago.
-      const url = `${server.url}/api/sync/gps_points/pull?schemaVersion=0&limit=100&checkpoint=${encodeURIComponent(JSON.stringify({ seq: stored - 100 }))}`;
+      const url = `${server.url}/api/sync/gps_points/pull?schemaVersion=${schemaVersionOf('gps_points')}&limit=100&checkpoint=${encodeURIComponent(JSON.stringify({ seq: stored - 100 }))}`;
       stores.push({ stored, dataDir, url, times: [], stop: () => server.stop() });
     }
     for (let i = 0; i < 300; i++) {

@@ -1,7 +1,7 @@
 import { createRxDatabase, type RxDatabase } from 'rxdb';
 import { wrappedValidateAjvStorage } from 'rxdb/plugins/validate-ajv';
 import { conflictHandlerFor } from '../../shared/merge/index.ts';
-import { collectionSchemas } from '../../shared/schemas/index.ts';
+import { collectionMigrationStrategies, collectionSchemas, schemaVersionOf } from '../../shared/schemas/index.ts';
 import { replicateRxCollection } from 'rxdb/plugins/replication';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import { io, type Socket } from 'socket.io-client';
@@ -65,7 +65,7 @@ export async function createClient(context: ClientContext): Promise<BenchClient>
       // Live replication as the product runs it, minus the /sync socket: a crew device does not
       // follow every other unit's GPS points, so nothing but its own pushes goes over the wire.
       const replication = replicateCollection({
-        collection: db.collections[collection]!, name: collection, schemaVersion: 0, transport, replicationIdentifier: `dev-${deviceId}`,
+        collection: db.collections[collection]!, name: collection, schemaVersion: schemaVersionOf(collection), transport, replicationIdentifier: `dev-${deviceId}`,
         live: true, pushBatchSize: batchSize, pullBatchSize: batchSize, retryTimeMs: 1000,
       });
       await awaitInitial(replication);
@@ -151,7 +151,10 @@ export async function openBenchDatabase(collection: string, notes: Set<string>):
     const db = await createRxDatabase({ name: `${name}x`, storage: wrappedValidateAjvStorage({ storage: getRxStorageMemory() }), multiInstance: false });
     const { encrypted: _encrypted, ...schema } = collectionSchemas[collection as CollectionName] as Record<string, unknown>;
     await db.addCollections({
-      [collection]: { schema: schema as never, conflictHandler: conflictHandlerFor(collection as CollectionName) as never },
+      [collection]: {
+        schema: schema as never, conflictHandler: conflictHandlerFor(collection as CollectionName) as never,
+        migrationStrategies: collectionMigrationStrategies[collection as CollectionName] as never,
+      },
     });
     return db;
   }

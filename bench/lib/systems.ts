@@ -146,7 +146,9 @@ function schemasFile(dir: string): string {
 export function peerSchemas(): Record<string, Record<string, unknown>> {
   return Object.fromEntries(BENCH_COLLECTIONS.map((c) => {
     const { encrypted: _encrypted, ...schema } = JSON.parse(JSON.stringify(collectionSchemas[c])) as Record<string, unknown>;
-    return [c, schema];
+    // The peers start from empty databases every run and load no migration plugin: their copy is
+    // a first version (RxDB wants strategies, and the plugin, for any version above 0).
+    return [c, { ...schema, version: 0 }];
   }));
 }
 

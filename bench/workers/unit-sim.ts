@@ -3,6 +3,7 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { devToken } from '../../server/auth/identity.ts';
 import { formatTs, sleep, sleepUntil, wallNow } from '../lib/clock.ts';
+import { schemaVersionOf } from '../../shared/schemas/index.ts';
 
 /**
  * Issue #6's simulated units, without a client database: each unit does what the device's
@@ -38,7 +39,7 @@ const stats = {
 };
 
 async function push(unit: Unit, collection: string, rows: unknown[]): Promise<unknown[]> {
-  const response = await fetch(`${context.serverUrl}/api/sync/${collection}/push?schemaVersion=0`, {
+  const response = await fetch(`${context.serverUrl}/api/sync/${collection}/push?schemaVersion=${schemaVersionOf(collection)}`, {
     method: 'POST', headers: { authorization: `Bearer ${unit.token}`, 'content-type': 'application/json' }, body: JSON.stringify(rows),
   });
   if (!response.ok) throw new Error(`push ${collection} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);

@@ -1,10 +1,20 @@
-import { createRxDatabase, META_INSTANCE_SCHEMA_TITLE, type RxCollectionCreator, type RxDatabase, type RxStorage } from 'rxdb';
+import { addRxPlugin, createRxDatabase, META_INSTANCE_SCHEMA_TITLE, type RxCollectionCreator, type RxDatabase, type RxStorage } from 'rxdb';
 import { wrappedKeyEncryptionCryptoJsStorage } from 'rxdb/plugins/encryption-crypto-js';
+import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { wrappedValidateAjvStorage } from 'rxdb/plugins/validate-ajv';
 import { conflictHandlerFor } from '../../shared/merge/index.ts';
 import { withIndexedChangesSince } from './changes-since.ts';
-import { collectionSchemas, type CollectionName } from '../../shared/schemas/index.ts';
+import { collectionMigrationStrategies, collectionSchemas, type CollectionName } from '../../shared/schemas/index.ts';
+
+/**
+ * A database an earlier build wrote holds its collections at their earlier schema versions; RxDB
+ * brings them to the current ones when the collection is added (shared/schemas/migrations.ts).
+ * It copies every document, with its write time, into the new version's storage and migrates the
+ * replication's meta (checkpoints and the server state each document was last known to have), so
+ * changes not yet pushed are still pushed afterwards. Encrypted fields are read with the same key.
+ */
+addRxPlugin(RxDBMigrationSchemaPlugin);
 
 /** Open-source RxDB allows at most this many open collections per JavaScript realm. */
 export const RXDB_COLLECTION_LIMIT = 13;
@@ -93,6 +103,7 @@ export async function createFieldsyncDatabase(options: FieldsyncDatabaseOptions)
     creators[name] = {
       schema: password === undefined ? withoutEncryption(schema) : schema,
       conflictHandler: conflictHandlerFor(name) as RxCollectionCreator['conflictHandler'],
+      migrationStrategies: collectionMigrationStrategies[name] as RxCollectionCreator['migrationStrategies'],
     };
   }
   try {
@@ -102,6 +113,8 @@ export async function createFieldsyncDatabase(options: FieldsyncDatabaseOptions)
     if (password === undefined && stored.data.passwordHash) {
       throw new WrongDatabaseKeyError('The data on this device is encrypted; it opens only with its key.');
     }
+    // Migrates what an earlier build stored before resolving (RxDB's autoMigrate); with several
+    // tabs, one migrates and the others wait for it.
     await db.addCollections(creators);
   } catch (error) {
     // Free the name, so the same realm can try again (e.g. with the right key).

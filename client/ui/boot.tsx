@@ -10,7 +10,7 @@ import { replayJournal } from './autosave.ts';
 import type { Database } from './db.ts';
 import { protectApp, signInHere, unlockAndOpen } from './lock-screen.tsx';
 import { refreshStorage, registerServiceWorker, requestPersistence } from './runtime.ts';
-import { homeFor, loadSession, type Session } from './session.ts';
+import { homeFor, restoreSession, type Session } from './session.ts';
 import { startQueueTriggers } from './sw-queue.ts';
 
 export interface AppDefinition {
@@ -30,7 +30,7 @@ export async function boot(app: AppDefinition): Promise<void> {
   const root = document.getElementById('app')!;
   registerServiceWorker();
   // Signing in here (not on the login page) keeps the key the password unwraps in this page's memory.
-  const session = loadSession() ?? await signInHere(root, app.title);
+  const session = await restoreSession() ?? await signInHere(root, app.title);
   if (!app.roles.includes(session.user.role)) {
     fatal(root, `<h1>${app.title}</h1><p>This app is for ${app.roles.join(' and ')} accounts; you are signed in as <strong>${session.user.role}</strong>.</p>` +
       `<p><a class="button primary" href="${homeFor(session.user.role)}">Open your app</a> <a class="button" href="/">Sign in as someone else</a></p>`);

@@ -17,7 +17,7 @@ import { LockSettings, signOutKeepingData, SignOutControls } from './lock-screen
 import { Reauthenticate } from './sign-in.tsx';
 import { homeFor } from './session.ts';
 import { recordField } from './record-field.ts';
-import { kickServiceWorker } from './sw-queue.ts';
+import { deliveryNote, kickServiceWorker } from './sw-queue.ts';
 import { ago, fromLocalInput, localOffset, offsetDateTime, offsetOf, toLocalInput } from './time.ts';
 
 // ---- routing (hash) -------------------------------------------------------------------------
@@ -157,6 +157,7 @@ export function StatusBar() {
       {status?.role === 'follower' && <span class="meta">synced by another open tab</span>}
       {error && connectivity !== 'offline' && <span class="error" data-testid="sync-error">{error}</span>}
       {connectivity === 'offline' && <span class="meta">Working offline: everything is saved on this device.</span>}
+      {deliveryNote.value && <span class="meta" data-testid="delivery-note">{deliveryNote.value}</span>}
     </div>
   );
 }
@@ -393,6 +394,8 @@ interface FieldBase {
   serverError?: string | undefined;
   hint?: string;
   testId?: string;
+  /** Shown under the field, e.g. a marker that two devices wrote different values here. */
+  note?: ComponentChildren;
 }
 
 type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
@@ -452,6 +455,7 @@ function FieldFrame(props: {
   /** Offered with a problem: give up the draft (the stored value is shown again). */
   onDiscard?: (() => void) | undefined;
   disabled?: boolean | undefined;
+  note?: ComponentChildren;
   children: ComponentChildren;
 }) {
   return (
@@ -468,6 +472,7 @@ function FieldFrame(props: {
       )}
       {props.serverError && <div class="hint bad" id={`${props.id}-server`} data-testid="field-server-error">{props.serverError}</div>}
       {props.hint && !props.problem && <div class="hint" id={`${props.id}-hint`}>{props.hint}</div>}
+      {props.note}
     </div>
   );
 }
@@ -493,7 +498,7 @@ export function TextField(props: FieldBase & { value: string | undefined; multil
     ...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'text', { maxLength: props.maxLength, pattern: props.pattern, required: props.required }),
   };
   return (
-    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       {props.multiline ? <textarea {...common} /> : <input type="text" inputMode={props.inputMode as never} {...common} />}
     </FieldFrame>
   );
@@ -517,7 +522,7 @@ export function ListField(props: FieldBase & { value: readonly string[] | undefi
   };
   const hint = props.hint ?? 'One per line.';
   return (
-    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <textarea id={id} value={draft} onInput={onInput} {...focus} disabled={props.disabled} rows={3} data-testid={props.testId}
         aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, hint)} />
     </FieldFrame>
@@ -539,7 +544,7 @@ export function NumberField(props: FieldBase & { value: number | undefined; min?
     change(raw, { ok: true, value: n });
   };
   return (
-    <FieldFrame id={id} label={props.unit ? `${props.label} (${props.unit})` : props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} label={props.unit ? `${props.label} (${props.unit})` : props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <input id={id} type="text" inputMode={props.integer ? 'numeric' : 'decimal'} value={draft} onInput={onInput} {...focus} disabled={props.disabled}
         aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)} data-testid={props.testId}
         {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'number', { min: props.min, max: props.max, integer: props.integer })} />
@@ -551,7 +556,7 @@ export function SelectField(props: FieldBase & { value: string | undefined; opti
   const id = useId();
   const { draft, change, problem, focus, discard } = useDraft(props, props.value ?? '');
   return (
-    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <select id={id} value={draft} {...focus} disabled={props.disabled} data-testid={props.testId}
         {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'select')}
         aria-invalid={props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)}
@@ -572,7 +577,7 @@ export function TimeField(props: FieldBase & { value: string | undefined }) {
   const offset = offsetOf(props.value);
   const { draft, change, problem, focus, discard } = useDraft(props, toLocalInput(props.value));
   return (
-    <FieldFrame id={id} wide label={`${props.label} (UTC${offset})`} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled}>
+    <FieldFrame id={id} wide label={`${props.label} (UTC${offset})`} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <div class="row" style="flex-wrap:nowrap">
         <input id={id} type="datetime-local" step={1} value={draft} {...focus} disabled={props.disabled} data-testid={props.testId}
           {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'time')}

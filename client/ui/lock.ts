@@ -27,6 +27,7 @@
  */
 import { databaseNameFor, type Session } from './session.ts';
 import { countJournal, eraseJournal } from './journal-store.ts';
+import { dropDeviceRecord, keepDeviceRecord, migrateFromLocalStorage } from './device-records.ts';
 import { forgetTransportKey } from './transport-key.ts';
 
 export const KEY_ITERATIONS = 210_000;
@@ -153,21 +154,26 @@ export async function rewrapKeyRecord(record: KeyRecord, oldSecret: string, newS
 
 // ---- the records on this device -----------------------------------------------------------------
 
-export function loadKeyRecord(dbName: string): KeyRecord | undefined {
-  try {
-    const raw = localStorage.getItem(KEY_RECORD_PREFIX + dbName);
-    return raw ? (JSON.parse(raw) as KeyRecord) : undefined;
-  } catch {
-    return undefined;
-  }
+// The wrapped key record lives in IndexedDB (device-records.ts): without it the encrypted
+// database and the sealed journal cannot be read, and localStorage, where earlier versions kept
+// it, is written to disk seconds late, so a crash right after signing in lost it.
+
+/** The wrapped key record of `dbName` (one earlier versions left in localStorage is moved over). */
+export async function loadKeyRecord(dbName: string): Promise<KeyRecord | undefined> {
+  const record = await migrateFromLocalStorage<KeyRecord>(KEY_RECORD_PREFIX + dbName);
+  if (record) localStorage.removeItem(KEY_RECORD_PREFIX + dbName);
+  return record;
 }
 
-export function saveKeyRecord(dbName: string, record: KeyRecord): void {
-  localStorage.setItem(KEY_RECORD_PREFIX + dbName, JSON.stringify(record));
-}
-
-export function removeKeyRecord(dbName: string): void {
+/** Stores the wrapped key record; resolves once it is on disk, before the key may encrypt anything. */
+export async function saveKeyRecord(dbName: string, record: KeyRecord): Promise<void> {
+  await keepDeviceRecord(KEY_RECORD_PREFIX + dbName, record);
   localStorage.removeItem(KEY_RECORD_PREFIX + dbName);
+}
+
+export async function removeKeyRecord(dbName: string): Promise<void> {
+  localStorage.removeItem(KEY_RECORD_PREFIX + dbName);
+  await dropDeviceRecord(KEY_RECORD_PREFIX + dbName);
 }
 
 /**
@@ -207,10 +213,10 @@ export function keyOwnerOf(session: Session): KeyOwner {
  */
 export async function keyAtSignIn(session: Session, password: string): Promise<string> {
   const owner = keyOwnerOf(session);
-  const record = loadKeyRecord(owner.dbName);
+  const record = await loadKeyRecord(owner.dbName);
   if (!record) {
     const made = await createKeyRecord(password, owner, 'password');
-    saveKeyRecord(owner.dbName, made.record);
+    await saveKeyRecord(owner.dbName, made.record);
     return made.key;
   }
   try {
@@ -224,17 +230,17 @@ export async function keyAtSignIn(session: Session, password: string): Promise<s
 /** After a password change: opens the key with the previous password and wraps it with the new one. */
 export async function rewrapWithPreviousPassword(session: Session, previous: string, password: string): Promise<string> {
   const owner = keyOwnerOf(session);
-  const record = loadKeyRecord(owner.dbName);
+  const record = await loadKeyRecord(owner.dbName);
   if (!record) return keyAtSignIn(session, password);
   const next = await rewrapKeyRecord(record, previous, password, owner, 'password');
-  saveKeyRecord(owner.dbName, next.record);
+  await saveKeyRecord(owner.dbName, next.record);
   return next.key;
 }
 
 /** Unlocking (offline too): the key, if `password` opens it; `WrongPasswordError` if not. */
 export async function keyForUnlock(session: Session, password: string): Promise<string> {
   const owner = keyOwnerOf(session);
-  const record = loadKeyRecord(owner.dbName);
+  const record = await loadKeyRecord(owner.dbName);
   if (!record) throw new NoKeyOnDeviceError();
   return openKeyRecord(record, password, owner);
 }
@@ -243,10 +249,10 @@ export async function keyForUnlock(session: Session, password: string): Promise<
 export async function devSessionKey(session: Session): Promise<string> {
   const owner = keyOwnerOf(session);
   const secret = devSecret(session.user);
-  const record = loadKeyRecord(owner.dbName);
+  const record = await loadKeyRecord(owner.dbName);
   if (record) return openKeyRecord(record, secret, owner);
   const made = await createKeyRecord(secret, owner, 'dev', DEV_KEY_ITERATIONS);
-  saveKeyRecord(owner.dbName, made.record);
+  await saveKeyRecord(owner.dbName, made.record);
   return made.key;
 }
 
@@ -515,8 +521,8 @@ export async function eraseLocalDatabase(dbName: string, blockedMs = 10_000): Pr
   if (typeof indexedDB.databases !== 'function') throw new Error('This browser cannot list its local databases, so they cannot be erased from here; clear the site data in the browser settings.');
   const names = (await indexedDB.databases()).map((d) => d.name ?? '').filter((name) => isLocalDatabaseOf(dbName, name));
   for (const name of names) await deleteIdb(name, blockedMs);
-  removeKeyRecord(dbName);
-  forgetTransportKey(dbName);
+  await removeKeyRecord(dbName);
+  await forgetTransportKey(dbName);
   localStorage.removeItem(journalStorageKey(dbName));
   await eraseJournal(dbName);
   await forgetSyncFacts(dbName).catch(() => undefined);

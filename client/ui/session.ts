@@ -7,6 +7,7 @@
 import type { Role } from '../../shared/protocol/index.ts';
 import type { RawTransportKey } from '../sync/queue-seal.ts';
 import { SESSION_REFRESH_LOCK } from '../../sw/queue/session-refresh.ts';
+import { dropDeviceRecord, keepDeviceRecord, migrateFromLocalStorage } from './device-records.ts';
 import { handOverSession, newerQueueSession, storeQueueSession } from './sw-queue.ts';
 
 export interface SessionUser {
@@ -47,14 +48,27 @@ export function loadSession(): Session | undefined {
   }
 }
 
-/** Keeps the session for every app and tab, and hands it to the service worker's outbound queue. */
-export function saveSession(session: Session): void {
+/**
+ * Keeps the session for every app and tab, and hands it to the service worker's outbound queue.
+ * localStorage is the quick copy the apps read; the copy in IndexedDB (device-records.ts) is the
+ * one a crash cannot lose: the promise resolves once it is on disk.
+ */
+export function saveSession(session: Session): Promise<void> {
   localStorage.setItem(SESSION_KEY, JSON.stringify(session));
   void handOverSession(session).catch(() => undefined);
+  return keepDeviceRecord(SESSION_KEY, session);
 }
 
-export function clearSession(): void {
+export function clearSession(): Promise<void> {
   localStorage.removeItem(SESSION_KEY);
+  return dropDeviceRecord(SESSION_KEY);
+}
+
+/** The session at start: the durable copy (the localStorage one may be older or gone after a crash). */
+export async function restoreSession(): Promise<Session | undefined> {
+  const session = await migrateFromLocalStorage<Session>(SESSION_KEY).catch(() => loadSession());
+  if (session && localStorage.getItem(SESSION_KEY) !== JSON.stringify(session)) localStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  return session;
 }
 
 /** A stable id for this browser profile: the default device id at sign-in. */
@@ -174,7 +188,7 @@ export async function login(form: { tenantId: string; username: string; password
   if (!response.ok) throw new SessionError(await errorMessage(response));
   const answer = (await response.json()) as TokenAnswer & { transportKey?: unknown };
   const session = sessionFrom(answer, form);
-  if (options.save !== false) saveSession(session);
+  if (options.save !== false) await saveSession(session);
   const transportKey = transportKeyOf(answer.transportKey);
   return { session, ...(transportKey ? { transportKey } : {}) };
 }
@@ -207,6 +221,7 @@ export async function refreshSession(): Promise<Session | undefined> {
         ...(typeof claims['exp'] === 'number' ? { expiresAt: (claims['exp'] as number) * 1000 } : {}),
       };
       localStorage.setItem(SESSION_KEY, JSON.stringify(current));
+      await keepDeviceRecord(SESSION_KEY, current);
     }
     if (current.expiresAt && current.expiresAt - Date.now() > 60_000) return current; // another tab just did it
     const response = await fetch('/api/auth/refresh', {
@@ -221,7 +236,7 @@ export async function refreshSession(): Promise<Session | undefined> {
     if (!response.ok) return current; // server trouble: keep working with what we have
     const next = sessionFrom((await response.json()) as TokenAnswer, {}, current.user);
     if (!next.refreshToken && current.refreshToken) next.refreshToken = current.refreshToken;
-    saveSession(next);
+    await saveSession(next);
     // In the service worker's queue before the lock is released: it must never refresh with the old token.
     await storeQueueSession(next);
     return next;
@@ -246,7 +261,7 @@ export async function getAccessToken(): Promise<string> {
 
 export async function logout(): Promise<void> {
   const session = loadSession();
-  clearSession();
+  await clearSession();
   if (session?.kind === 'password') {
     await fetch('/api/auth/logout', {
       method: 'POST', headers: { authorization: `Bearer ${session.accessToken}`, 'content-type': 'application/json' },

@@ -170,7 +170,7 @@ export function Reauthenticate({ session, onRenewed, onCancel }: { session: Sess
         if (!(e instanceof PasswordChangedError)) throw e;
       }
       if (transportKey && key) await keepTransportKey(dbName, key, transportKey);
-      saveSession(next);
+      await saveSession(next);
       await onRenewed(next);
     } catch (e) {
       setError(e instanceof SessionError ? e.message : `Signing in failed; try again. (${e instanceof Error ? e.message : String(e)})`);

@@ -5,10 +5,14 @@
  * the database key (device-keys.ts), itself stored only wrapped by the password (lock.ts). So it
  * is unwrapped exactly when the data is unlocked, offline too, and a password change leaves it
  * alone. The clear key goes to the database worker's memory and nowhere else.
+ *
+ * The record is kept in IndexedDB (device-records.ts), which a crash right after signing in
+ * cannot lose; earlier versions kept it in localStorage, from where it is moved when first read.
  */
 import { fromBase64url, toBase64url } from '../../shared/crypto/base64url.ts';
 import type { RawTransportKey } from '../sync/queue-seal.ts';
 import { derivedKey } from './device-keys.ts';
+import { dropDeviceRecord, keepDeviceRecord, migrateFromLocalStorage } from './device-records.ts';
 
 const RECORD_PREFIX = 'fieldsync.tkey.';
 
@@ -31,19 +35,15 @@ export async function keepTransportKey(dbName: string, databaseKey: string, key:
   const wrapping = await derivedKey(databaseKey, dbName, 'transport-key-wrap');
   const wrapped = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: additionalData(dbName, key.kid) }, wrapping, fromBase64url(key.key)));
   const record: TransportKeyRecord = { v: 1, kid: key.kid, iv: toBase64url(iv), wrapped: toBase64url(wrapped), savedAt: Date.now() };
-  localStorage.setItem(RECORD_PREFIX + dbName, JSON.stringify(record));
+  await keepDeviceRecord(RECORD_PREFIX + dbName, record);
+  localStorage.removeItem(RECORD_PREFIX + dbName);
 }
 
 /** The transport key of `dbName`, unwrapped with its database key; undefined when this device has none (or it does not open). */
 export async function transportKeyFor(dbName: string, databaseKey: string): Promise<RawTransportKey | undefined> {
-  let record: TransportKeyRecord;
-  try {
-    const raw = localStorage.getItem(RECORD_PREFIX + dbName);
-    if (!raw) return undefined;
-    record = JSON.parse(raw) as TransportKeyRecord;
-  } catch {
-    return undefined;
-  }
+  const record = await migrateFromLocalStorage<TransportKeyRecord>(RECORD_PREFIX + dbName).catch(() => undefined);
+  if (!record) return undefined;
+  localStorage.removeItem(RECORD_PREFIX + dbName);
   if (record.v !== 1) return undefined;
   try {
     const wrapping = await derivedKey(databaseKey, dbName, 'transport-key-wrap');
@@ -57,6 +57,7 @@ export async function transportKeyFor(dbName: string, databaseKey: string): Prom
   }
 }
 
-export function forgetTransportKey(dbName: string): void {
+export async function forgetTransportKey(dbName: string): Promise<void> {
   localStorage.removeItem(RECORD_PREFIX + dbName);
+  await dropDeviceRecord(RECORD_PREFIX + dbName);
 }

@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
+import { collectionSchemas, isCollectionName, migrateToCurrentVersion } from '../../shared/schemas/index.ts';
 import { primaryKeyOf, toWireSchema, type JsonSchemaObject } from '../../shared/schemas/wire-schema.ts';
 import { HttpError } from '../http/errors.ts';
 import { useFastStringLengths } from './string-length.ts';
@@ -66,20 +67,57 @@ export function resolveCollection(registry: CollectionRegistry, name: string): C
 
 /**
  * Devices built against an older schema must update before they sync, or they would write
- * documents the server no longer understands (426 is RxServer's convention too).
+ * documents the server no longer understands (426 is RxServer's convention too). One exception
+ * (`olderFromQueue`): a service worker replaying changes an earlier build queued may push them at
+ * the version they were queued at; the push route brings them forward with the collection's
+ * migration strategies (shared/schemas/migrations.ts). Returns the version the caller uses.
  */
-export function checkSchemaVersion(spec: CollectionSpec, raw: unknown): void {
+export function checkSchemaVersion(spec: CollectionSpec, raw: unknown, options: { olderFromQueue?: boolean } = {}): number {
   if (raw === undefined || raw === '') {
     throw new HttpError(400, 'MISSING_SCHEMA_VERSION', `Add ?schemaVersion=${spec.version} (the ${spec.name} schema version the client was built with).`);
   }
   const version = typeof raw === 'string' && /^[0-9]{1,6}$/.test(raw) ? Number(raw) : NaN;
   if (Number.isNaN(version)) throw new HttpError(400, 'BAD_SCHEMA_VERSION', `schemaVersion must be a whole number, got "${String(raw)}".`);
-  if (version < spec.version) {
+  if (version < spec.version && !(options.olderFromQueue && migratable(spec))) {
     throw new HttpError(426, 'SCHEMA_OUTDATED', `This app uses version ${version} of the ${spec.name} schema; the server needs version ${spec.version}. Update the app (reload it) to keep syncing; your local changes are kept.`);
   }
   if (version > spec.version) {
     throw new HttpError(400, 'SCHEMA_TOO_NEW', `The app uses version ${version} of the ${spec.name} schema but the server only knows version ${spec.version}; the server needs an update.`);
   }
+  return version;
+}
+
+/** A collection whose schema is the registered one (shared/schemas), so its migration strategies lead to this very version. */
+function migratable(spec: CollectionSpec): boolean {
+  return isCollectionName(spec.name) && collectionSchemas[spec.name].version === spec.version;
+}
+
+/**
+ * Push rows queued at an older schema version, as rows of the current one: both states go
+ * through the collection's migration strategies (the ones RxDB runs on devices). Anything that is
+ * not a document, or that a strategy cannot take, is left as sent for the route's own checks to
+ * accept or refuse (a refused row is kept: quarantine on the server, the rejected list on the device).
+ */
+export function migratePushRows(spec: CollectionSpec, fromVersion: number, body: unknown): unknown {
+  if (!Array.isArray(body) || !isCollectionName(spec.name) || !migratable(spec)) return body;
+  const name = spec.name;
+  const migrate = (state: unknown): unknown => {
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) return state;
+    try {
+      return migrateToCurrentVersion(name, fromVersion, state as Record<string, unknown>);
+    } catch {
+      return state;
+    }
+  };
+  return body.map((row: unknown) => {
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) return row;
+    const { newDocumentState, assumedMasterState, ...rest } = row as Record<string, unknown>;
+    return {
+      ...rest,
+      newDocumentState: migrate(newDocumentState),
+      ...(assumedMasterState === undefined ? {} : { assumedMasterState: migrate(assumedMasterState) }),
+    };
+  });
 }
 
 export function describeSchemaErrors(errors: ErrorObject[] | null | undefined): { path: string; message: string }[] {

@@ -10,7 +10,7 @@ import type { WorkflowRegistry } from '../hooks/registry.ts';
 import { revOf } from '../store/audit-chain.ts';
 import type { Actor, StoredDocument, Store, WireDocument, WriteDecision, WriteRequest } from '../store/types.ts';
 import { actorOf, type AccessControl } from './access.ts';
-import { checkSchemaVersion, describeSchemaErrors, resolveCollection, type CollectionRegistry, type CollectionSpec } from './collections.ts';
+import { checkSchemaVersion, describeSchemaErrors, migratePushRows, resolveCollection, type CollectionRegistry, type CollectionSpec } from './collections.ts';
 import { foreignDocument, mergeOnServer, revisionOutcome } from './conflicts.ts';
 
 export const MAX_PUSH_ROWS = 10000;
@@ -67,9 +67,14 @@ export type DecodedStates = (request: FastifyRequest, rows: readonly unknown[]) 
 export function registerPushRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, workflows: WorkflowRegistry, access: AccessControl, decoded?: DecodedStates): void {
   app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>('/:collection/push', async (request, reply) => {
     const spec = resolveCollection(registry, request.params.collection);
-    checkSchemaVersion(spec, request.query[SCHEMA_VERSION_PARAM]);
+    // A service worker replaying a queue asks the server to merge conflicts instead of returning them.
+    const mergeConflicts = request.query['conflicts'] === 'merge';
+    // Only a queue replay may be older: its answer holds no document for the device to store.
+    const version = checkSchemaVersion(spec, request.query[SCHEMA_VERSION_PARAM], { olderFromQueue: mergeConflicts });
     const identity = request.identity;
-    const rows = validateRows(spec, request.body, Array.isArray(request.body) ? await decoded?.(request, request.body) : undefined);
+    const rows = version < spec.version
+      ? validateRows(spec, migratePushRows(spec, version, request.body))
+      : validateRows(spec, request.body, Array.isArray(request.body) ? await decoded?.(request, request.body) : undefined);
 
     const foreign = rows.filter((r) => r.incoming['tenantId'] !== undefined && r.incoming['tenantId'] !== identity.tenantId);
     const actor: Actor = actorOf(identity);
@@ -84,8 +89,6 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
     if (rows.length === 0) return reply.type('application/json; charset=utf-8').send('[]');
 
     const related = await access.relationVisible(store, identity, spec.name, rows.map((r) => r.id));
-    // A service worker replaying a queue asks the server to merge conflicts instead of returning them.
-    const mergeConflicts = request.query['conflicts'] === 'merge';
     const auditIndex = access.auditsByDocument(spec.name);
     // The device's history (earlier refusals, writes already applied) only matters for rows that
     // conflict or are refused, which few pushes have: it is read only when a decision asks for it,

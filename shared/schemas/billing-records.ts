@@ -1,9 +1,10 @@
+import { addedOptionalFields, type MigrationStrategies } from './migrations.ts';
 import { addressProperty, baseProperties, conflictHistoryProperty, refId, shortText } from './common.ts';
 
 export const billingRecordSchema = {
   title: 'billing_records',
   description: 'What billing needs from one transport: service level, HCPCS codes, loaded miles, modifier.',
-  version: 0,
+  version: 1,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -27,3 +28,11 @@ export const billingRecordSchema = {
     conflicts: conflictHistoryProperty,
   },
 } as const;
+
+/**
+ * Version history (migrations.ts): 0: the first release.
+ * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts). Only optional fields were added.
+ */
+export const billingRecordMigrationStrategies = {
+  1: addedOptionalFields,
+} as const satisfies MigrationStrategies;

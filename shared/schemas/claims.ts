@@ -1,9 +1,10 @@
+import { addedOptionalFields, type MigrationStrategies } from './migrations.ts';
 import { baseProperties, conflictHistoryProperty, dateTimeProperty, refId, shortText } from './common.ts';
 
 export const claimSchema = {
   title: 'claims',
   description: 'An 837P-shaped ambulance claim for one billing record (original, replacement or void).',
-  version: 0,
+  version: 1,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -36,3 +37,11 @@ export const claimSchema = {
     conflicts: conflictHistoryProperty,
   },
 } as const;
+
+/**
+ * Version history (migrations.ts): 0: the first release.
+ * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts). Only optional fields were added.
+ */
+export const claimMigrationStrategies = {
+  1: addedOptionalFields,
+} as const satisfies MigrationStrategies;

@@ -1,3 +1,4 @@
+import { addedOptionalFields, type MigrationStrategies } from './migrations.ts';
 import {
   addressProperty, baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty,
   lastEditProperty, longText, refId, shortText,
@@ -33,7 +34,7 @@ const timesProperty = {
 export const epcrSchema = {
   title: 'epcrs',
   description: 'Electronic patient care report, sectioned like NEMSIS 3.5 (one PatientCareReport).',
-  version: 0,
+  version: 1,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -256,3 +257,11 @@ export const epcrSchema = {
     },
   },
 } as const;
+
+/**
+ * Version history (migrations.ts): 0: the first release.
+ * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts); lastEdit; derived (server-owned copies of workflow-stamped times). Only optional fields were added.
+ */
+export const epcrMigrationStrategies = {
+  1: addedOptionalFields,
+} as const satisfies MigrationStrategies;

@@ -1,3 +1,4 @@
+import type { MigrationStrategies } from './migrations.ts';
 import { baseProperties, dateTimeProperty, refId } from './common.ts';
 
 /** Immutable, append-only position fixes; merge never has to reconcile two versions of one. */
@@ -22,3 +23,6 @@ export const gpsPointSchema = {
     recordedAt: dateTimeProperty,
   },
 } as const;
+
+/** Version history (migrations.ts): 0: the first release; no migrations yet. */
+export const gpsPointMigrationStrategies = {} as const satisfies MigrationStrategies;

@@ -1,3 +1,4 @@
+import { addedOptionalFields, type MigrationStrategies } from './migrations.ts';
 import { addressProperty, baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty, refId, shortText } from './common.ts';
 
 /** CAD status stamps kept as a timeline; the keys are the ePCR's `times` keys (NEMSIS eTimes). */
@@ -23,7 +24,7 @@ export const incidentTimelineProperty = {
 export const incidentSchema = {
   title: 'incidents',
   description: 'A CAD incident (call for service) and its timeline.',
-  version: 0,
+  version: 1,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -51,3 +52,11 @@ export const incidentSchema = {
     conflicts: conflictHistoryProperty,
   },
 } as const;
+
+/**
+ * Version history (migrations.ts): 0: the first release.
+ * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts); closedAt, closeReason, closedBy (the incident lifecycle). Only optional fields were added.
+ */
+export const incidentMigrationStrategies = {
+  1: addedOptionalFields,
+} as const satisfies MigrationStrategies;

@@ -1,14 +1,15 @@
 import type { FromSchema } from 'json-schema-to-ts';
-import { billingRecordSchema } from './billing-records.ts';
-import { claimSchema } from './claims.ts';
-import { epcrSchema } from './epcrs.ts';
-import { gpsPointSchema } from './gps-points.ts';
-import { incidentSchema } from './incidents.ts';
-import { jobSchema } from './jobs.ts';
-import { orderSchema } from './orders.ts';
-import { ticketSchema } from './tickets.ts';
-import { unitStatusEventSchema } from './unit-status-events.ts';
-import { unitSchema } from './units.ts';
+import { billingRecordMigrationStrategies, billingRecordSchema } from './billing-records.ts';
+import { claimMigrationStrategies, claimSchema } from './claims.ts';
+import { epcrMigrationStrategies, epcrSchema } from './epcrs.ts';
+import { gpsPointMigrationStrategies, gpsPointSchema } from './gps-points.ts';
+import { incidentMigrationStrategies, incidentSchema } from './incidents.ts';
+import { jobMigrationStrategies, jobSchema } from './jobs.ts';
+import { orderMigrationStrategies, orderSchema } from './orders.ts';
+import { ticketMigrationStrategies, ticketSchema } from './tickets.ts';
+import { unitStatusEventMigrationStrategies, unitStatusEventSchema } from './unit-status-events.ts';
+import { unitMigrationStrategies, unitSchema } from './units.ts';
+import { migrateDocument, type JsonDocument, type MigrationStrategies } from './migrations.ts';
 
 /** The one registry of collections: RxDB, the server's validators and the types all start here. */
 export const collectionSchemas = {
@@ -25,6 +26,34 @@ export const collectionSchemas = {
 } as const;
 
 export type CollectionName = keyof typeof collectionSchemas;
+
+/**
+ * Per collection, the strategies that bring a document of an earlier schema version to the
+ * current one (migrations.ts; each sits next to its schema). RxDB runs them when an updated app
+ * opens an older database; the server runs them on changes an older build queued.
+ */
+export const collectionMigrationStrategies: Record<CollectionName, MigrationStrategies> = {
+  incidents: incidentMigrationStrategies,
+  epcrs: epcrMigrationStrategies,
+  gps_points: gpsPointMigrationStrategies,
+  units: unitMigrationStrategies,
+  billing_records: billingRecordMigrationStrategies,
+  claims: claimMigrationStrategies,
+  orders: orderMigrationStrategies,
+  tickets: ticketMigrationStrategies,
+  jobs: jobMigrationStrategies,
+  unit_status_events: unitStatusEventMigrationStrategies,
+};
+
+/** The schema version of `name` as a client built from this source sends it (`?schemaVersion=`); 0 for a name that is no collection. */
+export function schemaVersionOf(name: string): number {
+  return isCollectionName(name) ? collectionSchemas[name].version : 0;
+}
+
+/** A document written at schema version `fromVersion` of `name`, as a document of the current version. */
+export function migrateToCurrentVersion(name: CollectionName, fromVersion: number, doc: JsonDocument): JsonDocument {
+  return migrateDocument(name, collectionMigrationStrategies[name], fromVersion, collectionSchemas[name].version, doc);
+}
 export const COLLECTION_NAMES = Object.keys(collectionSchemas) as CollectionName[];
 
 export function isCollectionName(name: string): name is CollectionName {

@@ -1,3 +1,4 @@
+import { addedOptionalFields, type MigrationStrategies } from './migrations.ts';
 import { addressProperty, baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty, refId } from './common.ts';
 import { customerProperty } from './orders.ts';
 
@@ -6,7 +7,7 @@ export const JOB_STATUSES = ['unassigned', 'assigned', 'en_route', 'on_site', 'c
 export const jobSchema = {
   title: 'jobs',
   description: 'A field job worked by one technician.',
-  version: 0,
+  version: 1,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -29,3 +30,11 @@ export const jobSchema = {
     conflicts: conflictHistoryProperty,
   },
 } as const;
+
+/**
+ * Version history (migrations.ts): 0: the first release.
+ * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts). Only optional fields were added.
+ */
+export const jobMigrationStrategies = {
+  1: addedOptionalFields,
+} as const satisfies MigrationStrategies;

@@ -1,3 +1,4 @@
+import { addedOptionalFields, type MigrationStrategies } from './migrations.ts';
 import { addressProperty, baseProperties, conflictHistoryProperty, geoPointProperty, shortText } from './common.ts';
 
 export const customerProperty = {
@@ -27,7 +28,7 @@ export const deploymentProperty = {
 export const orderSchema = {
   title: 'orders',
   description: 'A sales order for an installation at a customer site.',
-  version: 0,
+  version: 1,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -45,3 +46,11 @@ export const orderSchema = {
     conflicts: conflictHistoryProperty,
   },
 } as const;
+
+/**
+ * Version history (migrations.ts): 0: the first release.
+ * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts). Only optional fields were added.
+ */
+export const orderMigrationStrategies = {
+  1: addedOptionalFields,
+} as const satisfies MigrationStrategies;

@@ -1,10 +1,11 @@
+import { addedOptionalFields, type MigrationStrategies } from './migrations.ts';
 import { addressProperty, baseProperties, conflictHistoryProperty, geoPointProperty, refId } from './common.ts';
 import { customerProperty, deploymentProperty, equipmentProperty } from './orders.ts';
 
 export const ticketSchema = {
   title: 'tickets',
   description: 'A service ticket, e.g. the installation request made from a completed order.',
-  version: 0,
+  version: 1,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -25,3 +26,11 @@ export const ticketSchema = {
     conflicts: conflictHistoryProperty,
   },
 } as const;
+
+/**
+ * Version history (migrations.ts): 0: the first release.
+ * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts). Only optional fields were added.
+ */
+export const ticketMigrationStrategies = {
+  1: addedOptionalFields,
+} as const satisfies MigrationStrategies;

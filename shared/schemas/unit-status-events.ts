@@ -1,3 +1,4 @@
+import type { MigrationStrategies } from './migrations.ts';
 import { UNIT_STATUSES } from './units.ts';
 import { baseProperties, dateTimeProperty, refId } from './common.ts';
 
@@ -26,3 +27,6 @@ export const unitStatusEventSchema = {
     incidentId: refId,
   },
 } as const;
+
+/** Version history (migrations.ts): 0: the first release; no migrations yet. */
+export const unitStatusEventMigrationStrategies = {} as const satisfies MigrationStrategies;

@@ -1,3 +1,4 @@
+import { addedOptionalFields, type MigrationStrategies } from './migrations.ts';
 import { baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty, refId, shortText } from './common.ts';
 
 export const UNIT_STATUSES = [
@@ -8,7 +9,7 @@ export const UNIT_STATUSES = [
 export const unitSchema = {
   title: 'units',
   description: 'A vehicle (ambulance) with its crew, CAD status and last known position.',
-  version: 0,
+  version: 1,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -27,3 +28,11 @@ export const unitSchema = {
     conflicts: conflictHistoryProperty,
   },
 } as const;
+
+/**
+ * Version history (migrations.ts): 0: the first release.
+ * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts). Only optional fields were added.
+ */
+export const unitMigrationStrategies = {
+  1: addedOptionalFields,
+} as const satisfies MigrationStrategies;

@@ -65,6 +65,8 @@ describe('crew ePCR form rules', () => {
   it('offers discarding only a report that holds nothing but what was prefilled', () => {
     expect(nothingTyped(empty, undefined)).toBe(true);
     expect(nothingTyped({ ...empty, patient: {} }, undefined)).toBe(true);
+    // Who wrote last is stamped by the device on every write: not something typed.
+    expect(nothingTyped({ ...empty, lastEdit: { by: 'crew@tablet-1', device: 'tablet-1', at: '2026-03-14T10:00:00-05:00' } } as Epcr, undefined)).toBe(true);
     expect(nothingTyped({ ...empty, patient: { lastName: 'Reyes' } }, undefined)).toBe(false);
     expect(nothingTyped({ ...empty, response: { incidentNumber: '1' } }, undefined)).toBe(false);
     expect(nothingTyped({ ...empty, status: 'finalized' }, undefined)).toBe(false);

@@ -95,7 +95,7 @@ describe('ePCR PHI encrypted at rest (RxDB encryption-crypto-js on Dexie)', () =
     await db.close();
 
     const records = await rawRecords(`rxdb-dexie-${name}--`);
-    const stored = records.filter((r) => r.database === `rxdb-dexie-${name}--0--epcrs` && r.json.includes(doc.id));
+    const stored = records.filter((r) => r.database === `rxdb-dexie-${name}--${epcrSchema.version}--epcrs` && r.json.includes(doc.id));
     expect(stored.length).toBeGreaterThan(0);
     for (const record of records) {
       for (const secret of SECRETS) expect(record.json, `${record.database}/${record.store}`).not.toContain(secret);

@@ -4,6 +4,7 @@
  * the data; end to end with an encrypted RxDB database (Dexie on fake-indexeddb).
  */
 import { randomUUID } from 'node:crypto';
+import 'fake-indexeddb/auto'; // the wrapped key records are kept in IndexedDB (client/ui/device-records.ts)
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import type { RxStorage } from 'rxdb';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
@@ -11,10 +12,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFieldsyncDatabase, WrongDatabaseKeyError } from '../../client/sync/database.ts';
 import {
   createKeyRecord, DEFAULT_IDLE_MS, devSecret, devSessionKey, idleTimeoutMs, isLocalDatabaseOf, KEY_ITERATIONS, keyAtSignIn, keyForUnlock,
-  loadKeyRecord, NoKeyOnDeviceError, openKeyRecord, PasswordChangedError, rewrapKeyRecord, rewrapWithPreviousPassword, setIdleSetting,
+  keyOwnerOf, loadKeyRecord, NoKeyOnDeviceError, openKeyRecord, PasswordChangedError, rewrapKeyRecord, rewrapWithPreviousPassword, setIdleSetting,
   WrongPasswordError, type KeyOwner,
 } from '../../client/ui/lock.ts';
 import { databaseNameFor, type Session } from '../../client/ui/session.ts';
+import { readDeviceRecord } from '../../client/ui/device-records.ts';
 
 const owner: KeyOwner = { dbName: 'fs_agency_medic_abc', tenantId: 'agency', userId: 'user-1' };
 const FAST = 1000; // iterations for the cases that only test the wrapping logic
@@ -87,7 +89,7 @@ describe('a signed-in user\'s key on this device', () => {
     const s = session();
     await expect(keyForUnlock(s, 'pw-one-two-three')).rejects.toBeInstanceOf(NoKeyOnDeviceError);
     const key = await keyAtSignIn(s, 'pw-one-two-three');
-    expect(loadKeyRecord(databaseNameFor(s.user))).toBeDefined();
+    expect(await loadKeyRecord(databaseNameFor(s.user))).toBeDefined();
     expect(await keyForUnlock(s, 'pw-one-two-three')).toBe(key);
     await expect(keyForUnlock(s, 'pw-one-two-four')).rejects.toBeInstanceOf(WrongPasswordError);
     expect(await keyAtSignIn(s, 'pw-one-two-three')).toBe(key);
@@ -103,12 +105,23 @@ describe('a signed-in user\'s key on this device', () => {
     await expect(keyForUnlock(s, 'first password')).rejects.toBeInstanceOf(WrongPasswordError);
   });
 
+  it('keeps the wrapped key in IndexedDB; one an earlier version left in localStorage is moved there and still opens', async () => {
+    const s = session();
+    const dbName = databaseNameFor(s.user);
+    const { record, key } = await createKeyRecord('pw-legacy', keyOwnerOf(s), 'password', FAST);
+    localStorage.setItem(`fieldsync.dbkey.${dbName}`, JSON.stringify(record));
+    expect(await keyForUnlock(s, 'pw-legacy')).toBe(key);
+    expect(localStorage.getItem(`fieldsync.dbkey.${dbName}`), 'moved out of localStorage').toBeNull();
+    expect(await readDeviceRecord(`fieldsync.dbkey.${dbName}`)).toEqual(record);
+    expect(await keyForUnlock(s, 'pw-legacy')).toBe(key);
+  });
+
   it('developer sessions derive theirs from the token\'s subject and device (no protection: development only)', async () => {
     const s = session('dev');
     const key = await devSessionKey(s);
     expect(await devSessionKey(s)).toBe(key);
     expect(devSecret(s.user)).toContain(s.user.userId);
-    expect(loadKeyRecord(databaseNameFor(s.user))?.kind).toBe('dev');
+    expect((await loadKeyRecord(databaseNameFor(s.user)))?.kind).toBe('dev');
   });
 
   it('opens the encrypted database; a wrong password never gets a key, and a wrong key never opens it', async () => {

@@ -1,9 +1,12 @@
 /**
  * A crash keeps what was typed (issue 14, defect 11), in real Chromium with a persistent profile:
- * a long narrative and vital signs are typed, the browser is killed (SIGKILL, every process of
- * it) 250 ms after the last keystroke, and started again on the same profile. The report shows
- * everything that was on the screen, finalizing it right away waits for the replayed edits, and
- * the report the server locks holds all of it.
+ * the browser is killed (SIGKILL, every process of it) half a second after signing in, and the
+ * tablet is still signed in with its data readable when it starts again (the session and the
+ * wrapped database key are in IndexedDB, not in localStorage, which reaches the disk seconds
+ * late). Then a long narrative and vital signs are typed, the browser is killed 250 ms after the
+ * last keystroke, and started again on the same profile. The report shows everything that was on
+ * the screen, finalizing it right away waits for the replayed edits, and the report the server
+ * locks holds all of it.
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,43 +53,8 @@ describe('autosave journal across a browser crash (browser)', () => {
 
   const stored = async (id: string) => (await server.docs<Epcr>('epcrs', [id]))[0];
 
-  async function openReport(page: Page, id: string): Promise<void> {
-    await page.goto(`${server.url}/crew/#/epcr/${id}`);
-    await page.locator(`[data-testid="epcr-form"][data-id="${id}"]`).waitFor({ timeout: 20_000 }).catch(async (error: unknown) => {
-      throw new Error(`the report did not open; the page shows: ${(await page.evaluate(() => document.body.innerText)).slice(0, 500)}`, { cause: error });
-    });
-  }
-
-  it('restores a long narrative and vital signs typed 250 ms before the browser was killed, and locks the report with them', async () => {
-    ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
-    let page = ctx.pages()[0] ?? await ctx.newPage();
-    watchConsole(page, 'before-crash', errors);
-    await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-1:M1`, '/crew/');
-    // A tablet in use since the shift began: the sign-in is on disk (a clean restart writes it out).
-    await closeDevice(ctx);
-    ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
-    page = ctx.pages()[0] ?? await ctx.newPage();
-    watchConsole(page, 'before-crash', errors);
-    const report = lockableDraft('M1');
-    await server.seed('epcrs', [report]);
-    await openReport(page, report.id);
-
-    // The narrative's body, the vitals, then the narrative's last sentence, typed key by key.
-    const narrative = longNarrative();
-    const tail = ' Transferred care to the ED team at bedside, report given.';
-    await page.getByLabel('Narrative', { exact: true }).fill(narrative);
-    await page.getByLabel('Systolic BP (mmHg)', { exact: true }).fill('142');
-    await page.getByLabel('Diastolic BP (mmHg)', { exact: true }).fill('88');
-    await page.getByLabel('SpO₂ (%)', { exact: true }).fill('97');
-    const pids = await chromiumPids(profile);
-    expect(pids.length, 'the browser process of the profile').toBeGreaterThan(0);
-    await page.getByLabel('Narrative', { exact: true }).focus();
-    await page.keyboard.press('End');
-    await page.keyboard.type(tail);
-    const lastKeystroke = Date.now();
-
-    // The browser dies 250 ms after the last keystroke: every process of it, with no chance to clean up.
-    await new Promise((resolve) => setTimeout(resolve, 250 - (Date.now() - lastKeystroke)));
+  /** Kills every process of the browser (no chance to clean up) and waits for the context to notice. */
+  async function kill(pids: readonly number[]): Promise<void> {
     for (const pid of pids) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -94,10 +62,60 @@ describe('autosave journal across a browser crash (browser)', () => {
         // exited with its parent
       }
     }
-    if (process.env['FIELDSYNC_E2E_VERBOSE']) console.log(`[crash-journal] killed ${Date.now() - lastKeystroke} ms after the last keystroke`);
-    const dead = ctx;
+    const dead = ctx!;
     ctx = undefined;
     await Promise.race([dead.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 5000))]);
+  }
+
+  async function openReport(page: Page, id: string): Promise<void> {
+    await page.goto(`${server.url}/crew/#/epcr/${id}`);
+    await page.locator(`[data-testid="epcr-form"][data-id="${id}"]`).waitFor({ timeout: 20_000 }).catch(async (error: unknown) => {
+      throw new Error(`the report did not open; the page shows: ${(await page.evaluate(() => document.body.innerText)).slice(0, 500)}`, { cause: error });
+    });
+  }
+
+  it('keeps the sign-in through a crash right after signing in; restores a long narrative and vital signs typed 250 ms before the browser was killed, and locks the report with them', async () => {
+    ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
+    let page = ctx.pages()[0] ?? await ctx.newPage();
+    watchConsole(page, 'before-crash', errors);
+    await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-1:M1`, '/crew/');
+    // The browser dies half a second after the app opened: the sign-in and the key of the
+    // (encrypted) local database must be on disk already.
+    const signedInPids = await chromiumPids(profile);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await kill(signedInPids);
+    ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
+    page = ctx.pages()[0] ?? await ctx.newPage();
+    watchConsole(page, 'after-sign-in-crash', errors);
+    const report = lockableDraft('M1');
+    await server.seed('epcrs', [report]);
+    // Still signed in (no sign-in form), and the data opens: the report (synced from the server into the local database) shows.
+    await page.goto(`${server.url}/crew/`);
+    await page.locator('[data-testid="status-bar"], [data-testid="sign-in"], [data-testid="unlock"]').first().waitFor({ timeout: 20_000 });
+    expect(await page.locator('[data-testid="sign-in"], [data-testid="unlock"]').count(), 'asked to sign in or unlock again after the crash').toBe(0);
+    await openReport(page, report.id);
+
+    // The narrative's body, the vitals, then the narrative's last sentence, typed key by key.
+    const narrative = longNarrative();
+    const tail = ' Transferred care to the ED team at bedside, report given.';
+    await page.getByTestId('section-narrative').click();
+    await page.getByLabel('Narrative', { exact: true }).fill(narrative);
+    await page.getByTestId('section-vitals').click();
+    await page.getByLabel('Systolic BP (mmHg)', { exact: true }).fill('142');
+    await page.getByLabel('Diastolic BP (mmHg)', { exact: true }).fill('88');
+    await page.getByLabel('SpO₂ (%)', { exact: true }).fill('97');
+    const pids = await chromiumPids(profile);
+    expect(pids.length, 'the browser process of the profile').toBeGreaterThan(0);
+    await page.getByTestId('section-narrative').click();
+    await page.getByLabel('Narrative', { exact: true }).focus();
+    await page.keyboard.press('End');
+    await page.keyboard.type(tail);
+    const lastKeystroke = Date.now();
+
+    // The browser dies 250 ms after the last keystroke: every process of it, with no chance to clean up.
+    await new Promise((resolve) => setTimeout(resolve, 250 - (Date.now() - lastKeystroke)));
+    if (process.env['FIELDSYNC_E2E_VERBOSE']) console.log(`[crash-journal] killing ${Date.now() - lastKeystroke} ms after the last keystroke`);
+    await kill(pids);
 
     // Started again on the same profile: the report comes back with everything typed.
     ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });

@@ -81,7 +81,10 @@ describe('two tablets, one report: conflicts the crew can see and resolve (brows
     expect(idOnB).toBe(epcrId);
 
     // The state both tablets start from: a narrative and one set of vitals, synced to both.
+    // The form shows one section at a time: each is opened from the section list, as the crew does.
+    await pageA.getByTestId('section-narrative').click();
     await pageA.getByLabel('Narrative').fill(BASE_TEXT);
+    await pageA.getByTestId('section-vitals').click();
     await pageA.getByTestId('add-vitals').click();
     await pageA.locator('[data-testid="vital-set"]').first().waitFor();
     await pageA.getByLabel('Heart rate (/min)').fill('100');
@@ -92,13 +95,19 @@ describe('two tablets, one report: conflicts the crew can see and resolve (brows
 
     // Tablet B loses coverage; both edit the narrative and the heart rate.
     await goOffline(b.ctx!, b.cable);
+    await pageA.getByTestId('section-narrative').click();
     await pageA.getByLabel('Narrative').fill(TEXT_A);
+    await pageA.getByTestId('section-vitals').click();
     await pageA.getByLabel('Heart rate (/min)').fill('110');
     await expect.poll(async () => (await serverCopy(epcrId))?.vitals?.[0]?.heartRate, { timeout: 20_000 }).toBe(110);
     await expect.poll(async () => (await serverCopy(epcrId))?.narrative?.text).toBe(TEXT_A);
+    await pageB.getByTestId('section-narrative').click();
     await pageB.getByLabel('Narrative').fill(TEXT_B);
+    await pageB.getByTestId('section-vitals').click();
     await pageB.getByLabel('Heart rate (/min)').fill('120');
     await expect.poll(() => badge(pageB).getAttribute('data-state'), { timeout: 10_000 }).toBe('pending');
+    // Both edits are in tablet B's database (the journal writes a field 350 ms after its last keystroke).
+    await expect.poll(() => textOf(pageB.getByTestId('pending-count')), { timeout: 10_000 }).not.toContain('saving');
 
     // Back in coverage: nothing is lost, and both tablets say so in words, with who and when.
     await goOnline(b.ctx!, b.cable);
@@ -128,8 +137,18 @@ describe('two tablets, one report: conflicts the crew can see and resolve (brows
       const heartRate = entry(page, heartRatePath);
       await expect.poll(() => textOf(heartRate.locator('h4'))).toBe('Vital signs, set 1: Heart rate');
       expect((await heartRate.getByTestId('conflict-value').allTextContents()).map((t) => t.trim()).sort()).toEqual(['110', '120']);
-      // The field says it too, where the crew is looking (the panel is not the only place).
-      await expect.poll(() => page.locator('[data-testid="vital-set"]').first().getByText('Two different values were written here').isVisible()).toBe(true);
+      // The field says it too, where the crew is looking (the panel is not the only place),
+      // with a way to the two values.
+      const vitalSet = page.locator('[data-testid="vital-set"]').first();
+      await expect.poll(() => vitalSet.getByText('Two different values were written here').isVisible()).toBe(true);
+      const inView = () => heartRate.evaluate((el) => {
+        const box = el.getBoundingClientRect();
+        return box.top >= 0 && box.bottom <= window.innerHeight;
+      });
+      await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+      expect(await inView(), 'the panel entry is out of view at the bottom of the report').toBe(false);
+      await vitalSet.getByTestId('conflict-marker').click();
+      await expect.poll(inView).toBe(true);
     }
     await screenshot(pageB, 'crew-conflicts-panel');
 

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64url } from '../../shared/crypto/base64url.ts';
-import type { Epcr } from '../../shared/schemas/index.ts';
+import { epcrSchema, type Epcr } from '../../shared/schemas/index.ts';
 import {
   closeDevice, goOffline, goOnline, launchDevice, newProfileDir, removeProfileDir, screenshot, textOf, waitForServiceWorker, watchConsole,
 } from './support/browser.ts';
@@ -81,6 +81,25 @@ function scanStorage(page: Page, needle: string): Promise<RawScan> {
 }
 
 const idbNames = (page: Page) => page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name ?? ''));
+/** A record the device keeps in IndexedDB `fieldsync-device-records` (the wrapped key, the session), as JSON; null when absent. */
+const deviceRecord = (page: Page, name: string) => page.evaluate(async (name) => {
+  if (!(await indexedDB.databases()).some((d) => d.name === 'fieldsync-device-records')) return null;
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const request = indexedDB.open('fieldsync-device-records');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  try {
+    const value = await new Promise<unknown>((resolve, reject) => {
+      const request = db.transaction('records', 'readonly').objectStore('records').get(name);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    return value === undefined ? null : JSON.stringify(value);
+  } finally {
+    db.close();
+  }
+}, name);
 /** The autosave journal as the device stores it (IndexedDB `fieldsync-journal--<db>`), as JSON by field (`{}`: empty). */
 const journalOf = (page: Page, dbName: string) => page.evaluate(async (name) => {
   if (!(await indexedDB.databases()).some((d) => d.name === `fieldsync-journal--${name}`)) return '{}';
@@ -164,14 +183,14 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     await page.locator('[data-testid="status-bar"]').waitFor({ timeout: 20_000 });
     await waitForServiceWorker(page);
     const dbName = await page.evaluate(() => (window as unknown as { fieldsync: { db: { dbName: string } } }).fieldsync.db.dbName);
-    const stored = await page.evaluate((name) => localStorage.getItem(`fieldsync.dbkey.${name}`), dbName);
+    const stored = await deviceRecord(page, `fieldsync.dbkey.${dbName}`);
     expect(stored, 'the wrapped key record').toBeTruthy();
     expect(stored).not.toContain(PASSWORD);
     // The transport key the server gave at sign-in is kept only wrapped, never in clear.
     const userId = await page.evaluate(() => (JSON.parse(localStorage.getItem('fieldsync.session') ?? '{}') as { user?: { userId?: string } }).user?.userId ?? '');
     const transportKey = server.server!.app.identities.activeTransportKey(TENANT, userId, 'tablet-sec-1');
     expect(transportKey, 'a transport key issued at sign-in').toBeDefined();
-    expect(await page.evaluate((name) => localStorage.getItem(`fieldsync.tkey.${name}`), dbName), 'the wrapped transport key').toContain(transportKey!.kid);
+    expect(await deviceRecord(page, `fieldsync.tkey.${dbName}`), 'the wrapped transport key').toContain(transportKey!.kid);
     expect(await allLocalStorage(page)).not.toContain(toBase64url(transportKey!.key));
 
     // ---- write the ePCR the server stubbed for the call ----
@@ -196,7 +215,7 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     // ---- what IndexedDB holds: no patient name, no narrative; the query fields in clear ----
     step('scan IndexedDB');
     const scan = await scanStorage(page, PATIENT_LAST);
-    expect(scan.names.some((n) => n === `rxdb-dexie-${dbName}--0--epcrs`), scan.names.join(', ')).toBe(true);
+    expect(scan.names.some((n) => n === `rxdb-dexie-${dbName}--${epcrSchema.version}--epcrs`), scan.names.join(', ')).toBe(true);
     expect(scan.rxdbHits, 'patient name in RxDB\'s IndexedDB databases').toEqual([]);
     expect(scan.epcrRowsInClear, 'the report row, its status and unit readable').toBeGreaterThan(0);
     expect(scan.localStorageHits, 'patient name in localStorage').toEqual([]);
@@ -293,6 +312,8 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     expect(after.filter((n) => n.startsWith(`rxdb-dexie-${dbName}`)), after.join(', ')).toEqual([]);
     expect(after, 'the autosave journal is erased too').not.toContain(`fieldsync-journal--${dbName}`);
     expect(await page.evaluate((name) => [localStorage.getItem(`fieldsync.dbkey.${name}`), localStorage.getItem('fieldsync.session')], dbName)).toEqual([null, null]);
+    expect([await deviceRecord(page, `fieldsync.dbkey.${dbName}`), await deviceRecord(page, `fieldsync.tkey.${dbName}`), await deviceRecord(page, 'fieldsync.session')],
+      'the wrapped keys and the session are erased').toEqual([null, null, null]);
     expect((await scanStorage(page, PATIENT_LAST)).rxdbHits).toEqual([]);
     step('done');
   }, 240_000);

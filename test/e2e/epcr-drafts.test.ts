@@ -43,6 +43,8 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
   const fieldOf = (label: string) => page.locator('.field').filter({ has: page.getByLabel(label, { exact: true }) });
   const problemAt = (label: string) => textOf(fieldOf(label).getByRole('alert'));
   const statusLine = () => textOf(page.getByTestId('pending-count'));
+  /** The form shows one section at a time: open it as the crew does, from the section list. */
+  const openSection = (p: Page, anchor: string) => p.getByTestId(`section-${anchor}`).click();
 
   async function seedAndOpen(extra: Record<string, unknown> = {}): Promise<string> {
     const report = lockableDraft('M1', extra);
@@ -54,6 +56,7 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
 
   it('saves allergies, medical history and current medications as lists, one item per line', async () => {
     const id = await seedAndOpen();
+    await openSection(page, 'history');
     await page.getByLabel('Allergies', { exact: true }).fill('Penicillin\nLatex');
     await page.getByLabel('Medical history', { exact: true }).fill('Hypertension\n\n  Type 2 diabetes  ');
     await page.getByLabel('Current medications', { exact: true }).fill('Metoprolol 25 mg\nMetformin 500 mg');
@@ -68,7 +71,12 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     await page.getByLabel('Allergies', { exact: true }).fill(`Penicillin\n${'Latex '.repeat(40)}`);
     await expect.poll(() => problemAt('Allergies')).toContain('Line 2 is too long: at most 200 characters.');
     await expect.poll(statusLine).toContain('1 field not saved: Allergies');
+    // The History section's badge counts it as not saved too (the list fields included).
+    const historyBadge = page.getByTestId('section-history').getByTestId('section-badge');
+    await expect.poll(() => historyBadge.getAttribute('data-not-saved')).toBe('1');
+    expect(await textOf(historyBadge)).toContain('1 not saved');
     await fieldOf('Allergies').getByTestId('discard-draft').click();
+    await expect.poll(() => historyBadge.getAttribute('data-not-saved')).toBe('0');
 
     // Read back after a reload: one item per line.
     await page.reload();
@@ -80,8 +88,10 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
 
   it('refuses to finalize while a field holds a value it could not save, naming each; the locked report is the one on the screen', async () => {
     const id = await seedAndOpen();
+    await openSection(page, 'vitals');
     await page.getByLabel('Systolic BP (mmHg)', { exact: true }).fill('14O');
     await expect.poll(() => problemAt('Systolic BP (mmHg)')).toContain('Numbers only.');
+    await openSection(page, 'narrative');
     const tooLong = 'Pt found seated, diaphoretic, pale. '.repeat(556); // 20,016 characters: over the 20,000 the report holds
     await page.getByLabel('Narrative', { exact: true }).fill(tooLong);
     await expect.poll(() => problemAt('Narrative')).toContain('At most 20000 characters.');
@@ -98,9 +108,18 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     // Still a draft on the device: it can be edited and finalized again.
     expect(await page.getByTestId('finalize').count()).toBe(1);
 
+    // Picking a named field opens its section (the Narrative is on screen now) and puts the cursor in it.
+    const systolic = page.getByLabel('Systolic BP (mmHg)', { exact: true });
+    expect(await systolic.isVisible()).toBe(false);
+    await blocked.getByTestId('finalize-blocker').filter({ hasText: 'Systolic BP' }).getByRole('link').click();
+    await expect.poll(() => page.getByTestId('epcr-form').getAttribute('data-section')).toBe('vitals');
+    await expect.poll(() => systolic.evaluate((input) => input === document.activeElement)).toBe(true);
+    expect(await systolic.isVisible()).toBe(true);
+
     // Fixed: the report finalizes, and the server locks exactly what the screen shows.
     const narrative = 'Pt found seated, diaphoretic, pale. 12-lead shows ST elevation II, III, aVF.';
     await page.getByLabel('Systolic BP (mmHg)', { exact: true }).fill('142');
+    await openSection(page, 'narrative');
     await page.getByLabel('Narrative', { exact: true }).fill(narrative);
     await expect.poll(() => blocked.count()).toBe(0);
     await page.getByTestId('finalize').click();
@@ -114,6 +133,7 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
 
   it('keeps a draft that cannot be saved at its field, counted as not saved, across reloads until it is discarded', async () => {
     const id = await seedAndOpen();
+    await openSection(page, 'vitals');
     const systolic = page.getByLabel('Systolic BP (mmHg)', { exact: true });
     await systolic.fill('14O');
     await expect.poll(statusLine).toBe('1 field not saved: Systolic BP — Numbers only.');
@@ -151,6 +171,7 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     }, { dbName, id });
     await page.reload();
     await page.locator('[data-testid="epcr-form"]').waitFor();
+    await openSection(page, 'history');
     const allergies = page.getByLabel('Allergies', { exact: true });
     await expect.poll(() => problemAt('Allergies'), { timeout: 15_000 }).toContain('refused');
     expect(await allergies.inputValue()).toBe('Penicillin\nLatex');
@@ -172,9 +193,11 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     try {
       await other.goto(`${server.url}/crew/#/epcr/${id}`);
       await other.locator(`[data-testid="epcr-form"][data-id="${id}"]`).waitFor({ timeout: 20_000 });
+      await openSection(other, 'vitals');
       await other.getByLabel('Systolic BP (mmHg)', { exact: true }).fill('14O');
-      // This tab hears of it: the field, the status line and Finalize say so.
+      // This tab hears of it: the field (in its section), the status line and Finalize say so.
       await expect.poll(() => page.getByLabel('Systolic BP (mmHg)', { exact: true }).inputValue(), { timeout: 10_000 }).toBe('14O');
+      await openSection(page, 'vitals');
       await expect.poll(() => problemAt('Systolic BP (mmHg)')).toContain('Numbers only.');
       await expect.poll(statusLine).toBe('1 field not saved: Systolic BP — Numbers only.');
       await page.getByTestId('finalize').click();

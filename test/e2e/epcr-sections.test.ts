@@ -75,7 +75,8 @@ describe('ePCR form sections (browser)', () => {
     await page.getByTestId('section-vitals').click();
     await page.getByTestId('add-vitals').click();
     await page.getByLabel('Systolic BP (mmHg)').fill('14O');
-    await expect.poll(() => page.getByText('Numbers only.').isVisible()).toBe(true);
+    // At the field (the status line and the finalize list name it too).
+    await expect.poll(() => page.locator('.field', { has: page.getByLabel('Systolic BP (mmHg)') }).getByTestId('field-problem').getByText('Numbers only.').isVisible()).toBe(true);
     await expect.poll(() => badge(page, 'vitals').getAttribute('data-not-saved')).toBe('1');
     expect(await textOf(badge(page, 'vitals'))).toContain('1 not saved');
     await page.getByLabel('Systolic BP (mmHg)').fill('140');

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../server/auth/identity.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
+import { schemaVersionOf } from '../../shared/schemas/index.ts';
 import { deliverOutbox, openOutboxDb, setSession, summarizeQueue, type OutboxDb } from '../../sw/queue/index.ts';
 import { createDevice, eventually, type TestDevice } from '../helpers/device.ts';
 import { newEpcr } from '../helpers/factories.ts';
@@ -36,7 +37,7 @@ async function serverEpcr(id: string): Promise<Epcr | undefined> {
 
 /** Another writer (a second tablet of the crew, or a hook) changes the report on the server. */
 async function pushAsOther(assumed: Epcr, next: Epcr): Promise<void> {
-  const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0`, {
+  const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=${schemaVersionOf('epcrs')}`, {
     method: 'POST', headers: { authorization: `Bearer ${otherToken}`, 'content-type': 'application/json' },
     body: JSON.stringify([{ assumedMasterState: { ...assumed, _deleted: false }, newDocumentState: { ...next, _deleted: false } }]),
   });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../server/auth/identity.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
+import { schemaVersionOf } from '../../shared/schemas/index.ts';
 import { deliverOutbox, enqueueRows, openOutboxDb, setSession, summarizeQueue, type OutboxDb } from '../../sw/queue/index.ts';
 import { newEpcr, newGpsPoint } from '../helpers/factories.ts';
 import { freePort, makeDataDir, startTestServer, type TestServer } from '../helpers/server.ts';
@@ -38,7 +39,7 @@ describe('the outbound queue the service worker owns', () => {
     const port = await freePort();
     const db = await queue(`http://127.0.0.1:${port}`);
     const report = epcr({ narrative: { text: 'written in a dead zone' } });
-    await enqueueRows(db, 'epcrs', 0, [{ newDocumentState: { ...report, _deleted: false } }]);
+    await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ newDocumentState: { ...report, _deleted: false } }]);
 
     const down = await deliverOutbox({ db });
     expect(down.stoppedBy).toBe('network');
@@ -66,7 +67,7 @@ describe('the outbound queue the service worker owns', () => {
   it('a replay whose answer was lost writes nothing twice', async () => {
     const db = await queue();
     const report = epcr({ narrative: { text: 'once' } });
-    await enqueueRows(db, 'epcrs', 0, [{ newDocumentState: { ...report, _deleted: false } }]);
+    await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ newDocumentState: { ...report, _deleted: false } }]);
     let cut = true;
     const losingFetch: typeof fetch = async (input, init) => {
       const response = await fetch(input, init);
@@ -89,12 +90,12 @@ describe('the outbound queue the service worker owns', () => {
   it('sends a finalized report before a backlog of 3,000 GPS points queued earlier', async () => {
     const db = await queue();
     for (let i = 0; i < 3000; i += 500) {
-      await enqueueRows(db, 'gps_points', 0, Array.from({ length: 500 }, (_, j) => ({
+      await enqueueRows(db, 'gps_points', schemaVersionOf('gps_points'), Array.from({ length: 500 }, (_, j) => ({
         newDocumentState: { ...newGpsPoint(TENANT, 'M1', i + j), rev: '1-tab.q', _deleted: false },
       })));
     }
     const report = epcr({ status: 'finalized', narrative: { text: 'finalized in the dead zone' } });
-    await enqueueRows(db, 'epcrs', 0, [{ newDocumentState: { ...report, _deleted: false } }]);
+    await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ newDocumentState: { ...report, _deleted: false } }]);
     const summary = await summarizeQueue(db);
     expect(summary).toMatchObject({ total: 3001, urgentWaiting: 1 });
 
@@ -110,10 +111,10 @@ describe('the outbound queue the service worker owns', () => {
   it('many edits of one report while it waits travel as one row with the newest state', async () => {
     const db = await queue();
     let doc = epcr({ narrative: { text: 'v0' } });
-    await enqueueRows(db, 'epcrs', 0, [{ newDocumentState: { ...doc, _deleted: false } }]);
+    await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ newDocumentState: { ...doc, _deleted: false } }]);
     for (let i = 1; i <= 20; i++) {
       const next = epcr({ narrative: { text: `v${i}` } }, doc);
-      await enqueueRows(db, 'epcrs', 0, [{ assumedMasterState: { ...doc, _deleted: false }, newDocumentState: { ...next, _deleted: false } }]);
+      await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ assumedMasterState: { ...doc, _deleted: false }, newDocumentState: { ...next, _deleted: false } }]);
       doc = next;
     }
     expect((await summarizeQueue(db)).total).toBe(1);
@@ -125,18 +126,18 @@ describe('the outbound queue the service worker owns', () => {
   it('a replay that conflicts with newer server state is merged with the shared merge function; both edits survive', async () => {
     const db = await queue();
     const original = epcr({ patient: { firstName: 'Ana' } });
-    await enqueueRows(db, 'epcrs', 0, [{ newDocumentState: { ...original, _deleted: false } }]);
+    await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ newDocumentState: { ...original, _deleted: false } }]);
     await deliverOutbox({ db });
     // Another crew member's edit reaches the server first.
     const theirs = epcr({ narrative: { text: 'their narrative' } }, original);
-    const r = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0`, {
+    const r = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=${schemaVersionOf('epcrs')}`, {
       method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify([{ assumedMasterState: { ...original, _deleted: false }, newDocumentState: { ...theirs, _deleted: false } }]),
     });
     expect(r.status).toBe(200);
     // This device edited another section offline, based on the original.
     const mine = epcr({ patient: { firstName: 'Ana', lastName: 'Reyes' } }, original);
-    await enqueueRows(db, 'epcrs', 0, [{ assumedMasterState: { ...original, _deleted: false }, newDocumentState: { ...mine, _deleted: false } }]);
+    await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ assumedMasterState: { ...original, _deleted: false }, newDocumentState: { ...mine, _deleted: false } }]);
     await deliverOutbox({ db });
     await deliverOutbox({ db });
     const final = await serverDoc('epcrs', original.id) as Epcr;
@@ -147,7 +148,7 @@ describe('the outbound queue the service worker owns', () => {
 
   it('with conflicts=merge the server resolves a conflicting replay in one request, with the shared merge function', async () => {
     const original = epcr({ patient: { firstName: 'Ana' } });
-    const put = (rows: unknown[], query = '') => fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0${query}`, {
+    const put = (rows: unknown[], query = '') => fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=${schemaVersionOf('epcrs')}${query}`, {
       method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(rows),
     });
     expect((await put([{ newDocumentState: { ...original, _deleted: false } }])).status).toBe(200);
@@ -165,7 +166,7 @@ describe('the outbound queue the service worker owns', () => {
   it('a change to a finalized report is refused by rule: set aside with the reason, saved as an addendum, not resent', async () => {
     const db = await queue();
     const report = epcr({ narrative: { text: 'complete' } });
-    await enqueueRows(db, 'epcrs', 0, [{ newDocumentState: { ...report, _deleted: false } }]);
+    await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ newDocumentState: { ...report, _deleted: false } }]);
     await deliverOutbox({ db });
     // The server locks it (as its finalize hook does).
     await server.app.store.writeBatch({
@@ -173,7 +174,7 @@ describe('the outbound queue the service worker owns', () => {
       requests: [{ id: report.id, incoming: { _deleted: false }, decide: () => ({ action: 'write', doc: { ...report, status: 'finalized', lockedAt: '2026-11-22T14:02:00-05:00', rev: nextRevision(report.rev, 'srv.lock'), _deleted: false } }) }],
     });
     const late = epcr({ narrative: { text: 'complete, plus a late note' } }, report);
-    await enqueueRows(db, 'epcrs', 0, [{ assumedMasterState: { ...report, _deleted: false }, newDocumentState: { ...late, _deleted: false } }]);
+    await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ assumedMasterState: { ...report, _deleted: false }, newDocumentState: { ...late, _deleted: false } }]);
     const result = await deliverOutbox({ db });
     expect(result.rejected).toBe(1);
     const summary = await summarizeQueue(db);
@@ -188,10 +189,10 @@ describe('the outbound queue the service worker owns', () => {
     const db = await queue();
     const foreign = { ...epcr(), tenantId: 'agency-b', _deleted: false };
     const good = { ...epcr({ narrative: { text: 'fine' } }), _deleted: false };
-    await enqueueRows(db, 'epcrs', 0, [{ newDocumentState: foreign }]);
+    await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ newDocumentState: foreign }]);
     const gps = { ...newGpsPoint(TENANT, 'M1', 1), rev: '1-tab.q', _deleted: false };
-    await enqueueRows(db, 'gps_points', 0, [{ newDocumentState: gps }]);
-    await enqueueRows(db, 'epcrs', 0, [{ newDocumentState: good }]);
+    await enqueueRows(db, 'gps_points', schemaVersionOf('gps_points'), [{ newDocumentState: gps }]);
+    await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ newDocumentState: good }]);
     const result = await deliverOutbox({ db });
     expect(result.rejected).toBe(1);
     const summary = await summarizeQueue(db);
@@ -208,7 +209,7 @@ describe('a replay after the server built on the first delivery', () => {
   it('a finalize whose answer was lost is not resolved again after the hook locked the report', async () => {
     const db = await queue();
     const report = epcr({ status: 'finalized', narrative: { text: 'final' } });
-    await enqueueRows(db, 'epcrs', 0, [{ newDocumentState: { ...report, _deleted: false } }]);
+    await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ newDocumentState: { ...report, _deleted: false } }]);
     let cut = true;
     const losingFetch: typeof fetch = async (input, init) => {
       const response = await fetch(input, init);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../server/auth/identity.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
+import { schemaVersionOf } from '../../shared/schemas/index.ts';
 import {
   deliverOutbox, enqueueRows, getSession, openOutboxDb, OUTBOX_DB_VERSION, queuedRows, summarizeQueue, UNKNOWN_WRITER,
 } from '../../sw/queue/index.ts';
@@ -47,7 +48,7 @@ describe('the queue\'s database, version 1 to 2', () => {
     const name = `outbox-migration-${++dbCount}`;
     const now = Date.now();
     const original = epcr({ status: 'draft' });
-    const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0`, {
+    const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=${schemaVersionOf('epcrs')}`, {
       method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify([{ newDocumentState: original }]),
     });
@@ -96,9 +97,9 @@ describe('the queue\'s database, version 1 to 2', () => {
     // Coalescing goes on per writer: the recorded writer's next change joins its migrated row
     // (oldest base kept), a change with no writer joins the writerless row.
     const edited2 = epcr({ narrative: { text: 'written after the update' } }, edited);
-    await enqueueRows(db, 'epcrs', 0, [{ assumedMasterState: edited, newDocumentState: edited2 }], now, { userId: 'crew@tablet-mig' });
+    await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ assumedMasterState: edited, newDocumentState: edited2 }], now, { userId: 'crew@tablet-mig' });
     const created2 = epcr({ patient: { lastName: 'Abara', firstName: 'Ngozi' } }, created);
-    await enqueueRows(db, 'epcrs', 0, [{ assumedMasterState: created, newDocumentState: created2 }], now);
+    await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ assumedMasterState: created, newDocumentState: created2 }], now);
     const queued = await queuedRows(db, 'epcrs', [edited.id, created.id]);
     expect(queued.get(edited.id)?.map((r) => [r.version, r.order, r.base?.['rev'], r.state['rev']])).toEqual([[3, 1, original.rev, edited2.rev]]);
     expect(queued.get(created.id)?.map((r) => [r.version, r.order, r.writerKey, r.state['rev']])).toEqual([[2, 2, UNKNOWN_WRITER, created2.rev]]);

@@ -12,6 +12,7 @@ import { protectRows, type QueueProtection, type RawTransportKey } from '../../c
 import { toBase64url } from '../../shared/crypto/base64url.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
+import { schemaVersionOf } from '../../shared/schemas/index.ts';
 import {
   deliverOutbox, enqueueRows, openOutboxDb, refreshQueueSession, setSession, summarizeQueue, type OutboxDb, type OutboxSession, type PushRowInput,
 } from '../../sw/queue/index.ts';
@@ -54,7 +55,7 @@ function epcr(extra: Partial<Epcr> = {}, prev?: Epcr): Epcr {
 async function enqueueSealed(db: OutboxDb, protection: QueueProtection, userId: string, rows: PushRowInput[]): Promise<void> {
   const sealed = await protectRows('epcrs', rows, protection);
   const kid = protection.kind === 'sealed' ? protection.key.kid : undefined;
-  await enqueueRows(db, 'epcrs', 0, sealed, Date.now(), { userId, ...(kid ? { kid } : {}) });
+  await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), sealed, Date.now(), { userId, ...(kid ? { kid } : {}) });
 }
 
 const serverEpcr = (id: string, tenantId = A): Promise<Epcr | undefined> => serverEpcrOf(server, tenantId, id);
@@ -138,7 +139,7 @@ describe('patient data in the service worker queue', () => {
     const other = await signInAs('medic-b', 'tab-seal-other');
     const outbox = await queueFor(medic);
     const stub = epcr({ status: 'draft' });
-    const push = (assumed: Epcr | undefined, next: Epcr) => fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0`, {
+    const push = (assumed: Epcr | undefined, next: Epcr) => fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=${schemaVersionOf('epcrs')}`, {
       method: 'POST', headers: { authorization: `Bearer ${other.accessToken}`, 'content-type': 'application/json' },
       body: JSON.stringify([{ ...(assumed ? { assumedMasterState: assumed } : {}), newDocumentState: next }]),
     });
@@ -177,7 +178,7 @@ describe('patient data in the service worker queue', () => {
     expect((await deliverOutbox({ db: outbox })).delivered).toBe(1);
     // Someone else's edit reaches the server first.
     const theirs = epcr({ narrative: { text: 'their narrative' } }, original);
-    const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0`, {
+    const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=${schemaVersionOf('epcrs')}`, {
       method: 'POST', headers: { authorization: `Bearer ${medic.accessToken}`, 'content-type': 'application/json' },
       body: JSON.stringify([{ assumedMasterState: original, newDocumentState: theirs }]),
     });
@@ -280,7 +281,7 @@ describe('patient data in the service worker queue', () => {
     const [row] = await protectRows('epcrs', [{ newDocumentState: doc }], protection);
     const victim = epcr();
     const moved = { ...row!.newDocumentState, id: victim.id };
-    const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0&conflicts=merge`, {
+    const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=${schemaVersionOf('epcrs')}&conflicts=merge`, {
       method: 'POST', headers: { authorization: `Bearer ${medic.accessToken}`, 'content-type': 'application/json' },
       body: JSON.stringify([{ newDocumentState: moved }]),
     });

@@ -13,6 +13,7 @@ import { readOutbox } from '../../client/worker/outbox-view.ts';
 import { devToken } from '../../server/auth/identity.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
+import { schemaVersionOf } from '../../shared/schemas/index.ts';
 import {
   deliverOutbox, enqueueRows, openOutboxDb, queuedRows, setSession, summarizeQueue, type OutboxDb, type PushRowInput, type QueueWriter,
 } from '../../sw/queue/index.ts';
@@ -48,12 +49,12 @@ function epcr(extra: Partial<Epcr> = {}, prev?: Epcr): Epcr {
 async function enqueueAs(db: OutboxDb, who: SignedIn, rows: PushRowInput[]): Promise<void> {
   const protection = await sealedWith(who);
   const sealed = await protectRows('epcrs', rows, protection);
-  await enqueueRows(db, 'epcrs', 0, sealed, Date.now(), { userId: who.userId, kid: who.transportKey.kid });
+  await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), sealed, Date.now(), { userId: who.userId, kid: who.transportKey.kid });
 }
 
 /** The report on the server first, as both medics' devices pulled it. */
 async function reportOnServer(who: SignedIn, doc: Epcr): Promise<void> {
-  const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0`, {
+  const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=${schemaVersionOf('epcrs')}`, {
     method: 'POST', headers: { authorization: `Bearer ${who.accessToken}`, 'content-type': 'application/json' },
     body: JSON.stringify([{ newDocumentState: doc }]),
   });
@@ -135,9 +136,9 @@ describe('two users\' changes to one document on a shared device', () => {
     const writerA: QueueWriter = { userId: medicA.userId };
     const writerB: QueueWriter = { userId: medicB.userId };
     const a1 = epcr({ narrative: { text: 'A: patient refused transport.' } }, report);
-    await enqueueRows(outbox, 'epcrs', 0, [{ assumedMasterState: report, newDocumentState: a1 }], Date.now(), writerA);
+    await enqueueRows(outbox, 'epcrs', schemaVersionOf('epcrs'), [{ assumedMasterState: report, newDocumentState: a1 }], Date.now(), writerA);
     const b1 = epcr({ narrative: { text: 'B: transported to St. Luke\'s.' } }, report);
-    await enqueueRows(outbox, 'epcrs', 0, [{ assumedMasterState: report, newDocumentState: b1 }, { newDocumentState: other }], Date.now(), writerB);
+    await enqueueRows(outbox, 'epcrs', schemaVersionOf('epcrs'), [{ assumedMasterState: report, newDocumentState: b1 }, { newDocumentState: other }], Date.now(), writerB);
     await setSession(outbox, { serverUrl: server.url, token: devToken({ tenantId: A, role: 'crew', deviceId: 'tab-shared-2', subject: 'M1' }) });
 
     const requests: { status: number; ids: string[] }[] = [];
@@ -210,9 +211,9 @@ describe('two users\' changes to one document on a shared device', () => {
     const writerA: QueueWriter = { userId: 'crew@tab-a' };
     const writerB: QueueWriter = { userId: 'crew@tab-b' };
     const a1 = epcr({ patient: { lastName: 'Brennan' } }, report);
-    await enqueueRows(outbox, 'epcrs', 0, [{ assumedMasterState: report, newDocumentState: a1 }], Date.now(), writerA);
+    await enqueueRows(outbox, 'epcrs', schemaVersionOf('epcrs'), [{ assumedMasterState: report, newDocumentState: a1 }], Date.now(), writerA);
     const b1 = epcr({ narrative: { text: 'B was here.' } }, report);
-    await enqueueRows(outbox, 'epcrs', 0, [{ assumedMasterState: report, newDocumentState: b1 }], Date.now(), writerB);
+    await enqueueRows(outbox, 'epcrs', schemaVersionOf('epcrs'), [{ assumedMasterState: report, newDocumentState: b1 }], Date.now(), writerB);
     // Someone else fills in the times on the server; the state reaches each user's database.
     const pulled = epcr({ times: { unitEnRoute: '2026-11-22T10:01:00-05:00' } }, report);
 

@@ -33,14 +33,17 @@ export function pathText(path: Path): string {
   return path.map((s, i) => (typeof s === 'string' ? (i === 0 ? s : `.${s}`) : `[${s.id}]`)).join('');
 }
 
-/** A marker for one field: says there are two values and jumps to their entry in the panel. */
+/**
+ * A marker for one field: jumps to its entry in the panel. (The field's hint already says, in the
+ * finalize check's words, that two values were written; the marker is the way to them.)
+ */
 export function ConflictMarker({ epcr, path }: { epcr: Epcr; path: PathLike }) {
   const open = conflictsAt(epcr, path);
   if (open.length === 0) return null;
   return (
-    <button type="button" class="conflict-marker" data-testid="conflict-marker"
+    <button type="button" class="conflict-marker" data-testid="conflict-marker" style="margin-top:6px"
       onClick={() => document.getElementById(`conflict-${open[0]!.path}`)?.scrollIntoView({ block: 'center' })}>
-      Two values written here: choose one
+      Show both values
     </button>
   );
 }

@@ -35,7 +35,7 @@ import { situationSection } from './sections/situation.tsx';
 import { timesSection } from './sections/times.tsx';
 import { treatmentSection } from './sections/treatment.tsx';
 import { vitalsSection } from './sections/vitals.tsx';
-import { ConflictsPanel } from './conflicts.tsx';
+import { ConflictMarker, ConflictsPanel, conflictsAt } from './conflicts.tsx';
 
 export { pathName, revealField };
 
@@ -45,29 +45,27 @@ const LEGENDS: Readonly<Record<SectionAnchor, string>> = {
 };
 
 /** A list of short texts edited one per line (allergies, history, home medications): a list in the report, limits from its schema. */
-function LinesField(props: { label: string; docId: string; path: Path; value: string[] | undefined; disabled: boolean }) {
+function LinesField(props: FieldProps & { value: string[] | undefined }) {
   const list = epcrSchema.properties.history.properties[props.path[1] as 'allergies' | 'medicalHistory' | 'currentMedications'];
-  return (
-    <ListField label={props.label} collection="epcrs" docId={props.docId} path={props.path} disabled={props.disabled}
-      value={props.value} maxItems={list.maxItems} maxItemLength={list.items.maxLength} testId={pathName(props.path)} />
-  );
+  return <ListField {...props} maxItems={list.maxItems} maxItemLength={list.items.maxLength} />;
 }
 
-/** The report's sections as the crew reads them, by the first step of a field's path. */
-const SECTION_OF: Record<string, string> = {
-  addendumReason: 'Addendum', response: 'Call', dispatch: 'Call', patient: 'Patient', situation: 'Situation', history: 'History',
-  narrative: 'Narrative', disposition: 'Disposition', times: 'Times', payment: 'Billing', scene: 'Billing',
-};
+/** A section's name as the section list shows it (sections/model.ts is the one source). */
+const sectionLabel = (anchor: SectionAnchor): string => SECTIONS.find(([a]) => a === anchor)![1];
 
-/** Where a field sits in the report, e.g. "Vitals, set 2". */
+/** Where a field sits in the report, e.g. "Vitals, set 2": its section in the section list, and the item in a list. */
 function placeOf(epcr: Epcr, path: Path): string {
   const [root, item] = path;
+  if (root === 'addendumReason') return 'Addendum';
+  const anchor = sectionAnchorOf(pathName(path));
+  if (!anchor) return 'Report';
+  const section = sectionLabel(anchor);
   const nth = (list: readonly { id: string }[] | undefined) => (typeof item === 'object' ? (list ?? []).findIndex((x) => x.id === item.id) + 1 : 0);
-  const numbered = (section: string, what: string, n: number) => (n > 0 ? `${section}, ${what} ${n}` : `${section}, a removed ${what}`);
-  if (root === 'vitals') return numbered('Vitals', 'set', nth(epcr.vitals));
-  if (root === 'medications') return numbered('Medications and procedures', 'medication', nth(epcr.medications));
-  if (root === 'procedures') return numbered('Medications and procedures', 'procedure', nth(epcr.procedures));
-  return SECTION_OF[String(root)] ?? 'Report';
+  const numbered = (what: string, n: number) => (n > 0 ? `${section}, ${what} ${n}` : `${section}, a removed ${what}`);
+  if (root === 'vitals') return numbered('set', nth(epcr.vitals));
+  if (root === 'medications') return numbered('medication', nth(epcr.medications));
+  if (root === 'procedures') return numbered('procedure', nth(epcr.procedures));
+  return section;
 }
 
 /**
@@ -76,7 +74,7 @@ function placeOf(epcr: Epcr, path: Path): string {
  * open, writes everything typed, then asks the server to check and lock the report. So the
  * report the server locks is the one on the screen.
  */
-function FinalizeButton({ id, epcr, missing }: { id: string; epcr: Epcr; missing: number }) {
+function FinalizeButton({ id, epcr, missing, reveal }: { id: string; epcr: Epcr; missing: number; reveal(path: Path): void }) {
   const [drafts, setDrafts] = useState(() => invalidDrafts('epcrs', id));
   const [state, setState] = useState<'idle' | 'saving' | 'refused'>('idle');
   const [failure, setFailure] = useState<string>();
@@ -104,7 +102,6 @@ function FinalizeButton({ id, epcr, missing }: { id: string; epcr: Epcr; missing
       setState('idle');
     }
   };
-  const show = (path: Path) => document.querySelector<HTMLElement>(`[data-testid="${CSS.escape(pathName(path))}"]`)?.focus();
   const pending = state === 'refused' && drafts.length === 0 && journalOf('epcrs', id).length > 0;
   return (
     <>
@@ -123,7 +120,7 @@ function FinalizeButton({ id, epcr, missing }: { id: string; epcr: Epcr; missing
               <ul style="margin:4px 0">
                 {drafts.map((d) => (
                   <li key={`${JSON.stringify(d.path)}`} data-testid="finalize-blocker">
-                    <a href={`#/epcr/${id}`} onClick={(e) => { e.preventDefault(); show(d.path); }}>{d.label ?? pathName(d.path)} ({placeOf(epcr, d.path)})</a>: {d.problem ?? 'not saved'}
+                    <a href={`#/epcr/${id}`} onClick={(e) => { e.preventDefault(); reveal(d.path); }}>{d.label ?? pathName(d.path)} ({placeOf(epcr, d.path)})</a>: {d.problem ?? 'not saved'}
                   </li>
                 ))}
               </ul>
@@ -145,6 +142,9 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const incidentView = useDoc<Incident>('incidents', view?.doc.incidentId);
   const originalView = useDoc<Epcr>('epcrs', view?.doc.addendumOf);
   const [focusItem, setFocusItem] = useState<string>();
+  /** A field to bring into view and focus once its section is on screen (a finalize blocker was picked). */
+  const [focusPath, setFocusPath] = useState<Path>();
+  const [openVital, setOpenVital] = useState<string>();
   const [discarding, setDiscarding] = useState(false);
   // Refused drafts count in the section badges: follow the journal.
   const [, setJournalTick] = useState(0);
@@ -155,6 +155,17 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     if (input) {
       input.focus();
       setFocusItem(undefined);
+    }
+  });
+  useEffect(() => {
+    if (!focusPath) return;
+    const input = document.querySelector<HTMLElement>(`[data-testid="${CSS.escape(pathName(focusPath))}"]`);
+    // Focused once its section (and, for a list item, its set) is shown: a hidden field takes no focus.
+    if (!input) setFocusPath(undefined); // not on the report any more (a removed set)
+    else if (!input.closest('[hidden]')) {
+      input.scrollIntoView({ block: 'center' });
+      input.focus();
+      setFocusPath(undefined);
     }
   });
   if (view === undefined) return <p>Loading…</p>;
@@ -171,6 +182,14 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     openPlace(id, anchor);
     // A section opened from further down the page starts at its top.
     requestAnimationFrame(() => document.querySelector(anchor === 'all' ? '#sec-response' : `#sec-${anchor}`)?.scrollIntoView({ block: 'nearest' }));
+  };
+  /** Shows a field wherever it is: opens its section (and its vital set), then focuses it. */
+  const reveal = (path: Path) => {
+    const anchor = sectionAnchorOf(pathName(path));
+    const [root, item] = path;
+    if (root === 'vitals' && typeof item === 'object') setOpenVital(item.id);
+    if (anchor && current !== 'all' && current !== anchor) go(`epcr/${id}/${anchor}`);
+    setFocusPath(path);
   };
 
   // Each field's problem once, in plain words: the server's (red) or else what finalize still needs.
@@ -195,6 +214,9 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   };
   for (const path of new Set(missing.map((m) => m.path))) if (!serverErrors.has(path)) count(path, 'missing');
   if (!locked) for (const path of serverErrors.keys()) count(path, 'returned');
+  // Every draft of this report that is not saved (a refused value, a value the database refused,
+  // a lines field), from the journal, the same list Finalize names.
+  if (!disabled) for (const draft of invalidDrafts('epcrs', id)) count(pathName(draft.path), 'notSaved');
 
   const rendered = new Set<string>(['vitals']);
   // Something typed that the database does not hold yet (a refused value, an edit on its way).
@@ -205,11 +227,11 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     const hint = localHints.get(name);
     const draft = journalEntry('epcrs', id, path);
     if (draft) typedNotStored = true;
-    if (draft && !draft.valid && !disabled) count(name, 'notSaved');
     return {
       label, collection: 'epcrs' as const, docId: id, path, disabled, testId: name,
       serverError: serverErrors.get(name),
       ...(hint ? { hint } : {}),
+      ...(conflictsAt(epcr, path).length > 0 ? { note: <ConflictMarker epcr={epcr} path={path} /> } : {}),
     };
   };
   const kit: FormKit = {
@@ -284,7 +306,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
       </p>
       <div class="row" style="margin-bottom:12px">
         <button onClick={() => go(back.path)}>{back.label}</button>
-        {!locked && !checking && <FinalizeButton id={id} epcr={epcr} missing={missing.length} />}
+        {!locked && !checking && <FinalizeButton id={id} epcr={epcr} missing={missing.length} reveal={reveal} />}
         {checking && <button onClick={() => void reopen()}>Back to draft</button>}
         {locked && <button class="primary" data-testid="addendum" onClick={() => void addendum()}>Write an addendum</button>}
         {discardable && !discarding && <button data-testid="discard-report" onClick={() => setDiscarding(true)}>Discard this empty report</button>}

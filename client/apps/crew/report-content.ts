@@ -20,8 +20,12 @@ export function prefillFromCall(incident: Incident, unitId: string): Partial<Epc
   } as Partial<Epcr>;
 }
 
-/** Fields that say what the report is and where it belongs, never typed into the form. */
-const BOOKKEEPING = new Set(['id', 'tenantId', 'rev', 'status', 'unitId', 'incidentId', 'addendumOf', 'conflicts', 'finalizeErrors', '_deleted', '_meta', '_rev', '_attachments']);
+/**
+ * Fields that say what the report is and where it belongs, never typed into the form: also who
+ * wrote last (`lastEdit`, stamped on every write, client/sync/writes.ts) and the workflows' copy
+ * of what they stamped (`derived`).
+ */
+const BOOKKEEPING = new Set(['id', 'tenantId', 'rev', 'status', 'unitId', 'incidentId', 'addendumOf', 'conflicts', 'finalizeErrors', 'lastEdit', 'derived', '_deleted', '_meta', '_rev', '_attachments']);
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;

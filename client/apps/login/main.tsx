@@ -7,7 +7,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { registerServiceWorker } from '../../ui/runtime.ts';
 import { dropKey, lockOtherTabs } from '../../ui/lock.ts';
-import { databaseNameFor, devSession, getAccessToken, homeFor, loadSession, logout, saveSession, SessionError, type Session } from '../../ui/session.ts';
+import { databaseNameFor, devSession, getAccessToken, homeFor, loadSession, logout, restoreSession, saveSession, SessionError, type Session } from '../../ui/session.ts';
 import { PasswordSignIn, Reauthenticate } from '../../ui/sign-in.tsx';
 
 const APPS = [
@@ -79,12 +79,13 @@ function SignedIn({ session, onSignOut }: { session: Session; onSignOut: () => v
 function LoginForm({ onSession }: { onSession: (s: Session) => void }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string>();
-  const useToken = (event: Event) => {
+  const useToken = async (event: Event) => {
     event.preventDefault();
     setError(undefined);
     try {
       const session = devSession(token);
-      saveSession(session);
+      // On disk before the app opens: a crash right after signing in keeps the sign-in.
+      await saveSession(session);
       onSession(session);
     } catch (e) {
       setError(e instanceof SessionError ? e.message : String(e));
@@ -97,7 +98,7 @@ function LoginForm({ onSession }: { onSession: (s: Session) => void }) {
       {error && <div class="banner bad" role="alert" style="margin:12px 0" data-testid="login-error"><p>{error}</p></div>}
       <details class="card" style="margin-top:12px" data-testid="dev-token">
         <summary>Developer token</summary>
-        <form onSubmit={useToken}>
+        <form onSubmit={(e) => void useToken(e)}>
           <div class="field"><label for="token">Token</label>
             <input id="token" name="token" autoComplete="off" spellcheck={false} placeholder="dev:agency-a:crew:tablet-7:M1" value={token}
               onInput={(e) => setToken(e.currentTarget.value)} aria-describedby="token-hint" />
@@ -112,6 +113,8 @@ function LoginForm({ onSession }: { onSession: (s: Session) => void }) {
 
 function Login() {
   const [session, setSession] = useState(loadSession());
+  // After a crash the quick copy may be gone while the durable one is there.
+  useEffect(() => void restoreSession().then((s) => s && setSession(s)).catch(() => undefined), []);
   return (
     <>
       <a class="skip-link" href="#main">Skip to content</a>

@@ -1,5 +1,6 @@
 import { nextRevision } from '../../../shared/revision.ts';
 import type { CollectionName } from '../../../shared/schemas/index.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 import { ensureClientBuilt } from '../../../server/http/static.ts';
 import type { Workflow } from '../../../server/hooks/types.ts';
 import { epcrFinalizedWorkflow } from '../../../server/hooks/workflows/epcr-finalized.ts';
@@ -139,7 +140,7 @@ export class E2eServer {
   async push(collection: CollectionName, docs: Record<string, unknown>[], token = ADMIN_TOKEN): Promise<void> {
     for (let i = 0; i < docs.length; i += 1000) {
       const rows = docs.slice(i, i + 1000).map((doc) => ({ newDocumentState: { tenantId: TENANT, rev: nextRevision(undefined, `seed.${Math.random().toString(36).slice(2, 8)}`), _deleted: false, ...doc } }));
-      const response = await fetch(`${this.url}/api/sync/${collection}/push?schemaVersion=0`, {
+      const response = await fetch(`${this.url}/api/sync/${collection}/push?schemaVersion=${schemaVersionOf(collection)}`, {
         method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(rows),
       });
       if (!response.ok) throw new Error(`seeding ${collection} failed: ${response.status} ${await response.text()}`);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Role } from '../../../shared/protocol/index.ts';
 import type { CollectionName } from '../../../shared/schemas/index.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 import type { Store, WireDocument } from '../../../server/store/types.ts';
 import type { TestServer } from '../../helpers/server.ts';
 
@@ -153,7 +154,7 @@ export async function pullAll(server: TestServer, token: string, collection: str
   let checkpoint: unknown;
   let pages = 0;
   for (;;) {
-    const q = new URLSearchParams({ schemaVersion: '0', limit: String(limit) });
+    const q = new URLSearchParams({ schemaVersion: String(schemaVersionOf(collection)), limit: String(limit) });
     if (checkpoint) q.set('checkpoint', JSON.stringify(checkpoint));
     const r = await fetch(`${server.url}/api/sync/${collection}/pull?${q}`, { headers: { authorization: `Bearer ${token}` } });
     if (r.status !== 200) return { status: r.status, docs, pages };
@@ -166,7 +167,7 @@ export async function pullAll(server: TestServer, token: string, collection: str
 }
 
 export async function push(server: TestServer, token: string, collection: string, rows: unknown[]): Promise<{ status: number; body: any; headers: Headers }> {
-  const r = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=0`, {
+  const r = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=${schemaVersionOf(collection)}`, {
     method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(rows),
   });
   const text = await r.text();

@@ -9,6 +9,7 @@ import { devToken } from '../../../server/auth/identity.ts';
 import { ROLES, type Role } from '../../../shared/protocol/index.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { COLLECTIONS, DISPATCH_EPCR_KEYS, LOCKED_AT, make, seedWorld, VISIBLE } from './fixtures.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 
 const A = 'agency-a';
 const B = 'agency-b';
@@ -64,11 +65,15 @@ const rowArb = fc.record({
   extraKey: fc.boolean(),
 });
 
+/** Stands for the collection's current schema version (shared/schemas), filled in per request. */
+const CURRENT = '(current)';
+const versionParam = (value: string, collection: string) => (value === CURRENT ? String(schemaVersionOf(collection)) : value);
+
 /** A push request: mostly near-valid rows for one collection, sometimes arbitrary JSON or bytes. */
 const pushArb = fc.record({
   token: tokenArb,
   collection: fc.oneof({ weight: 9, arbitrary: collectionArb }, { weight: 1, arbitrary: fc.string({ maxLength: 20 }) }),
-  schemaVersion: fc.oneof({ weight: 9, arbitrary: fc.constant('0') }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }),
+  schemaVersion: fc.oneof({ weight: 9, arbitrary: fc.constant(CURRENT) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }),
   body: fc.oneof(
     { weight: 6, arbitrary: fc.array(rowArb, { minLength: 0, maxLength: 6 }) },
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => ({ raw: JSON.stringify(v) })) },
@@ -101,7 +106,7 @@ describe('fuzzing', () => {
         for (const doc of await server.app.store.getDocuments(collection, A, ids)) storedDocs.set(`${collection}/${doc.id}`, JSON.parse(doc.json));
       }
       const before = commits;
-      const r = await fetch(`${server.url}/api/sync/${encodeURIComponent(input.collection)}/push?schemaVersion=${encodeURIComponent(input.schemaVersion)}`, {
+      const r = await fetch(`${server.url}/api/sync/${encodeURIComponent(input.collection)}/push?schemaVersion=${encodeURIComponent(versionParam(input.schemaVersion, input.collection))}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${input.token}`, 'content-type': 'application/json' },
         body: buildBody(input.body, input.collection, storedDocs),
@@ -135,7 +140,7 @@ describe('fuzzing', () => {
   const pullArb = fc.record({
     token: tokenArb,
     collection: fc.oneof({ weight: 9, arbitrary: collectionArb }, { weight: 1, arbitrary: fc.string({ maxLength: 20 }) }),
-    schemaVersion: fc.oneof({ weight: 8, arbitrary: fc.constant('0') }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }, { weight: 1, arbitrary: fc.constant(undefined) }),
+    schemaVersion: fc.oneof({ weight: 8, arbitrary: fc.constant(CURRENT) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }, { weight: 1, arbitrary: fc.constant(undefined) }),
     checkpoint: checkpointArb,
     limit: fc.oneof(fc.constant(undefined), fc.integer({ min: -5, max: 20_000 }).map(String), fc.string({ maxLength: 10 })),
     extra: fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 2 }),
@@ -145,7 +150,7 @@ describe('fuzzing', () => {
     let ok = 0;
     await fc.assert(fc.asyncProperty(pullArb, async (input) => {
       const q = new URLSearchParams(input.extra);
-      if (input.schemaVersion !== undefined) q.set('schemaVersion', input.schemaVersion);
+      if (input.schemaVersion !== undefined) q.set('schemaVersion', versionParam(input.schemaVersion, input.collection));
       if (input.checkpoint !== undefined) q.set('checkpoint', input.checkpoint);
       if (input.limit !== undefined) q.set('limit', input.limit);
       const r = await fetch(`${server.url}/api/sync/${encodeURIComponent(input.collection)}/pull?${q}`, { headers: { authorization: `Bearer ${input.token}` } });

@@ -7,6 +7,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../../shared/protocol/index.ts';
 import type { CollectionName } from '../../../shared/schemas/index.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 import { eventually } from '../../helpers/device.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import {
@@ -200,7 +201,7 @@ describe('stream: each role receives exactly its slice of new commits, of its ow
         byCollection.set(change.collection, [...(byCollection.get(change.collection) ?? []), ...change.documents]);
       });
       await new Promise<void>((resolve, reject) => { socket.once('connect', () => resolve()); socket.once('connect_error', reject); });
-      const ack = await socket.timeout(5000).emitWithAck('subscribe', { collections: Object.fromEntries(COLLECTIONS.map((c) => [c, 0])) }) as { ok: boolean; subscribed: string[] };
+      const ack = await socket.timeout(5000).emitWithAck('subscribe', { collections: Object.fromEntries(COLLECTIONS.map((c) => [c, schemaVersionOf(c)])) }) as { ok: boolean; subscribed: string[] };
       expect(ack.ok).toBe(true);
       expect([...ack.subscribed].sort()).toEqual(Object.keys(VISIBLE[role]).sort());
     }
@@ -236,9 +237,9 @@ describe('stream: each role receives exactly its slice of new commits, of its ow
     const socket = io(`${server.url}/sync`, { transports: ['websocket'], auth: { token: tokens[A]!.crew }, reconnection: false });
     sockets.push(socket);
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    const partial = await socket.timeout(5000).emitWithAck('subscribe', { collections: { epcrs: 0, claims: 0 } }) as { ok: boolean; subscribed: string[]; error?: { code: string } };
+    const partial = await socket.timeout(5000).emitWithAck('subscribe', { collections: { epcrs: schemaVersionOf('epcrs'), claims: schemaVersionOf('claims') } }) as { ok: boolean; subscribed: string[]; error?: { code: string } };
     expect(partial).toMatchObject({ ok: true, subscribed: ['epcrs'], error: { code: 'FORBIDDEN_COLLECTION' } });
-    const none = await socket.timeout(5000).emitWithAck('subscribe', { collections: { claims: 0, orders: 0 } }) as { ok: boolean; subscribed: string[] };
+    const none = await socket.timeout(5000).emitWithAck('subscribe', { collections: { claims: schemaVersionOf('claims'), orders: schemaVersionOf('orders') } }) as { ok: boolean; subscribed: string[] };
     expect(none).toMatchObject({ ok: false, subscribed: [] });
   });
 });

@@ -11,6 +11,7 @@ import { createDevice, eventually, type TestDevice } from '../../helpers/device.
 import { newEpcr } from '../../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { LOCKED_AT, make, pullAll, push, rejectionsOf, rev, seed, stored } from './fixtures.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 
 const A = 'agency-a';
 const crew = (device = 'tab-1') => devToken({ tenantId: A, role: 'crew', deviceId: device, subject: 'M1' });
@@ -185,7 +186,7 @@ describe('pull scoping', () => {
     await seed(server.app.store, 'epcrs', [mine[1]!, mine[2]!]);
     await seed(server.app.store, 'epcrs', Array.from({ length: 20 }, () => make.epcrs('agency-p', { unitId: 'M7' })));
     const page = async (checkpoint?: unknown) => {
-      const q = new URLSearchParams({ schemaVersion: '0', limit: '2' });
+      const q = new URLSearchParams({ schemaVersion: String(schemaVersionOf('epcrs')), limit: '2' });
       if (checkpoint) q.set('checkpoint', JSON.stringify(checkpoint));
       return (await (await fetch(`${server.url}/api/sync/epcrs/pull?${q}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { documents: { id: string }[]; checkpoint: { seq: number } };
     };
@@ -203,14 +204,14 @@ describe('pull scoping', () => {
   it('a technician\'s ticket arrives when a job assigned to them is created after the device pulled past the ticket', async () => {
     const ticket = make.tickets(A, { notes: 'install router' });
     await seed(server.app.store, 'tickets', [ticket]);
-    const first = await fetch(`${server.url}/api/sync/tickets/pull?schemaVersion=0&limit=100`, { headers: { authorization: `Bearer ${tech}` } });
+    const first = await fetch(`${server.url}/api/sync/tickets/pull?schemaVersion=${schemaVersionOf('tickets')}&limit=100`, { headers: { authorization: `Bearer ${tech}` } });
     const before = (await first.json()) as { documents: { id: string }[]; checkpoint: { seq: number } };
     expect(before.documents.map((d) => d.id)).not.toContain(ticket.id);
     const [ticketStored] = await server.app.store.getDocuments('tickets', A, [ticket.id]);
     expect(before.checkpoint.seq).toBeGreaterThanOrEqual(ticketStored!.seq); // the device is past the ticket
 
     await seed(server.app.store, 'jobs', [make.jobs(A, { assigneeId: 'T1', ticketId: ticket.id })]);
-    const after = await fetch(`${server.url}/api/sync/tickets/pull?schemaVersion=0&limit=100&checkpoint=${encodeURIComponent(JSON.stringify(before.checkpoint))}`, { headers: { authorization: `Bearer ${tech}` } });
+    const after = await fetch(`${server.url}/api/sync/tickets/pull?schemaVersion=${schemaVersionOf('tickets')}&limit=100&checkpoint=${encodeURIComponent(JSON.stringify(before.checkpoint))}`, { headers: { authorization: `Bearer ${tech}` } });
     const delta = (await after.json()) as { documents: { id: string }[]; checkpoint: { seq: number } };
     expect(delta.documents.map((d) => d.id)).toEqual([ticket.id]);
     expect(delta.checkpoint.seq).toBeGreaterThan(before.checkpoint.seq);

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 import { createDevice, eventually, type TestDevice } from '../../helpers/device.ts';
 import { newEpcr } from '../../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
@@ -96,7 +97,7 @@ describe('documents leaving a device\'s slice', () => {
   });
 
   it('the check names only documents the caller\'s agency has, and a malformed body is a 400 naming the problem', async () => {
-    const ask = (token: string, body: unknown) => fetch(`${server.url}/api/sync/incidents/out-of-scope?schemaVersion=0`, {
+    const ask = (token: string, body: unknown) => fetch(`${server.url}/api/sync/incidents/out-of-scope?schemaVersion=${schemaVersionOf('incidents')}`, {
       method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
     });
     const id = randomUUID();

@@ -14,6 +14,7 @@ import { eventually } from '../../helpers/device.ts';
 import { SERVER_NODE_FLAGS } from '../../helpers/server-process.ts';
 import { freePort, makeDataDir, startTestServer, type TestServer } from '../../helpers/server.ts';
 import { login, make, PASSWORD, pullAll, seed } from '../access/fixtures.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const A = 'agency-a';
@@ -62,7 +63,7 @@ describe('PHI reads are audited', () => {
   it('so does what the live stream sends, and what a dispatcher sees (marked as projected)', async () => {
     const socket = io(`${server.url}/sync`, { transports: ['websocket'], auth: { token: crewToken }, reconnection: false });
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    await socket.timeout(5000).emitWithAck('subscribe', { collections: { epcrs: 0 } });
+    await socket.timeout(5000).emitWithAck('subscribe', { collections: { epcrs: schemaVersionOf('epcrs') } });
     const got = new Promise<void>((resolve) => socket.once('change', () => resolve()));
     const live = make.epcrs(A, { unitId: 'M1' });
     await seed(server.app.store, 'epcrs', [live]);
@@ -137,7 +138,7 @@ describe('npm run token', () => {
       expect(pulled.docs.map((d) => d['unitId'])).toEqual(['M1']);
       const boss = devToken({ tenantId: 'demo', role: 'admin', deviceId: 'admin-pc' });
       await fetch(`${own.url}/api/admin/devices/cli-tab/revoke`, { method: 'POST', headers: { authorization: `Bearer ${boss}` } });
-      expect((await fetch(`${own.url}/api/sync/epcrs/pull?schemaVersion=0`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+      expect((await fetch(`${own.url}/api/sync/epcrs/pull?schemaVersion=${schemaVersionOf('epcrs')}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
 
       const bad = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/cli/token.ts'), '--tenant', 'demo', '--role', 'crew'], {
         cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir }, encoding: 'utf8',

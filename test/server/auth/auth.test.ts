@@ -12,6 +12,7 @@ import { devToken } from '../../../server/auth/identity.ts';
 import { ConfigError, readConfig } from '../../../server/config.ts';
 import { makeDataDir, startTestServer, type TestServer } from '../../helpers/server.ts';
 import { login, make, PASSWORD, pullAll, push, seed } from '../access/fixtures.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 
 const A = 'agency-a';
 const B = 'agency-b';
@@ -29,7 +30,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => { await server.close(); });
 
-const get = (token: string, p = '/api/sync/epcrs/pull?schemaVersion=0') => fetch(server.url + p, { headers: { authorization: `Bearer ${token}` } });
+const get = (token: string, p = `/api/sync/epcrs/pull?schemaVersion=${schemaVersionOf('epcrs')}`) => fetch(server.url + p, { headers: { authorization: `Bearer ${token}` } });
 const post = (p: string, body: unknown, token?: string) => fetch(server.url + p, {
   method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body),
 });
@@ -257,7 +258,7 @@ describe('bad tokens are refused', () => {
     expect((await get(dev)).status).toBe(200);
     const strict = await startTestServer({ devTokens: false, jwtSecret: 's'.repeat(40) });
     try {
-      const r = await fetch(`${strict.url}/api/sync/epcrs/pull?schemaVersion=0`, { headers: { authorization: `Bearer ${dev}` } });
+      const r = await fetch(`${strict.url}/api/sync/epcrs/pull?schemaVersion=${schemaVersionOf('epcrs')}`, { headers: { authorization: `Bearer ${dev}` } });
       expect(r.status).toBe(401);
       expect(((await r.json()) as { error: { message: string } }).error.message).toContain('Development tokens are turned off');
     } finally {
@@ -275,7 +276,7 @@ describe('signing key', () => {
     await first.close({ keepData: true });
     const second = await startTestServer({ dataDir });
     try {
-      const r = await fetch(`${second.url}/api/sync/epcrs/pull?schemaVersion=0`, { headers: { authorization: `Bearer ${token}` } });
+      const r = await fetch(`${second.url}/api/sync/epcrs/pull?schemaVersion=${schemaVersionOf('epcrs')}`, { headers: { authorization: `Bearer ${token}` } });
       expect(r.status).toBe(200);
     } finally {
       await second.close();

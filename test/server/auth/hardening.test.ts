@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { PASSWORD } from '../access/fixtures.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 
 const A = 'agency-a';
 const ORIGIN = 'https://mdt.agency-a.example';
@@ -44,11 +45,11 @@ describe('rate limits', () => {
     const token = devToken({ tenantId: A, role: 'crew', deviceId: 'busy-tab', subject: 'M1' });
     const statuses = [];
     for (let i = 0; i < 6; i++) {
-      statuses.push((await fetch(`${server.url}/api/sync/epcrs/pull?schemaVersion=0`, { headers: { authorization: `Bearer ${token}` } })).status);
+      statuses.push((await fetch(`${server.url}/api/sync/epcrs/pull?schemaVersion=${schemaVersionOf('epcrs')}`, { headers: { authorization: `Bearer ${token}` } })).status);
     }
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
     const calm = devToken({ tenantId: A, role: 'crew', deviceId: 'calm-tab', subject: 'M1' });
-    expect((await fetch(`${server.url}/api/sync/epcrs/pull?schemaVersion=0`, { headers: { authorization: `Bearer ${calm}` } })).status).toBe(200);
+    expect((await fetch(`${server.url}/api/sync/epcrs/pull?schemaVersion=${schemaVersionOf('epcrs')}`, { headers: { authorization: `Bearer ${calm}` } })).status).toBe(200);
   });
 
   it('the defaults are generous', async () => {
@@ -56,7 +57,7 @@ describe('rate limits', () => {
     try {
       const token = devToken({ tenantId: A, role: 'crew', deviceId: 'bench', subject: 'M1' });
       const statuses = await Promise.all(Array.from({ length: 300 }, () =>
-        fetch(`${relaxed.url}/api/sync/epcrs/pull?schemaVersion=0`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)));
+        fetch(`${relaxed.url}/api/sync/epcrs/pull?schemaVersion=${schemaVersionOf('epcrs')}`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)));
       expect(new Set(statuses)).toEqual(new Set([200]));
     } finally {
       await relaxed.close();
@@ -75,14 +76,14 @@ describe('headers and CORS', () => {
   });
 
   it('only configured origins get CORS answers, and they may read the rejection header', async () => {
-    const allowed = await fetch(`${server.url}/api/sync/epcrs/pull?schemaVersion=0`, {
+    const allowed = await fetch(`${server.url}/api/sync/epcrs/pull?schemaVersion=${schemaVersionOf('epcrs')}`, {
       method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
     });
     expect(allowed.status).toBeLessThan(300);
     expect(allowed.headers.get('access-control-allow-origin')).toBe(ORIGIN);
     const simple = await fetch(`${server.url}/health`, { headers: { origin: ORIGIN } });
     expect(simple.headers.get('access-control-expose-headers')).toContain('x-fieldsync-rejections');
-    const other = await fetch(`${server.url}/api/sync/epcrs/pull?schemaVersion=0`, {
+    const other = await fetch(`${server.url}/api/sync/epcrs/pull?schemaVersion=${schemaVersionOf('epcrs')}`, {
       method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
     });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
@@ -107,7 +108,7 @@ describe('errors', () => {
     try {
       await broken.app.store.close();
       const token = devToken({ tenantId: A, role: 'admin', deviceId: 'x' });
-      const r = await fetch(`${broken.url}/api/sync/epcrs/pull?schemaVersion=0`, { headers: { authorization: `Bearer ${token}` } });
+      const r = await fetch(`${broken.url}/api/sync/epcrs/pull?schemaVersion=${schemaVersionOf('epcrs')}`, { headers: { authorization: `Bearer ${token}` } });
       expect(r.status).toBe(500);
       const text = await r.text();
       expect(JSON.parse(text)).toMatchObject({ error: { code: 'INTERNAL' }, requestId: expect.any(String) });

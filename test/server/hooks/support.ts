@@ -12,6 +12,7 @@ import { defaultWorkflows } from '../../../server/hooks/workflows/index.ts';
 import type { CadNotice, ClaimSubmission, HospitalNotice, Integrations } from '../../../server/integrations/types.ts';
 import type { Actor, WireDocument } from '../../../server/store/types.ts';
 import type { CollectionName, Epcr, WireDoc } from '../../../shared/schemas/index.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 import { eventually } from '../../helpers/device.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { agency, overdoseEpcr } from '../nemsis/fixtures.ts';
@@ -95,7 +96,7 @@ export async function startHookServer(options: {
 
 /** A push over plain HTTP, exactly as a device would send it (used to replay a body verbatim). */
 export async function rawPush(server: TestServer, token: string, collection: CollectionName, body: string): Promise<{ status: number; conflicts: WireDocument[] }> {
-  const response = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=0`, {
+  const response = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=${schemaVersionOf(collection)}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body,

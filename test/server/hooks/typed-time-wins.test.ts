@@ -10,6 +10,7 @@ import { devToken } from '../../../server/auth/identity.ts';
 import { stubEpcrId } from '../../../server/hooks/workflows/index.ts';
 import { openConflicts } from '../../../shared/merge/index.ts';
 import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 import { createDevice, eventually, type TestDevice } from '../../helpers/device.ts';
 import type { TestServer } from '../../helpers/server.ts';
 import { fakeIntegrations, settled, startHookServer, stored } from './support.ts';
@@ -92,7 +93,7 @@ describe('a time the crew typed and a time a workflow stamped', () => {
 
     // What the service worker's queue replays: the typed edit on top of the state the tablet had.
     const typed = { ...before, times: { ...before.times, backInService: TYPED }, rev: `${Number(before.rev.split('-')[0]) + 1}-tablet_MEDIC22.t1`, _deleted: false };
-    const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0&conflicts=merge`, {
+    const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=${schemaVersionOf('epcrs')}&conflicts=merge`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify([{ assumedMasterState: { ...before, _deleted: false }, newDocumentState: typed }]),

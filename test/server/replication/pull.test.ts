@@ -3,6 +3,7 @@ import { devToken } from '../../../server/auth/identity.ts';
 import { createDevice, eventually } from '../../helpers/device.ts';
 import { newEpcr, newGpsPoint } from '../../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 
 const TENANT = 'agency-a';
 const crewToken = devToken({ tenantId: TENANT, role: 'crew', deviceId: 'tab', subject: 'M1' });
@@ -12,7 +13,7 @@ beforeAll(async () => { server = await startTestServer(); });
 afterAll(async () => { await server.close(); });
 
 async function rawPull(collection: string, checkpoint?: unknown, limit = 1000, token = crewToken) {
-  const q = new URLSearchParams({ schemaVersion: '0', limit: String(limit) });
+  const q = new URLSearchParams({ schemaVersion: String(schemaVersionOf(collection)), limit: String(limit) });
   if (checkpoint !== undefined) q.set('checkpoint', JSON.stringify(checkpoint));
   const r = await fetch(`${server.url}/api/sync/${collection}/pull?${q}`, { headers: { authorization: `Bearer ${token}` } });
   expect(r.status).toBe(200);

@@ -3,6 +3,7 @@ import { devToken } from '../../../server/auth/identity.ts';
 import { createDevice, eventually } from '../../helpers/device.ts';
 import { newEpcr } from '../../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 
 const TENANT = 'agency-a';
 const token = (device: string) => devToken({ tenantId: TENANT, role: 'crew', deviceId: device, subject: 'M1' });
@@ -32,7 +33,7 @@ describe('deletes', () => {
     expect(await c.db.collections['epcrs']!.count().exec()).toBe(1);
 
     // The server never hard-deletes: a fresh device gets the tombstone from a pull.
-    const r = await fetch(`${server.url}/api/sync/epcrs/pull?schemaVersion=0`, { headers: { authorization: `Bearer ${token('x')}` } });
+    const r = await fetch(`${server.url}/api/sync/epcrs/pull?schemaVersion=${schemaVersionOf('epcrs')}`, { headers: { authorization: `Bearer ${token('x')}` } });
     const body = (await r.json()) as { documents: { id: string; _deleted: boolean }[] };
     expect(body.documents.find((d) => d.id === doc.id)?._deleted).toBe(true);
     expect(body.documents.find((d) => d.id === keep.id)?._deleted).toBe(false);

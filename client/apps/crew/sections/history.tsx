@@ -5,12 +5,12 @@ import { TimeField } from '../../../ui/components.tsx';
 import { LinesField } from '../epcr-form.tsx';
 import type { FormKit } from './kit.ts';
 
-export function historySection({ epcr, id, disabled, field }: FormKit): JSX.Element {
+export function historySection({ epcr, field }: FormKit): JSX.Element {
   return (
     <div class="grid">
-      <LinesField label="Allergies" docId={id} path={['history', 'allergies']} value={epcr.history?.allergies} disabled={disabled} />
-      <LinesField label="Medical history" docId={id} path={['history', 'medicalHistory']} value={epcr.history?.medicalHistory} disabled={disabled} />
-      <LinesField label="Current medications" docId={id} path={['history', 'currentMedications']} value={epcr.history?.currentMedications} disabled={disabled} />
+      <LinesField {...field(['history', 'allergies'], 'Allergies')} value={epcr.history?.allergies} />
+      <LinesField {...field(['history', 'medicalHistory'], 'Medical history')} value={epcr.history?.medicalHistory} />
+      <LinesField {...field(['history', 'currentMedications'], 'Current medications')} value={epcr.history?.currentMedications} />
       <TimeField {...field(['history', 'lastOralIntake'], 'Last oral intake')} value={epcr.history?.lastOralIntake} />
     </div>
   );

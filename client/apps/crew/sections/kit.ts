@@ -22,6 +22,8 @@ export interface FieldProps {
   testId: string;
   serverError: string | undefined;
   hint?: string;
+  /** The conflict marker when two devices wrote different values at this field (client/apps/crew/conflicts.tsx). */
+  note?: JSX.Element;
 }
 
 export interface FormKit {

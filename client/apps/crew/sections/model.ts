@@ -3,6 +3,10 @@
  * each field's problem said the way a paramedic would say it. Pure: no UI, no database.
  */
 import type { Path } from '../../../worker/api.ts';
+import { pathName } from '../../../ui/record-field.ts';
+
+/** One recipe for a field's path name, shared with the record-field declarations the round-trip suite reads. */
+export { pathName };
 
 /** The form's sections in the order a report is written; the anchor names `sec-<anchor>` and `section-<anchor>`. */
 export const SECTIONS = [
@@ -11,11 +15,6 @@ export const SECTIONS = [
 ] as const;
 
 export type SectionAnchor = (typeof SECTIONS)[number][0];
-
-/** `vitals[v1].systolic` for `['vitals', {id:'v1'}, 'systolic']`, as the server names paths. */
-export function pathName(path: Path): string {
-  return path.map((s, i) => (typeof s === 'string' ? (i === 0 ? s : `.${s}`) : `[${s.id}]`)).join('');
-}
 
 /** The path of a path name: `vitals[v1].systolic` → `['vitals', {id:'v1'}, 'systolic']` (the inverse of pathName). */
 export function pathOf(name: string): Path {
