@@ -27,7 +27,7 @@ import { SyncTransport } from '../../client/sync/transport.ts';
 import { DocumentWriter } from '../../client/sync/writes.ts';
 import { openConflicts } from '../../shared/merge/index.ts';
 import { nextRevision } from '../../shared/revision.ts';
-import type { Epcr } from '../../shared/schemas/index.ts';
+import { schemaVersionOf, type Epcr } from '../../shared/schemas/index.ts';
 import { deliverOutbox, openOutboxDb, setSession, summarizeQueue } from '../../sw/queue/index.ts';
 import { eventually } from '../helpers/device.ts';
 import { newEpcr } from '../helpers/factories.ts';
@@ -47,7 +47,7 @@ async function serverEpcr(id: string): Promise<Epcr | undefined> {
 }
 
 async function pushAsOther(assumed: Epcr | undefined, next: Epcr): Promise<void> {
-  const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0`, {
+  const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=${schemaVersionOf('epcrs')}`, {
     method: 'POST', headers: { authorization: `Bearer ${otherToken}`, 'content-type': 'application/json' },
     body: JSON.stringify([{ ...(assumed ? { assumedMasterState: { ...assumed, _deleted: false } } : {}), newDocumentState: { ...next, _deleted: false } }]),
   });
@@ -57,7 +57,7 @@ async function pushAsOther(assumed: Epcr | undefined, next: Epcr): Promise<void>
 
 /** What the change stream would carry for this report now: the server's state and checkpoint. */
 async function echoOf(id: string): Promise<PullStreamItem> {
-  const page = await new SyncTransport({ serverUrl: server.url, getToken: () => crewToken }).pull<Record<string, unknown>>('epcrs', 0, undefined, 1000);
+  const page = await new SyncTransport({ serverUrl: server.url, getToken: () => crewToken }).pull<Record<string, unknown>>('epcrs', schemaVersionOf('epcrs'), undefined, 1000);
   const doc = page.documents.find((d) => d['id'] === id);
   if (!doc) throw new Error(`report ${id} is not on the server`);
   return { documents: [doc as never], checkpoint: page.checkpoint as never };
@@ -100,7 +100,7 @@ async function typeThroughLateState(name: string, scenario: Scenario): Promise<v
     });
     const stream$ = new Subject<PullStreamItem>();
     const replication = replicateCollection({
-      collection: db.collections['epcrs']!, name: 'epcrs', schemaVersion: 0,
+      collection: db.collections['epcrs']!, name: 'epcrs', schemaVersion: schemaVersionOf('epcrs'),
       transport: new SyncTransport({ serverUrl: server.url, getToken: () => crewToken, fetch: gatedFetch }),
       replicationIdentifier: `${name}-${Date.now()}`, live: true, stream$,
       pushBatchSize: 100, pullBatchSize: 100, retryTimeMs: 200,
