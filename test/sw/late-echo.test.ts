@@ -30,6 +30,7 @@ import { nextRevision } from '../../shared/revision.ts';
 import { schemaVersionOf, type Epcr } from '../../shared/schemas/index.ts';
 import { deliverOutbox, openOutboxDb, setSession, summarizeQueue } from '../../sw/queue/index.ts';
 import { eventually } from '../helpers/device.ts';
+import { PASSWORD, sealedWith, signIn } from './support.ts';
 import { newEpcr } from '../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -38,7 +39,10 @@ const crewToken = devToken({ tenantId: TENANT, role: 'crew', deviceId: 'tablet-e
 const otherToken = devToken({ tenantId: TENANT, role: 'crew', deviceId: 'tablet-other', subject: 'M1' });
 let server: TestServer;
 
-beforeAll(async () => { server = await startTestServer(); });
+beforeAll(async () => {
+  server = await startTestServer();
+  await server.app.auth.createUser(TENANT, { username: 'medic-late', password: PASSWORD, role: 'crew', unitId: 'M1' });
+}, 60_000);
 afterAll(async () => { await server.close(); });
 
 async function serverEpcr(id: string): Promise<Epcr | undefined> {
@@ -56,8 +60,8 @@ async function pushAsOther(assumed: Epcr | undefined, next: Epcr): Promise<void>
 }
 
 /** What the change stream would carry for this report now: the server's state and checkpoint. */
-async function echoOf(id: string): Promise<PullStreamItem> {
-  const page = await new SyncTransport({ serverUrl: server.url, getToken: () => crewToken }).pull<Record<string, unknown>>('epcrs', schemaVersionOf('epcrs'), undefined, 1000);
+async function echoOf(id: string, token = crewToken): Promise<PullStreamItem> {
+  const page = await new SyncTransport({ serverUrl: server.url, getToken: () => token }).pull<Record<string, unknown>>('epcrs', schemaVersionOf('epcrs'), undefined, 1000);
   const doc = page.documents.find((d) => d['id'] === id);
   if (!doc) throw new Error(`report ${id} is not on the server`);
   return { documents: [doc as never], checkpoint: page.checkpoint as never };
@@ -65,7 +69,7 @@ async function echoOf(id: string): Promise<PullStreamItem> {
 
 interface Scenario {
   /** After the last name was delivered: what the stream carries late (read before the next edit was queued). */
-  lateItem: (stub: Epcr) => Promise<PullStreamItem>;
+  lateItem: (stub: Epcr, token: string) => Promise<PullStreamItem>;
   /** Whether the late state must leave the first name on the screen (a copy of the device's own version must). */
   keepsScreen: boolean;
   /** What the server must hold at the end besides the typed patient values. */
@@ -73,11 +77,15 @@ interface Scenario {
   expectedAlso?: unknown;
   /** The first name typed again with the date of birth (the person carries on in the same field). */
   retypedFirstName?: string;
+  /** A signed-in user whose queued copies are sealed (what a crew tablet does), instead of a developer session in clear. */
+  sealed?: boolean;
 }
 
 async function typeThroughLateState(name: string, scenario: Scenario): Promise<void> {
+    const who = scenario.sealed ? await signIn(server, TENANT, 'medic-late', `tablet-${name}`) : undefined;
+    const token = who?.accessToken ?? crewToken;
     const outbox = await openOutboxDb(name);
-    await setSession(outbox, { serverUrl: server.url, token: crewToken });
+    await setSession(outbox, { serverUrl: server.url, token });
     const stub = { ...newEpcr(TENANT, 'M1'), rev: nextRevision(undefined, 'server.stub') } as Epcr;
     await pushAsOther(undefined, stub);
 
@@ -101,10 +109,10 @@ async function typeThroughLateState(name: string, scenario: Scenario): Promise<v
     const stream$ = new Subject<PullStreamItem>();
     const replication = replicateCollection({
       collection: db.collections['epcrs']!, name: 'epcrs', schemaVersion: schemaVersionOf('epcrs'),
-      transport: new SyncTransport({ serverUrl: server.url, getToken: () => crewToken, fetch: gatedFetch }),
+      transport: new SyncTransport({ serverUrl: server.url, getToken: () => token, fetch: gatedFetch }),
       replicationIdentifier: `${name}-${Date.now()}`, live: true, stream$,
       pushBatchSize: 100, pullBatchSize: 100, retryTimeMs: 200,
-      outbox: { db: outbox, protection: { kind: 'clear' } },
+      outbox: { db: outbox, protection: who ? await sealedWith(who) : { kind: 'clear' }, ...(who ? { userId: who.userId } : {}) },
     });
     const writer = new DocumentWriter(db, 'tablet-echo');
     const local = async () => (await db.collections['epcrs']!.findOne(stub.id).exec())?.toJSON() as Epcr | undefined;
@@ -120,7 +128,7 @@ async function typeThroughLateState(name: string, scenario: Scenario): Promise<v
       await eventually('the last name queued', () => queuedAndSettled((d) => d.patient?.lastName === 'Quintavalle'));
       await deliverOutbox({ db: outbox });
       expect((await serverEpcr(stub.id))?.patient?.lastName).toBe('Quintavalle');
-      const late = await scenario.lateItem(stub);
+      const late = await scenario.lateItem(stub, token);
 
       // The link slows down: a re-read is under way when the late state arrives on the stream.
       holdPulls = true;
@@ -197,6 +205,20 @@ describe('late server states while the crew types, with the service-worker queue
       },
       keepsScreen: false,
       retypedFirstName: 'Philomena Rose',
+    });
+  });
+
+  it('with the queue sealed (a signed-in crew tablet), another writer\'s late change does not keep the queued edit from the server', async () => {
+    await typeThroughLateState('late-sealed', {
+      lateItem: async (stub, token) => {
+        const current = (await serverEpcr(stub.id))!;
+        await pushAsOther(current, { ...current, times: { ...current.times, unitEnRoute: '2026-11-22T10:03:00-05:00' }, rev: nextRevision(current.rev, 'cad.times') } as Epcr);
+        return echoOf(stub.id, token);
+      },
+      keepsScreen: false,
+      sealed: true,
+      alsoOnServer: (report) => report?.times?.unitEnRoute,
+      expectedAlso: '2026-11-22T10:03:00-05:00',
     });
   });
 });
