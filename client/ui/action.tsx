@@ -6,7 +6,7 @@
  * the record's badge (`refusalText`): shown on the record's card, row or form, not only in Settings.
  */
 import { useRef, useState } from 'preact/hooks';
-import { WRITE_REFUSED, type WriteRefusalKind } from '../worker/write-errors.ts';
+import { writeRefusalKind, type WriteRefusalKind } from '../worker/write-errors.ts';
 
 /** For a screen's own checks before writing (e.g. an incident number already taken). */
 export { WriteRefusedError } from '../worker/write-errors.ts';
@@ -14,15 +14,9 @@ export { WriteRefusedError } from '../worker/write-errors.ts';
 /** Words for one kind of refusal, when the screen knows better (e.g. "Incident number 42 already exists"). */
 export type RefusalWords = Partial<Record<WriteRefusalKind, string>>;
 
-function kindOf(error: unknown): WriteRefusalKind | undefined {
-  const name = (error as { name?: unknown })?.name;
-  if (typeof name !== 'string' || !name.startsWith(`${WRITE_REFUSED}:`)) return undefined;
-  return name.slice(WRITE_REFUSED.length + 1) as WriteRefusalKind;
-}
-
 /** What a person reads when a write of theirs was refused on this device. */
 export function describeWriteError(error: unknown, words: RefusalWords = {}): string {
-  const kind = kindOf(error) ?? 'failed';
+  const kind = writeRefusalKind(error) ?? 'failed';
   const detail = error instanceof Error ? error.message : String(error);
   if (words[kind]) return words[kind]!;
   switch (kind) {

@@ -25,6 +25,7 @@
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import { fromBase64url, toBase64url } from '../../shared/crypto/base64url.ts';
 import type { Path } from '../worker/api.ts';
+import { writeRefusalKind } from '../worker/write-errors.ts';
 import { database, write } from './db.ts';
 import { readJournal, writeJournal } from './journal-store.ts';
 
@@ -256,6 +257,8 @@ export function discardDraft(collection: string, id: string, path: Path): void {
 /** The database's refusal of a value, in words; `undefined`: not about the value (tried again). */
 function refusalOf(error: unknown): string | undefined {
   const text = String((error as { message?: unknown } | undefined)?.message ?? error);
+  // The worker names a schema refusal (client/worker/write-errors.ts): its message lists what the schema said.
+  if (writeRefusalKind(error) === 'invalid') return `The device's database refused this value (${text}). Change it, or discard this draft.`;
   if (!/schema validation error|"status": ?422|VD2/.test(text)) return undefined;
   const where = /"instancePath": ?"([^"]*)"/.exec(text)?.[1];
   const what = /"message": ?"([^"]{1,200})"/.exec(text)?.[1];

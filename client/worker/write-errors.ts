@@ -14,6 +14,13 @@ export class WriteRefusedError extends Error {
   }
 }
 
+/** The kind of a refused write as it reached the page (`undefined`: not a refusal the worker named). */
+export function writeRefusalKind(error: unknown): WriteRefusalKind | undefined {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  if (typeof name !== 'string' || !name.startsWith(`${WRITE_REFUSED}:`)) return undefined;
+  return name.slice(WRITE_REFUSED.length + 1) as WriteRefusalKind;
+}
+
 interface RxLikeError {
   code?: string;
   message?: string;
