@@ -24,8 +24,6 @@ const SERVER_PORT = e2ePort(201);
  */
 const DELIVERY_WAIT_MS = 60_000;
 const LINK_CABLE_PORT = e2ePort(203);
-/** The network namespace of the tablet behind a real link (unique among the suites). */
-const LINK_ID = 1 + (Math.floor(e2ePort(0) / 100) % 250);
 const CABLE_PORT = e2ePort(202);
 
 describe('the service worker delivers the outbound queue (browser)', () => {
@@ -279,13 +277,14 @@ describe('the service worker delivers the outbound queue (browser)', () => {
   it('a sync event that ran while the link was down costs no five-minute wait: delivered within seconds of the link returning, every app closed', async () => {
     // A tablet behind a real link (its own network namespace): the browser's idea of "online", and
     // Background Sync's, follow the link itself, as on a tablet leaving coverage.
-    const link = createLink(LINK_ID, LINK_CABLE_PORT);
+    const link = createLink(LINK_CABLE_PORT);
     const tablet = await startCrewDevice(server, { cablePort: LINK_CABLE_PORT, unit: 'M72', incidentNumber: '2026-000702', errors, link });
     const { ctx, cable, epcrId, page } = tablet;
     const recorder = await recordBackgroundSync(ctx);
     const t0 = Date.now();
     try {
       await openReport(page, epcrId);
+      await page.getByTestId('section-patient').click();
       // Coverage ends. For the next seconds the browser still says "online" (Chromium takes 1.5-2 s
       // to notice), so the report finalized now registers a sync event that fires at once and fails.
       await cable.cut();
@@ -333,7 +332,9 @@ describe('the service worker delivers the outbound queue (browser)', () => {
 
     // The edge of coverage: connections open, nothing comes back; the browser says "online" throughout.
     cable.stall(true);
+    await page.getByTestId('section-narrative').click();
     await page.getByLabel('Narrative').fill('Finalized at the edge of coverage.');
+    await page.getByTestId('section-patient').click();
     await page.getByLabel('Last name').fill('Moreau');
     await page.getByTestId('finalize').click();
     await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(1);
@@ -361,6 +362,7 @@ describe('the service worker delivers the outbound queue (browser)', () => {
     const t0 = Date.now();
     try {
       cable.stall(true);
+      await page.getByTestId('section-narrative').click();
       await page.getByLabel('Narrative').fill('Dead zone, tablet put away.');
       await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(1);
       await waitFor(() => cable.log.some((e) => e.outcome === 'stalled' && e.path.includes('/api/sync/epcrs/push')), 'a push swallowed by the dead zone');

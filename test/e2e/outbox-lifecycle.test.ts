@@ -215,6 +215,7 @@ describe('the outbound queue across restarts, browsers and updates (browser)', (
     // A dead zone (the browser keeps saying "online", so no \`online\` event will come): the change waits.
     await openReport(page, epcrId);
     await cable.cut();
+    await page.getByTestId('section-narrative').click();
     await page.getByLabel('Narrative').fill('Background Sync is blocked on this tablet.');
     await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(1);
     await expect.poll(() => textOf(page.getByTestId('connectivity')), { timeout: 20_000 }).toBe('Server unreachable');

@@ -31,15 +31,34 @@ export function linkAvailable(): boolean {
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
 
-/** `id` (1..250) keeps the namespace, interfaces and subnet apart from other suites' links. */
-export function createLink(id: number, port: number): Link {
+/**
+ * The link is named after `port`, the device's cable port, so its namespace, interfaces and subnet
+ * are as unique as the port: each test file has its own port offset (e2ePort) and each run its own
+ * FIELDSYNC_E2E_PORT_BASE. Two files given the same port could not run side by side anyway: their
+ * cables would listen on the same link address, and the second would fail (EADDRINUSE) rather
+ * than quietly share the first one's link.
+ */
+export function createLink(port: number): Link {
   if (!linkAvailable()) throw new Error('a real link needs root, iproute2 and socat');
-  const ns = `fsync-e2e-${id}`;
-  const hostIf = `fsh${id}`;
-  const innerIf = `fsi${id}`;
-  const hostAddress = `10.251.${id}.1`;
-  const innerAddress = `10.251.${id}.2`;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`createLink: ${port} is not a TCP port`);
+  const ns = `fsync-e2e-${port}`;
+  const hostIf = `fsh${port}`;
+  const innerIf = `fsi${port}`;
+  // One /30 per port inside 10.252.0.0/14 (65536 subnets): 10.(252 + p / 16384).((p / 64) % 256).((p % 64) * 4).
+  const subnet = `10.${252 + Math.floor(port / 16384)}.${Math.floor(port / 64) % 256}`;
+  const hostAddress = `${subnet}.${(port % 64) * 4 + 1}`;
+  const innerAddress = `${subnet}.${(port % 64) * 4 + 2}`;
+  /**
+   * Also what a run that was killed left behind: its namespace, its host interface and the
+   * processes still inside the namespace (a forwarder or a Chromium of that run, which would
+   * otherwise keep the old namespace alive unnamed).
+   */
   const removeNamespace = () => {
+    try {
+      for (const pid of ip('netns', 'pids', ns).toString().split(/\s+/).filter(Boolean)) {
+        try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone meanwhile */ }
+      }
+    } catch { /* no such namespace */ }
     try { ip('netns', 'del', ns); } catch { /* not there */ }
     try { ip('link', 'del', hostIf); } catch { /* gone with the namespace */ }
   };
