@@ -17,6 +17,7 @@ import {
 import { epcrSchema } from '../../../shared/schemas/epcrs.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import type { Op, Path } from '../../worker/api.ts';
+import { ActionError, useAction } from '../../ui/action.tsx';
 import { write } from '../../ui/db.ts';
 import type { Session } from '../../ui/session.ts';
 import { offsetDateTime } from '../../ui/time.ts';
@@ -190,6 +191,8 @@ function Version(props: { n: number; candidate: Candidate; long: boolean; disabl
 function ConflictItem({ epcr, path, entries, session, disabled }: { epcr: Epcr; path: string; entries: ConflictEntry[]; session: Session; disabled: boolean }) {
   const [combining, setCombining] = useState<string>();
   const [problem, setProblem] = useState<string>();
+  // Keeping or combining is a normal edit: a refusal is said in this conflict's card.
+  const action = useAction();
   const candidates = candidatesOf(entries);
   const values = candidates.map((c) => c.value);
   const now = currentValue(epcr, path);
@@ -201,11 +204,7 @@ function ConflictItem({ epcr, path, entries, session, disabled }: { epcr: Epcr; 
   const by = session.user.displayName ?? session.user.userId;
   const resolve = async (value: unknown) => {
     setProblem(undefined);
-    try {
-      await write.mutate('epcrs', epcr.id, resolutionOps(epcr, entries, value, by));
-    } catch (error) {
-      setProblem(`Not saved: ${error instanceof Error ? error.message : String(error)}. Nothing was changed; try again.`);
-    }
+    await action.run(() => write.mutate('epcrs', epcr.id, resolutionOps(epcr, entries, value, by)));
   };
   const saveCombined = () => {
     const text = combining ?? '';
@@ -264,6 +263,7 @@ function ConflictItem({ epcr, path, entries, session, disabled }: { epcr: Epcr; 
         </div>
       )}
       {problem && <p class="hint bad" role="alert">{problem}</p>}
+      <ActionError action={action} />
     </li>
   );
 }
