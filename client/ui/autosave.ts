@@ -25,6 +25,7 @@
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import { fromBase64url, toBase64url } from '../../shared/crypto/base64url.ts';
 import type { Path } from '../worker/api.ts';
+import { WRITE_REFUSED } from '../worker/write-errors.ts';
 import { database, write } from './db.ts';
 import { readJournal, writeJournal } from './journal-store.ts';
 
@@ -256,6 +257,12 @@ export function discardDraft(collection: string, id: string, path: Path): void {
 /** The database's refusal of a value, in words; `undefined`: not about the value (tried again). */
 function refusalOf(error: unknown): string | undefined {
   const text = String((error as { message?: unknown } | undefined)?.message ?? error);
+  // The database worker's writes throw `WriteRefused:<kind>` (client/worker/write-errors.ts), the
+  // problem in words in the message ("history › allergies: must be array"); only `invalid` is
+  // about the value. (RxDB's own error text is matched below for writes that come unwrapped.)
+  if ((error as { name?: unknown } | undefined)?.name === `${WRITE_REFUSED}:invalid`) {
+    return `The device's database refused this value (${text.slice(0, 200)}). Change it, or discard this draft.`;
+  }
   if (!/schema validation error|"status": ?422|VD2/.test(text)) return undefined;
   const where = /"instancePath": ?"([^"]*)"/.exec(text)?.[1];
   const what = /"message": ?"([^"]{1,200})"/.exec(text)?.[1];
