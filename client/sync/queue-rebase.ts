@@ -23,9 +23,15 @@ import type { QueueProtection } from './queue-seal.ts';
 
 type Doc = Record<string, unknown>;
 
-/** `userId`: the user whose database this is (the writer recorded on their queued rows). */
+/**
+ * `userId`: the user whose database this is (the writer recorded on their queued rows).
+ * `onReplayed`: told of each document replayed onto a queued head (the state handed on, the head's
+ * revision, and whether the state is one computed here rather than the server's own), so a later
+ * push built on that state counts as built on the head (queue-head.ts).
+ */
 export async function rebaseOnQueue<D extends Doc>(
   db: OutboxDb, collection: string, documents: D[], protection: QueueProtection = { kind: 'clear' }, userId?: string,
+  onReplayed?: (id: string, rev: unknown, headRev: unknown, computed: boolean) => void,
 ): Promise<D[]> {
   if (documents.length === 0 || !isCollectionName(collection)) return documents;
   const rows = await queuedRows(db, collection, documents.map((d) => String(d['id'])));
@@ -45,11 +51,13 @@ export async function rebaseOnQueue<D extends Doc>(
     const merged = merge(collection, { ...(row.base ? { base: row.base } : {}), master, incoming: row.state }) as D;
     // The server already holds the queued change (delivered, answer not yet settled): keep its
     // revision rather than invent one it will never have.
-    return sameContent(merged, master) ? master : merged;
+    const handedOn = sameContent(merged, master) ? master : merged;
+    onReplayed?.(String(master['id']), handedOn['rev'], row.state['rev'], handedOn !== master);
+    return handedOn;
   });
 }
 
-async function openRow(collection: string, row: QueuedRow, protection: QueueProtection): Promise<{ base?: Doc; state: Doc } | undefined> {
+export async function openRow(collection: string, row: QueuedRow, protection: QueueProtection): Promise<{ base?: Doc; state: Doc } | undefined> {
   const open = async (value: Doc) => (protection.kind === 'sealed' ? protection.key.open(collection, value) : value);
   try {
     const state = await open(row.state);

@@ -1,13 +1,15 @@
 import type { RxCollection } from 'rxdb';
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
-import { concatMap, merge, NEVER, type Observable } from 'rxjs';
+import { concatMap, map, merge, type Observable } from 'rxjs';
 import type { Checkpoint } from '../../shared/protocol/index.ts';
 import type { PullStreamItem } from './change-stream.ts';
 import type { SyncTransport } from './transport.ts';
-import { enqueueRows, type OutboxDb } from '../../sw/queue/outbox-db.ts';
+import type { OutboxDb } from '../../sw/queue/outbox-db.ts';
+import { OwnVersions } from './own-versions.ts';
+import { pushToQueue, ReplayedHeads } from './queue-head.ts';
 import { rebaseOnQueue } from './queue-rebase.ts';
 import type { ScopeCheck } from './scope-check.ts';
-import { protectRows, writerOf, type QueueProtection } from './queue-seal.ts';
+import { writerOf, type QueueProtection } from './queue-seal.ts';
 
 export interface CollectionReplicationOptions {
   collection: RxCollection<any>;
@@ -31,6 +33,8 @@ export interface CollectionReplicationOptions {
   outbox?: QueueOptions;
   /** Removes documents that left the caller's slice (scope-check.ts); needs `live`. */
   scope?: ScopeCheck;
+  /** How this device's revision tags begin (writes.ts deviceRevisionTag): copies of its own versions are recognised after a reload too. */
+  deviceTag?: string;
 }
 
 export interface QueueOptions {
@@ -59,13 +63,31 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
   };
   const outbox = options.outbox;
   const scope = options.scope;
-  const incoming$ = scope ? merge(options.stream$ ?? NEVER, scope.removals$) : options.stream$;
+  // Copies of this device's own versions coming back are never stored over what it holds (own-versions.ts).
+  const own = new OwnVersions(options.deviceTag);
+  const replayed = new ReplayedHeads();
+  const onReplayed = (id: string, rev: unknown, headRev: unknown, computed: boolean) => {
+    replayed.record(id, rev, headRev);
+    // A merge computed here: the server, merging the same states, makes the same revision.
+    if (computed) own.record(id, rev);
+  };
+  const fromServer = async <D extends Record<string, unknown>>(documents: D[]): Promise<D[]> => {
+    const news = await own.withoutOwnCopies(options.collection, documents);
+    return outbox ? rebaseOnQueue(outbox.db, options.name, news, outbox.protection, outbox.userId, onReplayed) : news;
+  };
+  const server$ = options.stream$?.pipe(map((item) => ({ item, fromServer: true })));
+  const removals$ = scope?.removals$.pipe(map((item) => ({ item, fromServer: false })));
+  const incoming$ = server$ && removals$ ? merge(server$, removals$) : (server$ ?? removals$);
   // In order (concatMap): a later change of a document must not overtake an earlier one.
-  const stream$ = incoming$?.pipe(concatMap(async (item) => {
+  const stream$ = incoming$?.pipe(concatMap(async ({ item, fromServer: isServer }) => {
     if (item === 'RESYNC') return item;
     scope?.saw(item.checkpoint as Checkpoint);
-    return outbox ? { ...item, documents: await rebaseOnQueue(outbox.db, options.name, item.documents, outbox.protection, outbox.userId) } : item;
+    // Scope removals are this device's own deletions of what left its slice: stored as they are.
+    if (!isServer) return outbox ? { ...item, documents: await rebaseOnQueue(outbox.db, options.name, item.documents, outbox.protection, outbox.userId) } : item;
+    return { ...item, documents: await fromServer(item.documents) };
   }));
+  const pull = (checkpoint: Checkpoint | undefined, batchSize: number) =>
+    report(() => options.transport.pull<any>(options.name, options.schemaVersion, checkpoint, batchSize));
   return replicateRxCollection<any, Checkpoint>({
     collection: options.collection,
     replicationIdentifier: options.replicationIdentifier,
@@ -75,21 +97,35 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
     pull: {
       batchSize: options.pullBatchSize,
       handler: async (checkpoint, batchSize) => {
-        const page = await report(() => options.transport.pull<any>(options.name, options.schemaVersion, checkpoint, batchSize));
+        let page = await pull(checkpoint, batchSize);
         scope?.saw(page.checkpoint);
-        return (outbox ? { ...page, documents: await rebaseOnQueue(outbox.db, options.name, page.documents, outbox.protection, outbox.userId) } : page) as never;
+        let documents: any[] = await own.withoutOwnCopies(options.collection, page.documents);
+        // RxDB stops reading at a page shorter than the batch: one that only lost copies of the
+        // device's own versions is topped up from the following pages.
+        while (page.documents.length >= batchSize && documents.length < batchSize) {
+          page = await pull(page.checkpoint, batchSize);
+          scope?.saw(page.checkpoint);
+          if (page.documents.length === 0) break;
+          documents = documents.concat(await own.withoutOwnCopies(options.collection, page.documents));
+        }
+        const handedOn = outbox ? await rebaseOnQueue(outbox.db, options.name, documents, outbox.protection, outbox.userId, onReplayed) : documents;
+        return { documents: handedOn, checkpoint: page.checkpoint } as never;
       },
       ...(stream$ ? { stream$: stream$ as never } : {}),
     },
     push: {
       batchSize: options.pushBatchSize,
       handler: (rows) => {
+        for (const row of rows) own.record(String((row.newDocumentState as Record<string, unknown>)['id']), (row.newDocumentState as Record<string, unknown>)['rev']);
         if (outbox) {
           return (async () => {
-            const queued = await protectRows(options.name, rows as never, outbox.protection);
-            await enqueueRows(outbox.db, options.name, options.schemaVersion, queued, Date.now(), writerOf(outbox.userId, outbox.protection, options.name));
-            outbox.onQueued?.();
-            return [];
+            const conflicts = await pushToQueue({
+              db: outbox.db, collection: options.name, schemaVersion: options.schemaVersion, protection: outbox.protection,
+              ...(outbox.userId ? { writer: writerOf(outbox.userId, outbox.protection, options.name)! } : {}),
+              builtOnHead: (id, rev) => replayed.headOf(id, rev),
+            }, rows as never);
+            if (conflicts.length < rows.length) outbox.onQueued?.();
+            return conflicts;
           })() as never;
         }
         return report(() => options.transport.push<any>(options.name, options.schemaVersion, rows as never)) as never;

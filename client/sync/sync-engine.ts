@@ -8,6 +8,7 @@ import { queueable } from './queue-seal.ts';
 import { ScopeCheck } from './scope-check.ts';
 import { replicateCollection, type QueueOptions } from './replication.ts';
 import { SyncHttpError, SyncTransport, type TokenSource } from './transport.ts';
+import { deviceRevisionTag } from './writes.ts';
 
 const DEFAULT_SCOPE_CHECK_MS = 60_000;
 
@@ -38,6 +39,8 @@ export interface SyncOptions {
    * Collections that must be sealed and cannot be (no transport key) are pushed directly.
    */
   outbox?: QueueOptions;
+  /** The id this device's writes tag their revisions with (DocumentWriter): its own versions coming back are recognised by it. */
+  deviceId?: string;
 }
 
 export interface SyncStatus {
@@ -111,6 +114,7 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
       onSuccess: succeeded,
       onError: failed,
       ...(options.outbox && queueable(name, options.outbox.protection) ? { outbox: options.outbox } : {}),
+      ...(options.deviceId ? { deviceTag: deviceRevisionTag(options.deviceId) } : {}),
     });
     replications.set(name, replication);
   }

@@ -14,7 +14,7 @@ export class DocumentWriter {
   constructor(private readonly db: RxDatabase, private readonly deviceId: string, private readonly userId?: string) {}
 
   private tag(): string {
-    return `${this.deviceId.replace(/[^0-9A-Za-z_.:]/g, '_').slice(0, 40)}.${Math.random().toString(36).slice(2, 8)}`;
+    return `${deviceRevisionTag(this.deviceId)}${Math.random().toString(36).slice(2, 8)}`;
   }
 
   /** Collections whose schema declares `lastEdit` (lastEditProperty) get it stamped on every write. */
@@ -53,6 +53,11 @@ export class DocumentWriter {
     const bumped = await doc.incrementalModify((current: { rev: string }) => ({ ...current, rev: nextRevision(current.rev, this.tag()) }));
     await bumped.incrementalRemove();
   }
+}
+
+/** How the revisions this device writes begin their tag (after "<n>-"): its id, then a dot. */
+export function deviceRevisionTag(deviceId: string): string {
+  return `${deviceId.replace(/[^0-9A-Za-z_.:]/g, '_').slice(0, 40)}.`;
 }
 
 /** The device's wall clock with its UTC offset ("2024-05-01T15:27:11-05:00"): how a person reads the time. */

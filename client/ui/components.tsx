@@ -17,7 +17,7 @@ import { LockSettings, signOutKeepingData, SignOutControls } from './lock-screen
 import { Reauthenticate } from './sign-in.tsx';
 import { homeFor } from './session.ts';
 import { recordField } from './record-field.ts';
-import { kickServiceWorker } from './sw-queue.ts';
+import { deliveryNote, kickServiceWorker } from './sw-queue.ts';
 import { ago, fromLocalInput, localOffset, offsetDateTime, offsetOf, toLocalInput } from './time.ts';
 
 // ---- routing (hash) -------------------------------------------------------------------------
@@ -157,6 +157,7 @@ export function StatusBar() {
       {status?.role === 'follower' && <span class="meta">synced by another open tab</span>}
       {error && connectivity !== 'offline' && <span class="error" data-testid="sync-error">{error}</span>}
       {connectivity === 'offline' && <span class="meta">Working offline: everything is saved on this device.</span>}
+      {deliveryNote.value && <span class="meta" data-testid="delivery-note">{deliveryNote.value}</span>}
     </div>
   );
 }
@@ -523,6 +524,7 @@ export function ListField(props: FieldBase & { value: readonly string[] | undefi
   return (
     <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <textarea id={id} value={draft} onInput={onInput} {...focus} disabled={props.disabled} rows={3} data-testid={props.testId}
+        {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'lines')}
         aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, hint)} />
     </FieldFrame>
   );

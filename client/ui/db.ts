@@ -11,7 +11,7 @@ import type { DocView, JsonDoc, Op, QuerySpec, SyncSnapshot, WorkerApi } from '.
 import { badgeCollections, collectionsForRole } from '../worker/collections.ts';
 import { derivedKey } from './device-keys.ts';
 import { databaseNameFor, getAccessToken, loadSession, refreshRefusal, SESSION_KEY, type Session } from './session.ts';
-import { handOverSession, kickServiceWorker } from './sw-queue.ts';
+import { handOverSession, kickServiceWorker, noteLiveConnection } from './sw-queue.ts';
 import { transportKeyFor } from './transport-key.ts';
 
 export interface Database {
@@ -104,6 +104,7 @@ export async function openDatabase(session: Session, password: string): Promise<
     const dropped = status.value?.connected === true && !snapshot.connected;
     status.value = snapshot;
     if (dropped) setTimeout(() => void probeSignIn(), 500);
+    noteLiveConnection(snapshot.connected); // the live socket back: the outbound queue tries at once
   }));
   addEventListener('online', () => void api.networkChanged(true));
   // The first load of a device is not controlled yet: switch to the queue when the service worker

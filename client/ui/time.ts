@@ -22,10 +22,13 @@ export function isOffsetDateTime(value: string): boolean {
   return PATTERN.test(value);
 }
 
-/** The wall-clock part for `<input type="datetime-local">` (`YYYY-MM-DDTHH:MM`). */
+/**
+ * The wall-clock part for `<input type="datetime-local" step="1">` (`YYYY-MM-DDTHH:MM:SS`): with
+ * its seconds, so the field shows the time the record holds (`09:43:21`, not `09:43`).
+ */
 export function toLocalInput(value: string | undefined): string {
   const m = value ? PATTERN.exec(value) : null;
-  return m ? `${m[1]}T${m[2]}` : '';
+  return m ? `${m[1]}T${m[2]}:${m[3] ?? '00'}` : '';
 }
 
 /** The offset part of a stored time, or the device's. */

@@ -193,6 +193,7 @@ export class DatabaseWorker implements WorkerApi {
       getToken: () => this.host.getToken(),
       collections: options.collections,
       replicationId: options.dbName,
+      deviceId: options.deviceId,
       retryTimeMs: options.retryTimeMs ?? 2000,
       pullBatchSize: options.pullBatchSize ?? 1000,
       pushBatchSize: options.pushBatchSize ?? 200,

@@ -16,6 +16,19 @@ export interface DeliveryOptions {
   now?: () => number;
   /** Stops after this many requests (a service worker must not run forever in one wake-up). */
   maxRequests?: number;
+  /** How long one push may take, answer included, for a body of `bytes`; defaults to `requestTimeoutMs`. */
+  requestTimeoutMs?: (bytes: number) => number;
+}
+
+/**
+ * How long a push may take before it counts as lost: 10 s, plus 1 s per 16 KB sent (a large GPS
+ * batch on a slow link). In a dead zone (the device says "online", the connection opens or
+ * hangs, no data comes back) the browser would wait minutes for an answer that never comes, and
+ * the queue with it; a request that times out is retried like any failed one (pushes are
+ * idempotent by revision, so a push that did arrive is only written once).
+ */
+export function requestTimeoutMs(bytes: number): number {
+  return 10_000 + Math.ceil(bytes / 16_384) * 1000;
 }
 
 export interface DeliveryResult {
@@ -73,16 +86,30 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
     }
     const url = `${session.serverUrl.replace(/\/$/, '')}/api/sync/${collection}/push?schemaVersion=${schemaVersion}&conflicts=merge`;
     let response: Response;
+    let answer: string;
+    const timeoutMs = (options.requestTimeoutMs ?? requestTimeoutMs)(size);
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
       result.requests++;
       result.bytesSent += size;
-      response = await doFetch(url, { method: 'POST', headers, body: payload });
+      response = await doFetch(url, { method: 'POST', headers, body: payload, signal: abort.signal });
+      answer = await response.text();
     } catch (error) {
-      return fail(db, result, 'network', `server unreachable (${error instanceof Error ? error.message : String(error)})`);
+      const why = abort.signal.aborted ? `no answer within ${+(timeoutMs / 1000).toFixed(1)} s` : error instanceof Error ? error.message : String(error);
+      return fail(db, result, 'network', `server unreachable (${why})`);
+    } finally {
+      clearTimeout(timer);
     }
 
     if (response.ok) {
-      const conflicts = (await response.json()) as JsonDoc[];
+      let conflicts: JsonDoc[];
+      try {
+        conflicts = JSON.parse(answer) as JsonDoc[];
+      } catch {
+        // A cut or garbled answer: the push may have been written; sending it again is safe.
+        return fail(db, result, 'network', 'server unreachable (the answer was cut off)');
+      }
       // Rows an access rule refused come back as conflicts with a reason beside them: they are
       // set aside with that reason (the server kept them in quarantine), never merged and resent.
       const notices = rejectionNotices(response);
@@ -99,7 +126,7 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
       result.delivered += rows.length - refused.length - settled.held;
       continue;
     }
-    const error = await errorOf(response);
+    const error = errorOf(response.status, answer);
     switch (response.status) {
       case 401: {
         const refreshed: OutboxSession | undefined = options.refreshSession
@@ -237,12 +264,14 @@ async function reject(db: OutboxDb, rows: QueuedRow[], code: string, reason: str
   return rows.length;
 }
 
-async function errorOf(response: Response): Promise<ErrorBody['error']> {
+function errorOf(status: number, answer: string): ErrorBody['error'] {
   try {
-    return ((await response.json()) as ErrorBody).error;
+    const error = (JSON.parse(answer) as ErrorBody).error;
+    if (error && typeof error.message === 'string') return error;
   } catch {
-    return { code: `HTTP_${response.status}`, message: `the server answered ${response.status}` };
+    // not JSON: a proxy's page
   }
+  return { code: `HTTP_${status}`, message: `the server answered ${status}` };
 }
 
 async function fail(db: OutboxDb, result: DeliveryResult, stoppedBy: NonNullable<DeliveryResult['stoppedBy']>, error: string): Promise<DeliveryResult> {

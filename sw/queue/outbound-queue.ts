@@ -8,6 +8,8 @@ export interface OutboundQueueOptions extends Omit<DeliveryOptions, 'db'> {
   requestWakeUp?: () => Promise<void>;
   /** Retries while alive; false in tests that drive delivery by hand. */
   autoRetry?: boolean;
+  /** Told the result of every run, whoever started it (a page's kick, an event, the retry timer). */
+  onResult?: (result: DeliveryResult) => Promise<void> | void;
 }
 
 /**
@@ -20,6 +22,8 @@ export class OutboundQueue {
   private running: Promise<DeliveryResult> | undefined;
   private again = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The last finished run (undefined: none yet in this worker's life) and when it ended. */
+  last: { result: DeliveryResult; at: number } | undefined;
 
   constructor(private readonly options: OutboundQueueOptions = {}) {
     this.db = options.db;
@@ -46,6 +50,8 @@ export class OutboundQueue {
           // (e.g. the page's `online` kick while an attempt begun offline was still failing) gets
           // one more attempt now, not after the backoff; auth and update stops need a person.
         } while (this.again && (!result.stoppedBy || result.stoppedBy === 'network' || result.stoppedBy === 'server'));
+        this.last = { result, at: Date.now() };
+        await this.options.onResult?.(result);
         await this.afterRun(result);
         return result;
       } finally {
@@ -61,7 +67,25 @@ export class OutboundQueue {
     await this.options.requestWakeUp?.().catch(() => undefined);
     if (this.options.autoRetry === false) return;
     const status = await getStatus(await this.database());
-    this.timer = setTimeout(() => void this.deliver(), result.stoppedBy === 'limit' ? 0 : retryDelayMs(status.failures));
+    // The timer only starts a run when none is going: joining one would ask for an extra pass.
+    this.timer = setTimeout(() => void (this.running ?? this.deliver()), result.stoppedBy === 'limit' ? 0 : retryDelayMs(status.failures, result.stoppedBy === 'server' ? 'server' : 'network'));
+  }
+
+  /** A run is going now. */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** The run going now, or the last one's result (undefined: none yet). */
+  async settled(): Promise<DeliveryResult | undefined> {
+    return this.running ? this.running : this.last?.result;
+  }
+
+  /** The backoff before the next try after the last run failed (0 when it did not). */
+  async retryDelay(): Promise<number> {
+    const stoppedBy = this.last?.result.stoppedBy;
+    if (stoppedBy !== 'network' && stoppedBy !== 'server') return 0;
+    return retryDelayMs((await getStatus(await this.database())).failures, stoppedBy);
   }
 
   async summary(): Promise<QueueSummary> {

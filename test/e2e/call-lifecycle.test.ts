@@ -113,7 +113,15 @@ describe('a call worked to its end: MDT and dispatch (browser)', () => {
     await row(second.number).getByTestId('confirm-end-incident').click();
     await expect.poll(() => textOf(row(second.number).getByTestId('end-incident-problem'))).toContain('Say in a few words why');
     await row(second.number).getByLabel('Reason').selectOption('Cancelled by caller');
-    await row(second.number).getByLabel(/^Details/).fill('caller says the patient is fine');
+    // Details too long beside the reason (the stored reason is at most 200 characters): refused at
+    // the Details field, never cut, and the call stays open.
+    const details = row(second.number).getByLabel(/^Details/);
+    await details.fill('d'.repeat(190));
+    expect(await details.inputValue(), 'the browser does not cut the text').toHaveLength(190);
+    await row(second.number).getByTestId('confirm-end-incident').click();
+    await expect.poll(() => details.evaluate((el) => el.closest('.field')?.querySelector('[role="alert"]')?.textContent ?? '')).toContain('At most 179 characters');
+    expect((await incident(second.id))?.status, 'not cancelled with a cut reason').not.toBe('cancelled');
+    await details.fill('caller says the patient is fine');
     await row(second.number).getByTestId('confirm-end-incident').click();
     await expect.poll(() => row(second.number).count(), { timeout: 15_000 }).toBe(0);
     const ended = mdt.getByTestId('assignment-ended');

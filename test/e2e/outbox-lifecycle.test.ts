@@ -14,7 +14,7 @@ import type { Epcr } from '../../shared/schemas/index.ts';
 import { CLIENT_DIST } from '../../server/http/static.ts';
 import { goOffline, goOnline, reapplyOffline, screenshot, textOf, waitFor } from './support/browser.ts';
 import {
-  formBadge, openReport, queueLine, queuedCount, resetDevice, serviceWorkerControl, startCrewDevice, type CrewDevice,
+  formBadge, openReport, queueLine, queuedCount, resetDevice, serviceWorkerControl, refuseBackgroundSync, startCrewDevice, type CrewDevice,
 } from './support/outbox.ts';
 import { E2eServer, e2ePort, ensureApps } from './support/server.ts';
 
@@ -166,6 +166,8 @@ describe('the outbound queue across restarts, browsers and updates (browser)', (
         page: 'SyncManager' in window,
         registration: (await navigator.serviceWorker.ready as ServiceWorkerRegistration & { sync?: unknown }).sync !== undefined,
       }))).toEqual({ page: false, registration: false });
+      await expect.poll(() => textOf(page.getByTestId('delivery-note')), { timeout: 10_000 })
+        .toBe('This browser cannot send in the background: waiting changes are sent while this app is open.');
       await openReport(page, epcrId);
       await goOffline(ctx, cable);
       await page.getByTestId('section-narrative').click();
@@ -196,4 +198,39 @@ describe('the outbound queue across restarts, browsers and updates (browser)', (
       serveWorker(originalWorker);
     }
   });
+  it('with Background Sync refused by a site setting, the app says so and delivers while it is open', async () => {
+    const d = await device(3, 'M83');
+    const { ctx, cable, epcrId } = d;
+    await refuseBackgroundSync(ctx, cable.origin);
+    const page = await resetDevice(d);
+    // The setting really refuses it (the app used to swallow this error).
+    expect(await page.evaluate(async () => {
+      const registration = await navigator.serviceWorker.ready as ServiceWorkerRegistration & { sync: { register(tag: string): Promise<void> } };
+      return registration.sync.register('e2e-probe').then(() => 'registered', (error: Error) => error.name);
+    })).toBe('NotAllowedError');
+    const note = page.getByTestId('delivery-note');
+    await expect.poll(() => textOf(note), { timeout: 10_000 }).toBe('Background sending is blocked in this browser: waiting changes are sent while this app is open.');
+    await screenshot(page, 'outbox-background-sync-refused');
+
+    // A dead zone (the browser keeps saying "online", so no \`online\` event will come): the change waits.
+    await openReport(page, epcrId);
+    await cable.cut();
+    await page.getByLabel('Narrative').fill('Background Sync is blocked on this tablet.');
+    await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => textOf(page.getByTestId('connectivity')), { timeout: 20_000 }).toBe('Server unreachable');
+    await new Promise((r) => setTimeout(r, 2000)); // the service worker's first tries fail meanwhile
+    // The browser stops the idle service worker: from now on only the open app can wake it.
+    const sw = await serviceWorkerControl(ctx, cable.origin);
+    await sw.stopWorkers();
+    await sw.close();
+    expect(await serverNarrative(epcrId)).toBeUndefined();
+
+    const back = Date.now();
+    await cable.restore();
+    await waitFor(async () => (await serverNarrative(epcrId)) === 'Background Sync is blocked on this tablet.', 'delivery driven by the open app', 60_000);
+    console.log(`[outbox] Background Sync refused, app open: delivered ${Date.now() - back} ms after data flowed again`);
+    await expect.poll(() => formBadge(page).getAttribute('data-state'), { timeout: 15_000 }).toBe('synced');
+    await expect.poll(() => queuedCount(page)).toBe(0);
+    expect(await textOf(note)).toContain('sent while this app is open');
+  }, 120_000);
 });

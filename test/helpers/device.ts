@@ -54,6 +54,7 @@ export async function createDevice(options: {
     getToken: () => options.token,
     collections: options.collections,
     replicationId: deviceId,
+    deviceId,
     retryTimeMs: options.retryTimeMs ?? 200,
     ...(options.live === undefined ? {} : { live: options.live }),
     ...(options.pushBatchSize ? { pushBatchSize: options.pushBatchSize } : {}),

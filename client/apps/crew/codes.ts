@@ -17,7 +17,16 @@ export const DISPATCH_REASON: Options = [
   ['2301057', 'Traffic accident'], ['2301061', 'Trauma'], ['2301063', 'Unconscious / fainting'], ['2301067', 'Unknown problem'],
 ];
 export const ACUITY: Options = [['2813001', 'Critical (red)'], ['2813003', 'Emergent (yellow)'], ['2813005', 'Lower acuity (green)'], ['2813007', 'Dead without resuscitation']];
+/** YesNoUnkValues (commonTypes_v3.xsd), e.g. eSituation.02 Possible injury. */
 export const YES_NO: Options = [['9922005', 'Yes'], ['9922001', 'No'], ['9922003', 'Unknown']];
+/**
+ * eProcedures.06 Procedure Successful is of type YesNoValues (commonTypes_v3.xsd): 9923003 Yes,
+ * 9923001 No, no "Unknown" (not the 9922xxx YesNoUnkValues). Typed from the XSD until the code
+ * lists are generated from it.
+ */
+export const PROCEDURE_SUCCESSFUL: Options = [['9923003', 'Yes'], ['9923001', 'No']];
+/** eProcedures.05 is NumberOfProcedureAttempts (eProcedures_v3.xsd): an integer from 1 to 10. */
+export const PROCEDURE_ATTEMPTS = { min: 1, max: 10 } as const;
 export const UNIT_DISPOSITION: Options = [
   ['4227001', 'Patient contact made'], ['4227003', 'Cancelled on scene'], ['4227005', 'Cancelled before arrival'],
   ['4227007', 'No patient contact'], ['4227009', 'No patient found'], ['4227011', 'Non-patient incident'],

@@ -19,6 +19,7 @@ import type { Epcr } from '../../../shared/schemas/index.ts';
 import type { Op, Path } from '../../worker/api.ts';
 import { ActionError, useAction } from '../../ui/action.tsx';
 import { write } from '../../ui/db.ts';
+import { recordField } from '../../ui/record-field.ts';
 import type { Session } from '../../ui/session.ts';
 import { offsetDateTime } from '../../ui/time.ts';
 
@@ -206,6 +207,9 @@ function ConflictItem({ epcr, path, entries, session, disabled }: { epcr: Epcr; 
     setProblem(undefined);
     await action.run(() => write.mutate('epcrs', epcr.id, resolutionOps(epcr, entries, value, by)));
   };
+  // The combined value is what "Keep this" writes into the field in conflict (the round-trip suite reads this).
+  const declared = recordField({ collection: 'epcrs', docId: epcr.id, path }, numeric ? 'number' : 'text',
+    { maxLength: schema?.maxLength, integer: schema?.type === 'integer' });
   const saveCombined = () => {
     const text = combining ?? '';
     if (numeric) {
@@ -252,9 +256,9 @@ function ConflictItem({ epcr, path, entries, session, disabled }: { epcr: Epcr; 
         <div class="field">
           <label for={`combine-${path}`}>{numeric ? 'The value to keep' : 'The combined text to keep'}</label>
           {numeric
-            ? <input id={`combine-${path}`} inputMode="decimal" value={combining} data-testid="conflict-combined"
+            ? <input id={`combine-${path}`} inputMode="decimal" value={combining} data-testid="conflict-combined" {...declared}
               onInput={(e) => setCombining((e.target as HTMLInputElement).value)} />
-            : <textarea id={`combine-${path}`} rows={long ? 8 : 2} value={combining} data-testid="conflict-combined"
+            : <textarea id={`combine-${path}`} rows={long ? 8 : 2} value={combining} data-testid="conflict-combined" {...declared}
               onInput={(e) => setCombining((e.target as HTMLTextAreaElement).value)} />}
           <div class="row">
             <button class="primary big" data-testid="conflict-save-combined" onClick={saveCombined}>Keep this</button>

@@ -7,6 +7,7 @@ import { useState } from 'preact/hooks';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import { Badge, go, markReady } from '../../ui/components.tsx';
 import { useQuery } from '../../ui/db.ts';
+import { notARecordField } from '../../ui/record-field.ts';
 import type { Session } from '../../ui/session.ts';
 import { rememberList } from './return-to.ts';
 import { epcrStatusText, patientName, reportDate, reportState, type ReportState } from './report-status.ts';
@@ -43,15 +44,15 @@ export function ReportHistory({ session }: { session: Session }) {
       <div class="grid" role="search">
         <div class="field wide">
           <label for="history-search">Search by incident number or patient name</label>
-          <input id="history-search" type="search" value={query} data-testid="history-search" onInput={(e) => setQuery(e.currentTarget.value)} />
+          <input id="history-search" type="search" value={query} data-testid="history-search" {...notARecordField('searches the report history')} onInput={(e) => setQuery(e.currentTarget.value)} />
         </div>
         <div class="field">
           <label for="history-date">Date</label>
-          <input id="history-date" type="date" value={date} data-testid="history-date" onInput={(e) => setDate(e.currentTarget.value)} />
+          <input id="history-date" type="date" value={date} data-testid="history-date" {...notARecordField('filters the report history by date')} onInput={(e) => setDate(e.currentTarget.value)} />
         </div>
         <div class="field">
           <label for="history-state">State</label>
-          <select id="history-state" value={state} data-testid="history-state" onChange={(e) => setState(e.currentTarget.value as ReportState | '')}>
+          <select id="history-state" value={state} data-testid="history-state" {...notARecordField('filters the report history by state')} onChange={(e) => setState(e.currentTarget.value as ReportState | '')}>
             <option value="">All</option><option value="open">Open</option><option value="finalized">Finalized</option><option value="locked">Locked</option>
           </select>
         </div>

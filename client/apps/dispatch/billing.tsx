@@ -7,6 +7,7 @@
 import type { BillingRecord, Claim, Epcr } from '../../../shared/schemas/index.ts';
 import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
 import { useDoc, useQuery } from '../../ui/db.ts';
+import { notARecordField } from '../../ui/record-field.ts';
 import type { DocView } from '../../worker/api.ts';
 import type { Session } from '../../ui/session.ts';
 import { clockOf } from '../../ui/time.ts';
@@ -66,7 +67,7 @@ function Worklist() {
       <div class="row" style="justify-content:space-between;align-items:end">
         <h2 id="worklist-title">Billing worklist ({shown.length}{filter ? ` of ${rows.length}` : ''})</h2>
         <div class="field" style="min-width:260px"><label for="billing-state">State</label>
-          <select id="billing-state" data-testid="billing-filter" value={filter}
+          <select id="billing-state" data-testid="billing-filter" value={filter} {...notARecordField('filters the worklist by billing state')}
             onChange={(e) => go(e.currentTarget.value ? `?state=${encodeURIComponent(e.currentTarget.value)}` : '')}>
             <option value="">All states ({rows.length})</option>
             {STATE_ORDER.map((s) => <option key={s} value={s}>{stateText(s)} ({counts.get(s) ?? 0})</option>)}

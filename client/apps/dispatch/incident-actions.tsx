@@ -9,6 +9,7 @@ import { useState } from 'preact/hooks';
 import { ACCESS_RULES } from '../../../shared/access/rules.ts';
 import type { Incident } from '../../../shared/schemas/index.ts';
 import { write } from '../../ui/db.ts';
+import { recordField } from '../../ui/record-field.ts';
 import type { Session } from '../../ui/session.ts';
 import { offsetDateTime } from '../../ui/time.ts';
 
@@ -34,15 +35,22 @@ const MAX_REASON = 200;
 export function reasonText(choice: string, details: string): string | undefined {
   const extra = details.trim();
   if (!choice) return undefined;
-  if (choice === 'Other') return extra ? extra.slice(0, MAX_REASON) : undefined;
-  return (extra ? `${choice}: ${extra}` : choice).slice(0, MAX_REASON);
+  if (choice === 'Other') return extra || undefined;
+  return extra ? `${choice}: ${extra}` : choice;
+}
+
+/** How many characters the details may have beside `choice` (the stored reason is at most MAX_REASON). */
+export function detailsLimit(choice: string): number {
+  return choice && choice !== 'Other' ? MAX_REASON - choice.length - 2 : MAX_REASON;
 }
 
 export function IncidentActions({ incident, session }: { incident: Incident; session: Session }) {
   const [ending, setEnding] = useState<Ending>();
   const [choice, setChoice] = useState('');
   const [details, setDetails] = useState('');
-  const [problem, setProblem] = useState<string>();
+  // Where the problem is: at the reason, at the details, or the write itself (below the form).
+  const [problem, setProblemText] = useState<{ at: 'reason' | 'details' | 'form'; text: string }>();
+  const setProblem = (text: string | undefined, at: 'reason' | 'details' | 'form' = 'form') => setProblemText(text === undefined ? undefined : { at, text });
   const [busy, setBusy] = useState(false);
   const open = (next: Ending) => {
     setEnding(next);
@@ -65,8 +73,15 @@ export function IncidentActions({ incident, session }: { incident: Incident; ses
   const submit = async (event: Event) => {
     event.preventDefault();
     const reason = reasonText(choice, details);
+    const limit = detailsLimit(choice);
+    // Refused, never cut: the reason stored is the one the dispatcher typed.
+    if (details.trim().length > limit) {
+      setProblem(`At most ${limit} characters with this reason; this has ${details.trim().length}. Shorten it (nothing was cut).`, 'details');
+      return;
+    }
     if (!reason) {
-      setProblem(choice === 'Other' ? 'Say in a few words why (Details).' : 'Choose a reason.');
+      if (choice === 'Other') setProblem('Say in a few words why (Details).', 'details');
+      else setProblem('Choose a reason.', 'reason');
       return;
     }
     setBusy(true);
@@ -91,16 +106,24 @@ export function IncidentActions({ incident, session }: { incident: Incident; ses
   };
 
   const id = `end-${incident.id}`;
+  const shown = (at: 'reason' | 'details' | 'form') => problem?.at === at && (
+    <p class="hint bad" role="alert" id={`${id}-problem`} data-testid="end-incident-problem">{problem.text}</p>
+  );
   return (
     <form class="card" onSubmit={(e) => void submit(e)} data-testid="end-incident-form" data-ending={ending} aria-label={`${TITLE[ending]} ${incident.incidentNumber}`}>
       <div class="field"><label for={`${id}-reason`}>Reason</label>
-        <select id={`${id}-reason`} value={choice} required onChange={(e) => setChoice(e.currentTarget.value)}>
+        <select id={`${id}-reason`} value={choice} required onChange={(e) => setChoice(e.currentTarget.value)}
+          {...recordField({ collection: 'incidents', docId: incident.id, path: 'closeReason' }, 'select')}>
           <option value="">— choose —</option>
           {END_REASONS[ending].map((r) => <option key={r} value={r}>{r}</option>)}
-        </select></div>
+        </select>{shown('reason')}</div>
       <div class="field"><label for={`${id}-details`}>Details{choice === 'Other' ? '' : ' (optional)'}</label>
-        <input id={`${id}-details`} value={details} maxLength={MAX_REASON} onInput={(e) => setDetails(e.currentTarget.value)} /></div>
-      {problem && <p class="hint bad" role="alert" data-testid="end-incident-problem">{problem}</p>}
+        {/* Its words follow the chosen reason in closeReason ("Duplicate call: <details>"); no maxlength attribute (a silent cut), the form refuses too long a text instead. */}
+        <input id={`${id}-details`} value={details} onInput={(e) => setDetails(e.currentTarget.value)}
+          aria-invalid={problem?.at === 'details' ? true : undefined} aria-describedby={problem?.at === 'details' ? `${id}-problem` : undefined}
+          {...recordField({ collection: 'incidents', docId: incident.id, path: 'closeReason' }, 'text', { maxLength: detailsLimit(choice) })} />
+        {shown('details')}</div>
+      {shown('form')}
       <div class="row">
         <button class={ending === 'cancelled' ? 'danger' : 'primary'} type="submit" disabled={busy} data-testid="confirm-end-incident">{TITLE[ending]}</button>
         <button type="button" onClick={() => setEnding(undefined)}>Keep it open</button>

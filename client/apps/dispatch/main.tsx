@@ -237,30 +237,66 @@ const NEW_INCIDENT_PATHS = {
   zip: 'address.zip', lat: 'location.lat', lng: 'location.lng', unit: 'assignedUnitId',
 } as const;
 
+/** The longest text each typed field of the form takes (the incidents schema: incidentNumber 50, shortText 200). */
+const NEW_INCIDENT_MAX: Partial<Record<keyof typeof NEW_INCIDENT_PATHS, number>> = { incidentNumber: 50, complaint: 200, street: 200, city: 200 };
+const ZIP = /^[0-9]{5}(-[0-9]{4})?$/;
+
+type NewIncidentForm = Record<keyof typeof NEW_INCIDENT_PATHS, string>;
+
+/**
+ * What is wrong with each field of the form, in words, by field (shown at that field). Over-long
+ * text is refused, never cut: what is created is what the dispatcher typed.
+ */
+export function newIncidentProblems(form: NewIncidentForm): Partial<Record<keyof NewIncidentForm, string>> {
+  const out: Partial<Record<keyof NewIncidentForm, string>> = {};
+  if (!form.incidentNumber.trim()) out.incidentNumber = 'Give the incident number.';
+  for (const [key, max] of Object.entries(NEW_INCIDENT_MAX) as [keyof NewIncidentForm, number][]) {
+    const length = form[key].trim().length;
+    if (length > max) out[key] = `At most ${max} characters; this has ${length}. Shorten it (nothing was cut).`;
+  }
+  if (form.zip.trim() && !ZIP.test(form.zip.trim())) out.zip = 'A ZIP code is 5 digits, or ZIP+4 (19104-1234).';
+  const coordinate = (key: 'lat' | 'lng', name: string, limit: number) => {
+    const raw = form[key].trim();
+    if (raw === '') return undefined;
+    const value = Number(raw);
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(raw) || !Number.isFinite(value)) out[key] = `${name} is a number of decimal degrees (digits, a point, maybe a minus), e.g. ${key === 'lat' ? '39.9526' : '-75.1652'}.`;
+    else if (Math.abs(value) > limit) out[key] = `${name} is between -${limit} and ${limit} degrees; ${raw} is outside.`;
+    return value;
+  };
+  const lat = coordinate('lat', 'Latitude', 90);
+  const lng = coordinate('lng', 'Longitude', 180);
+  if (lat === undefined && lng !== undefined && !out.lng) out.lat = 'Give the latitude too (or clear the longitude).';
+  if (lng === undefined && lat !== undefined && !out.lat) out.lng = 'Give the longitude too (or clear the latitude).';
+  return out;
+}
+
 function NewIncident({ session }: { session: Session }) {
   const units = useQuery<Unit>('units', {});
   const t = offsetDateTime();
   const stamp = `${t.slice(2, 4)}${t.slice(5, 7)}${t.slice(8, 10)}-${t.slice(11, 13)}${t.slice(14, 16)}${t.slice(17, 19)}`;
-  const [form, setForm] = useState({ incidentNumber: `D${stamp}`, complaint: '', priority: 'P2', street: '', city: '', zip: '', lat: '', lng: '', unit: '' });
-  const [error, setError] = useState<string>();
+  const [form, setForm] = useState<NewIncidentForm>({ incidentNumber: `D${stamp}`, complaint: '', priority: 'P2', street: '', city: '', zip: '', lat: '', lng: '', unit: '' });
+  // Problems found at the last "Create incident", by field; a field's goes when it is edited.
+  const [problems, setProblems] = useState<Partial<Record<keyof NewIncidentForm, string>>>({});
   const create = useAction();
   // The incident with the number typed, if one is on this device (CAD's may have an id of another recipe).
   const sameNumber = useQuery<Incident>('incidents', form.incidentNumber.trim() ? { selector: { incidentNumber: form.incidentNumber.trim() }, limit: 1 } : undefined, [form.incidentNumber.trim()]);
-  const set = (key: keyof typeof form) => (e: Event) => setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
+  const set = (key: keyof NewIncidentForm) => (e: Event) => {
+    setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
+    if (problems[key]) setProblems({ ...problems, [key]: undefined });
+  };
   const submit = async (event: Event) => {
     event.preventDefault();
-    setError(undefined);
     create.clear();
+    const found = newIncidentProblems(form);
+    setProblems(found);
+    if (Object.values(found).some(Boolean)) {
+      // The first field with a problem gets the focus, so a keyboard or screen reader lands on it.
+      const first = (Object.keys(NEW_INCIDENT_PATHS) as (keyof NewIncidentForm)[]).find((k) => found[k]);
+      if (first) document.getElementById(`ni-${first}`)?.focus();
+      return;
+    }
     const lat = form.lat.trim() === '' ? undefined : Number(form.lat);
     const lng = form.lng.trim() === '' ? undefined : Number(form.lng);
-    if ((lat === undefined) !== (lng === undefined) || (lat !== undefined && (!Number.isFinite(lat) || Math.abs(lat) > 90 || !Number.isFinite(lng) || Math.abs(lng!) > 180))) {
-      setError('Give both latitude and longitude as decimal degrees, or neither.');
-      return;
-    }
-    if (form.zip && !/^[0-9]{5}(-[0-9]{4})?$/.test(form.zip.trim())) {
-      setError('The ZIP code is 5 digits (or ZIP+4).');
-      return;
-    }
     const at = offsetDateTime();
     const number = form.incidentNumber.trim();
     const id = await incidentIdFor(session.user.tenantId, number);
@@ -291,23 +327,26 @@ function NewIncident({ session }: { session: Session }) {
     go('');
   };
   // What each input writes into the new incident (the round-trip suite reads these declarations).
-  const declared = (key: keyof typeof form, kind: 'text' | 'number' | 'select', constraints: FieldConstraints = {}) =>
+  const declared = (key: keyof NewIncidentForm, kind: 'text' | 'number' | 'select', constraints: FieldConstraints = {}) =>
     recordField({ collection: 'incidents', path: NEW_INCIDENT_PATHS[key] }, kind, constraints);
-  const field = (key: keyof typeof form, label: string, extra: Record<string, unknown> = {}, constraints: FieldConstraints = {}) => (
+  // No maxlength attribute: the browser would stop typing silently; the form says what is too long instead.
+  const field = (key: keyof NewIncidentForm, label: string, extra: Record<string, unknown> = {}, constraints: FieldConstraints = {}) => (
     <div class="field"><label for={`ni-${key}`}>{label}</label><input id={`ni-${key}`} name={key} value={form[key]} onInput={set(key)} {...extra}
-      {...declared(key, constraints.min !== undefined ? 'number' : 'text', { maxLength: extra['maxLength'] as number | undefined, ...constraints })} /></div>
+      aria-invalid={problems[key] ? true : undefined} aria-describedby={problems[key] ? `ni-${key}-problem` : undefined}
+      {...declared(key, constraints.min !== undefined ? 'number' : 'text', { maxLength: NEW_INCIDENT_MAX[key], ...constraints })} />
+      {problems[key] && <div class="hint bad" id={`ni-${key}-problem`} role="alert" data-testid="new-incident-problem">{problems[key]}</div>}</div>
   );
   return (
-    <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="ni-title" style="max-width:720px" data-testid="new-incident-form">
+    <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="ni-title" style="max-width:720px" data-testid="new-incident-form" noValidate>
       <h2 id="ni-title">New incident</h2>
       <div class="grid">
-        {field('incidentNumber', 'Incident number', { required: true, maxLength: 50 }, { required: true })}
+        {field('incidentNumber', 'Incident number', { required: true }, { required: true })}
         <div class="field"><label for="ni-priority">Priority</label>
           <select id="ni-priority" value={form.priority} onChange={set('priority')} {...declared('priority', 'select')}>{['P1', 'P2', 'P3', 'P4'].map((p) => <option key={p}>{p}</option>)}</select></div>
-        {field('complaint', 'Complaint', { maxLength: 200 })}
-        {field('street', 'Street', { maxLength: 200 })}
-        {field('city', 'City', { maxLength: 200 })}
-        {field('zip', 'ZIP', { inputMode: 'numeric', maxLength: 10 }, { pattern: /^[0-9]{5}(-[0-9]{4})?$/ })}
+        {field('complaint', 'Complaint')}
+        {field('street', 'Street')}
+        {field('city', 'City')}
+        {field('zip', 'ZIP', { inputMode: 'numeric' }, { pattern: ZIP })}
         {field('lat', 'Latitude', { inputMode: 'decimal' }, { min: -90, max: 90 })}
         {field('lng', 'Longitude', { inputMode: 'decimal' }, { min: -180, max: 180 })}
         <div class="field"><label for="ni-unit">Assign unit</label>
@@ -316,7 +355,6 @@ function NewIncident({ session }: { session: Session }) {
             {(units ?? []).map((u) => <option key={u.doc.id} value={u.doc.callSign}>{u.doc.callSign} ({UNIT_STATUS_TEXT[u.doc.status] ?? u.doc.status})</option>)}
           </select></div>
       </div>
-      {error && <p class="hint bad" role="alert">{error}</p>}
       <ActionError action={create} testId="new-incident-error" />
       <div class="row"><button class="primary big" type="submit" disabled={create.busy}>Create incident</button><button type="button" onClick={() => go('')}>Cancel</button></div>
     </form>

@@ -2,11 +2,12 @@
  * Technician (phone): assigned jobs, their details and status changes, all offline.
  */
 import type { Job, Ticket } from '../../../shared/schemas/index.ts';
-import { ActionError, useAction } from '../../ui/action.tsx';
-import { flushAll } from '../../ui/autosave.ts';
+import { useEffect, useState } from 'preact/hooks';
+import { ActionError, useAction, type Action } from '../../ui/action.tsx';
+import { flushAll, invalidDrafts, journalReplayed, onJournalChange } from '../../ui/autosave.ts';
 import { boot } from '../../ui/boot.tsx';
 import { AppShell, Badge, go, markReady, route, TextField } from '../../ui/components.tsx';
-import { recordField } from '../../ui/record-field.ts';
+import { pathName, recordField } from '../../ui/record-field.ts';
 import { useDoc, useQuery, write } from '../../ui/db.ts';
 import type { Session } from '../../ui/session.ts';
 import { clockOf, offsetDateTime } from '../../ui/time.ts';
@@ -87,11 +88,55 @@ function JobDetail({ id }: { id: string }) {
       <TextField label="Completion notes" collection="jobs" docId={id} path={['notes']} value={job.notes} multiline maxLength={5000} disabled={done} testId="job-notes"
         hint="What was done; saved on the phone as you type." />
       {!done
-        ? <button class="primary big" style="width:100%" data-testid="job-complete" {...recordField({ collection: 'jobs', docId: id, path: 'status' }, 'action', { value: 'completed' })} onClick={() => void action.run(() => setStatus('completed'), {}, 'complete')}>Complete job</button>
+        ? <CompleteJob id={id} action={action} complete={() => setStatus('completed')} />
         : <p class="card" style="background:var(--info-bg)" data-testid="job-completed">Completed{job.statusAt ? ` at ${clockOf(job.statusAt)}` : ''}.</p>}
       <ActionError action={action} at="complete" />
       <p><button onClick={() => go('')}>Back to jobs</button></p>
     </article>
+  );
+}
+
+/**
+ * "Complete job": refused on the phone while a field of the job holds a draft the form (or the
+ * database) refused, naming each field, as the ePCR's Finalize is: otherwise the job would end
+ * with the previous text while the screen shows another. Waits for the journal read back at the
+ * last open and writes everything typed first.
+ */
+function CompleteJob({ id, action, complete }: { id: string; action: Action; complete: () => Promise<void> }) {
+  const [drafts, setDrafts] = useState(() => invalidDrafts('jobs', id));
+  const [refused, setRefused] = useState(false);
+  useEffect(() => {
+    setDrafts(invalidDrafts('jobs', id));
+    return onJournalChange(() => setDrafts(invalidDrafts('jobs', id)));
+  }, [id]);
+  const press = async () => {
+    setRefused(false);
+    await action.run(async () => {
+      await journalReplayed();
+      await flushAll();
+      const stuck = invalidDrafts('jobs', id);
+      setDrafts(stuck);
+      if (stuck.length > 0) return setRefused(true);
+      await complete();
+    }, {}, 'complete');
+  };
+  const one = drafts.length === 1;
+  return (
+    <>
+      {drafts.length > 0 && (
+        <div class="hint bad" role={refused ? 'alert' : undefined} data-testid="complete-blocked" data-refused={refused ? 'true' : undefined}>
+          <strong>
+            {refused ? 'Not completed: ' : ''}{one ? 'a field holds a value that is' : `${drafts.length} fields hold values that are`} not saved.
+            Fix or discard {one ? 'it' : 'them'} before completing the job:
+          </strong>
+          <ul style="margin:4px 0">
+            {drafts.map((d) => <li key={pathName(d.path)} data-testid="complete-blocker">{d.label ?? pathName(d.path)}: {d.problem ?? 'not saved'}</li>)}
+          </ul>
+        </div>
+      )}
+      <button class="primary big" style="width:100%" data-testid="job-complete" disabled={action.busy}
+        {...recordField({ collection: 'jobs', docId: id, path: 'status' }, 'action', { value: 'completed' })} onClick={() => void press()}>Complete job</button>
+    </>
   );
 }
 

@@ -120,7 +120,8 @@ describe('round trip: dispatch console (browser)', () => {
       await enter(page, { input: refusal.input, typed: refusal.typed, kind: 'text' });
       const held = await page.locator(refusal.input.selector).inputValue();
       if (refusal.input.nativeMaxLength !== undefined && refusal.typed.length > refusal.input.nativeMaxLength && held.length <= refusal.input.nativeMaxLength) {
-        notes.push(`${target.input.path}: ${refusal.why}: the browser stops typing at ${refusal.input.nativeMaxLength} characters (maxlength), no message`);
+        // A silent cut is a value lost without a word: what is created must be what was typed.
+        problems.push(`${target.input.path} ("${target.input.label}"): ${refusal.why}: the browser stops typing at ${refusal.input.nativeMaxLength} characters (maxlength), silently cut, no message`);
         await page.getByRole('button', { name: 'Cancel' }).click();
         continue;
       }

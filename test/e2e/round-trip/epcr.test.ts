@@ -13,7 +13,7 @@ import { closeDevice, launchBrowser, signInWithToken, watchConsole } from '../su
 import { e2ePort, ensureApps, TENANT } from '../support/server.ts';
 import {
   ADMIN_TOKEN, adminDoc, census, enter, findInputs, messageAt, mismatches, refusedValue, report, ROUND_TRIP_ZONE, settle, startRoundTripServer,
-  undeclared, validValue, valueAt, type FoundInput, type Planned, type Refusal, type RoundTripServer,
+  UNDECLARED_FORMATS, undeclared, validValue, valueAt, type FoundInput, type Planned, type Refusal, type RoundTripServer,
 } from './support.ts';
 
 const PORT = e2ePort(61);
@@ -148,6 +148,8 @@ describe('round trip: crew ePCR (browser)', () => {
     const screens = await census(page);
     console.log(`round-trip: crew screens ${screens.screens.join(', ')}: ${screens.undeclared.length} inputs without a declaration${screens.excluded.length ? `; not record fields: ${screens.excluded.join('; ')}` : ''}`);
     expect.soft(screens.undeclared, 'inputs on the crew screens that declare neither a record field nor notARecordField').toEqual([]);
+    // The census ends on its last screen; a report is started from the first (the calls).
+    await page.locator('nav.app-nav button').first().click();
     await page.getByRole('button', { name: 'New report without a call' }).click();
     const form = page.getByTestId('epcr-form');
     await form.waitFor();
@@ -169,7 +171,8 @@ describe('round trip: crew ePCR (browser)', () => {
     for (const section of sections) {
       await openSection(section);
       await addItems(page);
-      for (const input of (await findInputs(form)).filter((i) => !i.excluded)) {
+      // The other sections' inputs are in the page but hidden: each is walked when its section is open.
+      for (const input of (await findInputs(form)).filter((i) => !i.excluded && i.visible !== false)) {
         if (found.some((f) => f.selector === input.selector)) continue;
         found.push(input);
         sectionOf.set(input.selector, section);
@@ -179,6 +182,10 @@ describe('round trip: crew ePCR (browser)', () => {
         plans.push(plan);
       }
     }
+    // Free text where NEMSIS wants a code (a later issue: codes from the standard). The walk types
+    // a code so the export passes the XSD, but the form would take any text: said, not hidden.
+    const freeText = plans.flatMap((p) => UNDECLARED_FORMATS.filter(([re]) => re.test(p.input.path!)).map(([, , why]) => `${p.input.path}: ${why}`));
+    if (freeText.length) console.log(`round-trip: epcr: ${freeText.length} fields take free text where NEMSIS wants a code (open: codes from the standard):\n  ${freeText.join('\n  ')}`);
     const missingDeclaration = undeclared(found);
     expect.soft(missingDeclaration.map((i) => `${i.tag} "${i.label}"`), 'inputs without a record declaration (client/ui/record-field.ts)').toEqual([]);
     const covered = plans.length;
@@ -210,7 +217,9 @@ describe('round trip: crew ePCR (browser)', () => {
       await openSection(section);
       for (const plan of plans.filter((p) => sectionOf.get(p.input.selector) === section && p.kind !== 'action')) {
         const shown = await page.locator(plan.input.selector).first().inputValue();
-        if (shown !== plan.typed) screenNow.push(`${plan.input.path}: typed ${JSON.stringify(plan.typed)}, the field now shows ${JSON.stringify(shown)}`);
+        // A datetime-local input gives a time at :00 seconds back without them (HTML's normalized form).
+        const same = shown === plan.typed || (plan.kind === 'time' && `${shown}:00` === plan.typed);
+        if (!same) screenNow.push(`${plan.input.path}: typed ${JSON.stringify(plan.typed)}, the field now shows ${JSON.stringify(shown)}`);
       }
     }
     if (screenNow.length) console.log(`round-trip: epcr: fields that no longer show what was typed:\n  ${screenNow.join('\n  ')}`);
@@ -314,7 +323,7 @@ describe('round trip: crew ePCR (browser)', () => {
     const addendumPlans: Planned[] = [];
     for (const section of sections) {
       await openSection(section);
-      for (const input of (await findInputs(form)).filter((i) => !i.excluded && !(i.path && known.has(general(i.path))))) {
+      for (const input of (await findInputs(form)).filter((i) => !i.excluded && i.visible !== false && !(i.path && known.has(general(i.path))))) {
         if (addendumFound.some((f) => f.selector === input.selector)) continue;
         addendumFound.push(input);
         if (!input.path || input.disabled) continue;

@@ -74,18 +74,23 @@ describe('round trip: MDT (browser)', () => {
       await enter(page, fieldPlans.find((p) => p.input === refusal.input)!);
     }
     const actions = found.filter((i) => i.path && i.kind === 'action');
-    // The acknowledgement first: it belongs to the assignment, which the later statuses end.
-    actions.sort((a, b) => Number(b.path === 'assignmentAcknowledgedAt') - Number(a.path === 'assignmentAcknowledgedAt'));
+    // In the call's own order: the acknowledgement first, the unit's statuses up to the one that
+    // ends its part in the call ("available"), the call's own buttons (transport completed), and
+    // "available" last, since the assignment and its buttons leave the screen with it.
+    const rank = (a: FoundInput) => (a.path === 'assignmentAcknowledgedAt' ? 0 : a.collection === 'units' && a.value === 'available' ? 3 : a.collection === 'units' ? 1 : 2);
+    actions.sort((a, b) => rank(a) - rank(b));
     let covered = fieldPlans.length;
     for (const action of actions) {
       expect(action.doc, `${action.label}: the button names the document it writes`).toBeTruthy();
       // A press that writes what the server already holds would prove nothing.
       const before = valueAt(await adminDoc(server.url, action.collection!, action.doc!), action.path!);
-      if (action.value !== undefined ? before === action.value : before !== undefined) problems.push(`"${action.label}": the server already held ${JSON.stringify(before)} before the press; reorder the walk`);
+      // data-value is the attribute's text: a boolean field holds true for "true".
+      const holds = (value: unknown) => value === action.value || (typeof value !== 'string' && JSON.stringify(value) === action.value);
+      if (action.value !== undefined ? holds(before) : before !== undefined) problems.push(`"${action.label}": the server already held ${JSON.stringify(before)} before the press; reorder the walk`);
       await page.locator(action.selector).first().click();
       const check = async (): Promise<string[]> => {
         const value = valueAt(await adminDoc(server.url, action.collection!, action.doc!), action.path!);
-        if (action.value !== undefined) return value === action.value ? [] : [`"${action.label}": ${action.path} is ${JSON.stringify(value)}, expected ${JSON.stringify(action.value)}`];
+        if (action.value !== undefined) return holds(value) ? [] : [`"${action.label}": ${action.path} is ${JSON.stringify(value)}, expected ${JSON.stringify(action.value)}`];
         return typeof value === 'string' && OFFSET_TIME.test(value) ? [] : [`"${action.label}": ${action.path} is ${JSON.stringify(value)}, expected the time of the press`];
       };
       const left = await settle(`mdt: ${action.label}`, check, 15_000);

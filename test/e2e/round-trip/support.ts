@@ -171,6 +171,8 @@ export interface FoundInput {
   selector: string;
   /** Declared as editing no record (a search box, a filter), with the reason. */
   excluded?: string;
+  /** Rendered visibly (not in a hidden section of the form): only then can a person type into it. */
+  visible?: boolean;
 }
 
 /**
@@ -201,6 +203,7 @@ export async function findInputs(scope: Locator): Promise<FoundInput[]> {
         options: el instanceof HTMLSelectElement ? [...el.options].map((o) => o.value) : [],
         current: (el as HTMLInputElement).value ?? '', disabled: (el as HTMLInputElement).disabled === true,
         multiline: el instanceof HTMLTextAreaElement, inputMode: el.getAttribute('inputmode') ?? '', selector, excluded: d['notARecordField'],
+        visible: typeof el.checkVisibility === 'function' ? el.checkVisibility() : el.getClientRects().length > 0,
       });
     }
     return out;

@@ -23,7 +23,8 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** A device with a profile directory: relaunching the same directory is a browser restart. */
-export async function launchDevice(profileDir: string, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+/** `executablePath`: another way to start Chromium (e.g. inside a network namespace, support/link.ts). */
+export async function launchDevice(profileDir: string, options: BrowserContextOptions & { executablePath?: string } = {}): Promise<BrowserContext> {
   requireChromium();
   return chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 }, ...options });
 }

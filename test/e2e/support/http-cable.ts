@@ -12,6 +12,10 @@ import type { Cable } from './cable.ts';
  *   finished): a replay whose first answer was lost;
  * - `block(pattern)`: matching requests are answered 503 by the cable and never reach the server
  *   (an overloaded gateway), while everything else (pages, the service worker script) goes through.
+ * - `stall(true)`: a dead zone. Connections still open (the browser keeps saying "online"), but no
+ *   data flows: requests are swallowed and never answered, open WebSockets go silent. `stall(false)`
+ *   lets new connections through again; what was swallowed stays unanswered, as a request lost
+ *   at the edge of coverage does (the browser must give up on it by itself).
  *
  * Every response says `connection: close`, so the browser never reuses a connection: Chromium
  * silently re-sends a request whose reused connection died, which would hide a lost answer.
@@ -19,17 +23,22 @@ import type { Cable } from './cable.ts';
  */
 export interface HttpCable extends Cable {
   /** Requests that went through, in order (method and path). */
-  readonly log: { method: string; path: string; outcome: 'answered' | 'lost' | 'blocked'; encoding?: string; bytes: number }[];
+  readonly log: { method: string; path: string; outcome: 'answered' | 'lost' | 'blocked' | 'stalled'; encoding?: string; bytes: number }[];
   loseResponses(pattern: RegExp, count?: number): void;
   block(pattern: RegExp | undefined): void;
+  stall(on: boolean): void;
 }
 
-export async function createHttpCable(port: number, upstreamPort: number): Promise<HttpCable> {
+/** `host`: where it listens (a browser behind a real link reaches it on the link's host address). */
+export async function createHttpCable(port: number, upstreamPort: number, host = '127.0.0.1'): Promise<HttpCable> {
   let listener: http.Server | null = null;
   const open = new Set<net.Socket>();
   const log: HttpCable['log'] = [];
   let lose: { pattern: RegExp; left: number } | undefined;
   let blocked: RegExp | undefined;
+  let stalled = false;
+  /** WebSocket pipes, so a stall can silence them. */
+  const tunnels = new Set<{ silence(): void }>();
   const track = (socket: net.Socket) => {
     open.add(socket);
     socket.on('close', () => open.delete(socket));
@@ -42,6 +51,12 @@ export async function createHttpCable(port: number, upstreamPort: number): Promi
     let bytes = 0;
     req.on('data', (chunk: Buffer) => (bytes += chunk.length));
     const entry = (outcome: HttpCable['log'][number]['outcome']) => ({ method, path, outcome, bytes, ...(encoding ? { encoding } : {}) });
+    if (stalled) {
+      // Read and forget: the browser sent it, nothing comes back, ever.
+      req.resume();
+      req.on('end', () => log.push(entry('stalled')));
+      return;
+    }
     if (blocked?.test(path)) {
       req.resume();
       req.on('end', () => {
@@ -76,6 +91,10 @@ export async function createHttpCable(port: number, upstreamPort: number): Promi
 
   const onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     track(socket);
+    if (stalled) {
+      socket.resume();
+      return;
+    }
     const upstream = net.connect(upstreamPort, '127.0.0.1');
     track(upstream);
     const drop = () => {
@@ -93,6 +112,17 @@ export async function createHttpCable(port: number, upstreamPort: number): Promi
       if (head.length > 0) upstream.write(head);
       socket.pipe(upstream);
       upstream.pipe(socket);
+      const tunnel = {
+        silence() {
+          socket.unpipe(upstream);
+          upstream.unpipe(socket);
+          socket.resume();
+          upstream.resume();
+        },
+      };
+      tunnels.add(tunnel);
+      upstream.on('close', () => tunnels.delete(tunnel));
+      if (stalled) tunnel.silence();
     });
   };
 
@@ -101,7 +131,7 @@ export async function createHttpCable(port: number, upstreamPort: number): Promi
     server.on('connection', track);
     server.on('upgrade', onUpgrade);
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
+    server.listen(port, host, () => {
       listener = server;
       resolve();
     });
@@ -130,6 +160,10 @@ export async function createHttpCable(port: number, upstreamPort: number): Promi
     },
     block(pattern) {
       blocked = pattern;
+    },
+    stall(on) {
+      stalled = on;
+      if (on) for (const tunnel of tunnels) tunnel.silence();
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   closeDevice, launchDevice, newProfileDir, removeProfileDir, signInWithToken, textOf, waitFor, waitForServiceWorker, watchConsole,
 } from './browser.ts';
 import { createHttpCable, type HttpCable } from './http-cable.ts';
+import type { Link } from './link.ts';
 import { offsetNow, TENANT, type E2eServer } from './server.ts';
 
 export const SYNC_TAG = 'fieldsync-outbox';
@@ -58,6 +59,48 @@ export async function serviceWorkerControl(ctx: BrowserContext, origin: string) 
   };
 }
 
+/** One entry of DevTools' Background Services recorder for Background Sync. */
+export interface SyncLogEntry { at: number; event: string; details: Record<string, string> }
+
+/**
+ * DevTools' Background Services recorder for Background Sync, on an `about:blank` page of the
+ * device: every registration, dispatch and completion the browser itself made, with the delay it
+ * chose for the next attempt. It only watches (it never fires an event); `close()` ends it.
+ */
+export async function recordBackgroundSync(ctx: BrowserContext) {
+  const page = await ctx.newPage();
+  const cdp: CDPSession = await ctx.newCDPSession(page);
+  const log: SyncLogEntry[] = [];
+  cdp.on('BackgroundService.backgroundServiceEventReceived', ({ backgroundServiceEvent: e }) => {
+    log.push({ at: Date.now(), event: e.eventName, details: Object.fromEntries(e.eventMetadata.map((m: { key: string; value: string }) => [m.key, m.value])) });
+  });
+  await cdp.send('BackgroundService.startObserving', { service: 'backgroundSync' });
+  await cdp.send('BackgroundService.setRecording', { shouldRecord: true, service: 'backgroundSync' });
+  return {
+    log,
+    /** The log, one line an entry, times relative to `t0`. */
+    print(t0: number): string {
+      return log.map((e) => `${((e.at - t0) / 1000).toFixed(1)} s ${e.event} ${JSON.stringify(e.details)}`).join('\n');
+    },
+    async close(): Promise<void> {
+      await cdp.send('BackgroundService.setRecording', { shouldRecord: false, service: 'backgroundSync' }).catch(() => {});
+      await cdp.send('BackgroundService.clearEvents', { service: 'backgroundSync' }).catch(() => {});
+      await cdp.send('BackgroundService.stopObserving', { service: 'backgroundSync' }).catch(() => {});
+      await cdp.detach().catch(() => {});
+      await page.close().catch(() => {});
+    },
+  };
+}
+
+/**
+ * Denies Background Sync for the device, as a site setting can: DevTools' permission override
+ * grants only what it names and denies the rest (shared/reference/browser-testing.md: a context
+ * granted only geolocation refuses Background Sync). `clearPermissions` lifts it.
+ */
+export async function refuseBackgroundSync(ctx: BrowserContext, origin: string): Promise<void> {
+  await ctx.grantPermissions(['geolocation'], { origin });
+}
+
 /** Waits until the page pushes through the service worker's queue (a service worker controls it). */
 export async function waitForQueueMode(page: Page): Promise<void> {
   await waitFor(async () => (await page.getByTestId('status-bar').getAttribute('data-queue')) === 'service-worker', 'pushes through the service worker\'s queue');
@@ -105,9 +148,11 @@ export interface CrewDevice {
  */
 export async function startCrewDevice(server: E2eServer, options: {
   cablePort: number; unit: string; incidentNumber: string; errors: string[]; initScript?: () => void; calls?: number;
+  /** Run the browser behind a real network link (support/link.ts) that the test brings down and up. */
+  link?: Link;
 }): Promise<CrewDevice> {
   const { unit, errors } = options;
-  const cable = await createHttpCable(options.cablePort, server.port);
+  const cable = await createHttpCable(options.cablePort, server.port, options.link?.hostAddress);
   const profile = await newProfileDir();
   const incidentIds = Array.from({ length: options.calls ?? 1 }, () => randomUUID());
   await server.seed('units', [{ id: randomUUID(), callSign: unit, status: 'dispatched', statusAt: offsetNow(), currentIncidentId: incidentIds[0] }]);
@@ -116,7 +161,7 @@ export async function startCrewDevice(server: E2eServer, options: {
     address: { street: `${40 + i} Queue St`, city: 'Chester', zip: '19013' }, timeline: { unitNotified: offsetNow(new Date(Date.now() - 300_000)) },
   })));
   const launch = async (extra: { offline?: boolean } = {}) => {
-    const ctx = await launchDevice(profile, { timezoneId: 'America/New_York', ...extra });
+    const ctx = await launchDevice(profile, { timezoneId: 'America/New_York', ...extra, ...(options.link ? { executablePath: options.link.executablePath } : {}) });
     if (options.initScript) await ctx.addInitScript(options.initScript);
     ctx.on('page', (page) => watchConsole(page, unit, errors));
     for (const page of ctx.pages()) watchConsole(page, unit, errors);
@@ -167,6 +212,7 @@ export async function startCrewDevice(server: E2eServer, options: {
  */
 export async function resetDevice(d: CrewDevice): Promise<Page> {
   d.cable.block(undefined);
+  d.cable.stall(false);
   await d.cable.restore();
   await d.ctx.setOffline(false);
   const open = d.ctx.pages().find((p) => !p.isClosed() && p.url().startsWith(d.cable.origin));

@@ -3,6 +3,7 @@ import type { JSX } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import type { Epcr } from '../../../../shared/schemas/index.ts';
 import { NumberField } from '../../../ui/components.tsx';
+import { journalEntry } from '../../../ui/autosave.ts';
 import { write } from '../../../ui/db.ts';
 import * as codes from '../codes.ts';
 import { ageFromBirth, callDay } from './age.ts';
@@ -13,6 +14,8 @@ import type { FormKit } from './kit.ts';
  * an age of its own: it fills an empty age, and follows a changed date of birth only when the
  * age was the one the previous date gave (a value a person entered is never overwritten).
  */
+const AGE_PATHS = [['patient', 'age'], ['patient', 'ageUnits']];
+
 function AgeFromBirth({ epcr, id, disabled }: { epcr: Epcr; id: string; disabled: boolean }) {
   const dob = epcr.patient?.dateOfBirth;
   const on = callDay(epcr);
@@ -22,15 +25,23 @@ function AgeFromBirth({ epcr, id, disabled }: { epcr: Epcr; id: string; disabled
     const before = previous.current;
     previous.current = dob;
     if (disabled || !derived) return;
-    const { age, ageUnits } = epcr.patient ?? {};
-    if (age === derived.age && ageUnits === derived.units) return;
-    const fromBefore = before !== dob ? ageFromBirth(before, on) : undefined;
-    const typedByCrew = age !== undefined && !(fromBefore && age === fromBefore.age && ageUnits === fromBefore.units);
-    if (typedByCrew) return;
-    void write.mutate('epcrs', id, [
-      { op: 'set', path: ['patient', 'age'], value: derived.age },
-      { op: 'set', path: ['patient', 'ageUnits'], value: derived.units },
-    ]);
+    // An age typed here and still on its way to the database (its journal entry) is the crew's.
+    const typing = () => AGE_PATHS.some((path) => journalEntry('epcrs', id, path) !== undefined);
+    if (typing()) return;
+    void (async () => {
+      // Decide on the report as stored now, not on this render: an age typed a moment after the
+      // date of birth may be stored already while this render still shows none.
+      const stored = await write.upsert('epcrs', { id }, []).catch(() => undefined) as Epcr | undefined;
+      const { age, ageUnits } = stored?.patient ?? {};
+      if (!stored || typing() || (age === derived.age && ageUnits === derived.units)) return;
+      const fromBefore = before !== dob ? ageFromBirth(before, on) : undefined;
+      const typedByCrew = age !== undefined && !(fromBefore && age === fromBefore.age && ageUnits === fromBefore.units);
+      if (typedByCrew) return;
+      await write.mutate('epcrs', id, [
+        { op: 'set', path: ['patient', 'age'], value: derived.age },
+        { op: 'set', path: ['patient', 'ageUnits'], value: derived.units },
+      ]);
+    })().catch((error: unknown) => console.warn('fieldsync: the age from the date of birth was not stored', error));
   }, [dob, disabled]);
   if (!derived) return null;
   const differs = epcr.patient?.age !== undefined && (epcr.patient.age !== derived.age || epcr.patient.ageUnits !== derived.units);

@@ -50,8 +50,8 @@ export function treatmentSection({ epcr, id, disabled, field, focusItem, action 
             <ActionError action={action} at={`remove-${pr.id}`} />
             <div class="grid">
               <TextField {...field(p('procedure'), 'Procedure')} value={pr.procedure} maxLength={200} required />
-              <NumberField {...field(p('attempts'), 'Attempts')} value={pr.attempts} integer min={0} max={50} />
-              <SelectField {...field(p('successful'), 'Successful')} value={pr.successful} options={codes.YES_NO} />
+              <NumberField {...field(p('attempts'), 'Attempts')} value={pr.attempts} integer min={codes.PROCEDURE_ATTEMPTS.min} max={codes.PROCEDURE_ATTEMPTS.max} />
+              <SelectField {...field(p('successful'), 'Successful')} value={pr.successful} options={codes.PROCEDURE_SUCCESSFUL} />
               <SelectField {...field(p('response'), 'Response')} value={pr.response} options={codes.RESPONSE_TO_TREATMENT} />
               <TimeField {...field(p('performedAt'), 'Performed at')} value={pr.performedAt} />
             </div>
