@@ -258,7 +258,7 @@ export function discardDraft(collection: string, id: string, path: Path): void {
 function refusalOf(error: unknown): string | undefined {
   const text = String((error as { message?: unknown } | undefined)?.message ?? error);
   // The worker names a schema refusal (client/worker/write-errors.ts): its message lists what the schema said.
-  if (writeRefusalKind(error) === 'invalid') return `The device's database refused this value (${text}). Change it, or discard this draft.`;
+  if (writeRefusalKind(error) === 'invalid') return `The device's database refused this value (${text.slice(0, 200)}). Change it, or discard this draft.`;
   if (!/schema validation error|"status": ?422|VD2/.test(text)) return undefined;
   const where = /"instancePath": ?"([^"]*)"/.exec(text)?.[1];
   const what = /"message": ?"([^"]{1,200})"/.exec(text)?.[1];

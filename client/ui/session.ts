@@ -1,5 +1,6 @@
 /**
- * The signed-in session of this device, shared by every app and tab of the origin (localStorage).
+ * The signed-in session of this device, shared by every app and tab of the origin (saveSession()
+ * keeps it durably in IndexedDB and the service worker's queue, with a quick copy in localStorage).
  * Two ways in: the server's login (`POST /api/auth/login`, refreshed with `POST /api/auth/refresh`)
  * or a developer token (`dev:<tenant>:<role>:<device>[:<unit|technician>]`) while real login is
  * not available. The apps only ever ask `getAccessToken()`; the worker asks through them.
@@ -8,7 +9,7 @@ import type { Role } from '../../shared/protocol/index.ts';
 import type { RawTransportKey } from '../sync/queue-seal.ts';
 import { SESSION_REFRESH_LOCK } from '../../sw/queue/session-refresh.ts';
 import { dropDeviceRecord, keepDeviceRecord, migrateFromLocalStorage } from './device-records.ts';
-import { handOverSession, newerQueueSession, storeQueueSession } from './sw-queue.ts';
+import { handOverSession, newerQueueSession } from './sw-queue.ts';
 
 export interface SessionUser {
   tenantId: string;
@@ -49,14 +50,17 @@ export function loadSession(): Session | undefined {
 }
 
 /**
- * Keeps the session for every app and tab, and hands it to the service worker's outbound queue.
- * localStorage is the quick copy the apps read; the copy in IndexedDB (device-records.ts) is the
- * one a crash cannot lose: the promise resolves once it is on disk.
+ * The one way a session is saved (sign-in, signing in again, every token refresh, tokens the
+ * service worker rotated): durably first, in both places that outlive the page, then the quick
+ * copy. The IndexedDB record (device-records.ts) is what the next start reads; the service
+ * worker's queue delivers (and refreshes) with its own copy while no page is open. localStorage
+ * only follows once both are on disk: a copy newer than the durable ones would be gone at the next
+ * start, which then presents a spent refresh token — the server takes that for theft and ends
+ * every session of the device. (localStorage's `storage` event also tells other tabs.)
  */
-export function saveSession(session: Session): Promise<void> {
+export async function saveSession(session: Session): Promise<void> {
+  await Promise.all([keepDeviceRecord(SESSION_KEY, session), handOverSession(session).catch(() => undefined)]);
   localStorage.setItem(SESSION_KEY, JSON.stringify(session));
-  void handOverSession(session).catch(() => undefined);
-  return keepDeviceRecord(SESSION_KEY, session);
 }
 
 export function clearSession(): Promise<void> {
@@ -64,9 +68,29 @@ export function clearSession(): Promise<void> {
   return dropDeviceRecord(SESSION_KEY);
 }
 
-/** The session at start: the durable copy (the localStorage one may be older or gone after a crash). */
+/**
+ * `current` with the tokens the service worker rotated since it was saved (with no page open it
+ * refreshes by itself), saved; `current` itself when it holds the newest ones.
+ */
+async function withQueueTokens(current: Session): Promise<Session> {
+  const queued = await newerQueueSession(current);
+  if (!queued) return current;
+  const claims = jwtClaims(queued.token);
+  const next: Session = {
+    ...current, accessToken: queued.token, refreshToken: queued.refreshToken,
+    ...(typeof claims['exp'] === 'number' ? { expiresAt: (claims['exp'] as number) * 1000 } : {}),
+  };
+  await saveSession(next);
+  return next;
+}
+
+/**
+ * The session at start: the durable copy (the localStorage one may be older or gone after a
+ * crash), with the tokens the service worker rotated while no page was open.
+ */
 export async function restoreSession(): Promise<Session | undefined> {
-  const session = await migrateFromLocalStorage<Session>(SESSION_KEY).catch(() => loadSession());
+  let session = await migrateFromLocalStorage<Session>(SESSION_KEY).catch(() => loadSession());
+  if (session) session = await withQueueTokens(session).catch(() => session);
   if (session && localStorage.getItem(SESSION_KEY) !== JSON.stringify(session)) localStorage.setItem(SESSION_KEY, JSON.stringify(session));
   return session;
 }
@@ -213,16 +237,7 @@ export async function refreshSession(): Promise<Session | undefined> {
     if (!current || current.kind !== 'password' || !current.refreshToken) return current;
     if (refusedRefresh?.token === current.refreshToken) throw new SessionError(refusedRefresh.message);
     // With no page open the service worker may have refreshed (and so rotated) the tokens itself.
-    const queued = await newerQueueSession(current);
-    if (queued) {
-      const claims = jwtClaims(queued.token);
-      current = {
-        ...current, accessToken: queued.token, refreshToken: queued.refreshToken,
-        ...(typeof claims['exp'] === 'number' ? { expiresAt: (claims['exp'] as number) * 1000 } : {}),
-      };
-      localStorage.setItem(SESSION_KEY, JSON.stringify(current));
-      await keepDeviceRecord(SESSION_KEY, current);
-    }
+    current = await withQueueTokens(current);
     if (current.expiresAt && current.expiresAt - Date.now() > 60_000) return current; // another tab just did it
     const response = await fetch('/api/auth/refresh', {
       method: 'POST', headers: { 'content-type': 'application/json' },
@@ -236,9 +251,9 @@ export async function refreshSession(): Promise<Session | undefined> {
     if (!response.ok) return current; // server trouble: keep working with what we have
     const next = sessionFrom((await response.json()) as TokenAnswer, {}, current.user);
     if (!next.refreshToken && current.refreshToken) next.refreshToken = current.refreshToken;
+    // Durable, and in the service worker's queue, before the lock is released: nobody may refresh
+    // with the spent token, not even after a restart.
     await saveSession(next);
-    // In the service worker's queue before the lock is released: it must never refresh with the old token.
-    await storeQueueSession(next);
     return next;
   };
   if (typeof navigator !== 'undefined' && navigator.locks) return navigator.locks.request(SESSION_REFRESH_LOCK, run);

@@ -68,6 +68,9 @@ export function queueSessionOf(session: Session): OutboxSession {
  */
 export async function handOverSession(session: Session | undefined): Promise<void> {
   if (!session || !supported()) return;
+  // Never a step back: the copy a page started with may be older than the tokens the service
+  // worker (or another tab) rotated since, and the queue would refresh with a spent token.
+  if (await newerQueueSession(session)) return;
   await storeQueueSession(session);
   const worker = await activeWorker();
   worker?.postMessage({ type: 'fieldsync:session', session: queueSessionOf(session) });

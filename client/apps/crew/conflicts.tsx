@@ -17,6 +17,7 @@ import {
 import { epcrSchema } from '../../../shared/schemas/epcrs.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import type { Op, Path } from '../../worker/api.ts';
+import { ActionError, useAction } from '../../ui/action.tsx';
 import { write } from '../../ui/db.ts';
 import { recordField } from '../../ui/record-field.ts';
 import type { Session } from '../../ui/session.ts';
@@ -191,6 +192,8 @@ function Version(props: { n: number; candidate: Candidate; long: boolean; disabl
 function ConflictItem({ epcr, path, entries, session, disabled }: { epcr: Epcr; path: string; entries: ConflictEntry[]; session: Session; disabled: boolean }) {
   const [combining, setCombining] = useState<string>();
   const [problem, setProblem] = useState<string>();
+  // Keeping or combining is a normal edit: a refusal is said in this conflict's card.
+  const action = useAction();
   const candidates = candidatesOf(entries);
   const values = candidates.map((c) => c.value);
   const now = currentValue(epcr, path);
@@ -202,11 +205,7 @@ function ConflictItem({ epcr, path, entries, session, disabled }: { epcr: Epcr; 
   const by = session.user.displayName ?? session.user.userId;
   const resolve = async (value: unknown) => {
     setProblem(undefined);
-    try {
-      await write.mutate('epcrs', epcr.id, resolutionOps(epcr, entries, value, by));
-    } catch (error) {
-      setProblem(`Not saved: ${error instanceof Error ? error.message : String(error)}. Nothing was changed; try again.`);
-    }
+    await action.run(() => write.mutate('epcrs', epcr.id, resolutionOps(epcr, entries, value, by)));
   };
   // The combined value is what "Keep this" writes into the field in conflict (the round-trip suite reads this).
   const declared = recordField({ collection: 'epcrs', docId: epcr.id, path }, numeric ? 'number' : 'text',
@@ -268,6 +267,7 @@ function ConflictItem({ epcr, path, entries, session, disabled }: { epcr: Epcr; 
         </div>
       )}
       {problem && <p class="hint bad" role="alert">{problem}</p>}
+      <ActionError action={action} />
     </li>
   );
 }

@@ -13,6 +13,7 @@ import { validateEpcrForFinalize } from '../../../server/hooks/epcr-validation.t
 import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
 import { epcrSchema } from '../../../shared/schemas/epcrs.ts';
 import type { Path } from '../../worker/api.ts';
+import { ActionError, useAction } from '../../ui/action.tsx';
 import { flushAll, invalidDrafts, journalEntry, journalOf, journalReplayed, onJournalChange } from '../../ui/autosave.ts';
 import { Badge, go, ListField, markReady, SelectField, TextField } from '../../ui/components.tsx';
 import { database, useDoc, write } from '../../ui/db.ts';
@@ -77,30 +78,27 @@ function placeOf(epcr: Epcr, path: Path): string {
 function FinalizeButton({ id, epcr, missing, reveal }: { id: string; epcr: Epcr; missing: number; reveal(path: Path): void }) {
   const [drafts, setDrafts] = useState(() => invalidDrafts('epcrs', id));
   const [state, setState] = useState<'idle' | 'saving' | 'refused'>('idle');
-  const [failure, setFailure] = useState<string>();
+  const action = useAction();
   useEffect(() => {
     setDrafts(invalidDrafts('epcrs', id));
     return onJournalChange(() => setDrafts(invalidDrafts('epcrs', id)));
   }, [id]);
   const finalize = async () => {
     setState('saving');
-    setFailure(undefined);
-    try {
+    let next: 'idle' | 'refused' = 'idle';
+    // A refusal (the report gone from the device, storage full, ...) is said under the button.
+    await action.run(async () => {
       await journalReplayed();
       // Twice at most: what was typed while the first writes ran goes in too.
       for (let round = 0; round < 2 && journalOf('epcrs', id).length > 0; round++) await flushAll();
       if (journalOf('epcrs', id).length > 0) {
         setDrafts(invalidDrafts('epcrs', id));
-        setState('refused');
+        next = 'refused';
         return;
       }
       await write.mutate('epcrs', id, [{ op: 'set', path: ['status'], value: 'finalized' }]);
-      setState('idle');
-    } catch (error) {
-      console.warn('fieldsync: could not finalize', error);
-      setFailure(`Not finalized: this device could not mark the report finalized (${String((error as Error)?.message ?? error).split('\n')[0]}). Try again.`);
-      setState('idle');
-    }
+    });
+    setState(next);
   };
   const pending = state === 'refused' && drafts.length === 0 && journalOf('epcrs', id).length > 0;
   return (
@@ -108,7 +106,7 @@ function FinalizeButton({ id, epcr, missing, reveal }: { id: string; epcr: Epcr;
       <button class="primary" data-testid="finalize" disabled={state === 'saving'} onClick={() => void finalize()}>
         {state === 'saving' ? 'Saving before finalizing…' : `Finalize report${missing ? ` (${missing} still missing)` : ''}`}
       </button>
-      {failure && <div class="hint bad" style="flex-basis:100%" role="alert" data-testid="finalize-failed">{failure}</div>}
+      {action.error && <div style="flex-basis:100%"><ActionError action={action} testId="finalize-failed" /></div>}
       {(drafts.length > 0 || pending) && (
         <div class="hint bad" style="flex-basis:100%" role={state === 'refused' ? 'alert' : undefined} data-testid="finalize-blocked" data-refused={state === 'refused' ? 'true' : undefined}>
           {pending ? <strong>Not finalized: some edits are still being saved. Try again in a moment.</strong> : (
@@ -146,6 +144,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const [focusPath, setFocusPath] = useState<Path>();
   const [openVital, setOpenVital] = useState<string>();
   const [discarding, setDiscarding] = useState(false);
+  // The form's buttons that write (here and in the sections): a refusal is said at its button.
+  const action = useAction();
   // Refused drafts count in the section badges: follow the journal.
   const [, setJournalTick] = useState(0);
   useEffect(() => onJournalChange(() => setJournalTick((n) => n + 1)), []);
@@ -239,6 +239,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     text: (path, label, value, extra = {}) => <TextField {...field(path, label)} value={value} maxLength={200} {...extra} />,
     select: (path, label, value, options) => <SelectField {...field(path, label)} value={value} options={options} />,
     focusItem: setFocusItem,
+    action,
   };
 
   const reopen = () => write.mutate('epcrs', id, [{ op: 'set', path: ['status'], value: 'draft' }]);
@@ -307,15 +308,18 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
       <div class="row" style="margin-bottom:12px">
         <button onClick={() => go(back.path)}>{back.label}</button>
         {!locked && !checking && <FinalizeButton id={id} epcr={epcr} missing={missing.length} reveal={reveal} />}
-        {checking && <button onClick={() => void reopen()}>Back to draft</button>}
-        {locked && <button class="primary" data-testid="addendum" onClick={() => void addendum()}>Write an addendum</button>}
+        {checking && <button onClick={() => void action.run(reopen, {}, 'reopen')}>Back to draft</button>}
+        {locked && <button class="primary" data-testid="addendum" onClick={() => void action.run(addendum, {}, 'addendum')}>Write an addendum</button>}
         {discardable && !discarding && <button data-testid="discard-report" onClick={() => setDiscarding(true)}>Discard this empty report</button>}
       </div>
+      <ActionError action={action} at="reopen" />
+      <ActionError action={action} at="addendum" />
       {discardable && discarding && (
         <div class="banner warn" role="alert" data-testid="discard-confirm">
           <p><strong>Discard this report?</strong> Nothing has been typed in it. It is removed from this tablet and from the server.</p>
-          <button class="primary" data-testid="discard-yes" onClick={() => void discard()}>Yes, discard it</button>
+          <button class="primary" data-testid="discard-yes" onClick={() => void action.run(discard, {}, 'discard')}>Yes, discard it</button>
           <button onClick={() => setDiscarding(false)}>Keep it</button>
+          <ActionError action={action} at="discard" />
         </div>
       )}
 

@@ -1,18 +1,20 @@
 /** Call: response and dispatch (eResponse, eDispatch), mostly prefilled from the CAD call. */
 import type { JSX } from 'preact';
+import { ActionError } from '../../../ui/action.tsx';
 import { write } from '../../../ui/db.ts';
 import * as codes from '../codes.ts';
 import type { FormKit } from './kit.ts';
 
-export function callSection({ epcr, id, disabled, session, text, select }: FormKit): JSX.Element {
+export function callSection({ epcr, id, disabled, session, text, select, action }: FormKit): JSX.Element {
   return (
     <>
       {!disabled && session.user.unitId && (!epcr.response?.callSign || !epcr.response?.vehicleNumber) && (
-        <p><button onClick={() => void write.mutate('epcrs', id, [
+        <p><button onClick={() => void action.run(() => write.mutate('epcrs', id, [
           ...(!epcr.response?.callSign ? [{ op: 'set' as const, path: ['response', 'callSign'], value: session.user.unitId }] : []),
           ...(!epcr.response?.vehicleNumber ? [{ op: 'set' as const, path: ['response', 'vehicleNumber'], value: session.user.unitId }] : []),
-        ])}>Fill call sign and vehicle: {session.user.unitId}</button></p>
+        ]), {}, 'fill-unit')}>Fill call sign and vehicle: {session.user.unitId}</button></p>
       )}
+      <ActionError action={action} at="fill-unit" />
       <div class="grid">
         {text(['response', 'incidentNumber'], 'Incident number', epcr.response?.incidentNumber)}
         {text(['response', 'callSign'], 'Call sign', epcr.response?.callSign)}

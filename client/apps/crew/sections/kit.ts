@@ -4,8 +4,10 @@
  * attach its finalize hint and the server's problem, and record that the field is on screen.
  */
 import type { JSX } from 'preact';
+import { epcrSchema } from '../../../../shared/schemas/epcrs.ts';
 import type { Epcr, Incident } from '../../../../shared/schemas/index.ts';
 import type { Path } from '../../../worker/api.ts';
+import type { Action, RefusalWords } from '../../../ui/action.tsx';
 import type { Session } from '../../../ui/session.ts';
 
 export type Vital = NonNullable<Epcr['vitals']>[number];
@@ -41,4 +43,18 @@ export interface FormKit {
   select(path: Path, label: string, value: string | undefined, options: readonly (readonly [string, string])[]): JSX.Element;
   /** Puts the cursor in the first field of a list item once it is on screen (after adding one). */
   focusItem(itemId: string): void;
+  /**
+   * Runs the form's buttons that write (add, copy, remove, fill): a refused write is said next to
+   * its button (`<ActionError action={action} at="…" />`, `at` naming the button), never dropped.
+   */
+  action: Action;
+}
+
+/**
+ * What "Add …" says when the list already holds as many items as a report may (the schema's
+ * limit, which the local database enforces): the generic "correct the value" would not help.
+ */
+export function addRefusal(epcr: Epcr, list: 'vitals' | 'medications' | 'procedures', what: string): RefusalWords {
+  const most = epcrSchema.properties[list].maxItems;
+  return (epcr[list]?.length ?? 0) >= most ? { invalid: `Not added: a report holds at most ${most} ${what}. Remove one that is not needed, then add again.` } : {};
 }

@@ -2,6 +2,7 @@
 import type { JSX } from 'preact';
 import type { Epcr } from '../../../../shared/schemas/index.ts';
 import { TimeField } from '../../../ui/components.tsx';
+import { ActionError } from '../../../ui/action.tsx';
 import { write } from '../../../ui/db.ts';
 import { clockOf } from '../../../ui/time.ts';
 import type { FormKit } from './kit.ts';
@@ -13,14 +14,14 @@ export const TIME_FIELDS: readonly (readonly [keyof NonNullable<Epcr['times']>, 
   ['unitCanceled', 'Cancelled'],
 ];
 
-export function timesSection({ epcr, id, disabled, incident, field }: FormKit): JSX.Element {
+export function timesSection({ epcr, id, disabled, incident, field, action }: FormKit): JSX.Element {
   const timeline = incident?.timeline as Record<string, string> | undefined;
   const fillTimes = () => {
     const ops = TIME_FIELDS.flatMap(([key]) => {
       const cad = timeline?.[key];
       return cad && !epcr.times?.[key] ? [{ op: 'set' as const, path: ['times', key], value: cad }] : [];
     });
-    if (ops.length > 0) void write.mutate('epcrs', id, ops);
+    if (ops.length > 0) void action.run(() => write.mutate('epcrs', id, ops), {}, 'fill-times');
   };
   const cadTimesMissing = TIME_FIELDS.filter(([key]) => timeline?.[key] && !epcr.times?.[key]).length;
   return (
@@ -28,6 +29,7 @@ export function timesSection({ epcr, id, disabled, incident, field }: FormKit): 
       {cadTimesMissing > 0 && !disabled && (
         <p><button onClick={fillTimes}>Fill {cadTimesMissing} time{cadTimesMissing === 1 ? '' : 's'} from the call timeline</button></p>
       )}
+      <ActionError action={action} at="fill-times" />
       <div class="grid">
         {TIME_FIELDS.map(([key, label]) => {
           const cad = timeline?.[key];

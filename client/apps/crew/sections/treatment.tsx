@@ -1,14 +1,15 @@
 /** Medications given and procedures done (eMedications, eProcedures), each with its time. */
 import type { JSX } from 'preact';
 import type { Path } from '../../../worker/api.ts';
+import { ActionError } from '../../../ui/action.tsx';
 import { NumberField, SelectField, TextField, TimeField } from '../../../ui/components.tsx';
 import { write } from '../../../ui/db.ts';
 import { itemId } from '../../../ui/ids.ts';
 import { offsetDateTime } from '../../../ui/time.ts';
 import * as codes from '../codes.ts';
-import type { FormKit, Medication, Procedure } from './kit.ts';
+import { addRefusal, type FormKit, type Medication, type Procedure } from './kit.ts';
 
-export function treatmentSection({ epcr, id, disabled, field, focusItem }: FormKit): JSX.Element {
+export function treatmentSection({ epcr, id, disabled, field, focusItem, action }: FormKit): JSX.Element {
   const addMedication = async () => {
     const mid = itemId('m');
     await write.mutate('epcrs', id, [{ op: 'append', path: ['medications'], value: { id: mid, givenAt: offsetDateTime(), medication: '' } }]);
@@ -27,7 +28,8 @@ export function treatmentSection({ epcr, id, disabled, field, focusItem }: FormK
         return (
           <div class="card" style="margin-bottom:8px" key={m.id} data-item={m.id} data-testid="medication">
             <div class="row" style="justify-content:space-between"><h3>Medication {n + 1}</h3>
-              {!disabled && <button onClick={() => void write.mutate('epcrs', id, [{ op: 'removeItem', path: ['medications'], itemId: m.id }])}>Remove</button>}</div>
+              {!disabled && <button onClick={() => void action.run(() => write.mutate('epcrs', id, [{ op: 'removeItem', path: ['medications'], itemId: m.id }]), {}, `remove-${m.id}`)}>Remove</button>}</div>
+            <ActionError action={action} at={`remove-${m.id}`} />
             <div class="grid">
               <TextField {...field(p('medication'), 'Medication')} value={m.medication} maxLength={200} required />
               <NumberField {...field(p('dose'), 'Dose')} value={m.dose} min={0} />
@@ -44,7 +46,8 @@ export function treatmentSection({ epcr, id, disabled, field, focusItem }: FormK
         return (
           <div class="card" style="margin-bottom:8px" key={pr.id} data-item={pr.id} data-testid="procedure">
             <div class="row" style="justify-content:space-between"><h3>Procedure {n + 1}</h3>
-              {!disabled && <button onClick={() => void write.mutate('epcrs', id, [{ op: 'removeItem', path: ['procedures'], itemId: pr.id }])}>Remove</button>}</div>
+              {!disabled && <button onClick={() => void action.run(() => write.mutate('epcrs', id, [{ op: 'removeItem', path: ['procedures'], itemId: pr.id }]), {}, `remove-${pr.id}`)}>Remove</button>}</div>
+            <ActionError action={action} at={`remove-${pr.id}`} />
             <div class="grid">
               <TextField {...field(p('procedure'), 'Procedure')} value={pr.procedure} maxLength={200} required />
               <NumberField {...field(p('attempts'), 'Attempts')} value={pr.attempts} integer min={codes.PROCEDURE_ATTEMPTS.min} max={codes.PROCEDURE_ATTEMPTS.max} />
@@ -57,10 +60,12 @@ export function treatmentSection({ epcr, id, disabled, field, focusItem }: FormK
       })}
       {!disabled && (
         <div class="row">
-          <button onClick={() => void addMedication()}>Add medication (time: now)</button>
-          <button onClick={() => void addProcedure()}>Add procedure (time: now)</button>
+          <button onClick={() => void action.run(addMedication, addRefusal(epcr, 'medications', 'medications'), 'add-medication')}>Add medication (time: now)</button>
+          <button onClick={() => void action.run(addProcedure, addRefusal(epcr, 'procedures', 'procedures'), 'add-procedure')}>Add procedure (time: now)</button>
         </div>
       )}
+      <ActionError action={action} at="add-medication" />
+      <ActionError action={action} at="add-procedure" />
     </>
   );
 }

@@ -5,12 +5,13 @@
  */
 import type { JSX } from 'preact';
 import type { Path } from '../../../worker/api.ts';
+import { ActionError } from '../../../ui/action.tsx';
 import { NumberField, SelectField, TimeField } from '../../../ui/components.tsx';
 import { write } from '../../../ui/db.ts';
 import { itemId } from '../../../ui/ids.ts';
 import { clockOf, offsetDateTime } from '../../../ui/time.ts';
 import * as codes from '../codes.ts';
-import type { FormKit, Vital } from './kit.ts';
+import { addRefusal, type FormKit, type Vital } from './kit.ts';
 import { gcsTotal, latestFirst } from './vital-signs.ts';
 
 const MEASURED: readonly (keyof Vital)[] = [
@@ -27,7 +28,7 @@ export interface VitalsState {
 }
 
 export function vitalsSection(kit: FormKit, state: VitalsState): JSX.Element {
-  const { epcr, id, disabled, field, serverErrors, localHints, focusItem } = kit;
+  const { epcr, id, disabled, field, serverErrors, localHints, focusItem, action } = kit;
   const vitals = epcr.vitals ?? [];
   const rows = latestFirst(vitals);
   const openId = vitals.some((v) => v.id === state.open) ? state.open : rows[0]?.vital.id;
@@ -79,8 +80,9 @@ export function vitalsSection(kit: FormKit, state: VitalsState): JSX.Element {
           // Every set stays on the page (hidden unless open) so a value it refused keeps its message.
           <div class="card" style="margin-bottom:8px" key={v.id} data-item={v.id} data-testid="vital-set" hidden={v.id !== openId}>
             <div class="row" style="justify-content:space-between"><h3>Set {n + 1}{v.takenAt ? ` — ${clockOf(v.takenAt)}` : ''}</h3>
-              {!disabled && <button onClick={() => void write.mutate('epcrs', id, [{ op: 'removeItem', path: ['vitals'], itemId: v.id }])} aria-label={`Remove vital set ${n + 1}`}>Remove</button>}
+              {!disabled && <button onClick={() => void action.run(() => write.mutate('epcrs', id, [{ op: 'removeItem', path: ['vitals'], itemId: v.id }]), {}, `remove-${v.id}`)} aria-label={`Remove vital set ${n + 1}`}>Remove</button>}
             </div>
+            <ActionError action={action} at={`remove-${v.id}`} />
             <div class="grid">
               <NumberField {...field(p('systolic'), 'Systolic BP')} value={v.systolic} integer min={0} max={400} unit="mmHg" />
               <NumberField {...field(p('diastolic'), 'Diastolic BP')} value={v.diastolic} integer min={0} max={300} unit="mmHg" />
@@ -106,10 +108,12 @@ export function vitalsSection(kit: FormKit, state: VitalsState): JSX.Element {
       })}
       {!disabled && (
         <div class="row">
-          <button class="primary big" data-testid="add-vitals" onClick={() => void add()}>Add vital signs (time: now)</button>
-          {rows[0] && <button class="big" data-testid="copy-vitals" onClick={() => void add(rows[0]!.vital)}>Copy previous set (time: now)</button>}
+          <button class="primary big" data-testid="add-vitals" onClick={() => void action.run(() => add(), addRefusal(epcr, 'vitals', 'vital sets'), 'add-vitals')}>Add vital signs (time: now)</button>
+          {rows[0] && <button class="big" data-testid="copy-vitals" onClick={() => void action.run(() => add(rows[0]!.vital), addRefusal(epcr, 'vitals', 'vital sets'), 'copy-vitals')}>Copy previous set (time: now)</button>}
         </div>
       )}
+      <ActionError action={action} at="add-vitals" />
+      <ActionError action={action} at="copy-vitals" />
     </>
   );
 }

@@ -1,0 +1,75 @@
+/**
+ * Issue 14, defect 8 in the ePCR form: the buttons that write (add a vital set, copy the previous
+ * one, add a medication, remove an item, Back to draft, Write an addendum, ...) said nothing when
+ * the local database refused the write: the promise was dropped (`void`), nothing appeared, and
+ * only the console knew why. Here the report already holds as many medications as a report can
+ * (the schema's 500): "Add medication" must say, next to the button, that nothing was saved and
+ * why; once one is removed, the same button works and the report reaches the server.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Epcr } from '../../shared/schemas/index.ts';
+import { launchBrowser, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
+import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
+
+const MOST = 500;
+
+describe('a refused write at an ePCR button is said at the button (browser)', () => {
+  const server = new E2eServer(e2ePort(483), { workflows: false });
+  let browser: Browser;
+  const errors: string[] = [];
+  const reportId = randomUUID();
+
+  beforeAll(async () => {
+    await ensureApps();
+    await server.start();
+    browser = await launchBrowser();
+    const givenAt = offsetNow(new Date(Date.now() - 30 * 60_000));
+    await server.seed('epcrs', [{
+      id: reportId, status: 'draft', unitId: 'M7',
+      patient: { lastName: 'Okafor', firstName: 'Ada' },
+      medications: Array.from({ length: MOST }, (_, n) => ({ id: `m${n + 1}`, givenAt, medication: `normal saline bolus ${n + 1}` })),
+    }]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server.dispose();
+    if (errors.length) console.log(errors.join('\n'));
+  });
+
+  const medicationsOnServer = async () => ((await server.docs<Epcr>('epcrs', [reportId]))[0]?.medications ?? []).map((m) => m.medication);
+
+  it('"Add medication" on a report that holds the most a report can says so next to the button, and adds nothing', async () => {
+    const page = await browser.newPage();
+    watchConsole(page, 'crew', errors);
+    await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-7:M7`, '/crew/');
+    await page.goto(`${server.url}/crew/#/epcr/${reportId}/treatment`);
+    await page.locator(`[data-testid="epcr-form"][data-id="${reportId}"]`).waitFor({ timeout: 20_000 });
+    const treatment = page.locator('[data-testid="section"][data-section="treatment"]');
+    const cards = treatment.locator('[data-testid="medication"]');
+    await expect.poll(() => cards.count(), { timeout: 20_000 }).toBe(MOST);
+
+    const add = treatment.getByRole('button', { name: 'Add medication (time: now)' });
+    await add.click();
+    // The refusal is said right under the row of buttons it came from, in words.
+    const message = treatment.locator('.row:has(button:text("Add medication")) + [data-testid="action-error"]');
+    await message.waitFor({ timeout: 10_000 });
+    expect(await textOf(message)).toMatch(new RegExp(`^Not added: a report holds at most ${MOST} medications\\. Remove one`));
+    await message.scrollIntoViewIfNeeded();
+    await screenshot(page, 'epcr-refused-add-medication', { keepScroll: true });
+    expect(await cards.count(), 'medications on the screen').toBe(MOST);
+
+    // One removed, the same button works, the message goes, and the report on the server has the new one.
+    await cards.first().getByRole('button', { name: 'Remove' }).click();
+    await expect.poll(() => cards.count(), { timeout: 10_000 }).toBe(MOST - 1);
+    await add.click();
+    await expect.poll(() => cards.count(), { timeout: 10_000 }).toBe(MOST);
+    expect(await treatment.locator('[data-testid="action-error"]').count()).toBe(0);
+    await cards.last().getByLabel('Medication', { exact: true }).fill('aspirin');
+    await expect.poll(async () => (await medicationsOnServer()).at(-1), { timeout: 30_000 }).toBe('aspirin');
+    expect((await medicationsOnServer())[0]).toBe('normal saline bolus 2');
+    await page.close();
+  }, 180_000);
+});
