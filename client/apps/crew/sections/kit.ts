@@ -7,6 +7,7 @@ import type { JSX } from 'preact';
 import type { Epcr, Incident } from '../../../../shared/schemas/index.ts';
 import type { Path } from '../../../worker/api.ts';
 import type { Session } from '../../../ui/session.ts';
+import type { TimeRange } from '../../../ui/time-range.ts';
 
 export type Vital = NonNullable<Epcr['vitals']>[number];
 export type Medication = NonNullable<Epcr['medications']>[number];
@@ -24,6 +25,8 @@ export interface FieldProps {
   hint?: string;
   /** The conflict marker when two devices wrote different values at this field (client/apps/crew/conflicts.tsx). */
   note?: JSX.Element;
+  /** For a time field: the earliest time it takes (measured from the call); the other fields ignore it. */
+  range: TimeRange;
 }
 
 export interface FormKit {
