@@ -19,6 +19,7 @@ import { homeFor } from './session.ts';
 import { recordField } from './record-field.ts';
 import { deliveryNote, kickServiceWorker } from './sw-queue.ts';
 import { ago, fromLocalInput, localOffset, offsetDateTime, offsetOf, toLocalInput } from './time.ts';
+import { latestTime, timeRangeProblem, type TimeRange } from './time-range.ts';
 
 // ---- routing (hash) -------------------------------------------------------------------------
 export const route = signal(location.hash.replace(/^#\/?/, ''));
@@ -481,7 +482,11 @@ function describedBy(id: string, problem?: string, serverError?: string, hint?: 
   return [problem && `${id}-problem`, serverError && `${id}-server`, hint && !problem && `${id}-hint`].filter(Boolean).join(' ') || undefined;
 }
 
-export function TextField(props: FieldBase & { value: string | undefined; multiline?: boolean; maxLength?: number; required?: boolean; inputMode?: string; pattern?: RegExp; patternHint?: string }) {
+export function TextField(props: FieldBase & {
+  value: string | undefined; multiline?: boolean; maxLength?: number; required?: boolean; inputMode?: string; pattern?: RegExp; patternHint?: string;
+  /** A check past the pattern (a date that exists and is not after the call): why the value is refused, or undefined. */
+  validate?: (value: string) => string | undefined;
+}) {
   const id = useId();
   const { draft, change, problem, focus, discard } = useDraft(props, props.value ?? '');
   const onInput = (event: TargetedEvent<HTMLInputElement | HTMLTextAreaElement>) => {
@@ -490,6 +495,8 @@ export function TextField(props: FieldBase & { value: string | undefined; multil
     if (props.maxLength && raw.length > props.maxLength) return change(raw, { ok: false, message: `At most ${props.maxLength} characters.` });
     if (!trimmed && props.required) return change(raw, { ok: false, message: 'Required.' });
     if (trimmed && props.pattern && !props.pattern.test(trimmed)) return change(raw, { ok: false, message: props.patternHint ?? 'This value has the wrong form.' });
+    const refused = trimmed && props.validate ? props.validate(trimmed) : undefined;
+    if (refused) return change(raw, { ok: false, message: refused });
     change(raw, { ok: true, value: props.multiline ? (raw === '' ? undefined : raw) : trimmed === '' ? undefined : trimmed });
   };
   const common = {
@@ -572,22 +579,29 @@ export function SelectField(props: FieldBase & { value: string | undefined; opti
   );
 }
 
-/** A time with its offset: the wall clock in a `datetime-local` input, the offset shown and kept. */
-export function TimeField(props: FieldBase & { value: string | undefined }) {
+/**
+ * A time with its offset: the wall clock in a `datetime-local` input, the offset shown and kept.
+ * It refuses a time in the future and one before `range` (client/ui/time-range.ts), declaring both
+ * bounds as epoch ms (data-min, data-max: the latest moves with the clock).
+ */
+export function TimeField(props: FieldBase & { value: string | undefined; range?: TimeRange | undefined }) {
   const id = useId();
   const offset = offsetOf(props.value);
   const { draft, change, problem, focus, discard } = useDraft(props, toLocalInput(props.value));
+  // The minute, so the declaration changes once a minute, not on every tick.
+  const latest = latestTime(Math.floor(clock.value / 60_000) * 60_000);
   return (
     <FieldFrame id={id} wide label={`${props.label} (UTC${offset})`} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <div class="row" style="flex-wrap:nowrap">
         <input id={id} type="datetime-local" step={1} value={draft} {...focus} disabled={props.disabled} data-testid={props.testId}
-          {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'time')}
+          {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'time', { min: props.range?.earliest, max: latest })}
           aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, props.hint)}
           onInput={(event) => {
             const raw = event.currentTarget.value;
             if (raw === '') return change(raw, { ok: true, value: undefined });
             const value = fromLocalInput(raw, props.value ? offset : localOffset());
-            change(raw, value ? { ok: true, value } : { ok: false, message: 'Enter a date and time.' });
+            const outOfRange = value ? timeRangeProblem(value, props.range) : undefined;
+            change(raw, !value ? { ok: false, message: 'Enter a date and time.' } : outOfRange ? { ok: false, message: outOfRange } : { ok: true, value });
           }} />
         <button type="button" disabled={props.disabled} aria-label={`${props.label}: now`}
           onClick={() => {

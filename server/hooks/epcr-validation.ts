@@ -13,6 +13,8 @@
  *   billing needs (CMS service level, loaded miles, pickup ZIP) (ems-domain §4).
  * - Codes the engine interprets (unit disposition, transport disposition, service level) must be
  *   known codes, and the CAD/crew times must not run backwards (national Schematron time rules).
+ * - No recorded time in the future (beyond the Schematron's hour of slack) and no date of birth
+ *   after the day of the call; the clock is the caller's (`context.now`), so this stays pure.
  * - An addendum needs a reason and must amend a locked report.
  */
 import { holdsBothVersions, openConflicts } from '../../shared/merge/index.ts';
@@ -27,7 +29,18 @@ export interface FinalizeProblem {
 export interface FinalizeContext {
   /** For an addendum: the report it amends, as stored (undefined when not found). */
   original?: Epcr | undefined;
+  /** The server's clock (epoch ms), for times in the future; without it they are not checked. */
+  now?: number | undefined;
 }
+
+/**
+ * How far past the server's clock a recorded time may lie: the national Schematron's own slack
+ * (nemSch_e056: eTimes.13 "should not be in the future", current time + PT1H). Applied to every
+ * time of the report, since none can be of something that has not happened; the device refuses
+ * a typed time past its own clock + 5 minutes (client/ui/time-range.ts), so this catches stamps
+ * from a device whose clock is off, and times written by an older app.
+ */
+export const FUTURE_TIME_SLACK_MS = 3_600_000;
 
 /** eDisposition.27 values meaning no patient was seen: no patient section, no vitals needed. */
 export const NO_PATIENT_UNIT_DISPOSITIONS: ReadonlySet<string> = new Set([
@@ -129,6 +142,7 @@ export function validateEpcrForFinalize(epcr: Epcr, context: FinalizeContext = {
   }
   checkServiceLevel(epcr, problems);
   checkTimeOrder(times, problems);
+  checkNotInFuture(epcr, context.now, problems);
   return problems;
 }
 
@@ -146,6 +160,7 @@ function validateAddendum(
   }
   checkServiceLevel(epcr, problems);
   checkTimeOrder(epcr.times ?? {}, problems);
+  checkNotInFuture(epcr, context.now, problems);
   return problems;
 }
 
@@ -168,6 +183,41 @@ function checkTimeOrder(times: NonNullable<Epcr['times']>, problems: FinalizePro
       continue;
     }
     latest = { at, label, value: value! };
+  }
+}
+
+/** Every recorded time of the report, by the path the form names it with. */
+function recordedTimes(epcr: Epcr): [string, string][] {
+  const out: [string, string][] = [];
+  const add = (path: string, value: string | undefined) => {
+    if (!blank(value)) out.push([path, value!]);
+  };
+  for (const [key, value] of Object.entries(epcr.times ?? {})) add(`times.${key}`, value as string | undefined);
+  add('situation.onset', epcr.situation?.onset);
+  add('situation.lastKnownWell', epcr.situation?.lastKnownWell);
+  add('history.lastOralIntake', epcr.history?.lastOralIntake);
+  for (const v of epcr.vitals ?? []) add(`vitals[${v.id}].takenAt`, v.takenAt);
+  for (const m of epcr.medications ?? []) add(`medications[${m.id}].givenAt`, m.givenAt);
+  for (const p of epcr.procedures ?? []) add(`procedures[${p.id}].performedAt`, p.performedAt);
+  return out;
+}
+
+/** Times after the server's clock (plus the Schematron's hour), and a birth after the call's day. */
+function checkNotInFuture(epcr: Epcr, now: number | undefined, problems: FinalizeProblem[]): void {
+  if (now === undefined) return;
+  for (const [path, value] of recordedTimes(epcr)) {
+    const at = Date.parse(value);
+    if (!Number.isNaN(at) && at > now + FUTURE_TIME_SLACK_MS) {
+      problems.push({ path, message: `This time (${value}) is in the future: check the date` });
+    }
+  }
+  const dob = epcr.patient?.dateOfBirth;
+  if (!blank(dob)) {
+    // A date without a zone: compared with the call's day as the crew recorded it, or with the
+    // latest calendar day anywhere now (UTC+14) for a report without times.
+    const call = epcr.times?.psapCall ?? epcr.times?.unitNotified;
+    const day = call && /^\d{4}-\d{2}-\d{2}/.test(call) ? call.slice(0, 10) : new Date(now + 14 * 3_600_000).toISOString().slice(0, 10);
+    if (dob! > day) problems.push({ path: 'patient.dateOfBirth', message: `Date of birth ${dob} is after the day of the call (${day}): check the year` });
   }
 }
 

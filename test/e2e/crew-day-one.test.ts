@@ -129,6 +129,32 @@ describe('crew ePCR day-one features (browser)', () => {
     expect((await storedReport(id))?.patient?.age).toBe(70);
   });
 
+  it('refuses a date of birth in the future or that does not exist, and a time in the future, at the field; the stored values stay', async () => {
+    const id = await newReport();
+    await page.getByTestId('section-patient').click();
+    const dob = page.getByLabel('Date of birth (YYYY-MM-DD)');
+    await dob.fill('1958-03-14');
+    await expect.poll(async () => (await storedReport(id))?.patient?.dateOfBirth, { timeout: 20_000 }).toBe('1958-03-14');
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date());
+    const nextYear = `${Number(today.slice(0, 4)) + 1}${today.slice(4)}`;
+    await dob.fill(nextYear);
+    await expect.poll(() => textOf(dob.locator('xpath=ancestor::*[contains(@class,"field")][1]'))).toContain('This date of birth is in the future. Check the year.');
+    await dob.fill('1958-02-31');
+    await expect.poll(() => textOf(dob.locator('xpath=ancestor::*[contains(@class,"field")][1]'))).toContain('There is no 1958-02-31.');
+
+    // A time two days ahead (a wrong day): refused at the field, never stored.
+    await page.getByTestId('section-times').click();
+    const back = page.getByLabel('Back in service (UTC-05:00)');
+    const ahead = new Intl.DateTimeFormat('en-CA', {
+      timeZone: 'America/New_York', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+    }).format(new Date(Date.now() + 2 * 86_400_000)).replace(', ', 'T');
+    await back.fill(ahead);
+    await expect.poll(() => textOf(back.locator('xpath=ancestor::*[contains(@class,"field")][1]'))).toContain('This time is in the future');
+    const stored = await storedReport(id);
+    expect(stored?.patient?.dateOfBirth).toBe('1958-03-14');
+    expect(stored?.times?.backInService).toBeUndefined();
+  });
+
   it('shows vitals as a table over time, latest first, with the GCS total; copies the previous set; edits any set', async () => {
     const id = await newReport();
     await page.getByTestId('section-vitals').click();

@@ -28,6 +28,7 @@ import { callSection } from './sections/call.tsx';
 import { dispositionSection } from './sections/disposition.tsx';
 import { historySection } from './sections/history.tsx';
 import type { FieldProps, FormKit } from './sections/kit.ts';
+import { timeRangeFor } from '../../ui/time-range.ts';
 import { fieldMessage, filled, pathName, pathOf, plainWords, SECTIONS, sectionAnchorOf, valueAt, type SectionAnchor } from './sections/model.ts';
 import { narrativeSection } from './sections/narrative.tsx';
 import { SectionNav, type SectionStatus } from './sections/nav.tsx';
@@ -221,6 +222,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const rendered = new Set<string>(['vitals']);
   // Something typed that the database does not hold yet (a refused value, an edit on its way).
   let typedNotStored = LINES_PATHS.some((path) => journalEntry('epcrs', id, path) !== undefined);
+  // What a time field's earliest accepted time is measured from (client/ui/time-range.ts).
+  const callTime = incident?.timeline?.psapCall ?? incident?.timeline?.unitNotified ?? epcr.times?.psapCall ?? epcr.times?.unitNotified;
   const field = (path: Path, label: string): FieldProps => {
     const name = pathName(path);
     rendered.add(name);
@@ -228,7 +231,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     const draft = journalEntry('epcrs', id, path);
     if (draft) typedNotStored = true;
     return {
-      label, collection: 'epcrs' as const, docId: id, path, disabled, testId: name,
+      label, collection: 'epcrs' as const, docId: id, path, disabled, testId: name, range: timeRangeFor(name, callTime),
       serverError: serverErrors.get(name),
       ...(hint ? { hint } : {}),
       ...(conflictsAt(epcr, path).length > 0 ? { note: <ConflictMarker epcr={epcr} path={path} /> } : {}),

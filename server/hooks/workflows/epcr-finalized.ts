@@ -31,7 +31,7 @@ export function epcrFinalizedWorkflow(): Workflow {
       await writeDoc(ctx, 'epcrs', payload.id, (current) => {
         // Decided on the state inside the write: a report edited since the request is judged as it is now.
         if (!current || current._deleted || current.status !== 'finalized' || current.lockedAt) return undefined;
-        const problems = validateEpcrForFinalize(current as Epcr, { original: original as Epcr | undefined });
+        const problems = validateEpcrForFinalize(current as Epcr, { original: original as Epcr | undefined, now: now.getTime() });
         if (problems.length > 0) {
           ctx.log.info({ epcrId: current.id, problems: problems.length }, 'finalize refused; report returned to draft');
           return { ...current, status: 'draft' as const, finalizeErrors: problems.slice(0, 200) };

@@ -238,6 +238,8 @@ describe('round trip: crew ePCR (browser)', () => {
       else noRefusal.push(`${plan.input.path} (${plan.kind})`);
     }
     console.log(`round-trip: epcr: ${refusals.length} typed inputs with a refused value; none derivable for ${noRefusal.length}: ${noRefusal.join(', ')}`);
+    // Every typed field refuses something (issue 14): a field with nothing to refuse declares no range, length or pattern.
+    expect.soft(noRefusal, 'typed inputs without a refused value (declare its range, length or pattern)').toEqual([]);
     const writesBefore = server.deviceWrites.length;
     const unshown: string[] = [];
     for (const section of sections) {

@@ -364,8 +364,9 @@ export interface Refusal { input: FoundInput; typed: string; why: string }
 /**
  * One value the form must refuse, from the field's declared constraints and its schema: letters
  * or a number out of range in a number field, text past the length limit, text off the pattern,
- * a line longer than a list item may be, an empty required field. Undefined when nothing can be
- * typed that the field must refuse (a select; a date-time picker holds only valid times).
+ * a line longer than a list item may be, an empty required field, a time outside the range the
+ * field declares. Undefined when nothing can be typed that the field must refuse (a select; a time
+ * field that declares no range).
  */
 export function refusedValue(input: FoundInput, n: number): Refusal | undefined {
   const kind = kindOf(input);
@@ -383,6 +384,13 @@ export function refusedValue(input: FoundInput, n: number): Refusal | undefined 
     if (input.required && input.nativeMaxLength !== undefined) return { input, typed: '', why: 'empty, but required' };
     if (maxLength !== undefined) return { input, typed: 'x'.repeat(maxLength + 1), why: `${maxLength + 1} characters, over the limit of ${maxLength}` };
     if (input.required) return { input, typed: '', why: 'empty, but required' };
+    return undefined;
+  }
+  if (kind === 'time') {
+    // A date-time picker holds only real times; the range the field declares (epoch ms) is what it
+    // refuses: two days past its latest (the future), else a day before its earliest.
+    if (input.max !== undefined) return { input, typed: wallClock(new Date(Math.max(input.max, Date.now()) + 2 * 86_400_000)), why: 'two days in the future' };
+    if (input.min !== undefined) return { input, typed: wallClock(new Date(input.min - 86_400_000)), why: 'a day before the earliest time the field takes' };
     return undefined;
   }
   if (kind === 'lines') {

@@ -51,5 +51,11 @@ describe('round-trip walker', () => {
     const line = refusedValue(input({ path: 'history.allergies', multiline: true }), 0)!;
     expect(Math.max(...line.typed.split('\n').map((l) => l.length))).toBe(201);
     expect(refusedValue(input({ path: 'patient.sex', kind: 'select', tag: 'select' }), 0)).toBeUndefined();
+    // A time field: past the latest time it declares (epoch ms), a time two days ahead.
+    const latest = Date.now() + 5 * 60_000;
+    const future = refusedValue(input({ path: 'vitals[v1].takenAt', kind: 'time', type: 'datetime-local', max: latest }), 0)!;
+    expect(future.typed).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/);
+    expect(Date.parse(`${future.typed}Z`)).toBeGreaterThan(latest + 86_400_000 - 14 * 3600_000);
+    expect(refusedValue(input({ path: 'times.psapCall', kind: 'time', type: 'datetime-local' }), 0)).toBeUndefined();
   });
 });

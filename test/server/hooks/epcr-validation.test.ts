@@ -97,6 +97,23 @@ describe('finalize validation of an ePCR', () => {
     expect(validateEpcrForFinalize(epcr)).toEqual([]);
   });
 
+  it('refuses, by the server clock, a time in the future (beyond the Schematron hour) and a birth after the call', () => {
+    const epcr = overdoseEpcr(); // the call: 2024-10-07 evening, -04:00
+    const now = Date.parse('2024-10-08T02:00:00Z'); // 22:00-04:00 the same day
+    expect(validateEpcrForFinalize(epcr, { now })).toEqual([]);
+    epcr.times!.backInService = '2024-10-07T22:59:00-04:00'; // 59 minutes ahead of the server: a clock that is off
+    expect(validateEpcrForFinalize(epcr, { now })).toEqual([]);
+    epcr.times!.backInService = '2024-10-09T22:10:00-04:00'; // two days ahead: a wrong date
+    epcr.vitals![0]!.takenAt = '2025-10-07T20:40:00-04:00'; // a wrong year
+    epcr.patient!.dateOfBirth = '2024-10-08';
+    const problems = validateEpcrForFinalize(epcr, { now });
+    expect(problems.map((p) => p.path)).toEqual(['times.backInService', `vitals[${epcr.vitals![0]!.id}].takenAt`, 'patient.dateOfBirth']);
+    expect(problems[0]!.message).toBe('This time (2024-10-09T22:10:00-04:00) is in the future: check the date');
+    expect(problems[2]!.message).toBe('Date of birth 2024-10-08 is after the day of the call (2024-10-07): check the year');
+    // Without the clock (the device's own pre-check), no time is judged against one.
+    expect(validateEpcrForFinalize(epcr).map((p) => p.path)).toEqual([]);
+  });
+
   it('an addendum needs a reason and a locked original', () => {
     const original = { ...overdoseEpcr(), lockedAt: '2024-10-07T22:00:00-04:00' };
     const addendum: Epcr = { id: '4f0e3bb8-5d43-4d0c-9d7b-3c6f8b2a1d10', tenantId: 't', rev: '1-a', status: 'finalized', unitId: 'u', addendumOf: original.id };

@@ -9,6 +9,7 @@ import type { Epcr, Incident } from '../../../../shared/schemas/index.ts';
 import type { Path } from '../../../worker/api.ts';
 import type { Action, RefusalWords } from '../../../ui/action.tsx';
 import type { Session } from '../../../ui/session.ts';
+import type { TimeRange } from '../../../ui/time-range.ts';
 
 export type Vital = NonNullable<Epcr['vitals']>[number];
 export type Medication = NonNullable<Epcr['medications']>[number];
@@ -26,6 +27,8 @@ export interface FieldProps {
   hint?: string;
   /** The conflict marker when two devices wrote different values at this field (client/apps/crew/conflicts.tsx). */
   note?: JSX.Element;
+  /** For a time field: the earliest time it takes (measured from the call); the other fields ignore it. */
+  range: TimeRange;
 }
 
 export interface FormKit {

@@ -6,7 +6,7 @@ import { NumberField } from '../../../ui/components.tsx';
 import { journalEntry } from '../../../ui/autosave.ts';
 import { write } from '../../../ui/db.ts';
 import * as codes from '../codes.ts';
-import { ageFromBirth, callDay } from './age.ts';
+import { ageFromBirth, callDay, dateOfBirthProblem } from './age.ts';
 import type { FormKit } from './kit.ts';
 
 /**
@@ -59,7 +59,10 @@ export function patientSection(kit: FormKit): JSX.Element {
     <div class="grid">
       {text(['patient', 'lastName'], 'Last name', epcr.patient?.lastName)}
       {text(['patient', 'firstName'], 'First name', epcr.patient?.firstName)}
-      {text(['patient', 'dateOfBirth'], 'Date of birth (YYYY-MM-DD)', epcr.patient?.dateOfBirth, { pattern: /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/, patternHint: 'Write the date as YYYY-MM-DD, e.g. 1958-03-14.', maxLength: 10 })}
+      {text(['patient', 'dateOfBirth'], 'Date of birth (YYYY-MM-DD)', epcr.patient?.dateOfBirth, {
+        pattern: /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/, patternHint: 'Write the date as YYYY-MM-DD, e.g. 1958-03-14.', maxLength: 10,
+        validate: (value: string) => dateOfBirthProblem(value, callDay(epcr)),
+      })}
       <NumberField {...field(['patient', 'age'], 'Age')} value={epcr.patient?.age} integer min={0} max={150} />
       {select(['patient', 'ageUnits'], 'Age in', epcr.patient?.ageUnits, codes.AGE_UNITS)}
       <AgeFromBirth epcr={epcr} id={id} disabled={disabled} />
