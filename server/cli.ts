@@ -2,6 +2,7 @@ import { buildServer } from './app.ts';
 import { demoCredentialsText, seedDemoTenant } from './auth/demo.ts';
 import { ConfigError, readConfig } from './config.ts';
 import { ensureClientBuilt } from './http/static.ts';
+import { seedDemoData } from './demo/index.ts';
 
 /** `npm start`: the server on embedded SQLite (or PostgreSQL with STORE=postgres), configured from the environment. */
 async function main(): Promise<void> {
@@ -37,7 +38,15 @@ async function main(): Promise<void> {
   if (config.seedDemo) {
     // Idempotent: only when the demo agency does not exist yet.
     const { created } = await seedDemoTenant(app.identities);
-    if (created) app.log.info('created the demo agency "demo" with one user per role');
+    if (created) {
+      app.log.info('created the demo agency "demo" with one user per role');
+      // Its data too, written like real data so the hooks run on it: the runner starts when the app is ready.
+      await app.ready();
+      const { claimed } = await seedDemoData(app);
+      app.log.info(claimed
+        ? 'wrote the demo data: units M1-M3, calls D-1001..D-1003, a billed report with its claim, job SO-2001 for T1'
+        : 'wrote the demo data, but the finished report was not billed in time, so it has no claim (see the hook log)');
+    }
   }
   const address = await app.listen({ port: config.port, host: config.host });
   app.log.info(`fieldsync listening on ${address} (data in ${config.storeKind === 'postgres' ? `PostgreSQL schema ${config.databaseSchema}` : config.dataDir}, store ${app.store.kind})`);

@@ -1,0 +1,57 @@
+/**
+ * M1's finished report of the closed call D-1001 (chest pain, ALS emergency transport to Danbury
+ * Hospital). It is written complete with status `finalized`, as a crew's finalize arrives: the
+ * epcr-finalized workflow validates and locks it, and epcr-billing makes its billing record.
+ * Its id is the stub id of (D-1001, M1), so incident-created finds it and makes no second report.
+ */
+import type { Epcr } from '../../shared/schemas/index.ts';
+import { stubEpcrId } from '../hooks/workflows/support.ts';
+import { CITY, CITY_GNIS, locationOf, PLACES } from './places.ts';
+import { closedCallTimes, closedIncidentId, CLOSED_INCIDENT } from './incidents.ts';
+import { minutesAgo } from './clock.ts';
+import { createIfMissing, type DemoSeedContext, type SeedDoc } from './write.ts';
+
+export const finishedEpcrId = (tenantId: string) => stubEpcrId(tenantId, closedIncidentId(tenantId), 'M1');
+
+export function finishedEpcr(tenantId: string, now: Date): SeedDoc<'epcrs'> {
+  const times = closedCallTimes(now);
+  const at = (minutes: number) => minutesAgo(now, minutes);
+  const report: SeedDoc<'epcrs'> & Partial<Epcr> = {
+    id: finishedEpcrId(tenantId), status: 'finalized', unitId: 'M1', incidentId: closedIncidentId(tenantId),
+    record: { pcrNumber: `${times.unitNotified.slice(0, 10)}-0001` },
+    response: {
+      agencyNumber: 'DEMO-001', incidentNumber: CLOSED_INCIDENT, responseNumber: `${CLOSED_INCIDENT}.1`,
+      serviceType: '2205001', unitCapability: '2207015', vehicleNumber: 'DEMO-M1', callSign: 'M1', responseMode: '2223001',
+    },
+    dispatch: { reason: '2301021', priority: '2305001', cadRecordId: 'CAD-24-1001', complaint: 'Chest pain, 67 y/o male, diaphoretic' },
+    times,
+    scene: {
+      address: { street: PLACES.closedCall.street, city: CITY_GNIS, state: CITY.state, zip: CITY.zip, county: CITY.county },
+      location: locationOf(PLACES.closedCall), numberOfPatients: 1, locationType: 'Y92.009',
+    },
+    patient: {
+      firstName: 'Walter', lastName: 'Demo', dateOfBirth: '1959-04-18', age: 67, ageUnits: '2516009', sex: '9919003',
+      address: { street: '57 Main Street', apartment: '3', city: CITY_GNIS, state: CITY.state, zip: CITY.zip, county: CITY.county },
+    },
+    situation: {
+      possibleInjury: '9922001', chiefComplaint: 'Chest pain', primarySymptom: 'R07.9', primaryImpression: 'I20.9', acuity: '2813003',
+    },
+    vitals: [
+      { id: 'v1', takenAt: at(178), systolic: 162, diastolic: 94, heartRate: 104, respiratoryRate: 22, spo2: 94, pain: 8, avpu: '3326001' },
+      { id: 'v2', takenAt: at(168), systolic: 148, diastolic: 88, heartRate: 96, respiratoryRate: 18, spo2: 97, pain: 5, avpu: '3326001' },
+    ],
+    narrative: { text: 'Demo report. 67 y/o M, substernal chest pain 30 min, diaphoretic. 12-lead without STEMI. Transported emergent to Danbury Hospital ED, care transferred to RN.' },
+    disposition: {
+      destinationName: 'Danbury Hospital', destinationCode: '070033',
+      destinationAddress: { street: PLACES.hospital.street, city: CITY_GNIS, state: '09', zip: CITY.zip, county: CITY.county },
+      destinationType: '4221003', unitDisposition: '4227001', patientEvaluationCare: '4228001', crewDisposition: '4229001',
+      transportDisposition: '4230001', preArrivalAlert: '4224001', loadedMiles: 1.4,
+    },
+    payment: { primaryMethod: '2601005', serviceLevel: '2650003', insuranceCompany: 'Medicare', memberId: '1EG4TE5MK72' },
+  };
+  return report;
+}
+
+export async function seedFinishedEpcr(ctx: DemoSeedContext): Promise<void> {
+  await createIfMissing(ctx, 'epcrs', finishedEpcr(ctx.tenantId, ctx.now));
+}

@@ -1,0 +1,100 @@
+/**
+ * The demo data `npm start` writes for the agency "demo": after the seed and the hooks settle,
+ * each role's app pulls something to show through the real sync routes, and seeding again
+ * changes nothing. Real server, real SQLite store, the real workflow catalogue with the
+ * outside systems unconfigured (as on a fresh development server).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDemoTenant } from '../../../server/auth/demo.ts';
+import { seedDemoData } from '../../../server/demo/index.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { settled, xsdDir } from '../hooks/support.ts';
+
+type Doc = Record<string, unknown> & { id: string };
+
+let server: TestServer;
+
+async function pull(token: string, collection: string): Promise<Doc[]> {
+  const query = new URLSearchParams({ schemaVersion: String(schemaVersionOf(collection)), limit: '1000' });
+  const response = await fetch(`${server.url}/api/sync/${collection}/pull?${query}`, { headers: { authorization: `Bearer ${token}` } });
+  expect(response.status, `${collection} pull with ${token}`).toBe(200);
+  return ((await response.json()) as { documents: Doc[] }).documents;
+}
+
+/** Every stored version in commit order, to see whether anything was written. */
+async function lastSeqs(): Promise<Record<string, number>> {
+  const seqs: Record<string, number> = {};
+  for (const collection of ['units', 'incidents', 'epcrs', 'billing_records', 'claims', 'orders', 'tickets', 'jobs', 'gps_points', 'unit_status_events']) {
+    const page = await server.app.store.pull({ collection, tenantId: 'demo', afterSeq: 0, limit: 10_000 });
+    seqs[collection] = page.lastSeq;
+  }
+  return seqs;
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ nemsisXsdDir: xsdDir, hookRunner: { baseDelayMs: 20, maxDelayMs: 200, pollMs: 50 } });
+  expect((await seedDemoTenant(server.app.identities)).created).toBe(true);
+  expect(await seedDemoData(server.app)).toEqual({ claimed: true });
+  await settled(server);
+});
+afterAll(async () => { await server.close(); });
+
+describe('demo data', () => {
+  it('crew M1 sees its active call and the report stub the hooks made for it, and its finished report', async () => {
+    const token = 'dev:demo:crew:x:M1';
+    const incidents = await pull(token, 'incidents');
+    const active = incidents.find((i) => i['incidentNumber'] === 'D-1002');
+    expect(active).toMatchObject({ assignedUnitId: 'M1', status: 'dispatched', address: { street: '112 Osborne Street', city: 'Danbury' } });
+    const epcrs = await pull(token, 'epcrs');
+    const stub = epcrs.find((e) => e['incidentId'] === active!.id);
+    expect(stub).toMatchObject({ status: 'draft', unitId: 'M1', response: { incidentNumber: 'D-1002', callSign: 'M1' } });
+    expect(String((stub!['times'] as Record<string, string>)['unitNotified'])).toMatch(/[+-]\d\d:\d\d$/);
+    const finished = epcrs.find((e) => (e['response'] as { incidentNumber?: string })['incidentNumber'] === 'D-1001');
+    expect(finished).toMatchObject({ status: 'finalized', finalizeErrors: [] });
+    expect(finished!['lockedAt']).toEqual(expect.any(String));
+    const units = await pull(token, 'units');
+    expect(units.map((u) => u['callSign'])).toEqual(['M1']);
+    expect(units[0]).toMatchObject({ status: 'en_route', currentIncidentId: active!.id });
+    const track = await pull(token, 'gps_points');
+    expect(track.length).toBeGreaterThanOrEqual(8);
+    expect(track.every((p) => p['sourceType'] === 'unit' && p['sourceId'] === 'M1')).toBe(true);
+  });
+
+  it('dispatch sees the three units and the closed, active and new calls', async () => {
+    const token = 'dev:demo:dispatcher:x';
+    const units = await pull(token, 'units');
+    expect(units.map((u) => `${String(u['callSign'])} ${String(u['status'])}`).sort()).toEqual(['M1 en_route', 'M2 available', 'M3 staged']);
+    expect(units.every((u) => typeof (u['lastPosition'] as { lat?: number } | undefined)?.lat === 'number')).toBe(true);
+    const incidents = await pull(token, 'incidents');
+    expect(incidents.map((i) => `${String(i['incidentNumber'])} ${String(i['status'])}`).sort()).toEqual(['D-1001 closed', 'D-1002 dispatched', 'D-1003 new']);
+    expect(incidents.find((i) => i['incidentNumber'] === 'D-1003')!['assignedUnitId']).toBeUndefined();
+  });
+
+  it('the biller sees the finished report\'s billing record, ready, and its claim', async () => {
+    const token = 'dev:demo:biller:x';
+    const billing = await pull(token, 'billing_records');
+    expect(billing).toHaveLength(1);
+    expect(billing[0]).toMatchObject({ status: 'ready', serviceLevel: 'ALS1-EMERGENCY', hcpcsBase: 'A0427', loadedMiles: 1.4, modifier: 'RH', pickupZip: '06810', payer: 'Medicare' });
+    const claims = await pull(token, 'claims');
+    expect(claims).toHaveLength(1);
+    expect(claims[0]).toMatchObject({ billingRecordId: billing[0]!.id, status: 'draft', frequencyCode: '1', lines: [{ code: 'A0427', modifier: 'RH', units: 1 }, { code: 'A0425', modifier: 'RH', units: 1.4 }] });
+  });
+
+  it('technician T1 sees the job the completed order became', async () => {
+    const jobs = await pull('dev:demo:technician:x:T1', 'jobs');
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ status: 'assigned', assigneeId: 'T1', orderNumber: 'SO-2001', customer: { name: 'Lake Avenue Dental' } });
+  });
+
+  it('nothing went to the dead letters', async () => {
+    expect((await server.app.store.outboxStats(Date.now())).deadLetters ?? 0).toBe(0);
+  });
+
+  it('seeding again writes nothing', async () => {
+    const before = await lastSeqs();
+    expect(await seedDemoData(server.app)).toEqual({ claimed: true });
+    await settled(server);
+    expect(await lastSeqs()).toEqual(before);
+  });
+});
