@@ -9,6 +9,7 @@
  */
 import type { Role } from '../protocol/index.ts';
 import type { CollectionName } from '../schemas/index.ts';
+import { CREW_INCIDENT_STATUSES, progressBefore } from '../schemas/incidents.ts';
 
 /** Attributes of the caller's identity a rule can compare a document field with. */
 export type IdentityAttribute = 'unitId' | 'technicianId' | 'userId' | 'deviceId';
@@ -143,10 +144,8 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
       crew: {
         scope: CREW_INCIDENTS, create: false, delete: false, update: ['status', 'timeline', 'transportCompleted', 'notes'],
         transitions: {
-          status: [
-            { from: ['new', 'dispatched'], to: ['active', 'transporting'] },
-            { from: ['active'], to: ['transporting'] },
-          ],
+          // new/dispatched → active or transporting; active → transporting (shared/schemas/incidents.ts).
+          status: CREW_INCIDENT_STATUSES.map((to) => ({ from: progressBefore(to), to: [to] })),
           transportCompleted: [{ from: [null, false], to: [true] }],
         },
       },

@@ -21,6 +21,22 @@ export const incidentTimelineProperty = {
   },
 } as const;
 
+/**
+ * How far along a call is, in order: a unit may still be working a call in one of these, and a
+ * crew or a status only ever moves a call forward along them. Closed and cancelled are dispatch's
+ * and come after any of them (docs/data-model.md, "Incident lifecycle").
+ */
+export const INCIDENT_PROGRESS = ['new', 'dispatched', 'active', 'transporting'] as const;
+
+/** The progress statuses a crew (or its unit's status) may move its call to; the earlier ones are dispatch's. */
+export const CREW_INCIDENT_STATUSES = ['active', 'transporting'] as const satisfies readonly (typeof INCIDENT_PROGRESS)[number][];
+
+/** The statuses before `status` in INCIDENT_PROGRESS (none for a status not in it). */
+export function progressBefore(status: string): readonly (typeof INCIDENT_PROGRESS)[number][] {
+  const at = (INCIDENT_PROGRESS as readonly string[]).indexOf(status);
+  return at < 0 ? [] : INCIDENT_PROGRESS.slice(0, at);
+}
+
 export const incidentSchema = {
   title: 'incidents',
   description: 'A CAD incident (call for service) and its timeline.',

@@ -6,6 +6,12 @@ export const UNIT_STATUSES = [
   'transporting', 'at_destination', 'at_home', 'cancelled',
 ] as const;
 
+/**
+ * Statuses in which a unit works no call: going to one ends the unit's part in its current call,
+ * and "available" after one of them is not "back in service" (docs/data-model.md, "Incident lifecycle").
+ */
+export const UNIT_FREE_STATUSES: ReadonlySet<string> = new Set<(typeof UNIT_STATUSES)[number]>(['available', 'at_home', 'out_of_service']);
+
 export const unitSchema = {
   title: 'units',
   description: 'A vehicle (ambulance) with its crew, CAD status and last known position.',

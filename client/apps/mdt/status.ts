@@ -8,7 +8,9 @@
  * document, which holds only the latest status for the screens. The server stamps the call's
  * timeline, the report's times and CAD from the events (server/hooks/workflows/unit-status-event.ts).
  */
+import { INCIDENT_PROGRESS, progressBefore } from '../../../shared/schemas/incidents.ts';
 import type { Incident, Unit } from '../../../shared/schemas/index.ts';
+import { UNIT_FREE_STATUSES } from '../../../shared/schemas/units.ts';
 import { write } from '../../ui/db.ts';
 import { unitIdFor, uuid } from '../../ui/ids.ts';
 import type { Session } from '../../ui/session.ts';
@@ -17,11 +19,8 @@ import { offsetDateTime } from '../../ui/time.ts';
 export type UnitStatus = NonNullable<Unit['status']>;
 type Ops = Parameters<typeof write.mutate>[2];
 
-/** Statuses in which the unit no longer works a call: pressing one ends its part in the current call. */
-export const FREE_STATUSES: ReadonlySet<string> = new Set(['available', 'at_home', 'out_of_service']);
-
 /** The calls a unit may still be working (closed and cancelled calls are shown only while they are its current call). */
-const WORKING: ReadonlySet<string> = new Set(['new', 'dispatched', 'active', 'transporting']);
+const WORKING: ReadonlySet<string> = new Set(INCIDENT_PROGRESS);
 
 /**
  * Changes this unit's document. A unit the device does not have yet (a new MDT before dispatch
@@ -44,7 +43,7 @@ export function currentAssignment(unit: Unit | undefined, incidents: readonly In
     const current = incidents.find((i) => i.id === unit.currentIncidentId);
     if (current) return current;
   }
-  if (unit && FREE_STATUSES.has(unit.status)) return undefined;
+  if (unit && UNIT_FREE_STATUSES.has(unit.status)) return undefined;
   return incidents.find((i) => WORKING.has(i.status) && !i.timeline?.backInService);
 }
 
@@ -59,13 +58,14 @@ export async function recordStatus(session: Session, unit: Unit | undefined, sta
   });
   const ops: Ops = [{ op: 'set', path: ['status'], value: status }, { op: 'set', path: ['statusAt'], value: at }];
   // Going available ends the unit's part in the call: the MDT stops showing it.
-  if (FREE_STATUSES.has(status)) ops.push({ op: 'unset', path: ['currentIncidentId'] }, { op: 'unset', path: ['assignmentAcknowledgedAt'] });
+  if (UNIT_FREE_STATUSES.has(status)) ops.push({ op: 'unset', path: ['currentIncidentId'] }, { op: 'unset', path: ['assignmentAcknowledgedAt'] });
   await unitOps(session, unit?.id, ops);
 }
 
 /** The crew marks the call's transport completed (the server then makes the billing record). */
 export async function completeTransport(incident: Incident): Promise<void> {
   const ops: Ops = [{ op: 'set', path: ['transportCompleted'], value: true }];
-  if (incident.status === 'new' || incident.status === 'dispatched' || incident.status === 'active') ops.push({ op: 'set', path: ['status'], value: 'transporting' });
+  // Only forward: a call not yet transporting becomes so (shared/access/rules.ts lets the crew do exactly this).
+  if (progressBefore('transporting').some((s) => s === incident.status)) ops.push({ op: 'set', path: ['status'], value: 'transporting' });
   await write.mutate('incidents', incident.id, ops);
 }

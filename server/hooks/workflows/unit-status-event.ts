@@ -8,15 +8,14 @@
  * entered a time itself. CAD hears of each event through the CAD queue (cad-bridge/outbound-mapper.ts).
  */
 import type { Incident, UnitStatusEvent } from '../../../shared/schemas/index.ts';
+import { INCIDENT_PROGRESS } from '../../../shared/schemas/incidents.ts';
+import { UNIT_FREE_STATUSES } from '../../../shared/schemas/units.ts';
 import type { Workflow } from '../types.ts';
 import { unitByCallSign } from './incident-created.ts';
 import { read, text, writeDoc } from './support.ts';
 import { STATUS_TIMES } from './unit-status.ts';
 
 type IncidentStatus = Incident['status'];
-
-/** How far along a call is; a status event only ever moves it forward. Closed and cancelled are dispatch's. */
-const INCIDENT_PROGRESS: readonly IncidentStatus[] = ['new', 'dispatched', 'active', 'transporting'];
 
 /** The incident status a unit status implies for its call, if any. */
 const INCIDENT_STATUS_OF: Readonly<Partial<Record<UnitStatusEvent['status'], IncidentStatus>>> = {
@@ -26,13 +25,12 @@ const INCIDENT_STATUS_OF: Readonly<Partial<Record<UnitStatusEvent['status'], Inc
   at_destination: 'transporting',
 };
 
-/** Statuses that end the unit's part in its call. */
-const FREES_THE_UNIT: ReadonlySet<string> = new Set(['available', 'at_home', 'out_of_service']);
-
+/** A status event only ever moves its call forward (INCIDENT_PROGRESS); closed and cancelled are dispatch's. */
 export function forwardStatus(current: IncidentStatus, implied: IncidentStatus | undefined): IncidentStatus {
   if (!implied) return current;
-  const from = INCIDENT_PROGRESS.indexOf(current);
-  const to = INCIDENT_PROGRESS.indexOf(implied);
+  const progress: readonly string[] = INCIDENT_PROGRESS;
+  const from = progress.indexOf(current);
+  const to = progress.indexOf(implied);
   return from >= 0 && to > from ? implied : current;
 }
 
@@ -69,7 +67,7 @@ export function unitStatusEventWorkflow(): Workflow {
       }
       // Going available after the call: the unit no longer works it (the MDT clears it too; this
       // covers units whose current call was set by CAD or dispatch after the device last synced).
-      if (FREES_THE_UNIT.has(event.status) && unit?.currentIncidentId && (!incidentId || unit.currentIncidentId === incidentId)) {
+      if (UNIT_FREE_STATUSES.has(event.status) && unit?.currentIncidentId && (!incidentId || unit.currentIncidentId === incidentId)) {
         await writeDoc(ctx, 'units', unit.id, (current) => {
           if (!current || current._deleted || current.currentIncidentId !== unit.currentIncidentId) return undefined;
           const { currentIncidentId: _dropped, assignmentAcknowledgedAt: _ack, ...rest } = current;

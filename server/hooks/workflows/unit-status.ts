@@ -1,10 +1,12 @@
 /**
- * unit-status: a unit's CAD status change stamps the matching eTimes on the incident the unit is
- * working (ems-domain §3), where that time is not stamped yet. The incident write then chains to
- * incident-timeline, which carries the stamp into the ePCR.
+ * unit-status: a unit's status change made by CAD or dispatch stamps the matching eTimes on the
+ * incident the unit is working (ems-domain §3), where that time is not stamped yet. The incident
+ * write then chains to incident-timeline, which carries the stamp into the ePCR. A status a crew's
+ * MDT pressed arrives as a status event too and is stamped from that (unit-status-event.ts), once.
  */
 import type { Unit } from '../../../shared/schemas/index.ts';
-import type { Workflow } from '../types.ts';
+import { UNIT_FREE_STATUSES } from '../../../shared/schemas/units.ts';
+import type { Change, Workflow } from '../types.ts';
 import type { Timeline } from './epcr-times.ts';
 import { offsetDateTime, read, text, writeDoc } from './support.ts';
 
@@ -21,15 +23,23 @@ export const STATUS_TIMES: Readonly<Partial<Record<UnitStatus, keyof Timeline>>>
   cancelled: 'unitCanceled', // eTimes.14
 };
 
-/** Statuses in which a unit is not working a call; "available" after one of these is not "back in service". */
-const IDLE: ReadonlySet<string> = new Set(['available', 'out_of_service', 'at_home']);
+/**
+ * A unit document written by a crew device (its MDT). Every status press there is also a
+ * `unit_status_events` document, which is what stamps the call and tells CAD; the unit document
+ * only holds the latest status for the screens. So this write is not acted on a second time: the
+ * unit-status workflow and the CAD mapper (cad-bridge/outbound-mapper.ts) both skip it.
+ * (An MDT build that predates status events is not heard: docs/protocol.md, limitations.)
+ */
+export function unitStatusFromCrewDevice(change: Pick<Change, 'collection' | 'actor'>): boolean {
+  return change.collection === 'units' && change.actor.kind === 'device' && change.actor.role === 'crew';
+}
 
 /** The incident a status change belongs to: a unit coming free may already have dropped it. */
 function incidentOf(after: Record<string, unknown>, before: Record<string, unknown> | undefined): string | undefined {
   const current = text(after['currentIncidentId']);
   if (current) return current;
   const status = after['status'];
-  if ((status === 'available' || status === 'cancelled') && before && !IDLE.has(String(before['status']))) {
+  if ((status === 'available' || status === 'cancelled') && before && !UNIT_FREE_STATUSES.has(String(before['status']))) {
     return text(before['currentIncidentId']);
   }
   return undefined;
@@ -43,10 +53,10 @@ export function unitStatusWorkflow(): Workflow {
       collection: 'units',
       when: (change) => {
         const { after, before } = change;
-        if (after._deleted) return false;
+        if (after._deleted || unitStatusFromCrewDevice(change)) return false;
         const status = after['status'] as UnitStatus;
         if (!STATUS_TIMES[status] || !incidentOf(after, before)) return false;
-        if (status === 'available' && (!before || IDLE.has(String(before['status'])))) return false;
+        if (status === 'available' && (!before || UNIT_FREE_STATUSES.has(String(before['status'])))) return false;
         return before?.['status'] !== status || before['statusAt'] !== after['statusAt'] || before['currentIncidentId'] !== after['currentIncidentId'];
       },
       key: (change) => `${change.id}@${String(change.after['rev'])}`,

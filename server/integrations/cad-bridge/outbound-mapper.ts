@@ -1,4 +1,5 @@
 import type { Change } from '../../hooks/types.ts';
+import { unitStatusFromCrewDevice } from '../../hooks/workflows/unit-status.ts';
 import type { OutboxEntryInput, WireDocument } from '../../store/types.ts';
 import type { CadOutboundEvent } from './events.ts';
 
@@ -26,7 +27,7 @@ export function cadOutboundFor(change: Change): OutboxEntryInput[] {
     case 'units':
       // An MDT reports every status press as a status event (below); its unit document carries
       // only the latest one, so a status change a crew device wrote is not sent a second time.
-      if (before?.['status'] !== after['status'] && !(change.actor.kind === 'device' && change.actor.role === 'crew')) {
+      if (before?.['status'] !== after['status'] && !unitStatusFromCrewDevice(change)) {
         add('unit:status', { unitId: after['callSign'], status: after['status'], at: after['statusAt'], incidentId: after['currentIncidentId'] });
       }
       break;

@@ -88,4 +88,18 @@ describe('unit status events', () => {
     await settled(server!);
     expect((await stored(server!, 'incidents', TENANT, incidentId))!.status).toBe('closed');
   });
+
+  it('one status press (the event and the unit\'s latest status, as the MDT writes them) runs the timeline hooks once', async () => {
+    const { incidentId, unitId } = await world();
+    const runs = () => ['unit-status', 'unit-status-event'].reduce((n, kind) => n + (server!.app.hookRunner.stats.runs.get(kind) ?? 0), 0);
+    const before = runs();
+    const unit = (await stored(server!, 'units', TENANT, unitId))!;
+    const at = '2026-11-22T14:02:05-05:00';
+    await rawPush(server!, crewM1, 'unit_status_events', pushBody(event('M1', 'en_route', at, incidentId)));
+    await rawPush(server!, crewM1, 'units', pushBody({ ...unit, rev: undefined, status: 'en_route', statusAt: at }, '2-mdt.press', unit as never));
+    await settled(server!);
+    expect((await stored(server!, 'units', TENANT, unitId))!.status).toBe('en_route');
+    expect((await stored(server!, 'incidents', TENANT, incidentId))!.timeline?.unitEnRoute).toBe(at);
+    expect(runs() - before).toBe(1);
+  });
 });
