@@ -1,5 +1,6 @@
 import type { RxDatabase } from 'rxdb';
 import { nextRevision } from '../../shared/revision.ts';
+import { offsetDateTime } from './local-time.ts';
 import type { CollectionDocTypes, CollectionName } from '../../shared/schemas/index.ts';
 
 type Doc<C extends CollectionName> = CollectionDocTypes[C];
@@ -21,7 +22,7 @@ export class DocumentWriter {
   private stamped<T>(collection: CollectionName, doc: T): T {
     const properties = (this.db.collections[collection]?.schema.jsonSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
     if (!properties || !('lastEdit' in properties)) return doc;
-    return { ...doc, lastEdit: { by: (this.userId || this.deviceId).slice(0, 200), device: this.deviceId.slice(0, 200), at: localDateTime(new Date()) } };
+    return { ...doc, lastEdit: { by: (this.userId || this.deviceId).slice(0, 200), device: this.deviceId.slice(0, 200), at: offsetDateTime(new Date()) } };
   }
 
   async insert<C extends CollectionName>(collection: C, doc: NewDoc<C>): Promise<Doc<C>> {
@@ -60,10 +61,3 @@ export function deviceRevisionTag(deviceId: string): string {
   return `${deviceId.replace(/[^0-9A-Za-z_.:]/g, '_').slice(0, 40)}.`;
 }
 
-/** The device's wall clock with its UTC offset ("2024-05-01T15:27:11-05:00"): how a person reads the time. */
-function localDateTime(date: Date): string {
-  const offset = -date.getTimezoneOffset();
-  const pad = (n: number) => String(Math.abs(n)).padStart(2, '0');
-  const local = new Date(date.getTime() + offset * 60_000).toISOString().slice(0, 19);
-  return `${local}${offset >= 0 ? '+' : '-'}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`;
-}

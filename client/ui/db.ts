@@ -10,7 +10,7 @@ import type { CollectionName } from '../../shared/schemas/index.ts';
 import type { DocView, JsonDoc, Op, QuerySpec, SyncSnapshot, WorkerApi } from '../worker/api.ts';
 import { badgeCollections, collectionsForRole } from '../worker/collections.ts';
 import { derivedKey } from './device-keys.ts';
-import { databaseNameFor, getAccessToken, loadSession, refreshRefusal, SESSION_KEY, type Session } from './session.ts';
+import { databaseNameFor, getAccessToken, jwtClaims, loadSession, refreshRefusal, SESSION_KEY, type Session } from './session.ts';
 import { handOverSession, kickServiceWorker, noteLiveConnection } from './sw-queue.ts';
 import { transportKeyFor } from './transport-key.ts';
 
@@ -159,13 +159,8 @@ export function signInProblem(db: Database): string | undefined {
   return undefined;
 }
 
-function sessionIdOf(token: string): unknown {
-  try {
-    return (JSON.parse(atob((token.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/'))) as { sid?: unknown }).sid;
-  } catch {
-    return undefined;
-  }
-}
+/** The session id (`sid`) an access token names: a new one means the person signed in again. */
+const sessionIdOf = (token: string): unknown => jwtClaims(token)?.['sid'];
 
 const sameUser = (a: Session, b: Session) => a.user.tenantId === b.user.tenantId && a.user.userId === b.user.userId && a.user.deviceId === b.user.deviceId;
 

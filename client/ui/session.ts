@@ -125,7 +125,7 @@ export function devSession(token: string): Session {
 }
 
 /** JWT payload claims (unverified: only to learn who we are; the server verifies). */
-function jwtClaims(token: string): Record<string, unknown> {
+export function jwtClaims(token: string): Record<string, unknown> {
   try {
     const payload = token.split('.')[1] ?? '';
     return JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;

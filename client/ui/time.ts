@@ -3,18 +3,10 @@
  * the server refuse a `Z` suffix. These helpers make and read such strings.
  */
 
-const pad = (n: number) => String(Math.abs(Math.trunc(n))).padStart(2, '0');
+import { localOffset, offsetDateTime } from '../sync/local-time.ts';
 
-/** `±hh:mm` of the device's zone at `date`. */
-export function localOffset(date = new Date()): string {
-  const minutes = -date.getTimezoneOffset();
-  return `${minutes < 0 ? '-' : '+'}${pad(minutes / 60)}:${pad(minutes % 60)}`;
-}
-
-/** `date` in the device's zone, with seconds and offset; never `Z`. */
-export function offsetDateTime(date = new Date()): string {
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}${localOffset(date)}`;
-}
+/** Made in client/sync (the sync library stamps edits with it and must not import the UI). */
+export { localOffset, offsetDateTime };
 
 const PATTERN = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::(\d{2})(?:\.\d{1,6})?)?([+-]\d{2}:\d{2})$/;
 

@@ -34,6 +34,7 @@ export async function updateIf<C extends CollectionName>(
   return write(ctx, collection, id, (current) => (current && !current._deleted ? build(current) : undefined));
 }
 
+// Not hooks/workflows/support.ts writeDoc: that needs a claimed outbox entry's EffectContext and writes as actor `hook` (which e.g. becameLocked trusts); the seed is a `system` actor outside any hook.
 async function write<C extends CollectionName>(
   ctx: DemoSeedContext, collection: C, id: string, build: (current: WireDoc<C> | undefined) => SeedDoc<C> | undefined,
 ): Promise<boolean> {

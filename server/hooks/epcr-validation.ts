@@ -17,6 +17,7 @@
  *   after the day of the call; the clock is the caller's (`context.now`), so this stays pure.
  * - An addendum needs a reason and must amend a locked report.
  */
+import { callDay } from '../../shared/epcr/call-day.ts';
 import { holdsBothVersions, openConflicts } from '../../shared/merge/index.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 
@@ -213,10 +214,9 @@ function checkNotInFuture(epcr: Epcr, now: number | undefined, problems: Finaliz
   }
   const dob = epcr.patient?.dateOfBirth;
   if (!blank(dob)) {
-    // A date without a zone: compared with the call's day as the crew recorded it, or with the
-    // latest calendar day anywhere now (UTC+14) for a report without times.
-    const call = epcr.times?.psapCall ?? epcr.times?.unitNotified;
-    const day = call && /^\d{4}-\d{2}-\d{2}/.test(call) ? call.slice(0, 10) : new Date(now + 14 * 3_600_000).toISOString().slice(0, 10);
+    // A date without a zone: compared with the call's day as the crew recorded it (the tablet's
+    // recipe), or with the latest calendar day anywhere now (UTC+14) for a report without times.
+    const day = callDay(epcr) ?? new Date(now + 14 * 3_600_000).toISOString().slice(0, 10);
     if (dob! > day) problems.push({ path: 'patient.dateOfBirth', message: `Date of birth ${dob} is after the day of the call (${day}): check the year` });
   }
 }

@@ -189,6 +189,7 @@ function revText(rev: unknown): string {
   return typeof rev === 'string' ? rev : '';
 }
 
+// Not shared/revision.ts fnv1a64: conflict ids (two 32-bit hashes in base 36) are stored on devices and must stay the same.
 function fnv1a32(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {

@@ -19,7 +19,7 @@ import type { Epcr } from '../../../shared/schemas/index.ts';
 import type { Op, Path } from '../../worker/api.ts';
 import { ActionError, useAction } from '../../ui/action.tsx';
 import { write } from '../../ui/db.ts';
-import { recordField } from '../../ui/record-field.ts';
+import { pathName, recordField } from '../../ui/record-field.ts';
 import type { Session } from '../../ui/session.ts';
 import { offsetDateTime } from '../../ui/time.ts';
 
@@ -27,12 +27,7 @@ type PathLike = string | Path;
 
 /** Open conflicts at a field (`'patient.lastName'` or `['vitals', { id }, 'systolic']`) or inside it. */
 export function conflictsAt(epcr: Epcr, path: PathLike): ConflictEntry[] {
-  return openConflictsAt(epcr, typeof path === 'string' ? path : pathText(path));
-}
-
-/** `['vitals', { id: 'v1' }, 'systolic']` → `vitals[v1].systolic`, the merge's path names. */
-export function pathText(path: Path): string {
-  return path.map((s, i) => (typeof s === 'string' ? (i === 0 ? s : `.${s}`) : `[${s.id}]`)).join('');
+  return openConflictsAt(epcr, pathName(path));
 }
 
 /**

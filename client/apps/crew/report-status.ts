@@ -1,4 +1,5 @@
 /** How a report's state is said in the crew's lists (calls, history). */
+import { callDay } from '../../../shared/epcr/call-day.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import { clockOf } from '../../ui/time.ts';
 
@@ -21,11 +22,8 @@ export function patientName(epcr: Epcr): string | undefined {
 
 /**
  * The report's date as the crew recorded it (`YYYY-MM-DD`, in the report's own offset): the
- * call's first time, else the first vital set, else the lock.
+ * call's day (shared/epcr/call-day.ts), else the lock's.
  */
 export function reportDate(epcr: Epcr): string | undefined {
-  const t = epcr.times ?? {};
-  const first = t.psapCall ?? t.unitNotified ?? t.unitEnRoute ?? t.unitOnScene ?? t.atPatient ?? t.backInService
-    ?? epcr.vitals?.[0]?.takenAt ?? epcr.medications?.[0]?.givenAt ?? epcr.lockedAt;
-  return first && /^\d{4}-\d{2}-\d{2}/.test(first) ? first.slice(0, 10) : undefined;
+  return callDay(epcr) ?? (epcr.lockedAt && /^\d{4}-\d{2}-\d{2}/.test(epcr.lockedAt) ? epcr.lockedAt.slice(0, 10) : undefined);
 }

@@ -16,6 +16,7 @@
  */
 import { signal } from '@preact/signals';
 import { nextRevision } from '../../../shared/revision.ts';
+import { deviceRevisionTag } from '../../sync/writes.ts';
 import { collectionSchemas } from '../../../shared/schemas/index.ts';
 import { enqueueRows, openOutboxDb } from '../../../sw/queue/outbox-db.ts';
 import { uuid } from '../../ui/ids.ts';
@@ -93,7 +94,8 @@ export function gpsRecorder(options: GpsOptions): GpsRecorder {
 
 function startRecorder(options: GpsOptions): GpsRecorder {
   const o = { minDistanceM: 20, minIntervalMs: 500, maxIntervalMs: 30_000, batchSize: 10, flushMs: 5000, ...options };
-  const revisionTag = () => `${o.deviceId.replace(/[^0-9A-Za-z_.:]/g, '_').slice(0, 40)}.${Math.random().toString(36).slice(2, 8)}`;
+  // The device's own tag (writes.ts), so the locked-GPS rows it wrote are recognised as its own.
+  const revisionTag = () => `${deviceRevisionTag(o.deviceId)}${Math.random().toString(36).slice(2, 8)}`;
   let kept: Fix | undefined;
   let buffer: KeptFix[] = [];
   let flushTimer: ReturnType<typeof setTimeout> | undefined;

@@ -3,9 +3,15 @@
  * from one year on, months under a year, days under a month. Counted on the day of the call
  * (the age a report states is the age at the incident), or today for a report without times.
  */
-import type { Epcr } from '../../../../shared/schemas/index.ts';
+import { AGE_UNITS } from '../codes.ts';
 
-export const AGE_UNIT = { years: '2516009', months: '2516007', days: '2516001' } as const;
+/** The ePatient.16 code with this label in the form's list (one source for the codes). */
+function ageUnit(label: 'Years' | 'Months' | 'Days'): string {
+  const code = AGE_UNITS.find(([, l]) => l === label)?.[0];
+  if (!code) throw new Error(`AGE_UNITS has no "${label}"`);
+  return code;
+}
+const AGE_UNIT = { years: ageUnit('Years'), months: ageUnit('Months'), days: ageUnit('Days') } as const;
 
 export interface Age { age: number; units: string; words: string }
 
@@ -15,11 +21,8 @@ function dayOf(value: string | undefined, now: Date): [number, number, number] {
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [now.getFullYear(), now.getMonth() + 1, now.getDate()];
 }
 
-/** The day the report's call happened: its earliest recorded time, or today. */
-export function callDay(epcr: Epcr): string | undefined {
-  const t = epcr.times;
-  return t?.psapCall ?? t?.unitNotified ?? t?.unitEnRoute ?? t?.unitOnScene ?? t?.atPatient ?? epcr.vitals?.[0]?.takenAt;
-}
+/** The day the report's call happened (`YYYY-MM-DD`), shared with the server's finalize check; undefined means today. */
+export { callDay } from '../../../../shared/epcr/call-day.ts';
 
 export function ageFromBirth(dateOfBirth: string | undefined, on: string | undefined, now = new Date()): Age | undefined {
   const m = dateOfBirth ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(dateOfBirth) : null;

@@ -2,7 +2,6 @@
  * The ePCR form's sections: which section holds which field (by the server's path names), and
  * each field's problem said the way a paramedic would say it. Pure: no UI, no database.
  */
-import type { Path } from '../../../worker/api.ts';
 import { pathName } from '../../../ui/record-field.ts';
 
 /** One recipe for a field's path name, shared with the record-field declarations the round-trip suite reads. */
@@ -16,10 +15,8 @@ export const SECTIONS = [
 
 export type SectionAnchor = (typeof SECTIONS)[number][0];
 
-/** The path of a path name: `vitals[v1].systolic` → `['vitals', {id:'v1'}, 'systolic']` (the inverse of pathName). */
-export function pathOf(name: string): Path {
-  return [...name.matchAll(/([A-Za-z0-9_]+)|\[([^\]]+)\]/g)].map(([, key, itemId]) => (itemId !== undefined ? { id: itemId } : key!));
-}
+/** The path of a path name: `vitals[v1].systolic` → `['vitals', {id:'v1'}, 'systolic']` (the inverse of pathName; the merge's recipe). */
+export { conflictPathSegments as pathOf } from '../../../../shared/merge/index.ts';
 
 /** The top-level part of a report each section edits (`scene` is only the pickup ZIP, asked under Billing). */
 const SECTION_OF_ROOT: Readonly<Record<string, SectionAnchor>> = {
