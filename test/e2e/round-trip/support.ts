@@ -15,6 +15,7 @@ import { KeyedLock } from '../../../server/hooks/workflows/support.ts';
 import { incidentCreatedWorkflow } from '../../../server/hooks/workflows/incident-created.ts';
 import { incidentTimelineWorkflow } from '../../../server/hooks/workflows/incident-timeline.ts';
 import { unitStatusWorkflow } from '../../../server/hooks/workflows/unit-status.ts';
+import { unitStatusEventWorkflow } from '../../../server/hooks/workflows/unit-status-event.ts';
 import path from 'node:path';
 import { nextRevision } from '../../../shared/revision.ts';
 import { makeDataDir, startTestServer, type TestServer } from '../../helpers/server.ts';
@@ -44,7 +45,7 @@ export async function startRoundTripServer(port: number): Promise<RoundTripServe
   const server = await startTestServer({
     port, dataDir: makeDataDir('fieldsync-round-trip'),
     workflows: [
-      incidentCreatedWorkflow(), incidentTimelineWorkflow(), unitStatusWorkflow(), epcrFinalizedWorkflow(),
+      incidentCreatedWorkflow(), incidentTimelineWorkflow(), unitStatusWorkflow(), unitStatusEventWorkflow(), epcrFinalizedWorkflow(),
       epcrNemsisExportWorkflow({ agency: { stateId: 'RT', agencyNumber: 'RT-001', stateCode: '42' }, xsdDir: NEMSIS_XSD_DIR, locks }),
     ],
     hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 },
