@@ -52,7 +52,8 @@ export class OwnVersions {
     if (own.length === 0) return documents;
     const locals = await collection.storageInstance.findDocumentsById(own.map((d) => String(d[primaryPath])), true);
     const localRev = new Map(locals.map((doc) => [String((doc as Doc)[primaryPath]), (doc as Doc)['rev']]));
-    return documents.filter((doc) => !(own.includes(doc) && movedOn(localRev.get(String(doc[primaryPath])), doc['rev'] as string)));
+    const ownSet = new Set(own);
+    return documents.filter((doc) => !(ownSet.has(doc) && movedOn(localRev.get(String(doc[primaryPath])), doc['rev'] as string)));
   }
 }
 

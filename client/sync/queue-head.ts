@@ -51,6 +51,12 @@ export async function pushToQueue(options: QueueHeadOptions, rows: PushRowInput[
     const all = heads.get(id) ?? [];
     // The row the queue would coalesce this state into (another writer's row is never replaced).
     const queued = all.find((r) => r.writerKey === own);
+    // The usual case (every keystroke): built on the queued head, which its revision in clear
+    // (QueuedRow.rev) tells without opening the sealed state and base.
+    if (queued && typeof queued.rev === 'string' && queued.rev === row.assumedMasterState?.['rev']) {
+      onHead.push(row);
+      continue;
+    }
     const head = queued ? await openRow(collection, queued, protection) : undefined;
     if (!head || buildsOn(row.assumedMasterState, head.state, id, options.builtOnHead)) {
       onHead.push(row);

@@ -15,7 +15,7 @@
  */
 import { computed, signal } from '@preact/signals';
 import type { DeliveryResult } from '../../sw/queue/delivery.ts';
-import type { QueueSummary } from '../../sw/queue/queue-status.ts';
+import { NETWORK_RETRY_CAP_MS, RETRY_BASE_MS, SERVER_RETRY_CAP_MS, type QueueSummary } from '../../sw/queue/queue-status.ts';
 import { STATUS_CHANNEL, SYNC_TAG } from '../../sw/queue/sw-runtime.ts';
 import { getSession, openOutboxDb, setSession, type OutboxSession } from '../../sw/queue/outbox-db.ts';
 import type { Session } from './session.ts';
@@ -111,10 +111,11 @@ async function registerBackgroundSync(): Promise<void> {
  * browser says offline (the `online` event kicks), none once the queue is empty or needs a person
  * (signed out, update required).
  */
-const PAGE_RETRY_BASE_MS = 1000;
-export const PAGE_RETRY_CAP_MS = 5000;
+// The service worker's own steps (sw/queue/queue-status.ts), so the two never drift apart.
+const PAGE_RETRY_BASE_MS = RETRY_BASE_MS;
+export const PAGE_RETRY_CAP_MS = NETWORK_RETRY_CAP_MS;
 /** A server that answered it cannot take the changes now (5xx, 408, 429) is asked at most this often, as the service worker does. */
-const PAGE_RETRY_BUSY_SERVER_MS = 30_000;
+const PAGE_RETRY_BUSY_SERVER_MS = SERVER_RETRY_CAP_MS;
 const retry = {
   waiting: false,
   attempts: 0,

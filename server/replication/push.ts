@@ -69,7 +69,9 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
     const spec = resolveCollection(registry, request.params.collection);
     // A service worker replaying a queue asks the server to merge conflicts instead of returning them.
     const mergeConflicts = request.query['conflicts'] === 'merge';
-    // Only a queue replay may be older: its answer holds no document for the device to store.
+    // Only a queue replay may be older. Its answer holds no refused row's master (the rows are in
+    // quarantine and the queue sets them aside by the rejections header): only the masters of rows
+    // the server could not merge, which the queue must merge and send again, or they would be lost.
     const version = checkSchemaVersion(spec, request.query[SCHEMA_VERSION_PARAM], { olderFromQueue: mergeConflicts });
     const identity = request.identity;
     const rows = version < spec.version
@@ -132,11 +134,17 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
       }
     }
 
-    // The server's state of every conflicting or refused row, in the form the caller may see.
+    // The server's state of every conflicting or refused row, in the form the caller may see; to an
+    // older version's queue replay, of the unmerged rows only (see above).
     const plan = access.readPlan(identity, spec.name);
     const projected = plan.kind !== 'none' && plan.project !== undefined;
     const answer = new Map<string, string>();
-    for (const master of [...result.conflicts, ...result.rejected.map((r) => batch.refusedMasters.get(r.id)).filter((m): m is StoredDocument => m !== undefined)]) {
+    const olderReplay = version < spec.version;
+    const refusedIds = new Set(batch.notices.map((n) => n.id));
+    const masters = olderReplay
+      ? result.conflicts.filter((m) => !refusedIds.has(m.id))
+      : [...result.conflicts, ...result.rejected.map((r) => batch.refusedMasters.get(r.id)).filter((m): m is StoredDocument => m !== undefined)];
+    for (const master of masters) {
       const visible = access.visibleForm(identity, spec.name, JSON.parse(master.json) as WireDocument, plan, related);
       if (visible) answer.set(master.id, projected ? JSON.stringify(visible) : master.json);
     }

@@ -151,6 +151,24 @@ describe('a device database from the previous build, after the app update', () =
     expect((await onServer('epcrs', doc.id))?.['rev']).toBe(doc.rev);
   });
 
+  it('a queue replay of the previous build that the rules refuse is answered with no document to store; the change is kept in quarantine', async () => {
+    const locked = { id: randomUUID(), tenantId: TENANT, rev: rev(1), status: 'finalized', unitId: UNIT, lockedAt: '2026-11-22T14:02:10-05:00', finalizeErrors: [], _deleted: false };
+    await server.app.store.writeBatch({
+      collection: 'epcrs', tenantId: TENANT, actor: { kind: 'system', tenantId: TENANT },
+      requests: [{ id: locked.id, incoming: locked, decide: () => ({ action: 'write', doc: locked }) }],
+    });
+    const changed = { ...locked, rev: rev(2), status: 'draft' };
+    const r = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=0&conflicts=merge`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify([{ assumedMasterState: locked, newDocumentState: changed }]),
+    });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual([]);
+    expect(JSON.parse(r.headers.get('x-fieldsync-rejections') ?? '[]')).toMatchObject([{ id: locked.id }]);
+    expect((await onServer('epcrs', locked.id))?.['status']).toBe('finalized');
+    const kept = await server.app.store.findQuarantine({ tenantId: TENANT, collection: 'epcrs', documentIds: [locked.id], limit: 10 });
+    expect(kept.map((q) => (JSON.parse(q.json) as { rev?: string }).rev)).toContain(changed.rev);
+  });
+
   it('a sealed ePCR change the previous build queued (version 0) is opened, migrated and stored by the server', async () => {
     await server.app.auth.createUser(TENANT, { username: 'medic-upgrade', password: PASSWORD, role: 'crew', unitId: UNIT });
     const medic = await signIn(server, TENANT, 'medic-upgrade', 'tablet-sealed-upgrade');
