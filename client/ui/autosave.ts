@@ -378,10 +378,17 @@ export async function journalReplayed(): Promise<void> {
   await replaying;
 }
 
-/** Locking: what was typed leaves this page's memory (it stays sealed in the journal). */
-export function forgetJournal(): void {
+/**
+ * Locking: what was typed leaves this page's memory (it stays sealed in the journal). Waits for
+ * the journal writes in flight, so each entry is sealed and stored before the page forgets it,
+ * even when writing to the database timed out; call it before the database and its key close.
+ */
+export async function forgetJournal(): Promise<void> {
   for (const timer of timers.values()) clearTimeout(timer);
   timers.clear();
+  await inJournal().catch(() => undefined);
+  // Stored sealed now (or its write failed: never kept in clear while locked).
+  toStore.clear();
   entries.clear();
   forgotten = true;
   notify();
