@@ -93,7 +93,7 @@ async function seal(dbName: string, cryptoKey: CryptoKey, key: string, entry: Jo
 }
 
 async function open(key: string, stored: StoredEntry | JournalEntry): Promise<JournalEntry | undefined> {
-  // Written in clear by an earlier version of the app: read it (it is sealed again right after).
+  // Written in clear by an earlier version of the app: read it (loadJournal stores it sealed again).
   if (!('sealed' in stored)) return stored;
   const { sealed, ...about } = stored;
   const { dbName, journalKey: cryptoKey } = database();
@@ -258,12 +258,9 @@ export function discardDraft(collection: string, id: string, path: Path): void {
 function refusalOf(error: unknown): string | undefined {
   const text = String((error as { message?: unknown } | undefined)?.message ?? error);
   // The worker names a schema refusal (client/worker/write-errors.ts): its message lists what the schema said.
-  if (writeRefusalKind(error) === 'invalid') return `The device's database refused this value (${text.slice(0, 200)}). Change it, or discard this draft.`;
-  if (!/schema validation error|"status": ?422|VD2/.test(text)) return undefined;
-  const where = /"instancePath": ?"([^"]*)"/.exec(text)?.[1];
-  const what = /"message": ?"([^"]{1,200})"/.exec(text)?.[1];
-  const detail = what ? ` (${where ? `${where.replace(/^\//, '').replace(/\//g, ' › ')} ` : ''}${what})` : '';
-  return `The device's database refused this value${detail}. Change it, or discard this draft.`;
+  // Every worker write names its refusal (refusedWrite, client/worker/engine.ts): anything else is not about the value.
+  if (writeRefusalKind(error) !== 'invalid') return undefined;
+  return `The device's database refused this value (${text.slice(0, 200)}). Change it, or discard this draft.`;
 }
 
 async function flush(key: string): Promise<void> {
@@ -335,7 +332,8 @@ async function loadJournal(): Promise<void> {
     if (!entry) continue;
     entries.set(key, entry);
     changed = true;
-    if (key in legacy) store(key, entry);
+    // An old localStorage entry moves into the journal; one stored in clear is replaced by a sealed copy.
+    if (key in legacy || !('sealed' in value)) store(key, entry);
   }
   for (const [key, entry] of entries) {
     if (stored.has(key) || toStore.has(key)) continue;
