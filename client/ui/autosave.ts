@@ -27,7 +27,7 @@ import { fromBase64url, toBase64url } from '../../shared/crypto/base64url.ts';
 import type { Path } from '../worker/api.ts';
 import { writeRefusalKind } from '../worker/write-errors.ts';
 import { database, write } from './db.ts';
-import { readJournal, writeJournal } from './journal-store.ts';
+import { readJournal, readJournalKeys, writeJournal } from './journal-store.ts';
 
 export interface JournalEntry {
   collection: CollectionName;
@@ -119,12 +119,22 @@ let written: Promise<void> = Promise.resolve();
 const storedAt = new Map<string, number>();
 let channel: { dbName: string; port: BroadcastChannel } | undefined;
 
-/** Listens to the other tabs of this database: when their journal changes, this tab reads it again. */
+/** What a tab tells the others after each journal write: the fields it stored or removed, with the time typed. */
+interface JournalChanged { changed: (readonly [string, number])[] }
+
+/** The fields a message names; `undefined`: not a message of this version (read the whole journal). */
+function changedKeys(data: unknown): string[] | undefined {
+  const changed = (data as Partial<JournalChanged> | null)?.changed;
+  if (!Array.isArray(changed) || !changed.every((pair) => Array.isArray(pair) && typeof pair[0] === 'string')) return undefined;
+  return [...new Set(changed.map(([key]) => key))];
+}
+
+/** Listens to the other tabs of this database: when their journal changes, this tab reads the fields they name. */
 function listen(dbName: string): void {
   if (channel?.dbName === dbName) return;
   channel?.port.close();
   const port = new BroadcastChannel(`fieldsync-journal:${dbName}`);
-  port.onmessage = () => void loadJournal().catch(() => undefined);
+  port.onmessage = (event: MessageEvent) => void loadJournal(changedKeys(event.data)).catch(() => undefined);
   channel = { dbName, port };
 }
 
@@ -147,7 +157,8 @@ async function writeLoop(): Promise<void> {
         const sealed = await Promise.all(puts.map(async ([key, entry]) => [key, await seal(dbName, journalKey, key, entry)] as const));
         await writeJournal(dbName, sealed, removals);
         for (const [key, entry] of puts) storedAt.set(key, Math.max(storedAt.get(key) ?? 0, entry.at));
-        channel?.port.postMessage('changed');
+        const message: JournalChanged = { changed: [...puts.map(([key, entry]) => [key, entry.at] as const), ...removals] };
+        channel?.port.postMessage(message);
       } catch (error) {
         console.warn('fieldsync: could not keep an edit in the journal; it is still in this page', error);
       }
@@ -312,17 +323,21 @@ function legacyEntries(dbName: string): Record<string, StoredEntry | JournalEntr
   }
 }
 
-/** Reads the stored journal into this page (what other tabs typed, or an earlier page load left). */
-async function loadJournal(): Promise<void> {
+/**
+ * Reads the stored journal into this page (what other tabs typed, or an earlier page load left):
+ * all of it at open and unlock; only the fields another tab just wrote (`only`) on its message.
+ */
+async function loadJournal(only?: readonly string[]): Promise<void> {
   const { dbName } = database();
   listen(dbName);
-  const legacy = legacyEntries(dbName);
+  const legacy = only ? {} : legacyEntries(dbName);
   const stored = new Map<string, StoredEntry | JournalEntry>(Object.entries(legacy));
-  for (const [key, value] of await readJournal<StoredEntry>(dbName)) {
+  for (const [key, value] of await (only ? readJournalKeys<StoredEntry>(dbName, only) : readJournal<StoredEntry>(dbName))) {
     if ((stored.get(key)?.at ?? -Infinity) <= value.at) stored.set(key, value);
   }
-  const ownToo = forgotten;
-  forgotten = false;
+  // This tab's own stored drafts are read back after locking: by the full load at unlock.
+  const ownToo = !only && forgotten;
+  if (!only) forgotten = false;
   let changed = false;
   for (const [key, value] of stored) {
     const known = entries.get(key);
@@ -335,8 +350,9 @@ async function loadJournal(): Promise<void> {
     // An old localStorage entry moves into the journal; one stored in clear is replaced by a sealed copy.
     if (key in legacy || !('sealed' in value)) store(key, entry);
   }
-  for (const [key, entry] of entries) {
-    if (stored.has(key) || toStore.has(key)) continue;
+  for (const key of only ?? [...entries.keys()]) {
+    const entry = entries.get(key);
+    if (!entry || stored.has(key) || toStore.has(key)) continue;
     // Another tab's entry it saved or discarded; or one of this tab's that was stored, and was
     // removed since by another tab (it saved a newer value of the field, or discarded the draft).
     if (entry.tab !== TAB || (storedAt.get(key) ?? -Infinity) >= entry.at) {
