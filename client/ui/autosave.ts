@@ -27,7 +27,7 @@ import { fromBase64url, toBase64url } from '../../shared/crypto/base64url.ts';
 import type { Path } from '../worker/api.ts';
 import { writeRefusalKind } from '../worker/write-errors.ts';
 import { database, write } from './db.ts';
-import { readJournal, writeJournal } from './journal-store.ts';
+import { readJournal, readJournalKeys, writeJournal } from './journal-store.ts';
 
 export interface JournalEntry {
   collection: CollectionName;
@@ -93,7 +93,7 @@ async function seal(dbName: string, cryptoKey: CryptoKey, key: string, entry: Jo
 }
 
 async function open(key: string, stored: StoredEntry | JournalEntry): Promise<JournalEntry | undefined> {
-  // Written in clear by an earlier version of the app: read it (it is sealed again right after).
+  // Written in clear by an earlier version of the app: read it (loadJournal stores it sealed again).
   if (!('sealed' in stored)) return stored;
   const { sealed, ...about } = stored;
   const { dbName, journalKey: cryptoKey } = database();
@@ -119,12 +119,22 @@ let written: Promise<void> = Promise.resolve();
 const storedAt = new Map<string, number>();
 let channel: { dbName: string; port: BroadcastChannel } | undefined;
 
-/** Listens to the other tabs of this database: when their journal changes, this tab reads it again. */
+/** What a tab tells the others after each journal write: the fields it stored or removed, with the time typed. */
+interface JournalChanged { changed: (readonly [string, number])[] }
+
+/** The fields a message names; `undefined`: not a message of this version (read the whole journal). */
+function changedKeys(data: unknown): string[] | undefined {
+  const changed = (data as Partial<JournalChanged> | null)?.changed;
+  if (!Array.isArray(changed) || !changed.every((pair) => Array.isArray(pair) && typeof pair[0] === 'string')) return undefined;
+  return [...new Set(changed.map(([key]) => key))];
+}
+
+/** Listens to the other tabs of this database: when their journal changes, this tab reads the fields they name. */
 function listen(dbName: string): void {
   if (channel?.dbName === dbName) return;
   channel?.port.close();
   const port = new BroadcastChannel(`fieldsync-journal:${dbName}`);
-  port.onmessage = () => void loadJournal().catch(() => undefined);
+  port.onmessage = (event: MessageEvent) => void loadJournal(changedKeys(event.data)).catch(() => undefined);
   channel = { dbName, port };
 }
 
@@ -147,7 +157,8 @@ async function writeLoop(): Promise<void> {
         const sealed = await Promise.all(puts.map(async ([key, entry]) => [key, await seal(dbName, journalKey, key, entry)] as const));
         await writeJournal(dbName, sealed, removals);
         for (const [key, entry] of puts) storedAt.set(key, Math.max(storedAt.get(key) ?? 0, entry.at));
-        channel?.port.postMessage('changed');
+        const message: JournalChanged = { changed: [...puts.map(([key, entry]) => [key, entry.at] as const), ...removals] };
+        channel?.port.postMessage(message);
       } catch (error) {
         console.warn('fieldsync: could not keep an edit in the journal; it is still in this page', error);
       }
@@ -258,12 +269,9 @@ export function discardDraft(collection: string, id: string, path: Path): void {
 function refusalOf(error: unknown): string | undefined {
   const text = String((error as { message?: unknown } | undefined)?.message ?? error);
   // The worker names a schema refusal (client/worker/write-errors.ts): its message lists what the schema said.
-  if (writeRefusalKind(error) === 'invalid') return `The device's database refused this value (${text.slice(0, 200)}). Change it, or discard this draft.`;
-  if (!/schema validation error|"status": ?422|VD2/.test(text)) return undefined;
-  const where = /"instancePath": ?"([^"]*)"/.exec(text)?.[1];
-  const what = /"message": ?"([^"]{1,200})"/.exec(text)?.[1];
-  const detail = what ? ` (${where ? `${where.replace(/^\//, '').replace(/\//g, ' › ')} ` : ''}${what})` : '';
-  return `The device's database refused this value${detail}. Change it, or discard this draft.`;
+  // Every worker write names its refusal (refusedWrite, client/worker/engine.ts): anything else is not about the value.
+  if (writeRefusalKind(error) !== 'invalid') return undefined;
+  return `The device's database refused this value (${text.slice(0, 200)}). Change it, or discard this draft.`;
 }
 
 async function flush(key: string): Promise<void> {
@@ -315,17 +323,21 @@ function legacyEntries(dbName: string): Record<string, StoredEntry | JournalEntr
   }
 }
 
-/** Reads the stored journal into this page (what other tabs typed, or an earlier page load left). */
-async function loadJournal(): Promise<void> {
+/**
+ * Reads the stored journal into this page (what other tabs typed, or an earlier page load left):
+ * all of it at open and unlock; only the fields another tab just wrote (`only`) on its message.
+ */
+async function loadJournal(only?: readonly string[]): Promise<void> {
   const { dbName } = database();
   listen(dbName);
-  const legacy = legacyEntries(dbName);
+  const legacy = only ? {} : legacyEntries(dbName);
   const stored = new Map<string, StoredEntry | JournalEntry>(Object.entries(legacy));
-  for (const [key, value] of await readJournal<StoredEntry>(dbName)) {
+  for (const [key, value] of await (only ? readJournalKeys<StoredEntry>(dbName, only) : readJournal<StoredEntry>(dbName))) {
     if ((stored.get(key)?.at ?? -Infinity) <= value.at) stored.set(key, value);
   }
-  const ownToo = forgotten;
-  forgotten = false;
+  // This tab's own stored drafts are read back after locking: by the full load at unlock.
+  const ownToo = !only && forgotten;
+  if (!only) forgotten = false;
   let changed = false;
   for (const [key, value] of stored) {
     const known = entries.get(key);
@@ -335,10 +347,12 @@ async function loadJournal(): Promise<void> {
     if (!entry) continue;
     entries.set(key, entry);
     changed = true;
-    if (key in legacy) store(key, entry);
+    // An old localStorage entry moves into the journal; one stored in clear is replaced by a sealed copy.
+    if (key in legacy || !('sealed' in value)) store(key, entry);
   }
-  for (const [key, entry] of entries) {
-    if (stored.has(key) || toStore.has(key)) continue;
+  for (const key of only ?? [...entries.keys()]) {
+    const entry = entries.get(key);
+    if (!entry || stored.has(key) || toStore.has(key)) continue;
     // Another tab's entry it saved or discarded; or one of this tab's that was stored, and was
     // removed since by another tab (it saved a newer value of the field, or discarded the draft).
     if (entry.tab !== TAB || (storedAt.get(key) ?? -Infinity) >= entry.at) {
@@ -378,10 +392,17 @@ export async function journalReplayed(): Promise<void> {
   await replaying;
 }
 
-/** Locking: what was typed leaves this page's memory (it stays sealed in the journal). */
-export function forgetJournal(): void {
+/**
+ * Locking: what was typed leaves this page's memory (it stays sealed in the journal). Waits for
+ * the journal writes in flight, so each entry is sealed and stored before the page forgets it,
+ * even when writing to the database timed out; call it before the database and its key close.
+ */
+export async function forgetJournal(): Promise<void> {
   for (const timer of timers.values()) clearTimeout(timer);
   timers.clear();
+  await inJournal().catch(() => undefined);
+  // Stored sealed now (or its write failed: never kept in clear while locked).
+  toStore.clear();
   entries.clear();
   forgotten = true;
   notify();

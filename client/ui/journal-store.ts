@@ -55,6 +55,19 @@ export async function readJournal<T extends Timed>(dbName: string): Promise<Map<
   return new Map(keys.map((key, i) => [key, values[i] as T]));
 }
 
+/** The stored records of the given fields of `dbName`'s journal (a field without one is left out). */
+export async function readJournalKeys<T extends Timed>(dbName: string, keys: readonly string[]): Promise<Map<string, T>> {
+  const db = await connect(dbName);
+  const tx = db.transaction(STORE, 'readonly');
+  const values = await Promise.all(keys.map((key) => tx.store.get(key)));
+  await tx.done;
+  const found = new Map<string, T>();
+  keys.forEach((key, i) => {
+    if (values[i] !== undefined) found.set(key, values[i] as T);
+  });
+  return found;
+}
+
 /**
  * One transaction: stores `puts` (unless the stored record is newer, e.g. typed later in
  * another tab) and removes each `removals` record typed at or before the given time (a write of

@@ -212,7 +212,8 @@ export function protectApp(root: HTMLElement, title: string, session: Session, d
     (window as unknown as { fieldsync?: unknown }).fieldsync = undefined;
     await withTimeout(flushAll().catch(() => undefined), 3000);
     // Drafts that cannot be saved yet stay in the journal, sealed; not in this page's memory.
-    forgetJournal();
+    // Not under the timeout: the journal seals and stores them first (the database is still open).
+    await forgetJournal();
     await current.close();
     dropKey();
     if (reason !== 'idle') {
@@ -238,6 +239,7 @@ export async function signOutKeepingData(session: Session, db?: Database): Promi
   lockOtherTabs(dbName, 'signout');
   if (db) {
     await withTimeout(flushAll().catch(() => undefined), 3000);
+    await forgetJournal(); // what was typed is stored sealed before the database and its key close
     await db.close();
   }
   dropKey();

@@ -159,6 +159,65 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     expect((await stored(id))?.vitals?.[0]?.systolic).toBe(98);
   }, 90_000);
 
+  it('seals again a draft an earlier version of the app left in the journal in clear, and still shows it at its field', async () => {
+    const id = await seedAndOpen();
+    await openSection(page, 'vitals');
+    const systolic = page.getByLabel('Systolic BP (mmHg)', { exact: true });
+    await systolic.fill('14O');
+    await expect.poll(statusLine).toBe('1 field not saved: Systolic BP — Numbers only.');
+    const dbName = await dbNameOf(page);
+    /** The journal's records of this report (IndexedDB `fieldsync-journal--<db>`), as stored. */
+    const journalRecords = () => page.evaluate(async ({ name, id }) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(`fieldsync-journal--${name}`);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      try {
+        const store = db.transaction('entries', 'readonly').objectStore('entries');
+        const read = <T>(request: IDBRequest<T>) => new Promise<T>((resolve, reject) => {
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        const [keys, values] = await Promise.all([read(store.getAllKeys()), read(store.getAll())]);
+        return keys.map((key, i) => [String(key), values[i] as Record<string, unknown>] as const).filter(([key]) => key.startsWith(`epcrs|${id}|`));
+      } finally {
+        db.close();
+      }
+    }, { name: dbName, id });
+    await expect.poll(async () => (await journalRecords()).length).toBe(1);
+    // What an earlier version of the app stored: the same draft, in clear.
+    await page.evaluate(async ({ name, records }) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(`fieldsync-journal--${name}`);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      const tx = db.transaction('entries', 'readwrite');
+      for (const [key, record] of records) {
+        const { sealed: _sealed, ...about } = record;
+        tx.objectStore('entries').put({ ...about, raw: '14O', valid: false, problem: 'Numbers only.', label: 'Systolic BP', at: Number(record['at']) + 1, tab: 'earlier' }, key);
+      }
+      await new Promise((resolve, reject) => {
+        tx.oncomplete = resolve;
+        tx.onerror = () => reject(tx.error);
+      });
+      db.close();
+    }, { name: dbName, records: await journalRecords() });
+    expect(JSON.stringify(await journalRecords())).toContain('"raw":"14O"');
+
+    await page.reload();
+    await page.locator('[data-testid="epcr-form"]').waitFor();
+    await expect.poll(() => systolic.inputValue()).toBe('14O');
+    await expect.poll(statusLine).toBe('1 field not saved: Systolic BP — Numbers only.');
+    // Read back, and stored again sealed: nothing typed is left readable in the journal.
+    await expect.poll(async () => JSON.stringify(await journalRecords()), { timeout: 10_000 }).toContain('"sealed"');
+    expect(JSON.stringify(await journalRecords())).not.toContain('14O');
+
+    await fieldOf('Systolic BP (mmHg)').getByTestId('discard-draft').click();
+    await expect.poll(async () => (await journalRecords()).length).toBe(0);
+  }, 90_000);
+
   it('shows a value the database refused at its field, never says synced, and saves it once it is retyped', async () => {
     const id = await seedAndOpen();
     // What the landed app left on devices: allergies journaled as one string, which the report's schema refuses.
