@@ -12,7 +12,7 @@
  */
 import { useState } from 'preact/hooks';
 import {
-  conflictPathSegments, conflictValue, isFreeTextSchema, openConflicts, openConflictsAt, type ConflictEntry,
+  conflictPathSegments, isFreeTextSchema, openConflicts, openConflictsAt, type ConflictEntry,
 } from '../../../shared/merge/index.ts';
 import { epcrSchema } from '../../../shared/schemas/epcrs.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
@@ -22,6 +22,7 @@ import { write } from '../../ui/db.ts';
 import { pathName, recordField } from '../../ui/record-field.ts';
 import type { Session } from '../../ui/session.ts';
 import { offsetDateTime } from '../../ui/time.ts';
+import { type Candidate, candidatesOf } from './conflict-candidates.ts';
 
 type PathLike = string | Path;
 
@@ -151,20 +152,6 @@ export function resolutionOps(epcr: Epcr, entries: readonly ConflictEntry[], val
     ops.push({ op: 'set', path: ['conflicts'], value: (epcr.conflicts ?? []).map((c) => (matches(c) ? { ...c, resolvedAt: at, resolvedBy: by.slice(0, 200) } : c)) });
   }
   return ops;
-}
-
-interface Candidate { value: unknown; by?: string | undefined; at?: string | undefined }
-
-/** Every distinct value the entries of one field hold, each with who wrote it and when (first seen). */
-function candidatesOf(entries: readonly ConflictEntry[]): Candidate[] {
-  const seen = new Map<string, Candidate>();
-  for (const entry of entries) {
-    for (const [json, by, at] of [[entry.keptValueJson, entry.keptBy, entry.keptAt], [entry.lostValueJson, entry.lostBy, entry.lostAt]] as const) {
-      const key = json ?? 'absent';
-      if (!seen.has(key)) seen.set(key, { value: conflictValue(json), by, at });
-    }
-  }
-  return [...seen.values()];
 }
 
 function Version(props: { n: number; candidate: Candidate; long: boolean; disabled: boolean; onKeep: () => void }) {
