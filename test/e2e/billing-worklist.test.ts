@@ -58,8 +58,10 @@ describe('the biller\'s billing worklist (browser)', () => {
     await signInWithToken(page, server.url, `dev:${TENANT}:biller:desk-1`, '/dispatch/');
     const rows = page.locator('[data-testid="billing-row"]');
     await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(3);
-    // Every record with where it stands; what needs the biller (a rejected claim) first.
-    expect(await textOf(rows.nth(0))).toContain('B-1001');
+    // Every record with where it stands; what needs the biller (a rejected claim) first. Rows
+    // show as soon as the billing records are on the device; their reports and claims arrive
+    // right after (the row says "not on this device" / "Checking…" meanwhile).
+    await expect.poll(() => textOf(rows.nth(0)), { timeout: 20_000 }).toContain('B-1001');
     expect(await textOf(rows.nth(0))).toContain('Okafor, Chidi');
     expect(await textOf(rows.nth(0).locator('[data-testid="billing-state"]'))).toContain('Claim rejected');
     expect(await textOf(page.locator('[data-testid="billing-row"][data-id="' + billB + '"] [data-testid="billing-state"]'))).toContain('Claim accepted');
