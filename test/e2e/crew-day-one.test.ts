@@ -8,7 +8,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { closeDevice, launchDevice, newProfileDir, removeProfileDir, screenshot, textOf, watchConsole } from './support/browser.ts';
+import { closeDevice, launchDevice, signInWithPassword, newProfileDir, removeProfileDir, screenshot, textOf, watchConsole } from './support/browser.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
 
 const SERVER_PORT = e2ePort(1421);
@@ -38,15 +38,7 @@ describe('crew ePCR day-one features (browser)', () => {
     ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
     page = ctx.pages()[0] ?? await ctx.newPage();
     watchConsole(page, 'crew', errors);
-    await page.goto(`${server.url}/crew/`);
-    const signIn = page.locator('[data-testid="sign-in"]');
-    await signIn.waitFor();
-    await signIn.getByLabel('Agency').fill(TENANT);
-    await signIn.getByLabel('User name').fill(USERNAME);
-    await signIn.getByLabel('Password').fill(PASSWORD);
-    await signIn.getByLabel('Device name').fill('tablet-d1');
-    await signIn.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('[data-testid="status-bar"]').waitFor({ timeout: 20_000 });
+    await signInWithPassword(page, server.url, '/crew/', { tenant: TENANT, username: USERNAME, password: PASSWORD, device: 'tablet-d1' });
   });
 
   afterAll(async () => {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64url } from '../../shared/crypto/base64url.ts';
 import { epcrSchema, type Epcr } from '../../shared/schemas/index.ts';
 import {
-  closeDevice, goOffline, goOnline, launchDevice, newProfileDir, removeProfileDir, screenshot, textOf, waitForServiceWorker, watchConsole,
+  closeDevice, goOffline, goOnline, launchDevice, signInWithPassword, newProfileDir, removeProfileDir, screenshot, textOf, waitForServiceWorker, watchConsole,
 } from './support/browser.ts';
 import { createCable, type Cable } from './support/cable.ts';
 import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
@@ -172,15 +172,7 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
 
     // ---- sign in with a password, in the app itself ----
     step('sign in');
-    await page.goto(`${cable.origin}/crew/`);
-    const signIn = page.locator('[data-testid="sign-in"]');
-    await signIn.waitFor();
-    await signIn.getByLabel('Agency').fill(TENANT);
-    await signIn.getByLabel('User name').fill(USERNAME);
-    await signIn.getByLabel('Password').fill(PASSWORD);
-    await signIn.getByLabel('Device name').fill('tablet-sec-1');
-    await signIn.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('[data-testid="status-bar"]').waitFor({ timeout: 20_000 });
+    await signInWithPassword(page, cable.origin, '/crew/', { tenant: TENANT, username: USERNAME, password: PASSWORD, device: 'tablet-sec-1' });
     await waitForServiceWorker(page);
     const dbName = await page.evaluate(() => (window as unknown as { fieldsync: { db: { dbName: string } } }).fieldsync.db.dbName);
     const stored = await deviceRecord(page, `fieldsync.dbkey.${dbName}`);

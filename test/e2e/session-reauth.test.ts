@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../../shared/schemas/index.ts';
-import { closeDevice, launchDevice, newProfileDir, removeProfileDir, screenshot, textOf, waitForServiceWorker, watchConsole } from './support/browser.ts';
+import { closeDevice, launchDevice, signInWithPassword, newProfileDir, removeProfileDir, screenshot, textOf, waitForServiceWorker, watchConsole } from './support/browser.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
 
 const SERVER_PORT = e2ePort(461);
@@ -51,14 +51,7 @@ describe('signing in again after the session ended (browser)', () => {
     ctx = await launchDevice(profile);
     const page = ctx.pages()[0] ?? await ctx.newPage();
     watchConsole(page, 'dispatch', errors);
-    await page.goto(`${server.url}/dispatch/`);
-    const signIn = page.locator('[data-testid="sign-in"]');
-    await signIn.getByLabel('Agency').fill(TENANT);
-    await signIn.getByLabel('User name').fill(USERNAME);
-    await signIn.getByLabel('Password').fill(PASSWORD);
-    await signIn.getByLabel('Device name').fill('console-7');
-    await signIn.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('[data-testid="status-bar"]').waitFor({ timeout: 20_000 });
+    await signInWithPassword(page, server.url, '/dispatch/', { tenant: TENANT, username: USERNAME, password: PASSWORD, device: 'console-7' });
     await waitForServiceWorker(page);
     await expect.poll(() => textOf(pill(page)), { timeout: 20_000 }).toBe('Online');
     await createIncident(page, 'R-0001');
@@ -133,14 +126,7 @@ describe('signing in again after the session ended (browser)', () => {
       await short.server!.app.auth.createUser(TENANT, { username: USERNAME, password: PASSWORD, role: 'dispatcher', displayName: 'Dana Dispatch' });
       const page = device.pages()[0] ?? await device.newPage();
       watchConsole(page, 'dispatch-expiry', errors);
-      await page.goto(`${short.url}/dispatch/`);
-      const signIn = page.locator('[data-testid="sign-in"]');
-      await signIn.getByLabel('Agency').fill(TENANT);
-      await signIn.getByLabel('User name').fill(USERNAME);
-      await signIn.getByLabel('Password').fill(PASSWORD);
-      await signIn.getByLabel('Device name').fill('console-8');
-      await signIn.getByRole('button', { name: 'Sign in' }).click();
-      await page.locator('[data-testid="status-bar"]').waitFor({ timeout: 20_000 });
+      await signInWithPassword(page, short.url, '/dispatch/', { tenant: TENANT, username: USERNAME, password: PASSWORD, device: 'console-8' });
       await waitForServiceWorker(page);
       await expect.poll(() => textOf(pill(page)), { timeout: 20_000 }).toBe('Online');
 

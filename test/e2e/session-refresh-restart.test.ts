@@ -8,7 +8,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../../shared/schemas/index.ts';
-import { closeDevice, launchDevice, newProfileDir, removeProfileDir, textOf, waitForServiceWorker, watchConsole } from './support/browser.ts';
+import { closeDevice, launchDevice, signInWithPassword, newProfileDir, removeProfileDir, textOf, waitForServiceWorker, watchConsole } from './support/browser.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
 
 const USERNAME = 'dispatcher-eight';
@@ -62,14 +62,7 @@ describe('a refreshed sign-in after a browser restart (browser)', () => {
     ctx = await launchDevice(profile);
     let page = ctx.pages()[0] ?? await ctx.newPage();
     watchConsole(page, 'dispatch', errors);
-    await page.goto(`${server.url}/dispatch/`);
-    const signIn = page.locator('[data-testid="sign-in"]');
-    await signIn.getByLabel('Agency').fill(TENANT);
-    await signIn.getByLabel('User name').fill(USERNAME);
-    await signIn.getByLabel('Password').fill(PASSWORD);
-    await signIn.getByLabel('Device name').fill('console-8');
-    await signIn.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('[data-testid="status-bar"]').waitFor({ timeout: 20_000 });
+    await signInWithPassword(page, server.url, '/dispatch/', { tenant: TENANT, username: USERNAME, password: PASSWORD, device: 'console-8' });
     await waitForServiceWorker(page);
     await expect.poll(() => textOf(pill(page)), { timeout: 20_000 }).toBe('Online');
     const signedIn = await refreshTokenOf(page);

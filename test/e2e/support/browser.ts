@@ -77,6 +77,19 @@ export async function signInWithToken(page: Page, origin: string, token: string,
   await page.locator('[data-testid="status-bar"]').waitFor();
 }
 
+/** Signs in with a password on the app's own sign-in form (`origin + app`) and waits for the app to open. */
+export async function signInWithPassword(page: Page, origin: string, app: string, who: { tenant: string; username: string; password: string; device: string }): Promise<void> {
+  await page.goto(`${origin}${app}`);
+  const signIn = page.locator('[data-testid="sign-in"]');
+  await signIn.waitFor();
+  await signIn.getByLabel('Agency').fill(who.tenant);
+  await signIn.getByLabel('User name').fill(who.username);
+  await signIn.getByLabel('Password').fill(who.password);
+  await signIn.getByLabel('Device name').fill(who.device);
+  await signIn.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('[data-testid="status-bar"]').waitFor({ timeout: 20_000 });
+}
+
 export async function waitForServiceWorker(page: Page): Promise<void> {
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 15_000 });
 }
