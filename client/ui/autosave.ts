@@ -258,6 +258,7 @@ export function discardDraft(collection: string, id: string, path: Path): void {
   const key = fieldKey(collection, id, path);
   const entry = entries.get(key);
   if (!entry) return;
+  discarded.set(key, entry.at);
   clearTimeout(timers.get(key));
   timers.delete(key);
   entries.delete(key);
@@ -327,6 +328,9 @@ function legacyEntries(dbName: string): Record<string, StoredEntry | JournalEntr
  * Reads the stored journal into this page (what other tabs typed, or an earlier page load left):
  * all of it at open and unlock; only the fields another tab just wrote (`only`) on its message.
  */
+/** Drafts the person discarded, by the time of the discarded edit: a journal read that began before the discard must not bring them back. */
+const discarded = new Map<string, number>();
+
 async function loadJournal(only?: readonly string[]): Promise<void> {
   const { dbName } = database();
   listen(dbName);
@@ -344,7 +348,8 @@ async function loadJournal(only?: readonly string[]): Promise<void> {
     // This tab's entries are current in memory (a stored one may be about to be removed).
     if (known?.tab === TAB || known?.at === value.at || (value.tab === TAB && !ownToo)) continue;
     const entry = await open(key, value);
-    if (!entry) continue;
+    // Discarded while this read was under way (it is being removed from the store): stays discarded.
+    if (!entry || (discarded.get(key) ?? -Infinity) >= value.at) continue;
     entries.set(key, entry);
     changed = true;
     // An old localStorage entry moves into the journal; one stored in clear is replaced by a sealed copy.
