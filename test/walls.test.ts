@@ -39,6 +39,13 @@ const KNOWN_BREACHES: readonly string[] = [
   'one-owner-of-the-queue-database: sw/queue/sw-runtime.ts -> "fieldsync-outbox"',
   'one-owner-of-the-queue-database: sw/queue/sw-runtime.ts -> "fieldsync-outbox"',
   'no-circles: client/ui/session.ts -> client/ui/sw-queue.ts -> client/ui/session.ts',
+  'one-definition: actorOf -> server/admin/dead-letters.ts, server/auth/service.ts, server/replication/access.ts',
+  'one-definition: changedFields -> server/hooks/workflows/epcr-addendum.ts, shared/access/policy.ts',
+  'one-definition: deterministicId -> client/ui/ids.ts, server/hooks/ids.ts',
+  'one-definition: incidentIdFor -> client/ui/ids.ts, server/integrations/cad-bridge/inbound.ts',
+  'one-definition: offsetDateTime -> client/sync/local-time.ts, server/hooks/workflows/support.ts',
+  'one-definition: text -> server/hooks/workflows/support.ts, server/nemsis/values.ts',
+  'one-definition: unitIdFor -> client/ui/ids.ts, server/integrations/cad-bridge/inbound.ts',
 ];
 
 describe('the walls of the house', () => {
@@ -59,7 +66,7 @@ describe('the walls checker', () => {
       'server/replication/push.ts': "export { y } from '../hooks/registry.ts';",
       'server/hooks/registry.ts': 'export const y = 2;',
       'server/store/sqlite.ts': "const m = await import('fastify');",
-    }), { texts: [] }).map(formatBreach);
+    }), { texts: [], definitions: false }).map(formatBreach);
     expect(breaches.sort()).toEqual([
       'device-never-imports-server: client/c.tsx -> server/b.ts',
       'replication-is-generic: server/replication/push.ts -> server/hooks/registry.ts',
@@ -75,6 +82,15 @@ describe('the walls checker', () => {
       'client/ok.ts': "const local = '/crew/';",
     })).map(formatBreach);
     expect(breaches).toEqual(['api-paths-live-in-the-protocol: sw/delivery.ts -> "/api/sync/"']);
+  });
+
+  it('reports a name exported by two product files, once, with both homes', () => {
+    const breaches = checkWalls(tree({
+      'client/ids.ts': 'export async function deterministicId(...parts: string[]) { return parts.join(); }',
+      'server/ids.ts': 'export function deterministicId(...parts: string[]) { return parts.join(); }\nfunction local() {}',
+      'server/other.ts': 'function local() {}\nexport const unrelated = 1;',
+    })).map(formatBreach);
+    expect(breaches).toEqual(['one-definition: deterministicId -> client/ids.ts, server/ids.ts']);
   });
 
   it('reports a circle of imports once, with its files', () => {

@@ -97,7 +97,7 @@ function breaksTextWall(wall: TextWall, file: string, literal: string): boolean 
   return wall.literal.test(literal) && !wall.allowedIn.test(file);
 }
 
-export function checkWalls(files: readonly SourceFile[], walls: { imports?: readonly ImportWall[]; texts?: readonly TextWall[]; circlesIn?: RegExp } = {}): Breach[] {
+export function checkWalls(files: readonly SourceFile[], walls: { imports?: readonly ImportWall[]; texts?: readonly TextWall[]; circlesIn?: RegExp; definitions?: boolean } = {}): Breach[] {
   const importWalls = walls.imports ?? IMPORT_WALLS;
   const textWalls = walls.texts ?? TEXT_WALLS;
   const circlesIn = walls.circlesIn ?? NO_CIRCLES_IN;
@@ -120,6 +120,7 @@ export function checkWalls(files: readonly SourceFile[], walls: { imports?: read
       }
     }
   }
+  if (walls.definitions !== false) breaches.push(...duplicateDefinitions(files.filter((file) => /^(client|server|shared|sw)\//.test(file.path))));
   for (const circle of circlesOf(graph, circlesIn)) {
     breaches.push({ wall: 'no-circles', file: circle[0]!, what: [...circle.slice(1), circle[0]].join(' -> ') });
   }
@@ -166,6 +167,32 @@ function circlesOf(graph: ReadonlyMap<string, readonly string[]>, within: RegExp
   return circles;
 }
 
+/**
+ * Names exported by more than one product file. Two exported `actorOf`s (or two id recipes, two
+ * time formatters) are one concept defined twice: the copies drift, and device and server, or two
+ * routes, then disagree without a word. A name that means two different things is renamed.
+ */
+export function duplicateDefinitions(files: readonly SourceFile[]): Breach[] {
+  const homes = new Map<string, string[]>();
+  for (const file of files) {
+    if (!/\.(ts|tsx|mts)$/.test(file.path)) continue;
+    const kind = file.path.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS;
+    const source = ts.createSourceFile(file.path, file.text, ts.ScriptTarget.Latest, false, kind);
+    for (const statement of source.statements) {
+      const exported = ts.canHaveModifiers(statement) && ts.getModifiers(statement)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+      if (!exported) continue;
+      const names: string[] = [];
+      if ((ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) && statement.name) names.push(statement.name.text);
+      if (ts.isVariableStatement(statement)) {
+        for (const declaration of statement.declarationList.declarations) if (ts.isIdentifier(declaration.name)) names.push(declaration.name.text);
+      }
+      for (const name of names) homes.set(name, [...(homes.get(name) ?? []), file.path]);
+    }
+  }
+  return [...homes].filter(([, where]) => where.length > 1).sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, where]) => ({ wall: 'one-definition', file: name, what: where.sort().join(', ') }));
+}
+
 export function formatBreach(breach: Breach): string {
   return `${breach.wall}: ${breach.file} -> ${breach.what}`;
 }
@@ -175,7 +202,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const breaches = checkWalls(readSources(repoRoot));
   for (const breach of breaches) console.log(formatBreach(breach));
   const why = new Map([...IMPORT_WALLS, ...TEXT_WALLS].map((wall) => [wall.name, wall.why]));
-  for (const name of new Set(breaches.map((breach) => breach.wall))) console.log(`\n${name}: ${why.get(name) ?? 'a circle of imports is one concept split over two places: split or merge the files.'}`);
+  for (const name of new Set(breaches.map((breach) => breach.wall))) console.log(`\n${name}: ${why.get(name) ?? (name === 'one-definition' ? 'an exported name defined in two files is one concept written twice: keep one home and import it.' : 'a circle of imports is one concept split over two places: split or merge the files.')}`);
   console.log(breaches.length === 0 ? 'walls: all hold' : `walls: ${breaches.length} breach(es)`);
   process.exit(breaches.length === 0 ? 0 : 1);
 }
