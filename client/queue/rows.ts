@@ -1,12 +1,9 @@
-import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
-import { laneOf, type Lane } from './lanes.ts';
-
-export const OUTBOX_DB_NAME = 'fieldsync-outbox';
 /**
- * Bump with a migration in `upgrade` below; a new service worker must take over the old queue.
- * 1: rows keyed by `[collection, id]`. 2: by `[collection, id, writerKey]` (a row per writer).
+ * The queue's rows: one document waiting to reach the server, per writer. Queuing (`enqueueRows`)
+ * and looking up the rows of given documents (`queuedRows`).
  */
-export const OUTBOX_DB_VERSION = 2;
+import type { OutboxDb } from './database.ts';
+import { laneOf, type Lane } from './lanes.ts';
 
 export type JsonDoc = Record<string, unknown>;
 
@@ -39,7 +36,7 @@ export function rowKeyOf(row: Pick<QueuedRow, 'collection' | 'id' | 'writerKey'>
 /**
  * One document waiting to reach the server: the state the server last had, and the newest state.
  * For collections with patient data both are sealed envelopes (shared/crypto/envelope.ts) that
- * only the server and the database worker can open; this service worker sends them as they are.
+ * only the server and the database worker can open; the service worker sends them as they are.
  */
 export interface QueuedRow {
   collection: string;
@@ -76,78 +73,6 @@ export interface RejectedRow {
   code: string;
   reason: string;
   at: number;
-}
-
-export interface OutboxSession {
-  serverUrl: string;
-  token: string;
-  refreshToken?: string;
-  deviceId?: string;
-}
-
-export interface OutboxStatus {
-  lastError?: string;
-  lastErrorAt?: number;
-  lastSuccessAt?: number;
-  /** Consecutive failed deliveries; drives the backoff. */
-  failures: number;
-  nextAttemptAt?: number;
-  updateRequired?: boolean;
-  signedOut?: boolean;
-}
-
-interface OutboxSchema extends DBSchema {
-  rows: { key: RowKey; value: QueuedRow; indexes: { 'by-lane': [number, number] } };
-  rejected: { key: number; value: RejectedRow };
-  meta: { key: string; value: unknown };
-}
-
-export type OutboxDb = IDBPDatabase<OutboxSchema>;
-
-export function openOutboxDb(name = OUTBOX_DB_NAME): Promise<OutboxDb> {
-  return openDB<OutboxSchema>(name, OUTBOX_DB_VERSION, {
-    upgrade(db, oldVersion, _newVersion, transaction) {
-      if (oldVersion < 1) {
-        db.createObjectStore('rejected', { keyPath: 'key', autoIncrement: true });
-        db.createObjectStore('meta');
-        createRowStore(db);
-      } else if (oldVersion < 2) {
-        migrateRowsToV2(db, transaction);
-      }
-      // Later versions add their migrations here, each guarded by `oldVersion < N`.
-    },
-  });
-}
-
-function createRowStore(db: IDBPDatabase<OutboxSchema>) {
-  const rows = db.createObjectStore('rows', { keyPath: ['collection', 'id', 'writerKey'] });
-  rows.createIndex('by-lane', ['lane', 'order']);
-  return rows;
-}
-
-/** A row as version 1 stored it (no writer in its key). */
-type V1Row = Omit<QueuedRow, 'writerKey'>;
-
-/**
- * Version 1 → 2: the writer joins the rows' key. A key path cannot be changed in place, so the
- * rows are read, the store is made again, and every row is put back. All of it happens in the
- * upgrade transaction: a failure (quota, a crash) aborts the upgrade and leaves version 1 with
- * every row, and the next start tries again. `rejected` and `meta` stay as they are.
- */
-function migrateRowsToV2(db: IDBPDatabase<OutboxSchema>, transaction: IDBPTransaction<OutboxSchema, ('rows' | 'rejected' | 'meta')[], 'versionchange'>): void {
-  void transaction.objectStore('rows').getAll().then((found) => {
-    db.deleteObjectStore('rows');
-    const rows = createRowStore(db);
-    // Version 1 held at most one row per document, so no two rows meet under a new key. Order,
-    // version, base and state stay as they were: delivery goes on where it stopped.
-    return Promise.all((found as V1Row[]).map((row) => rows.put({ ...row, writerKey: writerKeyOf(row.writer) })));
-  }).catch(() => {
-    try {
-      transaction.abort();
-    } catch {
-      // already aborted by the request that failed
-    }
-  });
 }
 
 export interface PushRowInput {
@@ -190,27 +115,6 @@ export async function enqueueRows(
   }
   await meta.put(order, 'order');
   await tx.done;
-}
-
-export async function getSession(db: OutboxDb): Promise<OutboxSession | undefined> {
-  return (await db.get('meta', 'session')) as OutboxSession | undefined;
-}
-
-export async function setSession(db: OutboxDb, session: OutboxSession): Promise<void> {
-  await db.put('meta', session, 'session');
-}
-
-export async function getStatus(db: OutboxDb): Promise<OutboxStatus> {
-  return ((await db.get('meta', 'status')) as OutboxStatus | undefined) ?? { failures: 0 };
-}
-
-export async function updateStatus(db: OutboxDb, patch: Partial<OutboxStatus>): Promise<OutboxStatus> {
-  const tx = db.transaction('meta', 'readwrite');
-  const current = ((await tx.store.get('status')) as OutboxStatus | undefined) ?? { failures: 0 };
-  const next = { ...current, ...patch };
-  await tx.store.put(next, 'status');
-  await tx.done;
-  return next;
 }
 
 /**
