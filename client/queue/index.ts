@@ -6,8 +6,9 @@
  */
 export { OUTBOX_DB_NAME, OUTBOX_DB_VERSION, openOutboxDb, OutboxConnection, peekOutboxCounts, withOutbox, type OutboxDb } from './database.ts';
 export { LANE_ORDER, LANES, laneOf, type Lane } from './lanes.ts';
+export { enqueueRows, queuedRows } from './enqueue.ts';
 export {
-  enqueueRows, queuedRows, rowKeyOf, UNKNOWN_WRITER, writerKeyOf,
+  rowKeyOf, UNKNOWN_WRITER, writerKeyOf,
   type JsonDoc, type PushRowInput, type QueuedRow, type QueueWriter, type RejectedRow, type RowKey,
 } from './rows.ts';
 export { readBatch, type Batch } from './head.ts';
