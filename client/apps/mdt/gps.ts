@@ -15,6 +15,7 @@
  * fixes wait in memory until the database is attached again.
  */
 import { signal } from '@preact/signals';
+import { distanceM } from '../../../shared/domain/distance.ts';
 import { nextRevision } from '../../../shared/revision.ts';
 import { deviceRevisionTag } from '../../sync/writes.ts';
 import { collectionSchemas } from '../../../shared/schemas/index.ts';
@@ -53,14 +54,6 @@ export interface GpsRecorder {
 }
 
 export const gpsState = signal<{ state: 'off' | 'waiting' | 'on' | 'denied' | 'unavailable'; last?: Fix; recorded: number; buffered: number; message?: string }>({ state: 'off', recorded: 0, buffered: 0 });
-
-export function distanceM(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLng = (b.lng - a.lng) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) ** 2;
-  return 2 * 6_371_000 * Math.asin(Math.min(1, Math.sqrt(h)));
-}
 
 /** A kept fix with the id it is stored under: the same on every attempt, so a retry through the other path is no duplicate. */
 interface KeptFix { id: string; fix: Fix }
