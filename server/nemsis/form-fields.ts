@@ -165,11 +165,3 @@ export function formFieldOf(epcr: Epcr, element: string, location?: string, valu
   }
   return undefined;
 }
-
-/** The NEMSIS group an element belongs to, for a problem about a missing element: `eVitals.12` → the vitals list. */
-export function sectionOf(element: string): string | undefined {
-  const section = /^e([A-Z][A-Za-z]+)\./.exec(element)?.[1];
-  if (!section) return undefined;
-  const lists: Record<string, string> = { Vitals: 'vitals', Medications: 'medications', Procedures: 'procedures' };
-  return lists[section];
-}
