@@ -16,6 +16,7 @@ import type { ExportCheck } from '../epcr-export-check.ts';
 import { validateEpcrForFinalize } from '../epcr-validation.ts';
 import type { Workflow } from '../types.ts';
 import { amendedReport } from './amended-report.ts';
+import { lockedAddenda } from './epcr-nemsis-export.ts';
 import { offsetDateTime, offsetMinutesOf, read, text, writeDoc } from './support.ts';
 
 export interface EpcrFinalizedDeps {
@@ -54,8 +55,10 @@ export function epcrFinalizedWorkflow(deps: EpcrFinalizedDeps = {}): Workflow {
         const now = ctx.now();
         const complete = validateEpcrForFinalize(stored as Epcr, { original: original as Epcr | undefined, now: now.getTime() }).length === 0;
         // The export as it would be sent: an addendum's is the report it amends with it laid over.
-        const exported = addendumOf ? (original ? amendedReport(original as Epcr, [{ ...(stored as Epcr), lockedAt: now.toISOString() }]) : undefined) : stored as Epcr;
-        const check = complete && deps.exportCheck && exported ? await deps.exportCheck(exported) : undefined;
+        const exported = !complete || !deps.exportCheck ? undefined
+          : !addendumOf ? stored as Epcr
+            : original ? amendedReport(original as Epcr, [...await lockedAddenda(ctx, addendumOf), { ...(stored as Epcr), lockedAt: now.toISOString() }]) : undefined;
+        const check = deps.exportCheck && exported ? await deps.exportCheck(exported) : undefined;
         if (check) {
           ctx.log.info({ epcrId: stored.id, errors: check.errors.length, warnings: check.warnings.length, schematronMs: check.schematronMs }, 'NEMSIS export checked before locking');
           await ctx.store.putArtifact(nemsisCheckKey(stored.id), ctx.tenantId, 'application/json', JSON.stringify({

@@ -58,15 +58,19 @@ describe('finalize checks the NEMSIS export (XSD + national Schematron) before t
   const incidentId = randomUUID();
   const epcrId = stubEpcrId(TENANT, incidentId, unitId);
 
-  it('a dispatch-console priority "P2" and a medication typed as a name are refused, each at its field, and the report stays a draft', async () => {
+  it('a priority "P2" (as stubs made before the code lists were generated hold it) and a medication typed as a name are refused, each at its field, and the report stays a draft', async () => {
     await dispatcher.writer.insert('incidents', {
       id: incidentId, tenantId: TENANT, incidentNumber: '2026-000416', complaint: 'unresponsive', priority: 'P2', status: 'dispatched',
       assignedUnitId: unitId, timeline: { psapCall: '2024-10-07T20:20:00-04:00' },
     });
     const stub = await eventually('the stub on the tablet', () => onTablet(epcrId));
-    expect(stub.dispatch?.priority).toBe('P2');
+    // Today's stub copies only a code of eDispatch.05; reports stubbed before that still hold "P2".
+    expect(stub.dispatch?.priority).toBeUndefined();
 
-    await completeAndFinalize(epcrId, (r) => ({ ...r, medications: r.medications!.map((m, i) => (i === 0 ? { ...m, medication: 'Naloxone' } : m)) }));
+    await completeAndFinalize(epcrId, (r) => ({
+      ...r, dispatch: { ...r.dispatch, priority: 'P2' },
+      medications: r.medications!.map((m, i) => (i === 0 ? { ...m, medication: 'Naloxone' } : m)),
+    }));
     const refused = await outcome(epcrId);
     expect(refused.lockedAt).toBeUndefined();
     expect(refused.status).toBe('draft');
