@@ -81,7 +81,11 @@ declare module 'fastify' {
 
 /** The app factory used by the CLI and by every test. */
 export async function buildServer(options: BuildServerOptions = {}): Promise<FastifyInstance> {
-  const store = options.store ?? await openStore(options);
+  // Every write plans its hook triggers with the workflows (filled below, once the integrations
+  // they call exist): the store is opened with them, or a store handed in is given them.
+  const workflows = new WorkflowRegistry();
+  const store = options.store ?? await openStore(options, workflows);
+  if (options.store) options.store.useOutboxPlanner(workflows);
   const registry = buildCollectionRegistry(options.collections ?? (collectionSchemas as unknown as Record<string, JsonSchemaObject>));
   // Authentication: signed tokens (and dev tokens while DEV_TOKENS is on), checked against the
   // session, user and device revocation state on every request.
@@ -99,8 +103,6 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   const accessControl = new AccessControl({ undeclared: options.collections ? 'tenant' : 'deny' });
   const corsOrigins = options.corsOrigins ?? AUTH_DEFAULTS.corsOrigins;
   const rateWindowMs = options.rateLimitWindowMs ?? AUTH_DEFAULTS.rateLimitWindowMs;
-  // Filled below, once the integrations the workflows call exist.
-  const workflows = new WorkflowRegistry();
 
   const app = Fastify({
     logger: { level: options.logLevel ?? 'info' },
@@ -147,7 +149,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
       key: (request) => `sync|${request.identity.tenantId}|${request.identity.deviceId}`,
     });
     scope.addHook('onRequest', async (request, reply) => syncLimit(request, reply));
-    await scope.register(replicationRoutes, { registry, store, workflows, access: accessControl, envelopes: authService.transportKeys, ...(pushDecoder ? { pushDecoder } : {}) });
+    await scope.register(replicationRoutes, { registry, store, access: accessControl, envelopes: authService.transportKeys, ...(pushDecoder ? { pushDecoder } : {}) });
   }, { prefix: '/api/sync' });
   await app.register(authRoutes, {
     prefix: '/api/auth', service: authService,
@@ -170,7 +172,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
     const cadTenant = options.cadTenantId ?? 'demo';
     cadBridge = new CadBridge({
       url: options.cadBackendUrl, authToken: options.cadBackendAuthToken ?? '', tenantId: cadTenant, store,
-      inbound: new CadInbound(store, workflows, cadTenant, undefined, registry), log: app.log.child({ component: 'cad-bridge' }), ...options.cadBridge,
+      inbound: new CadInbound(store, cadTenant, undefined, registry), log: app.log.child({ component: 'cad-bridge' }), ...options.cadBridge,
     });
     // CAD speaks for one agency: only that agency's changes are sent to it.
     for (const collection of CAD_WATCHED_COLLECTIONS) {
@@ -195,7 +197,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   const detachCad = cadBridge ? store.onCommit(() => cadBridge.kick()) : () => {};
   await app.register(async (scope) => {
     await scope.register(requireIdentity, { auth });
-    await scope.register(cadBridgeRoutes, { bridge: cadBridge, store, workflows });
+    await scope.register(cadBridgeRoutes, { bridge: cadBridge, store });
   }, { prefix: '/api/socket-bridge' });
   if (options.clientDir !== false) await registerClientApps(app, options.clientDir ? { root: options.clientDir } : {});
   // Only commits that can have added hook entries wake the runner: an empty document list means

@@ -6,7 +6,6 @@ import { isRevision, mergedRevision } from '../../shared/revision.ts';
 import { isSameRevision } from '../../shared/merge/index.ts';
 import { HttpError } from '../http/errors.ts';
 import { deterministicId } from '../hooks/ids.ts';
-import type { WorkflowRegistry } from '../hooks/registry.ts';
 import { revOf } from '../store/audit-chain.ts';
 import type { Actor, StoredDocument, Store, WireDocument, WriteDecision, WriteRequest } from '../store/types.ts';
 import { actorOf, type AccessControl } from './access.ts';
@@ -64,7 +63,7 @@ export type DecodedStates = (request: FastifyRequest, rows: readonly unknown[]) 
  * may see (a new document it may not create, another unit's document), the request is refused
  * with 403 and the refused rows are quarantined.
  */
-export function registerPushRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, workflows: WorkflowRegistry, access: AccessControl, decoded?: DecodedStates): void {
+export function registerPushRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, access: AccessControl, decoded?: DecodedStates): void {
   app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>('/:collection/push', async (request, reply) => {
     const spec = resolveCollection(registry, request.params.collection);
     // A service worker replaying a queue asks the server to merge conflicts instead of returning them.
@@ -108,10 +107,9 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
         if (companion) requests.push(companion);
       }
       try {
-        // Hook triggers are recorded in the same transaction as the documents: exactly once, by construction.
+        // The store records hook triggers in the same transaction as the documents: exactly once, by construction.
         result = await store.writeBatch({
           collection: spec.name, tenantId: identity.tenantId, actor, requests, auditIndex,
-          outbox: (changes) => workflows.outboxFor(spec.name, actor, changes),
           // Aborts the transaction when any row was refused with nothing to send back.
           afterDecisions: () => decisions.finish(),
         });

@@ -14,3 +14,11 @@ export interface OutboxPlanner {
    */
   outboxFor(collection: string, actor: Actor, changes: WrittenChange[]): OutboxEntryInput[];
 }
+
+/** The planner a store keeps when given `next`: one per store, so a second, different one is a wiring mistake. */
+export function checkedPlanner(current: OutboxPlanner | undefined, next: OutboxPlanner): OutboxPlanner {
+  if (current !== undefined && current !== next) {
+    throw new Error('this store already plans its outbox with another planner: a store serves one server; open a store for each');
+  }
+  return next;
+}

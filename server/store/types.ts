@@ -3,6 +3,7 @@
  * PostgreSQL store can replace SQLite without touching them. The store knows documents,
  * sequences, the outbox and quarantine; it knows nothing of HTTP, RxDB or hooks.
  */
+import type { OutboxPlanner } from './outbox-planner.ts';
 
 /** A document as it is stored and sent on the wire: the collection's fields plus `_deleted`. */
 export type WireDocument = Record<string, unknown> & { _deleted: boolean };
@@ -105,8 +106,12 @@ export interface WriteBatch {
   tenantId: string;
   actor: Actor;
   requests: WriteRequest[];
-  /** Outbox entries for what was written, committed in the same transaction as the documents. */
-  outbox?: (changes: WrittenChange[]) => OutboxEntryInput[];
+  /**
+   * `false`: this write plans no outbox entries, although the store has a planner. Only for a
+   * write whose hooks must not run, and the place that sets it says why (e.g. a test seeding a
+   * state as if its hooks had already run). Absent: the store's planner plans them, always.
+   */
+  planOutbox?: false;
   /** Links the audit entry of this write to the change that caused it (hook effects). */
   causationId?: string;
   /**
@@ -223,7 +228,19 @@ export interface QuarantineQuery {
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Decides and writes a batch in one transaction with its audit entry and the outbox entries
+   * the store's planner plans for what was written (see `useOutboxPlanner`): no writer passes
+   * hook triggers itself, so none can forget them.
+   */
   writeBatch(batch: WriteBatch): Promise<WriteResult>;
+  /**
+   * The planner every later write asks for its outbox entries: given when the store is opened
+   * (`openStore`, the stores' `outboxPlanner` option), or by the server it is handed to
+   * (`buildServer`). A store serves one server: giving it a second, different planner throws.
+   * Without one (tools, benchmarks), writes plan no entries.
+   */
+  useOutboxPlanner(planner: OutboxPlanner): void;
   pull(query: PullQuery): Promise<PullPage>;
   /**
    * Like `pull`, but only documents passing `filter`, still in commit order. Fewer than `limit`
