@@ -1,4 +1,4 @@
-import type { OutboxPlanner } from '../store/outbox-planner.ts';
+import type { OutboxPlanner } from '../store/types.ts';
 import type { Actor, OutboxEntryInput, WireDocument, WrittenChange } from '../store/types.ts';
 import type { Change, HookPayload, Workflow } from './types.ts';
 

@@ -3,7 +3,8 @@ import pg from 'pg';
 import { CommitNotifier } from './commit-notifier.ts';
 import { auditHash, GENESIS_HASH } from './audit-chain.ts';
 import type { DecidedWrite, QuarantinedRequest } from './decisions.ts';
-import { checkedPlanner, type OutboxPlanner } from './outbox-planner.ts';
+import { checkedPlanner } from './outbox-planner.ts';
+import type { OutboxPlanner } from './types.ts';
 import { applyWriteBatch, type AppliedBatch, type WriteTransaction } from './write-path.ts';
 import type {
   Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, FieldTest, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery,

@@ -5,7 +5,8 @@ import { CommitNotifier } from './commit-notifier.ts';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
 import { auditHash, GENESIS_HASH } from './audit-chain.ts';
-import { checkedPlanner, type OutboxPlanner } from './outbox-planner.ts';
+import { checkedPlanner } from './outbox-planner.ts';
+import type { OutboxPlanner } from './types.ts';
 import { applyWriteBatch, type AppliedBatch, type WriteTransaction } from './write-path.ts';
 import type {
   Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery, QuarantineEntry, Store, StoredDocument,

@@ -1,6 +1,6 @@
 import { PostgresStore } from './postgres.ts';
 import { SqliteStore } from './sqlite.ts';
-import type { OutboxPlanner } from './outbox-planner.ts';
+import type { OutboxPlanner } from './types.ts';
 import type { Store } from './types.ts';
 
 /** The store settings of the server config (STORE, DATA_DIR, SQLITE_SYNCHRONOUS, DATABASE_URL, DATABASE_SCHEMA). */

@@ -3,7 +3,6 @@
  * PostgreSQL store can replace SQLite without touching them. The store knows documents,
  * sequences, the outbox and quarantine; it knows nothing of HTTP, RxDB or hooks.
  */
-import type { OutboxPlanner } from './outbox-planner.ts';
 
 /** A document as it is stored and sent on the wire: the collection's fields plus `_deleted`. */
 export type WireDocument = Record<string, unknown> & { _deleted: boolean };
@@ -98,6 +97,21 @@ export interface AuditQuery {
   from?: number;
   to?: number;
   limit: number;
+}
+
+/**
+ * Decides which outbox entries a write adds (hook triggers, CAD notices). The store is opened
+ * with one and asks it on every document write, inside the write's transaction, so the change and
+ * its entries commit together and no writer can forget them (a writer that did would silently
+ * skip every hook). The hooks' WorkflowRegistry is the product's planner; the store knows only
+ * this interface, not the hooks.
+ */
+export interface OutboxPlanner {
+  /**
+   * Entries for the written changes of one batch (never called for a batch that wrote nothing).
+   * Runs inside the write transaction: throwing rolls the whole batch back.
+   */
+  outboxFor(collection: string, actor: Actor, changes: WrittenChange[]): OutboxEntryInput[];
 }
 
 export interface WriteBatch {

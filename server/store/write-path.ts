@@ -1,5 +1,5 @@
 import { revisionOf, revOf } from './audit-chain.ts';
-import type { OutboxPlanner } from './outbox-planner.ts';
+import type { OutboxPlanner } from './types.ts';
 import { decideBatch, type DecidedBatch, type DecidedWrite, type QuarantinedRequest } from './decisions.ts';
 import type { Actor, AuditEntryInput, OutboxEntryInput, StoredDocument, WireDocument, WriteBatch, WriteResult, WrittenChange } from './types.ts';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { PostgresStore } from '../../../server/store/postgres.ts';
 import { SqliteStore } from '../../../server/store/sqlite.ts';
-import type { OutboxPlanner } from '../../../server/store/outbox-planner.ts';
+import type { OutboxPlanner } from '../../../server/store/types.ts';
 import type { Store } from '../../../server/store/types.ts';
 import { makeDataDir } from '../../helpers/server.ts';
 

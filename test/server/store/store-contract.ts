@@ -5,7 +5,7 @@ import type {
 } from '../../../server/store/types.ts';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { OutboxPlanner } from '../../../server/store/outbox-planner.ts';
+import type { OutboxPlanner } from '../../../server/store/types.ts';
 import type { StoreFactory, StoreFixture } from './fixtures.ts';
 
 const TENANT = 'agency-a';
