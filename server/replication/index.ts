@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import type { OutboxPlanner } from '../store/outbox-planner.ts';
 import type { Store } from '../store/types.ts';
 import { AccessControl } from './access.ts';
 import type { CollectionRegistry } from './collections.ts';
 import { openSealedRows, type EnvelopeKeyring } from './envelopes.ts';
 import { registerPullRoute } from './pull.ts';
 import { decodingJsonParser, type PushDecoder } from './push-decoder.ts';
-import { registerPushRoute, type DecodedStates, type PushOutboxPlanner } from './push.ts';
+import { registerPushRoute, type DecodedStates } from './push.ts';
 import { registerRejectionsRoute } from './rejections.ts';
 import { registerScopeRoute } from './scope.ts';
 import type { WritePolicy } from './write-policy.ts';
@@ -19,7 +20,7 @@ export interface ReplicationRoutesOptions {
    */
   policies: readonly WritePolicy[];
   /** Plans the hook triggers of what a push writes (the hooks' workflow registry). */
-  outbox?: PushOutboxPlanner;
+  outbox?: OutboxPlanner;
   /** The access rules to enforce; defaults to shared/access/rules.ts with undeclared collections denied. */
   access?: AccessControl;
   /** The transport keys sealed push rows are opened with (server/auth/transport-keys.ts); without it sealed rows are invalid documents. */

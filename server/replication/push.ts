@@ -7,7 +7,8 @@ import { isRevision, mergedRevision } from '../../shared/revision.ts';
 import { isSameRevision } from '../../shared/merge/index.ts';
 import { HttpError } from '../http/errors.ts';
 import { revOf } from '../store/audit-chain.ts';
-import type { Actor, OutboxEntryInput, StoredDocument, Store, WireDocument, WriteDecision, WriteRequest, WrittenChange } from '../store/types.ts';
+import type { OutboxPlanner } from '../store/outbox-planner.ts';
+import type { Actor, StoredDocument, Store, WireDocument, WriteDecision, WriteRequest, WrittenChange } from '../store/types.ts';
 import { actorOf, type AccessControl } from './access.ts';
 import { checkSchemaVersion, describeSchemaErrors, migratePushRows, resolveCollection, type CollectionRegistry, type CollectionSpec } from './collections.ts';
 import { foreignDocument, mergeOnServer, revisionOutcome } from './conflicts.ts';
@@ -52,20 +53,16 @@ class HistoryNeeded extends Error {
 /** Per row of a push body, its newDocumentState's JSON text if it was already validated (push-decoder.ts). */
 export type DecodedStates = (request: FastifyRequest, rows: readonly unknown[]) => Promise<(string | undefined)[] | undefined>;
 
-/**
- * Plans the outbox entries (hook triggers) of what a push wrote, inside its transaction: the
- * hooks' workflow registry, handed in by the app, so replication imports no hook. (Once the
- * store is opened with its own outbox planner, push passes none.)
- */
-export interface PushOutboxPlanner {
-  outboxFor(collection: string, actor: Actor, changes: WrittenChange[]): OutboxEntryInput[];
-}
-
 export interface PushRouteOptions {
   access: AccessControl;
   /** Domain rules, asked in order for every row the access declaration decided (write-policy.ts). */
   policies: readonly WritePolicy[];
-  outbox?: PushOutboxPlanner;
+  /**
+   * Plans the hook triggers of what a push writes, inside its transaction (the hooks' workflow
+   * registry, handed in by the app, so replication imports no hook). Goes once the store is
+   * opened with its own planner and plans every writer's entries itself.
+   */
+  outbox?: OutboxPlanner;
   decoded?: DecodedStates | undefined;
 }
 
