@@ -17,11 +17,13 @@ import { registerHealthRoutes } from './http/health.ts';
 import { WorkflowRegistry } from './hooks/registry.ts';
 import { defaultWorkflows } from './hooks/workflows/index.ts';
 import { HookRunner, type HookRunnerOptions } from './hooks/runner.ts';
+import { DOMAIN_WRITE_POLICIES } from './hooks/policies/index.ts';
 import type { Workflow } from './hooks/types.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { requestDecompression } from './http/request-decompression.ts';
 import { buildCollectionRegistry, type CollectionRegistry } from './replication/collections.ts';
 import { replicationRoutes } from './replication/index.ts';
+import type { WritePolicy } from './replication/write-policy.ts';
 import { DEFAULT_PUSH_WORKER_MIN_BYTES, PushDecoder } from './replication/push-decoder.ts';
 import { attachChangeStream } from './replication/stream.ts';
 import { CadBridge, DisabledCadGateway } from './integrations/cad-bridge/bridge.ts';
@@ -47,6 +49,8 @@ export interface BuildServerOptions extends Partial<ServerConfig> {
   authenticator?: Authenticator;
   /** Workflows to run on committed changes; defaults to the product's hook catalogue (docs/hooks.md). */
   workflows?: readonly Workflow[];
+  /** Write policies push asks for every row (server/replication/write-policy.ts); defaults to the product's (server/hooks/policies/). */
+  writePolicies?: readonly WritePolicy[];
   /** CAD bridge tuning (tests shorten the reconnection delays). */
   cadBridge?: { baseDelayMs?: number; maxDelayMs?: number; ackTimeoutMs?: number };
   /** Outbound gateways to use instead of the HTTP ones built from the config (tests of workflows). */
@@ -149,7 +153,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
       key: (request) => `sync|${request.identity.tenantId}|${request.identity.deviceId}`,
     });
     scope.addHook('onRequest', async (request, reply) => syncLimit(request, reply));
-    await scope.register(replicationRoutes, { registry, store, access: accessControl, envelopes: authService.transportKeys, ...(pushDecoder ? { pushDecoder } : {}) });
+    await scope.register(replicationRoutes, { registry, store, policies: options.writePolicies ?? DOMAIN_WRITE_POLICIES, access: accessControl, envelopes: authService.transportKeys, ...(pushDecoder ? { pushDecoder } : {}) });
   }, { prefix: '/api/sync' });
   await app.register(authRoutes, {
     prefix: '/api/auth', service: authService,

@@ -28,7 +28,6 @@ const KNOWN_BREACHES: readonly string[] = [
   'api-paths-live-in-the-protocol: server/app.ts -> "/api/admin"',
   'api-paths-live-in-the-protocol: server/app.ts -> "/api/epcrs"',
   'api-paths-live-in-the-protocol: server/app.ts -> "/api/socket-bridge"',
-  'replication-is-generic: server/replication/push.ts -> server/hooks/ids.ts',
   'api-paths-live-in-the-protocol: shared/access/rejections.ts -> "/api/sync/rejections"',
   'api-paths-live-in-the-protocol: sw/queue/delivery.ts -> "/api/sync/"',
   'api-paths-live-in-the-protocol: sw/queue/session-refresh.ts -> "/api/auth/refresh"',
