@@ -19,6 +19,7 @@ import { database, useDoc, write } from '../../ui/db.ts';
 import { uuid } from '../../ui/ids.ts';
 import type { Session } from '../../session/identity.ts';
 import { clockOf } from '../../ui/time.ts';
+import { pickListAt } from './codes.ts';
 import { nothingTyped, prefillFromCall } from './report-content.ts';
 import { backToList } from './return-to.ts';
 import { openPlace, placeInRoute, revealField } from './sections/reveal.ts';
@@ -231,7 +232,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const kit: FormKit = {
     epcr, id, disabled, session, incident, localHints, serverErrors, field,
     text: (path, label, value, extra = {}) => <TextField {...field(path, label)} value={value} maxLength={200} {...extra} />,
-    select: (path, label, value, options) => <SelectField {...field(path, label)} value={value} options={options} />,
+    select: (path, label, value) => <SelectField {...field(path, label)} value={value} options={pickListAt(path)} />,
     focusItem: setFocusItem,
     action,
   };
