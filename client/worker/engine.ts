@@ -15,22 +15,19 @@ import * as Comlink from 'comlink';
 import { addRxPlugin, type RxCollection, type RxDatabase } from 'rxdb';
 import { RxDBLeaderElectionPlugin } from 'rxdb/plugins/leader-election';
 import { BehaviorSubject, type Subscription } from 'rxjs';
-import type { OutboxDb } from '../queue/index.ts';
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import { createFieldsyncDatabase } from '../sync/database.ts';
 import { QueueKey, type QueueProtection } from '../sync/queue-seal.ts';
-import { startSync, type SyncEngine, type SyncStatus } from '../sync/sync-engine.ts';
 import { DocumentWriter } from '../sync/writes.ts';
 import {
   channelName, REJECTION_CHANNEL, type ChannelMessage, type CollectionProgress, type DocView,
-  type HostCallbacks, type JsonDoc, type Op, type OpenOptions, type QuerySpec, type QueueView, type Rejection,
+  type HostCallbacks, type JsonDoc, type Op, type OpenOptions, type QuerySpec, type Rejection,
   type SyncSnapshot, type Unsubscribe, type WorkerApi,
 } from './api.ts';
 import { Badges } from './badges.ts';
-import { metaGet, metaSet } from './meta-store.ts';
+import { metaGet } from './meta-store.ts';
 import { OutboxWatch } from './outbox-view.ts';
-import { pendingDocumentIds } from './pending-ids.ts';
-import { inspectedFetch } from './refusals.ts';
+import { Replicator } from './replicator.ts';
 import { throttle } from './throttle.ts';
 import { WorkerWrites } from './writes.ts';
 
@@ -44,19 +41,13 @@ const emptySnapshot = (): SyncSnapshot => ({
 export class DatabaseWorker implements WorkerApi {
   private readonly tabId = Math.random().toString(36).slice(2, 10);
   private options!: OpenOptions;
-  private host!: HostCallbacks;
   /** How queued copies of patient data are kept: sealed with the transport key when the page gave one. */
   private protection: QueueProtection = { kind: 'direct' };
   private db!: RxDatabase;
   private writes!: WorkerWrites;
-  /** This tab's worker was elected: it replicates (through `engine`, restarted when the push path changes). */
+  /** This tab's worker was elected: it replicates (replicator.ts). */
   private leading = false;
-  private engine: SyncEngine | undefined;
-  /** Bumped on every engine start: work scheduled for an older engine is dropped. */
-  private generation = 0;
-  private engineSubscriptions: Subscription[] = [];
-  /** Engine starts and restarts, one at a time. */
-  private engineWork: Promise<void> = Promise.resolve();
+  private replicator!: Replicator;
   private channel: BroadcastChannel | undefined;
   private rejectionChannel: BroadcastChannel | undefined;
   /** The outbound queue as this tab sees it (outbox-view.ts). */
@@ -66,16 +57,13 @@ export class DatabaseWorker implements WorkerApi {
   private readonly snapshot$ = new BehaviorSubject<SyncSnapshot>(emptySnapshot());
   private readonly subscriptions: Subscription[] = [];
   private readonly timers: ReturnType<typeof setInterval>[] = [];
-  private syncStatus: SyncStatus = { connected: false, updateRequired: false };
-  /** Per collection, the documents RxDB has not handed over yet (to the server, or to the queue). */
-  private rxPending = new Map<string, Set<string>>();
+  /** Per collection, how far the first sync got (kept current by the replicator). */
   private progress: Record<string, CollectionProgress> = {};
   private closed = false;
   private publishSoon = () => {};
 
   async open(options: OpenOptions, host: HostCallbacks): Promise<{ leader: boolean }> {
     this.options = options;
-    this.host = host;
     for (const name of options.collections) {
       const done = (await metaGet<boolean>(`initial:${options.dbName}:${name}`).catch(() => undefined)) === true;
       this.progress[name] = { received: 0, done };
@@ -98,6 +86,10 @@ export class DatabaseWorker implements WorkerApi {
       onLost: () => this.outboxLost(),
     });
     this.badges = new Badges(this.outbox, this.tabId, (message) => this.post(message), () => this.updateSnapshot());
+    this.replicator = new Replicator({
+      db: this.db, options: () => this.options, host, protection: this.protection, outbox: this.outbox, badges: this.badges,
+      progress: this.progress, leading: () => this.leading && !this.closed, closed: () => this.closed, changed: () => this.updateSnapshot(),
+    });
 
     this.channel = new BroadcastChannel(channelName(options.dbName));
     this.channel.onmessage = (event: MessageEvent<ChannelMessage>) => this.onChannelMessage(event.data);
@@ -119,130 +111,11 @@ export class DatabaseWorker implements WorkerApi {
   private async becomeLeader(): Promise<void> {
     if (this.closed || this.leading) return;
     this.leading = true;
-    await this.serially(() => this.startEngine());
+    await this.replicator.start();
     // Followers learn the state from here; a heartbeat tells them the syncing tab is alive.
     this.timers.push(setInterval(() => this.publish(), 5000));
     this.updateSnapshot();
     for (const name of this.options.badgeCollections) this.badges.broadcast(name, true);
-  }
-
-  private serially(work: () => Promise<void>): Promise<void> {
-    const next = this.engineWork.then(work, work);
-    this.engineWork = next.catch(() => {});
-    return next;
-  }
-
-  /**
-   * Starts replication. With a service worker in control, pushes are handed to its durable queue
-   * (acknowledged once committed there) and the page is asked to wake the service worker; without
-   * one they go straight to the server.
-   */
-  private async startEngine(): Promise<void> {
-    if (this.closed || !this.leading || this.engine) return;
-    const { options } = this;
-    const outboxDb: OutboxDb | undefined = options.serviceWorkerQueue ? await this.outbox.database().catch(() => undefined) : undefined;
-    if (this.closed) return;
-    this.outbox.mode = outboxDb ? 'service-worker' : 'direct';
-    const generation = ++this.generation;
-    const current = () => generation === this.generation && !this.closed;
-    this.engine = startSync(this.db, {
-      serverUrl: options.serverUrl,
-      getToken: () => this.host.getToken(),
-      collections: options.collections,
-      replicationId: options.dbName,
-      deviceId: options.deviceId,
-      retryTimeMs: options.retryTimeMs ?? 2000,
-      pullBatchSize: options.pullBatchSize ?? 1000,
-      pushBatchSize: options.pushBatchSize ?? 200,
-      fetch: (input, init) => inspectedFetch(input, init, {
-        refused: (rejection) => this.badges.addRejection(rejection, true),
-        authFailed: (message, token) => this.host.authFailed(message, token),
-      }),
-      // The service worker's outbound queue (sw/queue/): see SW OUTBOUND QUEUE in sw/service-worker.ts.
-      ...(outboxDb ? {
-        outbox: { db: outboxDb, onQueued: () => this.queued(), protection: this.protection, ...(options.userId ? { userId: options.userId } : {}) },
-      } : {}),
-    });
-    const engine = this.engine;
-    const subscriptions = this.engineSubscriptions;
-    subscriptions.push(engine.status$.subscribe((status) => {
-      this.syncStatus = status;
-      this.updateSnapshot();
-    }));
-    // These scans are O(documents): during a first sync of thousands of documents they run
-    // rarely, and never more than about a fifth of the time.
-    const initialDone = () => Object.values(this.progress).every((p) => p.done);
-    let pendingCost = 0;
-    const refreshPending = throttle(async () => {
-      if (!current()) return;
-      const t0 = performance.now();
-      const next = new Map<string, Set<string>>();
-      for (const [name, replication] of engine.replications) {
-        const ids = await pendingDocumentIds(replication);
-        if (ids) next.set(name, ids);
-      }
-      pendingCost = performance.now() - t0;
-      if (!current()) return;
-      this.rxPending = next;
-      this.updateSnapshot();
-    }, () => Math.max(initialDone() ? 250 : 1500, pendingCost * 5));
-    for (const [name, replication] of engine.replications) {
-      let mastersCost = 0;
-      const refreshMasters = throttle(async () => {
-        if (!current()) return;
-        const t0 = performance.now();
-        await this.badges.recompute(name, this.db.collections[name]!, replication);
-        mastersCost = performance.now() - t0;
-      }, () => Math.max(this.progress[name]?.done ? 200 : 1500, mastersCost * 5));
-      const changed = () => {
-        refreshPending();
-        if (this.options.badgeCollections.includes(name)) refreshMasters();
-      };
-      subscriptions.push(
-        this.db.collections[name]!.$.subscribe(changed),
-        replication.sent$.subscribe(changed),
-        replication.active$.subscribe(changed),
-        replication.received$.subscribe(() => {
-          const progress = this.progress[name]!;
-          progress.received++;
-          if (!progress.done) this.updateSnapshot();
-          changed();
-        }),
-        replication.error$.subscribe((error) => {
-          const progress = this.progress[name]!;
-          progress.error = plainError(error);
-          this.updateSnapshot();
-        }),
-      );
-      void replication.startPromise.then(() => changed());
-      void replication.awaitInitialReplication().then(async () => {
-        const progress = this.progress[name]!;
-        progress.done = true;
-        delete progress.error;
-        await metaSet(`initial:${options.dbName}:${name}`, true).catch(() => {});
-        this.updateSnapshot();
-      }).catch(() => {});
-    }
-    this.updateSnapshot();
-  }
-
-  private async stopEngine(): Promise<void> {
-    const engine = this.engine;
-    this.engine = undefined;
-    this.generation++;
-    for (const sub of this.engineSubscriptions.splice(0)) sub.unsubscribe();
-    await engine?.stop().catch(() => {});
-  }
-
-  /** Restarts replication when the push path should change (a service worker took control, or the queue went away). */
-  private restartEngine(force = false): Promise<void> {
-    return this.serially(async () => {
-      if (this.closed || !this.leading) return;
-      const wanted: QueueView['mode'] = this.options.serviceWorkerQueue ? 'service-worker' : 'direct';
-      if (!force && this.engine && this.outbox.mode === wanted) return;
-      await this.stopEngine();
-      await this.startEngine();
-    });
   }
 
   /** A newer version of the queue's database was opened (a new service worker): this tab's code cannot use it. */
@@ -250,30 +123,7 @@ export class DatabaseWorker implements WorkerApi {
     if (this.outbox.mode !== 'service-worker') return;
     // Until the page reloads into the new version, push directly; what is already queued stays for the service worker.
     this.options = { ...this.options, serviceWorkerQueue: false };
-    void this.restartEngine();
-  }
-
-  /** The push handler committed rows to the queue: wake the service worker, and show them as waiting at once. */
-  private queued(): void {
-    void this.outbox.refreshNow();
-    void (async () => this.host.outboxQueued?.())().catch(() => {});
-  }
-
-  /** Per collection: documents not yet on the server, whether RxDB or the service worker's queue holds them. */
-  private pendingCounts(): Record<string, number> {
-    const counts: Record<string, number> = {};
-    for (const name of this.options.collections) {
-      const rx = this.rxPending.get(name);
-      const queued = this.outbox.ids.get(name);
-      if (!rx && !queued) {
-        counts[name] = Number.NaN;
-        continue;
-      }
-      let n = rx?.size ?? 0;
-      for (const id of queued ?? []) if (!rx?.has(id)) n++;
-      counts[name] = n;
-    }
-    return counts;
+    void this.replicator.restart();
   }
 
   // ---- status and the channel between tabs ---------------------------------------------------
@@ -282,16 +132,16 @@ export class DatabaseWorker implements WorkerApi {
     const current = this.snapshot$.value;
     const queue = this.outbox.snapshot();
     if (this.leading) {
-      const pending = this.pendingCounts();
+      const pending = this.replicator.pendingCounts();
       const totalPending = Object.values(pending).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
       const received = Object.values(this.progress).reduce((a, p) => a + p.received, 0);
       const done = Object.values(this.progress).every((p) => p.done);
       this.snapshot$.next({
         role: 'leader',
-        connected: this.syncStatus.connected,
-        ...(this.syncStatus.lastSyncedAt !== undefined ? { lastSyncedAt: this.syncStatus.lastSyncedAt } : {}),
-        ...(this.syncStatus.lastError !== undefined ? { lastError: this.syncStatus.lastError } : {}),
-        updateRequired: this.syncStatus.updateRequired,
+        connected: this.replicator.status.connected,
+        ...(this.replicator.status.lastSyncedAt !== undefined ? { lastSyncedAt: this.replicator.status.lastSyncedAt } : {}),
+        ...(this.replicator.status.lastError !== undefined ? { lastError: this.replicator.status.lastError } : {}),
+        updateRequired: this.replicator.status.updateRequired,
         pending,
         totalPending,
         initial: { done, received, collections: structuredClone(this.progress) },
@@ -388,11 +238,11 @@ export class DatabaseWorker implements WorkerApi {
   }
 
   async resync(): Promise<void> {
-    this.engine?.resync();
+    this.replicator?.resync();
   }
 
   async networkChanged(online: boolean): Promise<void> {
-    if (online) this.engine?.resync();
+    if (online) this.replicator?.resync();
   }
 
   async reportRejection(rejection: Rejection): Promise<void> {
@@ -402,13 +252,13 @@ export class DatabaseWorker implements WorkerApi {
   async useServiceWorkerQueue(enabled: boolean): Promise<void> {
     if ((this.options.serviceWorkerQueue ?? false) === enabled) return;
     this.options = { ...this.options, serviceWorkerQueue: enabled };
-    await this.restartEngine();
+    await this.replicator.restart();
     this.updateSnapshot();
   }
 
   async sessionRenewed(): Promise<void> {
     // A refused handshake or a server-ended socket is not retried by socket.io: start over with the new token.
-    await this.restartEngine(true);
+    await this.replicator.restart(true);
     this.updateSnapshot();
   }
 
@@ -419,11 +269,10 @@ export class DatabaseWorker implements WorkerApi {
   async close(): Promise<void> {
     this.closed = true;
     for (const sub of this.subscriptions) sub.unsubscribe();
-    for (const sub of this.engineSubscriptions.splice(0)) sub.unsubscribe();
     for (const timer of this.timers) clearInterval(timer);
     this.channel?.close();
     this.rejectionChannel?.close();
-    await this.engine?.stop().catch(() => {});
+    await this.replicator?.close();
     await this.outbox?.close();
     await this.db?.close();
   }
@@ -433,11 +282,4 @@ export class DatabaseWorker implements WorkerApi {
     if (!collection) throw new Error(`${name} is not open in this app`);
     return collection;
   }
-}
-
-/** An error from RxDB's replication, in plain words (the sync library's own message when there is one). */
-function plainError(error: unknown): string {
-  const inner = (error as { parameters?: { errors?: { message?: string }[] } })?.parameters?.errors?.[0]?.message;
-  const message = inner ?? (error instanceof Error ? error.message : String(error));
-  return /Failed to fetch|NetworkError|ECONNREFUSED/i.test(message) ? 'server unreachable' : message;
 }
