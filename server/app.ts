@@ -34,6 +34,7 @@ import type { CadGateway } from './integrations/types.ts';
 import { attachLiveFeed } from './realtime/live-feed.ts';
 import { adminRoutes } from './admin/dead-letters.ts';
 import { exportRoutes } from './exports/nemsis.ts';
+import { sharedSchematronValidator } from './nemsis/schematron.ts';
 import { metricsPlugin } from './http/metrics.ts';
 import { buildIntegrations, integrationsConfigFrom, type BuiltIntegrations } from './integrations/index.ts';
 import { registerClientApps } from './http/static.ts';
@@ -194,8 +195,15 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
     nemsis: {
       agency: { stateId: options.nemsisStateId ?? 'DEMO', agencyNumber: options.nemsisAgencyNumber ?? 'DEMO-001', stateCode: options.nemsisStateCode ?? '42' },
       ...(options.nemsisXsdDir ? { xsdDir: options.nemsisXsdDir } : {}),
+      ...(options.schematronCacheDir ? { schematronCacheDir: options.schematronCacheDir } : {}),
     },
   });
+  // Compiles (once per rules version) and loads the national Schematron in the background, so the
+  // first finalize does not wait for it; a failure here is only logged, the finalize says it again.
+  if (options.nemsisXsdDir && !options.workflows) {
+    sharedSchematronValidator({ nemsisDir: options.nemsisXsdDir, ...(options.schematronCacheDir ? { cacheDir: options.schematronCacheDir } : {}) })
+      .ready().catch((error: unknown) => app.log.error({ err: error }, 'the national Schematron could not be prepared; finalizing reports waits for it'));
+  }
   for (const workflow of catalogue) workflows.register(workflow);
   await app.register(adminRoutes, { prefix: '/api/admin', auth });
   await app.register(exportRoutes, { prefix: '/api/epcrs', auth });
