@@ -17,11 +17,13 @@ import { registerHealthRoutes } from './http/health.ts';
 import { WorkflowRegistry } from './hooks/registry.ts';
 import { defaultWorkflows } from './hooks/workflows/index.ts';
 import { HookRunner, type HookRunnerOptions } from './hooks/runner.ts';
+import { DOMAIN_WRITE_POLICIES } from './hooks/policies/index.ts';
 import type { Workflow } from './hooks/types.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { requestDecompression } from './http/request-decompression.ts';
 import { buildCollectionRegistry, type CollectionRegistry } from './replication/collections.ts';
 import { replicationRoutes } from './replication/index.ts';
+import type { WritePolicy } from './replication/write-policy.ts';
 import { DEFAULT_PUSH_WORKER_MIN_BYTES, PushDecoder } from './replication/push-decoder.ts';
 import { attachChangeStream } from './replication/stream.ts';
 import { CadBridge, DisabledCadGateway } from './integrations/cad-bridge/bridge.ts';
@@ -48,6 +50,8 @@ export interface BuildServerOptions extends Partial<ServerConfig> {
   authenticator?: Authenticator;
   /** Workflows to run on committed changes; defaults to the product's hook catalogue (docs/hooks.md). */
   workflows?: readonly Workflow[];
+  /** Write policies push asks for every row (server/replication/write-policy.ts); defaults to the product's (server/hooks/policies/). */
+  writePolicies?: readonly WritePolicy[];
   /** CAD bridge tuning (tests shorten the reconnection delays). */
   cadBridge?: { baseDelayMs?: number; maxDelayMs?: number; ackTimeoutMs?: number };
   /** Outbound gateways to use instead of the HTTP ones built from the config (tests of workflows). */
@@ -82,7 +86,11 @@ declare module 'fastify' {
 
 /** The app factory used by the CLI and by every test. */
 export async function buildServer(options: BuildServerOptions = {}): Promise<FastifyInstance> {
-  const store = options.store ?? await openStore(options);
+  // Every write plans its hook triggers with the workflows (filled below, once the integrations
+  // they call exist): the store is opened with them, or a store handed in is given them.
+  const workflows = new WorkflowRegistry();
+  const store = options.store ?? await openStore(options, workflows);
+  if (options.store) options.store.useOutboxPlanner(workflows);
   const registry = buildCollectionRegistry(options.collections ?? (collectionSchemas as unknown as Record<string, JsonSchemaObject>));
   // Authentication: signed tokens (and dev tokens while DEV_TOKENS is on), checked against the
   // session, user and device revocation state on every request.
@@ -100,8 +108,6 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   const accessControl = new AccessControl({ undeclared: options.collections ? 'tenant' : 'deny' });
   const corsOrigins = options.corsOrigins ?? AUTH_DEFAULTS.corsOrigins;
   const rateWindowMs = options.rateLimitWindowMs ?? AUTH_DEFAULTS.rateLimitWindowMs;
-  // Filled below, once the integrations the workflows call exist.
-  const workflows = new WorkflowRegistry();
 
   const app = Fastify({
     logger: { level: options.logLevel ?? 'info' },
@@ -148,7 +154,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
       key: (request) => `sync|${request.identity.tenantId}|${request.identity.deviceId}`,
     });
     scope.addHook('onRequest', async (request, reply) => syncLimit(request, reply));
-    await scope.register(replicationRoutes, { registry, store, workflows, access: accessControl, envelopes: authService.transportKeys, ...(pushDecoder ? { pushDecoder } : {}) });
+    await scope.register(replicationRoutes, { registry, store, policies: options.writePolicies ?? DOMAIN_WRITE_POLICIES, access: accessControl, envelopes: authService.transportKeys, ...(pushDecoder ? { pushDecoder } : {}) });
   }, { prefix: '/api/sync' });
   await app.register(authRoutes, {
     prefix: '/api/auth', service: authService,
@@ -172,7 +178,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
     const cadTenant = options.cadTenantId ?? 'demo';
     cadBridge = new CadBridge({
       url: options.cadBackendUrl, authToken: options.cadBackendAuthToken ?? '', tenantId: cadTenant, store,
-      inbound: new CadInbound(store, workflows, cadTenant, undefined, registry), log: app.log.child({ component: 'cad-bridge' }), ...options.cadBridge,
+      inbound: new CadInbound(store, cadTenant, undefined, registry), log: app.log.child({ component: 'cad-bridge' }), ...options.cadBridge,
     });
     // CAD speaks for one agency: only that agency's changes are sent to it.
     for (const collection of CAD_WATCHED_COLLECTIONS) {
@@ -204,7 +210,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   const detachCad = cadBridge ? store.onCommit(() => cadBridge.kick()) : () => {};
   await app.register(async (scope) => {
     await scope.register(requireIdentity, { auth });
-    await scope.register(cadBridgeRoutes, { bridge: cadBridge, store, workflows });
+    await scope.register(cadBridgeRoutes, { bridge: cadBridge, store });
   }, { prefix: '/api/socket-bridge' });
   if (options.clientDir !== false) await registerClientApps(app, options.clientDir ? { root: options.clientDir } : {});
   // Only commits that can have added hook entries wake the runner: an empty document list means

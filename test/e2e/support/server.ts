@@ -146,7 +146,6 @@ export class E2eServer {
       await app.store.writeBatch({
         collection, tenantId: TENANT, actor,
         requests: full.map((doc) => ({ id: String(doc['id']), incoming: doc, decide: (master) => (master ? { action: 'noop' as const } : { action: 'write' as const, doc }) })),
-        outbox: (changes) => app.workflows.outboxFor(collection, actor, changes),
       });
     }
   }
