@@ -3,7 +3,7 @@ import { ROLES, type Role } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { AuditEntry } from '../store/types.ts';
 import { CLAIM_TEXT } from './jwt.ts';
-import { requireIdentity, requireRole } from './plugin.ts';
+import { requireIdentity, requireRole } from './require-identity.ts';
 import { publicUser, type AuthService, type NewUser } from './service.ts';
 
 export interface AuthAdminRoutesOptions {

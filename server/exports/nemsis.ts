@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Role } from '../../shared/protocol/index.ts';
 import { actorOf } from '../admin/dead-letters.ts';
 import type { Authenticator } from '../auth/identity.ts';
-import { requireIdentity } from '../auth/plugin.ts';
+import { requireIdentity } from '../auth/require-identity.ts';
 import { HttpError } from '../http/errors.ts';
 
 export interface ExportRoutesOptions {

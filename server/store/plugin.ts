@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ServerConfig } from '../config.ts';
+import { openStore } from './store-factory.ts';
+import type { Store } from './types.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    store: Store;
+  }
+}
+
+export interface StorePluginOptions {
+  config: Pick<ServerConfig, 'storeKind' | 'dataDir' | 'sqliteSynchronous' | 'databaseUrl' | 'databaseSchema'>;
+  /** A store to use instead of the configured one; the server closes it on close all the same. */
+  store?: Store;
+}
+
+/** The one store of this process (SQLite in DATA_DIR, or PostgreSQL), closed after everything that writes to it. */
+export const storePlugin = fp(async (app: FastifyInstance, options: StorePluginOptions) => {
+  const store = options.store ?? await openStore(options.config);
+  app.decorate('store', store);
+  // onClose hooks run in reverse order of registration: every capability registered after this
+  // one has stopped writing by the time the store closes.
+  app.addHook('onClose', async () => store.close());
+}, { name: 'fieldsync-store', fastify: '5.x' });
