@@ -8,6 +8,7 @@ import { authPlugin } from './auth/plugin.ts';
 import { resolveServerConfig, type ServerConfig } from './config.ts';
 import { exportsPlugin } from './exports/plugin.ts';
 import { hooksPlugin, type HooksPluginOptions } from './hooks/plugin.ts';
+import { WorkflowRegistry } from './hooks/registry.ts';
 import type { Workflow } from './hooks/types.ts';
 import { workflowsPlugin } from './hooks/workflows/plugin.ts';
 import { httpPlugin } from './http/plugin.ts';
@@ -18,7 +19,7 @@ import { openapiPlugin } from './openapi/plugin.ts';
 import { opsPlugin } from './ops/plugin.ts';
 import { livePlugin } from './realtime/plugin.ts';
 import { syncPlugin } from './replication/plugin.ts';
-import { storePlugin } from './store/plugin.ts';
+import { storePlugin } from './store-plugin.ts';
 import type { Store } from './store/types.ts';
 
 export interface BuildServerOptions extends Partial<ServerConfig> {
@@ -64,17 +65,19 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
     forceCloseConnections: true,
   });
   app.decorate('config', Object.freeze(config));
+  // Shared by the hook spine and (to plan each write's hook entries) the store.
+  const workflows = new WorkflowRegistry();
 
   await app.register(httpPlugin, { config });
   // Before every route: it collects them as they are added.
   await app.register(openapiPlugin);
   await app.register(storePlugin, { config, ...(options.store ? { store: options.store } : {}) });
   await app.register(authPlugin, { config, ...(options.authenticator ? { authenticator: options.authenticator } : {}) });
-  await app.register(hooksPlugin, { ...(options.hookRunner ? { hookRunner: options.hookRunner } : {}) });
-  await app.register(livePlugin, { config });
+  await app.register(hooksPlugin, { workflows, ...(options.hookRunner ? { hookRunner: options.hookRunner } : {}) });
   // Before sync: the metrics' request hooks must apply to the sync routes.
   await app.register(opsPlugin);
   await app.register(syncPlugin, { config, ...(options.collections ? { collections: options.collections } : {}) });
+  await app.register(livePlugin, { config });
   // The bridge's outbound mappers go into the workflow registry before the catalogue.
   await app.register(cadBridgePlugin, { config, ...(options.cadBridge ? { cadBridge: options.cadBridge } : {}) });
   await app.register(integrationsPlugin, { config, ...(options.integrations ? { integrations: options.integrations } : {}) });

@@ -7,7 +7,7 @@
  */
 import type { Role } from '../../shared/protocol/index.ts';
 import type { RawTransportKey } from '../sync/queue-seal.ts';
-import { SESSION_REFRESH_LOCK } from '../../sw/queue/session-refresh.ts';
+import { SESSION_REFRESH_LOCK } from '../queue/index.ts';
 import { dropDeviceRecord, keepDeviceRecord, migrateFromLocalStorage } from './device-records.ts';
 import { handOverSession, newerQueueSession } from './sw-queue.ts';
 

@@ -4,6 +4,7 @@ import { actorOf } from '../admin/dead-letters.ts';
 import type { Authenticator } from '../auth/identity.ts';
 import { requireIdentity } from '../auth/require-identity.ts';
 import { HttpError } from '../http/errors.ts';
+import { nemsisArtifactKey } from '../hooks/workflows/epcr-nemsis-export.ts';
 
 export interface ExportRoutesOptions {
   auth: Authenticator;
@@ -13,10 +14,6 @@ export interface ExportRoutesOptions {
 const EXPORT_ROLES: readonly Role[] = ['admin', 'biller', 'crew'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-/** Same key as the epcr-nemsis-export workflow stores under. */
-export function nemsisArtifactKey(epcrId: string): string {
-  return `nemsis:${epcrId}`;
-}
 
 /**
  * Mounted under `/api/epcrs`: `GET /:id/nemsis.xml` returns the NEMSIS export the server made

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { WorkflowRegistry } from './registry.ts';
+import type { WorkflowRegistry } from './registry.ts';
 import { HookRunner, type HookRunnerOptions } from './runner.ts';
 
 declare module 'fastify' {
@@ -11,6 +11,11 @@ declare module 'fastify' {
 }
 
 export interface HooksPluginOptions {
+  /**
+   * The workflow registry, made by buildServer because the store is opened with it too (it plans
+   * each write's hook entries); the capabilities registered after this one fill it.
+   */
+  workflows: WorkflowRegistry;
   /** Hook runner tuning (tests shorten the retry delays). */
   hookRunner?: Partial<Pick<HookRunnerOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'pollMs'>>;
 }
@@ -22,7 +27,7 @@ export interface HooksPluginOptions {
  */
 export const hooksPlugin = fp(async (app: FastifyInstance, options: HooksPluginOptions) => {
   const { store } = app;
-  const workflows = new WorkflowRegistry();
+  const { workflows } = options;
   const hookRunner = new HookRunner({ store, registry: workflows, log: app.log.child({ component: 'hooks' }), ...options.hookRunner });
   app.decorate('workflows', workflows);
   app.decorate('hookRunner', hookRunner);

@@ -2,8 +2,9 @@ import type { Server as SocketServer, Socket } from 'socket.io';
 import type { Identity } from '../../shared/protocol/index.ts';
 import type { AuthenticatedSession, Authenticator } from '../auth/identity.ts';
 import { HttpError } from '../http/errors.ts';
+import { AccessControl } from '../replication/access.ts';
 import type { Store } from '../store/types.ts';
-import { canSee, liveEventsOf, type LiveEvent } from './live-events.ts';
+import { liveEventsOf, LiveSlice, type LiveEvent } from './live-events.ts';
 import { SocketQueue, type SocketQueueLimits } from './socket-queue.ts';
 
 export const LIVE_NAMESPACE = '/live';
@@ -11,9 +12,11 @@ export const LIVE_NAMESPACE = '/live';
 export interface LiveFeedOptions extends SocketQueueLimits {
   /** A unit's position goes out at most this often; every point is still stored. */
   gpsIntervalMs: number;
+  /** The access rules pull enforces (the server's own); each socket sees what its identity may pull. Defaults to shared/access/rules.ts. */
+  access?: AccessControl;
 }
 
-interface Client { socket: Socket; identity: Identity; queue: SocketQueue; session: AuthenticatedSession; checkedAt: number }
+interface Client { socket: Socket; slice: LiveSlice; queue: SocketQueue; session: AuthenticatedSession; checkedAt: number }
 
 /** How long a connection's session is trusted between re-checks (revocations end it at once). */
 const SESSION_RECHECK_MS = 5000;
@@ -21,9 +24,11 @@ const SESSION_RECHECK_MS = 5000;
 /**
  * Dispatch's live feed on socket.io namespace `/live`: unit positions and statuses, incidents,
  * ePCR progress (status only), billing and claim state, jobs — each socket gets exactly the
- * slice its role may see, through a bounded per-socket queue.
+ * documents its identity may pull (shared/access/rules.ts, through `LiveSlice`), through a
+ * bounded per-socket queue.
  */
 export function attachLiveFeed(io: SocketServer, store: Store, auth: Authenticator, options: LiveFeedOptions) {
+  const access = options.access ?? new AccessControl({ undeclared: 'deny' });
   const nsp = io.of(LIVE_NAMESPACE);
   const clients = new Map<string, Set<Client>>(); // by tenant
   nsp.use((socket, next) => {
@@ -40,7 +45,7 @@ export function attachLiveFeed(io: SocketServer, store: Store, auth: Authenticat
   });
   nsp.on('connection', (socket) => {
     const identity = socket.data.identity as Identity;
-    const client: Client = { socket, identity, queue: new SocketQueue(socket, options), session: socket.data.session as AuthenticatedSession, checkedAt: Date.now() };
+    const client: Client = { socket, slice: new LiveSlice(access, identity), queue: new SocketQueue(socket, options), session: socket.data.session as AuthenticatedSession, checkedAt: Date.now() };
     const set = clients.get(identity.tenantId) ?? new Set<Client>();
     set.add(client);
     clients.set(identity.tenantId, set);
@@ -65,7 +70,8 @@ export function attachLiveFeed(io: SocketServer, store: Store, auth: Authenticat
           continue;
         }
       }
-      if (canSee(client.identity, event)) client.queue.push(event);
+      const visible = client.slice.visibleEvent(event);
+      if (visible) client.queue.push(visible);
     }
   }
 

@@ -71,12 +71,18 @@ export class AccessControl {
    * here; pulls and the stream answer them with a store query instead.
    */
   visibleForm(identity: Identity, collection: string, doc: Doc, plan = this.readPlan(identity, collection), relationVisible?: ReadonlySet<string>): Doc | undefined {
-    if (plan.kind === 'none') return undefined;
-    if (plan.kind === 'filter') {
-      const inScope = plan.scope.kind === 'via' ? relationVisible?.has(String(doc['id'])) ?? false : inBoundScope(plan.scope, doc) === true;
-      if (!inScope) return undefined;
-    }
+    if (plan.kind === 'none' || !this.mayRead(identity, collection, doc, plan, relationVisible)) return undefined;
     return plan.project ? project(doc, plan.project) : doc;
+  }
+
+  /**
+   * Whether this identity may read the document (what `visibleForm` decides, without making the
+   * projected copy): for a live feed deciding per event and socket.
+   */
+  mayRead(identity: Identity, collection: string, doc: Doc, plan = this.readPlan(identity, collection), relationVisible?: ReadonlySet<string>): boolean {
+    if (plan.kind === 'none') return false;
+    if (plan.kind === 'all') return true;
+    return plan.scope.kind === 'via' ? relationVisible?.has(String(doc['id'])) ?? false : inBoundScope(plan.scope, doc) === true;
   }
 
   /** For relation scopes: which of `ids` the identity may read now (one store query). */

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { ServerConfig } from '../config.ts';
-import { openStore } from './store-factory.ts';
-import type { Store } from './types.ts';
+import type { ServerConfig } from './config.ts';
+import { openStore } from './store/store-factory.ts';
+import type { Store } from './store/types.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,7 +16,10 @@ export interface StorePluginOptions {
   store?: Store;
 }
 
-/** The one store of this process (SQLite in DATA_DIR, or PostgreSQL), closed after everything that writes to it. */
+/**
+ * The one store of this process (SQLite in DATA_DIR, or PostgreSQL) as `app.store`, closed after
+ * everything that writes to it. Beside server/store rather than in it: the store knows no HTTP.
+ */
 export const storePlugin = fp(async (app: FastifyInstance, options: StorePluginOptions) => {
   const store = options.store ?? await openStore(options.config);
   app.decorate('store', store);
