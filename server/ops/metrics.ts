@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { SYNC_BASE_PATH } from '../../shared/protocol/index.ts';
 import type { BreakerState } from '../integrations/resilient-call.ts';
 import type { PushDecoder } from '../replication/push-decoder.ts';
+import { metricsSchema } from './route-schemas.ts';
 
 export interface MetricsOptions {
   /** Breaker state per outbound target; absent when no integrations are wired. */
@@ -154,7 +155,7 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: MetricsOpt
     liveSockets.set(app.io.engine.clientsCount);
   }
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: metricsSchema }, async (_request, reply) => {
     await refresh();
     return reply.type(registry.contentType).send(await registry.metrics());
   });

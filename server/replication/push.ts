@@ -12,6 +12,8 @@ import type { Actor, StoredDocument, Store, WireDocument, WriteDecision, WriteRe
 import { actorOf, type AccessControl } from './access.ts';
 import { checkSchemaVersion, describeSchemaErrors, migratePushRows, resolveCollection, type CollectionRegistry, type CollectionSpec } from './collections.ts';
 import { foreignDocument, mergeOnServer, revisionOutcome } from './conflicts.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { pushSchema } from './route-schemas.ts';
 
 export const MAX_PUSH_ROWS = 10000;
 const HEADER_BUDGET = 6000;
@@ -65,7 +67,7 @@ export type DecodedStates = (request: FastifyRequest, rows: readonly unknown[]) 
  * with 403 and the refused rows are quarantined.
  */
 export function registerPushRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, workflows: WorkflowRegistry, access: AccessControl, decoded?: DecodedStates): void {
-  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>('/:collection/push', async (request, reply) => {
+  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>('/:collection/push', { schema: pushSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     const spec = resolveCollection(registry, request.params.collection);
     // A service worker replaying a queue asks the server to merge conflicts instead of returning them.
     const mergeConflicts = request.query['conflicts'] === 'merge';

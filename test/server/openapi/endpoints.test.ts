@@ -63,6 +63,26 @@ describe('the HTTP API as OpenAPI (GET /api/openapi.json)', () => {
     expect(documented.filter((e) => !published.includes(e)), 'in docs/protocol.md but not served').toEqual([]);
   });
 
+  it('describes every operation: its answers, its path parameters, and errors in the one error shape', () => {
+    const problems: string[] = [];
+    for (const [url, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const name = `${method.toUpperCase()} ${url}`;
+        const statuses = Object.keys(operation.responses ?? {});
+        if (!statuses.some((status) => /^2/.test(status))) problems.push(`${name}: no success answer`);
+        for (const param of url.match(/\{[^}]+\}/g) ?? []) {
+          if (!operation.parameters?.some((p) => p.in === 'path' && `{${p.name}}` === param)) problems.push(`${name}: ${param} undescribed`);
+        }
+        // /ready's 503 is its readiness report (docs/protocol.md, section 21), not an error.
+        for (const status of statuses.filter((s) => /^[45]/.test(s) && !(url === '/ready' && s === '503'))) {
+          const schema = (operation.responses?.[status] as { content?: Record<string, { schema?: { required?: string[] } }> }).content?.['application/json']?.schema;
+          if (!schema?.required?.includes('error')) problems.push(`${name}: ${status} is not the error body`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('leaves the apps\' pages and assets out (they are not API)', async () => {
     expect((await fetch(`${server.url}/assets/app-1234.js`)).status).toBe(200);
     const published = publishedEndpoints(doc);
