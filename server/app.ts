@@ -8,6 +8,7 @@ import { authPlugin } from './auth/plugin.ts';
 import { resolveServerConfig, type ServerConfig } from './config.ts';
 import { exportsPlugin } from './exports/plugin.ts';
 import { hooksPlugin, type HooksPluginOptions } from './hooks/plugin.ts';
+import { DOMAIN_WRITE_POLICIES } from './hooks/policies/index.ts';
 import { WorkflowRegistry } from './hooks/registry.ts';
 import type { Workflow } from './hooks/types.ts';
 import { workflowsPlugin } from './hooks/workflows/plugin.ts';
@@ -19,6 +20,7 @@ import { openapiPlugin } from './openapi/plugin.ts';
 import { opsPlugin } from './ops/plugin.ts';
 import { livePlugin } from './realtime/plugin.ts';
 import { syncPlugin } from './replication/plugin.ts';
+import type { WritePolicy } from './replication/write-policy.ts';
 import { storePlugin } from './store-plugin.ts';
 import type { Store } from './store/types.ts';
 
@@ -31,6 +33,8 @@ export interface BuildServerOptions extends Partial<ServerConfig> {
   authenticator?: Authenticator;
   /** Workflows to run on committed changes; defaults to the product's hook catalogue (docs/hooks.md). */
   workflows?: readonly Workflow[];
+  /** Write policies push asks for every row (server/replication/write-policy.ts); defaults to the product's (server/hooks/policies/). */
+  writePolicies?: readonly WritePolicy[];
   /** CAD bridge tuning (tests shorten the reconnection delays). */
   cadBridge?: CadBridgePluginOptions['cadBridge'];
   /** Outbound gateways to use instead of the HTTP ones built from the config (tests of workflows). */
@@ -65,18 +69,18 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
     forceCloseConnections: true,
   });
   app.decorate('config', Object.freeze(config));
-  // Shared by the hook spine and (to plan each write's hook entries) the store.
+  // The workflow registry: the store plans each write's hook entries with it; the hook spine runs them.
   const workflows = new WorkflowRegistry();
 
   await app.register(httpPlugin, { config });
   // Before every route: it collects them as they are added.
   await app.register(openapiPlugin);
-  await app.register(storePlugin, { config, ...(options.store ? { store: options.store } : {}) });
+  await app.register(storePlugin, { config, planner: workflows, ...(options.store ? { store: options.store } : {}) });
   await app.register(authPlugin, { config, ...(options.authenticator ? { authenticator: options.authenticator } : {}) });
   await app.register(hooksPlugin, { workflows, ...(options.hookRunner ? { hookRunner: options.hookRunner } : {}) });
   // Before sync: the metrics' request hooks must apply to the sync routes.
   await app.register(opsPlugin);
-  await app.register(syncPlugin, { config, ...(options.collections ? { collections: options.collections } : {}) });
+  await app.register(syncPlugin, { config, policies: options.writePolicies ?? DOMAIN_WRITE_POLICIES, ...(options.collections ? { collections: options.collections } : {}) });
   await app.register(livePlugin, { config });
   // The bridge's outbound mappers go into the workflow registry before the catalogue.
   await app.register(cadBridgePlugin, { config, ...(options.cadBridge ? { cadBridge: options.cadBridge } : {}) });

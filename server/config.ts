@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { defaultSchematronCacheDir } from './nemsis/schematron-compile.ts';
 
 /**
  * Everything the server can be told from the environment, read and checked in this one place.
@@ -44,6 +45,11 @@ export interface ServerConfig {
   nemsisStateCode: string;
   /** The NEMSIS 3.5 XSDs; exports are validated against them when the directory exists. */
   nemsisXsdDir: string | undefined;
+  /**
+   * Where the national Schematron, compiled from NEMSIS_DIR/schematron, is kept (one file per
+   * version of the rules; compiling takes about a minute, once). Default: a folder in the OS temp directory.
+   */
+  schematronCacheDir: string;
   /** Hospital destination code → URL that takes pre-arrival notices (FHIR JSON). Empty: no notices sent. */
   hospitalEndpoints: Record<string, string>;
   /** Where claims are submitted; absent means claims submission is not configured. */
@@ -141,6 +147,7 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   // A server built in code validates exports only when told where the XSDs are; `readConfig`
   // (the CLI) also looks for them beside the checkout, in NEMSIS_DEFAULT_DIR.
   nemsisXsdDir: undefined,
+  schematronCacheDir: defaultSchematronCacheDir(),
   ...INTEGRATION_DEFAULTS,
   jwtSecret: undefined,
   ...AUTH_DEFAULTS,
@@ -184,6 +191,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     nemsisAgencyNumber: nonEmpty(env, 'NEMSIS_AGENCY_NUMBER', SERVER_DEFAULTS.nemsisAgencyNumber),
     nemsisStateCode: nonEmpty(env, 'NEMSIS_STATE_CODE', SERVER_DEFAULTS.nemsisStateCode),
     nemsisXsdDir: existingDir(env, 'NEMSIS_DIR', path.resolve(NEMSIS_DEFAULT_DIR)),
+    schematronCacheDir: path.resolve(nonEmpty(env, 'SCHEMATRON_CACHE_DIR', SERVER_DEFAULTS.schematronCacheDir)),
     hospitalEndpoints: endpointMap(env, 'HOSPITAL_ENDPOINTS'),
     claimsEndpoint: optionalUrl(env, 'CLAIMS_ENDPOINT'),
     integrationTimeoutMs: integer(env, 'INTEGRATION_TIMEOUT_MS', INTEGRATION_DEFAULTS.integrationTimeoutMs, 10, 300_000),

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ServerConfig } from './config.ts';
 import { openStore } from './store/store-factory.ts';
-import type { Store } from './store/types.ts';
+import type { OutboxPlanner, Store } from './store/types.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,7 +12,9 @@ declare module 'fastify' {
 
 export interface StorePluginOptions {
   config: Pick<ServerConfig, 'storeKind' | 'dataDir' | 'sqliteSynchronous' | 'databaseUrl' | 'databaseSchema'>;
-  /** A store to use instead of the configured one; the server closes it on close all the same. */
+  /** Plans each write's hook entries in the write's transaction (the hook spine's workflow registry). */
+  planner: OutboxPlanner;
+  /** A store to use instead of the configured one; it is given the planner, and closed on close all the same. */
   store?: Store;
 }
 
@@ -21,7 +23,10 @@ export interface StorePluginOptions {
  * everything that writes to it. Beside server/store rather than in it: the store knows no HTTP.
  */
 export const storePlugin = fp(async (app: FastifyInstance, options: StorePluginOptions) => {
-  const store = options.store ?? await openStore(options.config);
+  // Every write plans its hook triggers with the planner: the store is opened with it, or a store
+  // handed in is given it.
+  const store = options.store ?? await openStore(options.config, options.planner);
+  if (options.store) options.store.useOutboxPlanner(options.planner);
   app.decorate('store', store);
   // onClose hooks run in reverse order of registration: every capability registered after this
   // one has stopped writing by the time the store closes.

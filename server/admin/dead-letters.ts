@@ -5,6 +5,7 @@ import { HttpError } from '../http/errors.ts';
 import type { Actor } from '../store/types.ts';
 import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
 import { deadLettersSchema, quarantineSchema, retryDeadLetterSchema } from './route-schemas.ts';
+import { readRejection, rejectionText } from '../replication/rejection-record.ts';
 
 export interface AdminRoutesOptions {
   auth: Authenticator;
@@ -73,7 +74,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
         id: e.id,
         collection: e.collection,
         documentId: e.documentId,
-        reason: e.reason,
+        // "<CODE>: <words>" as admins have always read it; the structured fields beside it.
+        ...quarantineReason(e.reason),
         sentBy: { kind: e.actor.kind, userId: e.actor.userId ?? null, deviceId: e.actor.deviceId ?? null, role: e.actor.role ?? null },
         createdAt: new Date(e.createdAt).toISOString(),
         document: parseStored(e.json),
@@ -102,4 +104,9 @@ function parseStored(json: string): unknown {
   } catch {
     return json;
   }
+}
+
+function quarantineReason(kept: string): { reason: string; code: string; addendumId?: string } {
+  const rejection = readRejection(kept);
+  return { reason: rejectionText(rejection), code: rejection.code, ...(rejection.addendumId !== undefined ? { addendumId: rejection.addendumId } : {}) };
 }

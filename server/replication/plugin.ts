@@ -11,6 +11,7 @@ import { buildCollectionRegistry, type CollectionRegistry } from './collections.
 import { replicationRoutes } from './index.ts';
 import { PushDecoder } from './push-decoder.ts';
 import { attachChangeStream } from './stream.ts';
+import type { WritePolicy } from './write-policy.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,6 +27,8 @@ export interface SyncPluginOptions {
   config: Pick<ServerConfig, 'pushWorkerMinBytes' | 'syncRateLimit' | 'rateLimitWindowMs'>;
   /** Collections to serve; defaults to the product's collections in shared/schemas. */
   collections?: Record<string, JsonSchemaObject>;
+  /** The domain's write policies, asked in order for every pushed row (write-policy.ts); buildServer passes the product's. */
+  policies: readonly WritePolicy[];
 }
 
 /**
@@ -53,7 +56,7 @@ export const syncPlugin = fp(async (app: FastifyInstance, options: SyncPluginOpt
     });
     scope.addHook('onRequest', async (request, reply) => syncLimit(request, reply));
     await scope.register(replicationRoutes, {
-      registry, store, workflows: app.workflows, access: accessControl, envelopes: app.auth.transportKeys, ...(pushDecoder ? { pushDecoder } : {}),
+      registry, store, policies: options.policies, access: accessControl, envelopes: app.auth.transportKeys, ...(pushDecoder ? { pushDecoder } : {}),
     });
   }, { prefix: SYNC_BASE_PATH });
 
@@ -61,6 +64,6 @@ export const syncPlugin = fp(async (app: FastifyInstance, options: SyncPluginOpt
   app.addHook('onClose', async () => detachStream());
 }, {
   name: 'fieldsync-sync', fastify: '5.x',
-  dependencies: ['fieldsync-http', 'fieldsync-store', 'fieldsync-auth', 'fieldsync-hooks'],
-  decorators: { fastify: ['io', 'store', 'auth', 'authenticator', 'workflows', 'createRateLimit'] },
+  dependencies: ['fieldsync-http', 'fieldsync-store', 'fieldsync-auth'],
+  decorators: { fastify: ['io', 'store', 'auth', 'authenticator', 'createRateLimit'] },
 });

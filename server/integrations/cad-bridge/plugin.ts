@@ -36,7 +36,7 @@ export const cadBridgePlugin = fp(async (app: FastifyInstance, options: CadBridg
     const cadTenant = config.cadTenantId;
     const bridge = new CadBridge({
       url: config.cadBackendUrl, authToken: config.cadBackendAuthToken, tenantId: cadTenant, store,
-      inbound: new CadInbound(store, workflows, cadTenant, undefined, registry), log: app.log.child({ component: 'cad-bridge' }), ...options.cadBridge,
+      inbound: new CadInbound(store, cadTenant, undefined, registry), log: app.log.child({ component: 'cad-bridge' }), ...options.cadBridge,
     });
     // CAD speaks for one agency: only that agency's changes are sent to it.
     for (const collection of CAD_WATCHED_COLLECTIONS) {
@@ -55,7 +55,7 @@ export const cadBridgePlugin = fp(async (app: FastifyInstance, options: CadBridg
   app.decorate('cadGateway', cadGateway);
   await app.register(async (scope) => {
     await scope.register(requireIdentity, { auth: app.authenticator });
-    await scope.register(cadBridgeRoutes, { bridge: cadBridge, store, workflows });
+    await scope.register(cadBridgeRoutes, { bridge: cadBridge, store });
   }, { prefix: '/api/socket-bridge' });
 }, {
   name: 'fieldsync-cad-bridge', fastify: '5.x',
