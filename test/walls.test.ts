@@ -66,6 +66,23 @@ describe('the walls checker', () => {
     ]);
   });
 
+  it('reports the device queue importing one of its users, and the session importing a screen or Preact', () => {
+    const breaches = checkWalls(tree({
+      'client/queue/rows.ts': "import { a } from '../ui/sw-queue.ts'; import { b } from '../../sw/queue/delivery.ts'; import { c } from './lanes.ts';",
+      'client/queue/lanes.ts': 'export const c = 1;',
+      'client/ui/sw-queue.ts': 'export const a = 1;',
+      'sw/queue/delivery.ts': "import { c } from '../../client/queue/lanes.ts'; export const b = 2;",
+      'client/session/lock.ts': "import { signal } from '@preact/signals'; import { d } from '../ui/db.ts'; import { c } from '../queue/lanes.ts';",
+      'client/ui/db.ts': 'export const d = 4;',
+    }), { texts: [], definitions: false }).map(formatBreach);
+    expect(breaches.sort()).toEqual([
+      'session-knows-no-screens: client/session/lock.ts -> @preact/signals',
+      'session-knows-no-screens: client/session/lock.ts -> client/ui/db.ts',
+      'the-queue-stands-alone: client/queue/rows.ts -> client/ui/sw-queue.ts',
+      'the-queue-stands-alone: client/queue/rows.ts -> sw/queue/delivery.ts',
+    ]);
+  });
+
   it('reports an /api/ path outside shared/protocol, but not one inside it nor import-like text in a string', () => {
     const breaches = checkWalls(tree({
       'shared/protocol/paths.ts': "export const PULL = '/api/sync/pull';",
