@@ -106,6 +106,9 @@ const NO_NEMSIS_ELEMENT: readonly (readonly [RegExp, string])[] = [
   [/^patient\.address\.city$/, 'ePatient.06 takes a GNIS feature id; the form asks for a city name, which the export cannot code (gap: needs a GNIS lookup or picker)'],
   [/^disposition\.loadedMiles$/, 'billing (claim) only: NEMSIS records odometer readings (eResponse.19-.22), not loaded miles'],
   [/^addendumReason$/, 'an addendum\'s reason is kept with the record; NEMSIS has no element for it'],
+  [/^medications\[.+\]\.medicationText$/, 'the crew\'s own words beside the eMedications.03 code; NEMSIS 3.5.1 has no element for them (kept with the record)'],
+  [/^procedures\[.+\]\.procedureText$/, 'the crew\'s own words beside the eProcedures.03 code; NEMSIS 3.5.1 has no element for them (kept with the record)'],
+  [/^history\.(allergies|medicalHistory|currentMedications)Text$/, 'the crew\'s own words beside the eHistory codes; NEMSIS 3.5.1 has no element for them (kept with the record)'],
 ];
 
 /** Every element's values in an EMSDataSet, unescaped. */
@@ -182,10 +185,12 @@ describe('round trip: crew ePCR (browser)', () => {
         plans.push(plan);
       }
     }
-    // Free text where NEMSIS wants a code (a later issue: codes from the standard). The walk types
-    // a code so the export passes the XSD, but the form would take any text: said, not hidden.
-    const freeText = plans.flatMap((p) => UNDECLARED_FORMATS.filter(([re]) => re.test(p.input.path!)).map(([, , why]) => `${p.input.path}: ${why}`));
-    if (freeText.length) console.log(`round-trip: epcr: ${freeText.length} fields take free text where NEMSIS wants a code (open: codes from the standard):\n  ${freeText.join('\n  ')}`);
+    // Code fields searched from NEMSIS's lists (issue 16): the walk types a code of the list; each
+    // must declare the code's form, so that text in place of a code is refused at the field.
+    const codeFields = plans.filter((p) => UNDECLARED_FORMATS.some(([re]) => re.test(p.input.path!)));
+    const undeclaredCode = codeFields.filter((p) => !p.input.pattern).map((p) => `${p.input.path}: ${UNDECLARED_FORMATS.find(([re]) => re.test(p.input.path!))![2]}`);
+    console.log(`round-trip: epcr: ${codeFields.length} vocabulary code fields (searchable NEMSIS lists), ${undeclaredCode.length} without a declared code form`);
+    expect.soft(undeclaredCode, 'vocabulary code fields declare the form of their code (data-pattern)').toEqual([]);
     const missingDeclaration = undeclared(found);
     expect.soft(missingDeclaration.map((i) => `${i.tag} "${i.label}"`), 'inputs without a record declaration (client/ui/record-field.ts)').toEqual([]);
     const covered = plans.length;

@@ -141,7 +141,9 @@ describe('failures that must be seen, not hidden', () => {
     const fake = fakeIntegrations();
     const server = await start({ integrations: fake, hookRunner: { maxAttempts: 2 } });
     const report = completeEpcr(TENANT, 'R1');
-    report.response = { ...report.response, responseMode: 'LIGHTS' }; // not an eResponse.23 code
+    // Finalize refuses a value that is not a code (issue 16); a call sign past eResponse.14's 50
+    // characters is one the form and finalize take (the schema allows 200) but the XSD does not.
+    report.response = { ...report.response, callSign: 'M'.repeat(60) };
     await rawPush(server, token, 'epcrs', pushBody(report));
     await settled(server);
 
@@ -149,7 +151,7 @@ describe('failures that must be seen, not hidden', () => {
     expect(await server.app.store.getArtifact(nemsisArtifactKey(report.id), TENANT)).toBeUndefined();
     const dead = await server.app.store.listDeadLetters(TENANT, 10);
     expect(dead.map((d) => d.kind)).toEqual(['epcr-nemsis-export']);
-    expect(dead[0]!.lastError).toContain('eResponse.23');
+    expect(dead[0]!.lastError).toContain('eResponse.14');
     expect([fake.claimSubmissions.length, fake.hospitalNotices.length, fake.cadNotices.length]).toEqual([1, 1, 1]);
   });
 
