@@ -17,11 +17,13 @@ import { registerHealthRoutes } from './http/health.ts';
 import { WorkflowRegistry } from './hooks/registry.ts';
 import { defaultWorkflows } from './hooks/workflows/index.ts';
 import { HookRunner, type HookRunnerOptions } from './hooks/runner.ts';
+import { DOMAIN_WRITE_POLICIES } from './hooks/policies/index.ts';
 import type { Workflow } from './hooks/types.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { requestDecompression } from './http/request-decompression.ts';
 import { buildCollectionRegistry, type CollectionRegistry } from './replication/collections.ts';
 import { replicationRoutes } from './replication/index.ts';
+import type { WritePolicy } from './replication/write-policy.ts';
 import { DEFAULT_PUSH_WORKER_MIN_BYTES, PushDecoder } from './replication/push-decoder.ts';
 import { attachChangeStream } from './replication/stream.ts';
 import { CadBridge, DisabledCadGateway } from './integrations/cad-bridge/bridge.ts';
@@ -32,6 +34,7 @@ import type { CadGateway } from './integrations/types.ts';
 import { attachLiveFeed } from './realtime/live-feed.ts';
 import { adminRoutes } from './admin/dead-letters.ts';
 import { exportRoutes } from './exports/nemsis.ts';
+import { sharedSchematronValidator } from './nemsis/schematron.ts';
 import { metricsPlugin } from './http/metrics.ts';
 import { buildIntegrations, integrationsConfigFrom, type BuiltIntegrations } from './integrations/index.ts';
 import { registerClientApps } from './http/static.ts';
@@ -47,6 +50,8 @@ export interface BuildServerOptions extends Partial<ServerConfig> {
   authenticator?: Authenticator;
   /** Workflows to run on committed changes; defaults to the product's hook catalogue (docs/hooks.md). */
   workflows?: readonly Workflow[];
+  /** Write policies push asks for every row (server/replication/write-policy.ts); defaults to the product's (server/hooks/policies/). */
+  writePolicies?: readonly WritePolicy[];
   /** CAD bridge tuning (tests shorten the reconnection delays). */
   cadBridge?: { baseDelayMs?: number; maxDelayMs?: number; ackTimeoutMs?: number };
   /** Outbound gateways to use instead of the HTTP ones built from the config (tests of workflows). */
@@ -81,7 +86,11 @@ declare module 'fastify' {
 
 /** The app factory used by the CLI and by every test. */
 export async function buildServer(options: BuildServerOptions = {}): Promise<FastifyInstance> {
-  const store = options.store ?? await openStore(options);
+  // Every write plans its hook triggers with the workflows (filled below, once the integrations
+  // they call exist): the store is opened with them, or a store handed in is given them.
+  const workflows = new WorkflowRegistry();
+  const store = options.store ?? await openStore(options, workflows);
+  if (options.store) options.store.useOutboxPlanner(workflows);
   const registry = buildCollectionRegistry(options.collections ?? (collectionSchemas as unknown as Record<string, JsonSchemaObject>));
   // Authentication: signed tokens (and dev tokens while DEV_TOKENS is on), checked against the
   // session, user and device revocation state on every request.
@@ -99,8 +108,6 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   const accessControl = new AccessControl({ undeclared: options.collections ? 'tenant' : 'deny' });
   const corsOrigins = options.corsOrigins ?? AUTH_DEFAULTS.corsOrigins;
   const rateWindowMs = options.rateLimitWindowMs ?? AUTH_DEFAULTS.rateLimitWindowMs;
-  // Filled below, once the integrations the workflows call exist.
-  const workflows = new WorkflowRegistry();
 
   const app = Fastify({
     logger: { level: options.logLevel ?? 'info' },
@@ -147,7 +154,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
       key: (request) => `sync|${request.identity.tenantId}|${request.identity.deviceId}`,
     });
     scope.addHook('onRequest', async (request, reply) => syncLimit(request, reply));
-    await scope.register(replicationRoutes, { registry, store, workflows, access: accessControl, envelopes: authService.transportKeys, ...(pushDecoder ? { pushDecoder } : {}) });
+    await scope.register(replicationRoutes, { registry, store, policies: options.writePolicies ?? DOMAIN_WRITE_POLICIES, access: accessControl, envelopes: authService.transportKeys, ...(pushDecoder ? { pushDecoder } : {}) });
   }, { prefix: '/api/sync' });
   await app.register(authRoutes, {
     prefix: '/api/auth', service: authService,
@@ -171,7 +178,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
     const cadTenant = options.cadTenantId ?? 'demo';
     cadBridge = new CadBridge({
       url: options.cadBackendUrl, authToken: options.cadBackendAuthToken ?? '', tenantId: cadTenant, store,
-      inbound: new CadInbound(store, workflows, cadTenant, undefined, registry), log: app.log.child({ component: 'cad-bridge' }), ...options.cadBridge,
+      inbound: new CadInbound(store, cadTenant, undefined, registry), log: app.log.child({ component: 'cad-bridge' }), ...options.cadBridge,
     });
     // CAD speaks for one agency: only that agency's changes are sent to it.
     for (const collection of CAD_WATCHED_COLLECTIONS) {
@@ -188,15 +195,22 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
     nemsis: {
       agency: { stateId: options.nemsisStateId ?? 'DEMO', agencyNumber: options.nemsisAgencyNumber ?? 'DEMO-001', stateCode: options.nemsisStateCode ?? '42' },
       ...(options.nemsisXsdDir ? { xsdDir: options.nemsisXsdDir } : {}),
+      ...(options.schematronCacheDir ? { schematronCacheDir: options.schematronCacheDir } : {}),
     },
   });
+  // Compiles (once per rules version) and loads the national Schematron in the background, so the
+  // first finalize does not wait for it; a failure here is only logged, the finalize says it again.
+  if (options.nemsisXsdDir && !options.workflows) {
+    sharedSchematronValidator({ nemsisDir: options.nemsisXsdDir, ...(options.schematronCacheDir ? { cacheDir: options.schematronCacheDir } : {}) })
+      .ready().catch((error: unknown) => app.log.error({ err: error }, 'the national Schematron could not be prepared; finalizing reports waits for it'));
+  }
   for (const workflow of catalogue) workflows.register(workflow);
   await app.register(adminRoutes, { prefix: '/api/admin', auth });
   await app.register(exportRoutes, { prefix: '/api/epcrs', auth });
   const detachCad = cadBridge ? store.onCommit(() => cadBridge.kick()) : () => {};
   await app.register(async (scope) => {
     await scope.register(requireIdentity, { auth });
-    await scope.register(cadBridgeRoutes, { bridge: cadBridge, store, workflows });
+    await scope.register(cadBridgeRoutes, { bridge: cadBridge, store });
   }, { prefix: '/api/socket-bridge' });
   if (options.clientDir !== false) await registerClientApps(app, options.clientDir ? { root: options.clientDir } : {});
   // Only commits that can have added hook entries wake the runner: an empty document list means

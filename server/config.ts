@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { defaultSchematronCacheDir } from './nemsis/schematron-compile.ts';
 import { DEFAULT_PUSH_WORKER_MIN_BYTES } from './replication/push-decoder.ts';
 
 /**
@@ -45,6 +46,11 @@ export interface ServerConfig {
   nemsisStateCode: string;
   /** The NEMSIS 3.5 XSDs; exports are validated against them when the directory exists. */
   nemsisXsdDir: string | undefined;
+  /**
+   * Where the national Schematron, compiled from NEMSIS_DIR/schematron, is kept (one file per
+   * version of the rules; compiling takes about a minute, once). Default: a folder in the OS temp directory.
+   */
+  schematronCacheDir: string;
   /** Hospital destination code → URL that takes pre-arrival notices (FHIR JSON). Empty: no notices sent. */
   hospitalEndpoints: Record<string, string>;
   /** Where claims are submitted; absent means claims submission is not configured. */
@@ -134,6 +140,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     nemsisAgencyNumber: nonEmpty(env, 'NEMSIS_AGENCY_NUMBER', 'DEMO-001'),
     nemsisStateCode: nonEmpty(env, 'NEMSIS_STATE_CODE', '42'),
     nemsisXsdDir: existingDir(env, 'NEMSIS_DIR', path.resolve('../shared/nemsis')),
+    schematronCacheDir: path.resolve(nonEmpty(env, 'SCHEMATRON_CACHE_DIR', defaultSchematronCacheDir())),
     hospitalEndpoints: endpointMap(env, 'HOSPITAL_ENDPOINTS'),
     claimsEndpoint: optionalUrl(env, 'CLAIMS_ENDPOINT'),
     integrationTimeoutMs: integer(env, 'INTEGRATION_TIMEOUT_MS', INTEGRATION_DEFAULTS.integrationTimeoutMs, 10, 300_000),

@@ -15,7 +15,7 @@ import {
 } from './runtime.ts';
 import { LockSettings, signOutKeepingData, SignOutControls } from './lock-screen.tsx';
 import { Reauthenticate } from './sign-in.tsx';
-import { homeFor } from './session.ts';
+import { homeFor } from '../session/session.ts';
 import { notARecordField, recordField } from './record-field.ts';
 import { deliveryNote, kickServiceWorker } from './sw-queue.ts';
 import { ago, fromLocalInput, localOffset, offsetDateTime, offsetOf, toLocalInput } from './time.ts';

@@ -3,6 +3,7 @@ import type { Authenticator } from '../auth/identity.ts';
 import { requireIdentity } from '../auth/plugin.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Actor } from '../store/types.ts';
+import { readRejection, rejectionText } from '../replication/rejection-record.ts';
 
 export interface AdminRoutesOptions {
   auth: Authenticator;
@@ -71,7 +72,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
         id: e.id,
         collection: e.collection,
         documentId: e.documentId,
-        reason: e.reason,
+        // "<CODE>: <words>" as admins have always read it; the structured fields beside it.
+        ...quarantineReason(e.reason),
         sentBy: { kind: e.actor.kind, userId: e.actor.userId ?? null, deviceId: e.actor.deviceId ?? null, role: e.actor.role ?? null },
         createdAt: new Date(e.createdAt).toISOString(),
         document: parseStored(e.json),
@@ -100,4 +102,9 @@ function parseStored(json: string): unknown {
   } catch {
     return json;
   }
+}
+
+function quarantineReason(kept: string): { reason: string; code: string; addendumId?: string } {
+  const rejection = readRejection(kept);
+  return { reason: rejectionText(rejection), code: rejection.code, ...(rejection.addendumId !== undefined ? { addendumId: rejection.addendumId } : {}) };
 }

@@ -18,8 +18,9 @@
  * - An addendum needs a reason and must amend a locked report.
  */
 import { callDay } from '../../shared/epcr/call-day.ts';
-import { codedFieldProblems } from '../../shared/epcr/coded-fields.ts';
+import { codedFieldProblems, codeProblemWords } from '../../shared/epcr/coded-fields.ts';
 import { codeOf, codesOf } from '../../shared/nemsis/codes.ts';
+import { formFieldOf } from '../nemsis/form-fields.ts';
 import { holdsBothVersions, openConflicts } from '../../shared/merge/index.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 
@@ -161,7 +162,12 @@ function validateAddendum(
  * would fail the XSD or the national Schematron at export.
  */
 function checkCodes(epcr: Epcr, problems: FinalizeProblem[]): void {
-  problems.push(...codedFieldProblems(epcr));
+  for (const found of codedFieldProblems(epcr)) {
+    // Said with the form's own label for the field, as the export check says its problems (epcr-export-check.ts).
+    const field = formFieldOf(epcr, found.element, undefined, found.values[0]);
+    const message = field?.path === found.path ? `${field.label}: ${codeProblemWords(found)}` : found.message;
+    problems.push({ path: found.path, message });
+  }
 }
 
 function checkTimeOrder(times: NonNullable<Epcr['times']>, problems: FinalizeProblem[]): void {

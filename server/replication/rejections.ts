@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RejectionEntry, RejectionsResponse } from '../../shared/access/rejections.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
+import { readRejection } from './rejection-record.ts';
 
 const MAX_LIMIT = 500;
 
@@ -24,12 +25,11 @@ export function registerRejectionsRoute(app: FastifyInstance, store: Store): voi
       } catch {
         rev = undefined;
       }
-      const coded = /^([A-Z_]+): ([\s\S]*)$/.exec(entry.reason);
-      const addendum = / \(addendum ([0-9a-f-]{36})\)$/.exec(entry.reason);
-      const reason = (coded?.[2] ?? entry.reason).replace(/ \(addendum [0-9a-f-]{36}\)$/, '');
+      // The structured rejection push kept (rejection-record.ts): its fields as they were made.
+      const rejection = readRejection(entry.reason);
       return {
-        id: entry.id, collection: entry.collection, documentId: entry.documentId, code: coded?.[1] ?? 'REFUSED', reason,
-        ...(typeof rev === 'string' ? { rev } : {}), ...(addendum ? { addendumId: addendum[1]! } : {}),
+        id: entry.id, collection: entry.collection, documentId: entry.documentId, code: rejection.code, reason: rejection.reason,
+        ...(typeof rev === 'string' ? { rev } : {}), ...(rejection.addendumId !== undefined ? { addendumId: rejection.addendumId } : {}),
         at: new Date(entry.createdAt).toISOString(),
       };
     });

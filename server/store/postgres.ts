@@ -3,6 +3,8 @@ import pg from 'pg';
 import { CommitNotifier } from './commit-notifier.ts';
 import { auditHash, GENESIS_HASH } from './audit-chain.ts';
 import type { DecidedWrite, QuarantinedRequest } from './decisions.ts';
+import { checkedPlanner } from './outbox-planner.ts';
+import type { OutboxPlanner } from './types.ts';
 import { applyWriteBatch, type AppliedBatch, type WriteTransaction } from './write-path.ts';
 import type {
   Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, FieldTest, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery,
@@ -16,6 +18,8 @@ export interface PostgresStoreOptions {
   pool?: pg.PoolConfig;
   /** Schema holding the tables (created if missing); `public` by default. */
   schema?: string;
+  /** Plans the outbox entries of every write (the hooks' workflows); see `Store.useOutboxPlanner`. */
+  outboxPlanner?: OutboxPlanner;
   /** Runs inside every write transaction just before COMMIT; throwing fails it (tests of that path only). */
   beforeCommit?: () => void;
 }
@@ -54,12 +58,14 @@ export class PostgresStore implements Store {
   /** Statement names by SQL text: each is parsed and planned once per connection. */
   private readonly statementNames = new Map<string, string>();
   private closed = false;
+  private planner: OutboxPlanner | undefined;
 
   constructor(options: PostgresStoreOptions) {
     const schema = options.schema ?? 'public';
     if (!SCHEMA_NAME.test(schema)) throw new Error(`PostgresStore: schema "${schema}" must be a plain identifier (letters, digits, _)`);
     this.schema = schema;
     this.beforeCommit = options.beforeCommit;
+    this.planner = options.outboxPlanner;
     const quoted = pg.escapeIdentifier(schema);
     this.t = (table) => `${quoted}.${table}`;
     this.lockKey = [LOCK_NAMESPACE, createHash('sha256').update(`fieldsync:${schema}`).digest().readInt32BE(0)];
@@ -110,6 +116,10 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------- writes
 
+  useOutboxPlanner(planner: OutboxPlanner): void {
+    this.planner = checkedPlanner(this.planner, planner);
+  }
+
   async writeBatch(batch: WriteBatch): Promise<WriteResult> {
     return this.transaction(async (tx): Promise<AppliedBatch> => {
       const masters = new Map<string, StoredDocument>();
@@ -122,7 +132,7 @@ export class PostgresStore implements Store {
       }
       // The shared write path collects every row; one statement then sends them all.
       const write = new WriteStatement(this.t, tx);
-      const applied = applyWriteBatch(batch, masters, write, batch.outbox);
+      const applied = applyWriteBatch(batch, masters, write, this.planner);
       await write.run(this, tx.client);
       return applied;
     }, ({ result, objects }) => {

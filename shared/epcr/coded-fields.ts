@@ -88,7 +88,26 @@ export function vocabularyFieldLabel(field: VocabularyFieldPath, code: string): 
   return undefined;
 }
 
-export interface CodeProblem { path: string; message: string }
+export interface CodeProblem {
+  /** The field's path name (`medications[m1].medication`). */
+  path: string;
+  element: string;
+  /** The values that are not codes of the element. */
+  values: string[];
+  /** `code`: not one of the element's enumerated codes; `form`: not in the form of the element's code system. */
+  kind: 'code' | 'form';
+  /** In words, naming the element by its NEMSIS name (callers with the form's own label may say it their way). */
+  message: string;
+}
+
+/** What to say about values at a coded field, after the field's label. */
+export function codeProblemWords(problem: Pick<CodeProblem, 'element' | 'values' | 'kind'>): string {
+  const shown = problem.values.map((v) => `"${v}"`).join(', ');
+  if (problem.kind === 'code') return `${shown} is not a NEMSIS code for this field: choose one from the list (${problem.element})`;
+  const spec = Object.values(VOCABULARY_FIELDS as Record<string, VocabularyField>).find((f) => f.element === problem.element);
+  const one = problem.values.length === 1;
+  return `${shown} ${one ? 'is' : 'are'} not ${spec?.codeWords ?? 'a code'}: type a name and pick from the list, or type the code${spec?.text ? '; your own words go in the field beside it' : ''} (${problem.element})`;
+}
 
 /**
  * Values at coded fields that are not codes of their element: each one, by the path the form
@@ -100,7 +119,8 @@ export function codedFieldProblems(epcr: Epcr): CodeProblem[] {
   for (const [field, element] of Object.entries(CODED_FIELDS)) {
     for (const [path, value] of valuesAt(doc, field)) {
       if (typeof value === 'string' && value.trim() !== '' && codeLabel(element, value) === undefined) {
-        problems.push({ path, message: `${elementName(element)} (${element}): "${value}" is not a code of the NEMSIS list; pick one from the list` });
+        const found = { element, values: [value], kind: 'code' as const };
+        problems.push({ path, ...found, message: `${elementName(element)}: ${codeProblemWords(found)}` });
       }
     }
   }
@@ -109,10 +129,8 @@ export function codedFieldProblems(epcr: Epcr): CodeProblem[] {
       const values = Array.isArray(value) ? value : [value];
       const wrong = values.filter((v): v is string => typeof v === 'string' && v.trim() !== '' && !spec.pattern.test(v.trim()));
       if (wrong.length) {
-        problems.push({
-          path,
-          message: `${elementName(spec.element)} (${spec.element}): ${wrong.map((w) => `"${w}"`).join(', ')} ${wrong.length === 1 ? 'is' : 'are'} not ${spec.codeWords}; pick from the list${spec.text ? ' and keep your own words in the free-text field beside it' : ''}`,
-        });
+        const found = { element: spec.element, values: wrong, kind: 'form' as const };
+        problems.push({ path, ...found, message: `${elementName(spec.element)}: ${codeProblemWords(found)}` });
       }
     }
   }

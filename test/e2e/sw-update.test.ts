@@ -34,7 +34,6 @@ describe('app update (browser)', () => {
     await store.writeBatch({
       collection: 'incidents', tenantId: TENANT, actor,
       requests: [{ id: incidentId, incoming: incident, decide: () => ({ action: 'write', doc: incident }) }],
-      outbox: (changes) => server.app.workflows.outboxFor('incidents', actor, changes),
     });
     browser = await launchBrowser();
   });

@@ -20,7 +20,7 @@ import type { Op, Path } from '../../worker/api.ts';
 import { ActionError, useAction } from '../../ui/action.tsx';
 import { write } from '../../ui/db.ts';
 import { pathName, recordField } from '../../ui/record-field.ts';
-import type { Session } from '../../ui/session.ts';
+import type { Session } from '../../session/identity.ts';
 import { offsetDateTime } from '../../ui/time.ts';
 import { type Candidate, candidatesOf } from './conflict-candidates.ts';
 

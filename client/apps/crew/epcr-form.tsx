@@ -17,7 +17,7 @@ import { flushAll, invalidDrafts, journalEntry, journalOf, journalReplayed, onJo
 import { Badge, go, markReady, SelectField, TextField } from '../../ui/components.tsx';
 import { database, useDoc, write } from '../../ui/db.ts';
 import { uuid } from '../../ui/ids.ts';
-import type { Session } from '../../ui/session.ts';
+import type { Session } from '../../session/identity.ts';
 import { clockOf } from '../../ui/time.ts';
 import { pickListAt } from './codes.ts';
 import { nothingTyped, prefillFromCall } from './report-content.ts';

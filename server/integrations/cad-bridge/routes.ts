@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { Role } from '../../../shared/protocol/index.ts';
-import type { WorkflowRegistry } from '../../hooks/registry.ts';
 import { HttpError } from '../../http/errors.ts';
 import type { Store } from '../../store/types.ts';
 import type { CadBridge } from './bridge.ts';
@@ -22,7 +21,7 @@ function requireRole(role: Role, allowed: Role[]): void {
 }
 
 /** `/api/socket-bridge/*`: health, reconnect, and the dispatcher's REST to send data CAD must hear of. */
-export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: CadBridge | undefined; store: Store; workflows: WorkflowRegistry }): Promise<void> {
+export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: CadBridge | undefined; store: Store }): Promise<void> {
   app.get('/health', async (request) => {
     requireRole(request.identity.role, ['dispatcher', 'admin']);
     if (!options.bridge) {
@@ -45,7 +44,7 @@ export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: C
         throw new HttpError(400, 'BAD_BODY', `POST /api/socket-bridge/${path} takes a JSON object.`);
       }
       const identity = request.identity;
-      const writer = new CadInbound(options.store, options.workflows, identity.tenantId, {
+      const writer = new CadInbound(options.store, identity.tenantId, {
         kind: 'device', tenantId: identity.tenantId, userId: identity.userId, deviceId: identity.deviceId, role: identity.role,
       }, app.collectionRegistry);
       try {

@@ -70,7 +70,6 @@ export async function seed(rt: RoundTripServer, collection: CollectionName, docs
   await app.store.writeBatch({
     collection, tenantId: TENANT, actor,
     requests: full.map((doc) => ({ id: String(doc['id']), incoming: doc, decide: (master) => (master ? { action: 'noop' as const } : { action: 'write' as const, doc }) })),
-    outbox: (changes) => app.workflows.outboxFor(collection, actor, changes),
   });
 }
 

@@ -43,11 +43,15 @@ export const make = {
     ({ id: randomUUID(), tenantId, rev: rev(), unitId: 'M1', status: 'en_route', recordedAt: T, _deleted: false, ...extra }),
 } satisfies Record<CollectionName, (tenantId: string, extra?: Record<string, unknown>) => WireDocument>;
 
-/** Writes documents as the server itself would (hooks, CAD bridge): no access rules apply. */
+/**
+ * Writes documents as the server itself would (hooks, CAD bridge): no access rules apply. The
+ * world is exactly these documents: what their workflows would make (ePCR stubs, jobs) is not
+ * written, so each role's expected slice stays what the test lists.
+ */
 export async function seed(store: Store, collection: string, docs: WireDocument[]): Promise<void> {
   const tenantId = String(docs[0]!['tenantId']);
   await store.writeBatch({
-    collection, tenantId, actor: { kind: 'system', tenantId },
+    collection, tenantId, actor: { kind: 'system', tenantId }, planOutbox: false,
     requests: docs.map((doc) => ({ id: String(doc['id']), incoming: doc, decide: () => ({ action: 'write', doc }) })),
   });
 }

@@ -107,8 +107,8 @@ describe('finalize validation of an ePCR', () => {
       'dispatch.priority', 'history.allergies', `medications[${med.id}].doseUnit`, `medications[${med.id}].medication`,
       `procedures[${procedure.id}].successful`, 'situation.primaryImpression',
     ].sort());
-    expect(problems.find((p) => p.path === 'dispatch.priority')!.message).toBe('Dispatch Priority (Patient Acuity) (eDispatch.05): "P2" is not a code of the NEMSIS list; pick one from the list');
-    expect(problems.find((p) => p.path.endsWith('.medication'))!.message).toMatch(/"Naloxone" is not an RxNorm code; pick from the list and keep your own words in the free-text field beside it/);
+    expect(problems.find((p) => p.path === 'dispatch.priority')!.message).toBe('Dispatch priority (from the dispatch call): "P2" is not a NEMSIS code for this field: choose one from the list (eDispatch.05)');
+    expect(problems.find((p) => p.path.endsWith('.medication'))!.message).toBe('Medication (medication 1): "Naloxone" is not an RxNorm code: type a name and pick from the list, or type the code; your own words go in the field beside it (eMedications.03)');
   });
 
   it('times in different offsets are compared as instants', () => {

@@ -2,7 +2,7 @@
  * The transport key on this device: the server's key for sealing what waits in the service
  * worker's outbound queue (client/sync/queue-seal.ts, shared/crypto/envelope.ts). The server
  * hands it out at sign-in; the device keeps it only wrapped, AES-GCM under a key derived from
- * the database key (device-keys.ts), itself stored only wrapped by the password (lock.ts). So it
+ * the database key (device-keys.ts), itself stored only wrapped by the password (keys.ts). So it
  * is unwrapped exactly when the data is unlocked, offline too, and a password change leaves it
  * alone. The clear key goes to the database worker's memory and nowhere else.
  *

@@ -1,6 +1,6 @@
 /**
  * Small records this device must not lose, in IndexedDB (`fieldsync-device-records`, one store,
- * keyed by the record's name): the wrapped database key of each local database (lock.ts) and the
+ * keyed by the record's name): the wrapped database key of each local database (keys.ts) and the
  * signed-in session (session.ts).
  *
  * IndexedDB, not localStorage: Chromium writes localStorage to disk lazily (seconds after the

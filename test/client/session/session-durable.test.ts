@@ -1,5 +1,5 @@
 /**
- * The session's durable copies (client/ui/session.ts): with no page open the service worker
+ * The session's durable copies (client/session/session.ts): with no page open the service worker
  * refreshes by itself, which rotates the refresh token in its queue only. The next start must go
  * on with those tokens (the IndexedDB record still holds the spent one, and presenting it again
  * ends every session of the device), and a page handing over an older session must not put the
@@ -7,10 +7,11 @@
  */
 import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { readDeviceRecord } from '../../client/ui/device-records.ts';
-import { loadSession, restoreSession, saveSession, SESSION_KEY, type Session } from '../../client/ui/session.ts';
-import { handOverSession } from '../../client/ui/sw-queue.ts';
-import { getSession, openOutboxDb, setSession } from '../../client/queue/index.ts';
+import { readDeviceRecord } from '../../../client/session/device-records.ts';
+import { loadSession, restoreSession, saveSession, SESSION_KEY } from '../../../client/session/session.ts';
+import { type Session } from '../../../client/session/identity.ts';
+import { handOverSession } from '../../../client/session/handover.ts';
+import { getSession, openOutboxDb, setSession } from '../../../client/queue/index.ts';
 
 function memoryStorage(): Storage {
   const map = new Map<string, string>();

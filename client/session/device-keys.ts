@@ -1,5 +1,5 @@
 /**
- * Keys this device derives from a database key (client/ui/lock.ts) instead of storing: whoever
+ * Keys this device derives from a database key (keys.ts) instead of storing: whoever
  * can open the database can open them, nobody else can, and none of them is ever written down.
  * HKDF-SHA-256 with the purpose and the database name as context, so no two uses share a key
  * (the database key itself only ever goes to RxDB's encryption).
@@ -17,7 +17,7 @@ function fromHex(hex: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(hex.match(/../g)!.map((byte) => parseInt(byte, 16)));
 }
 
-/** A non-extractable AES-256-GCM key for `purpose`, from the database key of `dbName` (hex, as lock.ts hands it out). */
+/** A non-extractable AES-256-GCM key for `purpose`, from the database key of `dbName` (hex, as keys.ts hands it out). */
 export async function derivedKey(databaseKey: string, dbName: string, purpose: KeyPurpose): Promise<CryptoKey> {
   const material = await crypto.subtle.importKey('raw', fromHex(databaseKey), 'HKDF', false, ['deriveKey']);
   return crypto.subtle.deriveKey(

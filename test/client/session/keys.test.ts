@@ -1,5 +1,5 @@
 /**
- * The database key and its wrapping (client/ui/lock.ts): PBKDF2 + AES-GCM with WebCrypto, checked
+ * The database key and its wrapping (client/session/keys.ts): PBKDF2 + AES-GCM with WebCrypto, checked
  * locally (offline), bound to user and database; re-wrapped on a password change without touching
  * the data; end to end with an encrypted RxDB database (Dexie on fake-indexeddb).
  */
@@ -9,14 +9,13 @@ import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import type { RxStorage } from 'rxdb';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createFieldsyncDatabase, WrongDatabaseKeyError } from '../../client/sync/database.ts';
-import {
-  createKeyRecord, DEFAULT_IDLE_MS, devSecret, devSessionKey, idleTimeoutMs, isLocalDatabaseOf, KEY_ITERATIONS, keyAtSignIn, keyForUnlock,
-  keyOwnerOf, loadKeyRecord, NoKeyOnDeviceError, openKeyRecord, PasswordChangedError, rewrapKeyRecord, rewrapWithPreviousPassword, setIdleSetting,
-  WrongPasswordError, type KeyOwner,
-} from '../../client/ui/lock.ts';
-import { databaseNameFor, type Session } from '../../client/ui/session.ts';
-import { readDeviceRecord } from '../../client/ui/device-records.ts';
+import { createFieldsyncDatabase, WrongDatabaseKeyError } from '../../../client/sync/database.ts';
+import { createKeyRecord, devSecret, devSessionKey, KEY_ITERATIONS, keyAtSignIn, keyForUnlock, keyOwnerOf, loadKeyRecord, NoKeyOnDeviceError, openKeyRecord, PasswordChangedError, rewrapKeyRecord, rewrapWithPreviousPassword, WrongPasswordError, type KeyOwner } from '../../../client/session/keys.ts';
+import { DEFAULT_IDLE_MS, idleTimeoutMs, setIdleSetting } from '../../../client/session/lock.ts';
+import { isLocalDatabaseOf } from '../../../client/session/erase.ts';
+import { databaseNameFor } from '../../../client/session/session.ts';
+import { type Session } from '../../../client/session/identity.ts';
+import { readDeviceRecord } from '../../../client/session/device-records.ts';
 
 const owner: KeyOwner = { dbName: 'fs_agency_medic_abc', tenantId: 'agency', userId: 'user-1' };
 const FAST = 1000; // iterations for the cases that only test the wrapping logic

@@ -9,28 +9,8 @@ import type { Role } from '../../shared/protocol/index.ts';
 import type { RawTransportKey } from '../sync/queue-seal.ts';
 import { SESSION_REFRESH_LOCK } from '../queue/index.ts';
 import { dropDeviceRecord, keepDeviceRecord, migrateFromLocalStorage } from './device-records.ts';
-import { handOverSession, newerQueueSession } from './sw-queue.ts';
-
-export interface SessionUser {
-  tenantId: string;
-  role: Role;
-  userId: string;
-  /** The name typed at sign-in (password sessions): signing in again asks only for the password. */
-  username?: string;
-  deviceId: string;
-  unitId?: string;
-  technicianId?: string;
-  displayName?: string;
-}
-
-export interface Session {
-  kind: 'password' | 'dev';
-  accessToken: string;
-  refreshToken?: string;
-  /** Epoch ms when the access token expires (absent: does not expire, e.g. a developer token). */
-  expiresAt?: number;
-  user: SessionUser;
-}
+import { handOverSession, newerQueueSession } from './handover.ts';
+import { jwtClaims, type Session, type SessionUser } from './identity.ts';
 
 /** Where the session is kept (localStorage): its `storage` event tells other tabs of a new sign-in. */
 export const SESSION_KEY = 'fieldsync.session';
@@ -122,16 +102,6 @@ export function parseDevToken(token: string): SessionUser {
 
 export function devSession(token: string): Session {
   return { kind: 'dev', accessToken: token.trim(), user: parseDevToken(token) };
-}
-
-/** JWT payload claims (unverified: only to learn who we are; the server verifies). */
-export function jwtClaims(token: string): Record<string, unknown> {
-  try {
-    const payload = token.split('.')[1] ?? '';
-    return JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
 }
 
 interface TokenAnswer {
@@ -296,7 +266,7 @@ export function homeFor(role: Role): string {
 
 /**
  * One local database per device and user (RxDB names: lower case letters, digits, _ and -).
- * `enc1`: databases whose PHI is encrypted (client/ui/lock.ts) have names of their own; a copy an
+ * `enc1`: databases whose PHI is encrypted (keys.ts) have names of their own; a copy an
  * earlier version left unencrypted is not opened again (it cannot be, with the new schema).
  */
 export function databaseNameFor(user: SessionUser): string {

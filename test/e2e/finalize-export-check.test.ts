@@ -1,0 +1,88 @@
+/**
+ * Issue 16, item 2, in real Chromium through the real crew form: a medication typed as a name
+ * ("Naloxone") passes the XSD but fails the national Schematron (nemSch_e145). Finalize is
+ * refused: the report comes back as a draft, the problem is shown at the Medication field in
+ * words, and the form stays editable; typed as its RxNorm code, the report locks, and the value
+ * typed is the one on the server and in the NEMSIS export.
+ */
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nemsisArtifactKey } from '../../server/hooks/workflows/index.ts';
+import { sharedSchematronValidator } from '../../server/nemsis/schematron.ts';
+import type { Epcr } from '../../shared/schemas/index.ts';
+import { closeDevice, launchDevice, newProfileDir, removeProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
+import { lockableDraft } from './support/epcr.ts';
+import { E2eServer, e2ePort, ensureApps, NEMSIS_DIR, TENANT } from './support/server.ts';
+
+const SERVER_PORT = e2ePort(1431);
+
+describe('finalize is refused when the NEMSIS export would fail (browser)', () => {
+  const server = new E2eServer(SERVER_PORT, { nemsisCheck: true });
+  let profile: string;
+  let ctx: BrowserContext | undefined;
+  let page: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    // The national rules are compiled once per machine (cached by their hash).
+    await sharedSchematronValidator({ nemsisDir: NEMSIS_DIR }).ready();
+    await ensureApps();
+    await server.start();
+    profile = await newProfileDir();
+    ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
+    page = ctx.pages()[0] ?? await ctx.newPage();
+    watchConsole(page, 'crew', errors);
+    await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-n1:M1`, '/crew/');
+  }, 600_000);
+
+  afterAll(async () => {
+    if (ctx) await closeDevice(ctx).catch(() => {});
+    await server.dispose();
+    if (profile) await removeProfileDir(profile);
+    if (errors.length) console.log(errors.join('\n'));
+  });
+
+  const stored = async (id: string) => (await server.docs<Epcr>('epcrs', [id]))[0];
+  const medicationField = () => page.locator('.field').filter({ has: page.getByLabel('Medication', { exact: true }) });
+
+  it('a medication typed as a name is refused at its field, in words; typed as its code, the report locks', async () => {
+    const report = lockableDraft('M1');
+    await server.seed('epcrs', [report]);
+    await page.goto(`${server.url}/crew/#/epcr/${report.id}`);
+    await page.locator(`[data-testid="epcr-form"][data-id="${report.id}"]`).waitFor({ timeout: 20_000 });
+
+    await page.getByTestId('section-treatment').click();
+    await page.getByRole('button', { name: /Add medication/ }).click();
+    await page.getByLabel('Medication', { exact: true }).fill('Naloxone');
+    await expect.poll(async () => (await stored(report.id))?.medications?.[0]?.medication, { timeout: 20_000 }).toBe('Naloxone');
+
+    await page.getByTestId('finalize').click();
+    // Returned by the server: the report is a draft again, the problem at the field that feeds eMedications.03.
+    await page.getByTestId('finalize-errors').waitFor({ timeout: 60_000 });
+    expect(await textOf(page.getByTestId('epcr-status'))).toContain('Returned by the server');
+    await page.getByTestId('section-treatment').click();
+    const problem = medicationField().getByTestId('field-server-error');
+    await expect.poll(() => problem.count(), { timeout: 10_000 }).toBe(1);
+    const words = await textOf(problem);
+    expect(words).toMatch(/Medication \(medication 1\): Medication Administered should be an RxNorm code/);
+    expect(words).toContain('nemSch_e145');
+    expect(words).toContain('(NEMSIS eMedications.03)');
+    await screenshot(page, 'finalize-export-refused');
+    const refused = await stored(report.id);
+    expect(refused?.lockedAt).toBeUndefined();
+    expect(refused?.status).toBe('draft');
+    expect(refused?.finalizeErrors?.map((e) => e.path)).toEqual([`medications[${refused!.medications![0]!.id}].medication`]);
+
+    // Still editable: the crew types the RxNorm code (naloxone 7242) in the same field and finalizes again.
+    await page.getByLabel('Medication', { exact: true }).fill('7242');
+    await expect.poll(async () => (await stored(report.id))?.medications?.[0]?.medication, { timeout: 20_000 }).toBe('7242');
+    await page.getByTestId('finalize').click();
+    await expect.poll(() => textOf(page.getByTestId('epcr-status')), { timeout: 60_000 }).toContain('Locked by the server');
+    const locked = await stored(report.id);
+    expect(locked?.lockedAt).toBeDefined();
+    expect(locked?.finalizeErrors).toEqual([]);
+    // What was typed is what the export holds.
+    await expect.poll(async () => (await server.server!.app.store.getArtifact(nemsisArtifactKey(report.id), TENANT))?.content ?? '', { timeout: 30_000 })
+      .toContain('<eMedications.03>7242</eMedications.03>');
+  }, 180_000);
+});

@@ -1,0 +1,127 @@
+/**
+ * Issue 16, item 2: a report locks only when its NEMSIS export passes the XSD and the national
+ * Schematron. Through a real Fastify server, the real workflow catalogue and a crew tablet (real
+ * RxDB client): a report whose export would fail is refused at finalize with each problem at the
+ * crew's field, in words, and stays editable; fixed, it locks; a good report locks at once with its
+ * warnings kept beside the export.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devToken } from '../../../server/auth/identity.ts';
+import { nemsisArtifactKey, nemsisCheckKey, stubEpcrId } from '../../../server/hooks/workflows/index.ts';
+import { sharedSchematronValidator } from '../../../server/nemsis/schematron.ts';
+import type { Epcr } from '../../../shared/schemas/index.ts';
+import { createDevice, eventually, type TestDevice } from '../../helpers/device.ts';
+import type { TestServer } from '../../helpers/server.ts';
+import { overdoseEpcr } from '../nemsis/fixtures.ts';
+import { fakeIntegrations, settled, startHookServer, stored, xsdDir } from './support.ts';
+
+const TENANT = 'agency-check';
+const unitId = 'MEDIC4';
+
+let server: TestServer;
+let dispatcher: TestDevice;
+let crew: TestDevice;
+
+beforeAll(async () => {
+  // Compiled once per machine (cached by the rules' hash); loading it is then a fraction of a second.
+  await sharedSchematronValidator({ nemsisDir: xsdDir }).ready();
+  server = await startHookServer({ integrations: fakeIntegrations() });
+  dispatcher = await createDevice({ serverUrl: server.url, token: devToken({ tenantId: TENANT, role: 'dispatcher', deviceId: 'console' }), collections: ['incidents', 'units'] });
+  crew = await createDevice({ serverUrl: server.url, token: devToken({ tenantId: TENANT, role: 'crew', deviceId: 'tablet-m4', subject: unitId }), collections: ['epcrs'] });
+}, 600_000);
+
+afterAll(async () => {
+  await Promise.all([dispatcher?.close(), crew?.close()]);
+  await server?.close();
+});
+
+async function onTablet(id: string): Promise<Epcr | undefined> {
+  const doc = await crew.db.collections['epcrs']!.findOne(id).exec();
+  return doc ? (doc.toJSON() as Epcr) : undefined;
+}
+
+/** The overdose report's content (complete, valid) written by the crew into the stub of `id`, with `change` applied, then finalized. */
+async function completeAndFinalize(id: string, change: (report: Epcr) => Epcr): Promise<void> {
+  const { id: _id, tenantId: _t, rev: _rev, unitId: _u, incidentId: _i, status: _s, dispatch, ...content } = overdoseEpcr();
+  await crew.writer.update('epcrs', id, (d) => change({ ...d, ...content, dispatch: { ...dispatch, ...d.dispatch }, status: 'finalized' } as Epcr));
+}
+
+async function outcome(id: string): Promise<Epcr> {
+  return eventually('the finalize decision on the tablet', async () => {
+    const doc = await onTablet(id);
+    return doc && (doc.lockedAt || (doc.status === 'draft' && (doc.finalizeErrors?.length ?? 0) > 0)) ? doc : undefined;
+  }, 60_000);
+}
+
+describe('finalize checks the NEMSIS export (XSD + national Schematron) before the report locks', () => {
+  const incidentId = randomUUID();
+  const epcrId = stubEpcrId(TENANT, incidentId, unitId);
+
+  it('a priority "P2" (as stubs made before the code lists were generated hold it) and a medication typed as a name are refused, each at its field, and the report stays a draft', async () => {
+    await dispatcher.writer.insert('incidents', {
+      id: incidentId, tenantId: TENANT, incidentNumber: '2026-000416', complaint: 'unresponsive', priority: 'P2', status: 'dispatched',
+      assignedUnitId: unitId, timeline: { psapCall: '2024-10-07T20:20:00-04:00' },
+    });
+    const stub = await eventually('the stub on the tablet', () => onTablet(epcrId));
+    // Today's stub copies only a code of eDispatch.05; reports stubbed before that still hold "P2".
+    expect(stub.dispatch?.priority).toBeUndefined();
+
+    await completeAndFinalize(epcrId, (r) => ({
+      ...r, dispatch: { ...r.dispatch, priority: 'P2' },
+      medications: r.medications!.map((m, i) => (i === 0 ? { ...m, medication: 'Naloxone' } : m)),
+    }));
+    const refused = await outcome(epcrId);
+    expect(refused.lockedAt).toBeUndefined();
+    expect(refused.status).toBe('draft');
+    const byPath = new Map(refused.finalizeErrors!.map((e) => [e.path, e.message]));
+    // The XSD: eDispatch.05 must be a 2305xxx code.
+    expect(byPath.get('dispatch.priority')).toMatch(/^Dispatch priority.*"P2" is not a NEMSIS code for this field: choose one from the list \(eDispatch\.05\)$/);
+    // The national Schematron: eMedications.03 must be an RxNorm code (nemSch_e145), said at the first medication's field.
+    const medicationPath = `medications[${refused.medications![0]!.id}].medication`;
+    expect(byPath.get(medicationPath)).toMatch(/^Medication \(medication 1\): .*RxNorm code.*national rule nemSch_e145.*\(eMedications\.03\)$/);
+    expect([...byPath.keys()].sort()).toEqual(['dispatch.priority', medicationPath].sort());
+    // Nothing was exported, and the check is kept for the office.
+    expect(await server.app.store.getArtifact(nemsisArtifactKey(epcrId), TENANT)).toBeUndefined();
+    const check = JSON.parse((await server.app.store.getArtifact(nemsisCheckKey(epcrId), TENANT))!.content) as { valid: boolean; errors: unknown[] };
+    expect(check.valid).toBe(false);
+    expect(check.errors).toHaveLength(2);
+  }, 120_000);
+
+  it('the crew fixes both fields on the same report and finalizes again: it locks and exports', async () => {
+    // Still editable: the crew's changes are accepted like any draft edit.
+    await crew.writer.update('epcrs', epcrId, (d) => ({
+      ...d, status: 'finalized',
+      dispatch: { ...d.dispatch, priority: '2305003' },
+      medications: d.medications!.map((m, i) => (i === 0 ? { ...m, medication: '7242' } : m)),
+    }));
+    const locked = await outcome(epcrId);
+    expect(locked.lockedAt).toBeDefined();
+    expect(locked.finalizeErrors).toEqual([]);
+    await settled(server);
+    const exported = await server.app.store.getArtifact(nemsisArtifactKey(epcrId), TENANT);
+    expect(exported?.content).toContain('<eDispatch.05>2305003</eDispatch.05>');
+    expect(exported?.content).toContain('<eMedications.03>7242</eMedications.03>');
+  }, 120_000);
+
+  it('a good report locks at first finalize; its warnings are kept beside the export and did not refuse it', async () => {
+    const goodIncident = randomUUID();
+    const goodId = stubEpcrId(TENANT, goodIncident, unitId);
+    await dispatcher.writer.insert('incidents', {
+      id: goodIncident, tenantId: TENANT, incidentNumber: '2026-000417', complaint: 'overdose', priority: '2305001', status: 'dispatched',
+      assignedUnitId: unitId, timeline: { psapCall: '2024-10-07T20:20:00-04:00' },
+    });
+    await eventually('the stub on the tablet', () => onTablet(goodId));
+    await completeAndFinalize(goodId, (r) => r);
+    const locked = await outcome(goodId);
+    expect(locked.lockedAt).toBeDefined();
+    expect(locked.finalizeErrors).toEqual([]);
+    const check = JSON.parse((await server.app.store.getArtifact(nemsisCheckKey(goodId), TENANT))!.content) as { valid: boolean; errors: unknown[]; warnings: { rule: string; path: string; message: string }[]; schematronMs: number };
+    expect(check.valid).toBe(true);
+    expect(check.errors).toEqual([]);
+    // The overdose report does not record who gave each medication (eMedications.10): a national warning.
+    expect(check.warnings.map((w) => w.rule)).toContain('nemSch_e150');
+    expect(check.warnings.every((w) => w.message.length > 0 && w.path.length > 0)).toBe(true);
+    expect((await stored(server, 'epcrs', TENANT, goodId))?.lockedAt).toBe(locked.lockedAt);
+  }, 120_000);
+});
