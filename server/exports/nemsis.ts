@@ -2,10 +2,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Role } from '../../shared/protocol/index.ts';
 import { actorOf } from '../admin/dead-letters.ts';
 import type { Authenticator } from '../auth/identity.ts';
-import { requireIdentity } from '../auth/plugin.ts';
+import { requireIdentity } from '../auth/require-identity.ts';
 import { HttpError } from '../http/errors.ts';
 import { nemsisCheckKey } from '../hooks/workflows/epcr-finalized.ts';
 import { nemsisArtifactKey } from '../hooks/workflows/epcr-nemsis-export.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { nemsisCheckSchema, nemsisExportSchema } from './route-schemas.ts';
 
 export interface ExportRoutesOptions {
   auth: Authenticator;
@@ -41,7 +43,7 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
     return report;
   };
 
-  app.get<{ Params: { id: string } }>('/:id/nemsis.xml', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/:id/nemsis.xml', { schema: nemsisExportSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     const { id } = request.params;
     const identity = request.identity;
     // The export is the whole report: only those who may read the report itself may download it.
@@ -71,7 +73,7 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
    * national Schematron): `{ rev, checkedAt, valid, errors, warnings, schematronMs }`, the
    * warnings with their rule ids. Its messages quote values of the report: read like the export.
    */
-  app.get<{ Params: { id: string } }>('/:id/nemsis-check', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/:id/nemsis-check', { schema: nemsisCheckSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     const { id } = request.params;
     const identity = request.identity;
     await readableReport(identity, id);
