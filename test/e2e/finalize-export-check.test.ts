@@ -1,9 +1,12 @@
 /**
- * Issue 16, item 2, in real Chromium through the real crew form: a medication typed as a name
- * ("Naloxone") passes the XSD but fails the national Schematron (nemSch_e145). Finalize is
- * refused: the report comes back as a draft, the problem is shown at the Medication field in
- * words, and the form stays editable; typed as its RxNorm code, the report locks, and the value
- * typed is the one on the server and in the NEMSIS export.
+ * Issue 16, item 2, in real Chromium through the real crew form: a value the form takes but the
+ * NEMSIS export cannot carry (a vehicle number of 35 characters; eResponse.13 allows 25) fails
+ * the export's check at finalize. Finalize is refused: the report comes back as a draft, the
+ * problem is shown at the Vehicle number field in words, and the form stays editable; shortened,
+ * the report locks, and the value typed is the one on the server and in the NEMSIS export.
+ * (A medication typed as a name, which the national Schematron refuses, is now refused by the
+ * form's own check before it reaches the server; the Schematron's mapping is tested in
+ * test/server/hooks/epcr-export-check.test.ts.)
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,39 +46,36 @@ describe('finalize is refused when the NEMSIS export would fail (browser)', () =
   });
 
   const stored = async (id: string) => (await server.docs<Epcr>('epcrs', [id]))[0];
-  const medicationField = () => page.locator('.field').filter({ has: page.getByLabel('Medication', { exact: true }) });
+  const vehicleField = () => page.locator('.field').filter({ has: page.getByLabel('Vehicle number', { exact: true }) });
 
-  it('a medication typed as a name is refused at its field, in words; typed as its code, the report locks', async () => {
+  it('a vehicle number longer than the export allows is refused at its field, in words; shortened, the report locks', async () => {
     const report = lockableDraft('M1');
     await server.seed('epcrs', [report]);
     await page.goto(`${server.url}/crew/#/epcr/${report.id}`);
     await page.locator(`[data-testid="epcr-form"][data-id="${report.id}"]`).waitFor({ timeout: 20_000 });
 
-    await page.getByTestId('section-treatment').click();
-    await page.getByRole('button', { name: /Add medication/ }).click();
-    await page.getByLabel('Medication', { exact: true }).fill('Naloxone');
-    await expect.poll(async () => (await stored(report.id))?.medications?.[0]?.medication, { timeout: 20_000 }).toBe('Naloxone');
+    // The form takes it (a text field); NEMSIS's eResponse.13 holds at most 25 characters.
+    await page.getByTestId('section-response').click();
+    await page.getByLabel('Vehicle number', { exact: true }).fill('Medic 1 spare (ours is in the shop)');
+    await expect.poll(async () => (await stored(report.id))?.response?.vehicleNumber, { timeout: 20_000 }).toBe('Medic 1 spare (ours is in the shop)');
 
     await page.getByTestId('finalize').click();
-    // Returned by the server: the report is a draft again, the problem at the field that feeds eMedications.03.
+    // Returned by the server: a draft again, the problem at the field that feeds eResponse.13.
     await page.getByTestId('finalize-errors').waitFor({ timeout: 60_000 });
     expect(await textOf(page.getByTestId('epcr-status'))).toContain('Returned by the server');
-    await page.getByTestId('section-treatment').click();
-    const problem = medicationField().getByTestId('field-server-error');
+    await page.getByTestId('section-response').click();
+    const problem = vehicleField().getByTestId('field-server-error');
     await expect.poll(() => problem.count(), { timeout: 10_000 }).toBe(1);
-    const words = await textOf(problem);
-    expect(words).toMatch(/Medication \(medication 1\): Medication Administered should be an RxNorm code/);
-    expect(words).toContain('nemSch_e145');
-    expect(words).toContain('(NEMSIS eMedications.03)');
+    expect(await textOf(problem)).toBe('Vehicle number: too long for NEMSIS: at most 25 characters, this has 35. (NEMSIS eResponse.13)');
     await screenshot(page, 'finalize-export-refused');
     const refused = await stored(report.id);
     expect(refused?.lockedAt).toBeUndefined();
     expect(refused?.status).toBe('draft');
-    expect(refused?.finalizeErrors?.map((e) => e.path)).toEqual([`medications[${refused!.medications![0]!.id}].medication`]);
+    expect(refused?.finalizeErrors?.map((e) => e.path)).toEqual(['response.vehicleNumber']);
 
-    // Still editable: the crew types the RxNorm code (naloxone 7242) in the same field and finalizes again.
-    await page.getByLabel('Medication', { exact: true }).fill('7242');
-    await expect.poll(async () => (await stored(report.id))?.medications?.[0]?.medication, { timeout: 20_000 }).toBe('7242');
+    // Still editable: the crew shortens it in the same field and finalizes again.
+    await page.getByLabel('Vehicle number', { exact: true }).fill('M1-SPARE');
+    await expect.poll(async () => (await stored(report.id))?.response?.vehicleNumber, { timeout: 20_000 }).toBe('M1-SPARE');
     await page.getByTestId('finalize').click();
     await expect.poll(() => textOf(page.getByTestId('epcr-status')), { timeout: 60_000 }).toContain('Locked by the server');
     const locked = await stored(report.id);
@@ -83,6 +83,6 @@ describe('finalize is refused when the NEMSIS export would fail (browser)', () =
     expect(locked?.finalizeErrors).toEqual([]);
     // What was typed is what the export holds.
     await expect.poll(async () => (await server.server!.app.store.getArtifact(nemsisArtifactKey(report.id), TENANT))?.content ?? '', { timeout: 30_000 })
-      .toContain('<eMedications.03>7242</eMedications.03>');
+      .toContain('<eResponse.13>M1-SPARE</eResponse.13>');
   }, 180_000);
 });

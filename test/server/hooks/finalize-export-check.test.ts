@@ -83,7 +83,7 @@ describe('finalize checks the NEMSIS export (XSD + national Schematron) before t
     ]);
     // Nothing was exported, and the check is kept for the office.
     expect(await server.app.store.getArtifact(nemsisArtifactKey(epcrId), TENANT)).toBeUndefined();
-    const check = JSON.parse((await server.app.store.getArtifact(nemsisCheckKey(epcrId), TENANT))!.content) as { valid: boolean; errors: unknown[] };
+    const check = JSON.parse((await server.app.store.getArtifact(nemsisCheckKey(epcrId), TENANT))!.content) as { valid: boolean; errors: { path: string }[] };
     expect(check.valid).toBe(false);
     expect(check.errors.map((e) => e.path).sort()).toEqual(['dispatch.priority', 'response.vehicleNumber']);
   }, 120_000);
