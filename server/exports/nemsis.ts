@@ -2,9 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Role } from '../../shared/protocol/index.ts';
 import { actorOf } from '../admin/dead-letters.ts';
 import type { Authenticator } from '../auth/identity.ts';
-import { requireIdentity } from '../auth/plugin.ts';
+import { requireIdentity } from '../auth/require-identity.ts';
 import { HttpError } from '../http/errors.ts';
 import { nemsisArtifactKey } from '../hooks/workflows/epcr-nemsis-export.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { nemsisExportSchema } from './route-schemas.ts';
 
 export interface ExportRoutesOptions {
   auth: Authenticator;
@@ -28,7 +30,7 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
     }
   });
 
-  app.get<{ Params: { id: string } }>('/:id/nemsis.xml', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/:id/nemsis.xml', { schema: nemsisExportSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     const { id } = request.params;
     if (!UUID.test(id)) throw new HttpError(400, 'BAD_ID', `A report id is a lower-case UUID version 4, got "${id.slice(0, 80)}".`);
     const identity = request.identity;

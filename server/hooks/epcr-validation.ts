@@ -11,13 +11,16 @@
  *   complaint, at least one set of vitals with a measurement, transport disposition.
  * - When this unit transported: destination, destination type, arrival at destination, and what
  *   billing needs (CMS service level, loaded miles, pickup ZIP) (ems-domain §4).
- * - Codes the engine interprets (unit disposition, transport disposition, service level) must be
- *   known codes, and the CAD/crew times must not run backwards (national Schematron time rules).
+ * - Every coded field holds a code of its NEMSIS element (shared/epcr/coded-fields.ts: the XSD's
+ *   enumeration, or the form of an ICD-10-CM/RxNorm/SNOMED CT code), and the CAD/crew times must not run backwards (national Schematron time rules).
  * - No recorded time in the future (beyond the Schematron's hour of slack) and no date of birth
  *   after the day of the call; the clock is the caller's (`context.now`), so this stays pure.
  * - An addendum needs a reason and must amend a locked report.
  */
 import { callDay } from '../../shared/epcr/call-day.ts';
+import { codedFieldProblems, codeProblemWords } from '../../shared/epcr/coded-fields.ts';
+import { codeOf, codesOf } from '../../shared/nemsis/codes.ts';
+import { formFieldOf } from '../nemsis/form-fields.ts';
 import { holdsBothVersions, openConflicts } from '../../shared/merge/index.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 
@@ -43,24 +46,19 @@ export interface FinalizeContext {
  */
 export const FUTURE_TIME_SLACK_MS = 3_600_000;
 
-/** eDisposition.27 values meaning no patient was seen: no patient section, no vitals needed. */
-export const NO_PATIENT_UNIT_DISPOSITIONS: ReadonlySet<string> = new Set([
-  '4227003', // Cancelled on Scene
-  '4227005', // Cancelled Prior to Arrival at Scene
-  '4227007', // No Patient Contact
-  '4227009', // No Patient Found
-  '4227011', // Non-Patient Incident (Not Otherwise Listed)
-]);
-export const PATIENT_CONTACT_MADE = '4227001';
+/** eDisposition.27 values meaning no patient was seen: no patient section, no vitals needed (codes by their XSD labels). */
+export const NO_PATIENT_UNIT_DISPOSITIONS: ReadonlySet<string> = new Set(codesOf('eDisposition.27', [
+  'Cancelled on Scene', 'Cancelled Prior to Arrival at Scene', 'No Patient Contact', 'No Patient Found', 'Non-Patient Incident (Not Otherwise Listed)',
+]));
+export const PATIENT_CONTACT_MADE = codeOf('eDisposition.27', 'Patient Contact Made');
 
 /** eDisposition.30 values where this unit carried the patient (so a destination and billing apply). */
-export const TRANSPORTED_BY_THIS_UNIT: ReadonlySet<string> = new Set(['4230001', '4230003']);
-const TRANSPORT_DISPOSITIONS = new Set(['4230001', '4230003', '4230005', '4230007', '4230009', '4230011', '4230013']);
+export const TRANSPORTED_BY_THIS_UNIT: ReadonlySet<string> = new Set(codesOf('eDisposition.30', [
+  'Transport by This EMS Unit (This Crew Only)', 'Transport by This EMS Unit, with a Member of Another Crew',
+]));
 
-/** ePayment.50 CMS service levels. */
-export const CMS_SERVICE_LEVEL_CODES: ReadonlySet<string> = new Set([
-  '2650001', '2650003', '2650005', '2650007', '2650009', '2650011', '2650013', '2650015', '2650017',
-]);
+/** ePayment.50 Paramedic Intercept: the intercepting unit did not transport, so no mileage is billed. */
+const PARAMEDIC_INTERCEPT = codeOf('ePayment.50', 'Paramedic Intercept');
 
 /** eTimes in the order they happen; each must not be earlier than any recorded one before it. */
 const TIME_ORDER: readonly (readonly [keyof NonNullable<Epcr['times']>, string])[] = [
@@ -106,9 +104,6 @@ export function validateEpcrForFinalize(epcr: Epcr, context: FinalizeContext = {
   const disposition = epcr.disposition ?? {};
   const unitDisposition = disposition.unitDisposition;
   need('disposition.unitDisposition', unitDisposition, 'Unit disposition (eDisposition.27) is required to finalize');
-  if (!blank(unitDisposition) && unitDisposition !== PATIENT_CONTACT_MADE && !NO_PATIENT_UNIT_DISPOSITIONS.has(unitDisposition!)) {
-    problems.push({ path: 'disposition.unitDisposition', message: `Unit disposition "${unitDisposition}" is not an eDisposition.27 code` });
-  }
 
   // Unless the disposition says no patient was seen, the patient part must be documented.
   const patientSeen = !NO_PATIENT_UNIT_DISPOSITIONS.has(unitDisposition ?? '');
@@ -127,9 +122,6 @@ export function validateEpcrForFinalize(epcr: Epcr, context: FinalizeContext = {
   }
 
   const transportDisposition = disposition.transportDisposition;
-  if (!blank(transportDisposition) && !TRANSPORT_DISPOSITIONS.has(transportDisposition!)) {
-    problems.push({ path: 'disposition.transportDisposition', message: `Transport disposition "${transportDisposition}" is not an eDisposition.30 code` });
-  }
   if (TRANSPORTED_BY_THIS_UNIT.has(transportDisposition ?? '')) {
     if (blank(disposition.destinationName) && blank(disposition.destinationCode)) {
       problems.push({ path: 'disposition.destinationName', message: 'Destination is required when this unit transported the patient' });
@@ -137,11 +129,10 @@ export function validateEpcrForFinalize(epcr: Epcr, context: FinalizeContext = {
     need('disposition.destinationType', disposition.destinationType, 'Type of destination (eDisposition.21) is required when this unit transported the patient');
     need('times.atDestination', times.atDestination, 'Time the patient arrived at the destination (eTimes.11) is required when this unit transported the patient');
     need('payment.serviceLevel', epcr.payment?.serviceLevel, 'CMS service level (ePayment.50) is required to bill the transport');
-    // Paramedic intercept (ePayment.50 2650013) bills no mileage: the intercepting unit did not transport.
-    if (disposition.loadedMiles === undefined && epcr.payment?.serviceLevel !== '2650013') problems.push({ path: 'disposition.loadedMiles', message: 'Loaded miles are required to bill the transport' });
+    if (disposition.loadedMiles === undefined && epcr.payment?.serviceLevel !== PARAMEDIC_INTERCEPT) problems.push({ path: 'disposition.loadedMiles', message: 'Loaded miles are required to bill the transport' });
     need('scene.address.zip', epcr.scene?.address?.zip, 'Pickup (scene) ZIP code is required to bill the transport');
   }
-  checkServiceLevel(epcr, problems);
+  checkCodes(epcr, problems);
   checkTimeOrder(times, problems);
   checkNotInFuture(epcr, context.now, problems);
   return problems;
@@ -159,16 +150,23 @@ function validateAddendum(
   } else if (!context.original.lockedAt) {
     problems.push({ path: 'addendumOf', message: 'Only a locked report can be amended; finalize the original report instead' });
   }
-  checkServiceLevel(epcr, problems);
+  checkCodes(epcr, problems);
   checkTimeOrder(epcr.times ?? {}, problems);
   checkNotInFuture(epcr, context.now, problems);
   return problems;
 }
 
-function checkServiceLevel(epcr: Epcr, problems: FinalizeProblem[]): void {
-  const level = epcr.payment?.serviceLevel;
-  if (!blank(level) && !CMS_SERVICE_LEVEL_CODES.has(level!)) {
-    problems.push({ path: 'payment.serviceLevel', message: `Service level "${level}" is not a CMS service level code (ePayment.50)` });
+/**
+ * Every coded field holds a code of its NEMSIS element (enumerated by the XSD, or of the form the
+ * element's code system takes): a value an older app wrote as free text, or a CAD's own text,
+ * would fail the XSD or the national Schematron at export.
+ */
+function checkCodes(epcr: Epcr, problems: FinalizeProblem[]): void {
+  for (const found of codedFieldProblems(epcr)) {
+    // Said with the form's own label for the field, as the export check says its problems (epcr-export-check.ts).
+    const field = formFieldOf(epcr, found.element, undefined, found.values[0]);
+    const message = field?.path === found.path ? `${field.label}: ${codeProblemWords(found)}` : found.message;
+    problems.push({ path: found.path, message });
   }
 }
 

@@ -91,6 +91,26 @@ describe('finalize validation of an ePCR', () => {
     expect(problems[2]!.message).toBe('Time unit arrived on scene (2024-10-07T20:21:00-04:00) is before unit en route (2024-10-07T20:23:38-04:00)');
   });
 
+  it('refuses text where NEMSIS wants a code: a CAD priority, a medication by name, an impression in words, a code of another list (issue 16)', () => {
+    const epcr = overdoseEpcr();
+    const med = epcr.medications![0]!;
+    const procedure = epcr.procedures![0]!;
+    epcr.dispatch!.priority = 'P2';
+    epcr.situation!.primaryImpression = 'overdose';
+    med.medication = 'Naloxone';
+    med.route = '9927029'; // a real eMedications.04 code (Nasotracheal Tube): allowed
+    med.doseUnit = '9927029'; // a route code in the dose unit: not an eMedications.06 code
+    procedure.successful = '9922005'; // YesNoUnkValues "Yes": eProcedures.06 takes YesNoValues
+    epcr.history = { ...epcr.history, allergies: ['Z88.0', 'peanuts'] };
+    const problems = validateEpcrForFinalize(epcr);
+    expect(problems.map((p) => p.path).sort()).toEqual([
+      'dispatch.priority', 'history.allergies', `medications[${med.id}].doseUnit`, `medications[${med.id}].medication`,
+      `procedures[${procedure.id}].successful`, 'situation.primaryImpression',
+    ].sort());
+    expect(problems.find((p) => p.path === 'dispatch.priority')!.message).toBe('Dispatch priority (from the dispatch call): "P2" is not a NEMSIS code for this field: choose one from the list (eDispatch.05)');
+    expect(problems.find((p) => p.path.endsWith('.medication'))!.message).toBe('Medication (medication 1): "Naloxone" is not an RxNorm code: type a name and pick from the list, or type the code; your own words go in the field beside it (eMedications.03)');
+  });
+
   it('times in different offsets are compared as instants', () => {
     const epcr = overdoseEpcr();
     epcr.times!.unitEnRoute = '2024-10-07T19:23:38-05:00'; // 20:23:38-04:00
