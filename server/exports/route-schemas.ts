@@ -1,4 +1,4 @@
-import { AUTH_ERRORS, BEARER, errorResponses, pathParams } from '../http/route-schema.ts';
+import { AUTH_ERRORS, BEARER, errorResponses, objectOf, pathParams } from '../http/route-schema.ts';
 
 /** `GET /api/epcrs/{id}/nemsis.xml` (docs/protocol.md, section 20). */
 export const nemsisExportSchema = {
@@ -11,3 +11,19 @@ export const nemsisExportSchema = {
     ...errorResponses({ ...AUTH_ERRORS, 400: 'Not a report id (BAD_ID)', 404: 'No report you may read, or not exported yet (EPCR_NOT_FOUND, NOT_EXPORTED)' }),
   },
 };
+
+/** `GET /api/epcrs/{id}/nemsis-check` (docs/protocol.md, section 20). */
+export const nemsisCheckSchema = {
+  summary: 'The check of the report\'s NEMSIS export at finalize (XSD and national Schematron), warnings included',
+  tags: ['exports'],
+  security: BEARER,
+  params: pathParams({ id: { type: 'string', description: 'The report id (a lower-case UUID v4).' } }),
+  response: {
+    200: {
+      description: 'The last check (audited as a read of the report)',
+      content: { 'application/json': { schema: objectOf('{ rev, checkedAt, valid, errors: [{ path, message }], warnings: [{ path, message, rule }], schematronMs }') } },
+    },
+    ...errorResponses({ ...AUTH_ERRORS, 400: 'Not a report id (BAD_ID)', 404: 'No report you may read, or never checked (EPCR_NOT_FOUND, NOT_CHECKED)' }),
+  },
+};
+

@@ -1,9 +1,11 @@
 /**
- * Issue 16, item 2, in real Chromium through the real crew form: a medication typed as a name
- * ("Naloxone") passes the XSD but fails the national Schematron (nemSch_e145). Finalize is
- * refused: the report comes back as a draft, the problem is shown at the Medication field in
- * words, and the form stays editable; typed as its RxNorm code, the report locks, and the value
- * typed is the one on the server and in the NEMSIS export.
+ * Issue 16, items 1 and 2, in real Chromium through the real crew form. A medication typed as a
+ * name ("Naloxone") is refused at the code field (it is no RxNorm code) and kept in the words
+ * field beside it. A number of the XSD's form that is no RxNorm code (8 digits) is taken by the
+ * form but fails the national Schematron (nemSch_e145: RxNorm codes have 2-7 digits): finalize is
+ * refused, the report comes back as a draft, the problem is shown at the Medication field in words,
+ * and the form stays editable; with the RxNorm code, the report locks, and the value typed is the
+ * one on the server and in the NEMSIS export.
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,9 +45,10 @@ describe('finalize is refused when the NEMSIS export would fail (browser)', () =
   });
 
   const stored = async (id: string) => (await server.docs<Epcr>('epcrs', [id]))[0];
-  const medicationField = () => page.locator('.field').filter({ has: page.getByLabel('Medication', { exact: true }) });
+  const MEDICATION = 'Medication (RxNorm code)';
+  const medicationField = () => page.locator('.field').filter({ has: page.getByLabel(MEDICATION, { exact: true }) });
 
-  it('a medication typed as a name is refused at its field, in words; typed as its code, the report locks', async () => {
+  it('a medication name is refused at the code field and kept beside it; a number the Schematron refuses is refused at finalize, in words; with its code, the report locks', async () => {
     const report = lockableDraft('M1');
     await server.seed('epcrs', [report]);
     await page.goto(`${server.url}/crew/#/epcr/${report.id}`);
@@ -53,8 +56,15 @@ describe('finalize is refused when the NEMSIS export would fail (browser)', () =
 
     await page.getByTestId('section-treatment').click();
     await page.getByRole('button', { name: /Add medication/ }).click();
-    await page.getByLabel('Medication', { exact: true }).fill('Naloxone');
-    await expect.poll(async () => (await stored(report.id))?.medications?.[0]?.medication, { timeout: 20_000 }).toBe('Naloxone');
+    await page.getByLabel(MEDICATION, { exact: true }).fill('Naloxone');
+    await expect.poll(() => medicationField().getByTestId('field-problem').count(), { timeout: 10_000 }).toBe(1);
+    expect(await textOf(medicationField().getByTestId('field-problem'))).toContain('Not an RxNorm code');
+    // The crew's words go beside the code, and are kept.
+    await page.getByLabel('Medication in your words (if no code fits)', { exact: true }).fill('Naloxone');
+    await expect.poll(async () => (await stored(report.id))?.medications?.[0]?.medicationText, { timeout: 20_000 }).toBe('Naloxone');
+    expect((await stored(report.id))?.medications?.[0]?.medication).toBe('');
+    await page.getByLabel(MEDICATION, { exact: true }).fill('12345678');
+    await expect.poll(async () => (await stored(report.id))?.medications?.[0]?.medication, { timeout: 20_000 }).toBe('12345678');
 
     await page.getByTestId('finalize').click();
     // Returned by the server: the report is a draft again, the problem at the field that feeds eMedications.03.
@@ -65,6 +75,7 @@ describe('finalize is refused when the NEMSIS export would fail (browser)', () =
     await expect.poll(() => problem.count(), { timeout: 10_000 }).toBe(1);
     const words = await textOf(problem);
     expect(words).toMatch(/Medication \(medication 1\): Medication Administered should be an RxNorm code/);
+    expect(words).not.toContain('Naloxone');
     expect(words).toContain('nemSch_e145');
     expect(words).toContain('(NEMSIS eMedications.03)');
     await screenshot(page, 'finalize-export-refused');
@@ -74,13 +85,16 @@ describe('finalize is refused when the NEMSIS export would fail (browser)', () =
     expect(refused?.finalizeErrors?.map((e) => e.path)).toEqual([`medications[${refused!.medications![0]!.id}].medication`]);
 
     // Still editable: the crew types the RxNorm code (naloxone 7242) in the same field and finalizes again.
-    await page.getByLabel('Medication', { exact: true }).fill('7242');
+    await page.getByLabel(MEDICATION, { exact: true }).fill('7242');
+    // The code's label from NEMSIS's list is shown under the field.
+    await expect.poll(() => textOf(medicationField().getByTestId('code-label')), { timeout: 10_000 }).toBe('Naloxone (Narcan)');
     await expect.poll(async () => (await stored(report.id))?.medications?.[0]?.medication, { timeout: 20_000 }).toBe('7242');
     await page.getByTestId('finalize').click();
     await expect.poll(() => textOf(page.getByTestId('epcr-status')), { timeout: 60_000 }).toContain('Locked by the server');
     const locked = await stored(report.id);
     expect(locked?.lockedAt).toBeDefined();
     expect(locked?.finalizeErrors).toEqual([]);
+    expect(locked?.medications?.[0]).toMatchObject({ medication: '7242', medicationText: 'Naloxone' });
     // What was typed is what the export holds.
     await expect.poll(async () => (await server.server!.app.store.getArtifact(nemsisArtifactKey(report.id), TENANT))?.content ?? '', { timeout: 30_000 })
       .toContain('<eMedications.03>7242</eMedications.03>');

@@ -123,5 +123,14 @@ describe('finalize checks the NEMSIS export (XSD + national Schematron) before t
     expect(check.warnings.map((w) => w.rule)).toContain('nemSch_e150');
     expect(check.warnings.every((w) => w.message.length > 0 && w.path.length > 0)).toBe(true);
     expect((await stored(server, 'epcrs', TENANT, goodId))?.lockedAt).toBe(locked.lockedAt);
+
+    // The crew (and the office) read the check, warnings included; another unit's crew learns nothing.
+    const read = (subject: string) => fetch(`${server.url}/api/epcrs/${goodId}/nemsis-check`, {
+      headers: { authorization: `Bearer ${devToken({ tenantId: TENANT, role: 'crew', deviceId: `tablet-${subject}`, subject })}` },
+    });
+    const answer = await read(unitId);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual(check);
+    expect((await read('MEDIC9')).status).toBe(404);
   }, 120_000);
 });
