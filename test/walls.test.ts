@@ -1,5 +1,6 @@
 // The walls of the house (scripts/walls/rules.ts) hold on the real tree, and the checker bites:
 // each kind of breach, planted in a small made-up tree, is reported.
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkWalls, formatBreach, readSources, type SourceFile } from '../scripts/walls/check.ts';
@@ -43,6 +44,23 @@ describe('the walls of the house', () => {
   it('hold on the tree, apart from the listed breaches still being mended', () => {
     const breaches = checkWalls(readSources(repoRoot)).map(formatBreach).sort();
     expect(breaches).toEqual([...KNOWN_BREACHES].sort());
+  });
+});
+
+describe('the test tree', () => {
+  // Tests mirror the source tree, so a folder's tests are found beside its path; the whole-system
+  // folders (e2e in Chromium, scenarios) and the tests' own support are the exceptions.
+  const OWN_FOLDERS = new Set(['test/e2e', 'test/scenarios', 'test/helpers', 'test/fixtures']);
+  const foldersUnder = (dir: string): string[] => readdirSync(path.join(repoRoot, dir))
+    .map((entry) => `${dir}/${entry}`)
+    .filter((entry) => statSync(path.join(repoRoot, entry)).isDirectory() && !OWN_FOLDERS.has(entry))
+    .flatMap((entry) => [entry, ...foldersUnder(entry)]);
+
+  it('names only folders the source tree has', () => {
+    const strays = foldersUnder('test').filter((folder) => {
+      try { return !statSync(path.join(repoRoot, folder.slice('test/'.length))).isDirectory(); } catch { return true; }
+    });
+    expect(strays).toEqual([]);
   });
 });
 

@@ -14,7 +14,7 @@ import { liveEventsOf, LiveSlice } from '../../../server/realtime/live-events.ts
 import type { WireDocument } from '../../../server/store/types.ts';
 import { eventually } from '../../helpers/device.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { COLLECTIONS, login, make, PASSWORD, pullAll, ROLE_LIST, seed, seedWorld, signInAll, type World } from '../access/fixtures.ts';
+import { COLLECTIONS, login, make, PASSWORD, pullAll, ROLE_LIST, seed, seedWorld, signInAll, type World } from '../../helpers/access.ts';
 
 const A = 'agency-a';
 const B = 'agency-b';
