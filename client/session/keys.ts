@@ -21,7 +21,7 @@
  */
 import { dropDeviceRecord, keepDeviceRecord, migrateFromLocalStorage } from './device-records.ts';
 import { databaseNameFor } from './session.ts';
-import { type Session } from './identity.ts';
+import type { Session } from './identity.ts';
 
 export const KEY_ITERATIONS = 210_000;
 /** A developer secret is not secret: stretching it would only slow every app start. */

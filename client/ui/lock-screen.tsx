@@ -9,12 +9,15 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { isWrongDatabaseKey } from '../sync/database.ts';
 import { flushAll, forgetJournal, replayJournal } from './autosave.ts';
 import { database, openDatabase, type Database } from './db.ts';
-import { DEFAULT_IDLE_MS, dropKey, heldKey, holdKey, IDLE_CHOICES_MINUTES, idleSetting, idleTimeoutMs, keyFromOpenTabs, lockOtherTabs, onLockMessage, setIdleSetting, startIdleGuard } from '../session/lock.ts';
+import {
+  DEFAULT_IDLE_MS, dropKey, heldKey, holdKey, IDLE_CHOICES_MINUTES, idleSetting, idleTimeoutMs, keyFromOpenTabs,
+  lockOtherTabs, onLockMessage, setIdleSetting, startIdleGuard,
+} from '../session/lock.ts';
 import { devSessionKey, keyForUnlock, NoKeyOnDeviceError, WrongPasswordError } from '../session/keys.ts';
 import { eraseLocalDatabase, journalEntries } from '../session/erase.ts';
 import { peekOutboxCounts } from '../queue/index.ts';
 import { databaseNameFor, logout } from '../session/session.ts';
-import { type Session } from '../session/identity.ts';
+import type { Session } from '../session/identity.ts';
 import { PasswordSignIn } from './sign-in.tsx';
 
 export type LockReason = 'start' | 'idle';

@@ -14,7 +14,7 @@ import { keyAtSignIn, keyOwnerOf, PasswordChangedError, rewrapWithPreviousPasswo
 import { peekOutboxCounts } from '../queue/index.ts';
 import type { RawTransportKey } from '../sync/queue-seal.ts';
 import { deviceId, login, saveSession, SessionError } from '../session/session.ts';
-import { type Session } from '../session/identity.ts';
+import type { Session } from '../session/identity.ts';
 import { keepTransportKey } from '../session/transport-key.ts';
 
 export function PasswordSignIn({ onSignedIn, intro }: { onSignedIn: (session: Session) => void; intro?: string }) {

@@ -3,15 +3,15 @@
  * the service worker when there is something to send (the session it delivers with is handed over
  * by client/session/handover.ts).
  *
- * - `fieldsync:session` when an app opens (and from the session after sign-in and every token refresh);
+ * - `fieldsync:session` when an app opens (sign-in and every token refresh hand it over too);
  * - `fieldsync:kick` when an app opens, on `online`, when shown again, when the live socket
  *   connects again, when the database worker queued changes, and on a timer (1, 2, 4, then every
  *   5 s; every 30 s while the server answers it is busy) for as long as the last delivery failed
  *   and changes wait: in a dead zone the device says "online" all along, so no event says when
  *   data flows again;
- * - a Background Sync registration (tag `SYNC_TAG`, client/queue/messages.ts) when changes were queued, where the
- *   browser has Background Sync and allows it: the browser then wakes the service worker when the
- *   network is back, even with every app closed. Where it is missing or refused (a site setting
+ * - a Background Sync registration (tag `SYNC_TAG`, client/queue/messages.ts) when changes were
+ *   queued, where the browser has Background Sync and allows it: the browser then wakes the
+ *   service worker when the network is back, even with every app closed. Where it is missing or refused (a site setting
  *   can refuse it), delivery depends on an open app: `deliveryNote` says so in the status bar.
  */
 import { computed, signal } from '@preact/signals';

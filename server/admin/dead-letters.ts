@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/identity.ts';
-import { requireIdentity } from '../auth/plugin.ts';
+import { requireIdentity } from '../auth/require-identity.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Actor } from '../store/types.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { deadLettersSchema, quarantineSchema, retryDeadLetterSchema } from './route-schemas.ts';
 import { readRejection, rejectionText } from '../replication/rejection-record.ts';
 
 export interface AdminRoutesOptions {
@@ -25,7 +27,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     }
   });
 
-  app.get<{ Querystring: { limit?: string } }>('/dead-letters', async (request) => {
+  app.get<{ Querystring: { limit?: string } }>('/dead-letters', { schema: deadLettersSchema, ...CHECKED_BY_HANDLER }, async (request) => {
     const entries = await app.store.listDeadLetters(request.identity.tenantId, parseLimit(request.query.limit));
     return {
       deadLetters: entries.map((e) => ({
@@ -40,7 +42,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     };
   });
 
-  app.post<{ Params: { id: string } }>('/dead-letters/:id/retry', async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/dead-letters/:id/retry', { schema: retryDeadLetterSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     const { id: raw } = request.params;
     if (!/^[1-9][0-9]{0,14}$/.test(raw)) {
       throw new HttpError(400, 'BAD_ID', `A dead letter id is a positive whole number, got "${raw}".`);
@@ -57,7 +59,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     return reply.status(202).send({ id, status: 'pending', message: `Dead letter ${id} is queued again and runs shortly; if it fails again it returns to the dead letters.` });
   });
 
-  app.get<{ Querystring: { limit?: string } }>('/quarantine', async (request) => {
+  app.get<{ Querystring: { limit?: string } }>('/quarantine', { schema: quarantineSchema, ...CHECKED_BY_HANDLER }, async (request) => {
     const identity = request.identity;
     const entries = await app.store.listQuarantine(identity.tenantId, parseLimit(request.query.limit));
     if (entries.length > 0) {

@@ -3,6 +3,8 @@ import { HttpError } from '../http/errors.ts';
 import { createLimiter } from './hardening.ts';
 import { bearerToken } from './identity.ts';
 import type { AuthService } from './service.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { loginResponses, logoutSchema, meSchema, refreshResponses } from './route-schemas.ts';
 
 export interface AuthRoutesOptions {
   service: AuthService;
@@ -63,7 +65,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   });
 
   app.post<{ Body: LoginBody }>('/login', {
-    schema: { body: loginSchema },
+    schema: { summary: 'Sign in on a device', tags: ['auth'], body: loginSchema, response: loginResponses },
     preHandler: async (request, reply) => {
       await perDevice(request, reply);
       await perAccount(request, reply);
@@ -75,7 +77,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   });
 
   app.post<{ Body: RefreshBody }>('/refresh', {
-    schema: { body: refreshSchema },
+    schema: { summary: 'A new token pair for a refresh token (rotated: the old one stops working)', tags: ['auth'], body: refreshSchema, response: refreshResponses },
     preHandler: async (request, reply) => perDevice(request, reply),
   }, async (request, reply) => {
     const pair = await service.refresh(request.body);
@@ -83,7 +85,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     return pair;
   });
 
-  app.post<{ Body: { refreshToken?: unknown } | undefined }>('/logout', async (request) => {
+  app.post<{ Body: { refreshToken?: unknown } | undefined }>('/logout', { schema: logoutSchema, ...CHECKED_BY_HANDLER }, async (request) => {
     const token = bearerToken(request);
     if (token) {
       const session = service.authenticateSession(token);
@@ -95,7 +97,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     return { loggedOut: await service.logoutWithRefreshToken(refreshToken) };
   });
 
-  app.get('/me', async (request: FastifyRequest) => {
+  app.get('/me', { schema: meSchema }, async (request: FastifyRequest) => {
     const session = service.authenticateSession(bearerToken(request));
     return { identity: session.identity, ...(session.expiresAt ? { expiresAt: new Date(session.expiresAt).toISOString() } : {}) };
   });

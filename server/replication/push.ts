@@ -11,6 +11,8 @@ import type { Actor, StoredDocument, Store, WireDocument, WriteDecision, WriteRe
 import { actorOf, type AccessControl } from './access.ts';
 import { checkSchemaVersion, describeSchemaErrors, migratePushRows, resolveCollection, type CollectionRegistry, type CollectionSpec } from './collections.ts';
 import { foreignDocument, mergeOnServer, revisionOutcome } from './conflicts.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { pushSchema } from './route-schemas.ts';
 import { rejectionRecord } from './rejection-record.ts';
 import { declaredRejection, firstOpinion, type PolicyWrite, type WritePolicy, type WriteRejection } from './write-policy.ts';
 
@@ -75,7 +77,7 @@ export interface PushRouteOptions {
  */
 export function registerPushRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, options: PushRouteOptions): void {
   const { access, policies, decoded } = options;
-  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>('/:collection/push', async (request, reply) => {
+  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>('/:collection/push', { schema: pushSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     const spec = resolveCollection(registry, request.params.collection);
     // A service worker replaying a queue asks the server to merge conflicts instead of returning them.
     const mergeConflicts = request.query['conflicts'] === 'merge';

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { RejectionEntry, RejectionsResponse } from '../../shared/access/rejections.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { rejectionsSchema } from './route-schemas.ts';
 import { readRejection } from './rejection-record.ts';
 
 const MAX_LIMIT = 500;
@@ -13,7 +15,7 @@ const MAX_LIMIT = 500;
  * (the device still has it).
  */
 export function registerRejectionsRoute(app: FastifyInstance, store: Store): void {
-  app.get<{ Querystring: { since?: string; limit?: string } }>('/rejections', async (request): Promise<RejectionsResponse> => {
+  app.get<{ Querystring: { since?: string; limit?: string } }>('/rejections', { schema: rejectionsSchema, ...CHECKED_BY_HANDLER }, async (request): Promise<RejectionsResponse> => {
     const since = wholeNumber(request.query.since, 'since', 0);
     const limit = Math.min(wholeNumber(request.query.limit, 'limit', 100) || 100, MAX_LIMIT);
     const identity = request.identity;

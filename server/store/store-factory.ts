@@ -1,3 +1,4 @@
+import { SERVER_DEFAULTS } from '../config.ts';
 import { PostgresStore } from './postgres.ts';
 import { SqliteStore } from './sqlite.ts';
 import type { OutboxPlanner } from './types.ts';
@@ -25,10 +26,10 @@ export async function openStore(selection: StoreSelection, outboxPlanner?: Outbo
     if (!selection.databaseUrl) throw new Error('STORE=postgres needs DATABASE_URL (postgres://user:password@host:5432/database)');
     return PostgresStore.open({
       connectionString: selection.databaseUrl,
-      schema: selection.databaseSchema ?? 'public',
+      schema: selection.databaseSchema ?? SERVER_DEFAULTS.databaseSchema,
       pool: { max: selection.databasePoolMax ?? 10, application_name: 'fieldsync' },
       ...planned,
     });
   }
-  return new SqliteStore({ dataDir: selection.dataDir ?? './data', synchronous: selection.sqliteSynchronous ?? 'FULL', ...planned });
+  return new SqliteStore({ dataDir: selection.dataDir ?? SERVER_DEFAULTS.dataDir, synchronous: selection.sqliteSynchronous ?? SERVER_DEFAULTS.sqliteSynchronous, ...planned });
 }

@@ -7,8 +7,10 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { registerServiceWorker } from '../../ui/runtime.ts';
 import { dropKey, lockOtherTabs } from '../../session/lock.ts';
-import { databaseNameFor, devSession, getAccessToken, homeFor, loadSession, logout, restoreSession, saveSession, SessionError } from '../../session/session.ts';
-import { type Session } from '../../session/identity.ts';
+import {
+  databaseNameFor, devSession, getAccessToken, homeFor, loadSession, logout, restoreSession, saveSession, SessionError,
+} from '../../session/session.ts';
+import type { Session } from '../../session/identity.ts';
 import { PasswordSignIn, Reauthenticate } from '../../ui/sign-in.tsx';
 
 const APPS = [

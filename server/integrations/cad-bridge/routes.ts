@@ -5,6 +5,8 @@ import type { Store } from '../../store/types.ts';
 import type { CadBridge } from './bridge.ts';
 import type { CadInboundEvent } from './events.ts';
 import { CadEventError, CadInbound } from './inbound.ts';
+import { CHECKED_BY_HANDLER } from '../../http/route-schema.ts';
+import { bridgeHealthSchema, bridgeReconnectSchema, bridgeSendSchema } from './route-schemas.ts';
 
 /** REST path → the CAD event whose data it writes; the change then reaches CAD through the queue. */
 const SEND_ROUTES: Record<string, CadInboundEvent> = {
@@ -22,7 +24,7 @@ function requireRole(role: Role, allowed: Role[]): void {
 
 /** `/api/socket-bridge/*`: health, reconnect, and the dispatcher's REST to send data CAD must hear of. */
 export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: CadBridge | undefined; store: Store }): Promise<void> {
-  app.get('/health', async (request) => {
+  app.get('/health', { schema: bridgeHealthSchema }, async (request) => {
     requireRole(request.identity.role, ['dispatcher', 'admin']);
     if (!options.bridge) {
       return { connected: false, state: 'off', cad_url: null, connection_attempts: 0, event_handlers_registered: 0, last_event_at: null, queued_outbound: 0, last_error: 'CAD_BACKEND_URL is not set; the bridge is off' };
@@ -30,7 +32,7 @@ export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: C
     return options.bridge.health();
   });
 
-  app.post('/reconnect', async (request, reply) => {
+  app.post('/reconnect', { schema: bridgeReconnectSchema }, async (request, reply) => {
     requireRole(request.identity.role, ['admin']);
     if (!options.bridge) throw new HttpError(409, 'BRIDGE_OFF', 'The CAD bridge is off (CAD_BACKEND_URL is not set); there is nothing to reconnect.');
     options.bridge.reconnect();
@@ -38,7 +40,7 @@ export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: C
   });
 
   for (const [path, event] of Object.entries(SEND_ROUTES)) {
-    app.post<{ Body: Record<string, unknown> }>(`/${path}`, async (request, reply) => {
+    app.post<{ Body: Record<string, unknown> }>(`/${path}`, { schema: bridgeSendSchema(event), ...CHECKED_BY_HANDLER }, async (request, reply) => {
       requireRole(request.identity.role, ['dispatcher', 'admin']);
       if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) {
         throw new HttpError(400, 'BAD_BODY', `POST /api/socket-bridge/${path} takes a JSON object.`);

@@ -4,18 +4,23 @@
  * the data; end to end with an encrypted RxDB database (Dexie on fake-indexeddb).
  */
 import { randomUUID } from 'node:crypto';
-import 'fake-indexeddb/auto'; // the wrapped key records are kept in IndexedDB (client/ui/device-records.ts)
+import 'fake-indexeddb/auto'; // the wrapped key records are kept in IndexedDB (client/session/device-records.ts)
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import type { RxStorage } from 'rxdb';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFieldsyncDatabase, WrongDatabaseKeyError } from '../../../client/sync/database.ts';
-import { createKeyRecord, devSecret, devSessionKey, KEY_ITERATIONS, keyAtSignIn, keyForUnlock, keyOwnerOf, loadKeyRecord, NoKeyOnDeviceError, openKeyRecord, PasswordChangedError, rewrapKeyRecord, rewrapWithPreviousPassword, WrongPasswordError, type KeyOwner } from '../../../client/session/keys.ts';
+import {
+  createKeyRecord, devSecret, devSessionKey, KEY_ITERATIONS, keyAtSignIn, keyForUnlock, keyOwnerOf, loadKeyRecord,
+  NoKeyOnDeviceError, openKeyRecord, PasswordChangedError, rewrapKeyRecord, rewrapWithPreviousPassword,
+  WrongPasswordError, type KeyOwner,
+} from '../../../client/session/keys.ts';
 import { DEFAULT_IDLE_MS, idleTimeoutMs, setIdleSetting } from '../../../client/session/lock.ts';
 import { isLocalDatabaseOf } from '../../../client/session/erase.ts';
 import { databaseNameFor } from '../../../client/session/session.ts';
-import { type Session } from '../../../client/session/identity.ts';
+import type { Session } from '../../../client/session/identity.ts';
 import { readDeviceRecord } from '../../../client/session/device-records.ts';
+import { OUTBOX_DB_NAME } from '../../../client/queue/index.ts';
 
 const owner: KeyOwner = { dbName: 'fs_agency_medic_abc', tenantId: 'agency', userId: 'user-1' };
 const FAST = 1000; // iterations for the cases that only test the wrapping logic
@@ -174,6 +179,6 @@ describe('erasing', () => {
     expect(isLocalDatabaseOf(db, `rxdb-dexie-${db}--0--rx-replication-meta-abc123`)).toBe(true);
     expect(isLocalDatabaseOf(db, `rxdb-dexie-${db}2--0--epcrs`)).toBe(false);
     expect(isLocalDatabaseOf(db, `rxdb-dexie-${db}--x--epcrs`)).toBe(false);
-    expect(isLocalDatabaseOf(db, 'fieldsync-outbox')).toBe(false);
+    expect(isLocalDatabaseOf(db, OUTBOX_DB_NAME)).toBe(false);
   });
 });

@@ -9,7 +9,7 @@ import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readDeviceRecord } from '../../../client/session/device-records.ts';
 import { loadSession, restoreSession, saveSession, SESSION_KEY } from '../../../client/session/session.ts';
-import { type Session } from '../../../client/session/identity.ts';
+import type { Session } from '../../../client/session/identity.ts';
 import { handOverSession } from '../../../client/session/handover.ts';
 import { getSession, openOutboxDb, setSession } from '../../../client/queue/index.ts';
 

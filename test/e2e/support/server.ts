@@ -1,7 +1,7 @@
 import { nextRevision } from '../../../shared/revision.ts';
 import type { CollectionName } from '../../../shared/schemas/index.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
-import { ensureClientBuilt } from '../../../server/http/static.ts';
+import { ensureClientBuilt } from '../../../server/apps/static.ts';
 import type { Workflow } from '../../../server/hooks/types.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

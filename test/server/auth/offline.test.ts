@@ -13,7 +13,7 @@ import { DocumentWriter } from '../../../client/sync/writes.ts';
 import { eventually } from '../../helpers/device.ts';
 import { newEpcr, newGpsPoint } from '../../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { LOCKED_AT, login, PASSWORD, stored } from '../access/fixtures.ts';
+import { LOCKED_AT, login, PASSWORD, stored } from '../../helpers/access.ts';
 
 const A = 'agency-a';
 const DEVICE = 'tab-offline';

@@ -11,7 +11,7 @@ import { devToken } from '../../../server/auth/identity.ts';
 import type { WritePolicy } from '../../../server/replication/write-policy.ts';
 import type { WireDocument } from '../../../server/store/types.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { make, push, rejectionsOf, rev, seed, stored } from '../access/fixtures.ts';
+import { make, push, rejectionsOf, rev, seed, stored } from '../../helpers/access.ts';
 
 const A = 'agency-a';
 const dispatcher = devToken({ tenantId: A, role: 'dispatcher', deviceId: 'console-1' });

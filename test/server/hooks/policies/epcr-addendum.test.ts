@@ -14,7 +14,7 @@ import { addendumIdOf, epcrAddendumPolicy } from '../../../../server/hooks/polic
 import { buildCollectionRegistry } from '../../../../server/replication/collections.ts';
 import type { PolicyDecisionInput } from '../../../../server/replication/write-policy.ts';
 import type { WireDocument } from '../../../../server/store/types.ts';
-import { LOCKED_AT, make } from '../../access/fixtures.ts';
+import { LOCKED_AT, make } from '../../../helpers/access.ts';
 
 const A = 'agency-a';
 const epcrs = buildCollectionRegistry(collectionSchemas as unknown as Record<string, JsonSchemaObject>).get('epcrs')!;

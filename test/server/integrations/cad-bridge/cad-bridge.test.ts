@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { devToken } from '../../../server/auth/identity.ts';
-import { reconnectDelayMs } from '../../../server/integrations/cad-bridge/bridge.ts';
-import { incidentIdFor } from '../../../server/integrations/cad-bridge/inbound.ts';
-import { CadPeer } from '../../helpers/cad-peer.ts';
-import { createDevice, eventually, type TestDevice } from '../../helpers/device.ts';
-import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { devToken } from '../../../../server/auth/identity.ts';
+import { reconnectDelayMs } from '../../../../server/integrations/cad-bridge/bridge.ts';
+import { incidentIdFor } from '../../../../server/integrations/cad-bridge/inbound.ts';
+import { CadPeer } from '../../../helpers/cad-peer.ts';
+import { createDevice, eventually, type TestDevice } from '../../../helpers/device.ts';
+import { startTestServer, type TestServer } from '../../../helpers/server.ts';
 
 const TENANT = 'agency-a';
 const CAD_TOKEN = 'cad-secret';

@@ -12,7 +12,7 @@ import { eventually } from '../../helpers/device.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import {
   COLLECTIONS, DISPATCH_EPCR_KEYS, make, NAMES, pullAll, push, rejectionsOf, rev, ROLE_LIST, seedWorld, signInAll, stored, VISIBLE, type World,
-} from './fixtures.ts';
+} from '../../helpers/access.ts';
 
 const A = 'agency-a';
 const B = 'agency-b';

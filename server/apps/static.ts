@@ -120,7 +120,7 @@ export async function registerClientApps(app: FastifyInstance, options: StaticOp
       if (/^assets\/db\.worker-[A-Za-z0-9_-]+\.js$/.test(rel)) res.header('content-security-policy', DB_WORKER_CSP);
     },
   });
-  // Sign-in is the site's front page.
-  app.get('/', (_request, reply) => reply.header('cache-control', 'no-cache').sendFile('login/index.html', root));
+  // Sign-in is the site's front page (a page, not part of the API's OpenAPI document).
+  app.get('/', { schema: { hide: true } }, (_request, reply) => reply.header('cache-control', 'no-cache').sendFile('login/index.html', root));
   return true;
 }

@@ -3,7 +3,7 @@ import { ACCESS_RULES } from '../../../shared/access/rules.ts';
 import { bindScope, changedFields, checkWrite, inBoundScope, project } from '../../../shared/access/policy.ts';
 import type { Identity } from '../../../shared/protocol/index.ts';
 import { COLLECTION_NAMES } from '../../../shared/schemas/index.ts';
-import { LOCKED_AT, make } from './fixtures.ts';
+import { LOCKED_AT, make } from '../../helpers/access.ts';
 
 const crew: Identity = { tenantId: 'a', role: 'crew', deviceId: 'd', userId: 'u', unitId: 'M1' };
 const crewWithoutUnit: Identity = { tenantId: 'a', role: 'crew', deviceId: 'd', userId: 'u' };

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { BreakerState } from '../integrations/resilient-call.ts';
 import type { Store } from '../store/types.ts';
+import { healthSchema, readySchema } from './route-schemas.ts';
 
 export interface HealthOptions {
   /** Breaker state per outbound target; absent when no integrations are wired. */
@@ -14,8 +15,8 @@ export interface HealthOptions {
  */
 export function registerHealthRoutes(app: FastifyInstance, store: Store, options: HealthOptions = {}): void {
   const breakers = () => options.breakerStates?.() ?? {};
-  app.get('/health', async () => ({ status: 'ok' }));
-  app.get('/ready', async (_request, reply) => {
+  app.get('/health', { schema: healthSchema }, async () => ({ status: 'ok' }));
+  app.get('/ready', { schema: readySchema }, async (_request, reply) => {
     try {
       await store.ping();
       const stats = await store.outboxStats(Date.now());

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Role } from '../../../shared/protocol/index.ts';
-import type { CollectionName } from '../../../shared/schemas/index.ts';
-import { schemaVersionOf } from '../../../shared/schemas/index.ts';
-import type { Store, WireDocument } from '../../../server/store/types.ts';
-import type { TestServer } from '../../helpers/server.ts';
+import type { Role } from '../../shared/protocol/index.ts';
+import type { CollectionName } from '../../shared/schemas/index.ts';
+import { schemaVersionOf } from '../../shared/schemas/index.ts';
+import type { Store, WireDocument } from '../../server/store/types.ts';
+import type { TestServer } from './server.ts';
 
 export const COLLECTIONS: readonly CollectionName[] = [
   'incidents', 'epcrs', 'gps_points', 'units', 'billing_records', 'claims', 'orders', 'tickets', 'jobs', 'unit_status_events',

@@ -10,7 +10,7 @@ import { mergedRevision } from '../../../shared/revision.ts';
 import { createDevice, eventually, type TestDevice } from '../../helpers/device.ts';
 import { newEpcr } from '../../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { LOCKED_AT, make, pullAll, push, rejectionsOf, rev, seed, stored } from './fixtures.ts';
+import { LOCKED_AT, make, pullAll, push, rejectionsOf, rev, seed, stored } from '../../helpers/access.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 
 const A = 'agency-a';

@@ -4,12 +4,16 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { SYNC_BASE_PATH } from '../../shared/protocol/index.ts';
 import type { BreakerState } from '../integrations/resilient-call.ts';
 import type { PushDecoder } from '../replication/push-decoder.ts';
+import { metricsSchema } from './route-schemas.ts';
 
 export interface MetricsOptions {
   /** Breaker state per outbound target; absent when no integrations are wired. */
   breakerStates?: () => Record<string, BreakerState>;
-  /** The push route's worker thread (server/replication/push-decoder.ts), when it is on. */
-  pushDecoder?: Pick<PushDecoder, 'rowsDecoded' | 'state'>;
+  /**
+   * The push route's worker thread (server/replication/push-decoder.ts), when it is on; read at
+   * scrape time, since the sync capability that owns it is registered after these hooks.
+   */
+  pushDecoder?: () => Pick<PushDecoder, 'rowsDecoded' | 'state'> | undefined;
 }
 
 const SYNC_ROUTES = new Map<string, 'push' | 'pull'>([
@@ -137,7 +141,7 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: MetricsOpt
       hookRuns.inc({ workflow }, runs.get(workflow) ?? 0);
       hookFailures.inc({ workflow }, failures.get(workflow) ?? 0);
     }
-    const decoder = options.pushDecoder;
+    const decoder = options.pushDecoder?.();
     workerRows.reset();
     workerState.reset();
     if (decoder) {
@@ -151,7 +155,7 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: MetricsOpt
     liveSockets.set(app.io.engine.clientsCount);
   }
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: metricsSchema }, async (_request, reply) => {
     await refresh();
     return reply.type(registry.contentType).send(await registry.metrics());
   });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { ROLES, type Role } from '../../../shared/protocol/index.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { COLLECTIONS, DISPATCH_EPCR_KEYS, LOCKED_AT, make, seedWorld, VISIBLE } from './fixtures.ts';
+import { COLLECTIONS, DISPATCH_EPCR_KEYS, LOCKED_AT, make, seedWorld, VISIBLE } from '../../helpers/access.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 
 const A = 'agency-a';
