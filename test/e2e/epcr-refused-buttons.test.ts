@@ -67,8 +67,9 @@ describe('a refused write at an ePCR button is said at the button (browser)', ()
     await add.click();
     await expect.poll(() => cards.count(), { timeout: 10_000 }).toBe(MOST);
     expect(await treatment.locator('[data-testid="action-error"]').count()).toBe(0);
-    await cards.last().getByLabel('Medication', { exact: true }).fill('aspirin');
-    await expect.poll(async () => (await medicationsOnServer()).at(-1), { timeout: 30_000 }).toBe('aspirin');
+    // Aspirin by its RxNorm code (the field takes codes: issue 16).
+    await cards.last().getByLabel('Medication (RxNorm code)', { exact: true }).fill('1191');
+    await expect.poll(async () => (await medicationsOnServer()).at(-1), { timeout: 30_000 }).toBe('1191');
     expect((await medicationsOnServer())[0]).toBe('normal saline bolus 2');
     await page.close();
   }, 180_000);

@@ -1,5 +1,8 @@
 /** Medications given and procedures done (eMedications, eProcedures), each with its time. */
 import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import { invalidDrafts } from '../../../ui/autosave.ts';
+import { pathName } from '../../../ui/record-field.ts';
 import type { Path } from '../../../worker/api.ts';
 import { ActionError } from '../../../ui/action.tsx';
 import { NumberField, SelectField, SuggestionList, TextField, TimeField } from '../../../ui/components.tsx';
@@ -9,11 +12,52 @@ import { offsetDateTime } from '../../../ui/time.ts';
 import { pickList, PROCEDURE_ATTEMPTS, vocabularyPick } from '../codes.ts';
 import { addRefusal, type FormKit, type Medication, type Procedure } from './kit.ts';
 
+/**
+ * How many of the latest medications show their fields; earlier ones show a line and open on
+ * "Edit" (or by themselves when one of their fields has a problem or an unsaved draft). Each
+ * shows two NEMSIS lists of 27 and 38 codes: 500 open cards were 35,000 options to draw.
+ */
+const OPEN_MEDICATIONS = 10;
+
+function needsAttention(kit: FormKit, list: string, itemId: string): boolean {
+  const prefix = `${list}[${itemId}].`;
+  const at = (names: Iterable<string>) => [...names].some((name) => name.startsWith(prefix));
+  return at(kit.serverErrors.keys()) || at(kit.localHints.keys()) || invalidDrafts('epcrs', kit.id).some((draft) => pathName(draft.path).startsWith(prefix));
+}
+
+function MedicationCard({ kit, m, n, open }: { kit: FormKit; m: Medication; n: number; open: boolean }) {
+  const { id, disabled, field, action } = kit;
+  const [opened, setOpened] = useState(false);
+  const p = (key: string): Path => ['medications', { id: m.id }, key];
+  const shown = open || opened;
+  return (
+    <div class="card" style="margin-bottom:8px" data-item={m.id} data-testid="medication">
+      <div class="row" style="justify-content:space-between"><h3>Medication {n + 1}</h3>
+        {!shown && <span class="meta" style="flex:1;margin-left:8px">{[MEDICATION.describe(m.medication) ?? m.medication, m.medicationText].filter(Boolean).join(' · ') || '—'}</span>}
+        {!shown && <button onClick={() => setOpened(true)}>{disabled ? 'Show' : 'Edit'} medication {n + 1}</button>}
+        {!disabled && <button onClick={() => void action.run(() => write.mutate('epcrs', id, [{ op: 'removeItem', path: ['medications'], itemId: m.id }]), {}, `remove-${m.id}`)}>Remove</button>}</div>
+      <ActionError action={action} at={`remove-${m.id}`} />
+      {shown && (
+        <div class="grid">
+          <TextField {...field(p('medication'), 'Medication (RxNorm code)')} value={m.medication} maxLength={20} required {...MEDICATION} />
+          <TextField {...field(p('medicationText'), 'Medication in your words (if no code fits)')} value={m.medicationText} maxLength={200} />
+          <NumberField {...field(p('dose'), 'Dose')} value={m.dose} min={0} />
+          <SelectField {...field(p('doseUnit'), 'Dose unit')} value={m.doseUnit} options={pickList('medications[].doseUnit')} />
+          <SelectField {...field(p('route'), 'Route')} value={m.route} options={pickList('medications[].route')} />
+          <SelectField {...field(p('response'), 'Response')} value={m.response} options={pickList('medications[].response')} />
+          <TimeField {...field(p('givenAt'), 'Given at')} value={m.givenAt} />
+        </div>
+      )}
+    </div>
+  );
+}
+
 /** NEMSIS's medication and procedure lists to search; the code is stored, its label shown. */
 const { list: MEDICATION_LIST, ...MEDICATION } = vocabularyPick('medications[].medication');
 const { list: PROCEDURE_LIST, ...PROCEDURE } = vocabularyPick('procedures[].procedure');
 
-export function treatmentSection({ epcr, id, disabled, field, focusItem, action }: FormKit): JSX.Element {
+export function treatmentSection(kit: FormKit): JSX.Element {
+  const { epcr, id, disabled, field, focusItem, action } = kit;
   const addMedication = async () => {
     const mid = itemId('m');
     await write.mutate('epcrs', id, [{ op: 'append', path: ['medications'], value: { id: mid, givenAt: offsetDateTime(), medication: '' } }]);
@@ -29,25 +73,9 @@ export function treatmentSection({ epcr, id, disabled, field, focusItem, action 
       <SuggestionList {...MEDICATION_LIST} />
       <SuggestionList {...PROCEDURE_LIST} />
       {(epcr.medications ?? []).length === 0 && (epcr.procedures ?? []).length === 0 && <p class="empty">No medications or procedures yet.</p>}
-      {(epcr.medications ?? []).map((m: Medication, n: number) => {
-        const p = (key: string): Path => ['medications', { id: m.id }, key];
-        return (
-          <div class="card" style="margin-bottom:8px" key={m.id} data-item={m.id} data-testid="medication">
-            <div class="row" style="justify-content:space-between"><h3>Medication {n + 1}</h3>
-              {!disabled && <button onClick={() => void action.run(() => write.mutate('epcrs', id, [{ op: 'removeItem', path: ['medications'], itemId: m.id }]), {}, `remove-${m.id}`)}>Remove</button>}</div>
-            <ActionError action={action} at={`remove-${m.id}`} />
-            <div class="grid">
-              <TextField {...field(p('medication'), 'Medication (RxNorm code)')} value={m.medication} maxLength={20} required {...MEDICATION} />
-              <TextField {...field(p('medicationText'), 'Medication in your words (if no code fits)')} value={m.medicationText} maxLength={200} />
-              <NumberField {...field(p('dose'), 'Dose')} value={m.dose} min={0} />
-              <SelectField {...field(p('doseUnit'), 'Dose unit')} value={m.doseUnit} options={pickList('medications[].doseUnit')} />
-              <SelectField {...field(p('route'), 'Route')} value={m.route} options={pickList('medications[].route')} />
-              <SelectField {...field(p('response'), 'Response')} value={m.response} options={pickList('medications[].response')} />
-              <TimeField {...field(p('givenAt'), 'Given at')} value={m.givenAt} />
-            </div>
-          </div>
-        );
-      })}
+      {(epcr.medications ?? []).map((m: Medication, n: number, all: Medication[]) => (
+        <MedicationCard key={m.id} kit={kit} m={m} n={n} open={n >= all.length - OPEN_MEDICATIONS || needsAttention(kit, 'medications', m.id)} />
+      ))}
       {(epcr.procedures ?? []).map((pr: Procedure, n: number) => {
         const p = (key: string): Path => ['procedures', { id: pr.id }, key];
         return (
