@@ -487,10 +487,11 @@ export function TextField(props: FieldBase & {
   /** A check past the pattern (a date that exists and is not after the call): why the value is refused, or undefined. */
   validate?: (value: string) => string | undefined;
   /**
-   * Suggestions to pick from ([value, label]: a code list to search by name); the browser offers
-   * those matching what is typed, and any other value the field accepts can still be typed.
+   * The id of a `<datalist>` on the page (SuggestionList) to pick from: a code list searched by
+   * name; the browser offers the entries matching what is typed, and any other value the field
+   * accepts can still be typed. One list serves every field of its kind (500 medications).
    */
-  suggestions?: readonly (readonly [string, string])[];
+  suggestions?: string;
   /** What the stored value means, shown under the field (a code's label). */
   describe?: (value: string) => string | undefined;
 }) {
@@ -514,10 +515,7 @@ export function TextField(props: FieldBase & {
   const meaning = !problem && props.describe && props.value ? props.describe(props.value) : undefined;
   return (
     <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
-      {props.multiline ? <textarea {...common} /> : <input type="text" inputMode={props.inputMode as never} list={props.suggestions ? `${id}-list` : undefined} {...common} />}
-      {props.suggestions && (
-        <datalist id={`${id}-list`}>{props.suggestions.map(([value, label]) => <option key={value} value={value} label={label}>{label}</option>)}</datalist>
-      )}
+      {props.multiline ? <textarea {...common} /> : <input type="text" inputMode={props.inputMode as never} list={props.suggestions} {...common} />}
       {meaning && <div class="meta" data-testid="code-label">{meaning}</div>}
     </FieldFrame>
   );
@@ -531,8 +529,8 @@ export function ListField(props: FieldBase & {
   value: readonly string[] | undefined; maxItems?: number; maxItemLength?: number;
   /** Each line must match (a code list): the line that does not is named with `itemPatternHint`. */
   itemPattern?: RegExp; itemPatternHint?: string;
-  /** Codes to search by name ([code, label]): a search box under the list adds the one picked as a line. */
-  suggestions?: readonly (readonly [string, string])[];
+  /** Codes to search by name: the id of a SuggestionList and its entries ([code, label]); a search box under the list adds the one picked as a line. */
+  suggestions?: { id: string; entries: readonly (readonly [string, string])[] };
   /** What a line means (a code's label), listed under the field. */
   describe?: (item: string) => string | undefined;
 }) {
@@ -553,7 +551,7 @@ export function ListField(props: FieldBase & {
   const [search, setSearch] = useState('');
   const onSearch = (event: TargetedEvent<HTMLInputElement>) => {
     const typed = event.currentTarget.value;
-    const picked = props.suggestions?.find(([code]) => code === typed.trim());
+    const picked = props.suggestions?.entries.find(([code]) => code === typed.trim());
     if (!picked) return setSearch(typed);
     setSearch('');
     const lines = draft.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
@@ -573,9 +571,8 @@ export function ListField(props: FieldBase & {
       )}
       {props.suggestions && !props.disabled && (
         <>
-          <input type="search" list={`${id}-list`} value={search} onInput={onSearch} placeholder="Search the list to add…" aria-label={`Search ${props.label}`}
+          <input type="search" list={props.suggestions.id} value={search} onInput={onSearch} placeholder="Search the list to add…" aria-label={`Search ${props.label}`}
             data-testid={`${props.testId}-search`} style="margin-top:6px" {...notARecordField(`searches the NEMSIS list; a pick is added as a line of ${props.label}`)} />
-          <datalist id={`${id}-list`}>{props.suggestions.map(([code, label]) => <option key={code} value={code} label={label}>{label}</option>)}</datalist>
         </>
       )}
     </FieldFrame>
@@ -622,6 +619,11 @@ export function SelectField(props: FieldBase & { value: string | undefined; opti
       </select>
     </FieldFrame>
   );
+}
+
+/** A list of suggestions ([value, label]) for the fields that name it by `id` (TextField, ListField `suggestions`): rendered once per page. */
+export function SuggestionList(props: { id: string; entries: readonly (readonly [string, string])[] }) {
+  return <datalist id={props.id}>{props.entries.map(([value, label]) => <option key={value} value={value} label={label}>{label}</option>)}</datalist>;
 }
 
 /**

@@ -19,10 +19,12 @@ export const nemsisCheckSchema = {
   security: BEARER,
   params: pathParams({ id: { type: 'string', description: 'The report id (a lower-case UUID v4).' } }),
   response: {
-    200: {
-      description: 'The last check (audited as a read of the report)',
-      content: { 'application/json': { schema: objectOf('{ rev, checkedAt, valid, errors: [{ path, message }], warnings: [{ path, message, rule }], schematronMs }') } },
-    },
+    200: objectOf('The last check (audited as a read of the report)', {
+      rev: { type: 'string' }, checkedAt: { type: 'string' }, valid: { type: 'boolean' },
+      errors: { type: 'array', items: objectOf('A problem that refused the finalize, at a field: { path, message }') },
+      warnings: { type: 'array', items: objectOf('A national warning: { path, message, rule }') },
+      schematronMs: { type: 'integer' },
+    }, ['valid', 'errors', 'warnings']),
     ...errorResponses({ ...AUTH_ERRORS, 400: 'Not a report id (BAD_ID)', 404: 'No report you may read, or never checked (EPCR_NOT_FOUND, NOT_CHECKED)' }),
   },
 };

@@ -77,7 +77,11 @@ function xsdProblem(report: Epcr, message: string): FinalizeProblem {
   const label = field?.label ?? element;
   const shown = value !== undefined ? `"${value}"` : 'the value';
   let words: string;
+  const maxLength = /facet 'maxLength'\] The value has a length of '(\d+)'; this exceeds the allowed maximum length of '(\d+)'/.exec(detail);
+  const minLength = /facet 'minLength'\] The value has a length of '(\d+)'; this underruns the allowed minimum length of '(\d+)'/.exec(detail);
   if (/facet 'enumeration'|is not an element of the set/.test(detail)) words = `${shown} is not a NEMSIS code for this field: choose one from the list`;
+  else if (maxLength) words = `too long for NEMSIS: at most ${maxLength[2]} characters, this has ${maxLength[1]}`;
+  else if (minLength) words = `too short for NEMSIS: at least ${minLength[2]} characters, this has ${minLength[1]}`;
   else if (/facet '(pattern|minLength|maxLength|minInclusive|maxInclusive|totalDigits|fractionDigits)'|not a valid value of the (atomic|union|list) type/.test(detail)) {
     words = `${shown} is not in the form NEMSIS accepts for this field (${detail.replace(/\s+/g, ' ').replace(/\{[^}]*\}/g, '{…}').slice(0, 160)})`;
   } else words = `the NEMSIS export is not valid here: ${detail.replace(/\s+/g, ' ').replace(/\{[^}]*\}/g, '{…}').slice(0, 200)}`;

@@ -122,14 +122,7 @@ export class PostgresStore implements Store {
 
   async writeBatch(batch: WriteBatch): Promise<WriteResult> {
     return this.transaction(async (tx): Promise<AppliedBatch> => {
-      const masters = new Map<string, StoredDocument>();
-      const lookup = storableIds(batch.requests.map((r) => r.id));
-      if (lookup.length > 0) {
-        const rows = await this.query<DocumentRow>(tx.client,
-          `SELECT collection, id, tenant_id, seq, body, committed_at FROM ${this.t('documents')} WHERE collection = $1 AND id = ANY($2::text[])`,
-          [batch.collection, lookup]);
-        for (const row of rows) masters.set(row.id, toStored(row));
-      }
+      const masters = await this.currentRows(tx.client, batch.collection, batch.requests.map((r) => r.id));
       // The shared write path collects every row; one statement then sends them all.
       const write = new WriteStatement(this.t, tx);
       const applied = applyWriteBatch(batch, masters, write, this.planner);
@@ -140,6 +133,18 @@ export class PostgresStore implements Store {
         this.notifier.emit({ collection: batch.collection, tenantId: batch.tenantId, documents: result.written, objects });
       }
     }).then((applied) => applied.result);
+  }
+
+  /** The stored rows of these ids, by id, read inside the write transaction (after its lock, so no decision can race). */
+  private async currentRows(client: pg.PoolClient, collection: string, ids: string[]): Promise<Map<string, StoredDocument>> {
+    const masters = new Map<string, StoredDocument>();
+    const lookup = storableIds(ids);
+    if (lookup.length === 0) return masters;
+    const rows = await this.query<DocumentRow>(client,
+      `SELECT collection, id, tenant_id, seq, body, committed_at FROM ${this.t('documents')} WHERE collection = $1 AND id = ANY($2::text[])`,
+      [collection, lookup]);
+    for (const row of rows) masters.set(row.id, toStored(row));
+    return masters;
   }
 
   async quarantine(collection: string, tenantId: string, actor: Actor, items: { id: string; reason: string; doc: unknown }[]): Promise<void> {

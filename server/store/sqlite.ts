@@ -264,11 +264,7 @@ export class SqliteStore implements Store {
   private writeBatchSync(batch: WriteBatch): WriteResult {
     const now = Date.now();
     const seqBefore = this.lastSeq;
-    // One lookup for the whole batch instead of a query per row.
-    const masters = new Map<string, StoredDocument>();
-    for (const row of this.stmts.getMany.all(batch.collection, JSON.stringify(batch.requests.map((r) => r.id)))) {
-      masters.set(row.id, toStored(row));
-    }
+    const masters = this.currentRows(batch.collection, batch.requests.map((r) => r.id));
     const tx: WriteTransaction = {
       now,
       nextSeq: () => ++this.lastSeq,
@@ -296,6 +292,13 @@ export class SqliteStore implements Store {
     }
     if (applied.objects.length > 0) this.writtenObjects.set(applied.result, applied.objects);
     return applied.result;
+  }
+
+  /** The stored rows of these ids, by id: one lookup for a whole batch instead of a query per row. */
+  private currentRows(collection: string, ids: string[]): Map<string, StoredDocument> {
+    const masters = new Map<string, StoredDocument>();
+    for (const row of this.stmts.getMany.all(collection, JSON.stringify(ids))) masters.set(row.id, toStored(row));
+    return masters;
   }
 
   private quarantineSync(collection: string, id: string, tenantId: string, actor: Actor, reason: string, doc: unknown, now: number): void {

@@ -5,7 +5,9 @@
  * form but fails the national Schematron (nemSch_e145: RxNorm codes have 2-7 digits): finalize is
  * refused, the report comes back as a draft, the problem is shown at the Medication field in words,
  * and the form stays editable; with the RxNorm code, the report locks, and the value typed is the
- * one on the server and in the NEMSIS export.
+ * one on the server and in the NEMSIS export. A value the form takes but the export cannot carry
+ * (a vehicle number of 35 characters; eResponse.13 allows 25) fails the export's XSD at finalize
+ * the same way, said at its field.
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +49,7 @@ describe('finalize is refused when the NEMSIS export would fail (browser)', () =
   const stored = async (id: string) => (await server.docs<Epcr>('epcrs', [id]))[0];
   const MEDICATION = 'Medication (RxNorm code)';
   const medicationField = () => page.locator('.field').filter({ has: page.getByLabel(MEDICATION, { exact: true }) });
+  const vehicleField = () => page.locator('.field').filter({ has: page.getByLabel('Vehicle number', { exact: true }) });
 
   it('a medication name is refused at the code field and kept beside it; a number the Schematron refuses is refused at finalize, in words; with its code, the report locks', async () => {
     const report = lockableDraft('M1');
@@ -98,5 +101,43 @@ describe('finalize is refused when the NEMSIS export would fail (browser)', () =
     // What was typed is what the export holds.
     await expect.poll(async () => (await server.server!.app.store.getArtifact(nemsisArtifactKey(report.id), TENANT))?.content ?? '', { timeout: 30_000 })
       .toContain('<eMedications.03>7242</eMedications.03>');
+  }, 180_000);
+
+  it('a vehicle number longer than the export allows is refused at its field, in words; shortened, the report locks', async () => {
+    const report = lockableDraft('M1');
+    await server.seed('epcrs', [report]);
+    await page.goto(`${server.url}/crew/#/epcr/${report.id}`);
+    await page.locator(`[data-testid="epcr-form"][data-id="${report.id}"]`).waitFor({ timeout: 20_000 });
+
+    // The form takes it (a text field); NEMSIS's eResponse.13 holds at most 25 characters.
+    await page.getByTestId('section-response').click();
+    await page.getByLabel('Vehicle number', { exact: true }).fill('Medic 1 spare (ours is in the shop)');
+    await expect.poll(async () => (await stored(report.id))?.response?.vehicleNumber, { timeout: 20_000 }).toBe('Medic 1 spare (ours is in the shop)');
+
+    await page.getByTestId('finalize').click();
+    // Returned by the server: a draft again, the problem at the field that feeds eResponse.13.
+    await page.getByTestId('finalize-errors').waitFor({ timeout: 60_000 });
+    expect(await textOf(page.getByTestId('epcr-status'))).toContain('Returned by the server');
+    await page.getByTestId('section-response').click();
+    const problem = vehicleField().getByTestId('field-server-error');
+    await expect.poll(() => problem.count(), { timeout: 10_000 }).toBe(1);
+    expect(await textOf(problem)).toBe('Vehicle number: too long for NEMSIS: at most 25 characters, this has 35. (NEMSIS eResponse.13)');
+    await screenshot(page, 'finalize-export-refused-xsd');
+    const refused = await stored(report.id);
+    expect(refused?.lockedAt).toBeUndefined();
+    expect(refused?.status).toBe('draft');
+    expect(refused?.finalizeErrors?.map((e) => e.path)).toEqual(['response.vehicleNumber']);
+
+    // Still editable: the crew shortens it in the same field and finalizes again.
+    await page.getByLabel('Vehicle number', { exact: true }).fill('M1-SPARE');
+    await expect.poll(async () => (await stored(report.id))?.response?.vehicleNumber, { timeout: 20_000 }).toBe('M1-SPARE');
+    await page.getByTestId('finalize').click();
+    await expect.poll(() => textOf(page.getByTestId('epcr-status')), { timeout: 60_000 }).toContain('Locked by the server');
+    const locked = await stored(report.id);
+    expect(locked?.lockedAt).toBeDefined();
+    expect(locked?.finalizeErrors).toEqual([]);
+    // What was typed is what the export holds.
+    await expect.poll(async () => (await server.server!.app.store.getArtifact(nemsisArtifactKey(report.id), TENANT))?.content ?? '', { timeout: 30_000 })
+      .toContain('<eResponse.13>M1-SPARE</eResponse.13>');
   }, 180_000);
 });

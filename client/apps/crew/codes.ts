@@ -57,7 +57,9 @@ export const PROCEDURE_ATTEMPTS = { min: 1, max: 10 } as const;
  * and the label of a stored code.
  */
 export function vocabularyPick(field: VocabularyFieldPath): {
-  suggestions: readonly (readonly [string, string])[];
+  /** The id of the page's datalist for this field (render `list` once with SuggestionList). */
+  suggestions: string;
+  list: { id: string; entries: readonly (readonly [string, string])[] };
   pattern: RegExp;
   patternHint: string;
   describe: (code: string) => string | undefined;
@@ -67,8 +69,10 @@ export function vocabularyPick(field: VocabularyFieldPath): {
   const suggestions = spec.vocabularies.flatMap((name) => vocabularyEntries(name))
     .filter((entry) => !seen.has(entry.code) && seen.add(entry.code))
     .map((entry): [string, string] => [entry.code, entry.label]);
+  const id = `nemsis-${field.replace(/[^A-Za-z]+/g, '-')}`;
   return {
-    suggestions,
+    suggestions: id,
+    list: { id, entries: suggestions },
     pattern: spec.pattern,
     patternHint: `Not ${spec.codeWords}: type a name and pick from the list, or type the code.${spec.text ? ' Your own words go in the field beside it.' : ''}`,
     describe: (code) => vocabularyFieldLabel(field, code),

@@ -53,9 +53,9 @@ export function epcrFinalizedWorkflow(deps: EpcrFinalizedDeps = {}): Workflow {
         const addendumOf = text(stored.addendumOf);
         const original = addendumOf ? await read(ctx, 'epcrs', addendumOf) : undefined;
         const now = ctx.now();
-        const complete = validateEpcrForFinalize(stored as Epcr, { original: original as Epcr | undefined, now: now.getTime() }).length === 0;
         // The export as it would be sent: an addendum's is the report it amends with it laid over.
-        const exported = !complete || !deps.exportCheck ? undefined
+        // Checked even when the report is incomplete, so the crew hears of every problem at once.
+        const exported = !deps.exportCheck ? undefined
           : !addendumOf ? stored as Epcr
             : original ? amendedReport(original as Epcr, [...await lockedAddenda(ctx, addendumOf), { ...(stored as Epcr), lockedAt: now.toISOString() }]) : undefined;
         const check = deps.exportCheck && exported ? await deps.exportCheck(exported) : undefined;
@@ -70,13 +70,16 @@ export function epcrFinalizedWorkflow(deps: EpcrFinalizedDeps = {}): Workflow {
           // Decided on the state inside the write: a report edited since the request is judged as it is now.
           if (!current || current._deleted || current.status !== 'finalized' || current.lockedAt) return undefined;
           const problems = validateEpcrForFinalize(current as Epcr, { original: original as Epcr | undefined, now: now.getTime() });
-          if (problems.length === 0 && deps.exportCheck && (current.rev !== stored.rev || !check)) {
-            // Edited while its export was checked (or completed since the read): the check is of
-            // another version, or there is none yet; check again.
+          const fresh = check !== undefined && current.rev === stored.rev;
+          if (problems.length === 0 && deps.exportCheck && !fresh) {
+            // Edited while its export was checked: that check is of another version; check again.
             changed = true;
             return undefined;
           }
-          problems.push(...(check?.errors ?? []));
+          // The export's problems after the completeness check's, once per field (a missing
+          // mandatory value is said by both); a stale check is left out of a refusal.
+          const named = new Set(problems.map((p) => p.path));
+          if (fresh) problems.push(...check.errors.filter((e) => !named.has(e.path)));
           if (problems.length > 0) {
             ctx.log.info({ epcrId: current.id, problems: problems.length }, 'finalize refused; report returned to draft');
             return { ...current, status: 'draft' as const, finalizeErrors: problems.slice(0, 200) };

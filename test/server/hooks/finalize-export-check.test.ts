@@ -1,6 +1,8 @@
 /**
  * Issue 16, item 2: a report locks only when its NEMSIS export passes the XSD and the national
- * Schematron. Through a real Fastify server, the real workflow catalogue and a crew tablet (real
+ * Schematron (the Schematron's own bite: test/server/nemsis/schematron.test.ts and
+ * epcr-export-check.test.ts; a Schematron error the form can produce is refused earlier by the
+ * completeness check). Through a real Fastify server, the real workflow catalogue and a crew tablet (real
  * RxDB client): a report whose export would fail is refused at finalize with each problem at the
  * crew's field, in words, and stays editable; fixed, it locks; a good report locks at once with its
  * warnings kept beside the export.
@@ -58,7 +60,7 @@ describe('finalize checks the NEMSIS export (XSD + national Schematron) before t
   const incidentId = randomUUID();
   const epcrId = stubEpcrId(TENANT, incidentId, unitId);
 
-  it('a priority "P2" (as stubs made before the code lists were generated hold it) and a medication typed as a name are refused, each at its field, and the report stays a draft', async () => {
+  it('a typed value the export cannot carry (a vehicle number longer than eResponse.13 allows) and a priority "P2" are refused, each at its field, and the report stays a draft', async () => {
     await dispatcher.writer.insert('incidents', {
       id: incidentId, tenantId: TENANT, incidentNumber: '2026-000416', complaint: 'unresponsive', priority: 'P2', status: 'dispatched',
       assignedUnitId: unitId, timeline: { psapCall: '2024-10-07T20:20:00-04:00' },
@@ -67,25 +69,23 @@ describe('finalize checks the NEMSIS export (XSD + national Schematron) before t
     // Today's stub copies only a code of eDispatch.05; reports stubbed before that still hold "P2".
     expect(stub.dispatch?.priority).toBeUndefined();
 
+    // Both pass the completeness check (epcr-validation.ts); only the export's XSD refuses them.
     await completeAndFinalize(epcrId, (r) => ({
       ...r, dispatch: { ...r.dispatch, priority: 'P2' },
-      medications: r.medications!.map((m, i) => (i === 0 ? { ...m, medication: 'Naloxone' } : m)),
+      response: { ...r.response, vehicleNumber: 'Medic 4 spare (ours is in the shop)' },
     }));
     const refused = await outcome(epcrId);
     expect(refused.lockedAt).toBeUndefined();
     expect(refused.status).toBe('draft');
-    const byPath = new Map(refused.finalizeErrors!.map((e) => [e.path, e.message]));
-    // The XSD: eDispatch.05 must be a 2305xxx code.
-    expect(byPath.get('dispatch.priority')).toMatch(/^Dispatch priority.*"P2" is not a NEMSIS code for this field: choose one from the list \(eDispatch\.05\)$/);
-    // The national Schematron: eMedications.03 must be an RxNorm code (nemSch_e145), said at the first medication's field.
-    const medicationPath = `medications[${refused.medications![0]!.id}].medication`;
-    expect(byPath.get(medicationPath)).toMatch(/^Medication \(medication 1\): .*RxNorm code.*national rule nemSch_e145.*\(eMedications\.03\)$/);
-    expect([...byPath.keys()].sort()).toEqual(['dispatch.priority', medicationPath].sort());
+    expect(refused.finalizeErrors).toEqual([
+      { path: 'dispatch.priority', message: expect.stringMatching(/^Dispatch priority.*: "P2" is not a NEMSIS code for this field: choose one from the list \(eDispatch\.05\)$/) },
+      { path: 'response.vehicleNumber', message: 'Vehicle number: too long for NEMSIS: at most 25 characters, this has 35 (eResponse.13)' },
+    ]);
     // Nothing was exported, and the check is kept for the office.
     expect(await server.app.store.getArtifact(nemsisArtifactKey(epcrId), TENANT)).toBeUndefined();
-    const check = JSON.parse((await server.app.store.getArtifact(nemsisCheckKey(epcrId), TENANT))!.content) as { valid: boolean; errors: unknown[] };
+    const check = JSON.parse((await server.app.store.getArtifact(nemsisCheckKey(epcrId), TENANT))!.content) as { valid: boolean; errors: { path: string }[] };
     expect(check.valid).toBe(false);
-    expect(check.errors).toHaveLength(2);
+    expect(check.errors.map((e) => e.path).sort()).toEqual(['dispatch.priority', 'response.vehicleNumber']);
   }, 120_000);
 
   it('the crew fixes both fields on the same report and finalizes again: it locks and exports', async () => {
@@ -93,7 +93,7 @@ describe('finalize checks the NEMSIS export (XSD + national Schematron) before t
     await crew.writer.update('epcrs', epcrId, (d) => ({
       ...d, status: 'finalized',
       dispatch: { ...d.dispatch, priority: '2305003' },
-      medications: d.medications!.map((m, i) => (i === 0 ? { ...m, medication: '7242' } : m)),
+      response: { ...d.response, vehicleNumber: 'M4-SPARE' },
     }));
     const locked = await outcome(epcrId);
     expect(locked.lockedAt).toBeDefined();
@@ -101,7 +101,7 @@ describe('finalize checks the NEMSIS export (XSD + national Schematron) before t
     await settled(server);
     const exported = await server.app.store.getArtifact(nemsisArtifactKey(epcrId), TENANT);
     expect(exported?.content).toContain('<eDispatch.05>2305003</eDispatch.05>');
-    expect(exported?.content).toContain('<eMedications.03>7242</eMedications.03>');
+    expect(exported?.content).toContain('<eResponse.13>M4-SPARE</eResponse.13>');
   }, 120_000);
 
   it('a good report locks at first finalize; its warnings are kept beside the export and did not refuse it', async () => {

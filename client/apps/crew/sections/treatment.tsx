@@ -2,7 +2,7 @@
 import type { JSX } from 'preact';
 import type { Path } from '../../../worker/api.ts';
 import { ActionError } from '../../../ui/action.tsx';
-import { NumberField, SelectField, TextField, TimeField } from '../../../ui/components.tsx';
+import { NumberField, SelectField, SuggestionList, TextField, TimeField } from '../../../ui/components.tsx';
 import { write } from '../../../ui/db.ts';
 import { itemId } from '../../../ui/ids.ts';
 import { offsetDateTime } from '../../../ui/time.ts';
@@ -10,8 +10,8 @@ import { pickList, PROCEDURE_ATTEMPTS, vocabularyPick } from '../codes.ts';
 import { addRefusal, type FormKit, type Medication, type Procedure } from './kit.ts';
 
 /** NEMSIS's medication and procedure lists to search; the code is stored, its label shown. */
-const MEDICATION = vocabularyPick('medications[].medication');
-const PROCEDURE = vocabularyPick('procedures[].procedure');
+const { list: MEDICATION_LIST, ...MEDICATION } = vocabularyPick('medications[].medication');
+const { list: PROCEDURE_LIST, ...PROCEDURE } = vocabularyPick('procedures[].procedure');
 
 export function treatmentSection({ epcr, id, disabled, field, focusItem, action }: FormKit): JSX.Element {
   const addMedication = async () => {
@@ -26,6 +26,8 @@ export function treatmentSection({ epcr, id, disabled, field, focusItem, action 
   };
   return (
     <>
+      <SuggestionList {...MEDICATION_LIST} />
+      <SuggestionList {...PROCEDURE_LIST} />
       {(epcr.medications ?? []).length === 0 && (epcr.procedures ?? []).length === 0 && <p class="empty">No medications or procedures yet.</p>}
       {(epcr.medications ?? []).map((m: Medication, n: number) => {
         const p = (key: string): Path => ['medications', { id: m.id }, key];
