@@ -19,6 +19,7 @@ import { createDevice, eventually } from '../helpers/device.ts';
 import { newEpcr, newGpsPoint } from '../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { PASSWORD, sealedWith, serverEpcr as serverEpcrOf, signIn, type SignedIn } from './support.ts';
+import { readRejection, rejectionText } from '../../server/replication/rejection-record.ts';
 
 const A = 'agency-a';
 const B = 'agency-b';
@@ -236,7 +237,7 @@ describe('patient data in the service worker queue', () => {
       expect(JSON.stringify(refused), 'still sealed on the device').not.toContain(LAST);
       const kept = await server.app.store.findQuarantine({ tenantId: A, documentIds: [doc.id], limit: 5 });
       expect(kept, `${code} quarantined`).toHaveLength(1);
-      expect(kept[0]!.reason).toMatch(new RegExp(`^${code}: `));
+      expect(rejectionText(readRejection(kept[0]!.reason))).toMatch(new RegExp(`^${code}: `));
       // A revoked key still opens what it sealed: the administrator can read the refused change.
       expect(kept[0]!.json.includes(LAST)).toBe(code === 'KEY_REVOKED');
     }
@@ -267,7 +268,7 @@ describe('patient data in the service worker queue', () => {
     expect(refused).toMatchObject({ code: 'WRITER_MISMATCH', writer: { userId: first.userId } });
     expect(refused?.reason).toContain('medic-a');
     const [kept] = await server.app.store.findQuarantine({ tenantId: A, documentIds: [theirs.id], limit: 5 });
-    expect(kept?.reason).toMatch(/^WRITER_MISMATCH: it was written by medic-a \(user [0-9a-f-]+\) on device tab-shared/);
+    expect(rejectionText(readRejection(kept?.reason ?? ''))).toMatch(/^WRITER_MISMATCH: it was written by medic-a \(user [0-9a-f-]+\) on device tab-shared/);
     expect(kept?.actor).toMatchObject({ userId: second.userId, deviceId: 'tab-shared' });
     expect(kept?.json).toContain(LAST);
     outbox.close();

@@ -19,6 +19,7 @@ import { deliverOutbox } from '../../sw/queue/index.ts';
 import { newEpcr } from '../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { PASSWORD, sealedWith, serverEpcr as serverEpcrOf, signIn, type SignedIn } from './support.ts';
+import { readRejection, rejectionText } from '../../server/replication/rejection-record.ts';
 
 const A = 'agency-a';
 
@@ -199,7 +200,7 @@ describe('two users\' changes to one document on a shared device', () => {
     // And on the server, in quarantine with A's content, for the administrator.
     const kept = await server.app.store.findQuarantine({ tenantId: A, documentIds: [report.id], limit: 5 });
     expect(kept).toHaveLength(1);
-    expect(kept[0]!.reason).toMatch(/^WRITER_MISMATCH: /);
+    expect(rejectionText(readRejection(kept[0]!.reason))).toMatch(/^WRITER_MISMATCH: /);
     expect(kept[0]!.json).toContain('Lindqvist');
     outbox.close();
   });
