@@ -12,7 +12,7 @@ import {
   eraseLocalDatabase, heldKey, holdKey, keyAtSignIn, keyOwnerOf, outboxCounts, PasswordChangedError, rewrapWithPreviousPassword, WrongPasswordError,
 } from './lock.ts';
 import type { RawTransportKey } from '../sync/queue-seal.ts';
-import { deviceId, login, saveSession, SessionError, type Session } from './session.ts';
+import { deviceId, endServerSession, login, saveSession, SessionError, type Session } from './session.ts';
 import { keepTransportKey } from './transport-key.ts';
 
 export function PasswordSignIn({ onSignedIn, intro }: { onSignedIn: (session: Session) => void; intro?: string }) {
@@ -154,10 +154,7 @@ export function Reauthenticate({ session, onRenewed, onCancel }: { session: Sess
         { tenantId: session.user.tenantId, username: username.trim(), password, deviceId: session.user.deviceId }, { save: false });
       if (next.user.tenantId !== session.user.tenantId || next.user.userId !== session.user.userId) {
         // Someone else's password: end that new session again, keep this one as it was.
-        await fetch('/api/auth/logout', {
-          method: 'POST', headers: { authorization: `Bearer ${next.accessToken}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ refreshToken: next.refreshToken }),
-        }).catch(() => undefined);
+        await endServerSession(next);
         throw new SessionError(`That is another account. This app holds ${session.user.displayName ?? session.user.username ?? session.user.userId}'s work; to switch people, sign out in Settings.`);
       }
       const dbName = keyOwnerOf(session).dbName;

@@ -18,7 +18,7 @@ import type { RxReplicationState } from 'rxdb/plugins/replication';
 import { BehaviorSubject, combineLatest, type Subscription } from 'rxjs';
 import { STATUS_CHANNEL } from '../../sw/queue/sw-runtime.ts';
 import type { OutboxDb } from '../../sw/queue/outbox-db.ts';
-import { REJECTIONS_HEADER, type RejectionNotice } from '../../shared/access/rejections.ts';
+import { bearerToken, HEADERS, matchPath, REJECTIONS_HEADER, SYNC, type RejectionNotice } from '../../shared/protocol/index.ts';
 import { openConflicts } from '../../shared/merge/conflicts.ts';
 import type { ErrorBody, PushRow } from '../../shared/protocol/index.ts';
 import type { CollectionName } from '../../shared/schemas/index.ts';
@@ -404,7 +404,7 @@ export class DatabaseWorker implements WorkerApi {
   private async inspectedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const response = await fetch(input, init);
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const push = /\/api\/sync\/([a-z_]+)\/push/.exec(url);
+    const push = matchPath(SYNC.push, url);
     const rowsOf = (): PushRow<JsonDoc>[] => {
       try {
         return typeof init?.body === 'string' ? (JSON.parse(init.body) as PushRow<JsonDoc>[]) : [];
@@ -419,7 +419,7 @@ export class DatabaseWorker implements WorkerApi {
         for (const notice of JSON.parse(notices) as RejectionNotice[]) {
           const row = rows.find((r) => r.newDocumentState['id'] === notice.id);
           this.addRejection({
-            collection: push[1]!, id: notice.id, code: notice.code, reason: notice.reason, at: Date.now(),
+            collection: push.collection, id: notice.id, code: notice.code, reason: notice.reason, at: Date.now(),
             ...(row ? { rev: String(row.newDocumentState['rev']) } : {}),
           }, true);
         }
@@ -436,11 +436,11 @@ export class DatabaseWorker implements WorkerApi {
     }
     if (response.status === 401) {
       // The token the request carried: a 401 for a token the page has since replaced is old news.
-      const auth = new Headers(init?.headers).get('authorization') ?? '';
-      this.host.authFailed(body?.error.message ?? 'Your sign-in has expired.', auth.replace(/^Bearer\s+/i, '') || undefined);
+      const auth = new Headers(init?.headers).get(HEADERS.authorization);
+      this.host.authFailed(body?.error.message ?? 'Your sign-in has expired.', bearerToken(auth));
     }
     if (push && body && REFUSAL_CODES.has(body.error.code)) {
-      const collection = push[1]!;
+      const collection = push.collection;
       const rows = rowsOf();
       const named = new Set((body.error.details ?? []).map((d) => d.id ?? (d.index !== undefined ? rows[d.index]?.newDocumentState['id'] : undefined)).filter(Boolean) as string[]);
       const refused = named.size > 0 ? rows.filter((r) => named.has(String(r.newDocumentState['id']))) : rows;

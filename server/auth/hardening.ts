@@ -4,7 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { ServerOptions } from 'socket.io';
-import { REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER } from '../../shared/access/rejections.ts';
+import { REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 
 export interface HardeningOptions {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { changedFields, nounOf, wallClock, type WriteVerdict } from '../../shared/access/policy.ts';
-import { REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER, type RejectionNotice } from '../../shared/access/rejections.ts';
+import { REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER, type RejectionNotice } from '../../shared/protocol/index.ts';
 import { SCHEMA_VERSION_PARAM, type Identity } from '../../shared/protocol/index.ts';
 import { isRevision, mergedRevision } from '../../shared/revision.ts';
 import { isSameRevision } from '../../shared/merge/index.ts';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { RejectionEntry, RejectionsResponse } from '../../shared/access/rejections.ts';
+import type { RejectionEntry, RejectionsResponse } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
 

@@ -6,6 +6,7 @@
  */
 import { signal } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
+import { ADMIN, ApiClient, SOCKET_BRIDGE, type Endpoint } from '../../../shared/protocol/index.ts';
 import type { BillingRecord, Claim, Epcr, Incident, Unit } from '../../../shared/schemas/index.ts';
 import { ActionError, useAction, WriteRefusedError } from '../../ui/action.tsx';
 import { boot } from '../../ui/boot.tsx';
@@ -362,26 +363,21 @@ function NewIncident({ session }: { session: Session }) {
 }
 
 // ---- system (CAD bridge, dead letters) ----------------------------------------------------------
-async function getJson(path: string): Promise<unknown> {
-  const response = await fetch(path, { headers: { authorization: `Bearer ${await getAccessToken()}` } });
-  const body = await response.json().catch(() => undefined) as { error?: { message?: string } } | undefined;
-  if (!response.ok) throw new Error(body?.error?.message ?? `The server answered ${response.status}.`);
-  return body;
-}
+const api = new ApiClient({ token: getAccessToken });
 
-function usePoll<T>(path: string | undefined, everyMs: number): { data?: T; error?: string; at?: number } {
+function usePoll<T>(endpoint: Endpoint | undefined, everyMs: number): { data?: T; error?: string; at?: number } {
   const [state, setState] = useState<{ data?: T; error?: string; at?: number }>({});
   useEffect(() => {
-    if (!path) return;
+    if (!endpoint) return;
     let stopped = false;
     const run = () => {
       if (!navigator.onLine) return setState((s) => ({ ...s, error: 'offline' }));
-      getJson(path).then((data) => !stopped && setState({ data: data as T, at: Date.now() }), (e: Error) => !stopped && setState((s) => ({ ...s, error: e.message })));
+      api.json<T>(endpoint).then((data) => !stopped && setState({ data, at: Date.now() }), (e: Error) => !stopped && setState((s) => ({ ...s, error: e.message })));
     };
     run();
     const timer = setInterval(run, everyMs);
     return () => { stopped = true; clearInterval(timer); };
-  }, [path]);
+  }, [endpoint]);
   return state;
 }
 
@@ -389,11 +385,11 @@ interface DeadLetter { id: number; kind: string; queue?: string; causationId: st
 
 function System({ session }: { session: Session }) {
   const admin = session.user.role === 'admin';
-  const health = usePoll<Record<string, unknown>>('/api/socket-bridge/health', 15_000);
-  const dead = usePoll<{ deadLetters: DeadLetter[] }>(admin ? '/api/admin/dead-letters' : undefined, 15_000);
+  const health = usePoll<Record<string, unknown>>(SOCKET_BRIDGE.health, 15_000);
+  const dead = usePoll<{ deadLetters: DeadLetter[] }>(admin ? ADMIN.deadLetters : undefined, 15_000);
   const [retried, setRetried] = useState<Record<number, string>>({});
   const retry = async (id: number) => {
-    const response = await fetch(`/api/admin/dead-letters/${id}/retry`, { method: 'POST', headers: { authorization: `Bearer ${await getAccessToken()}` } });
+    const response = await api.send(ADMIN.retryDeadLetter, { params: { id } });
     const body = await response.json().catch(() => ({})) as { message?: string; error?: { message?: string } };
     setRetried({ ...retried, [id]: response.ok ? body.message ?? 'queued again' : body.error?.message ?? `failed (${response.status})` });
   };
