@@ -37,6 +37,7 @@ import { buildIntegrations, integrationsConfigFrom, type BuiltIntegrations } fro
 import { registerClientApps } from './http/static.ts';
 import { openStore } from './store/store-factory.ts';
 import type { Store } from './store/types.ts';
+import { ADMIN_BASE_PATH, AUTH_BASE_PATH, EPCRS_BASE_PATH, SOCKET_BRIDGE_BASE_PATH, SYNC_BASE_PATH } from '../shared/protocol/index.ts';
 
 export interface BuildServerOptions extends Partial<ServerConfig> {
   /** A store to use instead of the configured one (STORE: SQLite in `dataDir`, or PostgreSQL); the server closes it on close. */
@@ -148,16 +149,16 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
     });
     scope.addHook('onRequest', async (request, reply) => syncLimit(request, reply));
     await scope.register(replicationRoutes, { registry, store, workflows, access: accessControl, envelopes: authService.transportKeys, ...(pushDecoder ? { pushDecoder } : {}) });
-  }, { prefix: '/api/sync' });
+  }, { prefix: SYNC_BASE_PATH });
   await app.register(authRoutes, {
-    prefix: '/api/auth', service: authService,
+    prefix: AUTH_BASE_PATH, service: authService,
     rateLimit: {
       windowMs: rateWindowMs,
       loginPerDevice: options.loginRateLimit ?? AUTH_DEFAULTS.loginRateLimit,
       loginPerAccount: options.loginAccountRateLimit ?? AUTH_DEFAULTS.loginAccountRateLimit,
     },
   });
-  await app.register(authAdminRoutes, { prefix: '/api/admin', service: authService });
+  await app.register(authAdminRoutes, { prefix: ADMIN_BASE_PATH, service: authService });
 
   const detachStream = attachChangeStream(io, registry, store, auth, { access: accessControl, log: app.log.child({ component: 'stream' }) });
   const liveFeed = attachLiveFeed(io, store, auth, {
@@ -190,13 +191,13 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
     },
   });
   for (const workflow of catalogue) workflows.register(workflow);
-  await app.register(adminRoutes, { prefix: '/api/admin', auth });
-  await app.register(exportRoutes, { prefix: '/api/epcrs', auth });
+  await app.register(adminRoutes, { prefix: ADMIN_BASE_PATH, auth });
+  await app.register(exportRoutes, { prefix: EPCRS_BASE_PATH, auth });
   const detachCad = cadBridge ? store.onCommit(() => cadBridge.kick()) : () => {};
   await app.register(async (scope) => {
     await scope.register(requireIdentity, { auth });
     await scope.register(cadBridgeRoutes, { bridge: cadBridge, store, workflows });
-  }, { prefix: '/api/socket-bridge' });
+  }, { prefix: SOCKET_BRIDGE_BASE_PATH });
   if (options.clientDir !== false) await registerClientApps(app, options.clientDir ? { root: options.clientDir } : {});
   // Only commits that can have added hook entries wake the runner: an empty document list means
   // entries were enqueued directly; a GPS batch with no workflow watching it needs no outbox read.

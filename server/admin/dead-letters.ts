@@ -3,6 +3,7 @@ import type { Authenticator } from '../auth/identity.ts';
 import { requireIdentity } from '../auth/plugin.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Actor } from '../store/types.ts';
+import { ADMIN, patternOf } from '../../shared/protocol/index.ts';
 
 export interface AdminRoutesOptions {
   auth: Authenticator;
@@ -12,7 +13,7 @@ const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 
 /**
- * Mounted under `/api/admin`: what an agency's admin needs when server-side work went wrong.
+ * Mounted under `ADMIN_BASE_PATH`: what an agency's admin needs when server-side work went wrong.
  * Every route is scoped to the admin's own tenant; another agency's entries do not exist here
  * (a retry of one is a 404, not a 403, so ids of other agencies cannot be probed).
  */
@@ -24,7 +25,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     }
   });
 
-  app.get<{ Querystring: { limit?: string } }>('/dead-letters', async (request) => {
+  app.get<{ Querystring: { limit?: string } }>(ADMIN.deadLetters.route, async (request) => {
     const entries = await app.store.listDeadLetters(request.identity.tenantId, parseLimit(request.query.limit));
     return {
       deadLetters: entries.map((e) => ({
@@ -39,7 +40,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     };
   });
 
-  app.post<{ Params: { id: string } }>('/dead-letters/:id/retry', async (request, reply) => {
+  app.post<{ Params: { id: string } }>(ADMIN.retryDeadLetter.route, async (request, reply) => {
     const { id: raw } = request.params;
     if (!/^[1-9][0-9]{0,14}$/.test(raw)) {
       throw new HttpError(400, 'BAD_ID', `A dead letter id is a positive whole number, got "${raw}".`);
@@ -48,7 +49,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     const identity = request.identity;
     const retried = await app.store.retryDeadLetter(id, identity.tenantId);
     if (!retried) {
-      throw new HttpError(404, 'DEAD_LETTER_NOT_FOUND', `There is no dead letter ${id} in your agency; it may have been retried already. List them with GET /api/admin/dead-letters.`);
+      throw new HttpError(404, 'DEAD_LETTER_NOT_FOUND', `There is no dead letter ${id} in your agency; it may have been retried already. List them with GET ${patternOf(ADMIN.deadLetters)}.`);
     }
     // A retry sends things to hospitals, CAD or the clearinghouse again: who asked is kept.
     await app.store.appendAudit([{ tenantId: identity.tenantId, action: 'dead_letter_retry', actor: actorOf(request), details: { outboxId: id, requestId: request.id } }]);
@@ -56,7 +57,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     return reply.status(202).send({ id, status: 'pending', message: `Dead letter ${id} is queued again and runs shortly; if it fails again it returns to the dead letters.` });
   });
 
-  app.get<{ Querystring: { limit?: string } }>('/quarantine', async (request) => {
+  app.get<{ Querystring: { limit?: string } }>(ADMIN.quarantine.route, async (request) => {
     const identity = request.identity;
     const entries = await app.store.listQuarantine(identity.tenantId, parseLimit(request.query.limit));
     if (entries.length > 0) {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ROLES, type Role } from '../../shared/protocol/index.ts';
+import { ADMIN, patternOf, ROLES, type Role } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { AuditEntry } from '../store/types.ts';
 import { CLAIM_TEXT } from './jwt.ts';
@@ -28,7 +28,7 @@ const newUserSchema = {
 } as const;
 
 /**
- * Mounted under `/api/admin`, admins only, always within the admin's own agency (another
+ * Mounted under `ADMIN_BASE_PATH`, admins only, always within the admin's own agency (another
  * agency's users and devices answer 404, as if they did not exist):
  * - `GET /users`, `POST /users` {username, password, role, unitId?, technicianId?, displayName?};
  * - `POST /users/:id/revoke` (disables the account and ends its sessions), `POST /users/:id/enable`;
@@ -40,33 +40,33 @@ export async function authAdminRoutes(app: FastifyInstance, options: AuthAdminRo
   await app.register(requireIdentity, { auth: service });
   app.addHook('onRequest', requireRole('admin'));
 
-  app.get('/users', async (request) => ({ users: service.identities.listUsers(request.identity.tenantId).map(publicUser) }));
+  app.get(ADMIN.users.route, async (request) => ({ users: service.identities.listUsers(request.identity.tenantId).map(publicUser) }));
 
-  app.post<{ Body: NewUser }>('/users', { schema: { body: newUserSchema } }, async (request, reply) => {
+  app.post<{ Body: NewUser }>(ADMIN.createUser.route, { schema: { body: newUserSchema } }, async (request, reply) => {
     const user = await service.createUser(request.identity.tenantId, { ...request.body, role: request.body.role as Role }, request.identity);
     return reply.status(201).send({ user: publicUser(user) });
   });
 
-  app.post<{ Params: { id: string } }>('/users/:id/revoke', async (request) => setUser(request.identity, request.params.id, true));
-  app.post<{ Params: { id: string } }>('/users/:id/enable', async (request) => setUser(request.identity, request.params.id, false));
+  app.post<{ Params: { id: string } }>(ADMIN.revokeUser.route, async (request) => setUser(request.identity, request.params.id, true));
+  app.post<{ Params: { id: string } }>(ADMIN.enableUser.route, async (request) => setUser(request.identity, request.params.id, false));
 
   async function setUser(identity: Parameters<AuthService['setUserRevoked']>[3], id: string, revoked: boolean) {
     if (!UUID.test(id)) throw new HttpError(400, 'BAD_ID', `A user id is a UUID, got "${id}".`);
     if (revoked && id === identity.userId) throw new HttpError(400, 'SELF_REVOKE', 'You cannot revoke your own account; ask another administrator.');
     const result = await service.setUserRevoked(identity.tenantId, id, revoked, identity);
-    if (!result) throw new HttpError(404, 'USER_NOT_FOUND', `There is no user ${id} in your agency. List them with GET /api/admin/users.`);
+    if (!result) throw new HttpError(404, 'USER_NOT_FOUND', `There is no user ${id} in your agency. List them with GET ${patternOf(ADMIN.users)}.`);
     return { user: publicUser(result.user), sessionsRevoked: result.sessionsRevoked };
   }
 
-  app.get('/devices', async (request) => ({
+  app.get(ADMIN.devices.route, async (request) => ({
     devices: service.identities.listDevices(request.identity.tenantId).map((d) => ({
       id: d.id, lastUserId: d.lastUserId ?? null, firstSeenAt: new Date(d.firstSeenAt).toISOString(), lastSeenAt: new Date(d.lastSeenAt).toISOString(),
       ...(d.revokedAt !== undefined ? { revokedAt: new Date(d.revokedAt).toISOString() } : {}),
     })),
   }));
 
-  app.post<{ Params: { id: string } }>('/devices/:id/revoke', async (request) => setDevice(request.identity, request.params.id, true));
-  app.post<{ Params: { id: string } }>('/devices/:id/enable', async (request) => setDevice(request.identity, request.params.id, false));
+  app.post<{ Params: { id: string } }>(ADMIN.revokeDevice.route, async (request) => setDevice(request.identity, request.params.id, true));
+  app.post<{ Params: { id: string } }>(ADMIN.enableDevice.route, async (request) => setDevice(request.identity, request.params.id, false));
 
   async function setDevice(identity: Parameters<AuthService['setDeviceRevoked']>[3], id: string, revoked: boolean) {
     if (!CLAIM_TEXT.test(id)) throw new HttpError(400, 'BAD_ID', `A device id is 1-64 letters, digits or _ . @ : -, got "${id}".`);
@@ -77,7 +77,7 @@ export async function authAdminRoutes(app: FastifyInstance, options: AuthAdminRo
     };
   }
 
-  app.get<{ Querystring: { documentId?: string; userId?: string; from?: string; to?: string; limit?: string } }>('/audit', async (request) => {
+  app.get<{ Querystring: { documentId?: string; userId?: string; from?: string; to?: string; limit?: string } }>(ADMIN.audit.route, async (request) => {
     const q = request.query;
     if (q.documentId !== undefined && !/^[A-Za-z0-9_.@:-]{1,64}$/.test(q.documentId)) throw new HttpError(400, 'BAD_QUERY', 'documentId is a document id (up to 64 characters).');
     if (q.userId !== undefined && !/^[A-Za-z0-9_.@:-]{1,128}$/.test(q.userId)) throw new HttpError(400, 'BAD_QUERY', 'userId is a user id (up to 128 characters).');

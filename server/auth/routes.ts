@@ -3,6 +3,7 @@ import { HttpError } from '../http/errors.ts';
 import { createLimiter } from './hardening.ts';
 import { bearerToken } from './identity.ts';
 import type { AuthService } from './service.ts';
+import { AUTH } from '../../shared/protocol/index.ts';
 
 export interface AuthRoutesOptions {
   service: AuthService;
@@ -37,7 +38,7 @@ interface LoginBody { tenantId: string; username: string; password: string; devi
 interface RefreshBody { refreshToken: string; deviceId: string }
 
 /**
- * Mounted under `/api/auth`:
+ * Mounted under `AUTH_BASE_PATH`:
  * - `POST /login` {tenantId, username, password, deviceId} → access token (JWT) + refresh token bound to the device;
  * - `POST /refresh` {refreshToken, deviceId} → a new pair; the old refresh token stops working,
  *   and presenting it again ends every session of the device;
@@ -62,7 +63,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     },
   });
 
-  app.post<{ Body: LoginBody }>('/login', {
+  app.post<{ Body: LoginBody }>(AUTH.login.route, {
     schema: { body: loginSchema },
     preHandler: async (request, reply) => {
       await perDevice(request, reply);
@@ -74,7 +75,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     return pair;
   });
 
-  app.post<{ Body: RefreshBody }>('/refresh', {
+  app.post<{ Body: RefreshBody }>(AUTH.refresh.route, {
     schema: { body: refreshSchema },
     preHandler: async (request, reply) => perDevice(request, reply),
   }, async (request, reply) => {
@@ -83,7 +84,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     return pair;
   });
 
-  app.post<{ Body: { refreshToken?: unknown } | undefined }>('/logout', async (request) => {
+  app.post<{ Body: { refreshToken?: unknown } | undefined }>(AUTH.logout.route, async (request) => {
     const token = bearerToken(request);
     if (token) {
       const session = service.authenticateSession(token);
@@ -95,7 +96,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     return { loggedOut: await service.logoutWithRefreshToken(refreshToken) };
   });
 
-  app.get('/me', async (request: FastifyRequest) => {
+  app.get(AUTH.me.route, async (request: FastifyRequest) => {
     const session = service.authenticateSession(bearerToken(request));
     return { identity: session.identity, ...(session.expiresAt ? { expiresAt: new Date(session.expiresAt).toISOString() } : {}) };
   });

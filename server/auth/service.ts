@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Identity, Role } from '../../shared/protocol/index.ts';
+import { AUTH, patternOf, type Identity, type Role } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Actor, AuditEntryInput } from '../store/types.ts';
 import { devTokenAuthenticator, type AuthenticatedSession, type Authenticator } from './identity.ts';
@@ -97,7 +97,7 @@ export class AuthService implements Authenticator {
   }
 
   authenticateSession(token: string | undefined): AuthenticatedSession {
-    if (!token) throw unauthorized('UNAUTHENTICATED', 'Send Authorization: Bearer <token>; get one from POST /api/auth/login.');
+    if (!token) throw unauthorized('UNAUTHENTICATED', `Send Authorization: Bearer <token>; get one from POST ${patternOf(AUTH.login)}.`);
     if (token.startsWith('dev:')) {
       if (!this.options.devTokens) throw unauthorized('BAD_TOKEN', 'Development tokens are turned off on this server; sign in to get a token.');
       return { identity: this.dev.authenticate(token) };

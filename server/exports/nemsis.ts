@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Role } from '../../shared/protocol/index.ts';
+import { ADMIN, EPCRS, patternOf, type Role } from '../../shared/protocol/index.ts';
 import { actorOf } from '../admin/dead-letters.ts';
 import type { Authenticator } from '../auth/identity.ts';
 import { requireIdentity } from '../auth/plugin.ts';
@@ -19,7 +19,7 @@ export function nemsisArtifactKey(epcrId: string): string {
 }
 
 /**
- * Mounted under `/api/epcrs`: `GET /:id/nemsis.xml` returns the NEMSIS export the server made
+ * `EPCRS.nemsisXml` (`GET …/:id/nemsis.xml`) returns the NEMSIS export the server made
  * when the report was finalized, for the caller's agency only. A report of another agency is
  * answered exactly like one that does not exist.
  */
@@ -31,7 +31,7 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
     }
   });
 
-  app.get<{ Params: { id: string } }>('/:id/nemsis.xml', async (request, reply) => {
+  app.get<{ Params: { id: string } }>(EPCRS.nemsisXml.route, async (request, reply) => {
     const { id } = request.params;
     if (!UUID.test(id)) throw new HttpError(400, 'BAD_ID', `A report id is a lower-case UUID version 4, got "${id.slice(0, 80)}".`);
     const identity = request.identity;
@@ -47,7 +47,7 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
     if (!artifact) {
       const status = (JSON.parse(report.json) as { status?: unknown }).status;
       throw new HttpError(404, 'NOT_EXPORTED', status === 'finalized'
-        ? `Report ${id} is finalized but its NEMSIS export is not ready yet: it is made once the report is locked. Try again in a moment; if it stays missing the export failed (e.g. XSD validation) and an admin can see why under /api/admin/dead-letters.`
+        ? `Report ${id} is finalized but its NEMSIS export is not ready yet: it is made once the report is locked. Try again in a moment; if it stays missing the export failed (e.g. XSD validation) and an admin can see why under ${patternOf(ADMIN.deadLetters)}.`
         : `Report ${id} has not been exported: the NEMSIS export is made when the report is finalized, and it is still "${String(status)}".`);
     }
     // A NEMSIS file is the whole patient record: every download is kept in the audit log.

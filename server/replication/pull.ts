@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { SCHEMA_VERSION_PARAM } from '../../shared/protocol/index.ts';
+import { SCHEMA_VERSION_PARAM, SYNC } from '../../shared/protocol/index.ts';
 import { inBoundScope, nounOf, project } from '../../shared/access/policy.ts';
 import { HttpError } from '../http/errors.ts';
 import type { PullPage, Store } from '../store/types.ts';
@@ -13,13 +13,13 @@ export const MAX_PULL_LIMIT = 5000;
 interface PullQueryString { checkpoint?: string; limit?: string; [SCHEMA_VERSION_PARAM]?: string }
 
 /**
- * `GET /api/sync/:collection/pull`: the changes after a checkpoint, in commit order, limited to
+ * `SYNC.pull` (`GET …/:collection/pull`): the changes after a checkpoint, in commit order, limited to
  * what the caller's role may read (shared/access/rules.ts). Returning fewer than `limit`
  * documents tells RxDB it has caught up, so a scoped pull keeps scanning until it has `limit`
  * matching documents or reached the end; its checkpoint moves past the documents it skipped.
  */
 export function registerPullRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, access: AccessControl): void {
-  app.get<{ Params: { collection: string }; Querystring: PullQueryString }>('/:collection/pull', async (request, reply) => {
+  app.get<{ Params: { collection: string }; Querystring: PullQueryString }>(SYNC.pull.route, async (request, reply) => {
     const spec = resolveCollection(registry, request.params.collection);
     checkSchemaVersion(spec, request.query[SCHEMA_VERSION_PARAM]);
     const identity = request.identity;

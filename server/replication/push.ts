@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { changedFields, nounOf, wallClock, type WriteVerdict } from '../../shared/access/policy.ts';
-import { REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER, type RejectionNotice } from '../../shared/protocol/index.ts';
+import { REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER, SYNC, type RejectionNotice } from '../../shared/protocol/index.ts';
 import { SCHEMA_VERSION_PARAM, type Identity } from '../../shared/protocol/index.ts';
 import { isRevision, mergedRevision } from '../../shared/revision.ts';
 import { isSameRevision } from '../../shared/merge/index.ts';
@@ -52,20 +52,20 @@ class HistoryNeeded extends Error {
 export type DecodedStates = (request: FastifyRequest, rows: readonly unknown[]) => Promise<(string | undefined)[] | undefined>;
 
 /**
- * `POST /api/sync/:collection/push`: RxDB's push contract with the access rules of
+ * `SYNC.push` (`POST …/:collection/push`): RxDB's push contract with the access rules of
  * shared/access/rules.ts. The whole batch is validated first and written in one transaction, so
  * a request is all written or not at all; the answer lists the server state of the conflicting
  * documents only.
  *
  * A row the rules refuse is kept, not lost: its content goes to quarantine (who, when, device,
  * why) and the current server state comes back as a conflict, with the reason in the
- * `x-fieldsync-rejections` header and at `GET /api/sync/rejections`. A crew's change to a
+ * `x-fieldsync-rejections` header and at `SYNC.rejections`. A crew's change to a
  * finalized report is also saved as a draft addendum. When there is no server state the caller
  * may see (a new document it may not create, another unit's document), the request is refused
  * with 403 and the refused rows are quarantined.
  */
 export function registerPushRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, workflows: WorkflowRegistry, access: AccessControl, decoded?: DecodedStates): void {
-  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>('/:collection/push', async (request, reply) => {
+  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>(SYNC.push.route, async (request, reply) => {
     const spec = resolveCollection(registry, request.params.collection);
     // A service worker replaying a queue asks the server to merge conflicts instead of returning them.
     const mergeConflicts = request.query['conflicts'] === 'merge';

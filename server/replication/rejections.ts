@@ -1,18 +1,18 @@
 import type { FastifyInstance } from 'fastify';
-import type { RejectionEntry, RejectionsResponse } from '../../shared/protocol/index.ts';
+import { SYNC, type RejectionEntry, type RejectionsResponse } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
 
 const MAX_LIMIT = 500;
 
 /**
- * `GET /api/sync/rejections?since=<id>&limit=<n>`: the writes of the calling device that the
+ * `SYNC.rejections` (`GET …/rejections?since=<id>&limit=<n>`): the writes of the calling device that the
  * server refused (its quarantine entries), oldest first, with the reason to show. Only the
  * caller's own device's entries of its own agency; the refused content itself is not sent back
  * (the device still has it).
  */
 export function registerRejectionsRoute(app: FastifyInstance, store: Store): void {
-  app.get<{ Querystring: { since?: string; limit?: string } }>('/rejections', async (request): Promise<RejectionsResponse> => {
+  app.get<{ Querystring: { since?: string; limit?: string } }>(SYNC.rejections.route, async (request): Promise<RejectionsResponse> => {
     const since = wholeNumber(request.query.since, 'since', 0);
     const limit = Math.min(wholeNumber(request.query.limit, 'limit', 100) || 100, MAX_LIMIT);
     const identity = request.identity;

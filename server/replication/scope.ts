@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { SCHEMA_VERSION_PARAM } from '../../shared/protocol/index.ts';
+import { SCHEMA_VERSION_PARAM, SYNC } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
 import type { AccessControl } from './access.ts';
@@ -8,7 +8,7 @@ import { checkSchemaVersion, resolveCollection, type CollectionRegistry } from '
 export const MAX_SCOPE_CHECK_IDS = 1000;
 
 /**
- * `POST /api/sync/:collection/out-of-scope`: which of the documents a device holds it may no
+ * `SYNC.outOfScope` (`POST …/:collection/out-of-scope`): which of the documents a device holds it may no
  * longer read (an incident reassigned to another unit, a crew member moved to another unit, a
  * job given to another technician). Pulls only carry what a caller may read, so a document that
  * leaves a device's slice would otherwise stay on it for good; the device asks with the ids it
@@ -19,7 +19,7 @@ export const MAX_SCOPE_CHECK_IDS = 1000;
  * document's content is sent, so the answer is not a PHI read.
  */
 export function registerScopeRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, access: AccessControl): void {
-  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined>; Body: unknown }>('/:collection/out-of-scope', async (request) => {
+  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined>; Body: unknown }>(SYNC.outOfScope.route, async (request) => {
     const spec = resolveCollection(registry, request.params.collection);
     checkSchemaVersion(spec, request.query[SCHEMA_VERSION_PARAM]);
     const ids = idsOf(request.body);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Role } from '../../../shared/protocol/index.ts';
+import { patternOf, SOCKET_BRIDGE, type Role, type SocketBridgeSend } from '../../../shared/protocol/index.ts';
 import type { WorkflowRegistry } from '../../hooks/registry.ts';
 import { HttpError } from '../../http/errors.ts';
 import type { Store } from '../../store/types.ts';
@@ -8,7 +8,7 @@ import type { CadInboundEvent } from './events.ts';
 import { CadEventError, CadInbound } from './inbound.ts';
 
 /** REST path → the CAD event whose data it writes; the change then reaches CAD through the queue. */
-const SEND_ROUTES: Record<string, CadInboundEvent> = {
+const SEND_ROUTES: Record<SocketBridgeSend, CadInboundEvent> = {
   assignment: 'assignment:received',
   'unit-location': 'unit:location:updated',
   'unit-status': 'unit:status:updated',
@@ -21,9 +21,9 @@ function requireRole(role: Role, allowed: Role[]): void {
   if (!allowed.includes(role)) throw new HttpError(403, 'FORBIDDEN', `This needs one of the roles ${allowed.join(', ')}; you are ${role}.`);
 }
 
-/** `/api/socket-bridge/*`: health, reconnect, and the dispatcher's REST to send data CAD must hear of. */
+/** `SOCKET_BRIDGE` (docs/protocol.md §18): health, reconnect, and the dispatcher's REST to send data CAD must hear of. */
 export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: CadBridge | undefined; store: Store; workflows: WorkflowRegistry }): Promise<void> {
-  app.get('/health', async (request) => {
+  app.get(SOCKET_BRIDGE.health.route, async (request) => {
     requireRole(request.identity.role, ['dispatcher', 'admin']);
     if (!options.bridge) {
       return { connected: false, state: 'off', cad_url: null, connection_attempts: 0, event_handlers_registered: 0, last_event_at: null, queued_outbound: 0, last_error: 'CAD_BACKEND_URL is not set; the bridge is off' };
@@ -31,18 +31,19 @@ export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: C
     return options.bridge.health();
   });
 
-  app.post('/reconnect', async (request, reply) => {
+  app.post(SOCKET_BRIDGE.reconnect.route, async (request, reply) => {
     requireRole(request.identity.role, ['admin']);
     if (!options.bridge) throw new HttpError(409, 'BRIDGE_OFF', 'The CAD bridge is off (CAD_BACKEND_URL is not set); there is nothing to reconnect.');
     options.bridge.reconnect();
     return reply.status(202).send({ reconnecting: true });
   });
 
-  for (const [path, event] of Object.entries(SEND_ROUTES)) {
-    app.post<{ Body: Record<string, unknown> }>(`/${path}`, async (request, reply) => {
+  for (const [path, event] of Object.entries(SEND_ROUTES) as [SocketBridgeSend, CadInboundEvent][]) {
+    const send = SOCKET_BRIDGE.send(path);
+    app.post<{ Body: Record<string, unknown> }>(send.route, async (request, reply) => {
       requireRole(request.identity.role, ['dispatcher', 'admin']);
       if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) {
-        throw new HttpError(400, 'BAD_BODY', `POST /api/socket-bridge/${path} takes a JSON object.`);
+        throw new HttpError(400, 'BAD_BODY', `POST ${patternOf(send)} takes a JSON object.`);
       }
       const identity = request.identity;
       const writer = new CadInbound(options.store, options.workflows, identity.tenantId, {
