@@ -162,6 +162,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
 
   const detachStream = attachChangeStream(io, registry, store, auth, { access: accessControl, log: app.log.child({ component: 'stream' }) });
   const liveFeed = attachLiveFeed(io, store, auth, {
+    access: accessControl,
     gpsIntervalMs: options.liveGpsIntervalMs ?? 250, highWaterPackets: 256, maxQueuedEvents: 10_000,
   });
   hookRunner.onFailure((failure) => liveFeed.publish({ type: 'hook:failed', tenantId: failure.tenantId, payload: { ...failure } }));

@@ -24,10 +24,10 @@ sw.addEventListener('message', (event) => {
 clientsClaim();
 
 // ── OUTBOUND SYNC QUEUE ───────────────────────────────────────────────────────────────────────
-// sw/queue/: the durable outbound queue (IndexedDB 'fieldsync-outbox'). The apps' database
+// sw/queue/: delivers the device's durable outbound queue (client/queue/). The apps' database
 // workers put pushes into it (client/worker/engine.ts); this worker delivers them: at start and
 // activation, on a page's `fieldsync:kick` (app open, `online`, new changes), on Background Sync
-// (`sync`, tag 'fieldsync-outbox', also with no page open) and on its own backoff timer. Pages
+// (`sync`, tag SYNC_TAG, also with no page open) and on its own backoff timer. Pages
 // send `fieldsync:session` after sign-in and every token refresh (client/ui/sw-queue.ts) and read
 // the queue themselves to show it. A new version takes over the same database, so an update never
 // loses what waits there.

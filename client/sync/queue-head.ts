@@ -18,8 +18,7 @@
  * result replaces the head, and is answered to RxDB as the master's state: RxDB stores it on the
  * device and pushes again, now built on the head.
  */
-import type { OutboxDb, PushRowInput, QueuedRow, QueueWriter } from '../../sw/queue/outbox-db.ts';
-import { enqueueRows, queuedRows, writerKeyOf } from '../../sw/queue/outbox-db.ts';
+import { enqueueRows, queuedRows, writerKeyOf, type OutboxDb, type PushRowInput, type QueuedRow, type QueueWriter } from '../queue/index.ts';
 import { deepEqual, isPlainObject, merge } from '../../shared/merge/index.ts';
 import { isRevision, mergedRevision } from '../../shared/revision.ts';
 import { isCollectionName } from '../../shared/schemas/index.ts';

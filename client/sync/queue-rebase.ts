@@ -18,7 +18,7 @@
 import { looksSealed } from '../../shared/crypto/envelope.ts';
 import { deepEqual, merge } from '../../shared/merge/index.ts';
 import { isCollectionName } from '../../shared/schemas/index.ts';
-import { queuedRows, UNKNOWN_WRITER, writerKeyOf, type OutboxDb, type QueuedRow } from '../../sw/queue/outbox-db.ts';
+import { queuedRows, UNKNOWN_WRITER, writerKeyOf, type OutboxDb, type QueuedRow } from '../queue/index.ts';
 import type { QueueProtection } from './queue-seal.ts';
 
 type Doc = Record<string, unknown>;

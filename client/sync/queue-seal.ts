@@ -8,7 +8,7 @@
  */
 import { sealedOnDevice } from '../../shared/access/policy.ts';
 import { importTransportKey, kidOf, looksSealed, openEnvelope, sealDocument, type SealingKey } from '../../shared/crypto/envelope.ts';
-import type { JsonDoc, PushRowInput, QueueWriter } from '../../sw/queue/outbox-db.ts';
+import type { JsonDoc, PushRowInput, QueueWriter } from '../queue/index.ts';
 
 /** The transport key as the page hands it to the worker (memory only; stored wrapped, client/ui/transport-key.ts). */
 export interface RawTransportKey {

@@ -4,7 +4,7 @@ import { concatMap, map, merge, type Observable } from 'rxjs';
 import type { Checkpoint } from '../../shared/protocol/index.ts';
 import type { PullStreamItem } from './change-stream.ts';
 import type { SyncTransport } from './transport.ts';
-import type { OutboxDb } from '../../sw/queue/outbox-db.ts';
+import type { OutboxDb } from '../queue/index.ts';
 import { OwnVersions } from './own-versions.ts';
 import { pushToQueue, ReplayedHeads } from './queue-head.ts';
 import { rebaseOnQueue } from './queue-rebase.ts';

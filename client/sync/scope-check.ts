@@ -17,7 +17,7 @@ import type { RxReplicationState } from 'rxdb/plugins/replication';
 import { Subject } from 'rxjs';
 import type { Checkpoint } from '../../shared/protocol/index.ts';
 import { nextRevision } from '../../shared/revision.ts';
-import { queuedRows, type OutboxDb } from '../../sw/queue/outbox-db.ts';
+import { queuedRows, type OutboxDb } from '../queue/index.ts';
 import type { PullStreamItem } from './change-stream.ts';
 import type { SyncTransport } from './transport.ts';
 

@@ -11,9 +11,10 @@ import { flushAll, forgetJournal, replayJournal } from './autosave.ts';
 import { database, openDatabase, type Database } from './db.ts';
 import {
   DEFAULT_IDLE_MS, devSessionKey, dropKey, eraseLocalDatabase, heldKey, holdKey, IDLE_CHOICES_MINUTES, idleSetting, idleTimeoutMs,
-  journalEntries, keyForUnlock, keyFromOpenTabs, lockOtherTabs, NoKeyOnDeviceError, onLockMessage, outboxCounts, setIdleSetting,
+  journalEntries, keyForUnlock, keyFromOpenTabs, lockOtherTabs, NoKeyOnDeviceError, onLockMessage, setIdleSetting,
   startIdleGuard, WrongPasswordError,
 } from './lock.ts';
+import { peekOutboxCounts } from '../queue/index.ts';
 import { databaseNameFor, logout, type Session } from './session.ts';
 import { PasswordSignIn } from './sign-in.tsx';
 
@@ -170,7 +171,7 @@ function UnlockProblem({ error, session }: { error: unknown; session: Session })
 function WrongKey({ session }: { session: Session }) {
   const [message, setMessage] = useState<string>();
   const erase = async () => {
-    const outbox = await outboxCounts().catch(() => undefined);
+    const outbox = await peekOutboxCounts().catch(() => undefined);
     if (!confirm(`Erase the data on this device that cannot be opened?${outbox?.waiting ? ` (${outbox.waiting} change(s) in the outbox are kept and still sent.)` : ''}`)) return;
     try {
       await eraseLocalDatabase(databaseNameFor(session.user));
@@ -266,7 +267,7 @@ export async function unsentChanges(db: Database): Promise<string[]> {
   } else if (status.totalPending > 0) {
     reasons.push(`${status.totalPending} change${status.totalPending === 1 ? ' is' : 's are'} not on the server yet`);
   }
-  const outbox = await outboxCounts().catch(() => undefined);
+  const outbox = await peekOutboxCounts().catch(() => undefined);
   if (outbox === undefined) reasons.push('the outbox could not be read');
   else if (outbox.waiting > 0) reasons.push(`${outbox.waiting} change${outbox.waiting === 1 ? ' waits' : 's wait'} in this device's outbox`);
   return reasons;

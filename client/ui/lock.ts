@@ -453,40 +453,6 @@ export async function journalEntries(dbName: string): Promise<number> {
   return legacy + await countJournal(dbName);
 }
 
-/** What the service worker's outbox (IndexedDB `fieldsync-outbox`) holds, without creating or upgrading it. */
-export async function outboxCounts(): Promise<{ waiting: number; rejected: number } | undefined> {
-  if (typeof indexedDB === 'undefined') return undefined;
-  const db = await new Promise<IDBDatabase | undefined>((resolve, reject) => {
-    const request = indexedDB.open('fieldsync-outbox');
-    let created = false;
-    request.onupgradeneeded = () => {
-      // It did not exist: do not create it (that is the service worker's job, with its schema).
-      created = true;
-      request.transaction?.abort();
-    };
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => (created ? resolve(undefined) : reject(request.error));
-    request.onblocked = () => resolve(undefined);
-  });
-  if (!db) return { waiting: 0, rejected: 0 };
-  try {
-    const stores = ['rows', 'rejected'].filter((name) => db.objectStoreNames.contains(name));
-    if (stores.length === 0) return { waiting: 0, rejected: 0 };
-    const tx = db.transaction(stores, 'readonly');
-    const count = (name: string) => stores.includes(name)
-      ? new Promise<number>((resolve, reject) => {
-        const request = tx.objectStore(name).count();
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-      })
-      : Promise.resolve(0);
-    const [waiting, rejected] = await Promise.all([count('rows'), count('rejected')]);
-    return { waiting, rejected };
-  } finally {
-    db.close();
-  }
-}
-
 /** The IndexedDB databases RxDB's Dexie storage made for `dbName` (collections, internal store, replication meta). */
 export function isLocalDatabaseOf(dbName: string, idbName: string): boolean {
   const escaped = dbName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

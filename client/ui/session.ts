@@ -5,9 +5,9 @@
  * or a developer token (`dev:<tenant>:<role>:<device>[:<unit|technician>]`) while real login is
  * not available. The apps only ever ask `getAccessToken()`; the worker asks through them.
  */
-import { ApiClient, AUTH, readApiError, ROLES, type LoginRequest, type Role, type TokenAnswer } from '../../shared/protocol/index.ts';
+import { ApiClient, AUTH, readApiError, readDevToken, ROLES, type LoginRequest, type Role, type TokenAnswer } from '../../shared/protocol/index.ts';
 import type { RawTransportKey } from '../sync/queue-seal.ts';
-import { SESSION_REFRESH_LOCK } from '../../sw/queue/session-refresh.ts';
+import { SESSION_REFRESH_LOCK } from '../queue/index.ts';
 import { dropDeviceRecord, keepDeviceRecord, migrateFromLocalStorage } from './device-records.ts';
 import { handOverSession, newerQueueSession } from './sw-queue.ts';
 
@@ -35,7 +35,6 @@ export interface Session {
 /** Where the session is kept (localStorage): its `storage` event tells other tabs of a new sign-in. */
 export const SESSION_KEY = 'fieldsync.session';
 const DEVICE_KEY = 'fieldsync.deviceId';
-const TOKEN_PART = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 export class SessionError extends Error {}
 
@@ -106,17 +105,10 @@ export function deviceId(): string {
 
 /** The identity a developer token carries, checked like the server checks it. */
 export function parseDevToken(token: string): SessionUser {
-  const parts = token.trim().split(':');
-  if (parts[0] !== 'dev' || parts.length < 4 || parts.length > 5 || !parts.slice(1).every((p) => TOKEN_PART.test(p))) {
-    throw new SessionError('A developer token looks like dev:<agency>:<role>:<device>, with an optional unit or technician at the end.');
-  }
-  const [, tenantId, role, device, subject] = parts as [string, string, string, string, string | undefined];
-  if (!(ROLES as readonly string[]).includes(role)) throw new SessionError(`"${role}" is not a role; use one of ${ROLES.join(', ')}.`);
-  return {
-    tenantId, role: role as Role, deviceId: device, userId: `${role}@${device}`,
-    ...(subject && role === 'crew' ? { unitId: subject } : {}),
-    ...(subject && role === 'technician' ? { technicianId: subject } : {}),
-  };
+  const reading = readDevToken(token.trim());
+  if (reading.ok) return reading.identity;
+  if (reading.problem === 'unknown-role') throw new SessionError(`"${reading.role}" is not a role; use one of ${ROLES.join(', ')}.`);
+  throw new SessionError('A developer token looks like dev:<agency>:<role>:<device>, with an optional unit or technician at the end.');
 }
 
 export function devSession(token: string): Session {

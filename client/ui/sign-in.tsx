@@ -9,8 +9,9 @@
  */
 import { useState } from 'preact/hooks';
 import {
-  eraseLocalDatabase, heldKey, holdKey, keyAtSignIn, keyOwnerOf, outboxCounts, PasswordChangedError, rewrapWithPreviousPassword, WrongPasswordError,
+  eraseLocalDatabase, heldKey, holdKey, keyAtSignIn, keyOwnerOf, PasswordChangedError, rewrapWithPreviousPassword, WrongPasswordError,
 } from './lock.ts';
+import { peekOutboxCounts } from '../queue/index.ts';
 import type { RawTransportKey } from '../sync/queue-seal.ts';
 import { deviceId, endServerSession, login, saveSession, SessionError, type Session } from './session.ts';
 import { keepTransportKey } from './transport-key.ts';
@@ -101,7 +102,7 @@ function PasswordChanged({ session, password, onDone }: { session: Session; pass
       setBusy(false);
     }
   };
-  const askErase = async () => setErase({ waiting: (await outboxCounts().catch(() => undefined))?.waiting ?? 0 });
+  const askErase = async () => setErase({ waiting: (await peekOutboxCounts().catch(() => undefined))?.waiting ?? 0 });
   const doErase = async () => {
     setBusy(true);
     try {

@@ -8,16 +8,15 @@
  *   5 s; every 30 s while the server answers it is busy) for as long as the last delivery failed
  *   and changes wait: in a dead zone the device says "online" all along, so no event says when
  *   data flows again;
- * - a Background Sync registration (tag `fieldsync-outbox`) when changes were queued, where the
+ * - a Background Sync registration (tag `SYNC_TAG`, client/queue/messages.ts) when changes were queued, where the
  *   browser has Background Sync and allows it: the browser then wakes the service worker when the
  *   network is back, even with every app closed. Where it is missing or refused (a site setting
  *   can refuse it), delivery depends on an open app: `deliveryNote` says so in the status bar.
  */
 import { computed, signal } from '@preact/signals';
 import type { DeliveryResult } from '../../sw/queue/delivery.ts';
-import { NETWORK_RETRY_CAP_MS, RETRY_BASE_MS, SERVER_RETRY_CAP_MS, type QueueSummary } from '../../sw/queue/queue-status.ts';
-import { STATUS_CHANNEL, SYNC_TAG } from '../../sw/queue/sw-runtime.ts';
-import { getSession, openOutboxDb, setSession, type OutboxSession } from '../../sw/queue/outbox-db.ts';
+import { NETWORK_RETRY_CAP_MS, RETRY_BASE_MS, SERVER_RETRY_CAP_MS } from '../../sw/queue/queue-status.ts';
+import { loadQueueSession, saveQueueSession, STATUS_CHANNEL, SYNC_TAG, type OutboxSession, type QueueSummary } from '../queue/index.ts';
 import type { Session } from './session.ts';
 
 type SyncRegistration = ServiceWorkerRegistration & {
@@ -214,12 +213,7 @@ export async function newerQueueSession(current: Session): Promise<OutboxSession
   if (current.kind !== 'password' || !current.refreshToken || typeof indexedDB === 'undefined') return undefined;
   let queued: OutboxSession | undefined;
   try {
-    const db = await openOutboxDb();
-    try {
-      queued = await getSession(db);
-    } finally {
-      db.close();
-    }
+    queued = await loadQueueSession();
   } catch {
     return undefined;
   }
@@ -237,12 +231,7 @@ export async function newerQueueSession(current: Session): Promise<OutboxSession
 export async function storeQueueSession(session: Session): Promise<void> {
   if (typeof indexedDB === 'undefined' || !supported()) return;
   try {
-    const db = await openOutboxDb();
-    try {
-      await setSession(db, queueSessionOf(session));
-    } finally {
-      db.close();
-    }
+    await saveQueueSession(queueSessionOf(session));
   } catch {
     // the message to the service worker carries it too
   }

@@ -138,7 +138,7 @@ export interface QueuedRejection {
 }
 
 /**
- * What the apps show of the service worker's outbound queue (IndexedDB `fieldsync-outbox`),
+ * What the apps show of the device's outbound queue (client/queue/, delivered by the service worker),
  * read by the database worker: how many changes wait per kind, since when, the last error and
  * the changes the server refused.
  */

@@ -6,7 +6,7 @@
  * BroadcastChannel, so every tab shows the same sync state and badges.
  *
  * When a service worker controls the page, pushes are handed to its durable outbound queue
- * (sw/queue/, IndexedDB `fieldsync-outbox`) instead of being sent from here: RxDB's push is
+ * (client/queue/, delivered by sw/queue/) instead of being sent from here: RxDB's push is
  * acknowledged once the queue's transaction committed, the page wakes the service worker, and the
  * service worker delivers, also with every app closed. Every tab reads that queue to show what
  * waits there and to keep a document's badge at "saved on device" until it left the queue.
@@ -16,8 +16,7 @@ import { addRxPlugin, getAssumedMasterState, type RxCollection, type RxDatabase 
 import { RxDBLeaderElectionPlugin } from 'rxdb/plugins/leader-election';
 import type { RxReplicationState } from 'rxdb/plugins/replication';
 import { BehaviorSubject, combineLatest, type Subscription } from 'rxjs';
-import { STATUS_CHANNEL } from '../../sw/queue/sw-runtime.ts';
-import type { OutboxDb } from '../../sw/queue/outbox-db.ts';
+import { OutboxConnection, STATUS_CHANNEL, type OutboxDb } from '../queue/index.ts';
 import { bearerToken, HEADERS, matchPath, REJECTIONS_HEADER, SYNC, type RejectionNotice } from '../../shared/protocol/index.ts';
 import { openConflicts } from '../../shared/merge/conflicts.ts';
 import type { ErrorBody, PushRow } from '../../shared/protocol/index.ts';
@@ -33,7 +32,7 @@ import {
 } from './api.ts';
 import { metaGet, metaSet } from './meta-store.ts';
 import { applyOps } from './ops.ts';
-import { OutboxConnection, readOutbox, type OutboxSnapshot } from './outbox-view.ts';
+import { readOutbox, type OutboxSnapshot } from './outbox-view.ts';
 import { pendingDocumentIds } from './pending-ids.ts';
 import { refusedWrite } from './write-errors.ts';
 

@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth/identity.ts';
 import { requireIdentity } from '../auth/plugin.ts';
 import { HttpError } from '../http/errors.ts';
-import type { Actor } from '../store/types.ts';
+import { actorOf } from '../auth/actor.ts';
 import { ADMIN, patternOf } from '../../shared/protocol/index.ts';
 
 export interface AdminRoutesOptions {
@@ -52,7 +52,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
       throw new HttpError(404, 'DEAD_LETTER_NOT_FOUND', `There is no dead letter ${id} in your agency; it may have been retried already. List them with GET ${patternOf(ADMIN.deadLetters)}.`);
     }
     // A retry sends things to hospitals, CAD or the clearinghouse again: who asked is kept.
-    await app.store.appendAudit([{ tenantId: identity.tenantId, action: 'dead_letter_retry', actor: actorOf(request), details: { outboxId: id, requestId: request.id } }]);
+    await app.store.appendAudit([{ tenantId: identity.tenantId, action: 'dead_letter_retry', actor: actorOf(request.identity), details: { outboxId: id, requestId: request.id } }]);
     app.hookRunner.wake();
     return reply.status(202).send({ id, status: 'pending', message: `Dead letter ${id} is queued again and runs shortly; if it fails again it returns to the dead letters.` });
   });
@@ -63,7 +63,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     if (entries.length > 0) {
       // Quarantined content is patient data as a device sent it: reading it is audited like any read.
       await app.store.appendAudit([{
-        tenantId: identity.tenantId, action: 'read', actor: actorOf(request),
+        tenantId: identity.tenantId, action: 'read', actor: actorOf(request.identity),
         details: { view: 'quarantine', quarantineIds: entries.map((e) => e.id), requestId: request.id },
       }]);
     }
@@ -79,11 +79,6 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
       })),
     };
   });
-}
-
-export function actorOf(request: FastifyRequest): Actor {
-  const identity = request.identity;
-  return { kind: 'device', tenantId: identity.tenantId, userId: identity.userId, deviceId: identity.deviceId, role: identity.role };
 }
 
 function parseLimit(raw: string | undefined): number {

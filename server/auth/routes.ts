@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from '../http/errors.ts';
 import { createLimiter } from './hardening.ts';
-import { bearerToken } from './identity.ts';
+import { requestToken } from './identity.ts';
 import type { AuthService } from './service.ts';
 import { AUTH } from '../../shared/protocol/index.ts';
 
@@ -85,7 +85,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   });
 
   app.post<{ Body: { refreshToken?: unknown } | undefined }>(AUTH.logout.route, async (request) => {
-    const token = bearerToken(request);
+    const token = requestToken(request);
     if (token) {
       const session = service.authenticateSession(token);
       if (!session.sessionId) return { loggedOut: false, message: 'Development tokens have no session to end.' };
@@ -97,7 +97,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   });
 
   app.get(AUTH.me.route, async (request: FastifyRequest) => {
-    const session = service.authenticateSession(bearerToken(request));
+    const session = service.authenticateSession(requestToken(request));
     return { identity: session.identity, ...(session.expiresAt ? { expiresAt: new Date(session.expiresAt).toISOString() } : {}) };
   });
 }

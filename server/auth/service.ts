@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { AUTH, patternOf, type Identity, type Role } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
+import { actorOf } from './actor.ts';
 import type { Actor, AuditEntryInput } from '../store/types.ts';
 import { devTokenAuthenticator, type AuthenticatedSession, type Authenticator } from './identity.ts';
 import type { DeviceRecord, IdentityStore, UserRecord } from './identity-store.ts';
@@ -398,6 +399,3 @@ function identityOf(claims: AccessClaims): Identity {
   return identity;
 }
 
-export function actorOf(identity: Identity): Actor {
-  return { kind: 'device', tenantId: identity.tenantId, userId: identity.userId, deviceId: identity.deviceId, role: identity.role };
-}

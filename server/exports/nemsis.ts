@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { ADMIN, EPCRS, patternOf, type Role } from '../../shared/protocol/index.ts';
-import { actorOf } from '../admin/dead-letters.ts';
+import { actorOf } from '../auth/actor.ts';
 import type { Authenticator } from '../auth/identity.ts';
 import { requireIdentity } from '../auth/plugin.ts';
 import { HttpError } from '../http/errors.ts';
+import { nemsisArtifactKey } from '../hooks/workflows/epcr-nemsis-export.ts';
 
 export interface ExportRoutesOptions {
   auth: Authenticator;
@@ -13,10 +14,6 @@ export interface ExportRoutesOptions {
 const EXPORT_ROLES: readonly Role[] = ['admin', 'biller', 'crew'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-/** Same key as the epcr-nemsis-export workflow stores under. */
-export function nemsisArtifactKey(epcrId: string): string {
-  return `nemsis:${epcrId}`;
-}
 
 /**
  * `EPCRS.nemsisXml` (`GET …/:id/nemsis.xml`) returns the NEMSIS export the server made
@@ -52,7 +49,7 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
     }
     // A NEMSIS file is the whole patient record: every download is kept in the audit log.
     await app.store.appendAudit([{
-      tenantId: identity.tenantId, action: 'read', actor: actorOf(request), collection: 'epcrs',
+      tenantId: identity.tenantId, action: 'read', actor: actorOf(request.identity), collection: 'epcrs',
       documents: [{ id }], details: { artifact: 'nemsis', requestId: request.id },
     }]);
     return reply

@@ -1,12 +1,14 @@
 /**
- * XSD validation of an EMSDataSet document with libxml2's xmllint (Debian package libxml2-utils).
- * A document that breaks the schema is a result ({ valid: false }); a validator that cannot run
- * (xmllint missing, schema missing or broken) is an Error, so callers never mistake a setup
- * problem for a bad report.
+ * Validation of an EMSDataSet document as a state's receiver does it: the XSD with libxml2's
+ * xmllint (Debian package libxml2-utils), and the national Schematron with SaxonJS
+ * (schematron.ts). A document that breaks them is a result ({ valid: false }); a validator that
+ * cannot run (xmllint missing, schema or rules missing or broken) is an Error, so callers never
+ * mistake a setup problem for a bad report.
  */
 import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { sharedSchematronValidator, type SchematronFinding } from './schematron.ts';
 
 export interface EmsDataSetValidation {
   valid: boolean;
@@ -20,7 +22,48 @@ const VALIDATION_TIMEOUT_MS = 60_000;
 const EXIT_VALID = 0;
 const EXIT_INVALID = new Set([1, 3, 4]);
 
-export async function validateEmsDataSet(xml: string, options: { xsdDir: string }): Promise<EmsDataSetValidation> {
+export interface EmsDataSetCheck {
+  /** True when the XSD and the national Schematron found no error (warnings allowed). */
+  valid: boolean;
+  /** XSD messages (xmllint), "line N: ...". */
+  xsdErrors: string[];
+  /** National Schematron [ERROR]s; empty when the document is not well-formed XML (the XSD says so). */
+  schematronErrors: SchematronFinding[];
+  /** National Schematron [WARNING]s: shown, never blocking. */
+  schematronWarnings: SchematronFinding[];
+  /** Milliseconds the Schematron took (on its worker). */
+  schematronMs: number;
+}
+
+export interface EmsDataSetCheckOptions {
+  /** The NEMSIS directory (NEMSIS_DIR): the XSDs, and the national Schematron in schematron/. */
+  nemsisDir: string;
+  /** Where the compiled Schematron is cached (SCHEMATRON_CACHE_DIR). */
+  schematronCacheDir?: string;
+}
+
+/** The XSD and the national Schematron, run side by side. */
+export async function validateEmsDataSet(xml: string, options: EmsDataSetCheckOptions): Promise<EmsDataSetCheck> {
+  const schematron = sharedSchematronValidator({ nemsisDir: options.nemsisDir, ...(options.schematronCacheDir ? { cacheDir: options.schematronCacheDir } : {}) });
+  const [xsd, rules] = await Promise.all([
+    validateEmsDataSetXsd(xml, { xsdDir: options.nemsisDir }),
+    schematron.validate(xml).then((result) => ({ result }), (error: unknown) => ({ error: error as Error })),
+  ]);
+  if ('error' in rules) {
+    // A document that is not XML cannot be checked by the rules; the XSD's message says why.
+    if (!xsd.valid && notWellFormed(xsd.errors)) return { valid: false, xsdErrors: xsd.errors, schematronErrors: [], schematronWarnings: [], schematronMs: 0 };
+    throw rules.error;
+  }
+  const { errors, warnings, ms } = rules.result;
+  return { valid: xsd.valid && errors.length === 0, xsdErrors: xsd.errors, schematronErrors: errors, schematronWarnings: warnings, schematronMs: ms };
+}
+
+function notWellFormed(errors: string[]): boolean {
+  return errors.some((error) => /parser error|not well-formed|Premature end|Opening and ending tag mismatch|Start tag expected/i.test(error));
+}
+
+/** The XSD alone (xmllint). */
+export async function validateEmsDataSetXsd(xml: string, options: { xsdDir: string }): Promise<EmsDataSetValidation> {
   const schemaPath = path.resolve(options.xsdDir, SCHEMA_FILE);
   try {
     await access(schemaPath);

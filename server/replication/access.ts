@@ -1,9 +1,10 @@
+import { actorOf } from '../auth/actor.ts';
 import { ACCESS_RULES, type CollectionAccess, type ReadRule, type WriteRule } from '../../shared/access/rules.ts';
 import {
   accessOf, bindScope, checkWrite, inBoundScope, project, readRuleOf, type BoundScope, type Doc, type WriteVerdict,
 } from '../../shared/access/policy.ts';
 import { ROLES, type Identity } from '../../shared/protocol/index.ts';
-import type { Actor, DocumentFilter, Store } from '../store/types.ts';
+import type { DocumentFilter, Store } from '../store/types.ts';
 
 /** How one identity reads one collection. */
 export type ReadPlan =
@@ -71,12 +72,18 @@ export class AccessControl {
    * here; pulls and the stream answer them with a store query instead.
    */
   visibleForm(identity: Identity, collection: string, doc: Doc, plan = this.readPlan(identity, collection), relationVisible?: ReadonlySet<string>): Doc | undefined {
-    if (plan.kind === 'none') return undefined;
-    if (plan.kind === 'filter') {
-      const inScope = plan.scope.kind === 'via' ? relationVisible?.has(String(doc['id'])) ?? false : inBoundScope(plan.scope, doc) === true;
-      if (!inScope) return undefined;
-    }
+    if (plan.kind === 'none' || !this.mayRead(identity, collection, doc, plan, relationVisible)) return undefined;
     return plan.project ? project(doc, plan.project) : doc;
+  }
+
+  /**
+   * Whether this identity may read the document (what `visibleForm` decides, without making the
+   * projected copy): for a live feed deciding per event and socket.
+   */
+  mayRead(identity: Identity, collection: string, doc: Doc, plan = this.readPlan(identity, collection), relationVisible?: ReadonlySet<string>): boolean {
+    if (plan.kind === 'none') return false;
+    if (plan.kind === 'all') return true;
+    return plan.scope.kind === 'via' ? relationVisible?.has(String(doc['id'])) ?? false : inBoundScope(plan.scope, doc) === true;
   }
 
   /** For relation scopes: which of `ids` the identity may read now (one store query). */
@@ -120,6 +127,3 @@ export function filterOf(scope: Exclude<BoundScope, { kind: 'tenant' }>): Docume
   }
 }
 
-export function actorOf(identity: Identity): Actor {
-  return { kind: 'device', tenantId: identity.tenantId, userId: identity.userId, deviceId: identity.deviceId, role: identity.role };
-}

@@ -18,7 +18,7 @@ import type { Identity } from '../../shared/protocol/index.ts';
 import type { TransportKeyLookup } from '../auth/transport-keys.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
-import { actorOf } from './access.ts';
+import { actorOf } from '../auth/actor.ts';
 import type { CollectionRegistry } from './collections.ts';
 
 /** Where the keys of envelopes are found (server/auth/transport-keys.ts). */

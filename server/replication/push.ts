@@ -9,7 +9,8 @@ import { deterministicId } from '../hooks/ids.ts';
 import type { WorkflowRegistry } from '../hooks/registry.ts';
 import { revOf } from '../store/audit-chain.ts';
 import type { Actor, StoredDocument, Store, WireDocument, WriteDecision, WriteRequest } from '../store/types.ts';
-import { actorOf, type AccessControl } from './access.ts';
+import { actorOf } from '../auth/actor.ts';
+import type { AccessControl } from './access.ts';
 import { checkSchemaVersion, describeSchemaErrors, migratePushRows, resolveCollection, type CollectionRegistry, type CollectionSpec } from './collections.ts';
 import { foreignDocument, mergeOnServer, revisionOutcome } from './conflicts.ts';
 

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CommitNotifier } from './commit-notifier.ts';
-import { auditHash, GENESIS_HASH, revisionOf, revOf } from './audit-chain.ts';
-import { documentJson } from './document-json.ts';
+import { auditHash, GENESIS_HASH } from './audit-chain.ts';
+import type { DecidedWrite, QuarantinedRequest } from './decisions.ts';
+import { applyWriteBatch, type AppliedBatch, type WriteTransaction } from './write-path.ts';
 import type {
   Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, FieldTest, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery,
-  QuarantineEntry, QuarantineQuery, ScopedPullQuery, Store, StoredDocument, WireDocument, WriteBatch, WriteResult,
+  QuarantineEntry, QuarantineQuery, ScopedPullQuery, Store, StoredDocument, WriteBatch, WriteResult,
 } from './types.ts';
 
 export interface PostgresStoreOptions {
@@ -110,15 +111,7 @@ export class PostgresStore implements Store {
   // ---------------------------------------------------------------- writes
 
   async writeBatch(batch: WriteBatch): Promise<WriteResult> {
-    // The written states as objects, for the commit event (filled inside the transaction).
-    const objects = new Map<string, WireDocument>();
-    return this.transaction(async (tx): Promise<WriteResult> => {
-      const result: WriteResult = { written: [], conflicts: [], rejected: [], noops: 0 };
-      const { now } = tx;
-      // Several rows for one id in a batch must see each other's writes, as sequential requests would.
-      const pending = new Map<string, StoredDocument>();
-      const deleted = new Map<string, boolean>();
-      const firstBefore = new Map<string, StoredDocument | undefined>();
+    return this.transaction(async (tx): Promise<AppliedBatch> => {
       const masters = new Map<string, StoredDocument>();
       const lookup = storableIds(batch.requests.map((r) => r.id));
       if (lookup.length > 0) {
@@ -127,82 +120,27 @@ export class PostgresStore implements Store {
           [batch.collection, lookup]);
         for (const row of rows) masters.set(row.id, toStored(row));
       }
-      const quarantined: { id: string; reason: string; json: string }[] = [];
-      for (const request of batch.requests) {
-        const master = pending.get(request.id) ?? masters.get(request.id);
-        const decision = request.decide(master);
-        switch (decision.action) {
-          case 'write': {
-            const seq = ++tx.lastSeq;
-            const json = documentJson(request, decision.doc);
-            const stored: StoredDocument = {
-              collection: batch.collection, id: request.id, tenantId: batch.tenantId, seq, json, committedAt: now,
-            };
-            if (!firstBefore.has(request.id)) firstBefore.set(request.id, master);
-            pending.set(request.id, stored);
-            objects.set(request.id, decision.doc);
-            deleted.set(request.id, Boolean(decision.doc._deleted));
-            break;
-          }
-          case 'conflict':
-            if (master) result.conflicts.push(master);
-            break;
-          case 'noop':
-            result.noops++;
-            break;
-          case 'reject':
-            quarantined.push({ id: request.id, reason: decision.reason, json: JSON.stringify(request.incoming) });
-            result.rejected.push({ id: request.id, reason: decision.reason });
-            break;
-        }
-      }
-      // A document id appears once in the written list, at its last version.
-      result.written = [...pending.values()].sort((a, b) => a.seq - b.seq);
-      const write = new WriteStatement(this.t, now);
-      // Lets the caller refuse the batch as a whole once every row is decided (rolls back).
-      batch.afterDecisions?.(result);
-      if (result.written.length > 0) write.documents(batch.collection, batch.tenantId, result.written, (id) => deleted.get(id) === true, tx.lastSeq);
-      for (const q of quarantined) write.quarantine(batch.collection, q.id, batch.tenantId, batch.actor, q.reason, q.json);
-      if (result.written.length > 0 || result.rejected.length > 0) {
-        const documents = result.written.map((w) => {
-          const before = firstBefore.get(w.id);
-          const beforeRev = before ? revOf(before.json) : undefined;
-          const afterRev = revisionOf(objects.get(w.id), w.json);
-          return { id: w.id, ...(beforeRev ? { beforeRev } : {}), ...(afterRev ? { afterRev } : {}) };
-        });
-        tx.lastHash = write.audit([{
-          tenantId: batch.tenantId, action: 'write', actor: batch.actor, collection: batch.collection, documents,
-          ...(batch.causationId ? { causationId: batch.causationId } : {}),
-          ...(result.rejected.length > 0 || batch.actor.kind === 'hook' ? {
-            details: {
-              ...(batch.actor.kind === 'hook' ? { auto_created: true } : {}),
-              ...(result.rejected.length > 0 ? { rejected: result.rejected } : {}),
-            },
-          } : {}),
-        }], tx.lastHash, batch.auditIndex ?? true);
-      }
-      if (batch.outbox && result.written.length > 0) {
-        const changes = result.written.map((after) => ({ before: firstBefore.get(after.id), after, afterDoc: objects.get(after.id)! }));
-        for (const entry of batch.outbox(changes)) write.outbox(entry);
-      }
+      // The shared write path collects every row; one statement then sends them all.
+      const write = new WriteStatement(this.t, tx);
+      const applied = applyWriteBatch(batch, masters, write, batch.outbox);
       await write.run(this, tx.client);
-      return result;
-    }, (result) => {
+      return applied;
+    }, ({ result, objects }) => {
       if (result.written.length > 0) {
-        this.notifier.emit({ collection: batch.collection, tenantId: batch.tenantId, documents: result.written, objects: result.written.map((w) => objects.get(w.id)!) });
+        this.notifier.emit({ collection: batch.collection, tenantId: batch.tenantId, documents: result.written, objects });
       }
-    });
+    }).then((applied) => applied.result);
   }
 
   async quarantine(collection: string, tenantId: string, actor: Actor, items: { id: string; reason: string; doc: unknown }[]): Promise<void> {
     await this.transaction(async (tx) => {
-      const write = new WriteStatement(this.t, tx.now);
-      for (const item of items) write.quarantine(collection, item.id, tenantId, actor, item.reason, JSON.stringify(item.doc));
+      const write = new WriteStatement(this.t, tx);
+      write.putQuarantine(collection, tenantId, actor, items.map((item) => ({ id: item.id, reason: item.reason, json: JSON.stringify(item.doc) })));
       // The next write of the same transaction (group commit) chains onto this entry.
-      tx.lastHash = write.audit([{
+      write.appendAudit([{
         tenantId, action: 'quarantine', actor, collection,
         documents: items.map((i) => ({ id: i.id })), details: { reasons: items.map((i) => i.reason) },
-      }], tx.lastHash);
+      }]);
       await write.run(this, tx.client);
     });
   }
@@ -210,8 +148,8 @@ export class PostgresStore implements Store {
   async appendAudit(entries: AuditEntryInput[]): Promise<void> {
     if (entries.length === 0) return;
     await this.transaction(async (tx) => {
-      const write = new WriteStatement(this.t, tx.now);
-      tx.lastHash = write.audit(entries, tx.lastHash);
+      const write = new WriteStatement(this.t, tx);
+      write.appendAudit(entries);
       await write.run(this, tx.client);
     });
   }
@@ -219,8 +157,8 @@ export class PostgresStore implements Store {
   async enqueueOutbox(entries: OutboxEntryInput[]): Promise<void> {
     if (entries.length === 0) return;
     await this.transaction(async (tx) => {
-      const write = new WriteStatement(this.t, tx.now);
-      for (const entry of entries) write.outbox(entry);
+      const write = new WriteStatement(this.t, tx);
+      write.insertOutbox(entries);
       await write.run(this, tx.client);
     }, () => {
       this.notifier.emit({ collection: '', tenantId: entries[0]!.tenantId, documents: [] });
@@ -595,10 +533,11 @@ interface Transaction {
 
 /**
  * Everything a write transaction inserts, as one statement of data-modifying CTEs fed by
- * arrays (one round trip whatever the batch size). Rows whose ids carry order (audit, outbox,
- * quarantine) are inserted in input order, so their identity values follow it.
+ * arrays (one round trip whatever the batch size): this engine's primitives of the write path.
+ * Rows whose ids carry order (audit, outbox, quarantine) are inserted in input order, so their
+ * identity values follow it. Seqs and the audit chain continue from the transaction's head.
  */
-class WriteStatement {
+class WriteStatement implements WriteTransaction {
   private readonly parts: string[] = [];
   private readonly values: unknown[] = [];
   private readonly docs = { ids: [] as string[], seqs: [] as number[], deleted: [] as boolean[], bodies: [] as string[] };
@@ -606,31 +545,44 @@ class WriteStatement {
   private readonly q = { collections: [] as string[], ids: [] as string[], tenants: [] as string[], actors: [] as string[], reasons: [] as string[], bodies: [] as string[] };
   private readonly a = { tenants: [] as string[], entries: [] as string[], prevs: [] as string[], hashes: [] as string[], docHashes: [] as string[], docIds: [] as string[] };
   private readonly o = { keys: [] as string[], kinds: [] as string[], tenants: [] as string[], payloads: [] as string[], causations: [] as string[], queues: [] as string[] };
+  readonly now: number;
 
-  constructor(private readonly t: (table: string) => string, private readonly now: number) {}
+  constructor(private readonly t: (table: string) => string, private readonly tx: Transaction) {
+    this.now = tx.now;
+  }
 
-  documents(collection: string, tenantId: string, written: StoredDocument[], isDeleted: (id: string) => boolean, lastSeq: number): void {
-    this.docMeta = { collection, tenantId, lastSeq };
-    for (const doc of written) {
-      this.docs.ids.push(doc.id);
-      this.docs.seqs.push(doc.seq);
-      this.docs.deleted.push(isDeleted(doc.id));
-      this.docs.bodies.push(doc.json);
+  nextSeq(): number {
+    return ++this.tx.lastSeq;
+  }
+
+  putDocuments(collection: string, tenantId: string, writes: readonly DecidedWrite[]): void {
+    this.docMeta = { collection, tenantId, lastSeq: this.tx.lastSeq };
+    for (const { stored, doc } of writes) {
+      this.docs.ids.push(stored.id);
+      this.docs.seqs.push(stored.seq);
+      this.docs.deleted.push(Boolean(doc._deleted));
+      this.docs.bodies.push(stored.json);
     }
   }
 
-  quarantine(collection: string, id: string, tenantId: string, actor: Actor, reason: string, json: string): void {
-    this.q.collections.push(collection);
-    this.q.ids.push(id);
-    this.q.tenants.push(tenantId);
-    this.q.actors.push(JSON.stringify(actor));
-    this.q.reasons.push(reason);
-    this.q.bodies.push(json);
+  putQuarantine(collection: string, tenantId: string, actor: Actor, items: readonly QuarantinedRequest[]): void {
+    const actorJson = JSON.stringify(actor);
+    for (const item of items) {
+      this.q.collections.push(collection);
+      this.q.ids.push(item.id);
+      this.q.tenants.push(tenantId);
+      this.q.actors.push(actorJson);
+      this.q.reasons.push(item.reason);
+      this.q.bodies.push(item.json);
+    }
   }
 
-  /** Chains the entries after `prev`; returns the new last hash. */
-  /** `index` false: one `audit_documents` row with document_id '' instead of one per document (see WriteBatch.auditIndex). */
-  audit(entries: AuditEntryInput[], prev: string, index = true): string {
+  /**
+   * Chains the entries after the transaction's last hash, which then moves to the last of them.
+   * `index` false: one `audit_documents` row with document_id '' instead of one per document (see WriteBatch.auditIndex).
+   */
+  appendAudit(entries: AuditEntryInput[], index = true): void {
+    let prev = this.tx.lastHash;
     for (const entry of entries) {
       const text = JSON.stringify(entry);
       const hash = auditHash(prev, this.now, entry.tenantId, text);
@@ -644,16 +596,18 @@ class WriteStatement {
       }
       prev = hash;
     }
-    return prev;
+    this.tx.lastHash = prev;
   }
 
-  outbox(entry: OutboxEntryInput): void {
-    this.o.keys.push(entry.key);
-    this.o.kinds.push(entry.kind);
-    this.o.tenants.push(entry.tenantId);
-    this.o.payloads.push(JSON.stringify(entry.payload));
-    this.o.causations.push(entry.causationId);
-    this.o.queues.push(entry.queue ?? 'hooks');
+  insertOutbox(entries: readonly OutboxEntryInput[]): void {
+    for (const entry of entries) {
+      this.o.keys.push(entry.key);
+      this.o.kinds.push(entry.kind);
+      this.o.tenants.push(entry.tenantId);
+      this.o.payloads.push(JSON.stringify(entry.payload));
+      this.o.causations.push(entry.causationId);
+      this.o.queues.push(entry.queue ?? 'hooks');
+    }
   }
 
   private p(value: unknown): string {

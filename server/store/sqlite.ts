@@ -4,8 +4,8 @@ import path from 'node:path';
 import { CommitNotifier } from './commit-notifier.ts';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
-import { auditHash, GENESIS_HASH, revisionOf, revOf } from './audit-chain.ts';
-import { documentJson } from './document-json.ts';
+import { auditHash, GENESIS_HASH } from './audit-chain.ts';
+import { applyWriteBatch, type AppliedBatch, type WriteTransaction } from './write-path.ts';
 import type {
   Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery, QuarantineEntry, Store, StoredDocument,
   WireDocument, WriteBatch, WriteResult,
@@ -250,84 +250,42 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** One batch, inside its group's transaction (in a savepoint of its own). */
+  /** One batch, inside its group's transaction (in a savepoint of its own): the shared write path over this connection's statements. */
   private writeBatchSync(batch: WriteBatch): WriteResult {
-    const result: WriteResult = { written: [], conflicts: [], rejected: [], noops: 0 };
     const now = Date.now();
     const seqBefore = this.lastSeq;
-    // Several rows for one id in a batch must see each other's writes, as sequential requests would.
-    const pending = new Map<string, StoredDocument>();
-    const objects = new Map<string, WireDocument>();
-    const firstBefore = new Map<string, StoredDocument | undefined>();
     // One lookup for the whole batch instead of a query per row.
     const masters = new Map<string, StoredDocument>();
     for (const row of this.stmts.getMany.all(batch.collection, JSON.stringify(batch.requests.map((r) => r.id)))) {
       masters.set(row.id, toStored(row));
     }
+    const tx: WriteTransaction = {
+      now,
+      nextSeq: () => ++this.lastSeq,
+      putDocuments: (collection, tenantId, writes) => {
+        for (const { stored, doc } of writes) {
+          this.stmts.upsert.run(collection, stored.id, tenantId, stored.seq, doc._deleted ? 1 : 0, stored.json, now);
+        }
+      },
+      putQuarantine: (collection, tenantId, actor, items) => {
+        const actorJson = JSON.stringify(actor);
+        for (const item of items) this.stmts.quarantineInsert.run(collection, item.id, tenantId, actorJson, item.reason, item.json, now);
+      },
+      appendAudit: (entries, index) => this.appendAuditSync(entries, now, index),
+      insertOutbox: (entries) => {
+        for (const entry of entries) this.insertOutbox(entry, now);
+      },
+    };
+    let applied: AppliedBatch;
     try {
-      for (const request of batch.requests) {
-        const master = pending.get(request.id) ?? masters.get(request.id);
-        const decision = request.decide(master);
-        switch (decision.action) {
-          case 'write': {
-            const seq = ++this.lastSeq;
-            const json = documentJson(request, decision.doc);
-            this.stmts.upsert.run(batch.collection, request.id, batch.tenantId, seq, decision.doc._deleted ? 1 : 0, json, now);
-            const stored: StoredDocument = {
-              collection: batch.collection, id: request.id, tenantId: batch.tenantId, seq, json, committedAt: now,
-            };
-            if (!firstBefore.has(request.id)) firstBefore.set(request.id, master);
-            pending.set(request.id, stored);
-            objects.set(request.id, decision.doc);
-            result.written.push(stored);
-            break;
-          }
-          case 'conflict':
-            if (master) result.conflicts.push(master);
-            break;
-          case 'noop':
-            result.noops++;
-            break;
-          case 'reject':
-            this.quarantineSync(batch.collection, request.id, batch.tenantId, batch.actor, decision.reason, request.incoming, now);
-            result.rejected.push({ id: request.id, reason: decision.reason });
-            break;
-        }
-      }
-      // Lets the caller refuse the batch as a whole once every row is decided (rolls back).
-      batch.afterDecisions?.(result);
-      // A document id appears once in the written list, at its last version (already so, in seq order, without repeats).
-      if (pending.size !== result.written.length) result.written = [...pending.values()].sort((a, b) => a.seq - b.seq);
-      if (result.written.length > 0 || result.rejected.length > 0) {
-        const documents = result.written.map((w) => {
-          const before = firstBefore.get(w.id);
-          const beforeRev = before ? revOf(before.json) : undefined;
-          const afterRev = revisionOf(objects.get(w.id), w.json);
-          return { id: w.id, ...(beforeRev ? { beforeRev } : {}), ...(afterRev ? { afterRev } : {}) };
-        });
-        this.appendAuditSync([{
-          tenantId: batch.tenantId, action: 'write', actor: batch.actor, collection: batch.collection, documents,
-          ...(batch.causationId ? { causationId: batch.causationId } : {}),
-          ...(result.rejected.length > 0 || batch.actor.kind === 'hook' ? {
-            details: {
-              ...(batch.actor.kind === 'hook' ? { auto_created: true } : {}),
-              ...(result.rejected.length > 0 ? { rejected: result.rejected } : {}),
-            },
-          } : {}),
-        }], now, batch.auditIndex ?? true);
-      }
-      if (batch.outbox && result.written.length > 0) {
-        const changes = result.written.map((after) => ({ before: firstBefore.get(after.id), after, afterDoc: objects.get(after.id)! }));
-        for (const entry of batch.outbox(changes)) {
-          this.insertOutbox(entry, now);
-        }
-      }
+      applied = applyWriteBatch(batch, masters, tx, batch.outbox);
     } catch (error) {
+      // The savepoint rolls the rows back; the seqs it handed out are handed out again.
       this.lastSeq = seqBefore;
       throw error;
     }
-    if (result.written.length > 0) this.writtenObjects.set(result, result.written.map((w) => objects.get(w.id)!));
-    return result;
+    if (applied.objects.length > 0) this.writtenObjects.set(applied.result, applied.objects);
+    return applied.result;
   }
 
   private quarantineSync(collection: string, id: string, tenantId: string, actor: Actor, reason: string, doc: unknown, now: number): void {

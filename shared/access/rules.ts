@@ -126,6 +126,14 @@ const TECH_TICKETS: Scope = {
 const CREW_STATUS_EVENTS: Scope = { kind: 'where', anyOf: [[unitIs('unitId')]], label: 'status events of your unit' };
 const FINALIZED_EPCRS: Scope = { kind: 'where', anyOf: [[{ field: 'lockedAt', present: true }]], label: 'finalized reports' };
 
+/**
+ * Who receives the server's notices that are not documents (the live feed's `hook:failed`: a
+ * workflow's failed attempt, which names documents and errors of any collection).
+ */
+export const NOTICE_READERS = {
+  'hook:failed': ['admin'],
+} as const satisfies Readonly<Record<string, readonly Role[]>>;
+
 /** What a dispatcher sees of an ePCR: where the crew is in the call, no clinical content. */
 export const DISPATCH_EPCR_FIELDS = ['id', 'tenantId', 'rev', 'status', 'unitId', 'incidentId', 'times', 'lockedAt', '_deleted'] as const;
 

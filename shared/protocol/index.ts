@@ -11,3 +11,4 @@ export * from './errors.ts';
 export * from './rejections.ts';
 export * from './stream.ts';
 export * from './http-client.ts';
+export * from './dev-token.ts';

@@ -4,10 +4,11 @@ import { isCollectionName } from '../../shared/schemas/index.ts';
 import {
   ApiClient, apiErrorOf, CONFLICTS_MERGE, HEADERS, JSON_CONTENT_TYPE, NoticeCode, REJECTIONS_HEADER, SYNC, SYNC_QUERY, type ErrorDetail, type RejectionNotice,
 } from '../../shared/protocol/index.ts';
-import { BATCH_SIZE, COMPRESS_ABOVE_BYTES, LANES, type Lane } from './lanes.ts';
 import {
-  getSession, rowKeyOf, updateStatus, type JsonDoc, type OutboxDb, type OutboxSession, type QueuedRow, type RejectedRow,
-} from './outbox-db.ts';
+  getSession, LANE_ORDER, readBatch, rejectRows, rowKeyOf, settleRows, updateStatus,
+  type Batch, type JsonDoc, type Lane, type OutboxDb, type OutboxSession, type QueuedRow,
+} from '../../client/queue/index.ts';
+import { BATCH_SIZE, COMPRESS_ABOVE_BYTES } from './batching.ts';
 
 export interface DeliveryOptions {
   db: OutboxDb;
@@ -162,35 +163,15 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
   }
 }
 
-async function nextBatch(db: OutboxDb, caps: Map<Lane, number>, held: ReadonlySet<string>): Promise<{ collection: string; rows: QueuedRow[] } | undefined> {
-  for (const lane of [LANES.urgent, LANES.normal, LANES.bulk] as Lane[]) {
-    const limit = caps.get(lane) ?? BATCH_SIZE[lane];
-    const tx = db.transaction('rows');
-    let cursor = await tx.store.index('by-lane').openCursor(IDBKeyRange.bound([lane, 0], [lane, Number.MAX_SAFE_INTEGER]));
-    let collection: string | undefined;
-    const rows: QueuedRow[] = [];
-    // Documents met earlier in this lane (sent in this batch, held, or left for another request):
-    // another writer's later row of one of them waits, so each document's rows go in queue order.
-    const documents = new Set<string>();
-    while (cursor && rows.length < limit) {
-      const row = cursor.value;
-      const document = documentKey(row);
-      if (!documents.has(document)) {
-        documents.add(document);
-        if (!held.has(rowKey(row))) {
-          collection ??= row.collection;
-          if (row.collection === collection && row.schemaVersion === (rows[0]?.schemaVersion ?? row.schemaVersion)) rows.push(row);
-        }
-      }
-      cursor = await cursor.continue();
-    }
-    await tx.done;
-    if (collection && rows.length > 0) return { collection, rows };
+/** The most urgent lane's next batch (client/queue/head.ts), at most its batch size (halved after a 413). */
+async function nextBatch(db: OutboxDb, caps: Map<Lane, number>, held: ReadonlySet<string>): Promise<Batch | undefined> {
+  for (const lane of LANE_ORDER) {
+    const batch = await readBatch(db, lane, caps.get(lane) ?? BATCH_SIZE[lane], (row) => held.has(rowKey(row)));
+    if (batch) return batch;
   }
   return undefined;
 }
 
-const documentKey = (row: { collection: string; id: string }) => `${row.collection}|${row.id}`;
 const rowKey = (row: QueuedRow) => JSON.stringify(rowKeyOf(row));
 
 /**
@@ -204,27 +185,21 @@ async function settleDelivered(
   db: OutboxDb, collection: string, sent: QueuedRow[], conflicts: JsonDoc[], held: Set<string>,
 ): Promise<{ merged: number; held: number }> {
   const conflictById = new Map(conflicts.map((c) => [String(c['id']), c]));
-  const tx = db.transaction('rows', 'readwrite');
   let merged = 0;
   let kept = 0;
-  for (const row of sent) {
-    const current = await tx.store.get(rowKeyOf(row));
-    if (!current) continue;
+  await settleRows(db, sent, (row, current) => {
     const master = conflictById.get(row.id);
     if (master && (looksSealed(current.state) || looksSealed(current.base))) {
       held.add(rowKey(row));
       kept++;
-    } else if (master && isCollectionName(collection)) {
-      const resolved = merge(collection, { ...(row.base ? { base: row.base } : {}), master, incoming: current.state });
-      await tx.store.put({ ...current, base: master, state: resolved, version: current.version + 1 });
-      merged++;
-    } else if (current.version === row.version) {
-      await tx.store.delete(rowKeyOf(row));
-    } else {
-      await tx.store.put({ ...current, base: row.state });
+      return { kind: 'held' };
     }
-  }
-  await tx.done;
+    if (master && isCollectionName(collection)) {
+      merged++;
+      return { kind: 'requeue', base: master, state: merge(collection, { ...(row.base ? { base: row.base } : {}), master, incoming: current.state }) };
+    }
+    return { kind: 'delivered' };
+  });
   return { merged, held: kept };
 }
 
@@ -250,21 +225,9 @@ function refusedRows(rows: QueuedRow[], error: { details?: ErrorDetail[] | undef
   return named.length > 0 ? named : rows;
 }
 
-async function reject(db: OutboxDb, rows: QueuedRow[], code: string, reason: string, at: number): Promise<number> {
-  const tx = db.transaction(['rows', 'rejected'], 'readwrite');
-  for (const row of rows) {
-    const rejected: RejectedRow = {
-      collection: row.collection, id: row.id, state: row.state, code, reason, at,
-      ...(row.rev !== undefined ? { rev: row.rev } : {}), ...(row.writer ? { writer: row.writer } : {}),
-    };
-    await tx.objectStore('rejected').add(rejected);
-    const current = await tx.objectStore('rows').get(rowKeyOf(row));
-    // A newer edit of the same document by the same writer gets its own chance; only the refused
-    // state is set aside. Another writer's row of the document is another key: never touched here.
-    if (current && current.version === row.version) await tx.objectStore('rows').delete(rowKeyOf(row));
-  }
-  await tx.done;
-  return rows.length;
+/** Refused rows go to the queue's rejected list with the server's reason (client/queue/settle.ts). */
+function reject(db: OutboxDb, rows: QueuedRow[], code: string, reason: string, at: number): Promise<number> {
+  return rejectRows(db, rows, code, reason, at);
 }
 
 async function fail(db: OutboxDb, result: DeliveryResult, stoppedBy: NonNullable<DeliveryResult['stoppedBy']>, error: string): Promise<DeliveryResult> {

@@ -1,6 +1,6 @@
 import { deliverOutbox, type DeliveryOptions, type DeliveryResult } from './delivery.ts';
-import { getStatus, openOutboxDb, type OutboxDb } from './outbox-db.ts';
-import { retryDelayMs, summarizeQueue, type QueueSummary } from './queue-status.ts';
+import { getStatus, openOutboxDb, summarizeQueue, type OutboxDb, type QueueSummary } from '../../client/queue/index.ts';
+import { retryDelayMs } from './queue-status.ts';
 
 export interface OutboundQueueOptions extends Omit<DeliveryOptions, 'db'> {
   db?: OutboxDb;

@@ -1,8 +1,5 @@
 import { ApiClient, AUTH, type TokenAnswer } from '../../shared/protocol/index.ts';
-import { getSession, setSession, type OutboxDb, type OutboxSession } from './outbox-db.ts';
-
-/** The Web Lock every page (client/ui/session.ts) and this service worker hold while they rotate the refresh token. */
-export const SESSION_REFRESH_LOCK = 'fieldsync-session-refresh';
+import { getSession, SESSION_REFRESH_LOCK, setSession, type OutboxDb, type OutboxSession } from '../../client/queue/index.ts';
 
 export interface QueueRefreshOptions {
   fetch?: typeof fetch;

@@ -1,17 +1,10 @@
 /// <reference lib="webworker" />
 import type { DeliveryResult } from './delivery.ts';
 import { OutboundQueue } from './outbound-queue.ts';
-import { setSession, enqueueRows, type OutboxDb, type OutboxSession, type PushRowInput } from './outbox-db.ts';
+import {
+  enqueueRows, setSession, STATUS_CHANNEL, SYNC_TAG, type OutboxDb, type OutboxMessage, type OutboxSession,
+} from '../../client/queue/index.ts';
 import { refreshQueueSession } from './session-refresh.ts';
-
-export const SYNC_TAG = 'fieldsync-outbox';
-export const STATUS_CHANNEL = 'fieldsync-outbox';
-
-export type OutboxMessage =
-  | { type: 'fieldsync:session'; session: OutboxSession }
-  | { type: 'fieldsync:kick' }
-  | { type: 'fieldsync:status' }
-  | { type: 'fieldsync:enqueue'; collection: string; schemaVersion: number; rows: PushRowInput[] };
 
 /**
  * How long one `sync` (or `periodicsync`) event may keep trying when it cannot hand over to a

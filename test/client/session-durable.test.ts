@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readDeviceRecord } from '../../client/ui/device-records.ts';
 import { loadSession, restoreSession, saveSession, SESSION_KEY, type Session } from '../../client/ui/session.ts';
 import { handOverSession } from '../../client/ui/sw-queue.ts';
-import { getSession, openOutboxDb, setSession } from '../../sw/queue/outbox-db.ts';
+import { getSession, openOutboxDb, setSession } from '../../client/queue/index.ts';
 
 function memoryStorage(): Storage {
   const map = new Map<string, string>();

@@ -6,7 +6,7 @@ import type { QueueProtection } from '../../client/sync/queue-seal.ts';
 import { startSync, type SyncEngine } from '../../client/sync/sync-engine.ts';
 import { DocumentWriter } from '../../client/sync/writes.ts';
 import type { CollectionName } from '../../shared/schemas/index.ts';
-import type { OutboxDb } from '../../sw/queue/outbox-db.ts';
+import type { OutboxDb } from '../../client/queue/index.ts';
 
 export interface TestDevice {
   db: RxDatabase;

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../server/auth/identity.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { deliverOutbox, enqueueRows, openOutboxDb, retryDelayMs, setSession, summarizeQueue } from '../../sw/queue/index.ts';
+import { enqueueRows, openOutboxDb, setSession, summarizeQueue } from '../../client/queue/index.ts';
+import { deliverOutbox, retryDelayMs } from '../../sw/queue/index.ts';
 import { newEpcr } from '../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 

@@ -4,7 +4,8 @@ import { devToken } from '../../server/auth/identity.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { schemaVersionOf } from '../../shared/schemas/index.ts';
-import { deliverOutbox, enqueueRows, openOutboxDb, setSession, summarizeQueue, type OutboxDb } from '../../sw/queue/index.ts';
+import { enqueueRows, openOutboxDb, setSession, summarizeQueue, type OutboxDb } from '../../client/queue/index.ts';
+import { deliverOutbox } from '../../sw/queue/index.ts';
 import { newEpcr, newGpsPoint } from '../helpers/factories.ts';
 import { freePort, makeDataDir, startTestServer, type TestServer } from '../helpers/server.ts';
 

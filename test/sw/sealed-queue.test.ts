@@ -13,9 +13,8 @@ import { toBase64url } from '../../shared/crypto/base64url.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { schemaVersionOf } from '../../shared/schemas/index.ts';
-import {
-  deliverOutbox, enqueueRows, openOutboxDb, refreshQueueSession, setSession, summarizeQueue, type OutboxDb, type OutboxSession, type PushRowInput,
-} from '../../sw/queue/index.ts';
+import { enqueueRows, openOutboxDb, setSession, summarizeQueue, type OutboxDb, type OutboxSession, type PushRowInput } from '../../client/queue/index.ts';
+import { deliverOutbox, refreshQueueSession } from '../../sw/queue/index.ts';
 import { createDevice, eventually } from '../helpers/device.ts';
 import { newEpcr, newGpsPoint } from '../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';

@@ -14,9 +14,8 @@ import { devToken } from '../../server/auth/identity.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { schemaVersionOf } from '../../shared/schemas/index.ts';
-import {
-  deliverOutbox, enqueueRows, openOutboxDb, queuedRows, setSession, summarizeQueue, type OutboxDb, type PushRowInput, type QueueWriter,
-} from '../../sw/queue/index.ts';
+import { enqueueRows, openOutboxDb, queuedRows, setSession, summarizeQueue, type OutboxDb, type PushRowInput, type QueueWriter } from '../../client/queue/index.ts';
+import { deliverOutbox } from '../../sw/queue/index.ts';
 import { newEpcr } from '../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { PASSWORD, sealedWith, serverEpcr as serverEpcrOf, signIn, type SignedIn } from './support.ts';

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { devToken } from '../../server/auth/identity.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { enqueueRows, installOutboundQueue, openOutboxDb, setSession, summarizeQueue, SYNC_TAG, type OutboundQueue, type OutboxDb } from '../../sw/queue/index.ts';
+import { enqueueRows, openOutboxDb, setSession, summarizeQueue, SYNC_TAG, type OutboxDb } from '../../client/queue/index.ts';
+import { installOutboundQueue, type OutboundQueue } from '../../sw/queue/index.ts';
 import { newEpcr } from '../helpers/factories.ts';
 import { freePort, startTestServer, type TestServer } from '../helpers/server.ts';
 

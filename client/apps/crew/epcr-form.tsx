@@ -11,15 +11,15 @@ import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { validateEpcrForFinalize } from '../../../server/hooks/epcr-validation.ts';
 import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
-import { epcrSchema } from '../../../shared/schemas/epcrs.ts';
 import type { Path } from '../../worker/api.ts';
 import { ActionError, useAction } from '../../ui/action.tsx';
 import { flushAll, invalidDrafts, journalEntry, journalOf, journalReplayed, onJournalChange } from '../../ui/autosave.ts';
-import { Badge, go, ListField, markReady, SelectField, TextField } from '../../ui/components.tsx';
+import { Badge, go, markReady, SelectField, TextField } from '../../ui/components.tsx';
 import { database, useDoc, write } from '../../ui/db.ts';
 import { uuid } from '../../ui/ids.ts';
 import type { Session } from '../../ui/session.ts';
 import { clockOf } from '../../ui/time.ts';
+import { pickListAt } from './codes.ts';
 import { nothingTyped, prefillFromCall } from './report-content.ts';
 import { backToList } from './return-to.ts';
 import { openPlace, placeInRoute, revealField } from './sections/reveal.ts';
@@ -45,12 +45,6 @@ const LEGENDS: Readonly<Record<SectionAnchor, string>> = {
   response: 'Call (response and dispatch)', patient: 'Patient', situation: 'Situation', history: 'History', vitals: 'Vitals',
   treatment: 'Medications and procedures', narrative: 'Narrative', disposition: 'Disposition and destination', times: 'Times', billing: 'Billing',
 };
-
-/** A list of short texts edited one per line (allergies, history, home medications): a list in the report, limits from its schema. */
-function LinesField(props: FieldProps & { value: string[] | undefined }) {
-  const list = epcrSchema.properties.history.properties[props.path[1] as 'allergies' | 'medicalHistory' | 'currentMedications'];
-  return <ListField {...props} maxItems={list.maxItems} maxItemLength={list.items.maxLength} />;
-}
 
 /** A section's name as the section list shows it (sections/model.ts is the one source). */
 const sectionLabel = (anchor: SectionAnchor): string => SECTIONS.find(([a]) => a === anchor)![1];
@@ -130,8 +124,6 @@ function FinalizeButton({ id, epcr, missing, reveal }: { id: string; epcr: Epcr;
     </>
   );
 }
-
-export { LinesField };
 
 /** The lines fields (they save through their own component, not the form's field helper). */
 const LINES_PATHS: readonly Path[] = [['history', 'allergies'], ['history', 'medicalHistory'], ['history', 'currentMedications']];
@@ -240,7 +232,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const kit: FormKit = {
     epcr, id, disabled, session, incident, localHints, serverErrors, field,
     text: (path, label, value, extra = {}) => <TextField {...field(path, label)} value={value} maxLength={200} {...extra} />,
-    select: (path, label, value, options) => <SelectField {...field(path, label)} value={value} options={options} />,
+    select: (path, label, value) => <SelectField {...field(path, label)} value={value} options={pickListAt(path)} />,
     focusItem: setFocusItem,
     action,
   };

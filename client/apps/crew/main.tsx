@@ -6,6 +6,7 @@ import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
 import { ActionError, useAction } from '../../ui/action.tsx';
 import { boot } from '../../ui/boot.tsx';
 import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
+import { priorityClass, priorityText } from '../../ui/dispatch-priority.ts';
 import { useQuery, write } from '../../ui/db.ts';
 import { uuid } from '../../ui/ids.ts';
 import type { Session } from '../../ui/session.ts';
@@ -73,7 +74,7 @@ function CallList({ session }: { session: Session }) {
             <li key={incident.id} class="card" data-testid="call" data-id={incident.id} data-current={String(isCurrent(incident))}>
               <div class="row" style="justify-content:space-between">
                 <h3>Call {incident.incidentNumber}</h3>
-                <span class="row">{incident.priority && <span class={`tag ${incident.priority.toLowerCase()}`}>{incident.priority}</span>}<Badge badge={badge} /></span>
+                <span class="row">{incident.priority && <span class={`tag ${priorityClass(incident.priority)}`}>{priorityText(incident.priority)}</span>}<Badge badge={badge} /></span>
               </div>
               <div>{incident.complaint ?? 'No complaint given'}</div>
               <div class="meta">{[incident.address?.street, incident.address?.city].filter(Boolean).join(', ') || 'No address'} · {isCurrent(incident) ? incident.status : incident.timeline?.backInService && ACTIVE.has(incident.status) ? 'finished (back in service)' : incident.status}</div>

@@ -3,13 +3,16 @@
  * and whether a report still holds only that (nothing typed), so an accidental report can be
  * discarded without losing anything. Pure: no database.
  */
+import { isCodeOf } from '../../../shared/nemsis/codes.ts';
 import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
 
 const compact = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== ''));
 
 /** What a report for `incident` starts with (response, dispatch, scene, times), as the tablet and the server fill it. */
 export function prefillFromCall(incident: Incident, unitId: string): Partial<Epcr> {
-  const dispatch = compact({ complaint: incident.complaint, priority: incident.priority, cadRecordId: incident.cadRecordId });
+  // Only an eDispatch.05 code is the report's priority; a CAD's own text ("P1") stays on the incident.
+  const priority = incident.priority && isCodeOf('eDispatch.05', incident.priority) ? incident.priority : undefined;
+  const dispatch = compact({ complaint: incident.complaint, priority, cadRecordId: incident.cadRecordId });
   const scene = compact({ address: incident.address, location: incident.location });
   const times = compact({ ...(incident.timeline ?? {}) });
   return {

@@ -12,6 +12,7 @@ import { ActionError, useAction, WriteRefusedError } from '../../ui/action.tsx';
 import { boot } from '../../ui/boot.tsx';
 import { BillingApp } from './billing.tsx';
 import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
+import { DEFAULT_DISPATCH_PRIORITY, dispatchPriorityOptions, priorityClass, priorityText } from '../../ui/dispatch-priority.ts';
 import { database, useQuery, write } from '../../ui/db.ts';
 import { incidentIdFor } from '../../ui/ids.ts';
 import { IncidentActions } from './incident-actions.tsx';
@@ -203,7 +204,7 @@ function Board({ session }: { session: Session }) {
               return (
                 <tr key={incident.id} data-testid="incident-row" data-incident={incident.incidentNumber} class={selected === incident.id ? 'selected' : ''}>
                   <td>
-                    <strong>{incident.incidentNumber}</strong> {incident.priority && <span class={`tag ${incident.priority.toLowerCase()}`}>{incident.priority}</span>}
+                    <strong>{incident.incidentNumber}</strong> {incident.priority && <span class={`tag ${priorityClass(incident.priority)}`}>{priorityText(incident.priority)}</span>}
                     <div>{incident.complaint ?? ''}</div>
                     <div class="meta">{incident.status} <Badge badge={view.badge} /></div>
                   </td>
@@ -275,7 +276,7 @@ function NewIncident({ session }: { session: Session }) {
   const units = useQuery<Unit>('units', {});
   const t = offsetDateTime();
   const stamp = `${t.slice(2, 4)}${t.slice(5, 7)}${t.slice(8, 10)}-${t.slice(11, 13)}${t.slice(14, 16)}${t.slice(17, 19)}`;
-  const [form, setForm] = useState<NewIncidentForm>({ incidentNumber: `D${stamp}`, complaint: '', priority: 'P2', street: '', city: '', zip: '', lat: '', lng: '', unit: '' });
+  const [form, setForm] = useState<NewIncidentForm>({ incidentNumber: `D${stamp}`, complaint: '', priority: DEFAULT_DISPATCH_PRIORITY, street: '', city: '', zip: '', lat: '', lng: '', unit: '' });
   // Problems found at the last "Create incident", by field; a field's goes when it is edited.
   const [problems, setProblems] = useState<Partial<Record<keyof NewIncidentForm, string>>>({});
   const create = useAction();
@@ -343,7 +344,7 @@ function NewIncident({ session }: { session: Session }) {
       <div class="grid">
         {field('incidentNumber', 'Incident number', { required: true }, { required: true })}
         <div class="field"><label for="ni-priority">Priority</label>
-          <select id="ni-priority" value={form.priority} onChange={set('priority')} {...declared('priority', 'select')}>{['P1', 'P2', 'P3', 'P4'].map((p) => <option key={p}>{p}</option>)}</select></div>
+          <select id="ni-priority" value={form.priority} onChange={set('priority')} {...declared('priority', 'select')}>{dispatchPriorityOptions().map(([code, label]) => <option key={code} value={code}>{label}</option>)}</select></div>
         {field('complaint', 'Complaint')}
         {field('street', 'Street')}
         {field('city', 'City')}

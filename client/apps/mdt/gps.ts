@@ -8,17 +8,18 @@
  * database and terminates its worker, taking the database key with it (client/ui/lock-screen.tsx),
  * so the recorder belongs to the page, not to the screen: it keeps watching the position, and
  * while no database is attached it hands each batch straight to the service worker's outbound
- * queue (the IndexedDB `fieldsync-outbox`), which delivers it as it delivers everything else.
+ * queue (client/queue/), which delivers it as it delivers everything else.
  * Position fixes are not patient data (`gps_points` is neither PHI nor sealed on the device,
  * shared/access/rules.ts), so this path needs no key and the PHI stays locked. The unlocked app
  * gets the points back through its normal pull. Without a service worker (the very first load)
  * fixes wait in memory until the database is attached again.
  */
 import { signal } from '@preact/signals';
+import { distanceM } from '../../../shared/domain/distance.ts';
 import { nextRevision } from '../../../shared/revision.ts';
 import { deviceRevisionTag } from '../../sync/writes.ts';
 import { collectionSchemas } from '../../../shared/schemas/index.ts';
-import { enqueueRows, openOutboxDb } from '../../../sw/queue/outbox-db.ts';
+import { enqueueRows, withOutbox } from '../../queue/index.ts';
 import { uuid } from '../../ui/ids.ts';
 import { kickServiceWorker } from '../../ui/sw-queue.ts';
 import { offsetDateTime } from '../../ui/time.ts';
@@ -53,14 +54,6 @@ export interface GpsRecorder {
 }
 
 export const gpsState = signal<{ state: 'off' | 'waiting' | 'on' | 'denied' | 'unavailable'; last?: Fix; recorded: number; buffered: number; message?: string }>({ state: 'off', recorded: 0, buffered: 0 });
-
-export function distanceM(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLng = (b.lng - a.lng) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) ** 2;
-  return 2 * 6_371_000 * Math.asin(Math.min(1, Math.sqrt(h)));
-}
 
 /** A kept fix with the id it is stored under: the same on every attempt, so a retry through the other path is no duplicate. */
 interface KeptFix { id: string; fix: Fix }
@@ -120,13 +113,8 @@ function startRecorder(options: GpsOptions): GpsRecorder {
     if (!('serviceWorker' in navigator) || !navigator.serviceWorker.controller) {
       throw new Error('no service worker yet to hand positions to while the app is locked; kept until it is unlocked');
     }
-    const db = await openOutboxDb();
-    try {
-      const rows = docs.map((doc) => ({ newDocumentState: { ...doc, rev: nextRevision(undefined, revisionTag()), _deleted: false } }));
-      await enqueueRows(db, 'gps_points', collectionSchemas.gps_points.version, rows, Date.now(), { userId: o.userId });
-    } finally {
-      db.close();
-    }
+    const rows = docs.map((doc) => ({ newDocumentState: { ...doc, rev: nextRevision(undefined, revisionTag()), _deleted: false } }));
+    await withOutbox((db) => enqueueRows(db, 'gps_points', collectionSchemas.gps_points.version, rows, Date.now(), { userId: o.userId }));
     void kickServiceWorker({ backgroundSync: true }).catch(() => undefined);
   };
 

@@ -9,6 +9,7 @@ import type { Incident, Unit, UnitStatusEvent } from '../../../shared/schemas/in
 import { ActionError, useAction } from '../../ui/action.tsx';
 import { boot } from '../../ui/boot.tsx';
 import { AppShell, Badge, markReady } from '../../ui/components.tsx';
+import { priorityClass, priorityText } from '../../ui/dispatch-priority.ts';
 import { database, useQuery, write } from '../../ui/db.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
 import { recordField } from '../../ui/record-field.ts';
@@ -101,7 +102,7 @@ function Mdt({ session }: { session: Session }) {
           {assignment ? (
             <>
               <p style="font-size:1.3rem;margin:4px 0"><strong>Call {assignment.incidentNumber}</strong>
-                {assignment.priority && <> <span class={`tag ${assignment.priority.toLowerCase()}`}>{assignment.priority}</span></>}</p>
+                {assignment.priority && <> <span class={`tag ${priorityClass(assignment.priority)}`}>{priorityText(assignment.priority)}</span></>}</p>
               <p style="margin:4px 0">{assignment.complaint ?? 'No complaint given'}</p>
               <p style="margin:4px 0">{[assignment.address?.street, assignment.address?.apartment, assignment.address?.city].filter(Boolean).join(', ') || 'No address'}
                 {assignment.address?.crossStreet ? ` (at ${assignment.address.crossStreet})` : ''}</p>

@@ -12,7 +12,7 @@
  */
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import { buildEmsDataSetXml, type NemsisAgency } from '../../nemsis/emsdataset.ts';
-import { validateEmsDataSet } from '../../nemsis/validate.ts';
+import { validateEmsDataSetXsd } from '../../nemsis/validate.ts';
 import type { EffectContext, Workflow } from '../types.ts';
 import { amendedReport } from './amended-report.ts';
 import { becameLocked, read, type KeyedLock } from './support.ts';
@@ -50,7 +50,7 @@ async function exportReport(ctx: EffectContext, deps: NemsisExportDeps, epcrId: 
     const report = amendedReport(original as Epcr, addenda);
     const xml = buildEmsDataSetXml(report, deps.agency);
     if (deps.xsdDir) {
-      const result = await validateEmsDataSet(xml, { xsdDir: deps.xsdDir });
+      const result = await validateEmsDataSetXsd(xml, { xsdDir: deps.xsdDir });
       if (!result.valid) {
         const what = addenda.length > 0 ? `with ${addenda.length} addend${addenda.length === 1 ? 'um' : 'a'} applied ` : '';
         throw new Error(`NEMSIS export of ePCR ${epcrId} ${what}does not validate against the XSD: ${result.errors.slice(0, 20).join('; ')}`);

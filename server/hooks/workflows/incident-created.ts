@@ -3,13 +3,12 @@
  * the CAD (ems-domain §1.9) so the crew does not re-type it. The stub's id is derived from
  * (tenant, incident, unit): the crew's tablet adopts that UUID, and the stub is made once.
  */
+import { isCodeOf } from '../../../shared/nemsis/codes.ts';
 import type { Epcr, WireDoc } from '../../../shared/schemas/index.ts';
 import type { EffectContext, Workflow } from '../types.ts';
 import { fillEpcrTimes, timesMissingFrom } from './epcr-times.ts';
 import { compact, read, stubEpcrId, text, writeDoc, type Draft } from './support.ts';
 
-/** eResponse.07 codes (unit capability); a unit's free-text capability is only copied when it is one. */
-const UNIT_CAPABILITY_CODE = /^2207[0-9]{3}$/;
 
 export function stubFromIncident(
   tenantId: string,
@@ -20,9 +19,12 @@ export function stubFromIncident(
   const response: Epcr['response'] = compact({
     incidentNumber: incident.incidentNumber,
     callSign: unit?.callSign,
-    unitCapability: unit?.capability && UNIT_CAPABILITY_CODE.test(unit.capability) ? unit.capability : undefined,
+    // A unit's capability and the call's priority are copied only when they are codes of their elements:
+    // a CAD's own text ("P2", "ALS") in eDispatch.05 or eResponse.07 fails the XSD (issue 16).
+    unitCapability: unit?.capability && isCodeOf('eResponse.07', unit.capability) ? unit.capability : undefined,
   });
-  const dispatch: Epcr['dispatch'] = compact({ complaint: incident.complaint, priority: incident.priority, cadRecordId: incident.cadRecordId });
+  const priority = incident.priority && isCodeOf('eDispatch.05', incident.priority) ? incident.priority : undefined;
+  const dispatch: Epcr['dispatch'] = compact({ complaint: incident.complaint, priority, cadRecordId: incident.cadRecordId });
   const scene: Epcr['scene'] = compact({ address: incident.address, location: incident.location });
   const times = timesMissingFrom(undefined, incident.timeline);
   return compact({

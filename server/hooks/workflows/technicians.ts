@@ -8,6 +8,7 @@
  * reading what was committed since. Commit order, not the device's `recordedAt`, decides which
  * fix is the latest, as the gps_points schema prescribes.
  */
+import { distanceM } from '../../../shared/domain/distance.ts';
 import type { Store } from '../../store/types.ts';
 
 export const EQUALLY_NEAR_M = 200;
@@ -23,15 +24,6 @@ interface TenantView {
   positions: Map<string, Position & { recordedAt: string }>;
   jobsSeq: number;
   jobs: Map<string, { assigneeId?: string; status?: string }>;
-}
-
-/** Great-circle distance in metres. */
-export function distanceM(a: Position, b: Position): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLng = (b.lng - a.lng) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) ** 2;
-  return 2 * 6_371_000 * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
 /** The technician to assign, or undefined when none is known. Without a site position, the least loaded. */

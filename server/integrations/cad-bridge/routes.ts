@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { patternOf, SOCKET_BRIDGE, type Role, type SocketBridgeSend } from '../../../shared/protocol/index.ts';
 import type { WorkflowRegistry } from '../../hooks/registry.ts';
 import { HttpError } from '../../http/errors.ts';
+import { actorOf } from '../../auth/actor.ts';
 import type { Store } from '../../store/types.ts';
 import type { CadBridge } from './bridge.ts';
 import type { CadInboundEvent } from './events.ts';
@@ -46,9 +47,7 @@ export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: C
         throw new HttpError(400, 'BAD_BODY', `POST ${patternOf(send)} takes a JSON object.`);
       }
       const identity = request.identity;
-      const writer = new CadInbound(options.store, options.workflows, identity.tenantId, {
-        kind: 'device', tenantId: identity.tenantId, userId: identity.userId, deviceId: identity.deviceId, role: identity.role,
-      }, app.collectionRegistry);
+      const writer = new CadInbound(options.store, options.workflows, identity.tenantId, actorOf(identity), app.collectionRegistry);
       try {
         await writer.apply(event, request.body);
       } catch (error) {

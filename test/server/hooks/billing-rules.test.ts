@@ -5,7 +5,8 @@ import {
 import { claimLines } from '../../../server/hooks/workflows/claims.ts';
 import { hospitalNoticeBundle, latestVitals } from '../../../server/hooks/workflows/fhir.ts';
 import { offsetDateTime } from '../../../server/hooks/workflows/support.ts';
-import { chooseTechnician, distanceM } from '../../../server/hooks/workflows/technicians.ts';
+import { distanceM } from '../../../shared/domain/distance.ts';
+import { chooseTechnician } from '../../../server/hooks/workflows/technicians.ts';
 import { manyVitalsEpcr, overdoseEpcr } from '../nemsis/fixtures.ts';
 
 describe('billing record from an ePCR', () => {

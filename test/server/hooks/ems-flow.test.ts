@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { billingRecordId, claimId, nemsisArtifactKey, stubEpcrId } from '../../../server/hooks/workflows/index.ts';
-import { validateEmsDataSet } from '../../../server/nemsis/validate.ts';
+import { validateEmsDataSetXsd } from '../../../server/nemsis/validate.ts';
 import type { BillingRecord, Claim, Epcr, Incident } from '../../../shared/schemas/index.ts';
 import { createDevice, eventually, type TestDevice } from '../../helpers/device.ts';
 import type { TestServer } from '../../helpers/server.ts';
@@ -193,7 +193,7 @@ describe('from CAD incident to locked, billed, exported and notified report', ()
     expect(artifact?.contentType).toBe('application/xml');
     expect(artifact!.content).toContain(`<PatientCareReport UUID="${epcrId}">`);
     expect(artifact!.content).toContain('<eResponse.03>2024-046512</eResponse.03>');
-    expect(await validateEmsDataSet(artifact!.content, { xsdDir })).toEqual({ valid: true, errors: [] });
+    expect(await validateEmsDataSetXsd(artifact!.content, { xsdDir })).toEqual({ valid: true, errors: [] });
 
     expect((await all(server, 'billing_records', TENANT)).length).toBe(1);
     expect((await all(server, 'claims', TENANT)).length).toBe(1);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildEmsDataSetXml, NemsisExportError } from '../../../server/nemsis/emsdataset.ts';
-import { validateEmsDataSet } from '../../../server/nemsis/validate.ts';
+import { validateEmsDataSetXsd } from '../../../server/nemsis/validate.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import { agency, cancelledPriorToArrivalEpcr, manyVitalsEpcr, motorVehicleCollisionEpcr, overdoseEpcr } from './fixtures.ts';
 
@@ -13,7 +13,7 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const xsdDir = process.env.NEMSIS_DIR ?? path.resolve(repoRoot, '../shared/nemsis');
 
 async function expectValid(xml: string): Promise<void> {
-  const result = await validateEmsDataSet(xml, { xsdDir });
+  const result = await validateEmsDataSetXsd(xml, { xsdDir });
   expect(result.errors).toEqual([]);
   expect(result.valid).toBe(true);
 }
@@ -162,12 +162,12 @@ describe('EMSDataSet mapping rules', () => {
   });
 });
 
-describe('validateEmsDataSet', () => {
+describe('validateEmsDataSetXsd', () => {
   it('accepts the official overdose sample and rejects the official XSD-failure sample', async () => {
-    const pass = await validateEmsDataSet(await readFile(path.join(xsdDir, 'samples/2025-EMS-1-Overdose_v351.xml'), 'utf8'), { xsdDir });
+    const pass = await validateEmsDataSetXsd(await readFile(path.join(xsdDir, 'samples/2025-EMS-1-Overdose_v351.xml'), 'utf8'), { xsdDir });
     expect(pass).toEqual({ valid: true, errors: [] });
 
-    const fail = await validateEmsDataSet(await readFile(path.join(xsdDir, 'samples/2025-EMS-FailXsd_v351.xml'), 'utf8'), { xsdDir });
+    const fail = await validateEmsDataSetXsd(await readFile(path.join(xsdDir, 'samples/2025-EMS-FailXsd_v351.xml'), 'utf8'), { xsdDir });
     expect(fail.valid).toBe(false);
     expect(fail.errors.join('\n')).toMatch(/eSituation\.19, eSituation\.20/);
   });
@@ -176,7 +176,7 @@ describe('validateEmsDataSet', () => {
     const xml = buildEmsDataSetXml(overdoseEpcr(), agency);
     const withoutPcrNumber = xml.split('\n').filter((line) => !line.includes('<eRecord.01>')).join('\n');
     expect(withoutPcrNumber).not.toBe(xml);
-    const result = await validateEmsDataSet(withoutPcrNumber, { xsdDir });
+    const result = await validateEmsDataSetXsd(withoutPcrNumber, { xsdDir });
     expect(result.valid).toBe(false);
     expect(result.errors.join('\n')).toContain('eRecord.01');
   });
@@ -186,13 +186,13 @@ describe('validateEmsDataSet', () => {
     epcr.times = { ...epcr.times, unitNotified: '2024-10-08T00:22:01Z' };
     const xml = buildEmsDataSetXml(epcr, agency);
     expect(values(xml, 'eTimes.03')).toEqual(['2024-10-08T00:22:01Z']); // written as is, never re-zoned
-    const result = await validateEmsDataSet(xml, { xsdDir });
+    const result = await validateEmsDataSetXsd(xml, { xsdDir });
     expect(result.valid).toBe(false);
     expect(result.errors.join('\n')).toMatch(/eTimes\.03.*2024-10-08T00:22:01Z/);
   });
 
   it('reports a malformed document as invalid rather than throwing', async () => {
-    const result = await validateEmsDataSet('<EMSDataSet><Header></EMSDataSet>', { xsdDir });
+    const result = await validateEmsDataSetXsd('<EMSDataSet><Header></EMSDataSet>', { xsdDir });
     expect(result.valid).toBe(false);
     expect(result.errors[0]).toMatch(/^line 1: /);
   });
@@ -200,7 +200,7 @@ describe('validateEmsDataSet', () => {
   it('throws when the schema directory is wrong', async () => {
     const emptyDir = await mkdtemp(path.join(os.tmpdir(), 'nemsis-no-xsd-'));
     try {
-      await expect(validateEmsDataSet('<x/>', { xsdDir: emptyDir })).rejects.toThrow(/EMSDataSet_v3\.xsd/);
+      await expect(validateEmsDataSetXsd('<x/>', { xsdDir: emptyDir })).rejects.toThrow(/EMSDataSet_v3\.xsd/);
     } finally {
       await rm(emptyDir, { recursive: true, force: true });
     }
@@ -210,7 +210,7 @@ describe('validateEmsDataSet', () => {
     const savedPath = process.env.PATH;
     process.env.PATH = path.join(os.tmpdir(), 'nemsis-no-such-bin');
     try {
-      await expect(validateEmsDataSet('<x/>', { xsdDir })).rejects.toThrow(/libxml2-utils/);
+      await expect(validateEmsDataSetXsd('<x/>', { xsdDir })).rejects.toThrow(/libxml2-utils/);
     } finally {
       process.env.PATH = savedPath;
     }

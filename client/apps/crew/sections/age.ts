@@ -3,15 +3,10 @@
  * from one year on, months under a year, days under a month. Counted on the day of the call
  * (the age a report states is the age at the incident), or today for a report without times.
  */
-import { AGE_UNITS } from '../codes.ts';
+import { pickCode } from '../codes.ts';
 
-/** The ePatient.16 code with this label in the form's list (one source for the codes). */
-function ageUnit(label: 'Years' | 'Months' | 'Days'): string {
-  const code = AGE_UNITS.find(([, l]) => l === label)?.[0];
-  if (!code) throw new Error(`AGE_UNITS has no "${label}"`);
-  return code;
-}
-const AGE_UNIT = { years: ageUnit('Years'), months: ageUnit('Months'), days: ageUnit('Days') } as const;
+/** The ePatient.16 codes the age is given in (by their XSD labels: one source for the codes). */
+const AGE_UNIT = { years: pickCode('patient.ageUnits', 'Years'), months: pickCode('patient.ageUnits', 'Months'), days: pickCode('patient.ageUnits', 'Days') } as const;
 
 export interface Age { age: number; units: string; words: string }
 

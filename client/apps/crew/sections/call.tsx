@@ -2,7 +2,6 @@
 import type { JSX } from 'preact';
 import { ActionError } from '../../../ui/action.tsx';
 import { write } from '../../../ui/db.ts';
-import * as codes from '../codes.ts';
 import type { FormKit } from './kit.ts';
 
 export function callSection({ epcr, id, disabled, session, text, select, action }: FormKit): JSX.Element {
@@ -19,10 +18,11 @@ export function callSection({ epcr, id, disabled, session, text, select, action 
         {text(['response', 'incidentNumber'], 'Incident number', epcr.response?.incidentNumber)}
         {text(['response', 'callSign'], 'Call sign', epcr.response?.callSign)}
         {text(['response', 'vehicleNumber'], 'Vehicle number', epcr.response?.vehicleNumber)}
-        {select(['response', 'serviceType'], 'Type of service', epcr.response?.serviceType, codes.SERVICE_TYPE)}
-        {select(['response', 'unitCapability'], 'Unit capability', epcr.response?.unitCapability, codes.UNIT_CAPABILITY)}
-        {select(['response', 'responseMode'], 'Response mode', epcr.response?.responseMode, codes.RESPONSE_MODE)}
-        {select(['dispatch', 'reason'], 'Dispatch reason', epcr.dispatch?.reason, codes.DISPATCH_REASON)}
+        {select(['response', 'serviceType'], 'Type of service', epcr.response?.serviceType)}
+        {select(['response', 'unitCapability'], 'Unit capability', epcr.response?.unitCapability)}
+        {select(['response', 'responseMode'], 'Response mode', epcr.response?.responseMode)}
+        {select(['dispatch', 'reason'], 'Dispatch reason', epcr.dispatch?.reason)}
+        {select(['dispatch', 'priority'], 'Dispatch priority', epcr.dispatch?.priority)}
         {text(['dispatch', 'complaint'], 'Complaint given by dispatch', epcr.dispatch?.complaint)}
       </div>
     </>

@@ -1,8 +1,7 @@
 /** History: allergies, medical history, home medications (lists, one per line) and last oral intake. */
 import type { JSX } from 'preact';
 import { TimeField } from '../../../ui/components.tsx';
-// The lines field is defined with the form (client/apps/crew/epcr-form.tsx).
-import { LinesField } from '../epcr-form.tsx';
+import { LinesField } from './lines-field.tsx';
 import type { FormKit } from './kit.ts';
 
 export function historySection({ epcr, field }: FormKit): JSX.Element {

@@ -43,7 +43,8 @@ export interface FormKit {
   serverErrors: ReadonlyMap<string, string>;
   field(path: Path, label: string): FieldProps;
   text(path: Path, label: string, value: string | undefined, extra?: Record<string, unknown>): JSX.Element;
-  select(path: Path, label: string, value: string | undefined, options: readonly (readonly [string, string])[]): JSX.Element;
+  /** A coded field: its options are the codes of the NEMSIS element its path exports to (codes.ts PICK_LISTS). */
+  select(path: Path, label: string, value: string | undefined): JSX.Element;
   /** Puts the cursor in the first field of a list item once it is on screen (after adding one). */
   focusItem(itemId: string): void;
   /**

@@ -5,7 +5,6 @@ import type { Epcr } from '../../../../shared/schemas/index.ts';
 import { NumberField } from '../../../ui/components.tsx';
 import { journalEntry } from '../../../ui/autosave.ts';
 import { write } from '../../../ui/db.ts';
-import * as codes from '../codes.ts';
 import { ageFromBirth, callDay, dateOfBirthProblem } from './age.ts';
 import type { FormKit } from './kit.ts';
 
@@ -64,9 +63,9 @@ export function patientSection(kit: FormKit): JSX.Element {
         validate: (value: string) => dateOfBirthProblem(value, callDay(epcr)),
       })}
       <NumberField {...field(['patient', 'age'], 'Age')} value={epcr.patient?.age} integer min={0} max={150} />
-      {select(['patient', 'ageUnits'], 'Age in', epcr.patient?.ageUnits, codes.AGE_UNITS)}
+      {select(['patient', 'ageUnits'], 'Age in', epcr.patient?.ageUnits)}
       <AgeFromBirth epcr={epcr} id={id} disabled={disabled} />
-      {select(['patient', 'sex'], 'Sex', epcr.patient?.sex, codes.SEX)}
+      {select(['patient', 'sex'], 'Sex', epcr.patient?.sex)}
       {text(['patient', 'phone'], 'Phone', epcr.patient?.phone, { maxLength: 20, inputMode: 'tel' })}
       {text(['patient', 'address', 'street'], 'Street', epcr.patient?.address?.street)}
       {text(['patient', 'address', 'city'], 'City', epcr.patient?.address?.city)}

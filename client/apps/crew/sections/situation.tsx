@@ -1,7 +1,6 @@
 /** Situation: what happened and how sick the patient is (eSituation). */
 import type { JSX } from 'preact';
 import { TimeField } from '../../../ui/components.tsx';
-import * as codes from '../codes.ts';
 import type { FormKit } from './kit.ts';
 
 export function situationSection({ epcr, field, text, select }: FormKit): JSX.Element {
@@ -11,8 +10,8 @@ export function situationSection({ epcr, field, text, select }: FormKit): JSX.El
       <TimeField {...field(['situation', 'onset'], 'Onset')} value={epcr.situation?.onset} />
       <TimeField {...field(['situation', 'lastKnownWell'], 'Last known well')} value={epcr.situation?.lastKnownWell} />
       {text(['situation', 'primaryImpression'], 'Primary impression (ICD-10)', epcr.situation?.primaryImpression, { maxLength: 20 })}
-      {select(['situation', 'acuity'], 'Acuity', epcr.situation?.acuity, codes.ACUITY)}
-      {select(['situation', 'possibleInjury'], 'Possible injury', epcr.situation?.possibleInjury, codes.YES_NO)}
+      {select(['situation', 'acuity'], 'Acuity', epcr.situation?.acuity)}
+      {select(['situation', 'possibleInjury'], 'Possible injury', epcr.situation?.possibleInjury)}
     </div>
   );
 }

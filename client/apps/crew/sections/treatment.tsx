@@ -6,7 +6,7 @@ import { NumberField, SelectField, TextField, TimeField } from '../../../ui/comp
 import { write } from '../../../ui/db.ts';
 import { itemId } from '../../../ui/ids.ts';
 import { offsetDateTime } from '../../../ui/time.ts';
-import * as codes from '../codes.ts';
+import { pickList, PROCEDURE_ATTEMPTS } from '../codes.ts';
 import { addRefusal, type FormKit, type Medication, type Procedure } from './kit.ts';
 
 export function treatmentSection({ epcr, id, disabled, field, focusItem, action }: FormKit): JSX.Element {
@@ -33,9 +33,9 @@ export function treatmentSection({ epcr, id, disabled, field, focusItem, action 
             <div class="grid">
               <TextField {...field(p('medication'), 'Medication')} value={m.medication} maxLength={200} required />
               <NumberField {...field(p('dose'), 'Dose')} value={m.dose} min={0} />
-              <SelectField {...field(p('doseUnit'), 'Dose unit')} value={m.doseUnit} options={codes.MED_DOSE_UNIT} />
-              <SelectField {...field(p('route'), 'Route')} value={m.route} options={codes.MED_ROUTE} />
-              <SelectField {...field(p('response'), 'Response')} value={m.response} options={codes.RESPONSE_TO_TREATMENT} />
+              <SelectField {...field(p('doseUnit'), 'Dose unit')} value={m.doseUnit} options={pickList('medications[].doseUnit')} />
+              <SelectField {...field(p('route'), 'Route')} value={m.route} options={pickList('medications[].route')} />
+              <SelectField {...field(p('response'), 'Response')} value={m.response} options={pickList('medications[].response')} />
               <TimeField {...field(p('givenAt'), 'Given at')} value={m.givenAt} />
             </div>
           </div>
@@ -50,9 +50,9 @@ export function treatmentSection({ epcr, id, disabled, field, focusItem, action 
             <ActionError action={action} at={`remove-${pr.id}`} />
             <div class="grid">
               <TextField {...field(p('procedure'), 'Procedure')} value={pr.procedure} maxLength={200} required />
-              <NumberField {...field(p('attempts'), 'Attempts')} value={pr.attempts} integer min={codes.PROCEDURE_ATTEMPTS.min} max={codes.PROCEDURE_ATTEMPTS.max} />
-              <SelectField {...field(p('successful'), 'Successful')} value={pr.successful} options={codes.PROCEDURE_SUCCESSFUL} />
-              <SelectField {...field(p('response'), 'Response')} value={pr.response} options={codes.RESPONSE_TO_TREATMENT} />
+              <NumberField {...field(p('attempts'), 'Attempts')} value={pr.attempts} integer min={PROCEDURE_ATTEMPTS.min} max={PROCEDURE_ATTEMPTS.max} />
+              <SelectField {...field(p('successful'), 'Successful')} value={pr.successful} options={pickList('procedures[].successful')} />
+              <SelectField {...field(p('response'), 'Response')} value={pr.response} options={pickList('procedures[].response')} />
               <TimeField {...field(p('performedAt'), 'Performed at')} value={pr.performedAt} />
             </div>
           </div>

@@ -10,7 +10,7 @@ import { NumberField, SelectField, TimeField } from '../../../ui/components.tsx'
 import { write } from '../../../ui/db.ts';
 import { itemId } from '../../../ui/ids.ts';
 import { clockOf, offsetDateTime } from '../../../ui/time.ts';
-import * as codes from '../codes.ts';
+import { pickList } from '../codes.ts';
 import { addRefusal, type FormKit, type Vital } from './kit.ts';
 import { gcsTotal, latestFirst } from './vital-signs.ts';
 
@@ -18,7 +18,7 @@ const MEASURED: readonly (keyof Vital)[] = [
   'systolic', 'diastolic', 'heartRate', 'respiratoryRate', 'spo2', 'etco2', 'glucose', 'temperatureC', 'gcsEye', 'gcsVerbal', 'gcsMotor', 'pain', 'avpu',
 ];
 
-const AVPU_WORD = new Map(codes.AVPU);
+const AVPU_WORD = new Map(pickList('vitals[].avpu'));
 const cell = (value: number | string | undefined) => (value === undefined || value === '' ? '—' : String(value));
 
 export interface VitalsState {
@@ -100,7 +100,7 @@ export function vitalsSection(kit: FormKit, state: VitalsState): JSX.Element {
                 <div class="computed">{total !== undefined ? <strong>{total}</strong> : <span class="meta">Counted when eye, verbal and motor are in.</span>}</div>
               </div>
               <NumberField {...field(p('pain'), 'Pain (0–10)')} value={v.pain} integer min={0} max={10} />
-              <SelectField {...field(p('avpu'), 'AVPU')} value={v.avpu} options={codes.AVPU} />
+              <SelectField {...field(p('avpu'), 'AVPU')} value={v.avpu} options={pickList('vitals[].avpu')} />
               <TimeField {...field(p('takenAt'), 'Taken at')} value={v.takenAt} />
             </div>
           </div>

@@ -1,6 +1,10 @@
 /**
  * Priority lanes: after hours offline, what matters to patients and dispatch goes first; the GPS
  * backlog follows in large batches. A finalized report is never stuck behind 5,000 points.
+ *
+ * A row's lane is written into it when it is queued and the queue is read in lane order (the
+ * `by-lane` index, database.ts), so the lanes belong to the queue; how many rows of a lane one
+ * request carries is the delivery's business (sw/queue/batching.ts).
  */
 export const LANES = {
   /** Patient care reports, unit statuses, incidents. */
@@ -11,6 +15,9 @@ export const LANES = {
   bulk: 2,
 } as const;
 export type Lane = (typeof LANES)[keyof typeof LANES];
+
+/** Every lane, most urgent first: the order delivery reads them in. */
+export const LANE_ORDER: readonly Lane[] = [LANES.urgent, LANES.normal, LANES.bulk];
 
 const LANE_OF: Record<string, Lane> = {
   epcrs: LANES.urgent,
@@ -29,9 +36,3 @@ const LANE_OF: Record<string, Lane> = {
 export function laneOf(collection: string): Lane {
   return LANE_OF[collection] ?? LANES.normal;
 }
-
-/** Rows per push request in each lane. */
-export const BATCH_SIZE: Record<Lane, number> = { 0: 100, 1: 200, 2: 2000 };
-
-/** Bodies larger than this are gzip-compressed. */
-export const COMPRESS_ABOVE_BYTES = 1024;

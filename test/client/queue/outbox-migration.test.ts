@@ -7,15 +7,14 @@
 import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { devToken } from '../../server/auth/identity.ts';
-import { nextRevision } from '../../shared/revision.ts';
-import type { Epcr } from '../../shared/schemas/index.ts';
-import { schemaVersionOf } from '../../shared/schemas/index.ts';
-import {
-  deliverOutbox, enqueueRows, getSession, openOutboxDb, OUTBOX_DB_VERSION, queuedRows, summarizeQueue, UNKNOWN_WRITER,
-} from '../../sw/queue/index.ts';
-import { newEpcr, newGpsPoint } from '../helpers/factories.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { devToken } from '../../../server/auth/identity.ts';
+import { nextRevision } from '../../../shared/revision.ts';
+import type { Epcr } from '../../../shared/schemas/index.ts';
+import { schemaVersionOf } from '../../../shared/schemas/index.ts';
+import { enqueueRows, getSession, openOutboxDb, OUTBOX_DB_VERSION, queuedRows, summarizeQueue, UNKNOWN_WRITER } from '../../../client/queue/index.ts';
+import { deliverOutbox } from '../../../sw/queue/index.ts';
+import { newEpcr, newGpsPoint } from '../../helpers/factories.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
 const TENANT = 'agency-a';
 const token = devToken({ tenantId: TENANT, role: 'crew', deviceId: 'tablet-mig', subject: 'M1' });
