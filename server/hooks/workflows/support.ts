@@ -8,7 +8,6 @@ import { deepEqual } from '../../../shared/merge/json.ts';
 import type { JsonSchemaObject } from '../../../shared/schemas/wire-schema.ts';
 import { buildCollectionRegistry, describeSchemaErrors, type CollectionRegistry } from '../../replication/collections.ts';
 import type { WireDocument } from '../../store/types.ts';
-import { deterministicId } from '../ids.ts';
 import type { Change, EffectContext } from '../types.ts';
 
 /** A document as a workflow writes it: the runner adds `rev`, `id` and `tenantId`. */
@@ -27,30 +26,8 @@ export async function read<C extends CollectionName>(ctx: EffectContext, collect
   return alive(collection, await ctx.getDocument(collection, id));
 }
 
-/** The ePCR the CAD stub creates for one unit on one incident; the crew's tablet adopts this UUID. */
-export function stubEpcrId(tenantId: string, incidentId: string, unitId: string): string {
-  return deterministicId('epcr-stub', tenantId, incidentId, unitId);
-}
-
-export function billingRecordId(tenantId: string, epcrId: string): string {
-  return deterministicId('billing', tenantId, epcrId);
-}
-
-export function claimId(tenantId: string, billingId: string): string {
-  return deterministicId('claim', tenantId, billingId);
-}
-
-export function correctionClaimId(tenantId: string, addendumId: string): string {
-  return deterministicId('claim-correction', tenantId, addendumId);
-}
-
-export function ticketIdFor(tenantId: string, orderId: string): string {
-  return deterministicId('ticket', tenantId, orderId);
-}
-
-export function jobIdFor(tenantId: string, ticketId: string): string {
-  return deterministicId('job', tenantId, ticketId);
-}
+/** The derived ids hooks write (one recipe with the device: shared/domain/ids.ts). */
+export { billingRecordId, claimId, correctionClaimId, jobIdFor, stubEpcrId, ticketIdFor } from '../ids.ts';
 
 let registry: CollectionRegistry | undefined;
 
