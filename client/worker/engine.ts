@@ -17,7 +17,7 @@ import { RxDBLeaderElectionPlugin } from 'rxdb/plugins/leader-election';
 import type { RxReplicationState } from 'rxdb/plugins/replication';
 import { BehaviorSubject, combineLatest, type Subscription } from 'rxjs';
 import { OutboxConnection, STATUS_CHANNEL, type OutboxDb } from '../queue/index.ts';
-import { bearerToken, HEADERS, matchPath, REJECTIONS_HEADER, SYNC, type RejectionNotice } from '../../shared/protocol/index.ts';
+import { bearerToken, ErrorCode, HEADERS, matchPath, REJECTIONS_HEADER, SYNC, type RejectionNotice } from '../../shared/protocol/index.ts';
 import { openConflicts } from '../../shared/merge/conflicts.ts';
 import type { ErrorBody, PushRow } from '../../shared/protocol/index.ts';
 import type { CollectionName } from '../../shared/schemas/index.ts';
@@ -39,7 +39,7 @@ import { refusedWrite } from './write-errors.ts';
 addRxPlugin(RxDBLeaderElectionPlugin);
 
 /** Document refusals a retry cannot fix (docs/protocol.md §11) and access-control refusals. */
-const REFUSAL_CODES = new Set(['INVALID_DOCUMENT', 'TENANT_MISMATCH', 'FOREIGN_DOCUMENT', 'FORBIDDEN', 'ACCESS_DENIED', 'DOCUMENT_LOCKED']);
+const REFUSAL_CODES: ReadonlySet<string> = new Set<ErrorCode>([ErrorCode.INVALID_DOCUMENT, ErrorCode.TENANT_MISMATCH, ErrorCode.FOREIGN_DOCUMENT, ErrorCode.FORBIDDEN, ErrorCode.ACCESS_DENIED]);
 
 /** Runs `fn` at most once per `ms` (a number, or computed each time), never twice at once. */
 function throttle(fn: () => Promise<void> | void, ms: number | (() => number)): () => void {

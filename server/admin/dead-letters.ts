@@ -3,7 +3,7 @@ import type { Authenticator } from '../auth/identity.ts';
 import { requireIdentity } from '../auth/plugin.ts';
 import { HttpError } from '../http/errors.ts';
 import { actorOf } from '../auth/actor.ts';
-import { ADMIN, patternOf } from '../../shared/protocol/index.ts';
+import { ADMIN, ErrorCode, patternOf } from '../../shared/protocol/index.ts';
 
 export interface AdminRoutesOptions {
   auth: Authenticator;
@@ -21,7 +21,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   await app.register(requireIdentity, { auth: options.auth });
   app.addHook('onRequest', async (request) => {
     if (request.identity.role !== 'admin') {
-      throw new HttpError(403, 'FORBIDDEN', `This needs the admin role; you are signed in as ${request.identity.role}. Ask your agency's administrator.`);
+      throw new HttpError(403, ErrorCode.FORBIDDEN, `This needs the admin role; you are signed in as ${request.identity.role}. Ask your agency's administrator.`);
     }
   });
 
@@ -43,13 +43,13 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   app.post<{ Params: { id: string } }>(ADMIN.retryDeadLetter.route, async (request, reply) => {
     const { id: raw } = request.params;
     if (!/^[1-9][0-9]{0,14}$/.test(raw)) {
-      throw new HttpError(400, 'BAD_ID', `A dead letter id is a positive whole number, got "${raw}".`);
+      throw new HttpError(400, ErrorCode.BAD_ID, `A dead letter id is a positive whole number, got "${raw}".`);
     }
     const id = Number(raw);
     const identity = request.identity;
     const retried = await app.store.retryDeadLetter(id, identity.tenantId);
     if (!retried) {
-      throw new HttpError(404, 'DEAD_LETTER_NOT_FOUND', `There is no dead letter ${id} in your agency; it may have been retried already. List them with GET ${patternOf(ADMIN.deadLetters)}.`);
+      throw new HttpError(404, ErrorCode.DEAD_LETTER_NOT_FOUND, `There is no dead letter ${id} in your agency; it may have been retried already. List them with GET ${patternOf(ADMIN.deadLetters)}.`);
     }
     // A retry sends things to hospitals, CAD or the clearinghouse again: who asked is kept.
     await app.store.appendAudit([{ tenantId: identity.tenantId, action: 'dead_letter_retry', actor: actorOf(request.identity), details: { outboxId: id, requestId: request.id } }]);
@@ -84,7 +84,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
 function parseLimit(raw: string | undefined): number {
   if (raw === undefined || raw === '') return DEFAULT_LIMIT;
   if (!/^[0-9]{1,7}$/.test(raw) || Number(raw) < 1) {
-    throw new HttpError(400, 'BAD_LIMIT', `limit must be a whole number from 1 to ${MAX_LIMIT}, got "${raw}".`);
+    throw new HttpError(400, ErrorCode.BAD_LIMIT, `limit must be a whole number from 1 to ${MAX_LIMIT}, got "${raw}".`);
   }
   return Math.min(Number(raw), MAX_LIMIT);
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ADMIN, patternOf, ROLES, type Role } from '../../shared/protocol/index.ts';
+import { ADMIN, ErrorCode, patternOf, ROLES, type Role } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { AuditEntry } from '../store/types.ts';
 import { CLAIM_TEXT } from './jwt.ts';
@@ -51,10 +51,10 @@ export async function authAdminRoutes(app: FastifyInstance, options: AuthAdminRo
   app.post<{ Params: { id: string } }>(ADMIN.enableUser.route, async (request) => setUser(request.identity, request.params.id, false));
 
   async function setUser(identity: Parameters<AuthService['setUserRevoked']>[3], id: string, revoked: boolean) {
-    if (!UUID.test(id)) throw new HttpError(400, 'BAD_ID', `A user id is a UUID, got "${id}".`);
-    if (revoked && id === identity.userId) throw new HttpError(400, 'SELF_REVOKE', 'You cannot revoke your own account; ask another administrator.');
+    if (!UUID.test(id)) throw new HttpError(400, ErrorCode.BAD_ID, `A user id is a UUID, got "${id}".`);
+    if (revoked && id === identity.userId) throw new HttpError(400, ErrorCode.SELF_REVOKE, 'You cannot revoke your own account; ask another administrator.');
     const result = await service.setUserRevoked(identity.tenantId, id, revoked, identity);
-    if (!result) throw new HttpError(404, 'USER_NOT_FOUND', `There is no user ${id} in your agency. List them with GET ${patternOf(ADMIN.users)}.`);
+    if (!result) throw new HttpError(404, ErrorCode.USER_NOT_FOUND, `There is no user ${id} in your agency. List them with GET ${patternOf(ADMIN.users)}.`);
     return { user: publicUser(result.user), sessionsRevoked: result.sessionsRevoked };
   }
 
@@ -69,7 +69,7 @@ export async function authAdminRoutes(app: FastifyInstance, options: AuthAdminRo
   app.post<{ Params: { id: string } }>(ADMIN.enableDevice.route, async (request) => setDevice(request.identity, request.params.id, false));
 
   async function setDevice(identity: Parameters<AuthService['setDeviceRevoked']>[3], id: string, revoked: boolean) {
-    if (!CLAIM_TEXT.test(id)) throw new HttpError(400, 'BAD_ID', `A device id is 1-64 letters, digits or _ . @ : -, got "${id}".`);
+    if (!CLAIM_TEXT.test(id)) throw new HttpError(400, ErrorCode.BAD_ID, `A device id is 1-64 letters, digits or _ . @ : -, got "${id}".`);
     const result = await service.setDeviceRevoked(identity.tenantId, id, revoked, identity);
     return {
       device: { id, ...(result.device.revokedAt !== undefined ? { revokedAt: new Date(result.device.revokedAt).toISOString() } : { revokedAt: null }) },
@@ -79,13 +79,13 @@ export async function authAdminRoutes(app: FastifyInstance, options: AuthAdminRo
 
   app.get<{ Querystring: { documentId?: string; userId?: string; from?: string; to?: string; limit?: string } }>(ADMIN.audit.route, async (request) => {
     const q = request.query;
-    if (q.documentId !== undefined && !/^[A-Za-z0-9_.@:-]{1,64}$/.test(q.documentId)) throw new HttpError(400, 'BAD_QUERY', 'documentId is a document id (up to 64 characters).');
-    if (q.userId !== undefined && !/^[A-Za-z0-9_.@:-]{1,128}$/.test(q.userId)) throw new HttpError(400, 'BAD_QUERY', 'userId is a user id (up to 128 characters).');
+    if (q.documentId !== undefined && !/^[A-Za-z0-9_.@:-]{1,64}$/.test(q.documentId)) throw new HttpError(400, ErrorCode.BAD_QUERY, 'documentId is a document id (up to 64 characters).');
+    if (q.userId !== undefined && !/^[A-Za-z0-9_.@:-]{1,128}$/.test(q.userId)) throw new HttpError(400, ErrorCode.BAD_QUERY, 'userId is a user id (up to 128 characters).');
     const from = instant(q.from, 'from');
     const to = instant(q.to, 'to');
-    if (from !== undefined && to !== undefined && from > to) throw new HttpError(400, 'BAD_QUERY', '`from` is after `to`.');
+    if (from !== undefined && to !== undefined && from > to) throw new HttpError(400, ErrorCode.BAD_QUERY, '`from` is after `to`.');
     const limit = q.limit === undefined ? 100 : /^[0-9]{1,5}$/.test(q.limit) && Number(q.limit) > 0 ? Math.min(Number(q.limit), MAX_AUDIT) : NaN;
-    if (Number.isNaN(limit)) throw new HttpError(400, 'BAD_QUERY', `limit is a whole number from 1 to ${MAX_AUDIT}.`);
+    if (Number.isNaN(limit)) throw new HttpError(400, ErrorCode.BAD_QUERY, `limit is a whole number from 1 to ${MAX_AUDIT}.`);
     const entries = await app.store.queryAudit({
       tenantId: request.identity.tenantId, limit,
       ...(q.documentId ? { documentId: q.documentId } : {}), ...(q.userId ? { userId: q.userId } : {}),
@@ -99,7 +99,7 @@ export async function authAdminRoutes(app: FastifyInstance, options: AuthAdminRo
 function instant(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const ms = /^[0-9]{1,15}$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : NaN;
-  if (Number.isNaN(ms)) throw new HttpError(400, 'BAD_QUERY', `${name} must be an ISO 8601 date-time (e.g. 2026-11-22T14:00:00-05:00) or epoch milliseconds, got "${raw}".`);
+  if (Number.isNaN(ms)) throw new HttpError(400, ErrorCode.BAD_QUERY, `${name} must be an ISO 8601 date-time (e.g. 2026-11-22T14:00:00-05:00) or epoch milliseconds, got "${raw}".`);
   return ms;
 }
 

@@ -3,7 +3,7 @@ import { HttpError } from '../http/errors.ts';
 import { createLimiter } from './hardening.ts';
 import { requestToken } from './identity.ts';
 import type { AuthService } from './service.ts';
-import { AUTH } from '../../shared/protocol/index.ts';
+import { AUTH, ErrorCode } from '../../shared/protocol/index.ts';
 
 export interface AuthRoutesOptions {
   service: AuthService;
@@ -92,7 +92,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       return { loggedOut: await service.logout(session.sessionId, session.identity) };
     }
     const refreshToken = (request.body as { refreshToken?: unknown } | undefined)?.refreshToken;
-    if (typeof refreshToken !== 'string') throw new HttpError(401, 'UNAUTHENTICATED', 'Send the access token (Authorization: Bearer …) or {"refreshToken": …}.');
+    if (typeof refreshToken !== 'string') throw new HttpError(401, ErrorCode.UNAUTHENTICATED, 'Send the access token (Authorization: Bearer …) or {"refreshToken": …}.');
     return { loggedOut: await service.logoutWithRefreshToken(refreshToken) };
   });
 

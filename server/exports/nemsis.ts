@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ADMIN, EPCRS, patternOf, type Role } from '../../shared/protocol/index.ts';
+import { ADMIN, EPCRS, ErrorCode, patternOf, type Role } from '../../shared/protocol/index.ts';
 import { actorOf } from '../auth/actor.ts';
 import type { Authenticator } from '../auth/identity.ts';
 import { requireIdentity } from '../auth/plugin.ts';
@@ -24,13 +24,13 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
   await app.register(requireIdentity, { auth: options.auth });
   app.addHook('onRequest', async (request) => {
     if (!EXPORT_ROLES.includes(request.identity.role)) {
-      throw new HttpError(403, 'FORBIDDEN', `NEMSIS exports can be downloaded by ${EXPORT_ROLES.join(', ')}; you are signed in as ${request.identity.role}.`);
+      throw new HttpError(403, ErrorCode.FORBIDDEN, `NEMSIS exports can be downloaded by ${EXPORT_ROLES.join(', ')}; you are signed in as ${request.identity.role}.`);
     }
   });
 
   app.get<{ Params: { id: string } }>(EPCRS.nemsisXml.route, async (request, reply) => {
     const { id } = request.params;
-    if (!UUID.test(id)) throw new HttpError(400, 'BAD_ID', `A report id is a lower-case UUID version 4, got "${id.slice(0, 80)}".`);
+    if (!UUID.test(id)) throw new HttpError(400, ErrorCode.BAD_ID, `A report id is a lower-case UUID version 4, got "${id.slice(0, 80)}".`);
     const identity = request.identity;
     // The export is the whole report: only those who may read the report itself (same access
     // rules as pull, e.g. a crew only its own unit's) may download it; others learn nothing.
@@ -38,12 +38,12 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
     const visible = report ? app.accessControl.visibleForm(identity, 'epcrs', JSON.parse(report.json) as Record<string, unknown>) : undefined;
     const plan = app.accessControl.readPlan(identity, 'epcrs');
     if (!report || !visible || (plan.kind !== 'none' && plan.project !== undefined)) {
-      throw new HttpError(404, 'EPCR_NOT_FOUND', `There is no report ${id} that you may read in your agency.`);
+      throw new HttpError(404, ErrorCode.EPCR_NOT_FOUND, `There is no report ${id} that you may read in your agency.`);
     }
     const artifact = await app.store.getArtifact(nemsisArtifactKey(id), identity.tenantId);
     if (!artifact) {
       const status = (JSON.parse(report.json) as { status?: unknown }).status;
-      throw new HttpError(404, 'NOT_EXPORTED', status === 'finalized'
+      throw new HttpError(404, ErrorCode.NOT_EXPORTED, status === 'finalized'
         ? `Report ${id} is finalized but its NEMSIS export is not ready yet: it is made once the report is locked. Try again in a moment; if it stays missing the export failed (e.g. XSD validation) and an admin can see why under ${patternOf(ADMIN.deadLetters)}.`
         : `Report ${id} has not been exported: the NEMSIS export is made when the report is finalized, and it is still "${String(status)}".`);
     }

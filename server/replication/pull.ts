@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { SCHEMA_VERSION_PARAM, SYNC } from '../../shared/protocol/index.ts';
+import { ErrorCode, SCHEMA_VERSION_PARAM, SYNC } from '../../shared/protocol/index.ts';
 import { inBoundScope, nounOf, project } from '../../shared/access/policy.ts';
 import { HttpError } from '../http/errors.ts';
 import type { PullPage, Store } from '../store/types.ts';
@@ -27,7 +27,7 @@ export function registerPullRoute(app: FastifyInstance, registry: CollectionRegi
     const limit = parseLimit(request.query.limit);
     const plan = access.readPlan(identity, spec.name);
     if (plan.kind === 'none') {
-      throw new HttpError(403, 'FORBIDDEN_COLLECTION', `Your role (${identity.role}) has no access to ${spec.name}; remove it from this app's sync list.`);
+      throw new HttpError(403, ErrorCode.FORBIDDEN_COLLECTION, `Your role (${identity.role}) has no access to ${spec.name}; remove it from this app's sync list.`);
     }
     if (plan.kind === 'all' && !plan.project) {
       const page = await store.pull({ collection: spec.name, tenantId: identity.tenantId, afterSeq: checkpoint.seq, limit });
@@ -75,7 +75,7 @@ function body(documents: string[], lastSeq: number): string {
 function parseLimit(raw: unknown): number {
   if (raw === undefined || raw === '') return DEFAULT_PULL_LIMIT;
   if (typeof raw !== 'string' || !/^[0-9]{1,7}$/.test(raw) || Number(raw) < 1) {
-    throw new HttpError(400, 'BAD_LIMIT', `limit must be a whole number from 1 to ${MAX_PULL_LIMIT}, got "${String(raw)}".`);
+    throw new HttpError(400, ErrorCode.BAD_LIMIT, `limit must be a whole number from 1 to ${MAX_PULL_LIMIT}, got "${String(raw)}".`);
   }
   return Math.min(Number(raw), MAX_PULL_LIMIT);
 }

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { changedFields, nounOf, wallClock, type WriteVerdict } from '../../shared/access/policy.ts';
-import { REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER, SYNC, type RejectionNotice } from '../../shared/protocol/index.ts';
+import {
+  ErrorCode, NoticeCode, RefusalCode, REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER, SYNC, type RejectionNotice,
+} from '../../shared/protocol/index.ts';
 import { SCHEMA_VERSION_PARAM, type Identity } from '../../shared/protocol/index.ts';
 import { isRevision, mergedRevision } from '../../shared/revision.ts';
 import { isSameRevision } from '../../shared/merge/index.ts';
@@ -86,7 +88,7 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
       await store.quarantine(spec.name, identity.tenantId, actor, foreign.map((r) => ({
         id: r.id, reason: `tenantId "${String(r.incoming['tenantId'])}" is not the caller's agency "${identity.tenantId}"`, doc: r.incoming,
       })));
-      throw new HttpError(403, 'TENANT_MISMATCH', `Documents may only be written to your own agency (${identity.tenantId}); nothing in this request was written.`,
+      throw new HttpError(403, ErrorCode.TENANT_MISMATCH, `Documents may only be written to your own agency (${identity.tenantId}); nothing in this request was written.`,
         foreign.slice(0, 20).map((r) => ({ id: r.id, path: 'tenantId', message: `is "${String(r.incoming['tenantId'])}"` })));
     }
     if (rows.length === 0) return reply.type('application/json; charset=utf-8').send('[]');
@@ -129,7 +131,7 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
         const keep = error.refusals.filter((r) => !r.alreadyKept);
         if (keep.length > 0) await store.quarantine(spec.name, identity.tenantId, actor, keep.map((r) => ({ id: r.id, reason: `${r.code}: ${r.reason}`, doc: r.doc })));
         const first = error.refusals[0]!;
-        const code = error.refusals.some((r) => r.code === 'FOREIGN_DOCUMENT') ? 'FOREIGN_DOCUMENT' : 'ACCESS_DENIED';
+        const code = error.refusals.some((r) => r.code === ErrorCode.FOREIGN_DOCUMENT) ? ErrorCode.FOREIGN_DOCUMENT : ErrorCode.ACCESS_DENIED;
         throw new HttpError(403, code, `${first.reason} Nothing in this request was written; the refused ${error.refusals.length > 1 ? 'documents were' : 'document was'} kept for your administrator.`,
           error.refusals.slice(0, 50).map((r) => ({ id: r.id, message: `${r.code}: ${r.reason}` })));
       }
@@ -241,11 +243,11 @@ class PushDecisions {
 
   decide(row: ValidRow, master: StoredDocument | undefined): WriteDecision {
     const { identity, spec } = this;
-    if (master && master.tenantId !== identity.tenantId) return this.refuseWithoutState(row, 'FOREIGN_DOCUMENT', foreignDocument(master).message);
+    if (master && master.tenantId !== identity.tenantId) return this.refuseWithoutState(row, ErrorCode.FOREIGN_DOCUMENT, foreignDocument(master).message);
     const masterDoc = master ? JSON.parse(master.json) as WireDocument : undefined;
     if (master && masterDoc && !this.access.visibleForm(identity, spec.name, masterDoc, undefined, this.related)) {
       // Not the caller's to see: no state can be sent back, and it must not learn more than "no".
-      return this.refuseWithoutState(row, 'OUT_OF_SCOPE', `There is no ${nounOf(spec.name)} ${row.id} that you may change.`);
+      return this.refuseWithoutState(row, RefusalCode.OUT_OF_SCOPE, `There is no ${nounOf(spec.name)} ${row.id} that you may change.`);
     }
     const outcome = revisionOutcome(masterDoc, row.assumed, row.incoming);
     // This exact revision was written before and has since been built on (e.g. the finalize hook
@@ -282,7 +284,7 @@ class PushDecisions {
       // The device merged the state we sent back with its refused change and pushed that again
       // (RxDB's conflict handler keeps the device's side). Answering with another conflict would
       // loop forever; the change is already in quarantine, so this copy is acknowledged and dropped.
-      this.notices.push({ id: row.id, code: 'ALREADY_REFUSED', reason: `This change was refused before (${verdict.reason}); it was not saved again.` });
+      this.notices.push({ id: row.id, code: NoticeCode.ALREADY_REFUSED, reason: `This change was refused before (${verdict.reason}); it was not saved again.` });
       return { action: 'noop' };
     }
     if (verdict.addendum) this.prepareAddendum(row, masterDoc, verdict.addendum.field, verdict.addendum.lockedAt);
@@ -375,10 +377,10 @@ function setRejectionHeaders(reply: { header(name: string, value: string): unkno
 
 function validateRows(spec: CollectionSpec, body: unknown, decodedStates?: (string | undefined)[]): ValidRow[] {
   if (!Array.isArray(body)) {
-    throw new HttpError(400, 'BAD_PUSH_BODY', 'The push body must be a JSON array of { assumedMasterState?, newDocumentState } rows.');
+    throw new HttpError(400, ErrorCode.BAD_PUSH_BODY, 'The push body must be a JSON array of { assumedMasterState?, newDocumentState } rows.');
   }
   if (body.length > MAX_PUSH_ROWS) {
-    throw new HttpError(413, 'TOO_MANY_ROWS', `A push may carry at most ${MAX_PUSH_ROWS} rows; this one has ${body.length}. Send smaller batches.`);
+    throw new HttpError(413, ErrorCode.TOO_MANY_ROWS, `A push may carry at most ${MAX_PUSH_ROWS} rows; this one has ${body.length}. Send smaller batches.`);
   }
   const problems: { index: number; id?: string; path?: string; message: string }[] = [];
   const rows: ValidRow[] = [];
@@ -418,7 +420,7 @@ function validateRows(spec: CollectionSpec, body: unknown, decodedStates?: (stri
   });
   if (problems.length > 0) {
     const first = problems[0]!;
-    throw new HttpError(400, 'INVALID_DOCUMENT',
+    throw new HttpError(400, ErrorCode.INVALID_DOCUMENT,
       `Row ${first.index}${first.id ? ` (${spec.name} ${first.id})` : ''} is invalid: ${first.path ? `${first.path}: ` : ''}${first.message}. Nothing in this request was written.`,
       problems.slice(0, 50).map((p) => ({ ...p, id: p.id ?? undefined })) as never);
   }

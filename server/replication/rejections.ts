@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { SYNC, type RejectionEntry, type RejectionsResponse } from '../../shared/protocol/index.ts';
+import { ErrorCode, NoticeCode, SYNC, type RejectionEntry, type RejectionsResponse } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
 
@@ -28,7 +28,7 @@ export function registerRejectionsRoute(app: FastifyInstance, store: Store): voi
       const addendum = / \(addendum ([0-9a-f-]{36})\)$/.exec(entry.reason);
       const reason = (coded?.[2] ?? entry.reason).replace(/ \(addendum [0-9a-f-]{36}\)$/, '');
       return {
-        id: entry.id, collection: entry.collection, documentId: entry.documentId, code: coded?.[1] ?? 'REFUSED', reason,
+        id: entry.id, collection: entry.collection, documentId: entry.documentId, code: coded?.[1] ?? NoticeCode.REFUSED, reason,
         ...(typeof rev === 'string' ? { rev } : {}), ...(addendum ? { addendumId: addendum[1]! } : {}),
         at: new Date(entry.createdAt).toISOString(),
       };
@@ -39,6 +39,6 @@ export function registerRejectionsRoute(app: FastifyInstance, store: Store): voi
 
 function wholeNumber(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
-  if (!/^[0-9]{1,15}$/.test(raw)) throw new HttpError(400, 'BAD_QUERY', `${name} must be a whole number, got "${raw}".`);
+  if (!/^[0-9]{1,15}$/.test(raw)) throw new HttpError(400, ErrorCode.BAD_QUERY, `${name} must be a whole number, got "${raw}".`);
   return Number(raw);
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { SCHEMA_VERSION_PARAM, SYNC } from '../../shared/protocol/index.ts';
+import { ErrorCode, SCHEMA_VERSION_PARAM, SYNC } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
 import type { AccessControl } from './access.ts';
@@ -38,10 +38,10 @@ export function registerScopeRoute(app: FastifyInstance, registry: CollectionReg
 function idsOf(body: unknown): string[] {
   const ids = (body as { ids?: unknown } | null)?.ids;
   if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || id.length === 0 || id.length > 100)) {
-    throw new HttpError(400, 'BAD_SCOPE_CHECK', 'The body must be {"ids": [...]}: the ids of documents this device holds, as strings of 1 to 100 characters.');
+    throw new HttpError(400, ErrorCode.BAD_SCOPE_CHECK, 'The body must be {"ids": [...]}: the ids of documents this device holds, as strings of 1 to 100 characters.');
   }
   if (ids.length > MAX_SCOPE_CHECK_IDS) {
-    throw new HttpError(400, 'BAD_SCOPE_CHECK', `At most ${MAX_SCOPE_CHECK_IDS} ids per request, got ${ids.length}; send them in several requests.`);
+    throw new HttpError(400, ErrorCode.BAD_SCOPE_CHECK, `At most ${MAX_SCOPE_CHECK_IDS} ids per request, got ${ids.length}; send them in several requests.`);
   }
   return [...new Set(ids as string[])];
 }

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Server as SocketServer, Socket } from 'socket.io';
 import {
-  STREAM_EVENTS, STREAM_NAMESPACE, type Identity, type StreamChange, type StreamSubscribeAck, type StreamSubscribeRequest,
+  ErrorCode, STREAM_EVENTS, STREAM_NAMESPACE, type Identity, type StreamChange, type StreamSubscribeAck, type StreamSubscribeRequest,
 } from '../../shared/protocol/index.ts';
 import { ACCESS_RULES } from '../../shared/access/rules.ts';
 import type { Authenticator } from '../auth/identity.ts';
@@ -57,7 +57,7 @@ export function attachChangeStream(io: SocketServer, registry: CollectionRegistr
     const identity = socket.data.identity as Identity;
     try {
       if (typeof request !== 'object' || request === null || typeof request.collections !== 'object' || request.collections === null) {
-        throw new HttpError(400, 'BAD_SUBSCRIBE', 'subscribe takes { collections: { <name>: <schemaVersion> } }');
+        throw new HttpError(400, ErrorCode.BAD_SUBSCRIBE, 'subscribe takes { collections: { <name>: <schemaVersion> } }');
       }
       const names = Object.keys(request.collections);
       for (const name of names) checkSchemaVersion(resolveCollection(registry, name), String(request.collections[name]));
@@ -65,7 +65,7 @@ export function attachChangeStream(io: SocketServer, registry: CollectionRegistr
       const refused = names.filter((name) => !allowed.includes(name));
       for (const name of allowed) void socket.join(roomOf(identity.tenantId, name));
       const error = refused.length > 0
-        ? { code: 'FORBIDDEN_COLLECTION', message: `Your role (${identity.role}) has no access to ${refused.join(', ')}; not subscribed to ${refused.length > 1 ? 'them' : 'it'}.` }
+        ? { code: ErrorCode.FORBIDDEN_COLLECTION, message: `Your role (${identity.role}) has no access to ${refused.join(', ')}; not subscribed to ${refused.length > 1 ? 'them' : 'it'}.` }
         : undefined;
       if (allowed.length === 0 && refused.length > 0) return { ok: false, subscribed: [], error: error! };
       return { ok: true, subscribed: allowed, ...(error ? { error } : {}) };

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { patternOf, SOCKET_BRIDGE, type Role, type SocketBridgeSend } from '../../../shared/protocol/index.ts';
+import { ErrorCode, patternOf, SOCKET_BRIDGE, type Role, type SocketBridgeSend } from '../../../shared/protocol/index.ts';
 import type { WorkflowRegistry } from '../../hooks/registry.ts';
 import { HttpError } from '../../http/errors.ts';
 import { actorOf } from '../../auth/actor.ts';
@@ -19,7 +19,7 @@ const SEND_ROUTES: Record<SocketBridgeSend, CadInboundEvent> = {
 };
 
 function requireRole(role: Role, allowed: Role[]): void {
-  if (!allowed.includes(role)) throw new HttpError(403, 'FORBIDDEN', `This needs one of the roles ${allowed.join(', ')}; you are ${role}.`);
+  if (!allowed.includes(role)) throw new HttpError(403, ErrorCode.FORBIDDEN, `This needs one of the roles ${allowed.join(', ')}; you are ${role}.`);
 }
 
 /** `SOCKET_BRIDGE` (docs/protocol.md §18): health, reconnect, and the dispatcher's REST to send data CAD must hear of. */
@@ -34,7 +34,7 @@ export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: C
 
   app.post(SOCKET_BRIDGE.reconnect.route, async (request, reply) => {
     requireRole(request.identity.role, ['admin']);
-    if (!options.bridge) throw new HttpError(409, 'BRIDGE_OFF', 'The CAD bridge is off (CAD_BACKEND_URL is not set); there is nothing to reconnect.');
+    if (!options.bridge) throw new HttpError(409, ErrorCode.BRIDGE_OFF, 'The CAD bridge is off (CAD_BACKEND_URL is not set); there is nothing to reconnect.');
     options.bridge.reconnect();
     return reply.status(202).send({ reconnecting: true });
   });
@@ -44,14 +44,14 @@ export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: C
     app.post<{ Body: Record<string, unknown> }>(send.route, async (request, reply) => {
       requireRole(request.identity.role, ['dispatcher', 'admin']);
       if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) {
-        throw new HttpError(400, 'BAD_BODY', `POST ${patternOf(send)} takes a JSON object.`);
+        throw new HttpError(400, ErrorCode.BAD_BODY, `POST ${patternOf(send)} takes a JSON object.`);
       }
       const identity = request.identity;
       const writer = new CadInbound(options.store, options.workflows, identity.tenantId, actorOf(identity), app.collectionRegistry);
       try {
         await writer.apply(event, request.body);
       } catch (error) {
-        if (error instanceof CadEventError) throw new HttpError(400, 'BAD_CAD_EVENT', error.message);
+        if (error instanceof CadEventError) throw new HttpError(400, ErrorCode.BAD_CAD_EVENT, error.message);
         throw error;
       }
       options.bridge?.kick();
