@@ -1,4 +1,4 @@
-import { ID_RECIPES, idSource, uuidFromDigest } from '../../shared/domain/ids.ts';
+import { derivedIds, idSource, uuidFromDigest } from '../../shared/domain/ids.ts';
 
 /** Random UUID v4 (lower case), as every document id must be. */
 export function uuid(): string {
@@ -13,9 +13,8 @@ async function derivedId(parts: readonly string[]): Promise<string> {
   return uuidFromDigest(new Uint8Array(await crypto.subtle.digest('SHA-256', idSource(parts) as BufferSource)));
 }
 
-export const unitIdFor = (tenantId: string, callSign: string) => derivedId(ID_RECIPES.unit(tenantId, callSign));
-export const incidentIdFor = (tenantId: string, incidentNumber: string) => derivedId(ID_RECIPES.incident(tenantId, incidentNumber));
-export const stubEpcrIdFor = (tenantId: string, incidentId: string, unitId: string) => derivedId(ID_RECIPES.stubEpcr(tenantId, incidentId, unitId));
+/** The ids the server derives too (a unit, a CAD incident, the stub ePCR): `deviceIds.unitIdFor(tenant, 'M1')`. */
+export const deviceIds = derivedIds(derivedId);
 
 /** A short id for list items (vitals, medications): unique within the document. */
 export function itemId(prefix: string): string {

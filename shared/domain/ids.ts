@@ -42,3 +42,15 @@ export const ID_RECIPES = {
   ticket: (tenantId: string, orderId: string) => ['ticket', tenantId, orderId],
   job: (tenantId: string, ticketId: string) => ['job', tenantId, ticketId],
 } as const satisfies Record<string, (...args: string[]) => string[]>;
+
+/**
+ * The ids a device derives as well as the server, over either side's SHA-256 (`derive` gets the
+ * parts; the device's is async, so its ids are promises). One set of named recipes for both.
+ */
+export function derivedIds<Id>(derive: (parts: readonly string[]) => Id) {
+  return {
+    unitIdFor: (tenantId: string, callSign: string): Id => derive(ID_RECIPES.unit(tenantId, callSign)),
+    incidentIdFor: (tenantId: string, incidentNumber: string): Id => derive(ID_RECIPES.incident(tenantId, incidentNumber)),
+    stubEpcrIdFor: (tenantId: string, incidentId: string, unitId: string): Id => derive(ID_RECIPES.stubEpcr(tenantId, incidentId, unitId)),
+  };
+}

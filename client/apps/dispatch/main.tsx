@@ -14,7 +14,7 @@ import { BillingApp } from './billing.tsx';
 import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
 import { DEFAULT_DISPATCH_PRIORITY, dispatchPriorityOptions, priorityClass, priorityText } from '../../ui/dispatch-priority.ts';
 import { database, useQuery, write } from '../../ui/db.ts';
-import { incidentIdFor } from '../../ui/ids.ts';
+import { deviceIds } from '../../ui/ids.ts';
 import { IncidentActions } from './incident-actions.tsx';
 import { connectLive, liveConnected, liveError, type LiveEventName } from '../../ui/live.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
@@ -301,7 +301,7 @@ function NewIncident({ session }: { session: Session }) {
     const lng = form.lng.trim() === '' ? undefined : Number(form.lng);
     const at = offsetDateTime();
     const number = form.incidentNumber.trim();
-    const id = await incidentIdFor(session.user.tenantId, number);
+    const id = await deviceIds.incidentIdFor(session.user.tenantId, number);
     const address = Object.fromEntries(Object.entries({ street: form.street.trim(), city: form.city.trim(), zip: form.zip.trim() }).filter(([, v]) => v));
     // One incident per number: its id is derived from it, so a second one would be the same record.
     const duplicate = `Incident number ${number} already exists; nothing was created. Use another number, or find ${number} on the board to change it.`;

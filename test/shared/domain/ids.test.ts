@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as device from '../../../client/ui/ids.ts';
+import { deviceIds as device } from '../../../client/ui/ids.ts';
 import * as server from '../../../server/hooks/ids.ts';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
