@@ -4,7 +4,7 @@
  * origin/destination modifier and the pickup ZIP. The pure functions are exported for tests.
  */
 import type { BillingRecord, Epcr, WireDoc } from '../../../shared/schemas/index.ts';
-import { TRANSPORTED_BY_THIS_UNIT } from '../epcr-validation.ts';
+import { TRANSPORTED_BY_THIS_UNIT } from '../../../shared/domain/epcr-validation.ts';
 import type { EffectContext } from '../types.ts';
 import { billingRecordId, compact, writeDoc, type Draft } from './support.ts';
 

@@ -4,7 +4,7 @@
  * problems. Either way it is a new version that flows back to the crew's devices.
  */
 import type { Epcr } from '../../../shared/schemas/index.ts';
-import { validateEpcrForFinalize } from '../epcr-validation.ts';
+import { validateEpcrForFinalize } from '../../../shared/domain/epcr-validation.ts';
 import type { Workflow } from '../types.ts';
 import { offsetDateTime, offsetMinutesOf, read, text, writeDoc } from './support.ts';
 
