@@ -17,7 +17,6 @@ const KNOWN_BREACHES: readonly string[] = [
   'replication-is-generic: server/replication/push.ts -> server/hooks/registry.ts',
   'no-circles: client/ui/session.ts -> client/ui/sw-queue.ts -> client/ui/session.ts',
   'one-definition: changedFields -> server/hooks/workflows/epcr-addendum.ts, shared/access/policy.ts',
-  'one-definition: offsetDateTime -> client/sync/local-time.ts, server/hooks/workflows/support.ts',
   'one-definition: text -> server/hooks/workflows/support.ts, server/nemsis/values.ts',
 ];
 

@@ -100,27 +100,8 @@ export function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 }
 
-const OFFSET = /([+-])([0-9]{2}):([0-9]{2})$/;
-
-/** Minutes east of UTC written at the end of an offset date-time, or undefined. */
-export function offsetMinutesOf(value: string | undefined): number | undefined {
-  const match = value ? OFFSET.exec(value) : null;
-  if (!match) return undefined;
-  const minutes = Number(match[2]) * 60 + Number(match[3]);
-  return match[1] === '-' ? -minutes : minutes;
-}
-
-/**
- * `YYYY-MM-DDThh:mm:ss±hh:mm` in the given offset (default: the server's local offset at that
- * instant). Never `Z`: NEMSIS and the schemas refuse it.
- */
-export function offsetDateTime(date: Date, offsetMinutes = -date.getTimezoneOffset()): string {
-  const shifted = new Date(date.getTime() + offsetMinutes * 60_000);
-  const sign = offsetMinutes < 0 ? '-' : '+';
-  const abs = Math.abs(offsetMinutes);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${shifted.toISOString().slice(0, 19)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
-}
+/** Offset date-times are written as the device writes them (shared/domain/time.ts). */
+export { offsetDateTime, offsetMinutesOf } from '../../../shared/domain/time.ts';
 
 /** Serialises async work per key inside this process (two hooks deciding on the same thing). */
 export class KeyedLock {
