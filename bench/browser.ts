@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { CLIENT_DIST, ensureClientBuilt } from '../server/http/static.ts';
+import { CLIENT_DIST, ensureClientBuilt } from '../server/apps/static.ts';
 import {
   closeDevice, CHROMIUM, launchDevice, newProfileDir, reapplyOffline, removeProfileDir, signInWithToken, waitForServiceWorker,
 } from '../test/e2e/support/browser.ts';

@@ -167,6 +167,11 @@ export function generateNemsisCodes(dir: string): GeneratedFiles {
     ...sortedElements.map(([id, e]) => `  ${JSON.stringify(id)}: ${objectLiteral(e)},`),
     `};`,
     ``,
+    `/** The data-dictionary names of the elements whose value is not a code (${patternOnly.size}): for messages. */`,
+    `export const NEMSIS_OTHER_ELEMENT_NAMES: Readonly<Record<string, string>> = {`,
+    ...[...patternOnly.entries()].sort(([a], [b]) => compareIds(a, b)).map(([id, { name }]) => `  ${JSON.stringify(id)}: ${JSON.stringify(name)},`),
+    `};`,
+    ``,
     `/** The attribute value types (NV, PN, CodeType): [code, label]. */`,
     `export const NEMSIS_ATTRIBUTE_TYPES: Readonly<Record<string, readonly (readonly [code: string, label: string])[]>> = {`,
     ...[...namedTypes.keys()].filter((n) => /^(NV|PN|CodeType)\./.test(n)).sort()

@@ -1,7 +1,7 @@
 import { buildServer } from './app.ts';
 import { demoCredentialsText, seedDemoTenant } from './auth/demo.ts';
 import { ConfigError, readConfig } from './config.ts';
-import { ensureClientBuilt } from './http/static.ts';
+import { ensureClientBuilt } from './apps/static.ts';
 import { seedDemoData } from './demo/index.ts';
 
 /** `npm start`: the server on embedded SQLite (or PostgreSQL with STORE=postgres), configured from the environment. */

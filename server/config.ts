@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_PUSH_WORKER_MIN_BYTES } from './replication/push-decoder.ts';
+import { defaultSchematronCacheDir } from './nemsis/schematron-compile.ts';
 
 /**
  * Everything the server can be told from the environment, read and checked in this one place.
@@ -45,6 +45,11 @@ export interface ServerConfig {
   nemsisStateCode: string;
   /** The NEMSIS 3.5 XSDs; exports are validated against them when the directory exists. */
   nemsisXsdDir: string | undefined;
+  /**
+   * Where the national Schematron, compiled from NEMSIS_DIR/schematron, is kept (one file per
+   * version of the rules; compiling takes about a minute, once). Default: a folder in the OS temp directory.
+   */
+  schematronCacheDir: string;
   /** Hospital destination code → URL that takes pre-arrival notices (FHIR JSON). Empty: no notices sent. */
   hospitalEndpoints: Record<string, string>;
   /** Where claims are submitted; absent means claims submission is not configured. */
@@ -84,7 +89,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Outbound call tuning when the environment says nothing (also used by servers built without readConfig, e.g. tests). */
+/** Outbound call tuning when the environment says nothing (a slice of SERVER_DEFAULTS, for the integrations). */
 export const INTEGRATION_DEFAULTS: Readonly<Pick<ServerConfig,
   | 'hospitalEndpoints' | 'claimsEndpoint' | 'integrationTimeoutMs' | 'integrationRetries'
   | 'integrationBackoffMs' | 'integrationBackoffMaxMs' | 'breakerThreshold' | 'breakerHalfOpenAfterMs'>> = {
@@ -98,7 +103,7 @@ export const INTEGRATION_DEFAULTS: Readonly<Pick<ServerConfig,
   breakerHalfOpenAfterMs: 30_000,
 };
 
-/** Authentication and hardening settings when the environment says nothing (also used by servers built without readConfig, e.g. tests). */
+/** Authentication and hardening settings when the environment says nothing (a slice of SERVER_DEFAULTS). */
 export const AUTH_DEFAULTS: Readonly<Pick<ServerConfig,
   | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'corsOrigins' | 'rateLimitWindowMs' | 'syncRateLimit' | 'loginRateLimit'
   | 'loginAccountRateLimit'>> = {
@@ -112,28 +117,81 @@ export const AUTH_DEFAULTS: Readonly<Pick<ServerConfig,
   loginAccountRateLimit: 20,
 };
 
+/**
+ * Every setting's default, in this one place: `readConfig` falls back to it for a variable that
+ * is not set, `buildServer` (resolveServerConfig) for an option that is not given. A default
+ * written anywhere else is a second copy that drifts (test/server/config.test.ts looks for them).
+ */
+export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
+  port: 8080,
+  host: '127.0.0.1',
+  dataDir: './data',
+  logLevel: 'info',
+  bodyLimitBytes: 8 * 1024 * 1024,
+  sqliteSynchronous: 'FULL',
+  storeKind: 'sqlite',
+  databaseUrl: undefined,
+  databaseSchema: 'public',
+  devTokens: true,
+  cadBackendUrl: undefined,
+  cadBackendAuthToken: undefined,
+  cadTenantId: 'demo',
+  liveGpsIntervalMs: 250,
+  // Smaller bodies are not worth a round trip to the push worker (server/replication/push-decoder.ts).
+  pushWorkerMinBytes: 32 * 1024,
+  buildApps: true,
+  autoClaimAfterFinalize: false,
+  nemsisStateId: 'DEMO',
+  nemsisAgencyNumber: 'DEMO-001',
+  nemsisStateCode: '42',
+  // A server built in code validates exports only when told where the XSDs are; `readConfig`
+  // (the CLI) also looks for them beside the checkout, in NEMSIS_DEFAULT_DIR.
+  nemsisXsdDir: undefined,
+  schematronCacheDir: defaultSchematronCacheDir(),
+  ...INTEGRATION_DEFAULTS,
+  jwtSecret: undefined,
+  ...AUTH_DEFAULTS,
+  // Follows DEV_TOKENS in readConfig: a development server gets the demo agency.
+  seedDemo: true,
+});
+
+/** Where `readConfig` looks for the NEMSIS XSDs when NEMSIS_DIR is not set (the material beside the checkout). */
+export const NEMSIS_DEFAULT_DIR = '../shared/nemsis';
+
+/** The settings a server runs with: the given ones over SERVER_DEFAULTS; a data directory is made absolute. */
+export function resolveServerConfig(given: Partial<ServerConfig> = {}): ServerConfig {
+  const resolved: Record<string, unknown> = { ...SERVER_DEFAULTS };
+  for (const key of Object.keys(SERVER_DEFAULTS) as (keyof ServerConfig)[]) {
+    // An option present but undefined means "not given", as `??` treated it.
+    if (given[key] !== undefined) resolved[key] = given[key];
+  }
+  const config = resolved as unknown as ServerConfig;
+  return { ...config, dataDir: path.resolve(config.dataDir) };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   return {
-    port: integer(env, 'PORT', 8080, 0, 65535),
-    host: nonEmpty(env, 'HOST', '127.0.0.1'),
-    dataDir: path.resolve(nonEmpty(env, 'DATA_DIR', './data')),
-    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
-    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 8 * 1024 * 1024, 1024, 512 * 1024 * 1024),
-    sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
-    devTokens: boolean(env, 'DEV_TOKENS', true),
+    port: integer(env, 'PORT', SERVER_DEFAULTS.port, 0, 65535),
+    host: nonEmpty(env, 'HOST', SERVER_DEFAULTS.host),
+    dataDir: path.resolve(nonEmpty(env, 'DATA_DIR', SERVER_DEFAULTS.dataDir)),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, SERVER_DEFAULTS.logLevel),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', SERVER_DEFAULTS.bodyLimitBytes, 1024, 512 * 1024 * 1024),
+    sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, SERVER_DEFAULTS.sqliteSynchronous),
+    devTokens: boolean(env, 'DEV_TOKENS', SERVER_DEFAULTS.devTokens),
     cadBackendUrl: optionalUrl(env, 'CAD_BACKEND_URL'),
     cadBackendAuthToken: raw(env, 'CAD_BACKEND_AUTH_TOKEN'),
-    cadTenantId: nonEmpty(env, 'CAD_TENANT_ID', 'demo'),
-    liveGpsIntervalMs: integer(env, 'LIVE_GPS_INTERVAL_MS', 250, 0, 60_000),
-    pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', DEFAULT_PUSH_WORKER_MIN_BYTES, 0, 512 * 1024 * 1024),
-    buildApps: boolean(env, 'BUILD_APPS', true),
-    autoClaimAfterFinalize: boolean(env, 'AUTO_CLAIM_AFTER_FINALIZE', false),
-    nemsisStateId: nonEmpty(env, 'NEMSIS_STATE_ID', 'DEMO'),
-    nemsisAgencyNumber: nonEmpty(env, 'NEMSIS_AGENCY_NUMBER', 'DEMO-001'),
-    nemsisStateCode: nonEmpty(env, 'NEMSIS_STATE_CODE', '42'),
-    nemsisXsdDir: existingDir(env, 'NEMSIS_DIR', path.resolve('../shared/nemsis')),
+    cadTenantId: nonEmpty(env, 'CAD_TENANT_ID', SERVER_DEFAULTS.cadTenantId),
+    liveGpsIntervalMs: integer(env, 'LIVE_GPS_INTERVAL_MS', SERVER_DEFAULTS.liveGpsIntervalMs, 0, 60_000),
+    pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', SERVER_DEFAULTS.pushWorkerMinBytes, 0, 512 * 1024 * 1024),
+    buildApps: boolean(env, 'BUILD_APPS', SERVER_DEFAULTS.buildApps),
+    autoClaimAfterFinalize: boolean(env, 'AUTO_CLAIM_AFTER_FINALIZE', SERVER_DEFAULTS.autoClaimAfterFinalize),
+    nemsisStateId: nonEmpty(env, 'NEMSIS_STATE_ID', SERVER_DEFAULTS.nemsisStateId),
+    nemsisAgencyNumber: nonEmpty(env, 'NEMSIS_AGENCY_NUMBER', SERVER_DEFAULTS.nemsisAgencyNumber),
+    nemsisStateCode: nonEmpty(env, 'NEMSIS_STATE_CODE', SERVER_DEFAULTS.nemsisStateCode),
+    nemsisXsdDir: existingDir(env, 'NEMSIS_DIR', path.resolve(NEMSIS_DEFAULT_DIR)),
+    schematronCacheDir: path.resolve(nonEmpty(env, 'SCHEMATRON_CACHE_DIR', SERVER_DEFAULTS.schematronCacheDir)),
     hospitalEndpoints: endpointMap(env, 'HOSPITAL_ENDPOINTS'),
     claimsEndpoint: optionalUrl(env, 'CLAIMS_ENDPOINT'),
     integrationTimeoutMs: integer(env, 'INTEGRATION_TIMEOUT_MS', INTEGRATION_DEFAULTS.integrationTimeoutMs, 10, 300_000),
@@ -148,7 +206,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
 }
 
 function storeSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig, 'storeKind' | 'databaseUrl' | 'databaseSchema'> {
-  const storeKind = oneOf(env, 'STORE', ['sqlite', 'postgres'] as const, 'sqlite');
+  const storeKind = oneOf(env, 'STORE', ['sqlite', 'postgres'] as const, SERVER_DEFAULTS.storeKind);
   const databaseUrl = raw(env, 'DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
@@ -156,7 +214,7 @@ function storeSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig, 'storeKind' |
   if (storeKind === 'postgres' && databaseUrl === undefined) {
     throw new ConfigError('DATABASE_URL is required when STORE=postgres (postgres://user:password@host:5432/database)');
   }
-  const databaseSchema = nonEmpty(env, 'DATABASE_SCHEMA', 'public');
+  const databaseSchema = nonEmpty(env, 'DATABASE_SCHEMA', SERVER_DEFAULTS.databaseSchema);
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(databaseSchema)) {
     throw new ConfigError(`DATABASE_SCHEMA must be a plain identifier (letters, digits, _), got "${databaseSchema}"`);
   }
@@ -166,7 +224,7 @@ function storeSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig, 'storeKind' |
 function authSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig,
   | 'jwtSecret' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'corsOrigins' | 'rateLimitWindowMs' | 'syncRateLimit'
   | 'loginRateLimit' | 'loginAccountRateLimit' | 'seedDemo'> {
-  const devTokens = boolean(env, 'DEV_TOKENS', true);
+  const devTokens = boolean(env, 'DEV_TOKENS', SERVER_DEFAULTS.devTokens);
   const jwtSecret = raw(env, 'JWT_SECRET');
   if (jwtSecret === undefined && !devTokens) {
     throw new ConfigError('JWT_SECRET is required when DEV_TOKENS is false (at least 32 random characters, e.g. `openssl rand -base64 48`)');

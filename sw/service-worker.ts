@@ -28,7 +28,7 @@ clientsClaim();
 // workers put pushes into it (client/worker/engine.ts); this worker delivers them: at start and
 // activation, on a page's `fieldsync:kick` (app open, `online`, new changes), on Background Sync
 // (`sync`, tag SYNC_TAG, also with no page open) and on its own backoff timer. Pages
-// send `fieldsync:session` after sign-in and every token refresh (client/ui/sw-queue.ts) and read
+// send `fieldsync:session` after sign-in and every token refresh (client/session/handover.ts) and read
 // the queue themselves to show it. A new version takes over the same database, so an update never
 // loses what waits there.
 installOutboundQueue(sw);

@@ -17,3 +17,4 @@ export { getStatus, updateStatus, type OutboxStatus } from './status.ts';
 export { getSession, loadQueueSession, saveQueueSession, SESSION_REFRESH_LOCK, setSession, type OutboxSession } from './session.ts';
 export { readOverview, summarizeQueue, type QueueOverview, type QueueSummary } from './summary.ts';
 export { STATUS_CHANNEL, SYNC_TAG, type OutboxMessage } from './messages.ts';
+export { postToQueue } from './page.ts';

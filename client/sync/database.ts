@@ -32,7 +32,7 @@ export interface FieldsyncDatabaseOptions {
   /** Several tabs of one app share the database; only the elected leader replicates. */
   multiInstance?: boolean;
   /**
-   * The database key (client/ui/lock.ts: a random key, unwrapped with the user's password). With
+   * The database key (client/session/keys.ts: a random key, unwrapped with the user's password). With
    * it, the fields a schema lists in `encrypted` (the ePCR's PHI) are stored AES-encrypted
    * (RxDB's free crypto-js plugin), and so is every copy RxDB keeps of them (replication meta).
    * A database created with a key opens only with that key. Without one, the schemas' `encrypted`

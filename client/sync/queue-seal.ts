@@ -10,7 +10,7 @@ import { sealedOnDevice } from '../../shared/access/policy.ts';
 import { importTransportKey, kidOf, looksSealed, openEnvelope, sealDocument, type SealingKey } from '../../shared/crypto/envelope.ts';
 import type { JsonDoc, PushRowInput, QueueWriter } from '../queue/index.ts';
 
-/** The transport key as the page hands it to the worker (memory only; stored wrapped, client/ui/transport-key.ts). */
+/** The transport key as the page hands it to the worker (memory only; stored wrapped, client/session/transport-key.ts). */
 export interface RawTransportKey {
   kid: string;
   /** 32 bytes, base64url. */

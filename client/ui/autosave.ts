@@ -27,7 +27,7 @@ import { fromBase64url, toBase64url } from '../../shared/crypto/base64url.ts';
 import type { Path } from '../worker/api.ts';
 import { writeRefusalKind } from '../worker/write-errors.ts';
 import { database, write } from './db.ts';
-import { readJournal, readJournalKeys, writeJournal } from './journal-store.ts';
+import { readJournal, readJournalKeys, writeJournal } from '../session/journal-store.ts';
 
 export interface JournalEntry {
   collection: CollectionName;

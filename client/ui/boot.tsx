@@ -10,7 +10,8 @@ import { replayJournal } from './autosave.ts';
 import type { Database } from './db.ts';
 import { protectApp, signInHere, unlockAndOpen } from './lock-screen.tsx';
 import { refreshStorage, registerServiceWorker, requestPersistence } from './runtime.ts';
-import { homeFor, restoreSession, type Session } from './session.ts';
+import { homeFor, restoreSession } from '../session/session.ts';
+import type { Session } from '../session/identity.ts';
 import { startQueueTriggers } from './sw-queue.ts';
 
 export interface AppDefinition {

@@ -15,8 +15,8 @@ import {
 } from './runtime.ts';
 import { LockSettings, signOutKeepingData, SignOutControls } from './lock-screen.tsx';
 import { Reauthenticate } from './sign-in.tsx';
-import { homeFor } from './session.ts';
-import { recordField } from './record-field.ts';
+import { homeFor } from '../session/session.ts';
+import { notARecordField, recordField } from './record-field.ts';
 import { deliveryNote, kickServiceWorker } from './sw-queue.ts';
 import { ago, fromLocalInput, localOffset, offsetDateTime, offsetOf, toLocalInput } from './time.ts';
 import { latestTime, timeRangeProblem, type TimeRange } from './time-range.ts';
@@ -486,6 +486,14 @@ export function TextField(props: FieldBase & {
   value: string | undefined; multiline?: boolean; maxLength?: number; required?: boolean; inputMode?: string; pattern?: RegExp; patternHint?: string;
   /** A check past the pattern (a date that exists and is not after the call): why the value is refused, or undefined. */
   validate?: (value: string) => string | undefined;
+  /**
+   * The id of a `<datalist>` on the page (SuggestionList) to pick from: a code list searched by
+   * name; the browser offers the entries matching what is typed, and any other value the field
+   * accepts can still be typed. One list serves every field of its kind (500 medications).
+   */
+  suggestions?: string;
+  /** What the stored value means, shown under the field (a code's label). */
+  describe?: (value: string) => string | undefined;
 }) {
   const id = useId();
   const { draft, change, problem, focus, discard } = useDraft(props, props.value ?? '');
@@ -504,9 +512,11 @@ export function TextField(props: FieldBase & {
     'aria-describedby': describedBy(id, problem, props.serverError, props.hint), 'data-testid': props.testId, 'aria-required': props.required,
     ...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'text', { maxLength: props.maxLength, pattern: props.pattern, required: props.required }),
   };
+  const meaning = !problem && props.describe && props.value ? props.describe(props.value) : undefined;
   return (
     <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={props.hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
-      {props.multiline ? <textarea {...common} /> : <input type="text" inputMode={props.inputMode as never} {...common} />}
+      {props.multiline ? <textarea {...common} /> : <input type="text" inputMode={props.inputMode as never} list={props.suggestions} {...common} />}
+      {meaning && <div class="meta" data-testid="code-label">{meaning}</div>}
     </FieldFrame>
   );
 }
@@ -515,24 +525,56 @@ export function TextField(props: FieldBase & {
  * A list of short texts edited one per line (allergies, medical history, home medications):
  * stored as a list, one item per non-empty line, each checked against the schema's limits.
  */
-export function ListField(props: FieldBase & { value: readonly string[] | undefined; maxItems?: number; maxItemLength?: number }) {
+export function ListField(props: FieldBase & {
+  value: readonly string[] | undefined; maxItems?: number; maxItemLength?: number;
+  /** Each line must match (a code list): the line that does not is named with `itemPatternHint`. */
+  itemPattern?: RegExp; itemPatternHint?: string;
+  /** Codes to search by name: the id of a SuggestionList and its entries ([code, label]); a search box under the list adds the one picked as a line. */
+  suggestions?: { id: string; entries: readonly (readonly [string, string])[] };
+  /** What a line means (a code's label), listed under the field. */
+  describe?: (item: string) => string | undefined;
+}) {
   const id = useId();
   const { draft, change, problem, focus, discard } = useDraft(props, (props.value ?? []).join('\n'));
-  const onInput = (event: TargetedEvent<HTMLTextAreaElement>) => {
-    const raw = event.currentTarget.value;
+  const check = (raw: string) => {
     const lines = raw.split(/\r?\n/).map((line) => line.trim());
     const items = lines.filter((line) => line !== '');
     if (props.maxItems !== undefined && items.length > props.maxItems) return change(raw, { ok: false, message: `At most ${props.maxItems} lines.` });
     const long = props.maxItemLength === undefined ? -1 : lines.findIndex((line) => line.length > props.maxItemLength!);
     if (long >= 0) return change(raw, { ok: false, message: `Line ${long + 1} is too long: at most ${props.maxItemLength} characters.` });
+    const off = props.itemPattern ? lines.findIndex((line) => line !== '' && !props.itemPattern!.test(line)) : -1;
+    if (off >= 0) return change(raw, { ok: false, message: `Line ${off + 1} ("${lines[off]}"): ${props.itemPatternHint ?? 'this value has the wrong form.'}` });
     change(raw, { ok: true, value: items.length > 0 ? items : undefined });
   };
-  const hint = props.hint ?? 'One per line.';
+  const onInput = (event: TargetedEvent<HTMLTextAreaElement>) => check(event.currentTarget.value);
+  // The search box edits no record itself: a pick becomes a line of the list, saved as if typed there.
+  const [search, setSearch] = useState('');
+  const onSearch = (event: TargetedEvent<HTMLInputElement>) => {
+    const typed = event.currentTarget.value;
+    const picked = props.suggestions?.entries.find(([code]) => code === typed.trim());
+    if (!picked) return setSearch(typed);
+    setSearch('');
+    const lines = draft.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+    if (!lines.includes(picked[0])) check([...lines, picked[0]].join('\n'));
+  };
+  const hint = props.hint ?? (props.suggestions ? 'One code per line: search by name below to add one.' : 'One per line.');
+  const items = problem ? [] : (props.value ?? []);
   return (
     <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <textarea id={id} value={draft} onInput={onInput} {...focus} disabled={props.disabled} rows={3} data-testid={props.testId}
-        {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'lines')}
+        {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'lines', { pattern: props.itemPattern })}
         aria-invalid={problem || props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, hint)} />
+      {props.describe && items.length > 0 && (
+        <ul class="meta" data-testid="code-labels" style="margin:4px 0 0 1em;padding:0">
+          {items.map((item) => <li key={item}>{item}: {props.describe!(item) ?? 'a code not on the NEMSIS list'}</li>)}
+        </ul>
+      )}
+      {props.suggestions && !props.disabled && (
+        <>
+          <input type="search" list={props.suggestions.id} value={search} onInput={onSearch} placeholder="Search the list to add…" aria-label={`Search ${props.label}`}
+            data-testid={`${props.testId}-search`} style="margin-top:6px" {...notARecordField(`searches the NEMSIS list; a pick is added as a line of ${props.label}`)} />
+        </>
+      )}
     </FieldFrame>
   );
 }
@@ -577,6 +619,11 @@ export function SelectField(props: FieldBase & { value: string | undefined; opti
       </select>
     </FieldFrame>
   );
+}
+
+/** A list of suggestions ([value, label]) for the fields that name it by `id` (TextField, ListField `suggestions`): rendered once per page. */
+export function SuggestionList(props: { id: string; entries: readonly (readonly [string, string])[] }) {
+  return <datalist id={props.id}>{props.entries.map(([value, label]) => <option key={value} value={value} label={label}>{label}</option>)}</datalist>;
 }
 
 /**

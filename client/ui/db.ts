@@ -9,10 +9,12 @@ import { useEffect, useState } from 'preact/hooks';
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import type { DocView, JsonDoc, Op, QuerySpec, SyncSnapshot, WorkerApi } from '../worker/api.ts';
 import { badgeCollections, collectionsForRole } from '../worker/collections.ts';
-import { derivedKey } from './device-keys.ts';
-import { databaseNameFor, getAccessToken, jwtClaims, loadSession, refreshRefusal, SESSION_KEY, signInRefusal, type Session } from './session.ts';
-import { handOverSession, kickServiceWorker, noteLiveConnection } from './sw-queue.ts';
-import { transportKeyFor } from './transport-key.ts';
+import { derivedKey } from '../session/device-keys.ts';
+import { databaseNameFor, getAccessToken, loadSession, refreshRefusal, SESSION_KEY, signInRefusal } from '../session/session.ts';
+import { jwtClaims, type Session } from '../session/identity.ts';
+import { handOverSession } from '../session/handover.ts';
+import { kickServiceWorker, noteLiveConnection } from './sw-queue.ts';
+import { transportKeyFor } from '../session/transport-key.ts';
 
 export interface Database {
   api: Comlink.Remote<WorkerApi>;
@@ -37,7 +39,7 @@ export function database(): Database {
   return current;
 }
 
-/** `password`: the database key (client/ui/lock.ts); a wrong one fails with a `WrongDatabaseKeyError`. */
+/** `password`: the database key (client/session/keys.ts); a wrong one fails with a `WrongDatabaseKeyError`. */
 export async function openDatabase(session: Session, password: string): Promise<Database> {
   const dbName = databaseNameFor(session.user);
   const [journalKey, transportKey] = await Promise.all([

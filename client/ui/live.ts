@@ -5,7 +5,7 @@
  */
 import { signal } from '@preact/signals';
 import { io, type Socket } from 'socket.io-client';
-import { getAccessToken } from './session.ts';
+import { getAccessToken } from '../session/session.ts';
 import { LIVE_NAMESPACE } from '../../shared/protocol/index.ts';
 
 export type LiveEventName = 'unit:status' | 'unit:position' | 'technician:position' | 'incident:changed' | 'epcr:progress'

@@ -1,7 +1,7 @@
 /**
  * The app's lock: sign in in place (no session yet), unlock (after a reload, or after the
  * automatic logoff), and signing out with or without erasing this device's copy of the data.
- * The key handling itself is in lock.ts; this is the screens and the lock/unlock cycle.
+ * The key handling itself is in client/session/ (keys.ts, lock.ts, erase.ts); this is the screens and the lock/unlock cycle.
  */
 import type { ComponentChildren } from 'preact';
 import { render } from 'preact';
@@ -10,12 +10,14 @@ import { isWrongDatabaseKey } from '../sync/database.ts';
 import { flushAll, forgetJournal, replayJournal } from './autosave.ts';
 import { database, openDatabase, type Database } from './db.ts';
 import {
-  DEFAULT_IDLE_MS, devSessionKey, dropKey, eraseLocalDatabase, heldKey, holdKey, IDLE_CHOICES_MINUTES, idleSetting, idleTimeoutMs,
-  journalEntries, keyForUnlock, keyFromOpenTabs, lockOtherTabs, NoKeyOnDeviceError, onLockMessage, setIdleSetting,
-  startIdleGuard, WrongPasswordError,
-} from './lock.ts';
+  DEFAULT_IDLE_MS, dropKey, heldKey, holdKey, IDLE_CHOICES_MINUTES, idleSetting, idleTimeoutMs, keyFromOpenTabs,
+  lockOtherTabs, onLockMessage, setIdleSetting, startIdleGuard,
+} from '../session/lock.ts';
+import { devSessionKey, keyForUnlock, NoKeyOnDeviceError, WrongPasswordError } from '../session/keys.ts';
+import { eraseLocalDatabase, journalEntries } from '../session/erase.ts';
 import { peekOutboxCounts } from '../queue/index.ts';
-import { databaseNameFor, logout, type Session } from './session.ts';
+import { databaseNameFor, logout } from '../session/session.ts';
+import type { Session } from '../session/identity.ts';
 import { PasswordSignIn } from './sign-in.tsx';
 
 export type LockReason = 'start' | 'idle';

@@ -2,19 +2,20 @@
  * Password sign-in, shared by the login page and the apps (which sign in in place, so the key
  * the password unwraps is still in memory when the app opens: it is never stored in clear, so
  * it cannot travel to another page). Besides the server's login, it establishes the key of the
- * user's data on this device (client/ui/lock.ts): made on the first sign-in, re-wrapped after a
+ * user's data on this device (client/session/keys.ts): made on the first sign-in, re-wrapped after a
  * password change with the previous password.
  *
  * No database worker here: the login page stays small.
  */
 import { useState } from 'preact/hooks';
-import {
-  eraseLocalDatabase, heldKey, holdKey, keyAtSignIn, keyOwnerOf, PasswordChangedError, rewrapWithPreviousPassword, WrongPasswordError,
-} from './lock.ts';
+import { eraseLocalDatabase } from '../session/erase.ts';
+import { heldKey, holdKey } from '../session/lock.ts';
+import { keyAtSignIn, keyOwnerOf, PasswordChangedError, rewrapWithPreviousPassword, WrongPasswordError } from '../session/keys.ts';
 import { peekOutboxCounts } from '../queue/index.ts';
 import type { RawTransportKey } from '../sync/queue-seal.ts';
-import { deviceId, endServerSession, login, saveSession, SessionError, type Session } from './session.ts';
-import { keepTransportKey } from './transport-key.ts';
+import { deviceId, endServerSession, login, saveSession, SessionError } from '../session/session.ts';
+import type { Session } from '../session/identity.ts';
+import { keepTransportKey } from '../session/transport-key.ts';
 
 export function PasswordSignIn({ onSignedIn, intro }: { onSignedIn: (session: Session) => void; intro?: string }) {
   const [tenantId, setTenant] = useState(localStorage.getItem('fieldsync.lastTenant') ?? '');

@@ -1,23 +1,25 @@
 /**
- * The page's side of the service worker's outbound queue (sw/queue/sw-runtime.ts): the page hands
- * the service worker the session it delivers with, and wakes it when there is something to send.
+ * The page's side of the service worker's outbound queue (sw/queue/sw-runtime.ts): the page wakes
+ * the service worker when there is something to send (the session it delivers with is handed over
+ * by client/session/handover.ts).
  *
- * - `fieldsync:session` after sign-in, after every token refresh and when an app opens;
+ * - `fieldsync:session` when an app opens (sign-in and every token refresh hand it over too);
  * - `fieldsync:kick` when an app opens, on `online`, when shown again, when the live socket
  *   connects again, when the database worker queued changes, and on a timer (1, 2, 4, then every
  *   5 s; every 30 s while the server answers it is busy) for as long as the last delivery failed
  *   and changes wait: in a dead zone the device says "online" all along, so no event says when
  *   data flows again;
- * - a Background Sync registration (tag `SYNC_TAG`, client/queue/messages.ts) when changes were queued, where the
- *   browser has Background Sync and allows it: the browser then wakes the service worker when the
- *   network is back, even with every app closed. Where it is missing or refused (a site setting
+ * - a Background Sync registration (tag `SYNC_TAG`, client/queue/messages.ts) when changes were
+ *   queued, where the browser has Background Sync and allows it: the browser then wakes the
+ *   service worker when the network is back, even with every app closed. Where it is missing or refused (a site setting
  *   can refuse it), delivery depends on an open app: `deliveryNote` says so in the status bar.
  */
 import { computed, signal } from '@preact/signals';
 import type { DeliveryResult } from '../../sw/queue/delivery.ts';
 import { NETWORK_RETRY_CAP_MS, RETRY_BASE_MS, SERVER_RETRY_CAP_MS } from '../../sw/queue/queue-status.ts';
-import { loadQueueSession, saveQueueSession, STATUS_CHANNEL, SYNC_TAG, type OutboxSession, type QueueSummary } from '../queue/index.ts';
-import type { Session } from './session.ts';
+import { postToQueue, STATUS_CHANNEL, SYNC_TAG, type QueueSummary } from '../queue/index.ts';
+import { handOverSession } from '../session/handover.ts';
+import type { Session } from '../session/identity.ts';
 
 type SyncRegistration = ServiceWorkerRegistration & {
   sync?: { register(tag: string): Promise<void> };
@@ -42,43 +44,9 @@ export const deliveryNote = computed(() => {
   }
 });
 
-/** The service worker that can take messages now: the page's controller, or the active one of the registration. */
-async function activeWorker(): Promise<ServiceWorker | undefined> {
-  if (!supported()) return undefined;
-  const controller = navigator.serviceWorker.controller;
-  if (controller) return controller;
-  const registration = await navigator.serviceWorker.getRegistration().catch(() => undefined);
-  return registration?.active ?? undefined;
-}
-
-export function queueSessionOf(session: Session): OutboxSession {
-  return {
-    serverUrl: location.origin,
-    token: session.accessToken,
-    ...(session.refreshToken ? { refreshToken: session.refreshToken } : {}),
-    deviceId: session.user.deviceId,
-  };
-}
-
-/**
- * Gives the service worker the session it delivers the queue with (its own copy: no page may be
- * open when it delivers). Stored in the queue's database at once, so a service worker that is not
- * running or not installed yet finds it, and sent as a message, which also starts a delivery.
- */
-export async function handOverSession(session: Session | undefined): Promise<void> {
-  if (!session || !supported()) return;
-  // Never a step back: the copy a page started with may be older than the tokens the service
-  // worker (or another tab) rotated since, and the queue would refresh with a spent token.
-  if (await newerQueueSession(session)) return;
-  await storeQueueSession(session);
-  const worker = await activeWorker();
-  worker?.postMessage({ type: 'fieldsync:session', session: queueSessionOf(session) });
-}
-
 /** Asks the service worker to deliver now; with `backgroundSync`, also asks the browser to wake it when the network is back. */
 export async function kickServiceWorker(options: { backgroundSync?: boolean } = {}): Promise<void> {
-  const worker = await activeWorker();
-  worker?.postMessage({ type: 'fieldsync:kick' });
+  await postToQueue({ type: 'fieldsync:kick' });
   if (options.backgroundSync) {
     retry.waiting = true;
     retry.schedule();
@@ -200,48 +168,5 @@ async function checkBackgroundWakeUps(): Promise<void> {
   if (registration.periodicSync) {
     const periodic = await navigator.permissions?.query({ name: 'periodic-background-sync' as PermissionName }).catch(() => undefined);
     if (periodic?.state === 'granted') await registration.periodicSync.register(SYNC_TAG, { minInterval: 15 * 60_000 }).catch(() => undefined);
-  }
-}
-
-/**
- * The session the service worker holds, when it is newer than `current`: with no page open it may
- * have refreshed the access token itself, which rotates the refresh token. The page must go on
- * with that one; presenting the old refresh token again would look like theft to the server and
- * end every session of the device.
- */
-export async function newerQueueSession(current: Session): Promise<OutboxSession | undefined> {
-  if (current.kind !== 'password' || !current.refreshToken || typeof indexedDB === 'undefined') return undefined;
-  let queued: OutboxSession | undefined;
-  try {
-    queued = await loadQueueSession();
-  } catch {
-    return undefined;
-  }
-  if (!queued?.refreshToken || queued.refreshToken === current.refreshToken) return undefined;
-  if (queued.deviceId !== undefined && queued.deviceId !== current.user.deviceId) return undefined;
-  const mine = claimsOf(current.accessToken);
-  const theirs = claimsOf(queued.token);
-  if (mine['sub'] !== theirs['sub'] || mine['tenant'] !== theirs['tenant']) return undefined;
-  const theirExp = typeof theirs['exp'] === 'number' ? theirs['exp'] : 0;
-  const myExp = typeof mine['exp'] === 'number' ? mine['exp'] : 0;
-  return theirExp > myExp ? queued : undefined;
-}
-
-/** Stores the page's new session in the queue at once (the message may come after a delivery started). */
-export async function storeQueueSession(session: Session): Promise<void> {
-  if (typeof indexedDB === 'undefined' || !supported()) return;
-  try {
-    await saveQueueSession(queueSessionOf(session));
-  } catch {
-    // the message to the service worker carries it too
-  }
-}
-
-function claimsOf(token: string): Record<string, unknown> {
-  try {
-    const payload = token.split('.')[1] ?? '';
-    return JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
-  } catch {
-    return {};
   }
 }

@@ -12,13 +12,13 @@ export interface OpenOptions {
   /** One database per device and user; see `databaseNameFor`. */
   dbName: string;
   /**
-   * The database key (client/ui/lock.ts), unwrapped in the page: the ePCR's PHI is stored
+   * The database key (client/session/keys.ts), unwrapped in the page: the ePCR's PHI is stored
    * encrypted with it. Memory only; a database made with one key does not open with another
    * (the open fails with a `WrongDatabaseKeyError`).
    */
   password: string;
   /**
-   * The transport key (client/ui/transport-key.ts), unwrapped in the page like `password`:
+   * The transport key (client/session/transport-key.ts), unwrapped in the page like `password`:
    * copies of patient data handed to the service worker's queue are sealed with it. Memory only.
    */
   transportKey?: RawTransportKey;

@@ -35,3 +35,20 @@ export async function metaSet(key: string, value: unknown): Promise<void> {
     tx.onerror = () => reject(tx.error);
   });
 }
+
+/**
+ * Forgets the facts kept about the local database `dbName` (`initial:<db>:<collection>`), when a
+ * user's data is erased from the device (client/session/erase.ts). Opens nothing that does not
+ * exist yet.
+ */
+export async function forgetInitialSync(dbName: string): Promise<void> {
+  const known = await indexedDB.databases();
+  if (!known.some((d) => d.name === DB_NAME)) return;
+  const handle = await db();
+  await new Promise<void>((resolve, reject) => {
+    const tx = handle.transaction(STORE, 'readwrite');
+    tx.objectStore(STORE).delete(IDBKeyRange.bound(`initial:${dbName}:`, `initial:${dbName}:\uffff`));
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+  });
+}

@@ -12,8 +12,9 @@
  * hidden, another user's refused change included); the per-document state behind badges and
  * pending counts is this user's own rows only (and rows with no recorded writer, which could be).
  */
-import { readOverview, UNKNOWN_WRITER, writerKeyOf, type OutboxDb } from '../queue/index.ts';
+import { OutboxConnection, readOverview, STATUS_CHANNEL, UNKNOWN_WRITER, writerKeyOf, type OutboxDb } from '../queue/index.ts';
 import type { QueuedRejection, QueueView } from './api.ts';
+import { throttle } from './throttle.ts';
 
 export interface OutboxSnapshot {
   /** Per collection, the ids of the documents with a change of this user waiting in the queue. */
@@ -68,4 +69,121 @@ export async function readOutbox(db: OutboxDb, userId?: string): Promise<OutboxS
       rejected, rejectedTotal: rejectedRows.length,
     },
   };
+}
+
+export interface OutboxWatchOptions {
+  /** The user of this database worker: the per-document state is this user's rows only. */
+  userId?: string;
+  /** Collections with per-document badges: a change of their queued ids changes badges. */
+  badgeCollections: readonly string[];
+  /** The worker closed: no more reads. */
+  closed: () => boolean;
+  /** The queued ids or refusals of badge collections changed. */
+  onBadges: () => void;
+  /** A read finished (the status shows the queue). */
+  onRead: () => void;
+  /** The connection was given up for a newer version of the queue's database (a new service worker). */
+  onLost: () => void;
+}
+
+/**
+ * Every tab's view of the queue, kept current: read again whenever the service worker announces a
+ * delivery run, every 2 s, and on demand (badges must not say "synced" while a change waits there).
+ */
+export class OutboxWatch {
+  /** Per collection, the ids of this user's documents waiting in the queue. */
+  ids = new Map<string, Set<string>>();
+  /** Per `collection|id`, the newest refusal of this user's change. */
+  rejectedByDoc = new Map<string, QueuedRejection>();
+  /** Where this tab's pushes go: the service worker's queue, or straight to the server. */
+  mode: QueueView['mode'] = 'direct';
+  /** Reads the queue soon (at most every 150 ms). */
+  readonly refreshSoon: () => void;
+  private readonly connection: OutboxConnection;
+  private view: OutboxSnapshot['view'] | undefined;
+  private badgeKey = '';
+  private refresh: Promise<void> | undefined;
+  private again = false;
+  /** The service worker's queue announces every delivery run here (sw/queue/sw-runtime.ts). */
+  private channel: BroadcastChannel | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly options: OutboxWatchOptions) {
+    this.connection = new OutboxConnection(() => options.onLost());
+    this.refreshSoon = throttle(() => this.refreshNow(), 150);
+  }
+
+  /** Starts listening to the service worker and reading on a timer. */
+  start(): void {
+    this.channel = new BroadcastChannel(STATUS_CHANNEL);
+    this.channel.onmessage = () => this.refreshSoon();
+    this.timer = setInterval(() => this.refreshSoon(), 2000);
+  }
+
+  /** The queue's database, for queuing pushes into it. */
+  database(): Promise<OutboxDb> {
+    return this.connection.get();
+  }
+
+  /** Reads the queue now; concurrent calls share one read and trigger one more after it. */
+  refreshNow(): Promise<void> {
+    if (this.refresh) {
+      this.again = true;
+      return this.refresh;
+    }
+    this.refresh = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.apply();
+        } while (this.again && !this.options.closed());
+      } finally {
+        this.refresh = undefined;
+      }
+    })();
+    return this.refresh;
+  }
+
+  /** Resolves when the read going on now (if any) is done. */
+  async idle(): Promise<void> {
+    await this.refresh?.catch(() => {});
+  }
+
+  /** What the status shows (undefined until read once). */
+  snapshot(): QueueView | undefined {
+    return this.view ? { mode: this.mode, ...this.view } : undefined;
+  }
+
+  /** The number of waiting changes the last read saw. */
+  get total(): number {
+    return this.view?.total ?? 0;
+  }
+
+  private async apply(): Promise<void> {
+    if (this.options.closed()) return;
+    let snapshot: OutboxSnapshot;
+    try {
+      snapshot = await readOutbox(await this.connection.get(), this.options.userId);
+    } catch {
+      return; // no IndexedDB here, or the queue is being migrated: try again on the next trigger
+    }
+    this.ids = snapshot.ids;
+    this.rejectedByDoc = snapshot.rejectedByDoc;
+    this.view = snapshot.view;
+    const key = this.options.badgeCollections
+      .map((name) => `${name}:${[...(snapshot.ids.get(name) ?? [])].sort().join(',')}`)
+      .concat([...snapshot.rejectedByDoc].map(([k, r]) => `${k}@${r.rev ?? ''}`))
+      .join('|');
+    if (key !== this.badgeKey) {
+      this.badgeKey = key;
+      this.options.onBadges();
+    }
+    this.options.onRead();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.channel?.close();
+    await this.connection.close();
+  }
 }

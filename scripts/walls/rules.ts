@@ -43,6 +43,18 @@ export const IMPORT_WALLS: readonly ImportWall[] = [
     from: /^server\/store\//,
     to: /^(server\/(hooks|replication|http|realtime|integrations|auth|admin|exports)\/|fastify$|fastify-plugin$|@fastify\/|socket\.io$)/,
   },
+  {
+    name: 'the-queue-stands-alone',
+    why: 'client/queue/ owns the device\'s outbound queue for everyone who uses it: the database workers, the pages, the service worker. It imports only shared/ and packages, never one of its users.',
+    from: /^client\/queue\//,
+    to: /^(client\/(?!queue\/)|sw\/|server\/)/,
+  },
+  {
+    name: 'session-knows-no-screens',
+    why: 'client/session/ (the session, the device\'s keys, the lock) is what the screens, the database worker and the tests build on; it never imports the screens or Preact.',
+    from: /^client\/session\//,
+    to: /^(client\/(ui|apps)\/|preact($|\/)|@preact\/)/,
+  },
 ];
 
 export interface TextWall {

@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth/identity.ts';
-import { requireIdentity } from '../auth/plugin.ts';
+import { requireIdentity } from '../auth/require-identity.ts';
 import { HttpError } from '../http/errors.ts';
 import { actorOf } from '../auth/actor.ts';
 import { ADMIN, ErrorCode, patternOf } from '../../shared/protocol/index.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { deadLettersSchema, quarantineSchema, retryDeadLetterSchema } from './route-schemas.ts';
+import { readRejection, rejectionText } from '../replication/rejection-record.ts';
 
 export interface AdminRoutesOptions {
   auth: Authenticator;
@@ -25,7 +28,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     }
   });
 
-  app.get<{ Querystring: { limit?: string } }>(ADMIN.deadLetters.route, async (request) => {
+  app.get<{ Querystring: { limit?: string } }>(ADMIN.deadLetters.route, { schema: deadLettersSchema, ...CHECKED_BY_HANDLER }, async (request) => {
     const entries = await app.store.listDeadLetters(request.identity.tenantId, parseLimit(request.query.limit));
     return {
       deadLetters: entries.map((e) => ({
@@ -40,7 +43,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     };
   });
 
-  app.post<{ Params: { id: string } }>(ADMIN.retryDeadLetter.route, async (request, reply) => {
+  app.post<{ Params: { id: string } }>(ADMIN.retryDeadLetter.route, { schema: retryDeadLetterSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     const { id: raw } = request.params;
     if (!/^[1-9][0-9]{0,14}$/.test(raw)) {
       throw new HttpError(400, ErrorCode.BAD_ID, `A dead letter id is a positive whole number, got "${raw}".`);
@@ -57,7 +60,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     return reply.status(202).send({ id, status: 'pending', message: `Dead letter ${id} is queued again and runs shortly; if it fails again it returns to the dead letters.` });
   });
 
-  app.get<{ Querystring: { limit?: string } }>(ADMIN.quarantine.route, async (request) => {
+  app.get<{ Querystring: { limit?: string } }>(ADMIN.quarantine.route, { schema: quarantineSchema, ...CHECKED_BY_HANDLER }, async (request) => {
     const identity = request.identity;
     const entries = await app.store.listQuarantine(identity.tenantId, parseLimit(request.query.limit));
     if (entries.length > 0) {
@@ -72,7 +75,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
         id: e.id,
         collection: e.collection,
         documentId: e.documentId,
-        reason: e.reason,
+        // "<CODE>: <words>" as admins have always read it; the structured fields beside it.
+        ...quarantineReason(e.reason),
         sentBy: { kind: e.actor.kind, userId: e.actor.userId ?? null, deviceId: e.actor.deviceId ?? null, role: e.actor.role ?? null },
         createdAt: new Date(e.createdAt).toISOString(),
         document: parseStored(e.json),
@@ -96,4 +100,9 @@ function parseStored(json: string): unknown {
   } catch {
     return json;
   }
+}
+
+function quarantineReason(kept: string): { reason: string; code: string; addendumId?: string } {
+  const rejection = readRejection(kept);
+  return { reason: rejectionText(rejection), code: rejection.code, ...(rejection.addendumId !== undefined ? { addendumId: rejection.addendumId } : {}) };
 }

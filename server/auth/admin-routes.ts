@@ -3,8 +3,12 @@ import { ADMIN, ErrorCode, patternOf, ROLES, type Role } from '../../shared/prot
 import { HttpError } from '../http/errors.ts';
 import type { AuditEntry } from '../store/types.ts';
 import { CLAIM_TEXT } from './jwt.ts';
-import { requireIdentity, requireRole } from './plugin.ts';
+import { requireIdentity, requireRole } from './require-identity.ts';
 import { publicUser, type AuthService, type NewUser } from './service.ts';
+import { BEARER, CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import {
+  auditSchema, createUserResponses, enableDeviceSchema, enableUserSchema, listDevicesSchema, listUsersSchema, revokeDeviceSchema, revokeUserSchema,
+} from './route-schemas.ts';
 
 export interface AuthAdminRoutesOptions {
   service: AuthService;
@@ -40,15 +44,15 @@ export async function authAdminRoutes(app: FastifyInstance, options: AuthAdminRo
   await app.register(requireIdentity, { auth: service });
   app.addHook('onRequest', requireRole('admin'));
 
-  app.get(ADMIN.users.route, async (request) => ({ users: service.identities.listUsers(request.identity.tenantId).map(publicUser) }));
+  app.get(ADMIN.users.route, { schema: listUsersSchema }, async (request) => ({ users: service.identities.listUsers(request.identity.tenantId).map(publicUser) }));
 
-  app.post<{ Body: NewUser }>(ADMIN.createUser.route, { schema: { body: newUserSchema } }, async (request, reply) => {
+  app.post<{ Body: NewUser }>(ADMIN.createUser.route, { schema: { summary: 'Create a user', tags: ['admin'], security: BEARER, body: newUserSchema, response: createUserResponses } }, async (request, reply) => {
     const user = await service.createUser(request.identity.tenantId, { ...request.body, role: request.body.role as Role }, request.identity);
     return reply.status(201).send({ user: publicUser(user) });
   });
 
-  app.post<{ Params: { id: string } }>(ADMIN.revokeUser.route, async (request) => setUser(request.identity, request.params.id, true));
-  app.post<{ Params: { id: string } }>(ADMIN.enableUser.route, async (request) => setUser(request.identity, request.params.id, false));
+  app.post<{ Params: { id: string } }>(ADMIN.revokeUser.route, { schema: revokeUserSchema, ...CHECKED_BY_HANDLER }, async (request) => setUser(request.identity, request.params.id, true));
+  app.post<{ Params: { id: string } }>(ADMIN.enableUser.route, { schema: enableUserSchema, ...CHECKED_BY_HANDLER }, async (request) => setUser(request.identity, request.params.id, false));
 
   async function setUser(identity: Parameters<AuthService['setUserRevoked']>[3], id: string, revoked: boolean) {
     if (!UUID.test(id)) throw new HttpError(400, ErrorCode.BAD_ID, `A user id is a UUID, got "${id}".`);
@@ -58,15 +62,15 @@ export async function authAdminRoutes(app: FastifyInstance, options: AuthAdminRo
     return { user: publicUser(result.user), sessionsRevoked: result.sessionsRevoked };
   }
 
-  app.get(ADMIN.devices.route, async (request) => ({
+  app.get(ADMIN.devices.route, { schema: listDevicesSchema }, async (request) => ({
     devices: service.identities.listDevices(request.identity.tenantId).map((d) => ({
       id: d.id, lastUserId: d.lastUserId ?? null, firstSeenAt: new Date(d.firstSeenAt).toISOString(), lastSeenAt: new Date(d.lastSeenAt).toISOString(),
       ...(d.revokedAt !== undefined ? { revokedAt: new Date(d.revokedAt).toISOString() } : {}),
     })),
   }));
 
-  app.post<{ Params: { id: string } }>(ADMIN.revokeDevice.route, async (request) => setDevice(request.identity, request.params.id, true));
-  app.post<{ Params: { id: string } }>(ADMIN.enableDevice.route, async (request) => setDevice(request.identity, request.params.id, false));
+  app.post<{ Params: { id: string } }>(ADMIN.revokeDevice.route, { schema: revokeDeviceSchema, ...CHECKED_BY_HANDLER }, async (request) => setDevice(request.identity, request.params.id, true));
+  app.post<{ Params: { id: string } }>(ADMIN.enableDevice.route, { schema: enableDeviceSchema, ...CHECKED_BY_HANDLER }, async (request) => setDevice(request.identity, request.params.id, false));
 
   async function setDevice(identity: Parameters<AuthService['setDeviceRevoked']>[3], id: string, revoked: boolean) {
     if (!CLAIM_TEXT.test(id)) throw new HttpError(400, ErrorCode.BAD_ID, `A device id is 1-64 letters, digits or _ . @ : -, got "${id}".`);
@@ -77,7 +81,7 @@ export async function authAdminRoutes(app: FastifyInstance, options: AuthAdminRo
     };
   }
 
-  app.get<{ Querystring: { documentId?: string; userId?: string; from?: string; to?: string; limit?: string } }>(ADMIN.audit.route, async (request) => {
+  app.get<{ Querystring: { documentId?: string; userId?: string; from?: string; to?: string; limit?: string } }>(ADMIN.audit.route, { schema: auditSchema, ...CHECKED_BY_HANDLER }, async (request) => {
     const q = request.query;
     if (q.documentId !== undefined && !/^[A-Za-z0-9_.@:-]{1,64}$/.test(q.documentId)) throw new HttpError(400, ErrorCode.BAD_QUERY, 'documentId is a document id (up to 64 characters).');
     if (q.userId !== undefined && !/^[A-Za-z0-9_.@:-]{1,128}$/.test(q.userId)) throw new HttpError(400, ErrorCode.BAD_QUERY, 'userId is a user id (up to 128 characters).');

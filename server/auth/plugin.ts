@@ -1,42 +1,60 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ErrorCode, type Identity, type Role } from '../../shared/protocol/index.ts';
-import { HttpError } from '../http/errors.ts';
-import { requestToken, type AuthenticatedSession, type Authenticator } from './identity.ts';
+import type { ServerConfig } from '../config.ts';
+import { authAdminRoutes } from './admin-routes.ts';
+import { IdentityStore } from './identity-store.ts';
+import type { Authenticator } from './identity.ts';
+import { authRoutes } from './routes.ts';
+import { resolveJwtSecret } from './secret.ts';
+import { AuthService } from './service.ts';
+import { ADMIN_BASE_PATH, AUTH_BASE_PATH } from '../../shared/protocol/index.ts';
 
 declare module 'fastify' {
-  interface FastifyRequest {
-    identity: Identity;
-    /** The session behind a signed token (absent for development tokens). */
-    authSession: AuthenticatedSession | undefined;
+  interface FastifyInstance {
+    /** Sign-in, tokens and revocation; also the default Authenticator. */
+    auth: AuthService;
+    /** Users, devices, sessions: DATA_DIR/identity.sqlite. */
+    identities: IdentityStore;
+    /** What checks a bearer token on every route and socket: `auth`, or the one given to buildServer. */
+    authenticator: Authenticator;
   }
 }
 
-/**
- * Adds `request.identity` to every request of the scope it is registered in; a request without
- * a valid token ends here with 401. With signed tokens this also checks the revocation state of
- * the session, its user and its device, on every request.
- */
-export const requireIdentity = fp(async (app: FastifyInstance, options: { auth: Authenticator }) => {
-  if (!app.hasRequestDecorator('identity')) app.decorateRequest('identity', null as unknown as Identity);
-  if (!app.hasRequestDecorator('authSession')) app.decorateRequest('authSession', undefined);
-  app.addHook('onRequest', async (request) => {
-    const token = requestToken(request);
-    if (options.auth.authenticateSession) {
-      const session = options.auth.authenticateSession(token);
-      request.identity = session.identity;
-      request.authSession = session;
-    } else {
-      request.identity = options.auth.authenticate(token);
-    }
-  });
-});
-
-/** A hook refusing callers whose role is not one of `roles` (register it after requireIdentity). */
-export function requireRole(...roles: Role[]) {
-  return async (request: FastifyRequest): Promise<void> => {
-    if (!roles.includes(request.identity.role)) {
-      throw new HttpError(403, ErrorCode.FORBIDDEN, `This needs the ${roles.join(' or ')} role; you are signed in as ${request.identity.role}. Ask your agency's administrator.`);
-    }
-  };
+export interface AuthPluginOptions {
+  config: Pick<ServerConfig,
+    | 'dataDir' | 'devTokens' | 'jwtSecret' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds'
+    | 'rateLimitWindowMs' | 'loginRateLimit' | 'loginAccountRateLimit'>;
+  /** Replaces token checking (tests of foreign protocols, e.g. RxDB's conformance suite). */
+  authenticator?: Authenticator;
 }
+
+/**
+ * Authentication: signed tokens (and dev tokens while DEV_TOKENS is on), checked against the
+ * session, user and device revocation state on every request. Serves sign-in under `AUTH_BASE_PATH`
+ * and user, device and audit administration under `ADMIN_BASE_PATH`.
+ */
+export const authPlugin = fp(async (app: FastifyInstance, options: AuthPluginOptions) => {
+  const { config } = options;
+  const identities = new IdentityStore(config.dataDir);
+  app.addHook('onClose', async () => identities.close());
+  const jwtKey = resolveJwtSecret({ configured: config.jwtSecret, devTokens: config.devTokens, dataDir: config.dataDir });
+  if (jwtKey.source === 'file') {
+    app.log.info(`token signing key ${jwtKey.created ? 'created in' : 'read from'} ${jwtKey.file ?? 'memory'}; set JWT_SECRET in production`);
+  }
+  const store = app.store;
+  const service = new AuthService({
+    identities, secret: jwtKey.secret, devTokens: config.devTokens,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    audit: (entries) => store.appendAudit(entries),
+  });
+  app.decorate('auth', service);
+  app.decorate('identities', identities);
+  app.decorate('authenticator', options.authenticator ?? service);
+
+  await app.register(authRoutes, {
+    prefix: AUTH_BASE_PATH, service,
+    rateLimit: { windowMs: config.rateLimitWindowMs, loginPerDevice: config.loginRateLimit, loginPerAccount: config.loginAccountRateLimit },
+  });
+  await app.register(authAdminRoutes, { prefix: ADMIN_BASE_PATH, service });
+}, { name: 'fieldsync-auth', fastify: '5.x', dependencies: ['fieldsync-http', 'fieldsync-store'], decorators: { fastify: ['store', 'createRateLimit'] } });

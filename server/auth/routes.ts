@@ -3,6 +3,8 @@ import { HttpError } from '../http/errors.ts';
 import { createLimiter } from './hardening.ts';
 import { requestToken } from './identity.ts';
 import type { AuthService } from './service.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { loginResponses, logoutSchema, meSchema, refreshResponses } from './route-schemas.ts';
 import { AUTH, ErrorCode } from '../../shared/protocol/index.ts';
 
 export interface AuthRoutesOptions {
@@ -64,7 +66,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   });
 
   app.post<{ Body: LoginBody }>(AUTH.login.route, {
-    schema: { body: loginSchema },
+    schema: { summary: 'Sign in on a device', tags: ['auth'], body: loginSchema, response: loginResponses },
     preHandler: async (request, reply) => {
       await perDevice(request, reply);
       await perAccount(request, reply);
@@ -76,7 +78,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   });
 
   app.post<{ Body: RefreshBody }>(AUTH.refresh.route, {
-    schema: { body: refreshSchema },
+    schema: { summary: 'A new token pair for a refresh token (rotated: the old one stops working)', tags: ['auth'], body: refreshSchema, response: refreshResponses },
     preHandler: async (request, reply) => perDevice(request, reply),
   }, async (request, reply) => {
     const pair = await service.refresh(request.body);
@@ -84,7 +86,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     return pair;
   });
 
-  app.post<{ Body: { refreshToken?: unknown } | undefined }>(AUTH.logout.route, async (request) => {
+  app.post<{ Body: { refreshToken?: unknown } | undefined }>(AUTH.logout.route, { schema: logoutSchema, ...CHECKED_BY_HANDLER }, async (request) => {
     const token = requestToken(request);
     if (token) {
       const session = service.authenticateSession(token);
@@ -96,7 +98,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     return { loggedOut: await service.logoutWithRefreshToken(refreshToken) };
   });
 
-  app.get(AUTH.me.route, async (request: FastifyRequest) => {
+  app.get(AUTH.me.route, { schema: meSchema }, async (request: FastifyRequest) => {
     const session = service.authenticateSession(requestToken(request));
     return { identity: session.identity, ...(session.expiresAt ? { expiresAt: new Date(session.expiresAt).toISOString() } : {}) };
   });

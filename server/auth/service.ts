@@ -38,7 +38,7 @@ export interface TokenPair {
   };
   /**
    * Sign-in only: the key this user seals queued changes with on this device (the same one on
-   * every sign-in there, until revoked). The device stores it only wrapped (client/ui/transport-key.ts).
+   * every sign-in there, until revoked). The device stores it only wrapped (client/session/transport-key.ts).
    */
   transportKey?: IssuedTransportKey;
 }

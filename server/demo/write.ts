@@ -1,7 +1,7 @@
 /**
  * How the demo seed writes: straight to the store as a server actor, the way the CAD bridge's
- * inbound events and the hook runner write, so each document's outbox entries commit with it and
- * the workflows run exactly as for real data. A document that exists already is left alone, so
+ * inbound events and the hook runner write; the store plans each document's outbox entries, which
+ * commit with it, so the workflows run exactly as for real data. A document that exists already is left alone, so
  * seeding twice writes nothing the second time.
  */
 import type { FastifyInstance } from 'fastify';
@@ -13,7 +13,7 @@ import type { Actor, WireDocument } from '../store/types.ts';
 export type SeedDoc<C extends CollectionName> = Omit<WireDoc<C>, 'rev' | 'tenantId' | '_deleted'>;
 
 export interface DemoSeedContext {
-  app: Pick<FastifyInstance, 'store' | 'workflows'>;
+  app: Pick<FastifyInstance, 'store'>;
   tenantId: string;
   /** The clock the demo's times are made from (the server's local offset is written in each). */
   now: Date;
@@ -38,7 +38,7 @@ export async function updateIf<C extends CollectionName>(
 async function write<C extends CollectionName>(
   ctx: DemoSeedContext, collection: C, id: string, build: (current: WireDoc<C> | undefined) => SeedDoc<C> | undefined,
 ): Promise<boolean> {
-  const { store, workflows } = ctx.app;
+  const { store } = ctx.app;
   const actor: Actor = { kind: 'system', tenantId: ctx.tenantId, userId: 'demo-seed' };
   const result = await store.writeBatch({
     collection, tenantId: ctx.tenantId, actor,
@@ -56,7 +56,6 @@ async function write<C extends CollectionName>(
         return { action: 'write', doc: { ...full, rev: nextRevision(current?.rev, `demo.${Math.random().toString(36).slice(2, 8)}`) } as unknown as WireDocument };
       },
     }],
-    outbox: (changes) => workflows.outboxFor(collection, actor, changes),
   });
   return result.written.length > 0;
 }

@@ -1,10 +1,13 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ADMIN, EPCRS, ErrorCode, patternOf, type Role } from '../../shared/protocol/index.ts';
 import { actorOf } from '../auth/actor.ts';
 import type { Authenticator } from '../auth/identity.ts';
-import { requireIdentity } from '../auth/plugin.ts';
+import { requireIdentity } from '../auth/require-identity.ts';
 import { HttpError } from '../http/errors.ts';
+import { nemsisCheckKey } from '../hooks/workflows/epcr-finalized.ts';
 import { nemsisArtifactKey } from '../hooks/workflows/epcr-nemsis-export.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { nemsisCheckSchema, nemsisExportSchema } from './route-schemas.ts';
 
 export interface ExportRoutesOptions {
   auth: Authenticator;
@@ -28,18 +31,23 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
     }
   });
 
-  app.get<{ Params: { id: string } }>(EPCRS.nemsisXml.route, async (request, reply) => {
-    const { id } = request.params;
+  /** The report `id` if the caller may read all of it (same access rules as pull, e.g. a crew only its own unit's); others learn nothing. */
+  const readableReport = async (identity: FastifyRequest['identity'], id: string) => {
     if (!UUID.test(id)) throw new HttpError(400, ErrorCode.BAD_ID, `A report id is a lower-case UUID version 4, got "${id.slice(0, 80)}".`);
-    const identity = request.identity;
-    // The export is the whole report: only those who may read the report itself (same access
-    // rules as pull, e.g. a crew only its own unit's) may download it; others learn nothing.
     const [report] = await app.store.getDocuments('epcrs', identity.tenantId, [id]);
     const visible = report ? app.accessControl.visibleForm(identity, 'epcrs', JSON.parse(report.json) as Record<string, unknown>) : undefined;
     const plan = app.accessControl.readPlan(identity, 'epcrs');
     if (!report || !visible || (plan.kind !== 'none' && plan.project !== undefined)) {
       throw new HttpError(404, ErrorCode.EPCR_NOT_FOUND, `There is no report ${id} that you may read in your agency.`);
     }
+    return report;
+  };
+
+  app.get<{ Params: { id: string } }>(EPCRS.nemsisXml.route, { schema: nemsisExportSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
+    const { id } = request.params;
+    const identity = request.identity;
+    // The export is the whole report: only those who may read the report itself may download it.
+    const report = await readableReport(identity, id);
     const artifact = await app.store.getArtifact(nemsisArtifactKey(id), identity.tenantId);
     if (!artifact) {
       const status = (JSON.parse(report.json) as { status?: unknown }).status;
@@ -58,5 +66,25 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
       .header('content-disposition', `inline; filename="epcr-${id}.nemsis.xml"`)
       .header('last-modified', new Date(artifact.createdAt).toUTCString())
       .send(artifact.content);
+  });
+
+  /**
+   * `GET /:id/nemsis-check`: the last check of the report's NEMSIS export at finalize (XSD and
+   * national Schematron): `{ rev, checkedAt, valid, errors, warnings, schematronMs }`, the
+   * warnings with their rule ids. Its messages quote values of the report: read like the export.
+   */
+  app.get<{ Params: { id: string } }>(EPCRS.nemsisCheck.route, { schema: nemsisCheckSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
+    const { id } = request.params;
+    const identity = request.identity;
+    await readableReport(identity, id);
+    const check = await app.store.getArtifact(nemsisCheckKey(id), identity.tenantId);
+    if (!check) {
+      throw new HttpError(404, ErrorCode.NOT_CHECKED, `Report ${id} has no NEMSIS export check: it is made when the report is finalized on a server with the NEMSIS files (NEMSIS_DIR).`);
+    }
+    await app.store.appendAudit([{
+      tenantId: identity.tenantId, action: 'read', actor: actorOf(request.identity), collection: 'epcrs',
+      documents: [{ id }], details: { artifact: 'nemsis-check', requestId: request.id },
+    }]);
+    return reply.type('application/json; charset=utf-8').header('cache-control', 'no-store').send(check.content);
   });
 }

@@ -1,17 +1,19 @@
+import type { OutboxPlanner } from '../store/types.ts';
 import type { Actor, OutboxEntryInput, WireDocument, WrittenChange } from '../store/types.ts';
 import type { Change, HookPayload, Workflow } from './types.ts';
 
-/**
- * The typed registry of workflows. Adding a workflow is one file that exports a `Workflow` and
- * one line in the list it is registered from; replication code only asks for outbox entries.
- */
 /**
  * Turns a committed change into entries for another outbox queue (e.g. CAD notices), in the
  * same transaction, so they are as durable and as ordered as the change itself.
  */
 export type ChangeMapper = (change: Change) => OutboxEntryInput[];
 
-export class WorkflowRegistry {
+/**
+ * The typed registry of workflows. Adding a workflow is one file that exports a `Workflow` and
+ * one line in the list it is registered from. It is the store's outbox planner: every write asks it
+ * for the entries of what it wrote, in the write's transaction.
+ */
+export class WorkflowRegistry implements OutboxPlanner {
   private readonly byName = new Map<string, Workflow>();
   private readonly byCollection = new Map<string, Workflow[]>();
   private readonly mappers = new Map<string, ChangeMapper[]>();

@@ -145,7 +145,7 @@ export class HookRunner {
   }
 
   private contextFor(entry: OutboxEntry, log: FastifyBaseLogger): EffectContext {
-    const { store, registry } = this.options;
+    const { store } = this.options;
     const actor: Actor = { kind: 'hook', tenantId: entry.tenantId, userId: 'system' };
     return {
       store,
@@ -177,7 +177,6 @@ export class HookRunner {
               return { action: 'write', doc: written };
             },
           }],
-          outbox: (changes) => registry.outboxFor(collection, actor, changes),
         });
         return result.written.length > 0 ? written : undefined;
       },

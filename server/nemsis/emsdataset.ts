@@ -6,6 +6,7 @@
  * via group(); lexical conversions and their policy live in values.ts.
  */
 import packageJson from '../../package.json' with { type: 'json' };
+import { codeOf } from '../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { group, leaf, leaves, NEMSIS_NAMESPACE, optionalGroup, XSI_NAMESPACE } from './nemsis-tree.ts';
 import {
@@ -40,7 +41,7 @@ export class NemsisExportError extends Error {
 const DEFAULT_SOFTWARE = { creator: 'fieldsync', name: 'fieldsync', version: packageJson.version } as const;
 const PCR_NUMBER_MAX_LENGTH = 50;
 /** eSituation.03 "Chief (Primary)": the ePCR's one complaint field is the chief complaint. */
-const COMPLAINT_TYPE_CHIEF = '2803001';
+const COMPLAINT_TYPE_CHIEF = codeOf('eSituation.03', 'Chief (Primary)');
 /** eHistory.06 takes RxNorm codes or Z88.x; other allergy codes (SNOMED) belong in eHistory.07. */
 const MEDICATION_ALLERGY_CODE = /^(Z88\.[0-9]|[a-zA-Z0-9]{2,7})$/;
 

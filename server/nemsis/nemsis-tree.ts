@@ -1,11 +1,12 @@
+import { NOT_RECORDED } from '../../shared/nemsis/codes.ts';
 import { childSpecs, isGroup } from './element-order.ts';
 import type { XmlElement } from './xml-writer.ts';
 
 export const NEMSIS_NAMESPACE = 'http://www.nemsis.org';
 export const XSI_NAMESPACE = 'http://www.w3.org/2001/XMLSchema-instance';
 
-/** NV 7701003 "Not Recorded": the NOT value software fills in for blanks at export time. */
-export const NV_NOT_RECORDED = '7701003';
+/** NV "Not Recorded": the NOT value software fills in for blanks at export time. */
+export const NV_NOT_RECORDED = NOT_RECORDED;
 
 type Attributes = Readonly<Record<string, string | undefined>>;
 

@@ -8,6 +8,7 @@
  * and a value it cannot convert counts as "no value" (Not Recorded if required, else omitted).
  * Every function returns undefined for "no value".
  */
+import { codeOf } from '../../shared/nemsis/codes.ts';
 import { ansiStateCode } from './ansi-state-codes.ts';
 
 /** Trimmed text; blank strings count as no value, since `<x></x>` is never valid NEMSIS. */
@@ -84,9 +85,9 @@ export function phoneNumber(value: string | undefined): string | undefined {
   return `${national.slice(0, 3)}-${national.slice(3, 6)}-${national.slice(6)}`;
 }
 
-const PATIENTS_NONE = '2707003';
-const PATIENTS_SINGLE = '2707005';
-const PATIENTS_MULTIPLE = '2707001';
+const PATIENTS_NONE = codeOf('eScene.06', 'None');
+const PATIENTS_SINGLE = codeOf('eScene.06', 'Single');
+const PATIENTS_MULTIPLE = codeOf('eScene.06', 'Multiple');
 
 /** eScene.06 is a code (None / Single / Multiple), not a count. */
 export function patientsAtSceneCode(count: number | undefined): string | undefined {

@@ -18,6 +18,7 @@ import { ErrorCode, type Identity } from '../../shared/protocol/index.ts';
 import type { TransportKeyLookup } from '../auth/transport-keys.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
+import { rejectionRecord } from './rejection-record.ts';
 import { actorOf } from '../auth/actor.ts';
 import type { CollectionRegistry } from './collections.ts';
 
@@ -86,7 +87,7 @@ export async function openRows(collection: string, body: unknown[], identity: Id
   }
   if (problems.length === 0) return opened;
 
-  await store.quarantine(collection, identity.tenantId, actorOf(identity), problems.map((p) => ({ id: p.id, reason: `${p.code}: ${p.reason}`, doc: p.kept })));
+  await store.quarantine(collection, identity.tenantId, actorOf(identity), problems.map((p) => ({ id: p.id, reason: rejectionRecord({ code: p.code, reason: p.reason }), doc: p.kept })));
   const first = problems[0]!;
   const status = problems.every((p) => p.code === ErrorCode.BAD_ENVELOPE) ? 400 : 403;
   const many = problems.length > 1;

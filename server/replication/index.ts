@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { WorkflowRegistry } from '../hooks/registry.ts';
 import type { Store } from '../store/types.ts';
 import { AccessControl } from './access.ts';
 import type { CollectionRegistry } from './collections.ts';
@@ -9,11 +8,16 @@ import { decodingJsonParser, type PushDecoder } from './push-decoder.ts';
 import { registerPushRoute, type DecodedStates } from './push.ts';
 import { registerRejectionsRoute } from './rejections.ts';
 import { registerScopeRoute } from './scope.ts';
+import type { WritePolicy } from './write-policy.ts';
 
 export interface ReplicationRoutesOptions {
   registry: CollectionRegistry;
   store: Store;
-  workflows: WorkflowRegistry;
+  /**
+   * The domain's write policies (write-policy.ts), asked in order for every pushed row; required,
+   * so a server is never built without deciding them (the product's: server/hooks/policies/).
+   */
+  policies: readonly WritePolicy[];
   /** The access rules to enforce; defaults to shared/access/rules.ts with undeclared collections denied. */
   access?: AccessControl;
   /** The transport keys sealed push rows are opened with (server/auth/transport-keys.ts); without it sealed rows are invalid documents. */
@@ -40,6 +44,6 @@ export async function replicationRoutes(app: FastifyInstance, options: Replicati
       decoded = json.decoded;
     }
     if (envelopes) push.addHook('preHandler', openSealedRows(options.registry, options.store, envelopes));
-    registerPushRoute(push, options.registry, options.store, options.workflows, access, decoded);
+    registerPushRoute(push, options.registry, options.store, { access, policies: options.policies, decoded });
   });
 }

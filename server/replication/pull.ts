@@ -6,6 +6,8 @@ import type { PullPage, Store } from '../store/types.ts';
 import { filterOf, type AccessControl } from './access.ts';
 import { checkpointOf, parseCheckpoint } from './checkpoint.ts';
 import { checkSchemaVersion, resolveCollection, type CollectionRegistry } from './collections.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { pullSchema } from './route-schemas.ts';
 
 export const DEFAULT_PULL_LIMIT = 100;
 export const MAX_PULL_LIMIT = 5000;
@@ -19,7 +21,7 @@ interface PullQueryString { checkpoint?: string; limit?: string; [SCHEMA_VERSION
  * matching documents or reached the end; its checkpoint moves past the documents it skipped.
  */
 export function registerPullRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, access: AccessControl): void {
-  app.get<{ Params: { collection: string }; Querystring: PullQueryString }>(SYNC.pull.route, async (request, reply) => {
+  app.get<{ Params: { collection: string }; Querystring: PullQueryString }>(SYNC.pull.route, { schema: pullSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     const spec = resolveCollection(registry, request.params.collection);
     checkSchemaVersion(spec, request.query[SCHEMA_VERSION_PARAM]);
     const identity = request.identity;

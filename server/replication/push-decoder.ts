@@ -1,14 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import type { JsonSchemaObject } from '../../shared/schemas/wire-schema.ts';
+import { SERVER_DEFAULTS } from '../config.ts';
 import type { CollectionRegistry } from './collections.ts';
 
 const WORKER_BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');
 import('tsx/esm/api').then(({ register }) => { register(); return import(workerData.module); });
 `;
-
-/** PUSH_WORKER_MIN_BYTES's default (server/config.ts): smaller bodies are not worth a round trip to the worker. */
-export const DEFAULT_PUSH_WORKER_MIN_BYTES = 32 * 1024;
 
 /** A push row's newDocumentState, whatever the row is (the route itself refuses malformed rows). */
 export function newDocumentStateOf(row: unknown): unknown {
@@ -64,7 +62,7 @@ export class PushDecoder {
   private readonly documentBytes = new Map<string, number>();
 
   constructor(private readonly registry: CollectionRegistry, options: PushDecoderOptions = {}) {
-    this.minBytes = options.minBytes ?? DEFAULT_PUSH_WORKER_MIN_BYTES;
+    this.minBytes = options.minBytes ?? SERVER_DEFAULTS.pushWorkerMinBytes;
     this.maxQueued = options.maxQueued ?? 4;
     this.minDocumentBytes = options.minDocumentBytes ?? 1024;
   }

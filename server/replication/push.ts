@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { changedFields, nounOf, wallClock, type WriteVerdict } from '../../shared/access/policy.ts';
+import { nounOf, type WriteVerdict } from '../../shared/access/policy.ts';
+import type { CollectionAccess } from '../../shared/access/rules.ts';
 import {
   ErrorCode, NoticeCode, RefusalCode, REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER, SYNC, type RejectionNotice,
 } from '../../shared/protocol/index.ts';
@@ -7,14 +8,16 @@ import { SCHEMA_VERSION_PARAM, type Identity } from '../../shared/protocol/index
 import { isRevision, mergedRevision } from '../../shared/revision.ts';
 import { isSameRevision } from '../../shared/merge/index.ts';
 import { HttpError } from '../http/errors.ts';
-import { deterministicId } from '../hooks/ids.ts';
-import type { WorkflowRegistry } from '../hooks/registry.ts';
 import { revOf } from '../store/audit-chain.ts';
 import type { Actor, StoredDocument, Store, WireDocument, WriteDecision, WriteRequest } from '../store/types.ts';
 import { actorOf } from '../auth/actor.ts';
 import type { AccessControl } from './access.ts';
 import { checkSchemaVersion, describeSchemaErrors, migratePushRows, resolveCollection, type CollectionRegistry, type CollectionSpec } from './collections.ts';
 import { foreignDocument, mergeOnServer, revisionOutcome } from './conflicts.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { pushSchema } from './route-schemas.ts';
+import { rejectionRecord } from './rejection-record.ts';
+import { declaredRejection, firstOpinion, type PolicyWrite, type WritePolicy, type WriteRejection } from './write-policy.ts';
 
 export const MAX_PUSH_ROWS = 10000;
 const HEADER_BUDGET = 6000;
@@ -28,7 +31,7 @@ interface ValidRow {
 }
 
 /** A refused row with no server state the caller may see: the whole request is refused (403). */
-interface Refusal { id: string; code: string; reason: string; doc: WireDocument; alreadyKept: boolean }
+interface Refusal { id: string; rejection: WriteRejection; doc: WireDocument; alreadyKept: boolean }
 
 class RefusedRequest extends Error {
   constructor(readonly refusals: Refusal[]) {
@@ -54,6 +57,13 @@ class HistoryNeeded extends Error {
 /** Per row of a push body, its newDocumentState's JSON text if it was already validated (push-decoder.ts). */
 export type DecodedStates = (request: FastifyRequest, rows: readonly unknown[]) => Promise<(string | undefined)[] | undefined>;
 
+export interface PushRouteOptions {
+  access: AccessControl;
+  /** Domain rules, asked in order for every row the access declaration decided (write-policy.ts). */
+  policies: readonly WritePolicy[];
+  decoded?: DecodedStates | undefined;
+}
+
 /**
  * `SYNC.push` (`POST …/:collection/push`): RxDB's push contract with the access rules of
  * shared/access/rules.ts. The whole batch is validated first and written in one transaction, so
@@ -62,13 +72,15 @@ export type DecodedStates = (request: FastifyRequest, rows: readonly unknown[]) 
  *
  * A row the rules refuse is kept, not lost: its content goes to quarantine (who, when, device,
  * why) and the current server state comes back as a conflict, with the reason in the
- * `x-fieldsync-rejections` header and at `SYNC.rejections`. A crew's change to a
- * finalized report is also saved as a draft addendum. When there is no server state the caller
- * may see (a new document it may not create, another unit's document), the request is refused
- * with 403 and the refused rows are quarantined.
+ * `x-fieldsync-rejections` header and at `SYNC.rejections`. Domain rules plug in as
+ * write policies (write-policy.ts): they may refuse a row or write other documents instead of
+ * it in the same transaction (a crew's change to a finalized report becomes a draft addendum).
+ * When there is no server state the caller may see (a new document it may not create, another
+ * unit's document), the request is refused with 403 and the refused rows are quarantined.
  */
-export function registerPushRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, workflows: WorkflowRegistry, access: AccessControl, decoded?: DecodedStates): void {
-  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>(SYNC.push.route, async (request, reply) => {
+export function registerPushRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, options: PushRouteOptions): void {
+  const { access, policies, decoded } = options;
+  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>(SYNC.push.route, { schema: pushSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     const spec = resolveCollection(registry, request.params.collection);
     // A service worker replaying a queue asks the server to merge conflicts instead of returning them.
     const mergeConflicts = request.query['conflicts'] === 'merge';
@@ -86,7 +98,7 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
     if (foreign.length > 0) {
       // Refused, but kept: an admin of the caller's agency can see what was attempted.
       await store.quarantine(spec.name, identity.tenantId, actor, foreign.map((r) => ({
-        id: r.id, reason: `tenantId "${String(r.incoming['tenantId'])}" is not the caller's agency "${identity.tenantId}"`, doc: r.incoming,
+        id: r.id, reason: rejectionRecord({ code: NoticeCode.REFUSED, reason: `tenantId "${String(r.incoming['tenantId'])}" is not the caller's agency "${identity.tenantId}"` }), doc: r.incoming,
       })));
       throw new HttpError(403, ErrorCode.TENANT_MISMATCH, `Documents may only be written to your own agency (${identity.tenantId}); nothing in this request was written.`,
         foreign.slice(0, 20).map((r) => ({ id: r.id, path: 'tenantId', message: `is "${String(r.incoming['tenantId'])}"` })));
@@ -102,19 +114,18 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
     let batch: PushDecisions;
     let result;
     for (;;) {
-      batch = new PushDecisions(spec, identity, access, history, related, mergeConflicts);
+      batch = new PushDecisions(spec, identity, access, policies, history, related, mergeConflicts);
       const decisions = batch;
       const requests: WriteRequest[] = [];
       for (const row of rows) {
         requests.push(new RowRequest(row, decisions));
-        const companion = decisions.addendumRequest(row);
-        if (companion) requests.push(companion);
+        // Documents a policy may write instead of this row, decided right after it.
+        requests.push(...decisions.reservedRequests(row));
       }
       try {
-        // Hook triggers are recorded in the same transaction as the documents: exactly once, by construction.
+        // The store records hook triggers in the same transaction as the documents: exactly once, by construction.
         result = await store.writeBatch({
           collection: spec.name, tenantId: identity.tenantId, actor, requests, auditIndex,
-          outbox: (changes) => workflows.outboxFor(spec.name, actor, changes),
           // Aborts the transaction when any row was refused with nothing to send back.
           afterDecisions: () => decisions.finish(),
         });
@@ -129,11 +140,11 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
         }
         if (!(error instanceof RefusedRequest)) throw error;
         const keep = error.refusals.filter((r) => !r.alreadyKept);
-        if (keep.length > 0) await store.quarantine(spec.name, identity.tenantId, actor, keep.map((r) => ({ id: r.id, reason: `${r.code}: ${r.reason}`, doc: r.doc })));
+        if (keep.length > 0) await store.quarantine(spec.name, identity.tenantId, actor, keep.map((r) => ({ id: r.id, reason: rejectionRecord(r.rejection), doc: r.doc })));
         const first = error.refusals[0]!;
-        const code = error.refusals.some((r) => r.code === ErrorCode.FOREIGN_DOCUMENT) ? ErrorCode.FOREIGN_DOCUMENT : ErrorCode.ACCESS_DENIED;
-        throw new HttpError(403, code, `${first.reason} Nothing in this request was written; the refused ${error.refusals.length > 1 ? 'documents were' : 'document was'} kept for your administrator.`,
-          error.refusals.slice(0, 50).map((r) => ({ id: r.id, message: `${r.code}: ${r.reason}` })));
+        const code = error.refusals.some((r) => r.rejection.code === ErrorCode.FOREIGN_DOCUMENT) ? ErrorCode.FOREIGN_DOCUMENT : ErrorCode.ACCESS_DENIED;
+        throw new HttpError(403, code, `${first.rejection.reason} Nothing in this request was written; the refused ${error.refusals.length > 1 ? 'documents were' : 'document was'} kept for your administrator.`,
+          error.refusals.slice(0, 50).map((r) => ({ id: r.id, message: `${r.rejection.code}: ${r.rejection.reason}` })));
       }
     }
 
@@ -223,31 +234,51 @@ class PushDecisions {
   readonly notices: RejectionNotice[] = [];
   readonly refusedMasters = new Map<string, StoredDocument>();
   private readonly refusals: Refusal[] = [];
-  private readonly addenda = new Map<ValidRow, WireDocument>();
+  /** Per row, the ids its policies reserved (`WritePolicy.reserve`). */
+  private readonly reserved = new Map<ValidRow, Set<string>>();
+  /** Documents policies write instead of refused rows, by id. */
+  private readonly instead = new Map<string, WireDocument>();
+  /** Each row as the policies see it, made once per row. */
+  private readonly asWrites = new Map<ValidRow, PolicyWrite>();
+  private readonly rules: CollectionAccess;
+  private readonly validate: (doc: WireDocument) => boolean;
 
   constructor(
     private readonly spec: CollectionSpec,
     private readonly identity: Identity,
     private readonly access: AccessControl,
+    private readonly policies: readonly WritePolicy[],
     /** Undefined until a decision needs it; such a decision throws `HistoryNeeded`. */
     private readonly pushHistory: PushHistory | undefined,
     /** Relation-scoped collections (a technician's tickets): which of the pushed ids the caller may see. */
     private readonly related: ReadonlySet<string> | undefined,
     private readonly mergeConflicts = false,
-  ) {}
+  ) {
+    this.rules = access.of(spec.name);
+    this.validate = (doc) => spec.validate(doc);
+  }
 
   private history(): PushHistory {
     if (!this.pushHistory) throw new HistoryNeeded();
     return this.pushHistory;
   }
 
+  private policyWrite(row: ValidRow): PolicyWrite {
+    let write = this.asWrites.get(row);
+    if (!write) {
+      write = { collection: this.spec.name, identity: this.identity, rules: this.rules, validate: this.validate, id: row.id, assumed: row.assumed, incoming: row.incoming };
+      this.asWrites.set(row, write);
+    }
+    return write;
+  }
+
   decide(row: ValidRow, master: StoredDocument | undefined): WriteDecision {
     const { identity, spec } = this;
-    if (master && master.tenantId !== identity.tenantId) return this.refuseWithoutState(row, ErrorCode.FOREIGN_DOCUMENT, foreignDocument(master).message);
+    if (master && master.tenantId !== identity.tenantId) return this.refuseWithoutState(row, { code: ErrorCode.FOREIGN_DOCUMENT, reason: foreignDocument(master).message });
     const masterDoc = master ? JSON.parse(master.json) as WireDocument : undefined;
     if (master && masterDoc && !this.access.visibleForm(identity, spec.name, masterDoc, undefined, this.related)) {
       // Not the caller's to see: no state can be sent back, and it must not learn more than "no".
-      return this.refuseWithoutState(row, RefusalCode.OUT_OF_SCOPE, `There is no ${nounOf(spec.name)} ${row.id} that you may change.`);
+      return this.refuseWithoutState(row, { code: RefusalCode.OUT_OF_SCOPE, reason: `There is no ${nounOf(spec.name)} ${row.id} that you may change.` });
     }
     const outcome = revisionOutcome(masterDoc, row.assumed, row.incoming);
     // This exact revision was written before and has since been built on (e.g. the finalize hook
@@ -267,40 +298,38 @@ class PushDecisions {
     }
 
     const verdict: WriteVerdict = this.access.checkWrite(identity, spec.name, masterDoc, toWrite);
-    if (verdict.kind === 'allow') return { action: 'write', doc: toWrite };
     if (verdict.kind === 'unchanged') return { action: 'noop' };
-    if (!master || !masterDoc) return this.refuseWithoutState(row, verdict.code, verdict.reason);
+    // The domain's policies have their say on what the declaration decided (write-policy.ts).
+    const opinion = this.policies.length === 0 ? undefined : firstOpinion(this.policies, { ...this.policyWrite(row), stored: masterDoc, toWrite, verdict });
+    if (!opinion && verdict.kind === 'allow') return { action: 'write', doc: toWrite };
+    const rejection = opinion?.rejection ?? declaredRejection(verdict as Extract<WriteVerdict, { kind: 'refuse' }>);
+    if (!master || !masterDoc) return this.refuseWithoutState(row, rejection);
 
     const rev = row.incoming['rev'];
     const earlierRevs = this.history().earlier.get(row.id);
-    const addendumId = verdict.addendum ? this.addendumId(row) : undefined;
     if (typeof rev === 'string' && earlierRevs?.has(rev)) {
       // The same refused write again (its answer was lost): the same answer, not a second quarantine entry.
-      if (verdict.addendum) this.prepareAddendum(row, masterDoc, verdict.addendum.field, verdict.addendum.lockedAt);
-      this.notices.push({ id: row.id, code: verdict.code, reason: verdict.reason, ...(addendumId ? { addendumId } : {}) });
+      this.keepInstead(row, opinion?.instead);
+      this.notices.push({ id: row.id, ...rejection });
       return { action: 'conflict' };
     }
     if (typeof rev === 'string' && earlierRevs && isRevision(masterDoc['rev']) && [...earlierRevs].some((r) => isRevision(r) && mergedRevision(masterDoc['rev'] as string, r) === rev)) {
       // The device merged the state we sent back with its refused change and pushed that again
       // (RxDB's conflict handler keeps the device's side). Answering with another conflict would
       // loop forever; the change is already in quarantine, so this copy is acknowledged and dropped.
-      this.notices.push({ id: row.id, code: NoticeCode.ALREADY_REFUSED, reason: `This change was refused before (${verdict.reason}); it was not saved again.` });
+      this.notices.push({ id: row.id, code: NoticeCode.ALREADY_REFUSED, reason: `This change was refused before (${rejection.reason}); it was not saved again.` });
       return { action: 'noop' };
     }
-    if (verdict.addendum) this.prepareAddendum(row, masterDoc, verdict.addendum.field, verdict.addendum.lockedAt);
-    const saved = addendumId !== undefined && this.addenda.has(row);
-    const reason = verdict.addendum && !saved
-      ? `${nounOf(spec.name)} finalized at ${wallClock(verdict.addendum.lockedAt)}; it cannot be changed, and your change could not be made into an addendum (it was kept for your administrator)`
-      : verdict.reason;
-    this.notices.push({ id: row.id, code: verdict.code, reason, ...(saved ? { addendumId } : {}) });
+    this.keepInstead(row, opinion?.instead);
+    this.notices.push({ id: row.id, ...rejection });
     this.refusedMasters.set(row.id, master);
-    return { action: 'reject', reason: `${verdict.code}: ${reason}${saved ? ` (addendum ${addendumId})` : ''}` };
+    return { action: 'reject', reason: rejectionRecord(rejection) };
   }
 
-  private refuseWithoutState(row: ValidRow, code: string, reason: string): WriteDecision {
+  private refuseWithoutState(row: ValidRow, rejection: WriteRejection): WriteDecision {
     const rev = row.incoming['rev'];
     const alreadyKept = typeof rev === 'string' && (this.history().earlier.get(row.id)?.has(rev) ?? false);
-    this.refusals.push({ id: row.id, code, reason, doc: row.incoming, alreadyKept });
+    this.refusals.push({ id: row.id, rejection, doc: row.incoming, alreadyKept });
     return { action: 'noop' };
   }
 
@@ -308,52 +337,34 @@ class PushDecisions {
     if (this.refusals.length > 0) throw new RefusedRequest(this.refusals);
   }
 
-  private addendumId(row: ValidRow): string {
-    return deterministicId('epcr-addendum', this.identity.tenantId, row.id, String(row.incoming['rev']));
+  /** A policy's documents written instead of a refused row: only ids it reserved for that row. */
+  private keepInstead(row: ValidRow, docs: readonly WireDocument[] | undefined): void {
+    for (const doc of docs ?? []) {
+      const id = String(doc[this.spec.primaryKey]);
+      if (!this.reserved.get(row)?.has(id)) {
+        throw new Error(`a write policy wrote ${this.spec.name} ${id} instead of ${row.id} without reserving its id (WritePolicy.reserve); nothing was written`);
+      }
+      this.instead.set(id, doc);
+    }
   }
 
-  /** The companion write that saves a refused change to a locked document as a new draft. */
-  addendumRequest(row: ValidRow): WriteRequest | undefined {
-    const lock = this.access.of(this.spec.name).lock;
-    if (!lock || !lock.addendumRoles.includes(this.identity.role) || typeof row.incoming['rev'] !== 'string') return undefined;
-    // A write can only reach a stored (locked) document when the device says which state it
-    // changed; rows without an assumed master are new documents or conflicts, never addenda.
-    if (row.assumed === undefined) return undefined;
-    const id = this.addendumId(row);
-    return {
+  /** The requests for the documents policies may write instead of this row (see `WritePolicy.reserve`). */
+  reservedRequests(row: ValidRow): WriteRequest[] {
+    const ids = new Set<string>();
+    for (const policy of this.policies) for (const id of policy.reserve?.(this.policyWrite(row)) ?? []) ids.add(id);
+    if (ids.size === 0) return [];
+    this.reserved.set(row, ids);
+    return [...ids].map((id) => ({
       id,
       // Never quarantined (its decision is write or noop); a placeholder, not a device's row.
       incoming: { _deleted: false },
-      decide: (master) => {
-        const addendum = this.addenda.get(row);
-        // Already made by an earlier copy of this push: never a second one.
-        if (!addendum || master) return { action: 'noop' };
-        return { action: 'write', doc: addendum };
+      decide: (master: StoredDocument | undefined): WriteDecision => {
+        const doc = this.instead.get(id);
+        // Not wanted (the row was written after all), or already made by an earlier copy of this push: never a second one.
+        if (!doc || master) return { action: 'noop' };
+        return { action: 'write', doc };
       },
-    };
-  }
-
-  /**
-   * The draft addendum: the sections the crew changed, pointing at the locked report, with an id
-   * and revision that depend only on (report, device revision), so a retried push makes no second one.
-   */
-  private prepareAddendum(row: ValidRow, master: WireDocument, field: string, lockedAt: string): void {
-    const skip = new Set(['id', 'tenantId', 'rev', '_deleted', 'status', 'conflicts', field, 'addendumReason', ...(this.access.of(this.spec.name).serverOwned ?? [])]);
-    const changed = changedFields(master, row.incoming).filter((f) => !skip.has(f));
-    const doc: WireDocument = {
-      id: this.addendumId(row),
-      tenantId: this.identity.tenantId,
-      rev: `1-addendum.${String(row.incoming['rev']).replace(/-/g, '.')}`.slice(0, 64),
-      status: 'draft',
-      ...(master['unitId'] !== undefined ? { unitId: master['unitId'] } : {}),
-      ...(master['incidentId'] !== undefined ? { incidentId: master['incidentId'] } : {}),
-      [field]: row.id,
-      addendumReason: `Changes made on device ${this.identity.deviceId} after the report was finalized at ${wallClock(lockedAt)}`.slice(0, 200),
-      _deleted: false,
-    };
-    for (const key of changed) if (row.incoming[key] !== undefined) doc[key] = row.incoming[key];
-    // It must be a valid document like any other; if it cannot be, the change stays in quarantine only.
-    if (this.spec.validate(doc)) this.addenda.set(row, doc);
+    }));
   }
 }
 

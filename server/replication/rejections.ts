@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { ErrorCode, NoticeCode, SYNC, type RejectionEntry, type RejectionsResponse } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { rejectionsSchema } from './route-schemas.ts';
+import { readRejection } from './rejection-record.ts';
 
 const MAX_LIMIT = 500;
 
@@ -12,7 +15,7 @@ const MAX_LIMIT = 500;
  * (the device still has it).
  */
 export function registerRejectionsRoute(app: FastifyInstance, store: Store): void {
-  app.get<{ Querystring: { since?: string; limit?: string } }>(SYNC.rejections.route, async (request): Promise<RejectionsResponse> => {
+  app.get<{ Querystring: { since?: string; limit?: string } }>(SYNC.rejections.route, { schema: rejectionsSchema, ...CHECKED_BY_HANDLER }, async (request): Promise<RejectionsResponse> => {
     const since = wholeNumber(request.query.since, 'since', 0);
     const limit = Math.min(wholeNumber(request.query.limit, 'limit', 100) || 100, MAX_LIMIT);
     const identity = request.identity;
@@ -24,12 +27,11 @@ export function registerRejectionsRoute(app: FastifyInstance, store: Store): voi
       } catch {
         rev = undefined;
       }
-      const coded = /^([A-Z_]+): ([\s\S]*)$/.exec(entry.reason);
-      const addendum = / \(addendum ([0-9a-f-]{36})\)$/.exec(entry.reason);
-      const reason = (coded?.[2] ?? entry.reason).replace(/ \(addendum [0-9a-f-]{36}\)$/, '');
+      // The structured rejection push kept (rejection-record.ts): its fields as they were made.
+      const rejection = readRejection(entry.reason);
       return {
-        id: entry.id, collection: entry.collection, documentId: entry.documentId, code: coded?.[1] ?? NoticeCode.REFUSED, reason,
-        ...(typeof rev === 'string' ? { rev } : {}), ...(addendum ? { addendumId: addendum[1]! } : {}),
+        id: entry.id, collection: entry.collection, documentId: entry.documentId, code: rejection.code, reason: rejection.reason,
+        ...(typeof rev === 'string' ? { rev } : {}), ...(rejection.addendumId !== undefined ? { addendumId: rejection.addendumId } : {}),
         at: new Date(entry.createdAt).toISOString(),
       };
     });

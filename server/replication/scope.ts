@@ -4,6 +4,8 @@ import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
 import type { AccessControl } from './access.ts';
 import { checkSchemaVersion, resolveCollection, type CollectionRegistry } from './collections.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { outOfScopeSchema } from './route-schemas.ts';
 
 export const MAX_SCOPE_CHECK_IDS = 1000;
 
@@ -19,7 +21,7 @@ export const MAX_SCOPE_CHECK_IDS = 1000;
  * document's content is sent, so the answer is not a PHI read.
  */
 export function registerScopeRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, access: AccessControl): void {
-  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined>; Body: unknown }>(SYNC.outOfScope.route, async (request) => {
+  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined>; Body: unknown }>(SYNC.outOfScope.route, { schema: outOfScopeSchema, ...CHECKED_BY_HANDLER }, async (request) => {
     const spec = resolveCollection(registry, request.params.collection);
     checkSchemaVersion(spec, request.query[SCHEMA_VERSION_PARAM]);
     const ids = idsOf(request.body);

@@ -3,6 +3,8 @@ import pg from 'pg';
 import { CommitNotifier } from './commit-notifier.ts';
 import { auditHash, GENESIS_HASH } from './audit-chain.ts';
 import type { DecidedWrite, QuarantinedRequest } from './decisions.ts';
+import { checkedPlanner } from './outbox-planner.ts';
+import type { OutboxPlanner } from './types.ts';
 import { applyWriteBatch, type AppliedBatch, type WriteTransaction } from './write-path.ts';
 import type {
   Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, FieldTest, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery,
@@ -16,6 +18,8 @@ export interface PostgresStoreOptions {
   pool?: pg.PoolConfig;
   /** Schema holding the tables (created if missing); `public` by default. */
   schema?: string;
+  /** Plans the outbox entries of every write (the hooks' workflows); see `Store.useOutboxPlanner`. */
+  outboxPlanner?: OutboxPlanner;
   /** Runs inside every write transaction just before COMMIT; throwing fails it (tests of that path only). */
   beforeCommit?: () => void;
 }
@@ -54,12 +58,14 @@ export class PostgresStore implements Store {
   /** Statement names by SQL text: each is parsed and planned once per connection. */
   private readonly statementNames = new Map<string, string>();
   private closed = false;
+  private planner: OutboxPlanner | undefined;
 
   constructor(options: PostgresStoreOptions) {
     const schema = options.schema ?? 'public';
     if (!SCHEMA_NAME.test(schema)) throw new Error(`PostgresStore: schema "${schema}" must be a plain identifier (letters, digits, _)`);
     this.schema = schema;
     this.beforeCommit = options.beforeCommit;
+    this.planner = options.outboxPlanner;
     const quoted = pg.escapeIdentifier(schema);
     this.t = (table) => `${quoted}.${table}`;
     this.lockKey = [LOCK_NAMESPACE, createHash('sha256').update(`fieldsync:${schema}`).digest().readInt32BE(0)];
@@ -110,19 +116,16 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------- writes
 
+  useOutboxPlanner(planner: OutboxPlanner): void {
+    this.planner = checkedPlanner(this.planner, planner);
+  }
+
   async writeBatch(batch: WriteBatch): Promise<WriteResult> {
     return this.transaction(async (tx): Promise<AppliedBatch> => {
-      const masters = new Map<string, StoredDocument>();
-      const lookup = storableIds(batch.requests.map((r) => r.id));
-      if (lookup.length > 0) {
-        const rows = await this.query<DocumentRow>(tx.client,
-          `SELECT collection, id, tenant_id, seq, body, committed_at FROM ${this.t('documents')} WHERE collection = $1 AND id = ANY($2::text[])`,
-          [batch.collection, lookup]);
-        for (const row of rows) masters.set(row.id, toStored(row));
-      }
+      const masters = await this.currentRows(tx.client, batch.collection, batch.requests.map((r) => r.id));
       // The shared write path collects every row; one statement then sends them all.
       const write = new WriteStatement(this.t, tx);
-      const applied = applyWriteBatch(batch, masters, write, batch.outbox);
+      const applied = applyWriteBatch(batch, masters, write, this.planner);
       await write.run(this, tx.client);
       return applied;
     }, ({ result, objects }) => {
@@ -130,6 +133,18 @@ export class PostgresStore implements Store {
         this.notifier.emit({ collection: batch.collection, tenantId: batch.tenantId, documents: result.written, objects });
       }
     }).then((applied) => applied.result);
+  }
+
+  /** The stored rows of these ids, by id, read inside the write transaction (after its lock, so no decision can race). */
+  private async currentRows(client: pg.PoolClient, collection: string, ids: string[]): Promise<Map<string, StoredDocument>> {
+    const masters = new Map<string, StoredDocument>();
+    const lookup = storableIds(ids);
+    if (lookup.length === 0) return masters;
+    const rows = await this.query<DocumentRow>(client,
+      `SELECT collection, id, tenant_id, seq, body, committed_at FROM ${this.t('documents')} WHERE collection = $1 AND id = ANY($2::text[])`,
+      [collection, lookup]);
+    for (const row of rows) masters.set(row.id, toStored(row));
+    return masters;
   }
 
   async quarantine(collection: string, tenantId: string, actor: Actor, items: { id: string; reason: string; doc: unknown }[]): Promise<void> {

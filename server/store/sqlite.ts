@@ -5,6 +5,8 @@ import { CommitNotifier } from './commit-notifier.ts';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
 import { auditHash, GENESIS_HASH } from './audit-chain.ts';
+import { checkedPlanner } from './outbox-planner.ts';
+import type { OutboxPlanner } from './types.ts';
 import { applyWriteBatch, type AppliedBatch, type WriteTransaction } from './write-path.ts';
 import type {
   Actor, AuditEntry, AuditEntryInput, AuditQuery, CommitEvent, OutboxEntry, OutboxEntryInput, OutboxQueue, PullPage, PullQuery, QuarantineEntry, Store, StoredDocument,
@@ -22,6 +24,8 @@ export interface SqliteStoreOptions {
    * (group-commit.ts), which is as durable.
    */
   synchronous?: 'FULL' | 'NORMAL';
+  /** Plans the outbox entries of every write (the hooks' workflows); see `Store.useOutboxPlanner`. */
+  outboxPlanner?: OutboxPlanner;
   /** Runs inside every group transaction just before COMMIT; throwing fails the group (tests of that path only). */
   beforeCommit?: () => void;
   /** Replaces fs.fsync of the WAL for every sync, none on the event loop (tests hold it to see that nobody is answered before it completes). */
@@ -132,6 +136,7 @@ export class SqliteStore implements Store {
   private readonly stmts;
   /** Prepared statements of scoped pulls and quarantine queries, by SQL text (their shapes are few: one per access rule). */
   private readonly dynamicStmts = new Map<string, Database.Statement>();
+  private planner: OutboxPlanner | undefined;
 
   constructor(options: SqliteStoreOptions) {
     let file = ':memory:';
@@ -139,6 +144,7 @@ export class SqliteStore implements Store {
       mkdirSync(options.dataDir, { recursive: true });
       file = path.join(options.dataDir, 'fieldsync.sqlite');
     }
+    this.planner = options.outboxPlanner;
     this.db = new Database(file);
     // 16 KiB pages (a new file only; an existing one keeps its size): a ~2 KB ePCR then fits in
     // its leaf page instead of spilling to an overflow chain, and a batch is a quarter of the WAL
@@ -239,6 +245,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  useOutboxPlanner(planner: OutboxPlanner): void {
+    this.planner = checkedPlanner(this.planner, planner);
+  }
+
   writeBatch(batch: WriteBatch): Promise<WriteResult> {
     const event = (result: WriteResult): CommitEvent => {
       const objects = this.writtenObjects.get(result);
@@ -254,11 +264,7 @@ export class SqliteStore implements Store {
   private writeBatchSync(batch: WriteBatch): WriteResult {
     const now = Date.now();
     const seqBefore = this.lastSeq;
-    // One lookup for the whole batch instead of a query per row.
-    const masters = new Map<string, StoredDocument>();
-    for (const row of this.stmts.getMany.all(batch.collection, JSON.stringify(batch.requests.map((r) => r.id)))) {
-      masters.set(row.id, toStored(row));
-    }
+    const masters = this.currentRows(batch.collection, batch.requests.map((r) => r.id));
     const tx: WriteTransaction = {
       now,
       nextSeq: () => ++this.lastSeq,
@@ -278,7 +284,7 @@ export class SqliteStore implements Store {
     };
     let applied: AppliedBatch;
     try {
-      applied = applyWriteBatch(batch, masters, tx, batch.outbox);
+      applied = applyWriteBatch(batch, masters, tx, this.planner);
     } catch (error) {
       // The savepoint rolls the rows back; the seqs it handed out are handed out again.
       this.lastSeq = seqBefore;
@@ -286,6 +292,13 @@ export class SqliteStore implements Store {
     }
     if (applied.objects.length > 0) this.writtenObjects.set(applied.result, applied.objects);
     return applied.result;
+  }
+
+  /** The stored rows of these ids, by id: one lookup for a whole batch instead of a query per row. */
+  private currentRows(collection: string, ids: string[]): Map<string, StoredDocument> {
+    const masters = new Map<string, StoredDocument>();
+    for (const row of this.stmts.getMany.all(collection, JSON.stringify(ids))) masters.set(row.id, toStored(row));
+    return masters;
   }
 
   private quarantineSync(collection: string, id: string, tenantId: string, actor: Actor, reason: string, doc: unknown, now: number): void {

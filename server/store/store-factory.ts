@@ -1,5 +1,7 @@
+import { SERVER_DEFAULTS } from '../config.ts';
 import { PostgresStore } from './postgres.ts';
 import { SqliteStore } from './sqlite.ts';
+import type { OutboxPlanner } from './types.ts';
 import type { Store } from './types.ts';
 
 /** The store settings of the server config (STORE, DATA_DIR, SQLITE_SYNCHRONOUS, DATABASE_URL, DATABASE_SCHEMA). */
@@ -15,16 +17,19 @@ export interface StoreSelection {
 
 /**
  * Opens the configured store: embedded SQLite in `dataDir` (the default), or PostgreSQL at
- * `databaseUrl`, whose schema and tables are created when missing.
+ * `databaseUrl`, whose schema and tables are created when missing. Every write plans its outbox
+ * entries with `outboxPlanner` (the server's workflows).
  */
-export async function openStore(selection: StoreSelection): Promise<Store> {
+export async function openStore(selection: StoreSelection, outboxPlanner?: OutboxPlanner): Promise<Store> {
+  const planned = outboxPlanner ? { outboxPlanner } : {};
   if (selection.storeKind === 'postgres') {
     if (!selection.databaseUrl) throw new Error('STORE=postgres needs DATABASE_URL (postgres://user:password@host:5432/database)');
     return PostgresStore.open({
       connectionString: selection.databaseUrl,
-      schema: selection.databaseSchema ?? 'public',
+      schema: selection.databaseSchema ?? SERVER_DEFAULTS.databaseSchema,
       pool: { max: selection.databasePoolMax ?? 10, application_name: 'fieldsync' },
+      ...planned,
     });
   }
-  return new SqliteStore({ dataDir: selection.dataDir ?? './data', synchronous: selection.sqliteSynchronous ?? 'FULL' });
+  return new SqliteStore({ dataDir: selection.dataDir ?? SERVER_DEFAULTS.dataDir, synchronous: selection.sqliteSynchronous ?? SERVER_DEFAULTS.sqliteSynchronous, ...planned });
 }

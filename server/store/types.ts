@@ -99,14 +99,33 @@ export interface AuditQuery {
   limit: number;
 }
 
+/**
+ * Decides which outbox entries a write adds (hook triggers, CAD notices). The store is opened
+ * with one and asks it on every document write, inside the write's transaction, so the change and
+ * its entries commit together and no writer can forget them (a writer that did would silently
+ * skip every hook). The hooks' WorkflowRegistry is the product's planner; the store knows only
+ * this interface, not the hooks.
+ */
+export interface OutboxPlanner {
+  /**
+   * Entries for the written changes of one batch (never called for a batch that wrote nothing).
+   * Runs inside the write transaction: throwing rolls the whole batch back.
+   */
+  outboxFor(collection: string, actor: Actor, changes: WrittenChange[]): OutboxEntryInput[];
+}
+
 export interface WriteBatch {
   collection: string;
   /** The tenant the writer is authenticated for; documents of other tenants are never touched. */
   tenantId: string;
   actor: Actor;
   requests: WriteRequest[];
-  /** Outbox entries for what was written, committed in the same transaction as the documents. */
-  outbox?: (changes: WrittenChange[]) => OutboxEntryInput[];
+  /**
+   * `false`: this write plans no outbox entries, although the store has a planner. Only for a
+   * write whose hooks must not run, and the place that sets it says why (e.g. a test seeding a
+   * state as if its hooks had already run). Absent: the store's planner plans them, always.
+   */
+  planOutbox?: false;
   /** Links the audit entry of this write to the change that caused it (hook effects). */
   causationId?: string;
   /**
@@ -223,7 +242,19 @@ export interface QuarantineQuery {
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Decides and writes a batch in one transaction with its audit entry and the outbox entries
+   * the store's planner plans for what was written (see `useOutboxPlanner`): no writer passes
+   * hook triggers itself, so none can forget them.
+   */
   writeBatch(batch: WriteBatch): Promise<WriteResult>;
+  /**
+   * The planner every later write asks for its outbox entries: given when the store is opened
+   * (`openStore`, the stores' `outboxPlanner` option), or by the server it is handed to
+   * (`buildServer`). A store serves one server: giving it a second, different planner throws.
+   * Without one (tools, benchmarks), writes plan no entries.
+   */
+  useOutboxPlanner(planner: OutboxPlanner): void;
   pull(query: PullQuery): Promise<PullPage>;
   /**
    * Like `pull`, but only documents passing `filter`, still in commit order. Fewer than `limit`

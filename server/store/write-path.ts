@@ -1,4 +1,5 @@
 import { revisionOf, revOf } from './audit-chain.ts';
+import type { OutboxPlanner } from './types.ts';
 import { decideBatch, type DecidedBatch, type DecidedWrite, type QuarantinedRequest } from './decisions.ts';
 import type { Actor, AuditEntryInput, OutboxEntryInput, StoredDocument, WireDocument, WriteBatch, WriteResult, WrittenChange } from './types.ts';
 
@@ -33,15 +34,14 @@ export interface AppliedBatch {
  * The one write path of every store: decides each request against the current masters (the
  * engine read them inside this transaction), lets the writer refuse the batch as a whole, then
  * writes the documents, the quarantined requests, one audit entry and the outbox entries the
- * write plans, all through `tx`, so all of it commits (or rolls back) together.
- *
- * `planOutbox`: the outbox entries for the written changes (called only when something was written).
+ * store's planner plans for what was written, all through `tx`, so all of it commits (or rolls
+ * back) together: a change and its hook triggers exist together or not at all.
  */
 export function applyWriteBatch(
   batch: WriteBatch,
   masters: ReadonlyMap<string, StoredDocument>,
   tx: WriteTransaction,
-  planOutbox: ((changes: WrittenChange[]) => OutboxEntryInput[]) | undefined,
+  planner: OutboxPlanner | undefined,
 ): AppliedBatch {
   const decided = decideBatch(batch, masters, () => tx.nextSeq(), tx.now);
   const { result, writes, quarantined } = decided;
@@ -50,8 +50,10 @@ export function applyWriteBatch(
   if (writes.length > 0) tx.putDocuments(batch.collection, batch.tenantId, writes);
   if (quarantined.length > 0) tx.putQuarantine(batch.collection, batch.tenantId, batch.actor, quarantined);
   if (writes.length > 0 || result.rejected.length > 0) tx.appendAudit([writeAuditEntry(batch, decided)], batch.auditIndex ?? true);
-  if (planOutbox && writes.length > 0) {
-    tx.insertOutbox(planOutbox(writes.map((w) => ({ before: w.before, after: w.stored, afterDoc: w.doc }))));
+  if (planner && writes.length > 0 && batch.planOutbox !== false) {
+    const changes: WrittenChange[] = writes.map((w) => ({ before: w.before, after: w.stored, afterDoc: w.doc }));
+    const entries = planner.outboxFor(batch.collection, batch.actor, changes);
+    if (entries.length > 0) tx.insertOutbox(entries);
   }
   return { result, objects: writes.map((w) => w.doc) };
 }

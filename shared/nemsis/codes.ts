@@ -4,7 +4,7 @@
  * a form's pick-list is `codeList(element)`, a code the server writes is `codeOf(element, label)`,
  * which fails at load time if the release has no such label, so a wrong constant cannot ship.
  */
-import { NEMSIS_ATTRIBUTE_TYPES, NEMSIS_ELEMENTS, NEMSIS_RELEASE, NEMSIS_TYPES } from './code-lists.generated.ts';
+import { NEMSIS_ATTRIBUTE_TYPES, NEMSIS_ELEMENTS, NEMSIS_OTHER_ELEMENT_NAMES, NEMSIS_RELEASE, NEMSIS_TYPES } from './code-lists.generated.ts';
 
 export { NEMSIS_RELEASE };
 
@@ -31,9 +31,11 @@ export function codeList(element: string): readonly CodeOption[] {
   return NEMSIS_TYPES[elementCodes(element).type]!;
 }
 
-/** The element's name in the NEMSIS data dictionary ("Dispatch Reason"). */
+/** The element's name in the NEMSIS data dictionary ("Dispatch Reason"), for any element of the release. */
 export function elementName(element: string): string {
-  return elementCodes(element).name;
+  const name = NEMSIS_ELEMENTS[element]?.name ?? NEMSIS_OTHER_ELEMENT_NAMES[element];
+  if (name === undefined) throw new Error(`NEMSIS ${NEMSIS_RELEASE} has no element ${element}`);
+  return name;
 }
 
 /** The XSD label of a code of the element; undefined when the element does not take the code. */

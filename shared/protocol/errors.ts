@@ -65,6 +65,7 @@ export const ErrorCode = {
   // NEMSIS export
   EPCR_NOT_FOUND: 'EPCR_NOT_FOUND',
   NOT_EXPORTED: 'NOT_EXPORTED',
+  NOT_CHECKED: 'NOT_CHECKED',
   // CAD bridge
   BAD_BODY: 'BAD_BODY',
   BAD_CAD_EVENT: 'BAD_CAD_EVENT',

@@ -68,6 +68,8 @@ export const ADMIN = {
 /** The NEMSIS export of a finalized report (docs/protocol.md §20). */
 export const EPCRS = {
   nemsisXml: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis.xml'),
+  /** The export check made at finalize (XSD and Schematron results). */
+  nemsisCheck: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis-check'),
 } as const;
 
 /** What a dispatcher may send CAD through the server, by path below the bridge's base. */

@@ -34,7 +34,7 @@ const timesProperty = {
 export const epcrSchema = {
   title: 'epcrs',
   description: 'Electronic patient care report, sectioned like NEMSIS 3.5 (one PatientCareReport).',
-  version: 1,
+  version: 2,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -143,9 +143,14 @@ export const epcrSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        allergies: textList, // eHistory.06/.07
-        medicalHistory: textList, // eHistory.08
-        currentMedications: textList, // eHistory.12
+        // Codes (the form refuses other text; finalize names any an earlier build stored as words).
+        allergies: textList, // eHistory.06 (RxNorm, Z88.x) / eHistory.07 (SNOMED CT)
+        medicalHistory: textList, // eHistory.08 (ICD-10-CM)
+        currentMedications: textList, // eHistory.12 (RxNorm)
+        /** A person's own words beside the coded lists, where no code fits (never in place of a code). */
+        allergiesText: textList,
+        medicalHistoryText: textList,
+        currentMedicationsText: textList,
         lastOralIntake: dateTimeProperty, // eHistory.19
       },
     },
@@ -185,7 +190,8 @@ export const epcrSchema = {
         properties: {
           id: itemId,
           givenAt: dateTimeProperty, // eMedications.01
-          medication: shortText, // eMedications.03
+          medication: shortText, // eMedications.03 (RxNorm; SNOMED CT for blood products)
+          medicationText: shortText, // a person's own words beside the code, where no code fits
           route: code, // eMedications.04
           dose: { type: 'number', minimum: 0 }, // eMedications.05
           doseUnit: code, // eMedications.06
@@ -204,7 +210,8 @@ export const epcrSchema = {
         properties: {
           id: itemId,
           performedAt: dateTimeProperty, // eProcedures.01
-          procedure: shortText, // eProcedures.03
+          procedure: shortText, // eProcedures.03 (SNOMED CT)
+          procedureText: shortText, // a person's own words beside the code, where no code fits
           attempts: { type: 'integer', minimum: 0, maximum: 50 }, // eProcedures.05
           successful: code, // eProcedures.06
           response: code, // eProcedures.08
@@ -261,7 +268,11 @@ export const epcrSchema = {
 /**
  * Version history (migrations.ts): 0: the first release.
  * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts); lastEdit; derived (server-owned copies of workflow-stamped times). Only optional fields were added.
+ * 2: a person's own words beside the vocabulary codes (medicationText, procedureText, history.*Text; issue 16, codes
+ *    from the standard). Only optional fields were added: words an earlier build stored where a code belongs stay where they
+ *    are, and finalize names them at their field (shared/epcr/coded-fields.ts) for the crew to move.
  */
 export const epcrMigrationStrategies = {
   1: addedOptionalFields,
+  2: addedOptionalFields,
 } as const satisfies MigrationStrategies;

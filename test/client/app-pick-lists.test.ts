@@ -11,7 +11,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PICK_LISTS, pickList, PROCEDURE_ATTEMPTS, type PickListPath } from '../../client/apps/crew/codes.ts';
 import { DISPATCH_PRIORITY_ELEMENT, dispatchPriorityOptions } from '../../client/ui/dispatch-priority.ts';
+import { finishedEpcr } from '../../server/demo/epcrs.ts';
 import { buildEmsDataSetXml } from '../../server/nemsis/emsdataset.ts';
+import { codedFieldProblems } from '../../shared/epcr/coded-fields.ts';
 import { codeLabel, codeList, type CodeOption } from '../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { agency, overdoseEpcr } from '../server/nemsis/fixtures.ts';
@@ -61,17 +63,25 @@ describe('app pick-lists against the NEMSIS code lists', () => {
     expect(PROCEDURE_ATTEMPTS.max).toBe(Number(/maxInclusive value="(\d+)"/.exec(body)?.[1]));
   });
 
-  it('no app types a NEMSIS code by hand: no 7-digit code literal in client/ outside the generated module', () => {
-    const root = path.resolve(import.meta.dirname, '../../client');
+  it('no code is typed by hand: no 7-digit NEMSIS code literal in client/, server/ or shared/ outside the generated module', () => {
+    const root = path.resolve(import.meta.dirname, '../..');
     const typed: string[] = [];
-    for (const file of walk(root).filter((f) => /\.(ts|tsx)$/.test(f))) {
+    const files = ['client', 'server', 'shared'].flatMap((dir) => walk(path.join(root, dir)))
+      // Demo records are data a device would write; they are checked as records below.
+      .filter((f) => /\.(ts|tsx)$/.test(f) && !f.endsWith('.generated.ts') && !f.includes(`${path.sep}demo${path.sep}`));
+    for (const file of files) {
       const lines = readFileSync(file, 'utf8').split('\n');
       lines.forEach((line, n) => {
         // NEMSIS code-list values are 7 digits (2301001, 9923003); a quoted one is a hand-typed code.
+        if (/^\s*(\*|\/\/|\/\*)/.test(line)) return; // a comment may name a code
         if (/['"`](?:[1-9][0-9]{6})['"`]/.test(line)) typed.push(`${path.relative(root, file)}:${n + 1}: ${line.trim().slice(0, 120)}`);
       });
     }
     expect(typed, 'take codes from shared/nemsis/codes.ts (codeList, codeOf) instead').toEqual([]);
+  });
+
+  it('the demo report holds codes of its fields\' elements', () => {
+    expect(codedFieldProblems(finishedEpcr('demo', new Date('2026-01-01T12:00:00Z')) as unknown as Epcr)).toEqual([]);
   });
 });
 

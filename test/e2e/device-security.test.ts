@@ -18,6 +18,7 @@ import {
 } from './support/browser.ts';
 import { createCable, type Cable } from './support/cable.ts';
 import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
+import { OUTBOX_DB_NAME } from '../../client/queue/index.ts';
 
 const SERVER_PORT = e2ePort(401);
 const CABLE_PORT = e2ePort(402);
@@ -36,14 +37,14 @@ interface RawScan {
   /** ePCR records of the unit, readable in clear (the fields left unencrypted for queries). */
   epcrRowsInClear: number;
   localStorageHits: string[];
-  /** Reports and incidents waiting in the service worker's outbox (`fieldsync-outbox/rows`), and how many of them are sealed envelopes. */
+  /** Reports and incidents waiting in the outbound queue's `rows` (client/queue/), and how many of them are sealed envelopes. */
   outboxRows: number;
   outboxSealed: number;
 }
 
 /** Reads every record of every IndexedDB database of the page's origin, as stored on disk. */
 function scanStorage(page: Page, needle: string): Promise<RawScan> {
-  return page.evaluate(async (needle) => {
+  return page.evaluate(async ({ needle, outboxDb }) => {
     const out: RawScan = { names: [], rxdbHits: [], otherHits: [], epcrRowsInClear: 0, localStorageHits: [], outboxRows: 0, outboxSealed: 0 };
     for (const { name } of await indexedDB.databases()) {
       if (!name) continue;
@@ -64,7 +65,7 @@ function scanStorage(page: Page, needle: string): Promise<RawScan> {
           if (json.includes(needle)) (name.startsWith('rxdb-dexie-') ? out.rxdbHits : out.otherHits).push(`${name}/${store}`);
           if (name.endsWith('--epcrs') && json.includes('"unitId":"M9"') && json.includes('"status":"draft"')) out.epcrRowsInClear++;
           const collection = (value as { collection?: string }).collection;
-          if (name === 'fieldsync-outbox' && store === 'rows' && (collection === 'epcrs' || collection === 'incidents')) {
+          if (name === outboxDb && store === 'rows' && (collection === 'epcrs' || collection === 'incidents')) {
             out.outboxRows++;
             if ((value as { state?: { $enc?: unknown } }).state?.$enc) out.outboxSealed++;
           }
@@ -77,7 +78,7 @@ function scanStorage(page: Page, needle: string): Promise<RawScan> {
       if ((localStorage.getItem(key) ?? '').includes(needle)) out.localStorageHits.push(key);
     }
     return out;
-  }, needle);
+  }, { needle, outboxDb: OUTBOX_DB_NAME });
 }
 
 const idbNames = (page: Page) => page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name ?? ''));

@@ -54,36 +54,56 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     return report.id;
   }
 
+  // The history lists in the crew's own words (beside the coded lists, issue 16); the coded lists take codes only.
+  const ALLERGIES = 'Allergies in your words (if no code fits)';
+  const HISTORY = 'Medical history in your words (if no code fits)';
+  const MEDICATIONS = 'Current medications in your words (if no code fits)';
+
+  it('the coded history lists take codes, one per line, and refuse words at the field', async () => {
+    const id = await seedAndOpen();
+    await openSection(page, 'history');
+    await page.getByLabel('Allergies (codes)', { exact: true }).fill('Z88.0\n7980');
+    await page.getByLabel('Medical history (ICD-10-CM codes)', { exact: true }).fill('I10\nE11.9');
+    await expect.poll(async () => (await stored(id))?.history, { timeout: 20_000 }).toEqual({ allergies: ['Z88.0', '7980'], medicalHistory: ['I10', 'E11.9'] });
+    // Each code's label from NEMSIS's lists is shown under the field.
+    await expect.poll(() => textOf(fieldOf('Allergies (codes)').getByTestId('code-labels'))).toContain('Z88.0: Penicillin');
+    await page.getByLabel('Allergies (codes)', { exact: true }).fill('Z88.0\nPenicillin');
+    await expect.poll(() => problemAt('Allergies (codes)')).toContain('Line 2 ("Penicillin"): Not an allergy code');
+    expect((await stored(id))?.history?.allergies).toEqual(['Z88.0', '7980']);
+    await fieldOf('Allergies (codes)').getByTestId('discard-draft').click();
+    await expect.poll(statusLine, { timeout: 15_000 }).toBe('All changes synced');
+  }, 90_000);
+
   it('saves allergies, medical history and current medications as lists, one item per line', async () => {
     const id = await seedAndOpen();
     await openSection(page, 'history');
-    await page.getByLabel('Allergies', { exact: true }).fill('Penicillin\nLatex');
-    await page.getByLabel('Medical history', { exact: true }).fill('Hypertension\n\n  Type 2 diabetes  ');
-    await page.getByLabel('Current medications', { exact: true }).fill('Metoprolol 25 mg\nMetformin 500 mg');
+    await page.getByLabel(ALLERGIES, { exact: true }).fill('Penicillin\nLatex');
+    await page.getByLabel(HISTORY, { exact: true }).fill('Hypertension\n\n  Type 2 diabetes  ');
+    await page.getByLabel(MEDICATIONS, { exact: true }).fill('Metoprolol 25 mg\nMetformin 500 mg');
     await expect.poll(async () => (await stored(id))?.history, { timeout: 20_000 }).toEqual({
-      allergies: ['Penicillin', 'Latex'],
-      medicalHistory: ['Hypertension', 'Type 2 diabetes'],
-      currentMedications: ['Metoprolol 25 mg', 'Metformin 500 mg'],
+      allergiesText: ['Penicillin', 'Latex'],
+      medicalHistoryText: ['Hypertension', 'Type 2 diabetes'],
+      currentMedicationsText: ['Metoprolol 25 mg', 'Metformin 500 mg'],
     });
     await expect.poll(statusLine, { timeout: 15_000 }).toBe('All changes synced');
 
     // A line longer than the report holds is refused at its field and never stored.
-    await page.getByLabel('Allergies', { exact: true }).fill(`Penicillin\n${'Latex '.repeat(40)}`);
-    await expect.poll(() => problemAt('Allergies')).toContain('Line 2 is too long: at most 200 characters.');
+    await page.getByLabel(ALLERGIES, { exact: true }).fill(`Penicillin\n${'Latex '.repeat(40)}`);
+    await expect.poll(() => problemAt(ALLERGIES)).toContain('Line 2 is too long: at most 200 characters.');
     await expect.poll(statusLine).toContain('1 field not saved: Allergies');
     // The History section's badge counts it as not saved too (the list fields included).
     const historyBadge = page.getByTestId('section-history').getByTestId('section-badge');
     await expect.poll(() => historyBadge.getAttribute('data-not-saved')).toBe('1');
     expect(await textOf(historyBadge)).toContain('1 not saved');
-    await fieldOf('Allergies').getByTestId('discard-draft').click();
+    await fieldOf(ALLERGIES).getByTestId('discard-draft').click();
     await expect.poll(() => historyBadge.getAttribute('data-not-saved')).toBe('0');
 
     // Read back after a reload: one item per line.
     await page.reload();
     await page.locator('[data-testid="epcr-form"]').waitFor();
-    await expect.poll(() => page.getByLabel('Allergies', { exact: true }).inputValue()).toBe('Penicillin\nLatex');
-    await expect.poll(() => page.getByLabel('Medical history', { exact: true }).inputValue()).toBe('Hypertension\nType 2 diabetes');
-    expect((await stored(id))?.history?.allergies).toEqual(['Penicillin', 'Latex']);
+    await expect.poll(() => page.getByLabel(ALLERGIES, { exact: true }).inputValue()).toBe('Penicillin\nLatex');
+    await expect.poll(() => page.getByLabel(HISTORY, { exact: true }).inputValue()).toBe('Hypertension\nType 2 diabetes');
+    expect((await stored(id))?.history?.allergiesText).toEqual(['Penicillin', 'Latex']);
   }, 90_000);
 
   it('refuses to finalize while a field holds a value it could not save, naming each; the locked report is the one on the screen', async () => {
@@ -223,7 +243,7 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     // What the landed app left on devices: allergies journaled as one string, which the report's schema refuses.
     const dbName = await dbNameOf(page);
     await page.evaluate(({ dbName, id }) => {
-      const path = ['history', 'allergies'];
+      const path = ['history', 'allergiesText'];
       localStorage.setItem(`fieldsync.journal.${dbName}`, JSON.stringify({
         [`epcrs|${id}|${JSON.stringify(path)}`]: { collection: 'epcrs', id, path, raw: 'Penicillin\nLatex', value: 'Penicillin\nLatex', valid: true, at: Date.now(), tab: 'earlier' },
       }));
@@ -231,19 +251,19 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     await page.reload();
     await page.locator('[data-testid="epcr-form"]').waitFor();
     await openSection(page, 'history');
-    const allergies = page.getByLabel('Allergies', { exact: true });
-    await expect.poll(() => problemAt('Allergies'), { timeout: 15_000 }).toMatch(/refused this value.*Change it, or discard this draft\./);
+    const allergies = page.getByLabel(ALLERGIES, { exact: true });
+    await expect.poll(() => problemAt(ALLERGIES), { timeout: 15_000 }).toMatch(/refused this value.*Change it, or discard this draft\./);
     expect(await allergies.inputValue()).toBe('Penicillin\nLatex');
-    await expect.poll(statusLine).toMatch(/^1 field not saved: Allergies — The device's database refused this value/);
+    await expect.poll(statusLine).toMatch(/^1 field not saved: Allergies in your words \(if no code fits\) — The device's database refused this value/);
     await page.getByTestId('finalize').click();
     await expect.poll(() => page.getByTestId('finalize-blocked').getAttribute('data-refused')).toBe('true');
-    expect(await textOf(page.getByTestId('finalize-blocker'))).toMatch(/^Allergies \(History\): The device's database refused/);
+    expect(await textOf(page.getByTestId('finalize-blocker'))).toMatch(/^Allergies in your words \(if no code fits\) \(History\): The device's database refused/);
 
     // Typed again in today's field, it is saved as a list and nothing is left unsaved.
     await allergies.fill('Penicillin\nLatex');
-    await expect.poll(async () => (await stored(id))?.history?.allergies, { timeout: 20_000 }).toEqual(['Penicillin', 'Latex']);
+    await expect.poll(async () => (await stored(id))?.history?.allergiesText, { timeout: 20_000 }).toEqual(['Penicillin', 'Latex']);
     await expect.poll(statusLine, { timeout: 15_000 }).toBe('All changes synced');
-    expect(await fieldOf('Allergies').getByRole('alert').count()).toBe(0);
+    expect(await fieldOf(ALLERGIES).getByRole('alert').count()).toBe(0);
   }, 90_000);
   it('shows a draft another tab could not save in this tab too, blocks finalizing here, and clears when that tab discards it', async () => {
     const id = await seedAndOpen();

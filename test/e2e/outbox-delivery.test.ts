@@ -15,6 +15,7 @@ import {
 } from './support/outbox.ts';
 import { createLink } from './support/link.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+import { OUTBOX_DB_NAME } from '../../client/queue/index.ts';
 
 const SERVER_PORT = e2ePort(201);
 /**
@@ -142,9 +143,9 @@ describe('the service worker delivers the outbound queue (browser)', () => {
     expect(await queuedCount(page)).toBe(0);
   });
 
-  /** The revisions waiting in the service worker's queue (IndexedDB 'fieldsync-outbox'), as read by the page. */
-  const queuedRevisions = (page: import('playwright-core').Page) => page.evaluate(() => new Promise<string>((resolve, reject) => {
-    const open = indexedDB.open('fieldsync-outbox');
+  /** The revisions waiting in the outbound queue's database (client/queue/), as read by the page. */
+  const queuedRevisions = (page: import('playwright-core').Page) => page.evaluate((name) => new Promise<string>((resolve, reject) => {
+    const open = indexedDB.open(name);
     open.onerror = () => reject(open.error);
     open.onsuccess = () => {
       const read = open.result.transaction('rows').objectStore('rows').getAll();
@@ -154,7 +155,7 @@ describe('the service worker delivers the outbound queue (browser)', () => {
       };
       read.onerror = () => reject(read.error);
     };
-  }));
+  }), OUTBOX_DB_NAME);
 
   /** Writes offline (so the report travels as one queued row), then the first push's answer is lost on the way back. */
   async function loseFirstAnswer(edit: () => Promise<void>): Promise<void> {

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { CLIENT_DIST } from '../../server/http/static.ts';
+import { CLIENT_DIST } from '../../server/apps/static.ts';
 import { goOffline, goOnline, reapplyOffline, screenshot, textOf, waitFor } from './support/browser.ts';
 import {
   formBadge, openReport, queueLine, queuedCount, resetDevice, serviceWorkerControl, refuseBackgroundSync, startCrewDevice, type CrewDevice,

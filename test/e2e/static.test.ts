@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyOps } from '../../client/worker/ops.ts';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { CLIENT_DIST, DB_WORKER_CSP } from '../../server/http/static.ts';
+import { CLIENT_DIST, DB_WORKER_CSP } from '../../server/apps/static.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { ensureApps } from './support/server.ts';
 

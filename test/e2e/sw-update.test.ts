@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { CLIENT_DIST } from '../../server/http/static.ts';
+import { CLIENT_DIST } from '../../server/apps/static.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { launchBrowser, screenshot, signInWithToken, textOf, waitFor, waitForServiceWorker, watchConsole } from './support/browser.ts';
 import { e2ePort, e2eWorkflows, ensureApps, offsetNow, TENANT } from './support/server.ts';
@@ -34,7 +34,6 @@ describe('app update (browser)', () => {
     await store.writeBatch({
       collection: 'incidents', tenantId: TENANT, actor,
       requests: [{ id: incidentId, incoming: incident, decide: () => ({ action: 'write', doc: incident }) }],
-      outbox: (changes) => server.app.workflows.outboxFor('incidents', actor, changes),
     });
     browser = await launchBrowser();
   });

@@ -320,7 +320,7 @@ describe('the service worker refreshing its token', () => {
     const medic = await signInAs('medic-a', 'tab-refresh');
     const outbox = await queueFor(medic);
     const delivering: OutboxSession = { serverUrl: server.url, token: medic.accessToken, refreshToken: medic.refreshToken, deviceId: medic.deviceId };
-    // A page refreshes (rotating the refresh token) and stores the new session in the queue, as client/ui/session.ts does.
+    // A page refreshes (rotating the refresh token) and stores the new session in the queue, as client/session/session.ts does.
     const rotated = await fetch(`${server.url}/api/auth/refresh`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken: medic.refreshToken, deviceId: medic.deviceId }),
     });

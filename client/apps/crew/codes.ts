@@ -1,45 +1,34 @@
 /**
- * The ePCR form's pick-lists: for each coded field (by its path; `[]` for any list item), the
- * NEMSIS element it is exported to. Its options are that element's codes with the labels of the
+ * The ePCR form's pick-lists: the coded fields it renders as a select, each offering the codes of
+ * the NEMSIS element it is exported to (shared/epcr/coded-fields.ts). Its options are that element's codes with the labels of the
  * XSD (shared/nemsis/codes.ts, generated from the release): no code or label is typed here.
  * test/client/app-pick-lists.test.ts checks each field's codes reach the element named.
  */
+import {
+  CODED_FIELDS, generalPath, VOCABULARY_FIELDS, vocabularyFieldLabel, type CodedField, type VocabularyField, type VocabularyFieldPath,
+} from '../../../shared/epcr/coded-fields.ts';
 import { codeList, codeOf, type CodeOption } from '../../../shared/nemsis/codes.ts';
+import { vocabularyEntries } from '../../../shared/nemsis/vocabularies.ts';
 import { pathName } from '../../ui/record-field.ts';
 import type { Path } from '../../worker/api.ts';
 
-export const PICK_LISTS = {
-  'response.serviceType': 'eResponse.05',
-  'response.unitCapability': 'eResponse.07',
-  'response.responseMode': 'eResponse.23',
-  'dispatch.reason': 'eDispatch.01',
-  'dispatch.priority': 'eDispatch.05',
-  'patient.ageUnits': 'ePatient.16',
-  'patient.sex': 'ePatient.25',
-  'situation.acuity': 'eSituation.13',
-  'situation.possibleInjury': 'eSituation.02',
-  'vitals[].avpu': 'eVitals.26',
-  'medications[].route': 'eMedications.04',
-  'medications[].doseUnit': 'eMedications.06',
-  'medications[].response': 'eMedications.07',
-  'procedures[].successful': 'eProcedures.06',
-  'procedures[].response': 'eProcedures.08',
-  'disposition.unitDisposition': 'eDisposition.27',
-  'disposition.transportDisposition': 'eDisposition.30',
-  'disposition.destinationType': 'eDisposition.21',
-  'disposition.preArrivalAlert': 'eDisposition.24',
-  'payment.serviceLevel': 'ePayment.50',
-} as const;
+/** The coded fields the form offers as pick-lists (their elements: shared/epcr/coded-fields.ts). */
+const FORM_PICK_LISTS = [
+  'response.serviceType', 'response.unitCapability', 'response.responseMode', 'dispatch.reason', 'dispatch.priority',
+  'patient.ageUnits', 'patient.sex', 'situation.acuity', 'situation.possibleInjury', 'vitals[].avpu',
+  'medications[].route', 'medications[].doseUnit', 'medications[].response', 'procedures[].successful', 'procedures[].response',
+  'disposition.unitDisposition', 'disposition.transportDisposition', 'disposition.destinationType', 'disposition.preArrivalAlert',
+  'payment.serviceLevel',
+] as const satisfies readonly CodedField[];
 
-export type PickListPath = keyof typeof PICK_LISTS;
+export type PickListPath = (typeof FORM_PICK_LISTS)[number];
 
-/** `medications[m1].route` → `medications[].route`. */
-export function pickListPath(pathName: string): string {
-  return pathName.replace(/\[[^\]]*\]/g, '[]');
-}
+/** Each pick-list of the form and the NEMSIS element whose codes it offers. */
+export const PICK_LISTS: Readonly<Record<PickListPath, string>> = Object.fromEntries(FORM_PICK_LISTS.map((path) => [path, CODED_FIELDS[path]])) as Record<PickListPath, string>;
+
 
 export function isPickListPath(path: string): path is PickListPath {
-  return Object.hasOwn(PICK_LISTS, path);
+  return (FORM_PICK_LISTS as readonly string[]).includes(path);
 }
 
 /** The options of a coded field: its element's codes and XSD labels, in the XSD's order. */
@@ -49,8 +38,8 @@ export function pickList(path: PickListPath): readonly CodeOption[] {
 
 /** The options of the coded field at a path; a field without a declared list is a mistake in the form. */
 export function pickListAt(path: Path): readonly CodeOption[] {
-  const general = pickListPath(pathName(path));
-  if (!isPickListPath(general)) throw new Error(`${pathName(path)} has no pick-list: declare the NEMSIS element it exports to in PICK_LISTS (client/apps/crew/codes.ts)`);
+  const general = generalPath(pathName(path));
+  if (!isPickListPath(general)) throw new Error(`${pathName(path)} has no pick-list: add it to FORM_PICK_LISTS (client/apps/crew/codes.ts) and its element to CODED_FIELDS (shared/epcr/coded-fields.ts)`);
   return pickList(general);
 }
 
@@ -61,3 +50,31 @@ export function pickCode(path: PickListPath, label: string): string {
 
 /** eProcedures.05 is NumberOfProcedureAttempts (eProcedures_v3.xsd): an integer from 1 to 10. */
 export const PROCEDURE_ATTEMPTS = { min: 1, max: 10 } as const;
+
+/**
+ * A vocabulary field (medication, procedure, impression, history): the NEMSIS lists to search
+ * ([code, label], each code once), the form a code takes, what to say when a value is not one,
+ * and the label of a stored code.
+ */
+export function vocabularyPick(field: VocabularyFieldPath): {
+  /** The id of the page's datalist for this field (render `list` once with SuggestionList). */
+  suggestions: string;
+  list: { id: string; entries: readonly (readonly [string, string])[] };
+  pattern: RegExp;
+  patternHint: string;
+  describe: (code: string) => string | undefined;
+} {
+  const spec: VocabularyField = VOCABULARY_FIELDS[field];
+  const seen = new Set<string>();
+  const suggestions = spec.vocabularies.flatMap((name) => vocabularyEntries(name))
+    .filter((entry) => !seen.has(entry.code) && seen.add(entry.code))
+    .map((entry): [string, string] => [entry.code, entry.label]);
+  const id = `nemsis-${field.replace(/[^A-Za-z]+/g, '-')}`;
+  return {
+    suggestions: id,
+    list: { id, entries: suggestions },
+    pattern: spec.pattern,
+    patternHint: `Not ${spec.codeWords}: type a name and pick from the list, or type the code.${spec.text ? ' Your own words go in the field beside it.' : ''}`,
+    describe: (code) => vocabularyFieldLabel(field, code),
+  };
+}

@@ -9,7 +9,7 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { validateEpcrForFinalize } from '../../../shared/domain/epcr-validation.ts';
+import { validateEpcrForFinalize } from '../../../server/hooks/epcr-validation.ts';
 import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
 import type { Path } from '../../worker/api.ts';
 import { ActionError, useAction } from '../../ui/action.tsx';
@@ -17,7 +17,7 @@ import { flushAll, invalidDrafts, journalEntry, journalOf, journalReplayed, onJo
 import { Badge, go, markReady, SelectField, TextField } from '../../ui/components.tsx';
 import { database, useDoc, write } from '../../ui/db.ts';
 import { uuid } from '../../ui/ids.ts';
-import type { Session } from '../../ui/session.ts';
+import type { Session } from '../../session/identity.ts';
 import { clockOf } from '../../ui/time.ts';
 import { pickListAt } from './codes.ts';
 import { nothingTyped, prefillFromCall } from './report-content.ts';

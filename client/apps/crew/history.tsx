@@ -8,7 +8,7 @@ import type { Epcr } from '../../../shared/schemas/index.ts';
 import { Badge, go, markReady } from '../../ui/components.tsx';
 import { useQuery } from '../../ui/db.ts';
 import { notARecordField } from '../../ui/record-field.ts';
-import type { Session } from '../../ui/session.ts';
+import type { Session } from '../../session/identity.ts';
 import { rememberList } from './return-to.ts';
 import { epcrStatusText, patientName, reportDate, reportState, type ReportState } from './report-status.ts';
 

@@ -9,7 +9,7 @@ import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
 import { priorityClass, priorityText } from '../../ui/dispatch-priority.ts';
 import { useQuery, write } from '../../ui/db.ts';
 import { uuid } from '../../ui/ids.ts';
-import type { Session } from '../../ui/session.ts';
+import type { Session } from '../../session/identity.ts';
 import { EpcrForm } from './epcr-form.tsx';
 import { ReportHistory } from './history.tsx';
 import { startReport } from './report-start.ts';

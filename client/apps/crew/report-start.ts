@@ -5,7 +5,7 @@
 import type { Incident } from '../../../shared/schemas/index.ts';
 import { write } from '../../ui/db.ts';
 import { deviceIds } from '../../ui/ids.ts';
-import type { Session } from '../../ui/session.ts';
+import type { Session } from '../../session/identity.ts';
 import { prefillFromCall } from './report-content.ts';
 
 export async function startReport(session: Session, incident: Incident): Promise<string> {

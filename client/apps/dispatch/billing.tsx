@@ -9,7 +9,7 @@ import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
 import { useDoc, useQuery } from '../../ui/db.ts';
 import { notARecordField } from '../../ui/record-field.ts';
 import type { DocView } from '../../worker/api.ts';
-import type { Session } from '../../ui/session.ts';
+import type { Session } from '../../session/identity.ts';
 import { clockOf } from '../../ui/time.ts';
 
 /** Where a record stands in billing: its newest claim's state, or its own while no claim exists. */

@@ -10,7 +10,7 @@ import { ACCESS_RULES } from '../../../shared/access/rules.ts';
 import type { Incident } from '../../../shared/schemas/index.ts';
 import { write } from '../../ui/db.ts';
 import { recordField } from '../../ui/record-field.ts';
-import type { Session } from '../../ui/session.ts';
+import type { Session } from '../../session/identity.ts';
 import { offsetDateTime } from '../../ui/time.ts';
 
 type Ending = 'closed' | 'cancelled';

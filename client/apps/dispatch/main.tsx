@@ -20,7 +20,8 @@ import { connectLive, liveConnected, liveError, type LiveEventName } from '../..
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
 import { recordField, type FieldConstraints } from '../../ui/record-field.ts';
 import { clock, online } from '../../ui/runtime.ts';
-import { getAccessToken, type Session } from '../../ui/session.ts';
+import { getAccessToken } from '../../session/session.ts';
+import type { Session } from '../../session/identity.ts';
 import { ago, clockOf, epochOf, offsetDateTime } from '../../ui/time.ts';
 
 // ---- live state (this session) --------------------------------------------------------------

@@ -6,8 +6,11 @@ import '../../ui/styles.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { registerServiceWorker } from '../../ui/runtime.ts';
-import { dropKey, lockOtherTabs } from '../../ui/lock.ts';
-import { databaseNameFor, devSession, getAccessToken, homeFor, loadSession, logout, restoreSession, saveSession, SessionError, signInRefusal, type Session } from '../../ui/session.ts';
+import { dropKey, lockOtherTabs } from '../../session/lock.ts';
+import {
+  databaseNameFor, devSession, getAccessToken, homeFor, loadSession, logout, restoreSession, saveSession, SessionError, signInRefusal,
+} from '../../session/session.ts';
+import type { Session } from '../../session/identity.ts';
 import { PasswordSignIn, Reauthenticate } from '../../ui/sign-in.tsx';
 
 const APPS = [

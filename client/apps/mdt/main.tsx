@@ -14,7 +14,7 @@ import { database, useQuery, write } from '../../ui/db.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
 import { recordField } from '../../ui/record-field.ts';
 import { clock } from '../../ui/runtime.ts';
-import type { Session } from '../../ui/session.ts';
+import type { Session } from '../../session/identity.ts';
 import { ago, clockOf, epochOf, offsetDateTime } from '../../ui/time.ts';
 import { gpsRecorder, gpsState } from './gps.ts';
 import { completeTransport, currentAssignment, recordStatus, unitOps, type UnitStatus } from './status.ts';

@@ -13,7 +13,7 @@ import type { Incident, Unit } from '../../../shared/schemas/index.ts';
 import { UNIT_FREE_STATUSES } from '../../../shared/schemas/units.ts';
 import { write } from '../../ui/db.ts';
 import { deviceIds, uuid } from '../../ui/ids.ts';
-import type { Session } from '../../ui/session.ts';
+import type { Session } from '../../session/identity.ts';
 import { offsetDateTime } from '../../ui/time.ts';
 
 export type UnitStatus = NonNullable<Unit['status']>;

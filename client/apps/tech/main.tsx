@@ -9,7 +9,7 @@ import { boot } from '../../ui/boot.tsx';
 import { AppShell, Badge, go, markReady, route, TextField } from '../../ui/components.tsx';
 import { pathName, recordField } from '../../ui/record-field.ts';
 import { useDoc, useQuery, write } from '../../ui/db.ts';
-import type { Session } from '../../ui/session.ts';
+import type { Session } from '../../session/identity.ts';
 import { clockOf, offsetDateTime } from '../../ui/time.ts';
 
 type JobStatus = NonNullable<Job['status']>;

@@ -3,8 +3,9 @@
  * → HCPCS base and mileage codes, loaded miles rounded the way Medicare wants them, the
  * origin/destination modifier and the pickup ZIP. The pure functions are exported for tests.
  */
+import { codeOf } from '../../../shared/nemsis/codes.ts';
 import type { BillingRecord, Epcr, WireDoc } from '../../../shared/schemas/index.ts';
-import { TRANSPORTED_BY_THIS_UNIT } from '../../../shared/domain/epcr-validation.ts';
+import { TRANSPORTED_BY_THIS_UNIT } from '../epcr-validation.ts';
 import type { EffectContext } from '../types.ts';
 import { billingRecordId, compact, writeDoc, type Draft } from './support.ts';
 
@@ -16,18 +17,23 @@ export interface ServiceLevel {
   hcpcsMileage?: string;
 }
 
+/** A table keyed by an element's codes, written by their XSD labels (a label the release lacks fails at load). */
+function byLabel<T>(element: string, rows: Readonly<Record<string, T>>): Readonly<Record<string, T>> {
+  return Object.fromEntries(Object.entries(rows).map(([label, value]) => [codeOf(element, label), value]));
+}
+
 /** ePayment.50 → HCPCS. PI/ALS2/SCT/FW/RW carry no separate emergency designation. */
-export const SERVICE_LEVELS: Readonly<Record<string, ServiceLevel>> = {
-  '2650001': { name: 'ALS1', hcpcsBase: 'A0426', hcpcsMileage: 'A0425' },
-  '2650003': { name: 'ALS1-EMERGENCY', hcpcsBase: 'A0427', hcpcsMileage: 'A0425' },
-  '2650005': { name: 'ALS2', hcpcsBase: 'A0433', hcpcsMileage: 'A0425' },
-  '2650007': { name: 'BLS', hcpcsBase: 'A0428', hcpcsMileage: 'A0425' },
-  '2650009': { name: 'BLS-EMERGENCY', hcpcsBase: 'A0429', hcpcsMileage: 'A0425' },
-  '2650011': { name: 'FW', hcpcsBase: 'A0430', hcpcsMileage: 'A0435' },
-  '2650013': { name: 'PI', hcpcsBase: 'A0432' },
-  '2650015': { name: 'SCT', hcpcsBase: 'A0434', hcpcsMileage: 'A0425' },
-  '2650017': { name: 'RW', hcpcsBase: 'A0431', hcpcsMileage: 'A0436' },
-};
+export const SERVICE_LEVELS: Readonly<Record<string, ServiceLevel>> = byLabel('ePayment.50', {
+  'ALS, Level 1': { name: 'ALS1', hcpcsBase: 'A0426', hcpcsMileage: 'A0425' },
+  'ALS, Level 1 Emergency': { name: 'ALS1-EMERGENCY', hcpcsBase: 'A0427', hcpcsMileage: 'A0425' },
+  'ALS, Level 2': { name: 'ALS2', hcpcsBase: 'A0433', hcpcsMileage: 'A0425' },
+  'BLS': { name: 'BLS', hcpcsBase: 'A0428', hcpcsMileage: 'A0425' },
+  'BLS, Emergency': { name: 'BLS-EMERGENCY', hcpcsBase: 'A0429', hcpcsMileage: 'A0425' },
+  'Fixed Wing (Airplane)': { name: 'FW', hcpcsBase: 'A0430', hcpcsMileage: 'A0435' },
+  'Paramedic Intercept': { name: 'PI', hcpcsBase: 'A0432' },
+  'Specialty Care Transport': { name: 'SCT', hcpcsBase: 'A0434', hcpcsMileage: 'A0425' },
+  'Rotary Wing (Helicopter)': { name: 'RW', hcpcsBase: 'A0431', hcpcsMileage: 'A0436' },
+});
 
 /**
  * Loaded miles as billed: rounded UP to the next tenth below 100 miles (1.43 → 1.5), UP to the
@@ -63,33 +69,34 @@ export function originTypeFor(sceneLocationType: string | undefined): string {
 }
 
 /** Destination letter from eDisposition.21 (type of destination); undefined where no letter fits. */
-const DESTINATION_TYPES: Readonly<Record<string, string>> = {
-  '4221001': 'R', // Home
-  '4221003': 'H', // Hospital-Emergency Department
-  '4221005': 'H', // Hospital-Non-Emergency Department Bed
-  '4221007': 'P', // Clinic
-  '4221015': 'I', // Other EMS Responder (air): transfer site between modes of ambulance transport
-  '4221019': 'E', // Police/Jail (custodial facility)
-  '4221021': 'D', // Urgent Care
-  '4221023': 'H', // Freestanding Emergency Department
-  '4221025': 'J', // Dialysis Center (free-standing ESRD facility)
-  '4221027': 'D', // Diagnostic Services
-  '4221029': 'E', // Assisted Living Facility
-  '4221033': 'E', // Nursing Home (not skilled)
-  '4221035': 'D', // Other Recurring Care Center
-  '4221037': 'D', // Physical Rehabilitation Facility
-  '4221041': 'N', // Skilled Nursing Facility
-};
+const DESTINATION_TYPES: Readonly<Record<string, string>> = byLabel('eDisposition.21', {
+  'Home': 'R',
+  'Hospital-Emergency Department': 'H',
+  'Hospital-Non-Emergency Department Bed': 'H',
+  'Clinic': 'P',
+  'Other EMS Responder (air)': 'I', // transfer site between modes of ambulance transport
+  'Police/Jail': 'E', // custodial facility
+  'Urgent Care': 'D',
+  'Freestanding Emergency Department': 'H',
+  'Dialysis Center': 'J', // free-standing ESRD facility
+  'Diagnostic Services': 'D',
+  'Assisted Living Facility': 'E',
+  'Nursing Home': 'E', // not skilled
+  'Other Recurring Care Center': 'D',
+  'Physical Rehabilitation Facility': 'D',
+  'Skilled Nursing Facility': 'N',
+});
 
 export function destinationTypeFor(destinationType: string | undefined): string | undefined {
   return destinationType ? DESTINATION_TYPES[destinationType.trim()] : undefined;
 }
 
 const ICD10 = /^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$/;
-const PAYMENT_METHODS: Readonly<Record<string, string>> = {
-  '2601001': 'Insurance', '2601003': 'Medicaid', '2601005': 'Medicare', '2601007': 'Not Billed',
-  '2601011': 'Self Pay', '2601013': 'Workers Compensation', '2601015': 'Facility',
-};
+/** The payer a claim names for an ePayment.01 method, when no insurance company was recorded. */
+const PAYMENT_METHODS: Readonly<Record<string, string>> = byLabel('ePayment.01', {
+  'Insurance': 'Insurance', 'Medicaid': 'Medicaid', 'Medicare': 'Medicare', 'Not Billed (for any reason)': 'Not Billed',
+  'Self Pay': 'Self Pay', 'Workers Compensation': 'Workers Compensation', 'Payment by Facility': 'Facility',
+});
 
 export type BillingFields = Pick<BillingRecord,
   'serviceLevel' | 'hcpcsBase' | 'hcpcsMileage' | 'loadedMiles' | 'originType' | 'destinationType' | 'modifier' |

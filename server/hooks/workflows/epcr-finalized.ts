@@ -2,16 +2,40 @@
  * epcr-finalized: the crew asks to finalize (status → finalized); the server validates and either
  * locks the report (lockedAt, finalizeErrors: []) or sends it back to draft with the field-level
  * problems. Either way it is a new version that flows back to the crew's devices.
+ *
+ * Validation is the completeness check (epcr-validation.ts) and, when the NEMSIS files are
+ * configured, the export check (epcr-export-check.ts): the report's NEMSIS export must pass the
+ * XSD and the national Schematron before it locks; its errors come back as finalizeErrors at the
+ * crew's fields, its warnings are kept beside the export (artifact `nemsis-check:<id>`) and do
+ * not refuse. The export check is asynchronous (xmllint, the Schematron worker): it runs on the
+ * report as stored, and the lock is written only if the report is still that version; an edit in
+ * between is checked again.
  */
 import type { Epcr } from '../../../shared/schemas/index.ts';
-import { validateEpcrForFinalize } from '../../../shared/domain/epcr-validation.ts';
+import type { ExportCheck } from '../epcr-export-check.ts';
+import { validateEpcrForFinalize } from '../epcr-validation.ts';
 import type { Workflow } from '../types.ts';
+import { amendedReport } from './amended-report.ts';
+import { lockedAddenda } from './epcr-nemsis-export.ts';
 import { offsetDateTime, offsetMinutesOf, read, text, writeDoc } from './support.ts';
 
-export function epcrFinalizedWorkflow(): Workflow {
+export interface EpcrFinalizedDeps {
+  /** Builds and validates the NEMSIS export of a report; absent: no export check (no NEMSIS_DIR). */
+  exportCheck?: (report: Epcr) => Promise<ExportCheck>;
+}
+
+/** Key of the export check's result kept for a report: errors, warnings, when, how long. */
+export function nemsisCheckKey(epcrId: string): string {
+  return `nemsis-check:${epcrId}`;
+}
+
+/** How often a report edited during its export check is checked again before the entry is retried later. */
+const EXPORT_CHECK_ROUNDS = 3;
+
+export function epcrFinalizedWorkflow(deps: EpcrFinalizedDeps = {}): Workflow {
   return {
     name: 'epcr-finalized',
-    description: 'Validates an ePCR the crew finalized: locks it when complete, or returns it to draft with finalizeErrors.',
+    description: 'Validates an ePCR the crew finalized (completeness, then its NEMSIS export against the XSD and the national Schematron): locks it when it passes, or returns it to draft with finalizeErrors.',
     trigger: {
       collection: 'epcrs',
       when: (change) => {
@@ -23,23 +47,50 @@ export function epcrFinalizedWorkflow(): Workflow {
       key: (change) => `${change.id}@${String(change.after['rev'])}`,
     },
     async run(ctx, payload) {
-      const stored = await read(ctx, 'epcrs', payload.id);
-      if (!stored || stored.status !== 'finalized' || stored.lockedAt) return;
-      const addendumOf = text(stored.addendumOf);
-      const original = addendumOf ? await read(ctx, 'epcrs', addendumOf) : undefined;
-      const now = ctx.now();
-      await writeDoc(ctx, 'epcrs', payload.id, (current) => {
-        // Decided on the state inside the write: a report edited since the request is judged as it is now.
-        if (!current || current._deleted || current.status !== 'finalized' || current.lockedAt) return undefined;
-        const problems = validateEpcrForFinalize(current as Epcr, { original: original as Epcr | undefined, now: now.getTime() });
-        if (problems.length > 0) {
-          ctx.log.info({ epcrId: current.id, problems: problems.length }, 'finalize refused; report returned to draft');
-          return { ...current, status: 'draft' as const, finalizeErrors: problems.slice(0, 200) };
+      for (let round = 0; round < EXPORT_CHECK_ROUNDS; round++) {
+        const stored = await read(ctx, 'epcrs', payload.id);
+        if (!stored || stored.status !== 'finalized' || stored.lockedAt) return;
+        const addendumOf = text(stored.addendumOf);
+        const original = addendumOf ? await read(ctx, 'epcrs', addendumOf) : undefined;
+        const now = ctx.now();
+        // The export as it would be sent: an addendum's is the report it amends with it laid over.
+        // Checked even when the report is incomplete, so the crew hears of every problem at once.
+        const exported = !deps.exportCheck ? undefined
+          : !addendumOf ? stored as Epcr
+            : original ? amendedReport(original as Epcr, [...await lockedAddenda(ctx, addendumOf), { ...(stored as Epcr), lockedAt: now.toISOString() }]) : undefined;
+        const check = deps.exportCheck && exported ? await deps.exportCheck(exported) : undefined;
+        if (check) {
+          ctx.log.info({ epcrId: stored.id, errors: check.errors.length, warnings: check.warnings.length, schematronMs: check.schematronMs }, 'NEMSIS export checked before locking');
+          await ctx.store.putArtifact(nemsisCheckKey(stored.id), ctx.tenantId, 'application/json', JSON.stringify({
+            rev: stored.rev, checkedAt: now.toISOString(), valid: check.errors.length === 0, errors: check.errors, warnings: check.warnings, schematronMs: check.schematronMs,
+          }));
         }
-        // The agency's local offset as the crew recorded it, so the lock reads like the report's own times.
-        const offset = offsetMinutesOf(current.times?.unitNotified ?? current.times?.backInService ?? original?.times?.unitNotified);
-        return { ...current, lockedAt: offsetDateTime(now, offset), finalizeErrors: [] };
-      });
+        let changed = false;
+        await writeDoc(ctx, 'epcrs', payload.id, (current) => {
+          // Decided on the state inside the write: a report edited since the request is judged as it is now.
+          if (!current || current._deleted || current.status !== 'finalized' || current.lockedAt) return undefined;
+          const problems = validateEpcrForFinalize(current as Epcr, { original: original as Epcr | undefined, now: now.getTime() });
+          const fresh = check !== undefined && current.rev === stored.rev;
+          if (problems.length === 0 && deps.exportCheck && !fresh) {
+            // Edited while its export was checked: that check is of another version; check again.
+            changed = true;
+            return undefined;
+          }
+          // The export's problems after the completeness check's, once per field (a missing
+          // mandatory value is said by both); a stale check is left out of a refusal.
+          const named = new Set(problems.map((p) => p.path));
+          if (fresh) problems.push(...check.errors.filter((e) => !named.has(e.path)));
+          if (problems.length > 0) {
+            ctx.log.info({ epcrId: current.id, problems: problems.length }, 'finalize refused; report returned to draft');
+            return { ...current, status: 'draft' as const, finalizeErrors: problems.slice(0, 200) };
+          }
+          // The agency's local offset as the crew recorded it, so the lock reads like the report's own times.
+          const offset = offsetMinutesOf(current.times?.unitNotified ?? current.times?.backInService ?? original?.times?.unitNotified);
+          return { ...current, lockedAt: offsetDateTime(now, offset), finalizeErrors: [] };
+        });
+        if (!changed) return;
+      }
+      throw new Error(`ePCR ${payload.id} kept changing while its NEMSIS export was checked; the finalize is checked again on the next attempt`);
     },
   };
 }

@@ -30,8 +30,19 @@ export function nemsisArtifactKey(epcrId: string): string {
 }
 
 /** The ids of a report's locked addenda, kept beside its export (artifacts are the hooks' own key-value store). */
-function addendaKey(epcrId: string): string {
+export function addendaKey(epcrId: string): string {
   return `nemsis-addenda:${epcrId}`;
+}
+
+/** The locked addenda of report `epcrId` among `ids` (default: those listed beside its export). */
+export async function lockedAddenda(ctx: EffectContext, epcrId: string, ids?: Iterable<string>): Promise<Epcr[]> {
+  if (!ids) {
+    const listed = await ctx.store.getArtifact(addendaKey(epcrId), ctx.tenantId);
+    ids = listed ? JSON.parse(listed.content) as string[] : [];
+  }
+  return (await ctx.store.getDocuments('epcrs', ctx.tenantId, [...ids]))
+    .map((row) => JSON.parse(row.json) as Epcr)
+    .filter((doc) => doc.lockedAt && doc.addendumOf === epcrId && !(doc as { _deleted?: boolean })._deleted);
 }
 
 async function exportReport(ctx: EffectContext, deps: NemsisExportDeps, epcrId: string, addendumId?: string): Promise<void> {
@@ -44,9 +55,7 @@ async function exportReport(ctx: EffectContext, deps: NemsisExportDeps, epcrId: 
       ids.add(addendumId);
       await ctx.store.putArtifact(addendaKey(epcrId), ctx.tenantId, 'application/json', JSON.stringify([...ids].sort()));
     }
-    const addenda = (await ctx.store.getDocuments('epcrs', ctx.tenantId, [...ids]))
-      .map((row) => JSON.parse(row.json) as Epcr)
-      .filter((doc) => doc.lockedAt && doc.addendumOf === epcrId && !(doc as { _deleted?: boolean })._deleted);
+    const addenda = await lockedAddenda(ctx, epcrId, ids);
     const report = amendedReport(original as Epcr, addenda);
     const xml = buildEmsDataSetXml(report, deps.agency);
     if (deps.xsdDir) {

@@ -2,6 +2,7 @@
  * The hospital notice as a FHIR R4-shaped Bundle (ems-domain §2: "Encounter + LOINC-coded
  * Observations"): the patient, the EMS encounter and the latest set of vital signs.
  */
+import { codeList, codeOf } from '../../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import { deterministicId } from '../ids.ts';
 
@@ -11,7 +12,10 @@ const LOINC = 'http://loinc.org';
 const UCUM = 'http://unitsofmeasure.org';
 const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 /** ePatient.25 → FHIR administrative gender. */
-const GENDER: Readonly<Record<string, string>> = { '9919001': 'female', '9919003': 'male', '9919005': 'unknown' };
+/** ePatient.25 (by its XSD labels) → FHIR administrative gender. */
+const GENDER: Readonly<Record<string, string>> = Object.fromEntries(
+  ([['Female', 'female'], ['Male', 'male'], ['Unknown', 'unknown']] as const).map(([label, gender]) => [codeOf('ePatient.25', label), gender]),
+);
 
 interface Measure { key: keyof Vital; loinc: string; display: string; unit: string; ucum: string; category?: string }
 
@@ -46,11 +50,10 @@ function quantity(value: number, measure: Pick<Measure, 'unit' | 'ucum'>) {
  */
 export type HospitalNoticeKind = 'pcr' | 'pre-arrival';
 
-/** eDisposition.24 pre-arrival alert codes (eDisposition_v3.xsd; 4224001 "No" is no alert) → the team to ready. */
-const PRE_ARRIVAL_ALERT: Readonly<Record<string, string>> = {
-  '4224003': 'Adult Trauma', '4224005': 'Cardiac Arrest', '4224007': 'Obstetrics', '4224009': 'Other',
-  '4224011': 'Pediatric Trauma', '4224013': 'STEMI', '4224015': 'Stroke', '4224017': 'Trauma (General)', '4224019': 'Sepsis',
-};
+/** eDisposition.24 pre-arrival alert codes ("No" is no alert) → the team to ready: the XSD label after "Yes-". */
+const PRE_ARRIVAL_ALERT: Readonly<Record<string, string>> = Object.fromEntries(
+  codeList('eDisposition.24').filter(([, label]) => label.startsWith('Yes-')).map(([code, label]) => [code, label.slice('Yes-'.length)]),
+);
 
 export function hospitalNoticeBundle(epcr: Epcr, timestamp: string, kind: HospitalNoticeKind = 'pcr'): Record<string, unknown> {
   const preArrival = kind === 'pre-arrival';

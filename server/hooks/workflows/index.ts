@@ -4,13 +4,14 @@
  * (a per-process lock so two workflows never submit one claim at once, the technician directory).
  */
 import type { Integrations } from '../../integrations/types.ts';
+import { checkEpcrExport } from '../epcr-export-check.ts';
 import type { NemsisAgency } from '../../nemsis/emsdataset.ts';
 import type { Workflow } from '../types.ts';
 import { epcrAddendumWorkflow } from './epcr-addendum.ts';
 import { epcrBillingWorkflow } from './epcr-billing.ts';
 import { epcrCadNoticeWorkflow } from './epcr-cad-notice.ts';
 import { epcrClaimWorkflow } from './epcr-claim.ts';
-import { epcrFinalizedWorkflow } from './epcr-finalized.ts';
+import { epcrFinalizedWorkflow, type EpcrFinalizedDeps } from './epcr-finalized.ts';
 import { epcrHospitalNoticeWorkflow } from './epcr-hospital-notice.ts';
 import { epcrHospitalPrealertWorkflow } from './epcr-hospital-prealert.ts';
 import { epcrAmendedExportWorkflow, epcrNemsisExportWorkflow } from './epcr-nemsis-export.ts';
@@ -33,8 +34,14 @@ export interface DefaultWorkflowDeps {
   nemsis: {
     /** dAgency.01 state ID, .02 agency number, .04 state (ANSI code or USPS abbreviation). */
     agency: NemsisAgency;
-    /** Directory holding EMSDataSet_v3.xsd and its includes; when absent, exports are not validated. */
+    /**
+     * The NEMSIS directory (NEMSIS_DIR): EMSDataSet_v3.xsd with its includes and schematron/.
+     * When present a report locks only when its export passes the XSD and the national
+     * Schematron; when absent, exports are not validated.
+     */
     xsdDir?: string;
+    /** Where the compiled national Schematron is cached (SCHEMATRON_CACHE_DIR). */
+    schematronCacheDir?: string;
   };
 }
 
@@ -49,7 +56,7 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     unitStatusEventWorkflow(),
     transportCompletedWorkflow({ ...claims, autoClaimAfterFinalize: deps.autoClaimAfterFinalize }),
     incidentCancelledWorkflow(),
-    epcrFinalizedWorkflow(),
+    epcrFinalizedWorkflow(finalizeChecks(deps.nemsis)),
     epcrBillingWorkflow(),
     epcrClaimWorkflow({ ...claims, autoClaimAfterFinalize: deps.autoClaimAfterFinalize }),
     epcrNemsisExportWorkflow(nemsis),
@@ -64,5 +71,13 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
   ];
 }
 
+/** The finalize workflow's export check, when the NEMSIS files are configured. */
+export function finalizeChecks(nemsis: DefaultWorkflowDeps['nemsis']): EpcrFinalizedDeps {
+  const { xsdDir, schematronCacheDir, agency } = nemsis;
+  if (!xsdDir) return {};
+  return { exportCheck: (report) => checkEpcrExport(report, { agency, nemsisDir: xsdDir, ...(schematronCacheDir ? { schematronCacheDir } : {}) }) };
+}
+
 export { nemsisArtifactKey } from './epcr-nemsis-export.ts';
+export { nemsisCheckKey } from './epcr-finalized.ts';
 export { billingRecordId, claimId, correctionClaimId, jobIdFor, stubEpcrId, ticketIdFor } from './support.ts';

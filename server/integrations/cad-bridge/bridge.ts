@@ -7,7 +7,8 @@ import type { CadInbound } from './inbound.ts';
 
 export interface CadBridgeOptions {
   url: string;
-  authToken: string;
+  /** CAD_BACKEND_AUTH_TOKEN; CAD is sent an empty token when none is configured. */
+  authToken: string | undefined;
   tenantId: string;
   store: Store;
   inbound: CadInbound;
@@ -74,7 +75,7 @@ export class CadBridge implements CadGateway {
 
   private connect(): void {
     const socket = io(this.options.url, {
-      auth: { token: this.options.authToken },
+      auth: { token: this.options.authToken ?? '' },
       transports: ['websocket'],
       reconnection: true,
       reconnectionAttempts: Infinity,

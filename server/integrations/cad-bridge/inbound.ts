@@ -1,7 +1,6 @@
 import { UNIT_STATUSES } from '../../../shared/schemas/units.ts';
 import { incidentSchema } from '../../../shared/schemas/incidents.ts';
 import { nextRevision } from '../../../shared/revision.ts';
-import type { WorkflowRegistry } from '../../hooks/registry.ts';
 import { describeSchemaErrors, type CollectionRegistry } from '../../replication/collections.ts';
 import { deterministicId, incidentIdFor, unitIdFor } from '../../hooks/ids.ts';
 import type { Actor, Store, WireDocument } from '../../store/types.ts';
@@ -24,7 +23,6 @@ export class CadInbound {
   /** `actor` defaults to the bridge; the REST endpoints pass the dispatcher who sent the data. */
   constructor(
     private readonly store: Store,
-    private readonly workflows: WorkflowRegistry,
     private readonly tenantId: string,
     actor?: Actor,
     /** The collections' wire validators: CAD data is checked like a device's before it is written. */
@@ -138,7 +136,6 @@ export class CadInbound {
           return { action: 'write', doc };
         },
       }],
-      outbox: (changes) => this.workflows.outboxFor(collection, this.actor, changes),
     });
   }
 }

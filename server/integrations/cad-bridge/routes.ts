@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { ErrorCode, patternOf, SOCKET_BRIDGE, type Role, type SocketBridgeSend } from '../../../shared/protocol/index.ts';
-import type { WorkflowRegistry } from '../../hooks/registry.ts';
+import { ErrorCode, patternOf, SOCKET_BRIDGE, type SocketBridgeSend, type Role } from '../../../shared/protocol/index.ts';
 import { HttpError } from '../../http/errors.ts';
 import { actorOf } from '../../auth/actor.ts';
 import type { Store } from '../../store/types.ts';
 import type { CadBridge } from './bridge.ts';
 import type { CadInboundEvent } from './events.ts';
 import { CadEventError, CadInbound } from './inbound.ts';
+import { CHECKED_BY_HANDLER } from '../../http/route-schema.ts';
+import { bridgeHealthSchema, bridgeReconnectSchema, bridgeSendSchema } from './route-schemas.ts';
 
 /** REST path → the CAD event whose data it writes; the change then reaches CAD through the queue. */
 const SEND_ROUTES: Record<SocketBridgeSend, CadInboundEvent> = {
@@ -23,8 +24,8 @@ function requireRole(role: Role, allowed: Role[]): void {
 }
 
 /** `SOCKET_BRIDGE` (docs/protocol.md §18): health, reconnect, and the dispatcher's REST to send data CAD must hear of. */
-export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: CadBridge | undefined; store: Store; workflows: WorkflowRegistry }): Promise<void> {
-  app.get(SOCKET_BRIDGE.health.route, async (request) => {
+export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: CadBridge | undefined; store: Store }): Promise<void> {
+  app.get(SOCKET_BRIDGE.health.route, { schema: bridgeHealthSchema }, async (request) => {
     requireRole(request.identity.role, ['dispatcher', 'admin']);
     if (!options.bridge) {
       return { connected: false, state: 'off', cad_url: null, connection_attempts: 0, event_handlers_registered: 0, last_event_at: null, queued_outbound: 0, last_error: 'CAD_BACKEND_URL is not set; the bridge is off' };
@@ -32,7 +33,7 @@ export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: C
     return options.bridge.health();
   });
 
-  app.post(SOCKET_BRIDGE.reconnect.route, async (request, reply) => {
+  app.post(SOCKET_BRIDGE.reconnect.route, { schema: bridgeReconnectSchema }, async (request, reply) => {
     requireRole(request.identity.role, ['admin']);
     if (!options.bridge) throw new HttpError(409, ErrorCode.BRIDGE_OFF, 'The CAD bridge is off (CAD_BACKEND_URL is not set); there is nothing to reconnect.');
     options.bridge.reconnect();
@@ -41,13 +42,15 @@ export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: C
 
   for (const [path, event] of Object.entries(SEND_ROUTES) as [SocketBridgeSend, CadInboundEvent][]) {
     const send = SOCKET_BRIDGE.send(path);
-    app.post<{ Body: Record<string, unknown> }>(send.route, async (request, reply) => {
+    app.post<{ Body: Record<string, unknown> }>(send.route, { schema: bridgeSendSchema(event), ...CHECKED_BY_HANDLER }, async (request, reply) => {
       requireRole(request.identity.role, ['dispatcher', 'admin']);
       if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) {
         throw new HttpError(400, ErrorCode.BAD_BODY, `POST ${patternOf(send)} takes a JSON object.`);
       }
       const identity = request.identity;
-      const writer = new CadInbound(options.store, options.workflows, identity.tenantId, actorOf(identity), app.collectionRegistry);
+      const writer = new CadInbound(options.store, identity.tenantId, {
+        kind: 'device', tenantId: identity.tenantId, userId: identity.userId, deviceId: identity.deviceId, role: identity.role,
+      }, app.collectionRegistry);
       try {
         await writer.apply(event, request.body);
       } catch (error) {

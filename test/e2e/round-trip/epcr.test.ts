@@ -9,6 +9,8 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dateTime, decimal, integer, phoneNumber, text } from '../../../server/nemsis/values.ts';
+import { CODED_FIELDS, generalPath } from '../../../shared/epcr/coded-fields.ts';
+import { codeLabel } from '../../../shared/nemsis/codes.ts';
 import { closeDevice, launchBrowser, signInWithToken, watchConsole } from '../support/browser.ts';
 import { e2ePort, ensureApps, TENANT } from '../support/server.ts';
 import {
@@ -33,6 +35,7 @@ const NEMSIS_ELEMENTS: readonly (readonly [RegExp, readonly string[], Convert])[
   [/^response\.callSign$/, ['eResponse.14'], asText],
   [/^response\.responseMode$/, ['eResponse.23'], asText],
   [/^dispatch\.reason$/, ['eDispatch.01'], asText],
+  [/^dispatch\.priority$/, ['eDispatch.05'], asText],
   [/^patient\.lastName$/, ['ePatient.02'], asText],
   [/^patient\.firstName$/, ['ePatient.03'], asText],
   [/^patient\.address\.street$/, ['ePatient.05'], asText],
@@ -106,6 +109,9 @@ const NO_NEMSIS_ELEMENT: readonly (readonly [RegExp, string])[] = [
   [/^patient\.address\.city$/, 'ePatient.06 takes a GNIS feature id; the form asks for a city name, which the export cannot code (gap: needs a GNIS lookup or picker)'],
   [/^disposition\.loadedMiles$/, 'billing (claim) only: NEMSIS records odometer readings (eResponse.19-.22), not loaded miles'],
   [/^addendumReason$/, 'an addendum\'s reason is kept with the record; NEMSIS has no element for it'],
+  [/^medications\[.+\]\.medicationText$/, 'the crew\'s own words beside the eMedications.03 code; NEMSIS 3.5.1 has no element for them (kept with the record)'],
+  [/^procedures\[.+\]\.procedureText$/, 'the crew\'s own words beside the eProcedures.03 code; NEMSIS 3.5.1 has no element for them (kept with the record)'],
+  [/^history\.(allergies|medicalHistory|currentMedications)Text$/, 'the crew\'s own words beside the eHistory codes; NEMSIS 3.5.1 has no element for them (kept with the record)'],
 ];
 
 /** Every element's values in an EMSDataSet, unescaped. */
@@ -182,10 +188,25 @@ describe('round trip: crew ePCR (browser)', () => {
         plans.push(plan);
       }
     }
-    // Free text where NEMSIS wants a code (a later issue: codes from the standard). The walk types
-    // a code so the export passes the XSD, but the form would take any text: said, not hidden.
-    const freeText = plans.flatMap((p) => UNDECLARED_FORMATS.filter(([re]) => re.test(p.input.path!)).map(([, , why]) => `${p.input.path}: ${why}`));
-    if (freeText.length) console.log(`round-trip: epcr: ${freeText.length} fields take free text where NEMSIS wants a code (open: codes from the standard):\n  ${freeText.join('\n  ')}`);
+    // Code fields searched from NEMSIS's lists (issue 16): the walk types a code of the list; each
+    // must declare the code's form, so that text in place of a code is refused at the field.
+    const codeFields = plans.filter((p) => UNDECLARED_FORMATS.some(([re]) => re.test(p.input.path!)));
+    const undeclaredCode = codeFields.filter((p) => !p.input.pattern).map((p) => `${p.input.path}: ${UNDECLARED_FORMATS.find(([re]) => re.test(p.input.path!))![2]}`);
+    console.log(`round-trip: epcr: ${codeFields.length} vocabulary code fields (searchable NEMSIS lists), ${undeclaredCode.length} without a declared code form`);
+    expect.soft(undeclaredCode, 'vocabulary code fields declare the form of their code (data-pattern)').toEqual([]);
+    // Every option of every select on the form, as the browser shows it: a code of the field's
+    // NEMSIS element with the XSD's own label (shared/epcr/coded-fields.ts, shared/nemsis).
+    const shownOptions = await form.locator('select[data-path]').evaluateAll((selects) => selects.map((el) => ({
+      path: el.getAttribute('data-path')!, options: [...(el as HTMLSelectElement).options].filter((o) => o.value !== '').map((o) => [o.value, o.text.trim()] as [string, string]),
+    })));
+    const wrongOptions: string[] = [];
+    for (const { path, options } of shownOptions) {
+      const element = (CODED_FIELDS as Record<string, string>)[generalPath(path)];
+      if (!element) { wrongOptions.push(`${path}: a select whose field declares no NEMSIS element (shared/epcr/coded-fields.ts)`); continue; }
+      for (const [code, text] of options) if (codeLabel(element, code) !== text) wrongOptions.push(`${path}: option ${code} "${text}" is ${codeLabel(element, code) === undefined ? `not a code of ${element}` : `"${codeLabel(element, code)}" in the XSD`}`);
+    }
+    console.log(`round-trip: epcr: ${shownOptions.length} selects, ${shownOptions.reduce((n, s) => n + s.options.length, 0)} options checked against the NEMSIS code lists`);
+    expect.soft(wrongOptions, 'every option is a code of its element with the XSD label').toEqual([]);
     const missingDeclaration = undeclared(found);
     expect.soft(missingDeclaration.map((i) => `${i.tag} "${i.label}"`), 'inputs without a record declaration (client/ui/record-field.ts)').toEqual([]);
     const covered = plans.length;

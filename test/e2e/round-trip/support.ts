@@ -70,7 +70,6 @@ export async function seed(rt: RoundTripServer, collection: CollectionName, docs
   await app.store.writeBatch({
     collection, tenantId: TENANT, actor,
     requests: full.map((doc) => ({ id: String(doc['id']), incoming: doc, decide: (master) => (master ? { action: 'noop' as const } : { action: 'write' as const, doc }) })),
-    outbox: (changes) => app.workflows.outboxFor(collection, actor, changes),
   });
 }
 
@@ -246,8 +245,8 @@ export function report(app: string, found: number, covered: number, extra = ''):
 // ---- values --------------------------------------------------------------------------------------------
 
 /**
- * Values whose format the form does not declare (no data-pattern), chosen so the NEMSIS export
- * passes the XSD: each is a finding, since the form accepts free text where a code belongs.
+ * A code for each field searched from a NEMSIS list (ICD-10-CM, RxNorm, SNOMED CT), chosen so the
+ * NEMSIS export passes the XSD and the national Schematron; the third part says what the field takes.
  */
 export const UNDECLARED_FORMATS: readonly (readonly [RegExp, string | string[], string])[] = [
   [/^situation\.primaryImpression$/, 'I21.9', 'eSituation.11 is an ICD-10-CM code; the field takes any text'],

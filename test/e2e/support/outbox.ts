@@ -8,11 +8,11 @@ import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import {
   closeDevice, launchDevice, newProfileDir, removeProfileDir, signInWithToken, textOf, waitFor, waitForServiceWorker, watchConsole,
 } from './browser.ts';
+import { SYNC_TAG } from '../../../client/queue/index.ts';
 import { createHttpCable, type HttpCable } from './http-cable.ts';
 import type { Link } from './link.ts';
 import { offsetNow, TENANT, type E2eServer } from './server.ts';
 
-export const SYNC_TAG = 'fieldsync-outbox';
 
 /**
  * A DevTools session on an `about:blank` page of the device (never an app page: opening an app

@@ -1,9 +1,13 @@
 import { nextRevision } from '../../../shared/revision.ts';
 import type { CollectionName } from '../../../shared/schemas/index.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
-import { ensureClientBuilt } from '../../../server/http/static.ts';
+import { ensureClientBuilt } from '../../../server/apps/static.ts';
 import type { Workflow } from '../../../server/hooks/types.ts';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { epcrFinalizedWorkflow } from '../../../server/hooks/workflows/epcr-finalized.ts';
+import { finalizeChecks } from '../../../server/hooks/workflows/index.ts';
+import { epcrNemsisExportWorkflow } from '../../../server/hooks/workflows/epcr-nemsis-export.ts';
 import { incidentCreatedWorkflow } from '../../../server/hooks/workflows/incident-created.ts';
 import { incidentTimelineWorkflow } from '../../../server/hooks/workflows/incident-timeline.ts';
 import { orderCompletedWorkflow } from '../../../server/hooks/workflows/order-completed.ts';
@@ -17,11 +21,22 @@ import { makeDataDir, startTestServer, type TestServer } from '../../helpers/ser
 export const TENANT = 'agency-e2e';
 export const ADMIN_TOKEN = `dev:${TENANT}:admin:e2e-seeder`;
 
-/** The workflows the apps' journeys touch (ePCR stubs, timeline, finalize, order → ticket → job). */
-export function e2eWorkflows(): Workflow[] {
+/** The NEMSIS files beside the checkout (NEMSIS_DIR), for journeys that check exports. */
+export const NEMSIS_DIR = process.env['NEMSIS_DIR'] ?? path.resolve(fileURLToPath(new URL('../../../', import.meta.url)), '../shared/nemsis');
+const E2E_AGENCY = { stateId: 'E2E', agencyNumber: 'E2E-001', stateCode: '42' };
+
+/**
+ * The workflows the apps' journeys touch (ePCR stubs, timeline, finalize, order → ticket → job).
+ * `nemsisCheck`: finalize checks the report's NEMSIS export (XSD + national Schematron) and a
+ * locked report is exported, as the product does when NEMSIS_DIR is set.
+ */
+export function e2eWorkflows(options: { nemsisCheck?: boolean } = {}): Workflow[] {
   const locks = new KeyedLock();
+  const nemsis = { agency: E2E_AGENCY, xsdDir: NEMSIS_DIR };
   return [
-    incidentCreatedWorkflow(), incidentTimelineWorkflow(), unitStatusWorkflow(), unitStatusEventWorkflow(), epcrFinalizedWorkflow(),
+    incidentCreatedWorkflow(), incidentTimelineWorkflow(), unitStatusWorkflow(), unitStatusEventWorkflow(),
+    epcrFinalizedWorkflow(options.nemsisCheck ? finalizeChecks(nemsis) : {}),
+    ...(options.nemsisCheck ? [epcrNemsisExportWorkflow({ ...nemsis, locks })] : []),
     orderCompletedWorkflow(), ticketCreatedWorkflow({ technicians: new TechnicianDirectory(), locks }),
   ];
 }
@@ -53,11 +68,11 @@ export class E2eServer {
   /** `clientDir`: serve a private copy of the apps (to change the service worker a device gets). */
   /**
    * `workflows`: false runs none, 'product' the server's whole catalogue (billing, claims, ...),
-   * default the journeys' set above. `cad`: connect the CAD bridge to a CAD stand-in
+   * default the journeys' set above (`nemsisCheck`: with the NEMSIS export check at finalize). `cad`: connect the CAD bridge to a CAD stand-in
    * (test/helpers/cad-peer.ts) for this agency. `auth`: token lifetimes for this server (e.g. a
    * sign-in that runs out within a test).
    */
-  constructor(readonly port: number, private readonly options: { workflows?: boolean | 'product'; clientDir?: string; cad?: { url: string; token: string }; auth?: { accessTokenTtlSeconds?: number; refreshTokenTtlSeconds?: number } } = {}) {}
+  constructor(readonly port: number, private readonly options: { workflows?: boolean | 'product'; nemsisCheck?: boolean; clientDir?: string; cad?: { url: string; token: string }; auth?: { accessTokenTtlSeconds?: number; refreshTokenTtlSeconds?: number } } = {}) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -65,7 +80,7 @@ export class E2eServer {
 
   async start(): Promise<void> {
     const cad = this.options.cad ? { cadBackendUrl: this.options.cad.url, cadBackendAuthToken: this.options.cad.token, cadTenantId: TENANT, cadBridge: { baseDelayMs: 50, maxDelayMs: 400, ackTimeoutMs: 2000 } } : {};
-    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...cad, ...this.options.auth, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), ...(this.options.workflows === 'product' ? {} : { workflows: this.options.workflows === false ? [] : e2eWorkflows() }), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
+    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...cad, ...this.options.auth, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), ...(this.options.workflows === 'product' ? {} : { workflows: this.options.workflows === false ? [] : e2eWorkflows({ nemsisCheck: this.options.nemsisCheck ?? false }) }), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
     this.server = server;
     server.app.server.on('request', (req) => {
       const push = /\/api\/sync\/([a-z_]+)\/push/.exec(req.url ?? '');
@@ -131,7 +146,6 @@ export class E2eServer {
       await app.store.writeBatch({
         collection, tenantId: TENANT, actor,
         requests: full.map((doc) => ({ id: String(doc['id']), incoming: doc, decide: (master) => (master ? { action: 'noop' as const } : { action: 'write' as const, doc }) })),
-        outbox: (changes) => app.workflows.outboxFor(collection, actor, changes),
       });
     }
   }

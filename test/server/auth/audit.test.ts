@@ -13,7 +13,7 @@ import { devToken } from '../../../server/auth/identity.ts';
 import { eventually } from '../../helpers/device.ts';
 import { SERVER_NODE_FLAGS } from '../../helpers/server-process.ts';
 import { freePort, makeDataDir, startTestServer, type TestServer } from '../../helpers/server.ts';
-import { login, make, PASSWORD, pullAll, seed } from '../access/fixtures.ts';
+import { login, make, PASSWORD, pullAll, seed } from '../../helpers/access.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { ConfigError, readConfig } from '../../../server/config.ts';
 import { makeDataDir, startTestServer, type TestServer } from '../../helpers/server.ts';
-import { login, make, PASSWORD, pullAll, push, seed } from '../access/fixtures.ts';
+import { login, make, PASSWORD, pullAll, push, seed } from '../../helpers/access.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 
 const A = 'agency-a';

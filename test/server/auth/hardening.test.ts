@@ -3,7 +3,7 @@ import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { PASSWORD } from '../access/fixtures.ts';
+import { PASSWORD } from '../../helpers/access.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 
 const A = 'agency-a';

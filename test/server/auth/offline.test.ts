@@ -13,7 +13,7 @@ import { DocumentWriter } from '../../../client/sync/writes.ts';
 import { eventually } from '../../helpers/device.ts';
 import { newEpcr, newGpsPoint } from '../../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { LOCKED_AT, login, PASSWORD, stored } from '../access/fixtures.ts';
+import { LOCKED_AT, login, PASSWORD, stored } from '../../helpers/access.ts';
 
 const A = 'agency-a';
 const DEVICE = 'tab-offline';
@@ -59,10 +59,11 @@ describe('an expired token, offline work, and signing in again', () => {
       // Local work was never blocked.
       expect(await db.collections['epcrs']!.count().exec()).toBe(7);
 
-      // Meanwhile the server finalizes one report (the finalize hook's write).
+      // Meanwhile the server finalizes one report (the finalize hook's write). It stands in for the
+      // hook's last step, so it plans nothing: the report must stay exactly this state.
       const lockedState = { ...(await stored(server.app.store, 'epcrs', A, toBeLocked.id))!, lockedAt: LOCKED_AT, finalizeErrors: [], rev: '3-srv.lock' };
       await server.app.store.writeBatch({
-        collection: 'epcrs', tenantId: A, actor: { kind: 'hook', tenantId: A },
+        collection: 'epcrs', tenantId: A, actor: { kind: 'hook', tenantId: A }, planOutbox: false,
         requests: [{ id: toBeLocked.id, incoming: lockedState, decide: () => ({ action: 'write', doc: lockedState }) }],
       });
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { login, PASSWORD } from '../access/fixtures.ts';
+import { login, PASSWORD } from '../../helpers/access.ts';
 
 const A = 'agency-a';
 let server: TestServer;

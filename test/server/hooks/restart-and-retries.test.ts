@@ -137,7 +137,8 @@ describe('two workflows making the same billing record', () => {
 });
 
 describe('failures that must be seen, not hidden', () => {
-  it('an export NEMSIS rejects is not stored; the dead letter names the element, and the other effects still happen', async () => {
+  it('a report whose export NEMSIS would reject is refused at finalize (not locked and dead-lettered): the field is named, nothing downstream happens', async () => {
+    // Until issue 16 such a report locked, and its export failed later as a dead letter only an admin saw.
     const fake = fakeIntegrations();
     const server = await start({ integrations: fake, hookRunner: { maxAttempts: 2 } });
     const report = completeEpcr(TENANT, 'R1');
@@ -145,12 +146,13 @@ describe('failures that must be seen, not hidden', () => {
     await rawPush(server, token, 'epcrs', pushBody(report));
     await settled(server);
 
-    expect((await stored(server, 'epcrs', TENANT, report.id))?.lockedAt).toBeDefined();
+    const refused = await stored(server, 'epcrs', TENANT, report.id);
+    expect(refused?.lockedAt).toBeUndefined();
+    expect(refused?.status).toBe('draft');
+    expect(refused?.finalizeErrors).toEqual([{ path: 'response.responseMode', message: expect.stringMatching(/^Response mode to scene: "LIGHTS" is not a NEMSIS code for this field: choose one from the list \(eResponse\.23\)$/) }]);
     expect(await server.app.store.getArtifact(nemsisArtifactKey(report.id), TENANT)).toBeUndefined();
-    const dead = await server.app.store.listDeadLetters(TENANT, 10);
-    expect(dead.map((d) => d.kind)).toEqual(['epcr-nemsis-export']);
-    expect(dead[0]!.lastError).toContain('eResponse.23');
-    expect([fake.claimSubmissions.length, fake.hospitalNotices.length, fake.cadNotices.length]).toEqual([1, 1, 1]);
+    expect(await server.app.store.listDeadLetters(TENANT, 10)).toEqual([]);
+    expect([fake.claimSubmissions.length, fake.hospitalNotices.length, fake.cadNotices.length]).toEqual([0, 0, 0]);
   });
 
   it('a destination without an endpoint gets no notice; everything else happens', async () => {

@@ -26,8 +26,8 @@ describe('ePCR stub and a CAD stamp committed at the same time', () => {
   it('the stub ends with the stamp even though it read the incident before the stamp', async () => {
     const dataDir = makeDataDir('stub-race');
     dirs.push(dataDir);
-    const store = new SqliteStore({ dataDir });
     const registry = new WorkflowRegistry([incidentCreatedWorkflow()]);
+    const store = new SqliteStore({ dataDir, outboxPlanner: registry });
     const actor: Actor = { kind: 'cad-bridge', tenantId: TENANT };
     const incident = {
       id: 'a8a3c1f4-4c0e-4f59-9d6e-2f1b7c3d9e01', tenantId: TENANT, incidentNumber: 'R-1', status: 'dispatched',
@@ -36,7 +36,6 @@ describe('ePCR stub and a CAD stamp committed at the same time', () => {
     const write = (doc: Record<string, unknown>) => store.writeBatch({
       collection: 'incidents', tenantId: TENANT, actor,
       requests: [{ id: incident.id, incoming: doc as WireDocument, decide: () => ({ action: 'write', doc: doc as WireDocument }) }],
-      outbox: (changes) => registry.outboxFor('incidents', actor, changes),
     });
 
     let stamped = false;

@@ -143,8 +143,8 @@ export function pushBody(doc: Record<string, unknown>, rev = `1-test.${Math.rand
 
 /**
  * A write by a server-side integration (e.g. the sales system delivering orders), the way the CAD
- * bridge writes inbound data: straight to the store, with the workflows' outbox in the same
- * transaction. Devices may not write such collections.
+ * bridge writes inbound data: straight to the store, which plans the workflows' outbox in the
+ * same transaction. Devices may not write such collections.
  */
 export async function systemWrite<C extends CollectionName>(server: TestServer, collection: C, tenantId: string, doc: Omit<WireDoc<C>, 'rev'>): Promise<void> {
   const actor: Actor = { kind: 'system', tenantId, userId: 'sales-integration' };
@@ -157,7 +157,6 @@ export async function systemWrite<C extends CollectionName>(server: TestServer, 
         return { action: 'write', doc: { ...doc, _deleted: false, rev: nextRevision(current?.['rev'] as string | undefined, `sys.${Math.random().toString(36).slice(2, 8)}`) } as WireDocument };
       },
     }],
-    outbox: (changes) => server.app.workflows.outboxFor(collection, actor, changes),
   });
   if (result.written.length !== 1) throw new Error(`system write of ${collection} ${doc.id} wrote nothing`);
 }

@@ -14,7 +14,7 @@ import { liveEventsOf, LiveSlice } from '../../../server/realtime/live-events.ts
 import type { WireDocument } from '../../../server/store/types.ts';
 import { eventually } from '../../helpers/device.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { COLLECTIONS, LOCKED_AT, make, pullAll, ROLE_LIST, seed, seedWorld, signInAll, type World } from '../access/fixtures.ts';
+import { COLLECTIONS, login, make, PASSWORD, pullAll, ROLE_LIST, seed, seedWorld, signInAll, type World } from '../../helpers/access.ts';
 
 const A = 'agency-a';
 const B = 'agency-b';
@@ -132,5 +132,18 @@ describe('server notices (not documents) go to the roles the declaration names',
       expect(slice.visibleEvent(event) !== undefined, role).toBe((NOTICE_READERS['hook:failed'] as readonly string[]).includes(role));
       expect(new LiveSlice(access, { tenantId: B, role, userId: 'u', deviceId: 'd' }).visibleEvent(event)).toBeUndefined();
     }
+  });
+});
+
+describe('a signed-out session', () => {
+  it('loses its /live socket at once, as the /sync stream does', async () => {
+    const session = await login(server, A, 'dispatch', PASSWORD, 'console-signing-out');
+    const socket = io(`${server.url}/live`, { transports: ['websocket'], auth: { token: session.accessToken }, reconnection: false });
+    sockets.push(socket);
+    await new Promise<void>((resolve, reject) => { socket.once('live:ready', () => resolve()); socket.once('connect_error', reject); });
+    const disconnected = new Promise<string>((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
+    const out = await fetch(`${server.url}/api/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${session.accessToken}` } });
+    expect(out.status).toBe(200);
+    expect(await disconnected).toBe('io server disconnect');
   });
 });

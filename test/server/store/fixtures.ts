@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { PostgresStore } from '../../../server/store/postgres.ts';
 import { SqliteStore } from '../../../server/store/sqlite.ts';
+import type { OutboxPlanner } from '../../../server/store/types.ts';
 import type { Store } from '../../../server/store/types.ts';
 import { makeDataDir } from '../../helpers/server.ts';
 
@@ -32,7 +33,8 @@ export interface StoreFixture {
   dispose(): Promise<void>;
 }
 
-export type StoreFactory = () => Promise<StoreFixture>;
+/** Opens a fixture whose stores (the first, reopened ones, peers) plan their outbox with `outboxPlanner`. */
+export type StoreFactory = (outboxPlanner?: OutboxPlanner) => Promise<StoreFixture>;
 
 /** Opens the store a location names (a child process of a crash test does the same). */
 export async function openStoreAt(location: StoreLocation): Promise<Store> {
@@ -41,10 +43,10 @@ export async function openStoreAt(location: StoreLocation): Promise<Store> {
 }
 
 /** The product's setting (synchronous FULL): writes are answered only after the WAL is synced. */
-export const sqliteFactory: StoreFactory = async () => {
+export const sqliteFactory: StoreFactory = async (outboxPlanner) => {
   const dataDir = makeDataDir('store-contract');
   let failing = false;
-  const open = () => new SqliteStore({ dataDir, beforeCommit: () => { if (failing) throw new Error('injected commit failure'); } });
+  const open = () => new SqliteStore({ dataDir, beforeCommit: () => { if (failing) throw new Error('injected commit failure'); }, ...(outboxPlanner ? { outboxPlanner } : {}) });
   const fixture: StoreFixture = {
     store: open(),
     location: { kind: 'sqlite', dataDir },
@@ -110,17 +112,21 @@ export class PgSchemas {
   }
 
   /** A store on a fresh schema. */
-  async openStore(options: { max?: number; beforeCommit?: () => void } = {}): Promise<{ store: PostgresStore; schema: string }> {
+  async openStore(options: { max?: number; beforeCommit?: () => void; outboxPlanner?: OutboxPlanner | undefined } = {}): Promise<{ store: PostgresStore; schema: string }> {
     const schema = await this.create();
-    const store = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, pool: { max: options.max ?? 4 }, ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}) });
+    const store = await PostgresStore.open({
+      connectionString: TEST_DATABASE_URL, schema, pool: { max: options.max ?? 4 },
+      ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}), ...(options.outboxPlanner ? { outboxPlanner: options.outboxPlanner } : {}),
+    });
     return { store, schema };
   }
 
   factory(): StoreFactory {
-    return async () => {
+    return async (outboxPlanner) => {
       let failing = false;
       const beforeCommit = () => { if (failing) throw new Error('injected commit failure'); };
-      const { store, schema } = await this.openStore({ beforeCommit });
+      const planned = outboxPlanner ? { outboxPlanner } : {};
+      const { store, schema } = await this.openStore({ beforeCommit, outboxPlanner });
       const peers: Store[] = [];
       const fixture: StoreFixture = {
         store,
@@ -128,7 +134,7 @@ export class PgSchemas {
         location: { kind: 'postgres', connectionString: TEST_DATABASE_URL, schema },
         reopen: async () => {
           await fixture.store.close();
-          fixture.store = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, pool: { max: 4 }, beforeCommit });
+          fixture.store = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, pool: { max: 4 }, beforeCommit, ...planned });
           return fixture.store;
         },
         committedIds: async (collection, ids) => {
@@ -136,7 +142,7 @@ export class PgSchemas {
           return result.rows.map((r: { id: string }) => r.id);
         },
         peer: async () => {
-          const peer = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, pool: { max: 4 } });
+          const peer = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, pool: { max: 4 }, ...planned });
           peers.push(peer);
           return peer;
         },

@@ -5,6 +5,7 @@ import type {
 } from '../../../server/store/types.ts';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import type { OutboxPlanner } from '../../../server/store/types.ts';
 import type { StoreFactory, StoreFixture } from './fixtures.ts';
 
 const TENANT = 'agency-a';
@@ -96,12 +97,28 @@ export interface StoreCapabilities {
   failCommits?: boolean;
 }
 
+/**
+ * The planner the contract's stores are opened with: each test says what its writes plan (by
+ * default nothing), as the hooks' workflows would, and sees what the store asked.
+ */
+class ScriptedPlanner implements OutboxPlanner {
+  plan: (collection: string, actor: Actor, changes: WrittenChange[]) => OutboxEntryInput[] = () => [];
+  readonly asked: { collection: string; actor: Actor; changes: WrittenChange[] }[] = [];
+
+  outboxFor(collection: string, actor: Actor, changes: WrittenChange[]): OutboxEntryInput[] {
+    this.asked.push({ collection, actor, changes });
+    return this.plan(collection, actor, changes);
+  }
+}
+
 export function runStoreContract(name: string, factory: StoreFactory, capabilities: StoreCapabilities = {}): void {
   describe(`Store contract: ${name}`, () => {
     let fixture: StoreFixture;
     let store: Store;
+    let planner: ScriptedPlanner;
     beforeEach(async () => {
-      fixture = await factory();
+      planner = new ScriptedPlanner();
+      fixture = await factory(planner);
       store = fixture.store;
     });
     afterEach(async () => {
@@ -221,6 +238,7 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
         const v0 = (await store.writeBatch(writeAll('epcrs', [doc('x', { rev: '1-a', v: 0 })]))).written[0]!;
         const seenByX: (string | undefined)[] = [];
         let changes: WrittenChange[] = [];
+        planner.plan = (_collection, _actor, c) => { changes = c; return []; };
         const v1 = doc('x', { rev: '2-b', v: 1 });
         const v2 = doc('x', { rev: '3-c', v: 2 });
         const y = doc('y');
@@ -231,7 +249,6 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
             request('y', y, () => ({ action: 'write', doc: y })),
             request('x', v2, (m) => { seenByX.push(m?.json); return { action: 'write', doc: v2 }; }),
           ],
-          outbox: (c) => { changes = c; return []; },
         });
         expect(seenByX).toEqual([v0.json, JSON.stringify(v1)]);
         // x took seq s (then overwritten), y s+1, x s+2: seq gaps are allowed, order is what counts.
@@ -266,13 +283,15 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
         expect(ok.written.map((w) => w.id)).toEqual(['b']);
       });
 
-      it('a failing decide() or outbox callback rolls the whole batch back and consumes nothing', async () => {
+      it('a failing decide() or outbox planner rolls the whole batch back and consumes nothing', async () => {
         const first = (await store.writeBatch(writeAll('epcrs', [doc('a')]))).written[0]!;
         await expect(store.writeBatch({
           collection: 'epcrs', tenantId: TENANT, actor: DEVICE,
           requests: [request('b', doc('b'), () => ({ action: 'write', doc: doc('b') })), request('c', doc('c'), () => { throw new Error('refused by rule'); })],
         })).rejects.toThrow('refused by rule');
-        await expect(store.writeBatch(writeAll('epcrs', [doc('d')], { outbox: () => { throw new Error('outbox broke'); } }))).rejects.toThrow('outbox broke');
+        planner.plan = () => { throw new Error('outbox broke'); };
+        await expect(store.writeBatch(writeAll('epcrs', [doc('d')]))).rejects.toThrow('outbox broke');
+        planner.plan = () => [];
         expect(await store.getDocuments('epcrs', TENANT, ['b', 'c', 'd'])).toEqual([]);
         const next = (await store.writeBatch(writeAll('epcrs', [doc('e')]))).written[0]!;
         expect(next.seq).toBe(first.seq + 1);
@@ -425,16 +444,15 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
 
       it('entries of a write are committed with it, once per key, in order, per queue', async () => {
         const seenChanges: WrittenChange[][] = [];
-        await store.writeBatch(writeAll('epcrs', [doc('a'), doc('b')], {
-          outbox: (changes) => {
-            seenChanges.push(changes);
-            return [
-              ...changes.map((c) => entry(`notice:${c.after.id}`, { causationId: `epcrs/${c.after.id}@${c.after.seq}` })),
-              entry('cad:1', { queue: 'cad', kind: 'cad-status' }),
-              entry('notice:a'), // same key twice in one transaction: kept once
-            ];
-          },
-        }));
+        planner.plan = (_collection, _actor, changes) => {
+          seenChanges.push(changes);
+          return [
+            ...changes.map((c) => entry(`notice:${c.after.id}`, { causationId: `epcrs/${c.after.id}@${c.after.seq}` })),
+            entry('cad:1', { queue: 'cad', kind: 'cad-status' }),
+            entry('notice:a'), // same key twice in one transaction: kept once
+          ];
+        };
+        await store.writeBatch(writeAll('epcrs', [doc('a'), doc('b')]));
         expect(seenChanges[0]!.map((c) => [c.before, c.after.id])).toEqual([[undefined, 'a'], [undefined, 'b']]);
         const hooks = await store.dueOutbox(Date.now(), 10);
         expect(hooks.map((e) => e.key)).toEqual(['notice:a', 'notice:b']);
@@ -448,21 +466,68 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
         expect(cad[0]!.id).toBeGreaterThan(hooks[1]!.id);
 
         // The same keys again (a retried push, a replayed hook): ignored.
-        await store.writeBatch(writeAll('epcrs', [doc('a', { rev: '2-a' })], { outbox: () => [entry('notice:a'), entry('cad:1', { queue: 'cad' }), entry('notice:c')] }));
+        planner.plan = () => [entry('notice:a'), entry('cad:1', { queue: 'cad' }), entry('notice:c')];
+        await store.writeBatch(writeAll('epcrs', [doc('a', { rev: '2-a' })]));
         await store.enqueueOutbox([entry('notice:b'), entry('cad:2', { queue: 'cad' })]);
         expect((await store.dueOutbox(Date.now(), 10)).map((e) => e.key)).toEqual(['notice:a', 'notice:b', 'notice:c']);
         expect((await store.dueOutbox(Date.now(), 10, 'cad')).map((e) => e.key)).toEqual(['cad:1', 'cad:2']);
         expect((await store.dueOutbox(Date.now(), 2)).map((e) => e.key)).toEqual(['notice:a', 'notice:b']);
 
-        // No written document, no outbox call.
-        let called = false;
-        await store.writeBatch({ collection: 'epcrs', tenantId: TENANT, actor: DEVICE, requests: [request('a', doc('a'), () => ({ action: 'noop' }))], outbox: () => { called = true; return [entry('never')]; } });
-        expect(called).toBe(false);
+        // No written document, no planning.
+        const asked = planner.asked.length;
+        planner.plan = () => [entry('never')];
+        await store.writeBatch({ collection: 'epcrs', tenantId: TENANT, actor: DEVICE, requests: [request('a', doc('a'), () => ({ action: 'noop' }))] });
+        expect(planner.asked).toHaveLength(asked);
         const stats = await store.outboxStats(Date.now() + 1000);
         expect(stats.depth).toBe(3);
         expect(stats.oldestAgeMs).toBeGreaterThanOrEqual(1000);
         expect(stats.deadLetters).toBe(0);
         expect((await store.outboxStats(Date.now(), 'cad')).depth).toBe(2);
+      });
+
+      it('every write plans its entries with the store\'s planner: a writer that passes nothing still gets them, in its transaction', async () => {
+        planner.plan = (collection, actor, changes) => changes.map((c) => entry(`${collection}:${c.after.id}:${actor.kind}`, {
+          kind: 'workflow', causationId: `${collection}/${c.after.id}@${c.after.seq}`, payload: { before: c.before?.id ?? null },
+        }));
+        // A writer the hooks were never told about: a bare batch, as any new server-side integration would write.
+        const newWriter: Actor = { kind: 'system', tenantId: TENANT, userId: 'new-integration' };
+        await store.writeBatch(writeAll('incidents', [doc('i1'), doc('i2')], { actor: newWriter }));
+        await store.writeBatch(writeAll('epcrs', [doc('p1')], { actor: HOOK, causationId: 'incidents/i1@1' }));
+        await store.writeBatch(writeAll('incidents', [doc('i1', { rev: '2-i1' })]));
+        expect(planner.asked.map((a) => [a.collection, a.actor, a.changes.map((c) => [c.before?.id, c.after.id, c.afterDoc?.['rev']])])).toEqual([
+          ['incidents', newWriter, [[undefined, 'i1', '1-i1'], [undefined, 'i2', '1-i2']]],
+          ['epcrs', HOOK, [[undefined, 'p1', '1-p1']]],
+          ['incidents', DEVICE, [['i1', 'i1', '2-i1']]],
+        ]);
+        const due = await store.dueOutbox(Date.now(), 10);
+        expect(due.map((e) => [e.key, e.payload])).toEqual([
+          ['incidents:i1:system', { before: null }], ['incidents:i2:system', { before: null }],
+          ['epcrs:p1:hook', { before: null }], ['incidents:i1:device', { before: 'i1' }],
+        ]);
+        // The entries are the write's: a batch refused as a whole leaves none behind.
+        await expect(store.writeBatch(writeAll('incidents', [doc('i3')], { actor: newWriter, afterDecisions: () => { throw new Error('refused'); } }))).rejects.toThrow('refused');
+        planner.plan = () => { throw new Error('planner broke'); };
+        await expect(store.writeBatch(writeAll('incidents', [doc('i4')], { actor: newWriter }))).rejects.toThrow('planner broke');
+        expect(await store.getDocuments('incidents', TENANT, ['i3', 'i4'])).toEqual([]);
+        expect(await store.dueOutbox(Date.now(), 10)).toHaveLength(4);
+      });
+
+      it('a store given its planner after opening plans with it from then on; a second, different planner is refused', async () => {
+        const other = await factory();
+        try {
+          const late = other.store;
+          await late.writeBatch(writeAll('incidents', [doc('before')]));
+          const given = new ScriptedPlanner();
+          given.plan = (collection, _actor, changes) => changes.map((c) => entry(`${collection}:${c.after.id}`));
+          late.useOutboxPlanner(given);
+          late.useOutboxPlanner(given); // the same one again changes nothing
+          expect(() => late.useOutboxPlanner(new ScriptedPlanner())).toThrow(/another planner/);
+          await late.writeBatch(writeAll('incidents', [doc('after')]));
+          expect((await late.dueOutbox(Date.now(), 10)).map((e) => e.key)).toEqual(['incidents:after']);
+          expect(given.asked.map((a) => a.changes.map((c) => c.after.id))).toEqual([['after']]);
+        } finally {
+          await other.dispose();
+        }
       });
 
       it('complete, retry later, dead letter, and retry of a dead letter', async () => {
@@ -676,6 +741,10 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
       });
 
       it('concurrent audit appends and outbox inserts keep one chain and id order equal to commit order', async () => {
+        planner.plan = (_collection, _actor, changes) => changes.map((c) => {
+          const i = c.after.id.slice(1);
+          return { key: `w${i}`, kind: 'n', tenantId: TENANT, payload: { i: Number(i) }, causationId: `c${i}`, queue: 'cad' as const };
+        });
         const writers = [store, ...(fixture.peer ? [await fixture.peer(), await fixture.peer()] : [])];
         await Promise.all(Array.from({ length: 30 }, (_, i) => {
           const w = writers[i % writers.length]!;
@@ -683,7 +752,7 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
             ? w.appendAudit([{ tenantId: TENANT, action: 'read', actor: DEVICE, details: { i } }, { tenantId: TENANT, action: 'read', actor: DEVICE, details: { i, second: true } }])
             : i % 3 === 1
               ? w.enqueueOutbox([{ key: `k${i}`, kind: 'n', tenantId: TENANT, payload: { i }, causationId: `c${i}`, queue: 'cad' }])
-              : w.writeBatch(writeAll('epcrs', [doc(`e${i}`)], { outbox: () => [{ key: `w${i}`, kind: 'n', tenantId: TENANT, payload: { i }, causationId: `c${i}`, queue: 'cad' }] }));
+              : w.writeBatch(writeAll('epcrs', [doc(`e${i}`)]));
         }));
         expect(await store.verifyAudit()).toEqual({ ok: true, checked: 10 * 2 + 10 });
         const cad = await store.dueOutbox(Date.now(), 100, 'cad');
@@ -699,13 +768,19 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
         store.onCommit((e) => events.push(e));
         const refuse = new Error('refused by afterDecisions');
         const broken = new Error('decide() failed');
+        // Each batch plans by its first document: a1 → k-a, b1 → k-b, d1 → a failing planner.
+        planner.plan = (_collection, _actor, changes) => {
+          const first = changes[0]!.after.id;
+          if (first === 'd1') throw new Error('outbox failed');
+          return first === 'a1' || first === 'b1' ? [{ key: `k-${first[0]}`, kind: 'n', tenantId: TENANT, payload: {}, causationId: first[0]! }] : [];
+        };
         // Issued together, without awaiting in between: they land in the same group where the store groups.
         const outcomes = await Promise.allSettled([
-          store.writeBatch(writeAll('gps_points', [doc('a1'), doc('a2')], { outbox: () => [{ key: 'k-a', kind: 'n', tenantId: TENANT, payload: {}, causationId: 'a' }] })),
-          store.writeBatch(writeAll('gps_points', [doc('b1')], { afterDecisions: () => { throw refuse; }, outbox: () => [{ key: 'k-b', kind: 'n', tenantId: TENANT, payload: {}, causationId: 'b' }] })),
+          store.writeBatch(writeAll('gps_points', [doc('a1'), doc('a2')])),
+          store.writeBatch(writeAll('gps_points', [doc('b1')], { afterDecisions: () => { throw refuse; } })),
           store.writeBatch({ collection: 'gps_points', tenantId: TENANT, actor: DEVICE, requests: [request('c1', doc('c1'), () => ({ action: 'write', doc: doc('c1') })), request('c2', doc('c2'), () => { throw broken; })] }),
           store.appendAudit([{ tenantId: TENANT, action: 'read', actor: DEVICE, documents: [{ id: 'a1' }] }]),
-          store.writeBatch(writeAll('gps_points', [doc('d1')], { outbox: () => { throw new Error('outbox failed'); } })),
+          store.writeBatch(writeAll('gps_points', [doc('d1')])),
           store.writeBatch(writeAll('gps_points', [doc('e1')])),
         ]);
         expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);

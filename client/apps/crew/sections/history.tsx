@@ -1,15 +1,28 @@
-/** History: allergies, medical history, home medications (lists, one per line) and last oral intake. */
+/** History: allergies, medical history, home medications (codes, one per line, with the crew's own words beside them) and last oral intake. */
 import type { JSX } from 'preact';
-import { TimeField } from '../../../ui/components.tsx';
+import { SuggestionList, TimeField } from '../../../ui/components.tsx';
 import { LinesField } from './lines-field.tsx';
+import { vocabularyPick } from '../codes.ts';
 import type { FormKit } from './kit.ts';
+
+/** A coded history list: NEMSIS's lists to search, each line checked to be a code, labels shown. */
+const CODED_HISTORY = ['history.allergies', 'history.medicalHistory', 'history.currentMedications'] as const;
+const PICKS = Object.fromEntries(CODED_HISTORY.map((path) => [path, vocabularyPick(path)])) as Record<(typeof CODED_HISTORY)[number], ReturnType<typeof vocabularyPick>>;
+const codes = (path: (typeof CODED_HISTORY)[number]) => {
+  const pick = PICKS[path];
+  return { suggestions: pick.list, itemPattern: pick.pattern, itemPatternHint: pick.patternHint, describe: pick.describe };
+};
 
 export function historySection({ epcr, field }: FormKit): JSX.Element {
   return (
     <div class="grid">
-      <LinesField {...field(['history', 'allergies'], 'Allergies')} value={epcr.history?.allergies} />
-      <LinesField {...field(['history', 'medicalHistory'], 'Medical history')} value={epcr.history?.medicalHistory} />
-      <LinesField {...field(['history', 'currentMedications'], 'Current medications')} value={epcr.history?.currentMedications} />
+      {CODED_HISTORY.map((path) => <SuggestionList key={path} {...PICKS[path].list} />)}
+      <LinesField {...field(['history', 'allergies'], 'Allergies (codes)')} value={epcr.history?.allergies} {...codes('history.allergies')} />
+      <LinesField {...field(['history', 'allergiesText'], 'Allergies in your words (if no code fits)')} value={epcr.history?.allergiesText} />
+      <LinesField {...field(['history', 'medicalHistory'], 'Medical history (ICD-10-CM codes)')} value={epcr.history?.medicalHistory} {...codes('history.medicalHistory')} />
+      <LinesField {...field(['history', 'medicalHistoryText'], 'Medical history in your words (if no code fits)')} value={epcr.history?.medicalHistoryText} />
+      <LinesField {...field(['history', 'currentMedications'], 'Current medications (RxNorm codes)')} value={epcr.history?.currentMedications} {...codes('history.currentMedications')} />
+      <LinesField {...field(['history', 'currentMedicationsText'], 'Current medications in your words (if no code fits)')} value={epcr.history?.currentMedicationsText} />
       <TimeField {...field(['history', 'lastOralIntake'], 'Last oral intake')} value={epcr.history?.lastOralIntake} />
     </div>
   );

@@ -8,7 +8,7 @@ import { epcrSchema } from '../../../../shared/schemas/epcrs.ts';
 import type { Epcr, Incident } from '../../../../shared/schemas/index.ts';
 import type { Path } from '../../../worker/api.ts';
 import type { Action, RefusalWords } from '../../../ui/action.tsx';
-import type { Session } from '../../../ui/session.ts';
+import type { Session } from '../../../session/identity.ts';
 import type { TimeRange } from '../../../ui/time-range.ts';
 
 export type Vital = NonNullable<Epcr['vitals']>[number];

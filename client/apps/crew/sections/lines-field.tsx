@@ -3,7 +3,9 @@ import { epcrSchema } from '../../../../shared/schemas/epcrs.ts';
 import { ListField } from '../../../ui/components.tsx';
 import type { FieldProps } from './kit.ts';
 
-export function LinesField(props: FieldProps & { value: string[] | undefined }) {
-  const list = epcrSchema.properties.history.properties[props.path[1] as 'allergies' | 'medicalHistory' | 'currentMedications'];
+type HistoryList = 'allergies' | 'medicalHistory' | 'currentMedications' | 'allergiesText' | 'medicalHistoryText' | 'currentMedicationsText';
+
+export function LinesField(props: FieldProps & Omit<Parameters<typeof ListField>[0], keyof FieldProps | 'value'> & { value: string[] | undefined }) {
+  const list = epcrSchema.properties.history.properties[props.path[1] as HistoryList];
   return <ListField {...props} maxItems={list.maxItems} maxItemLength={list.items.maxLength} />;
 }

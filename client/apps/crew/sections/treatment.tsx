@@ -2,12 +2,16 @@
 import type { JSX } from 'preact';
 import type { Path } from '../../../worker/api.ts';
 import { ActionError } from '../../../ui/action.tsx';
-import { NumberField, SelectField, TextField, TimeField } from '../../../ui/components.tsx';
+import { NumberField, SelectField, SuggestionList, TextField, TimeField } from '../../../ui/components.tsx';
 import { write } from '../../../ui/db.ts';
 import { itemId } from '../../../ui/ids.ts';
 import { offsetDateTime } from '../../../ui/time.ts';
-import { pickList, PROCEDURE_ATTEMPTS } from '../codes.ts';
+import { pickList, PROCEDURE_ATTEMPTS, vocabularyPick } from '../codes.ts';
 import { addRefusal, type FormKit, type Medication, type Procedure } from './kit.ts';
+
+/** NEMSIS's medication and procedure lists to search; the code is stored, its label shown. */
+const { list: MEDICATION_LIST, ...MEDICATION } = vocabularyPick('medications[].medication');
+const { list: PROCEDURE_LIST, ...PROCEDURE } = vocabularyPick('procedures[].procedure');
 
 export function treatmentSection({ epcr, id, disabled, field, focusItem, action }: FormKit): JSX.Element {
   const addMedication = async () => {
@@ -22,6 +26,8 @@ export function treatmentSection({ epcr, id, disabled, field, focusItem, action 
   };
   return (
     <>
+      <SuggestionList {...MEDICATION_LIST} />
+      <SuggestionList {...PROCEDURE_LIST} />
       {(epcr.medications ?? []).length === 0 && (epcr.procedures ?? []).length === 0 && <p class="empty">No medications or procedures yet.</p>}
       {(epcr.medications ?? []).map((m: Medication, n: number) => {
         const p = (key: string): Path => ['medications', { id: m.id }, key];
@@ -31,7 +37,8 @@ export function treatmentSection({ epcr, id, disabled, field, focusItem, action 
               {!disabled && <button onClick={() => void action.run(() => write.mutate('epcrs', id, [{ op: 'removeItem', path: ['medications'], itemId: m.id }]), {}, `remove-${m.id}`)}>Remove</button>}</div>
             <ActionError action={action} at={`remove-${m.id}`} />
             <div class="grid">
-              <TextField {...field(p('medication'), 'Medication')} value={m.medication} maxLength={200} required />
+              <TextField {...field(p('medication'), 'Medication (RxNorm code)')} value={m.medication} maxLength={20} required {...MEDICATION} />
+              <TextField {...field(p('medicationText'), 'Medication in your words (if no code fits)')} value={m.medicationText} maxLength={200} />
               <NumberField {...field(p('dose'), 'Dose')} value={m.dose} min={0} />
               <SelectField {...field(p('doseUnit'), 'Dose unit')} value={m.doseUnit} options={pickList('medications[].doseUnit')} />
               <SelectField {...field(p('route'), 'Route')} value={m.route} options={pickList('medications[].route')} />
@@ -49,7 +56,8 @@ export function treatmentSection({ epcr, id, disabled, field, focusItem, action 
               {!disabled && <button onClick={() => void action.run(() => write.mutate('epcrs', id, [{ op: 'removeItem', path: ['procedures'], itemId: pr.id }]), {}, `remove-${pr.id}`)}>Remove</button>}</div>
             <ActionError action={action} at={`remove-${pr.id}`} />
             <div class="grid">
-              <TextField {...field(p('procedure'), 'Procedure')} value={pr.procedure} maxLength={200} required />
+              <TextField {...field(p('procedure'), 'Procedure (SNOMED CT code)')} value={pr.procedure} maxLength={20} required {...PROCEDURE} />
+              <TextField {...field(p('procedureText'), 'Procedure in your words (if no code fits)')} value={pr.procedureText} maxLength={200} />
               <NumberField {...field(p('attempts'), 'Attempts')} value={pr.attempts} integer min={PROCEDURE_ATTEMPTS.min} max={PROCEDURE_ATTEMPTS.max} />
               <SelectField {...field(p('successful'), 'Successful')} value={pr.successful} options={pickList('procedures[].successful')} />
               <SelectField {...field(p('response'), 'Response')} value={pr.response} options={pickList('procedures[].response')} />

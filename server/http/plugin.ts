@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Server as SocketServer } from 'socket.io';
+import type { ServerConfig } from '../config.ts';
+import { installHardening, socketIoOriginOptions } from '../auth/hardening.ts';
+import { installErrorHandling } from './errors.ts';
+import { requestDecompression } from './request-decompression.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** socket.io on the same HTTP server: the change stream (`/sync`) and dispatch's live feed (`/live`). */
+    io: SocketServer;
+  }
+}
+
+export interface HttpPluginOptions {
+  config: Pick<ServerConfig, 'corsOrigins' | 'bodyLimitBytes'>;
+}
+
+/**
+ * What every request and socket meets before a capability sees it: the request id echoed back,
+ * one error shape, security headers, CORS, the rate limiter, gzip request bodies, and the
+ * socket.io server the realtime capabilities attach their namespaces to.
+ */
+export const httpPlugin = fp(async (app: FastifyInstance, options: HttpPluginOptions) => {
+  const { corsOrigins, bodyLimitBytes } = options.config;
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  installErrorHandling(app);
+  // Response schemas describe answers for the OpenAPI document; handlers build their answers
+  // field by field, so a schema never filters or reshapes what is sent.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await installHardening(app, { corsOrigins });
+  await app.register(requestDecompression, { maxDecompressedBytes: bodyLimitBytes });
+
+  const io = new SocketServer(app.server, { serveClient: false, maxHttpBufferSize: 1e6, ...socketIoOriginOptions(corsOrigins) });
+  app.decorate('io', io);
+  // Upgraded websocket connections are not the HTTP server's to close: end them before it
+  // closes, or closing waits for them forever. The namespaces' owners detach on close.
+  app.addHook('preClose', async () => {
+    io.disconnectSockets(true);
+    io.engine.close();
+  });
+}, { name: 'fieldsync-http', fastify: '5.x' });

@@ -1,0 +1,44 @@
+/**
+ * The export check itself (server/hooks/epcr-export-check.ts): each problem of the export is
+ * said at the crew's field, in words, with the rule or the element; warnings never refuse.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { checkEpcrExport } from '../../../server/hooks/epcr-export-check.ts';
+import { sharedSchematronValidator } from '../../../server/nemsis/schematron.ts';
+import { agency, overdoseEpcr } from '../nemsis/fixtures.ts';
+import { xsdDir } from './support.ts';
+
+describe('the NEMSIS export check at finalize', () => {
+  beforeAll(async () => {
+    await sharedSchematronValidator({ nemsisDir: xsdDir }).ready();
+  }, 600_000);
+
+  it('a medication typed as a name fails the national Schematron (nemSch_e145), said at that medication\'s field', async () => {
+    const report = overdoseEpcr();
+    report.medications = report.medications!.map((m, i) => (i === 1 ? { ...m, medication: 'Naloxone' } : m));
+    const check = await checkEpcrExport(report, { agency, nemsisDir: xsdDir });
+    expect(check.errors).toEqual([{
+      path: `medications[${report.medications[1]!.id}].medication`,
+      message: 'Medication (medication 2): Medication Administered should be an RxNorm code of between 2 and 7 digits or a SNOMED code specifically allowed in the data dictionary. (national rule nemSch_e145) (eMedications.03)',
+    }]);
+  }, 60_000);
+
+  it('XSD problems are said at their fields: a ZIP not in NEMSIS form, a value too long', async () => {
+    const report = overdoseEpcr();
+    report.patient = { ...report.patient, address: { ...report.patient!.address, zip: '1234' } };
+    report.response = { ...report.response, vehicleNumber: 'X'.repeat(30) };
+    const check = await checkEpcrExport(report, { agency, nemsisDir: xsdDir });
+    expect(check.errors.map((e) => e.path)).toEqual(['response.vehicleNumber', 'patient.address.zip']);
+    expect(check.errors[0]!.message).toBe('Vehicle number: too long for NEMSIS: at most 25 characters, this has 30 (eResponse.13)');
+    expect(check.errors[1]!.message).toMatch(/^Patient ZIP code: "1234" is not in the form NEMSIS accepts for this field .*\(ePatient\.09\)$/);
+  }, 60_000);
+
+  it('a complete report passes with national warnings only, each with its rule; an element with no field says so', async () => {
+    const check = await checkEpcrExport(overdoseEpcr(), { agency, nemsisDir: xsdDir });
+    expect(check.errors).toEqual([]);
+    expect(check.xml).toContain('<EMSDataSet');
+    const e150 = check.warnings.find((w) => w.rule === 'nemSch_e150');
+    expect(e150?.path).toBe('nemsis.eMedications.10');
+    expect(e150?.message).toMatch(/Role\/Type of Person Administering Medication .*tell your administrator \(eMedications\.10\)$/);
+  }, 60_000);
+});
