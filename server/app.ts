@@ -23,6 +23,7 @@ import { syncPlugin } from './replication/plugin.ts';
 import type { WritePolicy } from './replication/write-policy.ts';
 import { storePlugin } from './store-plugin.ts';
 import type { Store } from './store/types.ts';
+import { ADMIN_BASE_PATH, AUTH_BASE_PATH, EPCRS_BASE_PATH, SOCKET_BRIDGE_BASE_PATH, SYNC_BASE_PATH } from '../shared/protocol/index.ts';
 
 export interface BuildServerOptions extends Partial<ServerConfig> {
   /** A store to use instead of the configured one (STORE: SQLite in `dataDir`, or PostgreSQL); the server closes it on close. */

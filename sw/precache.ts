@@ -6,6 +6,7 @@
  */
 import { addRoute, cleanupOutdatedCaches, createHandlerBoundToURL, precache, type PrecacheEntry } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
+import { API_PREFIX } from '../shared/protocol/index.ts';
 
 /** App path prefix → its shell in the precache. `/` is the sign-in page. */
 export const APP_SHELLS: Readonly<Record<string, string>> = {
@@ -18,7 +19,7 @@ export const APP_SHELLS: Readonly<Record<string, string>> = {
 const ROOT_SHELL = '/login/index.html';
 
 /** Never answered with an app shell: the server's own routes. */
-const SERVER_ROUTES = [/^\/api\//, /^\/socket\.io\//, /^\/health$/, /^\/ready$/, /^\/metrics$/];
+const SERVER_ROUTES = [new RegExp(`^${API_PREFIX}`), /^\/socket\.io\//, /^\/health$/, /^\/ready$/, /^\/metrics$/];
 
 export function shellFor(pathname: string): string | undefined {
   if (SERVER_ROUTES.some((pattern) => pattern.test(pathname))) return undefined;

@@ -1,11 +1,11 @@
 /**
  * The signed-in session of this device, shared by every app and tab of the origin (saveSession()
  * keeps it durably in IndexedDB and the service worker's queue, with a quick copy in localStorage).
- * Two ways in: the server's login (`POST /api/auth/login`, refreshed with `POST /api/auth/refresh`)
+ * Two ways in: the server's login (`AUTH.login`, refreshed with `AUTH.refresh`)
  * or a developer token (`dev:<tenant>:<role>:<device>[:<unit|technician>]`) while real login is
  * not available. The apps only ever ask `getAccessToken()`; the worker asks through them.
  */
-import type { Role } from '../../shared/protocol/index.ts';
+import { ApiClient, AUTH, readApiError, readDevToken, ROLES, type LoginRequest, type Role, type TokenAnswer } from '../../shared/protocol/index.ts';
 import type { RawTransportKey } from '../sync/queue-seal.ts';
 import { SESSION_REFRESH_LOCK } from '../queue/index.ts';
 import { dropDeviceRecord, keepDeviceRecord, migrateFromLocalStorage } from './device-records.ts';
@@ -15,8 +15,6 @@ import { jwtClaims, type Session, type SessionUser } from './identity.ts';
 /** Where the session is kept (localStorage): its `storage` event tells other tabs of a new sign-in. */
 export const SESSION_KEY = 'fieldsync.session';
 const DEVICE_KEY = 'fieldsync.deviceId';
-const ROLES: readonly Role[] = ['crew', 'dispatcher', 'technician', 'biller', 'admin'];
-const TOKEN_PART = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 export class SessionError extends Error {}
 
@@ -87,28 +85,14 @@ export function deviceId(): string {
 
 /** The identity a developer token carries, checked like the server checks it. */
 export function parseDevToken(token: string): SessionUser {
-  const parts = token.trim().split(':');
-  if (parts[0] !== 'dev' || parts.length < 4 || parts.length > 5 || !parts.slice(1).every((p) => TOKEN_PART.test(p))) {
-    throw new SessionError('A developer token looks like dev:<agency>:<role>:<device>, with an optional unit or technician at the end.');
-  }
-  const [, tenantId, role, device, subject] = parts as [string, string, string, string, string | undefined];
-  if (!(ROLES as readonly string[]).includes(role)) throw new SessionError(`"${role}" is not a role; use one of ${ROLES.join(', ')}.`);
-  return {
-    tenantId, role: role as Role, deviceId: device, userId: `${role}@${device}`,
-    ...(subject && role === 'crew' ? { unitId: subject } : {}),
-    ...(subject && role === 'technician' ? { technicianId: subject } : {}),
-  };
+  const reading = readDevToken(token.trim());
+  if (reading.ok) return reading.identity;
+  if (reading.problem === 'unknown-role') throw new SessionError(`"${reading.role}" is not a role; use one of ${ROLES.join(', ')}.`);
+  throw new SessionError('A developer token looks like dev:<agency>:<role>:<device>, with an optional unit or technician at the end.');
 }
 
 export function devSession(token: string): Session {
   return { kind: 'dev', accessToken: token.trim(), user: parseDevToken(token) };
-}
-
-interface TokenAnswer {
-  accessToken: string;
-  refreshToken?: string;
-  expiresIn?: number;
-  user?: Record<string, unknown>;
 }
 
 function str(value: unknown): string | undefined {
@@ -144,14 +128,11 @@ function sessionFrom(answer: TokenAnswer, fallback: { tenantId?: string; deviceI
   };
 }
 
+/** The apps are served by the server itself: same origin, and each call says which token it carries. */
+const api = new ApiClient();
+
 async function errorMessage(response: Response): Promise<string> {
-  try {
-    const body = (await response.json()) as { error?: { message?: string } };
-    if (body.error?.message) return body.error.message;
-  } catch {
-    // not our JSON error
-  }
-  return `The server answered ${response.status}.`;
+  return (await readApiError(response)).message;
 }
 
 export interface SignIn {
@@ -169,12 +150,10 @@ function transportKeyOf(value: unknown): RawTransportKey | undefined {
  * Signs in with the server; the session is saved (it holds no key), the transport key is only
  * returned. `save: false`: the caller checks the session first (signing in again must be the same person).
  */
-export async function login(form: { tenantId: string; username: string; password: string; deviceId: string }, options: { save?: boolean } = {}): Promise<SignIn> {
+export async function login(form: LoginRequest, options: { save?: boolean } = {}): Promise<SignIn> {
   let response: Response;
   try {
-    response = await fetch('/api/auth/login', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(form),
-    });
+    response = await api.send(AUTH.login, { json: form, token: false });
   } catch {
     throw new SessionError('The server cannot be reached. Signing in needs a connection once; after that the apps work offline.');
   }
@@ -209,9 +188,8 @@ export async function refreshSession(): Promise<Session | undefined> {
     // With no page open the service worker may have refreshed (and so rotated) the tokens itself.
     current = await withQueueTokens(current);
     if (current.expiresAt && current.expiresAt - Date.now() > 60_000) return current; // another tab just did it
-    const response = await fetch('/api/auth/refresh', {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ refreshToken: current.refreshToken, deviceId: current.user.deviceId }),
+    const response = await api.send(AUTH.refresh, {
+      json: { refreshToken: current.refreshToken, deviceId: current.user.deviceId }, token: false,
     });
     if (response.status === 401 || response.status === 403) {
       const refusal = { token: current.refreshToken ?? '', message: await errorMessage(response) };
@@ -247,12 +225,23 @@ export async function getAccessToken(): Promise<string> {
 export async function logout(): Promise<void> {
   const session = loadSession();
   await clearSession();
-  if (session?.kind === 'password') {
-    await fetch('/api/auth/logout', {
-      method: 'POST', headers: { authorization: `Bearer ${session.accessToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ refreshToken: session.refreshToken }),
-    }).catch(() => undefined);
-  }
+  if (session?.kind === 'password') await endServerSession(session);
+}
+
+/** Ends a session on the server (its access token, and its refresh token if it has one); unreachable: nothing to do. */
+export async function endServerSession(tokens: { accessToken: string; refreshToken?: string }): Promise<void> {
+  await api.send(AUTH.logout, { token: tokens.accessToken, json: { refreshToken: tokens.refreshToken } }).catch(() => undefined);
+}
+
+/**
+ * Whether the server still takes this access token: its reason when it refuses it (401), else
+ * undefined (any other answer: assumed valid, the apps work offline). Throws when unreachable.
+ */
+export async function signInRefusal(token: string): Promise<string | undefined> {
+  const response = await api.send(AUTH.me, { token });
+  if (response.status !== 401) return undefined;
+  const error = await readApiError(response);
+  return error.code === `HTTP_${response.status}` ? 'The server no longer accepts this sign-in.' : error.message;
 }
 
 /** The app a role starts in. */

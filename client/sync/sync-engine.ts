@@ -7,7 +7,8 @@ import { countPendingDocuments } from './pending.ts';
 import { queueable } from './queue-seal.ts';
 import { ScopeCheck } from './scope-check.ts';
 import { replicateCollection, type QueueOptions } from './replication.ts';
-import { SyncHttpError, SyncTransport, type TokenSource } from './transport.ts';
+import { ApiError } from '../../shared/protocol/index.ts';
+import { SyncTransport, type TokenSource } from './transport.ts';
 import { deviceRevisionTag } from './writes.ts';
 
 const DEFAULT_SCOPE_CHECK_MS = 60_000;
@@ -85,7 +86,7 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
 
   const succeeded = () => update({ lastSyncedAt: Date.now(), lastError: undefined, updateRequired: false });
   const failed = (error: unknown) => {
-    if (error instanceof SyncHttpError) update({ lastError: error.message, updateRequired: error.status === 426 });
+    if (error instanceof ApiError) update({ lastError: error.message, updateRequired: error.status === 426 });
     else update({ lastError: `server unreachable: ${error instanceof Error ? error.message : String(error)}` });
   };
 

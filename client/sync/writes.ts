@@ -1,6 +1,6 @@
 import type { RxDatabase } from 'rxdb';
 import { nextRevision } from '../../shared/revision.ts';
-import { offsetDateTime } from './local-time.ts';
+import { offsetDateTime } from '../../shared/domain/time.ts';
 import type { CollectionDocTypes, CollectionName } from '../../shared/schemas/index.ts';
 
 type Doc<C extends CollectionName> = CollectionDocTypes[C];

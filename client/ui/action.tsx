@@ -7,6 +7,7 @@
  */
 import { useRef, useState } from 'preact/hooks';
 import { writeRefusalKind, type WriteRefusalKind } from '../worker/write-errors.ts';
+import { ErrorCode, RefusalCode } from '../../shared/protocol/index.ts';
 
 /** For a screen's own checks before writing (e.g. an incident number already taken). */
 export { WriteRefusedError } from '../worker/write-errors.ts';
@@ -83,13 +84,13 @@ export function ActionError({ action, at, testId = 'action-error' }: { action: P
 /** What to do about a change the server refused, by its refusal code (shared/access/policy.ts, push errors). */
 export function refusalAdvice(code: string | undefined): string {
   switch (code) {
-    case 'NO_WRITE_ACCESS': case 'NO_CREATE': case 'NO_DELETE': case 'FORBIDDEN': case 'ACCESS_DENIED': case 'OUT_OF_SCOPE':
+    case RefusalCode.NO_WRITE_ACCESS: case RefusalCode.NO_CREATE: case RefusalCode.NO_DELETE: case ErrorCode.FORBIDDEN: case ErrorCode.ACCESS_DENIED: case RefusalCode.OUT_OF_SCOPE:
       return 'Your role may not make this change: ask dispatch or your administrator to make it. Your version stays on this device.';
-    case 'FIELD_NOT_WRITABLE': case 'SERVER_OWNED_FIELD': case 'IMMUTABLE_FIELD':
+    case RefusalCode.FIELD_NOT_WRITABLE: case RefusalCode.SERVER_OWNED_FIELD: case RefusalCode.IMMUTABLE_FIELD:
       return 'Change only what your role may change, or ask dispatch to change the rest. Your version stays on this device.';
-    case 'FINALIZED': case 'DOCUMENT_LOCKED':
+    case RefusalCode.FINALIZED:
       return 'The record is locked: write an addendum for what must be added.';
-    case 'INVALID_DOCUMENT':
+    case ErrorCode.INVALID_DOCUMENT:
       return 'Correct the value and save again. Your version stays on this device.';
     default:
       return 'Your version stays on this device; correct it and save again, or ask your supervisor.';

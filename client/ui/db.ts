@@ -10,7 +10,7 @@ import type { CollectionName } from '../../shared/schemas/index.ts';
 import type { DocView, JsonDoc, Op, QuerySpec, SyncSnapshot, WorkerApi } from '../worker/api.ts';
 import { badgeCollections, collectionsForRole } from '../worker/collections.ts';
 import { derivedKey } from '../session/device-keys.ts';
-import { databaseNameFor, getAccessToken, loadSession, refreshRefusal, SESSION_KEY } from '../session/session.ts';
+import { databaseNameFor, getAccessToken, loadSession, refreshRefusal, SESSION_KEY, signInRefusal } from '../session/session.ts';
 import { jwtClaims, type Session } from '../session/identity.ts';
 import { handOverSession } from '../session/handover.ts';
 import { kickServiceWorker, noteLiveConnection } from './sw-queue.ts';
@@ -87,10 +87,9 @@ export async function openDatabase(session: Session, password: string): Promise<
     probing = true;
     try {
       const token = await getAccessToken();
-      const response = await fetch('/api/auth/me', { headers: { authorization: `Bearer ${token}` } });
-      if (response.status !== 401 || loadSession()?.accessToken !== token) return;
-      const body = (await response.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
-      authProblem.value = refreshRefusal() ?? body?.error?.message ?? 'The server no longer accepts this sign-in.';
+      const refusal = await signInRefusal(token);
+      if (refusal === undefined || loadSession()?.accessToken !== token) return;
+      authProblem.value = refreshRefusal() ?? refusal;
     } catch {
       // unreachable after all: the status says so
     } finally {

@@ -6,6 +6,7 @@
 import { signal } from '@preact/signals';
 import { io, type Socket } from 'socket.io-client';
 import { getAccessToken } from '../session/session.ts';
+import { LIVE_NAMESPACE } from '../../shared/protocol/index.ts';
 
 export type LiveEventName = 'unit:status' | 'unit:position' | 'technician:position' | 'incident:changed' | 'epcr:progress'
   | 'billing:changed' | 'claim:changed' | 'job:changed' | 'order:changed' | 'ticket:changed' | 'hook:failed';
@@ -17,7 +18,7 @@ export const liveConnected = signal(false);
 export const liveError = signal<string | undefined>(undefined);
 
 export function connectLive(onEvent: (name: LiveEventName, payload: Record<string, unknown>) => void): () => void {
-  const socket: Socket = io('/live', {
+  const socket: Socket = io(LIVE_NAMESPACE, {
     transports: ['websocket'],
     auth: (callback) => {
       getAccessToken().then((token) => callback({ token }), () => callback({}));

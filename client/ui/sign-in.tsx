@@ -13,7 +13,7 @@ import { heldKey, holdKey } from '../session/lock.ts';
 import { keyAtSignIn, keyOwnerOf, PasswordChangedError, rewrapWithPreviousPassword, WrongPasswordError } from '../session/keys.ts';
 import { peekOutboxCounts } from '../queue/index.ts';
 import type { RawTransportKey } from '../sync/queue-seal.ts';
-import { deviceId, login, saveSession, SessionError } from '../session/session.ts';
+import { deviceId, endServerSession, login, saveSession, SessionError } from '../session/session.ts';
 import type { Session } from '../session/identity.ts';
 import { keepTransportKey } from '../session/transport-key.ts';
 
@@ -156,10 +156,7 @@ export function Reauthenticate({ session, onRenewed, onCancel }: { session: Sess
         { tenantId: session.user.tenantId, username: username.trim(), password, deviceId: session.user.deviceId }, { save: false });
       if (next.user.tenantId !== session.user.tenantId || next.user.userId !== session.user.userId) {
         // Someone else's password: end that new session again, keep this one as it was.
-        await fetch('/api/auth/logout', {
-          method: 'POST', headers: { authorization: `Bearer ${next.accessToken}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ refreshToken: next.refreshToken }),
-        }).catch(() => undefined);
+        await endServerSession(next);
         throw new SessionError(`That is another account. This app holds ${session.user.displayName ?? session.user.username ?? session.user.userId}'s work; to switch people, sign out in Settings.`);
       }
       const dbName = keyOwnerOf(session).dbName;

@@ -3,9 +3,9 @@
  * the server refuse a `Z` suffix. These helpers make and read such strings.
  */
 
-import { localOffset, offsetDateTime } from '../sync/local-time.ts';
+import { localOffset, offsetDateTime } from '../../shared/domain/time.ts';
 
-/** Made in client/sync (the sync library stamps edits with it and must not import the UI). */
+/** Made in shared/domain (the server's hooks write times the same way). */
 export { localOffset, offsetDateTime };
 
 const PATTERN = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::(\d{2})(?:\.\d{1,6})?)?([+-]\d{2}:\d{2})$/;

@@ -1,15 +1,15 @@
 /**
  * What the database worker learns from the answers to its own sync requests: a 401 goes to the
  * session; refused documents get their reason, from the access-control rejection channel (header
- * `x-fieldsync-rejections` on push answers, 403 details; shared/access/rejections.ts) or from a
+ * `x-fieldsync-rejections` on push answers, 403 details; shared/protocol/rejections.ts) or from a
  * refused push body (INVALID_DOCUMENT, …).
  */
-import { REJECTIONS_HEADER, type RejectionNotice } from '../../shared/access/rejections.ts';
+import { ErrorCode, REJECTIONS_HEADER, type RejectionNotice } from '../../shared/protocol/index.ts';
 import type { ErrorBody, PushRow } from '../../shared/protocol/index.ts';
 import type { JsonDoc, Rejection } from './api.ts';
 
 /** Document refusals a retry cannot fix (docs/protocol.md §11) and access-control refusals. */
-const REFUSAL_CODES = new Set(['INVALID_DOCUMENT', 'TENANT_MISMATCH', 'FOREIGN_DOCUMENT', 'FORBIDDEN', 'ACCESS_DENIED', 'DOCUMENT_LOCKED']);
+const REFUSAL_CODES = new Set([ErrorCode.INVALID_DOCUMENT, ErrorCode.TENANT_MISMATCH, ErrorCode.FOREIGN_DOCUMENT, ErrorCode.FORBIDDEN, ErrorCode.ACCESS_DENIED, 'DOCUMENT_LOCKED']);
 
 export interface RefusalListener {
   /** A document the server refused, with its reason (announced to the other tabs). */

@@ -1,6 +1,6 @@
 import { AUTH_ERRORS, BEARER, errorResponses, objectOf, pathParams, queryParams } from '../http/route-schema.ts';
 
-/** The dead-letter and quarantine routes under `/api/admin` (docs/protocol.md, section 19). */
+/** The dead-letter and quarantine routes under `ADMIN_BASE_PATH` (docs/protocol.md, section 19). */
 
 const limit = queryParams({ limit: { type: 'string', pattern: '^[0-9]{1,7}$', description: 'Entries per answer, 1 to 1000 (default 100).' } });
 

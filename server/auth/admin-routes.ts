@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ROLES, type Role } from '../../shared/protocol/index.ts';
+import { ADMIN, ErrorCode, patternOf, ROLES, type Role } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { AuditEntry } from '../store/types.ts';
 import { CLAIM_TEXT } from './jwt.ts';
@@ -32,7 +32,7 @@ const newUserSchema = {
 } as const;
 
 /**
- * Mounted under `/api/admin`, admins only, always within the admin's own agency (another
+ * Mounted under `ADMIN_BASE_PATH`, admins only, always within the admin's own agency (another
  * agency's users and devices answer 404, as if they did not exist):
  * - `GET /users`, `POST /users` {username, password, role, unitId?, technicianId?, displayName?};
  * - `POST /users/:id/revoke` (disables the account and ends its sessions), `POST /users/:id/enable`;
@@ -44,36 +44,36 @@ export async function authAdminRoutes(app: FastifyInstance, options: AuthAdminRo
   await app.register(requireIdentity, { auth: service });
   app.addHook('onRequest', requireRole('admin'));
 
-  app.get('/users', { schema: listUsersSchema }, async (request) => ({ users: service.identities.listUsers(request.identity.tenantId).map(publicUser) }));
+  app.get(ADMIN.users.route, { schema: listUsersSchema }, async (request) => ({ users: service.identities.listUsers(request.identity.tenantId).map(publicUser) }));
 
-  app.post<{ Body: NewUser }>('/users', { schema: { summary: 'Create a user', tags: ['admin'], security: BEARER, body: newUserSchema, response: createUserResponses } }, async (request, reply) => {
+  app.post<{ Body: NewUser }>(ADMIN.createUser.route, { schema: { summary: 'Create a user', tags: ['admin'], security: BEARER, body: newUserSchema, response: createUserResponses } }, async (request, reply) => {
     const user = await service.createUser(request.identity.tenantId, { ...request.body, role: request.body.role as Role }, request.identity);
     return reply.status(201).send({ user: publicUser(user) });
   });
 
-  app.post<{ Params: { id: string } }>('/users/:id/revoke', { schema: revokeUserSchema, ...CHECKED_BY_HANDLER }, async (request) => setUser(request.identity, request.params.id, true));
-  app.post<{ Params: { id: string } }>('/users/:id/enable', { schema: enableUserSchema, ...CHECKED_BY_HANDLER }, async (request) => setUser(request.identity, request.params.id, false));
+  app.post<{ Params: { id: string } }>(ADMIN.revokeUser.route, { schema: revokeUserSchema, ...CHECKED_BY_HANDLER }, async (request) => setUser(request.identity, request.params.id, true));
+  app.post<{ Params: { id: string } }>(ADMIN.enableUser.route, { schema: enableUserSchema, ...CHECKED_BY_HANDLER }, async (request) => setUser(request.identity, request.params.id, false));
 
   async function setUser(identity: Parameters<AuthService['setUserRevoked']>[3], id: string, revoked: boolean) {
-    if (!UUID.test(id)) throw new HttpError(400, 'BAD_ID', `A user id is a UUID, got "${id}".`);
-    if (revoked && id === identity.userId) throw new HttpError(400, 'SELF_REVOKE', 'You cannot revoke your own account; ask another administrator.');
+    if (!UUID.test(id)) throw new HttpError(400, ErrorCode.BAD_ID, `A user id is a UUID, got "${id}".`);
+    if (revoked && id === identity.userId) throw new HttpError(400, ErrorCode.SELF_REVOKE, 'You cannot revoke your own account; ask another administrator.');
     const result = await service.setUserRevoked(identity.tenantId, id, revoked, identity);
-    if (!result) throw new HttpError(404, 'USER_NOT_FOUND', `There is no user ${id} in your agency. List them with GET /api/admin/users.`);
+    if (!result) throw new HttpError(404, ErrorCode.USER_NOT_FOUND, `There is no user ${id} in your agency. List them with GET ${patternOf(ADMIN.users)}.`);
     return { user: publicUser(result.user), sessionsRevoked: result.sessionsRevoked };
   }
 
-  app.get('/devices', { schema: listDevicesSchema }, async (request) => ({
+  app.get(ADMIN.devices.route, { schema: listDevicesSchema }, async (request) => ({
     devices: service.identities.listDevices(request.identity.tenantId).map((d) => ({
       id: d.id, lastUserId: d.lastUserId ?? null, firstSeenAt: new Date(d.firstSeenAt).toISOString(), lastSeenAt: new Date(d.lastSeenAt).toISOString(),
       ...(d.revokedAt !== undefined ? { revokedAt: new Date(d.revokedAt).toISOString() } : {}),
     })),
   }));
 
-  app.post<{ Params: { id: string } }>('/devices/:id/revoke', { schema: revokeDeviceSchema, ...CHECKED_BY_HANDLER }, async (request) => setDevice(request.identity, request.params.id, true));
-  app.post<{ Params: { id: string } }>('/devices/:id/enable', { schema: enableDeviceSchema, ...CHECKED_BY_HANDLER }, async (request) => setDevice(request.identity, request.params.id, false));
+  app.post<{ Params: { id: string } }>(ADMIN.revokeDevice.route, { schema: revokeDeviceSchema, ...CHECKED_BY_HANDLER }, async (request) => setDevice(request.identity, request.params.id, true));
+  app.post<{ Params: { id: string } }>(ADMIN.enableDevice.route, { schema: enableDeviceSchema, ...CHECKED_BY_HANDLER }, async (request) => setDevice(request.identity, request.params.id, false));
 
   async function setDevice(identity: Parameters<AuthService['setDeviceRevoked']>[3], id: string, revoked: boolean) {
-    if (!CLAIM_TEXT.test(id)) throw new HttpError(400, 'BAD_ID', `A device id is 1-64 letters, digits or _ . @ : -, got "${id}".`);
+    if (!CLAIM_TEXT.test(id)) throw new HttpError(400, ErrorCode.BAD_ID, `A device id is 1-64 letters, digits or _ . @ : -, got "${id}".`);
     const result = await service.setDeviceRevoked(identity.tenantId, id, revoked, identity);
     return {
       device: { id, ...(result.device.revokedAt !== undefined ? { revokedAt: new Date(result.device.revokedAt).toISOString() } : { revokedAt: null }) },
@@ -81,15 +81,15 @@ export async function authAdminRoutes(app: FastifyInstance, options: AuthAdminRo
     };
   }
 
-  app.get<{ Querystring: { documentId?: string; userId?: string; from?: string; to?: string; limit?: string } }>('/audit', { schema: auditSchema, ...CHECKED_BY_HANDLER }, async (request) => {
+  app.get<{ Querystring: { documentId?: string; userId?: string; from?: string; to?: string; limit?: string } }>(ADMIN.audit.route, { schema: auditSchema, ...CHECKED_BY_HANDLER }, async (request) => {
     const q = request.query;
-    if (q.documentId !== undefined && !/^[A-Za-z0-9_.@:-]{1,64}$/.test(q.documentId)) throw new HttpError(400, 'BAD_QUERY', 'documentId is a document id (up to 64 characters).');
-    if (q.userId !== undefined && !/^[A-Za-z0-9_.@:-]{1,128}$/.test(q.userId)) throw new HttpError(400, 'BAD_QUERY', 'userId is a user id (up to 128 characters).');
+    if (q.documentId !== undefined && !/^[A-Za-z0-9_.@:-]{1,64}$/.test(q.documentId)) throw new HttpError(400, ErrorCode.BAD_QUERY, 'documentId is a document id (up to 64 characters).');
+    if (q.userId !== undefined && !/^[A-Za-z0-9_.@:-]{1,128}$/.test(q.userId)) throw new HttpError(400, ErrorCode.BAD_QUERY, 'userId is a user id (up to 128 characters).');
     const from = instant(q.from, 'from');
     const to = instant(q.to, 'to');
-    if (from !== undefined && to !== undefined && from > to) throw new HttpError(400, 'BAD_QUERY', '`from` is after `to`.');
+    if (from !== undefined && to !== undefined && from > to) throw new HttpError(400, ErrorCode.BAD_QUERY, '`from` is after `to`.');
     const limit = q.limit === undefined ? 100 : /^[0-9]{1,5}$/.test(q.limit) && Number(q.limit) > 0 ? Math.min(Number(q.limit), MAX_AUDIT) : NaN;
-    if (Number.isNaN(limit)) throw new HttpError(400, 'BAD_QUERY', `limit is a whole number from 1 to ${MAX_AUDIT}.`);
+    if (Number.isNaN(limit)) throw new HttpError(400, ErrorCode.BAD_QUERY, `limit is a whole number from 1 to ${MAX_AUDIT}.`);
     const entries = await app.store.queryAudit({
       tenantId: request.identity.tenantId, limit,
       ...(q.documentId ? { documentId: q.documentId } : {}), ...(q.userId ? { userId: q.userId } : {}),
@@ -103,7 +103,7 @@ export async function authAdminRoutes(app: FastifyInstance, options: AuthAdminRo
 function instant(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const ms = /^[0-9]{1,15}$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : NaN;
-  if (Number.isNaN(ms)) throw new HttpError(400, 'BAD_QUERY', `${name} must be an ISO 8601 date-time (e.g. 2026-11-22T14:00:00-05:00) or epoch milliseconds, got "${raw}".`);
+  if (Number.isNaN(ms)) throw new HttpError(400, ErrorCode.BAD_QUERY, `${name} must be an ISO 8601 date-time (e.g. 2026-11-22T14:00:00-05:00) or epoch milliseconds, got "${raw}".`);
   return ms;
 }
 

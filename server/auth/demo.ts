@@ -1,4 +1,4 @@
-import type { Role } from '../../shared/protocol/index.ts';
+import { AUTH, patternOf, type Role } from '../../shared/protocol/index.ts';
 import { hashPassword } from './passwords.ts';
 import type { IdentityStore } from './identity-store.ts';
 import { randomUUID } from 'node:crypto';
@@ -49,7 +49,7 @@ export async function seedDemoTenant(identities: IdentityStore, tenantId = DEMO_
 export function demoCredentialsText(tenantId = DEMO_TENANT): string {
   const lines = DEMO_USERS.map((u) => `  ${u.role.padEnd(11)} ${u.username.padEnd(11)} ${u.password.padEnd(16)}${u.unitId ? ` unit ${u.unitId}` : ''}${u.technicianId ? ` technician ${u.technicianId}` : ''}`);
   return [
-    `Demo agency "${tenantId}" (POST /api/auth/login {tenantId, username, password, deviceId}) — demo only, never for real patient data:`,
+    `Demo agency "${tenantId}" (POST ${patternOf(AUTH.login)} {tenantId, username, password, deviceId}) — demo only, never for real patient data:`,
     `  ${'role'.padEnd(11)} ${'username'.padEnd(11)} ${'password'.padEnd(16)}`,
     ...lines,
   ].join('\n');

@@ -4,7 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { ServerOptions } from 'socket.io';
-import { REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER } from '../../shared/access/rejections.ts';
+import { ErrorCode, REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 
 export interface HardeningOptions {
@@ -79,6 +79,6 @@ export function createLimiter(app: FastifyInstance, options: LimiterOptions): (r
     if (result.isAllowed || !result.isExceeded) return;
     const seconds = Math.max(1, Math.ceil(result.ttlInSeconds));
     reply.header('retry-after', String(seconds));
-    throw new HttpError(429, 'RATE_LIMITED', `Too many ${options.what}; try again in ${seconds} s.`);
+    throw new HttpError(429, ErrorCode.RATE_LIMITED, `Too many ${options.what}; try again in ${seconds} s.`);
   };
 }

@@ -7,6 +7,7 @@ import type { Authenticator } from './identity.ts';
 import { authRoutes } from './routes.ts';
 import { resolveJwtSecret } from './secret.ts';
 import { AuthService } from './service.ts';
+import { ADMIN_BASE_PATH, AUTH_BASE_PATH } from '../../shared/protocol/index.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,8 +30,8 @@ export interface AuthPluginOptions {
 
 /**
  * Authentication: signed tokens (and dev tokens while DEV_TOKENS is on), checked against the
- * session, user and device revocation state on every request. Serves sign-in under `/api/auth`
- * and user, device and audit administration under `/api/admin`.
+ * session, user and device revocation state on every request. Serves sign-in under `AUTH_BASE_PATH`
+ * and user, device and audit administration under `ADMIN_BASE_PATH`.
  */
 export const authPlugin = fp(async (app: FastifyInstance, options: AuthPluginOptions) => {
   const { config } = options;
@@ -52,8 +53,8 @@ export const authPlugin = fp(async (app: FastifyInstance, options: AuthPluginOpt
   app.decorate('authenticator', options.authenticator ?? service);
 
   await app.register(authRoutes, {
-    prefix: '/api/auth', service,
+    prefix: AUTH_BASE_PATH, service,
     rateLimit: { windowMs: config.rateLimitWindowMs, loginPerDevice: config.loginRateLimit, loginPerAccount: config.loginAccountRateLimit },
   });
-  await app.register(authAdminRoutes, { prefix: '/api/admin', service });
+  await app.register(authAdminRoutes, { prefix: ADMIN_BASE_PATH, service });
 }, { name: 'fieldsync-auth', fastify: '5.x', dependencies: ['fieldsync-http', 'fieldsync-store'], decorators: { fastify: ['store', 'createRateLimit'] } });

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Identity, Role } from '../../shared/protocol/index.ts';
+import { ErrorCode, type Identity, type Role } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
-import { bearerToken, type AuthenticatedSession, type Authenticator } from './identity.ts';
+import { requestToken, type AuthenticatedSession, type Authenticator } from './identity.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,7 +21,7 @@ export const requireIdentity = fp(async (app: FastifyInstance, options: { auth: 
   if (!app.hasRequestDecorator('identity')) app.decorateRequest('identity', null as unknown as Identity);
   if (!app.hasRequestDecorator('authSession')) app.decorateRequest('authSession', undefined);
   app.addHook('onRequest', async (request) => {
-    const token = bearerToken(request);
+    const token = requestToken(request);
     if (options.auth.authenticateSession) {
       const session = options.auth.authenticateSession(token);
       request.identity = session.identity;
@@ -36,7 +36,7 @@ export const requireIdentity = fp(async (app: FastifyInstance, options: { auth: 
 export function requireRole(...roles: Role[]) {
   return async (request: FastifyRequest): Promise<void> => {
     if (!roles.includes(request.identity.role)) {
-      throw new HttpError(403, 'FORBIDDEN', `This needs the ${roles.join(' or ')} role; you are signed in as ${request.identity.role}. Ask your agency's administrator.`);
+      throw new HttpError(403, ErrorCode.FORBIDDEN, `This needs the ${roles.join(' or ')} role; you are signed in as ${request.identity.role}. Ask your agency's administrator.`);
     }
   };
 }

@@ -1,7 +1,7 @@
 import { identitySchema } from '../../shared/protocol/http-schemas.ts';
 import { AUTH_ERRORS, BEARER, errorResponses, objectOf, pathParams, queryParams } from '../http/route-schema.ts';
 
-/** Sign-in (`/api/auth`, docs/protocol.md section 3) and user, device and audit administration (`/api/admin`, section 19). */
+/** Sign-in (`AUTH_BASE_PATH`, docs/protocol.md section 3) and user, device and audit administration (`ADMIN_BASE_PATH`, section 19). */
 
 const tokenPair = objectOf('An access token (JWT) and a refresh token bound to the device', {
   accessToken: { type: 'string' },

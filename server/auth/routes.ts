@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from '../http/errors.ts';
 import { createLimiter } from './hardening.ts';
-import { bearerToken } from './identity.ts';
+import { requestToken } from './identity.ts';
 import type { AuthService } from './service.ts';
 import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
 import { loginResponses, logoutSchema, meSchema, refreshResponses } from './route-schemas.ts';
+import { AUTH, ErrorCode } from '../../shared/protocol/index.ts';
 
 export interface AuthRoutesOptions {
   service: AuthService;
@@ -39,7 +40,7 @@ interface LoginBody { tenantId: string; username: string; password: string; devi
 interface RefreshBody { refreshToken: string; deviceId: string }
 
 /**
- * Mounted under `/api/auth`:
+ * Mounted under `AUTH_BASE_PATH`:
  * - `POST /login` {tenantId, username, password, deviceId} → access token (JWT) + refresh token bound to the device;
  * - `POST /refresh` {refreshToken, deviceId} → a new pair; the old refresh token stops working,
  *   and presenting it again ends every session of the device;
@@ -64,7 +65,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     },
   });
 
-  app.post<{ Body: LoginBody }>('/login', {
+  app.post<{ Body: LoginBody }>(AUTH.login.route, {
     schema: { summary: 'Sign in on a device', tags: ['auth'], body: loginSchema, response: loginResponses },
     preHandler: async (request, reply) => {
       await perDevice(request, reply);
@@ -76,7 +77,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     return pair;
   });
 
-  app.post<{ Body: RefreshBody }>('/refresh', {
+  app.post<{ Body: RefreshBody }>(AUTH.refresh.route, {
     schema: { summary: 'A new token pair for a refresh token (rotated: the old one stops working)', tags: ['auth'], body: refreshSchema, response: refreshResponses },
     preHandler: async (request, reply) => perDevice(request, reply),
   }, async (request, reply) => {
@@ -85,20 +86,20 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     return pair;
   });
 
-  app.post<{ Body: { refreshToken?: unknown } | undefined }>('/logout', { schema: logoutSchema, ...CHECKED_BY_HANDLER }, async (request) => {
-    const token = bearerToken(request);
+  app.post<{ Body: { refreshToken?: unknown } | undefined }>(AUTH.logout.route, { schema: logoutSchema, ...CHECKED_BY_HANDLER }, async (request) => {
+    const token = requestToken(request);
     if (token) {
       const session = service.authenticateSession(token);
       if (!session.sessionId) return { loggedOut: false, message: 'Development tokens have no session to end.' };
       return { loggedOut: await service.logout(session.sessionId, session.identity) };
     }
     const refreshToken = (request.body as { refreshToken?: unknown } | undefined)?.refreshToken;
-    if (typeof refreshToken !== 'string') throw new HttpError(401, 'UNAUTHENTICATED', 'Send the access token (Authorization: Bearer …) or {"refreshToken": …}.');
+    if (typeof refreshToken !== 'string') throw new HttpError(401, ErrorCode.UNAUTHENTICATED, 'Send the access token (Authorization: Bearer …) or {"refreshToken": …}.');
     return { loggedOut: await service.logoutWithRefreshToken(refreshToken) };
   });
 
-  app.get('/me', { schema: meSchema }, async (request: FastifyRequest) => {
-    const session = service.authenticateSession(bearerToken(request));
+  app.get(AUTH.me.route, { schema: meSchema }, async (request: FastifyRequest) => {
+    const session = service.authenticateSession(requestToken(request));
     return { identity: session.identity, ...(session.expiresAt ? { expiresAt: new Date(session.expiresAt).toISOString() } : {}) };
   });
 }

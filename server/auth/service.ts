@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Identity, Role } from '../../shared/protocol/index.ts';
+import { AUTH, ErrorCode, patternOf, type Identity, type Role } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
+import { actorOf } from './actor.ts';
 import type { Actor, AuditEntryInput } from '../store/types.ts';
 import { devTokenAuthenticator, type AuthenticatedSession, type Authenticator } from './identity.ts';
 import type { DeviceRecord, IdentityStore, UserRecord } from './identity-store.ts';
@@ -56,12 +57,12 @@ export type PublicUser = Omit<UserRecord, 'passwordHash' | 'createdAt' | 'disabl
 const USERNAME = /^[A-Za-z0-9_.@-]{1,64}$/;
 export const MIN_PASSWORD_LENGTH = 10;
 
-function unauthorized(code: string, message: string): HttpError {
+function unauthorized(code: ErrorCode, message: string): HttpError {
   return new HttpError(401, code, message);
 }
 
-const BAD_CREDENTIALS = () => unauthorized('BAD_CREDENTIALS', 'The agency, username or password is wrong.');
-const BAD_REFRESH = () => unauthorized('BAD_REFRESH_TOKEN', 'The refresh token is not valid; sign in again. Changes waiting on the device are kept.');
+const BAD_CREDENTIALS = () => unauthorized(ErrorCode.BAD_CREDENTIALS, 'The agency, username or password is wrong.');
+const BAD_REFRESH = () => unauthorized(ErrorCode.BAD_REFRESH_TOKEN, 'The refresh token is not valid; sign in again. Changes waiting on the device are kept.');
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -97,9 +98,9 @@ export class AuthService implements Authenticator {
   }
 
   authenticateSession(token: string | undefined): AuthenticatedSession {
-    if (!token) throw unauthorized('UNAUTHENTICATED', 'Send Authorization: Bearer <token>; get one from POST /api/auth/login.');
+    if (!token) throw unauthorized(ErrorCode.UNAUTHENTICATED, `Send Authorization: Bearer <token>; get one from POST ${patternOf(AUTH.login)}.`);
     if (token.startsWith('dev:')) {
-      if (!this.options.devTokens) throw unauthorized('BAD_TOKEN', 'Development tokens are turned off on this server; sign in to get a token.');
+      if (!this.options.devTokens) throw unauthorized(ErrorCode.BAD_TOKEN, 'Development tokens are turned off on this server; sign in to get a token.');
       return { identity: this.dev.authenticate(token) };
     }
     let claims: AccessClaims;
@@ -107,9 +108,9 @@ export class AuthService implements Authenticator {
       claims = verifyAccessToken(token, this.options.secret, this.now());
     } catch (error) {
       if (error instanceof TokenError && error.problem === 'expired') {
-        throw unauthorized('TOKEN_EXPIRED', 'Your session token expired; refresh it or sign in again. Changes waiting on the device are kept and sync after that.');
+        throw unauthorized(ErrorCode.TOKEN_EXPIRED, 'Your session token expired; refresh it or sign in again. Changes waiting on the device are kept and sync after that.');
       }
-      throw unauthorized('BAD_TOKEN', 'The token is not valid; sign in again to get a new one.');
+      throw unauthorized(ErrorCode.BAD_TOKEN, 'The token is not valid; sign in again to get a new one.');
     }
     const session: AuthenticatedSession = { identity: identityOf(claims), sessionId: claims.sid, expiresAt: claims.exp * 1000 };
     this.checkSession(session);
@@ -136,11 +137,11 @@ export class AuthService implements Authenticator {
     const status = this.options.identities.sessionStatus(session.sessionId!);
     const identity = session.identity;
     if (!status || status.tenantId !== identity.tenantId || status.deviceId !== identity.deviceId) {
-      throw unauthorized('TOKEN_REVOKED', 'This session no longer exists; sign in again.');
+      throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This session no longer exists; sign in again.');
     }
-    if (status.revokedAt !== undefined) throw unauthorized('TOKEN_REVOKED', 'This session was ended (signed out or revoked); sign in again.');
-    if (status.userDisabledAt !== undefined) throw unauthorized('TOKEN_REVOKED', 'This account was disabled by your administrator.');
-    if (status.deviceRevokedAt !== undefined) throw unauthorized('TOKEN_REVOKED', 'This device was revoked by your administrator.');
+    if (status.revokedAt !== undefined) throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This session was ended (signed out or revoked); sign in again.');
+    if (status.userDisabledAt !== undefined) throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This account was disabled by your administrator.');
+    if (status.deviceRevokedAt !== undefined) throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This device was revoked by your administrator.');
   }
 
   private notifyRevoked(tenantId: string): void {
@@ -167,12 +168,12 @@ export class AuthService implements Authenticator {
     }
     if (user.disabledAt !== undefined) {
       await this.audit([{ tenantId: input.tenantId, action: 'login_failed', actor, details: { username: input.username, why: 'disabled' } }]);
-      throw new HttpError(403, 'ACCOUNT_DISABLED', 'This account is disabled; ask your agency\'s administrator.');
+      throw new HttpError(403, ErrorCode.ACCOUNT_DISABLED, 'This account is disabled; ask your agency\'s administrator.');
     }
     const device = identities.getDevice(input.tenantId, input.deviceId);
     if (device?.revokedAt !== undefined) {
       await this.audit([{ tenantId: input.tenantId, action: 'login_failed', actor, details: { username: input.username, why: 'device revoked' } }]);
-      throw new HttpError(403, 'DEVICE_REVOKED', 'This device was revoked by your administrator; it cannot sign in until it is re-enabled.');
+      throw new HttpError(403, ErrorCode.DEVICE_REVOKED, 'This device was revoked by your administrator; it cannot sign in until it is re-enabled.');
     }
     const now = this.now();
     const sessionId = randomUUID();
@@ -196,7 +197,7 @@ export class AuthService implements Authenticator {
     const given = Buffer.from(sha256(parsed[2]!), 'hex');
     if (!timingSafeEqual(given, Buffer.from(record.tokenHash, 'hex'))) throw BAD_REFRESH();
     const session = identities.getSession(record.sessionId);
-    if (!session || session.revokedAt !== undefined) throw unauthorized('TOKEN_REVOKED', 'This session was ended (signed out or revoked); sign in again.');
+    if (!session || session.revokedAt !== undefined) throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This session was ended (signed out or revoked); sign in again.');
     const now = this.now();
     const actor: Actor = { kind: 'device', tenantId: session.tenantId, deviceId: input.deviceId, ...(session.userId ? { userId: session.userId } : {}) };
     if (session.deviceId !== input.deviceId) {
@@ -209,7 +210,7 @@ export class AuthService implements Authenticator {
     }
     // Before rotating: an expired token is not spent, so presenting it again (a page and the service
     // worker each try it) is expiry again, not the reuse that ends every session of the device.
-    if (record.expiresAt <= now) throw unauthorized('REFRESH_TOKEN_EXPIRED', 'The refresh token expired; sign in again. Changes waiting on the device are kept.');
+    if (record.expiresAt <= now) throw unauthorized(ErrorCode.REFRESH_TOKEN_EXPIRED, 'The refresh token expired; sign in again. Changes waiting on the device are kept.');
     const rotated = this.newRefreshToken(session.id, now);
     const reused = identities.transaction(() => {
       if (record.usedAt !== undefined || !identities.useRefreshToken(record.id, rotated.record.id, now)) return true;
@@ -225,12 +226,12 @@ export class AuthService implements Authenticator {
       });
       await this.audit([{ tenantId: session.tenantId, action: 'refresh_reuse', actor, details: { sessionId: session.id, sessionsRevoked: ended } }]);
       this.notifyRevoked(session.tenantId);
-      throw unauthorized('REFRESH_TOKEN_REUSED', 'This refresh token was already used; every session of this device was ended for safety. Sign in again.');
+      throw unauthorized(ErrorCode.REFRESH_TOKEN_REUSED, 'This refresh token was already used; every session of this device was ended for safety. Sign in again.');
     }
     const user = session.userId ? identities.getUser(session.tenantId, session.userId) : undefined;
     if (!user) throw BAD_REFRESH();
-    if (user.disabledAt !== undefined) throw unauthorized('TOKEN_REVOKED', 'This account was disabled by your administrator.');
-    if (identities.getDevice(session.tenantId, session.deviceId)?.revokedAt !== undefined) throw unauthorized('TOKEN_REVOKED', 'This device was revoked by your administrator.');
+    if (user.disabledAt !== undefined) throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This account was disabled by your administrator.');
+    if (identities.getDevice(session.tenantId, session.deviceId)?.revokedAt !== undefined) throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This device was revoked by your administrator.');
     identities.touchDevice(session.tenantId, session.deviceId, user.id, now);
     return this.tokenPair(user, session.deviceId, session.id, rotated.token, now);
   }
@@ -308,9 +309,9 @@ export class AuthService implements Authenticator {
 
   async createUser(tenantId: string, input: NewUser, by?: Identity): Promise<UserRecord> {
     const problems = validateNewUser(input);
-    if (problems.length > 0) throw new HttpError(400, 'INVALID_USER', `The user is invalid: ${problems.join('; ')}.`);
+    if (problems.length > 0) throw new HttpError(400, ErrorCode.INVALID_USER, `The user is invalid: ${problems.join('; ')}.`);
     if (this.options.identities.findUserByName(tenantId, input.username)) {
-      throw new HttpError(409, 'USERNAME_TAKEN', `There already is a user "${input.username}" in your agency.`);
+      throw new HttpError(409, ErrorCode.USERNAME_TAKEN, `There already is a user "${input.username}" in your agency.`);
     }
     const user = this.options.identities.createUser({
       id: randomUUID(), tenantId, username: input.username, passwordHash: await hashPassword(input.password, this.scrypt), role: input.role,
@@ -398,6 +399,3 @@ function identityOf(claims: AccessClaims): Identity {
   return identity;
 }
 
-export function actorOf(identity: Identity): Actor {
-  return { kind: 'device', tenantId: identity.tenantId, userId: identity.userId, deviceId: identity.deviceId, role: identity.role };
-}

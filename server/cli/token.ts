@@ -3,7 +3,7 @@
  *
  * Mints a signed access token for a device, with the server's key (JWT_SECRET, or the key in
  * DATA_DIR/jwt-secret) and its own session in DATA_DIR/identity.sqlite, so an admin can revoke
- * it like any other (POST /api/admin/devices/<device>/revoke). The token alone goes to stdout:
+ * it like any other (`ADMIN.revokeDevice`). The token alone goes to stdout:
  * `TOKEN=$(npm run -s token -- --tenant demo --role dispatcher)`.
  */
 import { randomBytes } from 'node:crypto';

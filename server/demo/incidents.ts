@@ -3,7 +3,7 @@
  * with M1 en route (incident-created makes M1's ePCR stub from it), D-1003 new and unassigned
  * for dispatch to assign.
  */
-import { incidentIdFor } from '../integrations/cad-bridge/inbound.ts';
+import { incidentIdFor } from '../hooks/ids.ts';
 import { minutesAgo } from './clock.ts';
 import { addressOf, locationOf, PLACES } from './places.ts';
 import { createIfMissing, type DemoSeedContext } from './write.ts';

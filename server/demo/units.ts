@@ -3,7 +3,7 @@
  * the calls (incident-created copies the unit's call sign and capability into the stub); M1 then
  * takes the active call, as CAD's assignment does.
  */
-import { unitIdFor } from '../integrations/cad-bridge/inbound.ts';
+import { unitIdFor } from '../hooks/ids.ts';
 import { minutesAgo } from './clock.ts';
 import { activeIncidentId } from './incidents.ts';
 import { locationOf, PLACES } from './places.ts';

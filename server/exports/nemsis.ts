@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Role } from '../../shared/protocol/index.ts';
-import { actorOf } from '../admin/dead-letters.ts';
+import { ADMIN, EPCRS, ErrorCode, patternOf, type Role } from '../../shared/protocol/index.ts';
+import { actorOf } from '../auth/actor.ts';
 import type { Authenticator } from '../auth/identity.ts';
 import { requireIdentity } from '../auth/require-identity.ts';
 import { HttpError } from '../http/errors.ts';
@@ -19,7 +19,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 
 
 /**
- * Mounted under `/api/epcrs`: `GET /:id/nemsis.xml` returns the NEMSIS export the server made
+ * `EPCRS.nemsisXml` (`GET …/:id/nemsis.xml`) returns the NEMSIS export the server made
  * when the report was finalized, for the caller's agency only. A report of another agency is
  * answered exactly like one that does not exist.
  */
@@ -27,23 +27,23 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
   await app.register(requireIdentity, { auth: options.auth });
   app.addHook('onRequest', async (request) => {
     if (!EXPORT_ROLES.includes(request.identity.role)) {
-      throw new HttpError(403, 'FORBIDDEN', `NEMSIS exports can be downloaded by ${EXPORT_ROLES.join(', ')}; you are signed in as ${request.identity.role}.`);
+      throw new HttpError(403, ErrorCode.FORBIDDEN, `NEMSIS exports can be downloaded by ${EXPORT_ROLES.join(', ')}; you are signed in as ${request.identity.role}.`);
     }
   });
 
   /** The report `id` if the caller may read all of it (same access rules as pull, e.g. a crew only its own unit's); others learn nothing. */
   const readableReport = async (identity: FastifyRequest['identity'], id: string) => {
-    if (!UUID.test(id)) throw new HttpError(400, 'BAD_ID', `A report id is a lower-case UUID version 4, got "${id.slice(0, 80)}".`);
+    if (!UUID.test(id)) throw new HttpError(400, ErrorCode.BAD_ID, `A report id is a lower-case UUID version 4, got "${id.slice(0, 80)}".`);
     const [report] = await app.store.getDocuments('epcrs', identity.tenantId, [id]);
     const visible = report ? app.accessControl.visibleForm(identity, 'epcrs', JSON.parse(report.json) as Record<string, unknown>) : undefined;
     const plan = app.accessControl.readPlan(identity, 'epcrs');
     if (!report || !visible || (plan.kind !== 'none' && plan.project !== undefined)) {
-      throw new HttpError(404, 'EPCR_NOT_FOUND', `There is no report ${id} that you may read in your agency.`);
+      throw new HttpError(404, ErrorCode.EPCR_NOT_FOUND, `There is no report ${id} that you may read in your agency.`);
     }
     return report;
   };
 
-  app.get<{ Params: { id: string } }>('/:id/nemsis.xml', { schema: nemsisExportSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>(EPCRS.nemsisXml.route, { schema: nemsisExportSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     const { id } = request.params;
     const identity = request.identity;
     // The export is the whole report: only those who may read the report itself may download it.
@@ -51,13 +51,13 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
     const artifact = await app.store.getArtifact(nemsisArtifactKey(id), identity.tenantId);
     if (!artifact) {
       const status = (JSON.parse(report.json) as { status?: unknown }).status;
-      throw new HttpError(404, 'NOT_EXPORTED', status === 'finalized'
-        ? `Report ${id} is finalized but its NEMSIS export is not ready yet: it is made once the report is locked. Try again in a moment; if it stays missing the export failed (e.g. XSD validation) and an admin can see why under /api/admin/dead-letters.`
+      throw new HttpError(404, ErrorCode.NOT_EXPORTED, status === 'finalized'
+        ? `Report ${id} is finalized but its NEMSIS export is not ready yet: it is made once the report is locked. Try again in a moment; if it stays missing the export failed (e.g. XSD validation) and an admin can see why under ${patternOf(ADMIN.deadLetters)}.`
         : `Report ${id} has not been exported: the NEMSIS export is made when the report is finalized, and it is still "${String(status)}".`);
     }
     // A NEMSIS file is the whole patient record: every download is kept in the audit log.
     await app.store.appendAudit([{
-      tenantId: identity.tenantId, action: 'read', actor: actorOf(request), collection: 'epcrs',
+      tenantId: identity.tenantId, action: 'read', actor: actorOf(request.identity), collection: 'epcrs',
       documents: [{ id }], details: { artifact: 'nemsis', requestId: request.id },
     }]);
     return reply
@@ -73,16 +73,16 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
    * national Schematron): `{ rev, checkedAt, valid, errors, warnings, schematronMs }`, the
    * warnings with their rule ids. Its messages quote values of the report: read like the export.
    */
-  app.get<{ Params: { id: string } }>('/:id/nemsis-check', { schema: nemsisCheckSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>(EPCRS.nemsisCheck.route, { schema: nemsisCheckSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     const { id } = request.params;
     const identity = request.identity;
     await readableReport(identity, id);
     const check = await app.store.getArtifact(nemsisCheckKey(id), identity.tenantId);
     if (!check) {
-      throw new HttpError(404, 'NOT_CHECKED', `Report ${id} has no NEMSIS export check: it is made when the report is finalized on a server with the NEMSIS files (NEMSIS_DIR).`);
+      throw new HttpError(404, ErrorCode.NOT_CHECKED, `Report ${id} has no NEMSIS export check: it is made when the report is finalized on a server with the NEMSIS files (NEMSIS_DIR).`);
     }
     await app.store.appendAudit([{
-      tenantId: identity.tenantId, action: 'read', actor: actorOf(request), collection: 'epcrs',
+      tenantId: identity.tenantId, action: 'read', actor: actorOf(request.identity), collection: 'epcrs',
       documents: [{ id }], details: { artifact: 'nemsis-check', requestId: request.id },
     }]);
     return reply.type('application/json; charset=utf-8').header('cache-control', 'no-store').send(check.content);

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { exportRoutes } from './nemsis.ts';
+import { EPCRS_BASE_PATH } from '../../shared/protocol/index.ts';
 
-/** `/api/epcrs/{id}/nemsis.xml`: the NEMSIS export made when a report was finalized. */
+/** `EPCRS.nemsisXml`: the NEMSIS export made when a report was finalized. */
 export const exportsPlugin = fp(async (app: FastifyInstance) => {
-  await app.register(exportRoutes, { prefix: '/api/epcrs', auth: app.authenticator });
+  await app.register(exportRoutes, { prefix: EPCRS_BASE_PATH, auth: app.authenticator });
 }, {
   name: 'fieldsync-exports', fastify: '5.x', encapsulate: true,
   dependencies: ['fieldsync-store', 'fieldsync-auth', 'fieldsync-sync'],

@@ -1,6 +1,6 @@
 import { AUTH_ERRORS, BEARER, errorResponses, objectOf, pathParams } from '../http/route-schema.ts';
 
-/** `GET /api/epcrs/{id}/nemsis.xml` (docs/protocol.md, section 20). */
+/** `EPCRS.nemsisXml` (docs/protocol.md, section 20). */
 export const nemsisExportSchema = {
   summary: 'The NEMSIS 3.5.1 export made when the report was finalized',
   tags: ['exports'],
@@ -12,7 +12,7 @@ export const nemsisExportSchema = {
   },
 };
 
-/** `GET /api/epcrs/{id}/nemsis-check` (docs/protocol.md, section 20). */
+/** `EPCRS.nemsisCheck` (docs/protocol.md, section 20). */
 export const nemsisCheckSchema = {
   summary: 'The check of the report\'s NEMSIS export at finalize (XSD and national Schematron), warnings included',
   tags: ['exports'],

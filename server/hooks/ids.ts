@@ -1,14 +1,18 @@
 import { createHash } from 'node:crypto';
+import { derivedIds, ID_RECIPES, idSource, uuidFromDigest } from '../../shared/domain/ids.ts';
 
-/**
- * A UUID in version-4 form derived from a name, so that the same effect always gets the same
- * document id (the billing record of report X is one record, however often X is replayed).
- * Version-4 form because the schemas and NEMSIS accept only that shape.
- */
+/** The shared id recipe (shared/domain/ids.ts) over Node's SHA-256: synchronous, for hooks and the CAD bridge. */
 export function deterministicId(...parts: string[]): string {
-  const hash = createHash('sha256').update(parts.join('\u0000')).digest();
-  hash[6] = (hash[6]! & 0x0f) | 0x40;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  return uuidFromDigest(createHash('sha256').update(idSource(parts)).digest());
 }
+
+/** The ids devices derive too (a unit, a CAD incident, the stub ePCR), from the shared recipes. */
+const shared = derivedIds((parts) => deterministicId(...parts));
+export const unitIdFor = shared.unitIdFor;
+export const incidentIdFor = shared.incidentIdFor;
+export const stubEpcrId = shared.stubEpcrIdFor;
+export const billingRecordId = (tenantId: string, epcrId: string) => deterministicId(...ID_RECIPES.billingRecord(tenantId, epcrId));
+export const claimId = (tenantId: string, billingId: string) => deterministicId(...ID_RECIPES.claim(tenantId, billingId));
+export const correctionClaimId = (tenantId: string, addendumId: string) => deterministicId(...ID_RECIPES.correctionClaim(tenantId, addendumId));
+export const ticketIdFor = (tenantId: string, orderId: string) => deterministicId(...ID_RECIPES.ticket(tenantId, orderId));
+export const jobIdFor = (tenantId: string, ticketId: string) => deterministicId(...ID_RECIPES.job(tenantId, ticketId));

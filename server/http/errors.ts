@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { ErrorBody } from '../../shared/protocol/index.ts';
+import { ErrorCode, type ErrorBody } from '../../shared/protocol/index.ts';
 
 type Detail = NonNullable<ErrorBody['error']['details']>[number];
 
@@ -7,7 +7,8 @@ type Detail = NonNullable<ErrorBody['error']['details']>[number];
 export class HttpError extends Error {
   constructor(
     readonly statusCode: number,
-    readonly code: string,
+    /** One of the protocol's codes (shared/protocol/errors.ts): a new code is added there, and to docs/protocol.md §13. */
+    readonly code: ErrorCode,
     message: string,
     readonly details?: Detail[],
   ) {
@@ -16,12 +17,12 @@ export class HttpError extends Error {
 }
 
 /** Fastify's own errors, translated into messages that say what to do. */
-const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: (e: FastifyError) => string }> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', message: (e) => `The request body is not valid JSON: ${e.message}` },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'EMPTY_BODY', message: () => 'The request body is empty; send a JSON body.' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'BODY_TOO_LARGE', message: () => 'The request body is larger than the server accepts; send smaller batches.' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: () => 'Send the body as application/json.' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_CONTENT_LENGTH', message: () => 'Content-Length does not match the body.' },
+const FASTIFY_ERRORS: Record<string, { status: number; code: ErrorCode; message: (e: FastifyError) => string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: ErrorCode.MALFORMED_JSON, message: (e) => `The request body is not valid JSON: ${e.message}` },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: ErrorCode.EMPTY_BODY, message: () => 'The request body is empty; send a JSON body.' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: ErrorCode.BODY_TOO_LARGE, message: () => 'The request body is larger than the server accepts; send smaller batches.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: ErrorCode.UNSUPPORTED_MEDIA_TYPE, message: () => 'Send the body as application/json.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: ErrorCode.BAD_CONTENT_LENGTH, message: () => 'Content-Length does not match the body.' },
 };
 
 /**
@@ -42,17 +43,17 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (known) return reply.status(known.status).send(body(known.code, known.message(error)));
     if (error.validation) {
       const details = error.validation.map((v) => ({ path: v.instancePath || v.params?.['missingProperty']?.toString() || '', message: v.message ?? 'invalid' }));
-      return reply.status(400).send(body('INVALID_REQUEST', `The request is invalid: ${error.message}`, details));
+      return reply.status(400).send(body(ErrorCode.INVALID_REQUEST, `The request is invalid: ${error.message}`, details));
     }
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      return reply.status(error.statusCode).send(body(error.code ?? 'BAD_REQUEST', error.message));
+      return reply.status(error.statusCode).send(body(error.code ?? ErrorCode.BAD_REQUEST, error.message));
     }
     request.log.error({ err: error }, 'unhandled error');
-    return reply.status(500).send(body('INTERNAL', 'The server failed to handle this request. It was logged; retry later or report the request id.'));
+    return reply.status(500).send(body(ErrorCode.INTERNAL, 'The server failed to handle this request. It was logged; retry later or report the request id.'));
   });
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).send({
-      error: { code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}` },
+      error: { code: ErrorCode.NOT_FOUND, message: `No route for ${request.method} ${request.url.split('?')[0]}` },
       requestId: String(request.id),
     } satisfies ErrorBody);
   });

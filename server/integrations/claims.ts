@@ -1,6 +1,7 @@
 import { checkIdempotencyKey, postOnce } from './http-post.ts';
 import { IntegrationCallError, type ResilientCaller } from './resilient-call.ts';
 import type { ClaimSubmission, ClaimsGateway } from './types.ts';
+import { ADMIN, patternOf } from '../../shared/protocol/index.ts';
 
 export const CLAIMS_TARGET = 'claims';
 
@@ -20,7 +21,7 @@ export class HttpClaimsGateway implements ClaimsGateway {
     const endpoint = this.endpoint;
     if (!endpoint) {
       throw new IntegrationCallError(CLAIMS_TARGET, 'permanent',
-        `claims submission is not configured: set CLAIMS_ENDPOINT to the clearinghouse URL and restart the server. Claim ${submission.claimId} was not sent; once the endpoint is set, an admin can retry it from /api/admin/dead-letters.`);
+        `claims submission is not configured: set CLAIMS_ENDPOINT to the clearinghouse URL and restart the server. Claim ${submission.claimId} was not sent; once the endpoint is set, an admin can retry it from ${patternOf(ADMIN.deadLetters)}.`);
     }
     checkIdempotencyKey(CLAIMS_TARGET, submission.idempotencyKey);
     const body = JSON.stringify(submission.body);

@@ -29,7 +29,7 @@ const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
  * observed by hooks; queue, breaker and socket figures are read when scraped.
  *
  * Labels are bounded on purpose: collection labels only take names of served collections (a
- * request to `/api/sync/<anything>/push` must not create a new series), and there is no tenant
+ * push to `SYNC.push` with any collection name must not create a new series), and there is no tenant
  * or document label. Unauthenticated, like `/ready`: it carries counts and names, no content.
  *
  * Must be registered before the sync routes so its hooks apply to them.

@@ -1,13 +1,11 @@
 import type { Server as SocketServer, Socket } from 'socket.io';
-import type { Identity } from '../../shared/protocol/index.ts';
-import type { AuthenticatedSession, Authenticator } from '../auth/identity.ts';
-import { HttpError } from '../http/errors.ts';
+import { LIVE_NAMESPACE, type Identity } from '../../shared/protocol/index.ts';
+import type { Authenticator } from '../auth/identity.ts';
+import { authenticateSockets, socketSessionOf, type SocketSession } from '../auth/socket.ts';
 import { AccessControl } from '../replication/access.ts';
 import type { Store } from '../store/types.ts';
 import { liveEventsOf, LiveSlice, type LiveEvent } from './live-events.ts';
 import { SocketQueue, type SocketQueueLimits } from './socket-queue.ts';
-
-export const LIVE_NAMESPACE = '/live';
 
 export interface LiveFeedOptions extends SocketQueueLimits {
   /** A unit's position goes out at most this often; every point is still stored. */
@@ -16,10 +14,7 @@ export interface LiveFeedOptions extends SocketQueueLimits {
   access?: AccessControl;
 }
 
-interface Client { socket: Socket; slice: LiveSlice; queue: SocketQueue; session: AuthenticatedSession; checkedAt: number }
-
-/** How long a connection's session is trusted between re-checks (revocations end it at once). */
-const SESSION_RECHECK_MS = 5000;
+interface Client { socket: Socket; slice: LiveSlice; queue: SocketQueue; session: SocketSession }
 
 /**
  * Dispatch's live feed on socket.io namespace `/live`: unit positions and statuses, incidents,
@@ -31,21 +26,10 @@ export function attachLiveFeed(io: SocketServer, store: Store, auth: Authenticat
   const access = options.access ?? new AccessControl({ undeclared: 'deny' });
   const nsp = io.of(LIVE_NAMESPACE);
   const clients = new Map<string, Set<Client>>(); // by tenant
-  nsp.use((socket, next) => {
-    try {
-      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      const raw = typeof token === 'string' ? token : undefined;
-      const session = auth.authenticateSession ? auth.authenticateSession(raw) : { identity: auth.authenticate(raw) };
-      socket.data.session = session;
-      socket.data.identity = session.identity;
-      next();
-    } catch (error) {
-      next(new Error(error instanceof HttpError ? `${error.code}: ${error.message}` : 'UNAUTHENTICATED'));
-    }
-  });
+  authenticateSockets(nsp, auth);
   nsp.on('connection', (socket) => {
     const identity = socket.data.identity as Identity;
-    const client: Client = { socket, slice: new LiveSlice(access, identity), queue: new SocketQueue(socket, options), session: socket.data.session as AuthenticatedSession, checkedAt: Date.now() };
+    const client: Client = { socket, slice: new LiveSlice(access, identity), queue: new SocketQueue(socket, options), session: socketSessionOf(socket) };
     const set = clients.get(identity.tenantId) ?? new Set<Client>();
     set.add(client);
     clients.set(identity.tenantId, set);
@@ -53,22 +37,13 @@ export function attachLiveFeed(io: SocketServer, store: Store, auth: Authenticat
     socket.emit('live:ready', { role: identity.role, gpsIntervalMs: options.gpsIntervalMs });
   });
 
-  /** Logged out or revoked: the feed stops, as the sync stream does (expiry alone does not). */
-  function sessionEnded(client: Client): boolean {
-    if (!auth.isSessionValid || client.session.sessionId === undefined) return false;
-    const { expiresAt: _expiresAt, ...rest } = client.session;
-    return !auth.isSessionValid(rest);
-  }
-
   function deliver(event: LiveEvent): void {
     const now = Date.now();
     for (const client of clients.get(event.tenantId) ?? []) {
-      if (now - client.checkedAt >= SESSION_RECHECK_MS) {
-        client.checkedAt = now;
-        if (sessionEnded(client)) {
-          client.socket.disconnect(true);
-          continue;
-        }
+      // Logged out or revoked: the feed stops, as the sync stream does (expiry alone does not).
+      if (!client.session.stillValid(now)) {
+        client.socket.disconnect(true);
+        continue;
       }
       const visible = client.slice.visibleEvent(event);
       if (visible) client.queue.push(visible);
@@ -76,7 +51,7 @@ export function attachLiveFeed(io: SocketServer, store: Store, auth: Authenticat
   }
 
   const stopRevocations = auth.onRevoked?.((tenantId) => {
-    for (const client of clients.get(tenantId) ?? []) if (sessionEnded(client)) client.socket.disconnect(true);
+    for (const client of clients.get(tenantId) ?? []) if (client.session.ended()) client.socket.disconnect(true);
   }) ?? (() => {});
 
   // Leading-edge coalescing per subject: a point goes out at once unless one went out less than

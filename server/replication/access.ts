@@ -1,9 +1,10 @@
+import { actorOf } from '../auth/actor.ts';
 import { ACCESS_RULES, type CollectionAccess, type ReadRule, type WriteRule } from '../../shared/access/rules.ts';
 import {
   accessOf, bindScope, checkWrite, inBoundScope, project, readRuleOf, type BoundScope, type Doc, type WriteVerdict,
 } from '../../shared/access/policy.ts';
 import { ROLES, type Identity } from '../../shared/protocol/index.ts';
-import type { Actor, DocumentFilter, Store } from '../store/types.ts';
+import type { DocumentFilter, Store } from '../store/types.ts';
 
 /** How one identity reads one collection. */
 export type ReadPlan =
@@ -126,6 +127,3 @@ export function filterOf(scope: Exclude<BoundScope, { kind: 'tenant' }>): Docume
   }
 }
 
-export function actorOf(identity: Identity): Actor {
-  return { kind: 'device', tenantId: identity.tenantId, userId: identity.userId, deviceId: identity.deviceId, role: identity.role };
-}

@@ -1,4 +1,4 @@
-import type { Checkpoint } from '../../shared/protocol/index.ts';
+import { ErrorCode, type Checkpoint } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 
 /**
@@ -26,5 +26,5 @@ export function checkpointOf(seq: number): Checkpoint {
 }
 
 function badCheckpoint(why: string): HttpError {
-  return new HttpError(400, 'BAD_CHECKPOINT', `The checkpoint is not valid: ${why}. Use the checkpoint of the last pull, or none to start over.`);
+  return new HttpError(400, ErrorCode.BAD_CHECKPOINT, `The checkpoint is not valid: ${why}. Use the checkpoint of the last pull, or none to start over.`);
 }

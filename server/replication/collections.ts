@@ -3,6 +3,7 @@ import { collectionSchemas, isCollectionName, migrateToCurrentVersion } from '..
 import { primaryKeyOf, toWireSchema, type JsonSchemaObject } from '../../shared/schemas/wire-schema.ts';
 import { HttpError } from '../http/errors.ts';
 import { useFastStringLengths } from './string-length.ts';
+import { ErrorCode } from '../../shared/protocol/index.ts';
 
 /** Like an ajv validate function: true or false, and after false every problem in `errors`. */
 export interface DocumentValidator {
@@ -60,7 +61,7 @@ export function buildCollectionRegistry(schemas: Record<string, JsonSchemaObject
 export function resolveCollection(registry: CollectionRegistry, name: string): CollectionSpec {
   const spec = registry.get(name);
   if (!spec) {
-    throw new HttpError(404, 'UNKNOWN_COLLECTION', `There is no collection "${name}". Known collections: ${[...registry.keys()].join(', ')}.`);
+    throw new HttpError(404, ErrorCode.UNKNOWN_COLLECTION, `There is no collection "${name}". Known collections: ${[...registry.keys()].join(', ')}.`);
   }
   return spec;
 }
@@ -74,15 +75,15 @@ export function resolveCollection(registry: CollectionRegistry, name: string): C
  */
 export function checkSchemaVersion(spec: CollectionSpec, raw: unknown, options: { olderFromQueue?: boolean } = {}): number {
   if (raw === undefined || raw === '') {
-    throw new HttpError(400, 'MISSING_SCHEMA_VERSION', `Add ?schemaVersion=${spec.version} (the ${spec.name} schema version the client was built with).`);
+    throw new HttpError(400, ErrorCode.MISSING_SCHEMA_VERSION, `Add ?schemaVersion=${spec.version} (the ${spec.name} schema version the client was built with).`);
   }
   const version = typeof raw === 'string' && /^[0-9]{1,6}$/.test(raw) ? Number(raw) : NaN;
-  if (Number.isNaN(version)) throw new HttpError(400, 'BAD_SCHEMA_VERSION', `schemaVersion must be a whole number, got "${String(raw)}".`);
+  if (Number.isNaN(version)) throw new HttpError(400, ErrorCode.BAD_SCHEMA_VERSION, `schemaVersion must be a whole number, got "${String(raw)}".`);
   if (version < spec.version && !(options.olderFromQueue && migratable(spec))) {
-    throw new HttpError(426, 'SCHEMA_OUTDATED', `This app uses version ${version} of the ${spec.name} schema; the server needs version ${spec.version}. Update the app (reload it) to keep syncing; your local changes are kept.`);
+    throw new HttpError(426, ErrorCode.SCHEMA_OUTDATED, `This app uses version ${version} of the ${spec.name} schema; the server needs version ${spec.version}. Update the app (reload it) to keep syncing; your local changes are kept.`);
   }
   if (version > spec.version) {
-    throw new HttpError(400, 'SCHEMA_TOO_NEW', `The app uses version ${version} of the ${spec.name} schema but the server only knows version ${spec.version}; the server needs an update.`);
+    throw new HttpError(400, ErrorCode.SCHEMA_TOO_NEW, `The app uses version ${version} of the ${spec.name} schema but the server only knows version ${spec.version}; the server needs an update.`);
   }
   return version;
 }

@@ -1,6 +1,6 @@
 import { isSameRevision, merge } from '../../shared/merge/index.ts';
 import { isCollectionName } from '../../shared/schemas/index.ts';
-import type { Identity } from '../../shared/protocol/index.ts';
+import { ErrorCode, type Identity } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { StoredDocument, WireDocument, WriteDecision } from '../store/types.ts';
 
@@ -23,7 +23,7 @@ export function revisionOutcome(masterDoc: WireDocument | undefined, assumed: Wi
 }
 
 export function foreignDocument(master: StoredDocument): HttpError {
-  return new HttpError(403, 'FOREIGN_DOCUMENT', `Document ${master.id} belongs to another agency; it cannot be written from this account.`);
+  return new HttpError(403, ErrorCode.FOREIGN_DOCUMENT, `Document ${master.id} belongs to another agency; it cannot be written from this account.`);
 }
 
 /** The revision rule with the tenant check, for writers that have no access rules to apply. */

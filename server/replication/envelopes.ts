@@ -14,12 +14,12 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { EnvelopeError, isEnvelope, looksSealed, openEnvelope } from '../../shared/crypto/envelope.ts';
-import type { Identity } from '../../shared/protocol/index.ts';
+import { ErrorCode, type Identity } from '../../shared/protocol/index.ts';
 import type { TransportKeyLookup } from '../auth/transport-keys.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
 import { rejectionRecord } from './rejection-record.ts';
-import { actorOf } from './access.ts';
+import { actorOf } from '../auth/actor.ts';
 import type { CollectionRegistry } from './collections.ts';
 
 /** Where the keys of envelopes are found (server/auth/transport-keys.ts). */
@@ -27,7 +27,7 @@ export interface EnvelopeKeyring {
   lookup(kid: string): Promise<TransportKeyLookup>;
 }
 
-export type SealProblemCode = 'BAD_ENVELOPE' | 'KEY_UNKNOWN' | 'KEY_OTHER_AGENCY' | 'KEY_REVOKED' | 'WRITER_MISMATCH';
+export type SealProblemCode = typeof ErrorCode.BAD_ENVELOPE | typeof ErrorCode.KEY_UNKNOWN | typeof ErrorCode.KEY_OTHER_AGENCY | typeof ErrorCode.KEY_REVOKED | typeof ErrorCode.WRITER_MISMATCH;
 
 interface SealProblem {
   index: number;
@@ -89,7 +89,7 @@ export async function openRows(collection: string, body: unknown[], identity: Id
 
   await store.quarantine(collection, identity.tenantId, actorOf(identity), problems.map((p) => ({ id: p.id, reason: rejectionRecord({ code: p.code, reason: p.reason }), doc: p.kept })));
   const first = problems[0]!;
-  const status = problems.every((p) => p.code === 'BAD_ENVELOPE') ? 400 : 403;
+  const status = problems.every((p) => p.code === ErrorCode.BAD_ENVELOPE) ? 400 : 403;
   const many = problems.length > 1;
   throw new HttpError(status, first.code,
     `Row ${first.index} (${collection} ${first.id}) was refused: ${first.reason}. Nothing in this request was written; the refused ${many ? 'changes were' : 'change was'} kept for your administrator.`,
@@ -99,16 +99,16 @@ export async function openRows(collection: string, body: unknown[], identity: Id
 async function openOne(
   collection: string, value: unknown, identity: Identity, keys: EnvelopeKeyring, isState: boolean,
 ): Promise<{ doc?: Record<string, unknown>; problem?: { code: SealProblemCode; reason: string } }> {
-  if (!isEnvelope(value)) return { problem: { code: 'BAD_ENVELOPE', reason: 'the sealed document is malformed (expected {"id", "$enc": {"v": 1, "kid", "iv", "ct"}})' } };
+  if (!isEnvelope(value)) return { problem: { code: ErrorCode.BAD_ENVELOPE, reason: 'the sealed document is malformed (expected {"id", "$enc": {"v": 1, "kid", "iv", "ct"}})' } };
   const { kid } = value.$enc;
   const found = await keys.lookup(kid);
   if (found.kind === 'unknown') {
-    return { problem: { code: 'KEY_UNKNOWN', reason: `it is sealed with key ${kid}, which this server never issued, so nobody can read it` } };
+    return { problem: { code: ErrorCode.KEY_UNKNOWN, reason: `it is sealed with key ${kid}, which this server never issued, so nobody can read it` } };
   }
   const { record } = found;
   if (record.tenantId !== identity.tenantId) {
     // Never opened: another agency's key says nothing to this one.
-    return { problem: { code: 'KEY_OTHER_AGENCY', reason: `it is sealed with a key of another agency, not of yours (${identity.tenantId})` } };
+    return { problem: { code: ErrorCode.KEY_OTHER_AGENCY, reason: `it is sealed with a key of another agency, not of yours (${identity.tenantId})` } };
   }
   let doc: Record<string, unknown>;
   try {
@@ -116,15 +116,15 @@ async function openOne(
   } catch (error) {
     if (!(error instanceof EnvelopeError)) throw error;
     const reason = error.message.replace(/\.$/, '');
-    return { problem: { code: 'BAD_ENVELOPE', reason: reason.charAt(0).toLowerCase() + reason.slice(1) } };
+    return { problem: { code: ErrorCode.BAD_ENVELOPE, reason: reason.charAt(0).toLowerCase() + reason.slice(1) } };
   }
-  if (found.revoked) return { doc, problem: { code: 'KEY_REVOKED', reason: `it is sealed with key ${kid}, which can no longer be used: ${found.revoked}` } };
+  if (found.revoked) return { doc, problem: { code: ErrorCode.KEY_REVOKED, reason: `it is sealed with key ${kid}, which can no longer be used: ${found.revoked}` } };
   if (isState && record.userId !== identity.userId) {
     const writer = record.username ? `${record.username} (user ${record.userId})` : `user ${record.userId}`;
     return {
       doc,
       problem: {
-        code: 'WRITER_MISMATCH',
+        code: ErrorCode.WRITER_MISMATCH,
         reason: `it was written by ${writer} on device ${record.deviceId}, and you are signed in as user ${identity.userId}; a queued change is only accepted from the person who made it`,
       },
     };

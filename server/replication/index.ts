@@ -26,7 +26,7 @@ export interface ReplicationRoutesOptions {
   pushDecoder?: PushDecoder;
 }
 
-/** Mounted under /api/sync; authentication runs before every route of this plugin. */
+/** Mounted under `SYNC_BASE_PATH`; authentication runs before every route of this plugin. */
 export async function replicationRoutes(app: FastifyInstance, options: ReplicationRoutesOptions): Promise<void> {
   const access = options.access ?? new AccessControl({ undeclared: 'deny' });
   registerRejectionsRoute(app, options.store);

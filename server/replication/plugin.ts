@@ -32,7 +32,7 @@ export interface SyncPluginOptions {
 }
 
 /**
- * Replication: pull, push, rejections and out-of-scope under `/api/sync` (authenticated, rate
+ * Replication: pull, push, rejections and out-of-scope under `SYNC_BASE_PATH` (authenticated, rate
  * limited per device), and the live change stream on socket.io `/sync`.
  */
 export const syncPlugin = fp(async (app: FastifyInstance, options: SyncPluginOptions) => {

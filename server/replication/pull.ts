@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { SCHEMA_VERSION_PARAM } from '../../shared/protocol/index.ts';
+import { ErrorCode, SCHEMA_VERSION_PARAM, SYNC } from '../../shared/protocol/index.ts';
 import { inBoundScope, nounOf, project } from '../../shared/access/policy.ts';
 import { HttpError } from '../http/errors.ts';
 import type { PullPage, Store } from '../store/types.ts';
@@ -15,13 +15,13 @@ export const MAX_PULL_LIMIT = 5000;
 interface PullQueryString { checkpoint?: string; limit?: string; [SCHEMA_VERSION_PARAM]?: string }
 
 /**
- * `GET /api/sync/:collection/pull`: the changes after a checkpoint, in commit order, limited to
+ * `SYNC.pull` (`GET …/:collection/pull`): the changes after a checkpoint, in commit order, limited to
  * what the caller's role may read (shared/access/rules.ts). Returning fewer than `limit`
  * documents tells RxDB it has caught up, so a scoped pull keeps scanning until it has `limit`
  * matching documents or reached the end; its checkpoint moves past the documents it skipped.
  */
 export function registerPullRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, access: AccessControl): void {
-  app.get<{ Params: { collection: string }; Querystring: PullQueryString }>('/:collection/pull', { schema: pullSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
+  app.get<{ Params: { collection: string }; Querystring: PullQueryString }>(SYNC.pull.route, { schema: pullSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     const spec = resolveCollection(registry, request.params.collection);
     checkSchemaVersion(spec, request.query[SCHEMA_VERSION_PARAM]);
     const identity = request.identity;
@@ -29,7 +29,7 @@ export function registerPullRoute(app: FastifyInstance, registry: CollectionRegi
     const limit = parseLimit(request.query.limit);
     const plan = access.readPlan(identity, spec.name);
     if (plan.kind === 'none') {
-      throw new HttpError(403, 'FORBIDDEN_COLLECTION', `Your role (${identity.role}) has no access to ${spec.name}; remove it from this app's sync list.`);
+      throw new HttpError(403, ErrorCode.FORBIDDEN_COLLECTION, `Your role (${identity.role}) has no access to ${spec.name}; remove it from this app's sync list.`);
     }
     if (plan.kind === 'all' && !plan.project) {
       const page = await store.pull({ collection: spec.name, tenantId: identity.tenantId, afterSeq: checkpoint.seq, limit });
@@ -77,7 +77,7 @@ function body(documents: string[], lastSeq: number): string {
 function parseLimit(raw: unknown): number {
   if (raw === undefined || raw === '') return DEFAULT_PULL_LIMIT;
   if (typeof raw !== 'string' || !/^[0-9]{1,7}$/.test(raw) || Number(raw) < 1) {
-    throw new HttpError(400, 'BAD_LIMIT', `limit must be a whole number from 1 to ${MAX_PULL_LIMIT}, got "${String(raw)}".`);
+    throw new HttpError(400, ErrorCode.BAD_LIMIT, `limit must be a whole number from 1 to ${MAX_PULL_LIMIT}, got "${String(raw)}".`);
   }
   return Math.min(Number(raw), MAX_PULL_LIMIT);
 }

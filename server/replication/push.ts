@@ -1,14 +1,17 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { nounOf, type WriteVerdict } from '../../shared/access/policy.ts';
 import type { CollectionAccess } from '../../shared/access/rules.ts';
-import { REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER, type RejectionNotice } from '../../shared/access/rejections.ts';
+import {
+  ErrorCode, NoticeCode, RefusalCode, REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER, SYNC, type RejectionNotice,
+} from '../../shared/protocol/index.ts';
 import { SCHEMA_VERSION_PARAM, type Identity } from '../../shared/protocol/index.ts';
 import { isRevision, mergedRevision } from '../../shared/revision.ts';
 import { isSameRevision } from '../../shared/merge/index.ts';
 import { HttpError } from '../http/errors.ts';
 import { revOf } from '../store/audit-chain.ts';
 import type { Actor, StoredDocument, Store, WireDocument, WriteDecision, WriteRequest } from '../store/types.ts';
-import { actorOf, type AccessControl } from './access.ts';
+import { actorOf } from '../auth/actor.ts';
+import type { AccessControl } from './access.ts';
 import { checkSchemaVersion, describeSchemaErrors, migratePushRows, resolveCollection, type CollectionRegistry, type CollectionSpec } from './collections.ts';
 import { foreignDocument, mergeOnServer, revisionOutcome } from './conflicts.ts';
 import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
@@ -62,14 +65,14 @@ export interface PushRouteOptions {
 }
 
 /**
- * `POST /api/sync/:collection/push`: RxDB's push contract with the access rules of
+ * `SYNC.push` (`POST …/:collection/push`): RxDB's push contract with the access rules of
  * shared/access/rules.ts. The whole batch is validated first and written in one transaction, so
  * a request is all written or not at all; the answer lists the server state of the conflicting
  * documents only.
  *
  * A row the rules refuse is kept, not lost: its content goes to quarantine (who, when, device,
  * why) and the current server state comes back as a conflict, with the reason in the
- * `x-fieldsync-rejections` header and at `GET /api/sync/rejections`. Domain rules plug in as
+ * `x-fieldsync-rejections` header and at `SYNC.rejections`. Domain rules plug in as
  * write policies (write-policy.ts): they may refuse a row or write other documents instead of
  * it in the same transaction (a crew's change to a finalized report becomes a draft addendum).
  * When there is no server state the caller may see (a new document it may not create, another
@@ -77,7 +80,7 @@ export interface PushRouteOptions {
  */
 export function registerPushRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, options: PushRouteOptions): void {
   const { access, policies, decoded } = options;
-  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>('/:collection/push', { schema: pushSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
+  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>(SYNC.push.route, { schema: pushSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     const spec = resolveCollection(registry, request.params.collection);
     // A service worker replaying a queue asks the server to merge conflicts instead of returning them.
     const mergeConflicts = request.query['conflicts'] === 'merge';
@@ -95,9 +98,9 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
     if (foreign.length > 0) {
       // Refused, but kept: an admin of the caller's agency can see what was attempted.
       await store.quarantine(spec.name, identity.tenantId, actor, foreign.map((r) => ({
-        id: r.id, reason: rejectionRecord({ code: 'REFUSED', reason: `tenantId "${String(r.incoming['tenantId'])}" is not the caller's agency "${identity.tenantId}"` }), doc: r.incoming,
+        id: r.id, reason: rejectionRecord({ code: NoticeCode.REFUSED, reason: `tenantId "${String(r.incoming['tenantId'])}" is not the caller's agency "${identity.tenantId}"` }), doc: r.incoming,
       })));
-      throw new HttpError(403, 'TENANT_MISMATCH', `Documents may only be written to your own agency (${identity.tenantId}); nothing in this request was written.`,
+      throw new HttpError(403, ErrorCode.TENANT_MISMATCH, `Documents may only be written to your own agency (${identity.tenantId}); nothing in this request was written.`,
         foreign.slice(0, 20).map((r) => ({ id: r.id, path: 'tenantId', message: `is "${String(r.incoming['tenantId'])}"` })));
     }
     if (rows.length === 0) return reply.type('application/json; charset=utf-8').send('[]');
@@ -139,7 +142,7 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
         const keep = error.refusals.filter((r) => !r.alreadyKept);
         if (keep.length > 0) await store.quarantine(spec.name, identity.tenantId, actor, keep.map((r) => ({ id: r.id, reason: rejectionRecord(r.rejection), doc: r.doc })));
         const first = error.refusals[0]!;
-        const code = error.refusals.some((r) => r.rejection.code === 'FOREIGN_DOCUMENT') ? 'FOREIGN_DOCUMENT' : 'ACCESS_DENIED';
+        const code = error.refusals.some((r) => r.rejection.code === ErrorCode.FOREIGN_DOCUMENT) ? ErrorCode.FOREIGN_DOCUMENT : ErrorCode.ACCESS_DENIED;
         throw new HttpError(403, code, `${first.rejection.reason} Nothing in this request was written; the refused ${error.refusals.length > 1 ? 'documents were' : 'document was'} kept for your administrator.`,
           error.refusals.slice(0, 50).map((r) => ({ id: r.id, message: `${r.rejection.code}: ${r.rejection.reason}` })));
       }
@@ -271,11 +274,11 @@ class PushDecisions {
 
   decide(row: ValidRow, master: StoredDocument | undefined): WriteDecision {
     const { identity, spec } = this;
-    if (master && master.tenantId !== identity.tenantId) return this.refuseWithoutState(row, { code: 'FOREIGN_DOCUMENT', reason: foreignDocument(master).message });
+    if (master && master.tenantId !== identity.tenantId) return this.refuseWithoutState(row, { code: ErrorCode.FOREIGN_DOCUMENT, reason: foreignDocument(master).message });
     const masterDoc = master ? JSON.parse(master.json) as WireDocument : undefined;
     if (master && masterDoc && !this.access.visibleForm(identity, spec.name, masterDoc, undefined, this.related)) {
       // Not the caller's to see: no state can be sent back, and it must not learn more than "no".
-      return this.refuseWithoutState(row, { code: 'OUT_OF_SCOPE', reason: `There is no ${nounOf(spec.name)} ${row.id} that you may change.` });
+      return this.refuseWithoutState(row, { code: RefusalCode.OUT_OF_SCOPE, reason: `There is no ${nounOf(spec.name)} ${row.id} that you may change.` });
     }
     const outcome = revisionOutcome(masterDoc, row.assumed, row.incoming);
     // This exact revision was written before and has since been built on (e.g. the finalize hook
@@ -314,7 +317,7 @@ class PushDecisions {
       // The device merged the state we sent back with its refused change and pushed that again
       // (RxDB's conflict handler keeps the device's side). Answering with another conflict would
       // loop forever; the change is already in quarantine, so this copy is acknowledged and dropped.
-      this.notices.push({ id: row.id, code: 'ALREADY_REFUSED', reason: `This change was refused before (${rejection.reason}); it was not saved again.` });
+      this.notices.push({ id: row.id, code: NoticeCode.ALREADY_REFUSED, reason: `This change was refused before (${rejection.reason}); it was not saved again.` });
       return { action: 'noop' };
     }
     this.keepInstead(row, opinion?.instead);
@@ -385,10 +388,10 @@ function setRejectionHeaders(reply: { header(name: string, value: string): unkno
 
 function validateRows(spec: CollectionSpec, body: unknown, decodedStates?: (string | undefined)[]): ValidRow[] {
   if (!Array.isArray(body)) {
-    throw new HttpError(400, 'BAD_PUSH_BODY', 'The push body must be a JSON array of { assumedMasterState?, newDocumentState } rows.');
+    throw new HttpError(400, ErrorCode.BAD_PUSH_BODY, 'The push body must be a JSON array of { assumedMasterState?, newDocumentState } rows.');
   }
   if (body.length > MAX_PUSH_ROWS) {
-    throw new HttpError(413, 'TOO_MANY_ROWS', `A push may carry at most ${MAX_PUSH_ROWS} rows; this one has ${body.length}. Send smaller batches.`);
+    throw new HttpError(413, ErrorCode.TOO_MANY_ROWS, `A push may carry at most ${MAX_PUSH_ROWS} rows; this one has ${body.length}. Send smaller batches.`);
   }
   const problems: { index: number; id?: string; path?: string; message: string }[] = [];
   const rows: ValidRow[] = [];
@@ -428,7 +431,7 @@ function validateRows(spec: CollectionSpec, body: unknown, decodedStates?: (stri
   });
   if (problems.length > 0) {
     const first = problems[0]!;
-    throw new HttpError(400, 'INVALID_DOCUMENT',
+    throw new HttpError(400, ErrorCode.INVALID_DOCUMENT,
       `Row ${first.index}${first.id ? ` (${spec.name} ${first.id})` : ''} is invalid: ${first.path ? `${first.path}: ` : ''}${first.message}. Nothing in this request was written.`,
       problems.slice(0, 50).map((p) => ({ ...p, id: p.id ?? undefined })) as never);
   }

@@ -1,4 +1,5 @@
 import type { WriteRejection } from './write-policy.ts';
+import { NoticeCode } from '../../shared/protocol/index.ts';
 
 /**
  * How a refused write's rejection is kept in quarantine. The store keeps a quarantine entry's
@@ -36,7 +37,7 @@ function olderEntry(kept: string): WriteRejection {
   const words = coded?.[2] ?? kept;
   const addendum = / \(addendum ([0-9a-f-]{36})\)$/.exec(words);
   return {
-    code: coded?.[1] ?? 'REFUSED',
+    code: coded?.[1] ?? NoticeCode.REFUSED,
     reason: addendum ? words.slice(0, addendum.index) : words,
     ...(addendum ? { addendumId: addendum[1]! } : {}),
   };
@@ -44,5 +45,5 @@ function olderEntry(kept: string): WriteRejection {
 
 /** The words an administrator reads for a kept rejection: `"<CODE>: <words>"`, as quarantine has always shown them. */
 export function rejectionText(rejection: WriteRejection): string {
-  return rejection.code === 'REFUSED' ? rejection.reason : `${rejection.code}: ${rejection.reason}`;
+  return rejection.code === NoticeCode.REFUSED ? rejection.reason : `${rejection.code}: ${rejection.reason}`;
 }

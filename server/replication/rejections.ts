@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { RejectionEntry, RejectionsResponse } from '../../shared/access/rejections.ts';
+import { ErrorCode, NoticeCode, SYNC, type RejectionEntry, type RejectionsResponse } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
 import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
@@ -9,13 +9,13 @@ import { readRejection } from './rejection-record.ts';
 const MAX_LIMIT = 500;
 
 /**
- * `GET /api/sync/rejections?since=<id>&limit=<n>`: the writes of the calling device that the
+ * `SYNC.rejections` (`GET …/rejections?since=<id>&limit=<n>`): the writes of the calling device that the
  * server refused (its quarantine entries), oldest first, with the reason to show. Only the
  * caller's own device's entries of its own agency; the refused content itself is not sent back
  * (the device still has it).
  */
 export function registerRejectionsRoute(app: FastifyInstance, store: Store): void {
-  app.get<{ Querystring: { since?: string; limit?: string } }>('/rejections', { schema: rejectionsSchema, ...CHECKED_BY_HANDLER }, async (request): Promise<RejectionsResponse> => {
+  app.get<{ Querystring: { since?: string; limit?: string } }>(SYNC.rejections.route, { schema: rejectionsSchema, ...CHECKED_BY_HANDLER }, async (request): Promise<RejectionsResponse> => {
     const since = wholeNumber(request.query.since, 'since', 0);
     const limit = Math.min(wholeNumber(request.query.limit, 'limit', 100) || 100, MAX_LIMIT);
     const identity = request.identity;
@@ -41,6 +41,6 @@ export function registerRejectionsRoute(app: FastifyInstance, store: Store): voi
 
 function wholeNumber(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
-  if (!/^[0-9]{1,15}$/.test(raw)) throw new HttpError(400, 'BAD_QUERY', `${name} must be a whole number, got "${raw}".`);
+  if (!/^[0-9]{1,15}$/.test(raw)) throw new HttpError(400, ErrorCode.BAD_QUERY, `${name} must be a whole number, got "${raw}".`);
   return Number(raw);
 }

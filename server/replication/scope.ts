@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { SCHEMA_VERSION_PARAM } from '../../shared/protocol/index.ts';
+import { ErrorCode, SCHEMA_VERSION_PARAM, SYNC } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
 import type { AccessControl } from './access.ts';
@@ -10,7 +10,7 @@ import { outOfScopeSchema } from './route-schemas.ts';
 export const MAX_SCOPE_CHECK_IDS = 1000;
 
 /**
- * `POST /api/sync/:collection/out-of-scope`: which of the documents a device holds it may no
+ * `SYNC.outOfScope` (`POST …/:collection/out-of-scope`): which of the documents a device holds it may no
  * longer read (an incident reassigned to another unit, a crew member moved to another unit, a
  * job given to another technician). Pulls only carry what a caller may read, so a document that
  * leaves a device's slice would otherwise stay on it for good; the device asks with the ids it
@@ -21,7 +21,7 @@ export const MAX_SCOPE_CHECK_IDS = 1000;
  * document's content is sent, so the answer is not a PHI read.
  */
 export function registerScopeRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, access: AccessControl): void {
-  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined>; Body: unknown }>('/:collection/out-of-scope', { schema: outOfScopeSchema, ...CHECKED_BY_HANDLER }, async (request) => {
+  app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined>; Body: unknown }>(SYNC.outOfScope.route, { schema: outOfScopeSchema, ...CHECKED_BY_HANDLER }, async (request) => {
     const spec = resolveCollection(registry, request.params.collection);
     checkSchemaVersion(spec, request.query[SCHEMA_VERSION_PARAM]);
     const ids = idsOf(request.body);
@@ -40,10 +40,10 @@ export function registerScopeRoute(app: FastifyInstance, registry: CollectionReg
 function idsOf(body: unknown): string[] {
   const ids = (body as { ids?: unknown } | null)?.ids;
   if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || id.length === 0 || id.length > 100)) {
-    throw new HttpError(400, 'BAD_SCOPE_CHECK', 'The body must be {"ids": [...]}: the ids of documents this device holds, as strings of 1 to 100 characters.');
+    throw new HttpError(400, ErrorCode.BAD_SCOPE_CHECK, 'The body must be {"ids": [...]}: the ids of documents this device holds, as strings of 1 to 100 characters.');
   }
   if (ids.length > MAX_SCOPE_CHECK_IDS) {
-    throw new HttpError(400, 'BAD_SCOPE_CHECK', `At most ${MAX_SCOPE_CHECK_IDS} ids per request, got ${ids.length}; send them in several requests.`);
+    throw new HttpError(400, ErrorCode.BAD_SCOPE_CHECK, `At most ${MAX_SCOPE_CHECK_IDS} ids per request, got ${ids.length}; send them in several requests.`);
   }
   return [...new Set(ids as string[])];
 }

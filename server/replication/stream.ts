@@ -1,10 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Server as SocketServer, Socket } from 'socket.io';
 import {
-  STREAM_EVENTS, STREAM_NAMESPACE, type Identity, type StreamChange, type StreamSubscribeAck, type StreamSubscribeRequest,
+  ErrorCode, STREAM_EVENTS, STREAM_NAMESPACE, type Identity, type StreamChange, type StreamSubscribeAck, type StreamSubscribeRequest,
 } from '../../shared/protocol/index.ts';
 import { ACCESS_RULES } from '../../shared/access/rules.ts';
-import type { AuthenticatedSession, Authenticator } from '../auth/identity.ts';
+import type { Authenticator } from '../auth/identity.ts';
+import { authenticateSockets, socketSessionOf } from '../auth/socket.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Store } from '../store/types.ts';
 import { AccessControl, filterOf } from './access.ts';
@@ -15,15 +16,11 @@ function roomOf(tenantId: string, collection: string): string {
   return `sync|${tenantId}|${collection}`;
 }
 
-/** How long a connection's session is trusted between re-checks (revocations also end it at once). */
-const SESSION_RECHECK_MS = 5000;
 /** Relation-scoped changes sent per commit event. */
 const VIA_PAGE = 500;
 
 interface SocketState {
   identity: Identity;
-  session: AuthenticatedSession;
-  checkedAt: number;
   /** Serialises this socket's relation-scoped deliveries, so they keep commit order. */
   chain: Promise<void>;
 }
@@ -47,22 +44,9 @@ export interface ChangeStreamOptions {
 export function attachChangeStream(io: SocketServer, registry: CollectionRegistry, store: Store, auth: Authenticator, options: ChangeStreamOptions = {}): () => void {
   const access = options.access ?? new AccessControl({ undeclared: 'deny' });
   const nsp = io.of(STREAM_NAMESPACE);
-  nsp.use((socket, next) => {
-    try {
-      const raw = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      const token = typeof raw === 'string' ? raw : undefined;
-      const session = auth.authenticateSession ? auth.authenticateSession(token) : { identity: auth.authenticate(token) };
-      const state: SocketState = { identity: session.identity, session, checkedAt: Date.now(), chain: Promise.resolve() };
-      socket.data.identity = session.identity;
-      socket.data.state = state;
-      next();
-    } catch (error) {
-      const failure = new Error(error instanceof HttpError ? error.message : 'authentication failed') as Error & { data?: unknown };
-      if (error instanceof HttpError) failure.data = { code: error.code };
-      next(failure);
-    }
-  });
+  authenticateSockets(nsp, auth);
   nsp.on('connection', (socket: Socket) => {
+    socket.data.state = { identity: socketSessionOf(socket).identity, chain: Promise.resolve() } satisfies SocketState;
     socket.on(STREAM_EVENTS.subscribe, (request: StreamSubscribeRequest, ack?: (answer: StreamSubscribeAck) => void) => {
       const answer = subscribe(socket, request);
       if (typeof ack === 'function') ack(answer);
@@ -73,7 +57,7 @@ export function attachChangeStream(io: SocketServer, registry: CollectionRegistr
     const identity = socket.data.identity as Identity;
     try {
       if (typeof request !== 'object' || request === null || typeof request.collections !== 'object' || request.collections === null) {
-        throw new HttpError(400, 'BAD_SUBSCRIBE', 'subscribe takes { collections: { <name>: <schemaVersion> } }');
+        throw new HttpError(400, ErrorCode.BAD_SUBSCRIBE, 'subscribe takes { collections: { <name>: <schemaVersion> } }');
       }
       const names = Object.keys(request.collections);
       for (const name of names) checkSchemaVersion(resolveCollection(registry, name), String(request.collections[name]));
@@ -81,7 +65,7 @@ export function attachChangeStream(io: SocketServer, registry: CollectionRegistr
       const refused = names.filter((name) => !allowed.includes(name));
       for (const name of allowed) void socket.join(roomOf(identity.tenantId, name));
       const error = refused.length > 0
-        ? { code: 'FORBIDDEN_COLLECTION', message: `Your role (${identity.role}) has no access to ${refused.join(', ')}; not subscribed to ${refused.length > 1 ? 'them' : 'it'}.` }
+        ? { code: ErrorCode.FORBIDDEN_COLLECTION, message: `Your role (${identity.role}) has no access to ${refused.join(', ')}; not subscribed to ${refused.length > 1 ? 'them' : 'it'}.` }
         : undefined;
       if (allowed.length === 0 && refused.length > 0) return { ok: false, subscribed: [], error: error! };
       return { ok: true, subscribed: allowed, ...(error ? { error } : {}) };
@@ -93,30 +77,16 @@ export function attachChangeStream(io: SocketServer, registry: CollectionRegistr
 
   /** Whether the socket may still receive data; a socket whose session ended is disconnected. */
   function live(socket: Socket, now: number): boolean {
-    const state = socket.data.state as SocketState | undefined;
-    if (!state) return false;
-    if (state.session.sessionId === undefined || !auth.isSessionValid) return true;
-    if (now - state.checkedAt < SESSION_RECHECK_MS) return true;
-    if (sessionEnded(state)) {
-      socket.disconnect(true);
-      return false;
-    }
-    state.checkedAt = now;
-    return true;
-  }
-
-  /** Revoked or logged out; expiry alone does not end a connection (see above). */
-  function sessionEnded(state: SocketState): boolean {
-    if (!auth.isSessionValid || state.session.sessionId === undefined) return false;
-    const { expiresAt, ...rest } = state.session;
-    void expiresAt;
-    return !auth.isSessionValid(rest);
+    if (!socket.data.state) return false;
+    if (socketSessionOf(socket).stillValid(now)) return true;
+    socket.disconnect(true);
+    return false;
   }
 
   const stopRevocations = auth.onRevoked?.((tenantId) => {
     for (const socket of nsp.sockets.values()) {
-      const state = socket.data.state as SocketState | undefined;
-      if (state && state.identity.tenantId === tenantId && sessionEnded(state)) socket.disconnect(true);
+      const session = socket.data.session ? socketSessionOf(socket) : undefined;
+      if (session && session.identity.tenantId === tenantId && session.ended()) socket.disconnect(true);
     }
   }) ?? (() => {});
 

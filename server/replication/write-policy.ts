@@ -1,5 +1,5 @@
 import type { WriteVerdict } from '../../shared/access/policy.ts';
-import type { RejectionNotice } from '../../shared/access/rejections.ts';
+import type { RejectionNotice } from '../../shared/protocol/index.ts';
 import type { CollectionAccess } from '../../shared/access/rules.ts';
 import type { Identity } from '../../shared/protocol/index.ts';
 import type { WireDocument } from '../store/types.ts';
@@ -62,7 +62,7 @@ export interface PolicyDecisionInput extends PolicyWrite {
 
 /**
  * Why a write was refused, as the device receives it (push header `x-fieldsync-rejections`, the
- * `GET /api/sync/rejections` list, a 403's details) and as quarantine keeps it: a code, plain
+ * `SYNC.rejections` list, a 403's details) and as quarantine keeps it: a code, plain
  * words, and the structured extras of the wire's `RejectionNotice` (e.g. `addendumId`). Never
  * folded into the words: a device reads each field, and nothing parses them back out of text.
  */

@@ -1,3 +1,2 @@
 export * from './rules.ts';
 export * from './policy.ts';
-export * from './rejections.ts';

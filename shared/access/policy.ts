@@ -3,7 +3,7 @@
  * predicate, or as a filter a store can run in SQL), how they are projected, and whether a
  * write is allowed. Pure: no I/O, no clock, no Node APIs.
  */
-import type { Identity } from '../protocol/index.ts';
+import { RefusalCode, type Identity } from '../protocol/index.ts';
 import { deepEqual } from '../merge/json.ts';
 import {
   ACCESS_RULES, ALWAYS_IMMUTABLE, BOOKKEEPING_FIELDS,
@@ -24,9 +24,6 @@ export type BoundScope =
   | { readonly kind: 'where'; readonly anyOf: readonly (readonly BoundCondition[])[] }
   | { readonly kind: 'via'; readonly collection: string; readonly where: readonly BoundCondition[]; readonly key: string };
 
-export type RefusalCode =
-  | 'NO_WRITE_ACCESS' | 'NO_CREATE' | 'OUT_OF_SCOPE' | 'FINALIZED' | 'SERVER_OWNED_FIELD'
-  | 'IMMUTABLE_FIELD' | 'NO_DELETE' | 'FIELD_NOT_WRITABLE' | 'TRANSITION_NOT_ALLOWED';
 
 export type WriteVerdict =
   | { readonly kind: 'allow' }
@@ -34,6 +31,7 @@ export type WriteVerdict =
   | { readonly kind: 'unchanged' }
   | {
     readonly kind: 'refuse';
+    /** The codes live with the wire (shared/protocol/errors.ts): devices read them in rejection notices. */
     readonly code: RefusalCode;
     /** Plain words a device can show its user. */
     readonly reason: string;
@@ -193,7 +191,7 @@ function boundScopeFor(scope: Scope, identity: Identity): BoundScope {
 }
 
 function outOfScopeVerdict(which: 'current' | 'new', rule: WriteRule, collection: string, noun: string, identity: Identity): WriteVerdict {
-  return refuse('OUT_OF_SCOPE', which === 'current'
+  return refuse(RefusalCode.OUT_OF_SCOPE, which === 'current'
     ? `This ${noun} is not one of ${rule.scope.kind === 'tenant' ? 'yours' : (rule.scope as { label: string }).label} (${whoAmI(identity)}); you cannot change it.`
     : `You may only write ${rule.scope.kind === 'tenant' ? `${collection} of your agency` : (rule.scope as { label: string }).label} (${whoAmI(identity)}); check ${scopeFields(rule.scope).join(', ') || 'the document'}.`);
 }
@@ -207,7 +205,7 @@ export function checkWrite(collection: string, access: CollectionAccess, identit
   const rule = writeRuleOf(access, identity);
   if (!rule || rule.scope.kind === 'via') {
     const reads = readRuleOf(access, identity) !== undefined;
-    return refuse('NO_WRITE_ACCESS', reads
+    return refuse(RefusalCode.NO_WRITE_ACCESS, reads
       ? `Your role (${identity.role}) may read ${collection} but not change them; your change was not saved on the server.`
       : `Your role (${identity.role}) has no access to ${collection}; your change was not saved on the server.`);
   }
@@ -216,9 +214,9 @@ export function checkWrite(collection: string, access: CollectionAccess, identit
   const serverOwned = access.serverOwned ?? [];
 
   if (!master) {
-    if (!rule.create) return refuse('NO_CREATE', `Your role (${identity.role}) cannot create ${collection}; ask dispatch or your administrator.`);
+    if (!rule.create) return refuse(RefusalCode.NO_CREATE, `Your role (${identity.role}) cannot create ${collection}; ask dispatch or your administrator.`);
     const owned = serverOwned.length === 0 ? serverOwned : serverOwned.filter((f) => incoming[f] !== undefined);
-    if (owned.length > 0) return refuse('SERVER_OWNED_FIELD', `${owned.join(', ')} ${owned.length > 1 ? 'are' : 'is'} set by the server only; a device cannot set ${owned.length > 1 ? 'them' : 'it'}.`);
+    if (owned.length > 0) return refuse(RefusalCode.SERVER_OWNED_FIELD, `${owned.join(', ')} ${owned.length > 1 ? 'are' : 'is'} set by the server only; a device cannot set ${owned.length > 1 ? 'them' : 'it'}.`);
     if (inBoundScope(scope, incoming) !== true) return outOfScopeVerdict('new', rule, collection, noun, identity);
     return transitionVerdict(rule, undefined, incoming, Object.keys(incoming), noun, identity) ?? { kind: 'allow' };
   }
@@ -233,22 +231,22 @@ export function checkWrite(collection: string, access: CollectionAccess, identit
     const when = wallClock(master[lock.field]);
     const canAddendum = lock.addendumRoles.includes(identity.role) && rule.create && !isDeleted(incoming);
     return canAddendum
-      ? refuse('FINALIZED', `${noun} finalized at ${when}; your change was saved as a draft addendum`, { field: lock.addendumField, lockedAt: String(master[lock.field]) })
-      : refuse('FINALIZED', `${noun} finalized at ${when}; it cannot be changed${isDeleted(incoming) ? ' or deleted' : ''} (write an addendum instead)`);
+      ? refuse(RefusalCode.FINALIZED, `${noun} finalized at ${when}; your change was saved as a draft addendum`, { field: lock.addendumField, lockedAt: String(master[lock.field]) })
+      : refuse(RefusalCode.FINALIZED, `${noun} finalized at ${when}; it cannot be changed${isDeleted(incoming) ? ' or deleted' : ''} (write an addendum instead)`);
   }
 
   const owned = changed.filter((f) => serverOwned.includes(f));
-  if (owned.length > 0) return refuse('SERVER_OWNED_FIELD', `${owned.join(', ')} ${owned.length > 1 ? 'are' : 'is'} set by the server only; a device cannot change ${owned.length > 1 ? 'them' : 'it'}.`);
+  if (owned.length > 0) return refuse(RefusalCode.SERVER_OWNED_FIELD, `${owned.join(', ')} ${owned.length > 1 ? 'are' : 'is'} set by the server only; a device cannot change ${owned.length > 1 ? 'them' : 'it'}.`);
   const immutable = changed.filter((f) => (ALWAYS_IMMUTABLE as readonly string[]).includes(f) || (rule.immutable ?? []).includes(f));
-  if (immutable.length > 0) return refuse('IMMUTABLE_FIELD', `${immutable.join(', ')} of a ${noun} cannot be changed${(ALWAYS_IMMUTABLE as readonly string[]).includes(immutable[0]!) ? '' : ` by your role (${identity.role})`}.`);
+  if (immutable.length > 0) return refuse(RefusalCode.IMMUTABLE_FIELD, `${immutable.join(', ')} of a ${noun} cannot be changed${(ALWAYS_IMMUTABLE as readonly string[]).includes(immutable[0]!) ? '' : ` by your role (${identity.role})`}.`);
   if (deletionChanged && !rule.delete) {
-    return refuse('NO_DELETE', `Your role (${identity.role}) cannot ${isDeleted(incoming) ? 'delete' : 'restore'} ${collection}.`);
+    return refuse(RefusalCode.NO_DELETE, `Your role (${identity.role}) cannot ${isDeleted(incoming) ? 'delete' : 'restore'} ${collection}.`);
   }
   if (rule.update !== 'any') {
     const allowed: readonly string[] = rule.update === 'none' ? [] : rule.update;
     const forbidden = changed.filter((f) => !allowed.includes(f));
     if (forbidden.length > 0) {
-      return refuse('FIELD_NOT_WRITABLE', allowed.length === 0
+      return refuse(RefusalCode.FIELD_NOT_WRITABLE, allowed.length === 0
         ? `A ${noun} cannot be changed once it is recorded (changed: ${forbidden.join(', ')}).`
         : `Your role (${identity.role}) may change only ${allowed.join(', ')} of a ${noun}; this change also touched ${forbidden.join(', ')}.`);
     }
@@ -282,7 +280,7 @@ function transitionVerdict(rule: WriteRule, master: Doc | undefined, incoming: D
     const to = valueOf(incoming, field);
     if (from === to || transitionAllowed(steps, from, to)) continue;
     const reachable = [...new Set(steps.filter((s) => s.from === 'any' || (from !== undefined && s.from.includes(from))).flatMap((s) => s.to))];
-    return refuse('TRANSITION_NOT_ALLOWED', `Your role (${identity.role}) cannot change ${field} of a ${noun} from ${shown(from)} to ${shown(to)}`
+    return refuse(RefusalCode.TRANSITION_NOT_ALLOWED, `Your role (${identity.role}) cannot change ${field} of a ${noun} from ${shown(from)} to ${shown(to)}`
       + (reachable.length > 0 ? `; from ${shown(from)} it may only become ${reachable.map(shown).join(' or ')}.` : '; ask dispatch.'));
   }
   return undefined;

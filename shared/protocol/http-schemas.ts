@@ -77,7 +77,7 @@ export const pushBodySchema = {
 /** PushResponse: the server state of the conflicting (or refused) rows only. */
 export const pushResponseSchema = { type: 'array', items: documentSchema } as const;
 
-/** RejectionsResponse (shared/access/rejections.ts). */
+/** RejectionsResponse (shared/protocol/rejections.ts). */
 export const rejectionsResponseSchema = {
   type: 'object',
   required: ['rejections', 'since'],

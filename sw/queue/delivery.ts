@@ -1,8 +1,9 @@
 import { looksSealed } from '../../shared/crypto/envelope.ts';
 import { merge } from '../../shared/merge/index.ts';
 import { isCollectionName } from '../../shared/schemas/index.ts';
-import type { ErrorBody } from '../../shared/protocol/index.ts';
-import { REJECTIONS_HEADER, type RejectionNotice } from '../../shared/access/rejections.ts';
+import {
+  ApiClient, apiErrorOf, CONFLICTS_MERGE, HEADERS, JSON_CONTENT_TYPE, NoticeCode, REJECTIONS_HEADER, SYNC, SYNC_QUERY, type ErrorDetail, type RejectionNotice,
+} from '../../shared/protocol/index.ts';
 import {
   getSession, LANE_ORDER, readBatch, rejectRows, rowKeyOf, settleRows, updateStatus,
   type Batch, type JsonDoc, type Lane, type OutboxDb, type OutboxSession, type QueuedRow,
@@ -56,7 +57,6 @@ export interface DeliveryResult {
  */
 export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryResult> {
   const { db } = options;
-  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const now = options.now ?? (() => Date.now());
   const result: DeliveryResult = { delivered: 0, merged: 0, rejected: 0, requests: 0, bytesSent: 0 };
   const stored = await getSession(db);
@@ -76,16 +76,15 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
     const { collection, rows } = batch;
     const schemaVersion = rows[0]!.schemaVersion;
     const body = JSON.stringify(rows.map((r) => ({ ...(r.base ? { assumedMasterState: r.base } : {}), newDocumentState: r.state })));
-    const headers: Record<string, string> = { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' };
+    const headers: Record<string, string> = { [HEADERS.contentType]: JSON_CONTENT_TYPE };
     let payload: BodyInit = body;
     let size = body.length;
     if (body.length > COMPRESS_ABOVE_BYTES && typeof CompressionStream !== 'undefined') {
       const zipped = await gzip(body);
       payload = zipped as unknown as BodyInit;
       size = zipped.byteLength;
-      headers['content-encoding'] = 'gzip';
+      headers[HEADERS.contentEncoding] = 'gzip';
     }
-    const url = `${session.serverUrl.replace(/\/$/, '')}/api/sync/${collection}/push?schemaVersion=${schemaVersion}&conflicts=merge`;
     let response: Response;
     let answer: string;
     const timeoutMs = (options.requestTimeoutMs ?? requestTimeoutMs)(size);
@@ -94,7 +93,11 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
     try {
       result.requests++;
       result.bytesSent += size;
-      response = await doFetch(url, { method: 'POST', headers, body: payload, signal: abort.signal });
+      const api = new ApiClient({ serverUrl: session.serverUrl, ...(options.fetch ? { fetch: options.fetch } : {}) });
+      response = await api.send(SYNC.push, {
+        params: { collection }, query: { [SYNC_QUERY.schemaVersion]: schemaVersion, [SYNC_QUERY.conflicts]: CONFLICTS_MERGE },
+        token: session.token, headers, body: payload, signal: abort.signal,
+      });
       answer = await response.text();
     } catch (error) {
       const why = abort.signal.aborted ? `no answer within ${+(timeoutMs / 1000).toFixed(1)} s` : error instanceof Error ? error.message : String(error);
@@ -127,7 +130,7 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
       result.delivered += rows.length - refused.length - settled.held;
       continue;
     }
-    const error = errorOf(response.status, answer);
+    const error = apiErrorOf(response.status, answer);
     switch (response.status) {
       case 401: {
         const refreshed: OutboxSession | undefined = options.refreshSession
@@ -207,15 +210,15 @@ function rejectionNotices(response: Response): Map<string, RejectionNotice> {
   try {
     for (const notice of JSON.parse(header) as RejectionNotice[]) {
       // ALREADY_REFUSED acknowledges a resend of something refused earlier: nothing new to keep.
-      if (notice.code !== 'ALREADY_REFUSED') notices.set(notice.id, notice);
+      if (notice.code !== NoticeCode.ALREADY_REFUSED) notices.set(notice.id, notice);
     }
   } catch {
-    // A cut or garbled header: the durable list at /api/sync/rejections still has the reasons.
+    // A cut or garbled header: the durable list (SYNC.rejections) still has the reasons.
   }
   return notices;
 }
 
-function refusedRows(rows: QueuedRow[], error: ErrorBody['error']): QueuedRow[] {
+function refusedRows(rows: QueuedRow[], error: { details?: ErrorDetail[] | undefined }): QueuedRow[] {
   const indexes = new Set((error.details ?? []).map((d) => d.index).filter((i): i is number => typeof i === 'number'));
   const ids = new Set((error.details ?? []).map((d) => d.id).filter((i): i is string => typeof i === 'string'));
   const named = rows.filter((row, i) => indexes.has(i) || ids.has(row.id));
@@ -225,16 +228,6 @@ function refusedRows(rows: QueuedRow[], error: ErrorBody['error']): QueuedRow[] 
 /** Refused rows go to the queue's rejected list with the server's reason (client/queue/settle.ts). */
 function reject(db: OutboxDb, rows: QueuedRow[], code: string, reason: string, at: number): Promise<number> {
   return rejectRows(db, rows, code, reason, at);
-}
-
-function errorOf(status: number, answer: string): ErrorBody['error'] {
-  try {
-    const error = (JSON.parse(answer) as ErrorBody).error;
-    if (error && typeof error.message === 'string') return error;
-  } catch {
-    // not JSON: a proxy's page
-  }
-  return { code: `HTTP_${status}`, message: `the server answered ${status}` };
 }
 
 async function fail(db: OutboxDb, result: DeliveryResult, stoppedBy: NonNullable<DeliveryResult['stoppedBy']>, error: string): Promise<DeliveryResult> {

@@ -1,3 +1,4 @@
+import { ApiClient, AUTH, type TokenAnswer } from '../../shared/protocol/index.ts';
 import { getSession, SESSION_REFRESH_LOCK, setSession, type OutboxDb, type OutboxSession } from '../../client/queue/index.ts';
 
 export interface QueueRefreshOptions {
@@ -15,17 +16,14 @@ export interface QueueRefreshOptions {
  * since this delivery read them, it goes on with those instead of refreshing with a spent one.
  */
 export async function refreshQueueSession(db: OutboxDb, session: OutboxSession, options: QueueRefreshOptions = {}): Promise<OutboxSession | undefined> {
-  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const run = async (): Promise<OutboxSession | undefined> => {
     const stored = await getSession(db);
     if (stored && stored.token !== session.token) return stored;
     if (!session.refreshToken) return undefined;
-    const response = await doFetch(`${session.serverUrl.replace(/\/$/, '')}/api/auth/refresh`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ refreshToken: session.refreshToken, deviceId: session.deviceId }),
-    });
+    const api = new ApiClient({ serverUrl: session.serverUrl, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    const response = await api.send(AUTH.refresh, { json: { refreshToken: session.refreshToken, deviceId: session.deviceId } });
     if (!response.ok) return undefined;
-    const body = (await response.json()) as { accessToken?: string; refreshToken?: string };
+    const body = (await response.json()) as Partial<TokenAnswer>;
     if (!body.accessToken) return undefined;
     const next: OutboxSession = { ...session, token: body.accessToken, ...(body.refreshToken ? { refreshToken: body.refreshToken } : {}) };
     // Stored before the lock is released: the next holder must never see the spent refresh token.

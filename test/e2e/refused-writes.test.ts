@@ -8,7 +8,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { incidentIdFor } from '../../client/ui/ids.ts';
+import { deviceIds } from '../../client/ui/ids.ts';
 import type { Incident } from '../../shared/schemas/index.ts';
 import { launchBrowser, screenshot, signInWithToken, textOf, waitForServiceWorker, watchConsole } from './support/browser.ts';
 import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
@@ -27,7 +27,7 @@ describe('refused writes are shown where the person acted (browser)', () => {
     browser = await launchBrowser();
     // A call CAD already created, with the id every incident of this number gets.
     await server.seed('incidents', [{
-      id: await incidentIdFor(TENANT, TAKEN), incidentNumber: TAKEN, status: 'new', complaint: 'chest pain', priority: 'P1', timeline: { psapCall: offsetNow() },
+      id: await deviceIds.incidentIdFor(TENANT, TAKEN), incidentNumber: TAKEN, status: 'new', complaint: 'chest pain', priority: 'P1', timeline: { psapCall: offsetNow() },
     }]);
   });
 

@@ -4,13 +4,13 @@
  */
 import type { Incident } from '../../../shared/schemas/index.ts';
 import { write } from '../../ui/db.ts';
-import { stubEpcrIdFor } from '../../ui/ids.ts';
+import { deviceIds } from '../../ui/ids.ts';
 import type { Session } from '../../session/identity.ts';
 import { prefillFromCall } from './report-content.ts';
 
 export async function startReport(session: Session, incident: Incident): Promise<string> {
   const unitId = session.user.unitId ?? 'unknown';
-  const id = await stubEpcrIdFor(session.user.tenantId, incident.id, unitId);
+  const id = await deviceIds.stubEpcrIdFor(session.user.tenantId, incident.id, unitId);
   await write.upsert('epcrs', { id, tenantId: session.user.tenantId, status: 'draft', unitId, incidentId: incident.id, ...prefillFromCall(incident, unitId) });
   return id;
 }

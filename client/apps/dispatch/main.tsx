@@ -6,6 +6,7 @@
  */
 import { signal } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
+import { ADMIN, ApiClient, SOCKET_BRIDGE, type Endpoint } from '../../../shared/protocol/index.ts';
 import type { BillingRecord, Claim, Epcr, Incident, Unit } from '../../../shared/schemas/index.ts';
 import { ActionError, useAction, WriteRefusedError } from '../../ui/action.tsx';
 import { boot } from '../../ui/boot.tsx';
@@ -13,7 +14,7 @@ import { BillingApp } from './billing.tsx';
 import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
 import { DEFAULT_DISPATCH_PRIORITY, dispatchPriorityOptions, priorityClass, priorityText } from '../../ui/dispatch-priority.ts';
 import { database, useQuery, write } from '../../ui/db.ts';
-import { incidentIdFor } from '../../ui/ids.ts';
+import { deviceIds } from '../../ui/ids.ts';
 import { IncidentActions } from './incident-actions.tsx';
 import { connectLive, liveConnected, liveError, type LiveEventName } from '../../ui/live.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
@@ -301,7 +302,7 @@ function NewIncident({ session }: { session: Session }) {
     const lng = form.lng.trim() === '' ? undefined : Number(form.lng);
     const at = offsetDateTime();
     const number = form.incidentNumber.trim();
-    const id = await incidentIdFor(session.user.tenantId, number);
+    const id = await deviceIds.incidentIdFor(session.user.tenantId, number);
     const address = Object.fromEntries(Object.entries({ street: form.street.trim(), city: form.city.trim(), zip: form.zip.trim() }).filter(([, v]) => v));
     // One incident per number: its id is derived from it, so a second one would be the same record.
     const duplicate = `Incident number ${number} already exists; nothing was created. Use another number, or find ${number} on the board to change it.`;
@@ -364,26 +365,21 @@ function NewIncident({ session }: { session: Session }) {
 }
 
 // ---- system (CAD bridge, dead letters) ----------------------------------------------------------
-async function getJson(path: string): Promise<unknown> {
-  const response = await fetch(path, { headers: { authorization: `Bearer ${await getAccessToken()}` } });
-  const body = await response.json().catch(() => undefined) as { error?: { message?: string } } | undefined;
-  if (!response.ok) throw new Error(body?.error?.message ?? `The server answered ${response.status}.`);
-  return body;
-}
+const api = new ApiClient({ token: getAccessToken });
 
-function usePoll<T>(path: string | undefined, everyMs: number): { data?: T; error?: string; at?: number } {
+function usePoll<T>(endpoint: Endpoint | undefined, everyMs: number): { data?: T; error?: string; at?: number } {
   const [state, setState] = useState<{ data?: T; error?: string; at?: number }>({});
   useEffect(() => {
-    if (!path) return;
+    if (!endpoint) return;
     let stopped = false;
     const run = () => {
       if (!navigator.onLine) return setState((s) => ({ ...s, error: 'offline' }));
-      getJson(path).then((data) => !stopped && setState({ data: data as T, at: Date.now() }), (e: Error) => !stopped && setState((s) => ({ ...s, error: e.message })));
+      api.json<T>(endpoint).then((data) => !stopped && setState({ data, at: Date.now() }), (e: Error) => !stopped && setState((s) => ({ ...s, error: e.message })));
     };
     run();
     const timer = setInterval(run, everyMs);
     return () => { stopped = true; clearInterval(timer); };
-  }, [path]);
+  }, [endpoint]);
   return state;
 }
 
@@ -391,11 +387,11 @@ interface DeadLetter { id: number; kind: string; queue?: string; causationId: st
 
 function System({ session }: { session: Session }) {
   const admin = session.user.role === 'admin';
-  const health = usePoll<Record<string, unknown>>('/api/socket-bridge/health', 15_000);
-  const dead = usePoll<{ deadLetters: DeadLetter[] }>(admin ? '/api/admin/dead-letters' : undefined, 15_000);
+  const health = usePoll<Record<string, unknown>>(SOCKET_BRIDGE.health, 15_000);
+  const dead = usePoll<{ deadLetters: DeadLetter[] }>(admin ? ADMIN.deadLetters : undefined, 15_000);
   const [retried, setRetried] = useState<Record<number, string>>({});
   const retry = async (id: number) => {
-    const response = await fetch(`/api/admin/dead-letters/${id}/retry`, { method: 'POST', headers: { authorization: `Bearer ${await getAccessToken()}` } });
+    const response = await api.send(ADMIN.retryDeadLetter, { params: { id } });
     const body = await response.json().catch(() => ({})) as { message?: string; error?: { message?: string } };
     setRetried({ ...retried, [id]: response.ok ? body.message ?? 'queued again' : body.error?.message ?? `failed (${response.status})` });
   };

@@ -8,7 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { registerServiceWorker } from '../../ui/runtime.ts';
 import { dropKey, lockOtherTabs } from '../../session/lock.ts';
 import {
-  databaseNameFor, devSession, getAccessToken, homeFor, loadSession, logout, restoreSession, saveSession, SessionError,
+  databaseNameFor, devSession, getAccessToken, homeFor, loadSession, logout, restoreSession, saveSession, SessionError, signInRefusal,
 } from '../../session/session.ts';
 import type { Session } from '../../session/identity.ts';
 import { PasswordSignIn, Reauthenticate } from '../../ui/sign-in.tsx';
@@ -36,10 +36,8 @@ function useSessionCheck(session: Session): { expired?: string } {
     if (!navigator.onLine) return;
     let stopped = false;
     void (async () => {
-      const response = await fetch('/api/auth/me', { headers: { authorization: `Bearer ${await getAccessToken()}` } });
-      if (response.status !== 401) return;
-      const body = await response.json().catch(() => undefined) as { error?: { message?: string } } | undefined;
-      if (!stopped) setState({ expired: body?.error?.message ?? 'The server no longer accepts this sign-in.' });
+      const refusal = await signInRefusal(await getAccessToken());
+      if (refusal !== undefined && !stopped) setState({ expired: refusal });
     })().catch(() => undefined);
     return () => { stopped = true; };
   }, [session.accessToken]);

@@ -12,7 +12,7 @@ import { INCIDENT_PROGRESS, progressBefore } from '../../../shared/schemas/incid
 import type { Incident, Unit } from '../../../shared/schemas/index.ts';
 import { UNIT_FREE_STATUSES } from '../../../shared/schemas/units.ts';
 import { write } from '../../ui/db.ts';
-import { unitIdFor, uuid } from '../../ui/ids.ts';
+import { deviceIds, uuid } from '../../ui/ids.ts';
 import type { Session } from '../../session/identity.ts';
 import { offsetDateTime } from '../../ui/time.ts';
 
@@ -29,7 +29,7 @@ const WORKING: ReadonlySet<string> = new Set(INCIDENT_PROGRESS);
 export async function unitOps(session: Session, existingId: string | undefined, ops: Ops) {
   if (existingId) return write.mutate('units', existingId, ops);
   const callSign = session.user.unitId!;
-  const id = await unitIdFor(session.user.tenantId, callSign);
+  const id = await deviceIds.unitIdFor(session.user.tenantId, callSign);
   return write.upsert('units', { id, tenantId: session.user.tenantId, callSign, status: 'available', statusAt: offsetDateTime() }, ops);
 }
 

@@ -8,7 +8,6 @@ import { deepEqual } from '../../../shared/merge/json.ts';
 import type { JsonSchemaObject } from '../../../shared/schemas/wire-schema.ts';
 import { buildCollectionRegistry, describeSchemaErrors, type CollectionRegistry } from '../../replication/collections.ts';
 import type { WireDocument } from '../../store/types.ts';
-import { deterministicId } from '../ids.ts';
 import type { Change, EffectContext } from '../types.ts';
 
 /** A document as a workflow writes it: the runner adds `rev`, `id` and `tenantId`. */
@@ -27,30 +26,8 @@ export async function read<C extends CollectionName>(ctx: EffectContext, collect
   return alive(collection, await ctx.getDocument(collection, id));
 }
 
-/** The ePCR the CAD stub creates for one unit on one incident; the crew's tablet adopts this UUID. */
-export function stubEpcrId(tenantId: string, incidentId: string, unitId: string): string {
-  return deterministicId('epcr-stub', tenantId, incidentId, unitId);
-}
-
-export function billingRecordId(tenantId: string, epcrId: string): string {
-  return deterministicId('billing', tenantId, epcrId);
-}
-
-export function claimId(tenantId: string, billingId: string): string {
-  return deterministicId('claim', tenantId, billingId);
-}
-
-export function correctionClaimId(tenantId: string, addendumId: string): string {
-  return deterministicId('claim-correction', tenantId, addendumId);
-}
-
-export function ticketIdFor(tenantId: string, orderId: string): string {
-  return deterministicId('ticket', tenantId, orderId);
-}
-
-export function jobIdFor(tenantId: string, ticketId: string): string {
-  return deterministicId('job', tenantId, ticketId);
-}
+/** The derived ids hooks write (one recipe with the device: shared/domain/ids.ts). */
+export { billingRecordId, claimId, correctionClaimId, jobIdFor, stubEpcrId, ticketIdFor } from '../ids.ts';
 
 let registry: CollectionRegistry | undefined;
 
@@ -123,27 +100,8 @@ export function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 }
 
-const OFFSET = /([+-])([0-9]{2}):([0-9]{2})$/;
-
-/** Minutes east of UTC written at the end of an offset date-time, or undefined. */
-export function offsetMinutesOf(value: string | undefined): number | undefined {
-  const match = value ? OFFSET.exec(value) : null;
-  if (!match) return undefined;
-  const minutes = Number(match[2]) * 60 + Number(match[3]);
-  return match[1] === '-' ? -minutes : minutes;
-}
-
-/**
- * `YYYY-MM-DDThh:mm:ss±hh:mm` in the given offset (default: the server's local offset at that
- * instant). Never `Z`: NEMSIS and the schemas refuse it.
- */
-export function offsetDateTime(date: Date, offsetMinutes = -date.getTimezoneOffset()): string {
-  const shifted = new Date(date.getTime() + offsetMinutes * 60_000);
-  const sign = offsetMinutes < 0 ? '-' : '+';
-  const abs = Math.abs(offsetMinutes);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${shifted.toISOString().slice(0, 19)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
-}
+/** Offset date-times are written as the device writes them (shared/domain/time.ts). */
+export { offsetDateTime, offsetMinutesOf } from '../../../shared/domain/time.ts';
 
 /** Serialises async work per key inside this process (two hooks deciding on the same thing). */
 export class KeyedLock {

@@ -2,7 +2,7 @@ import { UNIT_STATUSES } from '../../../shared/schemas/units.ts';
 import { incidentSchema } from '../../../shared/schemas/incidents.ts';
 import { nextRevision } from '../../../shared/revision.ts';
 import { describeSchemaErrors, type CollectionRegistry } from '../../replication/collections.ts';
-import { deterministicId } from '../../hooks/ids.ts';
+import { deterministicId, incidentIdFor, unitIdFor } from '../../hooks/ids.ts';
 import type { Actor, Store, WireDocument } from '../../store/types.ts';
 import { TIMELINE_KEY_BY_STATUS, toOffsetTime, toUnitStatus, type CadInboundEvent } from './events.ts';
 
@@ -10,13 +10,7 @@ export class CadEventError extends Error {}
 
 const TIMELINE_KEYS = new Set(['psapCall', 'dispatchNotified', 'unitNotified', 'dispatchAcknowledged', 'unitEnRoute', 'unitOnScene', 'atPatient', 'unitLeftScene', 'atDestination', 'transferOfCare', 'backInService', 'unitCanceled']);
 
-export function incidentIdFor(tenantId: string, incidentNumber: string): string {
-  return deterministicId('cad-incident', tenantId, incidentNumber);
-}
 
-export function unitIdFor(tenantId: string, callSign: string): string {
-  return deterministicId('unit', tenantId, callSign);
-}
 
 /**
  * Turns one CAD event into document writes through the store, so it replicates to devices and

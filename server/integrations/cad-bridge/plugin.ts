@@ -7,6 +7,7 @@ import { CadBridge, DisabledCadGateway } from './bridge.ts';
 import { CadInbound } from './inbound.ts';
 import { CAD_WATCHED_COLLECTIONS, cadOutboundFor } from './outbound-mapper.ts';
 import { cadBridgeRoutes } from './routes.ts';
+import { SOCKET_BRIDGE_BASE_PATH } from '../../../shared/protocol/index.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,7 +27,7 @@ export interface CadBridgePluginOptions {
 /**
  * The external CAD over socket.io, both ways (when CAD_BACKEND_URL is set): inbound events are
  * written as CAD's changes; committed changes CAD must hear of are mapped into its outbound queue.
- * Also `/api/socket-bridge` (health, reconnect, a dispatcher's REST writes), on or off.
+ * Also `SOCKET_BRIDGE_BASE_PATH` (health, reconnect, a dispatcher's REST writes), on or off.
  */
 export const cadBridgePlugin = fp(async (app: FastifyInstance, options: CadBridgePluginOptions) => {
   const { config } = options;
@@ -56,7 +57,7 @@ export const cadBridgePlugin = fp(async (app: FastifyInstance, options: CadBridg
   await app.register(async (scope) => {
     await scope.register(requireIdentity, { auth: app.authenticator });
     await scope.register(cadBridgeRoutes, { bridge: cadBridge, store });
-  }, { prefix: '/api/socket-bridge' });
+  }, { prefix: SOCKET_BRIDGE_BASE_PATH });
 }, {
   name: 'fieldsync-cad-bridge', fastify: '5.x',
   dependencies: ['fieldsync-store', 'fieldsync-auth', 'fieldsync-hooks', 'fieldsync-sync'],

@@ -1,7 +1,7 @@
 import type { CadInboundEvent } from './events.ts';
 import { AUTH_ERRORS, BEARER, errorResponses, objectOf } from '../../http/route-schema.ts';
 
-/** `/api/socket-bridge` (docs/protocol.md, section 18). */
+/** `SOCKET_BRIDGE_BASE_PATH` (docs/protocol.md, section 18). */
 
 export const bridgeHealthSchema = {
   summary: 'The CAD bridge\'s connection state',

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { Role } from '../../../shared/protocol/index.ts';
+import { ErrorCode, patternOf, SOCKET_BRIDGE, type SocketBridgeSend, type Role } from '../../../shared/protocol/index.ts';
 import { HttpError } from '../../http/errors.ts';
+import { actorOf } from '../../auth/actor.ts';
 import type { Store } from '../../store/types.ts';
 import type { CadBridge } from './bridge.ts';
 import type { CadInboundEvent } from './events.ts';
@@ -9,7 +10,7 @@ import { CHECKED_BY_HANDLER } from '../../http/route-schema.ts';
 import { bridgeHealthSchema, bridgeReconnectSchema, bridgeSendSchema } from './route-schemas.ts';
 
 /** REST path → the CAD event whose data it writes; the change then reaches CAD through the queue. */
-const SEND_ROUTES: Record<string, CadInboundEvent> = {
+const SEND_ROUTES: Record<SocketBridgeSend, CadInboundEvent> = {
   assignment: 'assignment:received',
   'unit-location': 'unit:location:updated',
   'unit-status': 'unit:status:updated',
@@ -19,12 +20,12 @@ const SEND_ROUTES: Record<string, CadInboundEvent> = {
 };
 
 function requireRole(role: Role, allowed: Role[]): void {
-  if (!allowed.includes(role)) throw new HttpError(403, 'FORBIDDEN', `This needs one of the roles ${allowed.join(', ')}; you are ${role}.`);
+  if (!allowed.includes(role)) throw new HttpError(403, ErrorCode.FORBIDDEN, `This needs one of the roles ${allowed.join(', ')}; you are ${role}.`);
 }
 
-/** `/api/socket-bridge/*`: health, reconnect, and the dispatcher's REST to send data CAD must hear of. */
+/** `SOCKET_BRIDGE` (docs/protocol.md §18): health, reconnect, and the dispatcher's REST to send data CAD must hear of. */
 export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: CadBridge | undefined; store: Store }): Promise<void> {
-  app.get('/health', { schema: bridgeHealthSchema }, async (request) => {
+  app.get(SOCKET_BRIDGE.health.route, { schema: bridgeHealthSchema }, async (request) => {
     requireRole(request.identity.role, ['dispatcher', 'admin']);
     if (!options.bridge) {
       return { connected: false, state: 'off', cad_url: null, connection_attempts: 0, event_handlers_registered: 0, last_event_at: null, queued_outbound: 0, last_error: 'CAD_BACKEND_URL is not set; the bridge is off' };
@@ -32,18 +33,19 @@ export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: C
     return options.bridge.health();
   });
 
-  app.post('/reconnect', { schema: bridgeReconnectSchema }, async (request, reply) => {
+  app.post(SOCKET_BRIDGE.reconnect.route, { schema: bridgeReconnectSchema }, async (request, reply) => {
     requireRole(request.identity.role, ['admin']);
-    if (!options.bridge) throw new HttpError(409, 'BRIDGE_OFF', 'The CAD bridge is off (CAD_BACKEND_URL is not set); there is nothing to reconnect.');
+    if (!options.bridge) throw new HttpError(409, ErrorCode.BRIDGE_OFF, 'The CAD bridge is off (CAD_BACKEND_URL is not set); there is nothing to reconnect.');
     options.bridge.reconnect();
     return reply.status(202).send({ reconnecting: true });
   });
 
-  for (const [path, event] of Object.entries(SEND_ROUTES)) {
-    app.post<{ Body: Record<string, unknown> }>(`/${path}`, { schema: bridgeSendSchema(event), ...CHECKED_BY_HANDLER }, async (request, reply) => {
+  for (const [path, event] of Object.entries(SEND_ROUTES) as [SocketBridgeSend, CadInboundEvent][]) {
+    const send = SOCKET_BRIDGE.send(path);
+    app.post<{ Body: Record<string, unknown> }>(send.route, { schema: bridgeSendSchema(event), ...CHECKED_BY_HANDLER }, async (request, reply) => {
       requireRole(request.identity.role, ['dispatcher', 'admin']);
       if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) {
-        throw new HttpError(400, 'BAD_BODY', `POST /api/socket-bridge/${path} takes a JSON object.`);
+        throw new HttpError(400, ErrorCode.BAD_BODY, `POST ${patternOf(send)} takes a JSON object.`);
       }
       const identity = request.identity;
       const writer = new CadInbound(options.store, identity.tenantId, {
@@ -52,7 +54,7 @@ export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: C
       try {
         await writer.apply(event, request.body);
       } catch (error) {
-        if (error instanceof CadEventError) throw new HttpError(400, 'BAD_CAD_EVENT', error.message);
+        if (error instanceof CadEventError) throw new HttpError(400, ErrorCode.BAD_CAD_EVENT, error.message);
         throw error;
       }
       options.bridge?.kick();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { devToken } from '../../../../server/auth/identity.ts';
 import { reconnectDelayMs } from '../../../../server/integrations/cad-bridge/bridge.ts';
-import { incidentIdFor } from '../../../../server/integrations/cad-bridge/inbound.ts';
+import { incidentIdFor } from '../../../../server/hooks/ids.ts';
 import { CadPeer } from '../../../helpers/cad-peer.ts';
 import { createDevice, eventually, type TestDevice } from '../../../helpers/device.ts';
 import { startTestServer, type TestServer } from '../../../helpers/server.ts';

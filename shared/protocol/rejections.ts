@@ -6,16 +6,21 @@
  * 1. Push response header `x-fieldsync-rejections`: a JSON array of `RejectionNotice`, ASCII
  *    only (non-ASCII escaped as \uXXXX), at most ~6 KB; `x-fieldsync-rejections-total` says how
  *    many there were when the header had to be cut short. Present only when something was refused.
- * 2. `GET /api/sync/rejections?since=<id>&limit=<n>`: the durable list of this device's refused
+ * 2. `SYNC.rejections` (`GET …/rejections?since=<id>&limit=<n>`): the durable list of this device's refused
  *    writes (the quarantine entries it caused), oldest first, for a device that lost the
  *    response or wants to show them later. `since` is the `id` of the last entry it has seen.
  *
  * A 403 push answer (`ACCESS_DENIED`, a refused new document: there is no server state to return)
  * carries the same reasons in `error.details[].message`.
  */
-export const REJECTIONS_HEADER = 'x-fieldsync-rejections';
-export const REJECTIONS_TOTAL_HEADER = 'x-fieldsync-rejections-total';
-export const REJECTIONS_PATH = '/api/sync/rejections';
+import type { ErrorCode, NoticeCode, RefusalCode } from './errors.ts';
+
+/**
+ * What a notice's or entry's `code` holds: an access refusal, a notice code, or for sealed rows
+ * an envelope error (`KEY_REVOKED`, …). Typed `string` on the wire types, so that a device reads
+ * a code a newer server adds without failing.
+ */
+export type RejectionCode = RefusalCode | NoticeCode | ErrorCode;
 
 export interface RejectionNotice {
   /** The document the refused row was about. */

@@ -1,0 +1,127 @@
+/**
+ * Every path of the HTTP API, in one place: the server mounts its routes with these (`base` as
+ * the plugin prefix, `route` as the Fastify pattern) and every device client builds its URLs from
+ * them (`pathOf`). Nothing else in the tree spells a path under `/api/`; docs/protocol.md lists
+ * the same routes for people.
+ */
+
+/** Where each capability's routes are mounted. */
+export const SYNC_BASE_PATH = '/api/sync';
+export const AUTH_BASE_PATH = '/api/auth';
+export const ADMIN_BASE_PATH = '/api/admin';
+export const EPCRS_BASE_PATH = '/api/epcrs';
+export const SOCKET_BRIDGE_BASE_PATH = '/api/socket-bridge';
+/** Everything under here is the server's, never an app page (the service worker leaves it alone). */
+export const API_PREFIX = '/api/';
+
+export type HttpMethod = 'GET' | 'POST';
+
+/** The `:name` parameters of a route pattern, e.g. `'/:collection/pull'` → `'collection'`. */
+export type ParamsOf<Route extends string> =
+  Route extends `${string}:${infer Name}/${infer Rest}` ? Name | ParamsOf<`/${Rest}`>
+    : Route extends `${string}:${infer Name}` ? Name
+      : never;
+
+export interface Endpoint<Route extends string = string> {
+  readonly method: HttpMethod;
+  /** The mount prefix (a Fastify plugin's `prefix`). */
+  readonly base: string;
+  /** The pattern below `base`, as Fastify takes it (`/:collection/pull`). */
+  readonly route: Route;
+}
+
+function endpoint<Route extends string>(method: HttpMethod, base: string, route: Route): Endpoint<Route> {
+  return Object.freeze({ method, base, route });
+}
+
+/** Sync: pull, push, scope checks and the durable list of refused writes (docs/protocol.md §7–10). */
+export const SYNC = {
+  pull: endpoint('GET', SYNC_BASE_PATH, '/:collection/pull'),
+  push: endpoint('POST', SYNC_BASE_PATH, '/:collection/push'),
+  outOfScope: endpoint('POST', SYNC_BASE_PATH, '/:collection/out-of-scope'),
+  rejections: endpoint('GET', SYNC_BASE_PATH, '/rejections'),
+} as const;
+
+/** Sign-in (docs/protocol.md §3). */
+export const AUTH = {
+  login: endpoint('POST', AUTH_BASE_PATH, '/login'),
+  refresh: endpoint('POST', AUTH_BASE_PATH, '/refresh'),
+  logout: endpoint('POST', AUTH_BASE_PATH, '/logout'),
+  me: endpoint('GET', AUTH_BASE_PATH, '/me'),
+} as const;
+
+/** Administration (docs/protocol.md §19). */
+export const ADMIN = {
+  users: endpoint('GET', ADMIN_BASE_PATH, '/users'),
+  createUser: endpoint('POST', ADMIN_BASE_PATH, '/users'),
+  revokeUser: endpoint('POST', ADMIN_BASE_PATH, '/users/:id/revoke'),
+  enableUser: endpoint('POST', ADMIN_BASE_PATH, '/users/:id/enable'),
+  devices: endpoint('GET', ADMIN_BASE_PATH, '/devices'),
+  revokeDevice: endpoint('POST', ADMIN_BASE_PATH, '/devices/:id/revoke'),
+  enableDevice: endpoint('POST', ADMIN_BASE_PATH, '/devices/:id/enable'),
+  audit: endpoint('GET', ADMIN_BASE_PATH, '/audit'),
+  deadLetters: endpoint('GET', ADMIN_BASE_PATH, '/dead-letters'),
+  retryDeadLetter: endpoint('POST', ADMIN_BASE_PATH, '/dead-letters/:id/retry'),
+  quarantine: endpoint('GET', ADMIN_BASE_PATH, '/quarantine'),
+} as const;
+
+/** The NEMSIS export of a finalized report (docs/protocol.md §20). */
+export const EPCRS = {
+  nemsisXml: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis.xml'),
+  /** The export check made at finalize (XSD and Schematron results). */
+  nemsisCheck: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis-check'),
+} as const;
+
+/** What a dispatcher may send CAD through the server, by path below the bridge's base. */
+export const SOCKET_BRIDGE_SENDS = ['assignment', 'unit-location', 'unit-status', 'incident-status', 'incident-timestamp', 'transport-completed'] as const;
+export type SocketBridgeSend = (typeof SOCKET_BRIDGE_SENDS)[number];
+
+/** The CAD bridge's REST side (docs/protocol.md §18). */
+export const SOCKET_BRIDGE = {
+  health: endpoint('GET', SOCKET_BRIDGE_BASE_PATH, '/health'),
+  reconnect: endpoint('POST', SOCKET_BRIDGE_BASE_PATH, '/reconnect'),
+  send: (what: SocketBridgeSend) => endpoint('POST', SOCKET_BRIDGE_BASE_PATH, `/${what}`),
+} as const;
+
+/** The full pattern of an endpoint, e.g. `/api/sync/:collection/push` (for messages and docs). */
+export function patternOf(e: Endpoint): string {
+  return e.base + e.route;
+}
+
+/** The path of one call: every `:name` replaced by its (URL-encoded) value. */
+export function pathOf<Route extends string>(e: Endpoint<Route>, ...[params]: ParamsOf<Route> extends never ? [] : [Record<ParamsOf<Route>, string | number>]): string {
+  const values = (params ?? {}) as Record<string, string | number>;
+  return e.base + e.route.replace(/:([A-Za-z_]+)/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`${patternOf(e)} needs a value for :${name}.`);
+    return encodeURIComponent(String(value));
+  });
+}
+
+/**
+ * The parameters of a URL (absolute or a path, with or without a query) if it is a call of this
+ * endpoint, else undefined: for code that sees requests go by (the worker's fetch inspection).
+ */
+export function matchPath<Route extends string>(e: Endpoint<Route>, url: string): Record<ParamsOf<Route>, string> | undefined {
+  const names: string[] = [];
+  const source = patternOf(e).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:([A-Za-z_]+)/g, (_, name: string) => {
+    names.push(name);
+    return '([^/?#]+)';
+  });
+  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]+/i, '').replace(/[?#].*$/, '');
+  const match = new RegExp(`^${source}$`).exec(path);
+  if (!match) return undefined;
+  return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)])) as Record<ParamsOf<Route>, string>;
+}
+
+/** Query parameters of the sync routes. */
+export const SCHEMA_VERSION_PARAM = 'schemaVersion';
+export const SYNC_QUERY = {
+  schemaVersion: SCHEMA_VERSION_PARAM,
+  checkpoint: 'checkpoint',
+  limit: 'limit',
+  /** `conflicts=merge`: the server merges a conflicting row instead of answering with master (a queue replay). */
+  conflicts: 'conflicts',
+  since: 'since',
+} as const;
+export const CONFLICTS_MERGE = 'merge';

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { deviceIds as device } from '../../../client/ui/ids.ts';
+import * as server from '../../../server/hooks/ids.ts';
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('derived ids: the device and the server name the same thing with the same id', () => {
+  it('a unit, a CAD incident and the stub ePCR get one id on the tablet and on the server (else they are duplicated)', async () => {
+    const cases: [string, string, string][] = [
+      [await device.unitIdFor('agency-a', 'M1'), server.unitIdFor('agency-a', 'M1'), 'unit'],
+      [await device.incidentIdFor('agency-a', '2026-000123'), server.incidentIdFor('agency-a', '2026-000123'), 'incident'],
+      [await device.stubEpcrIdFor('agency-a', 'inc-1', 'M1'), server.stubEpcrId('agency-a', 'inc-1', 'M1'), 'stub ePCR'],
+      // Non-ASCII parts hash as UTF-8 on both sides.
+      [await device.unitIdFor('agence-é', 'Médic 7'), server.unitIdFor('agence-é', 'Médic 7'), 'unit, non-ASCII'],
+    ];
+    for (const [onDevice, onServer, what] of cases) {
+      expect(onDevice, what).toBe(onServer);
+      expect(onDevice, what).toMatch(UUID_V4);
+    }
+  });
+
+  it('keeps the ids already stored: the recipe is unchanged (SHA-256 of the NUL-joined parts, shaped as UUID v4)', () => {
+    // Fixed once from the recipe before it moved to shared/domain: a change here renames every derived document.
+    expect(server.deterministicId('unit', 'demo', 'M1')).toBe('7964f9d1-3db8-4ce0-812e-baf9c6567520');
+  });
+
+  it('different parts give different ids, and the parts do not run together', () => {
+    expect(server.unitIdFor('a', 'bc')).not.toBe(server.unitIdFor('ab', 'c'));
+    expect(server.billingRecordId('a', 'e1')).not.toBe(server.claimId('a', 'e1'));
+  });
+});
