@@ -15,7 +15,7 @@ export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 export const CLIENT_DIST = path.join(REPO_ROOT, 'dist/client');
 
 /** What the client build is made from: when any of it is newer than the build, it is rebuilt. */
-export const CLIENT_SOURCES = ['client', 'shared', 'sw', 'vite.config.ts', 'package.json', 'server/hooks/epcr-validation.ts'];
+export const CLIENT_SOURCES = ['client', 'shared', 'sw', 'vite.config.ts', 'package.json', 'shared/domain/epcr-validation.ts'];
 /** Written last by the build (the service worker is made after the apps). */
 const BUILD_MARKER = 'service-worker.js';
 

@@ -11,10 +11,10 @@
  */
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { buildEmsDataSetXml, NemsisExportError, type NemsisAgency } from '../nemsis/emsdataset.ts';
-import { formFieldOf } from '../nemsis/form-fields.ts';
+import { formFieldOf } from '../../shared/nemsis/form-fields.ts';
 import { elementOf, type SchematronFinding } from '../nemsis/schematron.ts';
 import { validateEmsDataSet } from '../nemsis/validate.ts';
-import type { FinalizeProblem } from './epcr-validation.ts';
+import type { FinalizeProblem } from '../../shared/domain/epcr-validation.ts';
 
 export interface ExportCheckDeps {
   agency: NemsisAgency;

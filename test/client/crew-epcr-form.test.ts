@@ -4,7 +4,7 @@
  * report holds nothing typed (so it may be discarded).
  */
 import { describe, expect, it } from 'vitest';
-import { validateEpcrForFinalize } from '../../server/hooks/epcr-validation.ts';
+import { validateEpcrForFinalize } from '../../shared/domain/epcr-validation.ts';
 import type { Epcr, Incident } from '../../shared/schemas/index.ts';
 import { nothingTyped, prefillFromCall } from '../../client/apps/crew/report-content.ts';
 import { ageFromBirth } from '../../client/apps/crew/sections/age.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { dateOfBirthProblem } from '../../client/apps/crew/sections/age.ts';
 import { callDay } from '../../shared/epcr/call-day.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { validateEpcrForFinalize } from '../../server/hooks/epcr-validation.ts';
+import { validateEpcrForFinalize } from '../../shared/domain/epcr-validation.ts';
 
 describe('the call\'s day: one recipe for the tablet and the server', () => {
   it('is the first of the call\'s times as the crew recorded it, else the first vital set', () => {

@@ -220,7 +220,7 @@ describe('a typed value and an automatic stamp (defect 13)', () => {
 
 describe('finalizing with conflicts open', () => {
   it('is refused, naming each field, until the crew resolved them', async () => {
-    const { validateEpcrForFinalize } = await import('../../server/hooks/epcr-validation.ts');
+    const { validateEpcrForFinalize } = await import('../../shared/domain/epcr-validation.ts');
     const base = baseEpcr();
     const master = edit(base, '4-tabA.k1', MEDIC, (d) => { d.narrative.text = 'Chest pain since noon.'; d.patient.lastName = 'Leigh'; });
     const incoming = edit(base, '4-tabB.q7', EMT, (d) => { d.narrative.text = 'Pain began at 11:30.'; d.patient.lastName = 'Lea'; });

@@ -4,7 +4,7 @@
  * form, readable without hovering (tablets have no hover): both values, who wrote each and when,
  * and buttons to keep one or to combine them. The choice is an ordinary edit of the field plus
  * `resolvedAt`/`resolvedBy` on the entry, so it syncs like any edit and the conflict is closed on
- * every device. Finalizing is refused while any is open (server/hooks/epcr-validation.ts), and
+ * every device. Finalizing is refused while any is open (shared/domain/epcr-validation.ts), and
  * each affected field says so in its hint.
  *
  * For field-level markers, `conflictsAt(epcr, path)` and `<ConflictMarker>` can be placed at any

@@ -9,7 +9,7 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { validateEpcrForFinalize } from '../../../server/hooks/epcr-validation.ts';
+import { validateEpcrForFinalize } from '../../../shared/domain/epcr-validation.ts';
 import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
 import type { Path } from '../../worker/api.ts';
 import { ActionError, useAction } from '../../ui/action.tsx';

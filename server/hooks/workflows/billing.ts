@@ -5,7 +5,7 @@
  */
 import { codeOf } from '../../../shared/nemsis/codes.ts';
 import type { BillingRecord, Epcr, WireDoc } from '../../../shared/schemas/index.ts';
-import { TRANSPORTED_BY_THIS_UNIT } from '../epcr-validation.ts';
+import { TRANSPORTED_BY_THIS_UNIT } from '../../../shared/domain/epcr-validation.ts';
 import type { EffectContext } from '../types.ts';
 import { billingRecordId, compact, writeDoc, type Draft } from './support.ts';
 

@@ -31,7 +31,7 @@ export function amendedBillingFields(billing: WireDoc<'billing_records'>, addend
   return amended;
 }
 
-export function changedFields(billing: WireDoc<'billing_records'>, amended: Partial<BillingFields>): string[] {
+export function changedBillingFields(billing: WireDoc<'billing_records'>, amended: Partial<BillingFields>): string[] {
   return (Object.keys(amended) as (keyof BillingFields)[]).filter((key) => !deepEqual(compact({ v: amended[key] }).v, billing[key]));
 }
 
@@ -56,7 +56,7 @@ export function epcrAddendumWorkflow(deps: ClaimDeps): Workflow {
         return;
       }
       const amended = amendedBillingFields(billing, addendum);
-      const changed = changedFields(billing, amended);
+      const changed = changedBillingFields(billing, amended);
       const originalClaimId = claimId(ctx.tenantId, billingId);
       const correctionId = correctionClaimId(ctx.tenantId, addendum.id);
       const originalClaim = await read(ctx, 'claims', originalClaimId);

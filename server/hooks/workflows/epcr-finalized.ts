@@ -13,11 +13,11 @@
  */
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import type { ExportCheck } from '../epcr-export-check.ts';
-import { validateEpcrForFinalize } from '../epcr-validation.ts';
+import { validateEpcrForFinalize } from '../../../shared/domain/epcr-validation.ts';
 import type { Workflow } from '../types.ts';
 import { amendedReport } from './amended-report.ts';
 import { lockedAddenda } from './epcr-nemsis-export.ts';
-import { offsetDateTime, offsetMinutesOf, read, text, writeDoc } from './support.ts';
+import { offsetDateTime, offsetMinutesOf, read, nonBlankText, writeDoc } from './support.ts';
 
 export interface EpcrFinalizedDeps {
   /** Builds and validates the NEMSIS export of a report; absent: no export check (no NEMSIS_DIR). */
@@ -50,7 +50,7 @@ export function epcrFinalizedWorkflow(deps: EpcrFinalizedDeps = {}): Workflow {
       for (let round = 0; round < EXPORT_CHECK_ROUNDS; round++) {
         const stored = await read(ctx, 'epcrs', payload.id);
         if (!stored || stored.status !== 'finalized' || stored.lockedAt) return;
-        const addendumOf = text(stored.addendumOf);
+        const addendumOf = nonBlankText(stored.addendumOf);
         const original = addendumOf ? await read(ctx, 'epcrs', addendumOf) : undefined;
         const now = ctx.now();
         // The export as it would be sent: an addendum's is the report it amends with it laid over.

@@ -7,7 +7,7 @@ import type { Epcr } from '../../../shared/schemas/index.ts';
 import type { Integrations } from '../../integrations/types.ts';
 import type { Workflow } from '../types.ts';
 import { hospitalNoticeBundle } from './fhir.ts';
-import { becameLocked, offsetDateTime, offsetMinutesOf, read, text } from './support.ts';
+import { becameLocked, offsetDateTime, offsetMinutesOf, read, nonBlankText } from './support.ts';
 
 export function epcrHospitalNoticeWorkflow(deps: { integrations: Integrations }): Workflow {
   return {
@@ -21,7 +21,7 @@ export function epcrHospitalNoticeWorkflow(deps: { integrations: Integrations })
     async run(ctx, payload) {
       const epcr = await read(ctx, 'epcrs', payload.id);
       if (!epcr?.lockedAt) return;
-      const destinationCode = text(epcr.disposition?.destinationCode);
+      const destinationCode = nonBlankText(epcr.disposition?.destinationCode);
       if (!destinationCode || !deps.integrations.hospital.hasEndpoint(destinationCode)) {
         ctx.log.debug({ epcrId: epcr.id, destinationCode }, 'destination takes no notices');
         return;

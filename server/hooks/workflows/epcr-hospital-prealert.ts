@@ -12,14 +12,14 @@ import type { Epcr } from '../../../shared/schemas/index.ts';
 import type { Integrations } from '../../integrations/types.ts';
 import type { Change, Workflow } from '../types.ts';
 import { hospitalNoticeBundle } from './fhir.ts';
-import { became, offsetDateTime, offsetMinutesOf, read, text } from './support.ts';
+import { became, offsetDateTime, offsetMinutesOf, read, nonBlankText } from './support.ts';
 
 /** A draft report of a patient on the way to a destination: left the scene, not yet arrived. */
 function transporting(doc: Record<string, unknown>): boolean {
   const epcr = doc as Partial<Epcr>;
   return epcr.status === 'draft' && epcr.lockedAt === undefined && epcr.addendumOf === undefined
-    && text(epcr.times?.unitLeftScene) !== undefined && text(epcr.times?.atDestination) === undefined
-    && text(epcr.disposition?.destinationCode) !== undefined;
+    && nonBlankText(epcr.times?.unitLeftScene) !== undefined && nonBlankText(epcr.times?.atDestination) === undefined
+    && nonBlankText(epcr.disposition?.destinationCode) !== undefined;
 }
 
 export function epcrHospitalPrealertWorkflow(deps: { integrations: Integrations }): Workflow {
@@ -35,7 +35,7 @@ export function epcrHospitalPrealertWorkflow(deps: { integrations: Integrations 
       const epcr = await read(ctx, 'epcrs', payload.id);
       // Arrived or finalized in the meantime: the full notice is the one that matters now.
       if (!epcr || !transporting(epcr as Record<string, unknown>)) return;
-      const destinationCode = text(epcr.disposition?.destinationCode)!;
+      const destinationCode = nonBlankText(epcr.disposition?.destinationCode)!;
       if (!deps.integrations.hospital.hasEndpoint(destinationCode)) {
         ctx.log.debug({ epcrId: epcr.id, destinationCode }, 'destination takes no notices');
         return;

@@ -7,7 +7,7 @@ import { isCodeOf } from '../../../shared/nemsis/codes.ts';
 import type { Epcr, WireDoc } from '../../../shared/schemas/index.ts';
 import type { EffectContext, Workflow } from '../types.ts';
 import { fillEpcrTimes, timesMissingFrom } from './epcr-times.ts';
-import { compact, read, stubEpcrId, text, writeDoc, type Draft } from './support.ts';
+import { compact, read, stubEpcrId, nonBlankText, writeDoc, type Draft } from './support.ts';
 
 
 export function stubFromIncident(
@@ -48,7 +48,7 @@ export function incidentCreatedWorkflow(): Workflow {
     trigger: {
       collection: 'incidents',
       when: (change) => {
-        const unitId = text(change.after['assignedUnitId']);
+        const unitId = nonBlankText(change.after['assignedUnitId']);
         if (!unitId || change.after._deleted) return false;
         return change.before?.['assignedUnitId'] !== unitId;
       },

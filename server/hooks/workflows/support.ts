@@ -96,7 +96,7 @@ export function becameLocked(change: Change, options: { addendum: boolean }): bo
   return became(change, (doc) => typeof doc['lockedAt'] === 'string');
 }
 
-export function text(value: unknown): string | undefined {
+export function nonBlankText(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 }
 

@@ -12,7 +12,7 @@ import { INCIDENT_PROGRESS } from '../../../shared/schemas/incidents.ts';
 import { UNIT_FREE_STATUSES } from '../../../shared/schemas/units.ts';
 import type { Workflow } from '../types.ts';
 import { unitByCallSign } from './incident-created.ts';
-import { read, text, writeDoc } from './support.ts';
+import { read, nonBlankText, writeDoc } from './support.ts';
 import { STATUS_TIMES } from './unit-status.ts';
 
 type IncidentStatus = Incident['status'];
@@ -48,7 +48,7 @@ export function unitStatusEventWorkflow(): Workflow {
       const event = await read(ctx, 'unit_status_events', payload.id);
       if (!event) return;
       const unit = await unitByCallSign(ctx, event.unitId);
-      const incidentId = text(event.incidentId) ?? text(unit?.currentIncidentId);
+      const incidentId = nonBlankText(event.incidentId) ?? nonBlankText(unit?.currentIncidentId);
       const key = STATUS_TIMES[event.status];
       if (incidentId) {
         if (!(await read(ctx, 'incidents', incidentId))) {

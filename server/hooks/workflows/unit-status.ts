@@ -8,7 +8,7 @@ import type { Unit } from '../../../shared/schemas/index.ts';
 import { UNIT_FREE_STATUSES } from '../../../shared/schemas/units.ts';
 import type { Change, Workflow } from '../types.ts';
 import type { Timeline } from './epcr-times.ts';
-import { offsetDateTime, read, text, writeDoc } from './support.ts';
+import { offsetDateTime, read, nonBlankText, writeDoc } from './support.ts';
 
 type UnitStatus = NonNullable<Unit['status']>;
 
@@ -36,11 +36,11 @@ export function unitStatusFromCrewDevice(change: Pick<Change, 'collection' | 'ac
 
 /** The incident a status change belongs to: a unit coming free may already have dropped it. */
 function incidentOf(after: Record<string, unknown>, before: Record<string, unknown> | undefined): string | undefined {
-  const current = text(after['currentIncidentId']);
+  const current = nonBlankText(after['currentIncidentId']);
   if (current) return current;
   const status = after['status'];
   if ((status === 'available' || status === 'cancelled') && before && !UNIT_FREE_STATUSES.has(String(before['status']))) {
-    return text(before['currentIncidentId']);
+    return nonBlankText(before['currentIncidentId']);
   }
   return undefined;
 }
@@ -70,11 +70,11 @@ export function unitStatusWorkflow(): Workflow {
     async run(ctx, payload) {
       const status = payload.data?.['status'] as UnitStatus;
       const key = STATUS_TIMES[status];
-      const incidentId = text(payload.data?.['incidentId']);
+      const incidentId = nonBlankText(payload.data?.['incidentId']);
       if (!key || !incidentId) return;
-      const at = text(payload.data?.['statusAt']) ?? offsetDateTime(ctx.now());
+      const at = nonBlankText(payload.data?.['statusAt']) ?? offsetDateTime(ctx.now());
       // Incidents name their unit by call sign, as CAD and crew tokens do.
-      const unitId = text(payload.data?.['callSign']) ?? payload.id;
+      const unitId = nonBlankText(payload.data?.['callSign']) ?? payload.id;
       if (!(await read(ctx, 'incidents', incidentId))) {
         ctx.log.warn({ unitId, incidentId }, 'unit status names an incident this server does not have; nothing stamped');
         return;

@@ -1,11 +1,11 @@
 /**
- * The map from export elements to the crew's fields (server/nemsis/form-fields.ts) is complete for
+ * The map from export elements to the crew's fields (shared/nemsis/form-fields.ts) is complete for
  * what the export writes from a report, and every field it names is a field of the ePCR schema,
  * so a refused finalize always points at something the crew can open.
  */
 import { describe, expect, it } from 'vitest';
 import { buildEmsDataSetXml } from '../../../server/nemsis/emsdataset.ts';
-import { formFieldOf, mappedElements } from '../../../server/nemsis/form-fields.ts';
+import { formFieldOf, mappedElements } from '../../../shared/nemsis/form-fields.ts';
 import { epcrSchema } from '../../../shared/schemas/epcrs.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import { agency, motorVehicleCollisionEpcr, overdoseEpcr } from './fixtures.ts';

@@ -69,7 +69,7 @@ export interface Words {
 const ELEMENT = /\s*\(?\b(e[A-Z][A-Za-z]+\.[0-9]{2})\)?/;
 
 /**
- * A finalize problem (server/hooks/epcr-validation.ts) as the crew reads it: the element id moved
+ * A finalize problem (shared/domain/epcr-validation.ts) as the crew reads it: the element id moved
  * to the small print, "is required to finalize" said plainly.
  * `Type of service requested (eResponse.05) is required to finalize` → `Type of service requested: needed to finalize.`
  */

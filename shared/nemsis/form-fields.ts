@@ -9,7 +9,7 @@
  * order). test/server/nemsis/form-fields.test.ts checks that every element the export writes from
  * the report is listed here.
  */
-import type { Epcr } from '../../shared/schemas/index.ts';
+import type { Epcr } from '../schemas/index.ts';
 
 export interface FormField {
   /** Path name of the ePCR field, e.g. `dispatch.priority` or `vitals[v1].systolic`. */

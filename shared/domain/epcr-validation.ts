@@ -17,12 +17,12 @@
  *   after the day of the call; the clock is the caller's (`context.now`), so this stays pure.
  * - An addendum needs a reason and must amend a locked report.
  */
-import { callDay } from '../../shared/epcr/call-day.ts';
-import { codedFieldProblems, codeProblemWords } from '../../shared/epcr/coded-fields.ts';
-import { codeOf, codesOf } from '../../shared/nemsis/codes.ts';
+import { callDay } from '../epcr/call-day.ts';
+import { codedFieldProblems, codeProblemWords } from '../epcr/coded-fields.ts';
+import { codeOf, codesOf } from '../nemsis/codes.ts';
 import { formFieldOf } from '../nemsis/form-fields.ts';
-import { holdsBothVersions, openConflicts } from '../../shared/merge/index.ts';
-import type { Epcr } from '../../shared/schemas/index.ts';
+import { holdsBothVersions, openConflicts } from '../merge/index.ts';
+import type { Epcr } from '../schemas/index.ts';
 
 export interface FinalizeProblem {
   /** Dotted path of the ePCR field to fix, e.g. `patient.lastName`. */

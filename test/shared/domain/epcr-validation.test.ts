@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { validateEpcrForFinalize } from '../../../server/hooks/epcr-validation.ts';
+import { validateEpcrForFinalize } from '../../../shared/domain/epcr-validation.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
-import { cancelledPriorToArrivalEpcr, manyVitalsEpcr, motorVehicleCollisionEpcr, overdoseEpcr } from '../nemsis/fixtures.ts';
+import { cancelledPriorToArrivalEpcr, manyVitalsEpcr, motorVehicleCollisionEpcr, overdoseEpcr } from '../../server/nemsis/fixtures.ts';
 
 const paths = (epcr: Epcr, original?: Epcr) => validateEpcrForFinalize(epcr, { original }).map((p) => p.path);
 
