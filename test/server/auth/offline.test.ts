@@ -20,7 +20,7 @@ const DEVICE = 'tab-offline';
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ accessTokenTtlSeconds: 2 });
+  server = await startTestServer({ accessTokenTtlSeconds: 5 });
   await server.app.auth.createUser(A, { username: 'medic', password: PASSWORD, role: 'crew', unitId: 'M1' });
 }, 30_000);
 afterAll(async () => { await server.close(); });
@@ -40,11 +40,16 @@ describe('an expired token, offline work, and signing in again', () => {
       const toBeLocked = newEpcr(A, 'M1', { narrative: { text: 'will be finalized' }, status: 'finalized', times: { unitNotified: '2026-11-22T13:50:00-05:00' } });
       await writer.insert('epcrs', report);
       await writer.insert('epcrs', toBeLocked);
+      // Signed in again just before the first sync needs it: on a loaded machine, opening the
+      // database can outlast a short token, and this phase is about a token that still works.
+      current = (await login(server, A, 'medic', PASSWORD, DEVICE)).accessToken;
       await sync.awaitInSync();
       expect(await stored(server.app.store, 'epcrs', A, report.id)).toBeDefined();
 
-      // The token expires (TTL 2 s) while the crew keeps documenting.
-      await new Promise((r) => setTimeout(r, 3100));
+      // The token expires (TTL 5 s) while the crew keeps documenting: wait until its `exp` has
+      // passed (whole seconds), however long the first sync took.
+      const expiresAtMs = (JSON.parse(Buffer.from(current.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp * 1000;
+      await new Promise((r) => setTimeout(r, Math.max(0, expiresAtMs - Date.now()) + 1100));
       const fresh = Array.from({ length: 5 }, (_, i) => newEpcr(A, 'M1', { narrative: { text: `offline report ${i}` } }));
       await writer.bulkInsert('epcrs', fresh);
       await writer.bulkInsert('gps_points', Array.from({ length: 20 }, (_, i) => newGpsPoint(A, 'M1', i)));
