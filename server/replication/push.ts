@@ -80,6 +80,11 @@ export interface PushRouteOptions {
  */
 export function registerPushRoute(app: FastifyInstance, registry: CollectionRegistry, store: Store, options: PushRouteOptions): void {
   const { access, policies, decoded } = options;
+  // Each collection's policies, picked once: a collection no policy judges asks none per row.
+  const policiesOf = new Map<string, WritePolicy[]>();
+  for (const policy of policies) {
+    for (const collection of policy.collections) policiesOf.set(collection, [...(policiesOf.get(collection) ?? []), policy]);
+  }
   app.post<{ Params: { collection: string }; Querystring: Record<string, string | undefined> }>(SYNC.push.route, { schema: pushSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     const spec = resolveCollection(registry, request.params.collection);
     // A service worker replaying a queue asks the server to merge conflicts instead of returning them.
@@ -114,7 +119,7 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
     let batch: PushDecisions;
     let result;
     for (;;) {
-      batch = new PushDecisions(spec, identity, access, policies, history, related, mergeConflicts);
+      batch = new PushDecisions(spec, identity, access, policiesOf.get(spec.name) ?? [], history, related, mergeConflicts);
       const decisions = batch;
       const requests: WriteRequest[] = [];
       for (const row of rows) {

@@ -24,6 +24,11 @@ export interface WritePolicy {
   /** For errors and logs. */
   readonly name: string;
   /**
+   * The collections whose rows this policy judges; push asks it about no other. Declared, not
+   * tested inside `decide`, so a push of a collection no policy judges (a GPS batch) asks none.
+   */
+  readonly collections: readonly string[];
+  /**
    * Ids of the documents this policy may write instead of the row (`PolicyRefusal.instead`),
    * asked before the batch's transaction: they are decided in it, right after the row, so no
    * other writer can race them. An instead-document whose id was not reserved is a bug (500).

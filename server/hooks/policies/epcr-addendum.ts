@@ -20,6 +20,7 @@ const EPCRS = 'epcrs';
  */
 export const epcrAddendumPolicy: WritePolicy = {
   name: 'epcr-addendum',
+  collections: [EPCRS],
   reserve: (write) => (mayAmend(write) ? [addendumIdOf(write)] : []),
   decide(input: PolicyDecisionInput): PolicyRefusal | undefined {
     const { verdict, stored } = input;

@@ -26,6 +26,7 @@ const notesOf = (doc: WireDocument) => String(doc['notes'] ?? '');
 
 const noShouting: WritePolicy = {
   name: 'no-shouting',
+  collections: ['incidents'],
   decide: (write) => (write.collection === 'incidents' && notesOf(write.incoming).includes('SHOUT')
     ? { rejection: { code: 'NO_SHOUTING', reason: 'notes may not shout; write them again calmly' } }
     : undefined),
@@ -34,6 +35,7 @@ const noShouting: WritePolicy = {
 /** Keeps a refused change as a copy beside the original (as the ePCR addendum does). */
 const keepAsCopy: WritePolicy = {
   name: 'keep-as-copy',
+  collections: ['incidents'],
   reserve: (write) => (write.collection === 'incidents' && write.assumed ? [derivedId(`copy|${write.id}|${String(write.incoming['rev'])}`)] : []),
   decide(write) {
     if (write.collection !== 'incidents' || !write.stored || !notesOf(write.incoming).includes('COPY')) return undefined;
@@ -46,6 +48,7 @@ const keepAsCopy: WritePolicy = {
 /** Breaks the contract: writes a document it did not reserve. */
 const rogue: WritePolicy = {
   name: 'rogue',
+  collections: ['incidents'],
   decide: (write) => (notesOf(write.incoming).includes('ROGUE')
     ? { rejection: { code: 'ROGUE', reason: 'rogue' }, instead: [{ ...write.incoming, id: derivedId(`rogue|${write.id}`) }] }
     : undefined),
@@ -54,6 +57,7 @@ const rogue: WritePolicy = {
 /** Never reached for what `noShouting` already refused: the first opinion decides. */
 const second: WritePolicy = {
   name: 'second',
+  collections: ['incidents'],
   decide: (write) => (notesOf(write.incoming).includes('SHOUT') ? { rejection: { code: 'SECOND', reason: 'second' } } : undefined),
 };
 
