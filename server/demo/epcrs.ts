@@ -4,12 +4,16 @@
  * epcr-finalized workflow validates and locks it, and epcr-billing makes its billing record.
  * Its id is the stub id of (D-1001, M1), so incident-created finds it and makes no second report.
  */
+import { codeOf } from '../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { stubEpcrId } from '../hooks/workflows/support.ts';
 import { CITY, CITY_GNIS, locationOf, PLACES } from './places.ts';
 import { closedCallTimes, closedIncidentId, CLOSED_INCIDENT } from './incidents.ts';
 import { minutesAgo } from './clock.ts';
 import { createIfMissing, type DemoSeedContext, type SeedDoc } from './write.ts';
+
+/** Demo codes are looked up by their NEMSIS label, as the apps' pick-lists do (never typed as numbers). */
+const ALERT = codeOf('eVitals.26', 'Alert');
 
 export const finishedEpcrId = (tenantId: string) => stubEpcrId(tenantId, closedIncidentId(tenantId), 'M1');
 
@@ -21,33 +25,35 @@ export function finishedEpcr(tenantId: string, now: Date): SeedDoc<'epcrs'> {
     record: { pcrNumber: `${times.unitNotified.slice(0, 10)}-0001` },
     response: {
       agencyNumber: 'DEMO-001', incidentNumber: CLOSED_INCIDENT, responseNumber: `${CLOSED_INCIDENT}.1`,
-      serviceType: '2205001', unitCapability: '2207015', vehicleNumber: 'DEMO-M1', callSign: 'M1', responseMode: '2223001',
+      serviceType: codeOf('eResponse.05', 'Emergency Response (Primary Response Area)'), unitCapability: codeOf('eResponse.07', 'Ground Transport (ALS Equipped)'),
+      vehicleNumber: 'DEMO-M1', callSign: 'M1', responseMode: codeOf('eResponse.23', 'Emergent (Immediate Response)'),
     },
-    dispatch: { reason: '2301021', priority: '2305001', cadRecordId: 'CAD-24-1001', complaint: 'Chest pain, 67 y/o male, diaphoretic' },
+    dispatch: { reason: codeOf('eDispatch.01', 'Chest Pain (Non-Traumatic)'), priority: codeOf('eDispatch.05', 'Critical'), cadRecordId: 'CAD-24-1001', complaint: 'Chest pain, 67 y/o male, diaphoretic' },
     times,
     scene: {
       address: { street: PLACES.closedCall.street, city: CITY_GNIS, state: CITY.state, zip: CITY.zip, county: CITY.county },
       location: locationOf(PLACES.closedCall), numberOfPatients: 1, locationType: 'Y92.009',
     },
     patient: {
-      firstName: 'Walter', lastName: 'Demo', dateOfBirth: '1959-04-18', age: 67, ageUnits: '2516009', sex: '9919003',
+      firstName: 'Walter', lastName: 'Demo', dateOfBirth: '1959-04-18', age: 67, ageUnits: codeOf('ePatient.16', 'Years'), sex: codeOf('ePatient.25', 'Male'),
       address: { street: '57 Main Street', apartment: '3', city: CITY_GNIS, state: CITY.state, zip: CITY.zip, county: CITY.county },
     },
     situation: {
-      possibleInjury: '9922001', chiefComplaint: 'Chest pain', primarySymptom: 'R07.9', primaryImpression: 'I20.9', acuity: '2813003',
+      possibleInjury: codeOf('eSituation.02', 'No'), chiefComplaint: 'Chest pain', primarySymptom: 'R07.9', primaryImpression: 'I20.9', acuity: codeOf('eSituation.13', 'Emergent (Yellow)'),
     },
     vitals: [
-      { id: 'v1', takenAt: at(178), systolic: 162, diastolic: 94, heartRate: 104, respiratoryRate: 22, spo2: 94, pain: 8, avpu: '3326001' },
-      { id: 'v2', takenAt: at(168), systolic: 148, diastolic: 88, heartRate: 96, respiratoryRate: 18, spo2: 97, pain: 5, avpu: '3326001' },
+      { id: 'v1', takenAt: at(178), systolic: 162, diastolic: 94, heartRate: 104, respiratoryRate: 22, spo2: 94, pain: 8, avpu: ALERT },
+      { id: 'v2', takenAt: at(168), systolic: 148, diastolic: 88, heartRate: 96, respiratoryRate: 18, spo2: 97, pain: 5, avpu: ALERT },
     ],
     narrative: { text: 'Demo report. 67 y/o M, substernal chest pain 30 min, diaphoretic. 12-lead without STEMI. Transported emergent to Danbury Hospital ED, care transferred to RN.' },
     disposition: {
       destinationName: 'Danbury Hospital', destinationCode: '070033',
       destinationAddress: { street: PLACES.hospital.street, city: CITY_GNIS, state: '09', zip: CITY.zip, county: CITY.county },
-      destinationType: '4221003', unitDisposition: '4227001', patientEvaluationCare: '4228001', crewDisposition: '4229001',
-      transportDisposition: '4230001', preArrivalAlert: '4224001', loadedMiles: 1.4,
+      destinationType: codeOf('eDisposition.21', 'Hospital-Emergency Department'), unitDisposition: codeOf('eDisposition.27', 'Patient Contact Made'),
+      patientEvaluationCare: codeOf('eDisposition.28', 'Patient Evaluated and Care Provided'), crewDisposition: codeOf('eDisposition.29', 'Initiated and Continued Primary Care'),
+      transportDisposition: codeOf('eDisposition.30', 'Transport by This EMS Unit (This Crew Only)'), preArrivalAlert: codeOf('eDisposition.24', 'No'), loadedMiles: 1.4,
     },
-    payment: { primaryMethod: '2601005', serviceLevel: '2650003', insuranceCompany: 'Medicare', memberId: '1EG4TE5MK72' },
+    payment: { primaryMethod: codeOf('ePayment.01', 'Medicare'), serviceLevel: codeOf('ePayment.50', 'ALS, Level 1 Emergency'), insuranceCompany: 'Medicare', memberId: '1EG4TE5MK72' },
   };
   return report;
 }

@@ -3,6 +3,7 @@
  * with M1 en route (incident-created makes M1's ePCR stub from it), D-1003 new and unassigned
  * for dispatch to assign.
  */
+import { codeOf } from '../../shared/nemsis/codes.ts';
 import { incidentIdFor } from '../hooks/ids.ts';
 import { minutesAgo } from './clock.ts';
 import { addressOf, locationOf, PLACES } from './places.ts';
@@ -29,21 +30,21 @@ export async function seedIncidents(ctx: DemoSeedContext): Promise<void> {
   const { tenantId, now } = ctx;
   await createIfMissing(ctx, 'incidents', {
     id: closedIncidentId(tenantId), incidentNumber: CLOSED_INCIDENT, cadRecordId: 'CAD-24-1001', type: 'Medical',
-    complaint: 'Chest pain, 67 y/o male, diaphoretic', priority: '2305001',
+    complaint: 'Chest pain, 67 y/o male, diaphoretic', priority: codeOf('eDispatch.05', 'Critical'),
     address: addressOf(PLACES.closedCall), location: locationOf(PLACES.closedCall),
     assignedUnitId: 'M1', status: 'closed', timeline: closedCallTimes(now), transportCompleted: true,
     closedAt: minutesAgo(now, 139), closeReason: 'Patient transported to Danbury Hospital', closedBy: 'Dispatcher',
   });
   await createIfMissing(ctx, 'incidents', {
     id: activeIncidentId(tenantId), incidentNumber: ACTIVE_INCIDENT, cadRecordId: 'CAD-24-1002', type: 'Medical',
-    complaint: 'Difficulty breathing, history of COPD', priority: '2305001',
+    complaint: 'Difficulty breathing, history of COPD', priority: codeOf('eDispatch.05', 'Critical'),
     address: { ...addressOf(PLACES.activeCall), crossStreet: 'Padanaram Road' }, location: locationOf(PLACES.activeCall),
     assignedUnitId: 'M1', status: 'dispatched',
     timeline: { psapCall: minutesAgo(now, 7), dispatchNotified: minutesAgo(now, 6), unitNotified: minutesAgo(now, 5), dispatchAcknowledged: minutesAgo(now, 4), unitEnRoute: minutesAgo(now, 3) },
   });
   await createIfMissing(ctx, 'incidents', {
     id: incidentIdFor(tenantId, NEW_INCIDENT), incidentNumber: NEW_INCIDENT, cadRecordId: 'CAD-24-1003', type: 'Medical',
-    complaint: 'Fall at home, 82 y/o female, hip pain', priority: '2305003',
+    complaint: 'Fall at home, 82 y/o female, hip pain', priority: codeOf('eDispatch.05', 'Emergent'),
     address: addressOf(PLACES.newCall), location: locationOf(PLACES.newCall),
     status: 'new', timeline: { psapCall: minutesAgo(now, 1) },
   });

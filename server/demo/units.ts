@@ -3,6 +3,7 @@
  * the calls (incident-created copies the unit's call sign and capability into the stub); M1 then
  * takes the active call, as CAD's assignment does.
  */
+import { codeOf } from '../../shared/nemsis/codes.ts';
 import { unitIdFor } from '../hooks/ids.ts';
 import { minutesAgo } from './clock.ts';
 import { activeIncidentId } from './incidents.ts';
@@ -13,15 +14,15 @@ import { M1_TRACK } from './gps.ts';
 export async function seedUnits(ctx: DemoSeedContext): Promise<void> {
   const { tenantId, now } = ctx;
   await createIfMissing(ctx, 'units', {
-    id: unitIdFor(tenantId, 'M1'), callSign: 'M1', capability: '2207015', status: 'available', statusAt: minutesAgo(now, 30),
+    id: unitIdFor(tenantId, 'M1'), callSign: 'M1', capability: codeOf('eResponse.07', 'Ground Transport (ALS Equipped)'), status: 'available', statusAt: minutesAgo(now, 30),
     lastPosition: locationOf(PLACES.station1), lastPositionAt: minutesAgo(now, 6), crewNames: ['J. Alvarez, Paramedic', 'S. Brooks, EMT'],
   });
   await createIfMissing(ctx, 'units', {
-    id: unitIdFor(tenantId, 'M2'), callSign: 'M2', capability: '2207015', status: 'available', statusAt: minutesAgo(now, 55),
+    id: unitIdFor(tenantId, 'M2'), callSign: 'M2', capability: codeOf('eResponse.07', 'Ground Transport (ALS Equipped)'), status: 'available', statusAt: minutesAgo(now, 55),
     lastPosition: locationOf(PLACES.station2), lastPositionAt: minutesAgo(now, 2), crewNames: ['R. Chen, Paramedic', 'D. Moore, EMT'],
   });
   await createIfMissing(ctx, 'units', {
-    id: unitIdFor(tenantId, 'M3'), callSign: 'M3', capability: '2207017', status: 'staged', statusAt: minutesAgo(now, 20),
+    id: unitIdFor(tenantId, 'M3'), callSign: 'M3', capability: codeOf('eResponse.07', 'Ground Transport (BLS Equipped)'), status: 'staged', statusAt: minutesAgo(now, 20),
     lastPosition: locationOf(PLACES.m3Post), lastPositionAt: minutesAgo(now, 1), crewNames: ['K. Patel, EMT', 'L. Novak, EMT'],
   });
 }
