@@ -1,2 +1,0 @@
-export * from './rules.ts';
-export * from './policy.ts';
