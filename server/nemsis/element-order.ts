@@ -7,7 +7,7 @@
  * to list values in, and uses the presence flags to decide what happens to an absent value:
  *
  *   'name M'  Mandatory: must carry a value; NEMSIS allows no NOT value, so export fails without one.
- *   'name R'  always present: written xsi:nil="true" NV="7701003" (Not Recorded) when it has no
+ *   'name R'  always present: written xsi:nil="true" with the Not Recorded Not Value when it has no
  *             value; for a group, written with its own required children filled the same way.
  *             Includes the two national "Required" elements the XSD leaves at minOccurs 0
  *             (ePatient.13, ePatient.25), because national usage, not minOccurs, decides that.
