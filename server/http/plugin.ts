@@ -4,6 +4,7 @@ import { Server as SocketServer } from 'socket.io';
 import type { ServerConfig } from '../config.ts';
 import { installHardening, socketIoOriginOptions } from '../auth/hardening.ts';
 import { installErrorHandling } from './errors.ts';
+import { jsonDepthLimit } from './json-depth.ts';
 import { requestDecompression } from './request-decompression.ts';
 
 declare module 'fastify' {
@@ -14,16 +15,17 @@ declare module 'fastify' {
 }
 
 export interface HttpPluginOptions {
-  config: Pick<ServerConfig, 'corsOrigins' | 'bodyLimitBytes'>;
+  config: Pick<ServerConfig, 'corsOrigins' | 'bodyLimitBytes' | 'jsonMaxDepth'>;
 }
 
 /**
  * What every request and socket meets before a capability sees it: the request id echoed back,
- * one error shape, security headers, CORS, the rate limiter, gzip request bodies, and the
+ * one error shape, security headers, CORS, the rate limiter, gzip request bodies, a nesting
+ * limit on JSON bodies, and the
  * socket.io server the realtime capabilities attach their namespaces to.
  */
 export const httpPlugin = fp(async (app: FastifyInstance, options: HttpPluginOptions) => {
-  const { corsOrigins, bodyLimitBytes } = options.config;
+  const { corsOrigins, bodyLimitBytes, jsonMaxDepth } = options.config;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -33,6 +35,8 @@ export const httpPlugin = fp(async (app: FastifyInstance, options: HttpPluginOpt
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   await installHardening(app, { corsOrigins });
   await app.register(requestDecompression, { maxDecompressedBytes: bodyLimitBytes });
+  // After decompression: it reads the decompressed text.
+  await app.register(jsonDepthLimit, { maxDepth: jsonMaxDepth });
 
   const io = new SocketServer(app.server, { serveClient: false, maxHttpBufferSize: 1e6, ...socketIoOriginOptions(corsOrigins) });
   app.decorate('io', io);

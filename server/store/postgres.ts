@@ -4,6 +4,7 @@ import { CommitNotifier } from './commit-notifier.ts';
 import { auditHash, GENESIS_HASH } from './audit-chain.ts';
 import type { DecidedWrite, QuarantinedRequest } from './decisions.ts';
 import { checkedPlanner } from './outbox-planner.ts';
+import { quarantineJson, storableText } from './document-json.ts';
 import type { OutboxPlanner } from './types.ts';
 import { applyWriteBatch, type AppliedBatch, type WriteTransaction } from './write-path.ts';
 import type {
@@ -150,11 +151,11 @@ export class PostgresStore implements Store {
   async quarantine(collection: string, tenantId: string, actor: Actor, items: { id: string; reason: string; doc: unknown }[]): Promise<void> {
     await this.transaction(async (tx) => {
       const write = new WriteStatement(this.t, tx);
-      write.putQuarantine(collection, tenantId, actor, items.map((item) => ({ id: item.id, reason: item.reason, json: JSON.stringify(item.doc) })));
+      write.putQuarantine(collection, tenantId, actor, items.map((item) => ({ id: storableText(item.id), reason: storableText(item.reason), json: quarantineJson(item.doc) })));
       // The next write of the same transaction (group commit) chains onto this entry.
       write.appendAudit([{
         tenantId, action: 'quarantine', actor, collection,
-        documents: items.map((i) => ({ id: i.id })), details: { reasons: items.map((i) => i.reason) },
+        documents: items.map((i) => ({ id: storableText(i.id) })), details: { reasons: items.map((i) => storableText(i.reason)) },
       }]);
       await write.run(this, tx.client);
     });
