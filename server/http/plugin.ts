@@ -6,6 +6,7 @@ import { installHardening, socketIoOriginOptions } from '../auth/hardening.ts';
 import { installErrorHandling } from './errors.ts';
 import { jsonDepthLimit } from './json-depth.ts';
 import { requestDecompression } from './request-decompression.ts';
+import { limitSocketMessages } from './socket-rate-limit.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,7 +16,7 @@ declare module 'fastify' {
 }
 
 export interface HttpPluginOptions {
-  config: Pick<ServerConfig, 'corsOrigins' | 'bodyLimitBytes' | 'jsonMaxDepth'>;
+  config: Pick<ServerConfig, 'corsOrigins' | 'bodyLimitBytes' | 'jsonMaxDepth' | 'socketMessageLimit' | 'socketMessageWindowMs'>;
 }
 
 /**
@@ -40,6 +41,7 @@ export const httpPlugin = fp(async (app: FastifyInstance, options: HttpPluginOpt
 
   const io = new SocketServer(app.server, { serveClient: false, maxHttpBufferSize: 1e6, ...socketIoOriginOptions(corsOrigins) });
   app.decorate('io', io);
+  limitSocketMessages(io, { limit: options.config.socketMessageLimit, windowMs: options.config.socketMessageWindowMs, log: app.log.child({ component: 'socket-limit' }) });
   // Upgraded websocket connections are not the HTTP server's to close: end them before it
   // closes, or closing waits for them forever. The namespaces' owners detach on close.
   app.addHook('preClose', async () => {
