@@ -1,6 +1,8 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { io } from 'socket.io-client';
 import { devToken } from '../../../server/auth/identity.ts';
+import { STREAM_EVENTS, STREAM_NAMESPACE } from '../../../shared/protocol/index.ts';
 import { epcrSchema } from '../../../shared/schemas/index.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
@@ -79,6 +81,27 @@ describe('slow and idle connections are closed within their limits while /health
     expect(healthAnswers).toBeGreaterThan(3);
     expect(healthFailures).toBe(0);
   }, 30_000);
+});
+
+describe('live sockets are not slow requests', () => {
+  it('a quiet websocket on /sync outlives every one of these limits and is still served', async () => {
+    const socket = io(`${server.url}${STREAM_NAMESPACE}`, { transports: ['websocket'], reconnection: false, auth: { token } });
+    try {
+      await new Promise((resolve, reject) => {
+        socket.once('connect', () => resolve(undefined));
+        socket.once('connect_error', reject);
+      });
+      let disconnected = '';
+      socket.on('disconnect', (reason) => { disconnected = reason; });
+      // Quiet for longer than the idle limit (3 s), with no ping in between (socket.io pings every 25 s).
+      await new Promise((resolve) => setTimeout(resolve, LIMITS.connectionIdleTimeoutMs + 1500));
+      expect(disconnected).toBe('');
+      const ack = await socket.timeout(10_000).emitWithAck(STREAM_EVENTS.subscribe, { collections: { epcrs: epcrSchema.version } }) as { ok: boolean };
+      expect(ack.ok).toBe(true);
+    } finally {
+      socket.close();
+    }
+  });
 });
 
 describe('the connection cap', () => {
