@@ -188,6 +188,17 @@ export class AuthService implements Authenticator {
     return { ...await this.tokenPair(user, input.deviceId, sessionId, refresh.token, now), transportKey };
   }
 
+  /**
+   * Whether the user last signed in on this device, which is not revoked: the global sign-in limit
+   * lets such a sign-in through (a spray's made-up device ids are not known). Two indexed lookups,
+   * no password check.
+   */
+  isKnownDevice(tenantId: string, username: string, deviceId: string): boolean {
+    const user = USERNAME.test(username) ? this.options.identities.findUserByName(tenantId, username) : undefined;
+    const device = user ? this.options.identities.getDevice(tenantId, deviceId) : undefined;
+    return device !== undefined && device.lastUserId === user!.id && device.revokedAt === undefined;
+  }
+
   async refresh(input: { refreshToken: string; deviceId: string }): Promise<TokenPair> {
     const { identities } = this.options;
     const parsed = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(input.refreshToken);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Server as SocketServer } from 'socket.io';
 import type { ServerConfig } from '../config.ts';
-import { installHardening, socketIoOriginOptions } from '../auth/hardening.ts';
+import { installHardening, socketIoOriginOptions, type HardeningOptions } from '../auth/hardening.ts';
 import { installErrorHandling } from './errors.ts';
 import { requestDecompression } from './request-decompression.ts';
 
@@ -14,7 +14,9 @@ declare module 'fastify' {
 }
 
 export interface HttpPluginOptions {
-  config: Pick<ServerConfig, 'corsOrigins' | 'bodyLimitBytes'>;
+  config: Pick<ServerConfig, 'corsOrigins' | 'publicOrigin' | 'bodyLimitBytes'>;
+  /** Where the rate limits count (server/auth/hardening.ts); default: this process's memory. */
+  rateLimitStore?: HardeningOptions['rateLimitStore'];
 }
 
 /**
@@ -23,7 +25,7 @@ export interface HttpPluginOptions {
  * socket.io server the realtime capabilities attach their namespaces to.
  */
 export const httpPlugin = fp(async (app: FastifyInstance, options: HttpPluginOptions) => {
-  const { corsOrigins, bodyLimitBytes } = options.config;
+  const { corsOrigins, publicOrigin, bodyLimitBytes } = options.config;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -31,10 +33,10 @@ export const httpPlugin = fp(async (app: FastifyInstance, options: HttpPluginOpt
   // Response schemas describe answers for the OpenAPI document; handlers build their answers
   // field by field, so a schema never filters or reshapes what is sent.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  await installHardening(app, { corsOrigins });
+  await installHardening(app, { corsOrigins, ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}) });
   await app.register(requestDecompression, { maxDecompressedBytes: bodyLimitBytes });
 
-  const io = new SocketServer(app.server, { serveClient: false, maxHttpBufferSize: 1e6, ...socketIoOriginOptions(corsOrigins) });
+  const io = new SocketServer(app.server, { serveClient: false, maxHttpBufferSize: 1e6, ...socketIoOriginOptions(corsOrigins, publicOrigin) });
   app.decorate('io', io);
   // Upgraded websocket connections are not the HTTP server's to close: end them before it
   // closes, or closing waits for them forever. The namespaces' owners detach on close.

@@ -283,8 +283,9 @@ describe('signing key', () => {
     }
   });
 
-  it('JWT_SECRET is required without dev tokens, and must be long enough', () => {
-    expect(() => readConfig({ DEV_TOKENS: 'false' })).toThrow(ConfigError);
+  it('JWT_SECRET is required unless the server is a demo or development one, and must be long enough', () => {
+    expect(() => readConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
+    expect(() => readConfig({ DEV_TOKENS: 'false', SEED_DEMO: 'false' })).toThrow(/JWT_SECRET is required/);
     expect(() => readConfig({ DEV_TOKENS: 'false', JWT_SECRET: 'short' })).toThrow(/at least 32/);
     expect(readConfig({ DEV_TOKENS: 'false', JWT_SECRET: 'k'.repeat(32) }).jwtSecret).toBe('k'.repeat(32));
     expect(readConfig({}).seedDemo).toBe(true);
