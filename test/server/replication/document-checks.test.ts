@@ -66,6 +66,19 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       expect((await push(server, [epcr({ patient: { firstName: 'Ana 🚑' } })])).status).toBe(200);
     });
 
+    it('a dispatcher\'s incident number holding U+0000, sent through the CAD bridge route, is refused with 400 naming the field', async () => {
+      const dispatcher = devToken({ tenantId: TENANT, role: 'dispatcher', deviceId: 'console-checks' });
+      const response = await fetch(`${server.url}/api/socket-bridge/incident-status`, {
+        method: 'POST', headers: { authorization: `Bearer ${dispatcher}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ incidentNumber: 'D-77\u0000', status: 'closed' }),
+      });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as Answer['body'];
+      expect(body.error?.code).toBe('BAD_CAD_EVENT');
+      expect(body.error?.message).toMatch(/incidentNumber: contains U\+0000/);
+      expect(await server.app.store.countDocuments('incidents', TENANT)).toBe(0);
+    });
+
     it('a document stored before this check, holding U+0000, does not break the filtered pull of its agency', async () => {
       const old = epcr({ narrative: { text: 'written by an older server\u0000' } });
       // Another unit's, with an unpaired surrogate: still filtered out of M1's pull.
