@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { JsonDepthScanner, nestsDeeperThan } from '../../../server/http/json-depth.ts';
 import { quarantineJson } from '../../../server/store/document-json.ts';
+import { importTransportKey, sealDocument } from '../../../shared/crypto/envelope.ts';
 import { epcrSchema } from '../../../shared/schemas/index.ts';
 import { newEpcr } from '../../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
@@ -68,6 +69,30 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       });
       expect(response.status).toBe(400);
       expect(((await response.json()) as ErrorAnswer['body']).error.code).toBe('BODY_TOO_DEEP');
+    });
+
+    it('a sealed row that opens to a document nested 100,000 levels deep is refused as BAD_ENVELOPE and kept, not a 500', async () => {
+      const issued = server.app.auth.transportKeys.issue(TENANT, 'user-hostile', 'tablet-hostile', Date.now());
+      const key = { kid: issued.kid, key: await importTransportKey(issued.key) };
+      const id = randomUUID();
+      // What a hostile client encrypts by hand: JSON.stringify cannot write this text from an
+      // object here either, so sealDocument is handed the text for its one JSON.stringify call.
+      const text = `{"id":"${id}","a":${nested(100_000)}}`;
+      const stand = { id };
+      const stringify = JSON.stringify;
+      JSON.stringify = ((value: unknown, ...rest: unknown[]) => (value === stand ? text : stringify(value, ...(rest as [])))) as typeof JSON.stringify;
+      let envelope;
+      try {
+        envelope = await sealDocument(key, 'epcrs', stand);
+      } finally {
+        JSON.stringify = stringify;
+      }
+      const answer = await push(server, JSON.stringify([{ newDocumentState: envelope }]));
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.code).toBe('BAD_ENVELOPE');
+      expect(answer.body.error.message).toMatch(/more than 64 levels deep/);
+      const kept = await server.app.store.listQuarantine(TENANT, 50);
+      expect(kept.map((q) => q.documentId)).toContain(id);
     });
 
     it('a malformed sealed row within the limit is still refused as BAD_ENVELOPE and kept in quarantine', async () => {
