@@ -83,6 +83,19 @@ export interface ServerConfig {
   loginAccountRateLimit: number;
   /** `npm start` creates the demo agency (one user per role) when it does not exist. */
   seedDemo: boolean;
+  /**
+   * AUDIT_KEY: the audit chain's HMAC key (at least 32 characters), or AUDIT_KEY_FILE: a file
+   * holding it, outside DATA_DIR. One is required when DEV_TOKENS is false; in development, when
+   * neither is set, a key made on first start is kept outside DATA_DIR (server/audit/key.ts).
+   */
+  auditKey: string | undefined;
+  auditKeyFile: string | undefined;
+  /** Where signed audit checkpoints are appended (JSON lines); unset: DATA_DIR/audit-checkpoints.jsonl (see `auditCheckpointFileOf`). */
+  auditCheckpointFile: string | undefined;
+  /** An HTTP(S) endpoint that also receives each checkpoint (POST, JSON): a copy out of reach of whoever holds this host. */
+  auditCheckpointUrl: string | undefined;
+  /** How often a checkpoint is written when the log grew (and always at shutdown). */
+  auditCheckpointIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -153,7 +166,17 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   ...AUTH_DEFAULTS,
   // Follows DEV_TOKENS in readConfig: a development server gets the demo agency.
   seedDemo: true,
+  auditKey: undefined,
+  auditKeyFile: undefined,
+  auditCheckpointFile: undefined,
+  auditCheckpointUrl: undefined,
+  auditCheckpointIntervalMs: 60_000,
 });
+
+/** The audit checkpoint file a server with these settings appends to (and `audit:verify` reads). */
+export function auditCheckpointFileOf(config: Pick<ServerConfig, 'auditCheckpointFile' | 'dataDir'>): string {
+  return config.auditCheckpointFile ?? path.join(config.dataDir, 'audit-checkpoints.jsonl');
+}
 
 /** Where `readConfig` looks for the NEMSIS XSDs when NEMSIS_DIR is not set (the material beside the checkout). */
 export const NEMSIS_DEFAULT_DIR = '../shared/nemsis';
@@ -202,6 +225,33 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     breakerHalfOpenAfterMs: integer(env, 'BREAKER_HALF_OPEN_AFTER_MS', INTEGRATION_DEFAULTS.breakerHalfOpenAfterMs, 10, 3_600_000),
     ...authSettings(env),
     ...storeSettings(env),
+    ...auditSettings(env),
+  };
+}
+
+function auditSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig,
+  'auditKey' | 'auditKeyFile' | 'auditCheckpointFile' | 'auditCheckpointUrl' | 'auditCheckpointIntervalMs'> {
+  const devTokens = boolean(env, 'DEV_TOKENS', SERVER_DEFAULTS.devTokens);
+  const dataDir = path.resolve(nonEmpty(env, 'DATA_DIR', SERVER_DEFAULTS.dataDir));
+  const auditKey = raw(env, 'AUDIT_KEY');
+  const keyFile = raw(env, 'AUDIT_KEY_FILE');
+  if (auditKey !== undefined && keyFile !== undefined) throw new ConfigError('set AUDIT_KEY or AUDIT_KEY_FILE, not both');
+  if (auditKey !== undefined && auditKey.length < 32) throw new ConfigError(`AUDIT_KEY must be at least 32 characters, got ${auditKey.length} (e.g. \`openssl rand -base64 48\`)`);
+  const auditKeyFile = keyFile === undefined ? undefined : path.resolve(keyFile);
+  // A key beside the log lets whoever takes the data directory recompute the chain.
+  if (auditKeyFile !== undefined && !path.relative(dataDir, auditKeyFile).startsWith('..')) {
+    throw new ConfigError(`AUDIT_KEY_FILE must be outside DATA_DIR (${dataDir}), got "${keyFile}": a key beside the log does not protect it`);
+  }
+  if (auditKey === undefined && auditKeyFile === undefined && !devTokens) {
+    throw new ConfigError('AUDIT_KEY or AUDIT_KEY_FILE is required when DEV_TOKENS is false: the audit chain\'s HMAC key, kept away from DATA_DIR and the database (e.g. `openssl rand -base64 48`)');
+  }
+  const checkpointFile = raw(env, 'AUDIT_CHECKPOINT_FILE');
+  return {
+    auditKey,
+    auditKeyFile,
+    auditCheckpointFile: checkpointFile === undefined ? undefined : path.resolve(checkpointFile),
+    auditCheckpointUrl: optionalUrl(env, 'AUDIT_CHECKPOINT_URL'),
+    auditCheckpointIntervalMs: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', SERVER_DEFAULTS.auditCheckpointIntervalMs, 100, 24 * 3600_000),
   };
 }
 
