@@ -26,7 +26,8 @@ export async function verifyAuditLog(store: Store, key: AuditKey, checkpointFile
   const file = readCheckpointFile(checkpointFile, key);
   const checkpoints = file.checkpoints;
   const chain = await store.verifyAudit({ watch: checkpoints.map((c) => c.lastId) });
-  const problems: string[] = [];
+  // The chain's own problems first: an entry that does not match says best what happened to it.
+  const problems: string[] = [...chain.problems];
   const latest = checkpoints[checkpoints.length - 1];
 
   // The log against the checkpoints, newest first: the newest a log no longer matches says most.
@@ -36,7 +37,7 @@ export async function verifyAuditLog(store: Store, key: AuditKey, checkpointFile
     if (!problem) continue;
     if (mismatched++ === 0) problems.push(problem);
   }
-  if (mismatched > 1) problems.push(`${mismatched - 1} earlier checkpoint${mismatched === 2 ? '' : 's'} do not match the log either`);
+  if (mismatched > 1) problems.push(`${mismatched - 1} earlier checkpoint${mismatched === 2 ? ' does' : 's do'} not match the log either`);
 
   // The checkpoint file against the log's record of the checkpoints it was given.
   const ours = chain.markers.filter((m) => m.stream === file.stream);
@@ -50,7 +51,6 @@ export async function verifyAuditLog(store: Store, key: AuditKey, checkpointFile
   }
 
   problems.push(...file.problems);
-  problems.push(...chain.problems);
   const legacy = chain.legacyEntries > 0 ? `; the first ${chain.legacyEntries} entries carry the plain SHA-256 hash of before the keyed chain (verified up to the switch point)` : '';
   const summary = `${chain.checked} entries, ${checkpoints.length} checkpoint${checkpoints.length === 1 ? '' : 's'}`
     + (latest ? ` (the last, ${latest.n}, at ${latest.at}: ${latest.count} entries up to entry ${latest.lastId})` : '') + legacy;
