@@ -21,7 +21,7 @@ export interface PostgresStoreOptions {
   /** Plans the outbox entries of every write (the hooks' workflows); see `Store.useOutboxPlanner`. */
   outboxPlanner?: OutboxPlanner;
   /** The audit chain's key (the server's AUDIT_KEY); tools and tests without one get AuditKey.PUBLIC_TEST_KEY. */
-  auditKey?: AuditKey;
+  chainKey?: AuditKey;
   /** Runs inside every write transaction just before COMMIT; throwing fails it (tests of that path only). */
   beforeCommit?: () => void;
 }
@@ -64,7 +64,7 @@ export class PostgresStore implements Store {
   private readonly auditKey: AuditKey;
 
   constructor(options: PostgresStoreOptions) {
-    this.auditKey = options.auditKey ?? AuditKey.PUBLIC_TEST_KEY;
+    this.auditKey = options.chainKey ?? AuditKey.PUBLIC_TEST_KEY;
     const schema = options.schema ?? 'public';
     if (!SCHEMA_NAME.test(schema)) throw new Error(`PostgresStore: schema "${schema}" must be a plain identifier (letters, digits, _)`);
     this.schema = schema;

@@ -27,7 +27,7 @@ export interface SqliteStoreOptions {
   /** Plans the outbox entries of every write (the hooks' workflows); see `Store.useOutboxPlanner`. */
   outboxPlanner?: OutboxPlanner;
   /** The audit chain's key (the server's AUDIT_KEY); tools and tests without one get AuditKey.PUBLIC_TEST_KEY. */
-  auditKey?: AuditKey;
+  chainKey?: AuditKey;
   /** Runs inside every group transaction just before COMMIT; throwing fails the group (tests of that path only). */
   beforeCommit?: () => void;
   /** Replaces fs.fsync of the WAL for every sync, none on the event loop (tests hold it to see that nobody is answered before it completes). */
@@ -142,7 +142,7 @@ export class SqliteStore implements Store {
   private readonly auditKey: AuditKey;
 
   constructor(options: SqliteStoreOptions) {
-    this.auditKey = options.auditKey ?? AuditKey.PUBLIC_TEST_KEY;
+    this.auditKey = options.chainKey ?? AuditKey.PUBLIC_TEST_KEY;
     let file = ':memory:';
     if (options.dataDir !== ':memory:') {
       mkdirSync(options.dataDir, { recursive: true });

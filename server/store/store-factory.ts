@@ -23,7 +23,7 @@ export interface StoreSelection {
  * (the server's; tools without one get AuditKey.PUBLIC_TEST_KEY).
  */
 export async function openStore(selection: StoreSelection, outboxPlanner?: OutboxPlanner, auditKey?: AuditKey): Promise<Store> {
-  const planned = { ...(outboxPlanner ? { outboxPlanner } : {}), ...(auditKey ? { auditKey } : {}) };
+  const planned = { ...(outboxPlanner ? { outboxPlanner } : {}), ...(auditKey ? { chainKey: auditKey } : {}) };
   if (selection.storeKind === 'postgres') {
     if (!selection.databaseUrl) throw new Error('STORE=postgres needs DATABASE_URL (postgres://user:password@host:5432/database)');
     return PostgresStore.open({
