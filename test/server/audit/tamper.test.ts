@@ -62,9 +62,9 @@ async function makeLog(kind: 'sqlite' | 'postgres'): Promise<Log> {
   const crew = devToken({ tenantId: A, role: 'crew', deviceId: 'tab-m1', subject: 'M1' });
   for (let i = 0; i < 8; i++) {
     await pullAll(server, crew, 'epcrs', 100);
-    if (i === 3) await server.app.auditCheckpoints.checkpoint();
+    if (i === 3) await server.app.auditCheckpoints?.checkpoint();
   }
-  await server.app.auditCheckpoints.checkpoint();
+  await server.app.auditCheckpoints?.checkpoint();
   const dataDir = server.dataDir;
   await server.close({ keepData: true });
   const env: NodeJS.ProcessEnv = {
