@@ -80,7 +80,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   await app.register(openapiPlugin);
   // The audit chain's key, before the store that chains with it opens; never kept beside the log.
   const audit = loadAuditKey(config);
-  if (audit.development) app.log.info({ keyFile: audit.origin }, 'audit: chaining with the development key made on this machine; a deployment sets AUDIT_KEY or AUDIT_KEY_FILE (docs/security.md)');
+  if (audit.development) app.log.info({ keyFile: audit.origin }, 'audit: chaining with the development key made on this machine; a deployment sets AUDIT_KEY or AUDIT_KEY_FILE (docs/audit.md)');
   await app.register(storePlugin, { config, planner: workflows, auditKey: audit.key, ...(options.store ? { store: options.store } : {}) });
   // Right after the store: its shutdown checkpoint runs after every other writer has stopped.
   await app.register(auditPlugin, { config, key: audit.key });

@@ -20,7 +20,7 @@ const MAX_PROBLEMS = 20;
  * count and head must still be there (a log cut at the end, emptied, or recomputed from some
  * entry on shows here), and the file must hold every checkpoint the log says it was given (a
  * file cut at the end shows here). What happened after the last checkpoint is not covered:
- * the checkpoint cadence bounds that window (docs/security.md).
+ * the checkpoint cadence bounds that window (docs/audit.md).
  */
 export async function verifyAuditLog(store: Store, key: AuditKey, checkpointFile: string): Promise<AuditVerification> {
   const file = readCheckpointFile(checkpointFile, key);
