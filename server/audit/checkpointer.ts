@@ -62,6 +62,9 @@ export class AuditCheckpointer {
     } else if (last && head.lastId < last.lastId) {
       log.error({ file, checkpoint: last.n }, `the audit log ends at entry ${head.lastId}, before the last entry of checkpoint ${last.n} (${last.lastId}): entries were removed (run npm run audit:verify); no checkpoint written over it`);
       return;
+    } else if (last && head.lastId === last.lastId && head.lastHash !== last.head) {
+      log.error({ file, checkpoint: last.n }, `entry ${last.lastId} no longer has the hash checkpoint ${last.n} recorded: the log was rewritten (run npm run audit:verify); no checkpoint written over it`);
+      return;
     } else if (last && (head.lastId === last.lastId || head.lastId === this.ownHead)) {
       // Nothing but our own checkpoint entry since.
       await this.flushSink();
