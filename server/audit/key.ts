@@ -37,7 +37,7 @@ function keyFromFile(file: string, what: string): AuditKey {
 
 /**
  * The audit chain's key, from AUDIT_KEY, AUDIT_KEY_FILE or (development only; config.ts requires
- * one of the others when DEV_TOKENS is false) the development key file, made on first use with
+ * one of the others unless the server is a demo or development one) the development key file, made on first use with
  * mode 0600. `create: false` (audit:verify) never makes one: a verifier without the key says so.
  */
 export function loadAuditKey(

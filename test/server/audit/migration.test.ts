@@ -112,13 +112,15 @@ describe('audit settings', () => {
   it('are checked at start-up with messages that say what to do', () => {
     const dataDir = makeDataDir('aud-config');
     try {
-      expect(() => readConfig({ DATA_DIR: dataDir, DEV_TOKENS: 'false', JWT_SECRET: 's'.repeat(40) })).toThrow(/AUDIT_KEY or AUDIT_KEY_FILE is required when DEV_TOKENS is false/);
+      expect(() => readConfig({ DATA_DIR: dataDir, NODE_ENV: 'production', JWT_SECRET: 's'.repeat(40) })).toThrow(/AUDIT_KEY or AUDIT_KEY_FILE is required .* only a demo or development server/);
+      // The quick start (nothing configured: a demo server) runs without one.
+      expect(readConfig({ DATA_DIR: dataDir })).toMatchObject({ auditKey: undefined, auditKeyFile: undefined, seedDemo: true });
       expect(() => readConfig({ DATA_DIR: dataDir, AUDIT_KEY: 'short' })).toThrow(/AUDIT_KEY must be at least 32 characters, got 5/);
       expect(() => readConfig({ DATA_DIR: dataDir, AUDIT_KEY: KEY, AUDIT_KEY_FILE: '/etc/fieldsync/audit.key' })).toThrow(/not both/);
       expect(() => readConfig({ DATA_DIR: dataDir, AUDIT_KEY_FILE: path.join(dataDir, 'audit.key') })).toThrow(/AUDIT_KEY_FILE must be outside DATA_DIR/);
       expect(() => readConfig({ DATA_DIR: dataDir, AUDIT_CHECKPOINT_URL: 'ftp://sink' })).toThrow(/AUDIT_CHECKPOINT_URL must be an http or https URL/);
       expect(() => readConfig({ DATA_DIR: dataDir, AUDIT_CHECKPOINT_INTERVAL_MS: '5' })).toThrow(/AUDIT_CHECKPOINT_INTERVAL_MS must be between 100/);
-      expect(readConfig({ DATA_DIR: dataDir, DEV_TOKENS: 'false', JWT_SECRET: 's'.repeat(40), AUDIT_KEY: KEY, AUDIT_CHECKPOINT_FILE: '/var/log/fieldsync/audit.jsonl' }))
+      expect(readConfig({ DATA_DIR: dataDir, NODE_ENV: 'production', JWT_SECRET: 's'.repeat(40), AUDIT_KEY: KEY, AUDIT_CHECKPOINT_FILE: '/var/log/fieldsync/audit.jsonl' }))
         .toMatchObject({ auditKey: KEY, auditCheckpointFile: '/var/log/fieldsync/audit.jsonl', auditCheckpointIntervalMs: 60_000 });
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
