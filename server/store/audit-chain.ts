@@ -134,7 +134,8 @@ export class ChainVerifier {
     if (this.watch.has(row.id)) report.watched.set(row.id, { count: report.checked, hash: row.hash });
     if (report.firstBadId === undefined) {
       if (row.prevHash !== this.prev) {
-        this.bad(row.id, `entry ${row.id} does not link to the entry before it (${report.checked - 1} entries before it): an entry before it was removed or inserted, or this one was moved`);
+        const before = report.checked - 1;
+        this.bad(row.id, `entry ${row.id} does not link to the entry before it (${before} ${before === 1 ? 'entry' : 'entries'} before it): an entry before it was removed or inserted, or this one was moved`);
       } else if (this.key.hash(this.prev, row.at, row.tenantId, row.entry) === row.hash) {
         this.keyed = true;
       } else if (!this.keyed && plainAuditHash(this.prev, row.at, row.tenantId, row.entry) === row.hash) {
