@@ -58,6 +58,6 @@ describe('ChainVerifier', () => {
   it('an entry removed from the middle breaks the link of the next one', () => {
     const report = verify([rows[0]!, rows[2]!, rows[3]!], index.filter((i) => i.auditId !== 2));
     expect(report).toMatchObject({ ok: false, firstBadId: 3 });
-    expect(report.problems[0]).toMatch(/^entry 3 does not link to the entry before it \(1 entries before it\)/);
+    expect(report.problems[0]).toMatch(/^entry 3 does not link to the entry before it \(1 entry before it\)/);
   });
 });
