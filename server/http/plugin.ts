@@ -4,6 +4,7 @@ import { Server as SocketServer } from 'socket.io';
 import type { ServerConfig } from '../config.ts';
 import { installHardening, socketIoOriginOptions } from '../auth/hardening.ts';
 import { installErrorHandling } from './errors.ts';
+import { installNoStore } from './no-store.ts';
 import { requestDecompression } from './request-decompression.ts';
 
 declare module 'fastify' {
@@ -36,6 +37,7 @@ export const httpPlugin = fp(async (app: FastifyInstance, options: HttpPluginOpt
 
   const io = new SocketServer(app.server, { serveClient: false, maxHttpBufferSize: 1e6, ...socketIoOriginOptions(corsOrigins) });
   app.decorate('io', io);
+  installNoStore(app, io);
   // Upgraded websocket connections are not the HTTP server's to close: end them before it
   // closes, or closing waits for them forever. The namespaces' owners detach on close.
   app.addHook('preClose', async () => {
