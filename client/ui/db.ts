@@ -137,9 +137,13 @@ export async function openDatabase(session: Session, password: string): Promise<
   // A refresh keeps the server's session (`sid`); signing in again makes a new one.
   addEventListener('storage', (event: Event) => {
     if (!(event instanceof StorageEvent) || event.key !== SESSION_KEY || closed || !current) return;
-    const next = loadSession();
-    if (!next || !sameUser(next, session)) return;
-    if (signInProblem(current) || sessionIdOf(next.accessToken) !== sessionIdOf(current.session.accessToken)) void sessionRenewed(next);
+    const before = sessionIdOf(loadSession()?.accessToken ?? '');
+    // The tokens are sealed: this (unlocked) page opens the new ones with the key it holds.
+    void getAccessToken().catch(() => '').then(() => {
+      const next = loadSession();
+      if (!current || !next || !next.accessToken || !sameUser(next, session)) return;
+      if (signInProblem(current) || sessionIdOf(next.accessToken) !== before) void sessionRenewed(next);
+    });
   });
   return current;
 }
@@ -176,7 +180,8 @@ export async function sessionRenewed(session: Session): Promise<void> {
   renewedAt = Date.now();
   db.session = session;
   db.authProblem.value = undefined;
-  await handOverSession(session).catch(() => undefined);
+  // A new server session: the queue's device credential belonged to the old one.
+  await handOverSession(session, { renew: true }).catch(() => undefined);
   void kickServiceWorker();
   await db.api.sessionRenewed();
 }

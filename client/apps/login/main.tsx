@@ -8,7 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { registerServiceWorker } from '../../ui/runtime.ts';
 import { dropKey, lockOtherTabs } from '../../session/lock.ts';
 import {
-  databaseNameFor, devSession, getAccessToken, homeFor, loadSession, logout, restoreSession, saveSession, SessionError, signInRefusal,
+  databaseNameFor, devSession, getAccessToken, hasSessionTokens, homeFor, loadSession, logout, restoreSession, saveSession, SessionError, signInRefusal,
 } from '../../session/session.ts';
 import type { Session } from '../../session/identity.ts';
 import { PasswordSignIn, Reauthenticate } from '../../ui/sign-in.tsx';
@@ -33,7 +33,8 @@ function nextFor(session: Session): string {
 function useSessionCheck(session: Session): { expired?: string } {
   const [state, setState] = useState<{ expired?: string }>({});
   useEffect(() => {
-    if (!navigator.onLine) return;
+    // A locked page holds no tokens (they are sealed): nothing to ask the server with.
+    if (!navigator.onLine || !hasSessionTokens()) return;
     let stopped = false;
     void (async () => {
       const refusal = await signInRefusal(await getAccessToken());
