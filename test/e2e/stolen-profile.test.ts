@@ -173,8 +173,9 @@ describe('a stolen, idle-locked crew tablet (browser)', () => {
     const lootText = JSON.stringify(loot);
     expect(Object.keys(loot.localStorage), 'the scan reached localStorage').toContain('fieldsync.session');
     expect(Object.keys(loot.indexedDb).length, 'the scan reached IndexedDB').toBeGreaterThan(3);
-    expect(lootText).not.toContain(PATIENT_LAST);
-    expect(lootText).not.toContain(INCIDENT_STREET);
+    /** Where in the loot `needle` is readable (localStorage keys, `database/store`, cache entries). */
+    const holding = (needle: string) => [loot.localStorage, loot.indexedDb, loot.caches].flatMap((part) => Object.keys(part).filter((key) => part[key]!.includes(needle)));
+    expect({ name: holding(PATIENT_LAST), narrative: holding(NARRATIVE), address: holding(INCIDENT_STREET) }).toEqual({ name: [], narrative: [], address: [] });
     await page.close();
 
     // ---- the outbox delivers with no app page open: a Background Sync wakes the service worker ----
