@@ -22,7 +22,6 @@ export interface DeviceCredentialRecord {
   jkt: string;
   createdAt: number;
   expiresAt: number;
-  revokedAt: number | undefined;
 }
 
 const SCHEMA_SQL = `
@@ -35,8 +34,7 @@ CREATE TABLE IF NOT EXISTS device_credentials (
   secret_hash TEXT NOT NULL,
   jkt         TEXT NOT NULL,
   created_at  INTEGER NOT NULL,
-  expires_at  INTEGER NOT NULL,
-  revoked_at  INTEGER
+  expires_at  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS device_credentials_session ON device_credentials (session_id);
 CREATE TABLE IF NOT EXISTS dpop_proofs (
@@ -50,7 +48,7 @@ CREATE INDEX IF NOT EXISTS dpop_proofs_expiry ON dpop_proofs (expires_at);
 
 interface Row {
   id: string; tenant_id: string; user_id: string; device_id: string; session_id: string; secret_hash: string; jkt: string;
-  created_at: number; expires_at: number; revoked_at: number | null;
+  created_at: number; expires_at: number;
 }
 
 export class DeviceCredentialStore {
@@ -64,25 +62,25 @@ export class DeviceCredentialStore {
         `INSERT INTO device_credentials (id, tenant_id, user_id, device_id, session_id, secret_hash, jkt, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       get: db.prepare<[string], Row>('SELECT * FROM device_credentials WHERE id = ?'),
-      revokeOfSession: db.prepare('UPDATE device_credentials SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL'),
       remember: db.prepare('INSERT OR IGNORE INTO dpop_proofs (jkt, jti, expires_at) VALUES (?, ?, ?)'),
       sweep: db.prepare('DELETE FROM dpop_proofs WHERE expires_at < ?'),
     };
   }
 
-  /** Stores a new credential; the earlier ones of the same session stop working (one key per session). */
-  issue(record: Omit<DeviceCredentialRecord, 'revokedAt'>): void {
-    this.db.transaction(() => {
-      this.stmts.revokeOfSession.run(record.createdAt, record.sessionId);
-      this.stmts.insert.run(record.id, record.tenantId, record.userId, record.deviceId, record.sessionId, record.secretHash, record.jkt, record.createdAt, record.expiresAt);
-    }).immediate();
+  /**
+   * Stores a new credential. Earlier ones of the same session keep working until the session
+   * ends or they expire: two tabs opening at once each ask for one, and whichever the queue kept
+   * must still deliver.
+   */
+  issue(record: DeviceCredentialRecord): void {
+    this.stmts.insert.run(record.id, record.tenantId, record.userId, record.deviceId, record.sessionId, record.secretHash, record.jkt, record.createdAt, record.expiresAt);
   }
 
   get(id: string): DeviceCredentialRecord | undefined {
     const row = this.stmts.get.get(id);
     return row ? {
       id: row.id, tenantId: row.tenant_id, userId: row.user_id, deviceId: row.device_id, sessionId: row.session_id, secretHash: row.secret_hash,
-      jkt: row.jkt, createdAt: row.created_at, expiresAt: row.expires_at, revokedAt: row.revoked_at ?? undefined,
+      jkt: row.jkt, createdAt: row.created_at, expiresAt: row.expires_at,
     } : undefined;
   }
 

@@ -6,7 +6,7 @@
  *   DPoP proof made with a new non-extractable ECDSA P-256 key); bound to that key's thumbprint
  *   (RFC 9449 `cnf.jkt`) and to the login session: logout, session, user or device revocation
  *   end it at the next call. It expires with the refresh token's lifetime from issue; the page
- *   asks for a new one at every sign-in.
+ *   asks for a new one at sign-in, and when the queue's is refused or expires within 7 days.
  * - Accepted only on `SYNC.push`, as `Authorization: DPoP <credential>` with a fresh proof
  *   signed by the bound key (`jti` never seen before, `htm`/`htu` this call, `ath` this
  *   credential). Every other route and both socket namespaces refuse it
@@ -93,7 +93,6 @@ export class DeviceCredentials {
     const record = identities.deviceCredentials.get(parsed[1]!);
     if (!record || !timingSafeEqual(Buffer.from(sha256(parsed[2]!), 'hex'), Buffer.from(record.secretHash, 'hex'))) throw badCredential('this server never issued it');
     const now = this.now();
-    if (record.revokedAt !== undefined) throw badCredential('a newer one was issued to this session since');
     if (record.expiresAt <= now) throw badCredential('it expired');
     const status = identities.sessionStatus(record.sessionId);
     if (!status || status.revokedAt !== undefined) throw new HttpError(401, ErrorCode.TOKEN_REVOKED, 'The session this device credential belongs to was ended (signed out or revoked); sign in again.');
