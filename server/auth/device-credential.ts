@@ -43,6 +43,12 @@ export interface DeviceCredentialOptions {
   ttlSeconds: number;
   audit?: (entries: AuditEntryInput[]) => Promise<void>;
   now?: () => number;
+  /**
+   * The origin devices call (PUBLIC_ORIGIN): behind a proxy that ends TLS the server sees
+   * `http://internal-host`, while the device's proof names `https://public-host` (`htu`). Unset:
+   * the request's own origin (with TRUST_PROXY, Fastify takes it from X-Forwarded-Proto/-Host).
+   */
+  publicOrigin?: string;
 }
 
 const FORM = /^dc_([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
@@ -50,8 +56,8 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const badCredential = (why: string) => new HttpError(401, ErrorCode.BAD_DEVICE_CREDENTIAL, `The device credential was refused: ${why}. Open the app and unlock it once online to get a new one; changes waiting on the device are kept.`);
 
 /** The URL a request was made at, as a proof's `htu` must name it. */
-export function requestUrl(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}${request.url}`;
+export function requestUrl(request: FastifyRequest, publicOrigin?: string): string {
+  return `${publicOrigin ?? `${request.protocol}://${request.host}`}${request.url}`;
 }
 
 export class DeviceCredentials {
@@ -72,7 +78,7 @@ export class DeviceCredentials {
     }
     const now = this.now();
     const proof = await verifyDpopProof(request.headers[HEADERS.dpop] as string | undefined, {
-      method: request.method, url: requestUrl(request), nowMs: now, remember: this.remember,
+      method: request.method, url: requestUrl(request, this.options.publicOrigin), nowMs: now, remember: this.remember,
     });
     const id = randomBytes(16).toString('base64url');
     const secret = randomBytes(32).toString('base64url');
@@ -99,7 +105,7 @@ export class DeviceCredentials {
     if (status.deviceRevokedAt !== undefined) throw new HttpError(401, ErrorCode.TOKEN_REVOKED, 'This device was revoked by your administrator.');
     if (status.userDisabledAt !== undefined) throw new HttpError(401, ErrorCode.TOKEN_REVOKED, 'This account was disabled by your administrator.');
     const proof = await verifyDpopProof(request.headers[HEADERS.dpop] as string | undefined, {
-      method: request.method, url: requestUrl(request), credential, nowMs: now, remember: this.remember,
+      method: request.method, url: requestUrl(request, this.options.publicOrigin), credential, nowMs: now, remember: this.remember,
     });
     if (proof.jkt !== record.jkt) throw new HttpError(401, ErrorCode.BAD_DPOP_PROOF, 'The DPoP proof was refused: it is signed by another key than the one this credential is bound to.');
     const user = identities.getUser(record.tenantId, record.userId);

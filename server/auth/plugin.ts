@@ -27,7 +27,7 @@ declare module 'fastify' {
 export interface AuthPluginOptions {
   config: Pick<ServerConfig,
     | 'dataDir' | 'devTokens' | 'jwtSecret' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds'
-    | 'rateLimitWindowMs' | 'loginRateLimit' | 'loginAccountRateLimit' | 'loginIpRateLimit' | 'loginGlobalRateLimit' | 'seedDemo'>;
+    | 'rateLimitWindowMs' | 'loginRateLimit' | 'loginAccountRateLimit' | 'loginIpRateLimit' | 'loginGlobalRateLimit' | 'seedDemo' | 'publicOrigin'>;
   /** Replaces token checking (tests of foreign protocols, e.g. RxDB's conformance suite). */
   authenticator?: Authenticator;
 }
@@ -64,7 +64,10 @@ export const authPlugin = fp(async (app: FastifyInstance, options: AuthPluginOpt
     },
   });
   await app.register(authAdminRoutes, { prefix: ADMIN_BASE_PATH, service });
-  const deviceCredentials = new DeviceCredentials({ identities, ttlSeconds: config.refreshTokenTtlSeconds, audit: (entries) => store.appendAudit(entries) });
+  const deviceCredentials = new DeviceCredentials({
+    identities, ttlSeconds: config.refreshTokenTtlSeconds, audit: (entries) => store.appendAudit(entries),
+    ...(config.publicOrigin ? { publicOrigin: config.publicOrigin } : {}),
+  });
   app.decorate('deviceCredentials', deviceCredentials);
   await app.register(deviceCredentialRoutes, { prefix: AUTH_BASE_PATH, auth: app.authenticator, credentials: deviceCredentials });
 }, { name: 'fieldsync-auth', fastify: '5.x', dependencies: ['fieldsync-http', 'fieldsync-store'], decorators: { fastify: ['store', 'createRateLimit'] } });

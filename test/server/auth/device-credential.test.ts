@@ -96,6 +96,7 @@ describe('the push-only device credential', () => {
       ['pull', 'GET', pullUrl('epcrs')],
       ['pull incidents', 'GET', pullUrl('incidents')],
       ['rejections', 'GET', server.url + pathOf(SYNC.rejections)],
+      ['out-of-scope', 'POST', server.url + pathOf(SYNC.outOfScope, { collection: 'epcrs' })],
       ['export', 'GET', server.url + pathOf(EPCRS.nemsisXml, { id: String(report['id']) })],
       ['audit', 'GET', server.url + pathOf(ADMIN.audit)],
       ['me', 'GET', server.url + pathOf(AUTH.me)],
@@ -108,7 +109,7 @@ describe('the push-only device credential', () => {
       refusals[name] = [r.status, text.includes('PUSH_ONLY_CREDENTIAL') ? 'PUSH_ONLY_CREDENTIAL' : text.includes('UNAUTHENTICATED') ? 'UNAUTHENTICATED' : text.slice(0, 80)];
     }
     expect(refusals).toEqual({
-      pull: [403, 'PUSH_ONLY_CREDENTIAL'], 'pull incidents': [403, 'PUSH_ONLY_CREDENTIAL'], rejections: [403, 'PUSH_ONLY_CREDENTIAL'],
+      pull: [403, 'PUSH_ONLY_CREDENTIAL'], 'pull incidents': [403, 'PUSH_ONLY_CREDENTIAL'], rejections: [403, 'PUSH_ONLY_CREDENTIAL'], 'out-of-scope': [403, 'PUSH_ONLY_CREDENTIAL'],
       export: [403, 'PUSH_ONLY_CREDENTIAL'], audit: [403, 'PUSH_ONLY_CREDENTIAL'], me: [401, 'UNAUTHENTICATED'], 'new credential': [403, 'PUSH_ONLY_CREDENTIAL'],
     });
     // The credential as a refresh token: not one.
@@ -201,6 +202,28 @@ describe('the push-only device credential', () => {
     await fetch(server.url + pathOf(AUTH.logout), { method: 'POST', headers: { authorization: `Bearer ${signed.accessToken}`, 'content-type': 'application/json' }, body: '{}' });
     const after = await withCredential(credential, keys, 'POST', pushUrl('epcrs'), [await sealedRow(signed, make.epcrs(A, { unitId: 'M1' }))]);
     expect(after.status).toBe(401);
+  });
+});
+
+describe('behind a proxy that ends TLS (PUBLIC_ORIGIN)', () => {
+  it('checks htu against the public origin the device called, not the address the server sees', async () => {
+    const behind = await startTestServer({ publicOrigin: 'https://fieldsync.agency-a.example' });
+    try {
+      await behind.app.auth.createUser(A, { username: 'medic', password: PASSWORD, role: 'crew', unitId: 'M1' });
+      const login = await fetch(behind.url + pathOf(AUTH.login), {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: A, username: 'medic', password: PASSWORD, deviceId: 'tab-proxy' }),
+      });
+      const { accessToken } = (await login.json()) as Signed;
+      const keys = await generateDpopKeyPair();
+      const ask = async (htuOrigin: string) => fetch(behind.url + pathOf(AUTH.deviceCredential), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${accessToken}`, dpop: await dpopProof({ keys, method: 'POST', url: htuOrigin + pathOf(AUTH.deviceCredential) }) },
+      });
+      expect((await ask(behind.url)).status).toBe(401);
+      expect((await ask('https://fieldsync.agency-a.example')).status).toBe(200);
+    } finally {
+      await behind.close();
+    }
   });
 });
 
