@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { JsonSchemaObject } from '../shared/schemas/wire-schema.ts';
 import { adminPlugin } from './admin/plugin.ts';
+import { agenciesPlugin } from './agencies/plugin.ts';
 import { appsPlugin } from './apps/plugin.ts';
 import type { Authenticator } from './auth/identity.ts';
 import { authPlugin } from './auth/plugin.ts';
@@ -88,6 +89,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   await app.register(integrationsPlugin, { config, ...(options.integrations ? { integrations: options.integrations } : {}) });
   await app.register(workflowsPlugin, { config, ...(options.workflows ? { workflows: options.workflows } : {}) });
   await app.register(adminPlugin);
+  await app.register(agenciesPlugin);
   await app.register(exportsPlugin);
   await app.register(appsPlugin, { ...(options.clientDir !== undefined ? { clientDir: options.clientDir } : {}) });
   return app;

@@ -39,10 +39,6 @@ export interface ServerConfig {
   buildApps: boolean;
   /** Create and submit the claim as soon as a transport report is locked. */
   autoClaimAfterFinalize: boolean;
-  /** NEMSIS dAgency.01 state ID, dAgency.02 agency number, dAgency.04 state code of the exports. */
-  nemsisStateId: string;
-  nemsisAgencyNumber: string;
-  nemsisStateCode: string;
   /** The NEMSIS 3.5 XSDs; exports are validated against them when the directory exists. */
   nemsisXsdDir: string | undefined;
   /**
@@ -141,9 +137,6 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   pushWorkerMinBytes: 32 * 1024,
   buildApps: true,
   autoClaimAfterFinalize: false,
-  nemsisStateId: 'DEMO',
-  nemsisAgencyNumber: 'DEMO-001',
-  nemsisStateCode: '42',
   // A server built in code validates exports only when told where the XSDs are; `readConfig`
   // (the CLI) also looks for them beside the checkout, in NEMSIS_DEFAULT_DIR.
   nemsisXsdDir: undefined,
@@ -187,9 +180,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', SERVER_DEFAULTS.pushWorkerMinBytes, 0, 512 * 1024 * 1024),
     buildApps: boolean(env, 'BUILD_APPS', SERVER_DEFAULTS.buildApps),
     autoClaimAfterFinalize: boolean(env, 'AUTO_CLAIM_AFTER_FINALIZE', SERVER_DEFAULTS.autoClaimAfterFinalize),
-    nemsisStateId: nonEmpty(env, 'NEMSIS_STATE_ID', SERVER_DEFAULTS.nemsisStateId),
-    nemsisAgencyNumber: nonEmpty(env, 'NEMSIS_AGENCY_NUMBER', SERVER_DEFAULTS.nemsisAgencyNumber),
-    nemsisStateCode: nonEmpty(env, 'NEMSIS_STATE_CODE', SERVER_DEFAULTS.nemsisStateCode),
     nemsisXsdDir: existingDir(env, 'NEMSIS_DIR', path.resolve(NEMSIS_DEFAULT_DIR)),
     schematronCacheDir: path.resolve(nonEmpty(env, 'SCHEMATRON_CACHE_DIR', SERVER_DEFAULTS.schematronCacheDir)),
     hospitalEndpoints: endpointMap(env, 'HOSPITAL_ENDPOINTS'),
