@@ -22,6 +22,7 @@ import { opsPlugin } from './ops/plugin.ts';
 import { livePlugin } from './realtime/plugin.ts';
 import { syncPlugin } from './replication/plugin.ts';
 import type { WritePolicy } from './replication/write-policy.ts';
+import { stateReportingPlugin } from './state-reporting/plugin.ts';
 import { storePlugin } from './store-plugin.ts';
 import type { Store } from './store/types.ts';
 import { ADMIN_BASE_PATH, AUTH_BASE_PATH, EPCRS_BASE_PATH, SOCKET_BRIDGE_BASE_PATH, SYNC_BASE_PATH } from '../shared/protocol/index.ts';
@@ -90,6 +91,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   await app.register(workflowsPlugin, { config, ...(options.workflows ? { workflows: options.workflows } : {}) });
   await app.register(adminPlugin);
   await app.register(agenciesPlugin);
+  await app.register(stateReportingPlugin);
   await app.register(exportsPlugin);
   await app.register(appsPlugin, { ...(options.clientDir !== undefined ? { clientDir: options.clientDir } : {}) });
   return app;

@@ -28,7 +28,7 @@ export function demoAgencySettings(): AgencySettings {
     primaryService: codeOf('dAgency.09', '911 Response (Scene) with Transport Capability'),
     levelOfService: codeOf('dAgency.11', 'Paramedic'),
     organizationStatus: codeOf('dAgency.12', 'Non-Volunteer'),
-    organizationType: codeOf('dAgency.13', 'Fire Department'),
+    organizationType: codeOf('dAgency.13', 'Governmental, Non-Fire'),
     taxStatus: codeOf('dAgency.14', 'Other (e.g., Government)'),
     procedures: [vocabularyCode('procedure', 'IV, insertion')],
     medications: [vocabularyCode('medication', 'Naloxone (Narcan)'), vocabularyCode('medication', 'Aspirin')],

@@ -16,6 +16,7 @@ import { epcrFinalizedWorkflow, type EpcrFinalizedDeps } from './epcr-finalized.
 import { epcrHospitalNoticeWorkflow } from './epcr-hospital-notice.ts';
 import { epcrHospitalPrealertWorkflow } from './epcr-hospital-prealert.ts';
 import { epcrAmendedExportWorkflow, epcrNemsisExportWorkflow } from './epcr-nemsis-export.ts';
+import { epcrStateSubmissionWorkflow } from './epcr-state-submission.ts';
 import { incidentCancelledWorkflow } from './incident-cancelled.ts';
 import { incidentCreatedWorkflow } from './incident-created.ts';
 import { incidentTimelineWorkflow } from './incident-timeline.ts';
@@ -65,6 +66,7 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     epcrClaimWorkflow({ ...claims, autoClaimAfterFinalize: deps.autoClaimAfterFinalize }),
     epcrNemsisExportWorkflow(nemsis),
     epcrAmendedExportWorkflow(nemsis),
+    epcrStateSubmissionWorkflow({ integrations: deps.integrations }),
     epcrHospitalPrealertWorkflow({ integrations: deps.integrations }),
     epcrHospitalNoticeWorkflow({ integrations: deps.integrations }),
     epcrCadNoticeWorkflow({ integrations: deps.integrations }),
