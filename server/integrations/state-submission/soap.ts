@@ -105,8 +105,21 @@ export type StatusOutcome =
   /** RetrieveStatus: the state no longer knows the request handle; submit again. */
   | 'handle-lost';
 
-const label = (type: keyof typeof NEMSIS_WS_CODE_TYPES, code: number) => (NEMSIS_WS_CODE_TYPES[type] as readonly (readonly [string, string])[]).find(([c]) => Number(c) === code)?.[1];
-const is = (type: keyof typeof NEMSIS_WS_CODE_TYPES, code: number) => label(type, code) !== undefined;
+type CodeType = keyof typeof NEMSIS_WS_CODE_TYPES;
+const entries = (type: CodeType) => NEMSIS_WS_CODE_TYPES[type] as readonly (readonly [string, string])[];
+const label = (type: CodeType, code: number) => entries(type).find(([c]) => Number(c) === code)?.[1];
+const is = (type: CodeType, code: number) => label(type, code) !== undefined;
+/** A code of the WSDL by its documentation, so no status code is typed here by hand; fails at load if the release has no such code. */
+function codeWithLabel(type: CodeType, words: string): number {
+  const hit = entries(type).find(([, l]) => l === words);
+  if (!hit) throw new Error(`The NEMSIS web service description has no ${type} code documented "${words}"`);
+  return Number(hit[0]);
+}
+/** "Failed import of a file, because the same file is already on the server": an earlier submission whose answer was lost. */
+const ALREADY_ON_SERVER = codeWithLabel('SubmitDataProcessCodes', 'Failed import of a file, because the same file is already on the server');
+const PROCESSING = codeWithLabel('SubmitDataProcessCodes', 'File has passed validation, processing is not yet complete');
+/** Imported, wholly or partly: "Successful import of a file…", "Partially successful import…". */
+const IMPORTED = new Set(entries('SubmitDataProcessCodes').filter(([, l]) => /^(Partially )?successful import/i.test(l)).map(([c]) => Number(c)));
 
 /** What a status code of the WSDL means, and what to do about it. */
 export function classifyStatus(code: number): { outcome: StatusOutcome; meaning: string } {
@@ -114,11 +127,8 @@ export function classifyStatus(code: number): { outcome: StatusOutcome; meaning:
     ?? label('ParameterErrorCodes', code) ?? label('ServerErrorCodes', code) ?? label('RetrieveErrorCode', code)
     ?? (code < NEMSIS_WS_CODE_RANGES.CustomErrorCodes.maxExclusive ? 'State or vendor specific error'
       : code > NEMSIS_WS_CODE_RANGES.CustomSuccessCodes.minExclusive ? 'State or vendor specific success' : 'Not a status code of the NEMSIS web service');
-  // -11: the same file is already on the state's server: an earlier submission whose answer was lost.
-  if (code === -11) return { outcome: 'accepted', meaning };
-  if (is('ResultPendingCode', code) || code === 10) return { outcome: 'pending', meaning };
-  if (is('SubmitDataProcessCodes', code) && code > 0) return { outcome: 'accepted', meaning };
-  if (code > NEMSIS_WS_CODE_RANGES.CustomSuccessCodes.minExclusive) return { outcome: 'accepted', meaning };
+  if (code === ALREADY_ON_SERVER || IMPORTED.has(code) || code > NEMSIS_WS_CODE_RANGES.CustomSuccessCodes.minExclusive) return { outcome: 'accepted', meaning };
+  if (is('ResultPendingCode', code) || code === PROCESSING) return { outcome: 'pending', meaning };
   if (is('ServerErrorCodes', code)) return { outcome: 'retry', meaning };
   if (is('PrivilegeErrorCodes', code)) return { outcome: 'credentials', meaning };
   if (is('RetrieveErrorCode', code)) return { outcome: 'handle-lost', meaning };

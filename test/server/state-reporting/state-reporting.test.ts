@@ -38,7 +38,7 @@ beforeAll(async () => {
   state = await startStateServer(xsdDir);
   server = await startTestServer({
     nemsisXsdDir: xsdDir, hookRunner: FAST_HOOKS,
-    integrationRetries: 2, integrationBackoffMs: 10, integrationBackoffMaxMs: 50, integrationTimeoutMs: 5000,
+    integrationRetries: 2, integrationBackoffMs: 10, integrationBackoffMaxMs: 50, integrationTimeoutMs: 1500,
   });
   await put('PUT', pathOf(ADMIN.putAgency), 'admin', { ...demoAgencySettings(), stateSubmission: { endpoint: state.url, username: 'danbury', organization: 'C034', password: PASSWORD } });
   await systemWrite(server, 'units', TENANT, { id: unitIdFor(TENANT, 'M7'), tenantId: TENANT, callSign: 'M7', status: 'available' } as never);
@@ -192,6 +192,24 @@ describe('the locked reports of a period as one EMSDataSet file', () => {
       expect(again.body).toMatchObject({ queued: 0, rejected: 1 });
       await settled(server);
       expect(state.requests.length).toBe(before);
+    }, 120_000);
+
+    it('a file whose answer was lost is sent again and counted as accepted when the state says it has it already (-11)', async () => {
+      const fifth = await lockedReport();
+      const seen = new Set<string>();
+      state.answer((request) => {
+        if (seen.has(request.payload)) return { statusCode: -11, requestHandle: 'H-5' };
+        seen.add(request.payload);
+        // The state took the file, but its answer never arrives: the client's attempt times out.
+        return { hang: true };
+      });
+      const before = state.requests.length;
+      await put('POST', pathOf(STATE_REPORTING.submit), 'admin', { from: started, to: new Date(Date.now() + 60_000).toISOString() });
+      const accepted = await eventually('accepted after the lost answer', async () => { const s = await statusOf(fifth.id); return s?.status === 'accepted' ? s : undefined; }, 60_000);
+      expect(accepted).toMatchObject({ statusCode: -11, meaning: 'Failed import of a file, because the same file is already on the server' });
+      const sent = state.requests.slice(before).filter((r) => r.payload.includes(`UUID="${fifth.id}"`));
+      expect(sent).toHaveLength(2);
+      expect(sent[1]!.payload).toBe(sent[0]!.payload);
     }, 120_000);
 
     it('credentials the state refuses end as a dead letter saying so; corrected, the admin retries it and the report is accepted', async () => {

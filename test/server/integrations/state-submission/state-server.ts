@@ -25,7 +25,9 @@ export interface StateRequest {
 }
 
 /** An answer: a status code (the stand-in writes the WSDL's response element), a SOAP fault, or raw text with an HTTP status. */
-export type StateAnswer = { statusCode: number; requestHandle?: string; xmlErrors?: string[] } | { fault: 'Client' | 'Server'; message: string } | { http: number; body: string };
+export type StateAnswer = { statusCode: number; requestHandle?: string; xmlErrors?: string[] } | { fault: 'Client' | 'Server'; message: string } | { http: number; body: string }
+  /** Takes the request and never answers (an answer lost on the way back). */
+  | { hang: true };
 
 export interface StateServer {
   url: string;
@@ -81,6 +83,7 @@ export async function startStateServer(nemsisDir: string): Promise<StateServer> 
       };
       requests.push(request);
       const answer = decide(request, requests.length);
+      if ('hang' in answer) return;
       if ('http' in answer) {
         res.writeHead(answer.http, { 'content-type': 'text/plain' });
         res.end(answer.body);
@@ -98,6 +101,7 @@ export async function startStateServer(nemsisDir: string): Promise<StateServer> 
     requests,
     answer(next) { decide = next; },
     async close() {
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       rmSync(dir, { recursive: true, force: true });
     },
