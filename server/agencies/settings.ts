@@ -49,6 +49,11 @@ export interface StateSubmissionSettings {
   organization: string;
   /** Write-only: stored, never returned by GET (the answer says `passwordSet`). */
   password?: string;
+  /**
+   * Submit each report when it locks (and again when an addendum amends it), in the transaction
+   * of the lock; false (default): only what an admin or biller submits for a period.
+   */
+  automatic: boolean;
 }
 
 export interface AgencySettings {
@@ -244,8 +249,10 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings): A
     if (username === undefined) problems.push('stateSubmission.username is required (the PrivilegeGroup username the state gave the agency)');
     if (organization === undefined) problems.push('stateSubmission.organization is required (the PrivilegeGroup organization)');
     const password = str('password', 1, 250, s, 'stateSubmission.password') ?? previous?.stateSubmission?.password;
+    const automatic = s['automatic'] ?? false;
+    if (typeof automatic !== 'boolean') problems.push('stateSubmission.automatic must be true or false');
     if (url && username && organization) {
-      stateSubmission = { endpoint: url.toString(), username, organization, ...(password !== undefined ? { password } : {}) };
+      stateSubmission = { endpoint: url.toString(), username, organization, ...(password !== undefined ? { password } : {}), automatic: automatic === true };
     }
   }
 

@@ -7,6 +7,7 @@
  * rejected file, refused credentials ending as a dead letter the admin retries, and no report
  * submitted twice. Real Fastify, SQLite, hook runner, XSD and national Schematron.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { demoAgencySettings } from '../../../server/demo/agency.ts';
@@ -228,6 +229,27 @@ describe('the locked reports of a period as one EMSDataSet file', () => {
       await put('PUT', pathOf(ADMIN.putAgency), 'admin', { ...demoAgencySettings(), stateSubmission: { endpoint: state.url, username: 'danbury', organization: 'C034', password: PASSWORD } });
       expect((await put('POST', pathOf(ADMIN.retryDeadLetter, { id: dead.id }), 'admin')).status).toBe(202);
       await eventually('accepted after the retry', async () => (await statusOf(fourth.id))?.status === 'accepted' || undefined, 60_000);
+    }, 120_000);
+
+    it('with automatic submission on, a report is submitted as it locks, and again (the amended file) when an addendum to it locks', async () => {
+      state.answer(() => ({ statusCode: 1, requestHandle: 'H-auto' }));
+      await put('PUT', pathOf(ADMIN.putAgency), 'admin', { ...demoAgencySettings(), stateSubmission: { endpoint: state.url, username: 'danbury', organization: 'C034', password: PASSWORD, automatic: true } });
+      const before = state.requests.length;
+      const report = await lockedReport();
+      await eventually('submitted on lock', async () => (await statusOf(report.id))?.status === 'accepted' || undefined, 60_000);
+      const amendment = { id: randomUUID(), tenantId: TENANT, unitId: 'M7', incidentId: report.incidentId, status: 'finalized', addendumOf: report.id,
+        addendumReason: 'Late entry: second naloxone dose', narrative: { text: 'Amended by addendum: patient re-sedated, second dose given.' }, _deleted: false };
+      await rawPush(server, token('crew'), 'epcrs', pushBody(amendment));
+      const sent = await eventually('the amended file sent', async () => {
+        const mine = state.requests.slice(before).filter((r) => r.operation === 'SubmitData' && r.payload.includes(`UUID="${report.id}"`));
+        return mine.length === 2 ? mine : undefined;
+      }, 60_000);
+      expect(sent[0]!.payload).not.toContain('Amended by addendum');
+      expect(sent[1]!.payload).toContain('Amended by addendum: patient re-sedated, second dose given.');
+      expect(sent[1]!.payload).toContain(`<PatientCareReport UUID="${report.id}">`);
+      await settled(server);
+      expect((await statusOf(report.id))?.status).toBe('accepted');
+      await put('PUT', pathOf(ADMIN.putAgency), 'admin', { ...demoAgencySettings(), stateSubmission: { endpoint: state.url, username: 'danbury', organization: 'C034', automatic: false } });
     }, 120_000);
 
     it('without a submission endpoint in the settings nothing is queued, and the agency is told', async () => {
