@@ -17,16 +17,16 @@ export async function readAgencySettings(store: Store, tenantId: string): Promis
 }
 
 /** Checks and stores an agency's settings, audited in the same transaction (`agency_settings_update`, without the password). */
-export async function saveAgencySettings(store: Store, tenantId: string, body: unknown, actor: Actor, requestId?: string): Promise<AgencySettings> {
+export async function saveAgencySettings(store: Store, tenantId: string, body: unknown, actor: Actor, options: { requestId?: string; allowedHosts?: readonly string[] } = {}): Promise<AgencySettings> {
   const previous = await readAgencySettings(store, tenantId);
-  const settings = parseAgencySettings(body, previous);
+  const settings = parseAgencySettings(body, previous, { ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) });
   const changed = Object.keys(settings).filter((key) => JSON.stringify((settings as unknown as Record<string, unknown>)[key]) !== JSON.stringify((previous as unknown as Record<string, unknown> | undefined)?.[key]));
   await store.putAgencySettings(tenantId, JSON.stringify(settings), {
     tenantId, action: 'agency_settings_update', actor,
     details: {
       // Who changed what the state will see; the values are the agency's public identity, the password is never logged.
       changed, stateId: settings.stateId, agencyNumber: settings.agencyNumber, state: settings.state,
-      ...(requestId ? { requestId } : {}),
+      ...(options.requestId ? { requestId: options.requestId } : {}),
     },
   });
   return settings;

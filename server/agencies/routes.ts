@@ -37,7 +37,7 @@ export async function agencyRoutes(app: FastifyInstance, options: AgencyRoutesOp
   app.put(ADMIN.putAgency.route, { schema: putAgencySchema, ...CHECKED_BY_HANDLER }, async (request) => {
     const identity = request.identity;
     try {
-      const settings = await saveAgencySettings(app.store, identity.tenantId, request.body, actorOf(identity), request.id);
+      const settings = await saveAgencySettings(app.store, identity.tenantId, request.body, actorOf(identity), { requestId: request.id, allowedHosts: app.config.stateEndpointHosts });
       return { settings: publicSettings(settings), updatedAt: new Date().toISOString() };
     } catch (error) {
       if (!(error instanceof InvalidAgencySettings)) throw error;

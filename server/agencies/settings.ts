@@ -10,6 +10,7 @@
  * export never carries a value its receiver refuses because of a setting.
  */
 import { codeLabel, hasCodeList, isCodeOf } from '../../shared/nemsis/codes.ts';
+import { endpointAllowed } from '../integrations/state-submission/client.ts';
 import { ansiStateCode } from '../nemsis/ansi-state-codes.ts';
 
 export interface AgencyFacility {
@@ -117,7 +118,7 @@ const PHONE = /^[2-9][0-9]{2}-[2-9][0-9]{2}-[0-9]{4}$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 /** Checks a PUT body; the settings to store, or InvalidAgencySettings naming every problem. `previous` keeps a submission password not sent again. */
-export function parseAgencySettings(body: unknown, previous?: AgencySettings): AgencySettings {
+export function parseAgencySettings(body: unknown, previous?: AgencySettings, options: { allowedHosts?: readonly string[] } = {}): AgencySettings {
   const problems: string[] = [];
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidAgencySettings(['the body must be a JSON object']);
   const input = body as Record<string, unknown>;
@@ -244,6 +245,10 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings): A
     let url: URL | undefined;
     try { url = endpoint ? new URL(endpoint) : undefined; } catch { url = undefined; }
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) problems.push('stateSubmission.endpoint must be the http(s) URL of the state\'s NEMSIS web service');
+    else if (!endpointAllowed(url.toString(), options.allowedHosts ?? [])) {
+      problems.push(`stateSubmission.endpoint: this server may call only the state web services at ${(options.allowedHosts ?? []).join(', ')} (server setting STATE_ENDPOINT_HOSTS)`);
+      url = undefined;
+    }
     const username = str('username', 1, 100, s, 'stateSubmission.username');
     const organization = str('organization', 1, 100, s, 'stateSubmission.organization');
     if (username === undefined) problems.push('stateSubmission.username is required (the PrivilegeGroup username the state gave the agency)');

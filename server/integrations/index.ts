@@ -24,6 +24,7 @@ export function integrationsConfigFrom(options: Partial<IntegrationsConfig>): In
   return {
     hospitalEndpoints: pick('hospitalEndpoints'),
     claimsEndpoint: options.claimsEndpoint,
+    stateEndpointHosts: pick('stateEndpointHosts'),
     integrationTimeoutMs: pick('integrationTimeoutMs'),
     integrationRetries: pick('integrationRetries'),
     integrationBackoffMs: pick('integrationBackoffMs'),
@@ -57,7 +58,7 @@ export function buildIntegrations(config: IntegrationsConfig, cad: CadGateway, l
     hospital: new HttpHospitalGateway(config.hospitalEndpoints, caller),
     claims: new HttpClaimsGateway(config.claimsEndpoint, caller),
     cad,
-    stateSubmission: new HttpStateSubmissionGateway(caller),
+    stateSubmission: new HttpStateSubmissionGateway(caller, config.stateEndpointHosts),
     breakerStates: () => caller.breakerStates(),
   };
 }

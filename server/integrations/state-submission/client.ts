@@ -36,8 +36,15 @@ export function stateTarget(endpoint: string): string {
   return `state:${new URL(endpoint).host}`;
 }
 
+/** Whether the server may call this endpoint (STATE_ENDPOINT_HOSTS; empty: any). */
+export function endpointAllowed(endpoint: string, allowedHosts: readonly string[]): boolean {
+  if (allowedHosts.length === 0) return true;
+  const url = new URL(endpoint);
+  return allowedHosts.includes(url.host.toLowerCase()) || allowedHosts.includes(url.hostname.toLowerCase());
+}
+
 export class HttpStateSubmissionGateway implements StateSubmissionGateway {
-  constructor(private readonly caller: ResilientCaller) {}
+  constructor(private readonly caller: ResilientCaller, private readonly allowedHosts: readonly string[] = []) {}
 
   submitData(endpoint: StateEndpoint, emsDataSet: string, additionalInfo: string): Promise<StateAnswer> {
     return this.call(endpoint, 'SubmitData', submitDataEnvelope(endpoint, emsDataSet, NEMSIS_RELEASE, additionalInfo));
@@ -49,6 +56,10 @@ export class HttpStateSubmissionGateway implements StateSubmissionGateway {
 
   private async call(endpoint: StateEndpoint, operation: keyof typeof SOAP_ACTIONS, body: string): Promise<StateAnswer> {
     const target = stateTarget(endpoint.endpoint);
+    if (!endpointAllowed(endpoint.endpoint, this.allowedHosts)) {
+      // Settings saved before the server's list changed: refused here too, never called.
+      throw new PermanentCallError(`${target} is not among the state web service hosts this server may call (STATE_ENDPOINT_HOSTS: ${this.allowedHosts.join(', ')}). Correct the agency's stateSubmission.endpoint, or the server setting.`);
+    }
     return this.caller.call(target, async (signal) => {
       const response = await fetch(endpoint.endpoint, {
         method: 'POST', body, signal, redirect: 'manual',

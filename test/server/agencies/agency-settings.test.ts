@@ -83,7 +83,7 @@ describe('agency settings: the admin API', () => {
     expect(saved.status).toBe(200);
     // The USPS abbreviation is kept as the ANSI code the exports carry.
     expect(saved.body.settings.state).toBe('09');
-    expect(saved.body.settings.stateSubmission).toEqual({ endpoint: 'https://nemsis.ct.example.gov/ws', username: 'danbury', organization: 'C034', passwordSet: true });
+    expect(saved.body.settings.stateSubmission).toEqual({ endpoint: 'https://nemsis.ct.example.gov/ws', username: 'danbury', organization: 'C034', automatic: false, passwordSet: true });
     expect(JSON.stringify(saved.body)).not.toContain('s3cret-pass');
 
     const again = await call('PUT', pathOf(ADMIN.putAgency), 'admin', A, {
@@ -150,4 +150,22 @@ describe('every export carries its own agency\'s identity', () => {
       message: `Your agency's NEMSIS identity (state ID, agency number, state) is not set, so no export the state accepts can be made: ask your administrator to set it (PUT ${patternOf(ADMIN.putAgency)}). The report stays open; finalize again afterwards (dAgency.02)`,
     }]);
   }, 120_000);
+});
+
+describe('a server that limits where agencies may submit (STATE_ENDPOINT_HOSTS)', () => {
+  it('refuses an endpoint on another host, and takes the state\'s own', async () => {
+    const limited = await startTestServer({ stateEndpointHosts: ['nemsis.ct.example.gov'] });
+    try {
+      const send = (endpoint: string) => fetch(limited.url + pathOf(ADMIN.putAgency), {
+        method: 'PUT', headers: { authorization: `Bearer ${token('admin', A)}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...demoAgencySettings(), stateSubmission: { endpoint, username: 'danbury', organization: 'C034', password: 'pw-123' } }),
+      }).then(async (r) => ({ status: r.status, body: await r.json() as any }));
+      const internal = await send('http://169.254.169.254/latest/meta-data');
+      expect(internal.status).toBe(400);
+      expect(internal.body.error.details).toEqual([{ message: 'stateSubmission.endpoint: this server may call only the state web services at nemsis.ct.example.gov (server setting STATE_ENDPOINT_HOSTS)' }]);
+      expect((await send('https://nemsis.ct.example.gov/ws')).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
 });
