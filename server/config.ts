@@ -59,10 +59,6 @@ export interface ServerConfig {
   buildApps: boolean;
   /** Create and submit the claim as soon as a transport report is locked. */
   autoClaimAfterFinalize: boolean;
-  /** NEMSIS dAgency.01 state ID, dAgency.02 agency number, dAgency.04 state code of the exports. */
-  nemsisStateId: string;
-  nemsisAgencyNumber: string;
-  nemsisStateCode: string;
   /** The NEMSIS 3.5 XSDs; exports are validated against them when the directory exists. */
   nemsisXsdDir: string | undefined;
   /**
@@ -74,6 +70,12 @@ export interface ServerConfig {
   hospitalEndpoints: Record<string, string>;
   /** Where claims are submitted; absent means claims submission is not configured. */
   claimsEndpoint: string | undefined;
+  /**
+   * Hosts (host or host:port) an agency's admin may set as the state's NEMSIS web service
+   * (agency settings, stateSubmission.endpoint); empty: any host. The server calls that URL, so a
+   * multi-agency server limits it to the states' services.
+   */
+  stateEndpointHosts: string[];
   /** Outbound calls: how long one attempt may take before it is abandoned. */
   integrationTimeoutMs: number;
   /** Outbound calls: extra attempts within one call, before the hook runner's own (slower) retries. */
@@ -150,10 +152,11 @@ export class ConfigError extends Error {
 
 /** Outbound call tuning when the environment says nothing (a slice of SERVER_DEFAULTS, for the integrations). */
 export const INTEGRATION_DEFAULTS: Readonly<Pick<ServerConfig,
-  | 'hospitalEndpoints' | 'claimsEndpoint' | 'integrationTimeoutMs' | 'integrationRetries'
+  | 'hospitalEndpoints' | 'claimsEndpoint' | 'stateEndpointHosts' | 'integrationTimeoutMs' | 'integrationRetries'
   | 'integrationBackoffMs' | 'integrationBackoffMaxMs' | 'breakerThreshold' | 'breakerHalfOpenAfterMs'>> = {
   hospitalEndpoints: {},
   claimsEndpoint: undefined,
+  stateEndpointHosts: [],
   integrationTimeoutMs: 5000,
   integrationRetries: 2,
   integrationBackoffMs: 250,
@@ -224,9 +227,6 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   pushWorkerMinBytes: 32 * 1024,
   buildApps: true,
   autoClaimAfterFinalize: false,
-  nemsisStateId: 'DEMO',
-  nemsisAgencyNumber: 'DEMO-001',
-  nemsisStateCode: '42',
   // A server built in code validates exports only when told where the XSDs are; `readConfig`
   // (the CLI) also looks for them beside the checkout, in NEMSIS_DEFAULT_DIR.
   nemsisXsdDir: undefined,
@@ -291,13 +291,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', SERVER_DEFAULTS.pushWorkerMinBytes, 0, 512 * 1024 * 1024),
     buildApps: boolean(env, 'BUILD_APPS', SERVER_DEFAULTS.buildApps),
     autoClaimAfterFinalize: boolean(env, 'AUTO_CLAIM_AFTER_FINALIZE', SERVER_DEFAULTS.autoClaimAfterFinalize),
-    nemsisStateId: nonEmpty(env, 'NEMSIS_STATE_ID', SERVER_DEFAULTS.nemsisStateId),
-    nemsisAgencyNumber: nonEmpty(env, 'NEMSIS_AGENCY_NUMBER', SERVER_DEFAULTS.nemsisAgencyNumber),
-    nemsisStateCode: nonEmpty(env, 'NEMSIS_STATE_CODE', SERVER_DEFAULTS.nemsisStateCode),
     nemsisXsdDir: existingDir(env, 'NEMSIS_DIR', path.resolve(NEMSIS_DEFAULT_DIR)),
     schematronCacheDir: path.resolve(nonEmpty(env, 'SCHEMATRON_CACHE_DIR', SERVER_DEFAULTS.schematronCacheDir)),
     hospitalEndpoints: endpointMap(env, 'HOSPITAL_ENDPOINTS'),
     claimsEndpoint: optionalUrl(env, 'CLAIMS_ENDPOINT'),
+    stateEndpointHosts: hostList(env, 'STATE_ENDPOINT_HOSTS'),
     integrationTimeoutMs: integer(env, 'INTEGRATION_TIMEOUT_MS', INTEGRATION_DEFAULTS.integrationTimeoutMs, 10, 300_000),
     integrationRetries: integer(env, 'INTEGRATION_RETRIES', INTEGRATION_DEFAULTS.integrationRetries, 0, 10),
     integrationBackoffMs: integer(env, 'INTEGRATION_BACKOFF_MS', INTEGRATION_DEFAULTS.integrationBackoffMs, 1, 60_000),
@@ -445,6 +443,16 @@ function originList(env: NodeJS.ProcessEnv, name: string): string[] {
       throw new ConfigError(`${name}: "${item}" must be just scheme, host and port, like https://mdt.example.org`);
     }
     return url.origin;
+  });
+}
+
+/** Comma-separated hosts such as `nemsis.ct.example.gov,validator.nemsis.org:443`. */
+function hostList(env: NodeJS.ProcessEnv, name: string): string[] {
+  const value = raw(env, name);
+  if (value === undefined) return [];
+  return value.split(',').map((item) => item.trim().toLowerCase()).filter((item) => item !== '').map((item) => {
+    if (!/^[a-z0-9.-]+(:[0-9]{1,5})?$/.test(item)) throw new ConfigError(`${name}: "${item}" is not a host (like nemsis.state.example.gov or host:8443)`);
+    return item;
   });
 }
 

@@ -459,6 +459,27 @@ export class PostgresStore implements Store {
     return row ? { contentType: row.content_type, content: row.content, createdAt: row.created_at } : undefined;
   }
 
+  // ---------------------------------------------------------------- agency settings
+
+  async getAgencySettings(tenantId: string): Promise<{ json: string; updatedAt: number } | undefined> {
+    const rows = await this.query<{ body: string; updated_at: number }>(this.pool,
+      `SELECT body, updated_at FROM ${this.t('agency_settings')} WHERE tenant_id = $1`, [tenantId]);
+    const row = rows[0];
+    return row ? { json: row.body, updatedAt: row.updated_at } : undefined;
+  }
+
+  async putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput): Promise<void> {
+    await this.transaction(async (tx) => {
+      await this.query(tx.client,
+        `INSERT INTO ${this.t('agency_settings')} (tenant_id, body, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id) DO UPDATE SET body = EXCLUDED.body, updated_at = EXCLUDED.updated_at`,
+        [tenantId, json, tx.now]);
+      const write = new WriteStatement(this.t, tx);
+      write.appendAudit([audit]);
+      await write.run(this, tx.client);
+    });
+  }
+
   // ---------------------------------------------------------------- audit
 
   async queryAudit(query: AuditQuery): Promise<AuditEntry[]> {
@@ -772,6 +793,11 @@ CREATE TABLE IF NOT EXISTS ${t('artifacts')} (
   content_type TEXT   NOT NULL,
   content      TEXT   NOT NULL,
   created_at   BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${t('agency_settings')} (
+  tenant_id  TEXT   PRIMARY KEY,
+  body       TEXT   NOT NULL,
+  updated_at BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ${t('quarantine')} (
   id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

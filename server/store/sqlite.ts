@@ -97,6 +97,12 @@ CREATE TABLE IF NOT EXISTS artifacts (
   content      TEXT NOT NULL,
   created_at   INTEGER NOT NULL
 );
+-- One row per agency: its settings as the admin saved them (server/agencies/settings.ts).
+CREATE TABLE IF NOT EXISTS agency_settings (
+  tenant_id  TEXT PRIMARY KEY,
+  body       TEXT    NOT NULL,
+  updated_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS quarantine (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
   collection  TEXT    NOT NULL,
@@ -218,6 +224,10 @@ export class SqliteStore implements Store {
          ON CONFLICT (key) DO UPDATE SET content_type = excluded.content_type, content = excluded.content, created_at = excluded.created_at`),
       artifactGet: this.db.prepare<[string, string], { content_type: string; content: string; created_at: number }>(
         'SELECT content_type, content, created_at FROM artifacts WHERE key = ? AND tenant_id = ?'),
+      settingsGet: this.db.prepare<[string], { body: string; updated_at: number }>('SELECT body, updated_at FROM agency_settings WHERE tenant_id = ?'),
+      settingsPut: this.db.prepare(
+        `INSERT INTO agency_settings (tenant_id, body, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (tenant_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`),
       quarantineInsert: this.db.prepare(
         `INSERT INTO quarantine (collection, document_id, tenant_id, actor, reason, body, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`),
@@ -545,6 +555,20 @@ export class SqliteStore implements Store {
     const row = this.stmts.artifactGet.get(key, tenantId);
     await this.groups.durable();
     return row ? { contentType: row.content_type, content: row.content, createdAt: row.created_at } : undefined;
+  }
+
+  async getAgencySettings(tenantId: string): Promise<{ json: string; updatedAt: number } | undefined> {
+    const row = this.stmts.settingsGet.get(tenantId);
+    await this.groups.durable();
+    return row ? { json: row.body, updatedAt: row.updated_at } : undefined;
+  }
+
+  async putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput): Promise<void> {
+    await this.groups.run(() => {
+      const now = Date.now();
+      this.stmts.settingsPut.run(tenantId, json, now);
+      this.appendAuditSync([audit], now);
+    });
   }
 
   async completeOutbox(id: number): Promise<void> {

@@ -288,6 +288,13 @@ export interface Store {
   /** Server-made artefacts (e.g. NEMSIS exports), keyed deterministically so re-making one replaces it. */
   putArtifact(key: string, tenantId: string, contentType: string, content: string): Promise<void>;
   getArtifact(key: string, tenantId: string): Promise<{ contentType: string; content: string; createdAt: number } | undefined>;
+  /**
+   * An agency's settings (server/agencies/settings.ts: its NEMSIS identity, its state submission
+   * endpoint), as the JSON the agency's admin last saved; undefined when never saved.
+   */
+  getAgencySettings(tenantId: string): Promise<{ json: string; updatedAt: number } | undefined>;
+  /** Replaces an agency's settings and appends `audit` to the audit chain, in one transaction. */
+  putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput): Promise<void>;
   /** Appends to the audit chain (writes are audited by `writeBatch` itself, in its transaction). */
   appendAudit(entries: AuditEntryInput[]): Promise<void>;
   queryAudit(query: AuditQuery): Promise<AuditEntry[]>;

@@ -575,6 +575,22 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
         expect(await store.getArtifact('nemsis/e1', TENANT)).toMatchObject({ contentType: 'application/xml; charset=utf-8', content: 'é'.repeat(10_000) });
       });
 
+      it('agency settings are kept per agency with their audit entry, replaced whole, and survive a restart', async () => {
+        expect(await store.getAgencySettings(TENANT)).toBeUndefined();
+        const admin: Actor = { kind: 'device', tenantId: TENANT, userId: 'admin-1', role: 'admin' };
+        await store.putAgencySettings(TENANT, '{"agencyNumber":"351-C034P2"}', { tenantId: TENANT, action: 'agency_settings_update', actor: admin, details: { changed: ['agencyNumber'] } });
+        await store.putAgencySettings(OTHER, '{"agencyNumber":"OTHER-7"}', { tenantId: OTHER, action: 'agency_settings_update', actor: { ...admin, tenantId: OTHER } });
+        await store.putAgencySettings(TENANT, '{"agencyNumber":"351-C034P3"}', { tenantId: TENANT, action: 'agency_settings_update', actor: admin });
+        const reopened = await fixture.reopen();
+        store = reopened;
+        expect(JSON.parse((await reopened.getAgencySettings(TENANT))!.json)).toEqual({ agencyNumber: '351-C034P3' });
+        expect(JSON.parse((await reopened.getAgencySettings(OTHER))!.json)).toEqual({ agencyNumber: 'OTHER-7' });
+        expect((await reopened.getAgencySettings(TENANT))!.updatedAt).toBeGreaterThan(0);
+        const audit = await reopened.queryAudit({ tenantId: TENANT, limit: 10 });
+        expect(audit.map((entry) => entry.action)).toEqual(['agency_settings_update', 'agency_settings_update']);
+        expect((await reopened.verifyAudit()).ok).toBe(true);
+      });
+
       it('quarantine() keeps refused content with an audit entry; findQuarantine filters and pages', async () => {
         const tablet2: Actor = { ...DEVICE, deviceId: 'tablet-2' };
         await store.quarantine('epcrs', TENANT, DEVICE, [{ id: 'e1', reason: 'foreign tenant', doc: { id: 'e1', tenantId: OTHER } }, { id: 'e2', reason: 'r2', doc: { id: 'e2' } }]);
