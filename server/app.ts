@@ -12,6 +12,7 @@ import { DOMAIN_WRITE_POLICIES } from './hooks/policies/index.ts';
 import { WorkflowRegistry } from './hooks/registry.ts';
 import type { Workflow } from './hooks/types.ts';
 import { workflowsPlugin } from './hooks/workflows/plugin.ts';
+import { clientErrorHandler, frameworkErrorHandler } from './http/client-errors.ts';
 import { httpPlugin, type HttpPluginOptions } from './http/plugin.ts';
 import { cadBridgePlugin, type CadBridgePluginOptions } from './integrations/cad-bridge/plugin.ts';
 import type { BuiltIntegrations } from './integrations/index.ts';
@@ -81,7 +82,21 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
     forceCloseConnections: true,
     // request.ip, which the per-address sign-in limits key on: the proxy's client only from proxies named in TRUST_PROXY.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
+    // Slow clients (issue 17): Node's own limits, set from config.ts. Expired requests are swept
+    // every quarter of the shorter timeout (Node's default sweep, 30 s, would add up to 30 s).
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.connectionIdleTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(Math.min(config.headersTimeoutMs, config.requestTimeoutMs) / 4))),
+    },
+    clientErrorHandler: clientErrorHandler(config),
+    frameworkErrors: frameworkErrorHandler,
   });
+  // Connections beyond the cap are dropped as they arrive, websockets included.
+  app.server.maxConnections = config.maxConnections;
   app.decorate('config', Object.freeze(config));
   // The workflow registry: the store plans each write's hook entries with it; the hook spine runs them.
   const workflows = new WorkflowRegistry();

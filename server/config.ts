@@ -14,6 +14,22 @@ export interface ServerConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest accepted request body, in bytes. */
   bodyLimitBytes: number;
+  /** Deepest nesting of objects and arrays a JSON body may have (server/http/json-depth.ts). */
+  jsonMaxDepth: number;
+  /**
+   * Slow clients: the whole request (headers and body) must arrive within `requestTimeoutMs`, its
+   * headers within `headersTimeoutMs` (at most the former); a connection with no traffic at all is
+   * closed after `connectionIdleTimeoutMs`, and one idle between requests after `keepAliveTimeoutMs`.
+   * At most `maxConnections` connections are open at once (websockets included); more are dropped.
+   */
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  connectionIdleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+  /** socket.io: messages one socket may send per window before it is told so and disconnected. */
+  socketMessageLimit: number;
+  socketMessageWindowMs: number;
   /** SQLite durability: FULL also survives power loss of the server after an acknowledged push. */
   sqliteSynchronous: 'FULL' | 'NORMAL';
   /** STORE: where documents, outbox and audit live: embedded SQLite in DATA_DIR, or PostgreSQL at DATABASE_URL. */
@@ -166,6 +182,21 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   dataDir: './data',
   logLevel: 'info',
   bodyLimitBytes: 8 * 1024 * 1024,
+  // The deepest document (an ePCR) nests 6 levels below the push body's 3; JSON.stringify and
+  // every recursive walk overflowed the stack near 5,000 (issue 17).
+  jsonMaxDepth: 64,
+  // A push of a few hundred KB on one bar of signal fits in a minute; a client trickling bytes
+  // (slowloris) holds a connection no longer.
+  requestTimeoutMs: 60_000,
+  headersTimeoutMs: 20_000,
+  // Above socket.io's ping interval + timeout (45 s), so a quiet long-polling client is not cut.
+  connectionIdleTimeoutMs: 120_000,
+  // Fastify's own default: longer than the usual load balancer idle timeout (60 s).
+  keepAliveTimeoutMs: 72_000,
+  maxConnections: 10_000,
+  // A device sends a handful (subscribe on each connection); a flood is stopped after these.
+  socketMessageLimit: 100,
+  socketMessageWindowMs: 10_000,
   sqliteSynchronous: 'FULL',
   storeKind: 'sqlite',
   databaseUrl: undefined,
@@ -204,7 +235,15 @@ export function resolveServerConfig(given: Partial<ServerConfig> = {}): ServerCo
     if (given[key] !== undefined) resolved[key] = given[key];
   }
   const config = resolved as unknown as ServerConfig;
+  checkConnectionLimits(config);
   return { ...config, dataDir: path.resolve(config.dataDir) };
+}
+
+/** Node refuses a header timeout longer than the request timeout; say so in our words, at start-up. */
+function checkConnectionLimits(config: Pick<ServerConfig, 'headersTimeoutMs' | 'requestTimeoutMs'>): void {
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new ConfigError(`HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must not be longer than REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}): the headers are part of the request`);
+  }
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -216,6 +255,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     dataDir: path.resolve(nonEmpty(env, 'DATA_DIR', SERVER_DEFAULTS.dataDir)),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, SERVER_DEFAULTS.logLevel),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', SERVER_DEFAULTS.bodyLimitBytes, 1024, 512 * 1024 * 1024),
+    jsonMaxDepth: integer(env, 'JSON_MAX_DEPTH', SERVER_DEFAULTS.jsonMaxDepth, 16, 1000),
+    ...connectionSettings(env),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, SERVER_DEFAULTS.sqliteSynchronous),
     devTokens: devTokensSetting(env),
     cadBackendUrl: optionalUrl(env, 'CAD_BACKEND_URL'),
@@ -241,6 +282,22 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ...authSettings(env),
     ...storeSettings(env),
   };
+}
+
+function connectionSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig,
+  | 'requestTimeoutMs' | 'headersTimeoutMs' | 'connectionIdleTimeoutMs' | 'keepAliveTimeoutMs' | 'maxConnections'
+  | 'socketMessageLimit' | 'socketMessageWindowMs'> {
+  const settings = {
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', SERVER_DEFAULTS.requestTimeoutMs, 100, 3_600_000),
+    headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', SERVER_DEFAULTS.headersTimeoutMs, 100, 3_600_000),
+    connectionIdleTimeoutMs: integer(env, 'CONNECTION_IDLE_TIMEOUT_MS', SERVER_DEFAULTS.connectionIdleTimeoutMs, 100, 3_600_000),
+    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', SERVER_DEFAULTS.keepAliveTimeoutMs, 100, 3_600_000),
+    maxConnections: integer(env, 'MAX_CONNECTIONS', SERVER_DEFAULTS.maxConnections, 1, 1_000_000),
+    socketMessageLimit: integer(env, 'SOCKET_MESSAGE_LIMIT', SERVER_DEFAULTS.socketMessageLimit, 1, 1_000_000),
+    socketMessageWindowMs: integer(env, 'SOCKET_MESSAGE_WINDOW_MS', SERVER_DEFAULTS.socketMessageWindowMs, 100, 3_600_000),
+  };
+  checkConnectionLimits(settings);
+  return settings;
 }
 
 function storeSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig, 'storeKind' | 'databaseUrl' | 'databaseSchema'> {
