@@ -16,8 +16,8 @@ const A = 'agency-a';
 interface Answer { status: number; retryAfter: string | null; body: { error?: { code: string; message: string }; accessToken?: string } }
 
 /** One client machine: every connection it opens leaves from `address`. */
-function clientAt(server: TestServer, address: string) {
-  const agent = new Agent({ keepAlive: true, localAddress: address, maxSockets: 16 });
+function clientAt(server: TestServer, address: string, maxSockets = 16) {
+  const agent = new Agent({ keepAlive: true, localAddress: address, maxSockets });
   const post = (path: string, body: unknown) => new Promise<Answer>((resolve, reject) => {
     const payload = JSON.stringify(body);
     const req = request({ host: '127.0.0.1', port: server.port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
@@ -148,4 +148,34 @@ describe('the server-wide sign-in budget', () => {
       for (const s of sprayers) s.close();
     }
   }, 120_000);
+});
+
+describe('a burst of bad sign-ins from one client', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ rateLimitWindowMs: 600_000 });
+    await server.app.auth.createUser(A, { username: 'medic', password: PASSWORD, role: 'crew', unitId: 'M1' });
+  }, 60_000);
+  afterAll(async () => { await server.close(); });
+
+  it('does not queue ahead of a real user\'s sign-in from elsewhere (order of answers, not time)', async () => {
+    const burst = clientAt(server, '127.0.3.1', 24);
+    const user = clientAt(server, '127.0.3.2');
+    try {
+      const order: string[] = [];
+      // 24 wrong passwords sent at once, each from its own device, all within every limit.
+      const sprayed = Array.from({ length: 24 }, (_, i) => burst.login(`user-${i}`, `guess-${i}`, `burst-${i}`).then((a) => { order.push('burst'); return a; }));
+      // Let the whole burst reach the server before the user's request does.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const real = await user.login('medic', PASSWORD, 'medic-tablet').then((a) => { order.push('user'); return a; });
+      expect(real.status).toBe(200);
+      expect((await Promise.all(sprayed)).map((a) => a.status)).toEqual(Array(24).fill(401));
+      // Each password check costs the same scrypt: before, all 24 ran ahead of the user's (24 answers
+      // came first); one address now has two checks running at once, the rest of its burst waiting.
+      expect(order.indexOf('user')).toBeLessThan(12);
+    } finally {
+      burst.close();
+      user.close();
+    }
+  }, 300_000);
 });
