@@ -117,6 +117,20 @@ describe('a spray of 1,000 sign-ins (production limits)', () => {
       user.close();
     }
   }, 120_000);
+
+  it('a guesser naming a known device id uses up only their own budget for it: the tablet still signs in', async () => {
+    const guesser = clientAt(server, '127.0.0.6');
+    const crew = clientAt(server, '127.0.0.7');
+    try {
+      const answers = await spray(limits.loginRateLimit + 2, 8, (i) => guesser.login(`someone-${i}`, `guess-${i}`, 'medic-tablet'));
+      expect(answers.filter((a) => a.status === 429).length).toBe(2);
+      for (const answer of answers.filter((a) => a.status === 429)) expect(answer.body.error?.message).toContain('from this device');
+      expect((await crew.login('medic', PASSWORD, 'medic-tablet')).status).toBe(200);
+    } finally {
+      guesser.close();
+      crew.close();
+    }
+  }, 300_000);
 });
 
 describe('the server-wide sign-in budget', () => {
