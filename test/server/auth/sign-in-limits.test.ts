@@ -7,7 +7,7 @@
  */
 import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH_DEFAULTS } from '../../../server/config.ts';
+import { AUTH_DEFAULTS, readConfig } from '../../../server/config.ts';
 import { PASSWORD } from '../../helpers/access.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
@@ -18,9 +18,10 @@ interface Answer { status: number; retryAfter: string | null; body: { error?: { 
 /** One client machine: every connection it opens leaves from `address`. */
 function clientAt(server: TestServer, address: string, maxSockets = 16) {
   const agent = new Agent({ keepAlive: true, localAddress: address, maxSockets });
-  const post = (path: string, body: unknown) => new Promise<Answer>((resolve, reject) => {
+  const post = (path: string, body: unknown, extraHeaders: Record<string, string> = {}) => new Promise<Answer>((resolve, reject) => {
     const payload = JSON.stringify(body);
-    const req = request({ host: '127.0.0.1', port: server.port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+    const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)), ...extraHeaders };
+    const req = request({ host: '127.0.0.1', port: server.port, path, method: 'POST', agent, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
@@ -33,7 +34,7 @@ function clientAt(server: TestServer, address: string, maxSockets = 16) {
     req.end(payload);
   });
   return {
-    login: (username: string, password: string, deviceId: string) => post('/api/auth/login', { tenantId: A, username, password, deviceId }),
+    login: (username: string, password: string, deviceId: string, headers?: Record<string, string>) => post('/api/auth/login', { tenantId: A, username, password, deviceId }, headers),
     close: () => agent.destroy(),
   };
 }
@@ -192,4 +193,37 @@ describe('a burst of bad sign-ins from one client', () => {
       user.close();
     }
   }, 300_000);
+});
+
+describe('the client address behind a proxy (TRUST_PROXY)', () => {
+  const tryFrom = async (server: TestServer) => {
+    const proxy = clientAt(server, '127.0.5.1');
+    try {
+      // Five clients as the proxy names them, three attempts allowed per address.
+      return (await spray(5, 1, (i) => proxy.login(`user-${i}`, `guess-${i}`, `dev-${i}`, { 'x-forwarded-for': `198.51.100.${i + 1}` }))).map((a) => a.status);
+    } finally {
+      proxy.close();
+    }
+  };
+
+  it('is believed only from a proxy the server trusts: made-up X-Forwarded-For buys no fresh budget', async () => {
+    const direct = await startTestServer({ loginIpRateLimit: 3, rateLimitWindowMs: 600_000 });
+    const proxied = await startTestServer({ loginIpRateLimit: 3, rateLimitWindowMs: 600_000, trustProxy: ['127.0.5.1'] });
+    try {
+      expect(await tryFrom(direct)).toEqual([401, 401, 401, 429, 429]);
+      expect(await tryFrom(proxied)).toEqual([401, 401, 401, 401, 401]);
+    } finally {
+      await direct.close();
+      await proxied.close();
+    }
+  }, 120_000);
+
+  it('TRUST_PROXY takes a hop count or addresses, never "anyone"', () => {
+    expect(readConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8' }).trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8']);
+    expect(readConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(readConfig({}).trustProxy).toBe(false);
+    expect(() => readConfig({ TRUST_PROXY: 'true' })).toThrow(/anyone/);
+    expect(() => readConfig({ TRUST_PROXY: 'proxy.example' })).toThrow(/not an address or CIDR/);
+    expect(() => readConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/not an address or CIDR/);
+  });
 });
