@@ -130,6 +130,20 @@ export interface ServerConfig {
    * development; SEED_DEMO says otherwise. A demo server may keep a signing key of its own in DATA_DIR.
    */
   seedDemo: boolean;
+  /**
+   * AUDIT_KEY: the audit chain's HMAC key (at least 32 characters), or AUDIT_KEY_FILE: a file
+   * holding it, outside DATA_DIR. One is required unless the server is a demo or development one
+   * (as JWT_SECRET); such a server without either uses a key made once outside DATA_DIR
+   * (server/audit/key.ts).
+   */
+  auditKey: string | undefined;
+  auditKeyFile: string | undefined;
+  /** Where signed audit checkpoints are appended (JSON lines); unset: DATA_DIR/audit-checkpoints.jsonl (see `auditCheckpointFileOf`). */
+  auditCheckpointFile: string | undefined;
+  /** An HTTP(S) endpoint that also receives each checkpoint (POST, JSON): a copy out of reach of whoever holds this host. */
+  auditCheckpointUrl: string | undefined;
+  /** How often a checkpoint is written when the log grew (and always at shutdown). */
+  auditCheckpointIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -222,7 +236,17 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   ...AUTH_DEFAULTS,
   // readConfig: on for a trial server (no JWT_SECRET, NODE_ENV not production) and in development.
   seedDemo: true,
+  auditKey: undefined,
+  auditKeyFile: undefined,
+  auditCheckpointFile: undefined,
+  auditCheckpointUrl: undefined,
+  auditCheckpointIntervalMs: 60_000,
 });
+
+/** The audit checkpoint file a server with these settings appends to (and `audit:verify` reads). */
+export function auditCheckpointFileOf(config: Pick<ServerConfig, 'auditCheckpointFile' | 'dataDir'>): string {
+  return config.auditCheckpointFile ?? path.join(config.dataDir, 'audit-checkpoints.jsonl');
+}
 
 /** Where `readConfig` looks for the NEMSIS XSDs when NEMSIS_DIR is not set (the material beside the checkout). */
 export const NEMSIS_DEFAULT_DIR = '../shared/nemsis';
@@ -249,6 +273,7 @@ function checkConnectionLimits(config: Pick<ServerConfig, 'headersTimeoutMs' | '
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const auth = authSettings(env);
   return {
     port: integer(env, 'PORT', SERVER_DEFAULTS.port, 0, 65535),
     host: nonEmpty(env, 'HOST', SERVER_DEFAULTS.host),
@@ -277,8 +302,35 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     integrationBackoffMaxMs: integer(env, 'INTEGRATION_BACKOFF_MAX_MS', INTEGRATION_DEFAULTS.integrationBackoffMaxMs, 1, 300_000),
     breakerThreshold: integer(env, 'BREAKER_THRESHOLD', INTEGRATION_DEFAULTS.breakerThreshold, 1, 1000),
     breakerHalfOpenAfterMs: integer(env, 'BREAKER_HALF_OPEN_AFTER_MS', INTEGRATION_DEFAULTS.breakerHalfOpenAfterMs, 10, 3_600_000),
-    ...authSettings(env),
+    ...auth,
     ...storeSettings(env),
+    // A demo or development server may make its own audit key, as it may keep its own signing key.
+    ...auditSettings(env, auth.seedDemo || devTokensSetting(env)),
+  };
+}
+
+function auditSettings(env: NodeJS.ProcessEnv, trial: boolean): Pick<ServerConfig,
+  'auditKey' | 'auditKeyFile' | 'auditCheckpointFile' | 'auditCheckpointUrl' | 'auditCheckpointIntervalMs'> {
+  const dataDir = path.resolve(nonEmpty(env, 'DATA_DIR', SERVER_DEFAULTS.dataDir));
+  const auditKey = raw(env, 'AUDIT_KEY');
+  const keyFile = raw(env, 'AUDIT_KEY_FILE');
+  if (auditKey !== undefined && keyFile !== undefined) throw new ConfigError('set AUDIT_KEY or AUDIT_KEY_FILE, not both');
+  if (auditKey !== undefined && auditKey.length < 32) throw new ConfigError(`AUDIT_KEY must be at least 32 characters, got ${auditKey.length} (e.g. \`openssl rand -base64 48\`)`);
+  const auditKeyFile = keyFile === undefined ? undefined : path.resolve(keyFile);
+  // A key beside the log lets whoever takes the data directory recompute the chain.
+  if (auditKeyFile !== undefined && !path.relative(dataDir, auditKeyFile).startsWith('..')) {
+    throw new ConfigError(`AUDIT_KEY_FILE must be outside DATA_DIR (${dataDir}), got "${keyFile}": a key beside the log does not protect it`);
+  }
+  if (auditKey === undefined && auditKeyFile === undefined && !trial) {
+    throw new ConfigError('AUDIT_KEY or AUDIT_KEY_FILE is required (the audit chain\'s HMAC key, at least 32 random characters, e.g. `openssl rand -base64 48`, kept away from DATA_DIR and the database); only a demo or development server (SEED_DEMO=true, DEV_TOKENS=true) may run without one');
+  }
+  const checkpointFile = raw(env, 'AUDIT_CHECKPOINT_FILE');
+  return {
+    auditKey,
+    auditKeyFile,
+    auditCheckpointFile: checkpointFile === undefined ? undefined : path.resolve(checkpointFile),
+    auditCheckpointUrl: optionalUrl(env, 'AUDIT_CHECKPOINT_URL'),
+    auditCheckpointIntervalMs: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', SERVER_DEFAULTS.auditCheckpointIntervalMs, 100, 24 * 3600_000),
   };
 }
 

@@ -49,6 +49,8 @@ export const AUTH = {
   refresh: endpoint('POST', AUTH_BASE_PATH, '/refresh'),
   logout: endpoint('POST', AUTH_BASE_PATH, '/logout'),
   me: endpoint('GET', AUTH_BASE_PATH, '/me'),
+  /** The push-only, key-bound credential a device's service worker delivers its queue with (docs/protocol.md §3). */
+  deviceCredential: endpoint('POST', AUTH_BASE_PATH, '/device-credential'),
 } as const;
 
 /** Administration (docs/protocol.md §19). */
