@@ -9,7 +9,8 @@ import { estimateEta } from '../../integrations/fhir/eta.ts';
 import type { HospitalNoticeKind, NoticeOptions } from '../../integrations/fhir/notice-bundle.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import type { EffectContext } from '../types.ts';
-import { offsetDateTime, offsetMinutesOf, read } from './support.ts';
+import { unitByCallSign } from './incident-created.ts';
+import { offsetDateTime, offsetMinutesOf } from './support.ts';
 
 export async function noticeOptions(ctx: EffectContext, epcr: Epcr, kind: HospitalNoticeKind, offsetFrom: string | undefined): Promise<NoticeOptions> {
   const now = ctx.now();
@@ -25,7 +26,8 @@ export async function noticeOptions(ctx: EffectContext, epcr: Epcr, kind: Hospit
     },
   };
   if (kind === 'pre-arrival') {
-    const unit = epcr.unitId ? await read(ctx, 'units', epcr.unitId) : undefined;
+    // ePCRs name their unit by call sign, as CAD does (docs/data-model.md).
+    const unit = epcr.unitId ? await unitByCallSign(ctx, epcr.unitId) : undefined;
     const facility = settings?.facilities?.find((f) => f.code !== undefined && f.code === epcr.disposition?.destinationCode);
     const eta = estimateEta({
       now,
