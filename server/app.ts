@@ -78,7 +78,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   await app.register(openapiPlugin);
   await app.register(storePlugin, { config, planner: workflows, ...(options.store ? { store: options.store } : {}) });
   await app.register(authPlugin, { config, ...(options.authenticator ? { authenticator: options.authenticator } : {}) });
-  await app.register(hooksPlugin, { workflows, ...(options.hookRunner ? { hookRunner: options.hookRunner } : {}) });
+  await app.register(hooksPlugin, { workflows, hookRunner: { claimLeaseMs: config.outboxClaimLeaseMs, ...options.hookRunner } });
   // Before sync: the metrics' request hooks must apply to the sync routes.
   await app.register(opsPlugin);
   await app.register(syncPlugin, { config, policies: options.writePolicies ?? DOMAIN_WRITE_POLICIES, ...(options.collections ? { collections: options.collections } : {}) });

@@ -31,6 +31,8 @@ export interface DefaultWorkflowDeps {
   integrations: Integrations;
   /** Create and submit the claim as soon as a transport report is locked. */
   autoClaimAfterFinalize: boolean;
+  /** How long a per-report lock's lease lasts across processes (OUTBOX_CLAIM_LEASE_MS). */
+  leaseMs?: number;
   nemsis: {
     /** dAgency.01 state ID, .02 agency number, .04 state (ANSI code or USPS abbreviation). */
     agency: NemsisAgency;
@@ -46,7 +48,7 @@ export interface DefaultWorkflowDeps {
 }
 
 export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
-  const locks = new KeyedLock();
+  const locks = new KeyedLock(deps.leaseMs);
   const claims = { integrations: deps.integrations, locks };
   const nemsis = { agency: deps.nemsis.agency, ...(deps.nemsis.xsdDir ? { xsdDir: deps.nemsis.xsdDir } : {}), locks };
   return [

@@ -6,7 +6,7 @@ import type { Workflow } from '../types.ts';
 import { defaultWorkflows } from './index.ts';
 
 export interface WorkflowsPluginOptions {
-  config: Pick<ServerConfig, 'autoClaimAfterFinalize' | 'nemsisStateId' | 'nemsisAgencyNumber' | 'nemsisStateCode' | 'nemsisXsdDir' | 'schematronCacheDir'>;
+  config: Pick<ServerConfig, 'autoClaimAfterFinalize' | 'outboxClaimLeaseMs' | 'nemsisStateId' | 'nemsisAgencyNumber' | 'nemsisStateCode' | 'nemsisXsdDir' | 'schematronCacheDir'>;
   /** Workflows to run on committed changes; defaults to the product's hook catalogue (docs/hooks.md). */
   workflows?: readonly Workflow[];
 }
@@ -17,6 +17,7 @@ export const workflowsPlugin = fp(async (app: FastifyInstance, options: Workflow
   const catalogue = options.workflows ?? defaultWorkflows({
     integrations: app.integrations,
     autoClaimAfterFinalize: config.autoClaimAfterFinalize,
+    leaseMs: config.outboxClaimLeaseMs,
     nemsis: {
       agency: { stateId: config.nemsisStateId, agencyNumber: config.nemsisAgencyNumber, stateCode: config.nemsisStateCode },
       ...(config.nemsisXsdDir ? { xsdDir: config.nemsisXsdDir } : {}),

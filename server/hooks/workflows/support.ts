@@ -117,8 +117,10 @@ export type LeaseStore = Pick<Store, 'acquireLease' | 'releaseLease'>;
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<unknown>>();
 
+  constructor(private readonly leaseMs = KEYED_LEASE_MS) {}
+
   async run<T>(key: string, work: () => Promise<T>, store?: LeaseStore): Promise<T> {
-    const guarded = store ? () => withLease(store, key, work) : work;
+    const guarded = store ? () => withLease(store, key, this.leaseMs, work) : work;
     const previous = this.tails.get(key) ?? Promise.resolve();
     const result = previous.then(guarded, guarded);
     const tail = result.then(() => undefined, () => undefined);
@@ -131,15 +133,15 @@ export class KeyedLock {
   }
 }
 
-/** How long a keyed lease lasts if its holder never releases it (a process killed mid-work). */
-export const KEYED_LEASE_MS = 60_000;
+/** How long a keyed lease lasts by default if its holder never releases it (a process killed mid-work). */
+export const KEYED_LEASE_MS = 120_000;
 
-async function withLease<T>(store: LeaseStore, key: string, work: () => Promise<T>): Promise<T> {
+async function withLease<T>(store: LeaseStore, key: string, leaseMs: number, work: () => Promise<T>): Promise<T> {
   const lease = `lock:${key}`;
   const holder = randomUUID();
-  const giveUpAt = Date.now() + KEYED_LEASE_MS * 2;
-  for (let wait = 20; !(await store.acquireLease(lease, holder, KEYED_LEASE_MS)); wait = Math.min(500, wait * 2)) {
-    if (Date.now() > giveUpAt) throw new Error(`another process has held ${key} for over ${KEYED_LEASE_MS * 2} ms; the hook is retried later`);
+  const giveUpAt = Date.now() + leaseMs * 2;
+  for (let wait = 20; !(await store.acquireLease(lease, holder, leaseMs)); wait = Math.min(500, wait * 2)) {
+    if (Date.now() > giveUpAt) throw new Error(`another process has held ${key} for over ${leaseMs * 2} ms; the hook is retried later`);
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
   try {
