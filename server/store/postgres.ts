@@ -115,8 +115,10 @@ export class PostgresStore implements Store {
       ...(options.connectionString ? { connectionString: options.connectionString } : {}),
       // A writer that stalls inside its transaction holds back the horizon of every reader (its
       // xid stays the oldest in progress): end such a session (its transaction rolls back) rather
-      // than delay every change. Write transactions take milliseconds. Dead peers are noticed by keepalive.
-      idle_in_transaction_session_timeout: 5_000,
+      // than delay every change for long. Write transactions take milliseconds, but a process
+      // whose event loop is busy (an export check on a loaded machine) can leave one idle for
+      // seconds. Dead peers are noticed by keepalive.
+      idle_in_transaction_session_timeout: 30_000,
       keepAlive: true,
       ...options.pool,
       types: INT8_AS_NUMBER,
@@ -143,9 +145,25 @@ export class PostgresStore implements Store {
     return store;
   }
 
+  /**
+   * A pooled connection for a transaction. While it is checked out the pool does not listen for
+   * its errors: a session PostgreSQL ends meanwhile (idle_in_transaction_session_timeout, a
+   * restart) would crash the process. The error is kept for the next query, which fails with it.
+   */
+  private async checkout(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    client.on('error', onCheckedOutError);
+    const release = client.release.bind(client);
+    client.release = (error?: Error | boolean) => {
+      client.removeListener('error', onCheckedOutError);
+      return release(error);
+    };
+    return client;
+  }
+
   /** Idempotent DDL; serialized with an advisory lock so several processes may start at once. */
   async migrate(): Promise<void> {
-    const client = await this.pool.connect();
+    const client = await this.checkout();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -270,7 +288,7 @@ export class PostgresStore implements Store {
     try {
       // The feed's starting horizon must be read before any write of this process takes an xid.
       if (this.feedStarting) await this.feedStarting;
-      client = await this.pool.connect();
+      client = await this.checkout();
       // One round trip: the xid now (the write's positions derive from it), and the first savepoint.
       const results = await client.query('BEGIN; SELECT pg_current_xact_id()::text::bigint AS xid; SAVEPOINT fieldsync_write') as unknown as pg.QueryResult<{ xid: number }>[];
       const xid = results[1]?.rows[0]?.xid;
@@ -717,7 +735,7 @@ export class PostgresStore implements Store {
   }
 
   private async linkAuditNow(): Promise<void> {
-    const client = await this.pool.connect();
+    const client = await this.checkout();
     let broken: Error | undefined;
     try {
       const begun = await client.query(`BEGIN; SELECT pg_try_advisory_xact_lock(${CHAIN_LOCK_NAMESPACE}, ${this.lockKey[1]}) AS got`) as unknown as pg.QueryResult<{ got: boolean }>[];
@@ -1117,6 +1135,10 @@ function fieldTestSql(test: FieldTest, j: string, params: unknown[]): string {
  */
 function storableIds(ids: readonly string[]): string[] {
   return [...new Set(ids)];
+}
+
+function onCheckedOutError(error: Error): void {
+  console.error('postgres store: a connection in use was closed by the server; its transaction is rolled back and its caller told', error.message);
 }
 
 async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
