@@ -33,7 +33,7 @@ beforeAll(async () => {
   const started = await cluster.start(2, { LIVE_GPS_INTERVAL_MS: '0' });
   a = started[0]!;
   b = started[1]!;
-}, 90_000);
+}, 150_000);
 afterAll(async () => {
   for (const socket of sockets) socket.close();
   await cluster.stop();

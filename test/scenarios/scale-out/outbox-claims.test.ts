@@ -71,7 +71,7 @@ beforeAll(async () => {
     AUTO_CLAIM_AFTER_FINALIZE: 'true',
     OUTBOX_CLAIM_LEASE_MS: String(LEASE_MS),
   });
-}, 120_000);
+}, 150_000);
 afterAll(async () => {
   await cluster.stop();
   await standIns.stop();

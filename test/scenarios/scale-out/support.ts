@@ -21,7 +21,7 @@ export class ProcessCluster {
   private readonly admin = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
 
   async start(count: number, env: Record<string, string> = {}): Promise<ServerProcess[]> {
-    const started = await Promise.all(Array.from({ length: count }, async (_, i) => {
+    const outcomes = await Promise.allSettled(Array.from({ length: count }, async (_, i) => {
       const dataDir = makeDataDir(`scale-out-${i}`);
       this.dirs.push(dataDir);
       return startServerProcess({
@@ -30,9 +30,14 @@ export class ProcessCluster {
           STORE: 'postgres', DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: this.schema,
           DEV_TOKENS: 'true', SEED_DEMO: 'false', ...env,
         },
+        // Three processes compiling TypeScript at once on a shared, loaded machine.
+        startTimeoutMs: 120_000,
       });
     }));
+    const started = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     this.processes.push(...started);
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
     return started;
   }
 
