@@ -671,7 +671,7 @@ export class PostgresStore implements Store {
   // ---------------------------------------------------------------- audit
 
   async queryAudit(query: AuditQuery): Promise<AuditEntry[]> {
-    await this.linkAudit();
+    await this.linkAudit(true);
     const from = query.from ?? 0;
     const to = query.to ?? Number.MAX_SAFE_INTEGER;
     const fetch = query.limit * (query.userId ? 10 : 1);
@@ -697,7 +697,14 @@ export class PostgresStore implements Store {
    * linked entries (its hash removed) breaks the chain.
    */
   async verifyAudit(): Promise<{ ok: boolean; checked: number; firstBadId?: number }> {
-    await this.linkAudit();
+    // Entries committed moments ago may still wait for an older transaction (the horizon): give
+    // them a short while to become linkable, then verify what is linked.
+    for (const deadline = Date.now() + VERIFY_WAIT_MS; ;) {
+      await this.linkAudit(true);
+      const unlinked = await this.query<{ n: number }>(this.pool, `SELECT count(*) AS n FROM ${this.t('audit')} WHERE hash IS NULL`, []);
+      if ((unlinked[0]?.n ?? 0) === 0 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     let prev = GENESIS_HASH;
     let checked = 0;
     let afterId = 0;
@@ -727,19 +734,24 @@ export class PostgresStore implements Store {
    * written unlinked so that writers need no global lock; the horizon guarantees that no entry
    * can later appear below one already linked. Runs every second and before audit reads.
    */
-  linkAudit(): Promise<void> {
+  linkAudit(wait = false): Promise<void> {
     if (this.closed) return Promise.resolve();
-    this.chaining ??= this.linkAuditNow().catch((error: unknown) => {
+    if (wait) return this.linkAuditNow(true);
+    this.chaining ??= this.linkAuditNow(false).catch((error: unknown) => {
       this.onError('could not link the audit chain (the next run tries again)', error);
     }).finally(() => { this.chaining = undefined; });
     return this.chaining;
   }
 
-  private async linkAuditNow(): Promise<void> {
+  /** `wait`: for audit reads, which wait for another process's linker instead of leaving the work to it. */
+  private async linkAuditNow(wait: boolean): Promise<void> {
     const client = await this.checkout();
     let broken: Error | undefined;
     try {
-      const begun = await client.query(`BEGIN; SELECT pg_try_advisory_xact_lock(${CHAIN_LOCK_NAMESPACE}, ${this.lockKey[1]}) AS got`) as unknown as pg.QueryResult<{ got: boolean }>[];
+      const lock = wait
+        ? `SELECT pg_advisory_xact_lock(${CHAIN_LOCK_NAMESPACE}, ${this.lockKey[1]}) IS NOT NULL AS got`
+        : `SELECT pg_try_advisory_xact_lock(${CHAIN_LOCK_NAMESPACE}, ${this.lockKey[1]}) AS got`;
+      const begun = await client.query(`BEGIN; ${lock}`) as unknown as pg.QueryResult<{ got: boolean }>[];
       if (!begun[1]?.rows[0]?.got) {
         await client.query('ROLLBACK');
         return;
@@ -1093,6 +1105,8 @@ const GROUP_ROWS = 8192;
 /** Decisions of one write retried after a race or a deadlock before the write fails. */
 const MAX_DECISION_ATTEMPTS = 5;
 const AUDIT_LINK_MS = 1000;
+/** How long `verifyAudit` waits for entries committed moments ago to become linkable. */
+const VERIFY_WAIT_MS = 3000;
 /** Milliseconds since the epoch on the database's clock (leases and claims: one clock for every process). */
 const DB_NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
