@@ -6,9 +6,10 @@ import type { StoredDocument } from './types.ts';
 export interface ChangeFeedSource {
   /**
    * Documents with a position after `cursor` and below the horizon, in position order, and the
-   * horizon of the snapshot they were read in (every position below it is final).
+   * horizon of the snapshot they were read in (every position below it is final), and whether
+   * committed documents wait above it (for an older transaction still open).
    */
-  readAfter(cursor: number, limit: number): Promise<{ documents: StoredDocument[]; horizon: number }>;
+  readAfter(cursor: number, limit: number): Promise<{ documents: StoredDocument[]; horizon: number; waiting: boolean }>;
   /** The transaction a position belongs to (documents of one transaction form one event per collection and tenant). */
   transactionOf(position: number): number;
 }
@@ -47,6 +48,9 @@ export class PostgresChangeFeed {
   private again = false;
   private stopped = false;
   private reconnectDelayMs = 100;
+  /** A re-read scheduled while committed changes wait above the horizon (backs off up to the poll). */
+  private recheck: NodeJS.Timeout | undefined;
+  private recheckDelayMs = RECHECK_FIRST_MS;
   /** Tenants of outbox-only commits announced by other processes since the last read. */
   private readonly outboxTenants = new Set<string>();
 
@@ -81,6 +85,7 @@ export class PostgresChangeFeed {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    clearTimeout(this.recheck);
     while (this.reading) await this.reading;
     const listener = this.listener;
     this.listener = undefined;
@@ -93,16 +98,34 @@ export class PostgresChangeFeed {
     this.outboxTenants.clear();
     for (;;) {
       if (this.stopped) return;
-      const { documents, horizon } = await this.options.source.readAfter(this.cursor, pageSize);
+      const { documents, horizon, waiting } = await this.options.source.readAfter(this.cursor, pageSize);
       this.emit(documents);
       if (documents.length < pageSize) {
         // Everything below the horizon was examined: nothing can appear there any more.
         this.cursor = Math.max(this.cursor, horizon - 1);
+        // Changes already committed wait for an older transaction: their own NOTIFY came too early
+        // and the end of that transaction sends none (a rollback, another database): look again soon.
+        this.scheduleRecheck(waiting);
         break;
       }
       this.cursor = documents[documents.length - 1]!.seq;
     }
     for (const tenantId of outbox) this.options.notifier.emit({ collection: '', tenantId, documents: [] });
+  }
+
+  private scheduleRecheck(waiting: boolean): void {
+    if (!waiting) {
+      this.recheckDelayMs = RECHECK_FIRST_MS;
+      return;
+    }
+    if (this.recheck || this.stopped) return;
+    const delay = this.recheckDelayMs;
+    this.recheckDelayMs = Math.min(this.options.pollMs, delay * 2);
+    this.recheck = setTimeout(() => {
+      this.recheck = undefined;
+      this.wake();
+    }, delay);
+    this.recheck.unref();
   }
 
   /** One event per run of documents of the same transaction, collection and tenant, in position order. */
@@ -155,3 +178,6 @@ export class PostgresChangeFeed {
     }
   }
 }
+
+/** First re-read while changes wait above the horizon (doubling up to the poll interval). */
+const RECHECK_FIRST_MS = 20;

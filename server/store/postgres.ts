@@ -509,14 +509,14 @@ export class PostgresStore implements Store {
   }
 
   /** Internal (the change feed's source): documents after `cursor` and below the horizon, with that horizon. */
-  async readAfter(cursor: number, limit: number): Promise<{ documents: StoredDocument[]; horizon: number }> {
-    const rows = await this.query<DocumentRow & { hz: number }>(this.pool,
-      `SELECT h.hz, d.collection, d.id, d.tenant_id, d.seq, d.body, d.committed_at
-       FROM (SELECT ${this.horizonSql()} AS hz) h
+  async readAfter(cursor: number, limit: number): Promise<{ documents: StoredDocument[]; horizon: number; waiting: boolean }> {
+    const rows = await this.query<DocumentRow & { hz: number; waiting: boolean }>(this.pool,
+      `SELECT h.hz, h.waiting, d.collection, d.id, d.tenant_id, d.seq, d.body, d.committed_at
+       FROM (SELECT hz, EXISTS (SELECT 1 FROM ${this.t('documents')} WHERE seq >= hz) AS waiting FROM (SELECT ${this.horizonSql()} AS hz) x) h
        LEFT JOIN LATERAL (SELECT * FROM ${this.t('documents')} WHERE seq > $1 AND seq < h.hz ORDER BY seq LIMIT $2) d ON TRUE
        ORDER BY d.seq`, [cursor, limit]);
     const horizon = rows[0]?.hz ?? cursor + 1;
-    return { documents: rows.filter((row) => row.id !== null).map(toStored), horizon };
+    return { documents: rows.filter((row) => row.id !== null).map(toStored), horizon, waiting: rows[0]?.waiting ?? false };
   }
 
   /** Internal (the change feed's source): the transaction a position was handed out by. */
@@ -570,10 +570,14 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------- outbox
 
-  /** Entries below the horizon only, so a consumer draining in id order (the CAD bridge) never skips one committed late. */
+  /**
+   * The CAD queue only below the horizon, so its consumer, draining in id order, never passes an
+   * entry that commits late; the hooks queue has no order to keep (it is claimed).
+   */
   async dueOutbox(now: number, limit: number, queue: OutboxQueue = 'hooks'): Promise<OutboxEntry[]> {
+    const below = queue === 'cad' ? `AND id < ${this.horizonSql()}` : '';
     const rows = await this.query<OutboxRow>(this.pool,
-      `SELECT * FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0 AND next_attempt_at <= $2 AND id < ${this.horizonSql()} ORDER BY id LIMIT $3`, [queue, now, limit]);
+      `SELECT * FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0 AND next_attempt_at <= $2 ${below} ORDER BY id LIMIT $3`, [queue, now, limit]);
     return rows.map(toOutboxEntry);
   }
 

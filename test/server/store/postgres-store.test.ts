@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { PostgresStore } from '../../../server/store/postgres.ts';
 import { PgSchemas, SKIP_POSTGRES, TEST_DATABASE_URL } from './fixtures.ts';
 import { doc, runStoreContract, writeAll } from './store-contract.ts';
@@ -51,6 +51,40 @@ describe.skipIf(SKIP_POSTGRES)('PostgreSQL', () => {
       const after = await store.pull({ collection: 'epcrs', tenantId: 'agency-a', afterSeq: during.lastSeq, limit: 10 });
       expect(after.documents.map((d) => d.id)).toEqual(['late', 'b']);
       await store.close();
+    });
+
+    it('the change feed: one instance hears the commits of another by NOTIFY; after its LISTEN session is killed it reconnects and reads what was committed meanwhile', async () => {
+      const schema = await schemas.create();
+      const appName = `fs-feed-${schema}`;
+      // A poll far too slow to matter: only NOTIFY and the re-read after reconnecting can deliver.
+      const listener = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, pool: { max: 2, application_name: appName }, feedPollMs: 600_000 });
+      const writer = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, pool: { max: 2 } });
+      const heard: string[] = [];
+      listener.onCommit((event) => heard.push(...event.documents.map((d) => d.id)));
+      await writer.writeBatch(writeAll('epcrs', [doc('before')])); // may be before the feed started: not required
+      await new Promise((r) => setTimeout(r, 300));
+      heard.length = 0;
+      await writer.writeBatch(writeAll('epcrs', [doc('n1'), doc('n2')]));
+      await vi.waitFor(() => expect(heard).toEqual(['n1', 'n2']), { timeout: 10_000 });
+
+      await schemas.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'`, [appName]);
+      await writer.writeBatch(writeAll('epcrs', [doc('while-away')])); // its NOTIFY reaches nobody
+      await vi.waitFor(() => expect(heard).toEqual(['n1', 'n2', 'while-away']), { timeout: 15_000 });
+      await writer.writeBatch(writeAll('epcrs', [doc('after')]));
+      await vi.waitFor(() => expect(heard).toEqual(['n1', 'n2', 'while-away', 'after']), { timeout: 10_000 });
+
+      // An older transaction holds a change back; it ends by ROLLBACK, which notifies nobody.
+      const slow = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await slow.connect();
+      await slow.query('BEGIN');
+      await slow.query('SELECT pg_current_xact_id()');
+      await writer.writeBatch(writeAll('epcrs', [doc('held')]));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(heard).not.toContain('held'); // not before a pull could return it
+      await slow.query('ROLLBACK');
+      await slow.end();
+      await vi.waitFor(() => expect(heard).toEqual(['n1', 'n2', 'while-away', 'after', 'held']), { timeout: 10_000 });
+      await Promise.all([listener.close(), writer.close()]);
     });
 
     it('the age of the oldest open writer is reported', async () => {
