@@ -190,7 +190,9 @@ export class PostgresStore implements Store {
   }
 
   async writeBatch(batch: WriteBatch): Promise<WriteResult> {
+    let decided = 0;
     return this.transaction(batch.requests.length, async (tx): Promise<AppliedBatch> => {
+      if (decided++ > 0) batch.onRedecide?.();
       const masters = await this.currentRows(tx.client, batch.collection, batch.requests.map((r) => r.id));
       // The shared write path collects every row; one statement then sends them all.
       const write = new WriteStatement(this.t, tx);

@@ -142,6 +142,12 @@ export interface WriteBatch {
    * committed; throwing rolls the whole batch back (e.g. a push with a row no rule allows).
    */
   afterDecisions?: (result: WriteResult) => void;
+  /**
+   * Called before the requests are decided again: a store whose writers run side by side
+   * (PostgreSQL) re-decides a batch whose master changed under it (another transaction wrote it
+   * first). Clears whatever earlier `decide()` calls of this batch collected.
+   */
+  onRedecide?: () => void;
 }
 
 /** One written document with the version it replaced, for hooks that react to transitions. */
