@@ -58,6 +58,7 @@ export class PostgresChangeFeed {
 
   /** Starts at `cursor` (the horizon when the first listener subscribed, minus one). */
   async start(cursor: number): Promise<void> {
+    if (this.timer || this.stopped) return;
     this.cursor = cursor;
     this.timer = setInterval(() => this.wake(), this.options.pollMs);
     this.timer.unref();

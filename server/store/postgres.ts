@@ -502,9 +502,16 @@ export class PostgresStore implements Store {
         pollMs: this.feedPollMs, onError: this.onError,
       });
       this.feed = feed;
-      this.feedStarting = this.currentHorizon().then((horizon) => feed.start(horizon - 1)).catch((error: unknown) => {
-        this.onError('the change feed could not start; it starts from the next horizon it reads', error);
-        return feed.start(0).catch(() => undefined);
+      const startFeed = (): Promise<void> => this.currentHorizon().then((horizon) => feed.start(horizon - 1));
+      this.feedStarting = startFeed().catch((error: unknown) => {
+        // Writes do not wait for a database that does not answer: the feed starts when it does
+        // (commits in between are not streamed; devices find them by their next pull).
+        this.onError('the change feed could not start; trying again every second', error);
+        const retry = setInterval(() => {
+          if (this.closed) return clearInterval(retry);
+          startFeed().then(() => clearInterval(retry), () => undefined);
+        }, 1000);
+        retry.unref();
       }).finally(() => { this.feedStarting = undefined; });
     }
     return unsubscribe;
