@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { CommitNotifier } from './commit-notifier.ts';
 import { PostgresChangeFeed } from './postgres-change-feed.ts';
-import { auditHash, GENESIS_HASH } from './audit-chain.ts';
+import { AuditKey, ChainVerifier, GENESIS_HASH, IndexMerge, type AuditChainReport, type AuditVerifyOptions } from './audit-chain.ts';
 import type { DecidedWrite, QuarantinedRequest } from './decisions.ts';
 import { checkedPlanner } from './outbox-planner.ts';
 import { quarantineJson, storableText } from './document-json.ts';
@@ -24,6 +24,8 @@ export interface PostgresStoreOptions {
   outboxPlanner?: OutboxPlanner;
   /** Runs inside every write transaction just before COMMIT; throwing fails it (tests of that path only). */
   beforeCommit?: () => void;
+  /** The audit chain's key (the server's AUDIT_KEY); tools and tests without one get AuditKey.PUBLIC_TEST_KEY. */
+  chainKey?: AuditKey;
   /** The change feed's fallback poll (ms); NOTIFY wakes it at once otherwise. Default 250. */
   feedPollMs?: number;
   /** Where the store reports trouble it recovers from by itself (default: console.error). */
@@ -81,6 +83,7 @@ export class PostgresStore implements Store {
   private readonly channel: string;
   private readonly poolConfig: pg.PoolConfig;
   private readonly feedPollMs: number;
+  private readonly auditKey: AuditKey;
   private readonly onError: (message: string, error: unknown) => void;
   private feed: PostgresChangeFeed | undefined;
   /** Set while the feed reads its starting horizon: writes wait for it, so none is missed. */
@@ -107,6 +110,7 @@ export class PostgresStore implements Store {
     this.beforeCommit = options.beforeCommit;
     this.planner = options.outboxPlanner;
     this.feedPollMs = options.feedPollMs ?? 250;
+    this.auditKey = options.chainKey ?? AuditKey.PUBLIC_TEST_KEY;
     this.onError = options.onError ?? ((message, error) => console.error(`postgres store: ${message}`, error instanceof Error ? error.message : error));
     this.channel = `fieldsync_${schema}`.slice(0, 63);
     const quoted = pg.escapeIdentifier(schema);
@@ -399,6 +403,27 @@ export class PostgresStore implements Store {
     }).finally(() => {
       this.notifying = false;
       if (this.notifyQueue.size > 0) this.announce(new Set());
+    });
+  }
+
+  // ---------------------------------------------------------------- agency settings
+
+  async getAgencySettings(tenantId: string): Promise<{ json: string; updatedAt: number } | undefined> {
+    const rows = await this.query<{ body: string; updated_at: number }>(this.pool,
+      `SELECT body, updated_at FROM ${this.t('agency_settings')} WHERE tenant_id = $1`, [tenantId]);
+    const row = rows[0];
+    return row ? { json: row.body, updatedAt: row.updated_at } : undefined;
+  }
+
+  async putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput): Promise<void> {
+    await this.transaction(1, async (tx) => {
+      await this.query(tx.client,
+        `INSERT INTO ${this.t('agency_settings')} (tenant_id, body, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id) DO UPDATE SET body = EXCLUDED.body, updated_at = EXCLUDED.updated_at`,
+        [tenantId, json, tx.now]);
+      const write = new WriteStatement(this.t, tx);
+      write.appendAudit([audit]);
+      await write.run(this, tx.client);
     });
   }
 
@@ -705,40 +730,69 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Walks the linked chain in id order (= commit order, see the class comment), a page at a time,
-   * after linking what can be linked. An entry not linked yet ends the walk; one followed by
-   * linked entries (its hash removed) breaks the chain.
+   * Walks the chain in id order (= commit order, see the class comment) with its index rows,
+   * through two cursors of one read-only REPEATABLE READ transaction: one snapshot, a page at a
+   * time, however long the log. Entries are linked after commit (`linkAudit`): it links what it
+   * can first (waiting a moment for entries committed just now), then verifies up to the last
+   * linked entry; an entry below it without a hash (removed) breaks the chain.
    */
-  async verifyAudit(): Promise<{ ok: boolean; checked: number; firstBadId?: number }> {
-    // Entries committed moments ago may still wait for an older transaction (the horizon): give
-    // them a short while to become linkable, then verify what is linked.
+  async verifyAudit(options: AuditVerifyOptions = {}): Promise<AuditChainReport> {
     for (const deadline = Date.now() + VERIFY_WAIT_MS; ;) {
       await this.linkAudit(true);
       const unlinked = await this.query<{ n: number }>(this.pool, `SELECT count(*) AS n FROM ${this.t('audit')} WHERE hash IS NULL`, []);
       if ((unlinked[0]?.n ?? 0) === 0 || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    let prev = GENESIS_HASH;
-    let checked = 0;
-    let afterId = 0;
-    for (;;) {
-      const rows = await this.query<AuditRow>(this.pool,
-        `SELECT id, at, tenant_id, entry, prev_hash, hash FROM ${this.t('audit')} WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, VERIFY_PAGE]);
-      for (const row of rows) {
-        if (row.hash === null) {
-          const later = await this.query<{ id: number }>(this.pool,
-            `SELECT id FROM ${this.t('audit')} WHERE id > $1 AND hash IS NOT NULL ORDER BY id LIMIT 1`, [row.id]);
-          return later.length > 0 ? { ok: false, checked: checked + 1, firstBadId: row.id } : { ok: true, checked };
+    const client = await this.checkout();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const linked = await client.query<{ upto: number | null }>(`SELECT max(id) AS upto FROM ${this.t('audit')} WHERE hash IS NOT NULL`);
+      const upto = linked.rows[0]?.upto ?? 0;
+      await client.query(`DECLARE fs_audit NO SCROLL CURSOR FOR SELECT id, at, tenant_id, entry, prev_hash, hash FROM ${this.t('audit')} WHERE id <= ${Number(upto)} ORDER BY id`);
+      await client.query(`DECLARE fs_audit_index NO SCROLL CURSOR FOR SELECT audit_id, document_id FROM ${this.t('audit_documents')} WHERE audit_id <= ${Number(upto)} ORDER BY audit_id`);
+      const buffer: { auditId: number; documentId: string }[] = [];
+      let taken = 0;
+      let indexDone = false;
+      const fetchIndex = async () => {
+        const rows = (await client.query<{ audit_id: number; document_id: string }>(`FETCH ${VERIFY_PAGE} FROM fs_audit_index`)).rows;
+        if (taken > VERIFY_PAGE) {
+          buffer.splice(0, taken);
+          taken = 0;
         }
-        checked++;
-        if (row.prev_hash !== prev || auditHash(prev, row.at, row.tenant_id, row.entry) !== row.hash) {
-          return { ok: false, checked, firstBadId: row.id };
+        for (const row of rows) buffer.push({ auditId: Number(row.audit_id), documentId: row.document_id });
+        if (rows.length < VERIFY_PAGE) indexDone = true;
+      };
+      const merge = new IndexMerge(new ChainVerifier(this.auditKey, options), () => (taken < buffer.length ? buffer[taken++] : undefined));
+      for (;;) {
+        const rows = (await client.query<AuditRow>(`FETCH ${VERIFY_PAGE} FROM fs_audit`)).rows;
+        for (const row of rows) {
+          const id = Number(row.id);
+          // Every index row of this entry must be in hand: read on until one of a later entry is.
+          while (!indexDone && (taken >= buffer.length || buffer[buffer.length - 1]!.auditId <= id)) await fetchIndex();
+          merge.row({ id, at: Number(row.at), tenantId: row.tenant_id, entry: row.entry, prevHash: row.prev_hash ?? '', hash: row.hash ?? '' });
         }
-        prev = row.hash;
-        afterId = row.id;
+        if (rows.length < VERIFY_PAGE) break;
       }
-      if (rows.length < VERIFY_PAGE) return { ok: true, checked };
+      while (!indexDone) await fetchIndex();
+      await client.query('COMMIT');
+      return merge.finish();
+    } catch (error) {
+      broken = await rollback(client);
+      throw error;
+    } finally {
+      client.release(broken);
     }
+  }
+
+  /** The last linked entry and how many entries (linked or not) follow `afterId`. */
+  async auditHead(afterId: number): Promise<{ lastId: number; lastHash: string; countAfter: number } | undefined> {
+    await this.linkAudit(true);
+    // One statement, one snapshot: the count and the head agree.
+    const rows = await this.query<{ id: number; hash: string; after: number }>(this.pool,
+      `SELECT id, hash, (SELECT COUNT(*) FROM ${this.t('audit')} WHERE id > $1 AND id <= a.id) AS after FROM ${this.t('audit')} a WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1`, [afterId]);
+    const row = rows[0];
+    return row ? { lastId: Number(row.id), lastHash: row.hash, countAfter: Number(row.after) } : undefined;
   }
 
   /**
@@ -780,7 +834,7 @@ export class PostgresStore implements Store {
         const prevs: string[] = [];
         const hashes: string[] = [];
         for (const row of rows) {
-          const hash = auditHash(prev, row.at, row.tenant_id, row.entry);
+          const hash = this.auditKey.hash(prev, row.at, row.tenant_id, row.entry);
           ids.push(row.id);
           prevs.push(prev);
           hashes.push(hash);
@@ -1076,6 +1130,11 @@ CREATE TABLE IF NOT EXISTS ${t('quarantine')} (
 );
 CREATE INDEX IF NOT EXISTS quarantine_by_tenant ON ${t('quarantine')} (tenant_id, id);
 CREATE INDEX IF NOT EXISTS quarantine_by_document ON ${t('quarantine')} (tenant_id, document_id);
+CREATE TABLE IF NOT EXISTS ${t('agency_settings')} (
+  tenant_id  TEXT   PRIMARY KEY,
+  body       TEXT   NOT NULL,
+  updated_at BIGINT NOT NULL
+);
 -- The change feed reads every collection in position order.
 CREATE INDEX IF NOT EXISTS documents_by_position ON ${t('documents')} (seq);
 -- Outbox claims: a token and a lease (ms, database clock).
