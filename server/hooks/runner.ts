@@ -143,7 +143,8 @@ export class HookRunner {
       } else {
         const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** entry.attempts);
         const jittered = delay / 2 + Math.random() * (delay / 2);
-        await this.options.store.retryOutboxLater(entry.id, Date.now() + jittered, message, entry.claimToken);
+        // Whole milliseconds: PostgreSQL keeps them in a BIGINT (a fraction failed the update there).
+        await this.options.store.retryOutboxLater(entry.id, Math.round(Date.now() + jittered), message, entry.claimToken);
         log.warn({ err: error, attempts: entry.attempts + 1, retryInMs: Math.round(jittered) }, 'hook effect failed; will retry');
       }
     } finally {

@@ -638,7 +638,7 @@ export class PostgresStore implements Store {
   }
 
   async retryOutboxLater(id: number, nextAttemptAt: number, error: string, claimToken?: string): Promise<boolean> {
-    return this.settleOutbox(`attempts = attempts + 1, next_attempt_at = $3, last_error = $4`, [nextAttemptAt, error], id, claimToken);
+    return this.settleOutbox(`attempts = attempts + 1, next_attempt_at = $3, last_error = $4`, [Math.ceil(nextAttemptAt), error], id, claimToken);
   }
 
   async deadLetterOutbox(id: number, error: string, claimToken?: string): Promise<boolean> {
@@ -1257,6 +1257,7 @@ interface QuarantineRow { id: number; collection: string; document_id: string; t
 interface OutboxRow {
   id: number; key: string; kind: string; tenant_id: string; payload: string; causation_id: string;
   attempts: number; created_at: number; next_attempt_at: number; last_error: string | null; done: number; queue: string;
+  claim_token?: string | null;
 }
 
 function toStored(row: DocumentRow): StoredDocument {
@@ -1281,5 +1282,6 @@ function toOutboxEntry(row: OutboxRow): OutboxEntry {
     causationId: row.causation_id, attempts: row.attempts, createdAt: row.created_at, nextAttemptAt: row.next_attempt_at,
     status: row.done === 0 ? 'pending' : row.done === 1 ? 'done' : 'dead',
     ...(row.last_error === null ? {} : { lastError: row.last_error }),
+    ...(row.claim_token ? { claimToken: row.claim_token } : {}),
   };
 }

@@ -117,20 +117,30 @@ describe.skipIf(SKIP_POSTGRES)('two server processes on one PostgreSQL: one chan
       });
       expect((await subscribe(socket)).ok).toBe(true);
     }
+    // /live is a view: under backpressure it keeps only each unit's newest position (protocol.md
+    // §12). What must hold: no position twice, and each unit's newest one arrives.
     const livePositions = new Map<number, number>();
+    const liveNewest = new Map<string, string>();
     const live = connect(b, LIVE_NAMESPACE);
-    live.on('unit:position', (event: { seq: number }) => livePositions.set(event.seq, (livePositions.get(event.seq) ?? 0) + 1));
+    live.on('unit:position', (event: { seq: number; sourceId: string; recordedAt: string }) => {
+      livePositions.set(event.seq, (livePositions.get(event.seq) ?? 0) + 1);
+      if ((liveNewest.get(event.sourceId) ?? '') < event.recordedAt) liveNewest.set(event.sourceId, event.recordedAt);
+    });
     await eventually('the /live socket connected', () => live.connected);
     const client = new Section11Client(b);
     await client.start();
 
     const expected = new Map<string, string>();
+    const newestOfUnit = new Map<string, string>();
     await Promise.all(Array.from({ length: WRITERS }, async (_, w) => {
       const token = devToken({ tenantId: TENANT, role: 'crew', deviceId: `mdt-${w}`, subject: `M${w}` });
       for (let p = 0; p < PUSHES; p++) {
         const server = (w + p) % 2 === 0 ? a : b;
         const points = Array.from({ length: PER_PUSH }, (_, j) => ({ ...newGpsPoint(TENANT, `M${w}`, p * PER_PUSH + j), rev: `1-w${w}`, _deleted: false }));
-        for (const point of points) expected.set(point.id, point.rev);
+        for (const point of points) {
+          expected.set(point.id, point.rev);
+          if ((newestOfUnit.get(point.sourceId) ?? '') < point.recordedAt) newestOfUnit.set(point.sourceId, point.recordedAt);
+        }
         const response = await fetch(`${server.url}${SYNC_BASE_PATH}/gps_points/push?schemaVersion=0`, {
           method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
           body: JSON.stringify(points.map((newDocumentState) => ({ newDocumentState }))),
@@ -141,7 +151,8 @@ describe.skipIf(SKIP_POSTGRES)('two server processes on one PostgreSQL: one chan
     }));
 
     // Every subscriber, on either process, hears every change: wait for them (with a deadline).
-    await eventually('every subscriber heard every change', () => [...heard.values()].every((counts) => counts.size >= TOTAL) && livePositions.size >= TOTAL, 30_000)
+    await eventually('every subscriber heard every change', () => [...heard.values()].every((counts) => counts.size >= TOTAL)
+      && [...newestOfUnit].every(([unit, at]) => liveNewest.get(unit) === at), 30_000)
       .catch(() => undefined);
     await client.idle();
     // Let anything still in flight arrive (a duplicate would show up now).
@@ -166,7 +177,7 @@ describe.skipIf(SKIP_POSTGRES)('two server processes on one PostgreSQL: one chan
       expect([...expected.keys()].filter((id) => !counts.has(id))).toEqual([]);
       expect([...counts.values()].filter((n) => n > 1)).toEqual([]);
     }
-    expect(livePositions.size).toBe(TOTAL);
+    expect(liveNewest).toEqual(newestOfUnit);
     expect([...livePositions.values()].every((n) => n === 1)).toBe(true);
     expect(missedAfterFinalPull).toBe(0);
     expect(beforeFinalPull).toBe(0);

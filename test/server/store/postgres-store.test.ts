@@ -87,6 +87,24 @@ describe.skipIf(SKIP_POSTGRES)('PostgreSQL', () => {
       await Promise.all([listener.close(), writer.close()]);
     });
 
+    it('outbox claims: one claim per entry until its lease ends, settled only with its token; a retry time with a fraction of a millisecond is kept', async () => {
+      const { store } = await schemas.openStore();
+      await store.enqueueOutbox([{ key: 'k1', kind: 'n', tenantId: 'agency-a', payload: {}, causationId: 'c' }]);
+      const peer = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema: store.schema, pool: { max: 2 } });
+      const [mine] = await store.claimOutbox(Date.now(), 10, 1000);
+      expect(mine?.claimToken).toBeDefined();
+      expect(await peer.claimOutbox(Date.now(), 10, 1000)).toEqual([]); // claimed: not for another process
+      await new Promise((r) => setTimeout(r, 1100));
+      const [taken] = await peer.claimOutbox(Date.now(), 10, 60_000); // the lease ran out: another takes it
+      expect(taken?.id).toBe(mine!.id);
+      expect(await store.completeOutbox(mine!.id, mine!.claimToken)).toBe(false); // no longer its claim
+      // The hook runner's backoff is a fraction of a millisecond off the clock (it failed the BIGINT update).
+      expect(await peer.retryOutboxLater(taken!.id, Date.now() + 60_000.37, 'target down', taken!.claimToken)).toBe(true);
+      expect(await store.claimOutbox(Date.now(), 10, 1000)).toEqual([]); // not due yet
+      await peer.close();
+      await store.close();
+    });
+
     it('the age of the oldest open writer is reported', async () => {
       const { store } = await schemas.openStore();
       const slow = new pg.Client({ connectionString: TEST_DATABASE_URL });
