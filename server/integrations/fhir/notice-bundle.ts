@@ -251,8 +251,9 @@ export function hospitalNoticeBundle(epcr: Epcr, options: NoticeOptions): Bundle
     subject: patientRef,
     ...(start || end ? { period: { ...(start ? { start } : {}), ...(end ? { end } : {}) } } : {}),
     ...(text(situation.chiefComplaint) ? { reasonCode: [{ text: text(situation.chiefComplaint)! }] } : {}),
+    // `use` as text only: no diagnosis-role code means "the crew's field impression" (AD would claim an admission diagnosis).
     ...(conditionRefs.length
-      ? { diagnosis: conditionRefs.map(({ ref, primary }, i) => ({ condition: ref, use: { coding: [{ system: SYSTEM.diagnosisRole, code: 'AD', display: 'Admission diagnosis' }], text: primary ? 'EMS primary impression' : 'EMS secondary impression' }, rank: i + 1 })) }
+      ? { diagnosis: conditionRefs.map(({ ref, primary }, i) => ({ condition: ref, use: { text: primary ? 'EMS primary impression' : 'EMS secondary impression' }, rank: i + 1 })) }
       : {}),
     ...(destinationRef ? { hospitalization: { destination: { ...destinationRef, ...(destinationName ? { display: destinationName } : {}) } } } : {}),
     location: locations,

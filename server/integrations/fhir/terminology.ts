@@ -27,7 +27,6 @@ export const SYSTEM = {
   conditionVerification: 'http://terminology.hl7.org/CodeSystem/condition-ver-status',
   allergyClinical: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical',
   allergyVerification: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification',
-  diagnosisRole: 'http://terminology.hl7.org/CodeSystem/diagnosis-role',
   actCode: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
   roleCode: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode',
   locationPhysicalType: 'http://terminology.hl7.org/CodeSystem/location-physical-type',
