@@ -142,6 +142,21 @@ export function mappedElements(): string[] {
 }
 
 /**
+ * The ePCR field an element is held in, as a general path (`patient.age`, `vitals[].systolic`:
+ * `[]` for any item of a list), the way the form's fields declare theirs; undefined when the
+ * report has no field for it.
+ */
+export function fieldPathOf(element: string): string | undefined {
+  const single = SINGLE[element];
+  if (single) return single[0];
+  for (const repeated of REPEATED) {
+    const entry = repeated.fields[element];
+    if (entry) return `${repeated.list}[].${entry[0]}`;
+  }
+  return undefined;
+}
+
+/**
  * The crew's field behind a NEMSIS element of the export. `location` (a plain path with positions,
  * `/EMSDataSet[1]/…/eMedications.MedicationGroup[2]/eMedications.03[1]`) picks the item of a
  * repeating group; without it (an XSD message names no position) the item is found by `value`,
