@@ -39,6 +39,62 @@ export const CODED_FIELDS = {
   'disposition.transportDisposition': 'eDisposition.30',
   'payment.primaryMethod': 'ePayment.01',
   'payment.serviceLevel': 'ePayment.50',
+  // Issue 16, coverage: the national elements the report holds since schema version 3. A path
+  // ending in `[]` holds a list of codes (the element repeats).
+  'response.dispatchDelays[]': 'eResponse.08',
+  'response.responseDelays[]': 'eResponse.09',
+  'response.sceneDelays[]': 'eResponse.10',
+  'response.transportDelays[]': 'eResponse.11',
+  'response.turnAroundDelays[]': 'eResponse.12',
+  'response.responseModeDescriptors[]': 'eResponse.24',
+  'crew[].level': 'eCrew.02',
+  'crew[].roles[]': 'eCrew.03',
+  'scene.firstOnScene': 'eScene.01',
+  'scene.massCasualty': 'eScene.07',
+  'scene.mciTriage': 'eScene.08',
+  'situation.complaintLocation': 'eSituation.07',
+  'situation.complaintOrganSystem': 'eSituation.08',
+  'situation.transferReason': 'eSituation.20',
+  'injury.highRiskCriteria[]': 'eInjury.03',
+  'injury.moderateRiskCriteria[]': 'eInjury.04',
+  'arrest.cardiacArrest': 'eArrest.01',
+  'arrest.etiology': 'eArrest.02',
+  'arrest.resuscitationAttempted[]': 'eArrest.03',
+  'arrest.witnessedBy[]': 'eArrest.04',
+  'arrest.aedPriorToEms': 'eArrest.07',
+  'arrest.cprTypes[]': 'eArrest.09',
+  'arrest.firstRhythm': 'eArrest.11',
+  'arrest.rosc[]': 'eArrest.12',
+  'arrest.discontinuedReason': 'eArrest.16',
+  'arrest.rhythmAtDestination[]': 'eArrest.17',
+  'arrest.endOfEvent': 'eArrest.18',
+  'arrest.cprFirstBy': 'eArrest.20',
+  'arrest.aedFirstBy': 'eArrest.21',
+  'arrest.defibrillatedFirstBy': 'eArrest.22',
+  'history.barriersToCare[]': 'eHistory.01',
+  'history.alcoholDrugUse[]': 'eHistory.17',
+  'vitals[].priorToUnit': 'eVitals.02',
+  'vitals[].cardiacRhythm[]': 'eVitals.03',
+  'vitals[].ecgType': 'eVitals.04',
+  'vitals[].ecgInterpretation[]': 'eVitals.05',
+  'vitals[].gcsQualifiers[]': 'eVitals.22',
+  'vitals[].strokeScaleResult': 'eVitals.29',
+  'vitals[].strokeScaleType': 'eVitals.30',
+  'vitals[].reperfusionChecklist': 'eVitals.31',
+  'protocols.used[]': 'eProtocols.01',
+  'medications[].priorToUnit': 'eMedications.02',
+  'medications[].performerRole': 'eMedications.10',
+  'procedures[].priorToUnit': 'eProcedures.02',
+  'procedures[].complications[]': 'eProcedures.07',
+  'procedures[].performerRole': 'eProcedures.10',
+  'disposition.transportMethod': 'eDisposition.16',
+  'disposition.transportMode': 'eDisposition.17',
+  'disposition.transportModeDescriptors[]': 'eDisposition.18',
+  'disposition.releaseAcuity': 'eDisposition.19',
+  'disposition.destinationReasons[]': 'eDisposition.20',
+  'disposition.inpatientDestination': 'eDisposition.22',
+  'disposition.hospitalCapabilities[]': 'eDisposition.23',
+  'disposition.levelOfCare': 'eDisposition.32',
 } as const;
 
 export type CodedField = keyof typeof CODED_FIELDS;
@@ -64,6 +120,8 @@ export const VOCABULARY_FIELDS = {
   'situation.primarySymptom': vocabulary('eSituation.09', ['symptom'], 'an ICD-10-CM code'),
   'situation.primaryImpression': vocabulary('eSituation.11', ['impression'], 'an ICD-10-CM code'),
   'situation.secondaryImpressions': vocabulary('eSituation.12', ['impression'], 'an ICD-10-CM code'),
+  'situation.otherSymptoms': vocabulary('eSituation.10', ['symptom'], 'an ICD-10-CM code'),
+  'injury.causes': vocabulary('eInjury.01', ['causeOfInjury'], 'an ICD-10-CM external cause code'),
   'medications[].medication': vocabulary('eMedications.03', ['medication'], 'an RxNorm code', 'medicationText'),
   'procedures[].procedure': vocabulary('eProcedures.03', ['procedure'], 'a SNOMED CT code', 'procedureText'),
   // eHistory.06 takes RxNorm codes and ICD-10 Z88.x; SNOMED CT codes (environmental and food) go to eHistory.07 (server/nemsis/emsdataset.ts).
@@ -139,11 +197,17 @@ export function codedFieldProblems(epcr: Epcr): CodeProblem[] {
 
 /** The values at a general path (`medications[].route`: one per item, named `medications[id].route`). */
 function valuesAt(doc: Record<string, unknown>, field: string): [string, unknown][] {
-  const list = /^(\w+)\[\]\.(\w+)$/.exec(field);
+  const list = /^(\w+)\[\]\.(\w+)(\[\])?$/.exec(field);
   if (list) {
     const items = doc[list[1]!];
     if (!Array.isArray(items)) return [];
-    return items.map((item: Record<string, unknown>) => [`${list[1]}[${String(item['id'])}].${list[2]}`, item?.[list[2]!]] as [string, unknown]);
+    return items.flatMap((item: Record<string, unknown>) => {
+      const path = `${list[1]}[${String(item['id'])}].${list[2]}`;
+      const value = item?.[list[2]!];
+      // A list of codes in each item (procedures[].complications[]): each code on its own.
+      if (list[3]) return Array.isArray(value) ? value.map((v) => [path, v] as [string, unknown]) : [];
+      return [[path, value] as [string, unknown]];
+    });
   }
   const arrayLeaf = /^(\w+)\.(\w+)\[\]$/.exec(field);
   if (arrayLeaf) {

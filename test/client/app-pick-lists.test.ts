@@ -87,15 +87,19 @@ describe('app pick-lists against the NEMSIS code lists', () => {
 /** The report with `code` at a pick-list field (a list item's field set on every item; one item made if none). */
 function withValue(epcr: Epcr, field: PickListPath, code: string): Epcr {
   const doc = structuredClone(epcr) as Record<string, unknown>;
-  const [, list, key] = /^(\w+)\[\]\.(\w+)$/.exec(field) ?? [];
+  // A field ending in `[]` holds a list of codes.
+  const many = field.endsWith('[]');
+  const value = many ? [code] : code;
+  const [, list, key] = /^(\w+)\[\]\.(\w+)(?:\[\])?$/.exec(field) ?? [];
   if (list && key) {
-    const items = (doc[list] as Record<string, unknown>[] | undefined) ?? [];
+    // A list the fixture does not have (the crew) gets one item.
+    const items = (doc[list] as Record<string, unknown>[] | undefined) ?? (doc[list] = [{ id: `${list}-1` }]) as Record<string, unknown>[];
     if (!items.length) throw new Error(`the fixture has no ${list} to set ${key} on`);
-    for (const item of items) item[key] = code;
+    for (const item of items) item[key] = value;
     return doc as Epcr;
   }
-  const [section, leaf] = field.split('.') as [string, string];
-  doc[section] = { ...(doc[section] as object | undefined), [leaf]: code };
+  const [section, leaf] = field.replace(/\[\]$/, '').split('.') as [string, string];
+  doc[section] = { ...(doc[section] as object | undefined), [leaf]: value };
   return doc as Epcr;
 }
 

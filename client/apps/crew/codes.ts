@@ -12,16 +12,13 @@ import { vocabularyEntries } from '../../../shared/nemsis/vocabularies.ts';
 import { pathName } from '../../ui/record-field.ts';
 import type { Path } from '../../worker/api.ts';
 
-/** The coded fields the form offers as pick-lists (their elements: shared/epcr/coded-fields.ts). */
-const FORM_PICK_LISTS = [
-  'response.serviceType', 'response.unitCapability', 'response.responseMode', 'dispatch.reason', 'dispatch.priority',
-  'patient.ageUnits', 'patient.sex', 'situation.acuity', 'situation.possibleInjury', 'vitals[].avpu',
-  'medications[].route', 'medications[].doseUnit', 'medications[].response', 'procedures[].successful', 'procedures[].response',
-  'disposition.unitDisposition', 'disposition.transportDisposition', 'disposition.destinationType', 'disposition.preArrivalAlert',
-  'payment.serviceLevel',
-] as const satisfies readonly CodedField[];
+/**
+ * The coded fields the form offers as pick-lists (their elements: shared/epcr/coded-fields.ts):
+ * every one the report has. A path ending in `[]` is a list of codes (CodesField).
+ */
+const FORM_PICK_LISTS = Object.keys(CODED_FIELDS) as CodedField[];
 
-export type PickListPath = (typeof FORM_PICK_LISTS)[number];
+export type PickListPath = CodedField;
 
 /** Each pick-list of the form and the NEMSIS element whose codes it offers. */
 export const PICK_LISTS: Readonly<Record<PickListPath, string>> = Object.fromEntries(FORM_PICK_LISTS.map((path) => [path, CODED_FIELDS[path]])) as Record<PickListPath, string>;
@@ -36,9 +33,9 @@ export function pickList(path: PickListPath): readonly CodeOption[] {
   return codeList(PICK_LISTS[path]);
 }
 
-/** The options of the coded field at a path; a field without a declared list is a mistake in the form. */
-export function pickListAt(path: Path): readonly CodeOption[] {
-  const general = generalPath(pathName(path));
+/** The options of the coded field at a path (`multiple`: a list of codes); a field without a declared list is a mistake in the form. */
+export function pickListAt(path: Path, multiple = false): readonly CodeOption[] {
+  const general = `${generalPath(pathName(path))}${multiple ? '[]' : ''}`;
   if (!isPickListPath(general)) throw new Error(`${pathName(path)} has no pick-list: add it to FORM_PICK_LISTS (client/apps/crew/codes.ts) and its element to CODED_FIELDS (shared/epcr/coded-fields.ts)`);
   return pickList(general);
 }

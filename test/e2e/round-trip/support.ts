@@ -162,6 +162,8 @@ export interface FoundInput {
   /** For an action: the value it writes. */
   value?: string;
   options: string[];
+  /** A select that takes several options (a list of codes): the document holds the list. */
+  multiple?: boolean;
   current: string;
   disabled: boolean;
   multiline: boolean;
@@ -201,6 +203,7 @@ export async function findInputs(scope: Locator): Promise<FoundInput[]> {
         nativeMaxLength: typeof maxLengthAttr === 'number' && maxLengthAttr >= 0 ? maxLengthAttr : undefined,
         pattern: d['pattern'], required: d['required'] === 'true' || (el as HTMLInputElement).required === true, value: d['value'],
         options: el instanceof HTMLSelectElement ? [...el.options].map((o) => o.value) : [],
+        multiple: el instanceof HTMLSelectElement && el.multiple,
         current: (el as HTMLInputElement).value ?? '', disabled: (el as HTMLInputElement).disabled === true,
         multiline: el instanceof HTMLTextAreaElement, inputMode: el.getAttribute('inputmode') ?? '', selector, excluded: d['notARecordField'],
         visible: typeof el.checkVisibility === 'function' ? el.checkVisibility() : el.getClientRects().length > 0,
@@ -299,7 +302,7 @@ export function validValue(input: FoundInput, n: number, timeBase: Date): Planne
     case 'select': {
       const choices = input.options.filter((o) => o !== '');
       const pick = choices.find((o) => o !== input.current) ?? choices[0] ?? '';
-      return { input, kind, typed: pick, expected: pick };
+      return { input, kind, typed: pick, expected: input.multiple ? [pick] : pick };
     }
     case 'number': {
       const min = input.min ?? schema?.minimum ?? 0;

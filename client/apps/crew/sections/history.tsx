@@ -13,7 +13,7 @@ const codes = (path: (typeof CODED_HISTORY)[number]) => {
   return { suggestions: pick.list, itemPattern: pick.pattern, itemPatternHint: pick.patternHint, describe: pick.describe };
 };
 
-export function historySection({ epcr, field }: FormKit): JSX.Element {
+export function historySection({ epcr, field, codes: codeList }: FormKit): JSX.Element {
   return (
     <div class="grid">
       {CODED_HISTORY.map((path) => <SuggestionList key={path} {...PICKS[path].list} />)}
@@ -24,6 +24,8 @@ export function historySection({ epcr, field }: FormKit): JSX.Element {
       <LinesField {...field(['history', 'currentMedications'], 'Current medications (RxNorm codes)')} value={epcr.history?.currentMedications} {...codes('history.currentMedications')} />
       <LinesField {...field(['history', 'currentMedicationsText'], 'Current medications in your words (if no code fits)')} value={epcr.history?.currentMedicationsText} />
       <TimeField {...field(['history', 'lastOralIntake'], 'Last oral intake')} value={epcr.history?.lastOralIntake} />
+      {codeList(['history', 'alcoholDrugUse'], 'Alcohol or drug use indicators', epcr.history?.alcoholDrugUse)}
+      {codeList(['history', 'barriersToCare'], 'Barriers to patient care', epcr.history?.barriersToCare)}
     </div>
   );
 }
