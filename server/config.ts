@@ -28,6 +28,11 @@ export interface ServerConfig {
   cadBackendAuthToken: string | undefined;
   /** The agency whose incidents and units the CAD backend reports. */
   cadTenantId: string;
+  /**
+   * That agency's IANA time zone (CAD_TIME_ZONE, e.g. America/New_York): CAD's UTC times are
+   * stored on its wall clock with its offset, as NEMSIS eTimes are read; unset: this machine's zone.
+   */
+  cadTimeZone: string | undefined;
   /** Dispatch's live feed sends a unit's position at most this often (every point is still stored). */
   liveGpsIntervalMs: number;
   /**
@@ -136,6 +141,7 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   cadBackendUrl: undefined,
   cadBackendAuthToken: undefined,
   cadTenantId: 'demo',
+  cadTimeZone: undefined,
   liveGpsIntervalMs: 250,
   // Smaller bodies are not worth a round trip to the push worker (server/replication/push-decoder.ts).
   pushWorkerMinBytes: 32 * 1024,
@@ -183,6 +189,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     cadBackendUrl: optionalUrl(env, 'CAD_BACKEND_URL'),
     cadBackendAuthToken: raw(env, 'CAD_BACKEND_AUTH_TOKEN'),
     cadTenantId: nonEmpty(env, 'CAD_TENANT_ID', SERVER_DEFAULTS.cadTenantId),
+    cadTimeZone: timeZone(env, 'CAD_TIME_ZONE'),
     liveGpsIntervalMs: integer(env, 'LIVE_GPS_INTERVAL_MS', SERVER_DEFAULTS.liveGpsIntervalMs, 0, 60_000),
     pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', SERVER_DEFAULTS.pushWorkerMinBytes, 0, 512 * 1024 * 1024),
     buildApps: boolean(env, 'BUILD_APPS', SERVER_DEFAULTS.buildApps),
@@ -270,6 +277,18 @@ function existingDir(env: NodeJS.ProcessEnv, name: string, fallback: string): st
   const dir = path.resolve(value);
   if (!existsSync(path.join(dir, 'EMSDataSet_v3.xsd'))) throw new ConfigError(`${name} must be a directory holding EMSDataSet_v3.xsd, got "${value}"`);
   return dir;
+}
+
+/** An IANA time zone name, checked against the zone data Intl has. */
+function timeZone(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = raw(env, name)?.trim();
+  if (!value) return undefined;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+  } catch {
+    throw new Error(`${name} must be an IANA time zone such as America/New_York; got "${value}"`);
+  }
+  return value;
 }
 
 function raw(env: NodeJS.ProcessEnv, name: string): string | undefined {

@@ -634,7 +634,7 @@ export function CodesField(props: FieldBase & { value: readonly string[] | undef
   const chosenLabels = props.options.filter(([value]) => chosen.has(value)).map(([, text]) => text);
   const hint = props.hint ?? 'Pick all that apply.';
   return (
-    <FieldFrame id={id} label={props.label} problem={problem} serverError={props.serverError} hint={hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
+    <FieldFrame id={id} wide label={props.label} problem={problem} serverError={props.serverError} hint={hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
       <select id={id} multiple size={Math.min(5, props.options.length)} {...focus} disabled={props.disabled} data-testid={props.testId}
         {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'select', { multiple: true })}
         aria-invalid={props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, hint)}

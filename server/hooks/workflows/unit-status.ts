@@ -16,11 +16,13 @@ export const STATUS_TIMES: Readonly<Partial<Record<UnitStatus, keyof Timeline>>>
   dispatched: 'unitNotified', // eTimes.03
   acknowledged: 'dispatchAcknowledged', // eTimes.04
   en_route: 'unitEnRoute', // eTimes.05
+  staged: 'unitArrivedStaging', // eTimes.17
   on_scene: 'unitOnScene', // eTimes.06
   transporting: 'unitLeftScene', // eTimes.09
   at_destination: 'atDestination', // eTimes.11
   available: 'backInService', // eTimes.13
   cancelled: 'unitCanceled', // eTimes.14
+  at_home: 'unitBackAtHome', // eTimes.15
 };
 
 /**
@@ -34,12 +36,16 @@ export function unitStatusFromCrewDevice(change: Pick<Change, 'collection' | 'ac
   return change.collection === 'units' && change.actor.kind === 'device' && change.actor.role === 'crew';
 }
 
-/** The incident a status change belongs to: a unit coming free may already have dropped it. */
+/**
+ * The incident a status change belongs to: a unit coming free may already have dropped it. A unit
+ * back at its station is stamped on the call it comes back from when it goes there straight from
+ * the call; once it went available first, the call is no longer known here (docs, limitations).
+ */
 function incidentOf(after: Record<string, unknown>, before: Record<string, unknown> | undefined): string | undefined {
   const current = nonBlankText(after['currentIncidentId']);
   if (current) return current;
   const status = after['status'];
-  if ((status === 'available' || status === 'cancelled') && before && !UNIT_FREE_STATUSES.has(String(before['status']))) {
+  if ((status === 'available' || status === 'cancelled' || status === 'at_home') && before && !UNIT_FREE_STATUSES.has(String(before['status']))) {
     return nonBlankText(before['currentIncidentId']);
   }
   return undefined;

@@ -19,7 +19,7 @@ declare module 'fastify' {
 }
 
 export interface CadBridgePluginOptions {
-  config: Pick<ServerConfig, 'cadBackendUrl' | 'cadBackendAuthToken' | 'cadTenantId'>;
+  config: Pick<ServerConfig, 'cadBackendUrl' | 'cadBackendAuthToken' | 'cadTenantId' | 'cadTimeZone'>;
   /** CAD bridge tuning (tests shorten the reconnection delays). */
   cadBridge?: { baseDelayMs?: number; maxDelayMs?: number; ackTimeoutMs?: number };
 }
@@ -37,7 +37,7 @@ export const cadBridgePlugin = fp(async (app: FastifyInstance, options: CadBridg
     const cadTenant = config.cadTenantId;
     const bridge = new CadBridge({
       url: config.cadBackendUrl, authToken: config.cadBackendAuthToken, tenantId: cadTenant, store,
-      inbound: new CadInbound(store, cadTenant, undefined, registry), log: app.log.child({ component: 'cad-bridge' }), ...options.cadBridge,
+      inbound: new CadInbound(store, cadTenant, undefined, registry, config.cadTimeZone), log: app.log.child({ component: 'cad-bridge' }), ...options.cadBridge,
     });
     // CAD speaks for one agency: only that agency's changes are sent to it.
     for (const collection of CAD_WATCHED_COLLECTIONS) {
@@ -56,7 +56,7 @@ export const cadBridgePlugin = fp(async (app: FastifyInstance, options: CadBridg
   app.decorate('cadGateway', cadGateway);
   await app.register(async (scope) => {
     await scope.register(requireIdentity, { auth: app.authenticator });
-    await scope.register(cadBridgeRoutes, { bridge: cadBridge, store });
+    await scope.register(cadBridgeRoutes, { bridge: cadBridge, store, cadTenantId: config.cadTenantId, cadTimeZone: config.cadTimeZone });
   }, { prefix: SOCKET_BRIDGE_BASE_PATH });
 }, {
   name: 'fieldsync-cad-bridge', fastify: '5.x',

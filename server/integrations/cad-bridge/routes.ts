@@ -24,7 +24,7 @@ function requireRole(role: Role, allowed: Role[]): void {
 }
 
 /** `SOCKET_BRIDGE` (docs/protocol.md §18): health, reconnect, and the dispatcher's REST to send data CAD must hear of. */
-export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: CadBridge | undefined; store: Store }): Promise<void> {
+export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: CadBridge | undefined; store: Store; cadTenantId?: string; cadTimeZone?: string | undefined }): Promise<void> {
   app.get(SOCKET_BRIDGE.health.route, { schema: bridgeHealthSchema }, async (request) => {
     requireRole(request.identity.role, ['dispatcher', 'admin']);
     if (!options.bridge) {
@@ -50,7 +50,7 @@ export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: C
       const identity = request.identity;
       const writer = new CadInbound(options.store, identity.tenantId, {
         kind: 'device', tenantId: identity.tenantId, userId: identity.userId, deviceId: identity.deviceId, role: identity.role,
-      }, app.collectionRegistry);
+      }, app.collectionRegistry, identity.tenantId === options.cadTenantId ? options.cadTimeZone : undefined);
       try {
         await writer.apply(event, request.body);
       } catch (error) {
