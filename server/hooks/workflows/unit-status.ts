@@ -26,6 +26,19 @@ export const STATUS_TIMES: Readonly<Partial<Record<UnitStatus, keyof Timeline>>>
 };
 
 /**
+ * The timeline keys a status stamps, where not stamped yet: its own (STATUS_TIMES), and, for a unit
+ * that comes free (available, at home) while the call shows it on scene and never leaving it, the
+ * time it left the scene (eTimes.09): a call without transport has no "transporting" status, and
+ * NEMSIS asks for the left-scene time on every call the unit reached (scene time = .09 - .06).
+ */
+export function timelineStamps(status: UnitStatus, timeline: Partial<Timeline> | undefined): (keyof Timeline)[] {
+  const own = STATUS_TIMES[status];
+  const keys: (keyof Timeline)[] = own && timeline?.[own] === undefined ? [own] : [];
+  if ((status === 'available' || status === 'at_home') && timeline?.unitOnScene !== undefined && timeline.unitLeftScene === undefined) keys.push('unitLeftScene');
+  return keys;
+}
+
+/**
  * A unit document written by a crew device (its MDT). Every status press there is also a
  * `unit_status_events` document, which is what stamps the call and tells CAD; the unit document
  * only holds the latest status for the screens. So this write is not acted on a second time: the
@@ -89,8 +102,9 @@ export function unitStatusWorkflow(): Workflow {
         if (!current || current._deleted) return undefined;
         // Another unit's status must not stamp the times of the unit the incident is assigned to.
         if (current.assignedUnitId && current.assignedUnitId !== unitId) return undefined;
-        if (current.timeline?.[key] !== undefined) return undefined;
-        return { ...current, timeline: { ...current.timeline, [key]: at } };
+        const stamps = timelineStamps(status, current.timeline);
+        if (stamps.length === 0) return undefined;
+        return { ...current, timeline: { ...current.timeline, ...Object.fromEntries(stamps.map((stamp) => [stamp, at])) } };
       });
     },
   };
