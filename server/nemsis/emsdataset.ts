@@ -11,7 +11,7 @@ import type { Epcr } from '../../shared/schemas/index.ts';
 import { TRANSPORTED_BY_THIS_UNIT } from '../../shared/domain/epcr-validation.ts';
 import { ageFromBirth } from '../../shared/epcr/age.ts';
 import { callDay } from '../../shared/epcr/call-day.ts';
-import { group, leaf, leaves, NEMSIS_NAMESPACE, optionalGroup, orNotApplicable, XSI_NAMESPACE } from './nemsis-tree.ts';
+import { group, leaf, leaves, NEMSIS_NAMESPACE, optionalGroup, orNotApplicable, withPertinentNegative, XSI_NAMESPACE } from './nemsis-tree.ts';
 import { eArrest } from './sections/arrest.ts';
 import { eCrew } from './sections/crew.ts';
 import { eInjury } from './sections/injury.ts';
@@ -295,11 +295,14 @@ function eHistory(epcr: Epcr): XmlElement {
   const allergies = texts(history.allergies);
   return group('eHistory', [
     leaves('eHistory.01', texts(history.barriersToCare)),
-    leaves('eHistory.06', allergies.filter((code) => MEDICATION_ALLERGY_CODE.test(code))),
+    // No allergy listed and the crew's pertinent negative (No Known Drug Allergy, Refused...): written as such.
+    allergies.length === 0 ? withPertinentNegative('eHistory.06', undefined, text(history.allergiesPertinentNegative))
+      : leaves('eHistory.06', allergies.filter((code) => MEDICATION_ALLERGY_CODE.test(code))),
     leaves('eHistory.07', allergies.filter((code) => !MEDICATION_ALLERGY_CODE.test(code))),
     leaves('eHistory.08', texts(history.medicalHistory)),
     texts(history.currentMedications).map((medication) => group('eHistory.CurrentMedsGroup', [leaf('eHistory.12', medication)])),
-    leaves('eHistory.17', texts(history.alcoholDrugUse)),
+    texts(history.alcoholDrugUse).length === 0 ? withPertinentNegative('eHistory.17', undefined, text(history.alcoholDrugUsePertinentNegative))
+      : leaves('eHistory.17', texts(history.alcoholDrugUse)),
     leaf('eHistory.19', dateTime(history.lastOralIntake)),
   ]);
 }
@@ -340,7 +343,7 @@ function medicationGroup(medication: Medication): XmlElement {
   return group('eMedications.MedicationGroup', [
     leaf('eMedications.01', dateTime(medication.givenAt)),
     leaf('eMedications.02', text(medication.priorToUnit)),
-    leaf('eMedications.03', text(medication.medication)),
+    withPertinentNegative('eMedications.03', text(medication.medication), text(medication.pertinentNegative)),
     leaf('eMedications.04', text(medication.route)),
     group('eMedications.DosageGroup', [
       leaf('eMedications.05', decimal(medication.dose, 3)),
@@ -356,7 +359,7 @@ function procedureGroup(procedure: Procedure): XmlElement {
   return group('eProcedures.ProcedureGroup', [
     leaf('eProcedures.01', dateTime(procedure.performedAt)),
     leaf('eProcedures.02', text(procedure.priorToUnit)),
-    leaf('eProcedures.03', text(procedure.procedure)),
+    withPertinentNegative('eProcedures.03', text(procedure.procedure), text(procedure.pertinentNegative)),
     leaf('eProcedures.05', integer(procedure.attempts)),
     leaf('eProcedures.06', text(procedure.successful)),
     leaves('eProcedures.07', texts(procedure.complications)),

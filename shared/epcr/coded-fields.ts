@@ -8,7 +8,7 @@
  *   offers NEMSIS's Defined/Suggested list to search, takes any code of the element's form, and
  *   keeps a person's words beside the code in `text` (never in place of it).
  */
-import { codeLabel, elementName } from '../nemsis/codes.ts';
+import { codeLabel, elementName, pertinentNegativesOf } from '../nemsis/codes.ts';
 import { vocabularyLabel, vocabularyPattern, type VocabularyName } from '../nemsis/vocabularies.ts';
 import type { Epcr } from '../schemas/index.ts';
 
@@ -99,6 +99,23 @@ export const CODED_FIELDS = {
 
 export type CodedField = keyof typeof CODED_FIELDS;
 
+/**
+ * Pertinent negatives (NEMSIS PN attribute, 8801xxx): a field beside a value field holding what
+ * the crew found instead of (or about) the value: a medication not given because of an allergy,
+ * "No Known Drug Allergy", trauma criteria "None Reported". Each offers the PN codes its element
+ * declares in the XSD (pertinentNegativesOf), and the export writes it as that element's PN.
+ */
+export const PERTINENT_NEGATIVE_FIELDS = {
+  'medications[].pertinentNegative': 'eMedications.03',
+  'procedures[].pertinentNegative': 'eProcedures.03',
+  'history.allergiesPertinentNegative': 'eHistory.06',
+  'history.alcoholDrugUsePertinentNegative': 'eHistory.17',
+  'injury.highRiskPertinentNegative': 'eInjury.03',
+  'injury.moderateRiskPertinentNegative': 'eInjury.04',
+} as const;
+
+export type PertinentNegativeField = keyof typeof PERTINENT_NEGATIVE_FIELDS;
+
 export interface VocabularyField {
   element: string;
   /** The NEMSIS lists offered to search, first the main one. */
@@ -179,6 +196,14 @@ export function codedFieldProblems(epcr: Epcr): CodeProblem[] {
       if (typeof value === 'string' && value.trim() !== '' && codeLabel(element, value) === undefined) {
         const found = { element, values: [value], kind: 'code' as const };
         problems.push({ path, ...found, message: `${elementName(element)}: ${codeProblemWords(found)}` });
+      }
+    }
+  }
+  for (const [field, element] of Object.entries(PERTINENT_NEGATIVE_FIELDS)) {
+    for (const [path, value] of valuesAt(doc, field)) {
+      if (typeof value === 'string' && value.trim() !== '' && !pertinentNegativesOf(element).some(([pn]) => pn === value)) {
+        const found = { element, values: [value], kind: 'code' as const };
+        problems.push({ path, ...found, message: `${elementName(element)} (pertinent negative): ${codeProblemWords(found)}` });
       }
     }
   }

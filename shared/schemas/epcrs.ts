@@ -178,6 +178,8 @@ export const epcrSchema = {
         causes: textList, // eInjury.01 (ICD-10-CM external cause codes)
         highRiskCriteria: codeList, // eInjury.03
         moderateRiskCriteria: codeList, // eInjury.04
+        highRiskPertinentNegative: code, // eInjury.03 PN ("None Reported")
+        moderateRiskPertinentNegative: code, // eInjury.04 PN
       },
     },
     /** eArrest: the cardiac arrest, when there was one (cardiacArrest "No": the rest is Not Applicable in the export). */
@@ -217,6 +219,9 @@ export const epcrSchema = {
         lastOralIntake: dateTimeProperty, // eHistory.19
         barriersToCare: codeList, // eHistory.01
         alcoholDrugUse: codeList, // eHistory.17
+        // Pertinent negatives (PN attribute): what the crew found instead of a value ("No Known Drug Allergy", "None Reported").
+        allergiesPertinentNegative: code, // eHistory.06 PN
+        alcoholDrugUsePertinentNegative: code, // eHistory.17 PN
       },
     },
     vitals: {
@@ -272,6 +277,7 @@ export const epcrSchema = {
           complication: code, // eMedications.08
           priorToUnit: code, // eMedications.02
           performerRole: code, // eMedications.10
+          pertinentNegative: code, // eMedications.03 PN: why it was not given (allergy, refused, contraindication...)
         },
       },
     },
@@ -293,6 +299,7 @@ export const epcrSchema = {
           priorToUnit: code, // eProcedures.02
           complications: codeList, // eProcedures.07
           performerRole: code, // eProcedures.10
+          pertinentNegative: code, // eProcedures.03 PN: why it was not done
         },
       },
     },
@@ -365,8 +372,9 @@ export const epcrSchema = {
  *    are, and finalize names them at their field (shared/epcr/coded-fields.ts) for the crew to move.
  * 3: the national elements the report could not hold (issue 16, coverage): cardiac arrest (arrest), injury and trauma
  *    triage (injury), crew members (crew), protocols, ECG and stroke scale per vital set, who gave each medication and did
- *    each procedure, transport mode and method, destination reason, response delays, the staging and at-home times. Only
- *    optional fields were added.
+ *    each procedure, transport mode and method, destination reason, response delays, the staging and at-home times, and
+ *    pertinent negatives (a medication not given and why, no known drug allergy, no trauma criteria). Only optional
+ *    fields were added.
  */
 export const epcrMigrationStrategies = {
   1: addedOptionalFields,

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nemsisArtifactKey } from '../../server/hooks/workflows/index.ts';
 import { sharedSchematronValidator } from '../../server/nemsis/schematron.ts';
 import { dateTime } from '../../server/nemsis/values.ts';
-import { codeOf, NOT_APPLICABLE } from '../../shared/nemsis/codes.ts';
+import { codeOf, NOT_APPLICABLE, pertinentNegativesOf } from '../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { closeDevice, launchDevice, newProfileDir, removeProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
 import { lockableDraft } from './support/epcr.ts';
@@ -26,7 +26,7 @@ const ZONE = 'America/New_York';
 interface Entry {
   section: string;
   path: string;
-  kind: 'select' | 'codes' | 'text' | 'number' | 'lines' | 'time';
+  kind: 'select' | 'codes' | 'text' | 'number' | 'lines' | 'time' | 'pn';
   /** A code (select), codes (codes), text, lines, or a wall-clock time `YYYY-MM-DDTHH:MM:SS` in ZONE. */
   value: string | string[];
   element: string;
@@ -37,6 +37,9 @@ interface Entry {
 const c = codeOf;
 const one = (section: string, path: string, element: string, label: string): Entry => ({ section, path, kind: 'select', value: c(element, label), element });
 const many = (section: string, path: string, element: string, labels: string[]): Entry => ({ section, path, kind: 'codes', value: labels.map((l) => c(element, l)), element });
+/** A pertinent negative of the element, by its XSD label. */
+const negative = (section: string, path: string, element: string, label: string): Entry => (
+  { section, path, kind: 'pn', value: pertinentNegativesOf(element).find(([, l]) => l === label)![0], element });
 const typed = (section: string, path: string, element: string, value: string, exported?: string[]): Entry => ({ section, path, kind: 'text', value, element, ...(exported ? { exported } : {}) });
 
 /** `2026-12-06T08:15:00` for an instant, on the wall clock of ZONE (the browser's). */
@@ -119,7 +122,7 @@ describe('national elements typed through the crew form reach the server and the
     for (const entry of entries) {
       await page.getByTestId(`section-${entry.section}`).first().click();
       const input = page.getByTestId(entry.path);
-      if (entry.kind === 'select') await input.selectOption(entry.value as string);
+      if (entry.kind === 'select' || entry.kind === 'pn') await input.selectOption(entry.value as string);
       else if (entry.kind === 'codes') await input.selectOption(entry.value as string[]);
       else if (entry.kind === 'lines') await input.fill((entry.value as string[]).join('\n'));
       else await input.fill(entry.value as string);
@@ -151,6 +154,8 @@ describe('national elements typed through the crew form reach the server and the
     const values = exportValues(xml);
     return entries.flatMap((entry) => {
       const held = valueAt(doc, entry.path);
+      // A pertinent negative is the element's PN attribute.
+      if (entry.kind === 'pn') return new RegExp(`<${entry.element.replace('.', '\\.')} [^>]*PN="${String(entry.value)}"`).test(xml) ? [] : [`${entry.path} -> ${entry.element}: no PN="${String(entry.value)}" in the export`];
       const wanted = entry.exported ?? (entry.kind === 'time' ? [dateTime(held as string)!] : Array.isArray(entry.value) ? entry.value : [entry.value.trim()]);
       const present = values.get(entry.element) ?? [];
       const missing = wanted.filter((w) => !present.includes(w));
@@ -259,7 +264,7 @@ describe('national elements typed through the crew form reach the server and the
     expect(exportValues(xml).get('ePatient.15')).toEqual(['67']);
   }, 300_000);
 
-  it('a collision with injuries: cause of injury and trauma triage criteria typed in the form, MCI triage; with no arrest, the arrest group is Not Applicable', async () => {
+  it('a collision with injuries: cause of injury and trauma triage criteria typed in the form, MCI triage, pertinent negatives; with no arrest, the arrest group is Not Applicable', async () => {
     const report = seededReport('M1', { dispatch: { reason: c('eDispatch.01', 'Traffic/Transportation Incident') }, situation: { chiefComplaint: 'head bleeding, neck pain', possibleInjury: c('eSituation.02', 'Yes') } });
     const entries: Entry[] = [
       { section: 'situation', path: 'injury.causes', kind: 'lines', value: ['V43.52XA', 'Y28.9'], element: 'eInjury.01' },
@@ -268,6 +273,10 @@ describe('national elements typed through the crew form reach the server and the
       one('arrest', 'arrest.cardiacArrest', 'eArrest.01', 'No'),
       one('billing', 'scene.massCasualty', 'eScene.07', 'Yes'),
       one('billing', 'scene.mciTriage', 'eScene.08', 'Yellow - Delayed'),
+      // Pertinent negatives: what the crew found instead of a value.
+      negative('history', 'history.allergiesPertinentNegative', 'eHistory.06', 'No Known Drug Allergy'),
+      negative('history', 'history.alcoholDrugUsePertinentNegative', 'eHistory.17', 'None Reported'),
+      negative('treatment', 'procedures[p1].pertinentNegative', 'eProcedures.03', 'Contraindication Noted'),
     ];
     const { doc, xml } = await documentAndLock(report, entries);
     expect(exportProblems(doc, xml, entries)).toEqual([]);

@@ -5,9 +5,9 @@
  * test/client/app-pick-lists.test.ts checks each field's codes reach the element named.
  */
 import {
-  CODED_FIELDS, generalPath, VOCABULARY_FIELDS, vocabularyFieldLabel, type CodedField, type VocabularyField, type VocabularyFieldPath,
+  CODED_FIELDS, generalPath, PERTINENT_NEGATIVE_FIELDS, VOCABULARY_FIELDS, vocabularyFieldLabel, type CodedField, type VocabularyField, type VocabularyFieldPath,
 } from '../../../shared/epcr/coded-fields.ts';
-import { codeList, codeOf, type CodeOption } from '../../../shared/nemsis/codes.ts';
+import { codeList, codeOf, pertinentNegativesOf, type CodeOption } from '../../../shared/nemsis/codes.ts';
 import { vocabularyEntries } from '../../../shared/nemsis/vocabularies.ts';
 import { pathName } from '../../ui/record-field.ts';
 import type { Path } from '../../worker/api.ts';
@@ -43,6 +43,14 @@ export function pickListAt(path: Path, multiple = false): readonly CodeOption[] 
 /** A code of a field's list by its XSD label (what the form itself writes, e.g. the age units). */
 export function pickCode(path: PickListPath, label: string): string {
   return codeOf(PICK_LISTS[path], label);
+}
+
+/** The pertinent negatives a field offers: the PN codes its element declares, with their XSD labels (shared/epcr/coded-fields.ts). */
+export function pertinentNegativeList(path: Path): readonly CodeOption[] {
+  const general = generalPath(pathName(path));
+  const element = (PERTINENT_NEGATIVE_FIELDS as Record<string, string>)[general];
+  if (!element) throw new Error(`${pathName(path)} has no pertinent negatives: add it to PERTINENT_NEGATIVE_FIELDS (shared/epcr/coded-fields.ts)`);
+  return pertinentNegativesOf(element);
 }
 
 /** eProcedures.05 is NumberOfProcedureAttempts (eProcedures_v3.xsd): an integer from 1 to 10. */

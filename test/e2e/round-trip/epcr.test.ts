@@ -9,8 +9,8 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dateTime, decimal, integer, patientsAtSceneCode, phoneNumber, stateCode, text } from '../../../server/nemsis/values.ts';
-import { CODED_FIELDS, generalPath } from '../../../shared/epcr/coded-fields.ts';
-import { codeLabel } from '../../../shared/nemsis/codes.ts';
+import { CODED_FIELDS, generalPath, PERTINENT_NEGATIVE_FIELDS } from '../../../shared/epcr/coded-fields.ts';
+import { codeLabel, pertinentNegativesOf } from '../../../shared/nemsis/codes.ts';
 import { closeDevice, launchBrowser, signInWithToken, watchConsole } from '../support/browser.ts';
 import { e2ePort, ensureApps, TENANT } from '../support/server.ts';
 import {
@@ -284,6 +284,13 @@ describe('round trip: crew ePCR (browser)', () => {
     })));
     const wrongOptions: string[] = [];
     for (const { path, options } of shownOptions) {
+      // A pertinent negative offers its element's PN codes with their XSD labels.
+      const pnElement = (PERTINENT_NEGATIVE_FIELDS as Record<string, string>)[generalPath(path)];
+      if (pnElement) {
+        const labels = new Map(pertinentNegativesOf(pnElement));
+        for (const [code, text] of options) if (labels.get(code) !== text) wrongOptions.push(`${path}: option ${code} "${text}" is not the PN "${labels.get(code)}" of ${pnElement}`);
+        continue;
+      }
       // A select of several codes declares its field with `[]` (a list of codes).
       const element = (CODED_FIELDS as Record<string, string>)[generalPath(path)] ?? (CODED_FIELDS as Record<string, string>)[`${generalPath(path)}[]`];
       if (!element) { wrongOptions.push(`${path}: a select whose field declares no NEMSIS element (shared/epcr/coded-fields.ts)`); continue; }
@@ -463,6 +470,16 @@ describe('round trip: crew ePCR (browser)', () => {
     const noElement: string[] = [];
     for (const plan of plans) {
       const pathName = plan.input.path!;
+      // A pertinent negative is its element's PN attribute: on the medication or procedure given; a "none" reason
+      // only where its list is empty (the walk fills the list too, and then the list is what is sent).
+      const pnElement = (PERTINENT_NEGATIVE_FIELDS as Record<string, string>)[generalPath(pathName)];
+      if (pnElement) {
+        const onItem = /\[.+\]/.test(pathName);
+        const carried = new RegExp(`<${pnElement.replace('.', '\\.')} [^>]*PN="${String(plan.expected)}"`).test(xml);
+        if (onItem && !carried) exportProblems.push(`${pathName} -> ${pnElement} PN: expected PN="${String(plan.expected)}", the export has none`);
+        if (!onItem) noElement.push(`${pathName}: ${pnElement}'s PN, sent only while its list is empty (${carried ? 'sent' : 'the walk filled the list'})`);
+        continue;
+      }
       const skip = NO_NEMSIS_ELEMENT.find(([re]) => re.test(pathName));
       if (skip) {
         noElement.push(`${pathName}: ${skip[1]}`);

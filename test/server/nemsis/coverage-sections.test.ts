@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildEmsDataSetXml } from '../../../server/nemsis/emsdataset.ts';
 import { sharedSchematronValidator } from '../../../server/nemsis/schematron.ts';
 import { validateEmsDataSet } from '../../../server/nemsis/validate.ts';
-import { codeOf, NOT_APPLICABLE, NOT_RECORDED } from '../../../shared/nemsis/codes.ts';
+import { codeOf, NOT_APPLICABLE, NOT_RECORDED, pertinentNegativesOf } from '../../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import { agency, cardiacArrestEpcr, overdoseEpcr } from './fixtures.ts';
 
@@ -74,5 +74,25 @@ describe('national coverage in the export', () => {
     const unanswered = buildEmsDataSetXml({ ...overdoseEpcr(), situation: { ...overdoseEpcr().situation, possibleInjury: undefined } }, agency);
     for (const name of [...ARREST_DETAILS, 'eInjury.01', 'eInjury.03']) expect(element(unanswered, name).nv, name).toEqual([NOT_RECORDED]);
     expect(element(unanswered, 'eDisposition.16').nv).toEqual([NOT_RECORDED]);
+  }, 120_000);
+
+  it('pertinent negatives: no known drug allergy, no alcohol or drug indicators, no trauma criteria, a medication not given because of an allergy; 0 Schematron errors', async () => {
+    const pn = (element: string, label: string) => pertinentNegativesOf(element).find(([, l]) => l === label)![0];
+    const arrest = cardiacArrestEpcr();
+    const report: Epcr = {
+      ...arrest,
+      situation: { ...arrest.situation, possibleInjury: codeOf('eSituation.02', 'Yes') },
+      injury: { highRiskPertinentNegative: pn('eInjury.03', 'None Reported'), moderateRiskPertinentNegative: pn('eInjury.04', 'None Reported') },
+      history: { ...arrest.history, allergies: [], allergiesPertinentNegative: pn('eHistory.06', 'No Known Drug Allergy'), alcoholDrugUsePertinentNegative: pn('eHistory.17', 'None Reported') },
+      medications: [...arrest.medications!, { id: 'm2', givenAt: '2024-10-14T07:30:00-04:00', medication: '1191', pertinentNegative: pn('eMedications.03', 'Medication Allergy') }],
+    };
+    const xml = buildEmsDataSetXml(report, agency);
+    expect(xml).toContain(`<eHistory.06 xsi:nil="true" PN="${pn('eHistory.06', 'No Known Drug Allergy')}"/>`);
+    expect(xml).toContain(`<eHistory.17 xsi:nil="true" PN="${pn('eHistory.17', 'None Reported')}"/>`);
+    expect(xml).toContain(`<eInjury.03 xsi:nil="true" PN="${pn('eInjury.03', 'None Reported')}"/>`);
+    expect(xml).toContain(`<eMedications.03 PN="${pn('eMedications.03', 'Medication Allergy')}">1191</eMedications.03>`);
+    const result = await validateEmsDataSet(xml, { nemsisDir });
+    expect(result.xsdErrors).toEqual([]);
+    expect(result.schematronErrors).toEqual([]);
   }, 120_000);
 });

@@ -420,6 +420,7 @@ export function collisionWithInjuriesEpcr(): Epcr {
     },
     arrest: { cardiacArrest: c('eArrest.01', 'No') },
     history: { ...crash.history, alcoholDrugUse: [c('eHistory.17', 'Alcohol Containers/Paraphernalia at Scene')] },
+    disposition: { ...crash.disposition, loadedMiles: 6.8 },
     vitals: crash.vitals!.map((vital) => ({ ...vital, gcsQualifiers: [c('eVitals.22', 'Initial GCS has legitimate values without interventions such as intubation and sedation')] })),
   };
 }

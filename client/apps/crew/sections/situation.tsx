@@ -1,9 +1,10 @@
 /** Situation: what happened and how sick the patient is (eSituation), and the injury (eInjury). */
 import type { JSX } from 'preact';
-import { ListField, SuggestionList, TimeField } from '../../../ui/components.tsx';
+import { ListField, SelectField, SuggestionList, TimeField } from '../../../ui/components.tsx';
 import { epcrSchema } from '../../../../shared/schemas/epcrs.ts';
 import type { VocabularyFieldPath } from '../../../../shared/epcr/coded-fields.ts';
-import { vocabularyPick } from '../codes.ts';
+import { pertinentNegativeList, vocabularyPick } from '../codes.ts';
+import { noneBesideList } from './history.tsx';
 import type { FormKit } from './kit.ts';
 
 /** NEMSIS's impression list to search; the ICD-10-CM code is stored, its label shown. */
@@ -40,7 +41,11 @@ export function situationSection({ epcr, field, text, select, codes }: FormKit):
       {select(['situation', 'possibleInjury'], 'Possible injury', epcr.situation?.possibleInjury)}
       <ListField {...field(['injury', 'causes'], 'Cause of injury (ICD-10-CM codes)')} value={epcr.injury?.causes} {...LIST_LIMITS} {...CAUSES} />
       {codes(['injury', 'highRiskCriteria'], 'Trauma triage: high risk for serious injury', epcr.injury?.highRiskCriteria)}
+      <SelectField {...field(['injury', 'highRiskPertinentNegative'], 'High-risk criteria: none found')} value={epcr.injury?.highRiskPertinentNegative} options={pertinentNegativeList(['injury', 'highRiskPertinentNegative'])}
+        {...noneBesideList(epcr.injury?.highRiskPertinentNegative, epcr.injury?.highRiskCriteria, 'criteria')} />
       {codes(['injury', 'moderateRiskCriteria'], 'Trauma triage: moderate risk for serious injury', epcr.injury?.moderateRiskCriteria)}
+      <SelectField {...field(['injury', 'moderateRiskPertinentNegative'], 'Moderate-risk criteria: none found')} value={epcr.injury?.moderateRiskPertinentNegative} options={pertinentNegativeList(['injury', 'moderateRiskPertinentNegative'])}
+        {...noneBesideList(epcr.injury?.moderateRiskPertinentNegative, epcr.injury?.moderateRiskCriteria, 'criteria')} />
     </div>
   );
 }

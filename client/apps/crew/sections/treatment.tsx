@@ -9,7 +9,7 @@ import { NumberField, SelectField, SuggestionList, TextField, TimeField } from '
 import { write } from '../../../ui/db.ts';
 import { itemId } from '../../../ui/ids.ts';
 import { offsetDateTime } from '../../../ui/time.ts';
-import { pickList, PROCEDURE_ATTEMPTS, vocabularyPick } from '../codes.ts';
+import { pertinentNegativeList, pickList, PROCEDURE_ATTEMPTS, vocabularyPick } from '../codes.ts';
 import { addRefusal, type FormKit, type Medication, type Procedure } from './kit.ts';
 
 /**
@@ -48,6 +48,7 @@ function MedicationCard({ kit, m, n, open }: { kit: FormKit; m: Medication; n: n
           <SelectField {...field(p('complication'), 'Complication')} value={m.complication} options={pickList('medications[].complication')} />
           <SelectField {...field(p('performerRole'), 'Given by')} value={m.performerRole} options={pickList('medications[].performerRole')} />
           <SelectField {...field(p('priorToUnit'), 'Given before this unit arrived')} value={m.priorToUnit} options={pickList('medications[].priorToUnit')} />
+          <SelectField {...field(p('pertinentNegative'), 'Not given because (pertinent negative)')} value={m.pertinentNegative} options={pertinentNegativeList(p('pertinentNegative'))} />
           <TimeField {...field(p('givenAt'), 'Given at')} value={m.givenAt} />
         </div>
       )}
@@ -96,6 +97,7 @@ export function treatmentSection(kit: FormKit): JSX.Element {
               {kit.codes(p('complications'), 'Complications', pr.complications)}
               <SelectField {...field(p('performerRole'), 'Done by')} value={pr.performerRole} options={pickList('procedures[].performerRole')} />
               <SelectField {...field(p('priorToUnit'), 'Done before this unit arrived')} value={pr.priorToUnit} options={pickList('procedures[].priorToUnit')} />
+              <SelectField {...field(p('pertinentNegative'), 'Not done because (pertinent negative)')} value={pr.pertinentNegative} options={pertinentNegativeList(p('pertinentNegative'))} />
               <TimeField {...field(p('performedAt'), 'Performed at')} value={pr.performedAt} />
             </div>
           </div>
