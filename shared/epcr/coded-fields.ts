@@ -39,7 +39,7 @@ export const CODED_FIELDS = {
   'disposition.transportDisposition': 'eDisposition.30',
   'payment.primaryMethod': 'ePayment.01',
   'payment.serviceLevel': 'ePayment.50',
-  // Issue 16, coverage: the national elements the report holds since schema version 3. A path
+  // Issue 16, coverage: the national elements the report holds since schema version 4. A path
   // ending in `[]` holds a list of codes (the element repeats).
   'response.dispatchDelays[]': 'eResponse.08',
   'response.responseDelays[]': 'eResponse.09',

@@ -102,7 +102,7 @@ const NEMSIS_ELEMENTS: readonly (readonly [RegExp, readonly string[], Convert])[
   [/^times\.transferOfCare$/, ['eTimes.12'], asTime],
   [/^times\.backInService$/, ['eTimes.13'], asTime],
   [/^times\.unitCanceled$/, ['eTimes.14'], asTime],
-  // Issue 16, coverage (schema version 3).
+  // Issue 16, coverage (schema version 4).
   [/^times\.unitBackAtHome$/, ['eTimes.15'], asTime],
   [/^times\.unitArrivedStaging$/, ['eTimes.17'], asTime],
   [/^record\.pcrNumber$/, ['eRecord.01'], asText],
