@@ -15,8 +15,9 @@ import { sharedSchematronValidator } from '../../server/nemsis/schematron.ts';
 import { dateTime } from '../../server/nemsis/values.ts';
 import { codeOf, NOT_APPLICABLE, pertinentNegativesOf } from '../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { closeDevice, launchDevice, newProfileDir, removeProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
+import { launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
 import { lockableDraft } from './support/epcr.ts';
+import { tearDownDevice } from './support/teardown.ts';
 import { E2eServer, e2ePort, ensureApps, NEMSIS_DIR, offsetNow, TENANT } from './support/server.ts';
 
 const SERVER_PORT = e2ePort(1681);
@@ -105,10 +106,7 @@ describe('national elements typed through the crew form reach the server and the
   }, 600_000);
 
   afterAll(async () => {
-    if (ctx) await closeDevice(ctx).catch(() => {});
-    await server.dispose();
-    if (profile) await removeProfileDir(profile);
-    if (errors.length) console.log(errors.join('\n'));
+    await tearDownDevice({ ctx, server, profile, errors });
   });
 
   const stored = async (id: string) => (await server.docs<Epcr>('epcrs', [id]))[0];

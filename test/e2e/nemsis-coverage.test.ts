@@ -13,8 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureCoverage, renderCoverage } from '../../server/nemsis/coverage.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import * as fixtures from '../server/nemsis/fixtures.ts';
-import { closeDevice, launchDevice, newProfileDir, removeProfileDir, signInWithToken, watchConsole } from './support/browser.ts';
+import { launchDevice, newProfileDir, signInWithToken, watchConsole } from './support/browser.ts';
 import { lockableDraft } from './support/epcr.ts';
+import { tearDownDevice } from './support/teardown.ts';
 import { E2eServer, e2ePort, ensureApps, NEMSIS_DIR, TENANT } from './support/server.ts';
 
 const PORT = e2ePort(1671);
@@ -62,10 +63,7 @@ describe('NEMSIS national elements: coverage (browser)', () => {
   }, 300_000);
 
   afterAll(async () => {
-    if (ctx) await closeDevice(ctx).catch(() => {});
-    await server.dispose();
-    if (profile) await removeProfileDir(profile);
-    if (errors.length) console.log(errors.join('\n'));
+    await tearDownDevice({ ctx, server, profile, errors });
   });
 
   it('docs/nemsis-coverage.md says how many national elements the model holds, the form reaches and the export writes', async () => {
