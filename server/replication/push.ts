@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { nounOf, type WriteVerdict } from '../../shared/access/policy.ts';
+import { nounOf, type ReferenceContext, type WriteVerdict } from '../../shared/access/policy.ts';
 import type { CollectionAccess } from '../../shared/access/rules.ts';
 import {
   ErrorCode, NoticeCode, RefusalCode, REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER, SYNC, type RejectionNotice,
@@ -111,6 +111,9 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
     if (rows.length === 0) return reply.type('application/json; charset=utf-8').send('[]');
 
     const related = await access.relationVisible(store, identity, spec.name, rows.map((r) => r.id));
+    // What the rows' reference fields name (an addendum's report), read from the caller's agency
+    // first: who may refer to a document is decided by the rules over that document.
+    const references = await access.referenceContext(store, identity, spec.name, rows.map((r) => r.incoming));
     const auditIndex = access.auditsByDocument(spec.name);
     // The device's history (earlier refusals, writes already applied) only matters for rows that
     // conflict or are refused, which few pushes have: it is read only when a decision asks for it,
@@ -119,7 +122,7 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
     let batch: PushDecisions;
     let result;
     for (;;) {
-      batch = new PushDecisions(spec, identity, access, policiesOf.get(spec.name) ?? [], history, related, mergeConflicts);
+      batch = new PushDecisions(spec, identity, access, policiesOf.get(spec.name) ?? [], history, related, references, mergeConflicts);
       const decisions = batch;
       const requests: WriteRequest[] = [];
       for (const row of rows) {
@@ -198,10 +201,10 @@ async function alreadyApplied(store: Store, tenantId: string, collection: string
   return applied;
 }
 
-/** Per document, the revisions of this device's earlier refused writes (from quarantine). */
+/** Per document, the revisions of this user's earlier refused writes on this device (from quarantine). */
 async function earlierRefusals(store: Store, identity: Identity, collection: string, rows: ValidRow[]): Promise<Map<string, Set<string>>> {
   const ids = [...new Set(rows.map((r) => r.id))];
-  const entries = await store.findQuarantine({ tenantId: identity.tenantId, collection, documentIds: ids, deviceId: identity.deviceId, limit: 10 * ids.length + 100 });
+  const entries = await store.findQuarantine({ tenantId: identity.tenantId, collection, documentIds: ids, deviceId: identity.deviceId, userId: identity.userId, limit: 10 * ids.length + 100 });
   const revs = new Map<string, Set<string>>();
   for (const entry of entries) {
     let rev: unknown;
@@ -257,6 +260,8 @@ class PushDecisions {
     private readonly pushHistory: PushHistory | undefined,
     /** Relation-scoped collections (a technician's tickets): which of the pushed ids the caller may see. */
     private readonly related: ReadonlySet<string> | undefined,
+    /** The documents the rows' reference fields name (AccessControl.referenceContext). */
+    private readonly references: ReferenceContext,
     private readonly mergeConflicts = false,
   ) {
     this.rules = access.of(spec.name);
@@ -302,7 +307,7 @@ class PushDecisions {
       return { action: outcome };
     }
 
-    const verdict: WriteVerdict = this.access.checkWrite(identity, spec.name, masterDoc, toWrite);
+    const verdict: WriteVerdict = this.access.checkWrite(identity, spec.name, masterDoc, toWrite, this.references);
     if (verdict.kind === 'unchanged') return { action: 'noop' };
     // The domain's policies have their say on what the declaration decided (write-policy.ts).
     const opinion = this.policies.length === 0 ? undefined : firstOpinion(this.policies, { ...this.policyWrite(row), stored: masterDoc, toWrite, verdict });
