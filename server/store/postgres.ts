@@ -388,6 +388,10 @@ export class PostgresStore implements Store {
       params.push(query.deviceId);
       where.push(`actor::jsonb ->> 'deviceId' = $${params.length}`);
     }
+    if (query.userId !== undefined) {
+      params.push(query.userId);
+      where.push(`actor::jsonb ->> 'userId' = $${params.length}`);
+    }
     params.push(query.limit);
     const rows = await this.query<QuarantineRow>(this.pool,
       `SELECT * FROM ${this.t('quarantine')} WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${params.length}`, params);

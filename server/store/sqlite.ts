@@ -384,6 +384,10 @@ export class SqliteStore implements Store {
       where.push("json_extract(actor, '$.deviceId') = ?");
       params.push(query.deviceId);
     }
+    if (query.userId !== undefined) {
+      where.push("json_extract(actor, '$.userId') = ?");
+      params.push(query.userId);
+    }
     const rows = this.dynamic(`SELECT * FROM quarantine WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...params, query.limit) as {
       id: number; collection: string; document_id: string; tenant_id: string; actor: string; reason: string; body: string; created_at: number;
     }[];

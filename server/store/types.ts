@@ -235,6 +235,12 @@ export interface QuarantineQuery {
   documentIds?: string[];
   /** Only entries sent by this device. */
   deviceId?: string;
+  /**
+   * Only entries sent by this user. A device id is chosen by the device at sign-in, so a list
+   * shown to a person is keyed by the user the token names as well (issue 17: crew of M2 signed
+   * in with M1's device id and saw M1's refusals).
+   */
+  userId?: string;
   /** Only entries with an id greater than this (paging, "since"). */
   afterId?: number;
   limit: number;
