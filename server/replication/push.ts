@@ -13,7 +13,7 @@ import type { Actor, StoredDocument, Store, WireDocument, WriteDecision, WriteRe
 import { actorOf } from '../auth/actor.ts';
 import type { AccessControl } from './access.ts';
 import { checkSchemaVersion, describeSchemaErrors, migratePushRows, resolveCollection, type CollectionRegistry, type CollectionSpec } from './collections.ts';
-import { foreignDocument, mergeOnServer, revisionOutcome } from './conflicts.ts';
+import { mergeOnServer, revisionOutcome } from './conflicts.ts';
 import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
 import { pushSchema } from './route-schemas.ts';
 import { rejectionRecord } from './rejection-record.ts';
@@ -150,8 +150,9 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
         const keep = error.refusals.filter((r) => !r.alreadyKept);
         if (keep.length > 0) await store.quarantine(spec.name, identity.tenantId, actor, keep.map((r) => ({ id: r.id, reason: rejectionRecord(r.rejection), doc: r.doc })));
         const first = error.refusals[0]!;
-        const code = error.refusals.some((r) => r.rejection.code === ErrorCode.FOREIGN_DOCUMENT) ? ErrorCode.FOREIGN_DOCUMENT : ErrorCode.ACCESS_DENIED;
-        throw new HttpError(403, code, `${first.rejection.reason} Nothing in this request was written; the refused ${error.refusals.length > 1 ? 'documents were' : 'document was'} kept for your administrator.`,
+        // ACCESS_DENIED whatever the reason, another agency's id included (FOREIGN_DOCUMENT is no
+        // longer sent: it told any caller that an id exists elsewhere).
+        throw new HttpError(403, ErrorCode.ACCESS_DENIED, `${first.rejection.reason} Nothing in this request was written; the refused ${error.refusals.length > 1 ? 'documents were' : 'document was'} kept for your administrator.`,
           error.refusals.slice(0, 50).map((r) => ({ id: r.id, message: `${r.rejection.code}: ${r.rejection.reason}` })));
       }
     }
@@ -284,11 +285,17 @@ class PushDecisions {
 
   decide(row: ValidRow, master: StoredDocument | undefined): WriteDecision {
     const { identity, spec } = this;
-    if (master && master.tenantId !== identity.tenantId) return this.refuseWithoutState(row, { code: ErrorCode.FOREIGN_DOCUMENT, reason: foreignDocument(master).message });
+    if (master && master.tenantId !== identity.tenantId) {
+      // Another agency's id (ids are unique across agencies). The answer must not tell that it
+      // exists there: it is what the same row would get if the id named nothing (when that is
+      // refused too), or else what a document of the caller's agency it may not see gets.
+      const asNew = this.access.checkWrite(identity, spec.name, undefined, row.incoming, this.references);
+      return this.refuseWithoutState(row, asNew.kind === 'refuse' ? declaredRejection(asNew) : this.noneYouMayChange(row));
+    }
     const masterDoc = master ? JSON.parse(master.json) as WireDocument : undefined;
     if (master && masterDoc && !this.access.visibleForm(identity, spec.name, masterDoc, undefined, this.related)) {
       // Not the caller's to see: no state can be sent back, and it must not learn more than "no".
-      return this.refuseWithoutState(row, { code: RefusalCode.OUT_OF_SCOPE, reason: `There is no ${nounOf(spec.name)} ${row.id} that you may change.` });
+      return this.refuseWithoutState(row, this.noneYouMayChange(row));
     }
     const outcome = revisionOutcome(masterDoc, row.assumed, row.incoming);
     // This exact revision was written before and has since been built on (e.g. the finalize hook
@@ -334,6 +341,11 @@ class PushDecisions {
     this.notices.push({ id: row.id, ...rejection });
     this.refusedMasters.set(row.id, master);
     return { action: 'reject', reason: rejectionRecord(rejection) };
+  }
+
+  /** The one answer for a document the caller may not see, whether it is of its agency or another's. */
+  private noneYouMayChange(row: ValidRow): WriteRejection {
+    return { code: RefusalCode.OUT_OF_SCOPE, reason: `There is no ${nounOf(this.spec.name)} ${row.id} that you may change.` };
   }
 
   private refuseWithoutState(row: ValidRow, rejection: WriteRejection): WriteDecision {
