@@ -250,6 +250,9 @@ class PushDecisions {
   /** Each row as the policies see it, made once per row. */
   private readonly asWrites = new Map<ValidRow, PolicyWrite>();
   private readonly rules: CollectionAccess;
+  /** The policies with an opinion on rows, and those that vet ids: a GPS batch asks only the latter. */
+  private readonly deciders: readonly WritePolicy[];
+  private readonly idVetoes: readonly WritePolicy[];
   private readonly validate: (doc: WireDocument) => boolean;
 
   constructor(
@@ -267,6 +270,8 @@ class PushDecisions {
   ) {
     this.rules = access.of(spec.name);
     this.validate = (doc) => spec.validate(doc);
+    this.deciders = policies.filter((p) => p.decide !== undefined);
+    this.idVetoes = policies.filter((p) => p.vetoId !== undefined);
   }
 
   private history(): PushHistory {
@@ -285,6 +290,12 @@ class PushDecisions {
 
   decide(row: ValidRow, master: StoredDocument | undefined): WriteDecision {
     const { identity, spec } = this;
+    // A policy may refuse an id as such (one made for another agency), before anything about the
+    // stored document is looked at: the answer then depends on the id alone, never on what exists.
+    for (const policy of this.idVetoes) {
+      const vetoed = policy.vetoId!({ collection: spec.name, identity, id: row.id });
+      if (vetoed) return this.refuseWithoutState(row, vetoed);
+    }
     if (master && master.tenantId !== identity.tenantId) {
       // Another agency's id (ids are unique across agencies). The answer must not tell that it
       // exists there: it is what the same row would get if the id named nothing (when that is
@@ -317,7 +328,7 @@ class PushDecisions {
     const verdict: WriteVerdict = this.access.checkWrite(identity, spec.name, masterDoc, toWrite, this.references);
     if (verdict.kind === 'unchanged') return { action: 'noop' };
     // The domain's policies have their say on what the declaration decided (write-policy.ts).
-    const opinion = this.policies.length === 0 ? undefined : firstOpinion(this.policies, { ...this.policyWrite(row), stored: masterDoc, toWrite, verdict });
+    const opinion = this.deciders.length === 0 ? undefined : firstOpinion(this.deciders, { ...this.policyWrite(row), stored: masterDoc, toWrite, verdict });
     if (!opinion && verdict.kind === 'allow') return { action: 'write', doc: toWrite };
     const rejection = opinion?.rejection ?? declaredRejection(verdict as Extract<WriteVerdict, { kind: 'refuse' }>);
     if (!master || !masterDoc) return this.refuseWithoutState(row, rejection);
