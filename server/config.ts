@@ -28,6 +28,12 @@ export interface ServerConfig {
   cadBackendAuthToken: string | undefined;
   /** The agency whose incidents and units the CAD backend reports. */
   cadTenantId: string;
+  /**
+   * More agencies' CAD backends, one per agency (`CAD_BACKENDS`, a JSON array of
+   * `{"tenantId","url","authToken"}`), beside the one of CAD_BACKEND_URL. Each CAD hears of its
+   * own agency only.
+   */
+  cadBackends: readonly CadBackendConfig[];
   /** Dispatch's live feed sends a unit's position at most this often (every point is still stored). */
   liveGpsIntervalMs: number;
   /**
@@ -136,6 +142,7 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   cadBackendUrl: undefined,
   cadBackendAuthToken: undefined,
   cadTenantId: 'demo',
+  cadBackends: [],
   liveGpsIntervalMs: 250,
   // Smaller bodies are not worth a round trip to the push worker (server/replication/push-decoder.ts).
   pushWorkerMinBytes: 32 * 1024,
@@ -183,6 +190,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     cadBackendUrl: optionalUrl(env, 'CAD_BACKEND_URL'),
     cadBackendAuthToken: raw(env, 'CAD_BACKEND_AUTH_TOKEN'),
     cadTenantId: nonEmpty(env, 'CAD_TENANT_ID', SERVER_DEFAULTS.cadTenantId),
+    cadBackends: cadBackendList(env, 'CAD_BACKENDS'),
     liveGpsIntervalMs: integer(env, 'LIVE_GPS_INTERVAL_MS', SERVER_DEFAULTS.liveGpsIntervalMs, 0, 60_000),
     pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', SERVER_DEFAULTS.pushWorkerMinBytes, 0, 512 * 1024 * 1024),
     buildApps: boolean(env, 'BUILD_APPS', SERVER_DEFAULTS.buildApps),
@@ -316,6 +324,36 @@ function checkUrl(name: string, value: string): string {
 function optionalUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = raw(env, name);
   return value === undefined ? undefined : checkUrl(name, value);
+}
+
+export interface CadBackendConfig {
+  readonly tenantId: string;
+  readonly url: string;
+  readonly authToken: string | undefined;
+}
+
+/** `[{"tenantId":"agency-b","url":"https://cad.b.example","authToken":"…"}]`: one CAD per agency. */
+function cadBackendList(env: NodeJS.ProcessEnv, name: string): CadBackendConfig[] {
+  const value = raw(env, name);
+  if (value === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new ConfigError(`${name} must be a JSON array of {"tenantId","url","authToken"}; it is not JSON.`);
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError(`${name} must be a JSON array of {"tenantId","url","authToken"}.`);
+  const seen = new Set<string>();
+  return parsed.map((entry: unknown, i) => {
+    const e = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
+    if (typeof e['tenantId'] !== 'string' || e['tenantId'].trim() === '') throw new ConfigError(`${name}[${i}].tenantId must name an agency.`);
+    if (typeof e['url'] !== 'string') throw new ConfigError(`${name}[${i}].url must be the CAD backend's URL.`);
+    if (e['authToken'] !== undefined && typeof e['authToken'] !== 'string') throw new ConfigError(`${name}[${i}].authToken must be a string.`);
+    const tenantId = e['tenantId'].trim();
+    if (seen.has(tenantId)) throw new ConfigError(`${name} names agency ${tenantId} twice; an agency has one CAD.`);
+    seen.add(tenantId);
+    return { tenantId, url: checkUrl(`${name}[${i}].url`, e['url'].trim()), authToken: e['authToken'] as string | undefined };
+  });
 }
 
 const DESTINATION_CODE = /^[A-Za-z0-9._-]{1,64}$/;

@@ -400,9 +400,9 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------- outbox
 
-  async dueOutbox(now: number, limit: number, queue: OutboxQueue = 'hooks'): Promise<OutboxEntry[]> {
+  async dueOutbox(now: number, limit: number, queue: OutboxQueue = 'hooks', tenantId?: string): Promise<OutboxEntry[]> {
     const rows = await this.query<OutboxRow>(this.pool,
-      `SELECT * FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0 AND next_attempt_at <= $2 ORDER BY id LIMIT $3`, [queue, now, limit]);
+      `SELECT * FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0 AND next_attempt_at <= $2 AND ($4::text IS NULL OR tenant_id = $4) ORDER BY id LIMIT $3`, [queue, now, limit, tenantId ?? null]);
     return rows.map(toOutboxEntry);
   }
 

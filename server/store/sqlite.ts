@@ -179,6 +179,8 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`),
       outboxDue: this.db.prepare<[string, number, number], OutboxRow>(
         'SELECT * FROM outbox WHERE queue = ? AND done = 0 AND next_attempt_at <= ? ORDER BY id LIMIT ?'),
+      outboxDueOfTenant: this.db.prepare<[string, string, number, number], OutboxRow>(
+        'SELECT * FROM outbox WHERE queue = ? AND tenant_id = ? AND done = 0 AND next_attempt_at <= ? ORDER BY id LIMIT ?'),
       outboxDone: this.db.prepare('UPDATE outbox SET done = 1, attempts = attempts + 1 WHERE id = ?'),
       outboxRetry: this.db.prepare(
         'UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?'),
@@ -498,8 +500,8 @@ export class SqliteStore implements Store {
     }, { durable: () => this.notifier.emit({ collection: '', tenantId: entries[0]!.tenantId, documents: [] }) });
   }
 
-  async dueOutbox(now: number, limit: number, queue: OutboxQueue = 'hooks'): Promise<OutboxEntry[]> {
-    const rows = this.stmts.outboxDue.all(queue, now, limit);
+  async dueOutbox(now: number, limit: number, queue: OutboxQueue = 'hooks', tenantId?: string): Promise<OutboxEntry[]> {
+    const rows = tenantId === undefined ? this.stmts.outboxDue.all(queue, now, limit) : this.stmts.outboxDueOfTenant.all(queue, tenantId, now, limit);
     // Hooks act on the world: only for changes that are durable.
     await this.groups.durable();
     return rows.map(toOutboxEntry);

@@ -277,8 +277,8 @@ export interface Store {
   listQuarantine(tenantId: string, limit: number): Promise<QuarantineEntry[]>;
   /** Quarantine entries matching a query, oldest first (a device's rejected writes, a document's refusals). */
   findQuarantine(query: QuarantineQuery): Promise<QuarantineEntry[]>;
-  /** Outbox entries of a queue due at `now`, oldest first. */
-  dueOutbox(now: number, limit: number, queue?: OutboxQueue): Promise<OutboxEntry[]>;
+  /** Outbox entries of a queue due at `now`, oldest first; of one agency only when `tenantId` is given (a CAD bridge's). */
+  dueOutbox(now: number, limit: number, queue?: OutboxQueue, tenantId?: string): Promise<OutboxEntry[]>;
   /** Adds entries outside a document write (e.g. a notice a hook sends); duplicate keys are ignored. */
   enqueueOutbox(entries: OutboxEntryInput[]): Promise<void>;
   completeOutbox(id: number): Promise<void>;
