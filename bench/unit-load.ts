@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { io } from 'socket.io-client';
 import { devToken } from '../server/auth/identity.ts';
+import { OPS_HEADERS } from '../test/helpers/server.ts';
 import { parseTs, sleep, sleepUntil, wallNow } from './lib/clock.ts';
 import { cpuSeconds, cpuShares, rssBytes, rssSampler } from './lib/proc.ts';
 import { monotonicMicros, type ProfileWindow } from './lib/profile.ts';
@@ -163,7 +164,7 @@ export async function runUnitLoad(options: { units: number; seconds: number; sta
 
 /** The server's event-loop delay since the last scrape (prom-client resets it on each collection), ms. */
 async function loopDelay(url: string): Promise<{ p50: number; p99: number; max: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await (await fetch(`${url}/metrics`, { headers: OPS_HEADERS })).text();
   const value = (name: string) => 1000 * Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN);
   return { p50: value('nodejs_eventloop_lag_p50_seconds'), p99: value('nodejs_eventloop_lag_p99_seconds'), max: value('nodejs_eventloop_lag_max_seconds') };
 }

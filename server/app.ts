@@ -12,7 +12,8 @@ import { DOMAIN_WRITE_POLICIES } from './hooks/policies/index.ts';
 import { WorkflowRegistry } from './hooks/registry.ts';
 import type { Workflow } from './hooks/types.ts';
 import { workflowsPlugin } from './hooks/workflows/plugin.ts';
-import { httpPlugin } from './http/plugin.ts';
+import { clientErrorHandler, frameworkErrorHandler } from './http/client-errors.ts';
+import { httpPlugin, type HttpPluginOptions } from './http/plugin.ts';
 import { cadBridgePlugin, type CadBridgePluginOptions } from './integrations/cad-bridge/plugin.ts';
 import type { BuiltIntegrations } from './integrations/index.ts';
 import { integrationsPlugin } from './integrations/plugin.ts';
@@ -44,6 +45,12 @@ export interface BuildServerOptions extends Partial<ServerConfig> {
   hookRunner?: HooksPluginOptions['hookRunner'];
   /** The built apps to serve at `/`, `/crew/`, … (default dist/client when it exists); false serves none. */
   clientDir?: string | false;
+  /**
+   * Where the rate limits count (default: this process's memory). Processes sharing a database
+   * behind one balancer should share a store too (@fastify/rate-limit's RedisStore or a class of
+   * its store interface), or each counts an address's attempts on its own.
+   */
+  rateLimitStore?: HttpPluginOptions['rateLimitStore'];
 }
 
 declare module 'fastify' {
@@ -51,6 +58,11 @@ declare module 'fastify' {
     /** The settings this server runs with: the options given over config.ts's SERVER_DEFAULTS. */
     config: Readonly<ServerConfig>;
   }
+}
+
+/** TRUST_PROXY as a hop count: the nearest `hops` proxies are believed (Fastify's own reading of a number, which its types do not take). */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }
 
 /**
@@ -68,12 +80,28 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
     },
     forceCloseConnections: true,
+    // request.ip, which the per-address sign-in limits key on: the proxy's client only from proxies named in TRUST_PROXY.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
+    // Slow clients (issue 17): Node's own limits, set from config.ts. Expired requests are swept
+    // every quarter of the shorter timeout (Node's default sweep, 30 s, would add up to 30 s).
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.connectionIdleTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(Math.min(config.headersTimeoutMs, config.requestTimeoutMs) / 4))),
+    },
+    clientErrorHandler: clientErrorHandler(config),
+    frameworkErrors: frameworkErrorHandler,
   });
+  // Connections beyond the cap are dropped as they arrive, websockets included.
+  app.server.maxConnections = config.maxConnections;
   app.decorate('config', Object.freeze(config));
   // The workflow registry: the store plans each write's hook entries with it; the hook spine runs them.
   const workflows = new WorkflowRegistry();
 
-  await app.register(httpPlugin, { config });
+  await app.register(httpPlugin, { config, ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}) });
   // Before every route: it collects them as they are added.
   await app.register(openapiPlugin);
   await app.register(storePlugin, { config, planner: workflows, ...(options.store ? { store: options.store } : {}) });

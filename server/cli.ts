@@ -51,6 +51,10 @@ async function main(): Promise<void> {
   const address = await app.listen({ port: config.port, host: config.host });
   app.log.info(`fieldsync listening on ${address} (data in ${config.storeKind === 'postgres' ? `PostgreSQL schema ${config.databaseSchema}` : config.dataDir}, store ${app.store.kind})`);
   if (config.seedDemo && ['info', 'debug', 'trace'].includes(config.logLevel)) console.log(demoCredentialsText());
+  if (config.seedDemo && config.jwtSecret === undefined) {
+    app.log.warn('demo server: the demo agency has published passwords and the signing key is kept in DATA_DIR; for real use set JWT_SECRET and NODE_ENV=production (README, "Running in production")');
+  }
+  if (config.devTokens) app.log.warn('DEV_TOKENS is on: anyone who reaches this server can claim any identity in any agency (development only)');
 }
 
 main().catch((error: unknown) => {

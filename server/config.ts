@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { defaultSchematronCacheDir } from './nemsis/schematron-compile.ts';
 
@@ -13,6 +14,22 @@ export interface ServerConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest accepted request body, in bytes. */
   bodyLimitBytes: number;
+  /** Deepest nesting of objects and arrays a JSON body may have (server/http/json-depth.ts). */
+  jsonMaxDepth: number;
+  /**
+   * Slow clients: the whole request (headers and body) must arrive within `requestTimeoutMs`, its
+   * headers within `headersTimeoutMs` (at most the former); a connection with no traffic at all is
+   * closed after `connectionIdleTimeoutMs`, and one idle between requests after `keepAliveTimeoutMs`.
+   * At most `maxConnections` connections are open at once (websockets included); more are dropped.
+   */
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  connectionIdleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+  /** socket.io: messages one socket may send per window before it is told so and disconnected. */
+  socketMessageLimit: number;
+  socketMessageWindowMs: number;
   /** SQLite durability: FULL also survives power loss of the server after an acknowledged push. */
   sqliteSynchronous: 'FULL' | 'NORMAL';
   /** STORE: where documents, outbox and audit live: embedded SQLite in DATA_DIR, or PostgreSQL at DATABASE_URL. */
@@ -21,7 +38,10 @@ export interface ServerConfig {
   databaseUrl: string | undefined;
   /** PostgreSQL schema for fieldsync's tables (created when missing). */
   databaseSchema: string;
-  /** Accept `Bearer dev:<tenant>:<role>:<device>[:<subject>]` tokens (development and tests). */
+  /**
+   * Accept `Bearer dev:<tenant>:<role>:<device>[:<subject>]` tokens, which let anyone claim any
+   * identity in any agency: off unless DEV_TOKENS=true or NODE_ENV=development (tests opt in).
+   */
   devTokens: boolean;
   /** The field's CAD backend (socket.io); absent means the CAD bridge is off. */
   cadBackendUrl: string | undefined;
@@ -72,8 +92,9 @@ export interface ServerConfig {
   /** How long an open breaker refuses calls before it lets one trial call through. */
   breakerHalfOpenAfterMs: number;
   /**
-   * HS256 key for access tokens (at least 32 characters). Required when DEV_TOKENS is false; in
-   * development, when unset, a key made on first start is kept in DATA_DIR/jwt-secret.
+   * HS256 key for access tokens (at least 32 characters). Required unless the server is a demo
+   * (SEED_DEMO) or development (DEV_TOKENS) one; those, when it is unset, keep a key made on first
+   * start in DATA_DIR/jwt-secret.
    */
   jwtSecret: string | undefined;
   /** Lifetime of access tokens (JWT). */
@@ -82,12 +103,36 @@ export interface ServerConfig {
   refreshTokenTtlSeconds: number;
   /** Browser origins allowed by CORS and the socket.io handshake; empty: no cross-origin browser access. */
   corsOrigins: string[];
-  /** Rate limits: window, and requests per window per device (sync, sign-in) or per account (sign-in). */
+  /**
+   * The origin browsers reach this server at (`https://fieldsync.example.org`), which the socket.io
+   * handshake accepts as same-origin; unset: the address the connection arrived at (direct use,
+   * development). Never the Host header, which the client writes.
+   */
+  publicOrigin: string | undefined;
+  /**
+   * Which proxies' X-Forwarded-For is believed for the client address the per-address limits key
+   * on: false (none: the TCP peer is the client), a number of hops, or addresses/CIDRs.
+   */
+  trustProxy: false | number | string[];
+  /** Rate limits: one window for all of them. */
   rateLimitWindowMs: number;
+  /** Sync requests per window per tenant and device. */
   syncRateLimit: number;
+  /** Sign-in and refresh attempts per window per device id and client address. */
   loginRateLimit: number;
+  /** Failed sign-ins per window per account and client address (a lockout of that pair only). */
   loginAccountRateLimit: number;
-  /** `npm start` creates the demo agency (one user per role) when it does not exist. */
+  /** Sign-in attempts per window per client address, whatever the account or device. */
+  loginIpRateLimit: number;
+  /** Password checks per window over all clients (scrypt costs CPU), except on a device the user signed in on before. */
+  loginGlobalRateLimit: number;
+  /** Bearer token for `/metrics` and `/ready`'s details; unset: `/metrics` is refused and `/ready` says only ready or not. */
+  metricsToken: string | undefined;
+  /**
+   * `npm start` creates the demo agency (one user per role, published passwords) when it does not
+   * exist. readConfig: on for a trial server (no JWT_SECRET, NODE_ENV not production) and in
+   * development; SEED_DEMO says otherwise. A demo server may keep a signing key of its own in DATA_DIR.
+   */
   seedDemo: boolean;
 }
 
@@ -111,16 +156,25 @@ export const INTEGRATION_DEFAULTS: Readonly<Pick<ServerConfig,
 
 /** Authentication and hardening settings when the environment says nothing (a slice of SERVER_DEFAULTS). */
 export const AUTH_DEFAULTS: Readonly<Pick<ServerConfig,
-  | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'corsOrigins' | 'rateLimitWindowMs' | 'syncRateLimit' | 'loginRateLimit'
-  | 'loginAccountRateLimit'>> = {
+  | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'corsOrigins' | 'publicOrigin' | 'trustProxy' | 'rateLimitWindowMs'
+  | 'syncRateLimit' | 'loginRateLimit' | 'loginAccountRateLimit' | 'loginIpRateLimit' | 'loginGlobalRateLimit' | 'metricsToken'>> = {
   accessTokenTtlSeconds: 900,
   refreshTokenTtlSeconds: 30 * 24 * 3600,
   corsOrigins: [],
+  publicOrigin: undefined,
+  trustProxy: false,
   rateLimitWindowMs: 60_000,
   // Generous: a device syncing nine collections live, tests and benchmarks stay far below it.
   syncRateLimit: 20_000,
   loginRateLimit: 30,
-  loginAccountRateLimit: 20,
+  // A person mistyping gets ten tries a minute from where they are; a guesser elsewhere does not use them up.
+  loginAccountRateLimit: 10,
+  // A station's NAT with thirty tablets signing in at shift change stays below it.
+  loginIpRateLimit: 60,
+  // About 600 scrypt checks (0.3 s of CPU each) a minute: three cores' worth, so a spray from many
+  // addresses cannot take the CPU every real sign-in needs.
+  loginGlobalRateLimit: 600,
+  metricsToken: undefined,
 };
 
 /**
@@ -134,11 +188,26 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   dataDir: './data',
   logLevel: 'info',
   bodyLimitBytes: 8 * 1024 * 1024,
+  // The deepest document (an ePCR) nests 6 levels below the push body's 3; JSON.stringify and
+  // every recursive walk overflowed the stack near 5,000 (issue 17).
+  jsonMaxDepth: 64,
+  // A push of a few hundred KB on one bar of signal fits in a minute; a client trickling bytes
+  // (slowloris) holds a connection no longer.
+  requestTimeoutMs: 60_000,
+  headersTimeoutMs: 20_000,
+  // Above socket.io's ping interval + timeout (45 s), so a quiet long-polling client is not cut.
+  connectionIdleTimeoutMs: 120_000,
+  // Fastify's own default: longer than the usual load balancer idle timeout (60 s).
+  keepAliveTimeoutMs: 72_000,
+  maxConnections: 10_000,
+  // A device sends a handful (subscribe on each connection); a flood is stopped after these.
+  socketMessageLimit: 100,
+  socketMessageWindowMs: 10_000,
   sqliteSynchronous: 'FULL',
   storeKind: 'sqlite',
   databaseUrl: undefined,
   databaseSchema: 'public',
-  devTokens: true,
+  devTokens: false,
   cadBackendUrl: undefined,
   cadBackendAuthToken: undefined,
   cadTenantId: 'demo',
@@ -158,7 +227,7 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   ...INTEGRATION_DEFAULTS,
   jwtSecret: undefined,
   ...AUTH_DEFAULTS,
-  // Follows DEV_TOKENS in readConfig: a development server gets the demo agency.
+  // readConfig: on for a trial server (no JWT_SECRET, NODE_ENV not production) and in development.
   seedDemo: true,
 });
 
@@ -173,7 +242,15 @@ export function resolveServerConfig(given: Partial<ServerConfig> = {}): ServerCo
     if (given[key] !== undefined) resolved[key] = given[key];
   }
   const config = resolved as unknown as ServerConfig;
+  checkConnectionLimits(config);
   return { ...config, dataDir: path.resolve(config.dataDir) };
+}
+
+/** Node refuses a header timeout longer than the request timeout; say so in our words, at start-up. */
+function checkConnectionLimits(config: Pick<ServerConfig, 'headersTimeoutMs' | 'requestTimeoutMs'>): void {
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new ConfigError(`HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must not be longer than REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}): the headers are part of the request`);
+  }
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -185,8 +262,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     dataDir: path.resolve(nonEmpty(env, 'DATA_DIR', SERVER_DEFAULTS.dataDir)),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, SERVER_DEFAULTS.logLevel),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', SERVER_DEFAULTS.bodyLimitBytes, 1024, 512 * 1024 * 1024),
+    jsonMaxDepth: integer(env, 'JSON_MAX_DEPTH', SERVER_DEFAULTS.jsonMaxDepth, 16, 1000),
+    ...connectionSettings(env),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, SERVER_DEFAULTS.sqliteSynchronous),
-    devTokens: boolean(env, 'DEV_TOKENS', SERVER_DEFAULTS.devTokens),
+    devTokens: devTokensSetting(env),
     cadBackendUrl: optionalUrl(env, 'CAD_BACKEND_URL'),
     cadBackendAuthToken: raw(env, 'CAD_BACKEND_AUTH_TOKEN'),
     cadTenantId: nonEmpty(env, 'CAD_TENANT_ID', SERVER_DEFAULTS.cadTenantId),
@@ -213,6 +292,22 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   };
 }
 
+function connectionSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig,
+  | 'requestTimeoutMs' | 'headersTimeoutMs' | 'connectionIdleTimeoutMs' | 'keepAliveTimeoutMs' | 'maxConnections'
+  | 'socketMessageLimit' | 'socketMessageWindowMs'> {
+  const settings = {
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', SERVER_DEFAULTS.requestTimeoutMs, 100, 3_600_000),
+    headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', SERVER_DEFAULTS.headersTimeoutMs, 100, 3_600_000),
+    connectionIdleTimeoutMs: integer(env, 'CONNECTION_IDLE_TIMEOUT_MS', SERVER_DEFAULTS.connectionIdleTimeoutMs, 100, 3_600_000),
+    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', SERVER_DEFAULTS.keepAliveTimeoutMs, 100, 3_600_000),
+    maxConnections: integer(env, 'MAX_CONNECTIONS', SERVER_DEFAULTS.maxConnections, 1, 1_000_000),
+    socketMessageLimit: integer(env, 'SOCKET_MESSAGE_LIMIT', SERVER_DEFAULTS.socketMessageLimit, 1, 1_000_000),
+    socketMessageWindowMs: integer(env, 'SOCKET_MESSAGE_WINDOW_MS', SERVER_DEFAULTS.socketMessageWindowMs, 100, 3_600_000),
+  };
+  checkConnectionLimits(settings);
+  return settings;
+}
+
 function storeSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig, 'storeKind' | 'databaseUrl' | 'databaseSchema'> {
   const storeKind = oneOf(env, 'STORE', ['sqlite', 'postgres'] as const, SERVER_DEFAULTS.storeKind);
   const databaseUrl = raw(env, 'DATABASE_URL');
@@ -229,27 +324,65 @@ function storeSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig, 'storeKind' |
   return { storeKind, databaseUrl, databaseSchema };
 }
 
+/** NODE_ENV=development turns development tokens on; anything else (production, unset) leaves them off. */
+function devTokensSetting(env: NodeJS.ProcessEnv): boolean {
+  return boolean(env, 'DEV_TOKENS', raw(env, 'NODE_ENV') === 'development' ? true : SERVER_DEFAULTS.devTokens);
+}
+
 function authSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig,
-  | 'jwtSecret' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'corsOrigins' | 'rateLimitWindowMs' | 'syncRateLimit'
-  | 'loginRateLimit' | 'loginAccountRateLimit' | 'seedDemo'> {
-  const devTokens = boolean(env, 'DEV_TOKENS', SERVER_DEFAULTS.devTokens);
+  | 'jwtSecret' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'corsOrigins' | 'publicOrigin' | 'trustProxy' | 'rateLimitWindowMs'
+  | 'syncRateLimit' | 'loginRateLimit' | 'loginAccountRateLimit' | 'loginIpRateLimit' | 'loginGlobalRateLimit' | 'metricsToken' | 'seedDemo'> {
+  const devTokens = devTokensSetting(env);
+  const nodeEnv = raw(env, 'NODE_ENV');
   const jwtSecret = raw(env, 'JWT_SECRET');
-  if (jwtSecret === undefined && !devTokens) {
-    throw new ConfigError('JWT_SECRET is required when DEV_TOKENS is false (at least 32 random characters, e.g. `openssl rand -base64 48`)');
+  // A server with nothing configured is a trial (`npm start` on a fresh machine): it gets the demo
+  // agency and keeps its own signing key in DATA_DIR. Setting JWT_SECRET or NODE_ENV=production says
+  // it is not, and then only SEED_DEMO=true brings the published demo passwords back.
+  const seedDemo = boolean(env, 'SEED_DEMO', nodeEnv === 'development' || (jwtSecret === undefined && nodeEnv !== 'production'));
+  if (jwtSecret === undefined && !devTokens && !seedDemo) {
+    throw new ConfigError('JWT_SECRET is required (at least 32 random characters, e.g. `openssl rand -base64 48`); only a demo or development server (SEED_DEMO=true, DEV_TOKENS=true) may run without one');
   }
   if (jwtSecret !== undefined && jwtSecret.length < 32) throw new ConfigError(`JWT_SECRET must be at least 32 characters, got ${jwtSecret.length}`);
+  const metricsToken = raw(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 32) throw new ConfigError(`METRICS_TOKEN must be at least 32 characters, got ${metricsToken.length}`);
   const accessTokenTtlSeconds = integer(env, 'ACCESS_TOKEN_TTL_SECONDS', AUTH_DEFAULTS.accessTokenTtlSeconds, 10, 24 * 3600);
+  const publicOrigins = originList(env, 'PUBLIC_ORIGIN');
+  if (publicOrigins.length > 1) throw new ConfigError('PUBLIC_ORIGIN is one origin, like https://fieldsync.example.org (list other origins in CORS_ORIGINS)');
   return {
     jwtSecret,
     accessTokenTtlSeconds,
     refreshTokenTtlSeconds: integer(env, 'REFRESH_TOKEN_TTL_SECONDS', AUTH_DEFAULTS.refreshTokenTtlSeconds, 60, 365 * 24 * 3600),
     corsOrigins: originList(env, 'CORS_ORIGINS'),
+    publicOrigin: publicOrigins[0],
+    trustProxy: trustProxySetting(env, 'TRUST_PROXY'),
     rateLimitWindowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', AUTH_DEFAULTS.rateLimitWindowMs, 1000, 3_600_000),
     syncRateLimit: integer(env, 'SYNC_RATE_LIMIT', AUTH_DEFAULTS.syncRateLimit, 1, 10_000_000),
     loginRateLimit: integer(env, 'LOGIN_RATE_LIMIT', AUTH_DEFAULTS.loginRateLimit, 1, 100_000),
     loginAccountRateLimit: integer(env, 'LOGIN_ACCOUNT_RATE_LIMIT', AUTH_DEFAULTS.loginAccountRateLimit, 1, 100_000),
-    seedDemo: boolean(env, 'SEED_DEMO', devTokens),
+    loginIpRateLimit: integer(env, 'LOGIN_IP_RATE_LIMIT', AUTH_DEFAULTS.loginIpRateLimit, 1, 1_000_000),
+    loginGlobalRateLimit: integer(env, 'LOGIN_GLOBAL_RATE_LIMIT', AUTH_DEFAULTS.loginGlobalRateLimit, 1, 10_000_000),
+    metricsToken,
+    seedDemo,
   };
+}
+
+/** `TRUST_PROXY`: unset or false (none), a hop count (`1`), or addresses and CIDRs (`127.0.0.1,10.0.0.0/8`). */
+function trustProxySetting(env: NodeJS.ProcessEnv, name: string): false | number | string[] {
+  const value = raw(env, name);
+  if (value === undefined || ['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
+  if (['true', 'yes', 'on'].includes(value.toLowerCase())) {
+    throw new ConfigError(`${name}=true would believe X-Forwarded-For from anyone: give the proxy's addresses (e.g. 127.0.0.1) or a hop count`);
+  }
+  if (/^[0-9]+$/.test(value)) return integer(env, name, 0, 1, 10);
+  return value.split(',').map((item) => item.trim()).filter((item) => item !== '').map((item) => {
+    const [address, bits, extra] = item.split('/');
+    const family = isIP(address ?? '');
+    const maxBits = family === 6 ? 128 : 32;
+    if (family === 0 || extra !== undefined || (bits !== undefined && (!/^[0-9]{1,3}$/.test(bits) || Number(bits) > maxBits))) {
+      throw new ConfigError(`${name}: "${item}" is not an address or CIDR like 127.0.0.1 or 10.0.0.0/8`);
+    }
+    return item;
+  });
 }
 
 /** Comma-separated origins such as `https://mdt.example.org,http://localhost:5173`; no wildcard. */

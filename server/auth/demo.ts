@@ -17,11 +17,11 @@ export interface DemoUser {
 
 /** Fixed, published credentials: for trying the product out, never for real data. */
 export const DEMO_USERS: readonly DemoUser[] = [
-  { username: 'crew-m1', password: 'demo-crew-m1', role: 'crew', unitId: 'M1', displayName: 'Medic 1 crew' },
-  { username: 'dispatcher', password: 'demo-dispatcher', role: 'dispatcher', displayName: 'Dispatcher' },
-  { username: 'tech-t1', password: 'demo-tech-t1', role: 'technician', technicianId: 'T1', displayName: 'Field technician T1' },
-  { username: 'biller', password: 'demo-biller', role: 'biller', displayName: 'Billing office' },
-  { username: 'admin', password: 'demo-admin', role: 'admin', displayName: 'Agency administrator' },
+  { username: 'crew-m1', password: 'demo-crew-m1-pass', role: 'crew', unitId: 'M1', displayName: 'Medic 1 crew' },
+  { username: 'dispatcher', password: 'demo-dispatcher-pass', role: 'dispatcher', displayName: 'Dispatcher' },
+  { username: 'tech-t1', password: 'demo-tech-t1-pass', role: 'technician', technicianId: 'T1', displayName: 'Field technician T1' },
+  { username: 'biller', password: 'demo-biller-pass', role: 'biller', displayName: 'Billing office' },
+  { username: 'admin', password: 'demo-admin-pass', role: 'admin', displayName: 'Agency administrator' },
 ];
 
 /**
@@ -47,10 +47,10 @@ export async function seedDemoTenant(identities: IdentityStore, tenantId = DEMO_
 }
 
 export function demoCredentialsText(tenantId = DEMO_TENANT): string {
-  const lines = DEMO_USERS.map((u) => `  ${u.role.padEnd(11)} ${u.username.padEnd(11)} ${u.password.padEnd(16)}${u.unitId ? ` unit ${u.unitId}` : ''}${u.technicianId ? ` technician ${u.technicianId}` : ''}`);
+  const lines = DEMO_USERS.map((u) => `  ${u.role.padEnd(11)} ${u.username.padEnd(11)} ${u.password.padEnd(22)}${u.unitId ? ` unit ${u.unitId}` : ''}${u.technicianId ? ` technician ${u.technicianId}` : ''}`);
   return [
     `Demo agency "${tenantId}" (POST ${patternOf(AUTH.login)} {tenantId, username, password, deviceId}) — demo only, never for real patient data:`,
-    `  ${'role'.padEnd(11)} ${'username'.padEnd(11)} ${'password'.padEnd(16)}`,
+    `  ${'role'.padEnd(11)} ${'username'.padEnd(11)} ${'password'.padEnd(22)}`,
     ...lines,
   ].join('\n');
 }

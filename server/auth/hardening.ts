@@ -1,8 +1,9 @@
 import cors from '@fastify/cors';
 import helmet from 'helmet';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
+import { isIPv4, isIPv6 } from 'node:net';
 import type { ServerOptions } from 'socket.io';
 import { ErrorCode, REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
@@ -10,7 +11,17 @@ import { HttpError } from '../http/errors.ts';
 export interface HardeningOptions {
   /** Browser origins allowed to call the API (CORS_ORIGINS); empty: same-origin pages and non-browser clients only. */
   corsOrigins: readonly string[];
+  /**
+   * Where the rate limits count: each process's memory by default (@fastify/rate-limit's LRU
+   * store). Several processes behind one balancer each count on their own, so an address gets
+   * their sum; give them a shared store (@fastify/rate-limit's RedisStore, or any class with
+   * `incr`, `read` and `child`) to count once.
+   */
+  rateLimitStore?: FastifyRateLimitStoreCtor;
 }
+
+/** Keys each in-memory limit holds before the least recently used is forgotten. */
+const RATE_LIMIT_KEYS = 50_000;
 
 /**
  * Security headers (helmet), CORS restricted to configured origins, and the rate limiter the
@@ -37,29 +48,55 @@ export async function installHardening(app: FastifyInstance, options: HardeningO
     credentials: false,
     maxAge: 600,
   });
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, { global: false, cache: RATE_LIMIT_KEYS, ...(options.rateLimitStore ? { store: options.rateLimitStore } : {}) });
 }
 
-/** socket.io's own CORS and origin check, the same origins as HTTP. */
-export function socketIoOriginOptions(corsOrigins: readonly string[]): Pick<ServerOptions, 'cors' | 'allowRequest'> {
+/**
+ * socket.io's own CORS and origin check, the same origins as HTTP. A browser's handshake must come
+ * from a configured origin (CORS_ORIGINS) or the server's own: PUBLIC_ORIGIN when set, else the
+ * address the connection arrived at. Never the Host header: the client writes it, so a page of
+ * any site (DNS rebinding, a proxy that forwards Host) could make it match its own Origin.
+ */
+export function socketIoOriginOptions(corsOrigins: readonly string[], publicOrigin?: string): Pick<ServerOptions, 'cors' | 'allowRequest'> {
   const allowed = new Set(corsOrigins);
+  if (publicOrigin !== undefined) allowed.add(publicOrigin);
   return {
     cors: { origin: [...allowed], methods: ['GET', 'POST'], credentials: false },
     allowRequest: (request: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) => {
       const origin = request.headers.origin;
-      // Non-browser clients send no Origin; a page of the server itself sends its own.
-      if (origin === undefined || allowed.has(origin) || sameOrigin(origin, request.headers.host)) return callback(null, true);
+      // Non-browser clients send no Origin (they are held to the token alone).
+      if (origin === undefined || allowed.has(origin) || (publicOrigin === undefined && arrivedAt(request).includes(origin))) return callback(null, true);
       callback('origin not allowed', false);
     },
   };
 }
 
-function sameOrigin(origin: string, host: string | undefined): boolean {
-  try {
-    return host !== undefined && new URL(origin).host === host;
-  } catch {
-    return false;
-  }
+/** The origins a page of this server has when reached directly: the local address and port the connection came in on. */
+function arrivedAt(request: IncomingMessage): string[] {
+  const { localAddress, localPort } = request.socket;
+  if (localAddress === undefined || localPort === undefined) return [];
+  const scheme = 'encrypted' in request.socket && request.socket.encrypted ? 'https' : 'http';
+  const address = localAddress.startsWith('::ffff:') ? localAddress.slice(7) : localAddress;
+  const host = isIPv6(address) ? `[${address}]` : address;
+  const origins = [`${scheme}://${host}:${localPort}`];
+  // A loopback server is also reached as localhost (the name resolves only to this machine).
+  if (address === '127.0.0.1' || address === '::1') origins.push(`${scheme}://localhost:${localPort}`);
+  return origins;
+}
+
+/**
+ * The client address a limit keys on: request.ip (the TCP peer, or X-Forwarded-For's client when
+ * TRUST_PROXY names the proxy), an IPv4-mapped address as IPv4, and IPv6 by its /64: one host
+ * usually holds a whole /64, so counting single IPv6 addresses would give it 2^64 budgets.
+ */
+export function clientAddressKey(ip: string): string {
+  const address = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+  if (!isIPv6(address)) return address;
+  const [head = '', tail = ''] = address.split('%')[0]!.split('::');
+  const front = head === '' ? [] : head.split(':');
+  const back = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
+  const groups = address.includes('::') ? [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back] : front;
+  return `${groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
 export interface LimiterOptions {
@@ -71,14 +108,41 @@ export interface LimiterOptions {
   key: (request: FastifyRequest) => string;
 }
 
+type ReplyHeaders = { header(name: string, value: string): unknown };
+
+function tooMany(reply: ReplyHeaders, what: string, ttlInSeconds: number): HttpError {
+  const seconds = Math.max(1, Math.ceil(ttlInSeconds));
+  reply.header('retry-after', String(seconds));
+  return new HttpError(429, ErrorCode.RATE_LIMITED, `Too many ${what}; try again in ${seconds} s.`);
+}
+
 /** A rate limit check to call from a hook; throws 429 with Retry-After when the key is over its budget. */
-export function createLimiter(app: FastifyInstance, options: LimiterOptions): (request: FastifyRequest, reply: { header(name: string, value: string): unknown }) => Promise<void> {
+export function createLimiter(app: FastifyInstance, options: LimiterOptions): (request: FastifyRequest, reply: ReplyHeaders) => Promise<void> {
   const check = app.createRateLimit({ max: options.max, timeWindow: options.windowMs, keyGenerator: options.key });
   return async (request, reply) => {
     const result = await check(request);
     if (result.isAllowed || !result.isExceeded) return;
-    const seconds = Math.max(1, Math.ceil(result.ttlInSeconds));
-    reply.header('retry-after', String(seconds));
-    throw new HttpError(429, ErrorCode.RATE_LIMITED, `Too many ${options.what}; try again in ${seconds} s.`);
+    throw tooMany(reply, options.what, result.ttlInSeconds);
+  };
+}
+
+/**
+ * A limit on failures: `check` refuses once `max` failures were recorded for the key in the
+ * window (without counting the request), `recordFailure` counts one. Successes cost nothing.
+ */
+export function createFailureLimiter(app: FastifyInstance, options: LimiterOptions): {
+  check(request: FastifyRequest, reply: ReplyHeaders): Promise<void>;
+  recordFailure(request: FastifyRequest): Promise<void>;
+} {
+  const limit = app.createRateLimit({ max: options.max, timeWindow: options.windowMs, keyGenerator: options.key });
+  return {
+    async check(request, reply) {
+      const result = await limit(request, { increment: false });
+      if (result.isAllowed || result.remaining > 0) return;
+      throw tooMany(reply, options.what, result.ttlInSeconds);
+    },
+    async recordFailure(request) {
+      await limit(request);
+    },
   };
 }

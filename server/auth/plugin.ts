@@ -23,7 +23,7 @@ declare module 'fastify' {
 export interface AuthPluginOptions {
   config: Pick<ServerConfig,
     | 'dataDir' | 'devTokens' | 'jwtSecret' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds'
-    | 'rateLimitWindowMs' | 'loginRateLimit' | 'loginAccountRateLimit'>;
+    | 'rateLimitWindowMs' | 'loginRateLimit' | 'loginAccountRateLimit' | 'loginIpRateLimit' | 'loginGlobalRateLimit' | 'seedDemo'>;
   /** Replaces token checking (tests of foreign protocols, e.g. RxDB's conformance suite). */
   authenticator?: Authenticator;
 }
@@ -37,7 +37,7 @@ export const authPlugin = fp(async (app: FastifyInstance, options: AuthPluginOpt
   const { config } = options;
   const identities = new IdentityStore(config.dataDir);
   app.addHook('onClose', async () => identities.close());
-  const jwtKey = resolveJwtSecret({ configured: config.jwtSecret, devTokens: config.devTokens, dataDir: config.dataDir });
+  const jwtKey = resolveJwtSecret({ configured: config.jwtSecret, allowGenerated: config.devTokens || config.seedDemo, dataDir: config.dataDir });
   if (jwtKey.source === 'file') {
     app.log.info(`token signing key ${jwtKey.created ? 'created in' : 'read from'} ${jwtKey.file ?? 'memory'}; set JWT_SECRET in production`);
   }
@@ -54,7 +54,10 @@ export const authPlugin = fp(async (app: FastifyInstance, options: AuthPluginOpt
 
   await app.register(authRoutes, {
     prefix: AUTH_BASE_PATH, service,
-    rateLimit: { windowMs: config.rateLimitWindowMs, loginPerDevice: config.loginRateLimit, loginPerAccount: config.loginAccountRateLimit },
+    rateLimit: {
+      windowMs: config.rateLimitWindowMs, loginPerDevice: config.loginRateLimit, loginPerAccount: config.loginAccountRateLimit,
+      loginPerAddress: config.loginIpRateLimit, loginGlobal: config.loginGlobalRateLimit,
+    },
   });
   await app.register(authAdminRoutes, { prefix: ADMIN_BASE_PATH, service });
 }, { name: 'fieldsync-auth', fastify: '5.x', dependencies: ['fieldsync-http', 'fieldsync-store'], decorators: { fastify: ['store', 'createRateLimit'] } });

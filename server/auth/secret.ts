@@ -19,16 +19,17 @@ export class SecretError extends Error {
 }
 
 /**
- * The token signing key. Production sets JWT_SECRET (required when DEV_TOKENS is false). In
- * development, when it is not set, the key lives in DATA_DIR/jwt-secret (mode 0600), made on
- * first start: a key made fresh at every start would log every device out at every restart.
+ * The token signing key. Production sets JWT_SECRET. A demo or development server
+ * (`allowGenerated`: SEED_DEMO or DEV_TOKENS), when it is not set, keeps the key in
+ * DATA_DIR/jwt-secret (mode 0600), made on first start: a key made fresh at every start would log
+ * every device out at every restart.
  */
-export function resolveJwtSecret(options: { configured: string | undefined; devTokens: boolean; dataDir: string }): ResolvedSecret {
+export function resolveJwtSecret(options: { configured: string | undefined; allowGenerated: boolean; dataDir: string }): ResolvedSecret {
   if (options.configured !== undefined) {
     if (options.configured.length < MIN_SECRET_LENGTH) throw new SecretError(`JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
     return { secret: Buffer.from(options.configured, 'utf8'), source: 'env', created: false };
   }
-  if (!options.devTokens) throw new SecretError('JWT_SECRET is required when DEV_TOKENS is false');
+  if (!options.allowGenerated) throw new SecretError('JWT_SECRET is required unless the server is a demo (SEED_DEMO=true) or development (DEV_TOKENS=true) one');
   if (options.dataDir === ':memory:') return { secret: randomBytes(48), source: 'file', created: true };
   mkdirSync(options.dataDir, { recursive: true });
   const file = path.join(options.dataDir, SECRET_FILE);

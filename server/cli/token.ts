@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   }
   const identities = new IdentityStore(config.dataDir);
   try {
-    const key = resolveJwtSecret({ configured: config.jwtSecret, devTokens: config.devTokens, dataDir: config.dataDir });
+    const key = resolveJwtSecret({ configured: config.jwtSecret, allowGenerated: config.devTokens || config.seedDemo, dataDir: config.dataDir });
     const service = new AuthService({
       identities, secret: key.secret, devTokens: config.devTokens,
       accessTokenTtlSeconds: config.accessTokenTtlSeconds ?? AUTH_DEFAULTS.accessTokenTtlSeconds,

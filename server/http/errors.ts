@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { ErrorCode, type ErrorBody } from '../../shared/protocol/index.ts';
+import { ErrorCode, isErrorCode, type ErrorBody } from '../../shared/protocol/index.ts';
 
 type Detail = NonNullable<ErrorBody['error']['details']>[number];
 
@@ -46,7 +46,10 @@ export function installErrorHandling(app: FastifyInstance): void {
       return reply.status(400).send(body(ErrorCode.INVALID_REQUEST, `The request is invalid: ${error.message}`, details));
     }
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      return reply.status(error.statusCode).send(body(error.code ?? ErrorCode.BAD_REQUEST, error.message));
+      // Always one of the protocol's codes: a framework's or plugin's own (FST_ERR_…) is not one a client can know.
+      const code = isErrorCode(error.code) ? error.code
+        : error.statusCode === 404 ? ErrorCode.NOT_FOUND : error.statusCode === 429 ? ErrorCode.RATE_LIMITED : ErrorCode.BAD_REQUEST;
+      return reply.status(error.statusCode).send(body(code, error.message));
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send(body(ErrorCode.INTERNAL, 'The server failed to handle this request. It was logged; retry later or report the request id.'));

@@ -2,9 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Server as SocketServer } from 'socket.io';
 import type { ServerConfig } from '../config.ts';
-import { installHardening, socketIoOriginOptions } from '../auth/hardening.ts';
+import { installHardening, socketIoOriginOptions, type HardeningOptions } from '../auth/hardening.ts';
 import { installErrorHandling } from './errors.ts';
+import { jsonDepthLimit } from './json-depth.ts';
 import { requestDecompression } from './request-decompression.ts';
+import { limitSocketMessages } from './socket-rate-limit.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,16 +16,19 @@ declare module 'fastify' {
 }
 
 export interface HttpPluginOptions {
-  config: Pick<ServerConfig, 'corsOrigins' | 'bodyLimitBytes'>;
+  config: Pick<ServerConfig, 'corsOrigins' | 'publicOrigin' | 'bodyLimitBytes' | 'jsonMaxDepth' | 'socketMessageLimit' | 'socketMessageWindowMs'>;
+  /** Where the rate limits count (server/auth/hardening.ts); default: this process's memory. */
+  rateLimitStore?: HardeningOptions['rateLimitStore'];
 }
 
 /**
  * What every request and socket meets before a capability sees it: the request id echoed back,
- * one error shape, security headers, CORS, the rate limiter, gzip request bodies, and the
+ * one error shape, security headers, CORS, the rate limiter, gzip request bodies, a nesting
+ * limit on JSON bodies, and the
  * socket.io server the realtime capabilities attach their namespaces to.
  */
 export const httpPlugin = fp(async (app: FastifyInstance, options: HttpPluginOptions) => {
-  const { corsOrigins, bodyLimitBytes } = options.config;
+  const { corsOrigins, publicOrigin, bodyLimitBytes, jsonMaxDepth } = options.config;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -31,11 +36,14 @@ export const httpPlugin = fp(async (app: FastifyInstance, options: HttpPluginOpt
   // Response schemas describe answers for the OpenAPI document; handlers build their answers
   // field by field, so a schema never filters or reshapes what is sent.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  await installHardening(app, { corsOrigins });
+  await installHardening(app, { corsOrigins, ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}) });
   await app.register(requestDecompression, { maxDecompressedBytes: bodyLimitBytes });
+  // After decompression: it reads the decompressed text.
+  await app.register(jsonDepthLimit, { maxDepth: jsonMaxDepth });
 
-  const io = new SocketServer(app.server, { serveClient: false, maxHttpBufferSize: 1e6, ...socketIoOriginOptions(corsOrigins) });
+  const io = new SocketServer(app.server, { serveClient: false, maxHttpBufferSize: 1e6, ...socketIoOriginOptions(corsOrigins, publicOrigin) });
   app.decorate('io', io);
+  limitSocketMessages(io, { limit: options.config.socketMessageLimit, windowMs: options.config.socketMessageWindowMs, log: app.log.child({ component: 'socket-limit' }) });
   // Upgraded websocket connections are not the HTTP server's to close: end them before it
   // closes, or closing waits for them forever. The namespaces' owners detach on close.
   app.addHook('preClose', async () => {

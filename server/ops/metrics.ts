@@ -4,9 +4,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { SYNC_BASE_PATH } from '../../shared/protocol/index.ts';
 import type { BreakerState } from '../integrations/resilient-call.ts';
 import type { PushDecoder } from '../replication/push-decoder.ts';
+import type { OpsAccess } from './ops-token.ts';
 import { metricsSchema } from './route-schemas.ts';
 
 export interface MetricsOptions {
+  /** Who may scrape (METRICS_TOKEN). */
+  access: OpsAccess;
   /** Breaker state per outbound target; absent when no integrations are wired. */
   breakerStates?: () => Record<string, BreakerState>;
   /**
@@ -30,7 +33,7 @@ const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
  *
  * Labels are bounded on purpose: collection labels only take names of served collections (a
  * push to `SYNC.push` with any collection name must not create a new series), and there is no tenant
- * or document label. Unauthenticated, like `/ready`: it carries counts and names, no content.
+ * or document label. Only for the METRICS_TOKEN: counts and names, but of what every agency does.
  *
  * Must be registered before the sync routes so its hooks apply to them.
  */
@@ -155,7 +158,8 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: MetricsOpt
     liveSockets.set(app.io.engine.clientsCount);
   }
 
-  app.get('/metrics', { schema: metricsSchema }, async (_request, reply) => {
+  app.get('/metrics', { schema: metricsSchema }, async (request, reply) => {
+    options.access.require(request);
     await refresh();
     return reply.type(registry.contentType).send(await registry.metrics());
   });

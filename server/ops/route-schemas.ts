@@ -1,6 +1,9 @@
-import { objectOf } from '../http/route-schema.ts';
+import { BEARER, errorResponses, objectOf } from '../http/route-schema.ts';
 
-/** `/health`, `/ready`, `/metrics` (docs/protocol.md, section 21): no token. */
+/**
+ * `/health`, `/ready`, `/metrics` (docs/protocol.md, section 21): `/health` and `/ready`'s status
+ * for anyone; `/metrics` and `/ready`'s details with METRICS_TOKEN.
+ */
 
 export const healthSchema = {
   summary: 'The process is alive',
@@ -19,17 +22,21 @@ export const readySchema = {
   summary: 'The store answers, so sync can work',
   tags: ['ops'],
   response: {
-    200: objectOf('Ready, with the outbox, dead letters and breakers', {
+    200: objectOf('Ready; with METRICS_TOKEN also the store, outbox, dead letters and breakers', {
       ...readiness,
       outbox: { type: 'object', properties: { depth: { type: 'integer' }, oldestAgeMs: { type: 'number' } } },
       deadLetters: { type: 'integer' },
-    }, ['status', 'store', 'database']),
-    503: objectOf('The store does not answer', { ...readiness, reason: { type: 'string' } }, ['status', 'store', 'database']),
+    }, ['status', 'database']),
+    503: objectOf('The store does not answer; with METRICS_TOKEN also why', { ...readiness, reason: { type: 'string' } }, ['status', 'database']),
   },
 };
 
 export const metricsSchema = {
   summary: 'Prometheus metrics',
   tags: ['ops'],
-  response: { 200: { description: 'Prometheus text format (version 0.0.4)', content: { 'text/plain': { schema: { type: 'string' } } } } },
+  security: BEARER,
+  response: {
+    200: { description: 'Prometheus text format (version 0.0.4)', content: { 'text/plain': { schema: { type: 'string' } } } },
+    ...errorResponses({ 401: 'No METRICS_TOKEN, or another one (UNAUTHENTICATED)', 404: 'METRICS_TOKEN is not set: metrics are off (NOT_FOUND)' }),
+  },
 };

@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { collectionSchemas, isCollectionName, migrateToCurrentVersion } from '../../shared/schemas/index.ts';
 import { primaryKeyOf, toWireSchema, type JsonSchemaObject } from '../../shared/schemas/wire-schema.ts';
 import { HttpError } from '../http/errors.ts';
+import { unstorableTextError, useRealDateTimes, withRealDateTimes } from './document-checks.ts';
 import { useFastStringLengths } from './string-length.ts';
 import { ErrorCode } from '../../shared/protocol/index.ts';
 
@@ -34,19 +35,23 @@ export function buildCollectionRegistry(schemas: Record<string, JsonSchemaObject
   const options = { strict: false, coerceTypes: false, useDefaults: false, removeAdditional: false } as const;
   const decide = new Ajv({ ...options, allErrors: false });
   const explain = new Ajv({ ...options, allErrors: true });
-  useFastStringLengths(decide);
-  useFastStringLengths(explain);
+  for (const ajv of [decide, explain]) {
+    useFastStringLengths(ajv);
+    useRealDateTimes(ajv);
+  }
   const registry = new Map<string, CollectionSpec>();
   for (const [name, schema] of Object.entries(schemas)) {
     const version = schema.version;
     if (typeof version !== 'number') throw new Error(`schema of ${name} needs a numeric version`);
-    const wire = toWireSchema(schema);
+    const wire = withRealDateTimes(toWireSchema(schema));
     const first = decide.compile(wire);
     const all = explain.compile(wire);
     const validate = ((doc: unknown): boolean => {
       if (first(doc)) {
-        validate.errors = null;
-        return true;
+        // Valid by the schema: the text must also be storable by both stores (document-checks.ts).
+        const unstorable = unstorableTextError(doc);
+        validate.errors = unstorable ? [unstorable] : null;
+        return !unstorable;
       }
       all(doc);
       validate.errors = all.errors ?? first.errors ?? null;

@@ -16,7 +16,9 @@ import type { FastifyRequest } from 'fastify';
 import { EnvelopeError, isEnvelope, looksSealed, openEnvelope } from '../../shared/crypto/envelope.ts';
 import { ErrorCode, type Identity } from '../../shared/protocol/index.ts';
 import type { TransportKeyLookup } from '../auth/transport-keys.ts';
+import { SERVER_DEFAULTS } from '../config.ts';
 import { HttpError } from '../http/errors.ts';
+import { nestsDeeperThan } from '../http/json-depth.ts';
 import type { Store } from '../store/types.ts';
 import { rejectionRecord } from './rejection-record.ts';
 import { actorOf } from '../auth/actor.ts';
@@ -52,11 +54,13 @@ export function openSealedRows(registry: CollectionRegistry, store: Store, keys:
     const collection = (request.params as { collection?: string }).collection ?? '';
     // Unknown collection: the route itself answers (404), nothing to open.
     if (!registry.has(collection)) return;
-    request.body = await openRows(collection, body, request.identity, store, keys);
+    request.body = await openRows(collection, body, request.identity, store, keys, request.server.config.jsonMaxDepth);
   };
 }
 
-export async function openRows(collection: string, body: unknown[], identity: Identity, store: Store, keys: EnvelopeKeyring): Promise<unknown[]> {
+export async function openRows(
+  collection: string, body: unknown[], identity: Identity, store: Store, keys: EnvelopeKeyring, maxDepth = SERVER_DEFAULTS.jsonMaxDepth,
+): Promise<unknown[]> {
   const problems: SealProblem[] = [];
   const opened: unknown[] = [];
   // A batch is normally sealed with one key: look it up (and check its revocation) once.
@@ -78,7 +82,7 @@ export async function openRows(collection: string, body: unknown[], identity: Id
     for (const field of STATE_FIELDS) {
       const value = next[field];
       if (!looksSealed(value)) continue;
-      const result = await openOne(collection, value, identity, lookup, field === 'newDocumentState');
+      const result = await openOne(collection, value, identity, lookup, field === 'newDocumentState', maxDepth);
       if (result.doc) next[field] = result.doc;
       if (result.problem && !problem) problem = { index, id: idOf(value), ...result.problem };
     }
@@ -97,7 +101,7 @@ export async function openRows(collection: string, body: unknown[], identity: Id
 }
 
 async function openOne(
-  collection: string, value: unknown, identity: Identity, keys: EnvelopeKeyring, isState: boolean,
+  collection: string, value: unknown, identity: Identity, keys: EnvelopeKeyring, isState: boolean, maxDepth: number,
 ): Promise<{ doc?: Record<string, unknown>; problem?: { code: SealProblemCode; reason: string } }> {
   if (!isEnvelope(value)) return { problem: { code: ErrorCode.BAD_ENVELOPE, reason: 'the sealed document is malformed (expected {"id", "$enc": {"v": 1, "kid", "iv", "ct"}})' } };
   const { kid } = value.$enc;
@@ -117,6 +121,11 @@ async function openOne(
     if (!(error instanceof EnvelopeError)) throw error;
     const reason = error.message.replace(/\.$/, '');
     return { problem: { code: ErrorCode.BAD_ENVELOPE, reason: reason.charAt(0).toLowerCase() + reason.slice(1) } };
+  }
+  // The body's nesting limit cannot see inside the ciphertext: the opened document gets the same
+  // one, before anything walks it (it is not kept opened: its envelope goes to quarantine).
+  if (nestsDeeperThan(doc, maxDepth)) {
+    return { problem: { code: ErrorCode.BAD_ENVELOPE, reason: `the sealed document nests objects and arrays more than ${maxDepth} levels deep` } };
   }
   if (found.revoked) return { doc, problem: { code: ErrorCode.KEY_REVOKED, reason: `it is sealed with key ${kid}, which can no longer be used: ${found.revoked}` } };
   if (isState && record.userId !== identity.userId) {

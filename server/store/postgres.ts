@@ -4,6 +4,7 @@ import { CommitNotifier } from './commit-notifier.ts';
 import { auditHash, GENESIS_HASH } from './audit-chain.ts';
 import type { DecidedWrite, QuarantinedRequest } from './decisions.ts';
 import { checkedPlanner } from './outbox-planner.ts';
+import { quarantineJson, storableText } from './document-json.ts';
 import type { OutboxPlanner } from './types.ts';
 import { applyWriteBatch, type AppliedBatch, type WriteTransaction } from './write-path.ts';
 import type {
@@ -150,11 +151,11 @@ export class PostgresStore implements Store {
   async quarantine(collection: string, tenantId: string, actor: Actor, items: { id: string; reason: string; doc: unknown }[]): Promise<void> {
     await this.transaction(async (tx) => {
       const write = new WriteStatement(this.t, tx);
-      write.putQuarantine(collection, tenantId, actor, items.map((item) => ({ id: item.id, reason: item.reason, json: JSON.stringify(item.doc) })));
+      write.putQuarantine(collection, tenantId, actor, items.map((item) => ({ id: storableText(item.id), reason: storableText(item.reason), json: quarantineJson(item.doc) })));
       // The next write of the same transaction (group commit) chains onto this entry.
       write.appendAudit([{
         tenantId, action: 'quarantine', actor, collection,
-        documents: items.map((i) => ({ id: i.id })), details: { reasons: items.map((i) => i.reason) },
+        documents: items.map((i) => ({ id: storableText(i.id) })), details: { reasons: items.map((i) => storableText(i.reason)) },
       }]);
       await write.run(this, tx.client);
     });
@@ -308,7 +309,7 @@ export class PostgresStore implements Store {
         FROM (SELECT max(seq) AS high FROM ${docs} WHERE collection = $1 AND tenant_id = $2) h
         LEFT JOIN LATERAL (
           SELECT s.collection, s.id, s.tenant_id, s.seq, s.body, s.committed_at FROM (
-            SELECT collection, id, tenant_id, seq, body, committed_at, body::jsonb AS j FROM ${docs}
+            SELECT collection, id, tenant_id, seq, body, committed_at, ${FILTERABLE_BODY} AS j FROM ${docs}
             WHERE collection = $1 AND tenant_id = $2 AND seq > $3 ORDER BY seq OFFSET 0) s
           WHERE ${clause} ORDER BY s.seq LIMIT $4) p ON TRUE
         ORDER BY p.seq`;
@@ -318,7 +319,7 @@ export class PostgresStore implements Store {
       // Each target's position in the order is the later of its own seq and its newest referencing document's.
       sql = `WITH refs AS (
           SELECT s.j ->> $6 AS ref, max(s.seq) AS rseq FROM (
-            SELECT seq, body::jsonb AS j FROM ${docs} WHERE collection = $5 AND tenant_id = $2 AND NOT deleted OFFSET 0) s
+            SELECT seq, ${FILTERABLE_BODY} AS j FROM ${docs} WHERE collection = $5 AND tenant_id = $2 AND NOT deleted OFFSET 0) s
           WHERE ${clause} GROUP BY 1)
         SELECT h.high, p.collection, p.id, p.tenant_id, p.seq, p.body, p.committed_at
         FROM (SELECT GREATEST(
@@ -772,6 +773,16 @@ function jsonKey(field: string): string {
   if (!FIELD_NAME.test(field)) throw new Error(`scoped pull: "${field}" is not a plain top-level field name`);
   return field;
 }
+
+/**
+ * A stored document as jsonb, for the filters of a scoped pull. The body column is TEXT and holds
+ * what jsonb refuses: a `\u0000` escape or an unpaired surrogate (`\ud800`), in documents
+ * stored before push refused them (issue 19: one such report made every filtered ePCR pull of its
+ * agency answer 500). For a body with any `\u` escape (JSON.stringify writes none for ordinary
+ * text), those escapes are read as U+FFFD for filtering only; the body is sent as stored.
+ */
+const FILTERABLE_BODY = String.raw`(CASE WHEN strpos(body, '\u') = 0 THEN body::jsonb
+  ELSE regexp_replace(body, '\\u(0000|[dD][89abAB][0-9a-fA-F]{2}|[dD][c-fC-F][0-9a-fA-F]{2})', '\\ufffd', 'g')::jsonb END)`;
 
 /**
  * SQL for one field test on the jsonb expression `j`, binding its values. Equality is typed JSON

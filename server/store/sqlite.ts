@@ -6,6 +6,7 @@ import { GroupCommit, type GroupCommitOptions } from './group-commit.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
 import { auditHash, GENESIS_HASH } from './audit-chain.ts';
 import { checkedPlanner } from './outbox-planner.ts';
+import { quarantineJson, storableText } from './document-json.ts';
 import type { OutboxPlanner } from './types.ts';
 import { applyWriteBatch, type AppliedBatch, type WriteTransaction } from './write-path.ts';
 import type {
@@ -304,7 +305,7 @@ export class SqliteStore implements Store {
   }
 
   private quarantineSync(collection: string, id: string, tenantId: string, actor: Actor, reason: string, doc: unknown, now: number): void {
-    this.stmts.quarantineInsert.run(collection, id, tenantId, JSON.stringify(actor), reason, JSON.stringify(doc), now);
+    this.stmts.quarantineInsert.run(collection, id, tenantId, JSON.stringify(actor), reason, quarantineJson(doc), now);
   }
 
   async pull(query: PullQuery): Promise<PullPage> {
@@ -423,10 +424,10 @@ export class SqliteStore implements Store {
   async quarantine(collection: string, tenantId: string, actor: Actor, items: { id: string; reason: string; doc: unknown }[]): Promise<void> {
     await this.groups.run(() => {
       const now = Date.now();
-      for (const item of items) this.quarantineSync(collection, item.id, tenantId, actor, item.reason, item.doc, now);
+      for (const item of items) this.quarantineSync(collection, storableText(item.id), tenantId, actor, storableText(item.reason), item.doc, now);
       this.appendAuditSync([{
         tenantId, action: 'quarantine', actor, collection,
-        documents: items.map((i) => ({ id: i.id })), details: { reasons: items.map((i) => i.reason) },
+        documents: items.map((i) => ({ id: storableText(i.id) })), details: { reasons: items.map((i) => storableText(i.reason)) },
       }], now);
     });
   }

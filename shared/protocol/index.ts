@@ -10,5 +10,6 @@ export * from './bodies.ts';
 export * from './errors.ts';
 export * from './rejections.ts';
 export * from './stream.ts';
+export * from './socket-limits.ts';
 export * from './http-client.ts';
 export * from './dev-token.ts';

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { TEST_SERVER_SETTINGS } from './server.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -23,7 +24,12 @@ export async function startServerProcess(options: { port: number; dataDir: strin
   const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', path.join(ROOT, 'server/cli.ts')], {
     cwd: ROOT,
     // An API-only process: building the apps is the browser tests' business, not a crash test's.
-    env: { ...process.env, PORT: String(options.port), HOST: '127.0.0.1', DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', BUILD_APPS: 'false', ...options.env },
+    // Development tokens and wide sign-in limits, as test/helpers/server.ts opts in for in-process servers.
+    env: {
+      ...process.env, PORT: String(options.port), HOST: '127.0.0.1', DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', BUILD_APPS: 'false',
+      DEV_TOKENS: 'true', LOGIN_IP_RATE_LIMIT: '100000', LOGIN_GLOBAL_RATE_LIMIT: '100000', METRICS_TOKEN: TEST_SERVER_SETTINGS.metricsToken,
+      ...options.env,
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${options.port}`;

@@ -17,10 +17,22 @@ export function makeDataDir(label = 'fieldsync'): string {
   return mkdtempSync(path.join(tmpdir(), `${label}-`));
 }
 
+/**
+ * What test servers run with unless a test says otherwise, opted into here rather than by the
+ * server's defaults (which are production's): development tokens, which most tests identify
+ * with, and per-address and global sign-in limits wide enough for a suite that signs in hundreds
+ * of times from 127.0.0.1 (test/server/auth/sign-in-limits.test.ts sets them to production sizes);
+ * and a monitoring token, sent by OPS_HEADERS.
+ */
+export const TEST_SERVER_SETTINGS = { devTokens: true, loginIpRateLimit: 100_000, loginGlobalRateLimit: 100_000, metricsToken: 'test-metrics-token-0123456789abcdef' } as const satisfies BuildServerOptions;
+
+/** The headers that read `/metrics` and `/ready`'s details from a test server (METRICS_TOKEN). */
+export const OPS_HEADERS = { authorization: `Bearer ${TEST_SERVER_SETTINGS.metricsToken}` } as const;
+
 /** A real Fastify server on 127.0.0.1 with a real SQLite store in a temporary directory. */
 export async function startTestServer(options: BuildServerOptions & { port?: number } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? makeDataDir();
-  const app = await buildServer({ logLevel: 'silent', sqliteSynchronous: 'NORMAL', ...options, dataDir });
+  const app = await buildServer({ logLevel: 'silent', sqliteSynchronous: 'NORMAL', ...TEST_SERVER_SETTINGS, ...options, dataDir });
   await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('server did not bind a TCP port');

@@ -129,17 +129,17 @@ describe('logout and revocation take effect at the next request', () => {
 
   it('an admin creates and lists users; revoking one ends its sessions and sign-ins, and its live stream', async () => {
     const boss = await login(server, A, 'boss', PASSWORD, 'admin-pc');
-    const created = await post('/api/admin/users', { username: 'temp', password: 'temporary-pass-1', role: 'crew', unitId: 'M1' }, boss.accessToken);
+    const created = await post('/api/admin/users', { username: 'temp', password: 'temporary-pass-12', role: 'crew', unitId: 'M1' }, boss.accessToken);
     expect(created.status).toBe(201);
     const { user } = (await created.json()) as { user: { id: string } };
     const list = await (await get(boss.accessToken, '/api/admin/users')).json() as { users: Record<string, unknown>[] };
     expect(list.users.map((u) => u['username'])).toEqual(expect.arrayContaining(['medic', 'boss', 'temp']));
     expect(JSON.stringify(list)).not.toMatch(/scrypt|passwordHash/);
-    expect((await post('/api/admin/users', { username: 'temp', password: 'temporary-pass-1', role: 'crew', unitId: 'M1' }, boss.accessToken)).status).toBe(409);
+    expect((await post('/api/admin/users', { username: 'temp', password: 'temporary-pass-12', role: 'crew', unitId: 'M1' }, boss.accessToken)).status).toBe(409);
     expect((await post('/api/admin/users', { username: 'short', password: 'x', role: 'crew', unitId: 'M1' }, boss.accessToken)).status).toBe(400);
-    expect((await post('/api/admin/users', { username: 'nounit', password: 'temporary-pass-1', role: 'crew' }, boss.accessToken)).status).toBe(400);
+    expect((await post('/api/admin/users', { username: 'nounit', password: 'temporary-pass-12', role: 'crew' }, boss.accessToken)).status).toBe(400);
 
-    const temp = await login(server, A, 'temp', 'temporary-pass-1', 'tab-temp');
+    const temp = await login(server, A, 'temp', 'temporary-pass-12', 'tab-temp');
     const socket = io(`${server.url}/sync`, { transports: ['websocket'], auth: { token: temp.accessToken }, reconnection: false });
     await new Promise<void>((resolve, reject) => { socket.once('connect', () => resolve()); socket.once('connect_error', reject); });
     const disconnected = new Promise<string>((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
@@ -149,11 +149,11 @@ describe('logout and revocation take effect at the next request', () => {
     expect(await revoke.json()).toMatchObject({ sessionsRevoked: 1, user: { id: user.id, disabledAt: expect.any(String) } });
     expect(await disconnected).toBe('io server disconnect');
     expect((await get(temp.accessToken)).status).toBe(401);
-    const relogin = await post('/api/auth/login', { tenantId: A, username: 'temp', password: 'temporary-pass-1', deviceId: 'tab-temp' });
+    const relogin = await post('/api/auth/login', { tenantId: A, username: 'temp', password: 'temporary-pass-12', deviceId: 'tab-temp' });
     expect(relogin.status).toBe(403);
     expect(await errorCode(relogin)).toBe('ACCOUNT_DISABLED');
     expect((await post(`/api/admin/users/${user.id}/enable`, {}, boss.accessToken)).status).toBe(200);
-    expect((await login(server, A, 'temp', 'temporary-pass-1', 'tab-temp')).accessToken).toBeTruthy();
+    expect((await login(server, A, 'temp', 'temporary-pass-12', 'tab-temp')).accessToken).toBeTruthy();
     socket.close();
   });
 
@@ -283,8 +283,9 @@ describe('signing key', () => {
     }
   });
 
-  it('JWT_SECRET is required without dev tokens, and must be long enough', () => {
-    expect(() => readConfig({ DEV_TOKENS: 'false' })).toThrow(ConfigError);
+  it('JWT_SECRET is required unless the server is a demo or development one, and must be long enough', () => {
+    expect(() => readConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
+    expect(() => readConfig({ DEV_TOKENS: 'false', SEED_DEMO: 'false' })).toThrow(/JWT_SECRET is required/);
     expect(() => readConfig({ DEV_TOKENS: 'false', JWT_SECRET: 'short' })).toThrow(/at least 32/);
     expect(readConfig({ DEV_TOKENS: 'false', JWT_SECRET: 'k'.repeat(32) }).jwtSecret).toBe('k'.repeat(32));
     expect(readConfig({}).seedDemo).toBe(true);

@@ -6,7 +6,7 @@ import { buildIntegrations, IntegrationCallError, integrationsConfigFrom, type B
 import type { CadGateway, HospitalNotice } from '../../../server/integrations/types.ts';
 import { epcrSchema } from '../../../shared/schemas/index.ts';
 import { newEpcr } from '../../helpers/factories.ts';
-import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { OPS_HEADERS, startTestServer, type TestServer } from '../../helpers/server.ts';
 import { startHospital, type HospitalServer } from './hospital-server.ts';
 
 /** CAD is not exercised here; a call to it would be a bug in the test. */
@@ -268,7 +268,7 @@ describe('through the hook runner', () => {
     expect(h.accepted()).toHaveLength(1);
     expect(h.requests.map((r) => r.answer)).toEqual([500, 500, 500, 200]);
     expect(new Set(h.requests.map((r) => r.headers['idempotency-key']))).toEqual(new Set([`test-hospital-notice:agency-a:epcr:${doc.id}`]));
-    const ready = (await (await fetch(`${server.url}/ready`)).json()) as { outbox: { depth: number }; deadLetters: number };
+    const ready = (await (await fetch(`${server.url}/ready`, { headers: OPS_HEADERS })).json()) as { outbox: { depth: number }; deadLetters: number };
     expect(ready.outbox.depth).toBe(0);
     expect(ready.deadLetters).toBe(0);
   });

@@ -7,7 +7,7 @@ import type { CadGateway } from '../../../server/integrations/types.ts';
 import { STREAM_NAMESPACE } from '../../../shared/protocol/index.ts';
 import { epcrSchema } from '../../../shared/schemas/index.ts';
 import { newEpcr } from '../../helpers/factories.ts';
-import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { OPS_HEADERS, startTestServer, type TestServer } from '../../helpers/server.ts';
 import { startHospital, type HospitalServer } from '../integrations/hospital-server.ts';
 
 const TENANT = 'agency-a';
@@ -62,7 +62,7 @@ async function push(rows: unknown[]) {
 }
 
 async function metrics(): Promise<string> {
-  const r = await fetch(`${server.url}/metrics`);
+  const r = await fetch(`${server.url}/metrics`, { headers: OPS_HEADERS });
   expect(r.status).toBe(200);
   expect(r.headers.get('content-type')).toContain('text/plain');
   return r.text();
@@ -75,8 +75,8 @@ function sample(text: string, series: string): number | undefined {
 }
 
 describe('/ready', () => {
-  it('reports the database, outbox lag, dead letters and breaker states', async () => {
-    const r = await fetch(`${server.url}/ready`);
+  it('reports the database, outbox lag, dead letters and breaker states to monitoring (METRICS_TOKEN)', async () => {
+    const r = await fetch(`${server.url}/ready`, { headers: OPS_HEADERS });
     expect(r.status).toBe(200);
     const body = (await r.json()) as Record<string, unknown>;
     expect(body).toEqual({
@@ -153,7 +153,7 @@ describe('/metrics', () => {
   });
 
   it('every response, /metrics included, carries x-request-id', async () => {
-    const r = await fetch(`${server.url}/metrics`, { headers: { 'x-request-id': 'scrape-1' } });
+    const r = await fetch(`${server.url}/metrics`, { headers: { ...OPS_HEADERS, 'x-request-id': 'scrape-1' } });
     expect(r.headers.get('x-request-id')).toBe('scrape-1');
   });
 });
@@ -165,10 +165,10 @@ describe('/ready when the store is unreachable', () => {
       // Stop the runner first: it would otherwise poll a closed store.
       await s.app.hookRunner.stop();
       await s.app.store.close();
-      const r = await fetch(`${s.url}/ready`);
+      const r = await fetch(`${s.url}/ready`, { headers: OPS_HEADERS });
       expect(r.status).toBe(503);
       expect(await r.json()).toMatchObject({ status: 'unavailable', store: 'sqlite', database: 'unreachable', reason: expect.any(String) });
-      const m = await fetch(`${s.url}/metrics`);
+      const m = await fetch(`${s.url}/metrics`, { headers: OPS_HEADERS });
       expect(m.status).toBe(200);
       expect(sample(await m.text(), 'fieldsync_store_up')).toBe(0);
     } finally {

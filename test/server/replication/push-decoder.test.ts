@@ -5,7 +5,7 @@ import { PushDecoder } from '../../../server/replication/push-decoder.ts';
 import { collectionSchemas, epcrSchema } from '../../../shared/schemas/index.ts';
 import type { JsonSchemaObject } from '../../../shared/schemas/wire-schema.ts';
 import { newEpcr } from '../../helpers/factories.ts';
-import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { OPS_HEADERS, startTestServer, type TestServer } from '../../helpers/server.ts';
 
 const TENANT = 'agency-a';
 const token = devToken({ tenantId: TENANT, role: 'crew', deviceId: 'tablet-1', subject: 'M1' });
@@ -73,7 +73,7 @@ describe('a large push through the decoder', () => {
   });
 
   async function metric(series: string): Promise<number | undefined> {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const text = await (await fetch(`${server.url}/metrics`, { headers: OPS_HEADERS })).text();
     const line = text.split('\n').find((l) => l.startsWith(`${series} `));
     return line === undefined ? undefined : Number(line.slice(series.length + 1));
   }

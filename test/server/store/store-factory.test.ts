@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../../../server/config.ts';
 import { openStore } from '../../../server/store/store-factory.ts';
-import { makeDataDir, startTestServer } from '../../helpers/server.ts';
+import { makeDataDir, OPS_HEADERS, startTestServer } from '../../helpers/server.ts';
 import { PgSchemas, SKIP_POSTGRES, TEST_DATABASE_URL } from './fixtures.ts';
 
 const schemas = new PgSchemas();
@@ -32,7 +32,7 @@ describe('choosing the store', () => {
     const server = await startTestServer({ storeKind: 'postgres', databaseUrl: TEST_DATABASE_URL, databaseSchema: schema });
     try {
       expect(server.app.store.kind).toBe('postgres');
-      const ready = await fetch(`${server.url}/ready`);
+      const ready = await fetch(`${server.url}/ready`, { headers: OPS_HEADERS });
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ store: 'postgres', database: 'reachable' });
       const tables = await schemas.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]);
