@@ -30,7 +30,7 @@ export async function cadBridgeRoutes(app: FastifyInstance, options: { bridges: 
     // The caller's agency's CAD only: another agency's CAD (its address, its errors) is none of its business.
     const bridge = options.bridges.of(request.identity.tenantId);
     if (!bridge) {
-      return { connected: false, state: 'off', cad_url: null, connection_attempts: 0, event_handlers_registered: 0, last_event_at: null, queued_outbound: 0, last_error: 'CAD_BACKEND_URL is not set; the bridge is off' };
+      return { connected: false, state: 'off', cad_url: null, connection_attempts: 0, event_handlers_registered: 0, last_event_at: null, queued_outbound: 0, last_error: 'No CAD is configured for your agency (CAD_BACKEND_URL with CAD_TENANT_ID, or CAD_BACKENDS); the bridge is off' };
     }
     return bridge.health();
   });
