@@ -34,10 +34,13 @@ export function registerScopeRoute(app: FastifyInstance, registry: CollectionReg
     if (plan.kind === 'none') return { outOfScope: ids };
     const stored = await store.getDocuments(spec.name, identity.tenantId, ids);
     const related = await access.relationVisible(store, identity, spec.name, stored.map((d) => d.id));
-    const outOfScope = stored
-      .filter((d) => !access.visibleForm(identity, spec.name, JSON.parse(d.json) as Record<string, unknown>, plan, related))
-      .map((d) => d.id);
-    return { outOfScope };
+    const invisible = stored.filter((d) => !access.visibleForm(identity, spec.name, JSON.parse(d.json) as Record<string, unknown>, plan, related));
+    if (!access.isPhi(spec.name)) return { outOfScope: invisible.map((d) => d.id) };
+    // Patient data reaches a device only through an audited read, or was written by its user:
+    // only a report this user has held is named, so asking about another unit's report ids
+    // confirms none of them (issue 17).
+    const held = await Promise.all(invisible.map(async (d) => (await store.queryAudit({ tenantId: identity.tenantId, documentId: d.id, userId: identity.userId, limit: 5 })).length > 0));
+    return { outOfScope: invisible.filter((_, i) => held[i]).map((d) => d.id) };
   });
 }
 

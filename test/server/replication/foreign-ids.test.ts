@@ -12,7 +12,7 @@ import { ACCESS_RULES } from '../../../shared/access/rules.ts';
 import type { Role } from '../../../shared/protocol/index.ts';
 import { schemaVersionOf, type CollectionName } from '../../../shared/schemas/index.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { COLLECTIONS, make, NAMES, push, ROLE_LIST, seedWorld, signInAll, VISIBLE, type World } from '../../helpers/access.ts';
+import { COLLECTIONS, make, NAMES, push, ROLE_LIST, seed, seedWorld, signInAll, VISIBLE, type World } from '../../helpers/access.ts';
 
 const A = 'agency-fa';
 const B = 'agency-fb';
@@ -95,6 +95,24 @@ describe('the out-of-scope check confirms no id to a role that may read none of 
       });
     }
   }
+
+  it('crew is not told which of another unit\'s report ids exist; a report it held and that left its unit is named', async () => {
+    const ask = async (ids: string[]) => {
+      const r = await fetch(`${server.url}/api/sync/epcrs/out-of-scope?schemaVersion=${schemaVersionOf('epcrs')}`, {
+        method: 'POST', headers: { authorization: `Bearer ${tokens.crew}`, 'content-type': 'application/json' }, body: JSON.stringify({ ids }),
+      });
+      return ((await r.json()) as { outOfScope: string[] }).outOfScope;
+    };
+    // M2's reports exist in the agency, but crew of M1 never held them: nothing named.
+    expect(await ask([String(worldA.docs['epcrM2']!.id), String(worldA.docs['epcrM2Locked']!.id), randomUUID()])).toEqual([]);
+    // A report M1 pulled, then moved to another unit (by the server): named, so the tablet drops it.
+    const held = worldA.docs['epcrM1']!;
+    const pulled = await fetch(`${server.url}/api/sync/epcrs/pull?schemaVersion=${schemaVersionOf('epcrs')}&limit=100`, { headers: { authorization: `Bearer ${tokens.crew}` } });
+    expect(JSON.stringify(await pulled.json())).toContain(String(held.id));
+    const { collection: _c, ...doc } = held;
+    await seed(server.app.store, 'epcrs', [{ ...doc, unitId: 'M3', rev: '2-moved' }]);
+    expect(await ask([String(held.id), String(worldA.docs['epcrM2']!.id)])).toEqual([String(held.id)]);
+  });
 
   it('a role that reads the collection is told nothing of another agency\'s ids', async () => {
     const ids = [String(worldB.docs['epcrM2']!.id), randomUUID()];
