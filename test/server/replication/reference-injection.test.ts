@@ -37,10 +37,11 @@ describe('crew of M1 cannot amend M2\'s locked report', () => {
       const report = completeEpcr(tenantId, 'M2');
       await rawPush(server, crewToken(tenantId, 'M2'), 'epcrs', pushBody(report));
       const exported = async () => (await server.app.store.getArtifact(nemsisArtifactKey(report.id), tenantId))?.content ?? '';
-      await eventually('M2\'s report locked and exported', async () => (await stored(server, 'epcrs', tenantId, report.id))?.lockedAt && (await exported()).includes("O'Connor"));
+      // Generous waits: the export is checked against the XSD, slow on a loaded machine (timing is never what is tested).
+      await eventually('M2\'s report locked and exported', async () => (await stored(server, 'epcrs', tenantId, report.id))?.lockedAt && (await exported()).includes("O'Connor"), 120_000);
       const billingId = billingRecordId(tenantId, report.id);
-      await eventually('M2\'s billing record', async () => (await stored(server, 'billing_records', tenantId, billingId))?.loadedMiles === 3.2);
-      await settled(server);
+      await eventually('M2\'s billing record', async () => (await stored(server, 'billing_records', tenantId, billingId))?.loadedMiles === 3.2, 120_000);
+      await settled(server, 120_000);
       const exportBefore = await exported();
 
       const injected: Omit<Epcr, 'rev'> & { _deleted: false } = {
@@ -53,7 +54,7 @@ describe('crew of M1 cannot amend M2\'s locked report', () => {
       expect(refused.body.code).toBe('ACCESS_DENIED');
       expect(refused.body.message).toContain('addendumOf must name a report you may change');
       expect(await stored(server, 'epcrs', tenantId, injected.id)).toBeUndefined();
-      await settled(server);
+      await settled(server, 120_000);
 
       const exportAfter = await exported();
       expect(exportAfter).toBe(exportBefore);
@@ -74,7 +75,7 @@ describe('crew of M1 cannot amend M2\'s locked report', () => {
       const foreign = await push(crewToken(tenantId, 'M1'), { ...injected, id: randomUUID(), addendumOf: foreignReport.id });
       expect(shape(missing, missingId)).toEqual(shape(refused, report.id));
       expect(shape(foreign, foreignReport.id)).toEqual(shape(refused, report.id));
-    });
+    }, 400_000);
   }
 
   it('M2\'s own crew still amends its report, and the export carries the amendment', async () => {
@@ -82,9 +83,9 @@ describe('crew of M1 cannot amend M2\'s locked report', () => {
     const report = completeEpcr(tenantId, 'M2');
     await rawPush(server, crewToken(tenantId, 'M2'), 'epcrs', pushBody(report));
     const exported = async () => (await server.app.store.getArtifact(nemsisArtifactKey(report.id), tenantId))?.content ?? '';
-    await eventually('the report locked and exported', async () => (await exported()).includes("O'Connor"));
+    await eventually('the report locked and exported', async () => (await exported()).includes("O'Connor"), 120_000);
     const addendum = { id: randomUUID(), tenantId, unitId: 'M2', status: 'finalized', addendumOf: report.id, addendumReason: 'late vital', narrative: { text: 'amended by M2 itself' }, _deleted: false };
     await rawPush(server, crewToken(tenantId, 'M2'), 'epcrs', pushBody(addendum));
-    await eventually('the amended export', async () => (await exported()).includes('amended by M2 itself'));
-  });
+    await eventually('the amended export', async () => (await exported()).includes('amended by M2 itself'), 120_000);
+  }, 300_000);
 });
