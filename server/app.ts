@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { JsonSchemaObject } from '../shared/schemas/wire-schema.ts';
 import { adminPlugin } from './admin/plugin.ts';
+import { agenciesPlugin } from './agencies/plugin.ts';
 import { appsPlugin } from './apps/plugin.ts';
+import { loadAuditKey } from './audit/key.ts';
+import { auditPlugin } from './audit/plugin.ts';
 import type { Authenticator } from './auth/identity.ts';
 import { authPlugin } from './auth/plugin.ts';
 import { resolveServerConfig, type ServerConfig } from './config.ts';
@@ -22,6 +25,7 @@ import { opsPlugin } from './ops/plugin.ts';
 import { livePlugin } from './realtime/plugin.ts';
 import { syncPlugin } from './replication/plugin.ts';
 import type { WritePolicy } from './replication/write-policy.ts';
+import { stateReportingPlugin } from './state-reporting/plugin.ts';
 import { storePlugin } from './store-plugin.ts';
 import type { Store } from './store/types.ts';
 import { ADMIN_BASE_PATH, AUTH_BASE_PATH, EPCRS_BASE_PATH, SOCKET_BRIDGE_BASE_PATH, SYNC_BASE_PATH } from '../shared/protocol/index.ts';
@@ -104,7 +108,12 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   await app.register(httpPlugin, { config, ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}) });
   // Before every route: it collects them as they are added.
   await app.register(openapiPlugin);
-  await app.register(storePlugin, { config, planner: workflows, ...(options.store ? { store: options.store } : {}) });
+  // The audit chain's key, before the store that chains with it opens; never kept beside the log.
+  const audit = loadAuditKey(config);
+  if (audit.development) app.log.info({ keyFile: audit.origin }, 'audit: chaining with the development key made on this machine; a deployment sets AUDIT_KEY or AUDIT_KEY_FILE (docs/audit.md)');
+  await app.register(storePlugin, { config, planner: workflows, auditKey: audit.key, ...(options.store ? { store: options.store } : {}) });
+  // Right after the store: its shutdown checkpoint runs after every other writer has stopped.
+  await app.register(auditPlugin, { config, key: audit.key });
   await app.register(authPlugin, { config, ...(options.authenticator ? { authenticator: options.authenticator } : {}) });
   await app.register(hooksPlugin, { workflows, ...(options.hookRunner ? { hookRunner: options.hookRunner } : {}) });
   // Before sync: the metrics' request hooks must apply to the sync routes.
@@ -116,6 +125,8 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   await app.register(integrationsPlugin, { config, ...(options.integrations ? { integrations: options.integrations } : {}) });
   await app.register(workflowsPlugin, { config, ...(options.workflows ? { workflows: options.workflows } : {}) });
   await app.register(adminPlugin);
+  await app.register(agenciesPlugin);
+  await app.register(stateReportingPlugin);
   await app.register(exportsPlugin);
   await app.register(appsPlugin, { ...(options.clientDir !== undefined ? { clientDir: options.clientDir } : {}) });
   return app;

@@ -1,5 +1,6 @@
 import { buildServer } from './app.ts';
-import { demoCredentialsText, seedDemoTenant } from './auth/demo.ts';
+import { DEMO_TENANT, demoCredentialsText, seedDemoTenant } from './auth/demo.ts';
+import { seedAgencySettings } from './demo/agency.ts';
 import { ConfigError, readConfig } from './config.ts';
 import { ensureClientBuilt } from './apps/static.ts';
 import { seedDemoData } from './demo/index.ts';
@@ -46,6 +47,9 @@ async function main(): Promise<void> {
       app.log.info(claimed
         ? 'wrote the demo data: units M1-M3, calls D-1001..D-1003, a billed report with its claim, job SO-2001 for T1'
         : 'wrote the demo data, but the finished report was not billed in time, so it has no claim (see the hook log)');
+    } else if (await seedAgencySettings({ app, tenantId: DEMO_TENANT, now: new Date() })) {
+      // A demo agency made before agencies had settings: its exports need its NEMSIS identity.
+      app.log.info('gave the demo agency "demo" its NEMSIS identity and DEMDataSet settings');
     }
   }
   const address = await app.listen({ port: config.port, host: config.host });

@@ -65,10 +65,6 @@ export interface ServerConfig {
   buildApps: boolean;
   /** Create and submit the claim as soon as a transport report is locked. */
   autoClaimAfterFinalize: boolean;
-  /** NEMSIS dAgency.01 state ID, dAgency.02 agency number, dAgency.04 state code of the exports. */
-  nemsisStateId: string;
-  nemsisAgencyNumber: string;
-  nemsisStateCode: string;
   /** The NEMSIS 3.5 XSDs; exports are validated against them when the directory exists. */
   nemsisXsdDir: string | undefined;
   /**
@@ -80,6 +76,12 @@ export interface ServerConfig {
   hospitalEndpoints: Record<string, string>;
   /** Where claims are submitted; absent means claims submission is not configured. */
   claimsEndpoint: string | undefined;
+  /**
+   * Hosts (host or host:port) an agency's admin may set as the state's NEMSIS web service
+   * (agency settings, stateSubmission.endpoint); empty: any host. The server calls that URL, so a
+   * multi-agency server limits it to the states' services.
+   */
+  stateEndpointHosts: string[];
   /** Outbound calls: how long one attempt may take before it is abandoned. */
   integrationTimeoutMs: number;
   /** Outbound calls: extra attempts within one call, before the hook runner's own (slower) retries. */
@@ -134,6 +136,20 @@ export interface ServerConfig {
    * development; SEED_DEMO says otherwise. A demo server may keep a signing key of its own in DATA_DIR.
    */
   seedDemo: boolean;
+  /**
+   * AUDIT_KEY: the audit chain's HMAC key (at least 32 characters), or AUDIT_KEY_FILE: a file
+   * holding it, outside DATA_DIR. One is required unless the server is a demo or development one
+   * (as JWT_SECRET); such a server without either uses a key made once outside DATA_DIR
+   * (server/audit/key.ts).
+   */
+  auditKey: string | undefined;
+  auditKeyFile: string | undefined;
+  /** Where signed audit checkpoints are appended (JSON lines); unset: DATA_DIR/audit-checkpoints.jsonl (see `auditCheckpointFileOf`). */
+  auditCheckpointFile: string | undefined;
+  /** An HTTP(S) endpoint that also receives each checkpoint (POST, JSON): a copy out of reach of whoever holds this host. */
+  auditCheckpointUrl: string | undefined;
+  /** How often a checkpoint is written when the log grew (and always at shutdown). */
+  auditCheckpointIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -142,10 +158,11 @@ export class ConfigError extends Error {
 
 /** Outbound call tuning when the environment says nothing (a slice of SERVER_DEFAULTS, for the integrations). */
 export const INTEGRATION_DEFAULTS: Readonly<Pick<ServerConfig,
-  | 'hospitalEndpoints' | 'claimsEndpoint' | 'integrationTimeoutMs' | 'integrationRetries'
+  | 'hospitalEndpoints' | 'claimsEndpoint' | 'stateEndpointHosts' | 'integrationTimeoutMs' | 'integrationRetries'
   | 'integrationBackoffMs' | 'integrationBackoffMaxMs' | 'breakerThreshold' | 'breakerHalfOpenAfterMs'>> = {
   hospitalEndpoints: {},
   claimsEndpoint: undefined,
+  stateEndpointHosts: [],
   integrationTimeoutMs: 5000,
   integrationRetries: 2,
   integrationBackoffMs: 250,
@@ -217,9 +234,6 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   pushWorkerMinBytes: 32 * 1024,
   buildApps: true,
   autoClaimAfterFinalize: false,
-  nemsisStateId: 'DEMO',
-  nemsisAgencyNumber: 'DEMO-001',
-  nemsisStateCode: '42',
   // A server built in code validates exports only when told where the XSDs are; `readConfig`
   // (the CLI) also looks for them beside the checkout, in NEMSIS_DEFAULT_DIR.
   nemsisXsdDir: undefined,
@@ -229,7 +243,17 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   ...AUTH_DEFAULTS,
   // readConfig: on for a trial server (no JWT_SECRET, NODE_ENV not production) and in development.
   seedDemo: true,
+  auditKey: undefined,
+  auditKeyFile: undefined,
+  auditCheckpointFile: undefined,
+  auditCheckpointUrl: undefined,
+  auditCheckpointIntervalMs: 60_000,
 });
+
+/** The audit checkpoint file a server with these settings appends to (and `audit:verify` reads). */
+export function auditCheckpointFileOf(config: Pick<ServerConfig, 'auditCheckpointFile' | 'dataDir'>): string {
+  return config.auditCheckpointFile ?? path.join(config.dataDir, 'audit-checkpoints.jsonl');
+}
 
 /** Where `readConfig` looks for the NEMSIS XSDs when NEMSIS_DIR is not set (the material beside the checkout). */
 export const NEMSIS_DEFAULT_DIR = '../shared/nemsis';
@@ -256,6 +280,7 @@ function checkConnectionLimits(config: Pick<ServerConfig, 'headersTimeoutMs' | '
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const auth = authSettings(env);
   return {
     port: integer(env, 'PORT', SERVER_DEFAULTS.port, 0, 65535),
     host: nonEmpty(env, 'HOST', SERVER_DEFAULTS.host),
@@ -274,21 +299,46 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', SERVER_DEFAULTS.pushWorkerMinBytes, 0, 512 * 1024 * 1024),
     buildApps: boolean(env, 'BUILD_APPS', SERVER_DEFAULTS.buildApps),
     autoClaimAfterFinalize: boolean(env, 'AUTO_CLAIM_AFTER_FINALIZE', SERVER_DEFAULTS.autoClaimAfterFinalize),
-    nemsisStateId: nonEmpty(env, 'NEMSIS_STATE_ID', SERVER_DEFAULTS.nemsisStateId),
-    nemsisAgencyNumber: nonEmpty(env, 'NEMSIS_AGENCY_NUMBER', SERVER_DEFAULTS.nemsisAgencyNumber),
-    nemsisStateCode: nonEmpty(env, 'NEMSIS_STATE_CODE', SERVER_DEFAULTS.nemsisStateCode),
     nemsisXsdDir: existingDir(env, 'NEMSIS_DIR', path.resolve(NEMSIS_DEFAULT_DIR)),
     schematronCacheDir: path.resolve(nonEmpty(env, 'SCHEMATRON_CACHE_DIR', SERVER_DEFAULTS.schematronCacheDir)),
     hospitalEndpoints: endpointMap(env, 'HOSPITAL_ENDPOINTS'),
     claimsEndpoint: optionalUrl(env, 'CLAIMS_ENDPOINT'),
+    stateEndpointHosts: hostList(env, 'STATE_ENDPOINT_HOSTS'),
     integrationTimeoutMs: integer(env, 'INTEGRATION_TIMEOUT_MS', INTEGRATION_DEFAULTS.integrationTimeoutMs, 10, 300_000),
     integrationRetries: integer(env, 'INTEGRATION_RETRIES', INTEGRATION_DEFAULTS.integrationRetries, 0, 10),
     integrationBackoffMs: integer(env, 'INTEGRATION_BACKOFF_MS', INTEGRATION_DEFAULTS.integrationBackoffMs, 1, 60_000),
     integrationBackoffMaxMs: integer(env, 'INTEGRATION_BACKOFF_MAX_MS', INTEGRATION_DEFAULTS.integrationBackoffMaxMs, 1, 300_000),
     breakerThreshold: integer(env, 'BREAKER_THRESHOLD', INTEGRATION_DEFAULTS.breakerThreshold, 1, 1000),
     breakerHalfOpenAfterMs: integer(env, 'BREAKER_HALF_OPEN_AFTER_MS', INTEGRATION_DEFAULTS.breakerHalfOpenAfterMs, 10, 3_600_000),
-    ...authSettings(env),
+    ...auth,
     ...storeSettings(env),
+    // A demo or development server may make its own audit key, as it may keep its own signing key.
+    ...auditSettings(env, auth.seedDemo || devTokensSetting(env)),
+  };
+}
+
+function auditSettings(env: NodeJS.ProcessEnv, trial: boolean): Pick<ServerConfig,
+  'auditKey' | 'auditKeyFile' | 'auditCheckpointFile' | 'auditCheckpointUrl' | 'auditCheckpointIntervalMs'> {
+  const dataDir = path.resolve(nonEmpty(env, 'DATA_DIR', SERVER_DEFAULTS.dataDir));
+  const auditKey = raw(env, 'AUDIT_KEY');
+  const keyFile = raw(env, 'AUDIT_KEY_FILE');
+  if (auditKey !== undefined && keyFile !== undefined) throw new ConfigError('set AUDIT_KEY or AUDIT_KEY_FILE, not both');
+  if (auditKey !== undefined && auditKey.length < 32) throw new ConfigError(`AUDIT_KEY must be at least 32 characters, got ${auditKey.length} (e.g. \`openssl rand -base64 48\`)`);
+  const auditKeyFile = keyFile === undefined ? undefined : path.resolve(keyFile);
+  // A key beside the log lets whoever takes the data directory recompute the chain.
+  if (auditKeyFile !== undefined && !path.relative(dataDir, auditKeyFile).startsWith('..')) {
+    throw new ConfigError(`AUDIT_KEY_FILE must be outside DATA_DIR (${dataDir}), got "${keyFile}": a key beside the log does not protect it`);
+  }
+  if (auditKey === undefined && auditKeyFile === undefined && !trial) {
+    throw new ConfigError('AUDIT_KEY or AUDIT_KEY_FILE is required (the audit chain\'s HMAC key, at least 32 random characters, e.g. `openssl rand -base64 48`, kept away from DATA_DIR and the database); only a demo or development server (SEED_DEMO=true, DEV_TOKENS=true) may run without one');
+  }
+  const checkpointFile = raw(env, 'AUDIT_CHECKPOINT_FILE');
+  return {
+    auditKey,
+    auditKeyFile,
+    auditCheckpointFile: checkpointFile === undefined ? undefined : path.resolve(checkpointFile),
+    auditCheckpointUrl: optionalUrl(env, 'AUDIT_CHECKPOINT_URL'),
+    auditCheckpointIntervalMs: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', SERVER_DEFAULTS.auditCheckpointIntervalMs, 100, 24 * 3600_000),
   };
 }
 
@@ -401,6 +451,16 @@ function originList(env: NodeJS.ProcessEnv, name: string): string[] {
       throw new ConfigError(`${name}: "${item}" must be just scheme, host and port, like https://mdt.example.org`);
     }
     return url.origin;
+  });
+}
+
+/** Comma-separated hosts such as `nemsis.ct.example.gov,validator.nemsis.org:443`. */
+function hostList(env: NodeJS.ProcessEnv, name: string): string[] {
+  const value = raw(env, name);
+  if (value === undefined) return [];
+  return value.split(',').map((item) => item.trim().toLowerCase()).filter((item) => item !== '').map((item) => {
+    if (!/^[a-z0-9.-]+(:[0-9]{1,5})?$/.test(item)) throw new ConfigError(`${name}: "${item}" is not a host (like nemsis.state.example.gov or host:8443)`);
+    return item;
   });
 }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ServerConfig } from './config.ts';
 import { openStore } from './store/store-factory.ts';
+import type { AuditKey } from './store/audit-chain.ts';
 import type { OutboxPlanner, Store } from './store/types.ts';
 
 declare module 'fastify' {
@@ -16,6 +17,11 @@ export interface StorePluginOptions {
   planner: OutboxPlanner;
   /** A store to use instead of the configured one; it is given the planner, and closed on close all the same. */
   store?: Store;
+  /**
+   * The audit chain's key (server/audit/key.ts; buildServer always gives it). Absent: the public
+   * test key (a store for a test of other plugins). A store handed in was opened with its own.
+   */
+  auditKey?: AuditKey;
 }
 
 /**
@@ -25,7 +31,7 @@ export interface StorePluginOptions {
 export const storePlugin = fp(async (app: FastifyInstance, options: StorePluginOptions) => {
   // Every write plans its hook triggers with the planner: the store is opened with it, or a store
   // handed in is given it.
-  const store = options.store ?? await openStore(options.config, options.planner);
+  const store = options.store ?? await openStore(options.config, options.planner, options.auditKey);
   if (options.store) options.store.useOutboxPlanner(options.planner);
   app.decorate('store', store);
   // onClose hooks run in reverse order of registration: every capability registered after this

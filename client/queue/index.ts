@@ -14,7 +14,7 @@ export {
 export { readBatch, type Batch } from './head.ts';
 export { rejectRows, settleRows, type Settlement } from './settle.ts';
 export { getStatus, updateStatus, type OutboxStatus } from './status.ts';
-export { getSession, loadQueueSession, saveQueueSession, SESSION_REFRESH_LOCK, setSession, type OutboxSession } from './session.ts';
+export { getSession, loadQueueSession, saveQueueSession, setSession, type OutboxSession, type QueueCredential } from './session.ts';
 export { readOverview, summarizeQueue, type QueueOverview, type QueueSummary } from './summary.ts';
 export { STATUS_CHANNEL, SYNC_TAG, type OutboxMessage } from './messages.ts';
 export { postToQueue } from './page.ts';

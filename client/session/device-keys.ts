@@ -8,7 +8,9 @@ export type KeyPurpose =
   /** Wraps the transport key the server gave at sign-in (transport-key.ts). */
   | 'transport-key-wrap'
   /** Seals the autosave journal's entries in localStorage (autosave.ts). */
-  | 'journal';
+  | 'journal'
+  /** Seals the session's access and refresh tokens wherever they are stored (sealed-session.ts). */
+  | 'session-tokens';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 

@@ -1,66 +1,46 @@
 /**
- * Handing the session to the outbound queue (client/queue/session.ts): the service worker delivers
- * with no page open, so it keeps its own copy of the session and refreshes it itself. Pages hand
- * over every new session, and take over the tokens the service worker rotated meanwhile.
+ * Handing the queue what it delivers with (client/queue/session.ts): the service worker delivers
+ * with no page open, so it keeps its own credential. For a signed-in user that is the push-only
+ * device credential (device-credential.ts), never the user's tokens: those stay sealed under the
+ * unlock (sealed-session.ts). A development session hands over its dev token (it protects nothing).
  */
-import { loadQueueSession, postToQueue, saveQueueSession, type OutboxSession } from '../queue/index.ts';
-import { jwtClaims, type Session } from './identity.ts';
+import { getStatus, loadQueueSession, postToQueue, saveQueueSession, withOutbox, type OutboxSession } from '../queue/index.ts';
+import { credentialServes, issueDeviceCredential } from './device-credential.ts';
+import type { Session } from './identity.ts';
 
-const supported = () => typeof navigator !== 'undefined' && 'serviceWorker' in navigator;
+const supported = () => typeof navigator !== 'undefined' && 'serviceWorker' in navigator && typeof indexedDB !== 'undefined';
 
-export function queueSessionOf(session: Session): OutboxSession {
-  return {
-    serverUrl: location.origin,
-    token: session.accessToken,
-    ...(session.refreshToken ? { refreshToken: session.refreshToken } : {}),
-    deviceId: session.user.deviceId,
-  };
+/**
+ * The queue's session for `session`: the credential it has when that still serves (same user and
+ * device, not expiring, not refused by the server), else a new one, which needs the unlocked
+ * session's access token and the server. Undefined when none can be had now (offline, locked):
+ * the queue keeps what it has.
+ */
+export async function queueSessionFor(session: Session, options: { renew?: boolean } = {}): Promise<OutboxSession | undefined> {
+  const serverUrl = location.origin;
+  if (session.kind === 'dev') return { serverUrl, token: session.accessToken, deviceId: session.user.deviceId };
+  const queued = await loadQueueSession().catch(() => undefined);
+  const refused = await withOutbox(getStatus).then((status) => status.signedOut === true, () => false);
+  const keep = !options.renew && !refused && queued?.deviceId === session.user.deviceId && credentialServes(queued.credential, session);
+  const credential = keep ? queued!.credential! : session.accessToken ? await issueDeviceCredential(session, serverUrl).catch(() => undefined) : undefined;
+  if (!credential) {
+    // Tokens an earlier version kept here in clear go now, even before a credential replaces them.
+    const legacy = queued as (OutboxSession & { refreshToken?: string }) | undefined;
+    return legacy?.token !== undefined || legacy?.refreshToken !== undefined ? { serverUrl, deviceId: session.user.deviceId } : undefined;
+  }
+  return { serverUrl, deviceId: session.user.deviceId, credential, ...(queued?.clockOffsetMs !== undefined ? { clockOffsetMs: queued.clockOffsetMs } : {}) };
 }
 
 /**
- * Gives the service worker the session it delivers the queue with (its own copy: no page may be
- * open when it delivers). Stored in the queue's database at once, so a service worker that is not
- * running or not installed yet finds it, and sent as a message, which also starts a delivery.
+ * Gives the service worker what it delivers the queue with. Stored in the queue's database at
+ * once, so a service worker that is not running or not installed yet finds it, and sent as a
+ * message, which also starts a delivery. The whole record is replaced: tokens an earlier version
+ * kept there in clear are gone with it.
  */
-export async function handOverSession(session: Session | undefined): Promise<void> {
+export async function handOverSession(session: Session | undefined, options: { renew?: boolean } = {}): Promise<void> {
   if (!session || !supported()) return;
-  // Never a step back: the copy a page started with may be older than the tokens the service
-  // worker (or another tab) rotated since, and the queue would refresh with a spent token.
-  if (await newerQueueSession(session)) return;
-  await storeQueueSession(session);
-  await postToQueue({ type: 'fieldsync:session', session: queueSessionOf(session) });
-}
-
-/**
- * The session the service worker holds, when it is newer than `current`: with no page open it may
- * have refreshed the access token itself, which rotates the refresh token. The page must go on
- * with that one; presenting the old refresh token again would look like theft to the server and
- * end every session of the device.
- */
-export async function newerQueueSession(current: Session): Promise<OutboxSession | undefined> {
-  if (current.kind !== 'password' || !current.refreshToken || typeof indexedDB === 'undefined') return undefined;
-  let queued: OutboxSession | undefined;
-  try {
-    queued = await loadQueueSession();
-  } catch {
-    return undefined;
-  }
-  if (!queued?.refreshToken || queued.refreshToken === current.refreshToken) return undefined;
-  if (queued.deviceId !== undefined && queued.deviceId !== current.user.deviceId) return undefined;
-  const mine = jwtClaims(current.accessToken);
-  const theirs = jwtClaims(queued.token);
-  if (mine['sub'] !== theirs['sub'] || mine['tenant'] !== theirs['tenant']) return undefined;
-  const theirExp = typeof theirs['exp'] === 'number' ? theirs['exp'] : 0;
-  const myExp = typeof mine['exp'] === 'number' ? mine['exp'] : 0;
-  return theirExp > myExp ? queued : undefined;
-}
-
-/** Stores the page's new session in the queue at once (the message may come after a delivery started). */
-export async function storeQueueSession(session: Session): Promise<void> {
-  if (typeof indexedDB === 'undefined' || !supported()) return;
-  try {
-    await saveQueueSession(queueSessionOf(session));
-  } catch {
-    // the message to the service worker carries it too
-  }
+  const next = await queueSessionFor(session, options);
+  if (!next) return;
+  await saveQueueSession(next).catch(() => undefined);
+  await postToQueue({ type: 'fieldsync:session', session: next });
 }

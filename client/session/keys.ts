@@ -5,7 +5,11 @@
  * Each local database (one per device and user) has its own random 256-bit key. RxDB
  * encrypts the ePCR's PHI sections with it (client/sync/database.ts). The key is stored on the
  * device only wrapped: AES-GCM under a wrapping key derived from the user's password with PBKDF2
- * (SHA-256, 210,000 iterations; the salt is tenant + user + 16 random bytes made on this device).
+ * (SHA-256, 600,000 iterations, OWASP's figure for PBKDF2-SHA256; the salt is tenant + user + 16
+ * random bytes made on this device). A key wrapped with fewer iterations by an earlier version
+ * still opens, and is wrapped again at 600,000 by the unlock or sign-in that opens it.
+ * (PBKDF2 rather than a memory-hard KDF: it is the one WebCrypto has, in every page and worker,
+ * with no WebAssembly to ship and audit; the figure is OWASP's for exactly this choice.)
  * Unwrapping happens on the device, so unlocking works offline, and a wrong password fails the
  * AES-GCM check before the database is touched. The clear key lives only in memory: in this page
  * (lock.ts) and in its database worker, which is terminated when the app locks. Because the
@@ -23,7 +27,7 @@ import { dropDeviceRecord, keepDeviceRecord, migrateFromLocalStorage } from './d
 import { databaseNameFor } from './session.ts';
 import type { Session } from './identity.ts';
 
-export const KEY_ITERATIONS = 210_000;
+export const KEY_ITERATIONS = 600_000;
 /** A developer secret is not secret: stretching it would only slow every app start. */
 const DEV_KEY_ITERATIONS = 1;
 
@@ -207,11 +211,29 @@ export async function keyAtSignIn(session: Session, password: string): Promise<s
     await saveKeyRecord(owner.dbName, made.record);
     return made.key;
   }
+  let key: string;
   try {
-    return await openKeyRecord(record, password, owner);
+    key = await openKeyRecord(record, password, owner);
   } catch (error) {
     if (error instanceof WrongPasswordError) throw new PasswordChangedError();
     throw error;
+  }
+  await strengthen(record, password, owner);
+  return key;
+}
+
+/**
+ * A key record wrapped with fewer iterations than `KEY_ITERATIONS` (an earlier version's 210,000)
+ * is wrapped again, the same key under the same password, once the password has opened it. On
+ * disk before the caller goes on; a failure leaves the old record, which still opens.
+ */
+async function strengthen(record: KeyRecord, password: string, owner: KeyOwner): Promise<void> {
+  if (record.kind !== 'password' || record.iterations >= KEY_ITERATIONS) return;
+  try {
+    const next = await rewrapKeyRecord(record, password, password, owner, 'password');
+    await saveKeyRecord(owner.dbName, next.record);
+  } catch {
+    // kept as it was: it still opens, and the next unlock tries again
   }
 }
 
@@ -230,7 +252,9 @@ export async function keyForUnlock(session: Session, password: string): Promise<
   const owner = keyOwnerOf(session);
   const record = await loadKeyRecord(owner.dbName);
   if (!record) throw new NoKeyOnDeviceError();
-  return openKeyRecord(record, password, owner);
+  const key = await openKeyRecord(record, password, owner);
+  await strengthen(record, password, owner);
+  return key;
 }
 
 /** A developer-token session's key (made on first use): no password, so no protection at rest. */

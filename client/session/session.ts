@@ -7,70 +7,137 @@
  */
 import { ApiClient, AUTH, readApiError, readDevToken, ROLES, type LoginRequest, type Role, type TokenAnswer } from '../../shared/protocol/index.ts';
 import type { RawTransportKey } from '../sync/queue-seal.ts';
-import { SESSION_REFRESH_LOCK } from '../queue/index.ts';
-import { dropDeviceRecord, keepDeviceRecord, migrateFromLocalStorage } from './device-records.ts';
-import { handOverSession, newerQueueSession } from './handover.ts';
+import { dropDeviceRecord, keepDeviceRecord, migrateFromLocalStorage, readDeviceRecord } from './device-records.ts';
+import { handOverSession } from './handover.ts';
 import { jwtClaims, type Session, type SessionUser } from './identity.ts';
+import { heldKey } from './lock.ts';
+import { openTokens, sealTokens, type SealedTokens, type SessionTokens } from './sealed-session.ts';
 
 /** Where the session is kept (localStorage): its `storage` event tells other tabs of a new sign-in. */
 export const SESSION_KEY = 'fieldsync.session';
 const DEVICE_KEY = 'fieldsync.deviceId';
+/** The Web Lock every page holds while it rotates the refresh token (one rotation at a time per device). */
+const SESSION_REFRESH_LOCK = 'fieldsync-session-refresh';
 
 export class SessionError extends Error {}
 
-export function loadSession(): Session | undefined {
+/**
+ * The session as stored (IndexedDB and localStorage): a password session's tokens only sealed under
+ * the database key (sealed-session.ts), so nothing stored reads PHI without the user's unlock.
+ * A developer session keeps its token in clear (it is not secret). Sessions an earlier version
+ * stored with clear tokens are sealed at the next unlock.
+ */
+type StoredSession = Omit<Session, 'accessToken'> & { accessToken?: string; sealed?: SealedTokens };
+
+/** The clear tokens of the stored session, in this page's memory only while it is unlocked. */
+let unsealed: (SessionTokens & { ct: string }) | undefined;
+
+function readStored(): StoredSession | undefined {
   try {
     const raw = localStorage.getItem(SESSION_KEY);
-    return raw ? (JSON.parse(raw) as Session) : undefined;
+    return raw ? (JSON.parse(raw) as StoredSession) : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** The stored session with the tokens this page holds for it (none while locked: `accessToken` is then ''). */
+function withTokens(stored: StoredSession): Session {
+  const { sealed, ...rest } = stored;
+  if (!sealed) return { ...rest, accessToken: rest.accessToken ?? '' };
+  const tokens = unsealed?.ct === sealed.ct ? unsealed : undefined;
+  const { refreshToken: _legacy, ...base } = rest;
+  return { ...base, accessToken: tokens?.accessToken ?? '', ...(tokens?.refreshToken ? { refreshToken: tokens.refreshToken } : {}) };
+}
+
+export function loadSession(): Session | undefined {
+  const stored = readStored();
+  return stored ? withTokens(stored) : undefined;
+}
+
+/** Whether this page holds the tokens of the stored session (it is unlocked, or a developer session). */
+export function hasSessionTokens(): boolean {
+  return !!loadSession()?.accessToken;
+}
+
 /**
- * The one way a session is saved (sign-in, signing in again, every token refresh, tokens the
- * service worker rotated): durably first, in both places that outlive the page, then the quick
- * copy. The IndexedDB record (device-records.ts) is what the next start reads; the service
- * worker's queue delivers (and refreshes) with its own copy while no page is open. localStorage
- * only follows once both are on disk: a copy newer than the durable ones would be gone at the next
- * start, which then presents a spent refresh token — the server takes that for theft and ends
- * every session of the device. (localStorage's `storage` event also tells other tabs.)
+ * Opens the stored session's tokens with the database key (unlocking, or another tab refreshed
+ * them): from then on this page has them in memory. A session an earlier version stored in clear
+ * is sealed now. Returns the session with its tokens.
  */
-export async function saveSession(session: Session): Promise<void> {
-  await Promise.all([keepDeviceRecord(SESSION_KEY, session), handOverSession(session).catch(() => undefined)]);
-  localStorage.setItem(SESSION_KEY, JSON.stringify(session));
+export async function openSession(databaseKey: string, dbName: string): Promise<Session | undefined> {
+  const stored = (await readDeviceRecord<StoredSession>(SESSION_KEY).catch(() => undefined)) ?? readStored();
+  if (!stored || stored.kind !== 'password') return stored ? withTokens(stored) : undefined;
+  if (!stored.sealed) {
+    // An earlier version's clear tokens: sealed now, and the clear copies overwritten.
+    if (stored.accessToken) await saveSession({ ...stored, accessToken: stored.accessToken }, databaseKey);
+    return loadSession();
+  }
+  if (unsealed?.ct !== stored.sealed.ct) {
+    const tokens = await openTokens(databaseKey, dbName, stored.sealed);
+    if (tokens) unsealed = { ...tokens, ct: stored.sealed.ct };
+  }
+  if (localStorage.getItem(SESSION_KEY) !== JSON.stringify(stored)) localStorage.setItem(SESSION_KEY, JSON.stringify(stored));
+  return withTokens(stored);
+}
+
+/** Forgets the clear tokens in this page (locking). */
+export function forgetSessionTokens(): void {
+  unsealed = undefined;
+}
+
+/**
+ * The one way a session is saved (sign-in, signing in again, every token refresh): durably first
+ * (IndexedDB, what the next start reads), then the quick copy in localStorage (whose `storage`
+ * event tells other tabs). A password session's tokens are sealed with the database key first:
+ * `databaseKey`, or the one this page holds (it must be unlocked). The service worker's queue gets
+ * its push-only credential (handover.ts), never these tokens.
+ */
+export async function saveSession(session: Session, databaseKey?: string): Promise<void> {
+  let stored: StoredSession = session;
+  if (session.kind === 'password') {
+    const dbName = databaseNameFor(session.user);
+    const key = databaseKey ?? heldKey(dbName);
+    if (!key) throw new SessionError('The app is locked: unlock it to save the sign-in.');
+    const { accessToken, refreshToken, ...rest } = session;
+    const sealed = await sealTokens(key, dbName, { accessToken, ...(refreshToken ? { refreshToken } : {}) });
+    stored = { ...rest, sealed };
+    unsealed = { accessToken, ...(refreshToken ? { refreshToken } : {}), ct: sealed.ct };
+  }
+  await keepDeviceRecord(SESSION_KEY, stored);
+  localStorage.setItem(SESSION_KEY, JSON.stringify(stored));
+  await handOverSession(session).catch(() => undefined);
 }
 
 export function clearSession(): Promise<void> {
+  unsealed = undefined;
   localStorage.removeItem(SESSION_KEY);
   return dropDeviceRecord(SESSION_KEY);
 }
 
 /**
- * `current` with the tokens the service worker rotated since it was saved (with no page open it
- * refreshes by itself), saved; `current` itself when it holds the newest ones.
- */
-async function withQueueTokens(current: Session): Promise<Session> {
-  const queued = await newerQueueSession(current);
-  if (!queued) return current;
-  const claims = jwtClaims(queued.token);
-  const next: Session = {
-    ...current, accessToken: queued.token, refreshToken: queued.refreshToken,
-    ...(typeof claims['exp'] === 'number' ? { expiresAt: (claims['exp'] as number) * 1000 } : {}),
-  };
-  await saveSession(next);
-  return next;
-}
-
-/**
  * The session at start: the durable copy (the localStorage one may be older or gone after a
- * crash), with the tokens the service worker rotated while no page was open.
+ * crash). Its tokens are opened at the unlock (`openSession`).
  */
 export async function restoreSession(): Promise<Session | undefined> {
-  let session = await migrateFromLocalStorage<Session>(SESSION_KEY).catch(() => loadSession());
-  if (session) session = await withQueueTokens(session).catch(() => session);
-  if (session && localStorage.getItem(SESSION_KEY) !== JSON.stringify(session)) localStorage.setItem(SESSION_KEY, JSON.stringify(session));
-  return session;
+  const stored = await migrateFromLocalStorage<StoredSession>(SESSION_KEY).catch(() => readStored());
+  if (stored && localStorage.getItem(SESSION_KEY) !== JSON.stringify(stored)) localStorage.setItem(SESSION_KEY, JSON.stringify(stored));
+  return stored ? withTokens(stored) : undefined;
+}
+
+/** Another tab may have rotated the tokens: this page opens the stored ones when it holds the key. */
+async function adoptStoredTokens(): Promise<Session | undefined> {
+  const stored = readStored();
+  if (!stored) return undefined;
+  if (stored.kind === 'password' && stored.sealed && unsealed?.ct !== stored.sealed.ct) {
+    const dbName = databaseNameFor(stored.user);
+    const key = heldKey(dbName);
+    if (key) {
+      const tokens = await openTokens(key, dbName, stored.sealed);
+      if (tokens) unsealed = { ...tokens, ct: stored.sealed.ct };
+    }
+  }
+  return withTokens(stored);
 }
 
 /** A stable id for this browser profile: the default device id at sign-in. */
@@ -147,10 +214,11 @@ function transportKeyOf(value: unknown): RawTransportKey | undefined {
 }
 
 /**
- * Signs in with the server; the session is saved (it holds no key), the transport key is only
- * returned. `save: false`: the caller checks the session first (signing in again must be the same person).
+ * Signs in with the server. Nothing is saved: the caller saves the session with the database key
+ * the password opens (`saveSession(session, key)`, its tokens are sealed under it) and keeps the
+ * transport key the same way; signing in again checks first that it is the same person.
  */
-export async function login(form: LoginRequest, options: { save?: boolean } = {}): Promise<SignIn> {
+export async function login(form: LoginRequest): Promise<SignIn> {
   let response: Response;
   try {
     response = await api.send(AUTH.login, { json: form, token: false });
@@ -161,7 +229,6 @@ export async function login(form: LoginRequest, options: { save?: boolean } = {}
   if (!response.ok) throw new SessionError(await errorMessage(response));
   const answer = (await response.json()) as TokenAnswer & { transportKey?: unknown };
   const session = sessionFrom(answer, form);
-  if (options.save !== false) await saveSession(session);
   const transportKey = transportKeyOf(answer.transportKey);
   return { session, ...(transportKey ? { transportKey } : {}) };
 }
@@ -182,11 +249,10 @@ export function refreshRefusal(): string | undefined {
 /** Exchanges the refresh token; one tab at a time (Web Locks), so a rotated token is not used twice. */
 export async function refreshSession(): Promise<Session | undefined> {
   const run = async (): Promise<Session | undefined> => {
-    let current = loadSession();
+    // Another tab may have rotated the tokens since this page read them.
+    const current = await adoptStoredTokens();
     if (!current || current.kind !== 'password' || !current.refreshToken) return current;
     if (refusedRefresh?.token === current.refreshToken) throw new SessionError(refusedRefresh.message);
-    // With no page open the service worker may have refreshed (and so rotated) the tokens itself.
-    current = await withQueueTokens(current);
     if (current.expiresAt && current.expiresAt - Date.now() > 60_000) return current; // another tab just did it
     const response = await api.send(AUTH.refresh, {
       json: { refreshToken: current.refreshToken, deviceId: current.user.deviceId }, token: false,
@@ -199,8 +265,7 @@ export async function refreshSession(): Promise<Session | undefined> {
     if (!response.ok) return current; // server trouble: keep working with what we have
     const next = sessionFrom((await response.json()) as TokenAnswer, {}, current.user);
     if (!next.refreshToken && current.refreshToken) next.refreshToken = current.refreshToken;
-    // Durable, and in the service worker's queue, before the lock is released: nobody may refresh
-    // with the spent token, not even after a restart.
+    // Durable before the lock is released: nobody may refresh with the spent token, not even after a restart.
     await saveSession(next);
     return next;
   };
@@ -211,6 +276,7 @@ export async function refreshSession(): Promise<Session | undefined> {
 /** The token to send now; refreshed first when it expires within a minute and we are online. */
 export async function getAccessToken(): Promise<string> {
   let session = loadSession();
+  if (session && !session.accessToken) session = await adoptStoredTokens();
   if (!session) throw new SessionError('Not signed in.');
   if (session.kind === 'password' && session.expiresAt && session.expiresAt - Date.now() < 60_000 && navigator.onLine) {
     try {
@@ -222,10 +288,15 @@ export async function getAccessToken(): Promise<string> {
   return session.accessToken;
 }
 
+/**
+ * Signs out on this device, and on the server when this page holds the tokens (unlocked). A locked
+ * page cannot end the server's session (its tokens are sealed): the device credential and the
+ * session then live until they expire or an administrator revokes the device.
+ */
 export async function logout(): Promise<void> {
   const session = loadSession();
   await clearSession();
-  if (session?.kind === 'password') await endServerSession(session);
+  if (session?.kind === 'password' && session.accessToken) await endServerSession(session);
 }
 
 /** Ends a session on the server (its access token, and its refresh token if it has one); unreachable: nothing to do. */

@@ -133,13 +133,22 @@ export async function openDatabase(session: Session, password: string): Promise<
     worker.terminate();
   };
   current = { api, status, dbName, leader, session, authProblem, journalKey, close };
+  // The server session this page syncs with (opened at the unlock): another tab's refresh keeps it, a new sign-in changes it.
+  let knownSessionId = sessionIdOf(loadSession()?.accessToken ?? '');
   // Signed in again in another tab of this origin: this tab's sync starts over with that session too.
   // A refresh keeps the server's session (`sid`); signing in again makes a new one.
   addEventListener('storage', (event: Event) => {
     if (!(event instanceof StorageEvent) || event.key !== SESSION_KEY || closed || !current) return;
-    const next = loadSession();
-    if (!next || !sameUser(next, session)) return;
-    if (signInProblem(current) || sessionIdOf(next.accessToken) !== sessionIdOf(current.session.accessToken)) void sessionRenewed(next);
+    // The tokens are sealed: this (unlocked) page opens the new ones with the key it holds.
+    void getAccessToken().catch(() => '').then(() => {
+      const next = loadSession();
+      if (!current || !next || !next.accessToken || !sameUser(next, session)) return;
+      const sid = sessionIdOf(next.accessToken);
+      if (signInProblem(current) || sid !== knownSessionId) {
+        knownSessionId = sid;
+        void sessionRenewed(next);
+      }
+    });
   });
   return current;
 }
@@ -176,7 +185,8 @@ export async function sessionRenewed(session: Session): Promise<void> {
   renewedAt = Date.now();
   db.session = session;
   db.authProblem.value = undefined;
-  await handOverSession(session).catch(() => undefined);
+  // A new server session: the queue's device credential belonged to the old one.
+  await handOverSession(session, { renew: true }).catch(() => undefined);
   void kickServiceWorker();
   await db.api.sessionRenewed();
 }

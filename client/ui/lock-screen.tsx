@@ -16,7 +16,7 @@ import {
 import { devSessionKey, keyForUnlock, NoKeyOnDeviceError, WrongPasswordError } from '../session/keys.ts';
 import { eraseLocalDatabase, journalEntries } from '../session/erase.ts';
 import { peekOutboxCounts } from '../queue/index.ts';
-import { databaseNameFor, logout } from '../session/session.ts';
+import { databaseNameFor, forgetSessionTokens, logout, openSession } from '../session/session.ts';
 import type { Session } from '../session/identity.ts';
 import { PasswordSignIn } from './sign-in.tsx';
 
@@ -74,6 +74,8 @@ export function signInHere(root: HTMLElement, title: string): Promise<Session> {
 export async function unlockAndOpen(root: HTMLElement, title: string, session: Session, reason: LockReason): Promise<Database> {
   const dbName = databaseNameFor(session.user);
   const open = async (key: string) => {
+    // The session's tokens are sealed under the same key: this page can sync again from here on.
+    await openSession(key, dbName);
     const db = await openDatabase(session, key);
     holdKey(dbName, key);
     return db;
@@ -219,6 +221,7 @@ export function protectApp(root: HTMLElement, title: string, session: Session, d
     await forgetJournal();
     await current.close();
     dropKey();
+    forgetSessionTokens();
     if (reason !== 'idle') {
       location.assign('/');
       return;

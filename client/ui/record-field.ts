@@ -45,6 +45,10 @@ export function recordField(
     'data-path': pathName(target.path),
     'data-kind': kind,
   };
+  // What a person types into a record is patient data: Chromium must not keep it in the
+  // session-restore files (it saves form state of every control whose autocomplete is on), where a
+  // copied browser profile gives it away without the unlock (issue #17).
+  if (kind !== 'action') attrs['autocomplete'] = 'off';
   if (constraints.min !== undefined) attrs['data-min'] = String(constraints.min);
   if (constraints.max !== undefined) attrs['data-max'] = String(constraints.max);
   if (constraints.integer) attrs['data-integer'] = 'true';

@@ -31,6 +31,8 @@ export function PasswordSignIn({ onSignedIn, intro }: { onSignedIn: (session: Se
     const dbName = keyOwnerOf(session).dbName;
     // Wrapped with the database key before anything else can use it: it is never stored in clear.
     if (transportKey) await keepTransportKey(dbName, key, transportKey);
+    // The tokens are stored sealed under the same key (client/session/sealed-session.ts).
+    await saveSession(session, key);
     holdKey(dbName, key);
     onSignedIn(session);
   };
@@ -153,7 +155,7 @@ export function Reauthenticate({ session, onRenewed, onCancel }: { session: Sess
     setBusy(true);
     try {
       const { session: next, transportKey } = await login(
-        { tenantId: session.user.tenantId, username: username.trim(), password, deviceId: session.user.deviceId }, { save: false });
+        { tenantId: session.user.tenantId, username: username.trim(), password, deviceId: session.user.deviceId });
       if (next.user.tenantId !== session.user.tenantId || next.user.userId !== session.user.userId) {
         // Someone else's password: end that new session again, keep this one as it was.
         await endServerSession(next);
@@ -169,7 +171,7 @@ export function Reauthenticate({ session, onRenewed, onCancel }: { session: Sess
         if (!(e instanceof PasswordChangedError)) throw e;
       }
       if (transportKey && key) await keepTransportKey(dbName, key, transportKey);
-      await saveSession(next);
+      await saveSession(next, key);
       await onRenewed(next);
     } catch (e) {
       setError(e instanceof SessionError ? e.message : `Signing in failed; try again. (${e instanceof Error ? e.message : String(e)})`);

@@ -19,6 +19,7 @@ import type { DeliveryResult } from '../../sw/queue/delivery.ts';
 import { NETWORK_RETRY_CAP_MS, RETRY_BASE_MS, SERVER_RETRY_CAP_MS } from '../../sw/queue/queue-status.ts';
 import { postToQueue, STATUS_CHANNEL, SYNC_TAG, type QueueSummary } from '../queue/index.ts';
 import { handOverSession } from '../session/handover.ts';
+import { loadSession } from '../session/session.ts';
 import type { Session } from '../session/identity.ts';
 
 type SyncRegistration = ServiceWorkerRegistration & {
@@ -124,7 +125,8 @@ let started = false;
 export function startQueueTriggers(session: Session): void {
   if (!supported() || started) return;
   started = true;
-  void handOverSession(session).then(() => kickServiceWorker());
+  // The page is unlocked here: its session has the tokens a new device credential needs.
+  void handOverSession(loadSession() ?? session).then(() => kickServiceWorker());
   if (typeof BroadcastChannel !== 'undefined') {
     new BroadcastChannel(STATUS_CHANNEL).addEventListener('message', (event: MessageEvent) => {
       const message = event.data as { type?: string; summary?: QueueSummary; result?: DeliveryResult } | undefined;

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Role } from '../../shared/protocol/index.ts';
+import { DeviceCredentialStore } from './device-credential-store.ts';
 
 /**
  * Users, devices, sessions, refresh tokens, transport keys and revocations, in `identity.sqlite`
@@ -364,6 +365,14 @@ export class IdentityStore {
       id: row.id, tenantId: row.tenant_id, kind: row.kind as RevocationRecord['kind'], subject: row.subject, reason: row.reason,
       byUserId: opt(row.by_user_id), at: row.at,
     }));
+  }
+
+  private credentialStore: DeviceCredentialStore | undefined;
+
+  /** Device push credentials and the DPoP proofs seen, in this database (server/auth/device-credential-store.ts). */
+  get deviceCredentials(): DeviceCredentialStore {
+    this.credentialStore ??= new DeviceCredentialStore(this.db);
+    return this.credentialStore;
   }
 
   close(): void {

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ServerConfig } from '../config.ts';
 import { authAdminRoutes } from './admin-routes.ts';
+import { DeviceCredentials } from './device-credential.ts';
+import { deviceCredentialRoutes } from './device-credential-routes.ts';
 import { IdentityStore } from './identity-store.ts';
 import type { Authenticator } from './identity.ts';
 import { authRoutes } from './routes.ts';
@@ -17,13 +19,15 @@ declare module 'fastify' {
     identities: IdentityStore;
     /** What checks a bearer token on every route and socket: `auth`, or the one given to buildServer. */
     authenticator: Authenticator;
+    /** Push-only, key-bound credentials of service workers (device-credential.ts). */
+    deviceCredentials: DeviceCredentials;
   }
 }
 
 export interface AuthPluginOptions {
   config: Pick<ServerConfig,
     | 'dataDir' | 'devTokens' | 'jwtSecret' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds'
-    | 'rateLimitWindowMs' | 'loginRateLimit' | 'loginAccountRateLimit' | 'loginIpRateLimit' | 'loginGlobalRateLimit' | 'seedDemo'>;
+    | 'rateLimitWindowMs' | 'loginRateLimit' | 'loginAccountRateLimit' | 'loginIpRateLimit' | 'loginGlobalRateLimit' | 'seedDemo' | 'publicOrigin'>;
   /** Replaces token checking (tests of foreign protocols, e.g. RxDB's conformance suite). */
   authenticator?: Authenticator;
 }
@@ -60,4 +64,10 @@ export const authPlugin = fp(async (app: FastifyInstance, options: AuthPluginOpt
     },
   });
   await app.register(authAdminRoutes, { prefix: ADMIN_BASE_PATH, service });
+  const deviceCredentials = new DeviceCredentials({
+    identities, ttlSeconds: config.refreshTokenTtlSeconds, audit: (entries) => store.appendAudit(entries),
+    ...(config.publicOrigin ? { publicOrigin: config.publicOrigin } : {}),
+  });
+  app.decorate('deviceCredentials', deviceCredentials);
+  await app.register(deviceCredentialRoutes, { prefix: AUTH_BASE_PATH, auth: app.authenticator, credentials: deviceCredentials });
 }, { name: 'fieldsync-auth', fastify: '5.x', dependencies: ['fieldsync-http', 'fieldsync-store'], decorators: { fastify: ['store', 'createRateLimit'] } });

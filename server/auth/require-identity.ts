@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ErrorCode, type Identity, type Role } from '../../shared/protocol/index.ts';
+import { dpopCredential, ErrorCode, patternOf, SYNC, type Identity, type Role } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
+import type { DeviceCredentials } from './device-credential.ts';
 import { requestToken, type AuthenticatedSession, type Authenticator } from './identity.ts';
 
 declare module 'fastify' {
@@ -9,18 +10,33 @@ declare module 'fastify' {
     identity: Identity;
     /** The session behind a signed token (absent for development tokens). */
     authSession: AuthenticatedSession | undefined;
+    /** The caller used a device push credential (device-credential.ts): it may push, never read. */
+    pushOnly: boolean;
   }
 }
+
+/** The one route a device push credential is good for. */
+const PUSH_ROUTE = patternOf(SYNC.push);
 
 /**
  * Adds `request.identity` to every request of the scope it is registered in; a request without
  * a valid token ends here with 401. With signed tokens this also checks the revocation state of
  * the session, its user and its device, on every request.
  */
-export const requireIdentity = fp(async (app: FastifyInstance, options: { auth: Authenticator }) => {
+export const requireIdentity = fp(async (app: FastifyInstance, options: { auth: Authenticator; deviceCredentials?: DeviceCredentials | undefined }) => {
   if (!app.hasRequestDecorator('identity')) app.decorateRequest('identity', null as unknown as Identity);
   if (!app.hasRequestDecorator('authSession')) app.decorateRequest('authSession', undefined);
+  if (!app.hasRequestDecorator('pushOnly')) app.decorateRequest('pushOnly', false);
   app.addHook('onRequest', async (request) => {
+    if (dpopCredential(request.headers.authorization) !== undefined) {
+      // A device push credential: good for pushing changes, nothing else (it must never read).
+      if (!options.deviceCredentials || request.method !== 'POST' || request.routeOptions.url !== PUSH_ROUTE) {
+        throw new HttpError(403, ErrorCode.PUSH_ONLY_CREDENTIAL, `A device credential (Authorization: DPoP) can only push changes (POST ${patternOf(SYNC.push)}); reading needs the signed-in user's access token (Authorization: Bearer), which the app has only while unlocked.`);
+      }
+      request.identity = await options.deviceCredentials.authenticate(request);
+      request.pushOnly = true;
+      return;
+    }
     const token = requestToken(request);
     if (options.auth.authenticateSession) {
       const session = options.auth.authenticateSession(token);

@@ -10,6 +10,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { DEMO_TENANT } from '../auth/demo.ts';
+import { seedAgencySettings } from './agency.ts';
 import { seedClaim } from './claims.ts';
 import { seedFinishedEpcr } from './epcrs.ts';
 import { seedGps } from './gps.ts';
@@ -31,6 +32,8 @@ export async function seedDemoData(
   // The units before the calls (the stubs copy the unit's call sign); the finished report before
   // its call (incident-created then finds it and makes no second one); M1 takes its call once the
   // call exists; T1's fix before the order that needs a technician.
+  // The agency's NEMSIS identity first: the finished report's export carries it.
+  await seedAgencySettings(ctx);
   await seedUnits(ctx);
   await seedFinishedEpcr(ctx);
   await seedIncidents(ctx);

@@ -4,6 +4,7 @@ import { Server as SocketServer } from 'socket.io';
 import type { ServerConfig } from '../config.ts';
 import { installHardening, socketIoOriginOptions, type HardeningOptions } from '../auth/hardening.ts';
 import { installErrorHandling } from './errors.ts';
+import { installNoStore } from './no-store.ts';
 import { jsonDepthLimit } from './json-depth.ts';
 import { requestDecompression } from './request-decompression.ts';
 import { limitSocketMessages } from './socket-rate-limit.ts';
@@ -43,6 +44,7 @@ export const httpPlugin = fp(async (app: FastifyInstance, options: HttpPluginOpt
 
   const io = new SocketServer(app.server, { serveClient: false, maxHttpBufferSize: 1e6, ...socketIoOriginOptions(corsOrigins, publicOrigin) });
   app.decorate('io', io);
+  installNoStore(app, io);
   limitSocketMessages(io, { limit: options.config.socketMessageLimit, windowMs: options.config.socketMessageWindowMs, log: app.log.child({ component: 'socket-limit' }) });
   // Upgraded websocket connections are not the HTTP server's to close: end them before it
   // closes, or closing waits for them forever. The namespaces' owners detach on close.

@@ -1,13 +1,14 @@
 import { INTEGRATION_DEFAULTS } from '../config.ts';
 import { HttpClaimsGateway } from './claims.ts';
 import { HttpHospitalGateway } from './hospital.ts';
+import { HttpStateSubmissionGateway } from './state-submission/client.ts';
 import { ResilientCaller, type BreakerState } from './resilient-call.ts';
 import type { CadGateway, Integrations } from './types.ts';
 
 export type IntegrationsConfig = typeof INTEGRATION_DEFAULTS;
 
 export interface BuiltIntegrations extends Integrations {
-  /** Breaker state of every outbound target (`hospital:<code>`, `claims`), for /ready and /metrics. */
+  /** Breaker state of every outbound target (`hospital:<code>`, `claims`, `state:<host>`), for /ready and /metrics. */
   breakerStates(): Record<string, BreakerState>;
 }
 
@@ -23,6 +24,7 @@ export function integrationsConfigFrom(options: Partial<IntegrationsConfig>): In
   return {
     hospitalEndpoints: pick('hospitalEndpoints'),
     claimsEndpoint: options.claimsEndpoint,
+    stateEndpointHosts: pick('stateEndpointHosts'),
     integrationTimeoutMs: pick('integrationTimeoutMs'),
     integrationRetries: pick('integrationRetries'),
     integrationBackoffMs: pick('integrationBackoffMs'),
@@ -56,6 +58,7 @@ export function buildIntegrations(config: IntegrationsConfig, cad: CadGateway, l
     hospital: new HttpHospitalGateway(config.hospitalEndpoints, caller),
     claims: new HttpClaimsGateway(config.claimsEndpoint, caller),
     cad,
+    stateSubmission: new HttpStateSubmissionGateway(caller, config.stateEndpointHosts),
     breakerStates: () => caller.breakerStates(),
   };
 }

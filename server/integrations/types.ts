@@ -1,3 +1,5 @@
+import type { StateSubmissionGateway } from './state-submission/client.ts';
+
 /**
  * The outbound systems hooks talk to. Every call goes through a resilient client (timeouts,
  * retries with backoff and jitter, a circuit breaker per target); a call that still fails
@@ -50,4 +52,6 @@ export interface Integrations {
   hospital: HospitalGateway;
   claims: ClaimsGateway;
   cad: CadGateway;
+  /** The state's NEMSIS web service (each agency's endpoint is in its settings); absent in tests of other workflows. */
+  stateSubmission?: StateSubmissionGateway;
 }

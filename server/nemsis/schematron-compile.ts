@@ -33,7 +33,7 @@ export function defaultSchematronCacheDir(): string {
 export interface SchematronSource {
   /** The NEMSIS directory (NEMSIS_DIR): holds schematron/EMSDataSet.sch and schematron/iso-schematron-xslt2/. */
   nemsisDir: string;
-  /** Which data set's rules; only the EMSDataSet is validated today. */
+  /** Which data set's rules: EMSDataSet.sch (finalize) or DEMDataSet.sch (the DEMDataSet export). */
   dataSet?: 'EMSDataSet' | 'DEMDataSet';
 }
 

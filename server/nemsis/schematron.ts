@@ -48,6 +48,8 @@ export interface SchematronOptions {
   nemsisDir: string;
   /** Where the compiled rules are kept (SCHEMATRON_CACHE_DIR); default a folder in the OS temp directory. */
   cacheDir?: string;
+  /** Which data set's national rules: EMSDataSet.sch (default) or DEMDataSet.sch. */
+  dataSet?: 'EMSDataSet' | 'DEMDataSet';
 }
 
 // The worker is TypeScript like the rest of the server; loader hooks of the main thread do not
@@ -108,7 +110,7 @@ export class SchematronValidator {
   }
 
   private async start(): Promise<Worker> {
-    const sefPath = await compiledSchematron({ nemsisDir: this.options.nemsisDir }, this.options.cacheDir ?? defaultSchematronCacheDir());
+    const sefPath = await compiledSchematron({ nemsisDir: this.options.nemsisDir, ...(this.options.dataSet ? { dataSet: this.options.dataSet } : {}) }, this.options.cacheDir ?? defaultSchematronCacheDir());
     const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { sefPath, module: new URL('./schematron.worker.ts', import.meta.url).href } });
     worker.unref();
     await new Promise<void>((resolve, reject) => {
@@ -163,7 +165,7 @@ const shared = new Map<string, SchematronValidator>();
 
 /** One validator (one worker, rules loaded once) per NEMSIS directory and cache in this process. */
 export function sharedSchematronValidator(options: SchematronOptions): SchematronValidator {
-  const key = `${options.nemsisDir}\0${options.cacheDir ?? ''}`;
+  const key = `${options.nemsisDir}\0${options.cacheDir ?? ''}\0${options.dataSet ?? 'EMSDataSet'}`;
   let validator = shared.get(key);
   if (!validator) {
     validator = new SchematronValidator(options);

@@ -62,9 +62,9 @@ function notWellFormed(errors: string[]): boolean {
   return errors.some((error) => /parser error|not well-formed|Premature end|Opening and ending tag mismatch|Start tag expected/i.test(error));
 }
 
-/** The XSD alone (xmllint). */
-export async function validateEmsDataSetXsd(xml: string, options: { xsdDir: string }): Promise<EmsDataSetValidation> {
-  const schemaPath = path.resolve(options.xsdDir, SCHEMA_FILE);
+/** The XSD alone (xmllint); `schemaFile` DEMDataSet_v3.xsd for a DEMDataSet. */
+export async function validateEmsDataSetXsd(xml: string, options: { xsdDir: string; schemaFile?: string }): Promise<EmsDataSetValidation> {
+  const schemaPath = path.resolve(options.xsdDir, options.schemaFile ?? SCHEMA_FILE);
   try {
     await access(schemaPath);
   } catch {

@@ -4,6 +4,7 @@ import type { Authenticator } from '../auth/identity.ts';
 import { authenticateSockets, socketSessionOf, type SocketSession } from '../auth/socket.ts';
 import { AccessControl } from '../replication/access.ts';
 import type { Store } from '../store/types.ts';
+import { LiveDeliveryAudit, type LiveDeliveryAuditOptions } from './live-audit.ts';
 import { liveEventsOf, LiveSlice, type LiveEvent } from './live-events.ts';
 import { SocketQueue, type SocketQueueLimits } from './socket-queue.ts';
 
@@ -12,6 +13,9 @@ export interface LiveFeedOptions extends SocketQueueLimits {
   gpsIntervalMs: number;
   /** The access rules pull enforces (the server's own); each socket sees what its identity may pull. Defaults to shared/access/rules.ts. */
   access?: AccessControl;
+  /** How often PHI deliveries are written to the audit log (gathered per socket meanwhile; see LiveDeliveryAudit). */
+  auditFlushMs?: number;
+  log?: LiveDeliveryAuditOptions['log'];
 }
 
 interface Client { socket: Socket; slice: LiveSlice; queue: SocketQueue; session: SocketSession }
@@ -26,6 +30,7 @@ export function attachLiveFeed(io: SocketServer, store: Store, auth: Authenticat
   const access = options.access ?? new AccessControl({ undeclared: 'deny' });
   const nsp = io.of(LIVE_NAMESPACE);
   const clients = new Map<string, Set<Client>>(); // by tenant
+  const audit = new LiveDeliveryAudit(store, access, { flushMs: options.auditFlushMs ?? 1000, ...(options.log ? { log: options.log } : {}) });
   authenticateSockets(nsp, auth);
   nsp.on('connection', (socket) => {
     const identity = socket.data.identity as Identity;
@@ -46,7 +51,10 @@ export function attachLiveFeed(io: SocketServer, store: Store, auth: Authenticat
         continue;
       }
       const visible = client.slice.visibleEvent(event);
-      if (visible) client.queue.push(visible);
+      if (visible) {
+        client.queue.push(visible);
+        audit.delivered(client.socket.id, client.slice.identity, visible, visible !== event);
+      }
     }
   }
 
@@ -96,11 +104,13 @@ export function attachLiveFeed(io: SocketServer, store: Store, auth: Authenticat
   return {
     /** Sends an event that is not a document change (e.g. a hook failure) to those allowed to see it. */
     publish: deliver,
-    close(): void {
+    /** Stops the feed; resolves once its last deliveries are in the audit log. */
+    close(): Promise<void> {
       unsubscribe();
       stopRevocations();
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();
+      return audit.flush();
     },
   };
 }

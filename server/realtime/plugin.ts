@@ -15,7 +15,7 @@ export interface LivePluginOptions {
 export const livePlugin = fp(async (app: FastifyInstance, options: LivePluginOptions) => {
   const liveFeed = attachLiveFeed(app.io, app.store, app.authenticator, {
     access: app.accessControl,
-    gpsIntervalMs: options.config.liveGpsIntervalMs, highWaterPackets: 256, maxQueuedEvents: 10_000,
+    gpsIntervalMs: options.config.liveGpsIntervalMs, highWaterPackets: 256, maxQueuedEvents: 10_000, log: app.log,
   });
   app.hookRunner.onFailure((failure) => liveFeed.publish({ type: 'hook:failed', tenantId: failure.tenantId, payload: { ...failure } }));
   app.addHook('onClose', async () => liveFeed.close());

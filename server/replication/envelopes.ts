@@ -13,6 +13,7 @@
  * who wrote what, and the answer names each one so the device sets exactly those aside.
  */
 import type { FastifyRequest } from 'fastify';
+import { sealedOnDevice } from '../../shared/access/policy.ts';
 import { EnvelopeError, isEnvelope, looksSealed, openEnvelope } from '../../shared/crypto/envelope.ts';
 import { ErrorCode, type Identity } from '../../shared/protocol/index.ts';
 import type { TransportKeyLookup } from '../auth/transport-keys.ts';
@@ -49,9 +50,18 @@ const hasSealedMember = (row: unknown) => isRow(row) && STATE_FIELDS.some((field
 export function openSealedRows(registry: CollectionRegistry, store: Store, keys: EnvelopeKeyring) {
   return async (request: FastifyRequest): Promise<void> => {
     const body = request.body;
+    const collection = (request.params as { collection?: string }).collection ?? '';
+    // A device push credential (server/auth/device-credential.ts) writes a collection that must be
+    // sealed on the device only with rows sealed by the user's transport key, which the device
+    // holds only while unlocked: a stolen device can replay what its queue holds, nothing new.
+    if (request.pushOnly && Array.isArray(body) && sealedOnDevice(collection)) {
+      const clear = body.findIndex((row) => !isRow(row) || !looksSealed(row['newDocumentState']));
+      if (clear >= 0) {
+        throw new HttpError(403, ErrorCode.PUSH_ONLY_CREDENTIAL, `Row ${clear} of ${collection} is not sealed: with a device credential (Authorization: DPoP) only sealed rows of ${collection} are accepted. Nothing in this request was written.`);
+      }
+    }
     // The common case (GPS batches, direct pushes) costs one property check per row.
     if (!Array.isArray(body) || !body.some(hasSealedMember)) return;
-    const collection = (request.params as { collection?: string }).collection ?? '';
     // Unknown collection: the route itself answers (404), nothing to open.
     if (!registry.has(collection)) return;
     request.body = await openRows(collection, body, request.identity, store, keys, request.server.config.jsonMaxDepth);

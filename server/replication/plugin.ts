@@ -48,7 +48,8 @@ export const syncPlugin = fp(async (app: FastifyInstance, options: SyncPluginOpt
   app.decorate('pushDecoder', pushDecoder);
 
   await app.register(async (scope) => {
-    await scope.register(requireIdentity, { auth: authenticator });
+    // Push also takes the service worker's push-only device credential (DPoP); every other route refuses it.
+    await scope.register(requireIdentity, { auth: authenticator, deviceCredentials: app.deviceCredentials });
     // After authentication, so the budget is per device (not per IP behind one NAT).
     const syncLimit = createLimiter(scope, {
       max: config.syncRateLimit, windowMs: config.rateLimitWindowMs, what: 'sync requests from this device',
@@ -65,5 +66,5 @@ export const syncPlugin = fp(async (app: FastifyInstance, options: SyncPluginOpt
 }, {
   name: 'fieldsync-sync', fastify: '5.x',
   dependencies: ['fieldsync-http', 'fieldsync-store', 'fieldsync-auth'],
-  decorators: { fastify: ['io', 'store', 'auth', 'authenticator', 'createRateLimit'] },
+  decorators: { fastify: ['io', 'store', 'auth', 'authenticator', 'deviceCredentials', 'createRateLimit'] },
 });

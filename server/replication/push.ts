@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { nounOf, type ReferenceContext, type WriteVerdict } from '../../shared/access/policy.ts';
+import { nounOf, sealedOnDevice, type ReferenceContext, type WriteVerdict } from '../../shared/access/policy.ts';
 import type { CollectionAccess } from '../../shared/access/rules.ts';
 import {
   ErrorCode, NoticeCode, RefusalCode, REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER, SYNC, type RejectionNotice,
@@ -167,11 +167,15 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
     const masters = olderReplay
       ? result.conflicts.filter((m) => !refusedIds.has(m.id))
       : [...result.conflicts, ...result.rejected.map((r) => batch.refusedMasters.get(r.id)).filter((m): m is StoredDocument => m !== undefined)];
-    for (const master of masters) {
+    // A device push credential reads nothing (server/auth/device-credential.ts): documents that
+    // must be sealed on the device are named by id only; its queue holds such rows for the next run.
+    const idsOnly = request.pushOnly && sealedOnDevice(spec.name);
+    for (const master of idsOnly ? [] : masters) {
       const visible = access.visibleForm(identity, spec.name, JSON.parse(master.json) as WireDocument, plan, related);
       if (visible) answer.set(master.id, projected ? JSON.stringify(visible) : master.json);
     }
-    await access.auditRead(store, identity, spec.name, [...answer.keys()], 'push-conflict', projected);
+    if (idsOnly) for (const master of masters) answer.set(master.id, JSON.stringify({ id: master.id }));
+    else await access.auditRead(store, identity, spec.name, [...answer.keys()], 'push-conflict', projected);
     if (batch.notices.length > 0) setRejectionHeaders(reply, batch.notices);
     return reply.type('application/json; charset=utf-8').send(`[${[...answer.values()].join(',')}]`);
   });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CommitNotifier } from './commit-notifier.ts';
-import { auditHash, GENESIS_HASH } from './audit-chain.ts';
+import { AuditKey, ChainVerifier, GENESIS_HASH, IndexMerge, type AuditChainReport, type AuditVerifyOptions } from './audit-chain.ts';
 import type { DecidedWrite, QuarantinedRequest } from './decisions.ts';
 import { checkedPlanner } from './outbox-planner.ts';
 import { quarantineJson, storableText } from './document-json.ts';
@@ -21,6 +21,8 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Plans the outbox entries of every write (the hooks' workflows); see `Store.useOutboxPlanner`. */
   outboxPlanner?: OutboxPlanner;
+  /** The audit chain's key (the server's AUDIT_KEY); tools and tests without one get AuditKey.PUBLIC_TEST_KEY. */
+  chainKey?: AuditKey;
   /** Runs inside every write transaction just before COMMIT; throwing fails it (tests of that path only). */
   beforeCommit?: () => void;
 }
@@ -60,8 +62,10 @@ export class PostgresStore implements Store {
   private readonly statementNames = new Map<string, string>();
   private closed = false;
   private planner: OutboxPlanner | undefined;
+  private readonly auditKey: AuditKey;
 
   constructor(options: PostgresStoreOptions) {
+    this.auditKey = options.chainKey ?? AuditKey.PUBLIC_TEST_KEY;
     const schema = options.schema ?? 'public';
     if (!SCHEMA_NAME.test(schema)) throw new Error(`PostgresStore: schema "${schema}" must be a plain identifier (letters, digits, _)`);
     this.schema = schema;
@@ -225,7 +229,7 @@ export class PostgresStore implements Store {
       ) as unknown as pg.QueryResult<{ last_seq: number; last_hash: string | null }>[];
       const head = results[2]?.rows[0];
       if (!head) throw new Error(`PostgresStore: ${this.schema}.head is missing; was the store opened with PostgresStore.open()?`);
-      const tx: Transaction = { client, now: Date.now(), lastSeq: head.last_seq, lastHash: head.last_hash ?? GENESIS_HASH };
+      const tx: Transaction = { client, now: Date.now(), lastSeq: head.last_seq, lastHash: head.last_hash ?? GENESIS_HASH, auditKey: this.auditKey };
       if (group.length === 1) {
         inWork = true;
         outcomes.push({ ok: true, value: await group[0]!.work(tx) });
@@ -459,6 +463,27 @@ export class PostgresStore implements Store {
     return row ? { contentType: row.content_type, content: row.content, createdAt: row.created_at } : undefined;
   }
 
+  // ---------------------------------------------------------------- agency settings
+
+  async getAgencySettings(tenantId: string): Promise<{ json: string; updatedAt: number } | undefined> {
+    const rows = await this.query<{ body: string; updated_at: number }>(this.pool,
+      `SELECT body, updated_at FROM ${this.t('agency_settings')} WHERE tenant_id = $1`, [tenantId]);
+    const row = rows[0];
+    return row ? { json: row.body, updatedAt: row.updated_at } : undefined;
+  }
+
+  async putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput): Promise<void> {
+    await this.transaction(async (tx) => {
+      await this.query(tx.client,
+        `INSERT INTO ${this.t('agency_settings')} (tenant_id, body, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id) DO UPDATE SET body = EXCLUDED.body, updated_at = EXCLUDED.updated_at`,
+        [tenantId, json, tx.now]);
+      const write = new WriteStatement(this.t, tx);
+      write.appendAudit([audit]);
+      await write.run(this, tx.client);
+    });
+  }
+
   // ---------------------------------------------------------------- audit
 
   async queryAudit(query: AuditQuery): Promise<AuditEntry[]> {
@@ -481,24 +506,58 @@ export class PostgresStore implements Store {
       .filter((e) => !query.userId || e.actor.userId === query.userId).slice(0, query.limit);
   }
 
-  /** Walks the chain in id order (= append order, ids are assigned under the write lock), a page at a time. */
-  async verifyAudit(): Promise<{ ok: boolean; checked: number; firstBadId?: number }> {
-    let prev = GENESIS_HASH;
-    let checked = 0;
-    let afterId = 0;
-    for (;;) {
-      const rows = await this.query<AuditRow>(this.pool,
-        `SELECT id, at, tenant_id, entry, prev_hash, hash FROM ${this.t('audit')} WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, VERIFY_PAGE]);
-      for (const row of rows) {
-        checked++;
-        if (row.prev_hash !== prev || auditHash(prev, row.at, row.tenant_id, row.entry) !== row.hash) {
-          return { ok: false, checked, firstBadId: row.id };
+  /**
+   * Walks the chain in id order (= append order, ids are assigned under the write lock) with its
+   * index rows, through two cursors of one read-only REPEATABLE READ transaction: one snapshot,
+   * a page at a time, however long the log.
+   */
+  async verifyAudit(options: AuditVerifyOptions = {}): Promise<AuditChainReport> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(`DECLARE fs_audit NO SCROLL CURSOR FOR SELECT id, at, tenant_id, entry, prev_hash, hash FROM ${this.t('audit')} ORDER BY id`);
+      await client.query(`DECLARE fs_audit_index NO SCROLL CURSOR FOR SELECT audit_id, document_id FROM ${this.t('audit_documents')} ORDER BY audit_id`);
+      const buffer: { auditId: number; documentId: string }[] = [];
+      let taken = 0;
+      let indexDone = false;
+      const fetchIndex = async () => {
+        const rows = (await client.query<{ audit_id: number; document_id: string }>(`FETCH ${VERIFY_PAGE} FROM fs_audit_index`)).rows;
+        if (taken > VERIFY_PAGE) {
+          buffer.splice(0, taken);
+          taken = 0;
         }
-        prev = row.hash;
-        afterId = row.id;
+        for (const row of rows) buffer.push({ auditId: Number(row.audit_id), documentId: row.document_id });
+        if (rows.length < VERIFY_PAGE) indexDone = true;
+      };
+      const merge = new IndexMerge(new ChainVerifier(this.auditKey, options), () => (taken < buffer.length ? buffer[taken++] : undefined));
+      for (;;) {
+        const rows = (await client.query<AuditRow>(`FETCH ${VERIFY_PAGE} FROM fs_audit`)).rows;
+        for (const row of rows) {
+          const id = Number(row.id);
+          // Every index row of this entry must be in hand: read on until one of a later entry is.
+          while (!indexDone && (taken >= buffer.length || buffer[buffer.length - 1]!.auditId <= id)) await fetchIndex();
+          merge.row({ id, at: Number(row.at), tenantId: row.tenant_id, entry: row.entry, prevHash: row.prev_hash, hash: row.hash });
+        }
+        if (rows.length < VERIFY_PAGE) break;
       }
-      if (rows.length < VERIFY_PAGE) return { ok: true, checked };
+      while (!indexDone) await fetchIndex();
+      await client.query('COMMIT');
+      return merge.finish();
+    } catch (error) {
+      broken = await rollback(client);
+      throw error;
+    } finally {
+      client.release(broken);
     }
+  }
+
+  async auditHead(afterId: number): Promise<{ lastId: number; lastHash: string; countAfter: number } | undefined> {
+    // One statement, one snapshot: the count and the head agree.
+    const rows = await this.query<{ id: number; hash: string; after: number }>(this.pool,
+      `SELECT id, hash, (SELECT COUNT(*) FROM ${this.t('audit')} WHERE id > $1) AS after FROM ${this.t('audit')} ORDER BY id DESC LIMIT 1`, [afterId]);
+    const row = rows[0];
+    return row ? { lastId: Number(row.id), lastHash: row.hash, countAfter: Number(row.after) } : undefined;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -549,6 +608,8 @@ interface Transaction {
   lastSeq: number;
   /** The hash of the last audit entry (genesis if none). */
   lastHash: string;
+  /** The store's audit key, which chains each entry. */
+  auditKey: AuditKey;
 }
 
 /**
@@ -605,7 +666,7 @@ class WriteStatement implements WriteTransaction {
     let prev = this.tx.lastHash;
     for (const entry of entries) {
       const text = JSON.stringify(entry);
-      const hash = auditHash(prev, this.now, entry.tenantId, text);
+      const hash = this.tx.auditKey.hash(prev, this.now, entry.tenantId, text);
       this.a.tenants.push(entry.tenantId);
       this.a.entries.push(text);
       this.a.prevs.push(prev);
@@ -736,6 +797,11 @@ CREATE TABLE IF NOT EXISTS ${t('artifacts')} (
   content_type TEXT   NOT NULL,
   content      TEXT   NOT NULL,
   created_at   BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${t('agency_settings')} (
+  tenant_id  TEXT   PRIMARY KEY,
+  body       TEXT   NOT NULL,
+  updated_at BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ${t('quarantine')} (
   id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { CommitNotifier } from './commit-notifier.ts';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
-import { auditHash, GENESIS_HASH } from './audit-chain.ts';
+import { AuditKey, ChainVerifier, GENESIS_HASH, IndexMerge, type AuditChainReport, type AuditVerifyOptions } from './audit-chain.ts';
 import { checkedPlanner } from './outbox-planner.ts';
 import { quarantineJson, storableText } from './document-json.ts';
 import type { OutboxPlanner } from './types.ts';
@@ -27,6 +27,8 @@ export interface SqliteStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** Plans the outbox entries of every write (the hooks' workflows); see `Store.useOutboxPlanner`. */
   outboxPlanner?: OutboxPlanner;
+  /** The audit chain's key (the server's AUDIT_KEY); tools and tests without one get AuditKey.PUBLIC_TEST_KEY. */
+  chainKey?: AuditKey;
   /** Runs inside every group transaction just before COMMIT; throwing fails the group (tests of that path only). */
   beforeCommit?: () => void;
   /** Replaces fs.fsync of the WAL for every sync, none on the event loop (tests hold it to see that nobody is answered before it completes). */
@@ -95,6 +97,12 @@ CREATE TABLE IF NOT EXISTS artifacts (
   content      TEXT NOT NULL,
   created_at   INTEGER NOT NULL
 );
+-- One row per agency: its settings as the admin saved them (server/agencies/settings.ts).
+CREATE TABLE IF NOT EXISTS agency_settings (
+  tenant_id  TEXT PRIMARY KEY,
+  body       TEXT    NOT NULL,
+  updated_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS quarantine (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
   collection  TEXT    NOT NULL,
@@ -138,8 +146,10 @@ export class SqliteStore implements Store {
   /** Prepared statements of scoped pulls and quarantine queries, by SQL text (their shapes are few: one per access rule). */
   private readonly dynamicStmts = new Map<string, Database.Statement>();
   private planner: OutboxPlanner | undefined;
+  private readonly auditKey: AuditKey;
 
   constructor(options: SqliteStoreOptions) {
+    this.auditKey = options.chainKey ?? AuditKey.PUBLIC_TEST_KEY;
     let file = ':memory:';
     if (options.dataDir !== ':memory:') {
       mkdirSync(options.dataDir, { recursive: true });
@@ -198,6 +208,10 @@ export class SqliteStore implements Store {
       auditDocInsert: this.db.prepare('INSERT OR IGNORE INTO audit_documents (audit_id, document_id) VALUES (?, ?)'),
       auditLast: this.db.prepare<[], { hash: string }>('SELECT hash FROM audit ORDER BY id DESC LIMIT 1'),
       auditAll: this.db.prepare<[], AuditRow>('SELECT * FROM audit ORDER BY id'),
+      // By entry id for the verifier's merge: a sort in a temporary tree, no index kept for it on the write path.
+      auditIndexAll: this.db.prepare<[], { audit_id: number; document_id: string }>('SELECT audit_id, document_id FROM audit_documents ORDER BY audit_id'),
+      auditHead: this.db.prepare<[number], { id: number; hash: string; after: number }>(
+        'SELECT id, hash, (SELECT COUNT(*) FROM audit WHERE id > ?) AS after FROM audit ORDER BY id DESC LIMIT 1'),
       auditQuery: this.db.prepare<[string, number, number, number], AuditRow>(
         'SELECT * FROM audit WHERE tenant_id = ? AND at >= ? AND at <= ? ORDER BY id DESC LIMIT ?'),
       auditByDoc: this.db.prepare<[string, string, number, number, number], AuditRow>(
@@ -212,6 +226,10 @@ export class SqliteStore implements Store {
          ON CONFLICT (key) DO UPDATE SET content_type = excluded.content_type, content = excluded.content, created_at = excluded.created_at`),
       artifactGet: this.db.prepare<[string, string], { content_type: string; content: string; created_at: number }>(
         'SELECT content_type, content, created_at FROM artifacts WHERE key = ? AND tenant_id = ?'),
+      settingsGet: this.db.prepare<[string], { body: string; updated_at: number }>('SELECT body, updated_at FROM agency_settings WHERE tenant_id = ?'),
+      settingsPut: this.db.prepare(
+        `INSERT INTO agency_settings (tenant_id, body, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (tenant_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`),
       quarantineInsert: this.db.prepare(
         `INSERT INTO quarantine (collection, document_id, tenant_id, actor, reason, body, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`),
@@ -442,7 +460,7 @@ export class SqliteStore implements Store {
     let prev = this.stmts.auditLast.get()?.hash ?? GENESIS_HASH;
     for (const entry of entries) {
       const text = JSON.stringify(entry);
-      const hash = auditHash(prev, now, entry.tenantId, text);
+      const hash = this.auditKey.hash(prev, now, entry.tenantId, text);
       const { lastInsertRowid } = this.stmts.auditInsert.run(now, entry.tenantId, text, prev, hash);
       if (!index && entry.documents?.length) this.stmts.auditDocInsert.run(lastInsertRowid, '');
       else for (const doc of entry.documents ?? []) this.stmts.auditDocInsert.run(lastInsertRowid, doc.id);
@@ -467,17 +485,28 @@ export class SqliteStore implements Store {
     return entries.filter((e) => !query.userId || e.actor.userId === query.userId).slice(0, query.limit);
   }
 
-  async verifyAudit(): Promise<{ ok: boolean; checked: number; firstBadId?: number }> {
-    let prev = GENESIS_HASH;
-    let checked = 0;
-    for (const row of this.stmts.auditAll.iterate()) {
-      checked++;
-      if (row.prev_hash !== prev || auditHash(prev, row.at, row.tenant_id, row.entry) !== row.hash) {
-        return { ok: false, checked, firstBadId: row.id };
+  async verifyAudit(options: AuditVerifyOptions = {}): Promise<AuditChainReport> {
+    await this.groups.durable();
+    // Two statements open at once on one connection share its read transaction: one snapshot.
+    const index = this.stmts.auditIndexAll.iterate();
+    const merge = new IndexMerge(new ChainVerifier(this.auditKey, options), () => {
+      const next = index.next();
+      return next.done ? undefined : { auditId: next.value.audit_id, documentId: next.value.document_id };
+    });
+    try {
+      for (const row of this.stmts.auditAll.iterate()) {
+        merge.row({ id: row.id, at: row.at, tenantId: row.tenant_id, entry: row.entry, prevHash: row.prev_hash, hash: row.hash });
       }
-      prev = row.hash;
+      return merge.finish();
+    } finally {
+      index.return?.();
     }
-    return { ok: true, checked };
+  }
+
+  async auditHead(afterId: number): Promise<{ lastId: number; lastHash: string; countAfter: number } | undefined> {
+    const row = this.stmts.auditHead.get(afterId);
+    await this.groups.durable();
+    return row ? { lastId: row.id, lastHash: row.hash, countAfter: row.after } : undefined;
   }
 
   async listQuarantine(tenantId: string, limit: number): Promise<QuarantineEntry[]> {
@@ -532,6 +561,20 @@ export class SqliteStore implements Store {
     const row = this.stmts.artifactGet.get(key, tenantId);
     await this.groups.durable();
     return row ? { contentType: row.content_type, content: row.content, createdAt: row.created_at } : undefined;
+  }
+
+  async getAgencySettings(tenantId: string): Promise<{ json: string; updatedAt: number } | undefined> {
+    const row = this.stmts.settingsGet.get(tenantId);
+    await this.groups.durable();
+    return row ? { json: row.body, updatedAt: row.updated_at } : undefined;
+  }
+
+  async putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput): Promise<void> {
+    await this.groups.run(() => {
+      const now = Date.now();
+      this.stmts.settingsPut.run(tenantId, json, now);
+      this.appendAuditSync([audit], now);
+    });
   }
 
   async completeOutbox(id: number): Promise<void> {

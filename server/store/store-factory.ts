@@ -1,6 +1,7 @@
 import { SERVER_DEFAULTS } from '../config.ts';
 import { PostgresStore } from './postgres.ts';
 import { SqliteStore } from './sqlite.ts';
+import type { AuditKey } from './audit-chain.ts';
 import type { OutboxPlanner } from './types.ts';
 import type { Store } from './types.ts';
 
@@ -18,10 +19,11 @@ export interface StoreSelection {
 /**
  * Opens the configured store: embedded SQLite in `dataDir` (the default), or PostgreSQL at
  * `databaseUrl`, whose schema and tables are created when missing. Every write plans its outbox
- * entries with `outboxPlanner` (the server's workflows).
+ * entries with `outboxPlanner` (the server's workflows) and chains its audit log with `auditKey`
+ * (the server's; tools without one get AuditKey.PUBLIC_TEST_KEY).
  */
-export async function openStore(selection: StoreSelection, outboxPlanner?: OutboxPlanner): Promise<Store> {
-  const planned = outboxPlanner ? { outboxPlanner } : {};
+export async function openStore(selection: StoreSelection, outboxPlanner?: OutboxPlanner, auditKey?: AuditKey): Promise<Store> {
+  const planned = { ...(outboxPlanner ? { outboxPlanner } : {}), ...(auditKey ? { chainKey: auditKey } : {}) };
   if (selection.storeKind === 'postgres') {
     if (!selection.databaseUrl) throw new Error('STORE=postgres needs DATABASE_URL (postgres://user:password@host:5432/database)');
     return PostgresStore.open({

@@ -1,3 +1,5 @@
+import type { AuditChainReport, AuditVerifyOptions } from './audit-chain.ts';
+
 /**
  * The store contract. Replication routes and hooks talk to storage only through this, so a
  * PostgreSQL store can replace SQLite without touching them. The store knows documents,
@@ -292,11 +294,27 @@ export interface Store {
   /** Server-made artefacts (e.g. NEMSIS exports), keyed deterministically so re-making one replaces it. */
   putArtifact(key: string, tenantId: string, contentType: string, content: string): Promise<void>;
   getArtifact(key: string, tenantId: string): Promise<{ contentType: string; content: string; createdAt: number } | undefined>;
+  /**
+   * An agency's settings (server/agencies/settings.ts: its NEMSIS identity, its state submission
+   * endpoint), as the JSON the agency's admin last saved; undefined when never saved.
+   */
+  getAgencySettings(tenantId: string): Promise<{ json: string; updatedAt: number } | undefined>;
+  /** Replaces an agency's settings and appends `audit` to the audit chain, in one transaction. */
+  putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput): Promise<void>;
   /** Appends to the audit chain (writes are audited by `writeBatch` itself, in its transaction). */
   appendAudit(entries: AuditEntryInput[]): Promise<void>;
   queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
-  /** Recomputes the hash chain; reports the first entry that does not match. */
-  verifyAudit(): Promise<{ ok: boolean; checked: number; firstBadId?: number }>;
+  /**
+   * Recomputes the keyed hash chain and the per-document index from one snapshot; reports the
+   * first entry that does not match and every index row that does not match its entry. Whether
+   * the log was shortened is for the checkpoints to tell (server/audit/verify.ts).
+   */
+  verifyAudit(options?: AuditVerifyOptions): Promise<AuditChainReport>;
+  /**
+   * The chain's last entry, and how many entries come after `afterId`, from one snapshot of what
+   * is durable (what a checkpoint records). `undefined` when the log is empty.
+   */
+  auditHead(afterId: number): Promise<{ lastId: number; lastHash: string; countAfter: number } | undefined>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -166,9 +166,10 @@ export const DISPATCH_EPCR_FIELDS = ['id', 'tenantId', 'rev', 'status', 'unitId'
 
 export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = {
   incidents: {
-    phi: false,
-    // The address, the complaint and the crew's notes identify a patient once they sit on a
-    // tablet; reads are not audited as PHI (dispatch lists every call all day).
+    // The address, the complaint and the crew's notes identify a patient: every read is audited
+    // like a report's (pull, stream and the live feed write one entry per batch, so dispatch
+    // listing every call all day costs an entry per page or per second, not per call).
+    phi: true,
     sealedOnDevice: true,
     references: {
       assignedUnitId: { must: 'read', to: 'units', key: 'callSign' },

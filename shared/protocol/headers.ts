@@ -9,6 +9,9 @@ export const HEADERS = {
   rejections: 'x-fieldsync-rejections',
   /** How many notices there were when `x-fieldsync-rejections` had to be cut short. */
   rejectionsTotal: 'x-fieldsync-rejections-total',
+  /** A DPoP proof (RFC 9449): sent with `Authorization: DPoP <device credential>` (docs/protocol.md §3). */
+  dpop: 'dpop',
+  cacheControl: 'cache-control',
 } as const;
 
 export const REJECTIONS_HEADER = HEADERS.rejections;
@@ -23,5 +26,16 @@ export function bearer(token: string): string {
 /** The token of an `Authorization` header, if it is a bearer token. */
 export function bearerToken(header: string | null | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  return match ? match[1] : undefined;
+}
+
+/** `Authorization: DPoP <credential>`: how a device's push-only credential travels (RFC 9449), always with a `DPoP` proof header. */
+export function dpopAuthorization(credential: string): string {
+  return `DPoP ${credential}`;
+}
+
+/** The credential of an `Authorization` header, if it uses the DPoP scheme. */
+export function dpopCredential(header: string | null | undefined): string | undefined {
+  const match = /^DPoP\s+(\S+)$/i.exec(header ?? '');
   return match ? match[1] : undefined;
 }

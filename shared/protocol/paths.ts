@@ -11,10 +11,11 @@ export const AUTH_BASE_PATH = '/api/auth';
 export const ADMIN_BASE_PATH = '/api/admin';
 export const EPCRS_BASE_PATH = '/api/epcrs';
 export const SOCKET_BRIDGE_BASE_PATH = '/api/socket-bridge';
+export const STATE_REPORTING_BASE_PATH = '/api/state-reporting';
 /** Everything under here is the server's, never an app page (the service worker leaves it alone). */
 export const API_PREFIX = '/api/';
 
-export type HttpMethod = 'GET' | 'POST';
+export type HttpMethod = 'GET' | 'POST' | 'PUT';
 
 /** The `:name` parameters of a route pattern, e.g. `'/:collection/pull'` → `'collection'`. */
 export type ParamsOf<Route extends string> =
@@ -48,6 +49,8 @@ export const AUTH = {
   refresh: endpoint('POST', AUTH_BASE_PATH, '/refresh'),
   logout: endpoint('POST', AUTH_BASE_PATH, '/logout'),
   me: endpoint('GET', AUTH_BASE_PATH, '/me'),
+  /** The push-only, key-bound credential a device's service worker delivers its queue with (docs/protocol.md §3). */
+  deviceCredential: endpoint('POST', AUTH_BASE_PATH, '/device-credential'),
 } as const;
 
 /** Administration (docs/protocol.md §19). */
@@ -63,6 +66,21 @@ export const ADMIN = {
   deadLetters: endpoint('GET', ADMIN_BASE_PATH, '/dead-letters'),
   retryDeadLetter: endpoint('POST', ADMIN_BASE_PATH, '/dead-letters/:id/retry'),
   quarantine: endpoint('GET', ADMIN_BASE_PATH, '/quarantine'),
+  /** The agency's settings: its NEMSIS identity and state submission endpoint (docs/protocol.md §19). */
+  agency: endpoint('GET', ADMIN_BASE_PATH, '/agency'),
+  putAgency: endpoint('PUT', ADMIN_BASE_PATH, '/agency'),
+} as const;
+
+/** What an agency sends its state: the DEMDataSet, batches of EMSDataSet exports, submissions (docs/protocol.md §24). */
+export const STATE_REPORTING = {
+  /** The agency's NEMSIS DEMDataSet (agency, contacts, configuration, personnel, vehicles, facilities). */
+  demDataSet: endpoint('GET', STATE_REPORTING_BASE_PATH, '/dem.xml'),
+  /** The locked reports of a period as one EMSDataSet file (`?from=&to=`). */
+  emsBatch: endpoint('GET', STATE_REPORTING_BASE_PATH, '/ems.xml'),
+  /** Submit the locked reports of a period to the state's NEMSIS web service. */
+  submit: endpoint('POST', STATE_REPORTING_BASE_PATH, '/submissions'),
+  /** The submission status of the locked reports of a period. */
+  submissions: endpoint('GET', STATE_REPORTING_BASE_PATH, '/submissions'),
 } as const;
 
 /** The NEMSIS export of a finalized report (docs/protocol.md §20). */

@@ -1,11 +1,13 @@
-import { addedOptionalFields, type MigrationStrategies } from './migrations.ts';
+import { addedOptionalFields, encryptedMoreOnDevice, type MigrationStrategies } from './migrations.ts';
 import { addressProperty, baseProperties, conflictHistoryProperty, refId, shortText } from './common.ts';
 
 export const billingRecordSchema = {
   title: 'billing_records',
   description: 'What billing needs from one transport: service level, HCPCS codes, loaded miles, modifier.',
-  version: 1,
+  version: 2,
   primaryKey: 'id',
+  /** Stored AES-encrypted on devices (client/sync/database.ts): where the patient went, who pays, the diagnoses. */
+  encrypted: ['pickupZip', 'dropoffAddress', 'payer', 'icd10', 'conflicts'],
   type: 'object',
   additionalProperties: false,
   required: ['id', 'tenantId', 'rev', 'epcrId', 'status'],
@@ -32,7 +34,9 @@ export const billingRecordSchema = {
 /**
  * Version history (migrations.ts): 0: the first release.
  * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts). Only optional fields were added.
+ * 2: pickupZip, dropoffAddress, payer, icd10 and conflicts stored encrypted on devices (issue 17). The document is unchanged.
  */
 export const billingRecordMigrationStrategies = {
   1: addedOptionalFields,
+  2: encryptedMoreOnDevice,
 } as const satisfies MigrationStrategies;

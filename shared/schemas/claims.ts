@@ -1,11 +1,13 @@
-import { addedOptionalFields, type MigrationStrategies } from './migrations.ts';
+import { addedOptionalFields, encryptedMoreOnDevice, type MigrationStrategies } from './migrations.ts';
 import { baseProperties, conflictHistoryProperty, dateTimeProperty, refId, shortText } from './common.ts';
 
 export const claimSchema = {
   title: 'claims',
   description: 'An 837P-shaped ambulance claim for one billing record (original, replacement or void).',
-  version: 1,
+  version: 2,
   primaryKey: 'id',
+  /** Stored AES-encrypted on devices (client/sync/database.ts): the billed services and what the payer answered. */
+  encrypted: ['lines', 'payerResponse', 'conflicts'],
   type: 'object',
   additionalProperties: false,
   required: ['id', 'tenantId', 'rev', 'billingRecordId', 'epcrId', 'status', 'frequencyCode'],
@@ -41,7 +43,9 @@ export const claimSchema = {
 /**
  * Version history (migrations.ts): 0: the first release.
  * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts). Only optional fields were added.
+ * 2: lines, payerResponse and conflicts stored encrypted on devices (issue 17). The document is unchanged.
  */
 export const claimMigrationStrategies = {
   1: addedOptionalFields,
+  2: encryptedMoreOnDevice,
 } as const satisfies MigrationStrategies;

@@ -1,4 +1,4 @@
-import { addedOptionalFields, type MigrationStrategies } from './migrations.ts';
+import { addedOptionalFields, encryptedMoreOnDevice, type MigrationStrategies } from './migrations.ts';
 import {
   addressProperty, baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty,
   lastEditProperty, longText, refId, shortText,
@@ -34,7 +34,7 @@ const timesProperty = {
 export const epcrSchema = {
   title: 'epcrs',
   description: 'Electronic patient care report, sectioned like NEMSIS 3.5 (one PatientCareReport).',
-  version: 2,
+  version: 3,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -44,9 +44,11 @@ export const epcrSchema = {
    * whole top-level sections, so nothing inside them can be indexed or queried; apps select
    * reports by id, unitId, incidentId, status and lockedAt only. `conflicts` holds copies of
    * merged-away values of these sections (lostValueJson/keptValueJson), so it is encrypted too.
-   * The server never sees this list (wire-schema.ts strips it).
+   * `dispatch` holds the complaint as the caller reported it. The server never sees this list
+   * (wire-schema.ts strips it). Which fields of a sealed collection stay in clear on a device is
+   * checked by test/shared/access/device-encryption.test.ts.
    */
-  encrypted: ['patient', 'situation', 'history', 'vitals', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'conflicts'],
+  encrypted: ['patient', 'situation', 'history', 'vitals', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'conflicts'],
   properties: {
     ...baseProperties,
     status: { type: 'string', enum: ['draft', 'finalized'] },
@@ -271,8 +273,10 @@ export const epcrSchema = {
  * 2: a person's own words beside the vocabulary codes (medicationText, procedureText, history.*Text; issue 16, codes
  *    from the standard). Only optional fields were added: words an earlier build stored where a code belongs stay where they
  *    are, and finalize names them at their field (shared/epcr/coded-fields.ts) for the crew to move.
+ * 3: `dispatch` (the dispatch complaint) and `addendumReason` stored encrypted on devices (issue 17). The document is unchanged.
  */
 export const epcrMigrationStrategies = {
   1: addedOptionalFields,
   2: addedOptionalFields,
+  3: encryptedMoreOnDevice,
 } as const satisfies MigrationStrategies;

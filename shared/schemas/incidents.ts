@@ -1,4 +1,4 @@
-import { addedOptionalFields, type MigrationStrategies } from './migrations.ts';
+import { addedOptionalFields, encryptedMoreOnDevice, type MigrationStrategies } from './migrations.ts';
 import { addressProperty, baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty, refId, shortText } from './common.ts';
 
 /** CAD status stamps kept as a timeline; the keys are the ePCR's `times` keys (NEMSIS eTimes). */
@@ -40,8 +40,14 @@ export function progressBefore(status: string): readonly (typeof INCIDENT_PROGRE
 export const incidentSchema = {
   title: 'incidents',
   description: 'A CAD incident (call for service) and its timeline.',
-  version: 1,
+  version: 2,
   primaryKey: 'id',
+  /**
+   * Stored AES-encrypted on devices (client/sync/database.ts), as the ePCR's PHI: where the
+   * patient is, what the caller said, what dispatch and the crew wrote, and the copies of merged-
+   * away values. Apps select incidents by status, assignedUnitId and incidentNumber only.
+   */
+  encrypted: ['complaint', 'address', 'location', 'notes', 'closeReason', 'conflicts'],
   type: 'object',
   additionalProperties: false,
   required: ['id', 'tenantId', 'rev', 'incidentNumber', 'status'],
@@ -72,7 +78,9 @@ export const incidentSchema = {
 /**
  * Version history (migrations.ts): 0: the first release.
  * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts); closedAt, closeReason, closedBy (the incident lifecycle). Only optional fields were added.
+ * 2: complaint, address, location, notes, closeReason and conflicts stored encrypted on devices (issue 17). The document is unchanged.
  */
 export const incidentMigrationStrategies = {
   1: addedOptionalFields,
+  2: encryptedMoreOnDevice,
 } as const satisfies MigrationStrategies;

@@ -30,6 +30,13 @@ export type MigrationStrategies = Readonly<Record<number, MigrationStrategy>>;
  */
 export const addedOptionalFields: MigrationStrategy = (doc) => doc;
 
+/**
+ * For a version that only changed which fields a device stores encrypted (`encrypted`): the
+ * document is the same; RxDB's migration reads it with the previous version's list and stores it
+ * with the new one (issue #17: every PHI field encrypted on the device).
+ */
+export const encryptedMoreOnDevice: MigrationStrategy = (doc) => doc;
+
 /** `doc`, written at `fromVersion`, as a document of the newest version (`strategies` must cover every step). */
 export function migrateDocument(collection: string, strategies: MigrationStrategies, fromVersion: number, toVersion: number, doc: JsonDocument): JsonDocument {
   let current = doc;

@@ -1,11 +1,13 @@
+import { dpopProof } from '../../shared/crypto/dpop-proof.ts';
 import { looksSealed } from '../../shared/crypto/envelope.ts';
 import { merge } from '../../shared/merge/index.ts';
 import { isCollectionName } from '../../shared/schemas/index.ts';
 import {
-  ApiClient, apiErrorOf, CONFLICTS_MERGE, HEADERS, JSON_CONTENT_TYPE, NoticeCode, REJECTIONS_HEADER, SYNC, SYNC_QUERY, type ErrorDetail, type RejectionNotice,
+  ApiClient, apiErrorOf, CONFLICTS_MERGE, dpopAuthorization, ErrorCode, HEADERS, JSON_CONTENT_TYPE, NoticeCode, REJECTIONS_HEADER, SYNC, SYNC_QUERY,
+  type ErrorDetail, type RejectionNotice,
 } from '../../shared/protocol/index.ts';
 import {
-  getSession, LANE_ORDER, readBatch, rejectRows, rowKeyOf, settleRows, updateStatus,
+  getSession, LANE_ORDER, readBatch, rejectRows, rowKeyOf, setSession, settleRows, updateStatus,
   type Batch, type JsonDoc, type Lane, type OutboxDb, type OutboxSession, type QueuedRow,
 } from '../../client/queue/index.ts';
 import { BATCH_SIZE, COMPRESS_ABOVE_BYTES } from './batching.ts';
@@ -13,8 +15,6 @@ import { BATCH_SIZE, COMPRESS_ABOVE_BYTES } from './batching.ts';
 export interface DeliveryOptions {
   db: OutboxDb;
   fetch?: typeof fetch;
-  /** Gets a fresh access token when the server says the current one expired; undefined = signed out. */
-  refreshSession?: (session: OutboxSession) => Promise<OutboxSession | undefined>;
   now?: () => number;
   /** Stops after this many requests (a service worker must not run forever in one wake-up). */
   maxRequests?: number;
@@ -60,8 +60,10 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
   const now = options.now ?? (() => Date.now());
   const result: DeliveryResult = { delivered: 0, merged: 0, rejected: 0, requests: 0, bytesSent: 0 };
   const stored = await getSession(db);
-  if (!stored) return stop(result, 'auth', 'not signed in on this device yet');
+  if (!stored || (!stored.credential && !stored.token)) return stop(result, 'auth', 'not signed in on this device yet');
   let session: OutboxSession = stored;
+  // One clock correction per run: a proof refused for its time is made again with the server's.
+  let clockCorrected = false;
   const batchCap = new Map<Lane, number>();
   // Sealed rows the server answered with a conflict: they wait for the next run, not resent in a loop.
   const held = new Set<string>();
@@ -94,9 +96,12 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
       result.requests++;
       result.bytesSent += size;
       const api = new ApiClient({ serverUrl: session.serverUrl, ...(options.fetch ? { fetch: options.fetch } : {}) });
+      const query = { [SYNC_QUERY.schemaVersion]: schemaVersion, [SYNC_QUERY.conflicts]: CONFLICTS_MERGE };
       response = await api.send(SYNC.push, {
-        params: { collection }, query: { [SYNC_QUERY.schemaVersion]: schemaVersion, [SYNC_QUERY.conflicts]: CONFLICTS_MERGE },
-        token: session.token, headers, body: payload, signal: abort.signal,
+        params: { collection }, query,
+        token: session.credential ? false : session.token,
+        headers: session.credential ? { ...headers, ...await credentialHeaders(session, api.url(SYNC.push, { collection }, query), now()) } : headers,
+        body: payload, signal: abort.signal,
       });
       answer = await response.text();
     } catch (error) {
@@ -133,15 +138,19 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
     const error = apiErrorOf(response.status, answer);
     switch (response.status) {
       case 401: {
-        const refreshed: OutboxSession | undefined = options.refreshSession
-          ? await options.refreshSession(session).catch(() => undefined)
-          : undefined;
-        if (!refreshed) {
-          await updateStatus(db, { signedOut: true });
-          return fail(db, result, 'auth', 'signed out: sign in again to send the changes waiting on this device');
+        // A proof refused for its time (a tablet's clock off by minutes): proofs carry the
+        // server's time from now on, learned from this answer's Date. Once per run.
+        const serverDate = Date.parse(response.headers.get('date') ?? '');
+        if (session.credential && error.code === ErrorCode.BAD_DPOP_PROOF && !clockCorrected && Number.isFinite(serverDate)) {
+          clockCorrected = true;
+          session = { ...session, clockOffsetMs: serverDate - now() };
+          await setSession(db, session);
+          continue;
         }
-        session = refreshed;
-        continue;
+        // The credential can not be renewed here (that needs the user's unlock): the page gets a
+        // new one at the next unlock online; until then the changes wait, sealed.
+        await updateStatus(db, { signedOut: true });
+        return fail(db, result, 'auth', 'signed out: open the app and unlock it (or sign in again) to send the changes waiting on this device');
       }
       case 413:
         if (rows.length > 1) {
@@ -161,6 +170,16 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
         return fail(db, result, 'server', `the server could not take the changes (${response.status}: ${error.message})`);
     }
   }
+}
+
+/** `Authorization: DPoP <credential>` and a proof made for this very call (RFC 9449; docs/protocol.md §3). */
+async function credentialHeaders(session: OutboxSession, url: string, nowMs: number): Promise<Record<string, string>> {
+  const credential = session.credential!;
+  const iat = Math.floor((nowMs + (session.clockOffsetMs ?? 0)) / 1000);
+  return {
+    [HEADERS.authorization]: dpopAuthorization(credential.token),
+    [HEADERS.dpop]: await dpopProof({ keys: credential.keys, method: SYNC.push.method, url, credential: credential.token, iat }),
+  };
 }
 
 /** The most urgent lane's next batch (client/queue/head.ts), at most its batch size (halved after a 413). */

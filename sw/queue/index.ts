@@ -7,4 +7,3 @@ export { deliverOutbox, type DeliveryOptions, type DeliveryResult } from './deli
 export { retryDelayMs } from './queue-status.ts';
 export { OutboundQueue, type OutboundQueueOptions } from './outbound-queue.ts';
 export { installOutboundQueue } from './sw-runtime.ts';
-export { refreshQueueSession, type QueueRefreshOptions } from './session-refresh.ts';

@@ -2,9 +2,8 @@
 import type { DeliveryResult } from './delivery.ts';
 import { OutboundQueue } from './outbound-queue.ts';
 import {
-  enqueueRows, setSession, STATUS_CHANNEL, SYNC_TAG, type OutboxDb, type OutboxMessage, type OutboxSession,
+  enqueueRows, setSession, STATUS_CHANNEL, SYNC_TAG, type OutboxDb, type OutboxMessage,
 } from '../../client/queue/index.ts';
-import { refreshQueueSession } from './session-refresh.ts';
 
 /**
  * How long one `sync` (or `periodicsync`) event may keep trying when it cannot hand over to a
@@ -60,7 +59,6 @@ export function installOutboundQueue(scope: ServiceWorkerGlobalScope, options: O
   };
   const queue: OutboundQueue = new OutboundQueue({
     ...(options.db ? { db: options.db } : {}),
-    refreshSession: async (session: OutboxSession) => refreshQueueSession(await queue.database(), session),
     // Inside a sync event the event itself registers again when it ends (see holdSyncEvent).
     requestWakeUp: async () => {
       if (syncEvents === 0) await registerSync();

@@ -174,7 +174,7 @@ describe('a device database from the previous build, after the app update', () =
     await server.app.auth.createUser(TENANT, { username: 'medic-upgrade', password: PASSWORD, role: 'crew', unitId: UNIT });
     const medic = await signIn(server, TENANT, 'medic-upgrade', 'tablet-sealed-upgrade');
     const outbox = await openOutboxDb(`outbox-upgrade-sealed-${Date.now()}`);
-    await setSession(outbox, { serverUrl: server.url, token: medic.accessToken, refreshToken: medic.refreshToken, deviceId: medic.deviceId });
+    await setSession(outbox, { serverUrl: server.url, token: medic.accessToken, deviceId: medic.deviceId });
     const protection = await sealedWith(medic);
     const doc = { id: randomUUID(), tenantId: TENANT, rev: rev(1), status: 'draft', unitId: UNIT, patient: { lastName: 'Ferreira-Lindqvist' }, _deleted: false };
     const sealed = await protectRows('epcrs', [{ newDocumentState: doc }], protection);

@@ -65,8 +65,11 @@ describe('signing in again after the session ended (browser)', () => {
     await other.locator('[data-testid="incident-row"][data-incident="R-0001"]').waitFor({ timeout: 20_000 });
 
     // The server ends the session (as when its refresh token ran out or was revoked): every token of it is refused.
-    const refreshToken = await page.evaluate(() => (JSON.parse(localStorage.getItem('fieldsync.session') ?? '{}') as { refreshToken?: string }).refreshToken ?? '');
-    expect(await server.server!.app.auth.logoutWithRefreshToken(refreshToken)).toBe(true);
+    // (The device keeps its tokens sealed, issue 17: the session is found by its sign-in in the audit log.)
+    const signIn = (await server.server!.app.store.queryAudit({ tenantId: TENANT, limit: 100 }))
+      .find((entry) => entry.action === 'login' && entry.actor.kind === 'device' && entry.actor.deviceId === 'console-7');
+    const sessionId = String(signIn?.details?.['sessionId'] ?? '');
+    expect(await server.server!.app.auth.logout(sessionId, { tenantId: TENANT, role: 'dispatcher', deviceId: 'console-7', userId: signIn!.actor.userId! })).toBe(true);
     // The server closes the session's live stream: the console says why at once, before anything fails to send.
     await expect.poll(() => pill(page).getAttribute('data-state'), { timeout: 20_000 }).toBe('signed-out');
 

@@ -37,7 +37,12 @@ describe('a refreshed sign-in after a browser restart (browser)', () => {
   });
 
   const pill = (page: Page) => page.locator('[data-testid="connectivity"]');
-  const refreshTokenOf = (page: Page) => page.evaluate(() => (JSON.parse(localStorage.getItem('fieldsync.session') ?? '{}') as { refreshToken?: string }).refreshToken ?? '');
+  /** The stored session's tokens, as the device keeps them: sealed (issue 17), so a refresh shows as new ciphertext. */
+  const refreshTokenOf = (page: Page) => page.evaluate(() => {
+    const stored = JSON.parse(localStorage.getItem('fieldsync.session') ?? '{}') as { refreshToken?: string; sealed?: { ct?: string } };
+    if (stored.refreshToken) throw new Error('the refresh token is stored in clear');
+    return stored.sealed?.ct ?? '';
+  });
   const incidentNumbers = async () => (await server.docs<Incident>('incidents')).map((i) => i.incidentNumber);
 
   async function createIncident(page: Page, incidentNumber: string): Promise<void> {

@@ -65,3 +65,12 @@ describe('configuration defaults live in one place (server/config.ts SERVER_DEFA
     expect(offenders).toEqual([]);
   });
 });
+
+describe('connection limits are checked together at start-up', () => {
+  it('a header timeout longer than the request timeout stops start-up with a message naming both', () => {
+    expect(() => readConfig({ HEADERS_TIMEOUT_MS: '70000' })).toThrow(/HEADERS_TIMEOUT_MS \(70000\) must not be longer than REQUEST_TIMEOUT_MS \(60000\)/);
+    expect(() => resolveServerConfig({ requestTimeoutMs: 1000, headersTimeoutMs: 2000 })).toThrow(/HEADERS_TIMEOUT_MS/);
+    expect(readConfig({ REQUEST_TIMEOUT_MS: '120000', HEADERS_TIMEOUT_MS: '70000' })).toMatchObject({ requestTimeoutMs: 120_000, headersTimeoutMs: 70_000 });
+    expect(() => readConfig({ MAX_CONNECTIONS: '0' })).toThrow(/MAX_CONNECTIONS must be between 1/);
+  });
+});

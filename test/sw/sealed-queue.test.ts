@@ -14,7 +14,8 @@ import { nextRevision } from '../../shared/revision.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { schemaVersionOf } from '../../shared/schemas/index.ts';
 import { enqueueRows, openOutboxDb, setSession, summarizeQueue, type OutboxDb, type OutboxSession, type PushRowInput } from '../../client/queue/index.ts';
-import { deliverOutbox, refreshQueueSession } from '../../sw/queue/index.ts';
+import { deliverOutbox } from '../../sw/queue/index.ts';
+import { issueDeviceCredential } from '../../client/session/device-credential.ts';
 import { createDevice, eventually } from '../helpers/device.ts';
 import { newEpcr, newGpsPoint } from '../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -41,7 +42,7 @@ const signInAs = (username: string, deviceId: string, tenantId = A): Promise<Sig
 
 async function queueFor(who: SignedIn): Promise<OutboxDb> {
   const db = await openOutboxDb(`sealed-queue-${++dbCount}`);
-  await setSession(db, { serverUrl: server.url, token: who.accessToken, refreshToken: who.refreshToken, deviceId: who.deviceId });
+  await setSession(db, { serverUrl: server.url, token: who.accessToken, deviceId: who.deviceId });
   return db;
 }
 
@@ -216,7 +217,7 @@ describe('patient data in the service worker queue', () => {
     await server.app.auth.setDeviceRevoked(A, 'tab-seal-5', false, admin);
     const after = await signInAs('medic-a', 'tab-seal-5');
     expect(after.transportKey.kid).not.toBe(before.transportKey.kid);
-    await setSession(outbox, { serverUrl: server.url, token: after.accessToken, refreshToken: after.refreshToken, deviceId: after.deviceId });
+    await setSession(outbox, { serverUrl: server.url, token: after.accessToken, deviceId: after.deviceId });
 
     const cases = [
       { key: unknown, code: 'KEY_UNKNOWN', reason: /never issued/ },
@@ -254,7 +255,7 @@ describe('patient data in the service worker queue', () => {
     const theirs = epcr({ patient: { lastName: LAST } });
     await enqueueSealed(outbox, await sealedWith(first), first.userId, [{ newDocumentState: theirs }]);
     const second = await signInAs('medic-b', 'tab-shared');
-    await setSession(outbox, { serverUrl: server.url, token: second.accessToken, refreshToken: second.refreshToken, deviceId: second.deviceId });
+    await setSession(outbox, { serverUrl: server.url, token: second.accessToken, deviceId: second.deviceId });
     const mine = epcr({ narrative: { text: 'medic-b was here' } });
     await enqueueSealed(outbox, await sealedWith(second), second.userId, [{ newDocumentState: mine }]);
 
@@ -316,29 +317,47 @@ describe('patient data in the service worker queue', () => {
   });
 });
 
-describe('the service worker refreshing its token', () => {
-  it('goes on with tokens a page rotated meanwhile instead of presenting the spent refresh token (which would end every session of the device)', async () => {
-    const medic = await signInAs('medic-a', 'tab-refresh');
-    const outbox = await queueFor(medic);
-    const delivering: OutboxSession = { serverUrl: server.url, token: medic.accessToken, refreshToken: medic.refreshToken, deviceId: medic.deviceId };
-    // A page refreshes (rotating the refresh token) and stores the new session in the queue, as client/session/session.ts does.
-    const rotated = await fetch(`${server.url}/api/auth/refresh`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken: medic.refreshToken, deviceId: medic.deviceId }),
-    });
-    expect(rotated.status).toBe(200);
-    const pair = await rotated.json() as { accessToken: string; refreshToken: string };
-    await setSession(outbox, { ...delivering, token: pair.accessToken, refreshToken: pair.refreshToken });
+describe('delivering with the push-only device credential (DPoP)', () => {
+  /** The credential an unlocked page asks for (client/session/device-credential.ts), for `who`. */
+  async function credentialOf(who: SignedIn) {
+    return issueDeviceCredential({ kind: 'password', accessToken: who.accessToken, user: { tenantId: A, role: 'crew', userId: who.userId, deviceId: who.deviceId, unitId: 'M1' } }, server.url);
+  }
 
-    // The delivery that began with the old tokens now needs a refresh.
-    const refreshed = await refreshQueueSession(outbox, delivering);
-    expect(refreshed?.refreshToken).toBe(pair.refreshToken);
-    const me = await fetch(`${server.url}/api/auth/me`, { headers: { authorization: `Bearer ${pair.accessToken}` } });
-    expect(me.status, 'the device\'s sessions are still valid').toBe(200);
+  it('delivers sealed reports with no access token in the queue; a device clock 20 minutes off is corrected from the server\'s Date', async () => {
+    const medic = await signInAs('medic-a', 'tab-dpop-1');
+    const outbox = await openOutboxDb(`sealed-queue-${++dbCount}`);
+    const credential = await credentialOf(medic);
+    expect(credential.keys.privateKey.extractable).toBe(false);
+    await setSession(outbox, { serverUrl: server.url, deviceId: medic.deviceId, credential });
+    const report = epcr({ patient: { lastName: LAST } } as Partial<Epcr>);
+    await enqueueSealed(outbox, await sealedWith(medic), medic.userId, [{ newDocumentState: report }]);
+    const statuses: number[] = [];
+    const skewed = () => Date.now() - 20 * 60_000;
+    const result = await deliverOutbox({ db: outbox, fetch: recordingFetch(statuses), now: skewed });
+    expect(result).toMatchObject({ delivered: 1, rejected: 0 });
+    expect(result.stoppedBy).toBeUndefined();
+    expect(statuses).toEqual([401, 200]);
+    expect((await serverEpcr(report.id))?.patient?.lastName).toBe(LAST);
+    const stored = await outbox.get('meta', 'session') as OutboxSession;
+    expect(stored.clockOffsetMs).toBeGreaterThan(19 * 60_000);
+    expect(JSON.stringify(stored)).not.toContain(medic.accessToken);
+    // The next run makes its proof with the corrected time at once.
+    await enqueueSealed(outbox, await sealedWith(medic), medic.userId, [{ newDocumentState: epcr({}, report) }]);
+    statuses.length = 0;
+    expect(await deliverOutbox({ db: outbox, fetch: recordingFetch(statuses), now: skewed })).toMatchObject({ delivered: 1 });
+    expect(statuses).toEqual([200]);
+    outbox.close();
+  });
 
-    // With nothing newer stored, it refreshes itself, and stores the result for the pages.
-    const own = await refreshQueueSession(outbox, refreshed!);
-    expect(own?.refreshToken).not.toBe(pair.refreshToken);
-    expect((await outbox.get('meta', 'session')) as OutboxSession).toEqual(own);
+  it('stops, signed out, when the device is revoked: the changes wait, nothing is dropped', async () => {
+    const medic = await signInAs('medic-b', 'tab-dpop-2');
+    const outbox = await openOutboxDb(`sealed-queue-${++dbCount}`);
+    await setSession(outbox, { serverUrl: server.url, deviceId: medic.deviceId, credential: await credentialOf(medic) });
+    await server.app.auth.setDeviceRevoked(A, 'tab-dpop-2', true, { tenantId: A, role: 'admin', deviceId: 'console', userId: 'admin-1' });
+    await enqueueSealed(outbox, await sealedWith(medic), medic.userId, [{ newDocumentState: epcr() }]);
+    const result = await deliverOutbox({ db: outbox });
+    expect(result).toMatchObject({ delivered: 0, stoppedBy: 'auth' });
+    expect((await summarizeQueue(outbox)).total).toBe(1);
     outbox.close();
   });
 });

@@ -37,7 +37,7 @@ const signInAs = (username: string, deviceId: string): Promise<SignedIn> => sign
 
 /** The session the service worker delivers with: whoever signed in last on the tablet. */
 const signedInOn = (db: OutboxDb, who: SignedIn) =>
-  setSession(db, { serverUrl: server.url, token: who.accessToken, refreshToken: who.refreshToken, deviceId: who.deviceId });
+  setSession(db, { serverUrl: server.url, token: who.accessToken, deviceId: who.deviceId });
 
 /** A device write: every write gets its own revision tag, as DocumentWriter does. */
 function epcr(extra: Partial<Epcr> = {}, prev?: Epcr): Epcr {

@@ -6,9 +6,10 @@ import '../../ui/styles.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { registerServiceWorker } from '../../ui/runtime.ts';
-import { dropKey, lockOtherTabs } from '../../session/lock.ts';
+import { dropKey, keyFromOpenTabs, lockOtherTabs } from '../../session/lock.ts';
 import {
-  databaseNameFor, devSession, getAccessToken, homeFor, loadSession, logout, restoreSession, saveSession, SessionError, signInRefusal,
+  databaseNameFor, devSession, getAccessToken, hasSessionTokens, homeFor, loadSession, logout, openSession, restoreSession, saveSession, SessionError,
+  signInRefusal,
 } from '../../session/session.ts';
 import type { Session } from '../../session/identity.ts';
 import { PasswordSignIn, Reauthenticate } from '../../ui/sign-in.tsx';
@@ -36,6 +37,14 @@ function useSessionCheck(session: Session): { expired?: string } {
     if (!navigator.onLine) return;
     let stopped = false;
     void (async () => {
+      if (!hasSessionTokens()) {
+        // The tokens are sealed under the unlock (issue 17): an unlocked app tab of this user lends
+        // the key; with none open there is nothing to ask the server with.
+        const dbName = databaseNameFor(session.user);
+        const key = session.kind === 'password' ? await keyFromOpenTabs(dbName) : undefined;
+        if (!key || stopped) return;
+        await openSession(key, dbName);
+      }
       const refusal = await signInRefusal(await getAccessToken());
       if (refusal !== undefined && !stopped) setState({ expired: refusal });
     })().catch(() => undefined);

@@ -11,14 +11,17 @@
  * first export, writes the amended record rather than an outdated one.
  */
 import type { Epcr } from '../../../shared/schemas/index.ts';
-import { buildEmsDataSetXml, type NemsisAgency } from '../../nemsis/emsdataset.ts';
+import type { AgencyLookup } from '../../agencies/directory.ts';
+import { buildEmsDataSetXml } from '../../nemsis/emsdataset.ts';
+import { ADMIN, patternOf } from '../../../shared/protocol/index.ts';
 import { validateEmsDataSetXsd } from '../../nemsis/validate.ts';
 import type { EffectContext, Workflow } from '../types.ts';
 import { amendedReport } from './amended-report.ts';
 import { becameLocked, read, type KeyedLock } from './support.ts';
 
 export interface NemsisExportDeps {
-  agency: NemsisAgency;
+  /** The agency's NEMSIS identity, from its settings (server/agencies). */
+  agencyOf: AgencyLookup;
   /** Directory with EMSDataSet_v3.xsd and its includes; without it the export is not validated. */
   xsdDir?: string;
   /** Serialises the exports of one report, so two addenda locked at once both end up in it. */
@@ -57,7 +60,11 @@ async function exportReport(ctx: EffectContext, deps: NemsisExportDeps, epcrId: 
     }
     const addenda = await lockedAddenda(ctx, epcrId, ids);
     const report = amendedReport(original as Epcr, addenda);
-    const xml = buildEmsDataSetXml(report, deps.agency);
+    const agency = await deps.agencyOf(ctx.tenantId);
+    if (!agency) {
+      throw new Error(`NEMSIS export of ePCR ${epcrId} waits for the agency's NEMSIS identity: an admin sets it with PUT ${patternOf(ADMIN.putAgency)}, then retries this dead letter.`);
+    }
+    const xml = buildEmsDataSetXml(report, agency);
     if (deps.xsdDir) {
       const result = await validateEmsDataSetXsd(xml, { xsdDir: deps.xsdDir });
       if (!result.valid) {

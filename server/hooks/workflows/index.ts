@@ -5,7 +5,8 @@
  */
 import type { Integrations } from '../../integrations/types.ts';
 import { checkEpcrExport } from '../epcr-export-check.ts';
-import type { NemsisAgency } from '../../nemsis/emsdataset.ts';
+import type { AgencyLookup } from '../../agencies/directory.ts';
+import { ADMIN, patternOf } from '../../../shared/protocol/index.ts';
 import type { Workflow } from '../types.ts';
 import { epcrAddendumWorkflow } from './epcr-addendum.ts';
 import { epcrBillingWorkflow } from './epcr-billing.ts';
@@ -15,6 +16,7 @@ import { epcrFinalizedWorkflow, type EpcrFinalizedDeps } from './epcr-finalized.
 import { epcrHospitalNoticeWorkflow } from './epcr-hospital-notice.ts';
 import { epcrHospitalPrealertWorkflow } from './epcr-hospital-prealert.ts';
 import { epcrAmendedExportWorkflow, epcrNemsisExportWorkflow } from './epcr-nemsis-export.ts';
+import { epcrStateSubmissionWorkflow } from './epcr-state-submission.ts';
 import { incidentCancelledWorkflow } from './incident-cancelled.ts';
 import { incidentCreatedWorkflow } from './incident-created.ts';
 import { incidentTimelineWorkflow } from './incident-timeline.ts';
@@ -32,8 +34,11 @@ export interface DefaultWorkflowDeps {
   /** Create and submit the claim as soon as a transport report is locked. */
   autoClaimAfterFinalize: boolean;
   nemsis: {
-    /** dAgency.01 state ID, .02 agency number, .04 state (ANSI code or USPS abbreviation). */
-    agency: NemsisAgency;
+    /**
+     * The agency's NEMSIS identity (dAgency.01 state ID, .02 agency number, .04 state), from its
+     * settings (server/agencies); undefined while its admin has not set them.
+     */
+    agencyOf: AgencyLookup;
     /**
      * The NEMSIS directory (NEMSIS_DIR): EMSDataSet_v3.xsd with its includes and schematron/.
      * When present a report locks only when its export passes the XSD and the national
@@ -48,7 +53,7 @@ export interface DefaultWorkflowDeps {
 export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
   const locks = new KeyedLock();
   const claims = { integrations: deps.integrations, locks };
-  const nemsis = { agency: deps.nemsis.agency, ...(deps.nemsis.xsdDir ? { xsdDir: deps.nemsis.xsdDir } : {}), locks };
+  const nemsis = { agencyOf: deps.nemsis.agencyOf, ...(deps.nemsis.xsdDir ? { xsdDir: deps.nemsis.xsdDir } : {}), locks };
   return [
     incidentCreatedWorkflow(),
     incidentTimelineWorkflow(),
@@ -61,6 +66,7 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     epcrClaimWorkflow({ ...claims, autoClaimAfterFinalize: deps.autoClaimAfterFinalize }),
     epcrNemsisExportWorkflow(nemsis),
     epcrAmendedExportWorkflow(nemsis),
+    epcrStateSubmissionWorkflow({ integrations: deps.integrations }),
     epcrHospitalPrealertWorkflow({ integrations: deps.integrations }),
     epcrHospitalNoticeWorkflow({ integrations: deps.integrations }),
     epcrCadNoticeWorkflow({ integrations: deps.integrations }),
@@ -73,10 +79,22 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
 
 /** The finalize workflow's export check, when the NEMSIS files are configured. */
 export function finalizeChecks(nemsis: DefaultWorkflowDeps['nemsis']): EpcrFinalizedDeps {
-  const { xsdDir, schematronCacheDir, agency } = nemsis;
+  const { xsdDir, schematronCacheDir, agencyOf } = nemsis;
   if (!xsdDir) return {};
-  return { exportCheck: (report) => checkEpcrExport(report, { agency, nemsisDir: xsdDir, ...(schematronCacheDir ? { schematronCacheDir } : {}) }) };
+  return {
+    exportCheck: async (report) => {
+      const agency = await agencyOf(report.tenantId);
+      // No identity, no export a state could accept: the report stays open until the admin sets it.
+      if (!agency) return { errors: [AGENCY_NOT_CONFIGURED], warnings: [], xml: undefined, schematronMs: 0 };
+      return checkEpcrExport(report, { agency, nemsisDir: xsdDir, ...(schematronCacheDir ? { schematronCacheDir } : {}) });
+    },
+  };
 }
+
+const AGENCY_NOT_CONFIGURED = {
+  path: 'nemsis.dAgency.02',
+  message: `Your agency's NEMSIS identity (state ID, agency number, state) is not set, so no export the state accepts can be made: ask your administrator to set it (PUT ${patternOf(ADMIN.putAgency)}). The report stays open; finalize again afterwards (dAgency.02)`,
+};
 
 export { nemsisArtifactKey } from './epcr-nemsis-export.ts';
 export { nemsisCheckKey } from './epcr-finalized.ts';

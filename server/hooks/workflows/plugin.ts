@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ServerConfig } from '../../config.ts';
+import { storeAgencyLookup } from '../../agencies/directory.ts';
 import { sharedSchematronValidator } from '../../nemsis/schematron.ts';
 import type { Workflow } from '../types.ts';
 import { defaultWorkflows } from './index.ts';
 
 export interface WorkflowsPluginOptions {
-  config: Pick<ServerConfig, 'autoClaimAfterFinalize' | 'nemsisStateId' | 'nemsisAgencyNumber' | 'nemsisStateCode' | 'nemsisXsdDir' | 'schematronCacheDir'>;
+  config: Pick<ServerConfig, 'autoClaimAfterFinalize' | 'nemsisXsdDir' | 'schematronCacheDir'>;
   /** Workflows to run on committed changes; defaults to the product's hook catalogue (docs/hooks.md). */
   workflows?: readonly Workflow[];
 }
@@ -18,7 +19,7 @@ export const workflowsPlugin = fp(async (app: FastifyInstance, options: Workflow
     integrations: app.integrations,
     autoClaimAfterFinalize: config.autoClaimAfterFinalize,
     nemsis: {
-      agency: { stateId: config.nemsisStateId, agencyNumber: config.nemsisAgencyNumber, stateCode: config.nemsisStateCode },
+      agencyOf: storeAgencyLookup(app.store),
       ...(config.nemsisXsdDir ? { xsdDir: config.nemsisXsdDir } : {}),
       schematronCacheDir: config.schematronCacheDir,
     },
@@ -32,6 +33,6 @@ export const workflowsPlugin = fp(async (app: FastifyInstance, options: Workflow
   for (const workflow of catalogue) app.workflows.register(workflow);
 }, {
   name: 'fieldsync-workflows', fastify: '5.x',
-  dependencies: ['fieldsync-hooks', 'fieldsync-integrations'],
-  decorators: { fastify: ['workflows', 'integrations'] },
+  dependencies: ['fieldsync-store', 'fieldsync-hooks', 'fieldsync-integrations'],
+  decorators: { fastify: ['store', 'workflows', 'integrations'] },
 });

@@ -19,7 +19,7 @@ import { DEFAULT_IDLE_MS, idleTimeoutMs, setIdleSetting } from '../../../client/
 import { isLocalDatabaseOf } from '../../../client/session/erase.ts';
 import { databaseNameFor } from '../../../client/session/session.ts';
 import type { Session } from '../../../client/session/identity.ts';
-import { readDeviceRecord } from '../../../client/session/device-records.ts';
+import { keepDeviceRecord, readDeviceRecord } from '../../../client/session/device-records.ts';
 import { OUTBOX_DB_NAME } from '../../../client/queue/index.ts';
 
 const owner: KeyOwner = { dbName: 'fs_agency_medic_abc', tenantId: 'agency', userId: 'user-1' };
@@ -46,10 +46,10 @@ afterEach(() => {
 });
 
 describe('database key wrapping', () => {
-  it('derives the wrapping key with PBKDF2-SHA256 at 210,000 iterations and stores the database key only wrapped', async () => {
+  it('derives the wrapping key with PBKDF2-SHA256 at 600,000 iterations (OWASP) and stores the database key only wrapped', async () => {
     const { record, key } = await createKeyRecord('correct horse battery', owner, 'password');
     expect(record).toMatchObject({ v: 1, kind: 'password', kdf: 'PBKDF2-SHA256', iterations: KEY_ITERATIONS });
-    expect(KEY_ITERATIONS).toBe(210_000);
+    expect(KEY_ITERATIONS).toBe(600_000);
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     const stored = JSON.stringify(record);
     expect(stored).not.toContain(key);
@@ -116,8 +116,28 @@ describe('a signed-in user\'s key on this device', () => {
     localStorage.setItem(`fieldsync.dbkey.${dbName}`, JSON.stringify(record));
     expect(await keyForUnlock(s, 'pw-legacy')).toBe(key);
     expect(localStorage.getItem(`fieldsync.dbkey.${dbName}`), 'moved out of localStorage').toBeNull();
-    expect(await readDeviceRecord(`fieldsync.dbkey.${dbName}`)).toEqual(record);
+    expect(await readDeviceRecord(`fieldsync.dbkey.${dbName}`)).toMatchObject({ kind: 'password', iterations: KEY_ITERATIONS, createdAt: record.createdAt });
     expect(await keyForUnlock(s, 'pw-legacy')).toBe(key);
+  });
+
+  it('a key an earlier version wrapped at 210,000 iterations still opens, and the unlock wraps it again at 600,000', async () => {
+    const s = session();
+    const dbName = databaseNameFor(s.user);
+    const { record, key } = await createKeyRecord('pw-older', keyOwnerOf(s), 'password', 210_000);
+    await keepDeviceRecord(`fieldsync.dbkey.${dbName}`, record);
+    await expect(keyForUnlock(s, 'pw-wrong')).rejects.toBeInstanceOf(WrongPasswordError);
+    expect((await loadKeyRecord(dbName))?.iterations, 'a wrong password changes nothing').toBe(210_000);
+    expect(await keyForUnlock(s, 'pw-older')).toBe(key);
+    const upgraded = (await loadKeyRecord(dbName))!;
+    expect(upgraded).toMatchObject({ iterations: 600_000, kdf: 'PBKDF2-SHA256' });
+    expect(upgraded.salt).not.toBe(record.salt);
+    expect(await openKeyRecord(upgraded, 'pw-older', keyOwnerOf(s))).toBe(key);
+    // Signing in (online) upgrades the same way.
+    const t = session();
+    const older = await createKeyRecord('pw-sign-in', keyOwnerOf(t), 'password', 210_000);
+    await keepDeviceRecord(`fieldsync.dbkey.${databaseNameFor(t.user)}`, older.record);
+    expect(await keyAtSignIn(t, 'pw-sign-in')).toBe(older.key);
+    expect((await loadKeyRecord(databaseNameFor(t.user)))?.iterations).toBe(600_000);
   });
 
   it('developer sessions derive theirs from the token\'s subject and device (no protection: development only)', async () => {

@@ -1,16 +1,16 @@
 /**
- * The session's durable copies (client/session/session.ts): with no page open the service worker
- * refreshes by itself, which rotates the refresh token in its queue only. The next start must go
- * on with those tokens (the IndexedDB record still holds the spent one, and presenting it again
- * ends every session of the device), and a page handing over an older session must not put the
- * spent token back into the queue. IndexedDB is fake-indexeddb; the rest is the real code.
+ * The session's durable copies (client/session/session.ts, sealed-session.ts): a password
+ * session's tokens are stored only sealed under the database key (issue #17): IndexedDB, the quick
+ * copy in localStorage and the service worker's queue hold no token in clear, a page that locks
+ * forgets them, the unlock opens them again, and a session an earlier version stored in clear is
+ * sealed at the next unlock. IndexedDB is fake-indexeddb; the rest is the real code.
  */
 import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readDeviceRecord } from '../../../client/session/device-records.ts';
-import { loadSession, restoreSession, saveSession, SESSION_KEY } from '../../../client/session/session.ts';
+import { databaseNameFor, forgetSessionTokens, loadSession, openSession, restoreSession, saveSession, SESSION_KEY } from '../../../client/session/session.ts';
 import type { Session } from '../../../client/session/identity.ts';
-import { handOverSession } from '../../../client/session/handover.ts';
+import { keepDeviceRecord } from '../../../client/session/device-records.ts';
 import { getSession, openOutboxDb, setSession } from '../../../client/queue/index.ts';
 
 function memoryStorage(): Storage {
@@ -61,31 +61,55 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-describe('the session kept durably', () => {
-  it('saveSession keeps the session in IndexedDB, in the service worker queue and in the quick copy', async () => {
-    const first = session(jwt({ ...claims, exp: now + 900 }), 'refresh-1');
-    await saveSession(first);
-    expect((await readDeviceRecord<Session>(SESSION_KEY))?.refreshToken).toBe('refresh-1');
-    expect((await queued())?.refreshToken).toBe('refresh-1');
-    expect(loadSession()?.refreshToken).toBe('refresh-1');
+const KEY = 'ab'.repeat(32);
+const OTHER_KEY = 'cd'.repeat(32);
+
+/** Everything this origin stores about the session, as text (what a copied profile gives away). */
+async function everythingStored(): Promise<string> {
+  return JSON.stringify([await readDeviceRecord(SESSION_KEY), localStorage.getItem(SESSION_KEY), await queued()]);
+}
+
+describe('the session kept durably, its tokens sealed', () => {
+  it('saveSession keeps the session in IndexedDB and the quick copy with its tokens sealed; the queue gets none', async () => {
+    const access = jwt({ ...claims, exp: now + 900 });
+    await saveSession(session(access, 'refresh-secret-1'), KEY);
+    const stored = await everythingStored();
+    expect(stored).toContain('user-9');
+    expect(stored).not.toContain('refresh-secret-1');
+    expect(stored).not.toContain(access.split('.')[1]);
+    // The page that saved it (unlocked) has the tokens in memory.
+    expect(loadSession()?.refreshToken).toBe('refresh-secret-1');
+    expect(loadSession()?.accessToken).toBe(access);
   });
 
-  it('at start, adopts the tokens the service worker rotated with no page open, and keeps them durably', async () => {
-    const before = session(jwt({ ...claims, exp: now + 900 }), 'refresh-2');
-    await saveSession(before);
-    // The service worker refreshed while every page was closed: only its queue knows.
-    const db = await openOutboxDb();
-    await setSession(db, { serverUrl: ORIGIN, token: jwt({ ...claims, exp: now + 1800 }), refreshToken: 'refresh-3', deviceId: 'tablet-9' });
-    db.close();
+  it('a locked page has no tokens; the unlock opens them, another key does not', async () => {
+    const access = jwt({ ...claims, exp: now + 900 });
+    await saveSession(session(access, 'refresh-secret-2'), KEY);
+    forgetSessionTokens();
     localStorage.clear(); // a browser restart: the quick copy may be anything
-
     const restored = await restoreSession();
-    expect(restored?.refreshToken).toBe('refresh-3');
-    expect((await readDeviceRecord<Session>(SESSION_KEY))?.refreshToken).toBe('refresh-3');
-    expect(loadSession()?.refreshToken).toBe('refresh-3');
+    expect(restored?.user.userId).toBe('user-9');
+    expect(restored?.accessToken).toBe('');
+    expect(restored?.refreshToken).toBeUndefined();
+    const dbName = databaseNameFor(restored!.user);
+    expect((await openSession(OTHER_KEY, dbName))?.refreshToken).toBeUndefined();
+    expect((await openSession(KEY, dbName))?.refreshToken).toBe('refresh-secret-2');
+    expect(loadSession()?.accessToken).toBe(access);
+  });
 
-    // A page still holding the older session hands it over: the queue keeps the newer tokens.
-    await handOverSession(before);
-    expect((await queued())?.refreshToken).toBe('refresh-3');
+  it('saving a password session needs the key (a locked page cannot)', async () => {
+    await expect(saveSession(session(jwt({ ...claims, exp: now + 900 }), 'refresh-x'))).rejects.toThrow(/locked/);
+  });
+
+  it('a session an earlier version stored in clear (and its tokens in the queue) is sealed at the next unlock', async () => {
+    const legacy = session(jwt({ ...claims, exp: now + 900 }), 'refresh-legacy');
+    await keepDeviceRecord(SESSION_KEY, legacy);
+    localStorage.setItem(SESSION_KEY, JSON.stringify(legacy));
+    const db = await openOutboxDb();
+    await setSession(db, { serverUrl: ORIGIN, token: legacy.accessToken, deviceId: 'tablet-9', ...{ refreshToken: 'refresh-legacy' } } as never);
+    db.close();
+    const opened = await openSession(KEY, databaseNameFor(legacy.user));
+    expect(opened?.refreshToken).toBe('refresh-legacy');
+    expect(JSON.stringify([await readDeviceRecord(SESSION_KEY), localStorage.getItem(SESSION_KEY), await queued()])).not.toContain('refresh-legacy');
   });
 });

@@ -46,7 +46,7 @@ export async function startRoundTripServer(port: number): Promise<RoundTripServe
     port, dataDir: makeDataDir('fieldsync-round-trip'),
     workflows: [
       incidentCreatedWorkflow(), incidentTimelineWorkflow(), unitStatusWorkflow(), unitStatusEventWorkflow(), epcrFinalizedWorkflow(),
-      epcrNemsisExportWorkflow({ agency: { stateId: 'RT', agencyNumber: 'RT-001', stateCode: '42' }, xsdDir: NEMSIS_XSD_DIR, locks }),
+      epcrNemsisExportWorkflow({ agencyOf: async () => ({ stateId: 'RT', agencyNumber: 'RT-001', stateCode: '42' }), xsdDir: NEMSIS_XSD_DIR, locks }),
     ],
     hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 },
   });

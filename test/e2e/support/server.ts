@@ -32,7 +32,8 @@ const E2E_AGENCY = { stateId: 'E2E', agencyNumber: 'E2E-001', stateCode: '42' };
  */
 export function e2eWorkflows(options: { nemsisCheck?: boolean } = {}): Workflow[] {
   const locks = new KeyedLock();
-  const nemsis = { agency: E2E_AGENCY, xsdDir: NEMSIS_DIR };
+  // Every journey's agency exports with the same identity (a seam: the server's own lookup reads the agency's settings).
+  const nemsis = { agencyOf: async () => E2E_AGENCY, xsdDir: NEMSIS_DIR };
   return [
     incidentCreatedWorkflow(), incidentTimelineWorkflow(), unitStatusWorkflow(), unitStatusEventWorkflow(),
     epcrFinalizedWorkflow(options.nemsisCheck ? finalizeChecks(nemsis) : {}),

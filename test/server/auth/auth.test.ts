@@ -287,9 +287,10 @@ describe('signing key', () => {
     expect(() => readConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
     expect(() => readConfig({ DEV_TOKENS: 'false', SEED_DEMO: 'false' })).toThrow(/JWT_SECRET is required/);
     expect(() => readConfig({ DEV_TOKENS: 'false', JWT_SECRET: 'short' })).toThrow(/at least 32/);
-    expect(readConfig({ DEV_TOKENS: 'false', JWT_SECRET: 'k'.repeat(32) }).jwtSecret).toBe('k'.repeat(32));
+    // A production configuration also names the audit key (docs/audit.md).
+    expect(readConfig({ DEV_TOKENS: 'false', JWT_SECRET: 'k'.repeat(32), AUDIT_KEY: 'a'.repeat(32) }).jwtSecret).toBe('k'.repeat(32));
     expect(readConfig({}).seedDemo).toBe(true);
-    expect(readConfig({ DEV_TOKENS: 'false', JWT_SECRET: 'k'.repeat(32) }).seedDemo).toBe(false);
+    expect(readConfig({ DEV_TOKENS: 'false', JWT_SECRET: 'k'.repeat(32), AUDIT_KEY: 'a'.repeat(32) }).seedDemo).toBe(false);
     expect(readConfig({ CORS_ORIGINS: 'https://mdt.example.org, http://localhost:5173' }).corsOrigins).toEqual(['https://mdt.example.org', 'http://localhost:5173']);
     expect(() => readConfig({ CORS_ORIGINS: '*' })).toThrow(ConfigError);
     expect(() => readConfig({ CORS_ORIGINS: 'https://x.org/path' })).toThrow(ConfigError);

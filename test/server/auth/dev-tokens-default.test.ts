@@ -14,12 +14,14 @@ import { startServerProcess } from '../../helpers/server-process.ts';
 import { freePort, makeDataDir } from '../../helpers/server.ts';
 
 const SECRET = 'k'.repeat(40);
+/** A production configuration names the audit key too (docs/audit.md). */
+const AUDIT_KEY = 'a'.repeat(40);
 
 describe('the setting', () => {
   it('is off by default, on with NODE_ENV=development or DEV_TOKENS=true', () => {
     expect(SERVER_DEFAULTS.devTokens).toBe(false);
     expect(readConfig({}).devTokens).toBe(false);
-    expect(readConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET }).devTokens).toBe(false);
+    expect(readConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, AUDIT_KEY }).devTokens).toBe(false);
     expect(readConfig({ NODE_ENV: 'test' }).devTokens).toBe(false);
     expect(readConfig({ NODE_ENV: 'development' }).devTokens).toBe(true);
     expect(readConfig({ NODE_ENV: 'development', DEV_TOKENS: 'false' }).devTokens).toBe(false);
@@ -28,8 +30,8 @@ describe('the setting', () => {
 
   it('the demo agency comes with a fresh machine (no JWT_SECRET) or SEED_DEMO=true, never with a production configuration', () => {
     expect(readConfig({}).seedDemo).toBe(true);
-    expect(readConfig({ JWT_SECRET: SECRET }).seedDemo).toBe(false);
-    expect(readConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET }).seedDemo).toBe(false);
+    expect(readConfig({ JWT_SECRET: SECRET, AUDIT_KEY }).seedDemo).toBe(false);
+    expect(readConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, AUDIT_KEY }).seedDemo).toBe(false);
     expect(readConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, SEED_DEMO: 'true' }).seedDemo).toBe(true);
     expect(() => readConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
   });

@@ -5,6 +5,7 @@
  * outside systems unconfigured (as on a fresh development server).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EPCRS, pathOf } from '../../../shared/protocol/index.ts';
 import { seedDemoTenant } from '../../../server/auth/demo.ts';
 import { seedDemoData } from '../../../server/demo/index.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
@@ -53,6 +54,9 @@ describe('demo data', () => {
     const finished = epcrs.find((e) => (e['response'] as { incidentNumber?: string })['incidentNumber'] === 'D-1001');
     expect(finished).toMatchObject({ status: 'finalized', finalizeErrors: [] });
     expect(finished!['lockedAt']).toEqual(expect.any(String));
+    // Its export carries the demo agency's own NEMSIS identity (its seeded settings).
+    const xml = await (await fetch(server.url + pathOf(EPCRS.nemsisXml, { id: String(finished!['id']) }), { headers: { authorization: `Bearer ${token}` } })).text();
+    for (const value of ['<dAgency.01>C034</dAgency.01>', '<dAgency.02>351-C034P2</dAgency.02>', '<dAgency.04>09</dAgency.04>']) expect(xml).toContain(value);
     const units = await pull(token, 'units');
     expect(units.map((u) => u['callSign'])).toEqual(['M1']);
     expect(units[0]).toMatchObject({ status: 'en_route', currentIncidentId: active!.id });

@@ -88,7 +88,8 @@ export async function startHookServer(options: {
     workflows: defaultWorkflows({
       integrations,
       autoClaimAfterFinalize,
-      nemsis: { agency, ...(validateExports ? { xsdDir } : {}) },
+      // Every test agency exports with the fixtures' identity (the product reads each agency's settings: test/server/agencies).
+      nemsis: { agencyOf: async () => agency, ...(validateExports ? { xsdDir } : {}) },
     }),
     hookRunner: { ...FAST_HOOKS, ...hookRunner },
   });

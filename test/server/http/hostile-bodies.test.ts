@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
-import { JsonDepthScanner } from '../../../server/http/json-depth.ts';
+import { JsonDepthScanner, nestsDeeperThan } from '../../../server/http/json-depth.ts';
 import { quarantineJson } from '../../../server/store/document-json.ts';
+import { importTransportKey, sealDocument } from '../../../shared/crypto/envelope.ts';
 import { epcrSchema } from '../../../shared/schemas/index.ts';
 import { newEpcr } from '../../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
@@ -59,6 +60,41 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       expect(await server.app.store.countDocuments('epcrs', TENANT)).toBe(1);
     });
 
+    it('the same nesting gzip-compressed (a few hundred bytes on the wire) is refused alike', async () => {
+      const { gzipSync } = await import('node:zlib');
+      const zipped = gzipSync(`[{"newDocumentState":${nested(100_000)}}]`);
+      expect(zipped.length).toBeLessThan(5000);
+      const response = await fetch(`${server.url}/api/sync/epcrs/push?schemaVersion=${V}`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: zipped,
+      });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as ErrorAnswer['body']).error.code).toBe('BODY_TOO_DEEP');
+    });
+
+    it('a sealed row that opens to a document nested 100,000 levels deep is refused as BAD_ENVELOPE and kept, not a 500', async () => {
+      const issued = server.app.auth.transportKeys.issue(TENANT, 'user-hostile', 'tablet-hostile', Date.now());
+      const key = { kid: issued.kid, key: await importTransportKey(issued.key) };
+      const id = randomUUID();
+      // What a hostile client encrypts by hand: JSON.stringify cannot write this text from an
+      // object here either, so sealDocument is handed the text for its one JSON.stringify call.
+      const text = `{"id":"${id}","a":${nested(100_000)}}`;
+      const stand = { id };
+      const stringify = JSON.stringify;
+      JSON.stringify = ((value: unknown, ...rest: unknown[]) => (value === stand ? text : stringify(value, ...(rest as [])))) as typeof JSON.stringify;
+      let envelope;
+      try {
+        envelope = await sealDocument(key, 'epcrs', stand);
+      } finally {
+        JSON.stringify = stringify;
+      }
+      const answer = await push(server, JSON.stringify([{ newDocumentState: envelope }]));
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.code).toBe('BAD_ENVELOPE');
+      expect(answer.body.error.message).toMatch(/more than 64 levels deep/);
+      const kept = await server.app.store.listQuarantine(TENANT, 50);
+      expect(kept.map((q) => q.documentId)).toContain(id);
+    });
+
     it('a malformed sealed row within the limit is still refused as BAD_ENVELOPE and kept in quarantine', async () => {
       const id = randomUUID();
       const answer = await push(server, `[{"newDocumentState":{"id":"${id}","$enc":${nested(40)}}}]`);
@@ -89,6 +125,14 @@ describe('the nesting scanner', () => {
     for (const byte of bytes) byByte.feed(Uint8Array.of(byte));
     expect(byByte.deepest).toBe(6);
     expect(new JsonDepthScanner(5).feed(bytes)).toBe(false);
+  });
+
+  it('an opened sealed document is measured without recursion (the body scan cannot see inside the ciphertext)', () => {
+    const deep = JSON.parse(nested(100_000)) as unknown;
+    expect(nestsDeeperThan(deep, 64)).toBe(true);
+    expect(nestsDeeperThan(JSON.parse(nested(64)), 64)).toBe(false);
+    expect(nestsDeeperThan(JSON.parse(nested(65)), 64)).toBe(true);
+    expect(nestsDeeperThan({ a: [1, 'x', { b: null }] }, 3)).toBe(false);
   });
 
   it('a document JSON.stringify cannot write is kept down to 64 levels instead of throwing', () => {

@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
+import { seedDemoTenant } from '../../../server/auth/demo.ts';
+import { seedDemoData } from '../../../server/demo/index.ts';
+import { describeSchemaErrors } from '../../../server/replication/collections.ts';
 import { isRealOffsetDateTime } from '../../../server/replication/document-checks.ts';
 import { epcrSchema } from '../../../shared/schemas/index.ts';
 import { newEpcr } from '../../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { settled } from '../hooks/support.ts';
 import { PgSchemas, SKIP_POSTGRES } from '../store/fixtures.ts';
 
 const TENANT = 'agency-a';
@@ -62,6 +66,19 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       expect((await push(server, [epcr({ patient: { firstName: 'Ana 🚑' } })])).status).toBe(200);
     });
 
+    it('a dispatcher\'s incident number holding U+0000, sent through the CAD bridge route, is refused with 400 naming the field', async () => {
+      const dispatcher = devToken({ tenantId: TENANT, role: 'dispatcher', deviceId: 'console-checks' });
+      const response = await fetch(`${server.url}/api/socket-bridge/incident-status`, {
+        method: 'POST', headers: { authorization: `Bearer ${dispatcher}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ incidentNumber: 'D-77\u0000', status: 'closed' }),
+      });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as Answer['body'];
+      expect(body.error?.code).toBe('BAD_CAD_EVENT');
+      expect(body.error?.message).toMatch(/incidentNumber: contains U\+0000/);
+      expect(await server.app.store.countDocuments('incidents', TENANT)).toBe(0);
+    });
+
     it('a document stored before this check, holding U+0000, does not break the filtered pull of its agency', async () => {
       const old = epcr({ narrative: { text: 'written by an older server\u0000' } });
       // Another unit's, with an unpaired surrogate: still filtered out of M1's pull.
@@ -93,3 +110,57 @@ describe('real date-times', () => {
     expect(isRealOffsetDateTime('2026-01-01T00:00:00Z')).toBe(false);
   });
 });
+
+describe('every text field of every collection (the demo agency\'s documents, made by the real hooks)', () => {
+  let demo: TestServer;
+  beforeAll(async () => {
+    demo = await startTestServer({ hookRunner: { baseDelayMs: 20, maxDelayMs: 200, pollMs: 50 } });
+    await seedDemoTenant(demo.app.identities);
+    await seedDemoData(demo.app);
+    await settled(demo);
+  }, 120_000);
+  afterAll(async () => { await demo?.close(); });
+
+  it('each stored document passes the new checks; with U+0000 in any one of its strings it is refused naming that field', async () => {
+    const registry = demo.app.collectionRegistry;
+    const checked = new Set<string>();
+    let fields = 0;
+    for (const collection of registry.keys()) {
+      const page = await demo.app.store.pull({ collection, tenantId: 'demo', afterSeq: 0, limit: 10_000 });
+      const spec = registry.get(collection)!;
+      for (const stored of page.documents) {
+        const doc = JSON.parse(stored.json) as Record<string, unknown>;
+        expect(spec.validate(doc), `${collection} ${stored.id}: ${JSON.stringify(spec.validate.errors)}`).toBe(true);
+        for (const path of stringPaths(doc)) {
+          const poisoned = structuredClone(doc);
+          setAt(poisoned, path, `${String(getAt(doc, path))}\u0000`);
+          expect(spec.validate(poisoned), `${collection}.${path.join('.')}`).toBe(false);
+          expect(describeSchemaErrors(spec.validate.errors)[0]?.path).toBe(path.join('.'));
+          checked.add(`${collection}.${path.filter((p) => typeof p === 'string').join('.')}`);
+          fields++;
+        }
+      }
+    }
+    // Every collection the demo fills (all but unit_status_events), with the text fields its documents have.
+    expect(new Set([...checked].map((p) => p.split('.')[0]))).toEqual(new Set(['units', 'incidents', 'epcrs', 'billing_records', 'claims', 'orders', 'tickets', 'jobs', 'gps_points']));
+    expect(fields).toBeGreaterThan(100);
+  }, 60_000);
+});
+
+type Path = (string | number)[];
+
+function stringPaths(value: unknown, path: Path = []): Path[] {
+  if (typeof value === 'string') return [path];
+  if (Array.isArray(value)) return value.flatMap((item, i) => stringPaths(item, [...path, i]));
+  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([key, item]) => stringPaths(item, [...path, key]));
+  return [];
+}
+
+function getAt(value: unknown, path: Path): unknown {
+  return path.reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], value);
+}
+
+function setAt(value: unknown, path: Path, next: unknown): void {
+  const parent = getAt(value, path.slice(0, -1)) as Record<string | number, unknown>;
+  parent[path[path.length - 1]!] = next;
+}

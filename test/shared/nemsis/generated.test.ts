@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CODE_LISTS_FILE, generateNemsisCodes, nemsisDir, VOCABULARIES_FILE } from '../../../scripts/nemsis-codes.ts';
+import { CODE_LISTS_FILE, generateNemsisCodes, nemsisDir, SUBMISSION_CODES_FILE, VOCABULARIES_FILE } from '../../../scripts/nemsis-codes.ts';
 import { NEMSIS_ELEMENTS, NEMSIS_RELEASE, NEMSIS_TYPES } from '../../../shared/nemsis/code-lists.generated.ts';
 import { codeLabel, codeList, codeOf } from '../../../shared/nemsis/codes.ts';
 import { searchVocabulary, vocabularyLabel, vocabularyPattern } from '../../../shared/nemsis/vocabularies.ts';
@@ -22,7 +22,7 @@ describe('generated NEMSIS code lists', () => {
       const committed = readFileSync(file, 'utf8');
       expect(committed === contents, `${path.relative(process.cwd(), file)} differs from what the NEMSIS release in ${dir} gives: run \`npm run nemsis:codes\` (never edit it by hand)`).toBe(true);
     }
-    expect(Object.keys(generated.files).sort()).toEqual([CODE_LISTS_FILE, VOCABULARIES_FILE].sort());
+    expect(Object.keys(generated.files).sort()).toEqual([CODE_LISTS_FILE, VOCABULARIES_FILE, SUBMISSION_CODES_FILE].sort());
   });
 
   it('generating twice gives the same bytes', () => {

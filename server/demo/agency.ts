@@ -1,0 +1,51 @@
+/**
+ * The demo agency's settings: its NEMSIS identity and DEMDataSet content (Danbury, Connecticut,
+ * the city of the NEMSIS compliance samples, whose state ID and agency number it borrows), seeded
+ * once: an admin's later change is never overwritten. Every code is looked up by its label in the
+ * generated NEMSIS modules.
+ */
+import { codeOf } from '../../shared/nemsis/codes.ts';
+import { vocabularyEntries, type VocabularyName } from '../../shared/nemsis/vocabularies.ts';
+import { readAgencySettings, saveAgencySettings } from '../agencies/directory.ts';
+import type { AgencySettings } from '../agencies/settings.ts';
+import { CITY, CITY_GNIS, PLACES } from './places.ts';
+import type { DemoSeedContext } from './write.ts';
+
+function vocabularyCode(name: VocabularyName, label: string): string {
+  const entry = vocabularyEntries(name).find((e) => e.label === label);
+  if (!entry) throw new Error(`The NEMSIS ${name} list has no entry labelled "${label}"; the demo agency's settings name one it does not hold`);
+  return entry.code;
+}
+
+export function demoAgencySettings(): AgencySettings {
+  return {
+    name: 'Danbury EMS (fieldsync demo)',
+    stateId: 'C034',
+    agencyNumber: '351-C034P2',
+    state: '09',
+    serviceAreaCounties: [CITY.county],
+    serviceAreaZips: ['06810', '06811'],
+    primaryService: codeOf('dAgency.09', '911 Response (Scene) with Transport Capability'),
+    levelOfService: codeOf('dAgency.11', 'Paramedic'),
+    organizationStatus: codeOf('dAgency.12', 'Non-Volunteer'),
+    organizationType: codeOf('dAgency.13', 'Governmental, Non-Fire'),
+    taxStatus: codeOf('dAgency.14', 'Other (e.g., Government)'),
+    procedures: [vocabularyCode('procedure', 'IV, insertion')],
+    medications: [vocabularyCode('medication', 'Naloxone (Narcan)'), vocabularyCode('medication', 'Aspirin')],
+    protocols: [codeOf('dConfiguration.10', 'Airway'), codeOf('dConfiguration.10', 'Cardiac Arrest-Asystole')],
+    emd: codeOf('dConfiguration.13', "Yes, 100% of the EMS Agency's Service Area"),
+    contacts: [{ type: codeOf('dContact.01', 'EMS Agency Director/Chief/Lead Administrator/CEO'), lastName: 'Lehner', firstName: 'Cathrine', phone: '203-796-1559' }],
+    facilities: [{
+      type: codeOf('dFacility.01', 'Hospital'), name: 'Danbury Hospital', code: '070033',
+      street: PLACES.hospital.street, cityGnis: CITY_GNIS, state: '09', zip: CITY.zip, county: CITY.county,
+      lat: PLACES.hospital.lat, lng: PLACES.hospital.lng,
+    }],
+  };
+}
+
+/** Saves the demo settings unless the agency has settings already; returns whether it wrote. */
+export async function seedAgencySettings(ctx: DemoSeedContext): Promise<boolean> {
+  if (await readAgencySettings(ctx.app.store, ctx.tenantId)) return false;
+  await saveAgencySettings(ctx.app.store, ctx.tenantId, demoAgencySettings(), { kind: 'system', tenantId: ctx.tenantId, userId: 'demo-seed' });
+  return true;
+}
