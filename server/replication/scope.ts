@@ -38,8 +38,10 @@ export function registerScopeRoute(app: FastifyInstance, registry: CollectionReg
     if (!access.isPhi(spec.name)) return { outOfScope: invisible.map((d) => d.id) };
     // Patient data reaches a device only through an audited read, or was written by its user:
     // only a report this user has held is named, so asking about another unit's report ids
-    // confirms none of them (issue 17).
-    const held = await Promise.all(invisible.map(async (d) => (await store.queryAudit({ tenantId: identity.tenantId, documentId: d.id, userId: identity.userId, limit: 5 })).length > 0));
+    // confirms none of them (issue 17). A refused write (quarantine) is no sign of having held
+    // it: anyone can send one for any id.
+    const held = await Promise.all(invisible.map(async (d) => (await store.queryAudit({ tenantId: identity.tenantId, documentId: d.id, userId: identity.userId, limit: 20 }))
+      .some((e) => e.action === 'read' || e.action === 'write')));
     return { outOfScope: invisible.filter((_, i) => held[i]).map((d) => d.id) };
   });
 }

@@ -103,7 +103,9 @@ describe('the out-of-scope check confirms no id to a role that may read none of 
       });
       return ((await r.json()) as { outOfScope: string[] }).outOfScope;
     };
-    // M2's reports exist in the agency, but crew of M1 never held them: nothing named.
+    // M2's reports exist in the agency, but crew of M1 never held them: nothing named, not even
+    // after it tried to write one (a refused write is kept, and audited, for any id at all).
+    expect((await push(server, tokens.crew, 'epcrs', [{ newDocumentState: { ...make.epcrs(A, { unitId: 'M1' }), id: worldA.docs['epcrM2']!.id } }])).status).toBe(403);
     expect(await ask([String(worldA.docs['epcrM2']!.id), String(worldA.docs['epcrM2Locked']!.id), randomUUID()])).toEqual([]);
     // A report M1 pulled, then moved to another unit (by the server): named, so the tablet drops it.
     const held = worldA.docs['epcrM1']!;
