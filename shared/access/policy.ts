@@ -220,11 +220,18 @@ export function referenceKey(lookup: ReferenceLookup): string {
 
 type DocumentReference = Extract<Reference, { must: 'update' | 'read' }>;
 
+/** Per declaration, its references that name a document (listed once: this runs for every pushed row). */
+const documentReferences = new WeakMap<CollectionAccess, readonly (readonly [string, DocumentReference])[]>();
+
 /** The reference fields of `doc` that name a document and hold a value. */
 function namedReferences(access: CollectionAccess, doc: Doc): [string, DocumentReference, string][] {
+  let refs = documentReferences.get(access);
+  if (!refs) {
+    refs = Object.entries(access.references ?? {}).filter((e): e is [string, DocumentReference] => e[1].must === 'update' || e[1].must === 'read');
+    documentReferences.set(access, refs);
+  }
   const out: [string, DocumentReference, string][] = [];
-  for (const [field, ref] of Object.entries(access.references ?? {})) {
-    if (ref.must !== 'update' && ref.must !== 'read') continue;
+  for (const [field, ref] of refs) {
     const value = doc[field];
     if (typeof value === 'string' && value !== '') out.push([field, ref, value]);
   }
