@@ -438,11 +438,11 @@ export class PostgresStore implements Store {
     return (result.rowCount ?? 0) > 0;
   }
 
-  async outboxStats(now: number, queue: OutboxQueue = 'hooks'): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }> {
+  async outboxStats(now: number, queue: OutboxQueue = 'hooks', tenantId?: string): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }> {
     const rows = await this.query<{ depth: number; oldest: number | null; dead: number }>(this.pool,
-      `SELECT (SELECT count(*) FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0) AS depth,
-              (SELECT min(created_at) FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0) AS oldest,
-              (SELECT count(*) FROM ${this.t('outbox')} WHERE done = 2) AS dead`, [queue]);
+      `SELECT (SELECT count(*) FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0 AND ($2::text IS NULL OR tenant_id = $2)) AS depth,
+              (SELECT min(created_at) FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0 AND ($2::text IS NULL OR tenant_id = $2)) AS oldest,
+              (SELECT count(*) FROM ${this.t('outbox')} WHERE done = 2) AS dead`, [queue, tenantId ?? null]);
     const row = rows[0];
     return { depth: row?.depth ?? 0, oldestAgeMs: row?.oldest ? now - row.oldest : 0, deadLetters: row?.dead ?? 0 };
   }

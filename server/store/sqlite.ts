@@ -197,6 +197,8 @@ export class SqliteStore implements Store {
         'UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?'),
       outboxStats: this.db.prepare<[string], { depth: number; oldest: number | null }>(
         'SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox WHERE queue = ? AND done = 0'),
+      outboxStatsOfTenant: this.db.prepare<[string, string], { depth: number; oldest: number | null }>(
+        'SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox WHERE queue = ? AND tenant_id = ? AND done = 0'),
       deadCount: this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE done = 2'),
       outboxDead: this.db.prepare('UPDATE outbox SET done = 2, attempts = attempts + 1, last_error = ? WHERE id = ?'),
       deadList: this.db.prepare<[string | null, string | null, number], OutboxRow>(
@@ -585,8 +587,8 @@ export class SqliteStore implements Store {
     await this.groups.run(() => this.stmts.outboxRetry.run(nextAttemptAt, error, id));
   }
 
-  async outboxStats(now: number, queue: OutboxQueue = 'hooks'): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }> {
-    const row = this.stmts.outboxStats.get(queue);
+  async outboxStats(now: number, queue: OutboxQueue = 'hooks', tenantId?: string): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }> {
+    const row = tenantId === undefined ? this.stmts.outboxStats.get(queue) : this.stmts.outboxStatsOfTenant.get(queue, tenantId);
     const deadLetters = this.stmts.deadCount.get()?.n ?? 0;
     await this.groups.durable();
     return { depth: row?.depth ?? 0, oldestAgeMs: row?.oldest ? now - row.oldest : 0, deadLetters };

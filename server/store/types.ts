@@ -290,7 +290,8 @@ export interface Store {
   listDeadLetters(tenantId: string | undefined, limit: number): Promise<OutboxEntry[]>;
   /** Puts a dead letter back in the queue, due now. Returns false if there is no such dead letter. */
   retryDeadLetter(id: number, tenantId: string | undefined): Promise<boolean>;
-  outboxStats(now: number, queue?: OutboxQueue): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }>;
+  /** Pending entries of a queue (of one agency when `tenantId` is given), and dead letters of all queues. */
+  outboxStats(now: number, queue?: OutboxQueue, tenantId?: string): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }>;
   /** Server-made artefacts (e.g. NEMSIS exports), keyed deterministically so re-making one replaces it. */
   putArtifact(key: string, tenantId: string, contentType: string, content: string): Promise<void>;
   getArtifact(key: string, tenantId: string): Promise<{ contentType: string; content: string; createdAt: number } | undefined>;

@@ -173,7 +173,8 @@ export class CadBridge implements CadGateway {
       if (due.length === 0) return;
       for (const entry of due) {
         try {
-          const answer = await socket.timeout(this.options.ackTimeoutMs ?? 5000).emitWithAck(entry.kind, { eventId: entry.key, ...(entry.payload as object) });
+          // Every event names its agency, so a CAD can check it is its own.
+          const answer = await socket.timeout(this.options.ackTimeoutMs ?? 5000).emitWithAck(entry.kind, { eventId: entry.key, ...(entry.payload as object), tenantId: entry.tenantId });
           if (answer && typeof answer === 'object' && (answer as { ok?: unknown }).ok === false) {
             throw new CadRefusal(`CAD refused ${entry.kind}: ${String((answer as { error?: unknown }).error ?? 'no reason given')}`);
           }
@@ -217,7 +218,7 @@ export class CadBridge implements CadGateway {
   }
 
   async health(): Promise<CadBridgeHealth> {
-    const stats = await this.options.store.outboxStats(Date.now(), 'cad');
+    const stats = await this.options.store.outboxStats(Date.now(), 'cad', this.options.tenantId);
     const connected = this.socket?.connected ?? false;
     return {
       connected,

@@ -478,6 +478,8 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
         expect((await store.dueOutbox(Date.now(), 10, 'cad', TENANT)).map((e) => e.key)).toEqual(['cad:1', 'cad:2']);
         expect((await store.dueOutbox(Date.now(), 10, 'cad', OTHER)).map((e) => e.key)).toEqual(['cad:other']);
         expect((await store.dueOutbox(Date.now(), 10, 'cad')).map((e) => e.key)).toEqual(['cad:1', 'cad:2', 'cad:other']);
+        expect((await store.outboxStats(Date.now(), 'cad', OTHER)).depth).toBe(1);
+        expect((await store.outboxStats(Date.now(), 'cad', TENANT)).depth).toBe(2);
 
         // No written document, no planning.
         const asked = planner.asked.length;

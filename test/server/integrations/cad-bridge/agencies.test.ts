@@ -66,6 +66,9 @@ describe('CAD notices stay in their agency', () => {
     expect(JSON.stringify(cadA.received)).not.toMatch(/2026-B-001|2026-C-001/);
     expect(JSON.stringify(cadB.received)).not.toMatch(/2026-A-001|2026-C-001/);
     expect(cadA.received.find((e) => e.event === 'epcr:finalized')!.payload).toMatchObject({ incidentNumber: '2026-A-001', unitId: 'M1' });
+    // Every event names its agency, the CAD's own.
+    expect(cadA.received.every((e) => e.payload['tenantId'] === A)).toBe(true);
+    expect(cadB.received.every((e) => e.payload['tenantId'] === B)).toBe(true);
   });
 
   it('a dispatcher sees the health of its own agency\'s CAD only', async () => {
