@@ -55,7 +55,7 @@ export class DeviceCredentialStore {
   private readonly stmts;
   private sweptAt = 0;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     db.exec(SCHEMA_SQL);
     this.stmts = {
       insert: db.prepare(
