@@ -8,6 +8,8 @@ import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
 import { outOfScopeSchema } from './route-schemas.ts';
 
 export const MAX_SCOPE_CHECK_IDS = 1000;
+/** Patient-data documents looked up in the audit log per out-of-scope request. */
+export const MAX_HELD_LOOKUPS = 50;
 
 /**
  * `SYNC.outOfScope` (`POST …/:collection/out-of-scope`): which of the documents a device holds it may no
@@ -40,9 +42,12 @@ export function registerScopeRoute(app: FastifyInstance, registry: CollectionReg
     // only a report this user has held is named, so asking about another unit's report ids
     // confirms none of them (issue 17). A refused write (quarantine) is no sign of having held
     // it: anyone can send one for any id.
-    const held = await Promise.all(invisible.map(async (d) => (await store.queryAudit({ tenantId: identity.tenantId, documentId: d.id, userId: identity.userId, limit: 20 }))
+    // Each is an audit query (which may scan the agency's unindexed entries): a bounded number per
+    // request, so a request full of ids costs no more; the rest are named at the device's next check.
+    const asked = invisible.slice(0, MAX_HELD_LOOKUPS);
+    const held = await Promise.all(asked.map(async (d) => (await store.queryAudit({ tenantId: identity.tenantId, documentId: d.id, userId: identity.userId, limit: 20 }))
       .some((e) => e.action === 'read' || e.action === 'write')));
-    return { outOfScope: invisible.filter((_, i) => held[i]).map((d) => d.id) };
+    return { outOfScope: asked.filter((_, i) => held[i]).map((d) => d.id) };
   });
 }
 
