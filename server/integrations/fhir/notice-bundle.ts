@@ -29,7 +29,7 @@ import type {
   Encounter, EncounterLocation, Location, MedicationAdministration, MedicationAdministrationDosage, MessageHeader, Observation, ObservationComponent,
   Organization, Patient, Procedure, Quantity, Reference, Resource,
 } from '@medplum/fhirtypes';
-import { codeLabel, codeList, codeOf } from '../../../shared/nemsis/codes.ts';
+import { codeLabel, codeList, codeOf, pertinentNegativesOf } from '../../../shared/nemsis/codes.ts';
 import { vocabularyEntry, vocabularyLabel, type VocabularyName } from '../../../shared/nemsis/vocabularies.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import { deterministicId } from '../../hooks/ids.ts';
@@ -111,6 +111,16 @@ function vocabularyConcept(system: string, vocabulary: VocabularyName, code: str
     ...(code ? { coding: [{ system, code, ...(display ? { display } : {}) }] } : {}),
     ...(words ?? display ? { text: words ?? display } : {}),
   };
+}
+
+/** eMedications.02 / eProcedures.02 "Yes": given or done before this unit's care. */
+const PRIOR_TO_UNIT_YES = codeOf('eMedications.02', 'Yes');
+
+/** A pertinent negative (NEMSIS PN attribute: why a medication was not given, a procedure not done) as a status reason, or undefined. */
+function pertinentNegative(element: string, code: unknown): CodeableConcept | undefined {
+  if (typeof code !== 'string' || code === '') return undefined;
+  const label = pertinentNegativesOf(element).find(([c]) => c === code)?.[1];
+  return { coding: [{ system: 'urn:nemsis:PN', code, ...(label ? { display: label } : {}) }], text: label ?? code };
 }
 
 function xhtml(paragraphs: readonly string[]): string {
@@ -341,42 +351,67 @@ export function hospitalNoticeBundle(epcr: Epcr, options: NoticeOptions): Bundle
       : undefined;
     // The patient's response (eMedications.07) has no element of its own in R4: a note says it.
     const responseLabel = text(m.response) ? codeLabel('eMedications.07', m.response!) ?? m.response : undefined;
+    const notGiven = pertinentNegative('eMedications.03', m.pertinentNegative);
     const notes = [
-      ...(!amount && route ? [`Route: ${route.text ?? text(m.route)}; dose not recorded`] : []),
+      ...(!amount && route && !notGiven ? [`Route: ${route.text ?? text(m.route)}; dose not recorded`] : []),
       ...(responseLabel ? [`Response to medication: ${responseLabel}`] : []),
+      ...(m.priorToUnit === PRIOR_TO_UNIT_YES ? ['Given before this unit\'s care (eMedications.02)'] : []),
     ];
     return add(urn('medication', m.id), {
       resourceType: 'MedicationAdministration',
-      status: 'completed',
+      // A medication recorded with a pertinent negative was NOT given: the ED must not read it as given.
+      status: notGiven ? 'not-done' : 'completed',
+      ...(notGiven ? { statusReason: [notGiven] } : {}),
       medicationCodeableConcept: vocabularyConcept(isRxNorm ? SYSTEM.rxnorm : SYSTEM.snomed, 'medication', code, words) ?? { text: 'Medication not recorded' },
       subject: patientRef,
       context: encounterRef,
       effectiveDateTime: m.givenAt,
       // No performer: R4 allows only a person or device here; who gave it is the agency's (Composition.author).
-      ...(dosage ? { dosage } : {}),
+      ...(dosage && !notGiven ? { dosage } : {}),
       ...(notes.length ? { note: notes.map((note) => ({ text: note })) } : {}),
     } satisfies MedicationAdministration);
   });
 
   // --- procedures ----------------------------------------------------------------------------
   const procedureRefs = (Array.isArray(epcr.procedures) ? epcr.procedures : []).map((p: ProcedureItem) => {
-    const outcome = p.successful ? PROCEDURE_OUTCOME[p.successful] : undefined;
+    const notDone = pertinentNegative('eProcedures.03', p.pertinentNegative);
+    const outcome = p.successful && !notDone ? PROCEDURE_OUTCOME[p.successful] : undefined;
+    const notes = [
+      ...(typeof p.attempts === 'number' ? [`Attempts: ${p.attempts}`] : []),
+      ...(p.priorToUnit === PRIOR_TO_UNIT_YES ? ['Done before this unit\'s care (eProcedures.02)'] : []),
+    ];
     return add(urn('procedure', p.id), {
       resourceType: 'Procedure',
-      status: 'completed',
+      // A procedure recorded with a pertinent negative was NOT done.
+      status: notDone ? 'not-done' : 'completed',
+      ...(notDone ? { statusReason: notDone } : {}),
       code: vocabularyConcept(SYSTEM.snomed, 'procedure', text(p.procedure), text(p.procedureText)) ?? { text: 'Procedure not recorded' },
       subject: patientRef,
       encounter: encounterRef,
       performedDateTime: p.performedAt,
       performer: [{ actor: agencyRef }],
       ...(outcome ? { outcome: { coding: [{ system: SYSTEM.snomed, ...outcome }], text: outcome.display } } : {}),
-      ...(typeof p.attempts === 'number' ? { note: [{ text: `Attempts: ${p.attempts}` }] } : {}),
+      ...(notes.length ? { note: notes.map((note) => ({ text: note })) } : {}),
     } satisfies Procedure);
   });
 
   // --- allergies -----------------------------------------------------------------------------
   const allergyCodes = list(history.allergies);
+  // "No Known Drug Allergy" (eHistory.06 pertinent negative) is what an ED wants to know as much
+  // as an allergy: SNOMED CT 409137002, a code of R4's AllergyIntolerance code value set. The other
+  // negatives (refused, unable to complete, unresponsive) mean nobody knows: said in the section text.
+  const allergyNegative = allergyCodes.length === 0 ? pertinentNegative('eHistory.06', history.allergiesPertinentNegative) : undefined;
+  const noKnownDrugAllergy = allergyNegative?.coding?.[0]?.display === 'No Known Drug Allergy';
   const allergyRefs = [
+    ...(noKnownDrugAllergy ? [add(urn('allergy', 'nkda'), {
+      resourceType: 'AllergyIntolerance',
+      clinicalStatus: { coding: [{ system: SYSTEM.allergyClinical, code: 'active' }] },
+      verificationStatus: { coding: [{ system: SYSTEM.allergyVerification, code: 'unconfirmed' }] },
+      category: ['medication' as const],
+      code: { coding: [{ system: SYSTEM.snomed, code: '409137002', display: 'No known drug allergy' }, ...allergyNegative!.coding!], text: 'No known drug allergy' },
+      patient: patientRef,
+      encounter: encounterRef,
+    } satisfies AllergyIntolerance)] : []),
     ...allergyCodes.map((code) => {
       const [system, vocabulary]: [string, VocabularyName] = ICD10_ALLERGY.test(code)
         ? [SYSTEM.icd10cm, 'medicationAllergy']
@@ -432,10 +467,13 @@ export function hospitalNoticeBundle(epcr: Epcr, options: NoticeOptions): Bundle
       { title: 'Pre-arrival', text: { status: 'generated', div: xhtml(summary) } },
       { title: 'Narrative', text: { status: 'additional', div: xhtml(narrative ? narrative.split(/\r?\n/).filter((l) => l.trim() !== '') : ['No narrative written yet.']) } },
       section('Impression', DOCUMENT.problems, conditionRefs.map((c) => c.ref), impressions.map(({ code, primary }) => `${primary ? 'Primary' : 'Secondary'}: ${code} ${vocabularyLabel('impression', code) ?? ''}`.trim())),
+      ...arrestSection(epcr),
       section('Vital signs', DOCUMENT.vitalSigns, vitalRefs, vitals.map(describeVitals)),
       section('Medications administered', DOCUMENT.medicationsAdministered, medicationRefs, (Array.isArray(epcr.medications) ? epcr.medications : []).map(describeMedication)),
       section('Procedures', DOCUMENT.procedures, procedureRefs, (Array.isArray(epcr.procedures) ? epcr.procedures : []).map((p) => `${p.performedAt}: ${text(p.procedureText) ?? vocabularyLabel('procedure', p.procedure) ?? p.procedure}${p.successful ? ` (successful: ${codeLabel('eProcedures.06', p.successful) ?? p.successful})` : ''}`)),
-      section('Allergies', DOCUMENT.allergies, allergyRefs, [...allergyCodes.map((c) => vocabularyLabel('medicationAllergy', c) ?? vocabularyLabel('environmentalFoodAllergy', c) ?? vocabularyLabel('medication', c) ?? c), ...list(history.allergiesText)]),
+      section('Allergies', DOCUMENT.allergies, allergyRefs, [
+        ...(allergyNegative ? [noKnownDrugAllergy ? 'No known drug allergy.' : `Allergies not obtained: ${allergyNegative.text}.`] : []),
+        ...allergyCodes.map((c) => vocabularyLabel('medicationAllergy', c) ?? vocabularyLabel('environmentalFoodAllergy', c) ?? vocabularyLabel('medication', c) ?? c), ...list(history.allergiesText)]),
     ],
   } satisfies Composition);
 
@@ -469,6 +507,27 @@ export function hospitalNoticeBundle(epcr: Epcr, options: NoticeOptions): Bundle
   };
 }
 
+/**
+ * The cardiac arrest (eArrest), as text: what an ED readies for (ROSC or ongoing CPR, the first
+ * rhythm, when). Only when the crew recorded an arrest; NEMSIS codes with their labels.
+ */
+function arrestSection(epcr: Epcr): CompositionSection[] {
+  const arrest = epcr.arrest;
+  const label = (element: string, code: unknown) => (typeof code === 'string' && code !== '' ? codeLabel(element, code) ?? code : undefined);
+  const labels = (element: string, codes: unknown) => list(codes).map((c) => label(element, c)!).join(', ');
+  const yes = label('eArrest.01', arrest?.cardiacArrest);
+  if (!arrest || !yes || yes === 'No') return [];
+  const lines = [
+    `Cardiac arrest: ${yes}${arrest.arrestAt ? ` at ${arrest.arrestAt}` : ''}.`,
+    ...(label('eArrest.02', arrest.etiology) ? [`Etiology: ${label('eArrest.02', arrest.etiology)}.`] : []),
+    ...(labels('eArrest.04', arrest.witnessedBy) ? [`Witnessed by: ${labels('eArrest.04', arrest.witnessedBy)}.`] : []),
+    ...(label('eArrest.11', arrest.firstRhythm) ? [`First monitored rhythm: ${label('eArrest.11', arrest.firstRhythm)}.`] : []),
+    ...(labels('eArrest.12', arrest.rosc) ? [`ROSC: ${labels('eArrest.12', arrest.rosc)}.`] : []),
+    ...(label('eArrest.18', arrest.endOfEvent) ? [`End of EMS event: ${label('eArrest.18', arrest.endOfEvent)}.`] : []),
+  ];
+  return [{ title: 'Cardiac arrest', text: { status: 'generated', div: xhtml(lines) } }];
+}
+
 function describeVitals(v: Vital): string {
   const parts = [
     typeof v.systolic === 'number' || typeof v.diastolic === 'number' ? `BP ${v.systolic ?? '-'}/${v.diastolic ?? '-'}` : undefined,
@@ -489,5 +548,7 @@ function describeMedication(m: Medication): string {
   const dose = typeof m.dose === 'number' ? ` ${m.dose} ${m.doseUnit ? codeLabel('eMedications.06', m.doseUnit) ?? '' : ''}` : '';
   const route = m.route ? ` ${codeLabel('eMedications.04', m.route) ?? m.route}` : '';
   const outcome = m.response ? ` (response: ${codeLabel('eMedications.07', m.response) ?? m.response})` : '';
+  const notGiven = pertinentNegative('eMedications.03', m.pertinentNegative);
+  if (notGiven) return `${m.givenAt}: ${name} NOT given: ${notGiven.text}`;
   return `${m.givenAt}: ${name}${dose}${route}${outcome}`.replace(/\s+/g, ' ');
 }

@@ -30,6 +30,7 @@ function cardiacArrestEpcr(): Epcr {
     patient: { firstName: 'Lee', lastName: 'Marsh', dateOfBirth: '1958-06-14', sex: '9919001' },
     situation: { chiefComplaint: 'Cardiac arrest', primaryImpression: 'I46.9', secondaryImpressions: ['I21.9'] },
     history: { allergies: [], allergiesText: ['shellfish (per wife)'] },
+    arrest: { cardiacArrest: '3001003', arrestAt: at('06:05'), witnessedBy: ['3004007'], firstRhythm: '3011011', rosc: ['3012005'], endOfEvent: '3018007' },
     times: { unitNotified: at('06:02'), atPatient: at('06:09'), unitLeftScene: at('06:41'), atDestination: at('06:55'), transferOfCare: at('07:01') },
     vitals: [
       { id: 'ca-v1', takenAt: at('06:10'), heartRate: 0, respiratoryRate: 0, gcsEye: 1, gcsVerbal: 1, gcsMotor: 1 },
@@ -40,11 +41,13 @@ function cardiacArrestEpcr(): Epcr {
       { id: 'ca-m1', givenAt: at('06:14'), medication: '317361', route: '9927023', dose: 1, doseUnit: '3706021' }, // epinephrine 0.1 mg/ml IV
       { id: 'ca-m2', givenAt: at('06:22'), medication: '703', route: '9927021', dose: 300, doseUnit: '3706021' }, // amiodarone IO
       { id: 'ca-m3', givenAt: at('06:35'), medication: '317361', route: '9927023', dose: 10, doseUnit: '3706037' }, // epinephrine drip 10 mcg/min: a rate
+      { id: 'ca-m4', givenAt: at('06:36'), medication: '703', pertinentNegative: '8801001' }, // a second amiodarone NOT given: Contraindication Noted
     ],
     procedures: [
       { id: 'ca-p1', performedAt: at('06:09'), procedure: '89666000', successful: '9923003' }, // CPR, manual
       { id: 'ca-p2', performedAt: at('06:12'), procedure: '426220008', attempts: 2, successful: '9923003' }, // Defibrillation, manual
       { id: 'ca-p3', performedAt: at('06:18'), procedure: '232674004', attempts: 2, successful: '9923001' }, // Intubation, NOS: failed
+      { id: 'ca-p4', performedAt: at('06:08'), procedure: '89666000', priorToUnit: '9923003' }, // bystander CPR before the unit
     ],
     narrative: { text: 'Witnessed arrest, bystander CPR.\nVF, shocked x2, ROSC at 06:29 after epi and amiodarone.' },
   };
@@ -174,10 +177,18 @@ describe('hospital notice: what the emergency department reads', () => {
   it('cardiac arrest: an infusion rate is a rate, a failed intubation says so, a missing diastolic is said absent, a partial GCS has no total', () => {
     const arrest = hospitalNoticeBundle(cardiacArrestEpcr(), PCR);
     const meds = ofType<MedicationAdministration>(arrest, 'MedicationAdministration');
-    expect(meds.map((m) => [m.medicationCodeableConcept!.coding![0]!.code, m.dosage?.dose?.value, m.dosage?.rateQuantity?.code, m.dosage?.route?.text])).toEqual([
-      ['317361', 1, undefined, 'Intravenous (IV)'], ['703', 300, undefined, 'Intraosseous (IO)'], ['317361', undefined, 'ug/min', 'Intravenous (IV)'],
+    expect(meds.map((m) => [m.status, m.medicationCodeableConcept!.coding![0]!.code, m.dosage?.dose?.value, m.dosage?.rateQuantity?.code, m.dosage?.route?.text])).toEqual([
+      ['completed', '317361', 1, undefined, 'Intravenous (IV)'], ['completed', '703', 300, undefined, 'Intraosseous (IO)'], ['completed', '317361', undefined, 'ug/min', 'Intravenous (IV)'],
+      ['not-done', '703', undefined, undefined, undefined],
     ]);
-    expect(ofType<Procedure>(arrest, 'Procedure').map((p) => p.outcome?.text)).toEqual(['Successful', 'Successful', 'Unsuccessful']);
+    // A medication recorded as not given (NEMSIS pertinent negative) never reads as given.
+    expect(meds[3]!.statusReason![0]!.text).toBe('Contraindication Noted');
+    const procedures = ofType<Procedure>(arrest, 'Procedure');
+    expect(procedures.map((p) => p.outcome?.text)).toEqual(['Successful', 'Successful', 'Unsuccessful', undefined]);
+    expect(procedures[3]!.note!.map((n) => n.text)).toContain('Done before this unit\'s care (eProcedures.02)');
+    const composition = ofType<Composition>(arrest, 'Composition')[0]!;
+    expect(composition.section!.find((s) => s.title === 'Medications administered')!.text!.div).toContain('Amiodarone (Cordarone) NOT given: Contraindication Noted');
+    expect(composition.section!.find((s) => s.title === 'Cardiac arrest')!.text!.div).toContain('First monitored rhythm: Ventricular Fibrillation.</p><p>ROSC: Yes, Prior to Arrival at the ED.');
     const obs = ofType<Observation>(arrest, 'Observation');
     const bp = obs.find((o) => o.effectiveDateTime === '2024-11-02T06:31:00-04:00' && o.code.coding?.[0]?.code === '85354-9')!;
     expect(bp.component![1]).toMatchObject({ dataAbsentReason: { coding: [{ code: 'not-performed' }] } });
@@ -190,6 +201,17 @@ describe('hospital notice: what the emergency department reads', () => {
     expect(ofType<Composition>(arrest, 'Composition')[0]!.section!.find((s) => s.title === 'Narrative')!.text!.div)
       .toBe('<div xmlns="http://www.w3.org/1999/xhtml"><p>Witnessed arrest, bystander CPR.</p><p>VF, shocked x2, ROSC at 06:29 after epi and amiodarone.</p></div>');
   });
+});
+
+describe('hospital notice: no known drug allergy', () => {
+  it('the pertinent negative becomes SNOMED CT 409137002; an allergy history nobody could take says so and claims nothing', () => {
+    const nkda = hospitalNoticeBundle({ ...overdoseEpcr(), history: { allergies: [], allergiesPertinentNegative: '8801013' } }, PCR);
+    expect(validateNoticeBundle(nkda)).toEqual([]);
+    expect(ofType<AllergyIntolerance>(nkda, 'AllergyIntolerance').map((a) => a.code!.coding![0])).toEqual([{ system: 'http://snomed.info/sct', code: '409137002', display: 'No known drug allergy' }]);
+    const unknown = hospitalNoticeBundle({ ...overdoseEpcr(), history: { allergiesPertinentNegative: '8801021' } }, PCR);
+    expect(ofType<AllergyIntolerance>(unknown, 'AllergyIntolerance')).toEqual([]);
+    expect(ofType<Composition>(unknown, 'Composition')[0]!.section!.find((s) => s.title === 'Allergies')!.text!.div).toContain('Allergies not obtained: Unresponsive.');
+  }, 120_000);
 });
 
 describe('ETA estimate', () => {
