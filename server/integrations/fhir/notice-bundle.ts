@@ -283,6 +283,7 @@ export function hospitalNoticeBundle(epcr: Epcr, options: NoticeOptions): Bundle
         encounter: encounterRef,
         effectiveDateTime: vital.takenAt,
         performer: [agencyRef],
+        ...(vital.priorToUnit === codeOf('eVitals.02', 'Yes') ? { note: [{ text: 'Taken before this unit\'s care (eVitals.02)' }] } : {}),
         ...body,
       } satisfies Observation));
     };
@@ -539,6 +540,9 @@ function describeVitals(v: Vital): string {
     typeof v.temperatureC === 'number' ? `temp ${v.temperatureC} °C` : undefined,
     [v.gcsEye, v.gcsVerbal, v.gcsMotor].every((n) => typeof n === 'number') ? `GCS ${v.gcsEye! + v.gcsVerbal! + v.gcsMotor!} (E${v.gcsEye} V${v.gcsVerbal} M${v.gcsMotor})` : undefined,
     typeof v.pain === 'number' ? `pain ${v.pain}/10` : undefined,
+    // The rhythm and 12-lead reading (eVitals.03, .05) have no vital-signs LOINC quantity: the ED reads them here.
+    list(v.cardiacRhythm).length ? `rhythm ${list(v.cardiacRhythm).map((c) => codeLabel('eVitals.03', c) ?? c).join(', ')}` : undefined,
+    list(v.ecgInterpretation).length ? `ECG ${list(v.ecgInterpretation).map((c) => codeLabel('eVitals.05', c) ?? c).join(', ')}` : undefined,
   ].filter((p): p is string => p !== undefined);
   return `${v.takenAt}: ${parts.join(', ') || 'no measurements'}`;
 }

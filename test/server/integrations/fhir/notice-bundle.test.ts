@@ -33,7 +33,7 @@ function cardiacArrestEpcr(): Epcr {
     arrest: { cardiacArrest: '3001003', arrestAt: at('06:05'), witnessedBy: ['3004007'], firstRhythm: '3011011', rosc: ['3012005'], endOfEvent: '3018007' },
     times: { unitNotified: at('06:02'), atPatient: at('06:09'), unitLeftScene: at('06:41'), atDestination: at('06:55'), transferOfCare: at('07:01') },
     vitals: [
-      { id: 'ca-v1', takenAt: at('06:10'), heartRate: 0, respiratoryRate: 0, gcsEye: 1, gcsVerbal: 1, gcsMotor: 1 },
+      { id: 'ca-v1', takenAt: at('06:10'), heartRate: 0, respiratoryRate: 0, gcsEye: 1, gcsVerbal: 1, gcsMotor: 1, cardiacRhythm: ['9901067'] }, // VF
       { id: 'ca-v2', takenAt: at('06:31'), systolic: 84, heartRate: 112, spo2: 91, etco2: 38, glucose: 182, gcsEye: 1, gcsVerbal: 1, gcsMotor: 1 },
       { id: 'ca-v3', takenAt: at('06:45'), systolic: 102, diastolic: 64, heartRate: 104, spo2: 95, temperatureC: 35.9, gcsEye: 1, gcsMotor: 2 },
     ],
@@ -188,6 +188,7 @@ describe('hospital notice: what the emergency department reads', () => {
     expect(procedures[3]!.note!.map((n) => n.text)).toContain('Done before this unit\'s care (eProcedures.02)');
     const composition = ofType<Composition>(arrest, 'Composition')[0]!;
     expect(composition.section!.find((s) => s.title === 'Medications administered')!.text!.div).toContain('Amiodarone (Cordarone) NOT given: Contraindication Noted');
+    expect(composition.section!.find((s) => s.title === 'Vital signs')!.text!.div).toContain('2024-11-02T06:10:00-04:00: HR 0, RR 0, GCS 3 (E1 V1 M1), rhythm Ventricular Fibrillation');
     expect(composition.section!.find((s) => s.title === 'Cardiac arrest')!.text!.div).toContain('First monitored rhythm: Ventricular Fibrillation.</p><p>ROSC: Yes, Prior to Arrival at the ED.');
     const obs = ofType<Observation>(arrest, 'Observation');
     const bp = obs.find((o) => o.effectiveDateTime === '2024-11-02T06:31:00-04:00' && o.code.coding?.[0]?.code === '85354-9')!;
