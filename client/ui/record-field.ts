@@ -64,5 +64,6 @@ export function recordField(
  * suite leaves it out and prints the reason. Every other input must declare its record field.
  */
 export function notARecordField(reason: string): Record<string, string> {
-  return { 'data-not-a-record-field': reason };
+  // A search may be a patient's name: kept out of Chromium's session-restore files too.
+  return { 'data-not-a-record-field': reason, autocomplete: 'off' };
 }

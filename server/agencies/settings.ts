@@ -9,7 +9,7 @@
  * element in the generated lists (shared/nemsis), every free value fits its XSD type, so an
  * export never carries a value its receiver refuses because of a setting.
  */
-import { codeLabel, hasCodeList, isCodeOf } from '../../shared/nemsis/codes.ts';
+import { isCodeOf } from '../../shared/nemsis/codes.ts';
 import { endpointAllowed } from '../integrations/state-submission/client.ts';
 import { ansiStateCode } from '../nemsis/ansi-state-codes.ts';
 
@@ -147,7 +147,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
       return '';
     }
     if (typeof value !== 'string' || !isCodeOf(element, value)) {
-      problems.push(`${label} "${String(value).slice(0, 40)}" is not a NEMSIS code of ${element}${hasCodeList(element) ? '' : ''}`);
+      problems.push(`${label} "${String(value).slice(0, 40)}" is not a NEMSIS code of ${element}`);
       return '';
     }
     return value;
@@ -288,10 +288,4 @@ export function publicSettings(settings: AgencySettings): PublicAgencySettings {
   if (!stateSubmission) return rest;
   const { password, ...submission } = stateSubmission;
   return { ...rest, stateSubmission: { ...submission, passwordSet: password !== undefined } };
-}
-
-/** A setting's code with its NEMSIS label, for messages ("9920001 (911 Response (Scene) with Transport Capability)"). */
-export function describeCode(element: string, code: string): string {
-  const label = codeLabel(element, code);
-  return label ? `${code} (${label})` : code;
 }

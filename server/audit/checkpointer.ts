@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { postOnce } from '../integrations/http-post.ts';
 import { AUDIT_SYSTEM_TENANT, CHECKPOINT_ACTION, type AuditKey } from '../store/audit-chain.ts';
 import type { Store } from '../store/types.ts';
-import { appendCheckpoint, readCheckpointFile, signCheckpoint, type Checkpoint } from './checkpoints.ts';
+import { appendCheckpoint, readLastCheckpoint, signCheckpoint, type Checkpoint } from './checkpoints.ts';
 
 export interface CheckpointerOptions {
   store: Store;
@@ -34,9 +34,10 @@ export class AuditCheckpointer {
   private readonly unsent: Checkpoint[] = [];
 
   constructor(private readonly options: CheckpointerOptions) {
-    const read = readCheckpointFile(options.file, options.key);
-    for (const problem of read.problems) options.log.error({ file: options.file }, `audit checkpoints: ${problem} (run npm run audit:verify)`);
-    this.last = read.checkpoints[read.checkpoints.length - 1];
+    // Only the last line: where to continue. audit:verify checks the whole file.
+    const read = readLastCheckpoint(options.file, options.key);
+    if (read.problem) options.log.error({ file: options.file }, `audit checkpoints: ${read.problem} (run npm run audit:verify)`);
+    this.last = read.checkpoint;
     this.stream = this.last?.stream ?? randomUUID();
   }
 
@@ -74,7 +75,7 @@ export class AuditCheckpointer {
       stream: this.stream, n: (last?.n ?? 0) + 1, at: new Date().toISOString(),
       count: (last?.count ?? 0) + (head?.countAfter ?? 0), lastId: head?.lastId ?? 0, head: head?.lastHash ?? '0'.repeat(64), prev: last?.sig ?? '',
     });
-    appendCheckpoint(file, checkpoint);
+    await appendCheckpoint(file, checkpoint);
     this.last = checkpoint;
     this.unsent.push(checkpoint);
     if (this.unsent.length > MAX_UNSENT) this.unsent.splice(0, this.unsent.length - MAX_UNSENT);

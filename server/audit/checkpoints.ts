@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditKey } from '../store/audit-chain.ts';
 
@@ -105,14 +106,50 @@ export function readCheckpointFile(file: string, key: AuditKey): CheckpointFile 
   return { checkpoints, stream: checkpoints[0]?.stream, problems, exists: true };
 }
 
-/** Appends one line and syncs it to disk before the checkpoint counts as written. */
-export function appendCheckpoint(file: string, checkpoint: Checkpoint): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const fd = openSync(file, 'a', 0o600);
+/**
+ * The last checkpoint of a file, reading only its end (a file grows by a line a minute for
+ * years; the server needs only where to continue). `problem` when that line does not verify.
+ */
+export function readLastCheckpoint(file: string, key: AuditKey): { checkpoint?: Checkpoint; problem?: string } {
+  if (!existsSync(file)) return {};
+  const fd = openSync(file, 'r');
+  let tail: string;
   try {
-    writeSync(fd, `${JSON.stringify(checkpoint)}\n`);
-    fsyncSync(fd);
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, TAIL_BYTES);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    tail = buffer.toString('utf8');
   } finally {
     closeSync(fd);
+  }
+  const line = tail.split('\n').filter((l) => l.trim() !== '').at(-1);
+  if (line === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return { problem: `the last line of ${path.basename(file)} is not a checkpoint: the file was edited` };
+  }
+  if (!isCheckpoint(parsed)) return { problem: `the last line of ${path.basename(file)} is not a checkpoint: the file was edited` };
+  const { sig, ...unsigned } = parsed;
+  if (parsed.keyId !== key.id || key.sign(DOMAIN, signedText(unsigned)) !== sig) {
+    return { checkpoint: parsed, problem: `the last checkpoint of ${path.basename(file)} (${parsed.n}) does not verify with the configured key ${key.id}` };
+  }
+  return { checkpoint: parsed };
+}
+
+/** More than one checkpoint line (about 330 bytes) can ever take. */
+const TAIL_BYTES = 16 * 1024;
+
+/** Appends one line and syncs it to disk (off the event loop) before the checkpoint counts as written. */
+export async function appendCheckpoint(file: string, checkpoint: Checkpoint): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const handle = await open(file, 'a', 0o600);
+  try {
+    await handle.write(`${JSON.stringify(checkpoint)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

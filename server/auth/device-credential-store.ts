@@ -63,7 +63,7 @@ export class DeviceCredentialStore implements DeviceCredentialStorage {
   private readonly stmts;
   private sweptAt = 0;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     db.exec(SCHEMA_SQL);
     this.stmts = {
       insert: db.prepare(

@@ -12,7 +12,7 @@
  */
 import { calculateJwkThumbprint, EmbeddedJWK, errors, jwtVerify } from 'jose';
 import { createHash } from 'node:crypto';
-import { DPOP_ALGORITHM, DPOP_TYP } from '../../shared/crypto/dpop-proof.ts';
+import { DPOP_ALGORITHM, DPOP_TYP, dpopTarget } from '../../shared/crypto/dpop-proof.ts';
 import { ErrorCode } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 
@@ -39,11 +39,6 @@ export interface VerifiedProof {
 
 const refuse = (why: string) => new HttpError(401, ErrorCode.BAD_DPOP_PROOF, `The DPoP proof was refused: ${why}. Make a new proof for this call (RFC 9449) with the device's key.`);
 
-export function targetOf(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.origin}${parsed.pathname}`;
-}
-
 export async function verifyDpopProof(proof: string | undefined, check: DpopCheck): Promise<VerifiedProof> {
   if (!proof) throw refuse('the DPoP header is missing');
   if (proof.length > MAX_PROOF_LENGTH || proof.includes(',')) throw refuse('send exactly one proof');
@@ -63,11 +58,11 @@ export async function verifyDpopProof(proof: string | undefined, check: DpopChec
   if (htm !== check.method.toUpperCase()) throw refuse(`htm is ${String(htm)}, this call is ${check.method.toUpperCase()}`);
   let target: string;
   try {
-    target = typeof htu === 'string' ? targetOf(htu) : '';
+    target = typeof htu === 'string' ? dpopTarget(htu) : '';
   } catch {
     target = '';
   }
-  if (target !== targetOf(check.url)) throw refuse(`htu is ${String(htu)}, this call is ${targetOf(check.url)}`);
+  if (target !== dpopTarget(check.url)) throw refuse(`htu is ${String(htu)}, this call is ${dpopTarget(check.url)}`);
   const now = Math.floor(check.nowMs / 1000);
   if (typeof iat !== 'number' || Math.abs(iat - now) > DPOP_MAX_SKEW_S) {
     throw refuse(`iat must be within ${DPOP_MAX_SKEW_S} s of the server's time (${new Date(check.nowMs).toISOString()}); correct the device's clock offset from this answer's Date header`);

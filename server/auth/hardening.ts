@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
 import helmet from 'helmet';
-import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import rateLimit, { type CreateRateLimitOptions, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -20,8 +20,13 @@ export interface HardeningOptions {
   rateLimitStore?: FastifyRateLimitStoreCtor;
 }
 
-/** Keys each in-memory limit holds before the least recently used is forgotten. */
+/** Keys each in-memory limit holds before the least recently used is forgotten (the library's default is 5,000). */
 const RATE_LIMIT_KEYS = 50_000;
+
+/** Each limiter's own store is sized from its options (`cache`), which the library's types leave out. */
+function sized(options: CreateRateLimitOptions): CreateRateLimitOptions {
+  return Object.assign({ cache: RATE_LIMIT_KEYS }, options);
+}
 
 /**
  * Security headers (helmet), CORS restricted to configured origins, and the rate limiter the
@@ -48,7 +53,7 @@ export async function installHardening(app: FastifyInstance, options: HardeningO
     credentials: false,
     maxAge: 600,
   });
-  await app.register(rateLimit, { global: false, cache: RATE_LIMIT_KEYS, ...(options.rateLimitStore ? { store: options.rateLimitStore } : {}) });
+  await app.register(rateLimit, { global: false, ...(options.rateLimitStore ? { store: options.rateLimitStore } : {}) });
 }
 
 /**
@@ -136,7 +141,7 @@ export function createLimiter(app: FastifyInstance, options: LimiterOptions): (r
       if (current > options.max) throw tooMany(reply, options.what, ttlMs / 1000);
     };
   }
-  const check = app.createRateLimit({ max: options.max, timeWindow: options.windowMs, keyGenerator: options.key });
+  const check = app.createRateLimit(sized({ max: options.max, timeWindow: options.windowMs, keyGenerator: options.key }));
   return async (request, reply) => {
     const result = await check(request);
     if (result.isAllowed || !result.isExceeded) return;
@@ -164,7 +169,7 @@ export function createFailureLimiter(app: FastifyInstance, options: LimiterOptio
       },
     };
   }
-  const limit = app.createRateLimit({ max: options.max, timeWindow: options.windowMs, keyGenerator: options.key });
+  const limit = app.createRateLimit(sized({ max: options.max, timeWindow: options.windowMs, keyGenerator: options.key }));
   return {
     async check(request, reply) {
       const result = await limit(request, { increment: false });

@@ -41,7 +41,12 @@ export interface DemDataSetInput {
 }
 
 const AMBULANCE = codeOf('dVehicle.04', 'Ambulance');
-const FULL_TIME = codeOf('dPersonnel.31', 'Full Time Paid Employee');
+/** dPersonnel.34 Primary EMS Job Role of each account role. */
+const OTHER_JOB_ROLE = codeOf('dPersonnel.34', 'Other');
+const JOB_ROLE: Readonly<Record<string, string>> = {
+  crew: codeOf('dPersonnel.34', 'Patient Care Provider'),
+  admin: codeOf('dPersonnel.34', 'Administrator/Manager'),
+};
 
 const el = (name: string, text: string, attributes?: Record<string, string | undefined>): XmlElement => (attributes ? { name, attributes, text } : { name, text });
 const nil = (name: string): XmlElement => ({ name, attributes: { 'xsi:nil': 'true', NV: NOT_RECORDED } });
@@ -70,11 +75,11 @@ export function buildDemDataSetXml(input: DemDataSetInput): string {
       el('dVehicle.01', v.callSign), el('dVehicle.03', v.callSign), el('dVehicle.04', AMBULANCE),
     ], { UUID: uuid('vehicle', v.id) }))) : undefined,
     input.people.length > 0 ? grp('dPersonnel', input.people.map((p) => grp('dPersonnel.PersonnelGroup', [
-      // Accounts hold no legal names or licences: those stay Not Recorded rather than guessed.
+      // Accounts hold no legal names, licences or employment status: names stay Not Recorded, the
+      // rest is left out rather than guessed; the account's role says the job role.
       grp('dPersonnel.NameGroup', [nil('dPersonnel.01'), nil('dPersonnel.02')]),
       el('dPersonnel.21', p.username.slice(0, 50)),
-      grp('dPersonnel.LicensureGroup', [el('dPersonnel.22', settings.state), nil('dPersonnel.24')], { UUID: uuid('licensure', p.id, settings.state) }),
-      el('dPersonnel.31', FULL_TIME),
+      el('dPersonnel.34', JOB_ROLE[p.role] ?? OTHER_JOB_ROLE),
     ], { UUID: uuid('person', p.id) }))) : undefined,
     settings.facilities.length > 0 ? grp('dFacility', groupBy(settings.facilities, (f) => f.type).map(([type, facilities]) => grp('dFacilityGroup', [
       el('dFacility.01', type),

@@ -20,7 +20,7 @@ export interface ServerProcess {
 }
 
 /** The real CLI (`npm start`'s entry point) in its own process, for crash tests. */
-export async function startServerProcess(options: { port: number; dataDir: string; env?: Record<string, string> }): Promise<ServerProcess> {
+export async function startServerProcess(options: { port: number; dataDir: string; env?: Record<string, string>; startTimeoutMs?: number }): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', path.join(ROOT, 'server/cli.ts')], {
     cwd: ROOT,
     // An API-only process: building the apps is the browser tests' business, not a crash test's.
@@ -34,7 +34,8 @@ export async function startServerProcess(options: { port: number; dataDir: strin
   });
   const url = `http://127.0.0.1:${options.port}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 30_000;
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server process exited with ${child.exitCode} during start-up`);
     try {
@@ -42,7 +43,10 @@ export async function startServerProcess(options: { port: number; dataDir: strin
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error('server process did not become healthy in 30 s');
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server process did not become healthy in ${startTimeoutMs / 1000} s`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

@@ -33,6 +33,8 @@ export interface DefaultWorkflowDeps {
   integrations: Integrations;
   /** Create and submit the claim as soon as a transport report is locked. */
   autoClaimAfterFinalize: boolean;
+  /** How long a per-report lock's lease lasts across processes (OUTBOX_CLAIM_LEASE_MS). */
+  leaseMs?: number;
   nemsis: {
     /**
      * The agency's NEMSIS identity (dAgency.01 state ID, .02 agency number, .04 state), from its
@@ -51,7 +53,7 @@ export interface DefaultWorkflowDeps {
 }
 
 export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
-  const locks = new KeyedLock();
+  const locks = new KeyedLock(deps.leaseMs);
   const claims = { integrations: deps.integrations, locks };
   const nemsis = { agencyOf: deps.nemsis.agencyOf, ...(deps.nemsis.xsdDir ? { xsdDir: deps.nemsis.xsdDir } : {}), locks };
   return [

@@ -10,7 +10,8 @@ import { devToken } from '../../../server/auth/identity.ts';
 import { demoAgencySettings } from '../../../server/demo/agency.ts';
 import { nemsisArtifactKey } from '../../../server/hooks/workflows/index.ts';
 import { sharedSchematronValidator } from '../../../server/nemsis/schematron.ts';
-import { ADMIN, EPCRS, pathOf, patternOf, type Role } from '../../../shared/protocol/index.ts';
+import { ADMIN, EPCRS, pathOf, patternOf, STATE_REPORTING, type Role } from '../../../shared/protocol/index.ts';
+import { validateEmsDataSetXsd } from '../../../server/nemsis/validate.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import { eventually } from '../../helpers/device.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
@@ -140,6 +141,25 @@ describe('every export carries its own agency\'s identity', () => {
     expect(xmlB).toContain('<dAgency.04>36</dAgency.04>');
     expect(xmlB).toContain('<eResponse.01>B-0042</eResponse.01>');
     expect(xmlB).not.toContain('351-C034P2');
+  }, 120_000);
+
+  it('a changed agency number applies to the next lock; a batch file of the period keeps each report under the identity it was exported with', async () => {
+    const before = await finalize(A);
+    await exported(A, before.id);
+    expect((await call('PUT', pathOf(ADMIN.putAgency), 'admin', A, { ...demoAgencySettings(), agencyNumber: '351-C034P9' })).status).toBe(200);
+    const after = await finalize(A);
+    expect(await exported(A, after.id)).toContain('<dAgency.02>351-C034P9</dAgency.02>');
+    const from = encodeURIComponent(new Date(Date.parse(before.lockedAt!) - 1000).toISOString());
+    const to = encodeURIComponent(new Date(Date.parse(after.lockedAt!) + 1000).toISOString());
+    const response = await fetch(`${server.url}${pathOf(STATE_REPORTING.emsBatch)}?from=${from}&to=${to}`, { headers: { authorization: `Bearer ${token('biller', A)}` } });
+    expect(response.status).toBe(200);
+    const xml = await response.text();
+    const headers = xml.split('<Header>').slice(1);
+    expect(headers).toHaveLength(2);
+    const withReport = (id: string) => headers.find((h) => h.includes(`<PatientCareReport UUID="${id}">`))!;
+    expect(withReport(before.id)).toContain('<dAgency.02>351-C034P2</dAgency.02>');
+    expect(withReport(after.id)).toContain('<dAgency.02>351-C034P9</dAgency.02>');
+    expect((await validateEmsDataSetXsd(xml, { xsdDir })).errors).toEqual([]);
   }, 120_000);
 
   it('an agency whose admin has not set its identity cannot lock a report: the crew is told why, and it stays a draft', async () => {

@@ -59,7 +59,8 @@ describe('npm start on a fresh machine (nothing configured)', () => {
   it('serves the demo agency, whose users sign in with their passwords, and refuses development tokens', async () => {
     const dataDir = makeDataDir('fresh-start');
     // The test helper opts into development tokens; a fresh machine has none of that.
-    const server = await startServerProcess({ port: await freePort(), dataDir, env: { DEV_TOKENS: '', NODE_ENV: '', JWT_SECRET: '', SEED_DEMO: '' } });
+    // Start-up writes the demo data, whose finished report runs the NEMSIS check: allow a loaded machine its time.
+    const server = await startServerProcess({ port: await freePort(), dataDir, env: { DEV_TOKENS: '', NODE_ENV: '', JWT_SECRET: '', SEED_DEMO: '' }, startTimeoutMs: 150_000 });
     try {
       const crew = DEMO_USERS.find((u) => u.role === 'crew')!;
       const signIn = await fetch(`${server.url}/api/auth/login`, {
@@ -76,5 +77,5 @@ describe('npm start on a fresh machine (nothing configured)', () => {
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 240_000);
 });

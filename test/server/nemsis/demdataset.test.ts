@@ -40,6 +40,7 @@ describe('DEMDataSet export', () => {
     // What the agency said about itself, its vehicles, its people and its destinations.
     for (const value of ['<dAgency.02>351-C034P2</dAgency.02>', '<dAgency.06>09001</dAgency.06>', '<dConfiguration.09>7242</dConfiguration.09>',
       '<dConfiguration.16>M1</dConfiguration.16>', '<dVehicle.03>M2</dVehicle.03>', '<dPersonnel.21>crew-m1</dPersonnel.21>',
+      '<dPersonnel.34>1534015</dPersonnel.34>', '<dPersonnel.34>1534001</dPersonnel.34>',
       '<dFacility.02>Danbury Hospital</dFacility.02>', '<dFacility.03>070033</dFacility.03>', '<dContact.02>Lehner</dContact.02>']) expect(xml).toContain(value);
   }, 120_000);
 

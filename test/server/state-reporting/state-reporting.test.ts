@@ -39,7 +39,7 @@ beforeAll(async () => {
   state = await startStateServer(xsdDir);
   server = await startTestServer({
     nemsisXsdDir: xsdDir, hookRunner: FAST_HOOKS,
-    integrationRetries: 2, integrationBackoffMs: 10, integrationBackoffMaxMs: 50, integrationTimeoutMs: 1500,
+    integrationRetries: 2, integrationBackoffMs: 10, integrationBackoffMaxMs: 50, integrationTimeoutMs: 3000,
   });
   await put('PUT', pathOf(ADMIN.putAgency), 'admin', { ...demoAgencySettings(), stateSubmission: { endpoint: state.url, username: 'danbury', organization: 'C034', password: PASSWORD } });
   await systemWrite(server, 'units', TENANT, { id: unitIdFor(TENANT, 'M7'), tenantId: TENANT, callSign: 'M7', status: 'available' } as never);
