@@ -7,6 +7,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoTenant } from '../../../server/auth/demo.ts';
 import { PostgresStore } from '../../../server/store/postgres.ts';
@@ -166,6 +167,25 @@ describe.skipIf(SKIP_POSTGRES)('identity on PostgreSQL, shared by two server pro
     // The sealed rows of the revoked device's key no longer open anywhere as valid.
     const lookup = await b.app.auth.transportKeys.lookup(medic.transportKey.kid);
     expect(lookup.kind === 'known' && lookup.revoked).toBeTruthy();
+  });
+
+  it('a user disabled through A: B closes that user\'s open /sync socket, with no data sent to it', async () => {
+    const created = await a.app.auth.createUser(T, { username: 'temp', password: PASSWORD, role: 'crew', unitId: 'M2' });
+    const temp = await signedIn(b, 'temp', 'tablet-5');
+    const boss = await signedIn(a, 'boss', 'admin-pc');
+    const socket = io(`${b.url}/sync`, { transports: ['websocket'], auth: { token: temp.accessToken }, reconnection: false });
+    try {
+      await new Promise<void>((resolve, reject) => { socket.once('connect', () => resolve()); socket.once('connect_error', reject); });
+      const disconnected = new Promise<string>((resolve, reject) => {
+        socket.once('disconnect', (reason) => resolve(reason));
+        setTimeout(() => reject(new Error('B kept the socket open 10 s after the user was disabled on A')), 10_000);
+      });
+      const revoked = await fetch(a.url + pathOf(ADMIN.revokeUser, { id: created.id }), { method: 'POST', headers: { authorization: `Bearer ${boss.accessToken}` } });
+      expect(revoked.status).toBe(200);
+      expect(await disconnected).toBe('io server disconnect');
+    } finally {
+      socket.close();
+    }
   });
 
   it('the demo agency is seeded once per database: both processes see the same user ids', async () => {
