@@ -144,6 +144,13 @@ describe.skipIf(SKIP_POSTGRES)('identity on PostgreSQL, shared by two server pro
     console.log(`reuse detected on B: A refused the session after ${took} ms`);
   });
 
+  it('the same user signing in on the same device through A and B at once gets one transport key from both', async () => {
+    const [one, two] = await Promise.all([signedIn(a, 'medic', 'tablet-6'), signedIn(b, 'medic', 'tablet-6')]);
+    expect(two.transportKey).toEqual(one.transportKey);
+    const { rows } = await admin.query(`SELECT kid FROM ${schema}.identity_transport_keys WHERE device_id = 'tablet-6' AND revoked_at IS NULL`);
+    expect(rows).toHaveLength(1);
+  });
+
   it('the same refresh token sent to A and B at once: exactly one wins, the other is a reuse', async () => {
     const signed = await signedIn(a, 'medic', 'tablet-3');
     const answers = await Promise.all([refresh(a, signed.refreshToken, 'tablet-3'), refresh(b, signed.refreshToken, 'tablet-3')]);
