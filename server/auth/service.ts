@@ -70,8 +70,9 @@ function sha256(text: string): string {
 
 /**
  * Logins, token rotation, logout and revocation, and the `Authenticator` every route and the
- * socket.io handshakes use. Every request re-checks its session (one indexed SQLite lookup, or PostgreSQL's revocation list that every process refreshes at least every second), so
- * logout and revocation take effect at the next request, not at token expiry.
+ * socket.io handshakes use. Every request re-checks its session (one indexed SQLite lookup; on
+ * PostgreSQL, the revocation list each process re-reads every 500 ms), so logout and revocation
+ * take effect at the next request (on other processes within half a second), not at token expiry.
  */
 export class AuthService implements Authenticator {
   private readonly dev = devTokenAuthenticator();
