@@ -172,6 +172,8 @@ export class PostgresIdentityStore implements IdentityStore {
   private refreshAgain = false;
   private closed = false;
   private sweptAt = 0;
+  /** When re-reading the revocation list started failing (undefined: it reads). */
+  private failingSince: number | undefined;
   readonly deviceCredentials: DeviceCredentialStorage;
 
   private constructor(options: PostgresIdentityStoreOptions) {
@@ -235,8 +237,14 @@ export class PostgresIdentityStore implements IdentityStore {
   private schedule(): void {
     if (this.closed) return;
     this.timer = setTimeout(() => {
-      void this.refresh().catch((error: unknown) => this.log(`identity store: re-reading the revocation list failed (the last one stays in use): ${error instanceof Error ? error.message : String(error)}`))
-        .finally(() => this.schedule());
+      void this.refresh().then(() => {
+        if (this.failingSince !== undefined) this.log(`identity store: the revocation list is read again (it was stale for ${Date.now() - this.failingSince} ms)`);
+        this.failingSince = undefined;
+      }, (error: unknown) => {
+        // Said once per outage, not twice a second.
+        if (this.failingSince === undefined) this.log(`identity store: re-reading the revocation list failed (the last one stays in use until it can be read again): ${error instanceof Error ? error.message : String(error)}`);
+        this.failingSince ??= Date.now();
+      }).finally(() => this.schedule());
     }, this.pollMs);
     this.timer.unref();
   }
