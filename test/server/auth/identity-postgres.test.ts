@@ -24,6 +24,8 @@ import { SKIP_POSTGRES, TEST_DATABASE_URL } from '../store/fixtures.ts';
 const T = 'agency-idp';
 /** Failed sign-ins one account may have from one address per window, over both servers together. */
 const ACCOUNT_LIMIT = 6;
+/** Sign-ins and refreshes one device may make from one address per window, over both servers together. */
+const DEVICE_LIMIT = 10;
 const schema = `idp_${randomBytes(5).toString('hex')}`;
 const admin = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
 let a: TestServer;
@@ -73,6 +75,7 @@ describe.skipIf(SKIP_POSTGRES)('identity on PostgreSQL, shared by two server pro
     const open = async () => startTestServer({
       store: await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, pool: { max: 4 } }),
       loginAccountRateLimit: ACCOUNT_LIMIT,
+      loginRateLimit: DEVICE_LIMIT,
     });
     // One after the other: the second finds the tables and the trial keys the first made.
     a = await open();
@@ -214,5 +217,13 @@ describe.skipIf(SKIP_POSTGRES)('identity on PostgreSQL, shared by two server pro
     expect(statuses.slice(0, ACCOUNT_LIMIT)).toEqual(Array(ACCOUNT_LIMIT).fill(401));
     expect(statuses.slice(ACCOUNT_LIMIT)).toEqual([429, 429]);
     // In each process's memory the spray would have had ACCOUNT_LIMIT guesses on each: 2 × as many.
+  });
+
+  it('a device\'s sign-in and refresh budget is one budget: refreshes alternating between A and B are refused after the limit', async () => {
+    const statuses: number[] = [];
+    const bogus = `${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+    for (let i = 0; i < DEVICE_LIMIT + 2; i++) statuses.push((await refresh(i % 2 === 0 ? a : b, bogus, 'tablet-refresh-spray')).status);
+    expect(statuses.slice(0, DEVICE_LIMIT)).toEqual(Array(DEVICE_LIMIT).fill(401));
+    expect(statuses.slice(DEVICE_LIMIT)).toEqual([429, 429]);
   });
 });
