@@ -154,6 +154,12 @@ const deviceKey = (tenantId: string, deviceId: string) => `${tenantId}\u0000${de
 
 type Queryable = pg.Pool | pg.PoolClient;
 
+/** Times are BIGINT milliseconds: read as numbers whatever the pool's own type parsers (all fit in 2^53). */
+const INT8_AS_NUMBER: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
 export class PostgresIdentityStore implements IdentityStore {
   private readonly pool: pg.Pool;
   private readonly t: (table: string) => string;
@@ -229,7 +235,7 @@ export class PostgresIdentityStore implements IdentityStore {
   }
 
   private async rows<R extends pg.QueryResultRow>(db: Queryable, sql: string, params: unknown[] = []): Promise<R[]> {
-    return (await db.query<R>(sql, params)).rows;
+    return (await db.query<R>({ text: sql, values: params, types: INT8_AS_NUMBER })).rows;
   }
 
   // ---- the revocation list ----------------------------------------------------------------------

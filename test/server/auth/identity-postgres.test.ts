@@ -10,6 +10,7 @@ import pg from 'pg';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoTenant } from '../../../server/auth/demo.ts';
+import { openIdentity } from '../../../server/auth/identity-store-factory.ts';
 import { PostgresStore } from '../../../server/store/postgres.ts';
 import { dpopProof, generateDpopKeyPair } from '../../../shared/crypto/dpop-proof.ts';
 import { fromBase64url } from '../../../shared/crypto/base64url.ts';
@@ -225,5 +226,18 @@ describe.skipIf(SKIP_POSTGRES)('identity on PostgreSQL, shared by two server pro
     for (let i = 0; i < DEVICE_LIMIT + 2; i++) statuses.push((await refresh(i % 2 === 0 ? a : b, bogus, 'tablet-refresh-spray')).status);
     expect(statuses.slice(0, DEVICE_LIMIT)).toEqual(Array(DEVICE_LIMIT).fill(401));
     expect(statuses.slice(DEVICE_LIMIT)).toEqual([429, 429]);
+  });
+
+  it('a production process on PostgreSQL needs JWT_SECRET and TRANSPORT_KEY_SECRET; given, it signs with them and keeps nothing in identity_secrets', async () => {
+    const settings = { dataDir: ':memory:', allowGenerated: false, accessTokenTtlSeconds: 900, jwtSecret: undefined, transportKeySecret: undefined };
+    await expect(openIdentity(settings, { pool: admin, schema })).rejects.toThrow(/JWT_SECRET is required with PostgreSQL/);
+    await expect(openIdentity({ ...settings, jwtSecret: 'j'.repeat(40) }, { pool: admin, schema })).rejects.toThrow(/TRANSPORT_KEY_SECRET is required with PostgreSQL/);
+    const opened = await openIdentity({ ...settings, jwtSecret: 'j'.repeat(40), transportKeySecret: 't'.repeat(40) }, { pool: admin, schema });
+    try {
+      expect(opened.jwtKey).toMatchObject({ source: 'env', secret: Buffer.from('j'.repeat(40)) });
+      expect(opened.generatedInDatabase).toEqual([]);
+    } finally {
+      await opened.identities.close();
+    }
   });
 });
