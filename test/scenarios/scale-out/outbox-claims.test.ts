@@ -11,7 +11,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
-import { SYNC_BASE_PATH } from '../../../shared/protocol/index.ts';
+import { demoAgencySettings } from '../../../server/demo/agency.ts';
+import { ADMIN, pathOf, SYNC_BASE_PATH } from '../../../shared/protocol/index.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 import { eventually } from '../../helpers/device.ts';
 import type { ServerProcess } from '../../helpers/server-process.ts';
@@ -71,6 +72,12 @@ beforeAll(async () => {
     AUTO_CLAIM_AFTER_FINALIZE: 'true',
     OUTBOX_CLAIM_LEASE_MS: String(LEASE_MS),
   });
+  // A report locks only once its agency's NEMSIS identity is set (the admin does it once).
+  const admin = devToken({ tenantId: TENANT, role: 'admin', deviceId: 'admin-console' });
+  const saved = await fetch(`${processes[0]!.url}${pathOf(ADMIN.putAgency)}`, {
+    method: 'PUT', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(demoAgencySettings()),
+  });
+  if (saved.status !== 200) throw new Error(`could not set the agency's NEMSIS identity: ${saved.status} ${await saved.text()}`);
 }, 150_000);
 afterAll(async () => {
   await cluster.stop();
