@@ -55,6 +55,9 @@ describe('billing record from an ePCR', () => {
       serviceLevel: 'ALS1-EMERGENCY', hcpcsBase: 'A0427', hcpcsMileage: 'A0425', loadedMiles: 7.3,
       originType: 'S', destinationType: 'H', modifier: 'SH', pickupZip: '06810',
       dropoffAddress: epcr.disposition!.destinationAddress, payer: 'Medicare', icd10: ['T40.2X1A', 'F11.20'],
+      // What the 837P needs beyond the codes: the scene as the pick-up location; stretcher (04), GCS 6 unconscious (05),
+      // emergent response (06); taken to the nearest facility (A). No collision, so no accident indicator.
+      pickupAddress: epcr.scene!.address, conditionCodes: ['04', '05', '06'], transportReason: 'A',
     });
     expect(billingStatusFor(epcr, fields)).toBe('draft');
     expect(billingStatusFor({ ...epcr, lockedAt: '2024-10-07T22:00:00-04:00' }, fields)).toBe('ready');
