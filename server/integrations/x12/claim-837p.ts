@@ -13,7 +13,7 @@
  * undocumented), and the segments an ambulance claim needs are few. validate-837p.ts checks the
  * output against the guide's structure; the claim workflow refuses to send a file that fails it.
  */
-import { COMPONENT, decimal, digits, fixed, money, render, REPETITION, text, type Segment } from './syntax.ts';
+import { COMPONENT, digits, fixed, money, render, REPETITION, x12Decimal, x12Text, type Segment } from './syntax.ts';
 
 export interface X12Address {
   street: string;
@@ -80,9 +80,9 @@ const ccyymmdd = (date: string) => date.replace(/-/g, '');
 /** The whole interchange, one segment per line (segment terminator `~` then a newline, which receivers ignore). */
 export function build837p(input: Claim837Input): string {
   const { control, claim } = input;
-  const isa: Segment = ['ISA', '00', fixed('', 10), '00', fixed('', 10), 'ZZ', fixed(text(input.submitter.id, 15), 15), 'ZZ', fixed(text(input.receiver.id, 15), 15),
+  const isa: Segment = ['ISA', '00', fixed('', 10), '00', fixed('', 10), 'ZZ', fixed(x12Text(input.submitter.id, 15), 15), 'ZZ', fixed(x12Text(input.receiver.id, 15), 15),
     yymmdd(control.createdAt.date), control.createdAt.time, REPETITION, '00501', control.interchange, '0', control.usage, COMPONENT];
-  const gs: Segment = ['GS', 'HC', text(input.submitter.id, 15), text(input.receiver.id, 15), ccyymmdd(control.createdAt.date), control.createdAt.time,
+  const gs: Segment = ['GS', 'HC', x12Text(input.submitter.id, 15), x12Text(input.receiver.id, 15), ccyymmdd(control.createdAt.date), control.createdAt.time,
     groupControlNumber(control.interchange), 'X', '005010X222A1'];
   const body = transactionSet(input);
   const st: Segment = ['ST', '837', control.transactionSet, '005010X222A1'];
@@ -99,56 +99,56 @@ function groupControlNumber(interchange: string): string {
 
 function addressSegments(address: X12Address): Segment[] {
   return [
-    ['N3', text(address.street, 55)],
-    ['N4', text(address.city, 30), text(address.state, 2), digits(address.zip).slice(0, 9)],
+    ['N3', x12Text(address.street, 55)],
+    ['N4', x12Text(address.city, 30), x12Text(address.state, 2), digits(address.zip).slice(0, 9)],
   ];
 }
 
 function transactionSet(input: Claim837Input): Segment[] {
   const { claim, billingProvider: bp, subscriber: sub, payer } = input;
   const out: Segment[] = [];
-  out.push(['BHT', '0019', '00', text(claim.patientControlNumber, 30), ccyymmdd(input.control.createdAt.date), input.control.createdAt.time, 'CH']);
+  out.push(['BHT', '0019', '00', x12Text(claim.patientControlNumber, 30), ccyymmdd(input.control.createdAt.date), input.control.createdAt.time, 'CH']);
   // 1000A submitter, 1000B receiver.
-  out.push(['NM1', '41', '2', text(input.submitter.name, 60), '', '', '', '', '46', text(input.submitter.id, 80)]);
-  out.push(['PER', 'IC', text(input.submitter.contactName, 60), 'TE', digits(input.submitter.phone)]);
-  out.push(['NM1', '40', '2', text(input.receiver.name, 60), '', '', '', '', '46', text(input.receiver.id, 80)]);
+  out.push(['NM1', '41', '2', x12Text(input.submitter.name, 60), '', '', '', '', '46', x12Text(input.submitter.id, 80)]);
+  out.push(['PER', 'IC', x12Text(input.submitter.contactName, 60), 'TE', digits(input.submitter.phone)]);
+  out.push(['NM1', '40', '2', x12Text(input.receiver.name, 60), '', '', '', '', '46', x12Text(input.receiver.id, 80)]);
   // 2000A billing provider: the agency, by NPI; PRV carries its taxonomy (3416L0300X land ambulance).
   out.push(['HL', '1', '', '20', '1']);
-  out.push(['PRV', 'BI', 'PXC', text(bp.taxonomy, 10)]);
-  out.push(['NM1', '85', '2', text(bp.name, 60), '', '', '', '', 'XX', bp.npi]);
+  out.push(['PRV', 'BI', 'PXC', x12Text(bp.taxonomy, 10)]);
+  out.push(['NM1', '85', '2', x12Text(bp.name, 60), '', '', '', '', 'XX', bp.npi]);
   out.push(...addressSegments(bp.address));
   out.push(['REF', 'EI', digits(bp.taxId)]);
   // 2000B subscriber (the patient is the insured: SBR02 18 self, no 2000C loop).
   out.push(['HL', '2', '1', '22', '0']);
-  out.push(['SBR', 'P', '18', text(sub.groupNumber, 50), '', '', '', '', '', payer.filingIndicator]);
-  out.push(['NM1', 'IL', '1', text(sub.lastName, 60), text(sub.firstName, 35), '', '', '', 'MI', text(sub.memberId, 80)]);
+  out.push(['SBR', 'P', '18', x12Text(sub.groupNumber, 50), '', '', '', '', '', payer.filingIndicator]);
+  out.push(['NM1', 'IL', '1', x12Text(sub.lastName, 60), x12Text(sub.firstName, 35), '', '', '', 'MI', x12Text(sub.memberId, 80)]);
   if (sub.address) out.push(...addressSegments(sub.address));
   if (sub.dateOfBirth) out.push(['DMG', 'D8', ccyymmdd(sub.dateOfBirth), sub.sex]);
-  out.push(['NM1', 'PR', '2', text(payer.name, 60), '', '', '', '', 'PI', text(payer.id, 80)]);
+  out.push(['NM1', 'PR', '2', x12Text(payer.name, 60), '', '', '', '', 'PI', x12Text(payer.id, 80)]);
   // 2300 claim.
   const total = input.lines.reduce((sum, line) => sum + line.chargeCents, 0);
   const signature = SIGNATURE[claim.patientSignature];
-  const related = claim.accident ? [claim.accident.cause, '', '', claim.accident.cause === 'AA' ? text(claim.accident.state, 2) : ''].join(COMPONENT).replace(/:+$/, '') : '';
-  out.push(['CLM', text(claim.patientControlNumber, 20), money(total), '', '', [claim.placeOfService, 'B', claim.frequencyCode].join(COMPONENT),
+  const related = claim.accident ? [claim.accident.cause, '', '', claim.accident.cause === 'AA' ? x12Text(claim.accident.state, 2) : ''].join(COMPONENT).replace(/:+$/, '') : '';
+  out.push(['CLM', x12Text(claim.patientControlNumber, 20), money(total), '', '', [claim.placeOfService, 'B', claim.frequencyCode].join(COMPONENT),
     'Y', 'A', signature.assignment, signature.release, signature.source, related]);
   if (claim.accident) out.push(['DTP', '439', 'D8', ccyymmdd(claim.accident.date)]);
   if (claim.pcsOnFile) out.push(['PWK', 'AM', 'AA']);
-  if (claim.payerClaimNumber && claim.frequencyCode !== '1') out.push(['REF', 'F8', text(claim.payerClaimNumber, 50)]);
+  if (claim.payerClaimNumber && claim.frequencyCode !== '1') out.push(['REF', 'F8', x12Text(claim.payerClaimNumber, 50)]);
   const amb = claim.ambulance;
-  out.push(['CR1', amb.weightLbs !== undefined ? 'LB' : '', amb.weightLbs !== undefined ? decimal(Math.round(amb.weightLbs)) : '', '', amb.transportReason, 'DH', decimal(amb.miles),
-    '', '', text(amb.roundTripPurpose, 80), text(amb.stretcherPurpose, 80)]);
+  out.push(['CR1', amb.weightLbs !== undefined ? 'LB' : '', amb.weightLbs !== undefined ? x12Decimal(Math.round(amb.weightLbs)) : '', '', amb.transportReason, 'DH', x12Decimal(amb.miles),
+    '', '', x12Text(amb.roundTripPurpose, 80), x12Text(amb.stretcherPurpose, 80)]);
   out.push(['CRC', '07', claim.certification.met ? 'Y' : 'N', ...claim.certification.conditionCodes.slice(0, 5)]);
   out.push(['HI', ...claim.diagnoses.slice(0, 12).map((code, i) => `${i === 0 ? 'ABK' : 'ABF'}${COMPONENT}${code.replace('.', '').toUpperCase()}`)]);
   // 2310E ambulance pick-up location, 2310F ambulance drop-off location.
   out.push(['NM1', 'PW', '2']);
   out.push(...addressSegments(claim.pickup));
-  out.push(['NM1', '45', '2', text(claim.dropoff.name, 60)]);
+  out.push(['NM1', '45', '2', x12Text(claim.dropoff.name, 60)]);
   out.push(...addressSegments(claim.dropoff));
   // 2400 service lines: each points at the principal diagnosis (and the next three, when there are).
   const pointers = claim.diagnoses.slice(0, 4).map((_, i) => String(i + 1)).join(COMPONENT);
   input.lines.forEach((line, i) => {
     out.push(['LX', String(i + 1)]);
-    out.push(['SV1', ['HC', line.hcpcs, ...line.modifiers.slice(0, 4)].join(COMPONENT), money(line.chargeCents), 'UN', decimal(line.units), '', '', pointers]);
+    out.push(['SV1', ['HC', line.hcpcs, ...line.modifiers.slice(0, 4)].join(COMPONENT), money(line.chargeCents), 'UN', x12Decimal(line.units), '', '', pointers]);
     out.push(['DTP', '472', 'D8', ccyymmdd(claim.serviceDate)]);
   });
   return out;

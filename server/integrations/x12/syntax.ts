@@ -15,7 +15,7 @@ export const SEGMENT = '~';
 export type Segment = readonly [id: string, ...elements: string[]];
 
 /** Text safe to put in one element, at most `max` characters. */
-export function text(value: string | undefined, max: number): string {
+export function x12Text(value: string | undefined, max: number): string {
   if (value === undefined) return '';
   return value
     .normalize('NFKD')
@@ -41,7 +41,7 @@ export function money(cents: number): string {
 }
 
 /** A decimal quantity without trailing zeros (12.3, 1). */
-export function decimal(value: number): string {
+export function x12Decimal(value: number): string {
   return String(Number(value.toFixed(4)));
 }
 
