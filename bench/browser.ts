@@ -103,7 +103,7 @@ export async function browserBenchmarks(options: BrowserBenchOptions = {}): Prom
   const runs = options.quick ? 1 : 3;
   const port = options.port ?? 18490;
   // No workflows: the figures are about the device, and hooks would add documents while it syncs.
-  const server = new E2eServer(port, { workflows: false });
+  const server = new E2eServer(port, { workflows: false, cablePorts: [port + 1] });
   await server.start();
   const cable = await createCable(port + 1, port);
   const profiles: string[] = [];

@@ -115,7 +115,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   // Right after the store: its shutdown checkpoint runs after every other writer has stopped.
   await app.register(auditPlugin, { config, key: audit.key });
   await app.register(authPlugin, { config, ...(options.authenticator ? { authenticator: options.authenticator } : {}) });
-  await app.register(hooksPlugin, { workflows, ...(options.hookRunner ? { hookRunner: options.hookRunner } : {}) });
+  await app.register(hooksPlugin, { workflows, hookRunner: { claimLeaseMs: config.outboxClaimLeaseMs, ...options.hookRunner } });
   // Before sync: the metrics' request hooks must apply to the sync routes.
   await app.register(opsPlugin);
   await app.register(syncPlugin, { config, policies: options.writePolicies ?? DOMAIN_WRITE_POLICIES, ...(options.collections ? { collections: options.collections } : {}) });

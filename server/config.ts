@@ -51,6 +51,11 @@ export interface ServerConfig {
   /** Dispatch's live feed sends a unit's position at most this often (every point is still stored). */
   liveGpsIntervalMs: number;
   /**
+   * How long a process's claim on an outbox entry (and a hook's per-report lease) lasts: longer
+   * than any hook takes; after a process dies its claims are taken by another after this long.
+   */
+  outboxClaimLeaseMs: number;
+  /**
    * A push body at least this long is also validated and serialised on a worker thread, beside
    * the event loop (server/replication/push-decoder.ts); 0 keeps all of it on the event loop.
    */
@@ -223,6 +228,7 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   cadBackendAuthToken: undefined,
   cadTenantId: 'demo',
   liveGpsIntervalMs: 250,
+  outboxClaimLeaseMs: 120_000,
   // Smaller bodies are not worth a round trip to the push worker (server/replication/push-decoder.ts).
   pushWorkerMinBytes: 32 * 1024,
   buildApps: true,
@@ -288,6 +294,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     cadBackendAuthToken: raw(env, 'CAD_BACKEND_AUTH_TOKEN'),
     cadTenantId: nonEmpty(env, 'CAD_TENANT_ID', SERVER_DEFAULTS.cadTenantId),
     liveGpsIntervalMs: integer(env, 'LIVE_GPS_INTERVAL_MS', SERVER_DEFAULTS.liveGpsIntervalMs, 0, 60_000),
+    outboxClaimLeaseMs: integer(env, 'OUTBOX_CLAIM_LEASE_MS', SERVER_DEFAULTS.outboxClaimLeaseMs, 1_000, 3_600_000),
     pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', SERVER_DEFAULTS.pushWorkerMinBytes, 0, 512 * 1024 * 1024),
     buildApps: boolean(env, 'BUILD_APPS', SERVER_DEFAULTS.buildApps),
     autoClaimAfterFinalize: boolean(env, 'AUTO_CLAIM_AFTER_FINALIZE', SERVER_DEFAULTS.autoClaimAfterFinalize),

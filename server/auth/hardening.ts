@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
 import helmet from 'helmet';
-import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import rateLimit, { type CreateRateLimitOptions, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -20,8 +20,13 @@ export interface HardeningOptions {
   rateLimitStore?: FastifyRateLimitStoreCtor;
 }
 
-/** Keys each in-memory limit holds before the least recently used is forgotten. */
+/** Keys each in-memory limit holds before the least recently used is forgotten (the library's default is 5,000). */
 const RATE_LIMIT_KEYS = 50_000;
+
+/** Each limiter's own store is sized from its options (`cache`), which the library's types leave out. */
+function sized(options: CreateRateLimitOptions): CreateRateLimitOptions {
+  return Object.assign({ cache: RATE_LIMIT_KEYS }, options);
+}
 
 /**
  * Security headers (helmet), CORS restricted to configured origins, and the rate limiter the
@@ -48,7 +53,7 @@ export async function installHardening(app: FastifyInstance, options: HardeningO
     credentials: false,
     maxAge: 600,
   });
-  await app.register(rateLimit, { global: false, cache: RATE_LIMIT_KEYS, ...(options.rateLimitStore ? { store: options.rateLimitStore } : {}) });
+  await app.register(rateLimit, { global: false, ...(options.rateLimitStore ? { store: options.rateLimitStore } : {}) });
 }
 
 /**
@@ -118,7 +123,7 @@ function tooMany(reply: ReplyHeaders, what: string, ttlInSeconds: number): HttpE
 
 /** A rate limit check to call from a hook; throws 429 with Retry-After when the key is over its budget. */
 export function createLimiter(app: FastifyInstance, options: LimiterOptions): (request: FastifyRequest, reply: ReplyHeaders) => Promise<void> {
-  const check = app.createRateLimit({ max: options.max, timeWindow: options.windowMs, keyGenerator: options.key });
+  const check = app.createRateLimit(sized({ max: options.max, timeWindow: options.windowMs, keyGenerator: options.key }));
   return async (request, reply) => {
     const result = await check(request);
     if (result.isAllowed || !result.isExceeded) return;
@@ -134,7 +139,7 @@ export function createFailureLimiter(app: FastifyInstance, options: LimiterOptio
   check(request: FastifyRequest, reply: ReplyHeaders): Promise<void>;
   recordFailure(request: FastifyRequest): Promise<void>;
 } {
-  const limit = app.createRateLimit({ max: options.max, timeWindow: options.windowMs, keyGenerator: options.key });
+  const limit = app.createRateLimit(sized({ max: options.max, timeWindow: options.windowMs, keyGenerator: options.key }));
   return {
     async check(request, reply) {
       const result = await limit(request, { increment: false });

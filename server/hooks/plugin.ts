@@ -17,7 +17,7 @@ export interface HooksPluginOptions {
    */
   workflows: WorkflowRegistry;
   /** Hook runner tuning (tests shorten the retry delays). */
-  hookRunner?: Partial<Pick<HookRunnerOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'pollMs'>>;
+  hookRunner?: Partial<Pick<HookRunnerOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'pollMs' | 'claimLeaseMs'>>;
 }
 
 /**

@@ -16,7 +16,17 @@ export interface HookRunnerOptions {
   /** How often due retries are looked for when no new change wakes the runner. */
   pollMs?: number;
   concurrency?: number;
+  /**
+   * How long a claimed entry is this runner's (ms). Longer than any effect takes (outbound calls
+   * with their retries): an entry still running when its lease ends may be run by another process
+   * too (effects are idempotent; the second completion is refused). A process that dies leaves its
+   * claims to be taken by another after this long.
+   */
+  claimLeaseMs?: number;
 }
+
+/** See `HookRunnerOptions.claimLeaseMs`. */
+export const DEFAULT_CLAIM_LEASE_MS = 120_000;
 
 export interface HookFailure {
   tenantId: string;
@@ -100,7 +110,8 @@ export class HookRunner {
     const concurrency = this.options.concurrency ?? 8;
     for (;;) {
       if (this.stopped) return;
-      const due = (await this.options.store.dueOutbox(Date.now(), concurrency * 4)).filter((e) => !this.inFlight.has(e.id));
+      // Claimed, not just read: of several processes on one database exactly one runs each entry.
+      const due = (await this.options.store.claimOutbox(Date.now(), concurrency * 4, this.options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS)).filter((e) => !this.inFlight.has(e.id));
       if (due.length === 0) return;
       let index = 0;
       await Promise.all(Array.from({ length: Math.min(concurrency, due.length) }, async () => {
@@ -116,9 +127,9 @@ export class HookRunner {
     try {
       if (!workflow) throw new Error(`no workflow named ${entry.kind} is registered`);
       await workflow.run(this.contextFor(entry, log), entry.payload as HookPayload);
-      await this.options.store.completeOutbox(entry.id);
       this.count(this.stats.runs, entry.kind);
-      log.debug('hook effect done');
+      if (await this.options.store.completeOutbox(entry.id, entry.claimToken)) log.debug('hook effect done');
+      else log.warn('hook effect done, but its claim had run out and the entry was claimed again (the effect is idempotent)');
     } catch (error) {
       this.count(this.stats.failures, entry.kind);
       const message = error instanceof Error ? error.message : String(error);
@@ -127,12 +138,13 @@ export class HookRunner {
         listener({ tenantId: entry.tenantId, kind: entry.kind, causationId: entry.causationId, attempts: entry.attempts + 1, error: message, deadLetter });
       }
       if (deadLetter) {
-        await this.options.store.deadLetterOutbox(entry.id, message);
+        await this.options.store.deadLetterOutbox(entry.id, message, entry.claimToken);
         log.error({ err: error, attempts: entry.attempts + 1 }, 'hook effect failed for good; kept as a dead letter');
       } else {
         const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** entry.attempts);
         const jittered = delay / 2 + Math.random() * (delay / 2);
-        await this.options.store.retryOutboxLater(entry.id, Date.now() + jittered, message);
+        // Whole milliseconds: PostgreSQL keeps them in a BIGINT (a fraction failed the update there).
+        await this.options.store.retryOutboxLater(entry.id, Math.round(Date.now() + jittered), message, entry.claimToken);
         log.warn({ err: error, attempts: entry.attempts + 1, retryInMs: Math.round(jittered) }, 'hook effect failed; will retry');
       }
     } finally {

@@ -83,6 +83,10 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: MetricsOpt
   const outboxDepth = new Gauge({ name: 'fieldsync_outbox_depth', help: 'Pending hook outbox entries.', registers });
   const outboxAge = new Gauge({ name: 'fieldsync_outbox_oldest_age_seconds', help: 'Age of the oldest pending hook outbox entry (0 when empty).', registers });
   const deadLetters = new Gauge({ name: 'fieldsync_outbox_dead_letters', help: 'Outbox entries that used up their retries and wait for an admin.', registers });
+  // PostgreSQL only: an open write transaction (any database of the server) holds back what every
+  // process may read and stream (the horizon); a high age means changes are waiting for it.
+  const oldestWriter = new Gauge({ name: 'fieldsync_store_oldest_writer_age_seconds', help: 'PostgreSQL: age of the oldest open transaction that has an xid (it holds back every reader and the change feed).', registers });
+  const openWriters = new Gauge({ name: 'fieldsync_store_open_writers', help: 'PostgreSQL: open transactions that have an xid.', registers });
   const hookRuns = new Counter({ name: 'fieldsync_hook_runs_total', help: 'Successful hook effect runs, by workflow.', labelNames: ['workflow'] as const, registers });
   const hookFailures = new Counter({ name: 'fieldsync_hook_failures_total', help: 'Failed hook effect runs (each attempt), by workflow.', labelNames: ['workflow'] as const, registers });
   const breakerState = new Gauge({
@@ -131,6 +135,11 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: MetricsOpt
       outboxDepth.set(stats.depth);
       outboxAge.set(stats.oldestAgeMs / 1000);
       deadLetters.set(stats.deadLetters);
+      const writers = await app.store.writerStats?.();
+      if (writers) {
+        oldestWriter.set(writers.oldestWriterAgeMs / 1000);
+        openWriters.set(writers.openWriters);
+      }
       storeUp.set(1);
     } catch {
       storeUp.set(0);

@@ -133,6 +133,7 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
           collection: spec.name, tenantId: identity.tenantId, actor, requests, auditIndex,
           // Aborts the transaction when any row was refused with nothing to send back.
           afterDecisions: () => decisions.finish(),
+          onRedecide: () => decisions.forgetDecisions(),
         });
         break;
       } catch (error) {
@@ -270,6 +271,14 @@ class PushDecisions {
   private history(): PushHistory {
     if (!this.pushHistory) throw new HistoryNeeded();
     return this.pushHistory;
+  }
+
+  /** Before the store decides the batch again (another writer changed a master first): what the decisions collected goes. */
+  forgetDecisions(): void {
+    this.notices.length = 0;
+    this.refusedMasters.clear();
+    this.refusals.length = 0;
+    this.instead.clear();
   }
 
   private policyWrite(row: ValidRow): PolicyWrite {

@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { CommitNotifier } from './commit-notifier.ts';
+import { PostgresChangeFeed } from './postgres-change-feed.ts';
 import { AuditKey, ChainVerifier, GENESIS_HASH, IndexMerge, type AuditChainReport, type AuditVerifyOptions } from './audit-chain.ts';
 import type { DecidedWrite, QuarantinedRequest } from './decisions.ts';
 import { checkedPlanner } from './outbox-planner.ts';
@@ -21,29 +22,48 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Plans the outbox entries of every write (the hooks' workflows); see `Store.useOutboxPlanner`. */
   outboxPlanner?: OutboxPlanner;
-  /** The audit chain's key (the server's AUDIT_KEY); tools and tests without one get AuditKey.PUBLIC_TEST_KEY. */
-  chainKey?: AuditKey;
   /** Runs inside every write transaction just before COMMIT; throwing fails it (tests of that path only). */
   beforeCommit?: () => void;
+  /** The audit chain's key (the server's AUDIT_KEY); tools and tests without one get AuditKey.PUBLIC_TEST_KEY. */
+  chainKey?: AuditKey;
+  /** The change feed's fallback poll (ms); NOTIFY wakes it at once otherwise. Default 250. */
+  feedPollMs?: number;
+  /** Where the store reports trouble it recovers from by itself (default: console.error). */
+  onError?: (message: string, error: unknown) => void;
 }
 
 /**
- * PostgreSQL store, with the same semantics as the SQLite one.
+ * PostgreSQL store, with the same semantics as the SQLite one, for any number of processes on one
+ * schema.
  *
- * Commit order. Every transaction that hands out an order-carrying number (document `seq`,
- * audit id and hash chain, outbox id, quarantine id) first takes one transaction-scoped advisory
- * lock, then reads the current head (last seq, last audit hash) and only then assigns numbers.
- * The lock is released by PostgreSQL after the commit is visible to new snapshots, so the next
- * writer reads a head that includes the previous commit, and commit order equals number order.
- * Consequently every snapshot (every single read statement) sees a gap-free prefix of the commit
- * order: it cannot see seq N+1 without seq N, and a pull that returns up to seq N never misses a
- * document committed with a lower seq later. Reads take no lock and never wait for writers.
+ * Commit order without a global lock (the PgQ scheme). Every write transaction takes its
+ * transaction id first (`pg_current_xact_id()`), and every row that carries order (document
+ * `seq`, audit, outbox and quarantine ids) gets a position made of it: `basePos + (xid - baseXid)
+ * * TX_SLOTS + i`, `i` counting that transaction's rows of the table. Transactions run side by
+ * side and commit in any order, so a position does not become readable in position order; but a
+ * transaction whose xid is below the oldest transaction still in progress
+ * (`pg_snapshot_xmin(pg_current_snapshot())`) has finished for good, and every later one gets a
+ * higher xid. So every read returns only rows below that horizon (`horizonSql`): the rows it
+ * returns are a gap-free prefix of what will ever exist, and a pull that returned up to position
+ * N never misses a row committed later with a lower one. A long transaction anywhere in the
+ * cluster holds the horizon back (changes wait, none is lost): transactions here are kept short
+ * (`idle_in_transaction_session_timeout`), and `oldestWriterAgeMs` (in `/metrics`) shows the age
+ * of the oldest open writer.
  *
- * Commit notifications. Within this process write transactions also run one at a time, so the
- * listeners hear commits in commit order right after each COMMIT returns; concurrent pooled
- * transactions could otherwise have their COMMIT replies processed out of order. Since writers
- * serialize on the advisory lock anyway, this costs almost nothing, and the writes that queue up
- * meanwhile share the next transaction (group commit, see `transaction`).
+ * Decisions never race: a document's upsert only replaces the version its decision read
+ * (`expected` seq); if another transaction replaced it meanwhile the write is re-decided against
+ * the new master (`WriteRace`), as is one PostgreSQL chose as a deadlock victim.
+ *
+ * The audit chain is linked after commit (`AuditChainer`): entries are inserted without hashes,
+ * and one process at a time links the entries below the horizon, in id order.
+ *
+ * Commit notifications come from the database, not from this process's own commits: the change
+ * feed (`PostgresChangeFeed`) tails the documents below the horizon, woken by NOTIFY (sent after
+ * each COMMIT) with a poll as the fallback, so every process hears every process's commits, and
+ * never one a pull could not yet return.
+ *
+ * Group commit: writes that queue up while a transaction of this process runs share the next
+ * one (one COMMIT and one WAL flush for all), each in its own SAVEPOINT (see `transaction`).
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
@@ -51,8 +71,28 @@ export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   private readonly notifier = new CommitNotifier();
   private readonly t: (table: string) => string;
-  /** The advisory lock every ordered write holds: (fieldsync namespace, hash of the schema name). */
+  /**
+   * Advisory-lock keys of this schema (fieldsync namespace, hash of the schema name): held only
+   * while migrating (several processes may start at once); writes take no global lock.
+   */
   readonly lockKey: readonly [number, number];
+  /** Where positions start (see the class comment); read from the `head` row when opened. */
+  private order: { baseXid: number; basePos: number } | undefined;
+  /** This store instance, in NOTIFY payloads (its own outbox notices were already heard locally). */
+  private readonly instanceId = randomUUID();
+  private readonly channel: string;
+  private readonly poolConfig: pg.PoolConfig;
+  private readonly feedPollMs: number;
+  private readonly auditKey: AuditKey;
+  private readonly onError: (message: string, error: unknown) => void;
+  private feed: PostgresChangeFeed | undefined;
+  /** Set while the feed reads its starting horizon: writes wait for it, so none is missed. */
+  private feedStarting: Promise<void> | undefined;
+  /** NOTIFY after commit: one at a time, the commits meanwhile share the next one. */
+  private notifying = false;
+  private readonly notifyQueue = new Set<string>();
+  private chainTimer: NodeJS.Timeout | undefined;
+  private chaining: Promise<void> | undefined;
   /** Writes waiting for the next group, and the group running now (one at a time; see `transaction`). */
   private readonly queued: QueuedWrite[] = [];
   private running: Promise<void> | undefined;
@@ -62,27 +102,33 @@ export class PostgresStore implements Store {
   private readonly statementNames = new Map<string, string>();
   private closed = false;
   private planner: OutboxPlanner | undefined;
-  private readonly auditKey: AuditKey;
 
   constructor(options: PostgresStoreOptions) {
-    this.auditKey = options.chainKey ?? AuditKey.PUBLIC_TEST_KEY;
     const schema = options.schema ?? 'public';
     if (!SCHEMA_NAME.test(schema)) throw new Error(`PostgresStore: schema "${schema}" must be a plain identifier (letters, digits, _)`);
     this.schema = schema;
     this.beforeCommit = options.beforeCommit;
     this.planner = options.outboxPlanner;
+    this.feedPollMs = options.feedPollMs ?? 250;
+    this.auditKey = options.chainKey ?? AuditKey.PUBLIC_TEST_KEY;
+    this.onError = options.onError ?? ((message, error) => console.error(`postgres store: ${message}`, error instanceof Error ? error.message : error));
+    this.channel = `fieldsync_${schema}`.slice(0, 63);
     const quoted = pg.escapeIdentifier(schema);
     this.t = (table) => `${quoted}.${table}`;
     this.lockKey = [LOCK_NAMESPACE, createHash('sha256').update(`fieldsync:${schema}`).digest().readInt32BE(0)];
-    this.pool = new pg.Pool({
+    this.poolConfig = {
       ...(options.connectionString ? { connectionString: options.connectionString } : {}),
-      // A writer that stalls inside its transaction holds the write lock: end such a session
-      // (its transaction rolls back) rather than stop every writer. Dead peers are noticed by keepalive.
-      idle_in_transaction_session_timeout: 60_000,
+      // A writer that stalls inside its transaction holds back the horizon of every reader (its
+      // xid stays the oldest in progress): end such a session (its transaction rolls back) rather
+      // than delay every change for long. Write transactions take milliseconds, but a process
+      // whose event loop is busy (an export check on a loaded machine) can leave one idle for
+      // seconds. Dead peers are noticed by keepalive.
+      idle_in_transaction_session_timeout: 30_000,
       keepAlive: true,
       ...options.pool,
       types: INT8_AS_NUMBER,
-    });
+    };
+    this.pool = new pg.Pool(this.poolConfig);
     // An idle client that loses its connection is dropped by the pool; without a listener the
     // 'error' event would crash the process. The next query simply gets a new connection.
     this.pool.on('error', (error) => {
@@ -99,17 +145,39 @@ export class PostgresStore implements Store {
       await store.close();
       throw error;
     }
+    store.chainTimer = setInterval(() => { void store.linkAudit(); }, AUDIT_LINK_MS);
+    store.chainTimer.unref();
     return store;
   }
 
-  /** Idempotent DDL; serialized with the write lock so several processes may start at once. */
-  async migrate(): Promise<void> {
+  /**
+   * A pooled connection for a transaction. While it is checked out the pool does not listen for
+   * its errors: a session PostgreSQL ends meanwhile (idle_in_transaction_session_timeout, a
+   * restart) would crash the process. The error is kept for the next query, which fails with it.
+   */
+  private async checkout(): Promise<pg.PoolClient> {
     const client = await this.pool.connect();
+    client.on('error', onCheckedOutError);
+    const release = client.release.bind(client);
+    client.release = (error?: Error | boolean) => {
+      client.removeListener('error', onCheckedOutError);
+      return release(error);
+    };
+    return client;
+  }
+
+  /** Idempotent DDL; serialized with an advisory lock so several processes may start at once. */
+  async migrate(): Promise<void> {
+    const client = await this.checkout();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       await client.query(`SELECT pg_advisory_xact_lock(${this.lockKey[0]}, ${this.lockKey[1]})`);
       await client.query(schemaSql(this.schema, this.t));
+      const base = await client.query<{ base_xid: number; base_pos: number }>(`SELECT base_xid, base_pos FROM ${this.t('head')} WHERE id = 1`);
+      const row = base.rows[0];
+      if (!row) throw new Error(`PostgresStore: ${this.schema}.head is missing its row`);
+      this.order = { baseXid: row.base_xid, basePos: row.base_pos };
       await client.query('COMMIT');
     } catch (error) {
       broken = await rollback(client);
@@ -126,21 +194,19 @@ export class PostgresStore implements Store {
   }
 
   async writeBatch(batch: WriteBatch): Promise<WriteResult> {
-    return this.transaction(async (tx): Promise<AppliedBatch> => {
+    let decided = 0;
+    return this.transaction(batch.requests.length, async (tx): Promise<AppliedBatch> => {
+      if (decided++ > 0) batch.onRedecide?.();
       const masters = await this.currentRows(tx.client, batch.collection, batch.requests.map((r) => r.id));
       // The shared write path collects every row; one statement then sends them all.
       const write = new WriteStatement(this.t, tx);
       const applied = applyWriteBatch(batch, masters, write, this.planner);
       await write.run(this, tx.client);
       return applied;
-    }, ({ result, objects }) => {
-      if (result.written.length > 0) {
-        this.notifier.emit({ collection: batch.collection, tenantId: batch.tenantId, documents: result.written, objects });
-      }
-    }).then((applied) => applied.result);
+    }, ({ result }) => (result.written.length > 0 ? 'documents' : undefined)).then((applied) => applied.result);
   }
 
-  /** The stored rows of these ids, by id, read inside the write transaction (after its lock, so no decision can race). */
+  /** The stored rows of these ids, by id, read inside the write transaction (the upsert then checks that none changed since). */
   private async currentRows(client: pg.PoolClient, collection: string, ids: string[]): Promise<Map<string, StoredDocument>> {
     const masters = new Map<string, StoredDocument>();
     const lookup = storableIds(ids);
@@ -153,10 +219,9 @@ export class PostgresStore implements Store {
   }
 
   async quarantine(collection: string, tenantId: string, actor: Actor, items: { id: string; reason: string; doc: unknown }[]): Promise<void> {
-    await this.transaction(async (tx) => {
+    await this.transaction(items.length, async (tx) => {
       const write = new WriteStatement(this.t, tx);
       write.putQuarantine(collection, tenantId, actor, items.map((item) => ({ id: storableText(item.id), reason: storableText(item.reason), json: quarantineJson(item.doc) })));
-      // The next write of the same transaction (group commit) chains onto this entry.
       write.appendAudit([{
         tenantId, action: 'quarantine', actor, collection,
         documents: items.map((i) => ({ id: storableText(i.id) })), details: { reasons: items.map((i) => storableText(i.reason)) },
@@ -167,7 +232,7 @@ export class PostgresStore implements Store {
 
   async appendAudit(entries: AuditEntryInput[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.transaction(async (tx) => {
+    await this.transaction(entries.length, async (tx) => {
       const write = new WriteStatement(this.t, tx);
       write.appendAudit(entries);
       await write.run(this, tx.client);
@@ -176,37 +241,45 @@ export class PostgresStore implements Store {
 
   async enqueueOutbox(entries: OutboxEntryInput[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.transaction(async (tx) => {
+    const tenantId = entries[0]!.tenantId;
+    await this.transaction(entries.length, async (tx) => {
       const write = new WriteStatement(this.t, tx);
       write.insertOutbox(entries);
       await write.run(this, tx.client);
     }, () => {
-      this.notifier.emit({ collection: '', tenantId: entries[0]!.tenantId, documents: [] });
+      // Not a document change (no checkpoint rides on it): this process's runners hear it at once, the others by NOTIFY.
+      this.notifier.emit({ collection: '', tenantId, documents: [] });
+      return `outbox|${tenantId}`;
     });
   }
 
   /**
-   * Runs `work` in a transaction holding the store's advisory lock, with the head (last seq and
-   * last audit hash) read after the lock was granted. `committed` runs after COMMIT, before the
-   * next write transaction of this process starts, which keeps notifications in commit order.
+   * Runs `work` in a write transaction that has its xid (hence its positions) from the start.
+   * `committed` runs after COMMIT and names what to announce to the other processes
+   * ('documents', 'outbox|<tenant>', or nothing).
    *
    * Group commit: writes that queue up while a transaction of this process runs share the next
-   * one (one lock, one COMMIT and one WAL flush for all), each in its own SAVEPOINT, so a write
-   * that fails is rolled back alone (its seqs and audit hash are handed back) and only its caller
-   * gets the error. A write that finds nothing running starts at once, alone, without a savepoint.
-   * Every caller is answered after the COMMIT; if it fails, every write of the group fails.
+   * one (one COMMIT and one WAL flush for all), each in its own SAVEPOINT, so a write that fails
+   * is rolled back alone and only its caller gets the error. A write whose decision raced with
+   * another transaction (`WriteRace`), or which PostgreSQL chose as a deadlock victim, is rolled
+   * back to its savepoint and decided again. Every caller is answered after the COMMIT; if it
+   * fails, every write of the group fails. `size` (rows the work may order) keeps a group within
+   * the positions one transaction has.
    */
-  private transaction<T>(work: (tx: Transaction) => Promise<T>, committed?: (value: T) => void): Promise<T> {
+  private transaction<T>(size: number, work: (tx: Transaction) => Promise<T>, committed?: (value: T) => string | undefined): Promise<T> {
     if (this.closed) return Promise.reject(new Error('PostgresStore is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queued.push({ work, committed, resolve, reject } as QueuedWrite);
+      this.queued.push({ size, work, committed, resolve, reject } as QueuedWrite);
       this.startGroup();
     });
   }
 
   private startGroup(): void {
     if (this.running || this.queued.length === 0) return;
-    const group = this.queued.splice(0);
+    let rows = 0;
+    let take = 0;
+    while (take < this.queued.length && (take === 0 || rows + this.queued[take]!.size <= GROUP_ROWS)) rows += this.queued[take++]!.size;
+    const group = this.queued.splice(0, take);
     this.running = this.runGroup(group).finally(() => {
       this.running = undefined;
       this.startGroup();
@@ -220,36 +293,27 @@ export class PostgresStore implements Store {
     /** Whether a failure is the lone write's own (its work threw) rather than the transaction's. */
     let inWork = false;
     try {
-      client = await this.pool.connect();
-      // One round trip; each statement gets its own snapshot (READ COMMITTED), so the head
-      // is read after the lock is held and includes every earlier commit.
-      const results = await client.query(
-        `BEGIN; SELECT pg_advisory_xact_lock(${this.lockKey[0]}, ${this.lockKey[1]}); `
-        + `SELECT last_seq, (SELECT hash FROM ${this.t('audit')} ORDER BY id DESC LIMIT 1) AS last_hash FROM ${this.t('head')} WHERE id = 1`,
-      ) as unknown as pg.QueryResult<{ last_seq: number; last_hash: string | null }>[];
-      const head = results[2]?.rows[0];
-      if (!head) throw new Error(`PostgresStore: ${this.schema}.head is missing; was the store opened with PostgresStore.open()?`);
-      const tx: Transaction = { client, now: Date.now(), lastSeq: head.last_seq, lastHash: head.last_hash ?? GENESIS_HASH, auditKey: this.auditKey };
-      if (group.length === 1) {
-        inWork = true;
-        outcomes.push({ ok: true, value: await group[0]!.work(tx) });
-        inWork = false;
-      } else {
-        for (const item of group) {
-          const before = { lastSeq: tx.lastSeq, lastHash: tx.lastHash };
-          await client.query('SAVEPOINT fieldsync_write');
-          try {
-            const value = await item.work(tx);
-            await client.query('RELEASE SAVEPOINT fieldsync_write');
-            outcomes.push({ ok: true, value });
-          } catch (error) {
-            // A failure of the connection itself ends here (the rollback throws): the whole group fails.
-            await client.query('ROLLBACK TO SAVEPOINT fieldsync_write');
-            tx.lastSeq = before.lastSeq;
-            tx.lastHash = before.lastHash;
-            outcomes.push({ ok: false, error });
-          }
+      // The feed's starting horizon must be read before any write of this process takes an xid.
+      if (this.feedStarting) await this.feedStarting;
+      client = await this.checkout();
+      // One round trip: the xid now (the write's positions derive from it), and the first savepoint.
+      const results = await client.query('BEGIN; SELECT pg_current_xact_id()::text::bigint AS xid; SAVEPOINT fieldsync_write') as unknown as pg.QueryResult<{ xid: number }>[];
+      const xid = results[1]?.rows[0]?.xid;
+      if (xid === undefined) throw new Error('PostgresStore: the transaction got no id');
+      const tx = this.newTransaction(client, xid);
+      for (const [index, item] of group.entries()) {
+        if (index > 0) await client.query('SAVEPOINT fieldsync_write');
+        inWork = group.length === 1;
+        try {
+          outcomes.push({ ok: true, value: await this.decideAndWrite(client, tx, item) });
+          if (group.length > 1) await client.query('RELEASE SAVEPOINT fieldsync_write');
+        } catch (error) {
+          if (group.length === 1) throw error;
+          // A failure of the connection itself ends here (the rollback throws): the whole group fails.
+          await client.query('ROLLBACK TO SAVEPOINT fieldsync_write');
+          outcomes.push({ ok: false, error });
         }
+        inWork = false;
       }
       this.beforeCommit?.();
       await client.query('COMMIT');
@@ -266,7 +330,7 @@ export class PostgresStore implements Store {
       return;
     }
     client.release();
-    // Still before the next group of this process starts: notifications keep commit order.
+    const announce = new Set<string>();
     group.forEach((item, i) => {
       const outcome = outcomes[i]!;
       if (!outcome.ok) {
@@ -274,11 +338,92 @@ export class PostgresStore implements Store {
         return;
       }
       try {
-        item.committed?.(outcome.value);
+        const what = item.committed?.(outcome.value);
+        if (what) announce.add(what);
       } catch (error) {
         console.error('a commit callback failed; the write itself is committed', error);
       }
       item.resolve(outcome.value);
+    });
+    if (announce.size > 0) this.announce(announce);
+  }
+
+  /** Runs one write's work, deciding it again (from its savepoint) while it races with other transactions. */
+  private async decideAndWrite(client: pg.PoolClient, tx: Transaction, item: QueuedWrite): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await item.work(tx);
+      } catch (error) {
+        if (!isRetryable(error) || attempt >= MAX_DECISION_ATTEMPTS) throw error;
+        await client.query('ROLLBACK TO SAVEPOINT fieldsync_write');
+      }
+    }
+  }
+
+  private newTransaction(client: pg.PoolClient, xid: number): Transaction {
+    const { baseXid, basePos } = this.orderBase();
+    const first = basePos + (xid - baseXid) * TX_SLOTS;
+    const used = { documents: 0, audit: 0, outbox: 0, quarantine: 0 };
+    return {
+      client, now: Date.now(),
+      position(table) {
+        const i = used[table]++;
+        if (i >= TX_SLOTS) throw new Error(`one write transaction may order at most ${TX_SLOTS} ${table} rows; split the batch`);
+        return first + i;
+      },
+    };
+  }
+
+  private orderBase(): { baseXid: number; basePos: number } {
+    if (!this.order) throw new Error('PostgresStore: not migrated; open the store with PostgresStore.open()');
+    return this.order;
+  }
+
+  /** The horizon: every position below it belongs to a finished transaction (SQL, evaluated in the statement's snapshot). */
+  private horizonSql(): string {
+    const { baseXid, basePos } = this.orderBase();
+    return `GREATEST(${basePos}::bigint, ${basePos}::bigint + (pg_snapshot_xmin(pg_current_snapshot())::text::bigint - ${baseXid}) * ${TX_SLOTS})`;
+  }
+
+  /**
+   * After a COMMIT: this process's feed reads at once; the others are told by NOTIFY, sent in
+   * its own statement after the commit (a NOTIFY inside the write transaction would serialise
+   * every committer on PostgreSQL's notify queue lock). One at a time: commits meanwhile share the next.
+   */
+  private announce(what: Set<string>): void {
+    this.feed?.wake();
+    for (const item of what) this.notifyQueue.add(item);
+    if (this.notifying || this.closed) return;
+    this.notifying = true;
+    const payloads = [...this.notifyQueue].map((item) => `${this.instanceId}|${item}`);
+    this.notifyQueue.clear();
+    this.pool.query(`SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, [this.channel, payloads]).catch((error: unknown) => {
+      // The other processes' polls find the commit anyway, a little later.
+      this.onError('could not NOTIFY the other processes of a commit (their poll will find it)', error);
+    }).finally(() => {
+      this.notifying = false;
+      if (this.notifyQueue.size > 0) this.announce(new Set());
+    });
+  }
+
+  // ---------------------------------------------------------------- agency settings
+
+  async getAgencySettings(tenantId: string): Promise<{ json: string; updatedAt: number } | undefined> {
+    const rows = await this.query<{ body: string; updated_at: number }>(this.pool,
+      `SELECT body, updated_at FROM ${this.t('agency_settings')} WHERE tenant_id = $1`, [tenantId]);
+    const row = rows[0];
+    return row ? { json: row.body, updatedAt: row.updated_at } : undefined;
+  }
+
+  async putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput): Promise<void> {
+    await this.transaction(1, async (tx) => {
+      await this.query(tx.client,
+        `INSERT INTO ${this.t('agency_settings')} (tenant_id, body, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id) DO UPDATE SET body = EXCLUDED.body, updated_at = EXCLUDED.updated_at`,
+        [tenantId, json, tx.now]);
+      const write = new WriteStatement(this.t, tx);
+      write.appendAudit([audit]);
+      await write.run(this, tx.client);
     });
   }
 
@@ -287,7 +432,7 @@ export class PostgresStore implements Store {
   async pull(query: PullQuery): Promise<PullPage> {
     const rows = await this.query<DocumentRow>(this.pool,
       `SELECT collection, id, tenant_id, seq, body, committed_at FROM ${this.t('documents')}
-       WHERE collection = $1 AND tenant_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+       WHERE collection = $1 AND tenant_id = $2 AND seq > $3 AND seq < ${this.horizonSql()} ORDER BY seq LIMIT $4`,
       [query.collection, query.tenantId, query.afterSeq, query.limit]);
     const documents = rows.map(toStored);
     return { documents, lastSeq: documents.length > 0 ? documents[documents.length - 1]!.seq : query.afterSeq };
@@ -295,26 +440,27 @@ export class PostgresStore implements Store {
 
   /**
    * The page and the high-water mark come from one statement, hence one snapshot: a short page
-   * may only claim to have examined what that snapshot contained.
+   * may only claim to have examined what that snapshot contained, below its horizon.
    */
   async pullScoped(query: ScopedPullQuery): Promise<PullPage> {
     const { filter } = query;
     const docs = this.t('documents');
+    const below = `seq < ${this.horizonSql()}`;
     const params: unknown[] = [query.collection, query.tenantId, query.afterSeq, query.limit];
     let sql: string;
     if (filter.kind === 'where') {
       if (filter.anyOf.length === 0) {
         const rows = await this.query<{ high: number | null }>(this.pool,
-          `SELECT max(seq) AS high FROM ${docs} WHERE collection = $1 AND tenant_id = $2`, [query.collection, query.tenantId]);
+          `SELECT max(seq) AS high FROM ${docs} WHERE collection = $1 AND tenant_id = $2 AND ${below}`, [query.collection, query.tenantId]);
         return { documents: [], lastSeq: Math.max(query.afterSeq, rows[0]?.high ?? query.afterSeq) };
       }
       const clause = filter.anyOf.map((alt) => `(${alt.length === 0 ? 'TRUE' : alt.map((t) => fieldTestSql(t, 's.j', params)).join(' AND ')})`).join(' OR ');
       sql = `SELECT h.high, p.collection, p.id, p.tenant_id, p.seq, p.body, p.committed_at
-        FROM (SELECT max(seq) AS high FROM ${docs} WHERE collection = $1 AND tenant_id = $2) h
+        FROM (SELECT max(seq) AS high FROM ${docs} WHERE collection = $1 AND tenant_id = $2 AND ${below}) h
         LEFT JOIN LATERAL (
           SELECT s.collection, s.id, s.tenant_id, s.seq, s.body, s.committed_at FROM (
             SELECT collection, id, tenant_id, seq, body, committed_at, ${FILTERABLE_BODY} AS j FROM ${docs}
-            WHERE collection = $1 AND tenant_id = $2 AND seq > $3 ORDER BY seq OFFSET 0) s
+            WHERE collection = $1 AND tenant_id = $2 AND seq > $3 AND ${below} ORDER BY seq OFFSET 0) s
           WHERE ${clause} ORDER BY s.seq LIMIT $4) p ON TRUE
         ORDER BY p.seq`;
     } else {
@@ -323,16 +469,16 @@ export class PostgresStore implements Store {
       // Each target's position in the order is the later of its own seq and its newest referencing document's.
       sql = `WITH refs AS (
           SELECT s.j ->> $6 AS ref, max(s.seq) AS rseq FROM (
-            SELECT seq, ${FILTERABLE_BODY} AS j FROM ${docs} WHERE collection = $5 AND tenant_id = $2 AND NOT deleted OFFSET 0) s
+            SELECT seq, ${FILTERABLE_BODY} AS j FROM ${docs} WHERE collection = $5 AND tenant_id = $2 AND NOT deleted AND ${below} OFFSET 0) s
           WHERE ${clause} GROUP BY 1)
         SELECT h.high, p.collection, p.id, p.tenant_id, p.seq, p.body, p.committed_at
         FROM (SELECT GREATEST(
-            (SELECT max(seq) FROM ${docs} WHERE collection = $1 AND tenant_id = $2),
-            (SELECT max(seq) FROM ${docs} WHERE collection = $5 AND tenant_id = $2)) AS high) h
+            (SELECT max(seq) FROM ${docs} WHERE collection = $1 AND tenant_id = $2 AND ${below}),
+            (SELECT max(seq) FROM ${docs} WHERE collection = $5 AND tenant_id = $2 AND ${below})) AS high) h
         LEFT JOIN LATERAL (
           SELECT d.collection, d.id, d.tenant_id, GREATEST(d.seq, r.rseq) AS seq, d.body, d.committed_at
           FROM refs r JOIN ${docs} d ON d.collection = $1 AND d.id = r.ref
-          WHERE r.ref IS NOT NULL AND d.tenant_id = $2 AND GREATEST(d.seq, r.rseq) > $3
+          WHERE r.ref IS NOT NULL AND d.tenant_id = $2 AND d.${below} AND GREATEST(d.seq, r.rseq) > $3
           ORDER BY 4 LIMIT $4) p ON TRUE
         ORDER BY p.seq`;
     }
@@ -367,9 +513,66 @@ export class PostgresStore implements Store {
     return rows[0]?.n ?? 0;
   }
 
-  /** A COMMIT here returns once PostgreSQL made it durable, so early listeners hear commits with the others. */
+  /**
+   * Listeners hear the commits of every process on this schema, from the change feed, once they
+   * are below the horizon (so a little after the writer was answered). The first listener starts
+   * the feed at the horizon of that moment; this process's writes wait for that read.
+   * (`early` changes nothing: a COMMIT here returns once PostgreSQL made it durable.)
+   */
   onCommit(listener: (event: CommitEvent) => void): () => void {
-    return this.notifier.subscribe(listener);
+    const unsubscribe = this.notifier.subscribe(listener);
+    if (!this.feed && !this.closed) {
+      const feed = new PostgresChangeFeed({
+        source: this, notifier: this.notifier, listen: this.poolConfig, channel: this.channel, instanceId: this.instanceId,
+        pollMs: this.feedPollMs, onError: this.onError,
+      });
+      this.feed = feed;
+      const startFeed = (): Promise<void> => this.currentHorizon().then((horizon) => feed.start(horizon - 1));
+      this.feedStarting = startFeed().catch((error: unknown) => {
+        // Writes do not wait for a database that does not answer: the feed starts when it does
+        // (commits in between are not streamed; devices find them by their next pull).
+        this.onError('the change feed could not start; trying again every second', error);
+        const retry = setInterval(() => {
+          if (this.closed) return clearInterval(retry);
+          startFeed().then(() => clearInterval(retry), () => undefined);
+        }, 1000);
+        retry.unref();
+      }).finally(() => { this.feedStarting = undefined; });
+    }
+    return unsubscribe;
+  }
+
+  /** Internal (the change feed's source): documents after `cursor` and below the horizon, with that horizon. */
+  async readAfter(cursor: number, limit: number): Promise<{ documents: StoredDocument[]; horizon: number; waiting: boolean }> {
+    const rows = await this.query<DocumentRow & { hz: number; waiting: boolean }>(this.pool,
+      `SELECT h.hz, h.waiting, d.collection, d.id, d.tenant_id, d.seq, d.body, d.committed_at
+       FROM (SELECT hz, EXISTS (SELECT 1 FROM ${this.t('documents')} WHERE seq >= hz) AS waiting FROM (SELECT ${this.horizonSql()} AS hz) x) h
+       LEFT JOIN LATERAL (SELECT * FROM ${this.t('documents')} WHERE seq > $1 AND seq < h.hz ORDER BY seq LIMIT $2) d ON TRUE
+       ORDER BY d.seq`, [cursor, limit]);
+    const horizon = rows[0]?.hz ?? cursor + 1;
+    return { documents: rows.filter((row) => row.id !== null).map(toStored), horizon, waiting: rows[0]?.waiting ?? false };
+  }
+
+  /** Internal (the change feed's source): the transaction a position was handed out by. */
+  transactionOf(position: number): number {
+    const { basePos } = this.orderBase();
+    return position < basePos ? -1 : Math.floor((position - basePos) / TX_SLOTS);
+  }
+
+  private async currentHorizon(): Promise<number> {
+    const rows = await this.query<{ hz: number }>(this.pool, `SELECT ${this.horizonSql()} AS hz`, []);
+    return rows[0]!.hz;
+  }
+
+  /**
+   * The age of the oldest transaction with an xid still open on this PostgreSQL (any database:
+   * it holds back every reader's horizon), and how many are open. For `/metrics`.
+   */
+  async writerStats(): Promise<{ oldestWriterAgeMs: number; openWriters: number }> {
+    const rows = await this.query<{ age_ms: number | null; open: number }>(this.pool,
+      `SELECT (extract(epoch FROM max(clock_timestamp() - xact_start)) * 1000)::bigint AS age_ms, count(*) AS open
+       FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()`, []);
+    return { oldestWriterAgeMs: rows[0]?.age_ms ?? 0, openWriters: rows[0]?.open ?? 0 };
   }
 
   async listQuarantine(tenantId: string, limit: number): Promise<QuarantineEntry[]> {
@@ -401,23 +604,67 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------- outbox
 
+  /**
+   * The CAD queue only below the horizon, so its consumer, draining in id order, never passes an
+   * entry that commits late; the hooks queue has no order to keep (it is claimed).
+   */
   async dueOutbox(now: number, limit: number, queue: OutboxQueue = 'hooks'): Promise<OutboxEntry[]> {
+    const below = queue === 'cad' ? `AND id < ${this.horizonSql()}` : '';
     const rows = await this.query<OutboxRow>(this.pool,
-      `SELECT * FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0 AND next_attempt_at <= $2 ORDER BY id LIMIT $3`, [queue, now, limit]);
+      `SELECT * FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0 AND next_attempt_at <= $2 ${below} ORDER BY id LIMIT $3`, [queue, now, limit]);
     return rows.map(toOutboxEntry);
   }
 
-  async completeOutbox(id: number): Promise<void> {
-    await this.query(this.pool, `UPDATE ${this.t('outbox')} SET done = 1, attempts = attempts + 1 WHERE id = $1`, [id]);
+  /**
+   * Claims due entries for `leaseMs` (database clock) with a new token: `FOR UPDATE SKIP LOCKED`
+   * lets processes claim side by side without waiting for each other, and an entry claimed by a
+   * process that died is claimable again once its lease ran out. The claim commits at once: no
+   * lock is held while the effect runs.
+   */
+  async claimOutbox(now: number, limit: number, leaseMs: number, queue: OutboxQueue = 'hooks'): Promise<OutboxEntry[]> {
+    const token = randomUUID();
+    const rows = await this.query<OutboxRow>(this.pool,
+      `WITH clock AS (SELECT ${DB_NOW_MS} AS now),
+       c AS (SELECT o.id FROM ${this.t('outbox')} o, clock
+             WHERE o.queue = $1 AND o.done = 0 AND o.next_attempt_at <= $2 AND (o.claimed_until IS NULL OR o.claimed_until <= clock.now)
+             ORDER BY o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED)
+       UPDATE ${this.t('outbox')} o SET claim_token = $4, claimed_until = (SELECT now FROM clock) + $5
+       FROM c WHERE o.id = c.id RETURNING o.*`, [queue, now, limit, token, leaseMs]);
+    return rows.map(toOutboxEntry).sort((a, b) => a.id - b.id);
   }
 
-  async retryOutboxLater(id: number, nextAttemptAt: number, error: string): Promise<void> {
-    await this.query(this.pool,
-      `UPDATE ${this.t('outbox')} SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3`, [nextAttemptAt, error, id]);
+  async completeOutbox(id: number, claimToken?: string): Promise<boolean> {
+    return this.settleOutbox(`done = 1, attempts = attempts + 1`, [], id, claimToken);
   }
 
-  async deadLetterOutbox(id: number, error: string): Promise<void> {
-    await this.query(this.pool, `UPDATE ${this.t('outbox')} SET done = 2, attempts = attempts + 1, last_error = $1 WHERE id = $2`, [error, id]);
+  async retryOutboxLater(id: number, nextAttemptAt: number, error: string, claimToken?: string): Promise<boolean> {
+    return this.settleOutbox(`attempts = attempts + 1, next_attempt_at = $3, last_error = $4`, [Math.ceil(nextAttemptAt), error], id, claimToken);
+  }
+
+  async deadLetterOutbox(id: number, error: string, claimToken?: string): Promise<boolean> {
+    return this.settleOutbox(`done = 2, attempts = attempts + 1, last_error = $3`, [error], id, claimToken);
+  }
+
+  /** Ends a claim: only with its token, if one is given (a claim that expired and was taken by another process is not ours to settle). */
+  private async settleOutbox(set: string, values: unknown[], id: number, claimToken: string | undefined): Promise<boolean> {
+    const result = await this.pool.query(this.named(
+      `UPDATE ${this.t('outbox')} SET ${set}, claim_token = NULL, claimed_until = NULL
+       WHERE id = $1 AND done = 0 AND ($2::text IS NULL OR claim_token = $2)`, [id, claimToken ?? null, ...values]));
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  /** A lease row (database clock): held by `holder` until it ends or is released; no connection or lock is held meanwhile. */
+  async acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
+    const rows = await this.query<{ holder: string }>(this.pool,
+      `INSERT INTO ${this.t('leases')} AS l (key, holder, expires_at) VALUES ($1, $2, ${DB_NOW_MS} + $3)
+       ON CONFLICT (key) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+       WHERE l.expires_at <= ${DB_NOW_MS} OR l.holder = EXCLUDED.holder
+       RETURNING l.holder`, [key, holder, ttlMs]);
+    return rows.length > 0;
+  }
+
+  async releaseLease(key: string, holder: string): Promise<void> {
+    await this.query(this.pool, `DELETE FROM ${this.t('leases')} WHERE key = $1 AND holder = $2`, [key, holder]);
   }
 
   async listDeadLetters(tenantId: string | undefined, limit: number): Promise<OutboxEntry[]> {
@@ -459,30 +706,10 @@ export class PostgresStore implements Store {
     return row ? { contentType: row.content_type, content: row.content, createdAt: row.created_at } : undefined;
   }
 
-  // ---------------------------------------------------------------- agency settings
-
-  async getAgencySettings(tenantId: string): Promise<{ json: string; updatedAt: number } | undefined> {
-    const rows = await this.query<{ body: string; updated_at: number }>(this.pool,
-      `SELECT body, updated_at FROM ${this.t('agency_settings')} WHERE tenant_id = $1`, [tenantId]);
-    const row = rows[0];
-    return row ? { json: row.body, updatedAt: row.updated_at } : undefined;
-  }
-
-  async putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput): Promise<void> {
-    await this.transaction(async (tx) => {
-      await this.query(tx.client,
-        `INSERT INTO ${this.t('agency_settings')} (tenant_id, body, updated_at) VALUES ($1, $2, $3)
-         ON CONFLICT (tenant_id) DO UPDATE SET body = EXCLUDED.body, updated_at = EXCLUDED.updated_at`,
-        [tenantId, json, tx.now]);
-      const write = new WriteStatement(this.t, tx);
-      write.appendAudit([audit]);
-      await write.run(this, tx.client);
-    });
-  }
-
   // ---------------------------------------------------------------- audit
 
   async queryAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    await this.linkAudit(true);
     const from = query.from ?? 0;
     const to = query.to ?? Number.MAX_SAFE_INTEGER;
     const fetch = query.limit * (query.userId ? 10 : 1);
@@ -503,17 +730,27 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Walks the chain in id order (= append order, ids are assigned under the write lock) with its
-   * index rows, through two cursors of one read-only REPEATABLE READ transaction: one snapshot,
-   * a page at a time, however long the log.
+   * Walks the chain in id order (= commit order, see the class comment) with its index rows,
+   * through two cursors of one read-only REPEATABLE READ transaction: one snapshot, a page at a
+   * time, however long the log. Entries are linked after commit (`linkAudit`): it links what it
+   * can first (waiting a moment for entries committed just now), then verifies up to the last
+   * linked entry; an entry below it without a hash (removed) breaks the chain.
    */
   async verifyAudit(options: AuditVerifyOptions = {}): Promise<AuditChainReport> {
-    const client = await this.pool.connect();
+    for (const deadline = Date.now() + VERIFY_WAIT_MS; ;) {
+      await this.linkAudit(true);
+      const unlinked = await this.query<{ n: number }>(this.pool, `SELECT count(*) AS n FROM ${this.t('audit')} WHERE hash IS NULL`, []);
+      if ((unlinked[0]?.n ?? 0) === 0 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const client = await this.checkout();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await client.query(`DECLARE fs_audit NO SCROLL CURSOR FOR SELECT id, at, tenant_id, entry, prev_hash, hash FROM ${this.t('audit')} ORDER BY id`);
-      await client.query(`DECLARE fs_audit_index NO SCROLL CURSOR FOR SELECT audit_id, document_id FROM ${this.t('audit_documents')} ORDER BY audit_id`);
+      const linked = await client.query<{ upto: number | null }>(`SELECT max(id) AS upto FROM ${this.t('audit')} WHERE hash IS NOT NULL`);
+      const upto = linked.rows[0]?.upto ?? 0;
+      await client.query(`DECLARE fs_audit NO SCROLL CURSOR FOR SELECT id, at, tenant_id, entry, prev_hash, hash FROM ${this.t('audit')} WHERE id <= ${Number(upto)} ORDER BY id`);
+      await client.query(`DECLARE fs_audit_index NO SCROLL CURSOR FOR SELECT audit_id, document_id FROM ${this.t('audit_documents')} WHERE audit_id <= ${Number(upto)} ORDER BY audit_id`);
       const buffer: { auditId: number; documentId: string }[] = [];
       let taken = 0;
       let indexDone = false;
@@ -533,7 +770,7 @@ export class PostgresStore implements Store {
           const id = Number(row.id);
           // Every index row of this entry must be in hand: read on until one of a later entry is.
           while (!indexDone && (taken >= buffer.length || buffer[buffer.length - 1]!.auditId <= id)) await fetchIndex();
-          merge.row({ id, at: Number(row.at), tenantId: row.tenant_id, entry: row.entry, prevHash: row.prev_hash, hash: row.hash });
+          merge.row({ id, at: Number(row.at), tenantId: row.tenant_id, entry: row.entry, prevHash: row.prev_hash ?? '', hash: row.hash ?? '' });
         }
         if (rows.length < VERIFY_PAGE) break;
       }
@@ -548,12 +785,73 @@ export class PostgresStore implements Store {
     }
   }
 
+  /** The last linked entry and how many entries (linked or not) follow `afterId`. */
   async auditHead(afterId: number): Promise<{ lastId: number; lastHash: string; countAfter: number } | undefined> {
+    await this.linkAudit(true);
     // One statement, one snapshot: the count and the head agree.
     const rows = await this.query<{ id: number; hash: string; after: number }>(this.pool,
-      `SELECT id, hash, (SELECT COUNT(*) FROM ${this.t('audit')} WHERE id > $1) AS after FROM ${this.t('audit')} ORDER BY id DESC LIMIT 1`, [afterId]);
+      `SELECT id, hash, (SELECT COUNT(*) FROM ${this.t('audit')} WHERE id > $1 AND id <= a.id) AS after FROM ${this.t('audit')} a WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1`, [afterId]);
     const row = rows[0];
     return row ? { lastId: Number(row.id), lastHash: row.hash, countAfter: Number(row.after) } : undefined;
+  }
+
+  /**
+   * Links the audit entries below the horizon into the hash chain, in id order: one process at a
+   * time (a try-lock: a process that finds it taken leaves the work to the holder). Entries are
+   * written unlinked so that writers need no global lock; the horizon guarantees that no entry
+   * can later appear below one already linked. Runs every second and before audit reads.
+   */
+  linkAudit(wait = false): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (wait) return this.linkAuditNow(true);
+    this.chaining ??= this.linkAuditNow(false).catch((error: unknown) => {
+      this.onError('could not link the audit chain (the next run tries again)', error);
+    }).finally(() => { this.chaining = undefined; });
+    return this.chaining;
+  }
+
+  /** `wait`: for audit reads, which wait for another process's linker instead of leaving the work to it. */
+  private async linkAuditNow(wait: boolean): Promise<void> {
+    const client = await this.checkout();
+    let broken: Error | undefined;
+    try {
+      const lock = wait
+        ? `SELECT pg_advisory_xact_lock(${CHAIN_LOCK_NAMESPACE}, ${this.lockKey[1]}) IS NOT NULL AS got`
+        : `SELECT pg_try_advisory_xact_lock(${CHAIN_LOCK_NAMESPACE}, ${this.lockKey[1]}) AS got`;
+      const begun = await client.query(`BEGIN; ${lock}`) as unknown as pg.QueryResult<{ got: boolean }>[];
+      if (!begun[1]?.rows[0]?.got) {
+        await client.query('ROLLBACK');
+        return;
+      }
+      for (;;) {
+        const last = await this.query<{ hash: string }>(client,
+          `SELECT hash FROM ${this.t('audit')} WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1`, []);
+        const rows = await this.query<AuditRow>(client,
+          `SELECT id, at, tenant_id, entry FROM ${this.t('audit')} WHERE hash IS NULL AND id < ${this.horizonSql()} ORDER BY id LIMIT $1`, [VERIFY_PAGE]);
+        if (rows.length === 0) break;
+        let prev = last[0]?.hash ?? GENESIS_HASH;
+        const ids: number[] = [];
+        const prevs: string[] = [];
+        const hashes: string[] = [];
+        for (const row of rows) {
+          const hash = this.auditKey.hash(prev, row.at, row.tenant_id, row.entry);
+          ids.push(row.id);
+          prevs.push(prev);
+          hashes.push(hash);
+          prev = hash;
+        }
+        await this.query(client,
+          `UPDATE ${this.t('audit')} a SET prev_hash = u.prev_hash, hash = u.hash
+           FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, prev_hash, hash) WHERE a.id = u.id`, [ids, prevs, hashes]);
+        if (rows.length < VERIFY_PAGE) break;
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      broken = await rollback(client);
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -568,6 +866,9 @@ export class PostgresStore implements Store {
     this.closed = true;
     // Let write transactions already queued finish before the pool goes away.
     while (this.running) await this.running;
+    if (this.chainTimer) clearInterval(this.chainTimer);
+    await this.feed?.stop();
+    while (this.chaining) await this.chaining;
     await this.pool.end();
   }
 
@@ -590,38 +891,52 @@ export class PostgresStore implements Store {
 
 /** A write waiting for its group (see `PostgresStore.transaction`). */
 interface QueuedWrite {
+  /** Rows it may order (requests, entries): a group stays within one transaction's positions. */
+  size: number;
   work: (tx: Transaction) => Promise<unknown>;
-  committed: ((value: unknown) => void) | undefined;
+  committed: ((value: unknown) => string | undefined) | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
+type OrderedTable = 'documents' | 'audit' | 'outbox' | 'quarantine';
+
 interface Transaction {
   client: pg.PoolClient;
-  /** Server clock for the whole transaction, taken after the lock was granted. */
+  /** Server clock for the whole transaction. */
   now: number;
-  /** The last seq handed out; incremented for each write decision. */
-  lastSeq: number;
-  /** The hash of the last audit entry (genesis if none). */
-  lastHash: string;
-  /** The store's audit key, which chains each entry. */
-  auditKey: AuditKey;
+  /** The next position of a table's rows in this transaction (see the class comment). */
+  position(table: OrderedTable): number;
+}
+
+/** A write decided on a master another transaction replaced meanwhile: decided again. */
+class WriteRace extends Error {
+  constructor() {
+    super('a document of this write was changed by another writer meanwhile');
+  }
+}
+
+/** Rolled back to its savepoint and decided again: a race, a deadlock victim, a serialization failure. */
+function isRetryable(error: unknown): boolean {
+  if (error instanceof WriteRace) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
 }
 
 /**
  * Everything a write transaction inserts, as one statement of data-modifying CTEs fed by
  * arrays (one round trip whatever the batch size): this engine's primitives of the write path.
- * Rows whose ids carry order (audit, outbox, quarantine) are inserted in input order, so their
- * identity values follow it. Seqs and the audit chain continue from the transaction's head.
+ * Rows that carry order (documents, audit, outbox, quarantine) get their transaction's positions
+ * (see the class comment of PostgresStore) in input order.
  */
 class WriteStatement implements WriteTransaction {
   private readonly parts: string[] = [];
   private readonly values: unknown[] = [];
-  private readonly docs = { ids: [] as string[], seqs: [] as number[], deleted: [] as boolean[], bodies: [] as string[] };
-  private docMeta: { collection: string; tenantId: string; lastSeq: number } | undefined;
-  private readonly q = { collections: [] as string[], ids: [] as string[], tenants: [] as string[], actors: [] as string[], reasons: [] as string[], bodies: [] as string[] };
-  private readonly a = { tenants: [] as string[], entries: [] as string[], prevs: [] as string[], hashes: [] as string[], docHashes: [] as string[], docIds: [] as string[] };
-  private readonly o = { keys: [] as string[], kinds: [] as string[], tenants: [] as string[], payloads: [] as string[], causations: [] as string[], queues: [] as string[] };
+  private readonly docs = { ids: [] as string[], seqs: [] as number[], deleted: [] as boolean[], bodies: [] as string[], expected: [] as number[] };
+  private docMeta: { collection: string; tenantId: string } | undefined;
+  private readonly q = { positions: [] as number[], collections: [] as string[], ids: [] as string[], tenants: [] as string[], actors: [] as string[], reasons: [] as string[], bodies: [] as string[] };
+  private readonly a = { positions: [] as number[], tenants: [] as string[], entries: [] as string[], docAuditIds: [] as number[], docIds: [] as string[] };
+  private readonly o = { positions: [] as number[], keys: [] as string[], kinds: [] as string[], tenants: [] as string[], payloads: [] as string[], causations: [] as string[], queues: [] as string[] };
   readonly now: number;
 
   constructor(private readonly t: (table: string) => string, private readonly tx: Transaction) {
@@ -629,22 +944,25 @@ class WriteStatement implements WriteTransaction {
   }
 
   nextSeq(): number {
-    return ++this.tx.lastSeq;
+    return this.tx.position('documents');
   }
 
   putDocuments(collection: string, tenantId: string, writes: readonly DecidedWrite[]): void {
-    this.docMeta = { collection, tenantId, lastSeq: this.tx.lastSeq };
-    for (const { stored, doc } of writes) {
+    this.docMeta = { collection, tenantId };
+    for (const { stored, doc, before } of writes) {
       this.docs.ids.push(stored.id);
       this.docs.seqs.push(stored.seq);
       this.docs.deleted.push(Boolean(doc._deleted));
       this.docs.bodies.push(stored.json);
+      // The version the decision was made on (0: none): replaced only if it still is the master.
+      this.docs.expected.push(before?.seq ?? 0);
     }
   }
 
   putQuarantine(collection: string, tenantId: string, actor: Actor, items: readonly QuarantinedRequest[]): void {
     const actorJson = JSON.stringify(actor);
     for (const item of items) {
+      this.q.positions.push(this.tx.position('quarantine'));
       this.q.collections.push(collection);
       this.q.ids.push(item.id);
       this.q.tenants.push(tenantId);
@@ -655,29 +973,26 @@ class WriteStatement implements WriteTransaction {
   }
 
   /**
-   * Chains the entries after the transaction's last hash, which then moves to the last of them.
-   * `index` false: one `audit_documents` row with document_id '' instead of one per document (see WriteBatch.auditIndex).
+   * Inserts the entries unlinked (the store links them into the hash chain once they are below
+   * the horizon, see `linkAudit`). `index` false: one `audit_documents` row with document_id ''
+   * instead of one per document (see WriteBatch.auditIndex).
    */
   appendAudit(entries: AuditEntryInput[], index = true): void {
-    let prev = this.tx.lastHash;
     for (const entry of entries) {
-      const text = JSON.stringify(entry);
-      const hash = this.tx.auditKey.hash(prev, this.now, entry.tenantId, text);
+      const id = this.tx.position('audit');
+      this.a.positions.push(id);
       this.a.tenants.push(entry.tenantId);
-      this.a.entries.push(text);
-      this.a.prevs.push(prev);
-      this.a.hashes.push(hash);
-      for (const id of !index && entry.documents?.length ? [''] : (entry.documents ?? []).map((d) => d.id)) {
-        this.a.docHashes.push(hash);
-        this.a.docIds.push(id);
+      this.a.entries.push(JSON.stringify(entry));
+      for (const documentId of !index && entry.documents?.length ? [''] : [...new Set((entry.documents ?? []).map((d) => d.id))]) {
+        this.a.docAuditIds.push(id);
+        this.a.docIds.push(documentId);
       }
-      prev = hash;
     }
-    this.tx.lastHash = prev;
   }
 
   insertOutbox(entries: readonly OutboxEntryInput[]): void {
     for (const entry of entries) {
+      this.o.positions.push(this.tx.position('outbox'));
       this.o.keys.push(entry.key);
       this.o.kinds.push(entry.kind);
       this.o.tenants.push(entry.tenantId);
@@ -695,41 +1010,48 @@ class WriteStatement implements WriteTransaction {
   async run(store: PostgresStore, client: pg.PoolClient): Promise<void> {
     const { t } = this;
     const now = this.p(this.now);
+    let written = '0';
     if (this.docMeta && this.docs.ids.length > 0) {
-      this.parts.push(`d AS (INSERT INTO ${t('documents')} (collection, id, tenant_id, seq, deleted, body, committed_at)
-        SELECT ${this.p(this.docMeta.collection)}, u.id, ${this.p(this.docMeta.tenantId)}, u.seq, u.deleted, u.body, ${now}
-        FROM unnest(${this.p(this.docs.ids)}::text[], ${this.p(this.docs.seqs)}::bigint[], ${this.p(this.docs.deleted)}::boolean[], ${this.p(this.docs.bodies)}::text[]) AS u(id, seq, deleted, body)
-        ON CONFLICT (collection, id) DO UPDATE SET seq = EXCLUDED.seq, deleted = EXCLUDED.deleted, body = EXCLUDED.body, committed_at = EXCLUDED.committed_at)`);
-      this.parts.push(`h AS (UPDATE ${t('head')} SET last_seq = ${this.p(this.docMeta.lastSeq)} WHERE id = 1)`);
+      const collection = this.p(this.docMeta.collection);
+      const source = `unnest(${this.p(this.docs.ids)}::text[], ${this.p(this.docs.seqs)}::bigint[], ${this.p(this.docs.deleted)}::boolean[], ${this.p(this.docs.bodies)}::text[], ${this.p(this.docs.expected)}::bigint[]) AS u(id, seq, deleted, body, expected)`;
+      // Replace only the version each decision was made on; insert only where there was none.
+      // A row another transaction changed or created meanwhile is left alone: counted short, the
+      // write is decided again (WriteRace). In id order, so two writers lock shared rows alike.
+      this.parts.push(`s AS (SELECT * FROM ${source} ORDER BY u.id)`);
+      this.parts.push(`du AS (UPDATE ${t('documents')} d SET seq = s.seq, deleted = s.deleted, body = s.body, committed_at = ${now}
+        FROM s WHERE d.collection = ${collection} AND d.id = s.id AND s.expected > 0 AND d.seq = s.expected RETURNING 1)`);
+      this.parts.push(`di AS (INSERT INTO ${t('documents')} (collection, id, tenant_id, seq, deleted, body, committed_at)
+        SELECT ${collection}, s.id, ${this.p(this.docMeta.tenantId)}, s.seq, s.deleted, s.body, ${now} FROM s WHERE s.expected = 0
+        ON CONFLICT (collection, id) DO NOTHING RETURNING 1)`);
+      written = '(SELECT count(*) FROM du) + (SELECT count(*) FROM di)';
     }
     if (this.q.ids.length > 0) {
-      this.parts.push(`q AS (INSERT INTO ${t('quarantine')} (collection, document_id, tenant_id, actor, reason, body, created_at)
-        SELECT u.collection, u.id, u.tenant_id, u.actor, u.reason, u.body, ${now}
-        FROM unnest(${this.p(this.q.collections)}::text[], ${this.p(this.q.ids)}::text[], ${this.p(this.q.tenants)}::text[], ${this.p(this.q.actors)}::text[], ${this.p(this.q.reasons)}::text[], ${this.p(this.q.bodies)}::text[])
-          WITH ORDINALITY AS u(collection, id, tenant_id, actor, reason, body, ord) ORDER BY u.ord)`);
+      this.parts.push(`q AS (INSERT INTO ${t('quarantine')} (id, collection, document_id, tenant_id, actor, reason, body, created_at) OVERRIDING SYSTEM VALUE
+        SELECT u.pos, u.collection, u.id, u.tenant_id, u.actor, u.reason, u.body, ${now}
+        FROM unnest(${this.p(this.q.positions)}::bigint[], ${this.p(this.q.collections)}::text[], ${this.p(this.q.ids)}::text[], ${this.p(this.q.tenants)}::text[], ${this.p(this.q.actors)}::text[], ${this.p(this.q.reasons)}::text[], ${this.p(this.q.bodies)}::text[])
+          AS u(pos, collection, id, tenant_id, actor, reason, body))`);
     }
-    if (this.a.hashes.length > 0) {
-      this.parts.push(`a AS (INSERT INTO ${t('audit')} (at, tenant_id, entry, prev_hash, hash)
-        SELECT ${now}, u.tenant_id, u.entry, u.prev_hash, u.hash
-        FROM unnest(${this.p(this.a.tenants)}::text[], ${this.p(this.a.entries)}::text[], ${this.p(this.a.prevs)}::text[], ${this.p(this.a.hashes)}::text[])
-          WITH ORDINALITY AS u(tenant_id, entry, prev_hash, hash, ord) ORDER BY u.ord
-        RETURNING id, hash)`);
+    if (this.a.positions.length > 0) {
+      this.parts.push(`a AS (INSERT INTO ${t('audit')} (id, at, tenant_id, entry) OVERRIDING SYSTEM VALUE
+        SELECT u.pos, ${now}, u.tenant_id, u.entry
+        FROM unnest(${this.p(this.a.positions)}::bigint[], ${this.p(this.a.tenants)}::text[], ${this.p(this.a.entries)}::text[]) AS u(pos, tenant_id, entry))`);
       if (this.a.docIds.length > 0) {
         this.parts.push(`ad AS (INSERT INTO ${t('audit_documents')} (audit_id, document_id)
-          SELECT a.id, x.document_id FROM a JOIN unnest(${this.p(this.a.docHashes)}::text[], ${this.p(this.a.docIds)}::text[]) AS x(hash, document_id) ON x.hash = a.hash
+          SELECT x.audit_id, x.document_id FROM unnest(${this.p(this.a.docAuditIds)}::bigint[], ${this.p(this.a.docIds)}::text[]) AS x(audit_id, document_id)
           ON CONFLICT DO NOTHING)`);
       }
     }
     if (this.o.keys.length > 0) {
-      this.parts.push(`o AS (INSERT INTO ${t('outbox')} (key, kind, tenant_id, payload, causation_id, created_at, next_attempt_at, queue)
-        SELECT u.key, u.kind, u.tenant_id, u.payload, u.causation_id, ${now}, ${now}, u.queue
-        FROM unnest(${this.p(this.o.keys)}::text[], ${this.p(this.o.kinds)}::text[], ${this.p(this.o.tenants)}::text[], ${this.p(this.o.payloads)}::text[], ${this.p(this.o.causations)}::text[], ${this.p(this.o.queues)}::text[])
-          WITH ORDINALITY AS u(key, kind, tenant_id, payload, causation_id, queue, ord) ORDER BY u.ord
+      this.parts.push(`o AS (INSERT INTO ${t('outbox')} (id, key, kind, tenant_id, payload, causation_id, created_at, next_attempt_at, queue) OVERRIDING SYSTEM VALUE
+        SELECT u.pos, u.key, u.kind, u.tenant_id, u.payload, u.causation_id, ${now}, ${now}, u.queue
+        FROM unnest(${this.p(this.o.positions)}::bigint[], ${this.p(this.o.keys)}::text[], ${this.p(this.o.kinds)}::text[], ${this.p(this.o.tenants)}::text[], ${this.p(this.o.payloads)}::text[], ${this.p(this.o.causations)}::text[], ${this.p(this.o.queues)}::text[])
+          AS u(pos, key, kind, tenant_id, payload, causation_id, queue)
         ON CONFLICT (key) DO NOTHING)`);
     }
     if (this.parts.length === 0) return;
     // `now` is always $1; a statement that does not use it would fail to infer its type.
-    await store.query(client, `WITH ${this.parts.join(',\n')} SELECT ${now}::bigint AS at`, this.values);
+    const rows = await store.query<{ written: number }>(client, `WITH ${this.parts.join(',\n')} SELECT ${now}::bigint AS at, ${written}::bigint AS written`, this.values);
+    if (this.docs.ids.length > 0 && rows[0]?.written !== this.docs.ids.length) throw new WriteRace();
   }
 }
 
@@ -748,7 +1070,9 @@ CREATE TABLE IF NOT EXISTS ${t('documents')} (
   PRIMARY KEY (collection, id)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS documents_by_seq ON ${t('documents')} (collection, tenant_id, seq);
--- The last seq handed out (seqs are assigned under the write lock from this row).
+-- Where positions start: seq and the ids of audit, outbox and quarantine are
+-- base_pos + (xid - base_xid) * ${TX_SLOTS} + i (see PostgresStore). last_seq: the last seq handed
+-- out under the global lock of earlier versions (kept so that new positions start above it).
 CREATE TABLE IF NOT EXISTS ${t('head')} (
   id       INTEGER PRIMARY KEY CHECK (id = 1),
   last_seq BIGINT  NOT NULL
@@ -794,11 +1118,6 @@ CREATE TABLE IF NOT EXISTS ${t('artifacts')} (
   content      TEXT   NOT NULL,
   created_at   BIGINT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS ${t('agency_settings')} (
-  tenant_id  TEXT   PRIMARY KEY,
-  body       TEXT   NOT NULL,
-  updated_at BIGINT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS ${t('quarantine')} (
   id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   collection  TEXT   NOT NULL,
@@ -811,11 +1130,57 @@ CREATE TABLE IF NOT EXISTS ${t('quarantine')} (
 );
 CREATE INDEX IF NOT EXISTS quarantine_by_tenant ON ${t('quarantine')} (tenant_id, id);
 CREATE INDEX IF NOT EXISTS quarantine_by_document ON ${t('quarantine')} (tenant_id, document_id);
+CREATE TABLE IF NOT EXISTS ${t('agency_settings')} (
+  tenant_id  TEXT   PRIMARY KEY,
+  body       TEXT   NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+-- The change feed reads every collection in position order.
+CREATE INDEX IF NOT EXISTS documents_by_position ON ${t('documents')} (seq);
+-- Outbox claims: a token and a lease (ms, database clock).
+ALTER TABLE ${t('outbox')} ADD COLUMN IF NOT EXISTS claim_token TEXT;
+ALTER TABLE ${t('outbox')} ADD COLUMN IF NOT EXISTS claimed_until BIGINT;
+-- Leases (a per-report hook lock, the CAD bridge's leader): a holder until expires_at (ms, database clock).
+CREATE TABLE IF NOT EXISTS ${t('leases')} (
+  key        TEXT   PRIMARY KEY,
+  holder     TEXT   NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+-- Audit entries are linked into the hash chain after commit; unlinked ones have no hash yet.
+DO $fs$ BEGIN
+  IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = ${pg.escapeLiteral(schema)} AND table_name = 'audit' AND column_name = 'hash' AND is_nullable = 'NO') THEN
+    ALTER TABLE ${t('audit')} ALTER COLUMN prev_hash DROP NOT NULL, ALTER COLUMN hash DROP NOT NULL;
+  END IF;
+END $fs$;
+CREATE INDEX IF NOT EXISTS audit_unlinked ON ${t('audit')} (id) WHERE hash IS NULL;
+ALTER TABLE ${t('head')} ADD COLUMN IF NOT EXISTS base_xid BIGINT;
+ALTER TABLE ${t('head')} ADD COLUMN IF NOT EXISTS base_pos BIGINT;
+-- Once: positions start above every number handed out before (clients keep checkpoints).
+UPDATE ${t('head')} SET base_xid = pg_current_xact_id()::text::bigint, base_pos = 1 + GREATEST(last_seq,
+    COALESCE((SELECT max(seq) FROM ${t('documents')}), 0), COALESCE((SELECT max(id) FROM ${t('audit')}), 0),
+    COALESCE((SELECT max(id) FROM ${t('outbox')}), 0), COALESCE((SELECT max(id) FROM ${t('quarantine')}), 0))
+  WHERE id = 1 AND base_xid IS NULL;
 `;
 }
 
-/** 'FSNC': the advisory-lock namespace of fieldsync; the second key is the schema's. */
+/** 'FSNC': the advisory-lock namespace of fieldsync (migrations); the second key is the schema's. */
 const LOCK_NAMESPACE = 0x46534e43;
+/** The audit linker's try-lock namespace ('FSNd'). */
+const CHAIN_LOCK_NAMESPACE = 0x46534e64;
+/**
+ * Positions per transaction and table. Positions stay below 2^53 (exact as JS numbers) for
+ * 2^37 transactions after the schema was created (over 4 years at 1,000 commits/s).
+ */
+const TX_SLOTS = 65536;
+/** Rows one group commit may order (a lone write may be larger, up to TX_SLOTS documents). */
+const GROUP_ROWS = 8192;
+/** Decisions of one write retried after a race or a deadlock before the write fails. */
+const MAX_DECISION_ATTEMPTS = 5;
+const AUDIT_LINK_MS = 1000;
+/** How long `verifyAudit` waits for entries committed moments ago to become linkable. */
+const VERIFY_WAIT_MS = 3000;
+/** Milliseconds since the epoch on the database's clock (leases and claims: one clock for every process). */
+const DB_NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const VERIFY_PAGE = 2000;
 const INT8_OID = 20;
@@ -869,6 +1234,10 @@ function storableIds(ids: readonly string[]): string[] {
   return [...new Set(ids)];
 }
 
+function onCheckedOutError(error: Error): void {
+  console.error('postgres store: a connection in use was closed by the server; its transaction is rolled back and its caller told', error.message);
+}
+
 async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
   try {
     await client.query('ROLLBACK');
@@ -882,11 +1251,13 @@ async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
 
 
 interface DocumentRow { collection: string; id: string; tenant_id: string; seq: number; body: string; committed_at: number }
-interface AuditRow { id: number; at: number; tenant_id: string; entry: string; prev_hash: string; hash: string }
+/** `prev_hash` and `hash` are null until the entry is linked (`linkAudit`). */
+interface AuditRow { id: number; at: number; tenant_id: string; entry: string; prev_hash: string | null; hash: string | null }
 interface QuarantineRow { id: number; collection: string; document_id: string; tenant_id: string; actor: string; reason: string; body: string; created_at: number }
 interface OutboxRow {
   id: number; key: string; kind: string; tenant_id: string; payload: string; causation_id: string;
   attempts: number; created_at: number; next_attempt_at: number; last_error: string | null; done: number; queue: string;
+  claim_token?: string | null;
 }
 
 function toStored(row: DocumentRow): StoredDocument {
@@ -894,7 +1265,8 @@ function toStored(row: DocumentRow): StoredDocument {
 }
 
 function toAuditEntry(row: AuditRow): AuditEntry {
-  return { ...(JSON.parse(row.entry) as AuditEntryInput), id: row.id, at: row.at, prevHash: row.prev_hash, hash: row.hash };
+  // Not linked yet (committed moments ago, or behind an older transaction still open): empty hashes.
+  return { ...(JSON.parse(row.entry) as AuditEntryInput), id: row.id, at: row.at, prevHash: row.prev_hash ?? '', hash: row.hash ?? '' };
 }
 
 function toQuarantineEntry(row: QuarantineRow): QuarantineEntry {
@@ -910,5 +1282,6 @@ function toOutboxEntry(row: OutboxRow): OutboxEntry {
     causationId: row.causation_id, attempts: row.attempts, createdAt: row.created_at, nextAttemptAt: row.next_attempt_at,
     status: row.done === 0 ? 'pending' : row.done === 1 ? 'done' : 'dead',
     ...(row.last_error === null ? {} : { lastError: row.last_error }),
+    ...(row.claim_token ? { claimToken: row.claim_token } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CommitNotifier } from './commit-notifier.ts';
@@ -131,6 +132,9 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly notifier = new CommitNotifier();
+  /** Outbox claims of this process (see `claimOutbox`) and leases, by id and key. */
+  private readonly claims = new Map<number, { token: string; until: number }>();
+  private readonly leases = new Map<string, { holder: string; until: number }>();
   /** The written documents of a batch's result as objects, for its commit event. */
   private readonly writtenObjects = new WeakMap<WriteResult, WireDocument[]>();
   /** Listeners that hear commits before they are durable (`onCommit(…, { early: true })`). */
@@ -531,8 +535,52 @@ export class SqliteStore implements Store {
     return rows.map(toOutboxEntry);
   }
 
-  async deadLetterOutbox(id: number, error: string): Promise<void> {
-    await this.groups.run(() => this.stmts.outboxDead.run(error, id));
+  /**
+   * Claims in memory: one process owns a SQLite file (DATA_DIR is never shared), so a claim only
+   * has to keep this process's consumers apart, and a crash ends every claim with the process.
+   */
+  async claimOutbox(now: number, limit: number, leaseMs: number, queue: OutboxQueue = 'hooks'): Promise<OutboxEntry[]> {
+    const clock = Date.now();
+    const rows = this.stmts.outboxDue.all(queue, now, limit + this.claims.size);
+    await this.groups.durable();
+    const claimed: OutboxEntry[] = [];
+    for (const row of rows) {
+      if (claimed.length >= limit) break;
+      const held = this.claims.get(row.id);
+      if (held && held.until > clock) continue;
+      const claimToken = randomUUID();
+      this.claims.set(row.id, { token: claimToken, until: clock + leaseMs });
+      claimed.push({ ...toOutboxEntry(row), claimToken });
+    }
+    return claimed;
+  }
+
+  /** Whether a settle with `claimToken` may go ahead (and ends the claim). */
+  private settles(id: number, claimToken: string | undefined): boolean {
+    if (claimToken === undefined) {
+      this.claims.delete(id);
+      return true;
+    }
+    if (this.claims.get(id)?.token !== claimToken) return false;
+    this.claims.delete(id);
+    return true;
+  }
+
+  async deadLetterOutbox(id: number, error: string, claimToken?: string): Promise<boolean> {
+    if (!this.settles(id, claimToken)) return false;
+    return this.groups.run(() => this.stmts.outboxDead.run(error, id).changes > 0);
+  }
+
+  async acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const held = this.leases.get(key);
+    if (held && held.holder !== holder && held.until > now) return false;
+    this.leases.set(key, { holder, until: now + ttlMs });
+    return true;
+  }
+
+  async releaseLease(key: string, holder: string): Promise<void> {
+    if (this.leases.get(key)?.holder === holder) this.leases.delete(key);
   }
 
   async listDeadLetters(tenantId: string | undefined, limit: number): Promise<OutboxEntry[]> {
@@ -571,12 +619,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  async completeOutbox(id: number): Promise<void> {
-    await this.groups.run(() => this.stmts.outboxDone.run(id));
+  async completeOutbox(id: number, claimToken?: string): Promise<boolean> {
+    if (!this.settles(id, claimToken)) return false;
+    return this.groups.run(() => this.stmts.outboxDone.run(id).changes > 0);
   }
 
-  async retryOutboxLater(id: number, nextAttemptAt: number, error: string): Promise<void> {
-    await this.groups.run(() => this.stmts.outboxRetry.run(nextAttemptAt, error, id));
+  async retryOutboxLater(id: number, nextAttemptAt: number, error: string, claimToken?: string): Promise<boolean> {
+    if (!this.settles(id, claimToken)) return false;
+    return this.groups.run(() => this.stmts.outboxRetry.run(nextAttemptAt, error, id).changes > 0);
   }
 
   async outboxStats(now: number, queue: OutboxQueue = 'hooks'): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }> {

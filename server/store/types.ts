@@ -70,6 +70,8 @@ export interface OutboxEntry extends OutboxEntryInput {
   nextAttemptAt: number;
   lastError?: string;
   status: 'pending' | 'done' | 'dead';
+  /** Set on an entry handed out by `claimOutbox`: settling it needs this token. */
+  claimToken?: string;
 }
 
 /** One line of the append-only, hash-chained audit log. */
@@ -142,6 +144,12 @@ export interface WriteBatch {
    * committed; throwing rolls the whole batch back (e.g. a push with a row no rule allows).
    */
   afterDecisions?: (result: WriteResult) => void;
+  /**
+   * Called before the requests are decided again: a store whose writers run side by side
+   * (PostgreSQL) re-decides a batch whose master changed under it (another transaction wrote it
+   * first). Clears whatever earlier `decide()` calls of this batch collected.
+   */
+  onRedecide?: () => void;
 }
 
 /** One written document with the version it replaced, for hooks that react to transitions. */
@@ -273,14 +281,32 @@ export interface Store {
   listQuarantine(tenantId: string, limit: number): Promise<QuarantineEntry[]>;
   /** Quarantine entries matching a query, oldest first (a device's rejected writes, a document's refusals). */
   findQuarantine(query: QuarantineQuery): Promise<QuarantineEntry[]>;
-  /** Outbox entries of a queue due at `now`, oldest first. */
+  /** Outbox entries of a queue due at `now`, oldest first (claimed or not: for a single consumer in id order, and for reading). */
   dueOutbox(now: number, limit: number, queue?: OutboxQueue): Promise<OutboxEntry[]>;
+  /**
+   * Claims up to `limit` due entries for `leaseMs`: no other claim gets them until the lease
+   * ends, so of several processes exactly one runs each entry; one whose process died is claimed
+   * again after its lease. Each carries a `claimToken` that settling it needs.
+   */
+  claimOutbox(now: number, limit: number, leaseMs: number, queue?: OutboxQueue): Promise<OutboxEntry[]>;
   /** Adds entries outside a document write (e.g. a notice a hook sends); duplicate keys are ignored. */
   enqueueOutbox(entries: OutboxEntryInput[]): Promise<void>;
-  completeOutbox(id: number): Promise<void>;
-  retryOutboxLater(id: number, nextAttemptAt: number, error: string): Promise<void>;
+  /**
+   * Settling an entry: with `claimToken`, only while that claim holds (false: the lease ran out
+   * and the entry is another claim's now, or it is settled already).
+   */
+  completeOutbox(id: number, claimToken?: string): Promise<boolean>;
+  retryOutboxLater(id: number, nextAttemptAt: number, error: string, claimToken?: string): Promise<boolean>;
   /** After the retry budget: kept as a dead letter an admin can see and retry. */
-  deadLetterOutbox(id: number, error: string): Promise<void>;
+  deadLetterOutbox(id: number, error: string, claimToken?: string): Promise<boolean>;
+  /**
+   * A named lease for `ttlMs` (e.g. a per-report hook lock): true if `holder` has it now (taken,
+   * renewed, or the previous holder's ran out). No connection or lock is held while it lasts.
+   */
+  acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(key: string, holder: string): Promise<void>;
+  /** Open write transactions and the age of the oldest (a store whose readers wait for them), for `/metrics`. */
+  writerStats?(): Promise<{ oldestWriterAgeMs: number; openWriters: number }>;
   listDeadLetters(tenantId: string | undefined, limit: number): Promise<OutboxEntry[]>;
   /** Puts a dead letter back in the queue, due now. Returns false if there is no such dead letter. */
   retryDeadLetter(id: number, tenantId: string | undefined): Promise<boolean>;

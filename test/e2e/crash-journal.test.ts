@@ -11,9 +11,10 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { closeDevice, launchDevice, newProfileDir, removeProfileDir, signInWithToken, watchConsole } from './support/browser.ts';
+import { launchDevice, newProfileDir, signInWithToken, watchConsole } from './support/browser.ts';
 import { chromiumPids, lockableDraft } from './support/epcr.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(741);
 
@@ -45,10 +46,7 @@ describe('autosave journal across a browser crash (browser)', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (ctx) await closeDevice(ctx).catch(() => {});
-    await server.dispose();
-    if (profile) await removeProfileDir(profile);
-    if (errors.length) console.log(errors.join('\n'));
+    await tearDownDevice({ ctx, server, profile, errors });
   });
 
   const stored = async (id: string) => (await server.docs<Epcr>('epcrs', [id]))[0];

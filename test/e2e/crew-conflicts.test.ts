@@ -27,7 +27,7 @@ const COMBINED = 'Found seated in the kitchen. Crushing chest pain for 40 minute
 interface Tablet { name: string; cable: Cable; profile: string; ctx?: BrowserContext; page?: Page }
 
 describe('two tablets, one report: conflicts the crew can see and resolve (browser)', () => {
-  const server = new E2eServer(SERVER_PORT);
+  const server = new E2eServer(SERVER_PORT, { cablePorts: [e2ePort(92), e2ePort(93)] });
   const tablets: Tablet[] = [];
   const errors: string[] = [];
   const incidentId = randomUUID();

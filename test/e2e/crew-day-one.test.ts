@@ -8,8 +8,9 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { closeDevice, launchDevice, signInWithPassword, newProfileDir, removeProfileDir, screenshot, textOf, watchConsole } from './support/browser.ts';
+import { launchDevice, signInWithPassword, newProfileDir, screenshot, textOf, watchConsole } from './support/browser.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(1421);
 const USERNAME = 'dana-whitfield';
@@ -42,10 +43,7 @@ describe('crew ePCR day-one features (browser)', () => {
   });
 
   afterAll(async () => {
-    if (ctx) await closeDevice(ctx).catch(() => {});
-    await server.dispose();
-    if (profile) await removeProfileDir(profile);
-    if (errors.length) console.log(errors.join('\n'));
+    await tearDownDevice({ ctx, server, profile, errors });
   });
 
   async function newReport(): Promise<string> {

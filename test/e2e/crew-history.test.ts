@@ -7,9 +7,10 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { closeDevice, launchDevice, newProfileDir, removeProfileDir, screenshot, signInWithToken, textOf, waitFor, watchConsole } from './support/browser.ts';
+import { launchDevice, newProfileDir, screenshot, signInWithToken, textOf, waitFor, watchConsole } from './support/browser.ts';
 import { completeReportWithoutCall } from './support/epcr-fixture.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(1401);
 const CREW_TOKEN = `dev:${TENANT}:crew:tablet-h1:M1`;
@@ -32,10 +33,7 @@ describe('crew report history (browser)', () => {
   });
 
   afterAll(async () => {
-    if (ctx) await closeDevice(ctx).catch(() => {});
-    await server.dispose();
-    if (profile) await removeProfileDir(profile);
-    if (errors.length) console.log(errors.join('\n'));
+    await tearDownDevice({ ctx, server, profile, errors });
   });
 
   it('finds a locked report made without a call by patient name, opens it read-only, and writes an addendum from it', async () => {

@@ -8,18 +8,19 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import {
-  closeDevice, goOffline, goOnline, launchDevice, newProfileDir, reapplyOffline, removeProfileDir, screenshot, signInWithToken, textOf,
+  closeDevice, goOffline, goOnline, launchDevice, newProfileDir, reapplyOffline, screenshot, signInWithToken, textOf,
   waitFor, waitForServiceWorker, watchConsole,
 } from './support/browser.ts';
 import { createCable, type Cable } from './support/cable.ts';
 import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
+import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(1);
 const CABLE_PORT = e2ePort(2);
 const OFFSET_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?[+-]\d{2}:\d{2}$/;
 
 describe('crew ePCR offline (browser)', () => {
-  const server = new E2eServer(SERVER_PORT);
+  const server = new E2eServer(SERVER_PORT, { cablePorts: [CABLE_PORT] });
   let cable: Cable;
   let profile: string;
   let ctx: BrowserContext | undefined;
@@ -31,20 +32,14 @@ describe('crew ePCR offline (browser)', () => {
     await server.start();
     cable = await createCable(CABLE_PORT, SERVER_PORT);
     profile = await newProfileDir();
-    await server.seed('units', [{ id: randomUUID(), callSign: 'M1', status: 'dispatched', statusAt: offsetNow(), currentIncidentId: incidentId }]);
-    await server.seed('incidents', [{
-      id: incidentId, incidentNumber: '2026-000101', status: 'dispatched', complaint: 'chest pain', priority: 'P1', assignedUnitId: 'M1',
+    await server.seedAssignedCall({
+      incidentId, callSign: 'M1', incidentNumber: '2026-000101', complaint: 'chest pain', priority: 'P1',
       address: { street: '12 Main St', city: 'Springfield', zip: '19104' }, location: { lat: 39.9526, lng: -75.1652 },
-      timeline: { psapCall: offsetNow(new Date(Date.now() - 600_000)), unitNotified: offsetNow(new Date(Date.now() - 540_000)) },
-    }]);
+    });
   });
 
   afterAll(async () => {
-    if (ctx) await closeDevice(ctx).catch(() => {});
-    await cable?.close();
-    await server.dispose();
-    if (profile) await removeProfileDir(profile);
-    if (errors.length) console.log(errors.join('\n'));
+    await tearDownDevice({ ctx, cable, server, profile, errors });
   });
 
   async function open(page: Page, path: string): Promise<void> {

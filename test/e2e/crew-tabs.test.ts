@@ -15,7 +15,7 @@ const SERVER_PORT = e2ePort(31);
 const CABLE_PORT = e2ePort(32);
 
 describe('crew app in two tabs (browser)', () => {
-  const server = new E2eServer(SERVER_PORT);
+  const server = new E2eServer(SERVER_PORT, { cablePorts: [CABLE_PORT] });
   let cable: Cable;
   let browser: Browser;
   let ctx: BrowserContext;
@@ -26,11 +26,10 @@ describe('crew app in two tabs (browser)', () => {
     await ensureApps();
     await server.start();
     cable = await createCable(CABLE_PORT, SERVER_PORT);
-    await server.seed('units', [{ id: randomUUID(), callSign: 'M3', status: 'on_scene', statusAt: offsetNow(), currentIncidentId: incidentId }]);
-    await server.seed('incidents', [{
-      id: incidentId, incidentNumber: '2026-000303', status: 'active', complaint: 'fall', priority: 'P3', assignedUnitId: 'M3',
-      address: { street: '3 Elm Ct', city: 'Media' }, timeline: { unitNotified: offsetNow(new Date(Date.now() - 900_000)) },
-    }]);
+    await server.seedAssignedCall({
+      incidentId, callSign: 'M3', incidentNumber: '2026-000303', complaint: 'fall', priority: 'P3',
+      address: { street: '3 Elm Ct', city: 'Media' }, timeline: { unitNotified: offsetNow(new Date(Date.now() - 900_000)) }, unitStatus: 'on_scene', incidentStatus: 'active',
+    });
     await waitFor(async () => (await server.docs<Epcr>('epcrs')).length === 1, 'the ePCR stub');
     browser = await launchBrowser();
     ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });

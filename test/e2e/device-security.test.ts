@@ -18,6 +18,7 @@ import {
 } from './support/browser.ts';
 import { createCable, type Cable } from './support/cable.ts';
 import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
+import { tearDownDevice } from './support/teardown.ts';
 import { OUTBOX_DB_NAME } from '../../client/queue/index.ts';
 
 const SERVER_PORT = e2ePort(401);
@@ -124,7 +125,7 @@ const journalOf = (page: Page, dbName: string) => page.evaluate(async (name) => 
 const allLocalStorage = (page: Page) => page.evaluate(() => Object.keys(localStorage).map((key) => `${key}=${localStorage.getItem(key) ?? ''}`).join('\n'));
 
 describe('device security: encryption at rest, unlock, automatic logoff, erase on sign-out (browser)', () => {
-  const server = new E2eServer(SERVER_PORT);
+  const server = new E2eServer(SERVER_PORT, { cablePorts: [CABLE_PORT] });
   let cable: Cable;
   let profile: string;
   let ctx: BrowserContext | undefined;
@@ -138,20 +139,14 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     profile = await newProfileDir();
     // A real account (the server seeds users only in `npm start`): created through the identity service.
     await server.server!.app.auth.createUser(TENANT, { username: USERNAME, password: PASSWORD, role: 'crew', unitId: 'M9', displayName: 'Medic Nine' });
-    await server.seed('units', [{ id: randomUUID(), callSign: 'M9', status: 'dispatched', statusAt: offsetNow(), currentIncidentId: incidentId }]);
-    await server.seed('incidents', [{
-      id: incidentId, incidentNumber: '2026-000409', status: 'dispatched', complaint: 'diabetic problem', priority: 'P2', assignedUnitId: 'M9',
+    await server.seedAssignedCall({
+      incidentId, callSign: 'M9', incidentNumber: '2026-000409', complaint: 'diabetic problem', priority: 'P2',
       address: { street: '4417 Larchwood Ave', city: 'Philadelphia', zip: '19143' }, location: { lat: 39.9526, lng: -75.2152 },
-      timeline: { psapCall: offsetNow(new Date(Date.now() - 600_000)), unitNotified: offsetNow(new Date(Date.now() - 540_000)) },
-    }]);
+    });
   });
 
   afterAll(async () => {
-    if (ctx) await closeDevice(ctx).catch(() => {});
-    await cable?.close();
-    await server.dispose();
-    if (profile) await removeProfileDir(profile);
-    if (errors.length) console.log(errors.join('\n'));
+    await tearDownDevice({ ctx, cable, server, profile, errors });
   });
 
   const t0 = Date.now();

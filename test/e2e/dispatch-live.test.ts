@@ -18,7 +18,7 @@ const START = { latitude: 39.9500, longitude: -75.1700 };
 const ROUTE = Array.from({ length: 10 }, (_, i) => ({ latitude: START.latitude + 0.001 * (i + 1), longitude: START.longitude + 0.001 * (i + 1) }));
 
 describe('dispatch console and MDT (browser)', () => {
-  const server = new E2eServer(SERVER_PORT);
+  const server = new E2eServer(SERVER_PORT, { cablePorts: [CABLE_PORT] });
   let cable: Cable;
   let browser: Browser;
   let dispatchCtx: BrowserContext;

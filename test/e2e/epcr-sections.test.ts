@@ -6,8 +6,9 @@
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeDevice, launchDevice, newProfileDir, removeProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
+import { launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(1411);
 
@@ -24,10 +25,7 @@ describe('ePCR form sections (browser)', () => {
   });
 
   afterAll(async () => {
-    if (ctx) await closeDevice(ctx).catch(() => {});
-    await server.dispose();
-    if (profile) await removeProfileDir(profile);
-    if (errors.length) console.log(errors.join('\n'));
+    await tearDownDevice({ ctx, server, profile, errors });
   });
 
   const badge = (page: Page, anchor: string) => page.getByTestId(`section-${anchor}`).getByTestId('section-badge');

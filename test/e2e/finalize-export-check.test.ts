@@ -14,9 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nemsisArtifactKey } from '../../server/hooks/workflows/index.ts';
 import { sharedSchematronValidator } from '../../server/nemsis/schematron.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { closeDevice, launchDevice, newProfileDir, removeProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
+import { launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
 import { lockableDraft } from './support/epcr.ts';
 import { E2eServer, e2ePort, ensureApps, NEMSIS_DIR, TENANT } from './support/server.ts';
+import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(1431);
 
@@ -40,10 +41,7 @@ describe('finalize is refused when the NEMSIS export would fail (browser)', () =
   }, 600_000);
 
   afterAll(async () => {
-    if (ctx) await closeDevice(ctx).catch(() => {});
-    await server.dispose();
-    if (profile) await removeProfileDir(profile);
-    if (errors.length) console.log(errors.join('\n'));
+    await tearDownDevice({ ctx, server, profile, errors });
   });
 
   const stored = async (id: string) => (await server.docs<Epcr>('epcrs', [id]))[0];

@@ -12,11 +12,12 @@ import type { Epcr, Incident, Unit, UnitStatusEvent } from '../../shared/schemas
 import { stubEpcrId } from '../../server/hooks/workflows/support.ts';
 import { CadPeer } from '../helpers/cad-peer.ts';
 import {
-  closeDevice, goOffline, goOnline, launchDevice, newProfileDir, removeProfileDir, screenshot, signInWithToken, textOf, waitFor,
+  goOffline, goOnline, launchDevice, newProfileDir, screenshot, signInWithToken, textOf, waitFor,
   waitForServiceWorker, watchConsole,
 } from './support/browser.ts';
 import { createCable, type Cable } from './support/cable.ts';
 import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
+import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(81);
 const CABLE_PORT = e2ePort(82);
@@ -37,25 +38,19 @@ describe('MDT statuses pressed offline (browser)', () => {
   beforeAll(async () => {
     await ensureApps();
     await cad.start();
-    server = new E2eServer(SERVER_PORT, { cad: { url: cad.url, token: CAD_TOKEN } });
+    server = new E2eServer(SERVER_PORT, { cad: { url: cad.url, token: CAD_TOKEN }, cablePorts: [CABLE_PORT] });
     await server.start();
     cable = await createCable(CABLE_PORT, SERVER_PORT);
     profile = await newProfileDir();
-    await server.seed('units', [{ id: randomUUID(), callSign: 'M4', status: 'dispatched', statusAt: offsetNow(), currentIncidentId: incidentId }]);
-    await server.seed('incidents', [{
-      id: incidentId, incidentNumber: '2026-000410', status: 'dispatched', complaint: 'fall, hip pain', priority: 'P2', assignedUnitId: 'M4',
-      address: { street: '9 Elm St', city: 'Springfield' },
-      timeline: { psapCall: offsetNow(new Date(Date.now() - 300_000)), unitNotified: offsetNow(new Date(Date.now() - 240_000)) },
-    }]);
+    await server.seedAssignedCall({
+      incidentId, callSign: 'M4', incidentNumber: '2026-000410', complaint: 'fall, hip pain', priority: 'P2',
+      address: { street: '9 Elm St', city: 'Springfield' }, timeline: { psapCall: offsetNow(new Date(Date.now() - 300_000)), unitNotified: offsetNow(new Date(Date.now() - 240_000)) },
+    });
   });
 
   afterAll(async () => {
-    if (ctx) await closeDevice(ctx).catch(() => {});
-    await cable?.close();
-    await server?.dispose();
+    await tearDownDevice({ ctx, cable, server, profile, errors });
     await cad.stop();
-    if (profile) await removeProfileDir(profile);
-    if (errors.length) console.log(errors.join('\n'));
   });
 
   const press = async (page: Page, status: string) => {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../../shared/schemas/index.ts';
 import { closeDevice, launchDevice, signInWithPassword, newProfileDir, removeProfileDir, screenshot, textOf, waitForServiceWorker, watchConsole } from './support/browser.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(461);
 const USERNAME = 'dispatcher-seven';
@@ -30,10 +31,7 @@ describe('signing in again after the session ended (browser)', () => {
   });
 
   afterAll(async () => {
-    if (ctx) await closeDevice(ctx).catch(() => {});
-    await server.dispose();
-    if (profile) await removeProfileDir(profile);
-    if (errors.length) console.log(errors.join('\n'));
+    await tearDownDevice({ ctx, server, profile, errors });
   });
 
   const pill = (page: Page) => page.locator('[data-testid="connectivity"]');

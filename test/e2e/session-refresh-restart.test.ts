@@ -8,8 +8,9 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../../shared/schemas/index.ts';
-import { closeDevice, launchDevice, signInWithPassword, newProfileDir, removeProfileDir, textOf, waitForServiceWorker, watchConsole } from './support/browser.ts';
+import { closeDevice, launchDevice, signInWithPassword, newProfileDir, textOf, waitForServiceWorker, watchConsole } from './support/browser.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+import { tearDownDevice } from './support/teardown.ts';
 
 const USERNAME = 'dispatcher-eight';
 const PASSWORD = 'Copper-Harbor-Quilt-8';
@@ -30,10 +31,7 @@ describe('a refreshed sign-in after a browser restart (browser)', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (ctx) await closeDevice(ctx).catch(() => {});
-    await server.dispose();
-    if (profile) await removeProfileDir(profile);
-    if (errors.length) console.log(errors.join('\n'));
+    await tearDownDevice({ ctx, server, profile, errors });
   });
 
   const pill = (page: Page) => page.locator('[data-testid="connectivity"]');

@@ -19,11 +19,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, EPCRS, pathOf, SYNC } from '../../shared/protocol/index.ts';
 import { schemaVersionOf, type Epcr } from '../../shared/schemas/index.ts';
 import {
-  closeDevice, goOffline, goOnline, launchDevice, newProfileDir, removeProfileDir, signInWithPassword, waitFor, waitForServiceWorker, watchConsole,
+  closeDevice, goOffline, goOnline, launchDevice, newProfileDir, signInWithPassword, waitFor, waitForServiceWorker, watchConsole,
 } from './support/browser.ts';
 import { createCable, type Cable } from './support/cable.ts';
 import { queueLine, serviceWorkerControl } from './support/outbox.ts';
 import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
+import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(1441);
 const CABLE_PORT = e2ePort(1442);
@@ -102,7 +103,7 @@ const REFRESH = /(?<![A-Za-z0-9_.-])[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za
 const CREDENTIAL = /dc_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}/g;
 
 describe('a stolen, idle-locked crew tablet (browser)', () => {
-  const server = new E2eServer(SERVER_PORT);
+  const server = new E2eServer(SERVER_PORT, { cablePorts: [CABLE_PORT] });
   let cable: Cable;
   let profile: string;
   let ctx: BrowserContext | undefined;
@@ -115,20 +116,14 @@ describe('a stolen, idle-locked crew tablet (browser)', () => {
     cable = await createCable(CABLE_PORT, SERVER_PORT);
     profile = await newProfileDir();
     await server.server!.app.auth.createUser(TENANT, { username: USERNAME, password: PASSWORD, role: 'crew', unitId: 'M44', displayName: 'Medic Stolen' });
-    await server.seed('units', [{ id: randomUUID(), callSign: 'M44', status: 'dispatched', statusAt: offsetNow(), currentIncidentId: incidentId }]);
-    await server.seed('incidents', [{
-      id: incidentId, incidentNumber: '2026-004401', status: 'dispatched', complaint: 'unresponsive person', priority: 'P1', assignedUnitId: 'M44',
-      address: { street: INCIDENT_STREET, city: 'Philadelphia', zip: '19143' }, location: { lat: 39.95, lng: -75.21 },
-      timeline: { unitNotified: offsetNow(new Date(Date.now() - 300_000)) },
-    }]);
+    await server.seedAssignedCall({
+      incidentId, callSign: 'M44', incidentNumber: '2026-004401', complaint: 'unresponsive person', priority: 'P1',
+      address: { street: INCIDENT_STREET, city: 'Philadelphia', zip: '19143' }, location: { lat: 39.95, lng: -75.21 }, timeline: { unitNotified: offsetNow(new Date(Date.now() - 300_000)) },
+    });
   }, 180_000);
 
   afterAll(async () => {
-    if (ctx) await closeDevice(ctx).catch(() => {});
-    await cable?.close();
-    await server.dispose();
-    if (profile) await removeProfileDir(profile);
-    if (errors.length) console.log(errors.join('\n'));
+    await tearDownDevice({ ctx, cable, server, profile, errors });
   });
 
   it('gives the thief nothing that reads patient data, and the queued change is still delivered with no page open', async () => {

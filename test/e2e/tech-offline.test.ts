@@ -16,7 +16,7 @@ const SERVER_PORT = e2ePort(21);
 const CABLE_PORT = e2ePort(22);
 
 describe('technician jobs offline (browser)', () => {
-  const server = new E2eServer(SERVER_PORT);
+  const server = new E2eServer(SERVER_PORT, { cablePorts: [CABLE_PORT] });
   let cable: Cable;
   let browser: Browser;
   let ctx: BrowserContext;

@@ -24,18 +24,18 @@ export async function startServerProcess(options: { port: number; dataDir: strin
   const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', path.join(ROOT, 'server/cli.ts')], {
     cwd: ROOT,
     // An API-only process: building the apps is the browser tests' business, not a crash test's.
-    // Development tokens and wide sign-in limits, as test/helpers/server.ts opts in for in-process
-    // servers; no demo agency (its data runs the NEMSIS check: seconds of start-up nobody here needs).
+    // Development tokens and wide sign-in limits, as test/helpers/server.ts opts in for in-process servers.
     env: {
       ...process.env, PORT: String(options.port), HOST: '127.0.0.1', DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', BUILD_APPS: 'false',
-      DEV_TOKENS: 'true', SEED_DEMO: 'false', LOGIN_IP_RATE_LIMIT: '100000', LOGIN_GLOBAL_RATE_LIMIT: '100000', METRICS_TOKEN: TEST_SERVER_SETTINGS.metricsToken,
+      DEV_TOKENS: 'true', LOGIN_IP_RATE_LIMIT: '100000', LOGIN_GLOBAL_RATE_LIMIT: '100000', METRICS_TOKEN: TEST_SERVER_SETTINGS.metricsToken,
       ...options.env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${options.port}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server process exited with ${child.exitCode} during start-up`);
     try {
@@ -43,7 +43,10 @@ export async function startServerProcess(options: { port: number; dataDir: strin
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`server process did not become healthy in ${(options.startTimeoutMs ?? 30_000) / 1000} s`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server process did not become healthy in ${startTimeoutMs / 1000} s`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

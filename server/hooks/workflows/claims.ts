@@ -78,7 +78,7 @@ export async function submitClaimIfDraft(ctx: EffectContext, deps: ClaimDeps, id
         ...(answer.reference ? { payerResponse: `reference ${answer.reference}`.slice(0, 200) } : {}),
       };
     });
-  });
+  }, ctx.store);
 }
 
 /**

@@ -78,7 +78,7 @@ export function epcrAddendumWorkflow(deps: ClaimDeps): Workflow {
           });
         } else if (originalClaim?.status === 'draft') {
           await deps.locks.run(`claim:${ctx.tenantId}:${originalClaimId}`, () => writeDoc(ctx, 'claims', originalClaimId, (current) =>
-            (current && current.status === 'draft' ? { ...current, lines: claimLines(corrected) } : undefined)));
+            (current && current.status === 'draft' ? { ...current, lines: claimLines(corrected) } : undefined)), ctx.store);
         }
         ctx.log.info({ addendumId: addendum.id, billingRecordId: billingId, changed }, 'addendum corrects the billing record');
         await writeDoc(ctx, 'billing_records', billingId, (current) => {

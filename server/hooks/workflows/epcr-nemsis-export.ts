@@ -73,7 +73,7 @@ async function exportReport(ctx: EffectContext, deps: NemsisExportDeps, epcrId: 
       }
     }
     await ctx.store.putArtifact(nemsisArtifactKey(epcrId), ctx.tenantId, 'application/xml', xml);
-  });
+  }, ctx.store);
 }
 
 export function epcrNemsisExportWorkflow(deps: NemsisExportDeps): Workflow {

@@ -36,6 +36,8 @@ export interface DefaultWorkflowDeps {
   autoClaimAfterFinalize: boolean;
   /** The agency's billing settings for claims; absent: each agency's settings in the store (`billing`). */
   billingSettingsOf?: BillingSettingsLookup;
+  /** How long a per-report lock's lease lasts across processes (OUTBOX_CLAIM_LEASE_MS). */
+  leaseMs?: number;
   nemsis: {
     /**
      * The agency's NEMSIS identity (dAgency.01 state ID, .02 agency number, .04 state), from its
@@ -54,7 +56,7 @@ export interface DefaultWorkflowDeps {
 }
 
 export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
-  const locks = new KeyedLock();
+  const locks = new KeyedLock(deps.leaseMs);
   const claims = { integrations: deps.integrations, locks, ...(deps.billingSettingsOf ? { billingSettingsOf: deps.billingSettingsOf } : {}) };
   const nemsis = { agencyOf: deps.nemsis.agencyOf, ...(deps.nemsis.xsdDir ? { xsdDir: deps.nemsis.xsdDir } : {}), locks };
   return [

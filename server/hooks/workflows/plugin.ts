@@ -7,7 +7,7 @@ import type { Workflow } from '../types.ts';
 import { defaultWorkflows } from './index.ts';
 
 export interface WorkflowsPluginOptions {
-  config: Pick<ServerConfig, 'autoClaimAfterFinalize' | 'nemsisXsdDir' | 'schematronCacheDir'>;
+  config: Pick<ServerConfig, 'autoClaimAfterFinalize' | 'outboxClaimLeaseMs' | 'nemsisXsdDir' | 'schematronCacheDir'>;
   /** Workflows to run on committed changes; defaults to the product's hook catalogue (docs/hooks.md). */
   workflows?: readonly Workflow[];
 }
@@ -18,6 +18,7 @@ export const workflowsPlugin = fp(async (app: FastifyInstance, options: Workflow
   const catalogue = options.workflows ?? defaultWorkflows({
     integrations: app.integrations,
     autoClaimAfterFinalize: config.autoClaimAfterFinalize,
+    leaseMs: config.outboxClaimLeaseMs,
     nemsis: {
       agencyOf: storeAgencyLookup(app.store),
       ...(config.nemsisXsdDir ? { xsdDir: config.nemsisXsdDir } : {}),

@@ -1,13 +1,14 @@
 /**
  * Helpers shared by the workflows: typed reads of wire documents, the deterministic ids that tie
  * one effect to one document, schema-checked writes, times with an explicit offset and a small
- * in-process lock. Nothing here talks to an outside system.
+ * keyed lock (in-process, and a store lease across processes). Nothing here talks to an outside system.
  */
 import { collectionSchemas, type CollectionName, type WireDoc } from '../../../shared/schemas/index.ts';
 import { deepEqual } from '../../../shared/merge/json.ts';
 import type { JsonSchemaObject } from '../../../shared/schemas/wire-schema.ts';
 import { buildCollectionRegistry, describeSchemaErrors, type CollectionRegistry } from '../../replication/collections.ts';
-import type { WireDocument } from '../../store/types.ts';
+import { randomUUID } from 'node:crypto';
+import type { Store, WireDocument } from '../../store/types.ts';
 import type { Change, EffectContext } from '../types.ts';
 
 /** A document as a workflow writes it: the runner adds `rev`, `id` and `tenantId`. */
@@ -103,13 +104,25 @@ export function nonBlankText(value: unknown): string | undefined {
 /** Offset date-times are written as the device writes them (shared/domain/time.ts). */
 export { offsetDateTime, offsetMinutesOf } from '../../../shared/domain/time.ts';
 
-/** Serialises async work per key inside this process (two hooks deciding on the same thing). */
+/** The store's lease primitive (a KeyedLock's shared part). */
+export type LeaseStore = Pick<Store, 'acquireLease' | 'releaseLease'>;
+
+/**
+ * Serialises async work per key (two hooks deciding on the same thing, e.g. one claim's
+ * submission): inside this process by a promise chain, and across processes by a lease in the
+ * store when one is given (the hook's `ctx.store`). The lease is a row with an expiry, not a
+ * database lock: nothing is held open while the work calls out, and a process that dies holding
+ * it frees it after `KEYED_LEASE_MS`.
+ */
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<unknown>>();
 
-  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+  constructor(private readonly leaseMs = KEYED_LEASE_MS) {}
+
+  async run<T>(key: string, work: () => Promise<T>, store?: LeaseStore): Promise<T> {
+    const guarded = store ? () => withLease(store, key, this.leaseMs, work) : work;
     const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(work, work);
+    const result = previous.then(guarded, guarded);
     const tail = result.then(() => undefined, () => undefined);
     this.tails.set(key, tail);
     try {
@@ -117,5 +130,23 @@ export class KeyedLock {
     } finally {
       if (this.tails.get(key) === tail) this.tails.delete(key);
     }
+  }
+}
+
+/** How long a keyed lease lasts by default if its holder never releases it (a process killed mid-work). */
+export const KEYED_LEASE_MS = 120_000;
+
+async function withLease<T>(store: LeaseStore, key: string, leaseMs: number, work: () => Promise<T>): Promise<T> {
+  const lease = `lock:${key}`;
+  const holder = randomUUID();
+  const giveUpAt = Date.now() + leaseMs * 2;
+  for (let wait = 20; !(await store.acquireLease(lease, holder, leaseMs)); wait = Math.min(500, wait * 2)) {
+    if (Date.now() > giveUpAt) throw new Error(`another process has held ${key} for over ${leaseMs * 2} ms; the hook is retried later`);
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  try {
+    return await work();
+  } finally {
+    await store.releaseLease(lease, holder).catch(() => undefined);
   }
 }

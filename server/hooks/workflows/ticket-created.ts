@@ -50,7 +50,7 @@ export function ticketCreatedWorkflow(deps: { technicians: TechnicianDirectory; 
           });
           return job;
         });
-      });
+      }, ctx.store);
     },
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { io, type Socket } from 'socket.io-client';
 import type { Store } from '../../store/types.ts';
@@ -18,6 +19,13 @@ export interface CadBridgeOptions {
   maxDelayMs?: number;
   /** How long CAD has to acknowledge an outbound event before it is sent again. */
   ackTimeoutMs?: number;
+  /**
+   * How long this process stays the agency's sender after its last check (ms): of several
+   * processes on one database only the holder of the lease `cad-bridge:<tenant>` sends, and it
+   * re-checks (renews) the lease before each event. Another process takes over this long after
+   * the leader died.
+   */
+  leaderLeaseMs?: number;
 }
 
 export interface CadBridgeHealth {
@@ -47,6 +55,9 @@ class CadRefusal extends Error {}
 /** Explicit refusals of one event before it is set aside as a dead letter. */
 const MAX_REFUSALS = 10;
 
+/** See `CadBridgeOptions.leaderLeaseMs`. */
+const DEFAULT_LEADER_LEASE_MS = 15_000;
+
 /** After this many failed attempts in a row the bridge reports itself degraded (it keeps trying). */
 const DEGRADED_AFTER_ATTEMPTS = 10;
 
@@ -63,6 +74,9 @@ export class CadBridge implements CadGateway {
   private metrics: Record<string, unknown> | null = null;
   private draining = false;
   private drainAgain = false;
+  /** This bridge's name in the leader lease. */
+  private readonly holder = randomUUID();
+  private leaderRetry: NodeJS.Timeout | undefined;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -166,6 +180,9 @@ export class CadBridge implements CadGateway {
       const due = await this.options.store.dueOutbox(Number.MAX_SAFE_INTEGER, 20, 'cad');
       if (due.length === 0) return;
       for (const entry of due) {
+        // Only the agency's leader sends, and it checks it still is before every event, so two
+        // processes never interleave one agency's events.
+        if (!(await this.leading())) return;
         try {
           const answer = await socket.timeout(this.options.ackTimeoutMs ?? 5000).emitWithAck(entry.kind, { eventId: entry.key, ...(entry.payload as object) });
           if (answer && typeof answer === 'object' && (answer as { ok?: unknown }).ok === false) {
@@ -189,6 +206,20 @@ export class CadBridge implements CadGateway {
         }
       }
     }
+  }
+
+  /** Whether this process is (still) the agency's sender; a process that is not looks again after a while. */
+  private async leading(): Promise<boolean> {
+    const leaseMs = this.options.leaderLeaseMs ?? DEFAULT_LEADER_LEASE_MS;
+    if (await this.options.store.acquireLease(`cad-bridge:${this.options.tenantId}`, this.holder, leaseMs)) return true;
+    if (!this.leaderRetry && !this.stopped) {
+      this.leaderRetry = setTimeout(() => {
+        this.leaderRetry = undefined;
+        this.kick();
+      }, Math.max(500, leaseMs / 3));
+      this.leaderRetry.unref();
+    }
+    return false;
   }
 
   async send(notice: CadNotice): Promise<void> {
@@ -224,7 +255,10 @@ export class CadBridge implements CadGateway {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.leaderRetry);
     this.socket?.close();
+    // A process shutting down hands the agency over at once (a killed one, when its lease ends).
+    this.options.store.releaseLease(`cad-bridge:${this.options.tenantId}`, this.holder).catch(() => undefined);
   }
 }
 

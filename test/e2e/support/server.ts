@@ -3,6 +3,7 @@ import type { CollectionName } from '../../../shared/schemas/index.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 import { ensureClientBuilt } from '../../../server/apps/static.ts';
 import type { Workflow } from '../../../server/hooks/types.ts';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { epcrFinalizedWorkflow } from '../../../server/hooks/workflows/epcr-finalized.ts';
@@ -56,6 +57,20 @@ export interface CommitRecord { collection: string; id: string; rev: string; seq
  * directory that outlives `stop()`, so `start()` again is a server restart on the same data.
  * Every document write that reaches the store is recorded (to count pushes per revision).
  */
+/** What `E2eServer.seedAssignedCall` needs of a call. */
+export interface AssignedCall {
+  incidentId: string;
+  callSign: string;
+  incidentNumber: string;
+  complaint: string;
+  priority: string;
+  address: Record<string, string>;
+  location?: { lat: number; lng: number };
+  timeline?: Record<string, string>;
+  unitStatus?: string;
+  incidentStatus?: string;
+}
+
 export class E2eServer {
   server: TestServer | undefined;
   readonly dataDir = makeDataDir('fieldsync-e2e');
@@ -71,9 +86,11 @@ export class E2eServer {
    * `workflows`: false runs none, 'product' the server's whole catalogue (billing, claims, ...),
    * default the journeys' set above (`nemsisCheck`: with the NEMSIS export check at finalize). `cad`: connect the CAD bridge to a CAD stand-in
    * (test/helpers/cad-peer.ts) for this agency. `auth`: token lifetimes for this server (e.g. a
-   * sign-in that runs out within a test).
+   * sign-in that runs out within a test). `cablePorts`: the ports of the cables (test/e2e/support/cable.ts)
+   * devices reach this server through: their origins are allowed like a reverse proxy's public origin
+   * (CORS_ORIGINS), since the server never trusts the Host header to tell it.
    */
-  constructor(readonly port: number, private readonly options: { workflows?: boolean | 'product'; nemsisCheck?: boolean; clientDir?: string; cad?: { url: string; token: string }; auth?: { accessTokenTtlSeconds?: number; refreshTokenTtlSeconds?: number } } = {}) {}
+  constructor(readonly port: number, private readonly options: { workflows?: boolean | 'product'; nemsisCheck?: boolean; clientDir?: string; cad?: { url: string; token: string }; auth?: { accessTokenTtlSeconds?: number; refreshTokenTtlSeconds?: number }; cablePorts?: readonly number[] } = {}) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -81,7 +98,8 @@ export class E2eServer {
 
   async start(): Promise<void> {
     const cad = this.options.cad ? { cadBackendUrl: this.options.cad.url, cadBackendAuthToken: this.options.cad.token, cadTenantId: TENANT, cadBridge: { baseDelayMs: 50, maxDelayMs: 400, ackTimeoutMs: 2000 } } : {};
-    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...cad, ...this.options.auth, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), ...(this.options.workflows === 'product' ? {} : { workflows: this.options.workflows === false ? [] : e2eWorkflows({ nemsisCheck: this.options.nemsisCheck ?? false }) }), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
+    const cable = this.options.cablePorts ? { corsOrigins: this.options.cablePorts.map((port) => `http://127.0.0.1:${port}`) } : {};
+    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...cad, ...cable, ...this.options.auth, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), ...(this.options.workflows === 'product' ? {} : { workflows: this.options.workflows === false ? [] : e2eWorkflows({ nemsisCheck: this.options.nemsisCheck ?? false }) }), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
     this.server = server;
     server.app.server.on('request', (req) => {
       const push = /\/api\/sync\/([a-z_]+)\/push/.exec(req.url ?? '');
@@ -149,6 +167,21 @@ export class E2eServer {
         requests: full.map((doc) => ({ id: String(doc['id']), incoming: doc, decide: (master) => (master ? { action: 'noop' as const } : { action: 'write' as const, doc }) })),
       });
     }
+  }
+
+  /**
+   * A call already dispatched to a unit, as CAD would have left it: the unit (status `unitStatus`,
+   * on the call) and its incident. The incident-created workflow makes the crew's ePCR stub.
+   * Times default to a 911 call 10 minutes ago and the unit notified a minute later.
+   */
+  async seedAssignedCall(call: AssignedCall): Promise<void> {
+    const ago = (ms: number) => offsetNow(new Date(Date.now() - ms));
+    await this.seed('units', [{ id: randomUUID(), callSign: call.callSign, status: call.unitStatus ?? 'dispatched', statusAt: offsetNow(), currentIncidentId: call.incidentId }]);
+    await this.seed('incidents', [{
+      id: call.incidentId, incidentNumber: call.incidentNumber, status: call.incidentStatus ?? 'dispatched', complaint: call.complaint, priority: call.priority,
+      assignedUnitId: call.callSign, address: call.address, ...(call.location ? { location: call.location } : {}),
+      timeline: call.timeline ?? { psapCall: ago(600_000), unitNotified: ago(540_000) },
+    }]);
   }
 
   /** Writes documents the way a device would (HTTP push), with `token`'s access rules. */

@@ -23,10 +23,13 @@ describe.skipIf(SKIP_POSTGRES)('PostgresStore.verifyAudit over many pages', () =
         }));
         await store.appendAudit(entries);
       }
-      const whole = await store.verifyAudit({ watch: [1999, 2000, 2001, 5000] });
-      expect(whole).toMatchObject({ ok: true, checked: 5000, problems: [], head: { count: 5000, lastId: 5000 } });
-      expect([...whole.watched.keys()].sort((a, b) => a - b)).toEqual([1999, 2000, 2001, 5000]);
-      expect(await store.auditHead(4990)).toMatchObject({ lastId: 5000, countAfter: 10 });
+      await store.verifyAudit(); // links them (ids are commit positions: see PostgresStore)
+      const ids = (await schemas.query(`SELECT id FROM ${schema}.audit ORDER BY id`)).rows.map((r: { id: string }) => Number(r.id));
+      const at = (n: number) => ids[n - 1]!; // the id of the n-th entry
+      const whole = await store.verifyAudit({ watch: [at(1999), at(2000), at(2001), at(5000)] });
+      expect(whole).toMatchObject({ ok: true, checked: 5000, problems: [], head: { count: 5000, lastId: at(5000) } });
+      expect([...whole.watched.keys()].sort((a, b) => a - b)).toEqual([at(1999), at(2000), at(2001), at(5000)]);
+      expect(await store.auditHead(at(4990))).toMatchObject({ lastId: at(5000), countAfter: 10 });
 
       // Entry 3001 named d6-0-b (batch 6, first entry).
       await schemas.query(`DELETE FROM ${schema}.audit_documents WHERE document_id = 'd6-0-b'`);
@@ -34,7 +37,7 @@ describe.skipIf(SKIP_POSTGRES)('PostgresStore.verifyAudit over many pages', () =
       expect(broken.ok).toBe(false);
       expect(broken.checked).toBe(5000);
       expect(broken.problems).toEqual([
-        'entry 3001 names document d6-0-b but the per-document index has no row for it: index rows were deleted, so "who touched this document" would not show this entry',
+        `entry ${at(3001)} names document d6-0-b but the per-document index has no row for it: index rows were deleted, so "who touched this document" would not show this entry`,
       ]);
     } finally {
       await store.close();

@@ -15,7 +15,7 @@ const servers: TestServer[] = [];
 /**
  * Two server instances, each with its own PostgresStore (own pool, own in-process write queue:
  * two processes in all but name) on one schema. Pushes go to both; a reader pulls from one with
- * its checkpoint while they commit. Only the database's lock orders the two servers' commits.
+ * its checkpoint while they commit. Their commits are ordered by transaction id, and pulls stop below the oldest open one.
  */
 describe.skipIf(SKIP_POSTGRES)('two servers on one PostgreSQL schema', () => {
   beforeAll(async () => {

@@ -36,7 +36,7 @@ describe('choosing the store', () => {
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ store: 'postgres', database: 'reachable' });
       const tables = await schemas.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]);
-      expect(tables.rows.map((r: { table_name: string }) => r.table_name)).toEqual(['agency_settings', 'artifacts', 'audit', 'audit_documents', 'documents', 'head', 'outbox', 'quarantine']);
+      expect(tables.rows.map((r: { table_name: string }) => r.table_name)).toEqual(['agency_settings', 'artifacts', 'audit', 'audit_documents', 'documents', 'head', 'leases', 'outbox', 'quarantine']);
     } finally {
       await server.close();
     }
