@@ -17,7 +17,10 @@ import { buildIntegrations, integrationsConfigFrom } from '../../../server/integ
 import { parseX12 } from '../../../server/integrations/x12/parse.ts';
 import { validate837p } from '../../../server/integrations/x12/validate-837p.ts';
 import { codeOf } from '../../../shared/nemsis/codes.ts';
-import type { Epcr } from '../../../shared/schemas/index.ts';
+import type { Epcr, WireDoc } from '../../../shared/schemas/index.ts';
+import { billingFieldsFromEpcr } from '../../../server/hooks/workflows/billing.ts';
+import { ClaimNotBillable, claimFile } from '../../../server/hooks/workflows/claim-file.ts';
+import { claimLines } from '../../../server/hooks/workflows/claims.ts';
 import { eventually } from '../../helpers/device.ts';
 import type { TestServer } from '../../helpers/server.ts';
 import { completeEpcr, fakeIntegrations, pushBody, rawPush, settled, startHookServer, stored } from './support.ts';
@@ -131,5 +134,29 @@ describe('claims as X12 837P through a clearinghouse', () => {
     expect(segments[segments.indexOf(clm) + 1]).toBe('DTP*439*D8*20241007'); // the day of the crash (the call's own date)
     expect(segments).toContain(`SV1*HC:A0429:SH*${demoBillingSettings().feeSchedule['A0429']! / 100}*UN*1***1`);
     expect(segments).toContain('HI*ABK:S060X0A');
+  });
+});
+
+describe('the claim file of one claim', () => {
+  const epcr = { ...completeEpcr(TENANT, 'M7'), rev: '1-a', lockedAt: '2024-10-07T22:00:00-04:00' } as WireDoc<'epcrs'>;
+  const billing = { id: 'b1', tenantId: TENANT, rev: '1-b', epcrId: epcr.id, status: 'ready', ...billingFieldsFromEpcr(epcr), _deleted: false } as WireDoc<'billing_records'>;
+  const claim = { id: 'c1', tenantId: TENANT, rev: '1-c', billingRecordId: 'b1', epcrId: epcr.id, status: 'draft', frequencyCode: '1', lines: claimLines(billing), _deleted: false } as WireDoc<'claims'>;
+  const sources = { claim, billing, epcr, agencyName: 'Danbury EMS', settings: demoBillingSettings() };
+
+  it('is the same interchange and claim number when it is made again (a resend is recognisably a duplicate)', () => {
+    const first = parseX12(claimFile({ ...sources, createdAt: '2024-10-07T22:01:00-04:00' }).file).segments;
+    const again = parseX12(claimFile({ ...sources, createdAt: '2024-10-08T09:30:00-04:00' }).file).segments;
+    const pick = (segments: typeof first, id: string) => segments.find((s) => s.id === id)!.elements;
+    expect(pick(again, 'ISA')[12]).toBe(pick(first, 'ISA')[12]);
+    expect(pick(again, 'CLM')[0]).toBe(pick(first, 'CLM')[0]);
+    expect(pick(again, 'CLM')[0]).toHaveLength(20);
+  });
+
+  it('is not made without the agency\'s billing settings or a fee for a billed code, and says what to set', () => {
+    expect(() => claimFile({ ...sources, settings: undefined, createdAt: '2024-10-07T22:01:00-04:00' })).toThrow(/the agency has no billing settings \(billing provider NPI/);
+    const { A0425: _mileage, ...fees } = demoBillingSettings().feeSchedule;
+    expect(() => claimFile({ ...sources, settings: { ...demoBillingSettings(), feeSchedule: fees }, createdAt: '2024-10-07T22:01:00-04:00' })).toThrow(ClaimNotBillable);
+    expect(() => claimFile({ ...sources, settings: { ...demoBillingSettings(), feeSchedule: fees }, createdAt: '2024-10-07T22:01:00-04:00' })).toThrow(/the fee schedule has no charge for A0425/);
+    expect(() => claimFile({ ...sources, settings: { ...demoBillingSettings(), cityNames: {} }, createdAt: '2024-10-07T22:01:00-04:00' })).toThrow(/the city is GNIS code 213415; add its name to the billing settings' cityNames/);
   });
 });
