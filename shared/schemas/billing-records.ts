@@ -7,7 +7,8 @@ export const billingRecordSchema = {
   version: 3,
   primaryKey: 'id',
   /** Stored AES-encrypted on devices (client/sync/database.ts): where the patient went, who pays, the diagnoses. */
-  encrypted: ['pickupZip', 'dropoffAddress', 'payer', 'icd10', 'conflicts', 'pickupAddress', 'patientWeightLbs', 'accidentDate'],
+  encrypted: ['pickupZip', 'dropoffAddress', 'payer', 'icd10', 'conflicts', 'pickupAddress', 'patientWeightLbs', 'transportReason', 'conditionCodes',
+    'pcsOnFile', 'roundTripPurpose', 'stretcherPurpose', 'accidentCause', 'accidentDate', 'accidentState', 'patientSignature'],
   type: 'object',
   additionalProperties: false,
   required: ['id', 'tenantId', 'rev', 'epcrId', 'status'],
