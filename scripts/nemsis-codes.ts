@@ -101,7 +101,7 @@ export function generateNemsisCodes(dir: string): GeneratedFiles {
 
   const types = new Map<string, [string, string][]>();
   const elements = new Map<string, { name: string; type: string; nv?: string[]; pn?: string[] }>();
-  const patternOnly = new Map<string, { name: string; node?: Element }>();
+  const patternOnly = new Map<string, { name: string; node?: Element; attributes: { nv?: string[]; pn?: string[] } }>();
   for (const { file, doc } of schemas) {
     for (const element of descendants(doc, 'element')) {
       const id = element.getAttribute('name') ?? '';
@@ -111,7 +111,7 @@ export function generateNemsisCodes(dir: string): GeneratedFiles {
       const codes = node ? enumerationOf(node) : [];
       const attributes = attributeCodes(element, enumerationOf, namedTypes);
       if (codes.length === 0) {
-        patternOnly.set(id, node ? { name, node } : { name });
+        patternOnly.set(id, node ? { name, node, attributes } : { name, attributes });
         continue;
       }
       const key = typeName ?? id;
@@ -173,6 +173,12 @@ export function generateNemsisCodes(dir: string): GeneratedFiles {
     `/** The data-dictionary names of the elements whose value is not a code (${patternOnly.size}): for messages. */`,
     `export const NEMSIS_OTHER_ELEMENT_NAMES: Readonly<Record<string, string>> = {`,
     ...[...patternOnly.entries()].sort(([a], [b]) => compareIds(a, b)).map(([id, { name }]) => `  ${JSON.stringify(id)}: ${JSON.stringify(name)},`),
+    `};`,
+    ``,
+    `/** The Not Values (NV) and pertinent negatives (PN) of the elements whose value is not a code, where they take any. */`,
+    `export const NEMSIS_OTHER_ELEMENT_ATTRIBUTES: Readonly<Record<string, { readonly nv?: readonly string[]; readonly pn?: readonly string[] }>> = {`,
+    ...[...patternOnly.entries()].filter(([, { attributes }]) => attributes.nv || attributes.pn).sort(([a], [b]) => compareIds(a, b))
+      .map(([id, { attributes }]) => `  ${JSON.stringify(id)}: ${objectLiteral(attributes)},`),
     `};`,
     ``,
     `/** The attribute value types (NV, PN, CodeType): [code, label]. */`,

@@ -48,6 +48,17 @@ export interface ServerConfig {
   cadBackendAuthToken: string | undefined;
   /** The agency whose incidents and units the CAD backend reports. */
   cadTenantId: string;
+  /**
+   * That agency's IANA time zone (CAD_TIME_ZONE, e.g. America/New_York): CAD's UTC times are
+   * stored on its wall clock with its offset, as NEMSIS eTimes are read; unset: this machine's zone.
+   */
+  cadTimeZone: string | undefined;
+  /**
+   * More agencies' CAD backends, one per agency (`CAD_BACKENDS`, a JSON array of
+   * `{"tenantId","url","authToken"}`), beside the one of CAD_BACKEND_URL. Each CAD hears of its
+   * own agency only.
+   */
+  cadBackends: readonly CadBackendConfig[];
   /** Dispatch's live feed sends a unit's position at most this often (every point is still stored). */
   liveGpsIntervalMs: number;
   /**
@@ -227,6 +238,8 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   cadBackendUrl: undefined,
   cadBackendAuthToken: undefined,
   cadTenantId: 'demo',
+  cadTimeZone: undefined,
+  cadBackends: [],
   liveGpsIntervalMs: 250,
   outboxClaimLeaseMs: 120_000,
   // Smaller bodies are not worth a round trip to the push worker (server/replication/push-decoder.ts).
@@ -293,6 +306,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     cadBackendUrl: optionalUrl(env, 'CAD_BACKEND_URL'),
     cadBackendAuthToken: raw(env, 'CAD_BACKEND_AUTH_TOKEN'),
     cadTenantId: nonEmpty(env, 'CAD_TENANT_ID', SERVER_DEFAULTS.cadTenantId),
+    cadTimeZone: timeZone(env, 'CAD_TIME_ZONE'),
+    cadBackends: cadBackendList(env, 'CAD_BACKENDS'),
     liveGpsIntervalMs: integer(env, 'LIVE_GPS_INTERVAL_MS', SERVER_DEFAULTS.liveGpsIntervalMs, 0, 60_000),
     outboxClaimLeaseMs: integer(env, 'OUTBOX_CLAIM_LEASE_MS', SERVER_DEFAULTS.outboxClaimLeaseMs, 1_000, 3_600_000),
     pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', SERVER_DEFAULTS.pushWorkerMinBytes, 0, 512 * 1024 * 1024),
@@ -472,6 +487,18 @@ function existingDir(env: NodeJS.ProcessEnv, name: string, fallback: string): st
   return dir;
 }
 
+/** An IANA time zone name, checked against the zone data Intl has. */
+function timeZone(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = raw(env, name)?.trim();
+  if (!value) return undefined;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+  } catch {
+    throw new Error(`${name} must be an IANA time zone such as America/New_York; got "${value}"`);
+  }
+  return value;
+}
+
 function raw(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name];
   return value === undefined || value.trim() === '' ? undefined : value.trim();
@@ -516,6 +543,40 @@ function checkUrl(name: string, value: string): string {
 function optionalUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = raw(env, name);
   return value === undefined ? undefined : checkUrl(name, value);
+}
+
+export interface CadBackendConfig {
+  readonly tenantId: string;
+  readonly url: string;
+  readonly authToken: string | undefined;
+  /** The agency's IANA time zone, as CAD_TIME_ZONE (unset: this machine's zone). */
+  readonly timeZone?: string | undefined;
+}
+
+/** `[{"tenantId":"agency-b","url":"https://cad.b.example","authToken":"…"}]`: one CAD per agency. */
+function cadBackendList(env: NodeJS.ProcessEnv, name: string): CadBackendConfig[] {
+  const value = raw(env, name);
+  if (value === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new ConfigError(`${name} must be a JSON array of {"tenantId","url","authToken"}; it is not JSON.`);
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError(`${name} must be a JSON array of {"tenantId","url","authToken"}.`);
+  const seen = new Set<string>();
+  return parsed.map((entry: unknown, i) => {
+    const e = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
+    if (typeof e['tenantId'] !== 'string' || e['tenantId'].trim() === '') throw new ConfigError(`${name}[${i}].tenantId must name an agency.`);
+    if (typeof e['url'] !== 'string') throw new ConfigError(`${name}[${i}].url must be the CAD backend's URL.`);
+    if (e['authToken'] !== undefined && typeof e['authToken'] !== 'string') throw new ConfigError(`${name}[${i}].authToken must be a string.`);
+    if (e['timeZone'] !== undefined && typeof e['timeZone'] !== 'string') throw new ConfigError(`${name}[${i}].timeZone must be an IANA time zone such as America/New_York.`);
+    const tenantId = e['tenantId'].trim();
+    if (seen.has(tenantId)) throw new ConfigError(`${name} names agency ${tenantId} twice; an agency has one CAD.`);
+    seen.add(tenantId);
+    const zone = timeZone({ [`${name}[${i}].timeZone`]: e['timeZone'] as string | undefined }, `${name}[${i}].timeZone`);
+    return { tenantId, url: checkUrl(`${name}[${i}].url`, e['url'].trim()), authToken: e['authToken'] as string | undefined, ...(zone ? { timeZone: zone } : {}) };
+  });
 }
 
 const DESTINATION_CODE = /^[A-Za-z0-9._-]{1,64}$/;

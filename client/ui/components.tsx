@@ -621,6 +621,34 @@ export function SelectField(props: FieldBase & { value: string | undefined; opti
   );
 }
 
+/**
+ * A list of codes, several of which may apply (ROSC, trauma triage criteria, hospital
+ * capabilities): each option a code of the field's element, the field holds the codes picked
+ * (none picked: no value). The labels of the picked ones are listed under it, since a long list
+ * scrolls them out of sight.
+ */
+export function CodesField(props: FieldBase & { value: readonly string[] | undefined; options: readonly (readonly [string, string])[] }) {
+  const id = useId();
+  const { draft, change, problem, focus, discard } = useDraft(props, (props.value ?? []).join('\n'));
+  const chosen = new Set(draft.split('\n').filter(Boolean));
+  const chosenLabels = props.options.filter(([value]) => chosen.has(value)).map(([, text]) => text);
+  const hint = props.hint ?? 'Pick all that apply.';
+  return (
+    <FieldFrame id={id} wide label={props.label} problem={problem} serverError={props.serverError} hint={hint} onDiscard={discard} disabled={props.disabled} note={props.note}>
+      <select id={id} multiple size={Math.min(5, props.options.length)} {...focus} disabled={props.disabled} data-testid={props.testId}
+        {...recordField({ collection: props.collection, docId: props.docId, path: props.path }, 'select', { multiple: true })}
+        aria-invalid={props.serverError ? true : undefined} aria-describedby={describedBy(id, problem, props.serverError, hint)}
+        onChange={(event) => {
+          const values = [...event.currentTarget.selectedOptions].map((o) => o.value).filter(Boolean);
+          change(values.join('\n'), { ok: true, value: values.length > 0 ? values : undefined });
+        }}>
+        {props.options.map(([value, text]) => <option key={value} value={value} selected={chosen.has(value)}>{text}</option>)}
+      </select>
+      {chosenLabels.length > 0 && <div class="meta" data-testid="codes-chosen">{chosenLabels.join('; ')}</div>}
+    </FieldFrame>
+  );
+}
+
 /** A list of suggestions ([value, label]) for the fields that name it by `id` (TextField, ListField `suggestions`): rendered once per page. */
 export function SuggestionList(props: { id: string; entries: readonly (readonly [string, string])[] }) {
   return <datalist id={props.id}>{props.entries.map(([value, label]) => <option key={value} value={value} label={label}>{label}</option>)}</datalist>;

@@ -1,4 +1,4 @@
-import { derivedIds, idSource, uuidFromDigest } from '../../shared/domain/ids.ts';
+import { agencyTagSource, derivedIds, derivedUuid, idSource } from '../../shared/domain/ids.ts';
 
 /** Random UUID v4 (lower case), as every document id must be. */
 export function uuid(): string {
@@ -10,7 +10,9 @@ export function uuid(): string {
  * device derives the same ids the server's hooks and CAD bridge do.
  */
 async function derivedId(parts: readonly string[]): Promise<string> {
-  return uuidFromDigest(new Uint8Array(await crypto.subtle.digest('SHA-256', idSource(parts) as BufferSource)));
+  const sha256 = async (bytes: Uint8Array) => new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as BufferSource));
+  // The agency is the second part of every recipe (ID_RECIPES).
+  return derivedUuid(await sha256(agencyTagSource(parts[1] ?? '')), await sha256(idSource(parts)));
 }
 
 /** The ids the server derives too (a unit, a CAD incident, the stub ePCR): `deviceIds.unitIdFor(tenant, 'M1')`. */

@@ -11,7 +11,8 @@
  * - data-kind: text | lines | number | time | select | action;
  * - data-min, data-max, data-integer, data-maxlength, data-pattern, data-required: what the
  *   form refuses (data-pattern is a JavaScript regular expression source);
- * - data-value: for an action (a button), the value it writes (absent for a time stamp).
+ * - data-value: for an action (a button), the value it writes (absent for a time stamp);
+ * - data-multiple: a select of several options, whose field holds the list of those picked.
  */
 import type { Path } from '../worker/api.ts';
 
@@ -32,6 +33,8 @@ export interface FieldConstraints {
   required?: boolean | undefined;
   /** For an action: the value the button writes. */
   value?: string | undefined;
+  /** A select of several options (the field holds a list). */
+  multiple?: boolean | undefined;
 }
 
 export function recordField(
@@ -56,6 +59,7 @@ export function recordField(
   if (constraints.pattern) attrs['data-pattern'] = constraints.pattern.source;
   if (constraints.required) attrs['data-required'] = 'true';
   if (constraints.value !== undefined) attrs['data-value'] = constraints.value;
+  if (constraints.multiple) attrs['data-multiple'] = 'true';
   return attrs;
 }
 

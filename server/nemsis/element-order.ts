@@ -15,7 +15,7 @@
  *   '*'       may repeat.
  *
  * A name that is itself a key of the table is a group/section; anything else is a value element.
- * Sections the export never writes (eCrew, eLabs, eExam, eAirway, eDevice, eOther, custom data)
+ * Sections the export never writes (eLabs, eExam, eAirway, eDevice, eOther, custom data)
  * appear only as optional children of PatientCareReport, so writing one means adding its table.
  */
 export const CHILD_ORDER = {
@@ -52,6 +52,12 @@ export const CHILD_ORDER = {
   ],
   'eResponse.ServiceGroup': [
     'eResponse.05 M', 'eResponse.06',
+  ],
+  eCrew: [
+    'eCrew.CrewGroup *',
+  ],
+  'eCrew.CrewGroup': [
+    'eCrew.01', 'eCrew.02', 'eCrew.03 *',
   ],
   eDispatch: [
     'eDispatch.01 M', 'eDispatch.02 R', 'eDispatch.03', 'eDispatch.04', 'eDispatch.05', 'eDispatch.06',

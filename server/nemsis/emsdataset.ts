@@ -8,7 +8,14 @@
 import packageJson from '../../package.json' with { type: 'json' };
 import { codeOf } from '../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { group, leaf, leaves, NEMSIS_NAMESPACE, optionalGroup, XSI_NAMESPACE } from './nemsis-tree.ts';
+import { TRANSPORTED_BY_THIS_UNIT } from '../../shared/domain/epcr-validation.ts';
+import { ageFromBirth } from '../../shared/epcr/age.ts';
+import { callDay } from '../../shared/epcr/call-day.ts';
+import { group, leaf, leaves, NEMSIS_NAMESPACE, optionalGroup, orNotApplicable, withPertinentNegative, XSI_NAMESPACE } from './nemsis-tree.ts';
+import { eArrest } from './sections/arrest.ts';
+import { eCrew } from './sections/crew.ts';
+import { eInjury } from './sections/injury.ts';
+import { eProtocols } from './sections/protocols.ts';
 import {
   cityGnisCode, countyCode, dateTime, decimal, gpsLocation, integer, patientsAtSceneCode, phoneNumber, stateCode, text, texts,
 } from './values.ts';
@@ -93,17 +100,18 @@ function patientCareReport(epcr: Epcr, agency: NemsisAgency, mandatory: Mandator
       eRecord(epcr, agency, mandatory),
       eResponse(epcr, agency, mandatory),
       eDispatch(epcr, mandatory),
+      eCrew(epcr),
       eTimes(epcr, mandatory),
       ePatient(epcr),
       ePayment(epcr),
       eScene(epcr),
       eSituation(epcr),
-      group('eInjury', []),
-      group('eArrest', []),
+      eInjury(epcr),
+      eArrest(epcr),
       eHistory(epcr),
       optionalGroup('eNarrative', [leaf('eNarrative.01', text(epcr.narrative?.text))]),
       group('eVitals', (epcr.vitals ?? []).map(vitalGroup)),
-      group('eProtocols', []),
+      eProtocols(epcr),
       group('eMedications', (epcr.medications ?? []).map(medicationGroup)),
       group('eProcedures', (epcr.procedures ?? []).map(procedureGroup)),
       eDisposition(epcr, mandatory),
@@ -137,9 +145,15 @@ function eResponse(epcr: Epcr, agency: NemsisAgency, mandatory: MandatoryValues)
     leaf('eResponse.04', text(response.responseNumber)),
     group('eResponse.ServiceGroup', [mandatory.leaf('eResponse.05', 'response.serviceType', text(response.serviceType))]),
     mandatory.leaf('eResponse.07', 'response.unitCapability', text(response.unitCapability)),
+    leaves('eResponse.08', texts(response.dispatchDelays)),
+    leaves('eResponse.09', texts(response.responseDelays)),
+    leaves('eResponse.10', texts(response.sceneDelays)),
+    leaves('eResponse.11', texts(response.transportDelays)),
+    leaves('eResponse.12', texts(response.turnAroundDelays)),
     mandatory.leaf('eResponse.13', 'response.vehicleNumber', text(response.vehicleNumber)),
     mandatory.leaf('eResponse.14', 'response.callSign', text(response.callSign)),
     mandatory.leaf('eResponse.23', 'response.responseMode', text(response.responseMode)),
+    leaves('eResponse.24', texts(response.responseModeDescriptors)),
   ]);
 }
 
@@ -156,6 +170,8 @@ function eDispatch(epcr: Epcr, mandatory: MandatoryValues): XmlElement {
 
 function eTimes(epcr: Epcr, mandatory: MandatoryValues): XmlElement {
   const times = epcr.times ?? {};
+  // No transport by this unit: no arrival at, or handover at, a destination.
+  const transported = transportApplies(epcr);
   return group('eTimes', [
     leaf('eTimes.01', dateTime(times.psapCall)),
     leaf('eTimes.02', dateTime(times.dispatchNotified)),
@@ -166,11 +182,30 @@ function eTimes(epcr: Epcr, mandatory: MandatoryValues): XmlElement {
     leaf('eTimes.07', dateTime(times.atPatient)),
     leaf('eTimes.08', dateTime(times.transferOfEmsCare)),
     leaf('eTimes.09', dateTime(times.unitLeftScene)),
-    leaf('eTimes.11', dateTime(times.atDestination)),
-    leaf('eTimes.12', dateTime(times.transferOfCare)),
+    orNotApplicable('eTimes.11', leaf('eTimes.11', dateTime(times.atDestination)), transported),
+    orNotApplicable('eTimes.12', leaf('eTimes.12', dateTime(times.transferOfCare)), transported),
     mandatory.leaf('eTimes.13', 'times.backInService', dateTime(times.backInService)),
     leaf('eTimes.14', dateTime(times.unitCanceled)),
+    leaf('eTimes.15', dateTime(times.unitBackAtHome)),
+    leaf('eTimes.17', dateTime(times.unitArrivedStaging)),
   ]);
+}
+
+/**
+ * Whether the report's destination elements apply: unless the crew said this unit did not carry
+ * the patient (refused, no transport, another unit), they do (and are Not Recorded when blank).
+ */
+function transportApplies(epcr: Epcr): boolean {
+  const transport = text(epcr.disposition?.transportDisposition);
+  return transport === undefined || TRANSPORTED_BY_THIS_UNIT.has(transport);
+}
+
+/** The age the report states, else the one its date of birth gives on the day of the call (ePatient.15/.16). */
+function statedOrDerivedAge(epcr: Epcr): { age?: number | undefined; units?: string | undefined } {
+  const patient = epcr.patient ?? {};
+  if (patient.age !== undefined) return { age: patient.age, units: patient.ageUnits };
+  const derived = ageFromBirth(patient.dateOfBirth, callDay(epcr));
+  return derived ? { age: derived.age, units: derived.units } : { units: patient.ageUnits };
 }
 
 /** Street with the apartment carried in the StreetAddress2 attribute, as ePatient.05 and eDisposition.03 expect. */
@@ -181,6 +216,7 @@ function streetAddress(name: string, address: Address): XmlElement | undefined {
 function ePatient(epcr: Epcr): XmlElement {
   const patient = epcr.patient ?? {};
   const address = patient.address ?? {};
+  const age = statedOrDerivedAge(epcr);
   return group('ePatient', [
     optionalGroup('ePatient.PatientNameGroup', [
       leaf('ePatient.02', text(patient.lastName)),
@@ -192,7 +228,7 @@ function ePatient(epcr: Epcr): XmlElement {
     leaf('ePatient.08', stateCode(address.state)),
     leaf('ePatient.09', text(address.zip)),
     leaves('ePatient.14', texts(patient.race)),
-    group('ePatient.AgeGroup', [leaf('ePatient.15', integer(patient.age)), leaf('ePatient.16', text(patient.ageUnits))]),
+    group('ePatient.AgeGroup', [leaf('ePatient.15', integer(age.age)), leaf('ePatient.16', text(age.units))]),
     leaf('ePatient.17', text(patient.dateOfBirth)),
     leaf('ePatient.18', phoneNumber(patient.phone)),
     leaf('ePatient.25', text(patient.sex)),
@@ -217,7 +253,10 @@ function eScene(epcr: Epcr): XmlElement {
   const scene = epcr.scene ?? {};
   const address = scene.address ?? {};
   return group('eScene', [
+    leaf('eScene.01', text(scene.firstOnScene)),
     leaf('eScene.06', patientsAtSceneCode(scene.numberOfPatients)),
+    leaf('eScene.07', text(scene.massCasualty)),
+    leaf('eScene.08', text(scene.mciTriage)),
     leaf('eScene.09', text(scene.locationType)),
     leaf('eScene.11', gpsLocation(scene.location)),
     leaf('eScene.15', text(address.street)),
@@ -239,11 +278,15 @@ function eSituation(epcr: Epcr): XmlElement {
     chiefComplaint === undefined
       ? undefined
       : group('eSituation.PatientComplaintGroup', [leaf('eSituation.03', COMPLAINT_TYPE_CHIEF), leaf('eSituation.04', chiefComplaint)]),
+    leaf('eSituation.07', text(situation.complaintLocation)),
+    leaf('eSituation.08', text(situation.complaintOrganSystem)),
     leaf('eSituation.09', text(situation.primarySymptom)),
+    leaves('eSituation.10', texts(situation.otherSymptoms)),
     leaf('eSituation.11', text(situation.primaryImpression)),
     leaves('eSituation.12', texts(situation.secondaryImpressions)),
     leaf('eSituation.13', text(situation.acuity)),
     leaf('eSituation.18', dateTime(situation.lastKnownWell)),
+    leaf('eSituation.20', text(situation.transferReason)),
   ]);
 }
 
@@ -251,10 +294,15 @@ function eHistory(epcr: Epcr): XmlElement {
   const history = epcr.history ?? {};
   const allergies = texts(history.allergies);
   return group('eHistory', [
-    leaves('eHistory.06', allergies.filter((code) => MEDICATION_ALLERGY_CODE.test(code))),
+    leaves('eHistory.01', texts(history.barriersToCare)),
+    // No allergy listed and the crew's pertinent negative (No Known Drug Allergy, Refused...): written as such.
+    allergies.length === 0 ? withPertinentNegative('eHistory.06', undefined, text(history.allergiesPertinentNegative))
+      : leaves('eHistory.06', allergies.filter((code) => MEDICATION_ALLERGY_CODE.test(code))),
     leaves('eHistory.07', allergies.filter((code) => !MEDICATION_ALLERGY_CODE.test(code))),
     leaves('eHistory.08', texts(history.medicalHistory)),
     texts(history.currentMedications).map((medication) => group('eHistory.CurrentMedsGroup', [leaf('eHistory.12', medication)])),
+    texts(history.alcoholDrugUse).length === 0 ? withPertinentNegative('eHistory.17', undefined, text(history.alcoholDrugUsePertinentNegative))
+      : leaves('eHistory.17', texts(history.alcoholDrugUse)),
     leaf('eHistory.19', dateTime(history.lastOralIntake)),
   ]);
 }
@@ -264,6 +312,12 @@ function vitalGroup(vital: Vital): XmlElement {
   const gcsTotal = gcsEye !== undefined && gcsVerbal !== undefined && gcsMotor !== undefined ? gcsEye + gcsVerbal + gcsMotor : undefined;
   return group('eVitals.VitalGroup', [
     leaf('eVitals.01', dateTime(vital.takenAt)),
+    leaf('eVitals.02', text(vital.priorToUnit)),
+    group('eVitals.CardiacRhythmGroup', [
+      leaves('eVitals.03', texts(vital.cardiacRhythm)),
+      leaf('eVitals.04', text(vital.ecgType)),
+      leaves('eVitals.05', texts(vital.ecgInterpretation)),
+    ]),
     group('eVitals.BloodPressureGroup', [leaf('eVitals.06', integer(vital.systolic)), leaf('eVitals.07', integer(vital.diastolic))]),
     group('eVitals.HeartRateGroup', [leaf('eVitals.10', integer(vital.heartRate))]),
     leaf('eVitals.12', integer(vital.spo2)),
@@ -274,18 +328,22 @@ function vitalGroup(vital: Vital): XmlElement {
       leaf('eVitals.19', integer(gcsEye)),
       leaf('eVitals.20', integer(gcsVerbal)),
       leaf('eVitals.21', integer(gcsMotor)),
+      leaves('eVitals.22', texts(vital.gcsQualifiers)),
       leaf('eVitals.23', integer(gcsTotal)),
     ]),
     optionalGroup('eVitals.TemperatureGroup', [leaf('eVitals.24', decimal(vital.temperatureC, 1))]),
     leaf('eVitals.26', text(vital.avpu)),
     group('eVitals.PainScaleGroup', [leaf('eVitals.27', integer(vital.pain))]),
+    group('eVitals.StrokeScaleGroup', [leaf('eVitals.29', text(vital.strokeScaleResult)), leaf('eVitals.30', text(vital.strokeScaleType))]),
+    leaf('eVitals.31', text(vital.reperfusionChecklist)),
   ]);
 }
 
 function medicationGroup(medication: Medication): XmlElement {
   return group('eMedications.MedicationGroup', [
     leaf('eMedications.01', dateTime(medication.givenAt)),
-    leaf('eMedications.03', text(medication.medication)),
+    leaf('eMedications.02', text(medication.priorToUnit)),
+    withPertinentNegative('eMedications.03', text(medication.medication), text(medication.pertinentNegative)),
     leaf('eMedications.04', text(medication.route)),
     group('eMedications.DosageGroup', [
       leaf('eMedications.05', decimal(medication.dose, 3)),
@@ -293,16 +351,20 @@ function medicationGroup(medication: Medication): XmlElement {
     ]),
     leaf('eMedications.07', text(medication.response)),
     leaf('eMedications.08', text(medication.complication)),
+    leaf('eMedications.10', text(medication.performerRole)),
   ]);
 }
 
 function procedureGroup(procedure: Procedure): XmlElement {
   return group('eProcedures.ProcedureGroup', [
     leaf('eProcedures.01', dateTime(procedure.performedAt)),
-    leaf('eProcedures.03', text(procedure.procedure)),
+    leaf('eProcedures.02', text(procedure.priorToUnit)),
+    withPertinentNegative('eProcedures.03', text(procedure.procedure), text(procedure.pertinentNegative)),
     leaf('eProcedures.05', integer(procedure.attempts)),
     leaf('eProcedures.06', text(procedure.successful)),
+    leaves('eProcedures.07', texts(procedure.complications)),
     leaf('eProcedures.08', text(procedure.response)),
+    leaf('eProcedures.10', text(procedure.performerRole)),
   ]);
 }
 
@@ -311,15 +373,19 @@ function eDisposition(epcr: Epcr, mandatory: MandatoryValues): XmlElement {
   const destination = disposition.destinationAddress ?? {};
   const preArrivalAlert = text(disposition.preArrivalAlert);
   const preArrivalAlertAt = dateTime(disposition.preArrivalAlertAt);
+  // Where and how the patient was carried: Not Applicable when this unit did not carry them.
+  const transported = transportApplies(epcr);
+  const one = (name: string, value: string | undefined) => orNotApplicable(name, leaf(name, value), transported);
+  const many = (name: string, values: readonly string[] | undefined) => orNotApplicable(name, leaves(name, texts(values)), transported);
   return group('eDisposition', [
     group('eDisposition.DestinationGroup', [
       leaf('eDisposition.01', text(disposition.destinationName)),
       leaf('eDisposition.02', text(disposition.destinationCode)),
       streetAddress('eDisposition.03', destination),
       leaf('eDisposition.04', cityGnisCode(destination.city)),
-      leaf('eDisposition.05', stateCode(destination.state)),
-      leaf('eDisposition.06', countyCode(destination.county)),
-      leaf('eDisposition.07', text(destination.zip)),
+      one('eDisposition.05', stateCode(destination.state)),
+      one('eDisposition.06', countyCode(destination.county)),
+      one('eDisposition.07', text(destination.zip)),
     ]),
     group('eDisposition.IncidentDispositionGroup', [
       mandatory.leaf('eDisposition.27', 'disposition.unitDisposition', text(disposition.unitDisposition)),
@@ -327,10 +393,18 @@ function eDisposition(epcr: Epcr, mandatory: MandatoryValues): XmlElement {
       leaf('eDisposition.29', text(disposition.crewDisposition)),
       leaf('eDisposition.30', text(disposition.transportDisposition)),
     ]),
-    leaf('eDisposition.21', text(disposition.destinationType)),
+    one('eDisposition.16', text(disposition.transportMethod)),
+    one('eDisposition.17', text(disposition.transportMode)),
+    many('eDisposition.18', disposition.transportModeDescriptors),
+    leaf('eDisposition.19', text(disposition.releaseAcuity)),
+    many('eDisposition.20', disposition.destinationReasons),
+    one('eDisposition.21', text(disposition.destinationType)),
+    one('eDisposition.22', text(disposition.inpatientDestination)),
+    many('eDisposition.23', disposition.hospitalCapabilities),
     optionalGroup('eDisposition.HospitalTeamActivationGroup', [
       leaf('eDisposition.24', preArrivalAlert),
       leaf('eDisposition.25', preArrivalAlertAt),
     ]),
+    leaf('eDisposition.32', text(disposition.levelOfCare)),
   ]);
 }

@@ -1,4 +1,4 @@
-import { NOT_RECORDED } from '../../shared/nemsis/codes.ts';
+import { NOT_APPLICABLE, NOT_RECORDED } from '../../shared/nemsis/codes.ts';
 import { childSpecs, isGroup } from './element-order.ts';
 import type { XmlElement } from './xml-writer.ts';
 
@@ -26,6 +26,32 @@ export function leaves(name: string, values: readonly (string | undefined)[] | u
 
 export function notRecorded(name: string): XmlElement {
   return { name, attributes: { 'xsi:nil': 'true', NV: NV_NOT_RECORDED } };
+}
+
+/**
+ * NV "Not Applicable": what the crew's own answer makes of an element (no arrest → the arrest's
+ * details; no injury → cause and triage criteria; no transport → how and where to). Unlike Not
+ * Recorded it says the question was answered (NEMSIS NOT Values guide).
+ */
+export function notApplicable(name: string): XmlElement {
+  return { name, attributes: { 'xsi:nil': 'true', NV: NOT_APPLICABLE } };
+}
+
+/**
+ * A value with the crew's pertinent negative (PN attribute): with a value, the PN qualifies it (a
+ * medication not given because of an allergy); without one, the element is nil with the PN (no
+ * known drug allergy, trauma criteria none reported). No PN: the value as a plain leaf.
+ */
+export function withPertinentNegative(name: string, value: string | undefined, pn: string | undefined): XmlElement | undefined {
+  if (!pn) return leaf(name, value);
+  return value === undefined ? { name, attributes: { 'xsi:nil': 'true', PN: pn } } : { name, attributes: { PN: pn }, text: value };
+}
+
+/** The elements given, or one Not Applicable element in their place when there are none and `applies` is false. */
+export function orNotApplicable(name: string, values: XmlElement | undefined | readonly XmlElement[], applies: boolean): XmlElement | readonly XmlElement[] | undefined {
+  const given = values === undefined ? [] : Array.isArray(values) ? values as readonly XmlElement[] : [values as XmlElement];
+  if (given.length > 0 || applies) return values;
+  return notApplicable(name);
 }
 
 function flatten(children: readonly Child[]): XmlElement[] {

@@ -1,7 +1,8 @@
 import { actorOf } from '../auth/actor.ts';
 import { ACCESS_RULES, type CollectionAccess, type ReadRule, type WriteRule } from '../../shared/access/rules.ts';
 import {
-  accessOf, bindScope, checkWrite, inBoundScope, project, readRuleOf, type BoundScope, type Doc, type WriteVerdict,
+  accessOf, bindScope, checkWrite, inBoundScope, project, readRuleOf, referenceKey, referenceLookups,
+  type BoundScope, type Doc, type ReferenceContext, type ReferenceLookup, type WriteVerdict,
 } from '../../shared/access/policy.ts';
 import { ROLES, type Identity } from '../../shared/protocol/index.ts';
 import type { DocumentFilter, Store } from '../store/types.ts';
@@ -17,10 +18,11 @@ const TENANT_SCOPE = { kind: 'tenant' } as const;
 /** Collections served without declared rules (only servers built with their own collections, e.g. RxDB's conformance suite). */
 const OPEN_ACCESS: CollectionAccess = {
   phi: false,
+  references: {},
   read: Object.fromEntries(ROLES.map((role) => [role, { scope: TENANT_SCOPE } satisfies ReadRule])),
   write: Object.fromEntries(ROLES.map((role) => [role, { scope: TENANT_SCOPE, create: true, delete: true, update: 'any' } satisfies WriteRule])),
 };
-const NO_ACCESS: CollectionAccess = { phi: false, read: {}, write: {} };
+const NO_ACCESS: CollectionAccess = { phi: false, references: {}, read: {}, write: {} };
 
 export interface AccessControlOptions {
   rules?: Readonly<Record<string, CollectionAccess>>;
@@ -101,8 +103,53 @@ export class AccessControl {
     }
   }
 
-  checkWrite(identity: Identity, collection: string, master: Doc | undefined, incoming: Doc): WriteVerdict {
-    return checkWrite(collection, this.of(collection), identity, master, incoming);
+  checkWrite(identity: Identity, collection: string, master: Doc | undefined, incoming: Doc, references?: ReferenceContext): WriteVerdict {
+    return checkWrite(collection, this.of(collection), identity, master, incoming, references ?? { rules: this.rules, target: () => undefined });
+  }
+
+  /**
+   * The documents the reference fields of `docs` name (shared/access/rules.ts, `references`),
+   * read from the caller's agency only, before a push's transaction: what `checkWrite` needs to
+   * decide who may refer to what. The fields a reference check looks at (a report's unit) do not
+   * change under a device's write, so reading them first decides the same as reading them inside.
+   */
+  async referenceContext(store: Store, identity: Identity, collection: string, docs: readonly Doc[]): Promise<ReferenceContext> {
+    const access = this.of(collection);
+    const wanted = new Map<string, ReferenceLookup>();
+    for (const doc of docs) for (const lookup of referenceLookups(access, identity, doc, this.rules)) wanted.set(referenceKey(lookup), lookup);
+    const found = new Map<string, Doc | null>();
+    const byTarget = new Map<string, ReferenceLookup[]>();
+    for (const lookup of wanted.values()) {
+      const group = `${lookup.collection}\u0000${lookup.key}`;
+      byTarget.set(group, [...(byTarget.get(group) ?? []), lookup]);
+    }
+    for (const lookups of byTarget.values()) {
+      const { collection: target, key } = lookups[0]!;
+      for (const lookup of lookups) found.set(referenceKey(lookup), null);
+      if (key === 'id') {
+        for (const stored of await store.getDocuments(target, identity.tenantId, lookups.map((l) => l.value))) {
+          found.set(referenceKey({ collection: target, key, value: stored.id }), JSON.parse(stored.json) as Doc);
+        }
+        continue;
+      }
+      // By another field (a unit by call sign): a filtered scan of the agency's documents.
+      const values = new Set(lookups.map((l) => l.value));
+      let afterSeq = 0;
+      for (;;) {
+        const page = await store.pullScoped({
+          collection: target, tenantId: identity.tenantId, afterSeq, limit: 5000,
+          filter: { kind: 'where', anyOf: [...values].map((value) => [{ field: key, equals: value }]) },
+        });
+        for (const stored of page.documents) {
+          const doc = JSON.parse(stored.json) as Doc;
+          const value = doc[key];
+          if (typeof value === 'string' && values.has(value) && doc['_deleted'] !== true) found.set(referenceKey({ collection: target, key, value }), doc);
+        }
+        if (page.documents.length < 5000) break;
+        afterSeq = page.lastSeq;
+      }
+    }
+    return { rules: this.rules, target: (lookup) => found.get(referenceKey(lookup)) };
   }
 
   /** PHI reads go to the audit log: which documents, to which user and device, how. */

@@ -1,8 +1,6 @@
 import { isSameRevision, merge } from '../../shared/merge/index.ts';
 import { isCollectionName } from '../../shared/schemas/index.ts';
-import { ErrorCode, type Identity } from '../../shared/protocol/index.ts';
-import { HttpError } from '../http/errors.ts';
-import type { StoredDocument, WireDocument, WriteDecision } from '../store/types.ts';
+import type { WireDocument } from '../store/types.ts';
 
 /** RxDB's revision rule on its own (no access rules): what a push row would do to `master`. */
 export type RevisionOutcome = 'write' | 'noop' | 'conflict';
@@ -20,22 +18,6 @@ export function revisionOutcome(masterDoc: WireDocument | undefined, assumed: Wi
   if (isSameRevision(masterDoc, incoming)) return 'noop';
   if (assumed && isSameRevision(assumed, masterDoc)) return 'write';
   return 'conflict';
-}
-
-export function foreignDocument(master: StoredDocument): HttpError {
-  return new HttpError(403, ErrorCode.FOREIGN_DOCUMENT, `Document ${master.id} belongs to another agency; it cannot be written from this account.`);
-}
-
-/** The revision rule with the tenant check, for writers that have no access rules to apply. */
-export function decidePush(
-  identity: Identity,
-  master: StoredDocument | undefined,
-  assumed: WireDocument | undefined,
-  incoming: WireDocument,
-): WriteDecision {
-  if (master && master.tenantId !== identity.tenantId) throw foreignDocument(master);
-  const outcome = revisionOutcome(master ? JSON.parse(master.json) as WireDocument : undefined, assumed, incoming);
-  return outcome === 'write' ? { action: 'write', doc: incoming } : { action: outcome };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { nounOf, sealedOnDevice, type WriteVerdict } from '../../shared/access/policy.ts';
+import { nounOf, sealedOnDevice, type ReferenceContext, type WriteVerdict } from '../../shared/access/policy.ts';
 import type { CollectionAccess } from '../../shared/access/rules.ts';
 import {
   ErrorCode, NoticeCode, RefusalCode, REJECTIONS_HEADER, REJECTIONS_TOTAL_HEADER, SYNC, type RejectionNotice,
@@ -13,7 +13,7 @@ import type { Actor, StoredDocument, Store, WireDocument, WriteDecision, WriteRe
 import { actorOf } from '../auth/actor.ts';
 import type { AccessControl } from './access.ts';
 import { checkSchemaVersion, describeSchemaErrors, migratePushRows, resolveCollection, type CollectionRegistry, type CollectionSpec } from './collections.ts';
-import { foreignDocument, mergeOnServer, revisionOutcome } from './conflicts.ts';
+import { mergeOnServer, revisionOutcome } from './conflicts.ts';
 import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
 import { pushSchema } from './route-schemas.ts';
 import { rejectionRecord } from './rejection-record.ts';
@@ -111,6 +111,9 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
     if (rows.length === 0) return reply.type('application/json; charset=utf-8').send('[]');
 
     const related = await access.relationVisible(store, identity, spec.name, rows.map((r) => r.id));
+    // What the rows' reference fields name (an addendum's report), read from the caller's agency
+    // first: who may refer to a document is decided by the rules over that document.
+    const references = await access.referenceContext(store, identity, spec.name, rows.map((r) => r.incoming));
     const auditIndex = access.auditsByDocument(spec.name);
     // The device's history (earlier refusals, writes already applied) only matters for rows that
     // conflict or are refused, which few pushes have: it is read only when a decision asks for it,
@@ -119,7 +122,7 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
     let batch: PushDecisions;
     let result;
     for (;;) {
-      batch = new PushDecisions(spec, identity, access, policiesOf.get(spec.name) ?? [], history, related, mergeConflicts);
+      batch = new PushDecisions(spec, identity, access, policiesOf.get(spec.name) ?? [], history, related, references, mergeConflicts);
       const decisions = batch;
       const requests: WriteRequest[] = [];
       for (const row of rows) {
@@ -148,8 +151,9 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
         const keep = error.refusals.filter((r) => !r.alreadyKept);
         if (keep.length > 0) await store.quarantine(spec.name, identity.tenantId, actor, keep.map((r) => ({ id: r.id, reason: rejectionRecord(r.rejection), doc: r.doc })));
         const first = error.refusals[0]!;
-        const code = error.refusals.some((r) => r.rejection.code === ErrorCode.FOREIGN_DOCUMENT) ? ErrorCode.FOREIGN_DOCUMENT : ErrorCode.ACCESS_DENIED;
-        throw new HttpError(403, code, `${first.rejection.reason} Nothing in this request was written; the refused ${error.refusals.length > 1 ? 'documents were' : 'document was'} kept for your administrator.`,
+        // ACCESS_DENIED whatever the reason, another agency's id included (FOREIGN_DOCUMENT is no
+        // longer sent: it told any caller that an id exists elsewhere).
+        throw new HttpError(403, ErrorCode.ACCESS_DENIED, `${first.rejection.reason} Nothing in this request was written; the refused ${error.refusals.length > 1 ? 'documents were' : 'document was'} kept for your administrator.`,
           error.refusals.slice(0, 50).map((r) => ({ id: r.id, message: `${r.rejection.code}: ${r.rejection.reason}` })));
       }
     }
@@ -203,10 +207,10 @@ async function alreadyApplied(store: Store, tenantId: string, collection: string
   return applied;
 }
 
-/** Per document, the revisions of this device's earlier refused writes (from quarantine). */
+/** Per document, the revisions of this user's earlier refused writes on this device (from quarantine). */
 async function earlierRefusals(store: Store, identity: Identity, collection: string, rows: ValidRow[]): Promise<Map<string, Set<string>>> {
   const ids = [...new Set(rows.map((r) => r.id))];
-  const entries = await store.findQuarantine({ tenantId: identity.tenantId, collection, documentIds: ids, deviceId: identity.deviceId, limit: 10 * ids.length + 100 });
+  const entries = await store.findQuarantine({ tenantId: identity.tenantId, collection, documentIds: ids, deviceId: identity.deviceId, userId: identity.userId, limit: 10 * ids.length + 100 });
   const revs = new Map<string, Set<string>>();
   for (const entry of entries) {
     let rev: unknown;
@@ -251,6 +255,9 @@ class PushDecisions {
   /** Each row as the policies see it, made once per row. */
   private readonly asWrites = new Map<ValidRow, PolicyWrite>();
   private readonly rules: CollectionAccess;
+  /** The policies with an opinion on rows, and those that vet ids: a GPS batch asks only the latter. */
+  private readonly deciders: readonly WritePolicy[];
+  private readonly idVetoes: readonly WritePolicy[];
   private readonly validate: (doc: WireDocument) => boolean;
 
   constructor(
@@ -262,10 +269,14 @@ class PushDecisions {
     private readonly pushHistory: PushHistory | undefined,
     /** Relation-scoped collections (a technician's tickets): which of the pushed ids the caller may see. */
     private readonly related: ReadonlySet<string> | undefined,
+    /** The documents the rows' reference fields name (AccessControl.referenceContext). */
+    private readonly references: ReferenceContext,
     private readonly mergeConflicts = false,
   ) {
     this.rules = access.of(spec.name);
     this.validate = (doc) => spec.validate(doc);
+    this.deciders = policies.filter((p) => p.decide !== undefined);
+    this.idVetoes = policies.filter((p) => p.vetoId !== undefined);
   }
 
   private history(): PushHistory {
@@ -292,11 +303,23 @@ class PushDecisions {
 
   decide(row: ValidRow, master: StoredDocument | undefined): WriteDecision {
     const { identity, spec } = this;
-    if (master && master.tenantId !== identity.tenantId) return this.refuseWithoutState(row, { code: ErrorCode.FOREIGN_DOCUMENT, reason: foreignDocument(master).message });
+    // A policy may refuse an id as such (one made for another agency), before anything about the
+    // stored document is looked at: the answer then depends on the id alone, never on what exists.
+    for (const policy of this.idVetoes) {
+      const vetoed = policy.vetoId!({ collection: spec.name, identity, id: row.id });
+      if (vetoed) return this.refuseWithoutState(row, vetoed);
+    }
+    if (master && master.tenantId !== identity.tenantId) {
+      // Another agency's id (ids are unique across agencies). The answer must not tell that it
+      // exists there: it is what the same row would get if the id named nothing (when that is
+      // refused too), or else what a document of the caller's agency it may not see gets.
+      const asNew = this.access.checkWrite(identity, spec.name, undefined, row.incoming, this.references);
+      return this.refuseWithoutState(row, asNew.kind === 'refuse' ? declaredRejection(asNew) : this.noneYouMayChange(row));
+    }
     const masterDoc = master ? JSON.parse(master.json) as WireDocument : undefined;
     if (master && masterDoc && !this.access.visibleForm(identity, spec.name, masterDoc, undefined, this.related)) {
       // Not the caller's to see: no state can be sent back, and it must not learn more than "no".
-      return this.refuseWithoutState(row, { code: RefusalCode.OUT_OF_SCOPE, reason: `There is no ${nounOf(spec.name)} ${row.id} that you may change.` });
+      return this.refuseWithoutState(row, this.noneYouMayChange(row));
     }
     const outcome = revisionOutcome(masterDoc, row.assumed, row.incoming);
     // This exact revision was written before and has since been built on (e.g. the finalize hook
@@ -315,10 +338,10 @@ class PushDecisions {
       return { action: outcome };
     }
 
-    const verdict: WriteVerdict = this.access.checkWrite(identity, spec.name, masterDoc, toWrite);
+    const verdict: WriteVerdict = this.access.checkWrite(identity, spec.name, masterDoc, toWrite, this.references);
     if (verdict.kind === 'unchanged') return { action: 'noop' };
     // The domain's policies have their say on what the declaration decided (write-policy.ts).
-    const opinion = this.policies.length === 0 ? undefined : firstOpinion(this.policies, { ...this.policyWrite(row), stored: masterDoc, toWrite, verdict });
+    const opinion = this.deciders.length === 0 ? undefined : firstOpinion(this.deciders, { ...this.policyWrite(row), stored: masterDoc, toWrite, verdict });
     if (!opinion && verdict.kind === 'allow') return { action: 'write', doc: toWrite };
     const rejection = opinion?.rejection ?? declaredRejection(verdict as Extract<WriteVerdict, { kind: 'refuse' }>);
     if (!master || !masterDoc) return this.refuseWithoutState(row, rejection);
@@ -342,6 +365,11 @@ class PushDecisions {
     this.notices.push({ id: row.id, ...rejection });
     this.refusedMasters.set(row.id, master);
     return { action: 'reject', reason: rejectionRecord(rejection) };
+  }
+
+  /** The one answer for a document the caller may not see, whether it is of its agency or another's. */
+  private noneYouMayChange(row: ValidRow): WriteRejection {
+    return { code: RefusalCode.OUT_OF_SCOPE, reason: `There is no ${nounOf(this.spec.name)} ${row.id} that you may change.` };
   }
 
   private refuseWithoutState(row: ValidRow, rejection: WriteRejection): WriteDecision {

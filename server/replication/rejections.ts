@@ -11,15 +11,16 @@ const MAX_LIMIT = 500;
 /**
  * `SYNC.rejections` (`GET …/rejections?since=<id>&limit=<n>`): the writes of the calling device that the
  * server refused (its quarantine entries), oldest first, with the reason to show. Only the
- * caller's own device's entries of its own agency; the refused content itself is not sent back
- * (the device still has it).
+ * entries of the signed-in user on this device, in its own agency, both as the token names
+ * them: a device id alone is the device's own claim at sign-in, so another user signing in with
+ * it sees none of them. The refused content itself is not sent back (the device still has it).
  */
 export function registerRejectionsRoute(app: FastifyInstance, store: Store): void {
   app.get<{ Querystring: { since?: string; limit?: string } }>(SYNC.rejections.route, { schema: rejectionsSchema, ...CHECKED_BY_HANDLER }, async (request): Promise<RejectionsResponse> => {
     const since = wholeNumber(request.query.since, 'since', 0);
     const limit = Math.min(wholeNumber(request.query.limit, 'limit', 100) || 100, MAX_LIMIT);
     const identity = request.identity;
-    const entries = await store.findQuarantine({ tenantId: identity.tenantId, deviceId: identity.deviceId, afterId: since, limit });
+    const entries = await store.findQuarantine({ tenantId: identity.tenantId, deviceId: identity.deviceId, userId: identity.userId, afterId: since, limit });
     const rejections: RejectionEntry[] = entries.map((entry) => {
       let rev: unknown;
       try {

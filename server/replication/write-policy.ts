@@ -34,8 +34,14 @@ export interface WritePolicy {
    * other writer can race them. An instead-document whose id was not reserved is a bug (500).
    */
   reserve?(write: PolicyWrite): readonly string[];
-  /** The policy's opinion of one row; `undefined` for none. */
-  decide(write: PolicyDecisionInput): PolicyRefusal | undefined;
+  /**
+   * Whether a row's id may be written at all by this caller, asked first, before anything about
+   * the stored document is looked at (so the answer can depend on the id alone, never on whether
+   * or where it exists); `undefined` to let the row go on.
+   */
+  vetoId?(row: { readonly collection: string; readonly identity: Identity; readonly id: string }): WriteRejection | undefined;
+  /** The policy's opinion of one row; `undefined` for none. A policy without it only vets ids. */
+  decide?(write: PolicyDecisionInput): PolicyRefusal | undefined;
 }
 
 /** A pushed row, as every policy sees it. */
@@ -87,7 +93,7 @@ export interface PolicyRefusal {
 /** The first opinion of `policies` on a row, if any. */
 export function firstOpinion(policies: readonly WritePolicy[], input: PolicyDecisionInput): PolicyRefusal | undefined {
   for (const policy of policies) {
-    const refusal = policy.decide(input);
+    const refusal = policy.decide?.(input);
     if (refusal) return refusal;
   }
   return undefined;

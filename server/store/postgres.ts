@@ -596,6 +596,10 @@ export class PostgresStore implements Store {
       params.push(query.deviceId);
       where.push(`actor::jsonb ->> 'deviceId' = $${params.length}`);
     }
+    if (query.userId !== undefined) {
+      params.push(query.userId);
+      where.push(`actor::jsonb ->> 'userId' = $${params.length}`);
+    }
     params.push(query.limit);
     const rows = await this.query<QuarantineRow>(this.pool,
       `SELECT * FROM ${this.t('quarantine')} WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${params.length}`, params);
@@ -606,12 +610,13 @@ export class PostgresStore implements Store {
 
   /**
    * The CAD queue only below the horizon, so its consumer, draining in id order, never passes an
-   * entry that commits late; the hooks queue has no order to keep (it is claimed).
+   * entry that commits late; the hooks queue has no order to keep (it is claimed). Of one agency
+   * only when `tenantId` is given (a CAD bridge's).
    */
-  async dueOutbox(now: number, limit: number, queue: OutboxQueue = 'hooks'): Promise<OutboxEntry[]> {
+  async dueOutbox(now: number, limit: number, queue: OutboxQueue = 'hooks', tenantId?: string): Promise<OutboxEntry[]> {
     const below = queue === 'cad' ? `AND id < ${this.horizonSql()}` : '';
     const rows = await this.query<OutboxRow>(this.pool,
-      `SELECT * FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0 AND next_attempt_at <= $2 ${below} ORDER BY id LIMIT $3`, [queue, now, limit]);
+      `SELECT * FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0 AND next_attempt_at <= $2 ${below} AND ($4::text IS NULL OR tenant_id = $4) ORDER BY id LIMIT $3`, [queue, now, limit, tenantId ?? null]);
     return rows.map(toOutboxEntry);
   }
 
@@ -681,11 +686,11 @@ export class PostgresStore implements Store {
     return (result.rowCount ?? 0) > 0;
   }
 
-  async outboxStats(now: number, queue: OutboxQueue = 'hooks'): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }> {
+  async outboxStats(now: number, queue: OutboxQueue = 'hooks', tenantId?: string): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }> {
     const rows = await this.query<{ depth: number; oldest: number | null; dead: number }>(this.pool,
-      `SELECT (SELECT count(*) FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0) AS depth,
-              (SELECT min(created_at) FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0) AS oldest,
-              (SELECT count(*) FROM ${this.t('outbox')} WHERE done = 2) AS dead`, [queue]);
+      `SELECT (SELECT count(*) FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0 AND ($2::text IS NULL OR tenant_id = $2)) AS depth,
+              (SELECT min(created_at) FROM ${this.t('outbox')} WHERE queue = $1 AND done = 0 AND ($2::text IS NULL OR tenant_id = $2)) AS oldest,
+              (SELECT count(*) FROM ${this.t('outbox')} WHERE done = 2) AS dead`, [queue, tenantId ?? null]);
     const row = rows[0];
     return { depth: row?.depth ?? 0, oldestAgeMs: row?.oldest ? now - row.oldest : 0, deadLetters: row?.dead ?? 0 };
   }

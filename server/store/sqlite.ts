@@ -194,11 +194,15 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`),
       outboxDue: this.db.prepare<[string, number, number], OutboxRow>(
         'SELECT * FROM outbox WHERE queue = ? AND done = 0 AND next_attempt_at <= ? ORDER BY id LIMIT ?'),
+      outboxDueOfTenant: this.db.prepare<[string, string, number, number], OutboxRow>(
+        'SELECT * FROM outbox WHERE queue = ? AND tenant_id = ? AND done = 0 AND next_attempt_at <= ? ORDER BY id LIMIT ?'),
       outboxDone: this.db.prepare('UPDATE outbox SET done = 1, attempts = attempts + 1 WHERE id = ?'),
       outboxRetry: this.db.prepare(
         'UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?'),
       outboxStats: this.db.prepare<[string], { depth: number; oldest: number | null }>(
         'SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox WHERE queue = ? AND done = 0'),
+      outboxStatsOfTenant: this.db.prepare<[string, string], { depth: number; oldest: number | null }>(
+        'SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox WHERE queue = ? AND tenant_id = ? AND done = 0'),
       deadCount: this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE done = 2'),
       outboxDead: this.db.prepare('UPDATE outbox SET done = 2, attempts = attempts + 1, last_error = ? WHERE id = ?'),
       deadList: this.db.prepare<[string | null, string | null, number], OutboxRow>(
@@ -407,6 +411,10 @@ export class SqliteStore implements Store {
       where.push("json_extract(actor, '$.deviceId') = ?");
       params.push(query.deviceId);
     }
+    if (query.userId !== undefined) {
+      where.push("json_extract(actor, '$.userId') = ?");
+      params.push(query.userId);
+    }
     const rows = this.dynamic(`SELECT * FROM quarantine WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...params, query.limit) as {
       id: number; collection: string; document_id: string; tenant_id: string; actor: string; reason: string; body: string; created_at: number;
     }[];
@@ -528,8 +536,8 @@ export class SqliteStore implements Store {
     }, { durable: () => this.notifier.emit({ collection: '', tenantId: entries[0]!.tenantId, documents: [] }) });
   }
 
-  async dueOutbox(now: number, limit: number, queue: OutboxQueue = 'hooks'): Promise<OutboxEntry[]> {
-    const rows = this.stmts.outboxDue.all(queue, now, limit);
+  async dueOutbox(now: number, limit: number, queue: OutboxQueue = 'hooks', tenantId?: string): Promise<OutboxEntry[]> {
+    const rows = tenantId === undefined ? this.stmts.outboxDue.all(queue, now, limit) : this.stmts.outboxDueOfTenant.all(queue, tenantId, now, limit);
     // Hooks act on the world: only for changes that are durable.
     await this.groups.durable();
     return rows.map(toOutboxEntry);
@@ -629,8 +637,8 @@ export class SqliteStore implements Store {
     return this.groups.run(() => this.stmts.outboxRetry.run(nextAttemptAt, error, id).changes > 0);
   }
 
-  async outboxStats(now: number, queue: OutboxQueue = 'hooks'): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }> {
-    const row = this.stmts.outboxStats.get(queue);
+  async outboxStats(now: number, queue: OutboxQueue = 'hooks', tenantId?: string): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }> {
+    const row = tenantId === undefined ? this.stmts.outboxStats.get(queue) : this.stmts.outboxStatsOfTenant.get(queue, tenantId);
     const deadLetters = this.stmts.deadCount.get()?.n ?? 0;
     await this.groups.durable();
     return { depth: row?.depth ?? 0, oldestAgeMs: row?.oldest ? now - row.oldest : 0, deadLetters };

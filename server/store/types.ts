@@ -245,6 +245,12 @@ export interface QuarantineQuery {
   documentIds?: string[];
   /** Only entries sent by this device. */
   deviceId?: string;
+  /**
+   * Only entries sent by this user. A device id is chosen by the device at sign-in, so a list
+   * shown to a person is keyed by the user the token names as well (issue 17: crew of M2 signed
+   * in with M1's device id and saw M1's refusals).
+   */
+  userId?: string;
   /** Only entries with an id greater than this (paging, "since"). */
   afterId?: number;
   limit: number;
@@ -281,8 +287,11 @@ export interface Store {
   listQuarantine(tenantId: string, limit: number): Promise<QuarantineEntry[]>;
   /** Quarantine entries matching a query, oldest first (a device's rejected writes, a document's refusals). */
   findQuarantine(query: QuarantineQuery): Promise<QuarantineEntry[]>;
-  /** Outbox entries of a queue due at `now`, oldest first (claimed or not: for a single consumer in id order, and for reading). */
-  dueOutbox(now: number, limit: number, queue?: OutboxQueue): Promise<OutboxEntry[]>;
+  /**
+   * Outbox entries of a queue due at `now`, oldest first (claimed or not: for a single consumer in
+   * id order, and for reading); of one agency only when `tenantId` is given (a CAD bridge's).
+   */
+  dueOutbox(now: number, limit: number, queue?: OutboxQueue, tenantId?: string): Promise<OutboxEntry[]>;
   /**
    * Claims up to `limit` due entries for `leaseMs`: no other claim gets them until the lease
    * ends, so of several processes exactly one runs each entry; one whose process died is claimed
@@ -310,7 +319,8 @@ export interface Store {
   listDeadLetters(tenantId: string | undefined, limit: number): Promise<OutboxEntry[]>;
   /** Puts a dead letter back in the queue, due now. Returns false if there is no such dead letter. */
   retryDeadLetter(id: number, tenantId: string | undefined): Promise<boolean>;
-  outboxStats(now: number, queue?: OutboxQueue): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }>;
+  /** Pending entries of a queue (of one agency when `tenantId` is given), and dead letters of all queues. */
+  outboxStats(now: number, queue?: OutboxQueue, tenantId?: string): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }>;
   /** Server-made artefacts (e.g. NEMSIS exports), keyed deterministically so re-making one replaces it. */
   putArtifact(key: string, tenantId: string, contentType: string, content: string): Promise<void>;
   getArtifact(key: string, tenantId: string): Promise<{ contentType: string; content: string; createdAt: number } | undefined>;

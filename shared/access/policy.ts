@@ -7,7 +7,7 @@ import { RefusalCode, type Identity } from '../protocol/index.ts';
 import { deepEqual } from '../merge/json.ts';
 import {
   ACCESS_RULES, ALWAYS_IMMUTABLE, BOOKKEEPING_FIELDS,
-  type CollectionAccess, type Condition, type FieldValue, type IdentityAttribute, type Operand, type ReadRule, type Scope, type Transition, type WriteRule,
+  type CollectionAccess, type Condition, type FieldValue, type IdentityAttribute, type Operand, type ReadRule, type Reference, type Scope, type Transition, type WriteRule,
 } from './rules.ts';
 
 export type Doc = Record<string, unknown>;
@@ -196,11 +196,110 @@ function outOfScopeVerdict(which: 'current' | 'new', rule: WriteRule, collection
     : `You may only write ${rule.scope.kind === 'tenant' ? `${collection} of your agency` : (rule.scope as { label: string }).label} (${whoAmI(identity)}); check ${scopeFields(rule.scope).join(', ') || 'the document'}.`);
 }
 
+/** A document a reference field names, to be looked up in the writer's agency (by `key`, usually `id`). */
+export interface ReferenceLookup {
+  readonly collection: string;
+  readonly key: string;
+  readonly value: string;
+}
+
+/**
+ * The documents reference fields name, as the server found them in the writer's agency: `null`
+ * for "no such document there", `undefined` for "not looked up" (then the write is refused: a
+ * check that could not be made allows nothing).
+ */
+export interface ReferenceContext {
+  readonly rules: Readonly<Record<string, CollectionAccess>>;
+  target(lookup: ReferenceLookup): Doc | null | undefined;
+}
+
+/** The key of a lookup in a map of found targets. */
+export function referenceKey(lookup: ReferenceLookup): string {
+  return `${lookup.collection}\u0000${lookup.key}\u0000${lookup.value}`;
+}
+
+type DocumentReference = Extract<Reference, { must: 'update' | 'read' }>;
+
+/** Per declaration, its references that name a document (listed once: this runs for every pushed row). */
+const documentReferences = new WeakMap<CollectionAccess, readonly (readonly [string, DocumentReference])[]>();
+
+/** The reference fields of `doc` that name a document and hold a value. */
+function namedReferences(access: CollectionAccess, doc: Doc): [string, DocumentReference, string][] {
+  let refs = documentReferences.get(access);
+  if (!refs) {
+    refs = Object.entries(access.references ?? {}).filter((e): e is [string, DocumentReference] => e[1].must === 'update' || e[1].must === 'read');
+    documentReferences.set(access, refs);
+  }
+  const out: [string, DocumentReference, string][] = [];
+  for (const [field, ref] of refs) {
+    const value = doc[field];
+    if (typeof value === 'string' && value !== '') out.push([field, ref, value]);
+  }
+  return out;
+}
+
+/** The writer's rule over the collection a reference names: its write rule for `update`, its read rule for `read`. */
+function ruleOverTarget(ref: DocumentReference, identity: Identity, rules: Readonly<Record<string, CollectionAccess>>): WriteRule | ReadRule | undefined {
+  const target = accessOf(ref.to, rules);
+  if (!target) return undefined;
+  return ref.must === 'update' ? writeRuleOf(target, identity) : readRuleOf(target, identity);
+}
+
+/**
+ * What the server must look up before it can decide a write of `doc` (the documents its
+ * reference fields name), so push reads them before its transaction. None for references the
+ * writer's rule decides without the document (no rule at all; a `read` over the whole agency).
+ */
+export function referenceLookups(access: CollectionAccess, identity: Identity, doc: Doc, rules: Readonly<Record<string, CollectionAccess>> = ACCESS_RULES): ReferenceLookup[] {
+  const lookups: ReferenceLookup[] = [];
+  for (const [, ref, value] of namedReferences(access, doc)) {
+    const rule = ruleOverTarget(ref, identity, rules);
+    if (!rule || (ref.must === 'read' && rule.scope.kind === 'tenant')) continue;
+    lookups.push({ collection: ref.to, key: ref.key ?? 'id', value });
+  }
+  return lookups;
+}
+
+/**
+ * Whether the writer may name what each changed reference field names (rules.ts, `Reference`).
+ * The refusal reads the same whether the named document is out of the writer's reach or does not
+ * exist at all, so it confirms no id.
+ */
+function referenceVerdict(access: CollectionAccess, identity: Identity, master: Doc | undefined, incoming: Doc, noun: string, context: ReferenceContext | undefined): WriteVerdict | undefined {
+  const rules = context?.rules ?? ACCESS_RULES;
+  for (const [field, ref, value] of namedReferences(access, incoming)) {
+    if (master && deepEqual(master[field], incoming[field])) continue;
+    if (referenceAllowed(ref, identity, value, rules, context)) continue;
+    const what = nounOf(ref.to);
+    return refuse(RefusalCode.OUT_OF_SCOPE, ref.must === 'update'
+      ? `${field} must name a ${what} you may change (${whoAmI(identity)}); there is no ${what} ${value} that you may change, so this ${noun} cannot refer to it.`
+      : `${field} must name a ${what} you may see (${whoAmI(identity)}); there is no ${what} ${value} that you may see, so this ${noun} cannot refer to it.`);
+  }
+  return undefined;
+}
+
+function referenceAllowed(ref: DocumentReference, identity: Identity, value: string, rules: Readonly<Record<string, CollectionAccess>>, context: ReferenceContext | undefined): boolean {
+  const rule = ruleOverTarget(ref, identity, rules);
+  if (!rule) return false;
+  if (ref.must === 'read' && rule.scope.kind === 'tenant') return true;
+  const target = context?.target({ collection: ref.to, key: ref.key ?? 'id', value });
+  // Not looked up: nothing can be vouched for.
+  if (target === undefined) return false;
+  // An id naming nothing in the agency: an amendment must amend something; a read reference names nothing it could open.
+  if (target === null) return ref.must === 'read';
+  if (ref.must === 'update' && isDeleted(target)) return false;
+  // Relation scopes (a technician's tickets) need a store query; a reference to them is not vouched for.
+  if (rule.scope.kind === 'via') return false;
+  return inBoundScope(boundScopeFor(rule.scope, identity), target) === true;
+}
+
 /**
  * Whether `identity` may turn `master` (absent for a new document) into `incoming`. The caller
- * has already checked the tenant, the schema and RxDB's revision rule.
+ * has already checked the tenant, the schema and RxDB's revision rule. `references` holds the
+ * documents the reference fields name (`referenceLookups`); without it, a reference whose check
+ * needs the named document is refused.
  */
-export function checkWrite(collection: string, access: CollectionAccess, identity: Identity, master: Doc | undefined, incoming: Doc): WriteVerdict {
+export function checkWrite(collection: string, access: CollectionAccess, identity: Identity, master: Doc | undefined, incoming: Doc, references?: ReferenceContext): WriteVerdict {
   const noun = nounOf(collection);
   const rule = writeRuleOf(access, identity);
   if (!rule || rule.scope.kind === 'via') {
@@ -218,7 +317,8 @@ export function checkWrite(collection: string, access: CollectionAccess, identit
     const owned = serverOwned.length === 0 ? serverOwned : serverOwned.filter((f) => incoming[f] !== undefined);
     if (owned.length > 0) return refuse(RefusalCode.SERVER_OWNED_FIELD, `${owned.join(', ')} ${owned.length > 1 ? 'are' : 'is'} set by the server only; a device cannot set ${owned.length > 1 ? 'them' : 'it'}.`);
     if (inBoundScope(scope, incoming) !== true) return outOfScopeVerdict('new', rule, collection, noun, identity);
-    return transitionVerdict(rule, undefined, incoming, Object.keys(incoming), noun, identity) ?? { kind: 'allow' };
+    return transitionVerdict(rule, undefined, incoming, Object.keys(incoming), noun, identity)
+      ?? referenceVerdict(access, identity, undefined, incoming, noun, references) ?? { kind: 'allow' };
   }
 
   if (inBoundScope(scope, master) !== true) return outOfScopeVerdict('current', rule, collection, noun, identity);
@@ -252,7 +352,8 @@ export function checkWrite(collection: string, access: CollectionAccess, identit
     }
   }
   if (inBoundScope(scope, incoming) !== true) return outOfScopeVerdict('new', rule, collection, noun, identity);
-  return transitionVerdict(rule, master, incoming, changed, noun, identity) ?? { kind: 'allow' };
+  return transitionVerdict(rule, master, incoming, changed, noun, identity)
+    ?? referenceVerdict(access, identity, master, incoming, noun, references) ?? { kind: 'allow' };
 }
 
 /** A field's value as a transition names it: `null` for absent. */

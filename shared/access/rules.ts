@@ -79,6 +79,27 @@ export interface LockRule {
   readonly addendumField: string;
 }
 
+/**
+ * What a writer must be allowed to do with the document a reference field names, checked on
+ * create and whenever the field changes (an absent or null value names nothing):
+ * - `update`: the named document must exist in the writer's agency and be one the writer's own
+ *   write rule for that collection lets it update (lock aside: an addendum amends a locked
+ *   report). The rule that decides who may change a report decides who may amend it.
+ * - `read`: a named document of the writer's agency must be one the writer may read. An id that
+ *   names nothing yet is allowed (a call the device has not synced): it gives access to nothing.
+ * - `agency`: any id of the writer's agency; said with `why` where the workflow that follows
+ *   the reference checks the rest itself, and refusing would set aside work done in the field.
+ * - `self`: the field names the writer itself (its unit, its technician id); every role's write
+ *   scope binds it to the caller's identity (test/shared/access/references.test.ts checks).
+ * - `external`: an id in another system (the CAD's record number), not a document here.
+ * Ids are never resolved across agencies: whatever the answer, it says nothing about them.
+ */
+export type Reference =
+  | { readonly must: 'update' | 'read'; readonly to: CollectionName; /** The field of `to` the value names; `id` unless said. */ readonly key?: string }
+  | { readonly must: 'agency'; readonly to: CollectionName; readonly why: string }
+  | { readonly must: 'self'; /** What it names, for people. */ readonly names: string }
+  | { readonly must: 'external'; readonly system: string };
+
 export interface CollectionAccess {
   /** Protected health information: every read of it is written to the audit log. */
   readonly phi: boolean;
@@ -91,6 +112,12 @@ export interface CollectionAccess {
   /** Set by the server only (hooks); no device may set or change them. */
   readonly serverOwned?: readonly string[];
   readonly lock?: LockRule;
+  /**
+   * Every top-level field that names another document (or an id elsewhere), and what a writer
+   * must be allowed to do with what it names. A schema field that looks like a reference
+   * (`…Id`, `…Of`) without an entry here fails test/shared/access/references.test.ts.
+   */
+  readonly references: Readonly<Record<string, Reference>>;
   readonly read: Partial<Record<Role, ReadRule>>;
   readonly write: Partial<Record<Role, WriteRule>>;
 }
@@ -144,6 +171,10 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
     // listing every call all day costs an entry per page or per second, not per call).
     phi: true,
     sealedOnDevice: true,
+    references: {
+      assignedUnitId: { must: 'read', to: 'units', key: 'callSign' },
+      cadRecordId: { must: 'external', system: 'the CAD backend\'s own record id' },
+    },
     read: { crew: { scope: CREW_INCIDENTS }, dispatcher: { scope: TENANT }, admin: { scope: TENANT } },
     write: {
       dispatcher: { scope: TENANT, create: true, delete: true, update: 'any' },
@@ -164,6 +195,16 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
     phi: true,
     serverOwned: ['lockedAt', 'finalizeErrors', 'derived'],
     lock: { field: 'lockedAt', addendumRoles: ['crew'], addendumField: 'addendumOf' },
+    references: {
+      unitId: { must: 'self', names: 'the writer\'s unit (call sign)' },
+      incidentId: {
+        must: 'agency', to: 'incidents',
+        why: 'a call has several units (first response, transport) but one assignedUnitId, and a crew may start its report before a reassignment reaches it; the report is its own unit\'s, and no workflow changes the call through this field',
+      },
+      // Whoever may not change a report may not amend it either (issue 17: crew of M1 wrote an
+      // addendum of M2's locked report and changed M2's export and billing).
+      addendumOf: { must: 'update', to: 'epcrs' },
+    },
     read: {
       crew: { scope: CREW_EPCRS },
       dispatcher: { scope: TENANT, project: DISPATCH_EPCR_FIELDS },
@@ -176,6 +217,7 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
   },
   gps_points: {
     phi: false,
+    references: { sourceId: { must: 'self', names: 'the writer\'s unit or technician id' } },
     read: { crew: { scope: CREW_GPS }, technician: { scope: TECH_GPS }, dispatcher: { scope: TENANT }, admin: { scope: TENANT } },
     // Position history is append-only evidence: fixes are added, never moved or removed.
     write: {
@@ -185,6 +227,7 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
   },
   units: {
     phi: false,
+    references: { currentIncidentId: { must: 'read', to: 'incidents' } },
     read: { crew: { scope: CREW_UNIT }, dispatcher: { scope: TENANT }, admin: { scope: TENANT } },
     write: {
       dispatcher: { scope: TENANT, create: true, delete: true, update: 'any' },
@@ -200,33 +243,53 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
   unit_status_events: {
     phi: false,
     // Each status the MDT recorded is evidence of the call's times: added, never changed or removed.
+    references: {
+      unitId: { must: 'self', names: 'the writer\'s unit (call sign)' },
+      incidentId: {
+        must: 'agency', to: 'incidents',
+        why: 'a status pressed before a reassignment reached the MDT is still evidence of the unit\'s times; the workflow that stamps the call ignores events of any unit but the assigned one (server/hooks/workflows/unit-status-event.ts)',
+      },
+    },
     read: { crew: { scope: CREW_STATUS_EVENTS }, dispatcher: { scope: TENANT }, admin: { scope: TENANT } },
     // Dispatch and CAD set a unit's status on the unit document (server/hooks/workflows/unit-status.ts).
     write: { crew: { scope: CREW_STATUS_EVENTS, create: true, delete: false, update: 'none' } },
   },
   billing_records: {
     phi: true,
+    references: { epcrId: { must: 'read', to: 'epcrs' }, incidentId: { must: 'read', to: 'incidents' } },
     read: { biller: { scope: TENANT }, admin: { scope: TENANT } },
     // Billing history is voided (status), not deleted.
     write: { biller: { scope: TENANT, create: true, delete: false, update: 'any' } },
   },
   claims: {
     phi: true,
+    references: {
+      billingRecordId: { must: 'read', to: 'billing_records' },
+      epcrId: { must: 'read', to: 'epcrs' },
+      correctionOf: { must: 'update', to: 'claims' },
+    },
     read: { biller: { scope: TENANT }, admin: { scope: TENANT } },
     write: { biller: { scope: TENANT, create: true, delete: false, update: 'any' } },
   },
   orders: {
     phi: false,
+    references: {},
     read: { admin: { scope: TENANT } },
     write: {},
   },
   tickets: {
     phi: false,
+    references: { orderId: { must: 'read', to: 'orders' } },
     read: { technician: { scope: TECH_TICKETS }, admin: { scope: TENANT } },
     write: {},
   },
   jobs: {
     phi: false,
+    references: {
+      ticketId: { must: 'read', to: 'tickets' },
+      orderId: { must: 'read', to: 'orders' },
+      assigneeId: { must: 'self', names: 'the technician assigned' },
+    },
     read: { technician: { scope: TECH_JOBS }, admin: { scope: TENANT } },
     write: { technician: { scope: TECH_JOBS, create: false, delete: false, update: ['status', 'statusAt', 'notes'] } },
   },

@@ -5,9 +5,17 @@
  * hook's effect replayed any number of times writes one document (the billing record of report
  * X is one record).
  *
- * The recipe: SHA-256 of the parts joined by NUL, the first 16 bytes shaped as a UUID version 4
- * (the schemas and NEMSIS accept only that shape). Each side brings its own SHA-256 (Node's
- * crypto on the server, WebCrypto on the device, which is async); the rest is here, once.
+ * The recipe, shaped as a UUID version 4 (the schemas and NEMSIS accept only that shape):
+ * - bytes 0-2: the agency's tag, the first 3 bytes of SHA-256("fieldsync-agency" NUL agency);
+ * - bytes 3-5 and 7: the mark of a derived id (`DERIVED_ID_MARK`);
+ * - the other 66 free bits: SHA-256 of the parts joined by NUL (the agency is one of them).
+ * So every derived id says which agency it was made for, and push refuses a device that creates
+ * a document under an id made for another agency (issue 17: ids were plain hashes of agency and
+ * incident number, so another agency could create them first, and the victim's CAD incident or
+ * unit then failed to be written: "belongs to another tenant"). A random UUID carries the mark by
+ * chance once in 2^32.
+ * Each side brings its own SHA-256 (Node's crypto on the server, WebCrypto on the device, which
+ * is async); the rest is here, once.
  */
 
 /** What is hashed: the parts, joined by NUL, as UTF-8. */
@@ -15,14 +23,53 @@ export function idSource(parts: readonly string[]): Uint8Array {
   return new TextEncoder().encode(parts.join('\u0000'));
 }
 
-/** A SHA-256 digest shaped as a lower-case UUID v4. */
-export function uuidFromDigest(digest: Uint8Array): string {
-  if (digest.length < 16) throw new Error(`a derived id needs a digest of at least 16 bytes, got ${digest.length}`);
-  const bytes = Uint8Array.from(digest.subarray(0, 16));
+/** What is hashed for an agency's tag. */
+export function agencyTagSource(tenantId: string): Uint8Array {
+  return idSource(['fieldsync-agency', tenantId]);
+}
+
+/** Bytes 3, 4, 5 and 7 of every derived id. */
+export const DERIVED_ID_MARK = [0xf5, 0x1d, 0x5c, 0x1d] as const;
+
+function hexOf(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** An agency's tag (6 hex digits) from the SHA-256 digest of `agencyTagSource`. */
+export function agencyTagFromDigest(digest: Uint8Array): string {
+  if (digest.length < 3) throw new Error(`an agency tag needs a digest of at least 3 bytes, got ${digest.length}`);
+  return hexOf(digest.subarray(0, 3));
+}
+
+/**
+ * A derived id from the agency's digest (`agencyTagSource`) and the parts' digest (`idSource`),
+ * both SHA-256, as a lower-case UUID v4.
+ */
+export function derivedUuid(agencyDigest: Uint8Array, partsDigest: Uint8Array): string {
+  if (agencyDigest.length < 3 || partsDigest.length < 16) throw new Error('a derived id needs two SHA-256 digests');
+  const bytes = Uint8Array.from(partsDigest.subarray(0, 16));
+  bytes.set(agencyDigest.subarray(0, 3), 0);
+  bytes[3] = DERIVED_ID_MARK[0];
+  bytes[4] = DERIVED_ID_MARK[1];
+  bytes[5] = DERIVED_ID_MARK[2];
   bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[7] = DERIVED_ID_MARK[3];
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const hex = hexOf(bytes);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The mark as it reads in an id's text: "xxxxxxf5-1d5c-4x1d-…". */
+const MARK_TEXT = { at6: 'f5', at9: '1d5c', at16: '1d' } as const;
+
+/**
+ * The tag of the agency a derived id was made for; undefined for an id that is not derived (a
+ * random UUID). Reads the id's text at fixed places: push asks it for every row.
+ */
+export function derivedIdAgencyTag(id: string): string | undefined {
+  if (id.length !== 36 || !id.startsWith(MARK_TEXT.at6, 6) || !id.startsWith(MARK_TEXT.at9, 9) || !id.startsWith(MARK_TEXT.at16, 16)) return undefined;
+  const tag = id.slice(0, 6);
+  return /^[0-9a-f]{6}$/.test(tag) ? tag : undefined;
 }
 
 /**
@@ -45,7 +92,8 @@ export const ID_RECIPES = {
 
 /**
  * The ids a device derives as well as the server, over either side's SHA-256 (`derive` gets the
- * parts; the device's is async, so its ids are promises). One set of named recipes for both.
+ * parts, the agency second; the device's is async, so its ids are promises). One set of named
+ * recipes for both.
  */
 export function derivedIds<Id>(derive: (parts: readonly string[]) => Id) {
   return {

@@ -26,6 +26,24 @@ export function offsetDateTime(date = new Date(), offsetMinutes = -date.getTimez
   return `${shifted.toISOString().slice(0, 19)}${offsetText(offsetMinutes)}`;
 }
 
+/**
+ * Minutes east of UTC of an IANA time zone (`America/New_York`) at `date`, daylight saving
+ * included (Intl's own zone data; a fixed offset would be wrong half the year).
+ */
+export function zoneOffsetMinutes(date: Date, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+  }).formatToParts(date);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
+  const wallAsUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return Math.round((wallAsUtc - Math.floor(date.getTime() / 1000) * 1000) / 60_000);
+}
+
+/** `date` on the wall clock of an IANA time zone, with that zone's offset at that instant (this machine's zone without one). */
+export function zonedDateTime(date: Date, timeZone: string | undefined): string {
+  return timeZone ? offsetDateTime(date, zoneOffsetMinutes(date, timeZone)) : offsetDateTime(date);
+}
+
 const OFFSET = /([+-])([0-9]{2}):([0-9]{2})$/;
 
 /** Minutes east of UTC written at the end of an offset date-time, or undefined. */

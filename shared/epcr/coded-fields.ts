@@ -8,7 +8,7 @@
  *   offers NEMSIS's Defined/Suggested list to search, takes any code of the element's form, and
  *   keeps a person's words beside the code in `text` (never in place of it).
  */
-import { codeLabel, elementName } from '../nemsis/codes.ts';
+import { codeLabel, elementName, pertinentNegativesOf } from '../nemsis/codes.ts';
 import { vocabularyLabel, vocabularyPattern, type VocabularyName } from '../nemsis/vocabularies.ts';
 import type { Epcr } from '../schemas/index.ts';
 
@@ -39,9 +39,82 @@ export const CODED_FIELDS = {
   'disposition.transportDisposition': 'eDisposition.30',
   'payment.primaryMethod': 'ePayment.01',
   'payment.serviceLevel': 'ePayment.50',
+  // Issue 16, coverage: the national elements the report holds since schema version 4. A path
+  // ending in `[]` holds a list of codes (the element repeats).
+  'response.dispatchDelays[]': 'eResponse.08',
+  'response.responseDelays[]': 'eResponse.09',
+  'response.sceneDelays[]': 'eResponse.10',
+  'response.transportDelays[]': 'eResponse.11',
+  'response.turnAroundDelays[]': 'eResponse.12',
+  'response.responseModeDescriptors[]': 'eResponse.24',
+  'crew[].level': 'eCrew.02',
+  'crew[].roles[]': 'eCrew.03',
+  'scene.firstOnScene': 'eScene.01',
+  'scene.massCasualty': 'eScene.07',
+  'scene.mciTriage': 'eScene.08',
+  'situation.complaintLocation': 'eSituation.07',
+  'situation.complaintOrganSystem': 'eSituation.08',
+  'situation.transferReason': 'eSituation.20',
+  'injury.highRiskCriteria[]': 'eInjury.03',
+  'injury.moderateRiskCriteria[]': 'eInjury.04',
+  'arrest.cardiacArrest': 'eArrest.01',
+  'arrest.etiology': 'eArrest.02',
+  'arrest.resuscitationAttempted[]': 'eArrest.03',
+  'arrest.witnessedBy[]': 'eArrest.04',
+  'arrest.aedPriorToEms': 'eArrest.07',
+  'arrest.cprTypes[]': 'eArrest.09',
+  'arrest.firstRhythm': 'eArrest.11',
+  'arrest.rosc[]': 'eArrest.12',
+  'arrest.discontinuedReason': 'eArrest.16',
+  'arrest.rhythmAtDestination[]': 'eArrest.17',
+  'arrest.endOfEvent': 'eArrest.18',
+  'arrest.cprFirstBy': 'eArrest.20',
+  'arrest.aedFirstBy': 'eArrest.21',
+  'arrest.defibrillatedFirstBy': 'eArrest.22',
+  'history.barriersToCare[]': 'eHistory.01',
+  'history.alcoholDrugUse[]': 'eHistory.17',
+  'vitals[].priorToUnit': 'eVitals.02',
+  'vitals[].cardiacRhythm[]': 'eVitals.03',
+  'vitals[].ecgType': 'eVitals.04',
+  'vitals[].ecgInterpretation[]': 'eVitals.05',
+  'vitals[].gcsQualifiers[]': 'eVitals.22',
+  'vitals[].strokeScaleResult': 'eVitals.29',
+  'vitals[].strokeScaleType': 'eVitals.30',
+  'vitals[].reperfusionChecklist': 'eVitals.31',
+  'protocols.used[]': 'eProtocols.01',
+  'medications[].priorToUnit': 'eMedications.02',
+  'medications[].performerRole': 'eMedications.10',
+  'procedures[].priorToUnit': 'eProcedures.02',
+  'procedures[].complications[]': 'eProcedures.07',
+  'procedures[].performerRole': 'eProcedures.10',
+  'disposition.transportMethod': 'eDisposition.16',
+  'disposition.transportMode': 'eDisposition.17',
+  'disposition.transportModeDescriptors[]': 'eDisposition.18',
+  'disposition.releaseAcuity': 'eDisposition.19',
+  'disposition.destinationReasons[]': 'eDisposition.20',
+  'disposition.inpatientDestination': 'eDisposition.22',
+  'disposition.hospitalCapabilities[]': 'eDisposition.23',
+  'disposition.levelOfCare': 'eDisposition.32',
 } as const;
 
 export type CodedField = keyof typeof CODED_FIELDS;
+
+/**
+ * Pertinent negatives (NEMSIS PN attribute, 8801xxx): a field beside a value field holding what
+ * the crew found instead of (or about) the value: a medication not given because of an allergy,
+ * "No Known Drug Allergy", trauma criteria "None Reported". Each offers the PN codes its element
+ * declares in the XSD (pertinentNegativesOf), and the export writes it as that element's PN.
+ */
+export const PERTINENT_NEGATIVE_FIELDS = {
+  'medications[].pertinentNegative': 'eMedications.03',
+  'procedures[].pertinentNegative': 'eProcedures.03',
+  'history.allergiesPertinentNegative': 'eHistory.06',
+  'history.alcoholDrugUsePertinentNegative': 'eHistory.17',
+  'injury.highRiskPertinentNegative': 'eInjury.03',
+  'injury.moderateRiskPertinentNegative': 'eInjury.04',
+} as const;
+
+export type PertinentNegativeField = keyof typeof PERTINENT_NEGATIVE_FIELDS;
 
 export interface VocabularyField {
   element: string;
@@ -64,6 +137,8 @@ export const VOCABULARY_FIELDS = {
   'situation.primarySymptom': vocabulary('eSituation.09', ['symptom'], 'an ICD-10-CM code'),
   'situation.primaryImpression': vocabulary('eSituation.11', ['impression'], 'an ICD-10-CM code'),
   'situation.secondaryImpressions': vocabulary('eSituation.12', ['impression'], 'an ICD-10-CM code'),
+  'situation.otherSymptoms': vocabulary('eSituation.10', ['symptom'], 'an ICD-10-CM code'),
+  'injury.causes': vocabulary('eInjury.01', ['causeOfInjury'], 'an ICD-10-CM external cause code'),
   'medications[].medication': vocabulary('eMedications.03', ['medication'], 'an RxNorm code', 'medicationText'),
   'procedures[].procedure': vocabulary('eProcedures.03', ['procedure'], 'a SNOMED CT code', 'procedureText'),
   // eHistory.06 takes RxNorm codes and ICD-10 Z88.x; SNOMED CT codes (environmental and food) go to eHistory.07 (server/nemsis/emsdataset.ts).
@@ -124,6 +199,14 @@ export function codedFieldProblems(epcr: Epcr): CodeProblem[] {
       }
     }
   }
+  for (const [field, element] of Object.entries(PERTINENT_NEGATIVE_FIELDS)) {
+    for (const [path, value] of valuesAt(doc, field)) {
+      if (typeof value === 'string' && value.trim() !== '' && !pertinentNegativesOf(element).some(([pn]) => pn === value)) {
+        const found = { element, values: [value], kind: 'code' as const };
+        problems.push({ path, ...found, message: `${elementName(element)} (pertinent negative): ${codeProblemWords(found)}` });
+      }
+    }
+  }
   for (const [field, spec] of Object.entries(VOCABULARY_FIELDS) as [VocabularyFieldPath, VocabularyField][]) {
     for (const [path, value] of valuesAt(doc, field)) {
       const values = Array.isArray(value) ? value : [value];
@@ -139,11 +222,17 @@ export function codedFieldProblems(epcr: Epcr): CodeProblem[] {
 
 /** The values at a general path (`medications[].route`: one per item, named `medications[id].route`). */
 function valuesAt(doc: Record<string, unknown>, field: string): [string, unknown][] {
-  const list = /^(\w+)\[\]\.(\w+)$/.exec(field);
+  const list = /^(\w+)\[\]\.(\w+)(\[\])?$/.exec(field);
   if (list) {
     const items = doc[list[1]!];
     if (!Array.isArray(items)) return [];
-    return items.map((item: Record<string, unknown>) => [`${list[1]}[${String(item['id'])}].${list[2]}`, item?.[list[2]!]] as [string, unknown]);
+    return items.flatMap((item: Record<string, unknown>) => {
+      const path = `${list[1]}[${String(item['id'])}].${list[2]}`;
+      const value = item?.[list[2]!];
+      // A list of codes in each item (procedures[].complications[]): each code on its own.
+      if (list[3]) return Array.isArray(value) ? value.map((v) => [path, v] as [string, unknown]) : [];
+      return [[path, value] as [string, unknown]];
+    });
   }
   const arrayLeaf = /^(\w+)\.(\w+)\[\]$/.exec(field);
   if (arrayLeaf) {

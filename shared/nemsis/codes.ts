@@ -4,7 +4,7 @@
  * a form's pick-list is `codeList(element)`, a code the server writes is `codeOf(element, label)`,
  * which fails at load time if the release has no such label, so a wrong constant cannot ship.
  */
-import { NEMSIS_ATTRIBUTE_TYPES, NEMSIS_ELEMENTS, NEMSIS_OTHER_ELEMENT_NAMES, NEMSIS_RELEASE, NEMSIS_TYPES } from './code-lists.generated.ts';
+import { NEMSIS_ATTRIBUTE_TYPES, NEMSIS_ELEMENTS, NEMSIS_OTHER_ELEMENT_ATTRIBUTES, NEMSIS_OTHER_ELEMENT_NAMES, NEMSIS_RELEASE, NEMSIS_TYPES } from './code-lists.generated.ts';
 
 export { NEMSIS_RELEASE };
 
@@ -65,14 +65,21 @@ export function codesOf(element: string, labels: readonly string[]): string[] {
   return labels.map((label) => codeOf(element, label));
 }
 
-/** The Not Values (NV attribute) an element takes. */
-export function notValuesOf(element: string): readonly string[] {
-  return elementCodes(element).nv ?? [];
+/** The NV and PN attributes of any element of the release (coded or not). */
+function attributesOf(element: string): { readonly nv?: readonly string[]; readonly pn?: readonly string[] } {
+  if (Object.hasOwn(NEMSIS_ELEMENTS, element)) return NEMSIS_ELEMENTS[element]!;
+  elementName(element); // throws, naming the element, when the release has no such element
+  return NEMSIS_OTHER_ELEMENT_ATTRIBUTES[element] ?? {};
 }
 
-/** The pertinent negatives (PN attribute) an element takes, with their labels. */
+/** The Not Values (NV attribute) an element takes. */
+export function notValuesOf(element: string): readonly string[] {
+  return attributesOf(element).nv ?? [];
+}
+
+/** The pertinent negatives (PN attribute) an element takes, with their labels (any element, coded or not). */
 export function pertinentNegativesOf(element: string): readonly CodeOption[] {
-  const pn = elementCodes(element).pn ?? [];
+  const pn = attributesOf(element).pn ?? [];
   const labels = new Map(Object.entries(NEMSIS_ATTRIBUTE_TYPES).filter(([t]) => t.startsWith('PN.')).flatMap(([, codes]) => codes));
   return pn.map((code): CodeOption => [code, labels.get(code) ?? code]);
 }

@@ -31,6 +31,12 @@ const SINGLE: Readonly<Record<string, Entry>> = {
   'eResponse.13': ['response.vehicleNumber', 'Vehicle number'],
   'eResponse.14': ['response.callSign', 'Call sign'],
   'eResponse.23': ['response.responseMode', 'Response mode to scene'],
+  'eResponse.08': ['response.dispatchDelays', 'Dispatch delays'],
+  'eResponse.09': ['response.responseDelays', 'Response delays'],
+  'eResponse.10': ['response.sceneDelays', 'Scene delays'],
+  'eResponse.11': ['response.transportDelays', 'Transport delays'],
+  'eResponse.12': ['response.turnAroundDelays', 'Turn-around delays'],
+  'eResponse.24': ['response.responseModeDescriptors', 'Response mode descriptors'],
   'eDispatch.01': ['dispatch.reason', 'Dispatch reason'],
   'eDispatch.02': ['dispatch.emdPerformed', 'EMD performed'],
   'eDispatch.03': ['dispatch.emdDeterminant', 'EMD determinant code'],
@@ -49,6 +55,8 @@ const SINGLE: Readonly<Record<string, Entry>> = {
   'eTimes.12': ['times.transferOfCare', 'Transfer of care time'],
   'eTimes.13': ['times.backInService', 'Back in service time'],
   'eTimes.14': ['times.unitCanceled', 'Cancelled time'],
+  'eTimes.15': ['times.unitBackAtHome', 'Back at home location time'],
+  'eTimes.17': ['times.unitArrivedStaging', 'Arrived at staging time'],
   'ePatient.02': ['patient.lastName', 'Patient last name'],
   'ePatient.03': ['patient.firstName', 'Patient first name'],
   'ePatient.05': ['patient.address.street', 'Patient street address'],
@@ -66,7 +74,10 @@ const SINGLE: Readonly<Record<string, Entry>> = {
   'ePayment.10': ['payment.insuranceCompany', 'Insurance company'],
   'ePayment.18': ['payment.memberId', 'Insurance member ID'],
   'ePayment.50': ['payment.serviceLevel', 'CMS service level'],
+  'eScene.01': ['scene.firstOnScene', 'First EMS unit on scene'],
   'eScene.06': ['scene.numberOfPatients', 'Number of patients at scene'],
+  'eScene.07': ['scene.massCasualty', 'Mass casualty incident'],
+  'eScene.08': ['scene.mciTriage', 'MCI triage classification'],
   'eScene.09': ['scene.locationType', 'Incident location type'],
   'eScene.11': ['scene.location', 'Scene GPS location'],
   'eScene.15': ['scene.address.street', 'Scene street address'],
@@ -80,16 +91,41 @@ const SINGLE: Readonly<Record<string, Entry>> = {
   'eSituation.02': ['situation.possibleInjury', 'Possible injury'],
   'eSituation.03': ['situation.chiefComplaint', 'Chief complaint'],
   'eSituation.04': ['situation.chiefComplaint', 'Chief complaint'],
+  'eSituation.07': ['situation.complaintLocation', 'Complaint: body location'],
+  'eSituation.08': ['situation.complaintOrganSystem', 'Complaint: organ system'],
   'eSituation.09': ['situation.primarySymptom', 'Primary symptom'],
+  'eSituation.10': ['situation.otherSymptoms', 'Other symptoms'],
   'eSituation.11': ['situation.primaryImpression', 'Primary impression'],
   'eSituation.12': ['situation.secondaryImpressions', 'Secondary impressions'],
   'eSituation.13': ['situation.acuity', 'Initial patient acuity'],
   'eSituation.18': ['situation.lastKnownWell', 'Last known well'],
+  'eSituation.20': ['situation.transferReason', 'Reason for the transfer'],
+  'eInjury.01': ['injury.causes', 'Cause of injury'],
+  'eInjury.03': ['injury.highRiskCriteria', 'Trauma triage: high risk'],
+  'eInjury.04': ['injury.moderateRiskCriteria', 'Trauma triage: moderate risk'],
+  'eArrest.01': ['arrest.cardiacArrest', 'Cardiac arrest'],
+  'eArrest.02': ['arrest.etiology', 'Arrest etiology'],
+  'eArrest.03': ['arrest.resuscitationAttempted', 'Resuscitation attempted'],
+  'eArrest.04': ['arrest.witnessedBy', 'Arrest witnessed by'],
+  'eArrest.07': ['arrest.aedPriorToEms', 'AED use before EMS'],
+  'eArrest.09': ['arrest.cprTypes', 'Type of CPR'],
+  'eArrest.11': ['arrest.firstRhythm', 'First monitored rhythm'],
+  'eArrest.12': ['arrest.rosc', 'ROSC'],
+  'eArrest.14': ['arrest.arrestAt', 'Time of the arrest'],
+  'eArrest.16': ['arrest.discontinuedReason', 'Why resuscitation was stopped'],
+  'eArrest.17': ['arrest.rhythmAtDestination', 'Rhythm at destination'],
+  'eArrest.18': ['arrest.endOfEvent', 'End of the arrest event'],
+  'eArrest.20': ['arrest.cprFirstBy', 'Who first started CPR'],
+  'eArrest.21': ['arrest.aedFirstBy', 'Who first applied the AED'],
+  'eArrest.22': ['arrest.defibrillatedFirstBy', 'Who first defibrillated'],
+  'eHistory.01': ['history.barriersToCare', 'Barriers to care'],
   'eHistory.06': ['history.allergies', 'Allergies'],
   'eHistory.07': ['history.allergies', 'Allergies'],
   'eHistory.08': ['history.medicalHistory', 'Medical history'],
   'eHistory.12': ['history.currentMedications', 'Current medications'],
+  'eHistory.17': ['history.alcoholDrugUse', 'Alcohol/drug use indicators'],
   'eHistory.19': ['history.lastOralIntake', 'Last oral intake'],
+  'eProtocols.01': ['protocols.used', 'Protocols used'],
   'eNarrative.01': ['narrative.text', 'Narrative'],
   'eDisposition.01': ['disposition.destinationName', 'Destination'],
   'eDisposition.02': ['disposition.destinationCode', 'Destination code'],
@@ -105,10 +141,18 @@ const SINGLE: Readonly<Record<string, Entry>> = {
   'eDisposition.28': ['disposition.patientEvaluationCare', 'Patient evaluation/care'],
   'eDisposition.29': ['disposition.crewDisposition', 'Crew disposition'],
   'eDisposition.30': ['disposition.transportDisposition', 'Transport disposition'],
+  'eDisposition.16': ['disposition.transportMethod', 'Transport method'],
+  'eDisposition.17': ['disposition.transportMode', 'Transport mode from scene'],
+  'eDisposition.18': ['disposition.transportModeDescriptors', 'Transport mode descriptors'],
+  'eDisposition.19': ['disposition.releaseAcuity', 'Acuity at release'],
+  'eDisposition.20': ['disposition.destinationReasons', 'Reason for choosing the destination'],
+  'eDisposition.22': ['disposition.inpatientDestination', 'In-patient destination'],
+  'eDisposition.23': ['disposition.hospitalCapabilities', 'Hospital capability'],
+  'eDisposition.32': ['disposition.levelOfCare', 'Level of care provided'],
 };
 
 /** Repeating groups: the report's list, the export's group element, and each element's item field. */
-const REPEATED: readonly { list: 'vitals' | 'medications' | 'procedures'; group: string; noun: string; fields: Readonly<Record<string, Entry>> }[] = [
+const REPEATED: readonly { list: 'vitals' | 'medications' | 'procedures' | 'crew'; group: string; noun: string; fields: Readonly<Record<string, Entry>> }[] = [
   {
     list: 'vitals', group: 'eVitals.VitalGroup', noun: 'vital set',
     fields: {
@@ -117,6 +161,9 @@ const REPEATED: readonly { list: 'vitals' | 'medications' | 'procedures'; group:
       'eVitals.16': ['etco2', 'ETCO2'], 'eVitals.18': ['glucose', 'Blood glucose'], 'eVitals.19': ['gcsEye', 'GCS eye'],
       'eVitals.20': ['gcsVerbal', 'GCS verbal'], 'eVitals.21': ['gcsMotor', 'GCS motor'], 'eVitals.23': ['gcsEye', 'GCS total (eye + verbal + motor)'],
       'eVitals.24': ['temperatureC', 'Temperature'], 'eVitals.26': ['avpu', 'AVPU'], 'eVitals.27': ['pain', 'Pain scale'],
+      'eVitals.02': ['priorToUnit', 'Taken before this unit'], 'eVitals.03': ['cardiacRhythm', 'Cardiac rhythm (ECG)'], 'eVitals.04': ['ecgType', 'ECG type'],
+      'eVitals.05': ['ecgInterpretation', 'ECG interpreted by'], 'eVitals.22': ['gcsQualifiers', 'GCS qualifier'],
+      'eVitals.29': ['strokeScaleResult', 'Stroke scale result'], 'eVitals.30': ['strokeScaleType', 'Stroke scale'], 'eVitals.31': ['reperfusionChecklist', 'Reperfusion checklist'],
     },
   },
   {
@@ -124,7 +171,8 @@ const REPEATED: readonly { list: 'vitals' | 'medications' | 'procedures'; group:
     fields: {
       'eMedications.01': ['givenAt', 'Time given'], 'eMedications.03': ['medication', 'Medication'], 'eMedications.04': ['route', 'Route'],
       'eMedications.05': ['dose', 'Dose'], 'eMedications.06': ['doseUnit', 'Dose unit'], 'eMedications.07': ['response', 'Response to medication'],
-      'eMedications.08': ['complication', 'Complication'],
+      'eMedications.08': ['complication', 'Complication'], 'eMedications.02': ['priorToUnit', 'Given before this unit'],
+      'eMedications.10': ['performerRole', 'Given by'],
     },
   },
   {
@@ -132,13 +180,33 @@ const REPEATED: readonly { list: 'vitals' | 'medications' | 'procedures'; group:
     fields: {
       'eProcedures.01': ['performedAt', 'Time performed'], 'eProcedures.03': ['procedure', 'Procedure'], 'eProcedures.05': ['attempts', 'Attempts'],
       'eProcedures.06': ['successful', 'Successful'], 'eProcedures.08': ['response', 'Response to procedure'],
+      'eProcedures.02': ['priorToUnit', 'Done before this unit'], 'eProcedures.07': ['complications', 'Complications'], 'eProcedures.10': ['performerRole', 'Done by'],
     },
+  },
+  {
+    list: 'crew', group: 'eCrew.CrewGroup', noun: 'crew member',
+    fields: { 'eCrew.01': ['memberId', 'Crew member id'], 'eCrew.02': ['level', 'Crew member level'], 'eCrew.03': ['roles', 'Crew member role'] },
   },
 ];
 
 /** Every element this table maps (for the completeness test). */
 export function mappedElements(): string[] {
   return [...Object.keys(SINGLE), ...REPEATED.flatMap((r) => Object.keys(r.fields))];
+}
+
+/**
+ * The ePCR field an element is held in, as a general path (`patient.age`, `vitals[].systolic`:
+ * `[]` for any item of a list), the way the form's fields declare theirs; undefined when the
+ * report has no field for it.
+ */
+export function fieldPathOf(element: string): string | undefined {
+  const single = SINGLE[element];
+  if (single) return single[0];
+  for (const repeated of REPEATED) {
+    const entry = repeated.fields[element];
+    if (entry) return `${repeated.list}[].${entry[0]}`;
+  }
+  return undefined;
 }
 
 /**

@@ -28,13 +28,15 @@ const timesProperty = {
     transferOfCare: dateTimeProperty, // eTimes.12
     backInService: dateTimeProperty, // eTimes.13
     unitCanceled: dateTimeProperty, // eTimes.14
+    unitBackAtHome: dateTimeProperty, // eTimes.15
+    unitArrivedStaging: dateTimeProperty, // eTimes.17
   },
 } as const;
 
 export const epcrSchema = {
   title: 'epcrs',
   description: 'Electronic patient care report, sectioned like NEMSIS 3.5 (one PatientCareReport).',
-  version: 3,
+  version: 4,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -48,7 +50,7 @@ export const epcrSchema = {
    * (wire-schema.ts strips it). Which fields of a sealed collection stay in clear on a device is
    * checked by test/shared/access/device-encryption.test.ts.
    */
-  encrypted: ['patient', 'situation', 'history', 'vitals', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'conflicts'],
+  encrypted: ['patient', 'situation', 'injury', 'arrest', 'history', 'vitals', 'protocols', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'crew', 'conflicts'],
   properties: {
     ...baseProperties,
     status: { type: 'string', enum: ['draft', 'finalized'] },
@@ -87,6 +89,12 @@ export const epcrSchema = {
         vehicleNumber: shortText, // eResponse.13
         callSign: shortText, // eResponse.14
         responseMode: code, // eResponse.23
+        dispatchDelays: codeList, // eResponse.08
+        responseDelays: codeList, // eResponse.09
+        sceneDelays: codeList, // eResponse.10
+        transportDelays: codeList, // eResponse.11
+        turnAroundDelays: codeList, // eResponse.12
+        responseModeDescriptors: codeList, // eResponse.24
       },
     },
     dispatch: {
@@ -101,6 +109,22 @@ export const epcrSchema = {
         complaint: shortText,
       },
     },
+    /** eCrew: who was on the unit, at what level, in which roles. */
+    crew: {
+      type: 'array',
+      maxItems: 20,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id'],
+        properties: {
+          id: itemId,
+          memberId: shortText, // eCrew.01 (the agency's id of the crew member)
+          level: code, // eCrew.02
+          roles: codeList, // eCrew.03
+        },
+      },
+    },
     times: timesProperty,
     scene: {
       type: 'object',
@@ -110,6 +134,9 @@ export const epcrSchema = {
         location: geoPointProperty, // eScene.11
         numberOfPatients: { type: 'integer', minimum: 0, maximum: 1000 }, // eScene.06
         locationType: code, // eScene.09
+        firstOnScene: code, // eScene.01
+        massCasualty: code, // eScene.07
+        mciTriage: code, // eScene.08
       },
     },
     patient: {
@@ -139,6 +166,44 @@ export const epcrSchema = {
         secondaryImpressions: codeList, // eSituation.12
         acuity: code, // eSituation.13
         lastKnownWell: dateTimeProperty, // eSituation.18
+        complaintLocation: code, // eSituation.07
+        complaintOrganSystem: code, // eSituation.08
+        otherSymptoms: textList, // eSituation.10 (ICD-10-CM)
+        transferReason: code, // eSituation.20
+      },
+    },
+    /** eInjury: what caused the injury and the field trauma triage criteria met. */
+    injury: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        causes: textList, // eInjury.01 (ICD-10-CM external cause codes)
+        highRiskCriteria: codeList, // eInjury.03
+        moderateRiskCriteria: codeList, // eInjury.04
+        highRiskPertinentNegative: code, // eInjury.03 PN ("None Reported")
+        moderateRiskPertinentNegative: code, // eInjury.04 PN
+      },
+    },
+    /** eArrest: the cardiac arrest, when there was one (cardiacArrest "No": the rest is Not Applicable in the export). */
+    arrest: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        cardiacArrest: code, // eArrest.01
+        etiology: code, // eArrest.02
+        resuscitationAttempted: codeList, // eArrest.03
+        witnessedBy: codeList, // eArrest.04
+        aedPriorToEms: code, // eArrest.07
+        cprTypes: codeList, // eArrest.09
+        firstRhythm: code, // eArrest.11
+        rosc: codeList, // eArrest.12
+        arrestAt: dateTimeProperty, // eArrest.14
+        discontinuedReason: code, // eArrest.16
+        rhythmAtDestination: codeList, // eArrest.17
+        endOfEvent: code, // eArrest.18
+        cprFirstBy: code, // eArrest.20
+        aedFirstBy: code, // eArrest.21
+        defibrillatedFirstBy: code, // eArrest.22
       },
     },
     history: {
@@ -154,6 +219,11 @@ export const epcrSchema = {
         medicalHistoryText: textList,
         currentMedicationsText: textList,
         lastOralIntake: dateTimeProperty, // eHistory.19
+        barriersToCare: codeList, // eHistory.01
+        alcoholDrugUse: codeList, // eHistory.17
+        // Pertinent negatives (PN attribute): what the crew found instead of a value ("No Known Drug Allergy", "None Reported").
+        allergiesPertinentNegative: code, // eHistory.06 PN
+        alcoholDrugUsePertinentNegative: code, // eHistory.17 PN
       },
     },
     vitals: {
@@ -179,6 +249,14 @@ export const epcrSchema = {
           avpu: code, // eVitals.26
           pain: { type: 'integer', minimum: 0, maximum: 10 }, // eVitals.27
           temperatureC: { type: 'number', minimum: 10, maximum: 50 }, // eVitals.24
+          priorToUnit: code, // eVitals.02
+          cardiacRhythm: codeList, // eVitals.03
+          ecgType: code, // eVitals.04
+          ecgInterpretation: codeList, // eVitals.05
+          gcsQualifiers: codeList, // eVitals.22
+          strokeScaleResult: code, // eVitals.29
+          strokeScaleType: code, // eVitals.30
+          reperfusionChecklist: code, // eVitals.31
         },
       },
     },
@@ -199,6 +277,9 @@ export const epcrSchema = {
           doseUnit: code, // eMedications.06
           response: code, // eMedications.07
           complication: code, // eMedications.08
+          priorToUnit: code, // eMedications.02
+          performerRole: code, // eMedications.10
+          pertinentNegative: code, // eMedications.03 PN: why it was not given (allergy, refused, contraindication...)
         },
       },
     },
@@ -217,8 +298,18 @@ export const epcrSchema = {
           attempts: { type: 'integer', minimum: 0, maximum: 50 }, // eProcedures.05
           successful: code, // eProcedures.06
           response: code, // eProcedures.08
+          priorToUnit: code, // eProcedures.02
+          complications: codeList, // eProcedures.07
+          performerRole: code, // eProcedures.10
+          pertinentNegative: code, // eProcedures.03 PN: why it was not done
         },
       },
+    },
+    /** eProtocols: the protocols the crew worked by. */
+    protocols: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { used: codeList }, // eProtocols.01, one ProtocolGroup each
     },
     narrative: {
       type: 'object',
@@ -240,6 +331,14 @@ export const epcrSchema = {
         preArrivalAlert: code, // eDisposition.24
         preArrivalAlertAt: dateTimeProperty, // eDisposition.25
         loadedMiles: { type: 'number', minimum: 0, maximum: 10000 },
+        transportMethod: code, // eDisposition.16
+        transportMode: code, // eDisposition.17
+        transportModeDescriptors: codeList, // eDisposition.18
+        releaseAcuity: code, // eDisposition.19
+        destinationReasons: codeList, // eDisposition.20
+        inpatientDestination: code, // eDisposition.22
+        hospitalCapabilities: codeList, // eDisposition.23
+        levelOfCare: code, // eDisposition.32
       },
     },
     payment: {
@@ -274,9 +373,15 @@ export const epcrSchema = {
  *    from the standard). Only optional fields were added: words an earlier build stored where a code belongs stay where they
  *    are, and finalize names them at their field (shared/epcr/coded-fields.ts) for the crew to move.
  * 3: `dispatch` (the dispatch complaint) and `addendumReason` stored encrypted on devices (issue 17). The document is unchanged.
+ * 4: the national elements the report could not hold (issue 16, coverage): cardiac arrest (arrest), injury and trauma
+ *    triage (injury), crew members (crew), protocols, ECG and stroke scale per vital set, who gave each medication and did
+ *    each procedure, transport mode and method, destination reason, response delays, the staging and at-home times, and
+ *    pertinent negatives (a medication not given and why, no known drug allergy, no trauma criteria). Only optional
+ *    fields were added.
  */
 export const epcrMigrationStrategies = {
   1: addedOptionalFields,
   2: addedOptionalFields,
   3: encryptedMoreOnDevice,
+  4: addedOptionalFields,
 } as const satisfies MigrationStrategies;

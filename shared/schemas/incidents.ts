@@ -18,6 +18,8 @@ export const incidentTimelineProperty = {
     transferOfCare: dateTimeProperty,
     backInService: dateTimeProperty,
     unitCanceled: dateTimeProperty,
+    unitBackAtHome: dateTimeProperty, // eTimes.15 (status "at home")
+    unitArrivedStaging: dateTimeProperty, // eTimes.17 (status "staged")
   },
 } as const;
 
@@ -40,7 +42,7 @@ export function progressBefore(status: string): readonly (typeof INCIDENT_PROGRE
 export const incidentSchema = {
   title: 'incidents',
   description: 'A CAD incident (call for service) and its timeline.',
-  version: 2,
+  version: 3,
   primaryKey: 'id',
   /**
    * Stored AES-encrypted on devices (client/sync/database.ts), as the ePCR's PHI: where the
@@ -79,8 +81,11 @@ export const incidentSchema = {
  * Version history (migrations.ts): 0: the first release.
  * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts); closedAt, closeReason, closedBy (the incident lifecycle). Only optional fields were added.
  * 2: complaint, address, location, notes, closeReason and conflicts stored encrypted on devices (issue 17). The document is unchanged.
+ * 3: the timeline keeps the staging and at-home stamps (unitArrivedStaging, unitBackAtHome; issue 16: every CAD status
+ *    mapped). Only optional fields were added.
  */
 export const incidentMigrationStrategies = {
   1: addedOptionalFields,
   2: encryptedMoreOnDevice,
+  3: addedOptionalFields,
 } as const satisfies MigrationStrategies;

@@ -9,11 +9,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PICK_LISTS, pickList, PROCEDURE_ATTEMPTS, type PickListPath } from '../../client/apps/crew/codes.ts';
+import { PICK_LISTS, pickList, pertinentNegativeList, PROCEDURE_ATTEMPTS, type PickListPath } from '../../client/apps/crew/codes.ts';
 import { DISPATCH_PRIORITY_ELEMENT, dispatchPriorityOptions } from '../../client/ui/dispatch-priority.ts';
 import { finishedEpcr } from '../../server/demo/epcrs.ts';
 import { buildEmsDataSetXml } from '../../server/nemsis/emsdataset.ts';
-import { codedFieldProblems } from '../../shared/epcr/coded-fields.ts';
+import { codedFieldProblems, PERTINENT_NEGATIVE_FIELDS } from '../../shared/epcr/coded-fields.ts';
+import { NEMSIS_ATTRIBUTE_TYPES } from '../../shared/nemsis/code-lists.generated.ts';
 import { codeLabel, codeList, type CodeOption } from '../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { agency, overdoseEpcr } from '../server/nemsis/fixtures.ts';
@@ -55,6 +56,22 @@ describe('app pick-lists against the NEMSIS code lists', () => {
     expect(problems).toEqual([]);
   });
 
+  it('each pertinent-negative field offers its element\'s PN codes with their XSD labels, and the export writes the one picked as that element\'s PN', () => {
+    const problems: string[] = [];
+    const labels = new Map(Object.entries(NEMSIS_ATTRIBUTE_TYPES).filter(([type]) => type.startsWith('PN.')).flatMap(([, codes]) => codes));
+    for (const [field, element] of Object.entries(PERTINENT_NEGATIVE_FIELDS)) {
+      const options = pertinentNegativeList(pathOfGeneral(field));
+      expect(options.length, field).toBeGreaterThan(0);
+      for (const [code, label] of options) if (labels.get(code) !== label) problems.push(`${field}: ${code} "${label}" is "${labels.get(code)}" in the XSD`);
+      const [code] = options.at(-1)!;
+      // A "none" PN stands where the list is empty (the finalize check refuses both at once).
+      const base = overdoseEpcr();
+      const xml = buildEmsDataSetXml(withValue({ ...base, history: { ...base.history, allergies: [] } }, field as PickListPath, code), agency);
+      if (!new RegExp(`<${element.replace('.', '\\.')} [^>]*PN="${code}"`).test(xml)) problems.push(`${field}: picked PN ${code}, the export's ${element} does not carry it`);
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('eProcedures.05 attempts are limited as NumberOfProcedureAttempts is', () => {
     const xsd = readFileSync(path.join(xsdDir, 'eProcedures_v3.xsd'), 'utf8');
     const start = xsd.indexOf('<xs:simpleType name="NumberOfProcedureAttempts">');
@@ -87,16 +104,25 @@ describe('app pick-lists against the NEMSIS code lists', () => {
 /** The report with `code` at a pick-list field (a list item's field set on every item; one item made if none). */
 function withValue(epcr: Epcr, field: PickListPath, code: string): Epcr {
   const doc = structuredClone(epcr) as Record<string, unknown>;
-  const [, list, key] = /^(\w+)\[\]\.(\w+)$/.exec(field) ?? [];
+  // A field ending in `[]` holds a list of codes.
+  const many = field.endsWith('[]');
+  const value = many ? [code] : code;
+  const [, list, key] = /^(\w+)\[\]\.(\w+)(?:\[\])?$/.exec(field) ?? [];
   if (list && key) {
-    const items = (doc[list] as Record<string, unknown>[] | undefined) ?? [];
+    // A list the fixture does not have (the crew) gets one item.
+    const items = (doc[list] as Record<string, unknown>[] | undefined) ?? (doc[list] = [{ id: `${list}-1` }]) as Record<string, unknown>[];
     if (!items.length) throw new Error(`the fixture has no ${list} to set ${key} on`);
-    for (const item of items) item[key] = code;
+    for (const item of items) item[key] = value;
     return doc as Epcr;
   }
-  const [section, leaf] = field.split('.') as [string, string];
-  doc[section] = { ...(doc[section] as object | undefined), [leaf]: code };
+  const [section, leaf] = field.replace(/\[\]$/, '').split('.') as [string, string];
+  doc[section] = { ...(doc[section] as object | undefined), [leaf]: value };
   return doc as Epcr;
+}
+
+/** `medications[].pertinentNegative` as a form path (`['medications', {id:'m1'}, 'pertinentNegative']`). */
+function pathOfGeneral(field: string): (string | { id: string })[] {
+  return field.split('.').flatMap((part) => (part.endsWith('[]') ? [part.slice(0, -2), { id: 'm1' }] : [part]));
 }
 
 function walk(dir: string): string[] {

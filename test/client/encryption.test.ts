@@ -28,6 +28,11 @@ function report(id = randomUUID()) {
     id, tenantId: 'agency-enc', rev: '1-dev.a', status: 'draft' as const, unitId: 'M7', incidentId: 'inc-991',
     patient: { firstName: PATIENT_FIRST, lastName: PATIENT_LAST, dateOfBirth: '1951-03-04', age: 75, phone: '215-555-0199' },
     situation: { chiefComplaint: 'altered mental status' },
+    // Issue 16's clinical sections: the arrest, the injury, the protocols worked by and who was on the crew.
+    arrest: { cardiacArrest: '3001001' },
+    injury: { causes: ['W19.XXXA'] },
+    protocols: { used: ['9914087'] },
+    crew: [{ id: 'c1', memberId: 'P-40211' }],
     history: { allergies: ['penicillin'], medicalHistory: ['type 1 diabetes'] },
     vitals: [{ id: 'v1', takenAt: '2026-11-20T10:00:00-05:00', systolic: 182, glucose: 612 }],
     medications: [{ id: 'm1', givenAt: '2026-11-20T10:05:00-05:00', medication: MEDICATION }],
@@ -70,7 +75,7 @@ describe('ePCR PHI encrypted at rest (RxDB encryption-crypto-js on Dexie)', () =
   });
 
   it('lists only top-level PHI sections, none indexed or required, and the server never sees the list', () => {
-    expect([...epcrSchema.encrypted]).toEqual(['patient', 'situation', 'history', 'vitals', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'conflicts']);
+    expect([...epcrSchema.encrypted]).toEqual(['patient', 'situation', 'injury', 'arrest', 'history', 'vitals', 'protocols', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'crew', 'conflicts']);
     for (const field of epcrSchema.encrypted) {
       expect(field).not.toContain('.');
       expect(epcrSchema.properties).toHaveProperty(field);

@@ -6,6 +6,7 @@
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SECTIONS } from '../../client/apps/crew/sections/model.ts';
 import { launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
 import { tearDownDevice } from './support/teardown.ts';
@@ -109,6 +110,7 @@ describe('ePCR form sections (browser)', () => {
 
     // "All sections" shows the whole report for reading.
     await page.getByTestId('section-all').click();
-    expect(await form.locator('fieldset[data-testid="section"]:visible').count()).toBe(10);
+    expect(await form.locator('fieldset[data-testid="section"]:visible').count()).toBe(SECTIONS.length);
+    expect(SECTIONS.length).toBe(11); // with Cardiac arrest (issue 16)
   });
 });

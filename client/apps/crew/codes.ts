@@ -5,23 +5,20 @@
  * test/client/app-pick-lists.test.ts checks each field's codes reach the element named.
  */
 import {
-  CODED_FIELDS, generalPath, VOCABULARY_FIELDS, vocabularyFieldLabel, type CodedField, type VocabularyField, type VocabularyFieldPath,
+  CODED_FIELDS, generalPath, PERTINENT_NEGATIVE_FIELDS, VOCABULARY_FIELDS, vocabularyFieldLabel, type CodedField, type VocabularyField, type VocabularyFieldPath,
 } from '../../../shared/epcr/coded-fields.ts';
-import { codeList, codeOf, type CodeOption } from '../../../shared/nemsis/codes.ts';
+import { codeList, codeOf, pertinentNegativesOf, type CodeOption } from '../../../shared/nemsis/codes.ts';
 import { vocabularyEntries } from '../../../shared/nemsis/vocabularies.ts';
 import { pathName } from '../../ui/record-field.ts';
 import type { Path } from '../../worker/api.ts';
 
-/** The coded fields the form offers as pick-lists (their elements: shared/epcr/coded-fields.ts). */
-const FORM_PICK_LISTS = [
-  'response.serviceType', 'response.unitCapability', 'response.responseMode', 'dispatch.reason', 'dispatch.priority',
-  'patient.ageUnits', 'patient.sex', 'situation.acuity', 'situation.possibleInjury', 'vitals[].avpu',
-  'medications[].route', 'medications[].doseUnit', 'medications[].response', 'procedures[].successful', 'procedures[].response',
-  'disposition.unitDisposition', 'disposition.transportDisposition', 'disposition.destinationType', 'disposition.preArrivalAlert',
-  'payment.serviceLevel',
-] as const satisfies readonly CodedField[];
+/**
+ * The coded fields the form offers as pick-lists (their elements: shared/epcr/coded-fields.ts):
+ * every one the report has. A path ending in `[]` is a list of codes (CodesField).
+ */
+const FORM_PICK_LISTS = Object.keys(CODED_FIELDS) as CodedField[];
 
-export type PickListPath = (typeof FORM_PICK_LISTS)[number];
+export type PickListPath = CodedField;
 
 /** Each pick-list of the form and the NEMSIS element whose codes it offers. */
 export const PICK_LISTS: Readonly<Record<PickListPath, string>> = Object.fromEntries(FORM_PICK_LISTS.map((path) => [path, CODED_FIELDS[path]])) as Record<PickListPath, string>;
@@ -36,9 +33,9 @@ export function pickList(path: PickListPath): readonly CodeOption[] {
   return codeList(PICK_LISTS[path]);
 }
 
-/** The options of the coded field at a path; a field without a declared list is a mistake in the form. */
-export function pickListAt(path: Path): readonly CodeOption[] {
-  const general = generalPath(pathName(path));
+/** The options of the coded field at a path (`multiple`: a list of codes); a field without a declared list is a mistake in the form. */
+export function pickListAt(path: Path, multiple = false): readonly CodeOption[] {
+  const general = `${generalPath(pathName(path))}${multiple ? '[]' : ''}`;
   if (!isPickListPath(general)) throw new Error(`${pathName(path)} has no pick-list: add it to FORM_PICK_LISTS (client/apps/crew/codes.ts) and its element to CODED_FIELDS (shared/epcr/coded-fields.ts)`);
   return pickList(general);
 }
@@ -46,6 +43,14 @@ export function pickListAt(path: Path): readonly CodeOption[] {
 /** A code of a field's list by its XSD label (what the form itself writes, e.g. the age units). */
 export function pickCode(path: PickListPath, label: string): string {
   return codeOf(PICK_LISTS[path], label);
+}
+
+/** The pertinent negatives a field offers: the PN codes its element declares, with their XSD labels (shared/epcr/coded-fields.ts). */
+export function pertinentNegativeList(path: Path): readonly CodeOption[] {
+  const general = generalPath(pathName(path));
+  const element = (PERTINENT_NEGATIVE_FIELDS as Record<string, string>)[general];
+  if (!element) throw new Error(`${pathName(path)} has no pertinent negatives: add it to PERTINENT_NEGATIVE_FIELDS (shared/epcr/coded-fields.ts)`);
+  return pertinentNegativesOf(element);
 }
 
 /** eProcedures.05 is NumberOfProcedureAttempts (eProcedures_v3.xsd): an integer from 1 to 10. */

@@ -14,7 +14,7 @@ import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
 import type { Path } from '../../worker/api.ts';
 import { ActionError, useAction } from '../../ui/action.tsx';
 import { flushAll, invalidDrafts, journalEntry, journalOf, journalReplayed, onJournalChange } from '../../ui/autosave.ts';
-import { Badge, go, markReady, SelectField, TextField } from '../../ui/components.tsx';
+import { Badge, CodesField, go, markReady, SelectField, TextField } from '../../ui/components.tsx';
 import { database, useDoc, write } from '../../ui/db.ts';
 import { uuid } from '../../ui/ids.ts';
 import type { Session } from '../../session/identity.ts';
@@ -23,6 +23,7 @@ import { pickListAt } from './codes.ts';
 import { nothingTyped, prefillFromCall } from './report-content.ts';
 import { backToList } from './return-to.ts';
 import { openPlace, placeInRoute, revealField } from './sections/reveal.ts';
+import { arrestSection } from './sections/arrest.tsx';
 import { billingSection } from './sections/billing.tsx';
 import { callSection } from './sections/call.tsx';
 import { dispositionSection } from './sections/disposition.tsx';
@@ -42,7 +43,7 @@ import { ConflictMarker, ConflictsPanel, conflictsAt } from './conflicts.tsx';
 export { pathName, revealField };
 
 const LEGENDS: Readonly<Record<SectionAnchor, string>> = {
-  response: 'Call (response and dispatch)', patient: 'Patient', situation: 'Situation', history: 'History', vitals: 'Vitals',
+  response: 'Call (response, dispatch and crew)', patient: 'Patient', situation: 'Situation and injury', arrest: 'Cardiac arrest', history: 'History', vitals: 'Vitals',
   treatment: 'Medications and procedures', narrative: 'Narrative', disposition: 'Disposition and destination', times: 'Times', billing: 'Billing',
 };
 
@@ -233,6 +234,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     epcr, id, disabled, session, incident, localHints, serverErrors, field,
     text: (path, label, value, extra = {}) => <TextField {...field(path, label)} value={value} maxLength={200} {...extra} />,
     select: (path, label, value) => <SelectField {...field(path, label)} value={value} options={pickListAt(path)} />,
+    codes: (path, label, value) => <CodesField {...field(path, label)} value={value} options={pickListAt(path, true)} />,
     focusItem: setFocusItem,
     action,
   };
@@ -249,7 +251,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   };
 
   const bodies: Record<SectionAnchor, () => JSX.Element> = {
-    response: () => callSection(kit), patient: () => patientSection(kit), situation: () => situationSection(kit),
+    response: () => callSection(kit), patient: () => patientSection(kit), situation: () => situationSection(kit), arrest: () => arrestSection(kit),
     history: () => historySection(kit), vitals: () => vitalsSection(kit, { open: place.vitalSet, setOpen: (set) => openPlace(id, current === 'all' ? 'all' : 'vitals', set) }),
     treatment: () => treatmentSection(kit), narrative: () => narrativeSection(kit), disposition: () => dispositionSection(kit),
     times: () => timesSection(kit), billing: () => billingSection(kit),

@@ -18,7 +18,7 @@ const EPCRS = 'epcrs';
  * so a retried push makes no second one and gets the same answer. If the change cannot form a
  * valid report, it stays in quarantine only and the reason says so.
  */
-export const epcrAddendumPolicy: WritePolicy = {
+export const epcrAddendumPolicy = {
   name: 'epcr-addendum',
   collections: [EPCRS],
   reserve: (write) => (mayAmend(write) ? [addendumIdOf(write)] : []),
@@ -34,7 +34,7 @@ export const epcrAddendumPolicy: WritePolicy = {
       },
     };
   },
-};
+} satisfies WritePolicy;
 
 /**
  * Whether this row can become an addendum at all: a role the lock rule lets amend, a device

@@ -13,7 +13,7 @@ export type Timeline = NonNullable<Incident['timeline']>;
 /** Timeline keys are ePCR `times` keys by construction (both are NEMSIS eTimes). */
 export const TIMELINE_KEYS = [
   'psapCall', 'dispatchNotified', 'unitNotified', 'dispatchAcknowledged', 'unitEnRoute', 'unitOnScene', 'atPatient',
-  'unitLeftScene', 'atDestination', 'transferOfCare', 'backInService', 'unitCanceled',
+  'unitLeftScene', 'atDestination', 'transferOfCare', 'backInService', 'unitCanceled', 'unitBackAtHome', 'unitArrivedStaging',
 ] as const satisfies readonly (keyof Timeline)[];
 
 export function timesMissingFrom(times: WireDoc<'epcrs'>['times'], timeline: Timeline | undefined): Partial<Timeline> {

@@ -13,7 +13,7 @@ import { UNIT_FREE_STATUSES } from '../../../shared/schemas/units.ts';
 import type { Workflow } from '../types.ts';
 import { unitByCallSign } from './incident-created.ts';
 import { read, nonBlankText, writeDoc } from './support.ts';
-import { STATUS_TIMES } from './unit-status.ts';
+import { timelineStamps } from './unit-status.ts';
 
 type IncidentStatus = Incident['status'];
 
@@ -49,7 +49,6 @@ export function unitStatusEventWorkflow(): Workflow {
       if (!event) return;
       const unit = await unitByCallSign(ctx, event.unitId);
       const incidentId = nonBlankText(event.incidentId) ?? nonBlankText(unit?.currentIncidentId);
-      const key = STATUS_TIMES[event.status];
       if (incidentId) {
         if (!(await read(ctx, 'incidents', incidentId))) {
           ctx.log.warn({ unitId: event.unitId, incidentId }, 'a status event names an incident this server does not have; nothing stamped');
@@ -58,10 +57,10 @@ export function unitStatusEventWorkflow(): Workflow {
             if (!current || current._deleted) return undefined;
             // Another unit's status must not stamp the times of the unit the call is assigned to.
             if (current.assignedUnitId && current.assignedUnitId !== event.unitId) return undefined;
-            const stamp = key && current.timeline?.[key] === undefined;
+            const stamps = timelineStamps(event.status, current.timeline);
             const status = forwardStatus(current.status, INCIDENT_STATUS_OF[event.status]);
-            if (!stamp && status === current.status) return undefined;
-            return { ...current, status, ...(stamp ? { timeline: { ...current.timeline, [key]: event.recordedAt } } : {}) };
+            if (stamps.length === 0 && status === current.status) return undefined;
+            return { ...current, status, ...(stamps.length > 0 ? { timeline: { ...current.timeline, ...Object.fromEntries(stamps.map((stamp) => [stamp, event.recordedAt])) } } : {}) };
           });
         }
       }

@@ -16,12 +16,27 @@ export const STATUS_TIMES: Readonly<Partial<Record<UnitStatus, keyof Timeline>>>
   dispatched: 'unitNotified', // eTimes.03
   acknowledged: 'dispatchAcknowledged', // eTimes.04
   en_route: 'unitEnRoute', // eTimes.05
+  staged: 'unitArrivedStaging', // eTimes.17
   on_scene: 'unitOnScene', // eTimes.06
   transporting: 'unitLeftScene', // eTimes.09
   at_destination: 'atDestination', // eTimes.11
   available: 'backInService', // eTimes.13
   cancelled: 'unitCanceled', // eTimes.14
+  at_home: 'unitBackAtHome', // eTimes.15
 };
+
+/**
+ * The timeline keys a status stamps, where not stamped yet: its own (STATUS_TIMES), and, for a unit
+ * that comes free (available, at home) while the call shows it on scene and never leaving it, the
+ * time it left the scene (eTimes.09): a call without transport has no "transporting" status, and
+ * NEMSIS asks for the left-scene time on every call the unit reached (scene time = .09 - .06).
+ */
+export function timelineStamps(status: UnitStatus, timeline: Partial<Timeline> | undefined): (keyof Timeline)[] {
+  const own = STATUS_TIMES[status];
+  const keys: (keyof Timeline)[] = own && timeline?.[own] === undefined ? [own] : [];
+  if ((status === 'available' || status === 'at_home') && timeline?.unitOnScene !== undefined && timeline.unitLeftScene === undefined) keys.push('unitLeftScene');
+  return keys;
+}
 
 /**
  * A unit document written by a crew device (its MDT). Every status press there is also a
@@ -34,12 +49,16 @@ export function unitStatusFromCrewDevice(change: Pick<Change, 'collection' | 'ac
   return change.collection === 'units' && change.actor.kind === 'device' && change.actor.role === 'crew';
 }
 
-/** The incident a status change belongs to: a unit coming free may already have dropped it. */
+/**
+ * The incident a status change belongs to: a unit coming free may already have dropped it. A unit
+ * back at its station is stamped on the call it comes back from when it goes there straight from
+ * the call; once it went available first, the call is no longer known here (docs, limitations).
+ */
 function incidentOf(after: Record<string, unknown>, before: Record<string, unknown> | undefined): string | undefined {
   const current = nonBlankText(after['currentIncidentId']);
   if (current) return current;
   const status = after['status'];
-  if ((status === 'available' || status === 'cancelled') && before && !UNIT_FREE_STATUSES.has(String(before['status']))) {
+  if ((status === 'available' || status === 'cancelled' || status === 'at_home') && before && !UNIT_FREE_STATUSES.has(String(before['status']))) {
     return nonBlankText(before['currentIncidentId']);
   }
   return undefined;
@@ -83,8 +102,9 @@ export function unitStatusWorkflow(): Workflow {
         if (!current || current._deleted) return undefined;
         // Another unit's status must not stamp the times of the unit the incident is assigned to.
         if (current.assignedUnitId && current.assignedUnitId !== unitId) return undefined;
-        if (current.timeline?.[key] !== undefined) return undefined;
-        return { ...current, timeline: { ...current.timeline, [key]: at } };
+        const stamps = timelineStamps(status, current.timeline);
+        if (stamps.length === 0) return undefined;
+        return { ...current, timeline: { ...current.timeline, ...Object.fromEntries(stamps.map((stamp) => [stamp, at])) } };
       });
     },
   };

@@ -82,6 +82,11 @@ export class CadBridge implements CadGateway {
 
   constructor(private readonly options: CadBridgeOptions) {}
 
+  /** The one agency this CAD speaks for. */
+  get tenantId(): string {
+    return this.options.tenantId;
+  }
+
   start(): void {
     this.stopped = false;
     this.connect();
@@ -177,14 +182,16 @@ export class CadBridge implements CadGateway {
   private async drain(): Promise<void> {
     const socket = this.socket;
     while (socket?.connected && !this.stopped) {
-      const due = await this.options.store.dueOutbox(Number.MAX_SAFE_INTEGER, 20, 'cad');
+      // This agency's events only: the CAD queue holds every agency's, and a CAD speaks for one.
+      const due = await this.options.store.dueOutbox(Number.MAX_SAFE_INTEGER, 20, 'cad', this.options.tenantId);
       if (due.length === 0) return;
       for (const entry of due) {
         // Only the agency's leader sends, and it checks it still is before every event, so two
         // processes never interleave one agency's events.
         if (!(await this.leading())) return;
         try {
-          const answer = await socket.timeout(this.options.ackTimeoutMs ?? 5000).emitWithAck(entry.kind, { eventId: entry.key, ...(entry.payload as object) });
+          // Every event names its agency, so a CAD can check it is its own.
+          const answer = await socket.timeout(this.options.ackTimeoutMs ?? 5000).emitWithAck(entry.kind, { eventId: entry.key, ...(entry.payload as object), tenantId: entry.tenantId });
           if (answer && typeof answer === 'object' && (answer as { ok?: unknown }).ok === false) {
             throw new CadRefusal(`CAD refused ${entry.kind}: ${String((answer as { error?: unknown }).error ?? 'no reason given')}`);
           }
@@ -223,6 +230,11 @@ export class CadBridge implements CadGateway {
   }
 
   async send(notice: CadNotice): Promise<void> {
+    if (notice.tenantId !== this.options.tenantId) {
+      // A CAD speaks for one agency; another agency's notice is never queued for it (issue 17:
+      // another agency's epcr:finalized reached the demo agency's CAD). CadBridges routes them.
+      throw new Error(`the CAD bridge of agency ${this.options.tenantId} was given a notice of agency ${notice.tenantId}; nothing was queued`);
+    }
     await this.options.store.enqueueOutbox([{
       queue: 'cad', key: notice.idempotencyKey.startsWith('cad:') ? notice.idempotencyKey : `cad:${notice.idempotencyKey}`, kind: notice.event, tenantId: notice.tenantId,
       payload: notice.payload, causationId: notice.idempotencyKey,
@@ -237,7 +249,7 @@ export class CadBridge implements CadGateway {
   }
 
   async health(): Promise<CadBridgeHealth> {
-    const stats = await this.options.store.outboxStats(Date.now(), 'cad');
+    const stats = await this.options.store.outboxStats(Date.now(), 'cad', this.options.tenantId);
     const connected = this.socket?.connected ?? false;
     return {
       connected,
@@ -262,7 +274,28 @@ export class CadBridge implements CadGateway {
   }
 }
 
-/** With no CAD backend configured the bridge is off: there is nobody to notify. */
-export class DisabledCadGateway implements CadGateway {
-  async send(): Promise<void> {}
+/**
+ * The CAD gateway of every agency: each notice goes to the bridge of its own agency, and a
+ * notice of an agency without a CAD goes nowhere (there is nobody to notify). With no CAD
+ * configured at all, every notice goes nowhere.
+ */
+export class CadBridges implements CadGateway {
+  private readonly byTenant: ReadonlyMap<string, CadBridge>;
+
+  constructor(bridges: readonly CadBridge[]) {
+    this.byTenant = new Map(bridges.map((b) => [b.tenantId, b]));
+  }
+
+  /** The bridge of an agency's CAD, if it has one. */
+  of(tenantId: string): CadBridge | undefined {
+    return this.byTenant.get(tenantId);
+  }
+
+  get all(): CadBridge[] {
+    return [...this.byTenant.values()];
+  }
+
+  async send(notice: CadNotice): Promise<void> {
+    await this.byTenant.get(notice.tenantId)?.send(notice);
+  }
 }

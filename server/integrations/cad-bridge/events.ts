@@ -1,3 +1,5 @@
+import { zonedDateTime } from '../../../shared/domain/time.ts';
+
 /** Event names of the field's CAD backend (socket.io), as the bridge speaks them. */
 export const CAD_INBOUND_EVENTS = [
   'incident:new', 'incident:status:updated', 'incident:timestamp:updated', 'unit:location:updated',
@@ -11,13 +13,18 @@ export const CAD_OUTBOUND_EVENTS = [
 ] as const;
 export type CadOutboundEvent = (typeof CAD_OUTBOUND_EVENTS)[number];
 
-/** CAD speaks in UTC (`Z`); our documents need an explicit offset, and +00:00 is the same instant. */
-export function toOffsetTime(value: unknown): string | undefined {
+/**
+ * CAD speaks in UTC (`Z`); our documents need an explicit offset, and NEMSIS wants the agency's
+ * local time (eTimes are read as the wall clock of the call): the same instant is written on the
+ * wall clock of `timeZone` (CAD_TIME_ZONE, the agency's IANA zone; this machine's zone when
+ * unset). A time CAD sent with an offset is kept as sent.
+ */
+export function toOffsetTime(value: unknown, timeZone?: string): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return undefined;
   if (/[+-][0-9]{2}:[0-9]{2}$/.test(value)) return value;
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return undefined;
-  return date.toISOString().replace(/\.\d{3}Z$/, '').replace(/Z$/, '') + '+00:00';
+  return zonedDateTime(date, timeZone);
 }
 
 /** CAD status names (EN_ROUTE, OnScene, ...) to the unit statuses of the units schema. */
@@ -35,4 +42,5 @@ export function toUnitStatus(value: unknown): string | undefined {
 export const TIMELINE_KEY_BY_STATUS: Record<string, string> = {
   dispatched: 'unitNotified', acknowledged: 'dispatchAcknowledged', en_route: 'unitEnRoute', on_scene: 'unitOnScene',
   transporting: 'unitLeftScene', at_destination: 'atDestination', available: 'backInService', cancelled: 'unitCanceled',
+  staged: 'unitArrivedStaging', at_home: 'unitBackAtHome',
 };

@@ -4,11 +4,12 @@ import { nextRevision } from '../../../shared/revision.ts';
 import { describeSchemaErrors, type CollectionRegistry } from '../../replication/collections.ts';
 import { deterministicId, incidentIdFor, unitIdFor } from '../../hooks/ids.ts';
 import type { Actor, Store, WireDocument } from '../../store/types.ts';
+import { zonedDateTime } from '../../../shared/domain/time.ts';
 import { TIMELINE_KEY_BY_STATUS, toOffsetTime, toUnitStatus, type CadInboundEvent } from './events.ts';
 
 export class CadEventError extends Error {}
 
-const TIMELINE_KEYS = new Set(['psapCall', 'dispatchNotified', 'unitNotified', 'dispatchAcknowledged', 'unitEnRoute', 'unitOnScene', 'atPatient', 'unitLeftScene', 'atDestination', 'transferOfCare', 'backInService', 'unitCanceled']);
+const TIMELINE_KEYS = new Set(Object.keys(incidentSchema.properties.timeline.properties));
 
 
 
@@ -27,6 +28,8 @@ export class CadInbound {
     actor?: Actor,
     /** The collections' wire validators: CAD data is checked like a device's before it is written. */
     private readonly registry?: CollectionRegistry,
+    /** The agency's IANA time zone: CAD's UTC times are written on its wall clock (CAD_TIME_ZONE). */
+    private readonly timeZone?: string,
   ) {
     this.actor = actor ?? { kind: 'cad-bridge', tenantId, userId: 'cad-bridge' };
   }
@@ -40,14 +43,14 @@ export class CadInbound {
       }
       case 'incident:timestamp:updated': return this.updateIncident(payload, (doc) => {
         const key = timelineKey(payload);
-        const time = toOffsetTime(payload['time'] ?? payload['timestamp']);
+        const time = toOffsetTime(payload['time'] ?? payload['timestamp'], this.timeZone);
         if (!time) throw new CadEventError('incident:timestamp:updated needs a valid "time"');
         return { ...doc, timeline: { ...(doc['timeline'] as object | undefined), [key]: time } };
       });
       case 'assignment:received': {
         const unit = requireText(payload, 'unitId');
         await this.updateIncident(payload, (doc) => ({ ...doc, assignedUnitId: unit, status: doc['status'] === 'new' ? 'dispatched' : doc['status'] }));
-        return this.updateUnit(unit, (doc) => ({ ...doc, status: 'dispatched', statusAt: toOffsetTime(payload['at']) ?? nowOffset(), currentIncidentId: incidentIdFor(this.tenantId, requireText(payload, 'incidentNumber')) }));
+        return this.updateUnit(unit, (doc) => ({ ...doc, status: 'dispatched', statusAt: toOffsetTime(payload['at'], this.timeZone) ?? nowOffset(this.timeZone), currentIncidentId: incidentIdFor(this.tenantId, requireText(payload, 'incidentNumber')) }));
       }
       case 'transport:completed': return this.updateIncident(payload, (doc) => ({ ...doc, transportCompleted: true }));
       case 'unit:status:updated': {
@@ -55,7 +58,7 @@ export class CadInbound {
         if (!status || !(UNIT_STATUSES as readonly string[]).includes(status)) throw new CadEventError(`unit:status:updated has an unknown status "${String(payload['status'])}"`);
         const incidentNumber = typeof payload['incidentNumber'] === 'string' ? payload['incidentNumber'] : undefined;
         return this.updateUnit(requireText(payload, 'unitId'), (doc) => ({
-          ...doc, status, statusAt: toOffsetTime(payload['at']) ?? nowOffset(),
+          ...doc, status, statusAt: toOffsetTime(payload['at'], this.timeZone) ?? nowOffset(this.timeZone),
           ...(incidentNumber ? { currentIncidentId: incidentIdFor(this.tenantId, incidentNumber) } : {}),
         }));
       }
@@ -64,7 +67,7 @@ export class CadInbound {
         const lat = Number(payload['lat']);
         const lng = Number(payload['lng'] ?? payload['lon']);
         if (!Number.isFinite(lat) || !Number.isFinite(lng)) throw new CadEventError('unit:location:updated needs numeric lat and lng');
-        const recordedAt = toOffsetTime(payload['at']) ?? nowOffset();
+        const recordedAt = toOffsetTime(payload['at'], this.timeZone) ?? nowOffset(this.timeZone);
         const id = deterministicId('cad-gps', this.tenantId, unit, recordedAt, String(lat), String(lng));
         return this.write('gps_points', id, (current) => current ? undefined : {
           id, tenantId: this.tenantId, sourceType: 'unit', sourceId: unit, lat, lng, recordedAt, _deleted: false,
@@ -84,7 +87,7 @@ export class CadInbound {
       const assignedUnitId = typeof payload['assignedUnitId'] === 'string' ? payload['assignedUnitId'] : undefined;
       const timeline: Record<string, string> = {};
       for (const [key, value] of Object.entries((payload['times'] as Record<string, unknown> | undefined) ?? {})) {
-        const time = toOffsetTime(value);
+        const time = toOffsetTime(value, this.timeZone);
         if (time && TIMELINE_KEYS.has(key)) timeline[key] = time;
       }
       const next: WireDocument = {
@@ -179,6 +182,7 @@ function timelineKey(payload: Record<string, unknown>): string {
   return byStatus;
 }
 
-function nowOffset(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, '+00:00');
+/** Now, on the agency's wall clock (see toOffsetTime). */
+function nowOffset(timeZone: string | undefined): string {
+  return zonedDateTime(new Date(), timeZone);
 }

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { requireIdentity } from '../../auth/require-identity.ts';
 import type { ServerConfig } from '../../config.ts';
 import type { CadGateway } from '../types.ts';
-import { CadBridge, DisabledCadGateway } from './bridge.ts';
+import { CadBridge, CadBridges } from './bridge.ts';
 import { CadInbound } from './inbound.ts';
 import { CAD_WATCHED_COLLECTIONS, cadOutboundFor } from './outbound-mapper.ts';
 import { cadBridgeRoutes } from './routes.ts';
@@ -11,15 +11,15 @@ import { SOCKET_BRIDGE_BASE_PATH } from '../../../shared/protocol/index.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Present when CAD_BACKEND_URL is set. */
-    cadBridge: CadBridge | undefined;
+    /** The bridge of each agency that has a CAD (CAD_BACKEND_URL, CAD_BACKENDS); none when no CAD is configured. */
+    cadBridges: CadBridges;
     /** The gateway hooks use to notify CAD (the bridge, or a no-op when it is off). */
     cadGateway: CadGateway;
   }
 }
 
 export interface CadBridgePluginOptions {
-  config: Pick<ServerConfig, 'cadBackendUrl' | 'cadBackendAuthToken' | 'cadTenantId'>;
+  config: Pick<ServerConfig, 'cadBackendUrl' | 'cadBackendAuthToken' | 'cadTenantId' | 'cadTimeZone' | 'cadBackends'>;
   /** CAD bridge tuning (tests shorten the reconnection delays). */
   cadBridge?: { baseDelayMs?: number; maxDelayMs?: number; ackTimeoutMs?: number };
 }
@@ -32,31 +32,46 @@ export interface CadBridgePluginOptions {
 export const cadBridgePlugin = fp(async (app: FastifyInstance, options: CadBridgePluginOptions) => {
   const { config } = options;
   const { store, workflows, collectionRegistry: registry } = app;
-  let cadBridge: CadBridge | undefined;
-  if (config.cadBackendUrl) {
-    const cadTenant = config.cadTenantId;
-    const bridge = new CadBridge({
-      url: config.cadBackendUrl, authToken: config.cadBackendAuthToken, tenantId: cadTenant, store,
-      inbound: new CadInbound(store, cadTenant, undefined, registry), log: app.log.child({ component: 'cad-bridge' }), ...options.cadBridge,
-    });
-    // CAD speaks for one agency: only that agency's changes are sent to it.
+  const backends = [
+    ...(config.cadBackendUrl ? [{ tenantId: config.cadTenantId, url: config.cadBackendUrl, authToken: config.cadBackendAuthToken, timeZone: config.cadTimeZone }] : []),
+    ...config.cadBackends,
+  ];
+  const seen = new Set<string>();
+  for (const backend of backends) {
+    if (seen.has(backend.tenantId)) throw new Error(`agency ${backend.tenantId} has two CAD backends (CAD_BACKEND_URL with CAD_TENANT_ID, and CAD_BACKENDS); an agency has one CAD.`);
+    seen.add(backend.tenantId);
+  }
+  // One bridge per agency with a CAD: a CAD speaks for one agency and hears of that agency only
+  // (issue 17: another agency's epcr:finalized reached the demo agency's CAD).
+  const bridges = backends.map((backend) => new CadBridge({
+    url: backend.url, authToken: backend.authToken, tenantId: backend.tenantId, store,
+    inbound: new CadInbound(store, backend.tenantId, undefined, registry, backend.timeZone), log: app.log.child({ component: 'cad-bridge', tenantId: backend.tenantId }), ...options.cadBridge,
+  }));
+  for (const bridge of bridges) {
     for (const collection of CAD_WATCHED_COLLECTIONS) {
-      workflows.addMapper(collection, (change) => (change.tenantId === cadTenant ? cadOutboundFor(change) : []));
+      workflows.addMapper(collection, (change) => (change.tenantId === bridge.tenantId ? cadOutboundFor(change) : []));
     }
-    const detachCad = store.onCommit(() => bridge.kick());
-    app.addHook('onReady', async () => bridge.start());
+  }
+  if (bridges.length > 0) {
+    const detachCad = store.onCommit((event) => {
+      // A commit of one agency wakes that agency's bridge (an empty tenant: a notice outside a write).
+      for (const bridge of bridges) if (!event.tenantId || event.tenantId === bridge.tenantId) bridge.kick();
+    });
+    app.addHook('onReady', async () => { for (const bridge of bridges) bridge.start(); });
     app.addHook('onClose', async () => {
       detachCad();
-      bridge.stop();
+      for (const bridge of bridges) bridge.stop();
     });
-    cadBridge = bridge;
   }
-  app.decorate('cadBridge', cadBridge);
-  const cadGateway: CadGateway = cadBridge ?? new DisabledCadGateway();
-  app.decorate('cadGateway', cadGateway);
+  const cadBridges = new CadBridges(bridges);
+  app.decorate('cadBridges', cadBridges);
+  app.decorate('cadGateway', cadBridges as CadGateway);
   await app.register(async (scope) => {
     await scope.register(requireIdentity, { auth: app.authenticator });
-    await scope.register(cadBridgeRoutes, { bridge: cadBridge, store });
+    // CAD times a dispatcher sends are read in the agency's zone, as its CAD's are.
+    const timeZones = new Map(backends.map((backend) => [backend.tenantId, backend.timeZone]));
+    const timeZoneOf = (tenantId: string) => timeZones.get(tenantId) ?? (tenantId === config.cadTenantId ? config.cadTimeZone : undefined);
+    await scope.register(cadBridgeRoutes, { bridges: cadBridges, store, timeZoneOf });
   }, { prefix: SOCKET_BRIDGE_BASE_PATH });
 }, {
   name: 'fieldsync-cad-bridge', fastify: '5.x',

@@ -3,7 +3,7 @@ import { ErrorCode, patternOf, SOCKET_BRIDGE, type SocketBridgeSend, type Role }
 import { HttpError } from '../../http/errors.ts';
 import { actorOf } from '../../auth/actor.ts';
 import type { Store } from '../../store/types.ts';
-import type { CadBridge } from './bridge.ts';
+import type { CadBridges } from './bridge.ts';
 import type { CadInboundEvent } from './events.ts';
 import { CadEventError, CadInbound } from './inbound.ts';
 import { CHECKED_BY_HANDLER } from '../../http/route-schema.ts';
@@ -24,19 +24,22 @@ function requireRole(role: Role, allowed: Role[]): void {
 }
 
 /** `SOCKET_BRIDGE` (docs/protocol.md §18): health, reconnect, and the dispatcher's REST to send data CAD must hear of. */
-export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: CadBridge | undefined; store: Store }): Promise<void> {
+export async function cadBridgeRoutes(app: FastifyInstance, options: { bridges: CadBridges; store: Store; timeZoneOf: (tenantId: string) => string | undefined }): Promise<void> {
   app.get(SOCKET_BRIDGE.health.route, { schema: bridgeHealthSchema }, async (request) => {
     requireRole(request.identity.role, ['dispatcher', 'admin']);
-    if (!options.bridge) {
-      return { connected: false, state: 'off', cad_url: null, connection_attempts: 0, event_handlers_registered: 0, last_event_at: null, queued_outbound: 0, last_error: 'CAD_BACKEND_URL is not set; the bridge is off' };
+    // The caller's agency's CAD only: another agency's CAD (its address, its errors) is none of its business.
+    const bridge = options.bridges.of(request.identity.tenantId);
+    if (!bridge) {
+      return { connected: false, state: 'off', cad_url: null, connection_attempts: 0, event_handlers_registered: 0, last_event_at: null, queued_outbound: 0, last_error: 'No CAD is configured for your agency (CAD_BACKEND_URL with CAD_TENANT_ID, or CAD_BACKENDS); the bridge is off' };
     }
-    return options.bridge.health();
+    return bridge.health();
   });
 
   app.post(SOCKET_BRIDGE.reconnect.route, { schema: bridgeReconnectSchema }, async (request, reply) => {
     requireRole(request.identity.role, ['admin']);
-    if (!options.bridge) throw new HttpError(409, ErrorCode.BRIDGE_OFF, 'The CAD bridge is off (CAD_BACKEND_URL is not set); there is nothing to reconnect.');
-    options.bridge.reconnect();
+    const bridge = options.bridges.of(request.identity.tenantId);
+    if (!bridge) throw new HttpError(409, ErrorCode.BRIDGE_OFF, 'Your agency has no CAD bridge (CAD_BACKEND_URL or CAD_BACKENDS names none for it); there is nothing to reconnect.');
+    bridge.reconnect();
     return reply.status(202).send({ reconnecting: true });
   });
 
@@ -50,14 +53,14 @@ export async function cadBridgeRoutes(app: FastifyInstance, options: { bridge: C
       const identity = request.identity;
       const writer = new CadInbound(options.store, identity.tenantId, {
         kind: 'device', tenantId: identity.tenantId, userId: identity.userId, deviceId: identity.deviceId, role: identity.role,
-      }, app.collectionRegistry);
+      }, app.collectionRegistry, options.timeZoneOf(identity.tenantId));
       try {
         await writer.apply(event, request.body);
       } catch (error) {
         if (error instanceof CadEventError) throw new HttpError(400, ErrorCode.BAD_CAD_EVENT, error.message);
         throw error;
       }
-      options.bridge?.kick();
+      options.bridges.of(identity.tenantId)?.kick();
       return reply.status(202).send({ accepted: true });
     });
   }

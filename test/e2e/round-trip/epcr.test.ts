@@ -8,9 +8,9 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dateTime, decimal, integer, phoneNumber, text } from '../../../server/nemsis/values.ts';
-import { CODED_FIELDS, generalPath } from '../../../shared/epcr/coded-fields.ts';
-import { codeLabel } from '../../../shared/nemsis/codes.ts';
+import { dateTime, decimal, integer, patientsAtSceneCode, phoneNumber, stateCode, text } from '../../../server/nemsis/values.ts';
+import { CODED_FIELDS, generalPath, PERTINENT_NEGATIVE_FIELDS } from '../../../shared/epcr/coded-fields.ts';
+import { codeLabel, pertinentNegativesOf } from '../../../shared/nemsis/codes.ts';
 import { closeDevice, launchBrowser, signInWithToken, watchConsole } from '../support/browser.ts';
 import { e2ePort, ensureApps, TENANT } from '../support/server.ts';
 import {
@@ -24,6 +24,7 @@ type Convert = (value: unknown) => string | undefined;
 const asText: Convert = (v) => text(v as string);
 const asTime: Convert = (v) => dateTime(v as string);
 const asInteger: Convert = (v) => integer(v as number);
+const asState: Convert = (v) => stateCode(v as string);
 const asDecimal = (digits: number): Convert => (v) => decimal(v as number, digits);
 
 /** Where each ePCR field goes in the NEMSIS 3.5.1 export (server/nemsis/emsdataset.ts), by path (items: any id). */
@@ -101,6 +102,88 @@ const NEMSIS_ELEMENTS: readonly (readonly [RegExp, readonly string[], Convert])[
   [/^times\.transferOfCare$/, ['eTimes.12'], asTime],
   [/^times\.backInService$/, ['eTimes.13'], asTime],
   [/^times\.unitCanceled$/, ['eTimes.14'], asTime],
+  // Issue 16, coverage (schema version 4).
+  [/^times\.unitBackAtHome$/, ['eTimes.15'], asTime],
+  [/^times\.unitArrivedStaging$/, ['eTimes.17'], asTime],
+  [/^record\.pcrNumber$/, ['eRecord.01'], asText],
+  [/^response\.agencyNumber$/, ['eResponse.01'], asText],
+  [/^response\.responseNumber$/, ['eResponse.04'], asText],
+  [/^response\.dispatchDelays$/, ['eResponse.08'], asText],
+  [/^response\.responseDelays$/, ['eResponse.09'], asText],
+  [/^response\.sceneDelays$/, ['eResponse.10'], asText],
+  [/^response\.transportDelays$/, ['eResponse.11'], asText],
+  [/^response\.turnAroundDelays$/, ['eResponse.12'], asText],
+  [/^response\.responseModeDescriptors$/, ['eResponse.24'], asText],
+  [/^dispatch\.emdPerformed$/, ['eDispatch.02'], asText],
+  [/^crew\[.+\]\.memberId$/, ['eCrew.01'], asText],
+  [/^crew\[.+\]\.level$/, ['eCrew.02'], asText],
+  [/^crew\[.+\]\.roles$/, ['eCrew.03'], asText],
+  [/^patient\.address\.state$/, ['ePatient.08'], asState],
+  [/^patient\.address\.county$/, ['ePatient.07'], asText],
+  [/^patient\.race$/, ['ePatient.14'], asText],
+  [/^situation\.primarySymptom$/, ['eSituation.09'], asText],
+  [/^situation\.secondaryImpressions$/, ['eSituation.12'], asText],
+  [/^situation\.otherSymptoms$/, ['eSituation.10'], asText],
+  [/^situation\.complaintLocation$/, ['eSituation.07'], asText],
+  [/^situation\.complaintOrganSystem$/, ['eSituation.08'], asText],
+  [/^situation\.transferReason$/, ['eSituation.20'], asText],
+  [/^injury\.causes$/, ['eInjury.01'], asText],
+  [/^injury\.highRiskCriteria$/, ['eInjury.03'], asText],
+  [/^injury\.moderateRiskCriteria$/, ['eInjury.04'], asText],
+  [/^arrest\.cardiacArrest$/, ['eArrest.01'], asText],
+  [/^arrest\.etiology$/, ['eArrest.02'], asText],
+  [/^arrest\.resuscitationAttempted$/, ['eArrest.03'], asText],
+  [/^arrest\.witnessedBy$/, ['eArrest.04'], asText],
+  [/^arrest\.aedPriorToEms$/, ['eArrest.07'], asText],
+  [/^arrest\.cprTypes$/, ['eArrest.09'], asText],
+  [/^arrest\.firstRhythm$/, ['eArrest.11'], asText],
+  [/^arrest\.rosc$/, ['eArrest.12'], asText],
+  [/^arrest\.arrestAt$/, ['eArrest.14'], asTime],
+  [/^arrest\.discontinuedReason$/, ['eArrest.16'], asText],
+  [/^arrest\.rhythmAtDestination$/, ['eArrest.17'], asText],
+  [/^arrest\.endOfEvent$/, ['eArrest.18'], asText],
+  [/^arrest\.cprFirstBy$/, ['eArrest.20'], asText],
+  [/^arrest\.aedFirstBy$/, ['eArrest.21'], asText],
+  [/^arrest\.defibrillatedFirstBy$/, ['eArrest.22'], asText],
+  [/^history\.barriersToCare$/, ['eHistory.01'], asText],
+  [/^history\.alcoholDrugUse$/, ['eHistory.17'], asText],
+  [/^vitals\[.+\]\.priorToUnit$/, ['eVitals.02'], asText],
+  [/^vitals\[.+\]\.cardiacRhythm$/, ['eVitals.03'], asText],
+  [/^vitals\[.+\]\.ecgType$/, ['eVitals.04'], asText],
+  [/^vitals\[.+\]\.ecgInterpretation$/, ['eVitals.05'], asText],
+  [/^vitals\[.+\]\.gcsQualifiers$/, ['eVitals.22'], asText],
+  [/^vitals\[.+\]\.strokeScaleResult$/, ['eVitals.29'], asText],
+  [/^vitals\[.+\]\.strokeScaleType$/, ['eVitals.30'], asText],
+  [/^vitals\[.+\]\.reperfusionChecklist$/, ['eVitals.31'], asText],
+  [/^protocols\.used$/, ['eProtocols.01'], asText],
+  [/^medications\[.+\]\.complication$/, ['eMedications.08'], asText],
+  [/^medications\[.+\]\.priorToUnit$/, ['eMedications.02'], asText],
+  [/^medications\[.+\]\.performerRole$/, ['eMedications.10'], asText],
+  [/^procedures\[.+\]\.priorToUnit$/, ['eProcedures.02'], asText],
+  [/^procedures\[.+\]\.complications$/, ['eProcedures.07'], asText],
+  [/^procedures\[.+\]\.performerRole$/, ['eProcedures.10'], asText],
+  [/^disposition\.preArrivalAlertAt$/, ['eDisposition.25'], asTime],
+  [/^disposition\.patientEvaluationCare$/, ['eDisposition.28'], asText],
+  [/^disposition\.crewDisposition$/, ['eDisposition.29'], asText],
+  [/^disposition\.levelOfCare$/, ['eDisposition.32'], asText],
+  [/^disposition\.releaseAcuity$/, ['eDisposition.19'], asText],
+  [/^disposition\.transportMethod$/, ['eDisposition.16'], asText],
+  [/^disposition\.transportMode$/, ['eDisposition.17'], asText],
+  [/^disposition\.transportModeDescriptors$/, ['eDisposition.18'], asText],
+  [/^disposition\.destinationReasons$/, ['eDisposition.20'], asText],
+  [/^disposition\.inpatientDestination$/, ['eDisposition.22'], asText],
+  [/^disposition\.hospitalCapabilities$/, ['eDisposition.23'], asText],
+  [/^disposition\.destinationAddress\.state$/, ['eDisposition.05'], asState],
+  [/^disposition\.destinationAddress\.county$/, ['eDisposition.06'], asText],
+  [/^disposition\.destinationAddress\.zip$/, ['eDisposition.07'], asText],
+  [/^payment\.primaryMethod$/, ['ePayment.01'], asText],
+  [/^scene\.address\.state$/, ['eScene.18'], asState],
+  [/^scene\.address\.county$/, ['eScene.21'], asText],
+  [/^scene\.locationType$/, ['eScene.09'], asText],
+  [/^scene\.numberOfPatients$/, ['eScene.06'], (v) => patientsAtSceneCode(v as number)],
+  [/^scene\.firstOnScene$/, ['eScene.01'], asText],
+  [/^scene\.massCasualty$/, ['eScene.07'], asText],
+  [/^scene\.mciTriage$/, ['eScene.08'], asText],
 ];
 
 /** Fields with no NEMSIS element of their own, and why. */
@@ -201,7 +284,15 @@ describe('round trip: crew ePCR (browser)', () => {
     })));
     const wrongOptions: string[] = [];
     for (const { path, options } of shownOptions) {
-      const element = (CODED_FIELDS as Record<string, string>)[generalPath(path)];
+      // A pertinent negative offers its element's PN codes with their XSD labels.
+      const pnElement = (PERTINENT_NEGATIVE_FIELDS as Record<string, string>)[generalPath(path)];
+      if (pnElement) {
+        const labels = new Map(pertinentNegativesOf(pnElement));
+        for (const [code, text] of options) if (labels.get(code) !== text) wrongOptions.push(`${path}: option ${code} "${text}" is not the PN "${labels.get(code)}" of ${pnElement}`);
+        continue;
+      }
+      // A select of several codes declares its field with `[]` (a list of codes).
+      const element = (CODED_FIELDS as Record<string, string>)[generalPath(path)] ?? (CODED_FIELDS as Record<string, string>)[`${generalPath(path)}[]`];
       if (!element) { wrongOptions.push(`${path}: a select whose field declares no NEMSIS element (shared/epcr/coded-fields.ts)`); continue; }
       for (const [code, text] of options) if (codeLabel(element, code) !== text) wrongOptions.push(`${path}: option ${code} "${text}" is ${codeLabel(element, code) === undefined ? `not a code of ${element}` : `"${codeLabel(element, code)}" in the XSD`}`);
     }
@@ -379,6 +470,16 @@ describe('round trip: crew ePCR (browser)', () => {
     const noElement: string[] = [];
     for (const plan of plans) {
       const pathName = plan.input.path!;
+      // A pertinent negative is its element's PN attribute: on the medication or procedure given; a "none" reason
+      // only where its list is empty (the walk fills the list too, and then the list is what is sent).
+      const pnElement = (PERTINENT_NEGATIVE_FIELDS as Record<string, string>)[generalPath(pathName)];
+      if (pnElement) {
+        const onItem = /\[.+\]/.test(pathName);
+        const carried = new RegExp(`<${pnElement.replace('.', '\\.')} [^>]*PN="${String(plan.expected)}"`).test(xml);
+        if (onItem && !carried) exportProblems.push(`${pathName} -> ${pnElement} PN: expected PN="${String(plan.expected)}", the export has none`);
+        if (!onItem) noElement.push(`${pathName}: ${pnElement}'s PN, sent only while its list is empty (${carried ? 'sent' : 'the walk filled the list'})`);
+        continue;
+      }
       const skip = NO_NEMSIS_ELEMENT.find(([re]) => re.test(pathName));
       if (skip) {
         noElement.push(`${pathName}: ${skip[1]}`);

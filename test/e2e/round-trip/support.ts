@@ -162,6 +162,8 @@ export interface FoundInput {
   /** For an action: the value it writes. */
   value?: string;
   options: string[];
+  /** A select that takes several options (a list of codes): the document holds the list. */
+  multiple?: boolean;
   current: string;
   disabled: boolean;
   multiline: boolean;
@@ -201,6 +203,7 @@ export async function findInputs(scope: Locator): Promise<FoundInput[]> {
         nativeMaxLength: typeof maxLengthAttr === 'number' && maxLengthAttr >= 0 ? maxLengthAttr : undefined,
         pattern: d['pattern'], required: d['required'] === 'true' || (el as HTMLInputElement).required === true, value: d['value'],
         options: el instanceof HTMLSelectElement ? [...el.options].map((o) => o.value) : [],
+        multiple: el instanceof HTMLSelectElement && el.multiple,
         current: (el as HTMLInputElement).value ?? '', disabled: (el as HTMLInputElement).disabled === true,
         multiline: el instanceof HTMLTextAreaElement, inputMode: el.getAttribute('inputmode') ?? '', selector, excluded: d['notARecordField'],
         visible: typeof el.checkVisibility === 'function' ? el.checkVisibility() : el.getClientRects().length > 0,
@@ -255,6 +258,11 @@ export const UNDECLARED_FORMATS: readonly (readonly [RegExp, string | string[], 
   [/^history\.currentMedications$/, ['197361', '311989'], 'eHistory.12 is an RxNorm code; the field takes any text'],
   [/^medications\[[^\]]+\]\.medication$/, '1191', 'eMedications.03 is an RxNorm code; the field takes any text'],
   [/^procedures\[[^\]]+\]\.procedure$/, '268400002', 'eProcedures.03 is a SNOMED CT code; the field takes any text'],
+  [/^situation\.primarySymptom$/, 'R07.9', 'eSituation.09 is an ICD-10-CM code'],
+  [/^situation\.secondaryImpressions$/, ['I10', 'R07.9'], 'eSituation.12 is an ICD-10-CM code list'],
+  [/^situation\.otherSymptoms$/, ['R51.9', 'R11.0'], 'eSituation.10 is an ICD-10-CM code list'],
+  [/^injury\.causes$/, ['V43.52XA', 'W19.XXXA'], 'eInjury.01 is an ICD-10-CM external cause code list'],
+  [/^scene\.locationType$/, 'Y92.009', 'eScene.09 is an ICD-10-CM Y92 place code'],
 ];
 
 export interface Planned {
@@ -299,7 +307,7 @@ export function validValue(input: FoundInput, n: number, timeBase: Date): Planne
     case 'select': {
       const choices = input.options.filter((o) => o !== '');
       const pick = choices.find((o) => o !== input.current) ?? choices[0] ?? '';
-      return { input, kind, typed: pick, expected: pick };
+      return { input, kind, typed: pick, expected: input.multiple ? [pick] : pick };
     }
     case 'number': {
       const min = input.min ?? schema?.minimum ?? 0;
@@ -344,7 +352,7 @@ function minDefined(...values: (number | undefined)[]): number | undefined {
 /** A value for the patterns the forms use (a ZIP, a date); a new pattern fails loudly here. */
 function patterned(pattern: string, maxLength: number | undefined): string {
   const re = new RegExp(pattern);
-  const candidates = ['19104', '1958-03-14', '19104-1234', '215-555-0142', 'RT-1'];
+  const candidates = ['19104', '1958-03-14', '19104-1234', '215-555-0142', 'RT-1', 'PA'];
   const hit = candidates.find((c) => re.test(c) && (maxLength === undefined || c.length <= maxLength));
   if (!hit) throw new Error(`no sample value matches the declared pattern /${pattern}/: add one to patterned() in test/e2e/round-trip/support.ts`);
   return hit;

@@ -33,12 +33,16 @@ describe('the NEMSIS export check at finalize', () => {
     expect(check.errors[1]!.message).toMatch(/^Patient ZIP code: "1234" is not in the form NEMSIS accepts for this field .*\(ePatient\.09\)$/);
   }, 60_000);
 
-  it('a complete report passes with national warnings only, each with its rule; an element with no field says so', async () => {
+  it('a complete report passes with national warnings only, each with its rule and at the crew\'s field', async () => {
     const check = await checkEpcrExport(overdoseEpcr(), { agency, nemsisDir: xsdDir });
     expect(check.errors).toEqual([]);
     expect(check.xml).toContain('<EMSDataSet');
+    // Who gave a medication (eMedications.10) had no field before issue 16's coverage work ("tell your
+    // administrator"); now the warning is at the medication's "Given by". (An element with no field:
+    // test/server/agencies/agency-settings.test.ts, dAgency.02.)
     const e150 = check.warnings.find((w) => w.rule === 'nemSch_e150');
-    expect(e150?.path).toBe('nemsis.eMedications.10');
-    expect(e150?.message).toMatch(/Role\/Type of Person Administering Medication .*tell your administrator \(eMedications\.10\)$/);
+    expect(e150?.path).toBe('medications[m1].performerRole');
+    expect(e150?.message).toMatch(/^Given by \(medication 1\): Role\/Type of Person Administering Medication should be recorded/);
+    expect(check.warnings.every((w) => !w.path.startsWith('nemsis.')), 'every national warning of this report is at a field of the form').toBe(true);
   }, 60_000);
 });

@@ -69,6 +69,38 @@ describe('unit status events', () => {
     expect(unit.currentIncidentId).toBeUndefined();
   });
 
+  it('staged and at home (issue 16: every CAD status mapped) stamp eTimes.17 and eTimes.15 on the call and the report', async () => {
+    const { incidentId, unitId, epcrId } = await world();
+    const presses = [
+      event('M1', 'en_route', '2026-11-22T14:02:05-05:00', incidentId),
+      event('M1', 'staged', '2026-11-22T14:06:40-05:00', incidentId),
+      event('M1', 'on_scene', '2026-11-22T14:12:10-05:00', incidentId),
+      event('M1', 'at_home', '2026-11-22T15:40:00-05:00', incidentId),
+    ];
+    await rawPush(server!, crewM1, 'unit_status_events', JSON.stringify(presses.map((doc) => ({ newDocumentState: { ...doc, rev: `1-mdt.${doc.id.slice(0, 6)}` } }))));
+    await settled(server!);
+    const incident = (await stored(server!, 'incidents', TENANT, incidentId))!;
+    expect(incident.timeline).toMatchObject({ unitArrivedStaging: '2026-11-22T14:06:40-05:00', unitBackAtHome: '2026-11-22T15:40:00-05:00' });
+    const epcr = (await stored(server!, 'epcrs', TENANT, epcrId))!;
+    expect(epcr.times).toMatchObject({ unitArrivedStaging: '2026-11-22T14:06:40-05:00', unitOnScene: '2026-11-22T14:12:10-05:00', unitBackAtHome: '2026-11-22T15:40:00-05:00' });
+    // At home, the unit works no call any more.
+    expect((await stored(server!, 'units', TENANT, unitId))!.currentIncidentId).toBeUndefined();
+  });
+
+  it('a call without transport gets a left-scene time (eTimes.09) when the unit goes available from the scene', async () => {
+    const { incidentId, epcrId } = await world();
+    const presses = [
+      event('M1', 'en_route', '2026-11-22T14:02:05-05:00', incidentId),
+      event('M1', 'on_scene', '2026-11-22T14:09:41-05:00', incidentId),
+      event('M1', 'available', '2026-11-22T14:52:30-05:00', incidentId),
+    ];
+    await rawPush(server!, crewM1, 'unit_status_events', JSON.stringify(presses.map((doc) => ({ newDocumentState: { ...doc, rev: `1-mdt.${doc.id.slice(0, 6)}` } }))));
+    await settled(server!);
+    const incident = (await stored(server!, 'incidents', TENANT, incidentId))!;
+    expect(incident.timeline).toMatchObject({ unitLeftScene: '2026-11-22T14:52:30-05:00', backInService: '2026-11-22T14:52:30-05:00' });
+    expect((await stored(server!, 'epcrs', TENANT, epcrId))!.times).toMatchObject({ unitLeftScene: '2026-11-22T14:52:30-05:00' });
+  });
+
   it('another unit\'s event stamps nothing; a late event never moves a call back or out of closed', async () => {
     const { incidentId } = await world();
     await rawPush(server!, crewM2, 'unit_status_events', pushBody(event('M2', 'on_scene', '2026-11-22T14:05:00-05:00', incidentId)));

@@ -4,6 +4,7 @@
  * RxNorm, SNOMED) are taken from the samples where they have one.
  */
 import type { NemsisAgency } from '../../../server/nemsis/emsdataset.ts';
+import { codeOf } from '../../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 
 export const agency: NemsisAgency = { stateId: 'C034', agencyNumber: '351-C034P2', stateCode: '09' };
@@ -271,7 +272,7 @@ export function manyVitalsEpcr(vitalCount: number): Epcr {
     },
     scene: { address: { street: '1200 N Elm St', state: 'AZ', zip: '85004' }, numberOfPatients: 1, locationType: 'Y92.239' },
     patient: { age: 3, ageUnits: '2516007', sex: '9919001', race: ['2514003'] },
-    situation: { primaryImpression: 'J96.00', acuity: '2813003' },
+    situation: { primaryImpression: 'J96.00', acuity: '2813003', transferReason: codeOf('eSituation.20', 'Pediatric Specialty Care') },
     vitals: Array.from({ length: vitalCount }, (_, i) => ({
       id: `v${i + 1}`,
       takenAt: mountainTime(i * 2),
@@ -294,5 +295,132 @@ export function manyVitalsEpcr(vitalCount: number): Epcr {
       transportDisposition: '4230001',
     },
     payment: { primaryMethod: '2601003', serviceLevel: '2650015' },
+  };
+}
+
+/**
+ * A witnessed cardiac arrest with ROSC in the field (issue 16's "cardiac arrest with ROSC"): the
+ * arrest group, ECG, protocols, the crew and who gave each medication and did each procedure,
+ * transport mode and destination reason. Codes by their XSD labels (codeOf).
+ */
+export function cardiacArrestEpcr(): Epcr {
+  const c = codeOf;
+  return {
+    ...base,
+    id: '3c1f6a2e-7d4b-4e8a-9b1c-2a5d8e7f6c41',
+    record: { pcrNumber: '2024-10-14-0311' },
+    response: {
+      incidentNumber: '351-24.46690', responseNumber: '351-24.46690.1', serviceType: c('eResponse.05', 'Emergency Response (Primary Response Area)'),
+      unitCapability: c('eResponse.07', 'Ground Transport (ALS Equipped)'), vehicleNumber: '84DR8411', callSign: 'DF A1',
+      responseMode: c('eResponse.23', 'Emergent (Immediate Response)'), responseModeDescriptors: [c('eResponse.24', 'Lights and Sirens')],
+      dispatchDelays: [c('eResponse.08', 'None/No Delay')], responseDelays: [c('eResponse.09', 'None/No Delay')], sceneDelays: [c('eResponse.10', 'None/No Delay')],
+      transportDelays: [c('eResponse.11', 'None/No Delay')], turnAroundDelays: [c('eResponse.12', 'None/No Delay')],
+    },
+    dispatch: { reason: c('eDispatch.01', 'Cardiac Arrest/Death'), emdPerformed: c('eDispatch.02', 'Yes, With Pre-Arrival Instructions'), priority: c('eDispatch.05', 'Critical') },
+    crew: [
+      { id: 'c1', memberId: 'P-40211', level: c('eCrew.02', 'Paramedic'), roles: [c('eCrew.03', 'Primary Patient Caregiver-At Scene'), c('eCrew.03', 'Primary Patient Caregiver-Transport')] },
+      { id: 'c2', memberId: 'E-51873', level: c('eCrew.02', 'Emergency Medical Technician (EMT)'), roles: [c('eCrew.03', 'Driver/Pilot-Response'), c('eCrew.03', 'Driver/Pilot-Transport')] },
+    ],
+    times: {
+      psapCall: '2024-10-14T07:12:05-04:00', unitNotified: '2024-10-14T07:12:40-04:00', unitEnRoute: '2024-10-14T07:13:30-04:00',
+      unitOnScene: '2024-10-14T07:19:10-04:00', atPatient: '2024-10-14T07:20:00-04:00', unitLeftScene: '2024-10-14T07:48:00-04:00',
+      atDestination: '2024-10-14T07:58:30-04:00', transferOfCare: '2024-10-14T08:05:00-04:00', backInService: '2024-10-14T08:40:00-04:00',
+    },
+    scene: {
+      address: { street: '18 Oak Street', state: 'CT', zip: '06810', county: '09001' }, numberOfPatients: 1, locationType: 'Y92.009',
+      firstOnScene: c('eScene.01', 'Yes'), massCasualty: c('eScene.07', 'No'),
+    },
+    patient: { firstName: 'Walter', lastName: 'Brandt', dateOfBirth: '1953-06-21', sex: c('ePatient.25', 'Male'), race: [c('ePatient.14', 'White')], address: { state: 'CT', zip: '06810', county: '09001' } },
+    situation: {
+      onset: '2024-10-14T07:10:00-04:00', possibleInjury: c('eSituation.02', 'No'), chiefComplaint: 'Collapsed at breakfast, not breathing',
+      complaintLocation: c('eSituation.07', 'Chest'), complaintOrganSystem: c('eSituation.08', 'Cardiovascular'),
+      primarySymptom: 'R09.2', primaryImpression: 'I46.9', acuity: c('eSituation.13', 'Critical (Red)'),
+    },
+    arrest: {
+      cardiacArrest: c('eArrest.01', 'Yes, Prior to Any EMS Arrival (includes Transport EMS & Medical First Responders)'),
+      etiology: c('eArrest.02', 'Cardiac (Presumed)'),
+      resuscitationAttempted: [c('eArrest.03', 'Attempted Defibrillation'), c('eArrest.03', 'Attempted Ventilation'), c('eArrest.03', 'Initiated Chest Compressions')],
+      witnessedBy: [c('eArrest.04', 'Witnessed by Family Member')],
+      aedPriorToEms: c('eArrest.07', 'No'),
+      cprTypes: [c('eArrest.09', 'Compressions-Manual'), c('eArrest.09', 'Ventilation-Bag Valve Mask')],
+      firstRhythm: c('eArrest.11', 'Ventricular Fibrillation'),
+      rosc: [c('eArrest.12', 'Yes, Prior to Arrival at the ED')],
+      arrestAt: '2024-10-14T07:11:00-04:00',
+      discontinuedReason: c('eArrest.16', 'Return of Spontaneous Circulation (pulse or BP noted)'),
+      rhythmAtDestination: [c('eArrest.17', 'Sinus Tachycardia')],
+      endOfEvent: c('eArrest.18', 'ROSC in the Field'),
+      cprFirstBy: c('eArrest.20', 'Family Member'),
+      aedFirstBy: c('eArrest.21', 'EMS Responder (transport EMS)'),
+      defibrillatedFirstBy: c('eArrest.22', 'EMS Responder (transport EMS)'),
+    },
+    history: { barriersToCare: [c('eHistory.01', 'Unconscious')], medicalHistory: ['I25.10'] },
+    vitals: [
+      {
+        id: 'v1', takenAt: '2024-10-14T07:21:00-04:00', priorToUnit: c('eVitals.02', 'No'), heartRate: 0, respiratoryRate: 0,
+        cardiacRhythm: [c('eVitals.03', 'Ventricular Fibrillation')], ecgType: c('eVitals.04', '2 Lead ECG (pads or paddles)'), ecgInterpretation: [c('eVitals.05', 'Manual Interpretation')],
+        gcsEye: 1, gcsVerbal: 1, gcsMotor: 1, avpu: c('eVitals.26', 'Unresponsive'),
+      },
+      {
+        id: 'v2', takenAt: '2024-10-14T07:40:00-04:00', priorToUnit: c('eVitals.02', 'No'), systolic: 96, diastolic: 58, heartRate: 118, respiratoryRate: 12, spo2: 94, etco2: 34,
+        cardiacRhythm: [c('eVitals.03', 'Sinus Tachycardia')], ecgType: c('eVitals.04', '12 Lead-Left Sided (Normal)'), ecgInterpretation: [c('eVitals.05', 'Computer Interpretation')],
+        gcsEye: 1, gcsVerbal: 1, gcsMotor: 2, avpu: c('eVitals.26', 'Painful'),
+        strokeScaleType: c('eVitals.30', 'Cincinnati Prehospital Stroke Scale (CPSS)'), strokeScaleResult: c('eVitals.29', 'Non-Conclusive'),
+        reperfusionChecklist: c('eVitals.31', 'Definite Contraindications to Thrombolytic Use'),
+      },
+    ],
+    protocols: { used: [c('eProtocols.01', 'Cardiac Arrest-Ventricular Fibrillation/ Pulseless Ventricular Tachycardia'), c('eProtocols.01', 'Cardiac Arrest-Post Resuscitation Care')] },
+    medications: [
+      {
+        id: 'm1', givenAt: '2024-10-14T07:26:00-04:00', priorToUnit: c('eMedications.02', 'No'), medication: '3992', route: c('eMedications.04', 'Intraosseous (IO)'),
+        dose: 1, doseUnit: c('eMedications.06', 'Milligrams (mg)'), response: c('eMedications.07', 'Unchanged'), complication: c('eMedications.08', 'None'),
+        performerRole: c('eMedications.10', 'Paramedic'),
+      },
+    ],
+    procedures: [
+      {
+        id: 'p1', performedAt: '2024-10-14T07:21:30-04:00', priorToUnit: c('eProcedures.02', 'No'), procedure: '426220008', attempts: 2, successful: c('eProcedures.06', 'Yes'),
+        complications: [c('eProcedures.07', 'None')], response: c('eProcedures.08', 'Improved'), performerRole: c('eProcedures.10', 'Paramedic'),
+      },
+    ],
+    narrative: { text: 'Witnessed collapse, family CPR. VF on arrival; 2 shocks, epinephrine 1 mg IO; ROSC at 07:38. Transported with 12-lead.' },
+    disposition: {
+      destinationName: 'Danbury Hospital', destinationCode: '070033',
+      destinationAddress: { street: '24 Hospital Avenue', city: '213415', state: 'CT', zip: '06810', county: '09001' },
+      destinationType: c('eDisposition.21', 'Hospital-Emergency Department'), unitDisposition: c('eDisposition.27', 'Patient Contact Made'),
+      patientEvaluationCare: c('eDisposition.28', 'Patient Evaluated and Care Provided'), crewDisposition: c('eDisposition.29', 'Initiated and Continued Primary Care'),
+      transportDisposition: c('eDisposition.30', 'Transport by This EMS Unit (This Crew Only)'),
+      transportMethod: c('eDisposition.16', 'Ground-Ambulance'), transportMode: c('eDisposition.17', 'Emergent (Immediate Response)'),
+      transportModeDescriptors: [c('eDisposition.18', 'Lights and Sirens')], releaseAcuity: c('eDisposition.19', 'Critical (Red)'),
+      destinationReasons: [c('eDisposition.20', 'Protocol'), c('eDisposition.20', 'Regional Specialty Center')], inpatientDestination: c('eDisposition.22', 'Hospital-Cath Lab'),
+      hospitalCapabilities: [c('eDisposition.23', 'Cardiac-STEMI/PCI Capable (24/7)')], levelOfCare: c('eDisposition.32', 'ALS - Paramedic'),
+      preArrivalAlert: c('eDisposition.24', 'Yes-Cardiac Arrest'), preArrivalAlertAt: '2024-10-14T07:46:00-04:00', loadedMiles: 4.1,
+    },
+    payment: { primaryMethod: c('ePayment.01', 'Medicare'), serviceLevel: c('ePayment.50', 'ALS, Level 2') },
+  };
+}
+
+/**
+ * The highway crash (motorVehicleCollisionEpcr) as the crew documents injuries since issue 16:
+ * cause of injury, trauma triage criteria, MCI triage, GCS qualifier, other symptoms and the
+ * signs of alcohol or drug use.
+ */
+export function collisionWithInjuriesEpcr(): Epcr {
+  const c = codeOf;
+  const crash = motorVehicleCollisionEpcr();
+  return {
+    ...crash,
+    id: '7e2b9c14-58d3-4a6f-b0e1-93c4d2a7f815',
+    record: { pcrNumber: '2024-10-11-0108' },
+    scene: { ...crash.scene, massCasualty: c('eScene.07', 'Yes'), mciTriage: c('eScene.08', 'Yellow - Delayed'), firstOnScene: c('eScene.01', 'Yes') },
+    situation: { ...crash.situation, otherSymptoms: ['R51.9', 'M54.2'], complaintLocation: c('eSituation.07', 'Head'), complaintOrganSystem: c('eSituation.08', 'Musculoskeletal/Skin') },
+    injury: {
+      causes: ['V43.52XA', 'Y28.9'],
+      highRiskCriteria: [c('eInjury.03', 'Skull deformity, suspected skull fracture')],
+      moderateRiskCriteria: [c('eInjury.04', 'Anticoagulant use'), c('eInjury.04', 'Auto Crash: Significant intrusion (including roof): >12 inches occupant site; >18 inches any site; need for extrication')],
+    },
+    arrest: { cardiacArrest: c('eArrest.01', 'No') },
+    history: { ...crash.history, alcoholDrugUse: [c('eHistory.17', 'Alcohol Containers/Paraphernalia at Scene')] },
+    disposition: { ...crash.disposition, loadedMiles: 6.8 },
+    vitals: crash.vitals!.map((vital) => ({ ...vital, gcsQualifiers: [c('eVitals.22', 'Initial GCS has legitimate values without interventions such as intubation and sedation')] })),
   };
 }

@@ -4,6 +4,7 @@
  * so a refused finalize always points at something the crew can open.
  */
 import { describe, expect, it } from 'vitest';
+import { valuedElements } from '../../../server/nemsis/coverage.ts';
 import { buildEmsDataSetXml } from '../../../server/nemsis/emsdataset.ts';
 import { formFieldOf, mappedElements } from '../../../shared/nemsis/form-fields.ts';
 import { epcrSchema } from '../../../shared/schemas/epcrs.ts';
@@ -13,9 +14,6 @@ import { agency, motorVehicleCollisionEpcr, overdoseEpcr } from './fixtures.ts';
 /** Written by the server, not typed by the crew: the software's identity, the complaint's type, the GCS total. */
 const NOT_FROM_THE_FORM = new Set(['eRecord.02', 'eRecord.03', 'eRecord.04']);
 
-function valuedElements(xml: string): Set<string> {
-  return new Set([...xml.matchAll(/<(e[A-Z][A-Za-z]+\.\d{2})(?: [^>]*[^/])?>[^<]*\S[^<]*</g)].map((m) => m[1]!));
-}
 
 type SchemaNode = { properties?: Record<string, SchemaNode>; items?: SchemaNode };
 

@@ -10,7 +10,7 @@ import { mergedRevision } from '../../../shared/revision.ts';
 import { createDevice, eventually, type TestDevice } from '../../helpers/device.ts';
 import { newEpcr } from '../../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { LOCKED_AT, make, pullAll, push, rejectionsOf, rev, seed, stored } from '../../helpers/access.ts';
+import { LOCKED_AT, login, make, PASSWORD, pullAll, push, rejectionsOf, rev, seed, stored } from '../../helpers/access.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 
 const A = 'agency-a';
@@ -86,6 +86,22 @@ describe('a crew change to a finalized report', () => {
     expect(rejectionsOf(loop.headers)[0]).toMatchObject({ id: report.id, code: 'ALREADY_REFUSED' });
     expect(await stored(server.app.store, 'epcrs', A, report.id)).toEqual(report);
     expect(await server.app.store.findQuarantine({ tenantId: A, collection: 'epcrs', documentIds: [report.id], limit: 10 })).toHaveLength(1);
+  });
+
+  it('are the signed-in user\'s: crew of M2 signing in with M1\'s device id sees none of M1\'s refusals (issue 17)', async () => {
+    await server.app.auth.createUser(A, { username: 'rej-m1', role: 'crew', unitId: 'M1', password: PASSWORD });
+    await server.app.auth.createUser(A, { username: 'rej-m2', role: 'crew', unitId: 'M2', password: PASSWORD });
+    const m1 = (await login(server, A, 'rej-m1', PASSWORD, 'tab-shared')).accessToken;
+    const report = await lockedReport();
+    const changed = { ...report, rev: '2-tab_shared.m1', narrative: { text: 'M1 crew note after lock' } };
+    expect((await push(server, m1, 'epcrs', [{ assumedMasterState: report, newDocumentState: changed }])).status).toBe(200);
+    expect((await rejections(m1)).rejections.map((x) => x.documentId)).toContain(report.id);
+
+    // The device id is the device's own claim at sign-in: another user naming it gets nothing of M1's.
+    const m2 = (await login(server, A, 'rej-m2', PASSWORD, 'tab-shared')).accessToken;
+    expect((await rejections(m2)).rejections).toEqual([]);
+    // M1 still sees its own, after M2 signed in on that device id.
+    expect((await rejections(m1)).rejections.map((x) => x.documentId)).toContain(report.id);
   });
 
   it('from a real RxDB device: the queue drains, the addendum arrives on the device, the report stays locked', async () => {

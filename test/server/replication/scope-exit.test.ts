@@ -101,12 +101,25 @@ describe('documents leaving a device\'s slice', () => {
       method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
     });
     const id = randomUUID();
-    await dispatcher.writer.insert('incidents', { id, tenantId: TENANT, incidentNumber: '2026-00312', status: 'dispatched', assignedUnitId: 'M2' });
+    await dispatcher.writer.insert('incidents', { id, tenantId: TENANT, incidentNumber: '2026-00312', status: 'dispatched', assignedUnitId: 'M1' });
     await eventually('the incident on the server', async () => (await server.app.store.getDocuments('incidents', TENANT, [id])).length === 1);
+    // M1's tablet holds it (an audited read), then the call goes to M2.
+    const pulled = await fetch(`${server.url}/api/sync/incidents/pull?schemaVersion=${schemaVersionOf('incidents')}&limit=100`, { headers: { authorization: `Bearer ${crewToken('M1')}` } });
+    expect(JSON.stringify(await pulled.json())).toContain(id);
+    await dispatcher.writer.update('incidents', id, (d) => ({ ...d, assignedUnitId: 'M2' }));
+    await eventually('the reassignment on the server', async () => {
+      const [row] = await server.app.store.getDocuments('incidents', TENANT, [id]);
+      return row !== undefined && (JSON.parse(row.json) as Incident).assignedUnitId === 'M2';
+    });
+    const neverHeld = randomUUID();
+    await dispatcher.writer.insert('incidents', { id: neverHeld, tenantId: TENANT, incidentNumber: '2026-00313', status: 'dispatched', assignedUnitId: 'M2' });
+    await eventually('the other incident on the server', async () => (await server.app.store.getDocuments('incidents', TENANT, [neverHeld])).length === 1);
     const unknown = randomUUID();
-    const mine = await ask(crewToken('M1'), { ids: [id, unknown] });
+    const mine = await ask(crewToken('M1'), { ids: [id, neverHeld, unknown] });
     expect(mine.status).toBe(200);
-    // Another unit's incident is named; an id the server does not have (maybe not pushed yet) is not.
+    // The incident that left M1 is named; another unit's incident M1 never held is not (incidents
+    // are patient data: the check confirms no id the caller never had), nor an id the server does
+    // not have (maybe not pushed yet).
     expect(await mine.json()).toEqual({ outOfScope: [id] });
     const otherAgency = await ask(devToken({ tenantId: 'agency-elsewhere', role: 'crew', deviceId: 'tablet-x', subject: 'M1' }), { ids: [id] });
     expect(await otherAgency.json()).toEqual({ outOfScope: [] });

@@ -157,7 +157,8 @@ describe('the rejections list', () => {
   it('still reads the entries older servers kept as "<CODE>: <words> (addendum <id>)"', async () => {
     const device = devToken({ tenantId: A, role: 'crew', deviceId: 'tab-old', subject: 'M1' });
     const addendumId = '312a1a3d-2884-49d4-b681-dedd653f767b';
-    const actor = { kind: 'device' as const, tenantId: A, userId: 'crew-m1', deviceId: 'tab-old', role: 'crew' };
+    // The user the dev token names (`<role>@<device>`): the list is that user's on that device.
+    const actor = { kind: 'device' as const, tenantId: A, userId: 'crew@tab-old', deviceId: 'tab-old', role: 'crew' };
     const doc = make.epcrs(A, { rev: '4-tablet_7.n4rr8x' });
     await server.app.store.quarantine('epcrs', A, actor, [
       { id: doc.id, reason: `FINALIZED: report finalized at 17:37; your change was saved as a draft addendum (addendum ${addendumId})`, doc },

@@ -488,6 +488,13 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
         expect((await store.dueOutbox(Date.now(), 10)).map((e) => e.key)).toEqual(['notice:a', 'notice:b', 'notice:c']);
         expect((await store.dueOutbox(Date.now(), 10, 'cad')).map((e) => e.key)).toEqual(['cad:1', 'cad:2']);
         expect((await store.dueOutbox(Date.now(), 2)).map((e) => e.key)).toEqual(['notice:a', 'notice:b']);
+        // A CAD bridge drains its own agency's entries only (issue 17: another agency's notices reached a CAD).
+        await store.enqueueOutbox([entry('cad:other', { queue: 'cad', tenantId: OTHER })]);
+        expect((await store.dueOutbox(Date.now(), 10, 'cad', TENANT)).map((e) => e.key)).toEqual(['cad:1', 'cad:2']);
+        expect((await store.dueOutbox(Date.now(), 10, 'cad', OTHER)).map((e) => e.key)).toEqual(['cad:other']);
+        expect((await store.dueOutbox(Date.now(), 10, 'cad')).map((e) => e.key)).toEqual(['cad:1', 'cad:2', 'cad:other']);
+        expect((await store.outboxStats(Date.now(), 'cad', OTHER)).depth).toBe(1);
+        expect((await store.outboxStats(Date.now(), 'cad', TENANT)).depth).toBe(2);
 
         // No written document, no planning.
         const asked = planner.asked.length;
@@ -498,7 +505,7 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
         expect(stats.depth).toBe(3);
         expect(stats.oldestAgeMs).toBeGreaterThanOrEqual(1000);
         expect(stats.deadLetters).toBe(0);
-        expect((await store.outboxStats(Date.now(), 'cad')).depth).toBe(2);
+        expect((await store.outboxStats(Date.now(), 'cad')).depth).toBe(3);
       });
 
       it('every write plans its entries with the store\'s planner: a writer that passes nothing still gets them, in its transaction', async () => {
@@ -617,6 +624,9 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
         const ids = (q: { documentId: string }[]) => q.map((x) => x.documentId);
         expect(ids(await store.findQuarantine({ tenantId: TENANT, limit: 10 }))).toEqual(['e1', 'e2', 'g1']);
         expect(ids(await store.findQuarantine({ tenantId: TENANT, deviceId: 'tablet-2', limit: 10 }))).toEqual(['g1']);
+        // Keyed by the user as well: another user on the same device id sees none of these.
+        expect(ids(await store.findQuarantine({ tenantId: TENANT, deviceId: 'tablet-2', userId: tablet2.userId!, limit: 10 }))).toEqual(['g1']);
+        expect(ids(await store.findQuarantine({ tenantId: TENANT, deviceId: 'tablet-2', userId: 'someone-else', limit: 10 }))).toEqual([]);
         expect(ids(await store.findQuarantine({ tenantId: TENANT, collection: 'epcrs', limit: 10 }))).toEqual(['e1', 'e2']);
         expect(ids(await store.findQuarantine({ tenantId: TENANT, documentIds: ['e2', 'g1', 'zz'], limit: 10 }))).toEqual(['e2', 'g1']);
         expect(ids(await store.findQuarantine({ tenantId: TENANT, documentIds: [], limit: 10 }))).toEqual([]);

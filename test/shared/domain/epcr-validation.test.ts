@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { validateEpcrForFinalize } from '../../../shared/domain/epcr-validation.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
-import { cancelledPriorToArrivalEpcr, manyVitalsEpcr, motorVehicleCollisionEpcr, overdoseEpcr } from '../../server/nemsis/fixtures.ts';
+import { pertinentNegativesOf } from '../../../shared/nemsis/codes.ts';
+import { cancelledPriorToArrivalEpcr, cardiacArrestEpcr, collisionWithInjuriesEpcr, manyVitalsEpcr, motorVehicleCollisionEpcr, overdoseEpcr } from '../../server/nemsis/fixtures.ts';
 
 const paths = (epcr: Epcr, original?: Epcr) => validateEpcrForFinalize(epcr, { original }).map((p) => p.path);
 
@@ -14,6 +15,16 @@ describe('finalize validation of an ePCR', () => {
     for (const epcr of [overdoseEpcr(), withMiles(motorVehicleCollisionEpcr()), transfer, cancelledPriorToArrivalEpcr()]) {
       expect(validateEpcrForFinalize(epcr)).toEqual([]);
     }
+  });
+
+  it('a pertinent negative that is not one of its element\'s PN codes is refused at its field; the new reports pass', () => {
+    const pn = (element: string, label: string) => pertinentNegativesOf(element).find(([, l]) => l === label)![0];
+    const epcr = overdoseEpcr(); // lists an allergy
+    epcr.history = { ...epcr.history, allergiesPertinentNegative: pn('eHistory.06', 'No Known Drug Allergy') };
+    epcr.medications = [{ ...epcr.medications![0]!, pertinentNegative: '8801999' }];
+    // The "none" reason beside a listed allergy is not refused: the list is what the export sends (the form says so at the reason).
+    expect(paths(epcr)).toEqual(['medications[m1].pertinentNegative']);
+    for (const report of [cardiacArrestEpcr(), collisionWithInjuriesEpcr()]) expect(validateEpcrForFinalize(report)).toEqual([]);
   });
 
   it('names each missing field with a message the crew can act on', () => {

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { derivedIdAgencyTag } from '../../../shared/domain/ids.ts';
 import { deviceIds as device } from '../../../client/ui/ids.ts';
 import * as server from '../../../server/hooks/ids.ts';
 
@@ -19,9 +21,24 @@ describe('derived ids: the device and the server name the same thing with the sa
     }
   });
 
-  it('keeps the ids already stored: the recipe is unchanged (SHA-256 of the NUL-joined parts, shaped as UUID v4)', () => {
-    // Fixed once from the recipe before it moved to shared/domain: a change here renames every derived document.
-    expect(server.deterministicId('unit', 'demo', 'M1')).toBe('7964f9d1-3db8-4ce0-812e-baf9c6567520');
+  it('is fixed: a change here renames every derived document', () => {
+    // Fixed when ids began to carry their agency (issue 17, derived ids could be squatted by
+    // another agency); before that the same parts gave '7964f9d1-3db8-4ce0-812e-baf9c6567520'.
+    expect(server.deterministicId('unit', 'demo', 'M1')).toBe('2892edf5-1d5c-4c1d-812e-baf9c6567520');
+  });
+
+  it('carries the agency it was made for, on the device and on the server; random ids carry none', async () => {
+    const onDevice = await device.incidentIdFor('agency-a', '2026-000124');
+    expect(derivedIdAgencyTag(onDevice)).toBe(server.agencyTagOf('agency-a'));
+    expect(derivedIdAgencyTag(server.stubEpcrId('agency-a', 'inc-1', 'M1'))).toBe(server.agencyTagOf('agency-a'));
+    expect(derivedIdAgencyTag(server.incidentIdFor('agency-b', '2026-000124'))).toBe(server.agencyTagOf('agency-b'));
+    expect(server.agencyTagOf('agency-a')).not.toBe(server.agencyTagOf('agency-b'));
+    // The same incident number in two agencies: two ids, each its agency's.
+    expect(server.incidentIdFor('agency-a', '2026-000124')).not.toBe(server.incidentIdFor('agency-b', '2026-000124'));
+    // A random UUID looks derived once in 2^32: none of 100,000.
+    let marked = 0;
+    for (let i = 0; i < 100_000; i++) if (derivedIdAgencyTag(randomUUID()) !== undefined) marked++;
+    expect(marked).toBe(0);
   });
 
   it('different parts give different ids, and the parts do not run together', () => {

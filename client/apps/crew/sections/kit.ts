@@ -14,6 +14,7 @@ import type { TimeRange } from '../../../ui/time-range.ts';
 export type Vital = NonNullable<Epcr['vitals']>[number];
 export type Medication = NonNullable<Epcr['medications']>[number];
 export type Procedure = NonNullable<Epcr['procedures']>[number];
+export type CrewMember = NonNullable<Epcr['crew']>[number];
 
 /** The props every autosaving field of the form gets (label, where it saves, its messages). */
 export interface FieldProps {
@@ -45,6 +46,8 @@ export interface FormKit {
   text(path: Path, label: string, value: string | undefined, extra?: Record<string, unknown>): JSX.Element;
   /** A coded field: its options are the codes of the NEMSIS element its path exports to (codes.ts PICK_LISTS). */
   select(path: Path, label: string, value: string | undefined): JSX.Element;
+  /** A field holding a list of codes (several may apply): the codes of its element (codes.ts PICK_LISTS, the path with `[]`). */
+  codes(path: Path, label: string, value: readonly string[] | undefined): JSX.Element;
   /** Puts the cursor in the first field of a list item once it is on screen (after adding one). */
   focusItem(itemId: string): void;
   /**
@@ -58,7 +61,7 @@ export interface FormKit {
  * What "Add …" says when the list already holds as many items as a report may (the schema's
  * limit, which the local database enforces): the generic "correct the value" would not help.
  */
-export function addRefusal(epcr: Epcr, list: 'vitals' | 'medications' | 'procedures', what: string): RefusalWords {
+export function addRefusal(epcr: Epcr, list: 'vitals' | 'medications' | 'procedures' | 'crew', what: string): RefusalWords {
   const most = epcrSchema.properties[list].maxItems;
   return (epcr[list]?.length ?? 0) >= most ? { invalid: `Not added: a report holds at most ${most} ${what}. Remove one that is not needed, then add again.` } : {};
 }

@@ -9,7 +9,7 @@ export { pathName };
 
 /** The form's sections in the order a report is written; the anchor names `sec-<anchor>` and `section-<anchor>`. */
 export const SECTIONS = [
-  ['response', 'Call'], ['patient', 'Patient'], ['situation', 'Situation'], ['history', 'History'], ['vitals', 'Vitals'],
+  ['response', 'Call'], ['patient', 'Patient'], ['situation', 'Situation'], ['arrest', 'Cardiac arrest'], ['history', 'History'], ['vitals', 'Vitals'],
   ['treatment', 'Medications and procedures'], ['narrative', 'Narrative'], ['disposition', 'Disposition'], ['times', 'Times'], ['billing', 'Billing'],
 ] as const;
 
@@ -20,12 +20,13 @@ export { conflictPathSegments as pathOf } from '../../../../shared/merge/index.t
 
 /** The top-level part of a report each section edits (`scene` is only the pickup ZIP, asked under Billing). */
 const SECTION_OF_ROOT: Readonly<Record<string, SectionAnchor>> = {
-  response: 'response', dispatch: 'response', record: 'response',
+  response: 'response', dispatch: 'response', record: 'response', crew: 'response',
   patient: 'patient',
-  situation: 'situation',
+  situation: 'situation', injury: 'situation',
+  arrest: 'arrest',
   history: 'history',
   vitals: 'vitals',
-  medications: 'treatment', procedures: 'treatment',
+  medications: 'treatment', procedures: 'treatment', protocols: 'treatment',
   narrative: 'narrative',
   disposition: 'disposition',
   times: 'times',

@@ -52,8 +52,12 @@ function AgeFromBirth({ epcr, id, disabled }: { epcr: Epcr; id: string; disabled
   );
 }
 
+/** A US state as its postal code (the export writes the ANSI code NEMSIS asks for) and a county as its FIPS code. */
+export const STATE_FIELD = { pattern: /^[A-Z]{2}$/, patternHint: 'The two-letter postal code, e.g. PA.', maxLength: 2 } as const;
+export const COUNTY_FIELD = { pattern: /^[0-9]{5}$/, patternHint: 'The 5-digit county (FIPS) code, e.g. 42101.', maxLength: 5, inputMode: 'numeric' } as const;
+
 export function patientSection(kit: FormKit): JSX.Element {
-  const { epcr, id, disabled, field, text, select } = kit;
+  const { epcr, id, disabled, field, text, select, codes } = kit;
   return (
     <div class="grid">
       {text(['patient', 'lastName'], 'Last name', epcr.patient?.lastName)}
@@ -70,6 +74,9 @@ export function patientSection(kit: FormKit): JSX.Element {
       {text(['patient', 'address', 'street'], 'Street', epcr.patient?.address?.street)}
       {text(['patient', 'address', 'city'], 'City', epcr.patient?.address?.city)}
       {text(['patient', 'address', 'zip'], 'ZIP', epcr.patient?.address?.zip, { pattern: /^[0-9]{5}(-[0-9]{4})?$/, patternHint: '5 digits (or ZIP+4).', maxLength: 10, inputMode: 'numeric' })}
+      {text(['patient', 'address', 'state'], 'State', epcr.patient?.address?.state, { ...STATE_FIELD })}
+      {text(['patient', 'address', 'county'], 'County code', epcr.patient?.address?.county, { ...COUNTY_FIELD })}
+      {codes(['patient', 'race'], 'Race', epcr.patient?.race)}
     </div>
   );
 }

@@ -11,7 +11,7 @@ export const TIME_FIELDS: readonly (readonly [keyof NonNullable<Epcr['times']>, 
   ['psapCall', 'Call received (PSAP)'], ['unitNotified', 'Unit notified'], ['unitEnRoute', 'En route'],
   ['unitOnScene', 'On scene'], ['atPatient', 'At patient'], ['unitLeftScene', 'Left scene'],
   ['atDestination', 'At destination'], ['transferOfCare', 'Transfer of care'], ['backInService', 'Back in service'],
-  ['unitCanceled', 'Cancelled'],
+  ['unitCanceled', 'Cancelled'], ['unitArrivedStaging', 'Arrived at staging'], ['unitBackAtHome', 'Back at home station'],
 ];
 
 export function timesSection({ epcr, id, disabled, incident, field, action }: FormKit): JSX.Element {

@@ -9,7 +9,7 @@ import { NumberField, SelectField, SuggestionList, TextField, TimeField } from '
 import { write } from '../../../ui/db.ts';
 import { itemId } from '../../../ui/ids.ts';
 import { offsetDateTime } from '../../../ui/time.ts';
-import { pickList, PROCEDURE_ATTEMPTS, vocabularyPick } from '../codes.ts';
+import { pertinentNegativeList, pickList, PROCEDURE_ATTEMPTS, vocabularyPick } from '../codes.ts';
 import { addRefusal, type FormKit, type Medication, type Procedure } from './kit.ts';
 
 /**
@@ -45,6 +45,10 @@ function MedicationCard({ kit, m, n, open }: { kit: FormKit; m: Medication; n: n
           <SelectField {...field(p('doseUnit'), 'Dose unit')} value={m.doseUnit} options={pickList('medications[].doseUnit')} />
           <SelectField {...field(p('route'), 'Route')} value={m.route} options={pickList('medications[].route')} />
           <SelectField {...field(p('response'), 'Response')} value={m.response} options={pickList('medications[].response')} />
+          <SelectField {...field(p('complication'), 'Complication')} value={m.complication} options={pickList('medications[].complication')} />
+          <SelectField {...field(p('performerRole'), 'Given by')} value={m.performerRole} options={pickList('medications[].performerRole')} />
+          <SelectField {...field(p('priorToUnit'), 'Given before this unit arrived')} value={m.priorToUnit} options={pickList('medications[].priorToUnit')} />
+          <SelectField {...field(p('pertinentNegative'), 'Not given because (pertinent negative)')} value={m.pertinentNegative} options={pertinentNegativeList(p('pertinentNegative'))} />
           <TimeField {...field(p('givenAt'), 'Given at')} value={m.givenAt} />
         </div>
       )}
@@ -72,6 +76,7 @@ export function treatmentSection(kit: FormKit): JSX.Element {
     <>
       <SuggestionList {...MEDICATION_LIST} />
       <SuggestionList {...PROCEDURE_LIST} />
+      <div class="grid">{kit.codes(['protocols', 'used'], 'Protocols used', epcr.protocols?.used)}</div>
       {(epcr.medications ?? []).length === 0 && (epcr.procedures ?? []).length === 0 && <p class="empty">No medications or procedures yet.</p>}
       {(epcr.medications ?? []).map((m: Medication, n: number, all: Medication[]) => (
         <MedicationCard key={m.id} kit={kit} m={m} n={n} open={n >= all.length - OPEN_MEDICATIONS || needsAttention(kit, 'medications', m.id)} />
@@ -89,6 +94,10 @@ export function treatmentSection(kit: FormKit): JSX.Element {
               <NumberField {...field(p('attempts'), 'Attempts')} value={pr.attempts} integer min={PROCEDURE_ATTEMPTS.min} max={PROCEDURE_ATTEMPTS.max} />
               <SelectField {...field(p('successful'), 'Successful')} value={pr.successful} options={pickList('procedures[].successful')} />
               <SelectField {...field(p('response'), 'Response')} value={pr.response} options={pickList('procedures[].response')} />
+              {kit.codes(p('complications'), 'Complications', pr.complications)}
+              <SelectField {...field(p('performerRole'), 'Done by')} value={pr.performerRole} options={pickList('procedures[].performerRole')} />
+              <SelectField {...field(p('priorToUnit'), 'Done before this unit arrived')} value={pr.priorToUnit} options={pickList('procedures[].priorToUnit')} />
+              <SelectField {...field(p('pertinentNegative'), 'Not done because (pertinent negative)')} value={pr.pertinentNegative} options={pertinentNegativeList(p('pertinentNegative'))} />
               <TimeField {...field(p('performedAt'), 'Performed at')} value={pr.performedAt} />
             </div>
           </div>

@@ -28,7 +28,7 @@ export interface VitalsState {
 }
 
 export function vitalsSection(kit: FormKit, state: VitalsState): JSX.Element {
-  const { epcr, id, disabled, field, serverErrors, localHints, focusItem, action } = kit;
+  const { epcr, id, disabled, field, select, codes, serverErrors, localHints, focusItem, action } = kit;
   const vitals = epcr.vitals ?? [];
   const rows = latestFirst(vitals);
   const openId = vitals.some((v) => v.id === state.open) ? state.open : rows[0]?.vital.id;
@@ -101,6 +101,14 @@ export function vitalsSection(kit: FormKit, state: VitalsState): JSX.Element {
               </div>
               <NumberField {...field(p('pain'), 'Pain (0–10)')} value={v.pain} integer min={0} max={10} />
               <SelectField {...field(p('avpu'), 'AVPU')} value={v.avpu} options={pickList('vitals[].avpu')} />
+              {codes(p('gcsQualifiers'), 'GCS qualifier', v.gcsQualifiers)}
+              {codes(p('cardiacRhythm'), 'Cardiac rhythm (ECG)', v.cardiacRhythm)}
+              {select(p('ecgType'), 'ECG type', v.ecgType)}
+              {codes(p('ecgInterpretation'), 'ECG interpreted by', v.ecgInterpretation)}
+              {select(p('strokeScaleType'), 'Stroke scale', v.strokeScaleType)}
+              {select(p('strokeScaleResult'), 'Stroke scale result', v.strokeScaleResult)}
+              {select(p('reperfusionChecklist'), 'Reperfusion checklist', v.reperfusionChecklist)}
+              {select(p('priorToUnit'), 'Taken before this unit arrived', v.priorToUnit)}
               <TimeField {...field(p('takenAt'), 'Taken at')} value={v.takenAt} />
             </div>
           </div>

@@ -33,7 +33,8 @@ async function startBridge(token: string) {
   cad = new CadPeer(CAD_TOKEN);
   await cad.start();
   server = await startTestServer({
-    cadBackendUrl: cad.url, cadBackendAuthToken: token, cadTenantId: TENANT,
+    // The agency's zone: CAD's UTC times are stored on its wall clock (issue 16: they arrived as UTC).
+    cadBackendUrl: cad.url, cadBackendAuthToken: token, cadTenantId: TENANT, cadTimeZone: 'America/New_York',
     cadBridge: { baseDelayMs: 50, maxDelayMs: 400, ackTimeoutMs: 1000 },
   });
 }
@@ -120,7 +121,8 @@ describe('CAD bridge', () => {
     const incidentId = incidentIdFor(TENANT, '2026-001234');
     const incident = await eventually('the incident on the crew tablet', async () => (await crew.db.collections['incidents']!.findOne(incidentId).exec())?.toJSON());
     expect(incident).toMatchObject({ incidentNumber: '2026-001234', complaint: 'Chest pain', assignedUnitId: 'M1', status: 'dispatched' });
-    expect((incident as { timeline: Record<string, string> }).timeline.psapCall).toBe('2026-11-22T14:00:00+00:00');
+    // 14:00 UTC is 09:00 in the agency's zone (EST in November), written with its offset.
+    expect((incident as { timeline: Record<string, string> }).timeline.psapCall).toBe('2026-11-22T09:00:00-05:00');
     expect(cad!.received.filter((e) => e.event === 'assignment:sent')).toHaveLength(0); // no echo of CAD's own data
 
     // The unit exists once CAD reports it; the crew changes its status on the tablet.
