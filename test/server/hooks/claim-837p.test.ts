@@ -159,4 +159,9 @@ describe('the claim file of one claim', () => {
     expect(() => claimFile({ ...sources, settings: { ...demoBillingSettings(), feeSchedule: fees }, createdAt: '2024-10-07T22:01:00-04:00' })).toThrow(/the fee schedule has no charge for A0425/);
     expect(() => claimFile({ ...sources, settings: { ...demoBillingSettings(), cityNames: {} }, createdAt: '2024-10-07T22:01:00-04:00' })).toThrow(/the city is GNIS code 213415; add its name to the billing settings' cityNames/);
   });
+
+  it('is never sent when it would fail the guide\'s check: a settings NPI with a wrong check digit stops it with the segment named', () => {
+    expect(() => claimFile({ ...sources, settings: { ...demoBillingSettings(), npi: '1234567890' }, createdAt: '2024-10-07T22:01:00-04:00' }))
+      .toThrow(/837P structure: NM1\*85: "1234567890" is not an NPI with a valid check digit/);
+  });
 });
