@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   billingFieldsFromEpcr, billingStatusFor, destinationTypeFor, originTypeFor, roundLoadedMiles, SERVICE_LEVELS,
 } from '../../../server/hooks/workflows/billing.ts';
+import { ambulanceClaimFieldsFromEpcr } from '../../../server/hooks/workflows/billing-ambulance.ts';
 import { claimLines } from '../../../server/hooks/workflows/claims.ts';
 import { hospitalNoticeBundle, latestVitals } from '../../../server/hooks/workflows/fhir.ts';
 import { offsetDateTime } from '../../../server/hooks/workflows/support.ts';
@@ -41,6 +42,9 @@ describe('billing record from an ePCR', () => {
     expect(originTypeFor('Y92.239')).toBe('H'); // hospital
     expect(originTypeFor('Y92.481')).toBe('S'); // parking lot: the scene
     expect(originTypeFor(undefined)).toBe('S');
+    // A transfer out of a hospital starts at a hospital even without a place of occurrence (before: every trip a scene pickup).
+    expect(originTypeFor(undefined, '2205005')).toBe('H'); // Hospital-to-Hospital Transfer
+    expect(originTypeFor('Y92.009', '2205005')).toBe('R'); // a recorded place wins
     expect(destinationTypeFor('4221003')).toBe('H');
     expect(destinationTypeFor('4221041')).toBe('N');
     expect(destinationTypeFor('4221001')).toBe('R');
@@ -137,5 +141,17 @@ describe('technician choice', () => {
       { id: 'a', position: { lat: 1, lng: 1 }, openJobs: 1 },
       { id: 'b', position: { lat: 50, lng: 50 }, openJobs: 0 },
     ], undefined)).toBe('b');
+  });
+});
+
+describe('837P fields a report gives', () => {
+  it('marks a motor-vehicle collision as an auto accident with the call\'s date and the scene\'s state, from the dispatch reason or a V-code impression', () => {
+    const crash = overdoseEpcr();
+    crash.dispatch = { ...crash.dispatch, reason: '2301069' }; // Traffic/Transportation Incident
+    expect(ambulanceClaimFieldsFromEpcr(crash, 'BLS-EMERGENCY')).toMatchObject({ accidentCause: 'AA', accidentDate: '2024-10-07', accidentState: 'CT' });
+    const coded = overdoseEpcr();
+    coded.situation = { ...coded.situation, secondaryImpressions: ['V43.52XA'] };
+    expect(ambulanceClaimFieldsFromEpcr(coded, 'ALS1-EMERGENCY')).toMatchObject({ accidentCause: 'AA' });
+    expect(ambulanceClaimFieldsFromEpcr(overdoseEpcr(), 'ALS1-EMERGENCY').accidentCause).toBeUndefined();
   });
 });
