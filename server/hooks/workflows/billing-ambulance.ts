@@ -2,8 +2,8 @@
  * What an 837P ambulance claim takes from the report beyond codes and miles (issue 16, item 7):
  * the pick-up address (2310E), the accident indicator of a collision (CLM11 AA with its date and
  * state), the ambulance certification condition codes (CRC*07) and the transport reason (CR104).
- * Derived when the billing record is made or refreshed from a report; the biller can correct
- * them in the billing record before the claim. Fields the report cannot give (weight, the
+ * Derived when the billing record is made or refreshed from a report (a refresh takes them again,
+ * so a correction belongs in the report or an addendum). Fields the report cannot give (weight, the
  * physician certification statement, the patient's signature, round-trip/stretcher purposes)
  * are the biller's and are never overwritten here.
  */
