@@ -80,6 +80,9 @@ export function claimFile(sources: ClaimFileSources): { file: string; lines: Cla
   };
   const patient = epcr.patient ?? {};
   if (!patient.lastName) problems.push('the patient\'s last name is missing (ePatient.02)');
+  // The patient is the insured here, and the guide then requires their address and demographics (2010BA N3/N4, DMG).
+  if (!patient.address) problems.push('the patient\'s address is missing (ePatient.05-.09)');
+  if (!patient.dateOfBirth) problems.push('the patient\'s date of birth is missing (ePatient.17)');
   const memberId = epcr.payment?.memberId;
   if (!memberId) problems.push('the patient\'s member id with the payer is missing (ePayment.19)');
   const payerName = billing.payer?.trim().toLowerCase();

@@ -167,6 +167,13 @@ export function validate837p(file: string): string[] {
   if (billing && (el(billing, 8) !== 'XX' || !isValidNpi(el(billing, 9)))) problems.push(`NM1*85: "${el(billing, 9)}" is not an NPI with a valid check digit (NM108 must be XX)`);
   const prv = body.find((s) => s.id === 'PRV');
   if (prv && !/^[0-9]{3}[0-9A-Z]{6}X$/.test(el(prv, 3))) problems.push(`PRV03 "${el(prv, 3)}" is not a provider taxonomy code`);
+  const sbr = body.find((s) => s.id === 'SBR');
+  if (sbr && el(sbr, 2) === '18') {
+    // The patient is the subscriber: 2010BA then requires the address and demographics.
+    const il = body.findIndex((s) => s.id === 'NM1' && el(s, 1) === 'IL');
+    const loop2010ba = body.slice(il + 1, body.findIndex((s, i) => i > il && s.id === 'NM1'));
+    for (const id of ['N3', 'N4', 'DMG']) if (!loop2010ba.some((s) => s.id === id)) problems.push(`2010BA: ${id} is required when the patient is the subscriber (SBR02 18)`);
+  }
   const clm = body.find((s) => s.id === 'CLM');
   const lines = body.filter((s) => s.id === 'SV1');
   if (clm) {

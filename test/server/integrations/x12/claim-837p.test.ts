@@ -60,6 +60,7 @@ describe('837P writer', () => {
     expect(validate837p(good.replace(/DTP\*439\*D8\*\d+~\n/, '')).join('\n')).toMatch(/needs the accident date \(DTP\*439\)/);
     expect(validate837p(good.replace('CLM*ABCDEF0123456789ABCD*898', 'CLM*ABCDEF0123456789ABCD*899')).join('\n')).toMatch(/not the sum of the line charges/);
     expect(validate837p(good.replace(/CR1\*[^~]*~\n/, '')).join('\n')).toMatch(/needs CR1/);
+    expect(validate837p(good.replace(/DMG\*[^~]*~\n/, '')).join('\n')).toMatch(/2010BA: DMG is required when the patient is the subscriber/);
   });
 
   it('checks NPIs the CMS way (Luhn over 80840 + the first nine digits)', () => {
