@@ -31,6 +31,8 @@ export function demoAgencySettings(): AgencySettings {
     organizationStatus: codeOf('dAgency.12', 'Non-Volunteer'),
     organizationType: codeOf('dAgency.13', 'Governmental, Non-Fire'),
     taxStatus: codeOf('dAgency.14', 'Other (e.g., Government)'),
+    // Sent in every hospital notice: the number an ED calls to reach a unit (555-01xx: fictional).
+    callbackPhone: '203-555-0119',
     procedures: [vocabularyCode('procedure', 'IV, insertion')],
     medications: [vocabularyCode('medication', 'Naloxone (Narcan)'), vocabularyCode('medication', 'Aspirin')],
     protocols: [codeOf('dConfiguration.10', 'Airway'), codeOf('dConfiguration.10', 'Cardiac Arrest-Asystole')],

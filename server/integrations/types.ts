@@ -13,7 +13,7 @@ export interface HospitalNotice {
   epcrId: string;
   /** The destination's configured endpoint; absent means the destination takes no notices. */
   destinationCode: string;
-  /** FHIR-shaped JSON (a Bundle with an Encounter and Observations). */
+  /** A FHIR R4 message Bundle (server/integrations/fhir/notice-bundle.ts; docs/hooks.md, "Hospital notices"). */
   body: unknown;
 }
 

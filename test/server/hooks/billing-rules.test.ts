@@ -4,11 +4,10 @@ import {
 } from '../../../server/hooks/workflows/billing.ts';
 import { ambulanceClaimFieldsFromEpcr } from '../../../server/hooks/workflows/billing-ambulance.ts';
 import { claimLines } from '../../../server/hooks/workflows/claims.ts';
-import { hospitalNoticeBundle, latestVitals } from '../../../server/hooks/workflows/fhir.ts';
 import { offsetDateTime } from '../../../server/hooks/workflows/support.ts';
 import { distanceM } from '../../../shared/domain/distance.ts';
 import { chooseTechnician } from '../../../server/hooks/workflows/technicians.ts';
-import { manyVitalsEpcr, overdoseEpcr } from '../nemsis/fixtures.ts';
+import { overdoseEpcr } from '../nemsis/fixtures.ts';
 
 describe('billing record from an ePCR', () => {
   it('maps every CMS service level (ePayment.50) to its HCPCS base and mileage codes', () => {
@@ -77,34 +76,6 @@ describe('claim lines', () => {
   it('have no mileage line without loaded miles or for paramedic intercept', () => {
     expect(claimLines({ ...billing, loadedMiles: 0 })).toEqual([{ code: 'A0429', modifier: 'RH', units: 1 }]);
     expect(claimLines({ ...billing, hcpcsBase: 'A0432', hcpcsMileage: undefined })).toEqual([{ code: 'A0432', modifier: 'RH', units: 1 }]);
-  });
-});
-
-describe('hospital notice bundle', () => {
-  it('carries the encounter and the latest vital set as LOINC observations', () => {
-    const epcr = overdoseEpcr();
-    const bundle = hospitalNoticeBundle(epcr, '2024-10-07T22:00:00-04:00') as { entry: { resource: Record<string, any> }[] };
-    const resources = bundle.entry.map((e) => e.resource);
-    expect(resources.map((r) => r['resourceType'])).toEqual(['Patient', 'Encounter', ...Array(5).fill('Observation')]);
-    const encounter = resources[1]!;
-    expect(encounter['identifier'][0].value).toBe(`urn:uuid:${epcr.id}`);
-    expect(encounter['period']).toEqual({ start: '2024-10-07T20:22:01-04:00', end: '2024-10-07T20:58:00-04:00' });
-    // v3 (20:41) is the latest set: BP 118/-, HR 84, RR 16, SpO2 98, temperature 36.6 (AVPU has no LOINC quantity here)
-    const observations = resources.filter((r) => r['resourceType'] === 'Observation');
-    expect(observations.every((o) => o['effectiveDateTime'] === '2024-10-07T20:41:00-04:00')).toBe(true);
-    const byCode = Object.fromEntries(observations.map((o) => [o['code'].coding[0].code, o['valueQuantity']?.value ?? o['component']]));
-    expect(byCode['8867-4']).toBe(84);
-    expect(byCode['9279-1']).toBe(16);
-    expect(byCode['59408-5']).toBe(98);
-    expect(byCode['8310-5']).toBe(36.6);
-    expect(byCode['85354-9']).toEqual([expect.objectContaining({ valueQuantity: expect.objectContaining({ value: 118, code: 'mm[Hg]' }) })]);
-    expect(resources[0]).toEqual({ resourceType: 'Patient', name: [{ family: "O'Connor", given: ['Pat'] }], birthDate: '1979-03-02', gender: 'male' });
-  });
-
-  it('picks the latest vitals by time, whatever their order in the report', () => {
-    const epcr = manyVitalsEpcr(5);
-    epcr.vitals!.reverse();
-    expect(latestVitals(epcr.vitals)?.id).toBe('v5');
   });
 });
 

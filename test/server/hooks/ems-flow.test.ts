@@ -191,8 +191,11 @@ describe('from CAD incident to locked, billed, exported and notified report', ()
     expect(notice).toMatchObject({ epcrId, destinationCode: '070033', idempotencyKey: `hospital-notice:${epcrId}` });
     const entries = (notice.body as { entry: { resource: Record<string, any> }[] }).entry.map((e) => e.resource);
     expect(entries.find((r) => r['resourceType'] === 'Encounter')?.['identifier'][0].value).toBe(`urn:uuid:${epcrId}`);
-    const heartRate = entries.find((r) => r['code']?.coding[0].code === '8867-4');
-    expect(heartRate?.['valueQuantity'].value).toBe(84); // the 20:41 set, the latest
+    // Every vital set, in time order (docs/hooks.md, "Hospital notices"): 44 at 20:27, 88 at 20:33, 84 at 20:41.
+    const heartRates = entries.filter((r) => r['resourceType'] === 'Observation' && r['code']?.coding[0].code === '8867-4');
+    expect(heartRates.map((o) => [o['effectiveDateTime'], o['valueQuantity'].value])).toEqual([
+      ['2024-10-07T20:27:00-04:00', 44], ['2024-10-07T20:33:00-04:00', 88], ['2024-10-07T20:41:00-04:00', 84],
+    ]);
 
     expect(fake.cadNotices).toHaveLength(1);
     expect(fake.cadNotices[0]).toMatchObject({ event: 'epcr:finalized', payload: { epcrId, incidentId, incidentNumber: '2024-046512', unitId } });
