@@ -9,6 +9,7 @@ import { vocabularyEntries, type VocabularyName } from '../../shared/nemsis/voca
 import { readAgencySettings, saveAgencySettings } from '../agencies/directory.ts';
 import type { AgencySettings } from '../agencies/settings.ts';
 import { CITY, CITY_GNIS, PLACES } from './places.ts';
+import { demoBillingSettings } from './billing-settings.ts';
 import type { DemoSeedContext } from './write.ts';
 
 function vocabularyCode(name: VocabularyName, label: string): string {
@@ -42,6 +43,7 @@ export function demoAgencySettings(): AgencySettings {
       street: PLACES.hospital.street, cityGnis: CITY_GNIS, state: '09', zip: CITY.zip, county: CITY.county,
       lat: PLACES.hospital.lat, lng: PLACES.hospital.lng,
     }],
+    billing: demoBillingSettings(),
   };
 }
 

@@ -17,10 +17,15 @@ export interface HospitalNotice {
   body: unknown;
 }
 
+/** The media type claims are sent with: an ASC X12 837P interchange (RFC 1767). */
+export const X12_CONTENT_TYPE = 'application/edi-x12';
+
 export interface ClaimSubmission {
   idempotencyKey: string;
   tenantId: string;
   claimId: string;
+  /** X12_CONTENT_TYPE with the 837P file as `body`; JSON (any other body) otherwise. */
+  contentType?: typeof X12_CONTENT_TYPE;
   body: unknown;
 }
 

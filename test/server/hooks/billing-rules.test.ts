@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   billingFieldsFromEpcr, billingStatusFor, destinationTypeFor, originTypeFor, roundLoadedMiles, SERVICE_LEVELS,
 } from '../../../server/hooks/workflows/billing.ts';
+import { ambulanceClaimFieldsFromEpcr } from '../../../server/hooks/workflows/billing-ambulance.ts';
 import { claimLines } from '../../../server/hooks/workflows/claims.ts';
 import { offsetDateTime } from '../../../server/hooks/workflows/support.ts';
 import { distanceM } from '../../../shared/domain/distance.ts';
@@ -40,6 +41,9 @@ describe('billing record from an ePCR', () => {
     expect(originTypeFor('Y92.239')).toBe('H'); // hospital
     expect(originTypeFor('Y92.481')).toBe('S'); // parking lot: the scene
     expect(originTypeFor(undefined)).toBe('S');
+    // A transfer out of a hospital starts at a hospital even without a place of occurrence (before: every trip a scene pickup).
+    expect(originTypeFor(undefined, '2205005')).toBe('H'); // Hospital-to-Hospital Transfer
+    expect(originTypeFor('Y92.009', '2205005')).toBe('R'); // a recorded place wins
     expect(destinationTypeFor('4221003')).toBe('H');
     expect(destinationTypeFor('4221041')).toBe('N');
     expect(destinationTypeFor('4221001')).toBe('R');
@@ -54,6 +58,9 @@ describe('billing record from an ePCR', () => {
       serviceLevel: 'ALS1-EMERGENCY', hcpcsBase: 'A0427', hcpcsMileage: 'A0425', loadedMiles: 7.3,
       originType: 'S', destinationType: 'H', modifier: 'SH', pickupZip: '06810',
       dropoffAddress: epcr.disposition!.destinationAddress, payer: 'Medicare', icd10: ['T40.2X1A', 'F11.20'],
+      // What the 837P needs beyond the codes: the scene as the pick-up location; stretcher (04), GCS 6 unconscious (05),
+      // emergent response (06); taken to the nearest facility (A). No collision, so no accident indicator.
+      pickupAddress: epcr.scene!.address, conditionCodes: ['04', '05', '06'], transportReason: 'A',
     });
     expect(billingStatusFor(epcr, fields)).toBe('draft');
     expect(billingStatusFor({ ...epcr, lockedAt: '2024-10-07T22:00:00-04:00' }, fields)).toBe('ready');
@@ -105,5 +112,17 @@ describe('technician choice', () => {
       { id: 'a', position: { lat: 1, lng: 1 }, openJobs: 1 },
       { id: 'b', position: { lat: 50, lng: 50 }, openJobs: 0 },
     ], undefined)).toBe('b');
+  });
+});
+
+describe('837P fields a report gives', () => {
+  it('marks a motor-vehicle collision as an auto accident with the call\'s date and the scene\'s state, from the dispatch reason or a V-code impression', () => {
+    const crash = overdoseEpcr();
+    crash.dispatch = { ...crash.dispatch, reason: '2301069' }; // Traffic/Transportation Incident
+    expect(ambulanceClaimFieldsFromEpcr(crash, 'BLS-EMERGENCY')).toMatchObject({ accidentCause: 'AA', accidentDate: '2024-10-07', accidentState: 'CT' });
+    const coded = overdoseEpcr();
+    coded.situation = { ...coded.situation, secondaryImpressions: ['V43.52XA'] };
+    expect(ambulanceClaimFieldsFromEpcr(coded, 'ALS1-EMERGENCY')).toMatchObject({ accidentCause: 'AA' });
+    expect(ambulanceClaimFieldsFromEpcr(overdoseEpcr(), 'ALS1-EMERGENCY').accidentCause).toBeUndefined();
   });
 });
