@@ -17,11 +17,10 @@
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { Role } from '../../shared/protocol/index.ts';
+import { opt, toDevice, toSession, toUser, type DeviceRecord, type DeviceRow, type SessionRecord, type SessionRow, type UserRecord, type UserRow } from './identity-records.ts';
 import type { DeviceCredentialRecord, DeviceCredentialStorage } from './device-credential-store.ts';
 import type {
-  DeviceRecord, IdentityStore, NewSession, RefreshTokenRecord, RevocationRecord, SessionRecord, SessionState, SessionStatus,
-  TransportKeyRecord, TransportKeyStatus, UserRecord,
+  IdentityStore, NewSession, RefreshTokenRecord, RevocationRecord, SessionState, SessionStatus, TransportKeyRecord, TransportKeyStatus,
 } from './identity-store.ts';
 
 export interface PostgresIdentityStoreOptions {
@@ -139,17 +138,10 @@ CREATE TABLE IF NOT EXISTS ${t('identity_secrets')} (
 );
 `;
 
-interface UserRow {
-  id: string; tenant_id: string; username: string; password_hash: string; role: string; unit_id: string | null;
-  technician_id: string | null; display_name: string | null; created_at: number; disabled_at: number | null;
-}
-interface DeviceRow { tenant_id: string; id: string; last_user_id: string | null; first_seen_at: number; last_seen_at: number; revoked_at: number | null }
-interface SessionRow { id: string; tenant_id: string; user_id: string | null; device_id: string; kind: string; created_at: number; revoked_at: number | null }
 interface TransportKeyRow {
   kid: string; tenant_id: string; user_id: string; device_id: string; key_sealed: Buffer; created_at: number; revoked_at: number | null; revoke_reason: string | null;
 }
 
-const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
 const deviceKey = (tenantId: string, deviceId: string) => `${tenantId}\u0000${deviceId}`;
 
 type Queryable = pg.Pool | pg.PoolClient;
@@ -646,24 +638,3 @@ export class PostgresIdentityStore implements IdentityStore {
   }
 }
 
-function toUser(row: UserRow): UserRecord {
-  return {
-    id: row.id, tenantId: row.tenant_id, username: row.username, passwordHash: row.password_hash, role: row.role as Role,
-    unitId: opt(row.unit_id), technicianId: opt(row.technician_id), displayName: opt(row.display_name), createdAt: row.created_at,
-    disabledAt: opt(row.disabled_at),
-  };
-}
-
-function toDevice(row: DeviceRow): DeviceRecord {
-  return {
-    tenantId: row.tenant_id, id: row.id, lastUserId: opt(row.last_user_id), firstSeenAt: row.first_seen_at, lastSeenAt: row.last_seen_at,
-    revokedAt: opt(row.revoked_at),
-  };
-}
-
-function toSession(row: SessionRow): SessionRecord {
-  return {
-    id: row.id, tenantId: row.tenant_id, userId: opt(row.user_id), deviceId: row.device_id, kind: row.kind as SessionRecord['kind'],
-    createdAt: row.created_at, revokedAt: opt(row.revoked_at),
-  };
-}

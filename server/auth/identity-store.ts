@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Role } from '../../shared/protocol/index.ts';
+import { opt, toDevice, toSession, toUser, type DeviceRecord, type DeviceRow, type SessionRecord, type SessionRow, type UserRecord, type UserRow } from './identity-records.ts';
 import { DeviceCredentialStore, type DeviceCredentialStorage } from './device-credential-store.ts';
 
 /**
@@ -12,38 +12,6 @@ import { DeviceCredentialStore, type DeviceCredentialStorage } from './device-cr
  * tokens, which are 256-bit random values, so a fast hash is enough). Transport keys cannot be:
  * the server must decrypt with them (server/auth/transport-keys.ts).
  */
-export interface UserRecord {
-  id: string;
-  tenantId: string;
-  username: string;
-  passwordHash: string;
-  role: Role;
-  unitId: string | undefined;
-  technicianId: string | undefined;
-  displayName: string | undefined;
-  createdAt: number;
-  disabledAt: number | undefined;
-}
-
-export interface DeviceRecord {
-  tenantId: string;
-  id: string;
-  lastUserId: string | undefined;
-  firstSeenAt: number;
-  lastSeenAt: number;
-  revokedAt: number | undefined;
-}
-
-export interface SessionRecord {
-  id: string;
-  tenantId: string;
-  userId: string | undefined;
-  deviceId: string;
-  kind: 'login' | 'cli';
-  createdAt: number;
-  revokedAt: number | undefined;
-}
-
 export interface SessionStatus extends SessionRecord {
   userDisabledAt: number | undefined;
   deviceRevokedAt: number | undefined;
@@ -223,20 +191,10 @@ CREATE INDEX IF NOT EXISTS transport_keys_by_owner ON transport_keys (tenant_id,
 CREATE INDEX IF NOT EXISTS transport_keys_by_device ON transport_keys (tenant_id, device_id);
 `;
 
-interface UserRow {
-  id: string; tenant_id: string; username: string; password_hash: string; role: string; unit_id: string | null;
-  technician_id: string | null; display_name: string | null; created_at: number; disabled_at: number | null;
-}
-interface DeviceRow { tenant_id: string; id: string; last_user_id: string | null; first_seen_at: number; last_seen_at: number; revoked_at: number | null }
-interface SessionRow {
-  id: string; tenant_id: string; user_id: string | null; device_id: string; kind: string; created_at: number; revoked_at: number | null;
-}
 interface TransportKeyRow {
   kid: string; tenant_id: string; user_id: string; device_id: string; key: Buffer; created_at: number; revoked_at: number | null; revoke_reason: string | null;
 }
 interface RefreshRow { id: string; session_id: string; token_hash: string; created_at: number; expires_at: number; used_at: number | null; replaced_by: string | null }
-
-const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
 
 export class SqliteIdentityStore implements IdentityStore {
   private readonly db: Database.Database;
@@ -498,31 +456,9 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 }
 
-function toUser(row: UserRow): UserRecord {
-  return {
-    id: row.id, tenantId: row.tenant_id, username: row.username, passwordHash: row.password_hash, role: row.role as Role,
-    unitId: opt(row.unit_id), technicianId: opt(row.technician_id), displayName: opt(row.display_name), createdAt: row.created_at,
-    disabledAt: opt(row.disabled_at),
-  };
-}
-
-function toDevice(row: DeviceRow): DeviceRecord {
-  return {
-    tenantId: row.tenant_id, id: row.id, lastUserId: opt(row.last_user_id), firstSeenAt: row.first_seen_at, lastSeenAt: row.last_seen_at,
-    revokedAt: opt(row.revoked_at),
-  };
-}
-
 function toTransportKey(row: TransportKeyRow): TransportKeyRecord {
   return {
     kid: row.kid, tenantId: row.tenant_id, userId: row.user_id, deviceId: row.device_id, key: new Uint8Array(row.key), createdAt: row.created_at,
     revokedAt: opt(row.revoked_at), revokeReason: opt(row.revoke_reason),
-  };
-}
-
-function toSession(row: SessionRow): SessionRecord {
-  return {
-    id: row.id, tenantId: row.tenant_id, userId: opt(row.user_id), deviceId: row.device_id, kind: row.kind as SessionRecord['kind'],
-    createdAt: row.created_at, revokedAt: opt(row.revoked_at),
   };
 }
