@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { devToken } from '../server/auth/identity.ts';
@@ -51,7 +51,7 @@ export interface PhaseResult {
   /** CPU seconds of each server process during the pushing (and drain), /proc/<pid>/stat. */
   serverCpuSeconds: number[];
   serverCpuMsPerDoc: number;
-  /** All postgres processes on this machine (other people's databases included: an upper bound). */
+  /** The PostgreSQL backends serving these server processes (not the cluster's background writers). */
   postgresCpuSeconds: number;
   postgresCpuMsPerDoc: number;
   cores: { server: number; postgres: number; bench: number; machine: number };
@@ -68,6 +68,8 @@ export interface ScaleoutConfig {
   epcrOnly?: PhaseResult;
   /** Bytes of the schema's tables and indexes per stored document, after the run. */
   bytesPerDoc?: number;
+  /** A GPS point's row, scaled by the schema's bytes over its rows' bytes (indexes, audit, outbox, free space). */
+  gpsBytesOnDisk?: number;
   /** What went wrong, if the configuration could not finish; what it reached is kept beside it. */
   error?: string;
 }
@@ -96,7 +98,7 @@ export async function runScaleout(options: { quick: boolean }): Promise<Scaleout
   }
   const ordering = await orderingBenchmark({ writers: 16, seconds: options.quick ? 5 : 10, rounds: options.quick ? 1 : 2 });
   const baseline = configs[0];
-  const estimate = baseline?.gpsOnly && baseline.epcrOnly ? capacityEstimate(baseline.gpsOnly, baseline.epcrOnly) : undefined;
+  const estimate = baseline?.gpsOnly && baseline.epcrOnly ? capacityEstimate(baseline.gpsOnly, baseline.epcrOnly, baseline.gpsBytesOnDisk) : undefined;
   return { configs, ordering, estimate };
 }
 
@@ -128,16 +130,25 @@ async function runConfig(processes: number, seconds: number, isBaseline: boolean
     for (let i = 1; i < processes; i++) await start();
     for (const [index, server] of servers.entries()) subscribers.push(await subscribe(server.url, index));
     // Warm-up, untimed: each process gets a batch of each kind (JIT, pools, push decoder).
-    await phase(`warm-up`, servers, subscribers, { gps: 2, epcr: 1, seconds: 2 });
-    config.mixed = await phase(`${processes} process${processes > 1 ? 'es' : ''}, GPS + ePCR`, servers, subscribers, { gps: GPS_PUSHERS, epcr: EPCR_PUSHERS, seconds });
+    await phase(admin, `warm-up`, servers, subscribers, { gps: 2, epcr: 1, seconds: 2 });
+    config.mixed = await phase(admin, `${processes} process${processes > 1 ? 'es' : ''}, GPS + ePCR`, servers, subscribers, { gps: GPS_PUSHERS, epcr: EPCR_PUSHERS, seconds });
     if (isBaseline) {
-      config.gpsOnly = await phase('1 process, GPS only', servers, subscribers, { gps: GPS_PUSHERS + EPCR_PUSHERS, epcr: 0, seconds: Math.max(5, seconds / 3) });
-      config.epcrOnly = await phase('1 process, ePCR only', servers, subscribers, { gps: 0, epcr: GPS_PUSHERS + EPCR_PUSHERS, seconds: Math.max(5, seconds / 3) });
+      // As units push live (RxDB's live replication): one point, or one ePCR save, per request.
+      config.gpsOnly = await phase(admin, '1 process, GPS only, 1 point per request', servers, subscribers, { gps: GPS_PUSHERS + EPCR_PUSHERS, epcr: 0, seconds: Math.max(5, seconds / 3), gpsBatch: 1 });
+      config.epcrOnly = await phase(admin, '1 process, ePCR only, 1 per request', servers, subscribers, { gps: 0, epcr: GPS_PUSHERS + EPCR_PUSHERS, seconds: Math.max(5, seconds / 3), epcrBatch: 1 });
     }
-    const size = await admin.query<{ bytes: string; docs: string }>(
+    // Storage: the schema's tables and indexes (audit, outbox included) per stored document, and
+    // a GPS point's row alone; their ratio scales the row to what a point costs on disk.
+    const size = await admin.query<{ bytes: string; docs: string; gps_row: string | null }>(
       `SELECT (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r')::text AS bytes,
-              (SELECT count(*) FROM ${pg.escapeIdentifier(schema)}.documents)::text AS docs`, [schema]).catch(() => undefined);
-    if (size && Number(size.rows[0]!.docs) > 0) config.bytesPerDoc = Number(size.rows[0]!.bytes) / Number(size.rows[0]!.docs);
+              (SELECT count(*) FROM ${pg.escapeIdentifier(schema)}.documents)::text AS docs,
+              (SELECT avg(pg_column_size(d.*)) FROM ${pg.escapeIdentifier(schema)}.documents d WHERE collection = 'gps_points')::text AS gps_row,
+              (SELECT sum(pg_column_size(d.*)) FROM ${pg.escapeIdentifier(schema)}.documents d)::text AS rows_bytes`, [schema]).catch(() => undefined);
+    const r = size?.rows[0] as { bytes: string; docs: string; gps_row: string | null; rows_bytes: string | null } | undefined;
+    if (r && Number(r.docs) > 0) {
+      config.bytesPerDoc = Number(r.bytes) / Number(r.docs);
+      if (r.gps_row && r.rows_bytes) config.gpsBytesOnDisk = Number(r.gps_row) * (Number(r.bytes) / Number(r.rows_bytes));
+    }
   } catch (error) {
     config.error = error instanceof Error ? error.message : String(error);
     console.log(`  scale-out with ${processes} process(es) did not finish: ${config.error} (what it reached is kept; the run goes on)`);
@@ -178,27 +189,56 @@ async function subscribe(url: string, index: number): Promise<Subscriber> {
   return subscriber;
 }
 
-/** CPU seconds of every postgres process on this machine (the cluster serves other people too). */
-function postgresCpuSeconds(): number {
-  let total = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
+/**
+ * The PostgreSQL backends serving the given server processes: their sockets to port 5432 (from
+ * /proc/<pid>/fd and /proc/<pid>/net/tcp) matched with pg_stat_activity's client ports. Other
+ * people's databases on this shared cluster are not counted; the cluster's background writers
+ * (WAL writer, checkpointer) are not either.
+ */
+async function backendPids(admin: pg.Client, serverPids: number[]): Promise<number[]> {
+  const ports: number[] = [];
+  for (const pid of serverPids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (comm.startsWith('postgres') || comm.startsWith('postmaster')) total += cpuSeconds(Number(pid));
+      const inodes = new Set<string>();
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+          if (m) inodes.add(m[1]!);
+        } catch {
+          // closed meanwhile
+        }
+      }
+      for (const table of ['tcp', 'tcp6']) {
+        for (const row of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
+          const cols = row.trim().split(/\s+/);
+          if (cols.length < 10 || !inodes.has(cols[9]!)) continue;
+          if (parseInt(cols[2]!.split(':')[1]!, 16) === 5432) ports.push(parseInt(cols[1]!.split(':')[1]!, 16));
+        }
+      }
     } catch {
-      // gone meanwhile
+      // the process has gone
     }
   }
-  return total;
+  if (ports.length === 0) return [];
+  const rows = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE client_port = ANY($1::int[])', [ports]);
+  return rows.rows.map((r) => r.pid);
+}
+
+function cpuOf(pid: number): number | undefined {
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * One timed phase: `gps` + `epcr` closed-loop pushers, each request to the next process in turn,
  * for `seconds`, then up to DRAIN_MS for the deliveries.
  */
-async function phase(label: string, servers: ServerProcess[], subscribers: Subscriber[], mix: { gps: number; epcr: number; seconds: number }): Promise<PhaseResult> {
+async function phase(admin: pg.Client, label: string, servers: ServerProcess[], subscribers: Subscriber[], mix: { gps: number; epcr: number; seconds: number; gpsBatch?: number; epcrBatch?: number }): Promise<PhaseResult> {
+  const gpsBatch = mix.gpsBatch ?? GPS_BATCH;
+  const epcrBatch = mix.epcrBatch ?? EPCR_BATCH;
   const n = servers.length;
   /** Per document: when its push was sent, through which process, and the subscribers still to hear it. */
   const pending = new Map<string, { sentAt: number; via: number; waiting: Set<number> }>();
@@ -222,7 +262,8 @@ async function phase(label: string, servers: ServerProcess[], subscribers: Subsc
   let counter = 0;
   const loadBefore = loadAverage();
   const cpu0 = servers.map((s) => cpuSeconds(s.child.pid!));
-  const pg0 = postgresCpuSeconds();
+  const pids = servers.map((s) => s.child.pid!);
+  const backends0 = new Map((await backendPids(admin, pids)).map((pid) => [pid, cpuOf(pid) ?? 0]));
   const self0 = selfCpuSeconds();
   const machine0 = machineBusySeconds();
   const t0 = performance.now();
@@ -234,7 +275,7 @@ async function phase(label: string, servers: ServerProcess[], subscribers: Subsc
     const url = (i: number) => `${servers[i]!.url}/api/sync/${collection}/push?schemaVersion=${schemaVersionOf(collection)}`;
     while (performance.now() < end) {
       const via = rr++ % n;
-      const docs = Array.from({ length: kind === 'gps' ? GPS_BATCH : EPCR_BATCH }, () => (kind === 'gps' ? gpsDoc(TENANT, counter++, unit) : epcrDoc(TENANT, counter++, unit)));
+      const docs = Array.from({ length: kind === 'gps' ? gpsBatch : epcrBatch }, () => (kind === 'gps' ? gpsDoc(TENANT, counter++, unit) : epcrDoc(TENANT, counter++, unit)));
       const sentAt = performance.now();
       // The subscribers of the other processes (on one process, its own) are the ones that count.
       const waiting = subscribers.filter((s) => n === 1 || s.index !== via).map((s) => s.index);
@@ -275,7 +316,12 @@ async function phase(label: string, servers: ServerProcess[], subscribers: Subsc
       return Number.NaN;
     }
   });
-  const pgCpu = postgresCpuSeconds() - pg0;
+  // Backends of our pools: those there at the start count from then, those opened since from zero.
+  let pgCpu = 0;
+  for (const pid of new Set([...backends0.keys(), ...(await backendPids(admin, pids))])) {
+    const now = cpuOf(pid);
+    if (now !== undefined) pgCpu += now - (backends0.get(pid) ?? 0);
+  }
   const selfCpu = selfCpuSeconds() - self0;
   const machine = machineBusySeconds() - machine0;
   let undelivered = 0;
@@ -387,11 +433,13 @@ export interface CapacityEstimate {
   /** Node processes (one event loop each) at the target utilization. */
   processes: number;
   postgresRowsPerDay: number;
+  /** GPS points' disk use per day, unpruned (gpsBytesOnDisk of the baseline schema). */
+  gpsGigabytesPerDay: number;
 }
 
 const TARGET_UTILIZATION = 0.6;
 
-function capacityEstimate(gps: PhaseResult, epcr: PhaseResult): CapacityEstimate {
+function capacityEstimate(gps: PhaseResult, epcr: PhaseResult, gpsBytesOnDisk: number | undefined): CapacityEstimate {
   // A state: ~1.5 million EMS responses a year (a large US state; NEMSIS counts ~50 million a year
   // nationwide), each ePCR pushed ~30 times (autosaves and edits), busiest hour 3x the average.
   const responsesPerYear = 1_500_000;
@@ -404,14 +452,15 @@ function capacityEstimate(gps: PhaseResult, epcr: PhaseResult): CapacityEstimate
     gpsPerSec, epcrPushesPerSec,
     assumptions: [
       `5,000 units x 1 point/s; a state of ${responsesPerYear.toLocaleString('en-US')} EMS responses a year, ${pushesPerReport} pushes per ePCR, busiest hour 3x average = ${epcrPushesPerSec.toFixed(1)} ePCR pushes/s`,
-      `CPU per document from the 1-process PostgreSQL baseline on this machine (GPS in batches of ${GPS_BATCH}, ePCRs in batches of ${EPCR_BATCH}), server processes at ${TARGET_UTILIZATION * 100} % of a core each`,
-      'postgres CPU is every postgres process on this machine during the phase (other helpers\' databases included): an upper bound',
+      `CPU per document from the 1-process PostgreSQL baseline on this machine, one point (one ePCR) per request as units push live, server processes at ${TARGET_UTILIZATION * 100} % of a core each`,
+      'PostgreSQL CPU: the backends serving the server processes only (the WAL writer and checkpointer, shared with other databases on this cluster, are not counted); it runs on the same 2 cores',
     ],
     serverCpuMsPerPoint: gps.serverCpuMsPerDoc, serverCpuMsPerEpcr: epcr.serverCpuMsPerDoc,
     postgresCpuMsPerPoint: gps.postgresCpuMsPerDoc, postgresCpuMsPerEpcr: epcr.postgresCpuMsPerDoc,
     serverCores, postgresCores,
     processes: Math.ceil(serverCores / TARGET_UTILIZATION),
-    postgresRowsPerDay: (gpsPerSec + epcrPushesPerSec / 3) * 86_400,
+    postgresRowsPerDay: gpsPerSec * 86_400 + responsesPerYear / 365,
+    gpsGigabytesPerDay: gpsBytesOnDisk ? (gpsPerSec * 86_400 * gpsBytesOnDisk) / 1e9 : Number.NaN,
   };
 }
 
@@ -437,13 +486,13 @@ export function printScaleout(result: ScaleoutResult): void {
   };
   for (const c of result.configs) {
     line(c.mixed, `${c.processes} process${c.processes > 1 ? 'es' : ''} (GPS + ePCR)${c.processes === 1 ? ' = baseline' : ''}`, c.error);
-    if (c.gpsOnly) line(c.gpsOnly, '  1 process, GPS only');
-    if (c.epcrOnly) line(c.epcrOnly, '  1 process, ePCR only');
+    if (c.gpsOnly) line(c.gpsOnly, '  1 process, GPS only, 1/request');
+    if (c.epcrOnly) line(c.epcrOnly, '  1 process, ePCR only, 1/request');
   }
   printGrid('Scale-out (issue #19): server processes on one PostgreSQL schema, pushes round-robin, /sync subscriber on every process', rows, [
     `${GPS_PUSHERS} GPS pushers (batches of ${GPS_BATCH}) + ${EPCR_PUSHERS} ePCR pushers (batches of ${EPCR_BATCH}), closed loop, each request to the next process; ratios against the 1-process run of this run`,
     'push→other = push sent → the document in a /sync `change` on a subscriber of another process (1 process: its own); undelivered = (document, subscriber) pairs not heard 5 s after the pushing stopped',
-    'cores: server processes / every postgres process on the machine (shared) / this benchmark / the whole machine; CPU from /proc/<pid>/stat',
+    'cores: server processes / their PostgreSQL backends / this benchmark / the whole machine (2 cores; shared); CPU from /proc/<pid>/stat; sub-rows: one point or one ePCR per request, as units push live',
     ...result.configs.filter((c) => c.error).map((c) => `${c.processes} process(es): ${c.error}`),
     ...result.configs.flatMap((c) => [c.mixed, c.gpsOnly, c.epcrOnly]).filter((p): p is PhaseResult => Boolean(p?.firstError)).map((p) => `${p.label}: first push error: ${p.firstError}`),
   ]);
@@ -460,6 +509,6 @@ export function printScaleout(result: ScaleoutResult): void {
       ['', 'per point', 'per ePCR', 'cores needed'],
       ['server (Node)', `${fmtNum(e.serverCpuMsPerPoint, 3)} ms`, `${fmtNum(e.serverCpuMsPerEpcr, 3)} ms`, `${fmtNum(e.serverCores, 1)} → ${e.processes} processes`],
       ['PostgreSQL', `${fmtNum(e.postgresCpuMsPerPoint, 3)} ms`, `${fmtNum(e.postgresCpuMsPerEpcr, 3)} ms`, fmtNum(e.postgresCores, 1)],
-    ], [...e.assumptions, `PostgreSQL takes ${fmtNum(e.postgresRowsPerDay / 1e6, 0)} million new rows a day (GPS points dominate)`]);
+    ], [...e.assumptions, `PostgreSQL takes ${fmtNum(e.postgresRowsPerDay / 1e6, 0)} million new rows a day (GPS points dominate), about ${fmtNum(e.gpsGigabytesPerDay, 0)} GB a day of GPS points unless pruned`]);
   }
 }
