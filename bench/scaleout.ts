@@ -8,7 +8,7 @@ import { freePort, makeDataDir } from '../test/helpers/server.ts';
 import { epcrDoc, gpsDoc } from './lib/docs.ts';
 import { cpuSeconds, loadAverage, machineBusySeconds, selfCpuSeconds } from './lib/proc.ts';
 import { fmtNum, printGrid } from './lib/report.ts';
-import { percentile as rawPercentile } from './lib/stats.ts';
+import { figure, median, percentile as rawPercentile, type BenchFigure } from './lib/stats.ts';
 
 const percentile = (xs: number[], p: number): number => (xs.length ? rawPercentile(xs, p) : Number.NaN);
 
@@ -471,7 +471,17 @@ function capacityEstimate(gps: PhaseResult, epcr: PhaseResult, gpsBytesOnDisk: n
 
 /** bench/results/scaleout.json: the figures with the commit and the load they were measured at. */
 export function writeScaleout(file: string, meta: Record<string, unknown>, result: ScaleoutResult): void {
-  writeFileSync(file, JSON.stringify({ meta: { ...meta, loadAverageAtEnd: loadAverage() }, ...result }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  const baseline = baselineOf(result.configs);
+  const lock = median(result.ordering.filter((o) => o.scheme === 'advisory lock').map((o) => o.commitsPerSec));
+  // The headline figures beside their same-run baselines, in replication.json's form.
+  const figures: BenchFigure[] = [
+    ...result.configs.filter((c) => c.mixed && !c.repeat).flatMap((c) => [
+      figure(`${c.processes} process(es) on PostgreSQL: documents committed/s (GPS + ePCR, round-robin)`, c.mixed!.docsPerSec, 'docs/s', baseline?.docsPerSec ?? null),
+      figure(`${c.processes} process(es): p99 push → /sync change on another process`, c.mixed!.deliveryMs.p99, 'ms', baseline?.deliveryMs.p99 ?? null),
+    ]),
+    ...(result.ordering.length ? [figure('SQL only, 16 writers: commits/s ordering by transaction id', median(result.ordering.filter((o) => o.scheme === 'xid horizon').map((o) => o.commitsPerSec)), 'commits/s', lock || null, 'baseline: the global advisory lock it replaced')] : []),
+  ];
+  writeFileSync(file, JSON.stringify({ meta: { ...meta, loadAverageAtEnd: loadAverage() }, figures, ...result }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
 }
 
 /** The 1-process figures the ratios divide by: the mean of the baseline runs that finished. */
