@@ -57,12 +57,14 @@ export interface PhaseResult {
   cores: { server: number; postgres: number; bench: number; machine: number };
   loadBefore: string;
   loadAfter: string;
+  /** Merged rounds: each round's documents/s. */
+  roundsDocsPerSec?: number[];
 }
 
 export interface ScaleoutConfig {
   processes: number;
-  /** The 1-process baseline run again after the others. */
-  repeat?: boolean;
+  /** The alternating rounds (1, 2, 3 processes, 1, 2, 3, ...); `mixed` merges them. */
+  rounds?: PhaseResult[];
   schema: string;
   mixed?: PhaseResult;
   /** Baseline only: one kind at a time, for the CPU per GPS point and per ePCR. */
@@ -94,31 +96,84 @@ export interface ScaleoutResult {
 
 export async function runScaleout(options: { quick: boolean }): Promise<ScaleoutResult> {
   const seconds = options.quick ? 15 : 30;
+  const rounds = options.quick ? 3 : 5;
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  const sets: ProcessSet[] = [];
   const configs: ScaleoutConfig[] = [];
-  for (const processes of [1, 2, 3]) {
-    configs.push(await runConfig(processes, seconds, processes === 1));
+  try {
+    await admin.connect();
+    for (const processes of [1, 2, 3]) {
+      const config: ScaleoutConfig = { processes, schema: `bench_scaleout_${processes}`, rounds: [] };
+      configs.push(config);
+      try {
+        const set = await openSet(admin, config.schema, processes);
+        sets.push(set);
+        set.config = config;
+        // Warm-up, untimed: every process gets pushes of each kind (JIT, pools, push decoder).
+        await phase(admin, 'warm-up', set.servers, set.subscribers, { gps: 2, epcr: 1, seconds: 2 });
+      } catch (error) {
+        config.error = error instanceof Error ? error.message : String(error);
+        console.log(`  scale-out with ${processes} process(es) could not start: ${config.error} (the run goes on)`);
+      }
+    }
+    // All three sets stay up and the rounds alternate between them (1, 2, 3, 1, 2, 3, ...): on
+    // this shared machine the load drifts over minutes (a 1-process run measured 439 and then
+    // 1,337 docs/s four minutes later), and alternating makes a drift slow every set alike.
+    for (let round = 0; round < rounds; round++) {
+      for (const set of sets) {
+        const config = set.config!;
+        if (config.error) continue;
+        try {
+          config.rounds!.push(await phase(admin, `${config.processes} process${config.processes > 1 ? 'es' : ''}, GPS + ePCR, round ${round + 1}`, set.servers, set.subscribers, { gps: GPS_PUSHERS, epcr: EPCR_PUSHERS, seconds: seconds / rounds }));
+        } catch (error) {
+          config.error = `round ${round + 1}: ${error instanceof Error ? error.message : String(error)}`;
+          console.log(`  scale-out with ${config.processes} process(es) stopped: ${config.error} (what it reached is kept; the run goes on)`);
+        }
+      }
+    }
+    for (const config of configs) if (config.rounds && config.rounds.length > 0) config.mixed = mergePhases(`${config.processes} process(es), GPS + ePCR`, config.rounds);
+    const base = sets.find((s) => s.config?.processes === 1 && !s.config.error);
+    if (base) {
+      const config = base.config!;
+      try {
+        // As units push live (RxDB's live replication): one point, or one ePCR save, per request.
+        config.gpsOnly = await phase(admin, '1 process, GPS only, 1 point per request', base.servers, base.subscribers, { gps: GPS_PUSHERS + EPCR_PUSHERS, epcr: 0, seconds: Math.max(5, seconds / 3), gpsBatch: 1 });
+        config.epcrOnly = await phase(admin, '1 process, ePCR only, 1 per request', base.servers, base.subscribers, { gps: 0, epcr: GPS_PUSHERS + EPCR_PUSHERS, seconds: Math.max(5, seconds / 3), epcrBatch: 1 });
+        Object.assign(config, await storage(admin, config.schema));
+      } catch (error) {
+        config.error = `per-kind phases: ${error instanceof Error ? error.message : String(error)}`;
+      }
+    }
+  } finally {
+    for (const set of sets) await set.close();
+    await admin.end().catch(() => undefined);
   }
-  // The baseline again at the end: on this shared machine the load drifts over minutes, and the
-  // ratios are taken against the mean of both 1-process runs (the drift is shown by printing both).
-  configs.push({ ...(await runConfig(1, seconds, false)), repeat: true });
   const ordering = await orderingBenchmark({ writers: 16, seconds: options.quick ? 5 : 10, rounds: options.quick ? 1 : 2 });
   const baseline = configs[0];
   const estimate = baseline?.gpsOnly && baseline.epcrOnly ? capacityEstimate(baseline.gpsOnly, baseline.epcrOnly, baseline.gpsBytesOnDisk) : undefined;
   return { configs, ordering, estimate };
 }
 
-async function runConfig(processes: number, seconds: number, isBaseline: boolean): Promise<ScaleoutConfig> {
-  const schema = `bench_scaleout_${processes}`;
-  const config: ScaleoutConfig = { processes, schema };
-  const admin = new pg.Client({ connectionString: DATABASE_URL });
+interface ProcessSet { servers: ServerProcess[]; subscribers: Subscriber[]; config?: ScaleoutConfig; close(): Promise<void> }
+
+/** `processes` server processes on a fresh schema, each with a /sync subscriber. */
+async function openSet(admin: pg.Client, schema: string, processes: number): Promise<ProcessSet> {
   const servers: ServerProcess[] = [];
   const dataDirs: string[] = [];
   const subscribers: Subscriber[] = [];
+  const set: ProcessSet = {
+    servers, subscribers,
+    async close() {
+      for (const s of subscribers) s.socket.close();
+      for (const server of servers) await server.stop().catch(() => undefined);
+      for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+      await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`).catch(() => undefined);
+    },
+  };
   try {
-    await admin.connect();
     await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
-    const start = async () => {
-      const dataDir = makeDataDir(`bench-scaleout-${processes}-${servers.length}`);
+    for (let i = 0; i < processes; i++) {
+      const dataDir = makeDataDir(`bench-scaleout-${processes}-${i}`);
       dataDirs.push(dataDir);
       const port = await freePort();
       servers.push(await startServerProcess({
@@ -129,42 +184,66 @@ async function runConfig(processes: number, seconds: number, isBaseline: boolean
           LIVE_GPS_INTERVAL_MS: '0', SYNC_RATE_LIMIT: '10000000',
         },
       }));
-    };
-    // The first creates the schema; the others start together (migrations are serialized by an advisory lock anyway).
-    await start();
-    for (let i = 1; i < processes; i++) await start();
+    }
     for (const [index, server] of servers.entries()) subscribers.push(await subscribe(server.url, index));
-    // Warm-up, untimed: each process gets a batch of each kind (JIT, pools, push decoder).
-    await phase(admin, `warm-up`, servers, subscribers, { gps: 2, epcr: 1, seconds: 2 });
-    config.mixed = await phase(admin, `${processes} process${processes > 1 ? 'es' : ''}, GPS + ePCR`, servers, subscribers, { gps: GPS_PUSHERS, epcr: EPCR_PUSHERS, seconds });
-    if (isBaseline) {
-      // As units push live (RxDB's live replication): one point, or one ePCR save, per request.
-      config.gpsOnly = await phase(admin, '1 process, GPS only, 1 point per request', servers, subscribers, { gps: GPS_PUSHERS + EPCR_PUSHERS, epcr: 0, seconds: Math.max(5, seconds / 3), gpsBatch: 1 });
-      config.epcrOnly = await phase(admin, '1 process, ePCR only, 1 per request', servers, subscribers, { gps: 0, epcr: GPS_PUSHERS + EPCR_PUSHERS, seconds: Math.max(5, seconds / 3), epcrBatch: 1 });
-    }
-    // Storage: the schema's tables and indexes (audit, outbox included) per stored document, and
-    // a GPS point's row alone; their ratio scales the row to what a point costs on disk.
-    const size = await admin.query<{ bytes: string; docs: string; gps_row: string | null }>(
-      `SELECT (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r')::text AS bytes,
-              (SELECT count(*) FROM ${pg.escapeIdentifier(schema)}.documents)::text AS docs,
-              (SELECT avg(pg_column_size(d.*)) FROM ${pg.escapeIdentifier(schema)}.documents d WHERE collection = 'gps_points')::text AS gps_row,
-              (SELECT sum(pg_column_size(d.*)) FROM ${pg.escapeIdentifier(schema)}.documents d)::text AS rows_bytes`, [schema]).catch(() => undefined);
-    const r = size?.rows[0] as { bytes: string; docs: string; gps_row: string | null; rows_bytes: string | null } | undefined;
-    if (r && Number(r.docs) > 0) {
-      config.bytesPerDoc = Number(r.bytes) / Number(r.docs);
-      if (r.gps_row && r.rows_bytes) config.gpsBytesOnDisk = Number(r.gps_row) * (Number(r.bytes) / Number(r.rows_bytes));
-    }
+    return set;
   } catch (error) {
-    config.error = error instanceof Error ? error.message : String(error);
-    console.log(`  scale-out with ${processes} process(es) did not finish: ${config.error} (what it reached is kept; the run goes on)`);
-  } finally {
-    for (const s of subscribers) s.socket.close();
-    for (const server of servers) await server.stop().catch(() => undefined);
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-    await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`).catch(() => undefined);
-    await admin.end().catch(() => undefined);
+    await set.close();
+    throw error;
   }
-  return config;
+}
+
+/**
+ * Storage: the schema's tables and indexes (audit, outbox included) per stored document, and a
+ * GPS point's row alone, scaled by the schema's bytes over its rows' bytes (what a point costs on disk).
+ */
+async function storage(admin: pg.Client, schema: string): Promise<Pick<ScaleoutConfig, 'bytesPerDoc' | 'gpsBytesOnDisk'>> {
+  const q = pg.escapeIdentifier(schema);
+  const size = await admin.query<{ bytes: string; docs: string; gps_row: string | null; rows_bytes: string | null }>(
+    `SELECT (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r')::text AS bytes,
+            (SELECT count(*) FROM ${q}.documents)::text AS docs,
+            (SELECT avg(pg_column_size(d.*)) FROM ${q}.documents d WHERE collection = 'gps_points')::text AS gps_row,
+            (SELECT sum(pg_column_size(d.*)) FROM ${q}.documents d)::text AS rows_bytes`, [schema]);
+  const r = size.rows[0];
+  if (!r || Number(r.docs) === 0) return {};
+  return {
+    bytesPerDoc: Number(r.bytes) / Number(r.docs),
+    ...(r.gps_row && r.rows_bytes ? { gpsBytesOnDisk: Number(r.gps_row) * (Number(r.bytes) / Number(r.rows_bytes)) } : {}),
+  };
+}
+
+/** Raw samples of a phase, for merging rounds (not written to the JSON). */
+const samplesOf = new WeakMap<PhaseResult, { acks: number[]; delivery: number[]; requests: number; wall: number }>();
+
+/** Rounds of one configuration as one result: sums, and percentiles over all their samples. */
+function mergePhases(label: string, phases: PhaseResult[]): PhaseResult {
+  const sum = (f: (p: PhaseResult) => number) => phases.reduce((a, p) => a + f(p), 0);
+  const acks = phases.flatMap((p) => samplesOf.get(p)?.acks ?? []);
+  const delivery = phases.flatMap((p) => samplesOf.get(p)?.delivery ?? []);
+  const seconds = sum((p) => p.seconds);
+  const wall = sum((p) => samplesOf.get(p)?.wall ?? p.seconds);
+  const total = sum((p) => p.committed.total);
+  const serverCpu = phases[0]!.serverCpuSeconds.map((_, i) => sum((p) => p.serverCpuSeconds[i] ?? 0));
+  const serverSum = serverCpu.reduce((a, b) => a + b, 0);
+  const pgCpu = sum((p) => p.postgresCpuSeconds);
+  const firstError = phases.find((p) => p.firstError)?.firstError;
+  return {
+    label, processes: phases[0]!.processes, seconds,
+    committed: { gps: sum((p) => p.committed.gps), epcr: sum((p) => p.committed.epcr), total },
+    docsPerSec: total / seconds, requestsPerSec: sum((p) => samplesOf.get(p)?.requests ?? 0) / seconds,
+    pushErrors: sum((p) => p.pushErrors), ...(firstError ? { firstError } : {}),
+    ackMs: { p50: percentile(acks, 50), p99: percentile(acks, 99) },
+    deliveryMs: { p50: percentile(delivery, 50), p99: percentile(delivery, 99), max: delivery.length ? Math.max(...delivery) : Number.NaN, samples: delivery.length },
+    undelivered: sum((p) => p.undelivered),
+    serverCpuSeconds: serverCpu, serverCpuMsPerDoc: total ? (serverSum * 1000) / total : Number.NaN,
+    postgresCpuSeconds: pgCpu, postgresCpuMsPerDoc: total ? (pgCpu * 1000) / total : Number.NaN,
+    cores: {
+      server: serverSum / wall, postgres: pgCpu / wall,
+      bench: sum((p) => p.cores.bench * (samplesOf.get(p)?.wall ?? p.seconds)) / wall, machine: sum((p) => p.cores.machine * (samplesOf.get(p)?.wall ?? p.seconds)) / wall,
+    },
+    loadBefore: phases[0]!.loadBefore, loadAfter: phases[phases.length - 1]!.loadAfter,
+    roundsDocsPerSec: phases.map((p) => p.docsPerSec),
+  };
 }
 
 interface Subscriber { index: number; socket: Socket; onDocs: (ids: string[], at: number) => void }
@@ -334,7 +413,7 @@ async function phase(admin: pg.Client, label: string, servers: ServerProcess[], 
   for (const s of subscribers) s.onDocs = () => undefined;
   const total = committed.gps + committed.epcr;
   const serverSum = serverCpu.reduce((a, b) => a + b, 0);
-  return {
+  const result: PhaseResult = {
     label, processes: n, seconds: pushSeconds,
     committed: { ...committed, total },
     docsPerSec: total / pushSeconds, requestsPerSec: requests / pushSeconds, pushErrors, ...(firstError ? { firstError } : {}),
@@ -346,6 +425,8 @@ async function phase(admin: pg.Client, label: string, servers: ServerProcess[], 
     cores: { server: serverSum / wall, postgres: pgCpu / wall, bench: selfCpu / wall, machine: machine / wall },
     loadBefore, loadAfter: loadAverage(),
   };
+  samplesOf.set(result, { acks, delivery, requests, wall });
+  return result;
 }
 
 /**
@@ -475,7 +556,7 @@ export function writeScaleout(file: string, meta: Record<string, unknown>, resul
   const lock = median(result.ordering.filter((o) => o.scheme === 'advisory lock').map((o) => o.commitsPerSec));
   // The headline figures beside their same-run baselines, in replication.json's form.
   const figures: BenchFigure[] = [
-    ...result.configs.filter((c) => c.mixed && !c.repeat).flatMap((c) => [
+    ...result.configs.filter((c) => c.mixed).flatMap((c) => [
       figure(`${c.processes} process(es) on PostgreSQL: documents committed/s (GPS + ePCR, round-robin)`, c.mixed!.docsPerSec, 'docs/s', baseline?.docsPerSec ?? null),
       figure(`${c.processes} process(es): p99 push → /sync change on another process`, c.mixed!.deliveryMs.p99, 'ms', baseline?.deliveryMs.p99 ?? null),
     ]),
@@ -484,12 +565,9 @@ export function writeScaleout(file: string, meta: Record<string, unknown>, resul
   writeFileSync(file, JSON.stringify({ meta: { ...meta, loadAverageAtEnd: loadAverage() }, figures, ...result }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
 }
 
-/** The 1-process figures the ratios divide by: the mean of the baseline runs that finished. */
+/** The 1-process figures the ratios divide by. */
 export function baselineOf(configs: ScaleoutConfig[]): { docsPerSec: number; deliveryMs: { p99: number } } | undefined {
-  const runs = configs.filter((c) => c.processes === 1 && c.mixed).map((c) => c.mixed!);
-  if (runs.length === 0) return undefined;
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { docsPerSec: mean(runs.map((r) => r.docsPerSec)), deliveryMs: { p99: mean(runs.map((r) => r.deliveryMs.p99)) } };
+  return configs.find((c) => c.processes === 1)?.mixed;
 }
 
 export function printScaleout(result: ScaleoutResult): void {
@@ -508,14 +586,15 @@ export function printScaleout(result: ScaleoutResult): void {
     ]);
   };
   for (const c of result.configs) {
-    line(c.mixed, `${c.processes} process${c.processes > 1 ? 'es' : ''} (GPS + ePCR)${c.processes === 1 ? (c.repeat ? ', baseline again' : ', baseline') : ''}`, c.error);
+    line(c.mixed, `${c.processes} process${c.processes > 1 ? 'es' : ''} (GPS + ePCR)${c.processes === 1 ? ' = baseline' : ''}`, c.error);
     if (c.gpsOnly) line(c.gpsOnly, '  1 process, GPS only, 1/request');
     if (c.epcrOnly) line(c.epcrOnly, '  1 process, ePCR only, 1/request');
   }
   printGrid('Scale-out (issue #19): server processes on one PostgreSQL schema, pushes round-robin, /sync subscriber on every process', rows, [
-    `${GPS_PUSHERS} GPS pushers (batches of ${GPS_BATCH}) + ${EPCR_PUSHERS} ePCR pushers (batches of ${EPCR_BATCH}), closed loop, each request to the next process; ratios against the mean of the two 1-process runs of this run (before and after the others)`,
+    `${GPS_PUSHERS} GPS pushers (batches of ${GPS_BATCH}) + ${EPCR_PUSHERS} ePCR pushers (batches of ${EPCR_BATCH}), closed loop, each request to the next process; ratios against the 1-process set of this run; the sets run side by side and their rounds alternate`,
     'push→other = push sent → the document in a /sync `change` on a subscriber of another process (1 process: its own); undelivered = (document, subscriber) pairs not heard 5 s after the pushing stopped',
     'cores: server processes / their PostgreSQL backends / this benchmark / the whole machine (2 cores; shared); CPU from /proc/<pid>/stat; sub-rows: one point or one ePCR per request, as units push live',
+    ...result.configs.filter((c) => c.mixed?.roundsDocsPerSec).map((c) => `${c.processes} process(es), docs/s per round: ${c.mixed!.roundsDocsPerSec!.map((r) => fmtNum(r)).join(', ')}`),
     ...result.configs.filter((c) => c.error).map((c) => `${c.processes} process(es): ${c.error}`),
     ...result.configs.flatMap((c) => [c.mixed, c.gpsOnly, c.epcrOnly]).filter((p): p is PhaseResult => Boolean(p?.firstError)).map((p) => `${p.label}: first push error: ${p.firstError}`),
   ]);
