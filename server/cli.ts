@@ -56,7 +56,8 @@ async function main(): Promise<void> {
   app.log.info(`fieldsync listening on ${address} (data in ${config.storeKind === 'postgres' ? `PostgreSQL schema ${config.databaseSchema}` : config.dataDir}, store ${app.store.kind})`);
   if (config.seedDemo && ['info', 'debug', 'trace'].includes(config.logLevel)) console.log(demoCredentialsText());
   if (config.seedDemo && config.jwtSecret === undefined) {
-    app.log.warn('demo server: the demo agency has published passwords and the signing key is kept in DATA_DIR; for real use set JWT_SECRET and NODE_ENV=production (README, "Running in production")');
+    const where = config.storeKind === 'postgres' ? 'in the database (with the transport-key secret)' : 'in DATA_DIR';
+    app.log.warn(`demo server: the demo agency has published passwords and the signing key is kept ${where}; for real use set JWT_SECRET${config.storeKind === 'postgres' ? ', TRANSPORT_KEY_SECRET' : ''} and NODE_ENV=production (README, "Running in production")`);
   }
   if (config.devTokens) app.log.warn('DEV_TOKENS is on: anyone who reaches this server can claim any identity in any agency (development only)');
 }

@@ -109,6 +109,13 @@ export interface ServerConfig {
    * start in DATA_DIR/jwt-secret.
    */
   jwtSecret: string | undefined;
+  /**
+   * TRANSPORT_KEY_SECRET (at least 32 characters): what devices' transport keys are sealed with
+   * in PostgreSQL (server/auth/identity-store-postgres.ts). Required with STORE=postgres unless the
+   * server is a demo or development one (then one made on first start is kept in the database, in clear).
+   * Every process gets the same one, and it must not change while sealed keys are in use.
+   */
+  transportKeySecret: string | undefined;
   /** Lifetime of access tokens (JWT). */
   accessTokenTtlSeconds: number;
   /** Lifetime of a refresh token; each refresh rotates it. */
@@ -252,6 +259,7 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   schematronCacheDir: defaultSchematronCacheDir(),
   ...INTEGRATION_DEFAULTS,
   jwtSecret: undefined,
+  transportKeySecret: undefined,
   ...AUTH_DEFAULTS,
   // readConfig: on for a trial server (no JWT_SECRET, NODE_ENV not production) and in development.
   seedDemo: true,
@@ -394,7 +402,7 @@ function devTokensSetting(env: NodeJS.ProcessEnv): boolean {
 }
 
 function authSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig,
-  | 'jwtSecret' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'corsOrigins' | 'publicOrigin' | 'trustProxy' | 'rateLimitWindowMs'
+  | 'jwtSecret' | 'transportKeySecret' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'corsOrigins' | 'publicOrigin' | 'trustProxy' | 'rateLimitWindowMs'
   | 'syncRateLimit' | 'loginRateLimit' | 'loginAccountRateLimit' | 'loginIpRateLimit' | 'loginGlobalRateLimit' | 'metricsToken' | 'seedDemo'> {
   const devTokens = devTokensSetting(env);
   const nodeEnv = raw(env, 'NODE_ENV');
@@ -407,6 +415,12 @@ function authSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig,
     throw new ConfigError('JWT_SECRET is required (at least 32 random characters, e.g. `openssl rand -base64 48`); only a demo or development server (SEED_DEMO=true, DEV_TOKENS=true) may run without one');
   }
   if (jwtSecret !== undefined && jwtSecret.length < 32) throw new ConfigError(`JWT_SECRET must be at least 32 characters, got ${jwtSecret.length}`);
+  const transportKeySecret = raw(env, 'TRANSPORT_KEY_SECRET');
+  if (transportKeySecret !== undefined && transportKeySecret.length < 32) throw new ConfigError(`TRANSPORT_KEY_SECRET must be at least 32 characters, got ${transportKeySecret.length}`);
+  // On PostgreSQL every process must sign and open with the same keys: a deployment names them.
+  if (raw(env, 'STORE') === 'postgres' && !devTokens && !seedDemo && transportKeySecret === undefined) {
+    throw new ConfigError('TRANSPORT_KEY_SECRET is required with STORE=postgres (at least 32 random characters, e.g. `openssl rand -base64 48`, the same for every process): devices\' transport keys are kept sealed with it in the database');
+  }
   const metricsToken = raw(env, 'METRICS_TOKEN');
   if (metricsToken !== undefined && metricsToken.length < 32) throw new ConfigError(`METRICS_TOKEN must be at least 32 characters, got ${metricsToken.length}`);
   const accessTokenTtlSeconds = integer(env, 'ACCESS_TOKEN_TTL_SECONDS', AUTH_DEFAULTS.accessTokenTtlSeconds, 10, 24 * 3600);
@@ -414,6 +428,7 @@ function authSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig,
   if (publicOrigins.length > 1) throw new ConfigError('PUBLIC_ORIGIN is one origin, like https://fieldsync.example.org (list other origins in CORS_ORIGINS)');
   return {
     jwtSecret,
+    transportKeySecret,
     accessTokenTtlSeconds,
     refreshTokenTtlSeconds: integer(env, 'REFRESH_TOKEN_TTL_SECONDS', AUTH_DEFAULTS.refreshTokenTtlSeconds, 60, 365 * 24 * 3600),
     corsOrigins: originList(env, 'CORS_ORIGINS'),

@@ -12,6 +12,7 @@
 import { isCodeOf } from '../../shared/nemsis/codes.ts';
 import { endpointAllowed } from '../integrations/state-submission/client.ts';
 import { ansiStateCode } from '../nemsis/ansi-state-codes.ts';
+import { parseBillingSettings, type AgencyBillingSettings } from './billing-settings.ts';
 
 export interface AgencyFacility {
   /** dFacility.01: the type of facility (a code of dFacility.01, e.g. Hospital). */
@@ -82,6 +83,11 @@ export interface AgencySettings {
   taxStatus: string;
   /** dAgency.25 National Provider Identifier (10 digits), when the agency has one. */
   npi?: string;
+  /**
+   * The number a receiving hospital calls back to reach the agency's units (a dispatch or unit
+   * line), sent in every hospital notice (server/integrations/fhir). Not a NEMSIS element.
+   */
+  callbackPhone?: string;
   /** dConfiguration.07: procedures the agency's crews may perform (SNOMED CT codes). */
   procedures: string[];
   /** dConfiguration.09: medications the agency's crews may give (RxNorm codes). */
@@ -93,6 +99,8 @@ export interface AgencySettings {
   contacts: AgencyContact[];
   facilities: AgencyFacility[];
   stateSubmission?: StateSubmissionSettings;
+  /** Claims: billing provider NPI/taxonomy/tax id, submitter and clearinghouse, payers, fee schedule (billing-settings.ts). */
+  billing?: AgencyBillingSettings;
 }
 
 /** The settings as GET answers them: everything but the submission password, with whether one is set. */
@@ -123,7 +131,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidAgencySettings(['the body must be a JSON object']);
   const input = body as Record<string, unknown>;
   const known = new Set(['name', 'stateId', 'agencyNumber', 'state', 'serviceAreaCounties', 'serviceAreaZips', 'primaryService', 'levelOfService',
-    'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission']);
+    'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing']);
   for (const key of Object.keys(input)) if (!known.has(key)) problems.push(`${key} is not an agency setting (known: ${[...known].join(', ')})`);
 
   const str = (key: string, min: number, max: number, where = input, label = key): string | undefined => {
@@ -178,6 +186,8 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   for (const county of serviceAreaCounties) if (state && !county.startsWith(state)) problems.push(`serviceAreaCounties: ${county} is not a county of state ${state} (its first two digits must be the state code)`);
   const npi = str('npi', 10, 10);
   if (npi !== undefined && !NPI.test(npi)) problems.push('npi must be the 10-digit National Provider Identifier');
+  const callbackPhone = str('callbackPhone', 12, 12);
+  if (callbackPhone !== undefined && !PHONE.test(callbackPhone)) problems.push('callbackPhone must look like 203-555-0142 (the number a hospital calls to reach a unit)');
 
   const contacts: AgencyContact[] = [];
   if (input['contacts'] !== undefined) {
@@ -261,6 +271,8 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
     }
   }
 
+  const billing = parseBillingSettings(input['billing'], problems);
+
   const settings: AgencySettings = {
     name, stateId, agencyNumber, state: state ?? '',
     serviceAreaCounties,
@@ -271,6 +283,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
     organizationType: code('organizationType', 'dAgency.13'),
     taxStatus: code('taxStatus', 'dAgency.14'),
     ...(npi !== undefined && NPI.test(npi) ? { npi } : {}),
+    ...(callbackPhone !== undefined && PHONE.test(callbackPhone) ? { callbackPhone } : {}),
     procedures: list('procedures', SNOMED, 'SNOMED CT procedure codes'),
     medications: list('medications', RXNORM, 'RxNorm medication codes'),
     protocols: list('protocols', /^[0-9]{7}$/, 'NEMSIS protocol codes (dConfiguration.10)', 'dConfiguration.10'),
@@ -278,6 +291,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
     contacts,
     facilities,
     ...(stateSubmission ? { stateSubmission } : {}),
+    ...(billing ? { billing } : {}),
   };
   if (problems.length > 0) throw new InvalidAgencySettings(problems.slice(0, 50));
   return settings;

@@ -44,7 +44,7 @@ export async function authAdminRoutes(app: FastifyInstance, options: AuthAdminRo
   await app.register(requireIdentity, { auth: service });
   app.addHook('onRequest', requireRole('admin'));
 
-  app.get(ADMIN.users.route, { schema: listUsersSchema }, async (request) => ({ users: service.identities.listUsers(request.identity.tenantId).map(publicUser) }));
+  app.get(ADMIN.users.route, { schema: listUsersSchema }, async (request) => ({ users: (await service.identities.listUsers(request.identity.tenantId)).map(publicUser) }));
 
   app.post<{ Body: NewUser }>(ADMIN.createUser.route, { schema: { summary: 'Create a user', tags: ['admin'], security: BEARER, body: newUserSchema, response: createUserResponses } }, async (request, reply) => {
     const user = await service.createUser(request.identity.tenantId, { ...request.body, role: request.body.role as Role }, request.identity);
@@ -63,7 +63,7 @@ export async function authAdminRoutes(app: FastifyInstance, options: AuthAdminRo
   }
 
   app.get(ADMIN.devices.route, { schema: listDevicesSchema }, async (request) => ({
-    devices: service.identities.listDevices(request.identity.tenantId).map((d) => ({
+    devices: (await service.identities.listDevices(request.identity.tenantId)).map((d) => ({
       id: d.id, lastUserId: d.lastUserId ?? null, firstSeenAt: new Date(d.firstSeenAt).toISOString(), lastSeenAt: new Date(d.lastSeenAt).toISOString(),
       ...(d.revokedAt !== undefined ? { revokedAt: new Date(d.revokedAt).toISOString() } : {}),
     })),

@@ -29,20 +29,15 @@ export const DEMO_USERS: readonly DemoUser[] = [
  * has users (then nothing is touched: idempotent, and changes an admin made are kept).
  */
 export async function seedDemoTenant(identities: IdentityStore, tenantId = DEMO_TENANT): Promise<{ created: boolean }> {
-  if (identities.tenantExists(tenantId)) return { created: false };
+  if (await identities.tenantExists(tenantId)) return { created: false };
   const hashed = await Promise.all(DEMO_USERS.map(async (user) => ({ user, hash: await hashPassword(user.password) })));
-  const created = identities.transaction(() => {
-    // Checked again inside the transaction: two processes starting at once create it once.
-    if (identities.tenantExists(tenantId)) return false;
-    const now = Date.now();
-    for (const { user, hash } of hashed) {
-      identities.createUser({
-        id: randomUUID(), tenantId, username: user.username, passwordHash: hash, role: user.role,
-        unitId: user.unitId, technicianId: user.technicianId, displayName: user.displayName, createdAt: now,
-      });
-    }
-    return true;
-  });
+  const now = Date.now();
+  // Checked again inside the store's transaction (PostgreSQL: under an advisory lock): several
+  // processes starting at once create the agency once, and all of them then see the same user ids.
+  const created = await identities.createTenantUsers(tenantId, hashed.map(({ user, hash }) => ({
+    id: randomUUID(), tenantId, username: user.username, passwordHash: hash, role: user.role,
+    unitId: user.unitId, technicianId: user.technicianId, displayName: user.displayName, createdAt: now,
+  })));
   return { created };
 }
 

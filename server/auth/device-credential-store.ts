@@ -24,6 +24,14 @@ export interface DeviceCredentialRecord {
   expiresAt: number;
 }
 
+/** Where credentials and seen proofs are kept: SQLite (below) or PostgreSQL (identity-store-postgres.ts). */
+export interface DeviceCredentialStorage {
+  issue(record: DeviceCredentialRecord): Promise<void>;
+  get(id: string): Promise<DeviceCredentialRecord | undefined>;
+  /** Records a proof's `jti` for its key; false when it was recorded before (a replay), by any process. */
+  rememberProof(jkt: string, jti: string, expiresAt: number, now: number): Promise<boolean>;
+}
+
 const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS device_credentials (
   id          TEXT PRIMARY KEY,
@@ -51,7 +59,7 @@ interface Row {
   created_at: number; expires_at: number;
 }
 
-export class DeviceCredentialStore {
+export class DeviceCredentialStore implements DeviceCredentialStorage {
   private readonly stmts;
   private sweptAt = 0;
 
@@ -72,11 +80,11 @@ export class DeviceCredentialStore {
    * ends or they expire: two tabs opening at once each ask for one, and whichever the queue kept
    * must still deliver.
    */
-  issue(record: DeviceCredentialRecord): void {
+  async issue(record: DeviceCredentialRecord): Promise<void> {
     this.stmts.insert.run(record.id, record.tenantId, record.userId, record.deviceId, record.sessionId, record.secretHash, record.jkt, record.createdAt, record.expiresAt);
   }
 
-  get(id: string): DeviceCredentialRecord | undefined {
+  async get(id: string): Promise<DeviceCredentialRecord | undefined> {
     const row = this.stmts.get.get(id);
     return row ? {
       id: row.id, tenantId: row.tenant_id, userId: row.user_id, deviceId: row.device_id, sessionId: row.session_id, secretHash: row.secret_hash,
@@ -85,7 +93,7 @@ export class DeviceCredentialStore {
   }
 
   /** Records a proof's `jti` for its key; false when it was recorded before (a replay). */
-  rememberProof(jkt: string, jti: string, expiresAt: number, now: number): boolean {
+  async rememberProof(jkt: string, jti: string, expiresAt: number, now: number): Promise<boolean> {
     if (now - this.sweptAt > 60_000) {
       this.sweptAt = now;
       this.stmts.sweep.run(now);

@@ -83,7 +83,7 @@ export class DeviceCredentials {
     const id = randomBytes(16).toString('base64url');
     const secret = randomBytes(32).toString('base64url');
     const expiresAt = now + this.options.ttlSeconds * 1000;
-    this.options.identities.deviceCredentials.issue({
+    await this.options.identities.deviceCredentials.issue({
       id, tenantId: identity.tenantId, userId: identity.userId, deviceId: identity.deviceId, sessionId, secretHash: sha256(secret), jkt: proof.jkt, createdAt: now, expiresAt,
     });
     await this.options.audit?.([{ tenantId: identity.tenantId, action: 'device_credential_issued', actor: actorOf(identity), details: { credentialId: id, sessionId, jkt: proof.jkt } }]);
@@ -96,11 +96,11 @@ export class DeviceCredentials {
     const parsed = FORM.exec(credential);
     if (!parsed) throw badCredential('it is not of the form dc_<id>.<secret>');
     const { identities } = this.options;
-    const record = identities.deviceCredentials.get(parsed[1]!);
+    const record = await identities.deviceCredentials.get(parsed[1]!);
     if (!record || !timingSafeEqual(Buffer.from(sha256(parsed[2]!), 'hex'), Buffer.from(record.secretHash, 'hex'))) throw badCredential('this server never issued it');
     const now = this.now();
     if (record.expiresAt <= now) throw badCredential('it expired');
-    const status = identities.sessionStatus(record.sessionId);
+    const status = await identities.sessionStatus(record.sessionId);
     if (!status || status.revokedAt !== undefined) throw new HttpError(401, ErrorCode.TOKEN_REVOKED, 'The session this device credential belongs to was ended (signed out or revoked); sign in again.');
     if (status.deviceRevokedAt !== undefined) throw new HttpError(401, ErrorCode.TOKEN_REVOKED, 'This device was revoked by your administrator.');
     if (status.userDisabledAt !== undefined) throw new HttpError(401, ErrorCode.TOKEN_REVOKED, 'This account was disabled by your administrator.');
@@ -108,7 +108,7 @@ export class DeviceCredentials {
       method: request.method, url: requestUrl(request, this.options.publicOrigin), credential, nowMs: now, remember: this.remember,
     });
     if (proof.jkt !== record.jkt) throw new HttpError(401, ErrorCode.BAD_DPOP_PROOF, 'The DPoP proof was refused: it is signed by another key than the one this credential is bound to.');
-    const user = identities.getUser(record.tenantId, record.userId);
+    const user = await identities.getUser(record.tenantId, record.userId);
     if (!user) throw badCredential('its user no longer exists');
     const identity: Identity = { tenantId: record.tenantId, role: user.role, deviceId: record.deviceId, userId: user.id };
     if (user.role === 'crew' && user.unitId) identity.unitId = user.unitId;

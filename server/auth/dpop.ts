@@ -28,7 +28,7 @@ export interface DpopCheck {
   credential?: string;
   nowMs: number;
   /** Records `jti` for the key; false when it was seen before (a replay). */
-  remember(jkt: string, jti: string, expiresAtMs: number): boolean;
+  remember(jkt: string, jti: string, expiresAtMs: number): boolean | Promise<boolean>;
 }
 
 export interface VerifiedProof {
@@ -72,6 +72,6 @@ export async function verifyDpopProof(proof: string | undefined, check: DpopChec
     if (ath !== expected) throw refuse('ath is not the hash of the credential sent with it');
   }
   const jkt = await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: String(jwk['x']), y: String(jwk['y']) }, 'sha256');
-  if (!check.remember(jkt, jti, (iat + DPOP_MAX_SKEW_S + 1) * 1000)) throw refuse('this proof was already used (jti seen before); make a new one for every call');
+  if (!await check.remember(jkt, jti, (iat + DPOP_MAX_SKEW_S + 1) * 1000)) throw refuse('this proof was already used (jti seen before); make a new one for every call');
   return { jkt, jti };
 }

@@ -111,6 +111,17 @@ export interface LimiterOptions {
   /** What is being limited, in the 429 message ("sign-in attempts from this device"). */
   what: string;
   key: (request: FastifyRequest) => string;
+  /**
+   * Where this limit counts when not in each process's memory: a counter every process shares
+   * (server/auth/rate-limit-postgres.ts, for the sign-in limits on PostgreSQL).
+   */
+  counter?: RateCounter | undefined;
+}
+
+/** A fixed-window counter several processes share: `incr` counts one and says how many are in the window; `read` only looks. */
+export interface RateCounter {
+  incr(key: string, windowMs: number): Promise<{ current: number; ttlMs: number }>;
+  read(key: string, windowMs: number): Promise<{ current: number; ttlMs: number }>;
 }
 
 type ReplyHeaders = { header(name: string, value: string): unknown };
@@ -123,6 +134,13 @@ function tooMany(reply: ReplyHeaders, what: string, ttlInSeconds: number): HttpE
 
 /** A rate limit check to call from a hook; throws 429 with Retry-After when the key is over its budget. */
 export function createLimiter(app: FastifyInstance, options: LimiterOptions): (request: FastifyRequest, reply: ReplyHeaders) => Promise<void> {
+  const { counter } = options;
+  if (counter) {
+    return async (request, reply) => {
+      const { current, ttlMs } = await counter.incr(options.key(request), options.windowMs);
+      if (current > options.max) throw tooMany(reply, options.what, ttlMs / 1000);
+    };
+  }
   const check = app.createRateLimit(sized({ max: options.max, timeWindow: options.windowMs, keyGenerator: options.key }));
   return async (request, reply) => {
     const result = await check(request);
@@ -139,6 +157,18 @@ export function createFailureLimiter(app: FastifyInstance, options: LimiterOptio
   check(request: FastifyRequest, reply: ReplyHeaders): Promise<void>;
   recordFailure(request: FastifyRequest): Promise<void>;
 } {
+  const { counter } = options;
+  if (counter) {
+    return {
+      async check(request, reply) {
+        const { current, ttlMs } = await counter.read(options.key(request), options.windowMs);
+        if (current >= options.max) throw tooMany(reply, options.what, ttlMs / 1000);
+      },
+      async recordFailure(request) {
+        await counter.incr(options.key(request), options.windowMs);
+      },
+    };
+  }
   const limit = app.createRateLimit(sized({ max: options.max, timeWindow: options.windowMs, keyGenerator: options.key }));
   return {
     async check(request, reply) {

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Role } from '../../shared/protocol/index.ts';
-import { DeviceCredentialStore } from './device-credential-store.ts';
+import { DeviceCredentialStore, type DeviceCredentialStorage } from './device-credential-store.ts';
 
 /**
  * Users, devices, sessions, refresh tokens, transport keys and revocations, in `identity.sqlite`
@@ -89,6 +89,71 @@ export interface RevocationRecord {
   at: number;
 }
 
+
+/** What a session's revocation check of one request finds (the access token itself was verified already). */
+export type SessionState = 'ok' | 'unknown' | 'revoked' | 'user-disabled' | 'device-revoked';
+
+/** A sign-in's writes, made together: the device seen, the session, its first refresh token and the transport key. */
+export interface NewSession {
+  session: Omit<SessionRecord, 'revokedAt'>;
+  /** Absent for a CLI token's session. */
+  refreshToken?: Omit<RefreshTokenRecord, 'usedAt' | 'replacedBy'>;
+  /** A fresh key, stored only when the user has no active key on the device yet (the active one is returned then). */
+  transportKey?: Omit<TransportKeyRecord, 'revokedAt' | 'revokeReason'>;
+}
+
+/**
+ * The identity database: SQLite in DATA_DIR (SqliteIdentityStore, below), or PostgreSQL beside
+ * the document store (identity-store-postgres.ts); server/auth/identity-store-factory.ts picks by
+ * the store kind. Every write that must be atomic is one method, so each implementation makes it
+ * one transaction (or one statement) of its own.
+ */
+export interface IdentityStore {
+  findUserByName(tenantId: string, username: string): Promise<UserRecord | undefined>;
+  getUser(tenantId: string, id: string): Promise<UserRecord | undefined>;
+  listUsers(tenantId: string): Promise<UserRecord[]>;
+  tenantExists(tenantId: string): Promise<boolean>;
+  createUser(user: Omit<UserRecord, 'disabledAt'>): Promise<UserRecord>;
+  /** Creates these users unless the tenant already has some (demo seeding: once per database, whoever starts first). */
+  createTenantUsers(tenantId: string, users: Omit<UserRecord, 'disabledAt'>[]): Promise<boolean>;
+  getDevice(tenantId: string, id: string): Promise<DeviceRecord | undefined>;
+  /** Records that the device was seen now (with the user who used it). */
+  touchDevice(tenantId: string, deviceId: string, userId: string | undefined, now: number): Promise<void>;
+  listDevices(tenantId: string): Promise<DeviceRecord[]>;
+  getSession(id: string): Promise<SessionRecord | undefined>;
+  /** The session with its user's and device's revocation state: one indexed lookup. */
+  sessionStatus(id: string): Promise<SessionStatus | undefined>;
+  /**
+   * The revocation check of every request, synchronous: SQLite looks the session up; PostgreSQL
+   * answers from a revocation list every process refreshes at least every second.
+   */
+  sessionState(sessionId: string, tenantId: string, deviceId: string, userId: string | undefined): SessionState;
+  /** Writes a sign-in (or CLI token) session; returns the transport key the user has on the device now, when one was asked for. */
+  openSession(input: NewSession): Promise<TransportKeyRecord | undefined>;
+  getRefreshToken(id: string): Promise<RefreshTokenRecord | undefined>;
+  /**
+   * Marks `oldId` used and stores its successor, atomically: false when it was used already (by
+   * this or any other process), and then nothing is written.
+   */
+  rotateRefreshToken(oldId: string, next: Omit<RefreshTokenRecord, 'usedAt' | 'replacedBy'>, now: number): Promise<boolean>;
+  revokeSession(id: string, reason: string, now: number, record?: Omit<RevocationRecord, 'id'>): Promise<number>;
+  revokeDeviceSessions(tenantId: string, deviceId: string, reason: string, now: number, record?: Omit<RevocationRecord, 'id'>): Promise<number>;
+  /** Disables (revoked) or re-enables a user: with revocation, its sessions and transport keys end too. Undefined: no such user. */
+  setUserRevoked(tenantId: string, userId: string, revoked: boolean, byUserId: string | undefined, now: number): Promise<{ user: UserRecord; sessionsRevoked: number } | undefined>;
+  /** Revokes or restores a device (one never seen is recorded as revoked): with revocation, its sessions and transport keys end too. */
+  setDeviceRevoked(tenantId: string, deviceId: string, revoked: boolean, byUserId: string | undefined, now: number): Promise<{ device: DeviceRecord; sessionsRevoked: number }>;
+  activeTransportKey(tenantId: string, userId: string, deviceId: string): Promise<TransportKeyRecord | undefined>;
+  /** The user's active key on the device, or `candidate` stored as it (concurrent callers all get the same one). */
+  ensureTransportKey(candidate: Omit<TransportKeyRecord, 'revokedAt' | 'revokeReason'>): Promise<TransportKeyRecord>;
+  transportKeyStatus(kid: string): Promise<TransportKeyStatus | undefined>;
+  listRevocations(tenantId: string, limit: number): Promise<RevocationRecord[]>;
+  /** Device push credentials and the DPoP proofs seen (device-credential-store.ts). */
+  readonly deviceCredentials: DeviceCredentialStorage;
+  /** Called with the tenant when another process revoked something (PostgreSQL): open connections are re-checked. */
+  onRemoteRevocation?(listener: (tenantId: string) => void): void;
+  close(): Promise<void>;
+}
+
 const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS users (
   id            TEXT PRIMARY KEY,
@@ -173,7 +238,7 @@ interface RefreshRow { id: string; session_id: string; token_hash: string; creat
 
 const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
 
-export class IdentityStore {
+export class SqliteIdentityStore implements IdentityStore {
   private readonly db: Database.Database;
   private readonly stmts;
 
@@ -237,89 +302,107 @@ export class IdentityStore {
     };
   }
 
-  transaction<T>(fn: () => T): T {
+  private transaction<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
   }
 
-  createUser(user: Omit<UserRecord, 'disabledAt'>): UserRecord {
+  private insertUser(user: Omit<UserRecord, 'disabledAt'>): UserRecord {
     this.stmts.userInsert.run(user.id, user.tenantId, user.username, user.passwordHash, user.role, user.unitId ?? null,
       user.technicianId ?? null, user.displayName ?? null, user.createdAt);
     return { ...user, disabledAt: undefined };
   }
 
-  findUserByName(tenantId: string, username: string): UserRecord | undefined {
+  async createUser(user: Omit<UserRecord, 'disabledAt'>): Promise<UserRecord> {
+    return this.insertUser(user);
+  }
+
+  async createTenantUsers(tenantId: string, users: Omit<UserRecord, 'disabledAt'>[]): Promise<boolean> {
+    return this.transaction(() => {
+      // Checked inside the transaction: two processes sharing DATA_DIR create it once.
+      if ((this.stmts.tenantExists.get(tenantId)?.n ?? 0) > 0) return false;
+      for (const user of users) this.insertUser(user);
+      return true;
+    });
+  }
+
+  async findUserByName(tenantId: string, username: string): Promise<UserRecord | undefined> {
     const row = this.stmts.userByName.get(tenantId, username);
     return row ? toUser(row) : undefined;
   }
 
-  getUser(tenantId: string, id: string): UserRecord | undefined {
+  async getUser(tenantId: string, id: string): Promise<UserRecord | undefined> {
     const row = this.stmts.userById.get(tenantId, id);
     return row ? toUser(row) : undefined;
   }
 
-  listUsers(tenantId: string): UserRecord[] {
+  async listUsers(tenantId: string): Promise<UserRecord[]> {
     return this.stmts.usersOfTenant.all(tenantId).map(toUser);
   }
 
-  tenantExists(tenantId: string): boolean {
+  async tenantExists(tenantId: string): Promise<boolean> {
     return (this.stmts.tenantExists.get(tenantId)?.n ?? 0) > 0;
   }
 
-  setUserDisabled(tenantId: string, id: string, at: number | undefined): boolean {
-    return this.stmts.userDisable.run(at ?? null, tenantId, id).changes > 0;
-  }
-
-  touchDevice(tenantId: string, deviceId: string, userId: string | undefined, now: number): void {
+  async touchDevice(tenantId: string, deviceId: string, userId: string | undefined, now: number): Promise<void> {
     this.stmts.deviceTouch.run(tenantId, deviceId, userId ?? null, now, now);
   }
 
-  getDevice(tenantId: string, id: string): DeviceRecord | undefined {
+  async getDevice(tenantId: string, id: string): Promise<DeviceRecord | undefined> {
     const row = this.stmts.deviceGet.get(tenantId, id);
     return row ? toDevice(row) : undefined;
   }
 
-  listDevices(tenantId: string): DeviceRecord[] {
+  async listDevices(tenantId: string): Promise<DeviceRecord[]> {
     return this.stmts.devicesOfTenant.all(tenantId).map(toDevice);
   }
 
-  /** Revokes (or, with `undefined`, restores) a device; a device never seen before is recorded as revoked. */
-  setDeviceRevoked(tenantId: string, id: string, at: number | undefined, now: number): void {
-    this.stmts.deviceRevoke.run(tenantId, id, now, now, at ?? null);
-  }
-
-  createSession(session: Omit<SessionRecord, 'revokedAt'>): void {
-    this.stmts.sessionInsert.run(session.id, session.tenantId, session.userId ?? null, session.deviceId, session.kind, session.createdAt);
-  }
-
-  getSession(id: string): SessionRecord | undefined {
+  async getSession(id: string): Promise<SessionRecord | undefined> {
     const row = this.stmts.sessionGet.get(id);
     return row ? toSession(row) : undefined;
   }
 
-  /** The session with its user's and device's revocation state: one indexed lookup per request. */
-  sessionStatus(id: string): SessionStatus | undefined {
+  private statusOf(id: string): SessionStatus | undefined {
     const row = this.stmts.sessionStatus.get(id);
     if (!row) return undefined;
     return { ...toSession(row), userDisabledAt: opt(row.user_disabled_at), deviceRevokedAt: opt(row.device_revoked_at) };
   }
 
-  revokeSession(id: string, reason: string, now: number): number {
-    return this.stmts.revokeSession.run(now, reason, id).changes;
+  async sessionStatus(id: string): Promise<SessionStatus | undefined> {
+    return this.statusOf(id);
   }
 
-  revokeUserSessions(tenantId: string, userId: string, reason: string, now: number): number {
-    return this.stmts.revokeUserSessions.run(now, reason, tenantId, userId).changes;
+  /** One indexed lookup per request. */
+  sessionState(sessionId: string, tenantId: string, deviceId: string): SessionState {
+    const status = this.statusOf(sessionId);
+    if (!status || status.tenantId !== tenantId || status.deviceId !== deviceId) return 'unknown';
+    if (status.revokedAt !== undefined) return 'revoked';
+    if (status.userDisabledAt !== undefined) return 'user-disabled';
+    if (status.deviceRevokedAt !== undefined) return 'device-revoked';
+    return 'ok';
   }
 
-  revokeDeviceSessions(tenantId: string, deviceId: string, reason: string, now: number): number {
-    return this.stmts.revokeDeviceSessions.run(now, reason, tenantId, deviceId).changes;
+  async openSession(input: NewSession): Promise<TransportKeyRecord | undefined> {
+    const { session, refreshToken: token, transportKey } = input;
+    return this.transaction(() => {
+      this.stmts.deviceTouch.run(session.tenantId, session.deviceId, session.userId ?? null, session.createdAt, session.createdAt);
+      this.stmts.sessionInsert.run(session.id, session.tenantId, session.userId ?? null, session.deviceId, session.kind, session.createdAt);
+      if (token) this.stmts.refreshInsert.run(token.id, token.sessionId, token.tokenHash, token.createdAt, token.expiresAt);
+      return transportKey ? this.activeOrInsert(transportKey) : undefined;
+    });
   }
 
-  insertRefreshToken(token: Omit<RefreshTokenRecord, 'usedAt' | 'replacedBy'>): void {
-    this.stmts.refreshInsert.run(token.id, token.sessionId, token.tokenHash, token.createdAt, token.expiresAt);
+  private activeOrInsert(k: Omit<TransportKeyRecord, 'revokedAt' | 'revokeReason'>): TransportKeyRecord {
+    const active = this.stmts.transportKeyActive.get(k.tenantId, k.userId, k.deviceId);
+    if (active) return toTransportKey(active);
+    this.stmts.transportKeyInsert.run(k.kid, k.tenantId, k.userId, k.deviceId, Buffer.from(k.key), k.createdAt);
+    return { ...k, revokedAt: undefined, revokeReason: undefined };
   }
 
-  getRefreshToken(id: string): RefreshTokenRecord | undefined {
+  async ensureTransportKey(candidate: Omit<TransportKeyRecord, 'revokedAt' | 'revokeReason'>): Promise<TransportKeyRecord> {
+    return this.transaction(() => this.activeOrInsert(candidate));
+  }
+
+  async getRefreshToken(id: string): Promise<RefreshTokenRecord | undefined> {
     const row = this.stmts.refreshGet.get(id);
     return row ? {
       id: row.id, sessionId: row.session_id, tokenHash: row.token_hash, createdAt: row.created_at, expiresAt: row.expires_at,
@@ -327,40 +410,75 @@ export class IdentityStore {
     } : undefined;
   }
 
-  /** Marks a refresh token used; false when it already was (two uses raced: the second one is a reuse). */
-  useRefreshToken(id: string, replacedBy: string, now: number): boolean {
-    return this.stmts.refreshUse.run(now, replacedBy, id).changes > 0;
+  async rotateRefreshToken(oldId: string, next: Omit<RefreshTokenRecord, 'usedAt' | 'replacedBy'>, now: number): Promise<boolean> {
+    return this.transaction(() => {
+      // Used already (two uses raced, or a copy came back): the second one is a reuse.
+      if (this.stmts.refreshUse.run(now, next.id, oldId).changes === 0) return false;
+      this.stmts.refreshInsert.run(next.id, next.sessionId, next.tokenHash, next.createdAt, next.expiresAt);
+      return true;
+    });
   }
 
-  insertTransportKey(record: Omit<TransportKeyRecord, 'revokedAt' | 'revokeReason'>): void {
-    this.stmts.transportKeyInsert.run(record.kid, record.tenantId, record.userId, record.deviceId, Buffer.from(record.key), record.createdAt);
+  async revokeSession(id: string, reason: string, now: number, record?: Omit<RevocationRecord, 'id'>): Promise<number> {
+    return this.transaction(() => {
+      const n = this.stmts.revokeSession.run(now, reason, id).changes;
+      if (record) this.insertRevocation(record);
+      return n;
+    });
+  }
+
+  async revokeDeviceSessions(tenantId: string, deviceId: string, reason: string, now: number, record?: Omit<RevocationRecord, 'id'>): Promise<number> {
+    return this.transaction(() => {
+      const n = this.stmts.revokeDeviceSessions.run(now, reason, tenantId, deviceId).changes;
+      if (record) this.insertRevocation(record);
+      return n;
+    });
+  }
+
+  async setUserRevoked(tenantId: string, userId: string, revoked: boolean, byUserId: string | undefined, now: number): Promise<{ user: UserRecord; sessionsRevoked: number } | undefined> {
+    return this.transaction(() => {
+      if (!this.stmts.userById.get(tenantId, userId)) return undefined;
+      this.stmts.userDisable.run(revoked ? now : null, tenantId, userId);
+      let sessionsRevoked = 0;
+      if (revoked) {
+        sessionsRevoked = this.stmts.revokeUserSessions.run(now, 'user revoked by admin', tenantId, userId).changes;
+        this.stmts.transportKeysRevokeOfUser.run(now, 'user revoked by admin', tenantId, userId);
+        this.insertRevocation({ tenantId, kind: 'user', subject: userId, reason: 'revoked by admin', byUserId, at: now });
+      }
+      return { user: toUser(this.stmts.userById.get(tenantId, userId)!), sessionsRevoked };
+    });
+  }
+
+  async setDeviceRevoked(tenantId: string, deviceId: string, revoked: boolean, byUserId: string | undefined, now: number): Promise<{ device: DeviceRecord; sessionsRevoked: number }> {
+    return this.transaction(() => {
+      this.stmts.deviceRevoke.run(tenantId, deviceId, now, now, revoked ? now : null);
+      let sessionsRevoked = 0;
+      if (revoked) {
+        sessionsRevoked = this.stmts.revokeDeviceSessions.run(now, 'device revoked by admin', tenantId, deviceId).changes;
+        this.stmts.transportKeysRevokeOfDevice.run(now, 'device revoked by admin', tenantId, deviceId);
+        this.insertRevocation({ tenantId, kind: 'device', subject: deviceId, reason: 'revoked by admin', byUserId, at: now });
+      }
+      return { device: toDevice(this.stmts.deviceGet.get(tenantId, deviceId)!), sessionsRevoked };
+    });
   }
 
   /** The key this user uses on this device now, if it has one that was not revoked. */
-  activeTransportKey(tenantId: string, userId: string, deviceId: string): TransportKeyRecord | undefined {
+  async activeTransportKey(tenantId: string, userId: string, deviceId: string): Promise<TransportKeyRecord | undefined> {
     const row = this.stmts.transportKeyActive.get(tenantId, userId, deviceId);
     return row ? toTransportKey(row) : undefined;
   }
 
-  /** A key by id, with its user's and device's revocation state: one indexed lookup. */
-  transportKeyStatus(kid: string): TransportKeyStatus | undefined {
+  async transportKeyStatus(kid: string): Promise<TransportKeyStatus | undefined> {
     const row = this.stmts.transportKeyStatus.get(kid);
     if (!row) return undefined;
     return { ...toTransportKey(row), username: opt(row.username), userDisabledAt: opt(row.user_disabled_at), deviceRevokedAt: opt(row.device_revoked_at) };
   }
 
-  /** Revokes every key of a user, or of a device (whoever used it), for good: a later sign-in gets a new one. */
-  revokeTransportKeys(owner: { tenantId: string; userId: string } | { tenantId: string; deviceId: string }, reason: string, now: number): number {
-    return 'userId' in owner
-      ? this.stmts.transportKeysRevokeOfUser.run(now, reason, owner.tenantId, owner.userId).changes
-      : this.stmts.transportKeysRevokeOfDevice.run(now, reason, owner.tenantId, owner.deviceId).changes;
-  }
-
-  recordRevocation(entry: Omit<RevocationRecord, 'id'>): void {
+  private insertRevocation(entry: Omit<RevocationRecord, 'id'>): void {
     this.stmts.revocationInsert.run(entry.tenantId, entry.kind, entry.subject, entry.reason, entry.byUserId ?? null, entry.at);
   }
 
-  listRevocations(tenantId: string, limit: number): RevocationRecord[] {
+  async listRevocations(tenantId: string, limit: number): Promise<RevocationRecord[]> {
     return this.stmts.revocationsOfTenant.all(tenantId, limit).map((row) => ({
       id: row.id, tenantId: row.tenant_id, kind: row.kind as RevocationRecord['kind'], subject: row.subject, reason: row.reason,
       byUserId: opt(row.by_user_id), at: row.at,
@@ -370,12 +488,12 @@ export class IdentityStore {
   private credentialStore: DeviceCredentialStore | undefined;
 
   /** Device push credentials and the DPoP proofs seen, in this database (server/auth/device-credential-store.ts). */
-  get deviceCredentials(): DeviceCredentialStore {
+  get deviceCredentials(): DeviceCredentialStorage {
     this.credentialStore ??= new DeviceCredentialStore(this.db);
     return this.credentialStore;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from '../http/errors.ts';
-import { clientAddressKey, createFailureLimiter, createLimiter } from './hardening.ts';
+import { clientAddressKey, createFailureLimiter, createLimiter, type RateCounter } from './hardening.ts';
 import { requestToken } from './identity.ts';
 import type { AuthService } from './service.ts';
 import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
@@ -9,7 +9,11 @@ import { AUTH, ErrorCode } from '../../shared/protocol/index.ts';
 
 export interface AuthRoutesOptions {
   service: AuthService;
-  rateLimit: { windowMs: number; loginPerDevice: number; loginPerAccount: number; loginPerAddress: number; loginGlobal: number };
+  rateLimit: {
+    windowMs: number; loginPerDevice: number; loginPerAccount: number; loginPerAddress: number; loginGlobal: number;
+    /** Where the sign-in limits count when several processes share them (PostgreSQL); absent: this process's memory. */
+    counter?: RateCounter | undefined;
+  };
 }
 
 /**
@@ -82,18 +86,18 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   // the real user's (who has the password and signs in at the first try).
   const address = (request: FastifyRequest) => clientAddressKey(request.ip);
   const perAddress = createLimiter(app, {
-    max: options.rateLimit.loginPerAddress, windowMs, what: 'sign-in attempts from your network address',
+    max: options.rateLimit.loginPerAddress, windowMs, counter: options.rateLimit.counter, what: 'sign-in attempts from your network address',
     key: (request) => `auth-address|${address(request)}`,
   });
   const perDevice = createLimiter(app, {
-    max: options.rateLimit.loginPerDevice, windowMs, what: 'sign-in attempts from this device',
+    max: options.rateLimit.loginPerDevice, windowMs, counter: options.rateLimit.counter, what: 'sign-in attempts from this device',
     key: (request) => {
       const body = request.body as Partial<LoginBody & RefreshBody> | undefined;
       return `auth-device|${address(request)}|${String(body?.tenantId ?? '')}|${String(body?.deviceId ?? '')}`;
     },
   });
   const perAccount = createFailureLimiter(app, {
-    max: options.rateLimit.loginPerAccount, windowMs, what: 'failed sign-ins for this account from your network address',
+    max: options.rateLimit.loginPerAccount, windowMs, counter: options.rateLimit.counter, what: 'failed sign-ins for this account from your network address',
     key: (request) => {
       const body = request.body as Partial<LoginBody> | undefined;
       return `auth-account|${address(request)}|${String(body?.tenantId ?? '')}|${String(body?.username ?? '').toLowerCase()}`;
@@ -102,7 +106,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   // The server's scrypt budget, over every address. A device the user signed in on before is let
   // through when it is spent, so a spray from many addresses slows newcomers, not the crews.
   const global = createLimiter(app, {
-    max: options.rateLimit.loginGlobal, windowMs, what: 'sign-in attempts on this server just now (a device you signed in on before is let through)',
+    max: options.rateLimit.loginGlobal, windowMs, counter: options.rateLimit.counter, what: 'sign-in attempts on this server just now (a device you signed in on before is let through)',
     key: () => 'auth-global',
   });
   const passwordChecks = new PerKeySemaphore(PASSWORD_CHECKS_IN_FLIGHT_PER_ADDRESS);
@@ -114,7 +118,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       await perDevice(request, reply);
       await perAccount.check(request, reply);
       const { tenantId, username, deviceId } = request.body;
-      if (!service.isKnownDevice(tenantId, username, deviceId)) await global(request, reply);
+      if (!await service.isKnownDevice(tenantId, username, deviceId)) await global(request, reply);
     },
   }, async (request, reply) => {
     const release = await passwordChecks.acquire(address(request));

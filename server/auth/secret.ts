@@ -8,8 +8,12 @@ export const SECRET_FILE = 'jwt-secret';
 
 export interface ResolvedSecret {
   secret: Buffer;
-  /** `env`: JWT_SECRET; `file`: DATA_DIR/jwt-secret, created on first start when absent. */
-  source: 'env' | 'file';
+  /**
+   * `env`: JWT_SECRET; `file`: DATA_DIR/jwt-secret, created on first start when absent;
+   * `database`: a trial server on PostgreSQL, made by its first process and kept in the database
+   * for all of them (server/auth/identity-store-factory.ts).
+   */
+  source: 'env' | 'file' | 'database';
   file?: string;
   created: boolean;
 }

@@ -70,8 +70,9 @@ function sha256(text: string): string {
 
 /**
  * Logins, token rotation, logout and revocation, and the `Authenticator` every route and the
- * socket.io handshakes use. Every request re-checks its session (one indexed SQLite lookup), so
- * logout and revocation take effect at the next request, not at token expiry.
+ * socket.io handshakes use. Every request re-checks its session (one indexed SQLite lookup; on
+ * PostgreSQL, the revocation list each process re-reads every 500 ms), so logout and revocation
+ * take effect at the next request (on other processes within half a second), not at token expiry.
  */
 export class AuthService implements Authenticator {
   private readonly dev = devTokenAuthenticator();
@@ -85,6 +86,8 @@ export class AuthService implements Authenticator {
     this.now = options.now ?? Date.now;
     this.scrypt = options.scrypt ?? DEFAULT_SCRYPT;
     this.transportKeys = new TransportKeys(options.identities);
+    // Revocations made by another process (PostgreSQL): open connections here are re-checked at once.
+    options.identities.onRemoteRevocation?.((tenantId) => this.notifyRevoked(tenantId));
   }
 
   get identities(): IdentityStore {
@@ -134,14 +137,12 @@ export class AuthService implements Authenticator {
 
   /** The revocation check of every request: session, user and device must all still be valid. */
   private checkSession(session: AuthenticatedSession): void {
-    const status = this.options.identities.sessionStatus(session.sessionId!);
     const identity = session.identity;
-    if (!status || status.tenantId !== identity.tenantId || status.deviceId !== identity.deviceId) {
-      throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This session no longer exists; sign in again.');
-    }
-    if (status.revokedAt !== undefined) throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This session was ended (signed out or revoked); sign in again.');
-    if (status.userDisabledAt !== undefined) throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This account was disabled by your administrator.');
-    if (status.deviceRevokedAt !== undefined) throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This device was revoked by your administrator.');
+    const state = this.options.identities.sessionState(session.sessionId!, identity.tenantId, identity.deviceId, identity.userId);
+    if (state === 'unknown') throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This session no longer exists; sign in again.');
+    if (state === 'revoked') throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This session was ended (signed out or revoked); sign in again.');
+    if (state === 'user-disabled') throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This account was disabled by your administrator.');
+    if (state === 'device-revoked') throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This device was revoked by your administrator.');
   }
 
   private notifyRevoked(tenantId: string): void {
@@ -158,7 +159,7 @@ export class AuthService implements Authenticator {
 
   async login(input: { tenantId: string; username: string; password: string; deviceId: string }, context: { requestId?: string } = {}): Promise<TokenPair> {
     const { identities } = this.options;
-    const user = USERNAME.test(input.username) ? identities.findUserByName(input.tenantId, input.username) : undefined;
+    const user = USERNAME.test(input.username) ? (await identities.findUserByName(input.tenantId, input.username)) : undefined;
     // Unknown users cost the same scrypt as known ones: no enumeration by timing.
     const ok = await verifyPassword(input.password, user?.passwordHash ?? await dummyHash(this.scrypt));
     const actor: Actor = { kind: 'device', tenantId: input.tenantId, deviceId: input.deviceId, ...(user ? { userId: user.id, role: user.role } : {}) };
@@ -170,7 +171,7 @@ export class AuthService implements Authenticator {
       await this.audit([{ tenantId: input.tenantId, action: 'login_failed', actor, details: { username: input.username, why: 'disabled' } }]);
       throw new HttpError(403, ErrorCode.ACCOUNT_DISABLED, 'This account is disabled; ask your agency\'s administrator.');
     }
-    const device = identities.getDevice(input.tenantId, input.deviceId);
+    const device = await identities.getDevice(input.tenantId, input.deviceId);
     if (device?.revokedAt !== undefined) {
       await this.audit([{ tenantId: input.tenantId, action: 'login_failed', actor, details: { username: input.username, why: 'device revoked' } }]);
       throw new HttpError(403, ErrorCode.DEVICE_REVOKED, 'This device was revoked by your administrator; it cannot sign in until it is re-enabled.');
@@ -178,12 +179,12 @@ export class AuthService implements Authenticator {
     const now = this.now();
     const sessionId = randomUUID();
     const refresh = this.newRefreshToken(sessionId, now);
-    const transportKey = identities.transaction(() => {
-      identities.touchDevice(input.tenantId, input.deviceId, user.id, now);
-      identities.createSession({ id: sessionId, tenantId: input.tenantId, userId: user.id, deviceId: input.deviceId, kind: 'login', createdAt: now });
-      identities.insertRefreshToken(refresh.record);
-      return this.transportKeys.issue(input.tenantId, user.id, input.deviceId, now);
+    const keyRecord = await identities.openSession({
+      session: { id: sessionId, tenantId: input.tenantId, userId: user.id, deviceId: input.deviceId, kind: 'login', createdAt: now },
+      refreshToken: refresh.record,
+      transportKey: this.transportKeys.candidate(input.tenantId, user.id, input.deviceId, now),
     });
+    const transportKey = TransportKeys.issued(keyRecord!);
     await this.audit([{ tenantId: input.tenantId, action: 'login', actor, details: { sessionId, requestId: context.requestId, transportKeyId: transportKey.kid } }]);
     return { ...await this.tokenPair(user, input.deviceId, sessionId, refresh.token, now), transportKey };
   }
@@ -193,9 +194,9 @@ export class AuthService implements Authenticator {
    * lets such a sign-in through (a spray's made-up device ids are not known). Two indexed lookups,
    * no password check.
    */
-  isKnownDevice(tenantId: string, username: string, deviceId: string): boolean {
-    const user = USERNAME.test(username) ? this.options.identities.findUserByName(tenantId, username) : undefined;
-    const device = user ? this.options.identities.getDevice(tenantId, deviceId) : undefined;
+  async isKnownDevice(tenantId: string, username: string, deviceId: string): Promise<boolean> {
+    const user = USERNAME.test(username) ? await this.options.identities.findUserByName(tenantId, username) : undefined;
+    const device = user ? await this.options.identities.getDevice(tenantId, deviceId) : undefined;
     return device !== undefined && device.lastUserId === user!.id && device.revokedAt === undefined;
   }
 
@@ -203,18 +204,18 @@ export class AuthService implements Authenticator {
     const { identities } = this.options;
     const parsed = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(input.refreshToken);
     if (!parsed) throw BAD_REFRESH();
-    const record = identities.getRefreshToken(parsed[1]!);
+    const record = await identities.getRefreshToken(parsed[1]!);
     if (!record) throw BAD_REFRESH();
     const given = Buffer.from(sha256(parsed[2]!), 'hex');
     if (!timingSafeEqual(given, Buffer.from(record.tokenHash, 'hex'))) throw BAD_REFRESH();
-    const session = identities.getSession(record.sessionId);
+    const session = await identities.getSession(record.sessionId);
     if (!session || session.revokedAt !== undefined) throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This session was ended (signed out or revoked); sign in again.');
     const now = this.now();
     const actor: Actor = { kind: 'device', tenantId: session.tenantId, deviceId: input.deviceId, ...(session.userId ? { userId: session.userId } : {}) };
     if (session.deviceId !== input.deviceId) {
       // A refresh token is bound to its device: from anywhere else it was stolen.
-      identities.revokeSession(session.id, 'refresh token used from another device', now);
-      identities.recordRevocation({ tenantId: session.tenantId, kind: 'session', subject: session.id, reason: `refresh token presented by device ${input.deviceId}`, byUserId: undefined, at: now });
+      await identities.revokeSession(session.id, 'refresh token used from another device', now,
+        { tenantId: session.tenantId, kind: 'session', subject: session.id, reason: `refresh token presented by device ${input.deviceId}`, byUserId: undefined, at: now });
       await this.audit([{ tenantId: session.tenantId, action: 'refresh_refused', actor, details: { sessionId: session.id, why: 'other device' } }]);
       this.notifyRevoked(session.tenantId);
       throw BAD_REFRESH();
@@ -223,34 +224,28 @@ export class AuthService implements Authenticator {
     // worker each try it) is expiry again, not the reuse that ends every session of the device.
     if (record.expiresAt <= now) throw unauthorized(ErrorCode.REFRESH_TOKEN_EXPIRED, 'The refresh token expired; sign in again. Changes waiting on the device are kept.');
     const rotated = this.newRefreshToken(session.id, now);
-    const reused = identities.transaction(() => {
-      if (record.usedAt !== undefined || !identities.useRefreshToken(record.id, rotated.record.id, now)) return true;
-      identities.insertRefreshToken(rotated.record);
-      return false;
-    });
+    // One atomic step in the identity database: of two processes given the same token at once, one wins.
+    const reused = record.usedAt !== undefined || !await identities.rotateRefreshToken(record.id, rotated.record, now);
     if (reused) {
       // A rotated token came back: someone holds a copy. End every session of the device.
-      const ended = identities.transaction(() => {
-        const n = identities.revokeDeviceSessions(session.tenantId, session.deviceId, 'refresh token reuse', now);
-        identities.recordRevocation({ tenantId: session.tenantId, kind: 'device-tokens', subject: session.deviceId, reason: 'refresh token reuse', byUserId: undefined, at: now });
-        return n;
-      });
+      const ended = await identities.revokeDeviceSessions(session.tenantId, session.deviceId, 'refresh token reuse', now,
+        { tenantId: session.tenantId, kind: 'device-tokens', subject: session.deviceId, reason: 'refresh token reuse', byUserId: undefined, at: now });
       await this.audit([{ tenantId: session.tenantId, action: 'refresh_reuse', actor, details: { sessionId: session.id, sessionsRevoked: ended } }]);
       this.notifyRevoked(session.tenantId);
       throw unauthorized(ErrorCode.REFRESH_TOKEN_REUSED, 'This refresh token was already used; every session of this device was ended for safety. Sign in again.');
     }
-    const user = session.userId ? identities.getUser(session.tenantId, session.userId) : undefined;
+    const user = session.userId ? await identities.getUser(session.tenantId, session.userId) : undefined;
     if (!user) throw BAD_REFRESH();
     if (user.disabledAt !== undefined) throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This account was disabled by your administrator.');
-    if (identities.getDevice(session.tenantId, session.deviceId)?.revokedAt !== undefined) throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This device was revoked by your administrator.');
-    identities.touchDevice(session.tenantId, session.deviceId, user.id, now);
+    if ((await identities.getDevice(session.tenantId, session.deviceId))?.revokedAt !== undefined) throw unauthorized(ErrorCode.TOKEN_REVOKED, 'This device was revoked by your administrator.');
+    await identities.touchDevice(session.tenantId, session.deviceId, user.id, now);
     return this.tokenPair(user, session.deviceId, session.id, rotated.token, now);
   }
 
   /** Ends a session; its access tokens are refused from the next request on. */
   async logout(sessionId: string, identity: Identity): Promise<boolean> {
     const now = this.now();
-    const ended = this.options.identities.revokeSession(sessionId, 'logout', now) > 0;
+    const ended = await this.options.identities.revokeSession(sessionId, 'logout', now) > 0;
     if (ended) {
       await this.audit([{ tenantId: identity.tenantId, action: 'logout', actor: actorOf(identity), details: { sessionId } }]);
       this.notifyRevoked(identity.tenantId);
@@ -261,12 +256,12 @@ export class AuthService implements Authenticator {
   /** Logout with only a refresh token in hand (e.g. the access token already expired). */
   async logoutWithRefreshToken(refreshToken: string): Promise<boolean> {
     const parsed = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(refreshToken);
-    const record = parsed ? this.options.identities.getRefreshToken(parsed[1]!) : undefined;
+    const record = parsed ? await this.options.identities.getRefreshToken(parsed[1]!) : undefined;
     if (!parsed || !record || !timingSafeEqual(Buffer.from(sha256(parsed[2]!), 'hex'), Buffer.from(record.tokenHash, 'hex'))) throw BAD_REFRESH();
-    const session = this.options.identities.getSession(record.sessionId);
+    const session = await this.options.identities.getSession(record.sessionId);
     if (!session) throw BAD_REFRESH();
     const identity: Identity = { tenantId: session.tenantId, role: 'crew', deviceId: session.deviceId, userId: session.userId ?? 'unknown' };
-    const user = session.userId ? this.options.identities.getUser(session.tenantId, session.userId) : undefined;
+    const user = session.userId ? await this.options.identities.getUser(session.tenantId, session.userId) : undefined;
     if (user) identity.role = user.role;
     return this.logout(session.id, identity);
   }
@@ -305,10 +300,7 @@ export class AuthService implements Authenticator {
     }
     const now = this.now();
     const sessionId = randomUUID();
-    this.options.identities.transaction(() => {
-      this.options.identities.touchDevice(input.tenantId, input.deviceId, undefined, now);
-      this.options.identities.createSession({ id: sessionId, tenantId: input.tenantId, userId: undefined, deviceId: input.deviceId, kind: 'cli', createdAt: now });
-    });
+    await this.options.identities.openSession({ session: { id: sessionId, tenantId: input.tenantId, userId: undefined, deviceId: input.deviceId, kind: 'cli', createdAt: now } });
     return signAccessToken(this.options.secret, {
       sub: `cli:${input.role}@${input.deviceId}`, tenant: input.tenantId, role: input.role, device: input.deviceId, sid: sessionId,
       ...(input.role === 'crew' && input.unitId ? { unit: input.unitId } : {}),
@@ -321,10 +313,10 @@ export class AuthService implements Authenticator {
   async createUser(tenantId: string, input: NewUser, by?: Identity): Promise<UserRecord> {
     const problems = [...validateNewUser(input), ...await passwordProblems(input.password, input.username)];
     if (problems.length > 0) throw new HttpError(400, ErrorCode.INVALID_USER, `The user is invalid: ${problems.join('; ')}.`);
-    if (this.options.identities.findUserByName(tenantId, input.username)) {
+    if (await this.options.identities.findUserByName(tenantId, input.username)) {
       throw new HttpError(409, ErrorCode.USERNAME_TAKEN, `There already is a user "${input.username}" in your agency.`);
     }
-    const user = this.options.identities.createUser({
+    const user = await this.options.identities.createUser({
       id: randomUUID(), tenantId, username: input.username, passwordHash: await hashPassword(input.password, this.scrypt), role: input.role,
       unitId: input.role === 'crew' ? input.unitId : undefined, technicianId: input.role === 'technician' ? input.technicianId : undefined,
       displayName: input.displayName, createdAt: this.now(),
@@ -336,17 +328,7 @@ export class AuthService implements Authenticator {
   async setUserRevoked(tenantId: string, userId: string, revoked: boolean, by: Identity): Promise<{ user: UserRecord; sessionsRevoked: number } | undefined> {
     const { identities } = this.options;
     const now = this.now();
-    const result = identities.transaction(() => {
-      const user = identities.getUser(tenantId, userId);
-      if (!user) return undefined;
-      identities.setUserDisabled(tenantId, userId, revoked ? now : undefined);
-      const sessionsRevoked = revoked ? identities.revokeUserSessions(tenantId, userId, 'user revoked by admin', now) : 0;
-      if (revoked) {
-        identities.revokeTransportKeys({ tenantId, userId }, 'user revoked by admin', now);
-        identities.recordRevocation({ tenantId, kind: 'user', subject: userId, reason: 'revoked by admin', byUserId: by.userId, at: now });
-      }
-      return { user: identities.getUser(tenantId, userId)!, sessionsRevoked };
-    });
+    const result = await identities.setUserRevoked(tenantId, userId, revoked, by.userId, now);
     if (!result) return undefined;
     await this.audit([{ tenantId, action: revoked ? 'user_revoke' : 'user_enable', actor: actorOf(by), details: { userId, sessionsRevoked: result.sessionsRevoked } }]);
     if (revoked) this.notifyRevoked(tenantId);
@@ -356,15 +338,7 @@ export class AuthService implements Authenticator {
   async setDeviceRevoked(tenantId: string, deviceId: string, revoked: boolean, by: Identity): Promise<{ device: DeviceRecord; sessionsRevoked: number }> {
     const { identities } = this.options;
     const now = this.now();
-    const result = identities.transaction(() => {
-      identities.setDeviceRevoked(tenantId, deviceId, revoked ? now : undefined, now);
-      const sessionsRevoked = revoked ? identities.revokeDeviceSessions(tenantId, deviceId, 'device revoked by admin', now) : 0;
-      if (revoked) {
-        identities.revokeTransportKeys({ tenantId, deviceId }, 'device revoked by admin', now);
-        identities.recordRevocation({ tenantId, kind: 'device', subject: deviceId, reason: 'revoked by admin', byUserId: by.userId, at: now });
-      }
-      return { device: identities.getDevice(tenantId, deviceId)!, sessionsRevoked };
-    });
+    const result = await identities.setDeviceRevoked(tenantId, deviceId, revoked, by.userId, now);
     await this.audit([{ tenantId, action: revoked ? 'device_revoke' : 'device_enable', actor: actorOf(by), details: { deviceId, sessionsRevoked: result.sessionsRevoked } }]);
     if (revoked) this.notifyRevoked(tenantId);
     return result;

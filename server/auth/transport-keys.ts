@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { importTransportKey, TRANSPORT_KEY_BYTES } from '../../shared/crypto/envelope.ts';
 import { toBase64url } from '../../shared/crypto/base64url.ts';
-import type { IdentityStore, TransportKeyStatus } from './identity-store.ts';
+import type { IdentityStore, TransportKeyRecord, TransportKeyStatus } from './identity-store.ts';
 
 /** What the login answer carries: `key` is the raw key, base64url. */
 export interface IssuedTransportKey {
@@ -34,18 +34,23 @@ export class TransportKeys {
 
   constructor(private readonly identities: IdentityStore) {}
 
-  /** The key of this user on this device: the one it already has, or a new one. Call inside the sign-in transaction. */
-  issue(tenantId: string, userId: string, deviceId: string, now: number): IssuedTransportKey {
-    const active = this.identities.activeTransportKey(tenantId, userId, deviceId);
-    if (active) return { kid: active.kid, key: toBase64url(active.key) };
-    const key = new Uint8Array(randomBytes(TRANSPORT_KEY_BYTES));
-    const kid = `tk_${randomBytes(16).toString('base64url')}`;
-    this.identities.insertTransportKey({ kid, tenantId, userId, deviceId, key, createdAt: now });
-    return { kid, key: toBase64url(key) };
+  /** A new key for this user on this device, for `openSession` to store unless the user already has one there. */
+  candidate(tenantId: string, userId: string, deviceId: string, now: number): Omit<TransportKeyRecord, 'revokedAt' | 'revokeReason'> {
+    return { kid: `tk_${randomBytes(16).toString('base64url')}`, tenantId, userId, deviceId, key: new Uint8Array(randomBytes(TRANSPORT_KEY_BYTES)), createdAt: now };
+  }
+
+  /** The key of this user on this device: the one it already has, or a new one (tests, and tools that seal for a user). */
+  async issue(tenantId: string, userId: string, deviceId: string, now: number): Promise<IssuedTransportKey> {
+    return TransportKeys.issued(await this.identities.ensureTransportKey(this.candidate(tenantId, userId, deviceId, now)));
+  }
+
+  /** What the login answer carries for the key `openSession` returned. */
+  static issued(record: Pick<TransportKeyRecord, 'kid' | 'key'>): IssuedTransportKey {
+    return { kid: record.kid, key: toBase64url(record.key) };
   }
 
   async lookup(kid: string): Promise<TransportKeyLookup> {
-    const record = this.identities.transportKeyStatus(kid);
+    const record = await this.identities.transportKeyStatus(kid);
     if (!record) return { kind: 'unknown' };
     let key = this.imported.get(kid);
     if (!key) {

@@ -9,8 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ROLES, type Role } from '../../shared/protocol/index.ts';
-import { IdentityStore } from '../auth/identity-store.ts';
-import { resolveJwtSecret, SecretError } from '../auth/secret.ts';
+import { openIdentity } from '../auth/identity-store-factory.ts';
+import { SecretError } from '../auth/secret.ts';
+import { PostgresStore } from '../store/postgres.ts';
+import { openStore } from '../store/store-factory.ts';
 import { AuthService } from '../auth/service.ts';
 import { AUTH_DEFAULTS, ConfigError, readConfig } from '../config.ts';
 
@@ -53,9 +55,16 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) fail(`configuration error: ${error.message}`);
     throw error;
   }
-  const identities = new IdentityStore(config.dataDir);
+  // On PostgreSQL the session goes where every server process checks it (identity-store-factory.ts).
+  const store = config.storeKind === 'postgres' ? await openStore(config) : undefined;
+  let close = async () => { await store?.close(); };
   try {
-    const key = resolveJwtSecret({ configured: config.jwtSecret, allowGenerated: config.devTokens || config.seedDemo, dataDir: config.dataDir });
+    const opened = await openIdentity({
+      dataDir: config.dataDir, jwtSecret: config.jwtSecret, transportKeySecret: config.transportKeySecret,
+      allowGenerated: config.devTokens || config.seedDemo, accessTokenTtlSeconds: config.accessTokenTtlSeconds ?? AUTH_DEFAULTS.accessTokenTtlSeconds,
+    }, store instanceof PostgresStore ? { pool: store.connections, schema: store.schema } : undefined);
+    const { identities, jwtKey: key } = opened;
+    close = async () => { await identities.close(); await store?.close(); };
     const service = new AuthService({
       identities, secret: key.secret, devTokens: config.devTokens,
       accessTokenTtlSeconds: config.accessTokenTtlSeconds ?? AUTH_DEFAULTS.accessTokenTtlSeconds,
@@ -65,13 +74,13 @@ async function main(): Promise<void> {
       tenantId, role: role as Role, deviceId, ttlSeconds: ttl,
       ...(args.unit ? { unitId: args.unit } : {}), ...(args.technician ? { technicianId: args.technician } : {}),
     });
-    console.error(`token for ${role}${args.unit ? ` of unit ${args.unit}` : ''}${args.technician ? ` ${args.technician}` : ''} in agency ${tenantId}, device ${deviceId}, valid ${ttl} s (key: ${key.source === 'env' ? 'JWT_SECRET' : key.file})`);
+    console.error(`token for ${role}${args.unit ? ` of unit ${args.unit}` : ''}${args.technician ? ` ${args.technician}` : ''} in agency ${tenantId}, device ${deviceId}, valid ${ttl} s (key: ${key.source === 'env' ? 'JWT_SECRET' : key.source === 'database' ? 'kept in the database' : key.file})`);
     console.log(token);
   } catch (error) {
     if (error instanceof SecretError) fail(error.message);
     fail(error instanceof Error ? error.message : String(error), 1);
   } finally {
-    identities.close();
+    await close();
   }
 }
 

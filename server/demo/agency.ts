@@ -9,6 +9,7 @@ import { vocabularyEntries, type VocabularyName } from '../../shared/nemsis/voca
 import { readAgencySettings, saveAgencySettings } from '../agencies/directory.ts';
 import type { AgencySettings } from '../agencies/settings.ts';
 import { CITY, CITY_GNIS, PLACES } from './places.ts';
+import { demoBillingSettings } from './billing-settings.ts';
 import type { DemoSeedContext } from './write.ts';
 
 function vocabularyCode(name: VocabularyName, label: string): string {
@@ -30,6 +31,8 @@ export function demoAgencySettings(): AgencySettings {
     organizationStatus: codeOf('dAgency.12', 'Non-Volunteer'),
     organizationType: codeOf('dAgency.13', 'Governmental, Non-Fire'),
     taxStatus: codeOf('dAgency.14', 'Other (e.g., Government)'),
+    // Sent in every hospital notice: the number an ED calls to reach a unit (555-01xx: fictional).
+    callbackPhone: '203-555-0119',
     procedures: [vocabularyCode('procedure', 'IV, insertion')],
     medications: [vocabularyCode('medication', 'Naloxone (Narcan)'), vocabularyCode('medication', 'Aspirin')],
     protocols: [codeOf('dConfiguration.10', 'Airway'), codeOf('dConfiguration.10', 'Cardiac Arrest-Asystole')],
@@ -40,6 +43,7 @@ export function demoAgencySettings(): AgencySettings {
       street: PLACES.hospital.street, cityGnis: CITY_GNIS, state: '09', zip: CITY.zip, county: CITY.county,
       lat: PLACES.hospital.lat, lng: PLACES.hospital.lng,
     }],
+    billing: demoBillingSettings(),
   };
 }
 

@@ -111,12 +111,12 @@ export class HookRunner {
     for (;;) {
       if (this.stopped) return;
       // Claimed, not just read: of several processes on one database exactly one runs each entry.
-      const due = (await this.options.store.claimOutbox(Date.now(), concurrency * 4, this.options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS)).filter((e) => !this.inFlight.has(e.id));
+      // Only as many as start now: a claimed entry waiting behind others here could outlive its
+      // lease and be run by another process too (with 4 × concurrency claimed per round, finalize
+      // checks on a loaded machine did, and a hospital notice went out twice).
+      const due = (await this.options.store.claimOutbox(Date.now(), concurrency, this.options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS)).filter((e) => !this.inFlight.has(e.id));
       if (due.length === 0) return;
-      let index = 0;
-      await Promise.all(Array.from({ length: Math.min(concurrency, due.length) }, async () => {
-        while (index < due.length && !this.stopped) await this.runEntry(due[index++]!);
-      }));
+      await Promise.all(due.map((entry) => this.runEntry(entry)));
     }
   }
 

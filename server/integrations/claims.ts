@@ -1,12 +1,12 @@
 import { checkIdempotencyKey, postOnce } from './http-post.ts';
 import { IntegrationCallError, type ResilientCaller } from './resilient-call.ts';
-import type { ClaimSubmission, ClaimsGateway } from './types.ts';
+import { X12_CONTENT_TYPE, type ClaimSubmission, type ClaimsGateway } from './types.ts';
 import { ADMIN, patternOf } from '../../shared/protocol/index.ts';
 
 export const CLAIMS_TARGET = 'claims';
 
 /**
- * Claim submission to the clearinghouse at CLAIMS_ENDPOINT, as JSON. A 2xx answer is an
+ * Claim submission to the clearinghouse at CLAIMS_ENDPOINT: the 837P file (application/edi-x12). A 2xx answer is an
  * acceptance unless its JSON body says `"accepted": false`; the reference is the body's
  * `reference` (or `id`), else the Location header. Without an endpoint every submission fails
  * with a message saying so: the claim stays in the outbox (and ends as a dead letter an admin can
@@ -24,10 +24,11 @@ export class HttpClaimsGateway implements ClaimsGateway {
         `claims submission is not configured: set CLAIMS_ENDPOINT to the clearinghouse URL and restart the server. Claim ${submission.claimId} was not sent; once the endpoint is set, an admin can retry it from ${patternOf(ADMIN.deadLetters)}.`);
     }
     checkIdempotencyKey(CLAIMS_TARGET, submission.idempotencyKey);
-    const body = JSON.stringify(submission.body);
+    const x12 = submission.contentType === X12_CONTENT_TYPE && typeof submission.body === 'string';
+    const body = x12 ? (submission.body as string) : JSON.stringify(submission.body);
     if (body === undefined) throw new IntegrationCallError(CLAIMS_TARGET, 'permanent', `claim ${submission.claimId} has no body to send.`);
     const result = await this.caller.call(CLAIMS_TARGET, (signal) => postOnce(CLAIMS_TARGET, endpoint, body, {
-      'content-type': 'application/json',
+      'content-type': x12 ? X12_CONTENT_TYPE : 'application/json',
       accept: 'application/json',
       'idempotency-key': submission.idempotencyKey,
     }, signal));

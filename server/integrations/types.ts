@@ -13,14 +13,19 @@ export interface HospitalNotice {
   epcrId: string;
   /** The destination's configured endpoint; absent means the destination takes no notices. */
   destinationCode: string;
-  /** FHIR-shaped JSON (a Bundle with an Encounter and Observations). */
+  /** A FHIR R4 message Bundle (server/integrations/fhir/notice-bundle.ts; docs/hooks.md, "Hospital notices"). */
   body: unknown;
 }
+
+/** The media type claims are sent with: an ASC X12 837P interchange (RFC 1767). */
+export const X12_CONTENT_TYPE = 'application/edi-x12';
 
 export interface ClaimSubmission {
   idempotencyKey: string;
   tenantId: string;
   claimId: string;
+  /** X12_CONTENT_TYPE with the 837P file as `body`; JSON (any other body) otherwise. */
+  contentType?: typeof X12_CONTENT_TYPE;
   body: unknown;
 }
 

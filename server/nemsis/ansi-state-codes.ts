@@ -18,3 +18,10 @@ export function ansiStateCode(value: string): string | undefined {
   if (/^[0-9]{2}$/.test(trimmed)) return trimmed;
   return POSTAL_TO_ANSI[trimmed.toUpperCase()];
 }
+
+/** The USPS abbreviation for a postal abbreviation or a two-digit ANSI code (X12 N402 wants the abbreviation); undefined when it is neither. */
+export function postalStateCode(value: string): string | undefined {
+  const trimmed = value.trim().toUpperCase();
+  if (POSTAL_TO_ANSI[trimmed]) return trimmed;
+  return Object.entries(POSTAL_TO_ANSI).find(([, ansi]) => ansi === trimmed)?.[0];
+}

@@ -41,7 +41,7 @@ export async function stateReportingRoutes(app: FastifyInstance, options: StateR
     const tenantId = request.identity.tenantId;
     const settings = await readAgencySettings(app.store, tenantId);
     if (!settings) throw notConfigured('a DEMDataSet is made from them');
-    const people = app.identities.listUsers(tenantId).filter((u) => u.disabledAt === undefined)
+    const people = (await app.identities.listUsers(tenantId)).filter((u) => u.disabledAt === undefined)
       .map((u) => ({ id: u.id, username: u.username, role: u.role, ...(u.displayName ? { displayName: u.displayName } : {}) }));
     const vehicles = (await allDocuments<Unit>(app.store, 'units', tenantId)).map((u) => ({ id: u.id, callSign: u.callSign }))
       .sort((a, b) => a.callSign.localeCompare(b.callSign));

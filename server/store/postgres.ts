@@ -136,6 +136,14 @@ export class PostgresStore implements Store {
     });
   }
 
+  /**
+   * The connection pool, for the identity store and the shared rate limits that live beside the
+   * documents in this schema (server/auth/identity-store-postgres.ts): one pool per process.
+   */
+  get connections(): pg.Pool {
+    return this.pool;
+  }
+
   /** Connects, creates the schema and tables if missing, and returns the ready store. */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const store = new PostgresStore(options);

@@ -176,7 +176,7 @@ describe('device security: encryption at rest, unlock, automatic logoff, erase o
     expect(stored).not.toContain(PASSWORD);
     // The transport key the server gave at sign-in is kept only wrapped, never in clear.
     const userId = await page.evaluate(() => (JSON.parse(localStorage.getItem('fieldsync.session') ?? '{}') as { user?: { userId?: string } }).user?.userId ?? '');
-    const transportKey = server.server!.app.identities.activeTransportKey(TENANT, userId, 'tablet-sec-1');
+    const transportKey = await server.server!.app.identities.activeTransportKey(TENANT, userId, 'tablet-sec-1');
     expect(transportKey, 'a transport key issued at sign-in').toBeDefined();
     expect(await deviceRecord(page, `fieldsync.tkey.${dbName}`), 'the wrapped transport key').toContain(transportKey!.kid);
     expect(await allLocalStorage(page)).not.toContain(toBase64url(transportKey!.key));

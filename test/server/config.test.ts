@@ -74,3 +74,15 @@ describe('connection limits are checked together at start-up', () => {
     expect(() => readConfig({ MAX_CONNECTIONS: '0' })).toThrow(/MAX_CONNECTIONS must be between 1/);
   });
 });
+
+describe('secrets every process on PostgreSQL shares', () => {
+  const production = { NODE_ENV: 'production', STORE: 'postgres', DATABASE_URL: 'postgres://127.0.0.1/test', JWT_SECRET: 'j'.repeat(40), AUDIT_KEY: 'a'.repeat(40) };
+
+  it('a production server on PostgreSQL without TRANSPORT_KEY_SECRET does not start, and says what to set', () => {
+    expect(() => readConfig(production)).toThrow(/TRANSPORT_KEY_SECRET is required with STORE=postgres/);
+    expect(() => readConfig({ ...production, TRANSPORT_KEY_SECRET: 'short' })).toThrow(/TRANSPORT_KEY_SECRET must be at least 32 characters/);
+    expect(readConfig({ ...production, TRANSPORT_KEY_SECRET: 't'.repeat(40) }).transportKeySecret).toBe('t'.repeat(40));
+    // SQLite keeps transport keys in DATA_DIR: no such secret is needed there.
+    expect(() => readConfig({ ...production, STORE: 'sqlite' })).not.toThrow();
+  });
+});

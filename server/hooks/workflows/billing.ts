@@ -8,6 +8,7 @@ import type { BillingRecord, Epcr, WireDoc } from '../../../shared/schemas/index
 import { TRANSPORTED_BY_THIS_UNIT } from '../../../shared/domain/epcr-validation.ts';
 import type { EffectContext } from '../types.ts';
 import { billingRecordId, compact, writeDoc, type Draft } from './support.ts';
+import { ambulanceClaimFieldsFromEpcr, withoutDerivedAmbulanceFields, type AmbulanceClaimFieldName } from './billing-ambulance.ts';
 
 export interface ServiceLevel {
   /** Short name stored in the billing record (fits its 20 characters). */
@@ -57,8 +58,10 @@ export function roundLoadedMiles(miles: number | undefined): number | undefined 
  * Origin letter from eScene.09 (ICD-10-CM Y92 place of occurrence) where it says what the place
  * is; otherwise S (scene of the emergency), which is what a 911 pickup is.
  */
-export function originTypeFor(sceneLocationType: string | undefined): string {
+export function originTypeFor(sceneLocationType: string | undefined, serviceType?: string): string {
   const code = sceneLocationType?.trim().toUpperCase() ?? '';
+  // A transfer out of a hospital (eResponse.05) starts at a hospital even when no place of occurrence was recorded.
+  if (code === '' && serviceType && HOSPITAL_ORIGIN_SERVICES.has(serviceType)) return 'H';
   if (/^Y92\.0/.test(code)) return 'R'; // private residence
   if (/^Y92\.12/.test(code)) return 'N'; // nursing home
   if (/^Y92\.1/.test(code)) return 'E'; // other residential / custodial institution
@@ -67,6 +70,10 @@ export function originTypeFor(sceneLocationType: string | undefined): string {
   if (/^Y92\.53/.test(code)) return 'D'; // other ambulatory health services
   return 'S';
 }
+
+const HOSPITAL_ORIGIN_SERVICES: ReadonlySet<string> = new Set([
+  codeOf('eResponse.05', 'Hospital-to-Hospital Transfer'), codeOf('eResponse.05', 'Hospital to Non-Hospital Facility Transfer'),
+]);
 
 /** Destination letter from eDisposition.21 (type of destination); undefined where no letter fits. */
 const DESTINATION_TYPES: Readonly<Record<string, string>> = byLabel('eDisposition.21', {
@@ -100,12 +107,12 @@ const PAYMENT_METHODS: Readonly<Record<string, string>> = byLabel('ePayment.01',
 
 export type BillingFields = Pick<BillingRecord,
   'serviceLevel' | 'hcpcsBase' | 'hcpcsMileage' | 'loadedMiles' | 'originType' | 'destinationType' | 'modifier' |
-  'pickupZip' | 'dropoffAddress' | 'payer' | 'icd10'>;
+  'pickupZip' | 'dropoffAddress' | 'payer' | 'icd10' | AmbulanceClaimFieldName>;
 
 /** Everything billing takes from the report; fields the report does not have stay absent. */
 export function billingFieldsFromEpcr(epcr: Epcr): BillingFields {
   const level = epcr.payment?.serviceLevel ? SERVICE_LEVELS[epcr.payment.serviceLevel] : undefined;
-  const originType = originTypeFor(epcr.scene?.locationType);
+  const originType = originTypeFor(epcr.scene?.locationType, epcr.response?.serviceType);
   const destinationType = destinationTypeFor(epcr.disposition?.destinationType);
   const icd10 = [epcr.situation?.primaryImpression, ...(epcr.situation?.secondaryImpressions ?? [])]
     .filter((code): code is string => typeof code === 'string' && ICD10.test(code))
@@ -122,6 +129,7 @@ export function billingFieldsFromEpcr(epcr: Epcr): BillingFields {
     dropoffAddress: epcr.disposition?.destinationAddress,
     payer: epcr.payment?.insuranceCompany ?? (epcr.payment?.primaryMethod ? PAYMENT_METHODS[epcr.payment.primaryMethod] : undefined),
     icd10: icd10.length > 0 ? icd10 : undefined,
+    ...ambulanceClaimFieldsFromEpcr(epcr, level?.name),
   });
 }
 
@@ -132,6 +140,7 @@ export function missingForClaim(fields: BillingFields): string[] {
   if (fields.hcpcsMileage && fields.loadedMiles === undefined) missing.push('loadedMiles');
   if (!fields.modifier) missing.push('modifier (destination type)');
   if (!fields.pickupZip) missing.push('pickupZip');
+  if (!fields.conditionCodes?.length) missing.push('conditionCodes (ambulance certification)');
   return missing;
 }
 
@@ -164,7 +173,9 @@ export async function ensureBillingRecord(
     }
     if (current._deleted || current.status !== 'draft' || !options.refreshDraft) return undefined;
     const { serviceLevel: _s, hcpcsBase: _b, hcpcsMileage: _m, loadedMiles: _l, originType: _o, destinationType: _d, modifier: _x,
-      pickupZip: _z, dropoffAddress: _a, payer: _p, icd10: _i, ...kept } = current;
+      pickupZip: _z, dropoffAddress: _a, payer: _p, icd10: _i, ...rest } = current;
+    // What the biller records (weight, PCS, signature, purposes) stays; what comes from the report is taken again.
+    const kept = withoutDerivedAmbulanceFields(rest);
     return { ...kept, ...fields, status };
   });
   return (await ctx.getDocument('billing_records', id)) as WireDoc<'billing_records'> | undefined;

@@ -1,12 +1,16 @@
 /**
  * Claims from billing records: an original (frequency 1) or a replacement (frequency 7) claim is
- * written as a document first, then submitted through the claims gateway with an idempotency key
+ * written as a document first, then submitted as an X12 837P file (claim-file.ts) through the claims gateway with an idempotency key
  * derived from the claim id, then marked submitted/accepted. A crash between the submission and
  * the status write re-submits with the same key, which the receiver drops as a duplicate.
  */
 import type { Claim, WireDoc } from '../../../shared/schemas/index.ts';
 import type { Integrations } from '../../integrations/types.ts';
 import type { EffectContext } from '../types.ts';
+import { readAgencySettings } from '../../agencies/directory.ts';
+import type { AgencyBillingSettings } from '../../agencies/billing-settings.ts';
+import { X12_CONTENT_TYPE } from '../../integrations/types.ts';
+import { ClaimNotBillable, claimFile } from './claim-file.ts';
 import { claimId as originalClaimId, offsetDateTime, offsetMinutesOf, read, writeDoc, type Draft, type KeyedLock } from './support.ts';
 
 export type ClaimLine = NonNullable<Claim['lines']>[number];
@@ -23,31 +27,29 @@ export function claimLines(billing: WireDoc<'billing_records'>): ClaimLine[] {
 export interface ClaimDeps {
   integrations: Integrations;
   locks: KeyedLock;
+  /** Where the agency's billing settings come from; absent: its agency settings in the store. */
+  billingSettingsOf?: BillingSettingsLookup;
 }
 
-/** The 837P-shaped body the clearinghouse receives (who, what, where from/to, why). */
-async function submissionBody(ctx: EffectContext, claim: WireDoc<'claims'>): Promise<Record<string, unknown>> {
+/** The agency's billing settings and name, from its agency settings in the store unless a test passes its own. */
+export type BillingSettingsLookup = (ctx: EffectContext) => Promise<{ agencyName: string; billing: AgencyBillingSettings | undefined } | undefined>;
+
+const storeBillingSettings: BillingSettingsLookup = async (ctx) => {
+  const settings = await readAgencySettings(ctx.store, ctx.tenantId);
+  return settings ? { agencyName: settings.name, billing: settings.billing } : undefined;
+};
+
+/** The 837P file the clearinghouse receives, with the charged lines it bills (claim-file.ts). */
+async function submissionFile(ctx: EffectContext, deps: ClaimDeps, claim: WireDoc<'claims'>): Promise<{ file: string; lines: ClaimLine[] }> {
   const billing = await read(ctx, 'billing_records', claim.billingRecordId);
   const epcr = await read(ctx, 'epcrs', claim.epcrId);
-  const patient = epcr?.patient ?? {};
-  return {
-    claimId: claim.id,
-    frequencyCode: claim.frequencyCode,
-    ...(claim.correctionOf ? { correctionOf: claim.correctionOf } : {}),
-    billingRecordId: claim.billingRecordId,
-    pcrUuid: claim.epcrId,
-    dateOfService: epcr?.times?.unitNotified?.slice(0, 10),
-    patient: {
-      lastName: patient.lastName, firstName: patient.firstName, dateOfBirth: patient.dateOfBirth, sex: patient.sex, address: patient.address,
-    },
-    payer: billing?.payer, memberId: epcr?.payment?.memberId,
-    serviceLevel: billing?.serviceLevel,
-    pickupZip: billing?.pickupZip,
-    dropoffAddress: billing?.dropoffAddress,
-    loadedMiles: billing?.loadedMiles,
-    diagnoses: billing?.icd10 ?? [],
-    lines: claim.lines ?? [],
-  };
+  if (!billing || !epcr) throw new ClaimNotBillable(claim.id, [`its ${billing ? 'report' : 'billing record'} no longer exists`]);
+  const original = claim.correctionOf ? await read(ctx, 'claims', claim.correctionOf) : undefined;
+  const agency = await (deps.billingSettingsOf ?? storeBillingSettings)(ctx);
+  const createdAt = offsetDateTime(ctx.now(), offsetMinutesOf(epcr.lockedAt ?? epcr.times?.unitNotified));
+  const made = claimFile({ claim, billing, epcr, ...(original ? { original } : {}), agencyName: agency?.agencyName ?? '', settings: agency?.billing, createdAt });
+  const lines = made.lines.map((line): ClaimLine => ({ code: line.hcpcs, ...(line.modifiers[0] ? { modifier: line.modifiers[0] } : {}), units: line.units, chargeCents: line.chargeCents }));
+  return { file: made.file, lines };
 }
 
 /** Submits a claim still in `draft` and records the answer; a claim past draft is left alone. */
@@ -55,11 +57,13 @@ export async function submitClaimIfDraft(ctx: EffectContext, deps: ClaimDeps, id
   return deps.locks.run(`claim:${ctx.tenantId}:${id}`, async () => {
     const claim = await read(ctx, 'claims', id);
     if (!claim || claim.status !== 'draft') return claim;
+    const made = await submissionFile(ctx, deps, claim);
     const answer = await deps.integrations.claims.submit({
       idempotencyKey: `claim:${claim.id}`,
       tenantId: ctx.tenantId,
       claimId: claim.id,
-      body: await submissionBody(ctx, claim),
+      contentType: X12_CONTENT_TYPE,
+      body: made.file,
     });
     const epcr = await read(ctx, 'epcrs', claim.epcrId);
     const submittedAt = offsetDateTime(ctx.now(), offsetMinutesOf(epcr?.lockedAt ?? epcr?.times?.unitNotified));
@@ -69,6 +73,8 @@ export async function submitClaimIfDraft(ctx: EffectContext, deps: ClaimDeps, id
         ...current,
         status: answer.accepted ? 'accepted' : 'submitted',
         submittedAt,
+        // The charges as billed (the fee schedule's at the time of sending), for the biller's worklist.
+        lines: made.lines,
         ...(answer.reference ? { payerResponse: `reference ${answer.reference}`.slice(0, 200) } : {}),
       };
     });

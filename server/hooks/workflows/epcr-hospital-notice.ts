@@ -6,8 +6,9 @@
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import type { Integrations } from '../../integrations/types.ts';
 import type { Workflow } from '../types.ts';
-import { hospitalNoticeBundle } from './fhir.ts';
-import { becameLocked, offsetDateTime, offsetMinutesOf, read, nonBlankText } from './support.ts';
+import { hospitalNoticeBundle } from '../../integrations/fhir/notice-bundle.ts';
+import { noticeOptions } from './fhir.ts';
+import { becameLocked, read, nonBlankText } from './support.ts';
 
 export function epcrHospitalNoticeWorkflow(deps: { integrations: Integrations }): Workflow {
   return {
@@ -26,13 +27,12 @@ export function epcrHospitalNoticeWorkflow(deps: { integrations: Integrations })
         ctx.log.debug({ epcrId: epcr.id, destinationCode }, 'destination takes no notices');
         return;
       }
-      const timestamp = offsetDateTime(ctx.now(), offsetMinutesOf(epcr.lockedAt));
       await deps.integrations.hospital.notify({
         idempotencyKey: `hospital-notice:${epcr.id}`,
         tenantId: ctx.tenantId,
         epcrId: epcr.id,
         destinationCode,
-        body: hospitalNoticeBundle(epcr as Epcr, timestamp),
+        body: hospitalNoticeBundle(epcr as Epcr, await noticeOptions(ctx, epcr as Epcr, 'pcr', epcr.lockedAt)),
       });
     },
   };

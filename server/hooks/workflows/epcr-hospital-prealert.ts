@@ -11,8 +11,9 @@
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import type { Integrations } from '../../integrations/types.ts';
 import type { Change, Workflow } from '../types.ts';
-import { hospitalNoticeBundle } from './fhir.ts';
-import { became, offsetDateTime, offsetMinutesOf, read, nonBlankText } from './support.ts';
+import { hospitalNoticeBundle } from '../../integrations/fhir/notice-bundle.ts';
+import { noticeOptions } from './fhir.ts';
+import { became, read, nonBlankText } from './support.ts';
 
 /** A draft report of a patient on the way to a destination: left the scene, not yet arrived. */
 function transporting(doc: Record<string, unknown>): boolean {
@@ -40,13 +41,12 @@ export function epcrHospitalPrealertWorkflow(deps: { integrations: Integrations 
         ctx.log.debug({ epcrId: epcr.id, destinationCode }, 'destination takes no notices');
         return;
       }
-      const timestamp = offsetDateTime(ctx.now(), offsetMinutesOf(epcr.times?.unitLeftScene));
       await deps.integrations.hospital.notify({
         idempotencyKey: `hospital-prealert:${epcr.id}`,
         tenantId: ctx.tenantId,
         epcrId: epcr.id,
         destinationCode,
-        body: hospitalNoticeBundle(epcr as Epcr, timestamp, 'pre-arrival'),
+        body: hospitalNoticeBundle(epcr as Epcr, await noticeOptions(ctx, epcr as Epcr, 'pre-arrival', epcr.times?.unitLeftScene)),
       });
     },
   };

@@ -12,6 +12,7 @@ import { epcrAddendumWorkflow } from './epcr-addendum.ts';
 import { epcrBillingWorkflow } from './epcr-billing.ts';
 import { epcrCadNoticeWorkflow } from './epcr-cad-notice.ts';
 import { epcrClaimWorkflow } from './epcr-claim.ts';
+import type { BillingSettingsLookup } from './claims.ts';
 import { epcrFinalizedWorkflow, type EpcrFinalizedDeps } from './epcr-finalized.ts';
 import { epcrHospitalNoticeWorkflow } from './epcr-hospital-notice.ts';
 import { epcrHospitalPrealertWorkflow } from './epcr-hospital-prealert.ts';
@@ -33,6 +34,8 @@ export interface DefaultWorkflowDeps {
   integrations: Integrations;
   /** Create and submit the claim as soon as a transport report is locked. */
   autoClaimAfterFinalize: boolean;
+  /** The agency's billing settings for claims; absent: each agency's settings in the store (`billing`). */
+  billingSettingsOf?: BillingSettingsLookup;
   /** How long a per-report lock's lease lasts across processes (OUTBOX_CLAIM_LEASE_MS). */
   leaseMs?: number;
   nemsis: {
@@ -54,7 +57,7 @@ export interface DefaultWorkflowDeps {
 
 export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
   const locks = new KeyedLock(deps.leaseMs);
-  const claims = { integrations: deps.integrations, locks };
+  const claims = { integrations: deps.integrations, locks, ...(deps.billingSettingsOf ? { billingSettingsOf: deps.billingSettingsOf } : {}) };
   const nemsis = { agencyOf: deps.nemsis.agencyOf, ...(deps.nemsis.xsdDir ? { xsdDir: deps.nemsis.xsdDir } : {}), locks };
   return [
     incidentCreatedWorkflow(),

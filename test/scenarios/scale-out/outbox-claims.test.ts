@@ -11,7 +11,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
-import { SYNC_BASE_PATH } from '../../../shared/protocol/index.ts';
+import { demoAgencySettings } from '../../../server/demo/agency.ts';
+import { ADMIN, pathOf, SYNC_BASE_PATH } from '../../../shared/protocol/index.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 import { eventually } from '../../helpers/device.ts';
 import type { ServerProcess } from '../../helpers/server-process.ts';
@@ -22,8 +23,12 @@ const TENANT = 'agency-claims';
 const REPORTS = 50;
 /** Reports of the SIGKILL run (fewer: every one waits for its export check). */
 const KILL_REPORTS = 30;
-/** Short, so the killed process's claims are taken over within the test. */
-const LEASE_MS = 6000;
+/**
+ * Short, so the killed process's claims are taken over within the test; long enough that an
+ * effect still running keeps its claim on a loaded machine (with 6 s, finalize checks of 3
+ * processes at load 30 outlived their leases and 2 of 50 notices went out twice, same key).
+ */
+const LEASE_MS = 20_000;
 
 /** The hospital and the clearinghouse: count every request by its idempotency key. */
 class StandIns {
@@ -71,6 +76,12 @@ beforeAll(async () => {
     AUTO_CLAIM_AFTER_FINALIZE: 'true',
     OUTBOX_CLAIM_LEASE_MS: String(LEASE_MS),
   });
+  // A report locks only once its agency's NEMSIS identity is set (the admin does it once).
+  const admin = devToken({ tenantId: TENANT, role: 'admin', deviceId: 'admin-console' });
+  const saved = await fetch(`${processes[0]!.url}${pathOf(ADMIN.putAgency)}`, {
+    method: 'PUT', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(demoAgencySettings()),
+  });
+  if (saved.status !== 200) throw new Error(`could not set the agency's NEMSIS identity: ${saved.status} ${await saved.text()}`);
 }, 150_000);
 afterAll(async () => {
   await cluster.stop();
@@ -132,9 +143,9 @@ describe.skipIf(SKIP_POSTGRES)('three server processes on one PostgreSQL: outbox
       + `${standIns.total('claims')} claim submissions (${standIns.requests.claims.size} keys); repeats: ${repeats('hospital')} notices, ${repeats('claims')} claims`);
     expect(standIns.requests.hospital.size).toBe(KILL_REPORTS);
     expect(standIns.requests.claims.size).toBe(KILL_REPORTS);
-    // A repeat is an entry the killed process had claimed and was running (at most one claim batch
-    // of its runner: 8 × 4 entries), and it carries the key of the first attempt.
-    expect(repeats('hospital') + repeats('claims')).toBeLessThanOrEqual(32);
+    // A repeat is an entry the killed process had claimed and was running (at most one claim round
+    // of its runner: 8 entries), and it carries the key of the first attempt.
+    expect(repeats('hospital') + repeats('claims')).toBeLessThanOrEqual(8);
     expect(await outboxLeft()).toEqual({ pending: 0, dead: 0 });
   }, 300_000);
 });

@@ -10,8 +10,9 @@ export const SKIP_POSTGRES = process.env['SKIP_POSTGRES_TESTS'] === '1';
 /**
  * Real server processes (`node --import tsx server/cli.ts`, what `npm start` runs) on one
  * PostgreSQL schema, each with its own DATA_DIR and port, as an operator would run them behind a
- * load balancer. Sign-in is still per process (identity.sqlite), so the tests use development
- * tokens, which every process accepts (DEV_TOKENS is passed explicitly).
+ * load balancer. The tests use development tokens, which every process accepts (DEV_TOKENS is
+ * passed explicitly); signed-in sessions are shared through PostgreSQL too
+ * (test/server/auth/identity-postgres.test.ts).
  */
 export class ProcessCluster {
   /** PostgreSQL reserves names beginning with `pg_` for itself: this helper's schemas are `helper_pg_…`. */

@@ -60,17 +60,18 @@ describe('agency settings: the admin API', () => {
 
   it('refuses invalid settings naming every problem, and changes nothing', async () => {
     const bad = await call('PUT', pathOf(ADMIN.putAgency), 'admin', A, {
-      ...demoAgencySettings(), state: 'ZZ', agencyNumber: 'X'.repeat(16), primaryService: 'Ambulance', colour: 'red',
+      ...demoAgencySettings(), state: 'ZZ', agencyNumber: 'X'.repeat(16), primaryService: 'Ambulance', colour: 'red', callbackPhone: '123-555-0142',
       stateSubmission: { endpoint: 'ftp://state.example.gov', username: 'u', organization: 'o' },
     });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('INVALID_AGENCY_SETTINGS');
     const messages = (bad.body.error.details as { message: string }[]).map((d) => d.message);
     expect(messages).toEqual(expect.arrayContaining([
-      'colour is not an agency setting (known: name, stateId, agencyNumber, state, serviceAreaCounties, serviceAreaZips, primaryService, levelOfService, organizationStatus, organizationType, taxStatus, npi, procedures, medications, protocols, emd, contacts, facilities, stateSubmission)',
+      'colour is not an agency setting (known: name, stateId, agencyNumber, state, serviceAreaCounties, serviceAreaZips, primaryService, levelOfService, organizationStatus, organizationType, taxStatus, npi, callbackPhone, procedures, medications, protocols, emd, contacts, facilities, stateSubmission, billing)',
       'agencyNumber must be text of 1 to 15 characters',
       'state "ZZ" is neither a two-digit ANSI state code nor a USPS abbreviation',
       'primaryService "Ambulance" is not a NEMSIS code of dAgency.09',
+      'callbackPhone must look like 203-555-0142 (the number a hospital calls to reach a unit)',
       "stateSubmission.endpoint must be the http(s) URL of the state's NEMSIS web service",
     ]));
     expect((await call('GET', pathOf(ADMIN.agency), 'admin', A)).status).toBe(404);
@@ -93,7 +94,7 @@ describe('agency settings: the admin API', () => {
     expect(again.body.settings.stateSubmission.passwordSet).toBe(true);
     const read = await call('GET', pathOf(ADMIN.agency), 'admin', A);
     expect(read.status).toBe(200);
-    expect(read.body.settings).toMatchObject({ stateId: 'C034', agencyNumber: '351-C034P2', state: '09', stateSubmission: { endpoint: 'https://nemsis.ct.example.gov/ws2', passwordSet: true } });
+    expect(read.body.settings).toMatchObject({ stateId: 'C034', agencyNumber: '351-C034P2', state: '09', callbackPhone: '203-555-0119', stateSubmission: { endpoint: 'https://nemsis.ct.example.gov/ws2', passwordSet: true } });
     expect(Date.parse(read.body.updatedAt)).toBeGreaterThan(0);
 
     const audit = await call('GET', `${pathOf(ADMIN.audit)}?limit=50`, 'admin', A);

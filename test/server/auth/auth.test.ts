@@ -180,9 +180,9 @@ describe('logout and revocation take effect at the next request', () => {
     expect(r.status).toBe(403);
     expect(await errorCode(r)).toBe('FORBIDDEN');
     const boss = await login(server, A, 'boss', PASSWORD, 'admin-pc');
-    const theirs = server.app.identities.findUserByName(B, 'medic')!;
+    const theirs = (await server.app.identities.findUserByName(B, 'medic'))!;
     expect((await post(`/api/admin/users/${theirs.id}/revoke`, {}, boss.accessToken)).status).toBe(404);
-    expect(server.app.identities.getUser(B, theirs.id)!.disabledAt).toBeUndefined();
+    expect((await server.app.identities.getUser(B, theirs.id))!.disabledAt).toBeUndefined();
     expect((await get(boss.accessToken, '/api/admin/users')).status).toBe(200);
     expect(JSON.stringify(await (await get(boss.accessToken, '/api/admin/users')).json())).not.toContain(theirs.id);
   });

@@ -61,7 +61,7 @@ describe('a new password', () => {
 describe('passwords set before the policy', () => {
   it('still sign in: the policy applies when a password is set, not at sign-in', async () => {
     // A user made before the policy, with a 10-character password (the old minimum).
-    server.app.identities.createUser({
+    await server.app.identities.createUser({
       id: randomUUID(), tenantId: A, username: 'veteran', passwordHash: await hashPassword('ten-chars!'), role: 'crew', unitId: 'M1',
       technicianId: undefined, displayName: undefined, createdAt: Date.now(),
     });

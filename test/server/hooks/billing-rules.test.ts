@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   billingFieldsFromEpcr, billingStatusFor, destinationTypeFor, originTypeFor, roundLoadedMiles, SERVICE_LEVELS,
 } from '../../../server/hooks/workflows/billing.ts';
+import { ambulanceClaimFieldsFromEpcr } from '../../../server/hooks/workflows/billing-ambulance.ts';
 import { claimLines } from '../../../server/hooks/workflows/claims.ts';
-import { hospitalNoticeBundle, latestVitals } from '../../../server/hooks/workflows/fhir.ts';
 import { offsetDateTime } from '../../../server/hooks/workflows/support.ts';
 import { distanceM } from '../../../shared/domain/distance.ts';
 import { chooseTechnician } from '../../../server/hooks/workflows/technicians.ts';
-import { manyVitalsEpcr, overdoseEpcr } from '../nemsis/fixtures.ts';
+import { overdoseEpcr } from '../nemsis/fixtures.ts';
 
 describe('billing record from an ePCR', () => {
   it('maps every CMS service level (ePayment.50) to its HCPCS base and mileage codes', () => {
@@ -41,6 +41,9 @@ describe('billing record from an ePCR', () => {
     expect(originTypeFor('Y92.239')).toBe('H'); // hospital
     expect(originTypeFor('Y92.481')).toBe('S'); // parking lot: the scene
     expect(originTypeFor(undefined)).toBe('S');
+    // A transfer out of a hospital starts at a hospital even without a place of occurrence (before: every trip a scene pickup).
+    expect(originTypeFor(undefined, '2205005')).toBe('H'); // Hospital-to-Hospital Transfer
+    expect(originTypeFor('Y92.009', '2205005')).toBe('R'); // a recorded place wins
     expect(destinationTypeFor('4221003')).toBe('H');
     expect(destinationTypeFor('4221041')).toBe('N');
     expect(destinationTypeFor('4221001')).toBe('R');
@@ -55,6 +58,9 @@ describe('billing record from an ePCR', () => {
       serviceLevel: 'ALS1-EMERGENCY', hcpcsBase: 'A0427', hcpcsMileage: 'A0425', loadedMiles: 7.3,
       originType: 'S', destinationType: 'H', modifier: 'SH', pickupZip: '06810',
       dropoffAddress: epcr.disposition!.destinationAddress, payer: 'Medicare', icd10: ['T40.2X1A', 'F11.20'],
+      // What the 837P needs beyond the codes: the scene as the pick-up location; stretcher (04), GCS 6 unconscious (05),
+      // emergent response (06); taken to the nearest facility (A). No collision, so no accident indicator.
+      pickupAddress: epcr.scene!.address, conditionCodes: ['04', '05', '06'], transportReason: 'A',
     });
     expect(billingStatusFor(epcr, fields)).toBe('draft');
     expect(billingStatusFor({ ...epcr, lockedAt: '2024-10-07T22:00:00-04:00' }, fields)).toBe('ready');
@@ -70,34 +76,6 @@ describe('claim lines', () => {
   it('have no mileage line without loaded miles or for paramedic intercept', () => {
     expect(claimLines({ ...billing, loadedMiles: 0 })).toEqual([{ code: 'A0429', modifier: 'RH', units: 1 }]);
     expect(claimLines({ ...billing, hcpcsBase: 'A0432', hcpcsMileage: undefined })).toEqual([{ code: 'A0432', modifier: 'RH', units: 1 }]);
-  });
-});
-
-describe('hospital notice bundle', () => {
-  it('carries the encounter and the latest vital set as LOINC observations', () => {
-    const epcr = overdoseEpcr();
-    const bundle = hospitalNoticeBundle(epcr, '2024-10-07T22:00:00-04:00') as { entry: { resource: Record<string, any> }[] };
-    const resources = bundle.entry.map((e) => e.resource);
-    expect(resources.map((r) => r['resourceType'])).toEqual(['Patient', 'Encounter', ...Array(5).fill('Observation')]);
-    const encounter = resources[1]!;
-    expect(encounter['identifier'][0].value).toBe(`urn:uuid:${epcr.id}`);
-    expect(encounter['period']).toEqual({ start: '2024-10-07T20:22:01-04:00', end: '2024-10-07T20:58:00-04:00' });
-    // v3 (20:41) is the latest set: BP 118/-, HR 84, RR 16, SpO2 98, temperature 36.6 (AVPU has no LOINC quantity here)
-    const observations = resources.filter((r) => r['resourceType'] === 'Observation');
-    expect(observations.every((o) => o['effectiveDateTime'] === '2024-10-07T20:41:00-04:00')).toBe(true);
-    const byCode = Object.fromEntries(observations.map((o) => [o['code'].coding[0].code, o['valueQuantity']?.value ?? o['component']]));
-    expect(byCode['8867-4']).toBe(84);
-    expect(byCode['9279-1']).toBe(16);
-    expect(byCode['59408-5']).toBe(98);
-    expect(byCode['8310-5']).toBe(36.6);
-    expect(byCode['85354-9']).toEqual([expect.objectContaining({ valueQuantity: expect.objectContaining({ value: 118, code: 'mm[Hg]' }) })]);
-    expect(resources[0]).toEqual({ resourceType: 'Patient', name: [{ family: "O'Connor", given: ['Pat'] }], birthDate: '1979-03-02', gender: 'male' });
-  });
-
-  it('picks the latest vitals by time, whatever their order in the report', () => {
-    const epcr = manyVitalsEpcr(5);
-    epcr.vitals!.reverse();
-    expect(latestVitals(epcr.vitals)?.id).toBe('v5');
   });
 });
 
@@ -134,5 +112,17 @@ describe('technician choice', () => {
       { id: 'a', position: { lat: 1, lng: 1 }, openJobs: 1 },
       { id: 'b', position: { lat: 50, lng: 50 }, openJobs: 0 },
     ], undefined)).toBe('b');
+  });
+});
+
+describe('837P fields a report gives', () => {
+  it('marks a motor-vehicle collision as an auto accident with the call\'s date and the scene\'s state, from the dispatch reason or a V-code impression', () => {
+    const crash = overdoseEpcr();
+    crash.dispatch = { ...crash.dispatch, reason: '2301069' }; // Traffic/Transportation Incident
+    expect(ambulanceClaimFieldsFromEpcr(crash, 'BLS-EMERGENCY')).toMatchObject({ accidentCause: 'AA', accidentDate: '2024-10-07', accidentState: 'CT' });
+    const coded = overdoseEpcr();
+    coded.situation = { ...coded.situation, secondaryImpressions: ['V43.52XA'] };
+    expect(ambulanceClaimFieldsFromEpcr(coded, 'ALS1-EMERGENCY')).toMatchObject({ accidentCause: 'AA' });
+    expect(ambulanceClaimFieldsFromEpcr(overdoseEpcr(), 'ALS1-EMERGENCY').accidentCause).toBeUndefined();
   });
 });

@@ -89,7 +89,13 @@ describe('addendum to a billed report', () => {
     await settled(server);
     const submitted = fake.claimSubmissions.filter((s) => s.claimId === correction.id);
     expect(submitted).toHaveLength(1);
-    expect(submitted[0]).toMatchObject({ idempotencyKey: `claim:${correction.id}`, body: { frequencyCode: '7', correctionOf: originalClaimId } });
+    expect(submitted[0]).toMatchObject({ idempotencyKey: `claim:${correction.id}`, contentType: 'application/edi-x12' });
+    // A replacement 837P (frequency 7) naming the payer's reference of the claim it replaces (REF*F8).
+    const originalReference = (await local<Claim>(biller, 'claims', originalClaimId))?.payerResponse?.replace('reference ', '');
+    expect(originalReference).toBeTruthy();
+    expect(submitted[0]!.body as string).toMatch(/\nCLM\*[^~]*\*41:B:7\*/);
+    expect(submitted[0]!.body as string).toContain(`\nREF*F8*${originalReference}~`);
+    expect(submitted[0]!.body as string).toContain('SV1*HC:A0433:RH*');
 
     // The state gets the corrected record under the same PCR UUID (a resubmission is an update).
     const xml = await exported();
@@ -106,7 +112,8 @@ describe('addendum to a billed report', () => {
       const doc = await stored(server, 'claims', TENANT, correctionClaimId(TENANT, amend.id));
       return doc?.status === 'accepted' ? doc : undefined;
     });
-    expect(correction.lines).toEqual([{ code: 'A0433', modifier: 'RN', units: 1 }, { code: 'A0425', modifier: 'RN', units: 12.1 }]);
+    // Charged from the agency's fee schedule when sent (demo: $1,200 ALS2, $15 per loaded mile).
+    expect(correction.lines).toEqual([{ code: 'A0433', modifier: 'RN', units: 1, chargeCents: 120000 }, { code: 'A0425', modifier: 'RN', units: 12.1, chargeCents: 18150 }]);
     expect((await stored(server, 'billing_records', TENANT, billingId))).toMatchObject({ modifier: 'RN', destinationType: 'N', serviceLevel: 'ALS2' });
   });
 

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { billingRecordId, claimId, nemsisArtifactKey, stubEpcrId } from '../../../server/hooks/workflows/index.ts';
+import { validate837p } from '../../../server/integrations/x12/validate-837p.ts';
 import { validateEmsDataSetXsd } from '../../../server/nemsis/validate.ts';
 import type { BillingRecord, Claim, Epcr, Incident } from '../../../shared/schemas/index.ts';
 import { createDevice, eventually, type TestDevice } from '../../helpers/device.ts';
@@ -161,7 +162,8 @@ describe('from CAD incident to locked, billed, exported and notified report', ()
     });
     expect(claim).toMatchObject({
       billingRecordId: billingId, epcrId, frequencyCode: '1', payerResponse: 'reference CH-1',
-      lines: [{ code: 'A0427', modifier: 'RH', units: 1 }, { code: 'A0425', modifier: 'RH', units: 7.3 }],
+      // Charged from the agency's fee schedule (demo: $850 per ALS1 emergency transport, $15 per loaded mile).
+      lines: [{ code: 'A0427', modifier: 'RH', units: 1, chargeCents: 85000 }, { code: 'A0425', modifier: 'RH', units: 7.3, chargeCents: 10950 }],
     });
     const billing = await eventually('the claimed billing record', async () => {
       const doc = await local<BillingRecord>(biller, 'billing_records', billingId);
@@ -175,15 +177,25 @@ describe('from CAD incident to locked, billed, exported and notified report', ()
     await settled(server);
     expect(fake.claimSubmissions).toHaveLength(1);
     expect(fake.claimSubmissions[0]).toMatchObject({ idempotencyKey: `claim:${claim.id}`, claimId: claim.id, tenantId: TENANT });
-    expect(fake.claimSubmissions[0]!.body).toMatchObject({ pcrUuid: epcrId, pickupZip: '06810', patient: { lastName: "O'Connor" } });
+    // The clearinghouse gets the 837P file: the patient, the pick-up ZIP and the charged lines are in it, and it passes the guide's structure.
+    expect(fake.claimSubmissions[0]!.contentType).toBe('application/edi-x12');
+    const file = fake.claimSubmissions[0]!.body as string;
+    expect(validate837p(file)).toEqual([]);
+    expect(file).toContain("NM1*IL*1*O'CONNOR*");
+    expect(file).toMatch(/NM1\*PW\*2~\nN3\*[^~]+~\nN4\*DANBURY\*CT\*06810~/);
+    expect(file).toContain('SV1*HC:A0427:RH*850*UN*1***');
+    expect(file).toContain('SV1*HC:A0425:RH*109.5*UN*7.3***');
 
     expect(fake.hospitalNotices).toHaveLength(1);
     const notice = fake.hospitalNotices[0]!;
     expect(notice).toMatchObject({ epcrId, destinationCode: '070033', idempotencyKey: `hospital-notice:${epcrId}` });
     const entries = (notice.body as { entry: { resource: Record<string, any> }[] }).entry.map((e) => e.resource);
     expect(entries.find((r) => r['resourceType'] === 'Encounter')?.['identifier'][0].value).toBe(`urn:uuid:${epcrId}`);
-    const heartRate = entries.find((r) => r['code']?.coding[0].code === '8867-4');
-    expect(heartRate?.['valueQuantity'].value).toBe(84); // the 20:41 set, the latest
+    // Every vital set, in time order (docs/hooks.md, "Hospital notices"): 44 at 20:27, 88 at 20:33, 84 at 20:41.
+    const heartRates = entries.filter((r) => r['resourceType'] === 'Observation' && r['code']?.coding[0].code === '8867-4');
+    expect(heartRates.map((o) => [o['effectiveDateTime'], o['valueQuantity'].value])).toEqual([
+      ['2024-10-07T20:27:00-04:00', 44], ['2024-10-07T20:33:00-04:00', 88], ['2024-10-07T20:41:00-04:00', 84],
+    ]);
 
     expect(fake.cadNotices).toHaveLength(1);
     expect(fake.cadNotices[0]).toMatchObject({ event: 'epcr:finalized', payload: { epcrId, incidentId, incidentNumber: '2024-046512', unitId } });

@@ -16,6 +16,7 @@ import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 import { eventually } from '../../helpers/device.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { agency, overdoseEpcr } from '../nemsis/fixtures.ts';
+import { demoBillingSettings } from '../../../server/demo/billing-settings.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 /** The NEMSIS XSDs are shared reference data outside the repository. */
@@ -88,6 +89,8 @@ export async function startHookServer(options: {
     workflows: defaultWorkflows({
       integrations,
       autoClaimAfterFinalize,
+      // Claims bill under the demo agency's billing settings (the product reads each agency's: test/server/agencies).
+      billingSettingsOf: async () => ({ agencyName: 'Danbury EMS', billing: demoBillingSettings() }),
       // Every test agency exports with the fixtures' identity (the product reads each agency's settings: test/server/agencies).
       nemsis: { agencyOf: async () => agency, ...(validateExports ? { xsdDir } : {}) },
     }),

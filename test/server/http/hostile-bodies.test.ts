@@ -72,7 +72,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
     });
 
     it('a sealed row that opens to a document nested 100,000 levels deep is refused as BAD_ENVELOPE and kept, not a 500', async () => {
-      const issued = server.app.auth.transportKeys.issue(TENANT, 'user-hostile', 'tablet-hostile', Date.now());
+      const issued = await server.app.auth.transportKeys.issue(TENANT, 'user-hostile', 'tablet-hostile', Date.now());
       const key = { kid: issued.kid, key: await importTransportKey(issued.key) };
       const id = randomUUID();
       // What a hostile client encrypts by hand: JSON.stringify cannot write this text from an

@@ -89,9 +89,19 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       });
       expect(written.rejected).toHaveLength(0);
       // The crew's pull is filtered to its unit: on PostgreSQL it reads each document as jsonb.
-      const response = await fetch(`${server.url}/api/sync/epcrs/pull?schemaVersion=${V}&limit=1000`, { headers: { authorization: `Bearer ${token}` } });
-      expect(response.status).toBe(200);
-      const page = (await response.json()) as { documents: { id: string; narrative?: { text?: string } }[] };
+      // A pull answers only below the oldest transaction still open (docs/protocol.md §11), and a
+      // hook or the audit linker may hold one a moment: pulled again until the write is below it.
+      type Page = { documents: { id: string; narrative?: { text?: string } }[] };
+      const pull = async (): Promise<Page> => {
+        const response = await fetch(`${server.url}/api/sync/epcrs/pull?schemaVersion=${V}&limit=1000`, { headers: { authorization: `Bearer ${token}` } });
+        expect(response.status).toBe(200);
+        return (await response.json()) as Page;
+      };
+      let page = await pull();
+      for (let tries = 0; tries < 50 && !page.documents.some((d) => d.id === old.id); tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        page = await pull();
+      }
       const found = page.documents.find((d) => d.id === old.id);
       expect(found?.narrative?.text).toBe('written by an older server\u0000');
       expect(page.documents.map((d) => d.id)).not.toContain(otherUnit.id);

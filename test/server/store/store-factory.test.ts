@@ -36,7 +36,13 @@ describe('choosing the store', () => {
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ store: 'postgres', database: 'reachable' });
       const tables = await schemas.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]);
-      expect(tables.rows.map((r: { table_name: string }) => r.table_name)).toEqual(['agency_settings', 'artifacts', 'audit', 'audit_documents', 'documents', 'head', 'leases', 'outbox', 'quarantine']);
+      // Identity and the sign-in limits live beside the documents, so every process shares them.
+      expect(tables.rows.map((r: { table_name: string }) => r.table_name)).toEqual([
+        'agency_settings', 'artifacts', 'audit', 'audit_documents', 'documents', 'head',
+        'identity_device_credentials', 'identity_devices', 'identity_dpop_proofs', 'identity_refresh_tokens', 'identity_revocations',
+        'identity_secrets', 'identity_sessions', 'identity_transport_keys', 'identity_users',
+        'leases', 'outbox', 'quarantine', 'rate_limits',
+      ]);
     } finally {
       await server.close();
     }
