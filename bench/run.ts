@@ -16,14 +16,17 @@ import { rawBaselines } from './raw.ts';
 import { pushBenchmarks, replicationBenchmarks, scalingBenchmarks } from './replication.ts';
 import { buildChart, evaluateTargets, printBulkOurs, printCeilings, printComparison, printFleet, printRaw, printTargets, printUnitLoad, type Ceilings, type Target } from './summary.ts';
 import { runHttpFleet, runUnitLoad, type UnitLoadResult } from './unit-load.ts';
+import { printScaleout, runScaleout, writeScaleout } from './scaleout.ts';
 
 /**
  * `npm run bench` (add `-- --quick` for a smaller run): our suite, workloads A–D and issue #6.
  * `npm run bench:peers`: workloads A and B on fieldsync and the peers, interleaved, three rounds.
  * `-- --profile` adds profiled runs of our server (not counted in the figures) and prints the top frames.
- * `-- --only=push,units,scaling,bulk,fleet` runs only the named parts of our suite (push: issue
+ * `-- --only=push,units,scaling,bulk,fleet,scaleout` runs only the named parts of our suite (push: issue
  * #2's HTTP push figures; units: issue #6's 500 units; scaling: workload C; bulk: workload A with
- * our RxDB client beside raw SQLite; fleet: workload B at 100 devices, HTTP and RxDB clients),
+ * our RxDB client beside raw SQLite; fleet: workload B at 100 devices, HTTP and RxDB clients;
+ * scaleout: issue #19's 1–3 processes on PostgreSQL and the commit-ordering micro-benchmark, also
+ * written to bench/results/scaleout.json),
  * prints them (with their server profiles under `--profile`), and writes
  * bench/results/partial.json instead of the full results.
  * Figures go to bench/results/ (JSON and summary.svg).
@@ -110,6 +113,11 @@ async function main(): Promise<void> {
 
     unitLoad = await runUnitLoad({ units: 500, seconds: quick ? 20 : 60 });
     printUnitLoad(unitLoad);
+
+    // Issue #19: several processes on one PostgreSQL, beside one process, and the ordering scheme alone.
+    const scaleout = await runScaleout({ quick });
+    printScaleout(scaleout);
+    writeScaleout(path.join(resultsDir, 'scaleout.json'), meta, scaleout);
   }
 
   const fleets = [
@@ -173,7 +181,7 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${file} and ${chart} in ${((Date.now() - started) / 60_000).toFixed(1)} min; load average now ${loadAverage()}`);
 }
 
-const PARTS = ['push', 'units', 'scaling', 'bulk', 'fleet'] as const;
+const PARTS = ['push', 'units', 'scaling', 'bulk', 'fleet', 'scaleout'] as const;
 
 /** Both client ceilings (ceilings.ts) for both document sizes, in batches of BATCH. */
 async function clientCeilings(count: number): Promise<ClientCeiling[]> {
@@ -251,6 +259,14 @@ async function runParts(parts: string[], options: { quick: boolean; profile: boo
     const scaling = await scalingBenchmarks({ quick: options.quick });
     printTable('C. scaling: pull of the 100 most recent changes', scaling);
     out['scaling'] = scaling;
+  }
+  if (parts.includes('scaleout')) {
+    const scaleout = await runScaleout({ quick: options.quick });
+    printScaleout(scaleout);
+    const scaleoutFile = path.join(options.resultsDir, 'scaleout.json');
+    writeScaleout(scaleoutFile, options.meta, scaleout);
+    console.log(`wrote ${scaleoutFile}`);
+    out['scaleout'] = scaleout;
   }
   out['loadAverageAtEnd'] = loadAverage();
   const file = path.join(options.resultsDir, 'partial.json');
