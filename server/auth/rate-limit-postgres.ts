@@ -26,7 +26,21 @@ export class PostgresRateCounter implements RateCounter {
 
   static async open(pool: pg.Pool, schema: string): Promise<PostgresRateCounter> {
     const counter = new PostgresRateCounter(pool, schema);
-    await pool.query(`CREATE TABLE IF NOT EXISTS ${counter.table} (key TEXT PRIMARY KEY, count INTEGER NOT NULL, window_start BIGINT NOT NULL)`);
+    // Serialized: processes starting together each ran this CREATE TABLE IF NOT EXISTS, and two at
+    // once fail on PostgreSQL's catalog ("duplicate key value violates unique constraint
+    // pg_type_typname_nsp_index"): a process of three in a fresh clone's CI run did not start.
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`fieldsync-rate-limits:${schema}`]);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${counter.table} (key TEXT PRIMARY KEY, count INTEGER NOT NULL, window_start BIGINT NOT NULL)`);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
     return counter;
   }
 
