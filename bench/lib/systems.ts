@@ -104,7 +104,8 @@ async function spawnPeer(script: string, env: Record<string, string>, healthPath
 async function startOursProfiled(dataDir: string, profileDir: string, env: Record<string, string> = {}): Promise<ServerHandle> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...SERVER_NODE_FLAGS, '--import', 'tsx', path.join(ROOT, 'server/cli.ts')], {
-    cwd: ROOT, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'inherit', 'inherit'],
+    cwd: ROOT, // As startServerProcess: the bench's clients identify with development tokens, off by default now.
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'error', DEV_TOKENS: 'true', ...env }, stdio: ['ignore', 'inherit', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
