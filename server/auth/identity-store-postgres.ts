@@ -460,18 +460,23 @@ export class PostgresIdentityStore implements IdentityStore {
     return this.revoked(n);
   }
 
+  /** Ends the open sessions and transport keys of a user or device (`column`); how many sessions it ended. */
+  private async revokeSessionsAndKeys(client: pg.PoolClient, column: 'user_id' | 'device_id', tenantId: string, subject: string, reason: string, now: number): Promise<number> {
+    const ended = await client.query(
+      `UPDATE ${this.t('identity_sessions')} SET revoked_at = $1, revoke_reason = $2 WHERE tenant_id = $3 AND ${column} = $4 AND revoked_at IS NULL`,
+      [now, reason, tenantId, subject]);
+    await client.query(`UPDATE ${this.t('identity_transport_keys')} SET revoked_at = $1, revoke_reason = $2 WHERE tenant_id = $3 AND ${column} = $4 AND revoked_at IS NULL`,
+      [now, reason, tenantId, subject]);
+    return ended.rowCount ?? 0;
+  }
+
   async setUserRevoked(tenantId: string, userId: string, revoked: boolean, byUserId: string | undefined, now: number): Promise<{ user: UserRecord; sessionsRevoked: number } | undefined> {
     const result = await this.inTransaction(async (client) => {
       const updated = await client.query(`UPDATE ${this.t('identity_users')} SET disabled_at = $1 WHERE tenant_id = $2 AND id = $3`, [revoked ? now : null, tenantId, userId]);
       if (updated.rowCount === 0) return undefined;
       let sessionsRevoked = 0;
       if (revoked) {
-        const reason = 'user revoked by admin';
-        sessionsRevoked = (await client.query(
-          `UPDATE ${this.t('identity_sessions')} SET revoked_at = $1, revoke_reason = $2 WHERE tenant_id = $3 AND user_id = $4 AND revoked_at IS NULL`,
-          [now, reason, tenantId, userId])).rowCount ?? 0;
-        await client.query(`UPDATE ${this.t('identity_transport_keys')} SET revoked_at = $1, revoke_reason = $2 WHERE tenant_id = $3 AND user_id = $4 AND revoked_at IS NULL`,
-          [now, reason, tenantId, userId]);
+        sessionsRevoked = await this.revokeSessionsAndKeys(client, 'user_id', tenantId, userId, 'user revoked by admin', now);
         await this.insertRevocation(client, { tenantId, kind: 'user', subject: userId, reason: 'revoked by admin', byUserId, at: now });
       }
       return { user: (await this.userOf(client, tenantId, userId))!, sessionsRevoked };
@@ -487,12 +492,7 @@ export class PostgresIdentityStore implements IdentityStore {
         [tenantId, deviceId, now, revoked ? now : null]);
       let sessionsRevoked = 0;
       if (revoked) {
-        const reason = 'device revoked by admin';
-        sessionsRevoked = (await client.query(
-          `UPDATE ${this.t('identity_sessions')} SET revoked_at = $1, revoke_reason = $2 WHERE tenant_id = $3 AND device_id = $4 AND revoked_at IS NULL`,
-          [now, reason, tenantId, deviceId])).rowCount ?? 0;
-        await client.query(`UPDATE ${this.t('identity_transport_keys')} SET revoked_at = $1, revoke_reason = $2 WHERE tenant_id = $3 AND device_id = $4 AND revoked_at IS NULL`,
-          [now, reason, tenantId, deviceId]);
+        sessionsRevoked = await this.revokeSessionsAndKeys(client, 'device_id', tenantId, deviceId, 'device revoked by admin', now);
         await this.insertRevocation(client, { tenantId, kind: 'device', subject: deviceId, reason: 'revoked by admin', byUserId, at: now });
       }
       return { device: (await this.deviceOf(client, tenantId, deviceId))!, sessionsRevoked };
