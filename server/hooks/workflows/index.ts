@@ -13,6 +13,7 @@ import { epcrAddendumWorkflow } from './epcr-addendum.ts';
 import { epcrBillingWorkflow } from './epcr-billing.ts';
 import { epcrCadNoticeWorkflow } from './epcr-cad-notice.ts';
 import { epcrClaimWorkflow } from './epcr-claim.ts';
+import { claimReleasedWorkflow } from './claim-released.ts';
 import type { BillingSettingsLookup } from './claims.ts';
 import { epcrFinalizedWorkflow, type EpcrFinalizedDeps } from './epcr-finalized.ts';
 import { epcrHospitalNoticeWorkflow } from './epcr-hospital-notice.ts';
@@ -73,6 +74,7 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     epcrFinalizedWorkflow(finalizeChecks(deps.nemsis, deps.attachments)),
     epcrBillingWorkflow(),
     epcrClaimWorkflow({ ...claims, autoClaimAfterFinalize: deps.autoClaimAfterFinalize }),
+    claimReleasedWorkflow(claims),
     epcrNemsisExportWorkflow(nemsis),
     epcrAmendedExportWorkflow(nemsis),
     epcrStateSubmissionWorkflow({ integrations: deps.integrations }),
