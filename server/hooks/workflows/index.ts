@@ -79,7 +79,7 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     epcrAmendedExportWorkflow(nemsis),
     epcrStateSubmissionWorkflow({ integrations: deps.integrations }),
     epcrHospitalPrealertWorkflow({ integrations: deps.integrations }),
-    epcrHospitalNoticeWorkflow({ integrations: deps.integrations }),
+    epcrHospitalNoticeWorkflow({ integrations: deps.integrations, ...files }),
     epcrCadNoticeWorkflow({ integrations: deps.integrations }),
     epcrAddendumWorkflow(claims),
     orderCompletedWorkflow(),
