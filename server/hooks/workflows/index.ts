@@ -24,6 +24,7 @@ import { incidentCancelledWorkflow } from './incident-cancelled.ts';
 import { incidentCreatedWorkflow } from './incident-created.ts';
 import { incidentTimelineWorkflow } from './incident-timeline.ts';
 import { jobProgressWorkflow } from './job-progress.ts';
+import { jobSignedWorkflow } from './job-signed.ts';
 import { orderCompletedWorkflow } from './order-completed.ts';
 import { KeyedLock } from './support.ts';
 import { TechnicianDirectory } from './technicians.ts';
@@ -85,6 +86,7 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     orderCompletedWorkflow(),
     ticketCreatedWorkflow({ technicians: new TechnicianDirectory(), locks }),
     jobProgressWorkflow(),
+    jobSignedWorkflow(files),
   ];
 }
 
