@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import { io, type Socket } from 'socket.io-client';
 import type { Store } from '../../store/types.ts';
@@ -74,8 +75,11 @@ export class CadBridge implements CadGateway {
   private metrics: Record<string, unknown> | null = null;
   private draining = false;
   private drainAgain = false;
-  /** This bridge's name in the leader lease. */
-  private readonly holder = randomUUID();
+  /**
+   * This bridge's name in the leader lease: host and process id first, so an operator (or a test)
+   * reading the `leases` row knows which process is the agency's sender.
+   */
+  private readonly holder = `${hostname()}/${process.pid}/${randomUUID()}`;
   private leaderRetry: NodeJS.Timeout | undefined;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
