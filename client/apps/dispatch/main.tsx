@@ -224,7 +224,7 @@ function Board({ session }: { session: Session }) {
                 const call = incidents.find((i) => i.doc.id === r.incidentId)?.doc;
                 return (
                   <tr key={r.id} data-testid="unit-row" data-unit={r.callSign} data-status={r.status}>
-                    <th scope="row">{r.callSign}</th>
+                    <th scope="row">{r.callSign}{r.capability && <div class="meta" data-testid="unit-capability">{capabilityOptions().find(([c]) => c === r.capability)?.[1] ?? r.capability}</div>}</th>
                     <td><strong>{UNIT_STATUS_TEXT[r.status] ?? r.status}</strong><div class="meta">{r.statusAt ? `since ${clockOf(r.statusAt)}` : ''}</div></td>
                     <td data-testid="unit-position">{r.lat !== undefined ? <>{r.lat.toFixed(4)}, {r.lng!.toFixed(4)}<div class="meta">{ago(r.positionAt, now)}{r.positionAt !== undefined && now - r.positionAt > STALE_MS ? ' (old)' : ''}</div></> : <span class="meta">unknown</span>}</td>
                     <td>{call ? <>{call.incidentNumber}<div class="meta">{r.acknowledged ? 'acknowledged' : 'not acknowledged'}</div></> : '—'}</td>

@@ -22,6 +22,7 @@ import { deepEqual } from '../../../shared/merge/json.ts';
 import type { Actor } from '../../store/types.ts';
 import type { Change, Workflow } from '../types.ts';
 import { unitByCallSign } from './incident-created.ts';
+import { unitStatusFromCrewDevice } from './unit-status.ts';
 import { nonBlankText, offsetDateTime, read, writeDoc } from './support.ts';
 
 export type HistoryEntry = NonNullable<Incident['history']>[number];
@@ -81,8 +82,12 @@ export function incidentEntries(change: Change): HistoryEntry[] {
   return out;
 }
 
-/** What a unit change adds to its current call's history: the acknowledge press, notes marked read. */
-export function unitEntries(change: Change): { incidentId: string; entries: HistoryEntry[] } | undefined {
+/**
+ * What a unit change adds to its current call's history: the acknowledge press, notes marked read,
+ * and a status set by dispatch or CAD (a crew's presses arrive as status events instead, and are
+ * recorded from those: unit-status-history). `statusEntry` may also count as the acknowledgement.
+ */
+export function unitEntries(change: Change): { incidentId: string; entries: HistoryEntry[]; statusEntry?: HistoryEntry } | undefined {
   const after = alive(change.after);
   const incidentId = nonBlankText(after?.['currentIncidentId']);
   if (!after || !incidentId) return undefined;
@@ -96,7 +101,12 @@ export function unitEntries(change: Change): { incidentId: string; entries: Hist
   for (const noteId of (after['readNoteIds'] ?? []) as string[]) {
     if (!read.has(noteId)) out.push(entry(change, 'notes-read', { unitId, noteId }, `-${noteId}`));
   }
-  return out.length > 0 ? { incidentId, entries: out } : undefined;
+  const status = String(after['status']);
+  const statusEntry = !unitStatusFromCrewDevice(change) && (!sameCall || before?.['status'] !== status)
+    ? entry(change, 'unit-status', { status, unitId, ...(typeof after['statusAt'] === 'string' ? { deviceAt: after['statusAt'] } : {}) })
+    : undefined;
+  if (out.length === 0 && !statusEntry) return undefined;
+  return { incidentId, entries: out, ...(statusEntry ? { statusEntry } : {}) };
 }
 
 /** Adds `entries` to the call's history (those it does not have yet), in server time order. */
@@ -133,7 +143,7 @@ export function incidentHistoryWorkflow(): Workflow {
 export function unitHistoryWorkflow(): Workflow {
   return {
     name: 'unit-history',
-    description: 'Records in the current call\'s history, with the server\'s commit time, the MDT\'s acknowledgement and the dispatcher notes the crew marked read.',
+    description: 'Records in the current call\'s history, with the server\'s commit time, the MDT\'s acknowledgement, the dispatcher notes the crew marked read, and unit statuses set by dispatch or CAD.',
     trigger: {
       collection: 'units',
       when: (change) => unitEntries(change) !== undefined,
@@ -142,7 +152,10 @@ export function unitHistoryWorkflow(): Workflow {
     },
     async run(ctx, payload) {
       const incidentId = nonBlankText(payload.data?.['incidentId']);
-      if (incidentId) await append(ctx, incidentId, (payload.data?.['entries'] ?? []) as HistoryEntry[]);
+      if (!incidentId) return;
+      const statusEntry = payload.data?.['statusEntry'] as HistoryEntry | undefined;
+      const entries = [...(payload.data?.['entries'] ?? []) as HistoryEntry[], ...(statusEntry ? [statusEntry] : [])];
+      await append(ctx, incidentId, entries, (history) => impliedAcknowledgement(history, statusEntry));
     },
   };
 }
@@ -168,12 +181,15 @@ export function unitStatusHistoryWorkflow(): Workflow {
       const incident = await read(ctx, 'incidents', incidentId);
       // Another unit's statuses are not this call's (a reassigned call).
       if (!incident || (incident.assignedUnitId && incident.assignedUnitId !== event.unitId)) return;
-      await append(ctx, incidentId, [recorded], (history) => {
-        if (!ACKNOWLEDGING_STATUSES.has(event.status) || acknowledgedSince(history, event.unitId)) return [];
-        return [{ ...recorded, id: `${recorded.id}-ack`, kind: 'acknowledged', via: event.status }];
-      });
+      await append(ctx, incidentId, [recorded], (history) => impliedAcknowledgement(history, recorded));
     },
   };
+}
+
+/** The acknowledgement a status implies, when its unit has not acknowledged its latest assignment yet. */
+function impliedAcknowledgement(history: readonly HistoryEntry[], status: HistoryEntry | undefined): HistoryEntry[] {
+  if (!status?.unitId || !ACKNOWLEDGING_STATUSES.has(status.status ?? '') || acknowledgedSince(history, status.unitId)) return [];
+  return [{ ...status, id: `${status.id}-ack`, kind: 'acknowledged', via: status.status! }];
 }
 
 /** Whether `unitId` acknowledged its latest assignment in `history`. */

@@ -84,6 +84,19 @@ describe('incident history', () => {
     expect(entries.filter((e) => e.kind === 'unit-status').map((e) => e.status)).toEqual(['en_route', 'on_scene']);
   });
 
+  it('a status set by dispatch or CAD on the unit is recorded too, and en route acknowledges', async () => {
+    const incidentId = randomUUID();
+    const unitId = randomUUID();
+    await rawPush(server, dispatcher, 'incidents', pushBody({ id: incidentId, tenantId: TENANT, incidentNumber: 'H-4', status: 'dispatched', assignedUnitId: 'C9', _deleted: false }, '1-a'));
+    await systemWrite(server, 'units', TENANT, { id: unitId, tenantId: TENANT, callSign: 'C9', status: 'dispatched', currentIncidentId: incidentId } as never);
+    await settled(server);
+    await systemWrite(server, 'units', TENANT, { id: unitId, tenantId: TENANT, callSign: 'C9', status: 'en_route', statusAt: SKEWED, currentIncidentId: incidentId } as never);
+    await settled(server);
+    const entries = await history(incidentId);
+    expect(entries.filter((e) => e.kind === 'unit-status').map((e) => e.status)).toEqual(['dispatched', 'en_route']);
+    expect(entries.filter((e) => e.kind === 'acknowledged')).toEqual([expect.objectContaining({ unitId: 'C9', via: 'en_route', deviceAt: SKEWED })]);
+  });
+
   it('a device cannot write the history', async () => {
     const incidentId = randomUUID();
     await rawPush(server, dispatcher, 'incidents', pushBody({ id: incidentId, tenantId: TENANT, incidentNumber: 'H-3', status: 'new', _deleted: false }, '1-a'));
