@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { JsonSchemaObject } from '../shared/schemas/wire-schema.ts';
 import { adminPlugin } from './admin/plugin.ts';
 import { agenciesPlugin } from './agencies/plugin.ts';
+import { dispatchPlugin } from './dispatch/plugin.ts';
 import { appsPlugin } from './apps/plugin.ts';
 import { attachmentsPlugin } from './attachments/plugin.ts';
 import { loadAuditKey } from './audit/key.ts';
@@ -129,6 +130,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   await app.register(workflowsPlugin, { config, ...(options.workflows ? { workflows: options.workflows } : {}) });
   await app.register(adminPlugin);
   await app.register(agenciesPlugin);
+  await app.register(dispatchPlugin);
   await app.register(stateReportingPlugin);
   await app.register(exportsPlugin);
   await app.register(appsPlugin, { ...(options.clientDir !== undefined ? { clientDir: options.clientDir } : {}) });

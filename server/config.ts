@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { defaultSchematronCacheDir } from './nemsis/schematron-compile.ts';
+import { DISPATCH_ACK_ALERT_MAX_SECONDS, DISPATCH_ACK_ALERT_MIN_SECONDS } from './agencies/dispatch-settings.ts';
 
 /**
  * Everything the server can be told from the environment, read and checked in this one place.
@@ -73,6 +74,11 @@ export interface ServerConfig {
   cadGpsCoalesceMs: number;
   /** Dispatch's live feed sends a unit's position at most this often (every point is still stored). */
   liveGpsIntervalMs: number;
+  /**
+   * How long a dispatched call may wait for its unit's acknowledgement before the dispatch console
+   * alerts (colour and sound), for an agency whose settings do not say (`dispatch.unacknowledgedAlertSeconds`).
+   */
+  dispatchAckAlertSeconds: number;
   /**
    * How long a process's claim on an outbox entry (and a hook's per-report lease) lasts: longer
    * than any hook takes; after a process dies its claims are taken by another after this long.
@@ -265,6 +271,7 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   cadBackends: [],
   cadGpsCoalesceMs: 1000,
   liveGpsIntervalMs: 250,
+  dispatchAckAlertSeconds: 60,
   outboxClaimLeaseMs: 120_000,
   // Smaller bodies are not worth a round trip to the push worker (server/replication/push-decoder.ts).
   pushWorkerMinBytes: 32 * 1024,
@@ -337,6 +344,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     cadBackends: cadBackendList(env, 'CAD_BACKENDS'),
     cadGpsCoalesceMs: integer(env, 'CAD_GPS_COALESCE_MS', SERVER_DEFAULTS.cadGpsCoalesceMs, 0, 60_000),
     liveGpsIntervalMs: integer(env, 'LIVE_GPS_INTERVAL_MS', SERVER_DEFAULTS.liveGpsIntervalMs, 0, 60_000),
+    dispatchAckAlertSeconds: integer(env, 'DISPATCH_ACK_ALERT_SECONDS', SERVER_DEFAULTS.dispatchAckAlertSeconds, DISPATCH_ACK_ALERT_MIN_SECONDS, DISPATCH_ACK_ALERT_MAX_SECONDS),
     outboxClaimLeaseMs: integer(env, 'OUTBOX_CLAIM_LEASE_MS', SERVER_DEFAULTS.outboxClaimLeaseMs, 1_000, 3_600_000),
     pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', SERVER_DEFAULTS.pushWorkerMinBytes, 0, 512 * 1024 * 1024),
     buildApps: boolean(env, 'BUILD_APPS', SERVER_DEFAULTS.buildApps),

@@ -13,6 +13,7 @@ export const EPCRS_BASE_PATH = '/api/epcrs';
 export const SOCKET_BRIDGE_BASE_PATH = '/api/socket-bridge';
 export const STATE_REPORTING_BASE_PATH = '/api/state-reporting';
 export const ATTACHMENTS_BASE_PATH = '/api/attachments';
+export const DISPATCH_BASE_PATH = '/api/dispatch';
 /** Everything under here is the server's, never an app page (the service worker leaves it alone). */
 export const API_PREFIX = '/api/';
 
@@ -70,6 +71,12 @@ export const ADMIN = {
   /** The agency's settings: its NEMSIS identity and state submission endpoint (docs/protocol.md §19). */
   agency: endpoint('GET', ADMIN_BASE_PATH, '/agency'),
   putAgency: endpoint('PUT', ADMIN_BASE_PATH, '/agency'),
+} as const;
+
+/** The dispatch console's own reads (docs/protocol.md §26). */
+export const DISPATCH = {
+  /** The server's time (for the console's clock offset) and the agency's dispatch settings in force. */
+  settings: endpoint('GET', DISPATCH_BASE_PATH, '/settings'),
 } as const;
 
 /** What an agency sends its state: the DEMDataSet, batches of EMSDataSet exports, submissions (docs/protocol.md §24). */
