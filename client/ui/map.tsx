@@ -8,43 +8,13 @@
  */
 import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { MAPS, type MapTiles, type RouteBody } from '../../shared/protocol/index.ts';
+import { MAPS, type RouteBody } from '../../shared/protocol/index.ts';
+import type { LatLng, MapProps, TileMapProps } from './map-types.ts';
 import { loadMapConfig, mapApi, mapConfig } from './map-config.ts';
 import { markerColour, type MarkerKind } from './map-style.ts';
 import { online } from './runtime.ts';
 
-export interface MapMarker {
-  id: string;
-  lat: number;
-  lng: number;
-  label: string;
-  kind: MarkerKind;
-  /** A unit's or job's status: its colour. */
-  status?: string;
-  stale?: boolean;
-}
-
-export interface LatLng { lat: number; lng: number }
-
-export interface MapProps {
-  markers: MapMarker[];
-  track?: LatLng[];
-  label: string;
-  testId?: string;
-  /** Draw the driving route between these two points, when the agency has a router and the device is online. */
-  route?: { from: LatLng; to: LatLng } | undefined;
-  /** A click on the map: the point clicked. */
-  onPick?: (point: LatLng) => void;
-  /** Where to look when there are no markers yet (e.g. a new incident's form). */
-  center?: LatLng | undefined;
-}
-
-/** The props the lazily loaded MapLibre view takes (tile-map.tsx). */
-export interface TileMapProps extends Omit<MapProps, 'route'> {
-  tiles: MapTiles;
-  routeLine?: [number, number][] | undefined;
-  onFail: (reason: string) => void;
-}
+export type { LatLng, MapMarker, MapProps, TileMapProps } from './map-types.ts';
 
 /** Destinations and incidents below, vehicles on top. */
 const LAYER: Record<MarkerKind, number> = { dest: 0, incident: 0, job: 0, unit: 1, technician: 1, self: 2 };

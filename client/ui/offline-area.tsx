@@ -8,13 +8,7 @@ import { MAPS, type OfflinePlanBody } from '../../shared/protocol/index.ts';
 import { getAccessToken } from '../session/session.ts';
 import { savedArea, saveArea, type SavedArea } from '../map-area/cache.ts';
 import { mapApi, mapConfig } from './map-config.ts';
-import { online } from './runtime.ts';
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
+import { formatBytes, online } from './runtime.ts';
 
 async function fetchRange(offset: number, length: number): Promise<ArrayBuffer> {
   const token = await getAccessToken();

@@ -12,7 +12,7 @@ import { EtagMismatch, PMTiles, Protocol, type RangeResponse, type Source } from
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { MAPS, pathOf, type MapTiles } from '../../shared/protocol/index.ts';
 import { getAccessToken } from '../session/session.ts';
-import type { MapMarker, TileMapProps } from './map.tsx';
+import type { MapMarker, TileMapProps } from './map-types.ts';
 import { markerColour } from './map-style.ts';
 
 /** The key the archive is known by in the pmtiles protocol (`pmtiles://fieldsync-archive`). */
