@@ -8,6 +8,9 @@
  */
 import maplibregl, { type GeoJSONSource, type Map as MapLibreMap, type StyleSpecification } from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
+// The worker as a file of the app's own origin: the server's Content-Security-Policy (script-src
+// 'self') refuses the blob: worker MapLibre makes by default.
+import workerUrl from 'maplibre-gl/dist/maplibre-gl-csp-worker.js?url';
 import { EtagMismatch, PMTiles, Protocol, type RangeResponse, type Source } from 'pmtiles';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { MAPS, pathOf, type MapTiles } from '../../shared/protocol/index.ts';
@@ -35,6 +38,8 @@ class AgencyArchiveSource implements Source {
     return { data: await response.arrayBuffer(), ...(got ? { etag: got } : {}) };
   }
 }
+
+maplibregl.setWorkerUrl(workerUrl);
 
 let protocol: Protocol | undefined;
 function archiveUrl(): string {
