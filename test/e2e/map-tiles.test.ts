@@ -98,6 +98,9 @@ describe('map: the agency\'s own tiles, addresses, offline area (browser)', () =
     expect(archiveRequests).toBeGreaterThan(0);
     await expect.poll(() => map.locator('[data-testid="marker-unit"]').getAttribute('data-status')).toBe('available');
     await expect.poll(() => magentaShare(page, map), { timeout: 20_000 }).toBeGreaterThan(0.3);
+    // Field service on the same map: a technician's position arrives through the live feed.
+    await server.seed('gps_points', [{ id: randomUUID(), sourceType: 'technician', sourceId: 'tech-31', lat: CENTER.lat - 0.002, lng: CENTER.lng + 0.002, recordedAt: offsetNow() }]);
+    await expect.poll(() => map.locator('[data-testid="marker-technician"]').count(), { timeout: 15_000 }).toBe(1);
     await screenshot(page, 'map-dispatch-tiles');
 
     // An address typed, a suggestion picked: the point is the suggestion's, the street is as typed.
@@ -119,6 +122,13 @@ describe('map: the agency\'s own tiles, addresses, offline area (browser)', () =
       address: { street: '12 elm', city: 'Danbury', zip: '06810' }, location: { lat: 41.3951, lng: -73.453 },
     });
     expect(geocoder.requests.some((u) => u.pathname === '/search' && u.searchParams.get('q') === '12 elm')).toBe(true);
+
+    // The selected call's route: from its unit to the call, through the router.
+    const row = page.locator('[data-testid="incident-row"][data-incident="MAP-1"]');
+    await row.getByTestId('assign-unit').selectOption('M31');
+    await row.locator('td').first().click();
+    await expect.poll(() => map.locator('[data-testid="route-line"]').count(), { timeout: 15_000 }).toBe(1);
+    expect(router.requests.some((u) => u.pathname.startsWith('/route/v1/driving/'))).toBe(true);
 
     // A click on the map: the point clicked, and the address there filled in where nothing was typed.
     await page.getByTestId('new-incident').click();

@@ -7,7 +7,7 @@
 import { signal } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
 import { ADMIN, ApiClient, SOCKET_BRIDGE, type Endpoint } from '../../../shared/protocol/index.ts';
-import type { BillingRecord, Claim, Epcr, Incident, Unit } from '../../../shared/schemas/index.ts';
+import type { BillingRecord, Claim, Epcr, Incident, Job, Unit } from '../../../shared/schemas/index.ts';
 import { ActionError, useAction, WriteRefusedError } from '../../ui/action.tsx';
 import { boot } from '../../ui/boot.tsx';
 import { BillingApp } from './billing.tsx';
@@ -19,6 +19,7 @@ import { IncidentActions } from './incident-actions.tsx';
 import { connectLive, liveConnected, liveError, type LiveEventName } from '../../ui/live.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
 import { AddressSuggestions, addressAt, useAddressSuggestions } from '../../ui/address-search.tsx';
+import { fieldMarkers, onTechnicianPosition } from '../../ui/field-layer.ts';
 import { recordField, type FieldConstraints } from '../../ui/record-field.ts';
 import { clock, online } from '../../ui/runtime.ts';
 import { getAccessToken } from '../../session/session.ts';
@@ -53,6 +54,7 @@ function onLive(name: LiveEventName, payload: Record<string, unknown>): void {
       liveTrails.value = { ...liveTrails.value, [key]: [...(liveTrails.value[key] ?? []), { lat: Number(payload['lat']), lng: Number(payload['lng']) }].slice(-TRAIL_POINTS) };
       break;
     }
+    case 'technician:position': onTechnicianPosition(payload); break;
     case 'epcr:progress': liveEpcrs.value = { ...liveEpcrs.value, [id]: payload }; break;
     case 'billing:changed': liveBilling.value = { ...liveBilling.value, [id]: payload }; break;
     case 'claim:changed': liveClaims.value = { ...liveClaims.value, [id]: payload }; break;
@@ -106,6 +108,8 @@ function Board({ session }: { session: Session }) {
   const collections = new Set(Object.keys(database().status.value?.pending ?? {}));
   const billing = useQuery<BillingRecord>('billing_records', collections.has('billing_records') ? {} : undefined);
   const claims = useQuery<Claim>('claims', collections.has('claims') ? {} : undefined);
+  // Field service on the same map, for the roles that read jobs (admin, office).
+  const jobs = useQuery<Job>('jobs', collections.has('jobs') ? { selector: { status: { $ne: 'completed' } } } : undefined);
   const [selected, setSelected] = useState<string>();
   const assigning = useAction();
   const now = clock.value;
@@ -146,6 +150,7 @@ function Board({ session }: { session: Session }) {
       stale: r.positionAt === undefined || now - r.positionAt > STALE_MS,
     })),
     ...active.filter((i) => i.location).map((i) => ({ id: i.id, lat: i.location!.lat, lng: i.location!.lng, label: i.incidentNumber, kind: 'incident' as const, status: i.status })),
+    ...fieldMarkers((jobs ?? []).map((j) => j.doc), now),
   ];
   // The selected call: its unit's track and, with a router, the route from the unit to the call.
   const selectedCall = active.find((i) => i.id === selected);
