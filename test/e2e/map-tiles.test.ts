@@ -160,6 +160,13 @@ describe('map: the agency\'s own tiles, addresses, offline area (browser)', () =
     await waitForServiceWorker(page);
     const map = page.locator('[data-testid="mdt-map"][data-map="tiles"]');
     await expect.poll(() => map.getAttribute('data-state'), { timeout: 60_000 }).toBe('idle');
+    // The crew looks an address up: the place is shown on the map (nothing is saved).
+    await page.getByTestId('map-find').fill('12 elm');
+    await page.getByTestId('address-suggestion').first().click();
+    await expect.poll(() => map.locator('[data-testid="marker-dest"][data-id="found"]').getAttribute('data-lat')).toBe('41.395100');
+    expect(await page.getByTestId('map-found').textContent()).toContain('12 Elm Street, Danbury');
+    // The route from the unit's position to the call needs a position: none in this browser (no GPS), so none is drawn.
+    expect(await map.locator('[data-testid="route-line"]').count()).toBe(0);
     const card = page.getByTestId('map-area');
     const save = card.getByTestId('map-area-save');
     await expect.poll(() => save.textContent(), { timeout: 20_000 }).toMatch(/^Save map area \([0-9.]+ KB, \d+ tiles\)$/);
