@@ -67,6 +67,8 @@ function styleOf(tiles: MapTiles): StyleSpecification | string {
   return { version: 8, sources: { base: { type: 'vector', url: archiveUrl(), ...attribution } }, layers };
 }
 
+const REDRAW_MS = 250;
+
 const empty = { type: 'FeatureCollection' as const, features: [] };
 
 function markerFeatures(markers: MapMarker[]) {
@@ -155,9 +157,19 @@ export function TileMap(props: TileMapProps) {
     }
   };
 
+  // At most four redraws a second: a console with 500 units gets 500 positions a second, and each
+  // re-render hands new marker arrays; the newest props are drawn (latest.current).
+  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const drawnAt = useRef(0);
   useEffect(() => {
-    if (map.current && state !== 'loading') update(map.current);
+    if (!map.current || state === 'loading' || pending.current) return;
+    pending.current = setTimeout(() => {
+      pending.current = undefined;
+      drawnAt.current = Date.now();
+      if (map.current) update(map.current);
+    }, Math.max(0, REDRAW_MS - (Date.now() - drawnAt.current)));
   }, [props.markers, props.track, props.routeLine, state]);
+  useEffect(() => () => clearTimeout(pending.current), []);
 
   const sorted = [...props.markers];
   return (
