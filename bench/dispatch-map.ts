@@ -59,12 +59,15 @@ async function runOne(browser: Browser, tiles: boolean, seconds: number, portOff
       timeline: { psapCall: offsetNow() },
     })));
     result.reached = 'seeded';
+    log(`  ${tiles ? 'tile map' : 'grid map'}: ${UNITS} units and ${CALLS} calls seeded; signing in`);
     const ctx = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
     const page = await ctx.newPage();
     await signInWithToken(page, server.url, `dev:${TENANT}:dispatcher:bench-console`, '/dispatch/');
+    result.reached = 'signed in';
+    log(`  ${tiles ? 'tile map' : 'grid map'}: signed in; measuring the first full render`);
     // First full render: a fresh navigation (the shell and the database are warm, as at a console's every start).
     const t0 = Date.now();
-    await page.reload();
+    await page.reload({ timeout: 120_000 });
     await page.waitForFunction(([u, c, withTiles]) => {
       const map = document.querySelector('[data-testid="dispatch-map"]');
       const mapDone = withTiles ? map?.getAttribute('data-state') === 'idle' : map?.getAttribute('data-map') === 'grid';

@@ -325,7 +325,10 @@ function NewIncident({ session }: { session: Session }) {
       fill(hit, false, true);
     }
   };
-  const formPoint = Number.isFinite(Number.parseFloat(form.lat)) && Number.isFinite(Number.parseFloat(form.lng)) ? { lat: Number(form.lat), lng: Number(form.lng) } : undefined;
+  // The point typed so far, when it is one (the map shows it); anything else is the form's to refuse.
+  const typedLat = form.lat.trim() === '' ? NaN : Number(form.lat);
+  const typedLng = form.lng.trim() === '' ? NaN : Number(form.lng);
+  const formPoint = Math.abs(typedLat) <= 90 && Math.abs(typedLng) <= 180 ? { lat: typedLat, lng: typedLng } : undefined;
   const unitNear = units?.find((u) => u.doc.lastPosition)?.doc.lastPosition;
   const submit = async (event: Event) => {
     event.preventDefault();
