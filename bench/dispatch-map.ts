@@ -34,6 +34,13 @@ export interface DispatchMapOptions { quick?: boolean; minutes?: number; log?: (
 
 interface RunResult { renderMs?: number; fps?: number; heapStartMb?: number; heapEndMb?: number; streamedPoints: number; seconds: number; load: string; reached: string }
 
+/** A page whose main thread is saturated answers late or never: the window's figures wait this long for it. */
+const PAGE_ANSWER_MS = 120_000;
+function within<T>(what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([promise, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`the page did not answer ${what} within ${PAGE_ANSWER_MS / 1000} s (its main thread is saturated)`)), PAGE_ANSWER_MS); })]).finally(() => clearTimeout(timer));
+}
+
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 async function runOne(browser: Browser, tiles: boolean, seconds: number, portOffset: number, log: (m: string) => void): Promise<RunResult> {
@@ -85,7 +92,7 @@ async function runOne(browser: Browser, tiles: boolean, seconds: number, portOff
       requestAnimationFrame(tick);
     });
     const started = Date.now();
-    const frames0 = await page.evaluate(() => (window as unknown as { __frames: number }).__frames);
+    const frames0 = await within('the frame count', page.evaluate(() => (window as unknown as { __frames: number }).__frames));
     // Every unit reports once a second, as an MDT would; the tick is bounded by the window's clock.
     let tick = 0;
     while (Date.now() - started < seconds * 1000) {
@@ -99,11 +106,12 @@ async function runOne(browser: Browser, tiles: boolean, seconds: number, portOff
       tick++;
       await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - at))));
     }
-    const frames1 = await page.evaluate(() => (window as unknown as { __frames: number }).__frames);
     result.seconds = (Date.now() - started) / 1000;
+    result.reached = `streamed ${result.streamedPoints} points in ${result.seconds.toFixed(0)} s`;
+    log(`  ${tiles ? 'tile map' : 'grid map'}: ${result.reached}; reading frames and heap`);
+    const frames1 = await within('the frame count', page.evaluate(() => (window as unknown as { __frames: number }).__frames));
     result.fps = (frames1 - frames0) / result.seconds;
-    await page.evaluate(() => (globalThis as unknown as { gc?: () => void }).gc?.());
-    result.heapEndMb = await heap();
+    result.heapEndMb = await within('its heap size', heap());
     result.load = load();
     result.reached = 'done';
     await ctx.close();
