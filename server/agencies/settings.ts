@@ -14,6 +14,7 @@ import { endpointAllowed } from '../integrations/state-submission/client.ts';
 import { ansiStateCode } from '../nemsis/ansi-state-codes.ts';
 import { parseBillingSettings, type AgencyBillingSettings } from './billing-settings.ts';
 import { parseDispatchSettings, type AgencyDispatchSettings } from './dispatch-settings.ts';
+import { parseMapSettings, publicMapSettings, type AgencyMapSettings } from './map-settings.ts';
 
 export interface AgencyFacility {
   /** dFacility.01: the type of facility (a code of dFacility.01, e.g. Hospital). */
@@ -104,11 +105,14 @@ export interface AgencySettings {
   billing?: AgencyBillingSettings;
   /** Dispatch console: the unacknowledged-call alert threshold (dispatch-settings.ts). */
   dispatch?: AgencyDispatchSettings;
+  /** Map tiles, offline area, geocoder and router (map-settings.ts); unset: the server's. */
+  map?: AgencyMapSettings;
 }
 
 /** The settings as GET answers them: everything but the submission password, with whether one is set. */
-export type PublicAgencySettings = Omit<AgencySettings, 'stateSubmission'> & {
+export type PublicAgencySettings = Omit<AgencySettings, 'stateSubmission' | 'map'> & {
   stateSubmission?: Omit<StateSubmissionSettings, 'password'> & { passwordSet: boolean };
+  map?: ReturnType<typeof publicMapSettings>;
 };
 
 export class InvalidAgencySettings extends Error {
@@ -134,7 +138,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidAgencySettings(['the body must be a JSON object']);
   const input = body as Record<string, unknown>;
   const known = new Set(['name', 'stateId', 'agencyNumber', 'state', 'serviceAreaCounties', 'serviceAreaZips', 'primaryService', 'levelOfService',
-    'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing', 'dispatch']);
+    'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing', 'dispatch', 'map']);
   for (const key of Object.keys(input)) if (!known.has(key)) problems.push(`${key} is not an agency setting (known: ${[...known].join(', ')})`);
 
   const str = (key: string, min: number, max: number, where = input, label = key): string | undefined => {
@@ -276,6 +280,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
 
   const billing = parseBillingSettings(input['billing'], problems);
   const dispatch = parseDispatchSettings(input['dispatch'], problems);
+  const map = parseMapSettings(input['map'], problems, previous?.map);
 
   const settings: AgencySettings = {
     name, stateId, agencyNumber, state: state ?? '',
@@ -297,14 +302,16 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
     ...(stateSubmission ? { stateSubmission } : {}),
     ...(billing ? { billing } : {}),
     ...(dispatch ? { dispatch } : {}),
+    ...(map ? { map } : {}),
   };
   if (problems.length > 0) throw new InvalidAgencySettings(problems.slice(0, 50));
   return settings;
 }
 
 export function publicSettings(settings: AgencySettings): PublicAgencySettings {
-  const { stateSubmission, ...rest } = settings;
-  if (!stateSubmission) return rest;
+  const { stateSubmission, map, ...rest } = settings;
+  const shown: PublicAgencySettings = { ...rest, ...(map ? { map: publicMapSettings(map) } : {}) };
+  if (!stateSubmission) return shown;
   const { password, ...submission } = stateSubmission;
-  return { ...rest, stateSubmission: { ...submission, passwordSet: password !== undefined } };
+  return { ...shown, stateSubmission: { ...submission, passwordSet: password !== undefined } };
 }
