@@ -236,7 +236,7 @@ function gitCommit(): string {
   }
 }
 
-function browserChart(result: { date: string; commit: string; load: { start: number[]; end: number[] }; firstSync: { runs: { system: string; ms: number; docs: number }[]; typing?: { p50: number; p99: number; longestTaskMs: number } }; shift: unknown }): string {
+export function browserChart(result: { date: string; commit: string; load: { start: number[]; end: number[] }; firstSync: { runs: { system: string; ms: number; docs: number }[]; typing?: { p50: number; p99: number; longestTaskMs: number } }; shift: unknown }): string {
   const colors: Record<string, string> = { fieldsync: '#2b6cb0', 'plain fetch (ceiling)': '#999', PouchDB: '#dd6b20', RxDB15: '#805ad5' };
   const shiftRuns = (result.shift as { runs?: { variant: string; firstEpcrMs: number; everythingMs: number }[] }).runs ?? [];
   const groups: BarGroup[] = [
@@ -248,9 +248,9 @@ function browserChart(result: { date: string; commit: string; load: { start: num
     {
       title: 'End of an 8-hour offline shift (3 ePCRs + 5,760 GPS points), every page closed, link back up: seconds',
       unit: 's',
-      bars: shiftRuns.flatMap((r) => [
-        { label: `${r.variant}: first ePCR`, value: r.firstEpcrMs / 1000, text: `${(r.firstEpcrMs / 1000).toFixed(2)} s`, color: r.variant.startsWith('plain') ? '#999' : '#2b6cb0' },
-        { label: `${r.variant}: everything`, value: r.everythingMs / 1000, text: `${(r.everythingMs / 1000).toFixed(2)} s`, color: r.variant.startsWith('plain') ? '#bbb' : '#63b3ed' },
+      bars: shiftRuns.map((r) => ({ ...r, variant: r.variant.startsWith('plain') ? 'ceiling (plain fetch from the SW)' : r.variant })).flatMap((r) => [
+        { label: `${r.variant}: first ePCR`, value: r.firstEpcrMs / 1000, text: `${(r.firstEpcrMs / 1000).toFixed(2)} s`, color: r.variant.startsWith('ceiling') ? '#999' : '#2b6cb0' },
+        { label: `${r.variant}: everything`, value: r.everythingMs / 1000, text: `${(r.everythingMs / 1000).toFixed(2)} s`, color: r.variant.startsWith('ceiling') ? '#bbb' : '#63b3ed' },
       ]),
       note: 'targets: first ePCR ≤ 1 s, everything ≤ 2 s',
     },

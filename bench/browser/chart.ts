@@ -22,7 +22,7 @@ export function barsSvg(input: { title: string; subtitle: string[]; groups: BarG
       const w = bar.value === null ? 0 : Math.max(1, (bar.value / max) * barW);
       parts.push(`<text x="16" y="${y + 15}" font-size="12">${esc(bar.label)}</text>`);
       parts.push(`<rect x="${labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${bar.color}"/>`);
-      parts.push(`<text x="${labelW + w + 6}" y="${y + 15}" font-size="12">${esc(bar.text)}</text>`);
+      parts.push(`<text x="${(labelW + w + 6).toFixed(1)}" y="${y + 15}" font-size="12">${esc(bar.text)}</text>`);
       y += rowH;
     }
     if (group.note) {

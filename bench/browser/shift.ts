@@ -119,11 +119,6 @@ export async function shiftBenchmark(options: { serverPort: number; cablePort: n
           budget.reached = `${epcrs} of ${SHIFT_EPCRS} ePCRs and ${gps} of ${SHIFT_POINTS} GPS points on the server after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
           return epcrs === SHIFT_EPCRS && gps === SHIFT_POINTS;
         }, 'everything on the server', { everyMs: 50 });
-        try {
-          const w = ctx!.serviceWorkers().filter((x) => x.url().startsWith(cable.origin)).at(-1)!;
-          const dt = await w.evaluate('JSON.stringify((globalThis.__dt ?? []).splice(0))') as string;
-          log('DT ' + (JSON.parse(dt) as [string, number][]).filter(([, at]) => at >= t0 - 500).map(([k, at]) => `${k}@${at - t0}`).join(' '));
-        } catch (e) { log('DT failed ' + String(e)); }
         const epcrCommits = ids.epcrs.map((id) => seen('epcrs', id)!);
         const gpsCommits = ids.gps.map((id) => seen('gps_points', id)!);
         const pushes = requests.filter((r) => r.start >= t0 - 100).sort((a, b) => a.start - b.start);
