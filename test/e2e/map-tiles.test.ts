@@ -77,7 +77,7 @@ describe('map: the agency\'s own tiles, addresses, offline area (browser)', () =
     expect(put.status, await put.clone().text()).toBe(200);
     await server.seed('units', [{ id: randomUUID(), callSign: 'M31', status: 'available', statusAt: offsetNow(), lastPosition: { lat: CENTER.lat + 0.002, lng: CENTER.lng - 0.003 }, lastPositionAt: offsetNow() }]);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: GL_FLAGS });
-  });
+  }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -149,7 +149,7 @@ describe('map: the agency\'s own tiles, addresses, offline area (browser)', () =
     });
     expect(geocoder.requests.some((u) => u.pathname === '/reverse')).toBe(true);
     await ctx.close();
-  });
+  }, 300_000);
 
   it('MDT: the offline area is saved with its size shown first, and the map draws with the network cut', async () => {
     const ctx: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
@@ -183,5 +183,5 @@ describe('map: the agency\'s own tiles, addresses, offline area (browser)', () =
     expect(archiveRequests).toBe(before);
     await screenshot(page, 'map-mdt-offline');
     await ctx.close();
-  });
+  }, 300_000);
 });
