@@ -127,7 +127,7 @@ describe('map: the agency\'s own tiles, addresses, offline area (browser)', () =
     // The selected call's route: from its unit to the call, through the router.
     const row = page.locator('[data-testid="incident-row"][data-incident="MAP-1"]');
     await row.getByTestId('assign-unit').selectOption('M31');
-    await row.locator('td').first().click();
+    await row.getByTestId('select-incident').click();
     await expect.poll(() => map.locator('[data-testid="route-line"]').count(), { timeout: 15_000 }).toBe(1);
     expect(router.requests.some((u) => u.pathname.startsWith('/route/v1/driving/'))).toBe(true);
 
