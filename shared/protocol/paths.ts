@@ -74,7 +74,7 @@ export const ADMIN = {
   putAgency: endpoint('PUT', ADMIN_BASE_PATH, '/agency'),
 } as const;
 
-/** The dispatch console's own reads (docs/protocol.md §26). */
+/** The dispatch console's own reads (docs/protocol.md §27). */
 export const DISPATCH = {
   /** The server's time (for the console's clock offset) and the agency's dispatch settings in force. */
   settings: endpoint('GET', DISPATCH_BASE_PATH, '/settings'),
@@ -93,7 +93,7 @@ export const STATE_REPORTING = {
 } as const;
 
 /**
- * Maps (docs/protocol.md §26): what the apps' map shows (tiles, offline area), the agency's own
+ * Maps (docs/protocol.md §27): what the apps' map shows (tiles, offline area), the agency's own
  * tile archive (PMTiles, HTTP range requests), and the geocoder and router the server calls for them.
  */
 export const MAPS = {
