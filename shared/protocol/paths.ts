@@ -74,7 +74,7 @@ export const ADMIN = {
   putAgency: endpoint('PUT', ADMIN_BASE_PATH, '/agency'),
 } as const;
 
-/** The dispatch console's own reads (docs/protocol.md §27). */
+/** The dispatch console's own reads (docs/protocol.md §26). */
 export const DISPATCH = {
   /** The server's time (for the console's clock offset) and the agency's dispatch settings in force. */
   settings: endpoint('GET', DISPATCH_BASE_PATH, '/settings'),
