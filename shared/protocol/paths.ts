@@ -93,7 +93,7 @@ export const STATE_REPORTING = {
 } as const;
 
 /**
- * Maps (docs/protocol.md §26): what the apps' map shows (tiles, offline area), the agency's own
+ * Maps (docs/protocol.md §27): what the apps' map shows (tiles, offline area), the agency's own
  * tile archive (PMTiles, HTTP range requests), and the geocoder and router the server calls for them.
  */
 export const MAPS = {
