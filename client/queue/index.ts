@@ -5,7 +5,11 @@
  * hand it the session and show what waits; all through these functions.
  */
 export { OUTBOX_DB_NAME, OUTBOX_DB_VERSION, openOutboxDb, OutboxConnection, peekOutboxCounts, withOutbox, type OutboxDb } from './database.ts';
-export { LANE_ORDER, LANES, laneOf, type Lane } from './lanes.ts';
+export { ATTACHMENT_LANE, DELIVERY_ORDER, LANE_ORDER, LANES, laneOf, type Lane } from './lanes.ts';
+export {
+  enqueueUploads, nextUpload, noteUploadProgress, queuedUpload, refuseUpload, uploadDone, uploadKeyOf, uploadsOf,
+  type QueuedUpload, type UploadKey,
+} from './uploads.ts';
 export { enqueueRows, queuedRows } from './enqueue.ts';
 export {
   rowKeyOf, UNKNOWN_WRITER, writerKeyOf,
