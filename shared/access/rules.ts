@@ -291,6 +291,6 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
       assigneeId: { must: 'self', names: 'the technician assigned' },
     },
     read: { technician: { scope: TECH_JOBS }, admin: { scope: TENANT } },
-    write: { technician: { scope: TECH_JOBS, create: false, delete: false, update: ['status', 'statusAt', 'notes'] } },
+    write: { technician: { scope: TECH_JOBS, create: false, delete: false, update: ['status', 'statusAt', 'notes', 'attachments'] } },
   },
 };

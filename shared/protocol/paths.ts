@@ -12,10 +12,11 @@ export const ADMIN_BASE_PATH = '/api/admin';
 export const EPCRS_BASE_PATH = '/api/epcrs';
 export const SOCKET_BRIDGE_BASE_PATH = '/api/socket-bridge';
 export const STATE_REPORTING_BASE_PATH = '/api/state-reporting';
+export const ATTACHMENTS_BASE_PATH = '/api/attachments';
 /** Everything under here is the server's, never an app page (the service worker leaves it alone). */
 export const API_PREFIX = '/api/';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'HEAD' | 'PATCH' | 'OPTIONS';
 
 /** The `:name` parameters of a route pattern, e.g. `'/:collection/pull'` → `'collection'`. */
 export type ParamsOf<Route extends string> =
@@ -89,6 +90,40 @@ export const EPCRS = {
   /** The export check made at finalize (XSD and Schematron results). */
   nemsisCheck: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis-check'),
 } as const;
+
+/**
+ * Signatures and photos (docs/protocol.md "Attachments"): resumable uploads by tus 1.0 and the
+ * read of stored bytes. The upload routes take a user's access token or the service worker's
+ * push-only device credential with a DPoP proof; the read takes an access token only.
+ */
+export const ATTACHMENTS = {
+  /** tus creation: `Upload-Length`, `Upload-Metadata` (sha256, contentType, collection, docId) → 201 + `Location`. */
+  createUpload: endpoint('POST', ATTACHMENTS_BASE_PATH, '/uploads'),
+  /** tus: how many bytes of the upload the server has (`Upload-Offset`). */
+  uploadOffset: endpoint('HEAD', ATTACHMENTS_BASE_PATH, '/uploads/:uploadId'),
+  /** tus: the next bytes, from `Upload-Offset` (`Content-Type: application/offset+octet-stream`). */
+  appendUpload: endpoint('PATCH', ATTACHMENTS_BASE_PATH, '/uploads/:uploadId'),
+  /** tus discovery: the version, extensions and size limit the server supports. */
+  uploadOptions: endpoint('OPTIONS', ATTACHMENTS_BASE_PATH, '/uploads'),
+  /** The stored bytes of an attachment (or its thumbnail) the document lists. */
+  read: endpoint('GET', ATTACHMENTS_BASE_PATH, '/:collection/:docId/:sha256'),
+} as const;
+
+/** The tus protocol's own headers and values (tus.io/protocols/resumable-upload, 1.0.0). */
+export const TUS_VERSION = '1.0.0';
+export const TUS_HEADERS = {
+  resumable: 'Tus-Resumable',
+  version: 'Tus-Version',
+  extension: 'Tus-Extension',
+  maxSize: 'Tus-Max-Size',
+  uploadLength: 'Upload-Length',
+  uploadOffset: 'Upload-Offset',
+  uploadMetadata: 'Upload-Metadata',
+  uploadExpires: 'Upload-Expires',
+} as const;
+export const TUS_CONTENT_TYPE = 'application/offset+octet-stream';
+/** The `Upload-Metadata` keys an attachment upload must carry (values base64, as tus wants). */
+export const ATTACHMENT_UPLOAD_METADATA = ['sha256', 'contentType', 'collection', 'docId'] as const;
 
 /** What a dispatcher may send CAD through the server, by path below the bridge's base. */
 export const SOCKET_BRIDGE_SENDS = ['assignment', 'unit-location', 'unit-status', 'incident-status', 'incident-timestamp', 'transport-completed'] as const;
