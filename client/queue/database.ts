@@ -5,9 +5,8 @@
  * through this folder's functions, never through the stores themselves.
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
-import type { QueuedRow, RejectedRow, RowKey } from './rows.ts';
+import type { QueuedRow, QueuedUpload, RejectedRow, RowKey, UploadKey } from './rows.ts';
 import { writerKeyOf } from './rows.ts';
-import type { QueuedUpload, UploadKey } from './uploads.ts';
 
 export const OUTBOX_DB_NAME = 'fieldsync-outbox';
 /**
