@@ -35,9 +35,11 @@ export async function summarizeQueue(db: OutboxDb): Promise<QueueSummary> {
   let attachmentBytes = 0;
   for (const upload of await db.getAll('uploads')) {
     if (upload.refused) continue;
+    attachmentBytes += upload.bytes.size;
+    // A photo's thumbnail travels with it: one attachment to a person.
+    if (upload.thumbnailOf !== undefined) continue;
     waiting[ATTACHMENT_LANE] = (waiting[ATTACHMENT_LANE] ?? 0) + 1;
     total++;
-    attachmentBytes += upload.bytes.size;
     if (oldestQueuedAt === undefined || upload.queuedAt < oldestQueuedAt) oldestQueuedAt = upload.queuedAt;
   }
   return {
@@ -51,7 +53,7 @@ export interface QueueOverview {
   /** The key of every waiting row. */
   keys: RowKey[];
   /** Every attachment waiting for its upload (refused ones too, marked), without its bytes. */
-  uploads: { collection: string; docId: string; sha256: string; size: number; queuedAt: number; refused: boolean; writerKey: string }[];
+  uploads: { collection: string; docId: string; sha256: string; size: number; queuedAt: number; refused: boolean; writerKey: string; thumbnail: boolean }[];
   oldestQueuedAt?: number;
   rejected: RejectedRow[];
   status: OutboxStatus;
@@ -67,7 +69,7 @@ export async function readOverview(db: OutboxDb): Promise<QueueOverview> {
   const keys = await rows.getAllKeys();
   // Few (a report's signatures and photos): their values hold the bytes as a Blob, which is a handle, not a copy.
   const uploads = (await tx.objectStore('uploads').getAll()).map((u) => ({
-    collection: u.collection, docId: u.docId, sha256: u.sha256, size: u.bytes.size, queuedAt: u.queuedAt, refused: !!u.refused, writerKey: writerKeyOf(u.writer),
+    collection: u.collection, docId: u.docId, sha256: u.sha256, size: u.bytes.size, queuedAt: u.queuedAt, refused: !!u.refused, writerKey: writerKeyOf(u.writer), thumbnail: u.thumbnailOf !== undefined,
   }));
   // The first row of each lane (by enqueue order) is that lane's oldest.
   let oldestQueuedAt: number | undefined;

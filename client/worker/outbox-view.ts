@@ -51,15 +51,18 @@ export async function readOutbox(db: OutboxDb, userId?: string): Promise<OutboxS
   let total = keys.length;
   for (const upload of uploads) {
     if (upload.refused) continue;
-    waiting[ATTACHMENT_LANE] = (waiting[ATTACHMENT_LANE] ?? 0) + 1;
-    total++;
     attachmentBytes += upload.size;
+    // A photo's thumbnail travels with it: one attachment to a person (its document still waits for it).
+    if (!upload.thumbnail) {
+      waiting[ATTACHMENT_LANE] = (waiting[ATTACHMENT_LANE] ?? 0) + 1;
+      total++;
+    }
     if (!mine(upload.writerKey)) continue;
     let set = ids.get(upload.collection);
     if (!set) ids.set(upload.collection, (set = new Set()));
     set.add(upload.docId);
     const key = `${upload.collection}|${upload.docId}`;
-    attachmentsByDoc.set(key, (attachmentsByDoc.get(key) ?? 0) + 1);
+    if (!upload.thumbnail) attachmentsByDoc.set(key, (attachmentsByDoc.get(key) ?? 0) + 1);
   }
   const rejectedByDoc = new Map<string, QueuedRejection>();
   const rejected: QueuedRejection[] = [];
