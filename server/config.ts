@@ -32,6 +32,12 @@ export interface ServerConfig {
   socketMessageWindowMs: number;
   /** SQLite durability: FULL also survives power loss of the server after an acknowledged push. */
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  /**
+   * Attachments (server/attachments/): the largest upload accepted (ATTACHMENT_MAX_BYTES) and how
+   * long an incomplete upload is kept before it is deleted (ATTACHMENT_UPLOAD_EXPIRY_MS).
+   */
+  attachmentMaxBytes: number;
+  attachmentUploadExpiryMs: number;
   /** STORE: where documents, outbox and audit live: embedded SQLite in DATA_DIR, or PostgreSQL at DATABASE_URL. */
   storeKind: 'sqlite' | 'postgres';
   /** PostgreSQL connection URL; required when STORE=postgres. */
@@ -238,6 +244,10 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   socketMessageLimit: 100,
   socketMessageWindowMs: 10_000,
   sqliteSynchronous: 'FULL',
+  // A phone photo compressed on the device is well under 5 MB; a 10 MB scan still fits.
+  attachmentMaxBytes: 20 * 1024 * 1024,
+  // A device offline through a long shift still resumes its upload the next day.
+  attachmentUploadExpiryMs: 24 * 3600_000,
   storeKind: 'sqlite',
   databaseUrl: undefined,
   databaseSchema: 'public',
@@ -310,6 +320,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     jsonMaxDepth: integer(env, 'JSON_MAX_DEPTH', SERVER_DEFAULTS.jsonMaxDepth, 16, 1000),
     ...connectionSettings(env),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, SERVER_DEFAULTS.sqliteSynchronous),
+    attachmentMaxBytes: integer(env, 'ATTACHMENT_MAX_BYTES', SERVER_DEFAULTS.attachmentMaxBytes, 1024, 1024 * 1024 * 1024),
+    attachmentUploadExpiryMs: integer(env, 'ATTACHMENT_UPLOAD_EXPIRY_MS', SERVER_DEFAULTS.attachmentUploadExpiryMs, 1_000, 30 * 24 * 3600_000),
     devTokens: devTokensSetting(env),
     cadBackendUrl: optionalUrl(env, 'CAD_BACKEND_URL'),
     cadBackendAuthToken: raw(env, 'CAD_BACKEND_AUTH_TOKEN'),

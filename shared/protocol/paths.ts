@@ -144,7 +144,7 @@ export function patternOf(e: Endpoint): string {
 /** The path of one call: every `:name` replaced by its (URL-encoded) value. */
 export function pathOf<Route extends string>(e: Endpoint<Route>, ...[params]: ParamsOf<Route> extends never ? [] : [Record<ParamsOf<Route>, string | number>]): string {
   const values = (params ?? {}) as Record<string, string | number>;
-  return e.base + e.route.replace(/:([A-Za-z_]+)/g, (_, name: string) => {
+  return e.base + e.route.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`${patternOf(e)} needs a value for :${name}.`);
     return encodeURIComponent(String(value));
@@ -157,7 +157,7 @@ export function pathOf<Route extends string>(e: Endpoint<Route>, ...[params]: Pa
  */
 export function matchPath<Route extends string>(e: Endpoint<Route>, url: string): Record<ParamsOf<Route>, string> | undefined {
   const names: string[] = [];
-  const source = patternOf(e).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:([A-Za-z_]+)/g, (_, name: string) => {
+  const source = patternOf(e).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => {
     names.push(name);
     return '([^/?#]+)';
   });
