@@ -98,7 +98,7 @@ describe('attachments: captured offline, delivered by the service worker (browse
     const sentFrom = cable.seen.length;
     await goOnline(ctx, cable);
     const t0 = Date.now();
-    const stored: Item[] = await waitFor(async () => {
+    const stored: Item[] = (await waitFor(async (): Promise<Item[] | undefined> => {
       const doc = await serverEpcr(epcrId);
       const items = doc?.attachments ?? [];
       if (items.length !== 2) return undefined;
@@ -108,7 +108,7 @@ describe('attachments: captured offline, delivered by the service worker (browse
         }
       }
       return items;
-    }, 'the report and its attachments on the server, with no page open', DELIVERY_WAIT_MS, 500);
+    }, 'the report and its attachments on the server, with no page open', DELIVERY_WAIT_MS, 500))!;
     console.log(`[attachments] offline capture delivered by the service worker ${Date.now() - t0} ms after the network returned`);
     expect(ctx.pages().filter((p) => p.url().startsWith(cable.origin))).toHaveLength(0);
 
