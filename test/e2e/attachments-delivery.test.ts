@@ -11,7 +11,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { codeOf } from '../../shared/nemsis/codes.ts';
-import { goOffline, goOnline, screenshot, textOf, waitFor } from './support/browser.ts';
+import type { Page } from 'playwright-core';
+import { closeDevice, goOffline, goOnline, launchDevice, newProfileDir, removeProfileDir, screenshot, signInWithToken, textOf, waitFor, watchConsole } from './support/browser.ts';
 import { drawSignature, makeJpeg, readStored, sha256Of } from './support/attachments.ts';
 import { formBadge, openReport, queueLine, resetDevice, startCrewDevice, type CrewDevice } from './support/outbox.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
@@ -44,6 +45,10 @@ describe('attachments: captured offline, delivered by the service worker (browse
     await server.dispose();
     if (errors.length) console.log(errors.join('\n'));
   });
+
+  /** Every attachment picture on screen has loaded (decoded, with a size): what a person sees, not just an element. */
+  const picturesShown = (page: Page) => page.getByTestId('attachment-image').evaluateAll((images) =>
+    images.map((img) => ((img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0 ? 'shown' : 'broken')));
 
   const serverEpcr = async (id: string) => (await server.docs<Epcr & { attachments?: Item[] }>('epcrs', [id]))[0];
 
@@ -90,7 +95,8 @@ describe('attachments: captured offline, delivered by the service worker (browse
     await expect.poll(() => textOf(formBadge(page))).toBe('Saved on device · 2 attachments waiting');
     const local = await page.getByTestId('attachment').evaluateAll((items) => items.map((i) => i.getAttribute('data-sha256')));
     expect(local).toHaveLength(2);
-    await expect.poll(() => page.getByTestId('attachment-image').count(), { timeout: 15_000 }).toBe(2);
+    // Shown from this device while they wait (opened with the key in the database worker's memory).
+    await expect.poll(() => picturesShown(page), { timeout: 15_000 }).toEqual(['shown', 'shown']);
     await screenshot(page, 'attachments-offline-captured', { keepScroll: true });
 
     // Every page closes, then the network returns: only the service worker is left to deliver.
@@ -136,6 +142,7 @@ describe('attachments: captured offline, delivered by the service worker (browse
     expect(card0.thumbnail!.size).toBeLessThan(card0.size);
 
     // Order on the wire: the report's push, then the uploads, then the positions.
+    await waitFor(async () => (await server.docs<{ sourceId: string }>('gps_points')).filter((p) => p.sourceId === unit).length === 200, 'the positions on the server', DELIVERY_WAIT_MS, 500);
     const sent = cable.seen.slice(sentFrom);
     const firstIndex = (test: (r: { method: string; path: string }) => boolean) => sent.findIndex(test);
     const lastIndex = (test: (r: { method: string; path: string }) => boolean) => sent.length - 1 - [...sent].reverse().findIndex(test);
@@ -147,6 +154,32 @@ describe('attachments: captured offline, delivered by the service worker (browse
     expect(reportPush).toBeGreaterThanOrEqual(0);
     expect(firstUpload).toBeGreaterThan(reportPush);
     expect(gpsPush).toBeGreaterThan(lastUpload);
+
+    // Another tablet of the unit opens the report: the attachments came with it (metadata), the
+    // pictures are fetched from the server on demand, the thumbnail first, the full photo when asked.
+    const otherProfile = await newProfileDir();
+    const other = await launchDevice(otherProfile, { timezoneId: 'America/New_York' });
+    try {
+      const page2 = other.pages()[0] ?? await other.newPage();
+      watchConsole(page2, 'M22 second tablet', errors);
+      await signInWithToken(page2, server.url, `dev:${TENANT}:crew:tablet-m22-second:${unit}`, '/crew/');
+      await page2.goto(`${server.url}/crew/#/epcr/${epcrId}`);
+      await page2.getByTestId('epcr-form').waitFor({ timeout: 20_000 });
+      await page2.getByTestId('section-signatures').click();
+      await expect.poll(() => page2.getByTestId('attachment').count(), { timeout: 20_000 }).toBe(2);
+      await expect.poll(() => picturesShown(page2), { timeout: 20_000 }).toEqual(['shown', 'shown']);
+      const photoItem = page2.locator('[data-testid="attachment"][data-kind="photo"]');
+      expect(await photoItem.getByTestId('attachment-image').getAttribute('data-shown')).toBe(card0.thumbnail!.sha256);
+      await photoItem.getByTestId('attachment-full').click();
+      await expect.poll(() => photoItem.getByTestId('attachment-image').getAttribute('data-shown'), { timeout: 20_000 }).toBe(card0.sha256);
+      await expect.poll(() => picturesShown(page2), { timeout: 20_000 }).toEqual(['shown', 'shown']);
+      expect(await textOf(page2.getByTestId('attachment-annotation'))).toBe('Member ID legible, card expires 2027');
+      expect(await textOf(page2.getByTestId('attachment-signer'))).toBe('Adaeze Okafor');
+      await screenshot(page2, 'attachments-second-tablet', { keepScroll: true });
+    } finally {
+      await closeDevice(other).catch(() => {});
+      await removeProfileDir(otherProfile);
+    }
   });
 
   it('a 10 MB photo whose upload is cut at the socket at about half resumes there: the server receives its bytes once', async () => {
@@ -167,6 +200,7 @@ describe('attachments: captured offline, delivered by the service worker (browse
     const sentFrom = cable.seen.length;
     await photo.getByTestId('photo-add').click();
     await cutDone;
+    const cutAt = cable.seen.length;
     const beforeCut = cable.seen.slice(sentFrom).filter((r) => r.method === 'PATCH').reduce((a, r) => a + r.bytes, 0);
     console.log(`[attachments] cut after ${beforeCut} bytes of the 10 MB upload had passed the cable`);
     expect(beforeCut).toBeGreaterThanOrEqual(5_000_000);
@@ -180,13 +214,20 @@ describe('attachments: captured offline, delivered by the service worker (browse
     expect(sha256Of(read.bytes)).toBe(sha);
     expect(read.bytes.length).toBe(ecg.length);
 
-    const patches = cable.seen.slice(sentFrom).filter((r) => r.method === 'PATCH' && r.path.startsWith('/api/attachments/uploads/'));
+    // The photo's own upload (its thumbnail is another, small one): the upload URL that carried the most bytes.
+    const uploadPatches = cable.seen.slice(sentFrom).filter((r) => r.method === 'PATCH' && r.path.startsWith('/api/attachments/uploads/'));
+    const bytesOf = (path: string) => uploadPatches.filter((r) => r.path === path).reduce((a, r) => a + r.bytes, 0);
+    const photoUpload = [...new Set(uploadPatches.map((r) => r.path))].sort((a, b) => bytesOf(b) - bytesOf(a))[0];
+    const patches = uploadPatches.filter((r) => r.path === photoUpload);
     const sentTotal = patches.reduce((a, r) => a + r.bytes, 0);
-    const resumedAt = Math.min(...patches.filter((r) => Number(r.headers['upload-offset'] ?? 0) > 0 && patches.indexOf(r) > 0).map((r) => Number(r.headers['upload-offset'])));
+    const afterCut = cable.seen.slice(cutAt).filter((r) => r.method === 'PATCH' && r.path === photoUpload);
+    const resumedAt = Number(afterCut[0]?.headers['upload-offset'] ?? -1);
     const twice = sentTotal - ecg.length;
     console.log(`[attachments] 10 MB upload: ${patches.length} PATCH requests, ${sentTotal} bytes through the cable for ${ecg.length} (sent twice: ${twice} bytes, ${(100 * twice / ecg.length).toFixed(1)} %); resumed at offset ${resumedAt}`);
     // Never from byte zero: the bytes before the cut are not sent again (at most the chunk in flight).
     expect(sentTotal).toBeLessThan(ecg.length + 2 * 1024 * 1024);
     expect(patches.filter((r) => Number(r.headers['upload-offset'] ?? -1) === 0)).toHaveLength(1);
+    // The first request after the cut went on at what the server had kept of the cut one.
+    expect(resumedAt).toBeGreaterThan(4 * 1024 * 1024);
   });
 });

@@ -105,7 +105,7 @@ export function SignatureCapture(props: {
 
   const attestation = purpose === 'crew-attestation';
   const missing = !drawn ? 'Sign on the pad first.'
-    : !lastName.trim() ? 'Enter the last name of the person signing.'
+    : !lastName.trim() ? 'Enter the surname of the person signing.'
       : attestation && (!attestationStatus || !attestationText.trim()) ? 'Say why the patient could not sign (the reason and in your words).'
         : undefined;
   const choosePurpose = (next: string) => {
@@ -153,7 +153,7 @@ export function SignatureCapture(props: {
               {codeList('eOther.12').map(([code, label]) => <option key={code} value={code}>{label}</option>)}
             </select>
           </label>
-          <label>Reason for the signature
+          <label>Signed for
             <select value={reason} data-testid="signature-reason" {...notARecordField(NOT_A_FIELD)} onChange={(e) => setReason(e.currentTarget.value)}>
               <option value="">—</option>
               {codeList('eOther.13').map(([code, label]) => <option key={code} value={code}>{label}</option>)}
@@ -170,10 +170,10 @@ export function SignatureCapture(props: {
         </div>
       )}
       <div class="row">
-        <label>Last name of the person signing
+        <label>Signer's surname
           <input value={lastName} maxLength={200} data-testid="signature-last-name" {...notARecordField(NOT_A_FIELD)} onInput={(e) => setLastName(e.currentTarget.value)} />
         </label>
-        <label>First name
+        <label>Signer's given name
           <input value={firstName} maxLength={200} data-testid="signature-first-name" {...notARecordField(NOT_A_FIELD)} onInput={(e) => setFirstName(e.currentTarget.value)} />
         </label>
       </div>
@@ -303,23 +303,21 @@ function AttachmentImage(props: { collection: CollectionName; docId: string; ite
   const [problem, setProblem] = useState<string>();
   const sha256 = full || !item.thumbnail ? item.sha256 : item.thumbnail.sha256;
   useEffect(() => {
-    let made: string | undefined;
     let cancelled = false;
     setProblem(undefined);
-    readAttachment(props.collection, props.docId, sha256).then((found) => {
-      if (cancelled) return;
-      made = URL.createObjectURL(new Blob([found.bytes], { type: found.contentType }));
-      setUrl(made);
+    // A data: URL (the apps' content security policy allows images from 'self' and data: only);
+    // it lives in this page's memory and goes with it, like the decrypted report.
+    readAttachment(props.collection, props.docId, sha256).then((found) => dataUrlOf(new Blob([found.bytes], { type: found.contentType }))).then((made) => {
+      if (!cancelled) setUrl(made);
     }, (error: unknown) => {
       if (!cancelled) setProblem(error instanceof Error ? error.message : String(error));
     });
     return () => {
       cancelled = true;
-      if (made) URL.revokeObjectURL(made);
     };
   }, [sha256]);
   return (
-    <div style="min-width:120px">
+    <div style="min-width:120px" data-testid="attachment-picture" data-source={url ? 'shown' : problem ? 'unavailable' : 'loading'}>
       {url
         ? <img src={url} alt={`${item.kind} ${PURPOSE_LABELS[item.purpose] ?? item.purpose}`} data-testid="attachment-image" data-shown={sha256} data-full={full || !item.thumbnail ? 'true' : 'false'}
           style={full ? 'max-width:100%' : 'max-width:160px;max-height:120px'} />
@@ -327,4 +325,13 @@ function AttachmentImage(props: { collection: CollectionName; docId: string; ite
       {item.thumbnail && !full && <div><button type="button" data-testid="attachment-full" onClick={() => setFull(true)}>Full image</button></div>}
     </div>
   );
+}
+
+function dataUrlOf(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error ?? new Error('the image could not be read'));
+    reader.readAsDataURL(blob);
+  });
 }
