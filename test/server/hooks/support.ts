@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { BuildServerOptions } from '../../../server/app.ts';
 import { nextRevision } from '../../../shared/revision.ts';
 import { defaultWorkflows } from '../../../server/hooks/workflows/index.ts';
+import type { AttachmentFiles } from '../../../server/hooks/workflows/attachment-files.ts';
 import type { CadNotice, ClaimSubmission, HospitalNotice, Integrations } from '../../../server/integrations/types.ts';
 import type { Actor, WireDocument } from '../../../server/store/types.ts';
 import type { CollectionName, Epcr, WireDoc } from '../../../shared/schemas/index.ts';
@@ -84,11 +85,23 @@ export async function startHookServer(options: {
   validateExports?: boolean;
 } & Omit<BuildServerOptions, 'workflows' | 'integrations'> & { port?: number }): Promise<TestServer> {
   const { integrations, autoClaimAfterFinalize = true, validateExports = true, hookRunner, ...rest } = options;
-  return startTestServer({
+  // The catalogue is made before the server whose attachment storage it reads: it asks the server's once started.
+  let started: TestServer | undefined;
+  const storage = () => {
+    if (!started) throw new Error('the hook server is not started yet');
+    return started.app.attachments;
+  };
+  const attachments: AttachmentFiles = {
+    missingLinks: (...args) => storage().missingLinks(...args),
+    getObject: (sha256) => storage().getObject(sha256),
+    isLinked: (link) => storage().isLinked(link),
+  };
+  started = await startTestServer({
     ...rest,
     workflows: defaultWorkflows({
       integrations,
       autoClaimAfterFinalize,
+      attachments,
       // Claims bill under the demo agency's billing settings (the product reads each agency's: test/server/agencies).
       billingSettingsOf: async () => ({ agencyName: 'Danbury EMS', billing: demoBillingSettings() }),
       // Every test agency exports with the fixtures' identity (the product reads each agency's settings: test/server/agencies).
@@ -96,6 +109,7 @@ export async function startHookServer(options: {
     }),
     hookRunner: { ...FAST_HOOKS, ...hookRunner },
   });
+  return started;
 }
 
 /** A push over plain HTTP, exactly as a device would send it (used to replay a body verbatim). */
