@@ -12,14 +12,18 @@ import { AttachmentList, EPCR_PHOTOS, PhotoCapture, SignatureCapture, type Attac
 import { TextField } from '../../../ui/components.tsx';
 import { codeOf } from '../../../../shared/nemsis/codes.ts';
 import type { FormKit } from './kit.ts';
+import { fieldMessage } from './model.ts';
+import { validateEpcrForFinalize } from '../../../../shared/domain/epcr-validation.ts';
 
-/** Problems of this section's paths: the finalize rule's (local) and the server's. */
+/** Problems of this section's paths: the server's, and every one of the finalize rule's (several may share a path). */
 function problemsHere(kit: FormKit): string[] {
-  const mine = (path: string) => path === 'attachments' || path.startsWith('attachments') || path.startsWith('refusal');
-  const out: string[] = [];
-  for (const [path, text] of kit.serverErrors) if (mine(path)) out.push(text);
-  for (const [path, text] of kit.localHints) if (mine(path) && !kit.serverErrors.has(path)) out.push(text);
-  return out;
+  const mine = (path: string) => path.startsWith('attachments') || path.startsWith('refusal');
+  const out = new Set<string>();
+  for (const [path, text] of kit.serverErrors) if (mine(path)) out.add(text);
+  if (!kit.disabled) {
+    for (const problem of validateEpcrForFinalize(kit.epcr as never)) if (mine(problem.path) && !kit.serverErrors.has(problem.path)) out.add(fieldMessage(problem.message));
+  }
+  return [...out];
 }
 
 export function signaturesSection(kit: FormKit): JSX.Element {
