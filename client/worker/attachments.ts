@@ -14,7 +14,7 @@
  * Nothing read is stored: the server answers `Cache-Control: no-store`.
  */
 import { sealedOnDevice } from '../../shared/access/policy.ts';
-import { sha256Hex } from '../../shared/crypto/sealed-bytes.ts';
+import { sha256HexOf } from '../../shared/crypto/sealed-bytes.ts';
 import { ApiClient, ATTACHMENTS, readApiError } from '../../shared/protocol/index.ts';
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import { enqueueUploads, queuedUpload, type OutboxDb, type QueuedUpload, type QueueWriter } from '../queue/index.ts';
@@ -51,7 +51,7 @@ export class WorkerAttachments {
     }
     const userId = this.context.userId();
     const prepare = async (bytes: Uint8Array<ArrayBuffer>, contentType: string, thumbnailOf?: string): Promise<Omit<QueuedUpload, 'order' | 'queuedAt'>> => {
-      const sha256 = await sha256Hex(bytes);
+      const sha256 = await sha256HexOf(bytes);
       const seal = sealed && protection.kind === 'sealed' ? protection.key : undefined;
       const stored = seal ? await seal.sealBytes({ collection, docId, sha256 }, bytes) : bytes;
       const writer: QueueWriter | undefined = userId ? { userId, ...(seal ? { kid: seal.kid } : {}) } : undefined;

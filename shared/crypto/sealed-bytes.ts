@@ -62,7 +62,7 @@ export async function openSealedBytes(key: CryptoKey, context: SealedBytesContex
 }
 
 /** The SHA-256 of `bytes`, 64 lowercase hex (the attachment's name everywhere). */
-export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+export async function sha256HexOf(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
