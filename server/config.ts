@@ -65,6 +65,12 @@ export interface ServerConfig {
    * own agency only.
    */
   cadBackends: readonly CadBackendConfig[];
+  /**
+   * A unit's GPS positions wait this long in CAD's queue (ms), and of the ones that waited only
+   * the unit's newest is sent: CAD hears at most one position per unit per window, never an older
+   * one after a newer. Statuses and incident events are never coalesced. 0: every position.
+   */
+  cadGpsCoalesceMs: number;
   /** Dispatch's live feed sends a unit's position at most this often (every point is still stored). */
   liveGpsIntervalMs: number;
   /**
@@ -257,6 +263,7 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   cadTenantId: 'demo',
   cadTimeZone: undefined,
   cadBackends: [],
+  cadGpsCoalesceMs: 1000,
   liveGpsIntervalMs: 250,
   outboxClaimLeaseMs: 120_000,
   // Smaller bodies are not worth a round trip to the push worker (server/replication/push-decoder.ts).
@@ -328,6 +335,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     cadTenantId: nonEmpty(env, 'CAD_TENANT_ID', SERVER_DEFAULTS.cadTenantId),
     cadTimeZone: timeZone(env, 'CAD_TIME_ZONE'),
     cadBackends: cadBackendList(env, 'CAD_BACKENDS'),
+    cadGpsCoalesceMs: integer(env, 'CAD_GPS_COALESCE_MS', SERVER_DEFAULTS.cadGpsCoalesceMs, 0, 60_000),
     liveGpsIntervalMs: integer(env, 'LIVE_GPS_INTERVAL_MS', SERVER_DEFAULTS.liveGpsIntervalMs, 0, 60_000),
     outboxClaimLeaseMs: integer(env, 'OUTBOX_CLAIM_LEASE_MS', SERVER_DEFAULTS.outboxClaimLeaseMs, 1_000, 3_600_000),
     pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', SERVER_DEFAULTS.pushWorkerMinBytes, 0, 512 * 1024 * 1024),

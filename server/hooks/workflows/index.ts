@@ -13,6 +13,7 @@ import { epcrAddendumWorkflow } from './epcr-addendum.ts';
 import { epcrBillingWorkflow } from './epcr-billing.ts';
 import { epcrCadNoticeWorkflow } from './epcr-cad-notice.ts';
 import { epcrClaimWorkflow } from './epcr-claim.ts';
+import { claimReleasedWorkflow } from './claim-released.ts';
 import type { BillingSettingsLookup } from './claims.ts';
 import { epcrFinalizedWorkflow, type EpcrFinalizedDeps } from './epcr-finalized.ts';
 import { epcrHospitalNoticeWorkflow } from './epcr-hospital-notice.ts';
@@ -23,6 +24,7 @@ import { incidentCancelledWorkflow } from './incident-cancelled.ts';
 import { incidentCreatedWorkflow } from './incident-created.ts';
 import { incidentTimelineWorkflow } from './incident-timeline.ts';
 import { jobProgressWorkflow } from './job-progress.ts';
+import { jobSignedWorkflow } from './job-signed.ts';
 import { orderCompletedWorkflow } from './order-completed.ts';
 import { KeyedLock } from './support.ts';
 import { TechnicianDirectory } from './technicians.ts';
@@ -73,16 +75,18 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     epcrFinalizedWorkflow(finalizeChecks(deps.nemsis, deps.attachments)),
     epcrBillingWorkflow(),
     epcrClaimWorkflow({ ...claims, autoClaimAfterFinalize: deps.autoClaimAfterFinalize }),
+    claimReleasedWorkflow(claims),
     epcrNemsisExportWorkflow(nemsis),
     epcrAmendedExportWorkflow(nemsis),
     epcrStateSubmissionWorkflow({ integrations: deps.integrations }),
     epcrHospitalPrealertWorkflow({ integrations: deps.integrations }),
-    epcrHospitalNoticeWorkflow({ integrations: deps.integrations }),
+    epcrHospitalNoticeWorkflow({ integrations: deps.integrations, ...files }),
     epcrCadNoticeWorkflow({ integrations: deps.integrations }),
     epcrAddendumWorkflow(claims),
     orderCompletedWorkflow(),
     ticketCreatedWorkflow({ technicians: new TechnicianDirectory(), locks }),
     jobProgressWorkflow(),
+    jobSignedWorkflow(files),
   ];
 }
 

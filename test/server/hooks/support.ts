@@ -83,8 +83,10 @@ export async function startHookServer(options: {
   integrations: Integrations;
   autoClaimAfterFinalize?: boolean;
   validateExports?: boolean;
+  /** What happens to a claim without a billing signature (agency billing setting `unsignedClaims`); `send` here unless a test checks the hold. */
+  unsignedClaims?: 'hold' | 'send';
 } & Omit<BuildServerOptions, 'workflows' | 'integrations'> & { port?: number }): Promise<TestServer> {
-  const { integrations, autoClaimAfterFinalize = true, validateExports = true, hookRunner, ...rest } = options;
+  const { integrations, autoClaimAfterFinalize = true, validateExports = true, hookRunner, unsignedClaims = 'send', ...rest } = options;
   // The catalogue is made before the server whose attachment storage it reads: it asks the server's once started.
   let started: TestServer | undefined;
   const storage = () => {
@@ -103,7 +105,7 @@ export async function startHookServer(options: {
       autoClaimAfterFinalize,
       attachments,
       // Claims bill under the demo agency's billing settings (the product reads each agency's: test/server/agencies).
-      billingSettingsOf: async () => ({ agencyName: 'Danbury EMS', billing: demoBillingSettings() }),
+      billingSettingsOf: async () => ({ agencyName: 'Danbury EMS', billing: { ...demoBillingSettings(), unsignedClaims } }),
       // Every test agency exports with the fixtures' identity (the product reads each agency's settings: test/server/agencies).
       nemsis: { agencyOf: async () => agency, ...(validateExports ? { xsdDir } : {}) },
     }),
