@@ -23,8 +23,8 @@ import {
 } from './support/browser.ts';
 import { createCable, type Cable } from './support/cable.ts';
 import { queueLine, serviceWorkerControl } from './support/outbox.ts';
-import { makeJpeg } from './support/attachments.ts';
-import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
+import { makeJpeg, readStored, sha256Of } from './support/attachments.ts';
+import { ADMIN_TOKEN, E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
 import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(1441);
@@ -208,6 +208,9 @@ describe('a stolen, idle-locked crew tablet (browser)', () => {
       expect(ctx.pages().filter((p) => p.url().startsWith(cable.origin))).toHaveLength(0);
       await control.fireSync();
       await waitFor(async () => (await server.docs<Epcr>('epcrs', [epcrId]))[0]?.narrative?.text === NARRATIVE, 'the queued narrative delivered with no page open', 60_000);
+      // And the photo, uploaded sealed (the service worker holds no key) and opened by the server: byte-identical.
+      await waitFor(async () => (await readStored(server.server!.url, ADMIN_TOKEN, 'epcrs', epcrId, sha256Of(card))).status === 200 || undefined, 'the sealed photo uploaded with no page open', 60_000);
+      expect(sha256Of((await readStored(server.server!.url, ADMIN_TOKEN, 'epcrs', epcrId, sha256Of(card))).bytes)).toBe(sha256Of(card));
       expect(ctx.pages().filter((p) => p.url().startsWith(cable.origin))).toHaveLength(0);
     } finally {
       await control.close();
