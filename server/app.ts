@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { JsonSchemaObject } from '../shared/schemas/wire-schema.ts';
 import { adminPlugin } from './admin/plugin.ts';
 import { agenciesPlugin } from './agencies/plugin.ts';
+import { dispatchPlugin } from './dispatch/plugin.ts';
 import { appsPlugin } from './apps/plugin.ts';
 import { attachmentsPlugin } from './attachments/plugin.ts';
 import { loadAuditKey } from './audit/key.ts';
@@ -23,6 +24,7 @@ import type { BuiltIntegrations } from './integrations/index.ts';
 import { integrationsPlugin } from './integrations/plugin.ts';
 import { openapiPlugin } from './openapi/plugin.ts';
 import { opsPlugin } from './ops/plugin.ts';
+import { mapsPlugin } from './maps/plugin.ts';
 import { livePlugin } from './realtime/plugin.ts';
 import { syncPlugin } from './replication/plugin.ts';
 import type { WritePolicy } from './replication/write-policy.ts';
@@ -129,8 +131,10 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   await app.register(workflowsPlugin, { config, ...(options.workflows ? { workflows: options.workflows } : {}) });
   await app.register(adminPlugin);
   await app.register(agenciesPlugin);
+  await app.register(dispatchPlugin);
   await app.register(stateReportingPlugin);
   await app.register(exportsPlugin);
+  await app.register(mapsPlugin);
   await app.register(appsPlugin, { ...(options.clientDir !== undefined ? { clientDir: options.clientDir } : {}) });
   return app;
 }

@@ -95,6 +95,10 @@ export const ErrorCode = {
   BAD_BODY: 'BAD_BODY',
   BAD_CAD_EVENT: 'BAD_CAD_EVENT',
   BRIDGE_OFF: 'BRIDGE_OFF',
+  // Maps
+  MAP_NOT_CONFIGURED: 'MAP_NOT_CONFIGURED',
+  RANGE_NOT_SATISFIABLE: 'RANGE_NOT_SATISFIABLE',
+  UPSTREAM_FAILED: 'UPSTREAM_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);

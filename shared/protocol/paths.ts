@@ -13,6 +13,8 @@ export const EPCRS_BASE_PATH = '/api/epcrs';
 export const SOCKET_BRIDGE_BASE_PATH = '/api/socket-bridge';
 export const STATE_REPORTING_BASE_PATH = '/api/state-reporting';
 export const ATTACHMENTS_BASE_PATH = '/api/attachments';
+export const DISPATCH_BASE_PATH = '/api/dispatch';
+export const MAPS_BASE_PATH = '/api/maps';
 /** Everything under here is the server's, never an app page (the service worker leaves it alone). */
 export const API_PREFIX = '/api/';
 
@@ -72,6 +74,12 @@ export const ADMIN = {
   putAgency: endpoint('PUT', ADMIN_BASE_PATH, '/agency'),
 } as const;
 
+/** The dispatch console's own reads (docs/protocol.md §26). */
+export const DISPATCH = {
+  /** The server's time (for the console's clock offset) and the agency's dispatch settings in force. */
+  settings: endpoint('GET', DISPATCH_BASE_PATH, '/settings'),
+} as const;
+
 /** What an agency sends its state: the DEMDataSet, batches of EMSDataSet exports, submissions (docs/protocol.md §24). */
 export const STATE_REPORTING = {
   /** The agency's NEMSIS DEMDataSet (agency, contacts, configuration, personnel, vehicles, facilities). */
@@ -82,6 +90,25 @@ export const STATE_REPORTING = {
   submit: endpoint('POST', STATE_REPORTING_BASE_PATH, '/submissions'),
   /** The submission status of the locked reports of a period. */
   submissions: endpoint('GET', STATE_REPORTING_BASE_PATH, '/submissions'),
+} as const;
+
+/**
+ * Maps (docs/protocol.md §26): what the apps' map shows (tiles, offline area), the agency's own
+ * tile archive (PMTiles, HTTP range requests), and the geocoder and router the server calls for them.
+ */
+export const MAPS = {
+  /** The map the caller's agency configured: tile source, offline area, whether addresses and routes are available. */
+  config: endpoint('GET', MAPS_BASE_PATH, '/config'),
+  /** The agency's tile archive (a PMTiles file), read with `Range: bytes=…` (206). */
+  archive: endpoint('GET', MAPS_BASE_PATH, '/archive.pmtiles'),
+  /** The byte ranges of the archive a device keeps for the agency's offline area, with their size. */
+  offlinePlan: endpoint('GET', MAPS_BASE_PATH, '/offline-plan'),
+  /** Address search (`?q=`), through the agency's geocoder. */
+  geocode: endpoint('GET', MAPS_BASE_PATH, '/geocode'),
+  /** Reverse lookup (`?lat=&lng=`): the address at a point. */
+  reverse: endpoint('GET', MAPS_BASE_PATH, '/reverse'),
+  /** A driving route (`?from=lat,lng&to=lat,lng`) through the agency's router (OSRM-compatible). */
+  route: endpoint('GET', MAPS_BASE_PATH, '/route'),
 } as const;
 
 /** The NEMSIS export of a finalized report (docs/protocol.md §20). */

@@ -22,6 +22,7 @@ import { epcrAmendedExportWorkflow, epcrNemsisExportWorkflow } from './epcr-nems
 import { epcrStateSubmissionWorkflow } from './epcr-state-submission.ts';
 import { incidentCancelledWorkflow } from './incident-cancelled.ts';
 import { incidentCreatedWorkflow } from './incident-created.ts';
+import { incidentHistoryWorkflow, unitHistoryWorkflow, unitStatusHistoryWorkflow } from './incident-history.ts';
 import { incidentTimelineWorkflow } from './incident-timeline.ts';
 import { jobProgressWorkflow } from './job-progress.ts';
 import { jobSignedWorkflow } from './job-signed.ts';
@@ -70,6 +71,9 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     incidentTimelineWorkflow(),
     unitStatusWorkflow(),
     unitStatusEventWorkflow(),
+    incidentHistoryWorkflow(),
+    unitHistoryWorkflow(),
+    unitStatusHistoryWorkflow(),
     transportCompletedWorkflow({ ...claims, autoClaimAfterFinalize: deps.autoClaimAfterFinalize }),
     incidentCancelledWorkflow(),
     epcrFinalizedWorkflow(finalizeChecks(deps.nemsis, deps.attachments)),
