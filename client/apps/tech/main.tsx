@@ -11,6 +11,7 @@ import { pathName, recordField } from '../../ui/record-field.ts';
 import { useDoc, useQuery, write } from '../../ui/db.ts';
 import type { Session } from '../../session/identity.ts';
 import { clockOf, offsetDateTime } from '../../ui/time.ts';
+import { AttachmentList, JOB_PHOTOS, PhotoCapture, SignatureCapture, type AttachmentItem } from '../../ui/attachments/capture.tsx';
 import { MapTools } from '../../ui/map-tools.tsx';
 
 type JobStatus = NonNullable<Job['status']>;
@@ -91,6 +92,12 @@ function JobDetail({ id }: { id: string }) {
       <ActionError action={action} at="status" />
       <TextField label="Completion notes" collection="jobs" docId={id} path={['notes']} value={job.notes} multiline maxLength={5000} disabled={done} testId="job-notes"
         hint="What was done; saved on the phone as you type." />
+      <section aria-labelledby="job-attachments-title" data-testid="job-attachments">
+        <h3 id="job-attachments-title">Photos and the customer's signature</h3>
+        <PhotoCapture collection="jobs" docId={id} purposes={JOB_PHOTOS} nemsis={false} disabled={done} />
+        <SignatureCapture collection="jobs" docId={id} nemsis={false} disabled={done} />
+        <AttachmentList collection="jobs" docId={id} items={(job as { attachments?: AttachmentItem[] }).attachments} locked={done} />
+      </section>
       {!done
         ? <CompleteJob id={id} action={action} complete={() => setStatus('completed')} />
         : <p class="card" style="background:var(--info-bg)" data-testid="job-completed">Completed{job.statusAt ? ` at ${clockOf(job.statusAt)}` : ''}.</p>}
