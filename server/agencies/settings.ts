@@ -13,6 +13,7 @@ import { isCodeOf } from '../../shared/nemsis/codes.ts';
 import { endpointAllowed } from '../integrations/state-submission/client.ts';
 import { ansiStateCode } from '../nemsis/ansi-state-codes.ts';
 import { parseBillingSettings, type AgencyBillingSettings } from './billing-settings.ts';
+import { parseFieldServiceSettings, publicOrderIntake, type FieldServiceSettings, type PublicOrderIntakeSettings } from './field-service-settings.ts';
 
 export interface AgencyFacility {
   /** dFacility.01: the type of facility (a code of dFacility.01, e.g. Hospital). */
@@ -58,7 +59,7 @@ export interface StateSubmissionSettings {
   automatic: boolean;
 }
 
-export interface AgencySettings {
+export interface AgencySettings extends FieldServiceSettings {
   /** dAgency.03 EMS Agency Name. */
   name: string;
   /** dAgency.01 EMS Agency Unique State ID (1–50 characters). */
@@ -104,8 +105,10 @@ export interface AgencySettings {
 }
 
 /** The settings as GET answers them: everything but the submission password, with whether one is set. */
-export type PublicAgencySettings = Omit<AgencySettings, 'stateSubmission'> & {
+export type PublicAgencySettings = Omit<AgencySettings, 'stateSubmission' | 'orderIntake'> & {
   stateSubmission?: Omit<StateSubmissionSettings, 'password'> & { passwordSet: boolean };
+  /** The order system's signing secret is never returned: only whether one is set. */
+  orderIntake?: PublicOrderIntakeSettings;
 };
 
 export class InvalidAgencySettings extends Error {
@@ -131,7 +134,8 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidAgencySettings(['the body must be a JSON object']);
   const input = body as Record<string, unknown>;
   const known = new Set(['name', 'stateId', 'agencyNumber', 'state', 'serviceAreaCounties', 'serviceAreaZips', 'primaryService', 'levelOfService',
-    'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing']);
+    'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing',
+    'orderIntake', 'jobChecklists']);
   for (const key of Object.keys(input)) if (!known.has(key)) problems.push(`${key} is not an agency setting (known: ${[...known].join(', ')})`);
 
   const str = (key: string, min: number, max: number, where = input, label = key): string | undefined => {
@@ -272,6 +276,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   }
 
   const billing = parseBillingSettings(input['billing'], problems);
+  const fieldService = parseFieldServiceSettings(input, previous, problems);
 
   const settings: AgencySettings = {
     name, stateId, agencyNumber, state: state ?? '',
@@ -292,14 +297,17 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
     facilities,
     ...(stateSubmission ? { stateSubmission } : {}),
     ...(billing ? { billing } : {}),
+    ...fieldService,
   };
   if (problems.length > 0) throw new InvalidAgencySettings(problems.slice(0, 50));
   return settings;
 }
 
 export function publicSettings(settings: AgencySettings): PublicAgencySettings {
-  const { stateSubmission, ...rest } = settings;
-  if (!stateSubmission) return rest;
+  const { stateSubmission, orderIntake, ...rest } = settings;
+  const intake = publicOrderIntake(orderIntake);
+  const out: PublicAgencySettings = { ...rest, ...(intake ? { orderIntake: intake } : {}) };
+  if (!stateSubmission) return out;
   const { password, ...submission } = stateSubmission;
-  return { ...rest, stateSubmission: { ...submission, passwordSet: password !== undefined } };
+  return { ...out, stateSubmission: { ...submission, passwordSet: password !== undefined } };
 }

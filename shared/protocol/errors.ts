@@ -85,6 +85,12 @@ export const ErrorCode = {
   BAD_BODY: 'BAD_BODY',
   BAD_CAD_EVENT: 'BAD_CAD_EVENT',
   BRIDGE_OFF: 'BRIDGE_OFF',
+  // Signed integration events (order intake)
+  BAD_SIGNATURE: 'BAD_SIGNATURE',
+  STALE_SIGNATURE: 'STALE_SIGNATURE',
+  INTAKE_NOT_CONFIGURED: 'INTAKE_NOT_CONFIGURED',
+  BAD_ORDER_EVENT: 'BAD_ORDER_EVENT',
+  ORDER_CONFLICT: 'ORDER_CONFLICT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
