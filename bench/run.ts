@@ -10,7 +10,7 @@ import { mainThreadProfile, printProfile, type ProfileWindow } from './lib/profi
 import { loadAverage } from './lib/proc.ts';
 import { fmtNum, runMeta } from './lib/report.ts';
 import { printTable, type BenchFigure } from './lib/stats.ts';
-import { ours, TENANT } from './lib/systems.ts';
+import { ensurePeersInstalled, ours, peerSystems, TENANT } from './lib/systems.ts';
 import { productBenchmarks } from './product.ts';
 import { rawBaselines } from './raw.ts';
 import { pushBenchmarks, replicationBenchmarks, scalingBenchmarks } from './replication.ts';
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   console.log('clients: worker threads of this process, library clients on memory storage; everything on 127.0.0.1');
 
   if (only) {
-    await runParts(only, { quick, profile, resultsDir, meta });
+    await runParts(only, { quick, profile, peers, resultsDir, meta });
     return;
   }
 
@@ -193,7 +193,7 @@ async function clientCeilings(count: number): Promise<ClientCeiling[]> {
 }
 
 /** A subset of our suite, for measuring one change: each figure beside its same-run baseline. */
-async function runParts(parts: string[], options: { quick: boolean; profile: boolean; resultsDir: string; meta: Record<string, unknown> }): Promise<void> {
+async function runParts(parts: string[], options: { quick: boolean; profile: boolean; peers: boolean; resultsDir: string; meta: Record<string, unknown> }): Promise<void> {
   const unknown = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
   if (unknown.length > 0) throw new Error(`--only: unknown part(s) ${unknown.join(', ')}; the parts are ${PARTS.join(', ')}`);
   const dir = options.profile ? path.join(tmpdir(), `fieldsync-bench-profiles-${process.pid}`) : undefined;
@@ -248,12 +248,27 @@ async function runParts(parts: string[], options: { quick: boolean; profile: boo
     out['httpFloor'] = floor;
     const http = await runHttpFleet({ devices: 100, seconds, ...(subHttp ? { profileDir: subHttp } : {}) });
     const rx = await runFleet(ours, { devices: 100, seconds, batchSize: BATCH, ...(subRx ? { profileDir: subRx } : {}) });
-    printFleet(`B. GPS fleet, ${seconds} s, 100 devices`, [{ label: 'HTTP devices 100', fleet: [http] }, { label: 'RxDB client 100', fleet: [rx] }], []);
+    // With --peers, RxServer's fleet in the same run: issue #21 compares server CPU per GPS point with it.
+    let rxServer: FleetResult | undefined;
+    if (options.peers) {
+      ensurePeersInstalled();
+      const peer = peerSystems().find((s) => s.key === 'rxserver')!;
+      rxServer = await runFleet(peer, { devices: 100, seconds, batchSize: BATCH });
+    }
+    printFleet(`B. GPS fleet, ${seconds} s, 100 devices`, [
+      { label: 'HTTP devices 100', fleet: [http] },
+      { label: 'RxDB client 100', fleet: [rx] },
+      ...(rxServer ? [{ label: 'RxServer15 100', fleet: [rxServer] }] : []),
+    ], []);
+    if (rxServer) {
+      const perPoint = (f: FleetResult): number => f.serverCpuMsPerPoint;
+      console.log(`server CPU per point: ours (RxDB devices) ${perPoint(rx).toFixed(3)} ms, RxServer15 ${perPoint(rxServer).toFixed(3)} ms: ratio ${(perPoint(rx) / perPoint(rxServer)).toFixed(2)}; load ${loadAverage()}`);
+    }
     for (const [label, sub, result] of [['HTTP devices', subHttp, http], ['RxDB devices', subRx, rx]] as const) {
       const file = sub ? mainThreadProfile(sub) : undefined;
       if (file) printProfile(`profile: fleet 100 ${label}`, file, { limit: 25, window: result.window, per: { count: result.written, unit: 'point' } });
     }
-    out['fleet'] = [http, rx];
+    out['fleet'] = rxServer ? [http, rx, rxServer] : [http, rx];
   }
   if (parts.includes('scaling')) {
     const scaling = await scalingBenchmarks({ quick: options.quick });
