@@ -50,11 +50,12 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       return { status: response.status, body: (await response.json()) as { orderId?: string; status?: string; error?: { code: string; message: string } } };
     }
 
-    async function pushAnswer(bearer: string, collection: 'orders', body: string) {
+    async function pushAnswer(bearer: string, collection: 'orders' | 'jobs', body: string) {
       const response = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=2`, {
         method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body,
       });
-      return { status: response.status, text: await response.text() };
+      // A refused change to a stored document is answered with the stored state and the reason in a header.
+      return { status: response.status, text: `${await response.text()} ${response.headers.get(HEADERS.rejections) ?? ''}` };
     }
 
     async function counts() {
@@ -203,6 +204,10 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       await eventually('the order closed', async () => ((await stored(server, 'orders', TENANT, orderId)) as Order).status === 'closed');
       expect(((await all(server, 'tickets', TENANT)).find((t) => t.orderId === orderId) as Ticket).status).toBe('closed');
       const current = (await stored(server, 'jobs', TENANT, job.id)) as Job;
+      // Without a reason a completed job stays completed (job-reopen policy).
+      const silent = await pushAnswer(techToken, 'jobs', pushBody({ ...current, status: 'assigned' } as Record<string, unknown>, `3-${current.rev.split('-')[1]}z`, current as unknown as Record<string, unknown>));
+      expect(silent.text).toContain('reopened only with a reason');
+      expect(((await stored(server, 'jobs', TENANT, job.id)) as Job).status).toBe('completed');
       const reopened = { ...current, status: 'on_site', reopenReason: 'Customer reports no signal upstairs', reopenedAt: '2026-12-01T12:00:00-05:00' };
       await rawPush(server, techToken, 'jobs', pushBody(reopened as Record<string, unknown>, `3-${current.rev.split('-')[1]}y`, current as unknown as Record<string, unknown>));
       await eventually('the order open again', async () => ((await stored(server, 'orders', TENANT, orderId)) as Order).status === 'completed');
