@@ -200,5 +200,17 @@ describe('field service: signed orders, nearest available technician, the job wo
     await expect.poll(async () => (await server.docs<Ticket>('tickets')).find((t) => t.orderId === orderId)?.status, { timeout: 20_000 }).toBe('open');
     await expect.poll(async () => (await server.docs<Order>('orders', [orderId]))[0]?.status, { timeout: 20_000 }).toBe('completed');
     expect(await textOf(page.getByTestId('reopen-note'))).toContain(reason);
+
+    // The office sees where the order's job stands: the part and its serial, the reopening.
+    const office = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const desk = await office.newPage();
+    watchConsole(desk, 'office', errors);
+    await signInWithToken(desk, server.url, `dev:${TENANT}:office:desk-1`, '/office/');
+    const row = desk.locator(`[data-testid="order-row"][data-id="${orderId}"]`);
+    await row.waitFor({ timeout: 20_000 });
+    await expect.poll(() => textOf(row.getByTestId('order-job')), { timeout: 20_000 }).toContain('BRK-0042-77');
+    expect(await textOf(row.getByTestId('order-job'))).toContain(reason);
+    expect(await textOf(row.getByTestId('order-status'))).toContain('Completed');
+    await office.close();
   });
 });

@@ -60,7 +60,7 @@ function Orders() {
                 <td>{order.priority ?? 'normal'}</td>
                 <td data-testid="order-status">{ORDER_STATUS_TEXT[order.status] ?? order.status}</td>
                 <td data-testid="order-ticket">{ticket ? ticket.status : '—'}</td>
-                <td data-testid="order-job">{job ? `${JOB_STATUS_TEXT[job.status] ?? job.status}${job.assigneeId ? ` · ${job.assigneeId}` : ''}${job.statusAt ? ` since ${clockOf(job.statusAt)}` : ''}` : '—'}</td>
+                <td data-testid="order-job">{job ? <JobSummary job={job} /> : '—'}</td>
                 <td>
                   {order.status === 'open' && (
                     <button class="primary" data-testid="complete-order" disabled={complete.busy}
@@ -78,6 +78,21 @@ function Orders() {
       </table>
       <p class="meta">Completing an order makes its installation ticket and a job for the nearest available technician (on the server, also when this device is offline now: once it syncs).</p>
     </section>
+  );
+}
+
+/** Where the order's job stands, as the technician records it: status, checklist, parts with serials, time on site, a reopening. */
+function JobSummary({ job }: { job: Job }) {
+  const checked = (job.checklist ?? []).filter((c) => c.result !== undefined).length;
+  const visits = job.visits ?? [];
+  return (
+    <>
+      {JOB_STATUS_TEXT[job.status] ?? job.status}{job.assigneeId ? ` · ${job.assigneeId}` : ''}{job.statusAt ? ` since ${clockOf(job.statusAt)}` : ''}
+      {(job.checklist ?? []).length > 0 && <div class="meta">checklist {checked}/{job.checklist!.length}</div>}
+      {(job.parts ?? []).length > 0 && <div class="meta" data-testid="order-job-parts">parts: {job.parts!.map((p) => `${p.quantity ?? 1} × ${p.name ?? 'part'}${p.serial ? ` (${p.serial})` : ''}`).join('; ')}</div>}
+      {visits.length > 0 && <div class="meta">on site {visits.map((v) => `${clockOf(v.arrivedAt)}–${v.departedAt ? clockOf(v.departedAt) : 'now'}`).join(', ')}</div>}
+      {job.reopenReason && <div class="meta">reopened: {job.reopenReason}</div>}
+    </>
   );
 }
 
