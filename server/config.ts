@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { defaultSchematronCacheDir } from './nemsis/schematron-compile.ts';
+import { DISPATCH_ACK_ALERT_MAX_SECONDS, DISPATCH_ACK_ALERT_MIN_SECONDS } from './agencies/dispatch-settings.ts';
 
 /**
  * Everything the server can be told from the environment, read and checked in this one place.
@@ -32,6 +33,12 @@ export interface ServerConfig {
   socketMessageWindowMs: number;
   /** SQLite durability: FULL also survives power loss of the server after an acknowledged push. */
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  /**
+   * Attachments (server/attachments/): the largest upload accepted (ATTACHMENT_MAX_BYTES) and how
+   * long an incomplete upload is kept before it is deleted (ATTACHMENT_UPLOAD_EXPIRY_MS).
+   */
+  attachmentMaxBytes: number;
+  attachmentUploadExpiryMs: number;
   /** STORE: where documents, outbox and audit live: embedded SQLite in DATA_DIR, or PostgreSQL at DATABASE_URL. */
   storeKind: 'sqlite' | 'postgres';
   /** PostgreSQL connection URL; required when STORE=postgres. */
@@ -64,8 +71,19 @@ export interface ServerConfig {
    * own agency only.
    */
   cadBackends: readonly CadBackendConfig[];
+  /**
+   * A unit's GPS positions wait this long in CAD's queue (ms), and of the ones that waited only
+   * the unit's newest is sent: CAD hears at most one position per unit per window, never an older
+   * one after a newer. Statuses and incident events are never coalesced. 0: every position.
+   */
+  cadGpsCoalesceMs: number;
   /** Dispatch's live feed sends a unit's position at most this often (every point is still stored). */
   liveGpsIntervalMs: number;
+  /**
+   * How long a dispatched call may wait for its unit's acknowledgement before the dispatch console
+   * alerts (colour and sound), for an agency whose settings do not say (`dispatch.unacknowledgedAlertSeconds`).
+   */
+  dispatchAckAlertSeconds: number;
   /**
    * How long a process's claim on an outbox entry (and a hook's per-report lease) lasts: longer
    * than any hook takes; after a process dies its claims are taken by another after this long.
@@ -243,6 +261,10 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   socketMessageLimit: 100,
   socketMessageWindowMs: 10_000,
   sqliteSynchronous: 'FULL',
+  // A phone photo compressed on the device is well under 5 MB; a 10 MB scan still fits.
+  attachmentMaxBytes: 20 * 1024 * 1024,
+  // A device offline through a long shift still resumes its upload the next day.
+  attachmentUploadExpiryMs: 24 * 3600_000,
   storeKind: 'sqlite',
   databaseUrl: undefined,
   databaseSchema: 'public',
@@ -254,7 +276,9 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   // Stripe's and Slack's choice: wide enough for clock drift and a retry, short enough that a captured request soon goes stale.
   orderIntakeToleranceSeconds: 300,
   cadBackends: [],
+  cadGpsCoalesceMs: 1000,
   liveGpsIntervalMs: 250,
+  dispatchAckAlertSeconds: 60,
   outboxClaimLeaseMs: 120_000,
   // Smaller bodies are not worth a round trip to the push worker (server/replication/push-decoder.ts).
   pushWorkerMinBytes: 32 * 1024,
@@ -317,6 +341,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     jsonMaxDepth: integer(env, 'JSON_MAX_DEPTH', SERVER_DEFAULTS.jsonMaxDepth, 16, 1000),
     ...connectionSettings(env),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, SERVER_DEFAULTS.sqliteSynchronous),
+    attachmentMaxBytes: integer(env, 'ATTACHMENT_MAX_BYTES', SERVER_DEFAULTS.attachmentMaxBytes, 1024, 1024 * 1024 * 1024),
+    attachmentUploadExpiryMs: integer(env, 'ATTACHMENT_UPLOAD_EXPIRY_MS', SERVER_DEFAULTS.attachmentUploadExpiryMs, 1_000, 30 * 24 * 3600_000),
     devTokens: devTokensSetting(env),
     cadBackendUrl: optionalUrl(env, 'CAD_BACKEND_URL'),
     cadBackendAuthToken: raw(env, 'CAD_BACKEND_AUTH_TOKEN'),
@@ -324,7 +350,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     cadTimeZone: timeZone(env, 'CAD_TIME_ZONE'),
     orderIntakeToleranceSeconds: integer(env, 'ORDER_INTAKE_TOLERANCE_SECONDS', SERVER_DEFAULTS.orderIntakeToleranceSeconds, 5, 3600),
     cadBackends: cadBackendList(env, 'CAD_BACKENDS'),
+    cadGpsCoalesceMs: integer(env, 'CAD_GPS_COALESCE_MS', SERVER_DEFAULTS.cadGpsCoalesceMs, 0, 60_000),
     liveGpsIntervalMs: integer(env, 'LIVE_GPS_INTERVAL_MS', SERVER_DEFAULTS.liveGpsIntervalMs, 0, 60_000),
+    dispatchAckAlertSeconds: integer(env, 'DISPATCH_ACK_ALERT_SECONDS', SERVER_DEFAULTS.dispatchAckAlertSeconds, DISPATCH_ACK_ALERT_MIN_SECONDS, DISPATCH_ACK_ALERT_MAX_SECONDS),
     outboxClaimLeaseMs: integer(env, 'OUTBOX_CLAIM_LEASE_MS', SERVER_DEFAULTS.outboxClaimLeaseMs, 1_000, 3_600_000),
     pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', SERVER_DEFAULTS.pushWorkerMinBytes, 0, 512 * 1024 * 1024),
     buildApps: boolean(env, 'BUILD_APPS', SERVER_DEFAULTS.buildApps),

@@ -14,6 +14,7 @@ import { endpointAllowed } from '../integrations/state-submission/client.ts';
 import { ansiStateCode } from '../nemsis/ansi-state-codes.ts';
 import { parseBillingSettings, type AgencyBillingSettings } from './billing-settings.ts';
 import { parseFieldServiceSettings, publicOrderIntake, type FieldServiceSettings, type PublicOrderIntakeSettings } from './field-service-settings.ts';
+import { parseDispatchSettings, type AgencyDispatchSettings } from './dispatch-settings.ts';
 
 export interface AgencyFacility {
   /** dFacility.01: the type of facility (a code of dFacility.01, e.g. Hospital). */
@@ -102,6 +103,8 @@ export interface AgencySettings extends FieldServiceSettings {
   stateSubmission?: StateSubmissionSettings;
   /** Claims: billing provider NPI/taxonomy/tax id, submitter and clearinghouse, payers, fee schedule (billing-settings.ts). */
   billing?: AgencyBillingSettings;
+  /** Dispatch console: the unacknowledged-call alert threshold (dispatch-settings.ts). */
+  dispatch?: AgencyDispatchSettings;
 }
 
 /** The settings as GET answers them: everything but the submission password, with whether one is set. */
@@ -134,7 +137,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidAgencySettings(['the body must be a JSON object']);
   const input = body as Record<string, unknown>;
   const known = new Set(['name', 'stateId', 'agencyNumber', 'state', 'serviceAreaCounties', 'serviceAreaZips', 'primaryService', 'levelOfService',
-    'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing',
+    'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing', 'dispatch',
     'orderIntake', 'jobChecklists']);
   for (const key of Object.keys(input)) if (!known.has(key)) problems.push(`${key} is not an agency setting (known: ${[...known].join(', ')})`);
 
@@ -277,6 +280,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
 
   const billing = parseBillingSettings(input['billing'], problems);
   const fieldService = parseFieldServiceSettings(input, previous, problems);
+  const dispatch = parseDispatchSettings(input['dispatch'], problems);
 
   const settings: AgencySettings = {
     name, stateId, agencyNumber, state: state ?? '',
@@ -298,6 +302,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
     ...(stateSubmission ? { stateSubmission } : {}),
     ...(billing ? { billing } : {}),
     ...fieldService,
+    ...(dispatch ? { dispatch } : {}),
   };
   if (problems.length > 0) throw new InvalidAgencySettings(problems.slice(0, 50));
   return settings;

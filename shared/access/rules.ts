@@ -171,6 +171,8 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
     // listing every call all day costs an entry per page or per second, not per call).
     phi: true,
     sealedOnDevice: true,
+    // The call's history is what the server recorded, with its clock (incident-history workflow).
+    serverOwned: ['history'],
     references: {
       assignedUnitId: { must: 'read', to: 'units', key: 'callSign' },
       cadRecordId: { must: 'external', system: 'the CAD backend\'s own record id' },
@@ -235,7 +237,7 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
       // Going available after a call clears the unit's current call: the crew may drop it, never set one.
       crew: {
         scope: CREW_UNIT, create: true, delete: false,
-        update: ['status', 'statusAt', 'currentIncidentId', 'assignmentAcknowledgedAt', 'lastPosition', 'lastPositionAt', 'crewNames'],
+        update: ['status', 'statusAt', 'currentIncidentId', 'assignmentAcknowledgedAt', 'lastPosition', 'lastPositionAt', 'crewNames', 'readNoteIds'],
         transitions: { currentIncidentId: [{ from: 'any', to: [null] }] },
       },
     },
@@ -304,11 +306,12 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
     },
     read: { technician: { scope: TECH_JOBS }, office: { scope: TENANT }, admin: { scope: TENANT } },
     // The technician works the job: status, notes, the checklist's results, parts used, time on
-    // site, and a reason when reopening a completed job; what the job is and whose stays the server's.
+    // site, photos and the customer's signature, and a reason when reopening a completed job; what
+    // the job is and whose stays the server's.
     write: {
       technician: {
         scope: TECH_JOBS, create: false, delete: false,
-        update: ['status', 'statusAt', 'notes', 'checklist', 'parts', 'visits', 'reopenReason', 'reopenedAt'],
+        update: ['status', 'statusAt', 'notes', 'attachments', 'checklist', 'parts', 'visits', 'reopenReason', 'reopenedAt'],
       },
     },
   },

@@ -1,6 +1,7 @@
 import { addedOptionalFields, type MigrationStrategies } from './migrations.ts';
 import { addressProperty, baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty, refId } from './common.ts';
 import { customerProperty } from './orders.ts';
+import { jobAttachmentsProperty } from './attachments.ts';
 
 /** `left_site`: the technician left before finishing (to fetch a part, say); the job is still theirs and still open. */
 export const JOB_STATUSES = ['unassigned', 'assigned', 'en_route', 'on_site', 'left_site', 'completed', 'offline'] as const;
@@ -54,7 +55,7 @@ export const visitsProperty = {
 export const jobSchema = {
   title: 'jobs',
   description: 'A field job worked by one technician.',
-  version: 2,
+  version: 3,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -80,6 +81,8 @@ export const jobSchema = {
     /** Why a completed job was reopened (the technician says so when reopening). */
     reopenReason: { type: 'string', maxLength: 500 },
     reopenedAt: dateTimeProperty,
+    /** Before/after photos and the customer's signature (attachments.ts; docs/protocol.md "Attachments"). */
+    attachments: jobAttachmentsProperty,
     conflicts: conflictHistoryProperty,
   },
 } as const;
@@ -87,9 +90,11 @@ export const jobSchema = {
 /**
  * Version history (migrations.ts): 0: the first release.
  * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts). Only optional fields were added.
- * 2: issue 20, the technician's job screen: `checklist`, `parts`, `visits`, `reopenReason`, `reopenedAt`, and the status `left_site`. Optional fields and a loosened enum.
+ * 2: `attachments`: before/after photos and the customer's signature (issue 18). Only optional fields were added.
+ * 3: issue 20, the technician's job screen: `checklist`, `parts`, `visits`, `reopenReason`, `reopenedAt`, and the status `left_site`. Optional fields and a loosened enum.
  */
 export const jobMigrationStrategies = {
   1: addedOptionalFields,
   2: addedOptionalFields,
+  3: addedOptionalFields,
 } as const satisfies MigrationStrategies;

@@ -25,6 +25,35 @@ const STATUS_BUTTONS: readonly (readonly [UnitStatus, string])[] = [
 ];
 const STATUS_TEXT: Record<string, string> = Object.fromEntries([...STATUS_BUTTONS, ['acknowledged', 'Acknowledged'], ['out_of_service', 'Out of service'], ['staged', 'Staged'], ['at_home', 'At station'], ['cancelled', 'Cancelled']]);
 
+/**
+ * Dispatch's notes to the crew on the current call, newest first: those not marked read are
+ * marked new, and one press marks them all read (the unit's `readNoteIds`, which dispatch sees
+ * in the call's timeline with the server's time).
+ */
+function CrewNotes({ incident, unit, onRead }: { incident: Incident; unit: Unit | undefined; onRead: (ids: string[]) => void }) {
+  const notes = incident.dispatchNotes ?? [];
+  if (notes.length === 0) return null;
+  const read = new Set(unit?.currentIncidentId === incident.id ? unit.readNoteIds ?? [] : []);
+  const unread = notes.filter((n) => !read.has(n.id));
+  // What the press writes: every note of the call read (kept with those read before, in order).
+  const allRead = [...new Set([...read, ...notes.map((n) => n.id)])].slice(-200);
+  return (
+    <section aria-labelledby="notes-title" data-testid="crew-notes" data-unread={unread.length} style="margin-top:8px">
+      <h3 id="notes-title">Notes from dispatch{unread.length > 0 ? ` (${unread.length} new)` : ''}</h3>
+      <ul class="plain">{[...notes].reverse().map((n) => (
+        <li key={n.id} data-testid="crew-note" data-read={read.has(n.id) ? 'true' : 'false'}>
+          {!read.has(n.id) && <span class="tag p1">New</span>} {n.text}{n.at ? <span class="meta"> · {clockOf(n.at)}</span> : null}
+        </li>
+      ))}</ul>
+      {unread.length > 0 && unit && (
+        <button class="big" data-testid="mark-notes-read"
+          {...recordField({ collection: 'units', docId: unit.id, path: 'readNoteIds' }, 'action', { value: JSON.stringify(allRead) })}
+          onClick={() => onRead(allRead)}>Mark notes read</button>
+      )}
+    </section>
+  );
+}
+
 function Mdt({ session }: { session: Session }) {
   const callSign = session.user.unitId;
   const units = useQuery<Unit>('units', callSign ? { selector: { callSign } } : undefined, [callSign]);
@@ -120,6 +149,8 @@ function Mdt({ session }: { session: Session }) {
                       {...recordField({ collection: 'units', docId: unit?.id, path: 'assignmentAcknowledgedAt' }, 'action')}
                       onClick={() => void action.run(() => unitOps(session, unit?.id, [{ op: 'set', path: ['assignmentAcknowledgedAt'], value: offsetDateTime() }]), {}, 'acknowledge')}>Acknowledge assignment</button>}
                   <ActionError action={action} at="acknowledge" />
+                  <CrewNotes incident={assignment} unit={unit} onRead={(ids) => void action.run(() => unitOps(session, unit?.id, [{ op: 'set', path: ['readNoteIds'], value: ids }]), {}, 'notes')} />
+                  <ActionError action={action} at="notes" />
                   {assignment.transportCompleted
                     ? <p data-testid="transport-completed">Transport completed. Press Available when the unit is back in service.</p>
                     : <button class="big" style="margin-top:8px" data-testid="complete-transport"

@@ -20,6 +20,7 @@ export const workflowsPlugin = fp(async (app: FastifyInstance, options: Workflow
     autoClaimAfterFinalize: config.autoClaimAfterFinalize,
     leaseMs: config.outboxClaimLeaseMs,
     fieldServiceOf: (tenantId) => readAgencySettings(app.store, tenantId),
+    attachments: app.attachments,
     nemsis: {
       agencyOf: storeAgencyLookup(app.store),
       ...(config.nemsisXsdDir ? { xsdDir: config.nemsisXsdDir } : {}),
@@ -35,6 +36,6 @@ export const workflowsPlugin = fp(async (app: FastifyInstance, options: Workflow
   for (const workflow of catalogue) app.workflows.register(workflow);
 }, {
   name: 'fieldsync-workflows', fastify: '5.x',
-  dependencies: ['fieldsync-store', 'fieldsync-hooks', 'fieldsync-integrations'],
-  decorators: { fastify: ['store', 'workflows', 'integrations'] },
+  dependencies: ['fieldsync-store', 'fieldsync-hooks', 'fieldsync-integrations', 'fieldsync-attachments'],
+  decorators: { fastify: ['store', 'workflows', 'integrations', 'attachments'] },
 });
