@@ -11,7 +11,7 @@ import { demoAgencySettings } from '../../../server/demo/agency.ts';
 import { orderIdFor } from '../../../server/hooks/ids.ts';
 import { signEvent } from '../../../server/order-intake/signature.ts';
 import { ADMIN, HEADERS, INTEGRATIONS, pathOf, type Role } from '../../../shared/protocol/index.ts';
-import type { Job, Order, Ticket } from '../../../shared/schemas/index.ts';
+import { collectionSchemas, type Job, type Order, type Ticket } from '../../../shared/schemas/index.ts';
 import { eventually } from '../../helpers/device.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { PgSchemas, SKIP_POSTGRES } from '../store/fixtures.ts';
@@ -51,7 +51,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
     }
 
     async function pushAnswer(bearer: string, collection: 'orders' | 'jobs', body: string) {
-      const response = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=2`, {
+      const response = await fetch(`${server.url}/api/sync/${collection}/push?schemaVersion=${collectionSchemas[collection].version}`, {
         method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body,
       });
       // A refused change to a stored document is answered with the stored state and the reason in a header.
