@@ -25,6 +25,7 @@ import { integrationsPlugin } from './integrations/plugin.ts';
 import { openapiPlugin } from './openapi/plugin.ts';
 import { opsPlugin } from './ops/plugin.ts';
 import { orderIntakePlugin } from './order-intake/plugin.ts';
+import { mapsPlugin } from './maps/plugin.ts';
 import { livePlugin } from './realtime/plugin.ts';
 import { syncPlugin } from './replication/plugin.ts';
 import type { WritePolicy } from './replication/write-policy.ts';
@@ -135,6 +136,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   await app.register(stateReportingPlugin);
   await app.register(orderIntakePlugin);
   await app.register(exportsPlugin);
+  await app.register(mapsPlugin);
   await app.register(appsPlugin, { ...(options.clientDir !== undefined ? { clientDir: options.clientDir } : {}) });
   return app;
 }

@@ -190,6 +190,19 @@ export interface ServerConfig {
   auditCheckpointUrl: string | undefined;
   /** How often a checkpoint is written when the log grew (and always at shutdown). */
   auditCheckpointIntervalMs: number;
+  /**
+   * Maps: what an agency without map settings of its own gets (agency settings `map` override
+   * each, server/agencies/map-settings.ts). MAP_TILE_ARCHIVE: a PMTiles file in DATA_DIR/tiles/;
+   * MAP_STYLE_URL: a MapLibre style URL instead. Neither: the apps draw their grid map.
+   */
+  mapTileArchive: string | undefined;
+  mapStyleUrl: string | undefined;
+  /** GEOCODER_URL: a Nominatim- or Pelias-compatible service (GEOCODER_KIND), called by the server only; GEOCODER_API_KEY stays here. */
+  geocoderUrl: string | undefined;
+  geocoderKind: 'nominatim' | 'pelias';
+  geocoderApiKey: string | undefined;
+  /** ROUTER_URL: an OSRM-compatible routing service (`/route/v1/driving/…`), called by the server only. */
+  routerUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -299,6 +312,12 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   auditCheckpointFile: undefined,
   auditCheckpointUrl: undefined,
   auditCheckpointIntervalMs: 60_000,
+  mapTileArchive: undefined,
+  mapStyleUrl: undefined,
+  geocoderUrl: undefined,
+  geocoderKind: 'nominatim',
+  geocoderApiKey: undefined,
+  routerUrl: undefined,
 });
 
 /** The audit checkpoint file a server with these settings appends to (and `audit:verify` reads). */
@@ -372,6 +391,25 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ...storeSettings(env),
     // A demo or development server may make its own audit key, as it may keep its own signing key.
     ...auditSettings(env, auth.seedDemo || devTokensSetting(env)),
+    ...mapSettings(env),
+  };
+}
+
+/** A tile archive's file name: no directories, so a setting can never reach outside DATA_DIR/tiles. */
+export const TILE_ARCHIVE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.pmtiles$/;
+
+function mapSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig, 'mapTileArchive' | 'mapStyleUrl' | 'geocoderUrl' | 'geocoderKind' | 'geocoderApiKey' | 'routerUrl'> {
+  const archive = raw(env, 'MAP_TILE_ARCHIVE');
+  if (archive !== undefined && !TILE_ARCHIVE_NAME.test(archive)) {
+    throw new ConfigError(`MAP_TILE_ARCHIVE must be the file name of a PMTiles archive in DATA_DIR/tiles (like city.pmtiles: letters, digits, . _ -), got "${archive}"`);
+  }
+  return {
+    mapTileArchive: archive,
+    mapStyleUrl: optionalUrl(env, 'MAP_STYLE_URL'),
+    geocoderUrl: optionalUrl(env, 'GEOCODER_URL'),
+    geocoderKind: oneOf(env, 'GEOCODER_KIND', ['nominatim', 'pelias'] as const, SERVER_DEFAULTS.geocoderKind),
+    geocoderApiKey: raw(env, 'GEOCODER_API_KEY'),
+    routerUrl: optionalUrl(env, 'ROUTER_URL'),
   };
 }
 

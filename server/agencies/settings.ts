@@ -15,6 +15,7 @@ import { ansiStateCode } from '../nemsis/ansi-state-codes.ts';
 import { parseBillingSettings, type AgencyBillingSettings } from './billing-settings.ts';
 import { parseFieldServiceSettings, publicOrderIntake, type FieldServiceSettings, type PublicOrderIntakeSettings } from './field-service-settings.ts';
 import { parseDispatchSettings, type AgencyDispatchSettings } from './dispatch-settings.ts';
+import { parseMapSettings, publicMapSettings, type AgencyMapSettings } from './map-settings.ts';
 
 export interface AgencyFacility {
   /** dFacility.01: the type of facility (a code of dFacility.01, e.g. Hospital). */
@@ -105,13 +106,16 @@ export interface AgencySettings extends FieldServiceSettings {
   billing?: AgencyBillingSettings;
   /** Dispatch console: the unacknowledged-call alert threshold (dispatch-settings.ts). */
   dispatch?: AgencyDispatchSettings;
+  /** Map tiles, offline area, geocoder and router (map-settings.ts); unset: the server's. */
+  map?: AgencyMapSettings;
 }
 
 /** The settings as GET answers them: everything but the submission password, with whether one is set. */
-export type PublicAgencySettings = Omit<AgencySettings, 'stateSubmission' | 'orderIntake'> & {
+export type PublicAgencySettings = Omit<AgencySettings, 'stateSubmission' | 'orderIntake' | 'map'> & {
   stateSubmission?: Omit<StateSubmissionSettings, 'password'> & { passwordSet: boolean };
   /** The order system's signing secret is never returned: only whether one is set. */
   orderIntake?: PublicOrderIntakeSettings;
+  map?: ReturnType<typeof publicMapSettings>;
 };
 
 export class InvalidAgencySettings extends Error {
@@ -137,7 +141,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidAgencySettings(['the body must be a JSON object']);
   const input = body as Record<string, unknown>;
   const known = new Set(['name', 'stateId', 'agencyNumber', 'state', 'serviceAreaCounties', 'serviceAreaZips', 'primaryService', 'levelOfService',
-    'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing', 'dispatch',
+    'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing', 'dispatch', 'map',
     'orderIntake', 'jobChecklists']);
   for (const key of Object.keys(input)) if (!known.has(key)) problems.push(`${key} is not an agency setting (known: ${[...known].join(', ')})`);
 
@@ -281,6 +285,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   const billing = parseBillingSettings(input['billing'], problems);
   const fieldService = parseFieldServiceSettings(input, previous, problems);
   const dispatch = parseDispatchSettings(input['dispatch'], problems);
+  const map = parseMapSettings(input['map'], problems, previous?.map);
 
   const settings: AgencySettings = {
     name, stateId, agencyNumber, state: state ?? '',
@@ -303,16 +308,17 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
     ...(billing ? { billing } : {}),
     ...fieldService,
     ...(dispatch ? { dispatch } : {}),
+    ...(map ? { map } : {}),
   };
   if (problems.length > 0) throw new InvalidAgencySettings(problems.slice(0, 50));
   return settings;
 }
 
 export function publicSettings(settings: AgencySettings): PublicAgencySettings {
-  const { stateSubmission, orderIntake, ...rest } = settings;
+  const { stateSubmission, orderIntake, map, ...rest } = settings;
   const intake = publicOrderIntake(orderIntake);
-  const out: PublicAgencySettings = { ...rest, ...(intake ? { orderIntake: intake } : {}) };
-  if (!stateSubmission) return out;
+  const shown: PublicAgencySettings = { ...rest, ...(intake ? { orderIntake: intake } : {}), ...(map ? { map: publicMapSettings(map) } : {}) };
+  if (!stateSubmission) return shown;
   const { password, ...submission } = stateSubmission;
-  return { ...out, stateSubmission: { ...submission, passwordSet: password !== undefined } };
+  return { ...shown, stateSubmission: { ...submission, passwordSet: password !== undefined } };
 }

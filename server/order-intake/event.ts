@@ -1,5 +1,5 @@
 /**
- * The order system's `order.completed` event (docs/protocol.md §27), read into the fields of an
+ * The order system's `order.completed` event (docs/protocol.md §28), read into the fields of an
  * order document. What the event says is checked here and by the orders schema; nothing is
  * guessed: a field of the wrong kind is refused by name. Fields this server does not know are
  * ignored (an order system may send more than we use) and are not part of the digest.

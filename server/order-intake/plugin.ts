@@ -8,7 +8,7 @@ export interface OrderIntakePluginOptions {
   now?: OrderIntakeRoutesOptions['now'];
 }
 
-/** `INTEGRATIONS.orderEvent`: orders arrive from the agency's order system, HMAC-signed (docs/protocol.md §27). */
+/** `INTEGRATIONS.orderEvent`: orders arrive from the agency's order system, HMAC-signed (docs/protocol.md §28). */
 export const orderIntakePlugin = fp(async (app: FastifyInstance, options: OrderIntakePluginOptions) => {
   await app.register(orderIntakeRoutes, {
     prefix: INTEGRATIONS_BASE_PATH, toleranceSeconds: app.config.orderIntakeToleranceSeconds, ...(options.now ? { now: options.now } : {}),

@@ -1,6 +1,6 @@
 import { errorResponses, objectOf, pathParams } from '../http/route-schema.ts';
 
-/** `INTEGRATIONS.orderEvent` (docs/protocol.md, section 27). */
+/** `INTEGRATIONS.orderEvent` (docs/protocol.md, section 28). */
 export const orderEventSchema = {
   summary: 'The order system\'s signed order.completed event: makes the completed order (then ticket → job); idempotent by order id',
   tags: ['integrations'],
@@ -13,7 +13,7 @@ export const orderEventSchema = {
       'x-fieldsync-signature': { type: 'string', description: 'sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" under the agency\'s signing secret>' },
     },
   },
-  body: objectOf('`{ type: "order.completed", orderId, customer, serviceAddress, location?, priority?, items? }` (docs/protocol.md §27)'),
+  body: objectOf('`{ type: "order.completed", orderId, customer, serviceAddress, location?, priority?, items? }` (docs/protocol.md §28)'),
   response: {
     201: objectOf('The order was created: `{ orderId, orderNumber, status: "created" }`'),
     200: objectOf('The same event again: nothing changed, `{ orderId, orderNumber, status: "duplicate" }`'),

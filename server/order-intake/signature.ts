@@ -1,5 +1,5 @@
 /**
- * The signature of an integration event (docs/protocol.md §27): HMAC-SHA256 under the agency's
+ * The signature of an integration event (docs/protocol.md §28): HMAC-SHA256 under the agency's
  * key over `<timestamp>.<raw body>`, hex, sent as `sha256=<hex>` with the timestamp (Unix
  * seconds) in its own header. The timestamp is inside the signed bytes, so a captured request
  * cannot be given a fresh one; the replay window refuses an old one; the comparison takes the

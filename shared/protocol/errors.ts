@@ -101,6 +101,10 @@ export const ErrorCode = {
   INTAKE_NOT_CONFIGURED: 'INTAKE_NOT_CONFIGURED',
   BAD_ORDER_EVENT: 'BAD_ORDER_EVENT',
   ORDER_CONFLICT: 'ORDER_CONFLICT',
+  // Maps
+  MAP_NOT_CONFIGURED: 'MAP_NOT_CONFIGURED',
+  RANGE_NOT_SATISFIABLE: 'RANGE_NOT_SATISFIABLE',
+  UPSTREAM_FAILED: 'UPSTREAM_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);

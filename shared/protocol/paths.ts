@@ -15,6 +15,7 @@ export const STATE_REPORTING_BASE_PATH = '/api/state-reporting';
 export const INTEGRATIONS_BASE_PATH = '/api/integrations';
 export const ATTACHMENTS_BASE_PATH = '/api/attachments';
 export const DISPATCH_BASE_PATH = '/api/dispatch';
+export const MAPS_BASE_PATH = '/api/maps';
 /** Everything under here is the server's, never an app page (the service worker leaves it alone). */
 export const API_PREFIX = '/api/';
 
@@ -92,10 +93,29 @@ export const STATE_REPORTING = {
   submissions: endpoint('GET', STATE_REPORTING_BASE_PATH, '/submissions'),
 } as const;
 
-/** Inbound integrations: other systems of an agency sending events, signed with the agency's key (docs/protocol.md §27). */
+/** Inbound integrations: other systems of an agency sending events, signed with the agency's key (docs/protocol.md §28). */
 export const INTEGRATIONS = {
   /** The order system's `order.completed` event, HMAC-SHA256 signed (`x-fieldsync-timestamp`, `x-fieldsync-signature`). */
   orderEvent: endpoint('POST', INTEGRATIONS_BASE_PATH, '/:agency/order-events'),
+} as const;
+
+/**
+ * Maps (docs/protocol.md §26): what the apps' map shows (tiles, offline area), the agency's own
+ * tile archive (PMTiles, HTTP range requests), and the geocoder and router the server calls for them.
+ */
+export const MAPS = {
+  /** The map the caller's agency configured: tile source, offline area, whether addresses and routes are available. */
+  config: endpoint('GET', MAPS_BASE_PATH, '/config'),
+  /** The agency's tile archive (a PMTiles file), read with `Range: bytes=…` (206). */
+  archive: endpoint('GET', MAPS_BASE_PATH, '/archive.pmtiles'),
+  /** The byte ranges of the archive a device keeps for the agency's offline area, with their size. */
+  offlinePlan: endpoint('GET', MAPS_BASE_PATH, '/offline-plan'),
+  /** Address search (`?q=`), through the agency's geocoder. */
+  geocode: endpoint('GET', MAPS_BASE_PATH, '/geocode'),
+  /** Reverse lookup (`?lat=&lng=`): the address at a point. */
+  reverse: endpoint('GET', MAPS_BASE_PATH, '/reverse'),
+  /** A driving route (`?from=lat,lng&to=lat,lng`) through the agency's router (OSRM-compatible). */
+  route: endpoint('GET', MAPS_BASE_PATH, '/route'),
 } as const;
 
 /** The NEMSIS export of a finalized report (docs/protocol.md §20). */

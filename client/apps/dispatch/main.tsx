@@ -7,7 +7,7 @@
 import { signal } from '@preact/signals';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ADMIN, ApiClient, SOCKET_BRIDGE, type Endpoint } from '../../../shared/protocol/index.ts';
-import type { BillingRecord, Claim, Epcr, Incident, Unit } from '../../../shared/schemas/index.ts';
+import type { BillingRecord, Claim, Epcr, Incident, Job, Unit } from '../../../shared/schemas/index.ts';
 import { ActionError, useAction, WriteRefusedError } from '../../ui/action.tsx';
 import { boot } from '../../ui/boot.tsx';
 import { BillingApp } from './billing.tsx';
@@ -23,6 +23,8 @@ import { beep, beepsPlayed, soundReady, unlockSoundOnGesture } from './alert-sou
 import { dispatchSettings, serverClockError, serverNow, serverOffsetMs, startServerClock } from './server-clock.ts';
 import { connectLive, liveConnected, liveError, type LiveEventName } from '../../ui/live.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
+import { AddressSuggestions, addressAt, useAddressSuggestions } from '../../ui/address-search.tsx';
+import { fieldMarkers, onTechnicianPosition } from '../../ui/field-layer.ts';
 import { recordField, type FieldConstraints } from '../../ui/record-field.ts';
 import { clock, online } from '../../ui/runtime.ts';
 import { getAccessToken } from '../../session/session.ts';
@@ -36,6 +38,9 @@ const liveEpcrs = signal<Record<string, Record<string, unknown>>>({});
 const liveBilling = signal<Record<string, Record<string, unknown>>>({});
 const liveClaims = signal<Record<string, Record<string, unknown>>>({});
 const hookFailures = signal<Record<string, unknown>[]>([]);
+/** Each unit's recent positions from the live feed (the map draws the selected call's unit's track). */
+const liveTrails = signal<Record<string, { lat: number; lng: number }[]>>({});
+const TRAIL_POINTS = 60;
 
 function onLive(name: LiveEventName, payload: Record<string, unknown>): void {
   const id = String(payload['id'] ?? '');
@@ -51,8 +56,10 @@ function onLive(name: LiveEventName, payload: Record<string, unknown>): void {
       const known = liveUnits.value[key];
       if (known?.positionAt && known.positionAt > at) break;
       liveUnits.value = { ...liveUnits.value, [key]: { ...known, lat: Number(payload['lat']), lng: Number(payload['lng']), positionAt: at } };
+      liveTrails.value = { ...liveTrails.value, [key]: [...(liveTrails.value[key] ?? []), { lat: Number(payload['lat']), lng: Number(payload['lng']) }].slice(-TRAIL_POINTS) };
       break;
     }
+    case 'technician:position': onTechnicianPosition(payload); break;
     case 'epcr:progress': liveEpcrs.value = { ...liveEpcrs.value, [id]: payload }; break;
     case 'billing:changed': liveBilling.value = { ...liveBilling.value, [id]: payload }; break;
     case 'claim:changed': liveClaims.value = { ...liveClaims.value, [id]: payload }; break;
@@ -147,6 +154,8 @@ function Board({ session }: { session: Session }) {
   const collections = new Set(Object.keys(database().status.value?.pending ?? {}));
   const billing = useQuery<BillingRecord>('billing_records', collections.has('billing_records') ? {} : undefined);
   const claims = useQuery<Claim>('claims', collections.has('claims') ? {} : undefined);
+  // Field service on the same map, for the roles that read jobs (admin, office).
+  const jobs = useQuery<Job>('jobs', collections.has('jobs') ? { selector: { status: { $ne: 'completed' } } } : undefined);
   const [selected, setSelected] = useState<string>();
   const assigning = useAction();
   const now = clock.value;
@@ -189,11 +198,15 @@ function Board({ session }: { session: Session }) {
 
   const markers: MapMarker[] = [
     ...rows.filter((r) => r.lat !== undefined && r.lng !== undefined).map((r) => ({
-      id: r.callSign, lat: r.lat!, lng: r.lng!, label: `${r.callSign} ${UNIT_STATUS_TEXT[r.status] ?? r.status}`, kind: 'unit' as const,
+      id: r.callSign, lat: r.lat!, lng: r.lng!, label: `${r.callSign} ${UNIT_STATUS_TEXT[r.status] ?? r.status}`, kind: 'unit' as const, status: r.status,
       stale: r.positionAt === undefined || now - r.positionAt > STALE_MS,
     })),
-    ...active.filter((i) => i.location).map((i) => ({ id: i.id, lat: i.location!.lat, lng: i.location!.lng, label: i.incidentNumber, kind: 'incident' as const })),
+    ...active.filter((i) => i.location).map((i) => ({ id: i.id, lat: i.location!.lat, lng: i.location!.lng, label: i.incidentNumber, kind: 'incident' as const, status: i.status })),
+    ...fieldMarkers((jobs ?? []).map((j) => j.doc), now),
   ];
+  // The selected call (selectedCall, above): its unit's track and, with a router, the route from the unit to the call.
+  const selectedUnit = selectedCall?.assignedUnitId ? rows.find((r) => r.callSign === selectedCall.assignedUnitId) : undefined;
+  const selectedRoute = selectedCall?.location && selectedUnit?.lat !== undefined ? { from: { lat: selectedUnit.lat, lng: selectedUnit.lng! }, to: selectedCall.location } : undefined;
 
   const assign = async (incident: Incident, callSign: string) => {
     const unit = units.find((u) => u.doc.callSign === callSign)?.doc;
@@ -237,7 +250,8 @@ function Board({ session }: { session: Session }) {
         </section>
         <section aria-labelledby="map-title">
           <h2 id="map-title">Map</h2>
-          <OfflineMap testId="dispatch-map" label={`Map of ${markers.filter((m) => m.kind === 'unit').length} units and ${active.length} open incidents`} markers={markers} />
+          <OfflineMap testId="dispatch-map" label={`Map of ${markers.filter((m) => m.kind === 'unit').length} units and ${active.length} open incidents`} markers={markers}
+            track={selectedUnit ? liveTrails.value[selectedUnit.callSign] : undefined} route={selectedRoute} />
           <p class="meta">Live feed: {liveConnected.value ? 'connected' : online.value ? `reconnecting${liveError.value ? ` (${liveError.value})` : ''}` : 'offline'}.</p>
         </section>
       </div>
@@ -321,7 +335,35 @@ function NewIncident({ session }: { session: Session }) {
   const set = (key: keyof NewIncidentForm) => (e: Event) => {
     setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
     if (problems[key]) setProblems({ ...problems, [key]: undefined });
+    if (key === 'street') setPicked(undefined);
   };
+  // Address search: suggestions for the street as typed; a pick gives the point (and the city and
+  // ZIP where none was typed), never a new street text: the incident keeps what was typed.
+  const [picked, setPicked] = useState<string>();
+  const [nearby, setNearby] = useState<string>();
+  const suggestions = useAddressSuggestions(picked ? '' : `${form.street} ${form.city}`.trim());
+  const fill = (hit: { lat: number; lng: number; city?: string | undefined; zip?: string | undefined; street?: string | undefined }, withPoint: boolean, withStreet: boolean) => setForm((f) => ({
+    ...f,
+    ...(withPoint ? { lat: String(hit.lat), lng: String(hit.lng) } : {}),
+    street: f.street.trim() || !withStreet ? f.street : hit.street ?? '',
+    city: f.city.trim() ? f.city : hit.city ?? '',
+    zip: f.zip.trim() ? f.zip : hit.zip && ZIP.test(hit.zip) ? hit.zip : '',
+  }));
+  const pickPoint = async (point: { lat: number; lng: number }) => {
+    setForm((f) => ({ ...f, lat: String(point.lat), lng: String(point.lng) }));
+    setProblems((p) => ({ ...p, lat: undefined, lng: undefined }));
+    setNearby(undefined);
+    const hit = await addressAt(point);
+    if (hit) {
+      setNearby(hit.label);
+      fill(hit, false, true);
+    }
+  };
+  // The point typed so far, when it is one (the map shows it); anything else is the form's to refuse.
+  const typedLat = form.lat.trim() === '' ? NaN : Number(form.lat);
+  const typedLng = form.lng.trim() === '' ? NaN : Number(form.lng);
+  const formPoint = Math.abs(typedLat) <= 90 && Math.abs(typedLng) <= 180 ? { lat: typedLat, lng: typedLng } : undefined;
+  const unitNear = units?.find((u) => u.doc.lastPosition)?.doc.lastPosition;
   const submit = async (event: Event) => {
     event.preventDefault();
     create.clear();
@@ -383,7 +425,11 @@ function NewIncident({ session }: { session: Session }) {
         <div class="field"><label for="ni-priority">Priority</label>
           <select id="ni-priority" value={form.priority} onChange={set('priority')} {...declared('priority', 'select')}>{dispatchPriorityOptions().map(([code, label]) => <option key={code} value={code}>{label}</option>)}</select></div>
         {field('complaint', 'Complaint')}
-        {field('street', 'Street')}
+        <div>
+          {field('street', 'Street', { autoComplete: 'off', 'aria-describedby': suggestions.hits.length ? 'ni-street-suggestions' : undefined })}
+          <AddressSuggestions id="ni-street-suggestions" hits={suggestions.hits} problem={suggestions.problem} onPick={(hit) => { setPicked(hit.label); fill(hit, true, false); }} />
+          {picked && <div class="hint" data-testid="address-picked">Location from: {picked}</div>}
+        </div>
         {field('city', 'City')}
         {field('zip', 'ZIP', { inputMode: 'numeric' }, { pattern: ZIP })}
         {field('lat', 'Latitude', { inputMode: 'decimal' }, { min: -90, max: 90 })}
@@ -398,6 +444,12 @@ function NewIncident({ session }: { session: Session }) {
             <option value="">— later —</option>
             {(units ?? []).map((u) => <option key={u.doc.id} value={u.doc.callSign}>{u.doc.callSign} ({UNIT_STATUS_TEXT[u.doc.status] ?? u.doc.status})</option>)}
           </select></div>
+      </div>
+      <div class="field">
+        <span id="ni-map-label">Location on the map: click to set it{nearby ? '' : ' (with a geocoder, the address there is looked up)'}</span>
+        <OfflineMap testId="new-incident-map" label="Click the map to set the incident's location" onPick={(point) => void pickPoint(point)} center={formPoint ?? unitNear}
+          markers={formPoint ? [{ id: 'new-incident', lat: formPoint.lat, lng: formPoint.lng, label: form.incidentNumber || 'New incident', kind: 'incident', status: 'new' }] : []} />
+        {nearby && <div class="hint" data-testid="address-nearby">Address there: {nearby}</div>}
       </div>
       <ActionError action={create} testId="new-incident-error" />
       <div class="row"><button class="primary big" type="submit" disabled={create.busy}>Create incident</button><button type="button" onClick={() => go('')}>Cancel</button></div>

@@ -12,6 +12,7 @@ import { AppShell, Badge, markReady } from '../../ui/components.tsx';
 import { priorityClass, priorityText } from '../../ui/dispatch-priority.ts';
 import { database, useQuery, write } from '../../ui/db.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
+import { MapTools } from '../../ui/map-tools.tsx';
 import { recordField } from '../../ui/record-field.ts';
 import { clock } from '../../ui/runtime.ts';
 import type { Session } from '../../session/identity.ts';
@@ -169,7 +170,8 @@ function Mdt({ session }: { session: Session }) {
           GPS: {gps.state === 'on' ? `fix ${ago(gps.last?.at, now)}${gps.last?.accuracyM !== undefined ? `, ±${Math.round(gps.last.accuracyM)} m` : ''}` : gps.message ?? gps.state}
           {' · '}{gps.recorded} points recorded{pendingPoints ? `, ${pendingPoints} waiting to sync` : ''}
         </p>
-        <OfflineMap testId="mdt-map" label={`Map of unit ${callSign}${assignment ? ` and call ${assignment.incidentNumber}` : ''}`} markers={markers} track={trackPoints} />
+        <MapTools testId="mdt-map" label={`Map of unit ${callSign}${assignment ? ` and call ${assignment.incidentNumber}` : ''}`} markers={markers} track={trackPoints}
+          route={here && assignment?.location && !ended ? { from: here, to: assignment.location } : undefined} here={here} />
         {unit?.lastPositionAt && <p class="meta">Last position sent {ago(epochOf(unit.lastPositionAt), now)}.</p>}
       </section>
     </div>

@@ -1,6 +1,6 @@
 /**
  * Field-service office: the sales orders of the agency (entered here by hand, or arrived from the
- * order system, docs/protocol.md §27), completing an order (the server's hooks make its ticket and
+ * order system, docs/protocol.md §28), completing an order (the server's hooks make its ticket and
  * the job for the nearest available technician), and where each order's job stands.
  */
 import { useState } from 'preact/hooks';
@@ -45,7 +45,7 @@ function Orders() {
         <h2 id="orders-title">Orders</h2>
         <button class="primary" data-testid="new-order" onClick={() => go('new')}>New order</button>
       </div>
-      {sorted.length === 0 && <p class="empty">No orders yet. Enter one with "New order", or connect the order system (docs/protocol.md §27).</p>}
+      {sorted.length === 0 && <p class="empty">No orders yet. Enter one with "New order", or connect the order system (docs/protocol.md §28).</p>}
       <table data-testid="order-table">
         <thead><tr><th>Order</th><th>Customer</th><th>Service address</th><th>Priority</th><th>Status</th><th>Ticket</th><th>Job</th><th /></tr></thead>
         <tbody>

@@ -16,6 +16,7 @@ import { useDoc, useQuery, write } from '../../ui/db.ts';
 import type { Session } from '../../session/identity.ts';
 import { clockOf, offsetDateTime } from '../../ui/time.ts';
 import { gpsRecorder, gpsState, stopGpsRecorder } from '../mdt/gps.ts';
+import { MapTools } from '../../ui/map-tools.tsx';
 
 type JobStatus = NonNullable<Job['status']>;
 const STATUS_TEXT: Record<string, string> = {
@@ -92,6 +93,9 @@ function JobList({ session }: { session: Session }) {
           </li>
         ))}
       </ol>
+      <h2 id="jobs-map-title">Map</h2>
+      <MapTools testId="tech-map" label={`Map of ${sorted.filter(({ doc }) => doc.location).length} jobs`}
+        markers={sorted.filter(({ doc }) => doc.location).map(({ doc }) => ({ id: doc.id, lat: doc.location!.lat, lng: doc.location!.lng, label: `${doc.customer?.name ?? 'Job'} (${STATUS_TEXT[doc.status] ?? doc.status})`, kind: 'job' as const, status: doc.status }))} />
     </section>
   );
 }

@@ -25,6 +25,7 @@ import { incidentCreatedWorkflow } from './incident-created.ts';
 import { incidentHistoryWorkflow, unitHistoryWorkflow, unitStatusHistoryWorkflow } from './incident-history.ts';
 import { incidentTimelineWorkflow } from './incident-timeline.ts';
 import { jobProgressWorkflow } from './job-progress.ts';
+import { jobSignedWorkflow } from './job-signed.ts';
 import { orderCompletedWorkflow } from './order-completed.ts';
 import { orderProgressWorkflow } from './order-progress.ts';
 import { KeyedLock } from './support.ts';
@@ -86,13 +87,14 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     epcrAmendedExportWorkflow(nemsis),
     epcrStateSubmissionWorkflow({ integrations: deps.integrations }),
     epcrHospitalPrealertWorkflow({ integrations: deps.integrations }),
-    epcrHospitalNoticeWorkflow({ integrations: deps.integrations }),
+    epcrHospitalNoticeWorkflow({ integrations: deps.integrations, ...files }),
     epcrCadNoticeWorkflow({ integrations: deps.integrations }),
     epcrAddendumWorkflow(claims),
     orderCompletedWorkflow(),
     ticketCreatedWorkflow({ technicians: new TechnicianDirectory(), locks, ...(deps.fieldServiceOf ? { fieldServiceOf: deps.fieldServiceOf } : {}) }),
     jobProgressWorkflow(),
     orderProgressWorkflow(),
+    jobSignedWorkflow(files),
   ];
 }
 
