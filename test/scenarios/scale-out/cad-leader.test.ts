@@ -39,7 +39,7 @@ beforeAll(async () => {
     ...UNITS.map((unit) => ({ tenantId: TENANT, username: `crew-${unit}`, password: PASSWORD, role: 'crew' as const, unitId: unit })),
   ]);
   for (const unit of UNITS) crews.set(unit, await signIn(proxy.url, TENANT, `crew-${unit}`, PASSWORD, `mdt-${unit}`));
-}, 150_000);
+}, 300_000);
 afterAll(async () => {
   await cluster.stop();
   await cad.stop();

@@ -41,7 +41,7 @@ beforeAll(async () => {
     { tenantId: T, username: 'admin', password: PASSWORD, role: 'admin' },
     { tenantId: T, username: 'dispatcher', password: PASSWORD, role: 'dispatcher' },
   ]);
-}, 150_000);
+}, 300_000);
 afterAll(async () => {
   for (const socket of sockets) socket.close();
   await cluster.stop();

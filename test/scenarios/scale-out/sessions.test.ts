@@ -27,7 +27,7 @@ beforeAll(async () => {
   proxy = await cluster.startProxy();
   await cluster.createUsers([{ tenantId: T, username: 'admin', password: PASSWORD, role: 'admin' }]);
   admin = await signIn(proxy.url, T, 'admin', PASSWORD, 'admin-pc');
-}, 150_000);
+}, 300_000);
 afterAll(async () => {
   await cluster.stop();
 });

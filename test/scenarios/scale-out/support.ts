@@ -48,7 +48,7 @@ export class ProcessCluster {
           ...env,
         },
         // Three processes compiling TypeScript at once on a shared, loaded machine.
-        startTimeoutMs: 120_000,
+        startTimeoutMs: 240_000,
       });
     }));
     const started = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
