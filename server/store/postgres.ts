@@ -402,10 +402,7 @@ export class PostgresStore implements Store {
    */
   private horizonSql(): string {
     const { baseXid, basePos } = this.orderBase();
-    const oldest = `(SELECT COALESCE(min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
-       FROM pg_snapshot_xip(pg_current_snapshot()) AS x
-       WHERE (x::text::bigint % 4294967296) NOT IN (${OTHER_DATABASES_XIDS}))`;
-    return `GREATEST(${basePos}::bigint, ${basePos}::bigint + (${oldest} - ${baseXid}) * ${TX_SLOTS})`;
+    return `GREATEST(${basePos}::bigint, ${basePos}::bigint + (${OLDEST_OPEN_XID_SQL} - ${baseXid}) * ${TX_SLOTS})`;
   }
 
   /**
@@ -1213,6 +1210,15 @@ const VERIFY_WAIT_MS = 3000;
 /** The (32-bit) xids of transactions running in other databases of the PostgreSQL server: they cannot write ours (see horizonSql). */
 const OTHER_DATABASES_XIDS = `SELECT backend_xid::text::bigint FROM pg_stat_activity
   WHERE backend_xid IS NOT NULL AND datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())`;
+
+/**
+ * The oldest transaction in progress in the statement's snapshot that may be writing this
+ * database, as a bigint xid (the snapshot's xmax when there is none): see horizonSql. Exported
+ * for the scale-out benchmark's ordering comparison.
+ */
+export const OLDEST_OPEN_XID_SQL = `(SELECT COALESCE(min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+  FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+  WHERE (x::text::bigint % 4294967296) NOT IN (${OTHER_DATABASES_XIDS}))`;
 
 /** Milliseconds since the epoch on the database's clock (leases and claims: one clock for every process). */
 const DB_NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;

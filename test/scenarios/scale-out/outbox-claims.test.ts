@@ -94,7 +94,7 @@ beforeAll(async () => {
     method: 'PUT', headers: { authorization: `Bearer ${admin.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(demoAgencySettings()),
   });
   if (saved.status !== 200) throw new Error(`could not set the agency's NEMSIS identity: ${saved.status} ${await saved.text()}`);
-}, 300_000);
+}, 600_000);
 afterAll(async () => {
   await cluster.stop();
   await standIns.stop();
