@@ -17,6 +17,7 @@ import { pushBenchmarks, replicationBenchmarks, scalingBenchmarks } from './repl
 import { buildChart, evaluateTargets, printBulkOurs, printCeilings, printComparison, printFleet, printRaw, printTargets, printUnitLoad, type Ceilings, type Target } from './summary.ts';
 import { runHttpFleet, runUnitLoad, type UnitLoadResult } from './unit-load.ts';
 import { printScaleout, runScaleout, writeScaleout } from './scaleout.ts';
+import { dispatchMapBenchmarks } from './dispatch-map.ts';
 
 /**
  * `npm run bench` (add `-- --quick` for a smaller run): our suite, workloads A–D and issue #6.
@@ -26,7 +27,8 @@ import { printScaleout, runScaleout, writeScaleout } from './scaleout.ts';
  * #2's HTTP push figures; units: issue #6's 500 units; scaling: workload C; bulk: workload A with
  * our RxDB client beside raw SQLite; fleet: workload B at 100 devices, HTTP and RxDB clients;
  * scaleout: issue #19's 1–3 processes on PostgreSQL and the commit-ordering micro-benchmark, also
- * written to bench/results/scaleout.json),
+ * written to bench/results/scaleout.json; dispatchmap: issue #20's dispatch console with 500 live units and 200 calls in
+ * Chromium, tile map against grid map, bench/dispatch-map.ts),
  * prints them (with their server profiles under `--profile`), and writes
  * bench/results/partial.json instead of the full results.
  * Figures go to bench/results/ (JSON and summary.svg).
@@ -151,6 +153,10 @@ async function main(): Promise<void> {
       (r) => [{ window: r.window, per: { count: r.pointsStored, unit: 'point' } }]);
   }
 
+  // Issue #20: the dispatch console with the map in Chromium (10 minutes of streaming per map; 1 with --quick).
+  const dispatchMap = await dispatchMapBenchmarks({ quick });
+  printTable('Issue #20: dispatch console with the map, in Chromium', dispatchMap);
+
   const subtitle = [
     `${String(meta['machine'])}, node ${process.version}, load average at start ${String(meta['loadAverageAtStart'])}, at end ${loadAverage()}; ${new Date().toISOString().slice(0, 16)}Z; commit ${String(meta['commit'])} (+${String(meta['uncommittedFiles'])} uncommitted files)`,
     comparison ? `median of ${comparison.rounds} interleaved round(s); bulk ${comparison.docsPerBulk.toLocaleString('en-US')} docs in batches of ${comparison.batchSize}; fleet ${comparison.fleetSeconds} s; all on 127.0.0.1, fresh server per run`
@@ -174,14 +180,14 @@ async function main(): Promise<void> {
   writeFileSync(chart, buildChart({ subtitle, ...(comparison ? { comparison } : {}), oursBulk, oursFleet100, oursFleet500, oursHttp100, oursHttp500, notes }));
   const out = {
     meta: { ...meta, loadAverageAtEnd: loadAverage(), quick, server: SERVER_LINE, minutes: (Date.now() - started) / 60_000 },
-    raw, ceilings, targets, ...(comparison ? { comparison } : { bulk: oursBulk, fleet: [...oursHttp100, ...oursHttp500, ...oursFleet100], scaling, unitLoad }), profiles,
+    raw, ceilings, targets, ...(comparison ? { comparison } : { bulk: oursBulk, fleet: [...oursHttp100, ...oursHttp500, ...oursFleet100], scaling, unitLoad }), dispatchMap, profiles,
   };
   const file = path.join(resultsDir, peers ? 'peers.json' : 'ours.json');
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`\nwrote ${file} and ${chart} in ${((Date.now() - started) / 60_000).toFixed(1)} min; load average now ${loadAverage()}`);
 }
 
-const PARTS = ['push', 'units', 'scaling', 'bulk', 'fleet', 'scaleout'] as const;
+const PARTS = ['push', 'units', 'scaling', 'bulk', 'fleet', 'scaleout', 'dispatchmap'] as const;
 
 /** Both client ceilings (ceilings.ts) for both document sizes, in batches of BATCH. */
 async function clientCeilings(count: number): Promise<ClientCeiling[]> {
@@ -206,6 +212,12 @@ async function runParts(parts: string[], options: { quick: boolean; profile: boo
       if (file) printProfile(`profile: ${f.name}`, file, { limit: 25, window: f.window, per: { count: f.count, unit: 'doc' } });
     }
     out['push'] = figures.map(({ window: _w, profileDir: _p, count: _c, ...f }) => f);
+  }
+  if (parts.includes('dispatchmap')) {
+    // Issue #20: the dispatch console in Chromium, 500 live units and 200 calls (bench/dispatch-map.ts).
+    const figures = await dispatchMapBenchmarks({ quick: options.quick });
+    printTable('Issue #20: dispatch console with the map, in Chromium', figures);
+    out['dispatchMap'] = figures;
   }
   if (parts.includes('units')) {
     const sub = dir ? path.join(dir, 'units') : undefined;

@@ -3,6 +3,7 @@ import {
   addressProperty, baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty,
   lastEditProperty, longText, refId, shortText,
 } from './common.ts';
+import { epcrAttachmentsProperty } from './attachments.ts';
 
 /** Codes are kept as NEMSIS code strings (e.g. "2205001") so the export needs no lookup. */
 const code = { type: 'string', maxLength: 20 } as const;
@@ -36,7 +37,7 @@ const timesProperty = {
 export const epcrSchema = {
   title: 'epcrs',
   description: 'Electronic patient care report, sectioned like NEMSIS 3.5 (one PatientCareReport).',
-  version: 4,
+  version: 5,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -50,7 +51,7 @@ export const epcrSchema = {
    * (wire-schema.ts strips it). Which fields of a sealed collection stay in clear on a device is
    * checked by test/shared/access/device-encryption.test.ts.
    */
-  encrypted: ['patient', 'situation', 'injury', 'arrest', 'history', 'vitals', 'protocols', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'crew', 'conflicts'],
+  encrypted: ['patient', 'situation', 'injury', 'arrest', 'history', 'vitals', 'protocols', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'crew', 'conflicts', 'attachments', 'refusal'],
   properties: {
     ...baseProperties,
     status: { type: 'string', enum: ['draft', 'finalized'] },
@@ -351,6 +352,24 @@ export const epcrSchema = {
         memberId: shortText, // ePayment.19
       },
     },
+    /**
+     * Signatures and photos (attachments.ts): the reference that replicates; the bytes are
+     * uploaded by tus and stored once by SHA-256 (docs/protocol.md "Attachments"). Encrypted on
+     * devices: signers' names and annotations are PHI.
+     */
+    attachments: epcrAttachmentsProperty,
+    /**
+     * A refusal of care or transport (eDisposition.28/.30 refusal codes): what the crew explained
+     * to the patient. Finalizing a refusal needs the patient's and a witness's signatures, or a
+     * crew attestation (shared/domain/epcr-validation.ts).
+     */
+    refusal: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        statement: longText,
+      },
+    },
     conflicts: conflictHistoryProperty,
     lastEdit: lastEditProperty,
     /**
@@ -378,10 +397,13 @@ export const epcrSchema = {
  *    each procedure, transport mode and method, destination reason, response delays, the staging and at-home times, and
  *    pertinent negatives (a medication not given and why, no known drug allergy, no trauma criteria). Only optional
  *    fields were added.
+ * 5: signatures and photos (issue 18): `attachments` (references by SHA-256, merged as a union) and the refusal
+ *    statement (`refusal`), both encrypted on devices. Only optional fields were added.
  */
 export const epcrMigrationStrategies = {
   1: addedOptionalFields,
   2: addedOptionalFields,
   3: encryptedMoreOnDevice,
   4: addedOptionalFields,
+  5: addedOptionalFields,
 } as const satisfies MigrationStrategies;
