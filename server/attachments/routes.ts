@@ -10,6 +10,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Upload } from '@tus/utils';
 import { ATTACHMENTS, ErrorCode, TUS_CONTENT_TYPE, TUS_HEADERS, TUS_VERSION, type Identity } from '../../shared/protocol/index.ts';
+import { sealedOnDevice } from '../../shared/access/policy.ts';
 import { isAttachmentCollection, SHA256_PATTERN } from '../../shared/schemas/attachments.ts';
 import { UUID_V4_PATTERN } from '../../shared/schemas/common.ts';
 import { actorOf } from '../auth/actor.ts';
@@ -93,7 +94,14 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
       throw new HttpError(400, ErrorCode.BAD_UPLOAD_METADATA, `Send ${TUS_HEADERS.uploadLength}: the attachment's size in bytes (a whole number above 0); deferred lengths are not supported.`);
     }
     if (Number(length) > maxBytes) throw tooLarge(Number(length));
-    const metadata = attachmentMetadataOf(decodeUploadMetadata(header(request, TUS_HEADERS.uploadMetadata)));
+    const pairs = decodeUploadMetadata(header(request, TUS_HEADERS.uploadMetadata));
+    const metadata = attachmentMetadataOf(pairs);
+    // As for pushes (replication/envelopes.ts): the service worker's credential carries only what the
+    // device sealed with its transport key for a collection sealed on the device, so clear bytes
+    // of an ePCR from that credential are refused before any byte is accepted.
+    if (request.pushOnly && sealedOnDevice(metadata.collection) && !pairs['kid']) {
+      throw new HttpError(403, ErrorCode.PUSH_ONLY_CREDENTIAL, `An attachment of ${metadata.collection} is not sealed: with a device credential (Authorization: DPoP) only attachments sealed with the device's transport key (a kid in Upload-Metadata) are accepted. Nothing was stored.`);
+    }
     await checkMayUpload(app.accessControl, app.store, request.identity, metadata.collection, metadata.docId, metadata.sha256);
     await handOver(request, reply, request.identity);
   });

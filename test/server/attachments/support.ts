@@ -24,7 +24,7 @@ export function metadataHeader(values: Record<string, string>): string {
   return Object.entries(values).map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`).join(',');
 }
 
-export interface UploadMeta { sha256: string; contentType: string; collection: string; docId: string }
+export interface UploadMeta { sha256: string; contentType: string; collection: string; docId: string; kid?: string }
 
 /** Uploads with tus-js-client; resolves with the upload URL, rejects with the server's answer. */
 export function tusUpload(endpoint: string, bytes: Buffer, meta: UploadMeta, headers: Record<string, string>, retryDelays: number[] = []): Promise<string> {

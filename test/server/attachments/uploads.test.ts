@@ -11,6 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { dpopProof, generateDpopKeyPair } from '../../../shared/crypto/dpop-proof.ts';
+import { importTransportKey } from '../../../shared/crypto/envelope.ts';
+import { sealBytes } from '../../../shared/crypto/sealed-bytes.ts';
 import { ATTACHMENTS, AUTH, pathOf, TUS_VERSION, type Role } from '../../../shared/protocol/index.ts';
 import { LOCKED_AT, make, PASSWORD, seed } from '../../helpers/access.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
@@ -195,22 +197,33 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       expect(await errorCode(unlisted)).toBe('ATTACHMENT_NOT_FOUND');
     });
 
-    it('the service worker\'s device credential uploads with a DPoP proof per request, and cannot read', async () => {
+    it('the service worker\'s device credential uploads sealed ePCR bytes with a DPoP proof per request, is refused clear ones, and cannot read', async () => {
       await server.app.auth.createUser(A, { username: `medic-${storeKind}`, password: PASSWORD, role: 'crew', unitId: 'M1' }).catch(() => undefined);
       const login = await fetch(server.url + pathOf(AUTH.login), {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: A, username: `medic-${storeKind}`, password: PASSWORD, deviceId: 'tab-sw' }),
       });
-      const { accessToken } = (await login.json()) as { accessToken: string };
+      const { accessToken, transportKey } = (await login.json()) as { accessToken: string; transportKey: { kid: string; key: string } };
       const keys = await generateDpopKeyPair();
       const credentialUrl = server.url + pathOf(AUTH.deviceCredential);
       const issued = await fetch(credentialUrl, { method: 'POST', headers: { authorization: `Bearer ${accessToken}`, dpop: await dpopProof({ keys, method: 'POST', url: credentialUrl }) } });
       const { credential } = (await issued.json()) as { credential: string };
       const auth = async (method: string, url: string) => ({ authorization: `DPoP ${credential}`, dpop: await dpopProof({ keys, method, url, credential }) });
 
-      const bytes = jpegBytes(20_000);
-      const doc = await report({ attachments: [photoRef(bytes)] });
-      const meta = { sha256: sha256(bytes), contentType: 'image/jpeg', collection: 'epcrs', docId: String(doc.id) };
-      const created = await createUpload(server.url, bytes.length, meta, await auth('POST', endpoint()));
+      const clear = jpegBytes(20_000);
+      const doc = await report({ attachments: [photoRef(clear)] });
+      const meta = { sha256: sha256(clear), contentType: 'image/jpeg', collection: 'epcrs', docId: String(doc.id) };
+
+      // Clear bytes of an ePCR (no kid): refused before anything is accepted, as pushes refuse unsealed rows.
+      const unsealed = await createUpload(server.url, clear.length, meta, await auth('POST', endpoint()));
+      expect(unsealed.status).toBe(403);
+      expect(await errorCode(unsealed)).toBe('PUSH_ONLY_CREDENTIAL');
+      expect(unsealed.headers.get('location')).toBeNull();
+      expect(await server.app.attachments.getObject(sha256(clear))).toBeUndefined();
+
+      // Sealed with the device's transport key, as the service worker sends them: accepted.
+      const key = await importTransportKey(transportKey.key);
+      const bytes = Buffer.from(await sealBytes(key, { kid: transportKey.kid, collection: 'epcrs', docId: String(doc.id), sha256: sha256(clear) }, new Uint8Array(clear)));
+      const created = await createUpload(server.url, bytes.length, { ...meta, kid: transportKey.kid }, await auth('POST', endpoint()));
       expect(created.status).toBe(201);
       const url = new URL(created.headers.get('location')!, server.url).href;
       // A proof made for the creation is refused on the PATCH (htm/htu name the request).
@@ -220,10 +233,12 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       expect(head.headers.get('upload-offset')).toBe('0');
       const patched = await patchUpload(url, 0, bytes, await auth('PATCH', url));
       expect(patched.status).toBe(204);
-      const read = await fetch(readUrl('epcrs', String(doc.id), sha256(bytes)), { headers: await auth('GET', readUrl('epcrs', String(doc.id), sha256(bytes))) });
+      const read = await fetch(readUrl('epcrs', String(doc.id), sha256(clear)), { headers: await auth('GET', readUrl('epcrs', String(doc.id), sha256(clear))) });
       expect(read.status).toBe(403);
       expect(await errorCode(read)).toBe('PUSH_ONLY_CREDENTIAL');
-      expect((await fetch(readUrl('epcrs', String(doc.id), sha256(bytes)), { headers: bearer(accessToken) })).status).toBe(200);
+      const back = await fetch(readUrl('epcrs', String(doc.id), sha256(clear)), { headers: bearer(accessToken) });
+      expect(back.status).toBe(200);
+      expect(sha256(Buffer.from(await back.arrayBuffer()))).toBe(sha256(clear));
     });
 
     it('every upload and read of an ePCR attachment is in the audit chain; a job photo is not clinical', async () => {
