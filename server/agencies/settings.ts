@@ -12,6 +12,7 @@
 import { isCodeOf } from '../../shared/nemsis/codes.ts';
 import { endpointAllowed } from '../integrations/state-submission/client.ts';
 import { ansiStateCode } from '../nemsis/ansi-state-codes.ts';
+import { parseAttachmentSettings, type AgencyAttachmentSettings } from './attachment-settings.ts';
 import { parseBillingSettings, type AgencyBillingSettings } from './billing-settings.ts';
 import { parseFieldServiceSettings, publicOrderIntake, type FieldServiceSettings, type PublicOrderIntakeSettings } from './field-service-settings.ts';
 import { parseDispatchSettings, type AgencyDispatchSettings } from './dispatch-settings.ts';
@@ -108,6 +109,8 @@ export interface AgencySettings extends FieldServiceSettings {
   dispatch?: AgencyDispatchSettings;
   /** Map tiles, offline area, geocoder and router (map-settings.ts); unset: the server's. */
   map?: AgencyMapSettings;
+  /** The size the devices resize and compress photos to (attachment-settings.ts); unset: the defaults. */
+  attachments?: AgencyAttachmentSettings;
 }
 
 /** The settings as GET answers them: everything but the submission password, with whether one is set. */
@@ -142,7 +145,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   const input = body as Record<string, unknown>;
   const known = new Set(['name', 'stateId', 'agencyNumber', 'state', 'serviceAreaCounties', 'serviceAreaZips', 'primaryService', 'levelOfService',
     'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing', 'dispatch', 'map',
-    'orderIntake', 'jobChecklists']);
+    'orderIntake', 'jobChecklists', 'attachments']);
   for (const key of Object.keys(input)) if (!known.has(key)) problems.push(`${key} is not an agency setting (known: ${[...known].join(', ')})`);
 
   const str = (key: string, min: number, max: number, where = input, label = key): string | undefined => {
@@ -286,6 +289,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   const fieldService = parseFieldServiceSettings(input, previous, problems);
   const dispatch = parseDispatchSettings(input['dispatch'], problems);
   const map = parseMapSettings(input['map'], problems, previous?.map);
+  const attachments = parseAttachmentSettings(input['attachments'], problems);
 
   const settings: AgencySettings = {
     name, stateId, agencyNumber, state: state ?? '',
@@ -309,6 +313,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
     ...fieldService,
     ...(dispatch ? { dispatch } : {}),
     ...(map ? { map } : {}),
+    ...(attachments ? { attachments } : {}),
   };
   if (problems.length > 0) throw new InvalidAgencySettings(problems.slice(0, 50));
   return settings;

@@ -1,4 +1,4 @@
-import { AUTH_ERRORS, BEARER, errorResponses, pathParams } from '../http/route-schema.ts';
+import { AUTH_ERRORS, BEARER, errorResponses, objectOf, pathParams } from '../http/route-schema.ts';
 
 // Also a device credential with DPoP (docs/protocol.md §3), as push; the OpenAPI document names the bearer scheme only, as for push.
 const UPLOAD_AUTH = BEARER;
@@ -68,5 +68,22 @@ export const readAttachmentSchema = {
   response: {
     200: { description: 'The image (Cache-Control: no-store; an ePCR attachment read is audited)', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } },
     ...errorResponses({ ...AUTH_ERRORS, 403: 'A device credential (PUSH_ONLY_CREDENTIAL)', 404: 'Not one you may read, not listed, or not stored (ATTACHMENT_NOT_FOUND)' }),
+  },
+};
+
+/** `ATTACHMENTS.settings` (docs/protocol.md, section 25). */
+export const attachmentSettingsSchema = {
+  summary: 'The photo size the agency set (defaults when unset) and the server\'s upload limit, for the capture on devices',
+  tags: ['attachments'],
+  security: BEARER,
+  response: {
+    200: objectOf('`{ photoMaxEdgePx, photoMaxBytes, thumbnailEdgePx, maxUploadBytes, source }`', {
+      photoMaxEdgePx: { type: 'integer' },
+      photoMaxBytes: { type: 'integer' },
+      thumbnailEdgePx: { type: 'integer' },
+      maxUploadBytes: { type: 'integer' },
+      source: { type: 'string', enum: ['agency', 'server-default'] },
+    }, ['photoMaxEdgePx', 'photoMaxBytes', 'thumbnailEdgePx', 'maxUploadBytes', 'source']),
+    ...errorResponses({ ...AUTH_ERRORS, 403: 'A device credential (PUSH_ONLY_CREDENTIAL)' }),
   },
 };

@@ -14,3 +14,4 @@ export * from './socket-limits.ts';
 export * from './http-client.ts';
 export * from './dev-token.ts';
 export * from './maps.ts';
+export * from './attachment-settings.ts';

@@ -141,6 +141,8 @@ export const ATTACHMENTS = {
   uploadOptions: endpoint('OPTIONS', ATTACHMENTS_BASE_PATH, '/uploads'),
   /** The stored bytes of an attachment (or its thumbnail) the document lists. */
   read: endpoint('GET', ATTACHMENTS_BASE_PATH, '/:collection/:docId/:sha256'),
+  /** The photo size the caller's agency set (defaults when unset) and the upload limit: what the capture needs. */
+  settings: endpoint('GET', ATTACHMENTS_BASE_PATH, '/settings'),
 } as const;
 
 /** The tus protocol's own headers and values (tus.io/protocols/resumable-upload, 1.0.0). */
