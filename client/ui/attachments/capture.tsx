@@ -23,7 +23,7 @@ import { readAttachment, write } from '../db.ts';
 import { notARecordField } from '../record-field.ts';
 import { clockOf, offsetDateTime } from '../time.ts';
 import { canvasPng, preparePhoto } from './image.ts';
-import { photoLimits } from './limits.ts';
+import { loadPhotoLimits, photoLimits } from './limits.ts';
 
 /** An item of a document's `attachments` (shared/schemas/attachments.ts). */
 export interface AttachmentItem {
@@ -213,6 +213,8 @@ export function PhotoCapture(props: { collection: CollectionName; docId: string;
   const [toExport, setToExport] = useState(false);
   const [saved, setSaved] = useState<string>();
   const input = useRef<HTMLInputElement>(null);
+  // The agency's photo size: read while online, kept for offline (limits.ts).
+  useEffect(() => { void loadPhotoLimits(); }, []);
 
   const add = () => action.run(async () => {
     if (!file) throw new Error('Take or pick a photo first.');

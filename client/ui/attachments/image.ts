@@ -8,7 +8,7 @@
  * a CDN, which a tablet offline cannot reach.
  */
 import imageCompression from 'browser-image-compression';
-import type { PhotoLimits } from './limits.ts';
+import { compressionOptions, type PhotoLimits } from './limits.ts';
 
 /** The image types the server accepts (shared/schemas/attachments.ts). */
 const STORED_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
@@ -28,12 +28,9 @@ const bytesOf = async (blob: Blob): Promise<Uint8Array<ArrayBuffer>> => new Uint
  */
 export async function preparePhoto(file: Blob, limits: PhotoLimits, original = false): Promise<PreparedImage> {
   const keep = original && STORED_TYPES.has(file.type);
-  const stored = keep ? file : await imageCompression(asFile(file), {
-    maxSizeMB: limits.maxBytes / 1_000_000, maxWidthOrHeight: limits.maxEdgePx, useWebWorker: false, fileType: 'image/jpeg', initialQuality: 0.85,
-  });
-  const thumbnail = await imageCompression(asFile(file), {
-    maxSizeMB: limits.thumbnailMaxBytes / 1_000_000, maxWidthOrHeight: limits.thumbnailEdgePx, useWebWorker: false, fileType: 'image/jpeg', initialQuality: 0.7,
-  });
+  const options = compressionOptions(limits);
+  const stored = keep ? file : await imageCompression(asFile(file), options.photo);
+  const thumbnail = await imageCompression(asFile(file), options.thumbnail);
   return {
     bytes: await bytesOf(stored), contentType: keep ? file.type : 'image/jpeg',
     thumbnail: { bytes: await bytesOf(thumbnail), contentType: 'image/jpeg' },
