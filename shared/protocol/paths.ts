@@ -88,6 +88,8 @@ export const EPCRS = {
   nemsisXml: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis.xml'),
   /** The export check made at finalize (XSD and Schematron results). */
   nemsisCheck: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis-check'),
+  /** A NEMSIS 3.5.1 EMSDataSet file (mutual aid, a state feed) brought in as reports. */
+  nemsisImport: endpoint('POST', EPCRS_BASE_PATH, '/nemsis-import'),
 } as const;
 
 /** What a dispatcher may send CAD through the server, by path below the bridge's base. */

@@ -1,0 +1,13 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { EPCRS_BASE_PATH } from '../../shared/protocol/index.ts';
+import { nemsisImportRoutes } from './nemsis-import.ts';
+
+/** `EPCRS.nemsisImport`: NEMSIS EMSDataSet files brought in as reports. */
+export const importsPlugin = fp(async (app: FastifyInstance) => {
+  await app.register(nemsisImportRoutes, { prefix: EPCRS_BASE_PATH, auth: app.authenticator });
+}, {
+  name: 'fieldsync-imports', fastify: '5.x', encapsulate: true,
+  dependencies: ['fieldsync-store', 'fieldsync-auth', 'fieldsync-sync'],
+  decorators: { fastify: ['store', 'authenticator'] },
+});
