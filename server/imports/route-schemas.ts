@@ -1,4 +1,4 @@
-import { AUTH_ERRORS, BEARER, errorResponses, objectOf } from '../http/route-schema.ts';
+import { AUTH_ERRORS, BEARER, errorResponses, objectOf, pathParams } from '../http/route-schema.ts';
 
 /** `EPCRS.nemsisImport` (docs/protocol.md, section 20). */
 export const nemsisImportSchema = {
@@ -16,5 +16,18 @@ export const nemsisImportSchema = {
       422: 'The file fails the EMSDataSet XSD, or a report cannot be held as an ePCR (NEMSIS_FILE_INVALID, details: the XSD messages); nothing written',
       503: 'The server has no NEMSIS XSDs (NEMSIS_FILE_INVALID)',
     }),
+  },
+};
+
+/** `EPCRS.outcome` (docs/protocol.md, section 20). */
+export const outcomeSchema = {
+  summary: 'Set the hospital outcome (eOutcome) of a report, locked or not (admin)',
+  tags: ['exports'],
+  security: BEARER,
+  params: pathParams({ id: { type: 'string', description: 'The report id (a lower-case UUID v4).' } }),
+  body: objectOf('The outcome: { edDisposition, hospitalDisposition, edProcedures: [{ id, code, performedAt }], edDiagnoses, hospitalAdmittedAt, hospitalProcedures, hospitalDiagnoses, hospitalDischargedAt, edAdmittedAt }; {} removes it'),
+  response: {
+    200: objectOf('Written: { id, rev } (rev absent when nothing changed)', {}, ['id']),
+    ...errorResponses({ ...AUTH_ERRORS, 400: 'Not a report id (BAD_ID), or an outcome that does not fit (BAD_BODY)', 404: 'No such report in the agency (EPCR_NOT_FOUND)' }),
   },
 };

@@ -90,6 +90,8 @@ export const EPCRS = {
   nemsisCheck: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis-check'),
   /** A NEMSIS 3.5.1 EMSDataSet file (mutual aid, a state feed) brought in as reports. */
   nemsisImport: endpoint('POST', EPCRS_BASE_PATH, '/nemsis-import'),
+  /** The hospital's outcome of the patient (eOutcome), entered by an admin. */
+  outcome: endpoint('PUT', EPCRS_BASE_PATH, '/:id/outcome'),
 } as const;
 
 /** What a dispatcher may send CAD through the server, by path below the bridge's base. */

@@ -115,6 +115,30 @@ describe('NEMSIS import (POST EPCRS.nemsisImport)', () => {
     expect(garbage.status).toBe(422);
   }, 60_000);
 
+  it('an admin enters the hospital outcome of a report (PUT EPCRS.outcome); the export carries it; a crew cannot, nor can an outcome that does not fit', async () => {
+    const original = sample(SAMPLES[2]);
+    await post(original);
+    const id = PCR_UUID(original);
+    const url = server.url + pathOf(EPCRS.outcome, { id });
+    const put = (body: unknown, role: Role = 'admin') => fetch(url, { method: 'PUT', headers: { authorization: `Bearer ${token(role)}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const outcome = {
+      edDisposition: '09', hospitalDisposition: '01', edDiagnoses: ['S01.00XA'], edAdmittedAt: '2025-01-02T10:05:00-05:00',
+      edProcedures: [{ id: 'e1', code: '0HQ0XZZ', performedAt: '2025-01-02T10:20:00-05:00' }],
+    };
+    expect((await put(outcome, 'crew')).status).toBe(403);
+    expect((await put({ edDiagnoses: 'not a list' })).status).toBe(400);
+    const answer = await put(outcome);
+    expect(answer.status, await answer.clone().text()).toBe(200);
+    const doc = await stored(server, 'epcrs', TENANT, id) as Epcr;
+    expect(doc.outcome).toEqual(outcome);
+    const xml = buildEmsDataSetXml(doc, agencyOf(original));
+    for (const [element, value] of [['eOutcome.01', '09'], ['eOutcome.02', '01'], ['eOutcome.10', 'S01.00XA'], ['eOutcome.09', '0HQ0XZZ'], ['eOutcome.19', '2025-01-02T10:20:00-05:00'], ['eOutcome.18', '2025-01-02T10:05:00-05:00']]) {
+      expect(valuesByElement(xml).get(element!), element).toEqual([value]);
+    }
+    const check = await validateEmsDataSet(xml, { nemsisDir: xsdDir });
+    expect([...check.xsdErrors, ...check.schematronErrors.map((e) => e.message)]).toEqual([]);
+  }, 60_000);
+
   it('only an admin imports', async () => {
     const answer = await post(sample(SAMPLES[2]), 'crew');
     expect(answer.status).toBe(403);
