@@ -12,6 +12,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nemsisArtifactKey } from '../../server/hooks/workflows/index.ts';
 import { sharedSchematronValidator } from '../../server/nemsis/schematron.ts';
+import { validateEmsDataSet } from '../../server/nemsis/validate.ts';
 import { dateTime } from '../../server/nemsis/values.ts';
 import { codeOf, NOT_APPLICABLE, pertinentNegativesOf } from '../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
@@ -147,6 +148,14 @@ describe('national elements typed through the crew form reach the server and the
     return { doc, xml };
   }
 
+  /** The export as a state's receiver checks it: XSD and national Schematron; the figures are printed for the issue's closing note. */
+  async function receiverCheck(kind: string, xml: string): Promise<void> {
+    const check = await validateEmsDataSet(xml, { nemsisDir: NEMSIS_DIR });
+    console.info(`[app-made report] ${kind}: XSD ${check.xsdErrors.length === 0 ? 'valid' : `INVALID (${check.xsdErrors.length})`}, national Schematron errors ${check.schematronErrors.length}, warnings ${check.schematronWarnings.length}${check.schematronWarnings.length ? ` (${[...new Set(check.schematronWarnings.map((w) => w.rule))].join(', ')})` : ''}`);
+    expect(check.xsdErrors, `${kind}: the export passes the XSD`).toEqual([]);
+    expect(check.schematronErrors, `${kind}: 0 national Schematron errors`).toEqual([]);
+  }
+
   /** Each entry's value at its element in the export (times as the export writes the stored time). */
   function exportProblems(doc: Epcr, xml: string, entries: Entry[]): string[] {
     const values = exportValues(xml);
@@ -258,6 +267,7 @@ describe('national elements typed through the crew form reach the server and the
     await page.getByTestId('section-arrest').click();
     await screenshot(page, 'epcr-cardiac-arrest-locked');
     expect(exportProblems(doc, xml, entries), 'every value entered is at its element in the export').toEqual([]);
+    await receiverCheck('cardiac arrest with ROSC', xml);
     // Age from the date of birth, shown and stored (the seeded report states an age: the export keeps it).
     expect(exportValues(xml).get('ePatient.15')).toEqual(['67']);
   }, 300_000);
@@ -278,11 +288,79 @@ describe('national elements typed through the crew form reach the server and the
     ];
     const { doc, xml } = await documentAndLock(report, entries);
     expect(exportProblems(doc, xml, entries)).toEqual([]);
+    await receiverCheck('collision with injuries', xml);
     // The crew's "No": the arrest's details are Not Applicable, not Not Recorded.
     await page.getByTestId('section-arrest').click();
     expect(await textOf(page.getByTestId('arrest-not-applicable'))).toContain('Not Applicable');
     for (const element of ['eArrest.02', 'eArrest.03', 'eArrest.11', 'eArrest.14', 'eArrest.18']) {
       expect(xml, element).toContain(`<${element} xsi:nil="true" NV="${NOT_APPLICABLE}"/>`);
     }
+  }, 300_000);
+  it('an overdose with naloxone: opioid impression, the first vitals (RR 4, SpO2 78%), naloxone given intranasally and the response typed in the form; the report locks', async () => {
+    const at = (n: number) => offsetNow(minutesAgo(n));
+    const report = seededReport('M1', {
+      dispatch: { reason: c('eDispatch.01', 'Overdose/Poisoning/Ingestion') },
+      situation: { chiefComplaint: 'unresponsive, pinpoint pupils', possibleInjury: c('eSituation.02', 'No') },
+      arrest: { cardiacArrest: c('eArrest.01', 'No') },
+      medications: [{ id: 'm1', givenAt: at(55), medication: '' }],
+    });
+    const entries: Entry[] = [
+      typed('situation', 'situation.primaryImpression', 'eSituation.11', 'T40.6'),
+      typed('situation', 'situation.primarySymptom', 'eSituation.09', 'F11'),
+      { section: 'vitals', path: 'vitals[v1].respiratoryRate', kind: 'number', value: '4', element: 'eVitals.14', exported: ['4'] },
+      { section: 'vitals', path: 'vitals[v1].spo2', kind: 'number', value: '78', element: 'eVitals.12', exported: ['78'] },
+      typed('treatment', 'medications[m1].medication', 'eMedications.03', '7242'),
+      one('treatment', 'medications[m1].route', 'eMedications.04', 'Intranasal'),
+      { section: 'treatment', path: 'medications[m1].dose', kind: 'number', value: '4', element: 'eMedications.05', exported: ['4'] },
+      one('treatment', 'medications[m1].doseUnit', 'eMedications.06', 'Milligrams (mg)'),
+      one('treatment', 'medications[m1].response', 'eMedications.07', 'Improved'),
+      one('treatment', 'medications[m1].performerRole', 'eMedications.10', 'Paramedic'),
+      many('history', 'history.alcoholDrugUse', 'eHistory.17', ['Patient Admits to Drug Use']),
+    ];
+    const { doc, xml } = await documentAndLock(report, entries);
+    expect(exportProblems(doc, xml, entries)).toEqual([]);
+    await receiverCheck('overdose with naloxone', xml);
+  }, 300_000);
+
+  it('a refusal: evaluated, refused care and transport, back in service; no destination is asked and the transport elements are Not Applicable', async () => {
+    const report = lockableDraft('M1', {
+      dispatch: { reason: c('eDispatch.01', 'Falls') },
+      situation: { chiefComplaint: 'slipped on ice, no complaints', possibleInjury: c('eSituation.02', 'No') },
+      arrest: { cardiacArrest: c('eArrest.01', 'No') },
+      disposition: { unitDisposition: c('eDisposition.27', 'Patient Contact Made') },
+    });
+    const left = wallClock(minutesAgo(20));
+    const entries: Entry[] = [
+      one('disposition', 'disposition.patientEvaluationCare', 'eDisposition.28', 'Patient Evaluated and Refused Care'),
+      one('disposition', 'disposition.crewDisposition', 'eDisposition.29', 'Back in Service, Care/Support Services Refused'),
+      one('disposition', 'disposition.transportDisposition', 'eDisposition.30', 'Patient Refused Transport'),
+      one('disposition', 'disposition.levelOfCare', 'eDisposition.32', 'ALS - Paramedic'),
+      { section: 'times', path: 'times.unitLeftScene', kind: 'time', value: left, element: 'eTimes.09' },
+      typed('narrative', 'narrative.text', 'eNarrative.01', 'Alert and oriented x4, no injury found; refused transport after the risks were explained.'),
+    ];
+    const { doc, xml } = await documentAndLock(report, entries);
+    expect(exportProblems(doc, xml, entries)).toEqual([]);
+    await receiverCheck('refusal', xml);
+    for (const element of ['eDisposition.16', 'eDisposition.17', 'eDisposition.21']) expect(xml, element).toContain(`<${element} xsi:nil="true" NV="${NOT_APPLICABLE}"/>`);
+  }, 300_000);
+
+  it('an interfacility transfer: the service requested, the reason for the transfer, from a hospital, why that destination; the report locks', async () => {
+    const report = seededReport('M1', {
+      dispatch: { reason: c('eDispatch.01', 'Transfer/Interfacility/Palliative Care') },
+      situation: { chiefComplaint: 'STEMI for PCI', possibleInjury: c('eSituation.02', 'No') },
+      arrest: { cardiacArrest: c('eArrest.01', 'No') },
+    });
+    const entries: Entry[] = [
+      one('response', 'response.serviceType', 'eResponse.05', 'Hospital-to-Hospital Transfer'),
+      one('situation', 'situation.transferReason', 'eSituation.20', 'Cardiac Specialty'),
+      typed('situation', 'situation.primaryImpression', 'eSituation.11', 'I21.3'),
+      typed('billing', 'scene.locationType', 'eScene.09', 'Y92.23'),
+      many('disposition', 'disposition.destinationReasons', 'eDisposition.20', ['Regional Specialty Center']),
+      one('disposition', 'disposition.transportMode', 'eDisposition.17', 'Emergent (Immediate Response)'),
+      one('disposition', 'disposition.levelOfCare', 'eDisposition.32', 'ALS - Paramedic'),
+    ];
+    const { doc, xml } = await documentAndLock(report, entries);
+    expect(exportProblems(doc, xml, entries)).toEqual([]);
+    await receiverCheck('interfacility transfer', xml);
   }, 300_000);
 });
