@@ -10,13 +10,14 @@
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nemsisArtifactKey } from '../../server/hooks/workflows/index.ts';
+import { nemsisArtifactKey, stubEpcrId } from '../../server/hooks/workflows/index.ts';
+import { unitIdFor } from '../../server/hooks/ids.ts';
 import { sharedSchematronValidator } from '../../server/nemsis/schematron.ts';
 import { validateEmsDataSet } from '../../server/nemsis/validate.ts';
 import { dateTime } from '../../server/nemsis/values.ts';
 import { codeOf, NOT_APPLICABLE, pertinentNegativesOf } from '../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
+import { launchBrowser, launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
 import { lockableDraft } from './support/epcr.ts';
 import { tearDownDevice } from './support/teardown.ts';
 import { E2eServer, e2ePort, ensureApps, NEMSIS_DIR, offsetNow, TENANT } from './support/server.ts';
@@ -113,8 +114,9 @@ describe('national elements typed through the crew form reach the server and the
   const stored = async (id: string) => (await server.docs<Epcr>('epcrs', [id]))[0];
 
   /** Enters every entry through the form, section by section; waits until the server holds each; finalizes; returns the export of the locked report. */
-  async function documentAndLock(report: { id: string }, entries: Entry[]): Promise<{ doc: Epcr; xml: string }> {
-    await server.seed('epcrs', [report]);
+  async function documentAndLock(report: { id: string }, entries: Entry[], seed = true): Promise<{ doc: Epcr; xml: string }> {
+    // A report the server made (a CAD stub) is not seeded: the crew opens what the server holds.
+    if (seed) await server.seed('epcrs', [report]);
     await page.goto(`${server.url}/crew/#/epcr/${report.id}`);
     await page.locator(`[data-testid="epcr-form"][data-id="${report.id}"]`).waitFor({ timeout: 20_000 });
     const expected = new Map<string, unknown>();
@@ -363,4 +365,77 @@ describe('national elements typed through the crew form reach the server and the
     expect(exportProblems(doc, xml, entries)).toEqual([]);
     await receiverCheck('interfacility transfer', xml);
   }, 300_000);
+  it('a call started in the dispatch console: the dispatcher creates the incident and assigns M1, the server makes the stub, the crew fills it in the form; the report locks', async () => {
+    await server.seed('units', [{ id: unitIdFor(TENANT, 'M1'), callSign: 'M1', status: 'available', statusAt: offsetNow() }]);
+    const browser = await launchBrowser();
+    try {
+      const console_ = await (await browser.newContext({ timezoneId: ZONE, viewport: { width: 1280, height: 900 } })).newPage();
+      watchConsole(console_, 'dispatch', errors);
+      await signInWithToken(console_, server.url, `dev:${TENANT}:dispatcher:console-nat`, '/dispatch/');
+      await console_.getByTestId('unit-table').waitFor({ timeout: 30_000 });
+      await console_.getByTestId('new-incident').click();
+      const form = console_.getByTestId('new-incident-form');
+      await form.waitFor();
+      await expect.poll(() => form.locator('#ni-unit option[value="M1"]').count(), { timeout: 30_000 }).toBe(1);
+      const incidentNumber = `2026-${Math.floor(Math.random() * 900_000 + 100_000)}`;
+      await form.getByLabel('Incident number').fill(incidentNumber);
+      await form.locator('#ni-priority').selectOption({ index: 1 });
+      await form.getByLabel('Complaint').fill('short of breath');
+      await form.getByLabel('Street').fill('24 Hospital Ave');
+      await form.getByLabel('ZIP').fill('06810');
+      await form.locator('#ni-unit').selectOption('M1');
+      await form.getByRole('button', { name: 'Create incident' }).click();
+      const incident = async () => (await server.docs<{ id: string; incidentNumber: string; assignedUnitId?: string }>('incidents')).find((d) => d.incidentNumber === incidentNumber);
+      await expect.poll(async () => (await incident())?.assignedUnitId, { timeout: 30_000 }).toBe('M1');
+      const stubId = stubEpcrId(TENANT, (await incident())!.id, 'M1');
+      await expect.poll(async () => (await stored(stubId))?.response?.incidentNumber, { timeout: 30_000 }).toBe(incidentNumber);
+
+      // The crew opens the stub and adds a vital set (its id is the tablet's).
+      await page.goto(`${server.url}/crew/#/epcr/${stubId}`);
+      await page.locator(`[data-testid="epcr-form"][data-id="${stubId}"]`).waitFor({ timeout: 30_000 });
+      await page.getByTestId('section-vitals').first().click();
+      await page.getByTestId('add-vitals').click();
+      await expect.poll(async () => (await stored(stubId))?.vitals?.length ?? 0, { timeout: 30_000 }).toBe(1);
+      const vitalId = (await stored(stubId))!.vitals![0]!.id;
+      const time = (section: string, path: string, element: string, minutes: number): Entry => ({ section, path, kind: 'time', value: wallClock(minutesAgo(minutes)), element });
+      const entries: Entry[] = [
+        one('response', 'response.serviceType', 'eResponse.05', 'Emergency Response (Primary Response Area)'),
+        one('response', 'response.unitCapability', 'eResponse.07', 'Ground Transport (ALS Equipped)'),
+        typed('response', 'response.vehicleNumber', 'eResponse.13', 'V-101'),
+        one('response', 'response.responseMode', 'eResponse.23', 'Emergent (Immediate Response)'),
+        one('response', 'dispatch.reason', 'eDispatch.01', 'Breathing Problem'),
+        // After the call (the console stamped the PSAP call when it created the incident): minutes from now, within the hour the rules allow ahead.
+        time('times', 'times.unitNotified', 'eTimes.03', -2),
+        time('times', 'times.unitOnScene', 'eTimes.06', -4),
+        time('times', 'times.unitLeftScene', 'eTimes.09', -6),
+        time('times', 'times.backInService', 'eTimes.13', -8),
+        typed('patient', 'patient.lastName', 'ePatient.02', 'Okafor'),
+        typed('patient', 'patient.firstName', 'ePatient.03', 'Ada'),
+        { section: 'patient', path: 'patient.age', kind: 'number', value: '54', element: 'ePatient.15', exported: ['54'] },
+        one('patient', 'patient.ageUnits', 'ePatient.16', 'Years'),
+        one('patient', 'patient.sex', 'ePatient.25', 'Female'),
+        one('patient', 'patient.gender', 'ePatient.13', 'Female (DEPRECATED)'),
+        typed('situation', 'situation.chiefComplaint', 'eSituation.04', 'short of breath after climbing stairs'),
+        one('situation', 'situation.possibleInjury', 'eSituation.02', 'No'),
+        typed('situation', 'situation.primaryImpression', 'eSituation.11', 'R06.02'),
+        one('arrest', 'arrest.cardiacArrest', 'eArrest.01', 'No'),
+        { section: 'vitals', path: `vitals[${vitalId}].heartRate`, kind: 'number', value: '96', element: 'eVitals.10', exported: ['96'] },
+        { section: 'vitals', path: `vitals[${vitalId}].spo2`, kind: 'number', value: '95', element: 'eVitals.12', exported: ['95'] },
+        one('disposition', 'disposition.unitDisposition', 'eDisposition.27', 'Patient Contact Made'),
+        one('disposition', 'disposition.patientEvaluationCare', 'eDisposition.28', 'Patient Evaluated, No Care Required'),
+        one('disposition', 'disposition.crewDisposition', 'eDisposition.29', 'Back in Service, No Care/Support Services Required'),
+        one('disposition', 'disposition.transportDisposition', 'eDisposition.30', 'No Transport'),
+        one('disposition', 'disposition.levelOfCare', 'eDisposition.32', 'ALS - Paramedic'),
+      ];
+      const { doc, xml } = await documentAndLock({ id: stubId }, entries, false);
+      expect(doc.incidentId, 'the report is the stub of the console\'s incident').toBe((await incident())!.id);
+      expect(exportProblems(doc, xml, entries)).toEqual([]);
+      // What the console entered travels with the report: the incident number, the scene ZIP.
+      expect(exportValues(xml).get('eResponse.03')).toEqual([incidentNumber]);
+      expect(exportValues(xml).get('eScene.19')).toEqual(['06810']);
+      await receiverCheck('started from a dispatch-console incident', xml);
+    } finally {
+      await browser.close();
+    }
+  }, 400_000);
 });
