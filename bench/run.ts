@@ -10,13 +10,14 @@ import { mainThreadProfile, printProfile, type ProfileWindow } from './lib/profi
 import { loadAverage } from './lib/proc.ts';
 import { fmtNum, runMeta } from './lib/report.ts';
 import { printTable, type BenchFigure } from './lib/stats.ts';
-import { ours, TENANT } from './lib/systems.ts';
+import { ensurePeersInstalled, ours, peerSystems, TENANT } from './lib/systems.ts';
 import { productBenchmarks } from './product.ts';
 import { rawBaselines } from './raw.ts';
 import { pushBenchmarks, replicationBenchmarks, scalingBenchmarks } from './replication.ts';
 import { buildChart, evaluateTargets, printBulkOurs, printCeilings, printComparison, printFleet, printRaw, printTargets, printUnitLoad, type Ceilings, type Target } from './summary.ts';
 import { runHttpFleet, runUnitLoad, type UnitLoadResult } from './unit-load.ts';
 import { printScaleout, runScaleout, writeScaleout } from './scaleout.ts';
+import { dispatchMapBenchmarks } from './dispatch-map.ts';
 
 /**
  * `npm run bench` (add `-- --quick` for a smaller run): our suite, workloads A–D and issue #6.
@@ -26,7 +27,8 @@ import { printScaleout, runScaleout, writeScaleout } from './scaleout.ts';
  * #2's HTTP push figures; units: issue #6's 500 units; scaling: workload C; bulk: workload A with
  * our RxDB client beside raw SQLite; fleet: workload B at 100 devices, HTTP and RxDB clients;
  * scaleout: issue #19's 1–3 processes on PostgreSQL and the commit-ordering micro-benchmark, also
- * written to bench/results/scaleout.json),
+ * written to bench/results/scaleout.json; dispatchmap: issue #20's dispatch console with 500 live units and 200 calls in
+ * Chromium, tile map against grid map, bench/dispatch-map.ts),
  * prints them (with their server profiles under `--profile`), and writes
  * bench/results/partial.json instead of the full results.
  * Figures go to bench/results/ (JSON and summary.svg).
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
   console.log('clients: worker threads of this process, library clients on memory storage; everything on 127.0.0.1');
 
   if (only) {
-    await runParts(only, { quick, profile, resultsDir, meta });
+    await runParts(only, { quick, profile, peers, resultsDir, meta });
     return;
   }
 
@@ -151,6 +153,10 @@ async function main(): Promise<void> {
       (r) => [{ window: r.window, per: { count: r.pointsStored, unit: 'point' } }]);
   }
 
+  // Issue #20: the dispatch console with the map in Chromium (10 minutes of streaming per map; 1 with --quick).
+  const dispatchMap = await dispatchMapBenchmarks({ quick });
+  printTable('Issue #20: dispatch console with the map, in Chromium', dispatchMap);
+
   const subtitle = [
     `${String(meta['machine'])}, node ${process.version}, load average at start ${String(meta['loadAverageAtStart'])}, at end ${loadAverage()}; ${new Date().toISOString().slice(0, 16)}Z; commit ${String(meta['commit'])} (+${String(meta['uncommittedFiles'])} uncommitted files)`,
     comparison ? `median of ${comparison.rounds} interleaved round(s); bulk ${comparison.docsPerBulk.toLocaleString('en-US')} docs in batches of ${comparison.batchSize}; fleet ${comparison.fleetSeconds} s; all on 127.0.0.1, fresh server per run`
@@ -174,14 +180,14 @@ async function main(): Promise<void> {
   writeFileSync(chart, buildChart({ subtitle, ...(comparison ? { comparison } : {}), oursBulk, oursFleet100, oursFleet500, oursHttp100, oursHttp500, notes }));
   const out = {
     meta: { ...meta, loadAverageAtEnd: loadAverage(), quick, server: SERVER_LINE, minutes: (Date.now() - started) / 60_000 },
-    raw, ceilings, targets, ...(comparison ? { comparison } : { bulk: oursBulk, fleet: [...oursHttp100, ...oursHttp500, ...oursFleet100], scaling, unitLoad }), profiles,
+    raw, ceilings, targets, ...(comparison ? { comparison } : { bulk: oursBulk, fleet: [...oursHttp100, ...oursHttp500, ...oursFleet100], scaling, unitLoad }), dispatchMap, profiles,
   };
   const file = path.join(resultsDir, peers ? 'peers.json' : 'ours.json');
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`\nwrote ${file} and ${chart} in ${((Date.now() - started) / 60_000).toFixed(1)} min; load average now ${loadAverage()}`);
 }
 
-const PARTS = ['push', 'units', 'scaling', 'bulk', 'fleet', 'scaleout'] as const;
+const PARTS = ['push', 'units', 'scaling', 'bulk', 'fleet', 'scaleout', 'dispatchmap'] as const;
 
 /** Both client ceilings (ceilings.ts) for both document sizes, in batches of BATCH. */
 async function clientCeilings(count: number): Promise<ClientCeiling[]> {
@@ -193,7 +199,7 @@ async function clientCeilings(count: number): Promise<ClientCeiling[]> {
 }
 
 /** A subset of our suite, for measuring one change: each figure beside its same-run baseline. */
-async function runParts(parts: string[], options: { quick: boolean; profile: boolean; resultsDir: string; meta: Record<string, unknown> }): Promise<void> {
+async function runParts(parts: string[], options: { quick: boolean; profile: boolean; peers: boolean; resultsDir: string; meta: Record<string, unknown> }): Promise<void> {
   const unknown = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
   if (unknown.length > 0) throw new Error(`--only: unknown part(s) ${unknown.join(', ')}; the parts are ${PARTS.join(', ')}`);
   const dir = options.profile ? path.join(tmpdir(), `fieldsync-bench-profiles-${process.pid}`) : undefined;
@@ -206,6 +212,12 @@ async function runParts(parts: string[], options: { quick: boolean; profile: boo
       if (file) printProfile(`profile: ${f.name}`, file, { limit: 25, window: f.window, per: { count: f.count, unit: 'doc' } });
     }
     out['push'] = figures.map(({ window: _w, profileDir: _p, count: _c, ...f }) => f);
+  }
+  if (parts.includes('dispatchmap')) {
+    // Issue #20: the dispatch console in Chromium, 500 live units and 200 calls (bench/dispatch-map.ts).
+    const figures = await dispatchMapBenchmarks({ quick: options.quick });
+    printTable('Issue #20: dispatch console with the map, in Chromium', figures);
+    out['dispatchMap'] = figures;
   }
   if (parts.includes('units')) {
     const sub = dir ? path.join(dir, 'units') : undefined;
@@ -248,12 +260,27 @@ async function runParts(parts: string[], options: { quick: boolean; profile: boo
     out['httpFloor'] = floor;
     const http = await runHttpFleet({ devices: 100, seconds, ...(subHttp ? { profileDir: subHttp } : {}) });
     const rx = await runFleet(ours, { devices: 100, seconds, batchSize: BATCH, ...(subRx ? { profileDir: subRx } : {}) });
-    printFleet(`B. GPS fleet, ${seconds} s, 100 devices`, [{ label: 'HTTP devices 100', fleet: [http] }, { label: 'RxDB client 100', fleet: [rx] }], []);
+    // With --peers, RxServer's fleet in the same run: issue #21 compares server CPU per GPS point with it.
+    let rxServer: FleetResult | undefined;
+    if (options.peers) {
+      ensurePeersInstalled();
+      const peer = peerSystems().find((s) => s.key === 'rxserver')!;
+      rxServer = await runFleet(peer, { devices: 100, seconds, batchSize: BATCH });
+    }
+    printFleet(`B. GPS fleet, ${seconds} s, 100 devices`, [
+      { label: 'HTTP devices 100', fleet: [http] },
+      { label: 'RxDB client 100', fleet: [rx] },
+      ...(rxServer ? [{ label: 'RxServer15 100', fleet: [rxServer] }] : []),
+    ], []);
+    if (rxServer) {
+      const perPoint = (f: FleetResult): number => f.serverCpuMsPerPoint;
+      console.log(`server CPU per point: ours (RxDB devices) ${perPoint(rx).toFixed(3)} ms, RxServer15 ${perPoint(rxServer).toFixed(3)} ms: ratio ${(perPoint(rx) / perPoint(rxServer)).toFixed(2)}; load ${loadAverage()}`);
+    }
     for (const [label, sub, result] of [['HTTP devices', subHttp, http], ['RxDB devices', subRx, rx]] as const) {
       const file = sub ? mainThreadProfile(sub) : undefined;
       if (file) printProfile(`profile: fleet 100 ${label}`, file, { limit: 25, window: result.window, per: { count: result.written, unit: 'point' } });
     }
-    out['fleet'] = [http, rx];
+    out['fleet'] = rxServer ? [http, rx, rxServer] : [http, rx];
   }
   if (parts.includes('scaling')) {
     const scaling = await scalingBenchmarks({ quick: options.quick });

@@ -3,7 +3,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { JsonSchemaObject } from '../shared/schemas/wire-schema.ts';
 import { adminPlugin } from './admin/plugin.ts';
 import { agenciesPlugin } from './agencies/plugin.ts';
+import { dispatchPlugin } from './dispatch/plugin.ts';
 import { appsPlugin } from './apps/plugin.ts';
+import { attachmentsPlugin } from './attachments/plugin.ts';
 import { loadAuditKey } from './audit/key.ts';
 import { auditPlugin } from './audit/plugin.ts';
 import type { Authenticator } from './auth/identity.ts';
@@ -23,6 +25,7 @@ import type { BuiltIntegrations } from './integrations/index.ts';
 import { integrationsPlugin } from './integrations/plugin.ts';
 import { openapiPlugin } from './openapi/plugin.ts';
 import { opsPlugin } from './ops/plugin.ts';
+import { mapsPlugin } from './maps/plugin.ts';
 import { livePlugin } from './realtime/plugin.ts';
 import { syncPlugin } from './replication/plugin.ts';
 import type { WritePolicy } from './replication/write-policy.ts';
@@ -124,12 +127,16 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   // The bridge's outbound mappers go into the workflow registry before the catalogue.
   await app.register(cadBridgePlugin, { config, ...(options.cadBridge ? { cadBridge: options.cadBridge } : {}) });
   await app.register(integrationsPlugin, { config, ...(options.integrations ? { integrations: options.integrations } : {}) });
+  // Before the workflows: the finalize waits for the bytes a report lists, the export carries them.
+  await app.register(attachmentsPlugin, { config });
   await app.register(workflowsPlugin, { config, ...(options.workflows ? { workflows: options.workflows } : {}) });
   await app.register(adminPlugin);
   await app.register(agenciesPlugin);
+  await app.register(dispatchPlugin);
   await app.register(stateReportingPlugin);
   await app.register(exportsPlugin);
   await app.register(importsPlugin);
+  await app.register(mapsPlugin);
   await app.register(appsPlugin, { ...(options.clientDir !== undefined ? { clientDir: options.clientDir } : {}) });
   return app;
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { defaultSchematronCacheDir } from './nemsis/schematron-compile.ts';
+import { DISPATCH_ACK_ALERT_MAX_SECONDS, DISPATCH_ACK_ALERT_MIN_SECONDS } from './agencies/dispatch-settings.ts';
 
 /**
  * Everything the server can be told from the environment, read and checked in this one place.
@@ -32,6 +33,12 @@ export interface ServerConfig {
   socketMessageWindowMs: number;
   /** SQLite durability: FULL also survives power loss of the server after an acknowledged push. */
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  /**
+   * Attachments (server/attachments/): the largest upload accepted (ATTACHMENT_MAX_BYTES) and how
+   * long an incomplete upload is kept before it is deleted (ATTACHMENT_UPLOAD_EXPIRY_MS).
+   */
+  attachmentMaxBytes: number;
+  attachmentUploadExpiryMs: number;
   /** STORE: where documents, outbox and audit live: embedded SQLite in DATA_DIR, or PostgreSQL at DATABASE_URL. */
   storeKind: 'sqlite' | 'postgres';
   /** PostgreSQL connection URL; required when STORE=postgres. */
@@ -59,8 +66,19 @@ export interface ServerConfig {
    * own agency only.
    */
   cadBackends: readonly CadBackendConfig[];
+  /**
+   * A unit's GPS positions wait this long in CAD's queue (ms), and of the ones that waited only
+   * the unit's newest is sent: CAD hears at most one position per unit per window, never an older
+   * one after a newer. Statuses and incident events are never coalesced. 0: every position.
+   */
+  cadGpsCoalesceMs: number;
   /** Dispatch's live feed sends a unit's position at most this often (every point is still stored). */
   liveGpsIntervalMs: number;
+  /**
+   * How long a dispatched call may wait for its unit's acknowledgement before the dispatch console
+   * alerts (colour and sound), for an agency whose settings do not say (`dispatch.unacknowledgedAlertSeconds`).
+   */
+  dispatchAckAlertSeconds: number;
   /**
    * How long a process's claim on an outbox entry (and a hook's per-report lease) lasts: longer
    * than any hook takes; after a process dies its claims are taken by another after this long.
@@ -167,6 +185,19 @@ export interface ServerConfig {
   auditCheckpointUrl: string | undefined;
   /** How often a checkpoint is written when the log grew (and always at shutdown). */
   auditCheckpointIntervalMs: number;
+  /**
+   * Maps: what an agency without map settings of its own gets (agency settings `map` override
+   * each, server/agencies/map-settings.ts). MAP_TILE_ARCHIVE: a PMTiles file in DATA_DIR/tiles/;
+   * MAP_STYLE_URL: a MapLibre style URL instead. Neither: the apps draw their grid map.
+   */
+  mapTileArchive: string | undefined;
+  mapStyleUrl: string | undefined;
+  /** GEOCODER_URL: a Nominatim- or Pelias-compatible service (GEOCODER_KIND), called by the server only; GEOCODER_API_KEY stays here. */
+  geocoderUrl: string | undefined;
+  geocoderKind: 'nominatim' | 'pelias';
+  geocoderApiKey: string | undefined;
+  /** ROUTER_URL: an OSRM-compatible routing service (`/route/v1/driving/…`), called by the server only. */
+  routerUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -238,6 +269,10 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   socketMessageLimit: 100,
   socketMessageWindowMs: 10_000,
   sqliteSynchronous: 'FULL',
+  // A phone photo compressed on the device is well under 5 MB; a 10 MB scan still fits.
+  attachmentMaxBytes: 20 * 1024 * 1024,
+  // A device offline through a long shift still resumes its upload the next day.
+  attachmentUploadExpiryMs: 24 * 3600_000,
   storeKind: 'sqlite',
   databaseUrl: undefined,
   databaseSchema: 'public',
@@ -247,7 +282,9 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   cadTenantId: 'demo',
   cadTimeZone: undefined,
   cadBackends: [],
+  cadGpsCoalesceMs: 1000,
   liveGpsIntervalMs: 250,
+  dispatchAckAlertSeconds: 60,
   outboxClaimLeaseMs: 120_000,
   // Smaller bodies are not worth a round trip to the push worker (server/replication/push-decoder.ts).
   pushWorkerMinBytes: 32 * 1024,
@@ -268,6 +305,12 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   auditCheckpointFile: undefined,
   auditCheckpointUrl: undefined,
   auditCheckpointIntervalMs: 60_000,
+  mapTileArchive: undefined,
+  mapStyleUrl: undefined,
+  geocoderUrl: undefined,
+  geocoderKind: 'nominatim',
+  geocoderApiKey: undefined,
+  routerUrl: undefined,
 });
 
 /** The audit checkpoint file a server with these settings appends to (and `audit:verify` reads). */
@@ -310,13 +353,17 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     jsonMaxDepth: integer(env, 'JSON_MAX_DEPTH', SERVER_DEFAULTS.jsonMaxDepth, 16, 1000),
     ...connectionSettings(env),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, SERVER_DEFAULTS.sqliteSynchronous),
+    attachmentMaxBytes: integer(env, 'ATTACHMENT_MAX_BYTES', SERVER_DEFAULTS.attachmentMaxBytes, 1024, 1024 * 1024 * 1024),
+    attachmentUploadExpiryMs: integer(env, 'ATTACHMENT_UPLOAD_EXPIRY_MS', SERVER_DEFAULTS.attachmentUploadExpiryMs, 1_000, 30 * 24 * 3600_000),
     devTokens: devTokensSetting(env),
     cadBackendUrl: optionalUrl(env, 'CAD_BACKEND_URL'),
     cadBackendAuthToken: raw(env, 'CAD_BACKEND_AUTH_TOKEN'),
     cadTenantId: nonEmpty(env, 'CAD_TENANT_ID', SERVER_DEFAULTS.cadTenantId),
     cadTimeZone: timeZone(env, 'CAD_TIME_ZONE'),
     cadBackends: cadBackendList(env, 'CAD_BACKENDS'),
+    cadGpsCoalesceMs: integer(env, 'CAD_GPS_COALESCE_MS', SERVER_DEFAULTS.cadGpsCoalesceMs, 0, 60_000),
     liveGpsIntervalMs: integer(env, 'LIVE_GPS_INTERVAL_MS', SERVER_DEFAULTS.liveGpsIntervalMs, 0, 60_000),
+    dispatchAckAlertSeconds: integer(env, 'DISPATCH_ACK_ALERT_SECONDS', SERVER_DEFAULTS.dispatchAckAlertSeconds, DISPATCH_ACK_ALERT_MIN_SECONDS, DISPATCH_ACK_ALERT_MAX_SECONDS),
     outboxClaimLeaseMs: integer(env, 'OUTBOX_CLAIM_LEASE_MS', SERVER_DEFAULTS.outboxClaimLeaseMs, 1_000, 3_600_000),
     pushWorkerMinBytes: integer(env, 'PUSH_WORKER_MIN_BYTES', SERVER_DEFAULTS.pushWorkerMinBytes, 0, 512 * 1024 * 1024),
     buildApps: boolean(env, 'BUILD_APPS', SERVER_DEFAULTS.buildApps),
@@ -336,6 +383,25 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ...storeSettings(env),
     // A demo or development server may make its own audit key, as it may keep its own signing key.
     ...auditSettings(env, auth.seedDemo || devTokensSetting(env)),
+    ...mapSettings(env),
+  };
+}
+
+/** A tile archive's file name: no directories, so a setting can never reach outside DATA_DIR/tiles. */
+export const TILE_ARCHIVE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.pmtiles$/;
+
+function mapSettings(env: NodeJS.ProcessEnv): Pick<ServerConfig, 'mapTileArchive' | 'mapStyleUrl' | 'geocoderUrl' | 'geocoderKind' | 'geocoderApiKey' | 'routerUrl'> {
+  const archive = raw(env, 'MAP_TILE_ARCHIVE');
+  if (archive !== undefined && !TILE_ARCHIVE_NAME.test(archive)) {
+    throw new ConfigError(`MAP_TILE_ARCHIVE must be the file name of a PMTiles archive in DATA_DIR/tiles (like city.pmtiles: letters, digits, . _ -), got "${archive}"`);
+  }
+  return {
+    mapTileArchive: archive,
+    mapStyleUrl: optionalUrl(env, 'MAP_STYLE_URL'),
+    geocoderUrl: optionalUrl(env, 'GEOCODER_URL'),
+    geocoderKind: oneOf(env, 'GEOCODER_KIND', ['nominatim', 'pelias'] as const, SERVER_DEFAULTS.geocoderKind),
+    geocoderApiKey: raw(env, 'GEOCODER_API_KEY'),
+    routerUrl: optionalUrl(env, 'ROUTER_URL'),
   };
 }
 

@@ -9,12 +9,15 @@
  */
 import { clientsClaim } from 'workbox-core';
 import type { PrecacheEntry } from 'workbox-precaching';
+import { installMapArea } from './map-area.ts';
 import { installPrecache } from './precache.ts';
 import { installOutboundQueue } from './queue/index.ts';
 
 const sw = self as unknown as ServiceWorkerGlobalScope & { __WB_MANIFEST: (string | PrecacheEntry)[] };
 
 installPrecache((self as unknown as { __WB_MANIFEST: (string | PrecacheEntry)[] }).__WB_MANIFEST);
+// The map's tile archive: network first, the saved offline area when there is none (sw/map-area.ts).
+installMapArea();
 
 sw.addEventListener('message', (event) => {
   if ((event.data as { type?: string } | undefined)?.type === 'SKIP_WAITING') void sw.skipWaiting();

@@ -162,7 +162,8 @@ export const ours: SystemDef = {
   async start({ dataDir, env, profileDir }) {
     if (profileDir) return startOursProfiled(dataDir, profileDir, env);
     const port = await freePort();
-    const server = await startServerProcess({ port, dataDir, env: { LOG_LEVEL: 'error', ...env } });
+    // A loaded machine (the bench's usual home) can take half a minute to start a server: wait longer than the tests do.
+    const server = await startServerProcess({ port, dataDir, env: { LOG_LEVEL: 'error', ...env }, startTimeoutMs: 180_000 });
     return { url: server.url, pid: server.child.pid!, stop: () => server.stop() };
   },
 };

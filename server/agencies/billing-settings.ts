@@ -47,6 +47,12 @@ export interface AgencyBillingSettings {
   cityNames: Record<string, string>;
   /** ISA15: T while the clearinghouse is testing the agency, P (default) in production. */
   usage: 'P' | 'T';
+  /**
+   * A transport claim with no patient or representative signature and no crew attestation:
+   * `hold` (default: made `held`, not sent, until a biller releases it) or `send` (sent with
+   * CLM10 "no signature"; for an agency whose payers accept that, and for tests of other rules).
+   */
+  unsignedClaims?: 'hold' | 'send';
 }
 
 const TAXONOMY = /^[0-9]{3}[0-9A-Z]{6}X$/;
@@ -69,7 +75,7 @@ export function parseBillingSettings(value: unknown, problems: string[]): Agency
     if (pattern && !pattern.test(v.trim())) problems.push(`${path} "${v.trim().slice(0, 40)}" is not ${what}`);
     return v.trim();
   };
-  const known = new Set(['name', 'npi', 'taxonomy', 'taxId', 'address', 'submitter', 'receiver', 'payers', 'feeSchedule', 'cityNames', 'usage']);
+  const known = new Set(['name', 'npi', 'taxonomy', 'taxId', 'address', 'submitter', 'receiver', 'payers', 'feeSchedule', 'cityNames', 'usage', 'unsignedClaims']);
   for (const key of Object.keys(b)) if (!known.has(key)) problems.push(`billing.${key} is not a billing setting (known: ${[...known].join(', ')})`);
 
   const name = b['name'] === undefined ? undefined : str(b, 'name', 'billing.name', 2, 60);
@@ -128,5 +134,10 @@ export function parseBillingSettings(value: unknown, problems: string[]): Agency
   const usage = b['usage'] ?? 'P';
   if (usage !== 'P' && usage !== 'T') problems.push('billing.usage must be P (production) or T (test)');
   if (problems.length > before) return undefined;
-  return { ...(name ? { name } : {}), npi, taxonomy, taxId, address, submitter, receiver, payers, feeSchedule, cityNames, usage: usage as 'P' | 'T' };
+  const unsignedClaims = b['unsignedClaims'];
+  if (unsignedClaims !== undefined && unsignedClaims !== 'hold' && unsignedClaims !== 'send') problems.push('billing.unsignedClaims must be hold or send');
+  return {
+    ...(name ? { name } : {}), npi, taxonomy, taxId, address, submitter, receiver, payers, feeSchedule, cityNames, usage: usage as 'P' | 'T',
+    ...(unsignedClaims === 'hold' || unsignedClaims === 'send' ? { unsignedClaims } : {}),
+  };
 }

@@ -13,6 +13,8 @@ import { isCodeOf } from '../../shared/nemsis/codes.ts';
 import { endpointAllowed } from '../integrations/state-submission/client.ts';
 import { ansiStateCode } from '../nemsis/ansi-state-codes.ts';
 import { parseBillingSettings, type AgencyBillingSettings } from './billing-settings.ts';
+import { parseDispatchSettings, type AgencyDispatchSettings } from './dispatch-settings.ts';
+import { parseMapSettings, publicMapSettings, type AgencyMapSettings } from './map-settings.ts';
 
 export interface AgencyFacility {
   /** dFacility.01: the type of facility (a code of dFacility.01, e.g. Hospital). */
@@ -101,11 +103,16 @@ export interface AgencySettings {
   stateSubmission?: StateSubmissionSettings;
   /** Claims: billing provider NPI/taxonomy/tax id, submitter and clearinghouse, payers, fee schedule (billing-settings.ts). */
   billing?: AgencyBillingSettings;
+  /** Dispatch console: the unacknowledged-call alert threshold (dispatch-settings.ts). */
+  dispatch?: AgencyDispatchSettings;
+  /** Map tiles, offline area, geocoder and router (map-settings.ts); unset: the server's. */
+  map?: AgencyMapSettings;
 }
 
 /** The settings as GET answers them: everything but the submission password, with whether one is set. */
-export type PublicAgencySettings = Omit<AgencySettings, 'stateSubmission'> & {
+export type PublicAgencySettings = Omit<AgencySettings, 'stateSubmission' | 'map'> & {
   stateSubmission?: Omit<StateSubmissionSettings, 'password'> & { passwordSet: boolean };
+  map?: ReturnType<typeof publicMapSettings>;
 };
 
 export class InvalidAgencySettings extends Error {
@@ -131,7 +138,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidAgencySettings(['the body must be a JSON object']);
   const input = body as Record<string, unknown>;
   const known = new Set(['name', 'stateId', 'agencyNumber', 'state', 'serviceAreaCounties', 'serviceAreaZips', 'primaryService', 'levelOfService',
-    'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing']);
+    'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing', 'dispatch', 'map']);
   for (const key of Object.keys(input)) if (!known.has(key)) problems.push(`${key} is not an agency setting (known: ${[...known].join(', ')})`);
 
   const str = (key: string, min: number, max: number, where = input, label = key): string | undefined => {
@@ -272,6 +279,8 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   }
 
   const billing = parseBillingSettings(input['billing'], problems);
+  const dispatch = parseDispatchSettings(input['dispatch'], problems);
+  const map = parseMapSettings(input['map'], problems, previous?.map);
 
   const settings: AgencySettings = {
     name, stateId, agencyNumber, state: state ?? '',
@@ -292,14 +301,17 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
     facilities,
     ...(stateSubmission ? { stateSubmission } : {}),
     ...(billing ? { billing } : {}),
+    ...(dispatch ? { dispatch } : {}),
+    ...(map ? { map } : {}),
   };
   if (problems.length > 0) throw new InvalidAgencySettings(problems.slice(0, 50));
   return settings;
 }
 
 export function publicSettings(settings: AgencySettings): PublicAgencySettings {
-  const { stateSubmission, ...rest } = settings;
-  if (!stateSubmission) return rest;
+  const { stateSubmission, map, ...rest } = settings;
+  const shown: PublicAgencySettings = { ...rest, ...(map ? { map: publicMapSettings(map) } : {}) };
+  if (!stateSubmission) return shown;
   const { password, ...submission } = stateSubmission;
-  return { ...rest, stateSubmission: { ...submission, passwordSet: password !== undefined } };
+  return { ...shown, stateSubmission: { ...submission, passwordSet: password !== undefined } };
 }

@@ -10,9 +10,12 @@
  *   derived from TRANSPORT_KEY_SECRET: a copy of the database alone does not open queued reports.
  * - Access tokens are verified without a database round trip; their revocation check reads a
  *   revocation list (sessions revoked within an access token's lifetime, disabled users, revoked
- *   devices) that every process re-reads every `revocationPollMs` (500 ms by default) and at once
- *   after a revocation of its own. A revocation on one process is refused by every other within
- *   that interval, and their open sockets are re-checked when it arrives.
+ *   devices) that every process re-reads when another process announces a revocation (NOTIFY on
+ *   the schema's identity channel, sent after the revocation commits), every `revocationPollMs`
+ *   (500 ms by default: the fallback for a lost NOTIFY or LISTEN session) and at once after a
+ *   revocation of its own. A revocation on one process is refused by every other within one
+ *   NOTIFY and one read of the list (tens of milliseconds; the poll bounds it when NOTIFY is
+ *   lost), and their open sockets are re-checked when it arrives.
  * - Demo seeding and table creation run under a transaction-scoped advisory lock: once per database.
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
@@ -172,6 +175,11 @@ export class PostgresIdentityStore implements IdentityStore {
   private sweptAt = 0;
   /** When re-reading the revocation list started failing (undefined: it reads). */
   private failingSince: number | undefined;
+  /** Where revocations are announced to every process of this schema. */
+  private readonly channel: string;
+  /** The session that LISTENs on `channel` (re-opened when lost; the poll covers the gap). */
+  private listener: pg.Client | undefined;
+  private listenRetryMs = 100;
   readonly deviceCredentials: DeviceCredentialStorage;
 
   private constructor(options: PostgresIdentityStoreOptions) {
@@ -185,6 +193,7 @@ export class PostgresIdentityStore implements IdentityStore {
     // A revoked session's access tokens die of age after one access-token lifetime; a minute more for clock skew.
     this.retentionMs = options.accessTokenTtlSeconds * 1000 + 60_000;
     this.pollMs = options.revocationPollMs ?? 500;
+    this.channel = `fieldsync_identity_${options.schema}`.slice(0, 63);
     this.log = options.log ?? ((message) => console.error(message));
     this.deviceCredentials = this.credentialStorage();
   }
@@ -195,6 +204,7 @@ export class PostgresIdentityStore implements IdentityStore {
     await store.locked(async (client) => { await client.query(schemaSql(store.t)); });
     await store.refresh();
     store.schedule();
+    await store.listen();
     return store;
   }
 
@@ -245,6 +255,39 @@ export class PostgresIdentityStore implements IdentityStore {
       }).finally(() => this.schedule());
     }, this.pollMs);
     this.timer.unref();
+  }
+
+  /**
+   * LISTENs for other processes' revocations on a session of its own (the pool's settings): each
+   * NOTIFY re-reads the list at once. A lost session is opened again with a growing pause, and the
+   * list is read after it is back; meanwhile the poll keeps the list at most `pollMs` old.
+   */
+  private async listen(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client(this.pool.options);
+    const lost = (error?: unknown): void => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      if (error) this.log(`identity store: the revocation LISTEN session was lost (the ${this.pollMs} ms poll covers the gap; reconnecting): ${error instanceof Error ? error.message : String(error)}`);
+      void client.end().catch(() => undefined);
+      if (this.closed) return;
+      const delay = this.listenRetryMs;
+      this.listenRetryMs = Math.min(5_000, delay * 2);
+      setTimeout(() => { void this.listen(); }, delay).unref();
+    };
+    client.on('notification', () => { void this.refresh().catch(() => undefined); });
+    client.on('error', lost);
+    client.on('end', () => lost());
+    this.listener = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${pg.escapeIdentifier(this.channel)}`);
+      this.listenRetryMs = 100;
+      // Whatever was revoked while nobody listened.
+      void this.refresh().catch(() => undefined);
+    } catch (error) {
+      lost(error);
+    }
   }
 
   /** Re-reads the revocation list; one read at a time, and one more when asked during a read (it may have started before the write). */
@@ -434,8 +477,13 @@ export class PostgresIdentityStore implements IdentityStore {
       [entry.tenantId, entry.kind, entry.subject, entry.reason, entry.byUserId ?? null, entry.at]);
   }
 
-  /** After a revocation of this process: its own list is current before the caller answers. */
+  /**
+   * After a revocation of this process has committed: every other process is told (NOTIFY, after
+   * the commit so they read it), and this one's own list is current before the caller answers.
+   */
   private async revoked<T>(result: T): Promise<T> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [this.channel, 'revoked'])
+      .catch((error: unknown) => this.log(`identity store: announcing a revocation failed (other processes see it at their next poll): ${error instanceof Error ? error.message : String(error)}`));
     await this.refresh().catch((error: unknown) => this.log(`identity store: re-reading the revocation list failed: ${error instanceof Error ? error.message : String(error)}`));
     return result;
   }
@@ -634,6 +682,9 @@ export class PostgresIdentityStore implements IdentityStore {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
     await this.refreshing?.catch(() => undefined);
   }
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { dpopCredential, ErrorCode, patternOf, SYNC, type Identity, type Role } from '../../shared/protocol/index.ts';
+import { ATTACHMENTS, dpopCredential, ErrorCode, patternOf, SYNC, type Endpoint, type Identity, type Role } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { DeviceCredentials } from './device-credential.ts';
 import { requestToken, type AuthenticatedSession, type Authenticator } from './identity.ts';
@@ -15,7 +15,12 @@ declare module 'fastify' {
   }
 }
 
-/** The one route a device push credential is good for. */
+/**
+ * The routes a device push credential is good for: delivering what the device's queue holds
+ * (changes, and the bytes of attachments by tus). None of them answers with stored data.
+ */
+const DELIVERY_ROUTES: readonly Endpoint[] = [SYNC.push, ATTACHMENTS.createUpload, ATTACHMENTS.uploadOffset, ATTACHMENTS.appendUpload];
+const DELIVERY = new Set(DELIVERY_ROUTES.map((e) => `${e.method} ${patternOf(e)}`));
 const PUSH_ROUTE = patternOf(SYNC.push);
 
 /**
@@ -30,8 +35,8 @@ export const requireIdentity = fp(async (app: FastifyInstance, options: { auth: 
   app.addHook('onRequest', async (request) => {
     if (dpopCredential(request.headers.authorization) !== undefined) {
       // A device push credential: good for pushing changes, nothing else (it must never read).
-      if (!options.deviceCredentials || request.method !== 'POST' || request.routeOptions.url !== PUSH_ROUTE) {
-        throw new HttpError(403, ErrorCode.PUSH_ONLY_CREDENTIAL, `A device credential (Authorization: DPoP) can only push changes (POST ${patternOf(SYNC.push)}); reading needs the signed-in user's access token (Authorization: Bearer), which the app has only while unlocked.`);
+      if (!options.deviceCredentials || !DELIVERY.has(`${request.method} ${request.routeOptions.url ?? ''}`)) {
+        throw new HttpError(403, ErrorCode.PUSH_ONLY_CREDENTIAL, `A device credential (Authorization: DPoP) can only push changes (POST ${PUSH_ROUTE}) and upload attachments (${patternOf(ATTACHMENTS.createUpload)}); reading needs the signed-in user's access token (Authorization: Bearer), which the app has only while unlocked.`);
       }
       request.identity = await options.deviceCredentials.authenticate(request);
       request.pushOnly = true;

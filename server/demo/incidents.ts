@@ -39,13 +39,14 @@ export async function seedIncidents(ctx: DemoSeedContext): Promise<void> {
     id: activeIncidentId(tenantId), incidentNumber: ACTIVE_INCIDENT, cadRecordId: 'CAD-24-1002', type: 'Medical',
     complaint: 'Difficulty breathing, history of COPD', priority: codeOf('eDispatch.05', 'Critical'),
     address: { ...addressOf(PLACES.activeCall), crossStreet: 'Padanaram Road' }, location: locationOf(PLACES.activeCall),
-    assignedUnitId: 'M1', status: 'dispatched',
+    assignedUnitId: 'M1', status: 'dispatched', requiredCapability: codeOf('eResponse.07', 'Ground Transport (ALS Equipped)'),
     timeline: { psapCall: minutesAgo(now, 7), dispatchNotified: minutesAgo(now, 6), unitNotified: minutesAgo(now, 5), dispatchAcknowledged: minutesAgo(now, 4), unitEnRoute: minutesAgo(now, 3) },
   });
   await createIfMissing(ctx, 'incidents', {
     id: incidentIdFor(tenantId, NEW_INCIDENT), incidentNumber: NEW_INCIDENT, cadRecordId: 'CAD-24-1003', type: 'Medical',
     complaint: 'Fall at home, 82 y/o female, hip pain', priority: codeOf('eDispatch.05', 'Emergent'),
     address: addressOf(PLACES.newCall), location: locationOf(PLACES.newCall),
-    status: 'new', timeline: { psapCall: minutesAgo(now, 1) },
+    // A BLS transport: the console recommends the nearest free unit that has at least that (M2, ALS; M3 is posted, not free).
+    status: 'new', requiredCapability: codeOf('eResponse.07', 'Ground Transport (BLS Equipped)'), timeline: { psapCall: minutesAgo(now, 1) },
   });
 }

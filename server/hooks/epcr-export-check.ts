@@ -10,7 +10,7 @@
  * finalize is tried again.
  */
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { buildEmsDataSetXml, NemsisExportError, type NemsisAgency } from '../nemsis/emsdataset.ts';
+import { buildEmsDataSetXml, NemsisExportError, type ExportFiles, type NemsisAgency } from '../nemsis/emsdataset.ts';
 import { formFieldOf } from '../../shared/nemsis/form-fields.ts';
 import { elementOf, type SchematronFinding } from '../nemsis/schematron.ts';
 import { validateEmsDataSet } from '../nemsis/validate.ts';
@@ -22,6 +22,8 @@ export interface ExportCheckDeps {
   nemsisDir: string;
   /** Where the compiled Schematron is cached (SCHEMATRON_CACHE_DIR). */
   schematronCacheDir?: string;
+  /** The bytes of the report's signatures and exported photos (eOther), by SHA-256. */
+  files?: ExportFiles;
 }
 
 export interface ExportWarning extends FinalizeProblem {
@@ -46,7 +48,7 @@ const MESSAGE_MAX = 500;
 export async function checkEpcrExport(report: Epcr, deps: ExportCheckDeps): Promise<ExportCheck> {
   let xml: string;
   try {
-    xml = buildEmsDataSetXml(report, deps.agency);
+    xml = buildEmsDataSetXml(report, deps.agency, deps.files);
   } catch (error) {
     if (!(error instanceof NemsisExportError)) throw error;
     // Mandatory elements without a value: the completeness check names most of them first.

@@ -57,7 +57,7 @@ export class WorkflowRegistry implements OutboxPlanner {
     const entries: OutboxEntryInput[] = [];
     for (const written of changes) {
       const change: Change = {
-        collection, tenantId: written.after.tenantId, id: written.after.id, seq: written.after.seq,
+        collection, tenantId: written.after.tenantId, id: written.after.id, seq: written.after.seq, committedAt: written.after.committedAt,
         before: written.before ? (JSON.parse(written.before.json) as WireDocument) : undefined,
         after: written.afterDoc ?? (JSON.parse(written.after.json) as WireDocument),
         actor,

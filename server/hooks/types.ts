@@ -7,6 +7,8 @@ export interface Change {
   tenantId: string;
   id: string;
   seq: number;
+  /** Server clock when the change was committed (for the call history's times, never for order). */
+  committedAt?: number;
   before: WireDocument | undefined;
   after: WireDocument;
   actor: Actor;

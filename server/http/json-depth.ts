@@ -1,6 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { Transform, type TransformCallback } from 'node:stream';
 import { ErrorCode } from '../../shared/protocol/index.ts';
 import { HttpError } from './errors.ts';
 
@@ -82,36 +81,42 @@ export function tooDeep(maxDepth: number): HttpError {
     `The JSON body nests objects and arrays more than ${maxDepth} levels deep; no fieldsync document comes close. Nothing in this request was written.`);
 }
 
+/** The server's JSON body handling, for a scope that registers a JSON parser of its own (the push route's). */
+export interface JsonBody {
+  /** The refusal of a body nested deeper than the limit; undefined when it is within it. */
+  depthError(raw: string | Buffer): HttpError | undefined;
+  /** Fastify's own parse of the text (same limits and errors, prototype poisoning refused), without the nesting check. */
+  parseChecked: (request: FastifyRequest, text: string, done: (error: Error | null, body?: unknown) => void) => void;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** See `JsonBody`: a scope's own JSON parser builds on it, so no body skips the nesting limit. */
+    jsonBody: JsonBody;
+  }
+}
+
 /**
- * Refuses JSON bodies nested deeper than `maxDepth`, while they arrive and before they are
- * parsed. A sealed row nested 5,000 levels deep (a 30 KB body) got a 500: parsing it works, but
- * every recursive walk after it (JSON.stringify of the row kept in quarantine) overflowed the
- * stack. Registered after request decompression, so it reads the decompressed text.
+ * Refuses JSON bodies nested deeper than `maxDepth`, before they are parsed. A sealed row nested
+ * 5,000 levels deep (a 30 KB body) got a 500: parsing it works, but every recursive walk after
+ * it (JSON.stringify of the row kept in quarantine) overflowed the stack. Checked in the body
+ * parser, on the whole body (at most the body limit, decompressed): it was a Transform stream in
+ * a preParsing hook, whose stream set-up cost more per small request than the scan itself
+ * (issue #21: server work per GPS point). Registered after request decompression, so it reads
+ * the decompressed text.
  */
 export const jsonDepthLimit = fp(async (app: FastifyInstance, options: { maxDepth: number }) => {
   const { maxDepth } = options;
-  app.addHook('preParsing', async (request, _reply, payload) => {
-    const type = request.headers['content-type'];
-    if (typeof type !== 'string' || !/json/i.test(type)) return payload;
-    const scanner = new JsonDepthScanner(maxDepth);
-    const checked = new Transform({
-      transform(chunk: Buffer | string, _encoding, callback: TransformCallback) {
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        if (!scanner.feed(bytes)) {
-          callback(tooDeep(maxDepth));
-          return;
-        }
-        callback(null, bytes);
-      },
-    });
-    payload.on('error', (error) => checked.destroy(error));
-    const out = payload.pipe(checked);
-    // Fastify compares Content-Length with the bytes received on the wire: pass on what an
-    // earlier stage (gzip decoding) counted, or this stage's own count is used.
-    const encoded = payload as typeof payload & { receivedEncodedLength?: number };
-    Object.defineProperty(out, 'receivedEncodedLength', { get: () => encoded.receivedEncodedLength });
-    return out;
+  const parseChecked = app.getDefaultJsonParser('error', 'error');
+  const depthError = (raw: string | Buffer): HttpError | undefined =>
+    (new JsonDepthScanner(maxDepth).feed(typeof raw === 'string' ? Buffer.from(raw) : raw) ? undefined : tooDeep(maxDepth));
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
+    const error = depthError(raw);
+    if (error) done(error);
+    else parseChecked(request, typeof raw === 'string' ? raw : raw.toString('utf8'), done);
   });
+  app.decorate('jsonBody', { depthError, parseChecked } satisfies JsonBody);
 }, { name: 'fieldsync-json-depth' });
 
 /** Whether a parsed value nests deeper than `maxDepth` (iterative: it cannot overflow the stack itself). */

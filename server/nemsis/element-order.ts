@@ -15,7 +15,7 @@
  *   '*'       may repeat.
  *
  * A name that is itself a key of the table is a group/section; anything else is a value element.
- * Sections the export never writes (eLabs, eExam, eAirway, eDevice, eOther, custom data)
+ * Sections the export never writes (eLabs, eExam, eAirway, eDevice, custom data)
  * appear only as optional children of PatientCareReport, so writing one means adding its table.
  */
 export const CHILD_ORDER = {
@@ -197,6 +197,19 @@ export const CHILD_ORDER = {
   ],
   'eProtocols.ProtocolGroup': [
     'eProtocols.01 R', 'eProtocols.02',
+  ],
+  // eOther_v3.xsd: what the export writes of it are the signatures and the files (issue 18).
+  eOther: [
+    'eOther.01', 'eOther.02 *', 'eOther.EMSCrewMemberGroup *', 'eOther.07 *', 'eOther.08', 'eOther.FileGroup *', 'eOther.SignatureGroup *',
+  ],
+  'eOther.EMSCrewMemberGroup': [
+    'eOther.03 *', 'eOther.04', 'eOther.05', 'eOther.06 *',
+  ],
+  'eOther.FileGroup': [
+    'eOther.09', 'eOther.10', 'eOther.11', 'eOther.22',
+  ],
+  'eOther.SignatureGroup': [
+    'eOther.12', 'eOther.13 *', 'eOther.14', 'eOther.15', 'eOther.16', 'eOther.17', 'eOther.18', 'eOther.19', 'eOther.20', 'eOther.21',
   ],
   eMedications: [
     'eMedications.MedicationGroup R*',

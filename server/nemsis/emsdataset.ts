@@ -15,12 +15,15 @@ import { group, leaf, leaves, NEMSIS_NAMESPACE, optionalGroup, orNotApplicable, 
 import { eArrest } from './sections/arrest.ts';
 import { eCrew } from './sections/crew.ts';
 import { eInjury } from './sections/injury.ts';
+import { eOther, type ExportFiles } from './sections/other.ts';
 import { eOutcome } from './sections/outcome.ts';
 import { eProtocols } from './sections/protocols.ts';
 import {
   cityGnisCode, countyCode, dateTime, decimal, gpsLocation, integer, patientsAtSceneCode, phoneNumber, stateCode, text, texts,
 } from './values.ts';
 import { serializeXml, type XmlElement } from './xml-writer.ts';
+
+export type { ExportFiles } from './sections/other.ts';
 
 export interface NemsisAgency {
   /** dAgency.01 EMS Agency Unique State ID. */
@@ -72,9 +75,10 @@ class MandatoryValues {
   }
 }
 
-export function buildEmsDataSetXml(epcr: Epcr, agency: NemsisAgency): string {
+/** `files`: the bytes of the report's signatures and of the photos it sends (eOther), by SHA-256. */
+export function buildEmsDataSetXml(epcr: Epcr, agency: NemsisAgency, files?: ExportFiles): string {
   const mandatory = new MandatoryValues();
-  const header = group('Header', [demographicGroup(agency, mandatory), patientCareReport(epcr, agency, mandatory)]);
+  const header = group('Header', [demographicGroup(agency, mandatory), patientCareReport(epcr, agency, mandatory, files)]);
   if (mandatory.missing.length > 0) {
     throw new NemsisExportError(
       `Cannot export ePCR ${epcr.id} to NEMSIS: mandatory elements have no value: ${mandatory.missing.join(', ')}. ` +
@@ -94,7 +98,7 @@ function demographicGroup(agency: NemsisAgency, mandatory: MandatoryValues): Xml
   ]);
 }
 
-function patientCareReport(epcr: Epcr, agency: NemsisAgency, mandatory: MandatoryValues): XmlElement {
+function patientCareReport(epcr: Epcr, agency: NemsisAgency, mandatory: MandatoryValues, files: ExportFiles | undefined): XmlElement {
   return group(
     'PatientCareReport',
     [
@@ -117,6 +121,7 @@ function patientCareReport(epcr: Epcr, agency: NemsisAgency, mandatory: Mandator
       group('eProcedures', (epcr.procedures ?? []).map(procedureGroup)),
       eDisposition(epcr, mandatory),
       eOutcome(epcr),
+      eOther(epcr, files),
     ],
     { UUID: epcr.id },
   );

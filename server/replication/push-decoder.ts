@@ -178,10 +178,17 @@ interface Pending { states: readonly unknown[]; result: Promise<(string | null)[
  */
 export function decodingJsonParser(app: import('fastify').FastifyInstance, decoder: PushDecoder) {
   const pending = new WeakMap<object, Pending>();
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // The server's JSON handling (server/http/json-depth.ts): the nesting limit, then Fastify's own parse.
+  const { depthError, parseChecked: parseJson } = app.jsonBody;
   // Registered with parseAs 'buffer': the event loop decodes the bytes once for its own parse and
   // the worker gets the bytes themselves (moved, not copied).
   const parser = (request: import('fastify').FastifyRequest, raw: string | Buffer, done: (error: Error | null, body?: unknown) => void): void => {
+    // Checked and decoded before the worker gets the bytes (they move to it).
+    const tooDeep = depthError(raw);
+    if (tooDeep) {
+      done(tooDeep);
+      return;
+    }
     const text = typeof raw === 'string' ? raw : raw.toString('utf8');
     const collection = (request.params as { collection?: unknown } | undefined)?.collection;
     const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import pg from 'pg';
 import { CommitNotifier } from './commit-notifier.ts';
 import { PostgresChangeFeed } from './postgres-change-feed.ts';
@@ -635,7 +636,8 @@ export class PostgresStore implements Store {
    * lock is held while the effect runs.
    */
   async claimOutbox(now: number, limit: number, leaseMs: number, queue: OutboxQueue = 'hooks'): Promise<OutboxEntry[]> {
-    const token = randomUUID();
+    // Host and process id first: an operator (or a test) can see which process holds a claim.
+    const token = `${hostname()}/${process.pid}/${randomUUID()}`;
     const rows = await this.query<OutboxRow>(this.pool,
       `WITH clock AS (SELECT ${DB_NOW_MS} AS now),
        c AS (SELECT o.id FROM ${this.t('outbox')} o, clock

@@ -171,6 +171,8 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
     // listing every call all day costs an entry per page or per second, not per call).
     phi: true,
     sealedOnDevice: true,
+    // The call's history is what the server recorded, with its clock (incident-history workflow).
+    serverOwned: ['history'],
     references: {
       assignedUnitId: { must: 'read', to: 'units', key: 'callSign' },
       cadRecordId: { must: 'external', system: 'the CAD backend\'s own record id' },
@@ -235,7 +237,7 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
       // Going available after a call clears the unit's current call: the crew may drop it, never set one.
       crew: {
         scope: CREW_UNIT, create: true, delete: false,
-        update: ['status', 'statusAt', 'currentIncidentId', 'assignmentAcknowledgedAt', 'lastPosition', 'lastPositionAt', 'crewNames'],
+        update: ['status', 'statusAt', 'currentIncidentId', 'assignmentAcknowledgedAt', 'lastPosition', 'lastPositionAt', 'crewNames', 'readNoteIds'],
         transitions: { currentIncidentId: [{ from: 'any', to: [null] }] },
       },
     },
@@ -291,6 +293,6 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
       assigneeId: { must: 'self', names: 'the technician assigned' },
     },
     read: { technician: { scope: TECH_JOBS }, admin: { scope: TENANT } },
-    write: { technician: { scope: TECH_JOBS, create: false, delete: false, update: ['status', 'statusAt', 'notes'] } },
+    write: { technician: { scope: TECH_JOBS, create: false, delete: false, update: ['status', 'statusAt', 'notes', 'attachments'] } },
   },
 };

@@ -16,12 +16,18 @@
  * - No recorded time in the future (beyond the Schematron's hour of slack) and no date of birth
  *   after the day of the call; the clock is the caller's (`context.now`), so this stays pure.
  * - An addendum needs a reason and must amend a locked report.
+ * - A refusal (eDisposition.28 refused care, eDisposition.30 refused transport) needs its statement
+ *   and the patient's and a witness's signatures, or a crew member's signed attestation of why
+ *   not (signatures.ts); every signature's NEMSIS codes (eOther.12–.15) are codes of the XSD.
  */
 import { callDay } from '../epcr/call-day.ts';
 import { codedFieldProblems, codeProblemWords } from '../epcr/coded-fields.ts';
 import { codeOf, codesOf } from '../nemsis/codes.ts';
 import { formFieldOf } from '../nemsis/form-fields.ts';
 import { holdsBothVersions, openConflicts } from '../merge/index.ts';
+import { crewAttestation, isRefusal, patientSignature, witnessSignature } from './signatures.ts';
+import { isCodeOf } from '../nemsis/codes.ts';
+import { listedAttachments } from '../schemas/attachments.ts';
 import type { Epcr } from '../schemas/index.ts';
 
 export interface FinalizeProblem {
@@ -133,6 +139,7 @@ export function validateEpcrForFinalize(epcr: Epcr, context: FinalizeContext = {
     need('scene.address.zip', epcr.scene?.address?.zip, 'Pickup (scene) ZIP code is required to bill the transport');
   }
   checkCodes(epcr, problems);
+  checkSignatures(epcr, problems);
   checkTimeOrder(times, problems);
   checkNotInFuture(epcr, context.now, problems);
   return problems;
@@ -236,4 +243,31 @@ export function conflictProblems(epcr: Epcr): FinalizeProblem[] {
     problems.push({ path: 'narrative.text', message: 'The narrative still holds two versions between <<<<<<< and >>>>>>> markers: keep one or combine them before finalizing' });
   }
   return problems;
+}
+
+/** The refusal rule, and the NEMSIS codes of every signature (eOther.12–.15). */
+function checkSignatures(epcr: Epcr, problems: FinalizeProblem[]): void {
+  if (isRefusal(epcr)) {
+    if (blank(epcr.refusal?.statement)) problems.push({ path: 'refusal.statement', message: 'A refusal needs its statement: what the patient was told of the risks of refusing' });
+    if (!crewAttestation(epcr)) {
+      if (!patientSignature(epcr)) problems.push({ path: 'attachments', message: 'A refusal needs the patient\'s signature, or a crew member\'s signed attestation of why the patient could not sign' });
+      if (!witnessSignature(epcr)) problems.push({ path: 'attachments', message: 'A refusal needs a witness\'s signature, or a crew member\'s signed attestation of why none could be had' });
+    }
+  }
+  for (const attachment of listedAttachments(epcr as Record<string, unknown>)) {
+    const where = `attachments[${attachment.sha256}]`;
+    const signature = attachment.signature;
+    const wrong = (element: string, value: string | undefined, field: string) => {
+      if (value !== undefined && !isCodeOf(element, value)) problems.push({ path: `${where}.signature.${field}`, message: `"${value}" is not a code of ${element}` });
+    };
+    if (signature) {
+      wrong('eOther.12', signature.signerType, 'signerType');
+      for (const reason of signature.reasons ?? []) wrong('eOther.13', reason, 'reasons');
+      wrong('eOther.14', signature.representativeType, 'representativeType');
+      wrong('eOther.15', signature.status, 'status');
+    }
+    if (attachment.attestation && !isCodeOf('eOther.15', attachment.attestation.status)) {
+      problems.push({ path: `${where}.attestation.status`, message: `"${attachment.attestation.status}" is not a code of eOther.15 (why the patient did not sign)` });
+    }
+  }
 }

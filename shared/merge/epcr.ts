@@ -1,5 +1,9 @@
 import { epcrSchema } from '../schemas/epcrs.ts';
+import { ATTACHMENT_KEY, ATTACHMENTS_FIELD } from '../schemas/attachments.ts';
 import { createThreeWayMerge, type MergeFunction } from './three-way.ts';
+
+/** Attachments merge as a union by SHA-256 (shared/schemas/attachments.ts): a signature is never lost in a conflict. */
+export const ATTACHMENT_UNION = { [ATTACHMENTS_FIELD]: ATTACHMENT_KEY } as const;
 
 /**
  * Set only by the server's finalize hook. A device's copy is at best stale, so it never
@@ -14,4 +18,5 @@ export const EPCR_SERVER_OWNED_FIELDS = ['lockedAt', 'finalizeErrors'] as const;
 export const mergeEpcr: MergeFunction = createThreeWayMerge({
   schema: epcrSchema,
   masterOwned: EPCR_SERVER_OWNED_FIELDS,
+  unionLists: ATTACHMENT_UNION,
 });

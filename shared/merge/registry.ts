@@ -2,7 +2,7 @@ import {
   billingRecordSchema, claimSchema, incidentSchema, jobSchema, orderSchema, ticketSchema, unitSchema,
   type CollectionName,
 } from '../schemas/index.ts';
-import { mergeEpcr } from './epcr.ts';
+import { ATTACHMENT_UNION, mergeEpcr } from './epcr.ts';
 import { mergeImmutable } from './immutable.ts';
 import type { Doc } from './json.ts';
 import { createThreeWayMerge, type MergeFunction, type MergeInput } from './three-way.ts';
@@ -16,7 +16,7 @@ export const mergeFunctions: Record<CollectionName, MergeFunction> = {
   claims: createThreeWayMerge({ schema: claimSchema }),
   orders: createThreeWayMerge({ schema: orderSchema }),
   tickets: createThreeWayMerge({ schema: ticketSchema }),
-  jobs: createThreeWayMerge({ schema: jobSchema }),
+  jobs: createThreeWayMerge({ schema: jobSchema, unionLists: ATTACHMENT_UNION }),
   unit_status_events: mergeImmutable,
 };
 

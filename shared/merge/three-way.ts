@@ -47,6 +47,13 @@ export interface ThreeWayMergeOptions {
    * that property: adding it to a document whose schema lacks it would make the doc invalid.
    */
   recordConflicts?: boolean;
+  /**
+   * Top-level lists that merge as a union of items keyed by the named field (not `id`): an item
+   * either side holds is kept, whatever the other side did, and items on both sides merge field
+   * by field. For lists of evidence (attachments by SHA-256, shared/schemas/attachments.ts), whose
+   * removal is an explicit flag on the item, never a missing item.
+   */
+  unionLists?: Readonly<Record<string, string>>;
 }
 
 /** Who made a document's latest edit (`lastEditProperty`): bookkeeping, never merged field by field. */
@@ -78,7 +85,7 @@ export function threeWayMerge(input: MergeInput, options: ThreeWayMergeOptions =
     ...(stamped ? [LAST_EDIT_KEY] : []), ...(derives ? [DERIVED_KEY] : []),
   ]);
   const notMerged = new Set([...bookkeeping, ...masterOwned]);
-  const recorder = new ConflictRecorder(sideOf(master, stamped, derives), sideOf(incoming, stamped, derives), recordConflicts);
+  const recorder = new ConflictRecorder(sideOf(master, stamped, derives), sideOf(incoming, stamped, derives), recordConflicts, options.unionLists ?? {});
 
   const deletion = mergeDeleted(base, master, incoming, bookkeeping, recorder);
   // A deletion that lost to an edit has no content worth merging: the survivor's edit stands.
@@ -137,12 +144,15 @@ class ConflictRecorder {
   readonly entries: ConflictEntry[] = [];
   readonly master: Side;
   readonly incoming: Side;
+  /** The merge's union lists (ThreeWayMergeOptions.unionLists), by path; carried here as the one context every step gets. */
+  readonly unionLists: Readonly<Record<string, string>>;
   private readonly enabled: boolean;
 
-  constructor(master: Side, incoming: Side, enabled: boolean) {
+  constructor(master: Side, incoming: Side, enabled: boolean, unionLists: Readonly<Record<string, string>>) {
     this.master = master;
     this.incoming = incoming;
     this.enabled = enabled;
+    this.unionLists = unionLists;
   }
 
   incomingLost(path: string, kept: unknown, lost: unknown, extras: ConflictExtras = {}): void {
@@ -205,6 +215,12 @@ function mergeValue(
   recorder: ConflictRecorder,
 ): unknown {
   if (deepEqual(master, incoming)) return master;
+  // Before the shortcuts below: a union list keeps an item even when one side merely dropped it.
+  const unionKey = Object.prototype.hasOwnProperty.call(recorder.unionLists, path) ? recorder.unionLists[path] : undefined;
+  if (unionKey !== undefined) {
+    const union = keyedLists(base, master ?? [], incoming ?? [], unionKey);
+    if (union !== undefined) return mergeKeyedLists(path, union, schema, recorder, true);
+  }
   if (deepEqual(base, master)) return incoming;
   if (deepEqual(base, incoming)) return master;
 
@@ -286,20 +302,20 @@ interface KeyedLists {
 }
 
 /** Arrays of objects with unique ids merge item by item; any other array is one atomic value. */
-function keyedLists(base: unknown, master: unknown, incoming: unknown): KeyedLists | undefined {
-  const baseItems = base === undefined ? new Map<ItemId, Item>() : itemsById(base);
-  const masterItems = itemsById(master);
-  const incomingItems = itemsById(incoming);
+function keyedLists(base: unknown, master: unknown, incoming: unknown, key = 'id'): KeyedLists | undefined {
+  const baseItems = base === undefined ? new Map<ItemId, Item>() : itemsById(base, key);
+  const masterItems = itemsById(master, key);
+  const incomingItems = itemsById(incoming, key);
   if (baseItems === undefined || masterItems === undefined || incomingItems === undefined) return undefined;
   return { base: baseItems, master: masterItems, incoming: incomingItems };
 }
 
-function itemsById(list: unknown): Map<ItemId, Item> | undefined {
+function itemsById(list: unknown, key = 'id'): Map<ItemId, Item> | undefined {
   if (!Array.isArray(list)) return undefined;
   const items = new Map<ItemId, Item>();
   for (const item of list) {
     if (!isPlainObject(item)) return undefined;
-    const id = item.id;
+    const id = item[key];
     if ((typeof id !== 'string' && typeof id !== 'number') || items.has(id)) return undefined;
     items.set(id, item);
   }
@@ -311,6 +327,7 @@ function mergeKeyedLists(
   lists: KeyedLists,
   schema: SchemaNode | undefined,
   recorder: ConflictRecorder,
+  union = false,
 ): Item[] {
   const ids = [...lists.master.keys(), ...[...lists.incoming.keys()].filter((id) => !lists.master.has(id))];
   const itemSchema = childSchema(schema?.items);
@@ -326,7 +343,8 @@ function mergeKeyedLists(
       continue;
     }
     const survivor = masterItem ?? incomingItem!;
-    if (baseItem === undefined) {
+    if (baseItem === undefined || union) {
+      // A union list keeps what one side no longer holds: its removal is a flag on the item.
       merged.push({ id, item: survivor });
     } else if (!deepEqual(baseItem, survivor)) {
       // Removed on one side while edited on the other: keep the edit, note the removal.

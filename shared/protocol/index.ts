@@ -13,3 +13,4 @@ export * from './stream.ts';
 export * from './socket-limits.ts';
 export * from './http-client.ts';
 export * from './dev-token.ts';
+export * from './maps.ts';

@@ -12,10 +12,13 @@ export const ADMIN_BASE_PATH = '/api/admin';
 export const EPCRS_BASE_PATH = '/api/epcrs';
 export const SOCKET_BRIDGE_BASE_PATH = '/api/socket-bridge';
 export const STATE_REPORTING_BASE_PATH = '/api/state-reporting';
+export const ATTACHMENTS_BASE_PATH = '/api/attachments';
+export const DISPATCH_BASE_PATH = '/api/dispatch';
+export const MAPS_BASE_PATH = '/api/maps';
 /** Everything under here is the server's, never an app page (the service worker leaves it alone). */
 export const API_PREFIX = '/api/';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'HEAD' | 'PATCH' | 'OPTIONS';
 
 /** The `:name` parameters of a route pattern, e.g. `'/:collection/pull'` → `'collection'`. */
 export type ParamsOf<Route extends string> =
@@ -71,6 +74,12 @@ export const ADMIN = {
   putAgency: endpoint('PUT', ADMIN_BASE_PATH, '/agency'),
 } as const;
 
+/** The dispatch console's own reads (docs/protocol.md §26). */
+export const DISPATCH = {
+  /** The server's time (for the console's clock offset) and the agency's dispatch settings in force. */
+  settings: endpoint('GET', DISPATCH_BASE_PATH, '/settings'),
+} as const;
+
 /** What an agency sends its state: the DEMDataSet, batches of EMSDataSet exports, submissions (docs/protocol.md §24). */
 export const STATE_REPORTING = {
   /** The agency's NEMSIS DEMDataSet (agency, contacts, configuration, personnel, vehicles, facilities). */
@@ -83,6 +92,25 @@ export const STATE_REPORTING = {
   submissions: endpoint('GET', STATE_REPORTING_BASE_PATH, '/submissions'),
 } as const;
 
+/**
+ * Maps (docs/protocol.md §26): what the apps' map shows (tiles, offline area), the agency's own
+ * tile archive (PMTiles, HTTP range requests), and the geocoder and router the server calls for them.
+ */
+export const MAPS = {
+  /** The map the caller's agency configured: tile source, offline area, whether addresses and routes are available. */
+  config: endpoint('GET', MAPS_BASE_PATH, '/config'),
+  /** The agency's tile archive (a PMTiles file), read with `Range: bytes=…` (206). */
+  archive: endpoint('GET', MAPS_BASE_PATH, '/archive.pmtiles'),
+  /** The byte ranges of the archive a device keeps for the agency's offline area, with their size. */
+  offlinePlan: endpoint('GET', MAPS_BASE_PATH, '/offline-plan'),
+  /** Address search (`?q=`), through the agency's geocoder. */
+  geocode: endpoint('GET', MAPS_BASE_PATH, '/geocode'),
+  /** Reverse lookup (`?lat=&lng=`): the address at a point. */
+  reverse: endpoint('GET', MAPS_BASE_PATH, '/reverse'),
+  /** A driving route (`?from=lat,lng&to=lat,lng`) through the agency's router (OSRM-compatible). */
+  route: endpoint('GET', MAPS_BASE_PATH, '/route'),
+} as const;
+
 /** The NEMSIS export of a finalized report (docs/protocol.md §20). */
 export const EPCRS = {
   nemsisXml: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis.xml'),
@@ -93,6 +121,40 @@ export const EPCRS = {
   /** The hospital's outcome of the patient (eOutcome), entered by an admin. */
   outcome: endpoint('PUT', EPCRS_BASE_PATH, '/:id/outcome'),
 } as const;
+
+/**
+ * Signatures and photos (docs/protocol.md "Attachments"): resumable uploads by tus 1.0 and the
+ * read of stored bytes. The upload routes take a user's access token or the service worker's
+ * push-only device credential with a DPoP proof; the read takes an access token only.
+ */
+export const ATTACHMENTS = {
+  /** tus creation: `Upload-Length`, `Upload-Metadata` (sha256, contentType, collection, docId) → 201 + `Location`. */
+  createUpload: endpoint('POST', ATTACHMENTS_BASE_PATH, '/uploads'),
+  /** tus: how many bytes of the upload the server has (`Upload-Offset`). */
+  uploadOffset: endpoint('HEAD', ATTACHMENTS_BASE_PATH, '/uploads/:uploadId'),
+  /** tus: the next bytes, from `Upload-Offset` (`Content-Type: application/offset+octet-stream`). */
+  appendUpload: endpoint('PATCH', ATTACHMENTS_BASE_PATH, '/uploads/:uploadId'),
+  /** tus discovery: the version, extensions and size limit the server supports. */
+  uploadOptions: endpoint('OPTIONS', ATTACHMENTS_BASE_PATH, '/uploads'),
+  /** The stored bytes of an attachment (or its thumbnail) the document lists. */
+  read: endpoint('GET', ATTACHMENTS_BASE_PATH, '/:collection/:docId/:sha256'),
+} as const;
+
+/** The tus protocol's own headers and values (tus.io/protocols/resumable-upload, 1.0.0). */
+export const TUS_VERSION = '1.0.0';
+export const TUS_HEADERS = {
+  resumable: 'Tus-Resumable',
+  version: 'Tus-Version',
+  extension: 'Tus-Extension',
+  maxSize: 'Tus-Max-Size',
+  uploadLength: 'Upload-Length',
+  uploadOffset: 'Upload-Offset',
+  uploadMetadata: 'Upload-Metadata',
+  uploadExpires: 'Upload-Expires',
+} as const;
+export const TUS_CONTENT_TYPE = 'application/offset+octet-stream';
+/** The `Upload-Metadata` keys an attachment upload must carry (values base64, as tus wants). */
+export const ATTACHMENT_UPLOAD_METADATA = ['sha256', 'contentType', 'collection', 'docId'] as const;
 
 /** What a dispatcher may send CAD through the server, by path below the bridge's base. */
 export const SOCKET_BRIDGE_SENDS = ['assignment', 'unit-location', 'unit-status', 'incident-status', 'incident-timestamp', 'transport-completed'] as const;
@@ -113,7 +175,7 @@ export function patternOf(e: Endpoint): string {
 /** The path of one call: every `:name` replaced by its (URL-encoded) value. */
 export function pathOf<Route extends string>(e: Endpoint<Route>, ...[params]: ParamsOf<Route> extends never ? [] : [Record<ParamsOf<Route>, string | number>]): string {
   const values = (params ?? {}) as Record<string, string | number>;
-  return e.base + e.route.replace(/:([A-Za-z_]+)/g, (_, name: string) => {
+  return e.base + e.route.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`${patternOf(e)} needs a value for :${name}.`);
     return encodeURIComponent(String(value));
@@ -126,7 +188,7 @@ export function pathOf<Route extends string>(e: Endpoint<Route>, ...[params]: Pa
  */
 export function matchPath<Route extends string>(e: Endpoint<Route>, url: string): Record<ParamsOf<Route>, string> | undefined {
   const names: string[] = [];
-  const source = patternOf(e).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:([A-Za-z_]+)/g, (_, name: string) => {
+  const source = patternOf(e).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => {
     names.push(name);
     return '([^/?#]+)';
   });

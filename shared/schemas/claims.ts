@@ -4,7 +4,7 @@ import { baseProperties, conflictHistoryProperty, dateTimeProperty, refId, short
 export const claimSchema = {
   title: 'claims',
   description: 'An 837P-shaped ambulance claim for one billing record (original, replacement or void).',
-  version: 2,
+  version: 3,
   primaryKey: 'id',
   /** Stored AES-encrypted on devices (client/sync/database.ts): the billed services and what the payer answered. */
   encrypted: ['lines', 'payerResponse', 'conflicts'],
@@ -15,7 +15,13 @@ export const claimSchema = {
     ...baseProperties,
     billingRecordId: refId,
     epcrId: refId,
-    status: { type: 'string', enum: ['draft', 'submitted', 'accepted', 'rejected', 'void'] },
+    /**
+     * `held`: made but not sent, because billing lacks what the payer requires (no patient or
+     * representative signature and no crew attestation, issue 18); `holdReason` says what. A biller
+     * releases it by setting `draft` once the signature is on file; the claim is then submitted.
+     */
+    status: { type: 'string', enum: ['draft', 'held', 'submitted', 'accepted', 'rejected', 'void'] },
+    holdReason: shortText,
     /** X12 claim frequency: 1 original, 7 replacement, 8 void. */
     frequencyCode: { type: 'string', enum: ['1', '7', '8'] },
     correctionOf: refId,
@@ -44,8 +50,10 @@ export const claimSchema = {
  * Version history (migrations.ts): 0: the first release.
  * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts). Only optional fields were added.
  * 2: lines, payerResponse and conflicts stored encrypted on devices (issue 17). The document is unchanged.
+ * 3: status `held` and `holdReason` (issue 18: no billing signature). Only a value and an optional field were added.
  */
 export const claimMigrationStrategies = {
   1: addedOptionalFields,
   2: encryptedMoreOnDevice,
+  3: addedOptionalFields,
 } as const satisfies MigrationStrategies;

@@ -3,6 +3,7 @@ import {
   addressProperty, baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty,
   lastEditProperty, longText, refId, shortText,
 } from './common.ts';
+import { epcrAttachmentsProperty } from './attachments.ts';
 
 /** Codes are kept as NEMSIS code strings (e.g. "2205001") so the export needs no lookup. */
 const code = { type: 'string', maxLength: 20 } as const;
@@ -48,7 +49,7 @@ const timesProperty = {
 export const epcrSchema = {
   title: 'epcrs',
   description: 'Electronic patient care report, sectioned like NEMSIS 3.5 (one PatientCareReport).',
-  version: 5,
+  version: 6,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -62,7 +63,7 @@ export const epcrSchema = {
    * (wire-schema.ts strips it). Which fields of a sealed collection stay in clear on a device is
    * checked by test/shared/access/device-encryption.test.ts.
    */
-  encrypted: ['patient', 'situation', 'injury', 'arrest', 'history', 'vitals', 'protocols', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'crew', 'outcome', 'conflicts'],
+  encrypted: ['patient', 'situation', 'injury', 'arrest', 'history', 'vitals', 'protocols', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'crew', 'conflicts', 'attachments', 'refusal', 'outcome'],
   properties: {
     ...baseProperties,
     status: { type: 'string', enum: ['draft', 'finalized'] },
@@ -400,6 +401,24 @@ export const epcrSchema = {
         edAdmittedAt: dateTimeProperty, // eOutcome.18
       },
     },
+    /**
+     * Signatures and photos (attachments.ts): the reference that replicates; the bytes are
+     * uploaded by tus and stored once by SHA-256 (docs/protocol.md "Attachments"). Encrypted on
+     * devices: signers' names and annotations are PHI.
+     */
+    attachments: epcrAttachmentsProperty,
+    /**
+     * A refusal of care or transport (eDisposition.28/.30 refusal codes): what the crew explained
+     * to the patient. Finalizing a refusal needs the patient's and a witness's signatures, or a
+     * crew attestation (shared/domain/epcr-validation.ts).
+     */
+    refusal: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        statement: longText,
+      },
+    },
     conflicts: conflictHistoryProperty,
     lastEdit: lastEditProperty,
     /**
@@ -427,7 +446,9 @@ export const epcrSchema = {
  *    each procedure, transport mode and method, destination reason, response delays, the staging and at-home times, and
  *    pertinent negatives (a medication not given and why, no known drug allergy, no trauma criteria). Only optional
  *    fields were added.
- * 5: the last national elements and NEMSIS import (issue 16): eOutcome (outcome, stored encrypted on devices), ePatient.13
+ * 5: signatures and photos (issue 18): `attachments` (references by SHA-256, merged as a union) and the refusal
+ *    statement (`refusal`), both encrypted on devices. Only optional fields were added.
+ * 6: the last national elements and NEMSIS import (issue 16): eOutcome (outcome, stored encrypted on devices), ePatient.13
  *    (patient.gender), a GCS total without its parts (vitals[].gcsTotal, imports), ETCO2 with its decimal place, the time of a vital
  *    set, medication or procedure no longer required (another system's report may lack it; a medication not given has none), eRecord.02-.04 of an imported report (record.software) and importedAt. Only optional fields were
  *    added.
@@ -438,4 +459,5 @@ export const epcrMigrationStrategies = {
   3: encryptedMoreOnDevice,
   4: addedOptionalFields,
   5: addedOptionalFields,
+  6: addedOptionalFields,
 } as const satisfies MigrationStrategies;

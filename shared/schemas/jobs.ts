@@ -1,13 +1,14 @@
 import { addedOptionalFields, type MigrationStrategies } from './migrations.ts';
 import { addressProperty, baseProperties, conflictHistoryProperty, dateTimeProperty, geoPointProperty, refId } from './common.ts';
 import { customerProperty } from './orders.ts';
+import { jobAttachmentsProperty } from './attachments.ts';
 
 export const JOB_STATUSES = ['unassigned', 'assigned', 'en_route', 'on_site', 'completed', 'offline'] as const;
 
 export const jobSchema = {
   title: 'jobs',
   description: 'A field job worked by one technician.',
-  version: 1,
+  version: 2,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -27,6 +28,8 @@ export const jobSchema = {
     equipmentSerials: { type: 'array', maxItems: 100, items: { type: 'string', maxLength: 64 } },
     ticketNotes: { type: 'string', maxLength: 5000 },
     notes: { type: 'string', maxLength: 5000 },
+    /** Before/after photos and the customer's signature (attachments.ts; docs/protocol.md "Attachments"). */
+    attachments: jobAttachmentsProperty,
     conflicts: conflictHistoryProperty,
   },
 } as const;
@@ -34,7 +37,9 @@ export const jobSchema = {
 /**
  * Version history (migrations.ts): 0: the first release.
  * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts). Only optional fields were added.
+ * 2: `attachments`: before/after photos and the customer's signature (issue 18). Only optional fields were added.
  */
 export const jobMigrationStrategies = {
   1: addedOptionalFields,
+  2: addedOptionalFields,
 } as const satisfies MigrationStrategies;

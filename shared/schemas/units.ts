@@ -15,7 +15,7 @@ export const UNIT_FREE_STATUSES: ReadonlySet<string> = new Set<(typeof UNIT_STAT
 export const unitSchema = {
   title: 'units',
   description: 'A vehicle (ambulance) with its crew, CAD status and last known position.',
-  version: 1,
+  version: 2,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -31,6 +31,8 @@ export const unitSchema = {
     lastPosition: geoPointProperty,
     lastPositionAt: dateTimeProperty,
     crewNames: { type: 'array', maxItems: 10, items: shortText },
+    /** The dispatcher notes (incident `dispatchNotes` ids) of the current call the crew marked read on its MDT. */
+    readNoteIds: { type: 'array', maxItems: 200, items: { type: 'string', maxLength: 64 } },
     conflicts: conflictHistoryProperty,
   },
 } as const;
@@ -38,7 +40,9 @@ export const unitSchema = {
 /**
  * Version history (migrations.ts): 0: the first release.
  * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts). Only optional fields were added.
+ * 2: readNoteIds (the crew marks dispatcher notes read; issue 20). Only an optional field was added.
  */
 export const unitMigrationStrategies = {
   1: addedOptionalFields,
+  2: addedOptionalFields,
 } as const satisfies MigrationStrategies;

@@ -5,9 +5,9 @@
  * `/live` feed adds positions and changes as they happen, without reload.
  */
 import { signal } from '@preact/signals';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ADMIN, ApiClient, SOCKET_BRIDGE, type Endpoint } from '../../../shared/protocol/index.ts';
-import type { BillingRecord, Claim, Epcr, Incident, Unit } from '../../../shared/schemas/index.ts';
+import type { BillingRecord, Claim, Epcr, Incident, Job, Unit } from '../../../shared/schemas/index.ts';
 import { ActionError, useAction, WriteRefusedError } from '../../ui/action.tsx';
 import { boot } from '../../ui/boot.tsx';
 import { BillingApp } from './billing.tsx';
@@ -16,8 +16,15 @@ import { DEFAULT_DISPATCH_PRIORITY, dispatchPriorityOptions, priorityClass, prio
 import { database, useQuery, write } from '../../ui/db.ts';
 import { deviceIds } from '../../ui/ids.ts';
 import { IncidentActions } from './incident-actions.tsx';
+import { NEW_INCIDENT_MAX, NEW_INCIDENT_PATHS, newIncidentProblems, ZIP, type NewIncidentForm } from './incident-form.ts';
+import { acknowledgementAlert, callTimes, capabilityOptions, elapsed, sortIncidents, type UnitPosition } from './call-board.ts';
+import { CallPanel, acknowledgedVia, timeOfDay } from './call-panel.tsx';
+import { beep, beepsPlayed, soundReady, unlockSoundOnGesture } from './alert-sound.ts';
+import { dispatchSettings, serverClockError, serverNow, serverOffsetMs, startServerClock } from './server-clock.ts';
 import { connectLive, liveConnected, liveError, type LiveEventName } from '../../ui/live.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
+import { AddressSuggestions, addressAt, useAddressSuggestions } from '../../ui/address-search.tsx';
+import { fieldMarkers, onTechnicianPosition } from '../../ui/field-layer.ts';
 import { recordField, type FieldConstraints } from '../../ui/record-field.ts';
 import { clock, online } from '../../ui/runtime.ts';
 import { getAccessToken } from '../../session/session.ts';
@@ -31,6 +38,9 @@ const liveEpcrs = signal<Record<string, Record<string, unknown>>>({});
 const liveBilling = signal<Record<string, Record<string, unknown>>>({});
 const liveClaims = signal<Record<string, Record<string, unknown>>>({});
 const hookFailures = signal<Record<string, unknown>[]>([]);
+/** Each unit's recent positions from the live feed (the map draws the selected call's unit's track). */
+const liveTrails = signal<Record<string, { lat: number; lng: number }[]>>({});
+const TRAIL_POINTS = 60;
 
 function onLive(name: LiveEventName, payload: Record<string, unknown>): void {
   const id = String(payload['id'] ?? '');
@@ -46,8 +56,10 @@ function onLive(name: LiveEventName, payload: Record<string, unknown>): void {
       const known = liveUnits.value[key];
       if (known?.positionAt && known.positionAt > at) break;
       liveUnits.value = { ...liveUnits.value, [key]: { ...known, lat: Number(payload['lat']), lng: Number(payload['lng']), positionAt: at } };
+      liveTrails.value = { ...liveTrails.value, [key]: [...(liveTrails.value[key] ?? []), { lat: Number(payload['lat']), lng: Number(payload['lng']) }].slice(-TRAIL_POINTS) };
       break;
     }
+    case 'technician:position': onTechnicianPosition(payload); break;
     case 'epcr:progress': liveEpcrs.value = { ...liveEpcrs.value, [id]: payload }; break;
     case 'billing:changed': liveBilling.value = { ...liveBilling.value, [id]: payload }; break;
     case 'claim:changed': liveClaims.value = { ...liveClaims.value, [id]: payload }; break;
@@ -62,7 +74,7 @@ const UNIT_STATUS_TEXT: Record<string, string> = {
 };
 const STALE_MS = 5 * 60_000;
 
-interface UnitRow { id: string; callSign: string; status: string; statusAt?: string | undefined; lat?: number | undefined; lng?: number | undefined; positionAt?: number | undefined; incidentId?: string | undefined; acknowledged?: boolean }
+interface UnitRow extends UnitPosition { id: string; callSign: string; status: string; statusAt?: string | undefined; lat?: number | undefined; lng?: number | undefined; positionAt?: number | undefined; incidentId?: string | undefined; acknowledged?: boolean }
 
 function unitRows(units: Unit[]): UnitRow[] {
   const live = liveUnits.value;
@@ -77,7 +89,7 @@ function unitRows(units: Unit[]): UnitRow[] {
       statusAt: statusFromLive ? l.statusAt : u.statusAt,
       lat: useLive ? l.lat : u.lastPosition?.lat, lng: useLive ? l.lng : u.lastPosition?.lng,
       positionAt: useLive ? l.positionAt : docAt,
-      incidentId: u.currentIncidentId, acknowledged: u.assignmentAcknowledgedAt !== undefined,
+      incidentId: u.currentIncidentId, currentIncidentId: u.currentIncidentId, capability: u.capability, acknowledged: u.assignmentAcknowledgedAt !== undefined,
     };
   }).sort((a, b) => a.callSign.localeCompare(b.callSign));
 }
@@ -92,6 +104,47 @@ function epcrProgressText(epcr: Partial<Epcr> & Record<string, unknown>): string
 }
 
 // ---- the board -----------------------------------------------------------------------------------
+/** A one-second tick for the call timers (the shared clock signal ticks every 15 s). */
+const tick = signal(Date.now());
+function useTick(): number {
+  useEffect(() => {
+    const timer = setInterval(() => (tick.value = Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  return tick.value;
+}
+
+/** How often the sound repeats while calls stay unacknowledged (a newly alerting call sounds at once). */
+const ALERT_REPEAT_MS = 30_000;
+
+/**
+ * The unacknowledged-call alert: a flashing banner naming the calls, and a beep when a call starts
+ * alerting and every ALERT_REPEAT_MS while any does. Stops by itself once each call is acknowledged.
+ */
+function AckAlert({ calls, now }: { calls: readonly Incident[]; now: number }) {
+  const last = useRef<{ ids: string[]; at: number }>({ ids: [], at: 0 });
+  const ids = calls.map((c) => c.id).sort();
+  useEffect(() => {
+    if (ids.length === 0) {
+      last.current = { ids: [], at: 0 };
+      return;
+    }
+    const fresh = ids.some((id) => !last.current.ids.includes(id));
+    if (fresh || now - last.current.at >= ALERT_REPEAT_MS) {
+      beep();
+      last.current = { ids, at: now };
+    }
+  }, [ids.join(), now]);
+  if (calls.length === 0) return null;
+  const threshold = dispatchSettings.value?.unacknowledgedAlertSeconds;
+  return (
+    <div class="banner bad alert-flash" role="alert" data-testid="ack-alert" data-calls={calls.map((c) => c.incidentNumber).join(' ')} data-beeps={beepsPlayed.value}>
+      <strong>Not acknowledged{threshold !== undefined ? ` after ${threshold} s` : ''}:</strong> {calls.map((c) => `${c.incidentNumber} (${c.assignedUnitId ?? ''})`).join(', ')}.
+      {' '}{soundReady.value ? '' : 'Click anywhere on the page to let the alert sound.'}
+    </div>
+  );
+}
+
 function Board({ session }: { session: Session }) {
   const units = useQuery<Unit>('units', {});
   // Open incidents only: a console stays open for years of calls.
@@ -101,14 +154,22 @@ function Board({ session }: { session: Session }) {
   const collections = new Set(Object.keys(database().status.value?.pending ?? {}));
   const billing = useQuery<BillingRecord>('billing_records', collections.has('billing_records') ? {} : undefined);
   const claims = useQuery<Claim>('claims', collections.has('claims') ? {} : undefined);
+  // Field service on the same map, for the roles that read jobs (admin, office).
+  const jobs = useQuery<Job>('jobs', collections.has('jobs') ? { selector: { status: { $ne: 'completed' } } } : undefined);
   const [selected, setSelected] = useState<string>();
   const assigning = useAction();
   const now = clock.value;
+  const local = useTick();
   if (!units || !incidents || !epcrs) return <p>Loading…</p>;
   markReady();
   const rows = unitRows(units.map((u) => u.doc));
-  const active = incidents.map((i) => i.doc).filter((i) => !['closed', 'cancelled'].includes(i.status))
-    .sort((a, b) => b.incidentNumber.localeCompare(a.incidentNumber));
+  // Most urgent first, then the longest waiting (call-board.ts); times are the server's.
+  const active = sortIncidents(incidents.map((i) => i.doc).filter((i) => !['closed', 'cancelled'].includes(i.status)));
+  const serverTime = serverNow(local);
+  const threshold = dispatchSettings.value?.unacknowledgedAlertSeconds;
+  const alertOf = (incident: Incident) => (threshold === undefined ? { alerting: false } : acknowledgementAlert(incident, serverTime, threshold));
+  const alerting = active.filter((i) => alertOf(i).alerting);
+  const selectedCall = active.find((i) => i.id === selected);
 
   const epcrByIncident = new Map<string, (Partial<Epcr> & Record<string, unknown>)[]>();
   const epcrIncident = new Map<string, string>();
@@ -137,11 +198,15 @@ function Board({ session }: { session: Session }) {
 
   const markers: MapMarker[] = [
     ...rows.filter((r) => r.lat !== undefined && r.lng !== undefined).map((r) => ({
-      id: r.callSign, lat: r.lat!, lng: r.lng!, label: `${r.callSign} ${UNIT_STATUS_TEXT[r.status] ?? r.status}`, kind: 'unit' as const,
+      id: r.callSign, lat: r.lat!, lng: r.lng!, label: `${r.callSign} ${UNIT_STATUS_TEXT[r.status] ?? r.status}`, kind: 'unit' as const, status: r.status,
       stale: r.positionAt === undefined || now - r.positionAt > STALE_MS,
     })),
-    ...active.filter((i) => i.location).map((i) => ({ id: i.id, lat: i.location!.lat, lng: i.location!.lng, label: i.incidentNumber, kind: 'incident' as const })),
+    ...active.filter((i) => i.location).map((i) => ({ id: i.id, lat: i.location!.lat, lng: i.location!.lng, label: i.incidentNumber, kind: 'incident' as const, status: i.status })),
+    ...fieldMarkers((jobs ?? []).map((j) => j.doc), now),
   ];
+  // The selected call (selectedCall, above): its unit's track and, with a router, the route from the unit to the call.
+  const selectedUnit = selectedCall?.assignedUnitId ? rows.find((r) => r.callSign === selectedCall.assignedUnitId) : undefined;
+  const selectedRoute = selectedCall?.location && selectedUnit?.lat !== undefined ? { from: { lat: selectedUnit.lat, lng: selectedUnit.lng! }, to: selectedCall.location } : undefined;
 
   const assign = async (incident: Incident, callSign: string) => {
     const unit = units.find((u) => u.doc.callSign === callSign)?.doc;
@@ -155,6 +220,7 @@ function Board({ session }: { session: Session }) {
       await write.mutate('units', unit.id, [
         { op: 'set', path: ['status'], value: 'dispatched' }, { op: 'set', path: ['statusAt'], value: at },
         { op: 'set', path: ['currentIncidentId'], value: incident.id }, { op: 'unset', path: ['assignmentAcknowledgedAt'] },
+        { op: 'unset', path: ['readNoteIds'] },
       ]);
     }
   };
@@ -171,7 +237,7 @@ function Board({ session }: { session: Session }) {
                 const call = incidents.find((i) => i.doc.id === r.incidentId)?.doc;
                 return (
                   <tr key={r.id} data-testid="unit-row" data-unit={r.callSign} data-status={r.status}>
-                    <th scope="row">{r.callSign}</th>
+                    <th scope="row">{r.callSign}{r.capability && <div class="meta" data-testid="unit-capability">{capabilityOptions().find(([c]) => c === r.capability)?.[1] ?? r.capability}</div>}</th>
                     <td><strong>{UNIT_STATUS_TEXT[r.status] ?? r.status}</strong><div class="meta">{r.statusAt ? `since ${clockOf(r.statusAt)}` : ''}</div></td>
                     <td data-testid="unit-position">{r.lat !== undefined ? <>{r.lat.toFixed(4)}, {r.lng!.toFixed(4)}<div class="meta">{ago(r.positionAt, now)}{r.positionAt !== undefined && now - r.positionAt > STALE_MS ? ' (old)' : ''}</div></> : <span class="meta">unknown</span>}</td>
                     <td>{call ? <>{call.incidentNumber}<div class="meta">{r.acknowledged ? 'acknowledged' : 'not acknowledged'}</div></> : '—'}</td>
@@ -184,32 +250,46 @@ function Board({ session }: { session: Session }) {
         </section>
         <section aria-labelledby="map-title">
           <h2 id="map-title">Map</h2>
-          <OfflineMap testId="dispatch-map" label={`Map of ${markers.filter((m) => m.kind === 'unit').length} units and ${active.length} open incidents`} markers={markers} />
+          <OfflineMap testId="dispatch-map" label={`Map of ${markers.filter((m) => m.kind === 'unit').length} units and ${active.length} open incidents`} markers={markers}
+            track={selectedUnit ? liveTrails.value[selectedUnit.callSign] : undefined} route={selectedRoute} />
           <p class="meta">Live feed: {liveConnected.value ? 'connected' : online.value ? `reconnecting${liveError.value ? ` (${liveError.value})` : ''}` : 'offline'}.</p>
         </section>
       </div>
 
       <section aria-labelledby="incidents-title" style="margin-top:16px">
+        <AckAlert calls={alerting} now={local} />
         <div class="row" style="justify-content:space-between">
           <h2 id="incidents-title">Open incidents ({active.length})</h2>
           <button class="primary" onClick={() => go('new')} data-testid="new-incident">New incident</button>
         </div>
         <ActionError action={assigning} testId="assign-error" />
         <table data-testid="incident-table">
-          <thead><tr><th scope="col">Incident</th><th scope="col">Where</th><th scope="col">Unit</th><th scope="col">ePCR</th><th scope="col">Billing / claim</th><th scope="col">Close or cancel</th></tr></thead>
+          <thead><tr><th scope="col">Incident</th><th scope="col">Where</th><th scope="col">Timers</th><th scope="col">Unit</th><th scope="col">ePCR</th><th scope="col">Billing / claim</th><th scope="col">Close or cancel</th></tr></thead>
           <tbody>
             {active.map((incident) => {
               const view = incidents.find((i) => i.doc.id === incident.id)!;
               const reports = epcrByIncident.get(incident.id) ?? [];
               const money = billingFor(incident.id);
+              const times = callTimes(incident);
+              const alert = alertOf(incident);
               return (
-                <tr key={incident.id} data-testid="incident-row" data-incident={incident.incidentNumber} class={selected === incident.id ? 'selected' : ''}>
+                <tr key={incident.id} data-testid="incident-row" data-incident={incident.incidentNumber} data-alert={alert.alerting ? 'true' : 'false'}
+                  class={[selected === incident.id ? 'selected' : '', alert.alerting ? 'alert alert-flash' : ''].join(' ').trim()}>
                   <td>
-                    <strong>{incident.incidentNumber}</strong> {incident.priority && <span class={`tag ${priorityClass(incident.priority)}`}>{priorityText(incident.priority)}</span>}
+                    <button class="link" data-testid="select-incident" aria-expanded={selected === incident.id}
+                      onClick={() => setSelected(selected === incident.id ? undefined : incident.id)}><strong>{incident.incidentNumber}</strong></button> {incident.priority && <span class={`tag ${priorityClass(incident.priority)}`}>{priorityText(incident.priority)}</span>}
                     <div>{incident.complaint ?? ''}</div>
                     <div class="meta">{incident.status} <Badge badge={view.badge} /></div>
                   </td>
                   <td>{[incident.address?.street, incident.address?.city].filter(Boolean).join(', ') || '—'}</td>
+                  <td data-testid="call-timers">
+                    <div>Received <span data-testid="timer-received">{elapsed(times.received, serverTime)}</span></div>
+                    {times.dispatched !== undefined && <div>Dispatched <span data-testid="timer-dispatched">{elapsed(times.dispatched, serverTime)}</span></div>}
+                    {times.dispatched !== undefined && (times.acknowledged
+                      ? <div class="meta" data-testid="acknowledged-state" data-acknowledged="true" data-via={times.acknowledged.via}>Acknowledged {timeOfDay(times.acknowledged.at)} by {acknowledgedVia(times.acknowledged.via)}</div>
+                      : <div class={alert.alerting ? 'bad' : 'meta'} data-testid="acknowledged-state" data-acknowledged="false">Not acknowledged</div>)}
+                    {times.onScene !== undefined && <div>On scene <span data-testid="timer-on-scene">{elapsed(times.onScene, serverTime)}</span></div>}
+                  </td>
                   <td>
                     <label class="visually-hidden" for={`assign-${incident.id}`}>Assign a unit to {incident.incidentNumber}</label>
                     <select id={`assign-${incident.id}`} data-testid="assign-unit" value={incident.assignedUnitId ?? ''}
@@ -229,55 +309,24 @@ function Board({ session }: { session: Session }) {
           </tbody>
         </table>
         {active.length === 0 && <p class="empty">No open incidents.</p>}
+        <p class="meta" data-testid="server-clock" data-offset-ms={serverOffsetMs.value === undefined ? '' : String(Math.round(serverOffsetMs.value))}>
+          {serverOffsetMs.value === undefined
+            ? `Timers use this console's clock until the server answers${serverClockError.value ? ` (${serverClockError.value})` : ''}.`
+            : `Timers count in the server's time (this console's clock is ${Math.abs(serverOffsetMs.value / 1000).toFixed(1)} s ${serverOffsetMs.value > 0 ? 'behind' : 'ahead'}).`}
+          {threshold !== undefined ? ` A call not acknowledged ${threshold} s after its assignment alerts.` : ''}
+        </p>
+        {selectedCall && <CallPanel key={selectedCall.id} incident={selectedCall} units={rows} session={session} assign={assign} />}
       </section>
     </>
   );
 }
 
 // ---- new incident -----------------------------------------------------------------------------
-const NEW_INCIDENT_PATHS = {
-  incidentNumber: 'incidentNumber', complaint: 'complaint', priority: 'priority', street: 'address.street', city: 'address.city',
-  zip: 'address.zip', lat: 'location.lat', lng: 'location.lng', unit: 'assignedUnitId',
-} as const;
-
-/** The longest text each typed field of the form takes (the incidents schema: incidentNumber 50, shortText 200). */
-const NEW_INCIDENT_MAX: Partial<Record<keyof typeof NEW_INCIDENT_PATHS, number>> = { incidentNumber: 50, complaint: 200, street: 200, city: 200 };
-const ZIP = /^[0-9]{5}(-[0-9]{4})?$/;
-
-type NewIncidentForm = Record<keyof typeof NEW_INCIDENT_PATHS, string>;
-
-/**
- * What is wrong with each field of the form, in words, by field (shown at that field). Over-long
- * text is refused, never cut: what is created is what the dispatcher typed.
- */
-export function newIncidentProblems(form: NewIncidentForm): Partial<Record<keyof NewIncidentForm, string>> {
-  const out: Partial<Record<keyof NewIncidentForm, string>> = {};
-  if (!form.incidentNumber.trim()) out.incidentNumber = 'Give the incident number.';
-  for (const [key, max] of Object.entries(NEW_INCIDENT_MAX) as [keyof NewIncidentForm, number][]) {
-    const length = form[key].trim().length;
-    if (length > max) out[key] = `At most ${max} characters; this has ${length}. Shorten it (nothing was cut).`;
-  }
-  if (form.zip.trim() && !ZIP.test(form.zip.trim())) out.zip = 'A ZIP code is 5 digits, or ZIP+4 (19104-1234).';
-  const coordinate = (key: 'lat' | 'lng', name: string, limit: number) => {
-    const raw = form[key].trim();
-    if (raw === '') return undefined;
-    const value = Number(raw);
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(raw) || !Number.isFinite(value)) out[key] = `${name} is a number of decimal degrees (digits, a point, maybe a minus), e.g. ${key === 'lat' ? '39.9526' : '-75.1652'}.`;
-    else if (Math.abs(value) > limit) out[key] = `${name} is between -${limit} and ${limit} degrees; ${raw} is outside.`;
-    return value;
-  };
-  const lat = coordinate('lat', 'Latitude', 90);
-  const lng = coordinate('lng', 'Longitude', 180);
-  if (lat === undefined && lng !== undefined && !out.lng) out.lat = 'Give the latitude too (or clear the longitude).';
-  if (lng === undefined && lat !== undefined && !out.lat) out.lng = 'Give the longitude too (or clear the latitude).';
-  return out;
-}
-
 function NewIncident({ session }: { session: Session }) {
   const units = useQuery<Unit>('units', {});
   const t = offsetDateTime();
   const stamp = `${t.slice(2, 4)}${t.slice(5, 7)}${t.slice(8, 10)}-${t.slice(11, 13)}${t.slice(14, 16)}${t.slice(17, 19)}`;
-  const [form, setForm] = useState<NewIncidentForm>({ incidentNumber: `D${stamp}`, complaint: '', priority: DEFAULT_DISPATCH_PRIORITY, street: '', city: '', zip: '', lat: '', lng: '', unit: '' });
+  const [form, setForm] = useState<NewIncidentForm>({ incidentNumber: `D${stamp}`, complaint: '', priority: DEFAULT_DISPATCH_PRIORITY, street: '', city: '', zip: '', lat: '', lng: '', capability: '', unit: '' });
   // Problems found at the last "Create incident", by field; a field's goes when it is edited.
   const [problems, setProblems] = useState<Partial<Record<keyof NewIncidentForm, string>>>({});
   const create = useAction();
@@ -286,7 +335,35 @@ function NewIncident({ session }: { session: Session }) {
   const set = (key: keyof NewIncidentForm) => (e: Event) => {
     setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
     if (problems[key]) setProblems({ ...problems, [key]: undefined });
+    if (key === 'street') setPicked(undefined);
   };
+  // Address search: suggestions for the street as typed; a pick gives the point (and the city and
+  // ZIP where none was typed), never a new street text: the incident keeps what was typed.
+  const [picked, setPicked] = useState<string>();
+  const [nearby, setNearby] = useState<string>();
+  const suggestions = useAddressSuggestions(picked ? '' : `${form.street} ${form.city}`.trim());
+  const fill = (hit: { lat: number; lng: number; city?: string | undefined; zip?: string | undefined; street?: string | undefined }, withPoint: boolean, withStreet: boolean) => setForm((f) => ({
+    ...f,
+    ...(withPoint ? { lat: String(hit.lat), lng: String(hit.lng) } : {}),
+    street: f.street.trim() || !withStreet ? f.street : hit.street ?? '',
+    city: f.city.trim() ? f.city : hit.city ?? '',
+    zip: f.zip.trim() ? f.zip : hit.zip && ZIP.test(hit.zip) ? hit.zip : '',
+  }));
+  const pickPoint = async (point: { lat: number; lng: number }) => {
+    setForm((f) => ({ ...f, lat: String(point.lat), lng: String(point.lng) }));
+    setProblems((p) => ({ ...p, lat: undefined, lng: undefined }));
+    setNearby(undefined);
+    const hit = await addressAt(point);
+    if (hit) {
+      setNearby(hit.label);
+      fill(hit, false, true);
+    }
+  };
+  // The point typed so far, when it is one (the map shows it); anything else is the form's to refuse.
+  const typedLat = form.lat.trim() === '' ? NaN : Number(form.lat);
+  const typedLng = form.lng.trim() === '' ? NaN : Number(form.lng);
+  const formPoint = Math.abs(typedLat) <= 90 && Math.abs(typedLng) <= 180 ? { lat: typedLat, lng: typedLng } : undefined;
+  const unitNear = units?.find((u) => u.doc.lastPosition)?.doc.lastPosition;
   const submit = async (event: Event) => {
     event.preventDefault();
     create.clear();
@@ -312,6 +389,7 @@ function NewIncident({ session }: { session: Session }) {
         id, tenantId: session.user.tenantId, incidentNumber: number, status: form.unit ? 'dispatched' : 'new',
         ...(form.complaint.trim() ? { complaint: form.complaint.trim() } : {}),
         ...(form.priority ? { priority: form.priority } : {}),
+        ...(form.capability ? { requiredCapability: form.capability } : {}),
         ...(Object.keys(address).length ? { address } : {}),
         ...(lat !== undefined ? { location: { lat, lng } } : {}),
         ...(form.unit ? { assignedUnitId: form.unit } : {}),
@@ -347,16 +425,31 @@ function NewIncident({ session }: { session: Session }) {
         <div class="field"><label for="ni-priority">Priority</label>
           <select id="ni-priority" value={form.priority} onChange={set('priority')} {...declared('priority', 'select')}>{dispatchPriorityOptions().map(([code, label]) => <option key={code} value={code}>{label}</option>)}</select></div>
         {field('complaint', 'Complaint')}
-        {field('street', 'Street')}
+        <div>
+          {field('street', 'Street', { autoComplete: 'off', 'aria-describedby': suggestions.hits.length ? 'ni-street-suggestions' : undefined })}
+          <AddressSuggestions id="ni-street-suggestions" hits={suggestions.hits} problem={suggestions.problem} onPick={(hit) => { setPicked(hit.label); fill(hit, true, false); }} />
+          {picked && <div class="hint" data-testid="address-picked">Location from: {picked}</div>}
+        </div>
         {field('city', 'City')}
         {field('zip', 'ZIP', { inputMode: 'numeric' }, { pattern: ZIP })}
         {field('lat', 'Latitude', { inputMode: 'decimal' }, { min: -90, max: 90 })}
         {field('lng', 'Longitude', { inputMode: 'decimal' }, { min: -180, max: 180 })}
+        <div class="field"><label for="ni-capability">Unit capability needed</label>
+          <select id="ni-capability" value={form.capability} onChange={set('capability')} {...declared('capability', 'select')}>
+            <option value="">— any unit —</option>
+            {capabilityOptions().map(([code, label]) => <option key={code} value={code}>{label}</option>)}
+          </select></div>
         <div class="field"><label for="ni-unit">Assign unit</label>
           <select id="ni-unit" value={form.unit} onChange={set('unit')} {...declared('unit', 'select')}>
             <option value="">— later —</option>
             {(units ?? []).map((u) => <option key={u.doc.id} value={u.doc.callSign}>{u.doc.callSign} ({UNIT_STATUS_TEXT[u.doc.status] ?? u.doc.status})</option>)}
           </select></div>
+      </div>
+      <div class="field">
+        <span id="ni-map-label">Location on the map: click to set it{nearby ? '' : ' (with a geocoder, the address there is looked up)'}</span>
+        <OfflineMap testId="new-incident-map" label="Click the map to set the incident's location" onPick={(point) => void pickPoint(point)} center={formPoint ?? unitNear}
+          markers={formPoint ? [{ id: 'new-incident', lat: formPoint.lat, lng: formPoint.lng, label: form.incidentNumber || 'New incident', kind: 'incident', status: 'new' }] : []} />
+        {nearby && <div class="hint" data-testid="address-nearby">Address there: {nearby}</div>}
       </div>
       <ActionError action={create} testId="new-incident-error" />
       <div class="row"><button class="primary big" type="submit" disabled={create.busy}>Create incident</button><button type="button" onClick={() => go('')}>Cancel</button></div>
@@ -439,6 +532,8 @@ function System({ session }: { session: Session }) {
 
 function DispatchApp({ session }: { session: Session }) {
   useEffect(() => connectLive(onLive), []);
+  useEffect(() => startServerClock(), []);
+  useEffect(() => unlockSoundOnGesture(), []);
   const section = route.value.split('/')[0];
   const nav = [{ path: '', label: 'Board' }, { path: 'new', label: 'New incident' }, { path: 'system', label: session.user.role === 'admin' ? 'CAD bridge and dead letters' : 'CAD bridge' }];
   return (

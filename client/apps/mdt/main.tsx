@@ -12,6 +12,7 @@ import { AppShell, Badge, markReady } from '../../ui/components.tsx';
 import { priorityClass, priorityText } from '../../ui/dispatch-priority.ts';
 import { database, useQuery, write } from '../../ui/db.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
+import { MapTools } from '../../ui/map-tools.tsx';
 import { recordField } from '../../ui/record-field.ts';
 import { clock } from '../../ui/runtime.ts';
 import type { Session } from '../../session/identity.ts';
@@ -24,6 +25,35 @@ const STATUS_BUTTONS: readonly (readonly [UnitStatus, string])[] = [
   ['transporting', 'Transporting'], ['at_destination', 'At destination'], ['available', 'Available'],
 ];
 const STATUS_TEXT: Record<string, string> = Object.fromEntries([...STATUS_BUTTONS, ['acknowledged', 'Acknowledged'], ['out_of_service', 'Out of service'], ['staged', 'Staged'], ['at_home', 'At station'], ['cancelled', 'Cancelled']]);
+
+/**
+ * Dispatch's notes to the crew on the current call, newest first: those not marked read are
+ * marked new, and one press marks them all read (the unit's `readNoteIds`, which dispatch sees
+ * in the call's timeline with the server's time).
+ */
+function CrewNotes({ incident, unit, onRead }: { incident: Incident; unit: Unit | undefined; onRead: (ids: string[]) => void }) {
+  const notes = incident.dispatchNotes ?? [];
+  if (notes.length === 0) return null;
+  const read = new Set(unit?.currentIncidentId === incident.id ? unit.readNoteIds ?? [] : []);
+  const unread = notes.filter((n) => !read.has(n.id));
+  // What the press writes: every note of the call read (kept with those read before, in order).
+  const allRead = [...new Set([...read, ...notes.map((n) => n.id)])].slice(-200);
+  return (
+    <section aria-labelledby="notes-title" data-testid="crew-notes" data-unread={unread.length} style="margin-top:8px">
+      <h3 id="notes-title">Notes from dispatch{unread.length > 0 ? ` (${unread.length} new)` : ''}</h3>
+      <ul class="plain">{[...notes].reverse().map((n) => (
+        <li key={n.id} data-testid="crew-note" data-read={read.has(n.id) ? 'true' : 'false'}>
+          {!read.has(n.id) && <span class="tag p1">New</span>} {n.text}{n.at ? <span class="meta"> · {clockOf(n.at)}</span> : null}
+        </li>
+      ))}</ul>
+      {unread.length > 0 && unit && (
+        <button class="big" data-testid="mark-notes-read"
+          {...recordField({ collection: 'units', docId: unit.id, path: 'readNoteIds' }, 'action', { value: JSON.stringify(allRead) })}
+          onClick={() => onRead(allRead)}>Mark notes read</button>
+      )}
+    </section>
+  );
+}
 
 function Mdt({ session }: { session: Session }) {
   const callSign = session.user.unitId;
@@ -120,6 +150,8 @@ function Mdt({ session }: { session: Session }) {
                       {...recordField({ collection: 'units', docId: unit?.id, path: 'assignmentAcknowledgedAt' }, 'action')}
                       onClick={() => void action.run(() => unitOps(session, unit?.id, [{ op: 'set', path: ['assignmentAcknowledgedAt'], value: offsetDateTime() }]), {}, 'acknowledge')}>Acknowledge assignment</button>}
                   <ActionError action={action} at="acknowledge" />
+                  <CrewNotes incident={assignment} unit={unit} onRead={(ids) => void action.run(() => unitOps(session, unit?.id, [{ op: 'set', path: ['readNoteIds'], value: ids }]), {}, 'notes')} />
+                  <ActionError action={action} at="notes" />
                   {assignment.transportCompleted
                     ? <p data-testid="transport-completed">Transport completed. Press Available when the unit is back in service.</p>
                     : <button class="big" style="margin-top:8px" data-testid="complete-transport"
@@ -138,7 +170,8 @@ function Mdt({ session }: { session: Session }) {
           GPS: {gps.state === 'on' ? `fix ${ago(gps.last?.at, now)}${gps.last?.accuracyM !== undefined ? `, ±${Math.round(gps.last.accuracyM)} m` : ''}` : gps.message ?? gps.state}
           {' · '}{gps.recorded} points recorded{pendingPoints ? `, ${pendingPoints} waiting to sync` : ''}
         </p>
-        <OfflineMap testId="mdt-map" label={`Map of unit ${callSign}${assignment ? ` and call ${assignment.incidentNumber}` : ''}`} markers={markers} track={trackPoints} />
+        <MapTools testId="mdt-map" label={`Map of unit ${callSign}${assignment ? ` and call ${assignment.incidentNumber}` : ''}`} markers={markers} track={trackPoints}
+          route={here && assignment?.location && !ended ? { from: here, to: assignment.location } : undefined} here={here} />
         {unit?.lastPositionAt && <p class="meta">Last position sent {ago(epochOf(unit.lastPositionAt), now)}.</p>}
       </section>
     </div>

@@ -58,7 +58,7 @@ export async function recordStatus(session: Session, unit: Unit | undefined, sta
   });
   const ops: Ops = [{ op: 'set', path: ['status'], value: status }, { op: 'set', path: ['statusAt'], value: at }];
   // Going available ends the unit's part in the call: the MDT stops showing it.
-  if (UNIT_FREE_STATUSES.has(status)) ops.push({ op: 'unset', path: ['currentIncidentId'] }, { op: 'unset', path: ['assignmentAcknowledgedAt'] });
+  if (UNIT_FREE_STATUSES.has(status)) ops.push({ op: 'unset', path: ['currentIncidentId'] }, { op: 'unset', path: ['assignmentAcknowledgedAt'] }, { op: 'unset', path: ['readNoteIds'] });
   await unitOps(session, unit?.id, ops);
 }
 

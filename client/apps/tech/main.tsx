@@ -11,6 +11,7 @@ import { pathName, recordField } from '../../ui/record-field.ts';
 import { useDoc, useQuery, write } from '../../ui/db.ts';
 import type { Session } from '../../session/identity.ts';
 import { clockOf, offsetDateTime } from '../../ui/time.ts';
+import { MapTools } from '../../ui/map-tools.tsx';
 
 type JobStatus = NonNullable<Job['status']>;
 const STATUS_TEXT: Record<string, string> = {
@@ -46,6 +47,9 @@ function JobList({ session }: { session: Session }) {
           </li>
         ))}
       </ul>
+      <h2 id="jobs-map-title">Map</h2>
+      <MapTools testId="tech-map" label={`Map of ${sorted.filter(({ doc }) => doc.location).length} jobs`}
+        markers={sorted.filter(({ doc }) => doc.location).map(({ doc }) => ({ id: doc.id, lat: doc.location!.lat, lng: doc.location!.lng, label: `${doc.customer?.name ?? 'Job'} (${STATUS_TEXT[doc.status] ?? doc.status})`, kind: 'job' as const, status: doc.status }))} />
     </section>
   );
 }

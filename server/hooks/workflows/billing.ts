@@ -8,6 +8,7 @@ import type { BillingRecord, Epcr, WireDoc } from '../../../shared/schemas/index
 import { TRANSPORTED_BY_THIS_UNIT } from '../../../shared/domain/epcr-validation.ts';
 import type { EffectContext } from '../types.ts';
 import { billingRecordId, compact, writeDoc, type Draft } from './support.ts';
+import { patientSignatureStatus, type PatientSignatureStatus } from '../../../shared/domain/signatures.ts';
 import { ambulanceClaimFieldsFromEpcr, withoutDerivedAmbulanceFields, type AmbulanceClaimFieldName } from './billing-ambulance.ts';
 
 export interface ServiceLevel {
@@ -155,6 +156,16 @@ export function billingStatusFor(epcr: Epcr, fields: BillingFields): 'draft' | '
  * in `draft` (made at transport, before the report was finished) is brought up to date from the
  * report; `ready`, `claimed` and `void` records are never touched here.
  */
+/**
+ * The billing record's patient signature from the report's signatures (shared/domain/signatures.ts):
+ * a signature or attestation on the report is what billing has; with none, what the biller
+ * recorded (a paper form) stays.
+ */
+function signatureFromReport(epcr: Epcr): { patientSignature?: PatientSignatureStatus } {
+  const status = patientSignatureStatus(epcr);
+  return status === 'none' ? {} : { patientSignature: status };
+}
+
 export async function ensureBillingRecord(
   ctx: EffectContext,
   epcr: WireDoc<'epcrs'>,
@@ -167,7 +178,7 @@ export async function ensureBillingRecord(
     if (!current) {
       const created: Draft<'billing_records'> = {
         id, tenantId: ctx.tenantId, epcrId: epcr.id, ...(epcr.incidentId ? { incidentId: epcr.incidentId } : {}),
-        status, ...fields, _deleted: false,
+        status, ...fields, ...signatureFromReport(epcr), _deleted: false,
       };
       return created;
     }
@@ -176,7 +187,7 @@ export async function ensureBillingRecord(
       pickupZip: _z, dropoffAddress: _a, payer: _p, icd10: _i, ...rest } = current;
     // What the biller records (weight, PCS, signature, purposes) stays; what comes from the report is taken again.
     const kept = withoutDerivedAmbulanceFields(rest);
-    return { ...kept, ...fields, status };
+    return { ...kept, ...fields, ...signatureFromReport(epcr), status };
   });
   return (await ctx.getDocument('billing_records', id)) as WireDoc<'billing_records'> | undefined;
 }

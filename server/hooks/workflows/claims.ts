@@ -52,6 +52,18 @@ async function submissionFile(ctx: EffectContext, deps: ClaimDeps, claim: WireDo
   return { file: made.file, lines };
 }
 
+/**
+ * Why an original claim must be held instead of sent, if it must: a payer pays an ambulance claim
+ * only with the patient's (or a representative's) signature authorising billing, or the crew's
+ * attestation of why none could be had (CLM08–CLM10). Without any, the claim is made `held`.
+ */
+export function holdReasonOf(billing: WireDoc<'billing_records'>, settings: AgencyBillingSettings | undefined): string | undefined {
+  const signature = billing.patientSignature ?? 'none';
+  return signature === 'none' && settings?.unsignedClaims !== 'send'
+    ? 'No patient or representative signature and no crew attestation on the report: record one (or the paper authorisation) and release the claim'
+    : undefined;
+}
+
 /** Submits a claim still in `draft` and records the answer; a claim past draft is left alone. */
 export async function submitClaimIfDraft(ctx: EffectContext, deps: ClaimDeps, id: string): Promise<WireDoc<'claims'> | undefined> {
   return deps.locks.run(`claim:${ctx.tenantId}:${id}`, async () => {
@@ -94,14 +106,16 @@ export async function ensureOriginalClaim(ctx: EffectContext, deps: ClaimDeps, b
     ctx.log.info({ billingRecordId: billingId, status: billing.status }, 'billing record is not ready; no claim made');
     return undefined;
   }
+  const hold = holdReasonOf(billing, (await (deps.billingSettingsOf ?? storeBillingSettings)(ctx))?.billing);
   await writeDoc(ctx, 'claims', id, (current) => {
     if (current) return undefined;
     const claim: Draft<'claims'> = {
       id, tenantId: ctx.tenantId, billingRecordId: billingId, epcrId: billing.epcrId,
-      status: 'draft', frequencyCode: '1', lines: claimLines(billing), _deleted: false,
+      status: hold ? 'held' : 'draft', ...(hold ? { holdReason: hold } : {}), frequencyCode: '1', lines: claimLines(billing), _deleted: false,
     };
     return claim;
   });
+  if (hold) ctx.log.info({ billingRecordId: billingId, claimId: id }, 'claim held: no patient or representative signature and no crew attestation');
   const claim = await submitClaimIfDraft(ctx, deps, id);
   if (claim && (claim.status === 'submitted' || claim.status === 'accepted')) {
     await writeDoc(ctx, 'billing_records', billingId, (current) => (current && current.status === 'ready' ? { ...current, status: 'claimed' as const } : undefined));

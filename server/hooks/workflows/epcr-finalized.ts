@@ -10,8 +10,15 @@
  * not refuse. The export check is asynchronous (xmllint, the Schematron worker): it runs on the
  * report as stored, and the lock is written only if the report is still that version; an edit in
  * between is checked again.
+ *
+ * A report lists its attachments (signatures, photos) by SHA-256; their bytes travel separately
+ * and may arrive after the finalize. The lock waits for them: while any listed object is not
+ * stored for the report, the finalize neither locks nor refuses, and is asked again when the
+ * missing bytes arrive (server/attachments/plugin.ts enqueues this workflow then). Nothing is
+ * dropped and nothing locks with an attachment missing.
  */
 import type { Epcr } from '../../../shared/schemas/index.ts';
+import { requiredObjects } from '../../../shared/schemas/attachments.ts';
 import type { ExportCheck } from '../epcr-export-check.ts';
 import { validateEpcrForFinalize } from '../../../shared/domain/epcr-validation.ts';
 import type { Workflow } from '../types.ts';
@@ -22,6 +29,8 @@ import { offsetDateTime, offsetMinutesOf, read, nonBlankText, writeDoc } from '.
 export interface EpcrFinalizedDeps {
   /** Builds and validates the NEMSIS export of a report; absent: no export check (no NEMSIS_DIR). */
   exportCheck?: (report: Epcr) => Promise<ExportCheck>;
+  /** Of the SHA-256s a report lists, those whose bytes the server does not have for it yet; absent: not checked (no attachment storage). */
+  missingAttachments?: (tenantId: string, epcrId: string, shas: readonly string[]) => Promise<string[]>;
 }
 
 /** Key of the export check's result kept for a report: errors, warnings, when, how long. */
@@ -50,6 +59,13 @@ export function epcrFinalizedWorkflow(deps: EpcrFinalizedDeps = {}): Workflow {
       for (let round = 0; round < EXPORT_CHECK_ROUNDS; round++) {
         const stored = await read(ctx, 'epcrs', payload.id);
         if (!stored || stored.status !== 'finalized' || stored.lockedAt) return;
+        const listed = requiredObjects(stored);
+        const missing = deps.missingAttachments && listed.length > 0 ? await deps.missingAttachments(ctx.tenantId, stored.id, listed) : [];
+        if (missing.length > 0) {
+          // Not locked, not refused: the crew's finalize stands and is checked again when the bytes arrive.
+          ctx.log.info({ epcrId: stored.id, missing: missing.length }, 'finalize waits for attachment bytes the report lists');
+          return;
+        }
         const addendumOf = nonBlankText(stored.addendumOf);
         const original = addendumOf ? await read(ctx, 'epcrs', addendumOf) : undefined;
         const now = ctx.now();

@@ -17,6 +17,7 @@ import { ADMIN, patternOf } from '../../../shared/protocol/index.ts';
 import { validateEmsDataSetXsd } from '../../nemsis/validate.ts';
 import type { EffectContext, Workflow } from '../types.ts';
 import { amendedReport } from './amended-report.ts';
+import { exportFiles, type AttachmentFiles } from './attachment-files.ts';
 import { becameLocked, read, type KeyedLock } from './support.ts';
 
 export interface NemsisExportDeps {
@@ -26,6 +27,8 @@ export interface NemsisExportDeps {
   xsdDir?: string;
   /** Serialises the exports of one report, so two addenda locked at once both end up in it. */
   locks: KeyedLock;
+  /** Stored attachments: the export carries the report's signatures and chosen photos (eOther). */
+  attachments?: AttachmentFiles;
 }
 
 export function nemsisArtifactKey(epcrId: string): string {
@@ -64,7 +67,7 @@ async function exportReport(ctx: EffectContext, deps: NemsisExportDeps, epcrId: 
     if (!agency) {
       throw new Error(`NEMSIS export of ePCR ${epcrId} waits for the agency's NEMSIS identity: an admin sets it with PUT ${patternOf(ADMIN.putAgency)}, then retries this dead letter.`);
     }
-    const xml = buildEmsDataSetXml(report, agency);
+    const xml = buildEmsDataSetXml(report, agency, deps.attachments ? await exportFiles(deps.attachments, report) : undefined);
     if (deps.xsdDir) {
       const result = await validateEmsDataSetXsd(xml, { xsdDir: deps.xsdDir });
       if (!result.valid) {

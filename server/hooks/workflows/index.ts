@@ -4,6 +4,7 @@
  * (a per-process lock so two workflows never submit one claim at once, the technician directory).
  */
 import type { Integrations } from '../../integrations/types.ts';
+import { exportFiles, type AttachmentFiles } from './attachment-files.ts';
 import { checkEpcrExport } from '../epcr-export-check.ts';
 import type { AgencyLookup } from '../../agencies/directory.ts';
 import { ADMIN, patternOf } from '../../../shared/protocol/index.ts';
@@ -12,6 +13,7 @@ import { epcrAddendumWorkflow } from './epcr-addendum.ts';
 import { epcrBillingWorkflow } from './epcr-billing.ts';
 import { epcrCadNoticeWorkflow } from './epcr-cad-notice.ts';
 import { epcrClaimWorkflow } from './epcr-claim.ts';
+import { claimReleasedWorkflow } from './claim-released.ts';
 import type { BillingSettingsLookup } from './claims.ts';
 import { epcrFinalizedWorkflow, type EpcrFinalizedDeps } from './epcr-finalized.ts';
 import { epcrHospitalNoticeWorkflow } from './epcr-hospital-notice.ts';
@@ -20,6 +22,7 @@ import { epcrAmendedExportWorkflow, epcrNemsisExportWorkflow } from './epcr-nems
 import { epcrStateSubmissionWorkflow } from './epcr-state-submission.ts';
 import { incidentCancelledWorkflow } from './incident-cancelled.ts';
 import { incidentCreatedWorkflow } from './incident-created.ts';
+import { incidentHistoryWorkflow, unitHistoryWorkflow, unitStatusHistoryWorkflow } from './incident-history.ts';
 import { incidentTimelineWorkflow } from './incident-timeline.ts';
 import { jobProgressWorkflow } from './job-progress.ts';
 import { orderCompletedWorkflow } from './order-completed.ts';
@@ -38,6 +41,8 @@ export interface DefaultWorkflowDeps {
   billingSettingsOf?: BillingSettingsLookup;
   /** How long a per-report lock's lease lasts across processes (OUTBOX_CLAIM_LEASE_MS). */
   leaseMs?: number;
+  /** Stored attachments (server/attachments): the finalize waits for listed bytes; the export, the claim and the hospital notice read them. */
+  attachments?: AttachmentFiles;
   nemsis: {
     /**
      * The agency's NEMSIS identity (dAgency.01 state ID, .02 agency number, .04 state), from its
@@ -58,17 +63,22 @@ export interface DefaultWorkflowDeps {
 export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
   const locks = new KeyedLock(deps.leaseMs);
   const claims = { integrations: deps.integrations, locks, ...(deps.billingSettingsOf ? { billingSettingsOf: deps.billingSettingsOf } : {}) };
-  const nemsis = { agencyOf: deps.nemsis.agencyOf, ...(deps.nemsis.xsdDir ? { xsdDir: deps.nemsis.xsdDir } : {}), locks };
+  const files = deps.attachments ? { attachments: deps.attachments } : {};
+  const nemsis = { agencyOf: deps.nemsis.agencyOf, ...(deps.nemsis.xsdDir ? { xsdDir: deps.nemsis.xsdDir } : {}), locks, ...files };
   return [
     incidentCreatedWorkflow(),
     incidentTimelineWorkflow(),
     unitStatusWorkflow(),
     unitStatusEventWorkflow(),
+    incidentHistoryWorkflow(),
+    unitHistoryWorkflow(),
+    unitStatusHistoryWorkflow(),
     transportCompletedWorkflow({ ...claims, autoClaimAfterFinalize: deps.autoClaimAfterFinalize }),
     incidentCancelledWorkflow(),
-    epcrFinalizedWorkflow(finalizeChecks(deps.nemsis)),
+    epcrFinalizedWorkflow(finalizeChecks(deps.nemsis, deps.attachments)),
     epcrBillingWorkflow(),
     epcrClaimWorkflow({ ...claims, autoClaimAfterFinalize: deps.autoClaimAfterFinalize }),
+    claimReleasedWorkflow(claims),
     epcrNemsisExportWorkflow(nemsis),
     epcrAmendedExportWorkflow(nemsis),
     epcrStateSubmissionWorkflow({ integrations: deps.integrations }),
@@ -83,15 +93,18 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
 }
 
 /** The finalize workflow's export check, when the NEMSIS files are configured. */
-export function finalizeChecks(nemsis: DefaultWorkflowDeps['nemsis']): EpcrFinalizedDeps {
+export function finalizeChecks(nemsis: DefaultWorkflowDeps['nemsis'], attachments?: AttachmentFiles): EpcrFinalizedDeps {
   const { xsdDir, schematronCacheDir, agencyOf } = nemsis;
-  if (!xsdDir) return {};
+  const waits: EpcrFinalizedDeps = attachments ? { missingAttachments: (tenantId, epcrId, shas) => attachments.missingLinks(tenantId, 'epcrs', epcrId, shas) } : {};
+  if (!xsdDir) return waits;
   return {
+    ...waits,
     exportCheck: async (report) => {
       const agency = await agencyOf(report.tenantId);
       // No identity, no export a state could accept: the report stays open until the admin sets it.
       if (!agency) return { errors: [AGENCY_NOT_CONFIGURED], warnings: [], xml: undefined, schematronMs: 0 };
-      return checkEpcrExport(report, { agency, nemsisDir: xsdDir, ...(schematronCacheDir ? { schematronCacheDir } : {}) });
+      const files = attachments ? await exportFiles(attachments, report) : undefined;
+      return checkEpcrExport(report, { agency, nemsisDir: xsdDir, ...(schematronCacheDir ? { schematronCacheDir } : {}), ...(files ? { files } : {}) });
     },
   };
 }

@@ -19,6 +19,7 @@ export const workflowsPlugin = fp(async (app: FastifyInstance, options: Workflow
     integrations: app.integrations,
     autoClaimAfterFinalize: config.autoClaimAfterFinalize,
     leaseMs: config.outboxClaimLeaseMs,
+    attachments: app.attachments,
     nemsis: {
       agencyOf: storeAgencyLookup(app.store),
       ...(config.nemsisXsdDir ? { xsdDir: config.nemsisXsdDir } : {}),
@@ -34,6 +35,6 @@ export const workflowsPlugin = fp(async (app: FastifyInstance, options: Workflow
   for (const workflow of catalogue) app.workflows.register(workflow);
 }, {
   name: 'fieldsync-workflows', fastify: '5.x',
-  dependencies: ['fieldsync-store', 'fieldsync-hooks', 'fieldsync-integrations'],
-  decorators: { fastify: ['store', 'workflows', 'integrations'] },
+  dependencies: ['fieldsync-store', 'fieldsync-hooks', 'fieldsync-integrations', 'fieldsync-attachments'],
+  decorators: { fastify: ['store', 'workflows', 'integrations', 'attachments'] },
 });

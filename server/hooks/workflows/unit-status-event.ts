@@ -69,7 +69,7 @@ export function unitStatusEventWorkflow(): Workflow {
       if (UNIT_FREE_STATUSES.has(event.status) && unit?.currentIncidentId && (!incidentId || unit.currentIncidentId === incidentId)) {
         await writeDoc(ctx, 'units', unit.id, (current) => {
           if (!current || current._deleted || current.currentIncidentId !== unit.currentIncidentId) return undefined;
-          const { currentIncidentId: _dropped, assignmentAcknowledgedAt: _ack, ...rest } = current;
+          const { currentIncidentId: _dropped, assignmentAcknowledgedAt: _ack, readNoteIds: _read, ...rest } = current;
           return rest;
         });
       }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import { io, type Socket } from 'socket.io-client';
-import type { Store } from '../../store/types.ts';
+import type { OutboxEntry, Store } from '../../store/types.ts';
 import type { CadGateway, CadNotice } from '../types.ts';
 import { CAD_INBOUND_EVENTS, type CadInboundEvent } from './events.ts';
 import type { CadInbound } from './inbound.ts';
@@ -26,6 +27,8 @@ export interface CadBridgeOptions {
    * the leader died.
    */
   leaderLeaseMs?: number;
+  /** CAD_GPS_COALESCE_MS: how long a unit's positions wait to be coalesced (0: each is sent). */
+  gpsCoalesceMs?: number;
 }
 
 export interface CadBridgeHealth {
@@ -58,6 +61,9 @@ const MAX_REFUSALS = 10;
 /** See `CadBridgeOptions.leaderLeaseMs`. */
 const DEFAULT_LEADER_LEASE_MS = 15_000;
 
+/** Outbound entries read per round: enough that positions held for coalescing do not hide the statuses queued behind them. */
+const DRAIN_PAGE = 500;
+
 /** After this many failed attempts in a row the bridge reports itself degraded (it keeps trying). */
 const DEGRADED_AFTER_ATTEMPTS = 10;
 
@@ -74,11 +80,18 @@ export class CadBridge implements CadGateway {
   private metrics: Record<string, unknown> | null = null;
   private draining = false;
   private drainAgain = false;
-  /** This bridge's name in the leader lease. */
-  private readonly holder = randomUUID();
+  /**
+   * This bridge's name in the leader lease: host and process id first, so an operator (or a test)
+   * reading the `leases` row knows which process is the agency's sender.
+   */
+  private readonly holder = `${hostname()}/${process.pid}/${randomUUID()}`;
   private leaderRetry: NodeJS.Timeout | undefined;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** A drain scheduled for when the oldest held position's window ends. */
+  private coalesceTimer: NodeJS.Timeout | undefined;
+  /** Positions completed unsent because a newer one of their unit went instead (metrics, tests). */
+  coalescedPositions = 0;
 
   constructor(private readonly options: CadBridgeOptions) {}
 
@@ -183,7 +196,15 @@ export class CadBridge implements CadGateway {
     const socket = this.socket;
     while (socket?.connected && !this.stopped) {
       // This agency's events only: the CAD queue holds every agency's, and a CAD speaks for one.
-      const due = await this.options.store.dueOutbox(Number.MAX_SAFE_INTEGER, 20, 'cad', this.options.tenantId);
+      const pending = await this.options.store.dueOutbox(Number.MAX_SAFE_INTEGER, DRAIN_PAGE, 'cad', this.options.tenantId);
+      const { due, superseded, heldUntil } = this.coalesce(pending, Date.now());
+      if (superseded.length > 0) {
+        if (!(await this.leading())) return;
+        // Older positions of a unit whose newer one is sent: done without being sent.
+        for (const entry of superseded) await this.options.store.completeOutbox(entry.id);
+        this.coalescedPositions += superseded.length;
+      }
+      if (heldUntil !== undefined) this.wakeAt(heldUntil);
       if (due.length === 0) return;
       for (const entry of due) {
         // Only the agency's leader sends, and it checks it still is before every event, so two
@@ -213,6 +234,50 @@ export class CadBridge implements CadGateway {
         }
       }
     }
+  }
+
+  /**
+   * GPS positions coalesced per unit: a unit's positions wait until the oldest of them has waited
+   * `gpsCoalesceMs`; then only the newest is sent and the older ones are `superseded`. Positions
+   * still waiting are left out of `due` (statuses and incident events behind them are not held
+   * back: they are never coalesced, and keep their order among themselves). `heldUntil`: when the
+   * first waiting window ends.
+   */
+  private coalesce(pending: OutboxEntry[], now: number): { due: OutboxEntry[]; superseded: OutboxEntry[]; heldUntil: number | undefined } {
+    const windowMs = this.options.gpsCoalesceMs ?? 0;
+    if (windowMs <= 0) return { due: pending, superseded: [], heldUntil: undefined };
+    const byUnit = new Map<string, OutboxEntry[]>();
+    for (const entry of pending) {
+      if (entry.kind !== 'unit:location') continue;
+      const unit = String((entry.payload as { unitId?: unknown }).unitId);
+      byUnit.set(unit, [...(byUnit.get(unit) ?? []), entry]);
+    }
+    const skip = new Set<number>();
+    const superseded: OutboxEntry[] = [];
+    let heldUntil: number | undefined;
+    for (const positions of byUnit.values()) {
+      const windowEnds = positions[0]!.createdAt + windowMs;
+      if (windowEnds > now) {
+        for (const p of positions) skip.add(p.id);
+        heldUntil = Math.min(heldUntil ?? windowEnds, windowEnds);
+        continue;
+      }
+      // The newest (last in commit order) goes; the rest are done unsent.
+      for (const p of positions.slice(0, -1)) {
+        skip.add(p.id);
+        superseded.push(p);
+      }
+    }
+    return { due: pending.filter((e) => !skip.has(e.id)), superseded, heldUntil };
+  }
+
+  private wakeAt(at: number): void {
+    if (this.coalesceTimer || this.stopped) return;
+    this.coalesceTimer = setTimeout(() => {
+      this.coalesceTimer = undefined;
+      this.kick();
+    }, Math.max(10, at - Date.now()));
+    this.coalesceTimer.unref();
   }
 
   /** Whether this process is (still) the agency's sender; a process that is not looks again after a while. */
@@ -268,6 +333,7 @@ export class CadBridge implements CadGateway {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearTimeout(this.leaderRetry);
+    clearTimeout(this.coalesceTimer);
     this.socket?.close();
     // A process shutting down hands the agency over at once (a killed one, when its lease ends).
     this.options.store.releaseLease(`cad-bridge:${this.options.tenantId}`, this.holder).catch(() => undefined);

@@ -19,7 +19,7 @@ declare module 'fastify' {
 }
 
 export interface CadBridgePluginOptions {
-  config: Pick<ServerConfig, 'cadBackendUrl' | 'cadBackendAuthToken' | 'cadTenantId' | 'cadTimeZone' | 'cadBackends'>;
+  config: Pick<ServerConfig, 'cadBackendUrl' | 'cadBackendAuthToken' | 'cadTenantId' | 'cadTimeZone' | 'cadBackends' | 'cadGpsCoalesceMs'>;
   /** CAD bridge tuning (tests shorten the reconnection delays). */
   cadBridge?: { baseDelayMs?: number; maxDelayMs?: number; ackTimeoutMs?: number };
 }
@@ -44,7 +44,7 @@ export const cadBridgePlugin = fp(async (app: FastifyInstance, options: CadBridg
   // One bridge per agency with a CAD: a CAD speaks for one agency and hears of that agency only
   // (issue 17: another agency's epcr:finalized reached the demo agency's CAD).
   const bridges = backends.map((backend) => new CadBridge({
-    url: backend.url, authToken: backend.authToken, tenantId: backend.tenantId, store,
+    url: backend.url, authToken: backend.authToken, tenantId: backend.tenantId, store, gpsCoalesceMs: config.cadGpsCoalesceMs,
     inbound: new CadInbound(store, backend.tenantId, undefined, registry, backend.timeZone), log: app.log.child({ component: 'cad-bridge', tenantId: backend.tenantId }), ...options.cadBridge,
   }));
   for (const bridge of bridges) {

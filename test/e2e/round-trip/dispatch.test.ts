@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, signInWithToken, watchConsole } from '../support/browser.ts';
 import { e2ePort, ensureApps, offsetNow, TENANT } from '../support/server.ts';
 import {
-  adminPull, census, enter, findInputs, messageAt, mismatches, refusedValue, report, ROUND_TRIP_ZONE, seed, settle, startRoundTripServer,
+  adminDoc, adminPull, census, enter, findInputs, messageAt, mismatches, refusedValue, report, ROUND_TRIP_ZONE, seed, settle, startRoundTripServer,
   undeclared, validValue, valueAt, type FoundInput, type Planned, type RoundTripServer,
 } from './support.ts';
 
@@ -153,6 +153,61 @@ describe('round trip: dispatch console (browser)', () => {
     console.log(`round-trip: dispatch: refused values${notes.length ? `; notes:\n  ${notes.join('\n  ')}` : ''}`);
     if (problems.length) console.log(`round-trip: dispatch: refused-value problems:\n  ${problems.join('\n  ')}`);
     expect.soft(problems, 'a refused value is shown at its field and never reaches the server').toEqual([]);
+  }, 240_000);
+
+  it('the selected call\'s edit form and the note to the crew reach the server; refused values are shown and never sent', async () => {
+    const id = '3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a60';
+    await seed(server, 'incidents', [{ id, incidentNumber: 'RT-EDIT-1', status: 'new', complaint: 'fall', timeline: { psapCall: offsetNow() } }]);
+    const page = await ctx.newPage();
+    watchConsole(page, 'dispatch-edit', errors);
+    // The context is signed in as the dispatcher already (the first walk).
+    await page.goto(`${server.url}/dispatch/`);
+    await page.getByTestId('unit-table').waitFor({ timeout: 30_000 });
+    const row = page.locator('[data-testid="incident-row"][data-incident="RT-EDIT-1"]');
+    await row.getByTestId('select-incident').click();
+    const panel = page.getByTestId('call-panel');
+    await panel.getByTestId('edit-call').locator('summary').click();
+    const form = panel.getByTestId('edit-call-form');
+    const inputs = (await findInputs(form)).filter((i) => !i.excluded);
+    expect(inputs.map((i) => i.path).sort()).toEqual(['address.city', 'address.street', 'address.zip', 'complaint', 'location.lat', 'location.lng', 'priority', 'requiredCapability']);
+    expect(inputs.every((i) => i.doc === id)).toBe(true);
+    const plans = inputs.map((input, n) => validValue(input, 100 + n, new Date()));
+    for (const plan of plans) await enter(page, plan);
+    await form.getByTestId('save-call').click();
+    const doc = () => adminDoc(server.url, 'incidents', id);
+    expect.soft(await settle('dispatch: edited call values the server does not hold', async () => mismatches(await doc(), plans)), 'every edited value on the server').toEqual([]);
+
+    // One refused value per typed field: shown at the field, nothing sent.
+    const problems: string[] = [];
+    const writesBefore = server.deviceWrites.length;
+    let k = 0;
+    for (const plan of plans.filter((p) => ['text', 'number'].includes(p.kind))) {
+      const refusal = refusedValue(plan.input, k++);
+      if (!refusal) continue;
+      await enter(page, { input: refusal.input, typed: refusal.typed, kind: 'text' });
+      await form.getByTestId('save-call').click();
+      const shown = await expect.poll(() => messageAt(page, refusal.input), { timeout: 5_000 }).not.toBe('').then(() => true, () => false);
+      if (!shown) problems.push(`${plan.input.path}: ${refusal.why}: no message at the field`);
+      await enter(page, plan);
+    }
+    for (const w of server.deviceWrites.slice(writesBefore)) if (w.id === id) problems.push(`a refused edit reached the server: ${JSON.stringify(w.doc).slice(0, 200)}`);
+    expect.soft(problems, 'a refused value is shown at its field and never reaches the server').toEqual([]);
+
+    // The note to the crew: typed, sent, read back as one item of dispatchNotes.
+    const note = panel.getByTestId('note-form').locator('textarea');
+    const [noteInput] = await findInputs(panel.getByTestId('note-form'));
+    expect(noteInput).toMatchObject({ collection: 'incidents', doc: id, path: 'dispatchNotes', maxLength: 1000 });
+    const text = 'RT note: use the side door, patient upstairs.';
+    await note.fill(text);
+    await panel.getByTestId('send-note').click();
+    await expect.poll(async () => ((await doc())?.['dispatchNotes'] as { text: string }[] | undefined)?.map((n) => n.text), { timeout: 20_000 }).toEqual([text]);
+    // Too long: refused at the field, not sent.
+    await note.fill('n'.repeat(1001));
+    await panel.getByTestId('send-note').click();
+    await expect.poll(() => messageAt(page, noteInput!), { timeout: 5_000 }).toContain('At most 1000 characters');
+    expect(((await doc())?.['dispatchNotes'] as unknown[]).length).toBe(1);
+    report('dispatch (call panel)', inputs.length + 1, plans.length + 1);
+    await page.close();
   }, 240_000);
 
   it('every screen of the console, for each role that uses it, declares what each of its inputs edits', async () => {

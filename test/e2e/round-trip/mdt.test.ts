@@ -31,6 +31,8 @@ describe('round trip: MDT (browser)', () => {
     await seed(server, 'incidents', [{
       id: INCIDENT_ID, incidentNumber: 'RT-MDT-1', status: 'dispatched', complaint: 'fall', priority: 'P2', assignedUnitId: 'RT7',
       address: { street: '1 Test Way', city: 'Springfield' }, timeline: { psapCall: offsetNow(), unitNotified: offsetNow() },
+      // A note from dispatch, so the MDT's "Mark notes read" is walked too.
+      dispatchNotes: [{ id: 'rt-note-1', text: 'Round trip note', by: 'dispatch' }],
     }]);
     browser = await launchBrowser();
     ctx = await browser.newContext({ timezoneId: ROUND_TRIP_ZONE, viewport: { width: 1280, height: 800 } });

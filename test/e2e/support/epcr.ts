@@ -20,7 +20,8 @@ export function lockableDraft(unitId: string, extra: Record<string, unknown> = {
     situation: { chiefComplaint: 'substernal chest pain' },
     vitals: [{ id: 'v1', takenAt: minutesAgo(45), systolic: 98, heartRate: 104 }],
     narrative: { text: 'Seeded narrative.' },
-    disposition: { unitDisposition: '4227001', transportDisposition: '4230009' },
+    // No Transport (4230013): a refusal (4230009) would also need its statement and signatures (issue 18).
+    disposition: { unitDisposition: '4227001', transportDisposition: '4230013' },
     ...extra,
   };
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { BuildServerOptions } from '../../../server/app.ts';
 import { nextRevision } from '../../../shared/revision.ts';
 import { defaultWorkflows } from '../../../server/hooks/workflows/index.ts';
+import type { AttachmentFiles } from '../../../server/hooks/workflows/attachment-files.ts';
 import type { CadNotice, ClaimSubmission, HospitalNotice, Integrations } from '../../../server/integrations/types.ts';
 import type { Actor, WireDocument } from '../../../server/store/types.ts';
 import type { CollectionName, Epcr, WireDoc } from '../../../shared/schemas/index.ts';
@@ -82,20 +83,35 @@ export async function startHookServer(options: {
   integrations: Integrations;
   autoClaimAfterFinalize?: boolean;
   validateExports?: boolean;
+  /** What happens to a claim without a billing signature (agency billing setting `unsignedClaims`); `send` here unless a test checks the hold. */
+  unsignedClaims?: 'hold' | 'send';
 } & Omit<BuildServerOptions, 'workflows' | 'integrations'> & { port?: number }): Promise<TestServer> {
-  const { integrations, autoClaimAfterFinalize = true, validateExports = true, hookRunner, ...rest } = options;
-  return startTestServer({
+  const { integrations, autoClaimAfterFinalize = true, validateExports = true, hookRunner, unsignedClaims = 'send', ...rest } = options;
+  // The catalogue is made before the server whose attachment storage it reads: it asks the server's once started.
+  let started: TestServer | undefined;
+  const storage = () => {
+    if (!started) throw new Error('the hook server is not started yet');
+    return started.app.attachments;
+  };
+  const attachments: AttachmentFiles = {
+    missingLinks: (...args) => storage().missingLinks(...args),
+    getObject: (sha256) => storage().getObject(sha256),
+    isLinked: (link) => storage().isLinked(link),
+  };
+  started = await startTestServer({
     ...rest,
     workflows: defaultWorkflows({
       integrations,
       autoClaimAfterFinalize,
+      attachments,
       // Claims bill under the demo agency's billing settings (the product reads each agency's: test/server/agencies).
-      billingSettingsOf: async () => ({ agencyName: 'Danbury EMS', billing: demoBillingSettings() }),
+      billingSettingsOf: async () => ({ agencyName: 'Danbury EMS', billing: { ...demoBillingSettings(), unsignedClaims } }),
       // Every test agency exports with the fixtures' identity (the product reads each agency's settings: test/server/agencies).
       nemsis: { agencyOf: async () => agency, ...(validateExports ? { xsdDir } : {}) },
     }),
     hookRunner: { ...FAST_HOOKS, ...hookRunner },
   });
+  return started;
 }
 
 /** A push over plain HTTP, exactly as a device would send it (used to replay a body verbatim). */

@@ -11,7 +11,7 @@ const xsdDir = process.env.NEMSIS_DIR ?? path.resolve(repoRoot, '../shared/nemsi
 
 const SECTIONS = [
   'eRecord', 'eResponse', 'eDispatch', 'eCrew', 'eTimes', 'ePatient', 'ePayment', 'eScene', 'eSituation', 'eInjury', 'eArrest',
-  'eHistory', 'eNarrative', 'eVitals', 'eProtocols', 'eMedications', 'eProcedures', 'eDisposition', 'eOutcome',
+  'eHistory', 'eNarrative', 'eVitals', 'eProtocols', 'eMedications', 'eProcedures', 'eDisposition', 'eOutcome', 'eOther',
 ];
 /** The XSD's name of a section's type where it differs from the section's (eCrew_v3.xsd declares `eCrews`). */
 const TYPE_NAME: Readonly<Record<string, string>> = { eCrew: 'eCrews' };

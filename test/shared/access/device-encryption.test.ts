@@ -12,9 +12,9 @@ import { collectionSchemas } from '../../../shared/schemas/index.ts';
 
 const CLEAR_ON_DEVICE: Record<string, string[]> = {
   epcrs: ['addendumOf', 'derived', 'finalizeErrors', 'id', 'importedAt', 'incidentId', 'lastEdit', 'lockedAt', 'record', 'response', 'rev', 'status', 'tenantId', 'times', 'unitId'],
-  incidents: ['assignedUnitId', 'cadRecordId', 'closedAt', 'closedBy', 'id', 'incidentNumber', 'priority', 'rev', 'status', 'tenantId', 'timeline', 'transportCompleted', 'type'],
+  incidents: ['assignedUnitId', 'cadRecordId', 'closedAt', 'closedBy', 'id', 'incidentNumber', 'priority', 'requiredCapability', 'rev', 'status', 'tenantId', 'timeline', 'transportCompleted', 'type'],
   billing_records: ['destinationType', 'epcrId', 'hcpcsBase', 'hcpcsMileage', 'id', 'incidentId', 'loadedMiles', 'modifier', 'originType', 'rev', 'serviceLevel', 'status', 'tenantId'],
-  claims: ['billingRecordId', 'correctionOf', 'epcrId', 'frequencyCode', 'id', 'rev', 'status', 'submittedAt', 'tenantId'],
+  claims: ['billingRecordId', 'correctionOf', 'epcrId', 'frequencyCode', 'holdReason', 'id', 'rev', 'status', 'submittedAt', 'tenantId'],
 };
 
 const schemas = collectionSchemas as unknown as Record<string, { properties: Record<string, unknown>; encrypted?: readonly string[] }>;

@@ -83,12 +83,18 @@ describe('finalize validation of an ePCR', () => {
     expect(paths(epcr)).toEqual([]);
   });
 
-  it('a patient who refused transport needs no destination or billing data', () => {
+  it('a patient who refused transport needs no destination or billing data (but the refusal\'s statement and signatures)', () => {
     const epcr = overdoseEpcr();
     epcr.disposition = { unitDisposition: '4227001', transportDisposition: '4230009' };
     delete epcr.times!.atDestination;
     delete epcr.times!.transferOfCare;
     delete epcr.payment;
+    expect(paths(epcr)).toEqual(['refusal.statement', 'attachments', 'attachments']);
+    epcr.refusal = { statement: 'Risks of refusing transport explained, including death.' };
+    epcr.attachments = [{
+      sha256: 'a'.repeat(64), kind: 'signature', purpose: 'crew-attestation', contentType: 'image/png', size: 100, capturedAt: '2024-10-07T20:50:00-04:00',
+      signature: { signerType: '4512003', status: '4515031' }, attestation: { status: '4515013', text: 'Altered mental status; could not sign.' },
+    }];
     expect(validateEpcrForFinalize(epcr)).toEqual([]);
   });
 

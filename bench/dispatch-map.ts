@@ -1,0 +1,163 @@
+/**
+ * Issue 20's benchmark: the dispatch console with 500 live units and 200 open calls, in Chromium
+ * (SwiftShader WebGL), with the agency's own tile archive (MapLibre) and, as the baseline in the
+ * same run, with no tiles (the grid map):
+ * - time to first full render: navigation to every unit row, every call row and the map drawn
+ *   (tile map: MapLibre idle with its tiles loaded);
+ * - frames per second (requestAnimationFrame callbacks) while every unit's position streams at
+ *   1 Hz (500 GPS points a second, committed on the server, fanned out by the /live feed);
+ * - the page's JS heap at the start and after the streaming window (10 minutes in the full run,
+ *   1 with --quick), and the load average.
+ * Bounded: each window ends by its clock; a run that cannot finish reports what it reached.
+ *
+ * `npm run bench -- --only=dispatchmap [--quick]`, or alone: `node --import tsx bench/dispatch-map.ts [--quick] [--minutes=N]`.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { ensureClientBuilt } from '../server/apps/static.ts';
+import { demoAgencySettings } from '../server/demo/agency.ts';
+import { ADMIN, pathOf } from '../shared/protocol/index.ts';
+import { CHROMIUM, signInWithToken } from '../test/e2e/support/browser.ts';
+import { ADMIN_TOKEN, E2eServer, e2ePort, offsetNow, TENANT } from '../test/e2e/support/server.ts';
+import { writeTestArchive } from '../test/helpers/pmtiles-writer.ts';
+import type { BenchFigure } from './lib/stats.ts';
+
+const UNITS = 500;
+const CALLS = 200;
+const CENTER = { lat: 41.3948, lng: -73.454 };
+const GL_FLAGS = ['--no-sandbox', '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist', '--enable-precise-memory-info', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export interface DispatchMapOptions { quick?: boolean; minutes?: number; log?: (m: string) => void }
+
+interface RunResult { renderMs?: number; fps?: number; heapStartMb?: number; heapEndMb?: number; streamedPoints: number; seconds: number; load: string; reached: string }
+
+/** A page whose main thread is saturated answers late or never: the window's figures wait this long for it. */
+const PAGE_ANSWER_MS = 120_000;
+function within<T>(what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([promise, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`the page did not answer ${what} within ${PAGE_ANSWER_MS / 1000} s (its main thread is saturated)`)), PAGE_ANSWER_MS); })]).finally(() => clearTimeout(timer));
+}
+
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+
+async function runOne(browser: Browser, tiles: boolean, seconds: number, portOffset: number, log: (m: string) => void): Promise<RunResult> {
+  const server = new E2eServer(e2ePort(portOffset), { workflows: false });
+  if (tiles) writeTestArchive(path.join(server.dataDir, 'tiles', 'bench.pmtiles'), CENTER, [10, 14], [190, 200, 210], 4);
+  await server.start();
+  const result: RunResult = { streamedPoints: 0, seconds: 0, load: load(), reached: 'server started' };
+  try {
+    const put = await fetch(server.url + pathOf(ADMIN.putAgency), {
+      method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...demoAgencySettings(), ...(tiles ? { map: { tileArchive: 'bench.pmtiles' } } : {}) }),
+    });
+    if (!put.ok) throw new Error(`agency settings: ${put.status} ${await put.text()}`);
+    const spread = (i: number, k: number) => ((i * k) % 1000) / 1000 - 0.5;
+    const units = Array.from({ length: UNITS }, (_, i) => ({ callSign: `B${String(i).padStart(3, '0')}`, i }));
+    await server.seed('units', units.map(({ callSign, i }) => ({
+      id: randomUUID(), callSign, status: i % 3 === 0 ? 'available' : 'en_route', statusAt: offsetNow(),
+      lastPosition: { lat: CENTER.lat + spread(i, 37) * 0.1, lng: CENTER.lng + spread(i, 53) * 0.1 }, lastPositionAt: offsetNow(),
+    })));
+    await server.seed('incidents', Array.from({ length: CALLS }, (_, i) => ({
+      id: randomUUID(), incidentNumber: `BM-${String(i).padStart(4, '0')}`, status: 'new', priority: '2205001', complaint: 'bench call',
+      address: { street: `${i} Bench Ave`, city: 'Danbury' }, location: { lat: CENTER.lat + spread(i, 71) * 0.1, lng: CENTER.lng + spread(i, 29) * 0.1 },
+      timeline: { psapCall: offsetNow() },
+    })));
+    result.reached = 'seeded';
+    log(`  ${tiles ? 'tile map' : 'grid map'}: ${UNITS} units and ${CALLS} calls seeded; signing in`);
+    const ctx = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    const page = await ctx.newPage();
+    await signInWithToken(page, server.url, `dev:${TENANT}:dispatcher:bench-console`, '/dispatch/');
+    result.reached = 'signed in';
+    log(`  ${tiles ? 'tile map' : 'grid map'}: signed in; measuring the first full render`);
+    // First full render: a fresh navigation (the shell and the database are warm, as at a console's every start).
+    const t0 = Date.now();
+    await page.reload({ timeout: 120_000 });
+    await page.waitForFunction(([u, c, withTiles]) => {
+      const map = document.querySelector('[data-testid="dispatch-map"]');
+      const mapDone = withTiles ? map?.getAttribute('data-state') === 'idle' : map?.getAttribute('data-map') === 'grid';
+      return document.querySelectorAll('[data-testid="unit-row"]').length >= u && document.querySelectorAll('[data-testid="incident-row"]').length >= c && mapDone;
+    }, [UNITS, CALLS, tiles] as const, { timeout: 300_000, polling: 100 });
+    result.renderMs = Date.now() - t0;
+    result.reached = 'rendered';
+    log(`  ${tiles ? 'tile map' : 'grid map'}: first full render ${result.renderMs} ms (load ${load()})`);
+    const heap = () => page.evaluate(() => ((performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0) / 1024 / 1024);
+    result.heapStartMb = await heap();
+    await page.evaluate(() => {
+      const w = window as unknown as { __frames: number };
+      w.__frames = 0;
+      const tick = () => { w.__frames++; requestAnimationFrame(tick); };
+      requestAnimationFrame(tick);
+    });
+    const started = Date.now();
+    const frames0 = await within('the frame count', page.evaluate(() => (window as unknown as { __frames: number }).__frames));
+    // Every unit reports once a second, as an MDT would; the tick is bounded by the window's clock.
+    let tick = 0;
+    while (Date.now() - started < seconds * 1000) {
+      const at = Date.now();
+      const points = units.map(({ callSign, i }) => ({
+        id: randomUUID(), sourceType: 'unit', sourceId: callSign, recordedAt: offsetNow(),
+        lat: CENTER.lat + spread(i, 37) * 0.1 + Math.sin((tick + i) / 10) * 0.002, lng: CENTER.lng + spread(i, 53) * 0.1 + Math.cos((tick + i) / 10) * 0.002,
+      }));
+      await server.seed('gps_points', points);
+      result.streamedPoints += points.length;
+      tick++;
+      await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - at))));
+    }
+    result.seconds = (Date.now() - started) / 1000;
+    result.reached = `streamed ${result.streamedPoints} points in ${result.seconds.toFixed(0)} s`;
+    log(`  ${tiles ? 'tile map' : 'grid map'}: ${result.reached}; reading frames and heap`);
+    const frames1 = await within('the frame count', page.evaluate(() => (window as unknown as { __frames: number }).__frames));
+    result.fps = (frames1 - frames0) / result.seconds;
+    result.heapEndMb = await within('its heap size', heap());
+    result.load = load();
+    result.reached = 'done';
+    await ctx.close();
+  } catch (error) {
+    log(`  ${tiles ? 'tile map' : 'grid map'}: stopped after "${result.reached}": ${(error as Error).message}`);
+  } finally {
+    await server.dispose();
+  }
+  return result;
+}
+
+export async function dispatchMapBenchmarks(options: DispatchMapOptions = {}): Promise<BenchFigure[]> {
+  const log = options.log ?? ((m: string) => console.log(m));
+  if (!existsSync(CHROMIUM)) {
+    log(`dispatch map benchmark skipped: no Chromium at ${CHROMIUM}`);
+    return [];
+  }
+  await ensureClientBuilt({ log });
+  const minutes = options.minutes ?? (options.quick ? 1 : 10);
+  log(`dispatch console, ${UNITS} live units and ${CALLS} open calls, positions at 1 Hz each for ${minutes} min per map; load at start ${load()}`);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: GL_FLAGS });
+  let grid: RunResult;
+  let tiles: RunResult;
+  try {
+    grid = await runOne(browser, false, minutes * 60, 2330, log);
+    tiles = await runOne(browser, true, minutes * 60, 2332, log);
+  } finally {
+    await browser.close();
+  }
+  const ratio = (a?: number, b?: number) => (a !== undefined && b ? Number((a / b).toFixed(2)) : null);
+  const fig = (name: string, value: number | undefined, unit: string, baseline: number | undefined, note: string): BenchFigure => ({
+    name, value: Number((value ?? NaN).toFixed(1)), unit, baseline: baseline === undefined ? null : Number(baseline.toFixed(1)), ratio: ratio(value, baseline), note,
+  });
+  return [
+    fig('dispatch 500 units/200 calls: first full render, tile map (baseline: grid map)', tiles.renderMs, 'ms', grid.renderMs, `reached: ${tiles.reached}; load ${tiles.load}`),
+    fig('dispatch: frames per second while 500 positions/s stream, tile map (baseline: grid)', tiles.fps, 'fps', grid.fps, `${tiles.streamedPoints} points in ${tiles.seconds.toFixed(0)} s`),
+    fig(`dispatch: JS heap after ${minutes} min of streaming, tile map (baseline: grid)`, tiles.heapEndMb, 'MB', grid.heapEndMb, `at start ${tiles.heapStartMb?.toFixed(1)} MB (grid ${grid.heapStartMb?.toFixed(1)} MB); load ${tiles.load}`),
+  ];
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
+  const minutesArg = process.argv.find((a) => a.startsWith('--minutes='));
+  dispatchMapBenchmarks({ quick: process.argv.includes('--quick'), ...(minutesArg ? { minutes: Number(minutesArg.slice(10)) } : {}) }).then((figures) => {
+    for (const f of figures) console.log(`${f.name.padEnd(92)} ${String(f.value).padStart(9)} ${f.unit}  baseline ${String(f.baseline)}  ratio ${String(f.ratio)}${f.note ? `  (${f.note})` : ''}`);
+  }).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

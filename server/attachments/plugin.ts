@@ -1,0 +1,84 @@
+/**
+ * Attachments (issue 18): signatures and photos uploaded resumably (tus 1.0 by @tus/server),
+ * stored once by SHA-256 with a link row per document, read back scoped like their document,
+ * audited for clinical collections. Decorates `app.attachments` (the storage), which the
+ * workflows read: the finalize waits for the bytes a report lists, the NEMSIS export, the claim
+ * and the hospital notice read them.
+ */
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { ATTACHMENTS_BASE_PATH } from '../../shared/protocol/index.ts';
+import type { ServerConfig } from '../config.ts';
+import { actorOf } from '../auth/actor.ts';
+import { PostgresStore } from '../store/postgres.ts';
+import { checkMayUpload, storedDocument } from './access.ts';
+import { attachmentRoutes } from './routes.ts';
+import type { AttachmentStorage } from './storage.ts';
+import { PostgresAttachmentStorage } from './storage-postgres.ts';
+import { SqliteAttachmentStorage } from './storage-sqlite.ts';
+import { createAttachmentTus } from './tus-server.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Uploads, objects and links of attachments (server/attachments/storage.ts). */
+    attachments: AttachmentStorage;
+  }
+}
+
+export interface AttachmentsPluginOptions {
+  config: Pick<ServerConfig, 'dataDir' | 'attachmentMaxBytes' | 'attachmentUploadExpiryMs'>;
+}
+
+/** The outbox kind of the finalize workflow (server/hooks/workflows/epcr-finalized.ts), asked again when the bytes a finalized report waits for arrive. */
+export const FINALIZE_WORKFLOW = 'epcr-finalized';
+
+export const attachmentsPlugin = fp(async (app: FastifyInstance, options: AttachmentsPluginOptions) => {
+  const { config } = options;
+  const store = app.store;
+  const storage: AttachmentStorage = store instanceof PostgresStore
+    ? await PostgresAttachmentStorage.open(store.connections, store.schema, config.attachmentUploadExpiryMs)
+    : new SqliteAttachmentStorage(config.dataDir, config.attachmentUploadExpiryMs);
+  app.decorate('attachments', storage);
+
+  const tus = createAttachmentTus({
+    storage,
+    maxBytes: config.attachmentMaxBytes,
+    checkMayUpload: (identity, collection, docId, sha256) => checkMayUpload(app.accessControl, store, identity, collection, docId, sha256),
+    async onStored(stored) {
+      if (app.accessControl.isPhi(stored.collection)) {
+        await store.appendAudit([{
+          tenantId: stored.tenantId, action: 'attachment_write', actor: actorOf(stored.identity), collection: stored.collection,
+          documents: [{ id: stored.docId }], details: { sha256: stored.sha256, bytes: stored.size, contentType: stored.contentType, newObject: stored.created },
+        }]);
+      }
+      // A report finalized before these bytes arrived waits for them (docs/hooks.md): ask its finalize again now.
+      if (stored.collection !== 'epcrs') return;
+      const doc = await storedDocument(store, stored.tenantId, 'epcrs', stored.docId);
+      if (!doc || doc['_deleted'] === true || doc['status'] !== 'finalized' || doc['lockedAt'] !== undefined) return;
+      await store.enqueueOutbox([{
+        key: `${FINALIZE_WORKFLOW}:${stored.tenantId}:${stored.docId}@${String(doc['rev'])}:bytes:${stored.sha256}`,
+        kind: FINALIZE_WORKFLOW, tenantId: stored.tenantId,
+        payload: { collection: 'epcrs', id: stored.docId, seq: 0 },
+        causationId: `attachments/${stored.docId}/${stored.sha256}`,
+      }]);
+    },
+  });
+
+  await app.register(attachmentRoutes, {
+    prefix: ATTACHMENTS_BASE_PATH, auth: app.authenticator, deviceCredentials: app.deviceCredentials, storage, tus, maxBytes: config.attachmentMaxBytes,
+  });
+
+  // Incomplete uploads expire: swept as often as a tenth of their lifetime (at most hourly).
+  const sweep = setInterval(() => {
+    storage.uploads.deleteExpired().catch((error: unknown) => app.log.warn({ err: error }, 'attachments: could not delete expired uploads; will try again'));
+  }, Math.max(1_000, Math.min(3_600_000, Math.floor(config.attachmentUploadExpiryMs / 10))));
+  sweep.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(sweep);
+    await storage.close();
+  });
+}, {
+  name: 'fieldsync-attachments', fastify: '5.x',
+  dependencies: ['fieldsync-store', 'fieldsync-auth', 'fieldsync-sync'],
+  decorators: { fastify: ['store', 'authenticator', 'deviceCredentials', 'accessControl'] },
+});

@@ -1,0 +1,143 @@
+/**
+ * `/api/attachments`: tus 1.0 uploads (OPTIONS, POST, HEAD, PATCH) and the read of stored bytes.
+ *
+ * The upload routes are Fastify routes, so authentication (a bearer token, or the service
+ * worker's push-only device credential with a DPoP proof per request), the rate limits and the
+ * error shape are the server's own; every check that can be made before bytes are accepted is
+ * made here and answered in the protocol's error shape. Then the request goes, raw, to
+ * @tus/server (tus-server.ts), which handles offsets, locking, expiry and storage of the bytes.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Upload } from '@tus/utils';
+import { ATTACHMENTS, ErrorCode, TUS_CONTENT_TYPE, TUS_HEADERS, TUS_VERSION, type Identity } from '../../shared/protocol/index.ts';
+import { isAttachmentCollection, SHA256_PATTERN } from '../../shared/schemas/attachments.ts';
+import { UUID_V4_PATTERN } from '../../shared/schemas/common.ts';
+import { actorOf } from '../auth/actor.ts';
+import type { DeviceCredentials } from '../auth/device-credential.ts';
+import type { Authenticator } from '../auth/identity.ts';
+import { requireIdentity } from '../auth/require-identity.ts';
+import { HttpError } from '../http/errors.ts';
+import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
+import { checkMayUpload, readableAttachment } from './access.ts';
+import { appendUploadSchema, createUploadSchema, readAttachmentSchema, uploadOffsetSchema, uploadOptionsSchema } from './route-schemas.ts';
+import type { AttachmentStorage } from './storage.ts';
+import { OWNER_TENANT, OWNER_USER, type AttachmentTus } from './tus-server.ts';
+import { attachmentMetadataOf, decodeUploadMetadata } from './upload-metadata.ts';
+
+export interface AttachmentRoutesOptions {
+  auth: Authenticator;
+  deviceCredentials: DeviceCredentials | undefined;
+  storage: AttachmentStorage;
+  tus: AttachmentTus;
+  maxBytes: number;
+}
+
+const SHA256 = new RegExp(SHA256_PATTERN);
+const DOC_ID = new RegExp(UUID_V4_PATTERN);
+const WHOLE_NUMBER = /^[0-9]{1,15}$/;
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function requireTusVersion(request: FastifyRequest): void {
+  if (header(request, TUS_HEADERS.resumable) !== TUS_VERSION) {
+    throw new HttpError(412, ErrorCode.TUS_VERSION_UNSUPPORTED, `Send ${TUS_HEADERS.resumable}: ${TUS_VERSION}; this server speaks tus ${TUS_VERSION} only.`);
+  }
+}
+
+export async function attachmentRoutes(app: FastifyInstance, options: AttachmentRoutesOptions): Promise<void> {
+  const { storage, tus, maxBytes } = options;
+  await app.register(requireIdentity, { auth: options.auth, deviceCredentials: options.deviceCredentials });
+  // The bytes are @tus/server's to read, straight from the socket: Fastify must not parse them.
+  app.addContentTypeParser(TUS_CONTENT_TYPE, (_request, _payload, done) => done(null, undefined));
+
+  const tooLarge = (bytes: number) => new HttpError(413, ErrorCode.ATTACHMENT_TOO_LARGE, `The attachment is ${bytes} bytes; this server takes at most ${maxBytes} (ATTACHMENT_MAX_BYTES). Compress or resize it on the device.`);
+
+  /** The upload, if it is the caller's and still live; the same 404 for "none" and "another user's". */
+  const ownUpload = async (request: FastifyRequest<{ Params: { uploadId: string } }>): Promise<Upload> => {
+    const identity = request.identity;
+    let upload: Upload | undefined;
+    try {
+      upload = await storage.uploads.getUpload(request.params.uploadId);
+    } catch {
+      upload = undefined;
+    }
+    if (!upload || upload.metadata?.[OWNER_TENANT] !== identity.tenantId || upload.metadata?.[OWNER_USER] !== identity.userId) {
+      throw new HttpError(404, ErrorCode.UPLOAD_NOT_FOUND, `There is no upload ${request.params.uploadId.slice(0, 80)} of yours; create a new one (POST).`);
+    }
+    const created = upload.creation_date ? Date.parse(upload.creation_date) : Date.now();
+    if (created + storage.uploads.getExpiration() < Date.now()) {
+      await storage.discardUpload(upload.id);
+      throw new HttpError(410, ErrorCode.UPLOAD_EXPIRED, 'This incomplete upload expired and was deleted; create a new one (POST) and send the bytes again.');
+    }
+    return upload;
+  };
+
+  const handOver = async (request: FastifyRequest, reply: FastifyReply, identity?: Identity): Promise<void> => {
+    if (identity) tus.rememberCaller(request.raw, identity);
+    // Hijacked answers skip the onSend hooks: set what they would have.
+    reply.raw.setHeader('cache-control', 'no-store');
+    reply.raw.setHeader('x-request-id', String(request.id));
+    reply.hijack();
+    await tus.server.handle(request.raw, reply.raw);
+  };
+
+  app.options(ATTACHMENTS.uploadOptions.route, { schema: uploadOptionsSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => handOver(request, reply));
+
+  app.post(ATTACHMENTS.createUpload.route, { schema: createUploadSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
+    requireTusVersion(request);
+    const length = header(request, TUS_HEADERS.uploadLength);
+    if (length === undefined || !WHOLE_NUMBER.test(length) || Number(length) === 0) {
+      throw new HttpError(400, ErrorCode.BAD_UPLOAD_METADATA, `Send ${TUS_HEADERS.uploadLength}: the attachment's size in bytes (a whole number above 0); deferred lengths are not supported.`);
+    }
+    if (Number(length) > maxBytes) throw tooLarge(Number(length));
+    const metadata = attachmentMetadataOf(decodeUploadMetadata(header(request, TUS_HEADERS.uploadMetadata)));
+    await checkMayUpload(app.accessControl, app.store, request.identity, metadata.collection, metadata.docId, metadata.sha256);
+    await handOver(request, reply, request.identity);
+  });
+
+  app.head<{ Params: { uploadId: string } }>(ATTACHMENTS.uploadOffset.route, { schema: uploadOffsetSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
+    requireTusVersion(request);
+    await ownUpload(request);
+    await handOver(request, reply, request.identity);
+  });
+
+  app.patch<{ Params: { uploadId: string } }>(ATTACHMENTS.appendUpload.route, { schema: appendUploadSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
+    requireTusVersion(request);
+    const type = header(request, 'content-type');
+    if (type?.split(';')[0]?.trim().toLowerCase() !== TUS_CONTENT_TYPE) {
+      throw new HttpError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, `Send the bytes as Content-Type: ${TUS_CONTENT_TYPE}.`);
+    }
+    const upload = await ownUpload(request);
+    const offset = header(request, TUS_HEADERS.uploadOffset);
+    if (offset === undefined || !WHOLE_NUMBER.test(offset) || Number(offset) !== upload.offset) {
+      throw new HttpError(409, ErrorCode.UPLOAD_OFFSET_MISMATCH, `${TUS_HEADERS.uploadOffset} must be the server's offset of this upload (${upload.offset}); ask with HEAD and resume from there.`);
+    }
+    const length = Number(header(request, 'content-length') ?? 0);
+    if (upload.size !== undefined && upload.offset + length > upload.size) {
+      throw new HttpError(400, ErrorCode.BAD_UPLOAD_METADATA, `This PATCH would take the upload past its ${TUS_HEADERS.uploadLength} (${upload.size} bytes).`);
+    }
+    await handOver(request, reply, request.identity);
+  });
+
+  app.get<{ Params: { collection: string; docId: string; sha256: string } }>(ATTACHMENTS.read.route, { schema: readAttachmentSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
+    const { collection, docId, sha256 } = request.params;
+    const identity = request.identity;
+    const notFound = new HttpError(404, ErrorCode.ATTACHMENT_NOT_FOUND, 'There is no such attachment that you may read: the document is not one you may read, does not list it, or its bytes have not arrived yet.');
+    if (!isAttachmentCollection(collection) || !DOC_ID.test(docId) || !SHA256.test(sha256)) throw notFound;
+    const doc = await readableAttachment(app.accessControl, app.store, identity, collection, docId, sha256);
+    if (!doc || !await storage.isLinked({ tenantId: identity.tenantId, collection, docId, sha256 })) throw notFound;
+    const object = await storage.getObject(sha256);
+    if (!object) throw notFound;
+    if (app.accessControl.isPhi(collection)) {
+      // A clinical image is PHI: every read is in the audit chain, like a report's.
+      await app.store.appendAudit([{
+        tenantId: identity.tenantId, action: 'attachment_read', actor: actorOf(identity), collection,
+        documents: [{ id: docId }], details: { sha256, bytes: object.size, requestId: request.id },
+      }]);
+    }
+    return reply.type(object.contentType).header('cache-control', 'no-store').header('content-length', object.size).send(object.bytes);
+  });
+}

@@ -1,0 +1,234 @@
+/**
+ * Attachments of a server on PostgreSQL, in tables beside the documents (the document store's
+ * pool and schema), so every process behind a balancer sees the same uploads, objects and links:
+ * a PATCH may land on another process than the POST that created the upload.
+ *
+ * - `attachment_uploads` / `attachment_upload_chunks`: tus uploads in progress. Bytes are kept in
+ *   chunks of up to CHUNK_BYTES as they arrive (a chunk and the new offset in one transaction,
+ *   guarded by the offset the writer started from), so a cut connection loses at most the chunk
+ *   being buffered and two writers of one upload cannot both append.
+ * - `attachment_objects`: each object once (`bytea`), keyed by SHA-256.
+ * - `attachment_links`: which document of which agency an object was uploaded for.
+ *
+ * An S3-compatible object store (@tus/s3-store) is not wired in: objects of a few MB in bytea
+ * suit an agency's volume; docs/protocol.md lists it under the limitations.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import pg from 'pg';
+import { DataStore, ERRORS, Upload } from '@tus/utils';
+import type { AttachmentLink, AttachmentStorage, StoredObject } from './storage.ts';
+
+/** Bytes buffered before a chunk is written: the most a cut connection can cost. */
+const CHUNK_BYTES = 256 * 1024;
+const LOCK_NAMESPACE = 0x1d3a72;
+
+interface UploadRow {
+  id: string;
+  size: string | null;
+  offset: string;
+  metadata: Record<string, string> | null;
+  created_at: string;
+}
+
+class PostgresUploadStore extends DataStore {
+  constructor(private readonly pool: pg.Pool, private readonly t: (name: string) => string, private readonly expiryMs: number) {
+    super();
+    this.extensions = ['creation', 'expiration'];
+  }
+
+  override async create(upload: Upload): Promise<Upload> {
+    const created = upload.creation_date ?? new Date().toISOString();
+    await this.pool.query(
+      `INSERT INTO ${this.t('attachment_uploads')} (id, size, "offset", metadata, created_at) VALUES ($1, $2, 0, $3, $4)`,
+      [upload.id, upload.size ?? null, JSON.stringify(upload.metadata ?? {}), Date.parse(created)],
+    );
+    upload.creation_date = created;
+    return upload;
+  }
+
+  override async getUpload(id: string): Promise<Upload> {
+    const { rows } = await this.pool.query<UploadRow>(`SELECT id, size, "offset", metadata, created_at FROM ${this.t('attachment_uploads')} WHERE id = $1`, [id]);
+    const row = rows[0];
+    if (!row) throw ERRORS.FILE_NOT_FOUND;
+    return new Upload({
+      id: row.id,
+      size: row.size === null ? undefined : Number(row.size),
+      offset: Number(row.offset),
+      metadata: row.metadata ?? {},
+      creation_date: new Date(Number(row.created_at)).toISOString(),
+    });
+  }
+
+  override async write(readable: Readable, id: string, offset: number): Promise<number> {
+    let at = offset;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      if (pendingBytes === 0) return;
+      const bytes = Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const moved = await client.query(`UPDATE ${this.t('attachment_uploads')} SET "offset" = "offset" + $3 WHERE id = $1 AND "offset" = $2`, [id, at, bytes.length]);
+        if (moved.rowCount !== 1) {
+          await client.query('ROLLBACK');
+          throw ERRORS.INVALID_OFFSET;
+        }
+        await client.query(`INSERT INTO ${this.t('attachment_upload_chunks')} (upload_id, start, bytes) VALUES ($1, $2, $3)`, [id, at, bytes]);
+        await client.query('COMMIT');
+        at += bytes.length;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    };
+    try {
+      for await (const chunk of readable) {
+        const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+        pending.push(bytes);
+        pendingBytes += bytes.length;
+        if (pendingBytes >= CHUNK_BYTES) await flush();
+      }
+    } finally {
+      // A cut connection ends the stream with an error: what arrived before it is kept, so the
+      // client resumes after it (tus: the offset is what the server stored).
+      await flush();
+    }
+    return at;
+  }
+
+  override async remove(id: string): Promise<void> {
+    await this.pool.query(`DELETE FROM ${this.t('attachment_uploads')} WHERE id = $1`, [id]);
+  }
+
+  override async deleteExpired(): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      `DELETE FROM ${this.t('attachment_uploads')} WHERE created_at < $1 AND (size IS NULL OR "offset" < size)`,
+      [Date.now() - this.expiryMs],
+    );
+    return rowCount ?? 0;
+  }
+
+  override getExpiration(): number {
+    return this.expiryMs;
+  }
+
+  async bytesOf(id: string): Promise<Buffer> {
+    const { rows } = await this.pool.query<{ bytes: Buffer }>(`SELECT bytes FROM ${this.t('attachment_upload_chunks')} WHERE upload_id = $1 ORDER BY start`, [id]);
+    return Buffer.concat(rows.map((r) => r.bytes));
+  }
+}
+
+export class PostgresAttachmentStorage implements AttachmentStorage {
+  readonly uploads: PostgresUploadStore;
+  private readonly t: (name: string) => string;
+
+  private constructor(private readonly pool: pg.Pool, schema: string, expiryMs: number) {
+    const quoted = pg.escapeIdentifier(schema);
+    this.t = (name) => `${quoted}.${pg.escapeIdentifier(name)}`;
+    this.uploads = new PostgresUploadStore(pool, this.t, expiryMs);
+  }
+
+  static async open(pool: pg.Pool, schema: string, expiryMs: number): Promise<PostgresAttachmentStorage> {
+    const storage = new PostgresAttachmentStorage(pool, schema, expiryMs);
+    const t = storage.t;
+    const client = await pool.connect();
+    try {
+      // Processes starting together would race on the catalog: one creates, the others wait.
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, createHash('sha256').update(`fieldsync-attachments:${schema}`).digest().readInt32BE(0)]);
+      await client.query(`
+        CREATE TABLE IF NOT EXISTS ${t('attachment_uploads')} (
+          id TEXT PRIMARY KEY, size BIGINT, "offset" BIGINT NOT NULL, metadata JSONB NOT NULL, created_at BIGINT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS ${t('attachment_upload_chunks')} (
+          upload_id TEXT NOT NULL REFERENCES ${t('attachment_uploads')} (id) ON DELETE CASCADE, start BIGINT NOT NULL, bytes BYTEA NOT NULL,
+          PRIMARY KEY (upload_id, start)
+        );
+        CREATE TABLE IF NOT EXISTS ${t('attachment_objects')} (
+          sha256 TEXT PRIMARY KEY, content_type TEXT NOT NULL, size INTEGER NOT NULL, bytes BYTEA NOT NULL, created_at BIGINT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS ${t('attachment_links')} (
+          tenant_id TEXT NOT NULL, collection TEXT NOT NULL, doc_id TEXT NOT NULL, sha256 TEXT NOT NULL, created_at BIGINT NOT NULL,
+          PRIMARY KEY (tenant_id, collection, doc_id, sha256)
+        );`);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    return storage;
+  }
+
+  readUpload(uploadId: string): Promise<Buffer> {
+    return this.uploads.bytesOf(uploadId);
+  }
+
+  async commit(uploadId: string, link: AttachmentLink, contentType: string, bytes: Buffer): Promise<{ created: boolean }> {
+    const client = await this.pool.connect();
+    try {
+      // Object, link and the upload's removal in one transaction: nothing half-stored.
+      await client.query('BEGIN');
+      const inserted = await client.query(
+        `INSERT INTO ${this.t('attachment_objects')} (sha256, content_type, size, bytes, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING`,
+        [link.sha256, contentType, bytes.length, bytes, Date.now()],
+      );
+      await client.query(
+        `INSERT INTO ${this.t('attachment_links')} (tenant_id, collection, doc_id, sha256, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+        [link.tenantId, link.collection, link.docId, link.sha256, Date.now()],
+      );
+      await client.query(`DELETE FROM ${this.t('attachment_uploads')} WHERE id = $1`, [uploadId]);
+      await client.query('COMMIT');
+      return { created: inserted.rowCount === 1 };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async discardUpload(uploadId: string): Promise<void> {
+    await this.uploads.remove(uploadId);
+  }
+
+  async getObject(sha256: string): Promise<StoredObject | undefined> {
+    const { rows } = await this.pool.query<{ content_type: string; size: number; bytes: Buffer }>(`SELECT content_type, size, bytes FROM ${this.t('attachment_objects')} WHERE sha256 = $1`, [sha256]);
+    const row = rows[0];
+    return row ? { contentType: row.content_type, size: row.size, bytes: row.bytes } : undefined;
+  }
+
+  async isLinked(link: AttachmentLink): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `SELECT 1 FROM ${this.t('attachment_links')} WHERE tenant_id = $1 AND collection = $2 AND doc_id = $3 AND sha256 = $4`,
+      [link.tenantId, link.collection, link.docId, link.sha256],
+    );
+    return rowCount === 1;
+  }
+
+  async missingLinks(tenantId: string, collection: string, docId: string, shas: readonly string[]): Promise<string[]> {
+    if (shas.length === 0) return [];
+    const { rows } = await this.pool.query<{ sha256: string }>(
+      `SELECT sha256 FROM ${this.t('attachment_links')} WHERE tenant_id = $1 AND collection = $2 AND doc_id = $3 AND sha256 = ANY($4)`,
+      [tenantId, collection, docId, [...shas]],
+    );
+    const have = new Set(rows.map((r) => r.sha256));
+    return shas.filter((sha) => !have.has(sha));
+  }
+
+  async objectCount(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.t('attachment_objects')}`);
+    return Number(rows[0]!.n);
+  }
+
+  async close(): Promise<void> {
+    // The pool is the document store's; it closes it.
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Attachments of a server on the embedded store: under DATA_DIR/attachments,
+ * - `uploads/`: tus uploads in progress (@tus/file-store: the bytes received so far and a JSON
+ *   file of each upload's length, offset and metadata; expired ones are deleted by the plugin);
+ * - `objects/<first two hex>/<sha256>`: each object once, written to a temporary name and renamed,
+ *   so a reader never sees a half-written file;
+ * - `index.sqlite`: the objects' types and sizes and the link rows. Kept apart from the document
+ *   store's database, as identity.sqlite is: this capability owns it.
+ */
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { FileStore } from '@tus/file-store';
+import type { AttachmentLink, AttachmentStorage, StoredObject } from './storage.ts';
+
+export class SqliteAttachmentStorage implements AttachmentStorage {
+  readonly uploads: FileStore;
+  private readonly db: Database.Database;
+  private readonly uploadDir: string;
+  private readonly objectDir: string;
+
+  constructor(dataDir: string, uploadExpiryMs: number) {
+    const root = path.join(dataDir, 'attachments');
+    this.uploadDir = path.join(root, 'uploads');
+    this.objectDir = path.join(root, 'objects');
+    mkdirSync(this.uploadDir, { recursive: true });
+    mkdirSync(this.objectDir, { recursive: true });
+    this.uploads = new FileStore({ directory: this.uploadDir, expirationPeriodInMilliseconds: uploadExpiryMs });
+    this.db = new Database(path.join(root, 'index.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS attachment_objects (
+        sha256 TEXT PRIMARY KEY, content_type TEXT NOT NULL, size INTEGER NOT NULL, created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS attachment_links (
+        tenant_id TEXT NOT NULL, collection TEXT NOT NULL, doc_id TEXT NOT NULL, sha256 TEXT NOT NULL, created_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, collection, doc_id, sha256)
+      ) WITHOUT ROWID;
+    `);
+  }
+
+  private objectPath(sha256: string): string {
+    return path.join(this.objectDir, sha256.slice(0, 2), sha256);
+  }
+
+  async readUpload(uploadId: string): Promise<Buffer> {
+    return readFile(path.join(this.uploadDir, path.basename(uploadId)));
+  }
+
+  async commit(uploadId: string, link: AttachmentLink, contentType: string, bytes: Buffer): Promise<{ created: boolean }> {
+    const file = this.objectPath(link.sha256);
+    let created = false;
+    if (!existsSync(file)) {
+      mkdirSync(path.dirname(file), { recursive: true });
+      // Written whole under a temporary name, then renamed: the name only ever holds complete bytes.
+      const temporary = `${file}.${path.basename(uploadId)}.tmp`;
+      writeFileSync(temporary, bytes, { flush: true });
+      renameSync(temporary, file);
+      created = true;
+    }
+    const now = Date.now();
+    this.db.transaction(() => {
+      this.db.prepare('INSERT OR IGNORE INTO attachment_objects (sha256, content_type, size, created_at) VALUES (?, ?, ?, ?)').run(link.sha256, contentType, bytes.length, now);
+      this.db.prepare('INSERT OR IGNORE INTO attachment_links (tenant_id, collection, doc_id, sha256, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(link.tenantId, link.collection, link.docId, link.sha256, now);
+    })();
+    await this.discardUpload(uploadId);
+    return { created };
+  }
+
+  async discardUpload(uploadId: string): Promise<void> {
+    const id = path.basename(uploadId);
+    await rm(path.join(this.uploadDir, id), { force: true });
+    await rm(path.join(this.uploadDir, `${id}.json`), { force: true });
+  }
+
+  async getObject(sha256: string): Promise<StoredObject | undefined> {
+    const row = this.db.prepare('SELECT content_type AS contentType, size FROM attachment_objects WHERE sha256 = ?').get(sha256) as { contentType: string; size: number } | undefined;
+    if (!row) return undefined;
+    const file = this.objectPath(sha256);
+    if (!existsSync(file)) return undefined;
+    return { contentType: row.contentType, size: row.size, bytes: readFileSync(file) };
+  }
+
+  async isLinked(link: AttachmentLink): Promise<boolean> {
+    return this.db.prepare('SELECT 1 FROM attachment_links WHERE tenant_id = ? AND collection = ? AND doc_id = ? AND sha256 = ?')
+      .get(link.tenantId, link.collection, link.docId, link.sha256) !== undefined;
+  }
+
+  async missingLinks(tenantId: string, collection: string, docId: string, shas: readonly string[]): Promise<string[]> {
+    if (shas.length === 0) return [];
+    const rows = this.db.prepare('SELECT sha256 FROM attachment_links WHERE tenant_id = ? AND collection = ? AND doc_id = ?').all(tenantId, collection, docId) as { sha256: string }[];
+    const have = new Set(rows.map((r) => r.sha256));
+    return shas.filter((sha) => !have.has(sha));
+  }
+
+  async objectCount(): Promise<number> {
+    return (this.db.prepare('SELECT count(*) AS n FROM attachment_objects').get() as { n: number }).n;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

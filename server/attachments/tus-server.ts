@@ -1,0 +1,122 @@
+/**
+ * The @tus/server instance behind the upload routes, and what happens when an upload's last byte
+ * arrives: the bytes are checked (SHA-256, magic numbers, size), the caller's right to write the
+ * document is checked again, and the object is stored once with its link row; a refused upload
+ * is deleted with its bytes. The answer to that last PATCH says which (docs/protocol.md §25).
+ */
+import type { IncomingMessage } from 'node:http';
+import { Server, type ServerOptions } from '@tus/server';
+import type { Upload } from '@tus/utils';
+import { ErrorCode, type ErrorBody, type Identity } from '../../shared/protocol/index.ts';
+import { ATTACHMENTS_BASE_PATH } from '../../shared/protocol/paths.ts';
+import { HttpError } from '../http/errors.ts';
+import { sha256Hex, sniffImageType } from './content-check.ts';
+import type { AttachmentLink, AttachmentStorage } from './storage.ts';
+import { attachmentMetadataOf } from './upload-metadata.ts';
+
+/** Metadata keys the server adds to an upload: whose it is. A client's own values for them are replaced. */
+export const OWNER_TENANT = 'fieldsyncTenant';
+export const OWNER_USER = 'fieldsyncUser';
+
+export interface StoredAttachment extends AttachmentLink {
+  identity: Identity;
+  contentType: string;
+  size: number;
+  created: boolean;
+}
+
+export interface AttachmentTusOptions {
+  storage: AttachmentStorage;
+  maxBytes: number;
+  /** The access re-check at completion (access.ts, checkMayUpload); throws HttpError. */
+  checkMayUpload(identity: Identity, collection: string, docId: string, sha256: string): Promise<void>;
+  /** After an object is stored and linked: audit, hooks waiting for it. */
+  onStored(stored: StoredAttachment): Promise<void>;
+}
+
+export interface AttachmentTus {
+  readonly server: Server;
+  /** The authenticated caller of a raw request, for the hooks @tus/server calls during it. */
+  rememberCaller(request: IncomingMessage, identity: Identity): void;
+}
+
+type TusRequest = Parameters<NonNullable<ServerOptions['onUploadCreate']>>[0];
+
+/** The Node request under @tus/server's web request (srvx keeps it as `runtime.node.req`). */
+function nodeRequestOf(request: TusRequest): IncomingMessage | undefined {
+  const runtime = (request as unknown as { runtime?: { node?: { req?: IncomingMessage } } }).runtime;
+  return runtime?.node?.req;
+}
+
+function jsonAnswer(status: number, code: ErrorCode, message: string): { status_code: number; body: string; headers: Record<string, string> } {
+  const body: ErrorBody = { error: { code, message }, requestId: '' };
+  return { status_code: status, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json; charset=utf-8' } };
+}
+
+export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTus {
+  const callers = new WeakMap<IncomingMessage, Identity>();
+  const callerOf = (request: TusRequest): Identity => {
+    const raw = nodeRequestOf(request);
+    const identity = raw ? callers.get(raw) : undefined;
+    // The routes remember every caller before handing over; reaching here without one is a bug.
+    if (!identity) throw { status_code: 500, body: JSON.stringify({ error: { code: ErrorCode.INTERNAL, message: 'The upload could not be attributed to a caller; retry.' }, requestId: '' }) };
+    return identity;
+  };
+
+  const finish = async (request: TusRequest, upload: Upload) => {
+    const identity = callerOf(request);
+    const refuse = async (status: number, code: ErrorCode, message: string) => {
+      await options.storage.discardUpload(upload.id);
+      return jsonAnswer(status, code, `${message} The upload was deleted and nothing was stored.`);
+    };
+    let metadata;
+    try {
+      metadata = attachmentMetadataOf(Object.fromEntries(Object.entries(upload.metadata ?? {}).map(([k, v]) => [k, v ?? ''])));
+    } catch (error) {
+      if (error instanceof HttpError) return refuse(error.statusCode, error.code, error.message);
+      throw error;
+    }
+    const bytes = await options.storage.readUpload(upload.id);
+    if (bytes.length > options.maxBytes) return refuse(413, ErrorCode.ATTACHMENT_TOO_LARGE, `The attachment is ${bytes.length} bytes; this server takes at most ${options.maxBytes}.`);
+    if (upload.size !== undefined && bytes.length !== upload.size) {
+      return refuse(400, ErrorCode.ATTACHMENT_HASH_MISMATCH, `The server holds ${bytes.length} bytes of an upload declared as ${upload.size}.`);
+    }
+    const actual = sha256Hex(bytes);
+    if (actual !== metadata.sha256) {
+      return refuse(400, ErrorCode.ATTACHMENT_HASH_MISMATCH, `The bytes received have SHA-256 ${actual}, not the declared ${metadata.sha256}: the file changed or was damaged on the way.`);
+    }
+    const sniffed = sniffImageType(bytes);
+    if (sniffed !== metadata.contentType) {
+      return refuse(415, ErrorCode.ATTACHMENT_TYPE_REFUSED, `The bytes are ${sniffed ?? 'not an accepted image'}, not the declared ${metadata.contentType}.`);
+    }
+    try {
+      await options.checkMayUpload(identity, metadata.collection, metadata.docId, metadata.sha256);
+    } catch (error) {
+      if (error instanceof HttpError) return refuse(error.statusCode, error.code, error.message);
+      throw error;
+    }
+    const link = { tenantId: identity.tenantId, collection: metadata.collection, docId: metadata.docId, sha256: metadata.sha256 };
+    const { created } = await options.storage.commit(upload.id, link, metadata.contentType, bytes);
+    await options.onStored({ ...link, identity, contentType: metadata.contentType, size: bytes.length, created });
+    return {};
+  };
+
+  const server = new Server({
+    path: `${ATTACHMENTS_BASE_PATH}/uploads`,
+    datastore: options.storage.uploads,
+    maxSize: options.maxBytes,
+    relativeLocation: true,
+    respectForwardedHeaders: false,
+    // Same-origin only (the apps and their service worker): no CORS answer for other origins.
+    allowedOrigins: [],
+    async onUploadCreate(request, upload) {
+      const identity = callerOf(request);
+      return { metadata: { ...(upload.metadata ?? {}), [OWNER_TENANT]: identity.tenantId, [OWNER_USER]: identity.userId } };
+    },
+    onUploadFinish: finish,
+  });
+  return {
+    server,
+    rememberCaller: (request, identity) => callers.set(request, identity),
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Helpers of the attachment tests: images that pass the magic-number check, a tus upload by
+ * tus-js-client (the real client, in Node), raw tus requests, and a TCP proxy that counts the
+ * bytes a client sends and cuts the connection at the socket.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
+import * as tus from 'tus-js-client';
+import { ATTACHMENTS, pathOf, TUS_CONTENT_TYPE, TUS_VERSION } from '../../../shared/protocol/index.ts';
+
+export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** `size` bytes that start like a JPEG (the server checks magic numbers, not the whole image). */
+export function jpegBytes(size: number): Buffer {
+  const bytes = randomBytes(size);
+  bytes[0] = 0xff; bytes[1] = 0xd8; bytes[2] = 0xff; bytes[3] = 0xe0;
+  return bytes;
+}
+
+/** A real 1×1 PNG (what a signature pad exports, in miniature). */
+export const PNG_1X1 = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+export function metadataHeader(values: Record<string, string>): string {
+  return Object.entries(values).map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`).join(',');
+}
+
+export interface UploadMeta { sha256: string; contentType: string; collection: string; docId: string }
+
+/** Uploads with tus-js-client; resolves with the upload URL, rejects with the server's answer. */
+export function tusUpload(endpoint: string, bytes: Buffer, meta: UploadMeta, headers: Record<string, string>, retryDelays: number[] = []): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const upload = new tus.Upload(bytes, {
+      endpoint,
+      metadata: { ...meta },
+      headers,
+      retryDelays,
+      uploadSize: bytes.length,
+      // Every retry asks the server where it stands (HEAD) instead of trusting a stored URL.
+      storeFingerprintForResuming: false,
+      onSuccess: () => resolve(upload.url ?? ''),
+      onError: (error) => reject(error),
+    });
+    upload.start();
+  });
+}
+
+export async function createUpload(base: string, bytes: number, meta: UploadMeta, headers: Record<string, string>): Promise<Response> {
+  return fetch(base + pathOf(ATTACHMENTS.createUpload), {
+    method: 'POST',
+    headers: { 'tus-resumable': TUS_VERSION, 'upload-length': String(bytes), 'upload-metadata': metadataHeader({ ...meta }), ...headers },
+  });
+}
+
+export async function patchUpload(url: string, offset: number, bytes: Buffer, headers: Record<string, string>): Promise<Response> {
+  return fetch(url, {
+    method: 'PATCH',
+    headers: { 'tus-resumable': TUS_VERSION, 'upload-offset': String(offset), 'content-type': TUS_CONTENT_TYPE, ...headers },
+    body: new Uint8Array(bytes),
+  });
+}
+
+/** A TCP proxy in front of the server: counts what clients send and can cut a connection once it carried `cutAfter` bytes. */
+export class CountingProxy {
+  sentToServer = 0;
+  cuts = 0;
+  private cutAfter: number | undefined;
+  private readonly server: net.Server;
+  port = 0;
+
+  constructor(private readonly target: number) {
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(this.target, '127.0.0.1');
+      let carried = 0;
+      client.on('data', (chunk: Buffer) => {
+        this.sentToServer += chunk.length;
+        carried += chunk.length;
+        upstream.write(chunk);
+        if (this.cutAfter !== undefined && carried >= this.cutAfter) {
+          // Once: the connection dies mid-body, as when coverage drops.
+          this.cutAfter = undefined;
+          this.cuts++;
+          client.destroy();
+          upstream.destroy();
+        }
+      });
+      upstream.on('data', (chunk: Buffer) => client.write(chunk));
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as net.AddressInfo).port;
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  cutOnceAfter(bytes: number): void {
+    this.cutAfter = bytes;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
