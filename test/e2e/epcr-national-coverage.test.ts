@@ -330,6 +330,13 @@ describe('national elements typed through the crew form reach the server and the
       situation: { chiefComplaint: 'slipped on ice, no complaints', possibleInjury: c('eSituation.02', 'No') },
       arrest: { cardiacArrest: c('eArrest.01', 'No') },
       disposition: { unitDisposition: c('eDisposition.27', 'Patient Contact Made') },
+      // Issue 18's refusal rule: the statement and a crew member's signed attestation (the crew app
+      // has no signature pad on main yet: the attestation's reference is seeded, as the device would write it).
+      refusal: { statement: 'Risks of refusing transport explained, including worsening injury and death; patient understands.' },
+      attachments: [{
+        sha256: 'b'.repeat(64), kind: 'signature', purpose: 'crew-attestation', contentType: 'image/png', size: 100, capturedAt: offsetNow(minutesAgo(21)),
+        signature: { signerType: '4512003', status: '4515031' }, attestation: { status: '4515013', text: 'Patient declined to sign; refusal witnessed by the crew.' },
+      }],
     });
     const left = wallClock(minutesAgo(20));
     const entries: Entry[] = [
@@ -404,11 +411,13 @@ describe('national elements typed through the crew form reach the server and the
         typed('response', 'response.vehicleNumber', 'eResponse.13', 'V-101'),
         one('response', 'response.responseMode', 'eResponse.23', 'Emergent (Immediate Response)'),
         one('response', 'dispatch.reason', 'eDispatch.01', 'Breathing Problem'),
-        // After the call (the console stamped the PSAP call when it created the incident): minutes from now, within the hour the rules allow ahead.
-        time('times', 'times.unitNotified', 'eTimes.03', -2),
-        time('times', 'times.unitOnScene', 'eTimes.06', -4),
-        time('times', 'times.unitLeftScene', 'eTimes.09', -6),
-        time('times', 'times.backInService', 'eTimes.13', -8),
+        // The console stamped the PSAP call when it created the incident (a moment ago); the crew
+        // records the call as it happened, earlier, so its times are in order and in the past.
+        time('times', 'times.psapCall', 'eTimes.01', 45),
+        time('times', 'times.unitNotified', 'eTimes.03', 40),
+        time('times', 'times.unitOnScene', 'eTimes.06', 30),
+        time('times', 'times.unitLeftScene', 'eTimes.09', 15),
+        time('times', 'times.backInService', 'eTimes.13', 10),
         typed('patient', 'patient.lastName', 'ePatient.02', 'Okafor'),
         typed('patient', 'patient.firstName', 'ePatient.03', 'Ada'),
         { section: 'patient', path: 'patient.age', kind: 'number', value: '54', element: 'ePatient.15', exported: ['54'] },
