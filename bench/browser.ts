@@ -6,7 +6,9 @@
  * (/usr/bin/chromium via playwright-core) against a real server on 127.0.0.1.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CLIENT_DIST, ensureClientBuilt } from '../server/apps/static.ts';
@@ -16,6 +18,10 @@ import {
 import { createCable } from '../test/e2e/support/cable.ts';
 import { E2eServer, offsetNow, TENANT } from '../test/e2e/support/server.ts';
 import type { BenchFigure } from './lib/stats.ts';
+import { measure } from './lib/budget.ts';
+import { barsSvg, type BarGroup } from './browser/chart.ts';
+import { firstSyncBenchmark, SLICE } from './browser/first-sync.ts';
+import { shiftBenchmark } from './browser/shift.ts';
 
 export interface BrowserBenchOptions {
   quick?: boolean;
@@ -160,11 +166,116 @@ export async function browserBenchmarks(options: BrowserBenchOptions = {}): Prom
   return figures;
 }
 
-// Run alone: `node --import tsx bench/browser.ts [--quick]`
+/**
+ * `npm run bench:browser` (issue #21): the device where the users are. Bundles and offline
+ * navigation (above), a new tablet's first sync against the plain-fetch ceiling and the peers in
+ * the same Chromium, typing during that sync, and the end of an offline shift behind a real link.
+ * Each measurement has a budget; one that cannot finish is reported with what it reached and the
+ * rest goes on. Writes bench/results/browser.json and bench/results/browser.svg.
+ */
+export async function browserBench(options: { quick: boolean; log?: (m: string) => void }): Promise<void> {
+  const log = options.log ?? ((m: string) => console.log(m));
+  const base = Number(process.env['FIELDSYNC_BENCH_BROWSER_PORT'] ?? 26400);
+  const load = { start: loadavg().map((l) => +l.toFixed(2)), end: [] as number[] };
+  const t0 = Date.now();
+  log(`bench:browser, load average ${load.start.join(' ')} (2 cores shared: read every figure with it)`);
+  await ensureClientBuilt({ log: () => {} });
+  let navigation: BenchFigure[] = [];
+  if (!process.argv.includes('--no-navigation')) {
+    const nav = await measure('bundles and offline navigation', 600_000, () => browserBenchmarks({ quick: options.quick, port: base + 40, log }), log);
+    if (nav.ok) navigation = nav.value;
+  }
+  const firstSync = await firstSyncBenchmark({ serverPort: base + 20, gatewayPort: base + 21, log });
+  const loadAfterFirstSync = loadavg().map((l) => +l.toFixed(2));
+  const shift = await shiftBenchmark({ serverPort: base + 10, cablePort: base + 11, log });
+  load.end = loadavg().map((l) => +l.toFixed(2));
+
+  const run = (system: string) => firstSync.runs.find((r) => r.system === system);
+  const ours = run('fieldsync');
+  const ceiling = run('plain fetch (ceiling)');
+  const peers = ['PouchDB', 'RxDB15'].map(run).filter((r): r is NonNullable<typeof r> => !!r);
+  const bestPeer = peers.sort((a, b) => a.ms - b.ms)[0];
+  const shiftRuns = 'runs' in shift ? shift.runs : [];
+  const shiftOf = (variant: string) => shiftRuns.find((r) => r.variant.startsWith(variant));
+  const shiftCeiling = shiftOf('plain fetch');
+  const targets = {
+    firstSyncVsBestPeer: ours && bestPeer ? { value: +(bestPeer.ms / ours.ms).toFixed(2), target: '≥ 2 (speed-up over the best peer)', peer: bestPeer.system } : null,
+    firstSyncVsCeiling: ours && ceiling ? { value: +(ceiling.ms / ours.ms).toFixed(3), target: '≥ 0.5 of the ceiling' } : null,
+    shift: shiftRuns.filter((r) => !r.variant.startsWith('plain')).map((r) => ({
+      variant: r.variant, firstEpcrMs: r.firstEpcrMs, everythingMs: r.everythingMs, epcrsFirst: r.epcrsFirst,
+      vsCeiling: shiftCeiling ? +(shiftCeiling.everythingMs / r.everythingMs).toFixed(3) : null,
+      target: 'first ePCR ≤ 1,000 ms, everything ≤ 2,000 ms, ≥ 0.5 of the ceiling, ePCRs strictly first',
+    })),
+    typing: firstSync.typing ? { p99: firstSync.typing.p99, longestTaskMs: firstSync.typing.longestTaskMs, target: 'p99 < 50 ms, no task over 50 ms' } : null,
+  };
+  const commit = gitCommit();
+  const result = {
+    date: new Date().toISOString(), commit, minutes: +((Date.now() - t0) / 60_000).toFixed(1), load: { ...load, afterFirstSync: loadAfterFirstSync },
+    firstSync: { slice: SLICE, ...firstSync }, shift, targets, navigation,
+  };
+  const dir = path.resolve(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'browser.json'), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(path.join(dir, 'browser.svg'), browserChart(result));
+  log(`\nbench:browser figures (load average at start ${load.start.join(' ')}, after the first syncs ${loadAfterFirstSync.join(' ')}, at the end ${load.end.join(' ')}; commit ${commit})`);
+  for (const r of firstSync.runs) log(`  first sync ${r.system.padEnd(24)} ${String(Math.round(r.ms)).padStart(8)} ms  ${r.docs} docs  ${r.docsPerSecond} docs/s${ours && r !== ours ? `  (fieldsync is ${(r.ms / ours.ms).toFixed(2)}× its speed)` : ''}`);
+  if (firstSync.typing) log(`  typing during the first sync: p50 ${firstSync.typing.p50} ms, p99 ${firstSync.typing.p99} ms, longest task ${firstSync.typing.longestTaskMs} ms (target p99 < 50 ms, no task > 50 ms)`);
+  for (const r of shiftRuns) log(`  shift backlog, ${r.variant.padEnd(50)} first ePCR ${r.firstEpcrMs} ms, everything ${r.everythingMs} ms${shiftCeiling && r !== shiftCeiling ? ` (${(shiftCeiling.everythingMs / r.everythingMs).toFixed(2)} of the ceiling)` : ''}, ePCRs first: ${r.epcrsFirst}, ${r.pushRequests} pushes, longest idle ${r.longestIdleMs} ms`);
+  if ('skipped' in shift) log(`  shift backlog: skipped (${shift.skipped})`);
+  for (const u of [...firstSync.unfinished, ...('unfinished' in shift ? shift.unfinished.map((x) => ({ what: x.variant, reached: x.reached, error: x.error })) : [])]) log(`  NOT FINISHED: ${u.what}: reached ${u.reached} (${u.error.split('\n')[0]})`);
+  log(`  wrote bench/results/browser.json and bench/results/browser.svg`);
+}
+
+function gitCommit(): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: import.meta.dirname }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: import.meta.dirname }).toString().split('\n').filter(Boolean).length;
+    return dirty ? `${sha} (+${dirty} uncommitted files)` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function browserChart(result: { date: string; commit: string; load: { start: number[]; end: number[] }; firstSync: { runs: { system: string; ms: number; docs: number }[]; typing?: { p50: number; p99: number; longestTaskMs: number } }; shift: unknown }): string {
+  const colors: Record<string, string> = { fieldsync: '#2b6cb0', 'plain fetch (ceiling)': '#999', PouchDB: '#dd6b20', RxDB15: '#805ad5' };
+  const shiftRuns = (result.shift as { runs?: { variant: string; firstEpcrMs: number; everythingMs: number }[] }).runs ?? [];
+  const groups: BarGroup[] = [
+    {
+      title: `A new tablet's first sync (${SLICE.epcrs.toLocaleString('en-US')} ePCRs ~2 KB + ${SLICE.gps.toLocaleString('en-US')} GPS points into IndexedDB): seconds, shorter is better`, unit: 's',
+      bars: result.firstSync.runs.map((r) => ({ label: r.system, value: r.ms / 1000, text: `${(r.ms / 1000).toFixed(1)} s (${r.docs.toLocaleString('en-US')} docs)`, color: colors[r.system] ?? '#444' })),
+      note: 'fieldsync: the real crew app, sign-in to lists drawn; ceiling: plain fetch into IndexedDB, no library; peers: library only, no UI',
+    },
+    {
+      title: 'End of an 8-hour offline shift (3 ePCRs + 5,760 GPS points), every page closed, link back up: seconds',
+      unit: 's',
+      bars: shiftRuns.map((r) => ({ ...r, variant: r.variant.startsWith('plain') ? 'ceiling (plain fetch from the SW)' : r.variant })).flatMap((r) => [
+        { label: `${r.variant}: first ePCR`, value: r.firstEpcrMs / 1000, text: `${(r.firstEpcrMs / 1000).toFixed(2)} s`, color: r.variant.startsWith('ceiling') ? '#999' : '#2b6cb0' },
+        { label: `${r.variant}: everything`, value: r.everythingMs / 1000, text: `${(r.everythingMs / 1000).toFixed(2)} s`, color: r.variant.startsWith('ceiling') ? '#bbb' : '#63b3ed' },
+      ]),
+      note: 'targets: first ePCR ≤ 1 s, everything ≤ 2 s',
+    },
+  ];
+  if (result.firstSync.typing) {
+    const t = result.firstSync.typing;
+    groups.push({
+      title: 'Typing in the ePCR narrative during the first sync: key press → paint (Event Timing), ms', unit: 'ms',
+      bars: [
+        { label: 'p50', value: t.p50, text: `${t.p50} ms`, color: '#2b6cb0' },
+        { label: 'p99', value: t.p99, text: `${t.p99} ms (target < 50)`, color: '#2b6cb0' },
+        { label: 'longest main-thread task', value: t.longestTaskMs, text: `${t.longestTaskMs} ms (target ≤ 50)`, color: '#63b3ed' },
+      ],
+    });
+  }
+  return barsSvg({
+    title: 'fieldsync in headless Chromium (bench:browser)',
+    subtitle: [`${result.date.slice(0, 16).replace('T', ' ')} UTC, commit ${result.commit}, 2 shared cores, load average ${result.load.start.join(' ')} at the start, ${result.load.end.join(' ')} at the end`],
+    groups,
+  });
+}
+
+// Run alone: `npm run bench:browser [-- --quick] [--no-navigation]`
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  browserBenchmarks({ quick: process.argv.includes('--quick') }).then((figures) => {
-    for (const f of figures) console.log(`${f.name.padEnd(90)} ${String(f.value).padStart(10)} ${f.unit}${f.note ? `  (${f.note})` : ''}`);
-  }).catch((error: unknown) => {
+  browserBench({ quick: process.argv.includes('--quick') }).then(() => process.exit(0)).catch((error: unknown) => {
     console.error(error);
     process.exit(1);
   });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { devToken } from '../server/auth/identity.ts';
@@ -48,7 +49,10 @@ export async function hookBenchmarks(options: { quick: boolean }): Promise<Bench
   try {
     const samples: number[] = [];
     const reports = options.quick ? 10 : 30;
-    for (let i = 0; i < reports; i++) {
+    // The bench never dies on a slow machine (issue #21): a report whose effects do not arrive
+    // within the budget ends the series, and the figures say how far it got.
+    let stalled: string | undefined;
+    for (let i = 0; i < reports && !stalled; i++) {
       const report = completeEpcr(TENANT, 'M1');
       const billing = billingRecordId(TENANT, report.id);
       const start = performance.now();
@@ -57,13 +61,20 @@ export async function hookBenchmarks(options: { quick: boolean }): Promise<Bench
         const locked = commits.has(`billing_records/${billing}`) && (await server.app.store.getArtifact(nemsisArtifactKey(report.id), TENANT)) !== undefined;
         return locked ? performance.now() : undefined;
       });
+      if (done === undefined) {
+        stalled = `report ${i + 1} of ${reports}: its effects were not all committed within ${HOOK_WAIT_MS / 1000} s (load average ${loadavg()[0]!.toFixed(1)})`;
+        break;
+      }
       samples.push(done - start);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const figures = [
-      figure('finalize → lock, billing record and validated NEMSIS export committed, p50', percentile(samples, 50), 'ms', null, `${reports} reports, 50 devices streaming GPS`),
-      figure('finalize → all effects committed, p99', percentile(samples, 99), 'ms', null),
-    ];
+    const reached = `${samples.length} of ${reports} reports measured${stalled ? `; NOT FINISHED: ${stalled}` : ''}`;
+    const figures = samples.length > 0
+      ? [
+        figure('finalize → lock, billing record and validated NEMSIS export committed, p50', percentile(samples, 50), 'ms', null, `${reached}, 50 devices streaming GPS`),
+        figure('finalize → all effects committed, p99', percentile(samples, 99), 'ms', null, reached),
+      ]
+      : [figure('finalize → all effects committed: NOT FINISHED', NaN, 'ms', null, reached)];
 
     // A burst: many finalized reports at once; effects per second until the outbox is empty.
     const burst = options.quick ? 40 : 150;
@@ -72,10 +83,11 @@ export async function hookBenchmarks(options: { quick: boolean }): Promise<Bench
     for (let i = 0; i < burst; i += 25) {
       await push('epcrs', Array.from({ length: Math.min(25, burst - i) }, (_, k) => ({ newDocumentState: { ...completeEpcr(TENANT, 'M1', { id: randomUUID() }), rev: `1-burst.${i + k}` } })), crew);
     }
-    await waitFor(async () => ((await server.app.store.outboxStats(Date.now())).depth === 0 ? true : undefined), 300_000);
+    const drained = await waitFor(async () => ((await server.app.store.outboxStats(Date.now())).depth === 0 ? true : undefined), 300_000);
     const seconds = (performance.now() - start) / 1000;
     const effects = sum(server.app.hookRunner.stats.runs) - runsBefore;
-    figures.push(figure(`outbox drain rate (${burst} finalized reports at once)`, effects / seconds, 'effects/s', null, `${effects} effects in ${seconds.toFixed(1)} s, NEMSIS XSD validation included`));
+    figures.push(figure(`outbox drain rate (${burst} finalized reports at once)`, effects / seconds, 'effects/s', null,
+      `${effects} effects in ${seconds.toFixed(1)} s, NEMSIS XSD validation included${drained ? '' : `; NOT FINISHED: the outbox still held ${(await server.app.store.outboxStats(Date.now())).depth} entries after 300 s (rate so far)`}`));
     return figures;
   } finally {
     streaming = false;
@@ -92,12 +104,16 @@ function sum(map: Map<string, number>): number {
   return total;
 }
 
-async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+/** How long one report's effects may take before the series stops (reported, not thrown). */
+const HOOK_WAIT_MS = 60_000;
+
+/** The value, or undefined when `timeoutMs` passed first. */
+async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = HOOK_WAIT_MS): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting for hook effects');
+    if (Date.now() > deadline) return undefined;
     await new Promise((r) => setTimeout(r, 2));
   }
 }

@@ -155,6 +155,11 @@ export class Replicator {
       this.rxPending = next;
       context.changed();
     }, () => Math.max(initialDone() ? 250 : 1500, pendingCost * 5));
+    // The first sync's progress is for people to read: `received$` fires once per document, and
+    // a status snapshot per document (sent to every page of the device, each redrawing its
+    // progress line) kept the page's main thread busy through a first sync of thousands of documents
+    // (bench:browser: key presses waited up to 0.6 s). A few updates a second say as much.
+    const progressChanged = throttle(() => context.changed(), PROGRESS_UPDATE_MS);
     for (const [name, replication] of engine.replications) {
       let mastersCost = 0;
       const refreshMasters = throttle(async () => {
@@ -174,7 +179,7 @@ export class Replicator {
         replication.received$.subscribe(() => {
           const collection = progress[name]!;
           collection.received++;
-          if (!collection.done) context.changed();
+          if (!collection.done) progressChanged();
           changed();
         }),
         replication.error$.subscribe((error) => {
@@ -208,6 +213,9 @@ export class Replicator {
     void (async () => this.context.host.outboxQueued?.())().catch(() => {});
   }
 }
+
+/** How often the first sync's progress reaches the pages at most (ms). */
+export const PROGRESS_UPDATE_MS = 250;
 
 /** An error from RxDB's replication, in plain words (the sync library's own message when there is one). */
 function plainError(error: unknown): string {

@@ -29,8 +29,14 @@ export interface AttachmentsPluginOptions {
   config: Pick<ServerConfig, 'dataDir' | 'attachmentMaxBytes' | 'attachmentUploadExpiryMs'>;
 }
 
-/** The outbox kind of the finalize workflow (server/hooks/workflows/epcr-finalized.ts), asked again when the bytes a finalized report waits for arrive. */
+/**
+ * The outbox kinds of the workflows that wait for bytes, asked again when they arrive: the
+ * finalize of a report (server/hooks/workflows/epcr-finalized.ts) and the job a customer
+ * signature completes (job-signed.ts). Their keys here end in `:bytes:<sha256>`, apart from the
+ * keys their triggers make, so an entry that ran before the bytes does not swallow this one.
+ */
 export const FINALIZE_WORKFLOW = 'epcr-finalized';
+export const JOB_SIGNED_WORKFLOW = 'job-signed';
 
 export const attachmentsPlugin = fp(async (app: FastifyInstance, options: AttachmentsPluginOptions) => {
   const { config } = options;
@@ -50,6 +56,15 @@ export const attachmentsPlugin = fp(async (app: FastifyInstance, options: Attach
           tenantId: stored.tenantId, action: 'attachment_write', actor: actorOf(stored.identity), collection: stored.collection,
           documents: [{ id: stored.docId }], details: { sha256: stored.sha256, bytes: stored.size, contentType: stored.contentType, newObject: stored.created },
         }]);
+      }
+      if (stored.collection === 'jobs') {
+        await store.enqueueOutbox([{
+          key: `${JOB_SIGNED_WORKFLOW}:${stored.tenantId}:${stored.docId}:bytes:${stored.sha256}`,
+          kind: JOB_SIGNED_WORKFLOW, tenantId: stored.tenantId,
+          payload: { collection: 'jobs', id: stored.docId, seq: 0 },
+          causationId: `attachments/${stored.docId}/${stored.sha256}`,
+        }]);
+        return;
       }
       // A report finalized before these bytes arrived waits for them (docs/hooks.md): ask its finalize again now.
       if (stored.collection !== 'epcrs') return;

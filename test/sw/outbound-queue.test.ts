@@ -1,11 +1,12 @@
 import 'fake-indexeddb/auto';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../server/auth/identity.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { schemaVersionOf } from '../../shared/schemas/index.ts';
 import { enqueueRows, openOutboxDb, setSession, summarizeQueue, type OutboxDb } from '../../client/queue/index.ts';
-import { deliverOutbox } from '../../sw/queue/index.ts';
+import { deliverOutbox, OutboundQueue } from '../../sw/queue/index.ts';
 import { newEpcr, newGpsPoint } from '../helpers/factories.ts';
 import { freePort, makeDataDir, startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -21,6 +22,12 @@ async function queue(serverUrl = server.url): Promise<OutboxDb> {
   const db = await openOutboxDb(`outbox-test-${++dbCount}`);
   await setSession(db, { serverUrl, token });
   return db;
+}
+
+/** The rows of a push body (gzipped above 1 KB). */
+async function bodyRows(init: RequestInit | undefined): Promise<unknown[]> {
+  const bytes = Buffer.from(await new Response(init!.body!).arrayBuffer());
+  return JSON.parse((bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString('utf8')) as unknown[];
 }
 
 let writes = 0;
@@ -107,6 +114,76 @@ describe('the outbound queue the service worker owns', () => {
     const firstGpsSeq = Math.min(...page.documents.map((d) => d.seq));
     expect(reportRow!.seq).toBeLessThan(firstGpsSeq);
     expect(result.requests).toBeLessThanOrEqual(3); // the GPS backlog goes in large batches
+  });
+
+  it('the end of an offline shift: one wake-up when coverage returns drains it all, the 3 reports first, then 5,760 points in 3 pushes', async () => {
+    const db = await queue();
+    // 8 hours at a point per 5 s, then three reports finalized at the end of the shift.
+    for (let i = 0; i < 5760; i += 720) {
+      await enqueueRows(db, 'gps_points', schemaVersionOf('gps_points'), Array.from({ length: 720 }, (_, j) => ({
+        newDocumentState: { ...newGpsPoint(TENANT, 'M1', i + j), rev: '1-tab.shift', _deleted: false },
+      })));
+    }
+    const reports = [1, 2, 3].map((n) => epcr({ status: 'finalized', narrative: { text: `report ${n} of the shift` } }));
+    for (const report of reports) await enqueueRows(db, 'epcrs', schemaVersionOf('epcrs'), [{ newDocumentState: { ...report, _deleted: false } }]);
+    let online = false;
+    const pushes: { collection: string; rows: number }[] = [];
+    const link: typeof fetch = async (input, init) => {
+      if (!online) throw new TypeError('Failed to fetch');
+      const url = String(input instanceof Request ? input.url : input);
+      const rows = await bodyRows(init) as unknown[];
+      pushes.push({ collection: /\/api\/sync\/([a-z_]+)\/push/.exec(url)![1]!, rows: rows.length });
+      return fetch(input, init);
+    };
+    // No retry timer: only the wake-ups below run it.
+    const outbound = new OutboundQueue({ db, fetch: link, autoRetry: false });
+    expect((await outbound.deliver()).stoppedBy).toBe('network');
+    expect((await summarizeQueue(db)).total).toBe(5763);
+
+    // Coverage returns: one wake-up (the browser's sync event, a page's kick) drains it all.
+    online = true;
+    const result = await outbound.deliver();
+    expect(result).toMatchObject({ delivered: 5763, requests: 4, rejected: 0 });
+    expect(result.stoppedBy).toBeUndefined();
+    expect(pushes).toEqual([
+      { collection: 'epcrs', rows: 3 },
+      { collection: 'gps_points', rows: 2000 }, { collection: 'gps_points', rows: 2000 }, { collection: 'gps_points', rows: 1760 },
+    ]);
+    expect((await summarizeQueue(db)).total).toBe(0);
+    const stored = await server.app.store.getDocuments('epcrs', TENANT, reports.map((r) => r.id));
+    const page = await server.app.store.pull({ collection: 'gps_points', tenantId: TENANT, afterSeq: 0, limit: 10_000 });
+    const shiftPoints = page.documents.filter((d) => (JSON.parse(d.json) as { rev: string }).rev === '1-tab.shift');
+    expect(shiftPoints).toHaveLength(5760);
+    expect(Math.max(...stored.map((d) => d.seq))).toBeLessThan(Math.min(...shiftPoints.map((d) => d.seq)));
+  });
+
+  it('while a push travels the next batch is read ahead, but another writer\'s later row of a document on the wire waits for its answer', async () => {
+    const db = await queue();
+    const points = Array.from({ length: 2001 }, (_, i) => ({ ...newGpsPoint(TENANT, 'M1', i), rev: '1-tab.first', _deleted: false }));
+    await enqueueRows(db, 'gps_points', schemaVersionOf('gps_points'), points.slice(0, 2000).map((p) => ({ newDocumentState: p })), Date.now(), { userId: 'medic-a' });
+    // A shared tablet: the next user changes a point that is in the first push, then one more new point.
+    const changed = { ...points[5]!, lat: 12.5, rev: '2-tab.second' };
+    await enqueueRows(db, 'gps_points', schemaVersionOf('gps_points'), [{ newDocumentState: changed }, { newDocumentState: points[2000]! }], Date.now(), { userId: 'medic-b' });
+    const pushes: { ids: string[]; answeredAt?: number; sentAt: number }[] = [];
+    let clock = 0;
+    const recording: typeof fetch = async (input, init) => {
+      const rows = await bodyRows(init) as { newDocumentState: { id: string } }[];
+      const push: { ids: string[]; answeredAt?: number; sentAt: number } = { ids: rows.map((r) => r.newDocumentState.id), sentAt: ++clock };
+      pushes.push(push);
+      const response = await fetch(input, init);
+      push.answeredAt = ++clock;
+      return response;
+    };
+    const result = await deliverOutbox({ db, fetch: recording });
+    expect(result).toMatchObject({ delivered: 2002, rejected: 0 });
+    const first = pushes.findIndex((p) => p.ids.includes(changed.id));
+    const second = pushes.findIndex((p, i) => i > first && p.ids.includes(changed.id));
+    expect(first).toBe(0);
+    expect(second).toBeGreaterThan(first);
+    // Queue order per document: the second user's row left only after the first one's was answered.
+    expect(pushes[second]!.sentAt).toBeGreaterThan(pushes[first]!.answeredAt!);
+    expect(pushes.flatMap((p) => p.ids).filter((id) => id === points[2000]!.id)).toHaveLength(1);
+    expect((await summarizeQueue(db)).total).toBe(0);
   });
 
   it('many edits of one report while it waits travel as one row with the newest state', async () => {

@@ -158,12 +158,15 @@ function formOf(incident: Incident): EditForm {
   };
 }
 
-/** The ops that make the call hold the form's values (only fields that changed). */
-function editOps(incident: Incident, form: EditForm): Ops {
+/**
+ * The ops that make the call hold the form's values: only fields the dispatcher touched and that
+ * differ from the call as it is now, so a field another console changed meanwhile is not written back.
+ */
+export function editOps(incident: Incident, form: EditForm, touched: ReadonlySet<keyof EditForm>): Ops {
   const was = formOf(incident);
   const ops: Ops = [];
   const text = (key: keyof EditForm, path: string[]) => {
-    if (form[key].trim() === was[key].trim()) return;
+    if (!touched.has(key) || form[key].trim() === was[key].trim()) return;
     ops.push(form[key].trim() ? { op: 'set', path, value: form[key].trim() } : { op: 'unset', path });
   };
   text('complaint', ['complaint']);
@@ -172,7 +175,7 @@ function editOps(incident: Incident, form: EditForm): Ops {
   text('street', ['address', 'street']);
   text('city', ['address', 'city']);
   text('zip', ['address', 'zip']);
-  if (form.lat.trim() !== was.lat || form.lng.trim() !== was.lng) {
+  if ((touched.has('lat') || touched.has('lng')) && (form.lat.trim() !== was.lat || form.lng.trim() !== was.lng)) {
     ops.push(form.lat.trim() === '' ? { op: 'unset', path: ['location'] } : { op: 'set', path: ['location'], value: { lat: Number(form.lat), lng: Number(form.lng) } });
   }
   return ops;
@@ -182,24 +185,33 @@ function EditCall({ incident }: { incident: Incident }) {
   const [form, setForm] = useState<EditForm>(() => formOf(incident));
   const [problems, setProblems] = useState<Partial<Record<keyof EditForm, string>>>({});
   const [saved, setSaved] = useState(false);
+  const [touched, setTouched] = useState<ReadonlySet<keyof EditForm>>(new Set());
   const saving = useAction();
+  // A field not touched shows the call as it is now (another console may have changed it).
+  const current = formOf(incident);
+  const shown: EditForm = { ...current, ...Object.fromEntries([...touched].map((key) => [key, form[key]])) };
   const set = (key: keyof EditForm) => (e: Event) => {
-    setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
+    setForm({ ...shown, [key]: (e.currentTarget as HTMLInputElement).value });
+    setTouched(new Set([...touched, key]));
     setSaved(false);
     if (problems[key]) setProblems({ ...problems, [key]: undefined });
   };
   const save = async (event: Event) => {
     event.preventDefault();
-    const found = newIncidentProblems({ ...form, unit: '' });
+    const found = newIncidentProblems({ ...shown, unit: '' });
     setProblems(found);
     if (Object.values(found).some(Boolean)) {
       const first = EDIT_KEYS.find((k) => found[k]);
       if (first) document.getElementById(`edit-${incident.id}-${first}`)?.focus();
       return;
     }
-    const ops = editOps(incident, form);
+    const ops = editOps(incident, shown, touched);
     if (ops.length === 0) return setSaved(true);
-    if (await saving.run(() => write.mutate('incidents', incident.id, ops))) setSaved(true);
+    if (await saving.run(() => write.mutate('incidents', incident.id, ops))) {
+      setSaved(true);
+      // Saved: the fields show the call again (with what was just written), and follow later changes.
+      setTouched(new Set());
+    }
   };
   const declared = (key: keyof EditForm, kind: 'text' | 'number' | 'select', extra: { min?: number; max?: number; pattern?: RegExp } = {}) =>
     recordField({ collection: 'incidents', docId: incident.id, path: NEW_INCIDENT_PATHS[key] }, kind, { maxLength: NEW_INCIDENT_MAX[key], ...extra });
@@ -207,17 +219,17 @@ function EditCall({ incident }: { incident: Incident }) {
     const id = `edit-${incident.id}-${key}`;
     return (
       <div class="field"><label for={id}>{label}</label>
-        <input id={id} value={form[key]} onInput={set(key)} inputMode={kind === 'number' ? 'decimal' : undefined}
+        <input id={id} value={shown[key]} onInput={set(key)} inputMode={kind === 'number' ? 'decimal' : undefined}
           aria-invalid={problems[key] ? true : undefined} aria-describedby={problems[key] ? `${id}-problem` : undefined} {...declared(key, kind, extra)} />
         {problems[key] && <div class="hint bad" id={`${id}-problem`} role="alert">{problems[key]}</div>}</div>
     );
   };
   const select = (key: 'priority' | 'capability', label: string, options: readonly (readonly [string, string])[], empty: string) => (
     <div class="field"><label for={`edit-${incident.id}-${key}`}>{label}</label>
-      <select id={`edit-${incident.id}-${key}`} value={form[key]} onChange={set(key)} {...declared(key, 'select')}>
+      <select id={`edit-${incident.id}-${key}`} value={shown[key]} onChange={set(key)} {...declared(key, 'select')}>
         <option value="">{empty}</option>
         {/* A CAD's own priority text stays choosable as it came. */}
-        {form[key] && !options.some(([c]) => c === form[key]) && <option value={form[key]}>{form[key]}</option>}
+        {shown[key] && !options.some(([c]) => c === shown[key]) && <option value={shown[key]}>{shown[key]}</option>}
         {options.map(([code, text]) => <option key={code} value={code}>{text}</option>)}
       </select></div>
   );

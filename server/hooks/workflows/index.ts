@@ -25,6 +25,7 @@ import { incidentCreatedWorkflow } from './incident-created.ts';
 import { incidentHistoryWorkflow, unitHistoryWorkflow, unitStatusHistoryWorkflow } from './incident-history.ts';
 import { incidentTimelineWorkflow } from './incident-timeline.ts';
 import { jobProgressWorkflow } from './job-progress.ts';
+import { jobSignedWorkflow } from './job-signed.ts';
 import { orderCompletedWorkflow } from './order-completed.ts';
 import { KeyedLock } from './support.ts';
 import { TechnicianDirectory } from './technicians.ts';
@@ -83,12 +84,13 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     epcrAmendedExportWorkflow(nemsis),
     epcrStateSubmissionWorkflow({ integrations: deps.integrations }),
     epcrHospitalPrealertWorkflow({ integrations: deps.integrations }),
-    epcrHospitalNoticeWorkflow({ integrations: deps.integrations }),
+    epcrHospitalNoticeWorkflow({ integrations: deps.integrations, ...files }),
     epcrCadNoticeWorkflow({ integrations: deps.integrations }),
     epcrAddendumWorkflow(claims),
     orderCompletedWorkflow(),
     ticketCreatedWorkflow({ technicians: new TechnicianDirectory(), locks }),
     jobProgressWorkflow(),
+    jobSignedWorkflow(files),
   ];
 }
 

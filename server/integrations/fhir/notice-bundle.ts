@@ -25,7 +25,7 @@
  * a person typed beside a code are the CodeableConcept's text, never a code.
  */
 import type {
-  AllergyIntolerance, Bundle, BundleEntry, CodeableConcept, Coding, Composition, CompositionSection, Condition, ContactPoint,
+  AllergyIntolerance, Bundle, BundleEntry, CodeableConcept, Media, Coding, Composition, CompositionSection, Condition, ContactPoint,
   Encounter, EncounterLocation, Location, MedicationAdministration, MedicationAdministrationDosage, MessageHeader, Observation, ObservationComponent,
   Organization, Patient, Procedure, Quantity, Reference, Resource,
 } from '@medplum/fhirtypes';
@@ -71,6 +71,18 @@ export interface NoticeOptions {
   sender?: NoticeSender;
   /** Pre-arrival only: the estimated arrival. */
   eta?: NoticeEta;
+  /** Images the notice carries (the ECG strip the crew photographed, issue 18), as FHIR Media with the bytes inline. */
+  images?: readonly NoticeImage[];
+}
+
+export interface NoticeImage {
+  sha256: string;
+  contentType: string;
+  /** The image, base64 (FHIR Attachment.data). */
+  data: string;
+  size: number;
+  capturedAt: string;
+  annotation?: string;
 }
 
 /** The event codes of the MessageHeader (no HL7 code system names EMS notices: our own URN). */
@@ -442,6 +454,20 @@ export function hospitalNoticeBundle(epcr: Epcr, options: NoticeOptions): Bundle
     } satisfies AllergyIntolerance)),
   ];
 
+  // --- images: the ECG strip as Media (R4), bytes inline, hashed as FHIR wants (base64 SHA-1 is R4's; the SHA-256 is the identifier) ---
+  const imageRefs: Reference[] = (options.images ?? []).map((image) => add(urn('media', image.sha256), {
+    resourceType: 'Media',
+    status: 'completed',
+    identifier: [{ system: 'urn:fieldsync:attachment:sha256', value: image.sha256 }],
+    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/media-type', code: 'image', display: 'Image' }] },
+    modality: { coding: [loinc('11524-6', 'EKG study')], text: 'ECG strip' },
+    subject: patientRef,
+    encounter: encounterRef,
+    createdDateTime: image.capturedAt,
+    ...(image.annotation ? { note: [{ text: image.annotation }] } : {}),
+    content: { contentType: image.contentType, data: image.data, size: image.size, title: `ECG ${image.capturedAt}`, creation: image.capturedAt },
+  } satisfies Media));
+
   // --- the composition: narrative, ETA, callback, and an index of the rest -------------------
   const narrative = text(epcr.narrative?.text);
   const summary: string[] = [
@@ -473,6 +499,7 @@ export function hospitalNoticeBundle(epcr: Epcr, options: NoticeOptions): Bundle
       section('Impression', DOCUMENT.problems, conditionRefs.map((c) => c.ref), impressions.map(({ code, primary }) => `${primary ? 'Primary' : 'Secondary'}: ${code} ${vocabularyLabel('impression', code) ?? ''}`.trim())),
       ...arrestSection(epcr),
       section('Vital signs', DOCUMENT.vitalSigns, vitalRefs, vitals.map(describeVitals)),
+      ...(imageRefs.length ? [section('ECG', { loinc: '11524-6', display: 'EKG study' }, imageRefs, (options.images ?? []).map((i) => `ECG strip captured ${i.capturedAt}${i.annotation ? `: ${i.annotation}` : ''}.`))] : []),
       section('Medications administered', DOCUMENT.medicationsAdministered, medicationRefs, (Array.isArray(epcr.medications) ? epcr.medications : []).map(describeMedication)),
       section('Procedures', DOCUMENT.procedures, procedureRefs, (Array.isArray(epcr.procedures) ? epcr.procedures : []).map((p) => `${p.performedAt}: ${text(p.procedureText) ?? vocabularyLabel('procedure', p.procedure) ?? p.procedure}${p.successful ? ` (successful: ${codeLabel('eProcedures.06', p.successful) ?? p.successful})` : ''}`)),
       section('Allergies', DOCUMENT.allergies, allergyRefs, [

@@ -4,8 +4,7 @@
  * before the bytes: the report waits (neither locked nor refused) and locks once the last bytes
  * are stored; its NEMSIS export carries both signatures in eOther.SignatureGroup and the ECG in
  * eOther.FileGroup, base64 as the XSD wants, byte-identical, and passes the XSD and the national
- * Schematron. The claim carries the patient's signature (CLM10 not "none"); a transport with no
- * signature and no attestation gets a held claim.
+ * Schematron. The hospital's PCR notice carries the ECG as FHIR Media.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
@@ -17,6 +16,8 @@ import { codeOf } from '../../../shared/nemsis/codes.ts';
 import { eventually } from '../../helpers/device.ts';
 import type { TestServer } from '../../helpers/server.ts';
 import { jpegBytes, PNG_1X1, sha256, tusUpload } from '../attachments/support.ts';
+import { validateNoticeBundle } from '../integrations/fhir/validate.ts';
+import type { Bundle, Media } from '@medplum/fhirtypes';
 import { completeEpcr, fakeIntegrations, pushBody, rawPush, settled, startHookServer, stored, xsdDir, type FakeIntegrations } from './support.ts';
 
 const TENANT = 'agency-sign';
@@ -95,6 +96,13 @@ describe('signatures and an ECG image in the NEMSIS export of a locked report', 
     const result = await validateEmsDataSet(xml, { nemsisDir: xsdDir });
     expect(result.xsdErrors).toEqual([]);
     expect(result.schematronErrors).toEqual([]);
+    // The hospital's PCR notice carries the ECG strip as FHIR Media, bytes inline, and stays valid FHIR R4.
+    const notice = await eventually('the hospital notice', async () => integrations.hospitalNotices.find((n) => n.epcrId === report.id), 60_000);
+    const bundle = notice.body as Bundle;
+    const media = (bundle.entry ?? []).map((e) => e.resource).filter((r): r is Media => r?.resourceType === 'Media');
+    expect(media.map((m) => sha256(Buffer.from(m.content.data!, 'base64')))).toEqual([sha256(ecg)]);
+    expect(media[0]!.content.contentType).toBe('image/jpeg');
+    expect(validateNoticeBundle(bundle)).toEqual([]);
     console.log(`[attachments export] locked report with 2 signatures + ECG: ${xml.length} bytes of XML, XSD valid, ${result.schematronErrors.length} national Schematron errors, ${result.schematronWarnings.length} warnings`);
   }, 300_000);
 });

@@ -22,6 +22,8 @@ const tech = devToken({ tenantId: A, role: 'technician', deviceId: 'phone-t1', s
 let server: TestServer;
 const devices: TestDevice[] = [];
 beforeAll(async () => { server = await startTestServer(); });
+/** Waits until the server's workflows ran (the outbox is empty). */
+const settledHooks = () => eventually('the hook outbox to drain', async () => (await server.app.store.outboxStats(Date.now())).depth === 0, 30_000);
 afterAll(async () => {
   await Promise.all(devices.map((d) => d.close()));
   await server.close();
@@ -181,10 +183,15 @@ describe('field-level write rules', () => {
     await seed(server.app.store, 'incidents', [incident]);
     const stamped = { ...incident, status: 'active', timeline: { unitOnScene: '2026-11-22T14:11:00-05:00' }, rev: rev(2) };
     expect((await push(server, crew(), 'incidents', [{ assumedMasterState: incident, newDocumentState: stamped }])).body).toEqual([]);
-    const moved = await push(server, crew(), 'incidents', [{ assumedMasterState: stamped, newDocumentState: { ...stamped, assignedUnitId: 'M2', rev: rev(3) } }]);
+    // The server records the status change in the call's history (incident-history): the next
+    // pushes start from the server's version, as a device's would after its pull.
+    await settledHooks();
+    const master = (await stored(server.app.store, 'incidents', A, incident.id)) as typeof stamped & { history?: { kind: string }[] };
+    expect(master.history?.map((e: { kind: string }) => e.kind)).toContain('status');
+    const moved = await push(server, crew(), 'incidents', [{ assumedMasterState: master, newDocumentState: { ...master, assignedUnitId: 'M2', rev: rev(3) } }]);
     expect(rejectionsOf(moved.headers)[0]!.code).toBe('FIELD_NOT_WRITABLE');
-    const reassigned = { ...stamped, assignedUnitId: 'M2', rev: rev(3) };
-    expect((await push(server, dispatcher, 'incidents', [{ assumedMasterState: stamped, newDocumentState: reassigned }])).body).toEqual([]);
+    const reassigned = { ...master, assignedUnitId: 'M2', rev: rev(3) };
+    expect((await push(server, dispatcher, 'incidents', [{ assumedMasterState: master, newDocumentState: reassigned }])).body).toEqual([]);
     // Now it is M2's call: M1 can no longer write it, and cannot learn its new state by trying.
     const late = await push(server, crew(), 'incidents', [{ assumedMasterState: stamped, newDocumentState: { ...stamped, notes: 'late', rev: rev(4) } }]);
     expect(late.status).toBe(403);

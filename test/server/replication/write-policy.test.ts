@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import type { WritePolicy } from '../../../server/replication/write-policy.ts';
 import type { WireDocument } from '../../../server/store/types.ts';
+import { eventually } from '../../helpers/device.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { make, push, rejectionsOf, rev, seed, stored } from '../../helpers/access.ts';
 
@@ -123,8 +124,11 @@ describe('write policies', () => {
     expect(first.body).toEqual([incident]);
     const [notice] = rejectionsOf(first.headers);
     expect(notice).toMatchObject({ id: incident.id, code: 'KEPT_AS_COPY', reason: 'the original stays as it is; your change is a copy' });
+    // The copy is a new call: the server records it in its history (incident-history), a new version after '1-copy'.
+    await eventually('the hook outbox to drain', async () => (await server.app.store.outboxStats(Date.now())).depth === 0, 30_000);
     const copy = await stored(server.app.store, 'incidents', A, notice!.addendumId!);
-    expect(copy).toMatchObject({ notes: 'COPY please', rev: '1-copy', incidentNumber: `${incident.incidentNumber}-copy` });
+    expect(copy).toMatchObject({ notes: 'COPY please', incidentNumber: `${incident.incidentNumber}-copy` });
+    expect((copy as { history?: { kind: string }[] }).history?.map((e) => e.kind)).toEqual(['received']);
     expect(await stored(server.app.store, 'incidents', A, incident.id)).toEqual(incident);
 
     // The answer was lost: the same push again gets the same answer; no second entry, no second copy.

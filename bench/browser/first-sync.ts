@@ -1,0 +1,412 @@
+/**
+ * Issue #21 (1) and (3): a new tablet's first sync, in real headless Chromium into IndexedDB.
+ *
+ * The slice: a crew of unit B1 whose server holds 2,000 ePCRs of its unit (about 2 KB each,
+ * bench/lib/docs.ts; 1,980 locked, 20 open) and 20,000 GPS points of the unit. Measured, each on
+ * a fresh browser profile, in this order, on the same documents:
+ * - fieldsync: the real crew app, from the click on "Use token" (sign-in) to the app showing its
+ *   lists (the open reports drawn) with every document of the slice stored (initial sync done,
+ *   counted in the device's database);
+ * - the ceiling: the same slice pulled by plain `fetch` from our pull endpoint (pages of 5,000,
+ *   the next page fetched while the last one is written) into an IndexedDB object store, one
+ *   transaction per page, no sync library;
+ * - PouchDB 9 (its IndexedDB adapter) replicating from express-pouchdb, and RxDB 15 on Dexie
+ *   replicating from RxServer, both bundled for the page (bench/peers/clients/browser-page.mjs),
+ *   batches of 500 as in bench:peers.
+ * - typing during the sync (3): the crew app again, on a fresh profile, opens a new report right
+ *   after sign-in and types its narrative while the slice arrives; key → paint from the Event
+ *   Timing API (durations per `interactionId`, as INP measures, threshold 16 ms) and the longest
+ *   main-thread tasks (Long Tasks and Long Animation Frames, with their scripts).
+ */
+import http from 'node:http';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
+import { schemaVersionOf } from '../../shared/schemas/index.ts';
+import { closeDevice, launchBrowser, launchDevice, newProfileDir, removeProfileDir } from '../../test/e2e/support/browser.ts';
+import { E2eServer, offsetNow, TENANT } from '../../test/e2e/support/server.ts';
+import { measure, type Budget } from '../lib/budget.ts';
+import { epcrDoc, gpsDoc } from '../lib/docs.ts';
+import { percentile } from '../lib/stats.ts';
+import { ensurePeersInstalled, peerSchemas, PEERS_DIR, peerSystems, workDir, type ServerHandle } from '../lib/systems.ts';
+import { KEEP_NAMES } from './shift.ts';
+import { startTrace, topFunctions } from './trace.ts';
+
+const UNIT = 'B1';
+const TOKEN = `dev:${TENANT}:crew:bench-first-sync:${UNIT}`;
+/** BENCH_SLICE_SCALE (e.g. 0.25) shrinks it, for a quick profile. */
+const SCALE = Number(process.env['BENCH_SLICE_SCALE'] ?? 1);
+export const SLICE = { epcrs: Math.round(2000 * SCALE), gps: Math.round(20_000 * SCALE), open: 20 };
+const COLLECTIONS = ['epcrs', 'gps_points'] as const;
+const PEER_BATCH = 500;
+
+export interface FirstSyncRun {
+  system: 'fieldsync' | 'plain fetch (ceiling)' | 'PouchDB' | 'RxDB15';
+  ms: number;
+  docs: number;
+  docsPerSecond: number;
+  note: string;
+}
+
+export interface TypingRun {
+  keys: number;
+  /** Interactions the Event Timing API reported (≥ 16 ms); the others took less. */
+  reported: number;
+  p50: number;
+  p99: number;
+  max: number;
+  longestTaskMs: number;
+  longestFrameMs: number;
+  /** The scripts of the longest animation frames (LoAF attribution). */
+  longestFrames: { ms: number; scripts: string }[];
+  syncMs: number;
+  typedAll: boolean;
+}
+
+export interface FirstSyncResult {
+  runs: FirstSyncRun[];
+  typing?: TypingRun;
+  unfinished: { what: string; reached: string; error: string }[];
+}
+
+function sliceDocs(): { epcrs: Record<string, unknown>[]; gps: Record<string, unknown>[] } {
+  const locked = offsetNow(new Date(Date.now() - 86_400_000));
+  const epcrs = Array.from({ length: SLICE.epcrs }, (_, i) => ({
+    ...epcrDoc(TENANT, i, UNIT), ...(i < SLICE.epcrs - SLICE.open ? { status: 'finalized', lockedAt: locked } : {}),
+  }));
+  const gps = Array.from({ length: SLICE.gps }, (_, i) => gpsDoc(TENANT, i, UNIT));
+  return { epcrs, gps };
+}
+
+export async function firstSyncBenchmark(options: { serverPort: number; gatewayPort: number; log: (m: string) => void; quick?: boolean; budgetMs?: number; peers?: boolean; parts?: readonly ('ours' | 'ceiling' | 'peers' | 'typing')[] }): Promise<FirstSyncResult> {
+  const part = (name: 'ours' | 'ceiling' | 'peers' | 'typing') => !options.parts || options.parts.includes(name);
+  const { log } = options;
+  const budgetMs = options.budgetMs ?? 180_000;
+  const result: FirstSyncResult = { runs: [], unfinished: [] };
+  const docs = sliceDocs();
+  const total = SLICE.epcrs + SLICE.gps;
+  const server = new E2eServer(options.serverPort, { workflows: false });
+  await server.start();
+  const cleanups: (() => Promise<void>)[] = [async () => server.dispose()];
+  const record = (what: string, run: Awaited<ReturnType<typeof measure>>) => {
+    if (!run.ok) result.unfinished.push({ what, reached: run.reached, error: run.error });
+  };
+  try {
+    await server.seed('units', [{ id: randomUUID(), callSign: UNIT, status: 'available', statusAt: offsetNow() }]);
+    await server.seed('epcrs', docs.epcrs);
+    await server.seed('gps_points', docs.gps);
+
+    // fieldsync: the crew app.
+    if (part('ours')) record('fieldsync first sync', await measure('first sync, fieldsync', budgetMs, async (budget) => {
+      const { ms, stored } = await crewFirstSync(server.url, budget, async () => undefined);
+      result.runs.push({ system: 'fieldsync', ms, docs: stored, docsPerSecond: Math.round(stored / (ms / 1000)), note: 'the crew app: sign-in click → lists drawn, initial sync done, every document counted in the device database (RxDB on Dexie, in the database worker)' });
+      log(`  first sync, fieldsync: ${Math.round(ms)} ms (${stored} documents)`);
+    }, log));
+
+    // The ceiling: plain fetch into IndexedDB.
+    if (part('ceiling')) record('plain fetch first sync', await measure('first sync, plain fetch (ceiling)', budgetMs, async (budget) => {
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${server.url}/api/health`).catch(() => undefined);
+        await page.evaluate(KEEP_NAMES);
+        budget.reached = 'page open';
+        const out = await page.evaluate(plainFetchSlice, { origin: server.url, token: TOKEN, collections: COLLECTIONS.map((c) => ({ name: c, schemaVersion: schemaVersionOf(c) })) });
+        if (out.stored !== total) throw new Error(`plain fetch stored ${out.stored} of ${total}`);
+        result.runs.push({ system: 'plain fetch (ceiling)', ms: out.ms, docs: out.stored, docsPerSecond: Math.round(out.stored / (out.ms / 1000)), note: 'fetch of our pull endpoint (pages of 5,000, the next fetched while the last is written) into one IndexedDB object store per collection: no sync library, no validation, no UI' });
+        log(`  first sync, plain fetch (ceiling): ${Math.round(out.ms)} ms`);
+      } finally {
+        await browser.close();
+      }
+    }, log));
+
+    // The peers.
+    if (options.peers !== false && part('peers')) {
+      const peerRuns = await measure('first sync, peers', budgetMs * 2, async (budget) => {
+        ensurePeersInstalled();
+        const systems = peerSystems();
+        const dirs = [workDir('browser-pouchdb'), workDir('browser-rxserver')];
+        cleanups.push(async () => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+        const couch = await systems.find((s) => s.key === 'pouchdb')!.start({ dataDir: dirs[0]! });
+        cleanups.push(() => couch.stop());
+        const rx = await systems.find((s) => s.key === 'rxserver')!.start({ dataDir: dirs[1]! });
+        cleanups.push(() => rx.stop());
+        budget.reached = 'peer servers started';
+        await seedPeers(couch, rx, docs);
+        budget.reached = 'peer servers seeded';
+        const gateway = await startGateway(options.gatewayPort, couch.url, rx.url);
+        cleanups.push(() => new Promise((r) => gateway.close(() => r())));
+        const schemas = peerSchemas();
+        for (const system of ['PouchDB', 'RxDB15'] as const) {
+          const run = await measure(`first sync, ${system}`, budgetMs, async (inner) => {
+            const browser = await launchBrowser();
+            try {
+              const page = await browser.newPage();
+              await page.goto(`http://127.0.0.1:${options.gatewayPort}/`);
+              await page.evaluate(KEEP_NAMES);
+              inner.reached = 'page open';
+              const out = await page.evaluate(async ({ system, schemas, batchSize }) => {
+                const peers = (globalThis as unknown as { peers: Record<string, (o: unknown) => Promise<{ ms: number; counts: Record<string, number>; adapter?: string }>> }).peers;
+                return peers[system === 'PouchDB' ? 'pouchdb' : 'rxdb15']!({ collections: ['epcrs', 'gps_points'], batchSize, schemas });
+              }, { system, schemas, batchSize: PEER_BATCH });
+              const stored = Object.values(out.counts).reduce((a, b) => a + b, 0);
+              if (stored !== total) throw new Error(`${system} stored ${stored} of ${total}: ${JSON.stringify(out.counts)}`);
+              result.runs.push({
+                system, ms: out.ms, docs: stored, docsPerSecond: Math.round(stored / (out.ms / 1000)),
+                note: system === 'PouchDB'
+                  ? `PouchDB 9 (adapter ${out.adapter ?? '?'}: IndexedDB) PouchDB.replicate from express-pouchdb (LevelDB), batch_size ${PEER_BATCH}; no UI`
+                  : `RxDB 15 on Dexie (IndexedDB), rxdb-server replicateServer pull from RxServer (memory), batchSize ${PEER_BATCH}; no UI`,
+              });
+              log(`  first sync, ${system}: ${Math.round(out.ms)} ms`);
+            } finally {
+              await browser.close();
+            }
+          }, log);
+          record(`${system} first sync`, run);
+        }
+      }, log);
+      record('peers first sync', peerRuns);
+    }
+
+    // (3) Typing during the first sync.
+    if (part('typing')) record('typing during the first sync', await measure('typing during the first sync', budgetMs, async (budget) => {
+      const typing: TypingRun = { keys: 0, reported: 0, p50: 0, p99: 0, max: 0, longestTaskMs: 0, longestFrameMs: 0, longestFrames: [], syncMs: 0, typedAll: false };
+      const { ms } = await crewFirstSync(server.url, budget, async (page, done) => {
+        await page.getByTestId('section-narrative').click();
+        const narrative = page.getByLabel('Narrative');
+        await narrative.click();
+        const text = 'Pt found sitting upright, alert, complaining of chest pain. ';
+        // A crew types about 3 characters a second; keep typing until the slice is in.
+        while (!done()) {
+          for (const ch of text) {
+            if (done()) break;
+            await page.keyboard.type(ch);
+            typing.keys++;
+            await new Promise((r) => setTimeout(r, 150));
+          }
+        }
+        typing.typedAll = true;
+      }, true, async (page) => {
+        // Let the last frames be reported.
+        await page.waitForTimeout(500);
+        Object.assign(typing, await collectResponsiveness(page, typing.keys));
+      });
+      typing.syncMs = ms;
+      result.typing = typing;
+      log(`  typing during the first sync: ${typing.keys} keys, key → paint p50 ${typing.p50} ms, p99 ${typing.p99} ms, max ${typing.max} ms; longest task ${typing.longestTaskMs} ms, longest frame ${typing.longestFrameMs} ms (sync ${Math.round(ms)} ms)`);
+      for (const f of typing.longestFrames.slice(0, 3)) log(`    frame ${f.ms} ms: ${f.scripts}`);
+    }, log));
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((e: unknown) => log(`  cleanup failed: ${String(e)}`));
+  }
+  return result;
+}
+
+/**
+ * The crew app's first sync on a fresh profile: sign in with a developer token, time from the
+ * click to the lists drawn with everything stored. `during` runs meanwhile (typing), told when
+ * the sync is done. `observe`: record Event Timing, Long Tasks and LoAF from the start.
+ */
+async function crewFirstSync(origin: string, budget: Budget, during: (page: Page, done: () => boolean) => Promise<void>, observe = false, after: (page: Page) => Promise<void> = async () => undefined): Promise<{ ms: number; stored: number }> {
+  const profile = await newProfileDir();
+  let ctx: BrowserContext | undefined;
+  try {
+    ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
+    if (observe) await ctx.addInitScript(OBSERVE);
+    const page = ctx.pages()[0] ?? await ctx.newPage();
+    const stopTrace = process.env['BENCH_TRACE'] && !observe ? await startTrace(ctx, page, process.env['BENCH_TRACE']) : undefined;
+    await page.goto(`${origin}/?next=${encodeURIComponent('/crew/')}`);
+    await page.locator('[data-testid="dev-token"] summary').click();
+    await page.getByLabel('Token').fill(TOKEN);
+    budget.reached = 'sign-in form filled';
+    const t0 = Date.now();
+    await page.getByRole('button', { name: 'Use token' }).click();
+    await page.waitForURL(`${origin}/crew/**`, { timeout: budget.left });
+    await page.locator('[data-testid="status-bar"]').waitFor({ timeout: budget.left });
+    budget.reached = 'crew app open';
+    let doneAt: number | undefined;
+    const typing = observe
+      ? (async () => {
+        await page.getByRole('button', { name: 'New report without a call' }).click({ timeout: budget.left });
+        await page.getByTestId('epcr-form').waitFor({ timeout: budget.left });
+        await during(page, () => doneAt !== undefined);
+      })()
+      : during(page, () => doneAt !== undefined);
+    typing.catch(() => undefined);
+    // The lists: the call list and the open reports (on the call list's page; while typing, the
+    // form is open instead, so only the sync is waited for).
+    const open = SLICE.open;
+    let lastLog = 0;
+    doneAt = await budget.waitFor(async () => {
+      const state = await page.evaluate(({ open, listed }) => {
+        const s = (window as unknown as { fieldsync?: { db: { status: { value?: { initial: { done: boolean; received: number } } } } } }).fieldsync?.db.status.value;
+        const drawn = !listed || (document.querySelector('[data-testid="call-list"]') !== null && document.querySelectorAll('[data-testid="epcr-link"]').length >= open);
+        return { done: !!s?.initial.done && drawn, received: s?.initial.received ?? 0, at: Date.now() };
+      }, { open, listed: !observe });
+      budget.reached = `${state.received} documents received after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
+      if (process.env['BENCH_TRACE_PROGRESS'] && Date.now() - lastLog > 2000) {
+        lastLog = Date.now();
+        console.log(`    ${budget.reached}`);
+      }
+      return state.done ? state.at : undefined;
+    }, 'the lists drawn and the initial sync done', { everyMs: 25 });
+    if (stopTrace) {
+      await stopTrace();
+      for (const t of topFunctions(process.env['BENCH_TRACE']!).slice(0, 4)) {
+        console.log(`    trace ${t.thread}: ${t.totalMs} ms sampled`);
+        for (const f of t.top) console.log(`      ${String(f.selfMs).padStart(7)} ms  ${f.fn}`);
+      }
+    }
+    const counts = await page.evaluate(async () => {
+      const api = (window as unknown as { fieldsync: { db: { api: { count(c: string): Promise<number> } } } }).fieldsync.db.api;
+      return { epcrs: await api.count('epcrs'), gps: await api.count('gps_points'), at: Date.now() };
+    });
+    const stored = counts.epcrs + counts.gps;
+    if (stored < SLICE.epcrs + SLICE.gps) console.log(`    note: the crew device holds ${counts.epcrs} ePCRs and ${counts.gps} GPS points after its initial sync (of ${SLICE.epcrs} and ${SLICE.gps} on the server)`);
+    await typing.catch((e: unknown) => {
+      throw new Error(`typing failed: ${String(e)}`);
+    });
+    await after(page);
+    return { ms: doneAt - t0, stored };
+  } finally {
+    if (ctx) await closeDevice(ctx).catch(() => {});
+    await removeProfileDir(profile);
+  }
+}
+
+/** Installed before the app's scripts: Event Timing (≥ 16 ms), Long Tasks and Long Animation Frames. */
+const OBSERVE = `(() => {
+  const w = window;
+  w.__bench = { events: [], tasks: [], frames: [] };
+  try { new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.interactionId) w.__bench.events.push({ id: e.interactionId, name: e.name, d: e.duration, t: e.startTime }); }).observe({ type: 'event', durationThreshold: 16, buffered: true }); } catch {}
+  try { new PerformanceObserver((l) => { for (const e of l.getEntries()) w.__bench.tasks.push({ d: e.duration, t: e.startTime }); }).observe({ type: 'longtask', buffered: true }); } catch {}
+  try { new PerformanceObserver((l) => { for (const e of l.getEntries()) w.__bench.frames.push({ d: e.duration, t: e.startTime, block: e.blockingDuration, scripts: (e.scripts || []).map((s) => (s.invoker || s.name) + ' ' + Math.round(s.duration) + 'ms ' + (s.sourceFunctionName || '') + '@' + (s.sourceURL || '').split('/').pop()).join('; ') }); }).observe({ type: 'long-animation-frame', buffered: true }); } catch {}
+})();`;
+
+async function collectResponsiveness(page: Page, keys: number): Promise<Omit<TypingRun, 'keys' | 'syncMs' | 'typedAll'>> {
+  const b = await page.evaluate(() => (window as unknown as { __bench: { events: { id: number; name: string; d: number }[]; tasks: { d: number }[]; frames: { d: number; scripts: string }[] } }).__bench);
+  // One interaction per key press (keydown, keypress, keyup share an interactionId): its duration is the longest of them.
+  const byInteraction = new Map<number, number>();
+  for (const e of b.events) byInteraction.set(e.id, Math.max(byInteraction.get(e.id) ?? 0, e.d));
+  const reported = [...byInteraction.values()];
+  // Interactions under 16 ms are not reported: count them as 16 ms (an upper bound).
+  const all = [...reported, ...Array.from({ length: Math.max(0, keys - reported.length) }, () => 16)];
+  const frames = [...b.frames].sort((x, y) => y.d - x.d);
+  return {
+    reported: reported.length,
+    p50: all.length ? percentile(all, 50) : 0,
+    p99: all.length ? percentile(all, 99) : 0,
+    max: all.length ? Math.max(...all) : 0,
+    longestTaskMs: Math.round(Math.max(0, ...b.tasks.map((t) => t.d))),
+    longestFrameMs: Math.round(frames[0]?.d ?? 0),
+    longestFrames: frames.slice(0, 5).map((f) => ({ ms: Math.round(f.d), scripts: f.scripts || '(no script attributed: style, layout or paint)' })),
+  };
+}
+
+/** Runs in the page: the ceiling (no sync library). */
+async function plainFetchSlice({ origin, token, collections }: { origin: string; token: string; collections: { name: string; schemaVersion: number }[] }): Promise<{ ms: number; stored: number }> {
+  const t0 = performance.now();
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const open = indexedDB.open(`ceiling-${Math.random()}`, 1);
+    open.onupgradeneeded = () => { for (const c of collections) open.result.createObjectStore(c.name, { keyPath: 'id' }); };
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  let stored = 0;
+  await Promise.all(collections.map(async (c) => {
+    const page = (checkpoint: unknown) => fetch(`${origin}/api/sync/${c.name}/pull?schemaVersion=${c.schemaVersion}&limit=5000${checkpoint ? `&checkpoint=${encodeURIComponent(JSON.stringify(checkpoint))}` : ''}`, { headers: { authorization: `Bearer ${token}` } })
+      .then((r) => { if (!r.ok) throw new Error(`pull ${c.name}: ${r.status}`); return r.json() as Promise<{ documents: { id: string }[]; checkpoint: unknown }>; });
+    let next = page(undefined);
+    for (;;) {
+      const got = await next;
+      if (got.documents.length === 5000) next = page(got.checkpoint);
+      await new Promise<void>((resolve, reject) => {
+        const tx = db.transaction(c.name, 'readwrite');
+        const store = tx.objectStore(c.name);
+        for (const doc of got.documents) store.put(doc);
+        tx.oncomplete = () => resolve();
+        tx.onerror = () => reject(tx.error);
+      });
+      stored += got.documents.length;
+      if (got.documents.length < 5000) break;
+    }
+  }));
+  db.close();
+  return { ms: performance.now() - t0, stored };
+}
+
+async function seedPeers(couch: ServerHandle, rx: ServerHandle, docs: { epcrs: Record<string, unknown>[]; gps: Record<string, unknown>[] }): Promise<void> {
+  const sets = [['epcrs', docs.epcrs], ['gps_points', docs.gps]] as const;
+  for (const [name, list] of sets) {
+    for (let i = 0; i < list.length; i += 1000) {
+      const body = { docs: list.slice(i, i + 1000).map(({ id, _deleted: _d, ...rest }) => ({ _id: id, ...rest })) };
+      const r = await fetch(`${couch.url}/${name}/_bulk_docs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (!r.ok) throw new Error(`seeding express-pouchdb ${name}: ${r.status} ${await r.text()}`);
+    }
+  }
+  // RxServer through its own client, as bench:peers fills it.
+  const { createClient } = await import(path.join(PEERS_DIR, 'clients/rxdb15-server.mjs')) as { createClient(c: unknown): Promise<{ bulkPrepare(o: unknown): Promise<void>; bulkPush(o: unknown): Promise<void>; close?(): Promise<void> }> };
+  for (const [name, list] of sets) {
+    const client = await createClient({ serverUrl: rx.url, tenant: TENANT, schemas: peerSchemas() });
+    await client.bulkPrepare({ collection: name, docs: list });
+    await client.bulkPush({ collection: name, batchSize: PEER_BATCH });
+    await client.close?.();
+  }
+}
+
+/** The peers' page: the bundle, and /couch and /rx proxied to the two servers (same origin for the browser). */
+async function startGateway(port: number, couchUrl: string, rxUrl: string): Promise<http.Server> {
+  const bundle = await bundlePeers();
+  const pouch = readFileSync(path.join(PEERS_DIR, 'node_modules/pouchdb/dist/pouchdb.min.js'), 'utf8');
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    const target = url.startsWith('/couch/') ? new URL(url.slice('/couch'.length), couchUrl) : url.startsWith('/rx/') ? new URL(url.slice('/rx'.length), rxUrl) : undefined;
+    if (!target) {
+      if (url === '/peers.js' || url === '/pouchdb.js') {
+        res.writeHead(200, { 'content-type': 'text/javascript' });
+        res.end(url === '/peers.js' ? bundle : pouch);
+      } else {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<!doctype html><html><head><script src="/pouchdb.js"></script><script src="/peers.js"></script></head><body>peers</body></html>');
+      }
+      return;
+    }
+    const upstream = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', (error) => {
+      res.writeHead(502);
+      res.end(String(error));
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return server;
+}
+
+async function bundlePeers(): Promise<string> {
+  const outDir = path.join(PEERS_DIR, '.bundle');
+  const out = path.join(outDir, 'peers.js');
+  const entry = path.join(PEERS_DIR, 'clients/browser-page.mjs');
+  if (existsSync(out) && readFileSync(out).length > 0 && (await import('node:fs')).statSync(out).mtimeMs > (await import('node:fs')).statSync(entry).mtimeMs) return readFileSync(out, 'utf8');
+  mkdirSync(outDir, { recursive: true });
+  const esbuild = await import('esbuild');
+  await esbuild.build({
+    entryPoints: [entry], bundle: true, format: 'iife', platform: 'browser', outfile: out, minify: true, logLevel: 'error',
+    define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' },
+    plugins: [{
+      // rxdb-server's client imports the `eventsource` package for live pulls (Server-Sent
+      // Events), which this one-shot pull never opens: the browser has EventSource anyway.
+      name: 'browser-eventsource',
+      setup(build) {
+        build.onResolve({ filter: /^eventsource$/ }, () => ({ path: 'eventsource', namespace: 'stub' }));
+        build.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'export default globalThis.EventSource; export const EventSource = globalThis.EventSource;', loader: 'js' }));
+      },
+    }],
+  });
+  return readFileSync(out, 'utf8');
+}
+
+export type { Browser, CDPSession };
