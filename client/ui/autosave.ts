@@ -214,6 +214,19 @@ export function journalOf(collection: CollectionName, id: string): JournalEntry[
   return [...entries.values()].filter((e) => e.collection === collection && e.id === id);
 }
 
+/**
+ * What a view of a document shows of its journal: which fields hold a draft (on its way or not
+ * saved) and, for those not saved, why. Keystrokes into a field that already holds a draft do not
+ * change it, so a form that re-renders only when this changes stays still while someone types
+ * (the field re-renders itself).
+ */
+export function draftsShown(collection: CollectionName, id: string): string {
+  return journalOf(collection, id)
+    .map((e) => `${fieldKey(e.collection, e.id, e.path)}${notSaved(e) ? `\u0000${e.label ?? ''}\u0000${e.problem ?? ''}` : ''}`)
+    .sort()
+    .join('\n');
+}
+
 /** The status line's words for drafts that are not saved, e.g. "1 field not saved: Systolic BP — Numbers only." */
 export function notSavedSummary(): string | undefined {
   const drafts = invalidDrafts();

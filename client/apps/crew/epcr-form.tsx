@@ -13,8 +13,9 @@ import { validateEpcrForFinalize } from '../../../shared/domain/epcr-validation.
 import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
 import type { Path } from '../../worker/api.ts';
 import { ActionError, useAction } from '../../ui/action.tsx';
-import { flushAll, invalidDrafts, journalEntry, journalOf, journalReplayed, onJournalChange } from '../../ui/autosave.ts';
+import { draftsShown, flushAll, invalidDrafts, journalEntry, journalOf, journalReplayed, onJournalChange } from '../../ui/autosave.ts';
 import { Badge, CodesField, go, markReady, SelectField, TextField } from '../../ui/components.tsx';
+import { countRender } from '../../ui/render-count.ts';
 import { database, useDoc, write } from '../../ui/db.ts';
 import { uuid } from '../../ui/ids.ts';
 import type { Session } from '../../session/identity.ts';
@@ -72,12 +73,14 @@ function placeOf(epcr: Epcr, path: Path): string {
  * report the server locks is the one on the screen.
  */
 function FinalizeButton({ id, epcr, missing, reveal }: { id: string; epcr: Epcr; missing: number; reveal(path: Path): void }) {
-  const [drafts, setDrafts] = useState(() => invalidDrafts('epcrs', id));
+  // Re-rendered when the drafts it names change, not on every keystroke (draftsShown).
+  const [, setShown] = useState(() => draftsShown('epcrs', id));
+  const drafts = invalidDrafts('epcrs', id);
   const [state, setState] = useState<'idle' | 'saving' | 'refused'>('idle');
   const action = useAction();
   useEffect(() => {
-    setDrafts(invalidDrafts('epcrs', id));
-    return onJournalChange(() => setDrafts(invalidDrafts('epcrs', id)));
+    setShown(draftsShown('epcrs', id));
+    return onJournalChange(() => setShown(draftsShown('epcrs', id)));
   }, [id]);
   const finalize = async () => {
     setState('saving');
@@ -88,7 +91,6 @@ function FinalizeButton({ id, epcr, missing, reveal }: { id: string; epcr: Epcr;
       // Twice at most: what was typed while the first writes ran goes in too.
       for (let round = 0; round < 2 && journalOf('epcrs', id).length > 0; round++) await flushAll();
       if (journalOf('epcrs', id).length > 0) {
-        setDrafts(invalidDrafts('epcrs', id));
         next = 'refused';
         return;
       }
@@ -140,9 +142,15 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const [discarding, setDiscarding] = useState(false);
   // The form's buttons that write (here and in the sections): a refusal is said at its button.
   const action = useAction();
-  // Refused drafts count in the section badges: follow the journal.
-  const [, setJournalTick] = useState(0);
-  useEffect(() => onJournalChange(() => setJournalTick((n) => n + 1)), []);
+  // Refused drafts count in the section badges, and a draft keeps an empty report from being
+  // discarded: follow the journal, but only what the form shows of it (draftsShown). A keystroke
+  // into a field that holds a draft already re-renders that field alone: re-rendering the whole
+  // form (every section, its checks) on each key made typing lag by hundreds of milliseconds.
+  const [, setShown] = useState(() => draftsShown('epcrs', id));
+  useEffect(() => {
+    setShown(draftsShown('epcrs', id));
+    return onJournalChange(() => setShown(draftsShown('epcrs', id)));
+  }, [id]);
   useEffect(() => {
     if (!focusItem) return;
     const input = document.querySelector<HTMLInputElement>(`[data-item="${focusItem}"] input:not([type=datetime-local])`);
@@ -166,6 +174,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   if (view === null) return <div class="card"><p>This report is not on this device.</p><button onClick={() => go('')}>Back to calls</button></div>;
   markReady();
   const epcr = view.doc;
+  // What the form shows: the report, its sync badge, the drafts it names (a test counts renders of each).
+  countRender('epcr-form', () => [epcr, view.badge, draftsShown('epcrs', id)]);
   const incident = incidentView?.doc;
   const locked = epcr.lockedAt !== undefined;
   const checking = epcr.status === 'finalized' && !locked;
