@@ -8,7 +8,7 @@
  * stays mounted while another is shown, so a value a field refused keeps its message.
  */
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { validateEpcrForFinalize } from '../../../shared/domain/epcr-validation.ts';
 import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
 import type { Path } from '../../worker/api.ts';
@@ -73,14 +73,15 @@ function placeOf(epcr: Epcr, path: Path): string {
  * report the server locks is the one on the screen.
  */
 function FinalizeButton({ id, epcr, missing, reveal }: { id: string; epcr: Epcr; missing: number; reveal(path: Path): void }) {
-  // Re-rendered when the drafts it names change, not on every keystroke (draftsShown).
-  const [, setShown] = useState(() => draftsShown('epcrs', id));
+  // Re-rendered when the drafts it names change (or whether edits are still being saved), not on
+  // every keystroke (draftsShown).
+  const [, setShown] = useState(() => draftsShown('epcrs', id, true));
   const drafts = invalidDrafts('epcrs', id);
   const [state, setState] = useState<'idle' | 'saving' | 'refused'>('idle');
   const action = useAction();
   useEffect(() => {
-    setShown(draftsShown('epcrs', id));
-    return onJournalChange(() => setShown(draftsShown('epcrs', id)));
+    setShown(draftsShown('epcrs', id, true));
+    return onJournalChange(() => setShown(draftsShown('epcrs', id, true)));
   }, [id]);
   const finalize = async () => {
     setState('saving');
@@ -143,13 +144,16 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   // The form's buttons that write (here and in the sections): a refusal is said at its button.
   const action = useAction();
   // Refused drafts count in the section badges, and a draft keeps an empty report from being
-  // discarded: follow the journal, but only what the form shows of it (draftsShown). A keystroke
-  // into a field that holds a draft already re-renders that field alone: re-rendering the whole
-  // form (every section, its checks) on each key made typing lag by hundreds of milliseconds.
-  const [, setShown] = useState(() => draftsShown('epcrs', id));
+  // discarded: follow the journal, but only what the form shows of it (draftsShown; whether any
+  // draft exists only while the report could be discarded). A keystroke re-renders its field
+  // alone: re-rendering the whole form (every section, its checks) on each key made typing lag by
+  // hundreds of milliseconds.
+  const emptyReport = useRef(false);
+  const shownNow = () => draftsShown('epcrs', id, emptyReport.current);
+  const [, setShown] = useState(shownNow);
   useEffect(() => {
-    setShown(draftsShown('epcrs', id));
-    return onJournalChange(() => setShown(draftsShown('epcrs', id)));
+    setShown(shownNow());
+    return onJournalChange(() => setShown(shownNow()));
   }, [id]);
   useEffect(() => {
     if (!focusItem) return;
@@ -175,7 +179,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   markReady();
   const epcr = view.doc;
   // What the form shows: the report, its sync badge, the drafts it names (a test counts renders of each).
-  countRender('epcr-form', () => [epcr, view.badge, draftsShown('epcrs', id)]);
+  countRender('epcr-form', () => [epcr, view.badge, shownNow()]);
   const incident = incidentView?.doc;
   const locked = epcr.lockedAt !== undefined;
   const checking = epcr.status === 'finalized' && !locked;
@@ -290,7 +294,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   // here and on the server: the removal syncs like any edit (a `_deleted` revision).
   const prefilled = epcr.addendumOf ? (originalView?.doc.response ? { response: originalView.doc.response } : {})
     : incident ? prefillFromCall(incident, epcr.unitId) : undefined;
-  const discardable = !disabled && !typedNotStored && nothingTyped(epcr, prefilled);
+  emptyReport.current = !disabled && nothingTyped(epcr, prefilled);
+  const discardable = emptyReport.current && !typedNotStored;
   const discard = async () => {
     await database().api.remove('epcrs', id);
     go(backToList().path);
