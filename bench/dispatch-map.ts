@@ -85,12 +85,8 @@ async function runOne(browser: Browser, tiles: boolean, seconds: number, portOff
     log(`  ${tiles ? 'tile map' : 'grid map'}: first full render ${result.renderMs} ms (load ${load()})`);
     const heap = () => page.evaluate(() => ((performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0) / 1024 / 1024);
     result.heapStartMb = await heap();
-    await page.evaluate(() => {
-      const w = window as unknown as { __frames: number };
-      w.__frames = 0;
-      const tick = () => { w.__frames++; requestAnimationFrame(tick); };
-      requestAnimationFrame(tick);
-    });
+    // As text: tsx names the functions it compiles (`__name`), which the page does not have.
+    await page.evaluate('window.__frames = 0; (function tick() { window.__frames++; requestAnimationFrame(tick); })();');
     const started = Date.now();
     const frames0 = await within('the frame count', page.evaluate(() => (window as unknown as { __frames: number }).__frames));
     // Every unit reports once a second, as an MDT would; the tick is bounded by the window's clock.

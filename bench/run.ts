@@ -1,3 +1,4 @@
+import { attachmentBenchmarks } from './attachments.ts';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -120,6 +121,15 @@ async function main(): Promise<void> {
     const scaleout = await runScaleout({ quick });
     printScaleout(scaleout);
     writeScaleout(path.join(resultsDir, 'scaleout.json'), meta, scaleout);
+
+    // Issue 18: photos through the service worker (real Chromium); a failure is reported and the run goes on.
+    try {
+      const attachments = await attachmentBenchmarks({ quick });
+      printTable('Attachments: photo upload through the service worker vs a plain fetch, resume overhead (issue 18)', attachments);
+      writeFileSync(path.join(resultsDir, 'attachments.json'), JSON.stringify({ meta, figures: attachments }, null, 2) + '\n');
+    } catch (error) {
+      console.log(`attachments: not measured (${error instanceof Error ? error.message : String(error)})`);
+    }
   }
 
   const fleets = [
@@ -187,7 +197,7 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${file} and ${chart} in ${((Date.now() - started) / 60_000).toFixed(1)} min; load average now ${loadAverage()}`);
 }
 
-const PARTS = ['push', 'units', 'scaling', 'bulk', 'fleet', 'scaleout', 'dispatchmap'] as const;
+const PARTS = ['push', 'units', 'scaling', 'bulk', 'fleet', 'scaleout', 'dispatchmap', 'attachments'] as const;
 
 /** Both client ceilings (ceilings.ts) for both document sizes, in batches of BATCH. */
 async function clientCeilings(count: number): Promise<ClientCeiling[]> {
@@ -212,6 +222,11 @@ async function runParts(parts: string[], options: { quick: boolean; profile: boo
       if (file) printProfile(`profile: ${f.name}`, file, { limit: 25, window: f.window, per: { count: f.count, unit: 'doc' } });
     }
     out['push'] = figures.map(({ window: _w, profileDir: _p, count: _c, ...f }) => f);
+  }
+  if (parts.includes('attachments')) {
+    const figures = await attachmentBenchmarks({ quick: options.quick });
+    printTable('Attachments: photo upload through the service worker vs a plain fetch, resume overhead (issue 18)', figures);
+    out['attachments'] = figures;
   }
   if (parts.includes('dispatchmap')) {
     // Issue #20: the dispatch console in Chromium, 500 live units and 200 calls (bench/dispatch-map.ts).

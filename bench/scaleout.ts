@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from '
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { devToken } from '../server/auth/identity.ts';
+import { OLDEST_OPEN_XID_SQL } from '../server/store/postgres.ts';
 import { schemaVersionOf } from '../shared/schemas/index.ts';
 import { startServerProcess, type ServerProcess } from '../test/helpers/server-process.ts';
 import { freePort, makeDataDir } from '../test/helpers/server.ts';
@@ -458,7 +459,7 @@ async function phase(admin: pg.Client, label: string, servers: ServerProcess[], 
  * The ordering schemes alone, on PostgreSQL, `writers` connections each committing one row per
  * transaction in a loop and reading what became readable since its cursor:
  * - xid horizon (what the store does now): the row carries `pg_current_xact_id()`; readers take
- *   rows below `pg_snapshot_xmin(pg_current_snapshot())`; no lock between writers;
+ *   rows below the oldest transaction in progress that may write this database (OLDEST_OPEN_XID_SQL, as the store); no lock between writers;
  * - advisory lock (what it replaced): each transaction takes `pg_advisory_xact_lock` and bumps a
  *   head counter for its sequence number, so commits are serialized.
  * Rounds alternate between the schemes (a neighbour's burst then slows both alike).
@@ -499,7 +500,7 @@ export async function orderingBenchmark(options: { writers: number; seconds: num
             commits++;
             // A reader's step: what became readable since this writer's cursor (at most 100 rows).
             const read = scheme === 'xid horizon'
-              ? await client.query<{ xid: string }>(`SELECT xid::text FROM ${q}.xlog WHERE xid > $1::xid8 AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid LIMIT 100`, [cursor])
+              ? await client.query<{ xid: string }>(`SELECT xid::text FROM ${q}.xlog WHERE xid > $1::xid8 AND xid::text::bigint < ${OLDEST_OPEN_XID_SQL} ORDER BY xid LIMIT 100`, [cursor])
               : await client.query<{ xid: string }>(`SELECT seq::text AS xid FROM ${q}.slog WHERE seq > $1::bigint ORDER BY seq LIMIT 100`, [cursor]);
             readRows += read.rowCount ?? 0;
             if (read.rows.length > 0) cursor = read.rows[read.rows.length - 1]!.xid;
@@ -642,7 +643,7 @@ export function printScaleout(result: ScaleoutResult): void {
   printGrid('Commit ordering alone, SQL only, 16 concurrent writers (pg pool of 16), one row per transaction + a reader step', [
     ['scheme', 'commits/s', 'ratio vs advisory lock', 'rounds (commits/s)'],
     ...(['xid horizon', 'advisory lock'] as const).map((s) => [s, fmtNum(rate(s)), fmtNum(rate(s) / lock, 2), byScheme(s).map((o) => fmtNum(o.commitsPerSec) + (o.error ? ` (${o.error})` : '')).join(', ')]),
-  ], ['xid horizon: rows carry pg_current_xact_id(), readers take rows below pg_snapshot_xmin(pg_current_snapshot()) (the store now); advisory lock: pg_advisory_xact_lock + head counter (what it replaced)']);
+  ], ['xid horizon: rows carry pg_current_xact_id(), readers take rows below the oldest transaction in progress in this database (pg_snapshot_xip less the xids of other databases: the store now); advisory lock: pg_advisory_xact_lock + head counter (what it replaced)']);
   const e = result.estimate;
   if (e) {
     printGrid('On paper: 5,000 units at 1 point/s and a state\'s ePCR traffic, from this machine\'s CPU per document (an estimate)', [

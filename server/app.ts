@@ -24,6 +24,7 @@ import type { BuiltIntegrations } from './integrations/index.ts';
 import { integrationsPlugin } from './integrations/plugin.ts';
 import { openapiPlugin } from './openapi/plugin.ts';
 import { opsPlugin } from './ops/plugin.ts';
+import { orderIntakePlugin } from './order-intake/plugin.ts';
 import { mapsPlugin } from './maps/plugin.ts';
 import { livePlugin } from './realtime/plugin.ts';
 import { syncPlugin } from './replication/plugin.ts';
@@ -133,6 +134,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   await app.register(agenciesPlugin);
   await app.register(dispatchPlugin);
   await app.register(stateReportingPlugin);
+  await app.register(orderIntakePlugin);
   await app.register(exportsPlugin);
   await app.register(mapsPlugin);
   await app.register(appsPlugin, { ...(options.clientDir !== undefined ? { clientDir: options.clientDir } : {}) });

@@ -61,6 +61,11 @@ export interface ServerConfig {
    */
   cadTimeZone: string | undefined;
   /**
+   * ORDER_INTAKE_TOLERANCE_SECONDS: how far a signed order event's timestamp may be from this
+   * server's clock, either way (the replay window of server/order-intake).
+   */
+  orderIntakeToleranceSeconds: number;
+  /**
    * More agencies' CAD backends, one per agency (`CAD_BACKENDS`, a JSON array of
    * `{"tenantId","url","authToken"}`), beside the one of CAD_BACKEND_URL. Each CAD hears of its
    * own agency only.
@@ -281,6 +286,8 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   cadBackendAuthToken: undefined,
   cadTenantId: 'demo',
   cadTimeZone: undefined,
+  // Stripe's and Slack's choice: wide enough for clock drift and a retry, short enough that a captured request soon goes stale.
+  orderIntakeToleranceSeconds: 300,
   cadBackends: [],
   cadGpsCoalesceMs: 1000,
   liveGpsIntervalMs: 250,
@@ -360,6 +367,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     cadBackendAuthToken: raw(env, 'CAD_BACKEND_AUTH_TOKEN'),
     cadTenantId: nonEmpty(env, 'CAD_TENANT_ID', SERVER_DEFAULTS.cadTenantId),
     cadTimeZone: timeZone(env, 'CAD_TIME_ZONE'),
+    orderIntakeToleranceSeconds: integer(env, 'ORDER_INTAKE_TOLERANCE_SECONDS', SERVER_DEFAULTS.orderIntakeToleranceSeconds, 5, 3600),
     cadBackends: cadBackendList(env, 'CAD_BACKENDS'),
     cadGpsCoalesceMs: integer(env, 'CAD_GPS_COALESCE_MS', SERVER_DEFAULTS.cadGpsCoalesceMs, 0, 60_000),
     liveGpsIntervalMs: integer(env, 'LIVE_GPS_INTERVAL_MS', SERVER_DEFAULTS.liveGpsIntervalMs, 0, 60_000),

@@ -14,6 +14,7 @@ export const APP_SHELLS: Readonly<Record<string, string>> = {
   '/mdt/': '/mdt/index.html',
   '/tech/': '/tech/index.html',
   '/dispatch/': '/dispatch/index.html',
+  '/office/': '/office/index.html',
   '/login/': '/login/index.html',
 };
 const ROOT_SHELL = '/login/index.html';

@@ -4,7 +4,7 @@
 // Two runs: everything else, then the scale-out scenarios alone. Those run several server
 // processes on PostgreSQL whose write transactions stay open while a loaded machine's event loop
 // is busy, and on PostgreSQL every reader answers only below the oldest write transaction open on
-// the whole server (docs/protocol.md §11): run beside the other PostgreSQL tests, they held those
+// the whole database (docs/protocol.md §23): run beside the other PostgreSQL tests, they held those
 // tests' freshly written documents back from their pulls.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';

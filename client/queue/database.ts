@@ -5,20 +5,22 @@
  * through this folder's functions, never through the stores themselves.
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
-import type { QueuedRow, RejectedRow, RowKey } from './rows.ts';
+import type { QueuedRow, QueuedUpload, RejectedRow, RowKey, UploadKey } from './rows.ts';
 import { writerKeyOf } from './rows.ts';
 
 export const OUTBOX_DB_NAME = 'fieldsync-outbox';
 /**
  * Bump with a migration in `upgrade` below; a new service worker must take over the old queue.
  * 1: rows keyed by `[collection, id]`. 2: by `[collection, id, writerKey]` (a row per writer).
+ * 3: `uploads`, the attachments' bytes waiting for their upload (uploads.ts).
  */
-export const OUTBOX_DB_VERSION = 2;
+export const OUTBOX_DB_VERSION = 3;
 
 export interface OutboxSchema extends DBSchema {
   rows: { key: RowKey; value: QueuedRow; indexes: { 'by-lane': [number, number] } };
   rejected: { key: number; value: RejectedRow };
   meta: { key: string; value: unknown };
+  uploads: { key: UploadKey; value: QueuedUpload; indexes: { 'by-order': number } };
 }
 
 export type OutboxDb = IDBPDatabase<OutboxSchema>;
@@ -32,6 +34,10 @@ export function openOutboxDb(name = OUTBOX_DB_NAME): Promise<OutboxDb> {
         createRowStore(db);
       } else if (oldVersion < 2) {
         migrateRowsToV2(db, transaction);
+      }
+      if (oldVersion < 3) {
+        // Attachments (signatures, photos) wait here, sealed, until the service worker uploads them.
+        db.createObjectStore('uploads', { keyPath: ['collection', 'docId', 'sha256'] }).createIndex('by-order', 'order');
       }
       // Later versions add their migrations here, each guarded by `oldVersion < N`.
     },
@@ -63,7 +69,7 @@ type V1Row = Omit<QueuedRow, 'writerKey'>;
  * upgrade transaction: a failure (quota, a crash) aborts the upgrade and leaves version 1 with
  * every row, and the next start tries again. `rejected` and `meta` stay as they are.
  */
-function migrateRowsToV2(db: IDBPDatabase<OutboxSchema>, transaction: IDBPTransaction<OutboxSchema, ('rows' | 'rejected' | 'meta')[], 'versionchange'>): void {
+function migrateRowsToV2(db: IDBPDatabase<OutboxSchema>, transaction: IDBPTransaction<OutboxSchema, ('rows' | 'rejected' | 'meta' | 'uploads')[], 'versionchange'>): void {
   void transaction.objectStore('rows').getAll().then((found) => {
     db.deleteObjectStore('rows');
     const rows = createRowStore(db);
@@ -117,6 +123,7 @@ export class OutboxConnection {
  * user's data would lose changes; the queue's schema is the service worker's to create).
  */
 export async function peekOutboxCounts(): Promise<{ waiting: number; rejected: number } | undefined> {
+  // (`waiting` counts queued rows and attachments waiting for their upload alike: either is a change not yet on the server.)
   if (typeof indexedDB === 'undefined') return undefined;
   const db = await new Promise<IDBDatabase | undefined>((resolve, reject) => {
     const request = indexedDB.open(OUTBOX_DB_NAME);
@@ -132,7 +139,7 @@ export async function peekOutboxCounts(): Promise<{ waiting: number; rejected: n
   });
   if (!db) return { waiting: 0, rejected: 0 };
   try {
-    const stores = ['rows', 'rejected'].filter((name) => db.objectStoreNames.contains(name));
+    const stores = ['rows', 'rejected', 'uploads'].filter((name) => db.objectStoreNames.contains(name));
     if (stores.length === 0) return { waiting: 0, rejected: 0 };
     const tx = db.transaction(stores, 'readonly');
     const count = (name: string) => stores.includes(name)
@@ -142,8 +149,8 @@ export async function peekOutboxCounts(): Promise<{ waiting: number; rejected: n
         request.onerror = () => reject(request.error);
       })
       : Promise.resolve(0);
-    const [waiting, rejected] = await Promise.all([count('rows'), count('rejected')]);
-    return { waiting, rejected };
+    const [rows, rejected, uploads] = await Promise.all([count('rows'), count('rejected'), count('uploads')]);
+    return { waiting: rows + uploads, rejected };
   } finally {
     db.close();
   }

@@ -5,11 +5,12 @@
  * hand it the session and show what waits; all through these functions.
  */
 export { OUTBOX_DB_NAME, OUTBOX_DB_VERSION, openOutboxDb, OutboxConnection, peekOutboxCounts, withOutbox, type OutboxDb } from './database.ts';
-export { LANE_ORDER, LANES, laneOf, type Lane } from './lanes.ts';
+export { ATTACHMENT_LANE, DELIVERY_ORDER, LANE_ORDER, LANES, laneOf, type Lane } from './lanes.ts';
+export { enqueueUploads, nextUpload, noteUploadProgress, queuedUpload, refuseUpload, uploadDone, uploadsOf } from './uploads.ts';
 export { enqueueRows, queuedRows } from './enqueue.ts';
 export {
-  rowKeyOf, UNKNOWN_WRITER, writerKeyOf,
-  type JsonDoc, type PushRowInput, type QueuedRow, type QueueWriter, type RejectedRow, type RowKey,
+  rowKeyOf, UNKNOWN_WRITER, uploadKeyOf, writerKeyOf,
+  type JsonDoc, type QueuedUpload, type UploadKey, type PushRowInput, type QueuedRow, type QueueWriter, type RejectedRow, type RowKey,
 } from './rows.ts';
 export { readBatch, type Batch } from './head.ts';
 export { rejectRows, settleRows, type Settlement } from './settle.ts';

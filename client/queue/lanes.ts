@@ -19,6 +19,15 @@ export type Lane = (typeof LANES)[keyof typeof LANES];
 /** Every lane, most urgent first: the order delivery reads them in. */
 export const LANE_ORDER: readonly Lane[] = [LANES.urgent, LANES.normal, LANES.bulk];
 
+/**
+ * Attachments (signatures, photos: uploads.ts) are a lane of their own, kept in their own store
+ * and uploaded one by one (tus): after the reports and statuses their documents belong to, and
+ * before the GPS backlog. `waiting` in the queue's summary counts them under this name.
+ */
+export const ATTACHMENT_LANE = 'attachments';
+/** The order the service worker delivers in: the rows' lanes, with the attachments before positions. */
+export const DELIVERY_ORDER: readonly (Lane | typeof ATTACHMENT_LANE)[] = [LANES.urgent, LANES.normal, ATTACHMENT_LANE, LANES.bulk];
+
 const LANE_OF: Record<string, Lane> = {
   epcrs: LANES.urgent,
   units: LANES.urgent,

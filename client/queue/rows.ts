@@ -78,3 +78,36 @@ export interface PushRowInput {
   /** The new state's revision when the state is sealed (read from the state otherwise). */
   rev?: string;
 }
+
+// ---- attachments waiting for their upload (uploads.ts) ----------------------------------------
+
+/** `[collection, docId, sha256]`: one attachment of one document (the same photo on two documents is two uploads). */
+export type UploadKey = [collection: string, docId: string, sha256: string];
+
+export interface QueuedUpload {
+  collection: string;
+  docId: string;
+  /** 64 hex: SHA-256 of the clear bytes (the attachment's name in the document and on the server). */
+  sha256: string;
+  contentType: string;
+  /** Size of the clear bytes. */
+  size: number;
+  /** The bytes as they are uploaded: sealed with transport key `kid`, or clear (no `kid`). */
+  bytes: Blob;
+  /** The transport key the bytes are sealed with (absent: clear: a developer session, or a collection not sealed on the device). */
+  kid?: string;
+  /** The thumbnail of another attachment of the document (uploaded like any, shown first on other devices). */
+  thumbnailOf?: string;
+  writer?: QueueWriter;
+  /** Queue order (shared with the rows' counter: earlier captures go first). */
+  order: number;
+  queuedAt: number;
+  /** The tus upload's URL once the server created it: a later try resumes there. */
+  uploadUrl?: string;
+  /** The bytes the server confirmed (tus `Upload-Offset`), for the outbox line; a resume asks the server again. */
+  offset?: number;
+  /** The server refused it (4xx): kept with the reason, shown to a person, never uploaded again on its own. */
+  refused?: { code: string; reason: string; at: number };
+}
+
+export const uploadKeyOf = (upload: Pick<QueuedUpload, 'collection' | 'docId' | 'sha256'>): UploadKey => [upload.collection, upload.docId, upload.sha256];

@@ -1,7 +1,7 @@
 /** What the apps show about the queue even though the service worker holds it. */
 import type { OutboxDb } from './database.ts';
-import { LANE_ORDER, LANES } from './lanes.ts';
-import type { RejectedRow, RowKey } from './rows.ts';
+import { ATTACHMENT_LANE, LANE_ORDER, LANES } from './lanes.ts';
+import { writerKeyOf, type RejectedRow, type RowKey } from './rows.ts';
 import { getStatus, type OutboxStatus } from './status.ts';
 
 export interface QueueSummary {
@@ -14,6 +14,8 @@ export interface QueueSummary {
   /** When the oldest waiting change was made (device clock, for display). */
   oldestQueuedAt?: number;
   urgentWaiting: number;
+  /** Bytes of the attachments waiting for their upload (as uploaded: sealed ones are 28 bytes more). */
+  attachmentBytes: number;
   rejected: RejectedRow[];
   status: OutboxStatus;
 }
@@ -30,8 +32,18 @@ export async function summarizeQueue(db: OutboxDb): Promise<QueueSummary> {
     if (row.lane === LANES.urgent) urgentWaiting++;
     if (oldestQueuedAt === undefined || row.queuedAt < oldestQueuedAt) oldestQueuedAt = row.queuedAt;
   }
+  let attachmentBytes = 0;
+  for (const upload of await db.getAll('uploads')) {
+    if (upload.refused) continue;
+    attachmentBytes += upload.bytes.size;
+    // A photo's thumbnail travels with it: one attachment to a person.
+    if (upload.thumbnailOf !== undefined) continue;
+    waiting[ATTACHMENT_LANE] = (waiting[ATTACHMENT_LANE] ?? 0) + 1;
+    total++;
+    if (oldestQueuedAt === undefined || upload.queuedAt < oldestQueuedAt) oldestQueuedAt = upload.queuedAt;
+  }
   return {
-    waiting, total, urgentWaiting, ...(oldestQueuedAt === undefined ? {} : { oldestQueuedAt }),
+    waiting, total, urgentWaiting, attachmentBytes, ...(oldestQueuedAt === undefined ? {} : { oldestQueuedAt }),
     rejected: await db.getAll('rejected'), status: await getStatus(db),
   };
 }
@@ -40,6 +52,8 @@ export async function summarizeQueue(db: OutboxDb): Promise<QueueSummary> {
 export interface QueueOverview {
   /** The key of every waiting row. */
   keys: RowKey[];
+  /** Every attachment waiting for its upload (refused ones too, marked), without its bytes. */
+  uploads: { collection: string; docId: string; sha256: string; size: number; queuedAt: number; refused: boolean; writerKey: string; thumbnail: boolean }[];
   oldestQueuedAt?: number;
   rejected: RejectedRow[];
   status: OutboxStatus;
@@ -50,9 +64,13 @@ export interface QueueOverview {
  * GPS fixes costs a key scan, not a copy of every document.
  */
 export async function readOverview(db: OutboxDb): Promise<QueueOverview> {
-  const tx = db.transaction(['rows', 'rejected', 'meta']);
+  const tx = db.transaction(['rows', 'rejected', 'meta', 'uploads']);
   const rows = tx.objectStore('rows');
   const keys = await rows.getAllKeys();
+  // Few (a report's signatures and photos): their values hold the bytes as a Blob, which is a handle, not a copy.
+  const uploads = (await tx.objectStore('uploads').getAll()).map((u) => ({
+    collection: u.collection, docId: u.docId, sha256: u.sha256, size: u.bytes.size, queuedAt: u.queuedAt, refused: !!u.refused, writerKey: writerKeyOf(u.writer), thumbnail: u.thumbnailOf !== undefined,
+  }));
   // The first row of each lane (by enqueue order) is that lane's oldest.
   let oldestQueuedAt: number | undefined;
   for (const lane of LANE_ORDER) {
@@ -60,8 +78,11 @@ export async function readOverview(db: OutboxDb): Promise<QueueOverview> {
     const queuedAt = cursor?.value.queuedAt;
     if (queuedAt !== undefined && (oldestQueuedAt === undefined || queuedAt < oldestQueuedAt)) oldestQueuedAt = queuedAt;
   }
+  for (const upload of uploads) {
+    if (!upload.refused && (oldestQueuedAt === undefined || upload.queuedAt < oldestQueuedAt)) oldestQueuedAt = upload.queuedAt;
+  }
   const rejected = (await tx.objectStore('rejected').getAll()) as RejectedRow[];
   await tx.done;
   const status = await getStatus(db);
-  return { keys, ...(oldestQueuedAt !== undefined ? { oldestQueuedAt } : {}), rejected, status };
+  return { keys, uploads, ...(oldestQueuedAt !== undefined ? { oldestQueuedAt } : {}), rejected, status };
 }

@@ -320,6 +320,7 @@ export function homeFor(role: Role): string {
   switch (role) {
     case 'crew': return '/crew/';
     case 'technician': return '/tech/';
+    case 'office': return '/office/';
     default: return '/dispatch/';
   }
 }

@@ -8,6 +8,7 @@
  */
 import { sealedOnDevice } from '../../shared/access/policy.ts';
 import { importTransportKey, kidOf, looksSealed, openEnvelope, sealDocument, type SealingKey } from '../../shared/crypto/envelope.ts';
+import { openSealedBytes, sealBytes, type SealedBytesContext } from '../../shared/crypto/sealed-bytes.ts';
 import type { JsonDoc, PushRowInput, QueueWriter } from '../queue/index.ts';
 
 /** The transport key as the page hands it to the worker (memory only; stored wrapped, client/session/transport-key.ts). */
@@ -30,6 +31,17 @@ export class QueueKey {
 
   async seal(collection: string, doc: JsonDoc): Promise<JsonDoc> {
     return await sealDocument(this.sealing, collection, doc) as unknown as JsonDoc;
+  }
+
+  /** An attachment's bytes sealed for the queue (shared/crypto/sealed-bytes.ts): only this key (and the server) opens them. */
+  sealBytes(context: Omit<SealedBytesContext, 'kid'>, clear: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+    return sealBytes(this.sealing.key, { ...context, kid: this.sealing.kid }, clear);
+  }
+
+  /** Bytes sealed with this key; undefined when sealed with another (an earlier sign-in's). */
+  async openBytes(context: SealedBytesContext, sealed: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer> | undefined> {
+    if (context.kid !== this.sealing.kid) return undefined;
+    return openSealedBytes(this.sealing.key, context, sealed);
   }
 
   /** A queued state as a document: as it is when in clear, opened when sealed with this key, undefined when sealed with another. */

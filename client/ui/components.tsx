@@ -76,6 +76,8 @@ const KIND_NAMES: Record<string, readonly [string, string]> = {
   orders: ['order', 'orders'],
   billing_records: ['billing record', 'billing records'],
   claims: ['claim', 'claims'],
+  // Signatures and photos waiting for their upload (client/queue/uploads.ts): sent before positions.
+  attachments: ['attachment', 'attachments'],
   gps_points: ['GPS point', 'GPS points'],
 };
 /** Most urgent first, as the queue sends them. */
@@ -105,6 +107,11 @@ export function queueKinds(waiting: Record<string, number>): string {
     .sort(([a], [b]) => (KIND_ORDER.indexOf(a) + 1 || 99) - (KIND_ORDER.indexOf(b) + 1 || 99))
     .map(([name, n]) => kindCount(name, n))
     .join(', ');
+}
+
+/** A size as the outbox line says it: "0.4 MB". */
+export function megabytes(bytes: number): string {
+  return `${(bytes / 1_000_000).toLocaleString('en-US', { maximumFractionDigits: 1, minimumFractionDigits: 1 })} MB`;
 }
 
 function timeOfDay(ms: number | undefined): string {
@@ -150,7 +157,7 @@ export function StatusBar() {
       </span>
       {queue && queue.total > 0 && (
         <span data-testid="queue" data-total={queue.total}>
-          In the outbox: {queueKinds(queue.waiting)}{queue.oldestQueuedAt !== undefined ? `, waiting since ${timeOfDay(queue.oldestQueuedAt)} (${ago(queue.oldestQueuedAt, now)})` : ''}
+          In the outbox: {queueKinds(queue.waiting)}{queue.attachmentBytes ? ` (${megabytes(queue.attachmentBytes)})` : ''}{queue.oldestQueuedAt !== undefined ? `, waiting since ${timeOfDay(queue.oldestQueuedAt)} (${ago(queue.oldestQueuedAt, now)})` : ''}
         </span>
       )}
       {queueError && connectivity !== 'offline' && !(connectivity === 'unreachable' && queueError === 'server unreachable') && (
@@ -240,7 +247,8 @@ function SignInAgain({ problem }: { problem: string }) {
 
 // ---- badges ---------------------------------------------------------------------------------
 export function Badge({ badge }: { badge: DocBadge }) {
-  const text = badge.state === 'pending' ? 'Saved on device'
+  const waiting = badge.attachmentsWaiting ?? 0;
+  const text = badge.state === 'pending' ? `Saved on device${waiting > 0 ? ` · ${waiting} attachment${waiting === 1 ? '' : 's'} waiting` : ''}`
     : badge.state === 'synced' ? 'Synced'
       : badge.state === 'conflict' ? `Synced · ${badge.conflicts ?? 1} conflict${badge.conflicts === 1 ? '' : 's'} to resolve`
         : badge.state === 'rejected' ? refusalText(badge.reason, badge.code)
@@ -249,7 +257,7 @@ export function Badge({ badge }: { badge: DocBadge }) {
     : badge.state === 'conflict' ? 'Someone else edited this too. Where the two edits differ, both values are kept: open it and choose under "Conflicts to resolve".'
       : undefined;
   // A refusal is said in full where the record is shown (touch screens show no tooltips).
-  return <span class={`badge ${badge.state}`} data-testid="badge" data-state={badge.state} title={title} role={badge.state === 'rejected' ? 'alert' : undefined}>{text}</span>;
+  return <span class={`badge ${badge.state}`} data-testid="badge" data-state={badge.state} data-attachments-waiting={waiting || undefined} title={title} role={badge.state === 'rejected' ? 'alert' : undefined}>{text}</span>;
 }
 
 // ---- settings ---------------------------------------------------------------------------------

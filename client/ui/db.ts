@@ -7,7 +7,7 @@ import { signal, type Signal } from '@preact/signals';
 import * as Comlink from 'comlink';
 import { useEffect, useState } from 'preact/hooks';
 import type { CollectionName } from '../../shared/schemas/index.ts';
-import type { DocView, JsonDoc, Op, QuerySpec, SyncSnapshot, WorkerApi } from '../worker/api.ts';
+import type { AttachmentBytes, CapturedAttachment, DocView, JsonDoc, Op, QuerySpec, SyncSnapshot, WorkerApi } from '../worker/api.ts';
 import { badgeCollections, collectionsForRole } from '../worker/collections.ts';
 import { derivedKey } from '../session/device-keys.ts';
 import { databaseNameFor, getAccessToken, loadSession, refreshRefusal, SESSION_KEY, signInRefusal } from '../session/session.ts';
@@ -227,4 +227,13 @@ export const write = {
   bulkInsert: (collection: CollectionName, docs: JsonDoc[]) => database().api.bulkInsert(collection, docs),
   mutate: (collection: CollectionName, id: string, ops: Op[]) => database().api.mutate(collection, id, ops),
   upsert: (collection: CollectionName, doc: JsonDoc, ops: Op[] = []) => database().api.upsert(collection, doc, ops),
+  /** A captured signature or photo: bytes kept sealed in the queue, the item appended to the document's `attachments`. */
+  attach: (collection: CollectionName, id: string, captured: CapturedAttachment) => database().api.attach(collection, id, Comlink.transfer(captured, [
+    captured.bytes.buffer, ...(captured.thumbnail ? [captured.thumbnail.bytes.buffer] : []),
+  ])),
 };
+
+/** An attachment's bytes, from this device while they wait for their upload, otherwise from the server. */
+export function readAttachment(collection: CollectionName, id: string, sha256: string): Promise<AttachmentBytes> {
+  return database().api.attachmentBytes(collection, id, sha256);
+}

@@ -6,7 +6,10 @@
  * Markers, the track and the route are GeoJSON layers (circles coloured by status): 500 units
  * moving every second stay one `setData` each, where DOM markers would be 500 elements.
  */
-import maplibregl, { type GeoJSONSource, type Map as MapLibreMap, type StyleSpecification } from 'maplibre-gl';
+import type { GeoJSONSource, Map as MapLibreMap, StyleSpecification } from 'maplibre-gl';
+// MapLibre's CSP build: the same library without its worker inlined (the worker comes from the
+// app's origin below), so the map's chunk does not carry the worker twice.
+import maplibregl from 'maplibre-gl/dist/maplibre-gl-csp.js';
 import 'maplibre-gl/dist/maplibre-gl.css';
 // The worker as a file of the app's own origin: the server's Content-Security-Policy (script-src
 // 'self') refuses the blob: worker MapLibre makes by default.

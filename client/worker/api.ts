@@ -77,6 +77,8 @@ export interface DocBadge {
   code?: string;
   /** Number of merged-away values kept in the document's `conflicts`. */
   conflicts?: number;
+  /** Signatures and photos of the document still waiting on this device for their upload. */
+  attachmentsWaiting?: number;
 }
 export interface DocView<T = JsonDoc> {
   doc: T;
@@ -145,9 +147,11 @@ export interface QueuedRejection {
 export interface QueueView {
   /** Where this tab's pushes go: the service worker's queue, or straight to the server (no service worker yet). */
   mode: 'service-worker' | 'direct';
-  /** Changes waiting in the queue, per collection. */
+  /** Changes waiting in the queue, per collection (`attachments`: signatures and photos waiting for their upload). */
   waiting: Record<string, number>;
   total: number;
+  /** Bytes of the attachments waiting for their upload. */
+  attachmentBytes?: number;
   /** Device clock when the oldest waiting change was queued. */
   oldestQueuedAt?: number;
   /** The last delivery problem in plain words; cleared by the next complete delivery. */
@@ -183,6 +187,26 @@ export type Op =
 
 export type Unsubscribe = () => void;
 
+/**
+ * A signature or photo as the capture component hands it over (client/ui/attachments/): the
+ * bytes as they will be stored and uploaded (compressed on the device), a thumbnail for photos,
+ * and the metadata the document's `attachments` item gets (shared/schemas/attachments.ts), less
+ * what the worker computes (sha256, size, contentType, thumbnail).
+ */
+export interface CapturedAttachment {
+  bytes: Uint8Array<ArrayBuffer>;
+  contentType: string;
+  thumbnail?: { bytes: Uint8Array<ArrayBuffer>; contentType: string };
+  item: JsonDoc;
+}
+
+/** An attachment's bytes read back: from this device while they wait for their upload, or from the server. */
+export interface AttachmentBytes {
+  bytes: Uint8Array<ArrayBuffer>;
+  contentType: string;
+  source: 'device' | 'server';
+}
+
 export interface WorkerApi {
   open(options: OpenOptions, host: HostCallbacks): Promise<{ leader: boolean }>;
   watchStatus(callback: (snapshot: SyncSnapshot) => void): Promise<Unsubscribe>;
@@ -208,6 +232,10 @@ export interface WorkerApi {
   sessionRenewed(): Promise<void>;
   /** Reads the outbound queue again now (e.g. after the page woke the service worker). */
   refreshQueue(): Promise<void>;
+  /** Keeps a captured signature or photo with the document (attachments.ts): bytes sealed in the queue, metadata in the document. Returns the item. */
+  attach(collection: CollectionName, docId: string, captured: CapturedAttachment): Promise<JsonDoc>;
+  /** The bytes of an attachment (or its thumbnail) the document lists. */
+  attachmentBytes(collection: CollectionName, docId: string, sha256: string): Promise<AttachmentBytes>;
   close(): Promise<void>;
 }
 

@@ -113,7 +113,10 @@ export class Badges {
   badgeOf(collection: string, doc: JsonDoc): DocBadge {
     const rev = String(doc['rev'] ?? '');
     const id = String(doc['id']);
-    if (this.outbox.ids.get(collection)?.has(id)) return { state: 'pending' };
+    if (this.outbox.ids.get(collection)?.has(id)) {
+      const attachments = this.outbox.attachmentsByDoc.get(`${collection}|${id}`);
+      return { state: 'pending', ...(attachments ? { attachmentsWaiting: attachments } : {}) };
+    }
     const refused = this.outbox.rejectedByDoc.get(`${collection}|${id}`);
     if (refused && refused.rev === rev) return { state: 'rejected', reason: refused.reason, code: refused.code };
     const rejection = this.rejections.get(`${collection}|${String(doc['id'])}`);

@@ -15,7 +15,7 @@ export function collectionsForRole(role: Role): CollectionName[] {
  * Office roles may read every position fix of the agency, but a console would pull the whole
  * history: it takes positions from the live feed and each unit's `lastPosition` instead.
  */
-const OFFICE_ROLES: ReadonlySet<Role> = new Set(['dispatcher', 'admin', 'biller']);
+const OFFICE_ROLES: ReadonlySet<Role> = new Set(['dispatcher', 'admin', 'biller', 'office']);
 /** Append-only histories an office console takes from the live feed and the documents' latest state instead. */
 const HISTORY: ReadonlySet<CollectionName> = new Set(['gps_points', 'unit_status_events']);
 

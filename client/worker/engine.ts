@@ -21,9 +21,10 @@ import { QueueKey, type QueueProtection } from '../sync/queue-seal.ts';
 import { DocumentWriter } from '../sync/writes.ts';
 import {
   channelName, REJECTION_CHANNEL, type ChannelMessage, type CollectionProgress, type DocView,
-  type HostCallbacks, type JsonDoc, type Op, type OpenOptions, type QuerySpec, type Rejection,
+  type AttachmentBytes, type CapturedAttachment, type HostCallbacks, type JsonDoc, type Op, type OpenOptions, type QuerySpec, type Rejection,
   type SyncSnapshot, type Unsubscribe, type WorkerApi,
 } from './api.ts';
+import { WorkerAttachments } from './attachments.ts';
 import { Badges } from './badges.ts';
 import { metaGet } from './meta-store.ts';
 import { OutboxWatch } from './outbox-view.ts';
@@ -54,6 +55,8 @@ export class DatabaseWorker implements WorkerApi {
   private outbox!: OutboxWatch;
   /** Per-document badges (badges.ts). */
   private badges!: Badges;
+  /** Signatures and photos (attachments.ts). */
+  private attachments!: WorkerAttachments;
   private readonly snapshot$ = new BehaviorSubject<SyncSnapshot>(emptySnapshot());
   private readonly subscriptions: Subscription[] = [];
   private readonly timers: ReturnType<typeof setInterval>[] = [];
@@ -84,6 +87,18 @@ export class DatabaseWorker implements WorkerApi {
       onBadges: () => this.badges.bump(),
       onRead: () => this.updateSnapshot(),
       onLost: () => this.outboxLost(),
+    });
+    this.attachments = new WorkerAttachments({
+      outbox: () => this.outbox.database(),
+      protection: () => this.protection,
+      userId: () => this.options.userId,
+      serverUrl: () => this.options.serverUrl,
+      getToken: () => host.getToken(),
+      mutate: (collection, id, ops) => this.writes.mutate(collection, id, ops),
+      queued: () => {
+        this.outbox.refreshSoon();
+        void (async () => host.outboxQueued?.())().catch(() => {});
+      },
     });
     this.badges = new Badges(this.outbox, this.tabId, (message) => this.post(message), () => this.updateSnapshot());
     this.replicator = new Replicator({
@@ -264,6 +279,15 @@ export class DatabaseWorker implements WorkerApi {
 
   async refreshQueue(): Promise<void> {
     await this.outbox.refreshNow();
+  }
+
+  attach(collection: CollectionName, docId: string, captured: CapturedAttachment): Promise<JsonDoc> {
+    return this.attachments.attach(collection, docId, captured);
+  }
+
+  async attachmentBytes(collection: CollectionName, docId: string, sha256: string): Promise<AttachmentBytes> {
+    const found = await this.attachments.bytes(collection, docId, sha256);
+    return Comlink.transfer(found, [found.bytes.buffer]);
   }
 
   async close(): Promise<void> {

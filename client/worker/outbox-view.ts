@@ -12,7 +12,7 @@
  * hidden, another user's refused change included); the per-document state behind badges and
  * pending counts is this user's own rows only (and rows with no recorded writer, which could be).
  */
-import { OutboxConnection, readOverview, STATUS_CHANNEL, UNKNOWN_WRITER, writerKeyOf, type OutboxDb } from '../queue/index.ts';
+import { ATTACHMENT_LANE, OutboxConnection, readOverview, STATUS_CHANNEL, UNKNOWN_WRITER, writerKeyOf, type OutboxDb } from '../queue/index.ts';
 import type { QueuedRejection, QueueView } from './api.ts';
 import { throttle } from './throttle.ts';
 
@@ -21,6 +21,8 @@ export interface OutboxSnapshot {
   ids: Map<string, Set<string>>;
   /** Per `collection|id`, the newest refusal of this user's change. */
   rejectedByDoc: Map<string, QueuedRejection>;
+  /** Per `collection|id`, this user's attachments of the document still waiting for their upload. */
+  attachmentsByDoc: Map<string, number>;
   view: Omit<QueueView, 'mode'>;
 }
 
@@ -30,7 +32,7 @@ const MAX_REJECTED_SHOWN = 50;
 export async function readOutbox(db: OutboxDb, userId?: string): Promise<OutboxSnapshot> {
   const own = writerKeyOf(userId ? { userId } : undefined);
   const mine = (writerKey: string) => writerKey === own || writerKey === UNKNOWN_WRITER;
-  const { keys, oldestQueuedAt, rejected: rejectedRows, status } = await readOverview(db);
+  const { keys, uploads, oldestQueuedAt, rejected: rejectedRows, status } = await readOverview(db);
 
   const ids = new Map<string, Set<string>>();
   const waiting: Record<string, number> = {};
@@ -41,6 +43,26 @@ export async function readOutbox(db: OutboxDb, userId?: string): Promise<OutboxS
     let set = ids.get(collection);
     if (!set) ids.set(collection, (set = new Set()));
     set.add(id);
+  }
+  // Attachments waiting for their upload count as changes of their own ("2 attachments" in the
+  // outbox line) and keep their document's badge at "saved on device" until they are uploaded.
+  const attachmentsByDoc = new Map<string, number>();
+  let attachmentBytes = 0;
+  let total = keys.length;
+  for (const upload of uploads) {
+    if (upload.refused) continue;
+    attachmentBytes += upload.size;
+    // A photo's thumbnail travels with it: one attachment to a person (its document still waits for it).
+    if (!upload.thumbnail) {
+      waiting[ATTACHMENT_LANE] = (waiting[ATTACHMENT_LANE] ?? 0) + 1;
+      total++;
+    }
+    if (!mine(upload.writerKey)) continue;
+    let set = ids.get(upload.collection);
+    if (!set) ids.set(upload.collection, (set = new Set()));
+    set.add(upload.docId);
+    const key = `${upload.collection}|${upload.docId}`;
+    if (!upload.thumbnail) attachmentsByDoc.set(key, (attachmentsByDoc.get(key) ?? 0) + 1);
   }
   const rejectedByDoc = new Map<string, QueuedRejection>();
   const rejected: QueuedRejection[] = [];
@@ -58,8 +80,9 @@ export async function readOutbox(db: OutboxDb, userId?: string): Promise<OutboxS
   return {
     ids,
     rejectedByDoc,
+    attachmentsByDoc,
     view: {
-      waiting, total: keys.length,
+      waiting, total, ...(attachmentBytes > 0 ? { attachmentBytes } : {}),
       ...(oldestQueuedAt !== undefined ? { oldestQueuedAt } : {}),
       ...(status.lastError ? { lastError: status.lastError } : {}),
       ...(status.lastError && status.lastErrorAt !== undefined ? { lastErrorAt: status.lastErrorAt } : {}),
@@ -95,6 +118,8 @@ export class OutboxWatch {
   ids = new Map<string, Set<string>>();
   /** Per `collection|id`, the newest refusal of this user's change. */
   rejectedByDoc = new Map<string, QueuedRejection>();
+  /** Per `collection|id`, this user's attachments of the document waiting for their upload. */
+  attachmentsByDoc = new Map<string, number>();
   /** Where this tab's pushes go: the service worker's queue, or straight to the server. */
   mode: QueueView['mode'] = 'direct';
   /** Reads the queue soon (at most every 150 ms). */
@@ -169,10 +194,12 @@ export class OutboxWatch {
     }
     this.ids = snapshot.ids;
     this.rejectedByDoc = snapshot.rejectedByDoc;
+    this.attachmentsByDoc = snapshot.attachmentsByDoc;
     this.view = snapshot.view;
     const key = this.options.badgeCollections
       .map((name) => `${name}:${[...(snapshot.ids.get(name) ?? [])].sort().join(',')}`)
       .concat([...snapshot.rejectedByDoc].map(([k, r]) => `${k}@${r.rev ?? ''}`))
+      .concat([...snapshot.attachmentsByDoc].map(([k, n]) => `${k}#${n}`))
       .join('|');
     if (key !== this.badgeKey) {
       this.badgeKey = key;

@@ -13,6 +13,7 @@ import { isCodeOf } from '../../shared/nemsis/codes.ts';
 import { endpointAllowed } from '../integrations/state-submission/client.ts';
 import { ansiStateCode } from '../nemsis/ansi-state-codes.ts';
 import { parseBillingSettings, type AgencyBillingSettings } from './billing-settings.ts';
+import { parseFieldServiceSettings, publicOrderIntake, type FieldServiceSettings, type PublicOrderIntakeSettings } from './field-service-settings.ts';
 import { parseDispatchSettings, type AgencyDispatchSettings } from './dispatch-settings.ts';
 import { parseMapSettings, publicMapSettings, type AgencyMapSettings } from './map-settings.ts';
 
@@ -60,7 +61,7 @@ export interface StateSubmissionSettings {
   automatic: boolean;
 }
 
-export interface AgencySettings {
+export interface AgencySettings extends FieldServiceSettings {
   /** dAgency.03 EMS Agency Name. */
   name: string;
   /** dAgency.01 EMS Agency Unique State ID (1–50 characters). */
@@ -110,8 +111,10 @@ export interface AgencySettings {
 }
 
 /** The settings as GET answers them: everything but the submission password, with whether one is set. */
-export type PublicAgencySettings = Omit<AgencySettings, 'stateSubmission' | 'map'> & {
+export type PublicAgencySettings = Omit<AgencySettings, 'stateSubmission' | 'orderIntake' | 'map'> & {
   stateSubmission?: Omit<StateSubmissionSettings, 'password'> & { passwordSet: boolean };
+  /** The order system's signing secret is never returned: only whether one is set. */
+  orderIntake?: PublicOrderIntakeSettings;
   map?: ReturnType<typeof publicMapSettings>;
 };
 
@@ -138,7 +141,8 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidAgencySettings(['the body must be a JSON object']);
   const input = body as Record<string, unknown>;
   const known = new Set(['name', 'stateId', 'agencyNumber', 'state', 'serviceAreaCounties', 'serviceAreaZips', 'primaryService', 'levelOfService',
-    'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing', 'dispatch', 'map']);
+    'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing', 'dispatch', 'map',
+    'orderIntake', 'jobChecklists']);
   for (const key of Object.keys(input)) if (!known.has(key)) problems.push(`${key} is not an agency setting (known: ${[...known].join(', ')})`);
 
   const str = (key: string, min: number, max: number, where = input, label = key): string | undefined => {
@@ -279,6 +283,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   }
 
   const billing = parseBillingSettings(input['billing'], problems);
+  const fieldService = parseFieldServiceSettings(input, previous, problems);
   const dispatch = parseDispatchSettings(input['dispatch'], problems);
   const map = parseMapSettings(input['map'], problems, previous?.map);
 
@@ -301,6 +306,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
     facilities,
     ...(stateSubmission ? { stateSubmission } : {}),
     ...(billing ? { billing } : {}),
+    ...fieldService,
     ...(dispatch ? { dispatch } : {}),
     ...(map ? { map } : {}),
   };
@@ -309,8 +315,9 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
 }
 
 export function publicSettings(settings: AgencySettings): PublicAgencySettings {
-  const { stateSubmission, map, ...rest } = settings;
-  const shown: PublicAgencySettings = { ...rest, ...(map ? { map: publicMapSettings(map) } : {}) };
+  const { stateSubmission, orderIntake, map, ...rest } = settings;
+  const intake = publicOrderIntake(orderIntake);
+  const shown: PublicAgencySettings = { ...rest, ...(intake ? { orderIntake: intake } : {}), ...(map ? { map: publicMapSettings(map) } : {}) };
   if (!stateSubmission) return shown;
   const { password, ...submission } = stateSubmission;
   return { ...shown, stateSubmission: { ...submission, passwordSet: password !== undefined } };

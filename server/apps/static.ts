@@ -1,6 +1,6 @@
 /**
  * Serves the built apps (`vite build` → dist/client): sign-in at `/`, the apps at `/crew/`,
- * `/mdt/`, `/tech/`, `/dispatch/`, their assets, icons, manifests and the service worker.
+ * `/mdt/`, `/tech/`, `/dispatch/`, `/office/`, their assets, icons, manifests and the service worker.
  *
  * Only files that exist at start-up get routes (no catch-all), so every other path keeps the
  * server's own 404 and the API is never shadowed. Hashed assets are cached for a year; HTML,

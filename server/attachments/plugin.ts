@@ -50,6 +50,8 @@ export const attachmentsPlugin = fp(async (app: FastifyInstance, options: Attach
     storage,
     maxBytes: config.attachmentMaxBytes,
     checkMayUpload: (identity, collection, docId, sha256) => checkMayUpload(app.accessControl, store, identity, collection, docId, sha256),
+    // Read when an upload completes: the auth plugin's keys (the same that open queued envelopes).
+    transportKeys: { lookup: (kid) => app.auth.transportKeys.lookup(kid) },
     async onStored(stored) {
       if (app.accessControl.isPhi(stored.collection)) {
         await store.appendAudit([{

@@ -13,6 +13,7 @@ import { HttpError } from '../http/errors.ts';
 import { sha256Hex, sniffImageType } from './content-check.ts';
 import type { AttachmentLink, AttachmentStorage } from './storage.ts';
 import { attachmentMetadataOf } from './upload-metadata.ts';
+import { openSealedUpload, type UploadKeyring } from './sealed-upload.ts';
 
 /** Metadata keys the server adds to an upload: whose it is. A client's own values for them are replaced. */
 export const OWNER_TENANT = 'fieldsyncTenant';
@@ -32,6 +33,8 @@ export interface AttachmentTusOptions {
   checkMayUpload(identity: Identity, collection: string, docId: string, sha256: string): Promise<void>;
   /** After an object is stored and linked: audit, hooks waiting for it. */
   onStored(stored: StoredAttachment): Promise<void>;
+  /** The transport keys that open sealed uploads (`kid` in the metadata; sealed-upload.ts). */
+  transportKeys?: UploadKeyring;
 }
 
 export interface AttachmentTus {
@@ -76,11 +79,20 @@ export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTu
       if (error instanceof HttpError) return refuse(error.statusCode, error.code, error.message);
       throw error;
     }
-    const bytes = await options.storage.readUpload(upload.id);
-    if (bytes.length > options.maxBytes) return refuse(413, ErrorCode.ATTACHMENT_TOO_LARGE, `The attachment is ${bytes.length} bytes; this server takes at most ${options.maxBytes}.`);
-    if (upload.size !== undefined && bytes.length !== upload.size) {
-      return refuse(400, ErrorCode.ATTACHMENT_HASH_MISMATCH, `The server holds ${bytes.length} bytes of an upload declared as ${upload.size}.`);
+    const received = await options.storage.readUpload(upload.id);
+    if (upload.size !== undefined && received.length !== upload.size) {
+      return refuse(400, ErrorCode.ATTACHMENT_HASH_MISMATCH, `The server holds ${received.length} bytes of an upload declared as ${upload.size}.`);
     }
+    // Sealed on the device (a `kid` in the metadata): opened first; every check below is of the clear bytes.
+    const kid = upload.metadata?.['kid'];
+    let bytes: Buffer = received;
+    if (kid) {
+      if (!options.transportKeys) return refuse(400, ErrorCode.BAD_ENVELOPE, 'This server does not open sealed uploads.');
+      const opened = await openSealedUpload(options.transportKeys, identity, { kid, ...metadata }, received);
+      if (!('bytes' in opened)) return refuse(opened.status, opened.code, opened.message);
+      bytes = Buffer.from(opened.bytes.buffer, opened.bytes.byteOffset, opened.bytes.byteLength);
+    }
+    if (bytes.length > options.maxBytes) return refuse(413, ErrorCode.ATTACHMENT_TOO_LARGE, `The attachment is ${bytes.length} bytes; this server takes at most ${options.maxBytes}.`);
     const actual = sha256Hex(bytes);
     if (actual !== metadata.sha256) {
       return refuse(400, ErrorCode.ATTACHMENT_HASH_MISMATCH, `The bytes received have SHA-256 ${actual}, not the declared ${metadata.sha256}: the file changed or was damaged on the way.`);

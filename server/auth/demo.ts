@@ -21,6 +21,7 @@ export const DEMO_USERS: readonly DemoUser[] = [
   { username: 'dispatcher', password: 'demo-dispatcher-pass', role: 'dispatcher', displayName: 'Dispatcher' },
   { username: 'tech-t1', password: 'demo-tech-t1-pass', role: 'technician', technicianId: 'T1', displayName: 'Field technician T1' },
   { username: 'biller', password: 'demo-biller-pass', role: 'biller', displayName: 'Billing office' },
+  { username: 'office', password: 'demo-office-pass', role: 'office', displayName: 'Field-service office' },
   { username: 'admin', password: 'demo-admin-pass', role: 'admin', displayName: 'Agency administrator' },
 ];
 

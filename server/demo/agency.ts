@@ -50,6 +50,12 @@ export function demoAgencySettings(): AgencySettings {
 /** Saves the demo settings unless the agency has settings already; returns whether it wrote. */
 export async function seedAgencySettings(ctx: DemoSeedContext): Promise<boolean> {
   if (await readAgencySettings(ctx.app.store, ctx.tenantId)) return false;
-  await saveAgencySettings(ctx.app.store, ctx.tenantId, demoAgencySettings(), { kind: 'system', tenantId: ctx.tenantId, userId: 'demo-seed' });
+  await saveAgencySettings(ctx.app.store, ctx.tenantId, { ...demoAgencySettings(), orderIntake: { signingSecret: DEMO_ORDER_SIGNING_SECRET } }, { kind: 'system', tenantId: ctx.tenantId, userId: 'demo-seed' });
   return true;
 }
+
+/**
+ * The demo agency's order signing secret, published in the README like the demo passwords so the
+ * quick start can send a signed order event: demo only, never for a real order system.
+ */
+export const DEMO_ORDER_SIGNING_SECRET = 'demo-order-signing-secret-not-for-real-use';

@@ -22,6 +22,8 @@ export const PLACES = {
   m3Post: { street: '200 White Street', lat: 41.4006, lng: -73.4412 },
   customer: { street: '44 Lake Avenue', lat: 41.3905, lng: -73.4741 },
   technicianDepot: { street: '10 Great Pasture Road', lat: 41.3846, lng: -73.4623 },
+  customer2: { street: '5 Mill Plain Road', lat: 41.3998, lng: -73.4953 },
+  customer3: { street: '90 Newtown Road', lat: 41.4093, lng: -73.4318 },
 } as const satisfies Record<string, Place>;
 
 export const addressOf = (place: Place) => ({ street: place.street, ...CITY });

@@ -29,6 +29,7 @@ const deterministic = (parts: readonly string[]) => deterministicId(parts[0]!, p
 export const unitIdFor = shared.unitIdFor;
 export const incidentIdFor = shared.incidentIdFor;
 export const stubEpcrId = shared.stubEpcrIdFor;
+export const orderIdFor = shared.orderIdFor;
 export const billingRecordId = (tenantId: string, epcrId: string) => deterministic(ID_RECIPES.billingRecord(tenantId, epcrId));
 export const claimId = (tenantId: string, billingId: string) => deterministic(ID_RECIPES.claim(tenantId, billingId));
 export const correctionClaimId = (tenantId: string, addendumId: string) => deterministic(ID_RECIPES.correctionClaim(tenantId, addendumId));

@@ -1,6 +1,6 @@
 import { AUTH_ERRORS, BEARER, errorResponses, objectOf, queryParams } from '../http/route-schema.ts';
 
-/** The map routes (docs/protocol.md §26). */
+/** The map routes (docs/protocol.md §27). */
 export const mapConfigSchema = {
   summary: 'The map the caller\'s agency configured: tiles, offline area, geocoder and router available',
   tags: ['maps'], security: BEARER,

@@ -388,10 +388,21 @@ export class PostgresStore implements Store {
     return this.order;
   }
 
-  /** The horizon: every position below it belongs to a finished transaction (SQL, evaluated in the statement's snapshot). */
+  /**
+   * The horizon: every position below it belongs to a finished transaction (SQL, evaluated in the
+   * statement's snapshot). It is the oldest transaction in progress in that snapshot, leaving out
+   * the ones running in ANOTHER database of the PostgreSQL server (`pg_snapshot_xmin` alone counts
+   * them too, and then a long transaction in someone else's database held every change back):
+   * only a transaction of this database can write these tables. Left out only when
+   * `pg_stat_activity` shows it running elsewhere at the time of the statement; one it no longer
+   * shows (it ended after the snapshot was taken) still holds the horizon for this statement,
+   * whichever database it was in, so a writer of ours that committed just after the snapshot is
+   * never passed. (Without the right to see other roles' sessions, `pg_read_all_stats`, their
+   * xids are not shown and they hold the horizon as before.)
+   */
   private horizonSql(): string {
     const { baseXid, basePos } = this.orderBase();
-    return `GREATEST(${basePos}::bigint, ${basePos}::bigint + (pg_snapshot_xmin(pg_current_snapshot())::text::bigint - ${baseXid}) * ${TX_SLOTS})`;
+    return `GREATEST(${basePos}::bigint, ${basePos}::bigint + (${OLDEST_OPEN_XID_SQL} - ${baseXid}) * ${TX_SLOTS})`;
   }
 
   /**
@@ -574,13 +585,15 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * The age of the oldest transaction with an xid still open on this PostgreSQL (any database:
-   * it holds back every reader's horizon), and how many are open. For `/metrics`.
+   * The age of the oldest transaction with an xid still open in this database (any schema, any
+   * client: it holds back every reader's horizon; those of other databases do not, see
+   * horizonSql), and how many are open. For `/metrics`.
    */
   async writerStats(): Promise<{ oldestWriterAgeMs: number; openWriters: number }> {
     const rows = await this.query<{ age_ms: number | null; open: number }>(this.pool,
       `SELECT (extract(epoch FROM max(clock_timestamp() - xact_start)) * 1000)::bigint AS age_ms, count(*) AS open
-       FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()`, []);
+       FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+         AND datid = (SELECT oid FROM pg_database WHERE datname = current_database())`, []);
     return { oldestWriterAgeMs: rows[0]?.age_ms ?? 0, openWriters: rows[0]?.open ?? 0 };
   }
 
@@ -1194,6 +1207,19 @@ const MAX_DECISION_ATTEMPTS = 5;
 const AUDIT_LINK_MS = 1000;
 /** How long `verifyAudit` waits for entries committed moments ago to become linkable. */
 const VERIFY_WAIT_MS = 3000;
+/** The (32-bit) xids of transactions running in other databases of the PostgreSQL server: they cannot write ours (see horizonSql). */
+const OTHER_DATABASES_XIDS = `SELECT backend_xid::text::bigint FROM pg_stat_activity
+  WHERE backend_xid IS NOT NULL AND datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())`;
+
+/**
+ * The oldest transaction in progress in the statement's snapshot that may be writing this
+ * database, as a bigint xid (the snapshot's xmax when there is none): see horizonSql. Exported
+ * for the scale-out benchmark's ordering comparison.
+ */
+export const OLDEST_OPEN_XID_SQL = `(SELECT COALESCE(min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+  FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+  WHERE (x::text::bigint % 4294967296) NOT IN (${OTHER_DATABASES_XIDS}))`;
+
 /** Milliseconds since the epoch on the database's clock (leases and claims: one clock for every process). */
 const DB_NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;

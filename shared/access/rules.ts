@@ -275,14 +275,26 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
   },
   orders: {
     phi: false,
+    // The digest of the order system's signed event (server/order-intake): only the intake sets it.
+    serverOwned: ['intakeDigest'],
     references: {},
-    read: { admin: { scope: TENANT } },
-    write: {},
+    read: { office: { scope: TENANT }, admin: { scope: TENANT } },
+    write: {
+      // The office enters orders by hand and completes them (completing starts ticket → job); it
+      // never closes one (the server does when the ticket closes) nor passes one off as the order system's.
+      office: {
+        scope: TENANT, create: true, delete: false, update: 'any', immutable: ['orderNumber', 'source'],
+        transitions: {
+          status: [{ from: [null], to: ['open', 'completed'] }, { from: ['open'], to: ['completed', 'cancelled'] }],
+          source: [{ from: [null], to: ['office'] }],
+        },
+      },
+    },
   },
   tickets: {
     phi: false,
     references: { orderId: { must: 'read', to: 'orders' } },
-    read: { technician: { scope: TECH_TICKETS }, admin: { scope: TENANT } },
+    read: { technician: { scope: TECH_TICKETS }, office: { scope: TENANT }, admin: { scope: TENANT } },
     write: {},
   },
   jobs: {
@@ -292,7 +304,15 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
       orderId: { must: 'read', to: 'orders' },
       assigneeId: { must: 'self', names: 'the technician assigned' },
     },
-    read: { technician: { scope: TECH_JOBS }, admin: { scope: TENANT } },
-    write: { technician: { scope: TECH_JOBS, create: false, delete: false, update: ['status', 'statusAt', 'notes', 'attachments'] } },
+    read: { technician: { scope: TECH_JOBS }, office: { scope: TENANT }, admin: { scope: TENANT } },
+    // The technician works the job: status, notes, the checklist's results, parts used, time on
+    // site, photos and the customer's signature, and a reason when reopening a completed job; what
+    // the job is and whose stays the server's.
+    write: {
+      technician: {
+        scope: TECH_JOBS, create: false, delete: false,
+        update: ['status', 'statusAt', 'notes', 'attachments', 'checklist', 'parts', 'visits', 'reopenReason', 'reopenedAt'],
+      },
+    },
   },
 };

@@ -86,6 +86,8 @@ export const ID_RECIPES = {
   billingRecord: (tenantId: string, epcrId: string) => ['billing', tenantId, epcrId],
   claim: (tenantId: string, billingId: string) => ['claim', tenantId, billingId],
   correctionClaim: (tenantId: string, addendumId: string) => ['claim-correction', tenantId, addendumId],
+  /** A sales order by its number: the order system's event and the office's form name one document. */
+  order: (tenantId: string, orderNumber: string) => ['order', tenantId, orderNumber],
   ticket: (tenantId: string, orderId: string) => ['ticket', tenantId, orderId],
   job: (tenantId: string, ticketId: string) => ['job', tenantId, ticketId],
 } as const satisfies Record<string, (...args: string[]) => string[]>;
@@ -100,5 +102,6 @@ export function derivedIds<Id>(derive: (parts: readonly string[]) => Id) {
     unitIdFor: (tenantId: string, callSign: string): Id => derive(ID_RECIPES.unit(tenantId, callSign)),
     incidentIdFor: (tenantId: string, incidentNumber: string): Id => derive(ID_RECIPES.incident(tenantId, incidentNumber)),
     stubEpcrIdFor: (tenantId: string, incidentId: string, unitId: string): Id => derive(ID_RECIPES.stubEpcr(tenantId, incidentId, unitId)),
+    orderIdFor: (tenantId: string, orderNumber: string): Id => derive(ID_RECIPES.order(tenantId, orderNumber)),
   };
 }

@@ -12,6 +12,10 @@ export const HEADERS = {
   /** A DPoP proof (RFC 9449): sent with `Authorization: DPoP <device credential>` (docs/protocol.md §3). */
   dpop: 'dpop',
   cacheControl: 'cache-control',
+  /** Signed integration events (docs/protocol.md §28): Unix seconds when the sender signed. */
+  signatureTimestamp: 'x-fieldsync-timestamp',
+  /** Signed integration events: `sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">` under the agency's key. */
+  signature: 'x-fieldsync-signature',
 } as const;
 
 export const REJECTIONS_HEADER = HEADERS.rejections;

@@ -1,5 +1,5 @@
 /**
- * The bodies of the map routes (`MAPS` in paths.ts, docs/protocol.md §26): what the server
+ * The bodies of the map routes (`MAPS` in paths.ts, docs/protocol.md §27): what the server
  * answers and the apps read. Coordinates are WGS 84 decimal degrees, `lat` before `lng` in names,
  * `[lng, lat]` in GeoJSON-ordered arrays (route lines), as MapLibre and OSRM take them.
  */

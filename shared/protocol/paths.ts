@@ -12,6 +12,7 @@ export const ADMIN_BASE_PATH = '/api/admin';
 export const EPCRS_BASE_PATH = '/api/epcrs';
 export const SOCKET_BRIDGE_BASE_PATH = '/api/socket-bridge';
 export const STATE_REPORTING_BASE_PATH = '/api/state-reporting';
+export const INTEGRATIONS_BASE_PATH = '/api/integrations';
 export const ATTACHMENTS_BASE_PATH = '/api/attachments';
 export const DISPATCH_BASE_PATH = '/api/dispatch';
 export const MAPS_BASE_PATH = '/api/maps';
@@ -92,8 +93,14 @@ export const STATE_REPORTING = {
   submissions: endpoint('GET', STATE_REPORTING_BASE_PATH, '/submissions'),
 } as const;
 
+/** Inbound integrations: other systems of an agency sending events, signed with the agency's key (docs/protocol.md §28). */
+export const INTEGRATIONS = {
+  /** The order system's `order.completed` event, HMAC-SHA256 signed (`x-fieldsync-timestamp`, `x-fieldsync-signature`). */
+  orderEvent: endpoint('POST', INTEGRATIONS_BASE_PATH, '/:agency/order-events'),
+} as const;
+
 /**
- * Maps (docs/protocol.md §26): what the apps' map shows (tiles, offline area), the agency's own
+ * Maps (docs/protocol.md §27): what the apps' map shows (tiles, offline area), the agency's own
  * tile archive (PMTiles, HTTP range requests), and the geocoder and router the server calls for them.
  */
 export const MAPS = {

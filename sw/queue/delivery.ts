@@ -7,9 +7,10 @@ import {
   type ErrorDetail, type RejectionNotice,
 } from '../../shared/protocol/index.ts';
 import {
-  getSession, LANE_ORDER, readBatch, rejectRows, rowKeyOf, setSession, settleRows, updateStatus,
-  type Batch, type JsonDoc, type Lane, type OutboxDb, type OutboxSession, type QueuedRow,
+  ATTACHMENT_LANE, DELIVERY_ORDER, getSession, nextUpload, readBatch, refuseUpload, rejectRows, rowKeyOf, setSession, settleRows, updateStatus, uploadDone, uploadKeyOf,
+  type Batch, type JsonDoc, type Lane, type OutboxDb, type OutboxSession, type QueuedRow, type QueuedUpload,
 } from '../../client/queue/index.ts';
+import { uploadAttachment } from './attachment-upload.ts';
 import { BATCH_SIZE, COMPRESS_ABOVE_BYTES } from './batching.ts';
 
 export interface DeliveryOptions {
@@ -39,6 +40,10 @@ export interface DeliveryResult {
   rejected: number;
   requests: number;
   bytesSent: number;
+  /** Attachments the server now holds (uploads finished in this run). */
+  uploaded: number;
+  /** Attachment bytes sent in this run (PATCH bodies; also counted in `bytesSent`). */
+  uploadBytesSent: number;
   /** Why delivery stopped before the queue was empty. */
   stoppedBy?: 'network' | 'server' | 'auth' | 'update' | 'limit';
   error?: string;
@@ -58,7 +63,7 @@ export interface DeliveryResult {
 export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryResult> {
   const { db } = options;
   const now = options.now ?? (() => Date.now());
-  const result: DeliveryResult = { delivered: 0, merged: 0, rejected: 0, requests: 0, bytesSent: 0 };
+  const result: DeliveryResult = { delivered: 0, merged: 0, rejected: 0, requests: 0, bytesSent: 0, uploaded: 0, uploadBytesSent: 0 };
   const stored = await getSession(db);
   if (!stored || (!stored.credential && !stored.token)) return stop(result, 'auth', 'not signed in on this device yet');
   let session: OutboxSession = stored;
@@ -69,7 +74,7 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
   const held = new Set<string>();
 
   // The next batch, read while the previous push was on the wire (undefined: read it now).
-  let batch: Batch | undefined;
+  let batch: Batch | QueuedUpload | undefined;
   // The bookkeeping of the last delivered batch (rows removed, merges queued again), done while
   // the next push travels: a backlog's pushes follow one another without the queue's IndexedDB
   // work in between (bench:browser's shift backlog: 1-2.9 s of idle time between two GPS pushes
@@ -84,14 +89,54 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
     }
     if (!batch) {
       await settling;
-      batch = await nextBatch(db, batchCap, isHeld);
+      batch = await nextWork(db, batchCap, isHeld);
     }
     if (!batch) {
       await updateStatus(db, { failures: 0, lastSuccessAt: now(), lastError: undefined, signedOut: false, updateRequired: false });
       return result;
     }
-    const { collection, rows } = batch;
+    const work = batch;
     batch = undefined;
+    if ('sha256' in work) {
+      // An attachment (client/queue/uploads.ts): one tus upload, resumed where the server has it.
+      // (The last push's bookkeeping first: every way out of the loop waits for it.)
+      await settling;
+      const run = await uploadAttachment(db, work, session, {
+        ...(options.fetch ? { fetch: options.fetch } : {}), now, requestTimeoutMs: options.requestTimeoutMs ?? requestTimeoutMs,
+      });
+      result.requests += Math.max(1, run.requests);
+      result.bytesSent += run.bytesSent;
+      result.uploadBytesSent += run.bytesSent;
+      const { outcome } = run;
+      switch (outcome.kind) {
+        case 'done':
+          await uploadDone(db, uploadKeyOf(work));
+          result.uploaded++;
+          continue;
+        case 'refused':
+          await refuseUpload(db, uploadKeyOf(work), outcome.code, outcome.reason, now());
+          result.rejected++;
+          continue;
+        case 'auth':
+          if (outcome.status === 426) {
+            await updateStatus(db, { updateRequired: true });
+            return fail(db, result, 'update', outcome.reason);
+          }
+          if (session.credential && outcome.code === ErrorCode.BAD_DPOP_PROOF && !clockCorrected && outcome.serverDate !== undefined) {
+            clockCorrected = true;
+            session = { ...session, clockOffsetMs: outcome.serverDate - now() };
+            await setSession(db, session);
+            continue;
+          }
+          await updateStatus(db, { signedOut: true });
+          return fail(db, result, 'auth', 'signed out: open the app and unlock it (or sign in again) to send the changes waiting on this device');
+        case 'network':
+          return fail(db, result, 'network', outcome.reason);
+        case 'server':
+          return fail(db, result, 'server', outcome.reason);
+      }
+    }
+    const { collection, rows } = work;
     const schemaVersion = rows[0]!.schemaVersion;
     const body = JSON.stringify(rows.map((r) => ({ ...(r.base ? { assumedMasterState: r.base } : {}), newDocumentState: r.state })));
     const headers: Record<string, string> = { [HEADERS.contentType]: JSON_CONTENT_TYPE };
@@ -125,7 +170,7 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
     // order per document); a row this push does not settle (a merge queued again, a sealed
     // conflict, a refusal) is read again after it.
     const inFlight = new Set(rows.map(rowKey));
-    const ahead = settling.then(() => nextBatch(db, batchCap, (row) => isHeld(row) || inFlight.has(rowKey(row))));
+    const ahead = settling.then(() => nextWork(db, batchCap, (row) => isHeld(row) || inFlight.has(rowKey(row))));
     ahead.catch(() => undefined);
     let response: Response;
     let answer: string;
@@ -216,9 +261,18 @@ async function credentialHeaders(session: OutboxSession, url: string, nowMs: num
   };
 }
 
-/** The most urgent lane's next batch (client/queue/head.ts), at most its batch size (halved after a 413). */
-async function nextBatch(db: OutboxDb, caps: Map<Lane, number>, held: (row: QueuedRow) => boolean): Promise<Batch | undefined> {
-  for (const lane of LANE_ORDER) {
+/**
+ * What is sent next, in delivery order (client/queue/lanes.ts): the most urgent lane's next batch
+ * (client/queue/head.ts, at most its batch size, halved after a 413), or, once reports, statuses
+ * and jobs are out, the next attachment, before the GPS backlog.
+ */
+async function nextWork(db: OutboxDb, caps: Map<Lane, number>, held: (row: QueuedRow) => boolean): Promise<Batch | QueuedUpload | undefined> {
+  for (const lane of DELIVERY_ORDER) {
+    if (lane === ATTACHMENT_LANE) {
+      const upload = await nextUpload(db);
+      if (upload) return upload;
+      continue;
+    }
     const batch = await readBatch(db, lane, caps.get(lane) ?? BATCH_SIZE[lane], held);
     if (batch) return batch;
   }

@@ -111,6 +111,6 @@ describe('ePCR form sections (browser)', () => {
     // "All sections" shows the whole report for reading.
     await page.getByTestId('section-all').click();
     expect(await form.locator('fieldset[data-testid="section"]:visible').count()).toBe(SECTIONS.length);
-    expect(SECTIONS.length).toBe(11); // with Cardiac arrest (issue 16)
+    expect(SECTIONS.length).toBe(12); // with Cardiac arrest (issue 16) and Signatures and photos (issue 18)
   });
 });

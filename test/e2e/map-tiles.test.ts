@@ -4,7 +4,8 @@
  * tiles generated here, so a pixel tells that the tiles were drawn); a dispatcher types an
  * address, picks the suggestion of a stand-in geocoder (a real HTTP server) and the incident holds
  * the typed address and the picked point; a click on the map sets the point and looks up the
- * address there; an MDT saves the offline area (size shown first, progress bar) and draws the map
+ * address there; an MDT shows the route to its call from its GPS position, looks an address up,
+ * saves the offline area (size shown first, progress bar) and draws the map
  * again with the network cut, from the saved ranges.
  *
  * WebGL in headless Chromium: SwiftShader (`--use-angle=swiftshader --enable-unsafe-swiftshader`).
@@ -77,7 +78,7 @@ describe('map: the agency\'s own tiles, addresses, offline area (browser)', () =
     expect(put.status, await put.clone().text()).toBe(200);
     await server.seed('units', [{ id: randomUUID(), callSign: 'M31', status: 'available', statusAt: offsetNow(), lastPosition: { lat: CENTER.lat + 0.002, lng: CENTER.lng - 0.003 }, lastPositionAt: offsetNow() }]);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: GL_FLAGS });
-  });
+  }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -149,10 +150,11 @@ describe('map: the agency\'s own tiles, addresses, offline area (browser)', () =
     });
     expect(geocoder.requests.some((u) => u.pathname === '/reverse')).toBe(true);
     await ctx.close();
-  });
+  }, 300_000);
 
   it('MDT: the offline area is saved with its size shown first, and the map draws with the network cut', async () => {
-    const ctx: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    // The tablet's GPS a few hundred metres from the call: the MDT routes from there.
+    const ctx: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 1000 }, geolocation: { latitude: CENTER.lat + 0.003, longitude: CENTER.lng - 0.004 }, permissions: ['geolocation'] });
     const page = await ctx.newPage();
     watchConsole(page, 'mdt', errors);
     await server.seedAssignedCall({ incidentId: randomUUID(), callSign: 'M32', incidentNumber: 'MAP-3', complaint: 'Fall', priority: '2205001', address: { street: '40 Main Street' }, location: CENTER });
@@ -165,8 +167,10 @@ describe('map: the agency\'s own tiles, addresses, offline area (browser)', () =
     await page.getByTestId('address-suggestion').first().click();
     await expect.poll(() => map.locator('[data-testid="marker-dest"][data-id="found"]').getAttribute('data-lat')).toBe('41.395100');
     expect(await page.getByTestId('map-found').textContent()).toContain('12 Elm Street, Danbury');
-    // The route from the unit's position to the call needs a position: none in this browser (no GPS), so none is drawn.
-    expect(await map.locator('[data-testid="route-line"]').count()).toBe(0);
+    // The route from the unit's position to the call, through the router; and the address where the unit is.
+    await expect.poll(() => map.locator('[data-testid="route-line"]').count(), { timeout: 20_000 }).toBe(1);
+    expect(router.requests.some((u) => u.pathname.includes(`${CENTER.lng},${CENTER.lat}`))).toBe(true);
+    await expect.poll(() => page.getByTestId('near-address').textContent(), { timeout: 15_000 }).toContain('Danbury');
     const card = page.getByTestId('map-area');
     const save = card.getByTestId('map-area-save');
     await expect.poll(() => save.textContent(), { timeout: 20_000 }).toMatch(/^Save map area \([0-9.]+ KB, \d+ tiles\)$/);
@@ -183,5 +187,5 @@ describe('map: the agency\'s own tiles, addresses, offline area (browser)', () =
     expect(archiveRequests).toBe(before);
     await screenshot(page, 'map-mdt-offline');
     await ctx.close();
-  });
+  }, 300_000);
 });

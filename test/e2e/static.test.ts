@@ -22,7 +22,7 @@ describe('serving the built apps', () => {
     const root = await fetch(`${server.url}/`);
     expect(root.status).toBe(200);
     expect(await root.text()).toContain('/manifest.webmanifest');
-    for (const app of ['crew', 'mdt', 'tech', 'dispatch']) {
+    for (const app of ['crew', 'mdt', 'tech', 'dispatch', 'office']) {
       const page = await fetch(`${server.url}/${app}/`);
       expect(page.status).toBe(200);
       expect(page.headers.get('cache-control')).toBe('no-cache');

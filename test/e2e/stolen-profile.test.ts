@@ -23,7 +23,8 @@ import {
 } from './support/browser.ts';
 import { createCable, type Cable } from './support/cable.ts';
 import { queueLine, serviceWorkerControl } from './support/outbox.ts';
-import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
+import { makeJpeg, readStored, sha256Of } from './support/attachments.ts';
+import { ADMIN_TOKEN, E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
 import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(1441);
@@ -42,11 +43,20 @@ interface Loot {
   indexedDb: Record<string, string>;
   /** Cache Storage: `cache url` → body text. */
   caches: Record<string, string>;
+  /** Every Blob held in IndexedDB (an attachment's bytes), as hex: `database/store#n` → bytes. */
+  blobs: Record<string, string>;
 }
 
 function takeEverything(page: Page): Promise<Loot> {
   return page.evaluate(async () => {
-    const loot: Loot = { localStorage: {}, indexedDb: {}, caches: {} };
+    const loot: Loot = { localStorage: {}, indexedDb: {}, caches: {}, blobs: {} };
+    /** Blobs inside a record (JSON shows them as {}): their bytes, as a thief reads them. */
+    const blobsIn = async (value: unknown, out: Blob[]): Promise<Blob[]> => {
+      if (value instanceof Blob) out.push(value);
+      else if (value && typeof value === 'object') for (const inner of Object.values(value)) await blobsIn(inner, out);
+      return out;
+    };
+    const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
     for (let i = 0; i < localStorage.length; i++) {
       const key = localStorage.key(i)!;
       loot.localStorage[key] = localStorage.getItem(key) ?? '';
@@ -67,6 +77,8 @@ function takeEverything(page: Page): Promise<Loot> {
           tx.onerror = () => reject(tx.error);
         });
         loot.indexedDb[`${name}/${store}`] = JSON.stringify(keys.map((key, i) => [key, values[i]]));
+        const blobs = await blobsIn(values, []);
+        for (const [n, blob] of blobs.entries()) loot.blobs[`${name}/${store}#${n}`] = hex(new Uint8Array(await blob.arrayBuffer()));
       }
       db.close();
     }
@@ -87,10 +99,10 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
 }
 
-/** Files of the profile holding `needle` as UTF-8 or UTF-16 (how Chromium writes some strings). */
-async function profileFilesWith(dir: string, needle: string): Promise<string[]> {
+/** Files of the profile holding `needle` as UTF-8 or UTF-16 (how Chromium writes some strings), or as these very bytes. */
+async function profileFilesWith(dir: string, needle: string | Buffer): Promise<string[]> {
   const hits: string[] = [];
-  const forms = [Buffer.from(needle, 'utf8'), Buffer.from(needle, 'utf16le')];
+  const forms = typeof needle === 'string' ? [Buffer.from(needle, 'utf8'), Buffer.from(needle, 'utf16le')] : [needle];
   for (const file of await filesUnder(dir)) {
     const bytes = await readFile(file).catch(() => Buffer.alloc(0));
     if (forms.some((form) => bytes.includes(form))) hits.push(path.relative(dir, file));
@@ -146,6 +158,19 @@ describe('a stolen, idle-locked crew tablet (browser)', () => {
     await page.getByTestId('section-narrative').click();
     await page.getByLabel('Narrative').fill(NARRATIVE);
     await expect.poll(() => queueLine(page), { timeout: 15_000 }).toContain('1 patient care report');
+    // The patient's insurance card, photographed without coverage and kept byte for byte (full
+    // quality), so its very bytes can be looked for; and the patient's signature.
+    await page.getByTestId('section-signatures').click();
+    const card = await makeJpeg(page, 1400, 900);
+    const photo = page.getByTestId('photo-capture');
+    await photo.getByTestId('photo-purpose').selectOption('insurance-front');
+    await photo.getByTestId('photo-original').check();
+    await photo.getByTestId('photo-file').setInputFiles({ name: 'card.jpg', mimeType: 'image/jpeg', buffer: card });
+    await photo.getByTestId('photo-add').click();
+    await photo.getByTestId('photo-saved').waitFor({ timeout: 30_000 });
+    await expect.poll(() => queueLine(page), { timeout: 15_000 }).toContain('1 attachment');
+    // 48 bytes from the middle of the photo: found anywhere only if the photo is kept in clear.
+    const photoBytes = card.subarray(card.length >> 1, (card.length >> 1) + 48);
     // Left alone: the app locks itself (?idle shortens the 15 minutes).
     await page.goto(`${cable.origin}/crew/?idle=3000#/epcr/${epcrId}`);
     const unlock = page.locator('[data-testid="unlock"]');
@@ -171,6 +196,9 @@ describe('a stolen, idle-locked crew tablet (browser)', () => {
     /** Where in the loot `needle` is readable (localStorage keys, `database/store`, cache entries). */
     const holding = (needle: string) => [loot.localStorage, loot.indexedDb, loot.caches].flatMap((part) => Object.keys(part).filter((key) => part[key]!.includes(needle)));
     expect({ name: holding(PATIENT_LAST), narrative: holding(NARRATIVE), address: holding(INCIDENT_STREET) }).toEqual({ name: [], narrative: [], address: [] });
+    // The photo waits in the outbound queue (the scan reached its bytes), sealed: not readable there.
+    expect(Object.keys(loot.blobs).filter((key) => key.startsWith('fieldsync-outbox/uploads')).length, 'the scan reached the waiting photo').toBeGreaterThan(0);
+    expect(Object.keys(loot.blobs).filter((key) => loot.blobs[key]!.includes(photoBytes.toString('hex')))).toEqual([]);
     await page.close();
 
     // ---- the outbox delivers with no app page open: a Background Sync wakes the service worker ----
@@ -180,6 +208,9 @@ describe('a stolen, idle-locked crew tablet (browser)', () => {
       expect(ctx.pages().filter((p) => p.url().startsWith(cable.origin))).toHaveLength(0);
       await control.fireSync();
       await waitFor(async () => (await server.docs<Epcr>('epcrs', [epcrId]))[0]?.narrative?.text === NARRATIVE, 'the queued narrative delivered with no page open', 60_000);
+      // And the photo, uploaded sealed (the service worker holds no key) and opened by the server: byte-identical.
+      await waitFor(async () => (await readStored(server.server!.url, ADMIN_TOKEN, 'epcrs', epcrId, sha256Of(card))).status === 200 || undefined, 'the sealed photo uploaded with no page open', 60_000);
+      expect(sha256Of((await readStored(server.server!.url, ADMIN_TOKEN, 'epcrs', epcrId, sha256Of(card))).bytes)).toBe(sha256Of(card));
       expect(ctx.pages().filter((p) => p.url().startsWith(cable.origin))).toHaveLength(0);
     } finally {
       await control.close();
@@ -192,8 +223,9 @@ describe('a stolen, idle-locked crew tablet (browser)', () => {
       name: await profileFilesWith(profile, PATIENT_LAST),
       narrative: await profileFilesWith(profile, NARRATIVE.slice(0, 30)),
       address: await profileFilesWith(profile, INCIDENT_STREET),
+      photo: await profileFilesWith(profile, photoBytes),
     };
-    expect(onDisk).toEqual({ name: [], narrative: [], address: [] });
+    expect(onDisk).toEqual({ name: [], narrative: [], address: [], photo: [] });
     let profileText = lootText;
     for (const file of await filesUnder(profile)) profileText += (await readFile(file).catch(() => Buffer.alloc(0))).toString('latin1');
 

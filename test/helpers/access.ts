@@ -115,6 +115,7 @@ export const VISIBLE: Record<Role, Partial<Record<CollectionName, string[]>>> = 
   },
   technician: { gps_points: ['gpsT1'], jobs: ['jobT1'], tickets: ['tk1'] },
   biller: { epcrs: ['epcrM1Locked', 'epcrM2Locked'], billing_records: ['billing'], claims: ['claim'] },
+  office: { orders: ['order'], tickets: ['tk1', 'tk2', 'tk3'], jobs: ['jobT1', 'jobT2'] },
   admin: {
     incidents: ['incM1', 'incM2', 'incNone'], epcrs: ['epcrM1', 'epcrM1Locked', 'epcrM2', 'epcrM2Locked'],
     gps_points: ['gpsM1', 'gpsM2', 'gpsT1', 'gpsT2', 'gpsUnitT1'], units: ['unitM1', 'unitM2'], billing_records: ['billing'],
@@ -130,6 +131,7 @@ export const USERS: { username: string; role: Role; unitId?: string; technicianI
   { username: 'dispatch', role: 'dispatcher' },
   { username: 'tech-t1', role: 'technician', technicianId: 'T1' },
   { username: 'biller', role: 'biller' },
+  { username: 'office', role: 'office' },
   { username: 'admin', role: 'admin' },
 ];
 

@@ -4,6 +4,8 @@ import { Server, type Socket } from 'socket.io';
 export interface ReceivedCadEvent {
   event: string;
   payload: Record<string, unknown>;
+  /** The bridge connection it came over (a resend after a late acknowledgement comes over the same one). */
+  socketId: string;
 }
 
 /**
@@ -40,7 +42,7 @@ export class CadPeer {
     this.io.on('connection', (socket: Socket) => {
       this.connections++;
       socket.onAny((event: string, payload: Record<string, unknown>, ack?: (answer: unknown) => void) => {
-        this.received.push({ event, payload });
+        this.received.push({ event, payload, socketId: socket.id });
         if (typeof ack === 'function') ack({ ok: true });
       });
     });

@@ -30,6 +30,10 @@ export class RoundRobinProxy {
     const server = createServer((request, response) => { void this.forward(request, response); });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head, 0));
     server.on('connection', (socket) => this.track(socket));
+    // As a real balancer: idle client connections are kept long. With Node's 5 s default, a loaded
+    // test process reused a connection the proxy was closing and its request died with ECONNRESET.
+    server.keepAliveTimeout = 120_000;
+    server.headersTimeout = 125_000;
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     this.server = server;
     this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

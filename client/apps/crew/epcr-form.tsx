@@ -33,6 +33,7 @@ import type { FieldProps, FormKit } from './sections/kit.ts';
 import { timeRangeFor } from '../../ui/time-range.ts';
 import { fieldMessage, filled, pathName, pathOf, plainWords, SECTIONS, sectionAnchorOf, valueAt, type SectionAnchor } from './sections/model.ts';
 import { narrativeSection } from './sections/narrative.tsx';
+import { signaturesSection } from './sections/signatures.tsx';
 import { SectionNav, type SectionStatus } from './sections/nav.tsx';
 import { patientSection } from './sections/patient.tsx';
 import { situationSection } from './sections/situation.tsx';
@@ -46,6 +47,7 @@ export { pathName, revealField };
 const LEGENDS: Readonly<Record<SectionAnchor, string>> = {
   response: 'Call (response, dispatch and crew)', patient: 'Patient', situation: 'Situation and injury', arrest: 'Cardiac arrest', history: 'History', vitals: 'Vitals',
   treatment: 'Medications and procedures', narrative: 'Narrative', disposition: 'Disposition and destination', times: 'Times', billing: 'Billing',
+  signatures: 'Signatures, refusal and photos',
 };
 
 /** A section's name as the section list shows it (sections/model.ts is the one source). */
@@ -268,7 +270,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     response: () => callSection(kit), patient: () => patientSection(kit), situation: () => situationSection(kit), arrest: () => arrestSection(kit),
     history: () => historySection(kit), vitals: () => vitalsSection(kit, { open: place.vitalSet, setOpen: (set) => openPlace(id, current === 'all' ? 'all' : 'vitals', set) }),
     treatment: () => treatmentSection(kit), narrative: () => narrativeSection(kit), disposition: () => dispositionSection(kit),
-    times: () => timesSection(kit), billing: () => billingSection(kit),
+    times: () => timesSection(kit), billing: () => billingSection(kit), signatures: () => signaturesSection(kit),
   };
   const sections = (
     <>

@@ -19,6 +19,7 @@ const APPS = [
   { href: '/mdt/', name: 'MDT', roles: ['crew'], text: 'Unit status, assignment, GPS' },
   { href: '/tech/', name: 'Technician', roles: ['technician'], text: 'Jobs on the phone' },
   { href: '/dispatch/', name: 'Dispatch console', roles: ['dispatcher', 'admin', 'biller'], text: 'Units, incidents, progress' },
+  { href: '/office/', name: 'Field-service office', roles: ['office', 'admin'], text: 'Sales orders, tickets and jobs' },
 ];
 
 function nextFor(session: Session): string {

@@ -85,6 +85,16 @@ export function gpsRecorder(options: GpsOptions): GpsRecorder {
   return recorder;
 }
 
+/**
+ * Stops the page's recorder and forgets it (the technician's phone: positions only while a job
+ * is active), so the next `gpsRecorder` starts a fresh one. What it buffered is still written.
+ */
+export function stopGpsRecorder(): void {
+  current?.recorder.stop();
+  current = undefined;
+  gpsState.value = { ...gpsState.value, state: 'off', message: undefined };
+}
+
 function startRecorder(options: GpsOptions): GpsRecorder {
   const o = { minDistanceM: 20, minIntervalMs: 500, maxIntervalMs: 30_000, batchSize: 10, flushMs: 5000, ...options };
   // The device's own tag (writes.ts), so the locked-GPS rows it wrote are recognised as its own.

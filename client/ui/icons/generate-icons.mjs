@@ -13,6 +13,7 @@ export const APPS = {
   mdt: { name: 'fieldsync Mobile Data Terminal', short: 'MDT', color: '#0b5394', start: '/mdt/', scope: '/mdt/', letter: 'M' },
   tech: { name: 'fieldsync Technician', short: 'Technician', color: '#1b5e20', start: '/tech/', scope: '/tech/', letter: 'T' },
   dispatch: { name: 'fieldsync Dispatch console', short: 'Dispatch', color: '#4a148c', start: '/dispatch/', scope: '/dispatch/', letter: 'D' },
+  office: { name: 'fieldsync Field-service office', short: 'Office', color: '#e65100', start: '/office/', scope: '/office/', letter: 'O' },
 };
 
 function hex(color) {

@@ -27,9 +27,10 @@ import { incidentTimelineWorkflow } from './incident-timeline.ts';
 import { jobProgressWorkflow } from './job-progress.ts';
 import { jobSignedWorkflow } from './job-signed.ts';
 import { orderCompletedWorkflow } from './order-completed.ts';
+import { orderProgressWorkflow } from './order-progress.ts';
 import { KeyedLock } from './support.ts';
 import { TechnicianDirectory } from './technicians.ts';
-import { ticketCreatedWorkflow } from './ticket-created.ts';
+import { ticketCreatedWorkflow, type FieldServiceLookup } from './ticket-created.ts';
 import { transportCompletedWorkflow } from './transport-completed.ts';
 import { unitStatusEventWorkflow } from './unit-status-event.ts';
 import { unitStatusWorkflow } from './unit-status.ts';
@@ -40,6 +41,8 @@ export interface DefaultWorkflowDeps {
   autoClaimAfterFinalize: boolean;
   /** The agency's billing settings for claims; absent: each agency's settings in the store (`billing`). */
   billingSettingsOf?: BillingSettingsLookup;
+  /** The agency's field-service settings (job checklists); absent: the built-in checklists. */
+  fieldServiceOf?: FieldServiceLookup;
   /** How long a per-report lock's lease lasts across processes (OUTBOX_CLAIM_LEASE_MS). */
   leaseMs?: number;
   /** Stored attachments (server/attachments): the finalize waits for listed bytes; the export, the claim and the hospital notice read them. */
@@ -88,8 +91,9 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     epcrCadNoticeWorkflow({ integrations: deps.integrations }),
     epcrAddendumWorkflow(claims),
     orderCompletedWorkflow(),
-    ticketCreatedWorkflow({ technicians: new TechnicianDirectory(), locks }),
+    ticketCreatedWorkflow({ technicians: new TechnicianDirectory(), locks, ...(deps.fieldServiceOf ? { fieldServiceOf: deps.fieldServiceOf } : {}) }),
     jobProgressWorkflow(),
+    orderProgressWorkflow(),
     jobSignedWorkflow(files),
   ];
 }

@@ -16,6 +16,8 @@ const TICKET_STATUS_OF: Readonly<Partial<Record<Job['status'], Ticket['status']>
   assigned: 'open',
   en_route: 'in_progress',
   on_site: 'in_progress',
+  // Left to come back (a part to fetch): still in progress.
+  left_site: 'in_progress',
   completed: 'closed',
   // `offline` says nothing about the work: the ticket keeps its status.
 };

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ServerConfig } from '../../config.ts';
-import { storeAgencyLookup } from '../../agencies/directory.ts';
+import { readAgencySettings, storeAgencyLookup } from '../../agencies/directory.ts';
 import { sharedSchematronValidator } from '../../nemsis/schematron.ts';
 import type { Workflow } from '../types.ts';
 import { defaultWorkflows } from './index.ts';
@@ -19,6 +19,7 @@ export const workflowsPlugin = fp(async (app: FastifyInstance, options: Workflow
     integrations: app.integrations,
     autoClaimAfterFinalize: config.autoClaimAfterFinalize,
     leaseMs: config.outboxClaimLeaseMs,
+    fieldServiceOf: (tenantId) => readAgencySettings(app.store, tenantId),
     attachments: app.attachments,
     nemsis: {
       agencyOf: storeAgencyLookup(app.store),

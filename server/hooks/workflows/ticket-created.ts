@@ -4,6 +4,8 @@
  * Assignments in one tenant are decided one at a time, so two new tickets cannot both count a
  * technician as free.
  */
+import type { Job } from '../../../shared/schemas/index.ts';
+import { checklistLabels, type FieldServiceSettings, type JobKind } from '../../agencies/field-service-settings.ts';
 import type { Workflow } from '../types.ts';
 import type { KeyedLock } from './support.ts';
 import { compact, jobIdFor, offsetDateTime, offsetMinutesOf, read, writeDoc, type Draft } from './support.ts';
@@ -17,7 +19,15 @@ export function ticketNotesFor(notes: string | undefined, deployment: Record<str
   return parts.length > 0 ? parts.join('\n\n').slice(0, NOTES_MAX) : undefined;
 }
 
-export function ticketCreatedWorkflow(deps: { technicians: TechnicianDirectory; locks: KeyedLock }): Workflow {
+/** The agency's field-service settings (its job checklists), or undefined for the built-in ones. */
+export type FieldServiceLookup = (tenantId: string) => Promise<FieldServiceSettings | undefined>;
+
+/** The job's checklist: its type's item labels from the agency's data, each with a stable id and no result yet. */
+export function checklistFor(settings: FieldServiceSettings | undefined, kind: JobKind): NonNullable<Job['checklist']> {
+  return checklistLabels(settings, kind).map((label, i) => ({ id: `c${i + 1}`, label }));
+}
+
+export function ticketCreatedWorkflow(deps: { technicians: TechnicianDirectory; locks: KeyedLock; fieldServiceOf?: FieldServiceLookup }): Workflow {
   return {
     name: 'ticket-created',
     description: 'Creates the installation job of a new installation ticket, assigned to the nearest, then least loaded, technician.',
@@ -30,6 +40,7 @@ export function ticketCreatedWorkflow(deps: { technicians: TechnicianDirectory; 
       const ticket = await read(ctx, 'tickets', payload.id);
       if (!ticket || ticket.type !== 'installation_request') return;
       const id = jobIdFor(ctx.tenantId, ticket.id);
+      const checklist = checklistFor(await deps.fieldServiceOf?.(ctx.tenantId), 'installation');
       await deps.locks.run(`assign:${ctx.tenantId}`, async () => {
         if (await ctx.getDocument('jobs', id)) return;
         const candidates = await deps.technicians.candidates(ctx.store, ctx.tenantId);
@@ -46,6 +57,7 @@ export function ticketCreatedWorkflow(deps: { technicians: TechnicianDirectory; 
             assigneeId, customer: ticket.customer, serviceAddress: ticket.serviceAddress, location: ticket.location,
             equipmentSerials: ticket.equipment?.map((item) => item.serial),
             ticketNotes: ticketNotesFor(ticket.notes, ticket.deployment as Record<string, string> | undefined),
+            checklist,
             _deleted: false,
           });
           return job;

@@ -79,8 +79,8 @@ describe('the queue\'s database, version 1 to 2', () => {
 
     // The new service worker opens the same database.
     const db = await openOutboxDb(name);
-    expect(OUTBOX_DB_VERSION).toBe(2);
-    expect(db.version).toBe(2);
+    expect(OUTBOX_DB_VERSION).toBe(3);
+    expect(db.version).toBe(3);
     const migrated = await db.getAll('rows');
     expect(migrated).toHaveLength(v1Rows.length);
     for (const row of v1Rows) {
@@ -116,17 +116,41 @@ describe('the queue\'s database, version 1 to 2', () => {
     db.close();
   });
 
-  it('an empty version 1 queue opens as version 2, and a new device gets version 2 directly', async () => {
+  it('an empty version 1 queue opens as the current version, and a new device gets it directly', async () => {
     const name = `outbox-migration-${++dbCount}`;
     (await openV1(name)).close();
     const upgraded = await openOutboxDb(name);
     const fresh = await openOutboxDb(`outbox-migration-${++dbCount}`);
     for (const db of [upgraded, fresh]) {
-      expect(db.version).toBe(2);
-      expect([...db.objectStoreNames].sort()).toEqual(['meta', 'rejected', 'rows']);
+      expect(db.version).toBe(3);
+      expect([...db.objectStoreNames].sort()).toEqual(['meta', 'rejected', 'rows', 'uploads']);
+      expect([...db.transaction('uploads').store.indexNames]).toEqual(['by-order']);
       expect(db.transaction('rows').store.keyPath).toEqual(['collection', 'id', 'writerKey']);
       expect([...db.transaction('rows').store.indexNames]).toEqual(['by-lane']);
       db.close();
     }
+  });
+
+  it('a version 2 queue (before attachments) opens as version 3 with its rows, refusals and counter, and an empty uploads store', async () => {
+    const name = `outbox-migration-${++dbCount}`;
+    const v2 = await openDB(name, 2, {
+      upgrade(db) {
+        db.createObjectStore('rows', { keyPath: ['collection', 'id', 'writerKey'] }).createIndex('by-lane', ['lane', 'order']);
+        db.createObjectStore('rejected', { keyPath: 'key', autoIncrement: true });
+        db.createObjectStore('meta');
+      },
+    });
+    const doc = epcr({ status: 'draft' });
+    await v2.put('rows', { collection: 'epcrs', id: doc.id, writerKey: UNKNOWN_WRITER, schemaVersion: 0, lane: 0, state: doc, order: 7, version: 1, queuedAt: 1, updatedAt: 1 });
+    await v2.put('rejected', { collection: 'epcrs', id: 'x', state: { id: 'x' }, code: 'NO_CREATE', reason: 'r', at: 1 });
+    await v2.put('meta', 7, 'order');
+    v2.close();
+    const db = await openOutboxDb(name);
+    expect(db.version).toBe(3);
+    const summary = await summarizeQueue(db);
+    expect([summary.total, summary.waiting, summary.rejected.length, summary.attachmentBytes]).toEqual([1, { epcrs: 1 }, 1, 0]);
+    expect(await db.get('meta', 'order')).toBe(7);
+    expect(await db.count('uploads')).toBe(0);
+    db.close();
   });
 });

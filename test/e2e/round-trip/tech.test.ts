@@ -28,6 +28,9 @@ describe('round trip: technician (browser)', () => {
     await seed(server, 'jobs', [{
       id: JOB_ID, status: 'assigned', assigneeId: 'tech-rt', kind: 'installation', customer: { name: 'Round Trip Clinic' },
       serviceAddress: { street: '2 Test Way', city: 'Camden', zip: '08101' },
+      // The job's checklist (from the agency's data) and a part row, as "Add part" makes it: their inputs are walked too.
+      checklist: [{ id: 'c1', label: 'Equipment mounted' }, { id: 'c2', label: 'Service tested' }],
+      parts: [{ id: 'p-rt', quantity: 1 }],
     }]);
     browser = await launchBrowser();
     ctx = await browser.newContext({ timezoneId: ROUND_TRIP_ZONE, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });

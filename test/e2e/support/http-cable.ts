@@ -24,6 +24,13 @@ import type { Cable } from './cable.ts';
 export interface HttpCable extends Cable {
   /** Requests that went through, in order (method and path). */
   readonly log: { method: string; path: string; outcome: 'answered' | 'lost' | 'blocked' | 'stalled'; encoding?: string; bytes: number }[];
+  /**
+   * Every request as it arrives, its body bytes counted as they pass (a request cut off midway
+   * counts what went through before the cut), with the headers the browser sent.
+   */
+  readonly seen: { method: string; path: string; bytes: number; headers: http.IncomingHttpHeaders }[];
+  /** Cuts the cable (as `cut()`) once the bodies of requests matching `pattern` reach `bytes` in all (counted from now). */
+  cutAfter(pattern: RegExp, bytes: number): Promise<void>;
   loseResponses(pattern: RegExp, count?: number): void;
   block(pattern: RegExp | undefined): void;
   stall(on: boolean): void;
@@ -37,6 +44,8 @@ export async function createHttpCable(port: number, upstreamPort: number, host =
   let lose: { pattern: RegExp; left: number } | undefined;
   let blocked: RegExp | undefined;
   let stalled = false;
+  const seen: HttpCable['seen'] = [];
+  let cutting: { pattern: RegExp; left: number; done: () => void } | undefined;
   /** WebSocket pipes, so a stall can silence them. */
   const tunnels = new Set<{ silence(): void }>();
   const track = (socket: net.Socket) => {
@@ -49,7 +58,20 @@ export async function createHttpCable(port: number, upstreamPort: number, host =
     const method = req.method ?? 'GET';
     const encoding = req.headers['content-encoding'];
     let bytes = 0;
-    req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    const seenEntry = { method, path, bytes: 0, headers: req.headers };
+    seen.push(seenEntry);
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      seenEntry.bytes += chunk.length;
+      if (cutting && cutting.pattern.test(path)) {
+        cutting.left -= chunk.length;
+        if (cutting.left <= 0) {
+          const { done } = cutting;
+          cutting = undefined;
+          void cut().then(done);
+        }
+      }
+    });
     const entry = (outcome: HttpCable['log'][number]['outcome']) => ({ method, path, outcome, bytes, ...(encoding ? { encoding } : {}) });
     if (stalled) {
       // Read and forget: the browser sent it, nothing comes back, ever.
@@ -150,7 +172,13 @@ export async function createHttpCable(port: number, upstreamPort: number, host =
     origin: `http://127.0.0.1:${port}`,
     port,
     log,
+    seen,
     cut,
+    cutAfter(pattern, bytes) {
+      return new Promise<void>((resolve) => {
+        cutting = { pattern, left: bytes, done: resolve };
+      });
+    },
     async restore() {
       if (!listener) await listen();
     },

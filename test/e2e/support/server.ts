@@ -13,6 +13,7 @@ import { incidentCreatedWorkflow } from '../../../server/hooks/workflows/inciden
 import { incidentTimelineWorkflow } from '../../../server/hooks/workflows/incident-timeline.ts';
 import { orderCompletedWorkflow } from '../../../server/hooks/workflows/order-completed.ts';
 import { KeyedLock } from '../../../server/hooks/workflows/support.ts';
+import type { AttachmentFiles } from '../../../server/hooks/workflows/attachment-files.ts';
 import { TechnicianDirectory } from '../../../server/hooks/workflows/technicians.ts';
 import { ticketCreatedWorkflow } from '../../../server/hooks/workflows/ticket-created.ts';
 import { unitStatusEventWorkflow } from '../../../server/hooks/workflows/unit-status-event.ts';
@@ -31,14 +32,16 @@ const E2E_AGENCY = { stateId: 'E2E', agencyNumber: 'E2E-001', stateCode: '42' };
  * `nemsisCheck`: finalize checks the report's NEMSIS export (XSD + national Schematron) and a
  * locked report is exported, as the product does when NEMSIS_DIR is set.
  */
-export function e2eWorkflows(options: { nemsisCheck?: boolean } = {}): Workflow[] {
+export function e2eWorkflows(options: { nemsisCheck?: boolean; attachments?: AttachmentFiles } = {}): Workflow[] {
   const locks = new KeyedLock();
   // Every journey's agency exports with the same identity (a seam: the server's own lookup reads the agency's settings).
   const nemsis = { agencyOf: async () => E2E_AGENCY, xsdDir: NEMSIS_DIR };
+  // As the product wires them: the lock waits for a report's attachments, the export carries them.
+  const files = options.attachments ? { attachments: options.attachments } : {};
   return [
     incidentCreatedWorkflow(), incidentTimelineWorkflow(), unitStatusWorkflow(), unitStatusEventWorkflow(),
-    epcrFinalizedWorkflow(options.nemsisCheck ? finalizeChecks(nemsis) : {}),
-    ...(options.nemsisCheck ? [epcrNemsisExportWorkflow({ ...nemsis, locks })] : []),
+    epcrFinalizedWorkflow(options.nemsisCheck ? finalizeChecks(nemsis, options.attachments) : {}),
+    ...(options.nemsisCheck ? [epcrNemsisExportWorkflow({ ...nemsis, locks, ...files })] : []),
     orderCompletedWorkflow(), ticketCreatedWorkflow({ technicians: new TechnicianDirectory(), locks }),
   ];
 }
@@ -96,10 +99,17 @@ export class E2eServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The started server's attachment storage, for the workflows (made before the server is). */
+  private readonly attachmentFiles: AttachmentFiles = {
+    missingLinks: (...args) => this.server!.app.attachments.missingLinks(...args),
+    getObject: (...args) => this.server!.app.attachments.getObject(...args),
+    isLinked: (...args) => this.server!.app.attachments.isLinked(...args),
+  };
+
   async start(): Promise<void> {
     const cad = this.options.cad ? { cadBackendUrl: this.options.cad.url, cadBackendAuthToken: this.options.cad.token, cadTenantId: TENANT, cadBridge: { baseDelayMs: 50, maxDelayMs: 400, ackTimeoutMs: 2000 } } : {};
     const cable = this.options.cablePorts ? { corsOrigins: this.options.cablePorts.map((port) => `http://127.0.0.1:${port}`) } : {};
-    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...cad, ...cable, ...this.options.auth, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), ...(this.options.workflows === 'product' ? {} : { workflows: this.options.workflows === false ? [] : e2eWorkflows({ nemsisCheck: this.options.nemsisCheck ?? false }) }), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
+    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...cad, ...cable, ...this.options.auth, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), ...(this.options.workflows === 'product' ? {} : { workflows: this.options.workflows === false ? [] : e2eWorkflows({ nemsisCheck: this.options.nemsisCheck ?? false, attachments: this.attachmentFiles }) }), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
     this.server = server;
     server.app.server.on('request', (req) => {
       const push = /\/api\/sync\/([a-z_]+)\/push/.exec(req.url ?? '');

@@ -88,13 +88,16 @@ beforeAll(async () => {
     ...units.map((unit) => ({ tenantId: TENANT, username: `crew-${unit}`, password: PASSWORD, role: 'crew' as const, unitId: unit })),
   ]);
   for (const unit of units) crews.set(unit, await signIn(proxy.url, TENANT, `crew-${unit}`, PASSWORD, `tablet-${unit}`));
-  // A report locks only once its agency's NEMSIS identity is set (the admin does it once).
+  // A report locks only once its agency's NEMSIS identity is set (the admin does it once); its
+  // claims go out without a patient signature (the reports here carry none; the default holds them).
+  const demo = demoAgencySettings();
+  const settings = { ...demo, billing: { ...demo.billing, unsignedClaims: 'send' } };
   const admin = await signIn(proxy.url, TENANT, 'admin', PASSWORD, 'admin-console');
   const saved = await fetch(`${proxy.url}${pathOf(ADMIN.putAgency)}`, {
-    method: 'PUT', headers: { authorization: `Bearer ${admin.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(demoAgencySettings()),
+    method: 'PUT', headers: { authorization: `Bearer ${admin.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(settings),
   });
   if (saved.status !== 200) throw new Error(`could not set the agency's NEMSIS identity: ${saved.status} ${await saved.text()}`);
-}, 150_000);
+}, 600_000);
 afterAll(async () => {
   await cluster.stop();
   await standIns.stop();

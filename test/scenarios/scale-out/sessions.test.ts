@@ -27,7 +27,7 @@ beforeAll(async () => {
   proxy = await cluster.startProxy();
   await cluster.createUsers([{ tenantId: T, username: 'admin', password: PASSWORD, role: 'admin' }]);
   admin = await signIn(proxy.url, T, 'admin', PASSWORD, 'admin-pc');
-}, 150_000);
+}, 600_000);
 afterAll(async () => {
   await cluster.stop();
 });
@@ -95,7 +95,7 @@ describe.skipIf(SKIP_POSTGRES)('three server processes behind a round-robin bala
     } finally {
       socket.close();
     }
-  }, 60_000);
+  }, 240_000);
 
   it('a device revoked and a user disabled through one process are refused by every process (measured)', async () => {
     await createCrew('medic-dev', 'M8');
@@ -124,5 +124,5 @@ describe.skipIf(SKIP_POSTGRES)('three server processes behind a round-robin bala
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenantId: T, username: 'medic-user', password: PASSWORD, deviceId: 'tablet-user' }),
     });
     expect(again.status).not.toBe(200);
-  }, 60_000);
+  }, 240_000);
 });

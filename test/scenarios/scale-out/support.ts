@@ -4,7 +4,7 @@ import pg from 'pg';
 import { PostgresIdentityStore } from '../../../server/auth/identity-store-postgres.ts';
 import { hashPassword } from '../../../server/auth/passwords.ts';
 import type { Role } from '../../../shared/protocol/index.ts';
-import { AUTH, pathOf } from '../../../shared/protocol/index.ts';
+import { AUTH, pathOf, SYNC } from '../../../shared/protocol/index.ts';
 import { RoundRobinProxy } from '../../helpers/round-robin-proxy.ts';
 import { startServerProcess, type ServerProcess } from '../../helpers/server-process.ts';
 import { freePort, makeDataDir } from '../../helpers/server.ts';
@@ -48,7 +48,7 @@ export class ProcessCluster {
           ...env,
         },
         // Three processes compiling TypeScript at once on a shared, loaded machine.
-        startTimeoutMs: 120_000,
+        startTimeoutMs: 240_000,
       });
     }));
     const started = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
@@ -114,4 +114,26 @@ export async function signIn(base: string, tenantId: string, username: string, p
   });
   if (response.status !== 200) throw new Error(`sign-in of ${username} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as SignedIn;
+}
+
+/**
+ * A push through the balancer as a device's queue sends it: one that gets no answer (its process
+ * died under it: 502, or the connection dropped) is sent again until one is acknowledged. Answers
+ * the conflicts, less those that are the pushed version itself (a repeat finding its own first
+ * attempt stored).
+ */
+export async function pushThrough(base: string, token: string, collection: string, schemaVersion: number, rows: { newDocumentState: Record<string, unknown> }[]): Promise<Record<string, unknown>[]> {
+  const sent = new Map(rows.map((row) => [String(row.newDocumentState['id']), String(row.newDocumentState['rev'])]));
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(`${base}${pathOf(SYNC.push, { collection })}?schemaVersion=${schemaVersion}`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(rows),
+    }).catch(() => undefined);
+    if (response?.status === 200) {
+      const conflicts = (await response.json()) as Record<string, unknown>[];
+      return attempt === 1 ? conflicts : conflicts.filter((c) => sent.get(String(c['id'])) !== String(c['rev']));
+    }
+    if (response && response.status !== 502) throw new Error(`push of ${collection} answered ${response.status}: ${await response.text()}`);
+    if (attempt >= 20) throw new Error(`push of ${collection} not acknowledged after 20 attempts`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }

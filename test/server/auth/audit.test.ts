@@ -155,7 +155,7 @@ describe('the demo agency', () => {
   it('is created once, with one user of each role who can sign in', async () => {
     expect(await seedDemoTenant(server.app.identities)).toEqual({ created: true });
     expect(await seedDemoTenant(server.app.identities)).toEqual({ created: false });
-    expect((await server.app.identities.listUsers('demo')).map((u) => u.role).sort()).toEqual(['admin', 'biller', 'crew', 'dispatcher', 'technician']);
+    expect((await server.app.identities.listUsers('demo')).map((u) => u.role).sort()).toEqual(['admin', 'biller', 'crew', 'dispatcher', 'office', 'technician']);
     for (const user of DEMO_USERS) {
       const answer = await login(server, 'demo', user.username, user.password, `demo-${user.username}`);
       expect(answer.identity).toMatchObject({ tenantId: 'demo', role: user.role, ...(user.unitId ? { unitId: user.unitId } : {}), ...(user.technicianId ? { technicianId: user.technicianId } : {}) });

@@ -9,7 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoTenant } from '../../../server/auth/demo.ts';
+import { DEMO_USERS, seedDemoTenant } from '../../../server/auth/demo.ts';
 import { openIdentity } from '../../../server/auth/identity-store-factory.ts';
 import { PostgresStore } from '../../../server/store/postgres.ts';
 import { dpopProof, generateDpopKeyPair } from '../../../shared/crypto/dpop-proof.ts';
@@ -204,7 +204,7 @@ describe.skipIf(SKIP_POSTGRES)('identity on PostgreSQL, shared by two server pro
     expect(results.filter((r) => r.created)).toHaveLength(1);
     const onA = (await a.app.identities.listUsers('demo')).map((u) => `${u.username}:${u.id}`);
     const onB = (await b.app.identities.listUsers('demo')).map((u) => `${u.username}:${u.id}`);
-    expect(onA).toHaveLength(5);
+    expect(onA).toHaveLength(DEMO_USERS.length);
     expect(onB).toEqual(onA);
     expect((await seedDemoTenant(b.app.identities)).created).toBe(false);
   });

@@ -85,10 +85,17 @@ describe('demo data', () => {
     expect(claims[0]).toMatchObject({ billingRecordId: billing[0]!.id, status: 'draft', frequencyCode: '1', lines: [{ code: 'A0427', modifier: 'RH', units: 1 }, { code: 'A0425', modifier: 'RH', units: 1.4 }] });
   });
 
-  it('technician T1 sees the job the completed order became', async () => {
+  it('technician T1 sees the jobs the completed orders became, each with its checklist', async () => {
     const jobs = await pull('dev:demo:technician:x:T1', 'jobs');
-    expect(jobs).toHaveLength(1);
-    expect(jobs[0]).toMatchObject({ status: 'assigned', assigneeId: 'T1', orderNumber: 'SO-2001', customer: { name: 'Lake Avenue Dental' } });
+    expect(jobs.map((j) => j['orderNumber']).sort()).toEqual(['SO-2001', 'SO-2002']);
+    expect(jobs.find((j) => j['orderNumber'] === 'SO-2001')).toMatchObject({ status: 'assigned', assigneeId: 'T1', customer: { name: 'Lake Avenue Dental' } });
+    expect(jobs.every((j) => Array.isArray(j['checklist']) && (j['checklist'] as unknown[]).length > 0)).toBe(true);
+  });
+
+  it('the office sees the three orders, one still open to complete', async () => {
+    const orders = await pull('dev:demo:office:x', 'orders');
+    expect(orders.map((o) => `${String(o['orderNumber'])} ${String(o['status'])}`).sort()).toEqual(['SO-2001 completed', 'SO-2002 completed', 'SO-2003 open']);
+    expect((await pull('dev:demo:office:x', 'jobs')).length).toBe(2);
   });
 
   it('nothing went to the dead letters', async () => {

@@ -138,8 +138,9 @@ describe('completed order → installation ticket → job for the nearest techni
     await setStatus('on_site');
     await setStatus('completed');
     await eventually('the ticket closed on the office app', async () => (await ticketStatus()) === 'closed');
-    // Reopened on site (the customer called back before the technician left): the ticket reopens too.
-    await setStatus('on_site');
+    // Reopened on site (the customer called back before the technician left), with the reason a
+    // reopening needs (job-reopen policy): the ticket reopens too.
+    await techs.cy.writer.update('jobs', job.id, (doc) => ({ ...doc, status: 'on_site', statusAt: offsetTime(new Date()), reopenReason: 'The customer called back: no signal upstairs' }));
     await eventually('the ticket back in progress', async () => (await ticketStatus()) === 'in_progress');
     await setStatus('completed');
     await eventually('the ticket closed again', async () => (await ticketStatus()) === 'closed');

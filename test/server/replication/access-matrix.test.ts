@@ -85,6 +85,7 @@ const MAY_CREATE: Record<Role, CollectionName[]> = {
   dispatcher: ['incidents', 'units'],
   technician: ['gps_points'],
   biller: ['billing_records', 'claims'],
+  office: ['orders'],
   admin: [],
 };
 /** Whether the MUTATION of the first visible document is allowed. */
@@ -93,6 +94,7 @@ const MAY_UPDATE: Record<Role, CollectionName[]> = {
   dispatcher: ['incidents', 'units'],
   technician: ['jobs'],
   biller: ['billing_records', 'claims'],
+  office: ['orders'],
   admin: [],
 };
 
@@ -183,7 +185,7 @@ describe('push: creates and updates are written, or refused and kept', () => {
 });
 
 function roleUser(role: Role): string {
-  return { crew: 'crew-m1', dispatcher: 'dispatch', technician: 'tech-t1', biller: 'biller', admin: 'admin' }[role];
+  return { crew: 'crew-m1', dispatcher: 'dispatch', technician: 'tech-t1', biller: 'biller', office: 'office', admin: 'admin' }[role];
 }
 
 describe('stream: each role receives exactly its slice of new commits, of its own agency', () => {

@@ -105,6 +105,26 @@ describe.skipIf(SKIP_POSTGRES)('PostgreSQL', () => {
       await store.close();
     });
 
+    it('a transaction open in another database of the PostgreSQL server holds nothing back (one in this database does: the tests above)', async () => {
+      const { store } = await schemas.openStore();
+      const elsewhere = new pg.Client({ connectionString: TEST_DATABASE_URL.replace(/\/[^/?]+(\?|$)/, '/postgres$1') });
+      await elsewhere.connect();
+      try {
+        await elsewhere.query('BEGIN');
+        await elsewhere.query('SELECT pg_current_xact_id()');
+        // Someone else's long transaction (another database on the same server) stays open meanwhile.
+        await store.writeBatch(writeAll('epcrs', [doc('free')]));
+        await vi.waitFor(async () => {
+          const page = await store.pull({ collection: 'epcrs', tenantId: 'agency-a', afterSeq: 0, limit: 10 });
+          expect(page.documents.map((d) => d.id)).toContain('free');
+        }, { timeout: 10_000 });
+      } finally {
+        await elsewhere.query('ROLLBACK').catch(() => undefined);
+        await elsewhere.end();
+      }
+      await store.close();
+    });
+
     it('the age of the oldest open writer is reported', async () => {
       const { store } = await schemas.openStore();
       const slow = new pg.Client({ connectionString: TEST_DATABASE_URL });

@@ -18,6 +18,7 @@ const IDENTITIES: Record<Role, Identity> = {
   technician: { tenantId: TENANT, role: 'technician', userId: 'u-tech', deviceId: 'phone-1', technicianId: 'T1' },
   dispatcher: { tenantId: TENANT, role: 'dispatcher', userId: 'u-disp', deviceId: 'console-1' },
   biller: { tenantId: TENANT, role: 'biller', userId: 'u-bill', deviceId: 'office-1' },
+  office: { tenantId: TENANT, role: 'office', userId: 'u-office', deviceId: 'office-2' },
   admin: { tenantId: TENANT, role: 'admin', userId: 'u-admin', deviceId: 'console-2' },
 };
 

@@ -11,6 +11,7 @@ export { pathName };
 export const SECTIONS = [
   ['response', 'Call'], ['patient', 'Patient'], ['situation', 'Situation'], ['arrest', 'Cardiac arrest'], ['history', 'History'], ['vitals', 'Vitals'],
   ['treatment', 'Medications and procedures'], ['narrative', 'Narrative'], ['disposition', 'Disposition'], ['times', 'Times'], ['billing', 'Billing'],
+  ['signatures', 'Signatures and photos'],
 ] as const;
 
 export type SectionAnchor = (typeof SECTIONS)[number][0];
@@ -31,6 +32,7 @@ const SECTION_OF_ROOT: Readonly<Record<string, SectionAnchor>> = {
   disposition: 'disposition',
   times: 'times',
   payment: 'billing', scene: 'billing',
+  attachments: 'signatures', refusal: 'signatures',
 };
 
 /** The section a problem's path (`patient.lastName`, `vitals[v1].systolic`) belongs to; undefined for the report as a whole. */

@@ -1,0 +1,220 @@
+/**
+ * Field-service office: the sales orders of the agency (entered here by hand, or arrived from the
+ * order system, docs/protocol.md §28), completing an order (the server's hooks make its ticket and
+ * the job for the nearest available technician), and where each order's job stands.
+ */
+import { useState } from 'preact/hooks';
+import type { Job, Order, Ticket } from '../../../shared/schemas/index.ts';
+import { ActionError, useAction, WriteRefusedError } from '../../ui/action.tsx';
+import { boot } from '../../ui/boot.tsx';
+import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
+import { useQuery, write } from '../../ui/db.ts';
+import { deviceIds } from '../../ui/ids.ts';
+import { recordField, type FieldConstraints } from '../../ui/record-field.ts';
+import type { Session } from '../../session/identity.ts';
+import { clockOf } from '../../ui/time.ts';
+
+const ORDER_STATUS_TEXT: Record<string, string> = { open: 'Open', completed: 'Completed (job made)', closed: 'Closed (job done)', cancelled: 'Cancelled' };
+const JOB_STATUS_TEXT: Record<string, string> = {
+  unassigned: 'Unassigned', assigned: 'Assigned', en_route: 'En route', on_site: 'On site', left_site: 'Left site', completed: 'Completed', offline: 'Offline',
+};
+const PRIORITIES = [['low', 'Low'], ['normal', 'Normal'], ['high', 'High'], ['urgent', 'Urgent']] as const;
+const STATUS_ORDER: Record<string, number> = { open: 0, completed: 1, closed: 2, cancelled: 3 };
+const PRIORITY_ORDER: Record<string, number> = { urgent: 0, high: 1, normal: 2, low: 3 };
+
+function addressText(a: Order['serviceAddress']): string {
+  return [a?.street, a?.apartment, a?.city, a?.state, a?.zip].filter(Boolean).join(', ') || '—';
+}
+
+// ---- orders ---------------------------------------------------------------------------------------
+function Orders() {
+  const orders = useQuery<Order>('orders', {});
+  const tickets = useQuery<Ticket>('tickets', {});
+  const jobs = useQuery<Job>('jobs', {});
+  const complete = useAction();
+  if (!orders) return <p>Loading…</p>;
+  markReady();
+  const sorted = [...orders].sort((a, b) => (STATUS_ORDER[a.doc.status] ?? 9) - (STATUS_ORDER[b.doc.status] ?? 9)
+    || (PRIORITY_ORDER[a.doc.priority ?? 'normal'] ?? 9) - (PRIORITY_ORDER[b.doc.priority ?? 'normal'] ?? 9)
+    || a.doc.orderNumber.localeCompare(b.doc.orderNumber));
+  const jobOf = (orderId: string) => jobs?.find((j) => j.doc.orderId === orderId)?.doc;
+  const ticketOf = (orderId: string) => tickets?.find((t) => t.doc.orderId === orderId)?.doc;
+  return (
+    <section aria-labelledby="orders-title">
+      <div class="row" style="justify-content:space-between">
+        <h2 id="orders-title">Orders</h2>
+        <button class="primary" data-testid="new-order" onClick={() => go('new')}>New order</button>
+      </div>
+      {sorted.length === 0 && <p class="empty">No orders yet. Enter one with "New order", or connect the order system (docs/protocol.md §28).</p>}
+      <table data-testid="order-table">
+        <thead><tr><th>Order</th><th>Customer</th><th>Service address</th><th>Priority</th><th>Status</th><th>Ticket</th><th>Job</th><th /></tr></thead>
+        <tbody>
+          {sorted.map(({ doc: order, badge }) => {
+            const job = jobOf(order.id);
+            const ticket = ticketOf(order.id);
+            return (
+              <tr key={order.id} data-testid="order-row" data-id={order.id} data-status={order.status}>
+                <td><strong>{order.orderNumber}</strong><div class="meta">{order.source === 'order-system' ? 'from the order system' : 'entered in the office'}</div><Badge badge={badge} /></td>
+                <td>{order.customer?.name ?? '—'}{order.customer?.phone ? <div class="meta">{order.customer.phone}</div> : null}</td>
+                <td>{addressText(order.serviceAddress)}</td>
+                <td>{order.priority ?? 'normal'}</td>
+                <td data-testid="order-status">{ORDER_STATUS_TEXT[order.status] ?? order.status}</td>
+                <td data-testid="order-ticket">{ticket ? ticket.status : '—'}</td>
+                <td data-testid="order-job">{job ? <JobSummary job={job} /> : '—'}</td>
+                <td>
+                  {order.status === 'open' && (
+                    <button class="primary" data-testid="complete-order" disabled={complete.busy}
+                      {...recordField({ collection: 'orders', docId: order.id, path: 'status' }, 'action', { value: 'completed' })}
+                      onClick={() => void complete.run(() => write.mutate('orders', order.id, [{ op: 'set', path: ['status'], value: 'completed' }]), {}, order.id)}>
+                      Complete order
+                    </button>
+                  )}
+                  <ActionError action={complete} at={order.id} />
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      <p class="meta">Completing an order makes its installation ticket and a job for the nearest available technician (on the server, also when this device is offline now: once it syncs).</p>
+    </section>
+  );
+}
+
+/** Where the order's job stands, as the technician records it: status, checklist, parts with serials, time on site, a reopening. */
+function JobSummary({ job }: { job: Job }) {
+  const checked = (job.checklist ?? []).filter((c) => c.result !== undefined).length;
+  const visits = job.visits ?? [];
+  return (
+    <>
+      {JOB_STATUS_TEXT[job.status] ?? job.status}{job.assigneeId ? ` · ${job.assigneeId}` : ''}{job.statusAt ? ` since ${clockOf(job.statusAt)}` : ''}
+      {(job.checklist ?? []).length > 0 && <div class="meta">checklist {checked}/{job.checklist!.length}</div>}
+      {(job.parts ?? []).length > 0 && <div class="meta" data-testid="order-job-parts">parts: {job.parts!.map((p) => `${p.quantity ?? 1} × ${p.name ?? 'part'}${p.serial ? ` (${p.serial})` : ''}`).join('; ')}</div>}
+      {visits.length > 0 && <div class="meta">on site {visits.map((v) => `${clockOf(v.arrivedAt)}–${v.departedAt ? clockOf(v.departedAt) : 'now'}`).join(', ')}</div>}
+      {job.reopenReason && <div class="meta">reopened: {job.reopenReason}</div>}
+    </>
+  );
+}
+
+// ---- new order ----------------------------------------------------------------------------------
+const NEW_ORDER_PATHS = {
+  orderNumber: 'orderNumber', priority: 'priority', name: 'customer.name', phone: 'customer.phone', email: 'customer.email',
+  street: 'serviceAddress.street', apartment: 'serviceAddress.apartment', city: 'serviceAddress.city', state: 'serviceAddress.state',
+  zip: 'serviceAddress.zip', lat: 'location.lat', lng: 'location.lng',
+} as const;
+type NewOrderForm = Record<keyof typeof NEW_ORDER_PATHS, string>;
+/** The longest text each typed field takes (the orders schema). */
+const NEW_ORDER_MAX: Partial<Record<keyof NewOrderForm, number>> = { orderNumber: 50, name: 200, phone: 30, email: 200, street: 200, apartment: 200, city: 200 };
+const ZIP = /^[0-9]{5}(-[0-9]{4})?$/;
+const STATE = /^[A-Za-z]{2}$/;
+const REQUIRED: readonly (keyof NewOrderForm)[] = ['orderNumber', 'name', 'street'];
+const REQUIRED_TEXT: Partial<Record<keyof NewOrderForm, string>> = {
+  orderNumber: 'Give the order number.', name: 'Give the customer\'s name.', street: 'Give the street of the service address.',
+};
+
+/** What is wrong with each field, by field (shown at the field). Over-long text is refused, never cut. */
+export function newOrderProblems(form: NewOrderForm): Partial<Record<keyof NewOrderForm, string>> {
+  const out: Partial<Record<keyof NewOrderForm, string>> = {};
+  for (const key of REQUIRED) if (!form[key].trim()) out[key] = REQUIRED_TEXT[key];
+  for (const [key, max] of Object.entries(NEW_ORDER_MAX) as [keyof NewOrderForm, number][]) {
+    const length = form[key].trim().length;
+    if (length > max) out[key] = `At most ${max} characters; this has ${length}. Shorten it (nothing was cut).`;
+  }
+  if (form.zip.trim() && !ZIP.test(form.zip.trim())) out.zip = 'A ZIP code is 5 digits, or ZIP+4 (19104-1234).';
+  if (form.state.trim() && !STATE.test(form.state.trim())) out.state = 'The state as its two-letter abbreviation (CT, PA).';
+  const coordinate = (key: 'lat' | 'lng', name: string, limit: number) => {
+    const raw = form[key].trim();
+    if (raw === '') return undefined;
+    const value = Number(raw);
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(raw) || !Number.isFinite(value)) out[key] = `${name} is a number of decimal degrees, e.g. ${key === 'lat' ? '41.3905' : '-73.4741'}.`;
+    else if (Math.abs(value) > limit) out[key] = `${name} is between -${limit} and ${limit} degrees; ${raw} is outside.`;
+    return value;
+  };
+  const lat = coordinate('lat', 'Latitude', 90);
+  const lng = coordinate('lng', 'Longitude', 180);
+  if (lat === undefined && lng !== undefined && !out.lng) out.lat = 'Give the latitude too (or clear the longitude).';
+  if (lng === undefined && lat !== undefined && !out.lat) out.lng = 'Give the longitude too (or clear the latitude).';
+  return out;
+}
+
+function NewOrder({ session }: { session: Session }) {
+  const [form, setForm] = useState<NewOrderForm>({ orderNumber: '', priority: 'normal', name: '', phone: '', email: '', street: '', apartment: '', city: '', state: '', zip: '', lat: '', lng: '' });
+  const [problems, setProblems] = useState<Partial<Record<keyof NewOrderForm, string>>>({});
+  const create = useAction();
+  const sameNumber = useQuery<Order>('orders', form.orderNumber.trim() ? { selector: { orderNumber: form.orderNumber.trim() }, limit: 1 } : undefined, [form.orderNumber.trim()]);
+  const set = (key: keyof NewOrderForm) => (e: Event) => {
+    setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
+    if (problems[key]) setProblems({ ...problems, [key]: undefined });
+  };
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    create.clear();
+    const found = newOrderProblems(form);
+    setProblems(found);
+    if (Object.values(found).some(Boolean)) {
+      const first = (Object.keys(NEW_ORDER_PATHS) as (keyof NewOrderForm)[]).find((k) => found[k]);
+      if (first) document.getElementById(`no-${first}`)?.focus();
+      return;
+    }
+    const number = form.orderNumber.trim();
+    const text = (entries: Record<string, string>) => Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, v.trim()]).filter(([, v]) => v));
+    const customer = text({ name: form.name, phone: form.phone, email: form.email });
+    const serviceAddress = text({ street: form.street, apartment: form.apartment, city: form.city, state: form.state.toUpperCase(), zip: form.zip });
+    const id = await deviceIds.orderIdFor(session.user.tenantId, number);
+    const duplicate = `Order ${number} already exists; nothing was created. Use another number, or find ${number} in the list.`;
+    const created = await create.run(async () => {
+      if (sameNumber?.some((o) => o.doc.orderNumber === number)) throw new WriteRefusedError('duplicate', duplicate);
+      await write.insert('orders', {
+        id, tenantId: session.user.tenantId, orderNumber: number, status: 'open', source: 'office', priority: form.priority || 'normal',
+        customer, serviceAddress,
+        ...(form.lat.trim() ? { location: { lat: Number(form.lat), lng: Number(form.lng) } } : {}),
+      });
+    }, { duplicate });
+    if (created) go('');
+  };
+  const declared = (key: keyof NewOrderForm, kind: 'text' | 'number' | 'select', constraints: FieldConstraints = {}) =>
+    recordField({ collection: 'orders', path: NEW_ORDER_PATHS[key] }, kind, constraints);
+  // No maxlength attribute: the browser would stop typing silently; the form says what is too long instead.
+  const field = (key: keyof NewOrderForm, label: string, extra: Record<string, unknown> = {}, constraints: FieldConstraints = {}) => (
+    <div class="field"><label for={`no-${key}`}>{label}</label><input id={`no-${key}`} name={key} value={form[key]} onInput={set(key)} {...extra}
+      aria-invalid={problems[key] ? true : undefined} aria-describedby={problems[key] ? `no-${key}-problem` : undefined}
+      {...declared(key, constraints.min !== undefined ? 'number' : 'text', { maxLength: NEW_ORDER_MAX[key], required: REQUIRED.includes(key), ...constraints })} />
+      {problems[key] && <div class="hint bad" id={`no-${key}-problem`} role="alert" data-testid="new-order-problem">{problems[key]}</div>}</div>
+  );
+  return (
+    <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="no-title" style="max-width:720px" data-testid="new-order-form" noValidate>
+      <h2 id="no-title">New order</h2>
+      <div class="grid">
+        {field('orderNumber', 'Order number', { required: true })}
+        <div class="field"><label for="no-priority">Priority</label>
+          <select id="no-priority" value={form.priority} onChange={set('priority')} {...declared('priority', 'select')}>
+            {PRIORITIES.map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+          </select></div>
+        {field('name', 'Customer', { required: true })}
+        {field('phone', 'Customer phone', { inputMode: 'tel', type: 'tel' })}
+        {field('email', 'Customer e-mail', { inputMode: 'email' })}
+        {field('street', 'Street', { required: true })}
+        {field('apartment', 'Suite / apartment')}
+        {field('city', 'City')}
+        {field('state', 'State', {}, { pattern: STATE })}
+        {field('zip', 'ZIP', { inputMode: 'numeric' }, { pattern: ZIP })}
+        {field('lat', 'Site latitude', { inputMode: 'decimal' }, { min: -90, max: 90 })}
+        {field('lng', 'Site longitude', { inputMode: 'decimal' }, { min: -180, max: 180 })}
+      </div>
+      <p class="meta">With the site's coordinates the job goes to the nearest available technician; without them, to the least busy one.</p>
+      <ActionError action={create} testId="new-order-error" />
+      <div class="row"><button class="primary big" type="submit" disabled={create.busy}>Create order</button><button type="button" onClick={() => go('')}>Cancel</button></div>
+    </form>
+  );
+}
+
+function OfficeApp({ session }: { session: Session }) {
+  const section = route.value.split('/')[0] ?? '';
+  return (
+    <AppShell title="Field-service office" nav={[{ path: '', label: 'Orders' }, { path: 'new', label: 'New order' }]}>
+      {section === 'new' ? <NewOrder session={session} /> : <Orders />}
+    </AppShell>
+  );
+}
+
+void boot({ roles: ['office', 'admin'], title: 'Field-service office', render: (session) => <OfficeApp session={session} /> });
