@@ -39,7 +39,8 @@ describe('the service worker delivers the outbound queue (browser)', () => {
     await server.start();
     d = await startCrewDevice(server, { cablePort: CABLE_PORT, unit: 'M71', incidentNumber: '2026-000701', calls: 7, errors });
     reports = [...d.epcrIds];
-  });
+    // Building the apps, a server and a tablet behind its own link: over a minute on a loaded machine.
+  }, 180_000);
 
   afterAll(async () => {
     await d?.dispose().catch(() => {});
