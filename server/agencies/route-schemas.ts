@@ -21,3 +21,14 @@ export const putAgencySchema = {
     ...errorResponses({ ...AUTH_ERRORS, 400: 'A setting is missing or invalid; `details` names each (INVALID_AGENCY_SETTINGS)' }),
   },
 };
+
+/** `AGENCY.deviceSettings` (docs/protocol.md, section 29). */
+export const deviceSettingsSchema = {
+  summary: 'The agency\'s settings its devices need (favourites per NEMSIS vocabulary); nothing secret',
+  tags: ['agency'],
+  security: BEARER,
+  response: {
+    200: objectOf('`{ favourites }`', { favourites: objectOf('Per vocabulary, the codes offered first') }, ['favourites']),
+    ...errorResponses({ ...AUTH_ERRORS }),
+  },
+};

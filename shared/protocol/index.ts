@@ -8,6 +8,7 @@ export * from './headers.ts';
 export * from './identity.ts';
 export * from './bodies.ts';
 export * from './errors.ts';
+export * from './device-settings.ts';
 export * from './rejections.ts';
 export * from './stream.ts';
 export * from './socket-limits.ts';

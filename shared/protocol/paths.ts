@@ -16,6 +16,7 @@ export const INTEGRATIONS_BASE_PATH = '/api/integrations';
 export const ATTACHMENTS_BASE_PATH = '/api/attachments';
 export const DISPATCH_BASE_PATH = '/api/dispatch';
 export const MAPS_BASE_PATH = '/api/maps';
+export const AGENCY_BASE_PATH = '/api/agency';
 /** Everything under here is the server's, never an app page (the service worker leaves it alone). */
 export const API_PREFIX = '/api/';
 
@@ -218,3 +219,9 @@ export const SYNC_QUERY = {
   since: 'since',
 } as const;
 export const CONFLICTS_MERGE = 'merge';
+
+/** What every signed-in device of an agency may read of its settings: none of them secret (docs/protocol.md §29). */
+export const AGENCY = {
+  /** The agency's device settings: its favourites per NEMSIS vocabulary, first in the crew's pick-lists. */
+  deviceSettings: endpoint('GET', AGENCY_BASE_PATH, '/device-settings'),
+} as const;

@@ -8,7 +8,7 @@ import {
   CODED_FIELDS, generalPath, PERTINENT_NEGATIVE_FIELDS, VOCABULARY_FIELDS, vocabularyFieldLabel, type CodedField, type VocabularyField, type VocabularyFieldPath,
 } from '../../../shared/epcr/coded-fields.ts';
 import { codeList, codeOf, pertinentNegativesOf, type CodeOption } from '../../../shared/nemsis/codes.ts';
-import { vocabularyEntries } from '../../../shared/nemsis/vocabularies.ts';
+import { vocabularyEntries, type VocabularyName } from '../../../shared/nemsis/vocabularies.ts';
 import { pathName } from '../../ui/record-field.ts';
 import type { Path } from '../../worker/api.ts';
 
@@ -64,7 +64,7 @@ export const PROCEDURE_ATTEMPTS = { min: 1, max: 10 } as const;
 export function vocabularyPick(field: VocabularyFieldPath): {
   /** The id of the page's datalist for this field (render `list` once with SuggestionList). */
   suggestions: string;
-  list: { id: string; entries: readonly (readonly [string, string])[] };
+  list: { id: string; entries: readonly (readonly [string, string])[]; vocabularies: readonly VocabularyName[] };
   pattern: RegExp;
   patternHint: string;
   describe: (code: string) => string | undefined;
@@ -77,7 +77,7 @@ export function vocabularyPick(field: VocabularyFieldPath): {
   const id = `nemsis-${field.replace(/[^A-Za-z]+/g, '-')}`;
   return {
     suggestions: id,
-    list: { id, entries: suggestions },
+    list: { id, entries: suggestions, vocabularies: spec.vocabularies },
     pattern: spec.pattern,
     patternHint: `Not ${spec.codeWords}: type a name and pick from the list, or type the code.${spec.text ? ' Your own words go in the field beside it.' : ''}`,
     describe: (code) => vocabularyFieldLabel(field, code),

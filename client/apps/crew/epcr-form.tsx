@@ -41,6 +41,7 @@ import { timesSection } from './sections/times.tsx';
 import { treatmentSection } from './sections/treatment.tsx';
 import { vitalsSection } from './sections/vitals.tsx';
 import { ConflictMarker, ConflictsPanel, conflictsAt } from './conflicts.tsx';
+import { FinalizeWarnings } from './finalize-warnings.tsx';
 
 export { pathName, revealField };
 
@@ -356,6 +357,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
           )}
         </section>
       )}
+
+      {!checking && <FinalizeWarnings id={id} epcr={epcr} />}
 
       <SectionNav current={current} status={status} badges={!locked && !checking} open={openSection} />
 

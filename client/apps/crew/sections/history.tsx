@@ -1,6 +1,7 @@
 /** History: allergies, medical history, home medications (codes, one per line, with the crew's own words beside them) and last oral intake. */
 import type { JSX } from 'preact';
-import { SelectField, SuggestionList, TimeField } from '../../../ui/components.tsx';
+import { SelectField, TimeField } from '../../../ui/components.tsx';
+import { VocabularySuggestionList } from '../favourite-suggestions.tsx';
 import { LinesField } from './lines-field.tsx';
 import { pertinentNegativeList, vocabularyPick } from '../codes.ts';
 import type { FormKit } from './kit.ts';
@@ -25,7 +26,7 @@ export function noneBesideList(reason: string | undefined, list: readonly string
 export function historySection({ epcr, field, codes: codeList }: FormKit): JSX.Element {
   return (
     <div class="grid">
-      {CODED_HISTORY.map((path) => <SuggestionList key={path} {...PICKS[path].list} />)}
+      {CODED_HISTORY.map((path) => <VocabularySuggestionList key={path} {...PICKS[path].list} />)}
       <LinesField {...field(['history', 'allergies'], 'Allergies (codes)')} value={epcr.history?.allergies} {...codes('history.allergies')} />
       <SelectField {...field(['history', 'allergiesPertinentNegative'], 'No allergies listed because')} value={epcr.history?.allergiesPertinentNegative} options={pertinentNegativeList(['history', 'allergiesPertinentNegative'])}
         {...noneBesideList(epcr.history?.allergiesPertinentNegative, epcr.history?.allergies, 'allergies')} />

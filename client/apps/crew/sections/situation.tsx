@@ -1,6 +1,7 @@
 /** Situation: what happened and how sick the patient is (eSituation), and the injury (eInjury). */
 import type { JSX } from 'preact';
-import { ListField, SelectField, SuggestionList, TimeField } from '../../../ui/components.tsx';
+import { ListField, SelectField, TimeField } from '../../../ui/components.tsx';
+import { VocabularySuggestionList } from '../favourite-suggestions.tsx';
 import { epcrSchema } from '../../../../shared/schemas/epcrs.ts';
 import type { VocabularyFieldPath } from '../../../../shared/epcr/coded-fields.ts';
 import { pertinentNegativeList, vocabularyPick } from '../codes.ts';
@@ -24,9 +25,9 @@ const LIST_LIMITS = { maxItems: epcrSchema.properties.situation.properties.other
 export function situationSection({ epcr, field, text, select, codes }: FormKit): JSX.Element {
   return (
     <div class="grid">
-      <SuggestionList {...IMPRESSION_LIST} />
-      <SuggestionList {...SYMPTOM_LIST} />
-      <SuggestionList {...CAUSE_LIST} />
+      <VocabularySuggestionList {...IMPRESSION_LIST} />
+      <VocabularySuggestionList {...SYMPTOM_LIST} />
+      <VocabularySuggestionList {...CAUSE_LIST} />
       {text(['situation', 'chiefComplaint'], 'Chief complaint', epcr.situation?.chiefComplaint)}
       <TimeField {...field(['situation', 'onset'], 'Onset')} value={epcr.situation?.onset} />
       <TimeField {...field(['situation', 'lastKnownWell'], 'Last known well')} value={epcr.situation?.lastKnownWell} />

@@ -5,7 +5,8 @@ import { invalidDrafts } from '../../../ui/autosave.ts';
 import { pathName } from '../../../ui/record-field.ts';
 import type { Path } from '../../../worker/api.ts';
 import { ActionError } from '../../../ui/action.tsx';
-import { NumberField, SelectField, SuggestionList, TextField, TimeField } from '../../../ui/components.tsx';
+import { NumberField, SelectField, TextField, TimeField } from '../../../ui/components.tsx';
+import { VocabularySuggestionList } from '../favourite-suggestions.tsx';
 import { write } from '../../../ui/db.ts';
 import { itemId } from '../../../ui/ids.ts';
 import { offsetDateTime } from '../../../ui/time.ts';
@@ -74,8 +75,8 @@ export function treatmentSection(kit: FormKit): JSX.Element {
   };
   return (
     <>
-      <SuggestionList {...MEDICATION_LIST} />
-      <SuggestionList {...PROCEDURE_LIST} />
+      <VocabularySuggestionList {...MEDICATION_LIST} />
+      <VocabularySuggestionList {...PROCEDURE_LIST} />
       <div class="grid">{kit.codes(['protocols', 'used'], 'Protocols used', epcr.protocols?.used)}</div>
       {(epcr.medications ?? []).length === 0 && (epcr.procedures ?? []).length === 0 && <p class="empty">No medications or procedures yet.</p>}
       {(epcr.medications ?? []).map((m: Medication, n: number, all: Medication[]) => (
