@@ -11,6 +11,7 @@ import { auditPlugin } from './audit/plugin.ts';
 import type { Authenticator } from './auth/identity.ts';
 import { authPlugin } from './auth/plugin.ts';
 import { resolveServerConfig, type ServerConfig } from './config.ts';
+import { importsPlugin } from './imports/plugin.ts';
 import { exportsPlugin } from './exports/plugin.ts';
 import { hooksPlugin, type HooksPluginOptions } from './hooks/plugin.ts';
 import { DOMAIN_WRITE_POLICIES } from './hooks/policies/index.ts';
@@ -136,6 +137,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   await app.register(stateReportingPlugin);
   await app.register(orderIntakePlugin);
   await app.register(exportsPlugin);
+  await app.register(importsPlugin);
   await app.register(mapsPlugin);
   await app.register(appsPlugin, { ...(options.clientDir !== undefined ? { clientDir: options.clientDir } : {}) });
   return app;

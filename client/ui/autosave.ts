@@ -214,6 +214,18 @@ export function journalOf(collection: CollectionName, id: string): JournalEntry[
   return [...entries.values()].filter((e) => e.collection === collection && e.id === id);
 }
 
+/**
+ * What a view of a document shows of its journal: the drafts that are not saved (which field, its
+ * label, why) and, with `anyDraft`, whether any draft is on its way. Keystrokes do not change it
+ * (a keystroke into a field that is not refused, after the first), so a form that re-renders
+ * only when this changes stays still while someone types: the field re-renders itself.
+ */
+export function draftsShown(collection: CollectionName, id: string, anyDraft = false): string {
+  const drafts = journalOf(collection, id);
+  const refused = drafts.filter(notSaved).map((e) => `${fieldKey(e.collection, e.id, e.path)}\u0000${e.label ?? ''}\u0000${e.problem ?? ''}`).sort();
+  return `${anyDraft ? String(drafts.length > 0) : ''}\n${refused.join('\n')}`;
+}
+
 /** The status line's words for drafts that are not saved, e.g. "1 field not saved: Systolic BP — Numbers only." */
 export function notSavedSummary(): string | undefined {
   const drafts = invalidDrafts();

@@ -136,11 +136,19 @@ export class Badges {
 
   /** Documents with their badges, shown again whenever either changes. */
   watch(collection: string, docs$: Observable<{ toJSON(): unknown }[]>, callback: (views: DocView[]) => void): Subscription {
+    let last: { docs: unknown; badges: string } | undefined;
     return combineLatest([docs$, this.version$]).subscribe(([docs]) => {
       const views = docs.map((d) => {
         const doc = d.toJSON() as JsonDoc;
         return { doc, badge: this.badgeOf(collection, doc) };
       });
+      // A bump says some badge may have changed, of any document: during a first sync every pulled
+      // batch bumps. Shown again only when these documents or their badges changed: re-sending
+      // the same view made the page re-render an open form (hundreds of milliseconds on a busy
+      // tablet) per batch while the crew typed.
+      const badges = JSON.stringify(views.map((v) => v.badge));
+      if (last && last.docs === docs && last.badges === badges) return;
+      last = { docs, badges };
       void callback(views);
     });
   }

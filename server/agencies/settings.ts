@@ -10,6 +10,7 @@
  * export never carries a value its receiver refuses because of a setting.
  */
 import { isCodeOf } from '../../shared/nemsis/codes.ts';
+import { unknownFavourites, VOCABULARY_NAMES, type VocabularyFavourites, type VocabularyName } from '../../shared/nemsis/vocabularies.ts';
 import { endpointAllowed } from '../integrations/state-submission/client.ts';
 import { ansiStateCode } from '../nemsis/ansi-state-codes.ts';
 import { parseBillingSettings, type AgencyBillingSettings } from './billing-settings.ts';
@@ -104,6 +105,8 @@ export interface AgencySettings extends FieldServiceSettings {
   stateSubmission?: StateSubmissionSettings;
   /** Claims: billing provider NPI/taxonomy/tax id, submitter and clearinghouse, payers, fee schedule (billing-settings.ts). */
   billing?: AgencyBillingSettings;
+  /** Per NEMSIS vocabulary, the codes the agency's crews pick most: offered first in the searchable pick-lists (issue 16). */
+  favourites?: VocabularyFavourites;
   /** Dispatch console: the unacknowledged-call alert threshold (dispatch-settings.ts). */
   dispatch?: AgencyDispatchSettings;
   /** Map tiles, offline area, geocoder and router (map-settings.ts); unset: the server's. */
@@ -142,7 +145,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   const input = body as Record<string, unknown>;
   const known = new Set(['name', 'stateId', 'agencyNumber', 'state', 'serviceAreaCounties', 'serviceAreaZips', 'primaryService', 'levelOfService',
     'organizationStatus', 'organizationType', 'taxStatus', 'npi', 'callbackPhone', 'procedures', 'medications', 'protocols', 'emd', 'contacts', 'facilities', 'stateSubmission', 'billing', 'dispatch', 'map',
-    'orderIntake', 'jobChecklists']);
+    'orderIntake', 'jobChecklists', 'favourites']);
   for (const key of Object.keys(input)) if (!known.has(key)) problems.push(`${key} is not an agency setting (known: ${[...known].join(', ')})`);
 
   const str = (key: string, min: number, max: number, where = input, label = key): string | undefined => {
@@ -286,6 +289,7 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
   const fieldService = parseFieldServiceSettings(input, previous, problems);
   const dispatch = parseDispatchSettings(input['dispatch'], problems);
   const map = parseMapSettings(input['map'], problems, previous?.map);
+  const favourites = parseFavourites(input['favourites'], problems);
 
   const settings: AgencySettings = {
     name, stateId, agencyNumber, state: state ?? '',
@@ -309,9 +313,30 @@ export function parseAgencySettings(body: unknown, previous?: AgencySettings, op
     ...fieldService,
     ...(dispatch ? { dispatch } : {}),
     ...(map ? { map } : {}),
+    ...(favourites ? { favourites } : {}),
   };
   if (problems.length > 0) throw new InvalidAgencySettings(problems.slice(0, 50));
   return settings;
+}
+
+const MAX_FAVOURITES = 100;
+
+/** `favourites`: per NEMSIS vocabulary (medication, procedure, impression...), the codes the agency's crews pick most; each must be a code of that list. */
+function parseFavourites(raw: unknown, problems: string[]): VocabularyFavourites | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.push(`favourites must be an object of lists by vocabulary (${VOCABULARY_NAMES.join(', ')})`);
+    return undefined;
+  }
+  const out: Record<string, string[]> = {};
+  for (const [name, codes] of Object.entries(raw)) {
+    if (!(VOCABULARY_NAMES as readonly string[]).includes(name)) { problems.push(`favourites.${name} is not a NEMSIS vocabulary (known: ${VOCABULARY_NAMES.join(', ')})`); continue; }
+    if (!Array.isArray(codes) || codes.length > MAX_FAVOURITES || codes.some((c) => typeof c !== 'string')) { problems.push(`favourites.${name} must be a list of at most ${MAX_FAVOURITES} codes`); continue; }
+    const unknown = unknownFavourites(name as VocabularyName, codes as string[]);
+    if (unknown.length > 0) { problems.push(`favourites.${name}: ${unknown.slice(0, 5).join(', ')} ${unknown.length === 1 ? 'is not a code' : 'are not codes'} of NEMSIS's ${name} list`); continue; }
+    out[name] = [...new Set(codes as string[])];
+  }
+  return out;
 }
 
 export function publicSettings(settings: AgencySettings): PublicAgencySettings {

@@ -35,6 +35,11 @@ export function demoAgencySettings(): AgencySettings {
     callbackPhone: '203-555-0119',
     procedures: [vocabularyCode('procedure', 'IV, insertion')],
     medications: [vocabularyCode('medication', 'Naloxone (Narcan)'), vocabularyCode('medication', 'Aspirin')],
+    // What the demo crews pick most, first in the searchable pick-lists (issue 16).
+    favourites: {
+      medication: [vocabularyCode('medication', 'Naloxone (Narcan)'), vocabularyCode('medication', 'Aspirin')],
+      procedure: [vocabularyCode('procedure', 'IV, insertion')],
+    },
     protocols: [codeOf('dConfiguration.10', 'Airway'), codeOf('dConfiguration.10', 'Cardiac Arrest-Asystole')],
     emd: codeOf('dConfiguration.13', "Yes, 100% of the EMS Agency's Service Area"),
     contacts: [{ type: codeOf('dContact.01', 'EMS Agency Director/Chief/Lead Administrator/CEO'), lastName: 'Lehner', firstName: 'Cathrine', phone: '203-796-1559' }],

@@ -11,6 +11,9 @@ export const archiveSchema = {
   summary: 'The agency\'s tile archive (PMTiles), by byte range (Range: bytes=a-b answers 206)',
   tags: ['maps'], security: BEARER,
   response: {
+    200: { description: 'The whole archive (no Range, or an If-Range that no longer matches)', content: { 'application/vnd.pmtiles': { schema: { type: 'string', format: 'binary' } } } },
+    206: { description: 'The bytes asked for by Range (Content-Range, ETag)', content: { 'application/vnd.pmtiles': { schema: { type: 'string', format: 'binary' } } } },
+    304: { description: 'If-None-Match names the archive\'s current ETag' },
     ...errorResponses({ ...AUTH_ERRORS, 404: 'The agency has no tile archive, or its file is missing (MAP_NOT_CONFIGURED)', 416: 'The range is outside the archive (RANGE_NOT_SATISFIABLE)' }),
   },
 };

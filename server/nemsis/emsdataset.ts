@@ -16,6 +16,7 @@ import { eArrest } from './sections/arrest.ts';
 import { eCrew } from './sections/crew.ts';
 import { eInjury } from './sections/injury.ts';
 import { eOther, type ExportFiles } from './sections/other.ts';
+import { eOutcome } from './sections/outcome.ts';
 import { eProtocols } from './sections/protocols.ts';
 import {
   cityGnisCode, countyCode, dateTime, decimal, gpsLocation, integer, patientsAtSceneCode, phoneNumber, stateCode, text, texts,
@@ -119,8 +120,7 @@ function patientCareReport(epcr: Epcr, agency: NemsisAgency, mandatory: Mandator
       group('eMedications', (epcr.medications ?? []).map(medicationGroup)),
       group('eProcedures', (epcr.procedures ?? []).map(procedureGroup)),
       eDisposition(epcr, mandatory),
-      // Hospital outcome data arrives after the EMS encounter; at export time it is all Not Recorded.
-      group('eOutcome', []),
+      eOutcome(epcr),
       eOther(epcr, files),
     ],
     { UUID: epcr.id },
@@ -130,12 +130,14 @@ function patientCareReport(epcr: Epcr, agency: NemsisAgency, mandatory: Mandator
 function eRecord(epcr: Epcr, agency: NemsisAgency, mandatory: MandatoryValues): XmlElement {
   // The document id is a UUID, so it always satisfies the 3-50 character PCR number.
   const pcrNumber = text(epcr.record?.pcrNumber) ?? epcr.id.slice(0, PCR_NUMBER_MAX_LENGTH);
+  const software = epcr.record?.software;
   return group('eRecord', [
     mandatory.leaf('eRecord.01', 'record.pcrNumber', pcrNumber),
     group('eRecord.SoftwareApplicationGroup', [
-      mandatory.leaf('eRecord.02', 'agency.softwareCreator', text(agency.softwareCreator) ?? DEFAULT_SOFTWARE.creator),
-      mandatory.leaf('eRecord.03', 'agency.softwareName', text(agency.softwareName) ?? DEFAULT_SOFTWARE.name),
-      mandatory.leaf('eRecord.04', 'agency.softwareVersion', text(agency.softwareVersion) ?? DEFAULT_SOFTWARE.version),
+      // An imported report keeps the name of the software that created it; a report written here is this software's.
+      mandatory.leaf('eRecord.02', 'agency.softwareCreator', text(software?.creator) ?? text(agency.softwareCreator) ?? DEFAULT_SOFTWARE.creator),
+      mandatory.leaf('eRecord.03', 'agency.softwareName', text(software?.name) ?? text(agency.softwareName) ?? DEFAULT_SOFTWARE.name),
+      mandatory.leaf('eRecord.04', 'agency.softwareVersion', text(software?.version) ?? text(agency.softwareVersion) ?? DEFAULT_SOFTWARE.version),
     ]),
   ]);
 }
@@ -232,6 +234,7 @@ function ePatient(epcr: Epcr): XmlElement {
     leaf('ePatient.07', countyCode(address.county)),
     leaf('ePatient.08', stateCode(address.state)),
     leaf('ePatient.09', text(address.zip)),
+    leaf('ePatient.13', text(patient.gender)),
     leaves('ePatient.14', texts(patient.race)),
     group('ePatient.AgeGroup', [leaf('ePatient.15', integer(age.age)), leaf('ePatient.16', text(age.units))]),
     leaf('ePatient.17', text(patient.dateOfBirth)),
@@ -314,7 +317,7 @@ function eHistory(epcr: Epcr): XmlElement {
 
 function vitalGroup(vital: Vital): XmlElement {
   const { gcsEye, gcsVerbal, gcsMotor } = vital;
-  const gcsTotal = gcsEye !== undefined && gcsVerbal !== undefined && gcsMotor !== undefined ? gcsEye + gcsVerbal + gcsMotor : undefined;
+  const gcsTotal = gcsEye !== undefined && gcsVerbal !== undefined && gcsMotor !== undefined ? gcsEye + gcsVerbal + gcsMotor : vital.gcsTotal;
   return group('eVitals.VitalGroup', [
     leaf('eVitals.01', dateTime(vital.takenAt)),
     leaf('eVitals.02', text(vital.priorToUnit)),
@@ -327,7 +330,7 @@ function vitalGroup(vital: Vital): XmlElement {
     group('eVitals.HeartRateGroup', [leaf('eVitals.10', integer(vital.heartRate))]),
     leaf('eVitals.12', integer(vital.spo2)),
     leaf('eVitals.14', integer(vital.respiratoryRate)),
-    leaf('eVitals.16', integer(vital.etco2)),
+    leaf('eVitals.16', decimal(vital.etco2, 1)),
     leaf('eVitals.18', integer(vital.glucose)),
     group('eVitals.GlasgowScoreGroup', [
       leaf('eVitals.19', integer(gcsEye)),

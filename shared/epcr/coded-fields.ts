@@ -95,6 +95,10 @@ export const CODED_FIELDS = {
   'disposition.inpatientDestination': 'eDisposition.22',
   'disposition.hospitalCapabilities[]': 'eDisposition.23',
   'disposition.levelOfCare': 'eDisposition.32',
+  // Schema version 5: the last national elements (ePatient.13 is deprecated in 3.5.1 but still national; eOutcome comes from the hospital).
+  'patient.gender': 'ePatient.13',
+  'outcome.edDisposition': 'eOutcome.01',
+  'outcome.hospitalDisposition': 'eOutcome.02',
 } as const;
 
 export type CodedField = keyof typeof CODED_FIELDS;

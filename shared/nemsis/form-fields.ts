@@ -23,6 +23,10 @@ type Entry = readonly [path: string, label: string];
 /** Elements outside repeating groups. */
 const SINGLE: Readonly<Record<string, Entry>> = {
   'eRecord.01': ['record.pcrNumber', 'PCR number'],
+  // The software that created the record: set on an imported report, else this software's own name (emsdataset.ts).
+  'eRecord.02': ['record.software.creator', 'Software creator'],
+  'eRecord.03': ['record.software.name', 'Software name'],
+  'eRecord.04': ['record.software.version', 'Software version'],
   'eResponse.01': ['response.agencyNumber', 'Agency number'],
   'eResponse.03': ['response.incidentNumber', 'Incident number'],
   'eResponse.04': ['response.responseNumber', 'Response number'],
@@ -64,6 +68,7 @@ const SINGLE: Readonly<Record<string, Entry>> = {
   'ePatient.07': ['patient.address.county', 'Patient county'],
   'ePatient.08': ['patient.address.state', 'Patient state'],
   'ePatient.09': ['patient.address.zip', 'Patient ZIP code'],
+  'ePatient.13': ['patient.gender', 'Gender (deprecated)'],
   'ePatient.14': ['patient.race', 'Race'],
   'ePatient.15': ['patient.age', 'Age'],
   'ePatient.16': ['patient.ageUnits', 'Age units'],
@@ -149,6 +154,18 @@ const SINGLE: Readonly<Record<string, Entry>> = {
   'eDisposition.22': ['disposition.inpatientDestination', 'In-patient destination'],
   'eDisposition.23': ['disposition.hospitalCapabilities', 'Hospital capability'],
   'eDisposition.32': ['disposition.levelOfCare', 'Level of care provided'],
+  // Hospital outcome: entered by an admin or imported, after the EMS encounter.
+  'eOutcome.01': ['outcome.edDisposition', 'ED disposition'],
+  'eOutcome.02': ['outcome.hospitalDisposition', 'Hospital disposition'],
+  'eOutcome.09': ['outcome.edProcedures[].code', 'ED procedure'],
+  'eOutcome.10': ['outcome.edDiagnoses', 'ED diagnoses'],
+  'eOutcome.11': ['outcome.hospitalAdmittedAt', 'Hospital admission time'],
+  'eOutcome.12': ['outcome.hospitalProcedures[].code', 'Hospital procedure'],
+  'eOutcome.13': ['outcome.hospitalDiagnoses', 'Hospital diagnoses'],
+  'eOutcome.16': ['outcome.hospitalDischargedAt', 'Hospital discharge time'],
+  'eOutcome.18': ['outcome.edAdmittedAt', 'ED admission time'],
+  'eOutcome.19': ['outcome.edProcedures[].performedAt', 'ED procedure time'],
+  'eOutcome.20': ['outcome.hospitalProcedures[].performedAt', 'Hospital procedure time'],
 };
 
 /** Repeating groups: the report's list, the export's group element, and each element's item field. */

@@ -54,14 +54,36 @@ export function vocabularyLabel(name: VocabularyName, code: string): string | un
 }
 
 /**
- * The list's entries matching every word of `query` (in the code, either label or the category),
- * best first: the code itself, then labels starting with the query, then the rest in list order.
+ * An agency's favourites of each large vocabulary (agency settings `favourites`, issue 16 item 1):
+ * the codes its crews use most, offered before the rest of NEMSIS's list.
  */
-export function searchVocabulary(name: VocabularyName, query: string, limit = 20): VocabularyEntry[] {
+export type VocabularyFavourites = Partial<Record<VocabularyName, readonly string[]>>;
+
+/** The list with the favourites first, in the agency's order (codes the list does not hold are skipped), then the rest in list order. */
+export function favouritesFirst(name: VocabularyName, favourites: readonly string[] | undefined): readonly VocabularyEntry[] {
+  const entries = vocabularyEntries(name);
+  if (!favourites?.length) return entries;
+  const first = favourites.flatMap((code) => vocabularyEntry(name, code) ?? []);
+  const chosen = new Set(first.map((e) => e.code));
+  return [...first, ...entries.filter((e) => !chosen.has(e.code))];
+}
+
+/** The favourites that are not codes of the list (for the settings check). */
+export function unknownFavourites(name: VocabularyName, codes: readonly string[]): string[] {
+  return codes.filter((code) => vocabularyEntry(name, code) === undefined);
+}
+
+/**
+ * The list's entries matching every word of `query` (in the code, either label or the category),
+ * best first: the code itself, then the agency's favourites, then labels starting with the query,
+ * then the rest in list order.
+ */
+export function searchVocabulary(name: VocabularyName, query: string, limit = 20, favourites?: readonly string[]): VocabularyEntry[] {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   const q = query.trim().toLowerCase();
-  if (!words.length) return vocabularyEntries(name).slice(0, limit);
-  const rank = (e: VocabularyEntry) => (e.code.toLowerCase() === q ? 0 : e.label.toLowerCase().startsWith(q) ? 1 : 2);
+  if (!words.length) return favouritesFirst(name, favourites).slice(0, limit);
+  const favourite = new Set(favourites ?? []);
+  const rank = (e: VocabularyEntry) => (e.code.toLowerCase() === q ? 0 : favourite.has(e.code) ? 1 : e.label.toLowerCase().startsWith(q) ? 2 : 3);
   return vocabularyEntries(name)
     .filter((e) => {
       const hay = `${e.code} ${e.label} ${e.sourceLabel} ${e.category}`.toLowerCase();

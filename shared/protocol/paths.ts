@@ -123,6 +123,10 @@ export const EPCRS = {
   nemsisXml: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis.xml'),
   /** The export check made at finalize (XSD and Schematron results). */
   nemsisCheck: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis-check'),
+  /** A NEMSIS 3.5.1 EMSDataSet file (mutual aid, a state feed) brought in as reports. */
+  nemsisImport: endpoint('POST', EPCRS_BASE_PATH, '/nemsis-import'),
+  /** The hospital's outcome of the patient (eOutcome), entered by an admin. */
+  outcome: endpoint('PUT', EPCRS_BASE_PATH, '/:id/outcome'),
 } as const;
 
 /**

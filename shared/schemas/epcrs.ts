@@ -11,6 +11,18 @@ const codeList = { type: 'array', maxItems: 50, items: code } as const;
 const textList = { type: 'array', maxItems: 100, items: shortText } as const;
 const itemId = { type: 'string', minLength: 1, maxLength: 64 } as const;
 
+/** eOutcome.09/.19 and .12/.20: ICD-10-PCS procedures a hospital did, each with when. */
+const outcomeProcedures = {
+  type: 'array',
+  maxItems: 50,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id'],
+    properties: { id: itemId, code, performedAt: dateTimeProperty },
+  },
+} as const;
+
 /** One entry of eTimes; each key maps to the NEMSIS element named in its comment. */
 const timesProperty = {
   type: 'object',
@@ -37,7 +49,7 @@ const timesProperty = {
 export const epcrSchema = {
   title: 'epcrs',
   description: 'Electronic patient care report, sectioned like NEMSIS 3.5 (one PatientCareReport).',
-  version: 5,
+  version: 6,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -51,7 +63,7 @@ export const epcrSchema = {
    * (wire-schema.ts strips it). Which fields of a sealed collection stay in clear on a device is
    * checked by test/shared/access/device-encryption.test.ts.
    */
-  encrypted: ['patient', 'situation', 'injury', 'arrest', 'history', 'vitals', 'protocols', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'crew', 'conflicts', 'attachments', 'refusal'],
+  encrypted: ['patient', 'situation', 'injury', 'arrest', 'history', 'vitals', 'protocols', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'crew', 'conflicts', 'attachments', 'refusal', 'outcome'],
   properties: {
     ...baseProperties,
     status: { type: 'string', enum: ['draft', 'finalized'] },
@@ -76,8 +88,22 @@ export const epcrSchema = {
     record: {
       type: 'object',
       additionalProperties: false,
-      properties: { pcrNumber: { type: 'string', maxLength: 50 } }, // eRecord.01
+      properties: {
+        pcrNumber: { type: 'string', maxLength: 50 }, // eRecord.01
+        /**
+         * eRecord.02-.04: the software that created the record. Written by the server only for a
+         * report imported from another system (the exporter writes its own name otherwise), so an
+         * imported report re-exports with the name of the software that made it.
+         */
+        software: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { creator: shortText, name: shortText, version: shortText },
+        },
+      },
     },
+    /** Server-owned: when the report was imported from a NEMSIS EMSDataSet file (POST EPCRS.nemsisImport); absent for reports written here. */
+    importedAt: dateTimeProperty,
     response: {
       type: 'object',
       additionalProperties: false,
@@ -150,6 +176,7 @@ export const epcrSchema = {
         age: { type: 'integer', minimum: 0, maximum: 150 }, // ePatient.15
         ageUnits: code, // ePatient.16
         sex: code, // ePatient.25
+        gender: code, // ePatient.13 (deprecated in 3.5.1, still national: a receiver may still read it)
         race: codeList, // ePatient.14
         address: addressProperty, // ePatient.05-.09
         phone: { type: 'string', maxLength: 20 },
@@ -233,7 +260,7 @@ export const epcrSchema = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['id', 'takenAt'],
+        required: ['id'],
         properties: {
           id: itemId,
           takenAt: dateTimeProperty, // eVitals.01
@@ -242,11 +269,13 @@ export const epcrSchema = {
           heartRate: { type: 'integer', minimum: 0, maximum: 400 }, // eVitals.10
           respiratoryRate: { type: 'integer', minimum: 0, maximum: 100 }, // eVitals.14
           spo2: { type: 'integer', minimum: 0, maximum: 100 }, // eVitals.12
-          etco2: { type: 'integer', minimum: 0, maximum: 200 }, // eVitals.16
+          etco2: { type: 'number', minimum: 0, maximum: 200 }, // eVitals.16 (NEMSIS CO2: a decimal, one place)
           glucose: { type: 'integer', minimum: 0, maximum: 2000 }, // eVitals.18
           gcsEye: { type: 'integer', minimum: 1, maximum: 4 }, // eVitals.19
           gcsVerbal: { type: 'integer', minimum: 1, maximum: 5 }, // eVitals.20
           gcsMotor: { type: 'integer', minimum: 1, maximum: 6 }, // eVitals.21
+          /** eVitals.23 as another system recorded it without its three parts (an import); with them the export sums them. */
+          gcsTotal: { type: 'integer', minimum: 3, maximum: 15 },
           avpu: code, // eVitals.26
           pain: { type: 'integer', minimum: 0, maximum: 10 }, // eVitals.27
           temperatureC: { type: 'number', minimum: 10, maximum: 50 }, // eVitals.24
@@ -267,7 +296,7 @@ export const epcrSchema = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['id', 'givenAt', 'medication'],
+        required: ['id', 'medication'],
         properties: {
           id: itemId,
           givenAt: dateTimeProperty, // eMedications.01
@@ -290,7 +319,7 @@ export const epcrSchema = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['id', 'performedAt', 'procedure'],
+        required: ['id', 'procedure'],
         properties: {
           id: itemId,
           performedAt: dateTimeProperty, // eProcedures.01
@@ -353,6 +382,26 @@ export const epcrSchema = {
       },
     },
     /**
+     * eOutcome: what the hospital reported after the EMS encounter (dispositions, diagnoses,
+     * procedures and their times). Known after the report is written: entered by an admin or
+     * brought in by an import, not by the crew.
+     */
+    outcome: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        edDisposition: code, // eOutcome.01
+        hospitalDisposition: code, // eOutcome.02
+        edProcedures: outcomeProcedures, // eOutcome.EmergencyDepartmentProceduresGroup: eOutcome.09, .19
+        edDiagnoses: { type: 'array', maxItems: 50, items: code }, // eOutcome.10 (ICD-10-CM)
+        hospitalAdmittedAt: dateTimeProperty, // eOutcome.11
+        hospitalProcedures: outcomeProcedures, // eOutcome.HospitalProceduresGroup: eOutcome.12, .20
+        hospitalDiagnoses: { type: 'array', maxItems: 50, items: code }, // eOutcome.13 (ICD-10-CM)
+        hospitalDischargedAt: dateTimeProperty, // eOutcome.16
+        edAdmittedAt: dateTimeProperty, // eOutcome.18
+      },
+    },
+    /**
      * Signatures and photos (attachments.ts): the reference that replicates; the bytes are
      * uploaded by tus and stored once by SHA-256 (docs/protocol.md "Attachments"). Encrypted on
      * devices: signers' names and annotations are PHI.
@@ -399,6 +448,10 @@ export const epcrSchema = {
  *    fields were added.
  * 5: signatures and photos (issue 18): `attachments` (references by SHA-256, merged as a union) and the refusal
  *    statement (`refusal`), both encrypted on devices. Only optional fields were added.
+ * 6: the last national elements and NEMSIS import (issue 16): eOutcome (outcome, stored encrypted on devices), ePatient.13
+ *    (patient.gender), a GCS total without its parts (vitals[].gcsTotal, imports), ETCO2 with its decimal place, the time of a vital
+ *    set, medication or procedure no longer required (another system's report may lack it; a medication not given has none), eRecord.02-.04 of an imported report (record.software) and importedAt. Only optional fields were
+ *    added.
  */
 export const epcrMigrationStrategies = {
   1: addedOptionalFields,
@@ -406,4 +459,5 @@ export const epcrMigrationStrategies = {
   3: encryptedMoreOnDevice,
   4: addedOptionalFields,
   5: addedOptionalFields,
+  6: addedOptionalFields,
 } as const satisfies MigrationStrategies;

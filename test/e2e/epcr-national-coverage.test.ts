@@ -10,12 +10,14 @@
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nemsisArtifactKey } from '../../server/hooks/workflows/index.ts';
+import { nemsisArtifactKey, stubEpcrId } from '../../server/hooks/workflows/index.ts';
+import { unitIdFor } from '../../server/hooks/ids.ts';
 import { sharedSchematronValidator } from '../../server/nemsis/schematron.ts';
+import { validateEmsDataSet } from '../../server/nemsis/validate.ts';
 import { dateTime } from '../../server/nemsis/values.ts';
 import { codeOf, NOT_APPLICABLE, pertinentNegativesOf } from '../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
+import { launchBrowser, launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
 import { lockableDraft } from './support/epcr.ts';
 import { tearDownDevice } from './support/teardown.ts';
 import { E2eServer, e2ePort, ensureApps, NEMSIS_DIR, offsetNow, TENANT } from './support/server.ts';
@@ -112,8 +114,9 @@ describe('national elements typed through the crew form reach the server and the
   const stored = async (id: string) => (await server.docs<Epcr>('epcrs', [id]))[0];
 
   /** Enters every entry through the form, section by section; waits until the server holds each; finalizes; returns the export of the locked report. */
-  async function documentAndLock(report: { id: string }, entries: Entry[]): Promise<{ doc: Epcr; xml: string }> {
-    await server.seed('epcrs', [report]);
+  async function documentAndLock(report: { id: string }, entries: Entry[], seed = true): Promise<{ doc: Epcr; xml: string }> {
+    // A report the server made (a CAD stub) is not seeded: the crew opens what the server holds.
+    if (seed) await server.seed('epcrs', [report]);
     await page.goto(`${server.url}/crew/#/epcr/${report.id}`);
     await page.locator(`[data-testid="epcr-form"][data-id="${report.id}"]`).waitFor({ timeout: 20_000 });
     const expected = new Map<string, unknown>();
@@ -145,6 +148,14 @@ describe('national elements typed through the crew form reach the server and the
     let xml = '';
     await expect.poll(async () => (xml = (await server.server!.app.store.getArtifact(nemsisArtifactKey(report.id), TENANT))?.content ?? ''), { timeout: 30_000 }).not.toBe('');
     return { doc, xml };
+  }
+
+  /** The export as a state's receiver checks it: XSD and national Schematron; the figures are printed for the issue's closing note. */
+  async function receiverCheck(kind: string, xml: string): Promise<void> {
+    const check = await validateEmsDataSet(xml, { nemsisDir: NEMSIS_DIR });
+    console.info(`[app-made report] ${kind}: XSD ${check.xsdErrors.length === 0 ? 'valid' : `INVALID (${check.xsdErrors.length})`}, national Schematron errors ${check.schematronErrors.length}, warnings ${check.schematronWarnings.length}${check.schematronWarnings.length ? ` (${[...new Set(check.schematronWarnings.map((w) => w.rule))].join(', ')})` : ''}`);
+    expect(check.xsdErrors, `${kind}: the export passes the XSD`).toEqual([]);
+    expect(check.schematronErrors, `${kind}: 0 national Schematron errors`).toEqual([]);
   }
 
   /** Each entry's value at its element in the export (times as the export writes the stored time). */
@@ -258,6 +269,7 @@ describe('national elements typed through the crew form reach the server and the
     await page.getByTestId('section-arrest').click();
     await screenshot(page, 'epcr-cardiac-arrest-locked');
     expect(exportProblems(doc, xml, entries), 'every value entered is at its element in the export').toEqual([]);
+    await receiverCheck('cardiac arrest with ROSC', xml);
     // Age from the date of birth, shown and stored (the seeded report states an age: the export keeps it).
     expect(exportValues(xml).get('ePatient.15')).toEqual(['67']);
   }, 300_000);
@@ -278,6 +290,7 @@ describe('national elements typed through the crew form reach the server and the
     ];
     const { doc, xml } = await documentAndLock(report, entries);
     expect(exportProblems(doc, xml, entries)).toEqual([]);
+    await receiverCheck('collision with injuries', xml);
     // The crew's "No": the arrest's details are Not Applicable, not Not Recorded.
     await page.getByTestId('section-arrest').click();
     expect(await textOf(page.getByTestId('arrest-not-applicable'))).toContain('Not Applicable');
@@ -285,4 +298,153 @@ describe('national elements typed through the crew form reach the server and the
       expect(xml, element).toContain(`<${element} xsi:nil="true" NV="${NOT_APPLICABLE}"/>`);
     }
   }, 300_000);
+  it('an overdose with naloxone: opioid impression, the first vitals (RR 4, SpO2 78%), naloxone given intranasally and the response typed in the form; the report locks', async () => {
+    const at = (n: number) => offsetNow(minutesAgo(n));
+    const report = seededReport('M1', {
+      dispatch: { reason: c('eDispatch.01', 'Overdose/Poisoning/Ingestion') },
+      situation: { chiefComplaint: 'unresponsive, pinpoint pupils', possibleInjury: c('eSituation.02', 'No') },
+      arrest: { cardiacArrest: c('eArrest.01', 'No') },
+      medications: [{ id: 'm1', givenAt: at(55), medication: '' }],
+    });
+    const entries: Entry[] = [
+      typed('situation', 'situation.primaryImpression', 'eSituation.11', 'T40.6'),
+      typed('situation', 'situation.primarySymptom', 'eSituation.09', 'F11'),
+      { section: 'vitals', path: 'vitals[v1].respiratoryRate', kind: 'number', value: '4', element: 'eVitals.14', exported: ['4'] },
+      { section: 'vitals', path: 'vitals[v1].spo2', kind: 'number', value: '78', element: 'eVitals.12', exported: ['78'] },
+      typed('treatment', 'medications[m1].medication', 'eMedications.03', '7242'),
+      one('treatment', 'medications[m1].route', 'eMedications.04', 'Intranasal'),
+      { section: 'treatment', path: 'medications[m1].dose', kind: 'number', value: '4', element: 'eMedications.05', exported: ['4'] },
+      one('treatment', 'medications[m1].doseUnit', 'eMedications.06', 'Milligrams (mg)'),
+      one('treatment', 'medications[m1].response', 'eMedications.07', 'Improved'),
+      one('treatment', 'medications[m1].performerRole', 'eMedications.10', 'Paramedic'),
+      many('history', 'history.alcoholDrugUse', 'eHistory.17', ['Patient Admits to Drug Use']),
+    ];
+    const { doc, xml } = await documentAndLock(report, entries);
+    expect(exportProblems(doc, xml, entries)).toEqual([]);
+    await receiverCheck('overdose with naloxone', xml);
+  }, 300_000);
+
+  it('a refusal: evaluated, refused care and transport, back in service; no destination is asked and the transport elements are Not Applicable', async () => {
+    const report = lockableDraft('M1', {
+      dispatch: { reason: c('eDispatch.01', 'Falls') },
+      situation: { chiefComplaint: 'slipped on ice, no complaints', possibleInjury: c('eSituation.02', 'No') },
+      arrest: { cardiacArrest: c('eArrest.01', 'No') },
+      disposition: { unitDisposition: c('eDisposition.27', 'Patient Contact Made') },
+      // Issue 18's refusal rule: the statement and a crew member's signed attestation (the crew app
+      // has no signature pad on main yet: the attestation's reference is seeded, as the device would write it).
+      refusal: { statement: 'Risks of refusing transport explained, including worsening injury and death; patient understands.' },
+      attachments: [{
+        sha256: 'b'.repeat(64), kind: 'signature', purpose: 'crew-attestation', contentType: 'image/png', size: 100, capturedAt: offsetNow(minutesAgo(21)),
+        signature: { signerType: '4512003', status: '4515031' }, attestation: { status: '4515013', text: 'Patient declined to sign; refusal witnessed by the crew.' },
+      }],
+    });
+    const left = wallClock(minutesAgo(20));
+    const entries: Entry[] = [
+      one('disposition', 'disposition.patientEvaluationCare', 'eDisposition.28', 'Patient Evaluated and Refused Care'),
+      one('disposition', 'disposition.crewDisposition', 'eDisposition.29', 'Back in Service, Care/Support Services Refused'),
+      one('disposition', 'disposition.transportDisposition', 'eDisposition.30', 'Patient Refused Transport'),
+      one('disposition', 'disposition.levelOfCare', 'eDisposition.32', 'ALS - Paramedic'),
+      { section: 'times', path: 'times.unitLeftScene', kind: 'time', value: left, element: 'eTimes.09' },
+      typed('narrative', 'narrative.text', 'eNarrative.01', 'Alert and oriented x4, no injury found; refused transport after the risks were explained.'),
+    ];
+    const { doc, xml } = await documentAndLock(report, entries);
+    expect(exportProblems(doc, xml, entries)).toEqual([]);
+    await receiverCheck('refusal', xml);
+    for (const element of ['eDisposition.16', 'eDisposition.17', 'eDisposition.21']) expect(xml, element).toContain(`<${element} xsi:nil="true" NV="${NOT_APPLICABLE}"/>`);
+  }, 300_000);
+
+  it('an interfacility transfer: the service requested, the reason for the transfer, from a hospital, why that destination; the report locks', async () => {
+    const report = seededReport('M1', {
+      dispatch: { reason: c('eDispatch.01', 'Transfer/Interfacility/Palliative Care') },
+      situation: { chiefComplaint: 'STEMI for PCI', possibleInjury: c('eSituation.02', 'No') },
+      arrest: { cardiacArrest: c('eArrest.01', 'No') },
+    });
+    const entries: Entry[] = [
+      one('response', 'response.serviceType', 'eResponse.05', 'Hospital-to-Hospital Transfer'),
+      one('situation', 'situation.transferReason', 'eSituation.20', 'Cardiac Specialty'),
+      typed('situation', 'situation.primaryImpression', 'eSituation.11', 'I21.3'),
+      typed('billing', 'scene.locationType', 'eScene.09', 'Y92.23'),
+      many('disposition', 'disposition.destinationReasons', 'eDisposition.20', ['Regional Specialty Center']),
+      one('disposition', 'disposition.transportMode', 'eDisposition.17', 'Emergent (Immediate Response)'),
+      one('disposition', 'disposition.levelOfCare', 'eDisposition.32', 'ALS - Paramedic'),
+    ];
+    const { doc, xml } = await documentAndLock(report, entries);
+    expect(exportProblems(doc, xml, entries)).toEqual([]);
+    await receiverCheck('interfacility transfer', xml);
+  }, 300_000);
+  it('a call started in the dispatch console: the dispatcher creates the incident and assigns M1, the server makes the stub, the crew fills it in the form; the report locks', async () => {
+    await server.seed('units', [{ id: unitIdFor(TENANT, 'M1'), callSign: 'M1', status: 'available', statusAt: offsetNow() }]);
+    const browser = await launchBrowser();
+    try {
+      const console_ = await (await browser.newContext({ timezoneId: ZONE, viewport: { width: 1280, height: 900 } })).newPage();
+      watchConsole(console_, 'dispatch', errors);
+      await signInWithToken(console_, server.url, `dev:${TENANT}:dispatcher:console-nat`, '/dispatch/');
+      await console_.getByTestId('unit-table').waitFor({ timeout: 30_000 });
+      await console_.getByTestId('new-incident').click();
+      const form = console_.getByTestId('new-incident-form');
+      await form.waitFor();
+      await expect.poll(() => form.locator('#ni-unit option[value="M1"]').count(), { timeout: 30_000 }).toBe(1);
+      const incidentNumber = `2026-${Math.floor(Math.random() * 900_000 + 100_000)}`;
+      await form.getByLabel('Incident number').fill(incidentNumber);
+      await form.locator('#ni-priority').selectOption({ index: 1 });
+      await form.getByLabel('Complaint').fill('short of breath');
+      await form.getByLabel('Street').fill('24 Hospital Ave');
+      await form.getByLabel('ZIP').fill('06810');
+      await form.locator('#ni-unit').selectOption('M1');
+      await form.getByRole('button', { name: 'Create incident' }).click();
+      const incident = async () => (await server.docs<{ id: string; incidentNumber: string; assignedUnitId?: string }>('incidents')).find((d) => d.incidentNumber === incidentNumber);
+      await expect.poll(async () => (await incident())?.assignedUnitId, { timeout: 30_000 }).toBe('M1');
+      const stubId = stubEpcrId(TENANT, (await incident())!.id, 'M1');
+      await expect.poll(async () => (await stored(stubId))?.response?.incidentNumber, { timeout: 30_000 }).toBe(incidentNumber);
+
+      // The crew opens the stub and adds a vital set (its id is the tablet's).
+      await page.goto(`${server.url}/crew/#/epcr/${stubId}`);
+      await page.locator(`[data-testid="epcr-form"][data-id="${stubId}"]`).waitFor({ timeout: 30_000 });
+      await page.getByTestId('section-vitals').first().click();
+      await page.getByTestId('add-vitals').click();
+      await expect.poll(async () => (await stored(stubId))?.vitals?.length ?? 0, { timeout: 30_000 }).toBe(1);
+      const vitalId = (await stored(stubId))!.vitals![0]!.id;
+      const time = (section: string, path: string, element: string, minutes: number): Entry => ({ section, path, kind: 'time', value: wallClock(minutesAgo(minutes)), element });
+      const entries: Entry[] = [
+        one('response', 'response.serviceType', 'eResponse.05', 'Emergency Response (Primary Response Area)'),
+        one('response', 'response.unitCapability', 'eResponse.07', 'Ground Transport (ALS Equipped)'),
+        typed('response', 'response.vehicleNumber', 'eResponse.13', 'V-101'),
+        one('response', 'response.responseMode', 'eResponse.23', 'Emergent (Immediate Response)'),
+        one('response', 'dispatch.reason', 'eDispatch.01', 'Breathing Problem'),
+        // The console stamped the PSAP call when it created the incident (a moment ago); the crew
+        // records the call as it happened, earlier, so its times are in order and in the past.
+        time('times', 'times.psapCall', 'eTimes.01', 45),
+        time('times', 'times.unitNotified', 'eTimes.03', 40),
+        time('times', 'times.unitOnScene', 'eTimes.06', 30),
+        time('times', 'times.unitLeftScene', 'eTimes.09', 15),
+        time('times', 'times.backInService', 'eTimes.13', 10),
+        typed('patient', 'patient.lastName', 'ePatient.02', 'Okafor'),
+        typed('patient', 'patient.firstName', 'ePatient.03', 'Ada'),
+        { section: 'patient', path: 'patient.age', kind: 'number', value: '54', element: 'ePatient.15', exported: ['54'] },
+        one('patient', 'patient.ageUnits', 'ePatient.16', 'Years'),
+        one('patient', 'patient.sex', 'ePatient.25', 'Female'),
+        one('patient', 'patient.gender', 'ePatient.13', 'Female (DEPRECATED)'),
+        typed('situation', 'situation.chiefComplaint', 'eSituation.04', 'short of breath after climbing stairs'),
+        one('situation', 'situation.possibleInjury', 'eSituation.02', 'No'),
+        typed('situation', 'situation.primaryImpression', 'eSituation.11', 'R06.02'),
+        one('arrest', 'arrest.cardiacArrest', 'eArrest.01', 'No'),
+        { section: 'vitals', path: `vitals[${vitalId}].heartRate`, kind: 'number', value: '96', element: 'eVitals.10', exported: ['96'] },
+        { section: 'vitals', path: `vitals[${vitalId}].spo2`, kind: 'number', value: '95', element: 'eVitals.12', exported: ['95'] },
+        one('disposition', 'disposition.unitDisposition', 'eDisposition.27', 'Patient Contact Made'),
+        one('disposition', 'disposition.patientEvaluationCare', 'eDisposition.28', 'Patient Evaluated, No Care Required'),
+        one('disposition', 'disposition.crewDisposition', 'eDisposition.29', 'Back in Service, No Care/Support Services Required'),
+        one('disposition', 'disposition.transportDisposition', 'eDisposition.30', 'No Transport'),
+        one('disposition', 'disposition.levelOfCare', 'eDisposition.32', 'ALS - Paramedic'),
+      ];
+      const { doc, xml } = await documentAndLock({ id: stubId }, entries, false);
+      expect(doc.incidentId, 'the report is the stub of the console\'s incident').toBe((await incident())!.id);
+      expect(exportProblems(doc, xml, entries)).toEqual([]);
+      // What the console entered travels with the report: the incident number, the scene ZIP.
+      expect(exportValues(xml).get('eResponse.03')).toEqual([incidentNumber]);
+      expect(exportValues(xml).get('eScene.19')).toEqual(['06810']);
+      await receiverCheck('started from a dispatch-console incident', xml);
+    } finally {
+      await browser.close();
+    }
+  }, 400_000);
 });

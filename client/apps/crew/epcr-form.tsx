@@ -8,13 +8,14 @@
  * stays mounted while another is shown, so a value a field refused keeps its message.
  */
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { validateEpcrForFinalize } from '../../../shared/domain/epcr-validation.ts';
 import type { Epcr, Incident } from '../../../shared/schemas/index.ts';
 import type { Path } from '../../worker/api.ts';
 import { ActionError, useAction } from '../../ui/action.tsx';
-import { flushAll, invalidDrafts, journalEntry, journalOf, journalReplayed, onJournalChange } from '../../ui/autosave.ts';
+import { draftsShown, flushAll, invalidDrafts, journalEntry, journalOf, journalReplayed, onJournalChange } from '../../ui/autosave.ts';
 import { Badge, CodesField, go, markReady, SelectField, TextField } from '../../ui/components.tsx';
+import { countRender } from '../../ui/render-count.ts';
 import { database, useDoc, write } from '../../ui/db.ts';
 import { uuid } from '../../ui/ids.ts';
 import type { Session } from '../../session/identity.ts';
@@ -74,12 +75,15 @@ function placeOf(epcr: Epcr, path: Path): string {
  * report the server locks is the one on the screen.
  */
 function FinalizeButton({ id, epcr, missing, reveal }: { id: string; epcr: Epcr; missing: number; reveal(path: Path): void }) {
-  const [drafts, setDrafts] = useState(() => invalidDrafts('epcrs', id));
+  // Re-rendered when the drafts it names change (or whether edits are still being saved), not on
+  // every keystroke (draftsShown).
+  const [, setShown] = useState(() => draftsShown('epcrs', id, true));
+  const drafts = invalidDrafts('epcrs', id);
   const [state, setState] = useState<'idle' | 'saving' | 'refused'>('idle');
   const action = useAction();
   useEffect(() => {
-    setDrafts(invalidDrafts('epcrs', id));
-    return onJournalChange(() => setDrafts(invalidDrafts('epcrs', id)));
+    setShown(draftsShown('epcrs', id, true));
+    return onJournalChange(() => setShown(draftsShown('epcrs', id, true)));
   }, [id]);
   const finalize = async () => {
     setState('saving');
@@ -90,7 +94,6 @@ function FinalizeButton({ id, epcr, missing, reveal }: { id: string; epcr: Epcr;
       // Twice at most: what was typed while the first writes ran goes in too.
       for (let round = 0; round < 2 && journalOf('epcrs', id).length > 0; round++) await flushAll();
       if (journalOf('epcrs', id).length > 0) {
-        setDrafts(invalidDrafts('epcrs', id));
         next = 'refused';
         return;
       }
@@ -142,9 +145,18 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const [discarding, setDiscarding] = useState(false);
   // The form's buttons that write (here and in the sections): a refusal is said at its button.
   const action = useAction();
-  // Refused drafts count in the section badges: follow the journal.
-  const [, setJournalTick] = useState(0);
-  useEffect(() => onJournalChange(() => setJournalTick((n) => n + 1)), []);
+  // Refused drafts count in the section badges, and a draft keeps an empty report from being
+  // discarded: follow the journal, but only what the form shows of it (draftsShown; whether any
+  // draft exists only while the report could be discarded). A keystroke re-renders its field
+  // alone: re-rendering the whole form (every section, its checks) on each key made typing lag by
+  // hundreds of milliseconds.
+  const emptyReport = useRef(false);
+  const shownNow = () => draftsShown('epcrs', id, emptyReport.current);
+  const [, setShown] = useState(shownNow);
+  useEffect(() => {
+    setShown(shownNow());
+    return onJournalChange(() => setShown(shownNow()));
+  }, [id]);
   useEffect(() => {
     if (!focusItem) return;
     const input = document.querySelector<HTMLInputElement>(`[data-item="${focusItem}"] input:not([type=datetime-local])`);
@@ -168,6 +180,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   if (view === null) return <div class="card"><p>This report is not on this device.</p><button onClick={() => go('')}>Back to calls</button></div>;
   markReady();
   const epcr = view.doc;
+  // What the form shows: the report, its sync badge, the drafts it names (a test counts renders of each).
+  countRender('epcr-form', () => [epcr, view.badge, shownNow()]);
   const incident = incidentView?.doc;
   const locked = epcr.lockedAt !== undefined;
   const checking = epcr.status === 'finalized' && !locked;
@@ -282,7 +296,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   // here and on the server: the removal syncs like any edit (a `_deleted` revision).
   const prefilled = epcr.addendumOf ? (originalView?.doc.response ? { response: originalView.doc.response } : {})
     : incident ? prefillFromCall(incident, epcr.unitId) : undefined;
-  const discardable = !disabled && !typedNotStored && nothingTyped(epcr, prefilled);
+  emptyReport.current = !disabled && nothingTyped(epcr, prefilled);
+  const discardable = emptyReport.current && !typedNotStored;
   const discard = async () => {
     await database().api.remove('epcrs', id);
     go(backToList().path);

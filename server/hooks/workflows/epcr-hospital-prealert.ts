@@ -18,7 +18,8 @@ import { became, read, nonBlankText } from './support.ts';
 /** A draft report of a patient on the way to a destination: left the scene, not yet arrived. */
 function transporting(doc: Record<string, unknown>): boolean {
   const epcr = doc as Partial<Epcr>;
-  return epcr.status === 'draft' && epcr.lockedAt === undefined && epcr.addendumOf === undefined
+  // An imported report is another system's finished record: no notice is sent from it.
+  return epcr.status === 'draft' && epcr.lockedAt === undefined && epcr.addendumOf === undefined && epcr.importedAt === undefined
     && nonBlankText(epcr.times?.unitLeftScene) !== undefined && nonBlankText(epcr.times?.atDestination) === undefined
     && nonBlankText(epcr.disposition?.destinationCode) !== undefined;
 }

@@ -284,7 +284,9 @@ export function hospitalNoticeBundle(epcr: Epcr, options: NoticeOptions): Bundle
 
   // --- every vital set -----------------------------------------------------------------------
   const vitalRefs: Reference[] = [];
-  const vitals = [...(Array.isArray(epcr.vitals) ? epcr.vitals : [])].sort((a, b) => Date.parse(a.takenAt) - Date.parse(b.takenAt));
+  // A vital set without a time (an imported report may have one) comes last.
+  const timeOf = (at: string | undefined) => (at === undefined || Number.isNaN(Date.parse(at)) ? Number.MAX_SAFE_INTEGER : Date.parse(at));
+  const vitals = [...(Array.isArray(epcr.vitals) ? epcr.vitals : [])].sort((a, b) => timeOf(a.takenAt) - timeOf(b.takenAt));
   for (const vital of vitals) {
     const observation = (code: string, category: LoincQuantity['category'], body: Partial<Observation> & Pick<Observation, 'code'>) => {
       vitalRefs.push(add(urn('observation', vital.id, code), {
@@ -293,7 +295,7 @@ export function hospitalNoticeBundle(epcr: Epcr, options: NoticeOptions): Bundle
         category: [{ coding: [{ system: SYSTEM.observationCategory, code: category }] }],
         subject: patientRef,
         encounter: encounterRef,
-        effectiveDateTime: vital.takenAt,
+        ...(vital.takenAt ? { effectiveDateTime: vital.takenAt } : {}),
         performer: [agencyRef],
         ...(vital.priorToUnit === codeOf('eVitals.02', 'Yes') ? { note: [{ text: 'Taken before this unit\'s care (eVitals.02)' }] } : {}),
         ...body,
@@ -378,7 +380,8 @@ export function hospitalNoticeBundle(epcr: Epcr, options: NoticeOptions): Bundle
       medicationCodeableConcept: vocabularyConcept(isRxNorm ? SYSTEM.rxnorm : SYSTEM.snomed, 'medication', code, words) ?? { text: 'Medication not recorded' },
       subject: patientRef,
       context: encounterRef,
-      effectiveDateTime: m.givenAt,
+      // effective[x] is required; a medication without a time (imported, not given) says the time is unknown.
+      ...(m.givenAt ? { effectiveDateTime: m.givenAt } : { effectivePeriod: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }] } }),
       // No performer: R4 allows only a person or device here; who gave it is the agency's (Composition.author).
       ...(dosage && !notGiven ? { dosage } : {}),
       ...(notes.length ? { note: notes.map((note) => ({ text: note })) } : {}),
@@ -401,7 +404,7 @@ export function hospitalNoticeBundle(epcr: Epcr, options: NoticeOptions): Bundle
       code: vocabularyConcept(SYSTEM.snomed, 'procedure', text(p.procedure), text(p.procedureText)) ?? { text: 'Procedure not recorded' },
       subject: patientRef,
       encounter: encounterRef,
-      performedDateTime: p.performedAt,
+      ...(p.performedAt ? { performedDateTime: p.performedAt } : {}),
       performer: [{ actor: agencyRef }],
       ...(outcome ? { outcome: { coding: [{ system: SYSTEM.snomed, ...outcome }], text: outcome.display } } : {}),
       ...(notes.length ? { note: notes.map((note) => ({ text: note })) } : {}),
@@ -571,7 +574,7 @@ function describeVitals(v: Vital): string {
     list(v.cardiacRhythm).length ? `rhythm ${list(v.cardiacRhythm).map((c) => codeLabel('eVitals.03', c) ?? c).join(', ')}` : undefined,
     list(v.ecgInterpretation).length ? `ECG ${list(v.ecgInterpretation).map((c) => codeLabel('eVitals.05', c) ?? c).join(', ')}` : undefined,
   ].filter((p): p is string => p !== undefined);
-  return `${v.takenAt}: ${parts.join(', ') || 'no measurements'}`;
+  return `${v.takenAt ?? 'time not recorded'}: ${parts.join(', ') || 'no measurements'}`;
 }
 
 function describeMedication(m: Medication): string {

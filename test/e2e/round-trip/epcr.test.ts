@@ -46,6 +46,7 @@ const NEMSIS_ELEMENTS: readonly (readonly [RegExp, readonly string[], Convert])[
   [/^patient\.dateOfBirth$/, ['ePatient.17'], asText],
   [/^patient\.phone$/, ['ePatient.18'], (v) => phoneNumber(v as string)],
   [/^patient\.sex$/, ['ePatient.25'], asText],
+  [/^patient\.gender$/, ['ePatient.13'], asText],
   [/^payment\.insuranceCompany$/, ['ePayment.10'], asText],
   [/^payment\.memberId$/, ['ePayment.18'], asText],
   [/^payment\.serviceLevel$/, ['ePayment.50'], asText],

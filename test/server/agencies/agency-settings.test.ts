@@ -67,7 +67,7 @@ describe('agency settings: the admin API', () => {
     expect(bad.body.error.code).toBe('INVALID_AGENCY_SETTINGS');
     const messages = (bad.body.error.details as { message: string }[]).map((d) => d.message);
     expect(messages).toEqual(expect.arrayContaining([
-      'colour is not an agency setting (known: name, stateId, agencyNumber, state, serviceAreaCounties, serviceAreaZips, primaryService, levelOfService, organizationStatus, organizationType, taxStatus, npi, callbackPhone, procedures, medications, protocols, emd, contacts, facilities, stateSubmission, billing, dispatch, map, orderIntake, jobChecklists)',
+      'colour is not an agency setting (known: name, stateId, agencyNumber, state, serviceAreaCounties, serviceAreaZips, primaryService, levelOfService, organizationStatus, organizationType, taxStatus, npi, callbackPhone, procedures, medications, protocols, emd, contacts, facilities, stateSubmission, billing, dispatch, map, orderIntake, jobChecklists, favourites)',
       'agencyNumber must be text of 1 to 15 characters',
       'state "ZZ" is neither a two-digit ANSI state code nor a USPS abbreviation',
       'primaryService "Ambulance" is not a NEMSIS code of dAgency.09',

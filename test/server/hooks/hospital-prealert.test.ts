@@ -9,7 +9,7 @@ import { devToken } from '../../../server/auth/identity.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import { createDevice, eventually, type TestDevice } from '../../helpers/device.ts';
 import type { TestServer } from '../../helpers/server.ts';
-import { completeEpcr, fakeIntegrations, NOTIFIED_HOSPITAL, settled, startHookServer, stored, type FakeIntegrations } from './support.ts';
+import { completeEpcr, fakeIntegrations, NOTIFIED_HOSPITAL, settled, startHookServer, stored, systemWrite, type FakeIntegrations } from './support.ts';
 
 const TENANT = 'agency-prealert';
 const UNIT = 'MEDIC3';
@@ -77,5 +77,20 @@ describe('hospital pre-arrival alert', () => {
     await eventually('the lock on the tablet', async () => ((await crew.db.collections['epcrs']!.findOne(report.id).exec())?.toJSON() as Epcr | undefined)?.lockedAt);
     await settled(server);
     expect(fake.hospitalNotices.slice(before).map((n) => n.idempotencyKey)).toEqual([`hospital-notice:${report.id}`]);
+  });
+  it('an imported report (another system\'s finished record) sends no alert, though it reads as transporting; the same report written here does', async () => {
+    const before = fake.hospitalNotices.length;
+    const transporting = (id: string) => {
+      const { times, ...report } = completeEpcr(TENANT, UNIT);
+      return { ...report, id, status: 'draft', times: { ...times, atDestination: undefined, transferOfCare: undefined } };
+    };
+    const imported = { ...transporting(crypto.randomUUID()), importedAt: at('21:00:00') };
+    await systemWrite(server, 'epcrs', TENANT, imported as never);
+    await settled(server);
+    expect(fake.hospitalNotices.slice(before), 'no notice from an imported report').toEqual([]);
+    const own = transporting(crypto.randomUUID());
+    await systemWrite(server, 'epcrs', TENANT, own as never);
+    await eventually('the alert of the report written here', () => fake.hospitalNotices.slice(before).some((n) => n.epcrId === own.id));
+    expect(fake.hospitalNotices.slice(before).map((n) => n.epcrId)).toEqual([own.id]);
   });
 });

@@ -161,9 +161,18 @@ export function motorVehicleCollisionEpcr(): Epcr {
       age: 68,
       ageUnits: '2516009',
       sex: '9919003',
+      gender: '9906003', // Male (ePatient.13, deprecated)
       race: ['2514011', '2514007'],
       address: { street: '325 East 77th Street', apartment: '#5K', state: 'NY', zip: '10075', county: '36047' },
       phone: '+1 917 409 4876',
+    },
+    // The hospital's outcome as NEMSIS's MVC sample reports it (entered by an admin: PUT EPCRS.outcome).
+    outcome: {
+      edDisposition: '09', hospitalDisposition: '01',
+      edProcedures: [{ id: 'ed1', code: '0HQ0XZZ', performedAt: '2024-10-11T17:42:51-04:00' }],
+      edDiagnoses: ['S01.00XA', 'S01.301A'], hospitalAdmittedAt: '2024-10-11T17:58:32-04:00',
+      hospitalProcedures: [{ id: 'h1', code: '0HM1XZZ', performedAt: '2024-10-11T19:47:13-04:00' }],
+      hospitalDiagnoses: ['S01.00XA', 'S30.91XA'], hospitalDischargedAt: '2024-10-12T09:07:01-04:00', edAdmittedAt: '2024-10-11T17:32:08-04:00',
     },
     situation: {
       onset: '2024-10-11T16:44:21-04:00',

@@ -19,7 +19,7 @@ type SchemaNode = { properties?: Record<string, SchemaNode>; items?: SchemaNode 
 
 function schemaHas(path: string): boolean {
   let node: SchemaNode | undefined = epcrSchema as unknown as SchemaNode;
-  for (const part of path.replace(/\[[^\]]+\]/g, '.[]').split('.').filter(Boolean)) {
+  for (const part of path.replace(/\[[^\]]*\]/g, '.[]').split('.').filter(Boolean)) {
     node = part === '[]' ? node?.items : node?.properties?.[part];
     if (!node) return false;
   }

@@ -11,7 +11,7 @@ import { sealedOnDevice } from '../../../shared/access/policy.ts';
 import { collectionSchemas } from '../../../shared/schemas/index.ts';
 
 const CLEAR_ON_DEVICE: Record<string, string[]> = {
-  epcrs: ['addendumOf', 'derived', 'finalizeErrors', 'id', 'incidentId', 'lastEdit', 'lockedAt', 'record', 'response', 'rev', 'status', 'tenantId', 'times', 'unitId'],
+  epcrs: ['addendumOf', 'derived', 'finalizeErrors', 'id', 'importedAt', 'incidentId', 'lastEdit', 'lockedAt', 'record', 'response', 'rev', 'status', 'tenantId', 'times', 'unitId'],
   incidents: ['assignedUnitId', 'cadRecordId', 'closedAt', 'closedBy', 'id', 'incidentNumber', 'priority', 'requiredCapability', 'rev', 'status', 'tenantId', 'timeline', 'transportCompleted', 'type'],
   billing_records: ['destinationType', 'epcrId', 'hcpcsBase', 'hcpcsMileage', 'id', 'incidentId', 'loadedMiles', 'modifier', 'originType', 'rev', 'serviceLevel', 'status', 'tenantId'],
   claims: ['billingRecordId', 'correctionOf', 'epcrId', 'frequencyCode', 'holdReason', 'id', 'rev', 'status', 'submittedAt', 'tenantId'],

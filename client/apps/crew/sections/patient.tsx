@@ -70,6 +70,7 @@ export function patientSection(kit: FormKit): JSX.Element {
       {select(['patient', 'ageUnits'], 'Age in', epcr.patient?.ageUnits)}
       <AgeFromBirth epcr={epcr} id={id} disabled={disabled} />
       {select(['patient', 'sex'], 'Sex', epcr.patient?.sex)}
+      {select(['patient', 'gender'], 'Gender (NEMSIS 3.5.1 deprecated; sex above is what counts)', epcr.patient?.gender)}
       {text(['patient', 'phone'], 'Phone', epcr.patient?.phone, { maxLength: 20, inputMode: 'tel' })}
       {text(['patient', 'address', 'street'], 'Street', epcr.patient?.address?.street)}
       {text(['patient', 'address', 'city'], 'City', epcr.patient?.address?.city)}

@@ -1,0 +1,83 @@
+/**
+ * Issue 21 (3), the form stays responsive while a crew types: a keystroke in the ePCR narrative
+ * re-renders that field, not the whole form. Before, every keystroke told the form that the
+ * journal changed and the form re-rendered every section (and ran its finalize checks) per key:
+ * hundreds of milliseconds per key press on a busy tablet during a first sync.
+ *
+ * The same for a sync going on: every batch the tablet pulls may change some document's sync
+ * badge, and every open query was sent to the page again, unchanged, re-rendering the form.
+ *
+ * Behaviour, not timing: the form counts its renders per stored state of the report (a test hook,
+ * client/ui/render-count.ts). A stored state legitimately renders a few times (it arrives, a draft
+ * appears or is saved, its sync badge changes); typing 40 characters must not render it once per
+ * character. Counting per stored state keeps the assertion independent of how the typing
+ * interleaves with the debounced saves on a slow machine. What was typed is read back from the server.
+ */
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Epcr } from '../../shared/schemas/index.ts';
+import { launchDevice, newProfileDir, signInWithToken, textOf, watchConsole } from './support/browser.ts';
+import { lockableDraft } from './support/epcr.ts';
+import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+import { tearDownDevice } from './support/teardown.ts';
+
+const SERVER_PORT = e2ePort(2817);
+const TEXT = 'Pt found sitting upright, alert, c/o CP.';
+
+describe('typing in the ePCR narrative (browser)', () => {
+  const server = new E2eServer(SERVER_PORT);
+  let profile: string;
+  let ctx: BrowserContext | undefined;
+  let page: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    await ensureApps();
+    await server.start();
+    profile = await newProfileDir();
+    ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
+    page = ctx.pages()[0] ?? await ctx.newPage();
+    watchConsole(page, 'crew', errors);
+    await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-typing:M1`, '/crew/');
+  }, 120_000);
+
+  afterAll(async () => {
+    await tearDownDevice({ ctx, server, profile, errors });
+  });
+
+  it('a keystroke re-renders its field, not the form: the form renders a bounded number of times per stored state, not once per character', async () => {
+    const report = lockableDraft('M1');
+    await server.seed('epcrs', [report]);
+    await page.goto(`${server.url}/crew/#/epcr/${report.id}`);
+    await page.locator(`[data-testid="epcr-form"][data-id="${report.id}"]`).waitFor({ timeout: 20_000 });
+    await page.getByTestId('section-narrative').click();
+    const narrative = page.getByLabel('Narrative', { exact: true });
+    await narrative.click();
+    await page.keyboard.press('Control+End');
+    // The report holds a narrative already: typing goes on at its end.
+    const expected = `${(report['narrative'] as { text?: string } | undefined)?.text ?? ''}${TEXT}`;
+    // Count from here: the form as it stands, then what typing does to it.
+    await page.evaluate(() => { (globalThis as { __fieldsyncRenderLog?: Record<string, number> }).__fieldsyncRenderLog = {}; });
+    // Typed in four parts while reports of the unit arrive from the server, as during a sync:
+    // each pulled batch moves badges of other documents, which must not re-render this form.
+    const parts = TEXT.match(/.{1,10}/g)!;
+    for (const [n, part] of parts.entries()) {
+      await page.keyboard.type(part);
+      if (n < parts.length - 1) await server.seed('epcrs', [lockableDraft('M1'), lockableDraft('M1')]);
+    }
+
+    // What was typed is what the record holds, on the server.
+    await expect.poll(async () => (await server.docs<Epcr>('epcrs', [report.id]))[0]?.narrative?.text, { timeout: 30_000 }).toBe(expected);
+    await expect.poll(() => textOf(page.getByTestId('pending-count')), { timeout: 30_000 }).toBe('All changes synced');
+    expect(await narrative.inputValue()).toBe(expected);
+
+    const log = await page.evaluate(() => (globalThis as { __fieldsyncRenderLog?: Record<string, number> }).__fieldsyncRenderLog ?? {});
+    const perState = Object.entries(log).filter(([key]) => key.startsWith('epcr-form|')).map(([, n]) => n);
+    const most = Math.max(0, ...perState);
+    console.log(`typed ${TEXT.length} characters: the form rendered ${perState.reduce((a, b) => a + b, 0)} times over ${perState.length} stored states, at most ${most} times in one`);
+    // Once per character (and per pulled batch) was 40+ renders of one state; a state is what the
+    // form shows (the report, its badge, its drafts): drawn once, twice at most.
+    expect(perState.length).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2);
+  }, 120_000);
+});
