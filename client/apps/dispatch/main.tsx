@@ -27,6 +27,7 @@ import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
 import { AddressSuggestions, addressAt, useAddressSuggestions } from '../../ui/address-search.tsx';
 import { fieldMarkers, onTechnicianPosition } from '../../ui/field-layer.ts';
 import { recordField, type FieldConstraints } from '../../ui/record-field.ts';
+import { countRender } from '../../ui/render-count.ts';
 import { clock, online } from '../../ui/runtime.ts';
 import { getAccessToken } from '../../session/session.ts';
 import type { Session } from '../../session/identity.ts';
@@ -170,16 +171,10 @@ function AckAlert({ calls, now }: { calls: readonly Incident[]; now: number }) {
   );
 }
 
-/**
- * Render counts, read by test/e2e/dispatch-render.test.ts: a burst of live events must cost a few
- * board renders and one render per changed unit row, not one of each per event.
- */
-const renders = { board: 0, unitRow: 0 };
-(window as unknown as { __dispatchRenders: typeof renders }).__dispatchRenders = renders;
-
 /** One unit's row; memo compares its (flat) props, so a batch re-renders only the units it changed. */
 const UnitTableRow = memo(function UnitTableRow(r: UnitRow & { callNumber: string | undefined; now: number }) {
-  renders.unitRow++;
+  // test/e2e/dispatch-render.test.ts: a burst of positions renders each changed row once, not every row per event.
+  countRender('dispatch-unit-row', () => r.callSign);
   return (
     <tr data-testid="unit-row" data-unit={r.callSign} data-status={r.status}>
       <th scope="row">{r.callSign}{r.capability && <div class="meta" data-testid="unit-capability">{capabilityOptions().find(([c]) => c === r.capability)?.[1] ?? r.capability}</div>}</th>
@@ -199,7 +194,7 @@ const UnitOptions = memo(function UnitOptions({ choices }: { choices: string }) 
 });
 
 function Board({ session }: { session: Session }) {
-  renders.board++;
+  countRender('dispatch-board', () => '');
   const units = useQuery<Unit>('units', {});
   // Open incidents only: a console stays open for years of calls.
   const incidents = useQuery<Incident>('incidents', { selector: { status: { $nin: ['closed', 'cancelled'] } } });
