@@ -4,7 +4,8 @@
  * dead letters and CAD bridge health. Data the role may pull comes through replication; the
  * `/live` feed adds positions and changes as they happen, without reload.
  */
-import { signal } from '@preact/signals';
+import { batch, signal } from '@preact/signals';
+import { memo } from 'preact/compat';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ADMIN, ApiClient, SOCKET_BRIDGE, type Endpoint } from '../../../shared/protocol/index.ts';
 import type { BillingRecord, Claim, Epcr, Incident, Job, Unit } from '../../../shared/schemas/index.ts';
@@ -21,11 +22,12 @@ import { acknowledgementAlert, callTimes, capabilityOptions, elapsed, sortIncide
 import { CallPanel, acknowledgedVia, timeOfDay } from './call-panel.tsx';
 import { beep, beepsPlayed, soundReady, unlockSoundOnGesture } from './alert-sound.ts';
 import { dispatchSettings, serverClockError, serverNow, serverOffsetMs, startServerClock } from './server-clock.ts';
-import { connectLive, liveConnected, liveError, type LiveEventName } from '../../ui/live.ts';
+import { coalesceLive, connectLive, liveConnected, liveError, type LiveEvent } from '../../ui/live.ts';
 import { OfflineMap, type MapMarker } from '../../ui/map.tsx';
 import { AddressSuggestions, addressAt, useAddressSuggestions } from '../../ui/address-search.tsx';
 import { fieldMarkers, onTechnicianPosition } from '../../ui/field-layer.ts';
 import { recordField, type FieldConstraints } from '../../ui/record-field.ts';
+import { countRender } from '../../ui/render-count.ts';
 import { clock, online } from '../../ui/runtime.ts';
 import { getAccessToken } from '../../session/session.ts';
 import type { Session } from '../../session/identity.ts';
@@ -42,30 +44,54 @@ const hookFailures = signal<Record<string, unknown>[]>([]);
 const liveTrails = signal<Record<string, { lat: number; lng: number }[]>>({});
 const TRAIL_POINTS = 60;
 
-function onLive(name: LiveEventName, payload: Record<string, unknown>): void {
-  const id = String(payload['id'] ?? '');
-  switch (name) {
-    case 'unit:status': {
-      const key = String(payload['callSign']);
-      liveUnits.value = { ...liveUnits.value, [key]: { ...liveUnits.value[key], status: String(payload['status']), statusAt: payload['statusAt'] as string } };
-      break;
+/**
+ * Applies one batch of live events (client/ui/live.ts coalesceLive: one per animation frame) with
+ * one change per signal, so the board renders once per batch, not once per event.
+ */
+function onLiveBatch(events: readonly LiveEvent[]): void {
+  let units: Record<string, LiveUnit> | undefined;
+  let trails: Record<string, { lat: number; lng: number }[]> | undefined;
+  let epcrs: Record<string, Record<string, unknown>> | undefined;
+  let billing: Record<string, Record<string, unknown>> | undefined;
+  let claims: Record<string, Record<string, unknown>> | undefined;
+  let failures: Record<string, unknown>[] | undefined;
+  for (const { name, payload } of events) {
+    const id = String(payload['id'] ?? '');
+    switch (name) {
+      case 'unit:status': {
+        units ??= { ...liveUnits.value };
+        const key = String(payload['callSign']);
+        units[key] = { ...units[key], status: String(payload['status']), statusAt: payload['statusAt'] as string };
+        break;
+      }
+      case 'unit:position': {
+        units ??= { ...liveUnits.value };
+        const key = String(payload['sourceId']);
+        const at = epochOf(payload['recordedAt'] as string) ?? Number(payload['committedAt'] ?? Date.now());
+        const known = units[key];
+        if (known?.positionAt && known.positionAt > at) break;
+        const point = { lat: Number(payload['lat']), lng: Number(payload['lng']) };
+        units[key] = { ...known, ...point, positionAt: at };
+        trails ??= { ...liveTrails.value };
+        trails[key] = [...(trails[key] ?? []), point].slice(-TRAIL_POINTS);
+        break;
+      }
+      case 'technician:position': onTechnicianPosition(payload); break;
+      case 'epcr:progress': (epcrs ??= { ...liveEpcrs.value })[id] = payload; break;
+      case 'billing:changed': (billing ??= { ...liveBilling.value })[id] = payload; break;
+      case 'claim:changed': (claims ??= { ...liveClaims.value })[id] = payload; break;
+      case 'hook:failed': failures = [payload, ...(failures ?? hookFailures.value)].slice(0, 50); break;
+      default: break;
     }
-    case 'unit:position': {
-      const key = String(payload['sourceId']);
-      const at = epochOf(payload['recordedAt'] as string) ?? Number(payload['committedAt'] ?? Date.now());
-      const known = liveUnits.value[key];
-      if (known?.positionAt && known.positionAt > at) break;
-      liveUnits.value = { ...liveUnits.value, [key]: { ...known, lat: Number(payload['lat']), lng: Number(payload['lng']), positionAt: at } };
-      liveTrails.value = { ...liveTrails.value, [key]: [...(liveTrails.value[key] ?? []), { lat: Number(payload['lat']), lng: Number(payload['lng']) }].slice(-TRAIL_POINTS) };
-      break;
-    }
-    case 'technician:position': onTechnicianPosition(payload); break;
-    case 'epcr:progress': liveEpcrs.value = { ...liveEpcrs.value, [id]: payload }; break;
-    case 'billing:changed': liveBilling.value = { ...liveBilling.value, [id]: payload }; break;
-    case 'claim:changed': liveClaims.value = { ...liveClaims.value, [id]: payload }; break;
-    case 'hook:failed': hookFailures.value = [payload, ...hookFailures.value].slice(0, 50); break;
-    default: break;
   }
+  batch(() => {
+    if (units) liveUnits.value = units;
+    if (trails) liveTrails.value = trails;
+    if (epcrs) liveEpcrs.value = epcrs;
+    if (billing) liveBilling.value = billing;
+    if (claims) liveClaims.value = claims;
+    if (failures) hookFailures.value = failures;
+  });
 }
 
 const UNIT_STATUS_TEXT: Record<string, string> = {
@@ -145,7 +171,30 @@ function AckAlert({ calls, now }: { calls: readonly Incident[]; now: number }) {
   );
 }
 
+/** One unit's row; memo compares its (flat) props, so a batch re-renders only the units it changed. */
+const UnitTableRow = memo(function UnitTableRow(r: UnitRow & { callNumber: string | undefined; now: number }) {
+  // test/e2e/dispatch-render.test.ts: a burst of positions renders each changed row once, not every row per event.
+  countRender('dispatch-unit-row', () => r.callSign);
+  return (
+    <tr data-testid="unit-row" data-unit={r.callSign} data-status={r.status}>
+      <th scope="row">{r.callSign}{r.capability && <div class="meta" data-testid="unit-capability">{capabilityOptions().find(([c]) => c === r.capability)?.[1] ?? r.capability}</div>}</th>
+      <td><strong>{UNIT_STATUS_TEXT[r.status] ?? r.status}</strong><div class="meta">{r.statusAt ? `since ${clockOf(r.statusAt)}` : ''}</div></td>
+      <td data-testid="unit-position">{r.lat !== undefined ? <>{r.lat.toFixed(4)}, {r.lng!.toFixed(4)}<div class="meta">{ago(r.positionAt, r.now)}{r.positionAt !== undefined && r.now - r.positionAt > STALE_MS ? ' (old)' : ''}</div></> : <span class="meta">unknown</span>}</td>
+      <td>{r.callNumber !== undefined ? <>{r.callNumber}<div class="meta">{r.acknowledged ? 'acknowledged' : 'not acknowledged'}</div></> : '—'}</td>
+    </tr>
+  );
+});
+
+/** The units an assign list offers ("call sign TAB status" per line); memo keeps the lists as they are while only positions move. */
+const UnitOptions = memo(function UnitOptions({ choices }: { choices: string }) {
+  return <>{choices ? choices.split('\n').map((line) => {
+    const [callSign = '', status = ''] = line.split('\t');
+    return <option key={callSign} value={callSign}>{callSign} ({UNIT_STATUS_TEXT[status] ?? status})</option>;
+  }) : null}</>;
+});
+
 function Board({ session }: { session: Session }) {
+  countRender('dispatch-board', () => '');
   const units = useQuery<Unit>('units', {});
   // Open incidents only: a console stays open for years of calls.
   const incidents = useQuery<Incident>('incidents', { selector: { status: { $nin: ['closed', 'cancelled'] } } });
@@ -163,6 +212,9 @@ function Board({ session }: { session: Session }) {
   if (!units || !incidents || !epcrs) return <p>Loading…</p>;
   markReady();
   const rows = unitRows(units.map((u) => u.doc));
+  const incidentNumbers = new Map(incidents.map((i) => [i.doc.id, i.doc.incidentNumber]));
+  // One string for every assign list: the 200 lists of 500 units render again only when a unit's status changes.
+  const unitChoices = rows.map((r) => `${r.callSign}\t${r.status}`).join('\n');
   // Most urgent first, then the longest waiting (call-board.ts); times are the server's.
   const active = sortIncidents(incidents.map((i) => i.doc).filter((i) => !['closed', 'cancelled'].includes(i.status)));
   const serverTime = serverNow(local);
@@ -234,15 +286,8 @@ function Board({ session }: { session: Session }) {
             <thead><tr><th scope="col">Unit</th><th scope="col">Status</th><th scope="col">Position</th><th scope="col">Call</th></tr></thead>
             <tbody>
               {rows.map((r) => {
-                const call = incidents.find((i) => i.doc.id === r.incidentId)?.doc;
-                return (
-                  <tr key={r.id} data-testid="unit-row" data-unit={r.callSign} data-status={r.status}>
-                    <th scope="row">{r.callSign}{r.capability && <div class="meta" data-testid="unit-capability">{capabilityOptions().find(([c]) => c === r.capability)?.[1] ?? r.capability}</div>}</th>
-                    <td><strong>{UNIT_STATUS_TEXT[r.status] ?? r.status}</strong><div class="meta">{r.statusAt ? `since ${clockOf(r.statusAt)}` : ''}</div></td>
-                    <td data-testid="unit-position">{r.lat !== undefined ? <>{r.lat.toFixed(4)}, {r.lng!.toFixed(4)}<div class="meta">{ago(r.positionAt, now)}{r.positionAt !== undefined && now - r.positionAt > STALE_MS ? ' (old)' : ''}</div></> : <span class="meta">unknown</span>}</td>
-                    <td>{call ? <>{call.incidentNumber}<div class="meta">{r.acknowledged ? 'acknowledged' : 'not acknowledged'}</div></> : '—'}</td>
-                  </tr>
-                );
+                const call = r.incidentId ? incidentNumbers.get(r.incidentId) : undefined;
+                return <UnitTableRow key={r.id} {...r} callNumber={call} now={now} />;
               })}
             </tbody>
           </table>
@@ -297,7 +342,7 @@ function Board({ session }: { session: Session }) {
                       onFocus={() => setSelected(incident.id)}
                       onChange={(e) => { const v = e.currentTarget.value; if (v) void assigning.run(() => assign(incident, v)); }}>
                       <option value="">— assign —</option>
-                      {rows.map((r) => <option key={r.callSign} value={r.callSign}>{r.callSign} ({UNIT_STATUS_TEXT[r.status] ?? r.status})</option>)}
+                      <UnitOptions choices={unitChoices} />
                     </select>
                   </td>
                   <td data-testid="epcr-progress">{reports.length ? reports.map((e) => <div key={String(e.id)}>{String(e.unitId ?? '')}: {epcrProgressText(e)}</div>) : <span class="meta">no report yet</span>}</td>
@@ -531,7 +576,11 @@ function System({ session }: { session: Session }) {
 }
 
 function DispatchApp({ session }: { session: Session }) {
-  useEffect(() => connectLive(onLive), []);
+  useEffect(() => {
+    const live = coalesceLive(onLiveBatch);
+    const disconnect = connectLive(live.onEvent);
+    return () => { disconnect(); live.stop(); };
+  }, []);
   useEffect(() => startServerClock(), []);
   useEffect(() => unlockSoundOnGesture(), []);
   const section = route.value.split('/')[0];
