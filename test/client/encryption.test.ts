@@ -75,7 +75,7 @@ describe('ePCR PHI encrypted at rest (RxDB encryption-crypto-js on Dexie)', () =
   });
 
   it('lists only top-level PHI sections, none indexed or required, and the server never sees the list', () => {
-    expect([...epcrSchema.encrypted]).toEqual(['patient', 'situation', 'injury', 'arrest', 'history', 'vitals', 'protocols', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'crew', 'conflicts']);
+    expect([...epcrSchema.encrypted]).toEqual(['patient', 'situation', 'injury', 'arrest', 'history', 'vitals', 'protocols', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'crew', 'conflicts', 'attachments', 'refusal', 'outcome']);
     for (const field of epcrSchema.encrypted) {
       expect(field).not.toContain('.');
       expect(epcrSchema.properties).toHaveProperty(field);
@@ -109,7 +109,8 @@ describe('ePCR PHI encrypted at rest (RxDB encryption-crypto-js on Dexie)', () =
     const row = JSON.parse(stored.find((r) => r.json.includes('"unitId"'))!.json) as Record<string, unknown>;
     expect(row).toMatchObject({ id: doc.id, status: 'draft', unitId: 'M7', incidentId: 'inc-991', tenantId: 'agency-enc', rev: '1-dev.a' });
     for (const field of epcrSchema.encrypted) {
-      if (field === 'procedures' || field === 'disposition' || field === 'dispatch' || field === 'addendumReason') continue; // not set in this report
+      // Not set in this report.
+      if (['procedures', 'disposition', 'dispatch', 'addendumReason', 'attachments', 'refusal', 'outcome'].includes(field)) continue;
       expect(typeof row[field], field).toBe('string');
       expect(row[field] as string).toMatch(/^U2FsdGVkX1/); // crypto-js: "Salted__" + salt + AES-256-CBC
     }
