@@ -195,6 +195,7 @@ const NO_NEMSIS_ELEMENT: readonly (readonly [RegExp, string])[] = [
   [/^addendumReason$/, 'an addendum\'s reason is kept with the record; NEMSIS has no element for it'],
   [/^medications\[.+\]\.medicationText$/, 'the crew\'s own words beside the eMedications.03 code; NEMSIS 3.5.1 has no element for them (kept with the record)'],
   [/^procedures\[.+\]\.procedureText$/, 'the crew\'s own words beside the eProcedures.03 code; NEMSIS 3.5.1 has no element for them (kept with the record)'],
+  [/^refusal\.statement$/, 'the refusal statement the patient signs: NEMSIS 3.5.1 records the refusal as its signature (eOther.12-.15, reason "Refusal of Care"), with no element for the statement\'s text (kept with the record)'],
   [/^history\.(allergies|medicalHistory|currentMedications)Text$/, 'the crew\'s own words beside the eHistory codes; NEMSIS 3.5.1 has no element for them (kept with the record)'],
 ];
 
