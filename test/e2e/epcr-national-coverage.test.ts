@@ -21,6 +21,8 @@ import { launchBrowser, launchDevice, newProfileDir, screenshot, signInWithToken
 import { lockableDraft } from './support/epcr.ts';
 import { tearDownDevice } from './support/teardown.ts';
 import { E2eServer, e2ePort, ensureApps, NEMSIS_DIR, offsetNow, TENANT } from './support/server.ts';
+import { PNG_1X1, sha256, tusUpload } from '../server/attachments/support.ts';
+import { ATTACHMENTS, pathOf } from '../../shared/protocol/index.ts';
 
 const SERVER_PORT = e2ePort(1681);
 const ZONE = 'America/New_York';
@@ -330,11 +332,12 @@ describe('national elements typed through the crew form reach the server and the
       situation: { chiefComplaint: 'slipped on ice, no complaints', possibleInjury: c('eSituation.02', 'No') },
       arrest: { cardiacArrest: c('eArrest.01', 'No') },
       disposition: { unitDisposition: c('eDisposition.27', 'Patient Contact Made') },
-      // Issue 18's refusal rule: the statement and a crew member's signed attestation (the crew app
-      // has no signature pad on main yet: the attestation's reference is seeded, as the device would write it).
+      // Issue 18's refusal rule: the statement and a crew member's signed attestation, seeded as the
+      // device writes them (attachments-refusal.test.ts draws them on the pad), with the signature's
+      // bytes uploaded below: the lock waits for every file a report lists.
       refusal: { statement: 'Risks of refusing transport explained, including worsening injury and death; patient understands.' },
       attachments: [{
-        sha256: 'b'.repeat(64), kind: 'signature', purpose: 'crew-attestation', contentType: 'image/png', size: 100, capturedAt: offsetNow(minutesAgo(21)),
+        sha256: sha256(PNG_1X1), kind: 'signature', purpose: 'crew-attestation', contentType: 'image/png', size: PNG_1X1.length, capturedAt: offsetNow(minutesAgo(21)),
         signature: { signerType: '4512003', status: '4515031' }, attestation: { status: '4515013', text: 'Patient declined to sign; refusal witnessed by the crew.' },
       }],
     });
@@ -347,6 +350,8 @@ describe('national elements typed through the crew form reach the server and the
       { section: 'times', path: 'times.unitLeftScene', kind: 'time', value: left, element: 'eTimes.09' },
       typed('narrative', 'narrative.text', 'eNarrative.01', 'Alert and oriented x4, no injury found; refused transport after the risks were explained.'),
     ];
+    await tusUpload(server.url + pathOf(ATTACHMENTS.createUpload), PNG_1X1, { sha256: sha256(PNG_1X1), contentType: 'image/png', collection: 'epcrs', docId: String(report.id) },
+      { authorization: `Bearer dev:${TENANT}:crew:tablet-nat:M1` });
     const { doc, xml } = await documentAndLock(report, entries);
     expect(exportProblems(doc, xml, entries)).toEqual([]);
     await receiverCheck('refusal', xml);
