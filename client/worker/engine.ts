@@ -72,6 +72,12 @@ export class DatabaseWorker implements WorkerApi {
       this.progress[name] = { received: 0, done };
     }
     this.db = await createFieldsyncDatabase({ name: options.dbName, collections: options.collections, multiInstance: true, password: options.password });
+    // A first sync cut by a reload or a closed app goes on from its checkpoint: what it already
+    // stored counts as received, so the progress line never starts again at zero.
+    for (const name of options.collections) {
+      const progress = this.progress[name]!;
+      if (!progress.done) progress.received = await this.db.collections[name]!.count().exec().catch(() => 0);
+    }
     this.protection = options.developerSession ? { kind: 'clear' } : { kind: 'direct' };
     if (options.transportKey) {
       // A key that does not import leaves patient data out of the queue (direct), never in it in clear.
@@ -166,8 +172,9 @@ export class DatabaseWorker implements WorkerApi {
       this.publishSoon();
     } else if (current.role === 'starting') {
       const done = Object.values(this.progress).every((p) => p.done);
+      const received = Object.values(this.progress).reduce((a, p) => a + p.received, 0);
       this.snapshot$.next({
-        ...current, initial: { done, received: 0, collections: structuredClone(this.progress) }, rejections: this.badges.rejectionList(),
+        ...current, initial: { done, received, collections: structuredClone(this.progress) }, rejections: this.badges.rejectionList(),
         ...(queue ? { queue } : {}),
       });
     } else {

@@ -67,4 +67,41 @@ describe('first sync progress (browser)', () => {
       await removeProfileDir(profile);
     }
   }, 400_000);
+
+  it('cut by a reload, goes on counting from what the device already holds, never from zero', async () => {
+    const profile = await newProfileDir();
+    const ctx = await launchDevice(profile);
+    type Initial = { done: boolean; received: number };
+    const initial = () => {
+      const s = (window as unknown as { fieldsync?: { db: { status: { value?: { role: string; initial: Initial } } } } }).fieldsync?.db.status.value;
+      return s && Object.keys((s.initial as Initial & { collections: object }).collections).length ? s : undefined;
+    };
+    try {
+      const page = ctx.pages()[0] ?? await ctx.newPage();
+      watchConsole(page, 'P1-reload', errors);
+      await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-progress-reload:P1`, '/crew/');
+      // Wait until part of the first sync is on the device, then reload in the middle of it.
+      let before = 0;
+      for (const t0 = Date.now(); before < 1000 && Date.now() - t0 < 300_000; await new Promise((r) => setTimeout(r, 50))) {
+        before = await page.evaluate(async () => {
+          const fs = (window as unknown as { fieldsync?: { db: { api: { count(c: string): Promise<number> } } } }).fieldsync;
+          return fs ? fs.db.api.count('gps_points') : 0;
+        }).catch(() => 0);
+      }
+      await page.reload();
+      const first = await page.waitForFunction(initial, undefined, { timeout: 120_000, polling: 50 });
+      const shownAfterReload = (await first.jsonValue() as { initial: Initial }).initial;
+      const done = await page.waitForFunction(() => {
+        const s = (window as unknown as { fieldsync?: { db: { status: { value?: { initial: Initial } } } } }).fieldsync?.db.status.value;
+        return s?.initial.done ? s.initial.received : undefined;
+      }, undefined, { timeout: 300_000, polling: 500 });
+      const received = Number(await done.jsonValue());
+      console.log(`[first sync] reload after ${before} stored: ${shownAfterReload.received} shown at once, ${received} at the end`);
+      if (!shownAfterReload.done) expect(shownAfterReload.received).toBeGreaterThanOrEqual(before);
+      expect(received).toBeGreaterThanOrEqual(POINTS);
+    } finally {
+      await closeDevice(ctx);
+      await removeProfileDir(profile);
+    }
+  }, 700_000);
 });
