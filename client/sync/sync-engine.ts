@@ -42,6 +42,8 @@ export interface SyncOptions {
   outbox?: QueueOptions;
   /** The id this device's writes tag their revisions with (DocumentWriter): its own versions coming back are recognised by it. */
   deviceId?: string;
+  /** Told how many documents of `collection` arrived from the server, per page and per live change (a first sync's progress). */
+  onReceived?: (collection: CollectionName, count: number) => void;
 }
 
 export interface SyncStatus {
@@ -113,6 +115,7 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
       pullBatchSize: options.pullBatchSize ?? 1000,
       retryTimeMs: options.retryTimeMs ?? 5000,
       onSuccess: succeeded,
+      ...(options.onReceived ? { onReceived: (count: number) => options.onReceived!(name, count) } : {}),
       onError: failed,
       ...(options.outbox && queueable(name, options.outbox.protection) ? { outbox: options.outbox } : {}),
       ...(options.deviceId ? { deviceTag: deviceRevisionTag(options.deviceId) } : {}),

@@ -114,6 +114,11 @@ export class Replicator {
     context.outbox.mode = outboxDb ? 'service-worker' : 'direct';
     const generation = ++this.generation;
     const current = () => generation === this.generation && !context.closed();
+    // The first sync's progress is for people to read: `received$` fires once per document, and
+    // a status snapshot per document (sent to every page of the device, each redrawing its
+    // progress line) kept the page's main thread busy through a first sync of thousands of documents
+    // (bench:browser: key presses waited up to 0.6 s). A few updates a second say as much.
+    const progressChanged = throttle(() => context.changed(), PROGRESS_UPDATE_MS);
     this.engine = startSync(db, {
       serverUrl: options.serverUrl,
       getToken: () => context.host.getToken(),
@@ -123,6 +128,12 @@ export class Replicator {
       retryTimeMs: options.retryTimeMs ?? 2000,
       pullBatchSize: options.pullBatchSize ?? 1000,
       pushBatchSize: options.pushBatchSize ?? 200,
+      onReceived: (name, count) => {
+        const collection = progress[name];
+        if (!collection || count === 0) return;
+        collection.received += count;
+        if (!collection.done) progressChanged();
+      },
       fetch: (input, init) => inspectedFetch(input, init, {
         refused: (rejection) => context.badges.addRejection(rejection, true),
         authFailed: (message, token) => context.host.authFailed(message, token),
@@ -155,11 +166,6 @@ export class Replicator {
       this.rxPending = next;
       context.changed();
     }, () => Math.max(initialDone() ? 250 : 1500, pendingCost * 5));
-    // The first sync's progress is for people to read: `received$` fires once per document, and
-    // a status snapshot per document (sent to every page of the device, each redrawing its
-    // progress line) kept the page's main thread busy through a first sync of thousands of documents
-    // (bench:browser: key presses waited up to 0.6 s). A few updates a second say as much.
-    const progressChanged = throttle(() => context.changed(), PROGRESS_UPDATE_MS);
     for (const [name, replication] of engine.replications) {
       let mastersCost = 0;
       const refreshMasters = throttle(async () => {
@@ -176,12 +182,7 @@ export class Replicator {
         db.collections[name]!.$.subscribe(changed),
         replication.sent$.subscribe(changed),
         replication.active$.subscribe(changed),
-        replication.received$.subscribe(() => {
-          const collection = progress[name]!;
-          collection.received++;
-          if (!collection.done) progressChanged();
-          changed();
-        }),
+        replication.received$.subscribe(changed),
         replication.error$.subscribe((error) => {
           progress[name]!.error = plainError(error);
           context.changed();
