@@ -132,7 +132,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   await app.register(attachmentsPlugin, { config });
   await app.register(workflowsPlugin, { config, ...(options.workflows ? { workflows: options.workflows } : {}) });
   await app.register(adminPlugin);
-  await app.register(agenciesPlugin);
+  await app.register(agenciesPlugin, { config });
   await app.register(dispatchPlugin);
   await app.register(stateReportingPlugin);
   await app.register(orderIntakePlugin);

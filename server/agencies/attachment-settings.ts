@@ -1,9 +1,9 @@
 /**
  * An agency's attachment settings (`attachments` in its settings, set by its admin with
  * `PUT ADMIN.putAgency`): the size its devices resize and compress photos to. The devices read
- * the values in force from `GET ATTACHMENTS.settings` (server/attachments/routes.ts).
+ * the values in force as `attachments` of `GET AGENCY.deviceSettings` (device-settings-routes.ts).
  */
-import { PHOTO_MAX_BYTES_RANGE, PHOTO_MAX_EDGE_PX_RANGE } from '../../shared/protocol/attachment-settings.ts';
+import { PHOTO_MAX_BYTES_RANGE, PHOTO_MAX_EDGE_PX_RANGE, PHOTO_SIZE_DEFAULTS, type AttachmentSettingsBody } from '../../shared/protocol/attachment-settings.ts';
 
 export interface AgencyAttachmentSettings {
   /** Longest edge of a stored photo, in pixels. */
@@ -34,4 +34,18 @@ export function parseAttachmentSettings(value: unknown, problems: string[]): Age
   const photoMaxEdgePx = whole('photoMaxEdgePx', PHOTO_MAX_EDGE_PX_RANGE, 'pixels');
   const photoMaxBytes = whole('photoMaxBytes', PHOTO_MAX_BYTES_RANGE, 'bytes');
   return photoMaxEdgePx !== undefined && photoMaxBytes !== undefined ? { photoMaxEdgePx, photoMaxBytes } : undefined;
+}
+
+/**
+ * The photo size in force for an agency: its own, or the defaults; never above what the server
+ * takes (`ATTACHMENT_MAX_BYTES`), so a device never makes a photo the upload would refuse.
+ */
+export function attachmentSettingsInForce(own: AgencyAttachmentSettings | undefined, maxUploadBytes: number): AttachmentSettingsBody {
+  return {
+    photoMaxEdgePx: own?.photoMaxEdgePx ?? PHOTO_SIZE_DEFAULTS.photoMaxEdgePx,
+    photoMaxBytes: Math.min(own?.photoMaxBytes ?? PHOTO_SIZE_DEFAULTS.photoMaxBytes, maxUploadBytes),
+    thumbnailEdgePx: PHOTO_SIZE_DEFAULTS.thumbnailEdgePx,
+    maxUploadBytes,
+    source: own ? 'agency' : 'server-default',
+  };
 }

@@ -24,11 +24,20 @@ export const putAgencySchema = {
 
 /** `AGENCY.deviceSettings` (docs/protocol.md, section 29). */
 export const deviceSettingsSchema = {
-  summary: 'The agency\'s settings its devices need (favourites per NEMSIS vocabulary); nothing secret',
+  summary: 'The agency\'s settings its devices need (favourites per NEMSIS vocabulary, the photo size in force); nothing secret',
   tags: ['agency'],
   security: BEARER,
   response: {
-    200: objectOf('`{ favourites }`', { favourites: objectOf('Per vocabulary, the codes offered first') }, ['favourites']),
-    ...errorResponses({ ...AUTH_ERRORS }),
+    200: objectOf('`{ favourites, attachments }`', {
+      favourites: objectOf('Per vocabulary, the codes offered first'),
+      attachments: objectOf('`{ photoMaxEdgePx, photoMaxBytes, thumbnailEdgePx, maxUploadBytes, source }`', {
+        photoMaxEdgePx: { type: 'integer' },
+        photoMaxBytes: { type: 'integer' },
+        thumbnailEdgePx: { type: 'integer' },
+        maxUploadBytes: { type: 'integer' },
+        source: { type: 'string', enum: ['agency', 'server-default'] },
+      }, ['photoMaxEdgePx', 'photoMaxBytes', 'thumbnailEdgePx', 'maxUploadBytes', 'source']),
+    }, ['favourites', 'attachments']),
+    ...errorResponses({ ...AUTH_ERRORS, 403: 'A device credential (PUSH_ONLY_CREDENTIAL)' }),
   },
 };

@@ -71,19 +71,3 @@ export const readAttachmentSchema = {
   },
 };
 
-/** `ATTACHMENTS.settings` (docs/protocol.md, section 25). */
-export const attachmentSettingsSchema = {
-  summary: 'The photo size the agency set (defaults when unset) and the server\'s upload limit, for the capture on devices',
-  tags: ['attachments'],
-  security: BEARER,
-  response: {
-    200: objectOf('`{ photoMaxEdgePx, photoMaxBytes, thumbnailEdgePx, maxUploadBytes, source }`', {
-      photoMaxEdgePx: { type: 'integer' },
-      photoMaxBytes: { type: 'integer' },
-      thumbnailEdgePx: { type: 'integer' },
-      maxUploadBytes: { type: 'integer' },
-      source: { type: 'string', enum: ['agency', 'server-default'] },
-    }, ['photoMaxEdgePx', 'photoMaxBytes', 'thumbnailEdgePx', 'maxUploadBytes', 'source']),
-    ...errorResponses({ ...AUTH_ERRORS, 403: 'A device credential (PUSH_ONLY_CREDENTIAL)' }),
-  },
-};

@@ -13,8 +13,6 @@ import { ATTACHMENTS, ErrorCode, TUS_CONTENT_TYPE, TUS_HEADERS, TUS_VERSION, typ
 import { sealedOnDevice } from '../../shared/access/policy.ts';
 import { isAttachmentCollection, SHA256_PATTERN } from '../../shared/schemas/attachments.ts';
 import { UUID_V4_PATTERN } from '../../shared/schemas/common.ts';
-import { PHOTO_SIZE_DEFAULTS, type AttachmentSettingsBody } from '../../shared/protocol/attachment-settings.ts';
-import { readAgencySettings } from '../agencies/directory.ts';
 import { actorOf } from '../auth/actor.ts';
 import type { DeviceCredentials } from '../auth/device-credential.ts';
 import type { Authenticator } from '../auth/identity.ts';
@@ -22,7 +20,7 @@ import { requireIdentity } from '../auth/require-identity.ts';
 import { HttpError } from '../http/errors.ts';
 import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
 import { checkMayUpload, readableAttachment } from './access.ts';
-import { appendUploadSchema, attachmentSettingsSchema, createUploadSchema, readAttachmentSchema, uploadOffsetSchema, uploadOptionsSchema } from './route-schemas.ts';
+import { appendUploadSchema, createUploadSchema, readAttachmentSchema, uploadOffsetSchema, uploadOptionsSchema } from './route-schemas.ts';
 import type { AttachmentStorage } from './storage.ts';
 import { OWNER_TENANT, OWNER_USER, type AttachmentTus } from './tus-server.ts';
 import { attachmentMetadataOf, decodeUploadMetadata } from './upload-metadata.ts';
@@ -130,20 +128,6 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
       throw new HttpError(400, ErrorCode.BAD_UPLOAD_METADATA, `This PATCH would take the upload past its ${TUS_HEADERS.uploadLength} (${upload.size} bytes).`);
     }
     await handOver(request, reply, request.identity);
-  });
-
-  // What the capture needs: the photo size the agency set (its devices keep the answer for offline
-  // use) and the server's upload limit. Any signed-in user (an access token; the device credential
-  // reads nothing); a photo is never made larger than the server takes.
-  app.get(ATTACHMENTS.settings.route, { schema: attachmentSettingsSchema }, async (request): Promise<AttachmentSettingsBody> => {
-    const own = (await readAgencySettings(app.store, request.identity.tenantId))?.attachments;
-    return {
-      photoMaxEdgePx: own?.photoMaxEdgePx ?? PHOTO_SIZE_DEFAULTS.photoMaxEdgePx,
-      photoMaxBytes: Math.min(own?.photoMaxBytes ?? PHOTO_SIZE_DEFAULTS.photoMaxBytes, maxBytes),
-      thumbnailEdgePx: PHOTO_SIZE_DEFAULTS.thumbnailEdgePx,
-      maxUploadBytes: maxBytes,
-      source: own ? 'agency' : 'server-default',
-    };
   });
 
   app.get<{ Params: { collection: string; docId: string; sha256: string } }>(ATTACHMENTS.read.route, { schema: readAttachmentSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {

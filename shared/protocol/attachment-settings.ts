@@ -1,11 +1,11 @@
 /**
  * How large the devices keep and upload photos: the agency's `attachments` setting (its admin
- * sets it with `PUT ADMIN.putAgency`), read by the apps from `GET ATTACHMENTS.settings`
- * (docs/protocol.md §25). One place for the defaults and bounds, so the server's check, its
+ * sets it with `PUT ADMIN.putAgency`), read by the apps as `attachments` of
+ * `GET AGENCY.deviceSettings` (docs/protocol.md §29). One place for the defaults and bounds, so the server's check, its
  * answer and the device's fallback while it has never read the answer agree.
  */
 
-/** What `GET ATTACHMENTS.settings` answers. */
+/** `attachments` of what `GET AGENCY.deviceSettings` answers. */
 export interface AttachmentSettingsBody {
   /** Longest edge of a stored photo, in pixels (the device resizes to it). */
   photoMaxEdgePx: number;

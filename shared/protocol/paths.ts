@@ -146,8 +146,6 @@ export const ATTACHMENTS = {
   uploadOptions: endpoint('OPTIONS', ATTACHMENTS_BASE_PATH, '/uploads'),
   /** The stored bytes of an attachment (or its thumbnail) the document lists. */
   read: endpoint('GET', ATTACHMENTS_BASE_PATH, '/:collection/:docId/:sha256'),
-  /** The photo size the caller's agency set (defaults when unset) and the upload limit: what the capture needs. */
-  settings: endpoint('GET', ATTACHMENTS_BASE_PATH, '/settings'),
 } as const;
 
 /** The tus protocol's own headers and values (tus.io/protocols/resumable-upload, 1.0.0). */
@@ -222,6 +220,6 @@ export const CONFLICTS_MERGE = 'merge';
 
 /** What every signed-in device of an agency may read of its settings: none of them secret (docs/protocol.md §29). */
 export const AGENCY = {
-  /** The agency's device settings: its favourites per NEMSIS vocabulary, first in the crew's pick-lists. */
+  /** The agency's device settings: its favourites per NEMSIS vocabulary (first in the crew's pick-lists) and the photo size in force. */
   deviceSettings: endpoint('GET', AGENCY_BASE_PATH, '/device-settings'),
 } as const;

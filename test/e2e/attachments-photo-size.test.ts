@@ -77,7 +77,7 @@ describe('the agency\'s photo size on the device (browser)', () => {
     const detail = page.getByTestId('job-attachments');
     await detail.waitFor();
     // Read while online and kept for offline use.
-    await page.waitForFunction(() => localStorage.getItem('fieldsync.photo-limits')?.includes('640') ?? false, undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => localStorage.getItem('fieldsync.device-settings')?.includes('"photoMaxEdgePx":640') ?? false, undefined, { timeout: 60_000 });
 
     await cable.cut();
     await ctx.setOffline(true);

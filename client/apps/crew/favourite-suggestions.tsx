@@ -1,12 +1,12 @@
 /**
  * A searchable pick-list of NEMSIS vocabulary codes with the agency's favourites first (issue 16
- * item 1): the favourites come from the device settings (device-settings.ts), read while online
+ * item 1): the favourites come from the device settings (client/ui/device-settings.ts), read while online
  * and kept for offline; the rest of NEMSIS's list follows in its own order.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { VocabularyFavourites, VocabularyName } from '../../../shared/nemsis/vocabularies.ts';
 import { SuggestionList } from '../../ui/components.tsx';
-import { favourites, loadDeviceSettings, onFavourites } from './device-settings.ts';
+import { favourites, favouritesOf, loadDeviceSettings, onDeviceSettings } from '../../ui/device-settings.ts';
 
 type Entries = readonly (readonly [string, string])[];
 
@@ -23,7 +23,7 @@ export function favouritesFirstOf(entries: Entries, vocabularies: readonly Vocab
 export function VocabularySuggestionList(props: { id: string; entries: Entries; vocabularies: readonly VocabularyName[] }) {
   const [chosen, setChosen] = useState(favourites);
   useEffect(() => {
-    const off = onFavourites(setChosen);
+    const off = onDeviceSettings((settings) => setChosen(favouritesOf(settings)));
     void loadDeviceSettings();
     return off;
   }, []);

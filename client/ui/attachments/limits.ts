@@ -1,11 +1,10 @@
 /**
  * How large a photo is kept on the device and uploaded: the agency sets it (`attachments` in its
- * settings; the apps read it from `GET ATTACHMENTS.settings`, docs/protocol.md §25). The answer is
- * kept in localStorage (it is no patient data), so a device that starts offline compresses to the
- * agency's size it last read; until it has read it once, the defaults apply.
+ * settings; the apps read it as `attachments` of the device settings, client/ui/device-settings.ts,
+ * docs/protocol.md §29), kept for offline use with the rest of them; until read once, the defaults.
  */
-import { ApiClient, ATTACHMENTS, PHOTO_SIZE_DEFAULTS, type AttachmentSettingsBody } from '../../../shared/protocol/index.ts';
-import { getAccessToken } from '../../session/session.ts';
+import { PHOTO_SIZE_DEFAULTS, type AttachmentSettingsBody } from '../../../shared/protocol/index.ts';
+import { deviceSettings, loadDeviceSettings } from '../device-settings.ts';
 
 export interface PhotoLimits {
   /** Longest edge of a stored photo, in pixels. */
@@ -23,8 +22,6 @@ export const DEFAULT_PHOTO_LIMITS: PhotoLimits = {
   thumbnailEdgePx: PHOTO_SIZE_DEFAULTS.thumbnailEdgePx,
   thumbnailMaxBytes: 30_000,
 };
-
-const STORAGE_KEY = 'fieldsync.photo-limits';
 
 /** The device's limits from the server's answer (a value missing or not a positive number keeps its default). */
 export function photoLimitsOf(body: Partial<AttachmentSettingsBody>): PhotoLimits {
@@ -45,20 +42,10 @@ export function compressionOptions(limits: PhotoLimits) {
   };
 }
 
-function stored(): PhotoLimits | undefined {
-  try {
-    const raw = typeof localStorage === 'undefined' ? null : localStorage.getItem(STORAGE_KEY);
-    return raw ? photoLimitsOf(JSON.parse(raw) as Partial<AttachmentSettingsBody>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 let current: PhotoLimits | undefined;
 
 export function photoLimits(): PhotoLimits {
-  current ??= stored() ?? DEFAULT_PHOTO_LIMITS;
-  return current;
+  return current ?? photoLimitsOf(deviceSettings().attachments ?? {});
 }
 
 /** The agency's values, once read (a partial answer keeps the defaults for the rest). */
@@ -66,21 +53,9 @@ export function setPhotoLimits(body: Partial<AttachmentSettingsBody>): void {
   current = photoLimitsOf(body);
 }
 
-const api = new ApiClient({ token: getAccessToken });
-let loading: Promise<void> | undefined;
-
 /** Asks the server once per page (again after `refresh`); offline or without an answer, the stored values stay. */
-export function loadPhotoLimits(refresh = false): Promise<void> {
-  if (loading && !refresh) return loading;
-  loading = (async () => {
-    if (!navigator.onLine) return;
-    try {
-      const body = await api.json<AttachmentSettingsBody>(ATTACHMENTS.settings);
-      setPhotoLimits(body);
-      localStorage.setItem(STORAGE_KEY, JSON.stringify(body));
-    } catch {
-      // No answer (offline, signed out): what this device read last, or the defaults, stays.
-    }
-  })();
-  return loading;
+export async function loadPhotoLimits(refresh = false): Promise<void> {
+  await loadDeviceSettings(refresh);
+  const read = deviceSettings().attachments;
+  if (read) setPhotoLimits(read);
 }

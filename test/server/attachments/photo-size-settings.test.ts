@@ -2,13 +2,13 @@
  * Issue 18 gap: the photo size is the agency's ("to a size the agency sets"). The admin sets
  * `attachments.photoMaxEdgePx` / `photoMaxBytes` in the agency settings (bounds checked, a bad
  * value changes nothing); crew and technicians read the values in force from
- * `GET ATTACHMENTS.settings` (defaults until set; never above the server's upload limit); the
+ * `attachments` of `GET AGENCY.deviceSettings` (defaults until set; never above the server's upload limit); the
  * service worker's device credential reads nothing. Real Fastify, real SQLite.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { demoAgencySettings } from '../../../server/demo/agency.ts';
-import { ADMIN, ATTACHMENTS, PHOTO_SIZE_DEFAULTS, pathOf, type Role } from '../../../shared/protocol/index.ts';
+import { ADMIN, AGENCY, PHOTO_SIZE_DEFAULTS, pathOf, type Role } from '../../../shared/protocol/index.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
 const TENANT = 'agency-photo-size';
@@ -31,9 +31,9 @@ async function call(method: string, path: string, role: Role, body?: unknown, he
 describe('the agency\'s photo size', () => {
   it('crew and technicians read the defaults until the agency sets its own', async () => {
     for (const role of ['crew', 'technician'] as const) {
-      const answer = await call('GET', pathOf(ATTACHMENTS.settings), role);
+      const answer = await call('GET', pathOf(AGENCY.deviceSettings), role);
       expect(answer.status).toBe(200);
-      expect(answer.body).toEqual({ ...PHOTO_SIZE_DEFAULTS, maxUploadBytes: MAX, source: 'server-default' });
+      expect(answer.body.attachments).toEqual({ ...PHOTO_SIZE_DEFAULTS, maxUploadBytes: MAX, source: 'server-default' });
     }
   });
 
@@ -44,26 +44,26 @@ describe('the agency\'s photo size', () => {
     const typo = await call('PUT', pathOf(ADMIN.putAgency), 'admin', { ...demoAgencySettings(), attachments: { photoMaxEdgePx: 1200, photoMaxBytes: 400_000, quality: 9 } });
     expect(typo.status).toBe(400);
     expect(JSON.stringify(typo.body.error)).toContain('attachments.quality is not an attachment setting');
-    expect((await call('GET', pathOf(ATTACHMENTS.settings), 'crew')).body.source).toBe('server-default');
+    expect((await call('GET', pathOf(AGENCY.deviceSettings), 'crew')).body.attachments.source).toBe('server-default');
 
     const put = await call('PUT', pathOf(ADMIN.putAgency), 'admin', { ...demoAgencySettings(), attachments: { photoMaxEdgePx: 1024, photoMaxBytes: 300_000 } });
     expect(put.status).toBe(200);
     expect(put.body.settings.attachments).toEqual({ photoMaxEdgePx: 1024, photoMaxBytes: 300_000 });
     expect((await call('GET', pathOf(ADMIN.agency), 'admin')).body.settings.attachments).toEqual({ photoMaxEdgePx: 1024, photoMaxBytes: 300_000 });
     for (const role of ['crew', 'technician'] as const) {
-      expect((await call('GET', pathOf(ATTACHMENTS.settings), role)).body).toEqual({
+      expect((await call('GET', pathOf(AGENCY.deviceSettings), role)).body.attachments).toEqual({
         photoMaxEdgePx: 1024, photoMaxBytes: 300_000, thumbnailEdgePx: PHOTO_SIZE_DEFAULTS.thumbnailEdgePx, maxUploadBytes: MAX, source: 'agency',
       });
     }
 
     // An agency value above what the server takes is answered as the server's limit.
     expect((await call('PUT', pathOf(ADMIN.putAgency), 'admin', { ...demoAgencySettings(), attachments: { photoMaxEdgePx: 4000, photoMaxBytes: 10_000_000 } })).status).toBe(200);
-    expect((await call('GET', pathOf(ATTACHMENTS.settings), 'crew')).body).toMatchObject({ photoMaxEdgePx: 4000, photoMaxBytes: MAX, source: 'agency' });
+    expect((await call('GET', pathOf(AGENCY.deviceSettings), 'crew')).body.attachments).toMatchObject({ photoMaxEdgePx: 4000, photoMaxBytes: MAX, source: 'agency' });
   });
 
   it('needs a signed-in user: no token is 401, the device credential is refused', async () => {
-    expect((await call('GET', pathOf(ATTACHMENTS.settings), 'crew', undefined, {})).status).toBe(401);
-    const dpop = await call('GET', pathOf(ATTACHMENTS.settings), 'crew', undefined, { authorization: 'DPoP x', dpop: 'y' });
+    expect((await call('GET', pathOf(AGENCY.deviceSettings), 'crew', undefined, {})).status).toBe(401);
+    const dpop = await call('GET', pathOf(AGENCY.deviceSettings), 'crew', undefined, { authorization: 'DPoP x', dpop: 'y' });
     expect(dpop.status).toBe(403);
     expect(dpop.body.error.code).toBe('PUSH_ONLY_CREDENTIAL');
   });
