@@ -6,14 +6,13 @@
  * longest edge and at most 60 KB (the default would be 1600 px).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext } from 'playwright-core';
 import { demoAgencySettings } from '../../server/demo/agency.ts';
 import { ADMIN, pathOf } from '../../shared/protocol/index.ts';
 import type { Job } from '../../shared/schemas/index.ts';
-import { launchBrowser, signInWithToken, textOf, waitFor, waitForServiceWorker, watchConsole } from './support/browser.ts';
+import { textOf, waitFor } from './support/browser.ts';
 import { makeJpeg, readStored, sha256Of } from './support/attachments.ts';
-import { createHttpCable, type HttpCable } from './support/http-cable.ts';
-import { ADMIN_TOKEN, E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+import { TechPhone } from './support/tech-phone.ts';
+import { ADMIN_TOKEN, e2ePort } from './support/server.ts';
 
 const SERVER_PORT = e2ePort(2232);
 const CABLE_PORT = e2ePort(2233);
@@ -36,46 +35,28 @@ function jpegSize(bytes: Buffer): { width: number; height: number } {
 }
 
 describe('the agency\'s photo size on the device (browser)', () => {
-  const server = new E2eServer(SERVER_PORT, { cablePorts: [CABLE_PORT] });
-  const errors: string[] = [];
-  let browser: Browser;
-  let ctx: BrowserContext;
-  let cable: HttpCable;
-  const token = `dev:${TENANT}:technician:phone-size:${TECH}`;
+  const phone = new TechPhone(SERVER_PORT, CABLE_PORT, 'phone-size', TECH);
+  const { server } = phone;
 
   beforeAll(async () => {
-    await ensureApps();
-    await server.start();
-    cable = await createHttpCable(CABLE_PORT, SERVER_PORT);
-    const put = await fetch(server.url + pathOf(ADMIN.putAgency), {
-      method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ...demoAgencySettings(), attachments: { photoMaxEdgePx: 640, photoMaxBytes: 60_000 } }),
+    await phone.start(async () => {
+      const put = await fetch(server.url + pathOf(ADMIN.putAgency), {
+        method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...demoAgencySettings(), attachments: { photoMaxEdgePx: 640, photoMaxBytes: 60_000 } }),
+      });
+      if (put.status !== 200) throw new Error(`setting the agency's photo size failed: ${put.status} ${await put.text()}`);
+      await server.seed('jobs', [{
+        id: JOB_ID, status: 'on_site', assigneeId: TECH, kind: 'repair', customer: { name: 'Bayside Bakery' },
+        serviceAddress: { street: '3 Dock St', city: 'Camden', zip: '08101' },
+      }]);
     });
-    if (put.status !== 200) throw new Error(`setting the agency's photo size failed: ${put.status} ${await put.text()}`);
-    await server.seed('jobs', [{
-      id: JOB_ID, status: 'on_site', assigneeId: TECH, kind: 'repair', customer: { name: 'Bayside Bakery' },
-      serviceAddress: { street: '3 Dock St', city: 'Camden', zip: '08101' },
-    }]);
-    browser = await launchBrowser();
-    ctx = await browser.newContext({ timezoneId: 'America/New_York', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   }, 240_000);
 
-  afterAll(async () => {
-    await ctx?.close().catch(() => {});
-    await browser?.close();
-    await cable?.close();
-    await server.dispose();
-    if (errors.length) console.log(errors.join('\n'));
-  });
+  afterAll(() => phone.dispose());
 
   it('a photo taken offline is compressed to the size the agency set', async () => {
-    const page = await ctx.newPage();
-    watchConsole(page, 'tech', errors);
-    await signInWithToken(page, cable.origin, token, '/tech/');
-    await waitForServiceWorker(page);
-    await page.locator(`[data-testid="job"][data-id="${JOB_ID}"]`).click();
-    const detail = page.getByTestId('job-attachments');
-    await detail.waitFor();
+    const { page, attachments: detail } = await phone.openJob(JOB_ID);
+    const { cable, ctx, token } = phone;
     // Read while online and kept for offline use.
     await page.waitForFunction(() => localStorage.getItem('fieldsync.device-settings')?.includes('"photoMaxEdgePx":640') ?? false, undefined, { timeout: 60_000 });
 

@@ -5,12 +5,11 @@
  * the server (the job's `attachments` and the bytes, byte-identical) once the phone is back online.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext } from 'playwright-core';
 import type { Job } from '../../shared/schemas/index.ts';
-import { launchBrowser, signInWithToken, textOf, waitFor, waitForServiceWorker, watchConsole } from './support/browser.ts';
+import { textOf, waitFor } from './support/browser.ts';
 import { drawSignature, makeJpeg, readStored, sha256Of } from './support/attachments.ts';
-import { createHttpCable, type HttpCable } from './support/http-cable.ts';
-import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+import { TechPhone } from './support/tech-phone.ts';
+import { e2ePort } from './support/server.ts';
 
 const SERVER_PORT = e2ePort(2220);
 const CABLE_PORT = e2ePort(2221);
@@ -20,41 +19,23 @@ const TECH = 'tech-att';
 interface Item { sha256: string; kind: string; purpose: string; annotation?: string; size: number; thumbnail?: { sha256: string }; signature?: { lastName?: string; firstName?: string } }
 
 describe('the technician\'s photos and customer signature (browser)', () => {
-  const server = new E2eServer(SERVER_PORT, { cablePorts: [CABLE_PORT] });
-  const errors: string[] = [];
-  let browser: Browser;
-  let ctx: BrowserContext;
-  let cable: HttpCable;
-  const token = `dev:${TENANT}:technician:phone-att:${TECH}`;
+  const phone = new TechPhone(SERVER_PORT, CABLE_PORT, 'phone-att', TECH);
+  const { server } = phone;
 
   beforeAll(async () => {
-    await ensureApps();
-    await server.start();
-    cable = await createHttpCable(CABLE_PORT, SERVER_PORT);
-    await server.seed('jobs', [{
-      id: JOB_ID, status: 'on_site', assigneeId: TECH, kind: 'installation', customer: { name: 'Harbor Dental' },
-      serviceAddress: { street: '14 Pier Rd', city: 'Camden', zip: '08101' },
-    }]);
-    browser = await launchBrowser();
-    ctx = await browser.newContext({ timezoneId: 'America/New_York', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await phone.start(async () => {
+      await server.seed('jobs', [{
+        id: JOB_ID, status: 'on_site', assigneeId: TECH, kind: 'installation', customer: { name: 'Harbor Dental' },
+        serviceAddress: { street: '14 Pier Rd', city: 'Camden', zip: '08101' },
+      }]);
+    });
   }, 240_000);
 
-  afterAll(async () => {
-    await ctx?.close().catch(() => {});
-    await browser?.close();
-    await cable?.close();
-    await server.dispose();
-    if (errors.length) console.log(errors.join('\n'));
-  });
+  afterAll(() => phone.dispose());
 
   it('before/after photos and the customer\'s signature, captured offline, reach the server with what was typed', async () => {
-    const page = await ctx.newPage();
-    watchConsole(page, 'tech', errors);
-    await signInWithToken(page, cable.origin, token, '/tech/');
-    await waitForServiceWorker(page);
-    await page.locator(`[data-testid="job"][data-id="${JOB_ID}"]`).click();
-    const detail = page.getByTestId('job-attachments');
-    await detail.waitFor();
+    const { page, attachments: detail } = await phone.openJob(JOB_ID);
+    const { cable, ctx, token } = phone;
 
     await cable.cut();
     await ctx.setOffline(true);
