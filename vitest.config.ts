@@ -7,8 +7,9 @@ export default defineConfig({
     environment: 'node',
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/helpers/setup.ts'],
-    // The national Schematron is compiled once per machine before the files start (cached by hash).
-    globalSetup: ['test/helpers/schematron-setup.ts'],
+    // The national Schematron is compiled once per machine before the files start (cached by hash),
+    // and the apps are built once (if stale): no file's set-up waits for either under load.
+    globalSetup: ['test/helpers/schematron-setup.ts', 'test/helpers/client-build-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Eventual arrival (a sync, a re-render) on a loaded 2-core CI machine can take seconds;

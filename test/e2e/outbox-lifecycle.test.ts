@@ -55,7 +55,9 @@ describe('the outbound queue across restarts, browsers and updates (browser)', (
     server = new E2eServer(SERVER_PORT, { clientDir });
     await server.start();
     tablet = await device(1, 'M81', undefined, 2);
-  });
+    // A browser started, signed in, its service worker installed and two report stubs synced: as
+    // for outbox-delivery's set-up, 60 s ran out on a loaded machine (the limit guards a hang).
+  }, 180_000);
 
   afterAll(async () => {
     for (const device of devices) await device.dispose().catch(() => {});

@@ -7,6 +7,7 @@ import { startSync, type SyncEngine } from '../../client/sync/sync-engine.ts';
 import { DocumentWriter } from '../../client/sync/writes.ts';
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import type { OutboxDb } from '../../client/queue/index.ts';
+import { waitBudgetMs } from './wait-budget.ts';
 
 export interface TestDevice {
   db: RxDatabase;
@@ -88,8 +89,11 @@ export async function createDevice(options: {
   return device;
 }
 
-/** Polls until `check` holds; fails with `what` after the timeout. Used for eventual arrival. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
+/**
+ * Polls until `check` holds; fails with `what` after the timeout. Used for eventual arrival.
+ * Without a timeout it waits until shortly before the test's own limit (wait-budget.ts).
+ */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = waitBudgetMs()): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { nextRevision } from '../../../shared/revision.ts';
 import { makeDataDir, startTestServer, type TestServer } from '../../helpers/server.ts';
 import { ADMIN_TOKEN, TENANT } from '../support/server.ts';
+import { waitBudgetMs } from '../../helpers/wait-budget.ts';
 
 export const NEMSIS_XSD_DIR = process.env['NEMSIS_DIR'] ?? path.resolve(import.meta.dirname, '../../../../shared/nemsis');
 export const ROUND_TRIP_ZONE = 'America/New_York';
@@ -451,8 +452,8 @@ function sameValue(actual: unknown, expected: unknown, kind: Kind): boolean {
   return JSON.stringify(actual) === JSON.stringify(expected);
 }
 
-/** Polls until `check` returns no problems; fails with the last list of problems. */
-export async function settle(what: string, check: () => Promise<string[]>, timeout = 30_000): Promise<string[]> {
+/** Polls until `check` returns no problems (by default until shortly before the test's own limit); fails with the last list of problems. */
+export async function settle(what: string, check: () => Promise<string[]>, timeout = waitBudgetMs()): Promise<string[]> {
   let last: string[] = [];
   try {
     await expect.poll(async () => (last = await check()).length, { timeout, interval: 250 }).toBe(0);

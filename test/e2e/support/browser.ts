@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import type { Cable } from './cable.ts';
+import { waitBudgetMs } from '../../helpers/wait-budget.ts';
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(import.meta.dirname, '../../../test-artifacts');
@@ -51,7 +52,8 @@ export async function reapplyOffline(ctx: BrowserContext): Promise<void> {
   await ctx.setOffline(true);
 }
 
-export async function waitFor<T>(check: () => Promise<T> | T, what: string, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+/** Polls until `check` holds; without a timeout, until shortly before the test's own limit (test/helpers/wait-budget.ts). */
+export async function waitFor<T>(check: () => Promise<T> | T, what: string, timeoutMs = waitBudgetMs(15_000), everyMs = 100): Promise<T> {
   const t0 = Date.now();
   let last: unknown;
   for (;;) {
@@ -90,8 +92,13 @@ export async function signInWithPassword(page: Page, origin: string, app: string
   await page.locator('[data-testid="status-bar"]').waitFor({ timeout: 20_000 });
 }
 
+/**
+ * Until the service worker controls the page. Its install fetches every app file first: on a
+ * loaded machine that took longer than the 15 s this wait once had (crew-conflicts failed here).
+ * In a set-up (no test running) 45 s, inside the set-up's own limit.
+ */
 export async function waitForServiceWorker(page: Page): Promise<void> {
-  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 15_000 });
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: waitBudgetMs(45_000) });
 }
 
 /** Saves the visible screen (scrolled to the top, as a person opening it sees it) in test-artifacts/. */

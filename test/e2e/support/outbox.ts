@@ -10,6 +10,7 @@ import {
 } from './browser.ts';
 import { SYNC_TAG } from '../../../client/queue/index.ts';
 import { createHttpCable, type HttpCable } from './http-cable.ts';
+import { waitBudgetMs } from '../../helpers/wait-budget.ts';
 import type { Link } from './link.ts';
 import { offsetNow, TENANT, type E2eServer } from './server.ts';
 
@@ -32,11 +33,13 @@ export async function serviceWorkerControl(ctx: BrowserContext, origin: string) 
   });
   await cdp.send('ServiceWorker.enable');
   const registrationId = async (): Promise<string> => {
+    // (Until shortly before the test's own limit: DevTools reports the registration when the browser gets to it.)
     const t0 = Date.now();
+    const budget = waitBudgetMs(15_000);
     for (;;) {
       const id = [...registrations].find(([scope]) => scope.startsWith(origin))?.[1];
       if (id) return id;
-      if (Date.now() - t0 > 5000) throw new Error(`no service worker registration for ${origin}`);
+      if (Date.now() - t0 > budget) throw new Error(`no service worker registration for ${origin}`);
       await new Promise<void>((resolve) => {
         changed = resolve;
         setTimeout(resolve, 100);
@@ -198,7 +201,7 @@ export async function startCrewDevice(server: E2eServer, options: {
   await waitForQueueMode(page);
   for (const incidentId of incidentIds) {
     const link = page.locator(`[data-testid="call"][data-id="${incidentId}"] [data-testid="epcr-link"]`);
-    await link.first().waitFor({ timeout: 20_000 });
+    await link.first().waitFor({ timeout: waitBudgetMs(20_000) });
     await waitFor(async () => (await link.first().locator('[data-testid="badge"]').getAttribute('data-state')) === 'synced', 'the report stub synced');
     device.epcrIds.push((await link.first().getAttribute('data-id'))!);
   }

@@ -33,7 +33,9 @@ beforeAll(async () => {
   crewToken = crew.accessToken;
   crewUserId = String(crew.identity['userId']);
   adminToken = (await login(server, A, 'boss', PASSWORD, 'admin-pc')).accessToken;
-}, 30_000);
+  // (The configured set-up limit: five scrypt hashes of 0.3 s each alone took over the 30 s this
+  // set-up once had on a loaded machine, with the other worker's tests hashing too.)
+});
 afterAll(async () => { await server.close(); });
 
 const adminGet = async (query: string, token = adminToken) => {
@@ -123,6 +125,8 @@ describe('the audit chain', () => {
 });
 
 describe('npm run token', () => {
+  // Two command-line runs, each a cold Node start compiling TypeScript: 51 s at load 28 (the
+  // default 60 s per test was nearly spent); the limit guards against a hang, it measures nothing.
   it('mints a signed device token the server accepts with that identity, revocable like any other', async () => {
     const dataDir = makeDataDir();
     const own = await startTestServer({ dataDir });
@@ -148,10 +152,12 @@ describe('npm run token', () => {
     } finally {
       await own.close();
     }
-  });
+  }, 180_000);
 });
 
 describe('the demo agency', () => {
+  // Twelve scrypt hashes (six users made, six sign-ins) of 0.3 s each alone took 61 s at load 28:
+  // the limit guards against a hang, it measures nothing.
   it('is created once, with one user of each role who can sign in', async () => {
     expect(await seedDemoTenant(server.app.identities)).toEqual({ created: true });
     expect(await seedDemoTenant(server.app.identities)).toEqual({ created: false });
@@ -160,7 +166,7 @@ describe('the demo agency', () => {
       const answer = await login(server, 'demo', user.username, user.password, `demo-${user.username}`);
       expect(answer.identity).toMatchObject({ tenantId: 'demo', role: user.role, ...(user.unitId ? { unitId: user.unitId } : {}), ...(user.technicianId ? { technicianId: user.technicianId } : {}) });
     }
-  });
+  }, 180_000);
 
   // The apps are not what this looks at, so they are not built (BUILD_APPS=false); the deadline
   // is a guard against a hang, not a measure: at load 30 the demo's NEMSIS check alone took 60 s.

@@ -15,6 +15,7 @@ import type { Actor, WireDocument } from '../../../server/store/types.ts';
 import type { CollectionName, Epcr, WireDoc } from '../../../shared/schemas/index.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 import { eventually } from '../../helpers/device.ts';
+import { waitBudgetMs } from '../../helpers/wait-budget.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { agency, overdoseEpcr } from '../nemsis/fixtures.ts';
 import { demoBillingSettings } from '../../../server/demo/billing-settings.ts';
@@ -143,8 +144,8 @@ export async function all<C extends CollectionName>(server: TestServer, collecti
   }
 }
 
-/** Waits until the outbox has nothing pending (every triggered effect ran or became a dead letter). */
-export async function settled(server: TestServer, timeoutMs = 30_000): Promise<void> {
+/** Waits until the outbox has nothing pending (every triggered effect ran or became a dead letter); by default as long as the test may run. */
+export async function settled(server: TestServer, timeoutMs = waitBudgetMs()): Promise<void> {
   await eventually('the hook outbox to drain', async () => (await server.app.store.outboxStats(Date.now())).depth === 0, timeoutMs);
 }
 
