@@ -41,6 +41,8 @@ import { timesSection } from './sections/times.tsx';
 import { treatmentSection } from './sections/treatment.tsx';
 import { vitalsSection } from './sections/vitals.tsx';
 import { ConflictMarker, ConflictsPanel, conflictsAt } from './conflicts.tsx';
+import { SectionCache } from './section-cache.tsx';
+import { CONFLICTS_KEY } from '../../../shared/merge/conflicts.ts';
 import { FinalizeWarnings } from './finalize-warnings.tsx';
 
 export { pathName, revealField };
@@ -152,6 +154,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   // alone: re-rendering the whole form (every section, its checks) on each key made typing lag by
   // hundreds of milliseconds.
   const emptyReport = useRef(false);
+  // Each section is drawn again only when what it shows changed (section-cache.tsx).
+  const cacheRef = useRef<{ id: string; cache: SectionCache } | undefined>(undefined);
   const shownNow = () => draftsShown('epcrs', id, emptyReport.current);
   const [, setShown] = useState(shownNow);
   useEffect(() => {
@@ -181,6 +185,9 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   if (view === null) return <div class="card"><p>This report is not on this device.</p><button onClick={() => go('')}>Back to calls</button></div>;
   markReady();
   const epcr = view.doc;
+  if (cacheRef.current?.id !== id) cacheRef.current = { id, cache: new SectionCache(epcr) };
+  const cache = cacheRef.current.cache;
+  cache.report = epcr;
   // What the form shows: the report, its sync badge, the drafts it names (a test counts renders of each).
   countRender('epcr-form', () => [epcr, view.badge, shownNow()]);
   const incident = incidentView?.doc;
@@ -237,6 +244,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const field = (path: Path, label: string): FieldProps => {
     const name = pathName(path);
     rendered.add(name);
+    cache.noteField(name, path);
     const hint = localHints.get(name);
     const draft = journalEntry('epcrs', id, path);
     if (draft) typedNotStored = true;
@@ -248,7 +256,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     };
   };
   const kit: FormKit = {
-    epcr, id, disabled, session, incident, localHints, serverErrors, field,
+    epcr, id, disabled, session, incident, localHints, serverErrors, missing, field,
     text: (path, label, value, extra = {}) => <TextField {...field(path, label)} value={value} maxLength={200} {...extra} />,
     select: (path, label, value) => <SelectField {...field(path, label)} value={value} options={pickListAt(path)} />,
     codes: (path, label, value) => <CodesField {...field(path, label)} value={value} options={pickListAt(path, true)} />,
@@ -267,12 +275,22 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     go(`epcr/${newId}`);
   };
 
-  const bodies: Record<SectionAnchor, () => JSX.Element> = {
-    response: () => callSection(kit), patient: () => patientSection(kit), situation: () => situationSection(kit), arrest: () => arrestSection(kit),
-    history: () => historySection(kit), vitals: () => vitalsSection(kit, { open: place.vitalSet, setOpen: (set) => openPlace(id, current === 'all' ? 'all' : 'vitals', set) }),
-    treatment: () => treatmentSection(kit), narrative: () => narrativeSection(kit), disposition: () => dispositionSection(kit),
-    times: () => timesSection(kit), billing: () => billingSection(kit), signatures: () => signaturesSection(kit),
+  const bodies: Record<SectionAnchor, (kit: FormKit) => JSX.Element> = {
+    response: callSection, patient: patientSection, situation: situationSection, arrest: arrestSection,
+    history: historySection, vitals: (k) => vitalsSection(k, { open: place.vitalSet, setOpen: (set) => openPlace(id, current === 'all' ? 'all' : 'vitals', set) }),
+    treatment: treatmentSection, narrative: narrativeSection, disposition: dispositionSection,
+    times: timesSection, billing: billingSection, signatures: signaturesSection,
   };
+  // What a section shows besides the parts of the report it reads: whether it can be edited, where
+  // the form is, the call (times are measured from it), the conflicts, the drafts not saved, the
+  // state of its buttons, and the finalize hints and the server's problems of its fields.
+  const drafts = draftsShown('epcrs', id);
+  const inSection = (anchor: SectionAnchor, names: Iterable<[string, string]>) => [...names].filter(([name]) => (sectionAnchorOf(name) ?? anchor) === anchor);
+  const given = (anchor: SectionAnchor) => [
+    disabled, current, anchor === 'vitals' ? place.vitalSet ?? null : null, callTime ?? null, incident ?? null, drafts,
+    (epcr as Record<string, unknown>)[CONFLICTS_KEY] ?? null, action.busy, action.error ?? null, action.where ?? null,
+    inSection(anchor, localHints), inSection(anchor, serverErrors), inSection(anchor, missing.map((m) => [m.path, m.message])),
+  ];
   const sections = (
     <>
       {epcr.addendumOf && (
@@ -284,11 +302,14 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
       {SECTIONS.map(([anchor]) => (
         <fieldset key={anchor} id={`sec-${anchor}`} hidden={current !== 'all' && current !== anchor} data-testid="section" data-section={anchor}>
           <legend>{LEGENDS[anchor]}</legend>
-          {bodies[anchor]()}
+          {cache.section(anchor, given(anchor), (watched) => bodies[anchor]({ ...kit, epcr: watched }))}
         </fieldset>
       ))}
     </>
   );
+  // The fields on the form: those drawn now and those of sections that did not need drawing again.
+  for (const name of cache.fieldNames()) rendered.add(name);
+  if (!typedNotStored) typedNotStored = cache.fieldPaths().some((path) => journalEntry('epcrs', id, path) !== undefined);
   const unplaced = returned.filter((e) => !rendered.has(e.path));
   const placedReturned = returned.filter((e) => rendered.has(e.path) && e.path !== 'vitals');
   const returnedCount = epcr.finalizeErrors?.length ?? 0;

@@ -42,6 +42,8 @@ export interface FormKit {
   /** Finalize hints (what is missing) and server problems by path name, in plain words. */
   localHints: ReadonlyMap<string, string>;
   serverErrors: ReadonlyMap<string, string>;
+  /** Every problem the finalize check finds in the report as it is (several may share a path); none once locked. */
+  missing: readonly { path: string; message: string }[];
   field(path: Path, label: string): FieldProps;
   text(path: Path, label: string, value: string | undefined, extra?: Record<string, unknown>): JSX.Element;
   /** A coded field: its options are the codes of the NEMSIS element its path exports to (codes.ts PICK_LISTS). */

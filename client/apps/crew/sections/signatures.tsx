@@ -13,7 +13,6 @@ import { TextField } from '../../../ui/components.tsx';
 import { codeOf } from '../../../../shared/nemsis/codes.ts';
 import type { FormKit } from './kit.ts';
 import { fieldMessage } from './model.ts';
-import { validateEpcrForFinalize } from '../../../../shared/domain/epcr-validation.ts';
 
 /** Problems of this section's paths: the server's, and every one of the finalize rule's (several may share a path). */
 function problemsHere(kit: FormKit): string[] {
@@ -21,7 +20,9 @@ function problemsHere(kit: FormKit): string[] {
   const out = new Set<string>();
   for (const [path, text] of kit.serverErrors) if (mine(path)) out.add(text);
   if (!kit.disabled) {
-    for (const problem of validateEpcrForFinalize(kit.epcr as never)) if (mine(problem.path) && !kit.serverErrors.has(problem.path)) out.add(fieldMessage(problem.message));
+    // The form's one finalize check of the report (checking it again here read every part of the
+    // report, and drew this section again whenever anything in it changed).
+    for (const problem of kit.missing) if (mine(problem.path) && !kit.serverErrors.has(problem.path)) out.add(fieldMessage(problem.message));
   }
   return [...out];
 }
