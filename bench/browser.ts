@@ -173,13 +173,14 @@ export async function browserBenchmarks(options: BrowserBenchOptions = {}): Prom
  * Each measurement has a budget; one that cannot finish is reported with what it reached and the
  * rest goes on. Writes bench/results/browser.json and bench/results/browser.svg.
  */
-export async function browserBench(options: { quick: boolean; log?: (m: string) => void }): Promise<void> {
+export async function browserBench(options: { quick: boolean; only?: string; log?: (m: string) => void }): Promise<void> {
   const log = options.log ?? ((m: string) => console.log(m));
   const base = Number(process.env['FIELDSYNC_BENCH_BROWSER_PORT'] ?? 26400);
   const load = { start: loadavg().map((l) => +l.toFixed(2)), end: [] as number[] };
   const t0 = Date.now();
   log(`bench:browser, load average ${load.start.join(' ')} (2 cores shared: read every figure with it)`);
   await ensureClientBuilt({ log: () => {} });
+  if (options.only === 'shift') return shiftOnly(base, load, t0, log);
   let navigation: BenchFigure[] = [];
   if (!process.argv.includes('--no-navigation')) {
     const nav = await measure('bundles and offline navigation', 600_000, () => browserBenchmarks({ quick: options.quick, port: base + 40, log }), log);
@@ -224,6 +225,27 @@ export async function browserBench(options: { quick: boolean; log?: (m: string) 
   if ('skipped' in shift) log(`  shift backlog: skipped (${shift.skipped})`);
   for (const u of [...firstSync.unfinished, ...('unfinished' in shift ? shift.unfinished.map((x) => ({ what: x.variant, reached: x.reached, error: x.error })) : [])]) log(`  NOT FINISHED: ${u.what}: reached ${u.reached} (${u.error.split('\n')[0]})`);
   log(`  wrote bench/results/browser.json and bench/results/browser.svg`);
+}
+
+/**
+ * `npm run bench:browser -- --only=shift`: the shift backlog alone (a few minutes instead of the
+ * whole run), written to bench/results/browser-shift.json; the full run's file is left as it is.
+ */
+async function shiftOnly(base: number, load: { start: number[]; end: number[] }, t0: number, log: (m: string) => void): Promise<void> {
+  const shift = await shiftBenchmark({ serverPort: base + 10, cablePort: base + 11, log });
+  load.end = loadavg().map((l) => +l.toFixed(2));
+  const commit = gitCommit();
+  const result = { date: new Date().toISOString(), commit, minutes: +((Date.now() - t0) / 60_000).toFixed(1), load, shift };
+  const dir = path.resolve(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'browser-shift.json'), JSON.stringify(result, null, 2) + '\n');
+  log(`\nbench:browser --only=shift (load average at start ${load.start.join(' ')}, at the end ${load.end.join(' ')}; commit ${commit})`);
+  const runs = 'runs' in shift ? shift.runs : [];
+  const ceiling = runs.find((r) => r.variant.startsWith('plain'));
+  for (const r of runs) log(`  shift backlog, ${r.variant.padEnd(50)} first ePCR ${r.firstEpcrMs} ms, all ePCRs ${r.allEpcrsMs} ms, everything ${r.everythingMs} ms${ceiling && r !== ceiling ? ` (${(ceiling.everythingMs / r.everythingMs).toFixed(2)} of the ceiling)` : ''}, ePCRs first: ${r.epcrsFirst}, ${r.pushRequests} pushes, longest idle ${r.longestIdleMs} ms`);
+  if ('skipped' in shift) log(`  shift backlog: skipped (${shift.skipped})`);
+  for (const u of 'unfinished' in shift ? shift.unfinished : []) log(`  NOT FINISHED: ${u.variant}: reached ${u.reached} (${u.error.split('\n')[0]})`);
+  log('  wrote bench/results/browser-shift.json');
 }
 
 function gitCommit(): string {
@@ -273,9 +295,9 @@ export function browserChart(result: { date: string; commit: string; load: { sta
   });
 }
 
-// Run alone: `npm run bench:browser [-- --quick] [--no-navigation]`
+// Run alone: `npm run bench:browser [-- --quick] [--no-navigation] [--only=shift]`
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  browserBench({ quick: process.argv.includes('--quick') }).then(() => process.exit(0)).catch((error: unknown) => {
+  browserBench({ quick: process.argv.includes('--quick'), only: process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) }).then(() => process.exit(0)).catch((error: unknown) => {
     console.error(error);
     process.exit(1);
   });

@@ -14,7 +14,7 @@ import { schemaVersionOf } from '../../shared/schemas/index.ts';
 import { closeDevice, launchDevice, newProfileDir, removeProfileDir, signInWithToken, waitForServiceWorker } from '../../test/e2e/support/browser.ts';
 import { createHttpCable } from '../../test/e2e/support/http-cable.ts';
 import { createLink, linkAvailable } from '../../test/e2e/support/link.ts';
-import { serviceWorkerControl, waitForQueueMode } from '../../test/e2e/support/outbox.ts';
+import { recordBackgroundSync, serviceWorkerControl, waitForQueueMode } from '../../test/e2e/support/outbox.ts';
 import { E2eServer, offsetNow, TENANT } from '../../test/e2e/support/server.ts';
 import { measure, type Budget } from '../lib/budget.ts';
 import { epcrDoc } from '../lib/docs.ts';
@@ -40,6 +40,11 @@ export interface ShiftRun {
   longestIdleMs: number;
   /** Push requests with their arrival and answer times (ms after the link came up). */
   requests: { collection: string; startMs: number; endMs: number }[];
+  /**
+   * What the browser's Background Sync did after the link came up (DevTools' recorder), e.g.
+   * "1.2 s Dispatched sync event": a stopped worker cannot start before the browser dispatches it.
+   */
+  backgroundSync: string[];
 }
 
 export interface ShiftResult {
@@ -108,6 +113,7 @@ export async function shiftBenchmark(options: { serverPort: number; cablePort: n
         // The service worker tried while offline and failed; let its failures settle as on a tablet in a dead zone.
         await new Promise((r) => setTimeout(r, 3000));
         if (variant === 'service worker stopped') await control.stopWorkers();
+        const recorder = await recordBackgroundSync(ctx!);
         const t0 = Date.now();
         link.up();
         budget.reached = 'link up';
@@ -119,6 +125,8 @@ export async function shiftBenchmark(options: { serverPort: number; cablePort: n
           budget.reached = `${epcrs} of ${SHIFT_EPCRS} ePCRs and ${gps} of ${SHIFT_POINTS} GPS points on the server after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
           return epcrs === SHIFT_EPCRS && gps === SHIFT_POINTS;
         }, 'everything on the server', { everyMs: 50 });
+        const backgroundSync = recorder.log.filter((e) => e.at >= t0).map((e) => `${((e.at - t0) / 1000).toFixed(2)} s ${e.event}`);
+        await recorder.close();
         const epcrCommits = ids.epcrs.map((id) => seen('epcrs', id)!);
         const gpsCommits = ids.gps.map((id) => seen('gps_points', id)!);
         const pushes = requests.filter((r) => r.start >= t0 - 100).sort((a, b) => a.start - b.start);
@@ -133,6 +141,7 @@ export async function shiftBenchmark(options: { serverPort: number; cablePort: n
           pushRequests: pushes.length,
           longestIdleMs: longestIdle,
           requests: pushes.map((r) => ({ collection: r.collection, startMs: r.start - t0, endMs: r.end - t0 })),
+          backgroundSync,
         } satisfies ShiftRun;
       }, log);
       if (run.ok) {
@@ -140,6 +149,7 @@ export async function shiftBenchmark(options: { serverPort: number; cablePort: n
         const r = run.value;
         log(`  shift backlog, ${variant}: first ePCR ${r.firstEpcrMs} ms, all ePCRs ${r.allEpcrsMs} ms, everything ${r.everythingMs} ms, ePCRs first: ${r.epcrsFirst}, ${r.pushRequests} pushes, longest idle ${r.longestIdleMs} ms`);
         log(`    pushes: ${r.requests.map((q) => `${q.collection} ${q.startMs}–${q.endMs}`).join(', ')}`);
+        if (r.backgroundSync.length > 0) log(`    Background Sync: ${r.backgroundSync.join(', ')}`);
       } else {
         result.unfinished.push({ variant, reached: run.reached, error: run.error });
       }

@@ -13,8 +13,13 @@ export interface Batch {
  * schema version) of the lane's first row that is not `held`, in enqueue order. A document has
  * at most one row in a batch: another writer's later row of it waits for a later request, so each
  * document's rows are sent in queue order.
+ *
+ * `after`: read only rows queued after that place in the lane (`order`), not from its head: a
+ * delivery that sends a backlog batch after batch reads on from where its last batch ended
+ * instead of reading again, and skipping, the rows still on the wire or not yet removed. Rows it
+ * passed over that way are found when it reads from the head again.
  */
-export async function readBatch(db: OutboxDb, lane: Lane, limit: number, held: (row: QueuedRow) => boolean = () => false): Promise<Batch | undefined> {
+export async function readBatch(db: OutboxDb, lane: Lane, limit: number, held: (row: QueuedRow) => boolean = () => false, after?: number): Promise<Batch | undefined> {
   const tx = db.transaction('rows');
   const index = tx.store.index('by-lane');
   let collection: string | undefined;
@@ -26,7 +31,6 @@ export async function readBatch(db: OutboxDb, lane: Lane, limit: number, held: (
   // backend per row, which for a batch of 2,000 GPS points was most of the idle time between two
   // pushes (1.3-2.9 s on a busy tablet, bench:browser's shift backlog). `order` is unique, so a
   // chunk starts just after the last row of the previous one.
-  let after: number | undefined;
   for (;;) {
     const range = IDBKeyRange.bound([lane, after ?? 0], [lane, Number.MAX_SAFE_INTEGER], after !== undefined);
     const want = Math.max(limit - rows.length, MIN_CHUNK);

@@ -4,6 +4,6 @@
  */
 export { BATCH_SIZE, COMPRESS_ABOVE_BYTES } from './batching.ts';
 export { deliverOutbox, type DeliveryOptions, type DeliveryResult } from './delivery.ts';
-export { retryDelayMs } from './queue-status.ts';
-export { OutboundQueue, type OutboundQueueOptions } from './outbound-queue.ts';
+export { NETWORK_RETRY_CAP_MS, RETRY_BASE_MS, retryDelayMs } from './queue-status.ts';
+export { COVERAGE_PROBE_MS, OutboundQueue, type OutboundQueueOptions } from './outbound-queue.ts';
 export { installOutboundQueue } from './sw-runtime.ts';

@@ -1,5 +1,5 @@
 import { deliverOutbox, type DeliveryOptions, type DeliveryResult } from './delivery.ts';
-import { getStatus, openOutboxDb, summarizeQueue, type OutboxDb, type QueueSummary } from '../../client/queue/index.ts';
+import { getSession, getStatus, openOutboxDb, summarizeQueue, type OutboxDb, type QueueSummary } from '../../client/queue/index.ts';
 import { retryDelayMs } from './queue-status.ts';
 
 export interface OutboundQueueOptions extends Omit<DeliveryOptions, 'db'> {
@@ -10,7 +10,22 @@ export interface OutboundQueueOptions extends Omit<DeliveryOptions, 'db'> {
   autoRetry?: boolean;
   /** Told the result of every run, whoever started it (a page's kick, an event, the retry timer). */
   onResult?: (result: DeliveryResult) => Promise<void> | void;
+  /** How often the server is asked whether it can be reached again after a network failure (default `COVERAGE_PROBE_MS`). */
+  probeEveryMs?: number;
 }
+
+/**
+ * After a run failed on the network, the server is asked this often whether it can be reached
+ * (a HEAD request, no body, no credentials), and delivery starts at its first answer instead of
+ * after the backoff (up to 5 s). A service worker has no reliable way to hear that coverage is
+ * back: `online` events do not reach it reliably, `navigator.onLine` and Background Sync follow
+ * the browser's network state, which Chromium moves 0.5-2 s after the link, and a stopped worker
+ * is only started by Background Sync. While offline the probe fails at once, on the device;
+ * in a dead zone it waits at most `PROBE_TIMEOUT_MS`. The browser stops an idle worker after
+ * about 30 s, and with it the probing.
+ */
+export const COVERAGE_PROBE_MS = 200;
+const PROBE_TIMEOUT_MS = 3000;
 
 /**
  * The service worker's delivery loop around the durable queue: one delivery at a time, retried
@@ -22,6 +37,7 @@ export class OutboundQueue {
   private running: Promise<DeliveryResult> | undefined;
   private again = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private probe: ReturnType<typeof setTimeout> | undefined;
   /** The last finished run (undefined: none yet in this worker's life) and when it ended. */
   last: { result: DeliveryResult; at: number } | undefined;
 
@@ -69,6 +85,36 @@ export class OutboundQueue {
     const status = await getStatus(await this.database());
     // The timer only starts a run when none is going: joining one would ask for an extra pass.
     this.timer = setTimeout(() => void (this.running ?? this.deliver()), result.stoppedBy === 'limit' ? 0 : retryDelayMs(status.failures, result.stoppedBy === 'server' ? 'server' : 'network'));
+    if (result.stoppedBy === 'network') this.watchCoverage();
+  }
+
+  /** Starts delivery as soon as the server answers again (see COVERAGE_PROBE_MS). */
+  private watchCoverage(): void {
+    clearTimeout(this.probe);
+    const failedAt = this.last?.at;
+    const tick = async (): Promise<void> => {
+      // Another run started meanwhile (a page's kick, an event, the timer): it probes for itself.
+      if (this.running || this.last?.at !== failedAt) return;
+      if (await this.reachable()) {
+        if (!this.running && this.last?.at === failedAt) void this.deliver().catch(() => undefined);
+        return;
+      }
+      if (this.last?.at === failedAt) this.probe = setTimeout(() => void tick(), this.options.probeEveryMs ?? COVERAGE_PROBE_MS);
+    };
+    this.probe = setTimeout(() => void tick(), this.options.probeEveryMs ?? COVERAGE_PROBE_MS);
+  }
+
+  /** The server answers (any HTTP status): the network carries data to it again. */
+  private async reachable(): Promise<boolean> {
+    const session = await getSession(await this.database()).catch(() => undefined);
+    if (!session) return false;
+    const fetchFn = this.options.fetch ?? fetch;
+    try {
+      await fetchFn(session.serverUrl, { method: 'HEAD', mode: 'no-cors', cache: 'no-store', credentials: 'omit', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** A run is going now. */
@@ -94,5 +140,6 @@ export class OutboundQueue {
 
   stop(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.probe);
   }
 }
