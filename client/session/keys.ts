@@ -123,7 +123,7 @@ async function unwrap(record: KeyRecord, secret: string, owner: KeyOwner): Promi
   }
 }
 
-/** The form RxDB's encryption plugin takes the key in (a string; crypto-js derives its AES key from it). */
+/** The form the database takes the key in (a string; client/sync/field-encryption.ts derives its AES key from it). */
 const databasePassword = (key: Uint8Array) => toHex(key);
 
 /** A new random database key, wrapped with `secret`. Returns the record to store and the key for RxDB. */

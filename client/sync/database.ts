@@ -1,10 +1,10 @@
 import { addRxPlugin, createRxDatabase, META_INSTANCE_SCHEMA_TITLE, type RxCollectionCreator, type RxDatabase, type RxStorage } from 'rxdb';
-import { wrappedKeyEncryptionCryptoJsStorage } from 'rxdb/plugins/encryption-crypto-js';
 import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { wrappedValidateAjvStorage } from 'rxdb/plugins/validate-ajv';
 import { conflictHandlerFor } from '../../shared/merge/index.ts';
 import { withIndexedChangesSince } from './changes-since.ts';
+import { wrappedFieldEncryptionStorage } from './field-encryption.ts';
 import { collectionMigrationStrategies, collectionSchemas, type CollectionName } from '../../shared/schemas/index.ts';
 
 /**
@@ -33,8 +33,8 @@ export interface FieldsyncDatabaseOptions {
   multiInstance?: boolean;
   /**
    * The database key (client/session/keys.ts: a random key, unwrapped with the user's password). With
-   * it, the fields a schema lists in `encrypted` (the ePCR's PHI) are stored AES-encrypted
-   * (RxDB's free crypto-js plugin), and so is every copy RxDB keeps of them (replication meta).
+   * it, the fields a schema lists in `encrypted` (the ePCR's PHI) are stored AES-256-GCM encrypted
+   * (field-encryption.ts, WebCrypto), and so is every copy RxDB keeps of them (replication meta).
    * A database created with a key opens only with that key. Without one, the schemas' `encrypted`
    * lists are left out and everything is stored in clear: only for tests and tools that never
    * hold patient data (the apps' database worker always passes one: `OpenOptions.password`).
@@ -64,7 +64,7 @@ export function fieldsyncStorage(base: RxStorage<unknown, unknown>, encrypted: b
   // document against the full schema (RxDB dev-mode also wants the validator at the top).
   // Innermost, so the wrappers above it find and keep its getChangedDocumentsSince.
   const indexed = withIndexedChangesSince(base);
-  const inner = encrypted ? wrappedKeyEncryptionCryptoJsStorage({ storage: indexed }) : indexed;
+  const inner = encrypted ? wrappedFieldEncryptionStorage({ storage: indexed }) : indexed;
   // Validating on the device refuses a bad document when it is written, not hours later at sync.
   const validated = wrappedValidateAjvStorage({ storage: inner });
   return {

@@ -34,9 +34,11 @@ export interface CollectionReplicationOptions {
   /**
    * Hand pushes to the service worker's durable outbound queue instead of sending them: the push
    * is acknowledged once queued, and the service worker delivers it (conflicts are merged on the
-   * server with the shared merge function; the result comes back through pull).
+   * server with the shared merge function; the result comes back through pull). A function:
+   * asked at each push and pull, so the push path can change while replication runs (a service
+   * worker taking control of a new tablet's page in the middle of its first sync).
    */
-  outbox?: QueueOptions;
+  outbox?: QueueOptions | (() => QueueOptions | undefined);
   /** Removes documents that left the caller's slice (scope-check.ts); needs `live`. */
   scope?: ScopeCheck;
   /** How this device's revision tags begin (writes.ts deviceRevisionTag): copies of its own versions are recognised after a reload too. */
@@ -67,7 +69,8 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
       throw error;
     }
   };
-  const outbox = options.outbox;
+  const outboxOption = options.outbox;
+  const outboxNow: () => QueueOptions | undefined = typeof outboxOption === 'function' ? outboxOption : () => outboxOption;
   const scope = options.scope;
   // Copies of this device's own versions coming back are never stored over what it holds (own-versions.ts).
   const own = new OwnVersions(options.deviceTag);
@@ -79,6 +82,7 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
   };
   const fromServer = async <D extends Record<string, unknown>>(documents: D[]): Promise<D[]> => {
     const news = await own.withoutOwnCopies(options.collection, documents);
+    const outbox = outboxNow();
     return outbox ? rebaseOnQueue(outbox.db, options.name, news, outbox.protection, outbox.userId, onReplayed) : news;
   };
   const server$ = options.stream$?.pipe(map((item) => ({ item, fromServer: true })));
@@ -89,6 +93,7 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
     if (item === 'RESYNC') return item;
     scope?.saw(item.checkpoint as Checkpoint);
     // Scope removals are this device's own deletions of what left its slice: stored as they are.
+    const outbox = outboxNow();
     if (!isServer) return outbox ? { ...item, documents: await rebaseOnQueue(outbox.db, options.name, item.documents, outbox.protection, outbox.userId) } : item;
     options.onReceived?.(item.documents.length);
     return { ...item, documents: await fromServer(item.documents) };
@@ -116,6 +121,7 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
           documents = documents.concat(await own.withoutOwnCopies(options.collection, page.documents));
         }
         options.onReceived?.(documents.length);
+        const outbox = outboxNow();
         const handedOn = outbox ? await rebaseOnQueue(outbox.db, options.name, documents, outbox.protection, outbox.userId, onReplayed) : documents;
         return { documents: handedOn, checkpoint: page.checkpoint } as never;
       },
@@ -125,6 +131,7 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
       batchSize: options.pushBatchSize,
       handler: (rows) => {
         for (const row of rows) own.record(String((row.newDocumentState as Record<string, unknown>)['id']), (row.newDocumentState as Record<string, unknown>)['rev']);
+        const outbox = outboxNow();
         if (outbox) {
           return (async () => {
             const conflicts = await pushToQueue({

@@ -34,7 +34,8 @@ export class ScopeCheck {
     name: string;
     schemaVersion: number;
     transport: SyncTransport;
-    outbox?: OutboxDb;
+    /** Read at each check: the push path may change while replication runs. */
+    readonly outbox?: OutboxDb | undefined;
   }) {}
 
   /** Called with every pulled page and streamed change, so a removal never moves the checkpoint back. */

@@ -64,6 +64,13 @@ export interface SyncEngine {
   pending(): Promise<Record<string, number>>;
   /** Resolves when every collection has pushed and pulled everything it knows of. */
   awaitInSync(): Promise<void>;
+  /**
+   * Pushes go to this service worker queue from now on (undefined: straight to the server), while
+   * replication goes on. Stopping and starting it instead, when a service worker took control of a
+   * new tablet's page in the middle of its first sync, dropped the pages pulled but not yet stored
+   * and pulled them again (bench:browser: a first sync downloading its slice twice).
+   */
+  usePushPath(outbox: QueueOptions | undefined): void;
   /** Re-reads every collection from its checkpoint (e.g. when the app regains focus). */
   resync(): void;
   /** Removes local documents the caller may no longer read (also runs on its own every `scopeCheckIntervalMs`). */
@@ -92,6 +99,7 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
     else update({ lastError: `server unreachable: ${error instanceof Error ? error.message : String(error)}` });
   };
 
+  let outbox = options.outbox;
   const replications = new Map<CollectionName, RxReplicationState<any, any>>();
   const scopeChecks = new Map<CollectionName, ScopeCheck>();
   for (const name of options.collections) {
@@ -99,7 +107,7 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
     if (!collection) throw new Error(`collection ${name} is not open in database ${db.name}`);
     // GPS points are not patient data and only ever added: not worth asking about by the thousand.
     const scope = live && name !== 'gps_points'
-      ? new ScopeCheck({ collection, name, schemaVersion: collectionSchemas[name].version, transport, ...(options.outbox ? { outbox: options.outbox.db } : {}) })
+      ? new ScopeCheck({ collection, name, schemaVersion: collectionSchemas[name].version, transport, get outbox() { return outbox?.db; } })
       : undefined;
     if (scope) scopeChecks.set(name, scope);
     const replication = replicateCollection({
@@ -117,7 +125,8 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
       onSuccess: succeeded,
       ...(options.onReceived ? { onReceived: (count: number) => options.onReceived!(name, count) } : {}),
       onError: failed,
-      ...(options.outbox && queueable(name, options.outbox.protection) ? { outbox: options.outbox } : {}),
+      // Collections that must be sealed and cannot be are pushed directly, whatever the path.
+      outbox: () => (outbox && queueable(name, outbox.protection) ? outbox : undefined),
       ...(options.deviceId ? { deviceTag: deviceRevisionTag(options.deviceId) } : {}),
     });
     replications.set(name, replication);
@@ -146,6 +155,9 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
     },
     async awaitInSync() {
       await Promise.all([...replications.values()].map((r) => r.awaitInSync()));
+    },
+    usePushPath(next) {
+      outbox = next;
     },
     resync() {
       for (const replication of replications.values()) replication.reSync();

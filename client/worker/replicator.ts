@@ -9,6 +9,7 @@ import type { Subscription } from 'rxjs';
 import type { OutboxDb } from '../queue/index.ts';
 import type { QueueProtection } from '../sync/queue-seal.ts';
 import { startSync, type SyncEngine, type SyncStatus } from '../sync/sync-engine.ts';
+import type { QueueOptions } from '../sync/replication.ts';
 import type { CollectionProgress, HostCallbacks, OpenOptions, QueueView } from './api.ts';
 import type { Badges } from './badges.ts';
 import { metaSet } from './meta-store.ts';
@@ -53,13 +54,26 @@ export class Replicator {
     return this.serially(() => this.startEngine());
   }
 
-  /** Restarts replication when the push path should change (a service worker took control, or the queue went away); `force`: in any case. */
+  /**
+   * Changes the push path when it should (a service worker took control, or the queue went away)
+   * while replication goes on; `force`: starts replication again (a new session: the live
+   * stream's socket must sign in again). A restart in the middle of a first sync dropped the
+   * pages pulled but not yet stored, and a new tablet pulled its slice twice.
+   */
   restart(force = false): Promise<void> {
     return this.serially(async () => {
       const { context } = this;
       if (!context.leading()) return;
       const wanted: QueueView['mode'] = context.options().serviceWorkerQueue ? 'service-worker' : 'direct';
       if (!force && this.engine && context.outbox.mode === wanted) return;
+      if (!force && this.engine) {
+        const outboxDb = wanted === 'service-worker' ? await context.outbox.database().catch(() => undefined) : undefined;
+        if (context.closed() || !this.engine) return;
+        this.engine.usePushPath(outboxDb ? this.queueOptions(outboxDb) : undefined);
+        context.outbox.mode = outboxDb ? 'service-worker' : 'direct';
+        context.changed();
+        return;
+      }
       await this.stopEngine();
       await this.startEngine();
     });
@@ -139,9 +153,7 @@ export class Replicator {
         authFailed: (message, token) => context.host.authFailed(message, token),
       }),
       // The service worker's outbound queue (sw/queue/): see SW OUTBOUND QUEUE in sw/service-worker.ts.
-      ...(outboxDb ? {
-        outbox: { db: outboxDb, onQueued: () => this.queued(), protection: context.protection, ...(options.userId ? { userId: options.userId } : {}) },
-      } : {}),
+      ...(outboxDb ? { outbox: this.queueOptions(outboxDb) } : {}),
     });
     const engine = this.engine;
     const subscriptions = this.subscriptions;
@@ -206,6 +218,11 @@ export class Replicator {
     this.generation++;
     for (const sub of this.subscriptions.splice(0)) sub.unsubscribe();
     await engine?.stop().catch(() => {});
+  }
+
+  private queueOptions(db: OutboxDb): QueueOptions {
+    const options = this.context.options();
+    return { db, onQueued: () => this.queued(), protection: this.context.protection, ...(options.userId ? { userId: options.userId } : {}) };
   }
 
   /** The push handler committed rows to the queue: wake the service worker, and show them as waiting at once. */

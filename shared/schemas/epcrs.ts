@@ -55,7 +55,7 @@ export const epcrSchema = {
   additionalProperties: false,
   required: ['id', 'tenantId', 'rev', 'status', 'unitId'],
   /**
-   * PHI, stored AES-encrypted on devices (RxDB encryption-crypto-js, client/sync/database.ts):
+   * PHI, stored AES-encrypted on devices (AES-256-GCM, client/sync/field-encryption.ts):
    * whole top-level sections, so nothing inside them can be indexed or queried; apps select
    * reports by id, unitId, incidentId, status and lockedAt only. `conflicts` holds copies of
    * merged-away values of these sections (lostValueJson/keptValueJson), so it is encrypted too.

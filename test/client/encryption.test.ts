@@ -1,15 +1,18 @@
 /**
- * PHI at rest: the ePCR's PHI sections are encrypted in IndexedDB (RxDB encryption-crypto-js over
- * Dexie, here on fake-indexeddb), including the copies RxDB's replication keeps; the fields the
+ * PHI at rest: the ePCR's PHI sections are encrypted in IndexedDB (AES-256-GCM with WebCrypto,
+ * client/sync/field-encryption.ts, over Dexie, here on fake-indexeddb), including the copies RxDB's replication keeps; the fields the
  * apps query by stay readable; the database opens only with its key.
  */
 import { randomUUID } from 'node:crypto';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import type { RxDatabase, RxStorage } from 'rxdb';
+import { createRxDatabase } from 'rxdb';
+import { wrappedKeyEncryptionCryptoJsStorage } from 'rxdb/plugins/encryption-crypto-js';
 import { replicateRxCollection } from 'rxdb/plugins/replication';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFieldsyncDatabase, isWrongDatabaseKey, WrongDatabaseKeyError } from '../../client/sync/database.ts';
+import { SEALED_PREFIX } from '../../client/sync/field-encryption.ts';
 import { epcrSchema } from '../../shared/schemas/index.ts';
 import { toWireSchema } from '../../shared/schemas/wire-schema.ts';
 
@@ -68,7 +71,7 @@ async function rawRecords(prefix: string): Promise<{ database: string; store: st
 
 const SECRETS = [PATIENT_LAST, PATIENT_FIRST, NARRATIVE, MEDICATION, STREET, 'penicillin', 'type 1 diabetes', 'KF-0042-77', '215-555-0199', 'altered mental status'];
 
-describe('ePCR PHI encrypted at rest (RxDB encryption-crypto-js on Dexie)', () => {
+describe('ePCR PHI encrypted at rest (AES-256-GCM on Dexie)', () => {
   const open: RxDatabase[] = [];
   afterEach(async () => {
     await Promise.all(open.splice(0).map((db) => db.close().catch(() => false)));
@@ -108,12 +111,9 @@ describe('ePCR PHI encrypted at rest (RxDB encryption-crypto-js on Dexie)', () =
     // Not PHI, needed for queries and sync: in clear.
     const row = JSON.parse(stored.find((r) => r.json.includes('"unitId"'))!.json) as Record<string, unknown>;
     expect(row).toMatchObject({ id: doc.id, status: 'draft', unitId: 'M7', incidentId: 'inc-991', tenantId: 'agency-enc', rev: '1-dev.a' });
-    for (const field of epcrSchema.encrypted) {
-      // Not set in this report.
-      if (['procedures', 'disposition', 'dispatch', 'addendumReason', 'attachments', 'refusal', 'outcome'].includes(field)) continue;
-      expect(typeof row[field], field).toBe('string');
-      expect(row[field] as string).toMatch(/^U2FsdGVkX1/); // crypto-js: "Salted__" + salt + AES-256-CBC
-    }
+    // All PHI sections sealed together (AES-256-GCM, field-encryption.ts) in the first one's place; none of them in clear.
+    expect(row['patient'] as string).toMatch(new RegExp(`^${SEALED_PREFIX}[A-Za-z0-9+/=]{200,}$`));
+    for (const field of epcrSchema.encrypted.slice(1)) expect(row, field).not.toHaveProperty(field);
     // RxDB keeps a hash of the key (never the key) to refuse another one.
     expect(records.map((r) => r.json).join('\n')).not.toContain(KEY);
   });
@@ -171,6 +171,28 @@ describe('ePCR PHI encrypted at rest (RxDB encryption-crypto-js on Dexie)', () =
     const again = await createFieldsyncDatabase({ name, collections: ['epcrs'], storage: storage(), multiInstance: false, password: KEY });
     open.push(again);
     expect((await again.collections['epcrs']!.findOne(doc.id).exec())?.toJSON()).toMatchObject({ patient: { lastName: PATIENT_LAST } });
+  });
+
+  it('reads the reports an earlier build stored with crypto-js (each field on its own) and seals them when they change', async () => {
+    const name = `enclegacy_${randomUUID().slice(0, 8)}`;
+    const earlier = await createRxDatabase({ name, storage: wrappedKeyEncryptionCryptoJsStorage({ storage: storage() }), password: KEY, multiInstance: false });
+    await earlier.addCollections({ epcrs: { schema: epcrSchema as never } });
+    const doc = report();
+    await earlier.collections['epcrs']!.insert(doc);
+    await earlier.close();
+    expect((await rawRecords(`rxdb-dexie-${name}--`)).some((r) => r.json.includes('U2FsdGVkX1'))).toBe(true);
+
+    const db = await createFieldsyncDatabase({ name, collections: ['epcrs'], storage: storage(), multiInstance: false, password: KEY });
+    open.push(db);
+    const stored = (await db.collections['epcrs']!.findOne(doc.id).exec())!;
+    expect(stored.toJSON()).toMatchObject({ patient: doc.patient, vitals: doc.vitals, narrative: doc.narrative, conflicts: doc.conflicts });
+    await stored.incrementalPatch({ narrative: { text: `${NARRATIVE}, improved en route` } });
+    expect((await db.collections['epcrs']!.findOne(doc.id).exec())!.toJSON()).toMatchObject({ patient: doc.patient, narrative: { text: `${NARRATIVE}, improved en route` } });
+    await db.close();
+    const records = await rawRecords(`rxdb-dexie-${name}--`);
+    const row = records.find((r) => r.database.endsWith('--epcrs') && r.json.includes(doc.id))!;
+    expect(row.json).toContain(SEALED_PREFIX);
+    for (const record of records) for (const secret of SECRETS) expect(record.json).not.toContain(secret);
   });
 
   it('still validates PHI fields against the full schema (validation wraps encryption, not the other way round)', async () => {

@@ -1,0 +1,134 @@
+import {
+  getPrimaryFieldOfPrimaryKey, hasEncryption, wrapRxStorageInstance, type RxJsonSchema, type RxStorage, type RxStorageInstanceCreationParams,
+} from 'rxdb';
+import { decryptString } from 'rxdb/plugins/encryption-crypto-js';
+
+/**
+ * The fields a schema lists in `encrypted` (the ePCR's PHI, an incident's address, ...) are stored
+ * AES-256-GCM encrypted with the database key (non-negotiable 8), by the browser's WebCrypto, all
+ * of a document's encrypted fields in one sealed value.
+ *
+ * Why not RxDB's crypto-js plugin, which stored them before: it encrypts each field on its own in
+ * JavaScript and derives a key from the password again for every field it encrypts or decrypts
+ * (a random salt each time). RxDB writes a pulled document twice (the document and its
+ * replication copy) and reads both back for its change events, so a new tablet's first sync of
+ * 2,000 ePCRs spent about 17 s of its database worker's 39 s in crypto-js (bench:browser's
+ * profile). Here the key is derived once per database key, and a document is one native AES-GCM
+ * call, whose tag also refuses a sealed value moved to another document.
+ *
+ * Stored form: the schema's first encrypted field holds `SEALED_PREFIX` + base64(IV ‖ ciphertext)
+ * of the JSON of the document's encrypted fields that are set; the other encrypted fields are
+ * absent. Values crypto-js stored (a device that synced with an earlier build: each field on its
+ * own, `U2FsdGVkX1…`) are still read, and written back sealed the next time the document changes.
+ */
+export const SEALED_PREFIX = 'fs1:';
+
+const IV_BYTES = 12;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The AES key for a database key, derived once (HKDF-SHA-256; the database key is 32 random bytes). */
+const keys = new Map<string, Promise<CryptoKey>>();
+function fieldKey(password: string): Promise<CryptoKey> {
+  let key = keys.get(password);
+  if (!key) {
+    key = crypto.subtle.importKey('raw', encoder.encode(password), 'HKDF', false, ['deriveKey']).then((material) => crypto.subtle.deriveKey(
+      { name: 'HKDF', hash: 'SHA-256', salt: encoder.encode('fieldsync'), info: encoder.encode('device fields v1') },
+      material, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'],
+    ));
+    keys.set(password, key);
+  }
+  return key;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  // In chunks: String.fromCharCode takes its arguments on the stack.
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** The storage below stores each encrypted field as a string (or not at all): its schema says so. */
+function storedSchema(schema: RxJsonSchema<any>): RxJsonSchema<any> {
+  const { encrypted, ...rest } = structuredClone(schema) as RxJsonSchema<any> & { encrypted?: string[] };
+  for (const field of encrypted ?? []) (rest.properties as Record<string, unknown>)[field] = { type: 'string' };
+  if (rest.required) rest.required = (rest.required as string[]).filter((field) => !encrypted?.includes(field)) as never;
+  return rest;
+}
+
+/** Wraps a storage so that schemas' `encrypted` fields are sealed with the database key (`password`). */
+export function wrappedFieldEncryptionStorage<Internals, Options>(args: { storage: RxStorage<Internals, Options> }): RxStorage<Internals, Options> {
+  return {
+    ...args.storage,
+    async createStorageInstance(params: RxStorageInstanceCreationParams<any, Options>) {
+      if (!hasEncryption(params.schema)) return args.storage.createStorageInstance(params);
+      const password = params.password;
+      if (typeof password !== 'string' || !password) {
+        throw new Error(`${params.databaseName}/${params.collectionName} has encrypted fields but the database was opened without its key: open it with the key (createFieldsyncDatabase's password).`);
+      }
+      const fields = params.schema.encrypted!;
+      const nested = fields.filter((field) => field.includes('.'));
+      if (nested.length) throw new Error(`encrypted fields must be top-level fields of ${params.collectionName}: ${nested.join(', ')}`);
+      if (params.schema.attachments?.encrypted) throw new Error(`${params.collectionName}: encrypted RxDB attachments are not supported; store files through the attachment service`);
+      const holder = fields[0]!;
+      const primary = getPrimaryFieldOfPrimaryKey(params.schema.primaryKey) as string;
+      const key = fieldKey(password);
+      const instance = await args.storage.createStorageInstance({ ...params, schema: storedSchema(params.schema) });
+      // The document's id is authenticated with its fields: a sealed value copied into another document does not open.
+      const bound = (doc: Record<string, unknown>) => encoder.encode(String(doc[primary]));
+
+      const toStorage = async (doc: Record<string, any>) => {
+        const clear: Record<string, unknown> = {};
+        let any = false;
+        const stored: Record<string, any> = { ...doc };
+        for (const field of fields) {
+          if (doc[field] === undefined) continue;
+          clear[field] = doc[field];
+          delete stored[field];
+          any = true;
+        }
+        if (!any) return stored as never;
+        const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
+        const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: bound(doc) }, await key, encoder.encode(JSON.stringify(clear))));
+        const out = new Uint8Array(IV_BYTES + sealed.length);
+        out.set(iv);
+        out.set(sealed, IV_BYTES);
+        stored[holder] = SEALED_PREFIX + toBase64(out);
+        return stored as never;
+      };
+
+      const fromStorage = async (doc: Record<string, any>) => {
+        const value = doc[holder];
+        if (typeof value === 'string' && value.startsWith(SEALED_PREFIX)) {
+          const bytes = fromBase64(value.slice(SEALED_PREFIX.length));
+          let plain: ArrayBuffer;
+          try {
+            plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.subarray(0, IV_BYTES), additionalData: bound(doc) }, await key, bytes.subarray(IV_BYTES));
+          } catch {
+            throw new Error(`${params.collectionName} document ${String(doc[primary])} does not open with this database's key (damaged, or sealed for another document)`);
+          }
+          const { [holder]: _sealed, ...rest } = doc;
+          return { ...rest, ...(JSON.parse(decoder.decode(plain)) as Record<string, unknown>) } as never;
+        }
+        // Stored by an earlier build with RxDB's crypto-js plugin: each field on its own.
+        let out: Record<string, any> | undefined;
+        for (const field of fields) {
+          const legacy = doc[field];
+          if (legacy === undefined) continue;
+          out ??= { ...doc };
+          out[field] = JSON.parse(decryptString(legacy, password));
+        }
+        return (out ?? doc) as never;
+      };
+
+      return wrapRxStorageInstance(params.schema, instance as never, toStorage as never, fromStorage as never) as never;
+    },
+  };
+}
