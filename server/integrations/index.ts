@@ -1,6 +1,7 @@
 import { INTEGRATION_DEFAULTS } from '../config.ts';
 import { HttpClaimsGateway } from './claims.ts';
 import { HttpHospitalGateway } from './hospital.ts';
+import { ResilientAddressGeocoder } from './geocoding.ts';
 import { HttpStateSubmissionGateway } from './state-submission/client.ts';
 import { ResilientCaller, type BreakerState } from './resilient-call.ts';
 import type { CadGateway, Integrations } from './types.ts';
@@ -8,7 +9,7 @@ import type { CadGateway, Integrations } from './types.ts';
 export type IntegrationsConfig = typeof INTEGRATION_DEFAULTS;
 
 export interface BuiltIntegrations extends Integrations {
-  /** Breaker state of every outbound target (`hospital:<code>`, `claims`, `state:<host>`), for /ready and /metrics. */
+  /** Breaker state of every outbound target (`hospital:<code>`, `claims`, `state:<host>`, `geocoder:<host>`), for /ready and /metrics. */
   breakerStates(): Record<string, BreakerState>;
 }
 
@@ -59,6 +60,7 @@ export function buildIntegrations(config: IntegrationsConfig, cad: CadGateway, l
     claims: new HttpClaimsGateway(config.claimsEndpoint, caller),
     cad,
     stateSubmission: new HttpStateSubmissionGateway(caller, config.stateEndpointHosts),
+    geocoder: new ResilientAddressGeocoder(caller),
     breakerStates: () => caller.breakerStates(),
   };
 }

@@ -1,3 +1,4 @@
+import type { AddressGeocoder } from './geocoding.ts';
 import type { StateSubmissionGateway } from './state-submission/client.ts';
 
 /**
@@ -59,4 +60,6 @@ export interface Integrations {
   cad: CadGateway;
   /** The state's NEMSIS web service (each agency's endpoint is in its settings); absent in tests of other workflows. */
   stateSubmission?: StateSubmissionGateway;
+  /** The agencies' geocoders (each agency's is in its map settings); absent in tests of other workflows. */
+  geocoder?: AddressGeocoder;
 }

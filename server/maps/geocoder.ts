@@ -15,18 +15,26 @@ export interface GeocoderTarget {
 
 export class GeocoderFailed extends Error {
   override name = 'GeocoderFailed';
+  /** The HTTP status the geocoder answered, when it answered one (a 4xx will not change on a retry). */
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
 }
 
 const MAX_RESULTS = 6;
 
-async function getJson(url: URL, timeoutMs: number): Promise<unknown> {
+/** Either a timeout for this one request, or the signal of a caller that times attempts itself (ResilientCaller). */
+export type Deadline = number | AbortSignal;
+
+async function getJson(url: URL, deadline: Deadline): Promise<unknown> {
   let response: Response;
+  const timeoutMs = typeof deadline === 'number' ? deadline : undefined;
   try {
-    response = await fetch(url, { headers: { accept: 'application/json', 'user-agent': 'fieldsync (dispatch address search)' }, signal: AbortSignal.timeout(timeoutMs) });
+    response = await fetch(url, { headers: { accept: 'application/json', 'user-agent': 'fieldsync (dispatch address search)' }, signal: typeof deadline === 'number' ? AbortSignal.timeout(deadline) : deadline });
   } catch (error) {
     throw new GeocoderFailed(`the geocoder at ${url.origin} did not answer (${(error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (error as Error).message})`);
   }
-  if (!response.ok) throw new GeocoderFailed(`the geocoder at ${url.origin} answered ${response.status}`);
+  if (!response.ok) throw new GeocoderFailed(`the geocoder at ${url.origin} answered ${response.status}`, response.status);
   try {
     return await response.json();
   } catch {
@@ -72,7 +80,7 @@ function endpoint(target: GeocoderTarget, path: string, query: Record<string, st
   return url;
 }
 
-export async function geocode(target: GeocoderTarget, q: string, timeoutMs: number, near?: { lat: number; lng: number }): Promise<GeocodeHit[]> {
+export async function geocode(target: GeocoderTarget, q: string, timeoutMs: Deadline, near?: { lat: number; lng: number }): Promise<GeocodeHit[]> {
   if (target.kind === 'pelias') {
     const body = await getJson(endpoint(target, '/v1/search', { text: q, size: String(MAX_RESULTS), ...(near ? { 'focus.point.lat': String(near.lat), 'focus.point.lon': String(near.lng) } : {}) }), timeoutMs);
     const features = Array.isArray((body as { features?: unknown }).features) ? (body as { features: unknown[] }).features : [];

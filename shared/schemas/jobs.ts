@@ -55,7 +55,7 @@ export const visitsProperty = {
 export const jobSchema = {
   title: 'jobs',
   description: 'A field job worked by one technician.',
-  version: 3,
+  version: 4,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -72,6 +72,10 @@ export const jobSchema = {
     customer: customerProperty,
     serviceAddress: addressProperty,
     location: geoPointProperty,
+    /** The geocoder's name for the place `location` was found at, when the order came without coordinates (server-set). */
+    geocodedAs: { type: 'string', maxLength: 500 },
+    /** Why the server left the job unassigned (e.g. its address could not be placed on the map), for the office. */
+    unassignedReason: { type: 'string', maxLength: 500 },
     equipmentSerials: { type: 'array', maxItems: 100, items: { type: 'string', maxLength: 64 } },
     ticketNotes: { type: 'string', maxLength: 5000 },
     notes: { type: 'string', maxLength: 5000 },
@@ -92,9 +96,11 @@ export const jobSchema = {
  * 1: conflict entries name who wrote each value and when, free text kept twice, resolution (common.ts). Only optional fields were added.
  * 2: `attachments`: before/after photos and the customer's signature (issue 18). Only optional fields were added.
  * 3: issue 20, the technician's job screen: `checklist`, `parts`, `visits`, `reopenReason`, `reopenedAt`, and the status `left_site`. Optional fields and a loosened enum.
+ * 4: issue 20, orders without coordinates are geocoded: `geocodedAs`, `unassignedReason`. Only optional fields were added.
  */
 export const jobMigrationStrategies = {
   1: addedOptionalFields,
   2: addedOptionalFields,
   3: addedOptionalFields,
+  4: addedOptionalFields,
 } as const satisfies MigrationStrategies;

@@ -5,6 +5,9 @@
  * changes, not one render of the whole board per event (which froze the console with 500 units),
  * and every unit must end up showing its latest position. Render counts come from the console's
  * render-count hook (client/ui/render-count.ts); no timing decides pass or fail.
+ *
+ * The open calls' timers count every second; only their text may change then: neither the board
+ * nor a call's row renders per tick (with 200 open calls that was 200 rows a second).
  */
 import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
@@ -14,6 +17,7 @@ import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/ser
 
 const SERVER_PORT = e2ePort(2447);
 const UNITS = 500;
+const CALLS = 40;
 const CENTER = { lat: 41.3948, lng: -73.454 };
 const callSign = (i: number) => `R${String(i).padStart(3, '0')}`;
 /** Distinct at the four decimals the table shows. */
@@ -23,7 +27,7 @@ const pointOf = (i: number, step: number) => ({ lat: Number((CENTER.lat + i * 0.
 const renders = async (page: Page) => {
   const log = await page.evaluate(() => (globalThis as { __fieldsyncRenderLog?: Record<string, number> }).__fieldsyncRenderLog ?? {});
   const of = (component: string) => Object.entries(log).filter(([key]) => key.startsWith(`${component}|`)).reduce((sum, [, n]) => sum + n, 0);
-  return { board: of('dispatch-board'), unitRow: of('dispatch-unit-row') };
+  return { board: of('dispatch-board'), unitRow: of('dispatch-unit-row'), incidentRow: of('dispatch-incident-row') };
 };
 
 describe('dispatch console under a burst of live positions (browser)', () => {
@@ -38,6 +42,11 @@ describe('dispatch console under a burst of live positions (browser)', () => {
     await server.seed('units', Array.from({ length: UNITS }, (_, i) => ({
       id: randomUUID(), callSign: callSign(i), status: 'available', statusAt: offsetNow(),
       lastPosition: pointOf(i, 0), lastPositionAt: offsetNow(new Date(Date.now() - 60_000)),
+    })));
+    // Open calls not yet assigned (so none crosses the alert threshold while the timers are watched).
+    await server.seed('incidents', Array.from({ length: CALLS }, (_, i) => ({
+      id: randomUUID(), incidentNumber: `T-${String(i).padStart(3, '0')}`, status: 'new', complaint: 'fall', priority: 'P3',
+      timeline: { psapCall: offsetNow(new Date(Date.now() - (i + 1) * 60_000)) },
     })));
     browser = await launchBrowser();
     const ctx = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
@@ -82,4 +91,24 @@ describe('dispatch console under a burst of live positions (browser)', () => {
     expect(after.unitRow, `unit row renders: ${after.unitRow}`).toBeLessThan(UNITS * 4);
     console.log(`board renders ${boardRenders}, unit row renders ${after.unitRow} for ${UNITS * 2} position events`);
   }, 420_000);
+
+  it('the call timers count every second while neither the board nor a call\'s row renders per tick', async () => {
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="incident-row"]').length >= n, CALLS, { timeout: 60_000, polling: 250 });
+    await page.evaluate(() => { (globalThis as { __fieldsyncRenderLog?: Record<string, number> }).__fieldsyncRenderLog = {}; });
+    // Watch one timer's text for a while: it must change every second or so.
+    const seen = new Set<string>();
+    const deadline = Date.now() + 6_000;
+    while (Date.now() < deadline) {
+      seen.add(await page.locator('[data-testid="incident-row"]').first().locator('[data-testid="timer-received"]').innerText());
+      await page.waitForTimeout(200);
+    }
+    const ticks = seen.size - 1;
+    expect(ticks, `timer texts seen: ${[...seen].join(' ')}`).toBeGreaterThanOrEqual(3);
+    const after = await renders(page);
+    console.log(`${ticks} timer ticks: board renders ${after.board}, incident row renders ${after.incidentRow} (${CALLS} rows)`);
+    // The shared 15 s clock (units' "ago" text) or a sync status change may render the board in the window; rows
+    // whose call did not change do not render with it.
+    expect(after.board, `board renders over ${ticks} ticks`).toBeLessThanOrEqual(2);
+    expect(after.incidentRow, `incident row renders over ${ticks} ticks`).toBe(0);
+  }, 120_000);
 });

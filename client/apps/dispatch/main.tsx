@@ -4,9 +4,9 @@
  * dead letters and CAD bridge health. Data the role may pull comes through replication; the
  * `/live` feed adds positions and changes as they happen, without reload.
  */
-import { batch, signal } from '@preact/signals';
+import { batch, computed, signal } from '@preact/signals';
 import { memo } from 'preact/compat';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ADMIN, ApiClient, SOCKET_BRIDGE, type Endpoint } from '../../../shared/protocol/index.ts';
 import type { BillingRecord, Claim, Epcr, Incident, Job, Unit } from '../../../shared/schemas/index.ts';
 import { ActionError, useAction, WriteRefusedError } from '../../ui/action.tsx';
@@ -130,14 +130,23 @@ function epcrProgressText(epcr: Partial<Epcr> & Record<string, unknown>): string
 }
 
 // ---- the board -----------------------------------------------------------------------------------
-/** A one-second tick for the call timers (the shared clock signal ticks every 15 s). */
+/**
+ * A one-second tick for the call timers (the shared clock signal ticks every 15 s). Only what
+ * shows a running time reads it (Elapsed's text, the alert banner): the board and its rows do
+ * not, so with 200 open calls a second costs a few text nodes, not 200 rows.
+ */
 const tick = signal(Date.now());
-function useTick(): number {
+function useSecondTicks(): void {
   useEffect(() => {
     const timer = setInterval(() => (tick.value = Date.now()), 1000);
     return () => clearInterval(timer);
   }, []);
-  return tick.value;
+}
+
+/** A running timer's text, bound to the tick: the text node changes each second, no component renders. */
+function Elapsed({ from, testId }: { from: number | undefined; testId: string }) {
+  const text = useMemo(() => computed(() => elapsed(from, serverNow(tick.value))), [from]);
+  return <span data-testid={testId}>{text}</span>;
 }
 
 /** How often the sound repeats while calls stay unacknowledged (a newly alerting call sounds at once). */
@@ -147,7 +156,9 @@ const ALERT_REPEAT_MS = 30_000;
  * The unacknowledged-call alert: a flashing banner naming the calls, and a beep when a call starts
  * alerting and every ALERT_REPEAT_MS while any does. Stops by itself once each call is acknowledged.
  */
-function AckAlert({ calls, now }: { calls: readonly Incident[]; now: number }) {
+function AckAlert({ calls }: { calls: readonly Incident[] }) {
+  // This banner reads the tick itself (it repeats the sound), so the board around it need not.
+  const now = tick.value;
   const last = useRef<{ ids: string[]; at: number }>({ ids: [], at: 0 });
   const ids = calls.map((c) => c.id).sort();
   useEffect(() => {
@@ -170,6 +181,12 @@ function AckAlert({ calls, now }: { calls: readonly Incident[]; now: number }) {
     </div>
   );
 }
+
+/**
+ * The collections this console syncs, as one string: the sync status changes often (counts,
+ * times), the list of collections hardly ever, and the board renders only when the string does.
+ */
+const syncedCollections = computed(() => Object.keys(database().status.value?.pending ?? {}).sort().join(','));
 
 /** One unit's row; memo compares its (flat) props, so a batch re-renders only the units it changed. */
 const UnitTableRow = memo(function UnitTableRow(r: UnitRow & { callNumber: string | undefined; now: number }) {
@@ -200,7 +217,7 @@ function Board({ session }: { session: Session }) {
   const incidents = useQuery<Incident>('incidents', { selector: { status: { $nin: ['closed', 'cancelled'] } } });
   const openIds = (incidents ?? []).map((i) => i.doc.id);
   const epcrs = useQuery<Epcr>('epcrs', incidents ? { selector: { incidentId: { $in: openIds } } } : undefined, [openIds.join()]);
-  const collections = new Set(Object.keys(database().status.value?.pending ?? {}));
+  const collections = new Set(syncedCollections.value.split(','));
   const billing = useQuery<BillingRecord>('billing_records', collections.has('billing_records') ? {} : undefined);
   const claims = useQuery<Claim>('claims', collections.has('claims') ? {} : undefined);
   // Field service on the same map, for the roles that read jobs (admin, office).
@@ -208,7 +225,23 @@ function Board({ session }: { session: Session }) {
   const [selected, setSelected] = useState<string>();
   const assigning = useAction();
   const now = clock.value;
-  const local = useTick();
+  useSecondTicks();
+  // Renders the board again when a call crosses the alert threshold (below), and only then.
+  const [, setAlertCrossings] = useState(0);
+  const assignRef = useRef<(incident: Incident, callSign: string) => Promise<void>>(async () => {});
+  const assigningRef = useRef(assigning);
+  assigningRef.current = assigning;
+  // Stable across renders, so a row's memo is not broken by a new function each time.
+  const onAssign = useCallback((incident: Incident, callSign: string) => void assigningRef.current.run(() => assignRef.current(incident, callSign)), []);
+  const serverTime = serverNow();
+  const threshold = dispatchSettings.value?.unacknowledgedAlertSeconds;
+  const nextCrossing = threshold === undefined ? undefined : Math.min(Infinity, ...(incidents ?? [])
+    .map((i) => acknowledgementAlert(i.doc, serverTime, threshold)).filter((a) => !a.alerting && a.alertAt !== undefined).map((a) => a.alertAt!));
+  useEffect(() => {
+    if (nextCrossing === undefined || !Number.isFinite(nextCrossing)) return;
+    const timer = setTimeout(() => setAlertCrossings((n) => n + 1), Math.max(0, nextCrossing - serverNow()) + 20);
+    return () => clearTimeout(timer);
+  }, [nextCrossing]);
   if (!units || !incidents || !epcrs) return <p>Loading…</p>;
   markReady();
   const rows = unitRows(units.map((u) => u.doc));
@@ -217,8 +250,6 @@ function Board({ session }: { session: Session }) {
   const unitChoices = rows.map((r) => `${r.callSign}\t${r.status}`).join('\n');
   // Most urgent first, then the longest waiting (call-board.ts); times are the server's.
   const active = sortIncidents(incidents.map((i) => i.doc).filter((i) => !['closed', 'cancelled'].includes(i.status)));
-  const serverTime = serverNow(local);
-  const threshold = dispatchSettings.value?.unacknowledgedAlertSeconds;
   const alertOf = (incident: Incident) => (threshold === undefined ? { alerting: false } : acknowledgementAlert(incident, serverTime, threshold));
   const alerting = active.filter((i) => alertOf(i).alerting);
   const selectedCall = active.find((i) => i.id === selected);
@@ -260,7 +291,7 @@ function Board({ session }: { session: Session }) {
   const selectedUnit = selectedCall?.assignedUnitId ? rows.find((r) => r.callSign === selectedCall.assignedUnitId) : undefined;
   const selectedRoute = selectedCall?.location && selectedUnit?.lat !== undefined ? { from: { lat: selectedUnit.lat, lng: selectedUnit.lng! }, to: selectedCall.location } : undefined;
 
-  const assign = async (incident: Incident, callSign: string) => {
+  const assign = assignRef.current = async (incident: Incident, callSign: string) => {
     const unit = units.find((u) => u.doc.callSign === callSign)?.doc;
     const at = offsetDateTime();
     await write.mutate('incidents', incident.id, [
@@ -302,7 +333,7 @@ function Board({ session }: { session: Session }) {
       </div>
 
       <section aria-labelledby="incidents-title" style="margin-top:16px">
-        <AckAlert calls={alerting} now={local} />
+        <AckAlert calls={alerting} />
         <div class="row" style="justify-content:space-between">
           <h2 id="incidents-title">Open incidents ({active.length})</h2>
           <button class="primary" onClick={() => go('new')} data-testid="new-incident">New incident</button>
@@ -312,43 +343,11 @@ function Board({ session }: { session: Session }) {
           <thead><tr><th scope="col">Incident</th><th scope="col">Where</th><th scope="col">Timers</th><th scope="col">Unit</th><th scope="col">ePCR</th><th scope="col">Billing / claim</th><th scope="col">Close or cancel</th></tr></thead>
           <tbody>
             {active.map((incident) => {
-              const view = incidents.find((i) => i.doc.id === incident.id)!;
-              const reports = epcrByIncident.get(incident.id) ?? [];
-              const money = billingFor(incident.id);
-              const times = callTimes(incident);
-              const alert = alertOf(incident);
+              const reports = (epcrByIncident.get(incident.id) ?? []).map((e) => [String(e.id), `${String(e.unitId ?? '')}: ${epcrProgressText(e)}`]);
               return (
-                <tr key={incident.id} data-testid="incident-row" data-incident={incident.incidentNumber} data-alert={alert.alerting ? 'true' : 'false'}
-                  class={[selected === incident.id ? 'selected' : '', alert.alerting ? 'alert alert-flash' : ''].join(' ').trim()}>
-                  <td>
-                    <button class="link" data-testid="select-incident" aria-expanded={selected === incident.id}
-                      onClick={() => setSelected(selected === incident.id ? undefined : incident.id)}><strong>{incident.incidentNumber}</strong></button> {incident.priority && <span class={`tag ${priorityClass(incident.priority)}`}>{priorityText(incident.priority)}</span>}
-                    <div>{incident.complaint ?? ''}</div>
-                    <div class="meta">{incident.status} <Badge badge={view.badge} /></div>
-                  </td>
-                  <td>{[incident.address?.street, incident.address?.city].filter(Boolean).join(', ') || '—'}</td>
-                  <td data-testid="call-timers">
-                    <div>Received <span data-testid="timer-received">{elapsed(times.received, serverTime)}</span></div>
-                    {times.dispatched !== undefined && <div>Dispatched <span data-testid="timer-dispatched">{elapsed(times.dispatched, serverTime)}</span></div>}
-                    {times.dispatched !== undefined && (times.acknowledged
-                      ? <div class="meta" data-testid="acknowledged-state" data-acknowledged="true" data-via={times.acknowledged.via}>Acknowledged {timeOfDay(times.acknowledged.at)} by {acknowledgedVia(times.acknowledged.via)}</div>
-                      : <div class={alert.alerting ? 'bad' : 'meta'} data-testid="acknowledged-state" data-acknowledged="false">Not acknowledged</div>)}
-                    {times.onScene !== undefined && <div>On scene <span data-testid="timer-on-scene">{elapsed(times.onScene, serverTime)}</span></div>}
-                  </td>
-                  <td>
-                    <label class="visually-hidden" for={`assign-${incident.id}`}>Assign a unit to {incident.incidentNumber}</label>
-                    <select id={`assign-${incident.id}`} data-testid="assign-unit" value={incident.assignedUnitId ?? ''}
-                      {...recordField({ collection: 'incidents', docId: incident.id, path: 'assignedUnitId' }, 'select')}
-                      onFocus={() => setSelected(incident.id)}
-                      onChange={(e) => { const v = e.currentTarget.value; if (v) void assigning.run(() => assign(incident, v)); }}>
-                      <option value="">— assign —</option>
-                      <UnitOptions choices={unitChoices} />
-                    </select>
-                  </td>
-                  <td data-testid="epcr-progress">{reports.length ? reports.map((e) => <div key={String(e.id)}>{String(e.unitId ?? '')}: {epcrProgressText(e)}</div>) : <span class="meta">no report yet</span>}</td>
-                  <td data-testid="billing-state">{money.length ? money.map(([k, v]) => <div key={k}>{k}: {v}</div>) : <span class="meta">—</span>}</td>
-                  <td><IncidentActions incident={incident} session={session} /></td>
-                </tr>
+                <IncidentRow key={incident.id} incident={incident} badge={incidents.find((i) => i.doc.id === incident.id)!.badge}
+                  reports={JSON.stringify(reports)} money={JSON.stringify(billingFor(incident.id))} alerting={alertOf(incident).alerting}
+                  selected={selected === incident.id} onSelect={setSelected} unitChoices={unitChoices} onAssign={onAssign} session={session} />
               );
             })}
           </tbody>
@@ -365,6 +364,55 @@ function Board({ session }: { session: Session }) {
     </>
   );
 }
+
+/**
+ * One open call's row. Memo compares its props, which are the call's document, text and stable
+ * callbacks, so the row renders again when its call, its reports or billing, its alert or the
+ * unit list change, never for a timer: the timers are Elapsed text bound to the tick.
+ */
+const IncidentRow = memo(function IncidentRow({ incident, badge, reports, money, alerting, selected, onSelect, unitChoices, onAssign, session }: {
+  incident: Incident; badge: Parameters<typeof Badge>[0]['badge']; reports: string; money: string; alerting: boolean; selected: boolean;
+  onSelect: (update: (current: string | undefined) => string | undefined) => void; unitChoices: string;
+  onAssign: (incident: Incident, callSign: string) => void; session: Session;
+}) {
+  countRender('dispatch-incident-row', () => incident.incidentNumber);
+  const times = callTimes(incident);
+  const reportLines = JSON.parse(reports) as [string, string][];
+  const moneyLines = JSON.parse(money) as [string, string][];
+  return (
+    <tr data-testid="incident-row" data-incident={incident.incidentNumber} data-alert={alerting ? 'true' : 'false'}
+      class={[selected ? 'selected' : '', alerting ? 'alert alert-flash' : ''].join(' ').trim()}>
+      <td>
+        <button class="link" data-testid="select-incident" aria-expanded={selected}
+          onClick={() => onSelect((current) => (current === incident.id ? undefined : incident.id))}><strong>{incident.incidentNumber}</strong></button> {incident.priority && <span class={`tag ${priorityClass(incident.priority)}`}>{priorityText(incident.priority)}</span>}
+        <div>{incident.complaint ?? ''}</div>
+        <div class="meta">{incident.status} <Badge badge={badge} /></div>
+      </td>
+      <td>{[incident.address?.street, incident.address?.city].filter(Boolean).join(', ') || '—'}</td>
+      <td data-testid="call-timers">
+        <div>Received <Elapsed from={times.received} testId="timer-received" /></div>
+        {times.dispatched !== undefined && <div>Dispatched <Elapsed from={times.dispatched} testId="timer-dispatched" /></div>}
+        {times.dispatched !== undefined && (times.acknowledged
+          ? <div class="meta" data-testid="acknowledged-state" data-acknowledged="true" data-via={times.acknowledged.via}>Acknowledged {timeOfDay(times.acknowledged.at)} by {acknowledgedVia(times.acknowledged.via)}</div>
+          : <div class={alerting ? 'bad' : 'meta'} data-testid="acknowledged-state" data-acknowledged="false">Not acknowledged</div>)}
+        {times.onScene !== undefined && <div>On scene <Elapsed from={times.onScene} testId="timer-on-scene" /></div>}
+      </td>
+      <td>
+        <label class="visually-hidden" for={`assign-${incident.id}`}>Assign a unit to {incident.incidentNumber}</label>
+        <select id={`assign-${incident.id}`} data-testid="assign-unit" value={incident.assignedUnitId ?? ''}
+          {...recordField({ collection: 'incidents', docId: incident.id, path: 'assignedUnitId' }, 'select')}
+          onFocus={() => onSelect(() => incident.id)}
+          onChange={(e) => { const v = e.currentTarget.value; if (v) onAssign(incident, v); }}>
+          <option value="">— assign —</option>
+          <UnitOptions choices={unitChoices} />
+        </select>
+      </td>
+      <td data-testid="epcr-progress">{reportLines.length ? reportLines.map(([id, text]) => <div key={id}>{text}</div>) : <span class="meta">no report yet</span>}</td>
+      <td data-testid="billing-state">{moneyLines.length ? moneyLines.map(([k, v]) => <div key={k}>{k}: {v}</div>) : <span class="meta">—</span>}</td>
+      <td><IncidentActions incident={incident} session={session} /></td>
+    </tr>
+  );
+});
 
 // ---- new incident -----------------------------------------------------------------------------
 function NewIncident({ session }: { session: Session }) {

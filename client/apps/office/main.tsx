@@ -88,6 +88,8 @@ function JobSummary({ job }: { job: Job }) {
   return (
     <>
       {JOB_STATUS_TEXT[job.status] ?? job.status}{job.assigneeId ? ` · ${job.assigneeId}` : ''}{job.statusAt ? ` since ${clockOf(job.statusAt)}` : ''}
+      {job.status === 'unassigned' && job.unassignedReason && <div class="meta warn" role="status" data-testid="order-job-unassigned">{job.unassignedReason}</div>}
+      {job.geocodedAs && <div class="meta" data-testid="order-job-geocoded">placed by address: {job.geocodedAs}</div>}
       {(job.checklist ?? []).length > 0 && <div class="meta">checklist {checked}/{job.checklist!.length}</div>}
       {(job.parts ?? []).length > 0 && <div class="meta" data-testid="order-job-parts">parts: {job.parts!.map((p) => `${p.quantity ?? 1} × ${p.name ?? 'part'}${p.serial ? ` (${p.serial})` : ''}`).join('; ')}</div>}
       {visits.length > 0 && <div class="meta">on site {visits.map((v) => `${clockOf(v.arrivedAt)}–${v.departedAt ? clockOf(v.departedAt) : 'now'}`).join(', ')}</div>}

@@ -30,7 +30,7 @@ import { orderCompletedWorkflow } from './order-completed.ts';
 import { orderProgressWorkflow } from './order-progress.ts';
 import { KeyedLock } from './support.ts';
 import { TechnicianDirectory } from './technicians.ts';
-import { ticketCreatedWorkflow, type FieldServiceLookup } from './ticket-created.ts';
+import { ticketCreatedWorkflow, type FieldServiceLookup, type GeocoderLookup } from './ticket-created.ts';
 import { transportCompletedWorkflow } from './transport-completed.ts';
 import { unitStatusEventWorkflow } from './unit-status-event.ts';
 import { unitStatusWorkflow } from './unit-status.ts';
@@ -43,6 +43,8 @@ export interface DefaultWorkflowDeps {
   billingSettingsOf?: BillingSettingsLookup;
   /** The agency's field-service settings (job checklists); absent: the built-in checklists. */
   fieldServiceOf?: FieldServiceLookup;
+  /** The agency's geocoder (map settings); with `integrations.geocoder`, orders without coordinates are placed by address. */
+  geocoderOf?: GeocoderLookup;
   /** How long a per-report lock's lease lasts across processes (OUTBOX_CLAIM_LEASE_MS). */
   leaseMs?: number;
   /** Stored attachments (server/attachments): the finalize waits for listed bytes; the export, the claim and the hospital notice read them. */
@@ -91,7 +93,11 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     epcrCadNoticeWorkflow({ integrations: deps.integrations }),
     epcrAddendumWorkflow(claims),
     orderCompletedWorkflow(),
-    ticketCreatedWorkflow({ technicians: new TechnicianDirectory(), locks, ...(deps.fieldServiceOf ? { fieldServiceOf: deps.fieldServiceOf } : {}) }),
+    ticketCreatedWorkflow({
+      technicians: new TechnicianDirectory(), locks,
+      ...(deps.fieldServiceOf ? { fieldServiceOf: deps.fieldServiceOf } : {}),
+      ...(deps.integrations.geocoder && deps.geocoderOf ? { geocoder: deps.integrations.geocoder, geocoderOf: deps.geocoderOf } : {}),
+    }),
     jobProgressWorkflow(),
     orderProgressWorkflow(),
     jobSignedWorkflow(files),

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ServerConfig } from '../../config.ts';
 import { readAgencySettings, storeAgencyLookup } from '../../agencies/directory.ts';
+import { mapSettingsFor } from '../../maps/settings.ts';
 import { sharedSchematronValidator } from '../../nemsis/schematron.ts';
 import type { Workflow } from '../types.ts';
 import { defaultWorkflows } from './index.ts';
@@ -20,6 +21,7 @@ export const workflowsPlugin = fp(async (app: FastifyInstance, options: Workflow
     autoClaimAfterFinalize: config.autoClaimAfterFinalize,
     leaseMs: config.outboxClaimLeaseMs,
     fieldServiceOf: (tenantId) => readAgencySettings(app.store, tenantId),
+    geocoderOf: async (tenantId) => (await mapSettingsFor(app.store, app.config, tenantId)).geocoder,
     attachments: app.attachments,
     nemsis: {
       agencyOf: storeAgencyLookup(app.store),
@@ -37,5 +39,5 @@ export const workflowsPlugin = fp(async (app: FastifyInstance, options: Workflow
 }, {
   name: 'fieldsync-workflows', fastify: '5.x',
   dependencies: ['fieldsync-store', 'fieldsync-hooks', 'fieldsync-integrations', 'fieldsync-attachments'],
-  decorators: { fastify: ['store', 'workflows', 'integrations', 'attachments'] },
+  decorators: { fastify: ['store', 'workflows', 'integrations', 'attachments', 'config'] },
 });
