@@ -6,12 +6,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { billingRecordId, claimId, nemsisArtifactKey, stubEpcrId } from '../../../server/hooks/workflows/index.ts';
 import { eventually } from '../../helpers/device.ts';
 import { freePort, makeDataDir, type TestServer } from '../../helpers/server.ts';
 import { all, completeEpcr, fakeIntegrations, pushBody, rawPush, settled, startHookServer, stored, systemWrite } from './support.ts';
+
+// Each test starts one or two servers and finalizes a report through the NEMSIS checks (XSD and
+// Schematron): 20-73 s a test at load 35, past the 60 s default. Every wait inside is for an
+// outcome (eventually/settled wait as long as the test may); this limit only says "it hangs".
+vi.setConfig({ testTimeout: 180_000 });
 
 const TENANT = 'agency-restart';
 const token = devToken({ tenantId: TENANT, role: 'crew', deviceId: 'tablet-r1', subject: 'R1' });
