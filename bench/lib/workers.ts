@@ -34,7 +34,8 @@ export class BenchWorker {
       stderr: false,
     });
     this.ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker for ${path.basename(clientModule)} did not start in 60 s`)), 60_000);
+      // 180 s: at load 35-40 on 2 cores a client worker (tsx, RxDB) took over 60 s to start.
+      const timer = setTimeout(() => reject(new Error(`worker for ${path.basename(clientModule)} did not start in 180 s (a loaded machine? see the load average)`)), 180_000);
       this.worker.once('message', (message: { ready?: boolean; error?: string }) => {
         clearTimeout(timer);
         if (message.ready) resolve();
