@@ -41,7 +41,7 @@ import { timesSection } from './sections/times.tsx';
 import { treatmentSection } from './sections/treatment.tsx';
 import { vitalsSection } from './sections/vitals.tsx';
 import { ConflictMarker, ConflictsPanel, conflictsAt } from './conflicts.tsx';
-import { FinalizeWarnings } from './finalize-warnings.tsx';
+import { FieldWarnings, FinalizeWarnings, useCheckWarnings, warningsByField } from './finalize-warnings.tsx';
 
 export { pathName, revealField };
 
@@ -139,6 +139,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const view = useDoc<Epcr>('epcrs', id);
   const incidentView = useDoc<Incident>('incidents', view?.doc.incidentId);
   const originalView = useDoc<Epcr>('epcrs', view?.doc.addendumOf);
+  // The national warnings of the last finalize check, kept on the report (offline too).
+  const checkWarnings = useCheckWarnings(id, view?.doc);
   const [focusItem, setFocusItem] = useState<string>();
   /** A field to bring into view and focus once its section is on screen (a finalize blocker was picked). */
   const [focusPath, setFocusPath] = useState<Path>();
@@ -230,10 +232,19 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   if (!disabled) for (const draft of invalidDrafts('epcrs', id)) count(pathName(draft.path), 'notSaved');
 
   const rendered = new Set<string>(['vitals']);
+  // Each national warning at its field (not while the server checks the report again).
+  const warnedAt = warningsByField(checking ? undefined : checkWarnings);
   // Something typed that the database does not hold yet (a refused value, an edit on its way).
   let typedNotStored = LINES_PATHS.some((path) => journalEntry('epcrs', id, path) !== undefined);
   // What a time field's earliest accepted time is measured from (client/ui/time-range.ts).
   const callTime = incident?.timeline?.psapCall ?? incident?.timeline?.unitNotified ?? epcr.times?.psapCall ?? epcr.times?.unitNotified;
+  /** Under a field: the conflict marker if two devices wrote it differently, then its national warnings. */
+  const notes = (path: Path, name: string): { note: JSX.Element } | undefined => {
+    const conflict = conflictsAt(epcr, path).length > 0;
+    const warned = warnedAt.get(name);
+    if (!conflict && !warned) return undefined;
+    return { note: <>{conflict && <ConflictMarker epcr={epcr} path={path} />}{warned && <FieldWarnings warnings={warned} />}</> };
+  };
   const field = (path: Path, label: string): FieldProps => {
     const name = pathName(path);
     rendered.add(name);
@@ -244,7 +255,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
       label, collection: 'epcrs' as const, docId: id, path, disabled, testId: name, range: timeRangeFor(name, callTime),
       serverError: serverErrors.get(name),
       ...(hint ? { hint } : {}),
-      ...(conflictsAt(epcr, path).length > 0 ? { note: <ConflictMarker epcr={epcr} path={path} /> } : {}),
+      ...(notes(path, name) ?? {}),
     };
   };
   const kit: FormKit = {
@@ -358,7 +369,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
         </section>
       )}
 
-      {!checking && <FinalizeWarnings id={id} epcr={epcr} />}
+      {!checking && <FinalizeWarnings id={id} warnings={checkWarnings} />}
 
       <SectionNav current={current} status={status} badges={!locked && !checking} open={openSection} />
 
