@@ -10,6 +10,6 @@ export const importsPlugin = fp(async (app: FastifyInstance) => {
   await app.register(outcomeRoutes, { prefix: EPCRS_BASE_PATH, auth: app.authenticator });
 }, {
   name: 'fieldsync-imports', fastify: '5.x', encapsulate: true,
-  dependencies: ['fieldsync-store', 'fieldsync-auth', 'fieldsync-sync'],
-  decorators: { fastify: ['store', 'authenticator'] },
+  dependencies: ['fieldsync-store', 'fieldsync-auth', 'fieldsync-sync', 'fieldsync-attachments'],
+  decorators: { fastify: ['store', 'authenticator', 'attachments'] },
 });

@@ -28,6 +28,6 @@ export const outcomeSchema = {
   body: objectOf('The outcome: { edDisposition, hospitalDisposition, edProcedures: [{ id, code, performedAt }], edDiagnoses, hospitalAdmittedAt, hospitalProcedures, hospitalDiagnoses, hospitalDischargedAt, edAdmittedAt }; {} removes it'),
   response: {
     200: objectOf('Written: { id, rev } (rev absent when nothing changed)', {}, ['id']),
-    ...errorResponses({ ...AUTH_ERRORS, 400: 'Not a report id (BAD_ID), or an outcome that does not fit (BAD_BODY)', 404: 'No such report in the agency (EPCR_NOT_FOUND)' }),
+    ...errorResponses({ ...AUTH_ERRORS, 400: 'Not a report id (BAD_ID), or an outcome that does not fit (BAD_BODY)', 404: 'No such report in the agency (EPCR_NOT_FOUND)', 409: 'The report kept changing while the outcome was checked (EPCR_BUSY); send it again', 422: 'On a locked report: with this outcome its NEMSIS export would not pass the XSD or the national Schematron (EXPORT_NOT_VALID, each problem in details); nothing written' }),
   },
 };

@@ -195,7 +195,7 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
   },
   epcrs: {
     phi: true,
-    serverOwned: ['lockedAt', 'finalizeErrors', 'derived', 'importedAt'],
+    serverOwned: ['lockedAt', 'finalizeErrors', 'finalizeWarnings', 'derived', 'importedAt'],
     lock: { field: 'lockedAt', addendumRoles: ['crew'], addendumField: 'addendumOf' },
     references: {
       unitId: { must: 'self', names: 'the writer\'s unit (call sign)' },

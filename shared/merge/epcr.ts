@@ -9,7 +9,7 @@ export const ATTACHMENT_UNION = { [ATTACHMENTS_FIELD]: ATTACHMENT_KEY } as const
  * Set only by the server's finalize hook. A device's copy is at best stale, so it never
  * overrides what the server decided, even when only the device "changed" it.
  */
-export const EPCR_SERVER_OWNED_FIELDS = ['lockedAt', 'finalizeErrors'] as const;
+export const EPCR_SERVER_OWNED_FIELDS = ['lockedAt', 'finalizeErrors', 'finalizeWarnings'] as const;
 
 /**
  * Section by section (patient, times, narrative, ...) and vitals, medications and procedures

@@ -49,7 +49,7 @@ const timesProperty = {
 export const epcrSchema = {
   title: 'epcrs',
   description: 'Electronic patient care report, sectioned like NEMSIS 3.5 (one PatientCareReport).',
-  version: 6,
+  version: 7,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -63,7 +63,7 @@ export const epcrSchema = {
    * (wire-schema.ts strips it). Which fields of a sealed collection stay in clear on a device is
    * checked by test/shared/access/device-encryption.test.ts.
    */
-  encrypted: ['patient', 'situation', 'injury', 'arrest', 'history', 'vitals', 'protocols', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'crew', 'conflicts', 'attachments', 'refusal', 'outcome'],
+  encrypted: ['patient', 'situation', 'injury', 'arrest', 'history', 'vitals', 'protocols', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'crew', 'conflicts', 'attachments', 'refusal', 'outcome', 'finalizeWarnings'],
   properties: {
     ...baseProperties,
     status: { type: 'string', enum: ['draft', 'finalized'] },
@@ -83,6 +83,22 @@ export const epcrSchema = {
         additionalProperties: false,
         required: ['path', 'message'],
         properties: { path: { type: 'string', maxLength: 200 }, message: { type: 'string', maxLength: 500 } },
+      },
+    },
+    /**
+     * Server-owned: the national Schematron's [WARNING]s of the last check of the report's NEMSIS
+     * export at finalize, each at the field it is about (path as in finalizeErrors) with its rule.
+     * They never refuse; kept on the report so the crew sees them at their fields, offline too.
+     * They quote the report's values: encrypted on devices like the clinical sections.
+     */
+    finalizeWarnings: {
+      type: 'array',
+      maxItems: 200,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['path', 'message'],
+        properties: { path: { type: 'string', maxLength: 200 }, message: { type: 'string', maxLength: 500 }, rule: { type: 'string', maxLength: 60 } },
       },
     },
     record: {
@@ -452,6 +468,8 @@ export const epcrSchema = {
  *    (patient.gender), a GCS total without its parts (vitals[].gcsTotal, imports), ETCO2 with its decimal place, the time of a vital
  *    set, medication or procedure no longer required (another system's report may lack it; a medication not given has none), eRecord.02-.04 of an imported report (record.software) and importedAt. Only optional fields were
  *    added.
+ * 7: `finalizeWarnings` (server-owned, encrypted on devices): the national Schematron's warnings of the last finalize check,
+ *    shown at their fields offline too (issue 16). Only an optional field was added.
  */
 export const epcrMigrationStrategies = {
   1: addedOptionalFields,
@@ -460,4 +478,5 @@ export const epcrMigrationStrategies = {
   4: addedOptionalFields,
   5: addedOptionalFields,
   6: addedOptionalFields,
+  7: addedOptionalFields,
 } as const satisfies MigrationStrategies;

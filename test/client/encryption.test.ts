@@ -25,6 +25,7 @@ const PATIENT_FIRST = 'Philomena';
 const NARRATIVE = 'Found on the kitchen floor, confused, smells of acetone';
 const MEDICATION = 'Ondansetron-XR-test';
 const STREET = '4417 Larchwood Ave';
+const WARNED = 'Warned-dose-quote-test';
 
 function report(id = randomUUID()) {
   return {
@@ -42,6 +43,8 @@ function report(id = randomUUID()) {
     narrative: { text: NARRATIVE },
     scene: { address: { street: STREET, city: 'Philadelphia', zip: '19143' } },
     payment: { insuranceCompany: 'Keystone First', memberId: 'KF-0042-77' },
+    // The national warnings of the last finalize check quote the report's values (issue 16).
+    finalizeWarnings: [{ path: 'medications.m1.medication', message: `Medication: ${WARNED} was given after the unit was back in service (national rule nemSch_e140)`, rule: 'nemSch_e140' }],
     conflicts: [{ path: 'patient.lastName', keptRev: '2-dev.b', lostRev: '2-dev.c', lostValueJson: JSON.stringify(PATIENT_LAST + 'x') }],
   };
 }
@@ -69,7 +72,7 @@ async function rawRecords(prefix: string): Promise<{ database: string; store: st
   return out;
 }
 
-const SECRETS = [PATIENT_LAST, PATIENT_FIRST, NARRATIVE, MEDICATION, STREET, 'penicillin', 'type 1 diabetes', 'KF-0042-77', '215-555-0199', 'altered mental status'];
+const SECRETS = [WARNED, PATIENT_LAST, PATIENT_FIRST, NARRATIVE, MEDICATION, STREET, 'penicillin', 'type 1 diabetes', 'KF-0042-77', '215-555-0199', 'altered mental status'];
 
 describe('ePCR PHI encrypted at rest (AES-256-GCM on Dexie)', () => {
   const open: RxDatabase[] = [];
@@ -78,7 +81,7 @@ describe('ePCR PHI encrypted at rest (AES-256-GCM on Dexie)', () => {
   });
 
   it('lists only top-level PHI sections, none indexed or required, and the server never sees the list', () => {
-    expect([...epcrSchema.encrypted]).toEqual(['patient', 'situation', 'injury', 'arrest', 'history', 'vitals', 'protocols', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'crew', 'conflicts', 'attachments', 'refusal', 'outcome']);
+    expect([...epcrSchema.encrypted]).toEqual(['patient', 'situation', 'injury', 'arrest', 'history', 'vitals', 'protocols', 'medications', 'procedures', 'narrative', 'disposition', 'payment', 'scene', 'dispatch', 'addendumReason', 'crew', 'conflicts', 'attachments', 'refusal', 'outcome', 'finalizeWarnings']);
     for (const field of epcrSchema.encrypted) {
       expect(field).not.toContain('.');
       expect(epcrSchema.properties).toHaveProperty(field);

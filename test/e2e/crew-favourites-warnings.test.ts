@@ -4,7 +4,8 @@
  *   tablet (`GET AGENCY.deviceSettings`, kept for offline) and are offered first in the
  *   medication search;
  * - a report that locks with national Schematron warnings shows them in the form, as warnings
- *   (the report is locked all the same), as many as the server's own check holds.
+ *   (the report is locked all the same), as many as the server's own check holds (each at its
+ *   field: test/e2e/crew-warnings-offline.test.ts).
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,10 +79,11 @@ describe('the crew form: agency favourites first, national warnings shown (brows
     const panel = page.getByTestId('finalize-warnings');
     expect(await textOf(panel)).toMatch(/national warnings?: worth checking, not required/);
     expect(await textOf(panel)).toContain('do not stop the report from locking');
-    // Each of the check's warnings is shown, its rule named; the medication's (given after back in service, nemSch_e140, or no performer, nemSch_e150) under its section.
+    // Each of the check's warnings is shown, its rule named; the medication's (given after back in service, nemSch_e140, or no performer, nemSch_e150) at a field of the medication.
     const texts = await shown.allTextContents();
     for (const w of check.warnings) expect(texts.some((t) => t.includes(w.rule))).toBe(true);
-    expect(texts.some((t) => t.startsWith('Medications and procedures:') && /nemSch_e1[45]0/.test(t))).toBe(true);
+    const paths = await shown.evaluateAll((nodes) => nodes.map((n) => `${n.getAttribute('data-path')} ${n.textContent}`));
+    expect(paths.some((t) => t.startsWith('medications[') && /nemSch_e1[45]0/.test(t))).toBe(true);
     await screenshot(page, 'finalize-warnings');
     expect((await stored(report.id))?.lockedAt).toBeDefined();
   }, 240_000);

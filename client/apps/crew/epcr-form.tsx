@@ -43,7 +43,7 @@ import { vitalsSection } from './sections/vitals.tsx';
 import { ConflictMarker, ConflictsPanel, conflictsAt } from './conflicts.tsx';
 import { SectionCache } from './section-cache.tsx';
 import { CONFLICTS_KEY } from '../../../shared/merge/conflicts.ts';
-import { FinalizeWarnings } from './finalize-warnings.tsx';
+import { FieldWarnings, FinalizeWarnings, useCheckWarnings, warningsByField } from './finalize-warnings.tsx';
 
 export { pathName, revealField };
 
@@ -141,6 +141,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const view = useDoc<Epcr>('epcrs', id);
   const incidentView = useDoc<Incident>('incidents', view?.doc.incidentId);
   const originalView = useDoc<Epcr>('epcrs', view?.doc.addendumOf);
+  // The national warnings of the last finalize check, kept on the report (offline too).
+  const checkWarnings = useCheckWarnings(id, view?.doc);
   const [focusItem, setFocusItem] = useState<string>();
   /** A field to bring into view and focus once its section is on screen (a finalize blocker was picked). */
   const [focusPath, setFocusPath] = useState<Path>();
@@ -237,10 +239,19 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   if (!disabled) for (const draft of invalidDrafts('epcrs', id)) count(pathName(draft.path), 'notSaved');
 
   const rendered = new Set<string>(['vitals']);
+  // Each national warning at its field (not while the server checks the report again).
+  const warnedAt = warningsByField(checking ? undefined : checkWarnings);
   // Something typed that the database does not hold yet (a refused value, an edit on its way).
   let typedNotStored = LINES_PATHS.some((path) => journalEntry('epcrs', id, path) !== undefined);
   // What a time field's earliest accepted time is measured from (client/ui/time-range.ts).
   const callTime = incident?.timeline?.psapCall ?? incident?.timeline?.unitNotified ?? epcr.times?.psapCall ?? epcr.times?.unitNotified;
+  /** Under a field: the conflict marker if two devices wrote it differently, then its national warnings. */
+  const notes = (path: Path, name: string): { note: JSX.Element } | undefined => {
+    const conflict = conflictsAt(epcr, path).length > 0;
+    const warned = warnedAt.get(name);
+    if (!conflict && !warned) return undefined;
+    return { note: <>{conflict && <ConflictMarker epcr={epcr} path={path} />}{warned && <FieldWarnings warnings={warned} />}</> };
+  };
   const field = (path: Path, label: string): FieldProps => {
     const name = pathName(path);
     rendered.add(name);
@@ -252,7 +263,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
       label, collection: 'epcrs' as const, docId: id, path, disabled, testId: name, range: timeRangeFor(name, callTime),
       serverError: serverErrors.get(name),
       ...(hint ? { hint } : {}),
-      ...(conflictsAt(epcr, path).length > 0 ? { note: <ConflictMarker epcr={epcr} path={path} /> } : {}),
+      ...(notes(path, name) ?? {}),
     };
   };
   const kit: FormKit = {
@@ -290,6 +301,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
     disabled, current, anchor === 'vitals' ? place.vitalSet ?? null : null, callTime ?? null, incident ?? null, drafts,
     (epcr as Record<string, unknown>)[CONFLICTS_KEY] ?? null, action.busy, action.error ?? null, action.where ?? null,
     inSection(anchor, localHints), inSection(anchor, serverErrors), inSection(anchor, missing.map((m) => [m.path, m.message])),
+    // The national warnings shown at its fields (they arrive after the section was drawn).
+    inSection(anchor, [...warnedAt].map(([name, warnings]) => [name, JSON.stringify(warnings)] as [string, string])),
   ];
   const sections = (
     <>
@@ -379,7 +392,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
         </section>
       )}
 
-      {!checking && <FinalizeWarnings id={id} epcr={epcr} />}
+      {!checking && <FinalizeWarnings id={id} warnings={checkWarnings} />}
 
       <SectionNav current={current} status={status} badges={!locked && !checking} open={openSection} />
 

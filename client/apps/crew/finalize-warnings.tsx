@@ -1,67 +1,106 @@
 /**
  * The national Schematron's WARNINGS of the report's last check at finalize (issue 16 item 2:
- * "warnings are shown and allowed"). They never hold a report back, so they are not written on
- * the report (no schema change, nothing to merge): the form reads the server's own check
- * (`GET EPCRS.nemsisCheck`, the one place the server keeps it, audited as a read of the report)
- * while online, once per check (the report's rev and lock), and lists each at its section with
- * the field to look at. Offline, the list is not shown (the warnings do not change what can be done).
+ * "warnings are shown and allowed"). They never hold a report back. The server writes them on the
+ * report (`finalizeWarnings`, server-owned, beside finalizeErrors), so they arrive with it by sync
+ * and stay in the device's database, encrypted like the clinical sections (they quote its
+ * values): shown offline too, after a reload. Each is shown at its field, under the input, in
+ * words, like a returned problem; the panel sums them up and lists those with no field on screen.
+ *
+ * A report checked before the server wrote them on the report has none on it: for that one the
+ * form reads the server's kept check (`GET EPCRS.nemsisCheck`, audited as a read) while online.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { ApiClient, EPCRS } from '../../../shared/protocol/index.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import { getAccessToken } from '../../session/session.ts';
 import { revealField } from './sections/reveal.ts';
-import { pathOf, plainWords, SECTIONS, sectionAnchorOf } from './sections/model.ts';
+import { fieldMessage, pathOf, plainWords, SECTIONS, sectionAnchorOf } from './sections/model.ts';
 
-interface CheckWarning { path: string; message: string; rule?: string }
+export interface CheckWarning { path: string; message: string; rule?: string }
 interface NemsisCheckBody { rev?: string; warnings?: CheckWarning[] }
 
 const api = new ApiClient({ token: getAccessToken });
 
-/** The warnings of the server's last check of report `id` (undefined: none read: never checked, offline, not allowed). */
-function useCheckWarnings(id: string, epcr: Epcr): CheckWarning[] | undefined {
-  const [warnings, setWarnings] = useState<CheckWarning[]>();
+/** The warnings of the report's last check (undefined: none known: never checked, or an older check not readable now). */
+export function useCheckWarnings(id: string, epcr: Epcr | undefined): CheckWarning[] | undefined {
+  const kept = epcr?.finalizeWarnings;
+  const [fetched, setFetched] = useState<CheckWarning[]>();
   // A new check is made at each finalize: it shows as a lock or a return (finalizeErrors).
-  const checkedAs = `${epcr.lockedAt ?? ''}|${epcr.status}|${epcr.finalizeErrors?.length ?? -1}`;
-  const checked = epcr.lockedAt !== undefined || epcr.finalizeErrors !== undefined;
+  const checkedAs = `${epcr?.lockedAt ?? ''}|${epcr?.status}|${epcr?.finalizeErrors?.length ?? -1}`;
+  const checked = epcr !== undefined && (epcr.lockedAt !== undefined || epcr.finalizeErrors !== undefined);
+  const ask = checked && kept === undefined;
   useEffect(() => {
-    if (!checked || !navigator.onLine) return;
+    if (!ask || !navigator.onLine) return;
     let current = true;
     void (async () => {
       try {
         const response = await api.send(EPCRS.nemsisCheck, { params: { id } });
         if (!response.ok) return; // 404 NOT_CHECKED (a server without the NEMSIS files), or not readable here
         const body = await response.json() as NemsisCheckBody;
-        if (current) setWarnings(Array.isArray(body.warnings) ? body.warnings : []);
+        if (current) setFetched(Array.isArray(body.warnings) ? body.warnings : []);
       } catch {
-        // Offline: nothing to show.
+        // Offline: nothing more to show.
       }
     })();
     return () => { current = false; };
-  }, [id, checkedAs]);
-  return warnings;
+  }, [id, checkedAs, ask]);
+  return kept ?? (ask ? fetched : undefined);
+}
+
+/** Warnings by path name, in words, for the fields (several at one field are said one after the other). */
+export function warningsByField(warnings: readonly CheckWarning[] | undefined): Map<string, CheckWarning[]> {
+  const out = new Map<string, CheckWarning[]>();
+  for (const w of warnings ?? []) out.set(w.path, [...out.get(w.path) ?? [], w]);
+  return out;
+}
+
+/** A warning under its field: worth checking, not required. */
+export function FieldWarnings(props: { warnings: readonly CheckWarning[] }) {
+  return (
+    <>{props.warnings.map((w) => (
+      <div key={w.message} class="hint warn" data-testid="finalize-warning" data-path={w.path} data-rule={w.rule}>
+        <strong>National warning: </strong>{fieldMessage(w.message)}
+      </div>
+    ))}</>
+  );
 }
 
 const SECTION_NAMES = new Map(SECTIONS.map(([anchor, name]) => [anchor as string, name as string]));
 
-export function FinalizeWarnings(props: { id: string; epcr: Epcr }) {
-  const warnings = useCheckWarnings(props.id, props.epcr);
+/** The paths whose warning is shown under a field (the fields render after the panel, some in their own components). */
+function usePlacedPaths(warnings: readonly CheckWarning[] | undefined): ReadonlySet<string> {
+  const [placed, setPlaced] = useState('');
+  useEffect(() => {
+    const here = new Set(Array.from(document.querySelectorAll('.field [data-testid="finalize-warning"]'), (node) => node.getAttribute('data-path')));
+    const next = [...new Set((warnings ?? []).map((w) => w.path).filter((p) => here.has(p)))].join('\n');
+    if (next !== placed) setPlaced(next);
+  });
+  return new Set(placed ? placed.split('\n') : []);
+}
+
+/** The summary: how many warnings, that they do not hold the report back, and those with no field on screen. */
+export function FinalizeWarnings(props: { id: string; warnings: readonly CheckWarning[] | undefined }) {
+  const warnings = props.warnings;
+  const placed = usePlacedPaths(warnings);
   if (!warnings?.length) return null;
+  const unplaced = warnings.filter((w) => !placed.has(w.path));
+  const first = warnings.find((w) => placed.has(w.path));
   return (
-    <section class="banner info" data-testid="finalize-warnings" data-count={warnings.length}>
+    <section class="banner info" data-testid="finalize-warnings" data-count={warnings.length} data-at-fields={warnings.length - unplaced.length}>
       <h3 style="margin:4px 0">{`${warnings.length} national warning${warnings.length === 1 ? '' : 's'}: worth checking, not required`}</h3>
-      <p class="meta">The national rules flag these as unusual. They do not stop the report from locking; an addendum can add what is missing.</p>
-      <ul>{warnings.map((w) => {
+      <p class="meta">The national rules flag these as unusual. They do not stop the report from locking; an addendum can add what is missing. Each is shown at its field.</p>
+      {first && <button data-testid="show-first-warning" onClick={() => revealField(props.id, pathOf(first.path))}>Show the first one</button>}
+      {unplaced.length > 0 && <ul>{unplaced.map((w) => {
         const words = plainWords(w.message);
         const anchor = sectionAnchorOf(w.path);
         return (
-          <li key={w.path + w.message} data-testid="finalize-warning" data-path={w.path}>
+          <li key={w.path + w.message} data-testid="finalize-warning" data-path={w.path} data-rule={w.rule}>
             {anchor && <strong>{SECTION_NAMES.get(anchor) ?? anchor}: </strong>}
             {words.text}{words.element && <small class="meta"> NEMSIS {words.element}</small>}
             {anchor && <> <button class="link" onClick={() => revealField(props.id, pathOf(w.path))}>Show</button></>}
           </li>
         );
-      })}</ul>
+      })}</ul>}
     </section>
   );
 }

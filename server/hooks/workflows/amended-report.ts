@@ -9,7 +9,7 @@ import { isPlainObject } from '../../../shared/merge/json.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 
 const NOT_CONTENT: ReadonlySet<string> = new Set([
-  'id', 'tenantId', 'rev', '_deleted', 'status', 'unitId', 'incidentId', 'addendumOf', 'addendumReason', 'lockedAt', 'finalizeErrors', 'conflicts',
+  'id', 'tenantId', 'rev', '_deleted', 'status', 'unitId', 'incidentId', 'addendumOf', 'addendumReason', 'lockedAt', 'finalizeErrors', 'finalizeWarnings', 'conflicts',
 ]);
 
 export function amendedReport(original: Epcr, addenda: readonly Epcr[]): Epcr {

@@ -6,8 +6,8 @@
  * Validation is the completeness check (epcr-validation.ts) and, when the NEMSIS files are
  * configured, the export check (epcr-export-check.ts): the report's NEMSIS export must pass the
  * XSD and the national Schematron before it locks; its errors come back as finalizeErrors at the
- * crew's fields, its warnings are kept beside the export (artifact `nemsis-check:<id>`) and do
- * not refuse. The export check is asynchronous (xmllint, the Schematron worker): it runs on the
+ * crew's fields, its warnings are kept beside the export (artifact `nemsis-check:<id>`) and on the
+ * report (`finalizeWarnings`, at the crew's fields like the errors) and do not refuse. The export check is asynchronous (xmllint, the Schematron worker): it runs on the
  * report as stored, and the lock is written only if the report is still that version; an edit in
  * between is checked again.
  *
@@ -96,13 +96,15 @@ export function epcrFinalizedWorkflow(deps: EpcrFinalizedDeps = {}): Workflow {
           // mandatory value is said by both); a stale check is left out of a refusal.
           const named = new Set(problems.map((p) => p.path));
           if (fresh) problems.push(...check.errors.filter((e) => !named.has(e.path)));
+          // The national warnings travel on the report, so the crew sees them at their fields, offline too.
+          const warnings = fresh ? { finalizeWarnings: check.warnings.slice(0, 200).map((w) => ({ path: w.path.slice(0, 200), message: w.message, rule: w.rule.slice(0, 60) })) } : {};
           if (problems.length > 0) {
             ctx.log.info({ epcrId: current.id, problems: problems.length }, 'finalize refused; report returned to draft');
-            return { ...current, status: 'draft' as const, finalizeErrors: problems.slice(0, 200) };
+            return { ...current, status: 'draft' as const, finalizeErrors: problems.slice(0, 200), ...warnings };
           }
           // The agency's local offset as the crew recorded it, so the lock reads like the report's own times.
           const offset = offsetMinutesOf(current.times?.unitNotified ?? current.times?.backInService ?? original?.times?.unitNotified);
-          return { ...current, lockedAt: offsetDateTime(now, offset), finalizeErrors: [] };
+          return { ...current, lockedAt: offsetDateTime(now, offset), finalizeErrors: [], ...warnings };
         });
         if (!changed) return;
       }

@@ -9,13 +9,17 @@
  * addendum's values laid over it, in lock order. Both triggers build the same document from the
  * stored state, so whichever export runs last, including a retried dead letter of the original's
  * first export, writes the amended record rather than an outdated one.
+ *
+ * The hospital's outcome entered by an admin on a locked report (PUT …/outcome, checked there
+ * against the XSD and the national Schematron) re-makes the export the same way, from the stored
+ * state: the stored export, the state batch and the submission then carry eOutcome.
  */
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import type { AgencyLookup } from '../../agencies/directory.ts';
 import { buildEmsDataSetXml } from '../../nemsis/emsdataset.ts';
 import { ADMIN, patternOf } from '../../../shared/protocol/index.ts';
 import { validateEmsDataSetXsd } from '../../nemsis/validate.ts';
-import type { EffectContext, Workflow } from '../types.ts';
+import type { Change, EffectContext, Workflow } from '../types.ts';
 import { amendedReport } from './amended-report.ts';
 import { exportFiles, type AttachmentFiles } from './attachment-files.ts';
 import { becameLocked, read, type KeyedLock } from './support.ts';
@@ -41,7 +45,7 @@ export function addendaKey(epcrId: string): string {
 }
 
 /** The locked addenda of report `epcrId` among `ids` (default: those listed beside its export). */
-export async function lockedAddenda(ctx: EffectContext, epcrId: string, ids?: Iterable<string>): Promise<Epcr[]> {
+export async function lockedAddenda(ctx: Pick<EffectContext, 'store' | 'tenantId'>, epcrId: string, ids?: Iterable<string>): Promise<Epcr[]> {
   if (!ids) {
     const listed = await ctx.store.getArtifact(addendaKey(epcrId), ctx.tenantId);
     ids = listed ? JSON.parse(listed.content) as string[] : [];
@@ -108,6 +112,30 @@ export function epcrAmendedExportWorkflow(deps: NemsisExportDeps): Workflow {
       const addendum = await read(ctx, 'epcrs', payload.id);
       if (!addendum?.lockedAt || !addendum.addendumOf) return;
       await exportReport(ctx, deps, addendum.addendumOf, addendum.id);
+    },
+  };
+}
+
+/** The outcome of a locked report changed (an admin's PUT …/outcome): its NEMSIS export is made again. */
+export function outcomeChanged(change: Change): boolean {
+  const { before, after } = change;
+  if (change.collection !== 'epcrs' || !before || before._deleted || after._deleted) return false;
+  if (after['addendumOf'] !== undefined || typeof after['lockedAt'] !== 'string' || typeof before['lockedAt'] !== 'string') return false;
+  return JSON.stringify(before['outcome'] ?? null) !== JSON.stringify(after['outcome'] ?? null);
+}
+
+export function epcrOutcomeExportWorkflow(deps: NemsisExportDeps): Workflow {
+  return {
+    name: 'epcr-outcome-export',
+    description: 'Re-makes the stored NEMSIS export of a locked report when an admin sets its hospital outcome (eOutcome), validated like the first export.',
+    trigger: {
+      collection: 'epcrs',
+      when: outcomeChanged,
+      // Per outcome version: the export is made from the stored state, so a later run writes the latest.
+      key: (change) => `${change.id}@${String(change.after['rev'])}`,
+    },
+    async run(ctx, payload) {
+      await exportReport(ctx, deps, payload.id);
     },
   };
 }

@@ -18,7 +18,7 @@ import type { BillingSettingsLookup } from './claims.ts';
 import { epcrFinalizedWorkflow, type EpcrFinalizedDeps } from './epcr-finalized.ts';
 import { epcrHospitalNoticeWorkflow } from './epcr-hospital-notice.ts';
 import { epcrHospitalPrealertWorkflow } from './epcr-hospital-prealert.ts';
-import { epcrAmendedExportWorkflow, epcrNemsisExportWorkflow } from './epcr-nemsis-export.ts';
+import { epcrAmendedExportWorkflow, epcrNemsisExportWorkflow, epcrOutcomeExportWorkflow } from './epcr-nemsis-export.ts';
 import { epcrStateSubmissionWorkflow } from './epcr-state-submission.ts';
 import { incidentCancelledWorkflow } from './incident-cancelled.ts';
 import { incidentCreatedWorkflow } from './incident-created.ts';
@@ -87,6 +87,7 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     claimReleasedWorkflow(claims),
     epcrNemsisExportWorkflow(nemsis),
     epcrAmendedExportWorkflow(nemsis),
+    epcrOutcomeExportWorkflow(nemsis),
     epcrStateSubmissionWorkflow({ integrations: deps.integrations }),
     epcrHospitalPrealertWorkflow({ integrations: deps.integrations }),
     epcrHospitalNoticeWorkflow({ integrations: deps.integrations, ...files }),

@@ -104,7 +104,7 @@ describe('finalize checks the NEMSIS export (XSD + national Schematron) before t
     expect(exported?.content).toContain('<eResponse.13>M4-SPARE</eResponse.13>');
   }, 120_000);
 
-  it('a good report locks at first finalize; its warnings are kept beside the export and did not refuse it', async () => {
+  it('a good report locks at first finalize; its warnings are kept beside the export and on the report, and did not refuse it', async () => {
     const goodIncident = randomUUID();
     const goodId = stubEpcrId(TENANT, goodIncident, unitId);
     await dispatcher.writer.insert('incidents', {
@@ -123,6 +123,8 @@ describe('finalize checks the NEMSIS export (XSD + national Schematron) before t
     expect(check.warnings.map((w) => w.rule)).toContain('nemSch_e150');
     expect(check.warnings.every((w) => w.message.length > 0 && w.path.length > 0)).toBe(true);
     expect((await stored(server, 'epcrs', TENANT, goodId))?.lockedAt).toBe(locked.lockedAt);
+    // The same warnings travel on the report to the tablet (shown at their fields, offline too).
+    expect(locked.finalizeWarnings).toEqual(check.warnings);
 
     // The crew (and the office) read the check, warnings included; another unit's crew learns nothing.
     const read = (subject: string) => fetch(`${server.url}/api/epcrs/${goodId}/nemsis-check`, {
