@@ -22,7 +22,7 @@ import { demoAgencySettings } from '../server/demo/agency.ts';
 import { ADMIN, pathOf } from '../shared/protocol/index.ts';
 import { CHROMIUM, signInWithToken } from '../test/e2e/support/browser.ts';
 import { ADMIN_TOKEN, E2eServer, e2ePort, offsetNow, TENANT } from '../test/e2e/support/server.ts';
-import { writeTestArchive } from '../test/helpers/pmtiles-writer.ts';
+import { writeTestArchive } from '../server/maps/pmtiles-writer.ts';
 import type { BenchFigure } from './lib/stats.ts';
 
 const UNITS = 500;
