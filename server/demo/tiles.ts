@@ -5,7 +5,7 @@
  * quick start on. The tiles are drawn, not surveyed: a paper-coloured ground with a grid every
  * 0.01° (about 1 km) and finer lines every 0.002° from zoom 14, the way a map's graticule looks.
  * They carry no streets; the attribution says so. A real agency puts its own archive there
- * (docs/deployment.md, "Map tiles").
+ * (docs/data-model.md, "Map files and the device's offline area").
  */
 import { existsSync, renameSync } from 'node:fs';
 import { tileArchivePath } from '../maps/archive.ts';
