@@ -6,9 +6,14 @@
  *   (tile map: MapLibre idle with its tiles loaded);
  * - frames per second (requestAnimationFrame callbacks) while every unit's position streams at
  *   1 Hz (500 GPS points a second, committed on the server, fanned out by the /live feed);
- * - the page's JS heap at the start and after the streaming window (10 minutes in the full run,
- *   1 with --quick), and the load average.
- * Bounded: each window ends by its clock; a run that cannot finish reports what it reached.
+ * - the page's JS heap (V8's used heap after a forced garbage collection, through the DevTools
+ *   protocol: `HeapProfiler.collectGarbage`, `Runtime.getHeapUsage`) when streaming starts, every
+ *   minute, and after the window, and its growth: the tile map streams for 10 minutes in the full
+ *   run (2 with --quick); the grid map, the baseline for render time and frame rate, for 1 minute
+ *   (30 s with --quick). Garbage collected first, so the growth is what the console keeps, not
+ *   what it has yet to collect.
+ * Bounded: each window ends by its clock, and each map's run has a budget (bench/lib/budget.ts):
+ * one that cannot finish is reported with what it reached, and the run goes on.
  *
  * `npm run bench -- --only=dispatchmap [--quick]`, or alone: `node --import tsx bench/dispatch-map.ts [--quick] [--minutes=N]`.
  */
@@ -22,7 +27,8 @@ import { demoAgencySettings } from '../server/demo/agency.ts';
 import { ADMIN, pathOf } from '../shared/protocol/index.ts';
 import { CHROMIUM, signInWithToken } from '../test/e2e/support/browser.ts';
 import { ADMIN_TOKEN, E2eServer, e2ePort, offsetNow, TENANT } from '../test/e2e/support/server.ts';
-import { writeTestArchive } from '../test/helpers/pmtiles-writer.ts';
+import { writeTestArchive } from '../server/maps/pmtiles-writer.ts';
+import { measure, type Budget } from './lib/budget.ts';
 import type { BenchFigure } from './lib/stats.ts';
 
 const UNITS = 500;
@@ -32,7 +38,15 @@ const GL_FLAGS = ['--no-sandbox', '--use-gl=angle', '--use-angle=swiftshader', '
 
 export interface DispatchMapOptions { quick?: boolean; minutes?: number; log?: (m: string) => void }
 
-interface RunResult { renderMs?: number; fps?: number; heapStartMb?: number; heapEndMb?: number; streamedPoints: number; seconds: number; load: string; reached: string }
+interface RunResult {
+  renderMs?: number; fps?: number; heapStartMb?: number; heapEndMb?: number;
+  /** Used heap after GC, by minute of streaming (minute 0: the start). */
+  heapByMinute: number[];
+  streamedPoints: number; seconds: number; load: string; reached: string;
+}
+
+/** Time to set up a map's run (server, seeding, sign-in, first render) and read its figures, beyond its streaming window. */
+const SETUP_BUDGET_MS = 8 * 60_000;
 
 /** A page whose main thread is saturated answers late or never: the window's figures wait this long for it. */
 const PAGE_ANSWER_MS = 120_000;
@@ -43,11 +57,15 @@ function within<T>(what: string, promise: Promise<T>): Promise<T> {
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
-async function runOne(browser: Browser, tiles: boolean, seconds: number, portOffset: number, log: (m: string) => void): Promise<RunResult> {
+async function runOne(browser: Browser, tiles: boolean, seconds: number, portOffset: number, result: RunResult, budget: Budget, log: (m: string) => void): Promise<void> {
   const server = new E2eServer(e2ePort(portOffset), { workflows: false });
   if (tiles) writeTestArchive(path.join(server.dataDir, 'tiles', 'bench.pmtiles'), CENTER, [10, 14], [190, 200, 210], 4);
   await server.start();
-  const result: RunResult = { streamedPoints: 0, seconds: 0, load: load(), reached: 'server started' };
+  const reached = (what: string) => {
+    result.reached = what;
+    budget.reached = what;
+  };
+  reached('server started');
   try {
     const put = await fetch(server.url + pathOf(ADMIN.putAgency), {
       method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
@@ -65,12 +83,12 @@ async function runOne(browser: Browser, tiles: boolean, seconds: number, portOff
       address: { street: `${i} Bench Ave`, city: 'Danbury' }, location: { lat: CENTER.lat + spread(i, 71) * 0.1, lng: CENTER.lng + spread(i, 29) * 0.1 },
       timeline: { psapCall: offsetNow() },
     })));
-    result.reached = 'seeded';
+    reached('seeded');
     log(`  ${tiles ? 'tile map' : 'grid map'}: ${UNITS} units and ${CALLS} calls seeded; signing in`);
     const ctx = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
     const page = await ctx.newPage();
     await signInWithToken(page, server.url, `dev:${TENANT}:dispatcher:bench-console`, '/dispatch/');
-    result.reached = 'signed in';
+    reached('signed in');
     log(`  ${tiles ? 'tile map' : 'grid map'}: signed in; measuring the first full render`);
     // First full render: a fresh navigation (the shell and the database are warm, as at a console's every start).
     const t0 = Date.now();
@@ -81,17 +99,26 @@ async function runOne(browser: Browser, tiles: boolean, seconds: number, portOff
       return document.querySelectorAll('[data-testid="unit-row"]').length >= u && document.querySelectorAll('[data-testid="incident-row"]').length >= c && mapDone;
     }, [UNITS, CALLS, tiles] as const, { timeout: 300_000, polling: 100 });
     result.renderMs = Date.now() - t0;
-    result.reached = 'rendered';
+    reached('rendered');
     log(`  ${tiles ? 'tile map' : 'grid map'}: first full render ${result.renderMs} ms (load ${load()})`);
-    const heap = () => page.evaluate(() => ((performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0) / 1024 / 1024);
-    result.heapStartMb = await heap();
+    // V8's used heap after a full collection: what the page keeps (performance.memory counts garbage not yet collected too).
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('HeapProfiler.enable');
+    const heap = async () => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      const usage = await cdp.send('Runtime.getHeapUsage');
+      return usage.usedSize / 1024 / 1024;
+    };
+    result.heapStartMb = await within('its heap size', heap());
+    result.heapByMinute.push(result.heapStartMb);
     // As text: tsx names the functions it compiles (`__name`), which the page does not have.
     await page.evaluate('window.__frames = 0; (function tick() { window.__frames++; requestAnimationFrame(tick); })();');
     const started = Date.now();
     const frames0 = await within('the frame count', page.evaluate(() => (window as unknown as { __frames: number }).__frames));
     // Every unit reports once a second, as an MDT would; the tick is bounded by the window's clock.
     let tick = 0;
-    while (Date.now() - started < seconds * 1000) {
+    // Stops early, reporting what it streamed, when the run's budget is nearly spent.
+    while (Date.now() - started < seconds * 1000 && budget.left > 90_000) {
       const at = Date.now();
       const points = units.map(({ callSign, i }) => ({
         id: randomUUID(), sourceType: 'unit', sourceId: callSign, recordedAt: offsetNow(),
@@ -100,22 +127,37 @@ async function runOne(browser: Browser, tiles: boolean, seconds: number, portOff
       await server.seed('gps_points', points);
       result.streamedPoints += points.length;
       tick++;
+      if (tick % 60 === 0) {
+        const mb = await within('its heap size', heap());
+        result.heapByMinute.push(mb);
+        reached(`streamed ${result.streamedPoints} points; heap ${mb.toFixed(1)} MB after ${tick / 60} min`);
+        log(`  ${tiles ? 'tile map' : 'grid map'}: ${result.reached} (load ${load()})`);
+      }
       await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - at))));
     }
     result.seconds = (Date.now() - started) / 1000;
-    result.reached = `streamed ${result.streamedPoints} points in ${result.seconds.toFixed(0)} s`;
+    reached(`streamed ${result.streamedPoints} points in ${result.seconds.toFixed(0)} s`);
     log(`  ${tiles ? 'tile map' : 'grid map'}: ${result.reached}; reading frames and heap`);
     const frames1 = await within('the frame count', page.evaluate(() => (window as unknown as { __frames: number }).__frames));
     result.fps = (frames1 - frames0) / result.seconds;
     result.heapEndMb = await within('its heap size', heap());
+    if (tick % 60 !== 0) result.heapByMinute.push(result.heapEndMb);
     result.load = load();
-    result.reached = 'done';
+    log(`  ${tiles ? 'tile map' : 'grid map'}: ${result.fps.toFixed(1)} fps; heap ${result.heapStartMb.toFixed(1)} → ${result.heapEndMb.toFixed(1)} MB after GC (load ${result.load})`);
+    reached('done');
     await ctx.close();
   } catch (error) {
     log(`  ${tiles ? 'tile map' : 'grid map'}: stopped after "${result.reached}": ${(error as Error).message}`);
   } finally {
     await server.dispose();
   }
+}
+
+/** One map's run within its budget: its figures, or as far as it got. */
+async function budgetedRun(browser: Browser, tiles: boolean, seconds: number, portOffset: number, log: (m: string) => void): Promise<RunResult> {
+  const result: RunResult = { heapByMinute: [], streamedPoints: 0, seconds: 0, load: load(), reached: 'nothing yet' };
+  const outcome = await measure(`dispatch console, ${tiles ? 'tile' : 'grid'} map`, seconds * 1000 + SETUP_BUDGET_MS, (budget) => runOne(browser, tiles, seconds, portOffset, result, budget, log), log);
+  if (!outcome.ok) result.reached = `not finished: ${outcome.error}`;
   return result;
 }
 
@@ -126,14 +168,15 @@ export async function dispatchMapBenchmarks(options: DispatchMapOptions = {}): P
     return [];
   }
   await ensureClientBuilt({ log });
-  const minutes = options.minutes ?? (options.quick ? 1 : 10);
-  log(`dispatch console, ${UNITS} live units and ${CALLS} open calls, positions at 1 Hz each for ${minutes} min per map; load at start ${load()}`);
+  const minutes = options.minutes ?? (options.quick ? 2 : 10);
+  const gridSeconds = Math.min(minutes * 60, options.quick ? 30 : 60);
+  log(`dispatch console, ${UNITS} live units and ${CALLS} open calls, positions at 1 Hz each: grid map ${gridSeconds} s (baseline), tile map ${minutes} min (heap growth); load at start ${load()}`);
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: GL_FLAGS });
   let grid: RunResult;
   let tiles: RunResult;
   try {
-    grid = await runOne(browser, false, minutes * 60, 2330, log);
-    tiles = await runOne(browser, true, minutes * 60, 2332, log);
+    grid = await budgetedRun(browser, false, gridSeconds, 2330, log);
+    tiles = await budgetedRun(browser, true, minutes * 60, 2332, log);
   } finally {
     await browser.close();
   }
@@ -144,7 +187,12 @@ export async function dispatchMapBenchmarks(options: DispatchMapOptions = {}): P
   return [
     fig('dispatch 500 units/200 calls: first full render, tile map (baseline: grid map)', tiles.renderMs, 'ms', grid.renderMs, `reached: ${tiles.reached}; load ${tiles.load}`),
     fig('dispatch: frames per second while 500 positions/s stream, tile map (baseline: grid)', tiles.fps, 'fps', grid.fps, `${tiles.streamedPoints} points in ${tiles.seconds.toFixed(0)} s`),
-    fig(`dispatch: JS heap after ${minutes} min of streaming, tile map (baseline: grid)`, tiles.heapEndMb, 'MB', grid.heapEndMb, `at start ${tiles.heapStartMb?.toFixed(1)} MB (grid ${grid.heapStartMb?.toFixed(1)} MB); load ${tiles.load}`),
+    fig(`dispatch: JS heap after GC at the start of streaming, tile map (baseline: grid)`, tiles.heapStartMb, 'MB', grid.heapStartMb, `V8 used heap after HeapProfiler.collectGarbage`),
+    fig(`dispatch: JS heap after GC after ${(tiles.seconds / 60).toFixed(1)} min of 1 Hz positions, tile map`, tiles.heapEndMb, 'MB', tiles.heapStartMb,
+      `baseline: the same page at the start; by minute: ${tiles.heapByMinute.map((mb) => mb.toFixed(1)).join(', ')} MB; grid map after ${grid.seconds.toFixed(0)} s: ${grid.heapEndMb?.toFixed(1)} MB; reached: ${tiles.reached}; load ${tiles.load}`),
+    fig(`dispatch: JS heap growth over ${(tiles.seconds / 60).toFixed(1)} min of 1 Hz positions (500 units), tile map`,
+      tiles.heapEndMb !== undefined && tiles.heapStartMb !== undefined ? tiles.heapEndMb - tiles.heapStartMb : undefined, 'MB', undefined,
+      `${tiles.streamedPoints} points; per minute ${tiles.heapEndMb !== undefined && tiles.heapStartMb !== undefined && tiles.seconds > 0 ? ((tiles.heapEndMb - tiles.heapStartMb) / (tiles.seconds / 60)).toFixed(2) : '?'} MB`),
   ];
 }
 

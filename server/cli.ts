@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       app.log.info('created the demo agency "demo" with one user per role');
       // Its data too, written like real data so the hooks run on it: the runner starts when the app is ready.
       await app.ready();
-      const { claimed } = await seedDemoData(app);
+      const { claimed } = await seedDemoData(app, { dataDir: config.dataDir });
       app.log.info(claimed
         ? 'wrote the demo data: units M1-M3, calls D-1001..D-1003, a billed report with its claim, job SO-2001 for T1'
         : 'wrote the demo data, but the finished report was not billed in time, so it has no claim (see the hook log)');

@@ -10,6 +10,7 @@ import { readAgencySettings, saveAgencySettings } from '../agencies/directory.ts
 import type { AgencySettings } from '../agencies/settings.ts';
 import { CITY, CITY_GNIS, PLACES } from './places.ts';
 import { demoBillingSettings } from './billing-settings.ts';
+import { DEMO_MAP_AREA, DEMO_TILE_ARCHIVE, DEMO_TILE_ATTRIBUTION, DEMO_TILE_ZOOMS } from './tiles.ts';
 import type { DemoSeedContext } from './write.ts';
 
 function vocabularyCode(name: VocabularyName, label: string): string {
@@ -52,10 +53,21 @@ export function demoAgencySettings(): AgencySettings {
   };
 }
 
+/** The demo map (server/demo/tiles.ts): its generated archive, and the whole of it as the area devices can save offline. */
+export function demoMapSettings(): NonNullable<AgencySettings['map']> {
+  return {
+    tileArchive: DEMO_TILE_ARCHIVE, attribution: DEMO_TILE_ATTRIBUTION,
+    offlineArea: { ...DEMO_MAP_AREA, minZoom: DEMO_TILE_ZOOMS[0], maxZoom: DEMO_TILE_ZOOMS[1] },
+  };
+}
+
 /** Saves the demo settings unless the agency has settings already; returns whether it wrote. */
-export async function seedAgencySettings(ctx: DemoSeedContext): Promise<boolean> {
+export async function seedAgencySettings(ctx: DemoSeedContext, options: { withTiles?: boolean } = {}): Promise<boolean> {
   if (await readAgencySettings(ctx.app.store, ctx.tenantId)) return false;
-  await saveAgencySettings(ctx.app.store, ctx.tenantId, { ...demoAgencySettings(), orderIntake: { signingSecret: DEMO_ORDER_SIGNING_SECRET } }, { kind: 'system', tenantId: ctx.tenantId, userId: 'demo-seed' });
+  await saveAgencySettings(ctx.app.store, ctx.tenantId, {
+    ...demoAgencySettings(), orderIntake: { signingSecret: DEMO_ORDER_SIGNING_SECRET },
+    ...(options.withTiles ? { map: demoMapSettings() } : {}),
+  }, { kind: 'system', tenantId: ctx.tenantId, userId: 'demo-seed' });
   return true;
 }
 

@@ -16,6 +16,7 @@ import { seedFinishedEpcr } from './epcrs.ts';
 import { seedGps } from './gps.ts';
 import { seedIncidents } from './incidents.ts';
 import { seedOrders } from './orders.ts';
+import { ensureDemoTiles } from './tiles.ts';
 import { assignM1, seedUnits } from './units.ts';
 import type { DemoSeedContext } from './write.ts';
 
@@ -26,14 +27,16 @@ export interface DemoDataResult {
 
 export async function seedDemoData(
   app: Pick<FastifyInstance, 'store' | 'workflows'>,
-  options: { tenantId?: string; now?: Date; claimTimeoutMs?: number } = {},
+  options: { tenantId?: string; now?: Date; claimTimeoutMs?: number; /** DATA_DIR: where the demo map's tiles are written (server/demo/tiles.ts); without it the map stays the grid. */ dataDir?: string } = {},
 ): Promise<DemoDataResult> {
   const ctx: DemoSeedContext = { app, tenantId: options.tenantId ?? DEMO_TENANT, now: options.now ?? new Date() };
   // The units before the calls (the stubs copy the unit's call sign); the finished report before
   // its call (incident-created then finds it and makes no second one); M1 takes its call once the
   // call exists; T1's fix before the order that needs a technician.
   // The agency's NEMSIS identity first: the finished report's export carries it.
-  await seedAgencySettings(ctx);
+  // The map's tiles before the settings that name them.
+  if (options.dataDir) ensureDemoTiles(options.dataDir);
+  await seedAgencySettings(ctx, { withTiles: options.dataDir !== undefined });
   await seedUnits(ctx);
   await seedFinishedEpcr(ctx);
   await seedIncidents(ctx);

@@ -18,7 +18,7 @@ import { demoAgencySettings } from '../../server/demo/agency.ts';
 import { ADMIN, MAPS, pathOf } from '../../shared/protocol/index.ts';
 import type { Incident } from '../../shared/schemas/index.ts';
 import { nominatimStandIn, osrmStandIn, type StandIn } from '../helpers/geo-stand-ins.ts';
-import { writeTestArchive } from '../helpers/pmtiles-writer.ts';
+import { writeTestArchive } from '../../server/maps/pmtiles-writer.ts';
 import { CHROMIUM, goOffline, screenshot, signInWithToken, waitForServiceWorker, watchConsole } from './support/browser.ts';
 import { createCable, type Cable } from './support/cable.ts';
 import { ADMIN_TOKEN, E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';

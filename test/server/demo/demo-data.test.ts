@@ -5,9 +5,14 @@
  * outside systems unconfigured (as on a fresh development server).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EPCRS, pathOf } from '../../../shared/protocol/index.ts';
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { PMTiles, type Source } from 'pmtiles';
+import { EPCRS, MAPS, pathOf } from '../../../shared/protocol/index.ts';
 import { seedDemoTenant } from '../../../server/auth/demo.ts';
 import { seedDemoData } from '../../../server/demo/index.ts';
+import { PLACES } from '../../../server/demo/places.ts';
+import { tileOf } from '../../../server/maps/pmtiles-writer.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { settled, xsdDir } from '../hooks/support.ts';
@@ -36,7 +41,7 @@ async function lastSeqs(): Promise<Record<string, number>> {
 beforeAll(async () => {
   server = await startTestServer({ nemsisXsdDir: xsdDir, hookRunner: { baseDelayMs: 20, maxDelayMs: 200, pollMs: 50 } });
   expect((await seedDemoTenant(server.app.identities)).created).toBe(true);
-  expect(await seedDemoData(server.app)).toEqual({ claimed: true });
+  expect(await seedDemoData(server.app, { dataDir: server.dataDir })).toEqual({ claimed: true });
   await settled(server);
 });
 afterAll(async () => { await server.close(); });
@@ -102,10 +107,41 @@ describe('demo data', () => {
     expect((await server.app.store.outboxStats(Date.now())).deadLetters ?? 0).toBe(0);
   });
 
+  it('the dispatch map draws the demo area from tiles generated at first start, and the whole area can be saved offline', async () => {
+    const token = 'dev:demo:dispatcher:x';
+    const get = (endpoint: Parameters<typeof pathOf>[0], headers: Record<string, string> = {}) => fetch(server.url + pathOf(endpoint), { headers: { authorization: `Bearer ${token}`, ...headers } });
+    const config = (await (await get(MAPS.config)).json()) as { tiles?: { kind: string; tileType: string; minZoom: number; maxZoom: number; attribution?: string }; offlineArea?: unknown };
+    expect(config.tiles).toMatchObject({ kind: 'archive', tileType: 'png', minZoom: 10, maxZoom: 15 });
+    expect(config.tiles?.attribution).toMatch(/no streets/);
+    // Read through the server's range route, as the apps' map does: the tile at the customer's site is a PNG that is not one flat colour (the grid).
+    const source: Source = {
+      getKey: () => 'demo',
+      getBytes: async (offset, length) => {
+        const response = await get(MAPS.archive, { range: `bytes=${offset}-${offset + length - 1}` });
+        expect(response.status).toBe(206);
+        return { data: await response.arrayBuffer() };
+      },
+    };
+    const archive = new PMTiles(source);
+    for (const z of [12, 15]) {
+      const { x, y } = tileOf(PLACES.customer.lat, PLACES.customer.lng, z);
+      const tile = await archive.getZxy(z, x, y);
+      expect(tile, `tile ${z}/${x}/${y}`).toBeDefined();
+      expect(Buffer.from(tile!.data).subarray(1, 4).toString('ascii')).toBe('PNG');
+    }
+    const plan = (await (await get(MAPS.offlinePlan)).json()) as { tiles: number; bytes: number };
+    expect(plan.tiles).toBeGreaterThan(50);
+    expect(plan.bytes).toBeLessThan(5 * 1024 * 1024);
+    console.log(`demo map: ${plan.tiles} tiles, ${(plan.bytes / 1024).toFixed(0)} KB to save offline`);
+  });
+
   it('seeding again writes nothing', async () => {
     const before = await lastSeqs();
-    expect(await seedDemoData(server.app)).toEqual({ claimed: true });
+    const tiles = path.join(server.dataDir, 'tiles', 'demo.pmtiles');
+    const written = statSync(tiles).mtimeMs;
+    expect(await seedDemoData(server.app, { dataDir: server.dataDir })).toEqual({ claimed: true });
     await settled(server);
     expect(await lastSeqs()).toEqual(before);
+    expect(statSync(tiles).mtimeMs).toBe(written);
   });
 });

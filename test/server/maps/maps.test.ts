@@ -11,7 +11,7 @@ import { devToken } from '../../../server/auth/identity.ts';
 import { demoAgencySettings } from '../../../server/demo/agency.ts';
 import { ADMIN, MAPS, pathOf, type MapConfigBody, type OfflinePlanBody, type Role } from '../../../shared/protocol/index.ts';
 import { nominatimStandIn, osrmStandIn, type StandIn } from '../../helpers/geo-stand-ins.ts';
-import { tileOf, writeTestArchive } from '../../helpers/pmtiles-writer.ts';
+import { tileOf, writeTestArchive } from '../../../server/maps/pmtiles-writer.ts';
 import { makeDataDir, startTestServer, type TestServer } from '../../helpers/server.ts';
 
 const A = 'agency-maps-a';
