@@ -10,7 +10,7 @@
  * finalize is tried again.
  */
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { buildEmsDataSetXml, NemsisExportError, type ExportFiles, type NemsisAgency } from '../nemsis/emsdataset.ts';
+import { buildEmsDataSetXml, NemsisExportError, type ExportFiles, type NemsisAgency } from '../../shared/nemsis/export/emsdataset.ts';
 import { formFieldOf } from '../../shared/nemsis/form-fields.ts';
 import { elementOf, type SchematronFinding } from '../nemsis/schematron.ts';
 import { validateEmsDataSet } from '../nemsis/validate.ts';
