@@ -124,6 +124,8 @@ export const EPCRS = {
   nemsisXml: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis.xml'),
   /** The export check made at finalize (XSD and Schematron results). */
   nemsisCheck: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis-check'),
+  /** The national Schematron compiled for SaxonJS (SEF), for the crew app's check before sending (docs/protocol.md §31). */
+  nemsisRules: endpoint('GET', EPCRS_BASE_PATH, '/nemsis-rules.sef.json'),
   /** A NEMSIS 3.5.1 EMSDataSet file (mutual aid, a state feed) brought in as reports. */
   nemsisImport: endpoint('POST', EPCRS_BASE_PATH, '/nemsis-import'),
   /** The hospital's outcome of the patient (eOutcome), entered by an admin. */
