@@ -226,4 +226,7 @@ export const CONFLICTS_MERGE = 'merge';
 export const AGENCY = {
   /** The agency's device settings: its favourites per NEMSIS vocabulary, first in the crew's pick-lists. */
   deviceSettings: endpoint('GET', AGENCY_BASE_PATH, '/device-settings'),
+  /** The agency's billing settings (837P claims: NPI, taxonomy, payers, fee schedule): admin and biller (docs/protocol.md §19). */
+  billingSettings: endpoint('GET', AGENCY_BASE_PATH, '/billing-settings'),
+  putBillingSettings: endpoint('PUT', AGENCY_BASE_PATH, '/billing-settings'),
 } as const;
