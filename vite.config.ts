@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import preact from '@preact/preset-vite';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 
 const repo = import.meta.dirname;
@@ -13,6 +13,24 @@ function appPages(): Record<string, string> {
   return Object.fromEntries(readdirSync(appsDir)
     .filter((name) => existsSync(path.join(appsDir, name, 'index.html')))
     .map((name) => [name, path.join(appsDir, name, 'index.html')]));
+}
+
+/**
+ * SaxonJS's Node build (npm saxon-js) in the crew app's rules worker
+ * (client/apps/crew/device-check/rules.worker.ts): the Node modules it loads at start are pointed
+ * at small stand-ins; running compiled rules on a string uses none of them. Worker bundles only.
+ */
+function saxonInTheBrowser(): Plugin {
+  const nodeOnly = new Set(['fs', 'path', 'stream', 'url', 'util', 'crypto', 'axios']);
+  const shims = path.resolve(repo, 'client/apps/crew/device-check/node-shims.ts');
+  return {
+    name: 'fieldsync-saxon-in-the-browser',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      if (!importer || !/[\\/]saxon-js[\\/]/.test(importer)) return null;
+      return nodeOnly.has(source.replace(/^node:/, '')) ? shims : null;
+    },
+  };
 }
 
 export default defineConfig({
@@ -36,7 +54,7 @@ export default defineConfig({
       devOptions: { enabled: false },
     }),
   ],
-  worker: { format: 'es' },
+  worker: { format: 'es', plugins: () => [saxonInTheBrowser()] },
   build: {
     outDir: path.resolve(repo, 'dist/client'),
     emptyOutDir: true,

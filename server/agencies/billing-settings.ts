@@ -7,7 +7,7 @@
  * from server-wide variables, so two agencies on one server bill under their own NPIs.
  */
 import { isValidNpi } from '../integrations/x12/npi.ts';
-import { postalStateCode } from '../nemsis/ansi-state-codes.ts';
+import { postalStateCode } from '../../shared/nemsis/export/ansi-state-codes.ts';
 
 export interface BillingAddress {
   street: string;

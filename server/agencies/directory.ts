@@ -4,7 +4,7 @@
  * use, never cached: an admin's change applies to the next export, on every server process.
  */
 import type { Actor, Store } from '../store/types.ts';
-import type { NemsisAgency } from '../nemsis/emsdataset.ts';
+import type { NemsisAgency } from '../../shared/nemsis/export/emsdataset.ts';
 import { parseAgencySettings, type AgencySettings } from './settings.ts';
 
 /** The NEMSIS identity of an agency's exports, or undefined while its admin has not set it. */

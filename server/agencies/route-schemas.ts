@@ -41,3 +41,26 @@ export const deviceSettingsSchema = {
     ...errorResponses({ ...AUTH_ERRORS, 403: 'A device credential (PUSH_ONLY_CREDENTIAL)' }),
   },
 };
+
+/** `AGENCY.billingSettings` (docs/protocol.md, section 19). */
+export const billingSettingsSchema = {
+  summary: 'The agency\'s billing settings the 837P claims are made from (admin, biller)',
+  tags: ['agency'],
+  security: BEARER,
+  response: {
+    200: objectOf('`{ billing, updatedAt }`; billing is null until set', { billing: { type: ['object', 'null'] }, updatedAt: { type: 'string' } }, ['billing']),
+    ...errorResponses({ ...AUTH_ERRORS, 403: 'Not a role that may edit billing settings (FORBIDDEN)', 404: 'The agency has no settings yet: its admin sets its identity first (AGENCY_NOT_CONFIGURED)' }),
+  },
+};
+
+/** `AGENCY.putBillingSettings` (docs/protocol.md, section 19). */
+export const putBillingSettingsSchema = {
+  summary: 'Replaces the agency\'s billing settings (admin, biller); the rest of its settings are kept',
+  tags: ['agency'],
+  security: BEARER,
+  body: { type: 'object', description: 'The billing settings (docs/protocol.md section 19, `billing`)' },
+  response: {
+    200: objectOf('`{ billing, updatedAt }` as saved', { billing: { type: 'object' }, updatedAt: { type: 'string' } }, ['billing']),
+    ...errorResponses({ ...AUTH_ERRORS, 400: 'A value is refused: `details` names each, with its path (INVALID_AGENCY_SETTINGS); nothing was changed', 403: 'Not a role that may edit billing settings (FORBIDDEN)', 404: 'The agency has no settings yet (AGENCY_NOT_CONFIGURED)' }),
+  },
+};

@@ -12,7 +12,7 @@
 import { isCodeOf } from '../../shared/nemsis/codes.ts';
 import { unknownFavourites, VOCABULARY_NAMES, type VocabularyFavourites, type VocabularyName } from '../../shared/nemsis/vocabularies.ts';
 import { endpointAllowed } from '../integrations/state-submission/client.ts';
-import { ansiStateCode } from '../nemsis/ansi-state-codes.ts';
+import { ansiStateCode } from '../../shared/nemsis/export/ansi-state-codes.ts';
 import { parseAttachmentSettings, type AgencyAttachmentSettings } from './attachment-settings.ts';
 import { parseBillingSettings, type AgencyBillingSettings } from './billing-settings.ts';
 import { parseFieldServiceSettings, publicOrderIntake, type FieldServiceSettings, type PublicOrderIntakeSettings } from './field-service-settings.ts';

@@ -7,10 +7,17 @@ import { HttpError } from '../http/errors.ts';
 import { nemsisCheckKey } from '../hooks/workflows/epcr-finalized.ts';
 import { nemsisArtifactKey } from '../hooks/workflows/epcr-nemsis-export.ts';
 import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
-import { nemsisCheckSchema, nemsisExportSchema } from './route-schemas.ts';
+import { nemsisCheckSchema, nemsisExportSchema, nemsisRulesSchema } from './route-schemas.ts';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { compiledSchematron } from '../nemsis/schematron-compile.ts';
 
 export interface ExportRoutesOptions {
   auth: Authenticator;
+  /** The NEMSIS directory (NEMSIS_DIR); absent: no rules to hand to devices. */
+  nemsisDir?: string | undefined;
+  /** Where the compiled Schematron is cached (SCHEMATRON_CACHE_DIR). */
+  schematronCacheDir?: string;
 }
 
 /** Roles that may download exports at all; within them, the ePCR read rules decide which reports. */
@@ -86,5 +93,22 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
       documents: [{ id }], details: { artifact: 'nemsis-check', requestId: request.id },
     }]);
     return reply.type('application/json; charset=utf-8').header('cache-control', 'no-store').send(check.content);
+  });
+
+  /**
+   * `GET /nemsis-rules.sef.json`: the national Schematron exactly as the server runs it at
+   * finalize, compiled for SaxonJS, so the crew app can check a report before sending it, offline
+   * too (it keeps the last copy). Public rules, no patient data: any role that may export may
+   * fetch them. The ETag is the compiled file's name (the hash of the rules and of the compiler).
+   */
+  app.get(EPCRS.nemsisRules.route, { schema: nemsisRulesSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
+    if (!options.nemsisDir) {
+      throw new HttpError(404, ErrorCode.NOT_CHECKED, 'This server has no NEMSIS files (NEMSIS_DIR), so it checks no export and has no national rules to send; the device finalizes without a check of its own.');
+    }
+    const sefPath = await compiledSchematron({ nemsisDir: options.nemsisDir }, options.schematronCacheDir);
+    const etag = `"${path.basename(sefPath, '.sef.json')}"`;
+    reply.header('etag', etag).header('cache-control', 'no-cache');
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.type('application/json; charset=utf-8').send(await readFile(sefPath));
   });
 }

@@ -29,3 +29,15 @@ export const nemsisCheckSchema = {
   },
 };
 
+
+/** `EPCRS.nemsisRules` (docs/protocol.md, section 31). */
+export const nemsisRulesSchema = {
+  summary: 'The national EMSDataSet Schematron compiled for SaxonJS (SEF JSON), for the crew app to check a report before sending it',
+  tags: ['exports'],
+  security: BEARER,
+  response: {
+    200: { description: 'The compiled rules (the same the server runs at finalize); ETag is the hash of the rules and the compiler', content: { 'application/json': { schema: { type: 'object' } } } },
+    304: { description: 'The device already holds these rules (If-None-Match)', type: 'null' },
+    ...errorResponses({ ...AUTH_ERRORS, 404: 'This server has no NEMSIS files (NEMSIS_DIR), so there are no rules to send (NOT_CHECKED)' }),
+  },
+};

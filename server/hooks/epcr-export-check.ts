@@ -10,9 +10,9 @@
  * finalize is tried again.
  */
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { buildEmsDataSetXml, NemsisExportError, type ExportFiles, type NemsisAgency } from '../nemsis/emsdataset.ts';
+import { buildEmsDataSetXml, NemsisExportError, type ExportFiles, type NemsisAgency } from '../../shared/nemsis/export/emsdataset.ts';
 import { formFieldOf } from '../../shared/nemsis/form-fields.ts';
-import { elementOf, type SchematronFinding } from '../nemsis/schematron.ts';
+import { exportProblem as problem, schematronProblem, uniqueProblems as unique } from '../../shared/nemsis/schematron-findings.ts';
 import { validateEmsDataSet } from '../nemsis/validate.ts';
 import type { FinalizeProblem } from '../../shared/domain/epcr-validation.ts';
 
@@ -41,8 +41,6 @@ export interface ExportCheck {
   /** How long the Schematron took, in milliseconds. */
   schematronMs: number;
 }
-
-const MESSAGE_MAX = 500;
 
 /** Builds and validates the export of `report` (an addendum: the report it amends with it laid over). */
 export async function checkEpcrExport(report: Epcr, deps: ExportCheckDeps): Promise<ExportCheck> {
@@ -91,27 +89,3 @@ function xsdProblem(report: Epcr, message: string): FinalizeProblem {
   return problem(field?.path ?? `nemsis.${element}`, `${label}${where}: ${words} (${element})`);
 }
 
-function schematronProblem(report: Epcr, finding: SchematronFinding): FinalizeProblem {
-  // The element to fix: the one the rule is about, else the first it names, else the first it finds missing.
-  const located = [finding.location, ...finding.elements].find((location) => /\.\d{2}(\[\d+\])?$/.test(location));
-  const element = (located && elementOf(located)) ?? finding.missing[0];
-  const field = element ? formFieldOf(report, element, located ?? finding.location) : undefined;
-  const label = field?.label ?? (element ? `NEMSIS ${element}` : 'This report');
-  const tail = element ? ` (${element})` : '';
-  const advice = field ? '' : ' This field is not on the form yet: tell your administrator';
-  return problem(field?.path ?? (element ? `nemsis.${element}` : 'nemsis'), `${label}: ${finding.message} (national rule ${finding.rule})${advice}${tail}`);
-}
-
-function problem(path: string, message: string): FinalizeProblem {
-  return { path, message: message.length > MESSAGE_MAX ? `${message.slice(0, MESSAGE_MAX - 1)}…` : message };
-}
-
-function unique<T extends FinalizeProblem>(problems: T[]): T[] {
-  const seen = new Set<string>();
-  return problems.filter((p) => {
-    const key = `${p.path}\0${p.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}

@@ -19,7 +19,7 @@ import { DOMParser, type Element } from '@xmldom/xmldom';
 import { fieldPathOf } from '../../shared/nemsis/form-fields.ts';
 import { epcrSchema } from '../../shared/schemas/epcrs.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { buildEmsDataSetXml, type NemsisAgency } from './emsdataset.ts';
+import { buildEmsDataSetXml, type NemsisAgency } from '../../shared/nemsis/export/emsdataset.ts';
 
 const XS = 'http://www.w3.org/2001/XMLSchema';
 const ELEMENT_ID = /^e[A-Z][A-Za-z]*\.[0-9]{2}$/;

@@ -14,8 +14,8 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { codeOf, NOT_RECORDED } from '../../shared/nemsis/codes.ts';
 import type { AgencySettings } from '../agencies/settings.ts';
 import { deterministicId } from '../hooks/ids.ts';
-import { NEMSIS_NAMESPACE, XSI_NAMESPACE } from './nemsis-tree.ts';
-import { serializeXml, type XmlElement } from './xml-writer.ts';
+import { NEMSIS_NAMESPACE, XSI_NAMESPACE } from '../../shared/nemsis/export/nemsis-tree.ts';
+import { serializeXml, type XmlElement } from '../../shared/nemsis/export/xml-writer.ts';
 
 /** A person of the agency (a user account): dPersonnel. */
 export interface DemPerson {

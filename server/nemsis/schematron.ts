@@ -9,21 +9,10 @@
  */
 import { Worker } from 'node:worker_threads';
 import { compiledSchematron, defaultSchematronCacheDir } from './schematron-compile.ts';
+import { findingOf, type RawSchematronFinding, type SchematronFinding } from '../../shared/nemsis/schematron-findings.ts';
 
-export type SchematronSeverity = 'error' | 'warning';
-
-export interface SchematronFinding {
-  /** The rule's id, e.g. `nemSch_e145`. */
-  rule: string;
-  severity: SchematronSeverity;
-  message: string;
-  /** Where the rule fired, as a plain path with positions: `/EMSDataSet[1]/Header[1]/PatientCareReport[1]/eMedications[1]/…`. */
-  location: string;
-  /** The NEMSIS elements the rule is about, present ones with their path, e.g. `…/eMedications.MedicationGroup[2]/eMedications.03[1]`. */
-  elements: string[];
-  /** NEMSIS element ids the rule found missing, e.g. `ePatient.25`. */
-  missing: string[];
-}
+export type { SchematronFinding, SchematronSeverity } from '../../shared/nemsis/schematron-findings.ts';
+export { elementOf, plainLocation } from '../../shared/nemsis/schematron-findings.ts';
 
 export interface SchematronResult {
   errors: SchematronFinding[];
@@ -34,8 +23,6 @@ export interface SchematronResult {
 
 /** @internal The worker's protocol (schematron.worker.ts). */
 export interface SchematronRequest { id: number; xml: string }
-/** @internal */
-export interface RawSchematronFinding { id: string; role: string; location: string; text: string; elements: string[]; missing: string[] }
 /** @internal */
 export type SchematronWorkerReply =
   | { ready: true }
@@ -58,17 +45,6 @@ const WORKER_BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');
 import('tsx/esm/api').then(({ register }) => { register(); return import(workerData.module); });
 `;
-
-/** Strips the namespace tests SVRL puts in every step: `/*:eVitals[namespace-uri()='…'][1]` → `/eVitals[1]`. */
-export function plainLocation(location: string): string {
-  return location.replace(/\*:/g, '').replace(/\[namespace-uri\(\)='[^']*'\]/g, '');
-}
-
-/** The NEMSIS element id a plain location ends at: `…/eVitals.06[1]` → `eVitals.06`. */
-export function elementOf(location: string): string | undefined {
-  const last = location.split('/').filter(Boolean).at(-1);
-  return last?.replace(/\[\d+\]$/, '');
-}
 
 export class SchematronValidator {
   private worker: Promise<Worker> | undefined;
@@ -147,14 +123,7 @@ export class SchematronValidator {
     }
     const result: SchematronResult = { errors: [], warnings: [], ms: Math.round(reply.ms) };
     for (const raw of reply.findings) {
-      const finding: SchematronFinding = {
-        rule: raw.id || '(no id)',
-        severity: raw.role === '[ERROR]' ? 'error' : 'warning',
-        message: raw.text,
-        location: plainLocation(raw.location),
-        elements: raw.elements.map(plainLocation),
-        missing: raw.missing.filter((name) => name !== ''),
-      };
+      const finding = findingOf(raw);
       (finding.severity === 'error' ? result.errors : result.warnings).push(finding);
     }
     waiter.resolve(result);

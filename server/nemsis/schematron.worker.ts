@@ -6,7 +6,8 @@
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { SchematronRequest, SchematronWorkerReply, RawSchematronFinding } from './schematron.ts';
+import type { SchematronRequest, SchematronWorkerReply } from './schematron.ts';
+import { FINDINGS_XPATH, SVRL_NAMESPACES, type RawSchematronFinding } from '../../shared/nemsis/schematron-findings.ts';
 
 interface SaxonJs {
   transform(options: Record<string, unknown>, mode: 'sync'): { principalResult: unknown };
@@ -14,17 +15,6 @@ interface SaxonJs {
 }
 
 const saxon = createRequire(import.meta.url)('saxon-js') as SaxonJs;
-
-const NAMESPACES = { svrl: 'http://purl.oclc.org/dsdl/svrl', nem: 'http://www.nemsis.org' };
-/** Every finding of the SVRL report, with the NEMSIS diagnostic's element locations and missing element names. */
-const FINDINGS = `for $a in //(svrl:failed-assert | svrl:successful-report) return map {
-  'id': string($a/@id),
-  'role': string($a/@role),
-  'location': string($a/@location),
-  'text': normalize-space(string-join($a/svrl:text, ' ')),
-  'elements': array { $a/svrl:diagnostic-reference/nem:nemsisDiagnostic/nem:elements/nem:element/@location ! string(.) },
-  'missing': array { $a/svrl:diagnostic-reference/nem:nemsisDiagnostic/nem:elementsMissing/nem:element/@name ! string(.) }
-}`;
 
 const { sefPath } = workerData as { sefPath: string };
 let stylesheet: unknown;
@@ -39,7 +29,7 @@ parentPort!.on('message', (request: SchematronRequest) => {
   const started = performance.now();
   try {
     const svrl = saxon.transform({ stylesheetInternal: stylesheet, sourceText: request.xml, destination: 'document' }, 'sync').principalResult;
-    const findings = saxon.XPath.evaluate(FINDINGS, svrl, { namespaceContext: NAMESPACES, resultForm: 'array' }) as RawSchematronFinding[];
+    const findings = saxon.XPath.evaluate(FINDINGS_XPATH, svrl, { namespaceContext: SVRL_NAMESPACES, resultForm: 'array' }) as RawSchematronFinding[];
     parentPort!.postMessage({ id: request.id, findings, ms: performance.now() - started } satisfies SchematronWorkerReply);
   } catch (error) {
     const message = (error as { message?: string }).message ?? String(error);

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { nemsisArtifactKey } from '../hooks/workflows/epcr-nemsis-export.ts';
-import { NEMSIS_NAMESPACE, XSI_NAMESPACE } from '../nemsis/nemsis-tree.ts';
+import { NEMSIS_NAMESPACE, XSI_NAMESPACE } from '../../shared/nemsis/export/nemsis-tree.ts';
 import type { Store } from '../store/types.ts';
 
 /** One file or one submission request takes at most this many reports; a longer period is refused with advice. */

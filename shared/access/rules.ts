@@ -316,3 +316,17 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
     },
   },
 };
+
+/**
+ * Who may edit which part of the agency's settings besides its admin (who edits all of them
+ * through the admin API): the billing settings the 837P claims are made from (NPI, taxonomy,
+ * submitter and clearinghouse, payers, fee schedule) are also the biller's. The server refuses
+ * other roles (`AGENCY.billingSettings`); the billing screen is offered to these roles only.
+ */
+export const SETTINGS_EDITORS = {
+  billing: ['admin', 'biller'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export function mayEditSettings(role: Role, part: keyof typeof SETTINGS_EDITORS): boolean {
+  return (SETTINGS_EDITORS[part] as readonly Role[]).includes(role);
+}

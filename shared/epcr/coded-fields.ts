@@ -145,7 +145,7 @@ export const VOCABULARY_FIELDS = {
   'injury.causes': vocabulary('eInjury.01', ['causeOfInjury'], 'an ICD-10-CM external cause code'),
   'medications[].medication': vocabulary('eMedications.03', ['medication'], 'an RxNorm code', 'medicationText'),
   'procedures[].procedure': vocabulary('eProcedures.03', ['procedure'], 'a SNOMED CT code', 'procedureText'),
-  // eHistory.06 takes RxNorm codes and ICD-10 Z88.x; SNOMED CT codes (environmental and food) go to eHistory.07 (server/nemsis/emsdataset.ts).
+  // eHistory.06 takes RxNorm codes and ICD-10 Z88.x; SNOMED CT codes (environmental and food) go to eHistory.07 (shared/nemsis/export/emsdataset.ts).
   'history.allergies': vocabulary('eHistory.06', ['medicationAllergy', 'environmentalFoodAllergy', 'medication'], 'an allergy code (ICD-10 Z88.x, RxNorm or SNOMED CT)', 'allergiesText', /^(?:Z88\.[0-9]|[0-9]{2,18})$/),
   'history.medicalHistory': vocabulary('eHistory.08', ['medicalSurgicalHistory'], 'an ICD-10-CM code', 'medicalHistoryText'),
   'history.currentMedications': vocabulary('eHistory.12', ['medication'], 'an RxNorm code', 'currentMedicationsText'),

@@ -124,6 +124,8 @@ export const EPCRS = {
   nemsisXml: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis.xml'),
   /** The export check made at finalize (XSD and Schematron results). */
   nemsisCheck: endpoint('GET', EPCRS_BASE_PATH, '/:id/nemsis-check'),
+  /** The national Schematron compiled for SaxonJS (SEF), for the crew app's check before sending (docs/protocol.md §31). */
+  nemsisRules: endpoint('GET', EPCRS_BASE_PATH, '/nemsis-rules.sef.json'),
   /** A NEMSIS 3.5.1 EMSDataSet file (mutual aid, a state feed) brought in as reports. */
   nemsisImport: endpoint('POST', EPCRS_BASE_PATH, '/nemsis-import'),
   /** The hospital's outcome of the patient (eOutcome), entered by an admin. */
@@ -222,4 +224,7 @@ export const CONFLICTS_MERGE = 'merge';
 export const AGENCY = {
   /** The agency's device settings: its favourites per NEMSIS vocabulary (first in the crew's pick-lists) and the photo size in force. */
   deviceSettings: endpoint('GET', AGENCY_BASE_PATH, '/device-settings'),
+  /** The agency's billing settings (837P claims: NPI, taxonomy, payers, fee schedule): admin and biller (docs/protocol.md §19). */
+  billingSettings: endpoint('GET', AGENCY_BASE_PATH, '/billing-settings'),
+  putBillingSettings: endpoint('PUT', AGENCY_BASE_PATH, '/billing-settings'),
 } as const;

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { PICK_LISTS, pickList, pertinentNegativeList, PROCEDURE_ATTEMPTS, type PickListPath } from '../../client/apps/crew/codes.ts';
 import { DISPATCH_PRIORITY_ELEMENT, dispatchPriorityOptions } from '../../client/ui/dispatch-priority.ts';
 import { finishedEpcr } from '../../server/demo/epcrs.ts';
-import { buildEmsDataSetXml } from '../../server/nemsis/emsdataset.ts';
+import { buildEmsDataSetXml } from '../../shared/nemsis/export/emsdataset.ts';
 import { codedFieldProblems, PERTINENT_NEGATIVE_FIELDS } from '../../shared/epcr/coded-fields.ts';
 import { NEMSIS_ATTRIBUTE_TYPES } from '../../shared/nemsis/code-lists.generated.ts';
 import { codeLabel, codeList, type CodeOption } from '../../shared/nemsis/codes.ts';

@@ -37,6 +37,9 @@ describe('a refusal: signatures or an attestation before it can be finalized (br
     await ensureApps();
     await server.start();
     d = await startCrewDevice(server, { cablePort: CABLE_PORT, unit: UNIT, incidentNumber: '2026-002301', errors });
+    // This journey is the server's return of a refusal without signatures; the device's own check of the
+    // national rules (finalize-device-check.test.ts) could refuse before sending: this tablet never gets them.
+    await d.page.context().route('**/api/epcrs/nemsis-rules.sef.json', (route) => route.abort());
   }, 240_000);
 
   afterAll(async () => {

@@ -14,7 +14,7 @@ import { nemsisArtifactKey, stubEpcrId } from '../../server/hooks/workflows/inde
 import { unitIdFor } from '../../server/hooks/ids.ts';
 import { sharedSchematronValidator } from '../../server/nemsis/schematron.ts';
 import { validateEmsDataSet } from '../../server/nemsis/validate.ts';
-import { dateTime } from '../../server/nemsis/values.ts';
+import { dateTime } from '../../shared/nemsis/export/values.ts';
 import { codeOf, NOT_APPLICABLE, pertinentNegativesOf } from '../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { launchBrowser, launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';

@@ -35,6 +35,9 @@ describe('finalize is refused when the NEMSIS export would fail (browser)', () =
     await server.start();
     profile = await newProfileDir();
     ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
+    // This journey is the server's check at finalize. The device's own check (finalize-device-check.test.ts)
+    // would refuse the same problems before sending: this tablet never gets the national rules.
+    await ctx.route('**/api/epcrs/nemsis-rules.sef.json', (route) => route.abort());
     page = ctx.pages()[0] ?? await ctx.newPage();
     watchConsole(page, 'crew', errors);
     await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-n1:M1`, '/crew/');

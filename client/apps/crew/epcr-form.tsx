@@ -44,6 +44,10 @@ import { ConflictMarker, ConflictsPanel, conflictsAt } from './conflicts.tsx';
 import { SectionCache } from './section-cache.tsx';
 import { CONFLICTS_KEY } from '../../../shared/merge/conflicts.ts';
 import { FieldWarnings, FinalizeWarnings, useCheckWarnings, warningsByField } from './finalize-warnings.tsx';
+import * as Comlink from 'comlink';
+import type { FinalizeProblem } from '../../../shared/domain/epcr-validation.ts';
+import type { DocView } from '../../worker/api.ts';
+import { checkOnDevice, refreshRules } from './device-check/check.ts';
 
 export { pathName, revealField };
 
@@ -77,12 +81,34 @@ function placeOf(epcr: Epcr, path: Path): string {
  * open, writes everything typed, then asks the server to check and lock the report. So the
  * report the server locks is the one on the screen.
  */
-function FinalizeButton({ id, epcr, missing, reveal }: { id: string; epcr: Epcr; missing: number; reveal(path: Path): void }) {
+/** The report as the device's database holds it now (after the last writes), not as last rendered. */
+function storedReport(id: string): Promise<Epcr | undefined> {
+  return new Promise((resolve) => {
+    let settled = false;
+    void database().api.watchQuery('epcrs', { selector: { id }, limit: 1 }, Comlink.proxy((views: DocView[]) => {
+      if (settled) return;
+      settled = true;
+      resolve(views[0]?.doc as Epcr | undefined);
+    })).then((unsubscribe) => {
+      if (settled) void unsubscribe();
+      else {
+        const stop = setInterval(() => { if (settled) { clearInterval(stop); void unsubscribe(); } }, 50);
+      }
+    });
+  });
+}
+
+/** A problem the device's own check found, with the value it was found on (it goes when the value changes). */
+export interface DeviceProblem extends FinalizeProblem { value: string }
+
+function FinalizeButton({ id, epcr, missing, reveal, onDeviceCheck }: { id: string; epcr: Epcr; missing: number; reveal(path: Path): void; onDeviceCheck(problems: DeviceProblem[]): void }) {
   // Re-rendered when the drafts it names change (or whether edits are still being saved), not on
   // every keystroke (draftsShown).
   const [, setShown] = useState(() => draftsShown('epcrs', id, true));
   const drafts = invalidDrafts('epcrs', id);
-  const [state, setState] = useState<'idle' | 'saving' | 'refused'>('idle');
+  const [state, setState] = useState<'idle' | 'saving' | 'checking' | 'refused'>('idle');
+  /** Why the device did not check the report itself (the server still does). */
+  const [unchecked, setUnchecked] = useState<string>();
   const action = useAction();
   useEffect(() => {
     setShown(draftsShown('epcrs', id, true));
@@ -100,6 +126,16 @@ function FinalizeButton({ id, epcr, missing, reveal }: { id: string; epcr: Epcr;
         next = 'refused';
         return;
       }
+      // The national rules on this device first: a report they refuse is not sent (issue 16 item 2).
+      setState('checking');
+      const report = await storedReport(id);
+      const check = report ? await checkOnDevice(report) : { ran: false as const, reason: 'the report is not on this device' };
+      if (check.ran && check.errors.length > 0 && report) {
+        onDeviceCheck(check.errors.map((e) => ({ ...e, value: JSON.stringify(valueAt(report, e.path) ?? null) })));
+        return;
+      }
+      onDeviceCheck([]);
+      setUnchecked(check.ran ? undefined : check.reason);
       await write.mutate('epcrs', id, [{ op: 'set', path: ['status'], value: 'finalized' }]);
     });
     setState(next);
@@ -107,9 +143,10 @@ function FinalizeButton({ id, epcr, missing, reveal }: { id: string; epcr: Epcr;
   const pending = state === 'refused' && drafts.length === 0 && journalOf('epcrs', id).length > 0;
   return (
     <>
-      <button class="primary" data-testid="finalize" disabled={state === 'saving'} onClick={() => void finalize()}>
-        {state === 'saving' ? 'Saving before finalizing…' : `Finalize report${missing ? ` (${missing} still missing)` : ''}`}
+      <button class="primary" data-testid="finalize" disabled={state === 'saving' || state === 'checking'} onClick={() => void finalize()}>
+        {state === 'saving' ? 'Saving before finalizing…' : state === 'checking' ? 'Checking the report on this device…' : `Finalize report${missing ? ` (${missing} still missing)` : ''}`}
       </button>
+      {unchecked && <p class="meta" style="flex-basis:100%" data-testid="device-check-skipped">Not checked on this device ({unchecked}); the server checks it.</p>}
       {action.error && <div style="flex-basis:100%"><ActionError action={action} testId="finalize-failed" /></div>}
       {(drafts.length > 0 || pending) && (
         <div class="hint bad" style="flex-basis:100%" role={state === 'refused' ? 'alert' : undefined} data-testid="finalize-blocked" data-refused={state === 'refused' ? 'true' : undefined}>
@@ -148,6 +185,10 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const [focusPath, setFocusPath] = useState<Path>();
   const [openVital, setOpenVital] = useState<string>();
   const [discarding, setDiscarding] = useState(false);
+  /** What the national rules found on this device at the last Finalize (nothing was sent). */
+  const [deviceProblems, setDeviceProblems] = useState<{ id: string; problems: DeviceProblem[] }>({ id, problems: [] });
+  // The rules the device checks with, fetched (or revalidated) while online, kept for offline.
+  useEffect(() => { void refreshRules(); }, [id]);
   // The form's buttons that write (here and in the sections): a refusal is said at its button.
   const action = useAction();
   // Refused drafts count in the section badges, and a draft keeps an empty report from being
@@ -224,6 +265,9 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const returned = (epcr.finalizeErrors ?? []).filter((e) => !filledSince(e));
   const serverErrors = new Map<string, string>();
   for (const e of returned) serverErrors.set(e.path, [serverErrors.get(e.path), fieldMessage(e.message)].filter(Boolean).join(' '));
+  // The device's own check: each problem until its field's value changes, at the field like the server's.
+  const deviceFound = disabled || deviceProblems.id !== id ? [] : deviceProblems.problems.filter((e) => JSON.stringify(valueAt(epcr, e.path) ?? null) === e.value);
+  for (const e of deviceFound) serverErrors.set(e.path, [serverErrors.get(e.path), `Checked on this device: ${fieldMessage(e.message)}`].filter(Boolean).join(' '));
   const localHints = new Map<string, string>();
   for (const m of missing) if (!localHints.has(m.path) && !serverErrors.has(m.path)) localHints.set(m.path, fieldMessage(m.message));
 
@@ -356,7 +400,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
       </p>
       <div class="row" style="margin-bottom:12px">
         <button onClick={() => go(back.path)}>{back.label}</button>
-        {!locked && !checking && <FinalizeButton id={id} epcr={epcr} missing={missing.length} reveal={reveal} />}
+        {!locked && !checking && <FinalizeButton id={id} epcr={epcr} missing={missing.length} reveal={reveal} onDeviceCheck={(problems) => setDeviceProblems({ id, problems })} />}
         {checking && <button onClick={() => void action.run(reopen, {}, 'reopen')}>Back to draft</button>}
         {locked && <button class="primary" data-testid="addendum" onClick={() => void action.run(addendum, {}, 'addendum')}>Write an addendum</button>}
         {discardable && !discarding && <button data-testid="discard-report" onClick={() => setDiscarding(true)}>Discard this empty report</button>}
@@ -385,6 +429,20 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
           )}
           {unplaced.length > 0 && (
             <ul>{unplaced.map((e) => {
+              const words = plainWords(e.message);
+              return <li key={e.path + e.message}>{words.text}{words.element && <small class="meta"> NEMSIS {words.element}</small>}</li>;
+            })}</ul>
+          )}
+        </section>
+      )}
+
+      {deviceFound.length > 0 && (
+        <section class="finalize-errors" role="alert" data-testid="device-check-errors" data-open={deviceFound.length}>
+          <h3 style="margin:4px 0">{`Not finalized: the national rules, checked on this device, found ${deviceFound.length} thing${deviceFound.length === 1 ? '' : 's'} to fix. Nothing was sent.`}</h3>
+          <p class="meta">Each problem is shown at its field; fix them, then finalize again.</p>
+          <button data-testid="show-first-device-problem" onClick={() => revealField(id, pathOf(deviceFound[0]!.path))}>Show the first one</button>
+          {deviceFound.some((e) => !rendered.has(e.path)) && (
+            <ul>{deviceFound.filter((e) => !rendered.has(e.path)).map((e) => {
               const words = plainWords(e.message);
               return <li key={e.path + e.message}>{words.text}{words.element && <small class="meta"> NEMSIS {words.element}</small>}</li>;
             })}</ul>

@@ -11,6 +11,8 @@ import { notARecordField } from '../../ui/record-field.ts';
 import type { DocView } from '../../worker/api.ts';
 import type { Session } from '../../session/identity.ts';
 import { clockOf } from '../../ui/time.ts';
+import { mayEditSettings } from '../../../shared/access/rules.ts';
+import { BillingSettings } from './billing-settings.tsx';
 
 /** Where a record stands in billing: its newest claim's state, or its own while no claim exists. */
 const STATE_TEXT: Record<string, string> = {
@@ -158,11 +160,13 @@ function BillingDetail({ id }: { id: string }) {
 }
 
 /** The dispatch console as a biller sees it. */
-export function BillingApp(_props: { session: Session }) {
+export function BillingApp({ session }: { session: Session }) {
   const [section, id] = route.value.split('?')[0]!.split('/');
+  // The settings screen for the roles that may edit billing settings (shared/access/rules.ts).
+  const settings = mayEditSettings(session.user.role, 'billing');
   return (
-    <AppShell title="Billing" nav={[{ path: '', label: 'Worklist' }]}>
-      {section === 'billing' && id ? <BillingDetail id={id} /> : <Worklist />}
+    <AppShell title="Billing" nav={[{ path: '', label: 'Worklist' }, ...(settings ? [{ path: 'billing-settings', label: 'Billing settings' }] : [])]}>
+      {section === 'billing' && id ? <BillingDetail id={id} /> : section === 'billing-settings' && settings ? <BillingSettings /> : <Worklist />}
     </AppShell>
   );
 }

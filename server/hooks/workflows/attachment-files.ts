@@ -4,7 +4,7 @@
  * notice). Only bytes linked to the report (uploaded for it by someone who could write it).
  */
 import type { AttachmentStorage } from '../../attachments/storage.ts';
-import type { ExportFiles } from '../../nemsis/emsdataset.ts';
+import type { ExportFiles } from '../../../shared/nemsis/export/emsdataset.ts';
 import { listedAttachments, type AttachmentRef } from '../../../shared/schemas/attachments.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 

@@ -9,7 +9,7 @@
  */
 import { codeOf } from '../../../shared/nemsis/codes.ts';
 import type { BillingRecord, Epcr } from '../../../shared/schemas/index.ts';
-import { postalStateCode } from '../../nemsis/ansi-state-codes.ts';
+import { postalStateCode } from '../../../shared/nemsis/export/ansi-state-codes.ts';
 
 export type AmbulanceClaimFieldName = 'pickupAddress' | 'accidentCause' | 'accidentDate' | 'accidentState' | 'conditionCodes' | 'transportReason';
 type AmbulanceClaimFields = Pick<BillingRecord, AmbulanceClaimFieldName>;

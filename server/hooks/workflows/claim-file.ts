@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { codeOf } from '../../../shared/nemsis/codes.ts';
 import type { WireDoc } from '../../../shared/schemas/index.ts';
 import type { AgencyBillingSettings } from '../../agencies/billing-settings.ts';
-import { postalStateCode } from '../../nemsis/ansi-state-codes.ts';
+import { postalStateCode } from '../../../shared/nemsis/export/ansi-state-codes.ts';
 import { build837p, type Claim837Input, type Claim837Line, type X12Address } from '../../integrations/x12/claim-837p.ts';
 import { validate837p } from '../../integrations/x12/validate-837p.ts';
 

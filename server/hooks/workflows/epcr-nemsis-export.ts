@@ -16,7 +16,7 @@
  */
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import type { AgencyLookup } from '../../agencies/directory.ts';
-import { buildEmsDataSetXml } from '../../nemsis/emsdataset.ts';
+import { buildEmsDataSetXml } from '../../../shared/nemsis/export/emsdataset.ts';
 import { ADMIN, patternOf } from '../../../shared/protocol/index.ts';
 import { validateEmsDataSetXsd } from '../../nemsis/validate.ts';
 import type { Change, EffectContext, Workflow } from '../types.ts';

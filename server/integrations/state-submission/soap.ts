@@ -13,7 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { NEMSIS_WS_CODE_RANGES, NEMSIS_WS_CODE_TYPES } from '../../../shared/nemsis/submission-codes.generated.ts';
-import { escapeText } from '../../nemsis/xml-writer.ts';
+import { escapeText } from '../../../shared/nemsis/export/xml-writer.ts';
 
 export const WS_NAMESPACE = 'http://ws.nemsis.org/';
 export const SOAP_ENVELOPE_NAMESPACE = 'http://schemas.xmlsoap.org/soap/envelope/';

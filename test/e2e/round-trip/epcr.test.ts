@@ -8,7 +8,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dateTime, decimal, integer, patientsAtSceneCode, phoneNumber, stateCode, text } from '../../../server/nemsis/values.ts';
+import { dateTime, decimal, integer, patientsAtSceneCode, phoneNumber, stateCode, text } from '../../../shared/nemsis/export/values.ts';
 import { CODED_FIELDS, generalPath, PERTINENT_NEGATIVE_FIELDS } from '../../../shared/epcr/coded-fields.ts';
 import { codeLabel, pertinentNegativesOf } from '../../../shared/nemsis/codes.ts';
 import { closeDevice, launchBrowser, signInWithToken, watchConsole } from '../support/browser.ts';
@@ -27,7 +27,7 @@ const asInteger: Convert = (v) => integer(v as number);
 const asState: Convert = (v) => stateCode(v as string);
 const asDecimal = (digits: number): Convert => (v) => decimal(v as number, digits);
 
-/** Where each ePCR field goes in the NEMSIS 3.5.1 export (server/nemsis/emsdataset.ts), by path (items: any id). */
+/** Where each ePCR field goes in the NEMSIS 3.5.1 export (shared/nemsis/export/emsdataset.ts), by path (items: any id). */
 const NEMSIS_ELEMENTS: readonly (readonly [RegExp, readonly string[], Convert])[] = [
   [/^response\.incidentNumber$/, ['eResponse.03'], asText],
   [/^response\.serviceType$/, ['eResponse.05'], asText],

@@ -109,7 +109,7 @@ export class E2eServer {
   async start(): Promise<void> {
     const cad = this.options.cad ? { cadBackendUrl: this.options.cad.url, cadBackendAuthToken: this.options.cad.token, cadTenantId: TENANT, cadBridge: { baseDelayMs: 50, maxDelayMs: 400, ackTimeoutMs: 2000 } } : {};
     const cable = this.options.cablePorts ? { corsOrigins: this.options.cablePorts.map((port) => `http://127.0.0.1:${port}`) } : {};
-    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...cad, ...cable, ...this.options.auth, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), ...(this.options.workflows === 'product' ? {} : { workflows: this.options.workflows === false ? [] : e2eWorkflows({ nemsisCheck: this.options.nemsisCheck ?? false, attachments: this.attachmentFiles }) }), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
+    const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...cad, ...cable, ...this.options.auth, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), ...(this.options.nemsisCheck ? { nemsisXsdDir: NEMSIS_DIR } : {}), ...(this.options.workflows === 'product' ? {} : { workflows: this.options.workflows === false ? [] : e2eWorkflows({ nemsisCheck: this.options.nemsisCheck ?? false, attachments: this.attachmentFiles }) }), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
     this.server = server;
     server.app.server.on('request', (req) => {
       const push = /\/api\/sync\/([a-z_]+)\/push/.exec(req.url ?? '');

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildEmsDataSetXml } from '../../../server/nemsis/emsdataset.ts';
+import { buildEmsDataSetXml } from '../../../shared/nemsis/export/emsdataset.ts';
 import { sharedSchematronValidator } from '../../../server/nemsis/schematron.ts';
 import { validateEmsDataSet } from '../../../server/nemsis/validate.ts';
 import { codeOf, NOT_APPLICABLE, NOT_RECORDED, pertinentNegativesOf } from '../../../shared/nemsis/codes.ts';

@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type ChildSpec, childSpecs, isGroup } from '../../../server/nemsis/element-order.ts';
-import { group, leaf } from '../../../server/nemsis/nemsis-tree.ts';
-import { escapeAttribute, serializeXml } from '../../../server/nemsis/xml-writer.ts';
+import { type ChildSpec, childSpecs, isGroup } from '../../../shared/nemsis/export/element-order.ts';
+import { group, leaf } from '../../../shared/nemsis/export/nemsis-tree.ts';
+import { escapeAttribute, serializeXml } from '../../../shared/nemsis/export/xml-writer.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const xsdDir = process.env.NEMSIS_DIR ?? path.resolve(repoRoot, '../shared/nemsis');

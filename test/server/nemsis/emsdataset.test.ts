@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { buildEmsDataSetXml, NemsisExportError } from '../../../server/nemsis/emsdataset.ts';
+import { buildEmsDataSetXml, NemsisExportError } from '../../../shared/nemsis/export/emsdataset.ts';
 import { validateEmsDataSetXsd } from '../../../server/nemsis/validate.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import { agency, cancelledPriorToArrivalEpcr, manyVitalsEpcr, motorVehicleCollisionEpcr, overdoseEpcr } from './fixtures.ts';

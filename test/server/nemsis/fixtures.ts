@@ -3,7 +3,7 @@
  * (shared/nemsis/samples). Codes are real NEMSIS code-list values; clinical codes (ICD-10,
  * RxNorm, SNOMED) are taken from the samples where they have one.
  */
-import type { NemsisAgency } from '../../../server/nemsis/emsdataset.ts';
+import type { NemsisAgency } from '../../../shared/nemsis/export/emsdataset.ts';
 import { codeOf } from '../../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 

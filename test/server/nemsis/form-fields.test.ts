@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { valuedElements } from '../../../server/nemsis/coverage.ts';
-import { buildEmsDataSetXml } from '../../../server/nemsis/emsdataset.ts';
+import { buildEmsDataSetXml } from '../../../shared/nemsis/export/emsdataset.ts';
 import { formFieldOf, mappedElements } from '../../../shared/nemsis/form-fields.ts';
 import { epcrSchema } from '../../../shared/schemas/epcrs.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';

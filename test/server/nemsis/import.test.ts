@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { nationalElements } from '../../../server/nemsis/coverage.ts';
-import { buildEmsDataSetXml } from '../../../server/nemsis/emsdataset.ts';
+import { buildEmsDataSetXml } from '../../../shared/nemsis/export/emsdataset.ts';
 import { sharedSchematronValidator } from '../../../server/nemsis/schematron.ts';
 import { validateEmsDataSet } from '../../../server/nemsis/validate.ts';
 import { EPCRS, ErrorCode, pathOf, type Role } from '../../../shared/protocol/index.ts';

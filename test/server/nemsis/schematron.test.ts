@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildEmsDataSetXml } from '../../../server/nemsis/emsdataset.ts';
+import { buildEmsDataSetXml } from '../../../shared/nemsis/export/emsdataset.ts';
 import { elementOf, plainLocation, sharedSchematronValidator } from '../../../server/nemsis/schematron.ts';
 import { validateEmsDataSet } from '../../../server/nemsis/validate.ts';
 import { agency, overdoseEpcr } from './fixtures.ts';

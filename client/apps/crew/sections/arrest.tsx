@@ -1,6 +1,6 @@
 /**
  * Cardiac arrest (eArrest): whether there was one and, if so, the Utstein details NEMSIS asks
- * for. With "No", the details are Not Applicable in the export (server/nemsis/sections/arrest.ts)
+ * for. With "No", the details are Not Applicable in the export (shared/nemsis/export/sections/arrest.ts)
  * and are not asked; a detail typed before the answer changed stays on screen, so nothing stored
  * is out of sight.
  */

@@ -2,7 +2,7 @@
  * eOutcome: what the hospital reported after the EMS encounter (an admin's entry or an import);
  * what is not known is Not Recorded, as before the hospital answers.
  */
-import type { Epcr } from '../../../shared/schemas/index.ts';
+import type { Epcr } from '../../../schemas/index.ts';
 import { group, leaf, leaves } from '../nemsis-tree.ts';
 import { dateTime, text, texts } from '../values.ts';
 import type { XmlElement } from '../xml-writer.ts';

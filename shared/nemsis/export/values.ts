@@ -8,7 +8,7 @@
  * and a value it cannot convert counts as "no value" (Not Recorded if required, else omitted).
  * Every function returns undefined for "no value".
  */
-import { codeOf } from '../../shared/nemsis/codes.ts';
+import { codeOf } from '../codes.ts';
 import { ansiStateCode } from './ansi-state-codes.ts';
 
 /** Trimmed text; blank strings count as no value, since `<x></x>` is never valid NEMSIS. */

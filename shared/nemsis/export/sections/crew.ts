@@ -1,5 +1,5 @@
 /** eCrew: each crew member's id, level and roles on this response (an optional section: written only when the report names a crew). */
-import type { Epcr } from '../../../shared/schemas/index.ts';
+import type { Epcr } from '../../../schemas/index.ts';
 import { group, leaf, leaves, optionalGroup } from '../nemsis-tree.ts';
 import { text, texts } from '../values.ts';
 import type { XmlElement } from '../xml-writer.ts';

@@ -1,4 +1,4 @@
-import { NOT_APPLICABLE, NOT_RECORDED } from '../../shared/nemsis/codes.ts';
+import { NOT_APPLICABLE, NOT_RECORDED } from '../codes.ts';
 import { childSpecs, isGroup } from './element-order.ts';
 import type { XmlElement } from './xml-writer.ts';
 

@@ -5,12 +5,12 @@
  * fill-ins for required elements and omission of empty optional ones come from element-order.ts
  * via group(); lexical conversions and their policy live in values.ts.
  */
-import packageJson from '../../package.json' with { type: 'json' };
-import { codeOf } from '../../shared/nemsis/codes.ts';
-import type { Epcr } from '../../shared/schemas/index.ts';
-import { TRANSPORTED_BY_THIS_UNIT } from '../../shared/domain/epcr-validation.ts';
-import { ageFromBirth } from '../../shared/epcr/age.ts';
-import { callDay } from '../../shared/epcr/call-day.ts';
+import packageJson from '../../../package.json' with { type: 'json' };
+import { codeOf } from '../codes.ts';
+import type { Epcr } from '../../schemas/index.ts';
+import { TRANSPORTED_BY_THIS_UNIT } from '../../domain/epcr-validation.ts';
+import { ageFromBirth } from '../../epcr/age.ts';
+import { callDay } from '../../epcr/call-day.ts';
 import { group, leaf, leaves, NEMSIS_NAMESPACE, optionalGroup, orNotApplicable, withPertinentNegative, XSI_NAMESPACE } from './nemsis-tree.ts';
 import { eArrest } from './sections/arrest.ts';
 import { eCrew } from './sections/crew.ts';

@@ -3,8 +3,8 @@
  * When the crew answered "No" to Possible Injury (eSituation.02) they are Not Applicable, as
  * NEMSIS's own samples write it; otherwise what is blank is Not Recorded.
  */
-import { codeOf } from '../../../shared/nemsis/codes.ts';
-import type { Epcr } from '../../../shared/schemas/index.ts';
+import { codeOf } from '../../codes.ts';
+import type { Epcr } from '../../../schemas/index.ts';
 import { group, leaves, orNotApplicable, withPertinentNegative } from '../nemsis-tree.ts';
 import { text, texts } from '../values.ts';
 import type { XmlElement } from '../xml-writer.ts';

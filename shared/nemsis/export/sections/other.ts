@@ -8,10 +8,10 @@
  * Bytes come from the caller (`files`, by SHA-256): an attachment whose bytes are not given is
  * written without its graphic, which the lock never lets happen (the finalize waits for them).
  */
-import { codeOf } from '../../../shared/nemsis/codes.ts';
-import { SIGNER_PATIENT } from '../../../shared/domain/signatures.ts';
-import { listedAttachments, type AttachmentRef } from '../../../shared/schemas/attachments.ts';
-import type { Epcr } from '../../../shared/schemas/index.ts';
+import { codeOf } from '../../codes.ts';
+import { SIGNER_PATIENT } from '../../../domain/signatures.ts';
+import { listedAttachments, type AttachmentRef } from '../../../schemas/attachments.ts';
+import type { Epcr } from '../../../schemas/index.ts';
 import { group, leaf, leaves, optionalGroup } from '../nemsis-tree.ts';
 import { dateTime, text } from '../values.ts';
 import type { XmlElement } from '../xml-writer.ts';

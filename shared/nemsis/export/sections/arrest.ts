@@ -4,8 +4,8 @@
  * samples write it (2025-EMS-1-Overdose); with "Yes" (or no answer) what the crew left blank is
  * Not Recorded, and the national Schematron warns about it.
  */
-import { codeOf } from '../../../shared/nemsis/codes.ts';
-import type { Epcr } from '../../../shared/schemas/index.ts';
+import { codeOf } from '../../codes.ts';
+import type { Epcr } from '../../../schemas/index.ts';
 import { group, leaf, leaves, orNotApplicable } from '../nemsis-tree.ts';
 import { dateTime, text, texts } from '../values.ts';
 import type { XmlElement } from '../xml-writer.ts';

@@ -1,5 +1,5 @@
 /** eProtocols: one ProtocolGroup per protocol the crew worked by (a required section: Not Recorded when none is named). */
-import type { Epcr } from '../../../shared/schemas/index.ts';
+import type { Epcr } from '../../../schemas/index.ts';
 import { group, leaf } from '../nemsis-tree.ts';
 import { texts } from '../values.ts';
 import type { XmlElement } from '../xml-writer.ts';
