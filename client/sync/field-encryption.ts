@@ -13,7 +13,7 @@ import { decryptString } from 'rxdb/plugins/encryption-crypto-js';
  * (a random salt each time). RxDB writes a pulled document twice (the document and its
  * replication copy) and reads both back for its change events, so a new tablet's first sync of
  * 2,000 ePCRs spent about 17 s of its database worker's 39 s in crypto-js (bench:browser's
- * profile). Here the key is derived once per database key, and a document is one native AES-GCM
+ * profile). Here the key is derived once per opened collection, and a document is one native AES-GCM
  * call, whose tag also refuses a sealed value moved to another document.
  *
  * Stored form: the schema's first encrypted field holds `SEALED_PREFIX` + base64(IV ‖ ciphertext)
@@ -27,18 +27,15 @@ const IV_BYTES = 12;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The AES key for a database key, derived once (HKDF-SHA-256; the database key is 32 random bytes). */
-const keys = new Map<string, Promise<CryptoKey>>();
+/**
+ * The AES key for a database key (HKDF-SHA-256; the database key is 32 random bytes), derived once
+ * per storage instance and kept with it only, not extractable: nothing outlives the closed database.
+ */
 function fieldKey(password: string): Promise<CryptoKey> {
-  let key = keys.get(password);
-  if (!key) {
-    key = crypto.subtle.importKey('raw', encoder.encode(password), 'HKDF', false, ['deriveKey']).then((material) => crypto.subtle.deriveKey(
-      { name: 'HKDF', hash: 'SHA-256', salt: encoder.encode('fieldsync'), info: encoder.encode('device fields v1') },
-      material, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'],
-    ));
-    keys.set(password, key);
-  }
-  return key;
+  return crypto.subtle.importKey('raw', encoder.encode(password), 'HKDF', false, ['deriveKey']).then((material) => crypto.subtle.deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt: encoder.encode('fieldsync'), info: encoder.encode('device fields v1') },
+    material, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'],
+  ));
 }
 
 function toBase64(bytes: Uint8Array): string {
