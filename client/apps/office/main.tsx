@@ -203,7 +203,7 @@ function NewOrder({ session }: { session: Session }) {
         {field('lat', 'Site latitude', { inputMode: 'decimal' }, { min: -90, max: 90 })}
         {field('lng', 'Site longitude', { inputMode: 'decimal' }, { min: -180, max: 180 })}
       </div>
-      <p class="meta">With the site's coordinates the job goes to the nearest available technician; without them, to the least busy one.</p>
+      <p class="meta">With the site's coordinates the job goes to the nearest available technician. Without them the server looks the address up, when your agency has a geocoder, and uses the place it finds; an address it cannot find leaves the job unassigned, with the reason in the list. Without a geocoder, the job goes to the least busy technician.</p>
       <ActionError action={create} testId="new-order-error" />
       <div class="row"><button class="primary big" type="submit" disabled={create.busy}>Create order</button><button type="button" onClick={() => go('')}>Cancel</button></div>
     </form>
