@@ -81,20 +81,32 @@ function placeOf(epcr: Epcr, path: Path): string {
  * open, writes everything typed, then asks the server to check and lock the report. So the
  * report the server locks is the one on the screen.
  */
-/** The report as the device's database holds it now (after the last writes), not as last rendered. */
+/** How long reading the stored report may take before the device gives up its own check (the server still checks). */
+const STORED_REPORT_WAIT_MS = 10_000;
+
+/**
+ * The report as the device's database holds it now (after the last writes), not as last rendered;
+ * `undefined` when the database does not answer in time (the app locked, the worker gone): the
+ * finalize then goes on without the device's check rather than waiting for ever.
+ */
 function storedReport(id: string): Promise<Epcr | undefined> {
   return new Promise((resolve) => {
     let settled = false;
-    void database().api.watchQuery('epcrs', { selector: { id }, limit: 1 }, Comlink.proxy((views: DocView[]) => {
+    const settle = (epcr: Epcr | undefined) => {
       if (settled) return;
       settled = true;
-      resolve(views[0]?.doc as Epcr | undefined);
+      clearTimeout(timer);
+      resolve(epcr);
+    };
+    const timer = setTimeout(() => settle(undefined), STORED_REPORT_WAIT_MS);
+    void database().api.watchQuery('epcrs', { selector: { id }, limit: 1 }, Comlink.proxy((views: DocView[]) => {
+      settle(views[0]?.doc as Epcr | undefined);
     })).then((unsubscribe) => {
       if (settled) void unsubscribe();
       else {
         const stop = setInterval(() => { if (settled) { clearInterval(stop); void unsubscribe(); } }, 50);
       }
-    });
+    }, () => settle(undefined));
   });
 }
 
@@ -127,12 +139,25 @@ function FinalizeButton({ id, epcr, missing, reveal, onDeviceCheck }: { id: stri
         return;
       }
       // The national rules on this device first: a report they refuse is not sent (issue 16 item 2).
+      // The check takes a while (up to a second, more the first time): what the crew types
+      // meanwhile is written, and the report checked again, so what is finalized is what was checked.
       setState('checking');
-      const report = await storedReport(id);
-      const check = report ? await checkOnDevice(report) : { ran: false as const, reason: 'the report is not on this device' };
-      if (check.ran && check.errors.length > 0 && report) {
-        onDeviceCheck(check.errors.map((e) => ({ ...e, value: JSON.stringify(valueAt(report, e.path) ?? null) })));
-        return;
+      let check: Awaited<ReturnType<typeof checkOnDevice>> = { ran: false, reason: 'the report is not on this device' };
+      for (let round = 0; ; round++) {
+        const report = await storedReport(id);
+        check = report ? await checkOnDevice(report) : { ran: false, reason: 'the report could not be read on this device' };
+        if (check.ran && check.errors.length > 0 && report) {
+          onDeviceCheck(check.errors.map((e) => ({ ...e, value: JSON.stringify(valueAt(report, e.path) ?? null) })));
+          return;
+        }
+        for (let flush = 0; flush < 2 && journalOf('epcrs', id).length > 0; flush++) await flushAll();
+        if (journalOf('epcrs', id).length > 0) {
+          next = 'refused';
+          return;
+        }
+        const now = check.ran ? await storedReport(id) : undefined;
+        if (!report || !now || now.rev === report.rev) break;
+        if (round >= 2) throw new Error('The report kept changing while this device checked it; finalize again when the typing is done.');
       }
       onDeviceCheck([]);
       setUnchecked(check.ran ? undefined : check.reason);
