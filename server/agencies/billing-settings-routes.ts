@@ -40,9 +40,12 @@ export async function billingSettingsRoutes(app: FastifyInstance, options: Billi
     const identity = request.identity;
     const saved = await readAgencySettings(app.store, identity.tenantId);
     if (!saved) throw notConfigured();
-    const { updatedAt: _updatedAt, ...settings } = saved;
     try {
-      const next = await saveAgencySettings(app.store, identity.tenantId, { ...settings, billing: request.body }, actorOf(identity), { requestId: request.id, allowedHosts: app.config.stateEndpointHosts });
+      // Only `billing` is replaced, in the settings as stored when the write happens (an admin's save meanwhile is kept).
+      const next = await saveAgencySettings(app.store, identity.tenantId, (previous: Awaited<ReturnType<typeof readAgencySettings>>) => {
+        const { updatedAt: _updatedAt, ...settings } = previous ?? saved;
+        return { ...settings, billing: request.body };
+      }, actorOf(identity), { requestId: request.id, allowedHosts: app.config.stateEndpointHosts });
       return { billing: next.billing ?? null, updatedAt: new Date().toISOString() };
     } catch (error) {
       if (!(error instanceof InvalidAgencySettings)) throw error;

@@ -435,8 +435,13 @@ export class PostgresStore implements Store {
     return row ? { json: row.body, updatedAt: row.updated_at } : undefined;
   }
 
-  async putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput): Promise<void> {
-    await this.transaction(1, async (tx) => {
+  async putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput, expected?: string | null): Promise<boolean> {
+    return this.transaction(1, async (tx) => {
+      if (expected !== undefined) {
+        // Locks the row (when there is one) until this transaction ends: a concurrent save waits, then sees this one.
+        const current = await this.query<{ body: string }>(tx.client, `SELECT body FROM ${this.t('agency_settings')} WHERE tenant_id = $1 FOR UPDATE`, [tenantId]);
+        if ((current[0]?.body ?? null) !== expected) return false;
+      }
       await this.query(tx.client,
         `INSERT INTO ${this.t('agency_settings')} (tenant_id, body, updated_at) VALUES ($1, $2, $3)
          ON CONFLICT (tenant_id) DO UPDATE SET body = EXCLUDED.body, updated_at = EXCLUDED.updated_at`,
@@ -444,6 +449,7 @@ export class PostgresStore implements Store {
       const write = new WriteStatement(this.t, tx);
       write.appendAudit([audit]);
       await write.run(this, tx.client);
+      return true;
     });
   }
 

@@ -619,11 +619,13 @@ export class SqliteStore implements Store {
     return row ? { json: row.body, updatedAt: row.updated_at } : undefined;
   }
 
-  async putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput): Promise<void> {
-    await this.groups.run(() => {
+  async putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput, expected?: string | null): Promise<boolean> {
+    return this.groups.run(() => {
+      if (expected !== undefined && (this.stmts.settingsGet.get(tenantId)?.body ?? null) !== expected) return false;
       const now = Date.now();
       this.stmts.settingsPut.run(tenantId, json, now);
       this.appendAuditSync([audit], now);
+      return true;
     });
   }
 

@@ -329,8 +329,12 @@ export interface Store {
    * endpoint), as the JSON the agency's admin last saved; undefined when never saved.
    */
   getAgencySettings(tenantId: string): Promise<{ json: string; updatedAt: number } | undefined>;
-  /** Replaces an agency's settings and appends `audit` to the audit chain, in one transaction. */
-  putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput): Promise<void>;
+  /**
+   * Replaces an agency's settings and appends `audit` to the audit chain, in one transaction.
+   * `expected`: the settings JSON the caller read (`null`: none yet); when the stored settings are
+   * no longer those, nothing is written and the answer is false (a read-modify-write that lost a race).
+   */
+  putAgencySettings(tenantId: string, json: string, audit: AuditEntryInput, expected?: string | null): Promise<boolean>;
   /** Appends to the audit chain (writes are audited by `writeBatch` itself, in its transaction). */
   appendAudit(entries: AuditEntryInput[]): Promise<void>;
   queryAudit(query: AuditQuery): Promise<AuditEntry[]>;

@@ -613,6 +613,19 @@ export function runStoreContract(name: string, factory: StoreFactory, capabiliti
         expect((await reopened.verifyAudit()).ok).toBe(true);
       });
 
+      it('a save made from settings read earlier is written only over those settings (a biller and an admin saving at once lose neither change)', async () => {
+        const admin: Actor = { kind: 'device', tenantId: TENANT, userId: 'admin-1', role: 'admin' };
+        const audit = { tenantId: TENANT, action: 'agency_settings_update', actor: admin };
+        expect(await store.putAgencySettings(TENANT, '{"v":1}', audit, '{"not":"stored"}')).toBe(false);
+        expect(await store.getAgencySettings(TENANT)).toBeUndefined();
+        expect(await store.putAgencySettings(TENANT, '{"v":1}', audit, null)).toBe(true);
+        // Two read the same settings; the first to write wins, the second is told and writes nothing.
+        expect(await store.putAgencySettings(TENANT, '{"v":2,"billing":"b"}', audit, '{"v":1}')).toBe(true);
+        expect(await store.putAgencySettings(TENANT, '{"v":2,"state":"s"}', audit, '{"v":1}')).toBe(false);
+        expect(JSON.parse((await store.getAgencySettings(TENANT))!.json)).toEqual({ v: 2, billing: 'b' });
+        expect((await store.queryAudit({ tenantId: TENANT, limit: 10 })).filter((e) => e.action === 'agency_settings_update')).toHaveLength(2);
+      });
+
       it('quarantine() keeps refused content with an audit entry; findQuarantine filters and pages', async () => {
         const tablet2: Actor = { ...DEVICE, deviceId: 'tablet-2' };
         await store.quarantine('epcrs', TENANT, DEVICE, [{ id: 'e1', reason: 'foreign tenant', doc: { id: 'e1', tenantId: OTHER } }, { id: 'e2', reason: 'r2', doc: { id: 'e2' } }]);
