@@ -32,24 +32,34 @@ export const requireIdentity = fp(async (app: FastifyInstance, options: { auth: 
   if (!app.hasRequestDecorator('identity')) app.decorateRequest('identity', null as unknown as Identity);
   if (!app.hasRequestDecorator('authSession')) app.decorateRequest('authSession', undefined);
   if (!app.hasRequestDecorator('pushOnly')) app.decorateRequest('pushOnly', false);
-  app.addHook('onRequest', async (request) => {
-    if (dpopCredential(request.headers.authorization) !== undefined) {
-      // A device push credential: good for pushing changes, nothing else (it must never read).
-      if (!options.deviceCredentials || !DELIVERY.has(`${request.method} ${request.routeOptions.url ?? ''}`)) {
-        throw new HttpError(403, ErrorCode.PUSH_ONLY_CREDENTIAL, `A device credential (Authorization: DPoP) can only push changes (POST ${PUSH_ROUTE}) and upload attachments (${patternOf(ATTACHMENTS.createUpload)}); reading needs the signed-in user's access token (Authorization: Bearer), which the app has only while unlocked.`);
+  // A callback hook: a bearer token (nearly every request) is checked without a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    try {
+      if (dpopCredential(request.headers.authorization) !== undefined) {
+        // A device push credential: good for pushing changes, nothing else (it must never read).
+        if (!options.deviceCredentials || !DELIVERY.has(`${request.method} ${request.routeOptions.url ?? ''}`)) {
+          throw new HttpError(403, ErrorCode.PUSH_ONLY_CREDENTIAL, `A device credential (Authorization: DPoP) can only push changes (POST ${PUSH_ROUTE}) and upload attachments (${patternOf(ATTACHMENTS.createUpload)}); reading needs the signed-in user's access token (Authorization: Bearer), which the app has only while unlocked.`);
+        }
+        options.deviceCredentials.authenticate(request).then((identity) => {
+          request.identity = identity;
+          request.pushOnly = true;
+          done();
+        }, (error: unknown) => done(error as Error));
+        return;
       }
-      request.identity = await options.deviceCredentials.authenticate(request);
-      request.pushOnly = true;
+      const token = requestToken(request);
+      if (options.auth.authenticateSession) {
+        const session = options.auth.authenticateSession(token);
+        request.identity = session.identity;
+        request.authSession = session;
+      } else {
+        request.identity = options.auth.authenticate(token);
+      }
+    } catch (error) {
+      done(error as Error);
       return;
     }
-    const token = requestToken(request);
-    if (options.auth.authenticateSession) {
-      const session = options.auth.authenticateSession(token);
-      request.identity = session.identity;
-      request.authSession = session;
-    } else {
-      request.identity = options.auth.authenticate(token);
-    }
+    done();
   });
 });
 

@@ -10,8 +10,9 @@ import { API_PREFIX, HEADERS } from '../../shared/protocol/index.ts';
  * Cache-Control keeps it (none under /api/ does anything but no-store).
  */
 export function installNoStore(app: FastifyInstance, io: SocketServer): void {
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (request.url.startsWith(API_PREFIX) && !reply.hasHeader(HEADERS.cacheControl)) reply.header(HEADERS.cacheControl, 'no-store');
+    done(null, payload);
   });
   io.engine.on('headers', (headers: Record<string, string>) => {
     headers[HEADERS.cacheControl] = 'no-store';

@@ -30,8 +30,10 @@ export interface HttpPluginOptions {
  */
 export const httpPlugin = fp(async (app: FastifyInstance, options: HttpPluginOptions) => {
   const { corsOrigins, publicOrigin, bodyLimitBytes, jsonMaxDepth } = options.config;
-  app.addHook('onSend', async (request, reply) => {
+  // Callback hooks, not async ones, on every answer: no promise per request per hook.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
   installErrorHandling(app);
   // Response schemas describe answers for the OpenAPI document; handlers build their answers

@@ -99,28 +99,30 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: MetricsOpt
 
   const known = (collection: unknown): collection is string => typeof collection === 'string' && app.collectionRegistry.has(collection);
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  // Callback hooks, not async ones: they run for every answer, and an async hook costs a promise each.
+  app.addHook('onSend', (request, reply, payload, done) => {
     // The push answer is the array of conflicting documents; "[]" (the usual case) costs a string
     // comparison, anything else one parse of what is normally a short list.
-    if (request.routeOptions.url !== PUSH_ROUTE || reply.statusCode !== 200 || typeof payload !== 'string' || payload === '[]') return payload;
+    if (request.routeOptions.url !== PUSH_ROUTE || reply.statusCode !== 200 || typeof payload !== 'string' || payload === '[]') return done(null, payload);
     const collection = (request.params as { collection?: unknown }).collection;
-    if (!known(collection)) return payload;
+    if (!known(collection)) return done(null, payload);
     try {
       const parsed: unknown = JSON.parse(payload);
       if (Array.isArray(parsed) && parsed.length > 0) conflicts.inc({ collection }, parsed.length);
     } catch {
       // Not ours to judge; the response goes out as it is.
     }
-    return payload;
+    done(null, payload);
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const operation = SYNC_ROUTES.get(request.routeOptions.url ?? '');
-    if (!operation) return;
     const collection = (request.params as { collection?: unknown }).collection;
-    if (!known(collection)) return;
-    syncDuration.observe({ operation, collection, status_class: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000);
-    if (operation === 'push' && reply.statusCode === 200 && Array.isArray(request.body)) pushedRows.inc({ collection }, request.body.length);
+    if (operation && known(collection)) {
+      syncDuration.observe({ operation, collection, status_class: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000);
+      if (operation === 'push' && reply.statusCode === 200 && Array.isArray(request.body)) pushedRows.inc({ collection }, request.body.length);
+    }
+    done();
   });
 
   const detachCommits = app.store.onCommit((event) => {

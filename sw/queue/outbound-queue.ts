@@ -92,10 +92,13 @@ export class OutboundQueue {
   private watchCoverage(): void {
     clearTimeout(this.probe);
     const failedAt = this.last?.at;
+    // The server's address, read once per failure, not every 200 ms.
+    let serverUrl: Promise<string | undefined> | undefined;
     const tick = async (): Promise<void> => {
       // Another run started meanwhile (a page's kick, an event, the timer): it probes for itself.
       if (this.running || this.last?.at !== failedAt) return;
-      if (await this.reachable()) {
+      serverUrl ??= this.database().then(getSession).then((s) => s?.serverUrl, () => undefined);
+      if (await this.reachable(await serverUrl)) {
         if (!this.running && this.last?.at === failedAt) void this.deliver().catch(() => undefined);
         return;
       }
@@ -105,12 +108,11 @@ export class OutboundQueue {
   }
 
   /** The server answers (any HTTP status): the network carries data to it again. */
-  private async reachable(): Promise<boolean> {
-    const session = await getSession(await this.database()).catch(() => undefined);
-    if (!session) return false;
+  private async reachable(serverUrl: string | undefined): Promise<boolean> {
+    if (!serverUrl) return false;
     const fetchFn = this.options.fetch ?? fetch;
     try {
-      await fetchFn(session.serverUrl, { method: 'HEAD', mode: 'no-cors', cache: 'no-store', credentials: 'omit', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      await fetchFn(serverUrl, { method: 'HEAD', mode: 'no-cors', cache: 'no-store', credentials: 'omit', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
       return true;
     } catch {
       return false;
