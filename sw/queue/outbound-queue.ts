@@ -12,6 +12,8 @@ export interface OutboundQueueOptions extends Omit<DeliveryOptions, 'db'> {
   onResult?: (result: DeliveryResult) => Promise<void> | void;
   /** How often the server is asked whether it can be reached again after a network failure (default `COVERAGE_PROBE_MS`). */
   probeEveryMs?: number;
+  /** The wait before the next attempt after `failures` failed runs (default `retryDelayMs`: backoff with jitter). */
+  backoff?: (failures: number, kind: 'network' | 'server') => number;
 }
 
 /**
@@ -22,7 +24,10 @@ export interface OutboundQueueOptions extends Omit<DeliveryOptions, 'db'> {
  * the browser's network state, which Chromium moves 0.5-2 s after the link, and a stopped worker
  * is only started by Background Sync. While offline the probe fails at once, on the device;
  * in a dead zone it waits at most `PROBE_TIMEOUT_MS`. The browser stops an idle worker after
- * about 30 s, and with it the probing.
+ * about 30 s, and with it the probing. A run the probe started that fails on the network again
+ * having delivered nothing (a link that carries a HEAD but not a batch: weak signal, a captive
+ * portal) spends the probe: until a run delivers something, the backoff alone paces the retries,
+ * so such a link is not sent a batch five times a second.
  */
 export const COVERAGE_PROBE_MS = 200;
 const PROBE_TIMEOUT_MS = 3000;
@@ -38,6 +43,9 @@ export class OutboundQueue {
   private again = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private probe: ReturnType<typeof setTimeout> | undefined;
+  /** The last run was started by the probe; `probeSpent`: it then failed again with nothing delivered. */
+  private probeStarted = false;
+  private probeSpent = false;
   /** The last finished run (undefined: none yet in this worker's life) and when it ended. */
   last: { result: DeliveryResult; at: number } | undefined;
 
@@ -79,18 +87,23 @@ export class OutboundQueue {
 
   private async afterRun(result: DeliveryResult): Promise<void> {
     clearTimeout(this.timer);
+    const startedByProbe = this.probeStarted;
+    this.probeStarted = false;
+    if (result.delivered + result.merged + result.rejected + result.uploaded > 0 || result.stoppedBy !== 'network') this.probeSpent = false;
+    else if (startedByProbe) this.probeSpent = true;
     if (!result.stoppedBy || result.stoppedBy === 'auth' || result.stoppedBy === 'update') return;
     await this.options.requestWakeUp?.().catch(() => undefined);
     if (this.options.autoRetry === false) return;
     const status = await getStatus(await this.database());
     // The timer only starts a run when none is going: joining one would ask for an extra pass.
-    this.timer = setTimeout(() => void (this.running ?? this.deliver()), result.stoppedBy === 'limit' ? 0 : retryDelayMs(status.failures, result.stoppedBy === 'server' ? 'server' : 'network'));
+    this.timer = setTimeout(() => void (this.running ?? this.deliver()), result.stoppedBy === 'limit' ? 0 : (this.options.backoff ?? retryDelayMs)(status.failures, result.stoppedBy === 'server' ? 'server' : 'network'));
     if (result.stoppedBy === 'network') this.watchCoverage();
   }
 
   /** Starts delivery as soon as the server answers again (see COVERAGE_PROBE_MS). */
   private watchCoverage(): void {
     clearTimeout(this.probe);
+    if (this.probeSpent) return;
     const failedAt = this.last?.at;
     // The server's address, read once per failure, not every 200 ms.
     let serverUrl: Promise<string | undefined> | undefined;
@@ -99,7 +112,10 @@ export class OutboundQueue {
       if (this.running || this.last?.at !== failedAt) return;
       serverUrl ??= this.database().then(getSession).then((s) => s?.serverUrl, () => undefined);
       if (await this.reachable(await serverUrl)) {
-        if (!this.running && this.last?.at === failedAt) void this.deliver().catch(() => undefined);
+        if (!this.running && this.last?.at === failedAt) {
+          this.probeStarted = true;
+          void this.deliver().catch(() => undefined);
+        }
         return;
       }
       if (this.last?.at === failedAt) this.probe = setTimeout(() => void tick(), this.options.probeEveryMs ?? COVERAGE_PROBE_MS);
@@ -133,7 +149,7 @@ export class OutboundQueue {
   async retryDelay(): Promise<number> {
     const stoppedBy = this.last?.result.stoppedBy;
     if (stoppedBy !== 'network' && stoppedBy !== 'server') return 0;
-    return retryDelayMs((await getStatus(await this.database())).failures, stoppedBy);
+    return (this.options.backoff ?? retryDelayMs)((await getStatus(await this.database())).failures, stoppedBy);
   }
 
   async summary(): Promise<QueueSummary> {
