@@ -12,11 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveAgencySettings } from '../../server/agencies/directory.ts';
 import { demoAgencySettings } from '../../server/demo/agency.ts';
 import { nemsisCheckKey } from '../../server/hooks/workflows/epcr-finalized.ts';
-import { sharedSchematronValidator } from '../../server/nemsis/schematron.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
+import { screenshot, textOf } from './support/browser.ts';
+import { openCrewTablet, startNationalCheckServer } from './support/crew-tablet.ts';
 import { lockableDraft } from './support/epcr.ts';
-import { E2eServer, e2ePort, ensureApps, NEMSIS_DIR, TENANT } from './support/server.ts';
+import { E2eServer, e2ePort, TENANT } from './support/server.ts';
 import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(2727);
@@ -30,16 +30,10 @@ describe('the crew form: agency favourites first, national warnings shown (brows
   const errors: string[] = [];
 
   beforeAll(async () => {
-    await sharedSchematronValidator({ nemsisDir: NEMSIS_DIR }).ready();
-    await ensureApps();
-    await server.start();
+    await startNationalCheckServer(server);
     // The demo agency's settings, favourites included (medications: naloxone, then aspirin).
     await saveAgencySettings(server.server!.app.store, TENANT, demoAgencySettings(), { kind: 'system', tenantId: TENANT, userId: 'e2e-setup' });
-    profile = await newProfileDir();
-    ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
-    page = ctx.pages()[0] ?? await ctx.newPage();
-    watchConsole(page, 'crew', errors);
-    await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-f1:M1`, '/crew/');
+    ({ profile, ctx, page } = await openCrewTablet(server.url, 'tablet-f1:M1', errors));
   }, 600_000);
 
   afterAll(async () => {

@@ -12,15 +12,15 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nemsisArtifactKey, stubEpcrId } from '../../server/hooks/workflows/index.ts';
 import { unitIdFor } from '../../server/hooks/ids.ts';
-import { sharedSchematronValidator } from '../../server/nemsis/schematron.ts';
 import { validateEmsDataSet } from '../../server/nemsis/validate.ts';
 import { dateTime } from '../../shared/nemsis/export/values.ts';
 import { codeOf, NOT_APPLICABLE, pertinentNegativesOf } from '../../shared/nemsis/codes.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { launchBrowser, launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
+import { launchBrowser, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
+import { openCrewTablet, startNationalCheckServer } from './support/crew-tablet.ts';
 import { lockableDraft } from './support/epcr.ts';
 import { tearDownDevice } from './support/teardown.ts';
-import { E2eServer, e2ePort, ensureApps, NEMSIS_DIR, offsetNow, TENANT } from './support/server.ts';
+import { E2eServer, e2ePort, NEMSIS_DIR, offsetNow, TENANT } from './support/server.ts';
 import { PNG_1X1, sha256, tusUpload } from '../server/attachments/support.ts';
 import { ATTACHMENTS, pathOf } from '../../shared/protocol/index.ts';
 
@@ -99,14 +99,8 @@ describe('national elements typed through the crew form reach the server and the
   const errors: string[] = [];
 
   beforeAll(async () => {
-    await sharedSchematronValidator({ nemsisDir: NEMSIS_DIR }).ready();
-    await ensureApps();
-    await server.start();
-    profile = await newProfileDir();
-    ctx = await launchDevice(profile, { timezoneId: ZONE, viewport: { width: 1280, height: 900 } });
-    page = ctx.pages()[0] ?? await ctx.newPage();
-    watchConsole(page, 'crew', errors);
-    await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-nat:M1`, '/crew/');
+    await startNationalCheckServer(server);
+    ({ profile, ctx, page } = await openCrewTablet(server.url, 'tablet-nat:M1', errors, { context: { timezoneId: ZONE, viewport: { width: 1280, height: 900 } } }));
   }, 600_000);
 
   afterAll(async () => {

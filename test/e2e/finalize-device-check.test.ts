@@ -9,11 +9,11 @@
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedSchematronValidator } from '../../server/nemsis/schematron.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { launchDevice, newProfileDir, screenshot, signInWithToken, textOf, waitForServiceWorker, watchConsole } from './support/browser.ts';
+import { screenshot, textOf, waitForServiceWorker } from './support/browser.ts';
+import { openCrewTablet, startNationalCheckServer } from './support/crew-tablet.ts';
 import { lockableDraft } from './support/epcr.ts';
-import { E2eServer, e2ePort, ensureApps, NEMSIS_DIR, TENANT } from './support/server.ts';
+import { E2eServer, e2ePort } from './support/server.ts';
 import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(3150);
@@ -26,14 +26,8 @@ describe('finalize is checked on the device before anything is sent (browser, of
   const errors: string[] = [];
 
   beforeAll(async () => {
-    await sharedSchematronValidator({ nemsisDir: NEMSIS_DIR }).ready();
-    await ensureApps();
-    await server.start();
-    profile = await newProfileDir();
-    ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
-    page = ctx.pages()[0] ?? await ctx.newPage();
-    watchConsole(page, 'crew', errors);
-    await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-n1:M1`, '/crew/');
+    await startNationalCheckServer(server);
+    ({ profile, ctx, page } = await openCrewTablet(server.url, 'tablet-n1:M1', errors));
     await waitForServiceWorker(page);
   }, 600_000);
 

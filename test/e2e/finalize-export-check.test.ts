@@ -12,11 +12,11 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nemsisArtifactKey } from '../../server/hooks/workflows/index.ts';
-import { sharedSchematronValidator } from '../../server/nemsis/schematron.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
+import { screenshot, textOf } from './support/browser.ts';
+import { openCrewTablet, startNationalCheckServer } from './support/crew-tablet.ts';
 import { lockableDraft } from './support/epcr.ts';
-import { E2eServer, e2ePort, ensureApps, NEMSIS_DIR, TENANT } from './support/server.ts';
+import { E2eServer, e2ePort, TENANT } from './support/server.ts';
 import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(1431);
@@ -29,18 +29,12 @@ describe('finalize is refused when the NEMSIS export would fail (browser)', () =
   const errors: string[] = [];
 
   beforeAll(async () => {
-    // The national rules are compiled once per machine (cached by their hash).
-    await sharedSchematronValidator({ nemsisDir: NEMSIS_DIR }).ready();
-    await ensureApps();
-    await server.start();
-    profile = await newProfileDir();
-    ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
-    // This journey is the server's check at finalize. The device's own check (finalize-device-check.test.ts)
-    // would refuse the same problems before sending: this tablet never gets the national rules.
-    await ctx.route('**/api/epcrs/nemsis-rules.sef.json', (route) => route.abort());
-    page = ctx.pages()[0] ?? await ctx.newPage();
-    watchConsole(page, 'crew', errors);
-    await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-n1:M1`, '/crew/');
+    await startNationalCheckServer(server);
+    ({ profile, ctx, page } = await openCrewTablet(server.url, 'tablet-n1:M1', errors, {
+      // This journey is the server's check at finalize. The device's own check (finalize-device-check.test.ts)
+      // would refuse the same problems before sending: this tablet never gets the national rules.
+      prepare: (device) => device.route('**/api/epcrs/nemsis-rules.sef.json', (route) => route.abort()),
+    }));
   }, 600_000);
 
   afterAll(async () => {
