@@ -6,12 +6,13 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, signInWithToken, watchConsole } from '../support/browser.ts';
-import { e2ePort, ensureApps, offsetNow, TENANT } from '../support/server.ts';
+import { signInWithToken, watchConsole } from '../support/browser.ts';
+import { e2ePort, offsetNow, TENANT } from '../support/server.ts';
 import {
-  adminDoc, adminPull, census, enter, findInputs, messageAt, mismatches, refusedValue, report, ROUND_TRIP_ZONE, seed, settle, startRoundTripServer,
-  undeclared, validValue, valueAt, type FoundInput, type Planned, type RoundTripServer,
+  adminDoc, adminPull, census, enter, findInputs, messageAt, mismatches, refusedValue, report, seed, settle, undeclared, validValue, valueAt,
+  type FoundInput, type Planned, type RoundTripServer,
 } from './support.ts';
+import { closeRoundTrip, openRoundTrip, withSignedInPage } from './rig.ts';
 
 const PORT = e2ePort(62);
 
@@ -22,22 +23,15 @@ describe('round trip: dispatch console (browser)', () => {
   const errors: string[] = [];
 
   beforeAll(async () => {
-    await ensureApps();
-    server = await startRoundTripServer(PORT);
-    await seed(server, 'units', [
-      { id: '3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a51', callSign: 'RT1', status: 'available', statusAt: offsetNow() },
-      { id: '3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a52', callSign: 'RT2', status: 'available', statusAt: offsetNow() },
-    ]);
-    browser = await launchBrowser();
-    ctx = await browser.newContext({ timezoneId: ROUND_TRIP_ZONE, viewport: { width: 1280, height: 900 } });
+    ({ server, browser, ctx } = await openRoundTrip(PORT, {
+      seed: (rt) => seed(rt, 'units', [
+        { id: '3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a51', callSign: 'RT1', status: 'available', statusAt: offsetNow() },
+        { id: '3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a52', callSign: 'RT2', status: 'available', statusAt: offsetNow() },
+      ]),
+    }));
   }, 180_000);
 
-  afterAll(async () => {
-    await ctx?.close().catch(() => {});
-    await browser?.close();
-    await server?.dispose();
-    if (errors.length) console.log(errors.slice(0, 30).join('\n'));
-  });
+  afterAll(() => closeRoundTrip({ server, browser, ctx }, errors));
 
   const incidents = () => adminPull(server.url, 'incidents');
 
@@ -212,14 +206,11 @@ describe('round trip: dispatch console (browser)', () => {
 
   it('every screen of the console, for each role that uses it, declares what each of its inputs edits', async () => {
     for (const role of ['dispatcher', 'biller', 'admin']) {
-      const context = await browser.newContext({ timezoneId: ROUND_TRIP_ZONE, viewport: { width: 1280, height: 900 } });
-      const page = await context.newPage();
-      watchConsole(page, role, errors);
-      await signInWithToken(page, server.url, `dev:${TENANT}:${role}:census-${role}`, '/dispatch/');
-      const found = await census(page).catch((error: unknown) => ({ screens: [], undeclared: [`the screens did not open: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`], excluded: [] }));
-      console.log(`round-trip: dispatch (${role}): screens ${found.screens.join(', ') || 'none'}; ${found.undeclared.length} inputs without a declaration${found.excluded.length ? `; not record fields: ${found.excluded.join('; ')}` : ''}`);
-      expect.soft(found.undeclared, `${role}: inputs that declare neither a record field nor notARecordField`).toEqual([]);
-      await context.close();
+      await withSignedInPage({ browser, server }, { token: `dev:${TENANT}:${role}:census-${role}`, app: '/dispatch/', label: role }, errors, async (page) => {
+        const found = await census(page).catch((error: unknown) => ({ screens: [], undeclared: [`the screens did not open: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`], excluded: [] }));
+        console.log(`round-trip: dispatch (${role}): screens ${found.screens.join(', ') || 'none'}; ${found.undeclared.length} inputs without a declaration${found.excluded.length ? `; not record fields: ${found.excluded.join('; ')}` : ''}`);
+        expect.soft(found.undeclared, `${role}: inputs that declare neither a record field nor notARecordField`).toEqual([]);
+      });
     }
   }, 180_000);
 });

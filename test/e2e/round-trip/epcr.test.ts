@@ -11,12 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dateTime, decimal, integer, patientsAtSceneCode, phoneNumber, stateCode, text } from '../../../shared/nemsis/export/values.ts';
 import { CODED_FIELDS, generalPath, PERTINENT_NEGATIVE_FIELDS } from '../../../shared/epcr/coded-fields.ts';
 import { codeLabel, pertinentNegativesOf } from '../../../shared/nemsis/codes.ts';
-import { closeDevice, launchBrowser, signInWithToken, watchConsole } from '../support/browser.ts';
-import { e2ePort, ensureApps, TENANT } from '../support/server.ts';
+import { signInWithToken, watchConsole } from '../support/browser.ts';
+import { e2ePort, TENANT } from '../support/server.ts';
 import {
-  ADMIN_TOKEN, adminDoc, census, enter, findInputs, messageAt, mismatches, refusedValue, report, ROUND_TRIP_ZONE, settle, startRoundTripServer,
-  UNDECLARED_FORMATS, undeclared, validValue, valueAt, type FoundInput, type Planned, type Refusal, type RoundTripServer,
+  ADMIN_TOKEN, adminDoc, census, enter, findInputs, messageAt, mismatches, refusedValue, report, settle, UNDECLARED_FORMATS, undeclared, validValue,
+  valueAt, type FoundInput, type Planned, type Refusal, type RoundTripServer,
 } from './support.ts';
+import { closeRoundTrip, openRoundTrip } from './rig.ts';
 
 const PORT = e2ePort(61);
 
@@ -214,18 +215,10 @@ describe('round trip: crew ePCR (browser)', () => {
   const errors: string[] = [];
 
   beforeAll(async () => {
-    await ensureApps();
-    server = await startRoundTripServer(PORT);
-    browser = await launchBrowser();
-    ctx = await browser.newContext({ timezoneId: ROUND_TRIP_ZONE, viewport: { width: 1280, height: 900 } });
+    ({ server, browser, ctx } = await openRoundTrip(PORT));
   }, 180_000);
 
-  afterAll(async () => {
-    if (ctx) await closeDevice(ctx).catch(() => {});
-    await browser?.close();
-    await server?.dispose();
-    if (errors.length) console.log(errors.slice(0, 30).join('\n'));
-  });
+  afterAll(() => closeRoundTrip({ server, browser, ctx }, errors));
 
   it('every input reaches the server and the NEMSIS export; every refused value is shown, blocks finalize and never leaves the tablet', async () => {
     const page = await ctx.newPage();

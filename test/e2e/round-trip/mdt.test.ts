@@ -6,12 +6,13 @@
  */
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, signInWithToken, watchConsole } from '../support/browser.ts';
-import { e2ePort, ensureApps, offsetNow, TENANT } from '../support/server.ts';
+import { signInWithToken, watchConsole } from '../support/browser.ts';
+import { e2ePort, offsetNow, TENANT } from '../support/server.ts';
 import {
-  adminDoc, enter, findInputs, messageAt, mismatches, refusedValue, report, ROUND_TRIP_ZONE, seed, settle, startRoundTripServer, undeclared, validValue, valueAt,
-  type FoundInput, type Planned, type Refusal, type RoundTripServer,
+  adminDoc, enter, findInputs, messageAt, mismatches, refusedValue, report, seed, settle, undeclared, validValue, valueAt, type FoundInput,
+  type Planned, type Refusal, type RoundTripServer,
 } from './support.ts';
+import { closeRoundTrip, openRoundTrip } from './rig.ts';
 
 const PORT = e2ePort(63);
 const UNIT_ID = '6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c91';
@@ -25,25 +26,21 @@ describe('round trip: MDT (browser)', () => {
   const errors: string[] = [];
 
   beforeAll(async () => {
-    await ensureApps();
-    server = await startRoundTripServer(PORT);
-    await seed(server, 'units', [{ id: UNIT_ID, callSign: 'RT7', status: 'available', statusAt: offsetNow(), currentIncidentId: INCIDENT_ID }]);
-    await seed(server, 'incidents', [{
-      id: INCIDENT_ID, incidentNumber: 'RT-MDT-1', status: 'dispatched', complaint: 'fall', priority: 'P2', assignedUnitId: 'RT7',
-      address: { street: '1 Test Way', city: 'Springfield' }, timeline: { psapCall: offsetNow(), unitNotified: offsetNow() },
-      // A note from dispatch, so the MDT's "Mark notes read" is walked too.
-      dispatchNotes: [{ id: 'rt-note-1', text: 'Round trip note', by: 'dispatch' }],
-    }]);
-    browser = await launchBrowser();
-    ctx = await browser.newContext({ timezoneId: ROUND_TRIP_ZONE, viewport: { width: 1280, height: 800 } });
+    ({ server, browser, ctx } = await openRoundTrip(PORT, {
+      seed: async (rt) => {
+        await seed(rt, 'units', [{ id: UNIT_ID, callSign: 'RT7', status: 'available', statusAt: offsetNow(), currentIncidentId: INCIDENT_ID }]);
+        await seed(rt, 'incidents', [{
+          id: INCIDENT_ID, incidentNumber: 'RT-MDT-1', status: 'dispatched', complaint: 'fall', priority: 'P2', assignedUnitId: 'RT7',
+          address: { street: '1 Test Way', city: 'Springfield' }, timeline: { psapCall: offsetNow(), unitNotified: offsetNow() },
+          // A note from dispatch, so the MDT's "Mark notes read" is walked too.
+          dispatchNotes: [{ id: 'rt-note-1', text: 'Round trip note', by: 'dispatch' }],
+        }]);
+      },
+      context: { viewport: { width: 1280, height: 800 } },
+    }));
   }, 180_000);
 
-  afterAll(async () => {
-    await ctx?.close().catch(() => {});
-    await browser?.close();
-    await server?.dispose();
-    if (errors.length) console.log(errors.slice(0, 30).join('\n'));
-  });
+  afterAll(() => closeRoundTrip({ server, browser, ctx }, errors));
 
   it('every status button and the acknowledgement reach the server', async () => {
     const page = await ctx.newPage();

@@ -6,12 +6,13 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, signInWithToken, watchConsole } from '../support/browser.ts';
-import { e2ePort, ensureApps, TENANT } from '../support/server.ts';
+import { signInWithToken, watchConsole } from '../support/browser.ts';
+import { e2ePort, TENANT } from '../support/server.ts';
 import {
-  adminPull, census, enter, findInputs, messageAt, mismatches, refusedValue, report, ROUND_TRIP_ZONE, settle, startRoundTripServer,
-  undeclared, validValue, valueAt, type Planned, type RoundTripServer,
+  adminPull, census, enter, findInputs, messageAt, mismatches, refusedValue, report, settle, undeclared, validValue, valueAt, type Planned,
+  type RoundTripServer,
 } from './support.ts';
+import { closeRoundTrip, openRoundTrip, withSignedInPage } from './rig.ts';
 
 const PORT = e2ePort(2520);
 
@@ -22,18 +23,10 @@ describe('round trip: field-service office (browser)', () => {
   const errors: string[] = [];
 
   beforeAll(async () => {
-    await ensureApps();
-    server = await startRoundTripServer(PORT);
-    browser = await launchBrowser();
-    ctx = await browser.newContext({ timezoneId: ROUND_TRIP_ZONE, viewport: { width: 1280, height: 900 } });
+    ({ server, browser, ctx } = await openRoundTrip(PORT));
   }, 180_000);
 
-  afterAll(async () => {
-    await ctx?.close().catch(() => {});
-    await browser?.close();
-    await server?.dispose();
-    if (errors.length) console.log(errors.slice(0, 30).join('\n'));
-  });
+  afterAll(() => closeRoundTrip({ server, browser, ctx }, errors));
 
   const orders = () => adminPull(server.url, 'orders');
 
@@ -111,15 +104,12 @@ describe('round trip: field-service office (browser)', () => {
 
   it('every screen of the office, for each role that uses it, declares what each of its inputs edits', async () => {
     for (const role of ['office', 'admin']) {
-      const context = await browser.newContext({ timezoneId: ROUND_TRIP_ZONE, viewport: { width: 1280, height: 900 } });
-      const page = await context.newPage();
-      watchConsole(page, role, errors);
-      await signInWithToken(page, server.url, `dev:${TENANT}:${role}:census-office-${role}`, '/office/');
-      const found = await census(page);
-      console.log(`round-trip: office (${role}): screens ${found.screens.join(', ')}; ${found.undeclared.length} inputs without a declaration`);
-      expect(found.screens.length).toBe(2);
-      expect.soft(found.undeclared, `${role}: inputs that declare neither a record field nor notARecordField`).toEqual([]);
-      await context.close();
+      await withSignedInPage({ browser, server }, { token: `dev:${TENANT}:${role}:census-office-${role}`, app: '/office/', label: role }, errors, async (page) => {
+        const found = await census(page);
+        console.log(`round-trip: office (${role}): screens ${found.screens.join(', ')}; ${found.undeclared.length} inputs without a declaration`);
+        expect(found.screens.length).toBe(2);
+        expect.soft(found.undeclared, `${role}: inputs that declare neither a record field nor notARecordField`).toEqual([]);
+      });
     }
   }, 180_000);
 });

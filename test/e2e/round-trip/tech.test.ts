@@ -6,12 +6,13 @@
  */
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, signInWithToken, watchConsole } from '../support/browser.ts';
-import { e2ePort, ensureApps, TENANT } from '../support/server.ts';
+import { signInWithToken, watchConsole } from '../support/browser.ts';
+import { e2ePort, TENANT } from '../support/server.ts';
 import {
-  adminDoc, enter, findInputs, messageAt, mismatches, refusedValue, report, ROUND_TRIP_ZONE, seed, settle, startRoundTripServer, undeclared,
-  validValue, valueAt, type Planned, type Refusal, type RoundTripServer,
+  adminDoc, enter, findInputs, messageAt, mismatches, refusedValue, report, seed, settle, undeclared, validValue, valueAt, type Planned, type Refusal,
+  type RoundTripServer,
 } from './support.ts';
+import { closeRoundTrip, openRoundTrip } from './rig.ts';
 
 const PORT = e2ePort(64);
 const JOB_ID = '7b8c9d0e-1f2a-4b3c-8d4e-5f6a7b8c9d01';
@@ -23,25 +24,19 @@ describe('round trip: technician (browser)', () => {
   const errors: string[] = [];
 
   beforeAll(async () => {
-    await ensureApps();
-    server = await startRoundTripServer(PORT);
-    await seed(server, 'jobs', [{
-      id: JOB_ID, status: 'assigned', assigneeId: 'tech-rt', kind: 'installation', customer: { name: 'Round Trip Clinic' },
-      serviceAddress: { street: '2 Test Way', city: 'Camden', zip: '08101' },
-      // The job's checklist (from the agency's data) and a part row, as "Add part" makes it: their inputs are walked too.
-      checklist: [{ id: 'c1', label: 'Equipment mounted' }, { id: 'c2', label: 'Service tested' }],
-      parts: [{ id: 'p-rt', quantity: 1 }],
-    }]);
-    browser = await launchBrowser();
-    ctx = await browser.newContext({ timezoneId: ROUND_TRIP_ZONE, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    ({ server, browser, ctx } = await openRoundTrip(PORT, {
+      seed: (rt) => seed(rt, 'jobs', [{
+        id: JOB_ID, status: 'assigned', assigneeId: 'tech-rt', kind: 'installation', customer: { name: 'Round Trip Clinic' },
+        serviceAddress: { street: '2 Test Way', city: 'Camden', zip: '08101' },
+        // The job's checklist (from the agency's data) and a part row, as "Add part" makes it: their inputs are walked too.
+        checklist: [{ id: 'c1', label: 'Equipment mounted' }, { id: 'c2', label: 'Service tested' }],
+        parts: [{ id: 'p-rt', quantity: 1 }],
+      }]),
+      context: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
+    }));
   }, 180_000);
 
-  afterAll(async () => {
-    await ctx?.close().catch(() => {});
-    await browser?.close();
-    await server?.dispose();
-    if (errors.length) console.log(errors.slice(0, 30).join('\n'));
-  });
+  afterAll(() => closeRoundTrip({ server, browser, ctx }, errors));
 
   it('every field and status button of a job reaches the server; a refused value blocks completing the job', async () => {
     const page = await ctx.newPage();
