@@ -17,11 +17,23 @@ import { decryptString } from 'rxdb/plugins/encryption-crypto-js';
  * call, whose tag also refuses a sealed value moved to another document.
  *
  * Stored form: the schema's first encrypted field holds `SEALED_PREFIX` + base64(IV ‖ ciphertext)
- * of the JSON of the document's encrypted fields that are set; the other encrypted fields are
- * absent. Values crypto-js stored (a device that synced with an earlier build: each field on its
+ * of the JSON of the document's encrypted fields that are set (`{}` when none is); the other
+ * encrypted fields are absent, and `_meta` carries `SEALED_MARK`. A document whose sealed value is
+ * missing, empty or garbled is not read (an error names it), never returned without its PHI. Values crypto-js stored (a device that synced with an earlier build: each field on its
  * own, `U2FsdGVkX1…`) are still read, and written back sealed the next time the document changes.
  */
 export const SEALED_PREFIX = 'fs1:';
+
+/** How crypto-js's output (base64 of OpenSSL's "Salted__" header) begins: the only values read the legacy way. */
+const CRYPTO_JS_PREFIX = 'U2FsdGVkX1';
+
+/**
+ * Set in the stored `_meta` of every document this build writes: such a document always holds
+ * its sealed value (of `{}` when none of its encrypted fields is set), so one without it is
+ * damaged and is not read as a document without PHI (whose next save would store it so, for
+ * good). Documents an earlier build stored lack the mark: for them no value means no PHI.
+ */
+const SEALED_MARK = 'fsSealed';
 
 const IV_BYTES = 12;
 const encoder = new TextEncoder();
@@ -81,17 +93,18 @@ export function wrappedFieldEncryptionStorage<Internals, Options>(args: { storag
       // The document's id is authenticated with its fields: a sealed value copied into another document does not open.
       const bound = (doc: Record<string, unknown>) => encoder.encode(String(doc[primary]));
 
+      const unreadable = (doc: Record<string, any>, why: string) => new Error(
+        `${params.collectionName} document ${String(doc[primary])} on this device ${why}: it is not read, so that no save writes it back without its protected fields. `
+        + 'Its last synced version is on the server: reset this device\'s data (sign out, then sign in and sync again) to get it back.');
+
       const toStorage = async (doc: Record<string, any>) => {
         const clear: Record<string, unknown> = {};
-        let any = false;
-        const stored: Record<string, any> = { ...doc };
+        const stored: Record<string, any> = { ...doc, _meta: { ...doc['_meta'], [SEALED_MARK]: 1 } };
         for (const field of fields) {
           if (doc[field] === undefined) continue;
           clear[field] = doc[field];
           delete stored[field];
-          any = true;
         }
-        if (!any) return stored as never;
         const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
         const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: bound(doc) }, await key, encoder.encode(JSON.stringify(clear))));
         const out = new Uint8Array(IV_BYTES + sealed.length);
@@ -102,25 +115,34 @@ export function wrappedFieldEncryptionStorage<Internals, Options>(args: { storag
       };
 
       const fromStorage = async (doc: Record<string, any>) => {
+        const { [SEALED_MARK]: marked, ...meta } = (doc['_meta'] ?? {}) as Record<string, unknown>;
         const value = doc[holder];
         if (typeof value === 'string' && value.startsWith(SEALED_PREFIX)) {
-          const bytes = fromBase64(value.slice(SEALED_PREFIX.length));
-          let plain: ArrayBuffer;
+          let plain: Record<string, unknown>;
           try {
-            plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.subarray(0, IV_BYTES), additionalData: bound(doc) }, await key, bytes.subarray(IV_BYTES));
+            const bytes = fromBase64(value.slice(SEALED_PREFIX.length));
+            const opened = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.subarray(0, IV_BYTES), additionalData: bound(doc) }, await key, bytes.subarray(IV_BYTES));
+            plain = JSON.parse(decoder.decode(opened)) as Record<string, unknown>;
           } catch {
             throw new Error(`${params.collectionName} document ${String(doc[primary])} does not open with this database's key (damaged, or sealed for another document)`);
           }
           const { [holder]: _sealed, ...rest } = doc;
-          return { ...rest, ...(JSON.parse(decoder.decode(plain)) as Record<string, unknown>) } as never;
+          return { ...rest, _meta: meta, ...plain } as never;
         }
-        // Stored by an earlier build with RxDB's crypto-js plugin: each field on its own.
+        if (marked !== undefined) throw unreadable(doc, value === undefined ? 'has lost its sealed fields' : 'has a damaged sealed value');
+        // Stored by an earlier build with RxDB's crypto-js plugin: each field on its own, each
+        // value crypto-js output (anything else is damage, never read as unauthenticated AES-CBC).
         let out: Record<string, any> | undefined;
         for (const field of fields) {
-          const legacy = doc[field];
+          const legacy: unknown = doc[field];
           if (legacy === undefined) continue;
+          if (typeof legacy !== 'string' || !legacy.startsWith(CRYPTO_JS_PREFIX)) throw unreadable(doc, `has a damaged ${field} (neither sealed nor an earlier build's encryption)`);
           out ??= { ...doc };
-          out[field] = JSON.parse(decryptString(legacy, password));
+          try {
+            out[field] = JSON.parse(decryptString(legacy, password));
+          } catch {
+            throw unreadable(doc, `has a ${field} that does not open with this database's key`);
+          }
         }
         return (out ?? doc) as never;
       };

@@ -89,7 +89,7 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
   // kept 1-3 s of idle time between two GPS pushes on a busy tablet (bench:browser's shift
   // backlog). A batch answered but not yet removed is sent again only if the worker dies before
   // it is removed, and pushes are idempotent.
-  const bulk: Bulk = { answered: [], documents: new Set(), after: undefined };
+  const bulk: Bulk = { answered: [], documents: new Set(), after: undefined, readFrom: new WeakMap() };
   const settleBulk = async (): Promise<void> => {
     const answered = bulk.answered.splice(0);
     bulk.documents.clear();
@@ -249,6 +249,13 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
       batch = next;
       continue;
     }
+    // Not taken (a 413, a refusal): this batch is split or set aside and the read-ahead (`next`)
+    // is dropped, yet the bulk lane's read position had moved past both. The lane is read on
+    // again from where the first of them was read (right after the last GPS row the server took),
+    // or their points would reach the server only at the end of the run, after later ones, and
+    // the server and dispatch take the last point received as the unit's position.
+    const dropped = [work, next].find((b): b is Batch => b !== undefined && bulk.readFrom.has(b));
+    if (dropped) bulk.after = bulk.readFrom.get(dropped);
     const error = apiErrorOf(response.status, answer);
     switch (response.status) {
       case 401: {
@@ -303,6 +310,8 @@ interface Bulk {
   documents: Set<string>;
   /** The `order` of the last row read from the lane in this run (undefined: read from its head). */
   after: number | undefined;
+  /** Where each batch read from the lane was read from (its `after`): where to read again if it is not taken. */
+  readFrom: WeakMap<Batch | QueuedUpload, number | undefined>;
 }
 
 /** Answered bulk rows removed at the latest when this many wait (what a long backlog keeps in memory). */
@@ -340,6 +349,7 @@ async function nextWork(
       batch = await readBatch(db, lane, limit, held);
     }
     if (batch) {
+      bulk.readFrom.set(batch, bulk.after);
       bulk.after = batch.rows[batch.rows.length - 1]!.order;
       return batch;
     }

@@ -72,6 +72,38 @@ async function rawRecords(prefix: string): Promise<{ database: string; store: st
   return out;
 }
 
+/** Changes, as damage on the disk would, the stored record of document `id` in the epcrs store of database `name`. */
+async function damageStored(name: string, id: string, change: (row: Record<string, unknown>) => void): Promise<void> {
+  const database = `rxdb-dexie-${name}--${epcrSchema.version}--epcrs`;
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const request = indexedDB.open(database);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  let changed = 0;
+  for (const store of Array.from(db.objectStoreNames)) {
+    await new Promise<void>((resolve, reject) => {
+      const transaction = db.transaction(store, 'readwrite');
+      const request = transaction.objectStore(store).openCursor();
+      request.onsuccess = () => {
+        const cursor = request.result;
+        if (!cursor) return;
+        const row = cursor.value as Record<string, unknown>;
+        if (row['id'] === id && 'unitId' in row) {
+          change(row);
+          cursor.update(row);
+          changed++;
+        }
+        cursor.continue();
+      };
+      transaction.oncomplete = () => resolve();
+      transaction.onerror = () => reject(transaction.error);
+    });
+  }
+  db.close();
+  expect(changed).toBeGreaterThan(0);
+}
+
 const SECRETS = [WARNED, PATIENT_LAST, PATIENT_FIRST, NARRATIVE, MEDICATION, STREET, 'penicillin', 'type 1 diabetes', 'KF-0042-77', '215-555-0199', 'altered mental status'];
 
 describe('ePCR PHI encrypted at rest (AES-256-GCM on Dexie)', () => {
@@ -196,6 +228,43 @@ describe('ePCR PHI encrypted at rest (AES-256-GCM on Dexie)', () => {
     const row = records.find((r) => r.database.endsWith('--epcrs') && r.json.includes(doc.id))!;
     expect(row.json).toContain(SEALED_PREFIX);
     for (const record of records) for (const secret of SECRETS) expect(record.json).not.toContain(secret);
+  });
+
+  it('refuses to read a report whose sealed PHI is missing or empty, instead of showing (and saving back) a report without its patient', async () => {
+    const name = `encgone_${randomUUID().slice(0, 8)}`;
+    const db = await createFieldsyncDatabase({ name, collections: ['epcrs'], storage: storage(), multiInstance: false, password: KEY });
+    const missing = report();
+    const empty = report();
+    const intact = report();
+    // A report with no PHI entered yet is sealed too, and reads back as it is.
+    const blank = { id: randomUUID(), tenantId: 'agency-enc', rev: '1-dev.a', status: 'draft' as const, unitId: 'M7' };
+    await db.collections['epcrs']!.bulkInsert([missing, empty, intact, blank]);
+    await db.close();
+    await damageStored(name, missing.id, (row) => { delete row['patient']; });
+    await damageStored(name, empty.id, (row) => { row['patient'] = ''; });
+
+    const again = await createFieldsyncDatabase({ name, collections: ['epcrs'], storage: storage(), multiInstance: false, password: KEY });
+    open.push(again);
+    const epcrs = again.collections['epcrs']!;
+    await expect(epcrs.findOne(missing.id).exec()).rejects.toThrow(new RegExp(`epcrs document ${missing.id} .*lost its sealed fields.*sign in and sync again`));
+    await expect(epcrs.findOne(empty.id).exec()).rejects.toThrow(new RegExp(`epcrs document ${empty.id} .*damaged sealed value`));
+    expect((await epcrs.findOne(intact.id).exec())!.toJSON()).toMatchObject({ patient: intact.patient, narrative: intact.narrative });
+    expect((await epcrs.findOne(blank.id).exec())!.toJSON()).toMatchObject(blank);
+  });
+
+  it('reads the legacy way only values crypto-js wrote: any other value in a PHI field is an error, not unauthenticated AES-CBC', async () => {
+    const name = `encplain_${randomUUID().slice(0, 8)}`;
+    const earlier = await createRxDatabase({ name, storage: wrappedKeyEncryptionCryptoJsStorage({ storage: storage() }), password: KEY, multiInstance: false });
+    await earlier.addCollections({ epcrs: { schema: epcrSchema as never } });
+    const doc = report();
+    await earlier.collections['epcrs']!.insert(doc);
+    await earlier.close();
+    // A value that is not crypto-js output where an earlier build kept the narrative.
+    await damageStored(name, doc.id, (row) => { row['narrative'] = JSON.stringify({ text: 'written in by something else' }); });
+
+    const db = await createFieldsyncDatabase({ name, collections: ['epcrs'], storage: storage(), multiInstance: false, password: KEY });
+    open.push(db);
+    await expect(db.collections['epcrs']!.findOne(doc.id).exec()).rejects.toThrow(new RegExp(`epcrs document ${doc.id} .*damaged narrative`));
   });
 
   it('still validates PHI fields against the full schema (validation wraps encryption, not the other way round)', async () => {

@@ -43,13 +43,43 @@ describe('first sync progress (browser)', () => {
       const key = `${match[1]} from ${url.searchParams.get('checkpoint') ?? 'the start'}`;
       pulls.set(key, (pulls.get(key) ?? 0) + 1);
     });
-    // A tablet on a slow link: each page of GPS points takes a moment, so the service worker
-    // takes control of the page (its first load) while the first sync is still under way.
+    // When the service worker takes control of the page (its first load is not controlled; it
+    // claims it once active): the page reports it here, at once.
+    let controlChangedAt: number | undefined;
+    let controlChanged!: () => void;
+    const controlled = new Promise<void>((resolve) => { controlChanged = resolve; });
+    await ctx.exposeBinding('__fieldsyncControlChanged', () => {
+      controlChangedAt ??= Date.now();
+      controlChanged();
+    });
+    // A tablet on a slow link: each page of GPS points takes a moment, and the pages after the
+    // first wait until the service worker has taken control of the page, so that the control
+    // change (the outbound queue handed over to it) happens while the first sync is still under
+    // way, which is what this test guards: the pages are still downloaded once each.
+    const gpsAnswers: { from: string; documents: number; at: number }[] = [];
+    let firstGpsPullAt: number | undefined;
     await ctx.route(/\/gps_points\/pull/, async (route) => {
+      firstGpsPullAt ??= Date.now();
       await new Promise((resolve) => setTimeout(resolve, 1500));
+      if (new URL(route.request().url()).searchParams.has('checkpoint')) {
+        await Promise.race([controlled, new Promise((resolve) => setTimeout(resolve, 60_000))]);
+      }
       await route.continue();
     });
+    ctx.on('response', (response) => {
+      const url = new URL(response.url());
+      if (!/\/gps_points\/pull$/.test(url.pathname) || response.status() !== 200) return;
+      const from = url.searchParams.get('checkpoint') ?? 'the start';
+      void response.json().then((body: { documents?: unknown[] }) => {
+        gpsAnswers.push({ from, documents: body.documents?.length ?? 0, at: Date.now() });
+      }, () => undefined);
+    });
     try {
+      await ctx.addInitScript(() => {
+        navigator.serviceWorker?.addEventListener('controllerchange', () => {
+          void (window as unknown as { __fieldsyncControlChanged(): Promise<void> }).__fieldsyncControlChanged();
+        });
+      });
       // Counts every status the page's database handle takes, from the moment the app exposes it.
       await ctx.addInitScript(() => {
         const w = window as unknown as { __statusUpdates: number; __fieldsync?: unknown };
@@ -75,6 +105,13 @@ describe('first sync progress (browser)', () => {
       const gpsReceived = await page.evaluate(() => (window as unknown as { fieldsync: { db: { status: { value: { initial: { collections: Record<string, { received: number }> } } } } } })
         .fieldsync.db.status.value.initial.collections['gps_points']!.received);
       console.log(`[first sync] ${received} documents received (${gpsReceived} GPS points), ${updates} status updates on the page; pulls: ${JSON.stringify(Object.fromEntries(pulls))}`);
+      // The service worker took control while GPS pages were still being pulled: after the first
+      // pull had gone out, before the last page with points had come back.
+      const withPoints = gpsAnswers.filter((p) => p.documents > 0);
+      console.log(`[first sync] control changed ${controlChangedAt === undefined ? 'never' : `${controlChangedAt - firstGpsPullAt!} ms after the first GPS pull`}; GPS pages with points back at ${withPoints.map((p) => p.at - firstGpsPullAt!).join(', ')} ms`);
+      expect(controlChangedAt, 'the service worker never took control of the page during the first sync').toBeDefined();
+      expect(controlChangedAt!).toBeGreaterThan(firstGpsPullAt!);
+      expect(withPoints.some((p) => p.at > controlChangedAt!), 'every GPS page had come back before the control change').toBe(true);
       // Each page of the slice downloaded once. Only a collection's last checkpoint (its empty
       // page, "nothing new") may be asked again, when the live stream re-checks after subscribing.
       const gpsPages = [...pulls].filter(([key]) => key.startsWith('gps_points '));
