@@ -16,11 +16,10 @@ import { HttpError } from '../http/errors.ts';
 import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
 import { compact, schemaProblems } from '../hooks/workflows/support.ts';
 import { amendedReport } from '../hooks/workflows/amended-report.ts';
-import { lockedAddenda } from '../hooks/workflows/epcr-nemsis-export.ts';
 import { finalizeChecks } from '../hooks/workflows/index.ts';
 import { storeAgencyLookup } from '../agencies/directory.ts';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import type { WireDocument } from '../store/types.ts';
+import type { Store, WireDocument } from '../store/types.ts';
 import { outcomeSchema } from './route-schemas.ts';
 
 const OUTCOME_ROLES: readonly Role[] = ['admin'];
@@ -57,33 +56,87 @@ export async function outcomeRoutes(app: FastifyInstance, options: { auth: Authe
       if (Object.keys(outcome).length === 0) delete next['outcome'];
       const problems = schemaProblems('epcrs', next);
       if (problems) throw new HttpError(400, ErrorCode.BAD_BODY, `The outcome does not fit the report: ${problems}. Codes are NEMSIS's (eOutcome.01/.02), diagnoses ICD-10-CM, procedures ICD-10-PCS, times with an offset.`);
+      // Every addendum of the report, drafts too: one that locks while the export is checked
+      // changes what the export holds, so the write below happens only if none of them changed.
+      const addenda = current['addendumOf'] === undefined ? await addendaOf(app.store, tenantId, id) : [];
+      // Problems the export has with this outcome that it also has without it: written anyway, and said.
+      let exportProblems: ProblemOut[] = [];
       // Locked: what the state receives changes with it, so it is checked like the lock's export.
       if (exportCheck && typeof current['lockedAt'] === 'string' && current['addendumOf'] === undefined) {
-        const exported = amendedReport(next as unknown as Epcr, await lockedAddenda({ store: app.store, tenantId }, id));
-        const check = await exportCheck(exported);
+        const locked = addenda.map((a) => a.doc).filter((doc) => doc.lockedAt && doc._deleted !== true) as Epcr[];
+        const check = await exportCheck(amendedReport(next as unknown as Epcr, locked));
         if (check.errors.length > 0) {
-          throw new HttpError(422, ErrorCode.EXPORT_NOT_VALID,
-            `With this outcome the report's NEMSIS export would not pass the ${check.xml === undefined ? 'export' : 'XSD and national Schematron'} (${check.errors.length} problem${check.errors.length === 1 ? '' : 's'}), so nothing was written and the stored export is unchanged: ${check.errors.slice(0, 5).map((e) => e.message).join('; ')}. Correct the outcome and send it again.`,
-            check.errors.slice(0, 50).map((e) => ({ path: e.path, message: e.message })));
+          // The export may fail for reasons that are not the outcome's (national rules updated,
+          // the agency's settings changed since the lock): only what this outcome adds refuses it.
+          const without = await exportCheck(amendedReport(current as unknown as Epcr, locked));
+          const before = new Set(without.errors.map(problemKey));
+          const added = check.errors.filter((e) => isOutcomeProblem(e) || !before.has(problemKey(e)));
+          if (added.length > 0) {
+            const already = check.errors.length - added.length;
+            throw new HttpError(422, ErrorCode.EXPORT_NOT_VALID,
+              `With this outcome the report's NEMSIS export would not pass the ${check.xml === undefined ? 'export' : 'XSD and national Schematron'} (${added.length} problem${added.length === 1 ? '' : 's'} this outcome brings${already > 0 ? `; ${already} other${already === 1 ? '' : 's'} the export has without it do not refuse it` : ''}), so nothing was written and the stored export is unchanged: ${added.slice(0, 5).map((e) => e.message).join('; ')}. Correct the outcome and send it again.`,
+              added.slice(0, 50).map((e) => ({ path: e.path, message: e.message })));
+          }
+          exportProblems = check.errors.slice(0, 50).map((e) => ({ path: e.path, message: e.message }));
         }
       }
       let changed = false;
       const result = await app.store.writeBatch({
         collection: 'epcrs', tenantId, actor: actorOf(identity),
         onRedecide: () => { changed = false; },
-        requests: [{
-          id, incoming: { id, _deleted: false },
-          decide: (master) => {
-            // Written only over the version that was checked; otherwise checked again.
-            if (!master || master.seq !== row!.seq) { changed = true; return { action: 'noop' }; }
-            return { action: 'write', doc: { ...next, rev: nextRevision(String(current['rev']), 'outcome') } as unknown as WireDocument };
+        requests: [
+          // Decided first, in the same transaction: an addendum written since it was read (locked, unlocked, deleted) means another check.
+          ...addenda.map((a) => ({
+            id: a.id, incoming: { id: a.id, _deleted: false } as WireDocument,
+            decide: (master: { seq: number } | undefined) => {
+              if (!master || master.seq !== a.seq) changed = true;
+              return { action: 'noop' as const };
+            },
+          })),
+          {
+            id, incoming: { id, _deleted: false },
+            decide: (master) => {
+              // Written only over the version that was checked, with the addenda that were checked; otherwise checked again.
+              if (changed || !master || master.seq !== row!.seq) { changed = true; return { action: 'noop' }; }
+              return { action: 'write', doc: { ...next, rev: nextRevision(String(current['rev']), 'outcome') } as unknown as WireDocument };
+            },
           },
-        }],
+        ],
       });
       if (changed) continue;
       const written = result.written[0];
-      return reply.send({ id, rev: written ? JSON.parse(written.json)['rev'] : undefined });
+      return reply.send({ id, rev: written ? JSON.parse(written.json)['rev'] : undefined, ...(exportProblems.length > 0 ? { exportProblems } : {}) });
     }
     throw new HttpError(409, ErrorCode.EPCR_BUSY, `Report ${id} kept changing while the outcome was checked; send the outcome again.`);
   });
 }
+
+interface ProblemOut { path: string; message: string }
+
+/** One problem as it is compared with the export without the new outcome. */
+function problemKey(problem: ProblemOut): string {
+  return `${problem.path}\n${problem.message}`;
+}
+
+/** A problem at the outcome itself (its fields, or an eOutcome element): always this outcome's. */
+function isOutcomeProblem(problem: ProblemOut): boolean {
+  return /^outcome\b/.test(problem.path) || /\beOutcome\.\d{2}\b/.test(problem.path) || /\beOutcome\.\d{2}\b/.test(problem.message);
+}
+
+/** The addenda of a report (locked or not) with the version each was read at. Reads the agency's reports: fine for an outcome an admin enters now and then. */
+async function addendaOf(store: Store, tenantId: string, epcrId: string): Promise<{ id: string; seq: number; doc: Partial<Epcr> & { _deleted?: boolean } }[]> {
+  const out: { id: string; seq: number; doc: Partial<Epcr> & { _deleted?: boolean } }[] = [];
+  let afterSeq = 0;
+  for (;;) {
+    const page = await store.pull({ collection: 'epcrs', tenantId, afterSeq, limit: ADDENDA_PAGE });
+    for (const row of page.documents) {
+      if (!row.json.includes(epcrId)) continue;
+      const doc = JSON.parse(row.json) as Partial<Epcr> & { _deleted?: boolean };
+      if (doc.addendumOf === epcrId) out.push({ id: row.id, seq: row.seq, doc });
+    }
+    if (page.documents.length < ADDENDA_PAGE) return out;
+    afterSeq = page.lastSeq;
+  }
+}
+
+const ADDENDA_PAGE = 500;

@@ -27,7 +27,7 @@ export const outcomeSchema = {
   params: pathParams({ id: { type: 'string', description: 'The report id (a lower-case UUID v4).' } }),
   body: objectOf('The outcome: { edDisposition, hospitalDisposition, edProcedures: [{ id, code, performedAt }], edDiagnoses, hospitalAdmittedAt, hospitalProcedures, hospitalDiagnoses, hospitalDischargedAt, edAdmittedAt }; {} removes it'),
   response: {
-    200: objectOf('Written: { id, rev } (rev absent when nothing changed)', {}, ['id']),
-    ...errorResponses({ ...AUTH_ERRORS, 400: 'Not a report id (BAD_ID), or an outcome that does not fit (BAD_BODY)', 404: 'No such report in the agency (EPCR_NOT_FOUND)', 409: 'The report kept changing while the outcome was checked (EPCR_BUSY); send it again', 422: 'On a locked report: with this outcome its NEMSIS export would not pass the XSD or the national Schematron (EXPORT_NOT_VALID, each problem in details); nothing written' }),
+    200: objectOf('Written: { id, rev, exportProblems? } (rev absent when nothing changed; exportProblems: what the locked report\'s export fails on without this outcome too)', {}, ['id']),
+    ...errorResponses({ ...AUTH_ERRORS, 400: 'Not a report id (BAD_ID), or an outcome that does not fit (BAD_BODY)', 404: 'No such report in the agency (EPCR_NOT_FOUND)', 409: 'The report kept changing while the outcome was checked (EPCR_BUSY); send it again', 422: 'On a locked report: this outcome brings problems to its NEMSIS export (XSD or national Schematron; EXPORT_NOT_VALID, each problem in details); nothing written' }),
   },
 };

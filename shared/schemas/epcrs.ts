@@ -49,7 +49,7 @@ const timesProperty = {
 export const epcrSchema = {
   title: 'epcrs',
   description: 'Electronic patient care report, sectioned like NEMSIS 3.5 (one PatientCareReport).',
-  version: 7,
+  version: 8,
   primaryKey: 'id',
   type: 'object',
   additionalProperties: false,
@@ -90,6 +90,8 @@ export const epcrSchema = {
      * export at finalize, each at the field it is about (path as in finalizeErrors) with its rule.
      * They never refuse; kept on the report so the crew sees them at their fields, offline too.
      * They quote the report's values: encrypted on devices like the clinical sections.
+     * `foundOn` (v8): the mark of the field's value the warning was found on (shared/epcr/field-value.ts):
+     * the form shows a warning only while its field still holds that value.
      */
     finalizeWarnings: {
       type: 'array',
@@ -98,7 +100,7 @@ export const epcrSchema = {
         type: 'object',
         additionalProperties: false,
         required: ['path', 'message'],
-        properties: { path: { type: 'string', maxLength: 200 }, message: { type: 'string', maxLength: 500 }, rule: { type: 'string', maxLength: 60 } },
+        properties: { path: { type: 'string', maxLength: 200 }, message: { type: 'string', maxLength: 500 }, rule: { type: 'string', maxLength: 60 }, foundOn: { type: 'string', maxLength: 16 } },
       },
     },
     record: {
@@ -470,6 +472,8 @@ export const epcrSchema = {
  *    added.
  * 7: `finalizeWarnings` (server-owned, encrypted on devices): the national Schematron's warnings of the last finalize check,
  *    shown at their fields offline too (issue 16). Only an optional field was added.
+ * 8: `finalizeWarnings[].foundOn`, the mark of the value each warning was found on, so a warning leaves its field when the
+ *    crew changes the value (issue 16). Only an optional field was added.
  */
 export const epcrMigrationStrategies = {
   1: addedOptionalFields,
@@ -479,4 +483,5 @@ export const epcrMigrationStrategies = {
   5: addedOptionalFields,
   6: addedOptionalFields,
   7: addedOptionalFields,
+  8: addedOptionalFields,
 } as const satisfies MigrationStrategies;

@@ -3,7 +3,8 @@
  * locks with national Schematron warnings shows each warning at its field, under the input the
  * warning's element comes from, in words (like a returned problem); with the network cut and the
  * page reloaded from the service worker, the warnings are still there, read from the report in
- * the device's database (where they are stored encrypted with the clinical sections).
+ * the device's database (where they are stored encrypted with the clinical sections). A warning is
+ * about the value it was found on: on a report back in draft, the crew changing that value removes it.
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +57,45 @@ describe('national warnings at their fields, offline too (browser)', () => {
     const input = field?.querySelector('input, select, textarea');
     return { path: node.getAttribute('data-path'), text: node.textContent ?? '', under: input?.getAttribute('data-testid') ?? undefined };
   }));
+
+  it('a report refused with national warnings: the crew changes a warned value and that warning leaves its field, the others stay', async () => {
+    // No first name: the server's completeness check refuses it; the national rules on the device do not.
+    const report = lockableDraft('M1', { patient: { lastName: 'Reyes', age: 67, ageUnits: '2516009', sex: '9919001' } });
+    await server.seed('epcrs', [report]);
+    await page.goto(`${cable.origin}/crew/#/epcr/${report.id}`);
+    await page.locator(`[data-testid="epcr-form"][data-id="${report.id}"]`).waitFor({ timeout: 20_000 });
+    await page.getByTestId('section-treatment').click();
+    await page.getByRole('button', { name: /Add medication/ }).click();
+    await page.getByLabel('Medication (RxNorm code)', { exact: true }).fill(NALOXONE);
+    await expect.poll(async () => (await stored(report.id))?.medications?.[0]?.medication, { timeout: 20_000 }).toBe(NALOXONE);
+    await page.getByTestId('finalize').click();
+    await expect.poll(async () => {
+      const doc = await stored(report.id);
+      return doc?.status === 'draft' && (doc.finalizeErrors?.length ?? 0) > 0;
+    }, { timeout: 90_000 }).toBe(true);
+    const refused = (await stored(report.id))!;
+    const warnings = refused.finalizeWarnings ?? [];
+    const medId = refused.medications![0]!.id;
+    const dosePath = `medications[${medId}].dose`;
+    const routePath = `medications[${medId}].route`;
+    // The national rules' "dose should be recorded" (nemSch_e147) and "route should be recorded" (nemSch_e146), among others.
+    expect(warnings.map((w) => w.path)).toEqual(expect.arrayContaining([dosePath, routePath]));
+    const under = async (path: string) => (await shownWarnings()).filter((w) => w.path === path && w.under === path).length;
+    await expect.poll(() => under(dosePath), { timeout: 30_000 }).toBe(1);
+    expect(await under(routePath)).toBe(1);
+    expect(await page.getByTestId('finalize-warnings').getAttribute('data-count')).toBe(String(warnings.length));
+
+    // The crew records the dose: the warning about the missing dose leaves its field and the count; the route's stays.
+    await page.getByTestId(dosePath).fill('2');
+    await expect.poll(async () => (await stored(report.id))?.medications?.[0]?.dose, { timeout: 20_000 }).toBe(2);
+    await expect.poll(() => under(dosePath), { timeout: 20_000 }).toBe(0);
+    expect((await shownWarnings()).some((w) => w.path === dosePath)).toBe(false);
+    expect(await under(routePath)).toBe(1);
+    expect(await page.getByTestId('finalize-warnings').getAttribute('data-count')).toBe(String(warnings.length - 1));
+    // The server's record is unchanged until the next check: the device decides by the value.
+    expect((await stored(report.id))?.finalizeWarnings?.some((w) => w.path === dosePath)).toBe(true);
+    await screenshot(page, 'warning-leaves-changed-field');
+  }, 300_000);
 
   it('a report locked with national warnings shows each at its field; reloaded with the network cut, they are still there', async () => {
     const report = lockableDraft('M1');

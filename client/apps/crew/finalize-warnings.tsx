@@ -5,18 +5,27 @@
  * and stay in the device's database, encrypted like the clinical sections (they quote its
  * values): shown offline too, after a reload. Each is shown at its field, under the input, in
  * words, like a returned problem; the panel sums them up and lists those with no field on screen.
+ * Each is shown while its field holds the value it was found on (the server notes a mark of it,
+ * `foundOn`): a report back in draft whose warned value the crew changed no longer shows it.
  *
  * A report checked before the server wrote them on the report has none on it: for that one the
  * form reads the server's kept check (`GET EPCRS.nemsisCheck`, audited as a read) while online.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { ApiClient, EPCRS } from '../../../shared/protocol/index.ts';
+import { fieldValueMark } from '../../../shared/epcr/field-value.ts';
 import type { Epcr } from '../../../shared/schemas/index.ts';
 import { getAccessToken } from '../../session/session.ts';
 import { revealField } from './sections/reveal.ts';
 import { fieldMessage, pathOf, plainWords, SECTIONS, sectionAnchorOf } from './sections/model.ts';
 
-export interface CheckWarning { path: string; message: string; rule?: string }
+export interface CheckWarning {
+  path: string;
+  message: string;
+  rule?: string;
+  /** The mark of the field's value the warning was found on (shared/epcr/field-value.ts); absent on warnings of an older server. */
+  foundOn?: string;
+}
 interface NemsisCheckBody { rev?: string; warnings?: CheckWarning[] }
 
 const api = new ApiClient({ token: getAccessToken });
@@ -44,7 +53,10 @@ export function useCheckWarnings(id: string, epcr: Epcr | undefined): CheckWarni
     })();
     return () => { current = false; };
   }, [id, checkedAs, ask]);
-  return kept ?? (ask ? fetched : undefined);
+  const known = kept ?? (ask ? fetched : undefined);
+  // A warning is about the value it was found on: once the crew changes that value (the report
+  // back to draft), it is no longer shown, at its field or in the panel, until the next check.
+  return known && epcr ? known.filter((w) => w.foundOn === undefined || fieldValueMark(epcr, w.path) === w.foundOn) : known;
 }
 
 /** Warnings by path name, in words, for the fields (several at one field are said one after the other). */

@@ -22,6 +22,7 @@ import { requiredObjects } from '../../../shared/schemas/attachments.ts';
 import type { ExportCheck } from '../epcr-export-check.ts';
 import { validateEpcrForFinalize } from '../../../shared/domain/epcr-validation.ts';
 import type { Workflow } from '../types.ts';
+import { fieldValueMark } from '../../../shared/epcr/field-value.ts';
 import { amendedReport } from './amended-report.ts';
 import { lockedAddenda } from './epcr-nemsis-export.ts';
 import { offsetDateTime, offsetMinutesOf, read, nonBlankText, writeDoc } from './support.ts';
@@ -74,7 +75,10 @@ export function epcrFinalizedWorkflow(deps: EpcrFinalizedDeps = {}): Workflow {
         const exported = !deps.exportCheck ? undefined
           : !addendumOf ? stored as Epcr
             : original ? amendedReport(original as Epcr, [...await lockedAddenda(ctx, addendumOf), { ...(stored as Epcr), lockedAt: now.toISOString() }]) : undefined;
-        const check = deps.exportCheck && exported ? await deps.exportCheck(exported) : undefined;
+        const checked = deps.exportCheck && exported ? await deps.exportCheck(exported) : undefined;
+        // Each warning with the mark of the value it was found on (in the version checked): once
+        // the crew changes that value (the report back to draft), the form no longer shows it.
+        const check = checked && { ...checked, warnings: checked.warnings.map((w) => ({ ...w, foundOn: fieldValueMark(stored, w.path) })) };
         if (check) {
           ctx.log.info({ epcrId: stored.id, errors: check.errors.length, warnings: check.warnings.length, schematronMs: check.schematronMs }, 'NEMSIS export checked before locking');
           await ctx.store.putArtifact(nemsisCheckKey(stored.id), ctx.tenantId, 'application/json', JSON.stringify({
@@ -97,7 +101,9 @@ export function epcrFinalizedWorkflow(deps: EpcrFinalizedDeps = {}): Workflow {
           const named = new Set(problems.map((p) => p.path));
           if (fresh) problems.push(...check.errors.filter((e) => !named.has(e.path)));
           // The national warnings travel on the report, so the crew sees them at their fields, offline too.
-          const warnings = fresh ? { finalizeWarnings: check.warnings.slice(0, 200).map((w) => ({ path: w.path.slice(0, 200), message: w.message, rule: w.rule.slice(0, 60) })) } : {};
+          const warnings = fresh ? {
+            finalizeWarnings: check.warnings.slice(0, 200).map((w) => ({ path: w.path.slice(0, 200), message: w.message, rule: w.rule.slice(0, 60), foundOn: w.foundOn })),
+          } : {};
           if (problems.length > 0) {
             ctx.log.info({ epcrId: current.id, problems: problems.length }, 'finalize refused; report returned to draft');
             return { ...current, status: 'draft' as const, finalizeErrors: problems.slice(0, 200), ...warnings };

@@ -6,6 +6,7 @@
  * is written and the stored export stays as it was. The report stays locked either way.
  * Real Fastify, hook runner, XSD and Schematron, on SQLite and PostgreSQL.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { demoAgencySettings } from '../../../server/demo/agency.ts';
@@ -121,6 +122,55 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       expect(after?.rev).toBe(report.rev);
       expect(after?.lockedAt).toBe(report.lockedAt);
       expect((await server.app.store.getArtifact(nemsisArtifactKey(report.id), TENANT))?.content).toBe(xml);
+    }, 180_000);
+
+    it('a locked report whose export fails for a reason that is not the outcome (rules or settings changed since the lock) still takes a valid outcome, and is told which problems it already had; only problems the outcome brings refuse it', async () => {
+      const { report } = await lockedReport();
+      // As if the national rules changed after the lock: the stored report now exports a priority the XSD refuses.
+      const { _deleted: _d, rev: _r, ...rest } = (await stored(server, 'epcrs', TENANT, report.id))!;
+      await systemWrite(server, 'epcrs', TENANT, { ...rest, dispatch: { ...rest.dispatch, priority: 'P2' } } as never);
+
+      const accepted = await call('PUT', pathOf(EPCRS.outcome, { id: report.id }), 'admin', OUTCOME);
+      expect(accepted.status, accepted.text).toBe(200);
+      expect(accepted.body.exportProblems.some((p: { message: string }) => p.message.includes('eDispatch.05'))).toBe(true);
+      expect((await stored(server, 'epcrs', TENANT, report.id))?.outcome).toEqual(OUTCOME);
+
+      const refused = await call('PUT', pathOf(EPCRS.outcome, { id: report.id }), 'admin', { ...OUTCOME, edDisposition: '99' });
+      expect(refused.status, refused.text).toBe(422);
+      expect(refused.body.error.code).toBe(ErrorCode.EXPORT_NOT_VALID);
+      expect(refused.body.error.message).toContain('eOutcome.01');
+      expect(refused.body.error.message).toMatch(/other.* the export has without it do not refuse it/);
+      expect(refused.body.error.details.map((d: { message: string }) => d.message).join(' ')).not.toContain('eDispatch.05');
+      expect((await stored(server, 'epcrs', TENANT, report.id))?.outcome).toEqual(OUTCOME);
+    }, 180_000);
+
+    it('an addendum that locks while the outcome is checked is in the check: the outcome is checked again with it', async () => {
+      const { report } = await lockedReport();
+      const addendum = {
+        id: randomUUID(), tenantId: TENANT, unitId: report.unitId, status: 'draft', addendumOf: report.id,
+        addendumReason: 'Priority corrected', dispatch: { priority: 'P2' },
+      };
+      await systemWrite(server, 'epcrs', TENANT, addendum as never);
+      // The addendum locks just as the outcome's export check begins (the check reads the agency's identity first).
+      const store = server.app.store;
+      const original = store.getAgencySettings.bind(store);
+      let armed = true;
+      store.getAgencySettings = async (tenantId: string) => {
+        if (armed && tenantId === TENANT) {
+          armed = false;
+          await systemWrite(server, 'epcrs', TENANT, { ...addendum, status: 'finalized', lockedAt: new Date().toISOString(), finalizeErrors: [] } as never);
+        }
+        return original(tenantId);
+      };
+      try {
+        const answer = await call('PUT', pathOf(EPCRS.outcome, { id: report.id }), 'admin', OUTCOME);
+        expect(answer.status, answer.text).toBe(200);
+        expect(armed).toBe(false);
+        // Checked with the addendum: its priority is a problem of the export, not of the outcome, and is said.
+        expect(answer.body.exportProblems?.some((p: { message: string }) => p.message.includes('eDispatch.05'))).toBe(true);
+      } finally {
+        store.getAgencySettings = original;
+      }
     }, 180_000);
   });
 }

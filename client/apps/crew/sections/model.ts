@@ -41,17 +41,8 @@ export function sectionAnchorOf(path: string): SectionAnchor | undefined {
   return SECTION_OF_ROOT[root];
 }
 
-/** The value at a path name (`patient.lastName`, `vitals[v1].systolic`) of a report, if any. */
-export function valueAt(doc: unknown, name: string): unknown {
-  let at: unknown = doc;
-  for (const [, key, itemId] of name.matchAll(/([A-Za-z0-9_]+)|\[([^\]]+)\]/g)) {
-    if (at === undefined || at === null || typeof at !== 'object') return undefined;
-    at = itemId !== undefined
-      ? (Array.isArray(at) ? at.find((item: { id?: unknown }) => item?.id === itemId) : undefined)
-      : (at as Record<string, unknown>)[key!];
-  }
-  return at;
-}
+/** The value at a path name (`patient.lastName`, `vitals[v1].systolic`) of a report, if any: the server's recipe too. */
+export { valueAt } from '../../../../shared/epcr/field-value.ts';
 
 /** Holds something: not absent, not blank text, not an empty list. */
 export function filled(value: unknown): boolean {
