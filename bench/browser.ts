@@ -181,6 +181,7 @@ export async function browserBench(options: { quick: boolean; only?: string; log
   log(`bench:browser, load average ${load.start.join(' ')} (2 cores shared: read every figure with it)`);
   await ensureClientBuilt({ log: () => {} });
   if (options.only === 'shift') return shiftOnly(base, load, t0, log);
+  if (options.only === 'first-sync') return firstSyncOnly(base, load, t0, log);
   let navigation: BenchFigure[] = [];
   if (!process.argv.includes('--no-navigation')) {
     const nav = await measure('bundles and offline navigation', 600_000, () => browserBenchmarks({ quick: options.quick, port: base + 40, log }), log);
@@ -248,6 +249,25 @@ async function shiftOnly(base: number, load: { start: number[]; end: number[] },
   log('  wrote bench/results/browser-shift.json');
 }
 
+/**
+ * `npm run bench:browser -- --only=first-sync`: fieldsync's first sync and the plain-fetch
+ * ceiling alone (no peers, no typing; about a minute), written to bench/results/browser-first-sync.json.
+ */
+async function firstSyncOnly(base: number, load: { start: number[]; end: number[] }, t0: number, log: (m: string) => void): Promise<void> {
+  const firstSync = await firstSyncBenchmark({ serverPort: base + 20, gatewayPort: base + 21, log, parts: ['ours', 'ceiling'] });
+  load.end = loadavg().map((l) => +l.toFixed(2));
+  const commit = gitCommit();
+  const result = { date: new Date().toISOString(), commit, minutes: +((Date.now() - t0) / 60_000).toFixed(1), load, firstSync: { slice: SLICE, ...firstSync } };
+  const dir = path.resolve(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'browser-first-sync.json'), JSON.stringify(result, null, 2) + '\n');
+  log(`\nbench:browser --only=first-sync (load average at start ${load.start.join(' ')}, at the end ${load.end.join(' ')}; commit ${commit})`);
+  const ceiling = firstSync.runs.find((r) => r.system.startsWith('plain'));
+  for (const r of firstSync.runs) log(`  first sync ${r.system.padEnd(24)} ${String(Math.round(r.ms)).padStart(8)} ms  ${r.docs} docs  ${r.docsPerSecond} docs/s${ceiling && r !== ceiling ? `  (${(ceiling.ms / r.ms).toFixed(3)} of the ceiling)` : ''}`);
+  for (const u of firstSync.unfinished) log(`  NOT FINISHED: ${u.what}: reached ${u.reached} (${u.error.split('\n')[0]})`);
+  log('  wrote bench/results/browser-first-sync.json');
+}
+
 function gitCommit(): string {
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: import.meta.dirname }).toString().trim();
@@ -295,7 +315,7 @@ export function browserChart(result: { date: string; commit: string; load: { sta
   });
 }
 
-// Run alone: `npm run bench:browser [-- --quick] [--no-navigation] [--only=shift]`
+// Run alone: `npm run bench:browser [-- --quick] [--no-navigation] [--only=shift|first-sync]`
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   browserBench({ quick: process.argv.includes('--quick'), only: process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) }).then(() => process.exit(0)).catch((error: unknown) => {
     console.error(error);

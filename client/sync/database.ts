@@ -3,6 +3,7 @@ import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { wrappedValidateAjvStorage } from 'rxdb/plugins/validate-ajv';
 import { conflictHandlerFor } from '../../shared/merge/index.ts';
+import { useBatchedGetMany } from './dexie-get-many.ts';
 import { withIndexedChangesSince } from './changes-since.ts';
 import { wrappedFieldEncryptionStorage } from './field-encryption.ts';
 import { collectionMigrationStrategies, collectionSchemas, type CollectionName } from '../../shared/schemas/index.ts';
@@ -73,7 +74,15 @@ export function fieldsyncStorage(base: RxStorage<unknown, unknown>, encrypted: b
     // meta collection: copies of documents validated when written, or sent by the server, which
     // validates them with the same schemas. Validating them again was ~8 % of a device's CPU
     // while pushing (Node, 10,000 points).
-    createStorageInstance: (params) => (params.schema.title === META_INSTANCE_SCHEMA_TITLE ? inner : validated).createStorageInstance(params),
+    //
+    // Nor are they announced to the database's other tabs: only the syncing tab's replication reads
+    // its meta, from the storage (the other tabs learn what the server holds from its 'masters'
+    // announcements, badges.ts), and a tab that takes over the replication opens the meta afresh.
+    // Every pulled document's copy crossed the BroadcastChannel for no one to hear (a new tablet's
+    // first sync: 22,000 copies, about half of the worker's change-event traffic).
+    createStorageInstance: (params) => (params.schema.title === META_INSTANCE_SCHEMA_TITLE
+      ? inner.createStorageInstance({ ...params, multiInstance: false })
+      : validated.createStorageInstance(params)),
   };
 }
 
@@ -92,7 +101,7 @@ export async function createFieldsyncDatabase(options: FieldsyncDatabaseOptions)
   if (password !== undefined && password.length < MIN_DATABASE_KEY_LENGTH) {
     throw new Error(`A database key needs at least ${MIN_DATABASE_KEY_LENGTH} characters.`);
   }
-  const storage = fieldsyncStorage(options.storage ?? getRxStorageDexie(), password !== undefined);
+  const storage = fieldsyncStorage(options.storage ?? getRxStorageDexie({ onCreate: useBatchedGetMany }), password !== undefined);
   const db = await createRxDatabase({
     name: options.name, storage, multiInstance: options.multiInstance ?? true, closeDuplicates: false,
     ...(password !== undefined ? { password } : {}),

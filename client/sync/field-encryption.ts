@@ -50,7 +50,16 @@ function fieldKey(password: string): Promise<CryptoKey> {
   ));
 }
 
+/**
+ * The browser's own base64 (Uint8Array.prototype.toBase64, Chromium 140+) where there is one: the
+ * spread into String.fromCharCode and btoa was ~0.8 s of a new tablet's first sync (4,000 ePCR
+ * seals: each pulled document and its replication copy), the largest part of sealing.
+ */
+const nativeBase64 = Uint8Array.prototype as unknown as { toBase64?: () => string };
+const nativeFromBase64 = Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array<ArrayBuffer> };
+
 function toBase64(bytes: Uint8Array): string {
+  if (typeof nativeBase64.toBase64 === 'function') return (bytes as unknown as { toBase64(): string }).toBase64();
   let binary = '';
   // In chunks: String.fromCharCode takes its arguments on the stack.
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
@@ -58,6 +67,7 @@ function toBase64(bytes: Uint8Array): string {
 }
 
 function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  if (typeof nativeFromBase64.fromBase64 === 'function') return nativeFromBase64.fromBase64(text);
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
