@@ -124,7 +124,7 @@ function FinalizeButton({ id, epcr, missing, reveal, onDeviceCheck }: { id: stri
   const action = useAction();
   useEffect(() => {
     setShown(draftsShown('epcrs', id, true));
-    return onJournalChange(() => setShown(draftsShown('epcrs', id, true)));
+    return onJournalChange(() => setShown(draftsShown('epcrs', id, true)), { collection: 'epcrs', id });
   }, [id]);
   const finalize = async () => {
     setState('saving');
@@ -228,7 +228,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const [, setShown] = useState(shownNow);
   useEffect(() => {
     setShown(shownNow());
-    return onJournalChange(() => setShown(shownNow()));
+    return onJournalChange(() => setShown(shownNow()), { collection: 'epcrs', id });
   }, [id]);
   useEffect(() => {
     if (!focusItem) return;
