@@ -19,7 +19,7 @@
  *   main-thread tasks (Long Tasks and Long Animation Frames, with their scripts).
  */
 import http from 'node:http';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
@@ -216,6 +216,10 @@ async function crewFirstSync(origin: string, budget: Budget, during: (page: Page
   try {
     ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
     if (observe) await ctx.addInitScript(OBSERVE);
+    // BENCH_RENDERS=1: count the open form's renders while typing (the test hook of
+    // client/ui/render-count.ts; it costs a serialisation per render, so not in a measured run).
+    const renders = observe && process.env['BENCH_RENDERS'] === '1';
+    if (renders) await ctx.addInitScript('window.__fieldsyncRenderLog = {};');
     const page = ctx.pages()[0] ?? await ctx.newPage();
     // BENCH_TRACE profiles the first sync; BENCH_TRACE_TYPING the run that types during it (the
     // trace slows the page: its figures are not the bench's).
@@ -281,6 +285,15 @@ async function crewFirstSync(origin: string, budget: Budget, during: (page: Page
       throw new Error(`typing failed: ${String(e)}`);
     });
     await after(page);
+    if (renders) {
+      const log = await page.evaluate(() => (window as unknown as { __fieldsyncRenderLog: Record<string, number> }).__fieldsyncRenderLog);
+      const of = (component: string) => Object.entries(log).filter(([key]) => key.startsWith(`${component}|`));
+      const form = of('epcr-form');
+      const sections = new Map<string, number>();
+      for (const [key, n] of of('epcr-section')) sections.set(key.slice('epcr-section|'.length), (sections.get(key.slice('epcr-section|'.length)) ?? 0) + n);
+      if (process.env['BENCH_RENDERS_FILE']) writeFileSync(process.env['BENCH_RENDERS_FILE'], JSON.stringify(log));
+      console.log(`    renders while typing: the form ${form.reduce((a, [, n]) => a + n, 0)} times over ${form.length} states of what it shows; sections ${JSON.stringify(Object.fromEntries(sections))}`);
+    }
     return { ms: doneAt - t0, stored };
   } finally {
     if (ctx) await closeDevice(ctx).catch(() => {});

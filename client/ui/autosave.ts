@@ -65,7 +65,15 @@ const DEBOUNCE_MS = 350;
 /** A write that failed for another reason than the value (e.g. the report is not on this device yet) is tried again. */
 const RETRY_MS = 5000;
 const timers = new Map<string, ReturnType<typeof setTimeout>>();
-const listeners = new Set<() => void>();
+/**
+ * Who hears of journal changes: every change (the status line counts all drafts), a document's
+ * (its form, its finalize button) or one field's. A keystroke is heard only by its field, its
+ * document and the status line: calling every field's listener of an open ePCR (hundreds) on each
+ * key was a fifth of the key's handler on a tablet during a first sync.
+ */
+const everyChange = new Set<() => void>();
+const byDocument = new Map<string, Set<() => void>>();
+const byField = new Map<string, Set<() => void>>();
 /** The journal of the open database, readable: this tab's entries, and other tabs' once opened. */
 const entries = new Map<string, JournalEntry>();
 /** Locked since the last load: this tab's own stored drafts must be read back too. */
@@ -77,8 +85,33 @@ let replaying: Promise<unknown> = Promise.resolve();
 const legacyKey = (dbName: string) => `fieldsync.journal.${dbName}`;
 export const fieldKey = (collection: string, id: string, path: Path) => `${collection}|${id}|${JSON.stringify(path)}`;
 
-function notify(): void {
-  for (const listener of listeners) listener();
+const documentKey = (collection: string, id: string) => `${collection}|${id}`;
+
+/** What changed: fields (their entries, or where they were), or everything (`'all'`: the journal was forgotten). */
+type Changed = 'all' | readonly Pick<JournalEntry, 'collection' | 'id' | 'path'>[];
+
+function notify(changed: Changed): void {
+  // Collected first: a listener may subscribe or unsubscribe others (a form re-rendering).
+  const called = new Set<() => void>(everyChange);
+  if (changed === 'all') {
+    for (const set of [...byDocument.values(), ...byField.values()]) for (const listener of set) called.add(listener);
+  } else {
+    for (const { collection, id, path } of changed) {
+      for (const listener of byDocument.get(documentKey(collection, id)) ?? []) called.add(listener);
+      for (const listener of byField.get(fieldKey(collection, id, path)) ?? []) called.add(listener);
+    }
+  }
+  for (const listener of called) listener();
+}
+
+function subscribe(map: Map<string, Set<() => void>>, key: string, listener: () => void): () => void {
+  const set = map.get(key) ?? new Set();
+  set.add(listener);
+  map.set(key, set);
+  return () => {
+    set.delete(listener);
+    if (set.size === 0 && map.get(key) === set) map.delete(key);
+  };
 }
 
 const additionalData = (dbName: string, key: string, at: number) => new TextEncoder().encode(`fieldsync-journal/v1|${dbName}|${key}|${at}`);
@@ -236,9 +269,15 @@ export function notSavedSummary(): string | undefined {
   return `${drafts.length} field${drafts.length === 1 ? '' : 's'} not saved: ${named}${more}`;
 }
 
-export function onJournalChange(listener: () => void): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
+/**
+ * Calls `listener` when the journal changes: any of it, or (`of`) only a document's entries, or
+ * only one field's (`path`). Returns the function that stops it.
+ */
+export function onJournalChange(listener: () => void, of?: { collection: string; id: string; path?: Path }): () => void {
+  if (of?.path) return subscribe(byField, fieldKey(of.collection, of.id, of.path), listener);
+  if (of) return subscribe(byDocument, documentKey(of.collection, of.id), listener);
+  everyChange.add(listener);
+  return () => void everyChange.delete(listener);
 }
 
 // ---- typing, saving, discarding -----------------------------------------------------------------------
@@ -251,7 +290,7 @@ export function saveField(entry: Omit<JournalEntry, 'at' | 'tab'>): void {
   if (full.valid) delete full.problem;
   entries.set(key, full);
   store(key, full);
-  notify();
+  notify([full]);
   clearTimeout(timers.get(key));
   timers.delete(key);
   if (full.valid) timers.set(key, setTimeout(() => void flush(key), DEBOUNCE_MS));
@@ -262,7 +301,7 @@ export function nameDraft(collection: string, id: string, path: Path, label: str
   const entry = entries.get(fieldKey(collection, id, path));
   if (!entry || entry.label !== undefined) return;
   entry.label = label;
-  notify();
+  notify([entry]);
 }
 
 /** The person gave up a draft: the field shows the stored value again. */
@@ -275,7 +314,7 @@ export function discardDraft(collection: string, id: string, path: Path): void {
   timers.delete(key);
   entries.delete(key);
   unstore(key, entry.at);
-  notify();
+  notify([entry]);
 }
 
 /** The database's refusal of a value, in words; `undefined`: not about the value (tried again). */
@@ -306,7 +345,7 @@ async function flush(key: string): Promise<void> {
       : { ...entry, problem: 'Not saved yet: this device could not write it; trying again.' };
     entries.set(key, kept);
     store(key, kept);
-    notify();
+    notify([kept]);
     if (!refusal) timers.set(key, setTimeout(() => void flush(key), RETRY_MS));
     return;
   }
@@ -314,7 +353,7 @@ async function flush(key: string): Promise<void> {
   unstore(key, entry.at);
   if (entries.get(key) === entry) {
     entries.delete(key);
-    notify();
+    notify([entry]);
   }
 }
 
@@ -354,7 +393,7 @@ async function loadJournal(only?: readonly string[]): Promise<void> {
   // This tab's own stored drafts are read back after locking: by the full load at unlock.
   const ownToo = !only && forgotten;
   if (!only) forgotten = false;
-  let changed = false;
+  const changed: JournalEntry[] = [];
   for (const [key, value] of stored) {
     const known = entries.get(key);
     // This tab's entries are current in memory (a stored one may be about to be removed).
@@ -363,7 +402,7 @@ async function loadJournal(only?: readonly string[]): Promise<void> {
     // Discarded while this read was under way (it is being removed from the store): stays discarded.
     if (!entry || (discarded.get(key) ?? -Infinity) >= value.at) continue;
     entries.set(key, entry);
-    changed = true;
+    changed.push(entry);
     // An old localStorage entry moves into the journal; one stored in clear is replaced by a sealed copy.
     if (key in legacy || !('sealed' in value)) store(key, entry);
   }
@@ -376,14 +415,14 @@ async function loadJournal(only?: readonly string[]): Promise<void> {
       entries.delete(key);
       clearTimeout(timers.get(key));
       timers.delete(key);
-      changed = true;
+      changed.push(entry);
     }
   }
   if (Object.keys(legacy).length > 0) {
     await inJournal();
     localStorage.removeItem(legacyKey(dbName));
   }
-  if (changed) notify();
+  if (changed.length > 0) notify(changed);
 }
 
 /** After a crash, a reload or unlocking: the edits the database did not get yet. */
@@ -422,7 +461,7 @@ export async function forgetJournal(): Promise<void> {
   toStore.clear();
   entries.clear();
   forgotten = true;
-  notify();
+  notify('all');
 }
 
 addEventListener('pagehide', () => void flushAll());

@@ -449,7 +449,8 @@ function useDraft(props: FieldBase, stored: string) {
       }
     };
     sync();
-    return onJournalChange(sync);
+    // Only this field's entry decides what it shows: not called for the other fields' keystrokes.
+    return onJournalChange(sync, { collection: props.collection, id: props.docId, path: props.path });
   }, [stored, focused, props.collection, props.docId, JSON.stringify(props.path)]);
   const change = (raw: string, parsed: Parsed) => {
     setDraft(raw);

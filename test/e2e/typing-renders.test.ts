@@ -17,7 +17,16 @@
  * part of the report changed: the narrative, not the eleven other sections (hundreds of fields)
  * around it. Before, every save re-drew every section: tens of milliseconds per save on a tablet,
  * landing on the next key press (the p99 key-to-paint of bench:browser's typing run).
+ *
+ * What a sync brings that is not the open report (the unit's other reports, its GPS points, its
+ * status) must not draw the form or any of its sections at all: during a first sync a form drawn
+ * per arriving batch was the longest task on the main thread (90-140 ms of CPU each) while the
+ * crew typed.
+ *
+ * Showing another section (its button) shows it: no section is drawn again for that. Before, which
+ * section was on screen was part of what every section showed, and each tap drew all twelve.
  */
+import { randomUUID } from 'node:crypto';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
@@ -90,5 +99,57 @@ describe('typing in the ePCR narrative (browser)', () => {
     console.log(`sections drawn while typing: ${JSON.stringify(sections)}`);
     expect(sections['narrative'] ?? 0).toBeGreaterThan(0);
     expect(Object.keys(sections).filter((anchor) => anchor !== 'narrative')).toEqual([]);
+  }, 120_000);
+
+  it('what the sync brings besides the open report (other reports, GPS points, the unit\'s status) does not draw the open form or its sections', async () => {
+    const report = lockableDraft('M1');
+    await server.seed('epcrs', [report]);
+    await page.goto(`${server.url}/crew/#/epcr/${report.id}`);
+    await page.locator(`[data-testid="epcr-form"][data-id="${report.id}"]`).waitFor({ timeout: 20_000 });
+    const count = (collection: string) => page.evaluate((c) => (window as unknown as { fieldsync: { db: { api: { count(c: string): Promise<number> } } } }).fieldsync.db.api.count(c), collection);
+    // The form as it stands (its badge settled): count from here.
+    await expect.poll(() => textOf(page.getByTestId('pending-count')), { timeout: 30_000 }).toBe('All changes synced');
+    const before = { epcrs: await count('epcrs') };
+    await page.evaluate(() => { (globalThis as { __fieldsyncRenderLog?: Record<string, number> }).__fieldsyncRenderLog = {}; });
+
+    const at = new Date().toISOString();
+    for (let round = 0; round < 3; round++) {
+      await server.seed('epcrs', Array.from({ length: 10 }, () => lockableDraft('M1')));
+      await server.seed('gps_points', Array.from({ length: 100 }, (_, n) => ({
+        id: randomUUID(), sourceType: 'unit', sourceId: 'M1', lat: 40 + n * 1e-4, lng: -75, accuracyM: 5, recordedAt: at,
+      })));
+      await server.seed('units', [{ id: randomUUID(), callSign: 'M1', status: round % 2 ? 'available' : 'en_route', statusAt: at }]);
+    }
+    // The reports are on the device (GPS points and the unit go to the tablet's MDT app, if any
+    // collection of this app holds them they arrive in the same pulls).
+    await expect.poll(() => count('epcrs'), { timeout: 30_000 }).toBe(before.epcrs + 30);
+    await expect.poll(() => textOf(page.getByTestId('pending-count')), { timeout: 30_000 }).toBe('All changes synced');
+    // Badges and queries settle a moment after the last write.
+    await page.waitForTimeout(1500);
+
+    const log = await page.evaluate(() => (globalThis as { __fieldsyncRenderLog?: Record<string, number> }).__fieldsyncRenderLog ?? {});
+    const drawn = Object.entries(log).filter(([key]) => key.startsWith('epcr-form|') || key.startsWith('epcr-section|'));
+    console.log(`drawn while 30 reports, 300 GPS points and 3 unit statuses arrived: ${JSON.stringify(drawn.map(([key, n]) => [key.slice(0, 60), n]))}`);
+    expect(drawn).toEqual([]);
+  }, 120_000);
+  it('showing another section draws no section again: the tap only shows it', async () => {
+    const report = lockableDraft('M1');
+    await server.seed('epcrs', [report]);
+    await page.goto(`${server.url}/crew/#/epcr/${report.id}`);
+    await page.locator(`[data-testid="epcr-form"][data-id="${report.id}"]`).waitFor({ timeout: 20_000 });
+    await expect.poll(() => textOf(page.getByTestId('pending-count')), { timeout: 30_000 }).toBe('All changes synced');
+    await page.evaluate(() => { (globalThis as { __fieldsyncRenderLog?: Record<string, number> }).__fieldsyncRenderLog = {}; });
+    for (const anchor of ['narrative', 'patient', 'vitals', 'all']) {
+      await page.getByTestId(`section-${anchor}`).click();
+      await page.locator(`[data-testid="epcr-form"][data-section="${anchor}"]`).waitFor({ timeout: 10_000 });
+    }
+    // Each section shown is on screen with its fields.
+    await page.getByTestId('section-narrative').click();
+    await expect.poll(() => page.getByLabel('Narrative', { exact: true }).isVisible(), { timeout: 10_000 }).toBe(true);
+
+    const log = await page.evaluate(() => (globalThis as { __fieldsyncRenderLog?: Record<string, number> }).__fieldsyncRenderLog ?? {});
+    const drawn = Object.entries(log).filter(([key]) => key.startsWith('epcr-section|'));
+    console.log(`sections drawn while showing five sections in turn: ${JSON.stringify(drawn)}`);
+    expect(drawn).toEqual([]);
   }, 120_000);
 });

@@ -124,7 +124,7 @@ function FinalizeButton({ id, epcr, missing, reveal, onDeviceCheck }: { id: stri
   const action = useAction();
   useEffect(() => {
     setShown(draftsShown('epcrs', id, true));
-    return onJournalChange(() => setShown(draftsShown('epcrs', id, true)));
+    return onJournalChange(() => setShown(draftsShown('epcrs', id, true)), { collection: 'epcrs', id });
   }, [id]);
   const finalize = async () => {
     setState('saving');
@@ -228,7 +228,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const [, setShown] = useState(shownNow);
   useEffect(() => {
     setShown(shownNow());
-    return onJournalChange(() => setShown(shownNow()));
+    return onJournalChange(() => setShown(shownNow()), { collection: 'epcrs', id });
   }, [id]);
   useEffect(() => {
     if (!focusItem) return;
@@ -357,17 +357,20 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
 
   const bodies: Record<SectionAnchor, (kit: FormKit) => JSX.Element> = {
     response: callSection, patient: patientSection, situation: situationSection, arrest: arrestSection,
-    history: historySection, vitals: (k) => vitalsSection(k, { open: place.vitalSet, setOpen: (set) => openPlace(id, current === 'all' ? 'all' : 'vitals', set) }),
+    history: historySection, vitals: (k) => vitalsSection(k, { open: place.vitalSet, setOpen: (set) => openPlace(id, placeInRoute().section === 'all' ? 'all' : 'vitals', set) }),
     treatment: treatmentSection, narrative: narrativeSection, disposition: dispositionSection,
     times: timesSection, billing: billingSection, signatures: signaturesSection,
   };
-  // What a section shows besides the parts of the report it reads: whether it can be edited, where
-  // the form is, the call (times are measured from it), the conflicts, the drafts not saved, the
-  // state of its buttons, and the finalize hints and the server's problems of its fields.
+  // What a section shows besides the parts of the report it reads: whether it can be edited, the
+  // call (times are measured from it), the conflicts, the drafts not saved, the state of its
+  // buttons, and the finalize hints and the server's problems of its fields; for the vitals, the
+  // set that is open. Not which section is on screen (no section draws from it; the vitals read
+  // it when a set is opened): showing another section drew all twelve again (every field, a long
+  // task on the tap of a section's button).
   const drafts = draftsShown('epcrs', id);
   const inSection = (anchor: SectionAnchor, names: Iterable<[string, string]>) => [...names].filter(([name]) => (sectionAnchorOf(name) ?? anchor) === anchor);
   const given = (anchor: SectionAnchor) => [
-    disabled, current, anchor === 'vitals' ? place.vitalSet ?? null : null, callTime ?? null, incident ?? null, drafts,
+    disabled, anchor === 'vitals' ? place.vitalSet ?? null : null, callTime ?? null, incident ?? null, drafts,
     (epcr as Record<string, unknown>)[CONFLICTS_KEY] ?? null, action.busy, action.error ?? null, action.where ?? null,
     inSection(anchor, localHints), inSection(anchor, serverErrors), inSection(anchor, missing.map((m) => [m.path, m.message])),
     // The national warnings shown at its fields (they arrive after the section was drawn).

@@ -254,7 +254,7 @@ function CompleteJob({ id, action, complete }: { id: string; action: Action; com
   const [refused, setRefused] = useState(false);
   useEffect(() => {
     setDrafts(invalidDrafts('jobs', id));
-    return onJournalChange(() => setDrafts(invalidDrafts('jobs', id)));
+    return onJournalChange(() => setDrafts(invalidDrafts('jobs', id)), { collection: 'jobs', id });
   }, [id]);
   const press = async () => {
     setRefused(false);
