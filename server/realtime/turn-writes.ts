@@ -33,6 +33,8 @@ const tcpOf = (conn: EngineConnection) => (conn.transport.name === 'websocket' ?
  * the current synchronous work (the commit group's loop) is done, then flushes them as one batch
  * into a corked TCP socket: the frames, each packet still its own frame in the same order, leave
  * in one write. Nothing waits for a timer or the disk: the batch goes out in the same turn.
+ * socket.io drops a `volatile` packet while the transport is not writable, as it does while any
+ * write is in flight: the server sends none on a connection that carries `/live`.
  */
 export function holdWritesThisTurn(socket: Socket): void {
   const conn = connectionOf(socket);
