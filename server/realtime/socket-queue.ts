@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io';
 import { coalesceKey, isDroppable, type LiveEvent } from './live-events.ts';
+import { corkEachFlush, holdWritesThisTurn } from './turn-writes.ts';
 
 export interface SocketQueueLimits {
   /** Engine.io packets waiting to be written before we stop writing and start queueing. */
@@ -20,6 +21,7 @@ export class SocketQueue {
 
   constructor(private readonly socket: Socket, private readonly limits: SocketQueueLimits) {
     socket.conn.on('drain', () => this.flush());
+    corkEachFlush(socket);
   }
 
   push(event: LiveEvent): void {
@@ -60,6 +62,8 @@ export class SocketQueue {
   }
 
   private emit(event: LiveEvent): void {
+    // The events of one commit group (and of anything else this turn) leave in one TCP write.
+    holdWritesThisTurn(this.socket);
     this.socket.emit(event.type, event.payload);
   }
 }
