@@ -30,13 +30,34 @@ import { randomUUID } from 'node:crypto';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { launchDevice, newProfileDir, signInWithToken, textOf, watchConsole } from './support/browser.ts';
+import { textOf } from './support/browser.ts';
 import { lockableDraft } from './support/epcr.ts';
-import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+import { E2eServer, e2ePort, ensureApps } from './support/server.ts';
 import { tearDownDevice } from './support/teardown.ts';
+import { openCrewTablet } from './support/crew-tablet.ts';
 
 const SERVER_PORT = e2ePort(2817);
 const TEXT = 'Pt found sitting upright, alert, c/o CP.';
+
+/**
+ * Waits until the open form has stopped drawing (what opening it fetched — the report's check, the
+ * agency's settings, the national rules — has come back and been drawn), then starts the render
+ * count from zero: what is counted after is what the test does.
+ */
+async function formAtRest(page: Page): Promise<void> {
+  const drawnSinceReset = () => page.evaluate(() => {
+    const g = globalThis as { __fieldsyncRenderLog?: Record<string, number> };
+    const drawn = Object.keys(g.__fieldsyncRenderLog ?? {}).filter((key) => key.startsWith('epcr-form|') || key.startsWith('epcr-section|')).length;
+    g.__fieldsyncRenderLog = {};
+    return drawn;
+  });
+  await drawnSinceReset();
+  for (let round = 0; round < 30; round++) {
+    await page.waitForTimeout(500);
+    if (await drawnSinceReset() === 0) return;
+  }
+  throw new Error('the open form kept drawing for 15 s with nothing typed');
+}
 
 describe('typing in the ePCR narrative (browser)', () => {
   const server = new E2eServer(SERVER_PORT);
@@ -48,11 +69,7 @@ describe('typing in the ePCR narrative (browser)', () => {
   beforeAll(async () => {
     await ensureApps();
     await server.start();
-    profile = await newProfileDir();
-    ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
-    page = ctx.pages()[0] ?? await ctx.newPage();
-    watchConsole(page, 'crew', errors);
-    await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-typing:M1`, '/crew/');
+    ({ profile, ctx, page } = await openCrewTablet(server.url, 'tablet-typing:M1', errors));
   }, 120_000);
 
   afterAll(async () => {
@@ -110,7 +127,7 @@ describe('typing in the ePCR narrative (browser)', () => {
     // The form as it stands (its badge settled): count from here.
     await expect.poll(() => textOf(page.getByTestId('pending-count')), { timeout: 30_000 }).toBe('All changes synced');
     const before = { epcrs: await count('epcrs') };
-    await page.evaluate(() => { (globalThis as { __fieldsyncRenderLog?: Record<string, number> }).__fieldsyncRenderLog = {}; });
+    await formAtRest(page);
 
     const at = new Date().toISOString();
     for (let round = 0; round < 3; round++) {
@@ -138,7 +155,7 @@ describe('typing in the ePCR narrative (browser)', () => {
     await page.goto(`${server.url}/crew/#/epcr/${report.id}`);
     await page.locator(`[data-testid="epcr-form"][data-id="${report.id}"]`).waitFor({ timeout: 20_000 });
     await expect.poll(() => textOf(page.getByTestId('pending-count')), { timeout: 30_000 }).toBe('All changes synced');
-    await page.evaluate(() => { (globalThis as { __fieldsyncRenderLog?: Record<string, number> }).__fieldsyncRenderLog = {}; });
+    await formAtRest(page);
     for (const anchor of ['narrative', 'patient', 'vitals', 'all']) {
       await page.getByTestId(`section-${anchor}`).click();
       await page.locator(`[data-testid="epcr-form"][data-section="${anchor}"]`).waitFor({ timeout: 10_000 });
