@@ -8,10 +8,9 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { screenshot, textOf, watchConsole } from './support/browser.ts';
-import { openCrewTablet } from './support/crew-tablet.ts';
+import { launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
 import { dbNameOf, lockableDraft } from './support/epcr.ts';
-import { E2eServer, e2ePort, ensureApps } from './support/server.ts';
+import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
 import { tearDownDevice } from './support/teardown.ts';
 
 const SERVER_PORT = e2ePort(731);
@@ -26,7 +25,11 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
   beforeAll(async () => {
     await ensureApps();
     await server.start();
-    ({ profile, ctx, page } = await openCrewTablet(server.url, 'tablet-1:M1', errors));
+    profile = await newProfileDir();
+    ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
+    page = ctx.pages()[0] ?? await ctx.newPage();
+    watchConsole(page, 'crew', errors);
+    await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-1:M1`, '/crew/');
   }, 120_000);
 
   afterAll(async () => {
