@@ -6,7 +6,7 @@
  * blocks finalizing on the device, so the report the server locks is the one on the screen.
  */
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
 import { dbNameOf, lockableDraft } from './support/epcr.ts';
@@ -21,6 +21,8 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
   let ctx: BrowserContext | undefined;
   let page: Page;
   const errors: string[] = [];
+  /** What the crew page warned (a journal write that failed says so): shown when a journal check fails. */
+  const warnings: string[] = [];
 
   beforeAll(async () => {
     await ensureApps();
@@ -29,12 +31,32 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     ctx = await launchDevice(profile, { timezoneId: 'America/New_York' });
     page = ctx.pages()[0] ?? await ctx.newPage();
     watchConsole(page, 'crew', errors);
+    page.on('console', (message) => {
+      if (message.type() === 'warning' && message.text().startsWith('fieldsync')) warnings.push(message.text().slice(0, 300));
+    });
     await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-1:M1`, '/crew/');
   }, 120_000);
 
   afterAll(async () => {
     await tearDownDevice({ ctx, server, profile, errors });
   });
+
+  // Each test starts from an empty journal: a test that failed with a draft left would otherwise
+  // fail the next ones too (the status line counts every draft on the device).
+  afterEach(async () => {
+    const dbName = await dbNameOf(page).catch(() => undefined);
+    if (!dbName) return;
+    await page.evaluate(async (name) => {
+      localStorage.removeItem(`fieldsync.journal.${name}`);
+      // The app closes its connection when asked (journal-store.ts `blocking`), then it is deleted.
+      await new Promise((resolve) => {
+        const request = indexedDB.deleteDatabase(`fieldsync-journal--${name}`);
+        request.onsuccess = request.onerror = resolve;
+      });
+    }, dbName);
+    await page.reload();
+    await page.locator('[data-testid="pending-count"]').waitFor();
+  }, 60_000);
 
   const stored = async (id: string) => (await server.docs<Epcr>('epcrs', [id]))[0];
   /** A field as the person sees it: its label, its input, its message. */
@@ -188,9 +210,12 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     const journalRecords = () => page.evaluate(async ({ name, id }) => {
       const db = await new Promise<IDBDatabase>((resolve, reject) => {
         const request = indexedDB.open(`fieldsync-journal--${name}`);
+        // Not there yet: reading must not create it (the app would then find it without its store).
+        request.onupgradeneeded = () => request.transaction?.abort();
         request.onsuccess = () => resolve(request.result);
         request.onerror = () => reject(request.error);
-      });
+      }).catch(() => undefined);
+      if (!db) return [];
       try {
         const store = db.transaction('entries', 'readonly').objectStore('entries');
         const read = <T>(request: IDBRequest<T>) => new Promise<T>((resolve, reject) => {
@@ -203,7 +228,30 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
         db.close();
       }
     }, { name: dbName, id });
-    await expect.poll(async () => (await journalRecords()).length).toBe(1);
+    /** Every key the journal holds (any report), for the message when the check below fails. */
+    const journalKeys = () => page.evaluate(async (name) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(`fieldsync-journal--${name}`);
+        request.onupgradeneeded = () => request.transaction?.abort();
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      }).catch(() => undefined);
+      if (!db) return ['(no journal database)'];
+      try {
+        if (!db.objectStoreNames.contains('entries')) return ['(no entries store)'];
+        const store = db.transaction('entries', 'readonly').objectStore('entries');
+        return await new Promise<string[]>((resolve, reject) => {
+          const request = store.getAllKeys();
+          request.onsuccess = () => resolve(request.result.map(String));
+          request.onerror = () => reject(request.error);
+        });
+      } finally {
+        db.close();
+      }
+    }, dbName);
+    await expect.poll(async () => (await journalRecords()).length).toBe(1).catch(async (error: Error) => {
+      throw new Error(`${error.message}: the typed draft never reached the journal on the device (report ${id}; the journal holds ${JSON.stringify(await journalKeys())}; the page warned: ${JSON.stringify(warnings.slice(-8))})`);
+    });
     // What an earlier version of the app stored: the same draft, in clear.
     await page.evaluate(async ({ name, records }) => {
       const db = await new Promise<IDBDatabase>((resolve, reject) => {
