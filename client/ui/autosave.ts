@@ -177,13 +177,39 @@ function kick(): void {
   written = writeLoop();
 }
 
+/** A journal write that failed is tried again after this long (the edit is kept in this page meanwhile). */
+const JOURNAL_RETRY_MS = 1000;
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * A failed write's records go back in line, unless something newer took their place meanwhile
+ * (a later keystroke of the field, or its removal once saved or discarded).
+ */
+function requeue(puts: readonly (readonly [string, JournalEntry])[], removals: readonly (readonly [string, number])[]): void {
+  for (const [key, entry] of puts) {
+    if ((toStore.get(key)?.at ?? -Infinity) >= entry.at || (toRemove.get(key) ?? -Infinity) >= entry.at) continue;
+    toStore.set(key, entry);
+  }
+  for (const [key, at] of removals) {
+    if ((toStore.get(key)?.at ?? -Infinity) > at) continue;
+    toRemove.set(key, Math.max(toRemove.get(key) ?? 0, at));
+  }
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(() => {
+    retryTimer = undefined;
+    kick();
+  }, JOURNAL_RETRY_MS);
+}
+
 async function writeLoop(): Promise<void> {
   try {
     while (toStore.size > 0 || toRemove.size > 0) {
       const { dbName, journalKey } = database();
       listen(dbName);
       const puts = [...toStore];
-      const removals = [...toRemove];
+      // A newer record stored in this same write replaces the older one anyway: removing the field
+      // too could run after the put inside the transaction and delete the newer draft.
+      const removals = [...toRemove].filter(([key, at]) => (toStore.get(key)?.at ?? -Infinity) <= at);
       toStore.clear();
       toRemove.clear();
       try {
@@ -193,7 +219,10 @@ async function writeLoop(): Promise<void> {
         const message: JournalChanged = { changed: [...puts.map(([key, entry]) => [key, entry.at] as const), ...removals] };
         channel?.port.postMessage(message);
       } catch (error) {
-        console.warn('fieldsync: could not keep an edit in the journal; it is still in this page', error);
+        // Kept in line and tried again: an edit only in this page's memory is lost if the tab or browser dies.
+        console.warn('fieldsync: could not keep an edit in the journal; it is still in this page and is tried again', error);
+        requeue(puts, removals);
+        break;
       }
     }
   } catch {
