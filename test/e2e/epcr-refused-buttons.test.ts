@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { launchBrowser, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
 import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
+import { waitBudgetMs } from '../helpers/wait-budget.ts';
 
 const MOST = 500;
 
@@ -46,16 +47,16 @@ describe('a refused write at an ePCR button is said at the button (browser)', ()
     watchConsole(page, 'crew', errors);
     await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-7:M7`, '/crew/');
     await page.goto(`${server.url}/crew/#/epcr/${reportId}/treatment`);
-    await page.locator(`[data-testid="epcr-form"][data-id="${reportId}"]`).waitFor({ timeout: 20_000 });
+    await page.locator(`[data-testid="epcr-form"][data-id="${reportId}"]`).waitFor({ timeout: waitBudgetMs() });
     const treatment = page.locator('[data-testid="section"][data-section="treatment"]');
     const cards = treatment.locator('[data-testid="medication"]');
-    await expect.poll(() => cards.count(), { timeout: 20_000 }).toBe(MOST);
+    await expect.poll(() => cards.count(), { timeout: waitBudgetMs() }).toBe(MOST);
 
     const add = treatment.getByRole('button', { name: 'Add medication (time: now)' });
     await add.click();
     // The refusal is said right under the row of buttons it came from, in words.
     const message = treatment.locator('.row:has(button:text("Add medication")) + [data-testid="action-error"]');
-    await message.waitFor({ timeout: 10_000 });
+    await message.waitFor({ timeout: waitBudgetMs() });
     expect(await textOf(message)).toMatch(new RegExp(`^Not added: a report holds at most ${MOST} medications\\. Remove one`));
     await message.scrollIntoViewIfNeeded();
     await screenshot(page, 'epcr-refused-add-medication', { keepScroll: true });
@@ -63,13 +64,13 @@ describe('a refused write at an ePCR button is said at the button (browser)', ()
 
     // One removed, the same button works, the message goes, and the report on the server has the new one.
     await cards.first().getByRole('button', { name: 'Remove' }).click();
-    await expect.poll(() => cards.count(), { timeout: 10_000 }).toBe(MOST - 1);
+    await expect.poll(() => cards.count(), { timeout: waitBudgetMs() }).toBe(MOST - 1);
     await add.click();
-    await expect.poll(() => cards.count(), { timeout: 10_000 }).toBe(MOST);
+    await expect.poll(() => cards.count(), { timeout: waitBudgetMs() }).toBe(MOST);
     expect(await treatment.locator('[data-testid="action-error"]').count()).toBe(0);
     // Aspirin by its RxNorm code (the field takes codes: issue 16).
     await cards.last().getByLabel('Medication (RxNorm code)', { exact: true }).fill('1191');
-    await expect.poll(async () => (await medicationsOnServer()).at(-1), { timeout: 30_000 }).toBe('1191');
+    await expect.poll(async () => (await medicationsOnServer()).at(-1), { timeout: waitBudgetMs() }).toBe('1191');
     expect((await medicationsOnServer())[0]).toBe('normal saline bolus 2');
     await page.close();
   }, 180_000);
