@@ -9,7 +9,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { launchDevice, newProfileDir, screenshot, signInWithToken, textOf, watchConsole } from './support/browser.ts';
-import { dbNameOf, lockableDraft } from './support/epcr.ts';
+import { dbNameOf, journalRecordsOf, lockableDraft } from './support/epcr.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
 import { tearDownDevice } from './support/teardown.ts';
 
@@ -207,48 +207,9 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
     await expect.poll(statusLine).toBe('1 field not saved: Systolic BP — Numbers only.');
     const dbName = await dbNameOf(page);
     /** The journal's records of this report (IndexedDB `fieldsync-journal--<db>`), as stored. */
-    const journalRecords = () => page.evaluate(async ({ name, id }) => {
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const request = indexedDB.open(`fieldsync-journal--${name}`);
-        // Not there yet: reading must not create it (the app would then find it without its store).
-        request.onupgradeneeded = () => request.transaction?.abort();
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-      }).catch(() => undefined);
-      if (!db) return [];
-      try {
-        const store = db.transaction('entries', 'readonly').objectStore('entries');
-        const read = <T>(request: IDBRequest<T>) => new Promise<T>((resolve, reject) => {
-          request.onsuccess = () => resolve(request.result);
-          request.onerror = () => reject(request.error);
-        });
-        const [keys, values] = await Promise.all([read(store.getAllKeys()), read(store.getAll())]);
-        return keys.map((key, i) => [String(key), values[i] as Record<string, unknown>] as const).filter(([key]) => key.startsWith(`epcrs|${id}|`));
-      } finally {
-        db.close();
-      }
-    }, { name: dbName, id });
+    const journalRecords = async () => (await journalRecordsOf(page, dbName)).filter(([key]) => key.startsWith(`epcrs|${id}|`));
     /** Every key the journal holds (any report), for the message when the check below fails. */
-    const journalKeys = () => page.evaluate(async (name) => {
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const request = indexedDB.open(`fieldsync-journal--${name}`);
-        request.onupgradeneeded = () => request.transaction?.abort();
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-      }).catch(() => undefined);
-      if (!db) return ['(no journal database)'];
-      try {
-        if (!db.objectStoreNames.contains('entries')) return ['(no entries store)'];
-        const store = db.transaction('entries', 'readonly').objectStore('entries');
-        return await new Promise<string[]>((resolve, reject) => {
-          const request = store.getAllKeys();
-          request.onsuccess = () => resolve(request.result.map(String));
-          request.onerror = () => reject(request.error);
-        });
-      } finally {
-        db.close();
-      }
-    }, dbName);
+    const journalKeys = async () => (await journalRecordsOf(page, dbName)).map(([key]) => key);
     await expect.poll(async () => (await journalRecords()).length).toBe(1).catch(async (error: Error) => {
       throw new Error(`${error.message}: the typed draft never reached the journal on the device (report ${id}; the journal holds ${JSON.stringify(await journalKeys())}; the page warned: ${JSON.stringify(warnings.slice(-8))})`);
     });

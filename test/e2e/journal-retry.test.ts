@@ -8,7 +8,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchDevice, newProfileDir, signInWithToken, textOf, watchConsole } from './support/browser.ts';
-import { dbNameOf, lockableDraft } from './support/epcr.ts';
+import { dbNameOf, journalRecordsOf, lockableDraft } from './support/epcr.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
 import { tearDownDevice } from './support/teardown.ts';
 
@@ -75,27 +75,7 @@ describe('autosave journal: a write that failed is tried again (browser)', () =>
         request.onerror = () => reject(request.error);
       });
     }, dbName);
-    const journalKeys = () => page.evaluate(async (name) => {
-      const db = await new Promise<IDBDatabase | undefined>((resolve, reject) => {
-        const request = indexedDB.open(`fieldsync-journal--${name}`);
-        // Not there yet: reading must not create it.
-        request.onupgradeneeded = () => request.transaction?.abort();
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-      }).catch(() => undefined);
-      if (!db) return [];
-      try {
-        if (!db.objectStoreNames.contains('entries')) return [];
-        const store = db.transaction('entries', 'readonly').objectStore('entries');
-        return await new Promise<string[]>((resolve, reject) => {
-          const request = store.getAllKeys();
-          request.onsuccess = () => resolve(request.result.map(String));
-          request.onerror = () => reject(request.error);
-        });
-      } finally {
-        db.close();
-      }
-    }, dbName);
+    const journalKeys = async () => (await journalRecordsOf(page, dbName)).map(([key]) => key);
     await expect.poll(async () => (await journalKeys()).filter((key) => key.startsWith(`epcrs|${report.id}|`)).length).toBe(1);
 
     await page.reload();

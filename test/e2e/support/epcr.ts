@@ -26,6 +26,33 @@ export function lockableDraft(unitId: string, extra: Record<string, unknown> = {
   };
 }
 
+/**
+ * The autosave journal's records as the device stores them (IndexedDB `fieldsync-journal--<db>`),
+ * by field key, read in the page. Reading never creates the journal (the app would then find it
+ * without its store): a journal not there yet, or without its store, holds nothing.
+ */
+export const journalRecordsOf = (page: Page, dbName: string) => page.evaluate(async (name) => {
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const request = indexedDB.open(`fieldsync-journal--${name}`);
+    request.onupgradeneeded = () => request.transaction?.abort();
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  }).catch(() => undefined);
+  if (!db) return [];
+  try {
+    if (!db.objectStoreNames.contains('entries')) return [];
+    const store = db.transaction('entries', 'readonly').objectStore('entries');
+    const read = <T>(request: IDBRequest<T>) => new Promise<T>((resolve, reject) => {
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const [keys, values] = await Promise.all([read(store.getAllKeys()), read(store.getAll())]);
+    return keys.map((key, i) => [String(key), values[i] as Record<string, unknown>] as const);
+  } finally {
+    db.close();
+  }
+}, dbName);
+
 /** The open report's database name (the journal and the local database are per database). */
 export const dbNameOf = (page: Page) => page.evaluate(() => (window as unknown as { fieldsync: { db: { dbName: string } } }).fieldsync.db.dbName);
 
