@@ -512,7 +512,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
         </section>
       )}
 
-      {!checking && <FinalizeWarnings id={id} warnings={checkWarnings} />}
+      {!checking && <FinalizeWarnings id={id} warnings={checkWarnings} notDrawnYet={notDrawnYet} />}
 
       <SectionNav current={current} status={status} badges={!locked && !checking} open={openSection} />
 
