@@ -5,7 +5,9 @@
  * report; its problems come back as `finalizeErrors` and show next to their fields.
  *
  * The sections' fields live in client/apps/crew/sections/ (a file per section); every section
- * stays mounted while another is shown, so a value a field refused keeps its message.
+ * stays mounted while another is shown, so a value a field refused keeps its message. A report
+ * opens with the section on screen drawn and the others drawn one at a time after it
+ * (section-first-draw.tsx).
  */
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -42,6 +44,7 @@ import { treatmentSection } from './sections/treatment.tsx';
 import { vitalsSection } from './sections/vitals.tsx';
 import { ConflictMarker, ConflictsPanel, conflictsAt } from './conflicts.tsx';
 import { SectionCache } from './section-cache.tsx';
+import { DrawnLater } from './section-first-draw.tsx';
 import { CONFLICTS_KEY } from '../../../shared/merge/conflicts.ts';
 import { FieldWarnings, FinalizeWarnings, useCheckWarnings, warningsByField } from './finalize-warnings.tsx';
 import * as Comlink from 'comlink';
@@ -224,6 +227,12 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const emptyReport = useRef(false);
   // Each section is drawn again only when what it shows changed (section-cache.tsx).
   const cacheRef = useRef<{ id: string; cache: SectionCache } | undefined>(undefined);
+  // The sections drawn so far: the one on screen first, the others one at a time after it
+  // (section-first-draw.tsx). `recheck`: this render decided something without the sections not
+  // drawn yet (which returned problems have a field, whether anything was typed): it is decided
+  // again once every section is drawn.
+  const drawnRef = useRef<{ id: string; anchors: Set<SectionAnchor>; recheck: boolean } | undefined>(undefined);
+  const [, redraw] = useState(0);
   const shownNow = () => draftsShown('epcrs', id, emptyReport.current);
   const [, setShown] = useState(shownNow);
   useEffect(() => {
@@ -256,6 +265,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   if (cacheRef.current?.id !== id) cacheRef.current = { id, cache: new SectionCache(epcr) };
   const cache = cacheRef.current.cache;
   cache.report = epcr;
+  if (drawnRef.current?.id !== id) drawnRef.current = { id, anchors: new Set(), recheck: false };
+  const drawnSections = drawnRef.current;
   // What the form shows: the report, its sync badge, the drafts it names (a test counts renders of each).
   countRender('epcr-form', () => [epcr, view.badge, shownNow()]);
   const incident = incidentView?.doc;
@@ -384,20 +395,43 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
           {kit.text(['addendumReason'], 'Reason for the addendum', epcr.addendumReason)}
         </fieldset>
       )}
-      {SECTIONS.map(([anchor]) => (
-        <fieldset key={anchor} id={`sec-${anchor}`} hidden={current !== 'all' && current !== anchor} data-testid="section" data-section={anchor}>
-          <legend>{LEGENDS[anchor]}</legend>
-          {cache.section(anchor, given(anchor), (watched) => bodies[anchor]({ ...kit, epcr: watched }))}
-        </fieldset>
-      ))}
+      {SECTIONS.map(([anchor]) => {
+        const draw = () => cache.section(anchor, given(anchor), (watched) => bodies[anchor]({ ...kit, epcr: watched }));
+        const drawNow = current === 'all' || current === anchor || drawnSections.anchors.has(anchor);
+        if (drawNow) drawnSections.anchors.add(anchor);
+        const drawnOnItsTurn = () => {
+          drawnSections.anchors.add(anchor);
+          if (drawnSections.anchors.size === SECTIONS.length && drawnSections.recheck) {
+            drawnSections.recheck = false;
+            setTimeout(() => redraw((n) => n + 1), 0);
+          }
+        };
+        return (
+          <fieldset key={anchor} id={`sec-${anchor}`} hidden={current !== 'all' && current !== anchor} data-testid="section" data-section={anchor}>
+            <legend>{LEGENDS[anchor]}</legend>
+            <DrawnLater key={id} content={drawNow ? draw() : undefined} draw={draw} drawn={drawnOnItsTurn} />
+          </fieldset>
+        );
+      })}
     </>
   );
+  // A section not drawn yet: a returned problem of its part of the report waits for it (it shows
+  // at its field, or in the list once the section is drawn); anything this report holds in the
+  // journal may be a field of it, typed before a reload.
+  const notDrawnYet = (path: string) => {
+    const anchor = sectionAnchorOf(path);
+    return anchor !== undefined && !drawnSections.anchors.has(anchor);
+  };
+  const allDrawn = drawnSections.anchors.size === SECTIONS.length;
   // The fields on the form: those drawn now and those of sections that did not need drawing again.
   for (const name of cache.fieldNames()) rendered.add(name);
   if (!typedNotStored) typedNotStored = cache.fieldPaths().some((path) => journalEntry('epcrs', id, path) !== undefined);
-  const unplaced = returned.filter((e) => !rendered.has(e.path));
+  if (!typedNotStored && !allDrawn) typedNotStored = journalOf('epcrs', id).length > 0;
+  const unplaced = returned.filter((e) => !rendered.has(e.path) && !notDrawnYet(e.path));
   const placedReturned = returned.filter((e) => rendered.has(e.path) && e.path !== 'vitals');
   const returnedCount = epcr.finalizeErrors?.length ?? 0;
+  const deviceUnplaced = deviceFound.filter((e) => !rendered.has(e.path) && !notDrawnYet(e.path));
+  if (!allDrawn && (returned.length > 0 || deviceFound.length > 0 || (checkWarnings?.length ?? 0) > 0 || typedNotStored)) drawnSections.recheck = true;
 
   // An accidental report (nothing typed in it, not even a value waiting in the journal) can go,
   // here and on the server: the removal syncs like any edit (a `_deleted` revision).
@@ -469,8 +503,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
           <h3 style="margin:4px 0">{`Not finalized: the national rules, checked on this device, found ${deviceFound.length} thing${deviceFound.length === 1 ? '' : 's'} to fix. Nothing was sent.`}</h3>
           <p class="meta">Each problem is shown at its field; fix them, then finalize again.</p>
           <button data-testid="show-first-device-problem" onClick={() => revealField(id, pathOf(deviceFound[0]!.path))}>Show the first one</button>
-          {deviceFound.some((e) => !rendered.has(e.path)) && (
-            <ul>{deviceFound.filter((e) => !rendered.has(e.path)).map((e) => {
+          {deviceUnplaced.length > 0 && (
+            <ul>{deviceUnplaced.map((e) => {
               const words = plainWords(e.message);
               return <li key={e.path + e.message}>{words.text}{words.element && <small class="meta"> NEMSIS {words.element}</small>}</li>;
             })}</ul>
@@ -478,7 +512,7 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
         </section>
       )}
 
-      {!checking && <FinalizeWarnings id={id} warnings={checkWarnings} />}
+      {!checking && <FinalizeWarnings id={id} warnings={checkWarnings} notDrawnYet={notDrawnYet} />}
 
       <SectionNav current={current} status={status} badges={!locked && !checking} open={openSection} />
 

@@ -91,11 +91,13 @@ function usePlacedPaths(warnings: readonly CheckWarning[] | undefined): Readonly
 }
 
 /** The summary: how many warnings, that they do not hold the report back, and those with no field on screen. */
-export function FinalizeWarnings(props: { id: string; warnings: readonly CheckWarning[] | undefined }) {
+export function FinalizeWarnings(props: { id: string; warnings: readonly CheckWarning[] | undefined; notDrawnYet?: (path: string) => boolean }) {
   const warnings = props.warnings;
   const placed = usePlacedPaths(warnings);
   if (!warnings?.length) return null;
-  const unplaced = warnings.filter((w) => !placed.has(w.path));
+  // A warning of a section the form has not drawn yet (section-first-draw.tsx) is shown at its
+  // field once it is drawn, not listed here meanwhile.
+  const unplaced = warnings.filter((w) => !placed.has(w.path) && !props.notDrawnYet?.(w.path));
   const first = warnings.find((w) => placed.has(w.path));
   return (
     <section class="banner info" data-testid="finalize-warnings" data-count={warnings.length} data-at-fields={warnings.length - unplaced.length}>
