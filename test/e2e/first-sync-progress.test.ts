@@ -11,7 +11,7 @@ import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/ser
 import { IMPORT_PAGE_SIZE } from '../../client/sync/first-sync-import.ts';
 
 const SERVER_PORT = e2ePort(2617);
-const POINTS = 4000;
+const POINTS = 6000;
 
 describe('first sync progress (browser)', () => {
   const server = new E2eServer(SERVER_PORT, { workflows: false });
