@@ -113,10 +113,13 @@ export async function importFirstSync(options: FirstSyncImportOptions): Promise<
     const [down, noteDoc] = await Promise.all([metaId('down', '1'), metaId(IMPORT_ITEM, '1')].map(async (id) => (await meta.findDocumentsById([id], false))[0]));
     let noteRow = noteDoc as RxDocumentData<Doc> | undefined;
     let note = noteRow?.['checkpointData'] as ImportNote | undefined;
-    // RxDB's replication ran on this collection before: it goes on from its own checkpoints.
-    if (down) return { pull: undefined, push: undefined };
     // Between the imported documents (at `lwt`) and every write of the device (at `lwt` + 1 or later).
     const checkpoints = (n: ImportNote): ImportedCheckpoints => ({ pull: n.pull, push: { id: '', lwt: n.lwt + 0.5 } });
+    // RxDB's replication ran on this collection before: it goes on from its own checkpoints. Its
+    // start writes the two given it one after the other, so a reload between them leaves the pull
+    // checkpoint alone: the push one is given again, or its upstream would walk every imported
+    // document from the start and push those it keeps no server state of (GPS points) as new.
+    if (down) return { pull: undefined, push: note ? checkpoints(note).push : undefined };
 
     const saveNote = async (next: ImportNote) => {
       const row = metaRow(metaId(IMPORT_ITEM, '1'), IMPORT_ITEM, '1', { checkpointData: next }, noteRow, identifierHash);

@@ -185,6 +185,50 @@ describe('a new device\'s first-sync import', () => {
     expect((await second.sync.pending())['epcrs']).toBe(0);
   });
 
+  it('a reload between RxDB\'s two checkpoint writes after an import pushes none of the imported documents', async () => {
+    const unit = 'I5';
+    const points = Array.from({ length: 24 }, (_, i) => newGpsPoint(TENANT, unit, i));
+    await seed('gps_points', points);
+    const dbName = `fs-checkpoints-${Date.now()}`;
+    const first = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['gps_points'], importPageSize: PAGE, dbName, deviceId: 'cp-tablet' });
+    await initialDone(first);
+    // As if the app closed after RxDB stored its pull checkpoint and before its push checkpoint.
+    const meta = first.sync.replications.get('gps_points')!.metaInstance!;
+    const [up] = await meta.findDocumentsById(['up|1'], false);
+    expect(up).toBeDefined();
+    const removed = await meta.bulkWrite([{ previous: up!, document: { ...up!, _deleted: true, _rev: `${Number(up!._rev.split('-')[0]) + 1}-x`, _meta: { lwt: Date.now() } } }], 'test');
+    expect(removed.error).toEqual([]);
+    await first.close();
+
+    const pushes: string[] = [];
+    const counting: typeof fetch = async (input, init) => {
+      if (String(input).includes('/push')) pushes.push(String(input));
+      return fetch(input, init);
+    };
+    const second = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['gps_points'], importPageSize: PAGE, dbName, deviceId: 'cp-tablet', fetch: counting });
+    devices.push(second);
+    await initialDone(second);
+    expect(await count(second, 'gps_points')).toBe(points.length);
+    expect(pushes, 'imported GPS points pushed back to the server').toEqual([]);
+    // Still pushes what is new.
+    await second.writer.insert('gps_points', newGpsPoint(TENANT, unit, 99) as never);
+    await eventually('the new point pushed', () => pushes.length > 0);
+  });
+
+  it('a document imported by the first sync that leaves the device\'s slice is removed by the scope check', async () => {
+    const unit = 'I6';
+    const incident = { id: randomUUID(), tenantId: TENANT, incidentNumber: '2026-00611', status: 'dispatched', complaint: 'fall', assignedUnitId: unit, address: { street: '1 Main St', city: 'Danbury', zip: '06810' } };
+    await seed('incidents', [incident]);
+    const device = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['incidents'], importPageSize: PAGE, scopeCheckIntervalMs: 0 });
+    devices.push(device);
+    await initialDone(device);
+    expect(await local(device, 'incidents', incident.id)).toBeDefined();
+    await seed('incidents', [{ ...incident, assignedUnitId: 'I7' }]);
+    // The reassignment itself is not pulled (no longer the crew's to read): the scope check asks.
+    expect(await device.sync.checkScope()).toBe(1);
+    await eventually('the incident gone from the device', async () => (await local(device, 'incidents', incident.id)) === undefined);
+  });
+
   it('stores the imported reports\' patient data sealed, in the documents and in the server states kept beside them', async () => {
     const unit = 'I4';
     const marker = `Marker${randomUUID().slice(0, 8)}`;
