@@ -252,10 +252,12 @@ async function shiftOnly(base: number, load: { start: number[]; end: number[] },
 
 /**
  * `npm run bench:browser -- --only=first-sync`: fieldsync's first sync and the plain-fetch
- * ceiling alone (no peers, no typing; about a minute), written to bench/results/browser-first-sync.json.
+ * ceiling alone (no typing; peers with `--peers`; about a minute), written to bench/results/browser-first-sync.json.
  */
 async function firstSyncOnly(base: number, load: { start: number[]; end: number[] }, t0: number, log: (m: string) => void): Promise<void> {
-  const firstSync = await firstSyncBenchmark({ serverPort: base + 20, gatewayPort: base + 21, log, parts: ['ours', 'ceiling'] });
+  // `--peers`: PouchDB and RxDB 15 too, so the ratio against the best peer comes from the same run.
+  const withPeers = process.argv.includes('--peers');
+  const firstSync = await firstSyncBenchmark({ serverPort: base + 20, gatewayPort: base + 21, log, parts: withPeers ? ['ours', 'ceiling', 'peers'] : ['ours', 'ceiling'] });
   load.end = loadavg().map((l) => +l.toFixed(2));
   const commit = gitCommit();
   const result = { date: new Date().toISOString(), commit, minutes: +((Date.now() - t0) / 60_000).toFixed(1), load, firstSync: { slice: SLICE, ...firstSync } };
@@ -264,7 +266,8 @@ async function firstSyncOnly(base: number, load: { start: number[]; end: number[
   writeFileSync(path.join(dir, 'browser-first-sync.json'), JSON.stringify(result, null, 2) + '\n');
   log(`\nbench:browser --only=first-sync (load average at start ${load.start.join(' ')}, at the end ${load.end.join(' ')}; commit ${commit})`);
   const ceiling = firstSync.runs.find((r) => r.system.startsWith('plain'));
-  for (const r of firstSync.runs) log(`  first sync ${r.system.padEnd(24)} ${String(Math.round(r.ms)).padStart(8)} ms  ${r.docs} docs  ${r.docsPerSecond} docs/s${ceiling && r !== ceiling ? `  (${(ceiling.ms / r.ms).toFixed(3)} of the ceiling)` : ''}`);
+  const ours = firstSync.runs.find((r) => r.system === 'fieldsync');
+  for (const r of firstSync.runs) log(`  first sync ${r.system.padEnd(24)} ${String(Math.round(r.ms)).padStart(8)} ms  ${r.docs} docs  ${r.docsPerSecond} docs/s${ceiling && r !== ceiling ? `  (${(ceiling.ms / r.ms).toFixed(3)} of the ceiling)` : ''}${ours && r !== ours && r !== ceiling ? `  (fieldsync is ${(r.ms / ours.ms).toFixed(2)}× its speed)` : ''}`);
   for (const u of firstSync.unfinished) log(`  NOT FINISHED: ${u.what}: reached ${u.reached} (${u.error.split('\n')[0]})`);
   log('  wrote bench/results/browser-first-sync.json');
 }
@@ -336,7 +339,7 @@ export function browserChart(result: { date: string; commit: string; load: { sta
   });
 }
 
-// Run alone: `npm run bench:browser [-- --quick] [--no-navigation] [--only=shift|first-sync|typing]`
+// Run alone: `npm run bench:browser [-- --quick] [--no-navigation] [--only=shift|first-sync [--peers]|typing]`
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   browserBench({ quick: process.argv.includes('--quick'), only: process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) }).then(() => process.exit(0)).catch((error: unknown) => {
     console.error(error);

@@ -9,6 +9,7 @@ import { OwnVersions } from './own-versions.ts';
 import { pushToQueue, ReplayedHeads } from './queue-head.ts';
 import { rebaseOnQueue } from './queue-rebase.ts';
 import type { ScopeCheck } from './scope-check.ts';
+import { importFirstSync, type LwtCheckpoint } from './first-sync-import.ts';
 import { writerOf, type QueueProtection } from './queue-seal.ts';
 
 export interface CollectionReplicationOptions {
@@ -43,6 +44,12 @@ export interface CollectionReplicationOptions {
   scope?: ScopeCheck;
   /** How this device's revision tags begin (writes.ts deviceRevisionTag): copies of its own versions are recognised after a reload too. */
   deviceTag?: string;
+  /**
+   * While the replication has no checkpoint (a new device), import the slice in large batches
+   * before RxDB's replication starts (first-sync-import.ts); `keepServerStates`: someone may
+   * change this collection's documents (access: documentsChangeable). Absent: RxDB pulls it.
+   */
+  firstSyncImport?: { keepServerStates: boolean; pageSize?: number };
 }
 
 export interface QueueOptions {
@@ -100,13 +107,18 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
   }));
   const pull = (checkpoint: Checkpoint | undefined, batchSize: number) =>
     report(() => options.transport.pull<any>(options.name, options.schemaVersion, checkpoint, batchSize));
-  return replicateRxCollection<any, Checkpoint>({
+  const imports = options.firstSyncImport;
+  // Read by RxDB when the replication starts: an import sets them first.
+  const initial: { pull?: Checkpoint; push?: LwtCheckpoint } = {};
+  const replication = replicateRxCollection<any, Checkpoint>({
     collection: options.collection,
     replicationIdentifier: options.replicationIdentifier,
     live: options.live,
     retryTime: options.retryTimeMs,
     waitForLeadership: true,
+    autoStart: !imports,
     pull: {
+      get initialCheckpoint() { return initial.pull; },
       batchSize: options.pullBatchSize,
       handler: async (checkpoint, batchSize) => {
         let page = await pull(checkpoint, batchSize);
@@ -128,6 +140,7 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
       ...(stream$ ? { stream$: stream$ as never } : {}),
     },
     push: {
+      get initialCheckpoint() { return initial.push; },
       batchSize: options.pushBatchSize,
       handler: (rows) => {
         for (const row of rows) own.record(String((row.newDocumentState as Record<string, unknown>)['id']), (row.newDocumentState as Record<string, unknown>)['rev']);
@@ -147,4 +160,35 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
       },
     },
   });
+  if (imports) {
+    void (async () => {
+      const db = options.collection.database;
+      // Only the tab that replicates imports (as RxDB's start waits for it with waitForLeadership).
+      if (db.multiInstance) await db.waitForLeadership();
+      try {
+        const checkpoints = await importFirstSync({
+          collection: options.collection, name: options.name, schemaVersion: options.schemaVersion, transport: options.transport,
+          replicationIdentifier: options.replicationIdentifier, keepServerStates: imports.keepServerStates,
+          ...(imports.pageSize ? { pageSize: imports.pageSize } : {}),
+          stopped: () => replication.isStopped(),
+          onError: (error) => options.onError?.(error),
+          prepare: async (documents, checkpoint) => {
+            options.onSuccess?.();
+            scope?.saw(checkpoint);
+            const news = await own.withoutOwnCopies(options.collection, documents);
+            options.onReceived?.(news.length);
+            const outbox = outboxNow();
+            return outbox ? rebaseOnQueue(outbox.db, options.name, news, outbox.protection, outbox.userId, onReplayed) : news;
+          },
+        });
+        if (checkpoints.pull) initial.pull = checkpoints.pull;
+        if (checkpoints.push) initial.push = checkpoints.push;
+      } catch (error) {
+        // The replication's meta storage did not open: RxDB's replication does it all, as before the import existed.
+        options.onError?.(error);
+      }
+      if (!replication.isStopped()) await replication.start();
+    })().catch((error: unknown) => options.onError?.(error));
+  }
+  return replication;
 }

@@ -2,6 +2,7 @@ import type { RxDatabase } from 'rxdb';
 import type { RxReplicationState } from 'rxdb/plugins/replication';
 import { BehaviorSubject } from 'rxjs';
 import { collectionSchemas, type CollectionName } from '../../shared/schemas/index.ts';
+import { documentsChangeable } from '../../shared/access/policy.ts';
 import { ChangeStream } from './change-stream.ts';
 import { countPendingDocuments } from './pending.ts';
 import { queueable } from './queue-seal.ts';
@@ -42,6 +43,13 @@ export interface SyncOptions {
   outbox?: QueueOptions;
   /** The id this device's writes tag their revisions with (DocumentWriter): its own versions coming back are recognised by it. */
   deviceId?: string;
+  /**
+   * A collection whose replication has no checkpoint yet (a new device) is imported in large
+   * batches before RxDB's replication starts (first-sync-import.ts); default true.
+   */
+  firstSyncImport?: boolean;
+  /** Documents per request of that import (default first-sync-import.ts IMPORT_PAGE_SIZE, the server's largest). */
+  importPageSize?: number;
   /** Told how many documents of `collection` arrived from the server, per page and per live change (a first sync's progress). */
   onReceived?: (collection: CollectionName, count: number) => void;
 }
@@ -128,6 +136,7 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
       // Collections that must be sealed and cannot be are pushed directly, whatever the path.
       outbox: () => (outbox && queueable(name, outbox.protection) ? outbox : undefined),
       ...(options.deviceId ? { deviceTag: deviceRevisionTag(options.deviceId) } : {}),
+      ...(options.firstSyncImport ?? true ? { firstSyncImport: { keepServerStates: documentsChangeable(name), ...(options.importPageSize ? { pageSize: options.importPageSize } : {}) } } : {}),
     });
     replications.set(name, replication);
   }

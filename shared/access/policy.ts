@@ -54,6 +54,18 @@ export function sealedOnDevice(collection: string, rules: Readonly<Record<string
   return access === undefined ? true : (access.sealedOnDevice ?? access.phi);
 }
 
+/**
+ * Whether any role may change or delete this collection's existing documents. When none may (GPS
+ * points: append-only evidence), a device never pushes a change built on a stored document, and
+ * need not keep the server state it was built on (client/sync/first-sync-import.ts). A collection
+ * nobody declared counts as changeable: when in doubt, keep it.
+ */
+export function documentsChangeable(collection: string, rules: Readonly<Record<string, CollectionAccess>> = ACCESS_RULES): boolean {
+  const access = accessOf(collection, rules);
+  if (access === undefined) return true;
+  return Object.values(access.write).some((rule) => rule !== undefined && (rule.update !== 'none' || rule.delete));
+}
+
 export function readRuleOf(access: CollectionAccess, identity: Identity): ReadRule | undefined {
   return access.read[identity.role];
 }

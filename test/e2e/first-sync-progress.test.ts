@@ -8,9 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDevice, launchDevice, newProfileDir, removeProfileDir, signInWithToken, watchConsole } from './support/browser.ts';
 import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
+import { IMPORT_PAGE_SIZE } from '../../client/sync/first-sync-import.ts';
 
 const SERVER_PORT = e2ePort(2617);
-const POINTS = 4000;
+const POINTS = 6000;
 
 describe('first sync progress (browser)', () => {
   const server = new E2eServer(SERVER_PORT, { workflows: false });
@@ -115,7 +116,8 @@ describe('first sync progress (browser)', () => {
       // Each page of the slice downloaded once. Only a collection's last checkpoint (its empty
       // page, "nothing new") may be asked again, when the live stream re-checks after subscribing.
       const gpsPages = [...pulls].filter(([key]) => key.startsWith('gps_points '));
-      expect(gpsPages.length).toBeGreaterThanOrEqual(POINTS / 1000);
+      // A new device imports its slice in pages of IMPORT_PAGE_SIZE (first-sync-import.ts).
+      expect(gpsPages.length).toBeGreaterThanOrEqual(Math.ceil(POINTS / IMPORT_PAGE_SIZE));
       const last = new Map<string, string>();
       for (const [key] of pulls) last.set(key.split(' ')[0]!, key);
       const repeated = [...pulls].filter(([key, n]) => n > 1 && last.get(key.split(' ')[0]!) !== key);

@@ -42,13 +42,22 @@ export async function createDevice(options: {
   protection?: QueueProtection;
   /** The signed-in user the queue records beside each row. */
   userId?: string;
+  /** The database key: the schemas' encrypted fields are sealed on the device. */
+  password?: string;
+  /** Documents per request of a new device's first-sync import (default: the server's largest page). */
+  importPageSize?: number;
+  /** Import a new device's slice before RxDB's replication starts (default true). */
+  firstSyncImport?: boolean;
+  /** The database name (default: a new one): a device reopened on the same fake IndexedDB. */
+  dbName?: string;
 }): Promise<TestDevice> {
   const deviceId = options.deviceId ?? `dev${++counter}x${process.pid}`;
   const db = await createFieldsyncDatabase({
-    name: `fs-${deviceId}-${Date.now()}`.toLowerCase(),
+    name: options.dbName ?? `fs-${deviceId}-${Date.now()}`.toLowerCase(),
     collections: options.collections,
     storage: getRxStorageDexie({ indexedDB, IDBKeyRange }) as never,
     multiInstance: false,
+    ...(options.password ? { password: options.password } : {}),
   });
   const start = () => startSync(db, {
     serverUrl: options.serverUrl,
@@ -60,6 +69,8 @@ export async function createDevice(options: {
     ...(options.live === undefined ? {} : { live: options.live }),
     ...(options.pushBatchSize ? { pushBatchSize: options.pushBatchSize } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.importPageSize ? { importPageSize: options.importPageSize } : {}),
+    ...(options.firstSyncImport === undefined ? {} : { firstSyncImport: options.firstSyncImport }),
     ...(options.scopeCheckIntervalMs !== undefined ? { scopeCheckIntervalMs: options.scopeCheckIntervalMs } : {}),
     ...(options.outbox ? {
       outbox: { db: options.outbox, protection: options.protection ?? { kind: 'clear' }, ...(options.userId ? { userId: options.userId } : {}) },

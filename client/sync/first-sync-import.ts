@@ -1,0 +1,246 @@
+/**
+ * A new device's first sync of a collection, written straight into its storage in large batches
+ * instead of through RxDB's replication downstream.
+ *
+ * RxDB's downstream writes every pulled document twice: the document into the collection, and a
+ * copy (the state it assumes the server holds) into the replication's meta storage, page by page,
+ * each page read back before it is written. A new crew tablet's slice (2,000 ePCRs and 20,000 GPS
+ * points) was 44,000 IndexedDB writes in pages of 1,000. Here, while the collection's replication
+ * has no checkpoint yet, the same pull endpoint is read in pages of MAX_PULL_LIMIT (the next page
+ * fetched while the last one is written), each page written in one batch in exactly the shape
+ * RxDB's downstream gives a pulled document (`_meta.o`: RxDB's own mark of "this state came from
+ * the server", rxdb/replication-protocol/downstream.js), and the server state copies are written
+ * only for documents someone may change (`documentsChangeable`, the one access declaration):
+ * GPS points are append-only, and nothing is ever pushed built on them. Then RxDB's replication
+ * starts from where the import stopped (`pull.initialCheckpoint`) and does not walk the imported
+ * documents for pushing (`push.initialCheckpoint`), as RxDB documents for "data imported by other
+ * ways".
+ *
+ * Why nothing typed meanwhile is lost: imported documents are given one write time `lwt`, chosen
+ * before the import starts, at least 1 ms below every write time the collection holds (documents
+ * written before the first sync, offline) and so below every write time to come (`now()` only
+ * grows). The push checkpoint is `lwt` + 0.5 ms: every local write, before, during or after the
+ * import, sorts after it and is pushed; no imported document does. A document written on the
+ * device during the import (a new report, or an edit of one already imported) is never written
+ * over: RxDB's own check (its `_meta.o` no longer matches its revision) tells a local change from
+ * an imported state. RxDB's replication starts when the import ends, so what is typed during the
+ * import is pushed (or queued) after it, a few seconds later; and the import runs only while the
+ * server answers: a page that fails ends it, and RxDB's replication goes on from the last page
+ * stored (a new device that is offline pushes at once, as before).
+ *
+ * A cut import (reload, crash) goes on from its last page: its progress (server checkpoint and
+ * write time) is a document of the replication's meta storage, written after each page, so it
+ * lives and dies with the database; a page pulled again is written over what the import stored,
+ * never duplicated. The documents pass the same hands as pulled pages (copies of
+ * this device's own versions, the service worker's queue replayed onto them: `prepare`), and the
+ * same storage stack (validation, PHI field sealing) as every write.
+ */
+import {
+  createRevision, getChangedDocumentsSince, getComposedPrimaryKeyOfDocumentData, getHeightOfRevision, getRxReplicationMetaInstanceSchema, hasEncryption, now,
+  RX_META_LWT_MINIMUM, type RxCollection, type RxDocumentData, type RxStorageInstance,
+} from 'rxdb';
+import type { Checkpoint } from '../../shared/protocol/index.ts';
+import type { SyncTransport } from './transport.ts';
+
+type Doc = Record<string, any>;
+
+/** The push checkpoint of RxDB's upstream (the fork's `getChangedDocumentsSince`). */
+export interface LwtCheckpoint { id: string; lwt: number }
+
+export interface ImportedCheckpoints {
+  pull: Checkpoint | undefined;
+  push: LwtCheckpoint | undefined;
+}
+
+/** The import's progress, kept in the replication's meta storage (`checkpointData` of IMPORT_ITEM). */
+interface ImportNote {
+  /** The write time every imported document gets. */
+  lwt: number;
+  /** The server checkpoint of the last page written. */
+  pull?: Checkpoint;
+}
+
+/** Not `up`/`down` (RxDB's checkpoints) nor a document id: RxDB never reads it. */
+const IMPORT_ITEM = 'first-sync-import';
+export const IMPORT_WRITE_CONTEXT = 'fieldsync-first-sync-import';
+/** The pull endpoint's largest page (server/replication/pull.ts MAX_PULL_LIMIT). */
+export const IMPORT_PAGE_SIZE = 5000;
+
+export interface FirstSyncImportOptions {
+  collection: RxCollection<any>;
+  name: string;
+  schemaVersion: number;
+  transport: SyncTransport;
+  /** RxDB's replicationIdentifier of this collection's replication. */
+  replicationIdentifier: string;
+  /** Keep the server state of each document (someone may change it and push it). */
+  keepServerStates: boolean;
+  /** What a pulled page becomes before it is stored (own copies skipped, queue replayed, counted). */
+  prepare: (documents: Doc[], checkpoint: Checkpoint) => Promise<Doc[]>;
+  /** The replication was cancelled: stop between pages. */
+  stopped: () => boolean;
+  /** A page that could not be pulled or stored (offline, say): the import stops there and RxDB's replication goes on from it. */
+  onError?: (error: unknown) => void;
+  pageSize?: number;
+}
+
+/**
+ * Imports the collection's slice when its replication has no checkpoint yet, or goes on with an
+ * import a reload cut; returns the checkpoints RxDB's replication starts from (both undefined:
+ * the replication has its own). The import is a fast path only while the server answers: a page
+ * that cannot be pulled or stored ends it, and RxDB's replication pulls the rest from the last
+ * page stored, so a new device that is offline pushes what the crew writes at once, as before.
+ */
+export async function importFirstSync(options: FirstSyncImportOptions): Promise<ImportedCheckpoints> {
+  const { collection } = options;
+  const db = collection.database;
+  const identifier = 'rxdbreplication' + options.replicationIdentifier;
+  const identifierHash = await db.hashFunction(identifier);
+  // The replication's meta storage, opened as RxDB's replication opens it (plugins/replication).
+  const metaSchema = getRxReplicationMetaInstanceSchema(collection.schema.jsonSchema, hasEncryption(collection.schema.jsonSchema));
+  const meta: RxStorageInstance<Doc, unknown, unknown> = await db.storage.createStorageInstance({
+    databaseName: db.name,
+    collectionName: 'rx-replication-meta-' + await db.hashFunction([collection.name, options.replicationIdentifier].join('-')),
+    databaseInstanceToken: db.token,
+    multiInstance: db.multiInstance,
+    options: {},
+    schema: metaSchema as never,
+    password: db.password,
+    devMode: false,
+  }) as never;
+  try {
+    const metaId = (itemId: string, isCheckpoint: '0' | '1') => getComposedPrimaryKeyOfDocumentData(metaSchema as never, { itemId, isCheckpoint } as never);
+    const [down, noteDoc] = await Promise.all([metaId('down', '1'), metaId(IMPORT_ITEM, '1')].map(async (id) => (await meta.findDocumentsById([id], false))[0]));
+    let noteRow = noteDoc as RxDocumentData<Doc> | undefined;
+    let note = noteRow?.['checkpointData'] as ImportNote | undefined;
+    // Between the imported documents (at `lwt`) and every write of the device (at `lwt` + 1 or later).
+    const checkpoints = (n: ImportNote): ImportedCheckpoints => ({ pull: n.pull, push: { id: '', lwt: n.lwt + 0.5 } });
+    // RxDB's replication ran on this collection before: it goes on from its own checkpoints. Its
+    // start writes the two given it one after the other, so a reload between them leaves the pull
+    // checkpoint alone: the push one is given again, or its upstream would walk every imported
+    // document from the start and push those it keeps no server state of (GPS points) as new.
+    if (down) return { pull: undefined, push: note ? checkpoints(note).push : undefined };
+
+    const saveNote = async (next: ImportNote) => {
+      const row = metaRow(metaId(IMPORT_ITEM, '1'), IMPORT_ITEM, '1', { checkpointData: next }, noteRow, identifierHash);
+      const result = await meta.bulkWrite([{ ...(noteRow ? { previous: noteRow } : {}), document: row }], IMPORT_WRITE_CONTEXT);
+      if (result.error.length > 0) throw new Error(`the first sync of ${options.name} could not record its progress (status ${result.error[0]!.status}); it starts again from its last page`);
+      noteRow = row;
+      note = next;
+    };
+    if (!note) {
+      // Below every write time the collection holds (documents written before the first sync)
+      // by at least 1 ms, and so below every one to come: RxDB's now() never goes back and is at
+      // least Date.now().
+      const earliest = (await getChangedDocumentsSince(collection.storageInstance, 1)).documents[0]?._meta.lwt;
+      const lwt = Math.max(RX_META_LWT_MINIMUM, Math.floor(Math.min(Date.now(), earliest ?? Number.POSITIVE_INFINITY)) - 1);
+      await saveNote({ lwt });
+    }
+
+    const pageSize = options.pageSize ?? IMPORT_PAGE_SIZE;
+    const pull = (checkpoint: Checkpoint | undefined) => options.transport.pull<Doc>(options.name, options.schemaVersion, checkpoint, pageSize);
+    let next = pull(note!.pull);
+    // A page still travelling when the import ends early must not be an unhandled rejection.
+    next.catch(() => {});
+    try {
+      for (;;) {
+        const page = await next;
+        if (options.stopped()) break;
+        const last = page.documents.length < pageSize;
+        // The next page travels while this one is written.
+        if (!last) {
+          next = pull(page.checkpoint);
+          next.catch(() => {});
+        }
+        const documents = await options.prepare(page.documents, page.checkpoint);
+        await writePage(options, meta, metaId, documents, note!.lwt, identifierHash);
+        if (options.stopped()) break;
+        await saveNote({ ...note!, pull: page.checkpoint });
+        if (last) break;
+      }
+    } catch (error) {
+      options.onError?.(error);
+    }
+    return checkpoints(note!);
+  } finally {
+    await meta.close().catch(() => {});
+  }
+}
+
+/** Writes one page into the collection (and the server states into the meta storage). */
+async function writePage(
+  options: FirstSyncImportOptions, meta: RxStorageInstance<Doc, unknown, unknown>, metaId: (itemId: string, isCheckpoint: '0' | '1') => string,
+  pulled: Doc[], lwt: number, identifierHash: string,
+): Promise<void> {
+  const { collection } = options;
+  const primary = collection.schema.primaryPath as string;
+  // As RxDB's replication hands a pulled document on (replication-helper.ts handlePulledDocuments).
+  const byId = new Map<string, Doc>();
+  for (const doc of pulled) byId.set(String(doc[primary]), { ...doc, _deleted: !!doc['_deleted'] });
+  if (byId.size === 0) return;
+  const ids = [...byId.keys()];
+  const held = new Map((await collection.storageInstance.findDocumentsById(ids, true)).map((d) => [String((d as Doc)[primary]), d as RxDocumentData<Doc>]));
+  const rows: { previous?: RxDocumentData<Doc>; document: RxDocumentData<Doc> }[] = [];
+  for (const [id, master] of byId) {
+    const current = held.get(id);
+    if (current) {
+      const o = (current._meta as Doc)['o'] as { _rev?: number; hash?: string } | undefined;
+      // Written on this device (before or during the import) and not pushed yet: its change
+      // goes out first, as RxDB's downstream leaves it (downstream.js, "non-upstream-replicated").
+      if (!(o && o.hash === identifierHash && o._rev === getHeightOfRevision(current._rev))) continue;
+    } else if (master['_deleted']) {
+      // A deletion of a document this device never had: nothing to store.
+      continue;
+    }
+    const height = current ? getHeightOfRevision(current._rev) + 1 : 1;
+    const { _meta: _m, _rev: _r, _attachments: _a, ...data } = master;
+    rows.push({
+      ...(current ? { previous: current } : {}),
+      document: {
+        ...data,
+        _deleted: !!master['_deleted'],
+        _attachments: {},
+        _rev: createRevision(identifierHash, current as never),
+        _meta: { lwt, o: { _rev: height, hash: identifierHash } },
+      } as RxDocumentData<Doc>,
+    });
+  }
+  if (rows.length === 0) return;
+  // The storage below RxDB's collection wrapper (which would stamp its own write time and
+  // revision over these): the same validation and field sealing, no other writer's lock needed.
+  const result = await collection.internalStorageInstance.bulkWrite(rows as never, IMPORT_WRITE_CONTEXT);
+  const failed = new Set<string>();
+  for (const error of result.error) {
+    // A document written on the device between the read above and this write: its change wins, as above.
+    if (error.status === 409) {
+      failed.add(error.documentId);
+      continue;
+    }
+    throw new Error(`the first sync of ${options.name} could not store ${error.documentId} (status ${error.status}); it starts again from its last page`);
+  }
+  const stored = rows.filter((r) => !failed.has(String(r.document[primary])));
+  if (options.keepServerStates && stored.length > 0) {
+    const metaIds = stored.map((r) => metaId(String(r.document[primary]), '0'));
+    // Only a resumed import finds copies written before.
+    const before = new Map((stored.some((r) => r.previous) ? await meta.findDocumentsById(metaIds, true) : []).map((d) => [String(d['id']), d as RxDocumentData<Doc>]));
+    const metaRows = stored.map((r, i) => {
+      const id = String(r.document[primary]);
+      const previous = before.get(metaIds[i]!);
+      return { ...(previous ? { previous } : {}), document: metaRow(metaIds[i]!, id, '0', { docData: byId.get(id)! }, previous, identifierHash) };
+    });
+    const metaResult = await meta.bulkWrite(metaRows as never, IMPORT_WRITE_CONTEXT);
+    if (metaResult.error.length > 0) {
+      throw new Error(`the first sync of ${options.name} could not keep the server state of ${metaResult.error[0]!.documentId} (status ${metaResult.error[0]!.status}); it starts again from its last page`);
+    }
+  }
+}
+
+/** A document of the replication's meta storage, shaped as RxDB's (replication-protocol/meta-instance.ts getMetaWriteRow). */
+function metaRow(id: string, itemId: string, isCheckpoint: '0' | '1', data: Doc, previous: RxDocumentData<Doc> | undefined, revisionToken: string): RxDocumentData<Doc> {
+  return {
+    id, isCheckpoint, itemId, ...data,
+    _deleted: false, _attachments: {},
+    _rev: createRevision(revisionToken, previous as never),
+    _meta: { lwt: now() },
+  } as RxDocumentData<Doc>;
+}

@@ -1,0 +1,272 @@
+/**
+ * A new device's first sync imports its slice in large batches before RxDB's replication starts
+ * (client/sync/first-sync-import.ts). What the crew writes before and during the import still
+ * goes out, edits of imported reports reach the server as plain writes (no conflict recorded),
+ * server changes of imported documents reach the device, a cut import goes on from its last page,
+ * and patient data is never stored in clear. Real server, real RxDB clients (Dexie over
+ * fake-indexeddb), small import pages so a slice of a few dozen documents takes several.
+ */
+import { randomUUID } from 'node:crypto';
+import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devToken } from '../../server/auth/identity.ts';
+import type { WireDocument } from '../../server/store/types.ts';
+import { nextRevision } from '../../shared/revision.ts';
+import type { CollectionName, Epcr } from '../../shared/schemas/index.ts';
+import { createDevice, eventually, type TestDevice } from '../helpers/device.ts';
+import { newEpcr, newGpsPoint } from '../helpers/factories.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const TENANT = 'agency-import';
+const PAGE = 10;
+let server: TestServer;
+const devices: TestDevice[] = [];
+
+const crewToken = (unit: string, device = `tablet-${unit}`) => devToken({ tenantId: TENANT, role: 'crew', deviceId: device, subject: unit });
+
+/** Stores documents on the server as another writer (an integration) would, in one batch. */
+async function seed(collection: CollectionName, docs: Record<string, unknown>[]): Promise<void> {
+  await server.app.store.writeBatch({
+    collection, tenantId: TENANT, actor: { kind: 'system', tenantId: TENANT, userId: 'seed' },
+    requests: docs.map((doc) => ({
+      id: String(doc['id']), incoming: { ...doc, _deleted: false } as WireDocument,
+      decide: (master: { json: string } | undefined) => {
+        const current = master ? (JSON.parse(master.json) as Record<string, unknown>) : undefined;
+        return { action: 'write' as const, doc: { ...doc, _deleted: false, rev: nextRevision(current?.['rev'] as string | undefined, `seed.${Math.random().toString(36).slice(2, 8)}`) } as WireDocument };
+      },
+    })),
+  } as never);
+}
+
+async function onServer<T>(collection: CollectionName, id: string): Promise<T | undefined> {
+  const [row] = await server.app.store.getDocuments(collection, TENANT, [id]);
+  return row ? JSON.parse(row.json) as T : undefined;
+}
+
+async function local<T>(device: TestDevice, collection: CollectionName, id: string): Promise<T | undefined> {
+  return (await device.db.collections[collection]!.findOne(id).exec())?.toJSON() as T | undefined;
+}
+
+const count = (device: TestDevice, collection: CollectionName) => device.db.collections[collection]!.count().exec();
+
+/** A gate on the pull requests of one collection: the nth (0-based) waits until opened. */
+function pullGate(collection: string) {
+  const waiting = new Map<number, () => void>();
+  const opened = new Set<number>();
+  const urls: string[] = [];
+  const fetchThrough: typeof fetch = async (input, init) => {
+    const url = String(input);
+    if (url.includes(`/${collection}/pull`)) {
+      const n = urls.push(url) - 1;
+      if (!opened.has(n) && held.has(n)) await new Promise<void>((resolve) => waiting.set(n, resolve));
+    }
+    return fetch(input, init);
+  };
+  const held = new Set<number>();
+  return {
+    fetch: fetchThrough,
+    urls,
+    hold: (n: number) => held.add(n),
+    open(n: number) {
+      opened.add(n);
+      waiting.get(n)?.();
+    },
+    isWaiting: (n: number) => waiting.has(n),
+  };
+}
+
+async function initialDone(device: TestDevice): Promise<void> {
+  for (const replication of device.sync.replications.values()) await replication.awaitInitialReplication();
+  await device.sync.awaitInSync();
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+
+afterAll(async () => {
+  await Promise.all(devices.map((d) => d.close().catch(() => {})));
+  await server?.close();
+});
+
+describe('a new device\'s first-sync import', () => {
+  it('pushes what the crew wrote before and during the import, edits of imported reports included, with no conflict recorded', async () => {
+    const unit = 'I1';
+    const reports = Array.from({ length: 25 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `seeded report ${i}` } }));
+    await seed('epcrs', reports);
+    const gate = pullGate('epcrs');
+    gate.hold(0);
+    gate.hold(1);
+    const device = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, fetch: gate.fetch });
+    devices.push(device);
+
+    // Before the first page arrives: a report written on the new tablet (offline, say).
+    await eventually('the first import pull sent', () => gate.isWaiting(0));
+    const before = await device.writer.insert('epcrs', newEpcr(TENANT, unit, { narrative: { text: 'typed before the first sync' } }) as never);
+    gate.open(0);
+
+    // The first page stored, the second held: the crew writes a new report and edits an imported one.
+    await eventually('the first page imported', async () => (await count(device, 'epcrs')) >= PAGE + 1 && gate.isWaiting(1));
+    const imported = (await device.db.collections['epcrs']!.find().exec()).map((d) => d.primary as string).find((id) => id !== before.id)!;
+    const during = await device.writer.insert('epcrs', newEpcr(TENANT, unit, { narrative: { text: 'typed during the first sync' } }) as never);
+    await device.writer.update('epcrs', imported, (doc) => ({ ...doc, narrative: { text: 'edited during the first sync' } }));
+    gate.open(1);
+
+    await eventually('every report on the device', async () => (await count(device, 'epcrs')) === reports.length + 2);
+    await initialDone(device);
+    await eventually('both new reports on the server', async () => !!(await onServer('epcrs', before.id)) && !!(await onServer('epcrs', during.id)));
+    expect((await onServer<Epcr>('epcrs', before.id))?.narrative?.text).toBe('typed before the first sync');
+    expect((await onServer<Epcr>('epcrs', during.id))?.narrative?.text).toBe('typed during the first sync');
+    const edited = await eventually('the edit on the server', async () => {
+      const doc = await onServer<Epcr>('epcrs', imported);
+      return doc?.narrative?.text === 'edited during the first sync' ? doc : undefined;
+    });
+    // Pushed built on the server state the import kept: a plain write, not a conflict merged without its base.
+    expect(edited.conflicts ?? []).toEqual([]);
+    expect((await local<Epcr>(device, 'epcrs', imported))?.narrative?.text).toBe('edited during the first sync');
+    expect((await device.sync.pending())['epcrs']).toBe(0);
+    // Imported in pages of PAGE: the replication began where the import stopped.
+    expect(gate.urls.filter((u) => u.includes(`limit=${PAGE}&`)).length).toBe(Math.ceil(reports.length / PAGE) + (reports.length % PAGE === 0 ? 1 : 0));
+  });
+
+  it('after the import, server changes of imported documents reach the device and crew edits reach the server as plain writes', async () => {
+    const unit = 'I2';
+    const reports = Array.from({ length: 15 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `report ${i}` } }));
+    const points = Array.from({ length: 23 }, (_, i) => newGpsPoint(TENANT, unit, i));
+    await seed('epcrs', reports);
+    await seed('gps_points', points);
+    const device = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['epcrs', 'gps_points'], importPageSize: PAGE });
+    devices.push(device);
+    await initialDone(device);
+    expect(await count(device, 'epcrs')).toBe(reports.length);
+    expect(await count(device, 'gps_points')).toBe(points.length);
+    // Nothing imported counts as waiting to be sent.
+    expect(await device.sync.pending()).toEqual({ epcrs: 0, gps_points: 0 });
+
+    // The server changes an imported report: the device shows it.
+    const [first, second] = [reports[0]!, reports[1]!];
+    await seed('epcrs', [{ ...first, narrative: { text: 'changed on the server' } }]);
+    await eventually('the server change on the device', async () => (await local<Epcr>(device, 'epcrs', first.id))?.narrative?.text === 'changed on the server');
+
+    // The crew edits an imported report, and the one the server changed.
+    await device.writer.update('epcrs', second.id, (doc) => ({ ...doc, narrative: { text: 'crew edit' } }));
+    await device.writer.update('epcrs', first.id, (doc) => ({ ...doc, disposition: { ...(doc as Epcr).disposition } as never, narrative: { text: 'crew edit after the server change' } }));
+    for (const [id, text] of [[second.id, 'crew edit'], [first.id, 'crew edit after the server change']] as const) {
+      const doc = await eventually(`the edit of ${id} on the server`, async () => {
+        const d = await onServer<Epcr>('epcrs', id);
+        return d?.narrative?.text === text ? d : undefined;
+      });
+      expect(doc.conflicts ?? []).toEqual([]);
+    }
+    await device.sync.awaitInSync();
+    expect((await device.sync.pending())['epcrs']).toBe(0);
+  });
+
+  it('a cut import goes on from its last page: nothing lost, nothing pulled from the start again', async () => {
+    const unit = 'I3';
+    const reports = Array.from({ length: 35 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `cut ${i}` } }));
+    await seed('epcrs', reports);
+    const dbName = `fs-cut-${Date.now()}`;
+    const gate = pullGate('epcrs');
+    gate.hold(2);
+    const first = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, fetch: gate.fetch, dbName, deviceId: 'cut-tablet' });
+    await eventually('two pages imported, the third held', async () => gate.isWaiting(2) && (await count(first, 'epcrs')) === 2 * PAGE);
+    // The app is closed in the middle of its first sync.
+    await first.close();
+    gate.open(2);
+
+    const again = pullGate('epcrs');
+    const second = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, fetch: again.fetch, dbName, deviceId: 'cut-tablet' });
+    devices.push(second);
+    await initialDone(second);
+    const ids = (await second.db.collections['epcrs']!.find().exec()).map((d) => d.primary as string);
+    expect(ids.sort()).toEqual(reports.map((r) => r.id).sort());
+    expect(again.urls[0], 'the reopened device starts from the checkpoint of its last stored page').toContain('checkpoint=');
+    expect((await second.sync.pending())['epcrs']).toBe(0);
+  });
+
+  it('a reload between RxDB\'s two checkpoint writes after an import pushes none of the imported documents', async () => {
+    const unit = 'I5';
+    const points = Array.from({ length: 24 }, (_, i) => newGpsPoint(TENANT, unit, i));
+    await seed('gps_points', points);
+    const dbName = `fs-checkpoints-${Date.now()}`;
+    const first = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['gps_points'], importPageSize: PAGE, dbName, deviceId: 'cp-tablet' });
+    await initialDone(first);
+    // As if the app closed after RxDB stored its pull checkpoint and before its push checkpoint.
+    const meta = first.sync.replications.get('gps_points')!.metaInstance!;
+    const [up] = await meta.findDocumentsById(['up|1'], false);
+    expect(up).toBeDefined();
+    const removed = await meta.bulkWrite([{ previous: up!, document: { ...up!, _deleted: true, _rev: `${Number(up!._rev.split('-')[0]) + 1}-x`, _meta: { lwt: Date.now() } } }], 'test');
+    expect(removed.error).toEqual([]);
+    await first.close();
+
+    const pushes: string[] = [];
+    const counting: typeof fetch = async (input, init) => {
+      if (String(input).includes('/push')) pushes.push(String(input));
+      return fetch(input, init);
+    };
+    const second = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['gps_points'], importPageSize: PAGE, dbName, deviceId: 'cp-tablet', fetch: counting });
+    devices.push(second);
+    await initialDone(second);
+    expect(await count(second, 'gps_points')).toBe(points.length);
+    expect(pushes, 'imported GPS points pushed back to the server').toEqual([]);
+    // Still pushes what is new.
+    await second.writer.insert('gps_points', newGpsPoint(TENANT, unit, 99) as never);
+    await eventually('the new point pushed', () => pushes.length > 0);
+  });
+
+  it('a document imported by the first sync that leaves the device\'s slice is removed by the scope check', async () => {
+    const unit = 'I6';
+    const incident = { id: randomUUID(), tenantId: TENANT, incidentNumber: '2026-00611', status: 'dispatched', complaint: 'fall', assignedUnitId: unit, address: { street: '1 Main St', city: 'Danbury', zip: '06810' } };
+    await seed('incidents', [incident]);
+    const device = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['incidents'], importPageSize: PAGE, scopeCheckIntervalMs: 0 });
+    devices.push(device);
+    await initialDone(device);
+    expect(await local(device, 'incidents', incident.id)).toBeDefined();
+    await seed('incidents', [{ ...incident, assignedUnitId: 'I7' }]);
+    // The reassignment itself is not pulled (no longer the crew's to read): the scope check asks.
+    expect(await device.sync.checkScope()).toBe(1);
+    await eventually('the incident gone from the device', async () => (await local(device, 'incidents', incident.id)) === undefined);
+  });
+
+  it('stores the imported reports\' patient data sealed, in the documents and in the server states kept beside them', async () => {
+    const unit = 'I4';
+    const marker = `Marker${randomUUID().slice(0, 8)}`;
+    const reports = Array.from({ length: 12 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `${marker} patient said ${i}` } }));
+    await seed('epcrs', reports);
+    const dbName = `fs-sealed-${Date.now()}`;
+    const device = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, dbName, password: 'a-device-key-of-32-characters-xx' });
+    devices.push(device);
+    await initialDone(device);
+    expect((await local<Epcr>(device, 'epcrs', reports[3]!.id))?.narrative?.text).toBe(`${marker} patient said 3`);
+
+    // Every record of every IndexedDB database of this device, as stored.
+    let records = 0;
+    let sealed = 0;
+    for (const info of await indexedDB.databases()) {
+      if (!info.name?.includes(dbName)) continue;
+      const handle = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(info.name!);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      for (const store of [...handle.objectStoreNames]) {
+        const all = await new Promise<unknown[]>((resolve, reject) => {
+          const request = handle.transaction(store, 'readonly').objectStore(store).getAll(IDBKeyRange.lowerBound(''));
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        for (const record of all) {
+          const text = JSON.stringify(record);
+          records++;
+          expect(text, `${info.name}/${store} holds patient data in clear`).not.toContain(marker);
+          if (text.includes('fs1:')) sealed++;
+        }
+      }
+      handle.close();
+    }
+    // The 12 reports and the 12 server states kept for them, all sealed.
+    expect(records).toBeGreaterThan(0);
+    expect(sealed).toBeGreaterThanOrEqual(2 * reports.length);
+  });
+});
