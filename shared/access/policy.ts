@@ -391,6 +391,11 @@ export function checkWrite(collection: string, access: CollectionAccess, identit
     }
   }
   if (inBoundScope(scope, incoming) !== true) return outOfScopeVerdict('new', rule, collection, noun, identity);
+  for (const field of changed) {
+    const needs = rule.changeWith?.[field];
+    if (!needs || needs.where.every((c) => 'equals' in c && 'literal' in c.equals && incoming[c.field] === c.equals.literal)) continue;
+    return refuse(RefusalCode.TRANSITION_NOT_ALLOWED, `Your role (${identity.role}) may change ${field} of a ${noun} only ${needs.label}; your change was not saved on the server.`);
+  }
   return transitionVerdict(rule, master, incoming, changed, noun, identity)
     ?? referenceVerdict(access, identity, master, incoming, noun, references) ?? { kind: 'allow' };
 }

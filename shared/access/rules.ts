@@ -64,6 +64,12 @@ export interface WriteRule {
    * server left unassigned, and assigning one is what takes it out of this scope.
    */
   readonly changeOnly?: Extract<Scope, { kind: 'where' }>;
+  /**
+   * Fields this role may change only in a write whose new state matches the conditions (literal
+   * ones): the office names a job's technician only in the write that assigns it, so no job
+   * waits "unassigned" in a technician's list.
+   */
+  readonly changeWith?: Readonly<Record<string, { readonly where: readonly Condition[]; readonly label: string }>>;
 }
 
 /** A field value a transition names; `null` stands for "absent". */
@@ -353,6 +359,7 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
         scope: OFFICE_JOBS, changeOnly: UNASSIGNED_JOBS, create: false, delete: false,
         update: ['assigneeId', 'status', 'statusAt', 'serviceAddress'],
         transitions: { status: [{ from: ['unassigned'], to: ['assigned'] }] },
+        changeWith: { assigneeId: { where: [{ field: 'status', equals: { literal: 'assigned' } }], label: 'in the change that assigns the job (status assigned)' } },
       },
     },
   },

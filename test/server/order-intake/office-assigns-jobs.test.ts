@@ -122,6 +122,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
         [{ assigneeId: 'T-other', status: 'assigned' }, 'must name a technician of your agency'],
         [{ assigneeId: 'T-nobody', status: 'assigned' }, 'must name a technician of your agency'],
         [{ status: 'assigned' }, 'unassigned jobs, or jobs assigned to a technician'],
+        [{ assigneeId: 'T-zed' }, 'may change assigneeId of a job only in the change that assigns the job'],
         [{ assigneeId: 'T-zed', status: 'completed' }, 'You may only write unassigned jobs, or jobs assigned to a technician'],
         [{ unassignedReason: 'fixed' }, 'SERVER_OWNED_FIELD'],
         [{ location: ELM }, 'set by the server only'],
