@@ -66,7 +66,9 @@ function Orders() {
                 <td data-testid="order-status">{ORDER_STATUS_TEXT[order.status] ?? order.status}</td>
                 <td data-testid="order-ticket">{ticket ? ticket.status : '—'}</td>
                 <td data-testid="order-job">{job ? <JobSummary job={job} /> : '—'}
-                  {job && jobView && job.status === 'unassigned' && <UnassignedJob job={job} badge={jobView.badge} technicians={technicians} />}</td>
+                  {job && jobView && job.status === 'unassigned' && <UnassignedJob job={job} badge={jobView.badge} technicians={technicians} />}
+                  {/* A refused assignment or correction of a job that is no longer unassigned (assigned meanwhile) is still said at the job. */}
+                  {job && jobView && job.status !== 'unassigned' && jobView.badge.state === 'rejected' && <div data-testid="job-refused"><Badge badge={jobView.badge} /></div>}</td>
                 <td>
                   {order.status === 'open' && (
                     <button class="primary" data-testid="complete-order" disabled={complete.busy}
