@@ -4,6 +4,7 @@ import type { JsonSchemaObject } from '../shared/schemas/wire-schema.ts';
 import { adminPlugin } from './admin/plugin.ts';
 import { agenciesPlugin } from './agencies/plugin.ts';
 import { dispatchPlugin } from './dispatch/plugin.ts';
+import { fieldServicePlugin } from './field-service/plugin.ts';
 import { appsPlugin } from './apps/plugin.ts';
 import { attachmentsPlugin } from './attachments/plugin.ts';
 import { loadAuditKey } from './audit/key.ts';
@@ -134,6 +135,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   await app.register(adminPlugin);
   await app.register(agenciesPlugin, { config });
   await app.register(dispatchPlugin);
+  await app.register(fieldServicePlugin);
   await app.register(stateReportingPlugin);
   await app.register(orderIntakePlugin);
   await app.register(exportsPlugin);

@@ -120,13 +120,13 @@ export class AccessControl {
     const found = new Map<string, Doc | null>();
     const byTarget = new Map<string, ReferenceLookup[]>();
     for (const lookup of wanted.values()) {
-      const group = `${lookup.collection}\u0000${lookup.key}`;
+      const group = `${lookup.collection}\u0000${lookup.key}\u0000${JSON.stringify(lookup.where ?? [])}`;
       byTarget.set(group, [...(byTarget.get(group) ?? []), lookup]);
     }
     for (const lookups of byTarget.values()) {
-      const { collection: target, key } = lookups[0]!;
+      const { collection: target, key, where } = lookups[0]!;
       for (const lookup of lookups) found.set(referenceKey(lookup), null);
-      if (key === 'id') {
+      if (key === 'id' && !where) {
         for (const stored of await store.getDocuments(target, identity.tenantId, lookups.map((l) => l.value))) {
           found.set(referenceKey({ collection: target, key, value: stored.id }), JSON.parse(stored.json) as Doc);
         }
@@ -138,14 +138,17 @@ export class AccessControl {
       for (;;) {
         const page = await store.pullScoped({
           collection: target, tenantId: identity.tenantId, afterSeq, limit: 5000,
-          filter: { kind: 'where', anyOf: [...values].map((value) => [{ field: key, equals: value }]) },
+          // A `known` reference's conditions go in the query too: a technician is known by a fix of a technician, not of a unit.
+          filter: { kind: 'where', anyOf: [...values].map((value) => [{ field: key, equals: value }, ...(where ?? [])]) },
         });
         for (const stored of page.documents) {
           const doc = JSON.parse(stored.json) as Doc;
           const value = doc[key];
-          if (typeof value === 'string' && values.has(value) && doc['_deleted'] !== true) found.set(referenceKey({ collection: target, key, value }), doc);
+          if (typeof value === 'string' && values.has(value) && doc['_deleted'] !== true) found.set(referenceKey({ collection: target, key, value, ...(where ? { where } : {}) }), doc);
         }
         if (page.documents.length < 5000) break;
+        // One fix is enough to know a technician: a phone's thousands more need not be read.
+        if (where && lookups.every((l) => found.get(referenceKey(l)))) break;
         afterSeq = page.lastSeq;
       }
     }

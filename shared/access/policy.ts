@@ -213,6 +213,8 @@ export interface ReferenceLookup {
   readonly collection: string;
   readonly key: string;
   readonly value: string;
+  /** `known` references: what the named document must also match (literal conditions). */
+  readonly where?: readonly BoundCondition[];
 }
 
 /**
@@ -227,10 +229,35 @@ export interface ReferenceContext {
 
 /** The key of a lookup in a map of found targets. */
 export function referenceKey(lookup: ReferenceLookup): string {
-  return `${lookup.collection}\u0000${lookup.key}\u0000${lookup.value}`;
+  return `${lookup.collection}\u0000${lookup.key}\u0000${lookup.value}${lookup.where ? `\u0000${JSON.stringify(lookup.where)}` : ''}`;
 }
 
 type DocumentReference = Extract<Reference, { must: 'update' | 'read' }>;
+type KnownReference = Extract<Reference, { must: 'known' }>;
+
+/** A `known` reference's conditions, bound once per declaration (they are literals: no identity in them). */
+const knownConditions = new WeakMap<KnownReference, readonly BoundCondition[]>();
+function knownWhere(ref: KnownReference): readonly BoundCondition[] {
+  let bound = knownConditions.get(ref);
+  if (!bound) {
+    bound = ref.where.map((c) => ('present' in c ? { field: c.field, present: true as const } : { field: c.field, equals: 'literal' in c.equals ? c.equals.literal : '\u0000never' }));
+    knownConditions.set(ref, bound);
+  }
+  return bound;
+}
+
+/** The `known` reference fields of `doc` that hold a value. */
+function knownReferences(access: CollectionAccess, doc: Doc): [string, KnownReference, string][] {
+  const out: [string, KnownReference, string][] = [];
+  for (const [field, ref] of Object.entries(access.references ?? {})) {
+    if (ref.must !== 'known') continue;
+    const value = doc[field];
+    if (typeof value === 'string' && value !== '') out.push([field, ref, value]);
+  }
+  return out;
+}
+
+const knownLookup = (ref: KnownReference, value: string): ReferenceLookup => ({ collection: ref.to, key: ref.key, value, where: knownWhere(ref) });
 
 /** Per declaration, its references that name a document (listed once: this runs for every pushed row). */
 const documentReferences = new WeakMap<CollectionAccess, readonly (readonly [string, DocumentReference])[]>();
@@ -269,6 +296,7 @@ export function referenceLookups(access: CollectionAccess, identity: Identity, d
     if (!rule || (ref.must === 'read' && rule.scope.kind === 'tenant')) continue;
     lookups.push({ collection: ref.to, key: ref.key ?? 'id', value });
   }
+  for (const [, ref, value] of knownReferences(access, doc)) lookups.push(knownLookup(ref, value));
   return lookups;
 }
 
@@ -286,6 +314,14 @@ function referenceVerdict(access: CollectionAccess, identity: Identity, master: 
     return refuse(RefusalCode.OUT_OF_SCOPE, ref.must === 'update'
       ? `${field} must name a ${what} you may change (${whoAmI(identity)}); there is no ${what} ${value} that you may change, so this ${noun} cannot refer to it.`
       : `${field} must name a ${what} you may see (${whoAmI(identity)}); there is no ${what} ${value} that you may see, so this ${noun} cannot refer to it.`);
+  }
+  for (const [field, ref, value] of knownReferences(access, incoming)) {
+    if (master && deepEqual(master[field], incoming[field])) continue;
+    const lookup = knownLookup(ref, value);
+    const target = context?.target(lookup);
+    // Not looked up, or known nowhere in the agency: nothing vouches for it.
+    if (target && !isDeleted(target) && lookup.where!.every((c) => conditionHolds(c, target))) continue;
+    return refuse(RefusalCode.OUT_OF_SCOPE, `${field} must name ${ref.names}; ${JSON.stringify(value)} is not one the server knows, so this ${noun} cannot name it. Choose one from the list.`);
   }
   return undefined;
 }
@@ -336,6 +372,9 @@ export function checkWrite(collection: string, access: CollectionAccess, identit
   if (inBoundScope(scope, master) !== true) return outOfScopeVerdict('current', rule, collection, noun, identity);
   const changed = changedFields(master, incoming);
   const deletionChanged = isDeleted(master) !== isDeleted(incoming);
+  if (rule.changeOnly && (changed.length > 0 || deletionChanged) && inBoundScope(boundScopeFor(rule.changeOnly, identity), master) !== true) {
+    return refuse(RefusalCode.OUT_OF_SCOPE, `Your role (${identity.role}) may change only ${rule.changeOnly.label}; this ${noun} is not one of them${typeof master['status'] === 'string' ? ` (it is ${master['status']})` : ''}, so your change was not saved on the server.`);
+  }
 
   const lock = access.lock;
   if (lock && master[lock.field] !== undefined && master[lock.field] !== null) {
@@ -364,6 +403,11 @@ export function checkWrite(collection: string, access: CollectionAccess, identit
     }
   }
   if (inBoundScope(scope, incoming) !== true) return outOfScopeVerdict('new', rule, collection, noun, identity);
+  for (const field of changed) {
+    const needs = rule.changeWith?.[field];
+    if (!needs || needs.where.every((c) => 'equals' in c && 'literal' in c.equals && incoming[c.field] === c.equals.literal)) continue;
+    return refuse(RefusalCode.TRANSITION_NOT_ALLOWED, `Your role (${identity.role}) may change ${field} of a ${noun} only ${needs.label}; your change was not saved on the server.`);
+  }
   return transitionVerdict(rule, master, incoming, changed, noun, identity)
     ?? referenceVerdict(access, identity, master, incoming, noun, references) ?? { kind: 'allow' };
 }

@@ -58,6 +58,18 @@ export interface WriteRule {
    * forward but never closes it, and only clears its unit's current call, never sets one.
    */
   readonly transitions?: Readonly<Record<string, readonly Transition[]>>;
+  /**
+   * Which stored documents this role may change at all, checked on the current state only (unlike
+   * `scope`, which the new state must also be in): the office corrects and assigns the jobs the
+   * server left unassigned, and assigning one is what takes it out of this scope.
+   */
+  readonly changeOnly?: Extract<Scope, { kind: 'where' }>;
+  /**
+   * Fields this role may change only in a write whose new state matches the conditions (literal
+   * ones): the office names a job's technician only in the write that assigns it, so no job
+   * waits "unassigned" in a technician's list.
+   */
+  readonly changeWith?: Readonly<Record<string, { readonly where: readonly Condition[]; readonly label: string }>>;
 }
 
 /** A field value a transition names; `null` stands for "absent". */
@@ -98,6 +110,13 @@ export type Reference =
   | { readonly must: 'update' | 'read'; readonly to: CollectionName; /** The field of `to` the value names; `id` unless said. */ readonly key?: string }
   | { readonly must: 'agency'; readonly to: CollectionName; readonly why: string }
   | { readonly must: 'self'; /** What it names, for people. */ readonly names: string }
+  /**
+   * `known`: the value must be the `key` of a document of `to` in the writer's agency matching
+   * `where` (literal conditions), whatever the writer may read of it: e.g. a technician, known
+   * to the server by the `sourceId` of their phone's position fixes (as the workflows that assign
+   * jobs know them), which the office may not read. An id known nowhere is refused.
+   */
+  | { readonly must: 'known'; readonly to: CollectionName; readonly key: string; readonly where: readonly Condition[]; /** What it names, for people. */ readonly names: string }
   | { readonly must: 'external'; readonly system: string };
 
 export interface CollectionAccess {
@@ -146,6 +165,15 @@ const TECH_GPS: Scope = {
   label: 'your own positions',
 };
 const TECH_JOBS: Scope = { kind: 'where', anyOf: [[{ field: 'assigneeId', equals: { identity: 'technicianId' } }]], label: 'jobs assigned to you' };
+const UNASSIGNED_JOBS = { kind: 'where', anyOf: [[{ field: 'status', equals: { literal: 'unassigned' } }]], label: 'jobs the server left unassigned' } as const satisfies Scope;
+/** What the office may make of an unassigned job: still unassigned (its address corrected), or assigned to someone. */
+const OFFICE_JOBS: Scope = {
+  kind: 'where',
+  anyOf: [[{ field: 'status', equals: { literal: 'unassigned' } }], [{ field: 'status', equals: { literal: 'assigned' } }, { field: 'assigneeId', present: true }]],
+  label: 'unassigned jobs, or jobs assigned to a technician',
+};
+/** How the server knows a technician: by the `sourceId` of their phone's position fixes (server/hooks/workflows/technicians.ts). */
+const TECHNICIAN_FIXES: readonly Condition[] = [{ field: 'sourceType', equals: { literal: 'technician' } }];
 const TECH_TICKETS: Scope = {
   kind: 'via', collection: 'jobs', where: [{ field: 'assigneeId', equals: { identity: 'technicianId' } }], key: 'ticketId',
   label: 'tickets of jobs assigned to you',
@@ -160,6 +188,13 @@ const FINALIZED_EPCRS: Scope = { kind: 'where', anyOf: [[{ field: 'lockedAt', pr
 export const NOTICE_READERS = {
   'hook:failed': ['admin'],
 } as const satisfies Readonly<Record<string, readonly Role[]>>;
+
+/**
+ * Who may read the agency's list of technicians (`GET FIELD_SERVICE.technicians`: their ids and
+ * when their phone last reported, never where): the roles that may name one in a job's
+ * `assigneeId` (the office assigning a job by hand), and the admin.
+ */
+export const TECHNICIAN_LIST_READERS = ['office', 'admin'] as const satisfies readonly Role[];
 
 /** What a dispatcher sees of an ePCR: where the crew is in the call, no clinical content. */
 export const DISPATCH_EPCR_FIELDS = ['id', 'tenantId', 'rev', 'status', 'unitId', 'incidentId', 'times', 'lockedAt', '_deleted'] as const;
@@ -302,8 +337,12 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
     references: {
       ticketId: { must: 'read', to: 'tickets' },
       orderId: { must: 'read', to: 'orders' },
-      assigneeId: { must: 'self', names: 'the technician assigned' },
+      // Whoever assigns a job names a technician the server knows (the office, by hand); a
+      // technician never changes it (not in their update list), so it stays theirs.
+      assigneeId: { must: 'known', to: 'gps_points', key: 'sourceId', where: TECHNICIAN_FIXES, names: 'a technician of your agency (known by their phone\'s position fixes)' },
     },
+    // Where the job was placed and why it waits are the server's (ticket-created, job-address-corrected, job-assigned-by-hand).
+    serverOwned: ['location', 'geocodedAs', 'unassignedReason'],
     read: { technician: { scope: TECH_JOBS }, office: { scope: TENANT }, admin: { scope: TENANT } },
     // The technician works the job: status, notes, the checklist's results, parts used, time on
     // site, photos and the customer's signature, and a reason when reopening a completed job; what
@@ -312,6 +351,15 @@ export const ACCESS_RULES: Readonly<Record<CollectionName, CollectionAccess>> = 
       technician: {
         scope: TECH_JOBS, create: false, delete: false,
         update: ['status', 'statusAt', 'notes', 'attachments', 'checklist', 'parts', 'visits', 'reopenReason', 'reopenedAt'],
+      },
+      // A job the server could not assign (its address not found, the geocoder down, no technician
+      // known): the office assigns it by hand, or corrects its address and the server places it
+      // again (job-address-corrected). An assigned job is the technician's; the office leaves it.
+      office: {
+        scope: OFFICE_JOBS, changeOnly: UNASSIGNED_JOBS, create: false, delete: false,
+        update: ['assigneeId', 'status', 'statusAt', 'serviceAddress'],
+        transitions: { status: [{ from: ['unassigned'], to: ['assigned'] }] },
+        changeWith: { assigneeId: { where: [{ field: 'status', equals: { literal: 'assigned' } }], label: 'in the change that assigns the job (status assigned)' } },
       },
     },
   },

@@ -17,6 +17,7 @@ export const ATTACHMENTS_BASE_PATH = '/api/attachments';
 export const DISPATCH_BASE_PATH = '/api/dispatch';
 export const MAPS_BASE_PATH = '/api/maps';
 export const AGENCY_BASE_PATH = '/api/agency';
+export const FIELD_SERVICE_BASE_PATH = '/api/field-service';
 /** Everything under here is the server's, never an app page (the service worker leaves it alone). */
 export const API_PREFIX = '/api/';
 
@@ -80,6 +81,12 @@ export const ADMIN = {
 export const DISPATCH = {
   /** The server's time (for the console's clock offset) and the agency's dispatch settings in force. */
   settings: endpoint('GET', DISPATCH_BASE_PATH, '/settings'),
+} as const;
+
+/** The field-service office's own reads (docs/protocol.md §32). */
+export const FIELD_SERVICE = {
+  /** The agency's technicians the server knows (by their phones' position fixes), to assign a job by hand. */
+  technicians: endpoint('GET', FIELD_SERVICE_BASE_PATH, '/technicians'),
 } as const;
 
 /** What an agency sends its state: the DEMDataSet, batches of EMSDataSet exports, submissions (docs/protocol.md §24). */

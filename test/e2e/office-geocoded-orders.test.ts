@@ -2,7 +2,9 @@
  * Issue 20: the office enters an order with an address and no coordinates, completes it, and sees
  * its job go to the technician nearest to where the agency's geocoder (the stand-in Nominatim the
  * map tests use) puts the address, with the place it was found at; an address the geocoder does
- * not know shows the job unassigned with the reason. Real server, product hooks, Chromium.
+ * not know shows the job unassigned with the reason; the office then corrects the address (the
+ * server places it again) or assigns a technician by hand, typing into every input of the
+ * unassigned job, and reads each value back from the server. Real server, product hooks, Chromium.
  */
 import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
@@ -78,5 +80,50 @@ describe('office: orders without coordinates are placed by address (browser)', (
     await expect.poll(async () => (await reason.count()) > 0 ? reason.innerText() : '', { timeout: 60_000 }).toContain('"99 Nowhere Lane, Atlantis"');
     expect(await row.getByTestId('order-job').innerText()).toMatch(/^Unassigned/);
     expect(await reason.innerText()).toMatch(/found no place .* assign a technician by hand/);
+  }, 120_000);
+
+  const jobOf = async (number: string) => (await server.docs<Job>('jobs')).find((j) => j.orderNumber === number);
+
+  it('the office corrects the address of the unassigned job: typed values reach the server, which places it and assigns the nearest technician', async () => {
+    const row = page.locator('[data-testid="order-row"]', { hasText: 'OF-101' });
+    const panel = row.getByTestId('unassigned-job');
+    await panel.waitFor();
+    // A value the form refuses is said at its field and nothing is sent.
+    await panel.getByLabel('ZIP').fill('6850');
+    await panel.getByRole('button', { name: 'Correct address' }).click();
+    await expect.poll(async () => panel.getByTestId('job-address-problem').innerText()).toContain('A ZIP code is 5 digits');
+    expect((await jobOf('OF-101'))?.serviceAddress).toEqual({ street: '99 Nowhere Lane', city: 'Atlantis' });
+    for (const [label, value] of [['Street', '12 Elm St'], ['City', 'Norwalk'], ['State', 'CT'], ['ZIP', '06850']] as const) {
+      await panel.getByLabel(label, { exact: true }).fill(value);
+      expect(await panel.getByLabel(label, { exact: true }).inputValue()).toBe(value);
+    }
+    await panel.getByRole('button', { name: 'Correct address' }).click();
+    await expect.poll(async () => (await jobOf('OF-101'))?.status, { timeout: 60_000 }).toBe('assigned');
+    const job = await jobOf('OF-101');
+    expect(job?.serviceAddress).toEqual({ street: '12 Elm St', city: 'Norwalk', state: 'CT', zip: '06850' });
+    expect(job).toMatchObject({ assigneeId: 'tech-zed', location: ELM, geocodedAs: '12 Elm St, Norwalk, CT 06850' });
+    expect(job?.unassignedReason).toBeUndefined();
+    await expect.poll(async () => row.getByTestId('order-job').innerText(), { timeout: 30_000 }).toMatch(/Assigned · tech-zed/);
+    expect(await row.getByTestId('unassigned-job').count()).toBe(0);
+  }, 120_000);
+
+  it('the office assigns an unassigned job to a technician it picks from the list', async () => {
+    const row = await enterAndComplete('OF-102', '5 Lost Road', 'Mu');
+    const panel = row.getByTestId('unassigned-job');
+    await panel.waitFor({ timeout: 60_000 });
+    // Assign without choosing: said at the select, nothing sent.
+    await panel.getByRole('button', { name: 'Assign' }).click();
+    expect(await panel.getByTestId('job-assignee-problem').innerText()).toBe('Choose the technician to assign the job to.');
+    const select = panel.getByLabel('Technician to assign');
+    await expect.poll(async () => select.locator('option[value="tech-alpha"]').count(), { timeout: 30_000 }).toBe(1);
+    await select.selectOption('tech-alpha');
+    expect(await select.inputValue()).toBe('tech-alpha');
+    await panel.getByRole('button', { name: 'Assign' }).click();
+    await expect.poll(async () => {
+      const job = await jobOf('OF-102');
+      return job && { status: job.status, assigneeId: job.assigneeId, reason: job.unassignedReason };
+    }, { timeout: 60_000 }).toEqual({ status: 'assigned', assigneeId: 'tech-alpha', reason: undefined });
+    expect((await jobOf('OF-102'))?.statusAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$/);
+    await expect.poll(async () => row.getByTestId('order-job').innerText(), { timeout: 30_000 }).toMatch(/Assigned · tech-alpha/);
   }, 120_000);
 });

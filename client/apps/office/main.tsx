@@ -3,16 +3,19 @@
  * order system, docs/protocol.md §28), completing an order (the server's hooks make its ticket and
  * the job for the nearest available technician), and where each order's job stands.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
+import { FIELD_SERVICE, pathOf } from '../../../shared/protocol/index.ts';
 import type { Job, Order, Ticket } from '../../../shared/schemas/index.ts';
-import { ActionError, useAction, WriteRefusedError } from '../../ui/action.tsx';
+import { ActionError, refusalText, useAction, WriteRefusedError } from '../../ui/action.tsx';
 import { boot } from '../../ui/boot.tsx';
 import { AppShell, Badge, go, markReady, route } from '../../ui/components.tsx';
 import { useQuery, write } from '../../ui/db.ts';
 import { deviceIds } from '../../ui/ids.ts';
 import { recordField, type FieldConstraints } from '../../ui/record-field.ts';
 import type { Session } from '../../session/identity.ts';
-import { clockOf } from '../../ui/time.ts';
+import { getAccessToken } from '../../session/session.ts';
+import type { DocBadge } from '../../worker/api.ts';
+import { clockOf, offsetDateTime } from '../../ui/time.ts';
 
 const ORDER_STATUS_TEXT: Record<string, string> = { open: 'Open', completed: 'Completed (job made)', closed: 'Closed (job done)', cancelled: 'Cancelled' };
 const JOB_STATUS_TEXT: Record<string, string> = {
@@ -32,12 +35,13 @@ function Orders() {
   const tickets = useQuery<Ticket>('tickets', {});
   const jobs = useQuery<Job>('jobs', {});
   const complete = useAction();
+  const technicians = useTechnicians(jobs?.some((j) => j.doc.status === 'unassigned') ?? false);
   if (!orders) return <p>Loading…</p>;
   markReady();
   const sorted = [...orders].sort((a, b) => (STATUS_ORDER[a.doc.status] ?? 9) - (STATUS_ORDER[b.doc.status] ?? 9)
     || (PRIORITY_ORDER[a.doc.priority ?? 'normal'] ?? 9) - (PRIORITY_ORDER[b.doc.priority ?? 'normal'] ?? 9)
     || a.doc.orderNumber.localeCompare(b.doc.orderNumber));
-  const jobOf = (orderId: string) => jobs?.find((j) => j.doc.orderId === orderId)?.doc;
+  const jobOf = (orderId: string) => jobs?.find((j) => j.doc.orderId === orderId);
   const ticketOf = (orderId: string) => tickets?.find((t) => t.doc.orderId === orderId)?.doc;
   return (
     <section aria-labelledby="orders-title">
@@ -50,7 +54,8 @@ function Orders() {
         <thead><tr><th>Order</th><th>Customer</th><th>Service address</th><th>Priority</th><th>Status</th><th>Ticket</th><th>Job</th><th /></tr></thead>
         <tbody>
           {sorted.map(({ doc: order, badge }) => {
-            const job = jobOf(order.id);
+            const jobView = jobOf(order.id);
+            const job = jobView?.doc;
             const ticket = ticketOf(order.id);
             return (
               <tr key={order.id} data-testid="order-row" data-id={order.id} data-status={order.status}>
@@ -60,7 +65,10 @@ function Orders() {
                 <td>{order.priority ?? 'normal'}</td>
                 <td data-testid="order-status">{ORDER_STATUS_TEXT[order.status] ?? order.status}</td>
                 <td data-testid="order-ticket">{ticket ? ticket.status : '—'}</td>
-                <td data-testid="order-job">{job ? <JobSummary job={job} /> : '—'}</td>
+                <td data-testid="order-job">{job ? <JobSummary job={job} /> : '—'}
+                  {job && jobView && job.status === 'unassigned' && <UnassignedJob job={job} badge={jobView.badge} technicians={technicians} />}
+                  {/* A refused assignment or correction of a job that is no longer unassigned (assigned meanwhile) is still said at the job. */}
+                  {job && jobView && job.status !== 'unassigned' && jobView.badge.state === 'rejected' && <div data-testid="job-refused"><Badge badge={jobView.badge} /></div>}</td>
                 <td>
                   {order.status === 'open' && (
                     <button class="primary" data-testid="complete-order" disabled={complete.busy}
@@ -95,6 +103,136 @@ function JobSummary({ job }: { job: Job }) {
       {visits.length > 0 && <div class="meta">on site {visits.map((v) => `${clockOf(v.arrivedAt)}–${v.departedAt ? clockOf(v.departedAt) : 'now'}`).join(', ')}</div>}
       {job.reopenReason && <div class="meta">reopened: {job.reopenReason}</div>}
     </>
+  );
+}
+
+// ---- unassigned jobs --------------------------------------------------------------------------------
+interface Technician { id: string; lastFixAt: string; openJobs: number }
+type TechnicianList = { technicians: Technician[] } | { problem: string } | undefined;
+
+/**
+ * The technicians the office may assign a job to (GET FIELD_SERVICE.technicians: those the server
+ * knows by their phones' positions), read while some job waits unassigned, and again each minute.
+ */
+function useTechnicians(wanted: boolean): TechnicianList {
+  const [list, setList] = useState<TechnicianList>();
+  useEffect(() => {
+    if (!wanted) return undefined;
+    let stopped = false;
+    const load = async () => {
+      try {
+        const token = await getAccessToken();
+        const response = await fetch(pathOf(FIELD_SERVICE.technicians), { headers: { authorization: `Bearer ${token}` } });
+        if (!response.ok) throw new Error(`the server answered ${response.status}`);
+        const body = await response.json() as { technicians: Technician[] };
+        if (!stopped) setList({ technicians: body.technicians });
+      } catch (error) {
+        if (!stopped) setList({ problem: `The list of technicians could not be read (${error instanceof Error ? error.message : String(error)}); it is read again in a minute, or when you reload.` });
+      }
+    };
+    void load();
+    const timer = setInterval(() => void load(), 60_000);
+    return () => { stopped = true; clearInterval(timer); };
+  }, [wanted]);
+  return list;
+}
+
+const ADDRESS_PARTS = [['street', 'Street'], ['city', 'City'], ['state', 'State'], ['zip', 'ZIP']] as const;
+type AddressForm = Record<(typeof ADDRESS_PARTS)[number][0], string>;
+
+/** What is wrong with a corrected address, by field (shown at the field). */
+export function addressProblems(form: AddressForm): Partial<Record<keyof AddressForm, string>> {
+  const out: Partial<Record<keyof AddressForm, string>> = {};
+  if (!form.street.trim()) out.street = 'Give the street of the service address.';
+  for (const key of ['street', 'city'] as const) {
+    const length = form[key].trim().length;
+    if (length > 200) out[key] = `At most 200 characters; this has ${length}. Shorten it (nothing was cut).`;
+  }
+  if (form.state.trim() && !STATE.test(form.state.trim())) out.state = 'The state as its two-letter abbreviation (CT, PA).';
+  if (form.zip.trim() && !ZIP.test(form.zip.trim())) out.zip = 'A ZIP code is 5 digits, or ZIP+4 (19104-1234).';
+  return out;
+}
+
+/**
+ * A job the server could not assign: the office assigns a technician by hand, or corrects the
+ * address and the server places the job again (docs/protocol.md §32). The server's refusal of
+ * either is shown here, where the office acted.
+ */
+function UnassignedJob({ job, badge, technicians }: { job: Job; badge: DocBadge; technicians: TechnicianList }) {
+  const [assignee, setAssignee] = useState('');
+  const [assigneeProblem, setAssigneeProblem] = useState<string>();
+  const [address, setAddress] = useState<AddressForm>({
+    street: job.serviceAddress?.street ?? '', city: job.serviceAddress?.city ?? '', state: job.serviceAddress?.state ?? '', zip: job.serviceAddress?.zip ?? '',
+  });
+  const [problems, setProblems] = useState<Partial<Record<keyof AddressForm, string>>>({});
+  const assign = useAction();
+  const correct = useAction();
+  const key = job.id;
+  const assignNow = async () => {
+    if (!assignee) {
+      setAssigneeProblem('Choose the technician to assign the job to.');
+      document.getElementById(`ja-${key}-assignee`)?.focus();
+      return;
+    }
+    setAssigneeProblem(undefined);
+    await assign.run(() => write.mutate('jobs', job.id, [
+      { op: 'set', path: ['assigneeId'], value: assignee },
+      { op: 'set', path: ['status'], value: 'assigned' },
+      { op: 'set', path: ['statusAt'], value: offsetDateTime() },
+    ]));
+  };
+  const correctNow = async () => {
+    const found = addressProblems(address);
+    setProblems(found);
+    const first = ADDRESS_PARTS.find(([k]) => found[k]);
+    if (first) {
+      document.getElementById(`ja-${key}-${first[0]}`)?.focus();
+      return;
+    }
+    const parts = Object.fromEntries(ADDRESS_PARTS.map(([k]) => [k, k === 'state' ? address[k].trim().toUpperCase() : address[k].trim()]).filter(([, v]) => v));
+    // The apartment stays as the order gave it: geocoders do not use it, the technician does.
+    const serviceAddress = { ...(job.serviceAddress?.apartment ? { apartment: job.serviceAddress.apartment } : {}), ...parts };
+    await correct.run(() => write.mutate('jobs', job.id, [{ op: 'set', path: ['serviceAddress'], value: serviceAddress }]));
+  };
+  const list = technicians && 'technicians' in technicians ? technicians.technicians : [];
+  return (
+    <div class="card" data-testid="unassigned-job" style="margin-top:8px">
+      {badge.state === 'rejected' && <div class="hint bad" role="alert" data-testid="unassigned-job-refused">{refusalText(badge.reason, badge.code)}</div>}
+      {badge.state === 'pending' && <div class="meta" data-testid="unassigned-job-pending">Saved on this device; sent to the server when there is a connection.</div>}
+      <div class="field"><label for={`ja-${key}-assignee`}>Technician to assign</label>
+        <select id={`ja-${key}-assignee`} data-testid="job-assignee" value={assignee}
+          onChange={(e) => { setAssignee((e.currentTarget as HTMLSelectElement).value); setAssigneeProblem(undefined); }}
+          aria-invalid={assigneeProblem ? true : undefined} aria-describedby={assigneeProblem ? `ja-${key}-assignee-problem` : undefined}
+          {...recordField({ collection: 'jobs', docId: job.id, path: 'assigneeId' }, 'select', { required: true })}>
+          <option value="">{list.length === 0 ? 'No technician known yet' : 'Choose a technician'}</option>
+          {list.map((t) => <option key={t.id} value={t.id}>{t.id} ({t.openJobs} open job{t.openJobs === 1 ? '' : 's'}; phone last reported {clockOf(t.lastFixAt)})</option>)}
+        </select>
+        {assigneeProblem && <div class="hint bad" id={`ja-${key}-assignee-problem`} role="alert" data-testid="job-assignee-problem">{assigneeProblem}</div>}
+        {technicians && 'problem' in technicians && <div class="hint bad" role="status" data-testid="technicians-problem">{technicians.problem}</div>}
+      </div>
+      <button class="primary" type="button" data-testid="assign-job" disabled={assign.busy}
+        {...recordField({ collection: 'jobs', docId: job.id, path: 'status' }, 'action', { value: 'assigned' })}
+        onClick={() => void assignNow()}>Assign</button>
+      <ActionError action={assign} testId="assign-job-error" />
+      <div class="grid" style="margin-top:8px">
+        {ADDRESS_PARTS.map(([part, label]) => (
+          <div class="field" key={part}><label for={`ja-${key}-${part}`}>{label}</label>
+            <input id={`ja-${key}-${part}`} data-testid={`job-address-${part}`} value={address[part]}
+              onInput={(e) => { setAddress({ ...address, [part]: (e.currentTarget as HTMLInputElement).value }); if (problems[part]) setProblems({ ...problems, [part]: undefined }); }}
+              aria-invalid={problems[part] ? true : undefined} aria-describedby={problems[part] ? `ja-${key}-${part}-problem` : undefined}
+              {...(part === 'zip' ? { inputMode: 'numeric' } : {})}
+              {...recordField({ collection: 'jobs', docId: job.id, path: `serviceAddress.${part}` }, 'text', {
+                ...(part === 'street' || part === 'city' ? { maxLength: 200 } : {}), ...(part === 'street' ? { required: true } : {}),
+                ...(part === 'state' ? { pattern: STATE } : {}), ...(part === 'zip' ? { pattern: ZIP } : {}),
+              })} />
+            {problems[part] && <div class="hint bad" id={`ja-${key}-${part}-problem`} role="alert" data-testid="job-address-problem">{problems[part]}</div>}
+          </div>
+        ))}
+      </div>
+      <button type="button" data-testid="correct-address" disabled={correct.busy} onClick={() => void correctNow()}>Correct address</button>
+      <ActionError action={correct} testId="correct-address-error" />
+      <p class="meta">Assigning sends the job to that technician's phone. A corrected address is looked up again on the server, and the job goes to the technician nearest to it, or stays here with the reason.</p>
+    </div>
   );
 }
 

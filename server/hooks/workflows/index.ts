@@ -24,6 +24,8 @@ import { incidentCancelledWorkflow } from './incident-cancelled.ts';
 import { incidentCreatedWorkflow } from './incident-created.ts';
 import { incidentHistoryWorkflow, unitHistoryWorkflow, unitStatusHistoryWorkflow } from './incident-history.ts';
 import { incidentTimelineWorkflow } from './incident-timeline.ts';
+import { jobAddressCorrectedWorkflow } from './job-address-corrected.ts';
+import { jobAssignedByHandWorkflow } from './job-assigned-by-hand.ts';
 import { jobProgressWorkflow } from './job-progress.ts';
 import { jobSignedWorkflow } from './job-signed.ts';
 import { orderCompletedWorkflow } from './order-completed.ts';
@@ -71,6 +73,11 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
   const claims = { integrations: deps.integrations, locks, ...(deps.billingSettingsOf ? { billingSettingsOf: deps.billingSettingsOf } : {}) };
   const files = deps.attachments ? { attachments: deps.attachments } : {};
   const nemsis = { agencyOf: deps.nemsis.agencyOf, ...(deps.nemsis.xsdDir ? { xsdDir: deps.nemsis.xsdDir } : {}), locks, ...files };
+  // One directory and one geocoder for every workflow that places and assigns jobs.
+  const placing = {
+    technicians: new TechnicianDirectory(), locks,
+    ...(deps.integrations.geocoder && deps.geocoderOf ? { geocoder: deps.integrations.geocoder, geocoderOf: deps.geocoderOf } : {}),
+  };
   return [
     incidentCreatedWorkflow(),
     incidentTimelineWorkflow(),
@@ -94,11 +101,9 @@ export function defaultWorkflows(deps: DefaultWorkflowDeps): Workflow[] {
     epcrCadNoticeWorkflow({ integrations: deps.integrations }),
     epcrAddendumWorkflow(claims),
     orderCompletedWorkflow(),
-    ticketCreatedWorkflow({
-      technicians: new TechnicianDirectory(), locks,
-      ...(deps.fieldServiceOf ? { fieldServiceOf: deps.fieldServiceOf } : {}),
-      ...(deps.integrations.geocoder && deps.geocoderOf ? { geocoder: deps.integrations.geocoder, geocoderOf: deps.geocoderOf } : {}),
-    }),
+    ticketCreatedWorkflow({ ...placing, ...(deps.fieldServiceOf ? { fieldServiceOf: deps.fieldServiceOf } : {}) }),
+    jobAddressCorrectedWorkflow(placing),
+    jobAssignedByHandWorkflow(),
     jobProgressWorkflow(),
     orderProgressWorkflow(),
     jobSignedWorkflow(files),

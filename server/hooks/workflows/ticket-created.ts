@@ -50,7 +50,10 @@ export interface TicketCreatedDeps {
   geocoderOf?: GeocoderLookup;
 }
 
-type Placement = { location?: { lat: number; lng: number }; geocodedAs?: string; unassignedReason?: string };
+export type Placement = { location?: { lat: number; lng: number }; geocodedAs?: string; unassignedReason?: string };
+
+/** What a job is placed by: the order's coordinates when it had them, else its service address. */
+export interface Site { id: string; location?: { lat: number; lng: number }; serviceAddress?: Ticket['serviceAddress'] }
 
 /** The address as one line for the geocoder: street, city, state and ZIP as the order gave them (no apartment: geocoders do not know them). */
 export function addressLine(address: NonNullable<Ticket['serviceAddress']>): string {
@@ -63,13 +66,13 @@ export function addressLine(address: NonNullable<Ticket['serviceAddress']>): str
  * address the geocoder cannot place leaves the job unassigned, with the reason for the office:
  * sending someone to the least loaded technician's queue for a place nobody found helps no one.
  */
-async function placementOf(ctx: EffectContext, ticket: Ticket, deps: TicketCreatedDeps): Promise<Placement> {
-  if (ticket.location) return { location: ticket.location };
-  const street = ticket.serviceAddress?.street?.trim();
+export async function placementOf(ctx: EffectContext, site: Site, deps: Pick<TicketCreatedDeps, 'geocoder' | 'geocoderOf'>): Promise<Placement> {
+  if (site.location) return { location: site.location };
+  const street = site.serviceAddress?.street?.trim();
   if (!street || !deps.geocoder || !deps.geocoderOf) return {};
   const target = await deps.geocoderOf(ctx.tenantId);
   if (!target) return {};
-  const line = addressLine(ticket.serviceAddress!);
+  const line = addressLine(site.serviceAddress!);
   try {
     const hit = await deps.geocoder.locate(target, line);
     if (hit) return { location: { lat: hit.lat, lng: hit.lng }, geocodedAs: hit.label.slice(0, 500) };
@@ -78,7 +81,7 @@ async function placementOf(ctx: EffectContext, ticket: Ticket, deps: TicketCreat
     if (!(error instanceof IntegrationCallError)) throw error;
     // Down or timing out: the runner runs this again later, a few times; then the job is made anyway.
     if (error.reason !== 'permanent' && ctx.entry.attempts + 1 < GEOCODE_RUNS) throw error;
-    ctx.log.warn({ err: error, ticketId: ticket.id }, 'service address could not be geocoded; job left unassigned');
+    ctx.log.warn({ err: error, siteId: site.id }, 'service address could not be geocoded; job left unassigned');
     return { unassignedReason: `The service address "${line}" could not be placed on the map (${error.message}), so no technician near it could be chosen. Assign a technician by hand.`.slice(0, 500) };
   }
 }
@@ -99,7 +102,7 @@ export function ticketCreatedWorkflow(deps: TicketCreatedDeps): Workflow {
       const checklist = checklistFor(await deps.fieldServiceOf?.(ctx.tenantId), 'installation');
       if (await ctx.getDocument('jobs', id)) return;
       // Outside the tenant's assignment lock: a slow geocoder must not hold up other tickets' assignments.
-      const placement = await placementOf(ctx, ticket, deps);
+      const placement = await placementOf(ctx, { id: ticket.id, ...(ticket.location ? { location: ticket.location } : {}), ...(ticket.serviceAddress ? { serviceAddress: ticket.serviceAddress } : {}) }, deps);
       await deps.locks.run(`assign:${ctx.tenantId}`, async () => {
         if (await ctx.getDocument('jobs', id)) return;
         const candidates = placement.unassignedReason ? [] : await deps.technicians.candidates(ctx.store, ctx.tenantId);

@@ -191,3 +191,44 @@ describe('every role, every reference field: only what the role may change (upda
     expect(words(nowhere, '4f6c2d0e-1111-4aaa-8bbb-000000000000')).toBe(words(outOfReach, other.id));
   });
 });
+
+describe('a `known` reference names only what the server knows in the agency (jobs.assigneeId: a technician)', () => {
+  for (const collection of COLLECTION_NAMES) {
+    for (const [field, ref] of Object.entries(ACCESS_RULES[collection].references)) {
+      if (ref.must !== 'known') continue;
+      for (const role of ROLES) {
+        const rule = ACCESS_RULES[collection].write[role];
+        const maySet = rule && (rule.create || rule.update === 'any' || (Array.isArray(rule.update) && rule.update.includes(field)));
+        if (!maySet) continue;
+        it(`${role} × ${collection}.${field} (known ${ref.to}.${ref.key})`, () => {
+          const identity = IDENTITIES[role];
+          const access = ACCESS_RULES[collection];
+          // The document as the role finds it (inside its scope and change-only scope), then with the field set.
+          let master = make[collection](TENANT) as Doc;
+          delete master[field];
+          for (const scope of [rule!.scope, ...(rule!.changeOnly ? [rule!.changeOnly] : [])]) master = inside(scope, identity, master) ?? master;
+          const moved = (value: string) => {
+            const next: Doc = { ...master, rev: '2-x', [field]: value };
+            // Into the role's write scope with the field set (e.g. an assigned job names its technician).
+            if (rule!.scope.kind === 'where') {
+              const alternative = rule!.scope.anyOf.find((alt) => alt.some((c) => c.field === field));
+              for (const c of alternative ?? []) if ('equals' in c && 'literal' in c.equals) next[c.field] = c.equals.literal;
+            }
+            return next;
+          };
+          const known = { ...(make[ref.to](TENANT) as Doc), [ref.key]: 'T-known' };
+          for (const c of ref.where) if ('equals' in c && 'literal' in c.equals) known[c.field] = c.equals.literal;
+          const verdict = (target: Doc | null | undefined, value: string) => checkWrite(collection, access, identity, master, moved(value), context(target));
+          expect(verdict(known, 'T-known'), 'naming one the server knows').toEqual({ kind: 'allow' });
+          expect(verdict(null, 'T-nobody'), 'naming one known nowhere').toMatchObject({ kind: 'refuse', code: 'OUT_OF_SCOPE' });
+          expect(verdict(undefined, 'T-known'), 'not looked up').toMatchObject({ kind: 'refuse', code: 'OUT_OF_SCOPE' });
+          expect(verdict({ ...known, _deleted: true }, 'T-known'), 'naming a deleted one').toMatchObject({ kind: 'refuse', code: 'OUT_OF_SCOPE' });
+          for (const c of ref.where) {
+            if (!('equals' in c) || !('literal' in c.equals)) continue;
+            expect(verdict({ ...known, [c.field]: `not-${String(c.equals.literal)}` }, 'T-known'), `naming one whose ${c.field} is not ${String(c.equals.literal)}`).toMatchObject({ kind: 'refuse', code: 'OUT_OF_SCOPE' });
+          }
+        });
+      }
+    }
+  }
+});
