@@ -243,10 +243,17 @@ function unstore(key: string, at: number): void {
   kick();
 }
 
-/** Resolves once everything typed so far is in the journal on the device. */
-async function inJournal(): Promise<void> {
+/**
+ * Resolves once the journal writes under way have ended: true when everything typed so far is in
+ * the journal on the device, false when a write failed and waits to be tried again.
+ */
+async function inJournal(): Promise<boolean> {
   while (writing) await written;
+  return toStore.size === 0 && toRemove.size === 0;
 }
+
+/** How many times locking tries again a journal write that failed before it forgets the page's edits. */
+const LOCK_WRITE_TRIES = 5;
 
 // ---- what the fields and the status line read ----------------------------------------------------
 
@@ -448,8 +455,8 @@ async function loadJournal(only?: readonly string[]): Promise<void> {
     }
   }
   if (Object.keys(legacy).length > 0) {
-    await inJournal();
-    localStorage.removeItem(legacyKey(dbName));
+    // Removed only once its entries are in the journal: a write that failed keeps the old copy.
+    if (await inJournal()) localStorage.removeItem(legacyKey(dbName));
   }
   if (changed.length > 0) notify(changed);
 }
@@ -485,9 +492,20 @@ export async function journalReplayed(): Promise<void> {
 export async function forgetJournal(): Promise<void> {
   for (const timer of timers.values()) clearTimeout(timer);
   timers.clear();
-  await inJournal().catch(() => undefined);
+  // A write that failed is tried again (a few times, a second apart) before the page forgets what
+  // it holds: an edit only in this page's memory would be gone once it is locked.
+  for (let tried = 0; !(await inJournal().catch(() => false)) && tried < LOCK_WRITE_TRIES; tried++) {
+    clearTimeout(retryTimer);
+    retryTimer = undefined;
+    await new Promise((resolve) => setTimeout(resolve, JOURNAL_RETRY_MS));
+    kick();
+  }
+  clearTimeout(retryTimer);
+  retryTimer = undefined;
+  if (toStore.size > 0) console.warn(`fieldsync: locking forgets ${toStore.size} edit(s) the journal could not keep; they were not saved`);
   // Stored sealed now (or its write failed: never kept in clear while locked).
   toStore.clear();
+  toRemove.clear();
   entries.clear();
   forgotten = true;
   notify('all');
