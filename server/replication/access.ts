@@ -14,6 +14,8 @@ export type ReadPlan =
   | { readonly kind: 'all'; readonly project?: readonly string[] }
   | { readonly kind: 'filter'; readonly scope: Exclude<BoundScope, { kind: 'tenant' }>; readonly project?: readonly string[] };
 
+/** A `known` reference's lookup page: its first live document ends it, so a page seldom holds more than one. */
+const KNOWN_PAGE = 20;
 const TENANT_SCOPE = { kind: 'tenant' } as const;
 /** Collections served without declared rules (only servers built with their own collections, e.g. RxDB's conformance suite). */
 const OPEN_ACCESS: CollectionAccess = {
@@ -132,6 +134,26 @@ export class AccessControl {
         }
         continue;
       }
+      if (where) {
+        // A `known` reference (a technician known by a fix of a technician): one live document is
+        // enough, so each value is looked up on its own and its lookup stops at the first live
+        // one. Batched, one unknown value kept the scan paging through every fix of the known
+        // ones; now an unknown value costs one query that returns nothing, a known one a page.
+        for (const lookup of lookups) {
+          let afterSeq = 0;
+          for (;;) {
+            const page = await store.pullScoped({
+              collection: target, tenantId: identity.tenantId, afterSeq, limit: KNOWN_PAGE,
+              filter: { kind: 'where', anyOf: [[{ field: key, equals: lookup.value }, ...where]] },
+            });
+            const live = page.documents.map((stored) => JSON.parse(stored.json) as Doc).find((doc) => doc[key] === lookup.value && doc['_deleted'] !== true);
+            if (live) found.set(referenceKey(lookup), live);
+            if (live || page.documents.length < KNOWN_PAGE) break;
+            afterSeq = page.lastSeq;
+          }
+        }
+        continue;
+      }
       // By another field (a unit by call sign): a filtered scan of the agency's documents.
       const values = new Set(lookups.map((l) => l.value));
       let afterSeq = 0;
@@ -139,16 +161,14 @@ export class AccessControl {
         const page = await store.pullScoped({
           collection: target, tenantId: identity.tenantId, afterSeq, limit: 5000,
           // A `known` reference's conditions go in the query too: a technician is known by a fix of a technician, not of a unit.
-          filter: { kind: 'where', anyOf: [...values].map((value) => [{ field: key, equals: value }, ...(where ?? [])]) },
+          filter: { kind: 'where', anyOf: [...values].map((value) => [{ field: key, equals: value }]) },
         });
         for (const stored of page.documents) {
           const doc = JSON.parse(stored.json) as Doc;
           const value = doc[key];
-          if (typeof value === 'string' && values.has(value) && doc['_deleted'] !== true) found.set(referenceKey({ collection: target, key, value, ...(where ? { where } : {}) }), doc);
+          if (typeof value === 'string' && values.has(value) && doc['_deleted'] !== true) found.set(referenceKey({ collection: target, key, value }), doc);
         }
         if (page.documents.length < 5000) break;
-        // One fix is enough to know a technician: a phone's thousands more need not be read.
-        if (where && lookups.every((l) => found.get(referenceKey(l)))) break;
         afterSeq = page.lastSeq;
       }
     }

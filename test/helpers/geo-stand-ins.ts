@@ -13,14 +13,16 @@ export interface StandIn {
 
 export interface StandInAddress { label: string; lat: number; lng: number; houseNumber: string; road: string; city: string; postcode: string; state?: string }
 
-async function listen(handler: (url: URL) => { status?: number; body: unknown }, port = 0): Promise<StandIn> {
+type Answer = { status?: number; body: unknown };
+async function listen(handler: (url: URL) => Answer | Promise<Answer>, port = 0): Promise<StandIn> {
   const requests: URL[] = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     requests.push(url);
-    const { status = 200, body } = handler(url);
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
+    void Promise.resolve(handler(url)).then(({ status = 200, body }) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const address = server.address() as { port: number };
@@ -35,10 +37,16 @@ const nominatim = (a: StandInAddress) => ({
   address: { house_number: a.houseNumber, road: a.road, city: a.city, postcode: a.postcode, ...(a.state ? { state: a.state } : {}) },
 });
 
-/** Answers a search with every address whose label contains each word typed; a reverse lookup with the nearest. */
-export function nominatimStandIn(addresses: StandInAddress[], port = 0): Promise<StandIn> {
-  return listen((url) => {
+/**
+ * Answers a search with every address whose label contains each word typed; a reverse lookup with
+ * the nearest. `hold()` keeps searches unanswered until the function it returns is called (a slow
+ * geocoder, so a test can change things while a hook waits on it).
+ */
+export async function nominatimStandIn(addresses: StandInAddress[], port = 0): Promise<StandIn & { hold(): () => void }> {
+  let held: Promise<void> | undefined;
+  const standIn = await listen(async (url) => {
     if (url.pathname === '/search') {
+      await held;
       const words = (url.searchParams.get('q') ?? '').toLowerCase().split(/[\s,]+/).filter(Boolean);
       return { body: addresses.filter((a) => words.every((w) => a.label.toLowerCase().includes(w.replace(/^st$/, 'st')))).map(nominatim) };
     }
@@ -50,6 +58,14 @@ export function nominatimStandIn(addresses: StandInAddress[], port = 0): Promise
     }
     return { status: 404, body: { error: 'not found' } };
   }, port);
+  return {
+    ...standIn,
+    hold() {
+      let release!: () => void;
+      held = new Promise<void>((resolve) => { release = resolve; });
+      return () => { held = undefined; release(); };
+    },
+  };
 }
 
 /** A straight "route" with a midpoint kink, so the line has three points. */

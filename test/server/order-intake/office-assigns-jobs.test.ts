@@ -27,7 +27,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
   describe.skipIf(storeKind === 'postgres' && SKIP_POSTGRES)(`the office acts on unassigned jobs (${storeKind})`, () => {
     const schemas = new PgSchemas();
     let server: TestServer;
-    let geocoder: StandIn;
+    let geocoder: StandIn & { hold(): () => void };
     let orders = 0;
 
     async function pushAnswer(bearer: string, body: string) {
@@ -146,6 +146,39 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       expect(placed).toMatchObject({ assigneeId: 'T-zed', location: ELM, geocodedAs: '12 Elm St, Norwalk, CT 06850', serviceAddress: address });
       expect(placed.unassignedReason).toBeUndefined();
       expect(geocoder.requests.some((u) => u.searchParams.get('q') === '12 Elm St, Norwalk, CT 06850')).toBe(true);
+    });
+
+    it('a correction pushed together with the assignment (an offline office\'s two edits) is placed at the new address, and keeps the office\'s technician', async () => {
+      const job = await unassignedJob();
+      const address = { street: '12 Elm St', city: 'Norwalk', state: 'CT', zip: '06850' };
+      const answer = await pushAnswer(token('office'), changed(job, { serviceAddress: address, assigneeId: 'T-alpha', status: 'assigned', statusAt: '2026-12-01T10:00:00-05:00' }, 'ca'));
+      expect(answer).toEqual({ status: 200, refusal: '' });
+      await settled(server);
+      const now = await stored(server, 'jobs', TENANT, job.id) as Job;
+      expect(now).toMatchObject({ status: 'assigned', assigneeId: 'T-alpha', serviceAddress: address, location: ELM, geocodedAs: '12 Elm St, Norwalk, CT 06850' });
+      expect(now.unassignedReason).toBeUndefined();
+    });
+
+    it('a job assigned while its corrected address waits on the geocoder is placed at the new address once the geocoder answers', async () => {
+      const job = await unassignedJob();
+      const address = { street: '12 Elm St', city: 'Norwalk', state: 'CT', zip: '06850' };
+      const release = geocoder.hold();
+      try {
+        const asked = geocoder.requests.length;
+        expect((await pushAnswer(token('office'), changed(job, { serviceAddress: address }, 'cb'))).refusal).toBe('');
+        await eventually('the corrected address asked of the geocoder', async () => geocoder.requests.slice(asked).some((u) => u.searchParams.get('q') === '12 Elm St, Norwalk, CT 06850') || undefined, 30_000);
+        const corrected = await stored(server, 'jobs', TENANT, job.id) as Job;
+        expect(corrected).toMatchObject({ status: 'unassigned', serviceAddress: address });
+        const assigned = await pushAnswer(token('office'), changed(corrected, { assigneeId: 'T-alpha', status: 'assigned', statusAt: '2026-12-01T10:00:00-05:00' }, 'cc'));
+        expect(assigned).toEqual({ status: 200, refusal: '' });
+        expect(await stored(server, 'jobs', TENANT, job.id)).toMatchObject({ status: 'assigned', assigneeId: 'T-alpha' });
+      } finally {
+        release();
+      }
+      await settled(server);
+      const now = await stored(server, 'jobs', TENANT, job.id) as Job;
+      expect(now).toMatchObject({ status: 'assigned', assigneeId: 'T-alpha', serviceAddress: address, location: ELM, geocodedAs: '12 Elm St, Norwalk, CT 06850' });
+      expect(now.unassignedReason).toBeUndefined();
     });
 
     it('a corrected address the geocoder does not know either: still unassigned, with the new reason', async () => {
