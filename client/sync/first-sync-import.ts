@@ -10,8 +10,9 @@
  * fetched while the last one is written), each page written in one batch in exactly the shape
  * RxDB's downstream gives a pulled document (`_meta.o`: RxDB's own mark of "this state came from
  * the server", rxdb/replication-protocol/downstream.js), and the server state copies are written
- * only for documents someone may change (`documentsChangeable`, the one access declaration):
- * GPS points are append-only, and nothing is ever pushed built on them. Then RxDB's replication
+ * only for documents someone may change (`documentsChangeable`, the one access declaration) or
+ * that the scope check may remove (it removes only a document whose kept server state is its own
+ * revision): GPS points are append-only, never scope-checked, and nothing is pushed built on them. Then RxDB's replication
  * starts from where the import stopped (`pull.initialCheckpoint`) and does not walk the imported
  * documents for pushing (`push.initialCheckpoint`), as RxDB documents for "data imported by other
  * ways".

@@ -15,7 +15,7 @@ import type { WireDocument } from '../../server/store/types.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { CollectionName, Epcr } from '../../shared/schemas/index.ts';
 import { createDevice, eventually, type TestDevice } from '../helpers/device.ts';
-import { newEpcr, newGpsPoint } from '../helpers/factories.ts';
+import { newEpcr, newGpsPoint, offsetTime } from '../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const TENANT = 'agency-import';
@@ -253,6 +253,20 @@ describe('a new device\'s first-sync import', () => {
     // The reassignment itself is not pulled (no longer the crew's to read): the scope check asks.
     expect(await device.sync.checkScope()).toBe(1);
     await eventually('the incident gone from the device', async () => (await local(device, 'incidents', incident.id)) === undefined);
+  });
+
+  it('an imported unit status event (no one may change it) that leaves the device\'s slice is removed by the scope check', async () => {
+    const unit = 'I9';
+    const event = { id: randomUUID(), tenantId: TENANT, unitId: unit, status: 'en_route', recordedAt: offsetTime() };
+    await seed('unit_status_events', [event]);
+    const device = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['unit_status_events'], importPageSize: PAGE, scopeCheckIntervalMs: 0 });
+    devices.push(device);
+    await initialDone(device);
+    expect(await local(device, 'unit_status_events', event.id)).toBeDefined();
+    // Corrected on the server to another unit (an integration's fix): no longer this crew's to read.
+    await seed('unit_status_events', [{ ...event, unitId: 'I10' }]);
+    expect(await device.sync.checkScope()).toBe(1);
+    await eventually('the event gone from the device', async () => (await local(device, 'unit_status_events', event.id)) === undefined);
   });
 
   it('stores the imported reports\' patient data sealed, in the documents and in the server states kept beside them', async () => {
