@@ -10,17 +10,23 @@
  * fetched while the last one is written), each page written in one batch in exactly the shape
  * RxDB's downstream gives a pulled document (`_meta.o`: RxDB's own mark of "this state came from
  * the server", rxdb/replication-protocol/downstream.js), and the server state copies are written
- * only for documents someone may change (`documentsChangeable`, the one access declaration):
- * GPS points are append-only, and nothing is ever pushed built on them. Then RxDB's replication
+ * only for documents someone may change (`documentsChangeable`, the one access declaration) or
+ * that the scope check may remove (it removes only a document whose kept server state is its own
+ * revision): GPS points are append-only, never scope-checked, and nothing is pushed built on them. Then RxDB's replication
  * starts from where the import stopped (`pull.initialCheckpoint`) and does not walk the imported
  * documents for pushing (`push.initialCheckpoint`), as RxDB documents for "data imported by other
  * ways".
  *
- * Why nothing typed meanwhile is lost: imported documents are given one write time `lwt`, chosen
- * before the import starts, at least 1 ms below every write time the collection holds (documents
- * written before the first sync, offline) and so below every write time to come (`now()` only
- * grows). The push checkpoint is `lwt` + 0.5 ms: every local write, before, during or after the
- * import, sorts after it and is pushed; no imported document does. A document written on the
+ * Why nothing typed meanwhile is lost: imported documents are given the lowest write time RxDB
+ * allows (`RX_META_LWT_MINIMUM`, 1 ms after 1970) and the push checkpoint is 0.5 ms above it:
+ * every write of the device, before, during or after the import, is stamped with RxDB's now()
+ * (at least the clock's time, decades above) and so sorts after it and is pushed; no imported
+ * document does. Not derived from the clock: a write RxDB stamped before the import began and
+ * stored after it looked (RxDB stamps `_meta.lwt` before it validates, seals and stores), or a
+ * clock set back (NTP, or before a cut import goes on after a reload: now() never goes back only
+ * within one page load), would sort below a split taken from the clock and never be pushed. A
+ * cut import whose progress note was written by the build before this one goes on with the write
+ * time that note holds (its imported pages carry it); only that one import keeps the old risk. A document written on the
  * device during the import (a new report, or an edit of one already imported) is never written
  * over: RxDB's own check (its `_meta.o` no longer matches its revision) tells a local change from
  * an imported state. RxDB's replication starts when the import ends, so what is typed during the
@@ -36,7 +42,7 @@
  * same storage stack (validation, PHI field sealing) as every write.
  */
 import {
-  createRevision, getChangedDocumentsSince, getComposedPrimaryKeyOfDocumentData, getHeightOfRevision, getRxReplicationMetaInstanceSchema, hasEncryption, now,
+  createRevision, getComposedPrimaryKeyOfDocumentData, getHeightOfRevision, getRxReplicationMetaInstanceSchema, hasEncryption, now,
   RX_META_LWT_MINIMUM, type RxCollection, type RxDocumentData, type RxStorageInstance,
 } from 'rxdb';
 import type { Checkpoint } from '../../shared/protocol/index.ts';
@@ -54,7 +60,7 @@ export interface ImportedCheckpoints {
 
 /** The import's progress, kept in the replication's meta storage (`checkpointData` of IMPORT_ITEM). */
 interface ImportNote {
-  /** The write time every imported document gets. */
+  /** The write time every imported document gets (RX_META_LWT_MINIMUM; an earlier build chose one from the clock). */
   lwt: number;
   /** The server checkpoint of the last page written. */
   pull?: Checkpoint;
@@ -113,7 +119,7 @@ export async function importFirstSync(options: FirstSyncImportOptions): Promise<
     const [down, noteDoc] = await Promise.all([metaId('down', '1'), metaId(IMPORT_ITEM, '1')].map(async (id) => (await meta.findDocumentsById([id], false))[0]));
     let noteRow = noteDoc as RxDocumentData<Doc> | undefined;
     let note = noteRow?.['checkpointData'] as ImportNote | undefined;
-    // Between the imported documents (at `lwt`) and every write of the device (at `lwt` + 1 or later).
+    // Between the imported documents (at `lwt`) and every write of the device (stamped by now()).
     const checkpoints = (n: ImportNote): ImportedCheckpoints => ({ pull: n.pull, push: { id: '', lwt: n.lwt + 0.5 } });
     // RxDB's replication ran on this collection before: it goes on from its own checkpoints. Its
     // start writes the two given it one after the other, so a reload between them leaves the pull
@@ -128,14 +134,8 @@ export async function importFirstSync(options: FirstSyncImportOptions): Promise<
       noteRow = row;
       note = next;
     };
-    if (!note) {
-      // Below every write time the collection holds (documents written before the first sync)
-      // by at least 1 ms, and so below every one to come: RxDB's now() never goes back and is at
-      // least Date.now().
-      const earliest = (await getChangedDocumentsSince(collection.storageInstance, 1)).documents[0]?._meta.lwt;
-      const lwt = Math.max(RX_META_LWT_MINIMUM, Math.floor(Math.min(Date.now(), earliest ?? Number.POSITIVE_INFINITY)) - 1);
-      await saveNote({ lwt });
-    }
+    // Below every write time RxDB ever stamps (now() is at least the clock's time): see the header.
+    if (!note) await saveNote({ lwt: RX_META_LWT_MINIMUM });
 
     const pageSize = options.pageSize ?? IMPORT_PAGE_SIZE;
     const pull = (checkpoint: Checkpoint | undefined) => options.transport.pull<Doc>(options.name, options.schemaVersion, checkpoint, pageSize);

@@ -47,7 +47,8 @@ export interface CollectionReplicationOptions {
   /**
    * While the replication has no checkpoint (a new device), import the slice in large batches
    * before RxDB's replication starts (first-sync-import.ts); `keepServerStates`: someone may
-   * change this collection's documents (access: documentsChangeable). Absent: RxDB pulls it.
+   * change this collection's documents (access: documentsChangeable), or the scope check may
+   * remove them (it needs the server state). Absent: RxDB pulls it.
    */
   firstSyncImport?: { keepServerStates: boolean; pageSize?: number };
 }

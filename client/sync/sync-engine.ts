@@ -114,7 +114,8 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
     const collection = db.collections[name];
     if (!collection) throw new Error(`collection ${name} is not open in database ${db.name}`);
     // GPS points are not patient data and only ever added: not worth asking about by the thousand.
-    const scope = live && name !== 'gps_points'
+    const scopeChecked = name !== 'gps_points';
+    const scope = live && scopeChecked
       ? new ScopeCheck({ collection, name, schemaVersion: collectionSchemas[name].version, transport, get outbox() { return outbox?.db; } })
       : undefined;
     if (scope) scopeChecks.set(name, scope);
@@ -136,7 +137,10 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
       // Collections that must be sealed and cannot be are pushed directly, whatever the path.
       outbox: () => (outbox && queueable(name, outbox.protection) ? outbox : undefined),
       ...(options.deviceId ? { deviceTag: deviceRevisionTag(options.deviceId) } : {}),
-      ...(options.firstSyncImport ?? true ? { firstSyncImport: { keepServerStates: documentsChangeable(name), ...(options.importPageSize ? { pageSize: options.importPageSize } : {}) } } : {}),
+      // Server states kept also where the scope check runs (now or in a later live session): it
+      // removes only documents whose kept server state is their own revision, so an imported
+      // status event without one would stay on the device after leaving its slice.
+      ...(options.firstSyncImport ?? true ? { firstSyncImport: { keepServerStates: documentsChangeable(name) || scopeChecked, ...(options.importPageSize ? { pageSize: options.importPageSize } : {}) } } : {}),
     });
     replications.set(name, replication);
   }

@@ -8,13 +8,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
+import { createRevision, now } from 'rxdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../server/auth/identity.ts';
 import type { WireDocument } from '../../server/store/types.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { CollectionName, Epcr } from '../../shared/schemas/index.ts';
 import { createDevice, eventually, type TestDevice } from '../helpers/device.ts';
-import { newEpcr, newGpsPoint } from '../helpers/factories.ts';
+import { newEpcr, newGpsPoint, offsetTime } from '../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const TENANT = 'agency-import';
@@ -129,6 +130,31 @@ describe('a new device\'s first-sync import', () => {
     expect(gate.urls.filter((u) => u.includes(`limit=${PAGE}&`)).length).toBe(Math.ceil(reports.length / PAGE) + (reports.length % PAGE === 0 ? 1 : 0));
   });
 
+  it('pushes a report the collection stamped before the import began and stored after the import chose its write time', async () => {
+    const unit = 'I8';
+    await seed('epcrs', Array.from({ length: 12 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `seeded ${i}` } })));
+    const gate = pullGate('epcrs');
+    gate.hold(0);
+    // RxDB's collection stamps a write's time (now()) before it validates, seals and stores it: a
+    // report saved as the app opens is stamped here and may be stored only after the import read
+    // the write times the collection holds (a slow tablet, a busy database worker).
+    const stampedAt = now();
+    const device = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, fetch: gate.fetch });
+    devices.push(device);
+    await eventually('the first import pull sent', () => gate.isWaiting(0));
+    // The report stored now with the time it was stamped with, as RxDB's collection stores it.
+    const report = { ...newEpcr(TENANT, unit, { narrative: { text: 'stamped before the import, stored after' } }), rev: nextRevision(undefined, 'inflight.a1b2c3') };
+    const stored = await device.db.collections['epcrs']!.internalStorageInstance.bulkWrite([{
+      document: { ...report, _deleted: false, _attachments: {}, _rev: createRevision(device.db.token), _meta: { lwt: stampedAt } } as never,
+    }], 'test');
+    expect(stored.error).toEqual([]);
+    gate.open(0);
+    await initialDone(device);
+    const pushed = await eventually('the report on the server', async () => onServer<Epcr>('epcrs', report.id));
+    expect(pushed.narrative?.text).toBe('stamped before the import, stored after');
+    expect((await device.sync.pending())['epcrs']).toBe(0);
+  });
+
   it('after the import, server changes of imported documents reach the device and crew edits reach the server as plain writes', async () => {
     const unit = 'I2';
     const reports = Array.from({ length: 15 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `report ${i}` } }));
@@ -227,6 +253,20 @@ describe('a new device\'s first-sync import', () => {
     // The reassignment itself is not pulled (no longer the crew's to read): the scope check asks.
     expect(await device.sync.checkScope()).toBe(1);
     await eventually('the incident gone from the device', async () => (await local(device, 'incidents', incident.id)) === undefined);
+  });
+
+  it('an imported unit status event (no one may change it) that leaves the device\'s slice is removed by the scope check', async () => {
+    const unit = 'I9';
+    const event = { id: randomUUID(), tenantId: TENANT, unitId: unit, status: 'en_route', recordedAt: offsetTime() };
+    await seed('unit_status_events', [event]);
+    const device = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['unit_status_events'], importPageSize: PAGE, scopeCheckIntervalMs: 0 });
+    devices.push(device);
+    await initialDone(device);
+    expect(await local(device, 'unit_status_events', event.id)).toBeDefined();
+    // Corrected on the server to another unit (an integration's fix): no longer this crew's to read.
+    await seed('unit_status_events', [{ ...event, unitId: 'I10' }]);
+    expect(await device.sync.checkScope()).toBe(1);
+    await eventually('the event gone from the device', async () => (await local(device, 'unit_status_events', event.id)) === undefined);
   });
 
   it('stores the imported reports\' patient data sealed, in the documents and in the server states kept beside them', async () => {
