@@ -324,6 +324,12 @@ export class SqliteStore implements Store {
   /** The stored rows of these ids, by id: one lookup for a whole batch instead of a query per row. */
   private currentRows(collection: string, ids: string[]): Map<string, StoredDocument> {
     const masters = new Map<string, StoredDocument>();
+    if (ids.length === 1) {
+      // One row (a GPS point per request): a primary-key lookup, without the JSON array and json_each.
+      const row = this.stmts.get.get(collection, ids[0]!);
+      if (row) masters.set(row.id, toStored(row));
+      return masters;
+    }
     for (const row of this.stmts.getMany.all(collection, JSON.stringify(ids))) masters.set(row.id, toStored(row));
     return masters;
   }
