@@ -13,9 +13,9 @@
  * only for documents someone may change (`documentsChangeable`, the one access declaration) or
  * that the scope check may remove (it removes only a document whose kept server state is its own
  * revision): GPS points are append-only, never scope-checked, and nothing is pushed built on them. Then RxDB's replication
- * starts from where the import stopped (`pull.initialCheckpoint`) and does not walk the imported
- * documents for pushing (`push.initialCheckpoint`), as RxDB documents for "data imported by other
- * ways".
+ * starts from where the import stopped (`pull.initialCheckpoint`, as RxDB documents for "data
+ * imported by other ways") and does not walk the imported documents for pushing: the import writes
+ * RxDB's push checkpoint itself, in RxDB's shape, before RxDB starts (see `ensurePushCheckpoint`).
  *
  * Why nothing typed meanwhile is lost: imported documents are given the lowest write time RxDB
  * allows (`RX_META_LWT_MINIMUM`, 1 ms after 1970) and the push checkpoint is 0.5 ms above it:
@@ -54,8 +54,8 @@ type Doc = Record<string, any>;
 export interface LwtCheckpoint { id: string; lwt: number }
 
 export interface ImportedCheckpoints {
+  /** Where RxDB's pull starts (its `pull.initialCheckpoint`). */
   pull: Checkpoint | undefined;
-  push: LwtCheckpoint | undefined;
 }
 
 /** The import's progress, kept in the replication's meta storage (`checkpointData` of IMPORT_ITEM). */
@@ -119,13 +119,32 @@ export async function importFirstSync(options: FirstSyncImportOptions): Promise<
     const [down, noteDoc] = await Promise.all([metaId('down', '1'), metaId(IMPORT_ITEM, '1')].map(async (id) => (await meta.findDocumentsById([id], false))[0]));
     let noteRow = noteDoc as RxDocumentData<Doc> | undefined;
     let note = noteRow?.['checkpointData'] as ImportNote | undefined;
-    // Between the imported documents (at `lwt`) and every write of the device (stamped by now()).
-    const checkpoints = (n: ImportNote): ImportedCheckpoints => ({ pull: n.pull, push: { id: '', lwt: n.lwt + 0.5 } });
-    // RxDB's replication ran on this collection before: it goes on from its own checkpoints. Its
-    // start writes the two given it one after the other, so a reload between them leaves the pull
-    // checkpoint alone: the push one is given again, or its upstream would walk every imported
-    // document from the start and push those it keeps no server state of (GPS points) as new.
-    if (down) return { pull: undefined, push: note ? checkpoints(note).push : undefined };
+    /**
+     * RxDB's push checkpoint, between the imported documents (at `lwt`) and every write of the
+     * device (stamped by now()), written here before RxDB's replication starts, unless RxDB has
+     * its own. Not given to RxDB as `push.initialCheckpoint`: its upstream then reads its
+     * checkpoint before it listens for the replication's cancel, and a cancel in between (a lock,
+     * a sign-out, right as the import ends) was an unhandled rejection (rxjs EmptyError).
+     * Written again while the note exists: a reload before RxDB wrote its own would otherwise let
+     * its upstream walk every imported document and push those it keeps no server state of (GPS
+     * points) as new.
+     */
+    const ensurePushCheckpoint = async (n: ImportNote) => {
+      const id = metaId('up', '1');
+      // A deleted one is none to RxDB (it reads its checkpoint without deleted documents).
+      const held = (await meta.findDocumentsById([id], true))[0] as RxDocumentData<Doc> | undefined;
+      if (held && !held._deleted) return;
+      const checkpoint: LwtCheckpoint = { id: '', lwt: n.lwt + 0.5 };
+      const result = await meta.bulkWrite([{ ...(held ? { previous: held } : {}), document: metaRow(id, 'up', '1', { checkpointData: checkpoint }, held, identifierHash) }], IMPORT_WRITE_CONTEXT);
+      // 409: RxDB wrote its own meanwhile, which is at least as far.
+      const failed = result.error.find((error) => error.status !== 409);
+      if (failed) throw new Error(`the first sync of ${options.name} could not record where pushing starts (status ${failed.status}); it starts again from its last page`);
+    };
+    // RxDB's replication ran on this collection before: it goes on from its own checkpoints.
+    if (down) {
+      if (note) await ensurePushCheckpoint(note);
+      return { pull: undefined };
+    }
 
     const saveNote = async (next: ImportNote) => {
       const row = metaRow(metaId(IMPORT_ITEM, '1'), IMPORT_ITEM, '1', { checkpointData: next }, noteRow, identifierHash);
@@ -161,7 +180,8 @@ export async function importFirstSync(options: FirstSyncImportOptions): Promise<
     } catch (error) {
       options.onError?.(error);
     }
-    return checkpoints(note!);
+    await ensurePushCheckpoint(note!);
+    return { pull: note!.pull };
   } finally {
     await meta.close().catch(() => {});
   }

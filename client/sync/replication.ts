@@ -9,7 +9,7 @@ import { OwnVersions } from './own-versions.ts';
 import { pushToQueue, ReplayedHeads } from './queue-head.ts';
 import { rebaseOnQueue } from './queue-rebase.ts';
 import type { ScopeCheck } from './scope-check.ts';
-import { importFirstSync, type LwtCheckpoint } from './first-sync-import.ts';
+import { importFirstSync } from './first-sync-import.ts';
 import { writerOf, type QueueProtection } from './queue-seal.ts';
 
 export interface CollectionReplicationOptions {
@@ -109,8 +109,8 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
   const pull = (checkpoint: Checkpoint | undefined, batchSize: number) =>
     report(() => options.transport.pull<any>(options.name, options.schemaVersion, checkpoint, batchSize));
   const imports = options.firstSyncImport;
-  // Read by RxDB when the replication starts: an import sets them first.
-  const initial: { pull?: Checkpoint; push?: LwtCheckpoint } = {};
+  // Read by RxDB when the replication starts: an import sets it first (the push checkpoint it writes itself: first-sync-import.ts).
+  const initial: { pull?: Checkpoint } = {};
   const replication = replicateRxCollection<any, Checkpoint>({
     collection: options.collection,
     replicationIdentifier: options.replicationIdentifier,
@@ -141,7 +141,6 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
       ...(stream$ ? { stream$: stream$ as never } : {}),
     },
     push: {
-      get initialCheckpoint() { return initial.push; },
       batchSize: options.pushBatchSize,
       handler: (rows) => {
         for (const row of rows) own.record(String((row.newDocumentState as Record<string, unknown>)['id']), (row.newDocumentState as Record<string, unknown>)['rev']);
@@ -183,7 +182,6 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
           },
         });
         if (checkpoints.pull) initial.pull = checkpoints.pull;
-        if (checkpoints.push) initial.push = checkpoints.push;
       } catch (error) {
         // The replication's meta storage did not open: RxDB's replication does it all, as before the import existed.
         options.onError?.(error);
