@@ -305,11 +305,8 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
   // A journal write that failed is tried again: it used to stay in the page's memory only until
   // the field changed again, and a reload or crash in between lost it.
   it('keeps a draft typed while the journal could not be written, once it can be again: it survives a reload', async () => {
-    const report = lockableDraft('M1');
-    await server.seed('epcrs', [report]);
-    await page.goto(`${server.url}/crew/#/epcr/${report.id}`);
-    await page.locator(`[data-testid="epcr-form"][data-id="${report.id}"]`).waitFor({ timeout: 20_000 });
-    await page.getByTestId('section-vitals').click();
+    const id = await seedAndOpen();
+    await openSection(page, 'vitals');
     const systolic = page.getByLabel('Systolic BP (mmHg)', { exact: true });
     await expect.poll(() => systolic.inputValue()).toBe('98');
     const dbName = await dbNameOf(page);
@@ -339,11 +336,11 @@ describe('ePCR drafts: lists, refused values, finalize (browser)', () => {
       });
     }, dbName);
     const journalKeys = async () => (await journalRecordsOf(page, dbName)).map(([key]) => key);
-    await expect.poll(async () => (await journalKeys()).filter((key) => key.startsWith(`epcrs|${report.id}|`)).length).toBe(1);
+    await expect.poll(async () => (await journalKeys()).filter((key) => key.startsWith(`epcrs|${id}|`)).length).toBe(1);
 
     await page.reload();
-    await page.locator(`[data-testid="epcr-form"][data-id="${report.id}"]`).waitFor({ timeout: 20_000 });
-    await page.getByTestId('section-vitals').click();
+    await page.locator(`[data-testid="epcr-form"][data-id="${id}"]`).waitFor({ timeout: 20_000 });
+    await openSection(page, 'vitals');
     await expect.poll(() => page.getByLabel('Systolic BP (mmHg)', { exact: true }).inputValue()).toBe('14O');
     await expect.poll(statusLine).toBe('1 field not saved: Systolic BP — Numbers only.');
   }, 90_000);
