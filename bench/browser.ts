@@ -21,7 +21,7 @@ import type { BenchFigure } from './lib/stats.ts';
 import { measure } from './lib/budget.ts';
 import { barsSvg, type BarGroup } from './browser/chart.ts';
 import { firstSyncBenchmark, SLICE } from './browser/first-sync.ts';
-import { shiftBenchmark } from './browser/shift.ts';
+import { AWAKE_CEILING, describeBreakdown, shiftBenchmark, STOPPED_CEILING, type ShiftRun } from './browser/shift.ts';
 
 export interface BrowserBenchOptions {
   quick?: boolean;
@@ -190,7 +190,7 @@ export async function browserBench(options: { quick: boolean; only?: string; log
   }
   const firstSync = await firstSyncBenchmark({ serverPort: base + 20, gatewayPort: base + 21, log });
   const loadAfterFirstSync = loadavg().map((l) => +l.toFixed(2));
-  const shift = await shiftBenchmark({ serverPort: base + 10, cablePort: base + 11, log });
+  const shift = await shiftBenchmark({ serverPort: base + 10, cablePort: base + 11, log, linkIpv6: linkIpv6Option() });
   load.end = loadavg().map((l) => +l.toFixed(2));
 
   const run = (system: string) => firstSync.runs.find((r) => r.system === system);
@@ -199,16 +199,10 @@ export async function browserBench(options: { quick: boolean; only?: string; log
   const peers = ['PouchDB', 'RxDB15'].map(run).filter((r): r is NonNullable<typeof r> => !!r);
   const bestPeer = peers.sort((a, b) => a.ms - b.ms)[0];
   const shiftRuns = 'runs' in shift ? shift.runs : [];
-  const shiftOf = (variant: string) => shiftRuns.find((r) => r.variant.startsWith(variant));
-  const shiftCeiling = shiftOf('plain fetch');
   const targets = {
     firstSyncVsBestPeer: ours && bestPeer ? { value: +(bestPeer.ms / ours.ms).toFixed(2), target: '≥ 2 (speed-up over the best peer)', peer: bestPeer.system } : null,
     firstSyncVsCeiling: ours && ceiling ? { value: +(ceiling.ms / ours.ms).toFixed(3), target: '≥ 0.5 of the ceiling' } : null,
-    shift: shiftRuns.filter((r) => !r.variant.startsWith('plain')).map((r) => ({
-      variant: r.variant, firstEpcrMs: r.firstEpcrMs, everythingMs: r.everythingMs, epcrsFirst: r.epcrsFirst,
-      vsCeiling: shiftCeiling ? +(shiftCeiling.everythingMs / r.everythingMs).toFixed(3) : null,
-      target: 'first ePCR ≤ 1,000 ms, everything ≤ 2,000 ms, ≥ 0.5 of the ceiling, ePCRs strictly first',
-    })),
+    shift: shiftTargets(shiftRuns),
     typing: firstSync.typing ? { p99: firstSync.typing.p99, longestTaskMs: firstSync.typing.longestTaskMs, longestTaskTypingMs: firstSync.typing.longestTaskTypingMs, target: 'p99 < 50 ms, no task over 50 ms' } : null,
   };
   const commit = gitCommit();
@@ -223,7 +217,7 @@ export async function browserBench(options: { quick: boolean; only?: string; log
   log(`\nbench:browser figures (load average at start ${load.start.join(' ')}, after the first syncs ${loadAfterFirstSync.join(' ')}, at the end ${load.end.join(' ')}; commit ${commit})`);
   for (const r of firstSync.runs) log(`  first sync ${r.system.padEnd(24)} ${String(Math.round(r.ms)).padStart(8)} ms  ${r.docs} docs  ${r.docsPerSecond} docs/s${ours && r !== ours ? `  (fieldsync is ${(r.ms / ours.ms).toFixed(2)}× its speed)` : ''}`);
   if (firstSync.typing) log(`  typing during the first sync: p50 ${firstSync.typing.p50} ms, p99 ${firstSync.typing.p99} ms, longest task ${firstSync.typing.longestTaskMs} ms, ${firstSync.typing.longestTaskTypingMs} ms while typing (target p99 < 50 ms, no task > 50 ms)`);
-  for (const r of shiftRuns) log(`  shift backlog, ${r.variant.padEnd(50)} first ePCR ${r.firstEpcrMs} ms, everything ${r.everythingMs} ms${shiftCeiling && r !== shiftCeiling ? ` (${(shiftCeiling.everythingMs / r.everythingMs).toFixed(2)} of the ceiling)` : ''}, ePCRs first: ${r.epcrsFirst}, ${r.pushRequests} pushes, longest idle ${r.longestIdleMs} ms`);
+  logShift(shiftRuns, log);
   if ('skipped' in shift) log(`  shift backlog: skipped (${shift.skipped})`);
   for (const u of [...firstSync.unfinished, ...('unfinished' in shift ? shift.unfinished.map((x) => ({ what: x.variant, reached: x.reached, error: x.error })) : [])]) log(`  NOT FINISHED: ${u.what}: reached ${u.reached} (${u.error.split('\n')[0]})`);
   log(`  wrote bench/results/browser.json and bench/results/browser.svg`);
@@ -234,17 +228,15 @@ export async function browserBench(options: { quick: boolean; only?: string; log
  * whole run), written to bench/results/browser-shift.json; the full run's file is left as it is.
  */
 async function shiftOnly(base: number, load: { start: number[]; end: number[] }, t0: number, log: (m: string) => void): Promise<void> {
-  const shift = await shiftBenchmark({ serverPort: base + 10, cablePort: base + 11, log });
+  const shift = await shiftBenchmark({ serverPort: base + 10, cablePort: base + 11, log, linkIpv6: linkIpv6Option() });
   load.end = loadavg().map((l) => +l.toFixed(2));
   const commit = gitCommit();
-  const result = { date: new Date().toISOString(), commit, minutes: +((Date.now() - t0) / 60_000).toFixed(1), load, shift };
+  const result = { date: new Date().toISOString(), commit, minutes: +((Date.now() - t0) / 60_000).toFixed(1), load, shift, targets: shiftTargets('runs' in shift ? shift.runs : []) };
   const dir = path.resolve(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'browser-shift.json'), JSON.stringify(result, null, 2) + '\n');
   log(`\nbench:browser --only=shift (load average at start ${load.start.join(' ')}, at the end ${load.end.join(' ')}; commit ${commit})`);
-  const runs = 'runs' in shift ? shift.runs : [];
-  const ceiling = runs.find((r) => r.variant.startsWith('plain'));
-  for (const r of runs) log(`  shift backlog, ${r.variant.padEnd(50)} first ePCR ${r.firstEpcrMs} ms, all ePCRs ${r.allEpcrsMs} ms, everything ${r.everythingMs} ms${ceiling && r !== ceiling ? ` (${(ceiling.everythingMs / r.everythingMs).toFixed(2)} of the ceiling)` : ''}, ePCRs first: ${r.epcrsFirst}, ${r.pushRequests} pushes, longest idle ${r.longestIdleMs} ms`);
+  logShift('runs' in shift ? shift.runs : [], log);
   if ('skipped' in shift) log(`  shift backlog: skipped (${shift.skipped})`);
   for (const u of 'unfinished' in shift ? shift.unfinished : []) log(`  NOT FINISHED: ${u.variant}: reached ${u.reached} (${u.error.split('\n')[0]})`);
   log('  wrote bench/results/browser-shift.json');
@@ -292,6 +284,45 @@ async function typingOnly(base: number, load: { start: number[]; end: number[] }
   log('  wrote bench/results/browser-typing.json');
 }
 
+/**
+ * The shift backlog's targets for our variants: each against the awake ceiling (plain fetch from
+ * an awake worker) and, since a stopped worker cannot start before Chromium says the network is
+ * back, against the stopped ceiling too (plain fetch from a worker woken by the same Background Sync).
+ */
+function shiftTargets(runs: ShiftRun[]) {
+  const awake = runs.find((r) => r.variant === AWAKE_CEILING);
+  const stopped = runs.find((r) => r.variant === STOPPED_CEILING);
+  const ratio = (ceiling: ShiftRun | undefined, r: ShiftRun) => (ceiling ? +(ceiling.everythingMs / r.everythingMs).toFixed(3) : null);
+  return runs.filter((r) => r.variant !== AWAKE_CEILING && r.variant !== STOPPED_CEILING).map((r) => ({
+    variant: r.variant, firstEpcrMs: r.firstEpcrMs, everythingMs: r.everythingMs, epcrsFirst: r.epcrsFirst,
+    vsCeiling: ratio(awake, r),
+    vsStoppedCeiling: r.variant === 'service worker stopped' ? ratio(stopped, r) : null,
+    target: 'first ePCR ≤ 1,000 ms, everything ≤ 2,000 ms, ≥ 0.5 of the ceiling, ePCRs strictly first',
+  }));
+}
+
+/** The shift backlog's table: every variant, our variants' ratios against the ceilings, and where the time went. */
+function logShift(runs: ShiftRun[], log: (m: string) => void): void {
+  const awake = runs.find((r) => r.variant === AWAKE_CEILING);
+  const stopped = runs.find((r) => r.variant === STOPPED_CEILING);
+  for (const r of runs) {
+    const ratios = r.variant === AWAKE_CEILING || r.variant === STOPPED_CEILING ? [] : [
+      ...(awake ? [`${(awake.everythingMs / r.everythingMs).toFixed(2)} of the awake ceiling`] : []),
+      ...(stopped && r.variant === 'service worker stopped' ? [`${(stopped.everythingMs / r.everythingMs).toFixed(2)} of the stopped ceiling`] : []),
+    ];
+    log(`  shift backlog, ${r.variant.padEnd(52)} first ePCR ${r.firstEpcrMs} ms, all ePCRs ${r.allEpcrsMs} ms, everything ${r.everythingMs} ms${ratios.length ? ` (${ratios.join(', ')})` : ''}, ePCRs first: ${r.epcrsFirst}, ${r.pushRequests} pushes, longest idle ${r.longestIdleMs} ms`);
+    if (r.breakdown) log(`    ${describeBreakdown(r)}`);
+  }
+}
+
+/** `--link-ipv6=dad|at-once|off` (bench/browser/shift.ts): how the shift's link gets its IPv6 address. */
+function linkIpv6Option(): 'dad' | 'at-once' | 'off' | undefined {
+  const value = process.argv.find((a) => a.startsWith('--link-ipv6='))?.slice('--link-ipv6='.length);
+  if (value === undefined) return undefined;
+  if (value === 'dad' || value === 'at-once' || value === 'off') return value;
+  throw new Error(`--link-ipv6=${value}: expected dad, at-once or off`);
+}
+
 function gitCommit(): string {
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: import.meta.dirname }).toString().trim();
@@ -314,7 +345,7 @@ export function browserChart(result: { date: string; commit: string; load: { sta
     {
       title: 'End of an 8-hour offline shift (3 ePCRs + 5,760 GPS points), every page closed, link back up: seconds',
       unit: 's',
-      bars: shiftRuns.map((r) => ({ ...r, variant: r.variant.startsWith('plain') ? 'ceiling (plain fetch from the SW)' : r.variant })).flatMap((r) => [
+      bars: shiftRuns.map((r) => ({ ...r, variant: r.variant === AWAKE_CEILING ? 'ceiling (plain fetch from the SW)' : r.variant === STOPPED_CEILING ? 'ceiling (plain fetch from a stopped SW)' : r.variant })).flatMap((r) => [
         { label: `${r.variant}: first ePCR`, value: r.firstEpcrMs / 1000, text: `${(r.firstEpcrMs / 1000).toFixed(2)} s`, color: r.variant.startsWith('ceiling') ? '#999' : '#2b6cb0' },
         { label: `${r.variant}: everything`, value: r.everythingMs / 1000, text: `${(r.everythingMs / 1000).toFixed(2)} s`, color: r.variant.startsWith('ceiling') ? '#bbb' : '#63b3ed' },
       ]),
@@ -339,7 +370,7 @@ export function browserChart(result: { date: string; commit: string; load: { sta
   });
 }
 
-// Run alone: `npm run bench:browser [-- --quick] [--no-navigation] [--only=shift|first-sync [--peers]|typing]`
+// Run alone: `npm run bench:browser [-- --quick] [--no-navigation] [--only=shift [--link-ipv6=dad|at-once|off]|first-sync [--peers]|typing]`
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   browserBench({ quick: process.argv.includes('--quick'), only: process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) }).then(() => process.exit(0)).catch((error: unknown) => {
     console.error(error);

@@ -34,6 +34,11 @@ export interface HttpCable extends Cable {
   loseResponses(pattern: RegExp, count?: number): void;
   block(pattern: RegExp | undefined): void;
   stall(on: boolean): void;
+  /**
+   * Answers GET `path` itself with `file` (undefined: passes it on again): a script or page the
+   * app does not have, e.g. a benchmark's own service worker on the device's origin.
+   */
+  serve(path: string, file: { contentType: string; body: string } | undefined): void;
 }
 
 /** `host`: where it listens (a browser behind a real link reaches it on the link's host address). */
@@ -45,6 +50,7 @@ export async function createHttpCable(port: number, upstreamPort: number, host =
   let blocked: RegExp | undefined;
   let stalled = false;
   const seen: HttpCable['seen'] = [];
+  const served = new Map<string, { contentType: string; body: string }>();
   let cutting: { pattern: RegExp; left: number; done: () => void } | undefined;
   /** WebSocket pipes, so a stall can silence them. */
   const tunnels = new Set<{ silence(): void }>();
@@ -85,6 +91,16 @@ export async function createHttpCable(port: number, upstreamPort: number, host =
         log.push(entry('blocked'));
         res.writeHead(503, { 'content-type': 'application/json', connection: 'close' });
         res.end(JSON.stringify({ error: { code: 'UNAVAILABLE', message: 'the gateway is overloaded; try again later' } }));
+      });
+      return;
+    }
+    const file = method === 'GET' ? served.get(path) : undefined;
+    if (file) {
+      req.resume();
+      req.on('end', () => {
+        log.push(entry('answered'));
+        res.writeHead(200, { 'content-type': file.contentType, 'cache-control': 'no-store', connection: 'close' });
+        res.end(file.body);
       });
       return;
     }
@@ -188,6 +204,10 @@ export async function createHttpCable(port: number, upstreamPort: number, host =
     },
     block(pattern) {
       blocked = pattern;
+    },
+    serve(path, file) {
+      if (file) served.set(path, file);
+      else served.delete(path);
     },
     stall(on) {
       stalled = on;

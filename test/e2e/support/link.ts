@@ -22,6 +22,13 @@ export interface Link {
   hostAddress: string;
   down(): void;
   up(): void;
+  /**
+   * What the kernel tells the browser about the link from now on (netlink, `ip monitor link
+   * address` inside the namespace), one line per event with when it was read (epoch ms). Chromium
+   * announces "online" a fixed delay after the last of these (net/base/network_change_notifier_linux.cc):
+   * a benchmark uses them to tell the browser's delay from its own. `stop()` ends the watch.
+   */
+  watch(): Promise<{ events: { at: number; line: string }[]; stop(): void }>;
   dispose(): void;
 }
 
@@ -38,7 +45,26 @@ const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
  * cables would listen on the same link address, and the second would fail (EADDRINUSE) rather
  * than quietly share the first one's link.
  */
-export function createLink(port: number): Link {
+export interface LinkOptions {
+  /**
+   * IPv6 on the browser's side of the link. Each time the link comes up the kernel gives it a
+   * link-local IPv6 address, and Chromium on Linux announces the network (to Background Sync; pages
+   * hear the link at once) 1.5 s after the last link change and 2 s after the last address change
+   * (`NetworkChangeCalculatorParamsLinux`, net/base/network_change_notifier_linux.cc):
+   * - 'dad' (default, the kernel's own): the address is usable once its duplicate address
+   *   detection ends, 1-2 s after the link, at random: Chromium announces after 1.5 s, or 2 s after
+   *   that address event (3-4 s);
+   * - 'at-once': no duplicate address detection and no random wait before it, so the address
+   *   event comes with the link change, and the connection type change it brings sets Chromium's
+   *   last timer: 1.5 s after the link, every time (bench:browser's shift backlog: 1.54-1.67 s);
+   * - 'off': no IPv6, no address event: 1.5 s after the link. But going offline is then a link
+   *   change alone, and Chromium keeps its connections: a request begun offline can hang until
+   *   its own timeout instead of failing (seen: a push that waited 12 s).
+   */
+  ipv6?: 'dad' | 'at-once' | 'off';
+}
+
+export function createLink(port: number, options: LinkOptions = {}): Link {
   if (!linkAvailable()) throw new Error('a real link needs root, iproute2 and socat');
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`createLink: ${port} is not a TCP port`);
   const ns = `fsync-e2e-${port}`;
@@ -69,6 +95,12 @@ export function createLink(port: number): Link {
   ip('addr', 'add', `${hostAddress}/30`, 'dev', hostIf);
   ip('link', 'set', hostIf, 'up');
   ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up');
+  if (options.ipv6 === 'off') ip('netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv6.conf.${innerIf}.disable_ipv6=1`);
+  if (options.ipv6 === 'at-once') {
+    // No duplicate address detection, and no random wait (up to 1 s) before it would start.
+    ip('netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv6.conf.${innerIf}.dad_transmits=0`);
+    ip('netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv6.conf.${innerIf}.router_solicitation_delay=0`);
+  }
   ip('netns', 'exec', ns, 'ip', 'addr', 'add', `${innerAddress}/30`, 'dev', innerIf);
   const up = () => {
     ip('netns', 'exec', ns, 'ip', 'link', 'set', innerIf, 'up');
@@ -85,6 +117,20 @@ export function createLink(port: number): Link {
     hostAddress,
     down: () => ip('netns', 'exec', ns, 'ip', 'link', 'set', innerIf, 'down'),
     up,
+    async watch() {
+      const events: { at: number; line: string }[] = [];
+      const monitor = spawn('ip', ['netns', 'exec', ns, 'ip', '-o', 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let partial = '';
+      monitor.stdout!.on('data', (chunk: Buffer) => {
+        const at = Date.now();
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line.trim()) events.push({ at, line: line.replace(/\s+/g, ' ').trim() });
+      });
+      // `ip monitor` listens once it runs; give it a moment so the first event is not missed.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return { events, stop: () => void monitor.kill() };
+    },
     dispose() {
       forwarder.kill();
       removeNamespace();

@@ -23,7 +23,17 @@ export async function serviceWorkerControl(ctx: BrowserContext, origin: string) 
   const page = await ctx.newPage();
   const cdp: CDPSession = await ctx.newCDPSession(page);
   const registrations = new Map<string, string>();
+  /** Every change of a service worker's running state (starting, running, stopping, stopped), as DevTools reports it. */
+  const runningStates: { at: number; scriptURL: string; runningStatus: string }[] = [];
+  const lastState = new Map<string, string>();
   let changed: () => void = () => {};
+  cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
+    for (const v of versions) {
+      if (lastState.get(v.versionId) === v.runningStatus) continue;
+      lastState.set(v.versionId, v.runningStatus);
+      runningStates.push({ at: Date.now(), scriptURL: v.scriptURL, runningStatus: v.runningStatus });
+    }
+  });
   cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations: list }) => {
     for (const r of list) {
       if (r.isDeleted) registrations.delete(r.scopeURL);
@@ -47,6 +57,7 @@ export async function serviceWorkerControl(ctx: BrowserContext, origin: string) 
     }
   };
   return {
+    runningStates,
     /** What the browser does when it (re)tries a Background Sync: dispatches `sync` to the service worker. */
     async fireSync(tag = SYNC_TAG, lastChance = false): Promise<void> {
       await cdp.send('ServiceWorker.dispatchSyncEvent', { origin, registrationId: await registrationId(), tag, lastChance });
@@ -90,6 +101,38 @@ export async function recordBackgroundSync(ctx: BrowserContext) {
       await cdp.send('BackgroundService.clearEvents', { service: 'backgroundSync' }).catch(() => {});
       await cdp.send('BackgroundService.stopObserving', { service: 'backgroundSync' }).catch(() => {});
       await cdp.detach().catch(() => {});
+      await page.close().catch(() => {});
+    },
+  };
+}
+
+/**
+ * When the browser tells pages it is online or offline, on an `about:blank` page of the device
+ * (no window of the app's origin, so it wakes nothing): each `online`/`offline` event and each
+ * change of `navigator.onLine` (polled every 5 ms), with the time (epoch ms). All renderers hear
+ * the browser's network state at once, so this is when the app's pages would.
+ */
+export async function watchNetworkState(ctx: BrowserContext) {
+  const page = await ctx.newPage();
+  await page.evaluate(() => {
+    const seen: { at: number; what: string }[] = [];
+    (window as unknown as { networkState: typeof seen }).networkState = seen;
+    addEventListener('online', () => seen.push({ at: Date.now(), what: 'online event' }));
+    addEventListener('offline', () => seen.push({ at: Date.now(), what: 'offline event' }));
+    let last = navigator.onLine;
+    setInterval(() => {
+      if (navigator.onLine === last) return;
+      last = navigator.onLine;
+      seen.push({ at: Date.now(), what: `navigator.onLine ${last}` });
+    }, 5);
+  });
+  return {
+    /** What was seen since `since` (epoch ms). */
+    async since(since: number): Promise<{ at: number; what: string }[]> {
+      const all = await page.evaluate(() => (window as unknown as { networkState: { at: number; what: string }[] }).networkState);
+      return all.filter((e) => e.at >= since);
+    },
+    async close(): Promise<void> {
       await page.close().catch(() => {});
     },
   };
