@@ -45,10 +45,11 @@ export interface SyncOptions {
   deviceId?: string;
   /**
    * A collection whose replication has no checkpoint yet (a new device) is imported in large
-   * batches before RxDB's replication starts (first-sync-import.ts). Default false: a tablet
-   * reloaded in the middle of its first sync on a busy machine sometimes never finished it with the
-   * import on (the reload test of test/e2e/first-sync-progress.test.ts hung in 2 of 6 runs beside
-   * two busy cores; cause not found yet), so the apps use RxDB's own pull until it is.
+   * batches before RxDB's replication starts (first-sync-import.ts); default true. (It was off for
+   * a while: the reload test of test/e2e/first-sync-progress.test.ts timed out beside two busy
+   * cores. The device had not hung: its worker finished the first sync before the test's reload
+   * took effect, and the test's wait read "done, 0 received" as "not yet". The test now holds the
+   * sync in the middle until the reload; false gives RxDB's own pull in pages of `pullBatchSize`.)
    */
   firstSyncImport?: boolean;
   /** Documents per request of that import (default first-sync-import.ts IMPORT_PAGE_SIZE, the server's largest). */
@@ -143,7 +144,7 @@ export function startSync(db: RxDatabase, options: SyncOptions): SyncEngine {
       // Server states kept also where the scope check runs (now or in a later live session): it
       // removes only documents whose kept server state is their own revision, so an imported
       // status event without one would stay on the device after leaving its slice.
-      ...(options.firstSyncImport ?? false ? { firstSyncImport: { keepServerStates: documentsChangeable(name) || scopeChecked, ...(options.importPageSize ? { pageSize: options.importPageSize } : {}) } } : {}),
+      ...(options.firstSyncImport ?? true ? { firstSyncImport: { keepServerStates: documentsChangeable(name) || scopeChecked, ...(options.importPageSize ? { pageSize: options.importPageSize } : {}) } } : {}),
     });
     replications.set(name, replication);
   }

@@ -73,10 +73,14 @@ export class DatabaseWorker implements WorkerApi {
     }
     this.db = await createFieldsyncDatabase({ name: options.dbName, collections: options.collections, multiInstance: true, password: options.password });
     // A first sync cut by a reload or a closed app goes on from its checkpoint: what it already
-    // stored counts as received, so the progress line never starts again at zero.
-    for (const name of options.collections) {
-      const progress = this.progress[name]!;
-      if (!progress.done) progress.received = await this.db.collections[name]!.count().exec().catch(() => 0);
+    // stored counts as received, so the progress line never starts again at zero. Also in the
+    // collections it completed before: the line shows while any other is unfinished, and said
+    // "0 received" of 6,000 GPS points held (and its total left them out). Once every collection
+    // is complete the line is gone and nothing is counted.
+    if (!Object.values(this.progress).every((p) => p.done)) {
+      for (const name of options.collections) {
+        this.progress[name]!.received = await this.db.collections[name]!.count().exec().catch(() => 0);
+      }
     }
     this.protection = options.developerSession ? { kind: 'clear' } : { kind: 'direct' };
     if (options.transportKey) {

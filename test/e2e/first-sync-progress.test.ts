@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext } from 'playwright-core';
 import { closeDevice, launchDevice, newProfileDir, removeProfileDir, signInWithToken, watchConsole } from './support/browser.ts';
 import { E2eServer, e2ePort, ensureApps, offsetNow, TENANT } from './support/server.ts';
 import { IMPORT_PAGE_SIZE } from '../../client/sync/first-sync-import.ts';
@@ -97,11 +98,8 @@ describe('first sync progress (browser)', () => {
       const page = ctx.pages()[0] ?? await ctx.newPage();
       watchConsole(page, 'P1', errors);
       await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-progress:P1`, '/crew/');
-      const done = await page.waitForFunction(() => {
-        const s = (window as unknown as { fieldsync?: { db: { status: { value?: { initial: { done: boolean; received: number } } } } } }).fieldsync?.db.status.value;
-        return s?.initial.done ? s.initial.received : undefined;
-      }, undefined, { timeout: 300_000, polling: 500 });
-      const received = Number(await done.jsonValue());
+      const done = await page.waitForFunction(initialDone, undefined, { timeout: 300_000, polling: 500 });
+      const received = (await done.jsonValue() as { received: number }).received;
       const updates = await page.evaluate(() => (window as unknown as { __statusUpdates: number }).__statusUpdates);
       const gpsReceived = await page.evaluate(() => (window as unknown as { fieldsync: { db: { status: { value: { initial: { collections: Record<string, { received: number }> } } } } } })
         .fieldsync.db.status.value.initial.collections['gps_points']!.received);
@@ -135,14 +133,32 @@ describe('first sync progress (browser)', () => {
     }
   }, 400_000);
 
+  type Initial = { done: boolean; received: number; collections: Record<string, { received: number; done: boolean }> };
+  /** The page's first-sync status once the worker reports its collections (undefined until then). */
+  const initialShown = () => {
+    const s = (window as unknown as { fieldsync?: { db: { status: { value?: { initial: Initial } } } } }).fieldsync?.db.status.value;
+    return s && Object.keys(s.initial.collections).length ? s.initial : undefined;
+  };
+  /**
+   * The first-sync status once it is done. An object, never the bare count: a count of 0 is falsy
+   * and waitForFunction would go on waiting (a device whose first sync had ended before the
+   * reload shows `received: 0` and waited out the test's limit instead of failing at once).
+   */
+  const initialDone = () => {
+    const s = (window as unknown as { fieldsync?: { db: { status: { value?: { initial: Initial } } } } }).fieldsync?.db.status.value;
+    return s?.initial.done ? { received: s.initial.received } : undefined;
+  };
+
   it('cut by a reload, goes on counting from what the device already holds, never from zero', async () => {
     const profile = await newProfileDir();
     const ctx = await launchDevice(profile);
-    type Initial = { done: boolean; received: number };
-    const initial = () => {
-      const s = (window as unknown as { fieldsync?: { db: { status: { value?: { role: string; initial: Initial } } } } }).fieldsync?.db.status.value;
-      return s && Object.keys((s.initial as Initial & { collections: object }).collections).length ? s : undefined;
-    };
+    // The reload must land in the middle of the first sync, whatever the machine's load: the
+    // first page of GPS points goes through, the next is held until the page reloads (and then
+    // dropped: the page that asked is gone). Without this, with the import's pages of 5,000, the
+    // old page's worker stored the last 1,000 points and ended the first sync between the test
+    // seeing the first page and the reload taking effect (on a loaded machine, 2 of 6 runs):
+    // there was nothing left to go on with.
+    const gate = await holdUntilReload(ctx, /\/gps_points\/pull/, (url) => url.searchParams.has('checkpoint'));
     try {
       const page = ctx.pages()[0] ?? await ctx.newPage();
       watchConsole(page, 'P1-reload', errors);
@@ -155,20 +171,95 @@ describe('first sync progress (browser)', () => {
           return fs ? fs.db.api.count('gps_points') : 0;
         }).catch(() => 0);
       }
+      await gate.pulled();
+      gate.reloading();
       await page.reload();
-      const first = await page.waitForFunction(initial, undefined, { timeout: 120_000, polling: 50 });
-      const shownAfterReload = (await first.jsonValue() as { initial: Initial }).initial;
-      const done = await page.waitForFunction(() => {
-        const s = (window as unknown as { fieldsync?: { db: { status: { value?: { initial: Initial } } } } }).fieldsync?.db.status.value;
-        return s?.initial.done ? s.initial.received : undefined;
-      }, undefined, { timeout: 300_000, polling: 500 });
-      const received = Number(await done.jsonValue());
-      console.log(`[first sync] reload after ${before} stored: ${shownAfterReload.received} shown at once, ${received} at the end`);
-      if (!shownAfterReload.done) expect(shownAfterReload.received).toBeGreaterThanOrEqual(before);
+      gate.reloaded();
+      const shownAfterReload = await (await page.waitForFunction(initialShown, undefined, { timeout: 120_000, polling: 50 })).jsonValue() as Initial;
+      const received = (await (await page.waitForFunction(initialDone, undefined, { timeout: 300_000, polling: 500 })).jsonValue() as { received: number }).received;
+      console.log(`[first sync] reload after ${before} stored (${gate.held} GPS pull held): ${shownAfterReload.received} shown at once, ${received} at the end`);
+      expect(before).toBeLessThan(POINTS);
+      expect(shownAfterReload.done, 'the first sync had ended before the reload').toBe(false);
+      expect(shownAfterReload.received).toBeGreaterThanOrEqual(before);
       expect(received).toBeGreaterThanOrEqual(POINTS);
+      expect(await page.evaluate(() => (window as unknown as { fieldsync: { db: { api: { count(c: string): Promise<number> } } } }).fieldsync.db.api.count('gps_points'))).toBe(POINTS);
+    } finally {
+      await closeDevice(ctx);
+      await removeProfileDir(profile);
+    }
+  }, 700_000);
+
+  it('cut by a reload after some data sets are complete, still counts what those hold', async () => {
+    const profile = await newProfileDir();
+    const ctx = await launchDevice(profile);
+    // Units stay unanswered until the reload, so the GPS points complete first and the first sync
+    // as a whole does not.
+    const gate = await holdUntilReload(ctx, /\/units\/pull/, () => true, { holdAfterReload: true });
+    try {
+      const page = ctx.pages()[0] ?? await ctx.newPage();
+      watchConsole(page, 'P1-partial', errors);
+      await signInWithToken(page, server.url, `dev:${TENANT}:crew:tablet-progress-partial:P1`, '/crew/');
+      await page.waitForFunction(() => {
+        const s = (window as unknown as { fieldsync?: { db: { status: { value?: { initial: Initial } } } } }).fieldsync?.db.status.value;
+        return s?.initial.collections['gps_points']?.done === true;
+      }, undefined, { timeout: 300_000, polling: 100 });
+      await gate.pulled();
+      gate.reloading();
+      await page.reload();
+      gate.reloaded();
+      const shown = await (await page.waitForFunction(initialShown, undefined, { timeout: 120_000, polling: 50 })).jsonValue() as Initial;
+      // What the crew reads while the units are still on their way.
+      const line = (await page.getByTestId('initial-received').textContent()) ?? '';
+      console.log(`[first sync] reload with GPS points complete: ${shown.received} shown at once (GPS points ${shown.collections['gps_points']?.received}); the line says "${line}"`);
+      gate.open();
+      expect(shown.done, 'the first sync had ended before the reload').toBe(false);
+      // The progress line says how much this device holds, not 0 of a data set it completed.
+      expect(shown.collections['gps_points']).toEqual({ received: POINTS, done: true });
+      expect(shown.received).toBeGreaterThanOrEqual(POINTS);
+      expect(Number(/^([\d,.\s]+) documents received so far/.exec(line)?.[1]?.replace(/\D/g, ''))).toBeGreaterThanOrEqual(POINTS);
+      await page.waitForFunction(initialDone, undefined, { timeout: 300_000, polling: 500 });
     } finally {
       await closeDevice(ctx);
       await removeProfileDir(profile);
     }
   }, 700_000);
 });
+
+/**
+ * Holds the device's requests that match `pattern` and `hold` until its page reloads: the held
+ * ones are then dropped (the page and worker that sent them are gone). Those sent once the reload
+ * began go through, or with `holdAfterReload` wait for `open()`. A reload lands in the middle of a
+ * first sync, whatever the machine's load.
+ */
+async function holdUntilReload(ctx: BrowserContext, pattern: RegExp, hold: (url: URL) => boolean, options: { holdAfterReload?: boolean } = {}) {
+  let reloadBegan = false;
+  let held = 0;
+  let dropOld!: () => void;
+  const reloaded = new Promise<void>((resolve) => { dropOld = resolve; });
+  let openNew!: () => void;
+  const opened = new Promise<void>((resolve) => { openNew = resolve; });
+  let firstHeld!: () => void;
+  const someHeld = new Promise<void>((resolve) => { firstHeld = resolve; });
+  await ctx.route(pattern, async (route) => {
+    if (!hold(new URL(route.request().url()))) {
+      await route.continue().catch(() => {});
+    } else if (!reloadBegan) {
+      held++;
+      firstHeld();
+      await reloaded;
+      await route.abort().catch(() => {});
+    } else {
+      if (options.holdAfterReload) await opened;
+      await route.continue().catch(() => {});
+    }
+  });
+  return {
+    get held() { return held; },
+    /** Resolves once a request is held: the sync is waiting for it. */
+    pulled: () => someHeld,
+    reloading: () => { reloadBegan = true; },
+    reloaded: () => dropOld(),
+    /** With `holdAfterReload`: lets the reloaded page's requests through. */
+    open: () => openNew(),
+  };
+}

@@ -46,7 +46,7 @@ export async function createDevice(options: {
   password?: string;
   /** Documents per request of a new device's first-sync import (default: the server's largest page). */
   importPageSize?: number;
-  /** Import a new device's slice before RxDB's replication starts (default: when `importPageSize` is given; the apps' default is off, sync-engine.ts). */
+  /** Import a new device's slice before RxDB's replication starts (default true, as in the apps: sync-engine.ts). */
   firstSyncImport?: boolean;
   /** The database name (default: a new one): a device reopened on the same fake IndexedDB. */
   dbName?: string;
@@ -70,7 +70,7 @@ export async function createDevice(options: {
     ...(options.pushBatchSize ? { pushBatchSize: options.pushBatchSize } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.importPageSize ? { importPageSize: options.importPageSize } : {}),
-    ...(options.firstSyncImport ?? options.importPageSize !== undefined ? { firstSyncImport: true } : {}),
+    ...(options.firstSyncImport === undefined ? {} : { firstSyncImport: options.firstSyncImport }),
     ...(options.scopeCheckIntervalMs !== undefined ? { scopeCheckIntervalMs: options.scopeCheckIntervalMs } : {}),
     ...(options.outbox ? {
       outbox: { db: options.outbox, protection: options.protection ?? { kind: 'clear' }, ...(options.userId ? { userId: options.userId } : {}) },

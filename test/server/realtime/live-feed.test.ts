@@ -58,6 +58,12 @@ describe('dispatch live feed', () => {
     const dispatch = await listen(devToken({ tenantId: TENANT, role: 'dispatcher', deviceId: 'console-2' }));
     const mdt = await createDevice({ serverUrl: server.url, token: devToken({ tenantId: TENANT, role: 'crew', deviceId: 'mdt-m3', subject: 'M3' }), collections: ['gps_points', 'units'] });
     devices.push(mdt);
+    // Replicating before the first status: a new device's first-sync import holds its pushes until
+    // it ends (first-sync-import.ts), and RxDB pushes a document's latest state only, so statuses
+    // changed during the import reached the server as one (deterministic with a slow pull; a loaded
+    // machine did it now and then). The MDT app records every status press as its own
+    // unit_status_events document; this test is about the live feed of a syncing device.
+    await mdt.sync.awaitInSync();
     const unitId = crypto.randomUUID();
     await mdt.writer.insert('units', { id: unitId, tenantId: TENANT, callSign: 'M3', status: 'available' });
     const statuses = ['dispatched', 'en_route', 'on_scene', 'transporting', 'at_destination'];
