@@ -252,7 +252,7 @@ async function shiftOnly(base: number, load: { start: number[]; end: number[] },
 async function firstSyncOnly(base: number, load: { start: number[]; end: number[] }, t0: number, log: (m: string) => void): Promise<void> {
   // `--peers`: PouchDB and RxDB 15 too, so the ratio against the best peer comes from the same run.
   const withPeers = process.argv.includes('--peers');
-  const firstSync = await firstSyncBenchmark({ serverPort: base + 20, gatewayPort: base + 21, log, parts: withPeers ? ['ours', 'ceiling', 'ceiling-memory', 'peers'] : ['ours', 'ceiling', 'ceiling-memory'] });
+  const firstSync = await firstSyncBenchmark({ serverPort: base + 20, gatewayPort: base + 21, log, parts: withPeers ? ['ours', 'ceiling', 'ceiling-memory', 'ceiling-rxdb-tables', 'peers'] : ['ours', 'ceiling', 'ceiling-memory', 'ceiling-rxdb-tables'] });
   load.end = loadavg().map((l) => +l.toFixed(2));
   const commit = gitCommit();
   const result = { date: new Date().toISOString(), commit, minutes: +((Date.now() - t0) / 60_000).toFixed(1), load, firstSync: { slice: SLICE, ...firstSync } };
@@ -337,7 +337,7 @@ function gitCommit(): string {
 }
 
 export function browserChart(result: { date: string; commit: string; load: { start: number[]; end: number[] }; firstSync: { runs: { system: string; ms: number; docs: number }[]; typing?: { p50: number; p99: number; longestTaskMs: number } }; shift: unknown }): string {
-  const colors: Record<string, string> = { fieldsync: '#2b6cb0', 'plain fetch (ceiling)': '#999', 'plain fetch (ceiling, memory)': '#ccc', PouchDB: '#dd6b20', RxDB15: '#805ad5' };
+  const colors: Record<string, string> = { fieldsync: '#2b6cb0', 'plain fetch (ceiling)': '#999', 'plain fetch (ceiling, memory)': '#ccc', 'plain fetch (RxDB tables)': '#bbb', PouchDB: '#dd6b20', RxDB15: '#805ad5' };
   const shiftRuns = (result.shift as { runs?: { variant: string; firstEpcrMs: number; everythingMs: number }[] }).runs ?? [];
   const groups: BarGroup[] = [
     {

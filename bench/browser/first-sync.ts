@@ -42,7 +42,7 @@ const COLLECTIONS = ['epcrs', 'gps_points'] as const;
 const PEER_BATCH = 500;
 
 export interface FirstSyncRun {
-  system: 'fieldsync' | 'plain fetch (ceiling)' | 'plain fetch (ceiling, memory)' | 'PouchDB' | 'RxDB15';
+  system: 'fieldsync' | 'plain fetch (ceiling)' | 'plain fetch (ceiling, memory)' | 'plain fetch (RxDB tables)' | 'PouchDB' | 'RxDB15';
   ms: number;
   docs: number;
   docsPerSecond: number;
@@ -83,8 +83,11 @@ export interface FirstSyncResult {
   unfinished: { what: string; reached: string; error: string }[];
 }
 
-/** `ceiling-memory`: the ceiling also in an incognito context's in-memory IndexedDB (how it was measured before 7 Dec 2026). */
-export type FirstSyncPart = 'ours' | 'ceiling' | 'ceiling-memory' | 'peers' | 'typing';
+/**
+ * `ceiling-memory`: the ceiling also in an incognito context's in-memory IndexedDB (how it was
+ * measured before 7 Dec 2026); `ceiling-rxdb-tables`: the ceiling into tables laid out as RxDB's.
+ */
+export type FirstSyncPart = 'ours' | 'ceiling' | 'ceiling-memory' | 'ceiling-rxdb-tables' | 'peers' | 'typing';
 
 /**
  * Where the ceiling and the peers keep IndexedDB. The crew app runs on a profile on disk, as a
@@ -149,9 +152,10 @@ export async function firstSyncBenchmark(options: { serverPort: number; gatewayP
 
     // The ceiling: plain fetch into IndexedDB, on disk as the crew app stores it and, for the
     // figures measured before 7 Dec 2026, in the in-memory IndexedDB of an incognito context.
-    for (const idb of ['disk', 'memory'] as const) {
-      if (!part('ceiling') || (idb === 'memory' && !part('ceiling-memory'))) continue;
-      const system = idb === 'disk' ? 'plain fetch (ceiling)' : 'plain fetch (ceiling, memory)';
+    // And the same on disk into tables laid out as RxDB's (its indexes, its document shape).
+    for (const [idb, rxdbTables] of [['disk', false], ['memory', false], ['disk', true]] as const) {
+      if (!part('ceiling') || (idb === 'memory' && !part('ceiling-memory')) || (rxdbTables && !part('ceiling-rxdb-tables'))) continue;
+      const system = rxdbTables ? 'plain fetch (RxDB tables)' : idb === 'disk' ? 'plain fetch (ceiling)' : 'plain fetch (ceiling, memory)';
       record(`${system} first sync`, await measure(`first sync, ${system}`, budgetMs, async (budget) => {
         const browser = await openPage(idb);
         try {
@@ -159,9 +163,9 @@ export async function firstSyncBenchmark(options: { serverPort: number; gatewayP
           await page.goto(`${server.url}/api/health`).catch(() => undefined);
           await page.evaluate(KEEP_NAMES);
           budget.reached = 'page open';
-          const out = await page.evaluate(plainFetchSlice, { origin: server.url, token: TOKEN, collections: COLLECTIONS.map((c) => ({ name: c, schemaVersion: schemaVersionOf(c) })) });
+          const out = await page.evaluate(plainFetchSlice, { origin: server.url, token: TOKEN, collections: COLLECTIONS.map((c) => ({ name: c, schemaVersion: schemaVersionOf(c) })), rxdbTables });
           if (out.stored !== total) throw new Error(`plain fetch stored ${out.stored} of ${total}`);
-          result.runs.push({ system, ms: out.ms, docs: out.stored, docsPerSecond: Math.round(out.stored / (out.ms / 1000)), note: `fetch of our pull endpoint (pages of 5,000, the next fetched while the last is written) into one IndexedDB object store per collection: no sync library, no validation, no UI; ${IDB_NOTE[idb]}` });
+          result.runs.push({ system, ms: out.ms, docs: out.stored, docsPerSecond: Math.round(out.stored / (out.ms / 1000)), note: `fetch of our pull endpoint (pages of 5,000, the next fetched while the last is written) into one IndexedDB object store per collection: no sync library, no validation, no UI; ${IDB_NOTE[idb]}${rxdbTables ? '; each store with the three indexes RxDB\'s Dexie storage gives a table and the documents in its stored shape (what any write path into RxDB\'s storage can reach at best)' : ''}` });
           log(`  first sync, ${system}: ${Math.round(out.ms)} ms`);
         } finally {
           await browser.close();
@@ -400,19 +404,34 @@ async function collectResponsiveness(page: Page, keys: number, typingFrom: numbe
   };
 }
 
-/** Runs in the page: the ceiling (no sync library). */
-async function plainFetchSlice({ origin, token, collections }: { origin: string; token: string; collections: { name: string; schemaVersion: number }[] }): Promise<{ ms: number; stored: number }> {
+/**
+ * Runs in the page: the ceiling (no sync library). `rxdbTables`: each store laid out as RxDB's
+ * Dexie storage lays out a collection's table (the three indexes it gives every table, none of
+ * ours has more) and each document stored in its shape (`_deleted` as '0', `_rev`, `_meta`,
+ * `_attachments`): what any write path into RxDB's storage can reach at best, with no
+ * validation, no sealing, no replication state, no change events.
+ */
+async function plainFetchSlice({ origin, token, collections, rxdbTables }: { origin: string; token: string; collections: { name: string; schemaVersion: number }[]; rxdbTables?: boolean }): Promise<{ ms: number; stored: number }> {
   const t0 = performance.now();
   const db = await new Promise<IDBDatabase>((resolve, reject) => {
     const open = indexedDB.open(`ceiling-${Math.random()}`, 1);
-    open.onupgradeneeded = () => { for (const c of collections) open.result.createObjectStore(c.name, { keyPath: 'id' }); };
+    open.onupgradeneeded = () => {
+      for (const c of collections) {
+        const store = open.result.createObjectStore(c.name, { keyPath: 'id' });
+        if (!rxdbTables) continue;
+        // rxdb/plugins/storage-dexie getDexieStoreSchema: '[_deleted+id], [_meta.lwt+id], _meta.lwt'.
+        store.createIndex('[_deleted+id]', ['_deleted', 'id']);
+        store.createIndex('[_meta.lwt+id]', ['_meta.lwt', 'id']);
+        store.createIndex('_meta.lwt', '_meta.lwt');
+      }
+    };
     open.onsuccess = () => resolve(open.result);
     open.onerror = () => reject(open.error);
   });
   let stored = 0;
   await Promise.all(collections.map(async (c) => {
     const page = (checkpoint: unknown) => fetch(`${origin}/api/sync/${c.name}/pull?schemaVersion=${c.schemaVersion}&limit=5000${checkpoint ? `&checkpoint=${encodeURIComponent(JSON.stringify(checkpoint))}` : ''}`, { headers: { authorization: `Bearer ${token}` } })
-      .then((r) => { if (!r.ok) throw new Error(`pull ${c.name}: ${r.status}`); return r.json() as Promise<{ documents: { id: string }[]; checkpoint: unknown }>; });
+      .then((r) => { if (!r.ok) throw new Error(`pull ${c.name}: ${r.status}`); return r.json() as Promise<{ documents: ({ id: string } & Record<string, unknown>)[]; checkpoint: unknown }>; });
     let next = page(undefined);
     for (;;) {
       const got = await next;
@@ -420,7 +439,8 @@ async function plainFetchSlice({ origin, token, collections }: { origin: string;
       await new Promise<void>((resolve, reject) => {
         const tx = db.transaction(c.name, 'readwrite');
         const store = tx.objectStore(c.name);
-        for (const doc of got.documents) store.put(doc);
+        if (rxdbTables) for (const doc of got.documents) store.put({ ...doc, _deleted: doc['_deleted'] ? '1' : '0', _attachments: {}, _rev: '1-0123456789', _meta: { lwt: 0.01, o: { _rev: 1, hash: '0123456789' } } });
+        else for (const doc of got.documents) store.put(doc);
         tx.oncomplete = () => resolve();
         tx.onerror = () => reject(tx.error);
       });
