@@ -10,8 +10,13 @@ import {
  * fresh registration. Chromium ends an event after 3 minutes and counts that as a failure.
  */
 export const SYNC_EVENT_BUDGET_MS = 150_000;
-/** Offline: how long the event waits before handing over, so the browser's network state (which lags the worker's) agrees. */
-const OFFLINE_GRACE_MS = 1000;
+/**
+ * Offline: how long the event waits before handing over to a fresh registration, so the browser's
+ * network state (which lags the worker's) agrees. Chromium on Linux announces going offline 0.5 s
+ * after the last link change and 2 s after the last address change (`NetworkChangeCalculatorParamsLinux`);
+ * a registration made before that fires at once into the dead link, again and again.
+ */
+const OFFLINE_GRACE_MS = 2500;
 /** A page's request, or any other event, starts a delivery after a failed one at most this often. */
 export const NUDGE_MIN_GAP_MS = 2000;
 
