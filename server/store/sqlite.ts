@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CommitNotifier } from './commit-notifier.ts';
-import { GroupCommit, type GroupCommitOptions } from './group-commit.ts';
+import { GroupCommit, type CommitWindow, type GroupCommitOptions } from './group-commit.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
 import { AuditKey, ChainVerifier, GENESIS_HASH, IndexMerge, type AuditChainReport, type AuditVerifyOptions } from './audit-chain.ts';
 import { checkedPlanner } from './outbox-planner.ts';
@@ -34,6 +34,8 @@ export interface SqliteStoreOptions {
   beforeCommit?: () => void;
   /** Replaces fs.fsync of the WAL for every sync, none on the event loop (tests hold it to see that nobody is answered before it completes). */
   fsync?: GroupCommitOptions['fsync'];
+  /** How long a write that would commit alone may wait for others while writes arrive often (group-commit.ts); absent: none waits. */
+  commitWindow?: CommitWindow;
 }
 
 interface DocumentRow { collection: string; id: string; tenant_id: string; seq: number; body: string; committed_at: number }
@@ -253,6 +255,7 @@ export class SqliteStore implements Store {
       committed: () => { this.committedSeq = this.lastSeq; },
       rolledBack: () => { this.lastSeq = this.committedSeq; },
       ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
+      ...(options.commitWindow ? { window: options.commitWindow } : {}),
       ...(durable ? { walFile: `${file}-wal` } : {}),
       ...(this.checkpointer ? { checkpointer: this.checkpointer } : {}),
       // A test's held fsync must see every sync.
