@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { sleep, sleepUntil, wallNow } from './lib/clock.ts';
-import { cpuSeconds, cpuShares, rssSampler } from './lib/proc.ts';
+import { cpuSeconds, cpuShares, rssSampler, threadCpu, threadCpuDelta } from './lib/proc.ts';
 import { monotonicMicros, type ProfileWindow } from './lib/profile.ts';
 import { distribution, type Distribution } from './lib/stats.ts';
 import { peerSchemas, TENANT, workDir, type SystemDef } from './lib/systems.ts';
@@ -39,6 +39,8 @@ export interface FleetResult {
   slip: Distribution;
   serverCpuSeconds: number;
   serverCpuMsPerPoint: number;
+  /** The server's CPU in the measured window by thread name, user and system seconds apart (where the time goes). */
+  serverThreads?: { name: string; user: number; sys: number }[];
   serverRssPeakMb: number;
   /** A durable SQLite commit on this disk during the run (probe in its own thread and file), ms. */
   diskCommit: Distribution;
@@ -87,6 +89,7 @@ export async function runFleet(system: SystemDef, options: FleetOptions): Promis
     await sleepUntil(startAt);
     const fromUs = monotonicMicros();
     const cpuStart = cpuSeconds(server.pid);
+    const threadsStart = threadCpu(server.pid);
     const shares = cpuShares(server.pid);
     const rss = rssSampler(server.pid);
     const probe = await startDiskProbe();
@@ -96,6 +99,7 @@ export async function runFleet(system: SystemDef, options: FleetOptions): Promis
     const got = await dispatcherWorker!.call<{ received: number; duplicates: number; latencies: number[] }>(
       'dispatch:collect', { expected: written, deadline: Math.max(drainUntil, wallNow() + 2000) }, 60_000);
     const serverCpuSeconds = cpuSeconds(server.pid) - cpuStart;
+    const serverThreads = threadCpuDelta(threadsStart, threadCpu(server.pid));
     const share = shares.stop();
     const { peak } = rss.stop();
     const diskCommit = distribution(await probe.stop());
@@ -108,7 +112,7 @@ export async function runFleet(system: SystemDef, options: FleetOptions): Promis
       ack: distribution(runs.flatMap((r) => r.ackMs)),
       pushRtt: distribution(runs.flatMap((r) => r.rttMs)),
       slip: distribution(runs.flatMap((r) => r.slips)),
-      serverCpuSeconds, serverCpuMsPerPoint: written ? (1000 * serverCpuSeconds) / written : Number.NaN,
+      serverCpuSeconds, serverCpuMsPerPoint: written ? (1000 * serverCpuSeconds) / written : Number.NaN, serverThreads,
       serverRssPeakMb: peak / 1e6, dispatcherVia, diskCommit,
       cores: { server: share.serverCores, clients: share.clientCores, others: share.otherCores }, wallSeconds: 0, setupSeconds: 0,
       window: { fromUs, toUs: monotonicMicros() },

@@ -291,6 +291,11 @@ async function runParts(parts: string[], options: { quick: boolean; profile: boo
       const perPoint = (f: FleetResult): number => f.serverCpuMsPerPoint;
       console.log(`server CPU per point: ours (RxDB devices) ${perPoint(rx).toFixed(3)} ms, RxServer15 ${perPoint(rxServer).toFixed(3)} ms: ratio ${(perPoint(rx) / perPoint(rxServer)).toFixed(2)}; load ${loadAverage()}`);
     }
+    // Where each server's CPU went, by thread (main = the event loop; libuv-worker = fsyncs and file I/O off the loop; V8 threads = GC and compiling).
+    for (const [label, f] of [['HTTP devices', http], ['RxDB devices', rx], ...(rxServer ? [['RxServer15', rxServer] as const] : [])] as const) {
+      const threads = (f.serverThreads ?? []).slice(0, 6).map((t) => `${t.name} ${((1000 * t.user) / f.written).toFixed(2)}+${((1000 * t.sys) / f.written).toFixed(2)}`);
+      console.log(`server CPU per point by thread (user+sys ms), ${label}: ${threads.join(', ')}`);
+    }
     for (const [label, sub, result] of [['HTTP devices', subHttp, http], ['RxDB devices', subRx, rx]] as const) {
       const file = sub ? mainThreadProfile(sub) : undefined;
       if (file) printProfile(`profile: fleet 100 ${label}`, file, { limit: 25, window: result.window, per: { count: result.written, unit: 'point' } });

@@ -5,7 +5,7 @@ import { io } from 'socket.io-client';
 import { devToken } from '../server/auth/identity.ts';
 import { OPS_HEADERS } from '../test/helpers/server.ts';
 import { parseTs, sleep, sleepUntil, wallNow } from './lib/clock.ts';
-import { cpuSeconds, cpuShares, rssBytes, rssSampler } from './lib/proc.ts';
+import { cpuSeconds, cpuShares, rssBytes, rssSampler, threadCpu, threadCpuDelta } from './lib/proc.ts';
 import { monotonicMicros, type ProfileWindow } from './lib/profile.ts';
 import { distribution, type Distribution } from './lib/stats.ts';
 import { ours, TENANT, workDir } from './lib/systems.ts';
@@ -47,6 +47,8 @@ export interface UnitLoadResult {
   serverCpuSeconds: number;
   serverCores: number;
   serverCpuMsPerPoint: number;
+  /** The server's CPU in the measured window by thread name, user and system seconds apart. */
+  serverThreads: { name: string; user: number; sys: number }[];
   serverRssStartMb: number;
   serverRssPeakMb: number;
   serverRssEndMb: number;
@@ -116,6 +118,7 @@ export async function runUnitLoad(options: { units: number; seconds: number; sta
     const fromUs = monotonicMicros();
     const rssStart = rssBytes(server.pid);
     const cpuStart = cpuSeconds(server.pid);
+    const threadsStart = threadCpu(server.pid);
     const shares = cpuShares(server.pid);
     const rss = rssSampler(server.pid);
     const probe = await startDiskProbe();
@@ -129,6 +132,7 @@ export async function runUnitLoad(options: { units: number; seconds: number; sta
     const serverLoopDelay = await loopDelay(server.url);
     const runSeconds = (wallNow() - startAt) / 1000;
     const serverCpuSeconds = cpuSeconds(server.pid) - cpuStart;
+    const serverThreads = threadCpuDelta(threadsStart, threadCpu(server.pid));
     const toUs = monotonicMicros();
     const share = shares.stop();
     const { peak, last } = rss.stop();
@@ -150,7 +154,7 @@ export async function runUnitLoad(options: { units: number; seconds: number; sta
       statusToDispatch: distribution(acked.filter((s) => statuses.has(s.key)).map((s) => statuses.get(s.key)!)),
       pushErrors: runs.reduce((n, r) => n + r.pushErrors, 0), conflicts: runs.reduce((n, r) => n + r.conflicts, 0),
       unsent: runs.reduce((n, r) => n + r.unsent, 0),
-      serverCpuSeconds, serverCores: serverCpuSeconds / runSeconds, serverCpuMsPerPoint: (1000 * serverCpuSeconds) / Math.max(1, stored),
+      serverCpuSeconds, serverCores: serverCpuSeconds / runSeconds, serverCpuMsPerPoint: (1000 * serverCpuSeconds) / Math.max(1, stored), serverThreads,
       serverRssStartMb: rssStart / 1e6, serverRssPeakMb: peak / 1e6, serverRssEndMb: last / 1e6,
       cores: { server: share.serverCores, clients: share.clientCores, others: share.otherCores }, diskCommit, serverLoopDelay,
     };
@@ -182,7 +186,7 @@ export async function runHttpFleet(options: { devices: number; seconds: number; 
     unacked: u.pointsCreated - u.pointsAcked, delivered: u.positionsDelivered, duplicates: 0,
     deliveredPct: u.pointsCreated ? (100 * u.positionsDelivered) / u.pointsCreated : 0,
     e2e: u.pointToDispatch, ack: u.ack, pushRtt: u.pushRtt, slip: u.slip,
-    serverCpuSeconds: u.serverCpuSeconds, serverCpuMsPerPoint: u.pointsCreated ? (1000 * u.serverCpuSeconds) / u.pointsCreated : Number.NaN,
+    serverCpuSeconds: u.serverCpuSeconds, serverCpuMsPerPoint: u.pointsCreated ? (1000 * u.serverCpuSeconds) / u.pointsCreated : Number.NaN, serverThreads: u.serverThreads,
     serverRssPeakMb: u.serverRssPeakMb, cores: u.cores, wallSeconds: u.wallSeconds, setupSeconds: u.setupSeconds,
     dispatcherVia: 'socket.io /live feed, event unit:position; devices = plain HTTP push batches (two worker threads, nice 10)',
     window: u.window, diskCommit: u.diskCommit,

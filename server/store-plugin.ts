@@ -12,7 +12,7 @@ declare module 'fastify' {
 }
 
 export interface StorePluginOptions {
-  config: Pick<ServerConfig, 'storeKind' | 'dataDir' | 'sqliteSynchronous' | 'databaseUrl' | 'databaseSchema'>;
+  config: Pick<ServerConfig, 'storeKind' | 'dataDir' | 'sqliteSynchronous' | 'commitWindowMs' | 'commitWindowGroup' | 'databaseUrl' | 'databaseSchema'>;
   /** Plans each write's hook entries in the write's transaction (the hook spine's workflow registry). */
   planner: OutboxPlanner;
   /** A store to use instead of the configured one; it is given the planner, and closed on close all the same. */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (100 on Linux unless told otherwise). */
 const CLK_TCK = (() => {
@@ -90,4 +90,48 @@ export function cpuShares(serverPid: number): { stop(): { wallSeconds: number; s
       return { wallSeconds: wall, serverCores: server / wall, clientCores: client / wall, otherCores: Math.max(0, machine - server - client) / wall };
     },
   };
+}
+
+/** CPU seconds of one thread of a process, user and system apart, keyed by `<name>#<tid>`. */
+export type ThreadCpu = Map<string, { name: string; user: number; sys: number }>;
+
+/**
+ * Every thread's CPU so far (/proc/<pid>/task/<tid>/stat): the main thread (named after the
+ * process), libuv's pool ("libuv-worker"), V8's GC and compiler threads ("V8 DefaultWorke"),
+ * worker_threads and so on ("node" for all of them where Node cannot name its threads). Threads that ended before
+ * the read are missing: their time is in the process total only.
+ */
+export function threadCpu(pid: number): ThreadCpu {
+  const out: ThreadCpu = new Map();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // The main thread (the event loop) by its role: Node names its other threads "node" too on some kernels.
+      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${name}#${tid}`, { name, user: Number(fields[11]) / CLK_TCK, sys: Number(fields[12]) / CLK_TCK });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** Per thread name, the user and system CPU seconds between two `threadCpu` reads (threads of one name summed). */
+export function threadCpuDelta(before: ThreadCpu, after: ThreadCpu): { name: string; user: number; sys: number }[] {
+  const byName = new Map<string, { name: string; user: number; sys: number }>();
+  for (const [key, a] of after) {
+    const b = before.get(key) ?? { user: 0, sys: 0 };
+    const row = byName.get(a.name) ?? { name: a.name, user: 0, sys: 0 };
+    row.user += a.user - b.user;
+    row.sys += a.sys - b.sys;
+    byName.set(a.name, row);
+  }
+  return [...byName.values()].filter((r) => r.user + r.sys > 0).sort((x, y) => y.user + y.sys - (x.user + x.sys));
 }

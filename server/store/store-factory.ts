@@ -5,11 +5,14 @@ import type { AuditKey } from './audit-chain.ts';
 import type { OutboxPlanner } from './types.ts';
 import type { Store } from './types.ts';
 
-/** The store settings of the server config (STORE, DATA_DIR, SQLITE_SYNCHRONOUS, DATABASE_URL, DATABASE_SCHEMA). */
+/** The store settings of the server config (STORE, DATA_DIR, SQLITE_SYNCHRONOUS, COMMIT_WINDOW_MS, DATABASE_URL, DATABASE_SCHEMA). */
 export interface StoreSelection {
   storeKind?: 'sqlite' | 'postgres';
   dataDir?: string;
   sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /** SQLite's commit window (COMMIT_WINDOW_MS, COMMIT_WINDOW_GROUP; group-commit.ts). */
+  commitWindowMs?: number;
+  commitWindowGroup?: number;
   databaseUrl?: string;
   databaseSchema?: string;
   /** PostgreSQL pool size. */
@@ -33,5 +36,9 @@ export async function openStore(selection: StoreSelection, outboxPlanner?: Outbo
       ...planned,
     });
   }
-  return new SqliteStore({ dataDir: selection.dataDir ?? SERVER_DEFAULTS.dataDir, synchronous: selection.sqliteSynchronous ?? SERVER_DEFAULTS.sqliteSynchronous, ...planned });
+  return new SqliteStore({
+    dataDir: selection.dataDir ?? SERVER_DEFAULTS.dataDir, synchronous: selection.sqliteSynchronous ?? SERVER_DEFAULTS.sqliteSynchronous,
+    commitWindow: { maxWaitMs: selection.commitWindowMs ?? SERVER_DEFAULTS.commitWindowMs, groupOf: selection.commitWindowGroup ?? SERVER_DEFAULTS.commitWindowGroup },
+    ...planned,
+  });
 }

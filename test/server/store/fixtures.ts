@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { PostgresStore } from '../../../server/store/postgres.ts';
+import type { CommitWindow } from '../../../server/store/group-commit.ts';
 import { SqliteStore } from '../../../server/store/sqlite.ts';
 import type { OutboxPlanner } from '../../../server/store/types.ts';
 import type { Store } from '../../../server/store/types.ts';
@@ -11,7 +12,7 @@ import { makeDataDir } from '../../helpers/server.ts';
 
 /** Where a store keeps its data, so that another process can open the same store. */
 export type StoreLocation =
-  | { kind: 'sqlite'; dataDir: string }
+  | { kind: 'sqlite'; dataDir: string; commitWindow?: CommitWindow }
   | { kind: 'postgres'; connectionString: string; schema: string };
 
 /** A fresh, empty store for one test, with the few back doors the contract needs. */
@@ -38,7 +39,7 @@ export type StoreFactory = (outboxPlanner?: OutboxPlanner) => Promise<StoreFixtu
 
 /** Opens the store a location names (a child process of a crash test does the same). */
 export async function openStoreAt(location: StoreLocation): Promise<Store> {
-  if (location.kind === 'sqlite') return new SqliteStore({ dataDir: location.dataDir });
+  if (location.kind === 'sqlite') return new SqliteStore({ dataDir: location.dataDir, ...(location.commitWindow ? { commitWindow: location.commitWindow } : {}) });
   return PostgresStore.open({ connectionString: location.connectionString, schema: location.schema, pool: { max: 4 } });
 }
 

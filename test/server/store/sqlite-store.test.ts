@@ -6,11 +6,35 @@ import { SqliteStore } from '../../../server/store/sqlite.ts';
 import type { CommitEvent } from '../../../server/store/types.ts';
 import { makeDataDir } from '../../helpers/server.ts';
 import { sqliteFactory } from './fixtures.ts';
-import { doc, runStoreContract, writeAll } from './store-contract.ts';
+import { CRASH_AFTER_ACKS, doc, runCrashWriter, runStoreContract, writeAll } from './store-contract.ts';
 
 runStoreContract('SqliteStore', sqliteFactory, { failCommits: true });
 
 describe('SqliteStore specifics', () => {
+  it('a process killed while groups wait in their commit window loses only writes it never acknowledged', { timeout: 120_000 }, async () => {
+    // A long window that 8 writers never fill (groupOf 64): nearly all of the writer's time is
+    // spent with a group gathered and waiting, so the kill lands between gather and commit.
+    const fixture = await sqliteFactory();
+    try {
+      if (fixture.location.kind !== 'sqlite') throw new Error('a SQLite fixture was expected');
+      const acked = await runCrashWriter(fixture, { ...fixture.location, commitWindow: { maxWaitMs: 50, groupOf: 64 } });
+      expect(acked.length).toBeGreaterThanOrEqual(CRASH_AFTER_ACKS);
+      const reopened = await fixture.reopen();
+      const all: string[] = [];
+      for (let afterSeq = 0; ;) {
+        const page = await reopened.pull({ collection: 'gps_points', tenantId: 'agency-a', afterSeq, limit: 1000 });
+        all.push(...page.documents.map((d) => d.id));
+        if (page.documents.length < 1000) break;
+        afterSeq = page.lastSeq;
+      }
+      const present = new Set(all);
+      expect(acked.filter((id) => !present.has(id))).toEqual([]);
+      expect((await reopened.verifyAudit()).ok).toBe(true);
+    } finally {
+      await fixture.dispose();
+    }
+  });
+
   it('commits without blocking on the disk, but answers writers and readers, and notifies, only after the WAL is synced', async () => {
     const dataDir = makeDataDir('sqlite-fsync');
     const held: (() => void)[] = [];

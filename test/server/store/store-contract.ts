@@ -6,7 +6,7 @@ import type {
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { OutboxPlanner } from '../../../server/store/types.ts';
-import type { StoreFactory, StoreFixture } from './fixtures.ts';
+import type { StoreFactory, StoreFixture, StoreLocation } from './fixtures.ts';
 
 const TENANT = 'agency-a';
 const OTHER = 'agency-b';
@@ -51,17 +51,18 @@ async function pullAll(store: Store, collection: string, tenantId: string, limit
 
 const CRASH_WRITER = path.resolve(import.meta.dirname, 'crash-writer.ts');
 /** The writer is killed once this many documents were acknowledged (with many more in flight). */
-const CRASH_AFTER_ACKS = 300;
+export const CRASH_AFTER_ACKS = 300;
 
 /**
  * Runs test/server/store/crash-writer.ts on the fixture's data (the fixture's own store is closed
  * first: a SQLite file has one writing process) and kills it with SIGKILL once it acknowledged
- * enough writes. Returns the ids it reported as acknowledged before it died.
+ * enough writes. Returns the ids it reported as acknowledged before it died. `location` may add
+ * settings the writer opens the store with (a SQLite commit window).
  */
-async function runCrashWriter(fixture: StoreFixture): Promise<string[]> {
+export async function runCrashWriter(fixture: StoreFixture, location: StoreLocation = fixture.location): Promise<string[]> {
   await fixture.store.close();
   const child = spawn(process.execPath, ['--import', 'tsx', CRASH_WRITER], {
-    env: { ...process.env, STORE_LOCATION: JSON.stringify(fixture.location) }, stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, STORE_LOCATION: JSON.stringify(location) }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const acked: string[] = [];
