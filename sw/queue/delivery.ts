@@ -34,6 +34,60 @@ export function requestTimeoutMs(bytes: number): number {
   return 10_000 + Math.ceil(bytes / 16_384) * 1000;
 }
 
+/** Why a push was aborted: its own time limit, or the network coming back after it was sent (onCoverageReturn). */
+const TIMED_OUT = new Error('no answer in time');
+const COVERAGE_RETURNED = new Error('sent before the network went away; sent again now that it is back');
+
+/** How often `navigator.onLine` is read while a push is on the wire (one property read). */
+const COVERAGE_CHECK_MS = 100;
+
+/**
+ * Calls `then` once the device is online again after having been offline at some point while a
+ * push was on the wire (offline when it was sent, or offline since), and never otherwise.
+ *
+ * Why: a request sent into a link that went away is not always failed by the browser. When the
+ * link drops with no address change (an IPv4-only link, a tablet driving out of coverage and
+ * back), Chromium keeps its connections: the request's bytes sit in TCP retransmits, no reset
+ * comes, and the push waits for the retransmission backoff to reach the server (seconds) or, if
+ * its answer was lost with the link, its whole time limit (10 s and more, `requestTimeoutMs`),
+ * while the queue has work and the network is back (bench:browser's shift backlog with
+ * `--link-ipv6=off`: the first ePCR 3.4-5.0 s after the link came up, 0.11-0.26 s with this).
+ * Such a request can not be
+ * told from a slow one while it waits, but once the device has been offline in between it has
+ * nothing left to wait for: it is aborted and sent again at once on the connections the network
+ * has now. That is always safe: a push is idempotent per row and revision, so one that did
+ * reach the server is answered "already stored" the second time and its rows are removed from
+ * the queue once, when that answer comes.
+ *
+ * `navigator.onLine` (the worker hears the browser's network state as pages do, at once) is read
+ * on the `online`/`offline` events where the worker gets them, and every 100 ms while the push
+ * travels, since events do not reach a service worker reliably. A device that stays "online"
+ * throughout (a dead zone), or is offline for less than the worker's next look (100 ms, longer
+ * on a busy tablet), is left to the time limit.
+ */
+function onCoverageReturn(then: () => void): () => void {
+  const scope = globalThis as { navigator?: { onLine?: unknown }; addEventListener?: EventTarget['addEventListener']; removeEventListener?: EventTarget['removeEventListener'] };
+  const navigator = scope.navigator;
+  if (typeof navigator?.onLine !== 'boolean') return () => undefined;
+  let wasOffline = !navigator.onLine;
+  const check = () => {
+    if (!navigator.onLine) wasOffline = true;
+    else if (wasOffline) {
+      stop();
+      then();
+    }
+  };
+  const interval = setInterval(check, COVERAGE_CHECK_MS);
+  scope.addEventListener?.('online', check);
+  scope.addEventListener?.('offline', check);
+  const stop = () => {
+    clearInterval(interval);
+    scope.removeEventListener?.('online', check);
+    scope.removeEventListener?.('offline', check);
+  };
+  return stop;
+}
+
 export interface DeliveryResult {
   delivered: number;
   merged: number;
@@ -44,6 +98,11 @@ export interface DeliveryResult {
   uploaded: number;
   /** Attachment bytes sent in this run (PATCH bodies; also counted in `bytesSent`). */
   uploadBytesSent: number;
+  /**
+   * Pushes given up when coverage returned, because they were sent before the device went
+   * offline (or while it was), and sent again at once (see `onCoverageReturn`).
+   */
+  abandoned: number;
   /** Why delivery stopped before the queue was empty. */
   stoppedBy?: 'network' | 'server' | 'auth' | 'update' | 'limit';
   error?: string;
@@ -63,7 +122,7 @@ export interface DeliveryResult {
 export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryResult> {
   const { db } = options;
   const now = options.now ?? (() => Date.now());
-  const result: DeliveryResult = { delivered: 0, merged: 0, rejected: 0, requests: 0, bytesSent: 0, uploaded: 0, uploadBytesSent: 0 };
+  const result: DeliveryResult = { delivered: 0, merged: 0, rejected: 0, requests: 0, bytesSent: 0, uploaded: 0, uploadBytesSent: 0, abandoned: 0 };
   const stored = await getSession(db);
   if (!stored || (!stored.credential && !stored.token)) return stop(result, 'auth', 'not signed in on this device yet');
   let session: OutboxSession = stored;
@@ -178,7 +237,8 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
     }
     const timeoutMs = (options.requestTimeoutMs ?? requestTimeoutMs)(size);
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    const timer = setTimeout(() => abort.abort(TIMED_OUT), timeoutMs);
+    const stopWatching = onCoverageReturn(() => abort.abort(COVERAGE_RETURNED));
     result.requests++;
     result.bytesSent += size;
     const sending = (async (): Promise<{ response: Response; answer: string }> => {
@@ -205,11 +265,22 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
     try {
       ({ response, answer } = await sending);
     } catch (error) {
-      await ahead;
-      const why = abort.signal.aborted ? `no answer within ${+(timeoutMs / 1000).toFixed(1)} s` : error instanceof Error ? error.message : String(error);
+      const dropped = await ahead;
+      if (abort.signal.reason === COVERAGE_RETURNED) {
+        // Sent before the device went offline (or while it was): see onCoverageReturn. Sent again
+        // now, from the queue, as a new request: its rows are still there (nothing was settled),
+        // and the read-ahead is dropped like after a 413, the GPS lane read again from where
+        // the first of the two was read.
+        const reread = [work, dropped].find((b): b is Batch => b !== undefined && bulk.readFrom.has(b));
+        if (reread) bulk.after = bulk.readFrom.get(reread);
+        result.abandoned++;
+        continue;
+      }
+      const why = abort.signal.reason === TIMED_OUT ? `no answer within ${+(timeoutMs / 1000).toFixed(1)} s` : error instanceof Error ? error.message : String(error);
       return failAfterSettling('network', `server unreachable (${why})`);
     } finally {
       clearTimeout(timer);
+      stopWatching();
     }
     const next = await ahead;
 

@@ -12,6 +12,9 @@ import type { Cable } from './cable.ts';
  *   finished): a replay whose first answer was lost;
  * - `block(pattern)`: matching requests are answered 503 by the cable and never reach the server
  *   (an overloaded gateway), while everything else (pages, the service worker script) goes through.
+ * - `holdAnswers(pattern, n)`: the next `n` matching requests reach the server and are answered
+ *   there, but the answer is held by the cable and never sent, the connection left open: a link
+ *   that died after the request got through (TCP retransmits, no reset), so the browser waits;
  * - `stall(true)`: a dead zone. Connections still open (the browser keeps saying "online"), but no
  *   data flows: requests are swallowed and never answered, open WebSockets go silent. `stall(false)`
  *   lets new connections through again; what was swallowed stays unanswered, as a request lost
@@ -23,7 +26,7 @@ import type { Cable } from './cable.ts';
  */
 export interface HttpCable extends Cable {
   /** Requests that went through, in order (method and path). */
-  readonly log: { method: string; path: string; outcome: 'answered' | 'lost' | 'blocked' | 'stalled'; encoding?: string; bytes: number }[];
+  readonly log: { method: string; path: string; outcome: 'answered' | 'lost' | 'held' | 'blocked' | 'stalled'; encoding?: string; bytes: number }[];
   /**
    * Every request as it arrives, its body bytes counted as they pass (a request cut off midway
    * counts what went through before the cut), with the headers the browser sent.
@@ -32,6 +35,7 @@ export interface HttpCable extends Cable {
   /** Cuts the cable (as `cut()`) once the bodies of requests matching `pattern` reach `bytes` in all (counted from now). */
   cutAfter(pattern: RegExp, bytes: number): Promise<void>;
   loseResponses(pattern: RegExp, count?: number): void;
+  holdAnswers(pattern: RegExp, count?: number): void;
   block(pattern: RegExp | undefined): void;
   stall(on: boolean): void;
   /**
@@ -47,6 +51,7 @@ export async function createHttpCable(port: number, upstreamPort: number, host =
   const open = new Set<net.Socket>();
   const log: HttpCable['log'] = [];
   let lose: { pattern: RegExp; left: number } | undefined;
+  let hold: { pattern: RegExp; left: number } | undefined;
   let blocked: RegExp | undefined;
   let stalled = false;
   const seen: HttpCable['seen'] = [];
@@ -106,6 +111,8 @@ export async function createHttpCable(port: number, upstreamPort: number, host =
     }
     const losing = lose && lose.left > 0 && lose.pattern.test(path);
     if (losing) lose!.left--;
+    const holding = !losing && hold && hold.left > 0 && hold.pattern.test(path);
+    if (holding) hold!.left--;
     const upstream = http.request({ host: '127.0.0.1', port: upstreamPort, method, path, headers: req.headers, agent: false }, (answer) => {
       if (losing) {
         // The server answered in full (so it committed); the browser never hears of it.
@@ -114,6 +121,12 @@ export async function createHttpCable(port: number, upstreamPort: number, host =
           log.push(entry('lost'));
           req.socket.destroy();
         });
+        return;
+      }
+      if (holding) {
+        // The server answered in full (so it committed); the browser waits for it, forever.
+        answer.resume();
+        answer.on('end', () => log.push(entry('held')));
         return;
       }
       log.push(entry('answered'));
@@ -201,6 +214,9 @@ export async function createHttpCable(port: number, upstreamPort: number, host =
     close: cut,
     loseResponses(pattern, count = 1) {
       lose = { pattern, left: count };
+    },
+    holdAnswers(pattern, count = 1) {
+      hold = { pattern, left: count };
     },
     block(pattern) {
       blocked = pattern;

@@ -58,8 +58,9 @@ export interface LinkOptions {
    *   event comes with the link change, and the connection type change it brings sets Chromium's
    *   last timer: 1.5 s after the link, every time (bench:browser's shift backlog: 1.54-1.67 s);
    * - 'off': no IPv6, no address event: 1.5 s after the link. But going offline is then a link
-   *   change alone, and Chromium keeps its connections: a request begun offline can hang until
-   *   its own timeout instead of failing (seen: a push that waited 12 s).
+   *   change alone, and Chromium keeps its connections: a request begun offline can hang (its
+   *   bytes in TCP retransmits, no reset) instead of failing; the queue gives such a push up once
+   *   the worker sees the network back (sw/queue/delivery.ts, onCoverageReturn).
    */
   ipv6?: 'dad' | 'at-once' | 'off';
 }
