@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { createDevice, eventually } from '../../helpers/device.ts';
 import { newEpcr, newGpsPoint } from '../../helpers/factories.ts';
+import { make, seed } from '../../helpers/access.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
 
@@ -64,6 +65,42 @@ describe('pull', () => {
     }
     expect(seen).toHaveLength(300);
     expect(new Set(seen).size).toBe(300);
+  });
+
+  it('a page is the stored documents byte for byte, in UTF-8, with its length, and its PHI read audited', async () => {
+    // Its own agency: nothing the other tests wrote. Patient data in several scripts and an emoji
+    // (four UTF-8 bytes, two UTF-16 units): the answer is encoded once, as bytes (issue 21).
+    const tenantId = 'agency-bytes';
+    const mine = [
+      make.epcrs(tenantId, { unitId: 'M1', patient: { firstName: 'Ñandú', lastName: 'Żółć', age: 40 }, narrative: { text: 'Schmerz ≥ 7/10 😷, "quoted"\\ \u2028' } }),
+      make.epcrs(tenantId, { unitId: 'M1', narrative: { text: '患者は胸痛を訴えた' } }),
+    ];
+    const other = make.epcrs(tenantId, { unitId: 'M2', narrative: { text: 'not for M1 — ü' } });
+    await seed(server.app.store, 'epcrs', [mine[0]!, other, mine[1]!]);
+    const stored = new Map((await server.app.store.getDocuments('epcrs', tenantId, [mine[0]!.id, mine[1]!.id, other.id])).map((d) => [d.id, d]));
+    const answer = async (token: string) => {
+      const r = await fetch(`${server.url}/api/sync/epcrs/pull?schemaVersion=${schemaVersionOf('epcrs')}&limit=5000`, { headers: { authorization: `Bearer ${token}` } });
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      const bytes = Buffer.from(await r.arrayBuffer());
+      expect(Number(r.headers.get('content-length'))).toBe(bytes.length);
+      return bytes;
+    };
+    const expected = (ids: string[], seq: number) => Buffer.from(`{"documents":[${ids.map((id) => stored.get(id)!.json).join(',')}],"checkpoint":{"seq":${seq}}}`, 'utf8');
+    const lastSeq = Math.max(...[...stored.values()].map((d) => d.seq));
+
+    // A crew of M1: the scoped pull, filtered in SQL, sent as stored.
+    const crew = devToken({ tenantId, role: 'crew', deviceId: 'tab-bytes', subject: 'M1' });
+    expect((await answer(crew)).equals(expected([mine[0]!.id, mine[1]!.id], lastSeq))).toBe(true);
+    // An admin: the whole agency's plain pull.
+    const admin = devToken({ tenantId, role: 'admin', deviceId: 'pc-bytes', subject: 'boss' });
+    expect((await answer(admin)).equals(expected([mine[0]!.id, other.id, mine[1]!.id], lastSeq))).toBe(true);
+
+    const reads = (await server.app.store.queryAudit({ tenantId, limit: 10 })).filter((e) => e.action === 'read').sort((a, b) => a.id - b.id);
+    expect(reads.map((e) => ({ role: e.actor.role, ids: e.documents?.map((d) => d.id), via: e.details?.['via'] }))).toEqual([
+      { role: 'crew', ids: [mine[0]!.id, mine[1]!.id], via: 'pull' },
+      { role: 'admin', ids: [mine[0]!.id, other.id, mine[1]!.id], via: 'pull' },
+    ]);
   });
 
   it('another agency sees none of it', async () => {
