@@ -188,6 +188,38 @@ describe('a new device\'s first-sync import', () => {
     expect((await device.sync.pending())['epcrs']).toBe(0);
   });
 
+  it('without the import (firstSyncImport: false), RxDB\'s own pull brings the whole slice in pages and pushes none of it back', async () => {
+    const unit = 'I9';
+    const reports = Array.from({ length: 25 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `rx pull ${i}` } }));
+    const points = Array.from({ length: 33 }, (_, i) => newGpsPoint(TENANT, unit, i));
+    await seed('epcrs', reports);
+    await seed('gps_points', points);
+    const pulls: string[] = [];
+    const pushes: string[] = [];
+    const counting: typeof fetch = async (input, init) => {
+      const url = String(input);
+      if (url.includes('/pull')) pulls.push(url);
+      if (url.includes('/push')) pushes.push(url);
+      return fetch(input, init);
+    };
+    const received: Record<string, number> = {};
+    const device = await createDevice({
+      serverUrl: server.url, token: crewToken(unit), collections: ['epcrs', 'gps_points'], firstSyncImport: false, pullBatchSize: PAGE, fetch: counting,
+      onReceived: (collection, n) => { received[collection] = (received[collection] ?? 0) + n; },
+    });
+    devices.push(device);
+    await initialDone(device);
+    const held = async (collection: CollectionName) => (await device.db.collections[collection]!.find().exec()).map((d) => d.primary as string).sort();
+    expect(await held('epcrs')).toEqual(reports.map((r) => r.id).sort());
+    expect(await held('gps_points')).toEqual(points.map((p) => p.id).sort());
+    // RxDB's pull, in pages of PAGE (the import asks for pages of its own size, default the server's largest).
+    expect(pulls.filter((u) => u.includes('/gps_points/pull')).length).toBeGreaterThanOrEqual(Math.ceil(points.length / PAGE));
+    expect(pulls.every((u) => !/[?&]limit=/.test(u) || u.includes(`limit=${PAGE}`))).toBe(true);
+    expect(received).toEqual({ epcrs: reports.length, gps_points: points.length });
+    expect(pushes).toEqual([]);
+    expect(await device.sync.pending()).toEqual({ epcrs: 0, gps_points: 0 });
+  });
+
   it('a cut import goes on from its last page: nothing lost, nothing pulled from the start again', async () => {
     const unit = 'I3';
     const reports = Array.from({ length: 35 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `cut ${i}` } }));
