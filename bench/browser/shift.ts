@@ -150,75 +150,83 @@ export async function shiftBenchmark(options: { serverPort: number; cablePort: n
         // From before the link goes down: a sync event that failed offline (and the backoff it
         // would cost) shows here.
         const recorder = await recordBackgroundSync(ctx!);
-        link.down();
-        budget.reached = 'link down';
-        await budget.waitFor(() => appPage.evaluate(() => !navigator.onLine), 'the page to see it is offline', { everyMs: 100 });
-        // Pages hear the link at once, Background Sync only once Chromium announces the change
-        // (net/base/network_change_notifier.cc: 0.5 s after a link change, 2 s after an address
-        // change, while online). A shift's rows are written long after; a sync registered before
-        // would fire at once, fail offline, and (when the worker is then stopped) be held back
-        // five minutes by Chromium's retry delay.
-        await new Promise((r) => setTimeout(r, 2500));
-        if (variant === AWAKE_CEILING) {
-          await armCeiling(ctx!, cable.origin, ceilingBodies(cable.origin, ids));
-        } else if (variant === STOPPED_CEILING) {
-          await armStoppedCeiling(appPage, ceilingBodies(cable.origin, ids));
-        } else {
-          await queueShift(appPage, ids);
-          budget.reached = 'rows written offline';
-          await budget.waitFor(async () => Number(await appPage.getByTestId('status-bar').getAttribute('data-queued')) === SHIFT_POINTS + SHIFT_EPCRS, 'the queue to hold the shift', { everyMs: 200 });
-          budget.reached = `${SHIFT_POINTS + SHIFT_EPCRS} rows queued in the service worker`;
+        // Stopped and closed however the run ends (a budget that ran out throws): a netlink watch
+        // or a CDP session left open would outlive the run and disturb the next variant.
+        let netlink: Awaited<ReturnType<typeof link.watch>> | undefined;
+        try {
+          link.down();
+          budget.reached = 'link down';
+          await budget.waitFor(() => appPage.evaluate(() => !navigator.onLine), 'the page to see it is offline', { everyMs: 100 });
+          // Pages hear the link at once, Background Sync only once Chromium announces the change
+          // (net/base/network_change_notifier.cc: 0.5 s after a link change, 2 s after an address
+          // change, while online). A shift's rows are written long after; a sync registered before
+          // would fire at once, fail offline, and (when the worker is then stopped) be held back
+          // five minutes by Chromium's retry delay.
+          await new Promise((r) => setTimeout(r, 2500));
+          if (variant === AWAKE_CEILING) {
+            await armCeiling(ctx!, cable.origin, ceilingBodies(cable.origin, ids));
+          } else if (variant === STOPPED_CEILING) {
+            await armStoppedCeiling(appPage, ceilingBodies(cable.origin, ids));
+          } else {
+            await queueShift(appPage, ids);
+            budget.reached = 'rows written offline';
+            await budget.waitFor(async () => Number(await appPage.getByTestId('status-bar').getAttribute('data-queued')) === SHIFT_POINTS + SHIFT_EPCRS, 'the queue to hold the shift', { everyMs: 200 });
+            budget.reached = `${SHIFT_POINTS + SHIFT_EPCRS} rows queued in the service worker`;
+          }
+          // Every page of the app closed (the control page is about:blank and never opens the app).
+          for (const p of ctx!.pages()) if (p.url().startsWith(cable.origin)) await p.close();
+          // The service worker tried while offline and failed; let its failures settle as on a tablet in a dead zone.
+          await new Promise((r) => setTimeout(r, 3000));
+          const stopped = variant === 'service worker stopped' || variant === STOPPED_CEILING;
+          if (stopped) await control.stopWorkers();
+          netlink = await link.watch();
+          const t0 = Date.now();
+          link.up();
+          budget.reached = 'link up';
+          const seen = (collection: string, id: string) => commits.get(`${collection}/${id}`);
+          await budget.waitFor(() => {
+            const epcrs = ids.epcrs.filter((id) => seen('epcrs', id)).length;
+            let gps = 0;
+            for (const id of ids.gps) if (seen('gps_points', id)) gps++;
+            budget.reached = `${epcrs} of ${SHIFT_EPCRS} ePCRs and ${gps} of ${SHIFT_POINTS} GPS points on the server after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
+            return epcrs === SHIFT_EPCRS && gps === SHIFT_POINTS;
+          }, 'everything on the server', { everyMs: 50 });
+          netlink.stop();
+          const backgroundSync = recorder.log.map((e) => `${((e.at - t0) / 1000).toFixed(2)} s ${e.event}${e.details['Delay'] ? ` (delay ${e.details['Delay']} ms)` : ''}${e.details['Status'] ? ` (${e.details['Status']})` : ''}`);
+          const netlinkEvents = netlink.events;
+          const after = (at: number | undefined) => (at === undefined ? undefined : at - t0);
+          const seenNetwork = await network.since(t0);
+          const worker = variant === STOPPED_CEILING ? CEILING_WORKER_PATH : '/service-worker.js';
+          const states = control.runningStates.filter((s) => s.at >= t0 && s.scriptURL === `${cable.origin}${worker}`);
+          const epcrCommits = ids.epcrs.map((id) => seen('epcrs', id)!);
+          const gpsCommits = ids.gps.map((id) => seen('gps_points', id)!);
+          const pushes = requests.filter((r) => r.start >= t0 - 100).sort((a, b) => a.start - b.start);
+          let longestIdle = 0;
+          for (let i = 1; i < pushes.length; i++) longestIdle = Math.max(longestIdle, pushes[i]!.start - pushes[i - 1]!.end);
+          return {
+            variant,
+            firstEpcrMs: Math.min(...epcrCommits.map((c) => c.at)) - t0,
+            allEpcrsMs: Math.max(...epcrCommits.map((c) => c.at)) - t0,
+            everythingMs: Math.max(...epcrCommits.map((c) => c.at), ...gpsCommits.map((c) => c.at)) - t0,
+            epcrsFirst: Math.max(...epcrCommits.map((c) => c.seq)) < Math.min(...gpsCommits.map((c) => c.seq)),
+            pushRequests: pushes.length,
+            longestIdleMs: longestIdle,
+            requests: pushes.map((r) => ({ collection: r.collection, startMs: r.start - t0, endMs: r.end - t0 })),
+            backgroundSync,
+            breakdown: withoutUndefined({
+              netlink: netlinkEvents.map((e) => `${e.at - t0} ms ${e.line.slice(0, 90)}`),
+              onlineEventMs: after(seenNetwork.find((e) => e.what === 'online event')?.at),
+              onLineMs: after(seenNetwork.find((e) => e.what === 'navigator.onLine true')?.at),
+              workerStartingMs: stopped ? after(states.find((s) => s.runningStatus === 'starting')?.at) : undefined,
+              workerRunningMs: stopped ? after(states.find((s) => s.runningStatus === 'running')?.at) : undefined,
+              syncDispatchMs: after(recorder.log.find((e) => e.at >= t0 && e.event === 'Dispatched sync event')?.at),
+              firstRequestMs: pushes[0] ? pushes[0].start - t0 : undefined,
+            }),
+          } satisfies ShiftRun;
+        } finally {
+          netlink?.stop();
+          await recorder.close().catch(() => {});
         }
-        // Every page of the app closed (the control page is about:blank and never opens the app).
-        for (const p of ctx!.pages()) if (p.url().startsWith(cable.origin)) await p.close();
-        // The service worker tried while offline and failed; let its failures settle as on a tablet in a dead zone.
-        await new Promise((r) => setTimeout(r, 3000));
-        const stopped = variant === 'service worker stopped' || variant === STOPPED_CEILING;
-        if (stopped) await control.stopWorkers();
-        const netlink = await link.watch();
-        const t0 = Date.now();
-        link.up();
-        budget.reached = 'link up';
-        const seen = (collection: string, id: string) => commits.get(`${collection}/${id}`);
-        await budget.waitFor(() => {
-          const epcrs = ids.epcrs.filter((id) => seen('epcrs', id)).length;
-          let gps = 0;
-          for (const id of ids.gps) if (seen('gps_points', id)) gps++;
-          budget.reached = `${epcrs} of ${SHIFT_EPCRS} ePCRs and ${gps} of ${SHIFT_POINTS} GPS points on the server after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
-          return epcrs === SHIFT_EPCRS && gps === SHIFT_POINTS;
-        }, 'everything on the server', { everyMs: 50 });
-        netlink.stop();
-        const backgroundSync = recorder.log.map((e) => `${((e.at - t0) / 1000).toFixed(2)} s ${e.event}${e.details['Delay'] ? ` (delay ${e.details['Delay']} ms)` : ''}${e.details['Status'] ? ` (${e.details['Status']})` : ''}`);
-        await recorder.close();
-        const after = (at: number | undefined) => (at === undefined ? undefined : at - t0);
-        const seenNetwork = await network.since(t0);
-        const worker = variant === STOPPED_CEILING ? CEILING_WORKER_PATH : '/service-worker.js';
-        const states = control.runningStates.filter((s) => s.at >= t0 && s.scriptURL === `${cable.origin}${worker}`);
-        const epcrCommits = ids.epcrs.map((id) => seen('epcrs', id)!);
-        const gpsCommits = ids.gps.map((id) => seen('gps_points', id)!);
-        const pushes = requests.filter((r) => r.start >= t0 - 100).sort((a, b) => a.start - b.start);
-        let longestIdle = 0;
-        for (let i = 1; i < pushes.length; i++) longestIdle = Math.max(longestIdle, pushes[i]!.start - pushes[i - 1]!.end);
-        return {
-          variant,
-          firstEpcrMs: Math.min(...epcrCommits.map((c) => c.at)) - t0,
-          allEpcrsMs: Math.max(...epcrCommits.map((c) => c.at)) - t0,
-          everythingMs: Math.max(...epcrCommits.map((c) => c.at), ...gpsCommits.map((c) => c.at)) - t0,
-          epcrsFirst: Math.max(...epcrCommits.map((c) => c.seq)) < Math.min(...gpsCommits.map((c) => c.seq)),
-          pushRequests: pushes.length,
-          longestIdleMs: longestIdle,
-          requests: pushes.map((r) => ({ collection: r.collection, startMs: r.start - t0, endMs: r.end - t0 })),
-          backgroundSync,
-          breakdown: withoutUndefined({
-            netlink: netlink.events.map((e) => `${e.at - t0} ms ${e.line.slice(0, 90)}`),
-            onlineEventMs: after(seenNetwork.find((e) => e.what === 'online event')?.at),
-            onLineMs: after(seenNetwork.find((e) => e.what === 'navigator.onLine true')?.at),
-            workerStartingMs: stopped ? after(states.find((s) => s.runningStatus === 'starting')?.at) : undefined,
-            workerRunningMs: stopped ? after(states.find((s) => s.runningStatus === 'running')?.at) : undefined,
-            syncDispatchMs: after(recorder.log.find((e) => e.at >= t0 && e.event === 'Dispatched sync event')?.at),
-            firstRequestMs: pushes[0] ? pushes[0].start - t0 : undefined,
-          }),
-        } satisfies ShiftRun;
       }, log);
       if (run.ok) {
         result.runs.push(run.value);
@@ -358,7 +366,13 @@ async function installCeilingWorker(page: Page, cable: HttpCable): Promise<void>
     const registration = await navigator.serviceWorker.register(path, { scope });
     const worker = registration.installing ?? registration.waiting ?? registration.active!;
     if (worker.state === 'activated') return;
-    await new Promise<void>((resolve) => worker.addEventListener('statechange', () => worker.state === 'activated' && resolve()));
+    // A worker whose install fails (its script threw, its install event rejected) turns redundant
+    // and never activates: waiting only for 'activated' would hang the run until its budget ended.
+    if (worker.state === 'redundant') throw new Error(`the ceiling's service worker ${path} became redundant before it activated (its install failed): see the page's console for the error`);
+    await new Promise<void>((resolve, reject) => worker.addEventListener('statechange', () => {
+      if (worker.state === 'activated') resolve();
+      else if (worker.state === 'redundant') reject(new Error(`the ceiling's service worker ${path} became redundant before it activated (its install failed): see the page's console for the error`));
+    }));
   }, { path: CEILING_WORKER_PATH, scope: CEILING_SCOPE });
 }
 

@@ -42,8 +42,8 @@
  * same storage stack (validation, PHI field sealing) as every write.
  */
 import {
-  createRevision, getComposedPrimaryKeyOfDocumentData, getHeightOfRevision, getRxReplicationMetaInstanceSchema, hasEncryption, now,
-  RX_META_LWT_MINIMUM, type RxCollection, type RxDocumentData, type RxStorageInstance,
+  createRevision, getComposedPrimaryKeyOfDocumentData, getHeightOfRevision, getRxReplicationMetaInstanceSchema, hasEncryption, normalizeMangoQuery, now,
+  prepareQuery, RX_META_LWT_MINIMUM, type RxCollection, type RxDocumentData, type RxStorageInstance,
 } from 'rxdb';
 import type { Checkpoint } from '../../shared/protocol/index.ts';
 import type { SyncTransport } from './transport.ts';
@@ -81,13 +81,32 @@ export interface FirstSyncImportOptions {
   replicationIdentifier: string;
   /** Keep the server state of each document (someone may change it and push it). */
   keepServerStates: boolean;
-  /** What a pulled page becomes before it is stored (own copies skipped, queue replayed, counted). */
+  /** What a pulled page becomes before it is stored (own copies skipped, queue replayed). */
   prepare: (documents: Doc[], checkpoint: Checkpoint) => Promise<Doc[]>;
+  /**
+   * How many documents of a page were stored that the device did not hold before: a first
+   * sync's progress. Counted on storing, not on pulling: a reload between a page's write and its
+   * progress note pulls that page again, and counting it again said more received than held.
+   */
+  onStored?: (count: number) => void;
   /** The replication was cancelled: stop between pages. */
   stopped: () => boolean;
   /** A page that could not be pulled or stored (offline, say): the import stops there and RxDB's replication goes on from it. */
   onError?: (error: unknown) => void;
   pageSize?: number;
+}
+
+/**
+ * How many documents of the collection the device holds from the server: those a pull or this
+ * import stored (both mark a document's `_meta.o`, RxDB's replication-protocol/downstream.ts),
+ * not those the device wrote itself and the server never changed. A first sync a reload cut
+ * counts these as already received (a plain count also counted the device's own writes, e.g.
+ * GPS points recorded meanwhile). A full read of the collection: only while a first sync is unfinished.
+ */
+export async function heldFromServer(collection: RxCollection<any>): Promise<number> {
+  const schema = collection.schema.jsonSchema;
+  const query = prepareQuery(schema, normalizeMangoQuery(schema, { selector: { _deleted: { $eq: false }, '_meta.o': { $exists: true } } as never }));
+  return (await collection.storageInstance.count(query)).count;
 }
 
 /**
@@ -172,7 +191,7 @@ export async function importFirstSync(options: FirstSyncImportOptions): Promise<
           next.catch(() => {});
         }
         const documents = await options.prepare(page.documents, page.checkpoint);
-        await writePage(options, meta, metaId, documents, note!.lwt, identifierHash);
+        options.onStored?.(await writePage(options, meta, metaId, documents, note!.lwt, identifierHash));
         if (options.stopped()) break;
         await saveNote({ ...note!, pull: page.checkpoint });
         if (last) break;
@@ -187,17 +206,20 @@ export async function importFirstSync(options: FirstSyncImportOptions): Promise<
   }
 }
 
-/** Writes one page into the collection (and the server states into the meta storage). */
+/**
+ * Writes one page into the collection (and the server states into the meta storage). Returns how
+ * many of its documents the device did not hold before (deletions aside).
+ */
 async function writePage(
   options: FirstSyncImportOptions, meta: RxStorageInstance<Doc, unknown, unknown>, metaId: (itemId: string, isCheckpoint: '0' | '1') => string,
   pulled: Doc[], lwt: number, identifierHash: string,
-): Promise<void> {
+): Promise<number> {
   const { collection } = options;
   const primary = collection.schema.primaryPath as string;
   // As RxDB's replication hands a pulled document on (replication-helper.ts handlePulledDocuments).
   const byId = new Map<string, Doc>();
   for (const doc of pulled) byId.set(String(doc[primary]), { ...doc, _deleted: !!doc['_deleted'] });
-  if (byId.size === 0) return;
+  if (byId.size === 0) return 0;
   const ids = [...byId.keys()];
   const held = new Map((await collection.storageInstance.findDocumentsById(ids, true)).map((d) => [String((d as Doc)[primary]), d as RxDocumentData<Doc>]));
   const rows: { previous?: RxDocumentData<Doc>; document: RxDocumentData<Doc> }[] = [];
@@ -225,7 +247,7 @@ async function writePage(
       } as RxDocumentData<Doc>,
     });
   }
-  if (rows.length === 0) return;
+  if (rows.length === 0) return 0;
   // The storage below RxDB's collection wrapper (which would stamp its own write time and
   // revision over these): the same validation and field sealing, no other writer's lock needed.
   const result = await collection.internalStorageInstance.bulkWrite(rows as never, IMPORT_WRITE_CONTEXT);
@@ -253,6 +275,7 @@ async function writePage(
       throw new Error(`the first sync of ${options.name} could not keep the server state of ${metaResult.error[0]!.documentId} (status ${metaResult.error[0]!.status}); it starts again from its last page`);
     }
   }
+  return stored.filter((r) => !r.previous && !r.document._deleted).length;
 }
 
 /** A document of the replication's meta storage, shaped as RxDB's (replication-protocol/meta-instance.ts getMetaWriteRow). */

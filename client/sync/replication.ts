@@ -172,11 +172,11 @@ export function replicateCollection(options: CollectionReplicationOptions): RxRe
           ...(imports.pageSize ? { pageSize: imports.pageSize } : {}),
           stopped: () => replication.isStopped(),
           onError: (error) => options.onError?.(error),
+          onStored: (count) => options.onReceived?.(count),
           prepare: async (documents, checkpoint) => {
             options.onSuccess?.();
             scope?.saw(checkpoint);
             const news = await own.withoutOwnCopies(options.collection, documents);
-            options.onReceived?.(news.length);
             const outbox = outboxNow();
             return outbox ? rebaseOnQueue(outbox.db, options.name, news, outbox.protection, outbox.userId, onReplayed) : news;
           },

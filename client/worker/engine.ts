@@ -17,6 +17,7 @@ import { RxDBLeaderElectionPlugin } from 'rxdb/plugins/leader-election';
 import { BehaviorSubject, type Subscription } from 'rxjs';
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import { createFieldsyncDatabase } from '../sync/database.ts';
+import { heldFromServer } from '../sync/first-sync-import.ts';
 import { QueueKey, type QueueProtection } from '../sync/queue-seal.ts';
 import { DocumentWriter } from '../sync/writes.ts';
 import {
@@ -73,13 +74,14 @@ export class DatabaseWorker implements WorkerApi {
     }
     this.db = await createFieldsyncDatabase({ name: options.dbName, collections: options.collections, multiInstance: true, password: options.password });
     // A first sync cut by a reload or a closed app goes on from its checkpoint: what it already
-    // stored counts as received, so the progress line never starts again at zero. Also in the
-    // collections it completed before: the line shows while any other is unfinished, and said
-    // "0 received" of 6,000 GPS points held (and its total left them out). Once every collection
-    // is complete the line is gone and nothing is counted.
+    // stored from the server counts as received, so the progress line never starts again at zero
+    // (the import counts only what it stores anew: a page pulled again is not counted twice; the
+    // crew's own writes are not received). Also in the collections it completed before: the line
+    // shows while any other is unfinished, and said "0 received" of 6,000 GPS points held (and
+    // its total left them out). Once every collection is complete the line is gone and nothing is counted.
     if (!Object.values(this.progress).every((p) => p.done)) {
       for (const name of options.collections) {
-        this.progress[name]!.received = await this.db.collections[name]!.count().exec().catch(() => 0);
+        this.progress[name]!.received = await heldFromServer(this.db.collections[name]!).catch(() => 0);
       }
     }
     this.protection = options.developerSession ? { kind: 'clear' } : { kind: 'direct' };

@@ -14,6 +14,7 @@ import { devToken } from '../../server/auth/identity.ts';
 import type { WireDocument } from '../../server/store/types.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { CollectionName, Epcr } from '../../shared/schemas/index.ts';
+import { heldFromServer } from '../../client/sync/first-sync-import.ts';
 import { createDevice, eventually, type TestDevice } from '../helpers/device.ts';
 import { newEpcr, newGpsPoint, offsetTime } from '../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -188,6 +189,38 @@ describe('a new device\'s first-sync import', () => {
     expect((await device.sync.pending())['epcrs']).toBe(0);
   });
 
+  it('without the import (firstSyncImport: false), RxDB\'s own pull brings the whole slice in pages and pushes none of it back', async () => {
+    const unit = 'I9';
+    const reports = Array.from({ length: 25 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `rx pull ${i}` } }));
+    const points = Array.from({ length: 33 }, (_, i) => newGpsPoint(TENANT, unit, i));
+    await seed('epcrs', reports);
+    await seed('gps_points', points);
+    const pulls: string[] = [];
+    const pushes: string[] = [];
+    const counting: typeof fetch = async (input, init) => {
+      const url = String(input);
+      if (url.includes('/pull')) pulls.push(url);
+      if (url.includes('/push')) pushes.push(url);
+      return fetch(input, init);
+    };
+    const received: Record<string, number> = {};
+    const device = await createDevice({
+      serverUrl: server.url, token: crewToken(unit), collections: ['epcrs', 'gps_points'], firstSyncImport: false, pullBatchSize: PAGE, fetch: counting,
+      onReceived: (collection, n) => { received[collection] = (received[collection] ?? 0) + n; },
+    });
+    devices.push(device);
+    await initialDone(device);
+    const held = async (collection: CollectionName) => (await device.db.collections[collection]!.find().exec()).map((d) => d.primary as string).sort();
+    expect(await held('epcrs')).toEqual(reports.map((r) => r.id).sort());
+    expect(await held('gps_points')).toEqual(points.map((p) => p.id).sort());
+    // RxDB's pull, in pages of PAGE (the import asks for pages of its own size, default the server's largest).
+    expect(pulls.filter((u) => u.includes('/gps_points/pull')).length).toBeGreaterThanOrEqual(Math.ceil(points.length / PAGE));
+    expect(pulls.every((u) => !/[?&]limit=/.test(u) || u.includes(`limit=${PAGE}`))).toBe(true);
+    expect(received).toEqual({ epcrs: reports.length, gps_points: points.length });
+    expect(pushes).toEqual([]);
+    expect(await device.sync.pending()).toEqual({ epcrs: 0, gps_points: 0 });
+  });
+
   it('a cut import goes on from its last page: nothing lost, nothing pulled from the start again', async () => {
     const unit = 'I3';
     const reports = Array.from({ length: 35 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `cut ${i}` } }));
@@ -209,6 +242,48 @@ describe('a new device\'s first-sync import', () => {
     expect(ids.sort()).toEqual(reports.map((r) => r.id).sort());
     expect(again.urls[0], 'the reopened device starts from the checkpoint of its last stored page').toContain('checkpoint=');
     expect((await second.sync.pending())['epcrs']).toBe(0);
+  });
+
+  it('a reload between a page\'s write and its progress note pulls that page again and does not count it again', async () => {
+    const unit = 'I10';
+    const reports = Array.from({ length: 35 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `recount ${i}` } }));
+    await seed('epcrs', reports);
+    const dbName = `fs-recount-${Date.now()}`;
+    let received = 0;
+    const onReceived = (_collection: string, n: number) => { received += n; };
+    // The app closes as the third page is asked for: the import has the second page in hand and
+    // stores it, and the close stops it before it notes that page (first-sync-import.ts).
+    let pulls = 0;
+    let first: TestDevice | undefined;
+    let closing: Promise<void> | undefined;
+    const closingAtThirdPull: typeof fetch = async (input, init) => {
+      if (String(input).includes('/epcrs/pull') && ++pulls === 3) {
+        closing = first!.close();
+        return new Promise<Response>(() => {});
+      }
+      return fetch(input, init);
+    };
+    first = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, fetch: closingAtThirdPull, dbName, deviceId: 'recount-tablet', onReceived });
+    await eventually('the app closed in the middle of its first sync', () => closing !== undefined);
+    await closing;
+
+    let pulledAgain = 0;
+    const countingPulls: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (String(input).includes('/epcrs/pull')) pulledAgain += ((await response.clone().json()) as { documents: unknown[] }).documents.length;
+      return response;
+    };
+    const second = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, fetch: countingPulls, dbName, deviceId: 'recount-tablet', onReceived });
+    devices.push(second);
+    await initialDone(second);
+    expect(await count(second, 'epcrs')).toBe(reports.length);
+    // Pages two to four: the second page was stored, its note was not.
+    expect(pulledAgain, 'the reopened device pulls the page whose note was not saved again').toBe(reports.length - PAGE);
+    expect(received, 'documents counted as received, over both runs').toBe(reports.length);
+    // What a reloaded app counts as received (client/worker/engine.ts): from the server only, not the crew's own reports.
+    await second.writer.insert('epcrs', newEpcr(TENANT, unit, { narrative: { text: 'written on the tablet' } }));
+    expect(await count(second, 'epcrs')).toBe(reports.length + 1);
+    expect(await heldFromServer(second.db.collections['epcrs']!)).toBe(reports.length);
   });
 
   it('a reload between RxDB\'s two checkpoint writes after an import pushes none of the imported documents', async () => {

@@ -50,6 +50,10 @@ export async function createDevice(options: {
   firstSyncImport?: boolean;
   /** The database name (default: a new one): a device reopened on the same fake IndexedDB. */
   dbName?: string;
+  /** Documents per page of RxDB's own pull (default: sync-engine.ts's). */
+  pullBatchSize?: number;
+  /** Told how many documents arrived from the server (a first sync's progress: sync-engine.ts). */
+  onReceived?: (collection: CollectionName, count: number) => void;
 }): Promise<TestDevice> {
   const deviceId = options.deviceId ?? `dev${++counter}x${process.pid}`;
   const db = await createFieldsyncDatabase({
@@ -68,6 +72,8 @@ export async function createDevice(options: {
     retryTimeMs: options.retryTimeMs ?? 200,
     ...(options.live === undefined ? {} : { live: options.live }),
     ...(options.pushBatchSize ? { pushBatchSize: options.pushBatchSize } : {}),
+    ...(options.pullBatchSize ? { pullBatchSize: options.pullBatchSize } : {}),
+    ...(options.onReceived ? { onReceived: options.onReceived } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.importPageSize ? { importPageSize: options.importPageSize } : {}),
     ...(options.firstSyncImport === undefined ? {} : { firstSyncImport: options.firstSyncImport }),

@@ -54,30 +54,39 @@ describe('dispatch live feed', () => {
     expect(otherTenant.events.filter((e) => e.event !== 'live:ready')).toHaveLength(0);
   });
 
-  it('high-rate GPS is coalesced per unit for dispatch while every point is stored; statuses are never dropped', async () => {
+  it('high-rate GPS is coalesced per unit for dispatch while every point is stored; every status press reaches the server', async () => {
     const dispatch = await listen(devToken({ tenantId: TENANT, role: 'dispatcher', deviceId: 'console-2' }));
-    const mdt = await createDevice({ serverUrl: server.url, token: devToken({ tenantId: TENANT, role: 'crew', deviceId: 'mdt-m3', subject: 'M3' }), collections: ['gps_points', 'units'] });
+    const mdt = await createDevice({ serverUrl: server.url, token: devToken({ tenantId: TENANT, role: 'crew', deviceId: 'mdt-m3', subject: 'M3' }), collections: ['gps_points', 'units', 'unit_status_events'] });
     devices.push(mdt);
-    // Replicating before the first status: a new device's first-sync import holds its pushes until
-    // it ends (first-sync-import.ts), and RxDB pushes a document's latest state only, so statuses
-    // changed during the import reached the server as one (deterministic with a slow pull; a loaded
-    // machine did it now and then). The MDT app records every status press as its own
-    // unit_status_events document; this test is about the live feed of a syncing device.
-    await mdt.sync.awaitInSync();
+    // As the MDT app records a status press (client/apps/mdt/status.ts recordStatus): an
+    // insert-only unit_status_events document per press, and the unit document's latest status.
+    // The unit document's states may merge on the way (RxDB pushes a document's latest state);
+    // the events never do, so no wait for the device's first sync is needed here.
     const unitId = crypto.randomUUID();
     await mdt.writer.insert('units', { id: unitId, tenantId: TENANT, callSign: 'M3', status: 'available' });
     const statuses = ['dispatched', 'en_route', 'on_scene', 'transporting', 'at_destination'];
+    const eventIds: string[] = [];
     for (let i = 0; i < 50; i++) {
       await mdt.writer.bulkInsert('gps_points', [newGpsPoint(TENANT, 'M3', i)]);
-      if (i % 10 === 9) await mdt.writer.update('units', unitId, (d) => ({ ...d, status: statuses[(i - 9) / 10] as never }));
+      if (i % 10 === 9) {
+        const status = statuses[(i - 9) / 10]!;
+        const id = crypto.randomUUID();
+        eventIds.push(id);
+        await mdt.writer.insert('unit_status_events', { id, tenantId: TENANT, unitId: 'M3', status: status as never, recordedAt: offsetTime() });
+        await mdt.writer.update('units', unitId, (d) => ({ ...d, status: status as never }));
+      }
       await new Promise((r) => setTimeout(r, 10));
     }
     await mdt.sync.awaitInSync();
     await eventually('the last status', () => dispatch.events.some((e) => e.event === 'unit:status' && e.payload['status'] === 'at_destination'));
     await new Promise((r) => setTimeout(r, 400));
     const positions = dispatch.events.filter((e) => e.event === 'unit:position' && e.payload['sourceId'] === 'M3');
+    // Every press is on the server, each its own event, in the order pressed.
+    const events = await server.app.store.getDocuments('unit_status_events', TENANT, eventIds);
+    expect([...events].sort((a, b) => a.seq - b.seq).map((row) => (JSON.parse(row.json) as { status: string }).status)).toEqual(statuses);
+    // The feed's unit status ends at the latest press.
     const seenStatuses = dispatch.events.filter((e) => e.event === 'unit:status' && e.payload['callSign'] === 'M3').map((e) => e.payload['status']);
-    expect(seenStatuses).toEqual(['available', ...statuses]);
+    expect(seenStatuses.at(-1)).toBe('at_destination');
     expect(positions.length).toBeGreaterThan(0);
     expect(positions.length).toBeLessThan(50); // coalesced: ~0.7 s of points at one per 200 ms
     expect(await server.app.store.countDocuments('gps_points', TENANT)).toBeGreaterThanOrEqual(50);
