@@ -206,6 +206,13 @@ export class GroupCommit {
   /** When the last write was queued, and the running average of the gaps between writes (ms). */
   private lastArrival = Number.NEGATIVE_INFINITY;
   private arrivalGapMs = Number.POSITIVE_INFINITY;
+  /**
+   * Writes were seen overlapping: one arrived while another was queued or being synced. Without
+   * that, writes arriving often come from one writer that waits for each answer (a device
+   * draining its backlog, a hook's write then its outbox completion), and a wait would only
+   * delay the write the next one waits for. Cleared when a window ends with its write still alone.
+   */
+  private concurrent = false;
 
   constructor(private readonly db: Database.Database, private readonly options: GroupCommitOptions = {}) {
     this.fsync = options.fsync ?? fsync;
@@ -246,6 +253,7 @@ export class GroupCommit {
     return new Promise<T>((resolve, reject) => {
       const at = performance.now();
       if (this.window) {
+        if (this.queue.length > 0 || this.syncing) this.concurrent = true;
         const gap = at - this.lastArrival;
         this.arrivalGapMs = Number.isFinite(this.arrivalGapMs) ? this.arrivalGapMs + ARRIVAL_AVERAGE_WEIGHT * (gap - this.arrivalGapMs) : gap;
         this.lastArrival = at;
@@ -284,18 +292,25 @@ export class GroupCommit {
     if (this.scheduled || this.syncing || this.holding || this.queue.length === 0) return;
     this.scheduled = true;
     const wait = fromSync ? 0 : this.windowWait();
-    if (wait > 0) this.windowTimer = setTimeout(() => this.flush(), wait);
-    else setImmediate(() => this.flush());
+    if (wait > 0) {
+      this.windowTimer = setTimeout(() => {
+        // Nobody joined: its writers are likely waiting for it (see `concurrent`).
+        if (this.queue.length === 1) this.concurrent = false;
+        this.flush();
+      }, wait);
+    } else {
+      setImmediate(() => this.flush());
+    }
   }
 
   /**
    * How long the queued group waits for more writes (ms; 0: commit now): only a group smaller
-   * than `groupOf`, only while writes have been arriving more often than the window is long,
-   * and never past `maxWaitMs` after its first write.
+   * than `groupOf`, only while writes have been arriving more often than the window is long
+   * and from writers that overlap (`concurrent`), and never past `maxWaitMs` after its first write.
    */
   private windowWait(): number {
     const window = this.window;
-    if (!window || this.queue.length >= window.groupOf || !(this.arrivalGapMs < window.maxWaitMs)) return 0;
+    if (!window || !this.concurrent || this.queue.length >= window.groupOf || !(this.arrivalGapMs < window.maxWaitMs)) return 0;
     return Math.max(0, window.maxWaitMs - (performance.now() - this.queue[0]!.at));
   }
 

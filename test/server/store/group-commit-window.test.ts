@@ -127,6 +127,49 @@ describe('group commit: the commit window', () => {
     }
   });
 
+  // A writer that waits for each answer before its next write (a device draining its backlog, a
+  // hook's write then its outbox completion) arrives often but never overlaps: waiting for others
+  // only delayed the one write its next one waits for (about 20 ms each).
+  it('a chain of writes, each sent once the one before was answered, never waits for the window', async () => {
+    const { db, groups, syncs, rows, write } = setup({ maxWaitMs: 20, groupOf: 4 });
+    const chain = async (label: string, count: number) => {
+      const waited: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const v = `${label}${i}`;
+        const done = write(v);
+        await settle();
+        if (!rows().includes(v)) {
+          waited.push(v);
+          await vi.advanceTimersByTimeAsync(20);
+        }
+        expect(rows()).toContain(v);
+        for (const s of syncs.splice(0)) s.release();
+        await done;
+        await vi.advanceTimersByTimeAsync(3);
+      }
+      return waited;
+    };
+    try {
+      expect(await chain('s', 6)).toEqual([]);
+      // Writers that overlap (the second arrives while the first is being synced) open the window...
+      const burst = [write('o1')];
+      await settle();
+      burst.push(write('o2'));
+      for (let i = 0; i < 3; i++) {
+        for (const s of syncs.splice(0)) s.release();
+        await settle();
+      }
+      await Promise.all(burst);
+      await vi.advanceTimersByTimeAsync(3);
+      // ...and a lone chain after them waits once at most: nobody joined, so the window closes.
+      expect((await chain('t', 6)).length).toBeLessThanOrEqual(1);
+    } finally {
+      for (const s of syncs) s.release();
+      await groups.close();
+      db.close();
+    }
+  });
+
   it('without a window, writes 3 ms apart each commit alone: four fsyncs (what the window saves)', async () => {
     const { db, groups, syncs, write } = setup(undefined);
     let fsyncs = 0;
