@@ -265,8 +265,13 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
     try {
       ({ response, answer } = await sending);
     } catch (error) {
+      // Why it ended, read now: the watcher and the timer would otherwise go on while the
+      // read-ahead finishes, and could relabel a request that failed on its own.
+      const reason: unknown = abort.signal.aborted ? abort.signal.reason : undefined;
+      clearTimeout(timer);
+      stopWatching();
       const dropped = await ahead;
-      if (abort.signal.reason === COVERAGE_RETURNED) {
+      if (reason === COVERAGE_RETURNED) {
         // Sent before the device went offline (or while it was): see onCoverageReturn. Sent again
         // now, from the queue, as a new request: its rows are still there (nothing was settled),
         // and the read-ahead is dropped like after a 413, the GPS lane read again from where
@@ -276,7 +281,7 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
         result.abandoned++;
         continue;
       }
-      const why = abort.signal.reason === TIMED_OUT ? `no answer within ${+(timeoutMs / 1000).toFixed(1)} s` : error instanceof Error ? error.message : String(error);
+      const why = reason === TIMED_OUT ? `no answer within ${+(timeoutMs / 1000).toFixed(1)} s` : error instanceof Error ? error.message : String(error);
       return failAfterSettling('network', `server unreachable (${why})`);
     } finally {
       clearTimeout(timer);
