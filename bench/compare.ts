@@ -1,5 +1,5 @@
 import { runBulk, type BulkResult } from './bulk.ts';
-import { runFleet, type FleetResult } from './fleet.ts';
+import { fleetWarmupSeconds, runFleet, type FleetResult } from './fleet.ts';
 import { epcrDoc, gpsDoc } from './lib/docs.ts';
 import { loadAverage } from './lib/proc.ts';
 import { median } from './lib/stats.ts';
@@ -24,6 +24,8 @@ export interface Comparison {
   docsPerBulk: number;
   batchSize: number;
   fleetSeconds: number;
+  /** Seconds every fleet run ran unmeasured before its window (the same for every system). */
+  fleetWarmupSeconds: number;
   runs: SystemRun[];
   /** Why a system was or was not run with 500 devices. */
   fleet500Decisions: Record<string, string>;
@@ -40,7 +42,7 @@ function progress(run: SystemRun, label: string): void {
     console.log(`${head} push ${b.pushSeconds.toFixed(2)} s (${Math.round(b.count / b.pushSeconds)} docs/s), pull ${b.pullSeconds.toFixed(2)} s (${Math.round(b.count / b.pullSeconds)} docs/s), server CPU ${b.pushServerCpu.toFixed(2)}+${b.pullServerCpu.toFixed(2)} s; others ${b.otherCores.push.toFixed(1)}/${b.otherCores.pull.toFixed(1)} cores; ${b.wallSeconds.toFixed(0)} s; load ${run.load}`);
   } else if (run.fleet) {
     const f = run.fleet;
-    console.log(`${head} e2e p50/p95/p99 ${f.e2e.p50.toFixed(1)}/${f.e2e.p95.toFixed(0)}/${f.e2e.p99.toFixed(0)} ms, ack p50/p95 ${f.ack.p50.toFixed(1)}/${f.ack.p95.toFixed(0)} ms, server CPU ${f.serverCpuSeconds.toFixed(2)} s = ${f.serverCpuMsPerPoint.toFixed(2)} ms/point, delivered ${f.deliveredPct.toFixed(2)} %; cores server/clients/others ${f.cores.server.toFixed(2)}/${f.cores.clients.toFixed(2)}/${f.cores.others.toFixed(2)}; disk commit p99 ${f.diskCommit.p99.toFixed(1)} ms; ${f.wallSeconds.toFixed(0)} s (setup ${f.setupSeconds.toFixed(0)} s); load ${run.load}`);
+    console.log(`${head} e2e p50/p95/p99 ${f.e2e.p50.toFixed(1)}/${f.e2e.p95.toFixed(0)}/${f.e2e.p99.toFixed(0)} ms, ack p50/p95 ${f.ack.p50.toFixed(1)}/${f.ack.p95.toFixed(0)} ms, server CPU ${f.serverCpuSeconds.toFixed(2)} s = ${f.serverCpuMsPerPoint.toFixed(2)} ms/point steady (${f.serverCpuMsPerPointCold.toFixed(2)} cold, warm-up included), delivered ${f.deliveredPct.toFixed(2)} %; cores server/clients/others ${f.cores.server.toFixed(2)}/${f.cores.clients.toFixed(2)}/${f.cores.others.toFixed(2)}; disk commit p99 ${f.diskCommit.p99.toFixed(1)} ms; ${f.wallSeconds.toFixed(0)} s (setup ${f.setupSeconds.toFixed(0)} s); load ${run.load}`);
   }
 }
 
@@ -71,14 +73,15 @@ export async function comparePeers(options: { quick: boolean }): Promise<Compari
   const count = options.quick ? 2_000 : 10_000;
   const batchSize = 500;
   const fleetSeconds = options.quick ? 10 : 30;
+  const warmupSeconds = fleetWarmupSeconds(options.quick);
   const small = Array.from({ length: count }, (_, i) => gpsDoc(TENANT, i));
   const epcr = Array.from({ length: count }, (_, i) => epcrDoc(TENANT, i));
   const runs: SystemRun[] = [];
-  console.log(`\ncomparison: ${rounds} round(s); bulk ${count.toLocaleString('en-US')} docs in batches of ${batchSize}; GPS fleet 100 devices × ${fleetSeconds} s`);
+  console.log(`\ncomparison: ${rounds} round(s); bulk ${count.toLocaleString('en-US')} docs in batches of ${batchSize}; GPS fleet 100 devices × ${fleetSeconds} s after a ${warmupSeconds}-s warm-up`);
   for (let round = 1; round <= rounds; round++) {
     for (const system of systems) runs.push(await attempt(round, system, 'bulk-small', async () => ({ bulk: await runBulk(system, 'GPS ~200 B', 'gps_points', small, batchSize) })));
     for (const system of systems) runs.push(await attempt(round, system, 'bulk-epcr', async () => ({ bulk: await runBulk(system, 'ePCR ~2 KB', 'epcrs', epcr, batchSize) })));
-    for (const system of systems) runs.push(await attempt(round, system, 'fleet-100', async () => ({ fleet: await runFleet(system, { devices: 100, seconds: fleetSeconds, batchSize }) })));
+    for (const system of systems) runs.push(await attempt(round, system, 'fleet-100', async () => ({ fleet: await runFleet(system, { devices: 100, seconds: fleetSeconds, warmupSeconds, batchSize }) })));
   }
 
   const fleet500Decisions: Record<string, string> = {};
@@ -105,15 +108,15 @@ export async function comparePeers(options: { quick: boolean }): Promise<Compari
     } else {
       fleet500Decisions[system.key] = 'run (ours always)';
     }
-    runs.push(await attempt(1, system, 'fleet-500', async () => ({ fleet: await runFleet(system, { devices: 500, seconds: fleetSeconds, batchSize }) })));
+    runs.push(await attempt(1, system, 'fleet-500', async () => ({ fleet: await runFleet(system, { devices: 500, seconds: fleetSeconds, warmupSeconds, batchSize }) })));
   }
   // Our devices as the brief describes them (HTTP push batches, no client database): once each.
   const http: SystemDef = { ...ours, key: 'ours-http', label: 'fieldsync/HTTP', client: 'simulated devices sending the HTTP push batches the RxDB client sends (no client database), 2 worker threads' };
   for (const devices of [100, 500]) {
-    runs.push(await attempt(1, http, devices === 100 ? 'fleet-100' : 'fleet-500', async () => ({ fleet: await runHttpFleet({ devices, seconds: fleetSeconds }) })));
+    runs.push(await attempt(1, http, devices === 100 ? 'fleet-100' : 'fleet-500', async () => ({ fleet: await runHttpFleet({ devices, seconds: fleetSeconds, warmupSeconds }) })));
   }
   return {
     systems: [...systems, http].map((s) => ({ key: s.key, label: s.label, server: s.server, client: s.client })),
-    rounds, docsPerBulk: count, batchSize, fleetSeconds, runs, fleet500Decisions,
+    rounds, docsPerBulk: count, batchSize, fleetSeconds, fleetWarmupSeconds: warmupSeconds, runs, fleet500Decisions,
   };
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { runBulk, type BulkResult } from './bulk.ts';
 import { clientCeiling, httpFloor, type ClientCeiling } from './ceilings.ts';
 import { comparePeers, type Comparison } from './compare.ts';
-import { runFleet, type FleetResult } from './fleet.ts';
+import { fleetWarmupSeconds, runFleet, type FleetResult } from './fleet.ts';
 import { epcrDoc, gpsDoc } from './lib/docs.ts';
 import { mainThreadProfile, printProfile, type ProfileWindow } from './lib/profile.ts';
 import { loadAverage } from './lib/proc.ts';
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
   const raw = rawBaselines(10_000);
   printRaw(raw);
   const fleetSeconds = quick ? 10 : 30;
+  const warmupSeconds = fleetWarmupSeconds(quick);
   const ceilings: Ceilings = {
     client: await clientCeilings(quick ? 2_000 : 10_000),
     http: [await httpFloor({ devices: 100, seconds: fleetSeconds })],
@@ -97,10 +98,10 @@ async function main(): Promise<void> {
     printBulkOurs(oursBulk, raw);
 
     const seconds = fleetSeconds;
-    oursHttp100 = [await runHttpFleet({ devices: 100, seconds })];
-    oursHttp500 = [await runHttpFleet({ devices: 500, seconds })];
-    oursFleet100 = [await runFleet(ours, { devices: 100, seconds, batchSize: BATCH })];
-    printFleet(`B. GPS fleet, ${seconds} s, one point per device per second, live push; one dispatcher on the /live feed`, [
+    oursHttp100 = [await runHttpFleet({ devices: 100, seconds, warmupSeconds })];
+    oursHttp500 = [await runHttpFleet({ devices: 500, seconds, warmupSeconds })];
+    oursFleet100 = [await runFleet(ours, { devices: 100, seconds, warmupSeconds, batchSize: BATCH })];
+    printFleet(`B. GPS fleet, ${seconds} s after a ${warmupSeconds}-s warm-up, one point per device per second, live push; one dispatcher on the /live feed`, [
       { label: 'HTTP devices 100', fleet: oursHttp100 }, { label: 'HTTP devices 500', fleet: oursHttp500 }, { label: 'RxDB client 100', fleet: oursFleet100 },
     ], [
       'HTTP devices: each device sends the HTTP push batches RxDB\'s live replication sends (everything queued, ≤200 rows, one request in flight), no client database: protocol + server',
@@ -157,8 +158,8 @@ async function main(): Promise<void> {
     console.log('\nprofiled runs of our server (node --cpu-prof; extra runs, not counted above)');
     await profiled('bulk 10k GPS', (d) => runBulk(ours, 'GPS ~200 B', 'gps_points', Array.from({ length: 10_000 }, (_, i) => gpsDoc(TENANT, i)), BATCH, d),
       (r) => [{ window: r.windows.push, per: { count: r.count, unit: 'doc' } }, { window: r.windows.pull, per: { count: r.count, unit: 'doc' } }]);
-    await profiled('GPS fleet 100 HTTP devices', (d) => runHttpFleet({ devices: 100, seconds: quick ? 10 : 30, profileDir: d }),
-      (r) => [{ window: r.window, per: { count: r.written, unit: 'point' } }]);
+    await profiled('GPS fleet 100 HTTP devices', (d) => runHttpFleet({ devices: 100, seconds: quick ? 10 : 30, warmupSeconds, profileDir: d }),
+      (r) => [{ window: r.window, per: { count: r.measuredPoints, unit: 'point' } }]);
     await profiled('issue #6 500 units', (d) => runUnitLoad({ units: 500, seconds: 20, profileDir: d }),
       (r) => [{ window: r.window, per: { count: r.pointsStored, unit: 'point' } }]);
   }
@@ -267,38 +268,44 @@ async function runParts(parts: string[], options: { quick: boolean; profile: boo
   }
   if (parts.includes('fleet')) {
     const seconds = options.quick ? 10 : 30;
+    // Every system below runs the same warm-up before its window (see fleetWarmupSeconds).
+    const warmupSeconds = fleetWarmupSeconds(options.quick);
     const subHttp = dir ? path.join(dir, 'fleet-http') : undefined;
     const subRx = dir ? path.join(dir, 'fleet-rxdb') : undefined;
     for (const sub of [subHttp, subRx]) if (sub) mkdirSync(sub, { recursive: true });
     const floor = await httpFloor({ devices: 100, seconds });
     printCeilings({ http: [floor] });
     out['httpFloor'] = floor;
-    const http = await runHttpFleet({ devices: 100, seconds, ...(subHttp ? { profileDir: subHttp } : {}) });
-    const rx = await runFleet(ours, { devices: 100, seconds, batchSize: BATCH, ...(subRx ? { profileDir: subRx } : {}) });
+    const http = await runHttpFleet({ devices: 100, seconds, warmupSeconds, ...(subHttp ? { profileDir: subHttp } : {}) });
+    const rx = await runFleet(ours, { devices: 100, seconds, warmupSeconds, batchSize: BATCH, ...(subRx ? { profileDir: subRx } : {}) });
     // With --peers, RxServer's fleet in the same run: issue #21 compares server CPU per GPS point with it.
     let rxServer: FleetResult | undefined;
     if (options.peers) {
       ensurePeersInstalled();
       const peer = peerSystems().find((s) => s.key === 'rxserver')!;
-      rxServer = await runFleet(peer, { devices: 100, seconds, batchSize: BATCH });
+      rxServer = await runFleet(peer, { devices: 100, seconds, warmupSeconds, batchSize: BATCH });
     }
-    printFleet(`B. GPS fleet, ${seconds} s, 100 devices`, [
+    printFleet(`B. GPS fleet, ${seconds} s after a ${warmupSeconds}-s warm-up, 100 devices`, [
       { label: 'HTTP devices 100', fleet: [http] },
       { label: 'RxDB client 100', fleet: [rx] },
       ...(rxServer ? [{ label: 'RxServer15 100', fleet: [rxServer] }] : []),
     ], []);
     if (rxServer) {
-      const perPoint = (f: FleetResult): number => f.serverCpuMsPerPoint;
-      console.log(`server CPU per point: ours (RxDB devices) ${perPoint(rx).toFixed(3)} ms, RxServer15 ${perPoint(rxServer).toFixed(3)} ms: ratio ${(perPoint(rx) / perPoint(rxServer)).toFixed(2)}; load ${loadAverage()}`);
+      // Steady state first (after the warm-up, what a server running all shift costs), then cold (the warm-up's compiling included).
+      const steady = (f: FleetResult): number => f.serverCpuMsPerPoint;
+      const cold = (f: FleetResult): number => f.serverCpuMsPerPointCold;
+      console.log(`server CPU per point, steady (${seconds} s after a ${warmupSeconds}-s warm-up): HTTP devices ${steady(http).toFixed(3)} ms, ours (RxDB devices) ${steady(rx).toFixed(3)} ms, RxServer15 ${steady(rxServer).toFixed(3)} ms`);
+      console.log(`server CPU per point, cold (from the first point, warm-up included): HTTP devices ${cold(http).toFixed(3)} ms, ours (RxDB devices) ${cold(rx).toFixed(3)} ms, RxServer15 ${cold(rxServer).toFixed(3)} ms`);
+      console.log(`ratio ours (RxDB devices) / RxServer15: steady ${(steady(rx) / steady(rxServer)).toFixed(2)}, cold ${(cold(rx) / cold(rxServer)).toFixed(2)}; HTTP devices / RxServer15: steady ${(steady(http) / steady(rxServer)).toFixed(2)}, cold ${(cold(http) / cold(rxServer)).toFixed(2)}; load ${loadAverage()}`);
     }
     // Where each server's CPU went, by thread (main = the event loop; libuv-worker = fsyncs and file I/O off the loop; V8 threads = GC and compiling).
     for (const [label, f] of [['HTTP devices', http], ['RxDB devices', rx], ...(rxServer ? [['RxServer15', rxServer] as const] : [])] as const) {
-      const threads = (f.serverThreads ?? []).slice(0, 6).map((t) => `${t.name} ${((1000 * t.user) / f.written).toFixed(2)}+${((1000 * t.sys) / f.written).toFixed(2)}`);
-      console.log(`server CPU per point by thread (user+sys ms), ${label}: ${threads.join(', ')}`);
+      const threads = (f.serverThreads ?? []).slice(0, 6).map((t) => `${t.name} ${((1000 * t.user) / f.measuredPoints).toFixed(2)}+${((1000 * t.sys) / f.measuredPoints).toFixed(2)}`);
+      console.log(`server CPU per point by thread (user+sys ms, steady), ${label}: ${threads.join(', ')}`);
     }
     for (const [label, sub, result] of [['HTTP devices', subHttp, http], ['RxDB devices', subRx, rx]] as const) {
       const file = sub ? mainThreadProfile(sub) : undefined;
-      if (file) printProfile(`profile: fleet 100 ${label}`, file, { limit: 25, window: result.window, per: { count: result.written, unit: 'point' } });
+      if (file) printProfile(`profile: fleet 100 ${label}`, file, { limit: 25, window: result.window, per: { count: result.measuredPoints, unit: 'point' } });
     }
     out['fleet'] = rxServer ? [http, rx, rxServer] : [http, rx];
   }

@@ -80,17 +80,20 @@ export function printBulkOurs(bulk: BulkResult[], raw: RawBaselines): void {
 }
 
 export function printFleet(title: string, results: { label: string; fleet: FleetResult[] }[], notes: string[]): void {
-  const rows = [['system', 'devices', 'e2e p50', 'p95', 'p99 ms', 'ack p50', 'p95 ms', 'push RTT p99', 'server CPU s', 'ms/point', 'RSS MB', 'delivered %', 'unacked', 'slip p99', 'cores srv/cli/other', 'disk commit p50/p99']];
+  const rows = [['system', 'devices', 'e2e p50', 'p95', 'p99 ms', 'ack p50', 'p95 ms', 'push RTT p99', 'server CPU s', 'ms/point steady', 'ms/point cold', 'RSS MB', 'delivered %', 'unacked', 'slip p99', 'cores srv/cli/other', 'disk commit p50/p99']];
   const warnings: string[] = [];
   for (const { label, fleet } of results) {
     if (fleet.length === 0) continue;
     const c = fleetCells(fleet);
     const f = fleet[0]!;
-    rows.push([label, String(f.devices), c.e2e50!, c.e2e95!, c.e2e99!, c.ack50!, c.ack95!, c.rtt99!, c.cpu!, c.cpuPt!, c.rss!, c.delivered!, c.unacked!, c.slip99!, `${f.cores.server.toFixed(2)}/${f.cores.clients.toFixed(2)}/${f.cores.others.toFixed(2)}`, `${f.diskCommit.p50.toFixed(2)}/${f.diskCommit.p99.toFixed(1)} ms`]);
+    rows.push([label, String(f.devices), c.e2e50!, c.e2e95!, c.e2e99!, c.ack50!, c.ack95!, c.rtt99!, c.cpu!, c.cpuPt!, c.cpuPtCold!, c.rss!, c.delivered!, c.unacked!, c.slip99!, `${f.cores.server.toFixed(2)}/${f.cores.clients.toFixed(2)}/${f.cores.others.toFixed(2)}`, `${f.diskCommit.p50.toFixed(2)}/${f.diskCommit.p99.toFixed(1)} ms`]);
     const w = contention(f);
     if (w) warnings.push(`WARNING ${label}: ${w}`);
   }
-  printGrid(title, rows, [...notes, 'disk commit = a 1-row SQLite WAL synchronous=FULL commit on this disk every 200 ms during the run (probe thread): the fsync our server pays per push', ...warnings]);
+  const warmup = results.flatMap((r) => r.fleet)[0]?.warmupSeconds ?? 0;
+  printGrid(title, rows, [...notes,
+    `server CPU s and ms/point steady: the measured window, after a ${warmup}-s warm-up at the same load (latencies likewise count only points written in the window); ms/point cold: from the first point, warm-up included, per point written; delivered and unacked count every point, warm-up included`,
+    'disk commit = a 1-row SQLite WAL synchronous=FULL commit on this disk every 200 ms during the run (probe thread): the fsync our server pays per push', ...warnings]);
 }
 
 export function printUnitLoad(u: UnitLoadResult): void {
@@ -153,7 +156,8 @@ export function printComparison(cmp: Comparison): void {
     fleetRow('  push ack p50 ms', (r) => r.ack.p50, 1);
     fleetRow('  push ack p95 ms', (r) => r.ack.p95);
     fleetRow('  server CPU s per run', (r) => r.serverCpuSeconds, 2);
-    fleetRow('  server CPU ms per point', (r) => r.serverCpuMsPerPoint, 2);
+    fleetRow('  server CPU ms per point, steady', (r) => r.serverCpuMsPerPoint, 2);
+    fleetRow('  server CPU ms per point, cold', (r) => r.serverCpuMsPerPointCold, 2);
     fleetRow('  delivered %', (r) => r.deliveredPct, 2);
     fleetRow('  unacked points', (r) => r.unacked);
     fleetRow('  server RSS peak MB', (r) => r.serverRssPeakMb);

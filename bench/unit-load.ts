@@ -19,7 +19,11 @@ export interface UnitLoadResult {
   seconds: number;
   statusEverySeconds: number;
   liveGpsIntervalMs: string;
+  /** Warm-up seconds run at the same load before the measured `seconds` (0: measured from the first point). */
+  warmupSeconds: number;
+  /** Every point created, warm-up included (the loss figures cover all); and those created in the measured window. */
   pointsCreated: number;
+  pointsMeasured: number;
   pointsAcked: number;
   /** GPS rows in the server's SQLite file after the run, and per second of the run. */
   pointsStored: number;
@@ -44,9 +48,13 @@ export interface UnitLoadResult {
   pushErrors: number;
   conflicts: number;
   unsent: number;
+  /** Steady state: CPU in the measured window, and per point created in it. */
   serverCpuSeconds: number;
   serverCores: number;
   serverCpuMsPerPoint: number;
+  /** Cold: CPU from the first warm-up point to the end, per point stored (warm-up included). */
+  serverCpuSecondsCold: number;
+  serverCpuMsPerPointCold: number;
   /** The server's CPU in the measured window by thread name, user and system seconds apart. */
   serverThreads: { name: string; user: number; sys: number }[];
   serverRssStartMb: number;
@@ -72,7 +80,8 @@ export interface UnitLoadResult {
  * one dispatch socket on /live (in this thread). Our server with its defaults (positions may be
  * coalesced to 250 ms per unit; statuses never are).
  */
-export async function runUnitLoad(options: { units: number; seconds: number; statusEverySeconds?: number; env?: Record<string, string>; profileDir?: string }): Promise<UnitLoadResult> {
+export async function runUnitLoad(options: { units: number; seconds: number; warmupSeconds?: number; statusEverySeconds?: number; env?: Record<string, string>; profileDir?: string }): Promise<UnitLoadResult> {
+  const warmupSeconds = options.warmupSeconds ?? 0;
   const statusEverySeconds = options.statusEverySeconds ?? 10;
   const began = performance.now();
   const dataDir = workDir('units');
@@ -112,8 +121,15 @@ export async function runUnitLoad(options: { units: number; seconds: number; sta
 
     const setupSeconds = (performance.now() - began) / 1000;
     const startAt = wallNow() + 1000;
-    const drainUntil = startAt + options.seconds * 1000 + 10_000;
+    // The units run from startAt without a pause; figures count from measureFrom on.
+    const measureFrom = startAt + warmupSeconds * 1000;
+    const drainUntil = measureFrom + options.seconds * 1000 + 10_000;
+    type Run = { slips: number[]; gpsCreated: number; gpsMeasured: number; gpsAcked: number; ackMs: number[]; rttMs: number[]; pushErrors: number; conflicts: number; statusesAcked: { key: string; at: number }[]; unsent: number; sentAt: [string, number][] };
     await sleepUntil(startAt);
+    const cpuCold = cpuSeconds(server.pid);
+    const running = Promise.all(workers.map((w) => w.call<Run>('run', { startAt, seconds: warmupSeconds + options.seconds, statusEverySeconds, drainUntil, measureFrom }, (warmupSeconds + options.seconds) * 1000 + 60_000)));
+    running.catch(() => {}); // awaited below; not an unhandled rejection while this thread waits for the window
+    await sleepUntil(measureFrom);
     await loopDelay(server.url); // resets the server's event-loop delay histogram
     const fromUs = monotonicMicros();
     const rssStart = rssBytes(server.pid);
@@ -122,16 +138,20 @@ export async function runUnitLoad(options: { units: number; seconds: number; sta
     const shares = cpuShares(server.pid);
     const rss = rssSampler(server.pid);
     const probe = await startDiskProbe();
-    type Run = { slips: number[]; gpsCreated: number; gpsAcked: number; ackMs: number[]; rttMs: number[]; pushErrors: number; conflicts: number; statusesAcked: { key: string; at: number }[]; unsent: number; sentAt: [string, number][] };
-    const runs = await Promise.all(workers.map((w) => w.call<Run>('run', { startAt, seconds: options.seconds, statusEverySeconds, drainUntil }, options.seconds * 1000 + 60_000)));
+    const runs = await running;
     const acked = runs.flatMap((r) => r.statusesAcked);
     const pointsAcked = runs.reduce((n, r) => n + r.gpsAcked, 0);
     // Give the feed a bounded moment to deliver what was acknowledged last.
     const settle = wallNow() + 5000;
     while (wallNow() < settle && (acked.some((s) => !statuses.has(s.key)) || positions.size < pointsAcked)) await sleep(50);
     const serverLoopDelay = await loopDelay(server.url);
-    const runSeconds = (wallNow() - startAt) / 1000;
-    const serverCpuSeconds = cpuSeconds(server.pid) - cpuStart;
+    const runSeconds = (wallNow() - measureFrom) / 1000;
+    const cpuEnd = cpuSeconds(server.pid);
+    const serverCpuSeconds = cpuEnd - cpuStart;
+    const serverCpuSecondsCold = cpuEnd - cpuCold;
+    const pointsMeasured = runs.reduce((n, r) => n + r.gpsMeasured, 0);
+    // Latencies: points written in the measured window only (recordedAt is the write time); loss: every point.
+    const measuredKey = (key: string): boolean => parseTs(key.slice(key.indexOf('|') + 1)) >= measureFrom;
     const serverThreads = threadCpuDelta(threadsStart, threadCpu(server.pid));
     const toUs = monotonicMicros();
     const share = shares.stop();
@@ -142,19 +162,22 @@ export async function runUnitLoad(options: { units: number; seconds: number; sta
     db.close();
     const lost = acked.filter((s) => !statuses.has(s.key)).length;
     return {
-      units: options.units, seconds: options.seconds, statusEverySeconds, liveGpsIntervalMs: options.env?.['LIVE_GPS_INTERVAL_MS'] ?? 'server default (250)',
+      units: options.units, seconds: options.seconds, warmupSeconds, statusEverySeconds, liveGpsIntervalMs: options.env?.['LIVE_GPS_INTERVAL_MS'] ?? 'server default (250)',
       slip: distribution(runs.flatMap((r) => r.slips)), setupSeconds, wallSeconds: (performance.now() - began) / 1000, window: { fromUs, toUs },
-      pointsCreated: runs.reduce((n, r) => n + r.gpsCreated, 0), pointsAcked, pointsStored: stored,
-      pointsStoredPerSecond: stored / options.seconds,
-      pointToDispatch: distribution([...positions.entries()].map(([key, at]) => at - parseTs(key.slice(key.indexOf('|') + 1)))),
-      pushToDispatch: distribution(runs.flatMap((r) => r.sentAt).filter(([key]) => positions.has(key)).map(([key, sent]) => positions.get(key)! - sent)),
+      pointsCreated: runs.reduce((n, r) => n + r.gpsCreated, 0), pointsMeasured, pointsAcked, pointsStored: stored,
+      pointsStoredPerSecond: stored / (warmupSeconds + options.seconds),
+      pointToDispatch: distribution([...positions.entries()].filter(([key]) => measuredKey(key)).map(([key, at]) => at - parseTs(key.slice(key.indexOf('|') + 1)))),
+      pushToDispatch: distribution(runs.flatMap((r) => r.sentAt).filter(([key]) => positions.has(key) && measuredKey(key)).map(([key, sent]) => positions.get(key)! - sent)),
       positionsDelivered: positions.size,
       ack: distribution(runs.flatMap((r) => r.ackMs)), pushRtt: distribution(runs.flatMap((r) => r.rttMs)),
       statusesAcked: acked.length, statusesDelivered: acked.length - lost, statusesLost: lost,
-      statusToDispatch: distribution(acked.filter((s) => statuses.has(s.key)).map((s) => statuses.get(s.key)!)),
+      statusToDispatch: distribution(acked.filter((s) => statuses.has(s.key) && s.at >= measureFrom).map((s) => statuses.get(s.key)!)),
       pushErrors: runs.reduce((n, r) => n + r.pushErrors, 0), conflicts: runs.reduce((n, r) => n + r.conflicts, 0),
       unsent: runs.reduce((n, r) => n + r.unsent, 0),
-      serverCpuSeconds, serverCores: serverCpuSeconds / runSeconds, serverCpuMsPerPoint: (1000 * serverCpuSeconds) / Math.max(1, stored), serverThreads,
+      serverCpuSeconds, serverCores: serverCpuSeconds / runSeconds,
+      // Without a warm-up the window holds every point: per stored point as before. With one, per point created in the window.
+      serverCpuMsPerPoint: (1000 * serverCpuSeconds) / Math.max(1, warmupSeconds > 0 ? pointsMeasured : stored),
+      serverCpuSecondsCold, serverCpuMsPerPointCold: (1000 * serverCpuSecondsCold) / Math.max(1, stored), serverThreads,
       serverRssStartMb: rssStart / 1e6, serverRssPeakMb: peak / 1e6, serverRssEndMb: last / 1e6,
       cores: { server: share.serverCores, clients: share.clientCores, others: share.otherCores }, diskCommit, serverLoopDelay,
     };
@@ -179,14 +202,15 @@ async function loopDelay(url: string): Promise<{ p50: number; p99: number; max: 
  * are protocol + server), the dispatcher follows the socket.io /live feed with
  * LIVE_GPS_INTERVAL_MS=0 (nothing coalesced). Shaped as a FleetResult for the comparison tables.
  */
-export async function runHttpFleet(options: { devices: number; seconds: number; profileDir?: string }): Promise<FleetResult> {
-  const u = await runUnitLoad({ units: options.devices, seconds: options.seconds, statusEverySeconds: 0, env: { LIVE_GPS_INTERVAL_MS: '0' }, ...(options.profileDir ? { profileDir: options.profileDir } : {}) });
+export async function runHttpFleet(options: { devices: number; seconds: number; warmupSeconds?: number; profileDir?: string }): Promise<FleetResult> {
+  const u = await runUnitLoad({ units: options.devices, seconds: options.seconds, warmupSeconds: options.warmupSeconds ?? 0, statusEverySeconds: 0, env: { LIVE_GPS_INTERVAL_MS: '0' }, ...(options.profileDir ? { profileDir: options.profileDir } : {}) });
   return {
-    system: 'ours-http', devices: options.devices, seconds: options.seconds, written: u.pointsCreated, writeErrors: u.pushErrors,
+    system: 'ours-http', devices: options.devices, seconds: options.seconds, warmupSeconds: u.warmupSeconds, written: u.pointsCreated, measuredPoints: u.pointsMeasured, writeErrors: u.pushErrors,
     unacked: u.pointsCreated - u.pointsAcked, delivered: u.positionsDelivered, duplicates: 0,
     deliveredPct: u.pointsCreated ? (100 * u.positionsDelivered) / u.pointsCreated : 0,
     e2e: u.pointToDispatch, ack: u.ack, pushRtt: u.pushRtt, slip: u.slip,
-    serverCpuSeconds: u.serverCpuSeconds, serverCpuMsPerPoint: u.pointsCreated ? (1000 * u.serverCpuSeconds) / u.pointsCreated : Number.NaN, serverThreads: u.serverThreads,
+    serverCpuSeconds: u.serverCpuSeconds, serverCpuMsPerPoint: u.pointsMeasured ? (1000 * u.serverCpuSeconds) / u.pointsMeasured : Number.NaN,
+    serverCpuSecondsCold: u.serverCpuSecondsCold, serverCpuMsPerPointCold: u.pointsCreated ? (1000 * u.serverCpuSecondsCold) / u.pointsCreated : Number.NaN, serverThreads: u.serverThreads,
     serverRssPeakMb: u.serverRssPeakMb, cores: u.cores, wallSeconds: u.wallSeconds, setupSeconds: u.setupSeconds,
     dispatcherVia: 'socket.io /live feed, event unit:position; devices = plain HTTP push batches (two worker threads, nice 10)',
     window: u.window, diskCommit: u.diskCommit,

@@ -60,7 +60,7 @@ export function fleetCells(results: FleetResult[]): Record<string, string> {
   return {
     e2e50: s((r) => r.e2e.p50, 1), e2e95: s((r) => r.e2e.p95, 0), e2e99: s((r) => r.e2e.p99, 0),
     ack50: s((r) => r.ack.p50, 1), ack95: s((r) => r.ack.p95, 0), rtt99: s((r) => r.pushRtt.p99, 0),
-    cpu: s((r) => r.serverCpuSeconds, 2), cpuPt: s((r) => r.serverCpuMsPerPoint, 2), rss: s((r) => r.serverRssPeakMb, 0),
+    cpu: s((r) => r.serverCpuSeconds, 2), cpuPt: s((r) => r.serverCpuMsPerPoint, 2), cpuPtCold: s((r) => r.serverCpuMsPerPointCold, 2), rss: s((r) => r.serverRssPeakMb, 0),
     delivered: s((r) => r.deliveredPct, 2), unacked: s((r) => r.unacked, 0), slip99: s((r) => r.slip.p99, 0),
   };
 }

@@ -21,6 +21,8 @@ function niceForRun(): void {
 
 // Push acknowledgements: write time of every document a device wrote and the server has not yet acknowledged.
 const writtenAt = new Map<string, number>();
+/** Wall time the measured window opens: points written and requests sent before it are warm-up (not in the distributions). */
+let measureFrom = 0;
 let ackMs: number[] = [];
 /** Round trip of each push request alone (request sent → response), ms. */
 let rttMs: number[] = [];
@@ -46,11 +48,11 @@ function instrument(inner: FetchLike): FetchLike {
     const response = await inner(url, init);
     if (ids.length > 0 && response.ok) {
       const now = wallNow();
-      rttMs.push(now - sent);
+      if (sent >= measureFrom) rttMs.push(now - sent);
       for (const id of ids) {
         const at = writtenAt.get(id);
         if (at === undefined) continue;
-        ackMs.push(now - at);
+        if (at >= measureFrom) ackMs.push(now - at);
         writtenAt.delete(id);
       }
     }
@@ -97,24 +99,28 @@ async function main(): Promise<void> {
       }
     },
     /** Every device writes one point per period from startAt (plus its phase); then waits for the acks. */
-    async 'fleet:run'(args: { startAt: number; periods: number; periodMs: number; drainUntil: number }) {
+    async 'fleet:run'(args: { startAt: number; periods: number; periodMs: number; drainUntil: number; measureFrom?: number }) {
       niceForRun();
+      measureFrom = args.measureFrom ?? 0;
       ackMs = [];
       rttMs = [];
       const slips: number[] = [];
       let written = 0;
+      let measured = 0;
       let writeErrors = 0;
       await Promise.all(devices.map(async (d) => {
         for (let k = 0; k < args.periods; k++) {
           const target = args.startAt + d.phaseMs + k * args.periodMs;
           await sleepUntil(target);
-          const at = wallNow();
-          slips.push(at - target);
+          // Rounded as recordedAt will carry it, so the dispatcher's warm-up test agrees with this one to the microsecond.
+          const at = parseTs(formatTs(wallNow()));
+          if (at >= measureFrom) slips.push(at - target);
           const doc = gpsPoint(d.deviceId, d.unitId, k, at);
           writtenAt.set(doc['id'] as string, at);
           try {
             await d.device.write(doc);
             written++;
+            if (at >= measureFrom) measured++;
           } catch {
             writeErrors++;
             writtenAt.delete(doc['id'] as string);
@@ -122,7 +128,7 @@ async function main(): Promise<void> {
         }
       }));
       while (writtenAt.size > 0 && wallNow() < args.drainUntil) await sleep(20);
-      return { written, writeErrors, unacked: writtenAt.size, ackMs, rttMs, slips };
+      return { written, measured, writeErrors, unacked: writtenAt.size, ackMs, rttMs, slips };
     },
     async 'dispatch:open'(args: { batchSize: number }) {
       dispatcher = await client.openDispatcher({
@@ -135,10 +141,16 @@ async function main(): Promise<void> {
             return;
           }
           seen.add(key);
-          latencies.push(now - parseTs(recordedAt));
+          // recordedAt is the device's write time: the same test as the devices' (warm-up points are counted as seen, not timed).
+          const at = parseTs(recordedAt);
+          if (at >= measureFrom) latencies.push(now - at);
         },
       });
       return client.dispatcherVia;
+    },
+    /** The dispatcher's side of the fleet's warm-up: arrivals of points written before measureFrom are not timed. */
+    async 'dispatch:measure'(args: { measureFrom: number }) {
+      measureFrom = args.measureFrom;
     },
     /** Waits (bounded) until `expected` points arrived, then hands over the latencies. */
     async 'dispatch:collect'(args: { expected: number; deadline: number }) {
