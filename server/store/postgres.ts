@@ -374,7 +374,7 @@ export class PostgresStore implements Store {
     const first = basePos + (xid - baseXid) * TX_SLOTS;
     const used = { documents: 0, audit: 0, outbox: 0, quarantine: 0 };
     return {
-      client, now: Date.now(),
+      client, now: xidOrderedNow(this.schema, xid),
       position(table) {
         const i = used[table]++;
         if (i >= TX_SLOTS) throw new Error(`one write transaction may order at most ${TX_SLOTS} ${table} rows; split the batch`);
@@ -1087,6 +1087,39 @@ class WriteStatement implements WriteTransaction {
     const rows = await store.query<{ written: number }>(client, `WITH ${this.parts.join(',\n')} SELECT ${now}::bigint AS at, ${written}::bigint AS written`, this.values);
     if (this.docs.ids.length > 0 && rows[0]?.written !== this.docs.ids.length) throw new WriteRace();
   }
+}
+
+/**
+ * The time a write transaction stamps on its rows (`committed_at`, the outbox's `created_at`,
+ * audit entries), never below that of a transaction with a smaller xid nor above that of one with
+ * a larger xid, as far as this process saw them. Rows are ordered by positions derived from the
+ * xid; the clock is read once the xid has come back, and two connections' answers can come back
+ * in either order: a transaction with the larger xid read the clock first and stamped its outbox
+ * entry a millisecond below the entry of the smaller xid (the store contract's concurrent-writers
+ * test, once in a CI run). Per schema, for the stores of this process; another process's
+ * transactions are ordered by their positions alone.
+ */
+const xidClocks = new Map<string, { xid: number; at: number }[]>();
+/** How many recent transactions the clamp remembers per schema (older ones are long committed). */
+const XID_CLOCK_MEMORY = 256;
+/** The most a stamp is moved: about a round trip to PostgreSQL under load. */
+const XID_CLOCK_SLACK_MS = 1000;
+
+export function xidOrderedNow(schema: string, xid: number, clock = Date.now()): number {
+  let seen = xidClocks.get(schema);
+  if (!seen) xidClocks.set(schema, seen = []);
+  let at = clock;
+  // Kept sorted by xid: the stamps of the neighbours bound this one's.
+  let i = seen.length;
+  while (i > 0 && seen[i - 1]!.xid > xid) i--;
+  // Only by what two answers crossing can make up: a clock set back (or a test's fake time) is taken as it is.
+  const before = i > 0 ? seen[i - 1]!.at : undefined;
+  const after = i < seen.length ? seen[i]!.at : undefined;
+  if (before !== undefined && before > at && before - at <= XID_CLOCK_SLACK_MS) at = before;
+  if (after !== undefined && after < at && at - after <= XID_CLOCK_SLACK_MS) at = after;
+  seen.splice(i, 0, { xid, at });
+  if (seen.length > XID_CLOCK_MEMORY) seen.splice(0, seen.length - XID_CLOCK_MEMORY);
+  return at;
 }
 
 function schemaSql(schema: string, t: (table: string) => string): string {
