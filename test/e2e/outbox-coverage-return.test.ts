@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { waitFor } from './support/browser.ts';
-import { openReport, queuedCount, resetDevice, type CrewDevice, startCrewDevice } from './support/outbox.ts';
+import { openReport, queuedCount, queuedRevisions, resetDevice, type CrewDevice, startCrewDevice } from './support/outbox.ts';
 import { createLink, type Link } from './support/link.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
 import { OUTBOX_DB_NAME } from '../../client/queue/index.ts';
@@ -74,19 +74,6 @@ describe('coverage returns while a push is on the wire (browser, real link witho
     };
   }), OUTBOX_DB_NAME);
 
-  /** The revisions waiting in the outbound queue's database, as read by the page. */
-  const queuedRevisions = () => d.page.evaluate((name) => new Promise<string>((resolve, reject) => {
-    const open = indexedDB.open(name);
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const read = open.result.transaction('rows').objectStore('rows').getAll();
-      read.onsuccess = () => {
-        resolve((read.result as { id: string; rev?: string }[]).map((r) => `${r.id}@${r.rev ?? ''}`).join(','));
-        open.result.close();
-      };
-      read.onerror = () => reject(read.error);
-    };
-  }), OUTBOX_DB_NAME);
 
   /** Finalizes the report offline, so it waits as one queued row; then the link returns. */
   async function finalizeOffline(epcrId: string, lastName: string): Promise<void> {
@@ -101,7 +88,7 @@ describe('coverage returns while a push is on the wire (browser, real link witho
     let seen = '';
     let since = Date.now();
     await waitFor(async () => {
-      const rev = await queuedRevisions();
+      const rev = await queuedRevisions(d.page);
       if (rev !== seen) [seen, since] = [rev, Date.now()];
       return Date.now() - since > 1500;
     }, 'the queued report to settle');

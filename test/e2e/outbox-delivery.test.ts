@@ -11,11 +11,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Epcr, GpsPoint } from '../../shared/schemas/index.ts';
 import { goOffline, goOnline, screenshot, textOf, waitFor } from './support/browser.ts';
 import {
-  formBadge, openReport, queueLine, queuedCount, recordBackgroundSync, resetDevice, serviceWorkerControl, startCrewDevice, type CrewDevice,
+  formBadge, openReport, queueLine, queuedCount, queuedRevisions, recordBackgroundSync, resetDevice, serviceWorkerControl, startCrewDevice, type CrewDevice,
 } from './support/outbox.ts';
 import { createLink } from './support/link.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
-import { OUTBOX_DB_NAME } from '../../client/queue/index.ts';
 
 const SERVER_PORT = e2ePort(201);
 /**
@@ -144,19 +143,6 @@ describe('the service worker delivers the outbound queue (browser)', () => {
     expect(await queuedCount(page)).toBe(0);
   });
 
-  /** The revisions waiting in the outbound queue's database (client/queue/), as read by the page. */
-  const queuedRevisions = (page: import('playwright-core').Page) => page.evaluate((name) => new Promise<string>((resolve, reject) => {
-    const open = indexedDB.open(name);
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const read = open.result.transaction('rows').objectStore('rows').getAll();
-      read.onsuccess = () => {
-        resolve((read.result as { id: string; rev?: string }[]).map((r) => `${r.id}@${r.rev ?? ''}`).join(','));
-        open.result.close();
-      };
-      read.onerror = () => reject(read.error);
-    };
-  }), OUTBOX_DB_NAME);
 
   /** Writes offline (so the report travels as one queued row), then the first push's answer is lost on the way back. */
   async function loseFirstAnswer(edit: () => Promise<void>): Promise<void> {

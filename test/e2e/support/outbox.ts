@@ -8,7 +8,7 @@ import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import {
   closeDevice, launchDevice, newProfileDir, removeProfileDir, signInWithToken, textOf, waitFor, waitForServiceWorker, watchConsole,
 } from './browser.ts';
-import { SYNC_TAG } from '../../../client/queue/index.ts';
+import { OUTBOX_DB_NAME, SYNC_TAG } from '../../../client/queue/index.ts';
 import { createHttpCable, type HttpCable } from './http-cable.ts';
 import { waitBudgetMs } from '../../helpers/wait-budget.ts';
 import type { Link } from './link.ts';
@@ -153,6 +153,22 @@ export async function waitForQueueMode(page: Page): Promise<void> {
 }
 
 /** How many changes the status bar says wait in the outbox. */
+/** The revisions waiting in the outbound queue's database (client/queue/), as read by the page: "id@rev,…". */
+export function queuedRevisions(page: Page): Promise<string> {
+  return page.evaluate((name) => new Promise<string>((resolve, reject) => {
+    const open = indexedDB.open(name);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const read = open.result.transaction('rows').objectStore('rows').getAll();
+      read.onsuccess = () => {
+        resolve((read.result as { id: string; rev?: string }[]).map((r) => `${r.id}@${r.rev ?? ''}`).join(','));
+        open.result.close();
+      };
+      read.onerror = () => reject(read.error);
+    };
+  }), OUTBOX_DB_NAME);
+}
+
 export async function queuedCount(page: Page): Promise<number> {
   return Number(await page.getByTestId('status-bar').getAttribute('data-queued'));
 }
