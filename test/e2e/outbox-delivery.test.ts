@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Epcr, GpsPoint } from '../../shared/schemas/index.ts';
 import { goOffline, goOnline, screenshot, textOf, waitFor } from './support/browser.ts';
 import {
-  formBadge, openReport, queueLine, queuedCount, queuedRevisions, recordBackgroundSync, resetDevice, serviceWorkerControl, startCrewDevice, type CrewDevice,
+  formBadge, openReport, queueLine, queuedCount, queueSettled, recordBackgroundSync, resetDevice, serviceWorkerControl, startCrewDevice, type CrewDevice,
 } from './support/outbox.ts';
 import { createLink } from './support/link.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
@@ -149,15 +149,7 @@ describe('the service worker delivers the outbound queue (browser)', () => {
     await goOffline(d.ctx, d.cable);
     await edit();
     await expect.poll(() => queuedCount(d.page), { timeout: 10_000 }).toBe(1);
-    // The last edit may still be on its way into the queue (the count is 1 from the first one on):
-    // wait until the queued revision stops changing, so the report travels as one row.
-    let seen = '';
-    let since = Date.now();
-    await waitFor(async () => {
-      const rev = await queuedRevisions(d.page);
-      if (rev !== seen) [seen, since] = [rev, Date.now()];
-      return Date.now() - since > 1500;
-    }, 'the queued report to settle');
+    await queueSettled(d.page);
     d.cable.loseResponses(/\/api\/sync\/epcrs\/push/, 1);
     await goOnline(d.ctx, d.cable);
   }

@@ -169,6 +169,20 @@ export function queuedRevisions(page: Page): Promise<string> {
   }), OUTBOX_DB_NAME);
 }
 
+/**
+ * Waits until the queued revisions stop changing for 1.5 s: an edit (or a finalize) may still be
+ * on its way into the queue after the count reached one, and the report should travel as one row.
+ */
+export async function queueSettled(page: Page): Promise<void> {
+  let seen = '';
+  let since = Date.now();
+  await waitFor(async () => {
+    const rev = await queuedRevisions(page);
+    if (rev !== seen) [seen, since] = [rev, Date.now()];
+    return Date.now() - since > 1500;
+  }, 'the queued report to settle');
+}
+
 export async function queuedCount(page: Page): Promise<number> {
   return Number(await page.getByTestId('status-bar').getAttribute('data-queued'));
 }
