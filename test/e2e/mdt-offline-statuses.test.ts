@@ -122,7 +122,11 @@ describe('MDT statuses pressed offline (browser)', () => {
     expect(heard.map((e) => e.payload['at'])).toEqual(PRESSED.map((s) => recorded[s]));
 
     // The unit is free: available, no current call.
-    const [unit] = (await server.docs<Unit>('units')).filter((u) => u.callSign === 'M4');
+    // The unit's own document travels in its own push, which may land after the status events
+    // CAD heard (seen once in a CI-like run: read while still "dispatched").
+    const unitNow = async () => (await server.docs<Unit>('units')).find((u) => u.callSign === 'M4');
+    await expect.poll(async () => (await unitNow())?.status, { timeout: 30_000 }).toBe('available');
+    const unit = await unitNow();
     expect(unit).toMatchObject({ status: 'available', statusAt: recorded.available });
     expect(unit?.currentIncidentId).toBeUndefined();
   });
