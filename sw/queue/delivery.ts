@@ -12,6 +12,7 @@ import {
 } from '../../client/queue/index.ts';
 import { uploadAttachment } from './attachment-upload.ts';
 import { BATCH_SIZE, COMPRESS_ABOVE_BYTES } from './batching.ts';
+import { abortOnCoverageReturn, COVERAGE_RETURNED } from './coverage-return.ts';
 
 export interface DeliveryOptions {
   db: OutboxDb;
@@ -34,59 +35,8 @@ export function requestTimeoutMs(bytes: number): number {
   return 10_000 + Math.ceil(bytes / 16_384) * 1000;
 }
 
-/** Why a push was aborted: its own time limit, or the network coming back after it was sent (onCoverageReturn). */
+/** Why a push was aborted: its own time limit (or the network coming back after it was sent: coverage-return.ts). */
 const TIMED_OUT = new Error('no answer in time');
-const COVERAGE_RETURNED = new Error('sent before the network went away; sent again now that it is back');
-
-/** How often `navigator.onLine` is read while a push is on the wire (one property read). */
-const COVERAGE_CHECK_MS = 100;
-
-/**
- * Calls `then` once the device is online again after having been offline at some point while a
- * push was on the wire (offline when it was sent, or offline since), and never otherwise.
- *
- * Why: a request sent into a link that went away is not always failed by the browser. When the
- * link drops with no address change (an IPv4-only link, a tablet driving out of coverage and
- * back), Chromium keeps its connections: the request's bytes sit in TCP retransmits, no reset
- * comes, and the push waits for the retransmission backoff to reach the server (seconds) or, if
- * its answer was lost with the link, its whole time limit (10 s and more, `requestTimeoutMs`),
- * while the queue has work and the network is back (bench:browser's shift backlog with
- * `--link-ipv6=off`: the first ePCR 3.4-5.0 s after the link came up, 0.11-0.26 s with this).
- * Such a request can not be
- * told from a slow one while it waits, but once the device has been offline in between it has
- * nothing left to wait for: it is aborted and sent again at once on the connections the network
- * has now. That is always safe: a push is idempotent per row and revision, so one that did
- * reach the server is answered "already stored" the second time and its rows are removed from
- * the queue once, when that answer comes.
- *
- * `navigator.onLine` (the worker hears the browser's network state as pages do, at once) is read
- * on the `online`/`offline` events where the worker gets them, and every 100 ms while the push
- * travels, since events do not reach a service worker reliably. A device that stays "online"
- * throughout (a dead zone), or is offline for less than the worker's next look (100 ms, longer
- * on a busy tablet), is left to the time limit.
- */
-function onCoverageReturn(then: () => void): () => void {
-  const scope = globalThis as { navigator?: { onLine?: unknown }; addEventListener?: EventTarget['addEventListener']; removeEventListener?: EventTarget['removeEventListener'] };
-  const navigator = scope.navigator;
-  if (typeof navigator?.onLine !== 'boolean') return () => undefined;
-  let wasOffline = !navigator.onLine;
-  const check = () => {
-    if (!navigator.onLine) wasOffline = true;
-    else if (wasOffline) {
-      stop();
-      then();
-    }
-  };
-  const interval = setInterval(check, COVERAGE_CHECK_MS);
-  scope.addEventListener?.('online', check);
-  scope.addEventListener?.('offline', check);
-  const stop = () => {
-    clearInterval(interval);
-    scope.removeEventListener?.('online', check);
-    scope.removeEventListener?.('offline', check);
-  };
-  return stop;
-}
 
 export interface DeliveryResult {
   delivered: number;
@@ -100,7 +50,7 @@ export interface DeliveryResult {
   uploadBytesSent: number;
   /**
    * Pushes given up when coverage returned, because they were sent before the device went
-   * offline (or while it was), and sent again at once (see `onCoverageReturn`).
+   * offline (or while it was), and sent again at once (coverage-return.ts).
    */
   abandoned: number;
   /** Why delivery stopped before the queue was empty. */
@@ -238,7 +188,7 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
     const timeoutMs = (options.requestTimeoutMs ?? requestTimeoutMs)(size);
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(TIMED_OUT), timeoutMs);
-    const stopWatching = onCoverageReturn(() => abort.abort(COVERAGE_RETURNED));
+    const stopWatching = abortOnCoverageReturn(abort);
     result.requests++;
     result.bytesSent += size;
     const sending = (async (): Promise<{ response: Response; answer: string }> => {
@@ -272,7 +222,7 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
       stopWatching();
       const dropped = await ahead;
       if (reason === COVERAGE_RETURNED) {
-        // Sent before the device went offline (or while it was): see onCoverageReturn. Sent again
+        // Sent before the device went offline (or while it was): see coverage-return.ts. Sent again
         // now, from the queue, as a new request: its rows are still there (nothing was settled),
         // and the read-ahead is dropped like after a 413, the GPS lane read again from where
         // the first of the two was read.

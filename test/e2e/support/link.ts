@@ -60,7 +60,7 @@ export interface LinkOptions {
    * - 'off': no IPv6, no address event: 1.5 s after the link. But going offline is then a link
    *   change alone, and Chromium keeps its connections: a request begun offline can hang (its
    *   bytes in TCP retransmits, no reset) instead of failing; the queue gives such a push up once
-   *   the worker sees the network back (sw/queue/delivery.ts, onCoverageReturn).
+   *   the worker sees the network back (sw/queue/coverage-return.ts).
    */
   ipv6?: 'dad' | 'at-once' | 'off';
 }

@@ -1,0 +1,64 @@
+/// <reference lib="webworker" />
+/**
+ * Coverage return: a request the service worker sent before the device went offline (or while it
+ * was) is given up once the network is back, and sent again at once, instead of holding the
+ * queue until its own time limit. One watcher for the requests the queue sends: a push
+ * (delivery.ts).
+ *
+ * Why: a request sent into a link that went away is not always failed by the browser. When the
+ * link drops with no address change (an IPv4-only link, a tablet driving out of coverage and
+ * back), Chromium keeps its connections: the request's bytes sit in TCP retransmits, no reset
+ * comes, and the request waits for the retransmission backoff to reach the server (seconds) or,
+ * if its answer was lost with the link, its whole time limit (10 s and more), while the queue
+ * has work and the network is back (bench:browser's shift backlog with `--link-ipv6=off`: the
+ * first ePCR 3.4-5.0 s after the link came up, 0.11-0.26 s with this). Such a request can not be told from a slow one while it waits, but once the device
+ * has been offline in between it has nothing left to wait for: it is aborted and sent again at
+ * once on the connections the network has now. That is always safe: a push is idempotent per row
+ * and revision (one that did reach the server is answered "already stored" the second time and
+ * its rows are removed from the queue once, when that answer comes).
+ */
+
+/** The abort reason of a request given up because coverage returned after it was sent. */
+export const COVERAGE_RETURNED = new Error('sent before the network went away; sent again now that it is back');
+
+/** How often `navigator.onLine` is read while a request is on the wire (one property read). */
+export const COVERAGE_CHECK_MS = 100;
+
+/**
+ * Calls `then` once the device is online again after having been offline at some point while a
+ * request was on the wire (offline when it was sent, or offline since), and never otherwise.
+ * Returns the function that stops watching (call it when the request ends, however it ends).
+ *
+ * `navigator.onLine` (the worker hears the browser's network state as pages do, at once) is read
+ * on the `online`/`offline` events where the worker gets them, and every 100 ms while the request
+ * travels, since events do not reach a service worker reliably. A device that stays "online"
+ * throughout (a dead zone), or is offline for less than the worker's next look (100 ms, longer
+ * on a busy tablet), is left to the request's time limit.
+ */
+export function onCoverageReturn(then: () => void): () => void {
+  const scope = globalThis as { navigator?: { onLine?: unknown }; addEventListener?: EventTarget['addEventListener']; removeEventListener?: EventTarget['removeEventListener'] };
+  const navigator = scope.navigator;
+  if (typeof navigator?.onLine !== 'boolean') return () => undefined;
+  let wasOffline = !navigator.onLine;
+  const check = () => {
+    if (!navigator.onLine) wasOffline = true;
+    else if (wasOffline) {
+      stop();
+      then();
+    }
+  };
+  const interval = setInterval(check, COVERAGE_CHECK_MS);
+  scope.addEventListener?.('online', check);
+  scope.addEventListener?.('offline', check);
+  const stop = () => {
+    clearInterval(interval);
+    scope.removeEventListener?.('online', check);
+    scope.removeEventListener?.('offline', check);
+  };
+  return stop;
+}
+
+/** Aborts `controller` with `COVERAGE_RETURNED` when coverage returns (`onCoverageReturn`); returns the stop. */
+export function abortOnCoverageReturn(controller: AbortController): () => void {
+  return onCoverageReturn(() => controller.abort(COVERAGE_RETURNED));
+}
