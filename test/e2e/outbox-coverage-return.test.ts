@@ -14,10 +14,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { waitFor } from './support/browser.ts';
-import { openReport, queuedCount, queueSettled, resetDevice, type CrewDevice, startCrewDevice } from './support/outbox.ts';
+import {
+  lastDeliveryFailure, openReport, queuedCount, queueSettled, resetDevice, setCoverage, startCrewDevice, type CrewDevice,
+} from './support/outbox.ts';
 import { createLink, type Link } from './support/link.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
-import { OUTBOX_DB_NAME } from '../../client/queue/index.ts';
 
 const SERVER_PORT = e2ePort(3300);
 const CABLE_PORT = e2ePort(3301);
@@ -49,35 +50,8 @@ describe('coverage returns while a push is on the wire (browser, real link witho
   const deviceWrites = async (id: string) => (await server.server!.app.store.queryAudit({ tenantId: TENANT, documentId: id, limit: 100 }))
     .filter((entry) => entry.action === 'write' && entry.actor.kind === 'device');
 
-  const offline = async (on: boolean) => {
-    if (on) link.down();
-    else link.up();
-    await waitFor(() => d.page.evaluate((want) => navigator.onLine === want, !on), `the browser to see it is ${on ? 'offline' : 'online'}`);
-    // The service worker too: what it does not see (a blip shorter than its look at the network,
-    // which a loaded machine can delay) it cannot act on.
-    const worker = d.ctx.serviceWorkers().find((w) => w.url() === `${d.cable.origin}/service-worker.js`);
-    if (worker) await waitFor(() => worker.evaluate((want) => navigator.onLine === want, !on), `the service worker to see it is ${on ? 'offline' : 'online'}`);
-    // A dead zone, not a blip: the delivery looks at the network every 100 ms (sw/queue/delivery.ts
-    // COVERAGE_CHECK_MS, later on a busy machine), and a link back before its next look is one it
-    // never saw go (that push then waits out its limit, as documented). Seen missed once at load 5.
-    if (on) await new Promise((resolve) => setTimeout(resolve, 1500));
-  };
-
-  /** When a delivery last failed and why (the queue's status, client/queue/status.ts), as read by the page. */
-  const lastFailure = () => d.page.evaluate((name) => new Promise<{ at?: number; error?: string }>((resolve, reject) => {
-    const open = indexedDB.open(name);
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const read = open.result.transaction('meta').objectStore('meta').get('status');
-      read.onsuccess = () => {
-        const status = read.result as { lastErrorAt?: number } | undefined;
-        resolve({ at: status?.lastErrorAt });
-        open.result.close();
-      };
-      read.onerror = () => reject(read.error);
-    };
-  }), OUTBOX_DB_NAME);
-
+  const offline = (on: boolean) => setCoverage(d, link, on);
+  const lastFailure = () => lastDeliveryFailure(d.page);
 
   /** Finalizes the report offline, so it waits as one queued row; then the link returns. */
   async function finalizeOffline(epcrId: string, lastName: string): Promise<void> {

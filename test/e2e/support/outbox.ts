@@ -300,6 +300,46 @@ export async function resetDevice(d: CrewDevice): Promise<Page> {
   return open;
 }
 
+/**
+ * Brings the device's real link (support/link.ts) down (`offline`) or up, and waits until the
+ * page and the service worker both see it: what the worker does not see (a blip shorter than its
+ * look at the network, which a loaded machine can delay) it cannot act on. Going down, it keeps
+ * the link down 1.5 s more: a dead zone, not a blip. The queue looks at the network every 100 ms
+ * while a request travels (sw/queue/coverage-return.ts, later on a busy machine), and a link back
+ * before its next look is one it never saw go (that request then waits out its limit, as
+ * documented). Seen missed once at load 5.
+ */
+export async function setCoverage(d: CrewDevice, link: Link, offline: boolean): Promise<void> {
+  if (offline) link.down();
+  else link.up();
+  const want = !offline;
+  const state = offline ? 'offline' : 'online';
+  await waitFor(() => d.page.evaluate((online) => navigator.onLine === online, want), `the browser to see it is ${state}`);
+  const worker = d.ctx.serviceWorkers().find((w) => w.url() === `${d.cable.origin}/service-worker.js`);
+  if (worker) await waitFor(() => worker.evaluate((online) => navigator.onLine === online, want), `the service worker to see it is ${state}`);
+  if (offline) await new Promise((resolve) => setTimeout(resolve, 1500));
+}
+
+/**
+ * When a delivery last failed (the queue's status, client/queue/status.ts), as read by the page:
+ * unchanged across a stretch means no delivery gave up on the network (or the server) in it.
+ */
+export function lastDeliveryFailure(page: Page): Promise<{ at?: number }> {
+  return page.evaluate((name) => new Promise<{ at?: number }>((resolve, reject) => {
+    const open = indexedDB.open(name);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const read = open.result.transaction('meta').objectStore('meta').get('status');
+      read.onsuccess = () => {
+        const status = read.result as { lastErrorAt?: number } | undefined;
+        resolve({ at: status?.lastErrorAt });
+        open.result.close();
+      };
+      read.onerror = () => reject(read.error);
+    };
+  }), OUTBOX_DB_NAME);
+}
+
 /** Opens the device's ePCR in the crew app (already on the crew app). */
 export async function openReport(page: Page, epcrId: string): Promise<void> {
   await page.locator(`[data-testid="epcr-link"][data-id="${epcrId}"]`).click();
