@@ -15,6 +15,7 @@ import { Upload, type DetailedError, type HttpRequest } from 'tus-js-client';
 import { dpopProof } from '../../shared/crypto/dpop-proof.ts';
 import { apiErrorOf, ATTACHMENTS, dpopAuthorization, HEADERS, pathOf } from '../../shared/protocol/index.ts';
 import { noteUploadProgress, uploadKeyOf, type OutboxDb, type OutboxSession, type QueuedUpload } from '../../client/queue/index.ts';
+import { COVERAGE_RETURNED } from './coverage-return.ts';
 import { FetchHttpStack } from './fetch-http-stack.ts';
 
 /**
@@ -30,7 +31,13 @@ export type UploadOutcome =
   | { kind: 'refused'; code: string; reason: string }
   | { kind: 'auth'; status: number; code: string; reason: string; serverDate?: number }
   | { kind: 'network'; reason: string }
-  | { kind: 'server'; status: number; reason: string };
+  | { kind: 'server'; status: number; reason: string }
+  /**
+   * A request sent before the device went offline (or while it was), given up when the network
+   * came back (coverage-return.ts): not a failure. The queue tries again at once, and that try
+   * `HEAD`s the upload and goes on from the server's offset.
+   */
+  | { kind: 'abandoned' };
 
 export interface UploadRun {
   outcome: UploadOutcome;
@@ -125,6 +132,7 @@ function outcomeOf(error: DetailedError): UploadOutcome | Gone {
   const response = error.originalResponse;
   if (!response) {
     const cause = error.causingError ?? error;
+    if (cause === COVERAGE_RETURNED) return { kind: 'abandoned' };
     return { kind: 'network', reason: `server unreachable (${cause instanceof Error ? cause.message : String(cause)})` };
   }
   const status = response.getStatus();

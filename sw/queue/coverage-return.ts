@@ -2,20 +2,24 @@
 /**
  * Coverage return: a request the service worker sent before the device went offline (or while it
  * was) is given up once the network is back, and sent again at once, instead of holding the
- * queue until its own time limit. One watcher for the requests the queue sends: a push
- * (delivery.ts).
+ * queue until its own time limit. One watcher for every request the queue sends: a push
+ * (delivery.ts) and each request of an attachment upload (fetch-http-stack.ts, for
+ * attachment-upload.ts).
  *
  * Why: a request sent into a link that went away is not always failed by the browser. When the
  * link drops with no address change (an IPv4-only link, a tablet driving out of coverage and
  * back), Chromium keeps its connections: the request's bytes sit in TCP retransmits, no reset
- * comes, and the request waits for the retransmission backoff to reach the server (seconds) or,
- * if its answer was lost with the link, its whole time limit (10 s and more), while the queue
- * has work and the network is back (bench:browser's shift backlog with `--link-ipv6=off`: the
- * first ePCR 3.4-5.0 s after the link came up, 0.11-0.26 s with this). Such a request can not be told from a slow one while it waits, but once the device
- * has been offline in between it has nothing left to wait for: it is aborted and sent again at
- * once on the connections the network has now. That is always safe: a push is idempotent per row
- * and revision (one that did reach the server is answered "already stored" the second time and
- * its rows are removed from the queue once, when that answer comes).
+ * comes, and the request waits for the retransmission backoff to reach the server (seconds) or, if
+ * its answer was lost with the link, its whole time limit (10 s and more; 138 s for a 2 MiB chunk
+ * of a photo), while the queue has work and the network is back (bench:browser's shift backlog
+ * with `--link-ipv6=off`: the first ePCR 3.4-5.0 s after the link came up, 0.11-0.26 s with this).
+ * Such a request can not be told from a slow one while it waits, but once the device has been
+ * offline in between it has nothing left to wait for: it is aborted and sent again at once on the
+ * connections the network has now. That is always safe: a push is idempotent per row and revision
+ * (one that did reach the server is answered "already stored" the second time and its rows are
+ * removed from the queue once, when that answer comes), and an upload goes on from the offset the
+ * server confirms (tus HEAD), so bytes the server took are not sent twice, and the attachment is
+ * stored once, at its last byte.
  */
 
 /** The abort reason of a request given up because coverage returned after it was sent. */

@@ -49,8 +49,9 @@ export interface DeliveryResult {
   /** Attachment bytes sent in this run (PATCH bodies; also counted in `bytesSent`). */
   uploadBytesSent: number;
   /**
-   * Pushes given up when coverage returned, because they were sent before the device went
-   * offline (or while it was), and sent again at once (coverage-return.ts).
+   * Pushes and attachment upload requests given up when coverage returned, because they were
+   * sent before the device went offline (or while it was), and sent again at once (pushes) or
+   * resumed at once from the server's offset (uploads) (coverage-return.ts).
    */
   abandoned: number;
   /** Why delivery stopped before the queue was empty. */
@@ -167,6 +168,11 @@ export async function deliverOutbox(options: DeliveryOptions): Promise<DeliveryR
           }
           await updateStatus(db, { signedOut: true });
           return failAfterSettling('auth', 'signed out: open the app and unlock it (or sign in again) to send the changes waiting on this device');
+        case 'abandoned':
+          // Sent before the device went offline (coverage-return.ts): the same upload again at
+          // once (nextWork reads it first again), resumed at the server's offset.
+          result.abandoned++;
+          continue;
         case 'network':
           return failAfterSettling('network', outcome.reason);
         case 'server':

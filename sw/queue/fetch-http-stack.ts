@@ -6,9 +6,12 @@
  * (creation, HEAD to resume at the server's offset, PATCH chunks, errors) runs unchanged here.
  *
  * Each request gets its own deadline (a dead zone answers nothing: the browser would wait
- * minutes) and counts the bytes it sent, for the queue's figures.
+ * minutes), is given up when coverage returns after it was sent (coverage-return.ts: a link that
+ * dropped without an address change leaves it hanging; it then fails with `COVERAGE_RETURNED`),
+ * and counts the bytes it sent, for the queue's figures.
  */
 import type { HttpRequest, HttpResponse, HttpStack } from 'tus-js-client';
+import { abortOnCoverageReturn } from './coverage-return.ts';
 
 export interface FetchHttpStackOptions {
   fetch?: typeof fetch;
@@ -61,6 +64,7 @@ class FetchRequest implements HttpRequest {
     const bytes = payload instanceof Blob ? payload.size : payload instanceof ArrayBuffer || ArrayBuffer.isView(payload) ? (payload as ArrayBuffer).byteLength : 0;
     const timeoutMs = this.options.timeoutMs(bytes);
     const timer = setTimeout(() => this.abortController.abort(new Error(`no answer within ${+(timeoutMs / 1000).toFixed(1)} s`)), timeoutMs);
+    const stopWatching = abortOnCoverageReturn(this.abortController);
     try {
       this.options.onSent?.(bytes);
       const response = await (this.options.fetch ?? fetch)(this.url, {
@@ -75,6 +79,7 @@ class FetchRequest implements HttpRequest {
       throw error;
     } finally {
       clearTimeout(timer);
+      stopWatching();
     }
   }
 
