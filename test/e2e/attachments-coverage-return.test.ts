@@ -7,7 +7,7 @@
  * (138 s for a 2 MiB PATCH) while the network is back and the photo waits on the device. The
  * service worker must give that request up when the network comes back and go on with the upload
  * at once, from the offset the server has (tus HEAD): the photo stored once, byte-identical, no
- * byte sent twice.
+ * byte sent twice. A report finalized meanwhile still goes first (reports before attachments).
  *
  * The bound is the held chunk's own time limit, not a wall clock: while the held request waits,
  * no other delivery can run (one at a time), so the queue's record of its last failure (client/
@@ -86,6 +86,13 @@ describe('coverage returns while a photo upload is on the wire (browser, real li
     expect(held.method).toBe('PATCH');
     expect(held.bytes).toBe(UPLOAD_CHUNK_BYTES);
     await offline(true);
+    // Out of coverage again, the crew finalizes the report: a report goes before attachments
+    // (docs/protocol.md, section 16 lanes), also before one that was on the wire.
+    await page.getByTestId('section-patient').click();
+    await page.getByLabel('Last name').fill('Okonkwo');
+    await page.getByTestId('finalize').click();
+    await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(2);
+    await queueSettled(page);
 
     // Coverage returns for good. The held chunk still waits for its answer (its time limit is
     // 138 s): the photo must reach the server without any delivery failing meanwhile, i.e.
@@ -103,7 +110,10 @@ describe('coverage returns while a photo upload is on the wire (browser, real li
     expect(read.status).toBe(200);
     expect(read.bytes.length).toBe(sheet.length);
     expect(sha256Of(read.bytes)).toBe(sha);
-    expect((await serverEpcr(epcrId))?.attachments?.filter((a) => a.sha256 === sha)).toHaveLength(1);
+    const report = await serverEpcr(epcrId);
+    expect(report?.attachments?.filter((a) => a.sha256 === sha)).toHaveLength(1);
+    // What the crew typed before finalizing (the server's finalize check then answers on the report itself).
+    expect(report?.patient?.lastName).toBe('Okonkwo');
 
     // Nothing sent twice: after coverage returned, the upload asked the server where it stood and
     // sent only the rest; its PATCHes carried the photo's bytes exactly once in all.
@@ -111,6 +121,11 @@ describe('coverage returns while a photo upload is on the wire (browser, real li
     const after = cable.seen.slice(returnedAt).filter((r) => r.path === held.path);
     console.log(`[attachments] coverage return: ${after.map((r) => `${r.method} @${r.headers['upload-offset'] ?? '-'} ${r.bytes} B`).join(', ')}`);
     expect(after[0]?.method).toBe('HEAD');
+    // The report finalized meanwhile went first, then the upload went on.
+    const sinceReturn = cable.seen.slice(returnedAt);
+    const reportPush = sinceReturn.findIndex((r) => r.method === 'POST' && r.path.startsWith('/api/sync/epcrs/push'));
+    expect(reportPush).toBeGreaterThanOrEqual(0);
+    expect(reportPush).toBeLessThan(sinceReturn.indexOf(after[0]!));
     const resumed = after.filter((r) => r.method === 'PATCH');
     expect(Number(resumed[0]?.headers['upload-offset'])).toBe(UPLOAD_CHUNK_BYTES);
     expect(upload.filter((r) => r.method === 'PATCH').reduce((sum, r) => sum + r.bytes, 0)).toBe(sheet.length);
