@@ -180,6 +180,21 @@ export async function importFirstSync(options: FirstSyncImportOptions): Promise<
     let next = pull(note!.pull);
     // A page still travelling when the import ends early must not be an unhandled rejection.
     next.catch(() => {});
+    /**
+     * The page before, still being written: the next page is prepared and handed to storage
+     * while it commits (its validation and sealing run while IndexedDB writes the one before),
+     * and its progress note is written only after the page before's. A page sharing a document
+     * with the page in flight (it changed on the server during the import) waits for it, so
+     * the newer state is always written last.
+     */
+    let inFlight: { ids: Set<string>; done: Promise<void> } | undefined;
+    /** Every page's write: an import that ends early waits for them before closing the meta storage. */
+    const writes: Promise<unknown>[] = [];
+    const settle = async () => {
+      const previous = inFlight;
+      inFlight = undefined;
+      if (previous) await previous.done;
+    };
     try {
       for (;;) {
         const page = await next;
@@ -191,13 +206,37 @@ export async function importFirstSync(options: FirstSyncImportOptions): Promise<
           next.catch(() => {});
         }
         const documents = await options.prepare(page.documents, page.checkpoint);
-        options.onStored?.(await writePage(options, meta, metaId, documents, note!.lwt, identifierHash));
-        if (options.stopped()) break;
-        await saveNote({ ...note!, pull: page.checkpoint });
-        if (last) break;
+        const primary = collection.schema.primaryPath as string;
+        const ids = new Set(documents.map((d) => String(d[primary])));
+        if (inFlight && [...ids].some((id) => inFlight!.ids.has(id))) await settle();
+        // Counted when stored, whatever happens to the notes (a page stored and not noted is pulled
+        // again after a reload, and then finds itself held: not counted twice).
+        const stored = writePage(options, meta, metaId, documents, note!.lwt, identifierHash).then((count) => {
+          options.onStored?.(count);
+        });
+        stored.catch(() => {});
+        const before = inFlight?.done;
+        const checkpoint = page.checkpoint;
+        const done = (async () => {
+          // Notes in page order: a note says every page up to it is stored.
+          if (before) await before;
+          await stored;
+          // Noted also when the replication stopped meanwhile (a lock, a reload): the page is stored.
+          await saveNote({ ...note!, pull: checkpoint });
+        })();
+        done.catch(() => {});
+        writes.push(done);
+        // At most two pages in memory: this one and the one committing.
+        await settle();
+        inFlight = { ids, done };
+        if (options.stopped() || last) break;
       }
+      await settle();
     } catch (error) {
-      options.onError?.(error);
+      // Nothing left running when the meta storage closes below.
+      await Promise.allSettled(writes);
+      // A replication stopped meanwhile (the database closing under a page) reports nothing.
+      if (!options.stopped()) options.onError?.(error);
     }
     await ensurePushCheckpoint(note!);
     return { pull: note!.pull };
@@ -220,23 +259,18 @@ async function writePage(
   const byId = new Map<string, Doc>();
   for (const doc of pulled) byId.set(String(doc[primary]), { ...doc, _deleted: !!doc['_deleted'] });
   if (byId.size === 0) return 0;
-  const ids = [...byId.keys()];
-  const held = new Map((await collection.storageInstance.findDocumentsById(ids, true)).map((d) => [String((d as Doc)[primary]), d as RxDocumentData<Doc>]));
-  const rows: { previous?: RxDocumentData<Doc>; document: RxDocumentData<Doc> }[] = [];
-  for (const [id, master] of byId) {
-    const current = held.get(id);
-    if (current) {
-      const o = (current._meta as Doc)['o'] as { _rev?: number; hash?: string } | undefined;
-      // Written on this device (before or during the import) and not pushed yet: its change
-      // goes out first, as RxDB's downstream leaves it (downstream.js, "non-upstream-replicated").
-      if (!(o && o.hash === identifierHash && o._rev === getHeightOfRevision(current._rev))) continue;
-    } else if (master['_deleted']) {
-      // A deletion of a document this device never had: nothing to store.
-      continue;
-    }
+  // Read first only what a page deletes (a deletion of a document the device never had stores
+  // nothing). The rest is written as new: a new device holds none of it, and a document it holds
+  // (written on the device, or imported by a cut import or the page before) comes back as a
+  // conflict carrying the stored document, decided below. One read fewer per document.
+  const deletedIds = [...byId.values()].filter((d) => d['_deleted']).map((d) => String(d[primary]));
+  const heldDeleted = new Map(deletedIds.length > 0
+    ? (await collection.storageInstance.findDocumentsById(deletedIds, true)).map((d) => [String((d as Doc)[primary]), d as RxDocumentData<Doc>])
+    : []);
+  const rowFor = (master: Doc, current: RxDocumentData<Doc> | undefined): { previous?: RxDocumentData<Doc>; document: RxDocumentData<Doc> } => {
     const height = current ? getHeightOfRevision(current._rev) + 1 : 1;
     const { _meta: _m, _rev: _r, _attachments: _a, ...data } = master;
-    rows.push({
+    return {
       ...(current ? { previous: current } : {}),
       document: {
         ...data,
@@ -245,22 +279,47 @@ async function writePage(
         _rev: createRevision(identifierHash, current as never),
         _meta: { lwt, o: { _rev: height, hash: identifierHash } },
       } as RxDocumentData<Doc>,
-    });
+    };
+  };
+  /**
+   * Whether a stored document may be written over: only a state this import or a pull stored
+   * (RxDB's `_meta.o` still matches its revision). A document written on the device (before or
+   * during the import) and not pushed yet keeps its change, which goes out first, as RxDB's
+   * downstream leaves it (downstream.js, "non-upstream-replicated").
+   */
+  const replaceable = (current: RxDocumentData<Doc>) => {
+    const o = (current._meta as Doc)['o'] as { _rev?: number; hash?: string } | undefined;
+    return !!o && o.hash === identifierHash && o._rev === getHeightOfRevision(current._rev);
+  };
+  const rows: { previous?: RxDocumentData<Doc>; document: RxDocumentData<Doc> }[] = [];
+  for (const [id, master] of byId) {
+    if (!master['_deleted']) {
+      rows.push(rowFor(master, undefined));
+      continue;
+    }
+    const current = heldDeleted.get(id);
+    if (current && replaceable(current)) rows.push(rowFor(master, current));
   }
   if (rows.length === 0) return 0;
   // The storage below RxDB's collection wrapper (which would stamp its own write time and
   // revision over these): the same validation and field sealing, no other writer's lock needed.
-  const result = await collection.internalStorageInstance.bulkWrite(rows as never, IMPORT_WRITE_CONTEXT);
-  const failed = new Set<string>();
-  for (const error of result.error) {
-    // A document written on the device between the read above and this write: its change wins, as above.
-    if (error.status === 409) {
-      failed.add(error.documentId);
-      continue;
+  const write = async (batch: typeof rows) => {
+    const result = await collection.internalStorageInstance.bulkWrite(batch as never, IMPORT_WRITE_CONTEXT);
+    const conflicts = new Map<string, RxDocumentData<Doc> | undefined>();
+    for (const error of result.error) {
+      if (error.status === 409) {
+        conflicts.set(error.documentId, (error as { documentInDb?: RxDocumentData<Doc> }).documentInDb);
+        continue;
+      }
+      throw new Error(`the first sync of ${options.name} could not store ${error.documentId} (status ${error.status}); it starts again from its last page`);
     }
-    throw new Error(`the first sync of ${options.name} could not store ${error.documentId} (status ${error.status}); it starts again from its last page`);
-  }
-  const stored = rows.filter((r) => !failed.has(String(r.document[primary])));
+    return conflicts;
+  };
+  const conflicts = await write(rows);
+  const again = [...conflicts].flatMap(([id, current]) => (current && replaceable(current) ? [rowFor(byId.get(id)!, current)] : []));
+  // A document written on the device between the first write and this one: its change wins, as above.
+  const lost = again.length > 0 ? await write(again) : new Map<string, unknown>();
+  const stored = [...rows.filter((r) => !conflicts.has(String(r.document[primary]))), ...again.filter((r) => !lost.has(String(r.document[primary])))];
   if (options.keepServerStates && stored.length > 0) {
     const metaIds = stored.map((r) => metaId(String(r.document[primary]), '0'));
     // Only a resumed import finds copies written before.

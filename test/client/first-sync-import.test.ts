@@ -8,13 +8,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
-import { createRevision, now } from 'rxdb';
+import { createRevision, now, type RxStorage } from 'rxdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../server/auth/identity.ts';
 import type { WireDocument } from '../../server/store/types.ts';
 import { nextRevision } from '../../shared/revision.ts';
 import type { CollectionName, Epcr } from '../../shared/schemas/index.ts';
-import { heldFromServer } from '../../client/sync/first-sync-import.ts';
+import { heldFromServer, IMPORT_WRITE_CONTEXT } from '../../client/sync/first-sync-import.ts';
 import { createDevice, eventually, type TestDevice } from '../helpers/device.ts';
 import { newEpcr, newGpsPoint, offsetTime } from '../helpers/factories.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -156,6 +156,53 @@ describe('a new device\'s first-sync import', () => {
     expect((await device.sync.pending())['epcrs']).toBe(0);
   });
 
+  it('a report changed on the server between two pages ends in its newer state, however the two pages\' writes overlap', async () => {
+    const unit = 'I11';
+    const reports = Array.from({ length: 15 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `overlap ${i}` } }));
+    await seed('epcrs', reports);
+    const gate = pullGate('epcrs');
+    gate.hold(1);
+    // The first page's write is held until the second page is in hand: the import hands a page
+    // to storage while the one before commits, and the second page must not be stored first
+    // when both carry the same report.
+    let writes = 0;
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => { releaseFirst = resolve; });
+    let secondWriteCalled = false;
+    const holdingFirstPage = (storage: RxStorage<any, any>): RxStorage<any, any> => ({
+      ...storage,
+      async createStorageInstance(params) {
+        const instance = await storage.createStorageInstance(params);
+        if (params.collectionName !== 'epcrs') return instance;
+        const bulkWrite = instance.bulkWrite.bind(instance);
+        instance.bulkWrite = async (rows, context) => {
+          if (context === IMPORT_WRITE_CONTEXT) {
+            const n = ++writes;
+            if (n === 1) await firstHeld;
+            if (n === 2) secondWriteCalled = true;
+          }
+          return bulkWrite(rows, context);
+        };
+        return instance;
+      },
+    });
+    const device = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, fetch: gate.fetch, wrapStorage: holdingFirstPage });
+    devices.push(device);
+    await eventually('the first page in storage\'s hands and the second asked for', () => writes >= 1 && gate.isWaiting(1));
+    // The server changes a report of the first page: the second page (the five left and this one) carries it again.
+    const changed = reports[0]!;
+    await seed('epcrs', [{ ...changed, narrative: { text: 'changed on the server during the import' } }]);
+    gate.open(1);
+    // The second page arrives; its write is either called (then the first page must not be stored over it) or waits.
+    const since = Date.now();
+    await eventually('the second page in hand', () => secondWriteCalled || Date.now() - since > 500);
+    releaseFirst();
+    await initialDone(device);
+    expect(await count(device, 'epcrs')).toBe(reports.length);
+    expect((await local<Epcr>(device, 'epcrs', changed.id))?.narrative?.text).toBe('changed on the server during the import');
+    expect((await device.sync.pending())['epcrs']).toBe(0);
+  });
+
   it('after the import, server changes of imported documents reach the device and crew edits reach the server as plain writes', async () => {
     const unit = 'I2';
     const reports = Array.from({ length: 15 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `report ${i}` } }));
@@ -251,21 +298,31 @@ describe('a new device\'s first-sync import', () => {
     const dbName = `fs-recount-${Date.now()}`;
     let received = 0;
     const onReceived = (_collection: string, n: number) => { received += n; };
-    // The app closes as the third page is asked for: the import has the second page in hand and
-    // stores it, and the close stops it before it notes that page (first-sync-import.ts).
-    let pulls = 0;
-    let first: TestDevice | undefined;
-    let closing: Promise<void> | undefined;
-    const closingAtThirdPull: typeof fetch = async (input, init) => {
-      if (String(input).includes('/epcrs/pull') && ++pulls === 3) {
-        closing = first!.close();
-        return new Promise<Response>(() => {});
-      }
-      return fetch(input, init);
-    };
-    first = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, fetch: closingAtThirdPull, dbName, deviceId: 'recount-tablet', onReceived });
-    await eventually('the app closed in the middle of its first sync', () => closing !== undefined);
-    await closing;
+    // The app dies right after the second page is stored, before its progress note is written:
+    // that note's write never returns (the pages after it may be stored meanwhile, unnoted).
+    let notes = 0;
+    let died!: () => void;
+    const dead = new Promise<void>((resolve) => { died = resolve; });
+    const dyingAtSecondNote = (storage: RxStorage<any, any>): RxStorage<any, any> => ({
+      ...storage,
+      async createStorageInstance(params) {
+        const instance = await storage.createStorageInstance(params);
+        if (!params.collectionName.startsWith('rx-replication-meta-')) return instance;
+        const bulkWrite = instance.bulkWrite.bind(instance);
+        instance.bulkWrite = (rows, context) => {
+          // Notes: the first (before any page), then one after each page.
+          if (context === IMPORT_WRITE_CONTEXT && rows.some((r) => (r.document as { itemId?: string }).itemId === 'first-sync-import') && notes++ === 2) {
+            died();
+            return new Promise(() => {});
+          }
+          return bulkWrite(rows, context);
+        };
+        return instance;
+      },
+    });
+    const first = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, dbName, deviceId: 'recount-tablet', onReceived, wrapStorage: dyingAtSecondNote });
+    await dead;
+    await first.close();
 
     let pulledAgain = 0;
     const countingPulls: typeof fetch = async (input, init) => {

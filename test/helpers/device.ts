@@ -1,5 +1,5 @@
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
-import type { RxDatabase } from 'rxdb';
+import type { RxDatabase, RxStorage } from 'rxdb';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { createFieldsyncDatabase } from '../../client/sync/database.ts';
 import type { QueueProtection } from '../../client/sync/queue-seal.ts';
@@ -50,6 +50,8 @@ export async function createDevice(options: {
   firstSyncImport?: boolean;
   /** The database name (default: a new one): a device reopened on the same fake IndexedDB. */
   dbName?: string;
+  /** What the storage over fake IndexedDB becomes (a test that makes one write fail or hang). */
+  wrapStorage?: (storage: RxStorage<any, any>) => RxStorage<any, any>;
   /** Documents per page of RxDB's own pull (default: sync-engine.ts's). */
   pullBatchSize?: number;
   /** Told how many documents arrived from the server (a first sync's progress: sync-engine.ts). */
@@ -59,7 +61,7 @@ export async function createDevice(options: {
   const db = await createFieldsyncDatabase({
     name: options.dbName ?? `fs-${deviceId}-${Date.now()}`.toLowerCase(),
     collections: options.collections,
-    storage: getRxStorageDexie({ indexedDB, IDBKeyRange }) as never,
+    storage: (options.wrapStorage ?? ((storage) => storage))(getRxStorageDexie({ indexedDB, IDBKeyRange })) as never,
     multiInstance: false,
     ...(options.password ? { password: options.password } : {}),
   });
