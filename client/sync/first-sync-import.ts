@@ -218,9 +218,12 @@ export async function importFirstSync(options: FirstSyncImportOptions): Promise<
         const before = inFlight?.done;
         const checkpoint = page.checkpoint;
         const done = (async () => {
-          // Notes in page order: a note says every page up to it is stored.
-          if (before) await before;
-          await stored;
+          // Notes in page order: a note says every page up to it is stored. Both are waited for
+          // even when the page before failed: the import ends (and its meta storage closes, and
+          // RxDB's replication starts) only once no page of it is still being written.
+          const [earlier, own] = await Promise.allSettled([before, stored]);
+          if (earlier.status === 'rejected') throw earlier.reason;
+          if (own.status === 'rejected') throw own.reason;
           // Noted also when the replication stopped meanwhile (a lock, a reload): the page is stored.
           await saveNote({ ...note!, pull: checkpoint });
         })();

@@ -158,10 +158,13 @@ describe('a new device\'s first-sync import', () => {
 
   it('a report changed on the server between two pages ends in its newer state, however the two pages\' writes overlap', async () => {
     const unit = 'I11';
-    const reports = Array.from({ length: 15 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `overlap ${i}` } }));
+    // 19: the second page (the nine left and the changed one) is full, so the import asks for a
+    // third as soon as it has the second in hand: the signal that it has it.
+    const reports = Array.from({ length: 19 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `overlap ${i}` } }));
     await seed('epcrs', reports);
     const gate = pullGate('epcrs');
     gate.hold(1);
+    gate.hold(2);
     // The first page's write is held until the second page is in hand: the import hands a page
     // to storage while the one before commits, and the second page must not be stored first
     // when both carry the same report.
@@ -189,17 +192,94 @@ describe('a new device\'s first-sync import', () => {
     const device = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, fetch: gate.fetch, wrapStorage: holdingFirstPage });
     devices.push(device);
     await eventually('the first page in storage\'s hands and the second asked for', () => writes >= 1 && gate.isWaiting(1));
-    // The server changes a report of the first page: the second page (the five left and this one) carries it again.
+    // The server changes a report of the first page: the second page (the nine left and this one) carries it again.
     const changed = reports[0]!;
     await seed('epcrs', [{ ...changed, narrative: { text: 'changed on the server during the import' } }]);
     gate.open(1);
-    // The second page arrives; its write is either called (then the first page must not be stored over it) or waits.
-    const since = Date.now();
-    await eventually('the second page in hand', () => secondWriteCalled || Date.now() - since > 500);
+    // The second page arrives; its write is either called (then the first page must not be stored
+    // over it) or waits for the first. The clock only bounds how long a waiting write is given to
+    // show itself: it cannot make a correct import fail.
+    await eventually('the second page in hand', () => gate.isWaiting(2));
+    const inHand = Date.now();
+    await eventually('the second page\'s write called, or held back', () => secondWriteCalled || Date.now() - inHand > 2000);
     releaseFirst();
+    gate.open(2);
     await initialDone(device);
     expect(await count(device, 'epcrs')).toBe(reports.length);
     expect((await local<Epcr>(device, 'epcrs', changed.id))?.narrative?.text).toBe('changed on the server during the import');
+    expect((await device.sync.pending())['epcrs']).toBe(0);
+  });
+
+  it('a page that cannot be stored ends the import only once the page after it is written: nothing imported is pushed back, every report counted', async () => {
+    const unit = 'I12';
+    const reports = Array.from({ length: 30 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `failing page ${i}` } }));
+    await seed('epcrs', reports);
+    // The first page's write fails (a full disk, say) while the second page's write is under way.
+    let writes = 0;
+    let secondStarted!: () => void;
+    const second = new Promise<void>((resolve) => { secondStarted = resolve; });
+    let firstFailed!: () => void;
+    const failed = new Promise<void>((resolve) => { firstFailed = resolve; });
+    const failingFirstPage = (storage: RxStorage<any, any>): RxStorage<any, any> => ({
+      ...storage,
+      async createStorageInstance(params) {
+        const instance = await storage.createStorageInstance(params);
+        if (params.collectionName !== 'epcrs') return instance;
+        const bulkWrite = instance.bulkWrite.bind(instance);
+        instance.bulkWrite = async (rows, context) => {
+          if (context === IMPORT_WRITE_CONTEXT) {
+            const n = ++writes;
+            if (n === 1) {
+              await second;
+              firstFailed();
+              throw new Error('QuotaExceededError: the disk is full');
+            }
+            if (n === 2) {
+              secondStarted();
+              await failed;
+              // A broken import ends now and RxDB's replication starts and asks for its first page:
+              // this write then lands under a running replication. A correct one waits for this
+              // write (the clock only bounds how long it is given to show it does not).
+              const since = Date.now();
+              while (!gate.isWaiting(3) && Date.now() - since < 2000) await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+          }
+          return bulkWrite(rows, context);
+        };
+        return instance;
+      },
+    });
+    // Pulls 0-2 are the import's (the third asked for when the second page arrived); 3 is RxDB's first.
+    const gate = pullGate('epcrs');
+    gate.hold(3);
+    const pushed: string[] = [];
+    const countingPushes: typeof fetch = async (input, init) => {
+      if (String(input).includes('/epcrs/push') && typeof init?.body === 'string') {
+        const body = JSON.parse(init.body) as { changes?: { newDocumentState?: { id?: string } }[] } | { newDocumentState?: { id?: string } }[];
+        const rows = Array.isArray(body) ? body : body.changes ?? [];
+        for (const row of rows) if (row.newDocumentState?.id) pushed.push(row.newDocumentState.id);
+      }
+      return gate.fetch(input, init);
+    };
+    let received = 0;
+    const device = await createDevice({
+      serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, fetch: countingPushes, wrapStorage: failingFirstPage,
+      onReceived: (_c, n) => { received += n; },
+    });
+    devices.push(device);
+    await second;
+    await failed;
+    await eventually('the first pull after the import asked for, or the import still waiting', () => gate.isWaiting(3) || writes >= 2);
+    // Let the second page's write finish, then RxDB's pull go on.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    gate.open(3);
+    await eventually('every report on the device', async () => (await count(device, 'epcrs')) === reports.length);
+    await initialDone(device);
+    await device.sync.awaitInSync();
+    expect(pushed, 'imported reports pushed back to the server').toEqual([]);
+    // The second page was stored and not noted: RxDB's pull brings it again and counts it again.
+    expect(received).toBeGreaterThanOrEqual(reports.length);
+    for (const report of reports) expect((await onServer<Epcr>('epcrs', report.id))?.conflicts ?? []).toEqual([]);
     expect((await device.sync.pending())['epcrs']).toBe(0);
   });
 
