@@ -21,7 +21,7 @@ import { HttpError } from '../http/errors.ts';
 import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
 import { checkMayUpload, readableAttachment } from './access.ts';
 import { appendUploadSchema, createUploadSchema, readAttachmentSchema, uploadOffsetSchema, uploadOptionsSchema } from './route-schemas.ts';
-import type { AttachmentStorage } from './storage.ts';
+import type { AttachmentStorage, FinishedUpload } from './storage.ts';
 import { OWNER_TENANT, OWNER_USER, type AttachmentTus } from './tus-server.ts';
 import { attachmentMetadataOf, decodeUploadMetadata } from './upload-metadata.ts';
 
@@ -76,6 +76,17 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
     return upload;
   };
 
+  /**
+   * The caller's upload if it finished (stored) within the upload expiry: its HEAD is then
+   * answered "complete" (a device whose last PATCH answer was lost stops there, having sent every
+   * byte once). Another user's finished upload is not theirs: they get ownUpload's 404.
+   */
+  const ownFinishedUpload = async (request: FastifyRequest<{ Params: { uploadId: string } }>): Promise<FinishedUpload | undefined> => {
+    const finished = await storage.finishedUpload(request.params.uploadId, Date.now());
+    const identity = request.identity;
+    return finished && finished.tenantId === identity.tenantId && finished.userId === identity.userId ? finished : undefined;
+  };
+
   const handOver = async (request: FastifyRequest, reply: FastifyReply, identity?: Identity): Promise<void> => {
     if (identity) tus.rememberCaller(request.raw, identity);
     // Hijacked answers skip the onSend hooks: set what they would have.
@@ -108,6 +119,11 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
 
   app.head<{ Params: { uploadId: string } }>(ATTACHMENTS.uploadOffset.route, { schema: uploadOffsetSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     requireTusVersion(request);
+    const finished = await ownFinishedUpload(request);
+    if (finished) {
+      return reply.status(200).header(TUS_HEADERS.resumable, TUS_VERSION).header(TUS_HEADERS.uploadOffset, String(finished.size))
+        .header(TUS_HEADERS.uploadLength, String(finished.size)).header('cache-control', 'no-store').send();
+    }
     await ownUpload(request);
     await handOver(request, reply, request.identity);
   });
@@ -117,6 +133,14 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
     const type = header(request, 'content-type');
     if (type?.split(';')[0]?.trim().toLowerCase() !== TUS_CONTENT_TYPE) {
       throw new HttpError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, `Send the bytes as Content-Type: ${TUS_CONTENT_TYPE}.`);
+    }
+    const finished = await ownFinishedUpload(request);
+    if (finished) {
+      // A PATCH without the HEAD first (a client that trusted its own offset): nothing more to
+      // take. 409 with the server's offset, as for any offset mismatch: tus-js-client (and the
+      // service worker's queue) then asks with HEAD, is told it is complete, and sends nothing.
+      reply.header(TUS_HEADERS.resumable, TUS_VERSION).header(TUS_HEADERS.uploadOffset, String(finished.size));
+      throw new HttpError(409, ErrorCode.UPLOAD_OFFSET_MISMATCH, `This upload is complete: the server stored all its ${finished.size} bytes. Send nothing more (HEAD answers ${TUS_HEADERS.uploadOffset} = ${TUS_HEADERS.uploadLength} = ${finished.size}).`);
     }
     const upload = await ownUpload(request);
     const offset = header(request, TUS_HEADERS.uploadOffset);

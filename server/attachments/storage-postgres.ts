@@ -9,6 +9,8 @@
  *   being buffered and two writers of one upload cannot both append.
  * - `attachment_objects`: each object once (`bytea`), keyed by SHA-256.
  * - `attachment_links`: which document of which agency an object was uploaded for.
+ * - `attachment_finished_uploads`: uploads stored, remembered for the upload expiry so their
+ *   uploader's HEAD is told they are complete (docs/protocol.md §25).
  *
  * An S3-compatible object store (@tus/s3-store) is not wired in: objects of a few MB in bytea
  * suit an agency's volume; docs/protocol.md lists it under the limitations.
@@ -17,7 +19,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { DataStore, ERRORS, Upload } from '@tus/utils';
-import type { AttachmentLink, AttachmentStorage, StoredObject } from './storage.ts';
+import type { AttachmentLink, AttachmentStorage, FinishedUpload, StoredObject } from './storage.ts';
 
 /** Bytes buffered before a chunk is written: the most a cut connection can cost. */
 const CHUNK_BYTES = 256 * 1024;
@@ -128,7 +130,7 @@ export class PostgresAttachmentStorage implements AttachmentStorage {
   readonly uploads: PostgresUploadStore;
   private readonly t: (name: string) => string;
 
-  private constructor(private readonly pool: pg.Pool, schema: string, expiryMs: number) {
+  private constructor(private readonly pool: pg.Pool, schema: string, private readonly expiryMs: number) {
     const quoted = pg.escapeIdentifier(schema);
     this.t = (name) => `${quoted}.${pg.escapeIdentifier(name)}`;
     this.uploads = new PostgresUploadStore(pool, this.t, expiryMs);
@@ -156,7 +158,11 @@ export class PostgresAttachmentStorage implements AttachmentStorage {
         CREATE TABLE IF NOT EXISTS ${t('attachment_links')} (
           tenant_id TEXT NOT NULL, collection TEXT NOT NULL, doc_id TEXT NOT NULL, sha256 TEXT NOT NULL, created_at BIGINT NOT NULL,
           PRIMARY KEY (tenant_id, collection, doc_id, sha256)
-        );`);
+        );
+        CREATE TABLE IF NOT EXISTS ${t('attachment_finished_uploads')} (
+          upload_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, size BIGINT NOT NULL, finished_at BIGINT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS attachment_finished_uploads_at ON ${t('attachment_finished_uploads')} (finished_at);`);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -193,6 +199,24 @@ export class PostgresAttachmentStorage implements AttachmentStorage {
     } finally {
       client.release();
     }
+  }
+
+  async rememberFinished(finished: FinishedUpload): Promise<void> {
+    await this.pool.query(`DELETE FROM ${this.t('attachment_finished_uploads')} WHERE finished_at < $1`, [finished.finishedAt - this.expiryMs]);
+    await this.pool.query(
+      `INSERT INTO ${this.t('attachment_finished_uploads')} (upload_id, tenant_id, user_id, size, finished_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (upload_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, user_id = EXCLUDED.user_id, size = EXCLUDED.size, finished_at = EXCLUDED.finished_at`,
+      [finished.uploadId, finished.tenantId, finished.userId, finished.size, finished.finishedAt],
+    );
+  }
+
+  async finishedUpload(uploadId: string, now: number): Promise<FinishedUpload | undefined> {
+    const { rows } = await this.pool.query<{ upload_id: string; tenant_id: string; user_id: string; size: string; finished_at: string }>(
+      `SELECT upload_id, tenant_id, user_id, size, finished_at FROM ${this.t('attachment_finished_uploads')} WHERE upload_id = $1 AND finished_at >= $2`,
+      [uploadId, now - this.expiryMs],
+    );
+    const row = rows[0];
+    return row ? { uploadId: row.upload_id, tenantId: row.tenant_id, userId: row.user_id, size: Number(row.size), finishedAt: Number(row.finished_at) } : undefined;
   }
 
   async discardUpload(uploadId: string): Promise<void> {

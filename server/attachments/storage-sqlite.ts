@@ -4,15 +4,16 @@
  *   file of each upload's length, offset and metadata; expired ones are deleted by the plugin);
  * - `objects/<first two hex>/<sha256>`: each object once, written to a temporary name and renamed,
  *   so a reader never sees a half-written file;
- * - `index.sqlite`: the objects' types and sizes and the link rows. Kept apart from the document
- *   store's database, as identity.sqlite is: this capability owns it.
+ * - `index.sqlite`: the objects' types and sizes, the link rows and the finished uploads (for the
+ *   upload expiry). Kept apart from the document store's database, as identity.sqlite is: this
+ *   capability owns it.
  */
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FileStore } from '@tus/file-store';
-import type { AttachmentLink, AttachmentStorage, StoredObject } from './storage.ts';
+import type { AttachmentLink, AttachmentStorage, FinishedUpload, StoredObject } from './storage.ts';
 
 export class SqliteAttachmentStorage implements AttachmentStorage {
   readonly uploads: FileStore;
@@ -20,7 +21,7 @@ export class SqliteAttachmentStorage implements AttachmentStorage {
   private readonly uploadDir: string;
   private readonly objectDir: string;
 
-  constructor(dataDir: string, uploadExpiryMs: number) {
+  constructor(dataDir: string, private readonly uploadExpiryMs: number) {
     const root = path.join(dataDir, 'attachments');
     this.uploadDir = path.join(root, 'uploads');
     this.objectDir = path.join(root, 'objects');
@@ -39,6 +40,10 @@ export class SqliteAttachmentStorage implements AttachmentStorage {
         tenant_id TEXT NOT NULL, collection TEXT NOT NULL, doc_id TEXT NOT NULL, sha256 TEXT NOT NULL, created_at INTEGER NOT NULL,
         PRIMARY KEY (tenant_id, collection, doc_id, sha256)
       ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS attachment_finished_uploads (
+        upload_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, size INTEGER NOT NULL, finished_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS attachment_finished_uploads_at ON attachment_finished_uploads (finished_at);
     `);
   }
 
@@ -69,6 +74,20 @@ export class SqliteAttachmentStorage implements AttachmentStorage {
     })();
     await this.discardUpload(uploadId);
     return { created };
+  }
+
+  async rememberFinished(finished: FinishedUpload): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM attachment_finished_uploads WHERE finished_at < ?').run(finished.finishedAt - this.uploadExpiryMs);
+      this.db.prepare('INSERT OR REPLACE INTO attachment_finished_uploads (upload_id, tenant_id, user_id, size, finished_at) VALUES (?, ?, ?, ?, ?)')
+        .run(finished.uploadId, finished.tenantId, finished.userId, finished.size, finished.finishedAt);
+    })();
+  }
+
+  async finishedUpload(uploadId: string, now: number): Promise<FinishedUpload | undefined> {
+    const row = this.db.prepare('SELECT upload_id AS uploadId, tenant_id AS tenantId, user_id AS userId, size, finished_at AS finishedAt FROM attachment_finished_uploads WHERE upload_id = ? AND finished_at >= ?')
+      .get(uploadId, now - this.uploadExpiryMs) as FinishedUpload | undefined;
+    return row;
   }
 
   async discardUpload(uploadId: string): Promise<void> {

@@ -20,6 +20,21 @@ export interface StoredObject {
   bytes: Buffer;
 }
 
+/**
+ * An upload whose bytes were stored, remembered for the upload expiry: its uploader's `HEAD`
+ * is then told it is complete (Upload-Offset = Upload-Length = `size`) instead of a 404 that
+ * would make the device send every byte again (docs/protocol.md §25).
+ */
+export interface FinishedUpload {
+  uploadId: string;
+  /** The uploader (the upload's OWNER_TENANT / OWNER_USER): nobody else is told. */
+  tenantId: string;
+  userId: string;
+  /** Bytes of the upload as sent (its Upload-Length; sealed bytes for a sealed upload). */
+  size: number;
+  finishedAt: number;
+}
+
 export interface AttachmentStorage {
   /** The uploads in progress, as @tus/server drives them (expiration included). */
   readonly uploads: DataStore;
@@ -30,7 +45,14 @@ export interface AttachmentStorage {
    * link, and deletes the upload. `created` says whether the object is new.
    */
   commit(uploadId: string, link: AttachmentLink, contentType: string, bytes: Buffer): Promise<{ created: boolean }>;
-  /** Deletes an upload and its bytes (a refused one). */
+  /**
+   * Remembers a finished upload, once its object, link and their effects (audit, hooks) are
+   * durable; and forgets those finished more than the upload expiry before `finished.finishedAt`.
+   */
+  rememberFinished(finished: FinishedUpload): Promise<void>;
+  /** The finished upload `uploadId`, unless unknown or finished more than the upload expiry before `now`. */
+  finishedUpload(uploadId: string, now: number): Promise<FinishedUpload | undefined>;
+  /** Deletes an upload and its bytes (a refused one); a refused upload is not remembered. */
   discardUpload(uploadId: string): Promise<void>;
   getObject(sha256: string): Promise<StoredObject | undefined>;
   isLinked(link: AttachmentLink): Promise<boolean>;

@@ -110,6 +110,14 @@ export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTu
     const link = { tenantId: identity.tenantId, collection: metadata.collection, docId: metadata.docId, sha256: metadata.sha256 };
     const { created } = await options.storage.commit(upload.id, link, metadata.contentType, bytes);
     await options.onStored({ ...link, identity, contentType: metadata.contentType, size: bytes.length, created });
+    // Remembered last, not with the link: a HEAD answered "complete" ends the device's sending for
+    // good, so it must not be told before the audit entry and the hooks waiting for these bytes
+    // are durable. Should the process stop in between, the device meets a 404 and sends again
+    // (stored once), and this again runs onStored. The caller is the upload's owner (the routes
+    // hand only the owner's PATCH over).
+    await options.storage.rememberFinished({
+      uploadId: upload.id, tenantId: identity.tenantId, userId: identity.userId, size: received.length, finishedAt: Date.now(),
+    });
     return {};
   };
 
