@@ -35,7 +35,13 @@ export const uploadOffsetSchema = {
   params: uploadId,
   response: {
     200: { description: 'Upload-Offset, Upload-Length; equal for an upload of yours that finished (stored) within the upload expiry', type: 'null' },
-    ...errorResponses({ ...AUTH_ERRORS, 404: 'No such upload of yours (UPLOAD_NOT_FOUND)', 410: 'Expired (UPLOAD_EXPIRED)', 412: 'TUS_VERSION_UNSUPPORTED' }),
+    ...errorResponses({
+      ...AUTH_ERRORS, 404: 'No such upload of yours (UPLOAD_NOT_FOUND)', 410: 'Expired (UPLOAD_EXPIRED)', 412: 'TUS_VERSION_UNSUPPORTED',
+      423: 'Every byte arrived and the server is storing it (UPLOAD_BEING_STORED; Retry-After): ask again',
+      400: 'Every byte arrived, its finish (run by this HEAD) refused them: not the declared SHA-256 (ATTACHMENT_HASH_MISMATCH)',
+      403: 'Every byte arrived, its finish (run by this HEAD) refused them: may no longer write the document (ACCESS_DENIED)',
+      415: 'Every byte arrived, its finish (run by this HEAD) refused them: not the declared type (ATTACHMENT_TYPE_REFUSED)',
+    }),
   },
 };
 
@@ -51,6 +57,7 @@ export const appendUploadSchema = {
       ...AUTH_ERRORS, 400: 'The bytes are not the declared SHA-256 (ATTACHMENT_HASH_MISMATCH)', 403: 'May no longer write the document (ACCESS_DENIED)',
       404: 'No such upload of yours (UPLOAD_NOT_FOUND)', 409: 'Upload-Offset is not the server\'s, or the upload is complete (UPLOAD_OFFSET_MISMATCH; Upload-Offset: the server\'s)', 410: 'Expired (UPLOAD_EXPIRED)',
       412: 'TUS_VERSION_UNSUPPORTED', 413: 'ATTACHMENT_TOO_LARGE', 415: 'Not application/offset+octet-stream (UNSUPPORTED_MEDIA_TYPE), or the bytes are not the declared type (ATTACHMENT_TYPE_REFUSED)',
+      423: 'Every byte arrived and the server is storing it (UPLOAD_BEING_STORED; Retry-After): HEAD in a second, send nothing more',
     }),
   },
 };

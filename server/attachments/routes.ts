@@ -22,7 +22,7 @@ import { CHECKED_BY_HANDLER } from '../http/route-schema.ts';
 import { checkMayUpload, readableAttachment } from './access.ts';
 import { appendUploadSchema, createUploadSchema, readAttachmentSchema, uploadOffsetSchema, uploadOptionsSchema } from './route-schemas.ts';
 import type { AttachmentStorage, FinishedUpload } from './storage.ts';
-import { OWNER_TENANT, OWNER_USER, type AttachmentTus } from './tus-server.ts';
+import { BEING_STORED_MESSAGE, BEING_STORED_RETRY_AFTER_S, OWNER_TENANT, OWNER_USER, type AttachmentTus } from './tus-server.ts';
 import { attachmentMetadataOf, decodeUploadMetadata } from './upload-metadata.ts';
 
 export interface AttachmentRoutesOptions {
@@ -87,6 +87,44 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
     return finished && finished.tenantId === identity.tenantId && finished.userId === identity.userId ? finished : undefined;
   };
 
+  /**
+   * The caller's upload holding every byte but not finished: never handed to @tus/server, which
+   * would answer "offset = length" (success, to tus-js-client) before the finish decides. Its
+   * finish running (the last PATCH's, anywhere): 423 and Retry-After. None running (a crash cut it
+   * short): run here, as the caller (its uploader), and answered by its result. Undefined when
+   * bytes are still missing; otherwise the finished upload, or throws the refusal.
+   */
+  const settleComplete = async (request: FastifyRequest, reply: FastifyReply, upload: Upload): Promise<FinishedUpload | undefined> => {
+    if (upload.size === undefined || upload.offset !== upload.size) return undefined;
+    const outcome = await tus.finish(upload.id, request.identity);
+    switch (outcome.kind) {
+      case 'incomplete':
+        return undefined;
+      case 'stored':
+        return { uploadId: upload.id, tenantId: request.identity.tenantId, userId: request.identity.userId, size: outcome.size, finishedAt: Date.now() };
+      case 'refused':
+        throw new HttpError(outcome.status, outcome.code, outcome.message);
+      case 'busy':
+        reply.header('retry-after', String(BEING_STORED_RETRY_AFTER_S));
+        throw new HttpError(423, ErrorCode.UPLOAD_BEING_STORED, BEING_STORED_MESSAGE);
+      case 'gone':
+        throw new HttpError(404, ErrorCode.UPLOAD_NOT_FOUND, `There is no upload ${upload.id.slice(0, 80)} of yours any more; create a new one (POST).`);
+    }
+  };
+
+  /** 409 with the server's offset: a PATCH to an upload that is complete (stored). */
+  const completeConflict = (reply: FastifyReply, finished: FinishedUpload): HttpError => {
+    // A PATCH without the HEAD first (a client that trusted its own offset): nothing more to
+    // take. 409 with the server's offset, as for any offset mismatch: tus-js-client (and the
+    // service worker's queue) then asks with HEAD, is told it is complete, and sends nothing.
+    reply.header(TUS_HEADERS.resumable, TUS_VERSION).header(TUS_HEADERS.uploadOffset, String(finished.size));
+    return new HttpError(409, ErrorCode.UPLOAD_OFFSET_MISMATCH, `This upload is complete: the server stored all its ${finished.size} bytes. Send nothing more (HEAD answers ${TUS_HEADERS.uploadOffset} = ${TUS_HEADERS.uploadLength} = ${finished.size}).`);
+  };
+
+  const answerComplete = (reply: FastifyReply, finished: FinishedUpload) =>
+    reply.status(200).header(TUS_HEADERS.resumable, TUS_VERSION).header(TUS_HEADERS.uploadOffset, String(finished.size))
+      .header(TUS_HEADERS.uploadLength, String(finished.size)).header('cache-control', 'no-store').send();
+
   const handOver = async (request: FastifyRequest, reply: FastifyReply, identity?: Identity): Promise<void> => {
     if (identity) tus.rememberCaller(request.raw, identity);
     // Hijacked answers skip the onSend hooks: set what they would have.
@@ -120,11 +158,10 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
   app.head<{ Params: { uploadId: string } }>(ATTACHMENTS.uploadOffset.route, { schema: uploadOffsetSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {
     requireTusVersion(request);
     const finished = await ownFinishedUpload(request);
-    if (finished) {
-      return reply.status(200).header(TUS_HEADERS.resumable, TUS_VERSION).header(TUS_HEADERS.uploadOffset, String(finished.size))
-        .header(TUS_HEADERS.uploadLength, String(finished.size)).header('cache-control', 'no-store').send();
-    }
-    await ownUpload(request);
+    if (finished) return answerComplete(reply, finished);
+    const upload = await ownUpload(request);
+    const settled = await settleComplete(request, reply, upload);
+    if (settled) return answerComplete(reply, settled);
     await handOver(request, reply, request.identity);
   });
 
@@ -135,14 +172,10 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
       throw new HttpError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, `Send the bytes as Content-Type: ${TUS_CONTENT_TYPE}.`);
     }
     const finished = await ownFinishedUpload(request);
-    if (finished) {
-      // A PATCH without the HEAD first (a client that trusted its own offset): nothing more to
-      // take. 409 with the server's offset, as for any offset mismatch: tus-js-client (and the
-      // service worker's queue) then asks with HEAD, is told it is complete, and sends nothing.
-      reply.header(TUS_HEADERS.resumable, TUS_VERSION).header(TUS_HEADERS.uploadOffset, String(finished.size));
-      throw new HttpError(409, ErrorCode.UPLOAD_OFFSET_MISMATCH, `This upload is complete: the server stored all its ${finished.size} bytes. Send nothing more (HEAD answers ${TUS_HEADERS.uploadOffset} = ${TUS_HEADERS.uploadLength} = ${finished.size}).`);
-    }
+    if (finished) throw completeConflict(reply, finished);
     const upload = await ownUpload(request);
+    const settled = await settleComplete(request, reply, upload);
+    if (settled) throw completeConflict(reply, settled);
     const offset = header(request, TUS_HEADERS.uploadOffset);
     if (offset === undefined || !WHOLE_NUMBER.test(offset) || Number(offset) !== upload.offset) {
       throw new HttpError(409, ErrorCode.UPLOAD_OFFSET_MISMATCH, `${TUS_HEADERS.uploadOffset} must be the server's offset of this upload (${upload.offset}); ask with HEAD and resume from there.`);

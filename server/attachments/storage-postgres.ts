@@ -17,13 +17,16 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { bulkhead, type BulkheadPolicy } from 'cockatiel';
 import pg from 'pg';
 import { DataStore, ERRORS, Upload } from '@tus/utils';
-import type { AttachmentLink, AttachmentStorage, FinishedUpload, StoredObject } from './storage.ts';
+import type { AttachmentLink, AttachmentStorage, Claimed, FinishedUpload, StoredObject } from './storage.ts';
 
 /** Bytes buffered before a chunk is written: the most a cut connection can cost. */
 const CHUNK_BYTES = 256 * 1024;
 const LOCK_NAMESPACE = 0x1d3a72;
+/** First key of the advisory locks that claim an upload's finish (second: a hash of schema and upload id). */
+const FINISH_LOCK_NAMESPACE = 0x1d3a73;
 
 interface UploadRow {
   id: string;
@@ -129,11 +132,18 @@ class PostgresUploadStore extends DataStore {
 export class PostgresAttachmentStorage implements AttachmentStorage {
   readonly uploads: PostgresUploadStore;
   private readonly t: (name: string) => string;
+  /**
+   * Finishes running at once in this process. Each holds a connection for its claim (the
+   * advisory lock) and takes another for its own queries: at most half the pool, so the claims
+   * can never take every connection and leave their finishes waiting for one for good.
+   */
+  private readonly finishSlots: BulkheadPolicy;
 
-  private constructor(private readonly pool: pg.Pool, schema: string, private readonly expiryMs: number) {
+  private constructor(private readonly pool: pg.Pool, private readonly schema: string, private readonly expiryMs: number) {
     const quoted = pg.escapeIdentifier(schema);
     this.t = (name) => `${quoted}.${pg.escapeIdentifier(name)}`;
     this.uploads = new PostgresUploadStore(pool, this.t, expiryMs);
+    this.finishSlots = bulkhead(Math.max(1, Math.floor((pool.options.max ?? 10) / 2)), Number.POSITIVE_INFINITY);
   }
 
   static async open(pool: pg.Pool, schema: string, expiryMs: number): Promise<PostgresAttachmentStorage> {
@@ -217,6 +227,31 @@ export class PostgresAttachmentStorage implements AttachmentStorage {
     );
     const row = rows[0];
     return row ? { uploadId: row.upload_id, tenantId: row.tenant_id, userId: row.user_id, size: Number(row.size), finishedAt: Number(row.finished_at) } : undefined;
+  }
+
+  async underFinishClaim<T>(uploadId: string, work: () => Promise<T>): Promise<Claimed<T>> {
+    const key = createHash('sha256').update(`${this.schema}:${uploadId}`).digest().readInt32BE(0);
+    return this.finishSlots.execute(async (): Promise<Claimed<T>> => {
+      // A session lock on a connection of its own, held while `work` runs: every process sharing
+      // the database sees it, and it ends with the connection should this process die.
+      const client = await this.pool.connect();
+      let unlocked = false;
+      try {
+        const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS got', [FINISH_LOCK_NAMESPACE, key]);
+        if (!rows[0]?.got) {
+          unlocked = true;
+          return { busy: true };
+        }
+        try {
+          return { busy: false, value: await work() };
+        } finally {
+          // An unlock that fails leaves `unlocked` false: the connection is then closed, which drops the lock.
+          await client.query('SELECT pg_advisory_unlock($1, $2)', [FINISH_LOCK_NAMESPACE, key]).then(() => { unlocked = true; }, () => undefined);
+        }
+      } finally {
+        client.release(!unlocked);
+      }
+    });
   }
 
   async discardUpload(uploadId: string): Promise<void> {

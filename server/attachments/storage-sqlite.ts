@@ -13,13 +13,15 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FileStore } from '@tus/file-store';
-import type { AttachmentLink, AttachmentStorage, FinishedUpload, StoredObject } from './storage.ts';
+import type { AttachmentLink, AttachmentStorage, Claimed, FinishedUpload, StoredObject } from './storage.ts';
 
 export class SqliteAttachmentStorage implements AttachmentStorage {
   readonly uploads: FileStore;
   private readonly db: Database.Database;
   private readonly uploadDir: string;
   private readonly objectDir: string;
+  /** Uploads whose finish is running: this process alone uses DATA_DIR, so its memory is the claim. */
+  private readonly finishing = new Set<string>();
 
   constructor(dataDir: string, private readonly uploadExpiryMs: number) {
     const root = path.join(dataDir, 'attachments');
@@ -88,6 +90,16 @@ export class SqliteAttachmentStorage implements AttachmentStorage {
     const row = this.db.prepare('SELECT upload_id AS uploadId, tenant_id AS tenantId, user_id AS userId, size, finished_at AS finishedAt FROM attachment_finished_uploads WHERE upload_id = ? AND finished_at >= ?')
       .get(uploadId, now - this.uploadExpiryMs) as FinishedUpload | undefined;
     return row;
+  }
+
+  async underFinishClaim<T>(uploadId: string, work: () => Promise<T>): Promise<Claimed<T>> {
+    if (this.finishing.has(uploadId)) return { busy: true };
+    this.finishing.add(uploadId);
+    try {
+      return { busy: false, value: await work() };
+    } finally {
+      this.finishing.delete(uploadId);
+    }
   }
 
   async discardUpload(uploadId: string): Promise<void> {

@@ -35,6 +35,9 @@ export interface FinishedUpload {
   finishedAt: number;
 }
 
+/** What `underFinishClaim` gives back: `work`'s value, or `busy` when another held the claim. */
+export type Claimed<T> = { busy: false; value: T } | { busy: true };
+
 export interface AttachmentStorage {
   /** The uploads in progress, as @tus/server drives them (expiration included). */
   readonly uploads: DataStore;
@@ -52,6 +55,14 @@ export interface AttachmentStorage {
   rememberFinished(finished: FinishedUpload): Promise<void>;
   /** The finished upload `uploadId`, unless unknown or finished more than the upload expiry before `now`. */
   finishedUpload(uploadId: string, now: number): Promise<FinishedUpload | undefined>;
+  /**
+   * Runs `work` (an upload's finish: checks, commit, onStored, rememberFinished; tus-server.ts)
+   * holding the claim of upload `uploadId`, or answers `busy` without running it when a finish of
+   * that upload holds the claim already: in this process or, on a store several processes share,
+   * in any of them. A claim dies with its process, so a finish cut short by a crash is run again
+   * by the next HEAD (docs/protocol.md §25).
+   */
+  underFinishClaim<T>(uploadId: string, work: () => Promise<T>): Promise<Claimed<T>>;
   /** Deletes an upload and its bytes (a refused one); a refused upload is not remembered. */
   discardUpload(uploadId: string): Promise<void>;
   getObject(sha256: string): Promise<StoredObject | undefined>;

@@ -37,8 +37,31 @@ export interface AttachmentTusOptions {
   transportKeys?: UploadKeyring;
 }
 
+/** How an upload's finish ended (tus-server.ts finishUpload). */
+export type FinishOutcome =
+  /** Stored and linked, its effects durable, remembered as finished; `size`: its bytes as sent. */
+  | { kind: 'stored'; size: number }
+  /** Refused for good: deleted, nothing stored; the answer the uploader gets. */
+  | { kind: 'refused'; status: number; code: ErrorCode; message: string }
+  /** Its finish is running (in this process or another): ask again in a second. */
+  | { kind: 'busy' }
+  /** No such upload any more: another finish refused it, or stored it and stopped before remembering it. */
+  | { kind: 'gone' }
+  /** Bytes are still missing: nothing to finish. */
+  | { kind: 'incomplete' };
+
+/** The answer to a request that met an upload whose finish is running: 423 with Retry-After (docs/protocol.md §25). */
+export const BEING_STORED_MESSAGE = 'Every byte of this upload arrived and the server is storing it now; ask again (HEAD) in a second. Send nothing more.';
+export const BEING_STORED_RETRY_AFTER_S = 1;
+
 export interface AttachmentTus {
   readonly server: Server;
+  /**
+   * Finishes an upload holding every byte whose finish is not running (a crash cut it short), as
+   * `identity`, its uploader; `busy` when its finish is running. The routes' HEAD and PATCH call
+   * it instead of handing such an upload to @tus/server.
+   */
+  finish(uploadId: string, identity: Identity): Promise<FinishOutcome>;
   /** The authenticated caller of a raw request, for the hooks @tus/server calls during it. */
   rememberCaller(request: IncomingMessage, identity: Identity): void;
 }
@@ -56,6 +79,10 @@ function jsonAnswer(status: number, code: ErrorCode, message: string): { status_
   return { status_code: status, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json; charset=utf-8' } };
 }
 
+function withRetryAfter<T extends { headers: Record<string, string> }>(answer: T): T {
+  return { ...answer, headers: { ...answer.headers, 'Retry-After': String(BEING_STORED_RETRY_AFTER_S) } };
+}
+
 export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTus {
   const callers = new WeakMap<IncomingMessage, Identity>();
   const callerOf = (request: TusRequest): Identity => {
@@ -66,11 +93,11 @@ export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTu
     return identity;
   };
 
-  const finish = async (request: TusRequest, upload: Upload) => {
-    const identity = callerOf(request);
-    const refuse = async (status: number, code: ErrorCode, message: string) => {
+  /** The checks, the commit and its effects, as `identity` (the uploader), of an upload holding every byte. */
+  const finishAs = async (identity: Identity, upload: Upload): Promise<FinishOutcome> => {
+    const refuse = async (status: number, code: ErrorCode, message: string): Promise<FinishOutcome> => {
       await options.storage.discardUpload(upload.id);
-      return jsonAnswer(status, code, `${message} The upload was deleted and nothing was stored.`);
+      return { kind: 'refused', status, code, message: `${message} The upload was deleted and nothing was stored.` };
     };
     let metadata;
     try {
@@ -114,11 +141,35 @@ export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTu
     // good, so it must not be told before the audit entry and the hooks waiting for these bytes
     // are durable. Should the process stop in between, the device meets a 404 and sends again
     // (stored once), and this again runs onStored. The caller is the upload's owner (the routes
-    // hand only the owner's PATCH over).
+    // hand only the owner's PATCH over, and finish only the owner's upload on a HEAD).
     await options.storage.rememberFinished({
       uploadId: upload.id, tenantId: identity.tenantId, userId: identity.userId, size: received.length, finishedAt: Date.now(),
     });
-    return {};
+    return { kind: 'stored', size: received.length };
+  };
+
+  /**
+   * Finishes upload `uploadId` as `identity` under its claim (storage.ts): the last PATCH's
+   * onUploadFinish and a HEAD that finds every byte but no finish (one cut short by a crash) both
+   * come here, so one finish runs at a time on any number of processes. @tus/server unlocks the
+   * upload before onUploadFinish: until the claim is released, the routes answer 423, never
+   * @tus/server's "offset = length", which tus-js-client takes for success.
+   */
+  const finishUpload = async (uploadId: string, identity: Identity): Promise<FinishOutcome> => {
+    const claimed = await options.storage.underFinishClaim(uploadId, async (): Promise<FinishOutcome> => {
+      // Asked again under the claim: a finish that held it until just now may have stored or refused it.
+      const finished = await options.storage.finishedUpload(uploadId, Date.now());
+      if (finished) return { kind: 'stored', size: finished.size };
+      let upload: Upload;
+      try {
+        upload = await options.storage.uploads.getUpload(uploadId);
+      } catch {
+        return { kind: 'gone' };
+      }
+      if (upload.size === undefined || upload.offset !== upload.size) return { kind: 'incomplete' };
+      return finishAs(identity, upload);
+    });
+    return claimed.busy ? { kind: 'busy' } : claimed.value;
   };
 
   const server = new Server({
@@ -133,10 +184,25 @@ export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTu
       const identity = callerOf(request);
       return { metadata: { ...(upload.metadata ?? {}), [OWNER_TENANT]: identity.tenantId, [OWNER_USER]: identity.userId } };
     },
-    onUploadFinish: finish,
+    async onUploadFinish(request, upload) {
+      const outcome = await finishUpload(upload.id, callerOf(request));
+      switch (outcome.kind) {
+        case 'stored':
+        case 'incomplete':
+          return {};
+        case 'refused':
+          return jsonAnswer(outcome.status, outcome.code, outcome.message);
+        case 'busy':
+          // A HEAD began finishing it between the last write and this hook: that finish answers the next HEAD.
+          return withRetryAfter(jsonAnswer(423, ErrorCode.UPLOAD_BEING_STORED, BEING_STORED_MESSAGE));
+        case 'gone':
+          return jsonAnswer(404, ErrorCode.UPLOAD_NOT_FOUND, 'This upload was finished by another request and is gone; create a new one (POST) if the attachment is still missing.');
+      }
+    },
   });
   return {
     server,
+    finish: finishUpload,
     rememberCaller: (request, identity) => callers.set(request, identity),
   };
 }

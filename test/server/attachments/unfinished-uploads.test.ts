@@ -1,0 +1,152 @@
+/**
+ * An upload holding every byte whose finish has not ended (docs/protocol.md §25). @tus/server
+ * unlocks an upload as soon as its last bytes are written, before the finish (hash, type, access
+ * re-check, commit, audit) decides; its HEAD would answer "offset = length", which tus-js-client
+ * takes for success. So the routes never hand such an upload to @tus/server: while its finish
+ * runs, HEAD and PATCH are 423 UPLOAD_BEING_STORED with Retry-After; when none runs (a crash cut
+ * it short), the HEAD runs the finish, once, and answers by its result.
+ *
+ * The finish is held at its access re-check by a gate on the real store's document read (the
+ * re-check's one read of the document); the crash is the bytes written through the real datastore
+ * without the finish. Real Fastify, SQLite and PostgreSQL; nothing mocked.
+ */
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devToken } from '../../../server/auth/identity.ts';
+import type { Store } from '../../../server/store/types.ts';
+import { TUS_VERSION } from '../../../shared/protocol/index.ts';
+import { make, rev, seed } from '../../helpers/access.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { PgSchemas, SKIP_POSTGRES } from '../store/fixtures.ts';
+import { createUpload, jpegBytes, patchUpload, sha256 } from './support.ts';
+
+const A = 'agency-a';
+const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+const CREW = bearer(devToken({ tenantId: A, role: 'crew', deviceId: 'tab-unf', subject: 'M1' }));
+
+const head = (url: string) => fetch(url, { method: 'HEAD', headers: { 'tus-resumable': TUS_VERSION, ...CREW } });
+
+/** Holds every read of document `docId` until `open()`; `reached` resolves at the first. */
+function gateReadsOf(store: Store, docId: string) {
+  const original = store.getDocuments;
+  let reachedGate!: () => void;
+  const reached = new Promise<void>((resolve) => { reachedGate = resolve; });
+  let openGate!: () => void;
+  const opened = new Promise<void>((resolve) => { openGate = resolve; });
+  let reads = 0;
+  store.getDocuments = async function (this: Store, collection, tenantId, ids) {
+    if (ids.includes(docId)) {
+      reads++;
+      reachedGate();
+      await opened;
+    }
+    return original.call(this, collection, tenantId, ids);
+  };
+  return {
+    reached,
+    reads: () => reads,
+    /** New reads pass again; those held stay held until `open`. */
+    unhook: () => { store.getDocuments = original; },
+    /** The store reads without the gate again, and the reads held are let through. */
+    open: () => {
+      store.getDocuments = original;
+      openGate();
+    },
+  };
+}
+
+for (const storeKind of ['sqlite', 'postgres'] as const) {
+  describe.skipIf(storeKind === 'postgres' && SKIP_POSTGRES)(`an upload with every byte and no finish yet (${storeKind})`, () => {
+    const schemas = new PgSchemas();
+    let server: TestServer;
+
+    beforeAll(async () => {
+      server = storeKind === 'postgres' ? await startTestServer({ store: (await schemas.openStore()).store }) : await startTestServer();
+    }, 120_000);
+    afterAll(async () => {
+      await server.close();
+      await schemas.dropAll();
+    });
+
+    async function newUpload(bytes: Buffer) {
+      const doc = make.epcrs(A, { unitId: 'M1' });
+      await seed(server.app.store, 'epcrs', [doc]);
+      const created = await createUpload(server.url, bytes.length, { sha256: sha256(bytes), contentType: 'image/jpeg', collection: 'epcrs', docId: String(doc.id) }, CREW);
+      expect(created.status).toBe(201);
+      const url = new URL(created.headers.get('location')!, server.url).href;
+      return { doc, url, id: url.split('/').pop()! };
+    }
+
+    const writes = async (docId: string) => (await server.app.store.queryAudit({ tenantId: A, documentId: docId, limit: 50 }))
+      .filter((entry) => entry.action === 'attachment_write');
+
+    it('while the last PATCH\'s finish runs, HEAD and PATCH are 423 (Retry-After: 1), not "complete"; the finish then refuses: the PATCH gets the refusal, the next HEAD 404, never 200', async () => {
+      const bytes = jpegBytes(40_000);
+      const { doc, url } = await newUpload(bytes);
+      const gate = gateReadsOf(server.app.store, String(doc.id));
+      const last = patchUpload(url, 0, bytes, CREW);
+      await gate.reached;
+
+      const meanwhile = await head(url);
+      expect(meanwhile.status).toBe(423);
+      expect(meanwhile.headers.get('retry-after')).toBe('1');
+      const patch = await patchUpload(url, bytes.length, Buffer.alloc(0), CREW);
+      expect(patch.status).toBe(423);
+      expect(((await patch.json()) as { error: { code: string } }).error.code).toBe('UPLOAD_BEING_STORED');
+
+      // Meanwhile the report moved to another unit: this crew may no longer attach to it.
+      gate.unhook();
+      await seed(server.app.store, 'epcrs', [{ ...doc, unitId: 'M9', rev: rev(2) }]);
+      gate.open();
+      const refused = await last;
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ACCESS_DENIED');
+      expect((await head(url)).status).toBe(404);
+      expect(await server.app.attachments.isLinked({ tenantId: A, collection: 'epcrs', docId: String(doc.id), sha256: sha256(bytes) })).toBe(false);
+    });
+
+    it('every byte written but the finish never ran (a crash): the HEAD runs it, 200 Upload-Offset = Upload-Length; linked, audited once, remembered', async () => {
+      const bytes = jpegBytes(30_000);
+      const { doc, url, id } = await newUpload(bytes);
+      await server.app.attachments.uploads.write(Readable.from([bytes]), id, 0);
+
+      const answer = await head(url);
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('upload-offset')).toBe(String(bytes.length));
+      expect(answer.headers.get('upload-length')).toBe(String(bytes.length));
+      expect(await server.app.attachments.isLinked({ tenantId: A, collection: 'epcrs', docId: String(doc.id), sha256: sha256(bytes) })).toBe(true);
+      expect(await writes(String(doc.id))).toHaveLength(1);
+
+      // Asked again: answered from the finished row, not finished twice.
+      expect((await head(url)).status).toBe(200);
+      expect(await writes(String(doc.id))).toHaveLength(1);
+      expect((await server.app.attachments.finishedUpload(id, Date.now()))?.size).toBe(bytes.length);
+    });
+
+    it('the crash\'s finish refuses (the report moved to another unit): the HEAD gets the refusal\'s status, then 404', async () => {
+      const bytes = jpegBytes(10_000);
+      const { doc, url, id } = await newUpload(bytes);
+      await server.app.attachments.uploads.write(Readable.from([bytes]), id, 0);
+      await seed(server.app.store, 'epcrs', [{ ...doc, unitId: 'M9', rev: rev(2) }]);
+      expect((await head(url)).status).toBe(403);
+      expect((await head(url)).status).toBe(404);
+      expect(await writes(String(doc.id))).toHaveLength(0);
+    });
+
+    it('two HEADs at once on an upload left unfinished: the finish runs once (the other is 423), then both are told complete', async () => {
+      const bytes = jpegBytes(20_000);
+      const { doc, url, id } = await newUpload(bytes);
+      await server.app.attachments.uploads.write(Readable.from([bytes]), id, 0);
+      const gate = gateReadsOf(server.app.store, String(doc.id));
+      const first = head(url);
+      await gate.reached;
+      const second = await head(url);
+      expect(second.status).toBe(423);
+      gate.open();
+      expect((await first).status).toBe(200);
+      expect(gate.reads()).toBe(1);
+      expect((await head(url)).status).toBe(200);
+      expect(await writes(String(doc.id))).toHaveLength(1);
+    });
+  });
+}
