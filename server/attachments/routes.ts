@@ -69,7 +69,11 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
       throw new HttpError(404, ErrorCode.UPLOAD_NOT_FOUND, `There is no upload ${request.params.uploadId.slice(0, 80)} of yours; create a new one (POST).`);
     }
     const created = upload.creation_date ? Date.parse(upload.creation_date) : Date.now();
-    if (created + storage.uploads.getExpiration() < Date.now()) {
+    // Only an incomplete upload expires (as in the stores' sweeps): one holding every byte is
+    // finished or being finished (settleComplete), and deleting it here would pull its bytes
+    // from under a running finish and make the device send them all again.
+    const complete = upload.size !== undefined && upload.offset === upload.size;
+    if (!complete && created + storage.uploads.getExpiration() < Date.now()) {
       await storage.discardUpload(upload.id);
       throw new HttpError(410, ErrorCode.UPLOAD_EXPIRED, 'This incomplete upload expired and was deleted; create a new one (POST) and send the bytes again.');
     }

@@ -11,7 +11,7 @@
  * without the finish. Real Fastify, SQLite and PostgreSQL; nothing mocked.
  */
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import type { Store } from '../../../server/store/types.ts';
 import { TUS_VERSION } from '../../../shared/protocol/index.ts';
@@ -21,6 +21,7 @@ import { PgSchemas, SKIP_POSTGRES } from '../store/fixtures.ts';
 import { createUpload, jpegBytes, patchUpload, sha256 } from './support.ts';
 
 const A = 'agency-a';
+const EXPIRY_MS = 3_600_000;
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 const CREW = bearer(devToken({ tenantId: A, role: 'crew', deviceId: 'tab-unf', subject: 'M1' }));
 
@@ -61,8 +62,10 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
     let server: TestServer;
 
     beforeAll(async () => {
-      server = storeKind === 'postgres' ? await startTestServer({ store: (await schemas.openStore()).store }) : await startTestServer();
+      const options = { attachmentUploadExpiryMs: EXPIRY_MS };
+      server = storeKind === 'postgres' ? await startTestServer({ ...options, store: (await schemas.openStore()).store }) : await startTestServer(options);
     }, 120_000);
+    afterEach(() => { vi.useRealTimers(); });
     afterAll(async () => {
       await server.close();
       await schemas.dropAll();
@@ -131,6 +134,16 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       expect((await head(url)).status).toBe(403);
       expect((await head(url)).status).toBe(404);
       expect(await writes(String(doc.id))).toHaveLength(0);
+    });
+
+    it('left unfinished past the upload expiry: still finished by the HEAD (only incomplete uploads expire), not deleted as 410', async () => {
+      const bytes = jpegBytes(10_000);
+      const { doc, url, id } = await newUpload(bytes);
+      await server.app.attachments.uploads.write(Readable.from([bytes]), id, 0);
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + EXPIRY_MS + 1_000);
+      expect((await head(url)).status).toBe(200);
+      expect(await server.app.attachments.isLinked({ tenantId: A, collection: 'epcrs', docId: String(doc.id), sha256: sha256(bytes) })).toBe(true);
     });
 
     it('two HEADs at once on an upload left unfinished: the finish runs once (the other is 423), then both are told complete', async () => {
