@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import * as tus from 'tus-js-client';
+import type { Store } from '../../../server/store/types.ts';
 import { ATTACHMENTS, pathOf, TUS_CONTENT_TYPE, TUS_VERSION } from '../../../shared/protocol/index.ts';
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -105,3 +106,45 @@ export class CountingProxy {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/**
+ * Holds every call of `target[name]` for which `holds(args)` until `open()`; `reached` resolves at
+ * the first. The object is the real one (the store, the attachment storage): only the moment its
+ * method runs is chosen, as a slow database would choose it.
+ */
+export function gateCalls<T extends object, K extends keyof T>(target: T, name: K, holds: (args: unknown[]) => boolean) {
+  const original = target[name] as unknown as (...args: unknown[]) => Promise<unknown>;
+  let reachedGate!: () => void;
+  const reached = new Promise<void>((resolve) => { reachedGate = resolve; });
+  let openGate!: () => void;
+  const opened = new Promise<void>((resolve) => { openGate = resolve; });
+  let held = 0;
+  target[name] = async function (this: unknown, ...args: unknown[]) {
+    if (holds(args)) {
+      held++;
+      reachedGate();
+      await opened;
+    }
+    return original.apply(this, args);
+  } as unknown as T[K];
+  const unhook = () => { target[name] = original as unknown as T[K]; };
+  return {
+    reached,
+    /** Calls held so far. */
+    held: () => held,
+    /** New calls pass again; those held stay held until `open`. */
+    unhook,
+    /** New calls pass again, and those held are let through. */
+    open: () => {
+      unhook();
+      openGate();
+    },
+  };
+}
+
+/**
+ * Holds every read of document `docId` by the real store until `open()`. An upload's finish
+ * reads its document once (the access re-check): this holds the finish there.
+ */
+export const gateReadsOf = (store: Store, docId: string) =>
+  gateCalls(store, 'getDocuments', ([, , ids]) => (ids as string[]).includes(docId));

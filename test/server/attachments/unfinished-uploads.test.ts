@@ -13,12 +13,11 @@
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
-import type { Store } from '../../../server/store/types.ts';
 import { TUS_VERSION } from '../../../shared/protocol/index.ts';
 import { make, rev, seed } from '../../helpers/access.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { PgSchemas, SKIP_POSTGRES } from '../store/fixtures.ts';
-import { createUpload, jpegBytes, patchUpload, sha256 } from './support.ts';
+import { createUpload, gateReadsOf, jpegBytes, patchUpload, sha256 } from './support.ts';
 
 const A = 'agency-a';
 const EXPIRY_MS = 3_600_000;
@@ -26,35 +25,6 @@ const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 const CREW = bearer(devToken({ tenantId: A, role: 'crew', deviceId: 'tab-unf', subject: 'M1' }));
 
 const head = (url: string) => fetch(url, { method: 'HEAD', headers: { 'tus-resumable': TUS_VERSION, ...CREW } });
-
-/** Holds every read of document `docId` until `open()`; `reached` resolves at the first. */
-function gateReadsOf(store: Store, docId: string) {
-  const original = store.getDocuments;
-  let reachedGate!: () => void;
-  const reached = new Promise<void>((resolve) => { reachedGate = resolve; });
-  let openGate!: () => void;
-  const opened = new Promise<void>((resolve) => { openGate = resolve; });
-  let reads = 0;
-  store.getDocuments = async function (this: Store, collection, tenantId, ids) {
-    if (ids.includes(docId)) {
-      reads++;
-      reachedGate();
-      await opened;
-    }
-    return original.call(this, collection, tenantId, ids);
-  };
-  return {
-    reached,
-    reads: () => reads,
-    /** New reads pass again; those held stay held until `open`. */
-    unhook: () => { store.getDocuments = original; },
-    /** The store reads without the gate again, and the reads held are let through. */
-    open: () => {
-      store.getDocuments = original;
-      openGate();
-    },
-  };
-}
 
 for (const storeKind of ['sqlite', 'postgres'] as const) {
   describe.skipIf(storeKind === 'postgres' && SKIP_POSTGRES)(`an upload with every byte and no finish yet (${storeKind})`, () => {
@@ -157,7 +127,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       expect(second.status).toBe(423);
       gate.open();
       expect((await first).status).toBe(200);
-      expect(gate.reads()).toBe(1);
+      expect(gate.held()).toBe(1);
       expect((await head(url)).status).toBe(200);
       expect(await writes(String(doc.id))).toHaveLength(1);
     });
