@@ -86,10 +86,11 @@ export async function uploadAttachment(db: OutboxDb, upload: QueuedUpload, sessi
     progress = progress.then(() => noteUploadProgress(db, key, patch)).catch(() => {});
   };
 
-  const outcome = await new Promise<UploadOutcome | Gone>((resolve) => {
+  let uploadUrl = upload.uploadUrl;
+  const attempt = () => new Promise<UploadOutcome | Gone | Busy>((resolve) => {
     const tus: Upload = new Upload(upload.bytes, {
       endpoint,
-      ...(upload.uploadUrl ? { uploadUrl: upload.uploadUrl } : {}),
+      ...(uploadUrl ? { uploadUrl } : {}),
       uploadSize: upload.bytes.size,
       metadata: {
         sha256: upload.sha256, contentType: upload.contentType, collection: upload.collection, docId: upload.docId,
@@ -106,7 +107,10 @@ export async function uploadAttachment(db: OutboxDb, upload: QueuedUpload, sessi
         if (request.getMethod() === 'HEAD' && response.getStatus() < 300) resumedAt = Number(response.getHeader('Upload-Offset') ?? 0) || 0;
       },
       onUploadUrlAvailable: () => {
-        if (tus.url && tus.url !== upload.uploadUrl) note({ uploadUrl: tus.url });
+        if (tus.url && tus.url !== uploadUrl) {
+          uploadUrl = tus.url;
+          note({ uploadUrl: tus.url });
+        }
       },
       onChunkComplete: (_chunk, accepted) => note({ offset: accepted }),
       onSuccess: () => resolve({ kind: 'done' }),
@@ -114,6 +118,19 @@ export async function uploadAttachment(db: OutboxDb, upload: QueuedUpload, sessi
     });
     tus.start();
   });
+  let outcome = await attempt();
+  // Every byte arrived and the server is storing them (423): asked again after its Retry-After, in
+  // this run and at the same URL, so neither the queue's backoff (up to 30 s after a dead zone's
+  // failures) nor a new upload comes in between. A finish longer than BUSY_WAITS is left to the queue.
+  for (let waits = 0; outcome.kind === 'busy' && waits < BUSY_WAITS; waits++) {
+    const { retryAfterMs } = outcome;
+    await new Promise((resolve) => setTimeout(resolve, retryAfterMs));
+    outcome = await attempt();
+  }
+  if (outcome.kind === 'busy') {
+    await progress;
+    return { outcome: { kind: 'server', status: 423, reason: outcome.reason }, bytesSent, resumedAt, requests };
+  }
   if (outcome.kind === 'gone') {
     // The server no longer knows the upload (expired, or its data lost): the next try creates it anew.
     note({ uploadUrl: undefined, offset: 0 });
@@ -126,9 +143,14 @@ export async function uploadAttachment(db: OutboxDb, upload: QueuedUpload, sessi
 
 /** The upload's URL is not known (any more) to the server. */
 interface Gone { kind: 'gone'; status: number; reason: string }
+/** Every byte arrived and the server is storing them now (423 UPLOAD_BEING_STORED): ask again after `retryAfterMs`. */
+interface Busy { kind: 'busy'; retryAfterMs: number; reason: string }
+
+/** 423s waited out in one run (each its Retry-After, about a second) before the queue's backoff takes over. */
+const BUSY_WAITS = 10;
 
 /** What the queue does with a failed upload, from the server's answer (or its absence). */
-function outcomeOf(error: DetailedError): UploadOutcome | Gone {
+function outcomeOf(error: DetailedError): UploadOutcome | Gone | Busy {
   const response = error.originalResponse;
   if (!response) {
     const cause = error.causingError ?? error;
@@ -139,6 +161,11 @@ function outcomeOf(error: DetailedError): UploadOutcome | Gone {
   const problem = apiErrorOf(status, response.getBody());
   if ((status === 404 || status === 410) && error.originalRequest?.getMethod() !== 'POST') {
     return { kind: 'gone', status, reason: `the server no longer has the upload (${status}); it starts again` };
+  }
+  if (status === 423) {
+    const seconds = Number(response.getHeader('retry-after'));
+    const retryAfterMs = Number.isFinite(seconds) ? Math.min(5_000, Math.max(250, seconds * 1000)) : 1_000;
+    return { kind: 'busy', retryAfterMs, reason: `the server is still storing the attachment (${status}: ${problem.message})` };
   }
   if (status === 401 || status === 426) {
     const serverDate = Date.parse(response.getHeader('date') ?? '');
