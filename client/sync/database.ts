@@ -3,6 +3,7 @@ import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { wrappedValidateAjvStorage } from 'rxdb/plugins/validate-ajv';
 import { conflictHandlerFor } from '../../shared/merge/index.ts';
+import { WrongDatabaseKeyError } from './database-key.ts';
 import { useBatchedGetMany } from './dexie-get-many.ts';
 import { withIndexedChangesSince } from './changes-since.ts';
 import { wrappedFieldEncryptionStorage } from './field-encryption.ts';
@@ -43,20 +44,7 @@ export interface FieldsyncDatabaseOptions {
   password?: string;
 }
 
-/**
- * The database exists on this device but was created with another key (a wrong key, or a copy
- * made before the device had one). The name survives structured cloning, so the page can tell
- * it apart from other failures after the error crossed from the database worker.
- */
-export class WrongDatabaseKeyError extends Error {
-  constructor(message = 'The data on this device is locked with a different key.') {
-    super(message);
-    this.name = 'WrongDatabaseKeyError';
-  }
-}
-
-export const isWrongDatabaseKey = (error: unknown): boolean =>
-  (error as { name?: unknown } | undefined)?.name === 'WrongDatabaseKeyError';
+export { isWrongDatabaseKey, WrongDatabaseKeyError } from './database-key.ts';
 
 /** The storage every fieldsync database uses: validation outside, encryption (with a key) inside, changes found by index. */
 export function fieldsyncStorage(base: RxStorage<unknown, unknown>, encrypted: boolean): RxStorage<unknown, unknown> {
