@@ -68,6 +68,16 @@ export class DatabaseWorker implements WorkerApi {
 
   async open(options: OpenOptions, host: HostCallbacks): Promise<{ leader: boolean }> {
     this.options = options;
+    this.outbox = new OutboxWatch({
+      ...(options.userId ? { userId: options.userId } : {}),
+      badgeCollections: options.badgeCollections,
+      closed: () => this.closed,
+      onBadges: () => this.badges.bump(),
+      onRead: () => this.updateSnapshot(),
+      onLost: () => this.outboxLost(),
+    });
+    // The queue's database (read before open returns: badges) opens beside RxDB's, not after it.
+    void this.outbox.database().catch(() => undefined);
     // The notes of finished first syncs are read while the database opens.
     const [db] = await Promise.all([
       createFieldsyncDatabase({ name: options.dbName, collections: options.collections, multiInstance: true, password: options.password }),
@@ -98,14 +108,6 @@ export class DatabaseWorker implements WorkerApi {
     }
     this.writes = new WorkerWrites(new DocumentWriter(this.db, options.deviceId, options.userId), (name) => this.collection(name));
     this.publishSoon = throttle(() => this.publish(), 100);
-    this.outbox = new OutboxWatch({
-      ...(options.userId ? { userId: options.userId } : {}),
-      badgeCollections: options.badgeCollections,
-      closed: () => this.closed,
-      onBadges: () => this.badges.bump(),
-      onRead: () => this.updateSnapshot(),
-      onLost: () => this.outboxLost(),
-    });
     this.attachments = new WorkerAttachments({
       outbox: () => this.outbox.database(),
       protection: () => this.protection,
