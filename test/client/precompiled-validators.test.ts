@@ -9,7 +9,8 @@ import { createRxSchema, defaultHashSha256, INTERNAL_STORE_SCHEMA } from 'rxdb';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import { getValidator } from 'rxdb/plugins/validate-ajv';
 import { describe, expect, it } from 'vitest';
-import { createFieldsyncDatabase } from '../../client/sync/database.ts';
+import { createRxDatabase } from 'rxdb';
+import { createFieldsyncDatabase, fieldsyncStorage } from '../../client/sync/database.ts';
 import { hasGeneratedValidator, loadValidators } from '../../client/sync/validators/precompiled.ts';
 import { COLLECTION_NAMES, collectionSchemas } from '../../shared/schemas/index.ts';
 import { DocumentWriter } from '../../client/sync/writes.ts';
@@ -33,6 +34,20 @@ describe('validators generated at build time', () => {
     await loadValidators(['incidents']);
     const changed = { ...collectionSchemas.incidents, version: collectionSchemas.incidents.version + 1 };
     expect(hasGeneratedValidator(storageSchema(changed))).toBe(false);
+  });
+
+  it('a schema without generated code is validated all the same (ajv loaded and compiling it)', async () => {
+    const db = await createRxDatabase({ name: `n${randomUUID().slice(0, 8)}`, storage: fieldsyncStorage(getRxStorageMemory(), false), multiInstance: false, closeDuplicates: false });
+    try {
+      const schema = { version: 0, primaryKey: 'id', type: 'object', properties: { id: { type: 'string', maxLength: 40 }, n: { type: 'integer', maximum: 5 } }, required: ['id'] } as const;
+      expect(hasGeneratedValidator(storageSchema(schema))).toBe(false);
+      const { things } = await db.addCollections({ things: { schema } });
+      await things!.insert({ id: 'a', n: 5 });
+      await expect(things!.insert({ id: 'b', n: 6 })).rejects.toMatchObject({ code: 'VD2' });
+      expect(await things!.findOne('b').exec()).toBeNull();
+    } finally {
+      await db.close();
+    }
   });
 
   it('refuses what ajv compiling the schema at run time refuses, with the same errors', async () => {

@@ -6,8 +6,7 @@
  * benchmarks run the library by tsx) is compiled at run time, as before: nothing is written
  * unvalidated.
  */
-import { wrappedValidateStorageFactory } from 'rxdb';
-import { getValidator as compileValidator } from 'rxdb/plugins/validate-ajv';
+import { wrappedValidateStorageFactory, type RxStorage } from 'rxdb';
 import { INTERNAL_SCHEMA_NAME, validatorKey } from './key.ts';
 
 type Validate = ((doc: unknown) => boolean) & { errors?: unknown[] | null };
@@ -39,11 +38,44 @@ export function hasGeneratedValidator(schema: object): boolean {
   return loaded.has(validatorKey(schema));
 }
 
-/** RxDB's validator shape: the errors, none when valid. */
-function validatorOf(schema: object): (doc: unknown) => unknown[] {
-  const validate = loaded.get(validatorKey(schema));
-  if (!validate) return compileValidator(schema as never) as (doc: unknown) => unknown[];
-  return (doc) => (validate(doc) ? [] : (validate.errors ?? []));
+type Validator = (doc: unknown) => unknown[];
+
+/** RxDB's ajv compiler (rxdb/plugins/validate-ajv), once loaded: only for a schema without generated code. */
+let compile: ((schema: never) => Validator) | undefined;
+let compilerLoad: Promise<void> | undefined;
+function loadCompiler(): Promise<void> {
+  compilerLoad ??= import('rxdb/plugins/validate-ajv').then((m) => {
+    compile = m.getValidator as never;
+  }, (error: unknown) => {
+    compilerLoad = undefined;
+    throw new Error(`the validator of a schema without generated code did not load (${String(error)}); reload the app`);
+  });
+  return compilerLoad;
 }
 
-export const wrappedValidatePrecompiledStorage = wrappedValidateStorageFactory(validatorOf as never, 'ajv-precompiled');
+/** RxDB's validator shape: the errors, none when valid. */
+function validatorOf(schema: object): Validator {
+  const validate = loaded.get(validatorKey(schema));
+  if (validate) return (doc) => (validate(doc) ? [] : (validate.errors ?? []));
+  // Loaded before any storage instance of this schema was made (below): never reached without it.
+  if (!compile) throw new Error(`no validator for the schema ${String((schema as { title?: unknown }).title)}: ajv was not loaded`);
+  return compile(schema as never);
+}
+
+const validating = wrappedValidateStorageFactory(validatorOf as never, 'ajv-precompiled');
+
+/**
+ * RxDB's validation wrapper with the generated validators. ajv itself (with its URI and format
+ * libraries, about a sixth of the database worker's code) is loaded only when a storage instance
+ * of a schema without generated code is made, before RxDB can write to it: not at every start.
+ */
+export function wrappedValidatePrecompiledStorage(args: { storage: RxStorage<unknown, unknown> }): RxStorage<unknown, unknown> {
+  const validated = validating(args as never) as RxStorage<unknown, unknown>;
+  return {
+    ...validated,
+    async createStorageInstance(params) {
+      if (!hasGeneratedValidator(params.schema)) await loadCompiler();
+      return validated.createStorageInstance(params);
+    },
+  };
+}
