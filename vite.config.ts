@@ -3,6 +3,7 @@ import path from 'node:path';
 import preact from '@preact/preset-vite';
 import { defineConfig, type Plugin } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
+import { precompiledValidators } from './client/sync/validators/build.ts';
 
 const repo = import.meta.dirname;
 const appsDir = path.resolve(repo, 'client/apps');
@@ -39,6 +40,7 @@ export default defineConfig({
   publicDir: path.resolve(repo, 'client/ui/public'),
   plugins: [
     preact({ devToolsEnabled: false, prefreshEnabled: false }),
+    precompiledValidators(),
     VitePWA({
       strategies: 'injectManifest',
       srcDir: path.resolve(repo, 'sw'),
@@ -54,7 +56,8 @@ export default defineConfig({
       devOptions: { enabled: false },
     }),
   ],
-  worker: { format: 'es', plugins: () => [saxonInTheBrowser()] },
+  // The database worker's validators, generated from shared/schemas (client/sync/validators/build.ts).
+  worker: { format: 'es', plugins: () => [saxonInTheBrowser(), precompiledValidators()] },
   build: {
     outDir: path.resolve(repo, 'dist/client'),
     emptyOutDir: true,

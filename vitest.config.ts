@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import { precompiledValidators } from './client/sync/validators/build.ts';
 
 export default defineConfig({
+  // The devices' validators as the apps' build generates them (client/sync/validators/build.ts).
+  plugins: [precompiledValidators()],
   test: {
     // RxDB's conformance suite calls the global describe/it.
     globals: true,

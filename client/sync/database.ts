@@ -1,11 +1,12 @@
 import { addRxPlugin, createRxDatabase, META_INSTANCE_SCHEMA_TITLE, type RxCollectionCreator, type RxDatabase, type RxStorage } from 'rxdb';
 import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
-import { wrappedValidateAjvStorage } from 'rxdb/plugins/validate-ajv';
 import { conflictHandlerFor } from '../../shared/merge/index.ts';
+import { WrongDatabaseKeyError } from './database-key.ts';
 import { useBatchedGetMany } from './dexie-get-many.ts';
 import { withIndexedChangesSince } from './changes-since.ts';
 import { wrappedFieldEncryptionStorage } from './field-encryption.ts';
+import { loadValidators, wrappedValidatePrecompiledStorage } from './validators/precompiled.ts';
 import { collectionMigrationStrategies, collectionSchemas, type CollectionName } from '../../shared/schemas/index.ts';
 
 /**
@@ -43,20 +44,7 @@ export interface FieldsyncDatabaseOptions {
   password?: string;
 }
 
-/**
- * The database exists on this device but was created with another key (a wrong key, or a copy
- * made before the device had one). The name survives structured cloning, so the page can tell
- * it apart from other failures after the error crossed from the database worker.
- */
-export class WrongDatabaseKeyError extends Error {
-  constructor(message = 'The data on this device is locked with a different key.') {
-    super(message);
-    this.name = 'WrongDatabaseKeyError';
-  }
-}
-
-export const isWrongDatabaseKey = (error: unknown): boolean =>
-  (error as { name?: unknown } | undefined)?.name === 'WrongDatabaseKeyError';
+export { isWrongDatabaseKey, WrongDatabaseKeyError } from './database-key.ts';
 
 /** The storage every fieldsync database uses: validation outside, encryption (with a key) inside, changes found by index. */
 export function fieldsyncStorage(base: RxStorage<unknown, unknown>, encrypted: boolean): RxStorage<unknown, unknown> {
@@ -67,7 +55,8 @@ export function fieldsyncStorage(base: RxStorage<unknown, unknown>, encrypted: b
   const indexed = withIndexedChangesSince(base);
   const inner = encrypted ? wrappedFieldEncryptionStorage({ storage: indexed }) : indexed;
   // Validating on the device refuses a bad document when it is written, not hours later at sync.
-  const validated = wrappedValidateAjvStorage({ storage: inner });
+  // With the validators generated at build time (validators/): open them with loadValidators first.
+  const validated = wrappedValidatePrecompiledStorage({ storage: inner });
   return {
     ...validated,
     // RxDB's replication keeps a copy of each synced document (its assumed server state) in a
@@ -101,6 +90,8 @@ export async function createFieldsyncDatabase(options: FieldsyncDatabaseOptions)
   if (password !== undefined && password.length < MIN_DATABASE_KEY_LENGTH) {
     throw new Error(`A database key needs at least ${MIN_DATABASE_KEY_LENGTH} characters.`);
   }
+  // Before RxDB's first write (its storage token): the validators built in, not compiled here.
+  await loadValidators(options.collections);
   const storage = fieldsyncStorage(options.storage ?? getRxStorageDexie({ onCreate: useBatchedGetMany }), password !== undefined);
   const db = await createRxDatabase({
     name: options.name, storage, multiInstance: options.multiInstance ?? true, closeDuplicates: false,

@@ -1,7 +1,6 @@
 import {
   getPrimaryFieldOfPrimaryKey, hasEncryption, wrapRxStorageInstance, type RxJsonSchema, type RxStorage, type RxStorageInstanceCreationParams,
 } from 'rxdb';
-import { decryptString } from 'rxdb/plugins/encryption-crypto-js';
 
 /**
  * The fields a schema lists in `encrypted` (the ePCR's PHI, an incident's address, ...) are stored
@@ -26,6 +25,21 @@ export const SEALED_PREFIX = 'fs1:';
 
 /** How crypto-js's output (base64 of OpenSSL's "Salted__" header) begins: the only values read the legacy way. */
 const CRYPTO_JS_PREFIX = 'U2FsdGVkX1';
+
+type LegacyDecrypt = (cipherText: string, password: string) => string;
+let legacyModule: Promise<LegacyDecrypt> | undefined;
+/**
+ * RxDB's crypto-js reader, loaded the first time a value an earlier build stored is read: the
+ * library (all of crypto-js) was loaded and run at every start of the database worker, in the
+ * time a new tablet waits for its first sync, for values a new device never holds.
+ */
+function legacyDecrypt(): Promise<LegacyDecrypt> {
+  legacyModule ??= import('rxdb/plugins/encryption-crypto-js').then((m) => m.decryptString, (error: unknown) => {
+    legacyModule = undefined;
+    throw new Error(`the reader of data an earlier version encrypted did not load (${String(error)}); reload the app to read it`);
+  });
+  return legacyModule;
+}
 
 /**
  * Set in the stored `_meta` of every document this build writes: such a document always holds
@@ -143,11 +157,13 @@ export function wrappedFieldEncryptionStorage<Internals, Options>(args: { storag
         // Stored by an earlier build with RxDB's crypto-js plugin: each field on its own, each
         // value crypto-js output (anything else is damage, never read as unauthenticated AES-CBC).
         let out: Record<string, any> | undefined;
+        let decryptString: LegacyDecrypt | undefined;
         for (const field of fields) {
           const legacy: unknown = doc[field];
           if (legacy === undefined) continue;
           if (typeof legacy !== 'string' || !legacy.startsWith(CRYPTO_JS_PREFIX)) throw unreadable(doc, `has a damaged ${field} (neither sealed nor an earlier build's encryption)`);
           out ??= { ...doc };
+          decryptString ??= await legacyDecrypt();
           try {
             out[field] = JSON.parse(decryptString(legacy, password));
           } catch {

@@ -13,6 +13,7 @@ import { refreshStorage, registerServiceWorker, requestPersistence } from './run
 import { homeFor, restoreSession } from '../session/session.ts';
 import type { Session } from '../session/identity.ts';
 import { startQueueTriggers } from './sw-queue.ts';
+import { dropEarlyDatabaseWorker } from './db-worker.ts';
 
 export interface AppDefinition {
   /** Who may use it; others are sent to their own app. */
@@ -33,6 +34,7 @@ export async function boot(app: AppDefinition): Promise<void> {
   // Signing in here (not on the login page) keeps the key the password unwraps in this page's memory.
   const session = await restoreSession() ?? await signInHere(root, app.title);
   if (!app.roles.includes(session.user.role)) {
+    dropEarlyDatabaseWorker();
     fatal(root, `<h1>${app.title}</h1><p>This app is for ${app.roles.join(' and ')} accounts; you are signed in as <strong>${session.user.role}</strong>.</p>` +
       `<p><a class="button primary" href="${homeFor(session.user.role)}">Open your app</a> <a class="button" href="/">Sign in as someone else</a></p>`);
     return;

@@ -15,6 +15,7 @@ import { jwtClaims, type Session } from '../session/identity.ts';
 import { handOverSession } from '../session/handover.ts';
 import { kickServiceWorker, noteLiveConnection } from './sw-queue.ts';
 import { transportKeyFor } from '../session/transport-key.ts';
+import { takeDatabaseWorker } from './db-worker.ts';
 
 export interface Database {
   api: Comlink.Remote<WorkerApi>;
@@ -46,7 +47,7 @@ export async function openDatabase(session: Session, password: string): Promise<
     derivedKey(password, dbName, 'journal'),
     session.kind === 'password' ? transportKeyFor(dbName, password) : Promise.resolve(undefined),
   ]);
-  const worker = new Worker(new URL('../worker/db.worker.ts', import.meta.url), { type: 'module', name: 'fieldsync-db' });
+  const worker = takeDatabaseWorker();
   const api = Comlink.wrap<WorkerApi>(worker);
   const authProblem = signal<string | undefined>(undefined);
   const collections = collectionsForRole(session.user.role);

@@ -6,7 +6,7 @@
 import type { ComponentChildren } from 'preact';
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { isWrongDatabaseKey } from '../sync/database.ts';
+import { isWrongDatabaseKey } from '../sync/database-key.ts';
 import { flushAll, forgetJournal, replayJournal } from './autosave.ts';
 import { database, openDatabase, type Database } from './db.ts';
 import {

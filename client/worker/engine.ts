@@ -12,7 +12,7 @@
  * waits there and to keep a document's badge at "saved on device" until it left the queue.
  */
 import * as Comlink from 'comlink';
-import { addRxPlugin, type RxCollection, type RxDatabase } from 'rxdb';
+import { addRxPlugin, isRxDatabaseFirstTimeInstantiated, type RxCollection, type RxDatabase } from 'rxdb';
 import { RxDBLeaderElectionPlugin } from 'rxdb/plugins/leader-election';
 import { BehaviorSubject, type Subscription } from 'rxjs';
 import type { CollectionName } from '../../shared/schemas/index.ts';
@@ -68,21 +68,37 @@ export class DatabaseWorker implements WorkerApi {
 
   async open(options: OpenOptions, host: HostCallbacks): Promise<{ leader: boolean }> {
     this.options = options;
-    for (const name of options.collections) {
-      const done = (await metaGet<boolean>(`initial:${options.dbName}:${name}`).catch(() => undefined)) === true;
-      this.progress[name] = { received: 0, done };
-    }
-    this.db = await createFieldsyncDatabase({ name: options.dbName, collections: options.collections, multiInstance: true, password: options.password });
+    this.outbox = new OutboxWatch({
+      ...(options.userId ? { userId: options.userId } : {}),
+      badgeCollections: options.badgeCollections,
+      closed: () => this.closed,
+      onBadges: () => this.badges.bump(),
+      onRead: () => this.updateSnapshot(),
+      onLost: () => this.outboxLost(),
+    });
+    // The queue's database (read before open returns: badges) opens beside RxDB's, not after it.
+    void this.outbox.database().catch(() => undefined);
+    // The notes of finished first syncs are read while the database opens.
+    const [db] = await Promise.all([
+      createFieldsyncDatabase({ name: options.dbName, collections: options.collections, multiInstance: true, password: options.password }),
+      Promise.all(options.collections.map(async (name) => {
+        const progress: CollectionProgress = { received: 0, done: false };
+        this.progress[name] = progress;
+        progress.done = (await metaGet<boolean>(`initial:${options.dbName}:${name}`).catch(() => undefined)) === true;
+      })),
+    ]);
+    this.db = db;
     // A first sync cut by a reload or a closed app goes on from its checkpoint: what it already
     // stored from the server counts as received, so the progress line never starts again at zero
     // (the import counts only what it stores anew: a page pulled again is not counted twice; the
     // crew's own writes are not received). Also in the collections it completed before: the line
     // shows while any other is unfinished, and said "0 received" of 6,000 GPS points held (and
     // its total left them out). Once every collection is complete the line is gone and nothing is counted.
-    if (!Object.values(this.progress).every((p) => p.done)) {
-      for (const name of options.collections) {
+    // A database this open created holds nothing yet (a new device: the count's full reads skipped).
+    if (!Object.values(this.progress).every((p) => p.done) && !await isRxDatabaseFirstTimeInstantiated(this.db).catch(() => false)) {
+      await Promise.all(options.collections.map(async (name) => {
         this.progress[name]!.received = await heldFromServer(this.db.collections[name]!).catch(() => 0);
-      }
+      }));
     }
     this.protection = options.developerSession ? { kind: 'clear' } : { kind: 'direct' };
     if (options.transportKey) {
@@ -92,14 +108,6 @@ export class DatabaseWorker implements WorkerApi {
     }
     this.writes = new WorkerWrites(new DocumentWriter(this.db, options.deviceId, options.userId), (name) => this.collection(name));
     this.publishSoon = throttle(() => this.publish(), 100);
-    this.outbox = new OutboxWatch({
-      ...(options.userId ? { userId: options.userId } : {}),
-      badgeCollections: options.badgeCollections,
-      closed: () => this.closed,
-      onBadges: () => this.badges.bump(),
-      onRead: () => this.updateSnapshot(),
-      onLost: () => this.outboxLost(),
-    });
     this.attachments = new WorkerAttachments({
       outbox: () => this.outbox.database(),
       protection: () => this.protection,
