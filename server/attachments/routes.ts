@@ -166,6 +166,10 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
     const upload = await ownUpload(request);
     const settled = await settleComplete(request, reply, upload);
     if (settled) return answerComplete(reply, settled);
+    // Still taking bytes: @tus/server answers, after taking the upload's lock (a PATCH cut at the
+    // socket is stopped first and its bytes counted, so the offset is exact). Known gap (docs
+    // §23): a PATCH that writes the last bytes releases that lock before its finish claims the
+    // upload, and a HEAD in that instant is answered "offset = length".
     await handOver(request, reply, request.identity);
   });
 

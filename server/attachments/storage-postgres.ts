@@ -190,7 +190,8 @@ export class PostgresAttachmentStorage implements AttachmentStorage {
   async commit(uploadId: string, link: AttachmentLink, contentType: string, bytes: Buffer): Promise<{ created: boolean }> {
     const client = await this.pool.connect();
     try {
-      // Object, link and the upload's removal in one transaction: nothing half-stored.
+      // Object and link in one transaction: nothing half-stored. The upload stays until the finish
+      // has remembered it (tus-server.ts): in between, its uploader's HEAD is answered 423, not 404.
       await client.query('BEGIN');
       const inserted = await client.query(
         `INSERT INTO ${this.t('attachment_objects')} (sha256, content_type, size, bytes, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING`,
@@ -200,7 +201,6 @@ export class PostgresAttachmentStorage implements AttachmentStorage {
         `INSERT INTO ${this.t('attachment_links')} (tenant_id, collection, doc_id, sha256, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
         [link.tenantId, link.collection, link.docId, link.sha256, Date.now()],
       );
-      await client.query(`DELETE FROM ${this.t('attachment_uploads')} WHERE id = $1`, [uploadId]);
       await client.query('COMMIT');
       return { created: inserted.rowCount === 1 };
     } catch (error) {

@@ -74,7 +74,8 @@ export class SqliteAttachmentStorage implements AttachmentStorage {
       this.db.prepare('INSERT OR IGNORE INTO attachment_links (tenant_id, collection, doc_id, sha256, created_at) VALUES (?, ?, ?, ?, ?)')
         .run(link.tenantId, link.collection, link.docId, link.sha256, now);
     })();
-    await this.discardUpload(uploadId);
+    // The upload stays until the finish has remembered it (tus-server.ts): in between, its
+    // uploader's HEAD is answered 423, not 404.
     return { created };
   }
 

@@ -45,7 +45,9 @@ export interface AttachmentStorage {
   readUpload(uploadId: string): Promise<Buffer>;
   /**
    * Stores the object (unless the server has it already: then it is not stored again) and the
-   * link, and deletes the upload. `created` says whether the object is new.
+   * link. The upload is left for the finish to discard once it is remembered (tus-server.ts), so
+   * a HEAD in between finds it complete and claimed, never missing. `created` says whether the
+   * object is new.
    */
   commit(uploadId: string, link: AttachmentLink, contentType: string, bytes: Buffer): Promise<{ created: boolean }>;
   /**

@@ -145,6 +145,9 @@ export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTu
     await options.storage.rememberFinished({
       uploadId: upload.id, tenantId: identity.tenantId, userId: identity.userId, size: received.length, finishedAt: Date.now(),
     });
+    // Its bytes go only now: until the finished row exists, a HEAD finds the upload complete and
+    // its finish claimed (423), never missing (404: tus-js-client would send every byte again).
+    await options.storage.discardUpload(upload.id);
     return { kind: 'stored', size: received.length };
   };
 

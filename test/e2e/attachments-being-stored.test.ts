@@ -114,7 +114,10 @@ describe('a photo\'s finish still running when coverage returns: 423, asked agai
     expect(creations, 'one upload created for the photo').toHaveLength(1);
     const patched = cable.seen.filter((r) => r.method === 'PATCH' && r.path === patch.path);
     expect(patched.reduce((sum, r) => sum + r.bytes, 0), 'the photo\'s PATCH bodies add up to its size').toBe(strip.length);
-    // The first HEAD met the running finish (423), the next one, a second later, was told complete.
-    expect(after.filter((r) => r.outcome === 'answered').map((r) => r.method), 'after coverage returned: two HEADs, nothing sent').toEqual(['HEAD', 'HEAD']);
+    // The first HEAD met the running finish (423); one after a Retry-After was told complete (how
+    // many it took depends on how long the finish runs on this machine); no byte was sent again.
+    const answered = after.filter((r) => r.outcome === 'answered').map((r) => r.method);
+    expect(answered.length, 'after coverage returned: HEADs only').toBeGreaterThanOrEqual(2);
+    expect(new Set(answered), 'after coverage returned: HEADs only, nothing sent').toEqual(new Set(['HEAD']));
   }, 420_000);
 });

@@ -17,7 +17,7 @@ import { TUS_VERSION } from '../../../shared/protocol/index.ts';
 import { make, rev, seed } from '../../helpers/access.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { PgSchemas, SKIP_POSTGRES } from '../store/fixtures.ts';
-import { createUpload, gateReadsOf, jpegBytes, patchUpload, sha256 } from './support.ts';
+import { createUpload, gateCalls, gateReadsOf, jpegBytes, patchUpload, sha256 } from './support.ts';
 
 const A = 'agency-a';
 const EXPIRY_MS = 3_600_000;
@@ -52,6 +52,24 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
 
     const writes = async (docId: string) => (await server.app.store.queryAudit({ tenantId: A, documentId: docId, limit: 50 }))
       .filter((entry) => entry.action === 'attachment_write');
+
+    it('after the bytes are stored and before the upload is remembered as finished, HEAD is 423, never 404 (a device would send every byte again); then 200', async () => {
+      const bytes = jpegBytes(30_000);
+      const { doc, url } = await newUpload(bytes);
+      // Held after commit, the audit entry and the hooks: only the finished row is missing.
+      const gate = gateCalls(server.app.attachments, 'rememberFinished', () => true);
+      const last = patchUpload(url, 0, bytes, CREW);
+      await gate.reached;
+      expect(await server.app.attachments.isLinked({ tenantId: A, collection: 'epcrs', docId: String(doc.id), sha256: sha256(bytes) })).toBe(true);
+      const meanwhile = await head(url);
+      expect(meanwhile.status).toBe(423);
+      gate.open();
+      expect((await last).status).toBe(204);
+      const after = await head(url);
+      expect(after.status).toBe(200);
+      expect(after.headers.get('upload-offset')).toBe(String(bytes.length));
+      expect(await writes(String(doc.id))).toHaveLength(1);
+    });
 
     it('while the last PATCH\'s finish runs, HEAD and PATCH are 423 (Retry-After: 1), not "complete"; the finish then refuses: the PATCH gets the refusal, the next HEAD 404, never 200', async () => {
       const bytes = jpegBytes(40_000);

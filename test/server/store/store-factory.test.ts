@@ -38,7 +38,7 @@ describe('choosing the store', () => {
       const tables = await schemas.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]);
       // Identity and the sign-in limits live beside the documents, so every process shares them.
       expect(tables.rows.map((r: { table_name: string }) => r.table_name)).toEqual([
-        'agency_settings', 'artifacts', 'attachment_links', 'attachment_objects', 'attachment_upload_chunks', 'attachment_uploads', 'audit', 'audit_documents', 'documents', 'head',
+        'agency_settings', 'artifacts', 'attachment_finished_uploads', 'attachment_links', 'attachment_objects', 'attachment_upload_chunks', 'attachment_uploads', 'audit', 'audit_documents', 'documents', 'head',
         'identity_device_credentials', 'identity_devices', 'identity_dpop_proofs', 'identity_refresh_tokens', 'identity_revocations',
         'identity_secrets', 'identity_sessions', 'identity_transport_keys', 'identity_users',
         'leases', 'outbox', 'quarantine', 'rate_limits',
