@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onResponseHookHandler, onSendHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { SYNC_BASE_PATH } from '../../shared/protocol/index.ts';
@@ -26,6 +26,11 @@ const SYNC_ROUTES = new Map<string, 'push' | 'pull'>([
 const PUSH_ROUTE = `${SYNC_BASE_PATH}/:collection/push`;
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
 
+/** A route's own hooks of one kind as a list (a route may give none, one, or several). */
+function hooksOf<T>(hooks: T | T[] | undefined): T[] {
+  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
+}
+
 /**
  * `GET /metrics` in Prometheus text format, from a registry of this app's own (the global one
  * would mix the metrics of several servers in one process, as in tests). Request metrics are
@@ -35,7 +40,7 @@ const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
  * push to `SYNC.push` with any collection name must not create a new series), and there is no tenant
  * or document label. Only for the METRICS_TOKEN: counts and names, but of what every agency does.
  *
- * Must be registered before the sync routes so its hooks apply to them.
+ * Must be registered before the sync routes: it adds its hooks to them as they are registered.
  */
 export const metricsPlugin = fp(async (app: FastifyInstance, options: MetricsOptions) => {
   const registry = new Registry();
@@ -99,11 +104,14 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: MetricsOpt
 
   const known = (collection: unknown): collection is string => typeof collection === 'string' && app.collectionRegistry.has(collection);
 
-  // Callback hooks, not async ones: they run for every answer, and an async hook costs a promise each.
-  app.addHook('onSend', (request, reply, payload, done) => {
+  // Hooks of the two sync routes only, added as each is registered (onRoute): no other request
+  // runs them, and they need not ask which route a request took (Fastify's request.routeOptions
+  // builds a new object of a dozen fields on every read, twice per GPS point before). Callback
+  // hooks, not async ones: an async hook costs a promise per request.
+  const countConflicts: onSendHookHandler = (request, reply, payload, done) => {
     // The push answer is the array of conflicting documents; "[]" (the usual case) costs a string
     // comparison, anything else one parse of what is normally a short list.
-    if (request.routeOptions.url !== PUSH_ROUTE || reply.statusCode !== 200 || typeof payload !== 'string' || payload === '[]') return done(null, payload);
+    if (reply.statusCode !== 200 || typeof payload !== 'string' || payload === '[]') return done(null, payload);
     const collection = (request.params as { collection?: unknown }).collection;
     if (!known(collection)) return done(null, payload);
     try {
@@ -113,16 +121,20 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: MetricsOpt
       // Not ours to judge; the response goes out as it is.
     }
     done(null, payload);
-  });
-
-  app.addHook('onResponse', (request, reply, done) => {
-    const operation = SYNC_ROUTES.get(request.routeOptions.url ?? '');
+  };
+  const observe = (operation: 'push' | 'pull'): onResponseHookHandler => (request, reply, done) => {
     const collection = (request.params as { collection?: unknown }).collection;
-    if (operation && known(collection)) {
+    if (known(collection)) {
       syncDuration.observe({ operation, collection, status_class: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000);
       if (operation === 'push' && reply.statusCode === 200 && Array.isArray(request.body)) pushedRows.inc({ collection }, request.body.length);
     }
     done();
+  };
+  app.addHook('onRoute', (route) => {
+    const operation = SYNC_ROUTES.get(route.url);
+    if (!operation) return;
+    route.onResponse = [...hooksOf(route.onResponse), observe(operation)];
+    if (route.url === PUSH_ROUTE) route.onSend = [...hooksOf(route.onSend), countConflicts];
   });
 
   const detachCommits = app.store.onCommit((event) => {

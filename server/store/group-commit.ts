@@ -91,6 +91,8 @@ export interface GroupCommitOptions {
   committed?: () => void;
   /** After a group was rolled back as a whole (its COMMIT failed): undo in-memory state of its writes. */
   rolledBack?: () => void;
+  /** After one write of a group threw and its savepoint was rolled back (the rest of the group goes on): undo in-memory state it may have changed. */
+  writeRolledBack?: () => void;
   /** Inside the group's transaction, just before COMMIT; throwing fails the whole group (tests of that path). */
   beforeCommit?: () => void;
   /** Lets a write wait a little for others to share its commit (see `GroupCommit`); absent or maxWaitMs 0: none waits. */
@@ -229,6 +231,7 @@ export class GroupCommit {
           // Some errors (I/O, disk full) end the whole transaction, not just the savepoint: then
           // nothing of the group can be committed, and the later writes must not run outside it.
           if (!this.db.inTransaction) throw error;
+          this.options.writeRolledBack?.();
           outcomes.push({ ok: false, error });
         }
       }

@@ -153,6 +153,14 @@ export class SqliteStore implements Store {
   private readonly dynamicStmts = new Map<string, Database.Statement>();
   private planner: OutboxPlanner | undefined;
   private readonly auditKey: AuditKey;
+  /**
+   * The hash of the newest audit row on this connection, committed or in the open transaction;
+   * undefined: not known, read from the table. Kept so an append (one per write, so one per GPS
+   * point) does not query the chain's head first; forgotten whenever a savepoint or transaction
+   * that may have appended is rolled back. This process alone writes the file, so nothing else
+   * moves the head.
+   */
+  private auditHeadHash: string | undefined;
 
   constructor(options: SqliteStoreOptions) {
     this.auditKey = options.chainKey ?? AuditKey.PUBLIC_TEST_KEY;
@@ -260,7 +268,11 @@ export class SqliteStore implements Store {
     }
     this.groups = new GroupCommit(this.db, {
       committed: () => { this.committedSeq = this.lastSeq; },
-      rolledBack: () => { this.lastSeq = this.committedSeq; },
+      rolledBack: () => {
+        this.lastSeq = this.committedSeq;
+        this.auditHeadHash = undefined;
+      },
+      writeRolledBack: () => { this.auditHeadHash = undefined; },
       ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
       ...(options.commitWindow ? { window: options.commitWindow } : {}),
       ...(durable ? { walFile: `${file}-wal` } : {}),
@@ -325,6 +337,7 @@ export class SqliteStore implements Store {
     } catch (error) {
       // The savepoint rolls the rows back; the seqs it handed out are handed out again.
       this.lastSeq = seqBefore;
+      this.auditHeadHash = undefined;
       throw error;
     }
     if (applied.objects.length > 0) this.writtenObjects.set(applied.result, applied.objects);
@@ -479,7 +492,9 @@ export class SqliteStore implements Store {
 
   /** Each entry's hash covers the previous hash, so changing or removing any entry breaks the chain after it. */
   private appendAuditSync(entries: AuditEntryInput[], now: number, index = true): void {
-    let prev = this.stmts.auditLast.get()?.hash ?? GENESIS_HASH;
+    let prev = this.auditHeadHash ?? this.stmts.auditLast.get()?.hash ?? GENESIS_HASH;
+    // Unknown until every row is in: a statement that throws midway leaves the head to be read again.
+    this.auditHeadHash = undefined;
     for (const entry of entries) {
       const text = JSON.stringify(entry);
       const hash = this.auditKey.hash(prev, now, entry.tenantId, text);
@@ -488,6 +503,7 @@ export class SqliteStore implements Store {
       else for (const doc of entry.documents ?? []) this.stmts.auditDocInsert.run(lastInsertRowid, doc.id);
       prev = hash;
     }
+    this.auditHeadHash = prev;
   }
 
   async queryAudit(query: AuditQuery): Promise<AuditEntry[]> {
