@@ -51,8 +51,16 @@ function gzipSize(file: string): number {
 export function appBundles(app: string, root = CLIENT_DIST): { js: string[]; css: string[] } {
   const html = readFileSync(path.join(root, app, 'index.html'), 'utf8');
   const refs = (pattern: RegExp) => [...html.matchAll(pattern)].map((m) => path.join(root, m[1]!.replace(/^\//, '')));
-  const js = [...new Set([...refs(/<script[^>]+src="([^"]+\.js)"/g), ...refs(/<link[^>]+rel="modulepreload"[^>]+href="([^"]+\.js)"/g)])];
-  const css = [...new Set(refs(/<link[^>]+rel="stylesheet"[^>]+href="([^"]+\.css)"/g))];
+  const entry = [...refs(/<script[^>]+src="([^"]+\.js)"/g), ...refs(/<link[^>]+rel="modulepreload"[^>]+href="([^"]+\.js)"/g)];
+  // Each app's first script (client/apps/<app>/start.ts) imports the app itself at once, with the
+  // chunks Vite preloads for it listed in the script (`__vite__mapDeps`): loaded at start too.
+  const started: string[] = [];
+  for (const file of entry) {
+    const list = /m\.f=\[([^\]]*)\]/.exec(readFileSync(file, 'utf8'))?.[1];
+    if (list) started.push(...[...list.matchAll(/"([^"]+)"/g)].map((m) => path.join(root, m[1]!.replace(/^\//, ''))));
+  }
+  const js = [...new Set([...entry, ...started.filter((f) => f.endsWith('.js'))])];
+  const css = [...new Set([...refs(/<link[^>]+rel="stylesheet"[^>]+href="([^"]+\.css)"/g), ...started.filter((f) => f.endsWith('.css'))])];
   return { js, css };
 }
 
@@ -65,7 +73,11 @@ export function bundleFigures(root = CLIENT_DIST): BenchFigure[] {
   }
   const assets = path.join(root, 'assets');
   const worker = readdirSync(assets).find((f) => /^db\.worker-.*\.js$/.test(f));
-  if (worker) figures.push(figure('browser: database worker JS (gzip, all apps but login)', gzipSize(path.join(assets, worker)) / 1024, 'KiB', 'RxDB, Dexie, ajv, the sync library, socket.io client'));
+  if (worker) figures.push(figure('browser: database worker JS (gzip, all apps but login)', gzipSize(path.join(assets, worker)) / 1024, 'KiB', 'RxDB, Dexie, the sync library, socket.io client (the generated validators and ajv are chunks of their own: below)'));
+  // Generated at build time (client/sync/validators/), loaded by the worker at start; ajv itself
+  // (validate-ajv-*.js) only for a schema without generated code, so not counted here.
+  const validators = readdirSync(assets).filter((f) => /^_virtual_fieldsync-validators-.*\.js$/.test(f));
+  if (validators.length > 0) figures.push(figure('browser: database worker validators (gzip, generated)', validators.reduce((n, f) => n + gzipSize(path.join(assets, f)), 0) / 1024, 'KiB', validators.join(', ')));
   const sw = readFileSync(path.join(root, 'service-worker.js'), 'utf8');
   const urls = [...sw.matchAll(/"?url"?:"([^"]+)"/g)].map((m) => m[1]!);
   const precached = urls.reduce((n, u) => {
