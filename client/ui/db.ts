@@ -47,11 +47,12 @@ export async function openDatabase(session: Session, password: string): Promise<
     derivedKey(password, dbName, 'journal'),
     session.kind === 'password' ? transportKeyFor(dbName, password) : Promise.resolve(undefined),
   ]);
-  const worker = takeDatabaseWorker();
+  const { worker, failed } = takeDatabaseWorker();
   const api = Comlink.wrap<WorkerApi>(worker);
   const authProblem = signal<string | undefined>(undefined);
   const collections = collectionsForRole(session.user.role);
-  const { leader } = await api.open({
+  // A worker that did not load never answers: its failure ends the wait (db-worker.ts).
+  const { leader } = await Promise.race([failed, api.open({
     dbName,
     password,
     // What the service worker's queue holds of patient data is sealed with it (client/sync/queue-seal.ts).
@@ -74,7 +75,7 @@ export async function openDatabase(session: Session, password: string): Promise<
       authProblem.value = refreshRefusal() ?? message;
     },
     outboxQueued: () => void kickServiceWorker({ backgroundSync: true }),
-  })).catch((error: unknown) => {
+  }))]).catch((error: unknown) => {
     worker.terminate();
     throw error;
   });

@@ -4,7 +4,10 @@
  * compiled when a database opens), with or without the database key, and they refuse what ajv
  * compiling the same schema at run time refuses, with the same errors.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { createRxSchema, defaultHashSha256, INTERNAL_STORE_SCHEMA } from 'rxdb';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import { getValidator } from 'rxdb/plugins/validate-ajv';
@@ -73,5 +76,26 @@ describe('validators generated at build time', () => {
     } finally {
       await db.close();
     }
+  });
+
+  it('a generated validator that does not load, or loads broken, fails the open naming it; not compiled quietly instead', async () => {
+    const built = (await import('virtual:fieldsync-validators')).validators;
+    const withIncidents = (incidents: () => Promise<never>) => async () => ({ ...built, incidents });
+    await expect(loadValidators(['incidents'], withIncidents(() => Promise.reject(new TypeError('Failed to fetch dynamically imported module')))))
+      .rejects.toThrow(/generated validator of incidents did not load .*Failed to fetch.*reload the app/);
+    await expect(loadValidators(['incidents'], withIncidents(() => Promise.resolve({ key: 'k' } as never))))
+      .rejects.toThrow(/generated validator of incidents is broken/);
+    // The list itself failing is not taken for a process without Vite.
+    await expect(loadValidators(['incidents'], () => Promise.reject(new SyntaxError('Unexpected token'))))
+      .rejects.toThrow(/list of generated validators did not load .*Unexpected token/);
+  });
+
+  it('a process not built by Vite (the library run by tsx) compiles every schema at run time', async () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    const script = "import { hasGeneratedValidator, loadValidators } from './client/sync/validators/precompiled.ts';"
+      + "import { INTERNAL_STORE_SCHEMA } from 'rxdb';"
+      + "await loadValidators(['incidents']); console.log(JSON.stringify({ generated: hasGeneratedValidator(INTERNAL_STORE_SCHEMA) }));";
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ generated: false });
   });
 });

@@ -1,5 +1,4 @@
-// The app's first script: the database worker starts loading before the app does (client/ui/db-worker.ts).
-import { startDatabaseWorkerEarly } from '../../ui/db-worker.ts';
+// The app's first script (client/ui/app-start.ts): the database worker starts loading before the app does.
+import { startApp } from '../../ui/app-start.ts';
 
-startDatabaseWorkerEarly();
-void import('./main.tsx');
+startApp(() => import('./main.tsx'));

@@ -14,22 +14,41 @@ type Validate = ((doc: unknown) => boolean) & { errors?: unknown[] | null };
 /** Generated validators loaded so far, by validatorKey. */
 const loaded = new Map<string, Validate>();
 
+type ValidatorLoaders = Record<string, () => Promise<{ key: string; validate: Validate }>>;
+
+/** The generated validators' loaders, from the Vite plugin (build.ts). */
+const builtLoaders = async (): Promise<ValidatorLoaders> => (await import('virtual:fieldsync-validators')).validators;
+
+/** Node's refusal of the `virtual:` module: this process was not built by Vite (the library run by tsx). */
+const notBuiltByVite = (error: unknown) => (error as { code?: unknown } | undefined)?.code === 'ERR_UNSUPPORTED_ESM_URL_SCHEME';
+
 /**
  * Loads the generated validators of these collections and of RxDB's own store; before the
  * database opens, so its first writes find them (RxDB keeps the first validator it gets per schema).
+ * A generated validator that does not load fails the open, naming it: the chunks are built and
+ * cached with the database worker itself, so one missing or broken is a broken build or
+ * install, to be seen, not quietly replaced by compiling at run time. `loaders`: the tests' seam.
  */
-export async function loadValidators(collections: readonly string[]): Promise<void> {
-  let modules: Record<string, () => Promise<{ key: string; validate: Validate }>>;
+export async function loadValidators(collections: readonly string[], loaders: () => Promise<ValidatorLoaders> = builtLoaders): Promise<void> {
+  let modules: ValidatorLoaders;
   try {
-    modules = (await import('virtual:fieldsync-validators')).validators;
-  } catch {
+    modules = await loaders();
+  } catch (error) {
     // Not built by Vite (Node with tsx): every schema is compiled at run time.
-    return;
+    if (notBuiltByVite(error)) return;
+    throw new Error(`the list of generated validators did not load (${String(error)}); reload the app`, { cause: error });
   }
   await Promise.all([INTERNAL_SCHEMA_NAME, ...collections].map(async (name) => {
-    // A chunk that does not load (say, a cache without it) leaves that schema to be compiled.
-    const module = await modules[name]?.().catch(() => undefined);
-    if (module) loaded.set(module.key, module.validate);
+    const load = modules[name];
+    // None generated for it (a collection added since the build): compiled at run time.
+    if (!load) return;
+    const module = await load().catch((error: unknown) => {
+      throw new Error(`the generated validator of ${name} did not load (${String(error)}); reload the app`, { cause: error });
+    });
+    if (typeof module?.key !== 'string' || typeof module.validate !== 'function') {
+      throw new Error(`the generated validator of ${name} is broken (no key or validate function); the app's build is faulty`);
+    }
+    loaded.set(module.key, module.validate);
   }));
 }
 
