@@ -183,8 +183,9 @@ export function registerPushRoute(app: FastifyInstance, registry: CollectionRegi
 }
 
 /**
- * Rows whose revision the server already wrote and has since changed: the answer to their first
- * push was lost, and in the meantime a hook (or another device) built a newer version on top.
+ * Rows whose revision the server already wrote (as sent, or merged into its master) and has since
+ * changed: the answer to their first push was lost (or the sender gave up on it and sent it again),
+ * and the server's merge or a hook or another device built a newer version on top.
  * Read only for a push with a conflicting row; only rows that would otherwise conflict are
  * looked up in the audit log.
  */
@@ -200,11 +201,23 @@ async function alreadyApplied(store: Store, tenantId: string, collection: string
   });
   for (const row of suspects.slice(0, 100)) {
     const entries = await store.queryAudit({ tenantId, documentId: row.id, limit: 200 });
-    if (entries.some((e) => e.action === 'write' && e.collection === collection && e.documents?.some((d) => d.id === row.id && d.afterRev === row.incoming['rev']))) {
+    const incomingRev = row.incoming['rev'] as string;
+    if (entries.some((e) => e.action === 'write' && e.collection === collection && e.documents?.some((d) => d.id === row.id && wroteRevision(d, incomingRev)))) {
       applied.add(row.id);
     }
   }
   return applied;
+}
+
+/**
+ * Whether an audited write stored `incomingRev`: as it was, or merged into the master it found (a
+ * queue replay the server merged, `conflicts=merge`: the stored revision is then
+ * `mergedRevision(master, incoming)`). A copy of that replay sent again (the service worker gave up
+ * waiting for the answer) must not be merged a second time, which would record its conflicts twice.
+ */
+function wroteRevision(written: { beforeRev?: string; afterRev?: string }, incomingRev: string): boolean {
+  if (written.afterRev === incomingRev) return true;
+  return isRevision(written.beforeRev) && isRevision(incomingRev) && written.afterRev === mergedRevision(written.beforeRev, incomingRev);
 }
 
 /** Per document, the revisions of this user's earlier refused writes on this device (from quarantine). */

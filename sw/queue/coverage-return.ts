@@ -25,6 +25,13 @@
 /** The abort reason of a request given up because coverage returned after it was sent. */
 export const COVERAGE_RETURNED = new Error('sent before the network went away; sent again now that it is back');
 
+/**
+ * How long the browser's network state may lag the link. Chromium on Linux announces a change 0.5 s
+ * after the last link change and 2 s after the last address change
+ * (`NetworkChangeCalculatorParamsLinux`; going online was seen ~1.5 s late under load).
+ */
+export const NETWORK_STATE_LAG_MS = 2500;
+
 /** How often `navigator.onLine` is read while a request is on the wire (one property read). */
 export const COVERAGE_CHECK_MS = 100;
 
@@ -38,15 +45,30 @@ export const COVERAGE_CHECK_MS = 100;
  * travels, since events do not reach a service worker reliably. A device that stays "online"
  * throughout (a dead zone), or is offline for less than the worker's next look (100 ms, longer
  * on a busy tablet), is left to the request's time limit.
+ *
+ * A request sent while the browser still said "offline" and seen "online" within
+ * `NETWORK_STATE_LAG_MS` of being sent may have gone out on a link that was already back (the
+ * browser announces it late): it is left alone then, as if sent online, since aborting it would
+ * send a push the server may already hold a second time (a full run at load 10-16 delivered one
+ * push twice this way). Left alone costs little if it did go into the dead link: it is younger than
+ * the lag, so TCP's next retransmission (its backoff doubles from 0.2 s) comes about as soon.
  */
 export function onCoverageReturn(then: () => void): () => void {
   const scope = globalThis as { navigator?: { onLine?: unknown }; addEventListener?: EventTarget['addEventListener']; removeEventListener?: EventTarget['removeEventListener'] };
   const navigator = scope.navigator;
   if (typeof navigator?.onLine !== 'boolean') return () => undefined;
-  let wasOffline = !navigator.onLine;
+  const sentAt = Date.now();
+  const sentOffline = !navigator.onLine;
+  let wasOffline = sentOffline;
+  let offlineAgain = false;
   const check = () => {
-    if (!navigator.onLine) wasOffline = true;
-    else if (wasOffline) {
+    if (!navigator.onLine) {
+      if (!wasOffline) offlineAgain = true;
+      wasOffline = true;
+    } else if (wasOffline && sentOffline && !offlineAgain && Date.now() - sentAt < NETWORK_STATE_LAG_MS) {
+      // Maybe sent on a link that was already back (see above): from here on, as one sent online.
+      wasOffline = false;
+    } else if (wasOffline) {
       stop();
       then();
     }

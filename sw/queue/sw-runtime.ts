@@ -1,5 +1,6 @@
 /// <reference lib="webworker" />
 import type { DeliveryResult } from './delivery.ts';
+import { NETWORK_STATE_LAG_MS } from './coverage-return.ts';
 import { OutboundQueue } from './outbound-queue.ts';
 import {
   enqueueRows, setSession, STATUS_CHANNEL, SYNC_TAG, type OutboxDb, type OutboxMessage,
@@ -12,11 +13,10 @@ import {
 export const SYNC_EVENT_BUDGET_MS = 150_000;
 /**
  * Offline: how long the event waits before handing over to a fresh registration, so the browser's
- * network state (which lags the worker's) agrees. Chromium on Linux announces going offline 0.5 s
- * after the last link change and 2 s after the last address change (`NetworkChangeCalculatorParamsLinux`);
- * a registration made before that fires at once into the dead link, again and again.
+ * network state (which lags the worker's) agrees; a registration made before that fires at once
+ * into the dead link, again and again.
  */
-const OFFLINE_GRACE_MS = 2500;
+const OFFLINE_GRACE_MS = NETWORK_STATE_LAG_MS;
 /** A page's request, or any other event, starts a delivery after a failed one at most this often. */
 export const NUDGE_MIN_GAP_MS = 2000;
 
