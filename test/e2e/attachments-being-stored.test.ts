@@ -12,14 +12,12 @@
  * cable holding the answer at the socket (support/http-cable.ts). The finish is held by a gate
  * on the real attachment storage's commit, opened once the HEAD was answered.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from './support/browser.ts';
 import { makeJpeg, readStored, sha256Of } from './support/attachments.ts';
-import {
-  lastDeliveryFailure, openReport, queuedCount, queueSettled, resetDevice, setCoverage, startCrewDevice, type CrewDevice,
-} from './support/outbox.ts';
-import { createLink, type Link } from './support/link.ts';
-import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+import { lastDeliveryFailure, openReport, queuedCount, resetDevice } from './support/outbox.ts';
+import { addOriginalPhoto, createdSha, CREATION, tabletBehindLink, UPLOAD_REQUEST } from './support/uploads-behind-link.ts';
+import { e2ePort } from './support/server.ts';
 import { UPLOAD_CHUNK_BYTES } from '../../sw/queue/attachment-upload.ts';
 import type { AttachmentLink } from '../../server/attachments/storage.ts';
 import { gateCalls } from '../server/attachments/support.ts';
@@ -28,45 +26,17 @@ const SERVER_PORT = e2ePort(3306);
 const CABLE_PORT = e2ePort(3307);
 /** Far longer than a 1.5 MB chunk's time limit: waits, never a verdict. */
 const DELIVERY_WAIT_MS = 240_000;
-/** The requests of one upload once created (its PATCHes and HEADs), not the creation. */
-const UPLOAD_REQUEST = /^\/api\/attachments\/uploads\/[^/?]+/;
-const CREATION = /^\/api\/attachments\/uploads\/?(\?|$)/;
 const PHOTO_BYTES = 1_500_000;
 
-/** The sha256 an upload's creation names (tus Upload-Metadata: `key base64value` pairs). */
-function createdSha(headers: Record<string, string | string[] | undefined>): string | undefined {
-  const metadata = String(headers['upload-metadata'] ?? '');
-  const pair = metadata.split(',').map((p) => p.trim().split(' ')).find(([key]) => key === 'sha256');
-  return pair?.[1] ? Buffer.from(pair[1], 'base64').toString('utf8') : undefined;
-}
 
 describe('a photo\'s finish still running when coverage returns: 423, asked again after Retry-After (browser, real link without IPv6)', () => {
-  const server = new E2eServer(SERVER_PORT, { cablePorts: [CABLE_PORT] });
-  const errors: string[] = [];
-  const token = `dev:${TENANT}:crew:tablet-m37:M37`;
-  let link: Link;
-  let d: CrewDevice;
-
-  beforeAll(async () => {
-    await ensureApps();
-    await server.start();
-    link = createLink(CABLE_PORT, { ipv6: 'off' });
-    d = await startCrewDevice(server, { cablePort: CABLE_PORT, unit: 'M37', incidentNumber: '2026-003306', errors, link });
-  }, 180_000);
-
-  afterAll(async () => {
-    await d?.dispose().catch(() => {});
-    link?.dispose();
-    await server.dispose();
-    if (errors.length) console.log(errors.join('\n'));
-  });
-
-  const offline = (on: boolean) => setCoverage(d, link, on);
+  const t = tabletBehindLink({ serverPort: SERVER_PORT, cablePort: CABLE_PORT, unit: 'M37', incidentNumber: '2026-003306' });
+  const { server, token, offline } = t;
 
   it('the HEAD meets the running finish (423): the device asks again after a second, is told complete, no failure, no byte sent twice', async () => {
-    const page = await resetDevice(d);
-    const { cable } = d;
-    const epcrId = d.epcrId;
+    const page = await resetDevice(t.d);
+    const { cable } = t.d;
+    const epcrId = t.d.epcrId;
     await openReport(page, epcrId);
     await page.getByTestId('section-signatures').click();
 
@@ -74,13 +44,7 @@ describe('a photo\'s finish still running when coverage returns: 423, asked agai
     expect(strip.length).toBeLessThan(UPLOAD_CHUNK_BYTES);
     const sha = sha256Of(strip);
     await offline(true);
-    const photo = page.getByTestId('photo-capture');
-    await photo.getByTestId('photo-purpose').selectOption('ecg');
-    await photo.getByTestId('photo-original').check();
-    await photo.getByTestId('photo-file').setInputFiles({ name: 'ecg.jpg', mimeType: 'image/jpeg', buffer: strip });
-    await photo.getByTestId('photo-add').click();
-    await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(2);
-    await queueSettled(page);
+    await addOriginalPhoto(page, strip, 'ecg.jpg');
 
     // Coverage returns long enough for the photo's PATCH to reach the server, whose finish is
     // held at its commit; the PATCH's answer will die with the link (the cable holds it).

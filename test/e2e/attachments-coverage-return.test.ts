@@ -14,67 +14,38 @@
  * queue/status.ts) changes before the photo is stored exactly when that request waited out its
  * limit. (The worker's time limit is not configurable from a test.)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
 import { UPLOAD_CHUNK_BYTES } from '../../sw/queue/attachment-upload.ts';
 import { waitFor } from './support/browser.ts';
 import { makeJpeg, readStored, sha256Of } from './support/attachments.ts';
-import {
-  lastDeliveryFailure, openReport, queuedCount, queueLine, queueSettled, resetDevice, setCoverage, startCrewDevice, type CrewDevice,
-} from './support/outbox.ts';
-import { createLink, type Link } from './support/link.ts';
-import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
+import { lastDeliveryFailure, openReport, queuedCount, queueLine, queueSettled, resetDevice } from './support/outbox.ts';
+import { addOriginalPhoto, tabletBehindLink, UPLOAD_REQUEST } from './support/uploads-behind-link.ts';
+import { e2ePort } from './support/server.ts';
 
 const SERVER_PORT = e2ePort(3302);
 const CABLE_PORT = e2ePort(3303);
 /** Far longer than a 2 MiB chunk's time limit (requestTimeoutMs: 138 s): waits, never a verdict. */
 const DELIVERY_WAIT_MS = 240_000;
-/** The requests of one upload once created (its PATCHes and HEADs), not the creation (`POST .../uploads`). */
-const UPLOAD_REQUEST = /^\/api\/attachments\/uploads\/[^/?]+/;
 
 describe('coverage returns while a photo upload is on the wire (browser, real link without IPv6)', () => {
-  const server = new E2eServer(SERVER_PORT, { cablePorts: [CABLE_PORT] });
-  const errors: string[] = [];
-  const token = `dev:${TENANT}:crew:tablet-m34:M34`;
-  let link: Link;
-  let d: CrewDevice;
-
-  beforeAll(async () => {
-    await ensureApps();
-    await server.start();
-    link = createLink(CABLE_PORT, { ipv6: 'off' });
-    d = await startCrewDevice(server, { cablePort: CABLE_PORT, unit: 'M34', incidentNumber: '2026-003302', errors, link });
-  }, 180_000);
-
-  afterAll(async () => {
-    await d?.dispose().catch(() => {});
-    link?.dispose();
-    await server.dispose();
-    if (errors.length) console.log(errors.join('\n'));
-  });
-
-  const offline = (on: boolean) => setCoverage(d, link, on);
-  const lastFailure = () => lastDeliveryFailure(d.page);
+  const t = tabletBehindLink({ serverPort: SERVER_PORT, cablePort: CABLE_PORT, unit: 'M34', incidentNumber: '2026-003302' });
+  const { server, token, offline } = t;
+  const lastFailure = () => lastDeliveryFailure(t.d.page);
   const serverEpcr = async (id: string) => (await server.docs<Epcr & { attachments?: { sha256: string }[] }>('epcrs', [id]))[0];
 
   it('a photo whose first chunk reached the server, its answer lost in the link that went down, goes on from the server\'s offset when the link returns: stored once, byte-identical, nothing sent twice', async () => {
-    const page = await resetDevice(d);
-    const { cable } = d;
-    const epcrId = d.epcrId;
+    const page = await resetDevice(t.d);
+    const { cable } = t.d;
+    const epcrId = t.d.epcrId;
     await openReport(page, epcrId);
     await page.getByTestId('section-signatures').click();
 
     // A face sheet kept at full quality, captured out of coverage: 3 MB, a PATCH of 2 MiB and one of the rest.
     const sheet = await makeJpeg(page, 2400, 800, 3_000_000);
     await offline(true);
-    const photo = page.getByTestId('photo-capture');
-    await photo.getByTestId('photo-purpose').selectOption('ecg');
-    await photo.getByTestId('photo-original').check();
-    await photo.getByTestId('photo-file').setInputFiles({ name: 'sheet.jpg', mimeType: 'image/jpeg', buffer: sheet });
-    await photo.getByTestId('photo-add').click();
     // The report (with the photo listed) and the photo wait on the device.
-    await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(2);
-    await queueSettled(page);
+    await addOriginalPhoto(page, sheet, 'sheet.jpg');
     expect(await queueLine(page)).toContain('attachment');
 
     // Coverage returns, long enough for the photo's first chunk to reach the server; its answer
