@@ -77,6 +77,28 @@ function pullGate(collection: string) {
   };
 }
 
+/**
+ * The storage over fake IndexedDB with the import's page writes into one collection passed
+ * through `before` first (told the write's number, from 1): a page held, or failed, on purpose.
+ */
+function importWritesOf(collection: string, before: (n: number) => Promise<void> | void) {
+  let writes = 0;
+  const wrap = (storage: RxStorage<any, any>): RxStorage<any, any> => ({
+    ...storage,
+    async createStorageInstance(params) {
+      const instance = await storage.createStorageInstance(params);
+      if (params.collectionName !== collection) return instance;
+      const bulkWrite = instance.bulkWrite.bind(instance);
+      instance.bulkWrite = async (rows, context) => {
+        if (context === IMPORT_WRITE_CONTEXT) await before(++writes);
+        return bulkWrite(rows, context);
+      };
+      return instance;
+    },
+  });
+  return { wrap, writes: () => writes };
+}
+
 async function initialDone(device: TestDevice): Promise<void> {
   for (const replication of device.sync.replications.values()) await replication.awaitInitialReplication();
   await device.sync.awaitInSync();
@@ -168,30 +190,16 @@ describe('a new device\'s first-sync import', () => {
     // The first page's write is held until the second page is in hand: the import hands a page
     // to storage while the one before commits, and the second page must not be stored first
     // when both carry the same report.
-    let writes = 0;
     let releaseFirst!: () => void;
     const firstHeld = new Promise<void>((resolve) => { releaseFirst = resolve; });
     let secondWriteCalled = false;
-    const holdingFirstPage = (storage: RxStorage<any, any>): RxStorage<any, any> => ({
-      ...storage,
-      async createStorageInstance(params) {
-        const instance = await storage.createStorageInstance(params);
-        if (params.collectionName !== 'epcrs') return instance;
-        const bulkWrite = instance.bulkWrite.bind(instance);
-        instance.bulkWrite = async (rows, context) => {
-          if (context === IMPORT_WRITE_CONTEXT) {
-            const n = ++writes;
-            if (n === 1) await firstHeld;
-            if (n === 2) secondWriteCalled = true;
-          }
-          return bulkWrite(rows, context);
-        };
-        return instance;
-      },
+    const pages = importWritesOf('epcrs', async (n) => {
+      if (n === 1) await firstHeld;
+      if (n === 2) secondWriteCalled = true;
     });
-    const device = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, fetch: gate.fetch, wrapStorage: holdingFirstPage });
+    const device = await createDevice({ serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, fetch: gate.fetch, wrapStorage: pages.wrap });
     devices.push(device);
-    await eventually('the first page in storage\'s hands and the second asked for', () => writes >= 1 && gate.isWaiting(1));
+    await eventually('the first page in storage\'s hands and the second asked for', () => pages.writes() >= 1 && gate.isWaiting(1));
     // The server changes a report of the first page: the second page (the nine left and this one) carries it again.
     const changed = reports[0]!;
     await seed('epcrs', [{ ...changed, narrative: { text: 'changed on the server during the import' } }]);
@@ -215,39 +223,25 @@ describe('a new device\'s first-sync import', () => {
     const reports = Array.from({ length: 30 }, (_, i) => newEpcr(TENANT, unit, { narrative: { text: `failing page ${i}` } }));
     await seed('epcrs', reports);
     // The first page's write fails (a full disk, say) while the second page's write is under way.
-    let writes = 0;
     let secondStarted!: () => void;
     const second = new Promise<void>((resolve) => { secondStarted = resolve; });
     let firstFailed!: () => void;
     const failed = new Promise<void>((resolve) => { firstFailed = resolve; });
-    const failingFirstPage = (storage: RxStorage<any, any>): RxStorage<any, any> => ({
-      ...storage,
-      async createStorageInstance(params) {
-        const instance = await storage.createStorageInstance(params);
-        if (params.collectionName !== 'epcrs') return instance;
-        const bulkWrite = instance.bulkWrite.bind(instance);
-        instance.bulkWrite = async (rows, context) => {
-          if (context === IMPORT_WRITE_CONTEXT) {
-            const n = ++writes;
-            if (n === 1) {
-              await second;
-              firstFailed();
-              throw new Error('QuotaExceededError: the disk is full');
-            }
-            if (n === 2) {
-              secondStarted();
-              await failed;
-              // A broken import ends now and RxDB's replication starts and asks for its first page:
-              // this write then lands under a running replication. A correct one waits for this
-              // write (the clock only bounds how long it is given to show it does not).
-              const since = Date.now();
-              while (!gate.isWaiting(3) && Date.now() - since < 2000) await new Promise((resolve) => setTimeout(resolve, 20));
-            }
-          }
-          return bulkWrite(rows, context);
-        };
-        return instance;
-      },
+    const pages = importWritesOf('epcrs', async (n) => {
+      if (n === 1) {
+        await second;
+        firstFailed();
+        throw new Error('QuotaExceededError: the disk is full');
+      }
+      if (n === 2) {
+        secondStarted();
+        await failed;
+        // A broken import ends now and RxDB's replication starts and asks for its first page:
+        // this write then lands under a running replication. A correct one waits for this
+        // write (the clock only bounds how long it is given to show it does not).
+        const since = Date.now();
+        while (!gate.isWaiting(3) && Date.now() - since < 2000) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     });
     // Pulls 0-2 are the import's (the third asked for when the second page arrived); 3 is RxDB's first.
     const gate = pullGate('epcrs');
@@ -263,13 +257,13 @@ describe('a new device\'s first-sync import', () => {
     };
     let received = 0;
     const device = await createDevice({
-      serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, fetch: countingPushes, wrapStorage: failingFirstPage,
+      serverUrl: server.url, token: crewToken(unit), collections: ['epcrs'], importPageSize: PAGE, fetch: countingPushes, wrapStorage: pages.wrap,
       onReceived: (_c, n) => { received += n; },
     });
     devices.push(device);
     await second;
     await failed;
-    await eventually('the first pull after the import asked for, or the import still waiting', () => gate.isWaiting(3) || writes >= 2);
+    await eventually('the first pull after the import asked for, or the import still waiting', () => gate.isWaiting(3) || pages.writes() >= 2);
     // Let the second page's write finish, then RxDB's pull go on.
     await new Promise((resolve) => setTimeout(resolve, 2100));
     gate.open(3);
