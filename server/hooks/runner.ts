@@ -51,8 +51,12 @@ export class HookRunner {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private wakeAgain = false;
+  /** Wakes a drain that waits on running effects with a slot free (see drain). */
+  private nudge: (() => void) | undefined;
   private stopped = true;
   private readonly inFlight = new Set<number>();
+  /** Entries claimed again while their run here had not ended: run once it has (see drain). */
+  private readonly claimedAgain = new Map<number, OutboxEntry>();
   private idle: Promise<void> = Promise.resolve();
   private readonly failureListeners = new Set<(failure: HookFailure) => void>();
   private readonly maxAttempts: number;
@@ -90,6 +94,8 @@ export class HookRunner {
     if (this.stopped) return;
     if (this.running) {
       this.wakeAgain = true;
+      // A drain waiting on running effects claims what this wake-up is for now, not after them.
+      this.nudge?.();
       return;
     }
     this.running = true;
@@ -108,15 +114,49 @@ export class HookRunner {
   /** Runs everything due now; resolves when the outbox has nothing due (used by tests and shutdown). */
   async drain(): Promise<void> {
     const concurrency = this.options.concurrency ?? 8;
-    for (;;) {
-      if (this.stopped) return;
-      // Claimed, not just read: of several processes on one database exactly one runs each entry.
-      // Only as many as start now: a claimed entry waiting behind others here could outlive its
-      // lease and be run by another process too (with 4 × concurrency claimed per round, finalize
-      // checks on a loaded machine did, and a hospital notice went out twice).
-      const due = (await this.options.store.claimOutbox(Date.now(), concurrency, this.options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS)).filter((e) => !this.inFlight.has(e.id));
-      if (due.length === 0) return;
-      await Promise.all(due.map((entry) => this.runEntry(entry)));
+    // Up to `concurrency` effects run at once, and a slot that frees is filled at once: a slow
+    // effect (a partner that answers late) holds only its own slot. (Waiting for a whole round
+    // before claiming the next held every later hook, a finalize check, a job's placement, for
+    // as long as the slowest effect of the round took.)
+    const running = new Set<Promise<void>>();
+    try {
+      for (;;) {
+        if (this.stopped) return;
+        const free = concurrency - running.size;
+        // This claim sees every commit before it; a wake-up during it sets this again.
+        if (free > 0) this.wakeAgain = false;
+        // Claimed, not just read: of several processes on one database exactly one runs each entry.
+        // Only as many as start now: a claimed entry waiting behind others here could outlive its
+        // lease and be run by another process too (with 4 × concurrency claimed per round, finalize
+        // checks on a loaded machine did, and a hospital notice went out twice).
+        const due = free === 0 ? [] : await this.options.store.claimOutbox(Date.now(), free, this.options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS);
+        for (const entry of due) {
+          if (this.inFlight.has(entry.id)) {
+            // Claimed again while its run here is still ending (its retry became due in the moment
+            // between the store taking the retry and the run letting go of it, or its lease ran
+            // out): run under the new claim once that run ends. Dropped, it would stay claimed,
+            // by nobody, for a whole lease.
+            this.claimedAgain.set(entry.id, entry);
+            continue;
+          }
+          const run: Promise<void> = this.runEntry(entry).finally(() => running.delete(run));
+          running.add(run);
+        }
+        // Every slot taken, or nothing more due now: on when one of the running effects ends, or
+        // (with a slot free) when a commit or the poll timer says more may be due.
+        if (due.length < free || running.size === concurrency) {
+          if (running.size === 0) return;
+          // A wake-up that came while the claim ran: claim again now.
+          if (this.wakeAgain && running.size < concurrency) continue;
+          const nudged = running.size < concurrency ? new Promise<void>((resolve) => { this.nudge = resolve; }) : undefined;
+          await Promise.race(nudged ? [...running, nudged] : running);
+          this.nudge = undefined;
+        }
+      }
+    } finally {
+      this.nudge = undefined;
+      // Stopping (or a failed claim) leaves nothing running behind the caller's back.
+      await Promise.allSettled(running);
     }
   }
 
@@ -149,6 +189,11 @@ export class HookRunner {
       }
     } finally {
       this.inFlight.delete(entry.id);
+    }
+    const again = this.claimedAgain.get(entry.id);
+    if (again) {
+      this.claimedAgain.delete(entry.id);
+      await this.runEntry(again);
     }
   }
 

@@ -595,20 +595,23 @@ export class SqliteStore implements Store {
     return claimed;
   }
 
-  /** Whether a settle with `claimToken` may go ahead (and ends the claim). */
-  private settles(id: number, claimToken: string | undefined): boolean {
-    if (claimToken === undefined) {
-      this.claims.delete(id);
-      return true;
+  /**
+   * Settles an outbox entry if `claimToken` still holds its claim (none given: whoever holds it).
+   * The claim ends only once the settle is committed: ended before, a claim in between (the hook
+   * runner claims while other effects run) read the entry still pending and ran its effect again.
+   */
+  private async settle(id: number, claimToken: string | undefined, write: () => boolean): Promise<boolean> {
+    const held = this.claims.get(id);
+    if (claimToken !== undefined && held?.token !== claimToken) return false;
+    try {
+      return await this.groups.run(write);
+    } finally {
+      if (this.claims.get(id) === held) this.claims.delete(id);
     }
-    if (this.claims.get(id)?.token !== claimToken) return false;
-    this.claims.delete(id);
-    return true;
   }
 
   async deadLetterOutbox(id: number, error: string, claimToken?: string): Promise<boolean> {
-    if (!this.settles(id, claimToken)) return false;
-    return this.groups.run(() => this.stmts.outboxDead.run(error, id).changes > 0);
+    return this.settle(id, claimToken, () => this.stmts.outboxDead.run(error, id).changes > 0);
   }
 
   async acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
@@ -662,13 +665,11 @@ export class SqliteStore implements Store {
   }
 
   async completeOutbox(id: number, claimToken?: string): Promise<boolean> {
-    if (!this.settles(id, claimToken)) return false;
-    return this.groups.run(() => this.stmts.outboxDone.run(id).changes > 0);
+    return this.settle(id, claimToken, () => this.stmts.outboxDone.run(id).changes > 0);
   }
 
   async retryOutboxLater(id: number, nextAttemptAt: number, error: string, claimToken?: string): Promise<boolean> {
-    if (!this.settles(id, claimToken)) return false;
-    return this.groups.run(() => this.stmts.outboxRetry.run(nextAttemptAt, error, id).changes > 0);
+    return this.settle(id, claimToken, () => this.stmts.outboxRetry.run(nextAttemptAt, error, id).changes > 0);
   }
 
   async outboxStats(now: number, queue: OutboxQueue = 'hooks', tenantId?: string): Promise<{ depth: number; oldestAgeMs: number; deadLetters: number }> {
