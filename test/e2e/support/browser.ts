@@ -1,3 +1,4 @@
+import { describeOnFailure } from '../../helpers/diagnostics.ts';
 import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -112,10 +113,31 @@ export async function screenshot(page: Page, name: string, options: { keepScroll
 
 /** Collects page errors so a test can show them when it fails. */
 export function watchConsole(page: Page, label: string, sink: string[]): void {
-  page.on('pageerror', (error) => sink.push(`[${label}] pageerror: ${error.message}`));
+  // The page's last messages of every kind, for a failed test's report (test/helpers/diagnostics.ts).
+  const recent: string[] = [];
+  const startedAt = Date.now();
+  const keep = (line: string) => {
+    recent.push(`+${((Date.now() - startedAt) / 1000).toFixed(1)} s ${line.slice(0, 400)}`);
+    if (recent.length > 40) recent.shift();
+  };
+  page.on('pageerror', (error) => {
+    sink.push(`[${label}] pageerror: ${error.message}`);
+    keep(`pageerror: ${error.message}`);
+  });
   page.on('console', (message) => {
     if (message.type() === 'error') sink.push(`[${label}] console.error: ${message.text()}`);
+    if (!message.text().includes('RxDB Open Core')) keep(`console.${message.type()}: ${message.text()}`);
   });
+  const undescribe = describeOnFailure(`page ${label}`, async () => {
+    const text = await page.locator('body').innerText({ timeout: 3000 }).catch((error: unknown) => `(no text: ${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+    // The status bar's state (data-queue, data-queued, ...): how the page sends and what waits.
+    const bar = await page.evaluate(() => {
+      const el = document.querySelector('[data-testid="status-bar"]');
+      return el ? [...el.attributes].filter((a) => a.name.startsWith('data-')).map((a) => `${a.name}=${a.value}`).join(' ') : 'none';
+    }).catch(() => '?');
+    return [`url ${page.url()}`, `status bar: ${bar}`, `text: ${text.replace(/\s+/g, ' ').slice(0, 1500)}`, 'console:', ...recent.map((line) => `  ${line}`)].join('\n');
+  });
+  page.on('close', undescribe);
 }
 
 /** Text of an element as a person reads it (trimmed). */

@@ -1,3 +1,5 @@
+import { describeOnFailure } from '../../helpers/diagnostics.ts';
+import type { HookFailure } from '../../../server/hooks/runner.ts';
 import { nextRevision } from '../../../shared/revision.ts';
 import type { CollectionName } from '../../../shared/schemas/index.ts';
 import { schemaVersionOf } from '../../../shared/schemas/index.ts';
@@ -53,7 +55,7 @@ export async function ensureApps(): Promise<void> {
 
 export interface PushRecord { collection: string; id: string; rev: string; at: number }
 /** A document version the store committed, with its sequence number and who wrote it. */
-export interface CommitRecord { collection: string; id: string; rev: string; seq: number; actor: string }
+export interface CommitRecord { collection: string; id: string; rev: string; seq: number; actor: string; at?: number }
 
 /**
  * A real server on a fixed port (the browser's origin must survive restarts) with a data
@@ -111,6 +113,13 @@ export class E2eServer {
     const cable = this.options.cablePorts ? { corsOrigins: this.options.cablePorts.map((port) => `http://127.0.0.1:${port}`) } : {};
     const server = await startTestServer({ port: this.port, dataDir: this.dataDir, ...cad, ...cable, ...this.options.auth, ...(this.options.clientDir ? { clientDir: this.options.clientDir } : {}), ...(this.options.nemsisCheck ? { nemsisXsdDir: NEMSIS_DIR } : {}), ...(this.options.workflows === 'product' ? {} : { workflows: this.options.workflows === false ? [] : e2eWorkflows({ nemsisCheck: this.options.nemsisCheck ?? false, attachments: this.attachmentFiles }) }), hookRunner: { baseDelayMs: 50, maxDelayMs: 500, pollMs: 100 } });
     this.server = server;
+    this.startedAt = Date.now();
+    server.app.hookRunner.onFailure((failure) => {
+      this.hookFailures.push({ ...failure, at: Date.now() });
+      if (this.hookFailures.length > 20) this.hookFailures.shift();
+    });
+    this.undescribe?.();
+    this.undescribe = describeOnFailure(`server ${this.url}`, () => this.describe());
     server.app.server.on('request', (req) => {
       const push = /\/api\/sync\/([a-z_]+)\/push/.exec(req.url ?? '');
       if (push) this.pushRequests.set(push[1]!, (this.pushRequests.get(push[1]!) ?? 0) + 1);
@@ -133,7 +142,7 @@ export class E2eServer {
         } catch {
           // not JSON: leave the revision empty
         }
-        this.committed.push({ collection: batch.collection, id: doc.id, rev, seq: doc.seq, actor: batch.actor.kind });
+        this.committed.push({ collection: batch.collection, id: doc.id, rev, seq: doc.seq, actor: batch.actor.kind, at: Date.now() });
       }
       return result;
     };
@@ -146,8 +155,31 @@ export class E2eServer {
   }
 
   async dispose(): Promise<void> {
+    this.undescribe?.();
     await this.server?.close({ keepData: false });
     this.server = undefined;
+  }
+
+  private startedAt = 0;
+  private undescribe: (() => void) | undefined;
+  private readonly hookFailures: (HookFailure & { at: number })[] = [];
+
+  /** Where this server stood, for a failed test's report (test/helpers/diagnostics.ts). */
+  async describe(): Promise<string> {
+    const server = this.server;
+    if (!server) return 'stopped';
+    const since = (at: number | undefined) => at === undefined ? '?' : `+${((at - this.startedAt) / 1000).toFixed(1)} s`;
+    const outbox = await server.app.store.outboxStats(Date.now());
+    const runs = [...server.app.hookRunner.stats.runs].map(([kind, n]) => `${kind} ${n}`).join(', ');
+    const failures = [...server.app.hookRunner.stats.failures].map(([kind, n]) => `${kind} ${n}`).join(', ');
+    const lines = [
+      `now ${since(Date.now())}; requests: ${[...this.pushRequests].map(([c, n]) => `push ${c} ${n}`).join(', ') || 'no push'}; pull ${this.pullRequests}`,
+      `hook outbox: ${outbox.depth} pending (oldest ${Math.round(outbox.oldestAgeMs)} ms), ${outbox.deadLetters} dead letters; runs: ${runs || 'none'}; failures: ${failures || 'none'}`,
+      ...this.hookFailures.map((f) => `  hook failed ${since(f.at)}: ${f.kind} (attempt ${f.attempts}${f.deadLetter ? ', dead letter' : ''}): ${f.error}`),
+      `last commits (of ${this.committed.length}):`,
+      ...this.committed.slice(-25).map((c) => `  ${since(c.at)} #${c.seq} ${c.actor} ${c.collection}/${c.id.slice(0, 13)} ${c.rev}`),
+    ];
+    return lines.join('\n');
   }
 
   async docs<T = Record<string, unknown>>(collection: CollectionName, ids?: string[]): Promise<T[]> {
