@@ -51,7 +51,7 @@ export interface AfterCommit<T> {
 }
 
 interface Queued {
-  /** performance.now() when the write was queued. */
+  /** The clock's time (this.now()) when the write was queued. */
   at: number;
   work: () => unknown;
   after: AfterCommit<unknown> | undefined;
@@ -97,6 +97,8 @@ export interface GroupCommitOptions {
   beforeCommit?: () => void;
   /** Lets a write wait a little for others to share its commit (see `GroupCommit`); absent or maxWaitMs 0: none waits. */
   window?: CommitWindow;
+  /** Milliseconds for the decisions above (default performance.now): tests set the time a transaction or an fsync takes. */
+  clock?: () => number;
 }
 
 function callSafely(callback: (value: unknown) => void, value: unknown): void {
@@ -189,6 +191,7 @@ export class GroupCommit {
   private syncing = false;
   private readonly waiters: Waiter[] = [];
   private walFd: number | undefined;
+  private readonly now: () => number;
   private readonly fsync: NonNullable<GroupCommitOptions['fsync']>;
   private readonly fsyncInline: NonNullable<GroupCommitOptions['fsyncInline']>;
   private readonly inline: { maxGroupMs: number; maxSyncMs: number } | false;
@@ -217,6 +220,7 @@ export class GroupCommit {
   private concurrent = false;
 
   constructor(private readonly db: Database.Database, private readonly options: GroupCommitOptions = {}) {
+    this.now = options.clock ?? (() => performance.now());
     this.fsync = options.fsync ?? fsync;
     this.fsyncInline = options.fsyncInline ?? fsyncSync;
     this.inline = options.inline ?? DEFAULT_INLINE_SYNC;
@@ -254,7 +258,7 @@ export class GroupCommit {
   /** Queues `work` for the next group; resolves with its value once it is durable. */
   run<T>(work: () => T, after?: AfterCommit<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const at = performance.now();
+      const at = this.now();
       if (this.window) {
         if (this.queue.length > 0 || this.syncing) this.concurrent = true;
         const gap = at - this.lastArrival;
@@ -314,7 +318,7 @@ export class GroupCommit {
   private windowWait(): number {
     const window = this.window;
     if (!window || !this.concurrent || this.queue.length >= window.groupOf || !(this.arrivalGapMs < window.maxWaitMs)) return 0;
-    return Math.max(0, window.maxWaitMs - (performance.now() - this.queue[0]!.at));
+    return Math.max(0, window.maxWaitMs - (this.now() - this.queue[0]!.at));
   }
 
   private flush(): void {
@@ -328,7 +332,7 @@ export class GroupCommit {
     if (queue.length === 0) return;
     this.queue = [];
     const outcomes: Outcome[] = [];
-    const began = performance.now();
+    const began = this.now();
     try {
       if (queue.length === 1) this.runSole(queue[0]!, outcomes);
       else this.runGroup(queue, outcomes);
@@ -368,7 +372,7 @@ export class GroupCommit {
     }
     this.committedGen++;
     this.waiters.push({ gen: this.committedGen, done: () => settle(), fail: (error) => settle(error) });
-    const small = this.inline && performance.now() - began < this.inline.maxGroupMs && this.syncMs < this.inline.maxSyncMs;
+    const small = this.inline && this.now() - began < this.inline.maxGroupMs && this.syncMs < this.inline.maxSyncMs;
     this.sync(small);
   }
 
@@ -383,7 +387,7 @@ export class GroupCommit {
       this.synced(target, error as Error);
       return;
     }
-    const began = performance.now();
+    const began = this.now();
     if (inline) {
       let failure: Error | undefined;
       try {
@@ -391,10 +395,10 @@ export class GroupCommit {
       } catch (error) {
         failure = error as Error;
       }
-      this.synced(target, failure, performance.now() - began);
+      this.synced(target, failure, this.now() - began);
       return;
     }
-    this.fsync(fd, (error) => this.synced(target, error ?? undefined, performance.now() - began));
+    this.fsync(fd, (error) => this.synced(target, error ?? undefined, this.now() - began));
   }
 
   private synced(target: number, error: Error | undefined, tookMs?: number): void {
@@ -416,7 +420,7 @@ export class GroupCommit {
 
   private checkpoint(now = false): void {
     const checkpointer = this.options.checkpointer;
-    if (!checkpointer || this.closing || this.checkpointing || (!now && performance.now() - this.lastCheckpointAt < CHECKPOINT_INTERVAL_MS)) return;
+    if (!checkpointer || this.closing || this.checkpointing || (!now && this.now() - this.lastCheckpointAt < CHECKPOINT_INTERVAL_MS)) return;
     if (checkpointer.failed) {
       if (this.lastCheckpointAt !== Number.POSITIVE_INFINITY) {
         console.error('the WAL checkpoint worker failed; the store checkpoints on its own connection again');
@@ -435,7 +439,7 @@ export class GroupCommit {
     }).finally(() => {
       this.checkpointing = false;
       this.running = undefined;
-      this.lastCheckpointAt = performance.now();
+      this.lastCheckpointAt = this.now();
       if (this.holdNextCheckpoint) this.checkpoint(true);
     });
     this.running = run;

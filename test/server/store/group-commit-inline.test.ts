@@ -4,10 +4,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DurabilityFailed, GroupCommit } from '../../../server/store/group-commit.ts';
 import { walTestDatabase } from './fixtures.ts';
 
-/** Keeps the CPU busy for `ms`: a transaction or an fsync that takes that long. */
+/**
+ * The group commit's clock: time passes only when the test says so, so a transaction or an fsync
+ * takes what the test chooses whatever this machine's CPU and disk do (a real fsync on a loaded
+ * disk took longer than the thresholds and sent a "quick" group to the pool).
+ */
+let clock = 0;
+/** A transaction or an fsync that takes `ms`. */
 function busy(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) { /* spin */ }
+  clock += ms;
 }
 
 describe('group commit: small groups on a quick disk are synced on the event loop', () => {
@@ -25,11 +30,11 @@ describe('group commit: small groups on a quick disk are synced on the event loo
     dirs.push(dir);
     const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
     const paths: string[] = [];
-    // Thresholds far above what a one-row write takes even on a busy machine, and far below the
-    // test's deliberately slow transaction (80 ms) and fsync (80 ms).
+    // On the test's clock a quick write takes 0 ms; the slow transaction and fsync take 80 ms.
     const groups = new GroupCommit(db, {
       walFile: `${file}-wal`,
       inline: { maxGroupMs: 40, maxSyncMs: 10 },
+      clock: () => clock,
       fsync: (_fd, done) => { paths.push('pool'); setImmediate(() => done(null)); },
       fsyncInline: (fd) => { paths.push('loop'); inline(fd); },
     });
