@@ -8,9 +8,17 @@ console.warn = (...args: unknown[]) => {
   warn(...args);
 };
 
+declare module 'vitest' {
+  interface TaskMeta {
+    /** Attempts of this test that failed (the whole-suite run retries a failed test once: test/run-all.mjs names it). */
+    failedAttempts?: number;
+  }
+}
+
 // A failed test prints where its servers and pages stood (test/helpers/diagnostics.ts).
 beforeEach(({ task, onTestFailed }) => {
   onTestFailed(async () => {
+    task.meta.failedAttempts = (task.meta.failedAttempts ?? 0) + 1;
     const text = await describeAll();
     if (!text) return;
     // In the error itself: the summary of failures at the end of a long run is what CI shows.
