@@ -26,7 +26,7 @@ declare module 'fastify' {
 }
 
 export interface AttachmentsPluginOptions {
-  config: Pick<ServerConfig, 'dataDir' | 'attachmentMaxBytes' | 'attachmentUploadExpiryMs'>;
+  config: Pick<ServerConfig, 'dataDir' | 'attachmentMaxBytes' | 'attachmentUploadExpiryMs' | 'attachmentFinishWaitMs'>;
 }
 
 /**
@@ -42,7 +42,7 @@ export const attachmentsPlugin = fp(async (app: FastifyInstance, options: Attach
   const { config } = options;
   const store = app.store;
   const storage: AttachmentStorage = store instanceof PostgresStore
-    ? await PostgresAttachmentStorage.open(store.connections, store.schema, config.attachmentUploadExpiryMs)
+    ? await PostgresAttachmentStorage.open(store.connections, store.schema, config.attachmentUploadExpiryMs, config.attachmentFinishWaitMs)
     : new SqliteAttachmentStorage(config.dataDir, config.attachmentUploadExpiryMs);
   app.decorate('attachments', storage);
 

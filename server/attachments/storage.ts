@@ -62,7 +62,9 @@ export interface AttachmentStorage {
    * holding the claim of upload `uploadId`, or answers `busy` without running it when a finish of
    * that upload holds the claim already: in this process or, on a store several processes share,
    * in any of them. A claim dies with its process, so a finish cut short by a crash is run again
-   * by the next HEAD (docs/protocol.md §25).
+   * by the next HEAD (docs/protocol.md §25). The wait for a claim is bounded: a store
+   * that cannot take one within its limit (PostgreSQL: every finish slot of this process taken, or
+   * no pool connection free) answers `busy` too, so a request is answered 423, never left hanging.
    */
   underFinishClaim<T>(uploadId: string, work: () => Promise<T>): Promise<Claimed<T>>;
   /** Deletes an upload and its bytes (a refused one); a refused upload is not remembered. */
