@@ -16,12 +16,18 @@ import { attachmentRoutes } from './routes.ts';
 import type { AttachmentStorage } from './storage.ts';
 import { PostgresAttachmentStorage } from './storage-postgres.ts';
 import { SqliteAttachmentStorage } from './storage-sqlite.ts';
-import { createAttachmentTus } from './tus-server.ts';
+import { createAttachmentTus, type CompleteSweep } from './tus-server.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Uploads, objects and links of attachments (server/attachments/storage.ts). */
     attachments: AttachmentStorage;
+    /**
+     * One sweep of the uploads, as the timer runs it: incomplete ones expired are deleted; those
+     * holding every byte that nobody finishes are finished (or deleted once expired, when they
+     * cannot be). Resolves when it is done (tests call it instead of waiting for the timer).
+     */
+    sweepAttachmentUploads(): Promise<CompleteSweep | undefined>;
   }
 }
 
@@ -85,13 +91,37 @@ export const attachmentsPlugin = fp(async (app: FastifyInstance, options: Attach
     prefix: ATTACHMENTS_BASE_PATH, auth: app.authenticator, deviceCredentials: app.deviceCredentials, storage, tus, maxBytes: config.attachmentMaxBytes,
   });
 
-  // Incomplete uploads expire: swept as often as a tenth of their lifetime (at most hourly).
+  // Swept as often as a tenth of an upload's lifetime (at most hourly): incomplete uploads expire;
+  // complete ones are finished even when their uploader never asks again (a signed-out tablet, a
+  // device that gave up after a 500 and started a new upload), so their bytes neither stay for
+  // good nor go unstored.
+  let sweeping: Promise<CompleteSweep | undefined> | undefined;
+  const sweepUploads = async (): Promise<CompleteSweep | undefined> => {
+    await storage.uploads.deleteExpired().catch((error: unknown) => app.log.warn({ err: error }, 'attachments: could not delete expired uploads; will try again'));
+    try {
+      const swept = await tus.sweepComplete(Date.now(), config.attachmentUploadExpiryMs);
+      for (const failure of swept.failures) {
+        app.log.warn({ err: failure.error, uploadId: failure.uploadId }, 'attachments: could not finish an upload holding every byte; the next sweep tries again (it is deleted once expired)');
+      }
+      if (swept.stored + swept.refused + swept.expired > 0) app.log.info({ ...swept, failures: swept.failures.length }, 'attachments: swept uploads holding every byte');
+      return swept;
+    } catch (error) {
+      app.log.warn({ err: error }, 'attachments: could not sweep the uploads holding every byte; will try again');
+      return undefined;
+    }
+  };
+  // One sweep at a time in a process: a second call waits for the running one's result.
+  app.decorate('sweepAttachmentUploads', () => {
+    sweeping ??= sweepUploads().finally(() => { sweeping = undefined; });
+    return sweeping;
+  });
   const sweep = setInterval(() => {
-    storage.uploads.deleteExpired().catch((error: unknown) => app.log.warn({ err: error }, 'attachments: could not delete expired uploads; will try again'));
+    void app.sweepAttachmentUploads();
   }, Math.max(1_000, Math.min(3_600_000, Math.floor(config.attachmentUploadExpiryMs / 10))));
   sweep.unref();
   app.addHook('onClose', async () => {
     clearInterval(sweep);
+    await sweeping;
     await storage.close();
   });
 }, {

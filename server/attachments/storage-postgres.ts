@@ -122,6 +122,19 @@ class PostgresUploadStore extends DataStore {
     return this.expiryMs;
   }
 
+  async completeUploads(): Promise<Upload[]> {
+    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM ${this.t('attachment_uploads')} WHERE size IS NOT NULL AND "offset" = size`);
+    const uploads: Upload[] = [];
+    for (const { id } of rows) {
+      try {
+        uploads.push(await this.getUpload(id));
+      } catch {
+        // Deleted since the list was read (its finish ended): nothing to sweep.
+      }
+    }
+    return uploads;
+  }
+
   async bytesOf(id: string): Promise<Buffer> {
     const { rows } = await this.pool.query<{ bytes: Buffer }>(`SELECT bytes FROM ${this.t('attachment_upload_chunks')} WHERE upload_id = $1 ORDER BY start`, [id]);
     return Buffer.concat(rows.map((r) => r.bytes));
@@ -243,6 +256,10 @@ export class PostgresAttachmentStorage implements AttachmentStorage {
 
   readUpload(uploadId: string): Promise<Buffer> {
     return this.uploads.bytesOf(uploadId);
+  }
+
+  completeUploads(): Promise<Upload[]> {
+    return this.uploads.completeUploads();
   }
 
   async commit(uploadId: string, link: AttachmentLink, contentType: string, bytes: Buffer): Promise<{ created: boolean }> {

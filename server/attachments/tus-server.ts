@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Server, type ServerOptions } from '@tus/server';
 import type { Upload } from '@tus/utils';
-import { ErrorCode, type ErrorBody, type Identity } from '../../shared/protocol/index.ts';
+import { ErrorCode, ROLES, type ErrorBody, type Identity, type Role } from '../../shared/protocol/index.ts';
 import { ATTACHMENTS_BASE_PATH } from '../../shared/protocol/paths.ts';
 import { HttpError } from '../http/errors.ts';
 import { sha256Hex, sniffImageType } from './content-check.ts';
@@ -18,6 +18,48 @@ import { openSealedUpload, type UploadKeyring } from './sealed-upload.ts';
 /** Metadata keys the server adds to an upload: whose it is. A client's own values for them are replaced. */
 export const OWNER_TENANT = 'fieldsyncTenant';
 export const OWNER_USER = 'fieldsyncUser';
+/**
+ * The rest of the uploader's identity at creation, so the sweep can finish an upload whose
+ * uploader never asks again as that uploader (the access re-check, the sealed key's owner, the
+ * audit entry's actor), exactly as the uploader's own HEAD would.
+ */
+const OWNER_ROLE = 'fieldsyncRole';
+const OWNER_DEVICE = 'fieldsyncDevice';
+const OWNER_UNIT = 'fieldsyncUnit';
+const OWNER_TECHNICIAN = 'fieldsyncTechnician';
+const OWNER_KEYS = [OWNER_TENANT, OWNER_USER, OWNER_ROLE, OWNER_DEVICE, OWNER_UNIT, OWNER_TECHNICIAN];
+
+function ownerMetadataOf(identity: Identity): Record<string, string> {
+  return {
+    [OWNER_TENANT]: identity.tenantId, [OWNER_USER]: identity.userId, [OWNER_ROLE]: identity.role, [OWNER_DEVICE]: identity.deviceId,
+    ...(identity.unitId !== undefined ? { [OWNER_UNIT]: identity.unitId } : {}),
+    ...(identity.technicianId !== undefined ? { [OWNER_TECHNICIAN]: identity.technicianId } : {}),
+  };
+}
+
+/** The uploader as at the upload's creation; undefined for an upload made before the whole identity was kept. */
+function uploaderOf(metadata: Upload['metadata']): Identity | undefined {
+  const tenantId = metadata?.[OWNER_TENANT];
+  const userId = metadata?.[OWNER_USER];
+  const role = metadata?.[OWNER_ROLE];
+  const deviceId = metadata?.[OWNER_DEVICE];
+  if (!tenantId || !userId || !deviceId || !role || !(ROLES as readonly string[]).includes(role)) return undefined;
+  const unitId = metadata?.[OWNER_UNIT];
+  const technicianId = metadata?.[OWNER_TECHNICIAN];
+  return { tenantId, userId, deviceId, role: role as Role, ...(unitId ? { unitId } : {}), ...(technicianId ? { technicianId } : {}) };
+}
+
+/** What one sweep of the uploads holding every byte did (tus-server.ts sweepComplete). */
+export interface CompleteSweep {
+  /** Finished now by the sweep (stored, or found stored and its leftover bytes deleted). */
+  stored: number;
+  /** Refused by the finish the sweep ran: deleted, nothing stored. */
+  refused: number;
+  /** Could not be finished (no uploader known, or the finish failed) and expired: deleted. */
+  expired: number;
+  /** Finishes that failed (kept for the next sweep until the expiry). */
+  failures: Array<{ uploadId: string; error: unknown }>;
+}
 
 export interface StoredAttachment extends AttachmentLink {
   identity: Identity;
@@ -64,6 +106,13 @@ export interface AttachmentTus {
   finish(uploadId: string, identity: Identity): Promise<FinishOutcome>;
   /** The authenticated caller of a raw request, for the hooks @tus/server calls during it. */
   rememberCaller(request: IncomingMessage, identity: Identity): void;
+  /**
+   * Finishes every upload holding every byte whose finish is not running, as its uploader, under
+   * the same claim as the HEAD's finish (so once on any number of processes): one whose uploader
+   * never asks again is stored, audited and its hooks run all the same. One that cannot be
+   * finished (no uploader known, the finish fails) is deleted once `expiryMs` after its creation.
+   */
+  sweepComplete(now: number, expiryMs: number): Promise<CompleteSweep>;
 }
 
 type TusRequest = Parameters<NonNullable<ServerOptions['onUploadCreate']>>[0];
@@ -162,7 +211,11 @@ export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTu
     const claimed = await options.storage.underFinishClaim(uploadId, async (): Promise<FinishOutcome> => {
       // Asked again under the claim: a finish that held it until just now may have stored or refused it.
       const finished = await options.storage.finishedUpload(uploadId, Date.now());
-      if (finished) return { kind: 'stored', size: finished.size };
+      if (finished) {
+        // Remembered but its bytes still here (SQLite: a stop between remembering and deleting them): they go now.
+        await options.storage.discardUpload(uploadId);
+        return { kind: 'stored', size: finished.size };
+      }
       let upload: Upload;
       try {
         upload = await options.storage.uploads.getUpload(uploadId);
@@ -185,7 +238,8 @@ export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTu
     allowedOrigins: [],
     async onUploadCreate(request, upload) {
       const identity = callerOf(request);
-      return { metadata: { ...(upload.metadata ?? {}), [OWNER_TENANT]: identity.tenantId, [OWNER_USER]: identity.userId } };
+      const theirs = Object.fromEntries(Object.entries(upload.metadata ?? {}).filter(([key]) => !OWNER_KEYS.includes(key)));
+      return { metadata: { ...theirs, ...ownerMetadataOf(identity) } };
     },
     async onUploadFinish(request, upload) {
       const outcome = await finishUpload(upload.id, callerOf(request));
@@ -203,9 +257,38 @@ export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTu
       }
     },
   });
+  const sweepComplete = async (now: number, expiryMs: number): Promise<CompleteSweep> => {
+    const sweep: CompleteSweep = { stored: 0, refused: 0, expired: 0, failures: [] };
+    for (const upload of await options.storage.completeUploads()) {
+      const uploader = uploaderOf(upload.metadata);
+      if (uploader) {
+        try {
+          const outcome = await finishUpload(upload.id, uploader);
+          if (outcome.kind === 'stored') sweep.stored++;
+          if (outcome.kind === 'refused') sweep.refused++;
+          // busy: its finish runs elsewhere; gone / incomplete: nothing left to finish.
+          continue;
+        } catch (error) {
+          sweep.failures.push({ uploadId: upload.id, error });
+        }
+      }
+      const created = upload.creation_date ? Date.parse(upload.creation_date) : now;
+      if (created + expiryMs >= now) continue;
+      // Under the claim, so a finish running elsewhere (a late HEAD) never loses its bytes midway.
+      const deleted = await options.storage.underFinishClaim(upload.id, async () => {
+        const finished = await options.storage.finishedUpload(upload.id, now);
+        await options.storage.discardUpload(upload.id);
+        return !finished;
+      });
+      if (!deleted.busy && deleted.value) sweep.expired++;
+    }
+    return sweep;
+  };
+
   return {
     server,
     finish: finishUpload,
     rememberCaller: (request, identity) => callers.set(request, identity),
+    sweepComplete,
   };
 }
