@@ -170,7 +170,18 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
     requireTusVersion(request);
     const finished = await ownFinishedUpload(request);
     if (finished) return answerComplete(reply, finished);
-    const upload = await ownUpload(request);
+    let upload: Upload;
+    try {
+      upload = await ownUpload(request);
+    } catch (error) {
+      // The last PATCH may have remembered and deleted the upload between the two reads: a device
+      // told 404 would send the whole file again, so the finished row is asked once more first.
+      if (error instanceof HttpError && error.statusCode === 404) {
+        const finishedMeanwhile = await ownFinishedUpload(request);
+        if (finishedMeanwhile) return answerComplete(reply, finishedMeanwhile);
+      }
+      throw error;
+    }
     const settled = await settleComplete(request, reply, upload);
     if (settled) return answerComplete(reply, settled);
     // Still taking bytes when read above: @tus/server answers, after taking the upload's lock (a
@@ -190,6 +201,20 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
       if (settledNow) return answerComplete(reply, settledNow);
       // Offsets only grow, so this is not expected; ask again rather than be told "complete".
       throw beingStored(reply);
+    }
+    if (answer.status !== 200) {
+      // No such upload (404), expired (410), or any other refusal, read after the route's read
+      // above: the last PATCH may have stored, remembered and deleted the upload in between (here
+      // or on another process), and a device told 404 sends the whole file again (a second PHI
+      // audit entry). So the finished row is asked again, and an upload holding every byte is
+      // finished, before @tus/server's answer is passed on.
+      const finishedMeanwhile = await ownFinishedUpload(request);
+      if (finishedMeanwhile) return answerComplete(reply, finishedMeanwhile);
+      const outcome = await tus.finish(upload.id, request.identity);
+      if (outcome.kind === 'stored') return answerComplete(reply, { uploadId: upload.id, tenantId: request.identity.tenantId, userId: request.identity.userId, size: outcome.size, finishedAt: Date.now() });
+      if (outcome.kind === 'refused') throw new HttpError(outcome.status, outcome.code, outcome.message);
+      if (outcome.kind === 'busy') throw beingStored(reply);
+      // Gone or still missing bytes: @tus/server's answer stands.
     }
     reply.status(answer.status).header('cache-control', 'no-store');
     answer.headers.forEach((value, name) => {

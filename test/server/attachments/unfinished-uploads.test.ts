@@ -127,6 +127,42 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       expect(await writes(String(doc.id))).toHaveLength(0);
     });
 
+    it('a HEAD that read the upload before the last PATCH and is answered by @tus/server after that PATCH stored, remembered and deleted it: 200 "complete", not 404 (the device would send the whole file again); audited once', async () => {
+      const bytes = jpegBytes(30_000);
+      const { doc, url, id } = await newUpload(bytes);
+      // The HEAD's own read of the upload is made now (offset 0, nothing remembered) and answered late.
+      const staleRead = gateAnswers(server.app.attachments.uploads, 'getUpload', ([uploadId]) => uploadId === id);
+      const asked = head(url);
+      await staleRead.reached;
+      staleRead.unhook();
+      // Meanwhile the last PATCH writes every byte and its finish stores, remembers and deletes the upload.
+      expect((await patchUpload(url, 0, bytes, CREW)).status).toBe(204);
+
+      staleRead.open();
+      const answer = await asked;
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('upload-offset')).toBe(String(bytes.length));
+      expect(answer.headers.get('upload-length')).toBe(String(bytes.length));
+      expect(await writes(String(doc.id))).toHaveLength(1);
+    });
+
+    it('a HEAD that found no finished row just before the last PATCH remembered the upload, and looks for the upload after that PATCH deleted it: 200 "complete", not 404', async () => {
+      const bytes = jpegBytes(30_000);
+      const { doc, url, id } = await newUpload(bytes);
+      // The HEAD's read of the finished row is made now (none yet) and answered late.
+      const staleRead = gateAnswers(server.app.attachments, 'finishedUpload', ([uploadId]) => uploadId === id);
+      const asked = head(url);
+      await staleRead.reached;
+      staleRead.unhook();
+      expect((await patchUpload(url, 0, bytes, CREW)).status).toBe(204);
+
+      staleRead.open();
+      const answer = await asked;
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('upload-offset')).toBe(String(bytes.length));
+      expect(await writes(String(doc.id))).toHaveLength(1);
+    });
+
     it('the same HEAD while the last PATCH\'s finish holds the claim: 423 (Retry-After: 1), not "complete"; once stored, 200', async () => {
       const bytes = jpegBytes(30_000);
       const { doc, url, id } = await newUpload(bytes);
