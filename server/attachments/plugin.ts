@@ -32,7 +32,7 @@ declare module 'fastify' {
 }
 
 export interface AttachmentsPluginOptions {
-  config: Pick<ServerConfig, 'dataDir' | 'attachmentMaxBytes' | 'attachmentUploadExpiryMs' | 'attachmentFinishWaitMs'>;
+  config: Pick<ServerConfig, 'dataDir' | 'devTokens' | 'attachmentMaxBytes' | 'attachmentUploadExpiryMs' | 'attachmentFinishWaitMs'>;
 }
 
 /**
@@ -58,6 +58,20 @@ export const attachmentsPlugin = fp(async (app: FastifyInstance, options: Attach
     checkMayUpload: (identity, collection, docId, sha256) => checkMayUpload(app.accessControl, store, identity, collection, docId, sha256),
     // Read when an upload completes: the auth plugin's keys (the same that open queued envelopes).
     transportKeys: { lookup: (kid) => app.auth.transportKeys.lookup(kid) },
+    ownerSealKey: app.auth.derivedKey('attachment upload owner'),
+    // The sweep acts for an uploader who is not there: only while the sign-in checks would still
+    // let that account on that device in (logging out is no reason not to: a signed-out tablet's
+    // upload is what the sweep is for).
+    async uploaderActive(identity) {
+      const [user, device] = await Promise.all([
+        app.identities.getUser(identity.tenantId, identity.userId), app.identities.getDevice(identity.tenantId, identity.deviceId),
+      ]);
+      if (device?.revokedAt !== undefined) return false;
+      if (user) return user.disabledAt === undefined;
+      // No account of that id: a device token's (`npm run token`, revoked with its device, checked
+      // above), or a development token's, which exists only while they are accepted.
+      return identity.userId.startsWith('cli:') || config.devTokens;
+    },
     async onStored(stored) {
       if (app.accessControl.isPhi(stored.collection)) {
         await store.appendAudit([{
@@ -101,7 +115,9 @@ export const attachmentsPlugin = fp(async (app: FastifyInstance, options: Attach
     try {
       const swept = await tus.sweepComplete(Date.now(), config.attachmentUploadExpiryMs);
       for (const failure of swept.failures) {
-        app.log.warn({ err: failure.error, uploadId: failure.uploadId }, 'attachments: could not finish an upload holding every byte; the next sweep tries again (it is deleted once expired)');
+        app.log.warn({ err: failure.error, uploadId: failure.uploadId }, failure.stage === 'finish'
+          ? 'attachments: could not finish an upload holding every byte; the next sweep tries again (once expired, it is deleted after its second failed sweep)'
+          : 'attachments: could not delete an expired upload holding every byte; the next sweep tries again');
       }
       if (swept.stored + swept.refused + swept.expired > 0) app.log.info({ ...swept, failures: swept.failures.length }, 'attachments: swept uploads holding every byte');
       return swept;
@@ -127,5 +143,5 @@ export const attachmentsPlugin = fp(async (app: FastifyInstance, options: Attach
 }, {
   name: 'fieldsync-attachments', fastify: '5.x',
   dependencies: ['fieldsync-store', 'fieldsync-auth', 'fieldsync-sync'],
-  decorators: { fastify: ['store', 'authenticator', 'deviceCredentials', 'accessControl'] },
+  decorators: { fastify: ['store', 'auth', 'identities', 'authenticator', 'deviceCredentials', 'accessControl'] },
 });

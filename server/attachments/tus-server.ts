@@ -4,6 +4,7 @@
  * document is checked again, and the object is stored once with its link row; a refused upload
  * is deleted with its bytes. The answer to that last PATCH says which (docs/protocol.md §25).
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Server, type ServerOptions } from '@tus/server';
 import type { Upload } from '@tus/utils';
@@ -27,26 +28,49 @@ const OWNER_ROLE = 'fieldsyncRole';
 const OWNER_DEVICE = 'fieldsyncDevice';
 const OWNER_UNIT = 'fieldsyncUnit';
 const OWNER_TECHNICIAN = 'fieldsyncTechnician';
-const OWNER_KEYS = [OWNER_TENANT, OWNER_USER, OWNER_ROLE, OWNER_DEVICE, OWNER_UNIT, OWNER_TECHNICIAN];
+/**
+ * HMAC-SHA256 (a key only the server has) of the upload's id and the owner keys above. Servers
+ * before this one kept every key a client sent in Upload-Metadata (they overwrote only the agency
+ * and user), so an upload they made may carry a role, device, unit or technician the client wrote:
+ * only an upload whose seal matches is trusted to say who made it.
+ */
+const OWNER_SEAL = 'fieldsyncOwnerSeal';
+/** Keys of the server's own: a client's are dropped at creation, whatever the name after the prefix. */
+const SERVER_KEY = /^fieldsync/i;
 
-function ownerMetadataOf(identity: Identity): Record<string, string> {
+function ownerSealOf(key: Uint8Array, uploadId: string, identity: Identity): string {
+  const fields = ['fieldsync upload owner v1', uploadId, identity.tenantId, identity.userId, identity.role, identity.deviceId, identity.unitId ?? null, identity.technicianId ?? null];
+  return createHmac('sha256', key).update(JSON.stringify(fields)).digest('base64url');
+}
+
+function ownerMetadataOf(key: Uint8Array, uploadId: string, identity: Identity): Record<string, string> {
   return {
     [OWNER_TENANT]: identity.tenantId, [OWNER_USER]: identity.userId, [OWNER_ROLE]: identity.role, [OWNER_DEVICE]: identity.deviceId,
     ...(identity.unitId !== undefined ? { [OWNER_UNIT]: identity.unitId } : {}),
     ...(identity.technicianId !== undefined ? { [OWNER_TECHNICIAN]: identity.technicianId } : {}),
+    [OWNER_SEAL]: ownerSealOf(key, uploadId, identity),
   };
 }
 
-/** The uploader as at the upload's creation; undefined for an upload made before the whole identity was kept. */
-function uploaderOf(metadata: Upload['metadata']): Identity | undefined {
+/**
+ * The uploader as at the upload's creation, when the server sealed it so; undefined for an upload
+ * without a matching seal (made by an earlier server, whose metadata a client could have written;
+ * or sealed with a key the server no longer has).
+ */
+function uploaderOf(key: Uint8Array, upload: Upload): Identity | undefined {
+  const metadata = upload.metadata;
   const tenantId = metadata?.[OWNER_TENANT];
   const userId = metadata?.[OWNER_USER];
   const role = metadata?.[OWNER_ROLE];
   const deviceId = metadata?.[OWNER_DEVICE];
-  if (!tenantId || !userId || !deviceId || !role || !(ROLES as readonly string[]).includes(role)) return undefined;
+  const seal = metadata?.[OWNER_SEAL];
+  if (!tenantId || !userId || !deviceId || !role || !seal || !(ROLES as readonly string[]).includes(role)) return undefined;
   const unitId = metadata?.[OWNER_UNIT];
   const technicianId = metadata?.[OWNER_TECHNICIAN];
-  return { tenantId, userId, deviceId, role: role as Role, ...(unitId ? { unitId } : {}), ...(technicianId ? { technicianId } : {}) };
+  const identity: Identity = { tenantId, userId, deviceId, role: role as Role, ...(unitId ? { unitId } : {}), ...(technicianId ? { technicianId } : {}) };
+  const expected = Buffer.from(ownerSealOf(key, upload.id, identity));
+  const given = Buffer.from(seal);
+  return expected.length === given.length && timingSafeEqual(expected, given) ? identity : undefined;
 }
 
 /** What one sweep of the uploads holding every byte did (tus-server.ts sweepComplete). */
@@ -55,10 +79,15 @@ export interface CompleteSweep {
   stored: number;
   /** Refused by the finish the sweep ran: deleted, nothing stored. */
   refused: number;
-  /** Could not be finished (no uploader known, or the finish failed) and expired: deleted. */
+  /**
+   * Not finished by the sweep, left for their uploader's HEAD until the expiry: no uploader the
+   * server sealed (an earlier server's upload), or the uploader's account disabled or device revoked.
+   */
+  left: number;
+  /** Could not be finished (as `left`, or its finish failed in two sweeps) and expired: deleted. */
   expired: number;
-  /** Finishes that failed (kept for the next sweep until the expiry). */
-  failures: Array<{ uploadId: string; error: unknown }>;
+  /** What failed: a finish (tried again by the next sweep), or the delete of an expired upload (likewise). */
+  failures: Array<{ uploadId: string; stage: 'finish' | 'delete'; error: unknown }>;
 }
 
 export interface StoredAttachment extends AttachmentLink {
@@ -77,6 +106,13 @@ export interface AttachmentTusOptions {
   onStored(stored: StoredAttachment): Promise<void>;
   /** The transport keys that open sealed uploads (`kid` in the metadata; sealed-upload.ts). */
   transportKeys?: UploadKeyring;
+  /** The key the server seals an upload's owner with at creation (OWNER_SEAL), shared by every process. */
+  ownerSealKey: Uint8Array;
+  /**
+   * Whether the sweep may still act as `identity`: false once its account is disabled or its device
+   * revoked (the identity store the sign-in checks use). Throws when that cannot be told now.
+   */
+  uploaderActive(identity: Identity): Promise<boolean>;
 }
 
 /** How an upload's finish ended (tus-server.ts finishUpload). */
@@ -109,8 +145,10 @@ export interface AttachmentTus {
   /**
    * Finishes every upload holding every byte whose finish is not running, as its uploader, under
    * the same claim as the HEAD's finish (so once on any number of processes): one whose uploader
-   * never asks again is stored, audited and its hooks run all the same. One that cannot be
-   * finished (no uploader known, the finish fails) is deleted once `expiryMs` after its creation.
+   * never asks again is stored, audited and its hooks run all the same. One not finished (no
+   * uploader sealed with it, the uploader disabled or revoked) is deleted once `expiryMs` after
+   * its creation; one whose finish fails, once expired and its finish failed in two sweeps of
+   * this process.
    */
   sweepComplete(now: number, expiryMs: number): Promise<CompleteSweep>;
 }
@@ -238,8 +276,9 @@ export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTu
     allowedOrigins: [],
     async onUploadCreate(request, upload) {
       const identity = callerOf(request);
-      const theirs = Object.fromEntries(Object.entries(upload.metadata ?? {}).filter(([key]) => !OWNER_KEYS.includes(key)));
-      return { metadata: { ...theirs, ...ownerMetadataOf(identity) } };
+      // The server's keys are the server's to write: a client's own (`fieldsync…`) are dropped, not kept beside them.
+      const theirs = Object.fromEntries(Object.entries(upload.metadata ?? {}).filter(([key]) => !SERVER_KEY.test(key)));
+      return { metadata: { ...theirs, ...ownerMetadataOf(options.ownerSealKey, upload.id, identity) } };
     },
     async onUploadFinish(request, upload) {
       const outcome = await finishUpload(upload.id, callerOf(request));
@@ -257,30 +296,55 @@ export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTu
       }
     },
   });
+  /** Sweeps (of this process) in which the finish of an upload failed: one is deleted for it only after two. */
+  const failedSweeps = new Map<string, number>();
+
   const sweepComplete = async (now: number, expiryMs: number): Promise<CompleteSweep> => {
-    const sweep: CompleteSweep = { stored: 0, refused: 0, expired: 0, failures: [] };
-    for (const upload of await options.storage.completeUploads()) {
-      const uploader = uploaderOf(upload.metadata);
+    const sweep: CompleteSweep = { stored: 0, refused: 0, left: 0, expired: 0, failures: [] };
+    const uploads = await options.storage.completeUploads();
+    const listed = new Set(uploads.map((upload) => upload.id));
+    for (const id of failedSweeps.keys()) if (!listed.has(id)) failedSweeps.delete(id);
+    for (const upload of uploads) {
+      // Each upload on its own: one that fails at any step is tried again by the next sweep, and
+      // never keeps the sweep from those after it.
+      const uploader = uploaderOf(options.ownerSealKey, upload);
+      let failed = false;
       if (uploader) {
         try {
-          const outcome = await finishUpload(upload.id, uploader);
-          if (outcome.kind === 'stored') sweep.stored++;
-          if (outcome.kind === 'refused') sweep.refused++;
-          // busy: its finish runs elsewhere; gone / incomplete: nothing left to finish.
-          continue;
+          if (await options.uploaderActive(uploader)) {
+            const outcome = await finishUpload(upload.id, uploader);
+            if (outcome.kind === 'stored') sweep.stored++;
+            if (outcome.kind === 'refused') sweep.refused++;
+            // busy: its finish runs elsewhere; gone / incomplete: nothing left to finish.
+            failedSweeps.delete(upload.id);
+            continue;
+          }
+          sweep.left++;
         } catch (error) {
-          sweep.failures.push({ uploadId: upload.id, error });
+          sweep.failures.push({ uploadId: upload.id, stage: 'finish', error });
+          failedSweeps.set(upload.id, (failedSweeps.get(upload.id) ?? 0) + 1);
+          failed = true;
         }
+      } else {
+        sweep.left++;
       }
       const created = upload.creation_date ? Date.parse(upload.creation_date) : now;
       if (created + expiryMs >= now) continue;
-      // Under the claim, so a finish running elsewhere (a late HEAD) never loses its bytes midway.
-      const deleted = await options.storage.underFinishClaim(upload.id, async () => {
-        const finished = await options.storage.finishedUpload(upload.id, now);
-        await options.storage.discardUpload(upload.id);
-        return !finished;
-      });
-      if (!deleted.busy && deleted.value) sweep.expired++;
+      // A finish that failed (a database blip) is given a second sweep, expired or not: an upload
+      // whose first try falls just after its expiry is not deleted for one failure.
+      if (failed && (failedSweeps.get(upload.id) ?? 0) < 2) continue;
+      try {
+        // Under the claim, so a finish running elsewhere (a late HEAD) never loses its bytes midway.
+        const deleted = await options.storage.underFinishClaim(upload.id, async () => {
+          const finished = await options.storage.finishedUpload(upload.id, now);
+          await options.storage.discardUpload(upload.id);
+          return !finished;
+        });
+        if (!deleted.busy) failedSweeps.delete(upload.id);
+        if (!deleted.busy && deleted.value) sweep.expired++;
+      } catch (error) {
+        sweep.failures.push({ uploadId: upload.id, stage: 'delete', error });
+      }
     }
     return sweep;
   };

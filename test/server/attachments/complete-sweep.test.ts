@@ -21,13 +21,16 @@ import { TUS_VERSION } from '../../../shared/protocol/index.ts';
 import { make, rev, seed } from '../../helpers/access.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { PgSchemas, SKIP_POSTGRES, TEST_DATABASE_URL } from '../store/fixtures.ts';
-import { createUpload, gateReadsOf, jpegBytes, sha256 } from './support.ts';
+import { createUpload, failCalls, gateReadsOf, jpegBytes, metadataHeader, sha256 } from './support.ts';
 
 const A = 'agency-a';
 const EXPIRY_MS = 3_600_000;
 const CREW = { authorization: `Bearer ${devToken({ tenantId: A, role: 'crew', deviceId: 'tab-swp', subject: 'M1' })}` };
 
 const head = (url: string) => fetch(url, { method: 'HEAD', headers: { 'tus-resumable': TUS_VERSION, ...CREW } });
+/** Crews of their own, so revoking one touches no other test. */
+const REVOKED_DEVICE_CREW = { authorization: `Bearer ${devToken({ tenantId: A, role: 'crew', deviceId: 'tab-rvk', subject: 'M1' })}` };
+const DISABLED_USER_CREW = { authorization: `Bearer ${devToken({ tenantId: A, role: 'crew', deviceId: 'tab-usr', subject: 'M1' })}` };
 
 for (const storeKind of ['sqlite', 'postgres'] as const) {
   describe.skipIf(storeKind === 'postgres' && SKIP_POSTGRES)(`the sweep finishes uploads holding every byte that nobody finishes (${storeKind})`, () => {
@@ -52,16 +55,35 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
     });
 
     /** An upload whose every byte was written and whose finish never ran (the server stopped in between). */
-    async function crashedUpload(bytes: Buffer) {
+    async function crashedUpload(bytes: Buffer, crew: Record<string, string> = CREW) {
       const doc = make.epcrs(A, { unitId: 'M1' });
       await seed(server.app.store, 'epcrs', [doc]);
-      const created = await createUpload(server.url, bytes.length, { sha256: sha256(bytes), contentType: 'image/jpeg', collection: 'epcrs', docId: String(doc.id) }, CREW);
+      const created = await createUpload(server.url, bytes.length, { sha256: sha256(bytes), contentType: 'image/jpeg', collection: 'epcrs', docId: String(doc.id) }, crew);
       expect(created.status).toBe(201);
       const url = new URL(created.headers.get('location')!, server.url).href;
       const id = url.split('/').pop()!;
       await server.app.attachments.uploads.write(Readable.from([bytes]), id, 0);
       return { doc, url, id };
     }
+
+    /**
+     * An upload holding every byte as a server before this version stored it: the uploader's agency
+     * and user written by the server, and whatever else the client sent in Upload-Metadata kept.
+     */
+    async function olderUpload(bytes: Buffer, docId: string, clientWrote: Record<string, string> = {}) {
+      const id = randomUUID().replaceAll('-', '');
+      const metadata = {
+        sha256: sha256(bytes), contentType: 'image/jpeg', collection: 'epcrs', docId, ...clientWrote, fieldsyncTenant: A, fieldsyncUser: 'crew@tab-swp',
+      };
+      await server.app.attachments.uploads.create(new Upload({ id, size: bytes.length, offset: 0, metadata, creation_date: new Date().toISOString() }));
+      await server.app.attachments.uploads.write(Readable.from([bytes]), id, 0);
+      return id;
+    }
+
+    const pastExpiry = () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + EXPIRY_MS + 1_000);
+    };
 
     const writes = async (docId: string) => (await server.app.store.queryAudit({ tenantId: A, documentId: docId, limit: 50 }))
       .filter((entry) => entry.action === 'attachment_write');
@@ -141,6 +163,130 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       expect(swept?.expired).toBeGreaterThanOrEqual(1);
       expect(await waiting(older)).toBe(false);
       expect(await linked(String(doc.id), bytes)).toBe(false);
+    });
+
+    it('an older server\'s upload whose client wrote fieldsyncRole/Device/Unit itself (M1\'s crew naming unit M9): never finished as that forged identity, so not linked to M9\'s report; deleted at the expiry', async () => {
+      const bytes = jpegBytes(10_000);
+      const theirs = make.epcrs(A, { unitId: 'M9' });
+      await seed(server.app.store, 'epcrs', [theirs]);
+      const id = await olderUpload(bytes, String(theirs.id), { fieldsyncRole: 'crew', fieldsyncDevice: 'tab-swp', fieldsyncUnit: 'M9' });
+
+      const swept = await server.app.sweepAttachmentUploads();
+      expect(swept?.stored).toBe(0);
+      expect(await linked(String(theirs.id), bytes)).toBe(false);
+      expect(await writes(String(theirs.id))).toHaveLength(0);
+      expect(await waiting(id)).toBe(true);
+      pastExpiry();
+      await server.app.sweepAttachmentUploads();
+      expect(await waiting(id)).toBe(false);
+      expect(await linked(String(theirs.id), bytes)).toBe(false);
+    });
+
+    it('a client that sends keys of the server\'s own (fieldsync…) in Upload-Metadata: none is kept; the upload carries the server\'s values only', async () => {
+      const bytes = jpegBytes(4_000);
+      const doc = make.epcrs(A, { unitId: 'M1' });
+      await seed(server.app.store, 'epcrs', [doc]);
+      const created = await fetch(`${server.url}/api/attachments/uploads`, {
+        method: 'POST',
+        headers: {
+          'tus-resumable': TUS_VERSION, 'upload-length': String(bytes.length), ...CREW,
+          'upload-metadata': metadataHeader({
+            sha256: sha256(bytes), contentType: 'image/jpeg', collection: 'epcrs', docId: String(doc.id),
+            fieldsyncUnit: 'M9', fieldsyncRole: 'admin', fieldsyncOwnerSeal: 'made-up', fieldsyncAnythingElse: 'x', filename: 'photo.jpg',
+          }),
+        },
+      });
+      expect(created.status).toBe(201);
+      const id = created.headers.get('location')!.split('/').pop()!;
+      const metadata = (await server.app.attachments.uploads.getUpload(id)).metadata ?? {};
+      expect(metadata['fieldsyncUnit']).toBe('M1');
+      expect(metadata['fieldsyncRole']).toBe('crew');
+      expect(metadata['fieldsyncOwnerSeal']).not.toBe('made-up');
+      expect(metadata['fieldsyncAnythingElse']).toBeUndefined();
+      expect(metadata['filename']).toBe('photo.jpg');
+      await server.app.attachments.discardUpload(id);
+    });
+
+    it('its uploader\'s device was revoked since: the sweep does not finish it (nothing linked or audited); deleted at the expiry', async () => {
+      const bytes = jpegBytes(10_000);
+      const { doc, id } = await crashedUpload(bytes, REVOKED_DEVICE_CREW);
+      await server.app.identities.setDeviceRevoked(A, 'tab-rvk', true, undefined, Date.now());
+      await server.app.sweepAttachmentUploads();
+      expect(await linked(String(doc.id), bytes)).toBe(false);
+      expect(await writes(String(doc.id))).toHaveLength(0);
+      expect(await waiting(id)).toBe(true);
+      pastExpiry();
+      await server.app.sweepAttachmentUploads();
+      expect(await waiting(id)).toBe(false);
+      expect(await linked(String(doc.id), bytes)).toBe(false);
+    });
+
+    it('its uploader\'s account was disabled since: the sweep does not finish it (nothing linked or audited)', async () => {
+      const bytes = jpegBytes(10_000);
+      const { doc, id } = await crashedUpload(bytes, DISABLED_USER_CREW);
+      await server.app.identities.createUser({
+        id: 'crew@tab-usr', tenantId: A, username: 'crew-tab-usr', passwordHash: 'not-a-hash', role: 'crew', unitId: 'M1',
+        technicianId: undefined, displayName: undefined, createdAt: Date.now(),
+      });
+      await server.app.identities.setUserRevoked(A, 'crew@tab-usr', true, undefined, Date.now());
+      await server.app.sweepAttachmentUploads();
+      expect(await linked(String(doc.id), bytes)).toBe(false);
+      expect(await writes(String(doc.id))).toHaveLength(0);
+      expect(await waiting(id)).toBe(true);
+    });
+
+    it('past the expiry, its finish fails at a sweep (the database away for a moment): kept, and the next sweep stores it (linked, audited once)', async () => {
+      const bytes = jpegBytes(10_000);
+      const { doc, id } = await crashedUpload(bytes);
+      pastExpiry();
+      const blip = failCalls(server.app.store, 'getDocuments', ([, , ids]) => (ids as string[]).includes(String(doc.id)));
+      const first = await server.app.sweepAttachmentUploads();
+      blip.stop();
+      expect(blip.failed()).toBeGreaterThanOrEqual(1);
+      expect(first?.failures.some((failure) => failure.uploadId === id)).toBe(true);
+      expect(await waiting(id)).toBe(true);
+
+      const second = await server.app.sweepAttachmentUploads();
+      expect(second?.stored).toBeGreaterThanOrEqual(1);
+      expect(await linked(String(doc.id), bytes)).toBe(true);
+      expect(await writes(String(doc.id))).toHaveLength(1);
+      expect(await waiting(id)).toBe(false);
+    });
+
+    it('past the expiry, its finish fails in two sweeps: deleted by the second, nothing stored', async () => {
+      const bytes = jpegBytes(10_000);
+      const { doc, id } = await crashedUpload(bytes);
+      pastExpiry();
+      const blip = failCalls(server.app.store, 'getDocuments', ([, , ids]) => (ids as string[]).includes(String(doc.id)));
+      try {
+        await server.app.sweepAttachmentUploads();
+        expect(await waiting(id)).toBe(true);
+        await server.app.sweepAttachmentUploads();
+        expect(await waiting(id)).toBe(false);
+      } finally {
+        blip.stop();
+      }
+      expect(await linked(String(doc.id), bytes)).toBe(false);
+    });
+
+    it('one expired upload whose delete keeps failing does not stop the sweep: the other expired ones are deleted, every sweep', async () => {
+      const doc = make.epcrs(A, { unitId: 'M1' });
+      await seed(server.app.store, 'epcrs', [doc]);
+      const stuck = await olderUpload(jpegBytes(5_000), String(doc.id));
+      const other = await olderUpload(jpegBytes(6_000), String(doc.id));
+      pastExpiry();
+      const failing = failCalls(server.app.attachments, 'discardUpload', ([uploadId]) => uploadId === stuck);
+      try {
+        const swept = await server.app.sweepAttachmentUploads();
+        expect(swept).toBeDefined();
+        expect(swept?.failures.some((failure) => failure.uploadId === stuck)).toBe(true);
+        expect(await waiting(other)).toBe(false);
+        expect(await waiting(stuck)).toBe(true);
+      } finally {
+        failing.stop();
+      }
+      await server.app.sweepAttachmentUploads();
+      expect(await waiting(stuck)).toBe(false);
     });
 
     // SQLite: one process owns DATA_DIR, so there is no second process to sweep with (the claim there is in memory).

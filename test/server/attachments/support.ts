@@ -181,3 +181,23 @@ export function gateAnswers<T extends object, K extends keyof T>(target: T, name
     },
   };
 }
+
+/**
+ * Every call of `target[name]` for which `holds(args)` fails with `error` (as a database that went
+ * away for a moment fails it) until `stop()`; the others run as ever. `failed()` counts the failures.
+ */
+export function failCalls<T extends object, K extends keyof T>(target: T, name: K, holds: (args: unknown[]) => boolean, error = new Error('connection terminated unexpectedly (a blip made by the test)')) {
+  const original = target[name] as unknown as (...args: unknown[]) => Promise<unknown>;
+  let failed = 0;
+  target[name] = async function (this: unknown, ...args: unknown[]) {
+    if (holds(args)) {
+      failed++;
+      throw error;
+    }
+    return original.apply(this, args);
+  } as unknown as T[K];
+  return {
+    failed: () => failed,
+    stop: () => { target[name] = original as unknown as T[K]; },
+  };
+}
