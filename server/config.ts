@@ -47,6 +47,12 @@ export interface ServerConfig {
    */
   attachmentMaxBytes: number;
   attachmentUploadExpiryMs: number;
+  /**
+   * PostgreSQL: how long an upload's finish waits for its claim (a finish slot, half the pool's
+   * connections per process, and a connection) before its request is answered 423 with
+   * Retry-After instead (ATTACHMENT_FINISH_WAIT_MS).
+   */
+  attachmentFinishWaitMs: number;
   /** STORE: where documents, outbox and audit live: embedded SQLite in DATA_DIR, or PostgreSQL at DATABASE_URL. */
   storeKind: 'sqlite' | 'postgres';
   /** PostgreSQL connection URL; required when STORE=postgres. */
@@ -291,6 +297,8 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   attachmentMaxBytes: 20 * 1024 * 1024,
   // A device offline through a long shift still resumes its upload the next day.
   attachmentUploadExpiryMs: 24 * 3600_000,
+  // Well inside a device's request deadline: a 423 costs one HEAD a second later.
+  attachmentFinishWaitMs: 2_000,
   storeKind: 'sqlite',
   databaseUrl: undefined,
   databaseSchema: 'public',
@@ -377,6 +385,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     commitWindowGroup: integer(env, 'COMMIT_WINDOW_GROUP', SERVER_DEFAULTS.commitWindowGroup, 2, 1000),
     attachmentMaxBytes: integer(env, 'ATTACHMENT_MAX_BYTES', SERVER_DEFAULTS.attachmentMaxBytes, 1024, 1024 * 1024 * 1024),
     attachmentUploadExpiryMs: integer(env, 'ATTACHMENT_UPLOAD_EXPIRY_MS', SERVER_DEFAULTS.attachmentUploadExpiryMs, 1_000, 30 * 24 * 3600_000),
+    attachmentFinishWaitMs: integer(env, 'ATTACHMENT_FINISH_WAIT_MS', SERVER_DEFAULTS.attachmentFinishWaitMs, 10, 60_000),
     devTokens: devTokensSetting(env),
     cadBackendUrl: optionalUrl(env, 'CAD_BACKEND_URL'),
     cadBackendAuthToken: raw(env, 'CAD_BACKEND_AUTH_TOKEN'),

@@ -16,17 +16,23 @@ import { attachmentRoutes } from './routes.ts';
 import type { AttachmentStorage } from './storage.ts';
 import { PostgresAttachmentStorage } from './storage-postgres.ts';
 import { SqliteAttachmentStorage } from './storage-sqlite.ts';
-import { createAttachmentTus } from './tus-server.ts';
+import { createAttachmentTus, type CompleteSweep } from './tus-server.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Uploads, objects and links of attachments (server/attachments/storage.ts). */
     attachments: AttachmentStorage;
+    /**
+     * One sweep of the uploads, as the timer runs it: incomplete ones expired are deleted; those
+     * holding every byte that nobody finishes are finished (or deleted once expired, when they
+     * cannot be). Resolves when it is done (tests call it instead of waiting for the timer).
+     */
+    sweepAttachmentUploads(): Promise<CompleteSweep | undefined>;
   }
 }
 
 export interface AttachmentsPluginOptions {
-  config: Pick<ServerConfig, 'dataDir' | 'attachmentMaxBytes' | 'attachmentUploadExpiryMs'>;
+  config: Pick<ServerConfig, 'dataDir' | 'devTokens' | 'attachmentMaxBytes' | 'attachmentUploadExpiryMs' | 'attachmentFinishWaitMs'>;
 }
 
 /**
@@ -42,7 +48,7 @@ export const attachmentsPlugin = fp(async (app: FastifyInstance, options: Attach
   const { config } = options;
   const store = app.store;
   const storage: AttachmentStorage = store instanceof PostgresStore
-    ? await PostgresAttachmentStorage.open(store.connections, store.schema, config.attachmentUploadExpiryMs)
+    ? await PostgresAttachmentStorage.open(store.connections, store.schema, config.attachmentUploadExpiryMs, config.attachmentFinishWaitMs)
     : new SqliteAttachmentStorage(config.dataDir, config.attachmentUploadExpiryMs);
   app.decorate('attachments', storage);
 
@@ -52,6 +58,20 @@ export const attachmentsPlugin = fp(async (app: FastifyInstance, options: Attach
     checkMayUpload: (identity, collection, docId, sha256) => checkMayUpload(app.accessControl, store, identity, collection, docId, sha256),
     // Read when an upload completes: the auth plugin's keys (the same that open queued envelopes).
     transportKeys: { lookup: (kid) => app.auth.transportKeys.lookup(kid) },
+    ownerSealKey: app.auth.derivedKey('attachment upload owner'),
+    // The sweep acts for an uploader who is not there: only while the sign-in checks would still
+    // let that account on that device in (logging out is no reason not to: a signed-out tablet's
+    // upload is what the sweep is for).
+    async uploaderActive(identity) {
+      const [user, device] = await Promise.all([
+        app.identities.getUser(identity.tenantId, identity.userId), app.identities.getDevice(identity.tenantId, identity.deviceId),
+      ]);
+      if (device?.revokedAt !== undefined) return false;
+      if (user) return user.disabledAt === undefined;
+      // No account of that id: a device token's (`npm run token`, revoked with its device, checked
+      // above), or a development token's, which exists only while they are accepted.
+      return identity.userId.startsWith('cli:') || config.devTokens;
+    },
     async onStored(stored) {
       if (app.accessControl.isPhi(stored.collection)) {
         await store.appendAudit([{
@@ -85,17 +105,43 @@ export const attachmentsPlugin = fp(async (app: FastifyInstance, options: Attach
     prefix: ATTACHMENTS_BASE_PATH, auth: app.authenticator, deviceCredentials: app.deviceCredentials, storage, tus, maxBytes: config.attachmentMaxBytes,
   });
 
-  // Incomplete uploads expire: swept as often as a tenth of their lifetime (at most hourly).
+  // Swept as often as a tenth of an upload's lifetime (at most hourly): incomplete uploads expire;
+  // complete ones are finished even when their uploader never asks again (a signed-out tablet, a
+  // device that gave up after a 500 and started a new upload), so their bytes neither stay for
+  // good nor go unstored.
+  let sweeping: Promise<CompleteSweep | undefined> | undefined;
+  const sweepUploads = async (): Promise<CompleteSweep | undefined> => {
+    await storage.uploads.deleteExpired().catch((error: unknown) => app.log.warn({ err: error }, 'attachments: could not delete expired uploads; will try again'));
+    try {
+      const swept = await tus.sweepComplete(Date.now(), config.attachmentUploadExpiryMs);
+      for (const failure of swept.failures) {
+        app.log.warn({ err: failure.error, uploadId: failure.uploadId }, failure.stage === 'finish'
+          ? 'attachments: could not finish an upload holding every byte; the next sweep tries again (once expired, it is deleted after its second failed sweep)'
+          : 'attachments: could not delete an expired upload holding every byte; the next sweep tries again');
+      }
+      if (swept.stored + swept.refused + swept.expired > 0) app.log.info({ ...swept, failures: swept.failures.length }, 'attachments: swept uploads holding every byte');
+      return swept;
+    } catch (error) {
+      app.log.warn({ err: error }, 'attachments: could not sweep the uploads holding every byte; will try again');
+      return undefined;
+    }
+  };
+  // One sweep at a time in a process: a second call waits for the running one's result.
+  app.decorate('sweepAttachmentUploads', () => {
+    sweeping ??= sweepUploads().finally(() => { sweeping = undefined; });
+    return sweeping;
+  });
   const sweep = setInterval(() => {
-    storage.uploads.deleteExpired().catch((error: unknown) => app.log.warn({ err: error }, 'attachments: could not delete expired uploads; will try again'));
+    void app.sweepAttachmentUploads();
   }, Math.max(1_000, Math.min(3_600_000, Math.floor(config.attachmentUploadExpiryMs / 10))));
   sweep.unref();
   app.addHook('onClose', async () => {
     clearInterval(sweep);
+    await sweeping;
     await storage.close();
   });
 }, {
   name: 'fieldsync-attachments', fastify: '5.x',
   dependencies: ['fieldsync-store', 'fieldsync-auth', 'fieldsync-sync'],
-  decorators: { fastify: ['store', 'authenticator', 'deviceCredentials', 'accessControl'] },
+  decorators: { fastify: ['store', 'auth', 'identities', 'authenticator', 'deviceCredentials', 'accessControl'] },
 });

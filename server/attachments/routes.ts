@@ -91,30 +91,37 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
     return finished && finished.tenantId === identity.tenantId && finished.userId === identity.userId ? finished : undefined;
   };
 
+  const beingStored = (reply: FastifyReply): HttpError => {
+    reply.header('retry-after', String(BEING_STORED_RETRY_AFTER_S));
+    return new HttpError(423, ErrorCode.UPLOAD_BEING_STORED, BEING_STORED_MESSAGE);
+  };
+
   /**
    * The caller's upload holding every byte but not finished: never handed to @tus/server, which
    * would answer "offset = length" (success, to tus-js-client) before the finish decides. Its
-   * finish running (the last PATCH's, anywhere): 423 and Retry-After. None running (a crash cut it
-   * short): run here, as the caller (its uploader), and answered by its result. Undefined when
-   * bytes are still missing; otherwise the finished upload, or throws the refusal.
+   * finish running (the last PATCH's, or the sweep's, anywhere), or no claim to be had within the
+   * wait's bound: 423 and Retry-After. None running (a crash cut it short): run here, as the
+   * caller (its uploader), and answered by its result. Undefined when bytes are still missing;
+   * otherwise the finished upload, or throws the refusal.
    */
-  const settleComplete = async (request: FastifyRequest, reply: FastifyReply, upload: Upload): Promise<FinishedUpload | undefined> => {
-    if (upload.size === undefined || upload.offset !== upload.size) return undefined;
-    const outcome = await tus.finish(upload.id, request.identity);
+  const finishComplete = async (request: FastifyRequest, reply: FastifyReply, uploadId: string): Promise<FinishedUpload | undefined> => {
+    const outcome = await tus.finish(uploadId, request.identity);
     switch (outcome.kind) {
       case 'incomplete':
         return undefined;
       case 'stored':
-        return { uploadId: upload.id, tenantId: request.identity.tenantId, userId: request.identity.userId, size: outcome.size, finishedAt: Date.now() };
+        return { uploadId, tenantId: request.identity.tenantId, userId: request.identity.userId, size: outcome.size, finishedAt: Date.now() };
       case 'refused':
         throw new HttpError(outcome.status, outcome.code, outcome.message);
       case 'busy':
-        reply.header('retry-after', String(BEING_STORED_RETRY_AFTER_S));
-        throw new HttpError(423, ErrorCode.UPLOAD_BEING_STORED, BEING_STORED_MESSAGE);
+        throw beingStored(reply);
       case 'gone':
-        throw new HttpError(404, ErrorCode.UPLOAD_NOT_FOUND, `There is no upload ${upload.id.slice(0, 80)} of yours any more; create a new one (POST).`);
+        throw new HttpError(404, ErrorCode.UPLOAD_NOT_FOUND, `There is no upload ${uploadId.slice(0, 80)} of yours any more; create a new one (POST).`);
     }
   };
+
+  const settleComplete = async (request: FastifyRequest, reply: FastifyReply, upload: Upload): Promise<FinishedUpload | undefined> =>
+    upload.size === undefined || upload.offset !== upload.size ? undefined : finishComplete(request, reply, upload.id);
 
   /** 409 with the server's offset: a PATCH to an upload that is complete (stored). */
   const completeConflict = (reply: FastifyReply, finished: FinishedUpload): HttpError => {
@@ -163,14 +170,57 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
     requireTusVersion(request);
     const finished = await ownFinishedUpload(request);
     if (finished) return answerComplete(reply, finished);
-    const upload = await ownUpload(request);
+    let upload: Upload;
+    try {
+      upload = await ownUpload(request);
+    } catch (error) {
+      // The last PATCH may have remembered and deleted the upload between the two reads: a device
+      // told 404 would send the whole file again, so the finished row is asked once more first.
+      if (error instanceof HttpError && error.statusCode === 404) {
+        const finishedMeanwhile = await ownFinishedUpload(request);
+        if (finishedMeanwhile) return answerComplete(reply, finishedMeanwhile);
+      }
+      throw error;
+    }
     const settled = await settleComplete(request, reply, upload);
     if (settled) return answerComplete(reply, settled);
-    // Still taking bytes: @tus/server answers, after taking the upload's lock (a PATCH cut at the
-    // socket is stopped first and its bytes counted, so the offset is exact). Known gap (docs
-    // §23): a PATCH that writes the last bytes releases that lock before its finish claims the
-    // upload, and a HEAD in that instant is answered "offset = length".
-    await handOver(request, reply, request.identity);
+    // Still taking bytes when read above: @tus/server answers, after taking the upload's lock (a
+    // PATCH cut at the socket is stopped first and its bytes counted, so the offset is exact).
+    // Its answer is read before anything is sent: a PATCH may have written the last bytes since
+    // the read above (on this process, or another), and @tus/server then says "offset = length",
+    // which tus-js-client takes for success though the finish may not have claimed the upload yet,
+    // let alone decided. So that answer is never passed on: the finished row or the finish decides.
+    const answer = await tus.server.handleWeb(new Request(new URL(request.raw.url ?? '/', 'http://127.0.0.1'), {
+      method: 'HEAD', headers: { [TUS_HEADERS.resumable]: TUS_VERSION },
+    }));
+    const offset = answer.headers.get(TUS_HEADERS.uploadOffset);
+    if (answer.status === 200 && offset !== null && offset === answer.headers.get(TUS_HEADERS.uploadLength)) {
+      const finishedMeanwhile = await ownFinishedUpload(request);
+      if (finishedMeanwhile) return answerComplete(reply, finishedMeanwhile);
+      const settledNow = await finishComplete(request, reply, upload.id);
+      if (settledNow) return answerComplete(reply, settledNow);
+      // Offsets only grow, so this is not expected; ask again rather than be told "complete".
+      throw beingStored(reply);
+    }
+    if (answer.status !== 200) {
+      // No such upload (404), expired (410), or any other refusal, read after the route's read
+      // above: the last PATCH may have stored, remembered and deleted the upload in between (here
+      // or on another process), and a device told 404 sends the whole file again (a second PHI
+      // audit entry). So the finished row is asked again, and an upload holding every byte is
+      // finished, before @tus/server's answer is passed on.
+      const finishedMeanwhile = await ownFinishedUpload(request);
+      if (finishedMeanwhile) return answerComplete(reply, finishedMeanwhile);
+      const outcome = await tus.finish(upload.id, request.identity);
+      if (outcome.kind === 'stored') return answerComplete(reply, { uploadId: upload.id, tenantId: request.identity.tenantId, userId: request.identity.userId, size: outcome.size, finishedAt: Date.now() });
+      if (outcome.kind === 'refused') throw new HttpError(outcome.status, outcome.code, outcome.message);
+      if (outcome.kind === 'busy') throw beingStored(reply);
+      // Gone or still missing bytes: @tus/server's answer stands.
+    }
+    reply.status(answer.status).header('cache-control', 'no-store');
+    answer.headers.forEach((value, name) => {
+      if (name !== 'content-length') reply.header(name, value);
+    });
+    return reply.send(await answer.text());
   });
 
   app.patch<{ Params: { uploadId: string } }>(ATTACHMENTS.appendUpload.route, { schema: appendUploadSchema, ...CHECKED_BY_HANDLER }, async (request, reply) => {

@@ -17,7 +17,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { bulkhead, type BulkheadPolicy } from 'cockatiel';
 import pg from 'pg';
 import { DataStore, ERRORS, Upload } from '@tus/utils';
 import type { AttachmentLink, AttachmentStorage, Claimed, FinishedUpload, StoredObject } from './storage.ts';
@@ -123,9 +122,76 @@ class PostgresUploadStore extends DataStore {
     return this.expiryMs;
   }
 
+  async completeUploads(): Promise<Upload[]> {
+    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM ${this.t('attachment_uploads')} WHERE size IS NOT NULL AND "offset" = size`);
+    const uploads: Upload[] = [];
+    for (const { id } of rows) {
+      try {
+        uploads.push(await this.getUpload(id));
+      } catch {
+        // Deleted since the list was read (its finish ended): nothing to sweep.
+      }
+    }
+    return uploads;
+  }
+
   async bytesOf(id: string): Promise<Buffer> {
     const { rows } = await this.pool.query<{ bytes: Buffer }>(`SELECT bytes FROM ${this.t('attachment_upload_chunks')} WHERE upload_id = $1 ORDER BY start`, [id]);
     return Buffer.concat(rows.map((r) => r.bytes));
+  }
+}
+
+/**
+ * At most `limit` holders at once; a wait for a place ends after `waitMs` without one. A place
+ * freed goes straight to the longest waiter.
+ */
+class FinishSlots {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  acquire(waitMs: number): Promise<boolean> {
+    if (this.active < this.limit) {
+      this.active++;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const grant = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        const at = this.waiting.indexOf(grant);
+        if (at >= 0) this.waiting.splice(at, 1);
+        resolve(false);
+      }, waitMs);
+      this.waiting.push(grant);
+    });
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
+
+/** `promise`'s value, or undefined once `ms` passed first (then `abandon` gets the value when it comes). */
+async function within<T>(promise: Promise<T>, ms: number, abandon: (late: T) => void): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  let late = false;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      late = true;
+      resolve(undefined);
+    }, Math.max(0, ms));
+  });
+  promise.then((value) => { if (late) abandon(value); }, () => undefined);
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -135,19 +201,24 @@ export class PostgresAttachmentStorage implements AttachmentStorage {
   /**
    * Finishes running at once in this process. Each holds a connection for its claim (the
    * advisory lock) and takes another for its own queries: at most half the pool, so the claims
-   * can never take every connection and leave their finishes waiting for one for good.
+   * can never take every connection and leave their finishes waiting for one for good. A finish
+   * that gets no slot (nor a connection) within `finishWaitMs` is `busy`: its request is answered
+   * 423 with Retry-After and the device asks again (HEAD), instead of waiting without a bound.
    */
-  private readonly finishSlots: BulkheadPolicy;
+  private readonly finishSlots: FinishSlots;
 
-  private constructor(private readonly pool: pg.Pool, private readonly schema: string, private readonly expiryMs: number) {
+  private constructor(
+    private readonly pool: pg.Pool, private readonly schema: string, private readonly expiryMs: number, private readonly finishWaitMs: number,
+  ) {
     const quoted = pg.escapeIdentifier(schema);
     this.t = (name) => `${quoted}.${pg.escapeIdentifier(name)}`;
     this.uploads = new PostgresUploadStore(pool, this.t, expiryMs);
-    this.finishSlots = bulkhead(Math.max(1, Math.floor((pool.options.max ?? 10) / 2)), Number.POSITIVE_INFINITY);
+    this.finishSlots = new FinishSlots(Math.max(1, Math.floor((pool.options.max ?? 10) / 2)));
   }
 
-  static async open(pool: pg.Pool, schema: string, expiryMs: number): Promise<PostgresAttachmentStorage> {
-    const storage = new PostgresAttachmentStorage(pool, schema, expiryMs);
+  /** `finishWaitMs`: how long a finish waits for its claim (a slot and a connection) before it is `busy` (ATTACHMENT_FINISH_WAIT_MS). */
+  static async open(pool: pg.Pool, schema: string, expiryMs: number, finishWaitMs: number): Promise<PostgresAttachmentStorage> {
+    const storage = new PostgresAttachmentStorage(pool, schema, expiryMs, finishWaitMs);
     const t = storage.t;
     const client = await pool.connect();
     try {
@@ -185,6 +256,10 @@ export class PostgresAttachmentStorage implements AttachmentStorage {
 
   readUpload(uploadId: string): Promise<Buffer> {
     return this.uploads.bytesOf(uploadId);
+  }
+
+  completeUploads(): Promise<Upload[]> {
+    return this.uploads.completeUploads();
   }
 
   async commit(uploadId: string, link: AttachmentLink, contentType: string, bytes: Buffer): Promise<{ created: boolean }> {
@@ -231,10 +306,14 @@ export class PostgresAttachmentStorage implements AttachmentStorage {
 
   async underFinishClaim<T>(uploadId: string, work: () => Promise<T>): Promise<Claimed<T>> {
     const key = createHash('sha256').update(`${this.schema}:${uploadId}`).digest().readInt32BE(0);
-    return this.finishSlots.execute(async (): Promise<Claimed<T>> => {
+    const deadline = performance.now() + this.finishWaitMs;
+    if (!await this.finishSlots.acquire(this.finishWaitMs)) return { busy: true };
+    try {
       // A session lock on a connection of its own, held while `work` runs: every process sharing
-      // the database sees it, and it ends with the connection should this process die.
-      const client = await this.pool.connect();
+      // the database sees it, and it ends with the connection should this process die. The pool
+      // may be short of connections for other work too: that wait has the same bound.
+      const client = await within(this.pool.connect(), deadline - performance.now(), (late) => late.release());
+      if (!client) return { busy: true };
       let unlocked = false;
       try {
         const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS got', [FINISH_LOCK_NAMESPACE, key]);
@@ -251,7 +330,9 @@ export class PostgresAttachmentStorage implements AttachmentStorage {
       } finally {
         client.release(!unlocked);
       }
-    });
+    } finally {
+      this.finishSlots.release();
+    }
   }
 
   async discardUpload(uploadId: string): Promise<void> {

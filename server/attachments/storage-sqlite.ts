@@ -13,10 +13,45 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FileStore } from '@tus/file-store';
+import type { Upload } from '@tus/utils';
 import type { AttachmentLink, AttachmentStorage, Claimed, FinishedUpload, StoredObject } from './storage.ts';
 
+/**
+ * @tus/file-store, with a sweep that knows which uploads are complete. Its own `deleteExpired`
+ * takes the offset from the upload's JSON file, which is written at creation (offset 0) and never
+ * again, so it deleted uploads holding every byte as well once expired: even one whose finish was
+ * running. Here the offset is the bytes on disk, as `getUpload` says.
+ */
+class UploadFiles extends FileStore {
+  /** Every upload's state; those deleted while listed are left out. */
+  async listUploads(): Promise<Upload[]> {
+    const uploads: Upload[] = [];
+    for (const id of await this.configstore.list?.() ?? []) {
+      try {
+        uploads.push(await this.getUpload(id));
+      } catch {
+        // Deleted meanwhile (or its bytes are gone): nothing to list.
+      }
+    }
+    return uploads;
+  }
+
+  override async deleteExpired(): Promise<number> {
+    const now = Date.now();
+    let deleted = 0;
+    for (const upload of await this.listUploads()) {
+      const complete = upload.size !== undefined && upload.offset === upload.size;
+      const created = upload.creation_date ? Date.parse(upload.creation_date) : now;
+      if (complete || created + this.getExpiration() >= now) continue;
+      await this.remove(upload.id).catch(() => undefined);
+      deleted++;
+    }
+    return deleted;
+  }
+}
+
 export class SqliteAttachmentStorage implements AttachmentStorage {
-  readonly uploads: FileStore;
+  readonly uploads: UploadFiles;
   private readonly db: Database.Database;
   private readonly uploadDir: string;
   private readonly objectDir: string;
@@ -29,7 +64,7 @@ export class SqliteAttachmentStorage implements AttachmentStorage {
     this.objectDir = path.join(root, 'objects');
     mkdirSync(this.uploadDir, { recursive: true });
     mkdirSync(this.objectDir, { recursive: true });
-    this.uploads = new FileStore({ directory: this.uploadDir, expirationPeriodInMilliseconds: uploadExpiryMs });
+    this.uploads = new UploadFiles({ directory: this.uploadDir, expirationPeriodInMilliseconds: uploadExpiryMs });
     this.db = new Database(path.join(root, 'index.sqlite'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -55,6 +90,10 @@ export class SqliteAttachmentStorage implements AttachmentStorage {
 
   async readUpload(uploadId: string): Promise<Buffer> {
     return readFile(path.join(this.uploadDir, path.basename(uploadId)));
+  }
+
+  async completeUploads(): Promise<Upload[]> {
+    return (await this.uploads.listUploads()).filter((upload) => upload.size !== undefined && upload.offset === upload.size);
   }
 
   async commit(uploadId: string, link: AttachmentLink, contentType: string, bytes: Buffer): Promise<{ created: boolean }> {

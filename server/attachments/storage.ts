@@ -5,7 +5,7 @@
  * (storage-sqlite.ts), or tables beside the documents in PostgreSQL (storage-postgres.ts), so
  * every process of a scaled-out server sees the same uploads and objects.
  */
-import type { DataStore } from '@tus/utils';
+import type { DataStore, Upload } from '@tus/utils';
 
 export interface AttachmentLink {
   tenantId: string;
@@ -44,6 +44,12 @@ export interface AttachmentStorage {
   /** Every byte of an upload received so far. */
   readUpload(uploadId: string): Promise<Buffer>;
   /**
+   * The uploads holding every byte (Upload-Offset = Upload-Length): finished and not yet deleted,
+   * being finished, or never finished (a crash, an uploader who never asks again). The sweep
+   * finishes those nobody is finishing (tus-server.ts sweepComplete).
+   */
+  completeUploads(): Promise<Upload[]>;
+  /**
    * Stores the object (unless the server has it already: then it is not stored again) and the
    * link. The upload is left for the finish to discard once it is remembered (tus-server.ts), so
    * a HEAD in between finds it complete and claimed, never missing. `created` says whether the
@@ -62,7 +68,9 @@ export interface AttachmentStorage {
    * holding the claim of upload `uploadId`, or answers `busy` without running it when a finish of
    * that upload holds the claim already: in this process or, on a store several processes share,
    * in any of them. A claim dies with its process, so a finish cut short by a crash is run again
-   * by the next HEAD (docs/protocol.md §25).
+   * by the next HEAD or the sweep (docs/protocol.md §25). The wait for a claim is bounded: a store
+   * that cannot take one within its limit (PostgreSQL: every finish slot of this process taken, or
+   * no pool connection free) answers `busy` too, so a request is answered 423, never left hanging.
    */
   underFinishClaim<T>(uploadId: string, work: () => Promise<T>): Promise<Claimed<T>>;
   /** Deletes an upload and its bytes (a refused one); a refused upload is not remembered. */

@@ -4,10 +4,11 @@
  * document is checked again, and the object is stored once with its link row; a refused upload
  * is deleted with its bytes. The answer to that last PATCH says which (docs/protocol.md §25).
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Server, type ServerOptions } from '@tus/server';
 import type { Upload } from '@tus/utils';
-import { ErrorCode, type ErrorBody, type Identity } from '../../shared/protocol/index.ts';
+import { ErrorCode, ROLES, type ErrorBody, type Identity, type Role } from '../../shared/protocol/index.ts';
 import { ATTACHMENTS_BASE_PATH } from '../../shared/protocol/paths.ts';
 import { HttpError } from '../http/errors.ts';
 import { sha256Hex, sniffImageType } from './content-check.ts';
@@ -18,6 +19,76 @@ import { openSealedUpload, type UploadKeyring } from './sealed-upload.ts';
 /** Metadata keys the server adds to an upload: whose it is. A client's own values for them are replaced. */
 export const OWNER_TENANT = 'fieldsyncTenant';
 export const OWNER_USER = 'fieldsyncUser';
+/**
+ * The rest of the uploader's identity at creation, so the sweep can finish an upload whose
+ * uploader never asks again as that uploader (the access re-check, the sealed key's owner, the
+ * audit entry's actor), exactly as the uploader's own HEAD would.
+ */
+const OWNER_ROLE = 'fieldsyncRole';
+const OWNER_DEVICE = 'fieldsyncDevice';
+const OWNER_UNIT = 'fieldsyncUnit';
+const OWNER_TECHNICIAN = 'fieldsyncTechnician';
+/**
+ * HMAC-SHA256 (a key only the server has) of the upload's id and the owner keys above. Servers
+ * before this one kept every key a client sent in Upload-Metadata (they overwrote only the agency
+ * and user), so an upload they made may carry a role, device, unit or technician the client wrote:
+ * only an upload whose seal matches is trusted to say who made it.
+ */
+const OWNER_SEAL = 'fieldsyncOwnerSeal';
+/** Keys of the server's own: a client's are dropped at creation, whatever the name after the prefix. */
+const SERVER_KEY = /^fieldsync/i;
+
+function ownerSealOf(key: Uint8Array, uploadId: string, identity: Identity): string {
+  const fields = ['fieldsync upload owner v1', uploadId, identity.tenantId, identity.userId, identity.role, identity.deviceId, identity.unitId ?? null, identity.technicianId ?? null];
+  return createHmac('sha256', key).update(JSON.stringify(fields)).digest('base64url');
+}
+
+function ownerMetadataOf(key: Uint8Array, uploadId: string, identity: Identity): Record<string, string> {
+  return {
+    [OWNER_TENANT]: identity.tenantId, [OWNER_USER]: identity.userId, [OWNER_ROLE]: identity.role, [OWNER_DEVICE]: identity.deviceId,
+    ...(identity.unitId !== undefined ? { [OWNER_UNIT]: identity.unitId } : {}),
+    ...(identity.technicianId !== undefined ? { [OWNER_TECHNICIAN]: identity.technicianId } : {}),
+    [OWNER_SEAL]: ownerSealOf(key, uploadId, identity),
+  };
+}
+
+/**
+ * The uploader as at the upload's creation, when the server sealed it so; undefined for an upload
+ * without a matching seal (made by an earlier server, whose metadata a client could have written;
+ * or sealed with a key the server no longer has).
+ */
+function uploaderOf(key: Uint8Array, upload: Upload): Identity | undefined {
+  const metadata = upload.metadata;
+  const tenantId = metadata?.[OWNER_TENANT];
+  const userId = metadata?.[OWNER_USER];
+  const role = metadata?.[OWNER_ROLE];
+  const deviceId = metadata?.[OWNER_DEVICE];
+  const seal = metadata?.[OWNER_SEAL];
+  if (!tenantId || !userId || !deviceId || !role || !seal || !(ROLES as readonly string[]).includes(role)) return undefined;
+  const unitId = metadata?.[OWNER_UNIT];
+  const technicianId = metadata?.[OWNER_TECHNICIAN];
+  const identity: Identity = { tenantId, userId, deviceId, role: role as Role, ...(unitId ? { unitId } : {}), ...(technicianId ? { technicianId } : {}) };
+  const expected = Buffer.from(ownerSealOf(key, upload.id, identity));
+  const given = Buffer.from(seal);
+  return expected.length === given.length && timingSafeEqual(expected, given) ? identity : undefined;
+}
+
+/** What one sweep of the uploads holding every byte did (tus-server.ts sweepComplete). */
+export interface CompleteSweep {
+  /** Finished now by the sweep (stored, or found stored and its leftover bytes deleted). */
+  stored: number;
+  /** Refused by the finish the sweep ran: deleted, nothing stored. */
+  refused: number;
+  /**
+   * Not finished by the sweep, left for their uploader's HEAD until the expiry: no uploader the
+   * server sealed (an earlier server's upload), or the uploader's account disabled or device revoked.
+   */
+  left: number;
+  /** Could not be finished (as `left`, or its finish failed in two sweeps) and expired: deleted. */
+  expired: number;
+  /** What failed: a finish (tried again by the next sweep), or the delete of an expired upload (likewise). */
+  failures: Array<{ uploadId: string; stage: 'finish' | 'delete'; error: unknown }>;
+}
 
 export interface StoredAttachment extends AttachmentLink {
   identity: Identity;
@@ -35,6 +106,13 @@ export interface AttachmentTusOptions {
   onStored(stored: StoredAttachment): Promise<void>;
   /** The transport keys that open sealed uploads (`kid` in the metadata; sealed-upload.ts). */
   transportKeys?: UploadKeyring;
+  /** The key the server seals an upload's owner with at creation (OWNER_SEAL), shared by every process. */
+  ownerSealKey: Uint8Array;
+  /**
+   * Whether the sweep may still act as `identity`: false once its account is disabled or its device
+   * revoked (the identity store the sign-in checks use). Throws when that cannot be told now.
+   */
+  uploaderActive(identity: Identity): Promise<boolean>;
 }
 
 /** How an upload's finish ended (tus-server.ts finishUpload). */
@@ -64,6 +142,15 @@ export interface AttachmentTus {
   finish(uploadId: string, identity: Identity): Promise<FinishOutcome>;
   /** The authenticated caller of a raw request, for the hooks @tus/server calls during it. */
   rememberCaller(request: IncomingMessage, identity: Identity): void;
+  /**
+   * Finishes every upload holding every byte whose finish is not running, as its uploader, under
+   * the same claim as the HEAD's finish (so once on any number of processes): one whose uploader
+   * never asks again is stored, audited and its hooks run all the same. One not finished (no
+   * uploader sealed with it, the uploader disabled or revoked) is deleted once `expiryMs` after
+   * its creation; one whose finish fails, once expired and its finish failed in two sweeps of
+   * this process.
+   */
+  sweepComplete(now: number, expiryMs: number): Promise<CompleteSweep>;
 }
 
 type TusRequest = Parameters<NonNullable<ServerOptions['onUploadCreate']>>[0];
@@ -162,7 +249,11 @@ export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTu
     const claimed = await options.storage.underFinishClaim(uploadId, async (): Promise<FinishOutcome> => {
       // Asked again under the claim: a finish that held it until just now may have stored or refused it.
       const finished = await options.storage.finishedUpload(uploadId, Date.now());
-      if (finished) return { kind: 'stored', size: finished.size };
+      if (finished) {
+        // Remembered but its bytes still here (SQLite: a stop between remembering and deleting them): they go now.
+        await options.storage.discardUpload(uploadId);
+        return { kind: 'stored', size: finished.size };
+      }
       let upload: Upload;
       try {
         upload = await options.storage.uploads.getUpload(uploadId);
@@ -185,7 +276,9 @@ export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTu
     allowedOrigins: [],
     async onUploadCreate(request, upload) {
       const identity = callerOf(request);
-      return { metadata: { ...(upload.metadata ?? {}), [OWNER_TENANT]: identity.tenantId, [OWNER_USER]: identity.userId } };
+      // The server's keys are the server's to write: a client's own (`fieldsync…`) are dropped, not kept beside them.
+      const theirs = Object.fromEntries(Object.entries(upload.metadata ?? {}).filter(([key]) => !SERVER_KEY.test(key)));
+      return { metadata: { ...theirs, ...ownerMetadataOf(options.ownerSealKey, upload.id, identity) } };
     },
     async onUploadFinish(request, upload) {
       const outcome = await finishUpload(upload.id, callerOf(request));
@@ -203,9 +296,63 @@ export function createAttachmentTus(options: AttachmentTusOptions): AttachmentTu
       }
     },
   });
+  /** Sweeps (of this process) in which the finish of an upload failed: one is deleted for it only after two. */
+  const failedSweeps = new Map<string, number>();
+
+  const sweepComplete = async (now: number, expiryMs: number): Promise<CompleteSweep> => {
+    const sweep: CompleteSweep = { stored: 0, refused: 0, left: 0, expired: 0, failures: [] };
+    const uploads = await options.storage.completeUploads();
+    const listed = new Set(uploads.map((upload) => upload.id));
+    for (const id of failedSweeps.keys()) if (!listed.has(id)) failedSweeps.delete(id);
+    for (const upload of uploads) {
+      // Each upload on its own: one that fails at any step is tried again by the next sweep, and
+      // never keeps the sweep from those after it.
+      const uploader = uploaderOf(options.ownerSealKey, upload);
+      let failed = false;
+      if (uploader) {
+        try {
+          if (await options.uploaderActive(uploader)) {
+            const outcome = await finishUpload(upload.id, uploader);
+            if (outcome.kind === 'stored') sweep.stored++;
+            if (outcome.kind === 'refused') sweep.refused++;
+            // busy: its finish runs elsewhere; gone / incomplete: nothing left to finish.
+            failedSweeps.delete(upload.id);
+            continue;
+          }
+          sweep.left++;
+        } catch (error) {
+          sweep.failures.push({ uploadId: upload.id, stage: 'finish', error });
+          failedSweeps.set(upload.id, (failedSweeps.get(upload.id) ?? 0) + 1);
+          failed = true;
+        }
+      } else {
+        sweep.left++;
+      }
+      const created = upload.creation_date ? Date.parse(upload.creation_date) : now;
+      if (created + expiryMs >= now) continue;
+      // A finish that failed (a database blip) is given a second sweep, expired or not: an upload
+      // whose first try falls just after its expiry is not deleted for one failure.
+      if (failed && (failedSweeps.get(upload.id) ?? 0) < 2) continue;
+      try {
+        // Under the claim, so a finish running elsewhere (a late HEAD) never loses its bytes midway.
+        const deleted = await options.storage.underFinishClaim(upload.id, async () => {
+          const finished = await options.storage.finishedUpload(upload.id, now);
+          await options.storage.discardUpload(upload.id);
+          return !finished;
+        });
+        if (!deleted.busy) failedSweeps.delete(upload.id);
+        if (!deleted.busy && deleted.value) sweep.expired++;
+      } catch (error) {
+        sweep.failures.push({ uploadId: upload.id, stage: 'delete', error });
+      }
+    }
+    return sweep;
+  };
+
   return {
     server,
     finish: finishUpload,
     rememberCaller: (request, identity) => callers.set(request, identity),
+    sweepComplete,
   };
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, hkdfSync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { AUTH, ErrorCode, patternOf, type Identity, type Role } from '../../shared/protocol/index.ts';
 import { HttpError } from '../http/errors.ts';
 import { actorOf } from './actor.ts';
@@ -93,6 +93,16 @@ export class AuthService implements Authenticator {
 
   get identities(): IdentityStore {
     return this.options.identities;
+  }
+
+  /**
+   * A 32-byte key for `purpose` alone, derived (HKDF-SHA256) from the token signing key, so every
+   * process of the server has the same one and it changes with that key. For the server's own
+   * MACs on data it keeps (an attachment upload's owner, server/attachments/tus-server.ts); never
+   * the signing key itself.
+   */
+  derivedKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.options.secret, new Uint8Array(0), `fieldsync ${purpose}`, 32));
   }
 
   // ---- Authenticator --------------------------------------------------------------------------

@@ -148,3 +148,56 @@ export function gateCalls<T extends object, K extends keyof T>(target: T, name: 
  */
 export const gateReadsOf = (store: Store, docId: string) =>
   gateCalls(store, 'getDocuments', ([, , ids]) => (ids as string[]).includes(docId));
+
+/**
+ * Lets every call of `target[name]` for which `holds(args)` run at once, but hands its answer
+ * back only on `open()`; `reached` resolves when the first such call has its answer. A read made
+ * now and answered late, as a slow disk or database answers it: the caller acts on what was true
+ * when it asked.
+ */
+export function gateAnswers<T extends object, K extends keyof T>(target: T, name: K, holds: (args: unknown[]) => boolean) {
+  const original = target[name] as unknown as (...args: unknown[]) => Promise<unknown>;
+  let reachedGate!: () => void;
+  const reached = new Promise<void>((resolve) => { reachedGate = resolve; });
+  let openGate!: () => void;
+  const opened = new Promise<void>((resolve) => { openGate = resolve; });
+  target[name] = async function (this: unknown, ...args: unknown[]) {
+    if (!holds(args)) return original.apply(this, args);
+    const answer = original.apply(this, args);
+    await answer.catch(() => undefined);
+    reachedGate();
+    await opened;
+    return answer;
+  } as unknown as T[K];
+  const unhook = () => { target[name] = original as unknown as T[K]; };
+  return {
+    reached,
+    /** New calls pass again; answers held stay held until `open`. */
+    unhook,
+    /** New calls pass again, and the answers held are handed back. */
+    open: () => {
+      unhook();
+      openGate();
+    },
+  };
+}
+
+/**
+ * Every call of `target[name]` for which `holds(args)` fails with `error` (as a database that went
+ * away for a moment fails it) until `stop()`; the others run as ever. `failed()` counts the failures.
+ */
+export function failCalls<T extends object, K extends keyof T>(target: T, name: K, holds: (args: unknown[]) => boolean, error = new Error('connection terminated unexpectedly (a blip made by the test)')) {
+  const original = target[name] as unknown as (...args: unknown[]) => Promise<unknown>;
+  let failed = 0;
+  target[name] = async function (this: unknown, ...args: unknown[]) {
+    if (holds(args)) {
+      failed++;
+      throw error;
+    }
+    return original.apply(this, args);
+  } as unknown as T[K];
+  return {
+    failed: () => failed,
+    stop: () => { target[name] = original as unknown as T[K]; },
+  };
+}

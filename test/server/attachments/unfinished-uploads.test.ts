@@ -7,8 +7,11 @@
  * it short), the HEAD runs the finish, once, and answers by its result.
  *
  * The finish is held at its access re-check by a gate on the real store's document read (the
- * re-check's one read of the document); the crash is the bytes written through the real datastore
- * without the finish. Real Fastify, SQLite and PostgreSQL; nothing mocked.
+ * re-check's one read of the document), or just before it claims the upload; the crash is the
+ * bytes written through the real datastore without the finish. A HEAD that read the upload before
+ * the last bytes were written and is answered by @tus/server after is made by answering the
+ * route's read of the upload late (the read itself made at once). Real Fastify, SQLite and
+ * PostgreSQL; nothing mocked.
  */
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -17,7 +20,7 @@ import { TUS_VERSION } from '../../../shared/protocol/index.ts';
 import { make, rev, seed } from '../../helpers/access.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { PgSchemas, SKIP_POSTGRES } from '../store/fixtures.ts';
-import { createUpload, gateCalls, gateReadsOf, jpegBytes, patchUpload, sha256 } from './support.ts';
+import { createUpload, gateAnswers, gateCalls, gateReadsOf, jpegBytes, patchUpload, sha256 } from './support.ts';
 
 const A = 'agency-a';
 const EXPIRY_MS = 3_600_000;
@@ -94,6 +97,93 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ACCESS_DENIED');
       expect((await head(url)).status).toBe(404);
       expect(await server.app.attachments.isLinked({ tenantId: A, collection: 'epcrs', docId: String(doc.id), sha256: sha256(bytes) })).toBe(false);
+    });
+
+    it('a HEAD that read the upload before the last PATCH wrote its final bytes, answered by @tus/server after them and before the finish claimed the upload: not "complete"; it runs the finish itself and answers its refusal, then 404', async () => {
+      const bytes = jpegBytes(30_000);
+      const { doc, url, id } = await newUpload(bytes);
+      // The HEAD's own read of the upload is made now (offset 0) and answered late.
+      const staleRead = gateAnswers(server.app.attachments.uploads, 'getUpload', ([uploadId]) => uploadId === id);
+      const asked = head(url);
+      await staleRead.reached;
+      staleRead.unhook();
+      // The last PATCH writes every byte, unlocks the upload, and stops just before its finish claims it.
+      const claim = gateCalls(server.app.attachments, 'underFinishClaim', ([uploadId]) => uploadId === id);
+      const last = patchUpload(url, 0, bytes, CREW);
+      await claim.reached;
+      claim.unhook();
+      // Meanwhile the report moved to another unit: this crew may no longer attach to it.
+      await seed(server.app.store, 'epcrs', [{ ...doc, unitId: 'M9', rev: rev(2) }]);
+
+      staleRead.open();
+      const answer = await asked;
+      expect(answer.headers.get('upload-offset')).toBeNull();
+      expect(answer.status).toBe(403);
+      claim.open();
+      // The PATCH's finish finds the upload refused and deleted by the HEAD's.
+      expect((await last).status).toBe(404);
+      expect((await head(url)).status).toBe(404);
+      expect(await server.app.attachments.isLinked({ tenantId: A, collection: 'epcrs', docId: String(doc.id), sha256: sha256(bytes) })).toBe(false);
+      expect(await writes(String(doc.id))).toHaveLength(0);
+    });
+
+    it('a HEAD that read the upload before the last PATCH and is answered by @tus/server after that PATCH stored, remembered and deleted it: 200 "complete", not 404 (the device would send the whole file again); audited once', async () => {
+      const bytes = jpegBytes(30_000);
+      const { doc, url, id } = await newUpload(bytes);
+      // The HEAD's own read of the upload is made now (offset 0, nothing remembered) and answered late.
+      const staleRead = gateAnswers(server.app.attachments.uploads, 'getUpload', ([uploadId]) => uploadId === id);
+      const asked = head(url);
+      await staleRead.reached;
+      staleRead.unhook();
+      // Meanwhile the last PATCH writes every byte and its finish stores, remembers and deletes the upload.
+      expect((await patchUpload(url, 0, bytes, CREW)).status).toBe(204);
+
+      staleRead.open();
+      const answer = await asked;
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('upload-offset')).toBe(String(bytes.length));
+      expect(answer.headers.get('upload-length')).toBe(String(bytes.length));
+      expect(await writes(String(doc.id))).toHaveLength(1);
+    });
+
+    it('a HEAD that found no finished row just before the last PATCH remembered the upload, and looks for the upload after that PATCH deleted it: 200 "complete", not 404', async () => {
+      const bytes = jpegBytes(30_000);
+      const { doc, url, id } = await newUpload(bytes);
+      // The HEAD's read of the finished row is made now (none yet) and answered late.
+      const staleRead = gateAnswers(server.app.attachments, 'finishedUpload', ([uploadId]) => uploadId === id);
+      const asked = head(url);
+      await staleRead.reached;
+      staleRead.unhook();
+      expect((await patchUpload(url, 0, bytes, CREW)).status).toBe(204);
+
+      staleRead.open();
+      const answer = await asked;
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('upload-offset')).toBe(String(bytes.length));
+      expect(await writes(String(doc.id))).toHaveLength(1);
+    });
+
+    it('the same HEAD while the last PATCH\'s finish holds the claim: 423 (Retry-After: 1), not "complete"; once stored, 200', async () => {
+      const bytes = jpegBytes(30_000);
+      const { doc, url, id } = await newUpload(bytes);
+      const staleRead = gateAnswers(server.app.attachments.uploads, 'getUpload', ([uploadId]) => uploadId === id);
+      const asked = head(url);
+      await staleRead.reached;
+      staleRead.unhook();
+      const finish = gateReadsOf(server.app.store, String(doc.id));
+      const last = patchUpload(url, 0, bytes, CREW);
+      await finish.reached;
+
+      staleRead.open();
+      const answer = await asked;
+      expect(answer.status).toBe(423);
+      expect(answer.headers.get('retry-after')).toBe('1');
+      finish.open();
+      expect((await last).status).toBe(204);
+      const after = await head(url);
+      expect(after.status).toBe(200);
+      expect(after.headers.get('upload-offset')).toBe(String(bytes.length));
+      expect(await writes(String(doc.id))).toHaveLength(1);
     });
 
     it('every byte written but the finish never ran (a crash): the HEAD runs it, 200 Upload-Offset = Upload-Length; linked, audited once, remembered', async () => {
