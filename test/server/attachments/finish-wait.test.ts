@@ -13,10 +13,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { TUS_VERSION } from '../../../shared/protocol/index.ts';
-import { make, seed } from '../../helpers/access.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { PgSchemas, SKIP_POSTGRES } from '../store/fixtures.ts';
-import { createUpload, gateReadsOf, jpegBytes, patchUpload, sha256 } from './support.ts';
+import { gateReadsOf, jpegBytes, newReportUpload, patchUpload, sha256 } from './support.ts';
 
 const A = 'agency-a';
 const CREW = { authorization: `Bearer ${devToken({ tenantId: A, role: 'crew', deviceId: 'tab-wait', subject: 'M1' })}` };
@@ -35,13 +34,7 @@ describe.skipIf(SKIP_POSTGRES)('a finish that cannot get its claim in time (post
     await schemas.dropAll();
   });
 
-  async function newUpload(bytes: Buffer) {
-    const doc = make.epcrs(A, { unitId: 'M1' });
-    await seed(server.app.store, 'epcrs', [doc]);
-    const created = await createUpload(server.url, bytes.length, { sha256: sha256(bytes), contentType: 'image/jpeg', collection: 'epcrs', docId: String(doc.id) }, CREW);
-    expect(created.status).toBe(201);
-    return { doc, url: new URL(created.headers.get('location')!, server.url).href };
-  }
+  const newUpload = (bytes: Buffer) => newReportUpload(server, A, bytes, CREW);
 
   it('every finish slot taken: the next upload\'s last PATCH is 423 UPLOAD_BEING_STORED with Retry-After: 1, not held until a slot frees; its HEAD then finishes it (200), and the held finishes end as before (204)', async () => {
     const held = [];

@@ -7,6 +7,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import * as tus from 'tus-js-client';
 import type { Store } from '../../../server/store/types.ts';
+import { make, seed } from '../../helpers/access.ts';
+import type { TestServer } from '../../helpers/server.ts';
 import { ATTACHMENTS, pathOf, TUS_CONTENT_TYPE, TUS_VERSION } from '../../../shared/protocol/index.ts';
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -50,6 +52,16 @@ export async function createUpload(base: string, bytes: number, meta: UploadMeta
     method: 'POST',
     headers: { 'tus-resumable': TUS_VERSION, 'upload-length': String(bytes), 'upload-metadata': metadataHeader({ ...meta }), ...headers },
   });
+}
+
+/** A report of unit M1 of `tenantId` on the server, and an upload of `bytes` for it made by `headers`: its URL and id. */
+export async function newReportUpload(server: TestServer, tenantId: string, bytes: Buffer, headers: Record<string, string>) {
+  const doc = make.epcrs(tenantId, { unitId: 'M1' });
+  await seed(server.app.store, 'epcrs', [doc]);
+  const created = await createUpload(server.url, bytes.length, { sha256: sha256(bytes), contentType: 'image/jpeg', collection: 'epcrs', docId: String(doc.id) }, headers);
+  if (created.status !== 201) throw new Error(`the upload was not created: ${created.status} ${await created.text()}`);
+  const url = new URL(created.headers.get('location')!, server.url).href;
+  return { doc, url, id: url.split('/').pop()! };
 }
 
 export async function patchUpload(url: string, offset: number, bytes: Buffer, headers: Record<string, string>): Promise<Response> {

@@ -17,10 +17,10 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { devToken } from '../../../server/auth/identity.ts';
 import { TUS_VERSION } from '../../../shared/protocol/index.ts';
-import { make, rev, seed } from '../../helpers/access.ts';
+import { rev, seed } from '../../helpers/access.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { PgSchemas, SKIP_POSTGRES } from '../store/fixtures.ts';
-import { createUpload, gateAnswers, gateCalls, gateReadsOf, jpegBytes, patchUpload, sha256 } from './support.ts';
+import { gateAnswers, gateCalls, gateReadsOf, jpegBytes, newReportUpload, patchUpload, sha256 } from './support.ts';
 
 const A = 'agency-a';
 const EXPIRY_MS = 3_600_000;
@@ -44,14 +44,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       await schemas.dropAll();
     });
 
-    async function newUpload(bytes: Buffer) {
-      const doc = make.epcrs(A, { unitId: 'M1' });
-      await seed(server.app.store, 'epcrs', [doc]);
-      const created = await createUpload(server.url, bytes.length, { sha256: sha256(bytes), contentType: 'image/jpeg', collection: 'epcrs', docId: String(doc.id) }, CREW);
-      expect(created.status).toBe(201);
-      const url = new URL(created.headers.get('location')!, server.url).href;
-      return { doc, url, id: url.split('/').pop()! };
-    }
+    const newUpload = (bytes: Buffer) => newReportUpload(server, A, bytes, CREW);
 
     const writes = async (docId: string) => (await server.app.store.queryAudit({ tenantId: A, documentId: docId, limit: 50 }))
       .filter((entry) => entry.action === 'attachment_write');
