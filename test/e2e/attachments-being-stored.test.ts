@@ -14,11 +14,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from './support/browser.ts';
-import { makeJpeg, readStored, sha256Of } from './support/attachments.ts';
-import { lastDeliveryFailure, openReport, queuedCount, resetDevice } from './support/outbox.ts';
-import { addOriginalPhoto, createdSha, CREATION, tabletBehindLink, UPLOAD_REQUEST } from './support/uploads-behind-link.ts';
+import { readStored, sha256Of } from './support/attachments.ts';
+import { lastDeliveryFailure, queuedCount } from './support/outbox.ts';
+import { createdSha, CREATION, oneChunkPhotoOffline, tabletBehindLink, UPLOAD_REQUEST } from './support/uploads-behind-link.ts';
 import { e2ePort } from './support/server.ts';
-import { UPLOAD_CHUNK_BYTES } from '../../sw/queue/attachment-upload.ts';
 import type { AttachmentLink } from '../../server/attachments/storage.ts';
 import { gateCalls } from '../server/attachments/support.ts';
 
@@ -34,17 +33,8 @@ describe('a photo\'s finish still running when coverage returns: 423, asked agai
   const { server, token, offline } = t;
 
   it('the HEAD meets the running finish (423): the device asks again after a second, is told complete, no failure, no byte sent twice', async () => {
-    const page = await resetDevice(t.d);
-    const { cable } = t.d;
-    const epcrId = t.d.epcrId;
-    await openReport(page, epcrId);
-    await page.getByTestId('section-signatures').click();
-
-    const strip = await makeJpeg(page, 1600, 600, PHOTO_BYTES);
-    expect(strip.length).toBeLessThan(UPLOAD_CHUNK_BYTES);
-    const sha = sha256Of(strip);
-    await offline(true);
-    await addOriginalPhoto(page, strip, 'ecg.jpg');
+    // An ECG strip kept at full quality, captured out of coverage: one PATCH (under UPLOAD_CHUNK_BYTES).
+    const { page, cable, epcrId, strip, sha } = await oneChunkPhotoOffline(t, PHOTO_BYTES);
 
     // Coverage returns long enough for the photo's PATCH to reach the server, whose finish is
     // held at its commit; the PATCH's answer will die with the link (the cable holds it).

@@ -13,11 +13,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from './support/browser.ts';
-import { makeJpeg, readStored, sha256Of } from './support/attachments.ts';
-import { lastDeliveryFailure, openReport, queuedCount, resetDevice } from './support/outbox.ts';
-import { addOriginalPhoto, createdSha, CREATION, tabletBehindLink, UPLOAD_REQUEST } from './support/uploads-behind-link.ts';
+import { readStored, sha256Of } from './support/attachments.ts';
+import { lastDeliveryFailure, queuedCount } from './support/outbox.ts';
+import { createdSha, CREATION, oneChunkPhotoOffline, tabletBehindLink, UPLOAD_REQUEST } from './support/uploads-behind-link.ts';
 import { e2ePort } from './support/server.ts';
-import { UPLOAD_CHUNK_BYTES } from '../../sw/queue/attachment-upload.ts';
 
 const SERVER_PORT = e2ePort(3304);
 const CABLE_PORT = e2ePort(3305);
@@ -31,18 +30,8 @@ describe('the answer to a photo\'s last PATCH is lost: the server remembers the 
   const { server, token, offline } = t;
 
   it('a one-chunk photo stored while its answer was held: once coverage returns the device is done, no byte sent twice, no second upload, no failure', async () => {
-    const page = await resetDevice(t.d);
-    const { cable } = t.d;
-    const epcrId = t.d.epcrId;
-    await openReport(page, epcrId);
-    await page.getByTestId('section-signatures').click();
-
     // An ECG strip kept at full quality, captured out of coverage: one PATCH (under UPLOAD_CHUNK_BYTES).
-    const strip = await makeJpeg(page, 1600, 600, PHOTO_BYTES);
-    expect(strip.length).toBeLessThan(UPLOAD_CHUNK_BYTES);
-    const sha = sha256Of(strip);
-    await offline(true);
-    await addOriginalPhoto(page, strip, 'ecg.jpg');
+    const { page, cable, epcrId, strip, sha } = await oneChunkPhotoOffline(t, PHOTO_BYTES);
 
     // Coverage returns long enough for the photo's PATCH to reach the server, be checked and
     // stored; its answer dies with the link (the cable holds it: no reset, no answer).

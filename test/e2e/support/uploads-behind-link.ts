@@ -6,7 +6,9 @@
  */
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { Page } from 'playwright-core';
-import { queuedCount, queueSettled, setCoverage, startCrewDevice, type CrewDevice } from './outbox.ts';
+import { openReport, queuedCount, queueSettled, resetDevice, setCoverage, startCrewDevice, type CrewDevice } from './outbox.ts';
+import { makeJpeg, sha256Of } from './attachments.ts';
+import { UPLOAD_CHUNK_BYTES } from '../../../sw/queue/attachment-upload.ts';
 import { createLink, type Link } from './link.ts';
 import { E2eServer, ensureApps, TENANT } from './server.ts';
 
@@ -69,4 +71,19 @@ export async function addOriginalPhoto(page: Page, bytes: Buffer, name: string):
   await photo.getByTestId('photo-add').click();
   await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(2);
   await queueSettled(page);
+}
+
+/**
+ * The device started afresh with its report open at the signatures, and an ECG strip of about
+ * `photoBytes` kept at full quality, small enough for one PATCH, added while out of coverage.
+ */
+export async function oneChunkPhotoOffline(t: TabletBehindLink, photoBytes: number) {
+  const page = await resetDevice(t.d);
+  await openReport(page, t.d.epcrId);
+  await page.getByTestId('section-signatures').click();
+  const strip = await makeJpeg(page, 1600, 600, photoBytes);
+  expect(strip.length).toBeLessThan(UPLOAD_CHUNK_BYTES);
+  await t.offline(true);
+  await addOriginalPhoto(page, strip, 'ecg.jpg');
+  return { page, cable: t.d.cable, epcrId: t.d.epcrId, strip, sha: sha256Of(strip) };
 }
