@@ -218,7 +218,9 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
     }
     reply.status(answer.status).header('cache-control', 'no-store');
     answer.headers.forEach((value, name) => {
-      if (name !== 'content-length') reply.header(name, value);
+      if (name === 'content-length') return;
+      // The server's own keys (the uploader it sealed, tus-server.ts) are not the device's to read.
+      reply.header(name, name === 'upload-metadata' ? withoutServerKeys(value) : value);
     });
     return reply.send(await answer.text());
   });
@@ -263,4 +265,9 @@ export async function attachmentRoutes(app: FastifyInstance, options: Attachment
     }
     return reply.type(object.contentType).header('cache-control', 'no-store').header('content-length', object.size).send(object.bytes);
   });
+}
+
+/** An Upload-Metadata header without the pairs of the server's own `fieldsync…` keys. */
+function withoutServerKeys(header: string): string {
+  return header.split(',').map((pair) => pair.trim()).filter((pair) => pair && !pair.toLowerCase().startsWith('fieldsync')).join(',');
 }

@@ -204,7 +204,31 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       expect(metadata['fieldsyncOwnerSeal']).not.toBe('made-up');
       expect(metadata['fieldsyncAnythingElse']).toBeUndefined();
       expect(metadata['filename']).toBe('photo.jpg');
+      // Nor does its HEAD tell the device the server's own keys (the uploader it sealed).
+      const asked = await head(new URL(created.headers.get('location')!, server.url).href);
+      expect(asked.status).toBe(200);
+      const told = asked.headers.get('upload-metadata') ?? '';
+      expect(told).toContain('filename ');
+      expect(told.toLowerCase()).not.toContain('fieldsync');
       await server.app.attachments.discardUpload(id);
+    });
+
+    it('an older server\'s upload carrying a seal that is not its own (another upload\'s real one) beside a forged unit: never finished as that identity', async () => {
+      const bytes = jpegBytes(10_000);
+      const theirs = make.epcrs(A, { unitId: 'M9' });
+      await seed(server.app.store, 'epcrs', [theirs]);
+      // A real seal, made by this server for another upload of the same crew.
+      const { id: sealedId } = await crashedUpload(jpegBytes(5_000));
+      const sealed = (await server.app.attachments.uploads.getUpload(sealedId)).metadata ?? {};
+      expect(sealed['fieldsyncOwnerSeal']).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const id = await olderUpload(bytes, String(theirs.id), {
+        fieldsyncRole: 'crew', fieldsyncDevice: 'tab-swp', fieldsyncUnit: 'M9', fieldsyncOwnerSeal: sealed['fieldsyncOwnerSeal']!,
+      });
+      const swept = await server.app.sweepAttachmentUploads();
+      expect(await linked(String(theirs.id), bytes)).toBe(false);
+      expect(await writes(String(theirs.id))).toHaveLength(0);
+      expect(await waiting(id)).toBe(true);
+      expect(swept?.left).toBeGreaterThanOrEqual(1);
     });
 
     it('its uploader\'s device was revoked since: the sweep does not finish it (nothing linked or audited); deleted at the expiry', async () => {
@@ -304,6 +328,8 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
         await gate.reached;
         const second = await other.app.sweepAttachmentUploads();
         expect(second?.stored).toBe(0);
+        // Busy, not "left": the other process checked the seal with the same key and met the claim.
+        expect(second?.left).toBe(0);
         gate.open();
         expect((await first)?.stored).toBeGreaterThanOrEqual(1);
         expect(await writes(String(doc.id))).toHaveLength(1);
