@@ -119,6 +119,8 @@ export class HookRunner {
     // before claiming the next held every later hook, a finalize check, a job's placement, for
     // as long as the slowest effect of the round took.)
     const running = new Set<Promise<void>>();
+    /** Wakes the loop below: an effect ended (a slot freed), or `wake()` says more may be due. */
+    let wakeLoop: (() => void) | undefined;
     try {
       for (;;) {
         if (this.stopped) return;
@@ -129,17 +131,29 @@ export class HookRunner {
         // Only as many as start now: a claimed entry waiting behind others here could outlive its
         // lease and be run by another process too (with 4 × concurrency claimed per round, finalize
         // checks on a loaded machine did, and a hospital notice went out twice).
-        const due = free === 0 ? [] : await this.options.store.claimOutbox(Date.now(), free, this.options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS);
+        let due: OutboxEntry[] = [];
+        try {
+          if (free > 0) due = await this.options.store.claimOutbox(Date.now(), free, this.options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS);
+        } catch (error) {
+          // Nothing running: the caller logs it and the poll timer tries again. Effects running:
+          // they go on, and the next slot that frees (or wake-up) claims again.
+          if (running.size === 0) throw error;
+          this.options.log.error({ err: error }, 'hook runner could not claim from the outbox; will retry');
+        }
         for (const entry of due) {
           if (this.inFlight.has(entry.id)) {
             // Claimed again while its run here is still ending (its retry became due in the moment
             // between the store taking the retry and the run letting go of it, or its lease ran
-            // out): run under the new claim once that run ends. Dropped, it would stay claimed,
-            // by nobody, for a whole lease.
+            // out): settled under the new claim once that run ends. Dropped, it would stay
+            // claimed, by nobody, for a whole lease.
             this.claimedAgain.set(entry.id, entry);
             continue;
           }
-          const run: Promise<void> = this.runEntry(entry).finally(() => running.delete(run));
+          // runEntry never rejects (it logs what it cannot record).
+          const run: Promise<void> = this.runEntry(entry).finally(() => {
+            running.delete(run);
+            wakeLoop?.();
+          });
           running.add(run);
         }
         // Every slot taken, or nothing more due now: on when one of the running effects ends, or
@@ -148,8 +162,11 @@ export class HookRunner {
           if (running.size === 0) return;
           // A wake-up that came while the claim ran: claim again now.
           if (this.wakeAgain && running.size < concurrency) continue;
-          const nudged = running.size < concurrency ? new Promise<void>((resolve) => { this.nudge = resolve; }) : undefined;
-          await Promise.race(nudged ? [...running, nudged] : running);
+          await new Promise<void>((resolve) => {
+            wakeLoop = resolve;
+            if (running.size < concurrency) this.nudge = resolve;
+          });
+          wakeLoop = undefined;
           this.nudge = undefined;
         }
       }
@@ -160,41 +177,61 @@ export class HookRunner {
     }
   }
 
+  /** Runs one claimed entry and records its outcome; never rejects (what it cannot record is logged, and the claim's lease brings the entry back). */
   private async runEntry(entry: OutboxEntry): Promise<void> {
     const workflow = this.options.registry.get(entry.kind);
     const log = this.options.log.child({ causationId: entry.causationId, hook: entry.kind, outboxId: entry.id });
     this.inFlight.add(entry.id);
+    let done = false;
     try {
-      if (!workflow) throw new Error(`no workflow named ${entry.kind} is registered`);
-      await workflow.run(this.contextFor(entry, log), entry.payload as HookPayload);
-      this.count(this.stats.runs, entry.kind);
-      if (await this.options.store.completeOutbox(entry.id, entry.claimToken)) log.debug('hook effect done');
-      else log.warn('hook effect done, but its claim had run out and the entry was claimed again (the effect is idempotent)');
+      try {
+        if (!workflow) throw new Error(`no workflow named ${entry.kind} is registered`);
+        await workflow.run(this.contextFor(entry, log), entry.payload as HookPayload);
+        done = true;
+        this.count(this.stats.runs, entry.kind);
+        if (await this.options.store.completeOutbox(entry.id, entry.claimToken)) log.debug('hook effect done');
+        else log.warn('hook effect done, but its claim had run out and the entry was claimed again (the effect is idempotent)');
+      } catch (error) {
+        if (done) throw error;
+        this.count(this.stats.failures, entry.kind);
+        const message = error instanceof Error ? error.message : String(error);
+        const deadLetter = entry.attempts + 1 >= this.maxAttempts;
+        for (const listener of this.failureListeners) {
+          try {
+            listener({ tenantId: entry.tenantId, kind: entry.kind, causationId: entry.causationId, attempts: entry.attempts + 1, error: message, deadLetter });
+          } catch (listenerError) {
+            log.error({ err: listenerError }, 'a hook failure listener threw');
+          }
+        }
+        if (deadLetter) {
+          await this.options.store.deadLetterOutbox(entry.id, message, entry.claimToken);
+          log.error({ err: error, attempts: entry.attempts + 1 }, 'hook effect failed for good; kept as a dead letter');
+        } else {
+          const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** entry.attempts);
+          const jittered = delay / 2 + Math.random() * (delay / 2);
+          // Whole milliseconds: PostgreSQL keeps them in a BIGINT (a fraction failed the update there).
+          await this.options.store.retryOutboxLater(entry.id, Math.round(Date.now() + jittered), message, entry.claimToken);
+          log.warn({ err: error, attempts: entry.attempts + 1, retryInMs: Math.round(jittered) }, 'hook effect failed; will retry');
+        }
+      }
     } catch (error) {
-      this.count(this.stats.failures, entry.kind);
-      const message = error instanceof Error ? error.message : String(error);
-      const deadLetter = entry.attempts + 1 >= this.maxAttempts;
-      for (const listener of this.failureListeners) {
-        listener({ tenantId: entry.tenantId, kind: entry.kind, causationId: entry.causationId, attempts: entry.attempts + 1, error: message, deadLetter });
-      }
-      if (deadLetter) {
-        await this.options.store.deadLetterOutbox(entry.id, message, entry.claimToken);
-        log.error({ err: error, attempts: entry.attempts + 1 }, 'hook effect failed for good; kept as a dead letter');
-      } else {
-        const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** entry.attempts);
-        const jittered = delay / 2 + Math.random() * (delay / 2);
-        // Whole milliseconds: PostgreSQL keeps them in a BIGINT (a fraction failed the update there).
-        await this.options.store.retryOutboxLater(entry.id, Math.round(Date.now() + jittered), message, entry.claimToken);
-        log.warn({ err: error, attempts: entry.attempts + 1, retryInMs: Math.round(jittered) }, 'hook effect failed; will retry');
-      }
+      // The store did not take the outcome (it is away): the entry stays claimed until its lease
+      // ends, then runs again (effects are idempotent).
+      log.error({ err: error, effectDone: done }, 'could not record a hook effect\'s outcome; the entry runs again when its claim runs out');
     } finally {
       this.inFlight.delete(entry.id);
     }
     const again = this.claimedAgain.get(entry.id);
-    if (again) {
-      this.claimedAgain.delete(entry.id);
-      await this.runEntry(again);
+    if (!again) return;
+    this.claimedAgain.delete(entry.id);
+    if (done) {
+      // Done here already: completed under the new claim rather than run a second time.
+      await this.options.store.completeOutbox(again.id, again.claimToken).catch((error: unknown) => {
+        log.error({ err: error }, 'could not record a hook effect\'s outcome; the entry runs again when its claim runs out');
+      });
+      return;
     }
+    await this.runEntry(again);
   }
 
   private count(map: Map<string, number>, key: string): void {
