@@ -582,7 +582,7 @@ export class SqliteStore implements Store {
   async claimOutbox(now: number, limit: number, leaseMs: number, queue: OutboxQueue = 'hooks'): Promise<OutboxEntry[]> {
     const clock = Date.now();
     const rows = this.stmts.outboxDue.all(queue, now, limit + this.claims.size);
-    await this.groups.durable();
+    // Claimed in the same turn as the read: no settle can end a claim between the two (settle()).
     const claimed: OutboxEntry[] = [];
     for (const row of rows) {
       if (claimed.length >= limit) break;
@@ -591,6 +591,13 @@ export class SqliteStore implements Store {
       const claimToken = randomUUID();
       this.claims.set(row.id, { token: claimToken, until: clock + leaseMs });
       claimed.push({ ...toOutboxEntry(row), claimToken });
+    }
+    try {
+      // Rows read before they are durable are not acted on until they are.
+      await this.groups.durable();
+    } catch (error) {
+      for (const entry of claimed) if (this.claims.get(entry.id)?.token === entry.claimToken) this.claims.delete(entry.id);
+      throw error;
     }
     return claimed;
   }
