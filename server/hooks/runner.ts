@@ -57,6 +57,12 @@ export class HookRunner {
   private readonly inFlight = new Set<number>();
   /** Entries claimed again while their run here had not ended: run once it has (see drain). */
   private readonly claimedAgain = new Map<number, OutboxEntry>();
+  /**
+   * Entries whose effect ran here but whose completion the store refused (the lease ran out and
+   * the entry was claimed again) or could not record: when this process claims one of them again
+   * within a lease, it completes it rather than running the effect a second time. id → until.
+   */
+  private readonly doneHere = new Map<number, number>();
   private idle: Promise<void> = Promise.resolve();
   private readonly failureListeners = new Set<(failure: HookFailure) => void>();
   private readonly maxAttempts: number;
@@ -133,14 +139,24 @@ export class HookRunner {
         // checks on a loaded machine did, and a hospital notice went out twice).
         let due: OutboxEntry[] = [];
         try {
-          if (free > 0) due = await this.options.store.claimOutbox(Date.now(), free, this.options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS);
+          if (free > 0) due = await this.options.store.claimOutbox(Date.now(), free, this.leaseMs);
         } catch (error) {
           // Nothing running: the caller logs it and the poll timer tries again. Effects running:
           // they go on, and the next slot that frees (or wake-up) claims again.
           if (running.size === 0) throw error;
           this.options.log.error({ err: error }, 'hook runner could not claim from the outbox; will retry');
         }
+        for (const [id, until] of this.doneHere) if (until < Date.now()) this.doneHere.delete(id);
         for (const entry of due) {
+          if (this.doneHere.has(entry.id)) {
+            this.doneHere.delete(entry.id);
+            const run: Promise<void> = this.completeDone(entry).finally(() => {
+              running.delete(run);
+              wakeLoop?.();
+            });
+            running.add(run);
+            continue;
+          }
           if (this.inFlight.has(entry.id)) {
             // Claimed again while its run here is still ending (its retry became due in the moment
             // between the store taking the retry and the run letting go of it, or its lease ran
@@ -190,7 +206,10 @@ export class HookRunner {
         done = true;
         this.count(this.stats.runs, entry.kind);
         if (await this.options.store.completeOutbox(entry.id, entry.claimToken)) log.debug('hook effect done');
-        else log.warn('hook effect done, but its claim had run out and the entry was claimed again (the effect is idempotent)');
+        else {
+          this.doneHere.set(entry.id, Date.now() + this.leaseMs);
+          log.warn('hook effect done, but its claim had run out and the entry was claimed again (completed when claimed here again; an effect run elsewhere too is idempotent)');
+        }
       } catch (error) {
         if (done) throw error;
         this.count(this.stats.failures, entry.kind);
@@ -215,9 +234,10 @@ export class HookRunner {
         }
       }
     } catch (error) {
-      // The store did not take the outcome (it is away): the entry stays claimed until its lease
-      // ends, then runs again (effects are idempotent).
-      log.error({ err: error, effectDone: done }, 'could not record a hook effect\'s outcome; the entry runs again when its claim runs out');
+      // The store did not take the outcome (it is away): the entry is claimed again later (when
+      // its claim is released or runs out); an effect done here is then completed, not run again.
+      if (done) this.doneHere.set(entry.id, Date.now() + this.leaseMs);
+      log.error({ err: error, effectDone: done }, 'could not record a hook effect\'s outcome; the entry is settled again when it is claimed again');
     } finally {
       this.inFlight.delete(entry.id);
     }
@@ -226,12 +246,25 @@ export class HookRunner {
     this.claimedAgain.delete(entry.id);
     if (done) {
       // Done here already: completed under the new claim rather than run a second time.
-      await this.options.store.completeOutbox(again.id, again.claimToken).catch((error: unknown) => {
-        log.error({ err: error }, 'could not record a hook effect\'s outcome; the entry runs again when its claim runs out');
-      });
+      this.doneHere.delete(entry.id);
+      await this.completeDone(again);
       return;
     }
     await this.runEntry(again);
+  }
+
+  /** Completes, under its new claim, an entry whose effect this process already ran (see doneHere). */
+  private async completeDone(entry: OutboxEntry): Promise<void> {
+    try {
+      await this.options.store.completeOutbox(entry.id, entry.claimToken);
+    } catch (error) {
+      this.doneHere.set(entry.id, Date.now() + this.leaseMs);
+      this.options.log.error({ err: error, hook: entry.kind, outboxId: entry.id }, 'could not record a hook effect\'s outcome; the entry is settled again when it is claimed again');
+    }
+  }
+
+  private get leaseMs(): number {
+    return this.options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
   }
 
   private count(map: Map<string, number>, key: string): void {

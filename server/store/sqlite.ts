@@ -584,10 +584,13 @@ export class SqliteStore implements Store {
     const rows = this.stmts.outboxDue.all(queue, now, limit + this.claims.size);
     // Claimed in the same turn as the read: no settle can end a claim between the two (settle()).
     const claimed: OutboxEntry[] = [];
+    /** The expired claims these replace, given back if the claim fails. */
+    const replaced = new Map<number, { token: string; until: number }>();
     for (const row of rows) {
       if (claimed.length >= limit) break;
       const held = this.claims.get(row.id);
       if (held && held.until > clock) continue;
+      if (held) replaced.set(row.id, held);
       const claimToken = randomUUID();
       this.claims.set(row.id, { token: claimToken, until: clock + leaseMs });
       claimed.push({ ...toOutboxEntry(row), claimToken });
@@ -596,7 +599,12 @@ export class SqliteStore implements Store {
       // Rows read before they are durable are not acted on until they are.
       await this.groups.durable();
     } catch (error) {
-      for (const entry of claimed) if (this.claims.get(entry.id)?.token === entry.claimToken) this.claims.delete(entry.id);
+      for (const entry of claimed) {
+        if (this.claims.get(entry.id)?.token !== entry.claimToken) continue;
+        const before = replaced.get(entry.id);
+        if (before) this.claims.set(entry.id, before);
+        else this.claims.delete(entry.id);
+      }
       throw error;
     }
     return claimed;

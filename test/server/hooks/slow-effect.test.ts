@@ -103,4 +103,36 @@ describe('the hook runner', () => {
     expect(refused).toBe(1);
     expect(done.filter((n) => n === 'blip')).toHaveLength(1);
   });
+
+  it('an effect that outlived its claim and was claimed again by this process is completed, not run a second time, whichever ends first', async () => {
+    const { server, started, done, release } = await serverWithSlowNotify({ claimLeaseMs: 300 });
+    const store = server.app.store;
+    const claim = store.claimOutbox.bind(store);
+    // The claim that takes the slow entry again (its lease ran out) answers only once its first
+    // run has ended: the run's completion is refused (the claim is no longer its), and the runner
+    // then holds the entry under a claim of its own whose effect it already did.
+    let reclaimed = false;
+    let slowEntry: number | undefined;
+    store.claimOutbox = async (...args) => {
+      const entries = await claim(...args);
+      const slow = entries.find((e) => e.id === slowEntry);
+      if (slowEntry === undefined) slowEntry = entries.find((e) => e.kind === 'test-notify')?.id;
+      else if (slow) {
+        reclaimed = true;
+        release();
+        await eventually('the first run ended', () => done.includes('slow'));
+      }
+      return entries;
+    };
+    await systemWrite(server, 'orders', TENANT, order('slow') as never);
+    await eventually('the slow effect started', () => started.includes('slow'));
+    // Changes arrive until a claim takes the slow entry again (after its 300 ms lease).
+    for (let i = 0; !reclaimed; i++) {
+      await systemWrite(server, 'orders', TENANT, order(`later-${i}`) as never);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await eventually('the outbox settled', async () => (await store.outboxStats(Date.now())).depth === 0);
+    expect(started.filter((n) => n === 'slow')).toHaveLength(1);
+    expect(done.filter((n) => n === 'slow')).toHaveLength(1);
+  });
 });
