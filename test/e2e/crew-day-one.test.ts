@@ -8,7 +8,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Epcr } from '../../shared/schemas/index.ts';
-import { launchDevice, signInWithPassword, newProfileDir, screenshot, textOf, watchConsole } from './support/browser.ts';
+import { launchDevice, newProfileDir, openSection, screenshot, signInWithPassword, textOf, watchConsole } from './support/browser.ts';
 import { E2eServer, e2ePort, ensureApps, TENANT } from './support/server.ts';
 import { tearDownDevice } from './support/teardown.ts';
 
@@ -72,7 +72,7 @@ describe('crew ePCR day-one features (browser)', () => {
     // Once anything is typed, the report can no longer be discarded.
     await newReport();
     await expect.poll(() => page.getByTestId('discard-report').isVisible()).toBe(true);
-    await page.getByTestId('section-patient').click();
+    await openSection(page, 'patient');
     await page.getByLabel('Last name').fill('Vasquez');
     await expect.poll(() => page.getByTestId('discard-report').count()).toBe(0);
   });
@@ -90,7 +90,7 @@ describe('crew ePCR day-one features (browser)', () => {
     expect(await page.getByTestId('epcr-form').getAttribute('data-id')).toBe(id);
 
     // And the same section of it.
-    await page.getByTestId('section-times').click();
+    await openSection(page, 'times');
     await page.getByRole('button', { name: 'Settings' }).click();
     await page.getByTestId('settings').waitFor();
     await page.getByRole('button', { name: 'Settings' }).click();
@@ -101,7 +101,7 @@ describe('crew ePCR day-one features (browser)', () => {
 
   it('computes the age from the date of birth and never overwrites an age the crew typed', async () => {
     const id = await newReport();
-    await page.getByTestId('section-patient').click();
+    await openSection(page, 'patient');
     await page.getByLabel('Date of birth (YYYY-MM-DD)').fill('1958-03-14');
     const age = String(yearsOld('1958-03-14'));
     await expect.poll(() => page.getByLabel('Age', { exact: true }).inputValue()).toBe(age);
@@ -121,7 +121,7 @@ describe('crew ePCR day-one features (browser)', () => {
 
   it('refuses a date of birth in the future or that does not exist, and a time in the future, at the field; the stored values stay', async () => {
     const id = await newReport();
-    await page.getByTestId('section-patient').click();
+    await openSection(page, 'patient');
     const dob = page.getByLabel('Date of birth (YYYY-MM-DD)');
     await dob.fill('1958-03-14');
     await expect.poll(async () => (await storedReport(id))?.patient?.dateOfBirth, { timeout: 20_000 }).toBe('1958-03-14');
@@ -133,7 +133,7 @@ describe('crew ePCR day-one features (browser)', () => {
     await expect.poll(() => textOf(dob.locator('xpath=ancestor::*[contains(@class,"field")][1]'))).toContain('There is no 1958-02-31.');
 
     // A time two days ahead (a wrong day): refused at the field, never stored.
-    await page.getByTestId('section-times').click();
+    await openSection(page, 'times');
     const back = page.getByLabel('Back in service (UTC-05:00)');
     const ahead = new Intl.DateTimeFormat('en-CA', {
       timeZone: 'America/New_York', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
@@ -147,7 +147,7 @@ describe('crew ePCR day-one features (browser)', () => {
 
   it('shows vitals as a table over time, latest first, with the GCS total; copies the previous set; edits any set', async () => {
     const id = await newReport();
-    await page.getByTestId('section-vitals').click();
+    await openSection(page, 'vitals');
     await page.getByTestId('add-vitals').click();
     await page.getByLabel('Heart rate (/min)').fill('88');
     await page.getByLabel('GCS eye').fill('4');

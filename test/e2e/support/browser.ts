@@ -142,3 +142,22 @@ export function watchConsole(page: Page, label: string, sink: string[]): void {
 
 /** Text of an element as a person reads it (trimmed). */
 export const textOf = async (locator: import('playwright-core').Locator) => ((await locator.textContent()) ?? '').replace(/\s+/g, ' ').trim();
+
+/**
+ * Opens a section of the ePCR form by its tab, as the crew does, and waits until it is the one
+ * shown. The tabs can move under the pointer as it clicks (a refused value adds "1 not saved" to
+ * another tab's badge just then): a click that landed beside the tab is made again, twice at most.
+ */
+export async function openSection(page: Page, anchor: string): Promise<void> {
+  const tab = page.getByTestId(`section-${anchor}`);
+  const shown = page.locator(`[data-testid="section-${anchor}"][aria-current="step"]`);
+  for (let attempt = 1; ; attempt++) {
+    await tab.click();
+    try {
+      await shown.waitFor({ timeout: 5_000 });
+      return;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+}
