@@ -46,6 +46,18 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
 
     const newUpload = (bytes: Buffer) => newReportUpload(server, A, bytes, CREW);
 
+    /**
+     * A HEAD whose read of `name` on `target` (for upload `id`) is made now and answered only when
+     * `staleRead.open()` is called: what the test does meanwhile happens between its reads.
+     */
+    async function headReadingEarly<T extends object>(url: string, target: T, name: keyof T, id: string) {
+      const staleRead = gateAnswers(target, name, ([uploadId]) => uploadId === id);
+      const asked = head(url);
+      await staleRead.reached;
+      staleRead.unhook();
+      return { asked, staleRead };
+    }
+
     const writes = async (docId: string) => (await server.app.store.queryAudit({ tenantId: A, documentId: docId, limit: 50 }))
       .filter((entry) => entry.action === 'attachment_write');
 
@@ -96,10 +108,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       const bytes = jpegBytes(30_000);
       const { doc, url, id } = await newUpload(bytes);
       // The HEAD's own read of the upload is made now (offset 0) and answered late.
-      const staleRead = gateAnswers(server.app.attachments.uploads, 'getUpload', ([uploadId]) => uploadId === id);
-      const asked = head(url);
-      await staleRead.reached;
-      staleRead.unhook();
+      const { asked, staleRead } = await headReadingEarly(url, server.app.attachments.uploads, 'getUpload', id);
       // The last PATCH writes every byte, unlocks the upload, and stops just before its finish claims it.
       const claim = gateCalls(server.app.attachments, 'underFinishClaim', ([uploadId]) => uploadId === id);
       const last = patchUpload(url, 0, bytes, CREW);
@@ -124,10 +133,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       const bytes = jpegBytes(30_000);
       const { doc, url, id } = await newUpload(bytes);
       // The HEAD's own read of the upload is made now (offset 0, nothing remembered) and answered late.
-      const staleRead = gateAnswers(server.app.attachments.uploads, 'getUpload', ([uploadId]) => uploadId === id);
-      const asked = head(url);
-      await staleRead.reached;
-      staleRead.unhook();
+      const { asked, staleRead } = await headReadingEarly(url, server.app.attachments.uploads, 'getUpload', id);
       // Meanwhile the last PATCH writes every byte and its finish stores, remembers and deletes the upload.
       expect((await patchUpload(url, 0, bytes, CREW)).status).toBe(204);
 
@@ -143,10 +149,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       const bytes = jpegBytes(30_000);
       const { doc, url, id } = await newUpload(bytes);
       // The HEAD's read of the finished row is made now (none yet) and answered late.
-      const staleRead = gateAnswers(server.app.attachments, 'finishedUpload', ([uploadId]) => uploadId === id);
-      const asked = head(url);
-      await staleRead.reached;
-      staleRead.unhook();
+      const { asked, staleRead } = await headReadingEarly(url, server.app.attachments, 'finishedUpload', id);
       expect((await patchUpload(url, 0, bytes, CREW)).status).toBe(204);
 
       staleRead.open();
@@ -159,10 +162,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
     it('the same HEAD while the last PATCH\'s finish holds the claim: 423 (Retry-After: 1), not "complete"; once stored, 200', async () => {
       const bytes = jpegBytes(30_000);
       const { doc, url, id } = await newUpload(bytes);
-      const staleRead = gateAnswers(server.app.attachments.uploads, 'getUpload', ([uploadId]) => uploadId === id);
-      const asked = head(url);
-      await staleRead.reached;
-      staleRead.unhook();
+      const { asked, staleRead } = await headReadingEarly(url, server.app.attachments.uploads, 'getUpload', id);
       const finish = gateReadsOf(server.app.store, String(doc.id));
       const last = patchUpload(url, 0, bytes, CREW);
       await finish.reached;
