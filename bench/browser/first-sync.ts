@@ -317,7 +317,8 @@ async function crewFirstSync(origin: string, budget: Budget, during: (page: Page
         return { done: !!s?.initial.done && drawn, received: s?.initial.received ?? 0, at: Date.now() };
       }, { open, listed: !observe });
       budget.reached = `${state.received} documents received after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
-      if (process.env['BENCH_TRACE_PROGRESS'] && Date.now() - lastLog > 2000) {
+      // BENCH_TRACE_PROGRESS=<ms> (2000 if not a number): the received count while it arrives.
+      if (process.env['BENCH_TRACE_PROGRESS'] && Date.now() - lastLog > (Number(process.env['BENCH_TRACE_PROGRESS']) || 2000)) {
         lastLog = Date.now();
         console.log(`    ${budget.reached}`);
       }

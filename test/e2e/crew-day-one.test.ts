@@ -145,6 +145,28 @@ describe('crew ePCR day-one features (browser)', () => {
     expect(stored?.times?.backInService).toBeUndefined();
   });
 
+  it('keeps every section tab where it was when a badge changes (a refused value adds "1 not saved"), and the badge still says it all', async () => {
+    await newReport();
+    await openSection(page, 'patient');
+    const tabs = page.getByTestId('section-nav').locator('button');
+    const boxes = () => tabs.evaluateAll((buttons) => buttons.map((b) => {
+      const r = b.getBoundingClientRect();
+      return `${b.getAttribute('data-testid')} ${Math.round(r.x)},${Math.round(r.y)} ${Math.round(r.width)}×${Math.round(r.height)}`;
+    }));
+    const before = await boxes();
+    const patientBadge = page.getByTestId('section-patient').getByTestId('section-badge');
+    expect(await patientBadge.getAttribute('data-not-saved')).toBe('0');
+    // A refused value: the Patient badge grows by ", 1 not saved". A crew's tap aimed at Times a
+    // moment later must land on Times, so no tab may move or change size.
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date());
+    await page.getByLabel('Date of birth (YYYY-MM-DD)').fill(`${Number(today.slice(0, 4)) + 1}${today.slice(4)}`);
+    await expect.poll(() => patientBadge.getAttribute('data-not-saved')).toBe('1');
+    expect(await boxes()).toEqual(before);
+    // Cut short on screen if it must be, the badge's whole text stays readable (its title, and what a screen reader reads).
+    expect(await patientBadge.getAttribute('title')).toMatch(/1 not saved$/);
+    expect(await textOf(patientBadge)).toMatch(/1 not saved$/);
+  });
+
   it('shows vitals as a table over time, latest first, with the GCS total; copies the previous set; edits any set', async () => {
     const id = await newReport();
     await openSection(page, 'vitals');

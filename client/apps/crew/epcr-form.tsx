@@ -454,6 +454,8 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
         </h2>
         <Badge badge={view.badge} />
       </div>
+      {/* Above everything that appears while typing: no tab moves under a crew's finger (nav.tsx). */}
+      <SectionNav current={current} status={status} badges={!locked && !checking} open={openSection} />
       <p class="meta" data-testid="epcr-status">
         {locked ? `Locked by the server at ${clockOf(epcr.lockedAt)}; it can no longer change. Corrections go in an addendum.`
           : checking ? 'Finalized: waiting for the server to check and lock it (it is checked as soon as this device is online).'
@@ -513,8 +515,6 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
       )}
 
       {!checking && <FinalizeWarnings id={id} warnings={checkWarnings} notDrawnYet={notDrawnYet} />}
-
-      <SectionNav current={current} status={status} badges={!locked && !checking} open={openSection} />
 
       {sections}
       <p class="meta" data-testid="signed-in-as">Signed in as {who} on {session.user.deviceId}.</p>

@@ -2,6 +2,11 @@
  * The section navigation: one entry per section with its completion badge (what finalize still
  * needs there, and what the server returned there), so the crew sees where work is left without
  * scrolling a long page. Entries are buttons with `data-testid="section-<anchor>"`.
+ *
+ * No entry ever moves while a report is open (a crew taps in a moving vehicle): the entries sit in
+ * a grid of equal cells (styles.css), and the navigation comes right under the report's title,
+ * above everything that appears and goes while typing (the list of values not saved, the
+ * server's problems, the finalize warnings).
  */
 import { SECTIONS, type SectionAnchor } from './model.ts';
 
@@ -28,14 +33,15 @@ export function SectionNav(props: {
       {SECTIONS.map(([anchor, label]) => {
         const s = props.status.get(anchor) ?? { missing: 0, returned: 0, notSaved: 0 };
         const todo = s.missing + s.returned + s.notSaved;
+        const text = todo ? badgeText(s) : '✓ Complete';
         return (
           <button key={anchor} type="button" data-testid={`section-${anchor}`} aria-current={props.current === anchor ? 'step' : undefined}
             onClick={() => props.open(anchor)} class={todo ? 'todo' : 'done'}>
             <span>{label}</span>
             {props.badges && (
-              <span class={`section-badge ${s.returned || s.notSaved ? 'bad' : todo ? 'todo' : 'done'}`} data-testid="section-badge"
+              <span class={`section-badge ${s.returned || s.notSaved ? 'bad' : todo ? 'todo' : 'done'}`} data-testid="section-badge" title={text}
                 data-missing={s.missing} data-returned={s.returned} data-not-saved={s.notSaved}>
-                {todo ? badgeText(s) : '✓ Complete'}
+                {text}
               </span>
             )}
           </button>
