@@ -4,7 +4,7 @@
  */
 import { signal } from '@preact/signals';
 import type { ComponentChildren, TargetedEvent } from 'preact';
-import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useId, useState } from 'preact/hooks';
 import type { CollectionName } from '../../shared/schemas/index.ts';
 import type { DocBadge, Path, QueueView, SyncSnapshot } from '../worker/api.ts';
 import { discardDraft, journalEntry, nameDraft, notSaved, notSavedSummary, onJournalChange, saveField, unsavedEdits } from './autosave.ts';
@@ -146,24 +146,8 @@ export function StatusBar() {
     setJournal(unsavedEdits());
     setNotSavedText(notSavedSummary());
   }), []);
-  // The bar sits at the bottom of the screen, out of the page's flow (styles.css): what it says
-  // grows and shrinks (a value not saved adds a line) and, at the top, moved everything under it,
-  // so a tap aimed at a tab or a field landed on another. The page keeps room for it at its end.
-  const bar = useRef<HTMLDivElement>(null);
-  useLayoutEffect(() => {
-    const element = bar.current;
-    if (!element || typeof ResizeObserver === 'undefined') return;
-    const room = () => document.documentElement.style.setProperty('--status-bar-height', `${element.offsetHeight}px`);
-    room();
-    const observer = new ResizeObserver(room);
-    observer.observe(element);
-    return () => {
-      observer.disconnect();
-      document.documentElement.style.removeProperty('--status-bar-height');
-    };
-  }, []);
   return (
-    <div ref={bar} class="status-bar" role="status" aria-live="polite" data-testid="status-bar" data-role={status?.role ?? 'starting'}
+    <div class="status-bar" role="status" aria-live="polite" data-testid="status-bar" data-role={status?.role ?? 'starting'}
       data-queue={queue?.mode ?? 'unknown'} data-queued={queue?.total ?? 0}>
       <span class={`pill ${connectivity}`} data-testid="connectivity" data-state={connectivity}>{CONNECTIVITY_TEXT[connectivity]}</span>
       <span class={waiting > 0 || notSavedText ? 'waiting' : ''} data-testid="pending-count" data-count={waiting} data-not-saved={notSavedText ? 'true' : undefined}>
