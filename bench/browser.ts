@@ -204,7 +204,7 @@ export async function browserBench(options: { quick: boolean; only?: string; log
     const nav = await measure('bundles and offline navigation', 600_000, () => browserBenchmarks({ quick: options.quick, port: base + 40, log }), log);
     if (nav.ok) navigation = nav.value;
   }
-  const firstSync = await firstSyncBenchmark({ serverPort: base + 20, gatewayPort: base + 21, log });
+  const firstSync = await firstSyncBenchmark({ serverPort: base + 20, gatewayPort: base + 21, log, rounds: roundsOption(options.quick ? 1 : 2) });
   const loadAfterFirstSync = loadavg().map((l) => +l.toFixed(2));
   const shift = await shiftBenchmark({ serverPort: base + 10, cablePort: base + 11, log, linkIpv6: linkIpv6Option() });
   load.end = loadavg().map((l) => +l.toFixed(2));
@@ -268,7 +268,7 @@ async function shiftOnly(base: number, load: { start: number[]; end: number[] },
 async function firstSyncOnly(base: number, load: { start: number[]; end: number[] }, t0: number, log: (m: string) => void): Promise<void> {
   // `--peers`: PouchDB and RxDB 15 too, so the ratio against the best peer comes from the same run.
   const withPeers = process.argv.includes('--peers');
-  const firstSync = await firstSyncBenchmark({ serverPort: base + 20, gatewayPort: base + 21, log, parts: withPeers ? ['ours', 'ceiling', 'ceiling-memory', 'ceiling-rxdb-tables', 'peers'] : ['ours', 'ceiling', 'ceiling-memory', 'ceiling-rxdb-tables'] });
+  const firstSync = await firstSyncBenchmark({ serverPort: base + 20, gatewayPort: base + 21, log, rounds: roundsOption(2), parts: withPeers ? ['ours', 'ceiling', 'ceiling-memory', 'ceiling-rxdb-tables', 'peers'] : ['ours', 'ceiling', 'ceiling-memory', 'ceiling-rxdb-tables'] });
   load.end = loadavg().map((l) => +l.toFixed(2));
   const commit = gitCommit();
   const result = { date: new Date().toISOString(), commit, minutes: +((Date.now() - t0) / 60_000).toFixed(1), load, firstSync: { slice: SLICE, ...firstSync } };
@@ -389,7 +389,16 @@ export function browserChart(result: { date: string; commit: string; load: { sta
   });
 }
 
-// Run alone: `npm run bench:browser [-- --quick] [--no-navigation] [--only=shift [--link-ipv6=dad|at-once|off]|first-sync [--peers]|typing]`
+/**
+ * `--rounds=N`: how many times each system's first sync is measured (in turn, every other round in
+ * the opposite order); its figure is the median. 2 unless given (1 with --quick).
+ */
+function roundsOption(fallback: number): number {
+  const given = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length));
+  return Number.isInteger(given) && given > 0 ? given : fallback;
+}
+
+// Run alone: `npm run bench:browser [-- --quick] [--no-navigation] [--rounds=N] [--only=shift [--link-ipv6=dad|at-once|off]|first-sync [--peers]|typing]`
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   browserBench({ quick: process.argv.includes('--quick'), only: process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) }).then(() => process.exit(0)).catch((error: unknown) => {
     console.error(error);
