@@ -118,6 +118,23 @@ async function openPage(idb: 'disk' | 'memory'): Promise<{ page: Page; close: ()
   };
 }
 
+/**
+ * `work` in a page of a fresh browser (`openPage`) opened at `url`, closed afterwards whatever
+ * happens. `answerNeeded: false`: the page only gives the origin, its answer is not needed.
+ */
+async function inFreshPage<T>(idb: 'disk' | 'memory', url: string, budget: Budget, work: (page: Page) => Promise<T>, options: { answerNeeded?: boolean } = {}): Promise<T> {
+  const browser = await openPage(idb);
+  try {
+    const opened = browser.page.goto(url);
+    await (options.answerNeeded === false ? opened.catch(() => undefined) : opened);
+    await browser.page.evaluate(KEEP_NAMES);
+    budget.reached = 'page open';
+    return await work(browser.page);
+  } finally {
+    await browser.close();
+  }
+}
+
 function sliceDocs(): { epcrs: Record<string, unknown>[]; gps: Record<string, unknown>[] } {
   const locked = offsetNow(new Date(Date.now() - 86_400_000));
   const epcrs = Array.from({ length: SLICE.epcrs }, (_, i) => ({
@@ -166,20 +183,12 @@ export async function firstSyncBenchmark(options: { serverPort: number; gatewayP
       const system = rxdbTables ? 'plain fetch (RxDB tables)' : idb === 'disk' ? 'plain fetch (ceiling)' : 'plain fetch (ceiling, memory)';
       systems.push({
         system,
-        run: async (budget) => {
-          const browser = await openPage(idb);
-          try {
-            const { page } = browser;
-            await page.goto(`${server.url}/api/health`).catch(() => undefined);
-            await page.evaluate(KEEP_NAMES);
-            budget.reached = 'page open';
-            const out = await page.evaluate(plainFetchSlice, { origin: server.url, token: TOKEN, collections: COLLECTIONS.map((c) => ({ name: c, schemaVersion: schemaVersionOf(c) })), rxdbTables });
-            if (out.stored !== total) throw new Error(`plain fetch stored ${out.stored} of ${total}`);
-            return { ms: out.ms, docs: out.stored, note: `fetch of our pull endpoint (pages of 5,000, the next fetched while the last is written) into one IndexedDB object store per collection: no sync library, no validation, no UI; ${IDB_NOTE[idb]}${rxdbTables ? '; each store with the three indexes RxDB\'s Dexie storage gives a table and the documents in its stored shape (what any write path into RxDB\'s storage can reach at best)' : ''}` };
-          } finally {
-            await browser.close();
-          }
-        },
+        // Same origin as the pull endpoint (the health check's answer is not needed).
+        run: (budget) => inFreshPage(idb, `${server.url}/api/health`, budget, async (page) => {
+          const out = await page.evaluate(plainFetchSlice, { origin: server.url, token: TOKEN, collections: COLLECTIONS.map((c) => ({ name: c, schemaVersion: schemaVersionOf(c) })), rxdbTables });
+          if (out.stored !== total) throw new Error(`plain fetch stored ${out.stored} of ${total}`);
+          return { ms: out.ms, docs: out.stored, note: `fetch of our pull endpoint (pages of 5,000, the next fetched while the last is written) into one IndexedDB object store per collection: no sync library, no validation, no UI; ${IDB_NOTE[idb]}${rxdbTables ? '; each store with the three indexes RxDB\'s Dexie storage gives a table and the documents in its stored shape (what any write path into RxDB\'s storage can reach at best)' : ''}` };
+        }, { answerNeeded: false }),
       });
     }
 
@@ -205,29 +214,20 @@ export async function firstSyncBenchmark(options: { serverPort: number; gatewayP
       if (ready.ok) for (const system of ['PouchDB', 'RxDB15'] as const) {
         systems.push({
           system,
-          run: async (inner) => {
-            const browser = await openPage(PEERS_IDB);
-            try {
-              const { page } = browser;
-              await page.goto(`http://127.0.0.1:${options.gatewayPort}/`);
-              await page.evaluate(KEEP_NAMES);
-              inner.reached = 'page open';
-              const out = await page.evaluate(async ({ system, schemas, batchSize }) => {
-                const peers = (globalThis as unknown as { peers: Record<string, (o: unknown) => Promise<{ ms: number; counts: Record<string, number>; adapter?: string }>> }).peers;
-                return peers[system === 'PouchDB' ? 'pouchdb' : 'rxdb15']!({ collections: ['epcrs', 'gps_points'], batchSize, schemas });
-              }, { system, schemas, batchSize: PEER_BATCH });
-              const stored = Object.values(out.counts).reduce((a, b) => a + b, 0);
-              if (stored !== total) throw new Error(`${system} stored ${stored} of ${total}: ${JSON.stringify(out.counts)}`);
-              return {
-                ms: out.ms, docs: stored,
-                note: system === 'PouchDB'
-                  ? `PouchDB 9 (adapter ${out.adapter ?? '?'}: IndexedDB) PouchDB.replicate from express-pouchdb (LevelDB), batch_size ${PEER_BATCH}; no UI; ${IDB_NOTE[PEERS_IDB]}`
-                  : `RxDB 15 on Dexie (IndexedDB), rxdb-server replicateServer pull from RxServer (memory), batchSize ${PEER_BATCH}; no UI; ${IDB_NOTE[PEERS_IDB]}`,
-              };
-            } finally {
-              await browser.close();
-            }
-          },
+          run: (budget) => inFreshPage(PEERS_IDB, `http://127.0.0.1:${options.gatewayPort}/`, budget, async (page) => {
+            const out = await page.evaluate(async ({ system, schemas, batchSize }) => {
+              const peers = (globalThis as unknown as { peers: Record<string, (o: unknown) => Promise<{ ms: number; counts: Record<string, number>; adapter?: string }>> }).peers;
+              return peers[system === 'PouchDB' ? 'pouchdb' : 'rxdb15']!({ collections: ['epcrs', 'gps_points'], batchSize, schemas });
+            }, { system, schemas, batchSize: PEER_BATCH });
+            const stored = Object.values(out.counts).reduce((a, b) => a + b, 0);
+            if (stored !== total) throw new Error(`${system} stored ${stored} of ${total}: ${JSON.stringify(out.counts)}`);
+            return {
+              ms: out.ms, docs: stored,
+              note: system === 'PouchDB'
+                ? `PouchDB 9 (adapter ${out.adapter ?? '?'}: IndexedDB) PouchDB.replicate from express-pouchdb (LevelDB), batch_size ${PEER_BATCH}; no UI; ${IDB_NOTE[PEERS_IDB]}`
+                : `RxDB 15 on Dexie (IndexedDB), rxdb-server replicateServer pull from RxServer (memory), batchSize ${PEER_BATCH}; no UI; ${IDB_NOTE[PEERS_IDB]}`,
+            };
+          }),
         });
       }
     }
