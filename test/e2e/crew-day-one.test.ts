@@ -145,9 +145,7 @@ describe('crew ePCR day-one features (browser)', () => {
     expect(stored?.times?.backInService).toBeUndefined();
   });
 
-  it('keeps every section tab where it is in the form when a badge changes (a refused value adds "1 not saved"), and the badge still says it all', async () => {
-    await newReport();
-    await openSection(page, 'patient');
+  it('keeps every section tab where it is in the form when a badge changes (a refused value adds "1 not saved"), on a landscape and a portrait tablet; the badge shows "not saved" first', async () => {
     const tabs = page.getByTestId('section-nav').locator('button');
     // Each tab's box from the form's top-left corner: what the form itself lays out. (The app's
     // status bar above the form still grows by a line with "1 field not saved: …" and moves the
@@ -157,19 +155,38 @@ describe('crew ePCR day-one features (browser)', () => {
       const r = b.getBoundingClientRect();
       return `${b.getAttribute('data-testid')} ${Math.round(r.x - form.x)},${Math.round(r.y - form.y)} ${Math.round(r.width)}×${Math.round(r.height)}`;
     }));
-    const before = await boxes();
-    const patientBadge = page.getByTestId('section-patient').getByTestId('section-badge');
-    expect(await patientBadge.getAttribute('data-not-saved')).toBe('0');
-    // A refused value: the Patient badge grows by ", 1 not saved" and the form lists the value not
-    // saved. A crew's tap aimed at Times a moment later must land on Times: no tab may move or change size.
     const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date());
-    await page.getByLabel('Date of birth (YYYY-MM-DD)').fill(`${Number(today.slice(0, 4)) + 1}${today.slice(4)}`);
-    await expect.poll(() => patientBadge.getAttribute('data-not-saved')).toBe('1');
-    await page.getByTestId('finalize-blocked').waitFor();
-    expect(await boxes()).toEqual(before);
-    // Cut short on screen if it must be, the badge's whole text stays readable (its title, and what a screen reader reads).
-    expect(await patientBadge.getAttribute('title')).toMatch(/1 not saved$/);
-    expect(await textOf(patientBadge)).toMatch(/1 not saved$/);
+    const landscape = page.viewportSize()!;
+    try {
+      for (const size of [landscape, { width: 768, height: 1024 }]) {
+        await page.setViewportSize(size);
+        await newReport();
+        await openSection(page, 'patient');
+        const before = await boxes();
+        const patientBadge = page.getByTestId('section-patient').getByTestId('section-badge');
+        expect(await patientBadge.getAttribute('data-not-saved')).toBe('0');
+        // A refused value: the Patient badge gains "1 not saved", the form lists the value not
+        // saved, the report's sync badge may change. A crew's tap aimed at Times a moment later
+        // must land on Times: no tab may move or change size.
+        await page.getByLabel('Date of birth (YYYY-MM-DD)').fill(`${Number(today.slice(0, 4)) + 1}${today.slice(4)}`);
+        await expect.poll(() => patientBadge.getAttribute('data-not-saved')).toBe('1');
+        await page.getByTestId('finalize-blocked').waitFor();
+        expect(await boxes(), `${size.width}×${size.height}`).toEqual(before);
+        // The badge may be cut short on a narrow tab, never before "1 not saved" (it comes
+        // first); its whole text is its title and what a screen reader reads.
+        expect(await textOf(patientBadge)).toMatch(/^1 not saved/);
+        expect(await patientBadge.getAttribute('title')).toMatch(/^1 not saved/);
+        expect(await patientBadge.evaluate((badge) => {
+          const text = badge.firstChild!;
+          const range = document.createRange();
+          range.setStart(text, 0);
+          range.setEnd(text, (text.textContent ?? '').indexOf('not saved') + 'not saved'.length);
+          return range.getBoundingClientRect().right <= badge.getBoundingClientRect().right + 0.5;
+        }), `"1 not saved" shown whole at ${size.width}×${size.height}`).toBe(true);
+      }
+    } finally {
+      await page.setViewportSize(landscape);
+    }
   });
 
   it('shows vitals as a table over time, latest first, with the GCS total; copies the previous set; edits any set', async () => {

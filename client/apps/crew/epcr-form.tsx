@@ -448,14 +448,13 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
 
   return (
     <article aria-labelledby="epcr-title" data-testid="epcr-form" data-id={id} data-section={current}>
-      <div class="row" style="justify-content:space-between">
-        <h2 id="epcr-title" style="margin:0">
-          {epcr.addendumOf ? 'Addendum' : 'Patient care report'}{epcr.response?.incidentNumber ? ` — call ${epcr.response.incidentNumber}` : ''}
-        </h2>
-        <Badge badge={view.badge} />
-      </div>
-      {/* Above everything that appears while typing: no tab moves under a crew's finger (nav.tsx). */}
+      <h2 id="epcr-title" style="margin:0">
+        {epcr.addendumOf ? 'Addendum' : 'Patient care report'}{epcr.response?.incidentNumber ? ` — call ${epcr.response.incidentNumber}` : ''}
+      </h2>
+      {/* Right under the title, above everything that changes while typing (the report's sync
+          badge, the notices that come and go): no tab moves under a crew's finger (nav.tsx). */}
       <SectionNav current={current} status={status} badges={!locked && !checking} open={openSection} />
+      <div class="row"><Badge badge={view.badge} /></div>
       <p class="meta" data-testid="epcr-status">
         {locked ? `Locked by the server at ${clockOf(epcr.lockedAt)}; it can no longer change. Corrections go in an addendum.`
           : checking ? 'Finalized: waiting for the server to check and lock it (it is checked as soon as this device is online).'
