@@ -189,6 +189,29 @@ describe('crew ePCR day-one features (browser)', () => {
     }
   });
 
+  it('a section opened from the sticky tabs while scrolled down shows its heading below the tabs, not behind them (portrait tablet)', async () => {
+    const landscape = page.viewportSize()!;
+    try {
+      await page.setViewportSize({ width: 768, height: 1024 });
+      await newReport();
+      await openSection(page, 'patient');
+      // Scrolled to the end of a long section, the tabs stuck at the top of the screen.
+      await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      await openSection(page, 'history');
+      const covered = () => page.evaluate(() => {
+        const nav = document.querySelector('[data-testid="section-nav"]')!.getBoundingClientRect();
+        const legend = document.querySelector('#sec-history legend')!.getBoundingClientRect();
+        return { navBottom: Math.round(nav.bottom), legendTop: Math.round(legend.top), scrolled: Math.round(window.scrollY) };
+      });
+      await expect.poll(async () => {
+        const at = await covered();
+        return at.legendTop >= at.navBottom ? 'below the tabs' : `behind the tabs (legend at ${at.legendTop}, tabs end at ${at.navBottom}, scrolled ${at.scrolled})`;
+      }).toBe('below the tabs');
+    } finally {
+      await page.setViewportSize(landscape);
+    }
+  });
+
   it('shows vitals as a table over time, latest first, with the GCS total; copies the previous set; edits any set', async () => {
     const id = await newReport();
     await openSection(page, 'vitals');

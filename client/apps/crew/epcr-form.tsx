@@ -113,6 +113,20 @@ function storedReport(id: string): Promise<Epcr | undefined> {
   });
 }
 
+/**
+ * Scrolls a section just shown to its start, under the tabs (they stay at the top of the screen:
+ * the section's scroll margin is their height, styles.css), when its start is behind them or
+ * below the screen. Not `scrollIntoView({ block: 'nearest' })`: a section taller than the screen
+ * was left with its heading behind the tabs, and it ran before the section was shown.
+ */
+function showSectionStart(anchor: SectionAnchor | 'all'): void {
+  const section = document.querySelector(anchor === 'all' ? '#sec-response' : `#sec-${anchor}`);
+  if (!section) return;
+  const tabsEnd = document.querySelector('[data-testid="section-nav"]')?.getBoundingClientRect().bottom ?? 0;
+  const top = section.getBoundingClientRect().top;
+  if (top < tabsEnd || top > window.innerHeight) section.scrollIntoView({ block: 'start' });
+}
+
 /** A problem the device's own check found, with the value it was found on (it goes when the value changes). */
 export interface DeviceProblem extends FinalizeProblem { value: string }
 
@@ -258,6 +272,14 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
       setFocusPath(undefined);
     }
   });
+  // A section opened from the tabs further down the page starts at its top, once it is shown.
+  const scrollOnOpen = useRef<SectionAnchor | 'all' | undefined>(undefined);
+  const shownSection = placeInRoute().section;
+  useEffect(() => {
+    if (scrollOnOpen.current === undefined || scrollOnOpen.current !== shownSection) return;
+    scrollOnOpen.current = undefined;
+    showSectionStart(shownSection);
+  });
   if (view === undefined) return <p>Loading…</p>;
   if (view === null) return <div class="card"><p>This report is not on this device.</p><button onClick={() => go('')}>Back to calls</button></div>;
   markReady();
@@ -277,8 +299,9 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const current = place.section;
   const openSection = (anchor: SectionAnchor | 'all') => {
     openPlace(id, anchor);
-    // A section opened from further down the page starts at its top.
-    requestAnimationFrame(() => document.querySelector(anchor === 'all' ? '#sec-response' : `#sec-${anchor}`)?.scrollIntoView({ block: 'nearest' }));
+    // Shown already: its start now; else once it is shown (the effect above).
+    if (anchor === current) showSectionStart(anchor);
+    else scrollOnOpen.current = anchor;
   };
   /** Shows a field wherever it is: opens its section (and its vital set), then focuses it. */
   const reveal = (path: Path) => {
