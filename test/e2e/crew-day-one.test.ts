@@ -16,12 +16,22 @@ const SERVER_PORT = e2ePort(1421);
 const USERNAME = 'dana-whitfield';
 const PASSWORD = 'Stretcher-Blue-Seven-7';
 
-/** Whole years between a date of birth and today's date in New York (the tablet's zone). */
+/** Today's date (YYYY-MM-DD) in New York, the tablet's zone. */
+function todayInNewYork(): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date());
+}
+
+/** Whole years between a date of birth and today's date in New York. */
 function yearsOld(dateOfBirth: string): number {
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date());
-  const [y, m, d] = today.split('-').map(Number) as [number, number, number];
+  const [y, m, d] = todayInNewYork().split('-').map(Number) as [number, number, number];
   const [by, bm, bd] = dateOfBirth.split('-').map(Number) as [number, number, number];
   return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
+}
+
+/** Today's date a year from now in New York (a date of birth in the future). */
+function aYearFromToday(): string {
+  const today = todayInNewYork();
+  return `${Number(today.slice(0, 4)) + 1}${today.slice(4)}`;
 }
 
 describe('crew ePCR day-one features (browser)', () => {
@@ -125,9 +135,7 @@ describe('crew ePCR day-one features (browser)', () => {
     const dob = page.getByLabel('Date of birth (YYYY-MM-DD)');
     await dob.fill('1958-03-14');
     await expect.poll(async () => (await storedReport(id))?.patient?.dateOfBirth, { timeout: 20_000 }).toBe('1958-03-14');
-    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date());
-    const nextYear = `${Number(today.slice(0, 4)) + 1}${today.slice(4)}`;
-    await dob.fill(nextYear);
+    await dob.fill(aYearFromToday());
     await expect.poll(() => textOf(dob.locator('xpath=ancestor::*[contains(@class,"field")][1]'))).toContain('This date of birth is in the future. Check the year.');
     await dob.fill('1958-02-31');
     await expect.poll(() => textOf(dob.locator('xpath=ancestor::*[contains(@class,"field")][1]'))).toContain('There is no 1958-02-31.');
@@ -155,7 +163,6 @@ describe('crew ePCR day-one features (browser)', () => {
       const r = b.getBoundingClientRect();
       return `${b.getAttribute('data-testid')} ${Math.round(r.x - form.x)},${Math.round(r.y - form.y)} ${Math.round(r.width)}×${Math.round(r.height)}`;
     }));
-    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date());
     const landscape = page.viewportSize()!;
     try {
       for (const size of [landscape, { width: 768, height: 1024 }]) {
@@ -168,7 +175,7 @@ describe('crew ePCR day-one features (browser)', () => {
         // A refused value: the Patient badge gains "1 not saved", the form lists the value not
         // saved, the report's sync badge may change. A crew's tap aimed at Times a moment later
         // must land on Times: no tab may move or change size.
-        await page.getByLabel('Date of birth (YYYY-MM-DD)').fill(`${Number(today.slice(0, 4)) + 1}${today.slice(4)}`);
+        await page.getByLabel('Date of birth (YYYY-MM-DD)').fill(aYearFromToday());
         await expect.poll(() => patientBadge.getAttribute('data-not-saved')).toBe('1');
         await page.getByTestId('finalize-blocked').waitFor();
         expect(await boxes(), `${size.width}×${size.height}`).toEqual(before);

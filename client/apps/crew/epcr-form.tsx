@@ -272,13 +272,15 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
       setFocusPath(undefined);
     }
   });
+  // Where the route says the report is open (its section, its vital set).
+  const place = placeInRoute();
+  const current = place.section;
   // A section opened from the tabs further down the page starts at its top, once it is shown.
   const scrollOnOpen = useRef<SectionAnchor | 'all' | undefined>(undefined);
-  const shownSection = placeInRoute().section;
   useEffect(() => {
-    if (scrollOnOpen.current === undefined || scrollOnOpen.current !== shownSection) return;
+    if (scrollOnOpen.current === undefined || scrollOnOpen.current !== current) return;
     scrollOnOpen.current = undefined;
-    showSectionStart(shownSection);
+    showSectionStart(current);
   });
   if (view === undefined) return <p>Loading…</p>;
   if (view === null) return <div class="card"><p>This report is not on this device.</p><button onClick={() => go('')}>Back to calls</button></div>;
@@ -295,8 +297,6 @@ export function EpcrForm({ id, session }: { id: string; session: Session }) {
   const locked = epcr.lockedAt !== undefined;
   const checking = epcr.status === 'finalized' && !locked;
   const disabled = locked || checking;
-  const place = placeInRoute();
-  const current = place.section;
   const openSection = (anchor: SectionAnchor | 'all') => {
     openPlace(id, anchor);
     // Shown already: its start now; else once it is shown (the effect above).
