@@ -191,7 +191,7 @@ export async function firstSyncBenchmark(options: { serverPort: number; gatewayP
         run: (budget) => inFreshPage(idb, `${server.url}/api/health`, budget, async (page) => {
           const out = await page.evaluate(plainFetchSlice, { origin: server.url, token: TOKEN, collections: COLLECTIONS.map((c) => ({ name: c, schemaVersion: schemaVersionOf(c) })), rxdbTables });
           if (out.stored !== total) throw new Error(`plain fetch stored ${out.stored} of ${total}`);
-          return { ms: out.ms, docs: out.stored, note: `fetch of our pull endpoint (pages of 5,000, the next fetched while the last is written) into one IndexedDB object store per collection: no sync library, no validation, no UI; ${IDB_NOTE[idb]}${rxdbTables ? '; each store with the three indexes RxDB\'s Dexie storage gives a table and the documents in its stored shape (what any write path into RxDB\'s storage can reach at best)' : ''}` };
+          return { ms: out.ms, docs: out.stored, note: `fetch of our pull endpoint (pages of 5,000, the next fetched while the last is written) into one IndexedDB object store per collection: no sync library, no validation, no UI; ${IDB_NOTE[idb]}${rxdbTables ? '; each store with the three indexes RxDB\'s Dexie storage gives a table and the documents in its stored shape (what any write path into RxDB\'s own layout can reach at best; fieldsync\'s tables have two)' : ''}` };
         }, { answerNeeded: false }),
       });
     }
@@ -473,10 +473,10 @@ async function collectResponsiveness(page: Page, keys: number, typingFrom: numbe
 
 /**
  * Runs in the page: the ceiling (no sync library). `rxdbTables`: each store laid out as RxDB's
- * Dexie storage lays out a collection's table (the three indexes it gives every table, none of
- * ours has more) and each document stored in its shape (`_deleted` as '0', `_rev`, `_meta`,
- * `_attachments`): what any write path into RxDB's storage can reach at best, with no
- * validation, no sealing, no replication state, no change events.
+ * Dexie storage lays out a collection's table (the three indexes it gives every table; ours have
+ * two since 8 Dec 2026, client/sync/dexie-storage.ts) and each document stored in its shape
+ * (`_deleted` as '0', `_rev`, `_meta`, `_attachments`): what any write path into RxDB's own
+ * layout can reach at best, with no validation, no sealing, no replication state, no change events.
  */
 async function plainFetchSlice({ origin, token, collections, rxdbTables }: { origin: string; token: string; collections: { name: string; schemaVersion: number }[]; rxdbTables?: boolean }): Promise<{ ms: number; stored: number }> {
   const t0 = performance.now();

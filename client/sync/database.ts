@@ -1,9 +1,8 @@
 import { addRxPlugin, createRxDatabase, META_INSTANCE_SCHEMA_TITLE, type RxCollectionCreator, type RxDatabase, type RxStorage } from 'rxdb';
 import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { conflictHandlerFor } from '../../shared/merge/index.ts';
 import { WrongDatabaseKeyError } from './database-key.ts';
-import { useBatchedGetMany } from './dexie-get-many.ts';
+import { fieldsyncDexieStorage } from './dexie-storage.ts';
 import { withIndexedChangesSince } from './changes-since.ts';
 import { wrappedFieldEncryptionStorage } from './field-encryption.ts';
 import { loadValidators, wrappedValidatePrecompiledStorage } from './validators/precompiled.ts';
@@ -92,7 +91,7 @@ export async function createFieldsyncDatabase(options: FieldsyncDatabaseOptions)
   }
   // Before RxDB's first write (its storage token): the validators built in, not compiled here.
   await loadValidators(options.collections);
-  const storage = fieldsyncStorage(options.storage ?? getRxStorageDexie({ onCreate: useBatchedGetMany }), password !== undefined);
+  const storage = fieldsyncStorage(options.storage ?? fieldsyncDexieStorage(), password !== undefined);
   const db = await createRxDatabase({
     name: options.name, storage, multiInstance: options.multiInstance ?? true, closeDuplicates: false,
     ...(password !== undefined ? { password } : {}),

@@ -1,6 +1,6 @@
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import type { RxDatabase, RxStorage } from 'rxdb';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import { fieldsyncDexieStorage } from '../../client/sync/dexie-storage.ts';
 import { createFieldsyncDatabase } from '../../client/sync/database.ts';
 import type { QueueProtection } from '../../client/sync/queue-seal.ts';
 import { startSync, type SyncEngine } from '../../client/sync/sync-engine.ts';
@@ -61,7 +61,7 @@ export async function createDevice(options: {
   const db = await createFieldsyncDatabase({
     name: options.dbName ?? `fs-${deviceId}-${Date.now()}`.toLowerCase(),
     collections: options.collections,
-    storage: (options.wrapStorage ?? ((storage) => storage))(getRxStorageDexie({ indexedDB, IDBKeyRange })) as never,
+    storage: (options.wrapStorage ?? ((storage) => storage))(fieldsyncDexieStorage({ indexedDB, IDBKeyRange })) as never,
     multiInstance: false,
     ...(options.password ? { password: options.password } : {}),
   });
