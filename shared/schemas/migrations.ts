@@ -16,7 +16,7 @@
  * it keeps `rev`, so a migrated change is still the same change to the server.
  *
  * Every strategy so far only adds optional fields. One that renames or reshapes a field must also
- * look after queued rows coalesced after the update: `enqueueRows` (sw/queue/outbox-db.ts) gives
+ * look after queued rows coalesced after the update: `enqueueRows` (client/queue/enqueue.ts) gives
  * such a row the new version but keeps its older `base`.
  */
 export type JsonDocument = Record<string, unknown>;
