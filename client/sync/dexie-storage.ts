@@ -18,7 +18,11 @@ import { useBatchedGetMany } from './dexie-get-many.ts';
  *
  * A database made by an earlier build keeps the index: Dexie opens a database holding more
  * indexes than declared as it is (only a missing one makes it upgrade), and IndexedDB goes on
- * filling it. Only new databases are made without it.
+ * filling it. Only new databases are made without it. The other way round, an earlier build
+ * opening a database this one made (a rollback) finds the index missing and adds it (Dexie's
+ * schema patch: a version change that builds it over every document), which closes the
+ * connections of tabs of this build open on that database at that moment until they reload;
+ * nothing stored is lost.
  */
 export function fieldsyncDexieStorage(settings: { indexedDB?: unknown; IDBKeyRange?: unknown } = {}): RxStorage<unknown, unknown> {
   const storage = getRxStorageDexie({

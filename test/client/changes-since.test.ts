@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import { getChangedDocumentsSinceQuery, prepareQuery, type RxDatabase, type RxStorage, type RxStorageInstance } from 'rxdb';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import { fieldsyncDexieStorage } from '../../client/sync/dexie-storage.ts';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFieldsyncDatabase } from '../../client/sync/database.ts';
@@ -29,7 +29,7 @@ async function expectedOrder(instance: Instance): Promise<string[]> {
 }
 
 const storages: [string, () => RxStorage<unknown, unknown>][] = [
-  ['Dexie (IndexedDB)', () => getRxStorageDexie({ indexedDB, IDBKeyRange } as never) as RxStorage<unknown, unknown>],
+  ['Dexie (IndexedDB)', () => fieldsyncDexieStorage({ indexedDB, IDBKeyRange })],
   ['memory', () => getRxStorageMemory() as RxStorage<unknown, unknown>],
 ];
 

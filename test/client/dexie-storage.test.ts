@@ -23,8 +23,8 @@ async function open(name: string, storage: RxStorage<unknown, unknown>): Promise
   return db;
 }
 
-/** The index names of the IndexedDB table holding a collection's documents. */
-async function indexNames(dbName: string, collection: string): Promise<string[]> {
+/** The index names of the IndexedDB table holding a collection's documents (and the database's version, with `withVersion`). */
+async function indexNames(dbName: string, collection: string, withVersion = false): Promise<string[]> {
   const databases = await indexedDB.databases();
   const name = databases.map((d) => d.name!).find((n) => n.startsWith(`rxdb-dexie-${dbName}--`) && n.endsWith(`--${collection}`));
   if (!name) throw new Error(`no IndexedDB database for ${collection} of ${dbName}: ${databases.map((d) => d.name).join(', ')}`);
@@ -34,7 +34,8 @@ async function indexNames(dbName: string, collection: string): Promise<string[]>
     request.onerror = () => reject(request.error);
   });
   try {
-    return [...idb.transaction('docs').objectStore('docs').indexNames].sort();
+    const names = [...idb.transaction('docs').objectStore('docs').indexNames].sort();
+    return withVersion ? [...names, `version ${idb.version}`] : names;
   } finally {
     idb.close();
   }
@@ -91,7 +92,12 @@ describe('the Dexie databases of a device', () => {
     const after = point(10);
     await points.insert(after);
     expect(await points.count().exec()).toBe(11);
-    // Kept, and kept filled by IndexedDB: only new databases are made without it.
-    expect(await indexNames(name, 'gps_points')).toEqual(['[_deleted+id]', '[_meta.lwt+id]', CLEANUP_INDEX]);
+    // Kept, and kept filled by IndexedDB: only new databases are made without it. No schema
+    // change either (Dexie's version 1 is IndexedDB's 10): opened as it is, not upgraded.
+    expect(await indexNames(name, 'gps_points', true)).toEqual(['[_deleted+id]', '[_meta.lwt+id]', CLEANUP_INDEX, 'version 10']);
+    await points.findOne(after.id).exec().then((d) => d!.remove());
+    await new Promise((r) => setTimeout(r, 5));
+    await points.storageInstance.cleanup(0);
+    expect(await points.storageInstance.findDocumentsById([after.id], true)).toEqual([]);
   });
 });

@@ -9,14 +9,14 @@ import type { RxDatabase, RxStorage } from 'rxdb';
 import { createRxDatabase } from 'rxdb';
 import { wrappedKeyEncryptionCryptoJsStorage } from 'rxdb/plugins/encryption-crypto-js';
 import { replicateRxCollection } from 'rxdb/plugins/replication';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import { fieldsyncDexieStorage } from '../../client/sync/dexie-storage.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFieldsyncDatabase, isWrongDatabaseKey, WrongDatabaseKeyError } from '../../client/sync/database.ts';
 import { SEALED_PREFIX } from '../../client/sync/field-encryption.ts';
 import { epcrSchema } from '../../shared/schemas/index.ts';
 import { toWireSchema } from '../../shared/schemas/wire-schema.ts';
 
-const storage = () => getRxStorageDexie({ indexedDB, IDBKeyRange } as never) as RxStorage<unknown, unknown>;
+const storage = () => fieldsyncDexieStorage({ indexedDB, IDBKeyRange });
 const KEY = 'a3'.repeat(32);
 const OTHER_KEY = '5c'.repeat(32);
 

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
 import { createRxDatabase, type RxCollectionCreator, type RxDatabase, type RxStorage } from 'rxdb';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import { fieldsyncDexieStorage } from '../../client/sync/dexie-storage.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../server/auth/identity.ts';
 import { createFieldsyncDatabase, fieldsyncStorage } from '../../client/sync/database.ts';
@@ -38,7 +38,7 @@ const COLLECTIONS: CollectionName[] = ['epcrs', 'gps_points'];
 const NARRATIVE = 'Pt found seated, diaphoretic, c/o crushing chest pain radiating to L arm';
 const LATER = `${NARRATIVE}. 324 mg aspirin chewed, 12-lead sent to St. Agnes.`;
 
-const storage = () => getRxStorageDexie({ indexedDB, IDBKeyRange } as never) as RxStorage<unknown, unknown>;
+const storage = () => fieldsyncDexieStorage({ indexedDB, IDBKeyRange });
 const token = devToken({ tenantId: TENANT, role: 'crew', deviceId: 'tablet-upgrade', subject: UNIT });
 const rev = (n: number) => `${n}-tablet.${randomUUID().slice(0, 8)}`;
 
