@@ -21,6 +21,7 @@ import type { BenchFigure } from './lib/stats.ts';
 import { measure } from './lib/budget.ts';
 import { barsSvg, type BarGroup } from './browser/chart.ts';
 import { firstSyncBenchmark, SLICE } from './browser/first-sync.ts';
+import { idbLayoutBenchmark } from './browser/idb-layout.ts';
 import { AWAKE_CEILING, describeBreakdown, shiftBenchmark, STOPPED_CEILING, type ShiftRun } from './browser/shift.ts';
 
 export interface BrowserBenchOptions {
@@ -199,6 +200,7 @@ export async function browserBench(options: { quick: boolean; only?: string; log
   if (options.only === 'shift') return shiftOnly(base, load, t0, log);
   if (options.only === 'first-sync') return firstSyncOnly(base, load, t0, log, options.quick);
   if (options.only === 'typing') return typingOnly(base, load, t0, log);
+  if (options.only === 'idb-layout') return idbLayoutOnly(load, t0, log, options.quick);
   let navigation: BenchFigure[] = [];
   if (!process.argv.includes('--no-navigation')) {
     const nav = await measure('bundles and offline navigation', 600_000, () => browserBenchmarks({ quick: options.quick, port: base + 40, log }), log);
@@ -391,6 +393,24 @@ export function browserChart(result: { date: string; commit: string; load: { sta
 }
 
 /**
+ * `npm run bench:browser -- --only=idb-layout [--rounds=N]`: IndexedDB alone, the first-sync
+ * slice written in each table layout (bench/browser/idb-layout.ts; 5 rounds unless given, 1 with
+ * --quick; about 2 minutes), written to bench/results/browser-idb-layout.json.
+ */
+async function idbLayoutOnly(load: { start: number[]; end: number[] }, t0: number, log: (m: string) => void, quick: boolean): Promise<void> {
+  const runs = await idbLayoutBenchmark({ rounds: roundsOption(quick ? 1 : 5), log });
+  load.end = loadavg().map((l) => +l.toFixed(2));
+  const commit = gitCommit();
+  const dir = path.resolve(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'browser-idb-layout.json'), JSON.stringify({ date: new Date().toISOString(), commit, minutes: +((Date.now() - t0) / 60_000).toFixed(1), load, runs }, null, 2) + '\n');
+  log(`\nbench:browser --only=idb-layout (load average at start ${load.start.join(' ')}, at the end ${load.end.join(' ')}; commit ${commit}): 22,000 documents and 2,000 server-state copies into IndexedDB on disk, no library`);
+  const baseline = runs.find((r) => r.layout === 'rxdb');
+  for (const r of runs) log(`  ${r.layout.padEnd(10)} median ${String(r.medianMs).padStart(6)} ms  (${r.samplesMs.join(', ')})${baseline && r !== baseline ? `  ${(r.medianMs / baseline.medianMs).toFixed(2)}× RxDB's layout` : '  (baseline)'}`);
+  log('  wrote bench/results/browser-idb-layout.json');
+}
+
+/**
  * `--rounds=N`: how many times each system's first sync is measured (in turn, every other round in
  * the opposite order); its figure is the median. 2 unless given (1 with --quick).
  */
@@ -399,7 +419,7 @@ function roundsOption(fallback: number): number {
   return Number.isInteger(given) && given > 0 ? given : fallback;
 }
 
-// Run alone: `npm run bench:browser [-- --quick] [--no-navigation] [--rounds=N] [--only=shift [--link-ipv6=dad|at-once|off]|first-sync [--peers]|typing]`
+// Run alone: `npm run bench:browser [-- --quick] [--no-navigation] [--rounds=N] [--only=shift [--link-ipv6=dad|at-once|off]|first-sync [--peers]|typing|idb-layout]`
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   browserBench({ quick: process.argv.includes('--quick'), only: process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) }).then(() => process.exit(0)).catch((error: unknown) => {
     console.error(error);

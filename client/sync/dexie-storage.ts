@@ -13,8 +13,9 @@ import { useBatchedGetMany } from './dexie-get-many.ts';
  * documents; fieldsync does not run it today). Here `cleanup()` reads the leading part of
  * `[_meta.lwt+id]` instead (`cleanupByCompoundIndex`). IndexedDB writes an entry into
  * every index of a table for every document stored, so that index cost every write its share
- * for nothing: in Chromium, a new tablet's first sync (22,000 documents in the layout above)
- * stored 6 % faster without it (bench: median of five alternating runs, 6.13 → 5.75 s).
+ * for nothing: in Chromium, IndexedDB's own work on a new tablet's first sync (22,000 documents
+ * and 2,000 server-state copies) took 6 % and 12 % less without it in two runs of five rounds
+ * each (medians 6.13 → 5.75 s and 5.99 → 5.24 s; `npm run bench:browser -- --only=idb-layout`).
  *
  * A database made by an earlier build keeps the index: Dexie opens a database holding more
  * indexes than declared as it is (only a missing one makes it upgrade), and IndexedDB goes on
