@@ -47,8 +47,8 @@ export function fieldsyncDexieStorage(settings: { indexedDB?: unknown; IDBKeyRan
  * RxDB's Dexie `cleanup()` (purge the deleted documents written before `minimumDeletedTime` ago)
  * reading `[_meta.lwt+id]`: RxDB's own asks `where('_meta.lwt').below(t)`, which Dexie 4 cannot
  * answer from a compound index (its virtual index makes an invalid lower bound: DataError), so
- * it needed the index left out above. `between(-Infinity, t)` is the same range, answered from
- * the compound index's leading part.
+ * RxDB's own works only with the standalone index left out above. `between(-Infinity, t)` is the
+ * same range, answered from the compound index's leading part.
  */
 async function cleanupByCompoundIndex(instance: { internals: Promise<{ dexieDb: Dexie; dexieTable: Table }>; primaryPath: string }, minimumDeletedTime: number): Promise<boolean> {
   const { dexieDb, dexieTable } = await instance.internals;
