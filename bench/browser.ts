@@ -406,7 +406,7 @@ async function idbLayoutOnly(load: { start: number[]; end: number[] }, t0: numbe
   writeFileSync(path.join(dir, 'browser-idb-layout.json'), JSON.stringify({ date: new Date().toISOString(), commit, minutes: +((Date.now() - t0) / 60_000).toFixed(1), load, runs }, null, 2) + '\n');
   log(`\nbench:browser --only=idb-layout (load average at start ${load.start.join(' ')}, at the end ${load.end.join(' ')}; commit ${commit}): 22,000 documents and 2,000 server-state copies into IndexedDB on disk, no library`);
   const baseline = runs.find((r) => r.layout === 'rxdb');
-  for (const r of runs) log(`  ${r.layout.padEnd(10)} median ${String(r.medianMs).padStart(6)} ms  (${r.samplesMs.join(', ')})${baseline && r !== baseline ? `  ${(r.medianMs / baseline.medianMs).toFixed(2)}× RxDB's layout` : '  (baseline)'}`);
+  for (const r of runs) log(`  ${r.layout.padEnd(10)} median ${String(r.medianMs).padStart(6)} ms  (${r.samplesMs.join(', ')})${baseline && r !== baseline ? `  ${(r.medianMs / baseline.medianMs).toFixed(2)}× RxDB's layout` : '  (baseline)'}${r.failedRounds ? `  (${r.failedRounds} round(s) over budget, not counted)` : ''}`);
   log('  wrote bench/results/browser-idb-layout.json');
 }
 

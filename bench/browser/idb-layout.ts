@@ -16,11 +16,17 @@
 import { loadavg } from 'node:os';
 import http from 'node:http';
 import { closeDevice, launchDevice, newProfileDir, removeProfileDir } from '../../test/e2e/support/browser.ts';
+import { measure } from '../lib/budget.ts';
+import { median } from '../lib/stats.ts';
 
 export const IDB_LAYOUTS = ['rxdb', 'fieldsync', 'no-copies', 'no-index'] as const;
 export type IdbLayout = typeof IDB_LAYOUTS[number];
 
-export interface IdbLayoutRun { layout: IdbLayout; medianMs: number; samplesMs: number[] }
+/** `failedRounds`: rounds that did not finish in their budget (reported, not counted). */
+export interface IdbLayoutRun { layout: IdbLayout; medianMs: number; samplesMs: number[]; failedRounds: number }
+
+/** One round of one layout; a slow machine's round is reported as unfinished, and the rest go on. */
+const ROUND_BUDGET_MS = 120_000;
 
 /** Runs in the page: writes the slice in `layout`, returns the milliseconds until every transaction committed. */
 async function writeSlice(layout: IdbLayout): Promise<number> {
@@ -80,24 +86,35 @@ export async function idbLayoutBenchmark(options: { rounds: number; log: (m: str
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
   const samples = new Map<IdbLayout, number[]>();
+  const failed = new Map<IdbLayout, number>();
   try {
     for (let round = 0; round < options.rounds; round++) {
       for (const layout of round % 2 === 0 ? IDB_LAYOUTS : [...IDB_LAYOUTS].reverse()) {
-        const profile = await newProfileDir();
-        const ctx = await launchDevice(profile);
-        try {
-          const page = ctx.pages()[0] ?? await ctx.newPage();
-          // tsx names the functions inside writeSlice with a helper of its own (`__name`), which
-          // the page does not have: an identity stands in for it.
-          await page.addInitScript('globalThis.__name = (fn) => fn;');
-          await page.goto(origin);
-          const ms = await page.evaluate(writeSlice, layout);
-          samples.set(layout, [...samples.get(layout) ?? [], Math.round(ms)]);
-          options.log(`  IndexedDB layout ${layout} (round ${round + 1} of ${options.rounds}): ${Math.round(ms)} ms, load ${loadavg()[0]!.toFixed(2)}`);
-        } finally {
-          await closeDevice(ctx).catch(() => {});
-          await removeProfileDir(profile);
-        }
+        const what = `IndexedDB layout ${layout} (round ${round + 1} of ${options.rounds})`;
+        // A round over its budget is left running by `measure`: what it finds later is not a sample.
+        let counted = true;
+        const outcome = await measure(what, ROUND_BUDGET_MS, async (budget) => {
+          const profile = await newProfileDir();
+          const ctx = await launchDevice(profile);
+          try {
+            budget.reached = 'browser started';
+            const page = ctx.pages()[0] ?? await ctx.newPage();
+            // tsx names the functions inside writeSlice with a helper of its own (`__name`), which
+            // the page does not have: an identity stands in for it.
+            await page.addInitScript('globalThis.__name = (fn) => fn;');
+            await page.goto(origin);
+            budget.reached = 'writing';
+            const ms = await page.evaluate(writeSlice, layout);
+            if (!counted) return;
+            samples.set(layout, [...samples.get(layout) ?? [], Math.round(ms)]);
+            options.log(`  ${what}: ${Math.round(ms)} ms, load ${loadavg()[0]!.toFixed(2)}`);
+          } finally {
+            await closeDevice(ctx).catch(() => {});
+            await removeProfileDir(profile);
+          }
+        }, options.log);
+        counted = false;
+        if (!outcome.ok) failed.set(layout, (failed.get(layout) ?? 0) + 1);
       }
     }
   } finally {
@@ -105,7 +122,6 @@ export async function idbLayoutBenchmark(options: { rounds: number; log: (m: str
   }
   return IDB_LAYOUTS.map((layout) => {
     const ms = samples.get(layout) ?? [];
-    const sorted = [...ms].sort((a, b) => a - b);
-    return { layout, medianMs: sorted[Math.floor(sorted.length / 2)] ?? NaN, samplesMs: ms };
+    return { layout, medianMs: ms.length > 0 ? median(ms) : NaN, samplesMs: ms, failedRounds: failed.get(layout) ?? 0 };
   });
 }
